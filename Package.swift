@@ -1,0 +1,144 @@
+// swift-tools-version: 6.0
+// The brokerage CRM: four services (profiles, products, matching, compensation) that talk
+// protobuf-framed TCP through one shared codec. See README.md for the architecture.
+import PackageDescription
+
+/// Swift 6 language mode (the tools version's default) with strict concurrency checking; warnings are
+/// kept at zero by the CI script rather than by `-warnings-as-errors`, which would also fail on
+/// dependencies' deprecations.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "brokerage-crm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crm-profiles", targets: ["crm-profiles"]),
+        .executable(name: "crm-products", targets: ["crm-products"]),
+        .executable(name: "crm-matching", targets: ["crm-matching"]),
+        .executable(name: "crm-compensation", targets: ["crm-compensation"]),
+        .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "crm-bench", targets: ["crm-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: Wire and runtime — know nothing of customers or products.
+        .target(
+            name: "CRMWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CRMRPC",
+            dependencies: [
+                "CRMWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CRMStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: The contract — messages generated from proto/ by scripts/generate-proto.sh.
+        .target(
+            name: "CRMProtos",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
+        // MARK: Shared executable plumbing: configuration, logging, the service group.
+        .target(
+            name: "CRMServiceHost",
+            dependencies: [
+                "CRMRPC", "CRMStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: Services — each its own library (domain, store, handlers) and thin executable.
+        .target(name: "ProfilesService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .target(name: "ProductsService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .target(name: "MatchingService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost"], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost"], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-matching", dependencies: ["MatchingService", "CRMServiceHost"], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-compensation", dependencies: ["CompensationService", "CRMServiceHost"], swiftSettings: strictSettings),
+        // MARK: Tools — clients like any other.
+        .executableTarget(
+            name: "crmctl",
+            dependencies: [
+                "CRMRPC", "CRMProtos",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "crm-bench",
+            dependencies: [
+                "CRMRPC", "CRMWire", "CRMProtos",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // MARK: Tests
+        .testTarget(
+            name: "CRMWireTests",
+            dependencies: [
+                "CRMWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "CRMRPCTests",
+            dependencies: [
+                "CRMRPC", "CRMWire", "CRMProtos",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CRMRPC", "CRMProtos"]
+        ),
+    ]
+)
+
+var serviceDependencies: [Target.Dependency] {
+    [
+        "CRMRPC", "CRMStore", "CRMProtos",
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ]
+}

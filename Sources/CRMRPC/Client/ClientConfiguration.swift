@@ -1,0 +1,52 @@
+import NIOCore
+
+/// How a client reaches a service: its endpoints (several for replicas), credentials and patience.
+public struct ClientConfiguration: Sendable {
+    /// Calls go round robin over these; an endpoint that cannot be reached is skipped until its
+    /// backoff ends.
+    public var endpoints: [Endpoint]
+    /// Sent as `authorization: Bearer <token>` on every call unless the call's options say otherwise.
+    public var token: String?
+    /// Applied to calls whose options carry none.
+    public var defaultDeadline: TimeAmount?
+    public var limits: WireLimits
+    public var connectTimeout: TimeAmount
+    /// First wait after a failed connect; doubles per failure up to ``maximumBackoff``.
+    public var initialBackoff: TimeAmount
+    public var maximumBackoff: TimeAmount
+
+    public init(
+        endpoints: [Endpoint],
+        token: String? = nil,
+        defaultDeadline: TimeAmount? = .seconds(30),
+        limits: WireLimits = WireLimits(),
+        connectTimeout: TimeAmount = .seconds(2),
+        initialBackoff: TimeAmount = .milliseconds(50),
+        maximumBackoff: TimeAmount = .seconds(2)
+    ) {
+        self.endpoints = endpoints
+        self.token = token
+        self.defaultDeadline = defaultDeadline
+        self.limits = limits
+        self.connectTimeout = connectTimeout
+        self.initialBackoff = initialBackoff
+        self.maximumBackoff = maximumBackoff
+    }
+}
+
+/// Per-call settings.
+public struct CallOptions: Sendable {
+    /// Overrides the client's default deadline; `.some(nil)` means no deadline.
+    public var timeout: TimeAmount??
+    /// Extra metadata; `authorization` here overrides the client's token.
+    public var metadata: [MetadataEntry]
+
+    public init(timeout: TimeAmount?? = nil, metadata: [MetadataEntry] = []) {
+        self.timeout = timeout
+        self.metadata = metadata
+    }
+
+    public static func timeout(_ amount: TimeAmount) -> CallOptions {
+        CallOptions(timeout: .some(amount))
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// One client connection's multiplexer: matches response frames to the calls waiting for them.
+/// Lives on the connection's event loop; every field is touched only there.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum PendingCall {
+        case unary(EventLoopPromise<Data>)
+        case streaming(AsyncThrowingStream<Data, any Error>.Continuation)
+    }
+
+    private struct Entry {
+        var call: PendingCall
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private var pending: [UInt64: Entry] = [:]
+    private var pings: [UInt64: EventLoopPromise<Void>] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+    private var closedError: RPCError?
+    private let endpoint: Endpoint
+    private let logger: Logger
+    /// Called on the loop when the server announces it is going away.
+    private let onGoAway: @Sendable () -> Void
+
+    init(endpoint: Endpoint, logger: Logger, onGoAway: @escaping @Sendable () -> Void) {
+        self.endpoint = endpoint
+        self.logger = logger
+        self.onGoAway = onGoAway
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Called by the client, on the loop
+
+    /// Registers a call and writes its request frame.
+    func start(callID: UInt64, frame: ByteBuffer, call: PendingCall, timeout: TimeAmount?) {
+        guard let context, closedError == nil else {
+            fail(call, closedError ?? RPCError(.unavailable, "connection to \(endpoint) is closed"))
+            return
+        }
+        var entry = Entry(call: call)
+        if let timeout {
+            entry.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                self.expire(callID, after: timeout)
+            }
+        }
+        pending[callID] = entry
+        context.write(wrapOutboundOut(frame), promise: nil)
+        scheduleFlush()
+    }
+
+    /// Abandons a call the caller no longer waits for, and tells the server to stop it.
+    func cancel(callID: UInt64) {
+        guard let entry = pending.removeValue(forKey: callID) else { return }
+        entry.deadlineTimer?.cancel()
+        fail(entry.call, RPCError(.cancelled, "cancelled by the caller"))
+        send(.cancel(callID: callID))
+    }
+
+    func ping(opaque: UInt64, promise: EventLoopPromise<Void>) {
+        guard context != nil, closedError == nil else {
+            promise.fail(closedError ?? RPCError(.unavailable, "connection to \(endpoint) is closed"))
+            return
+        }
+        pings[opaque] = promise
+        send(.ping(opaque))
+    }
+
+    // MARK: Channel events
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope: Envelope
+        do {
+            envelope = try Envelope(frameBody: unwrapInboundIn(data))
+        } catch {
+            logger.warning("server sent bytes that are not an envelope; closing", metadata: ["endpoint": "\(endpoint)"])
+            context.close(promise: nil)
+            return
+        }
+        switch envelope.kind {
+        case let .response(response):
+            deliver(response)
+        case let .ping(ping):
+            send(.pong(ping.opaque))
+        case let .pong(pong):
+            pings.removeValue(forKey: pong.opaque)?.succeed()
+        case let .goAway(goAway):
+            logger.debug("server going away: \(goAway.reason)", metadata: ["endpoint": "\(endpoint)"])
+            onGoAway()
+        case .request, .cancel, nil:
+            logger.warning("server sent a client-to-server envelope; closing", metadata: ["endpoint": "\(endpoint)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closedError == nil {
+            closedError = RPCError(.unavailable, "connection to \(endpoint) failed: \(error)")
+        }
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let error = closedError ?? RPCError(.unavailable, "connection to \(endpoint) lost before the call finished")
+        closedError = error
+        let calls = pending
+        pending.removeAll()
+        for entry in calls.values {
+            entry.deadlineTimer?.cancel()
+            fail(entry.call, error)
+        }
+        let waiting = pings
+        pings.removeAll()
+        for promise in waiting.values { promise.fail(error) }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Internals
+
+    private func deliver(_ response: WireResponse) {
+        if response.callID == 0 {
+            // A connection-level status: the server is about to close this connection.
+            closedError = RPCError(status: response.status)
+            logger.warning("server refused the connection's traffic: \(closedError?.description ?? "")", metadata: ["endpoint": "\(endpoint)"])
+            return
+        }
+        guard let entry = pending[response.callID] else {
+            return  // a late answer to a call that was cancelled or timed out here
+        }
+        switch entry.call {
+        case let .unary(promise):
+            guard response.endOfStream else { return }
+            pending.removeValue(forKey: response.callID)
+            entry.deadlineTimer?.cancel()
+            if response.status.code == .ok {
+                promise.succeed(response.payload)
+            } else {
+                promise.fail(RPCError(status: response.status))
+            }
+        case let .streaming(continuation):
+            if !response.payload.isEmpty || !response.endOfStream {
+                continuation.yield(response.payload)
+            }
+            guard response.endOfStream else { return }
+            pending.removeValue(forKey: response.callID)
+            entry.deadlineTimer?.cancel()
+            if response.status.code == .ok {
+                continuation.finish()
+            } else {
+                continuation.finish(throwing: RPCError(status: response.status))
+            }
+        }
+    }
+
+    private func expire(_ callID: UInt64, after timeout: TimeAmount) {
+        guard let entry = pending.removeValue(forKey: callID) else { return }
+        fail(entry.call, RPCError(.deadlineExceeded, "deadline of \(timeout.nanoseconds / 1_000_000) ms exceeded"))
+        send(.cancel(callID: callID))
+    }
+
+    private func fail(_ call: PendingCall, _ error: RPCError) {
+        switch call {
+        case let .unary(promise): promise.fail(error)
+        case let .streaming(continuation): continuation.finish(throwing: error)
+        }
+    }
+
+    private func send(_ envelope: Envelope) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 32)
+        guard (try? buffer.writeFrame(envelope)) != nil else { return }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+}

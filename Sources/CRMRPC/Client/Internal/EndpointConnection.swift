@@ -1,0 +1,163 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The client's one connection to one endpoint, reused by every call and re-made when lost.
+///
+/// Connecting is lazy (on the first call that needs it). A failed connect puts the endpoint in
+/// backoff — ejected from round robin — for a time that doubles with each failure; a lost
+/// connection or a server's GoAway makes the next call connect again.
+final class EndpointConnection: Sendable {
+    struct Ready: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<ClientConnectionHandler>
+        let generation: Int
+    }
+
+    private enum State {
+        case idle(failures: Int)
+        case connecting(EventLoopFuture<Ready>)
+        case ready(Ready)
+        case backoff(until: NIODeadline, failures: Int, lastError: String)
+        case closed
+    }
+
+    let endpoint: Endpoint
+    private let group: any EventLoopGroup
+    private let configuration: ClientConfiguration
+    private let logger: Logger
+    private let state = NIOLockedValueBox<(state: State, generation: Int)>((.idle(failures: 0), 0))
+
+    init(endpoint: Endpoint, group: any EventLoopGroup, configuration: ClientConfiguration, logger: Logger) {
+        self.endpoint = endpoint
+        self.group = group
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// When the endpoint is in backoff, the moment it may be tried again.
+    var ejectedUntil: NIODeadline? {
+        state.withLockedValue { value in
+            if case let .backoff(until, _, _) = value.state, until > .now() { return until }
+            return nil
+        }
+    }
+
+    /// A ready connection, connecting first if needed. Throws UNAVAILABLE while in backoff or when
+    /// the connect fails.
+    func ready() async throws -> Ready {
+        enum Next {
+            case use(Ready)
+            case wait(EventLoopFuture<Ready>)
+            case fail(RPCError)
+        }
+        let next: Next = state.withLockedValue { value in
+            switch value.state {
+            case let .ready(ready):
+                return .use(ready)
+            case let .connecting(future):
+                return .wait(future)
+            case let .backoff(until, failures, lastError):
+                if until > .now() {
+                    return .fail(RPCError(.unavailable, "\(endpoint) is unreachable (\(lastError)); retrying after backoff"))
+                }
+                value.generation += 1
+                let future = connect(failures: failures, generation: value.generation)
+                value.state = .connecting(future)
+                return .wait(future)
+            case let .idle(failures):
+                value.generation += 1
+                let future = connect(failures: failures, generation: value.generation)
+                value.state = .connecting(future)
+                return .wait(future)
+            case .closed:
+                return .fail(RPCError(.unavailable, "the client was closed"))
+            }
+        }
+        switch next {
+        case let .use(ready): return ready
+        case let .wait(future): return try await future.get()
+        case let .fail(error): throw error
+        }
+    }
+
+    func close() async {
+        let channel: (any Channel)? = state.withLockedValue { value in
+            defer { value.state = .closed }
+            if case let .ready(ready) = value.state { return ready.channel }
+            return nil
+        }
+        try? await channel?.close()
+    }
+
+    private func connect(failures: Int, generation: Int) -> EventLoopFuture<Ready> {
+        let endpoint = self.endpoint
+        let logger = self.logger
+        let limits = configuration.limits
+        let onGoAway: @Sendable () -> Void = { [weak self] in self?.connectionEnded(generation: generation) }
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(endpoint: endpoint, logger: logger, onGoAway: onGoAway))
+                }
+            }
+        let future = bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMapThrowing { channel in
+            let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
+            return Ready(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), generation: generation)
+        }
+        future.whenComplete { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case let .success(ready):
+                self.connected(ready)
+            case let .failure(error):
+                self.connectFailed(error, failures: failures + 1, generation: generation)
+            }
+        }
+        return future
+    }
+
+    private func connected(_ ready: Ready) {
+        let keep = state.withLockedValue { value -> Bool in
+            guard value.generation == ready.generation, case .connecting = value.state else { return false }
+            value.state = .ready(ready)
+            return true
+        }
+        guard keep else {
+            ready.channel.close(promise: nil)
+            return
+        }
+        logger.debug("connected", metadata: ["endpoint": "\(endpoint)"])
+        ready.channel.closeFuture.whenComplete { [weak self] _ in
+            self?.connectionEnded(generation: ready.generation)
+        }
+    }
+
+    private func connectFailed(_ error: any Error, failures: Int, generation: Int) {
+        let wait = backoff(afterFailures: failures)
+        state.withLockedValue { value in
+            guard value.generation == generation, case .connecting = value.state else { return }
+            value.state = .backoff(until: .now() + wait, failures: failures, lastError: "\(error)")
+        }
+        logger.debug("connect failed; backing off", metadata: ["endpoint": "\(endpoint)", "error": "\(error)", "backoff-ms": "\(wait.nanoseconds / 1_000_000)"])
+    }
+
+    /// The connection of `generation` closed or is going away: the next call connects anew.
+    private func connectionEnded(generation: Int) {
+        state.withLockedValue { value in
+            guard value.generation == generation, case .ready = value.state else { return }
+            value.state = .idle(failures: 0)
+        }
+    }
+
+    private func backoff(afterFailures failures: Int) -> TimeAmount {
+        let initial = configuration.initialBackoff.nanoseconds
+        let maximum = configuration.maximumBackoff.nanoseconds
+        let exponent = min(failures - 1, 20)
+        return .nanoseconds(min(maximum, initial << Int64(max(exponent, 0))))
+    }
+}

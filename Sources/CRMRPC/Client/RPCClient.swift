@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+import Synchronization
+
+/// A client of one service: typed calls over one multiplexed connection per endpoint.
+///
+/// Calls go round robin over the endpoints (matching runs as replicas); an endpoint that cannot be
+/// reached is ejected for a backoff period and the call moves on to the next. When every endpoint is
+/// ejected the call waits for the earliest to come back, within its deadline — so a client rides
+/// through a service's restart by itself. A call already sent when its connection drops fails
+/// with UNAVAILABLE and is not retried: the runtime cannot know whether it took effect.
+public final class RPCClient: Sendable {
+    public let configuration: ClientConfiguration
+    private let connections: [EndpointConnection]
+    private let roundRobin = Atomic<Int>(0)
+    private let callIDs = Atomic<UInt64>(0)
+    private let allocator = ByteBufferAllocator()
+
+    public init(
+        configuration: ClientConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "crm.rpc.client")
+    ) {
+        precondition(!configuration.endpoints.isEmpty, "a client needs at least one endpoint")
+        self.configuration = configuration
+        self.connections = configuration.endpoints.map {
+            EndpointConnection(endpoint: $0, group: group, configuration: configuration, logger: logger)
+        }
+    }
+
+    public convenience init(endpoint: Endpoint, token: String? = nil) {
+        self.init(configuration: ClientConfiguration(endpoints: [endpoint], token: token))
+    }
+
+    /// Calls a unary method.
+    public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String,
+        _ request: Request,
+        as responseType: Response.Type = Response.self,
+        options: CallOptions = CallOptions()
+    ) async throws -> Response {
+        let payload = try encode(request, method: method)
+        let data = try await unaryRaw(method, payload: payload, options: options)
+        return try decodeResponse(Response.self, data, method: method)
+    }
+
+    /// Calls a unary method with an already-encoded request, returning the encoded response.
+    /// `crmctl call` uses it for methods it only knows by name.
+    public func unaryRaw(_ method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
+        let timeout = effectiveTimeout(options)
+        let deadline = timeout.map { NIODeadline.now() + $0 }
+        let connection = try await readyConnection(deadline: deadline)
+        let callID = callIDs.add(1, ordering: .relaxed).newValue
+        let frame = try makeFrame(callID: callID, method: method, payload: payload, timeout: remaining(deadline), options: options)
+        let loop = connection.channel.eventLoop
+        let promise = loop.makePromise(of: Data.self)
+        let handler = connection.handler
+        let localTimeout = remaining(deadline)
+        loop.runOnLoop {
+            handler.value.start(callID: callID, frame: frame, call: .unary(promise), timeout: localTimeout)
+        }
+        return try await withTaskCancellationHandler {
+            try await promise.futureResult.get()
+        } onCancel: {
+            loop.execute { handler.value.cancel(callID: callID) }
+        }
+    }
+
+    /// Calls a server-streaming method; iterate the result for the messages. The sequence throws
+    /// the call's status if it ends with anything but OK. Stopping the iteration cancels the call.
+    public func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String,
+        _ request: Request,
+        as responseType: Response.Type = Response.self,
+        options: CallOptions = CallOptions()
+    ) async throws -> ResponseStream<Response> {
+        let payload = try encode(request, method: method)
+        let timeout = effectiveTimeout(options)
+        let deadline = timeout.map { NIODeadline.now() + $0 }
+        let connection = try await readyConnection(deadline: deadline)
+        let callID = callIDs.add(1, ordering: .relaxed).newValue
+        let frame = try makeFrame(callID: callID, method: method, payload: payload, timeout: remaining(deadline), options: options)
+        let loop = connection.channel.eventLoop
+        let handler = connection.handler
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
+        continuation.onTermination = { termination in
+            if case .cancelled = termination {
+                loop.execute { handler.value.cancel(callID: callID) }
+            }
+        }
+        let localTimeout = remaining(deadline)
+        loop.runOnLoop {
+            handler.value.start(callID: callID, frame: frame, call: .streaming(continuation), timeout: localTimeout)
+        }
+        return ResponseStream(raw: stream, method: method)
+    }
+
+    /// Round-trip time of a ping on the connection a call would use next.
+    public func ping(timeout: TimeAmount = .seconds(5)) async throws -> Duration {
+        let connection = try await readyConnection(deadline: .now() + timeout)
+        let loop = connection.channel.eventLoop
+        let promise = loop.makePromise(of: Void.self)
+        let handler = connection.handler
+        let opaque = callIDs.add(1, ordering: .relaxed).newValue
+        let clock = ContinuousClock()
+        let started = clock.now
+        loop.runOnLoop { handler.value.ping(opaque: opaque, promise: promise) }
+        try await promise.futureResult.get()
+        return clock.now - started
+    }
+
+    /// Closes every connection. Calls in flight fail with UNAVAILABLE.
+    public func close() async {
+        for connection in connections {
+            await connection.close()
+        }
+    }
+
+    // MARK: Internals
+
+    private func effectiveTimeout(_ options: CallOptions) -> TimeAmount? {
+        switch options.timeout {
+        case let .some(value): return value
+        case .none: return configuration.defaultDeadline
+        }
+    }
+
+    private func remaining(_ deadline: NIODeadline?) -> TimeAmount? {
+        guard let deadline else { return nil }
+        return max(deadline - .now(), .milliseconds(1))
+    }
+
+    /// Picks the next endpoint round robin, skipping ejected ones; if all are ejected, waits for the
+    /// first to come back, as long as the deadline allows.
+    private func readyConnection(deadline: NIODeadline?) async throws -> EndpointConnection.Ready {
+        let count = connections.count
+        var lastError: (any Error)?
+        while true {
+            let start = roundRobin.add(1, ordering: .relaxed).oldValue
+            var earliestReturn: NIODeadline?
+            for offset in 0..<count {
+                let connection = connections[(start &+ offset) % count]
+                if let until = connection.ejectedUntil {
+                    earliestReturn = min(earliestReturn ?? until, until)
+                    continue
+                }
+                do {
+                    return try await connection.ready()
+                } catch {
+                    lastError = error
+                    if let until = connection.ejectedUntil {
+                        earliestReturn = min(earliestReturn ?? until, until)
+                    }
+                }
+            }
+            try Task.checkCancellation()
+            let resume = earliestReturn ?? (.now() + configuration.initialBackoff)
+            if let deadline, resume >= deadline {
+                let reason = lastError.map { "\($0)" } ?? "every endpoint is backing off"
+                throw RPCError(.unavailable, "no endpoint of \(configuration.endpoints) reachable before the deadline: \(reason)")
+            }
+            let wait = max(resume - .now(), .milliseconds(1))
+            try await Task.sleep(nanoseconds: UInt64(wait.nanoseconds))
+        }
+    }
+
+    private func makeFrame(callID: UInt64, method: String, payload: Data, timeout: TimeAmount?, options: CallOptions) throws -> ByteBuffer {
+        var request = WireRequest()
+        request.callID = callID
+        request.method = method
+        request.payload = payload
+        if let timeout {
+            let millis = max(1, timeout.nanoseconds / 1_000_000)
+            request.deadlineMs = UInt32(clamping: millis)
+        }
+        var metadata = options.metadata
+        if let token = configuration.token, !metadata.contains(where: { $0.key == MetadataKeys.authorization }) {
+            metadata.append(MetadataEntry(MetadataKeys.authorization, "Bearer \(token)"))
+        }
+        request.metadata = metadata
+        var buffer = allocator.buffer(capacity: payload.count + 64)
+        do {
+            try buffer.writeFrame(.request(request), limits: configuration.limits)
+        } catch {
+            throw RPCError(.resourceExhausted, "the request to \(method) does not fit in a frame: \(error)")
+        }
+        return buffer
+    }
+
+    private func encode<Request: SwiftProtobuf.Message>(_ request: Request, method: String) throws -> Data {
+        do {
+            return try request.serializedData()
+        } catch {
+            throw RPCError(.invalidArgument, "the request to \(method) cannot be encoded: \(error)")
+        }
+    }
+}
+
+func decodeResponse<Response: SwiftProtobuf.Message>(_ type: Response.Type, _ data: Data, method: String) throws -> Response {
+    do {
+        return try Response(serializedBytes: data)
+    } catch {
+        throw RPCError(.internal, "the response of \(method) does not decode as \(Response.protoMessageName): \(error)")
+    }
+}
+
+/// The messages of a server-streaming call, decoded as they arrive.
+public struct ResponseStream<Response: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    public typealias Element = Response
+    let raw: AsyncThrowingStream<Data, any Error>
+    let method: String
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var raw: AsyncThrowingStream<Data, any Error>.AsyncIterator
+        let method: String
+
+        public mutating func next() async throws -> Response? {
+            guard let data = try await raw.next() else { return nil }
+            return try decodeResponse(Response.self, data, method: method)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(raw: raw.makeAsyncIterator(), method: method)
+    }
+
+    /// Collects every message (for small streams).
+    public func collect() async throws -> [Response] {
+        var all: [Response] = []
+        for try await message in self { all.append(message) }
+        return all
+    }
+}

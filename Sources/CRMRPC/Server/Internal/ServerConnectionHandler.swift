@@ -1,0 +1,410 @@
+import Foundation
+import Logging
+import NIOCore
+
+/// Everything a server's connections share: the routes, the token table, the limits.
+final class ServerShared: Sendable {
+    let serviceName: String
+    let router: Router
+    let authenticator: TokenAuthenticator
+    let configuration: RPCServerConfiguration
+    let logger: Logger
+
+    init(serviceName: String, router: Router, authenticator: TokenAuthenticator, configuration: RPCServerConfiguration, logger: Logger) {
+        self.serviceName = serviceName
+        self.router = router
+        self.authenticator = authenticator
+        self.configuration = configuration
+        self.logger = logger
+    }
+}
+
+/// One server connection: turns request frames into handler tasks and their results into response
+/// frames. It lives on the connection's event loop; every field is touched only there.
+///
+/// Handler tasks run with the loop as their executor preference, so a call that does not leave for
+/// another executor never wakes another thread. Limits are enforced here: calls in flight (by not
+/// reading the socket), deadlines (a timer cancels the task), stalled frames (a timer drops the
+/// peer) and the drain on shutdown (GoAway, then close when the last call ends or the grace period
+/// runs out).
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct ActiveCall {
+        var task: Task<Void, Never>?
+        var deadlineTimer: Scheduled<Void>?
+    }
+
+    private static let healthPrefix = "/crm.rpc.v1.Health/"
+
+    private let shared: ServerShared
+    private let executor: EventLoopTaskExecutor
+    private var logger: Logger
+    private var context: ChannelHandlerContext?
+    private var remoteAddress = "?"
+
+    private var calls: [UInt64: ActiveCall] = [:]
+    private var highestCallID: UInt64 = 0
+    private var draining = false
+    private var readHeld = false
+    private var flushScheduled = false
+    private var stallTimer: Scheduled<Void>?
+    private var graceTimer: Scheduled<Void>?
+    private var writabilityWaiters: [EventLoopPromise<Void>] = []
+    /// The last authorization value seen and its principal: callers reuse one token per connection,
+    /// so this saves a SHA-256 per call.
+    private var cachedAuthorization: (value: String, principal: Principal)?
+
+    init(shared: ServerShared, eventLoop: any EventLoop) {
+        self.shared = shared
+        self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
+        self.logger = shared.logger
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        remoteAddress = context.channel.remoteAddress?.description ?? "?"
+        logger[metadataKey: "peer"] = "\(remoteAddress)"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let envelope: Envelope
+        do {
+            envelope = try Envelope(frameBody: frame)
+        } catch {
+            protocolViolation("bytes that are not a valid envelope (\(error))")
+            return
+        }
+        switch envelope.kind {
+        case let .request(request):
+            startCall(request)
+        case let .cancel(cancel):
+            cancelCall(cancel.callID)
+        case let .ping(ping):
+            write(.pong(ping.opaque))
+        case .pong:
+            break
+        case .response, .goAway:
+            protocolViolation("a server-to-client envelope sent by the client")
+        case nil:
+            protocolViolation("an envelope with no kind set")
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if calls.count >= shared.configuration.maxConcurrentCallsPerConnection {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            let waiters = writabilityWaiters
+            writabilityWaiters.removeAll()
+            for waiter in waiters { waiter.succeed() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case FrameDecoderEvent.partialFrameBuffered:
+            guard stallTimer == nil else { return }
+            stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.configuration.stalledFrameTimeout) {
+                self.logger.warning("dropping a peer that stalled in the middle of a frame")
+                self.context?.close(promise: nil)
+            }
+        case FrameDecoderEvent.frameBoundary:
+            stallTimer?.cancel()
+            stallTimer = nil
+        case is ChannelShouldQuiesceEvent:
+            beginDrain()
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case let FrameError.frameTooLarge(announced, limit):
+            // Call id 0 is reserved for the connection itself: the call the frame belonged to is
+            // unknown, since its body was never read.
+            logger.warning("refusing a frame of \(announced) bytes (limit \(limit)); closing")
+            let status = RPCError(.resourceExhausted, "frame of \(announced) bytes exceeds the limit of \(limit) bytes").status
+            writeAndClose(.response(callID: 0, status: status))
+        case FrameError.truncatedFrame:
+            logger.debug("peer closed inside a frame")
+            context.close(promise: nil)
+        default:
+            logger.debug("connection error: \(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for call in calls.values {
+            call.task?.cancel()
+            call.deadlineTimer?.cancel()
+        }
+        calls.removeAll()
+        stallTimer?.cancel()
+        graceTimer?.cancel()
+        let waiters = writabilityWaiters
+        writabilityWaiters.removeAll()
+        for waiter in waiters { waiter.fail(RPCError(.cancelled, "connection closed")) }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Calls
+
+    private func startCall(_ request: WireRequest) {
+        let callID = request.callID
+        guard calls[callID] == nil else {
+            protocolViolation("call id \(callID) reused while that call is still open")
+            return
+        }
+        highestCallID = max(highestCallID, callID)
+        if draining && !request.method.hasPrefix(Self.healthPrefix) {
+            reply(callID, RPCError(.unavailable, "server is shutting down; send new calls to another connection"))
+            return
+        }
+        guard let method = shared.router.method(named: request.method) else {
+            reply(callID, RPCError(.unimplemented, "unknown method \(request.method)"))
+            return
+        }
+        let policy = method.descriptor.policy
+        let authorization = request.metadataValue(MetadataKeys.authorization)
+        var principal: Principal?
+        if policy.requiresAuthentication {
+            switch authenticate(authorization) {
+            case let .failure(error):
+                reply(callID, error)
+                return
+            case let .success(caller):
+                guard policy.allows(caller) else {
+                    reply(callID, RPCError(.permissionDenied, "\(caller.name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
+                    return
+                }
+                principal = caller
+            }
+        } else if authorization != nil, case let .success(caller) = authenticate(authorization) {
+            principal = caller
+        }
+
+        let timeout: TimeAmount? = request.deadlineMs > 0 ? .milliseconds(Int64(request.deadlineMs)) : shared.configuration.defaultDeadline
+        let requestID = request.metadataValue(MetadataKeys.requestID) ?? "\(remoteAddress)#\(callID)"
+        var callLogger = logger
+        callLogger[metadataKey: "method"] = "\(request.method)"
+        callLogger[metadataKey: "request-id"] = "\(requestID)"
+        let callContext = CallContext(
+            method: request.method,
+            callID: callID,
+            principal: principal,
+            metadata: request.metadata,
+            deadline: timeout.map { NIODeadline.now() + $0 },
+            requestID: requestID,
+            remoteAddress: remoteAddress,
+            logger: callLogger
+        )
+
+        guard let context else { return }
+        let loop = context.eventLoop
+        var call = ActiveCall()
+        if let timeout {
+            call.deadlineTimer = loop.assumeIsolated().scheduleTask(in: timeout) {
+                self.deadlineExpired(callID, after: timeout)
+            }
+        }
+        calls[callID] = call
+
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        let sink = ResponseSink { payload in
+            let wait = try await loop.onLoop { try handler.value.sendStreamMessage(callID, payload) }
+            if let wait { try await wait.get() }
+        }
+        let payload = request.payload
+        let invoke = method.invoke
+        calls[callID]?.task = Task(executorPreference: executor) {
+            let outcome: Result<Data, any Error>
+            do {
+                outcome = .success(try await invoke(payload, callContext, sink))
+            } catch {
+                outcome = .failure(error)
+            }
+            loop.runOnLoop { handler.value.callFinished(callID, outcome) }
+        }
+    }
+
+    private func authenticate(_ authorization: String?) -> Result<Principal, RPCError> {
+        if let cached = cachedAuthorization, cached.value == authorization {
+            return .success(cached.principal)
+        }
+        let result = shared.authenticator.authenticate(authorization: authorization)
+        if case let .success(principal) = result, let authorization {
+            cachedAuthorization = (authorization, principal)
+        }
+        return result
+    }
+
+    private func callFinished(_ callID: UInt64, _ outcome: Result<Data, any Error>) {
+        guard let call = calls.removeValue(forKey: callID) else {
+            return  // already answered: cancelled, timed out, or the connection went away
+        }
+        call.deadlineTimer?.cancel()
+        switch outcome {
+        case let .success(payload):
+            write(.response(callID: callID, payload: payload, status: .ok))
+        case let .failure(error):
+            write(.response(callID: callID, status: statusFor(error, callID: callID).status))
+        }
+        callSlotFreed()
+    }
+
+    private func deadlineExpired(_ callID: UInt64, after timeout: TimeAmount) {
+        guard let call = calls.removeValue(forKey: callID) else { return }
+        call.task?.cancel()
+        let millis = timeout.nanoseconds / 1_000_000
+        reply(callID, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
+        callSlotFreed()
+    }
+
+    private func cancelCall(_ callID: UInt64) {
+        guard let call = calls.removeValue(forKey: callID) else { return }
+        call.task?.cancel()
+        call.deadlineTimer?.cancel()
+        reply(callID, RPCError(.cancelled, "cancelled by the client"))
+        callSlotFreed()
+    }
+
+    /// Sends one message of a streaming call. Returns a future to wait on when the socket's send
+    /// buffer is full, so a fast producer is held back by a slow reader.
+    private func sendStreamMessage(_ callID: UInt64, _ payload: Data) throws -> EventLoopFuture<Void>? {
+        guard calls[callID] != nil, let context else {
+            throw RPCError(.cancelled, "the call has ended")
+        }
+        write(.response(callID: callID, payload: payload, status: nil))
+        if context.channel.isWritable { return nil }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        writabilityWaiters.append(promise)
+        flushNow()
+        return promise.futureResult
+    }
+
+    private func callSlotFreed() {
+        if readHeld, calls.count < shared.configuration.maxConcurrentCallsPerConnection, let context {
+            readHeld = false
+            context.read()
+        }
+        if draining, calls.isEmpty {
+            flushNow()
+            context?.close(promise: nil)
+        }
+    }
+
+    private func statusFor(_ error: any Error, callID: UInt64) -> RPCError {
+        switch error {
+        case let convertible as any RPCErrorConvertible:
+            return convertible.rpcError
+        case is CancellationError:
+            return RPCError(.cancelled, "the call was cancelled")
+        default:
+            logger.error("handler failed with an unmapped error: \(String(reflecting: error))", metadata: ["call-id": "\(callID)"])
+            return RPCError(.internal, "internal error; the service's log has the details")
+        }
+    }
+
+    // MARK: Draining
+
+    private func beginDrain() {
+        guard !draining, let context else { return }
+        draining = true
+        write(.goAway(lastCallID: highestCallID, reason: "server shutting down"))
+        flushNow()
+        if calls.isEmpty {
+            context.close(promise: nil)
+            return
+        }
+        graceTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.configuration.shutdownGracePeriod) {
+            self.abandonRemainingCalls()
+        }
+    }
+
+    private func abandonRemainingCalls() {
+        for (callID, call) in calls {
+            call.task?.cancel()
+            call.deadlineTimer?.cancel()
+            write(.response(callID: callID, status: RPCError(.unavailable, "server shut down before the call finished").status))
+        }
+        calls.removeAll()
+        flushNow()
+        context?.close(promise: nil)
+    }
+
+    // MARK: Writing
+
+    private func reply(_ callID: UInt64, _ error: RPCError) {
+        write(.response(callID: callID, status: error.status))
+    }
+
+    /// Queues one frame and schedules a flush for the end of this loop turn, so the answers of many
+    /// calls finishing together leave in one write.
+    private func write(_ envelope: Envelope) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        do {
+            try buffer.writeFrame(envelope, limits: shared.configuration.limits)
+        } catch {
+            guard case let .response(response) = envelope.kind else { return }
+            let status = RPCError(.resourceExhausted, "the response does not fit in a frame: \(error)").status
+            buffer.clear()
+            // A bare status always fits.
+            _ = try? buffer.writeFrame(.response(callID: response.callID, status: status), limits: shared.configuration.limits)
+        }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+
+    private func flushNow() {
+        context?.flush()
+    }
+
+    private func writeAndClose(_ envelope: Envelope) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        _ = try? buffer.writeFrame(envelope, limits: shared.configuration.limits)
+        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
+            self.context?.close(promise: nil)
+        }
+    }
+
+    private func protocolViolation(_ what: String) {
+        logger.warning("closing the connection: the peer sent \(what)")
+        context?.close(promise: nil)
+    }
+}
+
+extension EventLoop {
+    /// Runs `body` on this loop and returns its result, without a hop when already there.
+    func onLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        if inEventLoop {
+            return try body()
+        }
+        return try await submit(body).get()
+    }
+}

@@ -1,0 +1,40 @@
+import NIOCore
+
+/// How a server listens and what it tolerates. Defaults suit a service on a 2-core machine.
+public struct RPCServerConfiguration: Sendable {
+    public var host: String
+    /// 0 asks the OS for a free port; read it back from ``RPCServer/localPort``.
+    public var port: Int
+    public var limits: WireLimits
+    /// Calls a connection may have in flight; beyond it the server stops reading that socket
+    /// until one finishes (backpressure, no queue).
+    public var maxConcurrentCallsPerConnection: Int
+    /// Open connections; beyond it the server stops accepting until one closes.
+    public var maxConnections: Int
+    /// A frame must complete within this time once its first byte arrived, or the peer is dropped.
+    public var stalledFrameTimeout: TimeAmount
+    /// On shutdown, how long in-flight calls may run before they are cancelled.
+    public var shutdownGracePeriod: TimeAmount
+    /// Deadline applied to calls that carry none (0 on the wire); nil for none.
+    public var defaultDeadline: TimeAmount?
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        limits: WireLimits = WireLimits(),
+        maxConcurrentCallsPerConnection: Int = 256,
+        maxConnections: Int = 1024,
+        stalledFrameTimeout: TimeAmount = .seconds(30),
+        shutdownGracePeriod: TimeAmount = .seconds(10),
+        defaultDeadline: TimeAmount? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.limits = limits
+        self.maxConcurrentCallsPerConnection = maxConcurrentCallsPerConnection
+        self.maxConnections = maxConnections
+        self.stalledFrameTimeout = stalledFrameTimeout
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.defaultDeadline = defaultDeadline
+    }
+}

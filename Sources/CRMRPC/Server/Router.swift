@@ -1,0 +1,97 @@
+import Foundation
+import SwiftProtobuf
+
+/// Describes one method for routing, authorisation and ListMethods.
+public struct RPCMethodDescriptor: Sendable, Hashable {
+    public let name: String
+    public let requestType: String
+    public let responseType: String
+    public let serverStreaming: Bool
+    public let policy: AccessPolicy
+}
+
+/// Maps full method names to typed handlers. Services fill one at start-up; the server only reads
+/// it afterwards, so it is a plain value shared by every connection.
+public struct Router: Sendable {
+    /// A type-erased handler: request bytes in, response messages out through the sink, final
+    /// response bytes returned (empty for streaming calls).
+    struct Method: Sendable {
+        let descriptor: RPCMethodDescriptor
+        let invoke: @Sendable (Data, CallContext, ResponseSink) async throws -> Data
+    }
+
+    private(set) var methods: [String: Method] = [:]
+
+    public init() {}
+
+    /// Registers a unary method: one request, one response.
+    public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ name: String,
+        _ request: Request.Type = Request.self,
+        policy: AccessPolicy,
+        handler: @escaping @Sendable (Request, CallContext) async throws -> Response
+    ) {
+        let descriptor = RPCMethodDescriptor(
+            name: name,
+            requestType: Request.protoMessageName,
+            responseType: Response.protoMessageName,
+            serverStreaming: false,
+            policy: policy
+        )
+        add(Method(descriptor: descriptor) { payload, context, _ in
+            let request = try Self.decode(Request.self, payload, method: name)
+            let response = try await handler(request, context)
+            return try response.serializedData()
+        })
+    }
+
+    /// Registers a server-streaming method: one request, any number of responses, then the status.
+    public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ name: String,
+        _ request: Request.Type = Request.self,
+        _ response: Response.Type = Response.self,
+        policy: AccessPolicy,
+        handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, CallContext) async throws -> Void
+    ) {
+        let descriptor = RPCMethodDescriptor(
+            name: name,
+            requestType: Request.protoMessageName,
+            responseType: Response.protoMessageName,
+            serverStreaming: true,
+            policy: policy
+        )
+        add(Method(descriptor: descriptor) { payload, context, sink in
+            let request = try Self.decode(Request.self, payload, method: name)
+            try await handler(request, ResponseStreamWriter(sink: sink), context)
+            return Data()
+        })
+    }
+
+    public var descriptors: [RPCMethodDescriptor] {
+        methods.values.map(\.descriptor).sorted { $0.name < $1.name }
+    }
+
+    func method(named name: String) -> Method? {
+        methods[name]
+    }
+
+    private mutating func add(_ method: Method) {
+        precondition(methods[method.descriptor.name] == nil, "method \(method.descriptor.name) registered twice")
+        precondition(method.descriptor.name.hasPrefix("/") && method.descriptor.name.dropFirst().contains("/"),
+                     "method name \(method.descriptor.name) must look like /package.Service/Method")
+        methods[method.descriptor.name] = method
+    }
+
+    private static func decode<Request: SwiftProtobuf.Message>(_ type: Request.Type, _ payload: Data, method: String) throws -> Request {
+        do {
+            var options = BinaryDecodingOptions()
+            options.messageDepthLimit = 64
+            return try Request(serializedBytes: payload, options: options)
+        } catch {
+            throw RPCError.invalidArgument(
+                field: "payload",
+                "does not decode as \(Request.protoMessageName), the request of \(method): \(error)"
+            )
+        }
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what this project needs on a fresh Debian machine of this kind (run as root).
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+packages=(protobuf-compiler libsqlite3-dev protobuf-c-compiler libprotobuf-c-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
