@@ -74,6 +74,8 @@ let package = Package(
             name: "CRMServiceHost",
             dependencies: [
                 "CRMRPC", "CRMStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,10 +87,10 @@ let package = Package(
         .target(name: "ProductsService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .target(name: "MatchingService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
-        .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost"], swiftSettings: strictSettings),
-        .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost"], swiftSettings: strictSettings),
-        .executableTarget(name: "crm-matching", dependencies: ["MatchingService", "CRMServiceHost"], swiftSettings: strictSettings),
-        .executableTarget(name: "crm-compensation", dependencies: ["CompensationService", "CRMServiceHost"], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-matching", dependencies: ["MatchingService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
+        .executableTarget(name: "crm-compensation", dependencies: ["CompensationService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         // MARK: Tools — clients like any other.
         .executableTarget(
             name: "crmctl",
@@ -136,7 +138,7 @@ let package = Package(
 
 var serviceDependencies: [Target.Dependency] {
     [
-        "CRMRPC", "CRMStore", "CRMProtos",
+        "CRMRPC", "CRMStore", "CRMProtos", "CRMServiceHost",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

@@ -1,0 +1,57 @@
+import CRMRPC
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// What the host gives a service at start-up.
+public struct ServiceContext: Sendable {
+    public let configuration: HostConfiguration
+    /// The service's own store, migrated.
+    public let database: DatabasePool
+    /// Clients of the peers named in the configuration, keyed by service name.
+    public let peers: [String: RPCClient]
+    public let logger: Logger
+
+    public init(configuration: HostConfiguration, database: DatabasePool, peers: [String: RPCClient], logger: Logger) {
+        self.configuration = configuration
+        self.database = database
+        self.peers = peers
+        self.logger = logger
+    }
+
+    /// The client of a peer the service cannot work without.
+    public func peer(_ name: String) throws -> RPCClient {
+        guard let client = peers[name] else {
+            throw ConfigurationError("no endpoint configured for peer '\(name)' (use --peer \(name)=HOST:PORT)")
+        }
+        return client
+    }
+}
+
+/// One service's library: its schema, its methods and its background work. The executable only
+/// hands it to ``ServiceHost/run(_:options:)``.
+public protocol CRMService: Sendable {
+    /// `profiles`, `products`, `matching` or `compensation`.
+    static var name: String { get }
+    /// The port it listens on by default.
+    static var defaultPort: Int { get }
+    /// The store's versioned schema.
+    static var migrator: DatabaseMigrator { get }
+
+    init(context: ServiceContext) throws
+
+    /// Adds the service's methods.
+    func register(into router: inout Router)
+
+    /// Long-running work beside the server (change-feed consumers, schedulers); started after the
+    /// server listens and stopped before it.
+    func backgroundServices() -> [any Service]
+
+    /// Extra facts for Health/Check.
+    func healthDetails() async -> [String: String]
+}
+
+extension CRMService {
+    public func backgroundServices() -> [any Service] { [] }
+    public func healthDetails() async -> [String: String] { [:] }
+}

@@ -1,0 +1,115 @@
+import CRMRPC
+import Foundation
+import Logging
+
+/// The configuration file's shape (services/<name>/config.json).
+public struct HostConfigurationFile: Codable, Sendable {
+    public var host: String?
+    public var port: Int?
+    public var database: String?
+    public var tokens: [TokenAuthenticator.Entry]?
+    /// Peer service name → its endpoints (`host:port`).
+    public var peers: [String: [String]]?
+    public var peerToken: String?
+    public var maxFrameBytes: Int?
+    public var logLevel: String?
+    public var shutdownGraceSeconds: Int?
+    /// Settings only the service itself reads (thresholds, rule versions...).
+    public var settings: [String: String]?
+}
+
+/// Why a service could not start: a clear message, never a crash.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Flags, environment and file merged into what the host needs.
+public struct HostConfiguration: Sendable {
+    public var serviceName: String
+    public var host: String
+    public var port: Int
+    public var databasePath: String
+    public var portFile: String?
+    public var tokens: [TokenAuthenticator.Entry]
+    public var peers: [String: [Endpoint]]
+    /// The token this service presents to its peers.
+    public var peerToken: String?
+    public var maxFrameBytes: Int
+    public var logLevel: Logger.Level
+    public var shutdownGraceSeconds: Int
+    public var settings: [String: String]
+
+    public static func resolve(
+        serviceName: String,
+        defaultPort: Int,
+        options: HostOptions,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> HostConfiguration {
+        let prefix = "CRM_\(serviceName.uppercased())_"
+        func env(_ name: String) -> String? {
+            environment[prefix + name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func envInt(_ name: String) throws -> Int? {
+            guard let text = env(name) else { return nil }
+            guard let value = Int(text) else { throw ConfigurationError("\(prefix)\(name)=\(text) is not a whole number") }
+            return value
+        }
+
+        var file = HostConfigurationFile()
+        if let path = options.config ?? env("CONFIG") {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                file = try JSONDecoder().decode(HostConfigurationFile.self, from: data)
+            } catch {
+                throw ConfigurationError("cannot read configuration file \(path): \(error)")
+            }
+        }
+
+        let port = try options.port ?? envInt("PORT") ?? file.port ?? defaultPort
+        guard (0...65535).contains(port) else { throw ConfigurationError("port \(port) is out of range") }
+        let dataDir = options.dataDir ?? env("DATA_DIR") ?? "data"
+        let database = options.database ?? env("DATABASE") ?? file.database ?? "\(dataDir)/\(serviceName).sqlite"
+
+        var peers: [String: [Endpoint]] = [:]
+        for (name, addresses) in file.peers ?? [:] {
+            peers[name] = try addresses.map { try parseEndpoint($0, context: "peer \(name)") }
+        }
+        for spec in options.peer + (env("PEERS")?.split(separator: ";").map(String.init) ?? []) {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ConfigurationError("--peer \(spec): expected NAME=HOST:PORT[,HOST:PORT...]")
+            }
+            peers[parts[0]] = try parts[1].split(separator: ",").map { try parseEndpoint(String($0), context: "peer \(parts[0])") }
+        }
+
+        let levelText = options.logLevel ?? env("LOG_LEVEL") ?? file.logLevel ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ConfigurationError("log level \(levelText) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        let maxFrame = try options.maxFrameBytes ?? envInt("MAX_FRAME_BYTES") ?? file.maxFrameBytes ?? WireLimits.defaultMaxFrameLength
+        guard maxFrame >= 1024 else { throw ConfigurationError("max frame bytes \(maxFrame) is below 1024") }
+
+        return HostConfiguration(
+            serviceName: serviceName,
+            host: options.host ?? env("HOST") ?? file.host ?? "127.0.0.1",
+            port: port,
+            databasePath: database,
+            portFile: options.portFile ?? env("PORT_FILE"),
+            tokens: file.tokens ?? [],
+            peers: peers,
+            peerToken: env("PEER_TOKEN") ?? file.peerToken,
+            maxFrameBytes: maxFrame,
+            logLevel: level,
+            shutdownGraceSeconds: try options.shutdownGraceSeconds ?? envInt("SHUTDOWN_GRACE_SECONDS") ?? file.shutdownGraceSeconds ?? 10,
+            settings: file.settings ?? [:]
+        )
+    }
+
+    private static func parseEndpoint(_ text: String, context: String) throws -> Endpoint {
+        guard let endpoint = Endpoint(text.trimmingCharacters(in: .whitespaces)) else {
+            throw ConfigurationError("\(context): \(text) is not HOST:PORT")
+        }
+        return endpoint
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import Logging
+
+/// # CRMStore
+///
+/// How every service opens its SQLite file: one `DatabasePool` (WAL: readers never wait for the
+/// writer) per file for the life of the process, versioned migrations run at start-up, and settings
+/// chosen for a server that may be killed at any moment.
+public enum SQLiteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the latest version.
+    ///
+    /// `synchronous = NORMAL` in WAL mode loses no committed transaction when the process is killed
+    /// (the WAL is in the OS's hands once written); only a power cut can lose the last commits.
+    /// A busy timeout lets a second process (a backup, an operator's sqlite3) hold a lock briefly.
+    public static func open(path: String, migrator: DatabaseMigrator, logger: Logger? = nil) throws -> DatabasePool {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = 8
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        let applied = try pool.read { db in try migrator.appliedMigrations(db) }
+        try migrator.migrate(pool)
+        let now = try pool.read { db in try migrator.appliedMigrations(db) }
+        if now.count > applied.count {
+            logger?.info("migrated store", metadata: ["path": "\(path)", "applied": "\(now.dropFirst(applied.count).joined(separator: ","))"])
+        }
+        return pool
+    }
+
+    /// An in-memory-like temporary store for unit tests: a fresh file in a temporary folder.
+    public static func temporary(migrator: DatabaseMigrator) throws -> (pool: DatabasePool, path: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-store-\(UUID().uuidString)")
+        let path = folder.appendingPathComponent("store.sqlite").path
+        return (try open(path: path, migrator: migrator), path)
+    }
+}
+
+extension DatabaseError {
+    /// A UNIQUE or PRIMARY KEY constraint refused the write: the caller's "already exists".
+    public var isUniqueViolation: Bool {
+        extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+    }
+}
+
+/// Milliseconds since 1970, the one time unit stores and the wire use.
+public func currentUnixMillis() -> Int64 {
+    Int64((Date().timeIntervalSince1970 * 1000).rounded())
+}
