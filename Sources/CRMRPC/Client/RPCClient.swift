@@ -77,7 +77,12 @@ public final class RPCClient: Sendable {
         as responseType: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) async throws -> ResponseStream<Response> {
-        let payload = try encode(request, method: method)
+        let raw = try await serverStreamingRaw(method, payload: try encode(request, method: method), options: options)
+        return ResponseStream(raw: raw, method: method)
+    }
+
+    /// A server-streaming call with an already-encoded request; yields the encoded messages.
+    public func serverStreamingRaw(_ method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> AsyncThrowingStream<Data, any Error> {
         let timeout = effectiveTimeout(options)
         let deadline = timeout.map { NIODeadline.now() + $0 }
         let connection = try await readyConnection(deadline: deadline)
@@ -95,7 +100,7 @@ public final class RPCClient: Sendable {
         loop.runOnLoop {
             handler.value.start(callID: callID, frame: frame, call: .streaming(continuation), timeout: localTimeout)
         }
-        return ResponseStream(raw: stream, method: method)
+        return stream
     }
 
     /// Round-trip time of a ping on the connection a call would use next.

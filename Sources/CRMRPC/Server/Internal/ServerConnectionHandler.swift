@@ -46,6 +46,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var remoteAddress = "?"
 
     private var calls: [UInt64: ActiveCall] = [:]
+    private var waitingRequests: [WireRequest] = []
     private var highestCallID: UInt64 = 0
     private var draining = false
     private var readHeld = false
@@ -86,7 +87,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         switch envelope.kind {
         case let .request(request):
-            startCall(request)
+            if calls.count >= shared.configuration.maxConcurrentCallsPerConnection {
+                // Already read before the limit stopped reading: waits here (at most one read's
+                // worth of frames) and starts when a call finishes.
+                waitingRequests.append(request)
+            } else {
+                startCall(request)
+            }
         case let .cancel(cancel):
             cancelCall(cancel.callID)
         case let .ping(ping):
@@ -101,7 +108,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if calls.count >= shared.configuration.maxConcurrentCallsPerConnection {
+        if calls.count >= shared.configuration.maxConcurrentCallsPerConnection || !waitingRequests.isEmpty {
             readHeld = true
         } else {
             context.read()
@@ -121,10 +128,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch event {
         case FrameDecoderEvent.partialFrameBuffered:
             guard stallTimer == nil else { return }
-            stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.configuration.stalledFrameTimeout) {
-                self.logger.warning("dropping a peer that stalled in the middle of a frame")
-                self.context?.close(promise: nil)
-            }
+            armStallTimer()
         case FrameDecoderEvent.frameBoundary:
             stallTimer?.cancel()
             stallTimer = nil
@@ -158,12 +162,28 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             call.deadlineTimer?.cancel()
         }
         calls.removeAll()
+        waitingRequests.removeAll()
         stallTimer?.cancel()
         graceTimer?.cancel()
         let waiters = writabilityWaiters
         writabilityWaiters.removeAll()
         for waiter in waiters { waiter.fail(RPCError(.cancelled, "connection closed")) }
         context.fireChannelInactive()
+    }
+
+    /// Drops the peer if the frame it started is not complete in time. While the server itself
+    /// holds back reads (too many calls in flight) the peer is not to blame, so the clock restarts.
+    private func armStallTimer() {
+        guard let context else { return }
+        stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.configuration.stalledFrameTimeout) {
+            self.stallTimer = nil
+            if self.readHeld {
+                self.armStallTimer()
+                return
+            }
+            self.logger.warning("dropping a peer that stalled in the middle of a frame")
+            self.context?.close(promise: nil)
+        }
     }
 
     // MARK: Calls
@@ -280,6 +300,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func cancelCall(_ callID: UInt64) {
+        if let waiting = waitingRequests.firstIndex(where: { $0.callID == callID }) {
+            waitingRequests.remove(at: waiting)
+            reply(callID, RPCError(.cancelled, "cancelled by the client"))
+            return
+        }
         guard let call = calls.removeValue(forKey: callID) else { return }
         call.task?.cancel()
         call.deadlineTimer?.cancel()
@@ -293,7 +318,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard calls[callID] != nil, let context else {
             throw RPCError(.cancelled, "the call has ended")
         }
-        write(.response(callID: callID, payload: payload, status: nil))
+        var frame = context.channel.allocator.buffer(capacity: payload.count + 32)
+        do {
+            try frame.writeFrame(.response(callID: callID, payload: payload, status: nil), limits: shared.configuration.limits)
+        } catch {
+            // The handler learns it and ends the call with this status; nothing was sent.
+            throw RPCError(.resourceExhausted, "a streamed message does not fit in a frame: \(error)")
+        }
+        writeFrame(frame)
         if context.channel.isWritable { return nil }
         let promise = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)
@@ -302,11 +334,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func callSlotFreed() {
-        if readHeld, calls.count < shared.configuration.maxConcurrentCallsPerConnection, let context {
+        while !waitingRequests.isEmpty, calls.count < shared.configuration.maxConcurrentCallsPerConnection {
+            startCall(waitingRequests.removeFirst())
+        }
+        if readHeld, waitingRequests.isEmpty, calls.count < shared.configuration.maxConcurrentCallsPerConnection, let context {
             readHeld = false
             context.read()
         }
-        if draining, calls.isEmpty {
+        if draining, calls.isEmpty, waitingRequests.isEmpty {
             flushNow()
             context?.close(promise: nil)
         }
@@ -331,7 +366,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         draining = true
         write(.goAway(lastCallID: highestCallID, reason: "server shutting down"))
         flushNow()
-        if calls.isEmpty {
+        if calls.isEmpty && waitingRequests.isEmpty {
             context.close(promise: nil)
             return
         }
@@ -347,6 +382,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             write(.response(callID: callID, status: RPCError(.unavailable, "server shut down before the call finished").status))
         }
         calls.removeAll()
+        for request in waitingRequests {
+            reply(request.callID, RPCError(.unavailable, "server shut down before the call started"))
+        }
+        waitingRequests.removeAll()
         flushNow()
         context?.close(promise: nil)
     }
@@ -371,6 +410,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             // A bare status always fits.
             _ = try? buffer.writeFrame(.response(callID: response.callID, status: status), limits: shared.configuration.limits)
         }
+        writeFrame(buffer)
+    }
+
+    private func writeFrame(_ buffer: ByteBuffer) {
+        guard let context else { return }
         context.write(wrapOutboundOut(buffer), promise: nil)
         guard !flushScheduled else { return }
         flushScheduled = true

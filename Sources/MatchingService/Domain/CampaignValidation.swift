@@ -1,0 +1,41 @@
+import CRMProtos
+import CRMRPC
+import Foundation
+
+/// The rules a campaign must satisfy before it is stored, and when two creations are the same
+/// campaign. Pure: no I/O.
+enum CampaignValidation {
+    static let maxIDLength = 64
+    /// As the products service allows.
+    static let maxProductCodeLength = 32
+
+    /// Every violated field of `campaign`, named by its path under `prefix`.
+    static func violations(of campaign: Crm_Matching_V1_Campaign, prefix: String = "campaign") -> [FieldViolation] {
+        var violations: [FieldViolation] = []
+        if let problem = idProblem(campaign.campaignID) {
+            violations.append(FieldViolation(field: "\(prefix).campaign_id", description: problem))
+        }
+        if campaign.productCode.isEmpty {
+            violations.append(FieldViolation(field: "\(prefix).product_code", description: "is required"))
+        } else if campaign.productCode.count > maxProductCodeLength {
+            violations.append(FieldViolation(field: "\(prefix).product_code", description: "is longer than \(maxProductCodeLength) characters"))
+        }
+        if campaign.name.trimmingCharacters(in: .whitespaces).isEmpty {
+            violations.append(FieldViolation(field: "\(prefix).name", description: "is required"))
+        }
+        return violations
+    }
+
+    /// Why `id` is not a usable campaign id, or nil when it is.
+    static func idProblem(_ id: String) -> String? {
+        if id.isEmpty { return "is required" }
+        if id.count > maxIDLength { return "is longer than \(maxIDLength) characters" }
+        return nil
+    }
+
+    /// True when a repeated creation asks for exactly the campaign already stored (a retry), rather
+    /// than a different campaign under a taken id. `created_at` is the service's and does not count.
+    static func isSameCampaign(_ stored: Crm_Matching_V1_Campaign, as requested: Crm_Matching_V1_Campaign) -> Bool {
+        stored.campaignID == requested.campaignID && stored.productCode == requested.productCode && stored.name == requested.name
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+
+/// `crmctl up`: every service of the topology from this build, stores under ./data, until Ctrl-C.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start every service, wait until healthy, print the endpoints; Ctrl-C stops them gracefully."
+    )
+
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(help: "Folder holding each service's default configuration.")
+    var configDir: String = "services"
+
+    @Flag(help: "Start, report and return, leaving the services running (stop them with kill or crmctl restart).")
+    var detach = false
+
+    func run() async throws {
+        let topology = try cluster.loadTopology()
+        let supervisor = Supervisor(dataDir: cluster.dataDir)
+        try supervisor.prepare()
+        let instances = try ServiceInstance.plan(
+            topology: topology,
+            dataDir: cluster.dataDir,
+            binaryDir: Self.binaryDirectory,
+            configDir: configDir
+        )
+        for instance in instances {
+            if let pid = supervisor.pid(of: instance.name), supervisor.isAlive(pid) {
+                throw CRMCtlError("\(instance.name) already runs as pid \(pid); stop it first")
+            }
+        }
+
+        // Ctrl-C and SIGTERM are ours to handle from here on: stop the services, then exit.
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM])
+
+        var started: [ServiceInstance] = []
+        do {
+            for instance in instances {
+                let pid = try supervisor.launch(instance)
+                started.append(instance)
+                try await supervisor.waitUntilHealthy(instance, pid: pid)
+                print("\(instance.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(instance.endpoint)  pid \(pid)  log \(supervisor.logPath(instance))")
+            }
+        } catch {
+            for instance in started.reversed() { await supervisor.stop(instance.name) }
+            throw error
+        }
+        print("all \(instances.count) services are healthy; data in \(cluster.dataDir)/")
+        if detach { return }
+        print("press Ctrl-C to stop them")
+        await signals.next()
+        print("\nstopping…")
+        for instance in instances.reversed() {
+            await supervisor.stop(instance.name)
+            print("stopped \(instance.name)")
+        }
+    }
+
+    /// The folder of this crmctl binary: the services' executables are built beside it.
+    static var binaryDirectory: String {
+        let path = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        if CommandLine.arguments[0].contains("/") {
+            return path.deletingLastPathComponent().path
+        }
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+    }
+}
+
+/// Turns SIGINT/SIGTERM into an awaitable event instead of killing the process.
+final class SignalWatcher {
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32]) {
+        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
+        self.stream = stream
+        self.sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    func next() async {
+        for await _ in stream { return }
+    }
+}
+
+/// `crmctl restart SERVICE`: one service (or replica) stopped gracefully and started again with the
+/// same arguments, while the others keep running.
+struct RestartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restart",
+        abstract: "Restart one service started by crmctl up (e.g. profiles, matching-2)."
+    )
+
+    @Argument(help: "The instance: a service name, or matching-2 for a replica.")
+    var instance: String
+
+    @OptionGroup var cluster: ClusterOptions
+
+    func run() async throws {
+        let supervisor = Supervisor(dataDir: cluster.dataDir)
+        let record = try supervisor.recorded(instance)
+        await supervisor.stop(record.name)
+        print("stopped \(record.name)")
+        let pid = try supervisor.launch(record)
+        try await supervisor.waitUntilHealthy(record, pid: pid)
+        print("\(record.name) is serving again on \(record.endpoint) (pid \(pid))")
+    }
+}
