@@ -49,9 +49,24 @@ public final class RPCClient: Sendable {
 
     /// Calls a unary method with an already-encoded request, returning the encoded response.
     /// `crmctl call` uses it for methods it only knows by name.
+    ///
+    /// A call the server provably never ran (its connection was going away) is sent again on a
+    /// fresh connection, up to three times in all; any other failure is the caller's to handle.
     public func unaryRaw(_ method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
         let timeout = effectiveTimeout(options)
         let deadline = timeout.map { NIODeadline.now() + $0 }
+        var attempt = 1
+        while true {
+            do {
+                return try await unaryAttempt(method, payload: payload, deadline: deadline, options: options)
+            } catch let notProcessed as NotProcessedError {
+                guard attempt < 3 else { throw notProcessed.error }
+                attempt += 1
+            }
+        }
+    }
+
+    private func unaryAttempt(_ method: String, payload: Data, deadline: NIODeadline?, options: CallOptions) async throws -> Data {
         let connection = try await readyConnection(deadline: deadline)
         let callID = callIDs.add(1, ordering: .relaxed).newValue
         let frame = try makeFrame(callID: callID, method: method, payload: payload, timeout: remaining(deadline), options: options)

@@ -23,6 +23,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var closedError: RPCError?
+    /// Set by the server's GoAway: calls numbered above it were never run there.
+    private var goAwayLastCallID: UInt64?
     private let endpoint: Endpoint
     private let logger: Logger
     /// Called on the loop when the server announces it is going away.
@@ -46,8 +48,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Registers a call and writes its request frame.
     func start(callID: UInt64, frame: ByteBuffer, call: PendingCall, timeout: TimeAmount?) {
-        guard let context, closedError == nil else {
-            fail(call, closedError ?? RPCError(.unavailable, "connection to \(endpoint) is closed"))
+        guard let context, closedError == nil, goAwayLastCallID == nil else {
+            // Never sent: safe for the client to try again elsewhere.
+            fail(call, closedError ?? RPCError(.unavailable, "connection to \(endpoint) is closed"), notProcessed: true)
             return
         }
         var entry = Entry(call: call)
@@ -98,6 +101,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             pings.removeValue(forKey: pong.opaque)?.succeed()
         case let .goAway(goAway):
             logger.debug("server going away: \(goAway.reason)", metadata: ["endpoint": "\(endpoint)"])
+            goAwayLastCallID = goAway.lastCallID
             onGoAway()
         case .request, .cancel, nil:
             logger.warning("server sent a client-to-server envelope; closing", metadata: ["endpoint": "\(endpoint)"])
@@ -117,9 +121,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         closedError = error
         let calls = pending
         pending.removeAll()
-        for entry in calls.values {
+        for (callID, entry) in calls {
             entry.deadlineTimer?.cancel()
-            fail(entry.call, error)
+            fail(entry.call, error, notProcessed: wasNotProcessed(callID))
         }
         let waiting = pings
         pings.removeAll()
@@ -146,6 +150,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             entry.deadlineTimer?.cancel()
             if response.status.code == .ok {
                 promise.succeed(response.payload)
+            } else if response.status.code == .unavailable, wasNotProcessed(response.callID) {
+                promise.fail(NotProcessedError(error: RPCError(status: response.status)))
             } else {
                 promise.fail(RPCError(status: response.status))
             }
@@ -170,9 +176,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         send(.cancel(callID: callID))
     }
 
-    private func fail(_ call: PendingCall, _ error: RPCError) {
+    /// A call the server's GoAway says it never ran.
+    private func wasNotProcessed(_ callID: UInt64) -> Bool {
+        guard let last = goAwayLastCallID else { return false }
+        return callID > last
+    }
+
+    private func fail(_ call: PendingCall, _ error: RPCError, notProcessed: Bool = false) {
         switch call {
-        case let .unary(promise): promise.fail(error)
+        case let .unary(promise): promise.fail(notProcessed ? NotProcessedError(error: error) : error)
         case let .streaming(continuation): continuation.finish(throwing: error)
         }
     }
@@ -193,4 +205,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             self.context?.flush()
         }
     }
+}
+
+/// A unary call that provably never ran on the server (never sent, or above a GoAway's last call
+/// id), so the client may send it again on another connection without doing anything twice.
+struct NotProcessedError: Error {
+    let error: RPCError
 }

@@ -1,0 +1,226 @@
+import CRMProtos
+import CRMRPC
+import Foundation
+import NIOCore
+import NIOPosix
+
+typealias Bench = Crm_Bench_V1_BenchMessage
+
+/// Tokens the test servers accept.
+enum TestTokens {
+    static let caller = "caller-token"
+    static let ops = "ops-token"
+    static let admin = "admin-token"
+
+    static var authenticator: TokenAuthenticator {
+        TokenAuthenticator(entries: [
+            .init(sha256: TokenAuthenticator.hash(token: caller), principal: Principal(name: "caller", roles: ["caller"])),
+            .init(sha256: TokenAuthenticator.hash(token: ops), principal: Principal(name: "ops", roles: ["ops"])),
+            .init(sha256: TokenAuthenticator.hash(token: admin), principal: Principal(name: "root", roles: [Principal.adminRole])),
+        ])
+    }
+}
+
+/// A gate handlers wait at until the test opens it; waiting honours task cancellation.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [UUID: CheckedContinuation<Void, any Error>] = [:]
+
+    func wait() async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if isOpen {
+                    continuation.resume()
+                } else if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.cancel(id) }
+        }
+    }
+
+    func open() {
+        isOpen = true
+        for waiter in waiters.values { waiter.resume() }
+        waiters.removeAll()
+    }
+
+    private func cancel(_ id: UUID) {
+        waiters.removeValue(forKey: id)?.resume(throwing: CancellationError())
+    }
+}
+
+/// What handlers report, and a way for tests to wait for a condition on it without sleeping.
+actor Probe {
+    struct Counts: Sendable {
+        var started = 0
+        var finished = 0
+        var cancelled = 0
+        var active = 0
+        var maxActive = 0
+        var completionOrder: [Int64] = []
+    }
+
+    private(set) var counts = Counts()
+    private var watchers: [(predicate: @Sendable (Counts) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    func started() { update { $0.started += 1; $0.active += 1; $0.maxActive = max($0.maxActive, $0.active) } }
+    func finished(_ value: Int64) { update { $0.finished += 1; $0.active -= 1; $0.completionOrder.append(value) } }
+    func cancelled() { update { $0.cancelled += 1; $0.active -= 1 } }
+
+    /// Returns once `predicate` holds.
+    func until(_ predicate: @escaping @Sendable (Counts) -> Bool) async {
+        if predicate(counts) { return }
+        await withCheckedContinuation { watchers.append((predicate, $0)) }
+    }
+
+    private func update(_ change: (inout Counts) -> Void) {
+        change(&counts)
+        var remaining: [(predicate: @Sendable (Counts) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
+        for watcher in watchers {
+            if watcher.predicate(counts) { watcher.continuation.resume() } else { remaining.append(watcher) }
+        }
+        watchers = remaining
+    }
+}
+
+/// Releases calls one at a time in a chosen order: the call holding `turn` goes next.
+actor Turnstile {
+    private var turn: Int64?
+    private var waiters: [Int64: CheckedContinuation<Void, Never>] = [:]
+
+    func wait(for value: Int64) async {
+        if turn == value { return }
+        await withCheckedContinuation { waiters[value] = $0 }
+    }
+
+    func pass(to value: Int64) {
+        turn = value
+        waiters.removeValue(forKey: value)?.resume()
+    }
+}
+
+/// The methods the runtime tests call.
+struct TestService: Sendable {
+    let gate = Gate()
+    let probe = Probe()
+    let turnstile = Turnstile()
+    let name: String
+
+    init(name: String = "test") {
+        self.name = name
+    }
+
+    var router: Router {
+        var router = Router()
+        let probe = probe, gate = gate, turnstile = turnstile, name = name
+        router.unary("/crm.test.v1.Test/Echo", Bench.self, policy: .roles("caller")) { request, _ in
+            var response = request
+            response.value = request.value * 2
+            response.tags.append(name)
+            return response
+        }
+        // Finishes in the order the turnstile dictates, to prove answers go out as calls finish.
+        router.unary("/crm.test.v1.Test/Ordered", Bench.self, policy: .roles("caller")) { request, _ in
+            await probe.started()
+            await turnstile.wait(for: request.value)
+            await probe.finished(request.value)
+            await turnstile.pass(to: request.value - 1)
+            return request
+        }
+        // Waits at the gate; reports whether it was let through or cancelled.
+        router.unary("/crm.test.v1.Test/Block", Bench.self, policy: .roles("caller")) { request, _ in
+            await probe.started()
+            do {
+                try await gate.wait()
+            } catch {
+                await probe.cancelled()
+                throw error
+            }
+            await probe.finished(request.value)
+            return request
+        }
+        router.serverStreaming("/crm.test.v1.Test/Count", Bench.self, Bench.self, policy: .roles("caller")) { request, writer, _ in
+            for index in 0..<request.value {
+                try await writer.write(.with { $0.value = index })
+            }
+            if request.customerID == "fail" {
+                throw RPCError(.failedPrecondition, "failed after \(request.value) messages")
+            }
+        }
+        router.unary("/crm.test.v1.Test/OpsOnly", Bench.self, policy: .roles("ops")) { request, context in
+            var response = request
+            response.customerID = context.principal?.name ?? "-"
+            return response
+        }
+        router.unary("/crm.test.v1.Test/Crash", Bench.self, policy: .roles("caller")) { _, _ -> Bench in
+            struct Unexpected: Error {}
+            throw Unexpected()
+        }
+        return router
+    }
+
+    func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration()) async throws -> (RPCServer, Int) {
+        let server = RPCServer(serviceName: name, configuration: configuration, router: router, authenticator: TestTokens.authenticator)
+        let address = try await server.start()
+        guard let port = address.port else { throw RPCError(.internal, "no port") }
+        return (server, port)
+    }
+}
+
+func client(ports: [Int], token: String? = TestTokens.caller, deadline: TimeAmount? = .seconds(10)) -> RPCClient {
+    RPCClient(configuration: ClientConfiguration(
+        endpoints: ports.map { Endpoint(host: "127.0.0.1", port: $0) },
+        token: token,
+        defaultDeadline: deadline,
+        initialBackoff: .milliseconds(10),
+        maximumBackoff: .milliseconds(200)
+    ))
+}
+
+/// A bare TCP peer that speaks frames by hand, for what a well-behaved client never sends.
+struct RawPeer {
+    let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    static func connect(port: Int) async throws -> RawPeer {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return RawPeer(channel: channel)
+    }
+
+    static func frame(_ envelope: Envelope) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        try buffer.writeFrame(envelope)
+        return buffer
+    }
+
+    static func request(_ id: UInt64, _ method: String, _ message: Bench = Bench(), token: String = TestTokens.caller, deadlineMs: UInt32 = 0) throws -> Envelope {
+        var request = WireRequest()
+        request.callID = id
+        request.method = method
+        request.deadlineMs = deadlineMs
+        request.metadata = [MetadataEntry("authorization", "Bearer \(token)")]
+        request.payload = try message.serializedData()
+        return .request(request)
+    }
+}
+
+/// Reads envelopes until the peer closes; connection resets count as closing.
+func readUntilClosed(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> [Envelope] {
+    var envelopes: [Envelope] = []
+    do {
+        for try await body in inbound {
+            if let envelope = try? Envelope(frameBody: body) { envelopes.append(envelope) }
+        }
+    } catch {}
+    return envelopes
+}
