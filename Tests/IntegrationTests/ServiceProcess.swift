@@ -1,0 +1,91 @@
+import CRMRPC
+import Foundation
+
+/// One real service executable started for a test: its own port (picked by the OS), its own SQLite
+/// file, the development configuration from services/.
+final class ServiceProcess: @unchecked Sendable {
+    let service: String
+    let databasePath: String
+    let workDir: URL
+    private(set) var port: Int = 0
+    private var process: Process?
+
+    /// The package root, found from this file's location.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Where `swift build` put the executables: beside the test bundle.
+    static let binaryDir: URL = {
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = runner.deletingLastPathComponent()
+        while dir.path != "/" {
+            if FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("crm-profiles").path) { return dir }
+            dir = dir.deletingLastPathComponent()
+        }
+        return packageRoot.appendingPathComponent(".build/debug")
+    }()
+
+    init(service: String, workDir: URL) {
+        self.service = service
+        self.workDir = workDir
+        self.databasePath = workDir.appendingPathComponent("\(service).sqlite").path
+    }
+
+    /// Starts the executable (on `port`, or a free one) and waits until it reports its port and
+    /// answers health.
+    func start(port requested: Int = 0) async throws {
+        let portFile = workDir.appendingPathComponent("\(service).port")
+        try? FileManager.default.removeItem(at: portFile)
+        let process = Process()
+        process.executableURL = Self.binaryDir.appendingPathComponent("crm-\(service)")
+        process.arguments = [
+            "--port", String(requested), "--port-file", portFile.path,
+            "--database", databasePath,
+            "--config", Self.packageRoot.appendingPathComponent("services/\(service)/config.json").path,
+            "--log-level", "warning",
+        ]
+        let log = workDir.appendingPathComponent("\(service).log")
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.process = process
+
+        // Readiness: the port file appears once the server listens (bounded wait).
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(20)
+        while clock.now < deadline {
+            if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                self.port = port
+                return
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw RPCError(.unavailable, "crm-\(service) did not start: \(output.suffix(2_000))")
+    }
+
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
+
+    /// kill -9: no drain, no goodbye.
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func terminate() -> Int32 {
+        guard let process else { return -1 }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

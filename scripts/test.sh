@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: the project's own installs, generated code up to date, a build with zero
+# warnings in our code, then every test (unit, runtime, and the real executables as processes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+echo "== generated code is what proto/ says"
+scripts/generate-proto.sh
+if [ -n "$(git status --porcelain -- Sources/CRMWire/Generated Sources/CRMRPC/Generated Sources/CRMProtos/Generated clients/c/generated 2>/dev/null)" ]; then
+  git status --short -- Sources/*/Generated clients/c/generated
+  echo "generated code differs from proto/: run scripts/generate-proto.sh and commit the result" >&2
+  exit 1
+fi
+
+echo "== build (zero warnings in Sources/ and Tests/)"
+build_log=$(mktemp)
+swift build --build-tests 2>&1 | tee "$build_log" | grep -E "error:|Compiling|Build complete" | grep -v "^\[" || true
+if grep -q "error:" "$build_log"; then
+  echo "build failed" >&2
+  exit 1
+fi
+if grep -E "^$PWD/(Sources|Tests)/[^:]+:[0-9]+:[0-9]+: warning:" "$build_log" | grep -v "/Generated/" | sort -u | grep .; then
+  echo "the build printed warnings in our code; the project keeps zero" >&2
+  exit 1
+fi
+
+if [ -x scripts/test-c-client.sh ]; then
+  echo "== C client"
+  scripts/test-c-client.sh
+fi
+
+echo "== swift test"
+swift test --skip-build
