@@ -5,9 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-swift build --product crmctl
-swift build --product crm-profiles
-swift build --product crm-products
-swift build --product crm-matching
-swift build --product crm-compensation
+swift build
 exec .build/debug/crmctl up "$@"

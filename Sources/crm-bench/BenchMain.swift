@@ -1,0 +1,153 @@
+import ArgumentParser
+import CRMProtos
+import CRMRPC
+import CRMWire
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Measures unary calls per second and latency percentiles over loopback: the RPC stack beside a
+/// bare SwiftNIO echo of the same frames, interleaved round by round so both see the same machine.
+@main
+struct BenchMain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crm-bench",
+        abstract: "RPC throughput and latency over loopback, beside a bare framed echo. Build with -c release."
+    )
+
+    @Option(help: "Seconds per scenario per round.")
+    var seconds: Double = 3
+
+    @Option(help: "Rounds; medians are reported.")
+    var rounds: Int = 5
+
+    @Flag(help: "Print one line per round as well.")
+    var verbose = false
+
+    struct Scenario: Sendable {
+        let name: String
+        let connections: Int
+        let inFlightPerConnection: Int
+    }
+
+    static let scenarios = [
+        Scenario(name: "1 conn x 1 in flight", connections: 1, inFlightPerConnection: 1),
+        Scenario(name: "1 conn x 64 in flight", connections: 1, inFlightPerConnection: 64),
+        Scenario(name: "4 conns x 16 in flight", connections: 4, inFlightPerConnection: 16),
+    ]
+
+    struct Result {
+        var callsPerSecond: Double
+        var p50: Double
+        var p99: Double
+        var p999: Double
+        var serverCPUMicrosPerCall: Double
+    }
+
+    func run() async throws {
+        // One thread for the server, one for the clients: the machine has two cores.
+        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let serverCPU = try await ThreadCPU.of(serverGroup.next())
+        let (rpcServer, rpcPort) = try await RPCLoad.startServer(group: serverGroup)
+        let (echoChannel, echoPort) = try await BareEcho.startServer(group: serverGroup)
+
+        let message = Crm_Bench_V1_BenchMessage.with {
+            $0.customerID = "C000123456"
+            $0.value = 1_234_567
+            $0.tags = ["gold", "active", "c4", "equity", "margin"]
+        }
+        // The bare echo sends what the RPC client sends for the same call: a full request frame.
+        var request = WireRequest()
+        request.callID = 1
+        request.method = RPCLoad.method
+        request.deadlineMs = 10_000
+        request.metadata = [MetadataEntry("authorization", "Bearer \(RPCLoad.token)")]
+        request.payload = try message.serializedData()
+        var encoded = ByteBuffer()
+        try encoded.writeFrame(.request(request))
+        let frame = encoded
+        print("message: \(try message.serializedData().count) bytes; request frame: \(frame.readableBytes) bytes")
+        print("server: 1 event-loop thread; clients: 1 event-loop thread; \(rounds) rounds x \(seconds) s per scenario\n")
+
+        let duration = TimeAmount.nanoseconds(Int64(seconds * 1e9))
+        var results: [String: [Result]] = [:]
+        for round in 1...rounds {
+            for scenario in Self.scenarios {
+                for variant in ["bare echo", "rpc"] {
+                    let before = serverCPU.nanoseconds()
+                    let started = NIODeadline.now()
+                    let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                        for _ in 0..<scenario.connections {
+                            group.addTask {
+                                if variant == "rpc" {
+                                    return try await RPCLoad.load(port: rpcPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection, duration: duration)
+                                }
+                                return try await BareEcho.load(port: echoPort, group: clientGroup, frame: frame, inFlight: scenario.inFlightPerConnection, duration: duration)
+                            }
+                        }
+                        var all: [Int64] = []
+                        for try await part in group { all += part }
+                        return all
+                    }
+                    let elapsed = Double(NIODeadline.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+                    let cpu = Double(serverCPU.nanoseconds() - before)
+                    let result = Self.summarize(latencies, elapsed: elapsed, serverCPUNanos: cpu)
+                    results["\(scenario.name)|\(variant)", default: []].append(result)
+                    if verbose {
+                        print(String(format: "round %d  %-24@ %-10@ %9.0f calls/s  p50 %6.1f µs  p99 %7.1f µs", round, scenario.name, variant, result.callsPerSecond, result.p50, result.p99))
+                    }
+                }
+            }
+        }
+
+        print("| scenario | stack | calls/s | p50 µs | p99 µs | p999 µs | server CPU µs/call |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for scenario in Self.scenarios {
+            var medians: [String: Result] = [:]
+            for variant in ["bare echo", "rpc"] {
+                let runs = results["\(scenario.name)|\(variant)"] ?? []
+                let median = Result(
+                    callsPerSecond: Self.median(runs.map(\.callsPerSecond)),
+                    p50: Self.median(runs.map(\.p50)),
+                    p99: Self.median(runs.map(\.p99)),
+                    p999: Self.median(runs.map(\.p999)),
+                    serverCPUMicrosPerCall: Self.median(runs.map(\.serverCPUMicrosPerCall))
+                )
+                medians[variant] = median
+                print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
+            }
+            if let bare = medians["bare echo"], let rpc = medians["rpc"] {
+                print(String(format: "| %@ | rpc / bare | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, rpc.callsPerSecond / bare.callsPerSecond, rpc.p50 / bare.p50, rpc.p99 / bare.p99, rpc.p999 / bare.p999, rpc.serverCPUMicrosPerCall / bare.serverCPUMicrosPerCall))
+            }
+        }
+
+        await rpcServer.shutdown()
+        try await echoChannel.close()
+        try await serverGroup.shutdownGracefully()
+        try await clientGroup.shutdownGracefully()
+    }
+
+    static func summarize(_ latencies: [Int64], elapsed: Double, serverCPUNanos: Double) -> Result {
+        let sorted = latencies.sorted()
+        func percentile(_ p: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))
+            return Double(sorted[index]) / 1_000
+        }
+        let calls = Double(sorted.count)
+        return Result(
+            callsPerSecond: calls / elapsed,
+            p50: percentile(0.50),
+            p99: percentile(0.99),
+            p999: percentile(0.999),
+            serverCPUMicrosPerCall: calls > 0 ? serverCPUNanos / calls / 1_000 : 0
+        )
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}

@@ -1,0 +1,61 @@
+import CRMProtos
+import CRMRPC
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The RPC stack under the same load as ``BareEcho``: a real ``RPCServer`` with one echo method
+/// and ``RPCClient``s whose calling tasks run on their connection's event loop.
+enum RPCLoad {
+    static let method = "/crm.bench.v1.Bench/Echo"
+    static let token = "bench-token"
+
+    static func startServer(group: any EventLoopGroup) async throws -> (RPCServer, Int) {
+        var router = Router()
+        router.unary(method, Crm_Bench_V1_BenchMessage.self, policy: .roles("bench")) { request, _ in
+            request
+        }
+        let server = RPCServer(
+            serviceName: "bench",
+            configuration: RPCServerConfiguration(),
+            router: router,
+            authenticator: TokenAuthenticator(entries: [
+                .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["bench"])),
+            ]),
+            group: group
+        )
+        let address = try await server.start()
+        return (server, address.port ?? 0)
+    }
+
+    /// One client (one connection) with `inFlight` calling loops until `duration` is over.
+    static func load(port: Int, group: any EventLoopGroup, message: Crm_Bench_V1_BenchMessage, inFlight: Int, duration: TimeAmount) async throws -> [Int64] {
+        let loop = group.next()
+        let client = RPCClient(
+            configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(10)),
+            group: loop
+        )
+        defer { Task { await client.close() } }
+        _ = try await client.unary(method, message, as: Crm_Bench_V1_BenchMessage.self)  // connect
+        let executor = EventLoopTaskExecutor(eventLoop: loop)
+        let until = NIODeadline.now() + duration
+        return try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for _ in 0..<inFlight {
+                group.addTask(executorPreference: executor) {
+                    var latencies: [Int64] = []
+                    latencies.reserveCapacity(1 << 16)
+                    while true {
+                        let start = NIODeadline.now()
+                        guard start < until else { break }
+                        _ = try await client.unary(method, message, as: Crm_Bench_V1_BenchMessage.self)
+                        latencies.append(Int64(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds))
+                    }
+                    return latencies
+                }
+            }
+            var all: [Int64] = []
+            for try await part in group { all += part }
+            return all
+        }
+    }
+}
