@@ -63,6 +63,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "CRMRules", swiftSettings: strictSettings),
         // MARK: The contract — messages generated from proto/ by scripts/generate-proto.sh.
         .target(
             name: "CRMProtos",
@@ -129,6 +130,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CRMRPC", "CRMProtos"]
