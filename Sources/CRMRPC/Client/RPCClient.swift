@@ -18,6 +18,8 @@ public final class RPCClient: Sendable {
     private let roundRobin = Atomic<Int>(0)
     private let callIDs = Atomic<UInt64>(0)
     private let allocator = ByteBufferAllocator()
+    /// `authorization: Bearer <token>`, built once.
+    private let authorization: MetadataEntry?
 
     public init(
         configuration: ClientConfiguration,
@@ -26,6 +28,7 @@ public final class RPCClient: Sendable {
     ) {
         precondition(!configuration.endpoints.isEmpty, "a client needs at least one endpoint")
         self.configuration = configuration
+        self.authorization = configuration.token.map { MetadataEntry(MetadataKeys.authorization, "Bearer \($0)") }
         self.connections = configuration.endpoints.map {
             EndpointConnection(endpoint: $0, group: group, configuration: configuration, logger: logger)
         }
@@ -188,22 +191,20 @@ public final class RPCClient: Sendable {
     }
 
     private func makeFrame(callID: UInt64, method: String, payload: Data, timeout: TimeAmount?, options: CallOptions) throws -> ByteBuffer {
-        var request = WireRequest()
-        request.callID = callID
-        request.method = method
-        request.payload = payload
+        var deadlineMs: UInt32 = 0
         if let timeout {
-            let millis = max(1, timeout.nanoseconds / 1_000_000)
-            request.deadlineMs = UInt32(clamping: millis)
+            deadlineMs = UInt32(clamping: max(1, timeout.nanoseconds / 1_000_000))
         }
         var metadata = options.metadata
-        if let token = configuration.token, !metadata.contains(where: { $0.key == MetadataKeys.authorization }) {
-            metadata.append(MetadataEntry(MetadataKeys.authorization, "Bearer \(token)"))
+        if let authorization, !metadata.contains(where: { $0.key == MetadataKeys.authorization }) {
+            metadata.append(authorization)
         }
-        request.metadata = metadata
-        var buffer = allocator.buffer(capacity: payload.count + 64)
+        var buffer = allocator.buffer(capacity: payload.count + method.utf8.count + 96)
         do {
-            try buffer.writeFrame(.request(request), limits: configuration.limits)
+            try EnvelopeCodec.writeRequestFrame(
+                into: &buffer, callID: callID, method: method, deadlineMs: deadlineMs,
+                metadata: metadata, payload: payload, limits: configuration.limits
+            )
         } catch {
             throw RPCError(.resourceExhausted, "the request to \(method) does not fit in a frame: \(error)")
         }

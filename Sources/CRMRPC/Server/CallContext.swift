@@ -11,10 +11,8 @@ public struct CallContext: Sendable {
     public let metadata: [MetadataEntry]
     /// When the caller stops waiting; the runtime cancels the handler's task then.
     public let deadline: NIODeadline?
-    /// The caller's `request-id`, or one the runtime made up, for logs across services.
-    public let requestID: String
     public let remoteAddress: String
-    public var logger: Logger
+    private let baseLogger: Logger
 
     public init(
         method: String,
@@ -22,18 +20,30 @@ public struct CallContext: Sendable {
         principal: Principal?,
         metadata: [MetadataEntry],
         deadline: NIODeadline?,
-        requestID: String,
         remoteAddress: String,
-        logger: Logger
+        baseLogger: Logger
     ) {
         self.method = method
         self.callID = callID
         self.principal = principal
         self.metadata = metadata
         self.deadline = deadline
-        self.requestID = requestID
         self.remoteAddress = remoteAddress
-        self.logger = logger
+        self.baseLogger = baseLogger
+    }
+
+    /// The caller's `request-id`, or one made from the connection and call id, for logs across
+    /// services. Computed on demand: most calls never log.
+    public var requestID: String {
+        metadataValue(MetadataKeys.requestID) ?? "\(remoteAddress)#\(callID)"
+    }
+
+    /// A logger carrying the method and request id.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "method"] = "\(method)"
+        logger[metadataKey: "request-id"] = "\(requestID)"
+        return logger
     }
 
     public func metadataValue(_ key: String) -> String? {

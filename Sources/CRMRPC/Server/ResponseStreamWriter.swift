@@ -6,6 +6,9 @@ struct ResponseSink: Sendable {
     /// Sends one encoded message; suspends while the connection is not writable (backpressure);
     /// throws CANCELLED once the call has ended (client cancel, deadline, disconnect).
     let send: @Sendable (Data) async throws -> Void
+
+    /// What unary calls get: they never stream.
+    static let unused = ResponseSink { _ in throw RPCError(.internal, "a unary handler cannot stream") }
 }
 
 /// Writes the messages of a server-streaming call, in order, before the final status.

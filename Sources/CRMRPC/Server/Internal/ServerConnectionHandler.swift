@@ -34,7 +34,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private struct ActiveCall {
         var task: Task<Void, Never>?
-        var deadlineTimer: Scheduled<Void>?
+        var deadline: NIODeadline?
+        var timeout: TimeAmount?
     }
 
     private static let healthPrefix = "/crm.rpc.v1.Health/"
@@ -46,13 +47,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var remoteAddress = "?"
 
     private var calls: [UInt64: ActiveCall] = [:]
-    private var waitingRequests: [WireRequest] = []
+    private var waitingRequests: [RequestHead] = []
     private var highestCallID: UInt64 = 0
     private var draining = false
     private var readHeld = false
     private var flushScheduled = false
     private var stallTimer: Scheduled<Void>?
     private var graceTimer: Scheduled<Void>?
+    /// One timer per connection for every call's deadline, armed for the earliest one: no timer
+    /// per call to schedule and cancel on the hot path.
+    private var deadlineTimer: (fireAt: NIODeadline, scheduled: Scheduled<Void>)?
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     /// The last authorization value seen and its principal: callers reuse one token per connection,
     /// so this saves a SHA-256 per call.
@@ -77,15 +81,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        let envelope: Envelope
+        let envelope: InboundEnvelope
         do {
-            envelope = try Envelope(frameBody: frame)
+            envelope = try EnvelopeCodec.decode(unwrapInboundIn(data))
         } catch {
             protocolViolation("bytes that are not a valid envelope (\(error))")
             return
         }
-        switch envelope.kind {
+        switch envelope {
         case let .request(request):
             if calls.count >= shared.configuration.maxConcurrentCallsPerConnection {
                 // Already read before the limit stopped reading: waits here (at most one read's
@@ -94,15 +97,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             } else {
                 startCall(request)
             }
-        case let .cancel(cancel):
-            cancelCall(cancel.callID)
-        case let .ping(ping):
-            write(.pong(ping.opaque))
+        case let .cancel(callID):
+            cancelCall(callID)
+        case let .ping(opaque):
+            write(.pong(opaque))
         case .pong:
             break
         case .response, .goAway:
             protocolViolation("a server-to-client envelope sent by the client")
-        case nil:
+        case .none:
             protocolViolation("an envelope with no kind set")
         }
     }
@@ -159,10 +162,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         for call in calls.values {
             call.task?.cancel()
-            call.deadlineTimer?.cancel()
         }
         calls.removeAll()
         waitingRequests.removeAll()
+        deadlineTimer?.scheduled.cancel()
+        deadlineTimer = nil
         stallTimer?.cancel()
         graceTimer?.cancel()
         let waiters = writabilityWaiters
@@ -188,7 +192,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Calls
 
-    private func startCall(_ request: WireRequest) {
+    private func startCall(_ request: RequestHead) {
         let callID = request.callID
         guard calls[callID] == nil else {
             protocolViolation("call id \(callID) reused while that call is still open")
@@ -223,37 +227,35 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
 
         let timeout: TimeAmount? = request.deadlineMs > 0 ? .milliseconds(Int64(request.deadlineMs)) : shared.configuration.defaultDeadline
-        let requestID = request.metadataValue(MetadataKeys.requestID) ?? "\(remoteAddress)#\(callID)"
-        var callLogger = logger
-        callLogger[metadataKey: "method"] = "\(request.method)"
-        callLogger[metadataKey: "request-id"] = "\(requestID)"
+        let deadline = timeout.map { NIODeadline.now() + $0 }
         let callContext = CallContext(
             method: request.method,
             callID: callID,
             principal: principal,
             metadata: request.metadata,
-            deadline: timeout.map { NIODeadline.now() + $0 },
-            requestID: requestID,
+            deadline: deadline,
             remoteAddress: remoteAddress,
-            logger: callLogger
+            baseLogger: logger
         )
 
         guard let context else { return }
         let loop = context.eventLoop
-        var call = ActiveCall()
-        if let timeout {
-            call.deadlineTimer = loop.assumeIsolated().scheduleTask(in: timeout) {
-                self.deadlineExpired(callID, after: timeout)
-            }
+        calls[callID] = ActiveCall(task: nil, deadline: deadline, timeout: timeout)
+        if let deadline {
+            armDeadlineTimer(for: deadline)
         }
-        calls[callID] = call
 
         let handler = NIOLoopBound(self, eventLoop: loop)
-        let sink = ResponseSink { payload in
-            let wait = try await loop.onLoop { try handler.value.sendStreamMessage(callID, payload) }
-            if let wait { try await wait.get() }
+        let sink: ResponseSink
+        if method.descriptor.serverStreaming {
+            sink = ResponseSink { payload in
+                let wait = try await loop.onLoop { try handler.value.sendStreamMessage(callID, payload) }
+                if let wait { try await wait.get() }
+            }
+        } else {
+            sink = ResponseSink.unused
         }
-        let payload = request.payload
+        let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
         calls[callID]?.task = Task(executorPreference: executor) {
             let outcome: Result<Data, any Error>
@@ -278,25 +280,56 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func callFinished(_ callID: UInt64, _ outcome: Result<Data, any Error>) {
-        guard let call = calls.removeValue(forKey: callID) else {
+        guard calls.removeValue(forKey: callID) != nil else {
             return  // already answered: cancelled, timed out, or the connection went away
         }
-        call.deadlineTimer?.cancel()
         switch outcome {
         case let .success(payload):
-            write(.response(callID: callID, payload: payload, status: .ok))
+            writeResponse(callID: callID, payload: payload, status: .ok)
         case let .failure(error):
-            write(.response(callID: callID, status: statusFor(error, callID: callID).status))
+            reply(callID, statusFor(error, callID: callID))
         }
         callSlotFreed()
     }
 
-    private func deadlineExpired(_ callID: UInt64, after timeout: TimeAmount) {
-        guard let call = calls.removeValue(forKey: callID) else { return }
-        call.task?.cancel()
-        let millis = timeout.nanoseconds / 1_000_000
-        reply(callID, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
-        callSlotFreed()
+    /// Makes sure the connection's deadline timer fires no later than `deadline`.
+    private func armDeadlineTimer(for deadline: NIODeadline) {
+        if let armed = deadlineTimer, armed.fireAt <= deadline { return }
+        guard let context else { return }
+        deadlineTimer?.scheduled.cancel()
+        let scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.deadlineTimer = nil
+            self.expireDueCalls()
+        }
+        deadlineTimer = (deadline, scheduled)
+    }
+
+    /// Answers DEADLINE_EXCEEDED for every call past its deadline and cancels its task, then arms
+    /// the timer for the earliest deadline left.
+    private func expireDueCalls() {
+        let now = NIODeadline.now()
+        var earliest: NIODeadline?
+        var expired: [(UInt64, ActiveCall)] = []
+        for (callID, call) in calls {
+            guard let deadline = call.deadline else { continue }
+            if deadline <= now {
+                expired.append((callID, call))
+            } else {
+                earliest = min(earliest ?? deadline, deadline)
+            }
+        }
+        for (callID, call) in expired {
+            calls.removeValue(forKey: callID)
+            call.task?.cancel()
+            let millis = (call.timeout?.nanoseconds ?? 0) / 1_000_000
+            reply(callID, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
+        }
+        if let earliest {
+            armDeadlineTimer(for: earliest)
+        }
+        if !expired.isEmpty {
+            callSlotFreed()
+        }
     }
 
     private func cancelCall(_ callID: UInt64) {
@@ -307,7 +340,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         guard let call = calls.removeValue(forKey: callID) else { return }
         call.task?.cancel()
-        call.deadlineTimer?.cancel()
         reply(callID, RPCError(.cancelled, "cancelled by the client"))
         callSlotFreed()
     }
@@ -320,7 +352,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         var frame = context.channel.allocator.buffer(capacity: payload.count + 32)
         do {
-            try frame.writeFrame(.response(callID: callID, payload: payload, status: nil), limits: shared.configuration.limits)
+            try EnvelopeCodec.writeResponseFrame(into: &frame, callID: callID, payload: payload, status: nil, limits: shared.configuration.limits)
         } catch {
             // The handler learns it and ends the call with this status; nothing was sent.
             throw RPCError(.resourceExhausted, "a streamed message does not fit in a frame: \(error)")
@@ -378,8 +410,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func abandonRemainingCalls() {
         for (callID, call) in calls {
             call.task?.cancel()
-            call.deadlineTimer?.cancel()
-            write(.response(callID: callID, status: RPCError(.unavailable, "server shut down before the call finished").status))
+            reply(callID, RPCError(.unavailable, "server shut down before the call finished"))
         }
         calls.removeAll()
         for request in waitingRequests {
@@ -393,26 +424,34 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Writing
 
     private func reply(_ callID: UInt64, _ error: RPCError) {
-        write(.response(callID: callID, status: error.status))
+        writeResponse(callID: callID, payload: Data(), status: error.status)
     }
 
-    /// Queues one frame and schedules a flush for the end of this loop turn, so the answers of many
-    /// calls finishing together leave in one write.
-    private func write(_ envelope: Envelope) {
+    /// Queues a final response; one too large for a frame becomes RESOURCE_EXHAUSTED.
+    private func writeResponse(callID: UInt64, payload: Data, status: WireStatus) {
         guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        var buffer = context.channel.allocator.buffer(capacity: payload.count + 16)
         do {
-            try buffer.writeFrame(envelope, limits: shared.configuration.limits)
+            try EnvelopeCodec.writeResponseFrame(into: &buffer, callID: callID, payload: payload, status: status, limits: shared.configuration.limits)
         } catch {
-            guard case let .response(response) = envelope.kind else { return }
-            let status = RPCError(.resourceExhausted, "the response does not fit in a frame: \(error)").status
+            let refusal = RPCError(.resourceExhausted, "the response does not fit in a frame: \(error)").status
             buffer.clear()
             // A bare status always fits.
-            _ = try? buffer.writeFrame(.response(callID: response.callID, status: status), limits: shared.configuration.limits)
+            try? EnvelopeCodec.writeResponseFrame(into: &buffer, callID: callID, payload: Data(), status: refusal, limits: shared.configuration.limits)
         }
         writeFrame(buffer)
     }
 
+    /// Queues one of the small control envelopes (pong, GoAway).
+    private func write(_ envelope: Envelope) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 32)
+        guard (try? buffer.writeFrame(envelope, limits: shared.configuration.limits)) != nil else { return }
+        writeFrame(buffer)
+    }
+
+    /// Queues a frame and schedules a flush for the end of this loop turn, so the answers of many
+    /// calls finishing together leave in one write.
     private func writeFrame(_ buffer: ByteBuffer) {
         guard let context else { return }
         context.write(wrapOutboundOut(buffer), promise: nil)
