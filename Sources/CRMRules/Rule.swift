@@ -55,11 +55,24 @@
 /// Independently of a schema: `between` bounds must not be reversed (`between 55 and 30`), must not be
 /// booleans, and must not mix a number and a string.
 ///
+/// **Spacing.** Any Unicode white space (line breaks included) separates tokens and is otherwise
+/// ignored; `age>=30` needs none.
+///
 /// **Errors.** A refused text throws a ``RuleError`` with the 1-based position (in Unicode scalars,
-/// i.e. code points, not bytes) of the token at fault and a reason, e.g.
-/// `position 17: expected a value after '<'`, `position 5: unknown field 'asset_teir'`, `position
-/// 15: 'in' needs a parenthesised list`, `unterminated string`, `empty rule`, `unmatched ')'`,
-/// `expected 'and', 'or' or the end of the rule, found 'b'`.
+/// i.e. code points, not bytes) of the token at fault, or one past the end when the text stops too
+/// early, and a reason:
+/// - `age > ` → `position 7: expected a value after '>'`
+/// - `not asset_teir = gold` → `position 5: unknown field 'asset_teir'`
+/// - `status in frozen` → `position 11: 'in' needs a parenthesised list`
+/// - `name = "abc` → `position 8: unterminated string` (the opening quote)
+/// - `a = 1 b = 2` → `position 7: expected 'and', 'or' or the end of the rule, found 'b'`
+/// - `age > gold` → `position 7: field 'age' holds numbers; 'gold' is not a number`
+/// - `status > active` → `position 8: '>' needs an ordered field; the categories of 'status' have no order`
+/// - also: `empty rule`, `unmatched ')'`, unknown escapes, malformed numbers, unexpected characters,
+///   values outside a field's known categories, reversed `between` bounds.
+///
+/// The whole text is checked for syntax first, so a syntax error is reported even when an earlier
+/// field is unknown to the schema.
 ///
 /// # Canonical text
 ///

@@ -24,6 +24,12 @@ struct BenchMain: AsyncParsableCommand {
     @Flag(help: "Print one line per round as well.")
     var verbose = false
 
+    @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
+    var only: String?
+
+    @Option(help: "Run only this stack: 'rpc' or 'bare echo'.")
+    var stack: String?
+
     struct Scenario: Sendable {
         let name: String
         let connections: Int
@@ -73,8 +79,8 @@ struct BenchMain: AsyncParsableCommand {
         let duration = TimeAmount.nanoseconds(Int64(seconds * 1e9))
         var results: [String: [Result]] = [:]
         for round in 1...rounds {
-            for scenario in Self.scenarios {
-                for variant in ["bare echo", "rpc"] {
+            for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
+                for variant in ["bare echo", "rpc"] where stack.map({ $0 == variant }) ?? true {
                     let before = serverCPU.nanoseconds()
                     let started = NIODeadline.now()
                     let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -103,7 +109,7 @@ struct BenchMain: AsyncParsableCommand {
 
         print("| scenario | stack | calls/s | p50 µs | p99 µs | p999 µs | server CPU µs/call |")
         print("|---|---|---:|---:|---:|---:|---:|")
-        for scenario in Self.scenarios {
+        for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
             var medians: [String: Result] = [:]
             for variant in ["bare echo", "rpc"] {
                 let runs = results["\(scenario.name)|\(variant)"] ?? []

@@ -147,6 +147,7 @@ struct RuleLexer {
 
     /// `-`? digits (`.` digits)? ([eE] [+-]? digits)?, and not followed by a letter, digit or `.`.
     private mutating func number(start: Int) throws(RuleError) -> RuleToken {
+        index = start
         _ = take("-")
         let digitsStart = index
         skipDigits()
