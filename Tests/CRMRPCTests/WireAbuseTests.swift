@@ -99,3 +99,18 @@ import Testing
         await server.shutdown()
     }
 }
+
+@Suite struct ReservedCallIDTests {
+    @Test func aRequestWithCallIDZeroClosesTheConnectionWithoutRunning() async throws {
+        let service = TestService()
+        let (server, port) = try await service.start()
+        let peer = try await RawPeer.connect(port: port)
+        let received = try await peer.channel.executeThenClose { inbound, outbound in
+            try await outbound.write(RawPeer.frame(RawPeer.request(0, "/crm.test.v1.Test/Block")))
+            return await readUntilClosed(inbound)
+        }
+        #expect(received.isEmpty)
+        #expect(await service.probe.counts.started == 0)
+        await server.shutdown()
+    }
+}

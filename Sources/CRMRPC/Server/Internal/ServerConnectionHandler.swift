@@ -194,6 +194,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func startCall(_ request: RequestHead) {
         let callID = request.callID
+        guard callID != 0 else {
+            protocolViolation("a request with call id 0, which is reserved for the connection")
+            return
+        }
         guard calls[callID] == nil else {
             protocolViolation("call id \(callID) reused while that call is still open")
             return
