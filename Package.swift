@@ -84,7 +84,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
-        .target(name: "ProfilesService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .target(name: "MatchingService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
@@ -131,6 +131,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
+        .testTarget(
+            name: "ProfilesServiceTests",
+            dependencies: [
+                "ProfilesService", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CRMRPC", "CRMProtos"]

@@ -14,13 +14,22 @@ public struct ProfilesService: CRMService {
     public static var migrator: DatabaseMigrator { ProfilesSchema.migrator }
 
     let customers: CustomerStore
+    let events: EventStore
+    let database: DatabasePool
+    let settings: [String: String]
 
     public init(context: ServiceContext) throws {
+        self.database = context.database
         self.customers = CustomerStore(database: context.database)
+        self.events = EventStore(database: context.database)
+        self.settings = context.configuration.settings
     }
 
     public func register(into router: inout Router) {
-        CustomerHandlers(store: customers).register(into: &router)
+        let validity = Int32(settings["assessment.validity_years"] ?? "") ?? 2
+        CustomerHandlers(store: customers, assessmentValidityYears: validity).register(into: &router)
+        IngestionHandlers(events: events, onIngested: {}).register(into: &router)
+        FeedHandlers(database: database).register(into: &router)
     }
 }
 

@@ -8,8 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The profiles service: the customer 360-degree view, event ingestion, dimensions, segments and
-/// the change feed.
+/// The profiles service: the customer 360-degree view, event ingestion, dimensions, classification
+/// schemes, segments and the change feed. Every customer the firm knows of lives here, prospects and
+/// closed accounts included.
 
 import SwiftProtobuf
 
@@ -61,7 +62,9 @@ public nonisolated enum Crm_Profiles_V1_CustomerKind: SwiftProtobuf.Enum, Swift.
 
 }
 
-/// Account status. Every customer the firm knows of has one, prospects and closed accounts included.
+/// Account status. Allowed changes: PROSPECT -> NORMAL (account opened) or CLOSED (prospect dropped);
+/// NORMAL -> FROZEN, REPORTED_LOST, CLOSED; FROZEN -> NORMAL, CLOSED; REPORTED_LOST -> NORMAL, CLOSED;
+/// CLOSED -> nothing. Anything else is FAILED_PRECONDITION.
 public nonisolated enum Crm_Profiles_V1_AccountStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -114,58 +117,648 @@ public nonisolated enum Crm_Profiles_V1_AccountStatus: SwiftProtobuf.Enum, Swift
 
 }
 
-public nonisolated struct Crm_Profiles_V1_Customer: Sendable {
+public nonisolated enum Crm_Profiles_V1_InvestorClass: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case ordinary // = 1
+  case professional // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .ordinary
+    case 2: self = .professional
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .ordinary: return 1
+    case .professional: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_InvestorClass] = [
+    .unspecified,
+    .ordinary,
+    .professional,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_InvestmentHorizon: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case upTo1Year // = 1
+  case oneTo3Years // = 2
+  case threeTo5Years // = 3
+  case over5Years // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .upTo1Year
+    case 2: self = .oneTo3Years
+    case 3: self = .threeTo5Years
+    case 4: self = .over5Years
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .upTo1Year: return 1
+    case .oneTo3Years: return 2
+    case .threeTo5Years: return 3
+    case .over5Years: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_InvestmentHorizon] = [
+    .unspecified,
+    .upTo1Year,
+    .oneTo3Years,
+    .threeTo5Years,
+    .over5Years,
+  ]
+
+}
+
+/// Investment varieties a customer may choose and a product belongs to.
+public nonisolated enum Crm_Profiles_V1_InvestmentVariety: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case depositsAndMoneyMarket // = 1
+  case bonds // = 2
+  case equities // = 3
+  case funds // = 4
+  case derivatives // = 5
+  case assetManagement // = 6
+  case structured // = 7
+  case advisory // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .depositsAndMoneyMarket
+    case 2: self = .bonds
+    case 3: self = .equities
+    case 4: self = .funds
+    case 5: self = .derivatives
+    case 6: self = .assetManagement
+    case 7: self = .structured
+    case 8: self = .advisory
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .depositsAndMoneyMarket: return 1
+    case .bonds: return 2
+    case .equities: return 3
+    case .funds: return 4
+    case .derivatives: return 5
+    case .assetManagement: return 6
+    case .structured: return 7
+    case .advisory: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_InvestmentVariety] = [
+    .unspecified,
+    .depositsAndMoneyMarket,
+    .bonds,
+    .equities,
+    .funds,
+    .derivatives,
+    .assetManagement,
+    .structured,
+    .advisory,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_InstrumentType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case stock // = 1
+  case bond // = 2
+
+  /// exchange-traded and listed funds
+  case fund // = 3
+  case etf // = 4
+
+  /// bond repurchase
+  case repo // = 5
+  case warrant // = 6
+  case other // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .stock
+    case 2: self = .bond
+    case 3: self = .fund
+    case 4: self = .etf
+    case 5: self = .repo
+    case 6: self = .warrant
+    case 7: self = .other
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .stock: return 1
+    case .bond: return 2
+    case .fund: return 3
+    case .etf: return 4
+    case .repo: return 5
+    case .warrant: return 6
+    case .other: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_InstrumentType] = [
+    .unspecified,
+    .stock,
+    .bond,
+    .fund,
+    .etf,
+    .repo,
+    .warrant,
+    .other,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_TradeSide: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case buy // = 1
+  case sell // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .buy
+    case 2: self = .sell
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .buy: return 1
+    case .sell: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_TradeSide] = [
+    .unspecified,
+    .buy,
+    .sell,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_AccountType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// ordinary account
+  case cash // = 1
+
+  /// credit (margin financing and securities lending) account
+  case margin // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .cash
+    case 2: self = .margin
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .cash: return 1
+    case .margin: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_AccountType] = [
+    .unspecified,
+    .cash,
+    .margin,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_TransferDirection: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case deposit // = 1
+  case withdrawal // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .deposit
+    case 2: self = .withdrawal
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .deposit: return 1
+    case .withdrawal: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_TransferDirection] = [
+    .unspecified,
+    .deposit,
+    .withdrawal,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_ContactChannel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case call // = 1
+  case visit // = 2
+  case message // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .call
+    case 2: self = .visit
+    case 3: self = .message
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .call: return 1
+    case .visit: return 2
+    case .message: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_ContactChannel] = [
+    .unspecified,
+    .call,
+    .visit,
+    .message,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_ContactOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case reached // = 1
+  case notReached // = 2
+  case interested // = 3
+  case declined // = 4
+  case complaint // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .reached
+    case 2: self = .notReached
+    case 3: self = .interested
+    case 4: self = .declined
+    case 5: self = .complaint
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .reached: return 1
+    case .notReached: return 2
+    case .interested: return 3
+    case .declined: return 4
+    case .complaint: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_ContactOutcome] = [
+    .unspecified,
+    .reached,
+    .notReached,
+    .interested,
+    .declined,
+    .complaint,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_DimensionType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// a real number
+  case number // = 1
+
+  /// minor units (fen), exact
+  case money // = 2
+
+  /// a whole number
+  case count // = 3
+
+  /// 0..1 unless stated
+  case ratio // = 4
+
+  /// a number of days
+  case days // = 5
+
+  /// text from a known set
+  case category // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .number
+    case 2: self = .money
+    case 3: self = .count
+    case 4: self = .ratio
+    case 5: self = .days
+    case 6: self = .category
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .number: return 1
+    case .money: return 2
+    case .count: return 3
+    case .ratio: return 4
+    case .days: return 5
+    case .category: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_DimensionType] = [
+    .unspecified,
+    .number,
+    .money,
+    .count,
+    .ratio,
+    .days,
+    .category,
+  ]
+
+}
+
+public nonisolated enum Crm_Profiles_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case customerCreated // = 1
+  case customerUpdated // = 2
+  case statusChanged // = 3
+  case reassessed // = 4
+  case dimensionsChanged // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .customerCreated
+    case 2: self = .customerUpdated
+    case 3: self = .statusChanged
+    case 4: self = .reassessed
+    case 5: self = .dimensionsChanged
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .customerCreated: return 1
+    case .customerUpdated: return 2
+    case .statusChanged: return 3
+    case .reassessed: return 4
+    case .dimensionsChanged: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_ChangeKind] = [
+    .unspecified,
+    .customerCreated,
+    .customerUpdated,
+    .statusChanged,
+    .reassessed,
+    .dimensionsChanged,
+  ]
+
+}
+
+public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var customerID: String = String()
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
 
-  public var kind: Crm_Profiles_V1_CustomerKind = .unspecified
+  public var kind: Crm_Profiles_V1_CustomerKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var branchID: String = String()
+  public var branchID: String {
+    get {_storage._branchID}
+    set {_uniqueStorage()._branchID = newValue}
+  }
 
   /// the client manager in charge; empty if none
-  public var managerID: String = String()
+  public var managerID: String {
+    get {_storage._managerID}
+    set {_uniqueStorage()._managerID = newValue}
+  }
 
   /// where the customer came from: branch, website, app, ...
-  public var channel: String = String()
+  public var channel: String {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
 
+  /// required unless PROSPECT
   public var openDate: Crm_Common_V1_Date {
-    get {_openDate ?? Crm_Common_V1_Date()}
-    set {_openDate = newValue}
+    get {_storage._openDate ?? Crm_Common_V1_Date()}
+    set {_uniqueStorage()._openDate = newValue}
   }
   /// Returns true if `openDate` has been explicitly set.
-  public var hasOpenDate: Bool {self._openDate != nil}
+  public var hasOpenDate: Bool {_storage._openDate != nil}
   /// Clears the value of `openDate`. Subsequent reads from it will return its default value.
-  public mutating func clearOpenDate() {self._openDate = nil}
+  public mutating func clearOpenDate() {_uniqueStorage()._openDate = nil}
 
-  public var status: Crm_Profiles_V1_AccountStatus = .unspecified
+  public var status: Crm_Profiles_V1_AccountStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var phone: String = String()
+  public var phone: String {
+    get {_storage._phone}
+    set {_uniqueStorage()._phone = newValue}
+  }
 
-  public var email: String = String()
+  public var email: String {
+    get {_storage._email}
+    set {_uniqueStorage()._email = newValue}
+  }
 
   /// Set by the service.
   public var updatedAt: Crm_Common_V1_Timestamp {
-    get {_updatedAt ?? Crm_Common_V1_Timestamp()}
-    set {_updatedAt = newValue}
+    get {_storage._updatedAt ?? Crm_Common_V1_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
   }
   /// Returns true if `updatedAt` has been explicitly set.
-  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  /// individuals; used for the age dimension
+  public var birthDate: Crm_Common_V1_Date {
+    get {_storage._birthDate ?? Crm_Common_V1_Date()}
+    set {_uniqueStorage()._birthDate = newValue}
+  }
+  /// Returns true if `birthDate` has been explicitly set.
+  public var hasBirthDate: Bool {_storage._birthDate != nil}
+  /// Clears the value of `birthDate`. Subsequent reads from it will return its default value.
+  public mutating func clearBirthDate() {_uniqueStorage()._birthDate = nil}
+
+  public var province: String {
+    get {_storage._province}
+    set {_uniqueStorage()._province = newValue}
+  }
+
+  /// ID card, passport, business licence...
+  public var idDocumentType: String {
+    get {_storage._idDocumentType}
+    set {_uniqueStorage()._idDocumentType = newValue}
+  }
+
+  public var idDocumentNumber: String {
+    get {_storage._idDocumentNumber}
+    set {_uniqueStorage()._idDocumentNumber = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _openDate: Crm_Common_V1_Date? = nil
-  fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// Creates a customer, or updates its identity and contact data. A status different from the
+/// stored one must be an allowed change (see AccountStatus) and is recorded in the history.
 public nonisolated struct Crm_Profiles_V1_UpsertCustomerRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -179,6 +772,9 @@ public nonisolated struct Crm_Profiles_V1_UpsertCustomerRequest: Sendable {
   public var hasCustomer: Bool {self._customer != nil}
   /// Clears the value of `customer`. Subsequent reads from it will return its default value.
   public mutating func clearCustomer() {self._customer = nil}
+
+  /// for the status history when the status changes
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -259,6 +855,1593 @@ public nonisolated struct Crm_Profiles_V1_StreamCustomersRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Profiles_V1_ChangeAccountStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var newStatus: Crm_Profiles_V1_AccountStatus = .unspecified
+
+  public var reason: String = String()
+
+  /// defaults to today; required to open (the open date)
+  public var effectiveDate: Crm_Common_V1_Date {
+    get {_effectiveDate ?? Crm_Common_V1_Date()}
+    set {_effectiveDate = newValue}
+  }
+  /// Returns true if `effectiveDate` has been explicitly set.
+  public var hasEffectiveDate: Bool {self._effectiveDate != nil}
+  /// Clears the value of `effectiveDate`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveDate() {self._effectiveDate = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _effectiveDate: Crm_Common_V1_Date? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_StatusChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fromStatus: Crm_Profiles_V1_AccountStatus = .unspecified
+
+  public var toStatus: Crm_Profiles_V1_AccountStatus = .unspecified
+
+  public var reason: String = String()
+
+  public var changedAt: Crm_Common_V1_Timestamp {
+    get {_changedAt ?? Crm_Common_V1_Timestamp()}
+    set {_changedAt = newValue}
+  }
+  /// Returns true if `changedAt` has been explicitly set.
+  public var hasChangedAt: Bool {self._changedAt != nil}
+  /// Clears the value of `changedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearChangedAt() {self._changedAt = nil}
+
+  /// the caller's principal
+  public var changedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _changedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ChangeAccountStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customer: Crm_Profiles_V1_Customer {
+    get {_customer ?? Crm_Profiles_V1_Customer()}
+    set {_customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {self._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {self._customer = nil}
+
+  public var change: Crm_Profiles_V1_StatusChange {
+    get {_change ?? Crm_Profiles_V1_StatusChange()}
+    set {_change = newValue}
+  }
+  /// Returns true if `change` has been explicitly set.
+  public var hasChange: Bool {self._change != nil}
+  /// Clears the value of `change`. Subsequent reads from it will return its default value.
+  public mutating func clearChange() {self._change = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _customer: Crm_Profiles_V1_Customer? = nil
+  fileprivate var _change: Crm_Profiles_V1_StatusChange? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_SuitabilityAssessment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var investorClass: Crm_Profiles_V1_InvestorClass = .unspecified
+
+  public var riskTolerance: Crm_Common_V1_RiskTolerance = .unspecified
+
+  /// Within C1: the lowest risk category, who may buy R1 products only.
+  public var lowestCategory: Bool = false
+
+  public var assessedOn: Crm_Common_V1_Date {
+    get {_assessedOn ?? Crm_Common_V1_Date()}
+    set {_assessedOn = newValue}
+  }
+  /// Returns true if `assessedOn` has been explicitly set.
+  public var hasAssessedOn: Bool {self._assessedOn != nil}
+  /// Clears the value of `assessedOn`. Subsequent reads from it will return its default value.
+  public mutating func clearAssessedOn() {self._assessedOn = nil}
+
+  /// defaults to assessed_on + 2 years
+  public var expiresOn: Crm_Common_V1_Date {
+    get {_expiresOn ?? Crm_Common_V1_Date()}
+    set {_expiresOn = newValue}
+  }
+  /// Returns true if `expiresOn` has been explicitly set.
+  public var hasExpiresOn: Bool {self._expiresOn != nil}
+  /// Clears the value of `expiresOn`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresOn() {self._expiresOn = nil}
+
+  public var horizon: Crm_Profiles_V1_InvestmentHorizon = .unspecified
+
+  public var varieties: [Crm_Profiles_V1_InvestmentVariety] = []
+
+  /// Expected annual return in basis points (e.g. 500 = 5%).
+  public var expectedReturnBp: Int32 = 0
+
+  /// Set by the service: 1, 2, ... per customer.
+  public var sequence: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assessedOn: Crm_Common_V1_Date? = nil
+  fileprivate var _expiresOn: Crm_Common_V1_Date? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_RecordAssessmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var assessment: Crm_Profiles_V1_SuitabilityAssessment {
+    get {_assessment ?? Crm_Profiles_V1_SuitabilityAssessment()}
+    set {_assessment = newValue}
+  }
+  /// Returns true if `assessment` has been explicitly set.
+  public var hasAssessment: Bool {self._assessment != nil}
+  /// Clears the value of `assessment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssessment() {self._assessment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assessment: Crm_Profiles_V1_SuitabilityAssessment? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_RecordAssessmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assessment: Crm_Profiles_V1_SuitabilityAssessment {
+    get {_assessment ?? Crm_Profiles_V1_SuitabilityAssessment()}
+    set {_assessment = newValue}
+  }
+  /// Returns true if `assessment` has been explicitly set.
+  public var hasAssessment: Bool {self._assessment != nil}
+  /// Clears the value of `assessment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssessment() {self._assessment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assessment: Crm_Profiles_V1_SuitabilityAssessment? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_TradeEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var account: Crm_Profiles_V1_AccountType = .unspecified
+
+  public var side: Crm_Profiles_V1_TradeSide = .unspecified
+
+  /// security code, e.g. 600519
+  public var instrument: String = String()
+
+  public var instrumentType: Crm_Profiles_V1_InstrumentType = .unspecified
+
+  /// industry of the instrument, e.g. "banking"
+  public var sector: String = String()
+
+  /// shares/units, > 0
+  public var quantity: Int64 = 0
+
+  /// decimal text, e.g. "12.345"
+  public var price: String = String()
+
+  /// gross amount, > 0
+  public var amount: Crm_Common_V1_Money {
+    get {_amount ?? Crm_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  /// commission charged, >= 0
+  public var commission: Crm_Common_V1_Money {
+    get {_commission ?? Crm_Common_V1_Money()}
+    set {_commission = newValue}
+  }
+  /// Returns true if `commission` has been explicitly set.
+  public var hasCommission: Bool {self._commission != nil}
+  /// Clears the value of `commission`. Subsequent reads from it will return its default value.
+  public mutating func clearCommission() {self._commission = nil}
+
+  /// exchange and regulatory fees, >= 0
+  public var fees: Crm_Common_V1_Money {
+    get {_fees ?? Crm_Common_V1_Money()}
+    set {_fees = newValue}
+  }
+  /// Returns true if `fees` has been explicitly set.
+  public var hasFees: Bool {self._fees != nil}
+  /// Clears the value of `fees`. Subsequent reads from it will return its default value.
+  public mutating func clearFees() {self._fees = nil}
+
+  public var tradedAt: Crm_Common_V1_Timestamp {
+    get {_tradedAt ?? Crm_Common_V1_Timestamp()}
+    set {_tradedAt = newValue}
+  }
+  /// Returns true if `tradedAt` has been explicitly set.
+  public var hasTradedAt: Bool {self._tradedAt != nil}
+  /// Clears the value of `tradedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearTradedAt() {self._tradedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Crm_Common_V1_Money? = nil
+  fileprivate var _commission: Crm_Common_V1_Money? = nil
+  fileprivate var _fees: Crm_Common_V1_Money? = nil
+  fileprivate var _tradedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_FundTransferEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var direction: Crm_Profiles_V1_TransferDirection = .unspecified
+
+  /// > 0
+  public var amount: Crm_Common_V1_Money {
+    get {_amount ?? Crm_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var transferredAt: Crm_Common_V1_Timestamp {
+    get {_transferredAt ?? Crm_Common_V1_Timestamp()}
+    set {_transferredAt = newValue}
+  }
+  /// Returns true if `transferredAt` has been explicitly set.
+  public var hasTransferredAt: Bool {self._transferredAt != nil}
+  /// Clears the value of `transferredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearTransferredAt() {self._transferredAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Crm_Common_V1_Money? = nil
+  fileprivate var _transferredAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_PositionHolding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var instrument: String = String()
+
+  public var instrumentType: Crm_Profiles_V1_InstrumentType = .unspecified
+
+  public var sector: String = String()
+
+  public var quantity: Int64 = 0
+
+  public var marketValue: Crm_Common_V1_Money {
+    get {_marketValue ?? Crm_Common_V1_Money()}
+    set {_marketValue = newValue}
+  }
+  /// Returns true if `marketValue` has been explicitly set.
+  public var hasMarketValue: Bool {self._marketValue != nil}
+  /// Clears the value of `marketValue`. Subsequent reads from it will return its default value.
+  public mutating func clearMarketValue() {self._marketValue = nil}
+
+  /// cost basis, for the profit dimensions
+  public var cost: Crm_Common_V1_Money {
+    get {_cost ?? Crm_Common_V1_Money()}
+    set {_cost = newValue}
+  }
+  /// Returns true if `cost` has been explicitly set.
+  public var hasCost: Bool {self._cost != nil}
+  /// Clears the value of `cost`. Subsequent reads from it will return its default value.
+  public mutating func clearCost() {self._cost = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _marketValue: Crm_Common_V1_Money? = nil
+  fileprivate var _cost: Crm_Common_V1_Money? = nil
+}
+
+/// End of day: the customer's cash, positions and total assets on one trading day.
+public nonisolated struct Crm_Profiles_V1_DailyPositionEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var tradingDay: Crm_Common_V1_Date {
+    get {_tradingDay ?? Crm_Common_V1_Date()}
+    set {_tradingDay = newValue}
+  }
+  /// Returns true if `tradingDay` has been explicitly set.
+  public var hasTradingDay: Bool {self._tradingDay != nil}
+  /// Clears the value of `tradingDay`. Subsequent reads from it will return its default value.
+  public mutating func clearTradingDay() {self._tradingDay = nil}
+
+  public var cash: Crm_Common_V1_Money {
+    get {_cash ?? Crm_Common_V1_Money()}
+    set {_cash = newValue}
+  }
+  /// Returns true if `cash` has been explicitly set.
+  public var hasCash: Bool {self._cash != nil}
+  /// Clears the value of `cash`. Subsequent reads from it will return its default value.
+  public mutating func clearCash() {self._cash = nil}
+
+  public var holdings: [Crm_Profiles_V1_PositionHolding] = []
+
+  /// Financial products held (funds bought through the firm, asset-management products ...).
+  public var products: [Crm_Profiles_V1_ProductHolding] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _tradingDay: Crm_Common_V1_Date? = nil
+  fileprivate var _cash: Crm_Common_V1_Money? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ProductHolding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  /// as the products service names it, e.g. FUND_BOND
+  public var productType: String = String()
+
+  public var marketValue: Crm_Common_V1_Money {
+    get {_marketValue ?? Crm_Common_V1_Money()}
+    set {_marketValue = newValue}
+  }
+  /// Returns true if `marketValue` has been explicitly set.
+  public var hasMarketValue: Bool {self._marketValue != nil}
+  /// Clears the value of `marketValue`. Subsequent reads from it will return its default value.
+  public mutating func clearMarketValue() {self._marketValue = nil}
+
+  public var cost: Crm_Common_V1_Money {
+    get {_cost ?? Crm_Common_V1_Money()}
+    set {_cost = newValue}
+  }
+  /// Returns true if `cost` has been explicitly set.
+  public var hasCost: Bool {self._cost != nil}
+  /// Clears the value of `cost`. Subsequent reads from it will return its default value.
+  public mutating func clearCost() {self._cost = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _marketValue: Crm_Common_V1_Money? = nil
+  fileprivate var _cost: Crm_Common_V1_Money? = nil
+}
+
+/// End of day: the margin (credit) account.
+public nonisolated struct Crm_Profiles_V1_MarginAccountEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var tradingDay: Crm_Common_V1_Date {
+    get {_tradingDay ?? Crm_Common_V1_Date()}
+    set {_tradingDay = newValue}
+  }
+  /// Returns true if `tradingDay` has been explicitly set.
+  public var hasTradingDay: Bool {self._tradingDay != nil}
+  /// Clears the value of `tradingDay`. Subsequent reads from it will return its default value.
+  public mutating func clearTradingDay() {self._tradingDay = nil}
+
+  public var collateralValue: Crm_Common_V1_Money {
+    get {_collateralValue ?? Crm_Common_V1_Money()}
+    set {_collateralValue = newValue}
+  }
+  /// Returns true if `collateralValue` has been explicitly set.
+  public var hasCollateralValue: Bool {self._collateralValue != nil}
+  /// Clears the value of `collateralValue`. Subsequent reads from it will return its default value.
+  public mutating func clearCollateralValue() {self._collateralValue = nil}
+
+  /// margin financing owed
+  public var financingLiability: Crm_Common_V1_Money {
+    get {_financingLiability ?? Crm_Common_V1_Money()}
+    set {_financingLiability = newValue}
+  }
+  /// Returns true if `financingLiability` has been explicitly set.
+  public var hasFinancingLiability: Bool {self._financingLiability != nil}
+  /// Clears the value of `financingLiability`. Subsequent reads from it will return its default value.
+  public mutating func clearFinancingLiability() {self._financingLiability = nil}
+
+  /// securities lending owed, at market
+  public var securitiesBorrowedValue: Crm_Common_V1_Money {
+    get {_securitiesBorrowedValue ?? Crm_Common_V1_Money()}
+    set {_securitiesBorrowedValue = newValue}
+  }
+  /// Returns true if `securitiesBorrowedValue` has been explicitly set.
+  public var hasSecuritiesBorrowedValue: Bool {self._securitiesBorrowedValue != nil}
+  /// Clears the value of `securitiesBorrowedValue`. Subsequent reads from it will return its default value.
+  public mutating func clearSecuritiesBorrowedValue() {self._securitiesBorrowedValue = nil}
+
+  /// interest accrued and unpaid
+  public var interestAccrued: Crm_Common_V1_Money {
+    get {_interestAccrued ?? Crm_Common_V1_Money()}
+    set {_interestAccrued = newValue}
+  }
+  /// Returns true if `interestAccrued` has been explicitly set.
+  public var hasInterestAccrued: Bool {self._interestAccrued != nil}
+  /// Clears the value of `interestAccrued`. Subsequent reads from it will return its default value.
+  public mutating func clearInterestAccrued() {self._interestAccrued = nil}
+
+  public var creditLimit: Crm_Common_V1_Money {
+    get {_creditLimit ?? Crm_Common_V1_Money()}
+    set {_creditLimit = newValue}
+  }
+  /// Returns true if `creditLimit` has been explicitly set.
+  public var hasCreditLimit: Bool {self._creditLimit != nil}
+  /// Clears the value of `creditLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditLimit() {self._creditLimit = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _tradingDay: Crm_Common_V1_Date? = nil
+  fileprivate var _collateralValue: Crm_Common_V1_Money? = nil
+  fileprivate var _financingLiability: Crm_Common_V1_Money? = nil
+  fileprivate var _securitiesBorrowedValue: Crm_Common_V1_Money? = nil
+  fileprivate var _interestAccrued: Crm_Common_V1_Money? = nil
+  fileprivate var _creditLimit: Crm_Common_V1_Money? = nil
+}
+
+/// Interest charged on the margin account (income to the firm).
+public nonisolated struct Crm_Profiles_V1_MarginInterestEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var amount: Crm_Common_V1_Money {
+    get {_amount ?? Crm_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var chargedAt: Crm_Common_V1_Timestamp {
+    get {_chargedAt ?? Crm_Common_V1_Timestamp()}
+    set {_chargedAt = newValue}
+  }
+  /// Returns true if `chargedAt` has been explicitly set.
+  public var hasChargedAt: Bool {self._chargedAt != nil}
+  /// Clears the value of `chargedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearChargedAt() {self._chargedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Crm_Common_V1_Money? = nil
+  fileprivate var _chargedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ServiceContactEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var channel: Crm_Profiles_V1_ContactChannel = .unspecified
+
+  /// who contacted
+  public var staffID: String = String()
+
+  public var topic: String = String()
+
+  public var outcome: Crm_Profiles_V1_ContactOutcome = .unspecified
+
+  public var contactedAt: Crm_Common_V1_Timestamp {
+    get {_contactedAt ?? Crm_Common_V1_Timestamp()}
+    set {_contactedAt = newValue}
+  }
+  /// Returns true if `contactedAt` has been explicitly set.
+  public var hasContactedAt: Bool {self._contactedAt != nil}
+  /// Clears the value of `contactedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearContactedAt() {self._contactedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contactedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ProductViewEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idempotencyKey: String = String()
+
+  public var customerID: String = String()
+
+  public var productCode: String = String()
+
+  public var productType: String = String()
+
+  public var viewedAt: Crm_Common_V1_Timestamp {
+    get {_viewedAt ?? Crm_Common_V1_Timestamp()}
+    set {_viewedAt = newValue}
+  }
+  /// Returns true if `viewedAt` has been explicitly set.
+  public var hasViewedAt: Bool {self._viewedAt != nil}
+  /// Clears the value of `viewedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearViewedAt() {self._viewedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _viewedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestTradesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_TradeEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestFundTransfersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_FundTransferEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestDailyPositionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_DailyPositionEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestMarginAccountsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_MarginAccountEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestMarginInterestRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_MarginInterestEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestServiceContactsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_ServiceContactEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestProductViewsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Crm_Profiles_V1_ProductViewEvent] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_IngestResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// new events stored
+  public var accepted: UInt32 = 0
+
+  /// events whose idempotency key was already stored (ignored)
+  public var duplicates: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_DimensionDefinition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// e.g. avg_assets_90d
+  public var name: String = String()
+
+  public var type: Crm_Profiles_V1_DimensionType = .unspecified
+
+  /// fen, days, trades, ...
+  public var unit: String = String()
+
+  /// basic, assets, holdings, trading, flows, products, margin, service, contribution
+  public var group: String = String()
+
+  /// one line
+  public var definition: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ListDimensionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ListDimensionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var dimensions: [Crm_Profiles_V1_DimensionDefinition] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ClassificationScheme: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// e.g. asset_tier
+  public var name: String = String()
+
+  public var description_p: String = String()
+
+  /// the dimension it classifies by, when it is a banding
+  public var dimension: String = String()
+
+  /// in order, lowest first
+  public var classes: [String] = []
+
+  /// the configured boundaries, as text
+  public var thresholds: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ListClassificationSchemesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ListClassificationSchemesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var schemes: [Crm_Profiles_V1_ClassificationScheme] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One customer's dimension values and classes.
+public nonisolated struct Crm_Profiles_V1_CustomerDimensions: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// every numeric dimension
+  public var numbers: Dictionary<String,Double> = [:]
+
+  /// every CATEGORY dimension
+  public var categories: Dictionary<String,String> = [:]
+
+  /// scheme name -> class
+  public var classes: Dictionary<String,String> = [:]
+
+  /// the day the time-window dimensions are computed for
+  public var asOf: Crm_Common_V1_Date {
+    get {_asOf ?? Crm_Common_V1_Date()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _asOf: Crm_Common_V1_Date? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_GetCustomer360Request: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// trades and contacts to include (default 20, at most 200)
+  public var recentLimit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_MarginAccountView: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var asOf: Crm_Common_V1_Date {
+    get {_asOf ?? Crm_Common_V1_Date()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  public var collateralValue: Crm_Common_V1_Money {
+    get {_collateralValue ?? Crm_Common_V1_Money()}
+    set {_collateralValue = newValue}
+  }
+  /// Returns true if `collateralValue` has been explicitly set.
+  public var hasCollateralValue: Bool {self._collateralValue != nil}
+  /// Clears the value of `collateralValue`. Subsequent reads from it will return its default value.
+  public mutating func clearCollateralValue() {self._collateralValue = nil}
+
+  public var financingLiability: Crm_Common_V1_Money {
+    get {_financingLiability ?? Crm_Common_V1_Money()}
+    set {_financingLiability = newValue}
+  }
+  /// Returns true if `financingLiability` has been explicitly set.
+  public var hasFinancingLiability: Bool {self._financingLiability != nil}
+  /// Clears the value of `financingLiability`. Subsequent reads from it will return its default value.
+  public mutating func clearFinancingLiability() {self._financingLiability = nil}
+
+  public var securitiesBorrowedValue: Crm_Common_V1_Money {
+    get {_securitiesBorrowedValue ?? Crm_Common_V1_Money()}
+    set {_securitiesBorrowedValue = newValue}
+  }
+  /// Returns true if `securitiesBorrowedValue` has been explicitly set.
+  public var hasSecuritiesBorrowedValue: Bool {self._securitiesBorrowedValue != nil}
+  /// Clears the value of `securitiesBorrowedValue`. Subsequent reads from it will return its default value.
+  public mutating func clearSecuritiesBorrowedValue() {self._securitiesBorrowedValue = nil}
+
+  public var interestAccrued: Crm_Common_V1_Money {
+    get {_interestAccrued ?? Crm_Common_V1_Money()}
+    set {_interestAccrued = newValue}
+  }
+  /// Returns true if `interestAccrued` has been explicitly set.
+  public var hasInterestAccrued: Bool {self._interestAccrued != nil}
+  /// Clears the value of `interestAccrued`. Subsequent reads from it will return its default value.
+  public mutating func clearInterestAccrued() {self._interestAccrued = nil}
+
+  public var creditLimit: Crm_Common_V1_Money {
+    get {_creditLimit ?? Crm_Common_V1_Money()}
+    set {_creditLimit = newValue}
+  }
+  /// Returns true if `creditLimit` has been explicitly set.
+  public var hasCreditLimit: Bool {self._creditLimit != nil}
+  /// Clears the value of `creditLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditLimit() {self._creditLimit = nil}
+
+  /// collateral / (financing + securities borrowed + interest), in basis points; 0 when nothing is owed.
+  public var maintenanceRatioBp: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _asOf: Crm_Common_V1_Date? = nil
+  fileprivate var _collateralValue: Crm_Common_V1_Money? = nil
+  fileprivate var _financingLiability: Crm_Common_V1_Money? = nil
+  fileprivate var _securitiesBorrowedValue: Crm_Common_V1_Money? = nil
+  fileprivate var _interestAccrued: Crm_Common_V1_Money? = nil
+  fileprivate var _creditLimit: Crm_Common_V1_Money? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_Customer360: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customer: Crm_Profiles_V1_Customer {
+    get {_storage._customer ?? Crm_Profiles_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {_storage._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
+
+  public var statusHistory: [Crm_Profiles_V1_StatusChange] {
+    get {_storage._statusHistory}
+    set {_uniqueStorage()._statusHistory = newValue}
+  }
+
+  public var currentAssessment: Crm_Profiles_V1_SuitabilityAssessment {
+    get {_storage._currentAssessment ?? Crm_Profiles_V1_SuitabilityAssessment()}
+    set {_uniqueStorage()._currentAssessment = newValue}
+  }
+  /// Returns true if `currentAssessment` has been explicitly set.
+  public var hasCurrentAssessment: Bool {_storage._currentAssessment != nil}
+  /// Clears the value of `currentAssessment`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrentAssessment() {_uniqueStorage()._currentAssessment = nil}
+
+  public var assessmentHistory: [Crm_Profiles_V1_SuitabilityAssessment] {
+    get {_storage._assessmentHistory}
+    set {_uniqueStorage()._assessmentHistory = newValue}
+  }
+
+  public var cash: Crm_Common_V1_Money {
+    get {_storage._cash ?? Crm_Common_V1_Money()}
+    set {_uniqueStorage()._cash = newValue}
+  }
+  /// Returns true if `cash` has been explicitly set.
+  public var hasCash: Bool {_storage._cash != nil}
+  /// Clears the value of `cash`. Subsequent reads from it will return its default value.
+  public mutating func clearCash() {_uniqueStorage()._cash = nil}
+
+  public var totalAssets: Crm_Common_V1_Money {
+    get {_storage._totalAssets ?? Crm_Common_V1_Money()}
+    set {_uniqueStorage()._totalAssets = newValue}
+  }
+  /// Returns true if `totalAssets` has been explicitly set.
+  public var hasTotalAssets: Bool {_storage._totalAssets != nil}
+  /// Clears the value of `totalAssets`. Subsequent reads from it will return its default value.
+  public mutating func clearTotalAssets() {_uniqueStorage()._totalAssets = nil}
+
+  public var positions: [Crm_Profiles_V1_PositionHolding] {
+    get {_storage._positions}
+    set {_uniqueStorage()._positions = newValue}
+  }
+
+  public var products: [Crm_Profiles_V1_ProductHolding] {
+    get {_storage._products}
+    set {_uniqueStorage()._products = newValue}
+  }
+
+  public var margin: Crm_Profiles_V1_MarginAccountView {
+    get {_storage._margin ?? Crm_Profiles_V1_MarginAccountView()}
+    set {_uniqueStorage()._margin = newValue}
+  }
+  /// Returns true if `margin` has been explicitly set.
+  public var hasMargin: Bool {_storage._margin != nil}
+  /// Clears the value of `margin`. Subsequent reads from it will return its default value.
+  public mutating func clearMargin() {_uniqueStorage()._margin = nil}
+
+  public var recentTrades: [Crm_Profiles_V1_TradeEvent] {
+    get {_storage._recentTrades}
+    set {_uniqueStorage()._recentTrades = newValue}
+  }
+
+  public var recentContacts: [Crm_Profiles_V1_ServiceContactEvent] {
+    get {_storage._recentContacts}
+    set {_uniqueStorage()._recentContacts = newValue}
+  }
+
+  public var dimensions: Crm_Profiles_V1_CustomerDimensions {
+    get {_storage._dimensions ?? Crm_Profiles_V1_CustomerDimensions()}
+    set {_uniqueStorage()._dimensions = newValue}
+  }
+  /// Returns true if `dimensions` has been explicitly set.
+  public var hasDimensions: Bool {_storage._dimensions != nil}
+  /// Clears the value of `dimensions`. Subsequent reads from it will return its default value.
+  public mutating func clearDimensions() {_uniqueStorage()._dimensions = nil}
+
+  /// saved segments the customer belongs to
+  public var segments: [String] {
+    get {_storage._segments}
+    set {_uniqueStorage()._segments = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Profiles_V1_GetCustomer360Response: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var view: Crm_Profiles_V1_Customer360 {
+    get {_view ?? Crm_Profiles_V1_Customer360()}
+    set {_view = newValue}
+  }
+  /// Returns true if `view` has been explicitly set.
+  public var hasView: Bool {self._view != nil}
+  /// Clears the value of `view`. Subsequent reads from it will return its default value.
+  public mutating func clearView() {self._view = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _view: Crm_Profiles_V1_Customer360? = nil
+}
+
+/// A customer's key figures, for lists.
+public nonisolated struct Crm_Profiles_V1_CustomerSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var name: String = String()
+
+  public var status: Crm_Profiles_V1_AccountStatus = .unspecified
+
+  public var branchID: String = String()
+
+  public var managerID: String = String()
+
+  public var totalAssets: Crm_Common_V1_Money {
+    get {_totalAssets ?? Crm_Common_V1_Money()}
+    set {_totalAssets = newValue}
+  }
+  /// Returns true if `totalAssets` has been explicitly set.
+  public var hasTotalAssets: Bool {self._totalAssets != nil}
+  /// Clears the value of `totalAssets`. Subsequent reads from it will return its default value.
+  public mutating func clearTotalAssets() {self._totalAssets = nil}
+
+  public var avgAssets90D: Crm_Common_V1_Money {
+    get {_avgAssets90D ?? Crm_Common_V1_Money()}
+    set {_avgAssets90D = newValue}
+  }
+  /// Returns true if `avgAssets90D` has been explicitly set.
+  public var hasAvgAssets90D: Bool {self._avgAssets90D != nil}
+  /// Clears the value of `avgAssets90D`. Subsequent reads from it will return its default value.
+  public mutating func clearAvgAssets90D() {self._avgAssets90D = nil}
+
+  public var positionRatio: Double = 0
+
+  public var assetTier: String = String()
+
+  public var lifecycleStage: String = String()
+
+  public var riskTolerance: Crm_Common_V1_RiskTolerance = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _totalAssets: Crm_Common_V1_Money? = nil
+  fileprivate var _avgAssets90D: Crm_Common_V1_Money? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_SearchCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// in the rule language; empty matches everyone
+  public var rule: String = String()
+
+  /// default 50, at most 1000
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// a numeric dimension; default customer_id
+  public var orderBy: String = String()
+
+  public var descending: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_SearchCustomersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customers: [Crm_Profiles_V1_CustomerSummary] = []
+
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_GetManagerBookRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// a manager's token may name only itself; empty = the caller's own
+  public var managerID: String = String()
+
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_GetManagerBookResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customers: [Crm_Profiles_V1_CustomerSummary] = []
+
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var totalAssets: Crm_Common_V1_Money {
+    get {_totalAssets ?? Crm_Common_V1_Money()}
+    set {_totalAssets = newValue}
+  }
+  /// Returns true if `totalAssets` has been explicitly set.
+  public var hasTotalAssets: Bool {self._totalAssets != nil}
+  /// Clears the value of `totalAssets`. Subsequent reads from it will return its default value.
+  public mutating func clearTotalAssets() {self._totalAssets = nil}
+
+  public var customerCount: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+  fileprivate var _totalAssets: Crm_Common_V1_Money? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_BranchFigures: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var branchID: String = String()
+
+  public var customers: UInt32 = 0
+
+  public var customersByStatus: Dictionary<String,UInt32> = [:]
+
+  public var totalAssets: Crm_Common_V1_Money {
+    get {_totalAssets ?? Crm_Common_V1_Money()}
+    set {_totalAssets = newValue}
+  }
+  /// Returns true if `totalAssets` has been explicitly set.
+  public var hasTotalAssets: Bool {self._totalAssets != nil}
+  /// Clears the value of `totalAssets`. Subsequent reads from it will return its default value.
+  public mutating func clearTotalAssets() {self._totalAssets = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _totalAssets: Crm_Common_V1_Money? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_GetBranchFiguresRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_GetBranchFiguresResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var branches: [Crm_Profiles_V1_BranchFigures] = []
+
+  /// the whole firm
+  public var headOffice: Crm_Profiles_V1_BranchFigures {
+    get {_headOffice ?? Crm_Profiles_V1_BranchFigures()}
+    set {_headOffice = newValue}
+  }
+  /// Returns true if `headOffice` has been explicitly set.
+  public var hasHeadOffice: Bool {self._headOffice != nil}
+  /// Clears the value of `headOffice`. Subsequent reads from it will return its default value.
+  public mutating func clearHeadOffice() {self._headOffice = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _headOffice: Crm_Profiles_V1_BranchFigures? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_GetClassDistributionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheme: String = String()
+
+  /// empty = the whole firm
+  public var branchID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_GetClassDistributionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheme: String = String()
+
+  public var customersByClass: Dictionary<String,UInt32> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_Segment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// [a-z0-9_-], at most 64
+  public var name: String = String()
+
+  /// in the rule language
+  public var rule: String = String()
+
+  public var description_p: String = String()
+
+  public var updatedAt: Crm_Common_V1_Timestamp {
+    get {_updatedAt ?? Crm_Common_V1_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_SaveSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Crm_Profiles_V1_Segment {
+    get {_segment ?? Crm_Profiles_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Crm_Profiles_V1_Segment? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_SaveSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Crm_Profiles_V1_Segment {
+    get {_segment ?? Crm_Profiles_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Crm_Profiles_V1_Segment? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_GetSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_GetSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Crm_Profiles_V1_Segment {
+    get {_segment ?? Crm_Profiles_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Crm_Profiles_V1_Segment? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ListSegmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ListSegmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segments: [Crm_Profiles_V1_Segment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_CountSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var rule: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_CountSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var count: UInt64 = 0
+
+  public var population: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_ListSegmentMembersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ListSegmentMembersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customers: [Crm_Profiles_V1_CustomerSummary] = []
+
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+public nonisolated struct Crm_Profiles_V1_ChangeEvent: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sequence: UInt64 {
+    get {_storage._sequence}
+    set {_uniqueStorage()._sequence = newValue}
+  }
+
+  public var kind: Crm_Profiles_V1_ChangeKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
+
+  public var at: Crm_Common_V1_Timestamp {
+    get {_storage._at ?? Crm_Common_V1_Timestamp()}
+    set {_uniqueStorage()._at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {_storage._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {_uniqueStorage()._at = nil}
+
+  /// The state after the change: the customer for CREATED/UPDATED/STATUS_CHANGED, the assessment for
+  /// REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED.
+  public var customer: Crm_Profiles_V1_Customer {
+    get {_storage._customer ?? Crm_Profiles_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {_storage._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
+
+  public var assessment: Crm_Profiles_V1_SuitabilityAssessment {
+    get {_storage._assessment ?? Crm_Profiles_V1_SuitabilityAssessment()}
+    set {_uniqueStorage()._assessment = newValue}
+  }
+  /// Returns true if `assessment` has been explicitly set.
+  public var hasAssessment: Bool {_storage._assessment != nil}
+  /// Clears the value of `assessment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssessment() {_uniqueStorage()._assessment = nil}
+
+  public var dimensions: Crm_Profiles_V1_CustomerDimensions {
+    get {_storage._dimensions ?? Crm_Profiles_V1_CustomerDimensions()}
+    set {_uniqueStorage()._dimensions = newValue}
+  }
+  /// Returns true if `dimensions` has been explicitly set.
+  public var hasDimensions: Bool {_storage._dimensions != nil}
+  /// Clears the value of `dimensions`. Subsequent reads from it will return its default value.
+  public mutating func clearDimensions() {_uniqueStorage()._dimensions = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Profiles_V1_StreamChangesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 = from the beginning
+  public var afterSequence: UInt64 = 0
+
+  /// 0 = everything available now
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_RebuildDimensionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_RebuildDimensionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customers: UInt64 = 0
+
+  /// customers whose incremental values differed from the rebuild
+  public var mismatches: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.profiles.v1"
@@ -271,85 +2454,213 @@ nonisolated extension Crm_Profiles_V1_AccountStatus: SwiftProtobuf._ProtoNamePro
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_STATUS_UNSPECIFIED\0\u{1}PROSPECT\0\u{1}NORMAL\0\u{1}FROZEN\0\u{1}REPORTED_LOST\0\u{1}CLOSED\0")
 }
 
+nonisolated extension Crm_Profiles_V1_InvestorClass: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVESTOR_CLASS_UNSPECIFIED\0\u{1}ORDINARY\0\u{1}PROFESSIONAL\0")
+}
+
+nonisolated extension Crm_Profiles_V1_InvestmentHorizon: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVESTMENT_HORIZON_UNSPECIFIED\0\u{1}UP_TO_1_YEAR\0\u{1}ONE_TO_3_YEARS\0\u{1}THREE_TO_5_YEARS\0\u{1}OVER_5_YEARS\0")
+}
+
+nonisolated extension Crm_Profiles_V1_InvestmentVariety: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVESTMENT_VARIETY_UNSPECIFIED\0\u{1}DEPOSITS_AND_MONEY_MARKET\0\u{1}BONDS\0\u{1}EQUITIES\0\u{1}FUNDS\0\u{1}DERIVATIVES\0\u{1}ASSET_MANAGEMENT\0\u{1}STRUCTURED\0\u{1}ADVISORY\0")
+}
+
+nonisolated extension Crm_Profiles_V1_InstrumentType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INSTRUMENT_TYPE_UNSPECIFIED\0\u{1}STOCK\0\u{1}BOND\0\u{1}FUND\0\u{1}ETF\0\u{1}REPO\0\u{1}WARRANT\0\u{1}OTHER\0")
+}
+
+nonisolated extension Crm_Profiles_V1_TradeSide: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TRADE_SIDE_UNSPECIFIED\0\u{1}BUY\0\u{1}SELL\0")
+}
+
+nonisolated extension Crm_Profiles_V1_AccountType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_TYPE_UNSPECIFIED\0\u{1}CASH\0\u{1}MARGIN\0")
+}
+
+nonisolated extension Crm_Profiles_V1_TransferDirection: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TRANSFER_DIRECTION_UNSPECIFIED\0\u{1}DEPOSIT\0\u{1}WITHDRAWAL\0")
+}
+
+nonisolated extension Crm_Profiles_V1_ContactChannel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONTACT_CHANNEL_UNSPECIFIED\0\u{1}CALL\0\u{1}VISIT\0\u{1}MESSAGE\0")
+}
+
+nonisolated extension Crm_Profiles_V1_ContactOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONTACT_OUTCOME_UNSPECIFIED\0\u{1}REACHED\0\u{1}NOT_REACHED\0\u{1}INTERESTED\0\u{1}DECLINED\0\u{1}COMPLAINT\0")
+}
+
+nonisolated extension Crm_Profiles_V1_DimensionType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DIMENSION_TYPE_UNSPECIFIED\0\u{1}NUMBER\0\u{1}MONEY\0\u{1}COUNT\0\u{1}RATIO\0\u{1}DAYS\0\u{1}CATEGORY\0")
+}
+
+nonisolated extension Crm_Profiles_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CUSTOMER_CREATED\0\u{1}CUSTOMER_UPDATED\0\u{1}STATUS_CHANGED\0\u{1}REASSESSED\0\u{1}DIMENSIONS_CHANGED\0")
+}
+
 nonisolated extension Crm_Profiles_V1_Customer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Customer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kind\0\u{1}name\0\u{3}branch_id\0\u{3}manager_id\0\u{1}channel\0\u{3}open_date\0\u{1}status\0\u{1}phone\0\u{1}email\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}kind\0\u{1}name\0\u{3}branch_id\0\u{3}manager_id\0\u{1}channel\0\u{3}open_date\0\u{1}status\0\u{1}phone\0\u{1}email\0\u{3}updated_at\0\u{3}birth_date\0\u{1}province\0\u{3}id_document_type\0\u{3}id_document_number\0")
+
+  fileprivate class _StorageClass {
+    var _customerID: String = String()
+    var _kind: Crm_Profiles_V1_CustomerKind = .unspecified
+    var _name: String = String()
+    var _branchID: String = String()
+    var _managerID: String = String()
+    var _channel: String = String()
+    var _openDate: Crm_Common_V1_Date? = nil
+    var _status: Crm_Profiles_V1_AccountStatus = .unspecified
+    var _phone: String = String()
+    var _email: String = String()
+    var _updatedAt: Crm_Common_V1_Timestamp? = nil
+    var _birthDate: Crm_Common_V1_Date? = nil
+    var _province: String = String()
+    var _idDocumentType: String = String()
+    var _idDocumentNumber: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _customerID = source._customerID
+      _kind = source._kind
+      _name = source._name
+      _branchID = source._branchID
+      _managerID = source._managerID
+      _channel = source._channel
+      _openDate = source._openDate
+      _status = source._status
+      _phone = source._phone
+      _email = source._email
+      _updatedAt = source._updatedAt
+      _birthDate = source._birthDate
+      _province = source._province
+      _idDocumentType = source._idDocumentType
+      _idDocumentNumber = source._idDocumentNumber
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.channel) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._openDate) }()
-      case 8: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.phone) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.email) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._branchID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._managerID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._channel) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._openDate) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._phone) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._email) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._birthDate) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._province) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._idDocumentType) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._idDocumentNumber) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.customerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 1)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 3)
+      }
+      if !_storage._branchID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._branchID, fieldNumber: 4)
+      }
+      if !_storage._managerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._managerID, fieldNumber: 5)
+      }
+      if !_storage._channel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._channel, fieldNumber: 6)
+      }
+      try { if let v = _storage._openDate {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 8)
+      }
+      if !_storage._phone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._phone, fieldNumber: 9)
+      }
+      if !_storage._email.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._email, fieldNumber: 10)
+      }
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._birthDate {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._province.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._province, fieldNumber: 13)
+      }
+      if !_storage._idDocumentType.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._idDocumentType, fieldNumber: 14)
+      }
+      if !_storage._idDocumentNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._idDocumentNumber, fieldNumber: 15)
+      }
     }
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
-    }
-    if !self.branchID.isEmpty {
-      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 4)
-    }
-    if !self.managerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 5)
-    }
-    if !self.channel.isEmpty {
-      try visitor.visitSingularStringField(value: self.channel, fieldNumber: 6)
-    }
-    try { if let v = self._openDate {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 8)
-    }
-    if !self.phone.isEmpty {
-      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 9)
-    }
-    if !self.email.isEmpty {
-      try visitor.visitSingularStringField(value: self.email, fieldNumber: 10)
-    }
-    try { if let v = self._updatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_Customer, rhs: Crm_Profiles_V1_Customer) -> Bool {
-    if lhs.customerID != rhs.customerID {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.branchID != rhs.branchID {return false}
-    if lhs.managerID != rhs.managerID {return false}
-    if lhs.channel != rhs.channel {return false}
-    if lhs._openDate != rhs._openDate {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.phone != rhs.phone {return false}
-    if lhs.email != rhs.email {return false}
-    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._branchID != rhs_storage._branchID {return false}
+        if _storage._managerID != rhs_storage._managerID {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._openDate != rhs_storage._openDate {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._phone != rhs_storage._phone {return false}
+        if _storage._email != rhs_storage._email {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._birthDate != rhs_storage._birthDate {return false}
+        if _storage._province != rhs_storage._province {return false}
+        if _storage._idDocumentType != rhs_storage._idDocumentType {return false}
+        if _storage._idDocumentNumber != rhs_storage._idDocumentNumber {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -357,7 +2668,7 @@ nonisolated extension Crm_Profiles_V1_Customer: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Crm_Profiles_V1_UpsertCustomerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpsertCustomerRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -366,6 +2677,7 @@ nonisolated extension Crm_Profiles_V1_UpsertCustomerRequest: SwiftProtobuf.Messa
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._customer) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -379,11 +2691,15 @@ nonisolated extension Crm_Profiles_V1_UpsertCustomerRequest: SwiftProtobuf.Messa
     try { if let v = self._customer {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_UpsertCustomerRequest, rhs: Crm_Profiles_V1_UpsertCustomerRequest) -> Bool {
     if lhs._customer != rhs._customer {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -522,6 +2838,2646 @@ nonisolated extension Crm_Profiles_V1_StreamCustomersRequest: SwiftProtobuf.Mess
   public static func ==(lhs: Crm_Profiles_V1_StreamCustomersRequest, rhs: Crm_Profiles_V1_StreamCustomersRequest) -> Bool {
     if lhs.afterCustomerID != rhs.afterCustomerID {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ChangeAccountStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeAccountStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}new_status\0\u{1}reason\0\u{3}effective_date\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.newStatus) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._effectiveDate) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.newStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.newStatus, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try { if let v = self._effectiveDate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ChangeAccountStatusRequest, rhs: Crm_Profiles_V1_ChangeAccountStatusRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.newStatus != rhs.newStatus {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._effectiveDate != rhs._effectiveDate {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_StatusChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatusChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_status\0\u{3}to_status\0\u{1}reason\0\u{3}changed_at\0\u{3}changed_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.fromStatus) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.toStatus) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._changedAt) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.changedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.fromStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.fromStatus, fieldNumber: 1)
+    }
+    if self.toStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.toStatus, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try { if let v = self._changedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.changedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.changedBy, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_StatusChange, rhs: Crm_Profiles_V1_StatusChange) -> Bool {
+    if lhs.fromStatus != rhs.fromStatus {return false}
+    if lhs.toStatus != rhs.toStatus {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._changedAt != rhs._changedAt {return false}
+    if lhs.changedBy != rhs.changedBy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ChangeAccountStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeAccountStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{1}change\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._customer) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._change) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._customer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._change {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ChangeAccountStatusResponse, rhs: Crm_Profiles_V1_ChangeAccountStatusResponse) -> Bool {
+    if lhs._customer != rhs._customer {return false}
+    if lhs._change != rhs._change {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_SuitabilityAssessment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SuitabilityAssessment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}investor_class\0\u{3}risk_tolerance\0\u{3}lowest_category\0\u{3}assessed_on\0\u{3}expires_on\0\u{1}horizon\0\u{1}varieties\0\u{3}expected_return_bp\0\u{1}sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.investorClass) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.riskTolerance) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.lowestCategory) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._assessedOn) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._expiresOn) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.horizon) }()
+      case 7: try { try decoder.decodeRepeatedEnumField(value: &self.varieties) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.expectedReturnBp) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.sequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.investorClass != .unspecified {
+      try visitor.visitSingularEnumField(value: self.investorClass, fieldNumber: 1)
+    }
+    if self.riskTolerance != .unspecified {
+      try visitor.visitSingularEnumField(value: self.riskTolerance, fieldNumber: 2)
+    }
+    if self.lowestCategory != false {
+      try visitor.visitSingularBoolField(value: self.lowestCategory, fieldNumber: 3)
+    }
+    try { if let v = self._assessedOn {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._expiresOn {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.horizon != .unspecified {
+      try visitor.visitSingularEnumField(value: self.horizon, fieldNumber: 6)
+    }
+    if !self.varieties.isEmpty {
+      try visitor.visitPackedEnumField(value: self.varieties, fieldNumber: 7)
+    }
+    if self.expectedReturnBp != 0 {
+      try visitor.visitSingularInt32Field(value: self.expectedReturnBp, fieldNumber: 8)
+    }
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt32Field(value: self.sequence, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_SuitabilityAssessment, rhs: Crm_Profiles_V1_SuitabilityAssessment) -> Bool {
+    if lhs.investorClass != rhs.investorClass {return false}
+    if lhs.riskTolerance != rhs.riskTolerance {return false}
+    if lhs.lowestCategory != rhs.lowestCategory {return false}
+    if lhs._assessedOn != rhs._assessedOn {return false}
+    if lhs._expiresOn != rhs._expiresOn {return false}
+    if lhs.horizon != rhs.horizon {return false}
+    if lhs.varieties != rhs.varieties {return false}
+    if lhs.expectedReturnBp != rhs.expectedReturnBp {return false}
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_RecordAssessmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordAssessmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}assessment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._assessment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    try { if let v = self._assessment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_RecordAssessmentRequest, rhs: Crm_Profiles_V1_RecordAssessmentRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._assessment != rhs._assessment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_RecordAssessmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordAssessmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assessment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._assessment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._assessment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_RecordAssessmentResponse, rhs: Crm_Profiles_V1_RecordAssessmentResponse) -> Bool {
+    if lhs._assessment != rhs._assessment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_TradeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TradeEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{1}account\0\u{1}side\0\u{1}instrument\0\u{3}instrument_type\0\u{1}sector\0\u{1}quantity\0\u{1}price\0\u{1}amount\0\u{1}commission\0\u{1}fees\0\u{3}traded_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.account) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.side) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.instrument) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.instrumentType) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.sector) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.price) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._commission) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._fees) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._tradedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.account != .unspecified {
+      try visitor.visitSingularEnumField(value: self.account, fieldNumber: 3)
+    }
+    if self.side != .unspecified {
+      try visitor.visitSingularEnumField(value: self.side, fieldNumber: 4)
+    }
+    if !self.instrument.isEmpty {
+      try visitor.visitSingularStringField(value: self.instrument, fieldNumber: 5)
+    }
+    if self.instrumentType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.instrumentType, fieldNumber: 6)
+    }
+    if !self.sector.isEmpty {
+      try visitor.visitSingularStringField(value: self.sector, fieldNumber: 7)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 8)
+    }
+    if !self.price.isEmpty {
+      try visitor.visitSingularStringField(value: self.price, fieldNumber: 9)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._commission {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    try { if let v = self._fees {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._tradedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_TradeEvent, rhs: Crm_Profiles_V1_TradeEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.account != rhs.account {return false}
+    if lhs.side != rhs.side {return false}
+    if lhs.instrument != rhs.instrument {return false}
+    if lhs.instrumentType != rhs.instrumentType {return false}
+    if lhs.sector != rhs.sector {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.price != rhs.price {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._commission != rhs._commission {return false}
+    if lhs._fees != rhs._fees {return false}
+    if lhs._tradedAt != rhs._tradedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_FundTransferEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FundTransferEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{1}direction\0\u{1}amount\0\u{3}transferred_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.direction) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._transferredAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.direction != .unspecified {
+      try visitor.visitSingularEnumField(value: self.direction, fieldNumber: 3)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._transferredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_FundTransferEvent, rhs: Crm_Profiles_V1_FundTransferEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.direction != rhs.direction {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._transferredAt != rhs._transferredAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_PositionHolding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PositionHolding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}instrument\0\u{3}instrument_type\0\u{1}sector\0\u{1}quantity\0\u{3}market_value\0\u{1}cost\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.instrument) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.instrumentType) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.sector) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._marketValue) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._cost) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.instrument.isEmpty {
+      try visitor.visitSingularStringField(value: self.instrument, fieldNumber: 1)
+    }
+    if self.instrumentType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.instrumentType, fieldNumber: 2)
+    }
+    if !self.sector.isEmpty {
+      try visitor.visitSingularStringField(value: self.sector, fieldNumber: 3)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 4)
+    }
+    try { if let v = self._marketValue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._cost {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_PositionHolding, rhs: Crm_Profiles_V1_PositionHolding) -> Bool {
+    if lhs.instrument != rhs.instrument {return false}
+    if lhs.instrumentType != rhs.instrumentType {return false}
+    if lhs.sector != rhs.sector {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs._marketValue != rhs._marketValue {return false}
+    if lhs._cost != rhs._cost {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_DailyPositionEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DailyPositionEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{3}trading_day\0\u{1}cash\0\u{1}holdings\0\u{1}products\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._tradingDay) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._cash) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.holdings) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    try { if let v = self._tradingDay {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._cash {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.holdings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.holdings, fieldNumber: 5)
+    }
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_DailyPositionEvent, rhs: Crm_Profiles_V1_DailyPositionEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._tradingDay != rhs._tradingDay {return false}
+    if lhs._cash != rhs._cash {return false}
+    if lhs.holdings != rhs.holdings {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ProductHolding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductHolding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{3}product_type\0\u{3}market_value\0\u{1}cost\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.productType) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._marketValue) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._cost) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if !self.productType.isEmpty {
+      try visitor.visitSingularStringField(value: self.productType, fieldNumber: 2)
+    }
+    try { if let v = self._marketValue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._cost {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ProductHolding, rhs: Crm_Profiles_V1_ProductHolding) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.productType != rhs.productType {return false}
+    if lhs._marketValue != rhs._marketValue {return false}
+    if lhs._cost != rhs._cost {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_MarginAccountEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarginAccountEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{3}trading_day\0\u{3}collateral_value\0\u{3}financing_liability\0\u{3}securities_borrowed_value\0\u{3}interest_accrued\0\u{3}credit_limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._tradingDay) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._collateralValue) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._financingLiability) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._securitiesBorrowedValue) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._interestAccrued) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._creditLimit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    try { if let v = self._tradingDay {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._collateralValue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._financingLiability {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._securitiesBorrowedValue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._interestAccrued {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._creditLimit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_MarginAccountEvent, rhs: Crm_Profiles_V1_MarginAccountEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._tradingDay != rhs._tradingDay {return false}
+    if lhs._collateralValue != rhs._collateralValue {return false}
+    if lhs._financingLiability != rhs._financingLiability {return false}
+    if lhs._securitiesBorrowedValue != rhs._securitiesBorrowedValue {return false}
+    if lhs._interestAccrued != rhs._interestAccrued {return false}
+    if lhs._creditLimit != rhs._creditLimit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_MarginInterestEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarginInterestEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{1}amount\0\u{3}charged_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._chargedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._chargedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_MarginInterestEvent, rhs: Crm_Profiles_V1_MarginInterestEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._chargedAt != rhs._chargedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ServiceContactEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ServiceContactEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{1}channel\0\u{3}staff_id\0\u{1}topic\0\u{1}outcome\0\u{3}contacted_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.staffID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.topic) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._contactedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 3)
+    }
+    if !self.staffID.isEmpty {
+      try visitor.visitSingularStringField(value: self.staffID, fieldNumber: 4)
+    }
+    if !self.topic.isEmpty {
+      try visitor.visitSingularStringField(value: self.topic, fieldNumber: 5)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 6)
+    }
+    try { if let v = self._contactedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ServiceContactEvent, rhs: Crm_Profiles_V1_ServiceContactEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.staffID != rhs.staffID {return false}
+    if lhs.topic != rhs.topic {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs._contactedAt != rhs._contactedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ProductViewEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductViewEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{3}product_code\0\u{3}product_type\0\u{3}viewed_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.productType) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._viewedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 3)
+    }
+    if !self.productType.isEmpty {
+      try visitor.visitSingularStringField(value: self.productType, fieldNumber: 4)
+    }
+    try { if let v = self._viewedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ProductViewEvent, rhs: Crm_Profiles_V1_ProductViewEvent) -> Bool {
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.productType != rhs.productType {return false}
+    if lhs._viewedAt != rhs._viewedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestTradesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestTradesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestTradesRequest, rhs: Crm_Profiles_V1_IngestTradesRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestFundTransfersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestFundTransfersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestFundTransfersRequest, rhs: Crm_Profiles_V1_IngestFundTransfersRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestDailyPositionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestDailyPositionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestDailyPositionsRequest, rhs: Crm_Profiles_V1_IngestDailyPositionsRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestMarginAccountsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestMarginAccountsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestMarginAccountsRequest, rhs: Crm_Profiles_V1_IngestMarginAccountsRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestMarginInterestRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestMarginInterestRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestMarginInterestRequest, rhs: Crm_Profiles_V1_IngestMarginInterestRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestServiceContactsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestServiceContactsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestServiceContactsRequest, rhs: Crm_Profiles_V1_IngestServiceContactsRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestProductViewsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestProductViewsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestProductViewsRequest, rhs: Crm_Profiles_V1_IngestProductViewsRequest) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_IngestResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}duplicates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.accepted) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.duplicates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.accepted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.accepted, fieldNumber: 1)
+    }
+    if self.duplicates != 0 {
+      try visitor.visitSingularUInt32Field(value: self.duplicates, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_IngestResponse, rhs: Crm_Profiles_V1_IngestResponse) -> Bool {
+    if lhs.accepted != rhs.accepted {return false}
+    if lhs.duplicates != rhs.duplicates {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_DimensionDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DimensionDefinition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{1}unit\0\u{1}group\0\u{1}definition\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.type) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.unit) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.group) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.definition) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if self.type != .unspecified {
+      try visitor.visitSingularEnumField(value: self.type, fieldNumber: 2)
+    }
+    if !self.unit.isEmpty {
+      try visitor.visitSingularStringField(value: self.unit, fieldNumber: 3)
+    }
+    if !self.group.isEmpty {
+      try visitor.visitSingularStringField(value: self.group, fieldNumber: 4)
+    }
+    if !self.definition.isEmpty {
+      try visitor.visitSingularStringField(value: self.definition, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_DimensionDefinition, rhs: Crm_Profiles_V1_DimensionDefinition) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.type != rhs.type {return false}
+    if lhs.unit != rhs.unit {return false}
+    if lhs.group != rhs.group {return false}
+    if lhs.definition != rhs.definition {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListDimensionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDimensionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListDimensionsRequest, rhs: Crm_Profiles_V1_ListDimensionsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListDimensionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDimensionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimensions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.dimensions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.dimensions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.dimensions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListDimensionsResponse, rhs: Crm_Profiles_V1_ListDimensionsResponse) -> Bool {
+    if lhs.dimensions != rhs.dimensions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ClassificationScheme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClassificationScheme"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{1}dimension\0\u{1}classes\0\u{1}thresholds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.dimension) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.classes) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.thresholds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
+    }
+    if !self.dimension.isEmpty {
+      try visitor.visitSingularStringField(value: self.dimension, fieldNumber: 3)
+    }
+    if !self.classes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.classes, fieldNumber: 4)
+    }
+    if !self.thresholds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.thresholds, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ClassificationScheme, rhs: Crm_Profiles_V1_ClassificationScheme) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs.classes != rhs.classes {return false}
+    if lhs.thresholds != rhs.thresholds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListClassificationSchemesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListClassificationSchemesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListClassificationSchemesRequest, rhs: Crm_Profiles_V1_ListClassificationSchemesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListClassificationSchemesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListClassificationSchemesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schemes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.schemes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.schemes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schemes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListClassificationSchemesResponse, rhs: Crm_Profiles_V1_ListClassificationSchemesResponse) -> Bool {
+    if lhs.schemes != rhs.schemes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerDimensions"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}numbers\0\u{1}categories\0\u{1}classes\0\u{3}as_of\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.numbers) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.categories) }()
+      case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.classes) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.numbers.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.numbers, fieldNumber: 2)
+    }
+    if !self.categories.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.categories, fieldNumber: 3)
+    }
+    if !self.classes.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.classes, fieldNumber: 4)
+    }
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_CustomerDimensions, rhs: Crm_Profiles_V1_CustomerDimensions) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.numbers != rhs.numbers {return false}
+    if lhs.categories != rhs.categories {return false}
+    if lhs.classes != rhs.classes {return false}
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetCustomer360Request: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCustomer360Request"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}recent_limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.recentLimit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.recentLimit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.recentLimit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetCustomer360Request, rhs: Crm_Profiles_V1_GetCustomer360Request) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.recentLimit != rhs.recentLimit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_MarginAccountView: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarginAccountView"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}collateral_value\0\u{3}financing_liability\0\u{3}securities_borrowed_value\0\u{3}interest_accrued\0\u{3}credit_limit\0\u{3}maintenance_ratio_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._collateralValue) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._financingLiability) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._securitiesBorrowedValue) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._interestAccrued) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._creditLimit) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.maintenanceRatioBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._collateralValue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._financingLiability {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._securitiesBorrowedValue {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._interestAccrued {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._creditLimit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.maintenanceRatioBp != 0 {
+      try visitor.visitSingularInt64Field(value: self.maintenanceRatioBp, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_MarginAccountView, rhs: Crm_Profiles_V1_MarginAccountView) -> Bool {
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs._collateralValue != rhs._collateralValue {return false}
+    if lhs._financingLiability != rhs._financingLiability {return false}
+    if lhs._securitiesBorrowedValue != rhs._securitiesBorrowedValue {return false}
+    if lhs._interestAccrued != rhs._interestAccrued {return false}
+    if lhs._creditLimit != rhs._creditLimit {return false}
+    if lhs.maintenanceRatioBp != rhs.maintenanceRatioBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_Customer360: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Customer360"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customer\0\u{3}status_history\0\u{3}current_assessment\0\u{3}assessment_history\0\u{1}cash\0\u{3}total_assets\0\u{1}positions\0\u{1}products\0\u{1}margin\0\u{3}recent_trades\0\u{3}recent_contacts\0\u{1}dimensions\0\u{1}segments\0")
+
+  fileprivate class _StorageClass {
+    var _customer: Crm_Profiles_V1_Customer? = nil
+    var _statusHistory: [Crm_Profiles_V1_StatusChange] = []
+    var _currentAssessment: Crm_Profiles_V1_SuitabilityAssessment? = nil
+    var _assessmentHistory: [Crm_Profiles_V1_SuitabilityAssessment] = []
+    var _cash: Crm_Common_V1_Money? = nil
+    var _totalAssets: Crm_Common_V1_Money? = nil
+    var _positions: [Crm_Profiles_V1_PositionHolding] = []
+    var _products: [Crm_Profiles_V1_ProductHolding] = []
+    var _margin: Crm_Profiles_V1_MarginAccountView? = nil
+    var _recentTrades: [Crm_Profiles_V1_TradeEvent] = []
+    var _recentContacts: [Crm_Profiles_V1_ServiceContactEvent] = []
+    var _dimensions: Crm_Profiles_V1_CustomerDimensions? = nil
+    var _segments: [String] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _customer = source._customer
+      _statusHistory = source._statusHistory
+      _currentAssessment = source._currentAssessment
+      _assessmentHistory = source._assessmentHistory
+      _cash = source._cash
+      _totalAssets = source._totalAssets
+      _positions = source._positions
+      _products = source._products
+      _margin = source._margin
+      _recentTrades = source._recentTrades
+      _recentContacts = source._recentContacts
+      _dimensions = source._dimensions
+      _segments = source._segments
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._statusHistory) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._currentAssessment) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._assessmentHistory) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._cash) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._totalAssets) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._positions) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._products) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._margin) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentTrades) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentContacts) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._dimensions) }()
+        case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._segments) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._statusHistory.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._statusHistory, fieldNumber: 2)
+      }
+      try { if let v = _storage._currentAssessment {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._assessmentHistory.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._assessmentHistory, fieldNumber: 4)
+      }
+      try { if let v = _storage._cash {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._totalAssets {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._positions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._positions, fieldNumber: 7)
+      }
+      if !_storage._products.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._products, fieldNumber: 8)
+      }
+      try { if let v = _storage._margin {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._recentTrades.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recentTrades, fieldNumber: 10)
+      }
+      if !_storage._recentContacts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recentContacts, fieldNumber: 11)
+      }
+      try { if let v = _storage._dimensions {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._segments.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._segments, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_Customer360, rhs: Crm_Profiles_V1_Customer360) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._statusHistory != rhs_storage._statusHistory {return false}
+        if _storage._currentAssessment != rhs_storage._currentAssessment {return false}
+        if _storage._assessmentHistory != rhs_storage._assessmentHistory {return false}
+        if _storage._cash != rhs_storage._cash {return false}
+        if _storage._totalAssets != rhs_storage._totalAssets {return false}
+        if _storage._positions != rhs_storage._positions {return false}
+        if _storage._products != rhs_storage._products {return false}
+        if _storage._margin != rhs_storage._margin {return false}
+        if _storage._recentTrades != rhs_storage._recentTrades {return false}
+        if _storage._recentContacts != rhs_storage._recentContacts {return false}
+        if _storage._dimensions != rhs_storage._dimensions {return false}
+        if _storage._segments != rhs_storage._segments {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetCustomer360Response: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCustomer360Response"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}view\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._view) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._view {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetCustomer360Response, rhs: Crm_Profiles_V1_GetCustomer360Response) -> Bool {
+    if lhs._view != rhs._view {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_CustomerSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CustomerSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}name\0\u{1}status\0\u{3}branch_id\0\u{3}manager_id\0\u{3}total_assets\0\u{3}avg_assets_90d\0\u{3}position_ratio\0\u{3}asset_tier\0\u{3}lifecycle_stage\0\u{3}risk_tolerance\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._totalAssets) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._avgAssets90D) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.positionRatio) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.assetTier) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.lifecycleStage) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.riskTolerance) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 4)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 5)
+    }
+    try { if let v = self._totalAssets {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._avgAssets90D {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.positionRatio.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.positionRatio, fieldNumber: 8)
+    }
+    if !self.assetTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.assetTier, fieldNumber: 9)
+    }
+    if !self.lifecycleStage.isEmpty {
+      try visitor.visitSingularStringField(value: self.lifecycleStage, fieldNumber: 10)
+    }
+    if self.riskTolerance != .unspecified {
+      try visitor.visitSingularEnumField(value: self.riskTolerance, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_CustomerSummary, rhs: Crm_Profiles_V1_CustomerSummary) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs._totalAssets != rhs._totalAssets {return false}
+    if lhs._avgAssets90D != rhs._avgAssets90D {return false}
+    if lhs.positionRatio != rhs.positionRatio {return false}
+    if lhs.assetTier != rhs.assetTier {return false}
+    if lhs.lifecycleStage != rhs.lifecycleStage {return false}
+    if lhs.riskTolerance != rhs.riskTolerance {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_SearchCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{1}page\0\u{3}order_by\0\u{1}descending\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.orderBy) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.descending) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.orderBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderBy, fieldNumber: 3)
+    }
+    if self.descending != false {
+      try visitor.visitSingularBoolField(value: self.descending, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_SearchCustomersRequest, rhs: Crm_Profiles_V1_SearchCustomersRequest) -> Bool {
+    if lhs.rule != rhs.rule {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.orderBy != rhs.orderBy {return false}
+    if lhs.descending != rhs.descending {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_SearchCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchCustomersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.customers, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_SearchCustomersResponse, rhs: Crm_Profiles_V1_SearchCustomersResponse) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetManagerBookRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetManagerBookRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetManagerBookRequest, rhs: Crm_Profiles_V1_GetManagerBookRequest) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetManagerBookResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetManagerBookResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}page\0\u{3}total_assets\0\u{3}customer_count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._totalAssets) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.customerCount) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.customers, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._totalAssets {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.customerCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.customerCount, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetManagerBookResponse, rhs: Crm_Profiles_V1_GetManagerBookResponse) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs._totalAssets != rhs._totalAssets {return false}
+    if lhs.customerCount != rhs.customerCount {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_BranchFigures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BranchFigures"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}branch_id\0\u{1}customers\0\u{3}customers_by_status\0\u{3}total_assets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.customers) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: &self.customersByStatus) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._totalAssets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 1)
+    }
+    if self.customers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.customers, fieldNumber: 2)
+    }
+    if !self.customersByStatus.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: self.customersByStatus, fieldNumber: 3)
+    }
+    try { if let v = self._totalAssets {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_BranchFigures, rhs: Crm_Profiles_V1_BranchFigures) -> Bool {
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.customers != rhs.customers {return false}
+    if lhs.customersByStatus != rhs.customersByStatus {return false}
+    if lhs._totalAssets != rhs._totalAssets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetBranchFiguresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetBranchFiguresRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetBranchFiguresRequest, rhs: Crm_Profiles_V1_GetBranchFiguresRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetBranchFiguresResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetBranchFiguresResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}branches\0\u{3}head_office\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.branches) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._headOffice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.branches.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.branches, fieldNumber: 1)
+    }
+    try { if let v = self._headOffice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetBranchFiguresResponse, rhs: Crm_Profiles_V1_GetBranchFiguresResponse) -> Bool {
+    if lhs.branches != rhs.branches {return false}
+    if lhs._headOffice != rhs._headOffice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetClassDistributionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetClassDistributionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scheme\0\u{3}branch_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scheme) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scheme.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheme, fieldNumber: 1)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetClassDistributionRequest, rhs: Crm_Profiles_V1_GetClassDistributionRequest) -> Bool {
+    if lhs.scheme != rhs.scheme {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetClassDistributionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetClassDistributionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scheme\0\u{3}customers_by_class\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scheme) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: &self.customersByClass) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scheme.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheme, fieldNumber: 1)
+    }
+    if !self.customersByClass.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt32>.self, value: self.customersByClass, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetClassDistributionResponse, rhs: Crm_Profiles_V1_GetClassDistributionResponse) -> Bool {
+    if lhs.scheme != rhs.scheme {return false}
+    if lhs.customersByClass != rhs.customersByClass {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_Segment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Segment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rule\0\u{1}description\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 2)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 3)
+    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_Segment, rhs: Crm_Profiles_V1_Segment) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_SaveSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SaveSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_SaveSegmentRequest, rhs: Crm_Profiles_V1_SaveSegmentRequest) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_SaveSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SaveSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_SaveSegmentResponse, rhs: Crm_Profiles_V1_SaveSegmentResponse) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetSegmentRequest, rhs: Crm_Profiles_V1_GetSegmentRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetSegmentResponse, rhs: Crm_Profiles_V1_GetSegmentResponse) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListSegmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListSegmentsRequest, rhs: Crm_Profiles_V1_ListSegmentsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListSegmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segments\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListSegmentsResponse, rhs: Crm_Profiles_V1_ListSegmentsResponse) -> Bool {
+    if lhs.segments != rhs.segments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_CountSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_CountSegmentRequest, rhs: Crm_Profiles_V1_CountSegmentRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_CountSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CountSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}population\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.population) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 1)
+    }
+    if self.population != 0 {
+      try visitor.visitSingularUInt64Field(value: self.population, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_CountSegmentResponse, rhs: Crm_Profiles_V1_CountSegmentResponse) -> Bool {
+    if lhs.count != rhs.count {return false}
+    if lhs.population != rhs.population {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListSegmentMembersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentMembersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListSegmentMembersRequest, rhs: Crm_Profiles_V1_ListSegmentMembersRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ListSegmentMembersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentMembersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.customers, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ListSegmentMembersResponse, rhs: Crm_Profiles_V1_ListSegmentMembersResponse) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}kind\0\u{3}customer_id\0\u{1}at\0\u{1}customer\0\u{1}assessment\0\u{1}dimensions\0")
+
+  fileprivate class _StorageClass {
+    var _sequence: UInt64 = 0
+    var _kind: Crm_Profiles_V1_ChangeKind = .unspecified
+    var _customerID: String = String()
+    var _at: Crm_Common_V1_Timestamp? = nil
+    var _customer: Crm_Profiles_V1_Customer? = nil
+    var _assessment: Crm_Profiles_V1_SuitabilityAssessment? = nil
+    var _dimensions: Crm_Profiles_V1_CustomerDimensions? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sequence = source._sequence
+      _kind = source._kind
+      _customerID = source._customerID
+      _at = source._at
+      _customer = source._customer
+      _assessment = source._assessment
+      _dimensions = source._dimensions
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequence) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._at) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._assessment) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._dimensions) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._sequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequence, fieldNumber: 1)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 3)
+      }
+      try { if let v = _storage._at {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._assessment {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._dimensions {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_ChangeEvent, rhs: Crm_Profiles_V1_ChangeEvent) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._at != rhs_storage._at {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._assessment != rhs_storage._assessment {return false}
+        if _storage._dimensions != rhs_storage._dimensions {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamChangesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.afterSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterSequence, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_StreamChangesRequest, rhs: Crm_Profiles_V1_StreamChangesRequest) -> Bool {
+    if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_RebuildDimensionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebuildDimensionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_RebuildDimensionsRequest, rhs: Crm_Profiles_V1_RebuildDimensionsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_RebuildDimensionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebuildDimensionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}mismatches\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.mismatches) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.customers, fieldNumber: 1)
+    }
+    if self.mismatches != 0 {
+      try visitor.visitSingularUInt64Field(value: self.mismatches, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_RebuildDimensionsResponse, rhs: Crm_Profiles_V1_RebuildDimensionsResponse) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs.mismatches != rhs.mismatches {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,42 +1,43 @@
 import CRMProtos
 import CRMRPC
 
-/// The customer methods of `crm.profiles.v1.Profiles`.
+/// Customers, statuses and assessments: the methods of `crm.profiles.v1.Profiles` that write them
+/// and read one back.
 struct CustomerHandlers: Sendable {
     let store: CustomerStore
+    let assessmentValidityYears: Int32
 
     static let maxStreamPage = 1_000
+    static let prefix = "/crm.profiles.v1.Profiles/"
 
     func register(into router: inout Router) {
-        router.unary(
-            "/crm.profiles.v1.Profiles/UpsertCustomer",
-            Crm_Profiles_V1_UpsertCustomerRequest.self,
-            policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)
-        ) { request, _ in
-            try await upsert(request)
+        router.unary(Self.prefix + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.self,
+                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
+            try await upsert(request, context: context)
         }
-        router.unary(
-            "/crm.profiles.v1.Profiles/GetCustomer",
-            Crm_Profiles_V1_GetCustomerRequest.self,
-            policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service, ProfilesRoles.ingest)
-        ) { request, context in
+        router.unary(Self.prefix + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.self,
+                     policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service, ProfilesRoles.ingest)) { request, context in
             try await get(request, context: context)
         }
-        router.serverStreaming(
-            "/crm.profiles.v1.Profiles/StreamCustomers",
-            Crm_Profiles_V1_StreamCustomersRequest.self,
-            Crm_Profiles_V1_Customer.self,
-            policy: .roles(ProfilesRoles.headOffice, ProfilesRoles.service)
-        ) { request, writer, _ in
+        router.serverStreaming(Self.prefix + "StreamCustomers", Crm_Profiles_V1_StreamCustomersRequest.self, Crm_Profiles_V1_Customer.self,
+                               policy: .roles(ProfilesRoles.headOffice, ProfilesRoles.service)) { request, writer, _ in
             try await stream(request, writer: writer)
+        }
+        router.unary(Self.prefix + "ChangeAccountStatus", Crm_Profiles_V1_ChangeAccountStatusRequest.self,
+                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
+            try await changeStatus(request, context: context)
+        }
+        router.unary(Self.prefix + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.self,
+                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, _ in
+            try await recordAssessment(request)
         }
     }
 
-    func upsert(_ request: Crm_Profiles_V1_UpsertCustomerRequest) async throws -> Crm_Profiles_V1_UpsertCustomerResponse {
+    func upsert(_ request: Crm_Profiles_V1_UpsertCustomerRequest, context: CallContext) async throws -> Crm_Profiles_V1_UpsertCustomerResponse {
         guard request.hasCustomer else { throw RPCError.invalidArgument(field: "customer", "is required") }
         let violations = CustomerValidation.violations(of: request.customer)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
-        let (stored, created) = try await store.upsert(request.customer)
+        let (stored, created) = try await store.upsert(request.customer, reason: request.reason, by: context.principal?.name ?? "?")
         return .with {
             $0.customer = stored
             $0.created = created
@@ -56,26 +57,62 @@ struct CustomerHandlers: Sendable {
         var after = request.afterCustomerID
         var remaining = request.limit == 0 ? Int.max : Int(request.limit)
         while remaining > 0 {
-            let page = try await store.customers(after: after, limit: min(remaining, Self.maxStreamPage))
+            let pageSize = min(remaining, Self.maxStreamPage)
+            let page = try await store.customers(after: after, limit: pageSize)
             for customer in page {
                 try await writer.write(customer)
             }
-            guard let last = page.last, page.count == min(remaining, Self.maxStreamPage) else { return }
+            guard let last = page.last, page.count == pageSize else { return }
             after = last.customerID
             remaining -= page.count
         }
+    }
+
+    func changeStatus(_ request: Crm_Profiles_V1_ChangeAccountStatusRequest, context: CallContext) async throws -> Crm_Profiles_V1_ChangeAccountStatusResponse {
+        var violations: [FieldViolation] = []
+        if request.customerID.isEmpty { violations.append(FieldViolation(field: "customer_id", description: "is required")) }
+        if !(1...5).contains(request.newStatus.rawValue) {
+            violations.append(FieldViolation(field: "new_status", description: "must be one of PROSPECT, NORMAL, FROZEN, REPORTED_LOST, CLOSED"))
+        }
+        if request.hasEffectiveDate, !request.effectiveDate.isValid {
+            violations.append(FieldViolation(field: "effective_date", description: "is not a calendar date"))
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        let (customer, change) = try await store.changeStatus(
+            id: request.customerID,
+            to: request.newStatus,
+            reason: request.reason,
+            effectiveDate: request.hasEffectiveDate ? request.effectiveDate : nil,
+            by: context.principal?.name ?? "?"
+        )
+        return .with {
+            $0.customer = customer
+            $0.change = change
+        }
+    }
+
+    func recordAssessment(_ request: Crm_Profiles_V1_RecordAssessmentRequest) async throws -> Crm_Profiles_V1_RecordAssessmentResponse {
+        guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
+        guard request.hasAssessment else { throw RPCError.invalidArgument(field: "assessment", "is required") }
+        var assessment = request.assessment
+        let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears)
+        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        let stored = try await store.recordAssessment(id: request.customerID, assessment)
+        return .with { $0.assessment = stored }
     }
 }
 
 /// Row-level access: a client manager reads only the customers in their charge.
 enum CustomerAccess {
+    /// Whether the principal sees every customer (head office, operators, other services, feeders).
+    static func seesEverything(_ principal: Principal) -> Bool {
+        principal.isAdmin || principal.roles.contains(ProfilesRoles.headOffice) || principal.roles.contains(ProfilesRoles.service)
+            || principal.roles.contains(ProfilesRoles.ingest)
+    }
+
     static func check(_ principal: Principal?, mayRead customer: Crm_Profiles_V1_Customer) throws {
         guard let principal else { throw RPCError(.unauthenticated, "a token is required") }
-        if principal.isAdmin || principal.roles.contains(ProfilesRoles.headOffice) || principal.roles.contains(ProfilesRoles.service)
-            || principal.roles.contains(ProfilesRoles.ingest)
-        {
-            return
-        }
+        if seesEverything(principal) { return }
         guard let managerID = principal.attributes["manager_id"], managerID == customer.managerID else {
             throw RPCError(.permissionDenied, "\(principal.name) is not the client manager of customer \(customer.customerID)")
         }

@@ -1,58 +1,164 @@
 import CRMProtos
+import CRMRPC
 import CRMStore
 import Foundation
 import GRDB
 
-/// Reads and writes customers. Every method is one transaction.
+/// Customers, their status history and their suitability assessments. Every write is one
+/// transaction that also appends to the change feed.
 struct CustomerStore: Sendable {
     let database: DatabasePool
 
-    /// Inserts or replaces a customer; returns the stored row and whether it is new.
-    func upsert(_ customer: Crm_Profiles_V1_Customer) async throws -> (Crm_Profiles_V1_Customer, created: Bool) {
-        var stored = customer
-        stored.updatedAt = .with { $0.unixMillis = currentUnixMillis() }
-        let row = stored
-        let created = try await database.write { db -> Bool in
-            let existed = try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE customer_id = ?", arguments: [row.customerID]) ?? false
-            try db.execute(
-                sql: """
-                INSERT INTO customer (customer_id, kind, name, branch_id, manager_id, channel, open_date, status, phone, email, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(customer_id) DO UPDATE SET
-                  kind = excluded.kind, name = excluded.name, branch_id = excluded.branch_id,
-                  manager_id = excluded.manager_id, channel = excluded.channel, open_date = excluded.open_date,
-                  status = excluded.status, phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at
-                """,
-                arguments: [
-                    row.customerID, row.kind.rawValue, row.name, row.branchID, row.managerID, row.channel,
-                    row.hasOpenDate ? row.openDate.isoString : nil, row.status.rawValue, row.phone, row.email,
-                    row.updatedAt.unixMillis,
-                ]
-            )
-            return !existed
+    typealias Customer = Crm_Profiles_V1_Customer
+
+    /// Inserts or updates a customer. A changed status must be an allowed change; it is recorded
+    /// in the status history. Returns the stored row and whether it is new.
+    func upsert(_ customer: Customer, reason: String, by principal: String) async throws -> (Customer, created: Bool) {
+        try await database.write { db in
+            var stored = customer
+            let now = currentUnixMillis()
+            stored.updatedAt = .with { $0.unixMillis = now }
+            let existing = try Self.fetch(db, id: customer.customerID)
+            if let existing {
+                try StatusRules.check(from: existing.status, to: customer.status, customerID: customer.customerID)
+            }
+            try Self.write(db, stored)
+            if existing == nil {
+                try Self.recordStatus(db, id: stored.customerID, from: .unspecified, to: stored.status, reason: reason.isEmpty ? "created" : reason, by: principal, at: now)
+                try ChangeLog.append(db, kind: .customerCreated, customerID: stored.customerID) { $0.customer = stored }
+            } else if let existing, existing.status != stored.status {
+                try Self.recordStatus(db, id: stored.customerID, from: existing.status, to: stored.status, reason: reason, by: principal, at: now)
+                try ChangeLog.append(db, kind: .statusChanged, customerID: stored.customerID) { $0.customer = stored }
+            } else {
+                try ChangeLog.append(db, kind: .customerUpdated, customerID: stored.customerID) { $0.customer = stored }
+            }
+            return (stored, existing == nil)
         }
-        return (stored, created)
     }
 
-    func customer(id: String) async throws -> Crm_Profiles_V1_Customer? {
-        try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE customer_id = ?", arguments: [id]).map(Self.customer(from:))
+    /// Applies a status change under the rules; opening a prospect sets its open date.
+    func changeStatus(
+        id: String,
+        to newStatus: Crm_Profiles_V1_AccountStatus,
+        reason: String,
+        effectiveDate: Crm_Common_V1_Date?,
+        by principal: String
+    ) async throws -> (Customer, Crm_Profiles_V1_StatusChange) {
+        try await database.write { db in
+            guard var customer = try Self.fetch(db, id: id) else { throw RPCError(.notFound, "no customer \(id)") }
+            guard customer.status != newStatus else {
+                throw RPCError(.failedPrecondition, "customer \(id) is already \(newStatus.name)", fieldViolations: [FieldViolation(field: "new_status", description: "equals the current status")])
+            }
+            try StatusRules.check(from: customer.status, to: newStatus, customerID: id)
+            let previous = customer.status
+            if previous == .prospect, newStatus == .normal {
+                guard let effectiveDate else {
+                    throw RPCError.invalidArgument(field: "effective_date", "is required to open an account (it becomes the open date)")
+                }
+                customer.openDate = effectiveDate
+            }
+            customer.status = newStatus
+            let now = currentUnixMillis()
+            customer.updatedAt = .with { $0.unixMillis = now }
+            try Self.write(db, customer)
+            let change = try Self.recordStatus(db, id: id, from: previous, to: newStatus, reason: reason, by: principal, at: now)
+            try ChangeLog.append(db, kind: .statusChanged, customerID: id) { $0.customer = customer }
+            return (customer, change)
         }
+    }
+
+    /// Stores a new assessment as the customer's current one; earlier ones are kept.
+    func recordAssessment(id: String, _ assessment: Crm_Profiles_V1_SuitabilityAssessment) async throws -> Crm_Profiles_V1_SuitabilityAssessment {
+        try await database.write { db in
+            guard try Self.fetch(db, id: id) != nil else { throw RPCError(.notFound, "no customer \(id)") }
+            let last = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM assessment WHERE customer_id = ?", arguments: [id]) ?? 0
+            var stored = assessment
+            stored.sequence = UInt32(last + 1)
+            let body: [UInt8] = try stored.serializedBytes()
+            try db.execute(sql: "INSERT INTO assessment (customer_id, sequence, body) VALUES (?, ?, ?)", arguments: [id, stored.sequence, Data(body)])
+            try ChangeLog.append(db, kind: .reassessed, customerID: id) { $0.assessment = stored }
+            return stored
+        }
+    }
+
+    func customer(id: String) async throws -> Customer? {
+        try await database.read { db in try Self.fetch(db, id: id) }
     }
 
     /// Customers after `afterID` in id order, at most `limit`.
-    func customers(after afterID: String, limit: Int) async throws -> [Crm_Profiles_V1_Customer] {
+    func customers(after afterID: String, limit: Int) async throws -> [Customer] {
         try await database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM customer WHERE customer_id > ? ORDER BY customer_id LIMIT ?",
-                arguments: [afterID, limit]
-            ).map(Self.customer(from:))
+            try Row.fetchAll(db, sql: "SELECT * FROM customer WHERE customer_id > ? ORDER BY customer_id LIMIT ?", arguments: [afterID, limit])
+                .map(Self.customer(from:))
         }
     }
 
-    private static func customer(from row: Row) -> Crm_Profiles_V1_Customer {
-        var customer = Crm_Profiles_V1_Customer()
+    // MARK: Row mapping (used by other stores in the same transaction)
+
+    static func fetch(_ db: Database, id: String) throws -> Customer? {
+        try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE customer_id = ?", arguments: [id]).map(customer(from:))
+    }
+
+    static func statusHistory(_ db: Database, id: String) throws -> [Crm_Profiles_V1_StatusChange] {
+        try Row.fetchAll(db, sql: "SELECT * FROM status_change WHERE customer_id = ? ORDER BY id", arguments: [id]).map { row in
+            .with {
+                $0.fromStatus = .init(rawValue: row["from_status"]) ?? .unspecified
+                $0.toStatus = .init(rawValue: row["to_status"]) ?? .unspecified
+                $0.reason = row["reason"]
+                $0.changedAt = .with { $0.unixMillis = row["changed_at"] }
+                $0.changedBy = row["changed_by"]
+            }
+        }
+    }
+
+    static func assessments(_ db: Database, id: String) throws -> [Crm_Profiles_V1_SuitabilityAssessment] {
+        try Data.fetchAll(db, sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence", arguments: [id]).map {
+            try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0)
+        }
+    }
+
+    private static func write(_ db: Database, _ row: Customer) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO customer (customer_id, kind, name, branch_id, manager_id, channel, open_date, status, phone, email, updated_at,
+                                  birth_date, province, id_document_type, id_document_number)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(customer_id) DO UPDATE SET
+              kind = excluded.kind, name = excluded.name, branch_id = excluded.branch_id,
+              manager_id = excluded.manager_id, channel = excluded.channel, open_date = excluded.open_date,
+              status = excluded.status, phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at,
+              birth_date = excluded.birth_date, province = excluded.province,
+              id_document_type = excluded.id_document_type, id_document_number = excluded.id_document_number
+            """,
+            arguments: [
+                row.customerID, row.kind.rawValue, row.name, row.branchID, row.managerID, row.channel,
+                row.hasOpenDate ? row.openDate.isoString : nil, row.status.rawValue, row.phone, row.email,
+                row.updatedAt.unixMillis, row.hasBirthDate ? row.birthDate.isoString : nil, row.province,
+                row.idDocumentType, row.idDocumentNumber,
+            ]
+        )
+    }
+
+    @discardableResult
+    private static func recordStatus(
+        _ db: Database, id: String, from: Crm_Profiles_V1_AccountStatus, to: Crm_Profiles_V1_AccountStatus,
+        reason: String, by principal: String, at millis: Int64
+    ) throws -> Crm_Profiles_V1_StatusChange {
+        try db.execute(
+            sql: "INSERT INTO status_change (customer_id, from_status, to_status, reason, changed_at, changed_by) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [id, from.rawValue, to.rawValue, reason, millis, principal]
+        )
+        return .with {
+            $0.fromStatus = from
+            $0.toStatus = to
+            $0.reason = reason
+            $0.changedAt = .with { $0.unixMillis = millis }
+            $0.changedBy = principal
+        }
+    }
+
+    static func customer(from row: Row) -> Customer {
+        var customer = Customer()
         customer.customerID = row["customer_id"]
         customer.kind = Crm_Profiles_V1_CustomerKind(rawValue: row["kind"]) ?? .unspecified
         customer.name = row["name"]
@@ -66,6 +172,12 @@ struct CustomerStore: Sendable {
         customer.phone = row["phone"]
         customer.email = row["email"]
         customer.updatedAt = .with { $0.unixMillis = row["updated_at"] }
+        if let date: String = row["birth_date"], let parsed = Crm_Common_V1_Date(isoString: date) {
+            customer.birthDate = parsed
+        }
+        customer.province = row["province"]
+        customer.idDocumentType = row["id_document_type"]
+        customer.idDocumentNumber = row["id_document_number"]
         return customer
     }
 }

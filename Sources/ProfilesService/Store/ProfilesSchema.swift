@@ -22,6 +22,70 @@ enum ProfilesSchema {
             try db.create(index: "customer_by_manager", on: "customer", columns: ["manager_id"])
             try db.create(index: "customer_by_branch", on: "customer", columns: ["branch_id"])
         }
+        migrator.registerMigration("v2-history-events-feed") { db in
+            try db.alter(table: "customer") { table in
+                table.add(column: "birth_date", .text)
+                table.add(column: "province", .text).notNull().defaults(to: "")
+                table.add(column: "id_document_type", .text).notNull().defaults(to: "")
+                table.add(column: "id_document_number", .text).notNull().defaults(to: "")
+            }
+            try db.create(table: "status_change") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("customer_id", .text).notNull().indexed()
+                table.column("from_status", .integer).notNull()
+                table.column("to_status", .integer).notNull()
+                table.column("reason", .text).notNull()
+                table.column("changed_at", .integer).notNull()
+                table.column("changed_by", .text).notNull()
+            }
+            try db.create(table: "assessment") { table in
+                table.column("customer_id", .text).notNull()
+                table.column("sequence", .integer).notNull()
+                table.column("body", .blob).notNull()  // crm.profiles.v1.SuitabilityAssessment
+                table.primaryKey(["customer_id", "sequence"])
+            }
+            // Every ingested event, in the order it was applied (id). The body is the wire event's
+            // protobuf encoding, so a rebuild re-reads exactly what was ingested.
+            try db.create(table: "event") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("kind", .integer).notNull()
+                table.column("idempotency_key", .text).notNull()
+                table.column("customer_id", .text).notNull()
+                table.column("day", .integer).notNull()
+                table.column("at_millis", .integer).notNull()
+                table.column("body", .blob).notNull()
+                table.uniqueKey(["kind", "idempotency_key"])
+            }
+            try db.create(index: "event_by_customer", on: "event", columns: ["customer_id", "kind", "at_millis"])
+            // Each customer's folded events and the dimensions and classes derived from them.
+            try db.create(table: "customer_ledger") { table in
+                table.primaryKey("customer_id", .text)
+                table.column("ledger", .blob).notNull()
+                table.column("dimensions", .blob).notNull()  // crm.profiles.v1.CustomerDimensions
+                table.column("as_of", .integer).notNull()
+            }
+            // How far the dimension updater has applied the event table.
+            try db.create(table: "dimension_checkpoint") { table in
+                table.primaryKey("id", .integer).check { $0 == 1 }
+                table.column("last_event_id", .integer).notNull()
+                table.column("business_day", .integer).notNull()
+            }
+            try db.execute(sql: "INSERT INTO dimension_checkpoint (id, last_event_id, business_day) VALUES (1, 0, 0)")
+            // The change feed: one total order of every change to a customer.
+            try db.create(table: "change_log") { table in
+                table.autoIncrementedPrimaryKey("sequence")
+                table.column("kind", .integer).notNull()
+                table.column("customer_id", .text).notNull()
+                table.column("at_millis", .integer).notNull()
+                table.column("body", .blob).notNull()  // crm.profiles.v1.ChangeEvent without its sequence
+            }
+            try db.create(table: "segment") { table in
+                table.primaryKey("name", .text)
+                table.column("rule", .text).notNull()
+                table.column("description", .text).notNull()
+                table.column("updated_at", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

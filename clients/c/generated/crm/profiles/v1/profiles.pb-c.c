@@ -277,7 +277,2692 @@ void   crm__profiles__v1__stream_customers_request__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__stream_customers_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor crm__profiles__v1__customer__field_descriptors[11] =
+void   crm__profiles__v1__change_account_status_request__init
+                     (Crm__Profiles__V1__ChangeAccountStatusRequest         *message)
+{
+  static const Crm__Profiles__V1__ChangeAccountStatusRequest init_value = CRM__PROFILES__V1__CHANGE_ACCOUNT_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__change_account_status_request__get_packed_size
+                     (const Crm__Profiles__V1__ChangeAccountStatusRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__change_account_status_request__pack
+                     (const Crm__Profiles__V1__ChangeAccountStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__change_account_status_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ChangeAccountStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ChangeAccountStatusRequest *
+       crm__profiles__v1__change_account_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ChangeAccountStatusRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__change_account_status_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__change_account_status_request__free_unpacked
+                     (Crm__Profiles__V1__ChangeAccountStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__status_change__init
+                     (Crm__Profiles__V1__StatusChange         *message)
+{
+  static const Crm__Profiles__V1__StatusChange init_value = CRM__PROFILES__V1__STATUS_CHANGE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__status_change__get_packed_size
+                     (const Crm__Profiles__V1__StatusChange *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__status_change__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__status_change__pack
+                     (const Crm__Profiles__V1__StatusChange *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__status_change__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__status_change__pack_to_buffer
+                     (const Crm__Profiles__V1__StatusChange *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__status_change__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__StatusChange *
+       crm__profiles__v1__status_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__StatusChange *)
+     protobuf_c_message_unpack (&crm__profiles__v1__status_change__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__status_change__free_unpacked
+                     (Crm__Profiles__V1__StatusChange *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__status_change__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__change_account_status_response__init
+                     (Crm__Profiles__V1__ChangeAccountStatusResponse         *message)
+{
+  static const Crm__Profiles__V1__ChangeAccountStatusResponse init_value = CRM__PROFILES__V1__CHANGE_ACCOUNT_STATUS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__change_account_status_response__get_packed_size
+                     (const Crm__Profiles__V1__ChangeAccountStatusResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__change_account_status_response__pack
+                     (const Crm__Profiles__V1__ChangeAccountStatusResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__change_account_status_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ChangeAccountStatusResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ChangeAccountStatusResponse *
+       crm__profiles__v1__change_account_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ChangeAccountStatusResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__change_account_status_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__change_account_status_response__free_unpacked
+                     (Crm__Profiles__V1__ChangeAccountStatusResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__change_account_status_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__suitability_assessment__init
+                     (Crm__Profiles__V1__SuitabilityAssessment         *message)
+{
+  static const Crm__Profiles__V1__SuitabilityAssessment init_value = CRM__PROFILES__V1__SUITABILITY_ASSESSMENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__suitability_assessment__get_packed_size
+                     (const Crm__Profiles__V1__SuitabilityAssessment *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__suitability_assessment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__suitability_assessment__pack
+                     (const Crm__Profiles__V1__SuitabilityAssessment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__suitability_assessment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__suitability_assessment__pack_to_buffer
+                     (const Crm__Profiles__V1__SuitabilityAssessment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__suitability_assessment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__SuitabilityAssessment *
+       crm__profiles__v1__suitability_assessment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__SuitabilityAssessment *)
+     protobuf_c_message_unpack (&crm__profiles__v1__suitability_assessment__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__suitability_assessment__free_unpacked
+                     (Crm__Profiles__V1__SuitabilityAssessment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__suitability_assessment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__record_assessment_request__init
+                     (Crm__Profiles__V1__RecordAssessmentRequest         *message)
+{
+  static const Crm__Profiles__V1__RecordAssessmentRequest init_value = CRM__PROFILES__V1__RECORD_ASSESSMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__record_assessment_request__get_packed_size
+                     (const Crm__Profiles__V1__RecordAssessmentRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__record_assessment_request__pack
+                     (const Crm__Profiles__V1__RecordAssessmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__record_assessment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__RecordAssessmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__RecordAssessmentRequest *
+       crm__profiles__v1__record_assessment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__RecordAssessmentRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__record_assessment_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__record_assessment_request__free_unpacked
+                     (Crm__Profiles__V1__RecordAssessmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__record_assessment_response__init
+                     (Crm__Profiles__V1__RecordAssessmentResponse         *message)
+{
+  static const Crm__Profiles__V1__RecordAssessmentResponse init_value = CRM__PROFILES__V1__RECORD_ASSESSMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__record_assessment_response__get_packed_size
+                     (const Crm__Profiles__V1__RecordAssessmentResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__record_assessment_response__pack
+                     (const Crm__Profiles__V1__RecordAssessmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__record_assessment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__RecordAssessmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__RecordAssessmentResponse *
+       crm__profiles__v1__record_assessment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__RecordAssessmentResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__record_assessment_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__record_assessment_response__free_unpacked
+                     (Crm__Profiles__V1__RecordAssessmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__record_assessment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__trade_event__init
+                     (Crm__Profiles__V1__TradeEvent         *message)
+{
+  static const Crm__Profiles__V1__TradeEvent init_value = CRM__PROFILES__V1__TRADE_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__trade_event__get_packed_size
+                     (const Crm__Profiles__V1__TradeEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__trade_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__trade_event__pack
+                     (const Crm__Profiles__V1__TradeEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__trade_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__trade_event__pack_to_buffer
+                     (const Crm__Profiles__V1__TradeEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__trade_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__TradeEvent *
+       crm__profiles__v1__trade_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__TradeEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__trade_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__trade_event__free_unpacked
+                     (Crm__Profiles__V1__TradeEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__trade_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__fund_transfer_event__init
+                     (Crm__Profiles__V1__FundTransferEvent         *message)
+{
+  static const Crm__Profiles__V1__FundTransferEvent init_value = CRM__PROFILES__V1__FUND_TRANSFER_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__fund_transfer_event__get_packed_size
+                     (const Crm__Profiles__V1__FundTransferEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__fund_transfer_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__fund_transfer_event__pack
+                     (const Crm__Profiles__V1__FundTransferEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__fund_transfer_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__fund_transfer_event__pack_to_buffer
+                     (const Crm__Profiles__V1__FundTransferEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__fund_transfer_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__FundTransferEvent *
+       crm__profiles__v1__fund_transfer_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__FundTransferEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__fund_transfer_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__fund_transfer_event__free_unpacked
+                     (Crm__Profiles__V1__FundTransferEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__fund_transfer_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__position_holding__init
+                     (Crm__Profiles__V1__PositionHolding         *message)
+{
+  static const Crm__Profiles__V1__PositionHolding init_value = CRM__PROFILES__V1__POSITION_HOLDING__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__position_holding__get_packed_size
+                     (const Crm__Profiles__V1__PositionHolding *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__position_holding__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__position_holding__pack
+                     (const Crm__Profiles__V1__PositionHolding *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__position_holding__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__position_holding__pack_to_buffer
+                     (const Crm__Profiles__V1__PositionHolding *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__position_holding__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PositionHolding *
+       crm__profiles__v1__position_holding__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PositionHolding *)
+     protobuf_c_message_unpack (&crm__profiles__v1__position_holding__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__position_holding__free_unpacked
+                     (Crm__Profiles__V1__PositionHolding *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__position_holding__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__daily_position_event__init
+                     (Crm__Profiles__V1__DailyPositionEvent         *message)
+{
+  static const Crm__Profiles__V1__DailyPositionEvent init_value = CRM__PROFILES__V1__DAILY_POSITION_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__daily_position_event__get_packed_size
+                     (const Crm__Profiles__V1__DailyPositionEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__daily_position_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__daily_position_event__pack
+                     (const Crm__Profiles__V1__DailyPositionEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__daily_position_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__daily_position_event__pack_to_buffer
+                     (const Crm__Profiles__V1__DailyPositionEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__daily_position_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__DailyPositionEvent *
+       crm__profiles__v1__daily_position_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__DailyPositionEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__daily_position_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__daily_position_event__free_unpacked
+                     (Crm__Profiles__V1__DailyPositionEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__daily_position_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__product_holding__init
+                     (Crm__Profiles__V1__ProductHolding         *message)
+{
+  static const Crm__Profiles__V1__ProductHolding init_value = CRM__PROFILES__V1__PRODUCT_HOLDING__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__product_holding__get_packed_size
+                     (const Crm__Profiles__V1__ProductHolding *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__product_holding__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__product_holding__pack
+                     (const Crm__Profiles__V1__ProductHolding *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__product_holding__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__product_holding__pack_to_buffer
+                     (const Crm__Profiles__V1__ProductHolding *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__product_holding__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ProductHolding *
+       crm__profiles__v1__product_holding__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ProductHolding *)
+     protobuf_c_message_unpack (&crm__profiles__v1__product_holding__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__product_holding__free_unpacked
+                     (Crm__Profiles__V1__ProductHolding *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__product_holding__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__margin_account_event__init
+                     (Crm__Profiles__V1__MarginAccountEvent         *message)
+{
+  static const Crm__Profiles__V1__MarginAccountEvent init_value = CRM__PROFILES__V1__MARGIN_ACCOUNT_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__margin_account_event__get_packed_size
+                     (const Crm__Profiles__V1__MarginAccountEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__margin_account_event__pack
+                     (const Crm__Profiles__V1__MarginAccountEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__margin_account_event__pack_to_buffer
+                     (const Crm__Profiles__V1__MarginAccountEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__MarginAccountEvent *
+       crm__profiles__v1__margin_account_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__MarginAccountEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__margin_account_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__margin_account_event__free_unpacked
+                     (Crm__Profiles__V1__MarginAccountEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__margin_interest_event__init
+                     (Crm__Profiles__V1__MarginInterestEvent         *message)
+{
+  static const Crm__Profiles__V1__MarginInterestEvent init_value = CRM__PROFILES__V1__MARGIN_INTEREST_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__margin_interest_event__get_packed_size
+                     (const Crm__Profiles__V1__MarginInterestEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_interest_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__margin_interest_event__pack
+                     (const Crm__Profiles__V1__MarginInterestEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_interest_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__margin_interest_event__pack_to_buffer
+                     (const Crm__Profiles__V1__MarginInterestEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_interest_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__MarginInterestEvent *
+       crm__profiles__v1__margin_interest_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__MarginInterestEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__margin_interest_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__margin_interest_event__free_unpacked
+                     (Crm__Profiles__V1__MarginInterestEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__margin_interest_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__service_contact_event__init
+                     (Crm__Profiles__V1__ServiceContactEvent         *message)
+{
+  static const Crm__Profiles__V1__ServiceContactEvent init_value = CRM__PROFILES__V1__SERVICE_CONTACT_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__service_contact_event__get_packed_size
+                     (const Crm__Profiles__V1__ServiceContactEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__service_contact_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__service_contact_event__pack
+                     (const Crm__Profiles__V1__ServiceContactEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__service_contact_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__service_contact_event__pack_to_buffer
+                     (const Crm__Profiles__V1__ServiceContactEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__service_contact_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ServiceContactEvent *
+       crm__profiles__v1__service_contact_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ServiceContactEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__service_contact_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__service_contact_event__free_unpacked
+                     (Crm__Profiles__V1__ServiceContactEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__service_contact_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__product_view_event__init
+                     (Crm__Profiles__V1__ProductViewEvent         *message)
+{
+  static const Crm__Profiles__V1__ProductViewEvent init_value = CRM__PROFILES__V1__PRODUCT_VIEW_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__product_view_event__get_packed_size
+                     (const Crm__Profiles__V1__ProductViewEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__product_view_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__product_view_event__pack
+                     (const Crm__Profiles__V1__ProductViewEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__product_view_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__product_view_event__pack_to_buffer
+                     (const Crm__Profiles__V1__ProductViewEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__product_view_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ProductViewEvent *
+       crm__profiles__v1__product_view_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ProductViewEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__product_view_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__product_view_event__free_unpacked
+                     (Crm__Profiles__V1__ProductViewEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__product_view_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_trades_request__init
+                     (Crm__Profiles__V1__IngestTradesRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestTradesRequest init_value = CRM__PROFILES__V1__INGEST_TRADES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_trades_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestTradesRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_trades_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_trades_request__pack
+                     (const Crm__Profiles__V1__IngestTradesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_trades_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_trades_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestTradesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_trades_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestTradesRequest *
+       crm__profiles__v1__ingest_trades_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestTradesRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_trades_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_trades_request__free_unpacked
+                     (Crm__Profiles__V1__IngestTradesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_trades_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_fund_transfers_request__init
+                     (Crm__Profiles__V1__IngestFundTransfersRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestFundTransfersRequest init_value = CRM__PROFILES__V1__INGEST_FUND_TRANSFERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_fund_transfers_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestFundTransfersRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_fund_transfers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_fund_transfers_request__pack
+                     (const Crm__Profiles__V1__IngestFundTransfersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_fund_transfers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_fund_transfers_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestFundTransfersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_fund_transfers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestFundTransfersRequest *
+       crm__profiles__v1__ingest_fund_transfers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestFundTransfersRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_fund_transfers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_fund_transfers_request__free_unpacked
+                     (Crm__Profiles__V1__IngestFundTransfersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_fund_transfers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_daily_positions_request__init
+                     (Crm__Profiles__V1__IngestDailyPositionsRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestDailyPositionsRequest init_value = CRM__PROFILES__V1__INGEST_DAILY_POSITIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_daily_positions_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestDailyPositionsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_daily_positions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_daily_positions_request__pack
+                     (const Crm__Profiles__V1__IngestDailyPositionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_daily_positions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_daily_positions_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestDailyPositionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_daily_positions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestDailyPositionsRequest *
+       crm__profiles__v1__ingest_daily_positions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestDailyPositionsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_daily_positions_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_daily_positions_request__free_unpacked
+                     (Crm__Profiles__V1__IngestDailyPositionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_daily_positions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_margin_accounts_request__init
+                     (Crm__Profiles__V1__IngestMarginAccountsRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestMarginAccountsRequest init_value = CRM__PROFILES__V1__INGEST_MARGIN_ACCOUNTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_margin_accounts_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestMarginAccountsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_accounts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_margin_accounts_request__pack
+                     (const Crm__Profiles__V1__IngestMarginAccountsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_accounts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_margin_accounts_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestMarginAccountsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_accounts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestMarginAccountsRequest *
+       crm__profiles__v1__ingest_margin_accounts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestMarginAccountsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_margin_accounts_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_margin_accounts_request__free_unpacked
+                     (Crm__Profiles__V1__IngestMarginAccountsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_accounts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_margin_interest_request__init
+                     (Crm__Profiles__V1__IngestMarginInterestRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestMarginInterestRequest init_value = CRM__PROFILES__V1__INGEST_MARGIN_INTEREST_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_margin_interest_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestMarginInterestRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_interest_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_margin_interest_request__pack
+                     (const Crm__Profiles__V1__IngestMarginInterestRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_interest_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_margin_interest_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestMarginInterestRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_interest_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestMarginInterestRequest *
+       crm__profiles__v1__ingest_margin_interest_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestMarginInterestRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_margin_interest_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_margin_interest_request__free_unpacked
+                     (Crm__Profiles__V1__IngestMarginInterestRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_margin_interest_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_service_contacts_request__init
+                     (Crm__Profiles__V1__IngestServiceContactsRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestServiceContactsRequest init_value = CRM__PROFILES__V1__INGEST_SERVICE_CONTACTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_service_contacts_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestServiceContactsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_service_contacts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_service_contacts_request__pack
+                     (const Crm__Profiles__V1__IngestServiceContactsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_service_contacts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_service_contacts_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestServiceContactsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_service_contacts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestServiceContactsRequest *
+       crm__profiles__v1__ingest_service_contacts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestServiceContactsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_service_contacts_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_service_contacts_request__free_unpacked
+                     (Crm__Profiles__V1__IngestServiceContactsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_service_contacts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_product_views_request__init
+                     (Crm__Profiles__V1__IngestProductViewsRequest         *message)
+{
+  static const Crm__Profiles__V1__IngestProductViewsRequest init_value = CRM__PROFILES__V1__INGEST_PRODUCT_VIEWS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_product_views_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestProductViewsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_product_views_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_product_views_request__pack
+                     (const Crm__Profiles__V1__IngestProductViewsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_product_views_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_product_views_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestProductViewsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_product_views_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestProductViewsRequest *
+       crm__profiles__v1__ingest_product_views_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestProductViewsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_product_views_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_product_views_request__free_unpacked
+                     (Crm__Profiles__V1__IngestProductViewsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_product_views_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__ingest_response__init
+                     (Crm__Profiles__V1__IngestResponse         *message)
+{
+  static const Crm__Profiles__V1__IngestResponse init_value = CRM__PROFILES__V1__INGEST_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__ingest_response__get_packed_size
+                     (const Crm__Profiles__V1__IngestResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__ingest_response__pack
+                     (const Crm__Profiles__V1__IngestResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__ingest_response__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__IngestResponse *
+       crm__profiles__v1__ingest_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__IngestResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__ingest_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__ingest_response__free_unpacked
+                     (Crm__Profiles__V1__IngestResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__ingest_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__dimension_definition__init
+                     (Crm__Profiles__V1__DimensionDefinition         *message)
+{
+  static const Crm__Profiles__V1__DimensionDefinition init_value = CRM__PROFILES__V1__DIMENSION_DEFINITION__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__dimension_definition__get_packed_size
+                     (const Crm__Profiles__V1__DimensionDefinition *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__dimension_definition__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__dimension_definition__pack
+                     (const Crm__Profiles__V1__DimensionDefinition *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__dimension_definition__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__dimension_definition__pack_to_buffer
+                     (const Crm__Profiles__V1__DimensionDefinition *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__dimension_definition__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__DimensionDefinition *
+       crm__profiles__v1__dimension_definition__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__DimensionDefinition *)
+     protobuf_c_message_unpack (&crm__profiles__v1__dimension_definition__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__dimension_definition__free_unpacked
+                     (Crm__Profiles__V1__DimensionDefinition *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__dimension_definition__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_dimensions_request__init
+                     (Crm__Profiles__V1__ListDimensionsRequest         *message)
+{
+  static const Crm__Profiles__V1__ListDimensionsRequest init_value = CRM__PROFILES__V1__LIST_DIMENSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_dimensions_request__get_packed_size
+                     (const Crm__Profiles__V1__ListDimensionsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_dimensions_request__pack
+                     (const Crm__Profiles__V1__ListDimensionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_dimensions_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListDimensionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListDimensionsRequest *
+       crm__profiles__v1__list_dimensions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListDimensionsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_dimensions_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_dimensions_request__free_unpacked
+                     (Crm__Profiles__V1__ListDimensionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_dimensions_response__init
+                     (Crm__Profiles__V1__ListDimensionsResponse         *message)
+{
+  static const Crm__Profiles__V1__ListDimensionsResponse init_value = CRM__PROFILES__V1__LIST_DIMENSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_dimensions_response__get_packed_size
+                     (const Crm__Profiles__V1__ListDimensionsResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_dimensions_response__pack
+                     (const Crm__Profiles__V1__ListDimensionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_dimensions_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListDimensionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListDimensionsResponse *
+       crm__profiles__v1__list_dimensions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListDimensionsResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_dimensions_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_dimensions_response__free_unpacked
+                     (Crm__Profiles__V1__ListDimensionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_dimensions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__classification_scheme__init
+                     (Crm__Profiles__V1__ClassificationScheme         *message)
+{
+  static const Crm__Profiles__V1__ClassificationScheme init_value = CRM__PROFILES__V1__CLASSIFICATION_SCHEME__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__classification_scheme__get_packed_size
+                     (const Crm__Profiles__V1__ClassificationScheme *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__classification_scheme__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__classification_scheme__pack
+                     (const Crm__Profiles__V1__ClassificationScheme *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__classification_scheme__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__classification_scheme__pack_to_buffer
+                     (const Crm__Profiles__V1__ClassificationScheme *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__classification_scheme__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ClassificationScheme *
+       crm__profiles__v1__classification_scheme__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ClassificationScheme *)
+     protobuf_c_message_unpack (&crm__profiles__v1__classification_scheme__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__classification_scheme__free_unpacked
+                     (Crm__Profiles__V1__ClassificationScheme *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__classification_scheme__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_classification_schemes_request__init
+                     (Crm__Profiles__V1__ListClassificationSchemesRequest         *message)
+{
+  static const Crm__Profiles__V1__ListClassificationSchemesRequest init_value = CRM__PROFILES__V1__LIST_CLASSIFICATION_SCHEMES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_classification_schemes_request__get_packed_size
+                     (const Crm__Profiles__V1__ListClassificationSchemesRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_classification_schemes_request__pack
+                     (const Crm__Profiles__V1__ListClassificationSchemesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_classification_schemes_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListClassificationSchemesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListClassificationSchemesRequest *
+       crm__profiles__v1__list_classification_schemes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListClassificationSchemesRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_classification_schemes_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_classification_schemes_request__free_unpacked
+                     (Crm__Profiles__V1__ListClassificationSchemesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_classification_schemes_response__init
+                     (Crm__Profiles__V1__ListClassificationSchemesResponse         *message)
+{
+  static const Crm__Profiles__V1__ListClassificationSchemesResponse init_value = CRM__PROFILES__V1__LIST_CLASSIFICATION_SCHEMES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_classification_schemes_response__get_packed_size
+                     (const Crm__Profiles__V1__ListClassificationSchemesResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_classification_schemes_response__pack
+                     (const Crm__Profiles__V1__ListClassificationSchemesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_classification_schemes_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListClassificationSchemesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListClassificationSchemesResponse *
+       crm__profiles__v1__list_classification_schemes_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListClassificationSchemesResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_classification_schemes_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_classification_schemes_response__free_unpacked
+                     (Crm__Profiles__V1__ListClassificationSchemesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_classification_schemes_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__customer_dimensions__numbers_entry__init
+                     (Crm__Profiles__V1__CustomerDimensions__NumbersEntry         *message)
+{
+  static const Crm__Profiles__V1__CustomerDimensions__NumbersEntry init_value = CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__NUMBERS_ENTRY__INIT;
+  *message = init_value;
+}
+void   crm__profiles__v1__customer_dimensions__categories_entry__init
+                     (Crm__Profiles__V1__CustomerDimensions__CategoriesEntry         *message)
+{
+  static const Crm__Profiles__V1__CustomerDimensions__CategoriesEntry init_value = CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__CATEGORIES_ENTRY__INIT;
+  *message = init_value;
+}
+void   crm__profiles__v1__customer_dimensions__classes_entry__init
+                     (Crm__Profiles__V1__CustomerDimensions__ClassesEntry         *message)
+{
+  static const Crm__Profiles__V1__CustomerDimensions__ClassesEntry init_value = CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__CLASSES_ENTRY__INIT;
+  *message = init_value;
+}
+void   crm__profiles__v1__customer_dimensions__init
+                     (Crm__Profiles__V1__CustomerDimensions         *message)
+{
+  static const Crm__Profiles__V1__CustomerDimensions init_value = CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__customer_dimensions__get_packed_size
+                     (const Crm__Profiles__V1__CustomerDimensions *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer_dimensions__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__customer_dimensions__pack
+                     (const Crm__Profiles__V1__CustomerDimensions *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer_dimensions__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__customer_dimensions__pack_to_buffer
+                     (const Crm__Profiles__V1__CustomerDimensions *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer_dimensions__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__CustomerDimensions *
+       crm__profiles__v1__customer_dimensions__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__CustomerDimensions *)
+     protobuf_c_message_unpack (&crm__profiles__v1__customer_dimensions__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__customer_dimensions__free_unpacked
+                     (Crm__Profiles__V1__CustomerDimensions *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__customer_dimensions__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_customer360_request__init
+                     (Crm__Profiles__V1__GetCustomer360Request         *message)
+{
+  static const Crm__Profiles__V1__GetCustomer360Request init_value = CRM__PROFILES__V1__GET_CUSTOMER360_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_customer360_request__get_packed_size
+                     (const Crm__Profiles__V1__GetCustomer360Request *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_customer360_request__pack
+                     (const Crm__Profiles__V1__GetCustomer360Request *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_customer360_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetCustomer360Request *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetCustomer360Request *
+       crm__profiles__v1__get_customer360_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetCustomer360Request *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_customer360_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_customer360_request__free_unpacked
+                     (Crm__Profiles__V1__GetCustomer360Request *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__margin_account_view__init
+                     (Crm__Profiles__V1__MarginAccountView         *message)
+{
+  static const Crm__Profiles__V1__MarginAccountView init_value = CRM__PROFILES__V1__MARGIN_ACCOUNT_VIEW__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__margin_account_view__get_packed_size
+                     (const Crm__Profiles__V1__MarginAccountView *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_view__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__margin_account_view__pack
+                     (const Crm__Profiles__V1__MarginAccountView *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_view__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__margin_account_view__pack_to_buffer
+                     (const Crm__Profiles__V1__MarginAccountView *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_view__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__MarginAccountView *
+       crm__profiles__v1__margin_account_view__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__MarginAccountView *)
+     protobuf_c_message_unpack (&crm__profiles__v1__margin_account_view__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__margin_account_view__free_unpacked
+                     (Crm__Profiles__V1__MarginAccountView *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__margin_account_view__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__customer360__init
+                     (Crm__Profiles__V1__Customer360         *message)
+{
+  static const Crm__Profiles__V1__Customer360 init_value = CRM__PROFILES__V1__CUSTOMER360__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__customer360__get_packed_size
+                     (const Crm__Profiles__V1__Customer360 *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer360__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__customer360__pack
+                     (const Crm__Profiles__V1__Customer360 *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer360__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__customer360__pack_to_buffer
+                     (const Crm__Profiles__V1__Customer360 *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer360__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__Customer360 *
+       crm__profiles__v1__customer360__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__Customer360 *)
+     protobuf_c_message_unpack (&crm__profiles__v1__customer360__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__customer360__free_unpacked
+                     (Crm__Profiles__V1__Customer360 *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__customer360__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_customer360_response__init
+                     (Crm__Profiles__V1__GetCustomer360Response         *message)
+{
+  static const Crm__Profiles__V1__GetCustomer360Response init_value = CRM__PROFILES__V1__GET_CUSTOMER360_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_customer360_response__get_packed_size
+                     (const Crm__Profiles__V1__GetCustomer360Response *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_customer360_response__pack
+                     (const Crm__Profiles__V1__GetCustomer360Response *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_customer360_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetCustomer360Response *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetCustomer360Response *
+       crm__profiles__v1__get_customer360_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetCustomer360Response *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_customer360_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_customer360_response__free_unpacked
+                     (Crm__Profiles__V1__GetCustomer360Response *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_customer360_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__customer_summary__init
+                     (Crm__Profiles__V1__CustomerSummary         *message)
+{
+  static const Crm__Profiles__V1__CustomerSummary init_value = CRM__PROFILES__V1__CUSTOMER_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__customer_summary__get_packed_size
+                     (const Crm__Profiles__V1__CustomerSummary *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__customer_summary__pack
+                     (const Crm__Profiles__V1__CustomerSummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__customer_summary__pack_to_buffer
+                     (const Crm__Profiles__V1__CustomerSummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__customer_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__CustomerSummary *
+       crm__profiles__v1__customer_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__CustomerSummary *)
+     protobuf_c_message_unpack (&crm__profiles__v1__customer_summary__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__customer_summary__free_unpacked
+                     (Crm__Profiles__V1__CustomerSummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__customer_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__search_customers_request__init
+                     (Crm__Profiles__V1__SearchCustomersRequest         *message)
+{
+  static const Crm__Profiles__V1__SearchCustomersRequest init_value = CRM__PROFILES__V1__SEARCH_CUSTOMERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__search_customers_request__get_packed_size
+                     (const Crm__Profiles__V1__SearchCustomersRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__search_customers_request__pack
+                     (const Crm__Profiles__V1__SearchCustomersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__search_customers_request__pack_to_buffer
+                     (const Crm__Profiles__V1__SearchCustomersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__SearchCustomersRequest *
+       crm__profiles__v1__search_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__SearchCustomersRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__search_customers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__search_customers_request__free_unpacked
+                     (Crm__Profiles__V1__SearchCustomersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__search_customers_response__init
+                     (Crm__Profiles__V1__SearchCustomersResponse         *message)
+{
+  static const Crm__Profiles__V1__SearchCustomersResponse init_value = CRM__PROFILES__V1__SEARCH_CUSTOMERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__search_customers_response__get_packed_size
+                     (const Crm__Profiles__V1__SearchCustomersResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__search_customers_response__pack
+                     (const Crm__Profiles__V1__SearchCustomersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__search_customers_response__pack_to_buffer
+                     (const Crm__Profiles__V1__SearchCustomersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__SearchCustomersResponse *
+       crm__profiles__v1__search_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__SearchCustomersResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__search_customers_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__search_customers_response__free_unpacked
+                     (Crm__Profiles__V1__SearchCustomersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__search_customers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_manager_book_request__init
+                     (Crm__Profiles__V1__GetManagerBookRequest         *message)
+{
+  static const Crm__Profiles__V1__GetManagerBookRequest init_value = CRM__PROFILES__V1__GET_MANAGER_BOOK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_manager_book_request__get_packed_size
+                     (const Crm__Profiles__V1__GetManagerBookRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_manager_book_request__pack
+                     (const Crm__Profiles__V1__GetManagerBookRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_manager_book_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetManagerBookRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetManagerBookRequest *
+       crm__profiles__v1__get_manager_book_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetManagerBookRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_manager_book_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_manager_book_request__free_unpacked
+                     (Crm__Profiles__V1__GetManagerBookRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_manager_book_response__init
+                     (Crm__Profiles__V1__GetManagerBookResponse         *message)
+{
+  static const Crm__Profiles__V1__GetManagerBookResponse init_value = CRM__PROFILES__V1__GET_MANAGER_BOOK_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_manager_book_response__get_packed_size
+                     (const Crm__Profiles__V1__GetManagerBookResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_manager_book_response__pack
+                     (const Crm__Profiles__V1__GetManagerBookResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_manager_book_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetManagerBookResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetManagerBookResponse *
+       crm__profiles__v1__get_manager_book_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetManagerBookResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_manager_book_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_manager_book_response__free_unpacked
+                     (Crm__Profiles__V1__GetManagerBookResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_manager_book_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__branch_figures__customers_by_status_entry__init
+                     (Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry         *message)
+{
+  static const Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry init_value = CRM__PROFILES__V1__BRANCH_FIGURES__CUSTOMERS_BY_STATUS_ENTRY__INIT;
+  *message = init_value;
+}
+void   crm__profiles__v1__branch_figures__init
+                     (Crm__Profiles__V1__BranchFigures         *message)
+{
+  static const Crm__Profiles__V1__BranchFigures init_value = CRM__PROFILES__V1__BRANCH_FIGURES__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__branch_figures__get_packed_size
+                     (const Crm__Profiles__V1__BranchFigures *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__branch_figures__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__branch_figures__pack
+                     (const Crm__Profiles__V1__BranchFigures *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__branch_figures__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__branch_figures__pack_to_buffer
+                     (const Crm__Profiles__V1__BranchFigures *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__branch_figures__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__BranchFigures *
+       crm__profiles__v1__branch_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__BranchFigures *)
+     protobuf_c_message_unpack (&crm__profiles__v1__branch_figures__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__branch_figures__free_unpacked
+                     (Crm__Profiles__V1__BranchFigures *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__branch_figures__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_branch_figures_request__init
+                     (Crm__Profiles__V1__GetBranchFiguresRequest         *message)
+{
+  static const Crm__Profiles__V1__GetBranchFiguresRequest init_value = CRM__PROFILES__V1__GET_BRANCH_FIGURES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_branch_figures_request__get_packed_size
+                     (const Crm__Profiles__V1__GetBranchFiguresRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_branch_figures_request__pack
+                     (const Crm__Profiles__V1__GetBranchFiguresRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_branch_figures_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetBranchFiguresRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetBranchFiguresRequest *
+       crm__profiles__v1__get_branch_figures_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetBranchFiguresRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_branch_figures_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_branch_figures_request__free_unpacked
+                     (Crm__Profiles__V1__GetBranchFiguresRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_branch_figures_response__init
+                     (Crm__Profiles__V1__GetBranchFiguresResponse         *message)
+{
+  static const Crm__Profiles__V1__GetBranchFiguresResponse init_value = CRM__PROFILES__V1__GET_BRANCH_FIGURES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_branch_figures_response__get_packed_size
+                     (const Crm__Profiles__V1__GetBranchFiguresResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_branch_figures_response__pack
+                     (const Crm__Profiles__V1__GetBranchFiguresResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_branch_figures_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetBranchFiguresResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetBranchFiguresResponse *
+       crm__profiles__v1__get_branch_figures_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetBranchFiguresResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_branch_figures_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_branch_figures_response__free_unpacked
+                     (Crm__Profiles__V1__GetBranchFiguresResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_branch_figures_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_class_distribution_request__init
+                     (Crm__Profiles__V1__GetClassDistributionRequest         *message)
+{
+  static const Crm__Profiles__V1__GetClassDistributionRequest init_value = CRM__PROFILES__V1__GET_CLASS_DISTRIBUTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_class_distribution_request__get_packed_size
+                     (const Crm__Profiles__V1__GetClassDistributionRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_class_distribution_request__pack
+                     (const Crm__Profiles__V1__GetClassDistributionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_class_distribution_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetClassDistributionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetClassDistributionRequest *
+       crm__profiles__v1__get_class_distribution_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetClassDistributionRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_class_distribution_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_class_distribution_request__free_unpacked
+                     (Crm__Profiles__V1__GetClassDistributionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__init
+                     (Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry         *message)
+{
+  static const Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry init_value = CRM__PROFILES__V1__GET_CLASS_DISTRIBUTION_RESPONSE__CUSTOMERS_BY_CLASS_ENTRY__INIT;
+  *message = init_value;
+}
+void   crm__profiles__v1__get_class_distribution_response__init
+                     (Crm__Profiles__V1__GetClassDistributionResponse         *message)
+{
+  static const Crm__Profiles__V1__GetClassDistributionResponse init_value = CRM__PROFILES__V1__GET_CLASS_DISTRIBUTION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_class_distribution_response__get_packed_size
+                     (const Crm__Profiles__V1__GetClassDistributionResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_class_distribution_response__pack
+                     (const Crm__Profiles__V1__GetClassDistributionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_class_distribution_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetClassDistributionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetClassDistributionResponse *
+       crm__profiles__v1__get_class_distribution_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetClassDistributionResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_class_distribution_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_class_distribution_response__free_unpacked
+                     (Crm__Profiles__V1__GetClassDistributionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_class_distribution_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__segment__init
+                     (Crm__Profiles__V1__Segment         *message)
+{
+  static const Crm__Profiles__V1__Segment init_value = CRM__PROFILES__V1__SEGMENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__segment__get_packed_size
+                     (const Crm__Profiles__V1__Segment *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__segment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__segment__pack
+                     (const Crm__Profiles__V1__Segment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__segment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__segment__pack_to_buffer
+                     (const Crm__Profiles__V1__Segment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__segment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__Segment *
+       crm__profiles__v1__segment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__Segment *)
+     protobuf_c_message_unpack (&crm__profiles__v1__segment__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__segment__free_unpacked
+                     (Crm__Profiles__V1__Segment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__segment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__save_segment_request__init
+                     (Crm__Profiles__V1__SaveSegmentRequest         *message)
+{
+  static const Crm__Profiles__V1__SaveSegmentRequest init_value = CRM__PROFILES__V1__SAVE_SEGMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__save_segment_request__get_packed_size
+                     (const Crm__Profiles__V1__SaveSegmentRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__save_segment_request__pack
+                     (const Crm__Profiles__V1__SaveSegmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__save_segment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__SaveSegmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__SaveSegmentRequest *
+       crm__profiles__v1__save_segment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__SaveSegmentRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__save_segment_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__save_segment_request__free_unpacked
+                     (Crm__Profiles__V1__SaveSegmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__save_segment_response__init
+                     (Crm__Profiles__V1__SaveSegmentResponse         *message)
+{
+  static const Crm__Profiles__V1__SaveSegmentResponse init_value = CRM__PROFILES__V1__SAVE_SEGMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__save_segment_response__get_packed_size
+                     (const Crm__Profiles__V1__SaveSegmentResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__save_segment_response__pack
+                     (const Crm__Profiles__V1__SaveSegmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__save_segment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__SaveSegmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__SaveSegmentResponse *
+       crm__profiles__v1__save_segment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__SaveSegmentResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__save_segment_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__save_segment_response__free_unpacked
+                     (Crm__Profiles__V1__SaveSegmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__save_segment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_segment_request__init
+                     (Crm__Profiles__V1__GetSegmentRequest         *message)
+{
+  static const Crm__Profiles__V1__GetSegmentRequest init_value = CRM__PROFILES__V1__GET_SEGMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_segment_request__get_packed_size
+                     (const Crm__Profiles__V1__GetSegmentRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_segment_request__pack
+                     (const Crm__Profiles__V1__GetSegmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_segment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetSegmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetSegmentRequest *
+       crm__profiles__v1__get_segment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetSegmentRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_segment_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_segment_request__free_unpacked
+                     (Crm__Profiles__V1__GetSegmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_segment_response__init
+                     (Crm__Profiles__V1__GetSegmentResponse         *message)
+{
+  static const Crm__Profiles__V1__GetSegmentResponse init_value = CRM__PROFILES__V1__GET_SEGMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_segment_response__get_packed_size
+                     (const Crm__Profiles__V1__GetSegmentResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_segment_response__pack
+                     (const Crm__Profiles__V1__GetSegmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_segment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetSegmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetSegmentResponse *
+       crm__profiles__v1__get_segment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetSegmentResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_segment_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_segment_response__free_unpacked
+                     (Crm__Profiles__V1__GetSegmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_segment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_segments_request__init
+                     (Crm__Profiles__V1__ListSegmentsRequest         *message)
+{
+  static const Crm__Profiles__V1__ListSegmentsRequest init_value = CRM__PROFILES__V1__LIST_SEGMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_segments_request__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_segments_request__pack
+                     (const Crm__Profiles__V1__ListSegmentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_segments_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListSegmentsRequest *
+       crm__profiles__v1__list_segments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListSegmentsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_segments_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_segments_request__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_segments_response__init
+                     (Crm__Profiles__V1__ListSegmentsResponse         *message)
+{
+  static const Crm__Profiles__V1__ListSegmentsResponse init_value = CRM__PROFILES__V1__LIST_SEGMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_segments_response__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentsResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_segments_response__pack
+                     (const Crm__Profiles__V1__ListSegmentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_segments_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListSegmentsResponse *
+       crm__profiles__v1__list_segments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListSegmentsResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_segments_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_segments_response__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_segments_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__count_segment_request__init
+                     (Crm__Profiles__V1__CountSegmentRequest         *message)
+{
+  static const Crm__Profiles__V1__CountSegmentRequest init_value = CRM__PROFILES__V1__COUNT_SEGMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__count_segment_request__get_packed_size
+                     (const Crm__Profiles__V1__CountSegmentRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__count_segment_request__pack
+                     (const Crm__Profiles__V1__CountSegmentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__count_segment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__CountSegmentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__CountSegmentRequest *
+       crm__profiles__v1__count_segment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__CountSegmentRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__count_segment_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__count_segment_request__free_unpacked
+                     (Crm__Profiles__V1__CountSegmentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__count_segment_response__init
+                     (Crm__Profiles__V1__CountSegmentResponse         *message)
+{
+  static const Crm__Profiles__V1__CountSegmentResponse init_value = CRM__PROFILES__V1__COUNT_SEGMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__count_segment_response__get_packed_size
+                     (const Crm__Profiles__V1__CountSegmentResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__count_segment_response__pack
+                     (const Crm__Profiles__V1__CountSegmentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__count_segment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__CountSegmentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__CountSegmentResponse *
+       crm__profiles__v1__count_segment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__CountSegmentResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__count_segment_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__count_segment_response__free_unpacked
+                     (Crm__Profiles__V1__CountSegmentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__count_segment_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_segment_members_request__init
+                     (Crm__Profiles__V1__ListSegmentMembersRequest         *message)
+{
+  static const Crm__Profiles__V1__ListSegmentMembersRequest init_value = CRM__PROFILES__V1__LIST_SEGMENT_MEMBERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_segment_members_request__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentMembersRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_segment_members_request__pack
+                     (const Crm__Profiles__V1__ListSegmentMembersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_segment_members_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentMembersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListSegmentMembersRequest *
+       crm__profiles__v1__list_segment_members_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListSegmentMembersRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_segment_members_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_segment_members_request__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentMembersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__list_segment_members_response__init
+                     (Crm__Profiles__V1__ListSegmentMembersResponse         *message)
+{
+  static const Crm__Profiles__V1__ListSegmentMembersResponse init_value = CRM__PROFILES__V1__LIST_SEGMENT_MEMBERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__list_segment_members_response__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentMembersResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__list_segment_members_response__pack
+                     (const Crm__Profiles__V1__ListSegmentMembersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__list_segment_members_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentMembersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ListSegmentMembersResponse *
+       crm__profiles__v1__list_segment_members_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ListSegmentMembersResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__list_segment_members_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__list_segment_members_response__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentMembersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__list_segment_members_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__change_event__init
+                     (Crm__Profiles__V1__ChangeEvent         *message)
+{
+  static const Crm__Profiles__V1__ChangeEvent init_value = CRM__PROFILES__V1__CHANGE_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__change_event__get_packed_size
+                     (const Crm__Profiles__V1__ChangeEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__change_event__pack
+                     (const Crm__Profiles__V1__ChangeEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__change_event__pack_to_buffer
+                     (const Crm__Profiles__V1__ChangeEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__change_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ChangeEvent *
+       crm__profiles__v1__change_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ChangeEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__change_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__change_event__free_unpacked
+                     (Crm__Profiles__V1__ChangeEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__change_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__stream_changes_request__init
+                     (Crm__Profiles__V1__StreamChangesRequest         *message)
+{
+  static const Crm__Profiles__V1__StreamChangesRequest init_value = CRM__PROFILES__V1__STREAM_CHANGES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__stream_changes_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamChangesRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__stream_changes_request__pack
+                     (const Crm__Profiles__V1__StreamChangesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__stream_changes_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamChangesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__StreamChangesRequest *
+       crm__profiles__v1__stream_changes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__StreamChangesRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__stream_changes_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__stream_changes_request__free_unpacked
+                     (Crm__Profiles__V1__StreamChangesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__rebuild_dimensions_request__init
+                     (Crm__Profiles__V1__RebuildDimensionsRequest         *message)
+{
+  static const Crm__Profiles__V1__RebuildDimensionsRequest init_value = CRM__PROFILES__V1__REBUILD_DIMENSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__rebuild_dimensions_request__get_packed_size
+                     (const Crm__Profiles__V1__RebuildDimensionsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__rebuild_dimensions_request__pack
+                     (const Crm__Profiles__V1__RebuildDimensionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__rebuild_dimensions_request__pack_to_buffer
+                     (const Crm__Profiles__V1__RebuildDimensionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__RebuildDimensionsRequest *
+       crm__profiles__v1__rebuild_dimensions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__RebuildDimensionsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__rebuild_dimensions_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__rebuild_dimensions_request__free_unpacked
+                     (Crm__Profiles__V1__RebuildDimensionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__rebuild_dimensions_response__init
+                     (Crm__Profiles__V1__RebuildDimensionsResponse         *message)
+{
+  static const Crm__Profiles__V1__RebuildDimensionsResponse init_value = CRM__PROFILES__V1__REBUILD_DIMENSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__rebuild_dimensions_response__get_packed_size
+                     (const Crm__Profiles__V1__RebuildDimensionsResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__rebuild_dimensions_response__pack
+                     (const Crm__Profiles__V1__RebuildDimensionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__rebuild_dimensions_response__pack_to_buffer
+                     (const Crm__Profiles__V1__RebuildDimensionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__RebuildDimensionsResponse *
+       crm__profiles__v1__rebuild_dimensions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__RebuildDimensionsResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__rebuild_dimensions_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__rebuild_dimensions_response__free_unpacked
+                     (Crm__Profiles__V1__RebuildDimensionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer__field_descriptors[15] =
 {
   {
     "customer_id",
@@ -411,24 +3096,76 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__customer__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "birth_date",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer, birth_date),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "province",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer, province),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id_document_type",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer, id_document_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id_document_number",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer, id_document_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__customer__field_indices_by_name[] = {
+  11,   /* field[11] = birth_date */
   3,   /* field[3] = branch_id */
   5,   /* field[5] = channel */
   0,   /* field[0] = customer_id */
   9,   /* field[9] = email */
+  14,   /* field[14] = id_document_number */
+  13,   /* field[13] = id_document_type */
   1,   /* field[1] = kind */
   4,   /* field[4] = manager_id */
   2,   /* field[2] = name */
   6,   /* field[6] = open_date */
   8,   /* field[8] = phone */
+  12,   /* field[12] = province */
   7,   /* field[7] = status */
   10,   /* field[10] = updated_at */
 };
 static const ProtobufCIntRange crm__profiles__v1__customer__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__customer__descriptor =
 {
@@ -438,14 +3175,14 @@ const ProtobufCMessageDescriptor crm__profiles__v1__customer__descriptor =
   "Crm__Profiles__V1__Customer",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__Customer),
-  11,
+  15,
   crm__profiles__v1__customer__field_descriptors,
   crm__profiles__v1__customer__field_indices_by_name,
   1,  crm__profiles__v1__customer__number_ranges,
   (ProtobufCMessageInit) crm__profiles__v1__customer__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__upsert_customer_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__upsert_customer_request__field_descriptors[2] =
 {
   {
     "customer",
@@ -459,14 +3196,27 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__upsert_customer_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__UpsertCustomerRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__upsert_customer_request__field_indices_by_name[] = {
   0,   /* field[0] = customer */
+  1,   /* field[1] = reason */
 };
 static const ProtobufCIntRange crm__profiles__v1__upsert_customer_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_request__descriptor =
 {
@@ -476,7 +3226,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_request__des
   "Crm__Profiles__V1__UpsertCustomerRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__UpsertCustomerRequest),
-  1,
+  2,
   crm__profiles__v1__upsert_customer_request__field_descriptors,
   crm__profiles__v1__upsert_customer_request__field_indices_by_name,
   1,  crm__profiles__v1__upsert_customer_request__number_ranges,
@@ -661,6 +3411,4184 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_customers_request__de
   (ProtobufCMessageInit) crm__profiles__v1__stream_customers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__profiles__v1__change_account_status_request__field_descriptors[4] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeAccountStatusRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "new_status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeAccountStatusRequest, new_status),
+    &crm__profiles__v1__account_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeAccountStatusRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_date",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeAccountStatusRequest, effective_date),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__change_account_status_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  3,   /* field[3] = effective_date */
+  1,   /* field[1] = new_status */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange crm__profiles__v1__change_account_status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__change_account_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ChangeAccountStatusRequest",
+  "ChangeAccountStatusRequest",
+  "Crm__Profiles__V1__ChangeAccountStatusRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ChangeAccountStatusRequest),
+  4,
+  crm__profiles__v1__change_account_status_request__field_descriptors,
+  crm__profiles__v1__change_account_status_request__field_indices_by_name,
+  1,  crm__profiles__v1__change_account_status_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__change_account_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__status_change__field_descriptors[5] =
+{
+  {
+    "from_status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StatusChange, from_status),
+    &crm__profiles__v1__account_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StatusChange, to_status),
+    &crm__profiles__v1__account_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StatusChange, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StatusChange, changed_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StatusChange, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__status_change__field_indices_by_name[] = {
+  3,   /* field[3] = changed_at */
+  4,   /* field[4] = changed_by */
+  0,   /* field[0] = from_status */
+  2,   /* field[2] = reason */
+  1,   /* field[1] = to_status */
+};
+static const ProtobufCIntRange crm__profiles__v1__status_change__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__status_change__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.StatusChange",
+  "StatusChange",
+  "Crm__Profiles__V1__StatusChange",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__StatusChange),
+  5,
+  crm__profiles__v1__status_change__field_descriptors,
+  crm__profiles__v1__status_change__field_indices_by_name,
+  1,  crm__profiles__v1__status_change__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__status_change__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__change_account_status_response__field_descriptors[2] =
+{
+  {
+    "customer",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeAccountStatusResponse, customer),
+    &crm__profiles__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "change",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeAccountStatusResponse, change),
+    &crm__profiles__v1__status_change__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__change_account_status_response__field_indices_by_name[] = {
+  1,   /* field[1] = change */
+  0,   /* field[0] = customer */
+};
+static const ProtobufCIntRange crm__profiles__v1__change_account_status_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__change_account_status_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ChangeAccountStatusResponse",
+  "ChangeAccountStatusResponse",
+  "Crm__Profiles__V1__ChangeAccountStatusResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ChangeAccountStatusResponse),
+  2,
+  crm__profiles__v1__change_account_status_response__field_descriptors,
+  crm__profiles__v1__change_account_status_response__field_indices_by_name,
+  1,  crm__profiles__v1__change_account_status_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__change_account_status_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__suitability_assessment__field_descriptors[9] =
+{
+  {
+    "investor_class",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, investor_class),
+    &crm__profiles__v1__investor_class__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "risk_tolerance",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, risk_tolerance),
+    &crm__common__v1__risk_tolerance__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lowest_category",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, lowest_category),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessed_on",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, assessed_on),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_on",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, expires_on),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "horizon",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, horizon),
+    &crm__profiles__v1__investment_horizon__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "varieties",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, n_varieties),
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, varieties),
+    &crm__profiles__v1__investment_variety__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_return_bp",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, expected_return_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SuitabilityAssessment, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__suitability_assessment__field_indices_by_name[] = {
+  3,   /* field[3] = assessed_on */
+  7,   /* field[7] = expected_return_bp */
+  4,   /* field[4] = expires_on */
+  5,   /* field[5] = horizon */
+  0,   /* field[0] = investor_class */
+  2,   /* field[2] = lowest_category */
+  1,   /* field[1] = risk_tolerance */
+  8,   /* field[8] = sequence */
+  6,   /* field[6] = varieties */
+};
+static const ProtobufCIntRange crm__profiles__v1__suitability_assessment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__suitability_assessment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.SuitabilityAssessment",
+  "SuitabilityAssessment",
+  "Crm__Profiles__V1__SuitabilityAssessment",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__SuitabilityAssessment),
+  9,
+  crm__profiles__v1__suitability_assessment__field_descriptors,
+  crm__profiles__v1__suitability_assessment__field_indices_by_name,
+  1,  crm__profiles__v1__suitability_assessment__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__suitability_assessment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__record_assessment_request__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__RecordAssessmentRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessment",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__RecordAssessmentRequest, assessment),
+    &crm__profiles__v1__suitability_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__record_assessment_request__field_indices_by_name[] = {
+  1,   /* field[1] = assessment */
+  0,   /* field[0] = customer_id */
+};
+static const ProtobufCIntRange crm__profiles__v1__record_assessment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__record_assessment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.RecordAssessmentRequest",
+  "RecordAssessmentRequest",
+  "Crm__Profiles__V1__RecordAssessmentRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__RecordAssessmentRequest),
+  2,
+  crm__profiles__v1__record_assessment_request__field_descriptors,
+  crm__profiles__v1__record_assessment_request__field_indices_by_name,
+  1,  crm__profiles__v1__record_assessment_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__record_assessment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__record_assessment_response__field_descriptors[1] =
+{
+  {
+    "assessment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__RecordAssessmentResponse, assessment),
+    &crm__profiles__v1__suitability_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__record_assessment_response__field_indices_by_name[] = {
+  0,   /* field[0] = assessment */
+};
+static const ProtobufCIntRange crm__profiles__v1__record_assessment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__record_assessment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.RecordAssessmentResponse",
+  "RecordAssessmentResponse",
+  "Crm__Profiles__V1__RecordAssessmentResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__RecordAssessmentResponse),
+  1,
+  crm__profiles__v1__record_assessment_response__field_descriptors,
+  crm__profiles__v1__record_assessment_response__field_indices_by_name,
+  1,  crm__profiles__v1__record_assessment_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__record_assessment_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__trade_event__field_descriptors[13] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "account",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, account),
+    &crm__profiles__v1__account_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "side",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, side),
+    &crm__profiles__v1__trade_side__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "instrument",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, instrument),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "instrument_type",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, instrument_type),
+    &crm__profiles__v1__instrument_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sector",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, sector),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "quantity",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, quantity),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "price",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, price),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, amount),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "commission",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, commission),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fees",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, fees),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "traded_at",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__TradeEvent, traded_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__trade_event__field_indices_by_name[] = {
+  2,   /* field[2] = account */
+  9,   /* field[9] = amount */
+  10,   /* field[10] = commission */
+  1,   /* field[1] = customer_id */
+  11,   /* field[11] = fees */
+  0,   /* field[0] = idempotency_key */
+  4,   /* field[4] = instrument */
+  5,   /* field[5] = instrument_type */
+  8,   /* field[8] = price */
+  7,   /* field[7] = quantity */
+  6,   /* field[6] = sector */
+  3,   /* field[3] = side */
+  12,   /* field[12] = traded_at */
+};
+static const ProtobufCIntRange crm__profiles__v1__trade_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__trade_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.TradeEvent",
+  "TradeEvent",
+  "Crm__Profiles__V1__TradeEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__TradeEvent),
+  13,
+  crm__profiles__v1__trade_event__field_descriptors,
+  crm__profiles__v1__trade_event__field_indices_by_name,
+  1,  crm__profiles__v1__trade_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__trade_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__fund_transfer_event__field_descriptors[5] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__FundTransferEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__FundTransferEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "direction",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__FundTransferEvent, direction),
+    &crm__profiles__v1__transfer_direction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__FundTransferEvent, amount),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transferred_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__FundTransferEvent, transferred_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__fund_transfer_event__field_indices_by_name[] = {
+  3,   /* field[3] = amount */
+  1,   /* field[1] = customer_id */
+  2,   /* field[2] = direction */
+  0,   /* field[0] = idempotency_key */
+  4,   /* field[4] = transferred_at */
+};
+static const ProtobufCIntRange crm__profiles__v1__fund_transfer_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__fund_transfer_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.FundTransferEvent",
+  "FundTransferEvent",
+  "Crm__Profiles__V1__FundTransferEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__FundTransferEvent),
+  5,
+  crm__profiles__v1__fund_transfer_event__field_descriptors,
+  crm__profiles__v1__fund_transfer_event__field_indices_by_name,
+  1,  crm__profiles__v1__fund_transfer_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__fund_transfer_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__position_holding__field_descriptors[6] =
+{
+  {
+    "instrument",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PositionHolding, instrument),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "instrument_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PositionHolding, instrument_type),
+    &crm__profiles__v1__instrument_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sector",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PositionHolding, sector),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "quantity",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PositionHolding, quantity),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "market_value",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PositionHolding, market_value),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cost",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PositionHolding, cost),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__position_holding__field_indices_by_name[] = {
+  5,   /* field[5] = cost */
+  0,   /* field[0] = instrument */
+  1,   /* field[1] = instrument_type */
+  4,   /* field[4] = market_value */
+  3,   /* field[3] = quantity */
+  2,   /* field[2] = sector */
+};
+static const ProtobufCIntRange crm__profiles__v1__position_holding__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__position_holding__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PositionHolding",
+  "PositionHolding",
+  "Crm__Profiles__V1__PositionHolding",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PositionHolding),
+  6,
+  crm__profiles__v1__position_holding__field_descriptors,
+  crm__profiles__v1__position_holding__field_indices_by_name,
+  1,  crm__profiles__v1__position_holding__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__position_holding__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__daily_position_event__field_descriptors[6] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trading_day",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, trading_day),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cash",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, cash),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "holdings",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, n_holdings),
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, holdings),
+    &crm__profiles__v1__position_holding__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, n_products),
+    offsetof(Crm__Profiles__V1__DailyPositionEvent, products),
+    &crm__profiles__v1__product_holding__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__daily_position_event__field_indices_by_name[] = {
+  3,   /* field[3] = cash */
+  1,   /* field[1] = customer_id */
+  4,   /* field[4] = holdings */
+  0,   /* field[0] = idempotency_key */
+  5,   /* field[5] = products */
+  2,   /* field[2] = trading_day */
+};
+static const ProtobufCIntRange crm__profiles__v1__daily_position_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__daily_position_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.DailyPositionEvent",
+  "DailyPositionEvent",
+  "Crm__Profiles__V1__DailyPositionEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__DailyPositionEvent),
+  6,
+  crm__profiles__v1__daily_position_event__field_descriptors,
+  crm__profiles__v1__daily_position_event__field_indices_by_name,
+  1,  crm__profiles__v1__daily_position_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__daily_position_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__product_holding__field_descriptors[4] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductHolding, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductHolding, product_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "market_value",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductHolding, market_value),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cost",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductHolding, cost),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__product_holding__field_indices_by_name[] = {
+  3,   /* field[3] = cost */
+  2,   /* field[2] = market_value */
+  0,   /* field[0] = product_code */
+  1,   /* field[1] = product_type */
+};
+static const ProtobufCIntRange crm__profiles__v1__product_holding__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__product_holding__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ProductHolding",
+  "ProductHolding",
+  "Crm__Profiles__V1__ProductHolding",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ProductHolding),
+  4,
+  crm__profiles__v1__product_holding__field_descriptors,
+  crm__profiles__v1__product_holding__field_indices_by_name,
+  1,  crm__profiles__v1__product_holding__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__product_holding__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__margin_account_event__field_descriptors[8] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trading_day",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, trading_day),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "collateral_value",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, collateral_value),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "financing_liability",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, financing_liability),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "securities_borrowed_value",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, securities_borrowed_value),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "interest_accrued",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, interest_accrued),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credit_limit",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountEvent, credit_limit),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__margin_account_event__field_indices_by_name[] = {
+  3,   /* field[3] = collateral_value */
+  7,   /* field[7] = credit_limit */
+  1,   /* field[1] = customer_id */
+  4,   /* field[4] = financing_liability */
+  0,   /* field[0] = idempotency_key */
+  6,   /* field[6] = interest_accrued */
+  5,   /* field[5] = securities_borrowed_value */
+  2,   /* field[2] = trading_day */
+};
+static const ProtobufCIntRange crm__profiles__v1__margin_account_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__margin_account_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.MarginAccountEvent",
+  "MarginAccountEvent",
+  "Crm__Profiles__V1__MarginAccountEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__MarginAccountEvent),
+  8,
+  crm__profiles__v1__margin_account_event__field_descriptors,
+  crm__profiles__v1__margin_account_event__field_indices_by_name,
+  1,  crm__profiles__v1__margin_account_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__margin_account_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__margin_interest_event__field_descriptors[4] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginInterestEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginInterestEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginInterestEvent, amount),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "charged_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginInterestEvent, charged_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__margin_interest_event__field_indices_by_name[] = {
+  2,   /* field[2] = amount */
+  3,   /* field[3] = charged_at */
+  1,   /* field[1] = customer_id */
+  0,   /* field[0] = idempotency_key */
+};
+static const ProtobufCIntRange crm__profiles__v1__margin_interest_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__margin_interest_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.MarginInterestEvent",
+  "MarginInterestEvent",
+  "Crm__Profiles__V1__MarginInterestEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__MarginInterestEvent),
+  4,
+  crm__profiles__v1__margin_interest_event__field_descriptors,
+  crm__profiles__v1__margin_interest_event__field_indices_by_name,
+  1,  crm__profiles__v1__margin_interest_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__margin_interest_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__service_contact_event__field_descriptors[7] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, channel),
+    &crm__profiles__v1__contact_channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "staff_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, staff_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "topic",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, topic),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, outcome),
+    &crm__profiles__v1__contact_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contacted_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, contacted_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__service_contact_event__field_indices_by_name[] = {
+  2,   /* field[2] = channel */
+  6,   /* field[6] = contacted_at */
+  1,   /* field[1] = customer_id */
+  0,   /* field[0] = idempotency_key */
+  5,   /* field[5] = outcome */
+  3,   /* field[3] = staff_id */
+  4,   /* field[4] = topic */
+};
+static const ProtobufCIntRange crm__profiles__v1__service_contact_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__service_contact_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ServiceContactEvent",
+  "ServiceContactEvent",
+  "Crm__Profiles__V1__ServiceContactEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ServiceContactEvent),
+  7,
+  crm__profiles__v1__service_contact_event__field_descriptors,
+  crm__profiles__v1__service_contact_event__field_indices_by_name,
+  1,  crm__profiles__v1__service_contact_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__service_contact_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__product_view_event__field_descriptors[5] =
+{
+  {
+    "idempotency_key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductViewEvent, idempotency_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductViewEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductViewEvent, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_type",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductViewEvent, product_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "viewed_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ProductViewEvent, viewed_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__product_view_event__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  0,   /* field[0] = idempotency_key */
+  2,   /* field[2] = product_code */
+  3,   /* field[3] = product_type */
+  4,   /* field[4] = viewed_at */
+};
+static const ProtobufCIntRange crm__profiles__v1__product_view_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__product_view_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ProductViewEvent",
+  "ProductViewEvent",
+  "Crm__Profiles__V1__ProductViewEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ProductViewEvent),
+  5,
+  crm__profiles__v1__product_view_event__field_descriptors,
+  crm__profiles__v1__product_view_event__field_indices_by_name,
+  1,  crm__profiles__v1__product_view_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__product_view_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_trades_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestTradesRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestTradesRequest, events),
+    &crm__profiles__v1__trade_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_trades_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_trades_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_trades_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestTradesRequest",
+  "IngestTradesRequest",
+  "Crm__Profiles__V1__IngestTradesRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestTradesRequest),
+  1,
+  crm__profiles__v1__ingest_trades_request__field_descriptors,
+  crm__profiles__v1__ingest_trades_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_trades_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_trades_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_fund_transfers_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestFundTransfersRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestFundTransfersRequest, events),
+    &crm__profiles__v1__fund_transfer_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_fund_transfers_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_fund_transfers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_fund_transfers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestFundTransfersRequest",
+  "IngestFundTransfersRequest",
+  "Crm__Profiles__V1__IngestFundTransfersRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestFundTransfersRequest),
+  1,
+  crm__profiles__v1__ingest_fund_transfers_request__field_descriptors,
+  crm__profiles__v1__ingest_fund_transfers_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_fund_transfers_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_fund_transfers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_daily_positions_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestDailyPositionsRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestDailyPositionsRequest, events),
+    &crm__profiles__v1__daily_position_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_daily_positions_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_daily_positions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_daily_positions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestDailyPositionsRequest",
+  "IngestDailyPositionsRequest",
+  "Crm__Profiles__V1__IngestDailyPositionsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestDailyPositionsRequest),
+  1,
+  crm__profiles__v1__ingest_daily_positions_request__field_descriptors,
+  crm__profiles__v1__ingest_daily_positions_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_daily_positions_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_daily_positions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_margin_accounts_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestMarginAccountsRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestMarginAccountsRequest, events),
+    &crm__profiles__v1__margin_account_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_margin_accounts_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_margin_accounts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_margin_accounts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestMarginAccountsRequest",
+  "IngestMarginAccountsRequest",
+  "Crm__Profiles__V1__IngestMarginAccountsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestMarginAccountsRequest),
+  1,
+  crm__profiles__v1__ingest_margin_accounts_request__field_descriptors,
+  crm__profiles__v1__ingest_margin_accounts_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_margin_accounts_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_margin_accounts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_margin_interest_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestMarginInterestRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestMarginInterestRequest, events),
+    &crm__profiles__v1__margin_interest_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_margin_interest_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_margin_interest_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_margin_interest_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestMarginInterestRequest",
+  "IngestMarginInterestRequest",
+  "Crm__Profiles__V1__IngestMarginInterestRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestMarginInterestRequest),
+  1,
+  crm__profiles__v1__ingest_margin_interest_request__field_descriptors,
+  crm__profiles__v1__ingest_margin_interest_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_margin_interest_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_margin_interest_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_service_contacts_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestServiceContactsRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestServiceContactsRequest, events),
+    &crm__profiles__v1__service_contact_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_service_contacts_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_service_contacts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_service_contacts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestServiceContactsRequest",
+  "IngestServiceContactsRequest",
+  "Crm__Profiles__V1__IngestServiceContactsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestServiceContactsRequest),
+  1,
+  crm__profiles__v1__ingest_service_contacts_request__field_descriptors,
+  crm__profiles__v1__ingest_service_contacts_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_service_contacts_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_service_contacts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_product_views_request__field_descriptors[1] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__IngestProductViewsRequest, n_events),
+    offsetof(Crm__Profiles__V1__IngestProductViewsRequest, events),
+    &crm__profiles__v1__product_view_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_product_views_request__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_product_views_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_product_views_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestProductViewsRequest",
+  "IngestProductViewsRequest",
+  "Crm__Profiles__V1__IngestProductViewsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestProductViewsRequest),
+  1,
+  crm__profiles__v1__ingest_product_views_request__field_descriptors,
+  crm__profiles__v1__ingest_product_views_request__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_product_views_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_product_views_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__ingest_response__field_descriptors[2] =
+{
+  {
+    "accepted",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__IngestResponse, accepted),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "duplicates",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__IngestResponse, duplicates),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__ingest_response__field_indices_by_name[] = {
+  0,   /* field[0] = accepted */
+  1,   /* field[1] = duplicates */
+};
+static const ProtobufCIntRange crm__profiles__v1__ingest_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__ingest_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.IngestResponse",
+  "IngestResponse",
+  "Crm__Profiles__V1__IngestResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__IngestResponse),
+  2,
+  crm__profiles__v1__ingest_response__field_descriptors,
+  crm__profiles__v1__ingest_response__field_indices_by_name,
+  1,  crm__profiles__v1__ingest_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__ingest_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__dimension_definition__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DimensionDefinition, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DimensionDefinition, type),
+    &crm__profiles__v1__dimension_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DimensionDefinition, unit),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DimensionDefinition, group),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "definition",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DimensionDefinition, definition),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__dimension_definition__field_indices_by_name[] = {
+  4,   /* field[4] = definition */
+  3,   /* field[3] = group */
+  0,   /* field[0] = name */
+  1,   /* field[1] = type */
+  2,   /* field[2] = unit */
+};
+static const ProtobufCIntRange crm__profiles__v1__dimension_definition__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__dimension_definition__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.DimensionDefinition",
+  "DimensionDefinition",
+  "Crm__Profiles__V1__DimensionDefinition",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__DimensionDefinition),
+  5,
+  crm__profiles__v1__dimension_definition__field_descriptors,
+  crm__profiles__v1__dimension_definition__field_indices_by_name,
+  1,  crm__profiles__v1__dimension_definition__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__dimension_definition__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__list_dimensions_request__field_descriptors NULL
+#define crm__profiles__v1__list_dimensions_request__field_indices_by_name NULL
+#define crm__profiles__v1__list_dimensions_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__list_dimensions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListDimensionsRequest",
+  "ListDimensionsRequest",
+  "Crm__Profiles__V1__ListDimensionsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListDimensionsRequest),
+  0,
+  crm__profiles__v1__list_dimensions_request__field_descriptors,
+  crm__profiles__v1__list_dimensions_request__field_indices_by_name,
+  0,  crm__profiles__v1__list_dimensions_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_dimensions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__list_dimensions_response__field_descriptors[1] =
+{
+  {
+    "dimensions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__ListDimensionsResponse, n_dimensions),
+    offsetof(Crm__Profiles__V1__ListDimensionsResponse, dimensions),
+    &crm__profiles__v1__dimension_definition__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__list_dimensions_response__field_indices_by_name[] = {
+  0,   /* field[0] = dimensions */
+};
+static const ProtobufCIntRange crm__profiles__v1__list_dimensions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__list_dimensions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListDimensionsResponse",
+  "ListDimensionsResponse",
+  "Crm__Profiles__V1__ListDimensionsResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListDimensionsResponse),
+  1,
+  crm__profiles__v1__list_dimensions_response__field_descriptors,
+  crm__profiles__v1__list_dimensions_response__field_indices_by_name,
+  1,  crm__profiles__v1__list_dimensions_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_dimensions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__classification_scheme__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ClassificationScheme, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ClassificationScheme, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ClassificationScheme, dimension),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "classes",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Profiles__V1__ClassificationScheme, n_classes),
+    offsetof(Crm__Profiles__V1__ClassificationScheme, classes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "thresholds",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Profiles__V1__ClassificationScheme, n_thresholds),
+    offsetof(Crm__Profiles__V1__ClassificationScheme, thresholds),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__classification_scheme__field_indices_by_name[] = {
+  3,   /* field[3] = classes */
+  1,   /* field[1] = description */
+  2,   /* field[2] = dimension */
+  0,   /* field[0] = name */
+  4,   /* field[4] = thresholds */
+};
+static const ProtobufCIntRange crm__profiles__v1__classification_scheme__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__classification_scheme__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ClassificationScheme",
+  "ClassificationScheme",
+  "Crm__Profiles__V1__ClassificationScheme",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ClassificationScheme),
+  5,
+  crm__profiles__v1__classification_scheme__field_descriptors,
+  crm__profiles__v1__classification_scheme__field_indices_by_name,
+  1,  crm__profiles__v1__classification_scheme__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__classification_scheme__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__list_classification_schemes_request__field_descriptors NULL
+#define crm__profiles__v1__list_classification_schemes_request__field_indices_by_name NULL
+#define crm__profiles__v1__list_classification_schemes_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__list_classification_schemes_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListClassificationSchemesRequest",
+  "ListClassificationSchemesRequest",
+  "Crm__Profiles__V1__ListClassificationSchemesRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListClassificationSchemesRequest),
+  0,
+  crm__profiles__v1__list_classification_schemes_request__field_descriptors,
+  crm__profiles__v1__list_classification_schemes_request__field_indices_by_name,
+  0,  crm__profiles__v1__list_classification_schemes_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_classification_schemes_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__list_classification_schemes_response__field_descriptors[1] =
+{
+  {
+    "schemes",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__ListClassificationSchemesResponse, n_schemes),
+    offsetof(Crm__Profiles__V1__ListClassificationSchemesResponse, schemes),
+    &crm__profiles__v1__classification_scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__list_classification_schemes_response__field_indices_by_name[] = {
+  0,   /* field[0] = schemes */
+};
+static const ProtobufCIntRange crm__profiles__v1__list_classification_schemes_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__list_classification_schemes_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListClassificationSchemesResponse",
+  "ListClassificationSchemesResponse",
+  "Crm__Profiles__V1__ListClassificationSchemesResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListClassificationSchemesResponse),
+  1,
+  crm__profiles__v1__list_classification_schemes_response__field_descriptors,
+  crm__profiles__v1__list_classification_schemes_response__field_indices_by_name,
+  1,  crm__profiles__v1__list_classification_schemes_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_classification_schemes_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__numbers_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions__NumbersEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions__NumbersEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__customer_dimensions__numbers_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange crm__profiles__v1__customer_dimensions__numbers_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__numbers_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CustomerDimensions.NumbersEntry",
+  "NumbersEntry",
+  "Crm__Profiles__V1__CustomerDimensions__NumbersEntry",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CustomerDimensions__NumbersEntry),
+  2,
+  crm__profiles__v1__customer_dimensions__numbers_entry__field_descriptors,
+  crm__profiles__v1__customer_dimensions__numbers_entry__field_indices_by_name,
+  1,  crm__profiles__v1__customer_dimensions__numbers_entry__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__customer_dimensions__numbers_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__categories_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions__CategoriesEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions__CategoriesEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__customer_dimensions__categories_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange crm__profiles__v1__customer_dimensions__categories_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__categories_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CustomerDimensions.CategoriesEntry",
+  "CategoriesEntry",
+  "Crm__Profiles__V1__CustomerDimensions__CategoriesEntry",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CustomerDimensions__CategoriesEntry),
+  2,
+  crm__profiles__v1__customer_dimensions__categories_entry__field_descriptors,
+  crm__profiles__v1__customer_dimensions__categories_entry__field_indices_by_name,
+  1,  crm__profiles__v1__customer_dimensions__categories_entry__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__customer_dimensions__categories_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__classes_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions__ClassesEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions__ClassesEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__customer_dimensions__classes_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange crm__profiles__v1__customer_dimensions__classes_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__classes_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CustomerDimensions.ClassesEntry",
+  "ClassesEntry",
+  "Crm__Profiles__V1__CustomerDimensions__ClassesEntry",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CustomerDimensions__ClassesEntry),
+  2,
+  crm__profiles__v1__customer_dimensions__classes_entry__field_descriptors,
+  crm__profiles__v1__customer_dimensions__classes_entry__field_indices_by_name,
+  1,  crm__profiles__v1__customer_dimensions__classes_entry__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__customer_dimensions__classes_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__field_descriptors[5] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "numbers",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_numbers),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, numbers),
+    &crm__profiles__v1__customer_dimensions__numbers_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "categories",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_categories),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, categories),
+    &crm__profiles__v1__customer_dimensions__categories_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "classes",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_classes),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, classes),
+    &crm__profiles__v1__customer_dimensions__classes_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "as_of",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerDimensions, as_of),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__customer_dimensions__field_indices_by_name[] = {
+  4,   /* field[4] = as_of */
+  2,   /* field[2] = categories */
+  3,   /* field[3] = classes */
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = numbers */
+};
+static const ProtobufCIntRange crm__profiles__v1__customer_dimensions__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CustomerDimensions",
+  "CustomerDimensions",
+  "Crm__Profiles__V1__CustomerDimensions",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CustomerDimensions),
+  5,
+  crm__profiles__v1__customer_dimensions__field_descriptors,
+  crm__profiles__v1__customer_dimensions__field_indices_by_name,
+  1,  crm__profiles__v1__customer_dimensions__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__customer_dimensions__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_customer360_request__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetCustomer360Request, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recent_limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetCustomer360Request, recent_limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_customer360_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = recent_limit */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_customer360_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_customer360_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetCustomer360Request",
+  "GetCustomer360Request",
+  "Crm__Profiles__V1__GetCustomer360Request",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetCustomer360Request),
+  2,
+  crm__profiles__v1__get_customer360_request__field_descriptors,
+  crm__profiles__v1__get_customer360_request__field_indices_by_name,
+  1,  crm__profiles__v1__get_customer360_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_customer360_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__margin_account_view__field_descriptors[7] =
+{
+  {
+    "as_of",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, as_of),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "collateral_value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, collateral_value),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "financing_liability",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, financing_liability),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "securities_borrowed_value",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, securities_borrowed_value),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "interest_accrued",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, interest_accrued),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "credit_limit",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, credit_limit),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "maintenance_ratio_bp",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__MarginAccountView, maintenance_ratio_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__margin_account_view__field_indices_by_name[] = {
+  0,   /* field[0] = as_of */
+  1,   /* field[1] = collateral_value */
+  5,   /* field[5] = credit_limit */
+  2,   /* field[2] = financing_liability */
+  4,   /* field[4] = interest_accrued */
+  6,   /* field[6] = maintenance_ratio_bp */
+  3,   /* field[3] = securities_borrowed_value */
+};
+static const ProtobufCIntRange crm__profiles__v1__margin_account_view__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__margin_account_view__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.MarginAccountView",
+  "MarginAccountView",
+  "Crm__Profiles__V1__MarginAccountView",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__MarginAccountView),
+  7,
+  crm__profiles__v1__margin_account_view__field_descriptors,
+  crm__profiles__v1__margin_account_view__field_indices_by_name,
+  1,  crm__profiles__v1__margin_account_view__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__margin_account_view__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer360__field_descriptors[13] =
+{
+  {
+    "customer",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer360, customer),
+    &crm__profiles__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status_history",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__Customer360, n_status_history),
+    offsetof(Crm__Profiles__V1__Customer360, status_history),
+    &crm__profiles__v1__status_change__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "current_assessment",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer360, current_assessment),
+    &crm__profiles__v1__suitability_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessment_history",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__Customer360, n_assessment_history),
+    offsetof(Crm__Profiles__V1__Customer360, assessment_history),
+    &crm__profiles__v1__suitability_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cash",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer360, cash),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_assets",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer360, total_assets),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "positions",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__Customer360, n_positions),
+    offsetof(Crm__Profiles__V1__Customer360, positions),
+    &crm__profiles__v1__position_holding__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__Customer360, n_products),
+    offsetof(Crm__Profiles__V1__Customer360, products),
+    &crm__profiles__v1__product_holding__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "margin",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer360, margin),
+    &crm__profiles__v1__margin_account_view__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recent_trades",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__Customer360, n_recent_trades),
+    offsetof(Crm__Profiles__V1__Customer360, recent_trades),
+    &crm__profiles__v1__trade_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recent_contacts",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__Customer360, n_recent_contacts),
+    offsetof(Crm__Profiles__V1__Customer360, recent_contacts),
+    &crm__profiles__v1__service_contact_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimensions",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Customer360, dimensions),
+    &crm__profiles__v1__customer_dimensions__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "segments",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Profiles__V1__Customer360, n_segments),
+    offsetof(Crm__Profiles__V1__Customer360, segments),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__customer360__field_indices_by_name[] = {
+  3,   /* field[3] = assessment_history */
+  4,   /* field[4] = cash */
+  2,   /* field[2] = current_assessment */
+  0,   /* field[0] = customer */
+  11,   /* field[11] = dimensions */
+  8,   /* field[8] = margin */
+  6,   /* field[6] = positions */
+  7,   /* field[7] = products */
+  10,   /* field[10] = recent_contacts */
+  9,   /* field[9] = recent_trades */
+  12,   /* field[12] = segments */
+  1,   /* field[1] = status_history */
+  5,   /* field[5] = total_assets */
+};
+static const ProtobufCIntRange crm__profiles__v1__customer360__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__customer360__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.Customer360",
+  "Customer360",
+  "Crm__Profiles__V1__Customer360",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__Customer360),
+  13,
+  crm__profiles__v1__customer360__field_descriptors,
+  crm__profiles__v1__customer360__field_indices_by_name,
+  1,  crm__profiles__v1__customer360__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__customer360__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_customer360_response__field_descriptors[1] =
+{
+  {
+    "view",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetCustomer360Response, view),
+    &crm__profiles__v1__customer360__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_customer360_response__field_indices_by_name[] = {
+  0,   /* field[0] = view */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_customer360_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_customer360_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetCustomer360Response",
+  "GetCustomer360Response",
+  "Crm__Profiles__V1__GetCustomer360Response",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetCustomer360Response),
+  1,
+  crm__profiles__v1__get_customer360_response__field_descriptors,
+  crm__profiles__v1__get_customer360_response__field_indices_by_name,
+  1,  crm__profiles__v1__get_customer360_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_customer360_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_summary__field_descriptors[11] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, status),
+    &crm__profiles__v1__account_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_assets",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, total_assets),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "avg_assets_90d",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, avg_assets_90d),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "position_ratio",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, position_ratio),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "asset_tier",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, asset_tier),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lifecycle_stage",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, lifecycle_stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "risk_tolerance",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CustomerSummary, risk_tolerance),
+    &crm__common__v1__risk_tolerance__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__customer_summary__field_indices_by_name[] = {
+  8,   /* field[8] = asset_tier */
+  6,   /* field[6] = avg_assets_90d */
+  3,   /* field[3] = branch_id */
+  0,   /* field[0] = customer_id */
+  9,   /* field[9] = lifecycle_stage */
+  4,   /* field[4] = manager_id */
+  1,   /* field[1] = name */
+  7,   /* field[7] = position_ratio */
+  10,   /* field[10] = risk_tolerance */
+  2,   /* field[2] = status */
+  5,   /* field[5] = total_assets */
+};
+static const ProtobufCIntRange crm__profiles__v1__customer_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__customer_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CustomerSummary",
+  "CustomerSummary",
+  "Crm__Profiles__V1__CustomerSummary",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CustomerSummary),
+  11,
+  crm__profiles__v1__customer_summary__field_descriptors,
+  crm__profiles__v1__customer_summary__field_indices_by_name,
+  1,  crm__profiles__v1__customer_summary__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__customer_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__search_customers_request__field_descriptors[4] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SearchCustomersRequest, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SearchCustomersRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_by",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SearchCustomersRequest, order_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "descending",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SearchCustomersRequest, descending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__search_customers_request__field_indices_by_name[] = {
+  3,   /* field[3] = descending */
+  2,   /* field[2] = order_by */
+  1,   /* field[1] = page */
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange crm__profiles__v1__search_customers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.SearchCustomersRequest",
+  "SearchCustomersRequest",
+  "Crm__Profiles__V1__SearchCustomersRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__SearchCustomersRequest),
+  4,
+  crm__profiles__v1__search_customers_request__field_descriptors,
+  crm__profiles__v1__search_customers_request__field_indices_by_name,
+  1,  crm__profiles__v1__search_customers_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__search_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__search_customers_response__field_descriptors[2] =
+{
+  {
+    "customers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__SearchCustomersResponse, n_customers),
+    offsetof(Crm__Profiles__V1__SearchCustomersResponse, customers),
+    &crm__profiles__v1__customer_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SearchCustomersResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__search_customers_response__field_indices_by_name[] = {
+  0,   /* field[0] = customers */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__profiles__v1__search_customers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.SearchCustomersResponse",
+  "SearchCustomersResponse",
+  "Crm__Profiles__V1__SearchCustomersResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__SearchCustomersResponse),
+  2,
+  crm__profiles__v1__search_customers_response__field_descriptors,
+  crm__profiles__v1__search_customers_response__field_indices_by_name,
+  1,  crm__profiles__v1__search_customers_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__search_customers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_manager_book_request__field_descriptors[2] =
+{
+  {
+    "manager_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetManagerBookRequest, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetManagerBookRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_manager_book_request__field_indices_by_name[] = {
+  0,   /* field[0] = manager_id */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_manager_book_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_manager_book_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetManagerBookRequest",
+  "GetManagerBookRequest",
+  "Crm__Profiles__V1__GetManagerBookRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetManagerBookRequest),
+  2,
+  crm__profiles__v1__get_manager_book_request__field_descriptors,
+  crm__profiles__v1__get_manager_book_request__field_indices_by_name,
+  1,  crm__profiles__v1__get_manager_book_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_manager_book_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_manager_book_response__field_descriptors[4] =
+{
+  {
+    "customers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__GetManagerBookResponse, n_customers),
+    offsetof(Crm__Profiles__V1__GetManagerBookResponse, customers),
+    &crm__profiles__v1__customer_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetManagerBookResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_assets",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetManagerBookResponse, total_assets),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_count",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetManagerBookResponse, customer_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_manager_book_response__field_indices_by_name[] = {
+  3,   /* field[3] = customer_count */
+  0,   /* field[0] = customers */
+  1,   /* field[1] = page */
+  2,   /* field[2] = total_assets */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_manager_book_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_manager_book_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetManagerBookResponse",
+  "GetManagerBookResponse",
+  "Crm__Profiles__V1__GetManagerBookResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetManagerBookResponse),
+  4,
+  crm__profiles__v1__get_manager_book_response__field_descriptors,
+  crm__profiles__v1__get_manager_book_response__field_indices_by_name,
+  1,  crm__profiles__v1__get_manager_book_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_manager_book_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__branch_figures__customers_by_status_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__branch_figures__customers_by_status_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange crm__profiles__v1__branch_figures__customers_by_status_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__branch_figures__customers_by_status_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.BranchFigures.CustomersByStatusEntry",
+  "CustomersByStatusEntry",
+  "Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry),
+  2,
+  crm__profiles__v1__branch_figures__customers_by_status_entry__field_descriptors,
+  crm__profiles__v1__branch_figures__customers_by_status_entry__field_indices_by_name,
+  1,  crm__profiles__v1__branch_figures__customers_by_status_entry__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__branch_figures__customers_by_status_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__branch_figures__field_descriptors[4] =
+{
+  {
+    "branch_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__BranchFigures, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customers",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__BranchFigures, customers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customers_by_status",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__BranchFigures, n_customers_by_status),
+    offsetof(Crm__Profiles__V1__BranchFigures, customers_by_status),
+    &crm__profiles__v1__branch_figures__customers_by_status_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_assets",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__BranchFigures, total_assets),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__branch_figures__field_indices_by_name[] = {
+  0,   /* field[0] = branch_id */
+  1,   /* field[1] = customers */
+  2,   /* field[2] = customers_by_status */
+  3,   /* field[3] = total_assets */
+};
+static const ProtobufCIntRange crm__profiles__v1__branch_figures__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__branch_figures__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.BranchFigures",
+  "BranchFigures",
+  "Crm__Profiles__V1__BranchFigures",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__BranchFigures),
+  4,
+  crm__profiles__v1__branch_figures__field_descriptors,
+  crm__profiles__v1__branch_figures__field_indices_by_name,
+  1,  crm__profiles__v1__branch_figures__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__branch_figures__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__get_branch_figures_request__field_descriptors NULL
+#define crm__profiles__v1__get_branch_figures_request__field_indices_by_name NULL
+#define crm__profiles__v1__get_branch_figures_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__get_branch_figures_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetBranchFiguresRequest",
+  "GetBranchFiguresRequest",
+  "Crm__Profiles__V1__GetBranchFiguresRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetBranchFiguresRequest),
+  0,
+  crm__profiles__v1__get_branch_figures_request__field_descriptors,
+  crm__profiles__v1__get_branch_figures_request__field_indices_by_name,
+  0,  crm__profiles__v1__get_branch_figures_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_branch_figures_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_branch_figures_response__field_descriptors[2] =
+{
+  {
+    "branches",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__GetBranchFiguresResponse, n_branches),
+    offsetof(Crm__Profiles__V1__GetBranchFiguresResponse, branches),
+    &crm__profiles__v1__branch_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "head_office",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetBranchFiguresResponse, head_office),
+    &crm__profiles__v1__branch_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_branch_figures_response__field_indices_by_name[] = {
+  0,   /* field[0] = branches */
+  1,   /* field[1] = head_office */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_branch_figures_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_branch_figures_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetBranchFiguresResponse",
+  "GetBranchFiguresResponse",
+  "Crm__Profiles__V1__GetBranchFiguresResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetBranchFiguresResponse),
+  2,
+  crm__profiles__v1__get_branch_figures_response__field_descriptors,
+  crm__profiles__v1__get_branch_figures_response__field_indices_by_name,
+  1,  crm__profiles__v1__get_branch_figures_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_branch_figures_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_class_distribution_request__field_descriptors[2] =
+{
+  {
+    "scheme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetClassDistributionRequest, scheme),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetClassDistributionRequest, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_class_distribution_request__field_indices_by_name[] = {
+  1,   /* field[1] = branch_id */
+  0,   /* field[0] = scheme */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_class_distribution_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_class_distribution_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetClassDistributionRequest",
+  "GetClassDistributionRequest",
+  "Crm__Profiles__V1__GetClassDistributionRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetClassDistributionRequest),
+  2,
+  crm__profiles__v1__get_class_distribution_request__field_descriptors,
+  crm__profiles__v1__get_class_distribution_request__field_indices_by_name,
+  1,  crm__profiles__v1__get_class_distribution_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_class_distribution_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetClassDistributionResponse.CustomersByClassEntry",
+  "CustomersByClassEntry",
+  "Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry),
+  2,
+  crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__field_descriptors,
+  crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__field_indices_by_name,
+  1,  crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_class_distribution_response__field_descriptors[2] =
+{
+  {
+    "scheme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetClassDistributionResponse, scheme),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customers_by_class",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__GetClassDistributionResponse, n_customers_by_class),
+    offsetof(Crm__Profiles__V1__GetClassDistributionResponse, customers_by_class),
+    &crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_class_distribution_response__field_indices_by_name[] = {
+  1,   /* field[1] = customers_by_class */
+  0,   /* field[0] = scheme */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_class_distribution_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_class_distribution_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetClassDistributionResponse",
+  "GetClassDistributionResponse",
+  "Crm__Profiles__V1__GetClassDistributionResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetClassDistributionResponse),
+  2,
+  crm__profiles__v1__get_class_distribution_response__field_descriptors,
+  crm__profiles__v1__get_class_distribution_response__field_indices_by_name,
+  1,  crm__profiles__v1__get_class_distribution_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_class_distribution_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__segment__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Segment, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Segment, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Segment, description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__Segment, updated_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__segment__field_indices_by_name[] = {
+  2,   /* field[2] = description */
+  0,   /* field[0] = name */
+  1,   /* field[1] = rule */
+  3,   /* field[3] = updated_at */
+};
+static const ProtobufCIntRange crm__profiles__v1__segment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__segment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.Segment",
+  "Segment",
+  "Crm__Profiles__V1__Segment",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__Segment),
+  4,
+  crm__profiles__v1__segment__field_descriptors,
+  crm__profiles__v1__segment__field_indices_by_name,
+  1,  crm__profiles__v1__segment__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__segment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__save_segment_request__field_descriptors[1] =
+{
+  {
+    "segment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SaveSegmentRequest, segment),
+    &crm__profiles__v1__segment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__save_segment_request__field_indices_by_name[] = {
+  0,   /* field[0] = segment */
+};
+static const ProtobufCIntRange crm__profiles__v1__save_segment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__save_segment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.SaveSegmentRequest",
+  "SaveSegmentRequest",
+  "Crm__Profiles__V1__SaveSegmentRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__SaveSegmentRequest),
+  1,
+  crm__profiles__v1__save_segment_request__field_descriptors,
+  crm__profiles__v1__save_segment_request__field_indices_by_name,
+  1,  crm__profiles__v1__save_segment_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__save_segment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__save_segment_response__field_descriptors[1] =
+{
+  {
+    "segment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SaveSegmentResponse, segment),
+    &crm__profiles__v1__segment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__save_segment_response__field_indices_by_name[] = {
+  0,   /* field[0] = segment */
+};
+static const ProtobufCIntRange crm__profiles__v1__save_segment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__save_segment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.SaveSegmentResponse",
+  "SaveSegmentResponse",
+  "Crm__Profiles__V1__SaveSegmentResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__SaveSegmentResponse),
+  1,
+  crm__profiles__v1__save_segment_response__field_descriptors,
+  crm__profiles__v1__save_segment_response__field_indices_by_name,
+  1,  crm__profiles__v1__save_segment_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__save_segment_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_segment_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetSegmentRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_segment_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_segment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_segment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetSegmentRequest",
+  "GetSegmentRequest",
+  "Crm__Profiles__V1__GetSegmentRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetSegmentRequest),
+  1,
+  crm__profiles__v1__get_segment_request__field_descriptors,
+  crm__profiles__v1__get_segment_request__field_indices_by_name,
+  1,  crm__profiles__v1__get_segment_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_segment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_segment_response__field_descriptors[1] =
+{
+  {
+    "segment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetSegmentResponse, segment),
+    &crm__profiles__v1__segment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_segment_response__field_indices_by_name[] = {
+  0,   /* field[0] = segment */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_segment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_segment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetSegmentResponse",
+  "GetSegmentResponse",
+  "Crm__Profiles__V1__GetSegmentResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetSegmentResponse),
+  1,
+  crm__profiles__v1__get_segment_response__field_descriptors,
+  crm__profiles__v1__get_segment_response__field_indices_by_name,
+  1,  crm__profiles__v1__get_segment_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_segment_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__list_segments_request__field_descriptors NULL
+#define crm__profiles__v1__list_segments_request__field_indices_by_name NULL
+#define crm__profiles__v1__list_segments_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__list_segments_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListSegmentsRequest",
+  "ListSegmentsRequest",
+  "Crm__Profiles__V1__ListSegmentsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListSegmentsRequest),
+  0,
+  crm__profiles__v1__list_segments_request__field_descriptors,
+  crm__profiles__v1__list_segments_request__field_indices_by_name,
+  0,  crm__profiles__v1__list_segments_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_segments_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__list_segments_response__field_descriptors[1] =
+{
+  {
+    "segments",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__ListSegmentsResponse, n_segments),
+    offsetof(Crm__Profiles__V1__ListSegmentsResponse, segments),
+    &crm__profiles__v1__segment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__list_segments_response__field_indices_by_name[] = {
+  0,   /* field[0] = segments */
+};
+static const ProtobufCIntRange crm__profiles__v1__list_segments_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__list_segments_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListSegmentsResponse",
+  "ListSegmentsResponse",
+  "Crm__Profiles__V1__ListSegmentsResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListSegmentsResponse),
+  1,
+  crm__profiles__v1__list_segments_response__field_descriptors,
+  crm__profiles__v1__list_segments_response__field_indices_by_name,
+  1,  crm__profiles__v1__list_segments_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_segments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__count_segment_request__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CountSegmentRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CountSegmentRequest, rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__count_segment_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = rule */
+};
+static const ProtobufCIntRange crm__profiles__v1__count_segment_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__count_segment_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CountSegmentRequest",
+  "CountSegmentRequest",
+  "Crm__Profiles__V1__CountSegmentRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CountSegmentRequest),
+  2,
+  crm__profiles__v1__count_segment_request__field_descriptors,
+  crm__profiles__v1__count_segment_request__field_indices_by_name,
+  1,  crm__profiles__v1__count_segment_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__count_segment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__count_segment_response__field_descriptors[2] =
+{
+  {
+    "count",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CountSegmentResponse, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "population",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__CountSegmentResponse, population),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__count_segment_response__field_indices_by_name[] = {
+  0,   /* field[0] = count */
+  1,   /* field[1] = population */
+};
+static const ProtobufCIntRange crm__profiles__v1__count_segment_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__count_segment_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.CountSegmentResponse",
+  "CountSegmentResponse",
+  "Crm__Profiles__V1__CountSegmentResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__CountSegmentResponse),
+  2,
+  crm__profiles__v1__count_segment_response__field_descriptors,
+  crm__profiles__v1__count_segment_response__field_indices_by_name,
+  1,  crm__profiles__v1__count_segment_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__count_segment_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__list_segment_members_request__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ListSegmentMembersRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ListSegmentMembersRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__list_segment_members_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__profiles__v1__list_segment_members_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListSegmentMembersRequest",
+  "ListSegmentMembersRequest",
+  "Crm__Profiles__V1__ListSegmentMembersRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListSegmentMembersRequest),
+  2,
+  crm__profiles__v1__list_segment_members_request__field_descriptors,
+  crm__profiles__v1__list_segment_members_request__field_indices_by_name,
+  1,  crm__profiles__v1__list_segment_members_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_segment_members_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__list_segment_members_response__field_descriptors[2] =
+{
+  {
+    "customers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__ListSegmentMembersResponse, n_customers),
+    offsetof(Crm__Profiles__V1__ListSegmentMembersResponse, customers),
+    &crm__profiles__v1__customer_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ListSegmentMembersResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__list_segment_members_response__field_indices_by_name[] = {
+  0,   /* field[0] = customers */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__profiles__v1__list_segment_members_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ListSegmentMembersResponse",
+  "ListSegmentMembersResponse",
+  "Crm__Profiles__V1__ListSegmentMembersResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ListSegmentMembersResponse),
+  2,
+  crm__profiles__v1__list_segment_members_response__field_descriptors,
+  crm__profiles__v1__list_segment_members_response__field_indices_by_name,
+  1,  crm__profiles__v1__list_segment_members_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__list_segment_members_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__change_event__field_descriptors[7] =
+{
+  {
+    "sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, kind),
+    &crm__profiles__v1__change_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, customer),
+    &crm__profiles__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessment",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, assessment),
+    &crm__profiles__v1__suitability_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimensions",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ChangeEvent, dimensions),
+    &crm__profiles__v1__customer_dimensions__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__change_event__field_indices_by_name[] = {
+  5,   /* field[5] = assessment */
+  3,   /* field[3] = at */
+  4,   /* field[4] = customer */
+  2,   /* field[2] = customer_id */
+  6,   /* field[6] = dimensions */
+  1,   /* field[1] = kind */
+  0,   /* field[0] = sequence */
+};
+static const ProtobufCIntRange crm__profiles__v1__change_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ChangeEvent",
+  "ChangeEvent",
+  "Crm__Profiles__V1__ChangeEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ChangeEvent),
+  7,
+  crm__profiles__v1__change_event__field_descriptors,
+  crm__profiles__v1__change_event__field_indices_by_name,
+  1,  crm__profiles__v1__change_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__change_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request__field_descriptors[2] =
+{
+  {
+    "after_sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamChangesRequest, after_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamChangesRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__stream_changes_request__field_indices_by_name[] = {
+  0,   /* field[0] = after_sequence */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange crm__profiles__v1__stream_changes_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.StreamChangesRequest",
+  "StreamChangesRequest",
+  "Crm__Profiles__V1__StreamChangesRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__StreamChangesRequest),
+  2,
+  crm__profiles__v1__stream_changes_request__field_descriptors,
+  crm__profiles__v1__stream_changes_request__field_indices_by_name,
+  1,  crm__profiles__v1__stream_changes_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__stream_changes_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__rebuild_dimensions_request__field_descriptors NULL
+#define crm__profiles__v1__rebuild_dimensions_request__field_indices_by_name NULL
+#define crm__profiles__v1__rebuild_dimensions_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.RebuildDimensionsRequest",
+  "RebuildDimensionsRequest",
+  "Crm__Profiles__V1__RebuildDimensionsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__RebuildDimensionsRequest),
+  0,
+  crm__profiles__v1__rebuild_dimensions_request__field_descriptors,
+  crm__profiles__v1__rebuild_dimensions_request__field_indices_by_name,
+  0,  crm__profiles__v1__rebuild_dimensions_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__rebuild_dimensions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__rebuild_dimensions_response__field_descriptors[2] =
+{
+  {
+    "customers",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__RebuildDimensionsResponse, customers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mismatches",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__RebuildDimensionsResponse, mismatches),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__rebuild_dimensions_response__field_indices_by_name[] = {
+  0,   /* field[0] = customers */
+  1,   /* field[1] = mismatches */
+};
+static const ProtobufCIntRange crm__profiles__v1__rebuild_dimensions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.RebuildDimensionsResponse",
+  "RebuildDimensionsResponse",
+  "Crm__Profiles__V1__RebuildDimensionsResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__RebuildDimensionsResponse),
+  2,
+  crm__profiles__v1__rebuild_dimensions_response__field_descriptors,
+  crm__profiles__v1__rebuild_dimensions_response__field_indices_by_name,
+  1,  crm__profiles__v1__rebuild_dimensions_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__rebuild_dimensions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__profiles__v1__customer_kind__enum_values_by_number[3] =
 {
   { "CUSTOMER_KIND_UNSPECIFIED", "CRM__PROFILES__V1__CUSTOMER_KIND__CUSTOMER_KIND_UNSPECIFIED", 0 },
@@ -727,14 +7655,438 @@ const ProtobufCEnumDescriptor crm__profiles__v1__account_status__descriptor =
   crm__profiles__v1__account_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[3] =
+static const ProtobufCEnumValue crm__profiles__v1__investor_class__enum_values_by_number[3] =
+{
+  { "INVESTOR_CLASS_UNSPECIFIED", "CRM__PROFILES__V1__INVESTOR_CLASS__INVESTOR_CLASS_UNSPECIFIED", 0 },
+  { "ORDINARY", "CRM__PROFILES__V1__INVESTOR_CLASS__ORDINARY", 1 },
+  { "PROFESSIONAL", "CRM__PROFILES__V1__INVESTOR_CLASS__PROFESSIONAL", 2 },
+};
+static const ProtobufCIntRange crm__profiles__v1__investor_class__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__investor_class__enum_values_by_name[3] =
+{
+  { "INVESTOR_CLASS_UNSPECIFIED", 0 },
+  { "ORDINARY", 1 },
+  { "PROFESSIONAL", 2 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__investor_class__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.InvestorClass",
+  "InvestorClass",
+  "Crm__Profiles__V1__InvestorClass",
+  "crm.profiles.v1",
+  3,
+  crm__profiles__v1__investor_class__enum_values_by_number,
+  3,
+  crm__profiles__v1__investor_class__enum_values_by_name,
+  1,
+  crm__profiles__v1__investor_class__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__investment_horizon__enum_values_by_number[5] =
+{
+  { "INVESTMENT_HORIZON_UNSPECIFIED", "CRM__PROFILES__V1__INVESTMENT_HORIZON__INVESTMENT_HORIZON_UNSPECIFIED", 0 },
+  { "UP_TO_1_YEAR", "CRM__PROFILES__V1__INVESTMENT_HORIZON__UP_TO_1_YEAR", 1 },
+  { "ONE_TO_3_YEARS", "CRM__PROFILES__V1__INVESTMENT_HORIZON__ONE_TO_3_YEARS", 2 },
+  { "THREE_TO_5_YEARS", "CRM__PROFILES__V1__INVESTMENT_HORIZON__THREE_TO_5_YEARS", 3 },
+  { "OVER_5_YEARS", "CRM__PROFILES__V1__INVESTMENT_HORIZON__OVER_5_YEARS", 4 },
+};
+static const ProtobufCIntRange crm__profiles__v1__investment_horizon__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__investment_horizon__enum_values_by_name[5] =
+{
+  { "INVESTMENT_HORIZON_UNSPECIFIED", 0 },
+  { "ONE_TO_3_YEARS", 2 },
+  { "OVER_5_YEARS", 4 },
+  { "THREE_TO_5_YEARS", 3 },
+  { "UP_TO_1_YEAR", 1 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__investment_horizon__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.InvestmentHorizon",
+  "InvestmentHorizon",
+  "Crm__Profiles__V1__InvestmentHorizon",
+  "crm.profiles.v1",
+  5,
+  crm__profiles__v1__investment_horizon__enum_values_by_number,
+  5,
+  crm__profiles__v1__investment_horizon__enum_values_by_name,
+  1,
+  crm__profiles__v1__investment_horizon__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__investment_variety__enum_values_by_number[9] =
+{
+  { "INVESTMENT_VARIETY_UNSPECIFIED", "CRM__PROFILES__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_UNSPECIFIED", 0 },
+  { "DEPOSITS_AND_MONEY_MARKET", "CRM__PROFILES__V1__INVESTMENT_VARIETY__DEPOSITS_AND_MONEY_MARKET", 1 },
+  { "BONDS", "CRM__PROFILES__V1__INVESTMENT_VARIETY__BONDS", 2 },
+  { "EQUITIES", "CRM__PROFILES__V1__INVESTMENT_VARIETY__EQUITIES", 3 },
+  { "FUNDS", "CRM__PROFILES__V1__INVESTMENT_VARIETY__FUNDS", 4 },
+  { "DERIVATIVES", "CRM__PROFILES__V1__INVESTMENT_VARIETY__DERIVATIVES", 5 },
+  { "ASSET_MANAGEMENT", "CRM__PROFILES__V1__INVESTMENT_VARIETY__ASSET_MANAGEMENT", 6 },
+  { "STRUCTURED", "CRM__PROFILES__V1__INVESTMENT_VARIETY__STRUCTURED", 7 },
+  { "ADVISORY", "CRM__PROFILES__V1__INVESTMENT_VARIETY__ADVISORY", 8 },
+};
+static const ProtobufCIntRange crm__profiles__v1__investment_variety__value_ranges[] = {
+{0, 0},{0, 9}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__investment_variety__enum_values_by_name[9] =
+{
+  { "ADVISORY", 8 },
+  { "ASSET_MANAGEMENT", 6 },
+  { "BONDS", 2 },
+  { "DEPOSITS_AND_MONEY_MARKET", 1 },
+  { "DERIVATIVES", 5 },
+  { "EQUITIES", 3 },
+  { "FUNDS", 4 },
+  { "INVESTMENT_VARIETY_UNSPECIFIED", 0 },
+  { "STRUCTURED", 7 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__investment_variety__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.InvestmentVariety",
+  "InvestmentVariety",
+  "Crm__Profiles__V1__InvestmentVariety",
+  "crm.profiles.v1",
+  9,
+  crm__profiles__v1__investment_variety__enum_values_by_number,
+  9,
+  crm__profiles__v1__investment_variety__enum_values_by_name,
+  1,
+  crm__profiles__v1__investment_variety__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__instrument_type__enum_values_by_number[8] =
+{
+  { "INSTRUMENT_TYPE_UNSPECIFIED", "CRM__PROFILES__V1__INSTRUMENT_TYPE__INSTRUMENT_TYPE_UNSPECIFIED", 0 },
+  { "STOCK", "CRM__PROFILES__V1__INSTRUMENT_TYPE__STOCK", 1 },
+  { "BOND", "CRM__PROFILES__V1__INSTRUMENT_TYPE__BOND", 2 },
+  { "FUND", "CRM__PROFILES__V1__INSTRUMENT_TYPE__FUND", 3 },
+  { "ETF", "CRM__PROFILES__V1__INSTRUMENT_TYPE__ETF", 4 },
+  { "REPO", "CRM__PROFILES__V1__INSTRUMENT_TYPE__REPO", 5 },
+  { "WARRANT", "CRM__PROFILES__V1__INSTRUMENT_TYPE__WARRANT", 6 },
+  { "OTHER", "CRM__PROFILES__V1__INSTRUMENT_TYPE__OTHER", 7 },
+};
+static const ProtobufCIntRange crm__profiles__v1__instrument_type__value_ranges[] = {
+{0, 0},{0, 8}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__instrument_type__enum_values_by_name[8] =
+{
+  { "BOND", 2 },
+  { "ETF", 4 },
+  { "FUND", 3 },
+  { "INSTRUMENT_TYPE_UNSPECIFIED", 0 },
+  { "OTHER", 7 },
+  { "REPO", 5 },
+  { "STOCK", 1 },
+  { "WARRANT", 6 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__instrument_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.InstrumentType",
+  "InstrumentType",
+  "Crm__Profiles__V1__InstrumentType",
+  "crm.profiles.v1",
+  8,
+  crm__profiles__v1__instrument_type__enum_values_by_number,
+  8,
+  crm__profiles__v1__instrument_type__enum_values_by_name,
+  1,
+  crm__profiles__v1__instrument_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__trade_side__enum_values_by_number[3] =
+{
+  { "TRADE_SIDE_UNSPECIFIED", "CRM__PROFILES__V1__TRADE_SIDE__TRADE_SIDE_UNSPECIFIED", 0 },
+  { "BUY", "CRM__PROFILES__V1__TRADE_SIDE__BUY", 1 },
+  { "SELL", "CRM__PROFILES__V1__TRADE_SIDE__SELL", 2 },
+};
+static const ProtobufCIntRange crm__profiles__v1__trade_side__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__trade_side__enum_values_by_name[3] =
+{
+  { "BUY", 1 },
+  { "SELL", 2 },
+  { "TRADE_SIDE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__trade_side__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.TradeSide",
+  "TradeSide",
+  "Crm__Profiles__V1__TradeSide",
+  "crm.profiles.v1",
+  3,
+  crm__profiles__v1__trade_side__enum_values_by_number,
+  3,
+  crm__profiles__v1__trade_side__enum_values_by_name,
+  1,
+  crm__profiles__v1__trade_side__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__account_type__enum_values_by_number[3] =
+{
+  { "ACCOUNT_TYPE_UNSPECIFIED", "CRM__PROFILES__V1__ACCOUNT_TYPE__ACCOUNT_TYPE_UNSPECIFIED", 0 },
+  { "CASH", "CRM__PROFILES__V1__ACCOUNT_TYPE__CASH", 1 },
+  { "MARGIN", "CRM__PROFILES__V1__ACCOUNT_TYPE__MARGIN", 2 },
+};
+static const ProtobufCIntRange crm__profiles__v1__account_type__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__account_type__enum_values_by_name[3] =
+{
+  { "ACCOUNT_TYPE_UNSPECIFIED", 0 },
+  { "CASH", 1 },
+  { "MARGIN", 2 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__account_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.AccountType",
+  "AccountType",
+  "Crm__Profiles__V1__AccountType",
+  "crm.profiles.v1",
+  3,
+  crm__profiles__v1__account_type__enum_values_by_number,
+  3,
+  crm__profiles__v1__account_type__enum_values_by_name,
+  1,
+  crm__profiles__v1__account_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__transfer_direction__enum_values_by_number[3] =
+{
+  { "TRANSFER_DIRECTION_UNSPECIFIED", "CRM__PROFILES__V1__TRANSFER_DIRECTION__TRANSFER_DIRECTION_UNSPECIFIED", 0 },
+  { "DEPOSIT", "CRM__PROFILES__V1__TRANSFER_DIRECTION__DEPOSIT", 1 },
+  { "WITHDRAWAL", "CRM__PROFILES__V1__TRANSFER_DIRECTION__WITHDRAWAL", 2 },
+};
+static const ProtobufCIntRange crm__profiles__v1__transfer_direction__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__transfer_direction__enum_values_by_name[3] =
+{
+  { "DEPOSIT", 1 },
+  { "TRANSFER_DIRECTION_UNSPECIFIED", 0 },
+  { "WITHDRAWAL", 2 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__transfer_direction__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.TransferDirection",
+  "TransferDirection",
+  "Crm__Profiles__V1__TransferDirection",
+  "crm.profiles.v1",
+  3,
+  crm__profiles__v1__transfer_direction__enum_values_by_number,
+  3,
+  crm__profiles__v1__transfer_direction__enum_values_by_name,
+  1,
+  crm__profiles__v1__transfer_direction__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__contact_channel__enum_values_by_number[4] =
+{
+  { "CONTACT_CHANNEL_UNSPECIFIED", "CRM__PROFILES__V1__CONTACT_CHANNEL__CONTACT_CHANNEL_UNSPECIFIED", 0 },
+  { "CALL", "CRM__PROFILES__V1__CONTACT_CHANNEL__CALL", 1 },
+  { "VISIT", "CRM__PROFILES__V1__CONTACT_CHANNEL__VISIT", 2 },
+  { "MESSAGE", "CRM__PROFILES__V1__CONTACT_CHANNEL__MESSAGE", 3 },
+};
+static const ProtobufCIntRange crm__profiles__v1__contact_channel__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__contact_channel__enum_values_by_name[4] =
+{
+  { "CALL", 1 },
+  { "CONTACT_CHANNEL_UNSPECIFIED", 0 },
+  { "MESSAGE", 3 },
+  { "VISIT", 2 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__contact_channel__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ContactChannel",
+  "ContactChannel",
+  "Crm__Profiles__V1__ContactChannel",
+  "crm.profiles.v1",
+  4,
+  crm__profiles__v1__contact_channel__enum_values_by_number,
+  4,
+  crm__profiles__v1__contact_channel__enum_values_by_name,
+  1,
+  crm__profiles__v1__contact_channel__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__contact_outcome__enum_values_by_number[6] =
+{
+  { "CONTACT_OUTCOME_UNSPECIFIED", "CRM__PROFILES__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED", 0 },
+  { "REACHED", "CRM__PROFILES__V1__CONTACT_OUTCOME__REACHED", 1 },
+  { "NOT_REACHED", "CRM__PROFILES__V1__CONTACT_OUTCOME__NOT_REACHED", 2 },
+  { "INTERESTED", "CRM__PROFILES__V1__CONTACT_OUTCOME__INTERESTED", 3 },
+  { "DECLINED", "CRM__PROFILES__V1__CONTACT_OUTCOME__DECLINED", 4 },
+  { "COMPLAINT", "CRM__PROFILES__V1__CONTACT_OUTCOME__COMPLAINT", 5 },
+};
+static const ProtobufCIntRange crm__profiles__v1__contact_outcome__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__contact_outcome__enum_values_by_name[6] =
+{
+  { "COMPLAINT", 5 },
+  { "CONTACT_OUTCOME_UNSPECIFIED", 0 },
+  { "DECLINED", 4 },
+  { "INTERESTED", 3 },
+  { "NOT_REACHED", 2 },
+  { "REACHED", 1 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__contact_outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ContactOutcome",
+  "ContactOutcome",
+  "Crm__Profiles__V1__ContactOutcome",
+  "crm.profiles.v1",
+  6,
+  crm__profiles__v1__contact_outcome__enum_values_by_number,
+  6,
+  crm__profiles__v1__contact_outcome__enum_values_by_name,
+  1,
+  crm__profiles__v1__contact_outcome__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__dimension_type__enum_values_by_number[7] =
+{
+  { "DIMENSION_TYPE_UNSPECIFIED", "CRM__PROFILES__V1__DIMENSION_TYPE__DIMENSION_TYPE_UNSPECIFIED", 0 },
+  { "NUMBER", "CRM__PROFILES__V1__DIMENSION_TYPE__NUMBER", 1 },
+  { "MONEY", "CRM__PROFILES__V1__DIMENSION_TYPE__MONEY", 2 },
+  { "COUNT", "CRM__PROFILES__V1__DIMENSION_TYPE__COUNT", 3 },
+  { "RATIO", "CRM__PROFILES__V1__DIMENSION_TYPE__RATIO", 4 },
+  { "DAYS", "CRM__PROFILES__V1__DIMENSION_TYPE__DAYS", 5 },
+  { "CATEGORY", "CRM__PROFILES__V1__DIMENSION_TYPE__CATEGORY", 6 },
+};
+static const ProtobufCIntRange crm__profiles__v1__dimension_type__value_ranges[] = {
+{0, 0},{0, 7}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__dimension_type__enum_values_by_name[7] =
+{
+  { "CATEGORY", 6 },
+  { "COUNT", 3 },
+  { "DAYS", 5 },
+  { "DIMENSION_TYPE_UNSPECIFIED", 0 },
+  { "MONEY", 2 },
+  { "NUMBER", 1 },
+  { "RATIO", 4 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__dimension_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.DimensionType",
+  "DimensionType",
+  "Crm__Profiles__V1__DimensionType",
+  "crm.profiles.v1",
+  7,
+  crm__profiles__v1__dimension_type__enum_values_by_number,
+  7,
+  crm__profiles__v1__dimension_type__enum_values_by_name,
+  1,
+  crm__profiles__v1__dimension_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__profiles__v1__change_kind__enum_values_by_number[6] =
+{
+  { "CHANGE_KIND_UNSPECIFIED", "CRM__PROFILES__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED", 0 },
+  { "CUSTOMER_CREATED", "CRM__PROFILES__V1__CHANGE_KIND__CUSTOMER_CREATED", 1 },
+  { "CUSTOMER_UPDATED", "CRM__PROFILES__V1__CHANGE_KIND__CUSTOMER_UPDATED", 2 },
+  { "STATUS_CHANGED", "CRM__PROFILES__V1__CHANGE_KIND__STATUS_CHANGED", 3 },
+  { "REASSESSED", "CRM__PROFILES__V1__CHANGE_KIND__REASSESSED", 4 },
+  { "DIMENSIONS_CHANGED", "CRM__PROFILES__V1__CHANGE_KIND__DIMENSIONS_CHANGED", 5 },
+};
+static const ProtobufCIntRange crm__profiles__v1__change_kind__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__change_kind__enum_values_by_name[6] =
+{
+  { "CHANGE_KIND_UNSPECIFIED", 0 },
+  { "CUSTOMER_CREATED", 1 },
+  { "CUSTOMER_UPDATED", 2 },
+  { "DIMENSIONS_CHANGED", 5 },
+  { "REASSESSED", 4 },
+  { "STATUS_CHANGED", 3 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__change_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ChangeKind",
+  "ChangeKind",
+  "Crm__Profiles__V1__ChangeKind",
+  "crm.profiles.v1",
+  6,
+  crm__profiles__v1__change_kind__enum_values_by_number,
+  6,
+  crm__profiles__v1__change_kind__enum_values_by_name,
+  1,
+  crm__profiles__v1__change_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[26] =
 {
   { "UpsertCustomer", &crm__profiles__v1__upsert_customer_request__descriptor, &crm__profiles__v1__upsert_customer_response__descriptor },
   { "GetCustomer", &crm__profiles__v1__get_customer_request__descriptor, &crm__profiles__v1__get_customer_response__descriptor },
   { "StreamCustomers", &crm__profiles__v1__stream_customers_request__descriptor, &crm__profiles__v1__customer__descriptor },
+  { "ChangeAccountStatus", &crm__profiles__v1__change_account_status_request__descriptor, &crm__profiles__v1__change_account_status_response__descriptor },
+  { "RecordAssessment", &crm__profiles__v1__record_assessment_request__descriptor, &crm__profiles__v1__record_assessment_response__descriptor },
+  { "IngestTrades", &crm__profiles__v1__ingest_trades_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "IngestFundTransfers", &crm__profiles__v1__ingest_fund_transfers_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "IngestDailyPositions", &crm__profiles__v1__ingest_daily_positions_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "IngestMarginAccounts", &crm__profiles__v1__ingest_margin_accounts_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "IngestMarginInterest", &crm__profiles__v1__ingest_margin_interest_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "IngestServiceContacts", &crm__profiles__v1__ingest_service_contacts_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "IngestProductViews", &crm__profiles__v1__ingest_product_views_request__descriptor, &crm__profiles__v1__ingest_response__descriptor },
+  { "GetCustomer360", &crm__profiles__v1__get_customer360_request__descriptor, &crm__profiles__v1__get_customer360_response__descriptor },
+  { "SearchCustomers", &crm__profiles__v1__search_customers_request__descriptor, &crm__profiles__v1__search_customers_response__descriptor },
+  { "GetManagerBook", &crm__profiles__v1__get_manager_book_request__descriptor, &crm__profiles__v1__get_manager_book_response__descriptor },
+  { "GetBranchFigures", &crm__profiles__v1__get_branch_figures_request__descriptor, &crm__profiles__v1__get_branch_figures_response__descriptor },
+  { "GetClassDistribution", &crm__profiles__v1__get_class_distribution_request__descriptor, &crm__profiles__v1__get_class_distribution_response__descriptor },
+  { "ListDimensions", &crm__profiles__v1__list_dimensions_request__descriptor, &crm__profiles__v1__list_dimensions_response__descriptor },
+  { "ListClassificationSchemes", &crm__profiles__v1__list_classification_schemes_request__descriptor, &crm__profiles__v1__list_classification_schemes_response__descriptor },
+  { "SaveSegment", &crm__profiles__v1__save_segment_request__descriptor, &crm__profiles__v1__save_segment_response__descriptor },
+  { "GetSegment", &crm__profiles__v1__get_segment_request__descriptor, &crm__profiles__v1__get_segment_response__descriptor },
+  { "ListSegments", &crm__profiles__v1__list_segments_request__descriptor, &crm__profiles__v1__list_segments_response__descriptor },
+  { "CountSegment", &crm__profiles__v1__count_segment_request__descriptor, &crm__profiles__v1__count_segment_response__descriptor },
+  { "ListSegmentMembers", &crm__profiles__v1__list_segment_members_request__descriptor, &crm__profiles__v1__list_segment_members_response__descriptor },
+  { "StreamChanges", &crm__profiles__v1__stream_changes_request__descriptor, &crm__profiles__v1__change_event__descriptor },
+  { "RebuildDimensions", &crm__profiles__v1__rebuild_dimensions_request__descriptor, &crm__profiles__v1__rebuild_dimensions_response__descriptor },
 };
 const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
+  3,        /* ChangeAccountStatus */
+  22,        /* CountSegment */
+  15,        /* GetBranchFigures */
+  16,        /* GetClassDistribution */
   1,        /* GetCustomer */
+  12,        /* GetCustomer360 */
+  14,        /* GetManagerBook */
+  20,        /* GetSegment */
+  7,        /* IngestDailyPositions */
+  6,        /* IngestFundTransfers */
+  8,        /* IngestMarginAccounts */
+  9,        /* IngestMarginInterest */
+  11,        /* IngestProductViews */
+  10,        /* IngestServiceContacts */
+  5,        /* IngestTrades */
+  18,        /* ListClassificationSchemes */
+  17,        /* ListDimensions */
+  23,        /* ListSegmentMembers */
+  21,        /* ListSegments */
+  25,        /* RebuildDimensions */
+  4,        /* RecordAssessment */
+  19,        /* SaveSegment */
+  13,        /* SearchCustomers */
+  24,        /* StreamChanges */
   2,        /* StreamCustomers */
   0         /* UpsertCustomer */
 };
@@ -745,7 +8097,7 @@ const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
   "Profiles",
   "Crm__Profiles__V1__Profiles",
   "crm.profiles.v1",
-  3,
+  26,
   crm__profiles__v1__profiles__method_descriptors,
   crm__profiles__v1__profiles__method_indices_by_name
 };
@@ -772,6 +8124,190 @@ void crm__profiles__v1__profiles__stream_customers(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__change_account_status(ProtobufCService *service,
+                                                        const Crm__Profiles__V1__ChangeAccountStatusRequest *input,
+                                                        Crm__Profiles__V1__ChangeAccountStatusResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__record_assessment(ProtobufCService *service,
+                                                    const Crm__Profiles__V1__RecordAssessmentRequest *input,
+                                                    Crm__Profiles__V1__RecordAssessmentResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_trades(ProtobufCService *service,
+                                                const Crm__Profiles__V1__IngestTradesRequest *input,
+                                                Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_fund_transfers(ProtobufCService *service,
+                                                        const Crm__Profiles__V1__IngestFundTransfersRequest *input,
+                                                        Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_daily_positions(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__IngestDailyPositionsRequest *input,
+                                                         Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_margin_accounts(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__IngestMarginAccountsRequest *input,
+                                                         Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_margin_interest(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__IngestMarginInterestRequest *input,
+                                                         Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_service_contacts(ProtobufCService *service,
+                                                          const Crm__Profiles__V1__IngestServiceContactsRequest *input,
+                                                          Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__ingest_product_views(ProtobufCService *service,
+                                                       const Crm__Profiles__V1__IngestProductViewsRequest *input,
+                                                       Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__get_customer360(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__GetCustomer360Request *input,
+                                                  Crm__Profiles__V1__GetCustomer360Response_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__search_customers(ProtobufCService *service,
+                                                   const Crm__Profiles__V1__SearchCustomersRequest *input,
+                                                   Crm__Profiles__V1__SearchCustomersResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__get_manager_book(ProtobufCService *service,
+                                                   const Crm__Profiles__V1__GetManagerBookRequest *input,
+                                                   Crm__Profiles__V1__GetManagerBookResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__get_branch_figures(ProtobufCService *service,
+                                                     const Crm__Profiles__V1__GetBranchFiguresRequest *input,
+                                                     Crm__Profiles__V1__GetBranchFiguresResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__get_class_distribution(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__GetClassDistributionRequest *input,
+                                                         Crm__Profiles__V1__GetClassDistributionResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__list_dimensions(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__ListDimensionsRequest *input,
+                                                  Crm__Profiles__V1__ListDimensionsResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__list_classification_schemes(ProtobufCService *service,
+                                                              const Crm__Profiles__V1__ListClassificationSchemesRequest *input,
+                                                              Crm__Profiles__V1__ListClassificationSchemesResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__save_segment(ProtobufCService *service,
+                                               const Crm__Profiles__V1__SaveSegmentRequest *input,
+                                               Crm__Profiles__V1__SaveSegmentResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__get_segment(ProtobufCService *service,
+                                              const Crm__Profiles__V1__GetSegmentRequest *input,
+                                              Crm__Profiles__V1__GetSegmentResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__list_segments(ProtobufCService *service,
+                                                const Crm__Profiles__V1__ListSegmentsRequest *input,
+                                                Crm__Profiles__V1__ListSegmentsResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__count_segment(ProtobufCService *service,
+                                                const Crm__Profiles__V1__CountSegmentRequest *input,
+                                                Crm__Profiles__V1__CountSegmentResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__list_segment_members(ProtobufCService *service,
+                                                       const Crm__Profiles__V1__ListSegmentMembersRequest *input,
+                                                       Crm__Profiles__V1__ListSegmentMembersResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__stream_changes(ProtobufCService *service,
+                                                 const Crm__Profiles__V1__StreamChangesRequest *input,
+                                                 Crm__Profiles__V1__ChangeEvent_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__rebuild_dimensions(ProtobufCService *service,
+                                                     const Crm__Profiles__V1__RebuildDimensionsRequest *input,
+                                                     Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
                                         Crm__Profiles__V1__Profiles_ServiceDestroy destroy)

@@ -22,6 +22,70 @@ typedef struct Crm__Profiles__V1__UpsertCustomerResponse Crm__Profiles__V1__Upse
 typedef struct Crm__Profiles__V1__GetCustomerRequest Crm__Profiles__V1__GetCustomerRequest;
 typedef struct Crm__Profiles__V1__GetCustomerResponse Crm__Profiles__V1__GetCustomerResponse;
 typedef struct Crm__Profiles__V1__StreamCustomersRequest Crm__Profiles__V1__StreamCustomersRequest;
+typedef struct Crm__Profiles__V1__ChangeAccountStatusRequest Crm__Profiles__V1__ChangeAccountStatusRequest;
+typedef struct Crm__Profiles__V1__StatusChange Crm__Profiles__V1__StatusChange;
+typedef struct Crm__Profiles__V1__ChangeAccountStatusResponse Crm__Profiles__V1__ChangeAccountStatusResponse;
+typedef struct Crm__Profiles__V1__SuitabilityAssessment Crm__Profiles__V1__SuitabilityAssessment;
+typedef struct Crm__Profiles__V1__RecordAssessmentRequest Crm__Profiles__V1__RecordAssessmentRequest;
+typedef struct Crm__Profiles__V1__RecordAssessmentResponse Crm__Profiles__V1__RecordAssessmentResponse;
+typedef struct Crm__Profiles__V1__TradeEvent Crm__Profiles__V1__TradeEvent;
+typedef struct Crm__Profiles__V1__FundTransferEvent Crm__Profiles__V1__FundTransferEvent;
+typedef struct Crm__Profiles__V1__PositionHolding Crm__Profiles__V1__PositionHolding;
+typedef struct Crm__Profiles__V1__DailyPositionEvent Crm__Profiles__V1__DailyPositionEvent;
+typedef struct Crm__Profiles__V1__ProductHolding Crm__Profiles__V1__ProductHolding;
+typedef struct Crm__Profiles__V1__MarginAccountEvent Crm__Profiles__V1__MarginAccountEvent;
+typedef struct Crm__Profiles__V1__MarginInterestEvent Crm__Profiles__V1__MarginInterestEvent;
+typedef struct Crm__Profiles__V1__ServiceContactEvent Crm__Profiles__V1__ServiceContactEvent;
+typedef struct Crm__Profiles__V1__ProductViewEvent Crm__Profiles__V1__ProductViewEvent;
+typedef struct Crm__Profiles__V1__IngestTradesRequest Crm__Profiles__V1__IngestTradesRequest;
+typedef struct Crm__Profiles__V1__IngestFundTransfersRequest Crm__Profiles__V1__IngestFundTransfersRequest;
+typedef struct Crm__Profiles__V1__IngestDailyPositionsRequest Crm__Profiles__V1__IngestDailyPositionsRequest;
+typedef struct Crm__Profiles__V1__IngestMarginAccountsRequest Crm__Profiles__V1__IngestMarginAccountsRequest;
+typedef struct Crm__Profiles__V1__IngestMarginInterestRequest Crm__Profiles__V1__IngestMarginInterestRequest;
+typedef struct Crm__Profiles__V1__IngestServiceContactsRequest Crm__Profiles__V1__IngestServiceContactsRequest;
+typedef struct Crm__Profiles__V1__IngestProductViewsRequest Crm__Profiles__V1__IngestProductViewsRequest;
+typedef struct Crm__Profiles__V1__IngestResponse Crm__Profiles__V1__IngestResponse;
+typedef struct Crm__Profiles__V1__DimensionDefinition Crm__Profiles__V1__DimensionDefinition;
+typedef struct Crm__Profiles__V1__ListDimensionsRequest Crm__Profiles__V1__ListDimensionsRequest;
+typedef struct Crm__Profiles__V1__ListDimensionsResponse Crm__Profiles__V1__ListDimensionsResponse;
+typedef struct Crm__Profiles__V1__ClassificationScheme Crm__Profiles__V1__ClassificationScheme;
+typedef struct Crm__Profiles__V1__ListClassificationSchemesRequest Crm__Profiles__V1__ListClassificationSchemesRequest;
+typedef struct Crm__Profiles__V1__ListClassificationSchemesResponse Crm__Profiles__V1__ListClassificationSchemesResponse;
+typedef struct Crm__Profiles__V1__CustomerDimensions Crm__Profiles__V1__CustomerDimensions;
+typedef struct Crm__Profiles__V1__CustomerDimensions__NumbersEntry Crm__Profiles__V1__CustomerDimensions__NumbersEntry;
+typedef struct Crm__Profiles__V1__CustomerDimensions__CategoriesEntry Crm__Profiles__V1__CustomerDimensions__CategoriesEntry;
+typedef struct Crm__Profiles__V1__CustomerDimensions__ClassesEntry Crm__Profiles__V1__CustomerDimensions__ClassesEntry;
+typedef struct Crm__Profiles__V1__GetCustomer360Request Crm__Profiles__V1__GetCustomer360Request;
+typedef struct Crm__Profiles__V1__MarginAccountView Crm__Profiles__V1__MarginAccountView;
+typedef struct Crm__Profiles__V1__Customer360 Crm__Profiles__V1__Customer360;
+typedef struct Crm__Profiles__V1__GetCustomer360Response Crm__Profiles__V1__GetCustomer360Response;
+typedef struct Crm__Profiles__V1__CustomerSummary Crm__Profiles__V1__CustomerSummary;
+typedef struct Crm__Profiles__V1__SearchCustomersRequest Crm__Profiles__V1__SearchCustomersRequest;
+typedef struct Crm__Profiles__V1__SearchCustomersResponse Crm__Profiles__V1__SearchCustomersResponse;
+typedef struct Crm__Profiles__V1__GetManagerBookRequest Crm__Profiles__V1__GetManagerBookRequest;
+typedef struct Crm__Profiles__V1__GetManagerBookResponse Crm__Profiles__V1__GetManagerBookResponse;
+typedef struct Crm__Profiles__V1__BranchFigures Crm__Profiles__V1__BranchFigures;
+typedef struct Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry;
+typedef struct Crm__Profiles__V1__GetBranchFiguresRequest Crm__Profiles__V1__GetBranchFiguresRequest;
+typedef struct Crm__Profiles__V1__GetBranchFiguresResponse Crm__Profiles__V1__GetBranchFiguresResponse;
+typedef struct Crm__Profiles__V1__GetClassDistributionRequest Crm__Profiles__V1__GetClassDistributionRequest;
+typedef struct Crm__Profiles__V1__GetClassDistributionResponse Crm__Profiles__V1__GetClassDistributionResponse;
+typedef struct Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry;
+typedef struct Crm__Profiles__V1__Segment Crm__Profiles__V1__Segment;
+typedef struct Crm__Profiles__V1__SaveSegmentRequest Crm__Profiles__V1__SaveSegmentRequest;
+typedef struct Crm__Profiles__V1__SaveSegmentResponse Crm__Profiles__V1__SaveSegmentResponse;
+typedef struct Crm__Profiles__V1__GetSegmentRequest Crm__Profiles__V1__GetSegmentRequest;
+typedef struct Crm__Profiles__V1__GetSegmentResponse Crm__Profiles__V1__GetSegmentResponse;
+typedef struct Crm__Profiles__V1__ListSegmentsRequest Crm__Profiles__V1__ListSegmentsRequest;
+typedef struct Crm__Profiles__V1__ListSegmentsResponse Crm__Profiles__V1__ListSegmentsResponse;
+typedef struct Crm__Profiles__V1__CountSegmentRequest Crm__Profiles__V1__CountSegmentRequest;
+typedef struct Crm__Profiles__V1__CountSegmentResponse Crm__Profiles__V1__CountSegmentResponse;
+typedef struct Crm__Profiles__V1__ListSegmentMembersRequest Crm__Profiles__V1__ListSegmentMembersRequest;
+typedef struct Crm__Profiles__V1__ListSegmentMembersResponse Crm__Profiles__V1__ListSegmentMembersResponse;
+typedef struct Crm__Profiles__V1__ChangeEvent Crm__Profiles__V1__ChangeEvent;
+typedef struct Crm__Profiles__V1__StreamChangesRequest Crm__Profiles__V1__StreamChangesRequest;
+typedef struct Crm__Profiles__V1__RebuildDimensionsRequest Crm__Profiles__V1__RebuildDimensionsRequest;
+typedef struct Crm__Profiles__V1__RebuildDimensionsResponse Crm__Profiles__V1__RebuildDimensionsResponse;
 
 
 /* --- enums --- */
@@ -33,7 +97,9 @@ typedef enum _Crm__Profiles__V1__CustomerKind {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__CUSTOMER_KIND)
 } Crm__Profiles__V1__CustomerKind;
 /*
- * Account status. Every customer the firm knows of has one, prospects and closed accounts included.
+ * Account status. Allowed changes: PROSPECT -> NORMAL (account opened) or CLOSED (prospect dropped);
+ * NORMAL -> FROZEN, REPORTED_LOST, CLOSED; FROZEN -> NORMAL, CLOSED; REPORTED_LOST -> NORMAL, CLOSED;
+ * CLOSED -> nothing. Anything else is FAILED_PRECONDITION.
  */
 typedef enum _Crm__Profiles__V1__AccountStatus {
   CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED = 0,
@@ -47,6 +113,129 @@ typedef enum _Crm__Profiles__V1__AccountStatus {
   CRM__PROFILES__V1__ACCOUNT_STATUS__CLOSED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__ACCOUNT_STATUS)
 } Crm__Profiles__V1__AccountStatus;
+typedef enum _Crm__Profiles__V1__InvestorClass {
+  CRM__PROFILES__V1__INVESTOR_CLASS__INVESTOR_CLASS_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__INVESTOR_CLASS__ORDINARY = 1,
+  CRM__PROFILES__V1__INVESTOR_CLASS__PROFESSIONAL = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__INVESTOR_CLASS)
+} Crm__Profiles__V1__InvestorClass;
+typedef enum _Crm__Profiles__V1__InvestmentHorizon {
+  CRM__PROFILES__V1__INVESTMENT_HORIZON__INVESTMENT_HORIZON_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__INVESTMENT_HORIZON__UP_TO_1_YEAR = 1,
+  CRM__PROFILES__V1__INVESTMENT_HORIZON__ONE_TO_3_YEARS = 2,
+  CRM__PROFILES__V1__INVESTMENT_HORIZON__THREE_TO_5_YEARS = 3,
+  CRM__PROFILES__V1__INVESTMENT_HORIZON__OVER_5_YEARS = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__INVESTMENT_HORIZON)
+} Crm__Profiles__V1__InvestmentHorizon;
+/*
+ * Investment varieties a customer may choose and a product belongs to.
+ */
+typedef enum _Crm__Profiles__V1__InvestmentVariety {
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__DEPOSITS_AND_MONEY_MARKET = 1,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__BONDS = 2,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__EQUITIES = 3,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__FUNDS = 4,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__DERIVATIVES = 5,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__ASSET_MANAGEMENT = 6,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__STRUCTURED = 7,
+  CRM__PROFILES__V1__INVESTMENT_VARIETY__ADVISORY = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__INVESTMENT_VARIETY)
+} Crm__Profiles__V1__InvestmentVariety;
+typedef enum _Crm__Profiles__V1__InstrumentType {
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__INSTRUMENT_TYPE_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__STOCK = 1,
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__BOND = 2,
+  /*
+   * exchange-traded and listed funds
+   */
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__FUND = 3,
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__ETF = 4,
+  /*
+   * bond repurchase
+   */
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__REPO = 5,
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__WARRANT = 6,
+  CRM__PROFILES__V1__INSTRUMENT_TYPE__OTHER = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__INSTRUMENT_TYPE)
+} Crm__Profiles__V1__InstrumentType;
+typedef enum _Crm__Profiles__V1__TradeSide {
+  CRM__PROFILES__V1__TRADE_SIDE__TRADE_SIDE_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__TRADE_SIDE__BUY = 1,
+  CRM__PROFILES__V1__TRADE_SIDE__SELL = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__TRADE_SIDE)
+} Crm__Profiles__V1__TradeSide;
+typedef enum _Crm__Profiles__V1__AccountType {
+  CRM__PROFILES__V1__ACCOUNT_TYPE__ACCOUNT_TYPE_UNSPECIFIED = 0,
+  /*
+   * ordinary account
+   */
+  CRM__PROFILES__V1__ACCOUNT_TYPE__CASH = 1,
+  /*
+   * credit (margin financing and securities lending) account
+   */
+  CRM__PROFILES__V1__ACCOUNT_TYPE__MARGIN = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__ACCOUNT_TYPE)
+} Crm__Profiles__V1__AccountType;
+typedef enum _Crm__Profiles__V1__TransferDirection {
+  CRM__PROFILES__V1__TRANSFER_DIRECTION__TRANSFER_DIRECTION_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__TRANSFER_DIRECTION__DEPOSIT = 1,
+  CRM__PROFILES__V1__TRANSFER_DIRECTION__WITHDRAWAL = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__TRANSFER_DIRECTION)
+} Crm__Profiles__V1__TransferDirection;
+typedef enum _Crm__Profiles__V1__ContactChannel {
+  CRM__PROFILES__V1__CONTACT_CHANNEL__CONTACT_CHANNEL_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__CONTACT_CHANNEL__CALL = 1,
+  CRM__PROFILES__V1__CONTACT_CHANNEL__VISIT = 2,
+  CRM__PROFILES__V1__CONTACT_CHANNEL__MESSAGE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__CONTACT_CHANNEL)
+} Crm__Profiles__V1__ContactChannel;
+typedef enum _Crm__Profiles__V1__ContactOutcome {
+  CRM__PROFILES__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__CONTACT_OUTCOME__REACHED = 1,
+  CRM__PROFILES__V1__CONTACT_OUTCOME__NOT_REACHED = 2,
+  CRM__PROFILES__V1__CONTACT_OUTCOME__INTERESTED = 3,
+  CRM__PROFILES__V1__CONTACT_OUTCOME__DECLINED = 4,
+  CRM__PROFILES__V1__CONTACT_OUTCOME__COMPLAINT = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__CONTACT_OUTCOME)
+} Crm__Profiles__V1__ContactOutcome;
+typedef enum _Crm__Profiles__V1__DimensionType {
+  CRM__PROFILES__V1__DIMENSION_TYPE__DIMENSION_TYPE_UNSPECIFIED = 0,
+  /*
+   * a real number
+   */
+  CRM__PROFILES__V1__DIMENSION_TYPE__NUMBER = 1,
+  /*
+   * minor units (fen), exact
+   */
+  CRM__PROFILES__V1__DIMENSION_TYPE__MONEY = 2,
+  /*
+   * a whole number
+   */
+  CRM__PROFILES__V1__DIMENSION_TYPE__COUNT = 3,
+  /*
+   * 0..1 unless stated
+   */
+  CRM__PROFILES__V1__DIMENSION_TYPE__RATIO = 4,
+  /*
+   * a number of days
+   */
+  CRM__PROFILES__V1__DIMENSION_TYPE__DAYS = 5,
+  /*
+   * text from a known set
+   */
+  CRM__PROFILES__V1__DIMENSION_TYPE__CATEGORY = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__DIMENSION_TYPE)
+} Crm__Profiles__V1__DimensionType;
+typedef enum _Crm__Profiles__V1__ChangeKind {
+  CRM__PROFILES__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__CHANGE_KIND__CUSTOMER_CREATED = 1,
+  CRM__PROFILES__V1__CHANGE_KIND__CUSTOMER_UPDATED = 2,
+  CRM__PROFILES__V1__CHANGE_KIND__STATUS_CHANGED = 3,
+  CRM__PROFILES__V1__CHANGE_KIND__REASSESSED = 4,
+  CRM__PROFILES__V1__CHANGE_KIND__DIMENSIONS_CHANGED = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__CHANGE_KIND)
+} Crm__Profiles__V1__ChangeKind;
 
 /* --- messages --- */
 
@@ -65,6 +254,9 @@ struct  Crm__Profiles__V1__Customer
    * where the customer came from: branch, website, app, ...
    */
   char *channel;
+  /*
+   * required unless PROSPECT
+   */
   Crm__Common__V1__Date *open_date;
   Crm__Profiles__V1__AccountStatus status;
   char *phone;
@@ -73,20 +265,38 @@ struct  Crm__Profiles__V1__Customer
    * Set by the service.
    */
   Crm__Common__V1__Timestamp *updated_at;
+  /*
+   * individuals; used for the age dimension
+   */
+  Crm__Common__V1__Date *birth_date;
+  char *province;
+  /*
+   * ID card, passport, business licence...
+   */
+  char *id_document_type;
+  char *id_document_number;
 };
 #define CRM__PROFILES__V1__CUSTOMER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer__descriptor) \
-    , (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CUSTOMER_KIND__CUSTOMER_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CUSTOMER_KIND__CUSTOMER_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Creates a customer, or updates its identity and contact data. A status different from the
+ * stored one must be an allowed change (see AccountStatus) and is recorded in the history.
+ */
 struct  Crm__Profiles__V1__UpsertCustomerRequest
 {
   ProtobufCMessage base;
   Crm__Profiles__V1__Customer *customer;
+  /*
+   * for the status history when the status changes
+   */
+  char *reason;
 };
 #define CRM__PROFILES__V1__UPSERT_CUSTOMER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__upsert_customer_request__descriptor) \
-    , NULL }
+    , NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Profiles__V1__UpsertCustomerResponse
@@ -135,6 +345,980 @@ struct  Crm__Profiles__V1__StreamCustomersRequest
 #define CRM__PROFILES__V1__STREAM_CUSTOMERS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_customers_request__descriptor) \
     , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Profiles__V1__ChangeAccountStatusRequest
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  Crm__Profiles__V1__AccountStatus new_status;
+  char *reason;
+  /*
+   * defaults to today; required to open (the open date)
+   */
+  Crm__Common__V1__Date *effective_date;
+};
+#define CRM__PROFILES__V1__CHANGE_ACCOUNT_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__change_account_status_request__descriptor) \
+    , (char *)protobuf_c_empty_string, CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Profiles__V1__StatusChange
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__AccountStatus from_status;
+  Crm__Profiles__V1__AccountStatus to_status;
+  char *reason;
+  Crm__Common__V1__Timestamp *changed_at;
+  /*
+   * the caller's principal
+   */
+  char *changed_by;
+};
+#define CRM__PROFILES__V1__STATUS_CHANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__status_change__descriptor) \
+    , CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED, CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__ChangeAccountStatusResponse
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__Customer *customer;
+  Crm__Profiles__V1__StatusChange *change;
+};
+#define CRM__PROFILES__V1__CHANGE_ACCOUNT_STATUS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__change_account_status_response__descriptor) \
+    , NULL, NULL }
+
+
+struct  Crm__Profiles__V1__SuitabilityAssessment
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__InvestorClass investor_class;
+  Crm__Common__V1__RiskTolerance risk_tolerance;
+  /*
+   * Within C1: the lowest risk category, who may buy R1 products only.
+   */
+  protobuf_c_boolean lowest_category;
+  Crm__Common__V1__Date *assessed_on;
+  /*
+   * defaults to assessed_on + 2 years
+   */
+  Crm__Common__V1__Date *expires_on;
+  Crm__Profiles__V1__InvestmentHorizon horizon;
+  size_t n_varieties;
+  Crm__Profiles__V1__InvestmentVariety *varieties;
+  /*
+   * Expected annual return in basis points (e.g. 500 = 5%).
+   */
+  int32_t expected_return_bp;
+  /*
+   * Set by the service: 1, 2, ... per customer.
+   */
+  uint32_t sequence;
+};
+#define CRM__PROFILES__V1__SUITABILITY_ASSESSMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__suitability_assessment__descriptor) \
+    , CRM__PROFILES__V1__INVESTOR_CLASS__INVESTOR_CLASS_UNSPECIFIED, CRM__COMMON__V1__RISK_TOLERANCE__RISK_TOLERANCE_UNSPECIFIED, 0, NULL, NULL, CRM__PROFILES__V1__INVESTMENT_HORIZON__INVESTMENT_HORIZON_UNSPECIFIED, 0,NULL, 0, 0 }
+
+
+struct  Crm__Profiles__V1__RecordAssessmentRequest
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  Crm__Profiles__V1__SuitabilityAssessment *assessment;
+};
+#define CRM__PROFILES__V1__RECORD_ASSESSMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__record_assessment_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Profiles__V1__RecordAssessmentResponse
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__SuitabilityAssessment *assessment;
+};
+#define CRM__PROFILES__V1__RECORD_ASSESSMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__record_assessment_response__descriptor) \
+    , NULL }
+
+
+struct  Crm__Profiles__V1__TradeEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  Crm__Profiles__V1__AccountType account;
+  Crm__Profiles__V1__TradeSide side;
+  /*
+   * security code, e.g. 600519
+   */
+  char *instrument;
+  Crm__Profiles__V1__InstrumentType instrument_type;
+  /*
+   * industry of the instrument, e.g. "banking"
+   */
+  char *sector;
+  /*
+   * shares/units, > 0
+   */
+  int64_t quantity;
+  /*
+   * decimal text, e.g. "12.345"
+   */
+  char *price;
+  /*
+   * gross amount, > 0
+   */
+  Crm__Common__V1__Money *amount;
+  /*
+   * commission charged, >= 0
+   */
+  Crm__Common__V1__Money *commission;
+  /*
+   * exchange and regulatory fees, >= 0
+   */
+  Crm__Common__V1__Money *fees;
+  Crm__Common__V1__Timestamp *traded_at;
+};
+#define CRM__PROFILES__V1__TRADE_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__trade_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__ACCOUNT_TYPE__ACCOUNT_TYPE_UNSPECIFIED, CRM__PROFILES__V1__TRADE_SIDE__TRADE_SIDE_UNSPECIFIED, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__INSTRUMENT_TYPE__INSTRUMENT_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL }
+
+
+struct  Crm__Profiles__V1__FundTransferEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  Crm__Profiles__V1__TransferDirection direction;
+  /*
+   * > 0
+   */
+  Crm__Common__V1__Money *amount;
+  Crm__Common__V1__Timestamp *transferred_at;
+};
+#define CRM__PROFILES__V1__FUND_TRANSFER_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__fund_transfer_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__TRANSFER_DIRECTION__TRANSFER_DIRECTION_UNSPECIFIED, NULL, NULL }
+
+
+struct  Crm__Profiles__V1__PositionHolding
+{
+  ProtobufCMessage base;
+  char *instrument;
+  Crm__Profiles__V1__InstrumentType instrument_type;
+  char *sector;
+  int64_t quantity;
+  Crm__Common__V1__Money *market_value;
+  /*
+   * cost basis, for the profit dimensions
+   */
+  Crm__Common__V1__Money *cost;
+};
+#define CRM__PROFILES__V1__POSITION_HOLDING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__position_holding__descriptor) \
+    , (char *)protobuf_c_empty_string, CRM__PROFILES__V1__INSTRUMENT_TYPE__INSTRUMENT_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, NULL, NULL }
+
+
+/*
+ * End of day: the customer's cash, positions and total assets on one trading day.
+ */
+struct  Crm__Profiles__V1__DailyPositionEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  Crm__Common__V1__Date *trading_day;
+  Crm__Common__V1__Money *cash;
+  size_t n_holdings;
+  Crm__Profiles__V1__PositionHolding **holdings;
+  /*
+   * Financial products held (funds bought through the firm, asset-management products ...).
+   */
+  size_t n_products;
+  Crm__Profiles__V1__ProductHolding **products;
+};
+#define CRM__PROFILES__V1__DAILY_POSITION_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__daily_position_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, 0,NULL, 0,NULL }
+
+
+struct  Crm__Profiles__V1__ProductHolding
+{
+  ProtobufCMessage base;
+  char *product_code;
+  /*
+   * as the products service names it, e.g. FUND_BOND
+   */
+  char *product_type;
+  Crm__Common__V1__Money *market_value;
+  Crm__Common__V1__Money *cost;
+};
+#define CRM__PROFILES__V1__PRODUCT_HOLDING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__product_holding__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+/*
+ * End of day: the margin (credit) account.
+ */
+struct  Crm__Profiles__V1__MarginAccountEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  Crm__Common__V1__Date *trading_day;
+  Crm__Common__V1__Money *collateral_value;
+  /*
+   * margin financing owed
+   */
+  Crm__Common__V1__Money *financing_liability;
+  /*
+   * securities lending owed, at market
+   */
+  Crm__Common__V1__Money *securities_borrowed_value;
+  /*
+   * interest accrued and unpaid
+   */
+  Crm__Common__V1__Money *interest_accrued;
+  Crm__Common__V1__Money *credit_limit;
+};
+#define CRM__PROFILES__V1__MARGIN_ACCOUNT_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__margin_account_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, NULL, NULL }
+
+
+/*
+ * Interest charged on the margin account (income to the firm).
+ */
+struct  Crm__Profiles__V1__MarginInterestEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  Crm__Common__V1__Money *amount;
+  Crm__Common__V1__Timestamp *charged_at;
+};
+#define CRM__PROFILES__V1__MARGIN_INTEREST_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__margin_interest_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+struct  Crm__Profiles__V1__ServiceContactEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  Crm__Profiles__V1__ContactChannel channel;
+  /*
+   * who contacted
+   */
+  char *staff_id;
+  char *topic;
+  Crm__Profiles__V1__ContactOutcome outcome;
+  Crm__Common__V1__Timestamp *contacted_at;
+};
+#define CRM__PROFILES__V1__SERVICE_CONTACT_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__service_contact_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CONTACT_CHANNEL__CONTACT_CHANNEL_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED, NULL }
+
+
+struct  Crm__Profiles__V1__ProductViewEvent
+{
+  ProtobufCMessage base;
+  char *idempotency_key;
+  char *customer_id;
+  char *product_code;
+  char *product_type;
+  Crm__Common__V1__Timestamp *viewed_at;
+};
+#define CRM__PROFILES__V1__PRODUCT_VIEW_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__product_view_event__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Profiles__V1__IngestTradesRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__TradeEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_TRADES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_trades_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestFundTransfersRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__FundTransferEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_FUND_TRANSFERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_fund_transfers_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestDailyPositionsRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__DailyPositionEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_DAILY_POSITIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_daily_positions_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestMarginAccountsRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__MarginAccountEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_MARGIN_ACCOUNTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_margin_accounts_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestMarginInterestRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__MarginInterestEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_MARGIN_INTEREST_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_margin_interest_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestServiceContactsRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__ServiceContactEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_SERVICE_CONTACTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_service_contacts_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestProductViewsRequest
+{
+  ProtobufCMessage base;
+  size_t n_events;
+  Crm__Profiles__V1__ProductViewEvent **events;
+};
+#define CRM__PROFILES__V1__INGEST_PRODUCT_VIEWS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_product_views_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__IngestResponse
+{
+  ProtobufCMessage base;
+  /*
+   * new events stored
+   */
+  uint32_t accepted;
+  /*
+   * events whose idempotency key was already stored (ignored)
+   */
+  uint32_t duplicates;
+};
+#define CRM__PROFILES__V1__INGEST_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__ingest_response__descriptor) \
+    , 0, 0 }
+
+
+struct  Crm__Profiles__V1__DimensionDefinition
+{
+  ProtobufCMessage base;
+  /*
+   * e.g. avg_assets_90d
+   */
+  char *name;
+  Crm__Profiles__V1__DimensionType type;
+  /*
+   * fen, days, trades, ...
+   */
+  char *unit;
+  /*
+   * basic, assets, holdings, trading, flows, products, margin, service, contribution
+   */
+  char *group;
+  /*
+   * one line
+   */
+  char *definition;
+};
+#define CRM__PROFILES__V1__DIMENSION_DEFINITION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__dimension_definition__descriptor) \
+    , (char *)protobuf_c_empty_string, CRM__PROFILES__V1__DIMENSION_TYPE__DIMENSION_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__ListDimensionsRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__LIST_DIMENSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_dimensions_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__ListDimensionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_dimensions;
+  Crm__Profiles__V1__DimensionDefinition **dimensions;
+};
+#define CRM__PROFILES__V1__LIST_DIMENSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_dimensions_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__ClassificationScheme
+{
+  ProtobufCMessage base;
+  /*
+   * e.g. asset_tier
+   */
+  char *name;
+  char *description;
+  /*
+   * the dimension it classifies by, when it is a banding
+   */
+  char *dimension;
+  /*
+   * in order, lowest first
+   */
+  size_t n_classes;
+  char **classes;
+  /*
+   * the configured boundaries, as text
+   */
+  size_t n_thresholds;
+  char **thresholds;
+};
+#define CRM__PROFILES__V1__CLASSIFICATION_SCHEME__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__classification_scheme__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
+
+
+struct  Crm__Profiles__V1__ListClassificationSchemesRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__LIST_CLASSIFICATION_SCHEMES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_classification_schemes_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__ListClassificationSchemesResponse
+{
+  ProtobufCMessage base;
+  size_t n_schemes;
+  Crm__Profiles__V1__ClassificationScheme **schemes;
+};
+#define CRM__PROFILES__V1__LIST_CLASSIFICATION_SCHEMES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_classification_schemes_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__CustomerDimensions__NumbersEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  double value;
+};
+#define CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__NUMBERS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_dimensions__numbers_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Profiles__V1__CustomerDimensions__CategoriesEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__CATEGORIES_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_dimensions__categories_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__CustomerDimensions__ClassesEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__CLASSES_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_dimensions__classes_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One customer's dimension values and classes.
+ */
+struct  Crm__Profiles__V1__CustomerDimensions
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  /*
+   * every numeric dimension
+   */
+  size_t n_numbers;
+  Crm__Profiles__V1__CustomerDimensions__NumbersEntry **numbers;
+  /*
+   * every CATEGORY dimension
+   */
+  size_t n_categories;
+  Crm__Profiles__V1__CustomerDimensions__CategoriesEntry **categories;
+  /*
+   * scheme name -> class
+   */
+  size_t n_classes;
+  Crm__Profiles__V1__CustomerDimensions__ClassesEntry **classes;
+  /*
+   * the day the time-window dimensions are computed for
+   */
+  Crm__Common__V1__Date *as_of;
+};
+#define CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_dimensions__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL }
+
+
+struct  Crm__Profiles__V1__GetCustomer360Request
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  /*
+   * trades and contacts to include (default 20, at most 200)
+   */
+  uint32_t recent_limit;
+};
+#define CRM__PROFILES__V1__GET_CUSTOMER360_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_customer360_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Profiles__V1__MarginAccountView
+{
+  ProtobufCMessage base;
+  Crm__Common__V1__Date *as_of;
+  Crm__Common__V1__Money *collateral_value;
+  Crm__Common__V1__Money *financing_liability;
+  Crm__Common__V1__Money *securities_borrowed_value;
+  Crm__Common__V1__Money *interest_accrued;
+  Crm__Common__V1__Money *credit_limit;
+  /*
+   * collateral / (financing + securities borrowed + interest), in basis points; 0 when nothing is owed.
+   */
+  int64_t maintenance_ratio_bp;
+};
+#define CRM__PROFILES__V1__MARGIN_ACCOUNT_VIEW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__margin_account_view__descriptor) \
+    , NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+
+
+struct  Crm__Profiles__V1__Customer360
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__Customer *customer;
+  size_t n_status_history;
+  Crm__Profiles__V1__StatusChange **status_history;
+  Crm__Profiles__V1__SuitabilityAssessment *current_assessment;
+  size_t n_assessment_history;
+  Crm__Profiles__V1__SuitabilityAssessment **assessment_history;
+  Crm__Common__V1__Money *cash;
+  Crm__Common__V1__Money *total_assets;
+  size_t n_positions;
+  Crm__Profiles__V1__PositionHolding **positions;
+  size_t n_products;
+  Crm__Profiles__V1__ProductHolding **products;
+  Crm__Profiles__V1__MarginAccountView *margin;
+  size_t n_recent_trades;
+  Crm__Profiles__V1__TradeEvent **recent_trades;
+  size_t n_recent_contacts;
+  Crm__Profiles__V1__ServiceContactEvent **recent_contacts;
+  Crm__Profiles__V1__CustomerDimensions *dimensions;
+  /*
+   * saved segments the customer belongs to
+   */
+  size_t n_segments;
+  char **segments;
+};
+#define CRM__PROFILES__V1__CUSTOMER360__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer360__descriptor) \
+    , NULL, 0,NULL, NULL, 0,NULL, NULL, NULL, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, NULL, 0,NULL }
+
+
+struct  Crm__Profiles__V1__GetCustomer360Response
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__Customer360 *view;
+};
+#define CRM__PROFILES__V1__GET_CUSTOMER360_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_customer360_response__descriptor) \
+    , NULL }
+
+
+/*
+ * A customer's key figures, for lists.
+ */
+struct  Crm__Profiles__V1__CustomerSummary
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  char *name;
+  Crm__Profiles__V1__AccountStatus status;
+  char *branch_id;
+  char *manager_id;
+  Crm__Common__V1__Money *total_assets;
+  Crm__Common__V1__Money *avg_assets_90d;
+  double position_ratio;
+  char *asset_tier;
+  char *lifecycle_stage;
+  Crm__Common__V1__RiskTolerance risk_tolerance;
+};
+#define CRM__PROFILES__V1__CUSTOMER_SUMMARY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_summary__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__COMMON__V1__RISK_TOLERANCE__RISK_TOLERANCE_UNSPECIFIED }
+
+
+struct  Crm__Profiles__V1__SearchCustomersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * in the rule language; empty matches everyone
+   */
+  char *rule;
+  /*
+   * default 50, at most 1000
+   */
+  Crm__Common__V1__PageRequest *page;
+  /*
+   * a numeric dimension; default customer_id
+   */
+  char *order_by;
+  protobuf_c_boolean descending;
+};
+#define CRM__PROFILES__V1__SEARCH_CUSTOMERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__search_customers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Profiles__V1__SearchCustomersResponse
+{
+  ProtobufCMessage base;
+  size_t n_customers;
+  Crm__Profiles__V1__CustomerSummary **customers;
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__PROFILES__V1__SEARCH_CUSTOMERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__search_customers_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Crm__Profiles__V1__GetManagerBookRequest
+{
+  ProtobufCMessage base;
+  /*
+   * a manager's token may name only itself; empty = the caller's own
+   */
+  char *manager_id;
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__PROFILES__V1__GET_MANAGER_BOOK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_manager_book_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Profiles__V1__GetManagerBookResponse
+{
+  ProtobufCMessage base;
+  size_t n_customers;
+  Crm__Profiles__V1__CustomerSummary **customers;
+  Crm__Common__V1__PageInfo *page;
+  Crm__Common__V1__Money *total_assets;
+  uint32_t customer_count;
+};
+#define CRM__PROFILES__V1__GET_MANAGER_BOOK_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_manager_book_response__descriptor) \
+    , 0,NULL, NULL, NULL, 0 }
+
+
+struct  Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  uint32_t value;
+};
+#define CRM__PROFILES__V1__BRANCH_FIGURES__CUSTOMERS_BY_STATUS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__branch_figures__customers_by_status_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Profiles__V1__BranchFigures
+{
+  ProtobufCMessage base;
+  char *branch_id;
+  uint32_t customers;
+  size_t n_customers_by_status;
+  Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry **customers_by_status;
+  Crm__Common__V1__Money *total_assets;
+};
+#define CRM__PROFILES__V1__BRANCH_FIGURES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__branch_figures__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, NULL }
+
+
+struct  Crm__Profiles__V1__GetBranchFiguresRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__GET_BRANCH_FIGURES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_branch_figures_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__GetBranchFiguresResponse
+{
+  ProtobufCMessage base;
+  size_t n_branches;
+  Crm__Profiles__V1__BranchFigures **branches;
+  /*
+   * the whole firm
+   */
+  Crm__Profiles__V1__BranchFigures *head_office;
+};
+#define CRM__PROFILES__V1__GET_BRANCH_FIGURES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_branch_figures_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Crm__Profiles__V1__GetClassDistributionRequest
+{
+  ProtobufCMessage base;
+  char *scheme;
+  /*
+   * empty = the whole firm
+   */
+  char *branch_id;
+};
+#define CRM__PROFILES__V1__GET_CLASS_DISTRIBUTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_class_distribution_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  uint32_t value;
+};
+#define CRM__PROFILES__V1__GET_CLASS_DISTRIBUTION_RESPONSE__CUSTOMERS_BY_CLASS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Profiles__V1__GetClassDistributionResponse
+{
+  ProtobufCMessage base;
+  char *scheme;
+  size_t n_customers_by_class;
+  Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry **customers_by_class;
+};
+#define CRM__PROFILES__V1__GET_CLASS_DISTRIBUTION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_class_distribution_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Crm__Profiles__V1__Segment
+{
+  ProtobufCMessage base;
+  /*
+   * [a-z0-9_-], at most 64
+   */
+  char *name;
+  /*
+   * in the rule language
+   */
+  char *rule;
+  char *description;
+  Crm__Common__V1__Timestamp *updated_at;
+};
+#define CRM__PROFILES__V1__SEGMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__segment__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Profiles__V1__SaveSegmentRequest
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__Segment *segment;
+};
+#define CRM__PROFILES__V1__SAVE_SEGMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__save_segment_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Profiles__V1__SaveSegmentResponse
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__Segment *segment;
+};
+#define CRM__PROFILES__V1__SAVE_SEGMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__save_segment_response__descriptor) \
+    , NULL }
+
+
+struct  Crm__Profiles__V1__GetSegmentRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define CRM__PROFILES__V1__GET_SEGMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_segment_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__GetSegmentResponse
+{
+  ProtobufCMessage base;
+  Crm__Profiles__V1__Segment *segment;
+};
+#define CRM__PROFILES__V1__GET_SEGMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_segment_response__descriptor) \
+    , NULL }
+
+
+struct  Crm__Profiles__V1__ListSegmentsRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__LIST_SEGMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_segments_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__ListSegmentsResponse
+{
+  ProtobufCMessage base;
+  size_t n_segments;
+  Crm__Profiles__V1__Segment **segments;
+};
+#define CRM__PROFILES__V1__LIST_SEGMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_segments_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Profiles__V1__CountSegmentRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  char *rule;
+};
+#define CRM__PROFILES__V1__COUNT_SEGMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__count_segment_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__CountSegmentResponse
+{
+  ProtobufCMessage base;
+  uint64_t count;
+  uint64_t population;
+};
+#define CRM__PROFILES__V1__COUNT_SEGMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__count_segment_response__descriptor) \
+    , 0, 0 }
+
+
+struct  Crm__Profiles__V1__ListSegmentMembersRequest
+{
+  ProtobufCMessage base;
+  char *name;
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__PROFILES__V1__LIST_SEGMENT_MEMBERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_segment_members_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Profiles__V1__ListSegmentMembersResponse
+{
+  ProtobufCMessage base;
+  size_t n_customers;
+  Crm__Profiles__V1__CustomerSummary **customers;
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__PROFILES__V1__LIST_SEGMENT_MEMBERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__list_segment_members_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Crm__Profiles__V1__ChangeEvent
+{
+  ProtobufCMessage base;
+  uint64_t sequence;
+  Crm__Profiles__V1__ChangeKind kind;
+  char *customer_id;
+  Crm__Common__V1__Timestamp *at;
+  /*
+   * The state after the change: the customer for CREATED/UPDATED/STATUS_CHANGED, the assessment for
+   * REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED.
+   */
+  Crm__Profiles__V1__Customer *customer;
+  Crm__Profiles__V1__SuitabilityAssessment *assessment;
+  Crm__Profiles__V1__CustomerDimensions *dimensions;
+};
+#define CRM__PROFILES__V1__CHANGE_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__change_event__descriptor) \
+    , 0, CRM__PROFILES__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL }
+
+
+struct  Crm__Profiles__V1__StreamChangesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 0 = from the beginning
+   */
+  uint64_t after_sequence;
+  /*
+   * 0 = everything available now
+   */
+  uint32_t limit;
+};
+#define CRM__PROFILES__V1__STREAM_CHANGES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_changes_request__descriptor) \
+    , 0, 0 }
+
+
+struct  Crm__Profiles__V1__RebuildDimensionsRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__REBUILD_DIMENSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__rebuild_dimensions_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__RebuildDimensionsResponse
+{
+  ProtobufCMessage base;
+  uint64_t customers;
+  /*
+   * customers whose incremental values differed from the rebuild
+   */
+  uint64_t mismatches;
+};
+#define CRM__PROFILES__V1__REBUILD_DIMENSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__rebuild_dimensions_response__descriptor) \
+    , 0, 0 }
 
 
 /* Crm__Profiles__V1__Customer methods */
@@ -251,6 +1435,1142 @@ Crm__Profiles__V1__StreamCustomersRequest *
 void   crm__profiles__v1__stream_customers_request__free_unpacked
                      (Crm__Profiles__V1__StreamCustomersRequest *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ChangeAccountStatusRequest methods */
+void   crm__profiles__v1__change_account_status_request__init
+                     (Crm__Profiles__V1__ChangeAccountStatusRequest         *message);
+size_t crm__profiles__v1__change_account_status_request__get_packed_size
+                     (const Crm__Profiles__V1__ChangeAccountStatusRequest   *message);
+size_t crm__profiles__v1__change_account_status_request__pack
+                     (const Crm__Profiles__V1__ChangeAccountStatusRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__change_account_status_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ChangeAccountStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ChangeAccountStatusRequest *
+       crm__profiles__v1__change_account_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__change_account_status_request__free_unpacked
+                     (Crm__Profiles__V1__ChangeAccountStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__StatusChange methods */
+void   crm__profiles__v1__status_change__init
+                     (Crm__Profiles__V1__StatusChange         *message);
+size_t crm__profiles__v1__status_change__get_packed_size
+                     (const Crm__Profiles__V1__StatusChange   *message);
+size_t crm__profiles__v1__status_change__pack
+                     (const Crm__Profiles__V1__StatusChange   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__status_change__pack_to_buffer
+                     (const Crm__Profiles__V1__StatusChange   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__StatusChange *
+       crm__profiles__v1__status_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__status_change__free_unpacked
+                     (Crm__Profiles__V1__StatusChange *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ChangeAccountStatusResponse methods */
+void   crm__profiles__v1__change_account_status_response__init
+                     (Crm__Profiles__V1__ChangeAccountStatusResponse         *message);
+size_t crm__profiles__v1__change_account_status_response__get_packed_size
+                     (const Crm__Profiles__V1__ChangeAccountStatusResponse   *message);
+size_t crm__profiles__v1__change_account_status_response__pack
+                     (const Crm__Profiles__V1__ChangeAccountStatusResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__change_account_status_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ChangeAccountStatusResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ChangeAccountStatusResponse *
+       crm__profiles__v1__change_account_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__change_account_status_response__free_unpacked
+                     (Crm__Profiles__V1__ChangeAccountStatusResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__SuitabilityAssessment methods */
+void   crm__profiles__v1__suitability_assessment__init
+                     (Crm__Profiles__V1__SuitabilityAssessment         *message);
+size_t crm__profiles__v1__suitability_assessment__get_packed_size
+                     (const Crm__Profiles__V1__SuitabilityAssessment   *message);
+size_t crm__profiles__v1__suitability_assessment__pack
+                     (const Crm__Profiles__V1__SuitabilityAssessment   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__suitability_assessment__pack_to_buffer
+                     (const Crm__Profiles__V1__SuitabilityAssessment   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__SuitabilityAssessment *
+       crm__profiles__v1__suitability_assessment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__suitability_assessment__free_unpacked
+                     (Crm__Profiles__V1__SuitabilityAssessment *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__RecordAssessmentRequest methods */
+void   crm__profiles__v1__record_assessment_request__init
+                     (Crm__Profiles__V1__RecordAssessmentRequest         *message);
+size_t crm__profiles__v1__record_assessment_request__get_packed_size
+                     (const Crm__Profiles__V1__RecordAssessmentRequest   *message);
+size_t crm__profiles__v1__record_assessment_request__pack
+                     (const Crm__Profiles__V1__RecordAssessmentRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__record_assessment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__RecordAssessmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__RecordAssessmentRequest *
+       crm__profiles__v1__record_assessment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__record_assessment_request__free_unpacked
+                     (Crm__Profiles__V1__RecordAssessmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__RecordAssessmentResponse methods */
+void   crm__profiles__v1__record_assessment_response__init
+                     (Crm__Profiles__V1__RecordAssessmentResponse         *message);
+size_t crm__profiles__v1__record_assessment_response__get_packed_size
+                     (const Crm__Profiles__V1__RecordAssessmentResponse   *message);
+size_t crm__profiles__v1__record_assessment_response__pack
+                     (const Crm__Profiles__V1__RecordAssessmentResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__record_assessment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__RecordAssessmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__RecordAssessmentResponse *
+       crm__profiles__v1__record_assessment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__record_assessment_response__free_unpacked
+                     (Crm__Profiles__V1__RecordAssessmentResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__TradeEvent methods */
+void   crm__profiles__v1__trade_event__init
+                     (Crm__Profiles__V1__TradeEvent         *message);
+size_t crm__profiles__v1__trade_event__get_packed_size
+                     (const Crm__Profiles__V1__TradeEvent   *message);
+size_t crm__profiles__v1__trade_event__pack
+                     (const Crm__Profiles__V1__TradeEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__trade_event__pack_to_buffer
+                     (const Crm__Profiles__V1__TradeEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__TradeEvent *
+       crm__profiles__v1__trade_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__trade_event__free_unpacked
+                     (Crm__Profiles__V1__TradeEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__FundTransferEvent methods */
+void   crm__profiles__v1__fund_transfer_event__init
+                     (Crm__Profiles__V1__FundTransferEvent         *message);
+size_t crm__profiles__v1__fund_transfer_event__get_packed_size
+                     (const Crm__Profiles__V1__FundTransferEvent   *message);
+size_t crm__profiles__v1__fund_transfer_event__pack
+                     (const Crm__Profiles__V1__FundTransferEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__fund_transfer_event__pack_to_buffer
+                     (const Crm__Profiles__V1__FundTransferEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__FundTransferEvent *
+       crm__profiles__v1__fund_transfer_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__fund_transfer_event__free_unpacked
+                     (Crm__Profiles__V1__FundTransferEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PositionHolding methods */
+void   crm__profiles__v1__position_holding__init
+                     (Crm__Profiles__V1__PositionHolding         *message);
+size_t crm__profiles__v1__position_holding__get_packed_size
+                     (const Crm__Profiles__V1__PositionHolding   *message);
+size_t crm__profiles__v1__position_holding__pack
+                     (const Crm__Profiles__V1__PositionHolding   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__position_holding__pack_to_buffer
+                     (const Crm__Profiles__V1__PositionHolding   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PositionHolding *
+       crm__profiles__v1__position_holding__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__position_holding__free_unpacked
+                     (Crm__Profiles__V1__PositionHolding *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__DailyPositionEvent methods */
+void   crm__profiles__v1__daily_position_event__init
+                     (Crm__Profiles__V1__DailyPositionEvent         *message);
+size_t crm__profiles__v1__daily_position_event__get_packed_size
+                     (const Crm__Profiles__V1__DailyPositionEvent   *message);
+size_t crm__profiles__v1__daily_position_event__pack
+                     (const Crm__Profiles__V1__DailyPositionEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__daily_position_event__pack_to_buffer
+                     (const Crm__Profiles__V1__DailyPositionEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__DailyPositionEvent *
+       crm__profiles__v1__daily_position_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__daily_position_event__free_unpacked
+                     (Crm__Profiles__V1__DailyPositionEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ProductHolding methods */
+void   crm__profiles__v1__product_holding__init
+                     (Crm__Profiles__V1__ProductHolding         *message);
+size_t crm__profiles__v1__product_holding__get_packed_size
+                     (const Crm__Profiles__V1__ProductHolding   *message);
+size_t crm__profiles__v1__product_holding__pack
+                     (const Crm__Profiles__V1__ProductHolding   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__product_holding__pack_to_buffer
+                     (const Crm__Profiles__V1__ProductHolding   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ProductHolding *
+       crm__profiles__v1__product_holding__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__product_holding__free_unpacked
+                     (Crm__Profiles__V1__ProductHolding *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__MarginAccountEvent methods */
+void   crm__profiles__v1__margin_account_event__init
+                     (Crm__Profiles__V1__MarginAccountEvent         *message);
+size_t crm__profiles__v1__margin_account_event__get_packed_size
+                     (const Crm__Profiles__V1__MarginAccountEvent   *message);
+size_t crm__profiles__v1__margin_account_event__pack
+                     (const Crm__Profiles__V1__MarginAccountEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__margin_account_event__pack_to_buffer
+                     (const Crm__Profiles__V1__MarginAccountEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__MarginAccountEvent *
+       crm__profiles__v1__margin_account_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__margin_account_event__free_unpacked
+                     (Crm__Profiles__V1__MarginAccountEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__MarginInterestEvent methods */
+void   crm__profiles__v1__margin_interest_event__init
+                     (Crm__Profiles__V1__MarginInterestEvent         *message);
+size_t crm__profiles__v1__margin_interest_event__get_packed_size
+                     (const Crm__Profiles__V1__MarginInterestEvent   *message);
+size_t crm__profiles__v1__margin_interest_event__pack
+                     (const Crm__Profiles__V1__MarginInterestEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__margin_interest_event__pack_to_buffer
+                     (const Crm__Profiles__V1__MarginInterestEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__MarginInterestEvent *
+       crm__profiles__v1__margin_interest_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__margin_interest_event__free_unpacked
+                     (Crm__Profiles__V1__MarginInterestEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ServiceContactEvent methods */
+void   crm__profiles__v1__service_contact_event__init
+                     (Crm__Profiles__V1__ServiceContactEvent         *message);
+size_t crm__profiles__v1__service_contact_event__get_packed_size
+                     (const Crm__Profiles__V1__ServiceContactEvent   *message);
+size_t crm__profiles__v1__service_contact_event__pack
+                     (const Crm__Profiles__V1__ServiceContactEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__service_contact_event__pack_to_buffer
+                     (const Crm__Profiles__V1__ServiceContactEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ServiceContactEvent *
+       crm__profiles__v1__service_contact_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__service_contact_event__free_unpacked
+                     (Crm__Profiles__V1__ServiceContactEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ProductViewEvent methods */
+void   crm__profiles__v1__product_view_event__init
+                     (Crm__Profiles__V1__ProductViewEvent         *message);
+size_t crm__profiles__v1__product_view_event__get_packed_size
+                     (const Crm__Profiles__V1__ProductViewEvent   *message);
+size_t crm__profiles__v1__product_view_event__pack
+                     (const Crm__Profiles__V1__ProductViewEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__product_view_event__pack_to_buffer
+                     (const Crm__Profiles__V1__ProductViewEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ProductViewEvent *
+       crm__profiles__v1__product_view_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__product_view_event__free_unpacked
+                     (Crm__Profiles__V1__ProductViewEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestTradesRequest methods */
+void   crm__profiles__v1__ingest_trades_request__init
+                     (Crm__Profiles__V1__IngestTradesRequest         *message);
+size_t crm__profiles__v1__ingest_trades_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestTradesRequest   *message);
+size_t crm__profiles__v1__ingest_trades_request__pack
+                     (const Crm__Profiles__V1__IngestTradesRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_trades_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestTradesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestTradesRequest *
+       crm__profiles__v1__ingest_trades_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_trades_request__free_unpacked
+                     (Crm__Profiles__V1__IngestTradesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestFundTransfersRequest methods */
+void   crm__profiles__v1__ingest_fund_transfers_request__init
+                     (Crm__Profiles__V1__IngestFundTransfersRequest         *message);
+size_t crm__profiles__v1__ingest_fund_transfers_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestFundTransfersRequest   *message);
+size_t crm__profiles__v1__ingest_fund_transfers_request__pack
+                     (const Crm__Profiles__V1__IngestFundTransfersRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_fund_transfers_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestFundTransfersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestFundTransfersRequest *
+       crm__profiles__v1__ingest_fund_transfers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_fund_transfers_request__free_unpacked
+                     (Crm__Profiles__V1__IngestFundTransfersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestDailyPositionsRequest methods */
+void   crm__profiles__v1__ingest_daily_positions_request__init
+                     (Crm__Profiles__V1__IngestDailyPositionsRequest         *message);
+size_t crm__profiles__v1__ingest_daily_positions_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestDailyPositionsRequest   *message);
+size_t crm__profiles__v1__ingest_daily_positions_request__pack
+                     (const Crm__Profiles__V1__IngestDailyPositionsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_daily_positions_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestDailyPositionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestDailyPositionsRequest *
+       crm__profiles__v1__ingest_daily_positions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_daily_positions_request__free_unpacked
+                     (Crm__Profiles__V1__IngestDailyPositionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestMarginAccountsRequest methods */
+void   crm__profiles__v1__ingest_margin_accounts_request__init
+                     (Crm__Profiles__V1__IngestMarginAccountsRequest         *message);
+size_t crm__profiles__v1__ingest_margin_accounts_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestMarginAccountsRequest   *message);
+size_t crm__profiles__v1__ingest_margin_accounts_request__pack
+                     (const Crm__Profiles__V1__IngestMarginAccountsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_margin_accounts_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestMarginAccountsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestMarginAccountsRequest *
+       crm__profiles__v1__ingest_margin_accounts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_margin_accounts_request__free_unpacked
+                     (Crm__Profiles__V1__IngestMarginAccountsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestMarginInterestRequest methods */
+void   crm__profiles__v1__ingest_margin_interest_request__init
+                     (Crm__Profiles__V1__IngestMarginInterestRequest         *message);
+size_t crm__profiles__v1__ingest_margin_interest_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestMarginInterestRequest   *message);
+size_t crm__profiles__v1__ingest_margin_interest_request__pack
+                     (const Crm__Profiles__V1__IngestMarginInterestRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_margin_interest_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestMarginInterestRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestMarginInterestRequest *
+       crm__profiles__v1__ingest_margin_interest_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_margin_interest_request__free_unpacked
+                     (Crm__Profiles__V1__IngestMarginInterestRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestServiceContactsRequest methods */
+void   crm__profiles__v1__ingest_service_contacts_request__init
+                     (Crm__Profiles__V1__IngestServiceContactsRequest         *message);
+size_t crm__profiles__v1__ingest_service_contacts_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestServiceContactsRequest   *message);
+size_t crm__profiles__v1__ingest_service_contacts_request__pack
+                     (const Crm__Profiles__V1__IngestServiceContactsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_service_contacts_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestServiceContactsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestServiceContactsRequest *
+       crm__profiles__v1__ingest_service_contacts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_service_contacts_request__free_unpacked
+                     (Crm__Profiles__V1__IngestServiceContactsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestProductViewsRequest methods */
+void   crm__profiles__v1__ingest_product_views_request__init
+                     (Crm__Profiles__V1__IngestProductViewsRequest         *message);
+size_t crm__profiles__v1__ingest_product_views_request__get_packed_size
+                     (const Crm__Profiles__V1__IngestProductViewsRequest   *message);
+size_t crm__profiles__v1__ingest_product_views_request__pack
+                     (const Crm__Profiles__V1__IngestProductViewsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_product_views_request__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestProductViewsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestProductViewsRequest *
+       crm__profiles__v1__ingest_product_views_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_product_views_request__free_unpacked
+                     (Crm__Profiles__V1__IngestProductViewsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__IngestResponse methods */
+void   crm__profiles__v1__ingest_response__init
+                     (Crm__Profiles__V1__IngestResponse         *message);
+size_t crm__profiles__v1__ingest_response__get_packed_size
+                     (const Crm__Profiles__V1__IngestResponse   *message);
+size_t crm__profiles__v1__ingest_response__pack
+                     (const Crm__Profiles__V1__IngestResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__ingest_response__pack_to_buffer
+                     (const Crm__Profiles__V1__IngestResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__IngestResponse *
+       crm__profiles__v1__ingest_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__ingest_response__free_unpacked
+                     (Crm__Profiles__V1__IngestResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__DimensionDefinition methods */
+void   crm__profiles__v1__dimension_definition__init
+                     (Crm__Profiles__V1__DimensionDefinition         *message);
+size_t crm__profiles__v1__dimension_definition__get_packed_size
+                     (const Crm__Profiles__V1__DimensionDefinition   *message);
+size_t crm__profiles__v1__dimension_definition__pack
+                     (const Crm__Profiles__V1__DimensionDefinition   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__dimension_definition__pack_to_buffer
+                     (const Crm__Profiles__V1__DimensionDefinition   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__DimensionDefinition *
+       crm__profiles__v1__dimension_definition__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__dimension_definition__free_unpacked
+                     (Crm__Profiles__V1__DimensionDefinition *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListDimensionsRequest methods */
+void   crm__profiles__v1__list_dimensions_request__init
+                     (Crm__Profiles__V1__ListDimensionsRequest         *message);
+size_t crm__profiles__v1__list_dimensions_request__get_packed_size
+                     (const Crm__Profiles__V1__ListDimensionsRequest   *message);
+size_t crm__profiles__v1__list_dimensions_request__pack
+                     (const Crm__Profiles__V1__ListDimensionsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_dimensions_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListDimensionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListDimensionsRequest *
+       crm__profiles__v1__list_dimensions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_dimensions_request__free_unpacked
+                     (Crm__Profiles__V1__ListDimensionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListDimensionsResponse methods */
+void   crm__profiles__v1__list_dimensions_response__init
+                     (Crm__Profiles__V1__ListDimensionsResponse         *message);
+size_t crm__profiles__v1__list_dimensions_response__get_packed_size
+                     (const Crm__Profiles__V1__ListDimensionsResponse   *message);
+size_t crm__profiles__v1__list_dimensions_response__pack
+                     (const Crm__Profiles__V1__ListDimensionsResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_dimensions_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListDimensionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListDimensionsResponse *
+       crm__profiles__v1__list_dimensions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_dimensions_response__free_unpacked
+                     (Crm__Profiles__V1__ListDimensionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ClassificationScheme methods */
+void   crm__profiles__v1__classification_scheme__init
+                     (Crm__Profiles__V1__ClassificationScheme         *message);
+size_t crm__profiles__v1__classification_scheme__get_packed_size
+                     (const Crm__Profiles__V1__ClassificationScheme   *message);
+size_t crm__profiles__v1__classification_scheme__pack
+                     (const Crm__Profiles__V1__ClassificationScheme   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__classification_scheme__pack_to_buffer
+                     (const Crm__Profiles__V1__ClassificationScheme   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ClassificationScheme *
+       crm__profiles__v1__classification_scheme__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__classification_scheme__free_unpacked
+                     (Crm__Profiles__V1__ClassificationScheme *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListClassificationSchemesRequest methods */
+void   crm__profiles__v1__list_classification_schemes_request__init
+                     (Crm__Profiles__V1__ListClassificationSchemesRequest         *message);
+size_t crm__profiles__v1__list_classification_schemes_request__get_packed_size
+                     (const Crm__Profiles__V1__ListClassificationSchemesRequest   *message);
+size_t crm__profiles__v1__list_classification_schemes_request__pack
+                     (const Crm__Profiles__V1__ListClassificationSchemesRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_classification_schemes_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListClassificationSchemesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListClassificationSchemesRequest *
+       crm__profiles__v1__list_classification_schemes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_classification_schemes_request__free_unpacked
+                     (Crm__Profiles__V1__ListClassificationSchemesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListClassificationSchemesResponse methods */
+void   crm__profiles__v1__list_classification_schemes_response__init
+                     (Crm__Profiles__V1__ListClassificationSchemesResponse         *message);
+size_t crm__profiles__v1__list_classification_schemes_response__get_packed_size
+                     (const Crm__Profiles__V1__ListClassificationSchemesResponse   *message);
+size_t crm__profiles__v1__list_classification_schemes_response__pack
+                     (const Crm__Profiles__V1__ListClassificationSchemesResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_classification_schemes_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListClassificationSchemesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListClassificationSchemesResponse *
+       crm__profiles__v1__list_classification_schemes_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_classification_schemes_response__free_unpacked
+                     (Crm__Profiles__V1__ListClassificationSchemesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__CustomerDimensions__NumbersEntry methods */
+void   crm__profiles__v1__customer_dimensions__numbers_entry__init
+                     (Crm__Profiles__V1__CustomerDimensions__NumbersEntry         *message);
+/* Crm__Profiles__V1__CustomerDimensions__CategoriesEntry methods */
+void   crm__profiles__v1__customer_dimensions__categories_entry__init
+                     (Crm__Profiles__V1__CustomerDimensions__CategoriesEntry         *message);
+/* Crm__Profiles__V1__CustomerDimensions__ClassesEntry methods */
+void   crm__profiles__v1__customer_dimensions__classes_entry__init
+                     (Crm__Profiles__V1__CustomerDimensions__ClassesEntry         *message);
+/* Crm__Profiles__V1__CustomerDimensions methods */
+void   crm__profiles__v1__customer_dimensions__init
+                     (Crm__Profiles__V1__CustomerDimensions         *message);
+size_t crm__profiles__v1__customer_dimensions__get_packed_size
+                     (const Crm__Profiles__V1__CustomerDimensions   *message);
+size_t crm__profiles__v1__customer_dimensions__pack
+                     (const Crm__Profiles__V1__CustomerDimensions   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__customer_dimensions__pack_to_buffer
+                     (const Crm__Profiles__V1__CustomerDimensions   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__CustomerDimensions *
+       crm__profiles__v1__customer_dimensions__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__customer_dimensions__free_unpacked
+                     (Crm__Profiles__V1__CustomerDimensions *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetCustomer360Request methods */
+void   crm__profiles__v1__get_customer360_request__init
+                     (Crm__Profiles__V1__GetCustomer360Request         *message);
+size_t crm__profiles__v1__get_customer360_request__get_packed_size
+                     (const Crm__Profiles__V1__GetCustomer360Request   *message);
+size_t crm__profiles__v1__get_customer360_request__pack
+                     (const Crm__Profiles__V1__GetCustomer360Request   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_customer360_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetCustomer360Request   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetCustomer360Request *
+       crm__profiles__v1__get_customer360_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_customer360_request__free_unpacked
+                     (Crm__Profiles__V1__GetCustomer360Request *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__MarginAccountView methods */
+void   crm__profiles__v1__margin_account_view__init
+                     (Crm__Profiles__V1__MarginAccountView         *message);
+size_t crm__profiles__v1__margin_account_view__get_packed_size
+                     (const Crm__Profiles__V1__MarginAccountView   *message);
+size_t crm__profiles__v1__margin_account_view__pack
+                     (const Crm__Profiles__V1__MarginAccountView   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__margin_account_view__pack_to_buffer
+                     (const Crm__Profiles__V1__MarginAccountView   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__MarginAccountView *
+       crm__profiles__v1__margin_account_view__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__margin_account_view__free_unpacked
+                     (Crm__Profiles__V1__MarginAccountView *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__Customer360 methods */
+void   crm__profiles__v1__customer360__init
+                     (Crm__Profiles__V1__Customer360         *message);
+size_t crm__profiles__v1__customer360__get_packed_size
+                     (const Crm__Profiles__V1__Customer360   *message);
+size_t crm__profiles__v1__customer360__pack
+                     (const Crm__Profiles__V1__Customer360   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__customer360__pack_to_buffer
+                     (const Crm__Profiles__V1__Customer360   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__Customer360 *
+       crm__profiles__v1__customer360__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__customer360__free_unpacked
+                     (Crm__Profiles__V1__Customer360 *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetCustomer360Response methods */
+void   crm__profiles__v1__get_customer360_response__init
+                     (Crm__Profiles__V1__GetCustomer360Response         *message);
+size_t crm__profiles__v1__get_customer360_response__get_packed_size
+                     (const Crm__Profiles__V1__GetCustomer360Response   *message);
+size_t crm__profiles__v1__get_customer360_response__pack
+                     (const Crm__Profiles__V1__GetCustomer360Response   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_customer360_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetCustomer360Response   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetCustomer360Response *
+       crm__profiles__v1__get_customer360_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_customer360_response__free_unpacked
+                     (Crm__Profiles__V1__GetCustomer360Response *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__CustomerSummary methods */
+void   crm__profiles__v1__customer_summary__init
+                     (Crm__Profiles__V1__CustomerSummary         *message);
+size_t crm__profiles__v1__customer_summary__get_packed_size
+                     (const Crm__Profiles__V1__CustomerSummary   *message);
+size_t crm__profiles__v1__customer_summary__pack
+                     (const Crm__Profiles__V1__CustomerSummary   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__customer_summary__pack_to_buffer
+                     (const Crm__Profiles__V1__CustomerSummary   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__CustomerSummary *
+       crm__profiles__v1__customer_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__customer_summary__free_unpacked
+                     (Crm__Profiles__V1__CustomerSummary *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__SearchCustomersRequest methods */
+void   crm__profiles__v1__search_customers_request__init
+                     (Crm__Profiles__V1__SearchCustomersRequest         *message);
+size_t crm__profiles__v1__search_customers_request__get_packed_size
+                     (const Crm__Profiles__V1__SearchCustomersRequest   *message);
+size_t crm__profiles__v1__search_customers_request__pack
+                     (const Crm__Profiles__V1__SearchCustomersRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__search_customers_request__pack_to_buffer
+                     (const Crm__Profiles__V1__SearchCustomersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__SearchCustomersRequest *
+       crm__profiles__v1__search_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__search_customers_request__free_unpacked
+                     (Crm__Profiles__V1__SearchCustomersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__SearchCustomersResponse methods */
+void   crm__profiles__v1__search_customers_response__init
+                     (Crm__Profiles__V1__SearchCustomersResponse         *message);
+size_t crm__profiles__v1__search_customers_response__get_packed_size
+                     (const Crm__Profiles__V1__SearchCustomersResponse   *message);
+size_t crm__profiles__v1__search_customers_response__pack
+                     (const Crm__Profiles__V1__SearchCustomersResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__search_customers_response__pack_to_buffer
+                     (const Crm__Profiles__V1__SearchCustomersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__SearchCustomersResponse *
+       crm__profiles__v1__search_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__search_customers_response__free_unpacked
+                     (Crm__Profiles__V1__SearchCustomersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetManagerBookRequest methods */
+void   crm__profiles__v1__get_manager_book_request__init
+                     (Crm__Profiles__V1__GetManagerBookRequest         *message);
+size_t crm__profiles__v1__get_manager_book_request__get_packed_size
+                     (const Crm__Profiles__V1__GetManagerBookRequest   *message);
+size_t crm__profiles__v1__get_manager_book_request__pack
+                     (const Crm__Profiles__V1__GetManagerBookRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_manager_book_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetManagerBookRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetManagerBookRequest *
+       crm__profiles__v1__get_manager_book_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_manager_book_request__free_unpacked
+                     (Crm__Profiles__V1__GetManagerBookRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetManagerBookResponse methods */
+void   crm__profiles__v1__get_manager_book_response__init
+                     (Crm__Profiles__V1__GetManagerBookResponse         *message);
+size_t crm__profiles__v1__get_manager_book_response__get_packed_size
+                     (const Crm__Profiles__V1__GetManagerBookResponse   *message);
+size_t crm__profiles__v1__get_manager_book_response__pack
+                     (const Crm__Profiles__V1__GetManagerBookResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_manager_book_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetManagerBookResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetManagerBookResponse *
+       crm__profiles__v1__get_manager_book_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_manager_book_response__free_unpacked
+                     (Crm__Profiles__V1__GetManagerBookResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry methods */
+void   crm__profiles__v1__branch_figures__customers_by_status_entry__init
+                     (Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry         *message);
+/* Crm__Profiles__V1__BranchFigures methods */
+void   crm__profiles__v1__branch_figures__init
+                     (Crm__Profiles__V1__BranchFigures         *message);
+size_t crm__profiles__v1__branch_figures__get_packed_size
+                     (const Crm__Profiles__V1__BranchFigures   *message);
+size_t crm__profiles__v1__branch_figures__pack
+                     (const Crm__Profiles__V1__BranchFigures   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__branch_figures__pack_to_buffer
+                     (const Crm__Profiles__V1__BranchFigures   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__BranchFigures *
+       crm__profiles__v1__branch_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__branch_figures__free_unpacked
+                     (Crm__Profiles__V1__BranchFigures *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetBranchFiguresRequest methods */
+void   crm__profiles__v1__get_branch_figures_request__init
+                     (Crm__Profiles__V1__GetBranchFiguresRequest         *message);
+size_t crm__profiles__v1__get_branch_figures_request__get_packed_size
+                     (const Crm__Profiles__V1__GetBranchFiguresRequest   *message);
+size_t crm__profiles__v1__get_branch_figures_request__pack
+                     (const Crm__Profiles__V1__GetBranchFiguresRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_branch_figures_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetBranchFiguresRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetBranchFiguresRequest *
+       crm__profiles__v1__get_branch_figures_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_branch_figures_request__free_unpacked
+                     (Crm__Profiles__V1__GetBranchFiguresRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetBranchFiguresResponse methods */
+void   crm__profiles__v1__get_branch_figures_response__init
+                     (Crm__Profiles__V1__GetBranchFiguresResponse         *message);
+size_t crm__profiles__v1__get_branch_figures_response__get_packed_size
+                     (const Crm__Profiles__V1__GetBranchFiguresResponse   *message);
+size_t crm__profiles__v1__get_branch_figures_response__pack
+                     (const Crm__Profiles__V1__GetBranchFiguresResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_branch_figures_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetBranchFiguresResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetBranchFiguresResponse *
+       crm__profiles__v1__get_branch_figures_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_branch_figures_response__free_unpacked
+                     (Crm__Profiles__V1__GetBranchFiguresResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetClassDistributionRequest methods */
+void   crm__profiles__v1__get_class_distribution_request__init
+                     (Crm__Profiles__V1__GetClassDistributionRequest         *message);
+size_t crm__profiles__v1__get_class_distribution_request__get_packed_size
+                     (const Crm__Profiles__V1__GetClassDistributionRequest   *message);
+size_t crm__profiles__v1__get_class_distribution_request__pack
+                     (const Crm__Profiles__V1__GetClassDistributionRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_class_distribution_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetClassDistributionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetClassDistributionRequest *
+       crm__profiles__v1__get_class_distribution_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_class_distribution_request__free_unpacked
+                     (Crm__Profiles__V1__GetClassDistributionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry methods */
+void   crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__init
+                     (Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry         *message);
+/* Crm__Profiles__V1__GetClassDistributionResponse methods */
+void   crm__profiles__v1__get_class_distribution_response__init
+                     (Crm__Profiles__V1__GetClassDistributionResponse         *message);
+size_t crm__profiles__v1__get_class_distribution_response__get_packed_size
+                     (const Crm__Profiles__V1__GetClassDistributionResponse   *message);
+size_t crm__profiles__v1__get_class_distribution_response__pack
+                     (const Crm__Profiles__V1__GetClassDistributionResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_class_distribution_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetClassDistributionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetClassDistributionResponse *
+       crm__profiles__v1__get_class_distribution_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_class_distribution_response__free_unpacked
+                     (Crm__Profiles__V1__GetClassDistributionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__Segment methods */
+void   crm__profiles__v1__segment__init
+                     (Crm__Profiles__V1__Segment         *message);
+size_t crm__profiles__v1__segment__get_packed_size
+                     (const Crm__Profiles__V1__Segment   *message);
+size_t crm__profiles__v1__segment__pack
+                     (const Crm__Profiles__V1__Segment   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__segment__pack_to_buffer
+                     (const Crm__Profiles__V1__Segment   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__Segment *
+       crm__profiles__v1__segment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__segment__free_unpacked
+                     (Crm__Profiles__V1__Segment *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__SaveSegmentRequest methods */
+void   crm__profiles__v1__save_segment_request__init
+                     (Crm__Profiles__V1__SaveSegmentRequest         *message);
+size_t crm__profiles__v1__save_segment_request__get_packed_size
+                     (const Crm__Profiles__V1__SaveSegmentRequest   *message);
+size_t crm__profiles__v1__save_segment_request__pack
+                     (const Crm__Profiles__V1__SaveSegmentRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__save_segment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__SaveSegmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__SaveSegmentRequest *
+       crm__profiles__v1__save_segment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__save_segment_request__free_unpacked
+                     (Crm__Profiles__V1__SaveSegmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__SaveSegmentResponse methods */
+void   crm__profiles__v1__save_segment_response__init
+                     (Crm__Profiles__V1__SaveSegmentResponse         *message);
+size_t crm__profiles__v1__save_segment_response__get_packed_size
+                     (const Crm__Profiles__V1__SaveSegmentResponse   *message);
+size_t crm__profiles__v1__save_segment_response__pack
+                     (const Crm__Profiles__V1__SaveSegmentResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__save_segment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__SaveSegmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__SaveSegmentResponse *
+       crm__profiles__v1__save_segment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__save_segment_response__free_unpacked
+                     (Crm__Profiles__V1__SaveSegmentResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetSegmentRequest methods */
+void   crm__profiles__v1__get_segment_request__init
+                     (Crm__Profiles__V1__GetSegmentRequest         *message);
+size_t crm__profiles__v1__get_segment_request__get_packed_size
+                     (const Crm__Profiles__V1__GetSegmentRequest   *message);
+size_t crm__profiles__v1__get_segment_request__pack
+                     (const Crm__Profiles__V1__GetSegmentRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_segment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetSegmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetSegmentRequest *
+       crm__profiles__v1__get_segment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_segment_request__free_unpacked
+                     (Crm__Profiles__V1__GetSegmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetSegmentResponse methods */
+void   crm__profiles__v1__get_segment_response__init
+                     (Crm__Profiles__V1__GetSegmentResponse         *message);
+size_t crm__profiles__v1__get_segment_response__get_packed_size
+                     (const Crm__Profiles__V1__GetSegmentResponse   *message);
+size_t crm__profiles__v1__get_segment_response__pack
+                     (const Crm__Profiles__V1__GetSegmentResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_segment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetSegmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetSegmentResponse *
+       crm__profiles__v1__get_segment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_segment_response__free_unpacked
+                     (Crm__Profiles__V1__GetSegmentResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListSegmentsRequest methods */
+void   crm__profiles__v1__list_segments_request__init
+                     (Crm__Profiles__V1__ListSegmentsRequest         *message);
+size_t crm__profiles__v1__list_segments_request__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentsRequest   *message);
+size_t crm__profiles__v1__list_segments_request__pack
+                     (const Crm__Profiles__V1__ListSegmentsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_segments_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListSegmentsRequest *
+       crm__profiles__v1__list_segments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_segments_request__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListSegmentsResponse methods */
+void   crm__profiles__v1__list_segments_response__init
+                     (Crm__Profiles__V1__ListSegmentsResponse         *message);
+size_t crm__profiles__v1__list_segments_response__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentsResponse   *message);
+size_t crm__profiles__v1__list_segments_response__pack
+                     (const Crm__Profiles__V1__ListSegmentsResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_segments_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListSegmentsResponse *
+       crm__profiles__v1__list_segments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_segments_response__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__CountSegmentRequest methods */
+void   crm__profiles__v1__count_segment_request__init
+                     (Crm__Profiles__V1__CountSegmentRequest         *message);
+size_t crm__profiles__v1__count_segment_request__get_packed_size
+                     (const Crm__Profiles__V1__CountSegmentRequest   *message);
+size_t crm__profiles__v1__count_segment_request__pack
+                     (const Crm__Profiles__V1__CountSegmentRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__count_segment_request__pack_to_buffer
+                     (const Crm__Profiles__V1__CountSegmentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__CountSegmentRequest *
+       crm__profiles__v1__count_segment_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__count_segment_request__free_unpacked
+                     (Crm__Profiles__V1__CountSegmentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__CountSegmentResponse methods */
+void   crm__profiles__v1__count_segment_response__init
+                     (Crm__Profiles__V1__CountSegmentResponse         *message);
+size_t crm__profiles__v1__count_segment_response__get_packed_size
+                     (const Crm__Profiles__V1__CountSegmentResponse   *message);
+size_t crm__profiles__v1__count_segment_response__pack
+                     (const Crm__Profiles__V1__CountSegmentResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__count_segment_response__pack_to_buffer
+                     (const Crm__Profiles__V1__CountSegmentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__CountSegmentResponse *
+       crm__profiles__v1__count_segment_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__count_segment_response__free_unpacked
+                     (Crm__Profiles__V1__CountSegmentResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListSegmentMembersRequest methods */
+void   crm__profiles__v1__list_segment_members_request__init
+                     (Crm__Profiles__V1__ListSegmentMembersRequest         *message);
+size_t crm__profiles__v1__list_segment_members_request__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentMembersRequest   *message);
+size_t crm__profiles__v1__list_segment_members_request__pack
+                     (const Crm__Profiles__V1__ListSegmentMembersRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_segment_members_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentMembersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListSegmentMembersRequest *
+       crm__profiles__v1__list_segment_members_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_segment_members_request__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentMembersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ListSegmentMembersResponse methods */
+void   crm__profiles__v1__list_segment_members_response__init
+                     (Crm__Profiles__V1__ListSegmentMembersResponse         *message);
+size_t crm__profiles__v1__list_segment_members_response__get_packed_size
+                     (const Crm__Profiles__V1__ListSegmentMembersResponse   *message);
+size_t crm__profiles__v1__list_segment_members_response__pack
+                     (const Crm__Profiles__V1__ListSegmentMembersResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__list_segment_members_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ListSegmentMembersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ListSegmentMembersResponse *
+       crm__profiles__v1__list_segment_members_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__list_segment_members_response__free_unpacked
+                     (Crm__Profiles__V1__ListSegmentMembersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ChangeEvent methods */
+void   crm__profiles__v1__change_event__init
+                     (Crm__Profiles__V1__ChangeEvent         *message);
+size_t crm__profiles__v1__change_event__get_packed_size
+                     (const Crm__Profiles__V1__ChangeEvent   *message);
+size_t crm__profiles__v1__change_event__pack
+                     (const Crm__Profiles__V1__ChangeEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__change_event__pack_to_buffer
+                     (const Crm__Profiles__V1__ChangeEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ChangeEvent *
+       crm__profiles__v1__change_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__change_event__free_unpacked
+                     (Crm__Profiles__V1__ChangeEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__StreamChangesRequest methods */
+void   crm__profiles__v1__stream_changes_request__init
+                     (Crm__Profiles__V1__StreamChangesRequest         *message);
+size_t crm__profiles__v1__stream_changes_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamChangesRequest   *message);
+size_t crm__profiles__v1__stream_changes_request__pack
+                     (const Crm__Profiles__V1__StreamChangesRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__stream_changes_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamChangesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__StreamChangesRequest *
+       crm__profiles__v1__stream_changes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__stream_changes_request__free_unpacked
+                     (Crm__Profiles__V1__StreamChangesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__RebuildDimensionsRequest methods */
+void   crm__profiles__v1__rebuild_dimensions_request__init
+                     (Crm__Profiles__V1__RebuildDimensionsRequest         *message);
+size_t crm__profiles__v1__rebuild_dimensions_request__get_packed_size
+                     (const Crm__Profiles__V1__RebuildDimensionsRequest   *message);
+size_t crm__profiles__v1__rebuild_dimensions_request__pack
+                     (const Crm__Profiles__V1__RebuildDimensionsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__rebuild_dimensions_request__pack_to_buffer
+                     (const Crm__Profiles__V1__RebuildDimensionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__RebuildDimensionsRequest *
+       crm__profiles__v1__rebuild_dimensions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__rebuild_dimensions_request__free_unpacked
+                     (Crm__Profiles__V1__RebuildDimensionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__RebuildDimensionsResponse methods */
+void   crm__profiles__v1__rebuild_dimensions_response__init
+                     (Crm__Profiles__V1__RebuildDimensionsResponse         *message);
+size_t crm__profiles__v1__rebuild_dimensions_response__get_packed_size
+                     (const Crm__Profiles__V1__RebuildDimensionsResponse   *message);
+size_t crm__profiles__v1__rebuild_dimensions_response__pack
+                     (const Crm__Profiles__V1__RebuildDimensionsResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__rebuild_dimensions_response__pack_to_buffer
+                     (const Crm__Profiles__V1__RebuildDimensionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__RebuildDimensionsResponse *
+       crm__profiles__v1__rebuild_dimensions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__rebuild_dimensions_response__free_unpacked
+                     (Crm__Profiles__V1__RebuildDimensionsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Profiles__V1__Customer_Closure)
@@ -271,6 +2591,198 @@ typedef void (*Crm__Profiles__V1__GetCustomerResponse_Closure)
 typedef void (*Crm__Profiles__V1__StreamCustomersRequest_Closure)
                  (const Crm__Profiles__V1__StreamCustomersRequest *message,
                   void *closure_data);
+typedef void (*Crm__Profiles__V1__ChangeAccountStatusRequest_Closure)
+                 (const Crm__Profiles__V1__ChangeAccountStatusRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__StatusChange_Closure)
+                 (const Crm__Profiles__V1__StatusChange *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ChangeAccountStatusResponse_Closure)
+                 (const Crm__Profiles__V1__ChangeAccountStatusResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__SuitabilityAssessment_Closure)
+                 (const Crm__Profiles__V1__SuitabilityAssessment *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__RecordAssessmentRequest_Closure)
+                 (const Crm__Profiles__V1__RecordAssessmentRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__RecordAssessmentResponse_Closure)
+                 (const Crm__Profiles__V1__RecordAssessmentResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__TradeEvent_Closure)
+                 (const Crm__Profiles__V1__TradeEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__FundTransferEvent_Closure)
+                 (const Crm__Profiles__V1__FundTransferEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__PositionHolding_Closure)
+                 (const Crm__Profiles__V1__PositionHolding *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__DailyPositionEvent_Closure)
+                 (const Crm__Profiles__V1__DailyPositionEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ProductHolding_Closure)
+                 (const Crm__Profiles__V1__ProductHolding *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__MarginAccountEvent_Closure)
+                 (const Crm__Profiles__V1__MarginAccountEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__MarginInterestEvent_Closure)
+                 (const Crm__Profiles__V1__MarginInterestEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ServiceContactEvent_Closure)
+                 (const Crm__Profiles__V1__ServiceContactEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ProductViewEvent_Closure)
+                 (const Crm__Profiles__V1__ProductViewEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestTradesRequest_Closure)
+                 (const Crm__Profiles__V1__IngestTradesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestFundTransfersRequest_Closure)
+                 (const Crm__Profiles__V1__IngestFundTransfersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestDailyPositionsRequest_Closure)
+                 (const Crm__Profiles__V1__IngestDailyPositionsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestMarginAccountsRequest_Closure)
+                 (const Crm__Profiles__V1__IngestMarginAccountsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestMarginInterestRequest_Closure)
+                 (const Crm__Profiles__V1__IngestMarginInterestRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestServiceContactsRequest_Closure)
+                 (const Crm__Profiles__V1__IngestServiceContactsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestProductViewsRequest_Closure)
+                 (const Crm__Profiles__V1__IngestProductViewsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__IngestResponse_Closure)
+                 (const Crm__Profiles__V1__IngestResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__DimensionDefinition_Closure)
+                 (const Crm__Profiles__V1__DimensionDefinition *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListDimensionsRequest_Closure)
+                 (const Crm__Profiles__V1__ListDimensionsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListDimensionsResponse_Closure)
+                 (const Crm__Profiles__V1__ListDimensionsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ClassificationScheme_Closure)
+                 (const Crm__Profiles__V1__ClassificationScheme *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListClassificationSchemesRequest_Closure)
+                 (const Crm__Profiles__V1__ListClassificationSchemesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListClassificationSchemesResponse_Closure)
+                 (const Crm__Profiles__V1__ListClassificationSchemesResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CustomerDimensions__NumbersEntry_Closure)
+                 (const Crm__Profiles__V1__CustomerDimensions__NumbersEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CustomerDimensions__CategoriesEntry_Closure)
+                 (const Crm__Profiles__V1__CustomerDimensions__CategoriesEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CustomerDimensions__ClassesEntry_Closure)
+                 (const Crm__Profiles__V1__CustomerDimensions__ClassesEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CustomerDimensions_Closure)
+                 (const Crm__Profiles__V1__CustomerDimensions *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetCustomer360Request_Closure)
+                 (const Crm__Profiles__V1__GetCustomer360Request *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__MarginAccountView_Closure)
+                 (const Crm__Profiles__V1__MarginAccountView *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__Customer360_Closure)
+                 (const Crm__Profiles__V1__Customer360 *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetCustomer360Response_Closure)
+                 (const Crm__Profiles__V1__GetCustomer360Response *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CustomerSummary_Closure)
+                 (const Crm__Profiles__V1__CustomerSummary *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__SearchCustomersRequest_Closure)
+                 (const Crm__Profiles__V1__SearchCustomersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__SearchCustomersResponse_Closure)
+                 (const Crm__Profiles__V1__SearchCustomersResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetManagerBookRequest_Closure)
+                 (const Crm__Profiles__V1__GetManagerBookRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetManagerBookResponse_Closure)
+                 (const Crm__Profiles__V1__GetManagerBookResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry_Closure)
+                 (const Crm__Profiles__V1__BranchFigures__CustomersByStatusEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__BranchFigures_Closure)
+                 (const Crm__Profiles__V1__BranchFigures *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetBranchFiguresRequest_Closure)
+                 (const Crm__Profiles__V1__GetBranchFiguresRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetBranchFiguresResponse_Closure)
+                 (const Crm__Profiles__V1__GetBranchFiguresResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetClassDistributionRequest_Closure)
+                 (const Crm__Profiles__V1__GetClassDistributionRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry_Closure)
+                 (const Crm__Profiles__V1__GetClassDistributionResponse__CustomersByClassEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetClassDistributionResponse_Closure)
+                 (const Crm__Profiles__V1__GetClassDistributionResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__Segment_Closure)
+                 (const Crm__Profiles__V1__Segment *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__SaveSegmentRequest_Closure)
+                 (const Crm__Profiles__V1__SaveSegmentRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__SaveSegmentResponse_Closure)
+                 (const Crm__Profiles__V1__SaveSegmentResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetSegmentRequest_Closure)
+                 (const Crm__Profiles__V1__GetSegmentRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetSegmentResponse_Closure)
+                 (const Crm__Profiles__V1__GetSegmentResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListSegmentsRequest_Closure)
+                 (const Crm__Profiles__V1__ListSegmentsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListSegmentsResponse_Closure)
+                 (const Crm__Profiles__V1__ListSegmentsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CountSegmentRequest_Closure)
+                 (const Crm__Profiles__V1__CountSegmentRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__CountSegmentResponse_Closure)
+                 (const Crm__Profiles__V1__CountSegmentResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListSegmentMembersRequest_Closure)
+                 (const Crm__Profiles__V1__ListSegmentMembersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ListSegmentMembersResponse_Closure)
+                 (const Crm__Profiles__V1__ListSegmentMembersResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ChangeEvent_Closure)
+                 (const Crm__Profiles__V1__ChangeEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__StreamChangesRequest_Closure)
+                 (const Crm__Profiles__V1__StreamChangesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__RebuildDimensionsRequest_Closure)
+                 (const Crm__Profiles__V1__RebuildDimensionsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__RebuildDimensionsResponse_Closure)
+                 (const Crm__Profiles__V1__RebuildDimensionsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -290,6 +2802,98 @@ struct Crm__Profiles__V1__Profiles_Service
                            const Crm__Profiles__V1__StreamCustomersRequest *input,
                            Crm__Profiles__V1__Customer_Closure closure,
                            void *closure_data);
+  void (*change_account_status)(Crm__Profiles__V1__Profiles_Service *service,
+                                const Crm__Profiles__V1__ChangeAccountStatusRequest *input,
+                                Crm__Profiles__V1__ChangeAccountStatusResponse_Closure closure,
+                                void *closure_data);
+  void (*record_assessment)(Crm__Profiles__V1__Profiles_Service *service,
+                            const Crm__Profiles__V1__RecordAssessmentRequest *input,
+                            Crm__Profiles__V1__RecordAssessmentResponse_Closure closure,
+                            void *closure_data);
+  void (*ingest_trades)(Crm__Profiles__V1__Profiles_Service *service,
+                        const Crm__Profiles__V1__IngestTradesRequest *input,
+                        Crm__Profiles__V1__IngestResponse_Closure closure,
+                        void *closure_data);
+  void (*ingest_fund_transfers)(Crm__Profiles__V1__Profiles_Service *service,
+                                const Crm__Profiles__V1__IngestFundTransfersRequest *input,
+                                Crm__Profiles__V1__IngestResponse_Closure closure,
+                                void *closure_data);
+  void (*ingest_daily_positions)(Crm__Profiles__V1__Profiles_Service *service,
+                                 const Crm__Profiles__V1__IngestDailyPositionsRequest *input,
+                                 Crm__Profiles__V1__IngestResponse_Closure closure,
+                                 void *closure_data);
+  void (*ingest_margin_accounts)(Crm__Profiles__V1__Profiles_Service *service,
+                                 const Crm__Profiles__V1__IngestMarginAccountsRequest *input,
+                                 Crm__Profiles__V1__IngestResponse_Closure closure,
+                                 void *closure_data);
+  void (*ingest_margin_interest)(Crm__Profiles__V1__Profiles_Service *service,
+                                 const Crm__Profiles__V1__IngestMarginInterestRequest *input,
+                                 Crm__Profiles__V1__IngestResponse_Closure closure,
+                                 void *closure_data);
+  void (*ingest_service_contacts)(Crm__Profiles__V1__Profiles_Service *service,
+                                  const Crm__Profiles__V1__IngestServiceContactsRequest *input,
+                                  Crm__Profiles__V1__IngestResponse_Closure closure,
+                                  void *closure_data);
+  void (*ingest_product_views)(Crm__Profiles__V1__Profiles_Service *service,
+                               const Crm__Profiles__V1__IngestProductViewsRequest *input,
+                               Crm__Profiles__V1__IngestResponse_Closure closure,
+                               void *closure_data);
+  void (*get_customer360)(Crm__Profiles__V1__Profiles_Service *service,
+                          const Crm__Profiles__V1__GetCustomer360Request *input,
+                          Crm__Profiles__V1__GetCustomer360Response_Closure closure,
+                          void *closure_data);
+  void (*search_customers)(Crm__Profiles__V1__Profiles_Service *service,
+                           const Crm__Profiles__V1__SearchCustomersRequest *input,
+                           Crm__Profiles__V1__SearchCustomersResponse_Closure closure,
+                           void *closure_data);
+  void (*get_manager_book)(Crm__Profiles__V1__Profiles_Service *service,
+                           const Crm__Profiles__V1__GetManagerBookRequest *input,
+                           Crm__Profiles__V1__GetManagerBookResponse_Closure closure,
+                           void *closure_data);
+  void (*get_branch_figures)(Crm__Profiles__V1__Profiles_Service *service,
+                             const Crm__Profiles__V1__GetBranchFiguresRequest *input,
+                             Crm__Profiles__V1__GetBranchFiguresResponse_Closure closure,
+                             void *closure_data);
+  void (*get_class_distribution)(Crm__Profiles__V1__Profiles_Service *service,
+                                 const Crm__Profiles__V1__GetClassDistributionRequest *input,
+                                 Crm__Profiles__V1__GetClassDistributionResponse_Closure closure,
+                                 void *closure_data);
+  void (*list_dimensions)(Crm__Profiles__V1__Profiles_Service *service,
+                          const Crm__Profiles__V1__ListDimensionsRequest *input,
+                          Crm__Profiles__V1__ListDimensionsResponse_Closure closure,
+                          void *closure_data);
+  void (*list_classification_schemes)(Crm__Profiles__V1__Profiles_Service *service,
+                                      const Crm__Profiles__V1__ListClassificationSchemesRequest *input,
+                                      Crm__Profiles__V1__ListClassificationSchemesResponse_Closure closure,
+                                      void *closure_data);
+  void (*save_segment)(Crm__Profiles__V1__Profiles_Service *service,
+                       const Crm__Profiles__V1__SaveSegmentRequest *input,
+                       Crm__Profiles__V1__SaveSegmentResponse_Closure closure,
+                       void *closure_data);
+  void (*get_segment)(Crm__Profiles__V1__Profiles_Service *service,
+                      const Crm__Profiles__V1__GetSegmentRequest *input,
+                      Crm__Profiles__V1__GetSegmentResponse_Closure closure,
+                      void *closure_data);
+  void (*list_segments)(Crm__Profiles__V1__Profiles_Service *service,
+                        const Crm__Profiles__V1__ListSegmentsRequest *input,
+                        Crm__Profiles__V1__ListSegmentsResponse_Closure closure,
+                        void *closure_data);
+  void (*count_segment)(Crm__Profiles__V1__Profiles_Service *service,
+                        const Crm__Profiles__V1__CountSegmentRequest *input,
+                        Crm__Profiles__V1__CountSegmentResponse_Closure closure,
+                        void *closure_data);
+  void (*list_segment_members)(Crm__Profiles__V1__Profiles_Service *service,
+                               const Crm__Profiles__V1__ListSegmentMembersRequest *input,
+                               Crm__Profiles__V1__ListSegmentMembersResponse_Closure closure,
+                               void *closure_data);
+  void (*stream_changes)(Crm__Profiles__V1__Profiles_Service *service,
+                         const Crm__Profiles__V1__StreamChangesRequest *input,
+                         Crm__Profiles__V1__ChangeEvent_Closure closure,
+                         void *closure_data);
+  void (*rebuild_dimensions)(Crm__Profiles__V1__Profiles_Service *service,
+                             const Crm__Profiles__V1__RebuildDimensionsRequest *input,
+                             Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Crm__Profiles__V1__Profiles_ServiceDestroy)(Crm__Profiles__V1__Profiles_Service *);
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
@@ -300,7 +2904,30 @@ void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *ser
     { CRM__PROFILES__V1__PROFILES__BASE_INIT,\
       function_prefix__ ## upsert_customer,\
       function_prefix__ ## get_customer,\
-      function_prefix__ ## stream_customers  }
+      function_prefix__ ## stream_customers,\
+      function_prefix__ ## change_account_status,\
+      function_prefix__ ## record_assessment,\
+      function_prefix__ ## ingest_trades,\
+      function_prefix__ ## ingest_fund_transfers,\
+      function_prefix__ ## ingest_daily_positions,\
+      function_prefix__ ## ingest_margin_accounts,\
+      function_prefix__ ## ingest_margin_interest,\
+      function_prefix__ ## ingest_service_contacts,\
+      function_prefix__ ## ingest_product_views,\
+      function_prefix__ ## get_customer360,\
+      function_prefix__ ## search_customers,\
+      function_prefix__ ## get_manager_book,\
+      function_prefix__ ## get_branch_figures,\
+      function_prefix__ ## get_class_distribution,\
+      function_prefix__ ## list_dimensions,\
+      function_prefix__ ## list_classification_schemes,\
+      function_prefix__ ## save_segment,\
+      function_prefix__ ## get_segment,\
+      function_prefix__ ## list_segments,\
+      function_prefix__ ## count_segment,\
+      function_prefix__ ## list_segment_members,\
+      function_prefix__ ## stream_changes,\
+      function_prefix__ ## rebuild_dimensions  }
 void crm__profiles__v1__profiles__upsert_customer(ProtobufCService *service,
                                                   const Crm__Profiles__V1__UpsertCustomerRequest *input,
                                                   Crm__Profiles__V1__UpsertCustomerResponse_Closure closure,
@@ -313,17 +2940,184 @@ void crm__profiles__v1__profiles__stream_customers(ProtobufCService *service,
                                                    const Crm__Profiles__V1__StreamCustomersRequest *input,
                                                    Crm__Profiles__V1__Customer_Closure closure,
                                                    void *closure_data);
+void crm__profiles__v1__profiles__change_account_status(ProtobufCService *service,
+                                                        const Crm__Profiles__V1__ChangeAccountStatusRequest *input,
+                                                        Crm__Profiles__V1__ChangeAccountStatusResponse_Closure closure,
+                                                        void *closure_data);
+void crm__profiles__v1__profiles__record_assessment(ProtobufCService *service,
+                                                    const Crm__Profiles__V1__RecordAssessmentRequest *input,
+                                                    Crm__Profiles__V1__RecordAssessmentResponse_Closure closure,
+                                                    void *closure_data);
+void crm__profiles__v1__profiles__ingest_trades(ProtobufCService *service,
+                                                const Crm__Profiles__V1__IngestTradesRequest *input,
+                                                Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                void *closure_data);
+void crm__profiles__v1__profiles__ingest_fund_transfers(ProtobufCService *service,
+                                                        const Crm__Profiles__V1__IngestFundTransfersRequest *input,
+                                                        Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                        void *closure_data);
+void crm__profiles__v1__profiles__ingest_daily_positions(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__IngestDailyPositionsRequest *input,
+                                                         Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                         void *closure_data);
+void crm__profiles__v1__profiles__ingest_margin_accounts(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__IngestMarginAccountsRequest *input,
+                                                         Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                         void *closure_data);
+void crm__profiles__v1__profiles__ingest_margin_interest(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__IngestMarginInterestRequest *input,
+                                                         Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                         void *closure_data);
+void crm__profiles__v1__profiles__ingest_service_contacts(ProtobufCService *service,
+                                                          const Crm__Profiles__V1__IngestServiceContactsRequest *input,
+                                                          Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                          void *closure_data);
+void crm__profiles__v1__profiles__ingest_product_views(ProtobufCService *service,
+                                                       const Crm__Profiles__V1__IngestProductViewsRequest *input,
+                                                       Crm__Profiles__V1__IngestResponse_Closure closure,
+                                                       void *closure_data);
+void crm__profiles__v1__profiles__get_customer360(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__GetCustomer360Request *input,
+                                                  Crm__Profiles__V1__GetCustomer360Response_Closure closure,
+                                                  void *closure_data);
+void crm__profiles__v1__profiles__search_customers(ProtobufCService *service,
+                                                   const Crm__Profiles__V1__SearchCustomersRequest *input,
+                                                   Crm__Profiles__V1__SearchCustomersResponse_Closure closure,
+                                                   void *closure_data);
+void crm__profiles__v1__profiles__get_manager_book(ProtobufCService *service,
+                                                   const Crm__Profiles__V1__GetManagerBookRequest *input,
+                                                   Crm__Profiles__V1__GetManagerBookResponse_Closure closure,
+                                                   void *closure_data);
+void crm__profiles__v1__profiles__get_branch_figures(ProtobufCService *service,
+                                                     const Crm__Profiles__V1__GetBranchFiguresRequest *input,
+                                                     Crm__Profiles__V1__GetBranchFiguresResponse_Closure closure,
+                                                     void *closure_data);
+void crm__profiles__v1__profiles__get_class_distribution(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__GetClassDistributionRequest *input,
+                                                         Crm__Profiles__V1__GetClassDistributionResponse_Closure closure,
+                                                         void *closure_data);
+void crm__profiles__v1__profiles__list_dimensions(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__ListDimensionsRequest *input,
+                                                  Crm__Profiles__V1__ListDimensionsResponse_Closure closure,
+                                                  void *closure_data);
+void crm__profiles__v1__profiles__list_classification_schemes(ProtobufCService *service,
+                                                              const Crm__Profiles__V1__ListClassificationSchemesRequest *input,
+                                                              Crm__Profiles__V1__ListClassificationSchemesResponse_Closure closure,
+                                                              void *closure_data);
+void crm__profiles__v1__profiles__save_segment(ProtobufCService *service,
+                                               const Crm__Profiles__V1__SaveSegmentRequest *input,
+                                               Crm__Profiles__V1__SaveSegmentResponse_Closure closure,
+                                               void *closure_data);
+void crm__profiles__v1__profiles__get_segment(ProtobufCService *service,
+                                              const Crm__Profiles__V1__GetSegmentRequest *input,
+                                              Crm__Profiles__V1__GetSegmentResponse_Closure closure,
+                                              void *closure_data);
+void crm__profiles__v1__profiles__list_segments(ProtobufCService *service,
+                                                const Crm__Profiles__V1__ListSegmentsRequest *input,
+                                                Crm__Profiles__V1__ListSegmentsResponse_Closure closure,
+                                                void *closure_data);
+void crm__profiles__v1__profiles__count_segment(ProtobufCService *service,
+                                                const Crm__Profiles__V1__CountSegmentRequest *input,
+                                                Crm__Profiles__V1__CountSegmentResponse_Closure closure,
+                                                void *closure_data);
+void crm__profiles__v1__profiles__list_segment_members(ProtobufCService *service,
+                                                       const Crm__Profiles__V1__ListSegmentMembersRequest *input,
+                                                       Crm__Profiles__V1__ListSegmentMembersResponse_Closure closure,
+                                                       void *closure_data);
+void crm__profiles__v1__profiles__stream_changes(ProtobufCService *service,
+                                                 const Crm__Profiles__V1__StreamChangesRequest *input,
+                                                 Crm__Profiles__V1__ChangeEvent_Closure closure,
+                                                 void *closure_data);
+void crm__profiles__v1__profiles__rebuild_dimensions(ProtobufCService *service,
+                                                     const Crm__Profiles__V1__RebuildDimensionsRequest *input,
+                                                     Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__customer_kind__descriptor;
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__account_status__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__investor_class__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__investment_horizon__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__investment_variety__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__instrument_type__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__trade_side__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__account_type__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__transfer_direction__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__contact_channel__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__contact_outcome__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__dimension_type__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__change_kind__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__customer__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__get_customer_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__get_customer_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__change_account_status_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__status_change__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__change_account_status_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__suitability_assessment__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__record_assessment_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__record_assessment_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__trade_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__fund_transfer_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__position_holding__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__daily_position_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__product_holding__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__margin_account_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__margin_interest_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__service_contact_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__product_view_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_trades_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_fund_transfers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_daily_positions_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_margin_accounts_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_margin_interest_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_service_contacts_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_product_views_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__ingest_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__dimension_definition__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_dimensions_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_dimensions_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__classification_scheme__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_classification_schemes_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_classification_schemes_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__numbers_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__categories_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__classes_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_customer360_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__margin_account_view__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__customer360__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_customer360_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__customer_summary__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_manager_book_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_manager_book_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__branch_figures__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__branch_figures__customers_by_status_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_branch_figures_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_branch_figures_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_class_distribution_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_class_distribution_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_class_distribution_response__customers_by_class_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__segment__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__save_segment_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__save_segment_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_segment_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_segment_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segments_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segments_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__count_segment_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__count_segment_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor;
 
 PROTOBUF_C__END_DECLS

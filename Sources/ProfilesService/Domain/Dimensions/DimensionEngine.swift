@@ -1,0 +1,24 @@
+/// Computes a customer's dimensions from its ledger and facts for a business date.
+///
+/// Pure and cheap (a few microseconds): the store calls it whenever a customer's ledger or facts
+/// change and for every customer when the business date moves on. Window dimensions cover
+/// `asOf − N + 1 … asOf`; point-in-time dimensions (total assets, holdings, margin) read the latest
+/// snapshot received.
+public enum DimensionEngine {
+    public static func compute(ledger: CustomerLedger, customer: CustomerFacts, asOf: DayNumber) -> DimensionValues {
+        let inputs = DimensionInputs(ledger: ledger, facts: customer, asOf: asOf)
+        var numbers = [Double](repeating: .nan, count: DimensionCatalog.numeric.count)
+        var categories = [String](repeating: "", count: DimensionCatalog.categorical.count)
+        for definition in DimensionCatalog.all {
+            switch definition.evaluate {
+            case .number(let evaluate):
+                let value = evaluate(inputs)
+                // One NaN bit pattern (0/0 has another), so equal values compare equal.
+                numbers[definition.slot] = value.isNaN ? .nan : value
+            case .category(let evaluate):
+                categories[definition.slot] = evaluate(inputs)
+            }
+        }
+        return DimensionValues(asOf: asOf, numbers: numbers, categories: categories)
+    }
+}

@@ -1,0 +1,134 @@
+import CRMProtos
+import CRMRPC
+import Testing
+@testable import ProfilesService
+
+/// Statuses, their rules and history; assessments; the change feed.
+@Suite struct CustomerLifecycleTests {
+    typealias Status = Crm_Profiles_V1_AccountStatus
+
+    @Test func everyStatusTransitionFollowsTheRules() {
+        let all: [Status] = [.prospect, .normal, .frozen, .reportedLost, .closed]
+        let allowed: Set<String> = [
+            "PROSPECT>NORMAL", "PROSPECT>CLOSED",
+            "NORMAL>FROZEN", "NORMAL>REPORTED_LOST", "NORMAL>CLOSED",
+            "FROZEN>NORMAL", "FROZEN>CLOSED",
+            "REPORTED_LOST>NORMAL", "REPORTED_LOST>CLOSED",
+        ]
+        for from in all {
+            for to in all where from != to {
+                #expect(StatusRules.isAllowed(from: from, to: to) == allowed.contains("\(from.name)>\(to.name)"), "\(from.name) -> \(to.name)")
+            }
+        }
+        #expect(StatusRules.mayTrade(.normal))
+        for status in all where status != .normal { #expect(!StatusRules.mayTrade(status)) }
+    }
+
+    @Test func forbiddenChangesAreRefusedAndAllowedOnesRecorded() async throws {
+        let harness = try await ProfilesHarness.start()
+        try await harness.upsert("C1", status: .prospect)
+        let change = Crm_Profiles_V1_ChangeAccountStatusRequest.self
+        // Opening needs the open date.
+        let noDate = await statusOf {
+            _ = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with { $0.customerID = "C1"; $0.newStatus = .normal }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+        }
+        #expect(noDate?.code == .invalidArgument)
+        #expect(noDate?.fieldViolations.first?.field == "effective_date")
+        let opened = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with {
+            $0.customerID = "C1"; $0.newStatus = .normal; $0.reason = "account opened"; $0.effectiveDate = .init(year: 2026, month: 3, day: 2)
+        }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+        #expect(opened.customer.status == .normal)
+        #expect(opened.customer.openDate.isoString == "2026-03-02")
+        #expect(opened.change.changedBy == "trading-system")
+
+        for (to, reason) in [(Status.frozen, "court order"), (.normal, "released"), (.closed, "customer left")] {
+            _ = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with { $0.customerID = "C1"; $0.newStatus = to; $0.reason = reason }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+        }
+        // A closed account cannot be frozen, nor reopened by an upsert.
+        let frozen = await statusOf {
+            _ = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with { $0.customerID = "C1"; $0.newStatus = .frozen }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+        }
+        #expect(frozen?.code == .failedPrecondition)
+        let reopened = await statusOf { try await harness.upsert("C1", status: .normal) }
+        #expect(reopened?.code == .failedPrecondition)
+
+        let history = try await harness.service.database.read { db in try CustomerStore.statusHistory(db, id: "C1") }
+        #expect(history.map(\.toStatus) == [.prospect, .normal, .frozen, .normal, .closed])
+        #expect(history.map(\.reason) == ["created", "account opened", "court order", "released", "customer left"])
+        try await harness.stop()
+    }
+
+    @Test func reassessmentsAreAllKeptAndExpireAfterTheConfiguredValidity() async throws {
+        let harness = try await ProfilesHarness.start()
+        try await harness.upsert("C1")
+        func record(_ tolerance: Crm_Common_V1_RiskTolerance, year: Int32) async throws -> Crm_Profiles_V1_SuitabilityAssessment {
+            try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+                $0.customerID = "C1"
+                $0.assessment = .with {
+                    $0.investorClass = .ordinary
+                    $0.riskTolerance = tolerance
+                    $0.assessedOn = .init(year: year, month: 2, day: 29)
+                    $0.horizon = .oneTo3Years
+                    $0.varieties = [.funds, .bonds]
+                    $0.expectedReturnBp = 600
+                }
+            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self).assessment
+        }
+        let first = try await record(.c3, year: 2024)
+        #expect(first.sequence == 1)
+        #expect(first.expiresOn.isoString == "2026-02-28")  // two years on; no 29 February in 2026
+        let second = try await record(.c4, year: 2028)
+        #expect(second.sequence == 2)
+        let kept = try await harness.service.database.read { db in try CustomerStore.assessments(db, id: "C1") }
+        #expect(kept.map(\.riskTolerance) == [.c3, .c4])
+
+        let bad = await statusOf {
+            _ = try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+                $0.customerID = "C1"
+                $0.assessment = .with { $0.investorClass = .ordinary; $0.riskTolerance = .c2; $0.lowestCategory = true }
+            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+        }
+        #expect(bad?.code == .invalidArgument)
+        #expect(Set(bad?.fieldViolations.map(\.field) ?? []) == ["assessment.lowest_category", "assessment.assessed_on", "assessment.horizon", "assessment.varieties"])
+        try await harness.stop()
+    }
+
+    @Test func theChangeFeedResumesExactlyWhereItLeftOffAcrossARestart() async throws {
+        let harness = try await ProfilesHarness.start()
+        for index in 1...5 { try await harness.upsert("C\(index)") }
+        let all = try await harness.changes(after: 0)
+        #expect(all.map(\.sequence) == [1, 2, 3, 4, 5])
+        #expect(all.map(\.kind) == Array(repeating: .customerCreated, count: 5))
+        let resumeAt = all[2].sequence
+        try await harness.stop()
+
+        // The service restarts on the same file; more changes arrive; the consumer resumes.
+        let restarted = try await ProfilesHarness.start(path: harness.path)
+        try await restarted.upsert("C6")
+        try await restarted.upsert("C2", name: "Renamed")
+        let rest = try await restarted.changes(after: resumeAt, client: restarted.service.client(token: "feed"))
+        #expect(rest.map(\.sequence) == [4, 5, 6, 7])
+        #expect(rest.map(\.customerID) == ["C4", "C5", "C6", "C2"])
+        #expect(rest.last?.kind == .customerUpdated)
+        #expect(rest.last?.customer.name == "Renamed")
+        // A manager's token may not read the feed.
+        let denied = await statusOf { _ = try await restarted.changes(after: 0, client: restarted.service.client(token: "m1")) }
+        #expect(denied?.code == .permissionDenied)
+        try await restarted.stop()
+    }
+
+    @Test func aManagerReadsOnlyTheirOwnCustomers() async throws {
+        let harness = try await ProfilesHarness.start()
+        try await harness.upsert("C1", manager: "M1")
+        try await harness.upsert("C2", manager: "M2")
+        let m1 = harness.service.client(token: "m1")
+        let own = try await m1.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C1" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+        #expect(own.customer.managerID == "M1")
+        let other = await statusOf {
+            _ = try await m1.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C2" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+        }
+        #expect(other?.code == .permissionDenied)
+        await m1.close()
+        try await harness.stop()
+    }
+}
