@@ -105,7 +105,8 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMProtos",
+                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -151,5 +152,6 @@ var serviceDependencies: [Target.Dependency] {
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ]
 }

@@ -21,6 +21,8 @@ public enum SQLiteStore {
         configuration.maximumReaderCount = 8
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // 64 MiB of page cache per connection: index inserts at random keys stay in memory.
+            try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         let applied = try pool.read { db in try migrator.appliedMigrations(db) }

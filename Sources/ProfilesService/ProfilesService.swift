@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import GRDB
+import ServiceLifecycle
 
 /// # ProfilesService
 ///
@@ -17,19 +18,44 @@ public struct ProfilesService: CRMService {
     let events: EventStore
     let database: DatabasePool
     let settings: [String: String]
+    let classifier: Classifier
+    let updater: DimensionUpdater
 
     public init(context: ServiceContext) throws {
         self.database = context.database
         self.customers = CustomerStore(database: context.database)
         self.events = EventStore(database: context.database)
         self.settings = context.configuration.settings
+        do {
+            self.classifier = try Classifier(configuration: ClassificationConfiguration(settings: settings))
+        } catch {
+            throw ConfigurationError("classification settings: \(error)")
+        }
+        self.updater = DimensionUpdater(database: context.database, classifier: classifier, logger: context.logger)
     }
 
     public func register(into router: inout Router) {
         let validity = Int32(settings["assessment.validity_years"] ?? "") ?? 2
-        CustomerHandlers(store: customers, assessmentValidityYears: validity).register(into: &router)
-        IngestionHandlers(events: events, onIngested: {}).register(into: &router)
+        let updater = self.updater
+        CustomerHandlers(store: customers, assessmentValidityYears: validity, onChanged: { updater.notify() }).register(into: &router)
+        IngestionHandlers(events: events, onIngested: { updater.notify() }).register(into: &router)
         FeedHandlers(database: database).register(into: &router)
+        QueryHandlers(
+            queries: QueryStore(database: database),
+            segments: SegmentStore(database: database),
+            classifier: classifier,
+            schema: ProfileRules.schema(classifier: classifier)
+        ).register(into: &router)
+    }
+
+    public func backgroundServices() -> [any Service] {
+        [updater]
+    }
+
+    /// Folds every pending event and change into dimensions now (tests and tools; the running
+    /// service does this by itself a few milliseconds after each write).
+    public func updateDimensions() async throws {
+        try await updater.catchUp()
     }
 }
 

@@ -9,10 +9,19 @@ import NIOPosix
 /// Measures unary calls per second and latency percentiles over loopback: the RPC stack beside a
 /// bare SwiftNIO echo of the same frames, interleaved round by round so both see the same machine.
 @main
-struct BenchMain: AsyncParsableCommand {
+struct BenchRoot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench",
-        abstract: "RPC throughput and latency over loopback, beside a bare framed echo. Build with -c release."
+        abstract: "The project's benchmarks. Build with -c release.",
+        subcommands: [BenchMain.self, IngestBench.self],
+        defaultSubcommand: BenchMain.self
+    )
+}
+
+struct BenchMain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
+        abstract: "RPC throughput and latency over loopback, beside a bare framed echo."
     )
 
     @Option(help: "Seconds per scenario per round.")

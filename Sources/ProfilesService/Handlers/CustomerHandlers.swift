@@ -6,6 +6,8 @@ import CRMRPC
 struct CustomerHandlers: Sendable {
     let store: CustomerStore
     let assessmentValidityYears: Int32
+    /// Wakes the dimension updater: statuses and assessments feed classes.
+    let onChanged: @Sendable () -> Void
 
     static let maxStreamPage = 1_000
     static let prefix = "/crm.profiles.v1.Profiles/"
@@ -38,6 +40,7 @@ struct CustomerHandlers: Sendable {
         let violations = CustomerValidation.violations(of: request.customer)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
         let (stored, created) = try await store.upsert(request.customer, reason: request.reason, by: context.principal?.name ?? "?")
+        onChanged()
         return .with {
             $0.customer = stored
             $0.created = created
@@ -85,6 +88,7 @@ struct CustomerHandlers: Sendable {
             effectiveDate: request.hasEffectiveDate ? request.effectiveDate : nil,
             by: context.principal?.name ?? "?"
         )
+        onChanged()
         return .with {
             $0.customer = customer
             $0.change = change
@@ -98,6 +102,7 @@ struct CustomerHandlers: Sendable {
         let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
         let stored = try await store.recordAssessment(id: request.customerID, assessment)
+        onChanged()
         return .with { $0.assessment = stored }
     }
 }

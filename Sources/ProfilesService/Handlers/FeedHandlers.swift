@@ -30,5 +30,19 @@ struct FeedHandlers: Sendable {
                 remaining -= changes.count
             }
         }
+        router.unary(
+            CustomerHandlers.prefix + "RebuildDimensions",
+            Crm_Profiles_V1_RebuildDimensionsRequest.self,
+            policy: .roles(ProfilesRoles.headOffice)
+        ) { _, context -> Crm_Profiles_V1_RebuildDimensionsResponse in
+            let report: LedgerRebuild.Report = try await database.read { db in try LedgerRebuild.verify(db) }
+            if !report.mismatches.isEmpty {
+                context.logger.error("rebuild differs from the incremental ledgers", metadata: ["customers": "\(report.mismatches.prefix(20))"])
+            }
+            return .with {
+                $0.customers = UInt64(report.customers)
+                $0.mismatches = UInt64(report.mismatches.count)
+            }
+        }
     }
 }

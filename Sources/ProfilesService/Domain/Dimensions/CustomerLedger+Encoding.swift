@@ -5,8 +5,8 @@ public struct LedgerDecodingError: Error, Sendable, Hashable, CustomStringConver
 }
 
 /// The ledger's persistent form: a version byte, then every field as LEB128 varints (signed values
-/// zigzag-encoded), series days as increasing deltas. A typical active customer fits in a few
-/// kilobytes. `Codable` writes the same bytes as a single value, so any encoder can carry it.
+/// zigzag-encoded), series days and daily total assets as deltas, and the sector and product names of
+/// the series written once in a sorted table. A typical active customer fits in a few kilobytes. `Codable` writes the same bytes as a single value, so any encoder can carry it.
 extension CustomerLedger: Codable {
     /// The format version written by ``serialized()``.
     public static let formatVersion: UInt8 = 1
@@ -69,7 +69,22 @@ extension CustomerLedger: Codable {
             writer.signed(point.totalFen)
         }
 
-        writer.series(assets) { writer, point in writer.signed(point.totalFen) }
+        // Names used by the series, once each, sorted; entries refer to them by index.
+        var names: [String] = []
+        for name in (sectorMix.map(\.sector) + views.map(\.productCode) + views.map(\.productType)).sorted() where names.last != name {
+            names.append(name)
+        }
+        writer.unsigned(UInt64(names.count))
+        for name in names { writer.string(name) }
+        func nameIndex(_ name: String) -> UInt64 {
+            UInt64(names.insertionIndex { $0 < name })
+        }
+
+        var previousTotal: Int64 = 0
+        writer.series(assets) { writer, point in
+            writer.signed(point.totalFen &- previousTotal)
+            previousTotal = point.totalFen
+        }
         writer.series(trades) { writer, day in
             writer.unsigned(UInt64(day.buyCount))
             writer.unsigned(UInt64(day.sellCount))
@@ -85,7 +100,7 @@ extension CustomerLedger: Codable {
             writer.signed(entry.fen)
         }
         writer.series(sectorMix) { writer, entry in
-            writer.string(entry.sector)
+            writer.unsigned(nameIndex(entry.sector))
             writer.signed(entry.fen)
         }
         writer.series(flows) { writer, day in
@@ -101,8 +116,8 @@ extension CustomerLedger: Codable {
             }
         }
         writer.series(views) { writer, view in
-            writer.string(view.productCode)
-            writer.string(view.productType)
+            writer.unsigned(nameIndex(view.productCode))
+            writer.unsigned(nameIndex(view.productType))
             writer.unsigned(UInt64(view.count))
         }
         return writer.bytes
@@ -167,7 +182,13 @@ extension CustomerLedger: Codable {
             carried.assets = AssetPoint(day: try reader.day(), totalFen: try reader.signed())
         }
 
-        assets = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in AssetPoint(day: day, totalFen: try reader.signed()) }
+        var names: [String] = []
+        for _ in 0..<(try reader.count()) { names.append(try reader.string()) }
+        var previousTotal: Int64 = 0
+        assets = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in
+            previousTotal = previousTotal &+ (try reader.signed())
+            return AssetPoint(day: day, totalFen: previousTotal)
+        }
         trades = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in
             var bucket = TradeDay(day: day)
             bucket.buyCount = try reader.counter()
@@ -183,7 +204,7 @@ extension CustomerLedger: Codable {
         instrumentMix = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in
             InstrumentAmount(day: day, instrument: try reader.instrument(), fen: try reader.signed())
         }
-        sectorMix = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in SectorAmount(day: day, sector: try reader.string(), fen: try reader.signed()) }
+        sectorMix = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in SectorAmount(day: day, sector: try reader.name(in: names), fen: try reader.signed()) }
         flows = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in
             var bucket = FlowDay(day: day)
             bucket.depositCount = try reader.counter()
@@ -205,7 +226,7 @@ extension CustomerLedger: Codable {
             return bucket
         }
         views = try reader.series { (reader: inout LedgerReader, day: DayNumber) throws(LedgerDecodingError) in
-            ViewCount(day: day, productCode: try reader.string(), productType: try reader.string(), count: try reader.counter())
+            ViewCount(day: day, productCode: try reader.name(in: names), productType: try reader.name(in: names), count: try reader.counter())
         }
         guard reader.isAtEnd else { throw LedgerDecodingError(reason: "\(bytes.count - reader.offset) bytes after the end") }
         try checkOrder()
@@ -358,6 +379,12 @@ private struct LedgerReader {
         let length = try count()
         defer { offset += length }
         return String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+    }
+
+    mutating func name(in names: [String]) throws(LedgerDecodingError) -> String {
+        let index = try unsigned()
+        guard index < UInt64(names.count) else { throw LedgerDecodingError(reason: "name index \(index) out of range at byte \(offset)") }
+        return names[Int(index)]
     }
 
     mutating func series<T>(_ read: (inout LedgerReader, DayNumber) throws(LedgerDecodingError) -> T) throws(LedgerDecodingError) -> [T] {

@@ -13,6 +13,18 @@ public enum DimensionCatalog {
     /// The category dimensions, in slot order.
     public static let categorical: [DimensionDefinition] = all.filter { $0.type == .category }
 
+    /// The computations of the numeric dimensions, by slot (kept apart so computing touches no names).
+    static let numberEvaluators: [@Sendable (DimensionInputs) -> Double] = numeric.compactMap {
+        if case .number(let evaluate) = $0.evaluate { return evaluate }
+        return nil
+    }
+
+    /// The computations of the category dimensions, by slot.
+    static let categoryEvaluators: [@Sendable (DimensionInputs) -> String] = categorical.compactMap {
+        if case .category(let evaluate) = $0.evaluate { return evaluate }
+        return nil
+    }
+
     private static let byName: [String: DimensionDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     /// The definition with this name, or nil.

@@ -7,18 +7,14 @@
 public enum DimensionEngine {
     public static func compute(ledger: CustomerLedger, customer: CustomerFacts, asOf: DayNumber) -> DimensionValues {
         let inputs = DimensionInputs(ledger: ledger, facts: customer, asOf: asOf)
-        var numbers = [Double](repeating: .nan, count: DimensionCatalog.numeric.count)
-        var categories = [String](repeating: "", count: DimensionCatalog.categorical.count)
-        for definition in DimensionCatalog.all {
-            switch definition.evaluate {
-            case .number(let evaluate):
-                let value = evaluate(inputs)
-                // One NaN bit pattern (0/0 has another), so equal values compare equal.
-                numbers[definition.slot] = value.isNaN ? .nan : value
-            case .category(let evaluate):
-                categories[definition.slot] = evaluate(inputs)
-            }
+        let numberEvaluators = DimensionCatalog.numberEvaluators
+        let numbers = numberEvaluators.indices.map { slot in
+            let value = numberEvaluators[slot](inputs)
+            // One NaN bit pattern (0/0 has another), so equal values compare equal.
+            return value.isNaN ? Double.nan : value
         }
+        let categoryEvaluators = DimensionCatalog.categoryEvaluators
+        let categories = categoryEvaluators.indices.map { categoryEvaluators[$0](inputs) }
         return DimensionValues(asOf: asOf, numbers: numbers, categories: categories)
     }
 }

@@ -1,7 +1,8 @@
 /// The figures every dimension is read from, computed in one pass over a ledger for one business
 /// date: per-window totals, 365-day mixes, lifetime facts as of the date, and the breakdown of the
 /// latest position and margin snapshot. The catalog's dimensions are then one-line reads of it.
-struct DimensionInputs {
+/// A class, so that the catalog's evaluations share one instance instead of copying it.
+final class DimensionInputs {
     /// Additive totals over one trailing window.
     struct WindowTotals {
         var tradeCount: Int64 = 0
@@ -132,12 +133,12 @@ struct DimensionInputs {
 
     /// Calls `body` with each window containing `day`.
     @inline(__always)
-    private mutating func forEachWindow(containing day: DayNumber, _ body: (inout WindowTotals) -> Void) {
+    private func forEachWindow(containing day: DayNumber, _ body: (inout WindowTotals) -> Void) {
         guard let first = Self.firstWindow(age: DimensionMath.age(of: day, asOf: asOf)) else { return }
         for index in first..<windows.count { body(&windows[index]) }
     }
 
-    private mutating func foldTrades(_ ledger: CustomerLedger) {
+    private func foldTrades(_ ledger: CustomerLedger) {
         let carried = ledger.carried
         lifetimeTradeCount = carried.tradeCount
         lifetimeTradeFen = carried.tradeFen
@@ -175,7 +176,7 @@ struct DimensionInputs {
         return age >= 0 && age < DimensionWindow.longest.days
     }
 
-    private mutating func foldMixes(_ ledger: CustomerLedger) {
+    private func foldMixes(_ ledger: CustomerLedger) {
         for entry in ledger.instrumentMix where Self.inLongestWindow(entry.day, asOf: asOf) {
             let slot = Int(entry.instrument.rawValue)
             tradeFenByInstrument[slot] = DimensionMath.sum(tradeFenByInstrument[slot], entry.fen)
@@ -189,26 +190,15 @@ struct DimensionInputs {
         }
         preferredInstrument = best?.name ?? "none"
 
-        var bySector: [String: Int64] = [:]
+        var bySector = SmallTally()
         for entry in ledger.sectorMix where Self.inLongestWindow(entry.day, asOf: asOf) {
-            bySector[entry.sector, default: 0] = DimensionMath.sum(bySector[entry.sector, default: 0], entry.fen)
+            bySector.add(entry.sector, entry.fen)
         }
         tradedSectorCount365 = Int64(bySector.count)
-        preferredSector = Self.largest(bySector) ?? "none"
+        preferredSector = bySector.largest ?? "none"
     }
 
-    /// The key with the largest positive value; ties go to the smallest key, so the answer never
-    /// depends on dictionary order.
-    static func largest(_ values: [String: Int64]) -> String? {
-        var best: (key: String, value: Int64)?
-        for (key, value) in values where value > 0 {
-            if let current = best, (value, current.key) <= (current.value, key) { continue }
-            best = (key, value)
-        }
-        return best?.key
-    }
-
-    private mutating func foldFlows(_ ledger: CustomerLedger) {
+    private func foldFlows(_ ledger: CustomerLedger) {
         let carried = ledger.carried
         lastDepositDay = carried.lastDepositDay.flatMap { $0 <= asOf ? $0 : nil }
         lastWithdrawalDay = carried.lastWithdrawalDay.flatMap { $0 <= asOf ? $0 : nil }
@@ -224,7 +214,7 @@ struct DimensionInputs {
         }
     }
 
-    private mutating func foldContacts(_ ledger: CustomerLedger) {
+    private func foldContacts(_ ledger: CustomerLedger) {
         let carried = ledger.carried
         lastContactDay = carried.lastContactDay.flatMap { $0 <= asOf ? $0 : nil }
         lastComplaintDay = carried.lastComplaintDay.flatMap { $0 <= asOf ? $0 : nil }
@@ -243,29 +233,29 @@ struct DimensionInputs {
         }
     }
 
-    private mutating func foldViews(_ ledger: CustomerLedger) {
+    private func foldViews(_ ledger: CustomerLedger) {
         lastViewDay = ledger.carried.lastViewDay.flatMap { $0 <= asOf ? $0 : nil }
         // The youngest age at which each product (and product type) was viewed.
-        var productAge: [String: Int64] = [:]
-        var typeAge: [String: Int64] = [:]
-        var typeViews90: [String: Int64] = [:]
+        var productAge = SmallTally()
+        var typeAge = SmallTally()
+        var typeViews90 = SmallTally()
         for view in ledger.views where view.day <= asOf {
             lastViewDay = view.day
             let age = DimensionMath.age(of: view.day, asOf: asOf)
             guard age < DimensionWindow.longest.days else { continue }
             forEachWindow(containing: view.day) { $0.views += Int64(view.count) }
-            productAge[view.productCode] = min(productAge[view.productCode] ?? .max, age)
-            typeAge[view.productType] = min(typeAge[view.productType] ?? .max, age)
-            if age < DimensionWindow.d90.days { typeViews90[view.productType, default: 0] += Int64(view.count) }
+            productAge.keepMinimum(view.productCode, age)
+            typeAge.keepMinimum(view.productType, age)
+            if age < DimensionWindow.d90.days { typeViews90.add(view.productType, Int64(view.count)) }
         }
         for window in DimensionWindow.allCases {
             windows[window.rawValue].distinctProductsViewed = Int64(productAge.values.count(where: { $0 < window.days }))
             windows[window.rawValue].distinctProductTypesViewed = Int64(typeAge.values.count(where: { $0 < window.days }))
         }
-        mostViewedProductType90 = Self.largest(typeViews90) ?? "none"
+        mostViewedProductType90 = typeViews90.largest ?? "none"
     }
 
-    private mutating func foldAssets(_ ledger: CustomerLedger) {
+    private func foldAssets(_ ledger: CustomerLedger) {
         let points = ledger.assets
         let carried = ledger.carried.assets
         // The points as one sorted sequence: the carried point (older than every retained one) first.
@@ -316,10 +306,10 @@ struct DimensionInputs {
         }
     }
 
-    private mutating func foldPosition(_ position: DailyPosition) {
+    private func foldPosition(_ position: DailyPosition) {
         cashFen = position.cashFen
-        var byInstrumentCode: [String: Int64] = [:]
-        var bySector: [String: Int64] = [:]
+        var byInstrumentCode = SmallTally()
+        var bySector = SmallTally()
         for holding in position.holdings {
             securitiesFen = DimensionMath.sum(securitiesFen, holding.marketValueFen)
             holdingsCostFen = DimensionMath.sum(holdingsCostFen, holding.costFen)
@@ -328,10 +318,8 @@ struct DimensionInputs {
             if holding.quantity > 0 { holdingsCount += 1 }
             if holding.marketValueFen < holding.costFen { losingHoldings += 1 }
             if holding.marketValueFen > holding.costFen { profitableHoldings += 1 }
-            byInstrumentCode[holding.instrument] = DimensionMath.sum(byInstrumentCode[holding.instrument] ?? 0, holding.marketValueFen)
-            if !holding.sector.isEmpty {
-                bySector[holding.sector] = DimensionMath.sum(bySector[holding.sector] ?? 0, holding.marketValueFen)
-            }
+            byInstrumentCode.add(holding.instrument, holding.marketValueFen)
+            if !holding.sector.isEmpty { bySector.add(holding.sector, holding.marketValueFen) }
         }
         let values = byInstrumentCode.values.filter { $0 > 0 }.sorted(by: >)
         topHoldingFen = values.first ?? 0
@@ -344,8 +332,8 @@ struct DimensionInputs {
             }
         }
         holdingSectorCount = Int64(bySector.count)
-        largestHoldingSector = Self.largest(bySector) ?? "none"
-        topSectorFen = largestHoldingSector == "none" ? 0 : bySector[largestHoldingSector] ?? 0
+        largestHoldingSector = bySector.largest ?? "none"
+        topSectorFen = bySector.largest.map { bySector.value($0) } ?? 0
         var dominant: (fen: Int64, name: String)?
         for instrument in Instrument.allCases {
             let fen = holdingFenByInstrument[Int(instrument.rawValue)]
@@ -353,15 +341,15 @@ struct DimensionInputs {
         }
         dominantHoldingType = dominant?.name ?? "none"
 
-        var codes = Set<String>()
-        var types = Set<String>()
+        var codes = SmallTally()
+        var types = SmallTally()
         for product in position.products {
             productsFen = DimensionMath.sum(productsFen, product.marketValueFen)
             productsCostFen = DimensionMath.sum(productsCostFen, product.costFen)
             let family = ProductFamily(productType: product.productType).rawValue
             productFenByFamily[family] = DimensionMath.sum(productFenByFamily[family], product.marketValueFen)
-            codes.insert(product.productCode)
-            types.insert(product.productType)
+            codes.add(product.productCode, 1)
+            types.add(product.productType, 1)
         }
         productCount = Int64(codes.count)
         productTypeCount = Int64(types.count)

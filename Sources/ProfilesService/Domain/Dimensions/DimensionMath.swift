@@ -60,3 +60,71 @@ enum DimensionMath {
         Int64(asOf) - Int64(day)
     }
 }
+
+/// Sums of amounts per string key, for the handful of keys a customer has (sectors, product
+/// codes): a linear scan over short strings beats hashing them, and a dictionary index takes over
+/// past a few dozen keys.
+struct SmallTally {
+    private(set) var keys: [String] = []
+    private(set) var values: [Int64] = []
+    private var index: [String: Int]?
+
+    init() {}
+
+    var count: Int { keys.count }
+
+    /// The slot of `key`, created with the value 0 when new.
+    @inline(__always)
+    mutating func slot(_ key: String) -> Int {
+        if let index {
+            if let slot = index[key] { return slot }
+        } else if let slot = keys.lastIndex(of: key) {
+            return slot
+        }
+        keys.append(key)
+        values.append(0)
+        let slot = keys.count - 1
+        if index != nil {
+            index?[key] = slot
+        } else if keys.count > 32 {
+            index = Dictionary(uniqueKeysWithValues: zip(keys, keys.indices))
+        }
+        return slot
+    }
+
+    /// Adds `amount` to `key`'s sum, saturating.
+    @inline(__always)
+    mutating func add(_ key: String, _ amount: Int64) {
+        let slot = slot(key)
+        values[slot] = DimensionMath.sum(values[slot], amount)
+    }
+
+    /// Keeps the smaller of the current value and `value` (new keys start from `value`).
+    @inline(__always)
+    mutating func keepMinimum(_ key: String, _ value: Int64) {
+        let isNew = !contains(key)
+        let slot = slot(key)
+        values[slot] = isNew ? value : min(values[slot], value)
+    }
+
+    func contains(_ key: String) -> Bool {
+        if let index { return index[key] != nil }
+        return keys.contains(key)
+    }
+
+    func value(_ key: String) -> Int64 {
+        if let index { return index[key].map { values[$0] } ?? 0 }
+        return keys.lastIndex(of: key).map { values[$0] } ?? 0
+    }
+
+    /// The key with the largest positive value; ties go to the smallest key, so the answer never
+    /// depends on insertion order.
+    var largest: String? {
+        var best: Int?
+        for slot in keys.indices where values[slot] > 0 {
+            if let current = best, (values[slot], keys[current]) <= (values[current], keys[slot]) { continue }
+            best = slot
+        }
+        return best.map { keys[$0] }
+    }
+}

@@ -1,0 +1,123 @@
+import CRMProtos
+import CRMRPC
+import CRMRules
+import Foundation
+import GRDB
+
+/// Read-only views over customers and their dimensions: the 360° view, rule searches, books,
+/// branch figures and class distributions. Scans read one snapshot (a read transaction).
+struct QueryStore: Sendable {
+    let database: DatabasePool
+
+    typealias Summary = Crm_Profiles_V1_CustomerSummary
+
+    struct Scanned: Sendable {
+        let customer: Crm_Profiles_V1_Customer
+        let dimensions: Crm_Profiles_V1_CustomerDimensions
+    }
+
+    /// Every customer (of one manager, or one branch) with its dimensions, in id order.
+    func scan(managerID: String? = nil, branchID: String? = nil, _ visit: @escaping @Sendable (Scanned) throws -> Bool) async throws {
+        try await database.read { db in
+            var sql = "SELECT c.*, l.dimensions AS dims FROM customer c LEFT JOIN customer_ledger l ON l.customer_id = c.customer_id"
+            var arguments: StatementArguments = []
+            if let managerID {
+                sql += " WHERE c.manager_id = ?"
+                arguments += [managerID]
+            } else if let branchID {
+                sql += " WHERE c.branch_id = ?"
+                arguments += [branchID]
+            }
+            sql += " ORDER BY c.customer_id"
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try cursor.next() {
+                let dims: Data? = row["dims"]
+                let scanned = Scanned(
+                    customer: CustomerStore.customer(from: row),
+                    dimensions: try dims.map { try Crm_Profiles_V1_CustomerDimensions(serializedBytes: $0) } ?? Crm_Profiles_V1_CustomerDimensions()
+                )
+                if try !visit(scanned) { return }
+            }
+        }
+    }
+
+    func view360(id: String, recentLimit: Int, segments: [(String, CompiledRule)]) async throws -> Crm_Profiles_V1_Customer360? {
+        try await database.read { db in
+            guard let customer = try CustomerStore.fetch(db, id: id) else { return nil }
+            var view = Crm_Profiles_V1_Customer360()
+            view.customer = customer
+            view.statusHistory = try CustomerStore.statusHistory(db, id: id)
+            view.assessmentHistory = try CustomerStore.assessments(db, id: id)
+            if let current = view.assessmentHistory.last { view.currentAssessment = current }
+            if let row = try Row.fetchOne(db, sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?", arguments: [id]) {
+                let ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
+                let recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
+                view.dimensions = try Crm_Profiles_V1_CustomerDimensions(serializedBytes: row["dimensions"] as Data)
+                view.recentTrades = Array(recent.recentTrades.prefix(recentLimit))
+                view.recentContacts = Array(recent.recentContacts.prefix(recentLimit))
+                if let position = ledger.position {
+                    view.cash = .fen(position.cashFen)
+                    view.totalAssets = .fen(position.totalAssetsFen)
+                    view.positions = position.holdings.map { holding in
+                        .with {
+                            $0.instrument = holding.instrument
+                            $0.instrumentType = Crm_Profiles_V1_InstrumentType(rawValue: Int(holding.instrumentType.rawValue)) ?? .other
+                            $0.sector = holding.sector
+                            $0.quantity = holding.quantity
+                            $0.marketValue = .fen(holding.marketValueFen)
+                            $0.cost = .fen(holding.costFen)
+                        }
+                    }
+                    view.products = position.products.map { product in
+                        .with {
+                            $0.productCode = product.productCode
+                            $0.productType = product.productType
+                            $0.marketValue = .fen(product.marketValueFen)
+                            $0.cost = .fen(product.costFen)
+                        }
+                    }
+                }
+                if let margin = ledger.margin {
+                    let civil = Days.civil(margin.day)
+                    view.margin = .with {
+                        $0.asOf = .init(year: civil.year, month: civil.month, day: civil.day)
+                        $0.collateralValue = .fen(margin.collateralFen)
+                        $0.financingLiability = .fen(margin.financingFen)
+                        $0.securitiesBorrowedValue = .fen(margin.securitiesBorrowedFen)
+                        $0.interestAccrued = .fen(margin.interestAccruedFen)
+                        $0.creditLimit = .fen(margin.creditLimitFen)
+                        $0.maintenanceRatioBp = margin.maintenanceRatioBP
+                    }
+                }
+            }
+            let record = ProfileRecord(customer: customer, dimensions: view.dimensions)
+            view.segments = segments.filter { $0.1.matches(record) }.map(\.0)
+            return view
+        }
+    }
+
+    static func summary(_ scanned: Scanned) -> Summary {
+        let numbers = scanned.dimensions.numbers
+        return .with {
+            $0.customerID = scanned.customer.customerID
+            $0.name = scanned.customer.name
+            $0.status = scanned.customer.status
+            $0.branchID = scanned.customer.branchID
+            $0.managerID = scanned.customer.managerID
+            $0.totalAssets = .fen(Int64((numbers["total_assets"] ?? 0).rounded()))
+            $0.avgAssets90D = .fen(Int64((numbers["avg_assets_90d"] ?? 0).rounded()))
+            $0.positionRatio = numbers["position_ratio"] ?? 0
+            $0.assetTier = scanned.dimensions.classes["asset_tier"] ?? ""
+            $0.lifecycleStage = scanned.dimensions.classes["lifecycle_stage"] ?? ""
+            if let tolerance = scanned.dimensions.classes["risk_tolerance"], tolerance.count == 2, let level = Int(tolerance.dropFirst()) {
+                $0.riskTolerance = Crm_Common_V1_RiskTolerance(rawValue: level) ?? .unspecified
+            }
+        }
+    }
+}
+
+extension Crm_Common_V1_Money {
+    static func fen(_ value: Int64) -> Crm_Common_V1_Money {
+        .with { $0.minorUnits = value }
+    }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import CRMProtos
+import CRMRPC
+import CRMServiceHost
+import CRMStore
+import Foundation
+import GRDB
+import ProfilesService
+
+/// Trade events per second into the profiles service: through the RPC in batches of 1,000 (the
+/// trading system's path), beside raw batched inserts of the same rows into the same schema in one
+/// process (the limit of the store).
+struct IngestBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Profiles trade ingestion through the RPC beside raw SQLite inserts."
+    )
+
+    @Option(help: "Trade events per run.")
+    var events: Int = 200_000
+
+    @Option(help: "Events per batch (per RPC call, per raw transaction).")
+    var batch: Int = 1_000
+
+    @Option(help: "Customers the trades are spread over.")
+    var customers: Int = 2_000
+
+    @Option(help: "Batches in flight at once through the RPC.")
+    var inFlight: Int = 4
+
+    @Option(help: "Rounds; medians are reported.")
+    var rounds: Int = 3
+
+    func run() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-ingest-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds\n")
+
+        var rpcRates: [Double] = []
+        var rawRates: [Double] = []
+        for round in 1...rounds {
+            let trades = makeTrades(round: round)
+            let raw = try rawInserts(trades, path: folder.appendingPathComponent("raw-\(round).sqlite").path)
+            let rpc = try await throughRPC(trades, path: folder.appendingPathComponent("rpc-\(round).sqlite").path)
+            rawRates.append(raw)
+            rpcRates.append(rpc)
+            print(String(format: "round %d: raw inserts %.0f events/s, through the RPC %.0f events/s (%.2f)", round, raw, rpc, rpc / raw))
+        }
+        let raw = BenchMain.median(rawRates), rpc = BenchMain.median(rpcRates)
+        print("\n| path | trade events/s (median) |\n|---|---:|")
+        print(String(format: "| raw batched inserts, one process | %.0f |", raw))
+        print(String(format: "| IngestTrades RPC, batches of %d | %.0f |", batch, rpc))
+        print(String(format: "| ratio RPC / raw | %.2f |", rpc / raw))
+    }
+
+    private func makeTrades(round: Int) -> [Crm_Profiles_V1_TradeEvent] {
+        let start = Int64(Days.day(year: 2026, month: 6, day: 1)) * Days.millisPerDay
+        return (0..<events).map { index in
+            .with {
+                $0.idempotencyKey = "R\(round)-T\(index)"
+                $0.customerID = "C\(index % customers)"
+                $0.account = index % 7 == 0 ? .margin : .cash
+                $0.side = index % 2 == 0 ? .buy : .sell
+                $0.instrument = String(600_000 + index % 500)
+                $0.instrumentType = .stock
+                $0.sector = ["banking", "consumer", "energy", "technology"][index % 4]
+                $0.quantity = Int64(100 * (1 + index % 20))
+                $0.price = "12.34"
+                $0.amount = .with { $0.minorUnits = Int64(123_400 * (1 + index % 20)) }
+                $0.commission = .with { $0.minorUnits = Int64(31 * (1 + index % 20)) }
+                $0.fees = .with { $0.minorUnits = Int64(2 * (1 + index % 20)) }
+                $0.tradedAt = .with { $0.unixMillis = start + Int64(index) * 1_000 }
+            }
+        }
+    }
+
+    /// The store's limit: the same rows and statement, no RPC, no validation.
+    private func rawInserts(_ trades: [Crm_Profiles_V1_TradeEvent], path: String) throws -> Double {
+        let pool = try SQLiteStore.open(path: path, migrator: ProfilesService.migrator)
+        defer { try? pool.close() }
+        let rows = try trades.map { trade -> (String, String, Int32, Int64, Data) in
+            (trade.idempotencyKey, trade.customerID, Days.day(ofMillis: trade.tradedAt.unixMillis), trade.tradedAt.unixMillis, Data(try trade.serializedBytes() as [UInt8]))
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        for chunk in stride(from: 0, to: rows.count, by: batch) {
+            try pool.write { db in
+                let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event (kind, idempotency_key, customer_id, day, at_millis, body) VALUES (1, ?, ?, ?, ?, ?)")
+                for row in rows[chunk..<min(chunk + batch, rows.count)] {
+                    try statement.execute(arguments: [row.0, row.1, row.2, row.3, row.4])
+                }
+            }
+        }
+        return Double(rows.count) / (clock.now - started).seconds
+    }
+
+    /// The trading system's path: encode, send, validate, check customers, insert, answer.
+    private func throughRPC(_ trades: [Crm_Profiles_V1_TradeEvent], path: String) async throws -> Double {
+        let token = "bench-ingest"
+        let service = try await InProcessService<ProfilesService>.start(
+            databasePath: path,
+            tokens: [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["ingest"]))]
+        )
+        let client = service.client(token: token)
+        for index in 0..<customers {
+            _ = try await client.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+                $0.customer = .with {
+                    $0.customerID = "C\(index)"; $0.kind = .individual; $0.name = "Bench \(index)"; $0.status = .normal
+                    $0.openDate = .init(year: 2020, month: 1, day: 2)
+                }
+            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        }
+        let size = batch
+        let batches = stride(from: 0, to: trades.count, by: size).map { start in
+            Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades[start..<min(start + size, trades.count)]) }
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        var accepted = 0
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            var next = 0
+            for _ in 0..<min(inFlight, batches.count) {
+                let request = batches[next]
+                next += 1
+                group.addTask { Int(try await client.unary("/crm.profiles.v1.Profiles/IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self).accepted) }
+            }
+            while let done = try await group.next() {
+                accepted += done
+                if next < batches.count {
+                    let request = batches[next]
+                    next += 1
+                    group.addTask { Int(try await client.unary("/crm.profiles.v1.Profiles/IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self).accepted) }
+                }
+            }
+        }
+        let rate = Double(accepted) / (clock.now - started).seconds
+        await client.close()
+        try await service.stop()
+        guard accepted == trades.count else { throw RPCError(.internal, "accepted \(accepted) of \(trades.count)") }
+        return rate
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
