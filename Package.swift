@@ -85,7 +85,7 @@ let package = Package(
         ),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
-        .target(name: "ProductsService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
         .target(name: "MatchingService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
@@ -139,6 +139,14 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        .testTarget(
+            name: "ProductsServiceTests",
+            dependencies: [
+                "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(name: "CompensationServiceTests", dependencies: ["CompensationService"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CRMRPC", "CRMProtos"]

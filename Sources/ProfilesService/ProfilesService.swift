@@ -1,4 +1,5 @@
 import CRMProtos
+import CRMRules
 import CRMRPC
 import CRMServiceHost
 import GRDB
@@ -19,6 +20,8 @@ public struct ProfilesService: CRMService {
     let database: DatabasePool
     let settings: [String: String]
     let classifier: Classifier
+    let schema: RuleSchema
+    let index: DimensionIndex
     let updater: DimensionUpdater
 
     public init(context: ServiceContext) throws {
@@ -31,7 +34,9 @@ public struct ProfilesService: CRMService {
         } catch {
             throw ConfigurationError("classification settings: \(error)")
         }
-        self.updater = DimensionUpdater(database: context.database, classifier: classifier, logger: context.logger)
+        self.schema = ProfileRules.schema(classifier: classifier)
+        self.index = DimensionIndex(schema: schema)
+        self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
     }
 
     public func register(into router: inout Router) {
@@ -44,7 +49,8 @@ public struct ProfilesService: CRMService {
             queries: QueryStore(database: database),
             segments: SegmentStore(database: database),
             classifier: classifier,
-            schema: ProfileRules.schema(classifier: classifier)
+            schema: schema,
+            index: index
         ).register(into: &router)
     }
 
@@ -55,6 +61,9 @@ public struct ProfilesService: CRMService {
     /// Folds every pending event and change into dimensions now (tests and tools; the running
     /// service does this by itself a few milliseconds after each write).
     public func updateDimensions() async throws {
+        if !index.isReady {
+            try await index.load(from: database)
+        }
         try await updater.catchUp()
     }
 }

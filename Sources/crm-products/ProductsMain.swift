@@ -7,7 +7,7 @@ import ProductsService
 struct ProductsMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-products",
-        abstract: "The CRM products service: the product library and its version history."
+        abstract: "The CRM products service: the product library, e-contracts, orders behind the suitability gate, the change feed."
     )
 
     @OptionGroup var options: HostOptions

@@ -162,3 +162,46 @@ import Testing
         try await restarted.stop()
     }
 }
+
+/// The in-memory columns must answer exactly what a row-by-row scan of the store answers.
+@Suite struct DimensionIndexTests {
+    @Test func columnarCountsAgreeWithARowScan() async throws {
+        let harness = try await ProfilesHarness.start()
+        for index in 0..<60 {
+            let status: Crm_Profiles_V1_AccountStatus = [.normal, .normal, .frozen, .prospect, .closed][index % 5]
+            try await harness.upsert(String(format: "C%03d", index), status: status, manager: index % 3 == 0 ? "M1" : "M2")
+        }
+        var trades: [Crm_Profiles_V1_TradeEvent] = []
+        for customer in 0..<60 where customer % 5 < 2 {
+            let id = String(format: "C%03d", customer)
+            let amount = Int64(100_000 * (customer + 1))
+            for n in 0..<(customer % 7 + 1) {
+                trades.append(ProfilesHarness.trade("T\(customer)-\(n)", customer: id, amountFen: amount, day: Int32(1 + n)))
+            }
+        }
+        _ = try await harness.ingestTrades(trades)
+        try await harness.service.service.updateDimensions()
+        let rules = [
+            "status = normal",
+            "trade_count_30d >= 3 and not status = frozen",
+            "buy_amount_30d > 500000 or manager_id = M1",
+            "lifecycle_stage in (prospect, new) or trade_count_365d between 2 and 4",
+            "asset_tier >= silver",
+        ]
+        let m1 = harness.service.client(token: "m1")
+        for rule in rules {
+            // Head office goes through the columns; a manager's scoped count scans the store.
+            let columnar = try await harness.office.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+            let scopedColumnar = try await harness.office.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "(\(rule)) and manager_id = M1" }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+            let scanned = try await m1.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+            #expect(columnar.population == 60)
+            #expect(scanned.population == 20)
+            #expect(scopedColumnar.count == scanned.count, "\(rule)")
+            let searched = try await harness.office.unary(ProfilesHarness.method + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with { $0.rule = rule; $0.page = .with { $0.pageSize = 1_000 } }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+            #expect(UInt64(searched.customers.count) == columnar.count)
+            #expect(searched.customers.map(\.customerID) == searched.customers.map(\.customerID).sorted())
+        }
+        await m1.close()
+        try await harness.stop()
+    }
+}

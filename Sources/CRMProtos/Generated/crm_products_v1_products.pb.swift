@@ -29,11 +29,15 @@ public nonisolated enum Crm_Products_V1_ProductType: SwiftProtobuf.Enum, Swift.C
   case fundBond // = 2
   case fundMixed // = 3
   case fundEquity // = 4
+
+  /// index funds and ETFs
   case fundIndex // = 5
   case fundQdii // = 6
   case bond // = 7
   case assetManagement // = 8
   case structuredNote // = 9
+
+  /// a bundle of advisory services for a fee (SubscribePackage)
   case advisoryPackage // = 10
   case UNRECOGNIZED(Int)
 
@@ -92,6 +96,9 @@ public nonisolated enum Crm_Products_V1_ProductType: SwiftProtobuf.Enum, Swift.C
 
 }
 
+/// Allowed changes: DRAFT → PRE_SALE, ON_SALE, CLOSED; PRE_SALE → ON_SALE, SUSPENDED, CLOSED;
+/// ON_SALE → SUSPENDED, CLOSED; SUSPENDED → ON_SALE, CLOSED; CLOSED is final. A new product may
+/// start in any status. Any other change is FAILED_PRECONDITION (violation `product.status`).
 public nonisolated enum Crm_Products_V1_ProductStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -142,52 +149,505 @@ public nonisolated enum Crm_Products_V1_ProductStatus: SwiftProtobuf.Enum, Swift
 
 }
 
-public nonisolated struct Crm_Products_V1_Product: Sendable {
+/// The investment horizon a product is meant for. Same numbers and names as
+/// crm.profiles.v1.InvestmentHorizon (a customer's assessment), so matching compares them directly.
+public nonisolated enum Crm_Products_V1_InvestmentHorizon: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case upTo1Year // = 1
+  case oneTo3Years // = 2
+  case threeTo5Years // = 3
+  case over5Years // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .upTo1Year
+    case 2: self = .oneTo3Years
+    case 3: self = .threeTo5Years
+    case 4: self = .over5Years
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .upTo1Year: return 1
+    case .oneTo3Years: return 2
+    case .threeTo5Years: return 3
+    case .over5Years: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Products_V1_InvestmentHorizon] = [
+    .unspecified,
+    .upTo1Year,
+    .oneTo3Years,
+    .threeTo5Years,
+    .over5Years,
+  ]
+
+}
+
+/// The investment variety a product belongs to. Same numbers as crm.profiles.v1.InvestmentVariety;
+/// the names carry the enum's prefix because ASSET_MANAGEMENT is already a ProductType value in this
+/// package (proto enum values share the package's scope).
+public nonisolated enum Crm_Products_V1_InvestmentVariety: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case depositsAndMoneyMarket // = 1
+  case bonds // = 2
+  case equities // = 3
+  case funds // = 4
+  case derivatives // = 5
+  case assetManagement // = 6
+  case structured // = 7
+  case advisory // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .depositsAndMoneyMarket
+    case 2: self = .bonds
+    case 3: self = .equities
+    case 4: self = .funds
+    case 5: self = .derivatives
+    case 6: self = .assetManagement
+    case 7: self = .structured
+    case 8: self = .advisory
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .depositsAndMoneyMarket: return 1
+    case .bonds: return 2
+    case .equities: return 3
+    case .funds: return 4
+    case .derivatives: return 5
+    case .assetManagement: return 6
+    case .structured: return 7
+    case .advisory: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Products_V1_InvestmentVariety] = [
+    .unspecified,
+    .depositsAndMoneyMarket,
+    .bonds,
+    .equities,
+    .funds,
+    .derivatives,
+    .assetManagement,
+    .structured,
+    .advisory,
+  ]
+
+}
+
+public nonisolated enum Crm_Products_V1_SalesChannel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case website // = 1
+  case app // = 2
+  case branch // = 3
+  case clientManager // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .website
+    case 2: self = .app
+    case 3: self = .branch
+    case 4: self = .clientManager
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .website: return 1
+    case .app: return 2
+    case .branch: return 3
+    case .clientManager: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Products_V1_SalesChannel] = [
+    .unspecified,
+    .website,
+    .app,
+    .branch,
+    .clientManager,
+  ]
+
+}
+
+public nonisolated enum Crm_Products_V1_OrderSide: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case subscription // = 1
+  case redemption // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .subscription
+    case 2: self = .redemption
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .subscription: return 1
+    case .redemption: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Products_V1_OrderSide] = [
+    .unspecified,
+    .subscription,
+    .redemption,
+  ]
+
+}
+
+public nonisolated enum Crm_Products_V1_SuitabilityOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case match // = 1
+
+  /// a mismatch the signed contract confirms
+  case mismatchConfirmed // = 2
+
+  /// redemptions: not a sale, no suitability check
+  case notChecked // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .match
+    case 2: self = .mismatchConfirmed
+    case 3: self = .notChecked
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .match: return 1
+    case .mismatchConfirmed: return 2
+    case .notChecked: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Products_V1_SuitabilityOutcome] = [
+    .unspecified,
+    .match,
+    .mismatchConfirmed,
+    .notChecked,
+  ]
+
+}
+
+public nonisolated enum Crm_Products_V1_ChangeKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case productCreated // = 1
+  case productUpdated // = 2
+
+  /// also carries any other change made in the same version
+  case productStatusChanged // = 3
+  case templatePut // = 4
+  case contractSigned // = 5
+  case orderPlaced // = 6
+  case packageSubscribed // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .productCreated
+    case 2: self = .productUpdated
+    case 3: self = .productStatusChanged
+    case 4: self = .templatePut
+    case 5: self = .contractSigned
+    case 6: self = .orderPlaced
+    case 7: self = .packageSubscribed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .productCreated: return 1
+    case .productUpdated: return 2
+    case .productStatusChanged: return 3
+    case .templatePut: return 4
+    case .contractSigned: return 5
+    case .orderPlaced: return 6
+    case .packageSubscribed: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Products_V1_ChangeKind] = [
+    .unspecified,
+    .productCreated,
+    .productUpdated,
+    .productStatusChanged,
+    .templatePut,
+    .contractSigned,
+    .orderPlaced,
+    .packageSubscribed,
+  ]
+
+}
+
+/// Expected annual return, in basis points (1 bp = 0.01%); low ≤ high, each within -10000..100000.
+public nonisolated struct Crm_Products_V1_ReturnRange: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var productCode: String = String()
+  public var lowBp: Int32 = 0
 
-  public var name: String = String()
+  public var highBp: Int32 = 0
 
-  public var issuer: String = String()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public var type: Crm_Products_V1_ProductType = .unspecified
+  public init() {}
+}
 
-  public var riskLevel: Crm_Common_V1_RiskLevel = .unspecified
+/// Fee rates in basis points of the amount (subscription, redemption) or of assets per year
+/// (management, custody); each 0..10000.
+public nonisolated struct Crm_Products_V1_Fees: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
-  public var status: Crm_Products_V1_ProductStatus = .unspecified
+  public var subscriptionBp: UInt32 = 0
 
-  public var minimumPurchase: Crm_Common_V1_Money {
-    get {_minimumPurchase ?? Crm_Common_V1_Money()}
-    set {_minimumPurchase = newValue}
+  public var redemptionBp: UInt32 = 0
+
+  public var managementBp: UInt32 = 0
+
+  public var custodyBp: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The days on which the product may be bought, both ends included (calendar dates, Beijing time).
+/// An absent end is open-ended; start ≤ end.
+public nonisolated struct Crm_Products_V1_SalesWindow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var start: Crm_Common_V1_Date {
+    get {_start ?? Crm_Common_V1_Date()}
+    set {_start = newValue}
   }
-  /// Returns true if `minimumPurchase` has been explicitly set.
-  public var hasMinimumPurchase: Bool {self._minimumPurchase != nil}
-  /// Clears the value of `minimumPurchase`. Subsequent reads from it will return its default value.
-  public mutating func clearMinimumPurchase() {self._minimumPurchase = nil}
+  /// Returns true if `start` has been explicitly set.
+  public var hasStart: Bool {self._start != nil}
+  /// Clears the value of `start`. Subsequent reads from it will return its default value.
+  public mutating func clearStart() {self._start = nil}
 
-  public var tags: [String] = []
-
-  /// Set by the service: 1 for the first version, +1 on every change.
-  public var version: UInt32 = 0
-
-  public var updatedAt: Crm_Common_V1_Timestamp {
-    get {_updatedAt ?? Crm_Common_V1_Timestamp()}
-    set {_updatedAt = newValue}
+  public var end: Crm_Common_V1_Date {
+    get {_end ?? Crm_Common_V1_Date()}
+    set {_end = newValue}
   }
-  /// Returns true if `updatedAt` has been explicitly set.
-  public var hasUpdatedAt: Bool {self._updatedAt != nil}
-  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+  /// Returns true if `end` has been explicitly set.
+  public var hasEnd: Bool {self._end != nil}
+  /// Clears the value of `end`. Subsequent reads from it will return its default value.
+  public mutating func clearEnd() {self._end = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _minimumPurchase: Crm_Common_V1_Money? = nil
-  fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+  fileprivate var _start: Crm_Common_V1_Date? = nil
+  fileprivate var _end: Crm_Common_V1_Date? = nil
+}
+
+public nonisolated struct Crm_Products_V1_Product: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..32 characters
+  public var productCode: String {
+    get {_storage._productCode}
+    set {_uniqueStorage()._productCode = newValue}
+  }
+
+  /// required
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var issuer: String {
+    get {_storage._issuer}
+    set {_uniqueStorage()._issuer = newValue}
+  }
+
+  /// required
+  public var type: Crm_Products_V1_ProductType {
+    get {_storage._type}
+    set {_uniqueStorage()._type = newValue}
+  }
+
+  /// required, R1..R5
+  public var riskLevel: Crm_Common_V1_RiskLevel {
+    get {_storage._riskLevel}
+    set {_uniqueStorage()._riskLevel = newValue}
+  }
+
+  /// required
+  public var status: Crm_Products_V1_ProductStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// Smallest subscription amount; absent = 0. Orders must use its currency (empty = CNY).
+  public var minimumPurchase: Crm_Common_V1_Money {
+    get {_storage._minimumPurchase ?? Crm_Common_V1_Money()}
+    set {_uniqueStorage()._minimumPurchase = newValue}
+  }
+  /// Returns true if `minimumPurchase` has been explicitly set.
+  public var hasMinimumPurchase: Bool {_storage._minimumPurchase != nil}
+  /// Clears the value of `minimumPurchase`. Subsequent reads from it will return its default value.
+  public mutating func clearMinimumPurchase() {_uniqueStorage()._minimumPurchase = nil}
+
+  public var tags: [String] {
+    get {_storage._tags}
+    set {_uniqueStorage()._tags = newValue}
+  }
+
+  /// Set by the service: 1 for the first version, +1 on every change.
+  public var version: UInt32 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  /// Set by the service: when this version took effect.
+  public var updatedAt: Crm_Common_V1_Timestamp {
+    get {_storage._updatedAt ?? Crm_Common_V1_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var horizon: Crm_Products_V1_InvestmentHorizon {
+    get {_storage._horizon}
+    set {_uniqueStorage()._horizon = newValue}
+  }
+
+  public var variety: Crm_Products_V1_InvestmentVariety {
+    get {_storage._variety}
+    set {_uniqueStorage()._variety = newValue}
+  }
+
+  public var expectedReturn: Crm_Products_V1_ReturnRange {
+    get {_storage._expectedReturn ?? Crm_Products_V1_ReturnRange()}
+    set {_uniqueStorage()._expectedReturn = newValue}
+  }
+  /// Returns true if `expectedReturn` has been explicitly set.
+  public var hasExpectedReturn: Bool {_storage._expectedReturn != nil}
+  /// Clears the value of `expectedReturn`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedReturn() {_uniqueStorage()._expectedReturn = nil}
+
+  public var fees: Crm_Products_V1_Fees {
+    get {_storage._fees ?? Crm_Products_V1_Fees()}
+    set {_uniqueStorage()._fees = newValue}
+  }
+  /// Returns true if `fees` has been explicitly set.
+  public var hasFees: Bool {_storage._fees != nil}
+  /// Clears the value of `fees`. Subsequent reads from it will return its default value.
+  public mutating func clearFees() {_uniqueStorage()._fees = nil}
+
+  /// The firm's sales rebate rate in basis points of the sold amount, 0..10000 (compensation uses it).
+  public var salesRebateBp: UInt32 {
+    get {_storage._salesRebateBp}
+    set {_uniqueStorage()._salesRebateBp = newValue}
+  }
+
+  public var salesWindow: Crm_Products_V1_SalesWindow {
+    get {_storage._salesWindow ?? Crm_Products_V1_SalesWindow()}
+    set {_uniqueStorage()._salesWindow = newValue}
+  }
+  /// Returns true if `salesWindow` has been explicitly set.
+  public var hasSalesWindow: Bool {_storage._salesWindow != nil}
+  /// Clears the value of `salesWindow`. Subsequent reads from it will return its default value.
+  public mutating func clearSalesWindow() {_uniqueStorage()._salesWindow = nil}
+
+  /// The target-customer rule in the CRM rule language (the language of profiles' segments), e.g.
+  /// `risk_tolerance >= C4 and asset_tier in (gold, platinum)`. Empty = no rule. Checked for syntax
+  /// only: a refused text is INVALID_ARGUMENT with violation `product.target_rule`
+  /// "position N: reason".
+  public var targetRule: String {
+    get {_storage._targetRule}
+    set {_uniqueStorage()._targetRule = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Crm_Products_V1_UpsertProductRequest: Sendable {
@@ -267,6 +727,831 @@ public nonisolated struct Crm_Products_V1_GetProductResponse: Sendable {
   fileprivate var _product: Crm_Products_V1_Product? = nil
 }
 
+/// The version of a product in force at an instant: the last one that took effect at or before it.
+public nonisolated struct Crm_Products_V1_GetProductAsOfRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  /// required
+  public var at: Crm_Common_V1_Timestamp {
+    get {_at ?? Crm_Common_V1_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Products_V1_GetProductAsOfResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var product: Crm_Products_V1_Product {
+    get {_product ?? Crm_Products_V1_Product()}
+    set {_product = newValue}
+  }
+  /// Returns true if `product` has been explicitly set.
+  public var hasProduct: Bool {self._product != nil}
+  /// Clears the value of `product`. Subsequent reads from it will return its default value.
+  public mutating func clearProduct() {self._product = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _product: Crm_Products_V1_Product? = nil
+}
+
+/// Every version of one product, oldest first.
+public nonisolated struct Crm_Products_V1_ListProductVersionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_ListProductVersionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var versions: [Crm_Products_V1_Product] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The catalogue: current versions, ordered by product code. Every filter given must hold: a product
+/// matches when its type is one of `types` (if any), its risk level one of `risk_levels`, its
+/// status one of `statuses`, it carries every tag in `tags`, and its name contains `name_contains`
+/// (case-insensitive).
+public nonisolated struct Crm_Products_V1_ListProductsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var types: [Crm_Products_V1_ProductType] = []
+
+  public var riskLevels: [Crm_Common_V1_RiskLevel] = []
+
+  public var statuses: [Crm_Products_V1_ProductStatus] = []
+
+  public var tags: [String] = []
+
+  public var nameContains: String = String()
+
+  /// default 50, at most 500
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Products_V1_ListProductsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var products: [Crm_Products_V1_Product] = []
+
+  /// total_count: every product matching the filters
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+public nonisolated struct Crm_Products_V1_RiskDisclosure: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// unique within the template
+  public var disclosureID: String = String()
+
+  public var text: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A contract template of a product. Each change is a new version; versions are kept forever.
+public nonisolated struct Crm_Products_V1_ContractTemplate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  /// Set by the service: 1, 2, 3 … per product.
+  public var version: UInt32 = 0
+
+  public var title: String = String()
+
+  /// the contract text shown to the customer
+  public var body: String = String()
+
+  /// Each must be confirmed, one by one, when signing.
+  public var disclosures: [Crm_Products_V1_RiskDisclosure] = []
+
+  /// Set by the service.
+  public var createdAt: Crm_Common_V1_Timestamp {
+    get {_createdAt ?? Crm_Common_V1_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// Stores the template as the product's next version; re-sending the current content is a no-op.
+public nonisolated struct Crm_Products_V1_PutContractTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var template: Crm_Products_V1_ContractTemplate {
+    get {_template ?? Crm_Products_V1_ContractTemplate()}
+    set {_template = newValue}
+  }
+  /// Returns true if `template` has been explicitly set.
+  public var hasTemplate: Bool {self._template != nil}
+  /// Clears the value of `template`. Subsequent reads from it will return its default value.
+  public mutating func clearTemplate() {self._template = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _template: Crm_Products_V1_ContractTemplate? = nil
+}
+
+public nonisolated struct Crm_Products_V1_PutContractTemplateResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var template: Crm_Products_V1_ContractTemplate {
+    get {_template ?? Crm_Products_V1_ContractTemplate()}
+    set {_template = newValue}
+  }
+  /// Returns true if `template` has been explicitly set.
+  public var hasTemplate: Bool {self._template != nil}
+  /// Clears the value of `template`. Subsequent reads from it will return its default value.
+  public mutating func clearTemplate() {self._template = nil}
+
+  /// false when it equalled the current version
+  public var created: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _template: Crm_Products_V1_ContractTemplate? = nil
+}
+
+public nonisolated struct Crm_Products_V1_GetContractTemplateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  /// 0 = the latest
+  public var version: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_GetContractTemplateResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var template: Crm_Products_V1_ContractTemplate {
+    get {_template ?? Crm_Products_V1_ContractTemplate()}
+    set {_template = newValue}
+  }
+  /// Returns true if `template` has been explicitly set.
+  public var hasTemplate: Bool {self._template != nil}
+  /// Clears the value of `template`. Subsequent reads from it will return its default value.
+  public mutating func clearTemplate() {self._template = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _template: Crm_Products_V1_ContractTemplate? = nil
+}
+
+/// A contract a customer signed. Immutable: nothing changes it after SignContract.
+public nonisolated struct Crm_Products_V1_SignedContract: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// set by the service
+  public var contractID: UInt64 = 0
+
+  public var customerID: String = String()
+
+  public var productCode: String = String()
+
+  public var templateVersion: UInt32 = 0
+
+  public var channel: Crm_Products_V1_SalesChannel = .unspecified
+
+  public var confirmedDisclosureIds: [String] = []
+
+  /// The customer confirmed the warning that this product does not match their profile.
+  public var mismatchConfirmed: Bool = false
+
+  public var signedAt: Crm_Common_V1_Timestamp {
+    get {_signedAt ?? Crm_Common_V1_Timestamp()}
+    set {_signedAt = newValue}
+  }
+  /// Returns true if `signedAt` has been explicitly set.
+  public var hasSignedAt: Bool {self._signedAt != nil}
+  /// Clears the value of `signedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSignedAt() {self._signedAt = nil}
+
+  /// The exact text signed: the template, the confirmations and the signature facts.
+  public var signedText: String = String()
+
+  /// SHA-256 of signed_text's UTF-8 bytes, lower-case hex.
+  public var sha256: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _signedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Products_V1_SignContractRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var productCode: String = String()
+
+  /// required: the version shown to the customer
+  public var templateVersion: UInt32 = 0
+
+  public var channel: Crm_Products_V1_SalesChannel = .unspecified
+
+  /// Exactly the template's disclosure ids, each once (any order).
+  public var confirmedDisclosureIds: [String] = []
+
+  public var mismatchConfirmed: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_SignContractResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contract: Crm_Products_V1_SignedContract {
+    get {_contract ?? Crm_Products_V1_SignedContract()}
+    set {_contract = newValue}
+  }
+  /// Returns true if `contract` has been explicitly set.
+  public var hasContract: Bool {self._contract != nil}
+  /// Clears the value of `contract`. Subsequent reads from it will return its default value.
+  public mutating func clearContract() {self._contract = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contract: Crm_Products_V1_SignedContract? = nil
+}
+
+public nonisolated struct Crm_Products_V1_GetContractRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contractID: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_GetContractResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contract: Crm_Products_V1_SignedContract {
+    get {_contract ?? Crm_Products_V1_SignedContract()}
+    set {_contract = newValue}
+  }
+  /// Returns true if `contract` has been explicitly set.
+  public var hasContract: Bool {self._contract != nil}
+  /// Clears the value of `contract`. Subsequent reads from it will return its default value.
+  public mutating func clearContract() {self._contract = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contract: Crm_Products_V1_SignedContract? = nil
+}
+
+/// Recomputes the SHA-256 of the stored text and compares it with the stored hash.
+public nonisolated struct Crm_Products_V1_VerifyContractRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contractID: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_VerifyContractResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// hash_matches and facts_match
+  public var valid: Bool = false
+
+  /// SHA-256(stored text) == stored hash
+  public var hashMatches: Bool = false
+
+  /// the stored text is what the template and the stored facts give
+  public var factsMatch: Bool = false
+
+  public var storedSha256: String = String()
+
+  public var recomputedSha256: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_SuitabilityReason: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: String = String()
+
+  public var text: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_Order: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// chosen by the caller; the idempotency key
+  public var orderID: String = String()
+
+  public var customerID: String = String()
+
+  public var productCode: String = String()
+
+  public var side: Crm_Products_V1_OrderSide = .unspecified
+
+  /// > 0; subscriptions ≥ the product's minimum purchase
+  public var amount: Crm_Common_V1_Money {
+    get {_amount ?? Crm_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var channel: Crm_Products_V1_SalesChannel = .unspecified
+
+  /// The client manager credited with the sale (required for the CLIENT_MANAGER channel). A
+  /// workbench caller may only credit themselves; left empty, it is filled with their manager_id.
+  public var managerID: String = String()
+
+  /// Set by the service when it accepts the order:
+  public var contractID: UInt64 = 0
+
+  /// the product version in force
+  public var productVersion: UInt32 = 0
+
+  public var suitability: Crm_Products_V1_SuitabilityOutcome = .unspecified
+
+  public var suitabilityReasons: [Crm_Products_V1_SuitabilityReason] = []
+
+  public var suitabilityRuleVersion: String = String()
+
+  public var acceptedAt: Crm_Common_V1_Timestamp {
+    get {_acceptedAt ?? Crm_Common_V1_Timestamp()}
+    set {_acceptedAt = newValue}
+  }
+  /// Returns true if `acceptedAt` has been explicitly set.
+  public var hasAcceptedAt: Bool {self._acceptedAt != nil}
+  /// Clears the value of `acceptedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAcceptedAt() {self._acceptedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Crm_Common_V1_Money? = nil
+  fileprivate var _acceptedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// Accepted only when: the product is ON_SALE and today (Beijing time) is within its sales window;
+/// the amount is > 0 and, for a subscription, ≥ the minimum purchase; the customer signed a contract
+/// for the product; and, for a subscription, matching's suitability decision allows it (MATCH, or
+/// MISMATCH with the contract's mismatch confirmation). PROHIBITED → FAILED_PRECONDITION with the
+/// reasons; matching unreachable → UNAVAILABLE (never accepted unchecked). Refused orders are not
+/// stored. Idempotent by order_id: the same content again returns the stored order (`created`
+/// false) without asking matching again; different content is ALREADY_EXISTS.
+public nonisolated struct Crm_Products_V1_PlaceOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Crm_Products_V1_Order {
+    get {_order ?? Crm_Products_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Crm_Products_V1_Order? = nil
+}
+
+public nonisolated struct Crm_Products_V1_PlaceOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Crm_Products_V1_Order {
+    get {_order ?? Crm_Products_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var created: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Crm_Products_V1_Order? = nil
+}
+
+public nonisolated struct Crm_Products_V1_GetOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_GetOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Crm_Products_V1_Order {
+    get {_order ?? Crm_Products_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Crm_Products_V1_Order? = nil
+}
+
+/// What an advisory package costs the customer: a fixed monthly fee or a yearly percentage of
+/// assets (basis points, 1..10000).
+public nonisolated struct Crm_Products_V1_FeeSchedule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var fee: Crm_Products_V1_FeeSchedule.OneOf_Fee? = nil
+
+  public var monthlyFee: Crm_Common_V1_Money {
+    get {
+      if case .monthlyFee(let v)? = fee {return v}
+      return Crm_Common_V1_Money()
+    }
+    set {fee = .monthlyFee(newValue)}
+  }
+
+  public var assetPercentageBp: UInt32 {
+    get {
+      if case .assetPercentageBp(let v)? = fee {return v}
+      return 0
+    }
+    set {fee = .assetPercentageBp(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Fee: Equatable, Sendable {
+    case monthlyFee(Crm_Common_V1_Money)
+    case assetPercentageBp(UInt32)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Products_V1_PackageSubscription: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// a product of type ADVISORY_PACKAGE, ON_SALE
+  public var packageCode: String = String()
+
+  public var feeSchedule: Crm_Products_V1_FeeSchedule {
+    get {_feeSchedule ?? Crm_Products_V1_FeeSchedule()}
+    set {_feeSchedule = newValue}
+  }
+  /// Returns true if `feeSchedule` has been explicitly set.
+  public var hasFeeSchedule: Bool {self._feeSchedule != nil}
+  /// Clears the value of `feeSchedule`. Subsequent reads from it will return its default value.
+  public mutating func clearFeeSchedule() {self._feeSchedule = nil}
+
+  public var startDate: Crm_Common_V1_Date {
+    get {_startDate ?? Crm_Common_V1_Date()}
+    set {_startDate = newValue}
+  }
+  /// Returns true if `startDate` has been explicitly set.
+  public var hasStartDate: Bool {self._startDate != nil}
+  /// Clears the value of `startDate`. Subsequent reads from it will return its default value.
+  public mutating func clearStartDate() {self._startDate = nil}
+
+  /// Set by the service.
+  public var subscribedAt: Crm_Common_V1_Timestamp {
+    get {_subscribedAt ?? Crm_Common_V1_Timestamp()}
+    set {_subscribedAt = newValue}
+  }
+  /// Returns true if `subscribedAt` has been explicitly set.
+  public var hasSubscribedAt: Bool {self._subscribedAt != nil}
+  /// Clears the value of `subscribedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSubscribedAt() {self._subscribedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _feeSchedule: Crm_Products_V1_FeeSchedule? = nil
+  fileprivate var _startDate: Crm_Common_V1_Date? = nil
+  fileprivate var _subscribedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// One subscription per customer and package: the same content again returns the stored one,
+/// different content is ALREADY_EXISTS.
+public nonisolated struct Crm_Products_V1_SubscribePackageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var subscription: Crm_Products_V1_PackageSubscription {
+    get {_subscription ?? Crm_Products_V1_PackageSubscription()}
+    set {_subscription = newValue}
+  }
+  /// Returns true if `subscription` has been explicitly set.
+  public var hasSubscription: Bool {self._subscription != nil}
+  /// Clears the value of `subscription`. Subsequent reads from it will return its default value.
+  public mutating func clearSubscription() {self._subscription = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _subscription: Crm_Products_V1_PackageSubscription? = nil
+}
+
+public nonisolated struct Crm_Products_V1_SubscribePackageResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var subscription: Crm_Products_V1_PackageSubscription {
+    get {_subscription ?? Crm_Products_V1_PackageSubscription()}
+    set {_subscription = newValue}
+  }
+  /// Returns true if `subscription` has been explicitly set.
+  public var hasSubscription: Bool {self._subscription != nil}
+  /// Clears the value of `subscription`. Subsequent reads from it will return its default value.
+  public mutating func clearSubscription() {self._subscription = nil}
+
+  public var created: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _subscription: Crm_Products_V1_PackageSubscription? = nil
+}
+
+public nonisolated struct Crm_Products_V1_ChangeEvent: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// one total order over every kind
+  public var sequence: UInt64 {
+    get {_storage._sequence}
+    set {_uniqueStorage()._sequence = newValue}
+  }
+
+  public var kind: Crm_Products_V1_ChangeKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var productCode: String {
+    get {_storage._productCode}
+    set {_uniqueStorage()._productCode = newValue}
+  }
+
+  /// empty for product and template changes
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
+
+  public var at: Crm_Common_V1_Timestamp {
+    get {_storage._at ?? Crm_Common_V1_Timestamp()}
+    set {_uniqueStorage()._at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {_storage._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {_uniqueStorage()._at = nil}
+
+  /// The state after the change.
+  public var body: OneOf_Body? {
+    get {return _storage._body}
+    set {_uniqueStorage()._body = newValue}
+  }
+
+  public var product: Crm_Products_V1_Product {
+    get {
+      if case .product(let v)? = _storage._body {return v}
+      return Crm_Products_V1_Product()
+    }
+    set {_uniqueStorage()._body = .product(newValue)}
+  }
+
+  public var template: Crm_Products_V1_ContractTemplate {
+    get {
+      if case .template(let v)? = _storage._body {return v}
+      return Crm_Products_V1_ContractTemplate()
+    }
+    set {_uniqueStorage()._body = .template(newValue)}
+  }
+
+  /// signed_text omitted (GetContract has it)
+  public var contract: Crm_Products_V1_SignedContract {
+    get {
+      if case .contract(let v)? = _storage._body {return v}
+      return Crm_Products_V1_SignedContract()
+    }
+    set {_uniqueStorage()._body = .contract(newValue)}
+  }
+
+  public var order: Crm_Products_V1_Order {
+    get {
+      if case .order(let v)? = _storage._body {return v}
+      return Crm_Products_V1_Order()
+    }
+    set {_uniqueStorage()._body = .order(newValue)}
+  }
+
+  public var subscription: Crm_Products_V1_PackageSubscription {
+    get {
+      if case .subscription(let v)? = _storage._body {return v}
+      return Crm_Products_V1_PackageSubscription()
+    }
+    set {_uniqueStorage()._body = .subscription(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// The state after the change.
+  public nonisolated enum OneOf_Body: Equatable, Sendable {
+    case product(Crm_Products_V1_Product)
+    case template(Crm_Products_V1_ContractTemplate)
+    /// signed_text omitted (GetContract has it)
+    case contract(Crm_Products_V1_SignedContract)
+    case order(Crm_Products_V1_Order)
+    case subscription(Crm_Products_V1_PackageSubscription)
+
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Products_V1_StreamChangesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 = from the beginning
+  public var afterSequence: UInt64 = 0
+
+  /// 0 = everything available now
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.products.v1"
@@ -279,9 +1564,33 @@ nonisolated extension Crm_Products_V1_ProductStatus: SwiftProtobuf._ProtoNamePro
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRODUCT_STATUS_UNSPECIFIED\0\u{1}DRAFT\0\u{1}PRE_SALE\0\u{1}ON_SALE\0\u{1}SUSPENDED\0\u{1}CLOSED\0")
 }
 
-nonisolated extension Crm_Products_V1_Product: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Product"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}name\0\u{1}issuer\0\u{1}type\0\u{3}risk_level\0\u{1}status\0\u{3}minimum_purchase\0\u{1}tags\0\u{1}version\0\u{3}updated_at\0")
+nonisolated extension Crm_Products_V1_InvestmentHorizon: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVESTMENT_HORIZON_UNSPECIFIED\0\u{1}UP_TO_1_YEAR\0\u{1}ONE_TO_3_YEARS\0\u{1}THREE_TO_5_YEARS\0\u{1}OVER_5_YEARS\0")
+}
+
+nonisolated extension Crm_Products_V1_InvestmentVariety: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INVESTMENT_VARIETY_UNSPECIFIED\0\u{1}INVESTMENT_VARIETY_DEPOSITS_AND_MONEY_MARKET\0\u{1}INVESTMENT_VARIETY_BONDS\0\u{1}INVESTMENT_VARIETY_EQUITIES\0\u{1}INVESTMENT_VARIETY_FUNDS\0\u{1}INVESTMENT_VARIETY_DERIVATIVES\0\u{1}INVESTMENT_VARIETY_ASSET_MANAGEMENT\0\u{1}INVESTMENT_VARIETY_STRUCTURED\0\u{1}INVESTMENT_VARIETY_ADVISORY\0")
+}
+
+nonisolated extension Crm_Products_V1_SalesChannel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SALES_CHANNEL_UNSPECIFIED\0\u{1}WEBSITE\0\u{1}APP\0\u{1}BRANCH\0\u{1}CLIENT_MANAGER\0")
+}
+
+nonisolated extension Crm_Products_V1_OrderSide: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_SIDE_UNSPECIFIED\0\u{1}SUBSCRIPTION\0\u{1}REDEMPTION\0")
+}
+
+nonisolated extension Crm_Products_V1_SuitabilityOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SUITABILITY_OUTCOME_UNSPECIFIED\0\u{1}SUITABILITY_OUTCOME_MATCH\0\u{1}SUITABILITY_OUTCOME_MISMATCH_CONFIRMED\0\u{1}SUITABILITY_OUTCOME_NOT_CHECKED\0")
+}
+
+nonisolated extension Crm_Products_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}PRODUCT_CREATED\0\u{1}PRODUCT_UPDATED\0\u{1}PRODUCT_STATUS_CHANGED\0\u{1}TEMPLATE_PUT\0\u{1}CONTRACT_SIGNED\0\u{1}ORDER_PLACED\0\u{1}PACKAGE_SUBSCRIBED\0")
+}
+
+nonisolated extension Crm_Products_V1_ReturnRange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReturnRange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}low_bp\0\u{3}high_bp\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -289,16 +1598,88 @@ nonisolated extension Crm_Products_V1_Product: SwiftProtobuf.Message, SwiftProto
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.issuer) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.type) }()
-      case 5: try { try decoder.decodeSingularEnumField(value: &self.riskLevel) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._minimumPurchase) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
-      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.lowBp) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.highBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lowBp != 0 {
+      try visitor.visitSingularInt32Field(value: self.lowBp, fieldNumber: 1)
+    }
+    if self.highBp != 0 {
+      try visitor.visitSingularInt32Field(value: self.highBp, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ReturnRange, rhs: Crm_Products_V1_ReturnRange) -> Bool {
+    if lhs.lowBp != rhs.lowBp {return false}
+    if lhs.highBp != rhs.highBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_Fees: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Fees"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}subscription_bp\0\u{3}redemption_bp\0\u{3}management_bp\0\u{3}custody_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.subscriptionBp) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.redemptionBp) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.managementBp) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.custodyBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.subscriptionBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.subscriptionBp, fieldNumber: 1)
+    }
+    if self.redemptionBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.redemptionBp, fieldNumber: 2)
+    }
+    if self.managementBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.managementBp, fieldNumber: 3)
+    }
+    if self.custodyBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.custodyBp, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_Fees, rhs: Crm_Products_V1_Fees) -> Bool {
+    if lhs.subscriptionBp != rhs.subscriptionBp {return false}
+    if lhs.redemptionBp != rhs.redemptionBp {return false}
+    if lhs.managementBp != rhs.managementBp {return false}
+    if lhs.custodyBp != rhs.custodyBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SalesWindow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SalesWindow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._start) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._end) }()
       default: break
       }
     }
@@ -309,50 +1690,200 @@ nonisolated extension Crm_Products_V1_Product: SwiftProtobuf.Message, SwiftProto
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.productCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
-    }
-    if !self.issuer.isEmpty {
-      try visitor.visitSingularStringField(value: self.issuer, fieldNumber: 3)
-    }
-    if self.type != .unspecified {
-      try visitor.visitSingularEnumField(value: self.type, fieldNumber: 4)
-    }
-    if self.riskLevel != .unspecified {
-      try visitor.visitSingularEnumField(value: self.riskLevel, fieldNumber: 5)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
-    }
-    try { if let v = self._minimumPurchase {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    try { if let v = self._start {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
-    if !self.tags.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 8)
-    }
-    if self.version != 0 {
-      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 9)
-    }
-    try { if let v = self._updatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    try { if let v = self._end {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
+  public static func ==(lhs: Crm_Products_V1_SalesWindow, rhs: Crm_Products_V1_SalesWindow) -> Bool {
+    if lhs._start != rhs._start {return false}
+    if lhs._end != rhs._end {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_Product: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Product"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}name\0\u{1}issuer\0\u{1}type\0\u{3}risk_level\0\u{1}status\0\u{3}minimum_purchase\0\u{1}tags\0\u{1}version\0\u{3}updated_at\0\u{1}horizon\0\u{1}variety\0\u{3}expected_return\0\u{1}fees\0\u{3}sales_rebate_bp\0\u{3}sales_window\0\u{3}target_rule\0")
+
+  fileprivate class _StorageClass {
+    var _productCode: String = String()
+    var _name: String = String()
+    var _issuer: String = String()
+    var _type: Crm_Products_V1_ProductType = .unspecified
+    var _riskLevel: Crm_Common_V1_RiskLevel = .unspecified
+    var _status: Crm_Products_V1_ProductStatus = .unspecified
+    var _minimumPurchase: Crm_Common_V1_Money? = nil
+    var _tags: [String] = []
+    var _version: UInt32 = 0
+    var _updatedAt: Crm_Common_V1_Timestamp? = nil
+    var _horizon: Crm_Products_V1_InvestmentHorizon = .unspecified
+    var _variety: Crm_Products_V1_InvestmentVariety = .unspecified
+    var _expectedReturn: Crm_Products_V1_ReturnRange? = nil
+    var _fees: Crm_Products_V1_Fees? = nil
+    var _salesRebateBp: UInt32 = 0
+    var _salesWindow: Crm_Products_V1_SalesWindow? = nil
+    var _targetRule: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _productCode = source._productCode
+      _name = source._name
+      _issuer = source._issuer
+      _type = source._type
+      _riskLevel = source._riskLevel
+      _status = source._status
+      _minimumPurchase = source._minimumPurchase
+      _tags = source._tags
+      _version = source._version
+      _updatedAt = source._updatedAt
+      _horizon = source._horizon
+      _variety = source._variety
+      _expectedReturn = source._expectedReturn
+      _fees = source._fees
+      _salesRebateBp = source._salesRebateBp
+      _salesWindow = source._salesWindow
+      _targetRule = source._targetRule
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._productCode) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._issuer) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._type) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._riskLevel) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._minimumPurchase) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._tags) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._version) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._horizon) }()
+        case 12: try { try decoder.decodeSingularEnumField(value: &_storage._variety) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._expectedReturn) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._fees) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._salesRebateBp) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._salesWindow) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._targetRule) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._productCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productCode, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._issuer.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._issuer, fieldNumber: 3)
+      }
+      if _storage._type != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._type, fieldNumber: 4)
+      }
+      if _storage._riskLevel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._riskLevel, fieldNumber: 5)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 6)
+      }
+      try { if let v = _storage._minimumPurchase {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._tags.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._tags, fieldNumber: 8)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._version, fieldNumber: 9)
+      }
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if _storage._horizon != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._horizon, fieldNumber: 11)
+      }
+      if _storage._variety != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._variety, fieldNumber: 12)
+      }
+      try { if let v = _storage._expectedReturn {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._fees {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if _storage._salesRebateBp != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._salesRebateBp, fieldNumber: 15)
+      }
+      try { if let v = _storage._salesWindow {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      if !_storage._targetRule.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._targetRule, fieldNumber: 17)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
   public static func ==(lhs: Crm_Products_V1_Product, rhs: Crm_Products_V1_Product) -> Bool {
-    if lhs.productCode != rhs.productCode {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.issuer != rhs.issuer {return false}
-    if lhs.type != rhs.type {return false}
-    if lhs.riskLevel != rhs.riskLevel {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs._minimumPurchase != rhs._minimumPurchase {return false}
-    if lhs.tags != rhs.tags {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._productCode != rhs_storage._productCode {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._issuer != rhs_storage._issuer {return false}
+        if _storage._type != rhs_storage._type {return false}
+        if _storage._riskLevel != rhs_storage._riskLevel {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._minimumPurchase != rhs_storage._minimumPurchase {return false}
+        if _storage._tags != rhs_storage._tags {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._horizon != rhs_storage._horizon {return false}
+        if _storage._variety != rhs_storage._variety {return false}
+        if _storage._expectedReturn != rhs_storage._expectedReturn {return false}
+        if _storage._fees != rhs_storage._fees {return false}
+        if _storage._salesRebateBp != rhs_storage._salesRebateBp {return false}
+        if _storage._salesWindow != rhs_storage._salesWindow {return false}
+        if _storage._targetRule != rhs_storage._targetRule {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -490,6 +2021,1464 @@ nonisolated extension Crm_Products_V1_GetProductResponse: SwiftProtobuf.Message,
 
   public static func ==(lhs: Crm_Products_V1_GetProductResponse, rhs: Crm_Products_V1_GetProductResponse) -> Bool {
     if lhs._product != rhs._product {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetProductAsOfRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProductAsOfRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetProductAsOfRequest, rhs: Crm_Products_V1_GetProductAsOfRequest) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetProductAsOfResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProductAsOfResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}product\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._product) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._product {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetProductAsOfResponse, rhs: Crm_Products_V1_GetProductAsOfResponse) -> Bool {
+    if lhs._product != rhs._product {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_ListProductVersionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProductVersionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ListProductVersionsRequest, rhs: Crm_Products_V1_ListProductVersionsRequest) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_ListProductVersionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProductVersionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}versions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.versions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.versions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.versions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ListProductVersionsResponse, rhs: Crm_Products_V1_ListProductVersionsResponse) -> Bool {
+    if lhs.versions != rhs.versions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_ListProductsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProductsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}types\0\u{3}risk_levels\0\u{1}statuses\0\u{1}tags\0\u{3}name_contains\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.types) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.riskLevels) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.statuses) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.nameContains) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.types.isEmpty {
+      try visitor.visitPackedEnumField(value: self.types, fieldNumber: 1)
+    }
+    if !self.riskLevels.isEmpty {
+      try visitor.visitPackedEnumField(value: self.riskLevels, fieldNumber: 2)
+    }
+    if !self.statuses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 3)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 4)
+    }
+    if !self.nameContains.isEmpty {
+      try visitor.visitSingularStringField(value: self.nameContains, fieldNumber: 5)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ListProductsRequest, rhs: Crm_Products_V1_ListProductsRequest) -> Bool {
+    if lhs.types != rhs.types {return false}
+    if lhs.riskLevels != rhs.riskLevels {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.nameContains != rhs.nameContains {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_ListProductsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProductsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}products\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ListProductsResponse, rhs: Crm_Products_V1_ListProductsResponse) -> Bool {
+    if lhs.products != rhs.products {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_RiskDisclosure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RiskDisclosure"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}disclosure_id\0\u{1}text\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.disclosureID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.disclosureID.isEmpty {
+      try visitor.visitSingularStringField(value: self.disclosureID, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_RiskDisclosure, rhs: Crm_Products_V1_RiskDisclosure) -> Bool {
+    if lhs.disclosureID != rhs.disclosureID {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_ContractTemplate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ContractTemplate"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}version\0\u{1}title\0\u{1}body\0\u{1}disclosures\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.body) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.disclosures) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 2)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 3)
+    }
+    if !self.body.isEmpty {
+      try visitor.visitSingularStringField(value: self.body, fieldNumber: 4)
+    }
+    if !self.disclosures.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.disclosures, fieldNumber: 5)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ContractTemplate, rhs: Crm_Products_V1_ContractTemplate) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.body != rhs.body {return false}
+    if lhs.disclosures != rhs.disclosures {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_PutContractTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutContractTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}template\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._template) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._template {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_PutContractTemplateRequest, rhs: Crm_Products_V1_PutContractTemplateRequest) -> Bool {
+    if lhs._template != rhs._template {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_PutContractTemplateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutContractTemplateResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}template\0\u{1}created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._template) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._template {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_PutContractTemplateResponse, rhs: Crm_Products_V1_PutContractTemplateResponse) -> Bool {
+    if lhs._template != rhs._template {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetContractTemplateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetContractTemplateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetContractTemplateRequest, rhs: Crm_Products_V1_GetContractTemplateRequest) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetContractTemplateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetContractTemplateResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}template\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._template) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._template {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetContractTemplateResponse, rhs: Crm_Products_V1_GetContractTemplateResponse) -> Bool {
+    if lhs._template != rhs._template {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SignedContract: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SignedContract"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contract_id\0\u{3}customer_id\0\u{3}product_code\0\u{3}template_version\0\u{1}channel\0\u{3}confirmed_disclosure_ids\0\u{3}mismatch_confirmed\0\u{3}signed_at\0\u{3}signed_text\0\u{1}sha256\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.contractID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.templateVersion) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.confirmedDisclosureIds) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.mismatchConfirmed) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._signedAt) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.signedText) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.contractID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contractID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 3)
+    }
+    if self.templateVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.templateVersion, fieldNumber: 4)
+    }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 5)
+    }
+    if !self.confirmedDisclosureIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.confirmedDisclosureIds, fieldNumber: 6)
+    }
+    if self.mismatchConfirmed != false {
+      try visitor.visitSingularBoolField(value: self.mismatchConfirmed, fieldNumber: 7)
+    }
+    try { if let v = self._signedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.signedText.isEmpty {
+      try visitor.visitSingularStringField(value: self.signedText, fieldNumber: 9)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_SignedContract, rhs: Crm_Products_V1_SignedContract) -> Bool {
+    if lhs.contractID != rhs.contractID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.templateVersion != rhs.templateVersion {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.confirmedDisclosureIds != rhs.confirmedDisclosureIds {return false}
+    if lhs.mismatchConfirmed != rhs.mismatchConfirmed {return false}
+    if lhs._signedAt != rhs._signedAt {return false}
+    if lhs.signedText != rhs.signedText {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SignContractRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SignContractRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}product_code\0\u{3}template_version\0\u{1}channel\0\u{3}confirmed_disclosure_ids\0\u{3}mismatch_confirmed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.templateVersion) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.confirmedDisclosureIds) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.mismatchConfirmed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 2)
+    }
+    if self.templateVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.templateVersion, fieldNumber: 3)
+    }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 4)
+    }
+    if !self.confirmedDisclosureIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.confirmedDisclosureIds, fieldNumber: 5)
+    }
+    if self.mismatchConfirmed != false {
+      try visitor.visitSingularBoolField(value: self.mismatchConfirmed, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_SignContractRequest, rhs: Crm_Products_V1_SignContractRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.templateVersion != rhs.templateVersion {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.confirmedDisclosureIds != rhs.confirmedDisclosureIds {return false}
+    if lhs.mismatchConfirmed != rhs.mismatchConfirmed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SignContractResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SignContractResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}contract\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._contract) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._contract {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_SignContractResponse, rhs: Crm_Products_V1_SignContractResponse) -> Bool {
+    if lhs._contract != rhs._contract {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetContractRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetContractRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contract_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.contractID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.contractID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contractID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetContractRequest, rhs: Crm_Products_V1_GetContractRequest) -> Bool {
+    if lhs.contractID != rhs.contractID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetContractResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetContractResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}contract\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._contract) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._contract {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetContractResponse, rhs: Crm_Products_V1_GetContractResponse) -> Bool {
+    if lhs._contract != rhs._contract {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_VerifyContractRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyContractRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}contract_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.contractID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.contractID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contractID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_VerifyContractRequest, rhs: Crm_Products_V1_VerifyContractRequest) -> Bool {
+    if lhs.contractID != rhs.contractID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_VerifyContractResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyContractResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}valid\0\u{3}hash_matches\0\u{3}facts_match\0\u{3}stored_sha256\0\u{3}recomputed_sha256\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.valid) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.hashMatches) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.factsMatch) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.storedSha256) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.recomputedSha256) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.valid != false {
+      try visitor.visitSingularBoolField(value: self.valid, fieldNumber: 1)
+    }
+    if self.hashMatches != false {
+      try visitor.visitSingularBoolField(value: self.hashMatches, fieldNumber: 2)
+    }
+    if self.factsMatch != false {
+      try visitor.visitSingularBoolField(value: self.factsMatch, fieldNumber: 3)
+    }
+    if !self.storedSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.storedSha256, fieldNumber: 4)
+    }
+    if !self.recomputedSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.recomputedSha256, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_VerifyContractResponse, rhs: Crm_Products_V1_VerifyContractResponse) -> Bool {
+    if lhs.valid != rhs.valid {return false}
+    if lhs.hashMatches != rhs.hashMatches {return false}
+    if lhs.factsMatch != rhs.factsMatch {return false}
+    if lhs.storedSha256 != rhs.storedSha256 {return false}
+    if lhs.recomputedSha256 != rhs.recomputedSha256 {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SuitabilityReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SuitabilityReason"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}text\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_SuitabilityReason, rhs: Crm_Products_V1_SuitabilityReason) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Order"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}customer_id\0\u{3}product_code\0\u{1}side\0\u{1}amount\0\u{1}channel\0\u{3}manager_id\0\u{3}contract_id\0\u{3}product_version\0\u{1}suitability\0\u{3}suitability_reasons\0\u{3}suitability_rule_version\0\u{3}accepted_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.side) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.contractID) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.productVersion) }()
+      case 10: try { try decoder.decodeSingularEnumField(value: &self.suitability) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.suitabilityReasons) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.suitabilityRuleVersion) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._acceptedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 3)
+    }
+    if self.side != .unspecified {
+      try visitor.visitSingularEnumField(value: self.side, fieldNumber: 4)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 6)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 7)
+    }
+    if self.contractID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contractID, fieldNumber: 8)
+    }
+    if self.productVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.productVersion, fieldNumber: 9)
+    }
+    if self.suitability != .unspecified {
+      try visitor.visitSingularEnumField(value: self.suitability, fieldNumber: 10)
+    }
+    if !self.suitabilityReasons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.suitabilityReasons, fieldNumber: 11)
+    }
+    if !self.suitabilityRuleVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.suitabilityRuleVersion, fieldNumber: 12)
+    }
+    try { if let v = self._acceptedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_Order, rhs: Crm_Products_V1_Order) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.side != rhs.side {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.contractID != rhs.contractID {return false}
+    if lhs.productVersion != rhs.productVersion {return false}
+    if lhs.suitability != rhs.suitability {return false}
+    if lhs.suitabilityReasons != rhs.suitabilityReasons {return false}
+    if lhs.suitabilityRuleVersion != rhs.suitabilityRuleVersion {return false}
+    if lhs._acceptedAt != rhs._acceptedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_PlaceOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PlaceOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_PlaceOrderRequest, rhs: Crm_Products_V1_PlaceOrderRequest) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_PlaceOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PlaceOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{1}created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_PlaceOrderResponse, rhs: Crm_Products_V1_PlaceOrderResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetOrderRequest, rhs: Crm_Products_V1_GetOrderRequest) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_GetOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_GetOrderResponse, rhs: Crm_Products_V1_GetOrderResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_FeeSchedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeeSchedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}monthly_fee\0\u{3}asset_percentage_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Crm_Common_V1_Money?
+        var hadOneofValue = false
+        if let current = self.fee {
+          hadOneofValue = true
+          if case .monthlyFee(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.fee = .monthlyFee(v)
+        }
+      }()
+      case 2: try {
+        var v: UInt32?
+        try decoder.decodeSingularUInt32Field(value: &v)
+        if let v = v {
+          if self.fee != nil {try decoder.handleConflictingOneOf()}
+          self.fee = .assetPercentageBp(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.fee {
+    case .monthlyFee?: try {
+      guard case .monthlyFee(let v)? = self.fee else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .assetPercentageBp?: try {
+      guard case .assetPercentageBp(let v)? = self.fee else { preconditionFailure() }
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_FeeSchedule, rhs: Crm_Products_V1_FeeSchedule) -> Bool {
+    if lhs.fee != rhs.fee {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_PackageSubscription: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PackageSubscription"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}package_code\0\u{3}fee_schedule\0\u{3}start_date\0\u{3}subscribed_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.packageCode) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._feeSchedule) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._startDate) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._subscribedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.packageCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.packageCode, fieldNumber: 2)
+    }
+    try { if let v = self._feeSchedule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._startDate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._subscribedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_PackageSubscription, rhs: Crm_Products_V1_PackageSubscription) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.packageCode != rhs.packageCode {return false}
+    if lhs._feeSchedule != rhs._feeSchedule {return false}
+    if lhs._startDate != rhs._startDate {return false}
+    if lhs._subscribedAt != rhs._subscribedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SubscribePackageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubscribePackageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subscription\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._subscription) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._subscription {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_SubscribePackageRequest, rhs: Crm_Products_V1_SubscribePackageRequest) -> Bool {
+    if lhs._subscription != rhs._subscription {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_SubscribePackageResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubscribePackageResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}subscription\0\u{1}created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._subscription) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._subscription {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_SubscribePackageResponse, rhs: Crm_Products_V1_SubscribePackageResponse) -> Bool {
+    if lhs._subscription != rhs._subscription {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_ChangeEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}kind\0\u{3}product_code\0\u{3}customer_id\0\u{1}at\0\u{1}product\0\u{1}template\0\u{1}contract\0\u{1}order\0\u{1}subscription\0")
+
+  fileprivate class _StorageClass {
+    var _sequence: UInt64 = 0
+    var _kind: Crm_Products_V1_ChangeKind = .unspecified
+    var _productCode: String = String()
+    var _customerID: String = String()
+    var _at: Crm_Common_V1_Timestamp? = nil
+    var _body: Crm_Products_V1_ChangeEvent.OneOf_Body?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sequence = source._sequence
+      _kind = source._kind
+      _productCode = source._productCode
+      _customerID = source._customerID
+      _at = source._at
+      _body = source._body
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequence) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._productCode) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._at) }()
+        case 6: try {
+          var v: Crm_Products_V1_Product?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .product(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .product(v)
+          }
+        }()
+        case 7: try {
+          var v: Crm_Products_V1_ContractTemplate?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .template(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .template(v)
+          }
+        }()
+        case 8: try {
+          var v: Crm_Products_V1_SignedContract?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .contract(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .contract(v)
+          }
+        }()
+        case 9: try {
+          var v: Crm_Products_V1_Order?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .order(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .order(v)
+          }
+        }()
+        case 10: try {
+          var v: Crm_Products_V1_PackageSubscription?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .subscription(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .subscription(v)
+          }
+        }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._sequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequence, fieldNumber: 1)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._productCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productCode, fieldNumber: 3)
+      }
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 4)
+      }
+      try { if let v = _storage._at {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      switch _storage._body {
+      case .product?: try {
+        guard case .product(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      }()
+      case .template?: try {
+        guard case .template(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      }()
+      case .contract?: try {
+        guard case .contract(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      }()
+      case .order?: try {
+        guard case .order(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      }()
+      case .subscription?: try {
+        guard case .subscription(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case nil: break
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_ChangeEvent, rhs: Crm_Products_V1_ChangeEvent) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._productCode != rhs_storage._productCode {return false}
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._at != rhs_storage._at {return false}
+        if _storage._body != rhs_storage._body {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Products_V1_StreamChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamChangesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.afterSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterSequence, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Products_V1_StreamChangesRequest, rhs: Crm_Products_V1_StreamChangesRequest) -> Bool {
+    if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.limit != rhs.limit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

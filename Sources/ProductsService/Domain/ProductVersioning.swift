@@ -7,7 +7,8 @@ import CRMProtos
 /// no-op rather than a new version.
 enum ProductVersioning {
     /// The caller-settable content of `product`: bookkeeping and unknown fields dropped, and an
-    /// absent minimum purchase made an explicit zero (as the store reads it back).
+    /// absent minimum purchase, fee table or return range made explicit zeros (as the store reads
+    /// them back).
     static func content(of product: Crm_Products_V1_Product) -> Crm_Products_V1_Product {
         .with {
             $0.productCode = product.productCode
@@ -21,6 +22,27 @@ enum ProductVersioning {
                 $0.currency = product.minimumPurchase.currency
             }
             $0.tags = product.tags
+            $0.horizon = product.horizon
+            $0.variety = product.variety
+            $0.expectedReturn = .with {
+                $0.lowBp = product.expectedReturn.lowBp
+                $0.highBp = product.expectedReturn.highBp
+            }
+            $0.fees = .with {
+                $0.subscriptionBp = product.fees.subscriptionBp
+                $0.redemptionBp = product.fees.redemptionBp
+                $0.managementBp = product.fees.managementBp
+                $0.custodyBp = product.fees.custodyBp
+            }
+            $0.salesRebateBp = product.salesRebateBp
+            if product.hasSalesWindow {
+                let window = product.salesWindow
+                $0.salesWindow = .with {
+                    if window.hasStart { $0.start = .init(year: window.start.year, month: window.start.month, day: window.start.day) }
+                    if window.hasEnd { $0.end = .init(year: window.end.year, month: window.end.month, day: window.end.day) }
+                }
+            }
+            $0.targetRule = product.targetRule
         }
     }
 

@@ -3,27 +3,28 @@ import CRMRPC
 import CRMStore
 import GRDB
 
-/// The methods of `crm.products.v1.Products`.
+/// The library methods of `crm.products.v1.Products`: products, their versions, the catalogue.
 struct ProductHandlers: Sendable {
     let store: ProductStore
+    let catalogue: Catalogue
+
+    static let prefix = "/crm.products.v1.Products/"
 
     func register(into router: inout Router) {
-        router.unary(
-            "/crm.products.v1.Products/UpsertProduct",
-            Crm_Products_V1_UpsertProductRequest.self,
-            policy: .roles(ProductsRoles.productAdmin, ProductsRoles.headOffice)
-        ) { request, _ in
+        router.unary(Self.prefix + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.self, policy: ProductsRoles.libraryWriters) { request, _ in
             try await upsert(request)
         }
-        router.unary(
-            "/crm.products.v1.Products/GetProduct",
-            Crm_Products_V1_GetProductRequest.self,
-            policy: .roles(
-                ProductsRoles.website, ProductsRoles.workbench, ProductsRoles.headOffice, ProductsRoles.service,
-                ProductsRoles.productAdmin
-            )
-        ) { request, _ in
+        router.unary(Self.prefix + "GetProduct", Crm_Products_V1_GetProductRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
             try await get(request)
+        }
+        router.unary(Self.prefix + "GetProductAsOf", Crm_Products_V1_GetProductAsOfRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+            try await getAsOf(request)
+        }
+        router.unary(Self.prefix + "ListProductVersions", Crm_Products_V1_ListProductVersionsRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+            try await versions(request)
+        }
+        router.unary(Self.prefix + "ListProducts", Crm_Products_V1_ListProductsRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+            try list(request)
         }
     }
 
@@ -33,6 +34,7 @@ struct ProductHandlers: Sendable {
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
         do {
             let (stored, created) = try await store.upsert(request.product)
+            catalogue.apply(stored)
             return .with {
                 $0.product = stored
                 $0.created = created
@@ -45,12 +47,53 @@ struct ProductHandlers: Sendable {
     }
 
     func get(_ request: Crm_Products_V1_GetProductRequest) async throws -> Crm_Products_V1_GetProductResponse {
+        let product = try await current(code: request.productCode, field: "product_code")
+        return .with { $0.product = product }
+    }
+
+    func getAsOf(_ request: Crm_Products_V1_GetProductAsOfRequest) async throws -> Crm_Products_V1_GetProductAsOfResponse {
         if let problem = ProductValidation.codeProblem(request.productCode) {
             throw RPCError.invalidArgument(field: "product_code", problem)
         }
-        guard let product = try await store.product(code: request.productCode) else {
-            throw RPCError(.notFound, "no product \(request.productCode)")
+        guard request.hasAt else { throw RPCError.invalidArgument(field: "at", "is required") }
+        guard let product = try await store.product(code: request.productCode, asOf: request.at.unixMillis) else {
+            if try await store.product(code: request.productCode) == nil {
+                throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)")
+            }
+            throw RPCError.refused(.notFound, field: "at", "product \(request.productCode) did not exist yet at \(request.at.unixMillis)")
         }
         return .with { $0.product = product }
+    }
+
+    func versions(_ request: Crm_Products_V1_ListProductVersionsRequest) async throws -> Crm_Products_V1_ListProductVersionsResponse {
+        if let problem = ProductValidation.codeProblem(request.productCode) {
+            throw RPCError.invalidArgument(field: "product_code", problem)
+        }
+        let versions = try await store.versions(code: request.productCode)
+        guard !versions.isEmpty else { throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)") }
+        return .with { $0.versions = versions }
+    }
+
+    /// Answered from the in-memory catalogue: no store access.
+    func list(_ request: Crm_Products_V1_ListProductsRequest) throws -> Crm_Products_V1_ListProductsResponse {
+        let size = try CatalogueFilter.pageSize(request.page)
+        let after = try CatalogueFilter.code(fromToken: request.page.pageToken)
+        let (page, total, more) = catalogue.query(CatalogueFilter(request), afterCode: after, limit: size)
+        return .with {
+            $0.products = page
+            $0.page = .with {
+                $0.totalCount = UInt64(total)
+                if more, let last = page.last { $0.nextPageToken = CatalogueFilter.token(after: last.productCode) }
+            }
+        }
+    }
+
+    /// The current version of `code`, or the refusal naming `field`.
+    func current(code: String, field: String) async throws -> Crm_Products_V1_Product {
+        if let problem = ProductValidation.codeProblem(code) { throw RPCError.invalidArgument(field: field, problem) }
+        guard let product = try await store.product(code: code) else {
+            throw RPCError.refused(.notFound, field: field, "no product \(code)")
+        }
+        return product
     }
 }

@@ -10,9 +10,10 @@ struct ProductStore: Sendable {
     /// Stores `product` as the next version of its code, unless it equals the current version.
     ///
     /// Returns the current version afterwards and whether the code is new. The version and
-    /// `updated_at` are set here; the caller's values are ignored. The read, the comparison and
-    /// both writes share one write transaction, so concurrent upserts of one code get consecutive
-    /// versions.
+    /// `updated_at` are set here; the caller's values are ignored. A changed status must be an
+    /// allowed change (``ProductStatusRules``). The read, the checks and every write (current row,
+    /// history, feed) share one write transaction, so concurrent upserts of one code get consecutive
+    /// versions and a refused change writes nothing.
     func upsert(_ product: Crm_Products_V1_Product) async throws -> (Crm_Products_V1_Product, created: Bool) {
         let incoming = ProductVersioning.content(of: product)
         let now = currentUnixMillis()
@@ -21,31 +22,34 @@ struct ProductStore: Sendable {
             if let current, !ProductVersioning.hasChanges(from: current, to: incoming) {
                 return (current, false)
             }
+            if let current {
+                try ProductStatusRules.check(from: current.status, to: incoming.status, productCode: incoming.productCode)
+            }
             var stored = incoming
             stored.version = ProductVersioning.nextVersion(after: current?.version)
             stored.updatedAt = .with {
                 $0.unixMillis = ProductVersioning.changeTime(now: now, previous: current?.updatedAt.unixMillis)
             }
             let tags = String(decoding: try JSONEncoder().encode(stored.tags), as: UTF8.self)
+            let blob: Data = try stored.serializedBytes()
             try db.execute(
                 sql: """
                 INSERT INTO product (product_code, name, issuer, type, risk_level, status,
-                  minimum_purchase_minor, minimum_purchase_currency, tags, version, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  minimum_purchase_minor, minimum_purchase_currency, tags, version, updated_at, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(product_code) DO UPDATE SET
                   name = excluded.name, issuer = excluded.issuer, type = excluded.type,
                   risk_level = excluded.risk_level, status = excluded.status,
                   minimum_purchase_minor = excluded.minimum_purchase_minor,
                   minimum_purchase_currency = excluded.minimum_purchase_currency, tags = excluded.tags,
-                  version = excluded.version, updated_at = excluded.updated_at
+                  version = excluded.version, updated_at = excluded.updated_at, body = excluded.body
                 """,
                 arguments: [
                     stored.productCode, stored.name, stored.issuer, stored.type.rawValue, stored.riskLevel.rawValue,
                     stored.status.rawValue, stored.minimumPurchase.minorUnits, stored.minimumPurchase.currency, tags,
-                    stored.version, stored.updatedAt.unixMillis,
+                    stored.version, stored.updatedAt.unixMillis, blob,
                 ]
             )
-            let blob: Data = try stored.serializedBytes()
             try db.execute(
                 sql: """
                 INSERT INTO product_version (product_code, version, risk_level, status, changed_at, product)
@@ -56,6 +60,15 @@ struct ProductStore: Sendable {
                     stored.updatedAt.unixMillis, blob,
                 ]
             )
+            let kind: Crm_Products_V1_ChangeKind
+            if current == nil {
+                kind = .productCreated
+            } else if current?.status != stored.status {
+                kind = .productStatusChanged
+            } else {
+                kind = .productUpdated
+            }
+            try ChangeLog.append(db, kind: kind, productCode: stored.productCode, at: stored.updatedAt.unixMillis) { $0.product = stored }
             return (stored, current == nil)
         }
     }
@@ -84,11 +97,34 @@ struct ProductStore: Sendable {
         }
     }
 
-    private static func current(_ db: Database, code: String) throws -> Crm_Products_V1_Product? {
+    /// Every version of a product, oldest first (empty for an unknown code).
+    func versions(code: String) async throws -> [Crm_Products_V1_Product] {
+        try await database.read { db in
+            try Data.fetchAll(db, sql: "SELECT product FROM product_version WHERE product_code = ? ORDER BY version", arguments: [code])
+                .map { try Crm_Products_V1_Product(serializedBytes: $0) }
+        }
+    }
+
+    /// The current version of every product: what the in-memory catalogue is built from. Synchronous,
+    /// for the service's start-up.
+    func allCurrent() throws -> [Crm_Products_V1_Product] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM product ORDER BY product_code").map(Self.product(from:))
+        }
+    }
+
+    // MARK: Row mapping (used by other stores in the same transaction)
+
+    static func current(_ db: Database, code: String) throws -> Crm_Products_V1_Product? {
         try Row.fetchOne(db, sql: "SELECT * FROM product WHERE product_code = ?", arguments: [code]).map(product(from:))
     }
 
+    /// The stored message when the row has one; rows written before `body` existed are read from
+    /// their columns (the migration backfills them, so this is a safety net).
     private static func product(from row: Row) throws -> Crm_Products_V1_Product {
+        if let body: Data = row["body"] {
+            return try Crm_Products_V1_Product(serializedBytes: body)
+        }
         var product = Crm_Products_V1_Product()
         product.productCode = row["product_code"]
         product.name = row["name"]

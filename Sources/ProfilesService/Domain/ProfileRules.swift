@@ -45,23 +45,14 @@ enum ProfileRules {
 /// One customer as a rule reads it: the record's fields, then classes, then dimensions.
 struct ProfileRecord: RuleRecord {
     let customer: Crm_Profiles_V1_Customer
-    let dimensions: Crm_Profiles_V1_CustomerDimensions
+    let dimensions: DimensionsView
 
     func number(_ field: RuleField) -> Double? {
-        guard let value = dimensions.numbers[field.name], !value.isNaN else { return nil }
-        return value
+        dimensions.numbers[field.name]
     }
 
     func category(_ field: RuleField) -> String? {
-        switch field.name {
-        case "status": return ProfileRules.statusName(customer.status)
-        case "kind": return customer.kind == .institution ? "institution" : "individual"
-        case "branch_id": return customer.branchID
-        case "manager_id": return customer.managerID
-        case "province": return customer.province
-        case "channel": return customer.channel
-        default: return dimensions.classes[field.name] ?? dimensions.categories[field.name]
-        }
+        categoryValue(named: field.name)
     }
 
     func boolean(_ field: RuleField) -> Bool? { nil }

@@ -11,6 +11,7 @@ struct QueryHandlers: Sendable {
     let segments: SegmentStore
     let classifier: Classifier
     let schema: RuleSchema
+    let index: DimensionIndex
 
     static let defaultPage = 50
     static let maxPage = 1_000
@@ -90,6 +91,9 @@ struct QueryHandlers: Sendable {
         let scope = try managerScope(context)
         let after = page.pageToken
         let offset = orderBy.isEmpty ? 0 : (Int(after) ?? 0)
+        if scope == nil, index.isReady {
+            return try await indexed(rule: rule, size: size, after: after, offset: offset, orderBy: orderBy, descending: descending)
+        }
         let collected = NIOLockedValueBox<[QueryStore.Scanned]>([])
         let total = NIOLockedValueBox(0)
         try await queries.scan(managerID: scope) { scanned in
@@ -120,6 +124,45 @@ struct QueryHandlers: Sendable {
             info.nextPageToken = orderBy.isEmpty ? (pageRows.last?.customer.customerID ?? "") : String(offset + size)
         }
         return (pageRows.map(QueryStore.summary), info)
+    }
+
+    /// The same search answered from the in-memory columns; only the page's rows are read from the store.
+    private func indexed(
+        rule: CompiledRule?, size: Int, after: String, offset: Int, orderBy: String, descending: Bool
+    ) async throws -> (customers: [Crm_Profiles_V1_CustomerSummary], page: Crm_Common_V1_PageInfo) {
+        var fields = rule?.rule.fields ?? []
+        if !orderBy.isEmpty { fields.insert(orderBy) }
+        let (columns, ids) = index.columns(for: fields)
+        var rows = rule?.filter(columns: columns) ?? Array(0..<Int32(ids.count))
+        let total = rows.count
+        var pageRows: [Int32]
+        var hasMore: Bool
+        if orderBy.isEmpty {
+            rows = rows.filter { ids[Int($0)] > after }
+            rows.sort { ids[Int($0)] < ids[Int($1)] }
+            hasMore = rows.count > size
+            pageRows = Array(rows.prefix(size))
+        } else {
+            let values = index.numbers(orderBy) ?? []
+            func key(_ row: Int32) -> Double {
+                let value = Int(row) < values.count ? values[Int(row)] : .nan
+                return value.isNaN ? -.infinity : value
+            }
+            rows.sort { lhs, rhs in
+                let a = key(lhs), b = key(rhs)
+                return a == b ? ids[Int(lhs)] < ids[Int(rhs)] : (descending ? a > b : a < b)
+            }
+            hasMore = rows.count > offset + size
+            pageRows = Array(rows.dropFirst(offset).prefix(size))
+        }
+        let pageIDs = pageRows.map { ids[Int($0)] }
+        let scanned = try await queries.scanned(ids: pageIDs)
+        var info = Crm_Common_V1_PageInfo()
+        info.totalCount = UInt64(total)
+        if hasMore {
+            info.nextPageToken = orderBy.isEmpty ? (pageIDs.last ?? "") : String(offset + size)
+        }
+        return (scanned.map(QueryStore.summary), info)
     }
 
     private func pageSize(_ page: Crm_Common_V1_PageRequest) throws -> Int {
@@ -294,6 +337,14 @@ struct QueryHandlers: Sendable {
         }
         let rule = try compile(text, field: field)
         let scope = try managerScope(context)
+        if scope == nil, index.isReady {
+            let fields = rule?.rule.fields ?? []
+            let (columns, ids) = index.columns(for: fields)
+            return .with {
+                $0.count = UInt64(rule?.count(columns: columns) ?? ids.count)
+                $0.population = UInt64(ids.count)
+            }
+        }
         let tally = NIOLockedValueBox((count: UInt64(0), population: UInt64(0)))
         try await queries.scan(managerID: scope) { scanned in
             let hit = rule?.matches(ProfileRecord(customer: scanned.customer, dimensions: scanned.dimensions)) ?? true

@@ -19,17 +19,21 @@ import ServiceLifecycle
 final class DimensionUpdater: Service, Sendable {
     let database: DatabasePool
     let classifier: Classifier
+    let index: DimensionIndex
     let logger: Logger
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
-    static let eventsPerStep = 5_000
+    /// Large steps: each customer's ledger is read, folded and written once per step, however many
+    /// of its events the step holds.
+    static let eventsPerStep = 50_000
     static let recentLimit = 50
     static let rolloverPage = 2_000
 
-    init(database: DatabasePool, classifier: Classifier, logger: Logger) {
+    init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger) {
         self.database = database
         self.classifier = classifier
+        self.index = index
         self.logger = logger
         (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -41,6 +45,8 @@ final class DimensionUpdater: Service, Sendable {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
+            try await self.index.load(from: self.database)
+            self.logger.info("dimension index loaded", metadata: ["customers": "\(self.index.count)"])
             try await self.catchUp()
             for await _ in self.wakeStream {
                 try await self.catchUp()
@@ -56,9 +62,14 @@ final class DimensionUpdater: Service, Sendable {
         while true {
             let step = try await database.write { db in try self.step(db) }
             folded += step.events
-            if step.events == 0 && step.customers == 0 { break }
+            apply(step.refreshed)
+            if step.events == 0 && step.refreshed.isEmpty { break }
         }
-        while try await database.write({ db in try self.rollover(db) }) > 0 {}
+        while true {
+            let refreshed = try await database.write { db in try self.rollover(db) }
+            apply(refreshed)
+            if refreshed.isEmpty { break }
+        }
         return folded
     }
 
@@ -70,7 +81,16 @@ final class DimensionUpdater: Service, Sendable {
         var businessDay: DayNumber
     }
 
-    private func step(_ db: Database) throws -> (events: Int, customers: Int) {
+    /// Customers refreshed in a committed step, for the in-memory index.
+    typealias Refreshed = [(Crm_Profiles_V1_Customer, DimensionsView)]
+
+    private func apply(_ refreshed: Refreshed) {
+        for (customer, dimensions) in refreshed {
+            index.update(customer: customer, dimensions: dimensions)
+        }
+    }
+
+    private func step(_ db: Database) throws -> (events: Int, refreshed: Refreshed) {
         var checkpoint = try Self.checkpoint(db)
         let events = try EventStore.events(db, after: checkpoint.lastEventID, limit: Self.eventsPerStep)
         // Customers whose record or assessment changed since the last step.
@@ -81,7 +101,7 @@ final class DimensionUpdater: Service, Sendable {
         )
         let dimensionKind = Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue
         let changed = changeRows.filter { ($0["kind"] as Int) != dimensionKind }.map { $0["customer_id"] as String }
-        guard !events.isEmpty || !changeRows.isEmpty else { return (0, 0) }
+        guard !events.isEmpty || !changeRows.isEmpty else { return (0, []) }
 
         var byCustomer: [String: [CustomerEvent]] = [:]
         var order: [String] = []
@@ -95,8 +115,11 @@ final class DimensionUpdater: Service, Sendable {
             byCustomer[id] = []
             order.append(id)
         }
+        var refreshed: Refreshed = []
         for id in order {
-            try refresh(db, customerID: id, newEvents: byCustomer[id] ?? [], asOf: checkpoint.businessDay)
+            if let done = try refresh(db, customerID: id, newEvents: byCustomer[id] ?? [], asOf: checkpoint.businessDay) {
+                refreshed.append(done)
+            }
         }
         if let last = events.last { checkpoint.lastEventID = last.id }
         if changeRows.count < Self.eventsPerStep {
@@ -109,18 +132,20 @@ final class DimensionUpdater: Service, Sendable {
             sql: "UPDATE dimension_checkpoint SET last_event_id = ?, last_change_sequence = ?, business_day = ? WHERE id = 1",
             arguments: [checkpoint.lastEventID, checkpoint.lastChangeSequence, checkpoint.businessDay]
         )
-        return (events.count, order.count)
+        return (events.count, refreshed)
     }
 
     /// Folds `newEvents` into one customer's ledger and stores its dimensions for `asOf`.
-    private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber) throws {
-        guard let customer = try CustomerStore.fetch(db, id: customerID) else { return }
-        let row = try Row.fetchOne(db, sql: "SELECT ledger, recent FROM customer_ledger WHERE customer_id = ?", arguments: [customerID])
+    private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber) throws -> (Crm_Profiles_V1_Customer, DimensionsView)? {
+        guard let customer = try CustomerStore.fetch(db, id: customerID) else { return nil }
+        let row = try Row.fetchOne(db, sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?", arguments: [customerID])
         var ledger = CustomerLedger()
         var recent = Crm_Profiles_V1_Customer360()
+        var previous: StoredDimensions?
         if let row {
             ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
             recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
+            previous = try StoredDimensions(serialized: row["dimensions"] as Data)
         }
         for event in newEvents {
             ledger.apply(event)
@@ -128,30 +153,36 @@ final class DimensionUpdater: Service, Sendable {
         }
         let facts = try Self.facts(db, customer: customer)
         let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: asOf)
-        let dimensions = Self.dimensions(values, classes: classifier.classify(values, customer: facts), customerID: customerID)
+        let stored = StoredDimensions(values: values, classes: classifier.classes(values, customer: facts))
         try db.execute(
             sql: """
             INSERT INTO customer_ledger (customer_id, ledger, dimensions, as_of, recent) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(customer_id) DO UPDATE SET ledger = excluded.ledger, dimensions = excluded.dimensions,
               as_of = excluded.as_of, recent = excluded.recent
             """,
-            arguments: [customerID, Data(ledger.serialized()), Data(try dimensions.serializedBytes() as [UInt8]), asOf, Data(try recent.serializedBytes() as [UInt8])]
+            arguments: [customerID, Data(ledger.serialized()), stored.serialized(), asOf, Data(try recent.serializedBytes() as [UInt8])]
         )
-        try ChangeLog.append(db, kind: .dimensionsChanged, customerID: customerID) { $0.dimensions = dimensions }
+        // The feed carries what changed since the last announcement (everything the first time).
+        if stored != previous {
+            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: previous)
+            try ChangeLog.append(db, kind: .dimensionsChanged, customerID: customerID) { $0.dimensions = delta }
+        }
+        return (customer, DimensionsView(stored))
     }
 
     /// Recomputes one page of customers still computed for an earlier business date.
-    private func rollover(_ db: Database) throws -> Int {
+    private func rollover(_ db: Database) throws -> Refreshed {
         let checkpoint = try Self.checkpoint(db)
         let ids = try String.fetchAll(
             db,
             sql: "SELECT customer_id FROM customer_ledger WHERE as_of < ? LIMIT ?",
             arguments: [checkpoint.businessDay, Self.rolloverPage]
         )
+        var refreshed: Refreshed = []
         for id in ids {
-            try refresh(db, customerID: id, newEvents: [], asOf: checkpoint.businessDay)
+            if let done = try refresh(db, customerID: id, newEvents: [], asOf: checkpoint.businessDay) { refreshed.append(done) }
         }
-        return ids.count
+        return refreshed
     }
 
     private static func checkpoint(_ db: Database) throws -> Checkpoint {
@@ -187,21 +218,6 @@ final class DimensionUpdater: Service, Sendable {
             investorClass: assessment.map { $0.investorClass == .professional ? .professional : .ordinary },
             assessmentExpiresDay: assessment.flatMap { day($0.expiresOn, present: $0.hasExpiresOn) }
         )
-    }
-
-    static func dimensions(_ values: DimensionValues, classes: [String: String], customerID: String) -> Crm_Profiles_V1_CustomerDimensions {
-        var message = Crm_Profiles_V1_CustomerDimensions()
-        message.customerID = customerID
-        for definition in DimensionCatalog.numeric {
-            if let value = values.number(definition) { message.numbers[definition.name] = value }
-        }
-        for definition in DimensionCatalog.categorical {
-            if let value = values.category(definition) { message.categories[definition.name] = value }
-        }
-        message.classes = classes
-        let civil = Days.civil(values.asOf)
-        message.asOf = .init(year: civil.year, month: civil.month, day: civil.day)
-        return message
     }
 
     /// Keeps the newest trades and contacts for the 360 view.

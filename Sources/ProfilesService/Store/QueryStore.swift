@@ -13,7 +13,7 @@ struct QueryStore: Sendable {
 
     struct Scanned: Sendable {
         let customer: Crm_Profiles_V1_Customer
-        let dimensions: Crm_Profiles_V1_CustomerDimensions
+        let dimensions: DimensionsView
     }
 
     /// Every customer (of one manager, or one branch) with its dimensions, in id order.
@@ -34,10 +34,33 @@ struct QueryStore: Sendable {
                 let dims: Data? = row["dims"]
                 let scanned = Scanned(
                     customer: CustomerStore.customer(from: row),
-                    dimensions: try dims.map { try Crm_Profiles_V1_CustomerDimensions(serializedBytes: $0) } ?? Crm_Profiles_V1_CustomerDimensions()
+                    dimensions: try DimensionsView(serialized: dims)
                 )
                 if try !visit(scanned) { return }
             }
+        }
+    }
+
+    /// The customers `ids` with their dimensions, in the order given.
+    func scanned(ids: [String]) async throws -> [Scanned] {
+        guard !ids.isEmpty else { return [] }
+        return try await database.read { db in
+            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT c.*, l.dimensions AS dims FROM customer c LEFT JOIN customer_ledger l ON l.customer_id = c.customer_id WHERE c.customer_id IN (\(placeholders))",
+                arguments: StatementArguments(ids)
+            )
+            var byID: [String: Scanned] = [:]
+            for row in rows {
+                let dims: Data? = row["dims"]
+                let customer = CustomerStore.customer(from: row)
+                byID[customer.customerID] = Scanned(
+                    customer: customer,
+                    dimensions: try DimensionsView(serialized: dims)
+                )
+            }
+            return ids.compactMap { byID[$0] }
         }
     }
 
@@ -46,13 +69,15 @@ struct QueryStore: Sendable {
             guard let customer = try CustomerStore.fetch(db, id: id) else { return nil }
             var view = Crm_Profiles_V1_Customer360()
             view.customer = customer
+            var dimensions = DimensionsView(nil)
             view.statusHistory = try CustomerStore.statusHistory(db, id: id)
             view.assessmentHistory = try CustomerStore.assessments(db, id: id)
             if let current = view.assessmentHistory.last { view.currentAssessment = current }
             if let row = try Row.fetchOne(db, sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?", arguments: [id]) {
                 let ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
                 let recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
-                view.dimensions = try Crm_Profiles_V1_CustomerDimensions(serializedBytes: row["dimensions"] as Data)
+                dimensions = try DimensionsView(serialized: row["dimensions"] as Data)
+                view.dimensions = dimensions.message(customerID: id)
                 view.recentTrades = Array(recent.recentTrades.prefix(recentLimit))
                 view.recentContacts = Array(recent.recentContacts.prefix(recentLimit))
                 if let position = ledger.position {
@@ -90,7 +115,7 @@ struct QueryStore: Sendable {
                     }
                 }
             }
-            let record = ProfileRecord(customer: customer, dimensions: view.dimensions)
+            let record = ProfileRecord(customer: customer, dimensions: dimensions)
             view.segments = segments.filter { $0.1.matches(record) }.map(\.0)
             return view
         }

@@ -6,7 +6,7 @@ public struct LedgerDecodingError: Error, Sendable, Hashable, CustomStringConver
 
 /// The ledger's persistent form: a version byte, then every field as LEB128 varints (signed values
 /// zigzag-encoded), series days and daily total assets as deltas, and the sector and product names of
-/// the series written once in a sorted table. A typical active customer fits in a few kilobytes. `Codable` writes the same bytes as a single value, so any encoder can carry it.
+/// the series written once in a table. A typical active customer fits in a few kilobytes. `Codable` writes the same bytes as a single value, so any encoder can carry it.
 extension CustomerLedger: Codable {
     /// The format version written by ``serialized()``.
     public static let formatVersion: UInt8 = 1
@@ -69,16 +69,16 @@ extension CustomerLedger: Codable {
             writer.signed(point.totalFen)
         }
 
-        // Names used by the series, once each, sorted; entries refer to them by index.
-        var names: [String] = []
-        for name in (sectorMix.map(\.sector) + views.map(\.productCode) + views.map(\.productType)).sorted() where names.last != name {
-            names.append(name)
+        // Names used by the series, once each in order of first use; entries refer to them by index.
+        var names = SmallTally()
+        for entry in sectorMix { _ = names.slot(entry.sector) }
+        for view in views {
+            _ = names.slot(view.productCode)
+            _ = names.slot(view.productType)
         }
         writer.unsigned(UInt64(names.count))
-        for name in names { writer.string(name) }
-        func nameIndex(_ name: String) -> UInt64 {
-            UInt64(names.insertionIndex { $0 < name })
-        }
+        for name in names.keys { writer.string(name) }
+        func nameIndex(_ name: String) -> UInt64 { UInt64(names.slot(name)) }
 
         var previousTotal: Int64 = 0
         writer.series(assets) { writer, point in

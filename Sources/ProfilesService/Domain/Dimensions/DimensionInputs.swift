@@ -1,8 +1,29 @@
 /// The figures every dimension is read from, computed in one pass over a ledger for one business
 /// date: per-window totals, 365-day mixes, lifetime facts as of the date, and the breakdown of the
 /// latest position and margin snapshot. The catalog's dimensions are then one-line reads of it.
-/// A class, so that the catalog's evaluations share one instance instead of copying it.
+///
+/// The figures are built in a struct (``DimensionFigures``) and frozen in a final class with a `let`,
+/// so the catalog's hundreds of evaluations share one instance (no copies) and read it without
+/// exclusivity checks.
+@dynamicMemberLookup
 final class DimensionInputs {
+    let figures: DimensionFigures
+
+    init(ledger: CustomerLedger, facts: CustomerFacts, asOf: DayNumber) {
+        figures = DimensionFigures(ledger: ledger, facts: facts, asOf: asOf)
+    }
+
+    @inline(__always)
+    subscript<T>(dynamicMember path: KeyPath<DimensionFigures, T>) -> T { figures[keyPath: path] }
+
+    @inline(__always)
+    subscript(window: DimensionWindow) -> DimensionFigures.WindowTotals { figures.windows[window.rawValue] }
+
+    func daysSince(_ day: DayNumber?) -> Double { figures.daysSince(day) }
+}
+
+/// The figures of ``DimensionInputs``, computed by folding a ledger's series.
+struct DimensionFigures {
     /// Additive totals over one trailing window.
     struct WindowTotals {
         var tradeCount: Int64 = 0
@@ -133,12 +154,12 @@ final class DimensionInputs {
 
     /// Calls `body` with each window containing `day`.
     @inline(__always)
-    private func forEachWindow(containing day: DayNumber, _ body: (inout WindowTotals) -> Void) {
+    private mutating func forEachWindow(containing day: DayNumber, _ body: (inout WindowTotals) -> Void) {
         guard let first = Self.firstWindow(age: DimensionMath.age(of: day, asOf: asOf)) else { return }
         for index in first..<windows.count { body(&windows[index]) }
     }
 
-    private func foldTrades(_ ledger: CustomerLedger) {
+    private mutating func foldTrades(_ ledger: CustomerLedger) {
         let carried = ledger.carried
         lifetimeTradeCount = carried.tradeCount
         lifetimeTradeFen = carried.tradeFen
@@ -176,7 +197,7 @@ final class DimensionInputs {
         return age >= 0 && age < DimensionWindow.longest.days
     }
 
-    private func foldMixes(_ ledger: CustomerLedger) {
+    private mutating func foldMixes(_ ledger: CustomerLedger) {
         for entry in ledger.instrumentMix where Self.inLongestWindow(entry.day, asOf: asOf) {
             let slot = Int(entry.instrument.rawValue)
             tradeFenByInstrument[slot] = DimensionMath.sum(tradeFenByInstrument[slot], entry.fen)
@@ -198,7 +219,7 @@ final class DimensionInputs {
         preferredSector = bySector.largest ?? "none"
     }
 
-    private func foldFlows(_ ledger: CustomerLedger) {
+    private mutating func foldFlows(_ ledger: CustomerLedger) {
         let carried = ledger.carried
         lastDepositDay = carried.lastDepositDay.flatMap { $0 <= asOf ? $0 : nil }
         lastWithdrawalDay = carried.lastWithdrawalDay.flatMap { $0 <= asOf ? $0 : nil }
@@ -214,7 +235,7 @@ final class DimensionInputs {
         }
     }
 
-    private func foldContacts(_ ledger: CustomerLedger) {
+    private mutating func foldContacts(_ ledger: CustomerLedger) {
         let carried = ledger.carried
         lastContactDay = carried.lastContactDay.flatMap { $0 <= asOf ? $0 : nil }
         lastComplaintDay = carried.lastComplaintDay.flatMap { $0 <= asOf ? $0 : nil }
@@ -233,7 +254,7 @@ final class DimensionInputs {
         }
     }
 
-    private func foldViews(_ ledger: CustomerLedger) {
+    private mutating func foldViews(_ ledger: CustomerLedger) {
         lastViewDay = ledger.carried.lastViewDay.flatMap { $0 <= asOf ? $0 : nil }
         // The youngest age at which each product (and product type) was viewed.
         var productAge = SmallTally()
@@ -255,7 +276,7 @@ final class DimensionInputs {
         mostViewedProductType90 = typeViews90.largest ?? "none"
     }
 
-    private func foldAssets(_ ledger: CustomerLedger) {
+    private mutating func foldAssets(_ ledger: CustomerLedger) {
         let points = ledger.assets
         let carried = ledger.carried.assets
         // The points as one sorted sequence: the carried point (older than every retained one) first.
@@ -306,7 +327,7 @@ final class DimensionInputs {
         }
     }
 
-    private func foldPosition(_ position: DailyPosition) {
+    private mutating func foldPosition(_ position: DailyPosition) {
         cashFen = position.cashFen
         var byInstrumentCode = SmallTally()
         var bySector = SmallTally()

@@ -62,27 +62,46 @@ enum DimensionMath {
 }
 
 /// Sums of amounts per string key, for the handful of keys a customer has (sectors, product
-/// codes): a linear scan over short strings beats hashing them, and a dictionary index takes over
-/// past a few dozen keys.
+/// codes): a linear scan that compares a cheap fingerprint (FNV-1a of the last bytes) before the
+/// strings beats hashing them; a dictionary index takes over past a few dozen keys.
 struct SmallTally {
     private(set) var keys: [String] = []
     private(set) var values: [Int64] = []
+    private var fingerprints: [Int] = []
     private var index: [String: Int]?
 
     init() {}
 
     var count: Int { keys.count }
 
+    @inline(__always)
+    private static func fingerprint(_ key: String) -> Int {
+        var key = key
+        return key.withUTF8 { bytes in
+            // FNV-1a over at most the last 16 bytes: cheap, and codes differing only at the end differ.
+            var hash = 0xcbf2_9ce4_8422_2325 as UInt64
+            for byte in bytes.suffix(16) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return Int(truncatingIfNeeded: hash)
+        }
+    }
+
+    @inline(__always)
+    private func find(_ key: String, fingerprint: Int) -> Int? {
+        if let index { return index[key] }
+        for slot in fingerprints.indices where fingerprints[slot] == fingerprint && keys[slot] == key {
+            return slot
+        }
+        return nil
+    }
+
     /// The slot of `key`, created with the value 0 when new.
     @inline(__always)
     mutating func slot(_ key: String) -> Int {
-        if let index {
-            if let slot = index[key] { return slot }
-        } else if let slot = keys.lastIndex(of: key) {
-            return slot
-        }
+        let fingerprint = Self.fingerprint(key)
+        if let slot = find(key, fingerprint: fingerprint) { return slot }
         keys.append(key)
         values.append(0)
+        fingerprints.append(fingerprint)
         let slot = keys.count - 1
         if index != nil {
             index?[key] = slot
@@ -102,19 +121,13 @@ struct SmallTally {
     /// Keeps the smaller of the current value and `value` (new keys start from `value`).
     @inline(__always)
     mutating func keepMinimum(_ key: String, _ value: Int64) {
-        let isNew = !contains(key)
+        let isNew = find(key, fingerprint: Self.fingerprint(key)) == nil
         let slot = slot(key)
         values[slot] = isNew ? value : min(values[slot], value)
     }
 
-    func contains(_ key: String) -> Bool {
-        if let index { return index[key] != nil }
-        return keys.contains(key)
-    }
-
     func value(_ key: String) -> Int64 {
-        if let index { return index[key].map { values[$0] } ?? 0 }
-        return keys.lastIndex(of: key).map { values[$0] } ?? 0
+        find(key, fingerprint: Self.fingerprint(key)).map { values[$0] } ?? 0
     }
 
     /// The key with the largest positive value; ties go to the smallest key, so the answer never

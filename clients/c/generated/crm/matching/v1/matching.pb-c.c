@@ -232,6 +232,141 @@ void   crm__matching__v1__get_campaign_response__free_unpacked
   assert(message->base.descriptor == &crm__matching__v1__get_campaign_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__matching__v1__suitability_reason__init
+                     (Crm__Matching__V1__SuitabilityReason         *message)
+{
+  static const Crm__Matching__V1__SuitabilityReason init_value = CRM__MATCHING__V1__SUITABILITY_REASON__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__suitability_reason__get_packed_size
+                     (const Crm__Matching__V1__SuitabilityReason *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__suitability_reason__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__suitability_reason__pack
+                     (const Crm__Matching__V1__SuitabilityReason *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__suitability_reason__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__suitability_reason__pack_to_buffer
+                     (const Crm__Matching__V1__SuitabilityReason *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__suitability_reason__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__SuitabilityReason *
+       crm__matching__v1__suitability_reason__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__SuitabilityReason *)
+     protobuf_c_message_unpack (&crm__matching__v1__suitability_reason__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__suitability_reason__free_unpacked
+                     (Crm__Matching__V1__SuitabilityReason *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__suitability_reason__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__decide_suitability_request__init
+                     (Crm__Matching__V1__DecideSuitabilityRequest         *message)
+{
+  static const Crm__Matching__V1__DecideSuitabilityRequest init_value = CRM__MATCHING__V1__DECIDE_SUITABILITY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__decide_suitability_request__get_packed_size
+                     (const Crm__Matching__V1__DecideSuitabilityRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__decide_suitability_request__pack
+                     (const Crm__Matching__V1__DecideSuitabilityRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__decide_suitability_request__pack_to_buffer
+                     (const Crm__Matching__V1__DecideSuitabilityRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__DecideSuitabilityRequest *
+       crm__matching__v1__decide_suitability_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__DecideSuitabilityRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__decide_suitability_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__decide_suitability_request__free_unpacked
+                     (Crm__Matching__V1__DecideSuitabilityRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__decide_suitability_response__init
+                     (Crm__Matching__V1__DecideSuitabilityResponse         *message)
+{
+  static const Crm__Matching__V1__DecideSuitabilityResponse init_value = CRM__MATCHING__V1__DECIDE_SUITABILITY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__decide_suitability_response__get_packed_size
+                     (const Crm__Matching__V1__DecideSuitabilityResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__decide_suitability_response__pack
+                     (const Crm__Matching__V1__DecideSuitabilityResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__decide_suitability_response__pack_to_buffer
+                     (const Crm__Matching__V1__DecideSuitabilityResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__DecideSuitabilityResponse *
+       crm__matching__v1__decide_suitability_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__DecideSuitabilityResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__decide_suitability_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__decide_suitability_response__free_unpacked
+                     (Crm__Matching__V1__DecideSuitabilityResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__decide_suitability_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor crm__matching__v1__campaign__field_descriptors[4] =
 {
   {
@@ -461,13 +596,252 @@ const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_response__descr
   (ProtobufCMessageInit) crm__matching__v1__get_campaign_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__matching__v1__suitability_reason__field_descriptors[2] =
+{
+  {
+    "code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__SuitabilityReason, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__SuitabilityReason, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__suitability_reason__field_indices_by_name[] = {
+  0,   /* field[0] = code */
+  1,   /* field[1] = text */
+};
+static const ProtobufCIntRange crm__matching__v1__suitability_reason__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__suitability_reason__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.SuitabilityReason",
+  "SuitabilityReason",
+  "Crm__Matching__V1__SuitabilityReason",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__SuitabilityReason),
+  2,
+  crm__matching__v1__suitability_reason__field_descriptors,
+  crm__matching__v1__suitability_reason__field_indices_by_name,
+  1,  crm__matching__v1__suitability_reason__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__suitability_reason__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__decide_suitability_request__field_descriptors[4] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityRequest, amount),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityRequest, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__decide_suitability_request__field_indices_by_name[] = {
+  2,   /* field[2] = amount */
+  0,   /* field[0] = customer_id */
+  3,   /* field[3] = order_id */
+  1,   /* field[1] = product_code */
+};
+static const ProtobufCIntRange crm__matching__v1__decide_suitability_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.DecideSuitabilityRequest",
+  "DecideSuitabilityRequest",
+  "Crm__Matching__V1__DecideSuitabilityRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__DecideSuitabilityRequest),
+  4,
+  crm__matching__v1__decide_suitability_request__field_descriptors,
+  crm__matching__v1__decide_suitability_request__field_indices_by_name,
+  1,  crm__matching__v1__decide_suitability_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__decide_suitability_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__decide_suitability_response__field_descriptors[4] =
+{
+  {
+    "decision",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityResponse, decision),
+    &crm__matching__v1__suitability_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reasons",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__DecideSuitabilityResponse, n_reasons),
+    offsetof(Crm__Matching__V1__DecideSuitabilityResponse, reasons),
+    &crm__matching__v1__suitability_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityResponse, rule_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__DecideSuitabilityResponse, decided_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__decide_suitability_response__field_indices_by_name[] = {
+  3,   /* field[3] = decided_at */
+  0,   /* field[0] = decision */
+  1,   /* field[1] = reasons */
+  2,   /* field[2] = rule_version */
+};
+static const ProtobufCIntRange crm__matching__v1__decide_suitability_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.DecideSuitabilityResponse",
+  "DecideSuitabilityResponse",
+  "Crm__Matching__V1__DecideSuitabilityResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__DecideSuitabilityResponse),
+  4,
+  crm__matching__v1__decide_suitability_response__field_descriptors,
+  crm__matching__v1__decide_suitability_response__field_indices_by_name,
+  1,  crm__matching__v1__decide_suitability_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__decide_suitability_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue crm__matching__v1__suitability_decision__enum_values_by_number[4] =
+{
+  { "SUITABILITY_DECISION_UNSPECIFIED", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED", 0 },
+  { "SUITABILITY_DECISION_MATCH", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_MATCH", 1 },
+  { "SUITABILITY_DECISION_MISMATCH", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_MISMATCH", 2 },
+  { "SUITABILITY_DECISION_PROHIBITED", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_PROHIBITED", 3 },
+};
+static const ProtobufCIntRange crm__matching__v1__suitability_decision__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex crm__matching__v1__suitability_decision__enum_values_by_name[4] =
+{
+  { "SUITABILITY_DECISION_MATCH", 1 },
+  { "SUITABILITY_DECISION_MISMATCH", 2 },
+  { "SUITABILITY_DECISION_PROHIBITED", 3 },
+  { "SUITABILITY_DECISION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__matching__v1__suitability_decision__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.SuitabilityDecision",
+  "SuitabilityDecision",
+  "Crm__Matching__V1__SuitabilityDecision",
+  "crm.matching.v1",
+  4,
+  crm__matching__v1__suitability_decision__enum_values_by_number,
+  4,
+  crm__matching__v1__suitability_decision__enum_values_by_name,
+  1,
+  crm__matching__v1__suitability_decision__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[3] =
 {
   { "CreateCampaign", &crm__matching__v1__create_campaign_request__descriptor, &crm__matching__v1__create_campaign_response__descriptor },
   { "GetCampaign", &crm__matching__v1__get_campaign_request__descriptor, &crm__matching__v1__get_campaign_response__descriptor },
+  { "DecideSuitability", &crm__matching__v1__decide_suitability_request__descriptor, &crm__matching__v1__decide_suitability_response__descriptor },
 };
 const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   0,        /* CreateCampaign */
+  2,        /* DecideSuitability */
   1         /* GetCampaign */
 };
 const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
@@ -477,7 +851,7 @@ const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
   "Matching",
   "Crm__Matching__V1__Matching",
   "crm.matching.v1",
-  2,
+  3,
   crm__matching__v1__matching__method_descriptors,
   crm__matching__v1__matching__method_indices_by_name
 };
@@ -496,6 +870,14 @@ void crm__matching__v1__matching__get_campaign(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__decide_suitability(ProtobufCService *service,
+                                                     const Crm__Matching__V1__DecideSuitabilityRequest *input,
+                                                     Crm__Matching__V1__DecideSuitabilityResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
                                         Crm__Matching__V1__Matching_ServiceDestroy destroy)

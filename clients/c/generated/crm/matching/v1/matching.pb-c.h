@@ -21,10 +21,29 @@ typedef struct Crm__Matching__V1__CreateCampaignRequest Crm__Matching__V1__Creat
 typedef struct Crm__Matching__V1__CreateCampaignResponse Crm__Matching__V1__CreateCampaignResponse;
 typedef struct Crm__Matching__V1__GetCampaignRequest Crm__Matching__V1__GetCampaignRequest;
 typedef struct Crm__Matching__V1__GetCampaignResponse Crm__Matching__V1__GetCampaignResponse;
+typedef struct Crm__Matching__V1__SuitabilityReason Crm__Matching__V1__SuitabilityReason;
+typedef struct Crm__Matching__V1__DecideSuitabilityRequest Crm__Matching__V1__DecideSuitabilityRequest;
+typedef struct Crm__Matching__V1__DecideSuitabilityResponse Crm__Matching__V1__DecideSuitabilityResponse;
 
 
 /* --- enums --- */
 
+typedef enum _Crm__Matching__V1__SuitabilityDecision {
+  CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED = 0,
+  /*
+   * the sale suits the customer
+   */
+  CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_MATCH = 1,
+  /*
+   * allowed only with the customer's signed mismatch confirmation
+   */
+  CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_MISMATCH = 2,
+  /*
+   * must not be sold (e.g. R5 to a C1 customer, expired assessment)
+   */
+  CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_PROHIBITED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__MATCHING__V1__SUITABILITY_DECISION)
+} Crm__Matching__V1__SuitabilityDecision;
 
 /* --- messages --- */
 
@@ -82,6 +101,68 @@ struct  Crm__Matching__V1__GetCampaignResponse
 #define CRM__MATCHING__V1__GET_CAMPAIGN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_campaign_response__descriptor) \
     , NULL }
+
+
+/*
+ * One reason behind a decision: a stable code for programs, a text for the customer and the manager.
+ */
+struct  Crm__Matching__V1__SuitabilityReason
+{
+  ProtobufCMessage base;
+  /*
+   * e.g. RISK_ABOVE_TOLERANCE, HORIZON_MISMATCH, VARIETY_NOT_CHOSEN, ASSESSMENT_EXPIRED
+   */
+  char *code;
+  char *text;
+};
+#define CRM__MATCHING__V1__SUITABILITY_REASON__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__suitability_reason__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Matching__V1__DecideSuitabilityRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  char *customer_id;
+  /*
+   * required
+   */
+  char *product_code;
+  /*
+   * The amount of the order being decided; absent when asking about the product in general.
+   */
+  Crm__Common__V1__Money *amount;
+  /*
+   * The order being decided, for matching's audit log; empty outside an order.
+   */
+  char *order_id;
+};
+#define CRM__MATCHING__V1__DECIDE_SUITABILITY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__decide_suitability_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Matching__V1__DecideSuitabilityResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__SuitabilityDecision decision;
+  /*
+   * Why: every rule that made it MISMATCH or PROHIBITED; may be empty for MATCH.
+   */
+  size_t n_reasons;
+  Crm__Matching__V1__SuitabilityReason **reasons;
+  /*
+   * The version of the suitability rules that decided, stored with the order for audit.
+   */
+  char *rule_version;
+  Crm__Common__V1__Timestamp *decided_at;
+};
+#define CRM__MATCHING__V1__DECIDE_SUITABILITY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__decide_suitability_response__descriptor) \
+    , CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, NULL }
 
 
 /* Crm__Matching__V1__Campaign methods */
@@ -179,6 +260,63 @@ Crm__Matching__V1__GetCampaignResponse *
 void   crm__matching__v1__get_campaign_response__free_unpacked
                      (Crm__Matching__V1__GetCampaignResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__SuitabilityReason methods */
+void   crm__matching__v1__suitability_reason__init
+                     (Crm__Matching__V1__SuitabilityReason         *message);
+size_t crm__matching__v1__suitability_reason__get_packed_size
+                     (const Crm__Matching__V1__SuitabilityReason   *message);
+size_t crm__matching__v1__suitability_reason__pack
+                     (const Crm__Matching__V1__SuitabilityReason   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__suitability_reason__pack_to_buffer
+                     (const Crm__Matching__V1__SuitabilityReason   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__SuitabilityReason *
+       crm__matching__v1__suitability_reason__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__suitability_reason__free_unpacked
+                     (Crm__Matching__V1__SuitabilityReason *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__DecideSuitabilityRequest methods */
+void   crm__matching__v1__decide_suitability_request__init
+                     (Crm__Matching__V1__DecideSuitabilityRequest         *message);
+size_t crm__matching__v1__decide_suitability_request__get_packed_size
+                     (const Crm__Matching__V1__DecideSuitabilityRequest   *message);
+size_t crm__matching__v1__decide_suitability_request__pack
+                     (const Crm__Matching__V1__DecideSuitabilityRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__decide_suitability_request__pack_to_buffer
+                     (const Crm__Matching__V1__DecideSuitabilityRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__DecideSuitabilityRequest *
+       crm__matching__v1__decide_suitability_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__decide_suitability_request__free_unpacked
+                     (Crm__Matching__V1__DecideSuitabilityRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__DecideSuitabilityResponse methods */
+void   crm__matching__v1__decide_suitability_response__init
+                     (Crm__Matching__V1__DecideSuitabilityResponse         *message);
+size_t crm__matching__v1__decide_suitability_response__get_packed_size
+                     (const Crm__Matching__V1__DecideSuitabilityResponse   *message);
+size_t crm__matching__v1__decide_suitability_response__pack
+                     (const Crm__Matching__V1__DecideSuitabilityResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__decide_suitability_response__pack_to_buffer
+                     (const Crm__Matching__V1__DecideSuitabilityResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__DecideSuitabilityResponse *
+       crm__matching__v1__decide_suitability_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__decide_suitability_response__free_unpacked
+                     (Crm__Matching__V1__DecideSuitabilityResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Matching__V1__Campaign_Closure)
@@ -196,6 +334,15 @@ typedef void (*Crm__Matching__V1__GetCampaignRequest_Closure)
 typedef void (*Crm__Matching__V1__GetCampaignResponse_Closure)
                  (const Crm__Matching__V1__GetCampaignResponse *message,
                   void *closure_data);
+typedef void (*Crm__Matching__V1__SuitabilityReason_Closure)
+                 (const Crm__Matching__V1__SuitabilityReason *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__DecideSuitabilityRequest_Closure)
+                 (const Crm__Matching__V1__DecideSuitabilityRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__DecideSuitabilityResponse_Closure)
+                 (const Crm__Matching__V1__DecideSuitabilityResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -211,6 +358,10 @@ struct Crm__Matching__V1__Matching_Service
                        const Crm__Matching__V1__GetCampaignRequest *input,
                        Crm__Matching__V1__GetCampaignResponse_Closure closure,
                        void *closure_data);
+  void (*decide_suitability)(Crm__Matching__V1__Matching_Service *service,
+                             const Crm__Matching__V1__DecideSuitabilityRequest *input,
+                             Crm__Matching__V1__DecideSuitabilityResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Crm__Matching__V1__Matching_ServiceDestroy)(Crm__Matching__V1__Matching_Service *);
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
@@ -220,7 +371,8 @@ void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *ser
 #define CRM__MATCHING__V1__MATCHING__INIT(function_prefix__) \
     { CRM__MATCHING__V1__MATCHING__BASE_INIT,\
       function_prefix__ ## create_campaign,\
-      function_prefix__ ## get_campaign  }
+      function_prefix__ ## get_campaign,\
+      function_prefix__ ## decide_suitability  }
 void crm__matching__v1__matching__create_campaign(ProtobufCService *service,
                                                   const Crm__Matching__V1__CreateCampaignRequest *input,
                                                   Crm__Matching__V1__CreateCampaignResponse_Closure closure,
@@ -229,14 +381,22 @@ void crm__matching__v1__matching__get_campaign(ProtobufCService *service,
                                                const Crm__Matching__V1__GetCampaignRequest *input,
                                                Crm__Matching__V1__GetCampaignResponse_Closure closure,
                                                void *closure_data);
+void crm__matching__v1__matching__decide_suitability(ProtobufCService *service,
+                                                     const Crm__Matching__V1__DecideSuitabilityRequest *input,
+                                                     Crm__Matching__V1__DecideSuitabilityResponse_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    crm__matching__v1__suitability_decision__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__campaign__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__create_campaign_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__create_campaign_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__suitability_reason__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor;
 
 PROTOBUF_C__END_DECLS

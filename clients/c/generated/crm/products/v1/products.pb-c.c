@@ -7,6 +7,141 @@
 #endif
 
 #include "crm/products/v1/products.pb-c.h"
+void   crm__products__v1__return_range__init
+                     (Crm__Products__V1__ReturnRange         *message)
+{
+  static const Crm__Products__V1__ReturnRange init_value = CRM__PRODUCTS__V1__RETURN_RANGE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__return_range__get_packed_size
+                     (const Crm__Products__V1__ReturnRange *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__return_range__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__return_range__pack
+                     (const Crm__Products__V1__ReturnRange *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__return_range__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__return_range__pack_to_buffer
+                     (const Crm__Products__V1__ReturnRange *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__return_range__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ReturnRange *
+       crm__products__v1__return_range__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ReturnRange *)
+     protobuf_c_message_unpack (&crm__products__v1__return_range__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__return_range__free_unpacked
+                     (Crm__Products__V1__ReturnRange *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__return_range__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__fees__init
+                     (Crm__Products__V1__Fees         *message)
+{
+  static const Crm__Products__V1__Fees init_value = CRM__PRODUCTS__V1__FEES__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__fees__get_packed_size
+                     (const Crm__Products__V1__Fees *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__fees__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__fees__pack
+                     (const Crm__Products__V1__Fees *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__fees__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__fees__pack_to_buffer
+                     (const Crm__Products__V1__Fees *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__fees__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__Fees *
+       crm__products__v1__fees__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__Fees *)
+     protobuf_c_message_unpack (&crm__products__v1__fees__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__fees__free_unpacked
+                     (Crm__Products__V1__Fees *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__fees__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__sales_window__init
+                     (Crm__Products__V1__SalesWindow         *message)
+{
+  static const Crm__Products__V1__SalesWindow init_value = CRM__PRODUCTS__V1__SALES_WINDOW__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__sales_window__get_packed_size
+                     (const Crm__Products__V1__SalesWindow *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__sales_window__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__sales_window__pack
+                     (const Crm__Products__V1__SalesWindow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__sales_window__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__sales_window__pack_to_buffer
+                     (const Crm__Products__V1__SalesWindow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__sales_window__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SalesWindow *
+       crm__products__v1__sales_window__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SalesWindow *)
+     protobuf_c_message_unpack (&crm__products__v1__sales_window__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__sales_window__free_unpacked
+                     (Crm__Products__V1__SalesWindow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__sales_window__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__products__v1__product__init
                      (Crm__Products__V1__Product         *message)
 {
@@ -232,7 +367,1581 @@ void   crm__products__v1__get_product_response__free_unpacked
   assert(message->base.descriptor == &crm__products__v1__get_product_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor crm__products__v1__product__field_descriptors[10] =
+void   crm__products__v1__get_product_as_of_request__init
+                     (Crm__Products__V1__GetProductAsOfRequest         *message)
+{
+  static const Crm__Products__V1__GetProductAsOfRequest init_value = CRM__PRODUCTS__V1__GET_PRODUCT_AS_OF_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_product_as_of_request__get_packed_size
+                     (const Crm__Products__V1__GetProductAsOfRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_product_as_of_request__pack
+                     (const Crm__Products__V1__GetProductAsOfRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_product_as_of_request__pack_to_buffer
+                     (const Crm__Products__V1__GetProductAsOfRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetProductAsOfRequest *
+       crm__products__v1__get_product_as_of_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetProductAsOfRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__get_product_as_of_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_product_as_of_request__free_unpacked
+                     (Crm__Products__V1__GetProductAsOfRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_product_as_of_response__init
+                     (Crm__Products__V1__GetProductAsOfResponse         *message)
+{
+  static const Crm__Products__V1__GetProductAsOfResponse init_value = CRM__PRODUCTS__V1__GET_PRODUCT_AS_OF_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_product_as_of_response__get_packed_size
+                     (const Crm__Products__V1__GetProductAsOfResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_product_as_of_response__pack
+                     (const Crm__Products__V1__GetProductAsOfResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_product_as_of_response__pack_to_buffer
+                     (const Crm__Products__V1__GetProductAsOfResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetProductAsOfResponse *
+       crm__products__v1__get_product_as_of_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetProductAsOfResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__get_product_as_of_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_product_as_of_response__free_unpacked
+                     (Crm__Products__V1__GetProductAsOfResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_product_as_of_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__list_product_versions_request__init
+                     (Crm__Products__V1__ListProductVersionsRequest         *message)
+{
+  static const Crm__Products__V1__ListProductVersionsRequest init_value = CRM__PRODUCTS__V1__LIST_PRODUCT_VERSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__list_product_versions_request__get_packed_size
+                     (const Crm__Products__V1__ListProductVersionsRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__list_product_versions_request__pack
+                     (const Crm__Products__V1__ListProductVersionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__list_product_versions_request__pack_to_buffer
+                     (const Crm__Products__V1__ListProductVersionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ListProductVersionsRequest *
+       crm__products__v1__list_product_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ListProductVersionsRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__list_product_versions_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__list_product_versions_request__free_unpacked
+                     (Crm__Products__V1__ListProductVersionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__list_product_versions_response__init
+                     (Crm__Products__V1__ListProductVersionsResponse         *message)
+{
+  static const Crm__Products__V1__ListProductVersionsResponse init_value = CRM__PRODUCTS__V1__LIST_PRODUCT_VERSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__list_product_versions_response__get_packed_size
+                     (const Crm__Products__V1__ListProductVersionsResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__list_product_versions_response__pack
+                     (const Crm__Products__V1__ListProductVersionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__list_product_versions_response__pack_to_buffer
+                     (const Crm__Products__V1__ListProductVersionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ListProductVersionsResponse *
+       crm__products__v1__list_product_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ListProductVersionsResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__list_product_versions_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__list_product_versions_response__free_unpacked
+                     (Crm__Products__V1__ListProductVersionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__list_product_versions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__list_products_request__init
+                     (Crm__Products__V1__ListProductsRequest         *message)
+{
+  static const Crm__Products__V1__ListProductsRequest init_value = CRM__PRODUCTS__V1__LIST_PRODUCTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__list_products_request__get_packed_size
+                     (const Crm__Products__V1__ListProductsRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_products_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__list_products_request__pack
+                     (const Crm__Products__V1__ListProductsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_products_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__list_products_request__pack_to_buffer
+                     (const Crm__Products__V1__ListProductsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_products_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ListProductsRequest *
+       crm__products__v1__list_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ListProductsRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__list_products_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__list_products_request__free_unpacked
+                     (Crm__Products__V1__ListProductsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__list_products_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__list_products_response__init
+                     (Crm__Products__V1__ListProductsResponse         *message)
+{
+  static const Crm__Products__V1__ListProductsResponse init_value = CRM__PRODUCTS__V1__LIST_PRODUCTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__list_products_response__get_packed_size
+                     (const Crm__Products__V1__ListProductsResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_products_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__list_products_response__pack
+                     (const Crm__Products__V1__ListProductsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_products_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__list_products_response__pack_to_buffer
+                     (const Crm__Products__V1__ListProductsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__list_products_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ListProductsResponse *
+       crm__products__v1__list_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ListProductsResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__list_products_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__list_products_response__free_unpacked
+                     (Crm__Products__V1__ListProductsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__list_products_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__risk_disclosure__init
+                     (Crm__Products__V1__RiskDisclosure         *message)
+{
+  static const Crm__Products__V1__RiskDisclosure init_value = CRM__PRODUCTS__V1__RISK_DISCLOSURE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__risk_disclosure__get_packed_size
+                     (const Crm__Products__V1__RiskDisclosure *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__risk_disclosure__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__risk_disclosure__pack
+                     (const Crm__Products__V1__RiskDisclosure *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__risk_disclosure__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__risk_disclosure__pack_to_buffer
+                     (const Crm__Products__V1__RiskDisclosure *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__risk_disclosure__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__RiskDisclosure *
+       crm__products__v1__risk_disclosure__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__RiskDisclosure *)
+     protobuf_c_message_unpack (&crm__products__v1__risk_disclosure__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__risk_disclosure__free_unpacked
+                     (Crm__Products__V1__RiskDisclosure *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__risk_disclosure__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__contract_template__init
+                     (Crm__Products__V1__ContractTemplate         *message)
+{
+  static const Crm__Products__V1__ContractTemplate init_value = CRM__PRODUCTS__V1__CONTRACT_TEMPLATE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__contract_template__get_packed_size
+                     (const Crm__Products__V1__ContractTemplate *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__contract_template__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__contract_template__pack
+                     (const Crm__Products__V1__ContractTemplate *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__contract_template__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__contract_template__pack_to_buffer
+                     (const Crm__Products__V1__ContractTemplate *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__contract_template__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ContractTemplate *
+       crm__products__v1__contract_template__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ContractTemplate *)
+     protobuf_c_message_unpack (&crm__products__v1__contract_template__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__contract_template__free_unpacked
+                     (Crm__Products__V1__ContractTemplate *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__contract_template__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__put_contract_template_request__init
+                     (Crm__Products__V1__PutContractTemplateRequest         *message)
+{
+  static const Crm__Products__V1__PutContractTemplateRequest init_value = CRM__PRODUCTS__V1__PUT_CONTRACT_TEMPLATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__put_contract_template_request__get_packed_size
+                     (const Crm__Products__V1__PutContractTemplateRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__put_contract_template_request__pack
+                     (const Crm__Products__V1__PutContractTemplateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__put_contract_template_request__pack_to_buffer
+                     (const Crm__Products__V1__PutContractTemplateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__PutContractTemplateRequest *
+       crm__products__v1__put_contract_template_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__PutContractTemplateRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__put_contract_template_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__put_contract_template_request__free_unpacked
+                     (Crm__Products__V1__PutContractTemplateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__put_contract_template_response__init
+                     (Crm__Products__V1__PutContractTemplateResponse         *message)
+{
+  static const Crm__Products__V1__PutContractTemplateResponse init_value = CRM__PRODUCTS__V1__PUT_CONTRACT_TEMPLATE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__put_contract_template_response__get_packed_size
+                     (const Crm__Products__V1__PutContractTemplateResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__put_contract_template_response__pack
+                     (const Crm__Products__V1__PutContractTemplateResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__put_contract_template_response__pack_to_buffer
+                     (const Crm__Products__V1__PutContractTemplateResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__PutContractTemplateResponse *
+       crm__products__v1__put_contract_template_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__PutContractTemplateResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__put_contract_template_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__put_contract_template_response__free_unpacked
+                     (Crm__Products__V1__PutContractTemplateResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__put_contract_template_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_contract_template_request__init
+                     (Crm__Products__V1__GetContractTemplateRequest         *message)
+{
+  static const Crm__Products__V1__GetContractTemplateRequest init_value = CRM__PRODUCTS__V1__GET_CONTRACT_TEMPLATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_contract_template_request__get_packed_size
+                     (const Crm__Products__V1__GetContractTemplateRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_contract_template_request__pack
+                     (const Crm__Products__V1__GetContractTemplateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_contract_template_request__pack_to_buffer
+                     (const Crm__Products__V1__GetContractTemplateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetContractTemplateRequest *
+       crm__products__v1__get_contract_template_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetContractTemplateRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__get_contract_template_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_contract_template_request__free_unpacked
+                     (Crm__Products__V1__GetContractTemplateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_contract_template_response__init
+                     (Crm__Products__V1__GetContractTemplateResponse         *message)
+{
+  static const Crm__Products__V1__GetContractTemplateResponse init_value = CRM__PRODUCTS__V1__GET_CONTRACT_TEMPLATE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_contract_template_response__get_packed_size
+                     (const Crm__Products__V1__GetContractTemplateResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_contract_template_response__pack
+                     (const Crm__Products__V1__GetContractTemplateResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_contract_template_response__pack_to_buffer
+                     (const Crm__Products__V1__GetContractTemplateResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetContractTemplateResponse *
+       crm__products__v1__get_contract_template_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetContractTemplateResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__get_contract_template_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_contract_template_response__free_unpacked
+                     (Crm__Products__V1__GetContractTemplateResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_contract_template_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__signed_contract__init
+                     (Crm__Products__V1__SignedContract         *message)
+{
+  static const Crm__Products__V1__SignedContract init_value = CRM__PRODUCTS__V1__SIGNED_CONTRACT__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__signed_contract__get_packed_size
+                     (const Crm__Products__V1__SignedContract *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__signed_contract__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__signed_contract__pack
+                     (const Crm__Products__V1__SignedContract *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__signed_contract__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__signed_contract__pack_to_buffer
+                     (const Crm__Products__V1__SignedContract *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__signed_contract__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SignedContract *
+       crm__products__v1__signed_contract__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SignedContract *)
+     protobuf_c_message_unpack (&crm__products__v1__signed_contract__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__signed_contract__free_unpacked
+                     (Crm__Products__V1__SignedContract *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__signed_contract__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__sign_contract_request__init
+                     (Crm__Products__V1__SignContractRequest         *message)
+{
+  static const Crm__Products__V1__SignContractRequest init_value = CRM__PRODUCTS__V1__SIGN_CONTRACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__sign_contract_request__get_packed_size
+                     (const Crm__Products__V1__SignContractRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__sign_contract_request__pack
+                     (const Crm__Products__V1__SignContractRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__sign_contract_request__pack_to_buffer
+                     (const Crm__Products__V1__SignContractRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SignContractRequest *
+       crm__products__v1__sign_contract_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SignContractRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__sign_contract_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__sign_contract_request__free_unpacked
+                     (Crm__Products__V1__SignContractRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__sign_contract_response__init
+                     (Crm__Products__V1__SignContractResponse         *message)
+{
+  static const Crm__Products__V1__SignContractResponse init_value = CRM__PRODUCTS__V1__SIGN_CONTRACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__sign_contract_response__get_packed_size
+                     (const Crm__Products__V1__SignContractResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__sign_contract_response__pack
+                     (const Crm__Products__V1__SignContractResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__sign_contract_response__pack_to_buffer
+                     (const Crm__Products__V1__SignContractResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SignContractResponse *
+       crm__products__v1__sign_contract_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SignContractResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__sign_contract_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__sign_contract_response__free_unpacked
+                     (Crm__Products__V1__SignContractResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__sign_contract_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_contract_request__init
+                     (Crm__Products__V1__GetContractRequest         *message)
+{
+  static const Crm__Products__V1__GetContractRequest init_value = CRM__PRODUCTS__V1__GET_CONTRACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_contract_request__get_packed_size
+                     (const Crm__Products__V1__GetContractRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_contract_request__pack
+                     (const Crm__Products__V1__GetContractRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_contract_request__pack_to_buffer
+                     (const Crm__Products__V1__GetContractRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetContractRequest *
+       crm__products__v1__get_contract_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetContractRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__get_contract_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_contract_request__free_unpacked
+                     (Crm__Products__V1__GetContractRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_contract_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_contract_response__init
+                     (Crm__Products__V1__GetContractResponse         *message)
+{
+  static const Crm__Products__V1__GetContractResponse init_value = CRM__PRODUCTS__V1__GET_CONTRACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_contract_response__get_packed_size
+                     (const Crm__Products__V1__GetContractResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_contract_response__pack
+                     (const Crm__Products__V1__GetContractResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_contract_response__pack_to_buffer
+                     (const Crm__Products__V1__GetContractResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_contract_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetContractResponse *
+       crm__products__v1__get_contract_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetContractResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__get_contract_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_contract_response__free_unpacked
+                     (Crm__Products__V1__GetContractResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_contract_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__verify_contract_request__init
+                     (Crm__Products__V1__VerifyContractRequest         *message)
+{
+  static const Crm__Products__V1__VerifyContractRequest init_value = CRM__PRODUCTS__V1__VERIFY_CONTRACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__verify_contract_request__get_packed_size
+                     (const Crm__Products__V1__VerifyContractRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__verify_contract_request__pack
+                     (const Crm__Products__V1__VerifyContractRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__verify_contract_request__pack_to_buffer
+                     (const Crm__Products__V1__VerifyContractRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__VerifyContractRequest *
+       crm__products__v1__verify_contract_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__VerifyContractRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__verify_contract_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__verify_contract_request__free_unpacked
+                     (Crm__Products__V1__VerifyContractRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__verify_contract_response__init
+                     (Crm__Products__V1__VerifyContractResponse         *message)
+{
+  static const Crm__Products__V1__VerifyContractResponse init_value = CRM__PRODUCTS__V1__VERIFY_CONTRACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__verify_contract_response__get_packed_size
+                     (const Crm__Products__V1__VerifyContractResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__verify_contract_response__pack
+                     (const Crm__Products__V1__VerifyContractResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__verify_contract_response__pack_to_buffer
+                     (const Crm__Products__V1__VerifyContractResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__VerifyContractResponse *
+       crm__products__v1__verify_contract_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__VerifyContractResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__verify_contract_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__verify_contract_response__free_unpacked
+                     (Crm__Products__V1__VerifyContractResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__verify_contract_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__suitability_reason__init
+                     (Crm__Products__V1__SuitabilityReason         *message)
+{
+  static const Crm__Products__V1__SuitabilityReason init_value = CRM__PRODUCTS__V1__SUITABILITY_REASON__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__suitability_reason__get_packed_size
+                     (const Crm__Products__V1__SuitabilityReason *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__suitability_reason__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__suitability_reason__pack
+                     (const Crm__Products__V1__SuitabilityReason *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__suitability_reason__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__suitability_reason__pack_to_buffer
+                     (const Crm__Products__V1__SuitabilityReason *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__suitability_reason__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SuitabilityReason *
+       crm__products__v1__suitability_reason__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SuitabilityReason *)
+     protobuf_c_message_unpack (&crm__products__v1__suitability_reason__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__suitability_reason__free_unpacked
+                     (Crm__Products__V1__SuitabilityReason *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__suitability_reason__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__order__init
+                     (Crm__Products__V1__Order         *message)
+{
+  static const Crm__Products__V1__Order init_value = CRM__PRODUCTS__V1__ORDER__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__order__get_packed_size
+                     (const Crm__Products__V1__Order *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__order__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__order__pack
+                     (const Crm__Products__V1__Order *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__order__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__order__pack_to_buffer
+                     (const Crm__Products__V1__Order *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__order__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__Order *
+       crm__products__v1__order__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__Order *)
+     protobuf_c_message_unpack (&crm__products__v1__order__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__order__free_unpacked
+                     (Crm__Products__V1__Order *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__order__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__place_order_request__init
+                     (Crm__Products__V1__PlaceOrderRequest         *message)
+{
+  static const Crm__Products__V1__PlaceOrderRequest init_value = CRM__PRODUCTS__V1__PLACE_ORDER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__place_order_request__get_packed_size
+                     (const Crm__Products__V1__PlaceOrderRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__place_order_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__place_order_request__pack
+                     (const Crm__Products__V1__PlaceOrderRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__place_order_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__place_order_request__pack_to_buffer
+                     (const Crm__Products__V1__PlaceOrderRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__place_order_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__PlaceOrderRequest *
+       crm__products__v1__place_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__PlaceOrderRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__place_order_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__place_order_request__free_unpacked
+                     (Crm__Products__V1__PlaceOrderRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__place_order_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__place_order_response__init
+                     (Crm__Products__V1__PlaceOrderResponse         *message)
+{
+  static const Crm__Products__V1__PlaceOrderResponse init_value = CRM__PRODUCTS__V1__PLACE_ORDER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__place_order_response__get_packed_size
+                     (const Crm__Products__V1__PlaceOrderResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__place_order_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__place_order_response__pack
+                     (const Crm__Products__V1__PlaceOrderResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__place_order_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__place_order_response__pack_to_buffer
+                     (const Crm__Products__V1__PlaceOrderResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__place_order_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__PlaceOrderResponse *
+       crm__products__v1__place_order_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__PlaceOrderResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__place_order_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__place_order_response__free_unpacked
+                     (Crm__Products__V1__PlaceOrderResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__place_order_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_order_request__init
+                     (Crm__Products__V1__GetOrderRequest         *message)
+{
+  static const Crm__Products__V1__GetOrderRequest init_value = CRM__PRODUCTS__V1__GET_ORDER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_order_request__get_packed_size
+                     (const Crm__Products__V1__GetOrderRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_order_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_order_request__pack
+                     (const Crm__Products__V1__GetOrderRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_order_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_order_request__pack_to_buffer
+                     (const Crm__Products__V1__GetOrderRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_order_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetOrderRequest *
+       crm__products__v1__get_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetOrderRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__get_order_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_order_request__free_unpacked
+                     (Crm__Products__V1__GetOrderRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_order_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__get_order_response__init
+                     (Crm__Products__V1__GetOrderResponse         *message)
+{
+  static const Crm__Products__V1__GetOrderResponse init_value = CRM__PRODUCTS__V1__GET_ORDER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__get_order_response__get_packed_size
+                     (const Crm__Products__V1__GetOrderResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_order_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__get_order_response__pack
+                     (const Crm__Products__V1__GetOrderResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_order_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__get_order_response__pack_to_buffer
+                     (const Crm__Products__V1__GetOrderResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__get_order_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__GetOrderResponse *
+       crm__products__v1__get_order_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__GetOrderResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__get_order_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__get_order_response__free_unpacked
+                     (Crm__Products__V1__GetOrderResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__get_order_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__fee_schedule__init
+                     (Crm__Products__V1__FeeSchedule         *message)
+{
+  static const Crm__Products__V1__FeeSchedule init_value = CRM__PRODUCTS__V1__FEE_SCHEDULE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__fee_schedule__get_packed_size
+                     (const Crm__Products__V1__FeeSchedule *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__fee_schedule__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__fee_schedule__pack
+                     (const Crm__Products__V1__FeeSchedule *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__fee_schedule__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__fee_schedule__pack_to_buffer
+                     (const Crm__Products__V1__FeeSchedule *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__fee_schedule__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__FeeSchedule *
+       crm__products__v1__fee_schedule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__FeeSchedule *)
+     protobuf_c_message_unpack (&crm__products__v1__fee_schedule__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__fee_schedule__free_unpacked
+                     (Crm__Products__V1__FeeSchedule *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__fee_schedule__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__package_subscription__init
+                     (Crm__Products__V1__PackageSubscription         *message)
+{
+  static const Crm__Products__V1__PackageSubscription init_value = CRM__PRODUCTS__V1__PACKAGE_SUBSCRIPTION__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__package_subscription__get_packed_size
+                     (const Crm__Products__V1__PackageSubscription *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__package_subscription__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__package_subscription__pack
+                     (const Crm__Products__V1__PackageSubscription *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__package_subscription__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__package_subscription__pack_to_buffer
+                     (const Crm__Products__V1__PackageSubscription *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__package_subscription__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__PackageSubscription *
+       crm__products__v1__package_subscription__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__PackageSubscription *)
+     protobuf_c_message_unpack (&crm__products__v1__package_subscription__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__package_subscription__free_unpacked
+                     (Crm__Products__V1__PackageSubscription *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__package_subscription__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__subscribe_package_request__init
+                     (Crm__Products__V1__SubscribePackageRequest         *message)
+{
+  static const Crm__Products__V1__SubscribePackageRequest init_value = CRM__PRODUCTS__V1__SUBSCRIBE_PACKAGE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__subscribe_package_request__get_packed_size
+                     (const Crm__Products__V1__SubscribePackageRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__subscribe_package_request__pack
+                     (const Crm__Products__V1__SubscribePackageRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__subscribe_package_request__pack_to_buffer
+                     (const Crm__Products__V1__SubscribePackageRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SubscribePackageRequest *
+       crm__products__v1__subscribe_package_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SubscribePackageRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__subscribe_package_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__subscribe_package_request__free_unpacked
+                     (Crm__Products__V1__SubscribePackageRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__subscribe_package_response__init
+                     (Crm__Products__V1__SubscribePackageResponse         *message)
+{
+  static const Crm__Products__V1__SubscribePackageResponse init_value = CRM__PRODUCTS__V1__SUBSCRIBE_PACKAGE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__subscribe_package_response__get_packed_size
+                     (const Crm__Products__V1__SubscribePackageResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__subscribe_package_response__pack
+                     (const Crm__Products__V1__SubscribePackageResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__subscribe_package_response__pack_to_buffer
+                     (const Crm__Products__V1__SubscribePackageResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__SubscribePackageResponse *
+       crm__products__v1__subscribe_package_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__SubscribePackageResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__subscribe_package_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__subscribe_package_response__free_unpacked
+                     (Crm__Products__V1__SubscribePackageResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__subscribe_package_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__change_event__init
+                     (Crm__Products__V1__ChangeEvent         *message)
+{
+  static const Crm__Products__V1__ChangeEvent init_value = CRM__PRODUCTS__V1__CHANGE_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__change_event__get_packed_size
+                     (const Crm__Products__V1__ChangeEvent *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__change_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__change_event__pack
+                     (const Crm__Products__V1__ChangeEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__change_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__change_event__pack_to_buffer
+                     (const Crm__Products__V1__ChangeEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__change_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ChangeEvent *
+       crm__products__v1__change_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ChangeEvent *)
+     protobuf_c_message_unpack (&crm__products__v1__change_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__change_event__free_unpacked
+                     (Crm__Products__V1__ChangeEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__change_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__stream_changes_request__init
+                     (Crm__Products__V1__StreamChangesRequest         *message)
+{
+  static const Crm__Products__V1__StreamChangesRequest init_value = CRM__PRODUCTS__V1__STREAM_CHANGES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__stream_changes_request__get_packed_size
+                     (const Crm__Products__V1__StreamChangesRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__stream_changes_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__stream_changes_request__pack
+                     (const Crm__Products__V1__StreamChangesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__stream_changes_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__stream_changes_request__pack_to_buffer
+                     (const Crm__Products__V1__StreamChangesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__stream_changes_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__StreamChangesRequest *
+       crm__products__v1__stream_changes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__StreamChangesRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__stream_changes_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__stream_changes_request__free_unpacked
+                     (Crm__Products__V1__StreamChangesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__stream_changes_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor crm__products__v1__return_range__field_descriptors[2] =
+{
+  {
+    "low_bp",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ReturnRange, low_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "high_bp",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ReturnRange, high_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__return_range__field_indices_by_name[] = {
+  1,   /* field[1] = high_bp */
+  0,   /* field[0] = low_bp */
+};
+static const ProtobufCIntRange crm__products__v1__return_range__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__return_range__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ReturnRange",
+  "ReturnRange",
+  "Crm__Products__V1__ReturnRange",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ReturnRange),
+  2,
+  crm__products__v1__return_range__field_descriptors,
+  crm__products__v1__return_range__field_indices_by_name,
+  1,  crm__products__v1__return_range__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__return_range__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__fees__field_descriptors[4] =
+{
+  {
+    "subscription_bp",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Fees, subscription_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "redemption_bp",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Fees, redemption_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "management_bp",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Fees, management_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "custody_bp",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Fees, custody_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__fees__field_indices_by_name[] = {
+  3,   /* field[3] = custody_bp */
+  2,   /* field[2] = management_bp */
+  1,   /* field[1] = redemption_bp */
+  0,   /* field[0] = subscription_bp */
+};
+static const ProtobufCIntRange crm__products__v1__fees__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__fees__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.Fees",
+  "Fees",
+  "Crm__Products__V1__Fees",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__Fees),
+  4,
+  crm__products__v1__fees__field_descriptors,
+  crm__products__v1__fees__field_indices_by_name,
+  1,  crm__products__v1__fees__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__fees__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__sales_window__field_descriptors[2] =
+{
+  {
+    "start",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SalesWindow, start),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SalesWindow, end),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__sales_window__field_indices_by_name[] = {
+  1,   /* field[1] = end */
+  0,   /* field[0] = start */
+};
+static const ProtobufCIntRange crm__products__v1__sales_window__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__sales_window__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SalesWindow",
+  "SalesWindow",
+  "Crm__Products__V1__SalesWindow",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SalesWindow),
+  2,
+  crm__products__v1__sales_window__field_descriptors,
+  crm__products__v1__sales_window__field_indices_by_name,
+  1,  crm__products__v1__sales_window__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__sales_window__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__product__field_descriptors[17] =
 {
   {
     "product_code",
@@ -354,23 +2063,114 @@ static const ProtobufCFieldDescriptor crm__products__v1__product__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "horizon",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, horizon),
+    &crm__products__v1__investment_horizon__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "variety",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, variety),
+    &crm__products__v1__investment_variety__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expected_return",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, expected_return),
+    &crm__products__v1__return_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fees",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, fees),
+    &crm__products__v1__fees__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sales_rebate_bp",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, sales_rebate_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sales_window",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, sales_window),
+    &crm__products__v1__sales_window__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_rule",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Product, target_rule),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__products__v1__product__field_indices_by_name[] = {
+  12,   /* field[12] = expected_return */
+  13,   /* field[13] = fees */
+  10,   /* field[10] = horizon */
   2,   /* field[2] = issuer */
   6,   /* field[6] = minimum_purchase */
   1,   /* field[1] = name */
   0,   /* field[0] = product_code */
   4,   /* field[4] = risk_level */
+  14,   /* field[14] = sales_rebate_bp */
+  15,   /* field[15] = sales_window */
   5,   /* field[5] = status */
   7,   /* field[7] = tags */
+  16,   /* field[16] = target_rule */
   3,   /* field[3] = type */
   9,   /* field[9] = updated_at */
+  11,   /* field[11] = variety */
   8,   /* field[8] = version */
 };
 static const ProtobufCIntRange crm__products__v1__product__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor crm__products__v1__product__descriptor =
 {
@@ -380,7 +2180,7 @@ const ProtobufCMessageDescriptor crm__products__v1__product__descriptor =
   "Crm__Products__V1__Product",
   "crm.products.v1",
   sizeof(Crm__Products__V1__Product),
-  10,
+  17,
   crm__products__v1__product__field_descriptors,
   crm__products__v1__product__field_indices_by_name,
   1,  crm__products__v1__product__number_ranges,
@@ -552,6 +2352,2003 @@ const ProtobufCMessageDescriptor crm__products__v1__get_product_response__descri
   (ProtobufCMessageInit) crm__products__v1__get_product_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__products__v1__get_product_as_of_request__field_descriptors[2] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetProductAsOfRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetProductAsOfRequest, at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_product_as_of_request__field_indices_by_name[] = {
+  1,   /* field[1] = at */
+  0,   /* field[0] = product_code */
+};
+static const ProtobufCIntRange crm__products__v1__get_product_as_of_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_product_as_of_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetProductAsOfRequest",
+  "GetProductAsOfRequest",
+  "Crm__Products__V1__GetProductAsOfRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetProductAsOfRequest),
+  2,
+  crm__products__v1__get_product_as_of_request__field_descriptors,
+  crm__products__v1__get_product_as_of_request__field_indices_by_name,
+  1,  crm__products__v1__get_product_as_of_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_product_as_of_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_product_as_of_response__field_descriptors[1] =
+{
+  {
+    "product",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetProductAsOfResponse, product),
+    &crm__products__v1__product__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_product_as_of_response__field_indices_by_name[] = {
+  0,   /* field[0] = product */
+};
+static const ProtobufCIntRange crm__products__v1__get_product_as_of_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_product_as_of_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetProductAsOfResponse",
+  "GetProductAsOfResponse",
+  "Crm__Products__V1__GetProductAsOfResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetProductAsOfResponse),
+  1,
+  crm__products__v1__get_product_as_of_response__field_descriptors,
+  crm__products__v1__get_product_as_of_response__field_indices_by_name,
+  1,  crm__products__v1__get_product_as_of_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_product_as_of_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__list_product_versions_request__field_descriptors[1] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ListProductVersionsRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__list_product_versions_request__field_indices_by_name[] = {
+  0,   /* field[0] = product_code */
+};
+static const ProtobufCIntRange crm__products__v1__list_product_versions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__list_product_versions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ListProductVersionsRequest",
+  "ListProductVersionsRequest",
+  "Crm__Products__V1__ListProductVersionsRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ListProductVersionsRequest),
+  1,
+  crm__products__v1__list_product_versions_request__field_descriptors,
+  crm__products__v1__list_product_versions_request__field_indices_by_name,
+  1,  crm__products__v1__list_product_versions_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__list_product_versions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__list_product_versions_response__field_descriptors[1] =
+{
+  {
+    "versions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ListProductVersionsResponse, n_versions),
+    offsetof(Crm__Products__V1__ListProductVersionsResponse, versions),
+    &crm__products__v1__product__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__list_product_versions_response__field_indices_by_name[] = {
+  0,   /* field[0] = versions */
+};
+static const ProtobufCIntRange crm__products__v1__list_product_versions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__list_product_versions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ListProductVersionsResponse",
+  "ListProductVersionsResponse",
+  "Crm__Products__V1__ListProductVersionsResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ListProductVersionsResponse),
+  1,
+  crm__products__v1__list_product_versions_response__field_descriptors,
+  crm__products__v1__list_product_versions_response__field_indices_by_name,
+  1,  crm__products__v1__list_product_versions_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__list_product_versions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__list_products_request__field_descriptors[6] =
+{
+  {
+    "types",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Crm__Products__V1__ListProductsRequest, n_types),
+    offsetof(Crm__Products__V1__ListProductsRequest, types),
+    &crm__products__v1__product_type__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "risk_levels",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Crm__Products__V1__ListProductsRequest, n_risk_levels),
+    offsetof(Crm__Products__V1__ListProductsRequest, risk_levels),
+    &crm__common__v1__risk_level__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statuses",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Crm__Products__V1__ListProductsRequest, n_statuses),
+    offsetof(Crm__Products__V1__ListProductsRequest, statuses),
+    &crm__products__v1__product_status__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tags",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Products__V1__ListProductsRequest, n_tags),
+    offsetof(Crm__Products__V1__ListProductsRequest, tags),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name_contains",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ListProductsRequest, name_contains),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ListProductsRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__list_products_request__field_indices_by_name[] = {
+  4,   /* field[4] = name_contains */
+  5,   /* field[5] = page */
+  1,   /* field[1] = risk_levels */
+  2,   /* field[2] = statuses */
+  3,   /* field[3] = tags */
+  0,   /* field[0] = types */
+};
+static const ProtobufCIntRange crm__products__v1__list_products_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__list_products_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ListProductsRequest",
+  "ListProductsRequest",
+  "Crm__Products__V1__ListProductsRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ListProductsRequest),
+  6,
+  crm__products__v1__list_products_request__field_descriptors,
+  crm__products__v1__list_products_request__field_indices_by_name,
+  1,  crm__products__v1__list_products_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__list_products_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__list_products_response__field_descriptors[2] =
+{
+  {
+    "products",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ListProductsResponse, n_products),
+    offsetof(Crm__Products__V1__ListProductsResponse, products),
+    &crm__products__v1__product__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ListProductsResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__list_products_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = products */
+};
+static const ProtobufCIntRange crm__products__v1__list_products_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__list_products_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ListProductsResponse",
+  "ListProductsResponse",
+  "Crm__Products__V1__ListProductsResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ListProductsResponse),
+  2,
+  crm__products__v1__list_products_response__field_descriptors,
+  crm__products__v1__list_products_response__field_indices_by_name,
+  1,  crm__products__v1__list_products_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__list_products_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__risk_disclosure__field_descriptors[2] =
+{
+  {
+    "disclosure_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__RiskDisclosure, disclosure_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__RiskDisclosure, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__risk_disclosure__field_indices_by_name[] = {
+  0,   /* field[0] = disclosure_id */
+  1,   /* field[1] = text */
+};
+static const ProtobufCIntRange crm__products__v1__risk_disclosure__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__risk_disclosure__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.RiskDisclosure",
+  "RiskDisclosure",
+  "Crm__Products__V1__RiskDisclosure",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__RiskDisclosure),
+  2,
+  crm__products__v1__risk_disclosure__field_descriptors,
+  crm__products__v1__risk_disclosure__field_indices_by_name,
+  1,  crm__products__v1__risk_disclosure__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__risk_disclosure__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__contract_template__field_descriptors[6] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ContractTemplate, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ContractTemplate, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "title",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ContractTemplate, title),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "body",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ContractTemplate, body),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "disclosures",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ContractTemplate, n_disclosures),
+    offsetof(Crm__Products__V1__ContractTemplate, disclosures),
+    &crm__products__v1__risk_disclosure__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ContractTemplate, created_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__contract_template__field_indices_by_name[] = {
+  3,   /* field[3] = body */
+  5,   /* field[5] = created_at */
+  4,   /* field[4] = disclosures */
+  0,   /* field[0] = product_code */
+  2,   /* field[2] = title */
+  1,   /* field[1] = version */
+};
+static const ProtobufCIntRange crm__products__v1__contract_template__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__contract_template__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ContractTemplate",
+  "ContractTemplate",
+  "Crm__Products__V1__ContractTemplate",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ContractTemplate),
+  6,
+  crm__products__v1__contract_template__field_descriptors,
+  crm__products__v1__contract_template__field_indices_by_name,
+  1,  crm__products__v1__contract_template__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__contract_template__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__put_contract_template_request__field_descriptors[1] =
+{
+  {
+    "template",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PutContractTemplateRequest, template_),
+    &crm__products__v1__contract_template__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__put_contract_template_request__field_indices_by_name[] = {
+  0,   /* field[0] = template */
+};
+static const ProtobufCIntRange crm__products__v1__put_contract_template_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__put_contract_template_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.PutContractTemplateRequest",
+  "PutContractTemplateRequest",
+  "Crm__Products__V1__PutContractTemplateRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__PutContractTemplateRequest),
+  1,
+  crm__products__v1__put_contract_template_request__field_descriptors,
+  crm__products__v1__put_contract_template_request__field_indices_by_name,
+  1,  crm__products__v1__put_contract_template_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__put_contract_template_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__put_contract_template_response__field_descriptors[2] =
+{
+  {
+    "template",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PutContractTemplateResponse, template_),
+    &crm__products__v1__contract_template__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PutContractTemplateResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__put_contract_template_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  0,   /* field[0] = template */
+};
+static const ProtobufCIntRange crm__products__v1__put_contract_template_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__put_contract_template_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.PutContractTemplateResponse",
+  "PutContractTemplateResponse",
+  "Crm__Products__V1__PutContractTemplateResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__PutContractTemplateResponse),
+  2,
+  crm__products__v1__put_contract_template_response__field_descriptors,
+  crm__products__v1__put_contract_template_response__field_indices_by_name,
+  1,  crm__products__v1__put_contract_template_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__put_contract_template_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_contract_template_request__field_descriptors[2] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetContractTemplateRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetContractTemplateRequest, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_contract_template_request__field_indices_by_name[] = {
+  0,   /* field[0] = product_code */
+  1,   /* field[1] = version */
+};
+static const ProtobufCIntRange crm__products__v1__get_contract_template_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_contract_template_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetContractTemplateRequest",
+  "GetContractTemplateRequest",
+  "Crm__Products__V1__GetContractTemplateRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetContractTemplateRequest),
+  2,
+  crm__products__v1__get_contract_template_request__field_descriptors,
+  crm__products__v1__get_contract_template_request__field_indices_by_name,
+  1,  crm__products__v1__get_contract_template_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_contract_template_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_contract_template_response__field_descriptors[1] =
+{
+  {
+    "template",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetContractTemplateResponse, template_),
+    &crm__products__v1__contract_template__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_contract_template_response__field_indices_by_name[] = {
+  0,   /* field[0] = template */
+};
+static const ProtobufCIntRange crm__products__v1__get_contract_template_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_contract_template_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetContractTemplateResponse",
+  "GetContractTemplateResponse",
+  "Crm__Products__V1__GetContractTemplateResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetContractTemplateResponse),
+  1,
+  crm__products__v1__get_contract_template_response__field_descriptors,
+  crm__products__v1__get_contract_template_response__field_indices_by_name,
+  1,  crm__products__v1__get_contract_template_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_contract_template_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__signed_contract__field_descriptors[10] =
+{
+  {
+    "contract_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, contract_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "template_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, template_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, channel),
+    &crm__products__v1__sales_channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confirmed_disclosure_ids",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Products__V1__SignedContract, n_confirmed_disclosure_ids),
+    offsetof(Crm__Products__V1__SignedContract, confirmed_disclosure_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mismatch_confirmed",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, mismatch_confirmed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signed_at",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, signed_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "signed_text",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, signed_text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignedContract, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__signed_contract__field_indices_by_name[] = {
+  4,   /* field[4] = channel */
+  5,   /* field[5] = confirmed_disclosure_ids */
+  0,   /* field[0] = contract_id */
+  1,   /* field[1] = customer_id */
+  6,   /* field[6] = mismatch_confirmed */
+  2,   /* field[2] = product_code */
+  9,   /* field[9] = sha256 */
+  7,   /* field[7] = signed_at */
+  8,   /* field[8] = signed_text */
+  3,   /* field[3] = template_version */
+};
+static const ProtobufCIntRange crm__products__v1__signed_contract__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__signed_contract__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SignedContract",
+  "SignedContract",
+  "Crm__Products__V1__SignedContract",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SignedContract),
+  10,
+  crm__products__v1__signed_contract__field_descriptors,
+  crm__products__v1__signed_contract__field_indices_by_name,
+  1,  crm__products__v1__signed_contract__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__signed_contract__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__sign_contract_request__field_descriptors[6] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignContractRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignContractRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "template_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignContractRequest, template_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignContractRequest, channel),
+    &crm__products__v1__sales_channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confirmed_disclosure_ids",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Products__V1__SignContractRequest, n_confirmed_disclosure_ids),
+    offsetof(Crm__Products__V1__SignContractRequest, confirmed_disclosure_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mismatch_confirmed",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignContractRequest, mismatch_confirmed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__sign_contract_request__field_indices_by_name[] = {
+  3,   /* field[3] = channel */
+  4,   /* field[4] = confirmed_disclosure_ids */
+  0,   /* field[0] = customer_id */
+  5,   /* field[5] = mismatch_confirmed */
+  1,   /* field[1] = product_code */
+  2,   /* field[2] = template_version */
+};
+static const ProtobufCIntRange crm__products__v1__sign_contract_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__sign_contract_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SignContractRequest",
+  "SignContractRequest",
+  "Crm__Products__V1__SignContractRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SignContractRequest),
+  6,
+  crm__products__v1__sign_contract_request__field_descriptors,
+  crm__products__v1__sign_contract_request__field_indices_by_name,
+  1,  crm__products__v1__sign_contract_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__sign_contract_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__sign_contract_response__field_descriptors[1] =
+{
+  {
+    "contract",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SignContractResponse, contract),
+    &crm__products__v1__signed_contract__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__sign_contract_response__field_indices_by_name[] = {
+  0,   /* field[0] = contract */
+};
+static const ProtobufCIntRange crm__products__v1__sign_contract_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__sign_contract_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SignContractResponse",
+  "SignContractResponse",
+  "Crm__Products__V1__SignContractResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SignContractResponse),
+  1,
+  crm__products__v1__sign_contract_response__field_descriptors,
+  crm__products__v1__sign_contract_response__field_indices_by_name,
+  1,  crm__products__v1__sign_contract_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__sign_contract_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_contract_request__field_descriptors[1] =
+{
+  {
+    "contract_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetContractRequest, contract_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_contract_request__field_indices_by_name[] = {
+  0,   /* field[0] = contract_id */
+};
+static const ProtobufCIntRange crm__products__v1__get_contract_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_contract_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetContractRequest",
+  "GetContractRequest",
+  "Crm__Products__V1__GetContractRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetContractRequest),
+  1,
+  crm__products__v1__get_contract_request__field_descriptors,
+  crm__products__v1__get_contract_request__field_indices_by_name,
+  1,  crm__products__v1__get_contract_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_contract_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_contract_response__field_descriptors[1] =
+{
+  {
+    "contract",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetContractResponse, contract),
+    &crm__products__v1__signed_contract__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_contract_response__field_indices_by_name[] = {
+  0,   /* field[0] = contract */
+};
+static const ProtobufCIntRange crm__products__v1__get_contract_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_contract_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetContractResponse",
+  "GetContractResponse",
+  "Crm__Products__V1__GetContractResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetContractResponse),
+  1,
+  crm__products__v1__get_contract_response__field_descriptors,
+  crm__products__v1__get_contract_response__field_indices_by_name,
+  1,  crm__products__v1__get_contract_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_contract_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__verify_contract_request__field_descriptors[1] =
+{
+  {
+    "contract_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__VerifyContractRequest, contract_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__verify_contract_request__field_indices_by_name[] = {
+  0,   /* field[0] = contract_id */
+};
+static const ProtobufCIntRange crm__products__v1__verify_contract_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__verify_contract_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.VerifyContractRequest",
+  "VerifyContractRequest",
+  "Crm__Products__V1__VerifyContractRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__VerifyContractRequest),
+  1,
+  crm__products__v1__verify_contract_request__field_descriptors,
+  crm__products__v1__verify_contract_request__field_indices_by_name,
+  1,  crm__products__v1__verify_contract_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__verify_contract_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__verify_contract_response__field_descriptors[5] =
+{
+  {
+    "valid",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__VerifyContractResponse, valid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hash_matches",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__VerifyContractResponse, hash_matches),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "facts_match",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__VerifyContractResponse, facts_match),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stored_sha256",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__VerifyContractResponse, stored_sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recomputed_sha256",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__VerifyContractResponse, recomputed_sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__verify_contract_response__field_indices_by_name[] = {
+  2,   /* field[2] = facts_match */
+  1,   /* field[1] = hash_matches */
+  4,   /* field[4] = recomputed_sha256 */
+  3,   /* field[3] = stored_sha256 */
+  0,   /* field[0] = valid */
+};
+static const ProtobufCIntRange crm__products__v1__verify_contract_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__verify_contract_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.VerifyContractResponse",
+  "VerifyContractResponse",
+  "Crm__Products__V1__VerifyContractResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__VerifyContractResponse),
+  5,
+  crm__products__v1__verify_contract_response__field_descriptors,
+  crm__products__v1__verify_contract_response__field_indices_by_name,
+  1,  crm__products__v1__verify_contract_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__verify_contract_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__suitability_reason__field_descriptors[2] =
+{
+  {
+    "code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SuitabilityReason, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SuitabilityReason, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__suitability_reason__field_indices_by_name[] = {
+  0,   /* field[0] = code */
+  1,   /* field[1] = text */
+};
+static const ProtobufCIntRange crm__products__v1__suitability_reason__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__suitability_reason__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SuitabilityReason",
+  "SuitabilityReason",
+  "Crm__Products__V1__SuitabilityReason",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SuitabilityReason),
+  2,
+  crm__products__v1__suitability_reason__field_descriptors,
+  crm__products__v1__suitability_reason__field_indices_by_name,
+  1,  crm__products__v1__suitability_reason__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__suitability_reason__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__order__field_descriptors[13] =
+{
+  {
+    "order_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "side",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, side),
+    &crm__products__v1__order_side__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, amount),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, channel),
+    &crm__products__v1__sales_channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contract_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, contract_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_version",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, product_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "suitability",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, suitability),
+    &crm__products__v1__suitability_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "suitability_reasons",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__Order, n_suitability_reasons),
+    offsetof(Crm__Products__V1__Order, suitability_reasons),
+    &crm__products__v1__suitability_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "suitability_rule_version",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, suitability_rule_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accepted_at",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__Order, accepted_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__order__field_indices_by_name[] = {
+  12,   /* field[12] = accepted_at */
+  4,   /* field[4] = amount */
+  5,   /* field[5] = channel */
+  7,   /* field[7] = contract_id */
+  1,   /* field[1] = customer_id */
+  6,   /* field[6] = manager_id */
+  0,   /* field[0] = order_id */
+  2,   /* field[2] = product_code */
+  8,   /* field[8] = product_version */
+  3,   /* field[3] = side */
+  9,   /* field[9] = suitability */
+  10,   /* field[10] = suitability_reasons */
+  11,   /* field[11] = suitability_rule_version */
+};
+static const ProtobufCIntRange crm__products__v1__order__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__order__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.Order",
+  "Order",
+  "Crm__Products__V1__Order",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__Order),
+  13,
+  crm__products__v1__order__field_descriptors,
+  crm__products__v1__order__field_indices_by_name,
+  1,  crm__products__v1__order__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__order__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__place_order_request__field_descriptors[1] =
+{
+  {
+    "order",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PlaceOrderRequest, order),
+    &crm__products__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__place_order_request__field_indices_by_name[] = {
+  0,   /* field[0] = order */
+};
+static const ProtobufCIntRange crm__products__v1__place_order_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__place_order_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.PlaceOrderRequest",
+  "PlaceOrderRequest",
+  "Crm__Products__V1__PlaceOrderRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__PlaceOrderRequest),
+  1,
+  crm__products__v1__place_order_request__field_descriptors,
+  crm__products__v1__place_order_request__field_indices_by_name,
+  1,  crm__products__v1__place_order_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__place_order_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__place_order_response__field_descriptors[2] =
+{
+  {
+    "order",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PlaceOrderResponse, order),
+    &crm__products__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PlaceOrderResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__place_order_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  0,   /* field[0] = order */
+};
+static const ProtobufCIntRange crm__products__v1__place_order_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__place_order_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.PlaceOrderResponse",
+  "PlaceOrderResponse",
+  "Crm__Products__V1__PlaceOrderResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__PlaceOrderResponse),
+  2,
+  crm__products__v1__place_order_response__field_descriptors,
+  crm__products__v1__place_order_response__field_indices_by_name,
+  1,  crm__products__v1__place_order_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__place_order_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_order_request__field_descriptors[1] =
+{
+  {
+    "order_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetOrderRequest, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_order_request__field_indices_by_name[] = {
+  0,   /* field[0] = order_id */
+};
+static const ProtobufCIntRange crm__products__v1__get_order_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_order_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetOrderRequest",
+  "GetOrderRequest",
+  "Crm__Products__V1__GetOrderRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetOrderRequest),
+  1,
+  crm__products__v1__get_order_request__field_descriptors,
+  crm__products__v1__get_order_request__field_indices_by_name,
+  1,  crm__products__v1__get_order_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_order_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__get_order_response__field_descriptors[1] =
+{
+  {
+    "order",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__GetOrderResponse, order),
+    &crm__products__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__get_order_response__field_indices_by_name[] = {
+  0,   /* field[0] = order */
+};
+static const ProtobufCIntRange crm__products__v1__get_order_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__get_order_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.GetOrderResponse",
+  "GetOrderResponse",
+  "Crm__Products__V1__GetOrderResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__GetOrderResponse),
+  1,
+  crm__products__v1__get_order_response__field_descriptors,
+  crm__products__v1__get_order_response__field_indices_by_name,
+  1,  crm__products__v1__get_order_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__get_order_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__fee_schedule__field_descriptors[2] =
+{
+  {
+    "monthly_fee",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__FeeSchedule, fee_case),
+    offsetof(Crm__Products__V1__FeeSchedule, monthly_fee),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "asset_percentage_bp",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Crm__Products__V1__FeeSchedule, fee_case),
+    offsetof(Crm__Products__V1__FeeSchedule, asset_percentage_bp),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__fee_schedule__field_indices_by_name[] = {
+  1,   /* field[1] = asset_percentage_bp */
+  0,   /* field[0] = monthly_fee */
+};
+static const ProtobufCIntRange crm__products__v1__fee_schedule__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__fee_schedule__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.FeeSchedule",
+  "FeeSchedule",
+  "Crm__Products__V1__FeeSchedule",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__FeeSchedule),
+  2,
+  crm__products__v1__fee_schedule__field_descriptors,
+  crm__products__v1__fee_schedule__field_indices_by_name,
+  1,  crm__products__v1__fee_schedule__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__fee_schedule__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__package_subscription__field_descriptors[5] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PackageSubscription, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "package_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PackageSubscription, package_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fee_schedule",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PackageSubscription, fee_schedule),
+    &crm__products__v1__fee_schedule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "start_date",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PackageSubscription, start_date),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subscribed_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__PackageSubscription, subscribed_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__package_subscription__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  2,   /* field[2] = fee_schedule */
+  1,   /* field[1] = package_code */
+  3,   /* field[3] = start_date */
+  4,   /* field[4] = subscribed_at */
+};
+static const ProtobufCIntRange crm__products__v1__package_subscription__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__package_subscription__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.PackageSubscription",
+  "PackageSubscription",
+  "Crm__Products__V1__PackageSubscription",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__PackageSubscription),
+  5,
+  crm__products__v1__package_subscription__field_descriptors,
+  crm__products__v1__package_subscription__field_indices_by_name,
+  1,  crm__products__v1__package_subscription__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__package_subscription__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__subscribe_package_request__field_descriptors[1] =
+{
+  {
+    "subscription",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SubscribePackageRequest, subscription),
+    &crm__products__v1__package_subscription__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__subscribe_package_request__field_indices_by_name[] = {
+  0,   /* field[0] = subscription */
+};
+static const ProtobufCIntRange crm__products__v1__subscribe_package_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__subscribe_package_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SubscribePackageRequest",
+  "SubscribePackageRequest",
+  "Crm__Products__V1__SubscribePackageRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SubscribePackageRequest),
+  1,
+  crm__products__v1__subscribe_package_request__field_descriptors,
+  crm__products__v1__subscribe_package_request__field_indices_by_name,
+  1,  crm__products__v1__subscribe_package_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__subscribe_package_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__subscribe_package_response__field_descriptors[2] =
+{
+  {
+    "subscription",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SubscribePackageResponse, subscription),
+    &crm__products__v1__package_subscription__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__SubscribePackageResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__subscribe_package_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  0,   /* field[0] = subscription */
+};
+static const ProtobufCIntRange crm__products__v1__subscribe_package_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__subscribe_package_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SubscribePackageResponse",
+  "SubscribePackageResponse",
+  "Crm__Products__V1__SubscribePackageResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__SubscribePackageResponse),
+  2,
+  crm__products__v1__subscribe_package_response__field_descriptors,
+  crm__products__v1__subscribe_package_response__field_indices_by_name,
+  1,  crm__products__v1__subscribe_package_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__subscribe_package_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__change_event__field_descriptors[10] =
+{
+  {
+    "sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ChangeEvent, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ChangeEvent, kind),
+    &crm__products__v1__change_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ChangeEvent, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ChangeEvent, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ChangeEvent, at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ChangeEvent, body_case),
+    offsetof(Crm__Products__V1__ChangeEvent, product),
+    &crm__products__v1__product__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "template",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ChangeEvent, body_case),
+    offsetof(Crm__Products__V1__ChangeEvent, template_),
+    &crm__products__v1__contract_template__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contract",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ChangeEvent, body_case),
+    offsetof(Crm__Products__V1__ChangeEvent, contract),
+    &crm__products__v1__signed_contract__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ChangeEvent, body_case),
+    offsetof(Crm__Products__V1__ChangeEvent, order),
+    &crm__products__v1__order__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subscription",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ChangeEvent, body_case),
+    offsetof(Crm__Products__V1__ChangeEvent, subscription),
+    &crm__products__v1__package_subscription__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__change_event__field_indices_by_name[] = {
+  4,   /* field[4] = at */
+  7,   /* field[7] = contract */
+  3,   /* field[3] = customer_id */
+  1,   /* field[1] = kind */
+  8,   /* field[8] = order */
+  5,   /* field[5] = product */
+  2,   /* field[2] = product_code */
+  0,   /* field[0] = sequence */
+  9,   /* field[9] = subscription */
+  6,   /* field[6] = template */
+};
+static const ProtobufCIntRange crm__products__v1__change_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__change_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ChangeEvent",
+  "ChangeEvent",
+  "Crm__Products__V1__ChangeEvent",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ChangeEvent),
+  10,
+  crm__products__v1__change_event__field_descriptors,
+  crm__products__v1__change_event__field_indices_by_name,
+  1,  crm__products__v1__change_event__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__change_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__stream_changes_request__field_descriptors[2] =
+{
+  {
+    "after_sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__StreamChangesRequest, after_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__StreamChangesRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__stream_changes_request__field_indices_by_name[] = {
+  0,   /* field[0] = after_sequence */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange crm__products__v1__stream_changes_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__stream_changes_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.StreamChangesRequest",
+  "StreamChangesRequest",
+  "Crm__Products__V1__StreamChangesRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__StreamChangesRequest),
+  2,
+  crm__products__v1__stream_changes_request__field_descriptors,
+  crm__products__v1__stream_changes_request__field_indices_by_name,
+  1,  crm__products__v1__stream_changes_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__stream_changes_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__products__v1__product_type__enum_values_by_number[11] =
 {
   { "PRODUCT_TYPE_UNSPECIFIED", "CRM__PRODUCTS__V1__PRODUCT_TYPE__PRODUCT_TYPE_UNSPECIFIED", 0 },
@@ -634,14 +4431,250 @@ const ProtobufCEnumDescriptor crm__products__v1__product_status__descriptor =
   crm__products__v1__product_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__products__v1__products__method_descriptors[2] =
+static const ProtobufCEnumValue crm__products__v1__investment_horizon__enum_values_by_number[5] =
+{
+  { "INVESTMENT_HORIZON_UNSPECIFIED", "CRM__PRODUCTS__V1__INVESTMENT_HORIZON__INVESTMENT_HORIZON_UNSPECIFIED", 0 },
+  { "UP_TO_1_YEAR", "CRM__PRODUCTS__V1__INVESTMENT_HORIZON__UP_TO_1_YEAR", 1 },
+  { "ONE_TO_3_YEARS", "CRM__PRODUCTS__V1__INVESTMENT_HORIZON__ONE_TO_3_YEARS", 2 },
+  { "THREE_TO_5_YEARS", "CRM__PRODUCTS__V1__INVESTMENT_HORIZON__THREE_TO_5_YEARS", 3 },
+  { "OVER_5_YEARS", "CRM__PRODUCTS__V1__INVESTMENT_HORIZON__OVER_5_YEARS", 4 },
+};
+static const ProtobufCIntRange crm__products__v1__investment_horizon__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex crm__products__v1__investment_horizon__enum_values_by_name[5] =
+{
+  { "INVESTMENT_HORIZON_UNSPECIFIED", 0 },
+  { "ONE_TO_3_YEARS", 2 },
+  { "OVER_5_YEARS", 4 },
+  { "THREE_TO_5_YEARS", 3 },
+  { "UP_TO_1_YEAR", 1 },
+};
+const ProtobufCEnumDescriptor crm__products__v1__investment_horizon__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.products.v1.InvestmentHorizon",
+  "InvestmentHorizon",
+  "Crm__Products__V1__InvestmentHorizon",
+  "crm.products.v1",
+  5,
+  crm__products__v1__investment_horizon__enum_values_by_number,
+  5,
+  crm__products__v1__investment_horizon__enum_values_by_name,
+  1,
+  crm__products__v1__investment_horizon__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__products__v1__investment_variety__enum_values_by_number[9] =
+{
+  { "INVESTMENT_VARIETY_UNSPECIFIED", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_UNSPECIFIED", 0 },
+  { "INVESTMENT_VARIETY_DEPOSITS_AND_MONEY_MARKET", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_DEPOSITS_AND_MONEY_MARKET", 1 },
+  { "INVESTMENT_VARIETY_BONDS", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_BONDS", 2 },
+  { "INVESTMENT_VARIETY_EQUITIES", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_EQUITIES", 3 },
+  { "INVESTMENT_VARIETY_FUNDS", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_FUNDS", 4 },
+  { "INVESTMENT_VARIETY_DERIVATIVES", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_DERIVATIVES", 5 },
+  { "INVESTMENT_VARIETY_ASSET_MANAGEMENT", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_ASSET_MANAGEMENT", 6 },
+  { "INVESTMENT_VARIETY_STRUCTURED", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_STRUCTURED", 7 },
+  { "INVESTMENT_VARIETY_ADVISORY", "CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_ADVISORY", 8 },
+};
+static const ProtobufCIntRange crm__products__v1__investment_variety__value_ranges[] = {
+{0, 0},{0, 9}
+};
+static const ProtobufCEnumValueIndex crm__products__v1__investment_variety__enum_values_by_name[9] =
+{
+  { "INVESTMENT_VARIETY_ADVISORY", 8 },
+  { "INVESTMENT_VARIETY_ASSET_MANAGEMENT", 6 },
+  { "INVESTMENT_VARIETY_BONDS", 2 },
+  { "INVESTMENT_VARIETY_DEPOSITS_AND_MONEY_MARKET", 1 },
+  { "INVESTMENT_VARIETY_DERIVATIVES", 5 },
+  { "INVESTMENT_VARIETY_EQUITIES", 3 },
+  { "INVESTMENT_VARIETY_FUNDS", 4 },
+  { "INVESTMENT_VARIETY_STRUCTURED", 7 },
+  { "INVESTMENT_VARIETY_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__products__v1__investment_variety__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.products.v1.InvestmentVariety",
+  "InvestmentVariety",
+  "Crm__Products__V1__InvestmentVariety",
+  "crm.products.v1",
+  9,
+  crm__products__v1__investment_variety__enum_values_by_number,
+  9,
+  crm__products__v1__investment_variety__enum_values_by_name,
+  1,
+  crm__products__v1__investment_variety__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__products__v1__sales_channel__enum_values_by_number[5] =
+{
+  { "SALES_CHANNEL_UNSPECIFIED", "CRM__PRODUCTS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED", 0 },
+  { "WEBSITE", "CRM__PRODUCTS__V1__SALES_CHANNEL__WEBSITE", 1 },
+  { "APP", "CRM__PRODUCTS__V1__SALES_CHANNEL__APP", 2 },
+  { "BRANCH", "CRM__PRODUCTS__V1__SALES_CHANNEL__BRANCH", 3 },
+  { "CLIENT_MANAGER", "CRM__PRODUCTS__V1__SALES_CHANNEL__CLIENT_MANAGER", 4 },
+};
+static const ProtobufCIntRange crm__products__v1__sales_channel__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex crm__products__v1__sales_channel__enum_values_by_name[5] =
+{
+  { "APP", 2 },
+  { "BRANCH", 3 },
+  { "CLIENT_MANAGER", 4 },
+  { "SALES_CHANNEL_UNSPECIFIED", 0 },
+  { "WEBSITE", 1 },
+};
+const ProtobufCEnumDescriptor crm__products__v1__sales_channel__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SalesChannel",
+  "SalesChannel",
+  "Crm__Products__V1__SalesChannel",
+  "crm.products.v1",
+  5,
+  crm__products__v1__sales_channel__enum_values_by_number,
+  5,
+  crm__products__v1__sales_channel__enum_values_by_name,
+  1,
+  crm__products__v1__sales_channel__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__products__v1__order_side__enum_values_by_number[3] =
+{
+  { "ORDER_SIDE_UNSPECIFIED", "CRM__PRODUCTS__V1__ORDER_SIDE__ORDER_SIDE_UNSPECIFIED", 0 },
+  { "SUBSCRIPTION", "CRM__PRODUCTS__V1__ORDER_SIDE__SUBSCRIPTION", 1 },
+  { "REDEMPTION", "CRM__PRODUCTS__V1__ORDER_SIDE__REDEMPTION", 2 },
+};
+static const ProtobufCIntRange crm__products__v1__order_side__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__products__v1__order_side__enum_values_by_name[3] =
+{
+  { "ORDER_SIDE_UNSPECIFIED", 0 },
+  { "REDEMPTION", 2 },
+  { "SUBSCRIPTION", 1 },
+};
+const ProtobufCEnumDescriptor crm__products__v1__order_side__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.products.v1.OrderSide",
+  "OrderSide",
+  "Crm__Products__V1__OrderSide",
+  "crm.products.v1",
+  3,
+  crm__products__v1__order_side__enum_values_by_number,
+  3,
+  crm__products__v1__order_side__enum_values_by_name,
+  1,
+  crm__products__v1__order_side__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__products__v1__suitability_outcome__enum_values_by_number[4] =
+{
+  { "SUITABILITY_OUTCOME_UNSPECIFIED", "CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_UNSPECIFIED", 0 },
+  { "SUITABILITY_OUTCOME_MATCH", "CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_MATCH", 1 },
+  { "SUITABILITY_OUTCOME_MISMATCH_CONFIRMED", "CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_MISMATCH_CONFIRMED", 2 },
+  { "SUITABILITY_OUTCOME_NOT_CHECKED", "CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_NOT_CHECKED", 3 },
+};
+static const ProtobufCIntRange crm__products__v1__suitability_outcome__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex crm__products__v1__suitability_outcome__enum_values_by_name[4] =
+{
+  { "SUITABILITY_OUTCOME_MATCH", 1 },
+  { "SUITABILITY_OUTCOME_MISMATCH_CONFIRMED", 2 },
+  { "SUITABILITY_OUTCOME_NOT_CHECKED", 3 },
+  { "SUITABILITY_OUTCOME_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__products__v1__suitability_outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.products.v1.SuitabilityOutcome",
+  "SuitabilityOutcome",
+  "Crm__Products__V1__SuitabilityOutcome",
+  "crm.products.v1",
+  4,
+  crm__products__v1__suitability_outcome__enum_values_by_number,
+  4,
+  crm__products__v1__suitability_outcome__enum_values_by_name,
+  1,
+  crm__products__v1__suitability_outcome__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__products__v1__change_kind__enum_values_by_number[8] =
+{
+  { "CHANGE_KIND_UNSPECIFIED", "CRM__PRODUCTS__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED", 0 },
+  { "PRODUCT_CREATED", "CRM__PRODUCTS__V1__CHANGE_KIND__PRODUCT_CREATED", 1 },
+  { "PRODUCT_UPDATED", "CRM__PRODUCTS__V1__CHANGE_KIND__PRODUCT_UPDATED", 2 },
+  { "PRODUCT_STATUS_CHANGED", "CRM__PRODUCTS__V1__CHANGE_KIND__PRODUCT_STATUS_CHANGED", 3 },
+  { "TEMPLATE_PUT", "CRM__PRODUCTS__V1__CHANGE_KIND__TEMPLATE_PUT", 4 },
+  { "CONTRACT_SIGNED", "CRM__PRODUCTS__V1__CHANGE_KIND__CONTRACT_SIGNED", 5 },
+  { "ORDER_PLACED", "CRM__PRODUCTS__V1__CHANGE_KIND__ORDER_PLACED", 6 },
+  { "PACKAGE_SUBSCRIBED", "CRM__PRODUCTS__V1__CHANGE_KIND__PACKAGE_SUBSCRIBED", 7 },
+};
+static const ProtobufCIntRange crm__products__v1__change_kind__value_ranges[] = {
+{0, 0},{0, 8}
+};
+static const ProtobufCEnumValueIndex crm__products__v1__change_kind__enum_values_by_name[8] =
+{
+  { "CHANGE_KIND_UNSPECIFIED", 0 },
+  { "CONTRACT_SIGNED", 5 },
+  { "ORDER_PLACED", 6 },
+  { "PACKAGE_SUBSCRIBED", 7 },
+  { "PRODUCT_CREATED", 1 },
+  { "PRODUCT_STATUS_CHANGED", 3 },
+  { "PRODUCT_UPDATED", 2 },
+  { "TEMPLATE_PUT", 4 },
+};
+const ProtobufCEnumDescriptor crm__products__v1__change_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ChangeKind",
+  "ChangeKind",
+  "Crm__Products__V1__ChangeKind",
+  "crm.products.v1",
+  8,
+  crm__products__v1__change_kind__enum_values_by_number,
+  8,
+  crm__products__v1__change_kind__enum_values_by_name,
+  1,
+  crm__products__v1__change_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__products__v1__products__method_descriptors[14] =
 {
   { "UpsertProduct", &crm__products__v1__upsert_product_request__descriptor, &crm__products__v1__upsert_product_response__descriptor },
   { "GetProduct", &crm__products__v1__get_product_request__descriptor, &crm__products__v1__get_product_response__descriptor },
+  { "GetProductAsOf", &crm__products__v1__get_product_as_of_request__descriptor, &crm__products__v1__get_product_as_of_response__descriptor },
+  { "ListProductVersions", &crm__products__v1__list_product_versions_request__descriptor, &crm__products__v1__list_product_versions_response__descriptor },
+  { "ListProducts", &crm__products__v1__list_products_request__descriptor, &crm__products__v1__list_products_response__descriptor },
+  { "PutContractTemplate", &crm__products__v1__put_contract_template_request__descriptor, &crm__products__v1__put_contract_template_response__descriptor },
+  { "GetContractTemplate", &crm__products__v1__get_contract_template_request__descriptor, &crm__products__v1__get_contract_template_response__descriptor },
+  { "SignContract", &crm__products__v1__sign_contract_request__descriptor, &crm__products__v1__sign_contract_response__descriptor },
+  { "GetContract", &crm__products__v1__get_contract_request__descriptor, &crm__products__v1__get_contract_response__descriptor },
+  { "VerifyContract", &crm__products__v1__verify_contract_request__descriptor, &crm__products__v1__verify_contract_response__descriptor },
+  { "PlaceOrder", &crm__products__v1__place_order_request__descriptor, &crm__products__v1__place_order_response__descriptor },
+  { "GetOrder", &crm__products__v1__get_order_request__descriptor, &crm__products__v1__get_order_response__descriptor },
+  { "SubscribePackage", &crm__products__v1__subscribe_package_request__descriptor, &crm__products__v1__subscribe_package_response__descriptor },
+  { "StreamChanges", &crm__products__v1__stream_changes_request__descriptor, &crm__products__v1__change_event__descriptor },
 };
 const unsigned crm__products__v1__products__method_indices_by_name[] = {
+  8,        /* GetContract */
+  6,        /* GetContractTemplate */
+  11,        /* GetOrder */
   1,        /* GetProduct */
-  0         /* UpsertProduct */
+  2,        /* GetProductAsOf */
+  3,        /* ListProductVersions */
+  4,        /* ListProducts */
+  10,        /* PlaceOrder */
+  5,        /* PutContractTemplate */
+  7,        /* SignContract */
+  13,        /* StreamChanges */
+  12,        /* SubscribePackage */
+  0,        /* UpsertProduct */
+  9         /* VerifyContract */
 };
 const ProtobufCServiceDescriptor crm__products__v1__products__descriptor =
 {
@@ -650,7 +4683,7 @@ const ProtobufCServiceDescriptor crm__products__v1__products__descriptor =
   "Products",
   "Crm__Products__V1__Products",
   "crm.products.v1",
-  2,
+  14,
   crm__products__v1__products__method_descriptors,
   crm__products__v1__products__method_indices_by_name
 };
@@ -669,6 +4702,102 @@ void crm__products__v1__products__get_product(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__products__v1__products__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__get_product_as_of(ProtobufCService *service,
+                                                    const Crm__Products__V1__GetProductAsOfRequest *input,
+                                                    Crm__Products__V1__GetProductAsOfResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__list_product_versions(ProtobufCService *service,
+                                                        const Crm__Products__V1__ListProductVersionsRequest *input,
+                                                        Crm__Products__V1__ListProductVersionsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__list_products(ProtobufCService *service,
+                                                const Crm__Products__V1__ListProductsRequest *input,
+                                                Crm__Products__V1__ListProductsResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__put_contract_template(ProtobufCService *service,
+                                                        const Crm__Products__V1__PutContractTemplateRequest *input,
+                                                        Crm__Products__V1__PutContractTemplateResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__get_contract_template(ProtobufCService *service,
+                                                        const Crm__Products__V1__GetContractTemplateRequest *input,
+                                                        Crm__Products__V1__GetContractTemplateResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__sign_contract(ProtobufCService *service,
+                                                const Crm__Products__V1__SignContractRequest *input,
+                                                Crm__Products__V1__SignContractResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__get_contract(ProtobufCService *service,
+                                               const Crm__Products__V1__GetContractRequest *input,
+                                               Crm__Products__V1__GetContractResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__verify_contract(ProtobufCService *service,
+                                                  const Crm__Products__V1__VerifyContractRequest *input,
+                                                  Crm__Products__V1__VerifyContractResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__place_order(ProtobufCService *service,
+                                              const Crm__Products__V1__PlaceOrderRequest *input,
+                                              Crm__Products__V1__PlaceOrderResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__get_order(ProtobufCService *service,
+                                            const Crm__Products__V1__GetOrderRequest *input,
+                                            Crm__Products__V1__GetOrderResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__subscribe_package(ProtobufCService *service,
+                                                    const Crm__Products__V1__SubscribePackageRequest *input,
+                                                    Crm__Products__V1__SubscribePackageResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__products__v1__products__stream_changes(ProtobufCService *service,
+                                                 const Crm__Products__V1__StreamChangesRequest *input,
+                                                 Crm__Products__V1__ChangeEvent_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__products__v1__products__init (Crm__Products__V1__Products_Service *service,
                                         Crm__Products__V1__Products_ServiceDestroy destroy)

@@ -16,11 +16,45 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "crm/common/v1/types.pb-c.h"
 
+typedef struct Crm__Products__V1__ReturnRange Crm__Products__V1__ReturnRange;
+typedef struct Crm__Products__V1__Fees Crm__Products__V1__Fees;
+typedef struct Crm__Products__V1__SalesWindow Crm__Products__V1__SalesWindow;
 typedef struct Crm__Products__V1__Product Crm__Products__V1__Product;
 typedef struct Crm__Products__V1__UpsertProductRequest Crm__Products__V1__UpsertProductRequest;
 typedef struct Crm__Products__V1__UpsertProductResponse Crm__Products__V1__UpsertProductResponse;
 typedef struct Crm__Products__V1__GetProductRequest Crm__Products__V1__GetProductRequest;
 typedef struct Crm__Products__V1__GetProductResponse Crm__Products__V1__GetProductResponse;
+typedef struct Crm__Products__V1__GetProductAsOfRequest Crm__Products__V1__GetProductAsOfRequest;
+typedef struct Crm__Products__V1__GetProductAsOfResponse Crm__Products__V1__GetProductAsOfResponse;
+typedef struct Crm__Products__V1__ListProductVersionsRequest Crm__Products__V1__ListProductVersionsRequest;
+typedef struct Crm__Products__V1__ListProductVersionsResponse Crm__Products__V1__ListProductVersionsResponse;
+typedef struct Crm__Products__V1__ListProductsRequest Crm__Products__V1__ListProductsRequest;
+typedef struct Crm__Products__V1__ListProductsResponse Crm__Products__V1__ListProductsResponse;
+typedef struct Crm__Products__V1__RiskDisclosure Crm__Products__V1__RiskDisclosure;
+typedef struct Crm__Products__V1__ContractTemplate Crm__Products__V1__ContractTemplate;
+typedef struct Crm__Products__V1__PutContractTemplateRequest Crm__Products__V1__PutContractTemplateRequest;
+typedef struct Crm__Products__V1__PutContractTemplateResponse Crm__Products__V1__PutContractTemplateResponse;
+typedef struct Crm__Products__V1__GetContractTemplateRequest Crm__Products__V1__GetContractTemplateRequest;
+typedef struct Crm__Products__V1__GetContractTemplateResponse Crm__Products__V1__GetContractTemplateResponse;
+typedef struct Crm__Products__V1__SignedContract Crm__Products__V1__SignedContract;
+typedef struct Crm__Products__V1__SignContractRequest Crm__Products__V1__SignContractRequest;
+typedef struct Crm__Products__V1__SignContractResponse Crm__Products__V1__SignContractResponse;
+typedef struct Crm__Products__V1__GetContractRequest Crm__Products__V1__GetContractRequest;
+typedef struct Crm__Products__V1__GetContractResponse Crm__Products__V1__GetContractResponse;
+typedef struct Crm__Products__V1__VerifyContractRequest Crm__Products__V1__VerifyContractRequest;
+typedef struct Crm__Products__V1__VerifyContractResponse Crm__Products__V1__VerifyContractResponse;
+typedef struct Crm__Products__V1__SuitabilityReason Crm__Products__V1__SuitabilityReason;
+typedef struct Crm__Products__V1__Order Crm__Products__V1__Order;
+typedef struct Crm__Products__V1__PlaceOrderRequest Crm__Products__V1__PlaceOrderRequest;
+typedef struct Crm__Products__V1__PlaceOrderResponse Crm__Products__V1__PlaceOrderResponse;
+typedef struct Crm__Products__V1__GetOrderRequest Crm__Products__V1__GetOrderRequest;
+typedef struct Crm__Products__V1__GetOrderResponse Crm__Products__V1__GetOrderResponse;
+typedef struct Crm__Products__V1__FeeSchedule Crm__Products__V1__FeeSchedule;
+typedef struct Crm__Products__V1__PackageSubscription Crm__Products__V1__PackageSubscription;
+typedef struct Crm__Products__V1__SubscribePackageRequest Crm__Products__V1__SubscribePackageRequest;
+typedef struct Crm__Products__V1__SubscribePackageResponse Crm__Products__V1__SubscribePackageResponse;
+typedef struct Crm__Products__V1__ChangeEvent Crm__Products__V1__ChangeEvent;
+typedef struct Crm__Products__V1__StreamChangesRequest Crm__Products__V1__StreamChangesRequest;
 
 
 /* --- enums --- */
@@ -31,14 +65,25 @@ typedef enum _Crm__Products__V1__ProductType {
   CRM__PRODUCTS__V1__PRODUCT_TYPE__FUND_BOND = 2,
   CRM__PRODUCTS__V1__PRODUCT_TYPE__FUND_MIXED = 3,
   CRM__PRODUCTS__V1__PRODUCT_TYPE__FUND_EQUITY = 4,
+  /*
+   * index funds and ETFs
+   */
   CRM__PRODUCTS__V1__PRODUCT_TYPE__FUND_INDEX = 5,
   CRM__PRODUCTS__V1__PRODUCT_TYPE__FUND_QDII = 6,
   CRM__PRODUCTS__V1__PRODUCT_TYPE__BOND = 7,
   CRM__PRODUCTS__V1__PRODUCT_TYPE__ASSET_MANAGEMENT = 8,
   CRM__PRODUCTS__V1__PRODUCT_TYPE__STRUCTURED_NOTE = 9,
+  /*
+   * a bundle of advisory services for a fee (SubscribePackage)
+   */
   CRM__PRODUCTS__V1__PRODUCT_TYPE__ADVISORY_PACKAGE = 10
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__PRODUCT_TYPE)
 } Crm__Products__V1__ProductType;
+/*
+ * Allowed changes: DRAFT → PRE_SALE, ON_SALE, CLOSED; PRE_SALE → ON_SALE, SUSPENDED, CLOSED;
+ * ON_SALE → SUSPENDED, CLOSED; SUSPENDED → ON_SALE, CLOSED; CLOSED is final. A new product may
+ * start in any status. Any other change is FAILED_PRECONDITION (violation `product.status`).
+ */
 typedef enum _Crm__Products__V1__ProductStatus {
   CRM__PRODUCTS__V1__PRODUCT_STATUS__PRODUCT_STATUS_UNSPECIFIED = 0,
   CRM__PRODUCTS__V1__PRODUCT_STATUS__DRAFT = 1,
@@ -48,18 +93,152 @@ typedef enum _Crm__Products__V1__ProductStatus {
   CRM__PRODUCTS__V1__PRODUCT_STATUS__CLOSED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__PRODUCT_STATUS)
 } Crm__Products__V1__ProductStatus;
+/*
+ * The investment horizon a product is meant for. Same numbers and names as
+ * crm.profiles.v1.InvestmentHorizon (a customer's assessment), so matching compares them directly.
+ */
+typedef enum _Crm__Products__V1__InvestmentHorizon {
+  CRM__PRODUCTS__V1__INVESTMENT_HORIZON__INVESTMENT_HORIZON_UNSPECIFIED = 0,
+  CRM__PRODUCTS__V1__INVESTMENT_HORIZON__UP_TO_1_YEAR = 1,
+  CRM__PRODUCTS__V1__INVESTMENT_HORIZON__ONE_TO_3_YEARS = 2,
+  CRM__PRODUCTS__V1__INVESTMENT_HORIZON__THREE_TO_5_YEARS = 3,
+  CRM__PRODUCTS__V1__INVESTMENT_HORIZON__OVER_5_YEARS = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__INVESTMENT_HORIZON)
+} Crm__Products__V1__InvestmentHorizon;
+/*
+ * The investment variety a product belongs to. Same numbers as crm.profiles.v1.InvestmentVariety;
+ * the names carry the enum's prefix because ASSET_MANAGEMENT is already a ProductType value in this
+ * package (proto enum values share the package's scope).
+ */
+typedef enum _Crm__Products__V1__InvestmentVariety {
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_UNSPECIFIED = 0,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_DEPOSITS_AND_MONEY_MARKET = 1,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_BONDS = 2,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_EQUITIES = 3,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_FUNDS = 4,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_DERIVATIVES = 5,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_ASSET_MANAGEMENT = 6,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_STRUCTURED = 7,
+  CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_ADVISORY = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__INVESTMENT_VARIETY)
+} Crm__Products__V1__InvestmentVariety;
+typedef enum _Crm__Products__V1__SalesChannel {
+  CRM__PRODUCTS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED = 0,
+  CRM__PRODUCTS__V1__SALES_CHANNEL__WEBSITE = 1,
+  CRM__PRODUCTS__V1__SALES_CHANNEL__APP = 2,
+  CRM__PRODUCTS__V1__SALES_CHANNEL__BRANCH = 3,
+  CRM__PRODUCTS__V1__SALES_CHANNEL__CLIENT_MANAGER = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__SALES_CHANNEL)
+} Crm__Products__V1__SalesChannel;
+typedef enum _Crm__Products__V1__OrderSide {
+  CRM__PRODUCTS__V1__ORDER_SIDE__ORDER_SIDE_UNSPECIFIED = 0,
+  CRM__PRODUCTS__V1__ORDER_SIDE__SUBSCRIPTION = 1,
+  CRM__PRODUCTS__V1__ORDER_SIDE__REDEMPTION = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__ORDER_SIDE)
+} Crm__Products__V1__OrderSide;
+typedef enum _Crm__Products__V1__SuitabilityOutcome {
+  CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_UNSPECIFIED = 0,
+  CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_MATCH = 1,
+  /*
+   * a mismatch the signed contract confirms
+   */
+  CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_MISMATCH_CONFIRMED = 2,
+  /*
+   * redemptions: not a sale, no suitability check
+   */
+  CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_NOT_CHECKED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__SUITABILITY_OUTCOME)
+} Crm__Products__V1__SuitabilityOutcome;
+typedef enum _Crm__Products__V1__ChangeKind {
+  CRM__PRODUCTS__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED = 0,
+  CRM__PRODUCTS__V1__CHANGE_KIND__PRODUCT_CREATED = 1,
+  CRM__PRODUCTS__V1__CHANGE_KIND__PRODUCT_UPDATED = 2,
+  /*
+   * also carries any other change made in the same version
+   */
+  CRM__PRODUCTS__V1__CHANGE_KIND__PRODUCT_STATUS_CHANGED = 3,
+  CRM__PRODUCTS__V1__CHANGE_KIND__TEMPLATE_PUT = 4,
+  CRM__PRODUCTS__V1__CHANGE_KIND__CONTRACT_SIGNED = 5,
+  CRM__PRODUCTS__V1__CHANGE_KIND__ORDER_PLACED = 6,
+  CRM__PRODUCTS__V1__CHANGE_KIND__PACKAGE_SUBSCRIBED = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__CHANGE_KIND)
+} Crm__Products__V1__ChangeKind;
 
 /* --- messages --- */
+
+/*
+ * Expected annual return, in basis points (1 bp = 0.01%); low ≤ high, each within -10000..100000.
+ */
+struct  Crm__Products__V1__ReturnRange
+{
+  ProtobufCMessage base;
+  int32_t low_bp;
+  int32_t high_bp;
+};
+#define CRM__PRODUCTS__V1__RETURN_RANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__return_range__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * Fee rates in basis points of the amount (subscription, redemption) or of assets per year
+ * (management, custody); each 0..10000.
+ */
+struct  Crm__Products__V1__Fees
+{
+  ProtobufCMessage base;
+  uint32_t subscription_bp;
+  uint32_t redemption_bp;
+  uint32_t management_bp;
+  uint32_t custody_bp;
+};
+#define CRM__PRODUCTS__V1__FEES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__fees__descriptor) \
+    , 0, 0, 0, 0 }
+
+
+/*
+ * The days on which the product may be bought, both ends included (calendar dates, Beijing time).
+ * An absent end is open-ended; start ≤ end.
+ */
+struct  Crm__Products__V1__SalesWindow
+{
+  ProtobufCMessage base;
+  Crm__Common__V1__Date *start;
+  Crm__Common__V1__Date *end;
+};
+#define CRM__PRODUCTS__V1__SALES_WINDOW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__sales_window__descriptor) \
+    , NULL, NULL }
+
 
 struct  Crm__Products__V1__Product
 {
   ProtobufCMessage base;
+  /*
+   * 1..32 characters
+   */
   char *product_code;
+  /*
+   * required
+   */
   char *name;
   char *issuer;
+  /*
+   * required
+   */
   Crm__Products__V1__ProductType type;
+  /*
+   * required, R1..R5
+   */
   Crm__Common__V1__RiskLevel risk_level;
+  /*
+   * required
+   */
   Crm__Products__V1__ProductStatus status;
+  /*
+   * Smallest subscription amount; absent = 0. Orders must use its currency (empty = CNY).
+   */
   Crm__Common__V1__Money *minimum_purchase;
   size_t n_tags;
   char **tags;
@@ -67,11 +246,30 @@ struct  Crm__Products__V1__Product
    * Set by the service: 1 for the first version, +1 on every change.
    */
   uint32_t version;
+  /*
+   * Set by the service: when this version took effect.
+   */
   Crm__Common__V1__Timestamp *updated_at;
+  Crm__Products__V1__InvestmentHorizon horizon;
+  Crm__Products__V1__InvestmentVariety variety;
+  Crm__Products__V1__ReturnRange *expected_return;
+  Crm__Products__V1__Fees *fees;
+  /*
+   * The firm's sales rebate rate in basis points of the sold amount, 0..10000 (compensation uses it).
+   */
+  uint32_t sales_rebate_bp;
+  Crm__Products__V1__SalesWindow *sales_window;
+  /*
+   * The target-customer rule in the CRM rule language (the language of profiles' segments), e.g.
+   * `risk_tolerance >= C4 and asset_tier in (gold, platinum)`. Empty = no rule. Checked for syntax
+   * only: a refused text is INVALID_ARGUMENT with violation `product.target_rule`
+   * "position N: reason".
+   */
+  char *target_rule;
 };
 #define CRM__PRODUCTS__V1__PRODUCT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__product__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PRODUCTS__V1__PRODUCT_TYPE__PRODUCT_TYPE_UNSPECIFIED, CRM__COMMON__V1__RISK_LEVEL__RISK_LEVEL_UNSPECIFIED, CRM__PRODUCTS__V1__PRODUCT_STATUS__PRODUCT_STATUS_UNSPECIFIED, NULL, 0,NULL, 0, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PRODUCTS__V1__PRODUCT_TYPE__PRODUCT_TYPE_UNSPECIFIED, CRM__COMMON__V1__RISK_LEVEL__RISK_LEVEL_UNSPECIFIED, CRM__PRODUCTS__V1__PRODUCT_STATUS__PRODUCT_STATUS_UNSPECIFIED, NULL, 0,NULL, 0, NULL, CRM__PRODUCTS__V1__INVESTMENT_HORIZON__INVESTMENT_HORIZON_UNSPECIFIED, CRM__PRODUCTS__V1__INVESTMENT_VARIETY__INVESTMENT_VARIETY_UNSPECIFIED, NULL, NULL, 0, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Products__V1__UpsertProductRequest
@@ -115,6 +313,607 @@ struct  Crm__Products__V1__GetProductResponse
     , NULL }
 
 
+/*
+ * The version of a product in force at an instant: the last one that took effect at or before it.
+ */
+struct  Crm__Products__V1__GetProductAsOfRequest
+{
+  ProtobufCMessage base;
+  char *product_code;
+  /*
+   * required
+   */
+  Crm__Common__V1__Timestamp *at;
+};
+#define CRM__PRODUCTS__V1__GET_PRODUCT_AS_OF_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_product_as_of_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Products__V1__GetProductAsOfResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__Product *product;
+};
+#define CRM__PRODUCTS__V1__GET_PRODUCT_AS_OF_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_product_as_of_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Every version of one product, oldest first.
+ */
+struct  Crm__Products__V1__ListProductVersionsRequest
+{
+  ProtobufCMessage base;
+  char *product_code;
+};
+#define CRM__PRODUCTS__V1__LIST_PRODUCT_VERSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__list_product_versions_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Products__V1__ListProductVersionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_versions;
+  Crm__Products__V1__Product **versions;
+};
+#define CRM__PRODUCTS__V1__LIST_PRODUCT_VERSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__list_product_versions_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * The catalogue: current versions, ordered by product code. Every filter given must hold: a product
+ * matches when its type is one of `types` (if any), its risk level one of `risk_levels`, its
+ * status one of `statuses`, it carries every tag in `tags`, and its name contains `name_contains`
+ * (case-insensitive).
+ */
+struct  Crm__Products__V1__ListProductsRequest
+{
+  ProtobufCMessage base;
+  size_t n_types;
+  Crm__Products__V1__ProductType *types;
+  size_t n_risk_levels;
+  Crm__Common__V1__RiskLevel *risk_levels;
+  size_t n_statuses;
+  Crm__Products__V1__ProductStatus *statuses;
+  size_t n_tags;
+  char **tags;
+  char *name_contains;
+  /*
+   * default 50, at most 500
+   */
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__PRODUCTS__V1__LIST_PRODUCTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__list_products_request__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Products__V1__ListProductsResponse
+{
+  ProtobufCMessage base;
+  size_t n_products;
+  Crm__Products__V1__Product **products;
+  /*
+   * total_count: every product matching the filters
+   */
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__PRODUCTS__V1__LIST_PRODUCTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__list_products_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Crm__Products__V1__RiskDisclosure
+{
+  ProtobufCMessage base;
+  /*
+   * unique within the template
+   */
+  char *disclosure_id;
+  char *text;
+};
+#define CRM__PRODUCTS__V1__RISK_DISCLOSURE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__risk_disclosure__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A contract template of a product. Each change is a new version; versions are kept forever.
+ */
+struct  Crm__Products__V1__ContractTemplate
+{
+  ProtobufCMessage base;
+  char *product_code;
+  /*
+   * Set by the service: 1, 2, 3 … per product.
+   */
+  uint32_t version;
+  char *title;
+  /*
+   * the contract text shown to the customer
+   */
+  char *body;
+  /*
+   * Each must be confirmed, one by one, when signing.
+   */
+  size_t n_disclosures;
+  Crm__Products__V1__RiskDisclosure **disclosures;
+  /*
+   * Set by the service.
+   */
+  Crm__Common__V1__Timestamp *created_at;
+};
+#define CRM__PRODUCTS__V1__CONTRACT_TEMPLATE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__contract_template__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, NULL }
+
+
+/*
+ * Stores the template as the product's next version; re-sending the current content is a no-op.
+ */
+struct  Crm__Products__V1__PutContractTemplateRequest
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__ContractTemplate *template_;
+};
+#define CRM__PRODUCTS__V1__PUT_CONTRACT_TEMPLATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__put_contract_template_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Products__V1__PutContractTemplateResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__ContractTemplate *template_;
+  /*
+   * false when it equalled the current version
+   */
+  protobuf_c_boolean created;
+};
+#define CRM__PRODUCTS__V1__PUT_CONTRACT_TEMPLATE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__put_contract_template_response__descriptor) \
+    , NULL, 0 }
+
+
+struct  Crm__Products__V1__GetContractTemplateRequest
+{
+  ProtobufCMessage base;
+  char *product_code;
+  /*
+   * 0 = the latest
+   */
+  uint32_t version;
+};
+#define CRM__PRODUCTS__V1__GET_CONTRACT_TEMPLATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_contract_template_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Products__V1__GetContractTemplateResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__ContractTemplate *template_;
+};
+#define CRM__PRODUCTS__V1__GET_CONTRACT_TEMPLATE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_contract_template_response__descriptor) \
+    , NULL }
+
+
+/*
+ * A contract a customer signed. Immutable: nothing changes it after SignContract.
+ */
+struct  Crm__Products__V1__SignedContract
+{
+  ProtobufCMessage base;
+  /*
+   * set by the service
+   */
+  uint64_t contract_id;
+  char *customer_id;
+  char *product_code;
+  uint32_t template_version;
+  Crm__Products__V1__SalesChannel channel;
+  size_t n_confirmed_disclosure_ids;
+  char **confirmed_disclosure_ids;
+  /*
+   * The customer confirmed the warning that this product does not match their profile.
+   */
+  protobuf_c_boolean mismatch_confirmed;
+  Crm__Common__V1__Timestamp *signed_at;
+  /*
+   * The exact text signed: the template, the confirmations and the signature facts.
+   */
+  char *signed_text;
+  /*
+   * SHA-256 of signed_text's UTF-8 bytes, lower-case hex.
+   */
+  char *sha256;
+};
+#define CRM__PRODUCTS__V1__SIGNED_CONTRACT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__signed_contract__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, CRM__PRODUCTS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED, 0,NULL, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Products__V1__SignContractRequest
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  char *product_code;
+  /*
+   * required: the version shown to the customer
+   */
+  uint32_t template_version;
+  Crm__Products__V1__SalesChannel channel;
+  /*
+   * Exactly the template's disclosure ids, each once (any order).
+   */
+  size_t n_confirmed_disclosure_ids;
+  char **confirmed_disclosure_ids;
+  protobuf_c_boolean mismatch_confirmed;
+};
+#define CRM__PRODUCTS__V1__SIGN_CONTRACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__sign_contract_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, CRM__PRODUCTS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED, 0,NULL, 0 }
+
+
+struct  Crm__Products__V1__SignContractResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__SignedContract *contract;
+};
+#define CRM__PRODUCTS__V1__SIGN_CONTRACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__sign_contract_response__descriptor) \
+    , NULL }
+
+
+struct  Crm__Products__V1__GetContractRequest
+{
+  ProtobufCMessage base;
+  uint64_t contract_id;
+};
+#define CRM__PRODUCTS__V1__GET_CONTRACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_contract_request__descriptor) \
+    , 0 }
+
+
+struct  Crm__Products__V1__GetContractResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__SignedContract *contract;
+};
+#define CRM__PRODUCTS__V1__GET_CONTRACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_contract_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Recomputes the SHA-256 of the stored text and compares it with the stored hash.
+ */
+struct  Crm__Products__V1__VerifyContractRequest
+{
+  ProtobufCMessage base;
+  uint64_t contract_id;
+};
+#define CRM__PRODUCTS__V1__VERIFY_CONTRACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__verify_contract_request__descriptor) \
+    , 0 }
+
+
+struct  Crm__Products__V1__VerifyContractResponse
+{
+  ProtobufCMessage base;
+  /*
+   * hash_matches and facts_match
+   */
+  protobuf_c_boolean valid;
+  /*
+   * SHA-256(stored text) == stored hash
+   */
+  protobuf_c_boolean hash_matches;
+  /*
+   * the stored text is what the template and the stored facts give
+   */
+  protobuf_c_boolean facts_match;
+  char *stored_sha256;
+  char *recomputed_sha256;
+};
+#define CRM__PRODUCTS__V1__VERIFY_CONTRACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__verify_contract_response__descriptor) \
+    , 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Products__V1__SuitabilityReason
+{
+  ProtobufCMessage base;
+  char *code;
+  char *text;
+};
+#define CRM__PRODUCTS__V1__SUITABILITY_REASON__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__suitability_reason__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Products__V1__Order
+{
+  ProtobufCMessage base;
+  /*
+   * chosen by the caller; the idempotency key
+   */
+  char *order_id;
+  char *customer_id;
+  char *product_code;
+  Crm__Products__V1__OrderSide side;
+  /*
+   * > 0; subscriptions ≥ the product's minimum purchase
+   */
+  Crm__Common__V1__Money *amount;
+  Crm__Products__V1__SalesChannel channel;
+  /*
+   * The client manager credited with the sale (required for the CLIENT_MANAGER channel). A
+   * workbench caller may only credit themselves; left empty, it is filled with their manager_id.
+   */
+  char *manager_id;
+  /*
+   * Set by the service when it accepts the order:
+   */
+  /*
+   * the signed contract the order relies on
+   */
+  uint64_t contract_id;
+  /*
+   * the product version in force
+   */
+  uint32_t product_version;
+  Crm__Products__V1__SuitabilityOutcome suitability;
+  size_t n_suitability_reasons;
+  Crm__Products__V1__SuitabilityReason **suitability_reasons;
+  char *suitability_rule_version;
+  Crm__Common__V1__Timestamp *accepted_at;
+};
+#define CRM__PRODUCTS__V1__ORDER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__order__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PRODUCTS__V1__ORDER_SIDE__ORDER_SIDE_UNSPECIFIED, NULL, CRM__PRODUCTS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, CRM__PRODUCTS__V1__SUITABILITY_OUTCOME__SUITABILITY_OUTCOME_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * Accepted only when: the product is ON_SALE and today (Beijing time) is within its sales window;
+ * the amount is > 0 and, for a subscription, ≥ the minimum purchase; the customer signed a contract
+ * for the product; and, for a subscription, matching's suitability decision allows it (MATCH, or
+ * MISMATCH with the contract's mismatch confirmation). PROHIBITED → FAILED_PRECONDITION with the
+ * reasons; matching unreachable → UNAVAILABLE (never accepted unchecked). Refused orders are not
+ * stored. Idempotent by order_id: the same content again returns the stored order (`created`
+ * false) without asking matching again; different content is ALREADY_EXISTS.
+ */
+struct  Crm__Products__V1__PlaceOrderRequest
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__Order *order;
+};
+#define CRM__PRODUCTS__V1__PLACE_ORDER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__place_order_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Products__V1__PlaceOrderResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__Order *order;
+  protobuf_c_boolean created;
+};
+#define CRM__PRODUCTS__V1__PLACE_ORDER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__place_order_response__descriptor) \
+    , NULL, 0 }
+
+
+struct  Crm__Products__V1__GetOrderRequest
+{
+  ProtobufCMessage base;
+  char *order_id;
+};
+#define CRM__PRODUCTS__V1__GET_ORDER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_order_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Products__V1__GetOrderResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__Order *order;
+};
+#define CRM__PRODUCTS__V1__GET_ORDER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__get_order_response__descriptor) \
+    , NULL }
+
+
+typedef enum {
+  CRM__PRODUCTS__V1__FEE_SCHEDULE__FEE__NOT_SET = 0,
+  CRM__PRODUCTS__V1__FEE_SCHEDULE__FEE_MONTHLY_FEE = 1,
+  CRM__PRODUCTS__V1__FEE_SCHEDULE__FEE_ASSET_PERCENTAGE_BP = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__FEE_SCHEDULE__FEE__CASE)
+} Crm__Products__V1__FeeSchedule__FeeCase;
+
+/*
+ * What an advisory package costs the customer: a fixed monthly fee or a yearly percentage of
+ * assets (basis points, 1..10000).
+ */
+struct  Crm__Products__V1__FeeSchedule
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__FeeSchedule__FeeCase fee_case;
+  union {
+    Crm__Common__V1__Money *monthly_fee;
+    uint32_t asset_percentage_bp;
+  };
+};
+#define CRM__PRODUCTS__V1__FEE_SCHEDULE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__fee_schedule__descriptor) \
+    , CRM__PRODUCTS__V1__FEE_SCHEDULE__FEE__NOT_SET, {0} }
+
+
+struct  Crm__Products__V1__PackageSubscription
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  /*
+   * a product of type ADVISORY_PACKAGE, ON_SALE
+   */
+  char *package_code;
+  Crm__Products__V1__FeeSchedule *fee_schedule;
+  Crm__Common__V1__Date *start_date;
+  /*
+   * Set by the service.
+   */
+  Crm__Common__V1__Timestamp *subscribed_at;
+};
+#define CRM__PRODUCTS__V1__PACKAGE_SUBSCRIPTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__package_subscription__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL }
+
+
+/*
+ * One subscription per customer and package: the same content again returns the stored one,
+ * different content is ALREADY_EXISTS.
+ */
+struct  Crm__Products__V1__SubscribePackageRequest
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__PackageSubscription *subscription;
+};
+#define CRM__PRODUCTS__V1__SUBSCRIBE_PACKAGE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__subscribe_package_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Products__V1__SubscribePackageResponse
+{
+  ProtobufCMessage base;
+  Crm__Products__V1__PackageSubscription *subscription;
+  protobuf_c_boolean created;
+};
+#define CRM__PRODUCTS__V1__SUBSCRIBE_PACKAGE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__subscribe_package_response__descriptor) \
+    , NULL, 0 }
+
+
+typedef enum {
+  CRM__PRODUCTS__V1__CHANGE_EVENT__BODY__NOT_SET = 0,
+  CRM__PRODUCTS__V1__CHANGE_EVENT__BODY_PRODUCT = 6,
+  CRM__PRODUCTS__V1__CHANGE_EVENT__BODY_TEMPLATE = 7,
+  CRM__PRODUCTS__V1__CHANGE_EVENT__BODY_CONTRACT = 8,
+  CRM__PRODUCTS__V1__CHANGE_EVENT__BODY_ORDER = 9,
+  CRM__PRODUCTS__V1__CHANGE_EVENT__BODY_SUBSCRIPTION = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PRODUCTS__V1__CHANGE_EVENT__BODY__CASE)
+} Crm__Products__V1__ChangeEvent__BodyCase;
+
+struct  Crm__Products__V1__ChangeEvent
+{
+  ProtobufCMessage base;
+  /*
+   * one total order over every kind
+   */
+  uint64_t sequence;
+  Crm__Products__V1__ChangeKind kind;
+  char *product_code;
+  /*
+   * empty for product and template changes
+   */
+  char *customer_id;
+  Crm__Common__V1__Timestamp *at;
+  Crm__Products__V1__ChangeEvent__BodyCase body_case;
+  union {
+    Crm__Products__V1__Product *product;
+    Crm__Products__V1__ContractTemplate *template_;
+    /*
+     * signed_text omitted (GetContract has it)
+     */
+    Crm__Products__V1__SignedContract *contract;
+    Crm__Products__V1__Order *order;
+    Crm__Products__V1__PackageSubscription *subscription;
+  };
+};
+#define CRM__PRODUCTS__V1__CHANGE_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__change_event__descriptor) \
+    , 0, CRM__PRODUCTS__V1__CHANGE_KIND__CHANGE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, CRM__PRODUCTS__V1__CHANGE_EVENT__BODY__NOT_SET, {0} }
+
+
+struct  Crm__Products__V1__StreamChangesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 0 = from the beginning
+   */
+  uint64_t after_sequence;
+  /*
+   * 0 = everything available now
+   */
+  uint32_t limit;
+};
+#define CRM__PRODUCTS__V1__STREAM_CHANGES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__stream_changes_request__descriptor) \
+    , 0, 0 }
+
+
+/* Crm__Products__V1__ReturnRange methods */
+void   crm__products__v1__return_range__init
+                     (Crm__Products__V1__ReturnRange         *message);
+size_t crm__products__v1__return_range__get_packed_size
+                     (const Crm__Products__V1__ReturnRange   *message);
+size_t crm__products__v1__return_range__pack
+                     (const Crm__Products__V1__ReturnRange   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__return_range__pack_to_buffer
+                     (const Crm__Products__V1__ReturnRange   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ReturnRange *
+       crm__products__v1__return_range__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__return_range__free_unpacked
+                     (Crm__Products__V1__ReturnRange *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__Fees methods */
+void   crm__products__v1__fees__init
+                     (Crm__Products__V1__Fees         *message);
+size_t crm__products__v1__fees__get_packed_size
+                     (const Crm__Products__V1__Fees   *message);
+size_t crm__products__v1__fees__pack
+                     (const Crm__Products__V1__Fees   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__fees__pack_to_buffer
+                     (const Crm__Products__V1__Fees   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__Fees *
+       crm__products__v1__fees__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__fees__free_unpacked
+                     (Crm__Products__V1__Fees *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SalesWindow methods */
+void   crm__products__v1__sales_window__init
+                     (Crm__Products__V1__SalesWindow         *message);
+size_t crm__products__v1__sales_window__get_packed_size
+                     (const Crm__Products__V1__SalesWindow   *message);
+size_t crm__products__v1__sales_window__pack
+                     (const Crm__Products__V1__SalesWindow   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__sales_window__pack_to_buffer
+                     (const Crm__Products__V1__SalesWindow   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SalesWindow *
+       crm__products__v1__sales_window__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__sales_window__free_unpacked
+                     (Crm__Products__V1__SalesWindow *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Products__V1__Product methods */
 void   crm__products__v1__product__init
                      (Crm__Products__V1__Product         *message);
@@ -210,8 +1009,606 @@ Crm__Products__V1__GetProductResponse *
 void   crm__products__v1__get_product_response__free_unpacked
                      (Crm__Products__V1__GetProductResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetProductAsOfRequest methods */
+void   crm__products__v1__get_product_as_of_request__init
+                     (Crm__Products__V1__GetProductAsOfRequest         *message);
+size_t crm__products__v1__get_product_as_of_request__get_packed_size
+                     (const Crm__Products__V1__GetProductAsOfRequest   *message);
+size_t crm__products__v1__get_product_as_of_request__pack
+                     (const Crm__Products__V1__GetProductAsOfRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_product_as_of_request__pack_to_buffer
+                     (const Crm__Products__V1__GetProductAsOfRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetProductAsOfRequest *
+       crm__products__v1__get_product_as_of_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_product_as_of_request__free_unpacked
+                     (Crm__Products__V1__GetProductAsOfRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetProductAsOfResponse methods */
+void   crm__products__v1__get_product_as_of_response__init
+                     (Crm__Products__V1__GetProductAsOfResponse         *message);
+size_t crm__products__v1__get_product_as_of_response__get_packed_size
+                     (const Crm__Products__V1__GetProductAsOfResponse   *message);
+size_t crm__products__v1__get_product_as_of_response__pack
+                     (const Crm__Products__V1__GetProductAsOfResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_product_as_of_response__pack_to_buffer
+                     (const Crm__Products__V1__GetProductAsOfResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetProductAsOfResponse *
+       crm__products__v1__get_product_as_of_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_product_as_of_response__free_unpacked
+                     (Crm__Products__V1__GetProductAsOfResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ListProductVersionsRequest methods */
+void   crm__products__v1__list_product_versions_request__init
+                     (Crm__Products__V1__ListProductVersionsRequest         *message);
+size_t crm__products__v1__list_product_versions_request__get_packed_size
+                     (const Crm__Products__V1__ListProductVersionsRequest   *message);
+size_t crm__products__v1__list_product_versions_request__pack
+                     (const Crm__Products__V1__ListProductVersionsRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__list_product_versions_request__pack_to_buffer
+                     (const Crm__Products__V1__ListProductVersionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ListProductVersionsRequest *
+       crm__products__v1__list_product_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__list_product_versions_request__free_unpacked
+                     (Crm__Products__V1__ListProductVersionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ListProductVersionsResponse methods */
+void   crm__products__v1__list_product_versions_response__init
+                     (Crm__Products__V1__ListProductVersionsResponse         *message);
+size_t crm__products__v1__list_product_versions_response__get_packed_size
+                     (const Crm__Products__V1__ListProductVersionsResponse   *message);
+size_t crm__products__v1__list_product_versions_response__pack
+                     (const Crm__Products__V1__ListProductVersionsResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__list_product_versions_response__pack_to_buffer
+                     (const Crm__Products__V1__ListProductVersionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ListProductVersionsResponse *
+       crm__products__v1__list_product_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__list_product_versions_response__free_unpacked
+                     (Crm__Products__V1__ListProductVersionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ListProductsRequest methods */
+void   crm__products__v1__list_products_request__init
+                     (Crm__Products__V1__ListProductsRequest         *message);
+size_t crm__products__v1__list_products_request__get_packed_size
+                     (const Crm__Products__V1__ListProductsRequest   *message);
+size_t crm__products__v1__list_products_request__pack
+                     (const Crm__Products__V1__ListProductsRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__list_products_request__pack_to_buffer
+                     (const Crm__Products__V1__ListProductsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ListProductsRequest *
+       crm__products__v1__list_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__list_products_request__free_unpacked
+                     (Crm__Products__V1__ListProductsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ListProductsResponse methods */
+void   crm__products__v1__list_products_response__init
+                     (Crm__Products__V1__ListProductsResponse         *message);
+size_t crm__products__v1__list_products_response__get_packed_size
+                     (const Crm__Products__V1__ListProductsResponse   *message);
+size_t crm__products__v1__list_products_response__pack
+                     (const Crm__Products__V1__ListProductsResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__list_products_response__pack_to_buffer
+                     (const Crm__Products__V1__ListProductsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ListProductsResponse *
+       crm__products__v1__list_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__list_products_response__free_unpacked
+                     (Crm__Products__V1__ListProductsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__RiskDisclosure methods */
+void   crm__products__v1__risk_disclosure__init
+                     (Crm__Products__V1__RiskDisclosure         *message);
+size_t crm__products__v1__risk_disclosure__get_packed_size
+                     (const Crm__Products__V1__RiskDisclosure   *message);
+size_t crm__products__v1__risk_disclosure__pack
+                     (const Crm__Products__V1__RiskDisclosure   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__risk_disclosure__pack_to_buffer
+                     (const Crm__Products__V1__RiskDisclosure   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__RiskDisclosure *
+       crm__products__v1__risk_disclosure__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__risk_disclosure__free_unpacked
+                     (Crm__Products__V1__RiskDisclosure *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ContractTemplate methods */
+void   crm__products__v1__contract_template__init
+                     (Crm__Products__V1__ContractTemplate         *message);
+size_t crm__products__v1__contract_template__get_packed_size
+                     (const Crm__Products__V1__ContractTemplate   *message);
+size_t crm__products__v1__contract_template__pack
+                     (const Crm__Products__V1__ContractTemplate   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__contract_template__pack_to_buffer
+                     (const Crm__Products__V1__ContractTemplate   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ContractTemplate *
+       crm__products__v1__contract_template__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__contract_template__free_unpacked
+                     (Crm__Products__V1__ContractTemplate *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__PutContractTemplateRequest methods */
+void   crm__products__v1__put_contract_template_request__init
+                     (Crm__Products__V1__PutContractTemplateRequest         *message);
+size_t crm__products__v1__put_contract_template_request__get_packed_size
+                     (const Crm__Products__V1__PutContractTemplateRequest   *message);
+size_t crm__products__v1__put_contract_template_request__pack
+                     (const Crm__Products__V1__PutContractTemplateRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__put_contract_template_request__pack_to_buffer
+                     (const Crm__Products__V1__PutContractTemplateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__PutContractTemplateRequest *
+       crm__products__v1__put_contract_template_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__put_contract_template_request__free_unpacked
+                     (Crm__Products__V1__PutContractTemplateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__PutContractTemplateResponse methods */
+void   crm__products__v1__put_contract_template_response__init
+                     (Crm__Products__V1__PutContractTemplateResponse         *message);
+size_t crm__products__v1__put_contract_template_response__get_packed_size
+                     (const Crm__Products__V1__PutContractTemplateResponse   *message);
+size_t crm__products__v1__put_contract_template_response__pack
+                     (const Crm__Products__V1__PutContractTemplateResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__put_contract_template_response__pack_to_buffer
+                     (const Crm__Products__V1__PutContractTemplateResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__PutContractTemplateResponse *
+       crm__products__v1__put_contract_template_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__put_contract_template_response__free_unpacked
+                     (Crm__Products__V1__PutContractTemplateResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetContractTemplateRequest methods */
+void   crm__products__v1__get_contract_template_request__init
+                     (Crm__Products__V1__GetContractTemplateRequest         *message);
+size_t crm__products__v1__get_contract_template_request__get_packed_size
+                     (const Crm__Products__V1__GetContractTemplateRequest   *message);
+size_t crm__products__v1__get_contract_template_request__pack
+                     (const Crm__Products__V1__GetContractTemplateRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_contract_template_request__pack_to_buffer
+                     (const Crm__Products__V1__GetContractTemplateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetContractTemplateRequest *
+       crm__products__v1__get_contract_template_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_contract_template_request__free_unpacked
+                     (Crm__Products__V1__GetContractTemplateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetContractTemplateResponse methods */
+void   crm__products__v1__get_contract_template_response__init
+                     (Crm__Products__V1__GetContractTemplateResponse         *message);
+size_t crm__products__v1__get_contract_template_response__get_packed_size
+                     (const Crm__Products__V1__GetContractTemplateResponse   *message);
+size_t crm__products__v1__get_contract_template_response__pack
+                     (const Crm__Products__V1__GetContractTemplateResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_contract_template_response__pack_to_buffer
+                     (const Crm__Products__V1__GetContractTemplateResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetContractTemplateResponse *
+       crm__products__v1__get_contract_template_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_contract_template_response__free_unpacked
+                     (Crm__Products__V1__GetContractTemplateResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SignedContract methods */
+void   crm__products__v1__signed_contract__init
+                     (Crm__Products__V1__SignedContract         *message);
+size_t crm__products__v1__signed_contract__get_packed_size
+                     (const Crm__Products__V1__SignedContract   *message);
+size_t crm__products__v1__signed_contract__pack
+                     (const Crm__Products__V1__SignedContract   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__signed_contract__pack_to_buffer
+                     (const Crm__Products__V1__SignedContract   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SignedContract *
+       crm__products__v1__signed_contract__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__signed_contract__free_unpacked
+                     (Crm__Products__V1__SignedContract *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SignContractRequest methods */
+void   crm__products__v1__sign_contract_request__init
+                     (Crm__Products__V1__SignContractRequest         *message);
+size_t crm__products__v1__sign_contract_request__get_packed_size
+                     (const Crm__Products__V1__SignContractRequest   *message);
+size_t crm__products__v1__sign_contract_request__pack
+                     (const Crm__Products__V1__SignContractRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__sign_contract_request__pack_to_buffer
+                     (const Crm__Products__V1__SignContractRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SignContractRequest *
+       crm__products__v1__sign_contract_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__sign_contract_request__free_unpacked
+                     (Crm__Products__V1__SignContractRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SignContractResponse methods */
+void   crm__products__v1__sign_contract_response__init
+                     (Crm__Products__V1__SignContractResponse         *message);
+size_t crm__products__v1__sign_contract_response__get_packed_size
+                     (const Crm__Products__V1__SignContractResponse   *message);
+size_t crm__products__v1__sign_contract_response__pack
+                     (const Crm__Products__V1__SignContractResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__sign_contract_response__pack_to_buffer
+                     (const Crm__Products__V1__SignContractResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SignContractResponse *
+       crm__products__v1__sign_contract_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__sign_contract_response__free_unpacked
+                     (Crm__Products__V1__SignContractResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetContractRequest methods */
+void   crm__products__v1__get_contract_request__init
+                     (Crm__Products__V1__GetContractRequest         *message);
+size_t crm__products__v1__get_contract_request__get_packed_size
+                     (const Crm__Products__V1__GetContractRequest   *message);
+size_t crm__products__v1__get_contract_request__pack
+                     (const Crm__Products__V1__GetContractRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_contract_request__pack_to_buffer
+                     (const Crm__Products__V1__GetContractRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetContractRequest *
+       crm__products__v1__get_contract_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_contract_request__free_unpacked
+                     (Crm__Products__V1__GetContractRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetContractResponse methods */
+void   crm__products__v1__get_contract_response__init
+                     (Crm__Products__V1__GetContractResponse         *message);
+size_t crm__products__v1__get_contract_response__get_packed_size
+                     (const Crm__Products__V1__GetContractResponse   *message);
+size_t crm__products__v1__get_contract_response__pack
+                     (const Crm__Products__V1__GetContractResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_contract_response__pack_to_buffer
+                     (const Crm__Products__V1__GetContractResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetContractResponse *
+       crm__products__v1__get_contract_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_contract_response__free_unpacked
+                     (Crm__Products__V1__GetContractResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__VerifyContractRequest methods */
+void   crm__products__v1__verify_contract_request__init
+                     (Crm__Products__V1__VerifyContractRequest         *message);
+size_t crm__products__v1__verify_contract_request__get_packed_size
+                     (const Crm__Products__V1__VerifyContractRequest   *message);
+size_t crm__products__v1__verify_contract_request__pack
+                     (const Crm__Products__V1__VerifyContractRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__verify_contract_request__pack_to_buffer
+                     (const Crm__Products__V1__VerifyContractRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__VerifyContractRequest *
+       crm__products__v1__verify_contract_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__verify_contract_request__free_unpacked
+                     (Crm__Products__V1__VerifyContractRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__VerifyContractResponse methods */
+void   crm__products__v1__verify_contract_response__init
+                     (Crm__Products__V1__VerifyContractResponse         *message);
+size_t crm__products__v1__verify_contract_response__get_packed_size
+                     (const Crm__Products__V1__VerifyContractResponse   *message);
+size_t crm__products__v1__verify_contract_response__pack
+                     (const Crm__Products__V1__VerifyContractResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__verify_contract_response__pack_to_buffer
+                     (const Crm__Products__V1__VerifyContractResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__VerifyContractResponse *
+       crm__products__v1__verify_contract_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__verify_contract_response__free_unpacked
+                     (Crm__Products__V1__VerifyContractResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SuitabilityReason methods */
+void   crm__products__v1__suitability_reason__init
+                     (Crm__Products__V1__SuitabilityReason         *message);
+size_t crm__products__v1__suitability_reason__get_packed_size
+                     (const Crm__Products__V1__SuitabilityReason   *message);
+size_t crm__products__v1__suitability_reason__pack
+                     (const Crm__Products__V1__SuitabilityReason   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__suitability_reason__pack_to_buffer
+                     (const Crm__Products__V1__SuitabilityReason   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SuitabilityReason *
+       crm__products__v1__suitability_reason__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__suitability_reason__free_unpacked
+                     (Crm__Products__V1__SuitabilityReason *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__Order methods */
+void   crm__products__v1__order__init
+                     (Crm__Products__V1__Order         *message);
+size_t crm__products__v1__order__get_packed_size
+                     (const Crm__Products__V1__Order   *message);
+size_t crm__products__v1__order__pack
+                     (const Crm__Products__V1__Order   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__order__pack_to_buffer
+                     (const Crm__Products__V1__Order   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__Order *
+       crm__products__v1__order__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__order__free_unpacked
+                     (Crm__Products__V1__Order *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__PlaceOrderRequest methods */
+void   crm__products__v1__place_order_request__init
+                     (Crm__Products__V1__PlaceOrderRequest         *message);
+size_t crm__products__v1__place_order_request__get_packed_size
+                     (const Crm__Products__V1__PlaceOrderRequest   *message);
+size_t crm__products__v1__place_order_request__pack
+                     (const Crm__Products__V1__PlaceOrderRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__place_order_request__pack_to_buffer
+                     (const Crm__Products__V1__PlaceOrderRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__PlaceOrderRequest *
+       crm__products__v1__place_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__place_order_request__free_unpacked
+                     (Crm__Products__V1__PlaceOrderRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__PlaceOrderResponse methods */
+void   crm__products__v1__place_order_response__init
+                     (Crm__Products__V1__PlaceOrderResponse         *message);
+size_t crm__products__v1__place_order_response__get_packed_size
+                     (const Crm__Products__V1__PlaceOrderResponse   *message);
+size_t crm__products__v1__place_order_response__pack
+                     (const Crm__Products__V1__PlaceOrderResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__place_order_response__pack_to_buffer
+                     (const Crm__Products__V1__PlaceOrderResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__PlaceOrderResponse *
+       crm__products__v1__place_order_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__place_order_response__free_unpacked
+                     (Crm__Products__V1__PlaceOrderResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetOrderRequest methods */
+void   crm__products__v1__get_order_request__init
+                     (Crm__Products__V1__GetOrderRequest         *message);
+size_t crm__products__v1__get_order_request__get_packed_size
+                     (const Crm__Products__V1__GetOrderRequest   *message);
+size_t crm__products__v1__get_order_request__pack
+                     (const Crm__Products__V1__GetOrderRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_order_request__pack_to_buffer
+                     (const Crm__Products__V1__GetOrderRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetOrderRequest *
+       crm__products__v1__get_order_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_order_request__free_unpacked
+                     (Crm__Products__V1__GetOrderRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__GetOrderResponse methods */
+void   crm__products__v1__get_order_response__init
+                     (Crm__Products__V1__GetOrderResponse         *message);
+size_t crm__products__v1__get_order_response__get_packed_size
+                     (const Crm__Products__V1__GetOrderResponse   *message);
+size_t crm__products__v1__get_order_response__pack
+                     (const Crm__Products__V1__GetOrderResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__get_order_response__pack_to_buffer
+                     (const Crm__Products__V1__GetOrderResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__GetOrderResponse *
+       crm__products__v1__get_order_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__get_order_response__free_unpacked
+                     (Crm__Products__V1__GetOrderResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__FeeSchedule methods */
+void   crm__products__v1__fee_schedule__init
+                     (Crm__Products__V1__FeeSchedule         *message);
+size_t crm__products__v1__fee_schedule__get_packed_size
+                     (const Crm__Products__V1__FeeSchedule   *message);
+size_t crm__products__v1__fee_schedule__pack
+                     (const Crm__Products__V1__FeeSchedule   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__fee_schedule__pack_to_buffer
+                     (const Crm__Products__V1__FeeSchedule   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__FeeSchedule *
+       crm__products__v1__fee_schedule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__fee_schedule__free_unpacked
+                     (Crm__Products__V1__FeeSchedule *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__PackageSubscription methods */
+void   crm__products__v1__package_subscription__init
+                     (Crm__Products__V1__PackageSubscription         *message);
+size_t crm__products__v1__package_subscription__get_packed_size
+                     (const Crm__Products__V1__PackageSubscription   *message);
+size_t crm__products__v1__package_subscription__pack
+                     (const Crm__Products__V1__PackageSubscription   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__package_subscription__pack_to_buffer
+                     (const Crm__Products__V1__PackageSubscription   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__PackageSubscription *
+       crm__products__v1__package_subscription__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__package_subscription__free_unpacked
+                     (Crm__Products__V1__PackageSubscription *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SubscribePackageRequest methods */
+void   crm__products__v1__subscribe_package_request__init
+                     (Crm__Products__V1__SubscribePackageRequest         *message);
+size_t crm__products__v1__subscribe_package_request__get_packed_size
+                     (const Crm__Products__V1__SubscribePackageRequest   *message);
+size_t crm__products__v1__subscribe_package_request__pack
+                     (const Crm__Products__V1__SubscribePackageRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__subscribe_package_request__pack_to_buffer
+                     (const Crm__Products__V1__SubscribePackageRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SubscribePackageRequest *
+       crm__products__v1__subscribe_package_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__subscribe_package_request__free_unpacked
+                     (Crm__Products__V1__SubscribePackageRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__SubscribePackageResponse methods */
+void   crm__products__v1__subscribe_package_response__init
+                     (Crm__Products__V1__SubscribePackageResponse         *message);
+size_t crm__products__v1__subscribe_package_response__get_packed_size
+                     (const Crm__Products__V1__SubscribePackageResponse   *message);
+size_t crm__products__v1__subscribe_package_response__pack
+                     (const Crm__Products__V1__SubscribePackageResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__subscribe_package_response__pack_to_buffer
+                     (const Crm__Products__V1__SubscribePackageResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__SubscribePackageResponse *
+       crm__products__v1__subscribe_package_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__subscribe_package_response__free_unpacked
+                     (Crm__Products__V1__SubscribePackageResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ChangeEvent methods */
+void   crm__products__v1__change_event__init
+                     (Crm__Products__V1__ChangeEvent         *message);
+size_t crm__products__v1__change_event__get_packed_size
+                     (const Crm__Products__V1__ChangeEvent   *message);
+size_t crm__products__v1__change_event__pack
+                     (const Crm__Products__V1__ChangeEvent   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__change_event__pack_to_buffer
+                     (const Crm__Products__V1__ChangeEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ChangeEvent *
+       crm__products__v1__change_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__change_event__free_unpacked
+                     (Crm__Products__V1__ChangeEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__StreamChangesRequest methods */
+void   crm__products__v1__stream_changes_request__init
+                     (Crm__Products__V1__StreamChangesRequest         *message);
+size_t crm__products__v1__stream_changes_request__get_packed_size
+                     (const Crm__Products__V1__StreamChangesRequest   *message);
+size_t crm__products__v1__stream_changes_request__pack
+                     (const Crm__Products__V1__StreamChangesRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__stream_changes_request__pack_to_buffer
+                     (const Crm__Products__V1__StreamChangesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__StreamChangesRequest *
+       crm__products__v1__stream_changes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__stream_changes_request__free_unpacked
+                     (Crm__Products__V1__StreamChangesRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
+typedef void (*Crm__Products__V1__ReturnRange_Closure)
+                 (const Crm__Products__V1__ReturnRange *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__Fees_Closure)
+                 (const Crm__Products__V1__Fees *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SalesWindow_Closure)
+                 (const Crm__Products__V1__SalesWindow *message,
+                  void *closure_data);
 typedef void (*Crm__Products__V1__Product_Closure)
                  (const Crm__Products__V1__Product *message,
                   void *closure_data);
@@ -226,6 +1623,99 @@ typedef void (*Crm__Products__V1__GetProductRequest_Closure)
                   void *closure_data);
 typedef void (*Crm__Products__V1__GetProductResponse_Closure)
                  (const Crm__Products__V1__GetProductResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetProductAsOfRequest_Closure)
+                 (const Crm__Products__V1__GetProductAsOfRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetProductAsOfResponse_Closure)
+                 (const Crm__Products__V1__GetProductAsOfResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ListProductVersionsRequest_Closure)
+                 (const Crm__Products__V1__ListProductVersionsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ListProductVersionsResponse_Closure)
+                 (const Crm__Products__V1__ListProductVersionsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ListProductsRequest_Closure)
+                 (const Crm__Products__V1__ListProductsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ListProductsResponse_Closure)
+                 (const Crm__Products__V1__ListProductsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__RiskDisclosure_Closure)
+                 (const Crm__Products__V1__RiskDisclosure *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ContractTemplate_Closure)
+                 (const Crm__Products__V1__ContractTemplate *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__PutContractTemplateRequest_Closure)
+                 (const Crm__Products__V1__PutContractTemplateRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__PutContractTemplateResponse_Closure)
+                 (const Crm__Products__V1__PutContractTemplateResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetContractTemplateRequest_Closure)
+                 (const Crm__Products__V1__GetContractTemplateRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetContractTemplateResponse_Closure)
+                 (const Crm__Products__V1__GetContractTemplateResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SignedContract_Closure)
+                 (const Crm__Products__V1__SignedContract *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SignContractRequest_Closure)
+                 (const Crm__Products__V1__SignContractRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SignContractResponse_Closure)
+                 (const Crm__Products__V1__SignContractResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetContractRequest_Closure)
+                 (const Crm__Products__V1__GetContractRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetContractResponse_Closure)
+                 (const Crm__Products__V1__GetContractResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__VerifyContractRequest_Closure)
+                 (const Crm__Products__V1__VerifyContractRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__VerifyContractResponse_Closure)
+                 (const Crm__Products__V1__VerifyContractResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SuitabilityReason_Closure)
+                 (const Crm__Products__V1__SuitabilityReason *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__Order_Closure)
+                 (const Crm__Products__V1__Order *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__PlaceOrderRequest_Closure)
+                 (const Crm__Products__V1__PlaceOrderRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__PlaceOrderResponse_Closure)
+                 (const Crm__Products__V1__PlaceOrderResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetOrderRequest_Closure)
+                 (const Crm__Products__V1__GetOrderRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__GetOrderResponse_Closure)
+                 (const Crm__Products__V1__GetOrderResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__FeeSchedule_Closure)
+                 (const Crm__Products__V1__FeeSchedule *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__PackageSubscription_Closure)
+                 (const Crm__Products__V1__PackageSubscription *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SubscribePackageRequest_Closure)
+                 (const Crm__Products__V1__SubscribePackageRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__SubscribePackageResponse_Closure)
+                 (const Crm__Products__V1__SubscribePackageResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ChangeEvent_Closure)
+                 (const Crm__Products__V1__ChangeEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__StreamChangesRequest_Closure)
+                 (const Crm__Products__V1__StreamChangesRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -242,6 +1732,54 @@ struct Crm__Products__V1__Products_Service
                       const Crm__Products__V1__GetProductRequest *input,
                       Crm__Products__V1__GetProductResponse_Closure closure,
                       void *closure_data);
+  void (*get_product_as_of)(Crm__Products__V1__Products_Service *service,
+                            const Crm__Products__V1__GetProductAsOfRequest *input,
+                            Crm__Products__V1__GetProductAsOfResponse_Closure closure,
+                            void *closure_data);
+  void (*list_product_versions)(Crm__Products__V1__Products_Service *service,
+                                const Crm__Products__V1__ListProductVersionsRequest *input,
+                                Crm__Products__V1__ListProductVersionsResponse_Closure closure,
+                                void *closure_data);
+  void (*list_products)(Crm__Products__V1__Products_Service *service,
+                        const Crm__Products__V1__ListProductsRequest *input,
+                        Crm__Products__V1__ListProductsResponse_Closure closure,
+                        void *closure_data);
+  void (*put_contract_template)(Crm__Products__V1__Products_Service *service,
+                                const Crm__Products__V1__PutContractTemplateRequest *input,
+                                Crm__Products__V1__PutContractTemplateResponse_Closure closure,
+                                void *closure_data);
+  void (*get_contract_template)(Crm__Products__V1__Products_Service *service,
+                                const Crm__Products__V1__GetContractTemplateRequest *input,
+                                Crm__Products__V1__GetContractTemplateResponse_Closure closure,
+                                void *closure_data);
+  void (*sign_contract)(Crm__Products__V1__Products_Service *service,
+                        const Crm__Products__V1__SignContractRequest *input,
+                        Crm__Products__V1__SignContractResponse_Closure closure,
+                        void *closure_data);
+  void (*get_contract)(Crm__Products__V1__Products_Service *service,
+                       const Crm__Products__V1__GetContractRequest *input,
+                       Crm__Products__V1__GetContractResponse_Closure closure,
+                       void *closure_data);
+  void (*verify_contract)(Crm__Products__V1__Products_Service *service,
+                          const Crm__Products__V1__VerifyContractRequest *input,
+                          Crm__Products__V1__VerifyContractResponse_Closure closure,
+                          void *closure_data);
+  void (*place_order)(Crm__Products__V1__Products_Service *service,
+                      const Crm__Products__V1__PlaceOrderRequest *input,
+                      Crm__Products__V1__PlaceOrderResponse_Closure closure,
+                      void *closure_data);
+  void (*get_order)(Crm__Products__V1__Products_Service *service,
+                    const Crm__Products__V1__GetOrderRequest *input,
+                    Crm__Products__V1__GetOrderResponse_Closure closure,
+                    void *closure_data);
+  void (*subscribe_package)(Crm__Products__V1__Products_Service *service,
+                            const Crm__Products__V1__SubscribePackageRequest *input,
+                            Crm__Products__V1__SubscribePackageResponse_Closure closure,
+                            void *closure_data);
+  void (*stream_changes)(Crm__Products__V1__Products_Service *service,
+                         const Crm__Products__V1__StreamChangesRequest *input,
+                         Crm__Products__V1__ChangeEvent_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Crm__Products__V1__Products_ServiceDestroy)(Crm__Products__V1__Products_Service *);
 void crm__products__v1__products__init (Crm__Products__V1__Products_Service *service,
@@ -251,7 +1789,19 @@ void crm__products__v1__products__init (Crm__Products__V1__Products_Service *ser
 #define CRM__PRODUCTS__V1__PRODUCTS__INIT(function_prefix__) \
     { CRM__PRODUCTS__V1__PRODUCTS__BASE_INIT,\
       function_prefix__ ## upsert_product,\
-      function_prefix__ ## get_product  }
+      function_prefix__ ## get_product,\
+      function_prefix__ ## get_product_as_of,\
+      function_prefix__ ## list_product_versions,\
+      function_prefix__ ## list_products,\
+      function_prefix__ ## put_contract_template,\
+      function_prefix__ ## get_contract_template,\
+      function_prefix__ ## sign_contract,\
+      function_prefix__ ## get_contract,\
+      function_prefix__ ## verify_contract,\
+      function_prefix__ ## place_order,\
+      function_prefix__ ## get_order,\
+      function_prefix__ ## subscribe_package,\
+      function_prefix__ ## stream_changes  }
 void crm__products__v1__products__upsert_product(ProtobufCService *service,
                                                  const Crm__Products__V1__UpsertProductRequest *input,
                                                  Crm__Products__V1__UpsertProductResponse_Closure closure,
@@ -260,16 +1810,104 @@ void crm__products__v1__products__get_product(ProtobufCService *service,
                                               const Crm__Products__V1__GetProductRequest *input,
                                               Crm__Products__V1__GetProductResponse_Closure closure,
                                               void *closure_data);
+void crm__products__v1__products__get_product_as_of(ProtobufCService *service,
+                                                    const Crm__Products__V1__GetProductAsOfRequest *input,
+                                                    Crm__Products__V1__GetProductAsOfResponse_Closure closure,
+                                                    void *closure_data);
+void crm__products__v1__products__list_product_versions(ProtobufCService *service,
+                                                        const Crm__Products__V1__ListProductVersionsRequest *input,
+                                                        Crm__Products__V1__ListProductVersionsResponse_Closure closure,
+                                                        void *closure_data);
+void crm__products__v1__products__list_products(ProtobufCService *service,
+                                                const Crm__Products__V1__ListProductsRequest *input,
+                                                Crm__Products__V1__ListProductsResponse_Closure closure,
+                                                void *closure_data);
+void crm__products__v1__products__put_contract_template(ProtobufCService *service,
+                                                        const Crm__Products__V1__PutContractTemplateRequest *input,
+                                                        Crm__Products__V1__PutContractTemplateResponse_Closure closure,
+                                                        void *closure_data);
+void crm__products__v1__products__get_contract_template(ProtobufCService *service,
+                                                        const Crm__Products__V1__GetContractTemplateRequest *input,
+                                                        Crm__Products__V1__GetContractTemplateResponse_Closure closure,
+                                                        void *closure_data);
+void crm__products__v1__products__sign_contract(ProtobufCService *service,
+                                                const Crm__Products__V1__SignContractRequest *input,
+                                                Crm__Products__V1__SignContractResponse_Closure closure,
+                                                void *closure_data);
+void crm__products__v1__products__get_contract(ProtobufCService *service,
+                                               const Crm__Products__V1__GetContractRequest *input,
+                                               Crm__Products__V1__GetContractResponse_Closure closure,
+                                               void *closure_data);
+void crm__products__v1__products__verify_contract(ProtobufCService *service,
+                                                  const Crm__Products__V1__VerifyContractRequest *input,
+                                                  Crm__Products__V1__VerifyContractResponse_Closure closure,
+                                                  void *closure_data);
+void crm__products__v1__products__place_order(ProtobufCService *service,
+                                              const Crm__Products__V1__PlaceOrderRequest *input,
+                                              Crm__Products__V1__PlaceOrderResponse_Closure closure,
+                                              void *closure_data);
+void crm__products__v1__products__get_order(ProtobufCService *service,
+                                            const Crm__Products__V1__GetOrderRequest *input,
+                                            Crm__Products__V1__GetOrderResponse_Closure closure,
+                                            void *closure_data);
+void crm__products__v1__products__subscribe_package(ProtobufCService *service,
+                                                    const Crm__Products__V1__SubscribePackageRequest *input,
+                                                    Crm__Products__V1__SubscribePackageResponse_Closure closure,
+                                                    void *closure_data);
+void crm__products__v1__products__stream_changes(ProtobufCService *service,
+                                                 const Crm__Products__V1__StreamChangesRequest *input,
+                                                 Crm__Products__V1__ChangeEvent_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    crm__products__v1__product_type__descriptor;
 extern const ProtobufCEnumDescriptor    crm__products__v1__product_status__descriptor;
+extern const ProtobufCEnumDescriptor    crm__products__v1__investment_horizon__descriptor;
+extern const ProtobufCEnumDescriptor    crm__products__v1__investment_variety__descriptor;
+extern const ProtobufCEnumDescriptor    crm__products__v1__sales_channel__descriptor;
+extern const ProtobufCEnumDescriptor    crm__products__v1__order_side__descriptor;
+extern const ProtobufCEnumDescriptor    crm__products__v1__suitability_outcome__descriptor;
+extern const ProtobufCEnumDescriptor    crm__products__v1__change_kind__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__return_range__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__fees__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__sales_window__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__product__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__upsert_product_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__upsert_product_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__get_product_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__get_product_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_product_as_of_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_product_as_of_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__list_product_versions_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__list_product_versions_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__list_products_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__list_products_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__risk_disclosure__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__contract_template__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__put_contract_template_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__put_contract_template_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_contract_template_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_contract_template_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__signed_contract__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__sign_contract_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__sign_contract_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_contract_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_contract_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__verify_contract_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__verify_contract_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__suitability_reason__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__order__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__place_order_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__place_order_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_order_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__get_order_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__fee_schedule__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__package_subscription__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__subscribe_package_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__subscribe_package_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__change_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__stream_changes_request__descriptor;
 extern const ProtobufCServiceDescriptor crm__products__v1__products__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1,0 +1,86 @@
+import CRMProtos
+import CRMRPC
+import Foundation
+
+/// A catalogue query's filters, checked and prepared once. Pure: no I/O.
+///
+/// Every filter given must hold: the type is one of `types` (when any are given), likewise risk
+/// level and status; the product carries every tag in `tags`; its name contains `nameContains`,
+/// compared case-insensitively.
+struct CatalogueFilter: Sendable {
+    var types: Set<Crm_Products_V1_ProductType> = []
+    var riskLevels: Set<Crm_Common_V1_RiskLevel> = []
+    var statuses: Set<Crm_Products_V1_ProductStatus> = []
+    var tags: [String] = []
+    /// Folded (see ``fold(_:)``); empty = any name.
+    var nameContains: String = ""
+
+    static let defaultPageSize = 50
+    static let maxPageSize = 500
+
+    init() {}
+
+    init(_ request: Crm_Products_V1_ListProductsRequest) {
+        types = Set(request.types)
+        riskLevels = Set(request.riskLevels)
+        statuses = Set(request.statuses)
+        tags = Array(Set(request.tags))
+        nameContains = Self.fold(request.nameContains.trimmingCharacters(in: .whitespaces))
+    }
+
+    func matches(_ entry: CatalogueEntry) -> Bool {
+        let product = entry.product
+        if !types.isEmpty, !types.contains(product.type) { return false }
+        if !riskLevels.isEmpty, !riskLevels.contains(product.riskLevel) { return false }
+        if !statuses.isEmpty, !statuses.contains(product.status) { return false }
+        for tag in tags where !entry.tags.contains(tag) { return false }
+        if !nameContains.isEmpty, !entry.foldedName.contains(nameContains) { return false }
+        return true
+    }
+
+    /// Lower case without diacritics or width differences, so `etf` finds `ETF` and `ＥＴＦ`.
+    static func fold(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+    }
+
+    /// The page size a request asks for, or INVALID_ARGUMENT above the maximum.
+    static func pageSize(_ page: Crm_Common_V1_PageRequest) throws -> Int {
+        if page.pageSize == 0 { return defaultPageSize }
+        guard page.pageSize <= UInt32(maxPageSize) else {
+            throw RPCError.invalidArgument(field: "page.page_size", "must be at most \(maxPageSize)")
+        }
+        return Int(page.pageSize)
+    }
+
+    /// The page token is the last product code of the previous page, base64url-encoded, so callers
+    /// treat it as opaque.
+    static func token(after code: String) -> String {
+        Data(code.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// The product code a page token continues after ("" for the first page), or INVALID_ARGUMENT.
+    static func code(fromToken token: String) throws -> String {
+        guard !token.isEmpty else { return "" }
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let code = String(data: data, encoding: .utf8), !code.isEmpty else {
+            throw RPCError.invalidArgument(field: "page.page_token", "is not a token this method returned")
+        }
+        return code
+    }
+}
+
+/// One product as the catalogue holds it: the current version with its name folded and its tags in
+/// a set, prepared once per write rather than once per query.
+struct CatalogueEntry: Sendable {
+    let product: Crm_Products_V1_Product
+    let foldedName: String
+    let tags: Set<String>
+
+    init(_ product: Crm_Products_V1_Product) {
+        self.product = product
+        self.foldedName = CatalogueFilter.fold(product.name)
+        self.tags = Set(product.tags)
+    }
+}

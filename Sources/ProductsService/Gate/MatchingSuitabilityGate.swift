@@ -1,0 +1,51 @@
+import CRMProtos
+import CRMRPC
+import Logging
+
+/// The suitability gate backed by the matching service: `/crm.matching.v1.Matching/DecideSuitability`.
+///
+/// Every way of not getting a decision ends in UNAVAILABLE, so the caller refuses the order: no peer
+/// configured, matching unreachable, its deadline passed, or matching failing (including UNIMPLEMENTED
+/// from a matching that predates the method, and auth errors from a misconfigured peer token, which
+/// are also logged). Matching's own verdict that it cannot decide for this input (NOT_FOUND,
+/// INVALID_ARGUMENT, FAILED_PRECONDITION: e.g. a customer it does not know) refuses the order with
+/// FAILED_PRECONDITION and matching's reason.
+struct MatchingSuitabilityGate: SuitabilityGate {
+    static let method = "/crm.matching.v1.Matching/DecideSuitability"
+
+    /// The matching peer; nil when the configuration names none.
+    let client: RPCClient?
+    /// How long an order waits for the decision.
+    let timeoutMilliseconds: Int64
+    let logger: Logger
+
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+        guard let client else {
+            throw RPCError(.unavailable, "no matching service is configured (peer 'matching'), so suitability cannot be checked; the order is not accepted")
+        }
+        do {
+            return try await client.unary(
+                Self.method, request, as: Crm_Matching_V1_DecideSuitabilityResponse.self,
+                options: .timeout(.milliseconds(timeoutMilliseconds))
+            )
+        } catch let error as RPCError {
+            switch error.code {
+            case .notFound, .invalidArgument, .failedPrecondition:
+                throw RPCError(.failedPrecondition, "suitability cannot be decided: \(error.message)", fieldViolations: error.fieldViolations)
+            case .unauthenticated, .permissionDenied:
+                logger.error("matching refused the products service's peer token", metadata: ["error": "\(error)"])
+                throw Self.unavailable(error)
+            default:
+                throw Self.unavailable(error)
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw Self.unavailable(RPCError(.unknown, "\(error)"))
+        }
+    }
+
+    private static func unavailable(_ cause: RPCError) -> RPCError {
+        RPCError(.unavailable, "the suitability check could not be made (matching: \(cause.code.canonicalName): \(cause.message)); the order is not accepted unchecked")
+    }
+}

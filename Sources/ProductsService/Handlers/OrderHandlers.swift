@@ -1,0 +1,106 @@
+import CRMProtos
+import CRMRPC
+import CRMStore
+
+/// Orders and advisory-package subscriptions: where sales happen.
+struct OrderHandlers: Sendable {
+    let products: ProductStore
+    let contracts: ContractStore
+    let orders: OrderStore
+    let gate: any SuitabilityGate
+    /// Today's Beijing date; the clock is a parameter so the rules can be tested on any day.
+    var today: @Sendable () -> Crm_Common_V1_Date = { BeijingCalendar.date(ofUnixMillis: currentUnixMillis()) }
+
+    func register(into router: inout Router) {
+        let prefix = ProductHandlers.prefix
+        router.unary(prefix + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.self, policy: ProductsRoles.sellers) { request, context in
+            try await place(request, principal: context.principal)
+        }
+        router.unary(prefix + "GetOrder", Crm_Products_V1_GetOrderRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
+            try await get(request)
+        }
+        router.unary(prefix + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.self, policy: ProductsRoles.sellers) { request, _ in
+            try await subscribe(request)
+        }
+    }
+
+    /// Checks the order in this order, each refusal naming its field: its shape; the same id stored
+    /// before (answered at once, without asking matching again); the product (exists, on sale today,
+    /// currency, minimum purchase); the customer's signed contract; then, for a subscription, the
+    /// suitability gate. Only then is it stored (re-checking the id and the product in the write).
+    func place(_ request: Crm_Products_V1_PlaceOrderRequest, principal: Principal?) async throws -> Crm_Products_V1_PlaceOrderResponse {
+        guard request.hasOrder else { throw RPCError.invalidArgument(field: "order", "is required") }
+        var order = request.order
+        try OrderValidation.applyCrediting(&order, principal: principal)
+        let violations = OrderValidation.violations(of: order)
+        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+
+        if let existing = try await orders.order(id: order.orderID) {
+            let same = try OrderStore.sameOrder(existing, as: order)
+            return .with { $0.order = same }
+        }
+        guard let product = try await products.product(code: order.productCode) else {
+            throw RPCError.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
+        }
+        let today = today()
+        try SaleRules.check(order, against: product, today: today)
+        guard let contract = try await contracts.latestContract(customerID: order.customerID, productCode: order.productCode) else {
+            throw RPCError.refused(
+                .failedPrecondition, field: "order.customer_id",
+                "customer \(order.customerID) has signed no contract for product \(order.productCode); SignContract first"
+            )
+        }
+
+        var accepted = OrderValidation.content(of: order)
+        accepted.contractID = contract.contractID
+        accepted.productVersion = product.version
+        if order.side == .subscription {
+            let decision = try await gate.decide(.with {
+                $0.customerID = order.customerID
+                $0.productCode = order.productCode
+                $0.amount = order.amount
+                $0.orderID = order.orderID
+            })
+            accepted.suitability = try SuitabilityAdmission.admit(decision, contract: contract, order: order)
+            accepted.suitabilityReasons = SuitabilityAdmission.stored(decision.reasons)
+            accepted.suitabilityRuleVersion = decision.ruleVersion
+        } else {
+            // A redemption is the customer leaving, not a sale: no suitability check applies.
+            accepted.suitability = .notChecked
+        }
+        accepted.acceptedAt = .with { $0.unixMillis = currentUnixMillis() }
+        switch try await orders.place(accepted, today: today) {
+        case let .created(stored):
+            return .with {
+                $0.order = stored
+                $0.created = true
+            }
+        case let .existing(stored):
+            return .with { $0.order = stored }
+        }
+    }
+
+    func get(_ request: Crm_Products_V1_GetOrderRequest) async throws -> Crm_Products_V1_GetOrderResponse {
+        guard !request.orderID.isEmpty else { throw RPCError.invalidArgument(field: "order_id", "is required") }
+        guard let order = try await orders.order(id: request.orderID) else {
+            throw RPCError.refused(.notFound, field: "order_id", "no order \(request.orderID)")
+        }
+        return .with { $0.order = order }
+    }
+
+    func subscribe(_ request: Crm_Products_V1_SubscribePackageRequest) async throws -> Crm_Products_V1_SubscribePackageResponse {
+        guard request.hasSubscription else { throw RPCError.invalidArgument(field: "subscription", "is required") }
+        let subscription = request.subscription
+        let violations = PackageValidation.violations(of: subscription)
+        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard let product = try await products.product(code: subscription.packageCode) else {
+            throw RPCError.refused(.notFound, field: "subscription.package_code", "no product \(subscription.packageCode)")
+        }
+        try PackageValidation.checkSubscribable(product, today: today())
+        let (stored, created) = try await orders.subscribe(subscription)
+        return .with {
+            $0.subscription = stored
+            $0.created = created
+        }
+    }
+}

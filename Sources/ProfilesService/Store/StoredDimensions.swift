@@ -1,0 +1,186 @@
+import CRMProtos
+import Foundation
+
+/// A customer's dimensions and classes as the store keeps them: dense arrays aligned with the
+/// catalog and the classifier's schemes, in a compact binary form. The wire's name-keyed maps are
+/// built only when a caller asks (360 view, the feed), so loading a million customers into the
+/// in-memory index is a copy of numbers, not a million map decodes.
+///
+/// Binary layout (little-endian): version u8 (1); as_of i32; n u32, then n f64; m u32, then m
+/// strings; k u32, then k strings; a string is a u32 byte length then UTF-8 bytes.
+struct StoredDimensions: Sendable, Equatable {
+    var asOf: DayNumber
+    /// Aligned with ``DimensionCatalog/numeric``; NaN = missing.
+    var numbers: [Double]
+    /// Aligned with ``DimensionCatalog/categorical``; empty = missing.
+    var categories: [String]
+    /// Aligned with the classifier's schemes.
+    var classes: [String]
+
+    init(asOf: DayNumber, numbers: [Double], categories: [String], classes: [String]) {
+        self.asOf = asOf
+        self.numbers = numbers
+        self.categories = categories
+        self.classes = classes
+    }
+
+    init(values: DimensionValues, classes: [String]) {
+        self.init(
+            asOf: values.asOf,
+            numbers: DimensionCatalog.numeric.map { values.number($0) ?? .nan },
+            categories: DimensionCatalog.categorical.map { values.category($0) ?? "" },
+            classes: classes
+        )
+    }
+
+    // MARK: Binary form
+
+    func serialized() -> Data {
+        var data = Data()
+        data.reserveCapacity(16 + numbers.count * 8 + (categories.count + classes.count) * 16)
+        data.append(1)
+        append(UInt32(bitPattern: asOf), to: &data)
+        append(UInt32(numbers.count), to: &data)
+        for value in numbers { append(value.bitPattern, to: &data) }
+        for list in [categories, classes] {
+            append(UInt32(list.count), to: &data)
+            for text in list {
+                let bytes = Array(text.utf8)
+                append(UInt32(bytes.count), to: &data)
+                data.append(contentsOf: bytes)
+            }
+        }
+        return data
+    }
+
+    struct DecodingError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(serialized data: Data) throws {
+        var reader = Reader(bytes: [UInt8](data))
+        guard try reader.byte() == 1 else { throw DecodingError(description: "unknown stored dimensions version") }
+        asOf = DayNumber(bitPattern: try reader.u32())
+        let n = Int(try reader.u32())
+        guard n <= 100_000 else { throw DecodingError(description: "implausible dimension count \(n)") }
+        numbers = try (0..<n).map { _ in Double(bitPattern: try reader.u64()) }
+        categories = try reader.strings()
+        classes = try reader.strings()
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        mutating func byte() throws -> UInt8 {
+            guard offset < bytes.count else { throw DecodingError(description: "stored dimensions cut short") }
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func u32() throws -> UInt32 {
+            var value: UInt32 = 0
+            for shift in stride(from: 0, to: 32, by: 8) { value |= UInt32(try byte()) << UInt32(shift) }
+            return value
+        }
+
+        mutating func u64() throws -> UInt64 {
+            var value: UInt64 = 0
+            for shift in stride(from: 0, to: 64, by: 8) { value |= UInt64(try byte()) << UInt64(shift) }
+            return value
+        }
+
+        mutating func strings() throws -> [String] {
+            let count = Int(try u32())
+            guard count <= 100_000 else { throw DecodingError(description: "implausible string count \(count)") }
+            return try (0..<count).map { _ in
+                let length = Int(try u32())
+                guard length <= bytes.count - offset else { throw DecodingError(description: "string runs past the end") }
+                defer { offset += length }
+                return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
+            }
+        }
+    }
+
+    private func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {
+        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    }
+
+    // MARK: Wire form
+
+    /// The name-keyed message; with `since`, only the entries that differ from it (a feed delta).
+    func message(customerID: String, schemes: [String], since previous: StoredDimensions? = nil) -> Crm_Profiles_V1_CustomerDimensions {
+        var message = Crm_Profiles_V1_CustomerDimensions()
+        message.customerID = customerID
+        let civil = Days.civil(asOf)
+        message.asOf = .init(year: civil.year, month: civil.month, day: civil.day)
+        for (slot, definition) in DimensionCatalog.numeric.enumerated() where slot < numbers.count {
+            let value = numbers[slot]
+            if let previous, slot < previous.numbers.count, previous.numbers[slot].bitPattern == value.bitPattern { continue }
+            if !value.isNaN || previous != nil { message.numbers[definition.name] = value }
+        }
+        for (slot, definition) in DimensionCatalog.categorical.enumerated() where slot < categories.count {
+            let value = categories[slot]
+            if let previous, slot < previous.categories.count, previous.categories[slot] == value { continue }
+            if !value.isEmpty || previous != nil { message.categories[definition.name] = value }
+        }
+        for (slot, scheme) in schemes.enumerated() where slot < classes.count {
+            if let previous, slot < previous.classes.count, previous.classes[slot] == classes[slot] { continue }
+            message.classes[scheme] = classes[slot]
+        }
+        return message
+    }
+}
+
+/// Name-keyed reads over ``StoredDimensions`` (a missing customer row reads as all missing), with
+/// the same shape as the wire message's maps: `view.numbers["total_assets"]`.
+struct DimensionsView: Sendable {
+    struct Lookup<Value: Sendable>: Sendable {
+        let read: @Sendable (String) -> Value?
+        subscript(_ name: String) -> Value? { read(name) }
+    }
+
+    let stored: StoredDimensions?
+
+    static let numericSlots: [String: Int] = Dictionary(uniqueKeysWithValues: DimensionCatalog.numeric.enumerated().map { ($1.name, $0) })
+    static let categorySlots: [String: Int] = Dictionary(uniqueKeysWithValues: DimensionCatalog.categorical.enumerated().map { ($1.name, $0) })
+    static let schemeNames: [String] = SchemeName.allCases.map(\.rawValue)
+    static let schemeSlots: [String: Int] = Dictionary(uniqueKeysWithValues: schemeNames.enumerated().map { ($1, $0) })
+
+    init(_ stored: StoredDimensions?) {
+        self.stored = stored
+    }
+
+    init(serialized data: Data?) throws {
+        self.init(try data.map { try StoredDimensions(serialized: $0) })
+    }
+
+    var numbers: Lookup<Double> {
+        let stored = stored
+        return Lookup { name in
+            guard let stored, let slot = Self.numericSlots[name], slot < stored.numbers.count, !stored.numbers[slot].isNaN else { return nil }
+            return stored.numbers[slot]
+        }
+    }
+
+    var categories: Lookup<String> {
+        let stored = stored
+        return Lookup { name in
+            guard let stored, let slot = Self.categorySlots[name], slot < stored.categories.count, !stored.categories[slot].isEmpty else { return nil }
+            return stored.categories[slot]
+        }
+    }
+
+    var classes: Lookup<String> {
+        let stored = stored
+        return Lookup { name in
+            guard let stored, let slot = Self.schemeSlots[name], slot < stored.classes.count else { return nil }
+            return stored.classes[slot]
+        }
+    }
+
+    /// The wire message (every value), for the 360 view.
+    func message(customerID: String) -> Crm_Profiles_V1_CustomerDimensions {
+        stored?.message(customerID: customerID, schemes: Self.schemeNames) ?? .with { $0.customerID = customerID }
+    }
+}

@@ -1,0 +1,192 @@
+import CRMProtos
+import CRMRPC
+import CRMServiceHost
+import CRMStore
+import Foundation
+import GRDB
+import Synchronization
+@testable import ProductsService
+
+/// The products service in process, over a fresh SQLite file, with one token per role.
+struct ProductsHarness {
+    static let tokens: [TokenAuthenticator.Entry] = [
+        .init(sha256: TokenAuthenticator.hash(token: "admin"), principal: Principal(name: "product-admin", roles: ["product-admin"])),
+        .init(sha256: TokenAuthenticator.hash(token: "office"), principal: Principal(name: "head-office", roles: ["head-office"])),
+        .init(sha256: TokenAuthenticator.hash(token: "web"), principal: Principal(name: "website", roles: ["website"])),
+        .init(sha256: TokenAuthenticator.hash(token: "feed"), principal: Principal(name: "matching", roles: ["service"])),
+        .init(sha256: TokenAuthenticator.hash(token: "m1"), principal: Principal(name: "manager:M1", roles: ["manager", "workbench"], attributes: ["manager_id": "M1"])),
+        .init(sha256: TokenAuthenticator.hash(token: "hr"), principal: Principal(name: "hr", roles: ["hr"])),
+    ]
+
+    static let method = "/crm.products.v1.Products/"
+
+    let service: InProcessService<ProductsService>
+    let path: String
+    let admin: RPCClient
+    let web: RPCClient
+
+    /// Starts the service; `matching` is the matching peer's client (none: orders get UNAVAILABLE).
+    static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:]) async throws -> ProductsHarness {
+        let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("products-\(UUID().uuidString).sqlite").path
+        let service = try await InProcessService<ProductsService>.start(
+            databasePath: file, tokens: tokens, settings: settings, peers: matching.map { ["matching": $0] } ?? [:]
+        )
+        return ProductsHarness(service: service, path: file, admin: service.client(token: "admin"), web: service.client(token: "web"))
+    }
+
+    func stop() async throws {
+        await admin.close()
+        await web.close()
+        try await service.stop()
+    }
+
+    // MARK: Calls
+
+    @discardableResult
+    func upsert(_ product: Crm_Products_V1_Product, client: RPCClient? = nil) async throws -> Crm_Products_V1_UpsertProductResponse {
+        try await (client ?? admin).unary(Self.method + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with { $0.product = product },
+                                          as: Crm_Products_V1_UpsertProductResponse.self)
+    }
+
+    func get(_ code: String) async throws -> Crm_Products_V1_Product {
+        try await web.unary(Self.method + "GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = code },
+                            as: Crm_Products_V1_GetProductResponse.self).product
+    }
+
+    func asOf(_ code: String, _ millis: Int64) async throws -> Crm_Products_V1_Product {
+        try await web.unary(Self.method + "GetProductAsOf", Crm_Products_V1_GetProductAsOfRequest.with {
+            $0.productCode = code
+            $0.at = .with { $0.unixMillis = millis }
+        }, as: Crm_Products_V1_GetProductAsOfResponse.self).product
+    }
+
+    func list(_ fill: (inout Crm_Products_V1_ListProductsRequest) -> Void) async throws -> Crm_Products_V1_ListProductsResponse {
+        try await web.unary(Self.method + "ListProducts", Crm_Products_V1_ListProductsRequest.with(fill), as: Crm_Products_V1_ListProductsResponse.self)
+    }
+
+    @discardableResult
+    func putTemplate(_ code: String, body: String = "The customer subscribes to the product on these terms.",
+                     disclosures: [String] = ["D1", "D2"]) async throws -> Crm_Products_V1_ContractTemplate {
+        try await admin.unary(Self.method + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.with {
+            $0.template = .with {
+                $0.productCode = code
+                $0.title = "Subscription agreement for \(code)"
+                $0.body = body
+                $0.disclosures = disclosures.map { id in .with { $0.disclosureID = id; $0.text = "Risk \(id): you may lose money." } }
+            }
+        }, as: Crm_Products_V1_PutContractTemplateResponse.self).template
+    }
+
+    func sign(_ customer: String, _ code: String, version: UInt32 = 1, confirm: [String] = ["D1", "D2"],
+              mismatchConfirmed: Bool = false) async throws -> Crm_Products_V1_SignedContract {
+        try await web.unary(Self.method + "SignContract", Crm_Products_V1_SignContractRequest.with {
+            $0.customerID = customer
+            $0.productCode = code
+            $0.templateVersion = version
+            $0.channel = .website
+            $0.confirmedDisclosureIds = confirm
+            $0.mismatchConfirmed = mismatchConfirmed
+        }, as: Crm_Products_V1_SignContractResponse.self).contract
+    }
+
+    func verify(_ id: UInt64) async throws -> Crm_Products_V1_VerifyContractResponse {
+        try await web.unary(Self.method + "VerifyContract", Crm_Products_V1_VerifyContractRequest.with { $0.contractID = id },
+                            as: Crm_Products_V1_VerifyContractResponse.self)
+    }
+
+    func place(_ order: Crm_Products_V1_Order, client: RPCClient? = nil) async throws -> Crm_Products_V1_PlaceOrderResponse {
+        try await (client ?? web).unary(Self.method + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with { $0.order = order },
+                                        as: Crm_Products_V1_PlaceOrderResponse.self)
+    }
+
+    func changes(after: UInt64, client: RPCClient? = nil) async throws -> [Crm_Products_V1_ChangeEvent] {
+        try await (client ?? service.client(token: "feed")).serverStreaming(
+            Self.method + "StreamChanges", Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after }, as: Crm_Products_V1_ChangeEvent.self
+        ).collect()
+    }
+
+    /// The handlers of orders over this service's store with another suitability gate, called
+    /// directly (no wire): how the gate's paths are tested deterministically.
+    func orderHandlers(gate: any SuitabilityGate) -> OrderHandlers {
+        let database = service.database
+        return OrderHandlers(products: ProductStore(database: database), contracts: ContractStore(database: database),
+                             orders: OrderStore(database: database), gate: gate)
+    }
+
+    // MARK: Fixtures
+
+    /// Today in Beijing, and days around it, for sales windows.
+    static func day(_ offset: Int64) -> Crm_Common_V1_Date {
+        BeijingCalendar.date(ofUnixMillis: currentUnixMillis() + offset * BeijingCalendar.millisPerDay)
+    }
+
+    /// A fund on sale today with a minimum purchase of 1,000.00 CNY.
+    static func product(_ code: String, name: String? = nil, type: Crm_Products_V1_ProductType = .fundMixed,
+                        risk: Crm_Common_V1_RiskLevel = .r3, status: Crm_Products_V1_ProductStatus = .onSale,
+                        tags: [String] = [], minimumFen: Int64 = 100_000) -> Crm_Products_V1_Product {
+        .with {
+            $0.productCode = code
+            $0.name = name ?? "Fund \(code)"
+            $0.issuer = "Harvest Asset Management"
+            $0.type = type
+            $0.riskLevel = risk
+            $0.status = status
+            $0.minimumPurchase = .with { $0.minorUnits = minimumFen }
+            $0.tags = tags
+            $0.horizon = .oneTo3Years
+            $0.variety = .funds
+            $0.expectedReturn = .with { $0.lowBp = 300; $0.highBp = 800 }
+            $0.fees = .with { $0.subscriptionBp = 150; $0.managementBp = 120 }
+            $0.salesRebateBp = 40
+            $0.salesWindow = .with { $0.start = day(-30); $0.end = day(30) }
+            $0.targetRule = "risk_tolerance >= C3 and asset_tier in (gold, platinum)"
+        }
+    }
+
+    static func order(_ id: String, customer: String = "C1", product: String = "P1", fen: Int64 = 500_000,
+                      side: Crm_Products_V1_OrderSide = .subscription) -> Crm_Products_V1_Order {
+        .with {
+            $0.orderID = id
+            $0.customerID = customer
+            $0.productCode = product
+            $0.side = side
+            $0.amount = .with { $0.minorUnits = fen }
+            $0.channel = .website
+            $0.managerID = "M1"
+        }
+    }
+}
+
+
+/// The status of a call that must fail.
+func statusOf(_ call: () async throws -> Void) async -> RPCError? {
+    do {
+        try await call()
+        return nil
+    } catch let error as RPCError {
+        return error
+    } catch {
+        return RPCError(.unknown, "\(error)")
+    }
+}
+
+/// A suitability gate that always answers the same decision, counting its calls.
+final class FixedGate: SuitabilityGate {
+    let decision: Crm_Matching_V1_DecideSuitabilityResponse
+    private let calls = Mutex(0)
+
+    init(_ decision: Crm_Matching_V1_SuitabilityDecision, reasons: [(String, String)] = [], ruleVersion: String = "rules-v7") {
+        self.decision = .with {
+            $0.decision = decision
+            $0.reasons = reasons.map { code, text in .with { $0.code = code; $0.text = text } }
+            $0.ruleVersion = ruleVersion
+        }
+    }
+
+    var callCount: Int { calls.withLock { $0 } }
+
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+        calls.withLock { $0 += 1 }
+        return decision
+    }
+}

@@ -1,0 +1,1 @@
+// Products service tests live beside this file.
