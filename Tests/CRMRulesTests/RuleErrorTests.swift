@@ -160,3 +160,17 @@ import Testing
         #expect(parseError("nosuch = 1 and", schema: customerSchema)?.reason == "expected a field name after 'and'")
     }
 }
+
+@Suite struct OrderingOutsideTheOrderTests {
+    @Test func orderingWithAValueOutsideTheOrderIsRefusedNotCrashed() throws {
+        var schema = RuleSchema()
+        schema.add("risk_tolerance", .category(values: ["unassessed", "C1", "C2", "C3", "C4", "C5"], ordered: ["C1", "C2", "C3", "C4", "C5"]))
+        #expect(throws: RuleError.self) { try Rule.parse("risk_tolerance < unassessed", schema: schema) }
+        #expect(throws: RuleError.self) { try Rule.parse("risk_tolerance between unassessed and C3", schema: schema) }
+        // Equality with it is fine.
+        let rule = try Rule.parse("risk_tolerance = unassessed or risk_tolerance >= C4", schema: schema).compile(against: schema)
+        #expect(rule.matches(DictionaryRecord(["risk_tolerance": .string("unassessed")])))
+        #expect(rule.matches(DictionaryRecord(["risk_tolerance": .string("C5")])))
+        #expect(!rule.matches(DictionaryRecord(["risk_tolerance": .string("C2")])))
+    }
+}

@@ -58,6 +58,14 @@ enum RuleChecker {
                     if let known, !known.contains(string) {
                         throw RuleError(position: position, reason: "\(value.quoted) is not a value of '\(field)'" + listing(ordered, known))
                     }
+                    // A value the field may hold but that has no place in its order (risk_tolerance
+                    // 'unassessed') cannot be compared by order.
+                    if ordering, let ordered, !ordered.contains(string) {
+                        throw RuleError(
+                            position: position,
+                            reason: "\(value.quoted) has no place in the order of '\(field)' (\(ordered.joined(separator: " < "))); use = or in"
+                        )
+                    }
                 case .number:
                     throw RuleError(
                         position: position,

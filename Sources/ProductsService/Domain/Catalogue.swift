@@ -20,8 +20,8 @@ final class Catalogue: Sendable {
         let entry = CatalogueEntry(product)
         entries.withLock { entries in
             let index = Self.firstIndex(notBefore: product.productCode, in: entries)
-            if index < entries.count, entries[index].product.productCode == product.productCode {
-                if entries[index].product.version < product.version { entries[index] = entry }
+            if index < entries.count, entries[index].code == product.productCode {
+                if entries[index].version < product.version { entries[index] = entry }
             } else {
                 entries.insert(entry, at: index)
             }
@@ -39,7 +39,7 @@ final class Catalogue: Sendable {
             var more = false
             for entry in entries where filter.matches(entry) {
                 total += 1
-                guard entry.product.productCode > afterCode else { continue }
+                guard entry.code > afterCode else { continue }
                 if page.count < limit { page.append(entry.product) } else { more = true }
             }
             return (page, total, more)
@@ -52,7 +52,7 @@ final class Catalogue: Sendable {
         var high = entries.count
         while low < high {
             let middle = (low + high) / 2
-            if entries[middle].product.productCode < code { low = middle + 1 } else { high = middle }
+            if entries[middle].code < code { low = middle + 1 } else { high = middle }
         }
         return low
     }

@@ -29,10 +29,9 @@ struct CatalogueFilter: Sendable {
     }
 
     func matches(_ entry: CatalogueEntry) -> Bool {
-        let product = entry.product
-        if !types.isEmpty, !types.contains(product.type) { return false }
-        if !riskLevels.isEmpty, !riskLevels.contains(product.riskLevel) { return false }
-        if !statuses.isEmpty, !statuses.contains(product.status) { return false }
+        if !types.isEmpty, !types.contains(entry.type) { return false }
+        if !riskLevels.isEmpty, !riskLevels.contains(entry.riskLevel) { return false }
+        if !statuses.isEmpty, !statuses.contains(entry.status) { return false }
         for tag in tags where !entry.tags.contains(tag) { return false }
         if !nameContains.isEmpty, !entry.foldedName.contains(nameContains) { return false }
         return true
@@ -71,15 +70,26 @@ struct CatalogueFilter: Sendable {
     }
 }
 
-/// One product as the catalogue holds it: the current version with its name folded and its tags in
-/// a set, prepared once per write rather than once per query.
+/// One product as the catalogue holds it: the current version, with what filters read (code, type,
+/// risk, status, folded name, tag set) copied out once per write rather than read through the
+/// message's storage once per query.
 struct CatalogueEntry: Sendable {
     let product: Crm_Products_V1_Product
+    let code: String
+    let type: Crm_Products_V1_ProductType
+    let riskLevel: Crm_Common_V1_RiskLevel
+    let status: Crm_Products_V1_ProductStatus
+    let version: UInt32
     let foldedName: String
     let tags: Set<String>
 
     init(_ product: Crm_Products_V1_Product) {
         self.product = product
+        self.code = product.productCode
+        self.type = product.type
+        self.riskLevel = product.riskLevel
+        self.status = product.status
+        self.version = product.version
         self.foldedName = CatalogueFilter.fold(product.name)
         self.tags = Set(product.tags)
     }

@@ -17,7 +17,8 @@ final class DimensionIndex: Sendable {
     private struct Storage {
         var customerIDs: [String] = []
         var rowOf: [String: Int32] = [:]
-        var numbers: [String: [Double]] = [:]
+        /// Aligned with ``DimensionIndex/numberFields``.
+        var numbers: [[Double]] = []
         var categories: [String: CategoryColumn] = [:]
         var ready = false
     }
@@ -45,6 +46,9 @@ final class DimensionIndex: Sendable {
 
     let numberFields: [String]
     let categoryFields: [String]
+    /// Each number field's slot in the stored dimensions (nil for a field that is not a dimension).
+    private let numberSlots: [Int?]
+    private let numberPosition: [String: Int]
     private let storage: Mutex<Storage>
 
     init(schema: RuleSchema) {
@@ -59,8 +63,10 @@ final class DimensionIndex: Sendable {
         }
         numberFields = numbers
         categoryFields = categories
+        numberSlots = numbers.map { DimensionsView.numericSlots[$0] }
+        numberPosition = Dictionary(uniqueKeysWithValues: numbers.enumerated().map { ($1, $0) })
         var initial = Storage()
-        for name in numbers { initial.numbers[name] = [] }
+        initial.numbers = Array(repeating: [], count: numbers.count)
         for name in categories { initial.categories[name] = CategoryColumn() }
         storage = Mutex(initial)
     }
@@ -78,12 +84,13 @@ final class DimensionIndex: Sendable {
                 row = storage.customerIDs.count
                 storage.customerIDs.append(customer.customerID)
                 storage.rowOf[customer.customerID] = Int32(row)
-                for name in numberFields { storage.numbers[name]?.append(.nan) }
+                for position in storage.numbers.indices { storage.numbers[position].append(.nan) }
                 for name in categoryFields { storage.categories[name]?.codes.append(-1) }
             }
             let record = ProfileRecord(customer: customer, dimensions: dimensions)
-            for name in numberFields {
-                storage.numbers[name]?[row] = dimensions.numbers[name] ?? .nan
+            let values = dimensions.stored?.numbers ?? []
+            for (position, slot) in numberSlots.enumerated() {
+                storage.numbers[position][row] = slot.flatMap { $0 < values.count ? values[$0] : nil } ?? .nan
             }
             for name in categoryFields {
                 storage.categories[name]?.set(row, record.categoryValue(named: name))
@@ -96,8 +103,8 @@ final class DimensionIndex: Sendable {
         storage.withLock { storage in
             var columns = RuleColumns(count: storage.customerIDs.count)
             for name in fields {
-                if let values = storage.numbers[name] {
-                    columns.setNumbers(values, for: name)
+                if let position = numberPosition[name] {
+                    columns.setNumbers(storage.numbers[position], for: name)
                 } else if let column = storage.categories[name] {
                     columns.setCategories(codes: column.codes, dictionary: column.dictionary, for: name)
                 }
@@ -108,7 +115,8 @@ final class DimensionIndex: Sendable {
 
     /// The numeric column of `field` (for sorting), aligned with the rows.
     func numbers(_ field: String) -> [Double]? {
-        storage.withLock { $0.numbers[field] }
+        guard let position = numberPosition[field] else { return nil }
+        return storage.withLock { $0.numbers[position] }
     }
 
     /// Fills the index from the store, a page at a time, then marks it ready.

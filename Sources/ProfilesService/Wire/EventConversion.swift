@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import Foundation
 
 /// Turns batches of wire events into validated domain events, naming the first problem of every
 /// bad event as `events[i].field`. A batch with any violation is refused whole.
@@ -49,6 +50,9 @@ enum EventConversion {
             guard present else { fail(field, "is required"); return 0 }
             if timestamp.unixMillis < 946_684_800_000 || timestamp.unixMillis > 4_102_444_800_000 {
                 fail(field, "must be Unix milliseconds between 2000 and 2100")
+            } else if timestamp.unixMillis > EventConversion.latestAcceptedMillis() {
+                // A far-future event would move the business date and age every window at once.
+                fail(field, "is more than a day in the future")
             }
             return timestamp.unixMillis
         }
@@ -56,7 +60,9 @@ enum EventConversion {
         mutating func day(_ field: String, _ date: Crm_Common_V1_Date, present: Bool) -> DayNumber {
             guard present else { fail(field, "is required"); return 0 }
             guard date.isValid else { fail(field, "is not a calendar date"); return 0 }
-            return Days.day(year: date.year, month: date.month, day: date.day)
+            let day = Days.day(year: date.year, month: date.month, day: date.day)
+            if day > Days.day(ofMillis: EventConversion.latestAcceptedMillis()) { fail(field, "is more than a day in the future") }
+            return day
         }
 
         mutating func instrumentType(_ field: String, _ type: Crm_Profiles_V1_InstrumentType) -> Instrument {
@@ -66,6 +72,11 @@ enum EventConversion {
             }
             return value
         }
+    }
+
+    /// Events may be stamped up to a day ahead of this machine's clock (time zones, clock skew).
+    static func latestAcceptedMillis() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000) + Days.millisPerDay
     }
 
     static func checkSize(_ count: Int) throws {
