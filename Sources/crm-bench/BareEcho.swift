@@ -1,3 +1,4 @@
+import CRMRPC
 import CRMWire
 import NIOCore
 import NIOPosix
@@ -101,5 +102,76 @@ enum BareEcho {
             }
             .connect(host: "127.0.0.1", port: port).get()
         return try await done.futureResult.get()
+    }
+}
+
+extension BareEcho {
+    /// Hands each response to the oldest waiting caller (an echo answers in order).
+    final class AwaitingHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        var waiting: [EventLoopPromise<Void>] = []
+        var head = 0
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let promise = waiting[head]
+            head += 1
+            if head > 1_024 {
+                waiting.removeFirst(head)
+                head = 0
+            }
+            promise.succeed()
+        }
+
+        func send(_ frame: ByteBuffer, promise: EventLoopPromise<Void>, context: ChannelHandlerContext) {
+            waiting.append(promise)
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        }
+    }
+
+    /// The bare echo driven the way the RPC client is: one Swift task per call in flight, on the
+    /// connection's event loop, awaiting a promise for each answer. The difference from the RPC
+    /// figures is then the envelope, routing, auth and handler task alone.
+    static func asyncLoad(port: Int, group: any EventLoopGroup, frame: ByteBuffer, inFlight: Int, duration: TimeAmount) async throws -> [Int64] {
+        let loop = group.next()
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(AwaitingHandler())
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        let context = try await loop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.context(handlerType: AwaitingHandler.self), eventLoop: loop)
+        }.get()
+        let handler = try await loop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: AwaitingHandler.self), eventLoop: loop)
+        }.get()
+        let executor = EventLoopTaskExecutor(eventLoop: loop)
+        let until = NIODeadline.now() + duration
+        let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for _ in 0..<inFlight {
+                group.addTask(executorPreference: executor) {
+                    var latencies: [Int64] = []
+                    latencies.reserveCapacity(1 << 16)
+                    while true {
+                        let start = NIODeadline.now()
+                        guard start < until else { break }
+                        let promise = loop.makePromise(of: Void.self)
+                        handler.value.send(frame, promise: promise, context: context.value)
+                        try await promise.futureResult.get()
+                        latencies.append(Int64(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds))
+                    }
+                    return latencies
+                }
+            }
+            var all: [Int64] = []
+            for try await part in group { all += part }
+            return all
+        }
+        try await channel.close()
+        return latencies
     }
 }

@@ -51,6 +51,9 @@ struct BenchMain: AsyncParsableCommand {
         Scenario(name: "4 conns x 16 in flight", connections: 4, inFlightPerConnection: 16),
     ]
 
+    /// The stacks, run back to back in every round.
+    static let variants = ["bare echo", "bare echo, task per call", "rpc"]
+
     struct Result {
         var callsPerSecond: Double
         var p50: Double
@@ -89,7 +92,7 @@ struct BenchMain: AsyncParsableCommand {
         var results: [String: [Result]] = [:]
         for round in 1...rounds {
             for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
-                for variant in ["bare echo", "rpc"] where stack.map({ $0 == variant }) ?? true {
+                for variant in Self.variants where stack.map({ $0 == variant }) ?? true {
                     let before = serverCPU.nanoseconds()
                     let started = NIODeadline.now()
                     let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -97,6 +100,9 @@ struct BenchMain: AsyncParsableCommand {
                             group.addTask {
                                 if variant == "rpc" {
                                     return try await RPCLoad.load(port: rpcPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection, duration: duration)
+                                }
+                                if variant == "bare echo, task per call" {
+                                    return try await BareEcho.asyncLoad(port: echoPort, group: clientGroup, frame: frame, inFlight: scenario.inFlightPerConnection, duration: duration)
                                 }
                                 return try await BareEcho.load(port: echoPort, group: clientGroup, frame: frame, inFlight: scenario.inFlightPerConnection, duration: duration)
                             }
@@ -120,7 +126,7 @@ struct BenchMain: AsyncParsableCommand {
         print("|---|---|---:|---:|---:|---:|---:|")
         for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
             var medians: [String: Result] = [:]
-            for variant in ["bare echo", "rpc"] {
+            for variant in Self.variants {
                 let runs = results["\(scenario.name)|\(variant)"] ?? []
                 let median = Result(
                     callsPerSecond: Self.median(runs.map(\.callsPerSecond)),
@@ -132,8 +138,10 @@ struct BenchMain: AsyncParsableCommand {
                 medians[variant] = median
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
-            if let bare = medians["bare echo"], let rpc = medians["rpc"] {
-                print(String(format: "| %@ | rpc / bare | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, rpc.callsPerSecond / bare.callsPerSecond, rpc.p50 / bare.p50, rpc.p99 / bare.p99, rpc.p999 / bare.p999, rpc.serverCPUMicrosPerCall / bare.serverCPUMicrosPerCall))
+            for baseline in ["bare echo", "bare echo, task per call"] {
+                if let bare = medians[baseline], let rpc = medians["rpc"] {
+                    print(String(format: "| %@ | rpc / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, baseline, rpc.callsPerSecond / bare.callsPerSecond, rpc.p50 / bare.p50, rpc.p99 / bare.p99, rpc.p999 / bare.p999, rpc.serverCPUMicrosPerCall / bare.serverCPUMicrosPerCall))
+                }
             }
         }
 

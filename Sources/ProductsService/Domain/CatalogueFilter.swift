@@ -12,8 +12,8 @@ struct CatalogueFilter: Sendable {
     var riskLevels: Set<Crm_Common_V1_RiskLevel> = []
     var statuses: Set<Crm_Products_V1_ProductStatus> = []
     var tags: [String] = []
-    /// Folded (see ``fold(_:)``); empty = any name.
-    var nameContains: String = ""
+    /// The folded text (see ``fold(_:)``) as UTF-8; empty = any name.
+    var nameContains: [UInt8] = []
 
     static let defaultPageSize = 50
     static let maxPageSize = 500
@@ -25,7 +25,7 @@ struct CatalogueFilter: Sendable {
         riskLevels = Set(request.riskLevels)
         statuses = Set(request.statuses)
         tags = Array(Set(request.tags))
-        nameContains = Self.fold(request.nameContains.trimmingCharacters(in: .whitespaces))
+        nameContains = Array(Self.fold(request.nameContains.trimmingCharacters(in: .whitespaces)).utf8)
     }
 
     func matches(_ entry: CatalogueEntry) -> Bool {
@@ -33,8 +33,25 @@ struct CatalogueFilter: Sendable {
         if !riskLevels.isEmpty, !riskLevels.contains(entry.riskLevel) { return false }
         if !statuses.isEmpty, !statuses.contains(entry.status) { return false }
         for tag in tags where !entry.tags.contains(tag) { return false }
-        if !nameContains.isEmpty, !entry.foldedName.contains(nameContains) { return false }
+        if !nameContains.isEmpty, !Self.bytes(entry.foldedName, contain: nameContains) { return false }
         return true
+    }
+
+    /// Whether `needle` occurs in `haystack`. On valid UTF-8 a byte match is a match of whole
+    /// characters, and a plain scan over a short name is far cheaper than `String.contains`.
+    static func bytes(_ haystack: [UInt8], contain needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count, let first = needle.first else { return needle.isEmpty }
+        let last = haystack.count - needle.count
+        var start = 0
+        while start <= last {
+            if haystack[start] == first {
+                var offset = 1
+                while offset < needle.count, haystack[start + offset] == needle[offset] { offset += 1 }
+                if offset == needle.count { return true }
+            }
+            start += 1
+        }
+        return false
     }
 
     /// Lower case without diacritics or width differences, so `etf` finds `ETF` and `ＥＴＦ`.
@@ -80,7 +97,8 @@ struct CatalogueEntry: Sendable {
     let riskLevel: Crm_Common_V1_RiskLevel
     let status: Crm_Products_V1_ProductStatus
     let version: UInt32
-    let foldedName: String
+    /// The name folded (see ``CatalogueFilter/fold(_:)``), as UTF-8.
+    let foldedName: [UInt8]
     let tags: Set<String>
 
     init(_ product: Crm_Products_V1_Product) {
@@ -90,7 +108,7 @@ struct CatalogueEntry: Sendable {
         self.riskLevel = product.riskLevel
         self.status = product.status
         self.version = product.version
-        self.foldedName = CatalogueFilter.fold(product.name)
+        self.foldedName = Array(CatalogueFilter.fold(product.name).utf8)
         self.tags = Set(product.tags)
     }
 }
