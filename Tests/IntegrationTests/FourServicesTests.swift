@@ -101,7 +101,7 @@ import Testing
         for client in [profiles, products, matching, compensation] { await client.close() }
         // SIGTERM drains and exits cleanly.
         for process in processes {
-            #expect(process.terminate() == 0)
+            #expect(process.terminate() == 0, "crm-\(process.service) did not exit cleanly on SIGTERM")
         }
     }
 

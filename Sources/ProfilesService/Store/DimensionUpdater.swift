@@ -43,14 +43,22 @@ final class DimensionUpdater: Service, Sendable {
         wakeContinuation.yield()
     }
 
+    /// Follows the store until the service shuts down. Work cut short by the shutdown is simply
+    /// not committed (each step is one transaction) and resumes from the checkpoint next start.
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await self.index.load(from: self.database)
-            self.logger.info("dimension index loaded", metadata: ["customers": "\(self.index.count)"])
-            try await self.catchUp()
-            for await _ in self.wakeStream {
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.index.load(from: self.database)
+                self.logger.info("dimension index loaded", metadata: ["customers": "\(self.index.count)"])
                 try await self.catchUp()
+                for await _ in self.wakeStream {
+                    try await self.catchUp()
+                }
             }
+        } catch {
+            // A step interrupted by the shutdown is a normal end, not a failure of the service.
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            throw error
         }
     }
 

@@ -22,7 +22,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var pending: [UInt64: Entry] = [:]
     private var pings: [UInt64: EventLoopPromise<Void>] = [:]
     /// One timer for every call's local deadline, armed for the earliest.
-    private var deadlineTimer: (fireAt: NIODeadline, scheduled: Scheduled<Void>)?
+    private var deadlineTimer = DeadlineTimer()
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
     private var closedError: RPCError?
@@ -124,8 +124,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         for (callID, entry) in calls {
             fail(entry.call, error, notProcessed: wasNotProcessed(callID))
         }
-        deadlineTimer?.scheduled.cancel()
-        deadlineTimer = nil
+        deadlineTimer.cancel()
         let waiting = pings
         pings.removeAll()
         for promise in waiting.values { promise.fail(error) }
@@ -172,31 +171,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline) {
-        if let armed = deadlineTimer, armed.fireAt <= deadline { return }
         guard let context else { return }
-        deadlineTimer?.scheduled.cancel()
-        let scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            self.deadlineTimer = nil
+        deadlineTimer.arm(for: deadline, on: context.eventLoop) {
+            self.deadlineTimer.fired()
             self.expireDueCalls()
         }
-        deadlineTimer = (deadline, scheduled)
     }
 
     /// Fails every call past its deadline locally and tells the server to stop it.
     private func expireDueCalls() {
-        let now = NIODeadline.now()
-        var earliest: NIODeadline?
-        var expired: [(UInt64, Entry)] = []
-        for (callID, entry) in pending {
-            guard let deadline = entry.deadline else { continue }
-            if deadline <= now {
-                expired.append((callID, entry))
-            } else {
-                earliest = min(earliest ?? deadline, deadline)
-            }
-        }
-        for (callID, entry) in expired {
-            pending.removeValue(forKey: callID)
+        let (due, earliest) = DeadlineTimer.partition(pending.lazy.map { ($0.key, $0.value.deadline) })
+        for callID in due {
+            guard let entry = pending.removeValue(forKey: callID) else { continue }
             let millis = (entry.timeout?.nanoseconds ?? 0) / 1_000_000
             fail(entry.call, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
             send(.cancel(callID: callID))

@@ -56,7 +56,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var graceTimer: Scheduled<Void>?
     /// One timer per connection for every call's deadline, armed for the earliest one: no timer
     /// per call to schedule and cancel on the hot path.
-    private var deadlineTimer: (fireAt: NIODeadline, scheduled: Scheduled<Void>)?
+    private var deadlineTimer = DeadlineTimer()
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
     /// The last authorization value seen and its principal: callers reuse one token per connection,
     /// so this saves a SHA-256 per call.
@@ -165,8 +165,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         calls.removeAll()
         waitingRequests.removeAll()
-        deadlineTimer?.scheduled.cancel()
-        deadlineTimer = nil
+        deadlineTimer.cancel()
         stallTimer?.cancel()
         graceTimer?.cancel()
         let waiters = writabilityWaiters
@@ -296,34 +295,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         callSlotFreed()
     }
 
-    /// Makes sure the connection's deadline timer fires no later than `deadline`.
     private func armDeadlineTimer(for deadline: NIODeadline) {
-        if let armed = deadlineTimer, armed.fireAt <= deadline { return }
         guard let context else { return }
-        deadlineTimer?.scheduled.cancel()
-        let scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            self.deadlineTimer = nil
+        deadlineTimer.arm(for: deadline, on: context.eventLoop) {
+            self.deadlineTimer.fired()
             self.expireDueCalls()
         }
-        deadlineTimer = (deadline, scheduled)
     }
 
     /// Answers DEADLINE_EXCEEDED for every call past its deadline and cancels its task, then arms
     /// the timer for the earliest deadline left.
     private func expireDueCalls() {
-        let now = NIODeadline.now()
-        var earliest: NIODeadline?
-        var expired: [(UInt64, ActiveCall)] = []
-        for (callID, call) in calls {
-            guard let deadline = call.deadline else { continue }
-            if deadline <= now {
-                expired.append((callID, call))
-            } else {
-                earliest = min(earliest ?? deadline, deadline)
-            }
-        }
-        for (callID, call) in expired {
-            calls.removeValue(forKey: callID)
+        let (due, earliest) = DeadlineTimer.partition(calls.lazy.map { ($0.key, $0.value.deadline) })
+        for callID in due {
+            guard let call = calls.removeValue(forKey: callID) else { continue }
             call.task?.cancel()
             let millis = (call.timeout?.nanoseconds ?? 0) / 1_000_000
             reply(callID, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
@@ -331,7 +316,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if let earliest {
             armDeadlineTimer(for: earliest)
         }
-        if !expired.isEmpty {
+        if !due.isEmpty {
             callSlotFreed()
         }
     }
