@@ -14,10 +14,8 @@ enum ChangeLog {
         event.at = .with { $0.unixMillis = now }
         fill(&event)
         let body: [UInt8] = try event.serializedBytes()
-        try db.execute(
-            sql: "INSERT INTO change_log (kind, customer_id, at_millis, body) VALUES (?, ?, ?, ?)",
-            arguments: [kind.rawValue, customerID, now, Data(body)]
-        )
+        try db.cachedStatement(sql: "INSERT INTO change_log (kind, customer_id, at_millis, body) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [kind.rawValue, customerID, now, Data(body)])
     }
 
     /// The changes after `sequence`, at most `limit`, in order.

@@ -96,7 +96,7 @@ struct CustomerStore: Sendable {
     // MARK: Row mapping (used by other stores in the same transaction)
 
     static func fetch(_ db: Database, id: String) throws -> Customer? {
-        try Row.fetchOne(db, sql: "SELECT * FROM customer WHERE customer_id = ?", arguments: [id]).map(customer(from:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM customer WHERE customer_id = ?"), arguments: [id]).map(customer(from:))
     }
 
     static func statusHistory(_ db: Database, id: String) throws -> [Crm_Profiles_V1_StatusChange] {

@@ -146,14 +146,16 @@ final class DimensionUpdater: Service, Sendable {
     /// Folds `newEvents` into one customer's ledger and stores its dimensions for `asOf`.
     private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber) throws -> (Crm_Profiles_V1_Customer, DimensionsView)? {
         guard let customer = try CustomerStore.fetch(db, id: customerID) else { return nil }
-        let row = try Row.fetchOne(db, sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?", arguments: [customerID])
+        // Cached statements and columns read by position: this runs once per customer per step.
+        let select = try db.cachedStatement(sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?")
+        let row = try Row.fetchOne(select, arguments: [customerID])
         var ledger = CustomerLedger()
         var recent = Crm_Profiles_V1_Customer360()
         var previous: StoredDimensions?
         if let row {
-            ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
-            recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
-            previous = try StoredDimensions(serialized: row["dimensions"] as Data)
+            ledger = try CustomerLedger(serialized: [UInt8](row[0] as Data))
+            previous = try StoredDimensions(serialized: row[1] as Data)
+            recent = try Crm_Profiles_V1_Customer360(serializedBytes: row[2] as Data)
         }
         for event in newEvents {
             ledger.apply(event)
@@ -162,14 +164,12 @@ final class DimensionUpdater: Service, Sendable {
         let facts = try Self.facts(db, customer: customer)
         let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: asOf)
         let stored = StoredDimensions(values: values, classes: classifier.classes(values, customer: facts))
-        try db.execute(
-            sql: """
+        let upsert = try db.cachedStatement(sql: """
             INSERT INTO customer_ledger (customer_id, ledger, dimensions, as_of, recent) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(customer_id) DO UPDATE SET ledger = excluded.ledger, dimensions = excluded.dimensions,
               as_of = excluded.as_of, recent = excluded.recent
-            """,
-            arguments: [customerID, Data(ledger.serialized()), stored.serialized(), asOf, Data(try recent.serializedBytes() as [UInt8])]
-        )
+            """)
+        try upsert.execute(arguments: [customerID, Data(ledger.serialized()), stored.serialized(), asOf, Data(try recent.serializedBytes() as [UInt8])])
         // The feed carries what changed since the last announcement (everything the first time).
         if stored != previous {
             let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: previous)
@@ -204,7 +204,8 @@ final class DimensionUpdater: Service, Sendable {
 
     /// The facts the engine needs from the customer record and its latest assessment.
     static func facts(_ db: Database, customer: Crm_Profiles_V1_Customer) throws -> CustomerFacts {
-        let assessment = try Data.fetchOne(db, sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence DESC LIMIT 1", arguments: [customer.customerID])
+        let latest = try db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence DESC LIMIT 1")
+        let assessment = try Data.fetchOne(latest, arguments: [customer.customerID])
             .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
         let status: CustomerFacts.Status
         switch customer.status {
