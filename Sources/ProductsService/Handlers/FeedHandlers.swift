@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMServiceHost
 import GRDB
 
 /// The change feed: `StreamChanges` sends every change (products, templates, contracts, orders,
@@ -8,7 +9,6 @@ import GRDB
 /// repeat.
 struct FeedHandlers: Sendable {
     let database: DatabasePool
-    static let page = 1_000
 
     func register(into router: inout Router) {
         router.serverStreaming(
@@ -17,19 +17,10 @@ struct FeedHandlers: Sendable {
             Crm_Products_V1_ChangeEvent.self,
             policy: ProductsRoles.feedReaders
         ) { request, writer, _ in
-            var after = request.afterSequence
-            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
-            while remaining > 0 {
-                let size = min(remaining, Self.page)
-                let from = after
-                let changes = try await database.read { db in try ChangeLog.changes(db, after: from, limit: size) }
-                for change in changes {
-                    try await writer.write(change)
-                }
-                guard let last = changes.last, changes.count == size else { return }
-                after = last.sequence
-                remaining -= changes.count
-            }
+            try await ChangeFeed.stream(
+                from: database, after: request.afterSequence, limit: request.limit, to: writer,
+                sequence: { $0.sequence }, setSequence: { $0.sequence = $1 }
+            )
         }
     }
 }

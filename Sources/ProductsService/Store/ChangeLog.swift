@@ -1,4 +1,5 @@
 import CRMProtos
+import CRMServiceHost
 import CRMStore
 import Foundation
 import GRDB
@@ -29,20 +30,10 @@ enum ChangeLog {
 
     /// The changes after `sequence`, at most `limit`, in order.
     static func changes(_ db: Database, after sequence: UInt64, limit: Int) throws -> [Crm_Products_V1_ChangeEvent] {
-        let rows = try Row.fetchAll(
-            db,
-            sql: "SELECT sequence, body FROM change_log WHERE sequence > ? ORDER BY sequence LIMIT ?",
-            arguments: [Int64(clamping: sequence), limit]
-        )
-        return try rows.map { row in
-            let body: Data = row["body"]
-            var event = try Crm_Products_V1_ChangeEvent(serializedBytes: body)
-            event.sequence = UInt64(row["sequence"] as Int64)
-            return event
-        }
+        try ChangeFeed.changes(db, after: sequence, limit: limit, as: Crm_Products_V1_ChangeEvent.self) { $0.sequence = $1 }
     }
 
     static func lastSequence(_ db: Database) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM change_log") ?? 0)
+        try ChangeFeed.lastSequence(db)
     }
 }

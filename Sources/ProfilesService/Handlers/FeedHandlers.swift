@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMServiceHost
 import GRDB
 
 /// The change feed: `StreamChanges` sends every change after a sequence number, in order, then ends.
@@ -7,7 +8,6 @@ import GRDB
 /// either side too): no gap, no repeat.
 struct FeedHandlers: Sendable {
     let database: DatabasePool
-    static let page = 1_000
 
     func register(into router: inout Router) {
         router.serverStreaming(
@@ -16,19 +16,10 @@ struct FeedHandlers: Sendable {
             Crm_Profiles_V1_ChangeEvent.self,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
-            var after = request.afterSequence
-            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
-            while remaining > 0 {
-                let size = min(remaining, Self.page)
-                let from = after
-                let changes = try await database.read { db in try ChangeLog.changes(db, after: from, limit: size) }
-                for change in changes {
-                    try await writer.write(change)
-                }
-                guard let last = changes.last, changes.count == size else { return }
-                after = last.sequence
-                remaining -= changes.count
-            }
+            try await ChangeFeed.stream(
+                from: database, after: request.afterSequence, limit: request.limit, to: writer,
+                sequence: { $0.sequence }, setSequence: { $0.sequence = $1 }
+            )
         }
         router.unary(
             CustomerHandlers.prefix + "RebuildDimensions",

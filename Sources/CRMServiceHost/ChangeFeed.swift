@@ -1,0 +1,65 @@
+import CRMRPC
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// The change feed every service keeps in its own store: a `change_log` table whose
+/// `sequence INTEGER PRIMARY KEY AUTOINCREMENT` orders changes in commit order and whose `body`
+/// holds the encoded change without its sequence. Writers append inside their own transactions;
+/// consumers ask for what follows the last sequence they applied, so they resume with no gap and
+/// no repeat across restarts of either side.
+public enum ChangeFeed {
+    /// Changes per read while streaming.
+    public static let page = 1_000
+
+    /// The encoded changes after `sequence`, at most `limit`, in order.
+    public static func bodies(_ db: Database, after sequence: UInt64, limit: Int) throws -> [(sequence: UInt64, body: Data)] {
+        try Row.fetchAll(
+            db,
+            sql: "SELECT sequence, body FROM change_log WHERE sequence > ? ORDER BY sequence LIMIT ?",
+            arguments: [Int64(clamping: sequence), limit]
+        ).map { (UInt64($0[0] as Int64), $0[1] as Data) }
+    }
+
+    /// The changes after `sequence` decoded as `Event`, each with its sequence set.
+    public static func changes<Event: SwiftProtobuf.Message>(
+        _ db: Database, after sequence: UInt64, limit: Int, as type: Event.Type, sequence setSequence: (inout Event, UInt64) -> Void
+    ) throws -> [Event] {
+        try bodies(db, after: sequence, limit: limit).map { entry in
+            var event = try Event(serializedBytes: entry.body)
+            setSequence(&event, entry.sequence)
+            return event
+        }
+    }
+
+    public static func lastSequence(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM change_log") ?? 0)
+    }
+
+    /// Streams the changes after `after` (at most `limit`; 0 = everything there is now), a page per
+    /// read transaction, then returns.
+    public static func stream<Event: SwiftProtobuf.Message>(
+        from database: DatabasePool,
+        after: UInt64,
+        limit: UInt32,
+        to writer: ResponseStreamWriter<Event>,
+        sequence: @escaping @Sendable (Event) -> UInt64,
+        setSequence: @escaping @Sendable (inout Event, UInt64) -> Void
+    ) async throws {
+        var next = after
+        var remaining = limit == 0 ? Int.max : Int(limit)
+        while remaining > 0 {
+            let size = min(remaining, page)
+            let from = next
+            let changes = try await database.read { db in
+                try Self.changes(db, after: from, limit: size, as: Event.self, sequence: setSequence)
+            }
+            for change in changes {
+                try await writer.write(change)
+            }
+            guard let last = changes.last, changes.count == size else { return }
+            next = sequence(last)
+            remaining -= changes.count
+        }
+    }
+}
