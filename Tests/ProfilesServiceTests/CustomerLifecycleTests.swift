@@ -128,6 +128,16 @@ import Testing
             _ = try await m1.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C2" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
         }
         #expect(other?.code == .permissionDenied)
+        // An id that does not exist looks the same to a manager as someone else's customer.
+        let missing = await statusOf {
+            _ = try await m1.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "NOPE" }, as: Crm_Profiles_V1_GetCustomer360Response.self)
+        }
+        #expect(missing?.code == .permissionDenied)
+        #expect(missing?.message == other?.message.replacingOccurrences(of: "C2", with: "NOPE"))
+        let missingForOffice = await statusOf {
+            _ = try await harness.office.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "NOPE" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+        }
+        #expect(missingForOffice?.code == .notFound)
         await m1.close()
         try await harness.stop()
     }

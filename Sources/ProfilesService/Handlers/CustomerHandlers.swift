@@ -50,7 +50,7 @@ struct CustomerHandlers: Sendable {
     func get(_ request: Crm_Profiles_V1_GetCustomerRequest, context: CallContext) async throws -> Crm_Profiles_V1_GetCustomerResponse {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard let customer = try await store.customer(id: request.customerID) else {
-            throw RPCError(.notFound, "no customer \(request.customerID)")
+            throw CustomerAccess.missing(request.customerID, for: context.principal)
         }
         try CustomerAccess.check(context.principal, mayRead: customer)
         return .with { $0.customer = customer }
@@ -115,11 +115,25 @@ enum CustomerAccess {
             || principal.roles.contains(ProfilesRoles.ingest)
     }
 
+    /// What a caller learns about an id that does not exist: NOT_FOUND for callers who see every
+    /// customer, but the same PERMISSION_DENIED as for someone else's customer for a client
+    /// manager, who must not learn which ids exist outside their book.
+    static func missing(_ customerID: String, for principal: Principal?) -> RPCError {
+        if let principal, !seesEverything(principal) {
+            return notTheirs(customerID, principal)
+        }
+        return RPCError(.notFound, "no customer \(customerID)")
+    }
+
+    static func notTheirs(_ customerID: String, _ principal: Principal) -> RPCError {
+        RPCError(.permissionDenied, "\(principal.name) is not the client manager of customer \(customerID)")
+    }
+
     static func check(_ principal: Principal?, mayRead customer: Crm_Profiles_V1_Customer) throws {
         guard let principal else { throw RPCError(.unauthenticated, "a token is required") }
         if seesEverything(principal) { return }
         guard let managerID = principal.attributes["manager_id"], managerID == customer.managerID else {
-            throw RPCError(.permissionDenied, "\(principal.name) is not the client manager of customer \(customer.customerID)")
+            throw notTheirs(customer.customerID, principal)
         }
     }
 }

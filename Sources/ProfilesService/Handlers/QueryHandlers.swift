@@ -191,7 +191,7 @@ struct QueryHandlers: Sendable {
             if let rule = try? compile(segment.rule, field: "segment") { compiled.append((segment.name, rule)) }
         }
         guard let view = try await queries.view360(id: request.customerID, recentLimit: limit, segments: compiled) else {
-            throw RPCError(.notFound, "no customer \(request.customerID)")
+            throw CustomerAccess.missing(request.customerID, for: context.principal)
         }
         try CustomerAccess.check(context.principal, mayRead: view.customer)
         return .with { $0.view = view }
