@@ -146,7 +146,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "CompensationServiceTests", dependencies: ["CompensationService"]),
+        .testTarget(name: "CompensationServiceTests", dependencies: ["CompensationService", "CRMProtos", "CRMRPC"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["CRMRPC", "CRMProtos"]

@@ -41,7 +41,7 @@ struct ManagerHandlers: Sendable {
             throw RPCError.invalidArgument(field: "manager_id", problem)
         }
         guard let manager = try await store.manager(id: request.managerID) else {
-            throw RPCError(.notFound, "no manager \(request.managerID)")
+            throw ManagerAccess.missing(request.managerID, for: context.principal)
         }
         try ManagerAccess.check(context.principal, mayRead: manager)
         return .with { $0.manager = manager }
