@@ -186,10 +186,7 @@ struct QueryHandlers: Sendable {
     func view360(_ request: Crm_Profiles_V1_GetCustomer360Request, context: CallContext) async throws -> Crm_Profiles_V1_GetCustomer360Response {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         let limit = request.recentLimit == 0 ? 20 : Int(min(request.recentLimit, 200))
-        var compiled: [(String, CompiledRule)] = []
-        for segment in try await segments.all() {
-            if let rule = try? compile(segment.rule, field: "segment") { compiled.append((segment.name, rule)) }
-        }
+        let compiled = try await segments.compiled { try? compile($0, field: "segment") }.map { ($0.name, $0.rule) }
         guard let view = try await queries.view360(id: request.customerID, recentLimit: limit, segments: compiled) else {
             throw CustomerAccess.missing(request.customerID, for: context.principal)
         }

@@ -12,6 +12,8 @@ enum EventConversion {
     struct Checker {
         var violations: [FieldViolation] = []
         let index: Int
+        /// The latest instant accepted, read once per batch.
+        let latestMillis: Int64
 
         mutating func fail(_ field: String, _ description: String) {
             violations.append(FieldViolation(field: "events[\(index)].\(field)", description: description))
@@ -50,7 +52,7 @@ enum EventConversion {
             guard present else { fail(field, "is required"); return 0 }
             if timestamp.unixMillis < 946_684_800_000 || timestamp.unixMillis > 4_102_444_800_000 {
                 fail(field, "must be Unix milliseconds between 2000 and 2100")
-            } else if timestamp.unixMillis > EventConversion.latestAcceptedMillis() {
+            } else if timestamp.unixMillis > latestMillis {
                 // A far-future event would move the business date and age every window at once.
                 fail(field, "is more than a day in the future")
             }
@@ -61,7 +63,7 @@ enum EventConversion {
             guard present else { fail(field, "is required"); return 0 }
             guard date.isValid else { fail(field, "is not a calendar date"); return 0 }
             let day = Days.day(year: date.year, month: date.month, day: date.day)
-            if day > Days.day(ofMillis: EventConversion.latestAcceptedMillis()) { fail(field, "is more than a day in the future") }
+            if day > Days.day(ofMillis: latestMillis) { fail(field, "is more than a day in the future") }
             return day
         }
 
@@ -90,8 +92,9 @@ enum EventConversion {
         var converted: [Domain] = []
         converted.reserveCapacity(events.count)
         var violations: [FieldViolation] = []
+        let latestMillis = latestAcceptedMillis()
         for (index, event) in events.enumerated() {
-            var checker = Checker(index: index)
+            var checker = Checker(index: index, latestMillis: latestMillis)
             let domain = one(event, &checker)
             if checker.violations.isEmpty {
                 converted.append(domain)
