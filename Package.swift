@@ -64,6 +64,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(name: "CRMRules", swiftSettings: strictSettings),
+        // MARK: Pure domain modules — no I/O, exhaustively tested.
+        /// The investor suitability measures as one pure function of a customer's and a product's facts.
+        .target(name: "CRMSuitability", swiftSettings: strictSettings),
+        /// The propensity model: gradient-boosted trees on a feature matrix, and ranking metrics.
+        .target(name: "CRMPropensity", swiftSettings: strictSettings),
         // MARK: The contract — messages generated from proto/ by scripts/generate-proto.sh.
         .target(
             name: "CRMProtos",
@@ -83,10 +88,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        /// A seeded synthetic brokerage (customers, products, a year of events, purchases with their true
+        /// probabilities) for tests, benchmarks, matching's evaluation and the demo.
+        .target(
+            name: "CRMWorld",
+            dependencies: ["CRMProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
-        .target(name: "MatchingService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity"], swiftSettings: strictSettings),
         .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
@@ -96,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMRPC", "CRMProtos",
+                "CRMRPC", "CRMProtos", "CRMWorld",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -105,7 +117,8 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService",
+                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService", "CRMWorld",
+                "CRMPropensity", "CompensationService", "MatchingService",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -132,6 +145,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
+        .testTarget(name: "CRMSuitabilityTests", dependencies: ["CRMSuitability"]),
+        .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
+        .testTarget(name: "CRMWorldTests", dependencies: ["CRMWorld", "CRMProtos"]),
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [
@@ -146,10 +162,24 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "CompensationServiceTests", dependencies: ["CompensationService", "CRMProtos", "CRMRPC"]),
+        .testTarget(
+            name: "CompensationServiceTests",
+            dependencies: [
+                "CompensationService", "ProfilesService", "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "MatchingServiceTests",
+            dependencies: [
+                "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld",
+                "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos"]
+            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld"]
         ),
     ]
 )

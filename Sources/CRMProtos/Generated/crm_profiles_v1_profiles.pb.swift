@@ -652,6 +652,64 @@ public nonisolated enum Crm_Profiles_V1_ChangeKind: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+public nonisolated enum Crm_Profiles_V1_EventType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case trade // = 1
+  case fundTransfer // = 2
+  case dailyPosition // = 3
+  case marginAccount // = 4
+  case marginInterest // = 5
+  case serviceContact // = 6
+  case productView // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .trade
+    case 2: self = .fundTransfer
+    case 3: self = .dailyPosition
+    case 4: self = .marginAccount
+    case 5: self = .marginInterest
+    case 6: self = .serviceContact
+    case 7: self = .productView
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .trade: return 1
+    case .fundTransfer: return 2
+    case .dailyPosition: return 3
+    case .marginAccount: return 4
+    case .marginInterest: return 5
+    case .serviceContact: return 6
+    case .productView: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_EventType] = [
+    .unspecified,
+    .trade,
+    .fundTransfer,
+    .dailyPosition,
+    .marginAccount,
+    .marginInterest,
+    .serviceContact,
+    .productView,
+  ]
+
+}
+
 public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2417,6 +2475,151 @@ public nonisolated struct Crm_Profiles_V1_StreamChangesRequest: Sendable {
   public init() {}
 }
 
+/// One ingested event exactly as it was accepted (a duplicate by idempotency key is never logged
+/// twice), with its position in the log.
+public nonisolated struct Crm_Profiles_V1_LoggedEvent: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// ingestion order, strictly increasing; resume after the last one applied
+  public var eventID: UInt64 {
+    get {_storage._eventID}
+    set {_uniqueStorage()._eventID = newValue}
+  }
+
+  public var type: Crm_Profiles_V1_EventType {
+    get {_storage._type}
+    set {_uniqueStorage()._type = newValue}
+  }
+
+  public var body: OneOf_Body? {
+    get {return _storage._body}
+    set {_uniqueStorage()._body = newValue}
+  }
+
+  public var trade: Crm_Profiles_V1_TradeEvent {
+    get {
+      if case .trade(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_TradeEvent()
+    }
+    set {_uniqueStorage()._body = .trade(newValue)}
+  }
+
+  public var fundTransfer: Crm_Profiles_V1_FundTransferEvent {
+    get {
+      if case .fundTransfer(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_FundTransferEvent()
+    }
+    set {_uniqueStorage()._body = .fundTransfer(newValue)}
+  }
+
+  public var dailyPosition: Crm_Profiles_V1_DailyPositionEvent {
+    get {
+      if case .dailyPosition(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_DailyPositionEvent()
+    }
+    set {_uniqueStorage()._body = .dailyPosition(newValue)}
+  }
+
+  public var marginAccount: Crm_Profiles_V1_MarginAccountEvent {
+    get {
+      if case .marginAccount(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_MarginAccountEvent()
+    }
+    set {_uniqueStorage()._body = .marginAccount(newValue)}
+  }
+
+  public var marginInterest: Crm_Profiles_V1_MarginInterestEvent {
+    get {
+      if case .marginInterest(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_MarginInterestEvent()
+    }
+    set {_uniqueStorage()._body = .marginInterest(newValue)}
+  }
+
+  public var serviceContact: Crm_Profiles_V1_ServiceContactEvent {
+    get {
+      if case .serviceContact(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_ServiceContactEvent()
+    }
+    set {_uniqueStorage()._body = .serviceContact(newValue)}
+  }
+
+  public var productView: Crm_Profiles_V1_ProductViewEvent {
+    get {
+      if case .productView(let v)? = _storage._body {return v}
+      return Crm_Profiles_V1_ProductViewEvent()
+    }
+    set {_uniqueStorage()._body = .productView(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Body: Equatable, Sendable {
+    case trade(Crm_Profiles_V1_TradeEvent)
+    case fundTransfer(Crm_Profiles_V1_FundTransferEvent)
+    case dailyPosition(Crm_Profiles_V1_DailyPositionEvent)
+    case marginAccount(Crm_Profiles_V1_MarginAccountEvent)
+    case marginInterest(Crm_Profiles_V1_MarginInterestEvent)
+    case serviceContact(Crm_Profiles_V1_ServiceContactEvent)
+    case productView(Crm_Profiles_V1_ProductViewEvent)
+
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Profiles_V1_StreamEventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 = from the beginning
+  public var afterEventID: UInt64 = 0
+
+  /// 0 = everything available now
+  public var limit: UInt32 = 0
+
+  /// empty = every type; otherwise only these (ids still increase)
+  public var types: [Crm_Profiles_V1_EventType] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_StreamDimensionsAsOfRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The business day to compute for: only events on or before it count, and every time window
+  /// ends on it. Required.
+  public var asOf: Crm_Common_V1_Date {
+    get {_asOf ?? Crm_Common_V1_Date()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  /// resume point; empty = from the first customer
+  public var afterCustomerID: String = String()
+
+  /// 0 = every customer
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _asOf: Crm_Common_V1_Date? = nil
+}
+
 public nonisolated struct Crm_Profiles_V1_RebuildDimensionsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2496,6 +2699,10 @@ nonisolated extension Crm_Profiles_V1_DimensionType: SwiftProtobuf._ProtoNamePro
 
 nonisolated extension Crm_Profiles_V1_ChangeKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANGE_KIND_UNSPECIFIED\0\u{1}CUSTOMER_CREATED\0\u{1}CUSTOMER_UPDATED\0\u{1}STATUS_CHANGED\0\u{1}REASSESSED\0\u{1}DIMENSIONS_CHANGED\0")
+}
+
+nonisolated extension Crm_Profiles_V1_EventType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_TYPE_UNSPECIFIED\0\u{1}EVENT_TYPE_TRADE\0\u{1}EVENT_TYPE_FUND_TRANSFER\0\u{1}EVENT_TYPE_DAILY_POSITION\0\u{1}EVENT_TYPE_MARGIN_ACCOUNT\0\u{1}EVENT_TYPE_MARGIN_INTEREST\0\u{1}EVENT_TYPE_SERVICE_CONTACT\0\u{1}EVENT_TYPE_PRODUCT_VIEW\0")
 }
 
 nonisolated extension Crm_Profiles_V1_Customer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -5423,6 +5630,292 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
 
   public static func ==(lhs: Crm_Profiles_V1_StreamChangesRequest, rhs: Crm_Profiles_V1_StreamChangesRequest) -> Bool {
     if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_LoggedEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LoggedEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{1}type\0\u{1}trade\0\u{3}fund_transfer\0\u{3}daily_position\0\u{3}margin_account\0\u{3}margin_interest\0\u{3}service_contact\0\u{3}product_view\0")
+
+  fileprivate class _StorageClass {
+    var _eventID: UInt64 = 0
+    var _type: Crm_Profiles_V1_EventType = .unspecified
+    var _body: Crm_Profiles_V1_LoggedEvent.OneOf_Body?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _eventID = source._eventID
+      _type = source._type
+      _body = source._body
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._eventID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._type) }()
+        case 3: try {
+          var v: Crm_Profiles_V1_TradeEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .trade(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .trade(v)
+          }
+        }()
+        case 4: try {
+          var v: Crm_Profiles_V1_FundTransferEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .fundTransfer(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .fundTransfer(v)
+          }
+        }()
+        case 5: try {
+          var v: Crm_Profiles_V1_DailyPositionEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .dailyPosition(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .dailyPosition(v)
+          }
+        }()
+        case 6: try {
+          var v: Crm_Profiles_V1_MarginAccountEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .marginAccount(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .marginAccount(v)
+          }
+        }()
+        case 7: try {
+          var v: Crm_Profiles_V1_MarginInterestEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .marginInterest(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .marginInterest(v)
+          }
+        }()
+        case 8: try {
+          var v: Crm_Profiles_V1_ServiceContactEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .serviceContact(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .serviceContact(v)
+          }
+        }()
+        case 9: try {
+          var v: Crm_Profiles_V1_ProductViewEvent?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .productView(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .productView(v)
+          }
+        }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._eventID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._eventID, fieldNumber: 1)
+      }
+      if _storage._type != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._type, fieldNumber: 2)
+      }
+      switch _storage._body {
+      case .trade?: try {
+        guard case .trade(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      }()
+      case .fundTransfer?: try {
+        guard case .fundTransfer(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      }()
+      case .dailyPosition?: try {
+        guard case .dailyPosition(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      }()
+      case .marginAccount?: try {
+        guard case .marginAccount(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      }()
+      case .marginInterest?: try {
+        guard case .marginInterest(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      }()
+      case .serviceContact?: try {
+        guard case .serviceContact(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      }()
+      case .productView?: try {
+        guard case .productView(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      }()
+      case nil: break
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_LoggedEvent, rhs: Crm_Profiles_V1_LoggedEvent) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._eventID != rhs_storage._eventID {return false}
+        if _storage._type != rhs_storage._type {return false}
+        if _storage._body != rhs_storage._body {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamEventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_event_id\0\u{1}limit\0\u{1}types\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterEventID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.types) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.afterEventID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterEventID, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    if !self.types.isEmpty {
+      try visitor.visitPackedEnumField(value: self.types, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_StreamEventsRequest, rhs: Crm_Profiles_V1_StreamEventsRequest) -> Bool {
+    if lhs.afterEventID != rhs.afterEventID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.types != rhs.types {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamDimensionsAsOfRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.afterCustomerID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.afterCustomerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterCustomerID, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_StreamDimensionsAsOfRequest, rhs: Crm_Profiles_V1_StreamDimensionsAsOfRequest) -> Bool {
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs.afterCustomerID != rhs.afterCustomerID {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

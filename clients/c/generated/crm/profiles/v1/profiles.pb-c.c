@@ -2872,6 +2872,141 @@ void   crm__profiles__v1__stream_changes_request__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__logged_event__init
+                     (Crm__Profiles__V1__LoggedEvent         *message)
+{
+  static const Crm__Profiles__V1__LoggedEvent init_value = CRM__PROFILES__V1__LOGGED_EVENT__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__logged_event__get_packed_size
+                     (const Crm__Profiles__V1__LoggedEvent *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__logged_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__logged_event__pack
+                     (const Crm__Profiles__V1__LoggedEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__logged_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__logged_event__pack_to_buffer
+                     (const Crm__Profiles__V1__LoggedEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__logged_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__LoggedEvent *
+       crm__profiles__v1__logged_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__LoggedEvent *)
+     protobuf_c_message_unpack (&crm__profiles__v1__logged_event__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__logged_event__free_unpacked
+                     (Crm__Profiles__V1__LoggedEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__logged_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__stream_events_request__init
+                     (Crm__Profiles__V1__StreamEventsRequest         *message)
+{
+  static const Crm__Profiles__V1__StreamEventsRequest init_value = CRM__PROFILES__V1__STREAM_EVENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__stream_events_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamEventsRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_events_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__stream_events_request__pack
+                     (const Crm__Profiles__V1__StreamEventsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_events_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__stream_events_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamEventsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_events_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__StreamEventsRequest *
+       crm__profiles__v1__stream_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__StreamEventsRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__stream_events_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__stream_events_request__free_unpacked
+                     (Crm__Profiles__V1__StreamEventsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__stream_events_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__stream_dimensions_as_of_request__init
+                     (Crm__Profiles__V1__StreamDimensionsAsOfRequest         *message)
+{
+  static const Crm__Profiles__V1__StreamDimensionsAsOfRequest init_value = CRM__PROFILES__V1__STREAM_DIMENSIONS_AS_OF_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__stream_dimensions_as_of_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamDimensionsAsOfRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_dimensions_as_of_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__stream_dimensions_as_of_request__pack
+                     (const Crm__Profiles__V1__StreamDimensionsAsOfRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_dimensions_as_of_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__stream_dimensions_as_of_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamDimensionsAsOfRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_dimensions_as_of_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__StreamDimensionsAsOfRequest *
+       crm__profiles__v1__stream_dimensions_as_of_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__StreamDimensionsAsOfRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__stream_dimensions_as_of_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__stream_dimensions_as_of_request__free_unpacked
+                     (Crm__Profiles__V1__StreamDimensionsAsOfRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__stream_dimensions_as_of_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__profiles__v1__rebuild_dimensions_request__init
                      (Crm__Profiles__V1__RebuildDimensionsRequest         *message)
 {
@@ -7520,6 +7655,276 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__desc
   (ProtobufCMessageInit) crm__profiles__v1__stream_changes_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__profiles__v1__logged_event__field_descriptors[9] =
+{
+  {
+    "event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__LoggedEvent, event_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__LoggedEvent, type),
+    &crm__profiles__v1__event_type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trade",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, trade),
+    &crm__profiles__v1__trade_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fund_transfer",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, fund_transfer),
+    &crm__profiles__v1__fund_transfer_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "daily_position",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, daily_position),
+    &crm__profiles__v1__daily_position_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "margin_account",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, margin_account),
+    &crm__profiles__v1__margin_account_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "margin_interest",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, margin_interest),
+    &crm__profiles__v1__margin_interest_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "service_contact",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, service_contact),
+    &crm__profiles__v1__service_contact_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_view",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__LoggedEvent, body_case),
+    offsetof(Crm__Profiles__V1__LoggedEvent, product_view),
+    &crm__profiles__v1__product_view_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__logged_event__field_indices_by_name[] = {
+  4,   /* field[4] = daily_position */
+  0,   /* field[0] = event_id */
+  3,   /* field[3] = fund_transfer */
+  5,   /* field[5] = margin_account */
+  6,   /* field[6] = margin_interest */
+  8,   /* field[8] = product_view */
+  7,   /* field[7] = service_contact */
+  2,   /* field[2] = trade */
+  1,   /* field[1] = type */
+};
+static const ProtobufCIntRange crm__profiles__v1__logged_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__logged_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.LoggedEvent",
+  "LoggedEvent",
+  "Crm__Profiles__V1__LoggedEvent",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__LoggedEvent),
+  9,
+  crm__profiles__v1__logged_event__field_descriptors,
+  crm__profiles__v1__logged_event__field_indices_by_name,
+  1,  crm__profiles__v1__logged_event__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__logged_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__field_descriptors[3] =
+{
+  {
+    "after_event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamEventsRequest, after_event_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamEventsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "types",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Crm__Profiles__V1__StreamEventsRequest, n_types),
+    offsetof(Crm__Profiles__V1__StreamEventsRequest, types),
+    &crm__profiles__v1__event_type__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__stream_events_request__field_indices_by_name[] = {
+  0,   /* field[0] = after_event_id */
+  1,   /* field[1] = limit */
+  2,   /* field[2] = types */
+};
+static const ProtobufCIntRange crm__profiles__v1__stream_events_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.StreamEventsRequest",
+  "StreamEventsRequest",
+  "Crm__Profiles__V1__StreamEventsRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__StreamEventsRequest),
+  3,
+  crm__profiles__v1__stream_events_request__field_descriptors,
+  crm__profiles__v1__stream_events_request__field_indices_by_name,
+  1,  crm__profiles__v1__stream_events_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__stream_events_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[3] =
+{
+  {
+    "as_of",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, as_of),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after_customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, after_customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name[] = {
+  1,   /* field[1] = after_customer_id */
+  0,   /* field[0] = as_of */
+  2,   /* field[2] = limit */
+};
+static const ProtobufCIntRange crm__profiles__v1__stream_dimensions_as_of_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.StreamDimensionsAsOfRequest",
+  "StreamDimensionsAsOfRequest",
+  "Crm__Profiles__V1__StreamDimensionsAsOfRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__StreamDimensionsAsOfRequest),
+  3,
+  crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors,
+  crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name,
+  1,  crm__profiles__v1__stream_dimensions_as_of_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__stream_dimensions_as_of_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define crm__profiles__v1__rebuild_dimensions_request__field_descriptors NULL
 #define crm__profiles__v1__rebuild_dimensions_request__field_indices_by_name NULL
 #define crm__profiles__v1__rebuild_dimensions_request__number_ranges NULL
@@ -8033,7 +8438,47 @@ const ProtobufCEnumDescriptor crm__profiles__v1__change_kind__descriptor =
   crm__profiles__v1__change_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[26] =
+static const ProtobufCEnumValue crm__profiles__v1__event_type__enum_values_by_number[8] =
+{
+  { "EVENT_TYPE_UNSPECIFIED", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED", 0 },
+  { "EVENT_TYPE_TRADE", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_TRADE", 1 },
+  { "EVENT_TYPE_FUND_TRANSFER", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_FUND_TRANSFER", 2 },
+  { "EVENT_TYPE_DAILY_POSITION", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_DAILY_POSITION", 3 },
+  { "EVENT_TYPE_MARGIN_ACCOUNT", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_MARGIN_ACCOUNT", 4 },
+  { "EVENT_TYPE_MARGIN_INTEREST", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_MARGIN_INTEREST", 5 },
+  { "EVENT_TYPE_SERVICE_CONTACT", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_SERVICE_CONTACT", 6 },
+  { "EVENT_TYPE_PRODUCT_VIEW", "CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_PRODUCT_VIEW", 7 },
+};
+static const ProtobufCIntRange crm__profiles__v1__event_type__value_ranges[] = {
+{0, 0},{0, 8}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__event_type__enum_values_by_name[8] =
+{
+  { "EVENT_TYPE_DAILY_POSITION", 3 },
+  { "EVENT_TYPE_FUND_TRANSFER", 2 },
+  { "EVENT_TYPE_MARGIN_ACCOUNT", 4 },
+  { "EVENT_TYPE_MARGIN_INTEREST", 5 },
+  { "EVENT_TYPE_PRODUCT_VIEW", 7 },
+  { "EVENT_TYPE_SERVICE_CONTACT", 6 },
+  { "EVENT_TYPE_TRADE", 1 },
+  { "EVENT_TYPE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__event_type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.EventType",
+  "EventType",
+  "Crm__Profiles__V1__EventType",
+  "crm.profiles.v1",
+  8,
+  crm__profiles__v1__event_type__enum_values_by_number,
+  8,
+  crm__profiles__v1__event_type__enum_values_by_name,
+  1,
+  crm__profiles__v1__event_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[28] =
 {
   { "UpsertCustomer", &crm__profiles__v1__upsert_customer_request__descriptor, &crm__profiles__v1__upsert_customer_response__descriptor },
   { "GetCustomer", &crm__profiles__v1__get_customer_request__descriptor, &crm__profiles__v1__get_customer_response__descriptor },
@@ -8061,6 +8506,8 @@ static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descr
   { "ListSegmentMembers", &crm__profiles__v1__list_segment_members_request__descriptor, &crm__profiles__v1__list_segment_members_response__descriptor },
   { "StreamChanges", &crm__profiles__v1__stream_changes_request__descriptor, &crm__profiles__v1__change_event__descriptor },
   { "RebuildDimensions", &crm__profiles__v1__rebuild_dimensions_request__descriptor, &crm__profiles__v1__rebuild_dimensions_response__descriptor },
+  { "StreamEvents", &crm__profiles__v1__stream_events_request__descriptor, &crm__profiles__v1__logged_event__descriptor },
+  { "StreamDimensionsAsOf", &crm__profiles__v1__stream_dimensions_as_of_request__descriptor, &crm__profiles__v1__customer_dimensions__descriptor },
 };
 const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   3,        /* ChangeAccountStatus */
@@ -8088,6 +8535,8 @@ const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   13,        /* SearchCustomers */
   24,        /* StreamChanges */
   2,        /* StreamCustomers */
+  27,        /* StreamDimensionsAsOf */
+  26,        /* StreamEvents */
   0         /* UpsertCustomer */
 };
 const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
@@ -8097,7 +8546,7 @@ const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
   "Profiles",
   "Crm__Profiles__V1__Profiles",
   "crm.profiles.v1",
-  26,
+  28,
   crm__profiles__v1__profiles__method_descriptors,
   crm__profiles__v1__profiles__method_indices_by_name
 };
@@ -8308,6 +8757,22 @@ void crm__profiles__v1__profiles__rebuild_dimensions(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
   service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__stream_events(ProtobufCService *service,
+                                                const Crm__Profiles__V1__StreamEventsRequest *input,
+                                                Crm__Profiles__V1__LoggedEvent_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__stream_dimensions_as_of(ProtobufCService *service,
+                                                          const Crm__Profiles__V1__StreamDimensionsAsOfRequest *input,
+                                                          Crm__Profiles__V1__CustomerDimensions_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
                                         Crm__Profiles__V1__Profiles_ServiceDestroy destroy)

@@ -84,6 +84,9 @@ typedef struct Crm__Profiles__V1__ListSegmentMembersRequest Crm__Profiles__V1__L
 typedef struct Crm__Profiles__V1__ListSegmentMembersResponse Crm__Profiles__V1__ListSegmentMembersResponse;
 typedef struct Crm__Profiles__V1__ChangeEvent Crm__Profiles__V1__ChangeEvent;
 typedef struct Crm__Profiles__V1__StreamChangesRequest Crm__Profiles__V1__StreamChangesRequest;
+typedef struct Crm__Profiles__V1__LoggedEvent Crm__Profiles__V1__LoggedEvent;
+typedef struct Crm__Profiles__V1__StreamEventsRequest Crm__Profiles__V1__StreamEventsRequest;
+typedef struct Crm__Profiles__V1__StreamDimensionsAsOfRequest Crm__Profiles__V1__StreamDimensionsAsOfRequest;
 typedef struct Crm__Profiles__V1__RebuildDimensionsRequest Crm__Profiles__V1__RebuildDimensionsRequest;
 typedef struct Crm__Profiles__V1__RebuildDimensionsResponse Crm__Profiles__V1__RebuildDimensionsResponse;
 
@@ -236,6 +239,17 @@ typedef enum _Crm__Profiles__V1__ChangeKind {
   CRM__PROFILES__V1__CHANGE_KIND__DIMENSIONS_CHANGED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__CHANGE_KIND)
 } Crm__Profiles__V1__ChangeKind;
+typedef enum _Crm__Profiles__V1__EventType {
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED = 0,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_TRADE = 1,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_FUND_TRANSFER = 2,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_DAILY_POSITION = 3,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_MARGIN_ACCOUNT = 4,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_MARGIN_INTEREST = 5,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_SERVICE_CONTACT = 6,
+  CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_PRODUCT_VIEW = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__EVENT_TYPE)
+} Crm__Profiles__V1__EventType;
 
 /* --- messages --- */
 
@@ -1296,6 +1310,90 @@ struct  Crm__Profiles__V1__StreamChangesRequest
 #define CRM__PROFILES__V1__STREAM_CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_changes_request__descriptor) \
     , 0, 0 }
+
+
+typedef enum {
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY__NOT_SET = 0,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_TRADE = 3,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_FUND_TRANSFER = 4,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_DAILY_POSITION = 5,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_MARGIN_ACCOUNT = 6,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_MARGIN_INTEREST = 7,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_SERVICE_CONTACT = 8,
+  CRM__PROFILES__V1__LOGGED_EVENT__BODY_PRODUCT_VIEW = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__LOGGED_EVENT__BODY__CASE)
+} Crm__Profiles__V1__LoggedEvent__BodyCase;
+
+/*
+ * One ingested event exactly as it was accepted (a duplicate by idempotency key is never logged
+ * twice), with its position in the log.
+ */
+struct  Crm__Profiles__V1__LoggedEvent
+{
+  ProtobufCMessage base;
+  /*
+   * ingestion order, strictly increasing; resume after the last one applied
+   */
+  uint64_t event_id;
+  Crm__Profiles__V1__EventType type;
+  Crm__Profiles__V1__LoggedEvent__BodyCase body_case;
+  union {
+    Crm__Profiles__V1__TradeEvent *trade;
+    Crm__Profiles__V1__FundTransferEvent *fund_transfer;
+    Crm__Profiles__V1__DailyPositionEvent *daily_position;
+    Crm__Profiles__V1__MarginAccountEvent *margin_account;
+    Crm__Profiles__V1__MarginInterestEvent *margin_interest;
+    Crm__Profiles__V1__ServiceContactEvent *service_contact;
+    Crm__Profiles__V1__ProductViewEvent *product_view;
+  };
+};
+#define CRM__PROFILES__V1__LOGGED_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__logged_event__descriptor) \
+    , 0, CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED, CRM__PROFILES__V1__LOGGED_EVENT__BODY__NOT_SET, {0} }
+
+
+struct  Crm__Profiles__V1__StreamEventsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 0 = from the beginning
+   */
+  uint64_t after_event_id;
+  /*
+   * 0 = everything available now
+   */
+  uint32_t limit;
+  /*
+   * empty = every type; otherwise only these (ids still increase)
+   */
+  size_t n_types;
+  Crm__Profiles__V1__EventType *types;
+};
+#define CRM__PROFILES__V1__STREAM_EVENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_events_request__descriptor) \
+    , 0, 0, 0,NULL }
+
+
+struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The business day to compute for: only events on or before it count, and every time window
+   * ends on it. Required.
+   */
+  Crm__Common__V1__Date *as_of;
+  /*
+   * resume point; empty = from the first customer
+   */
+  char *after_customer_id;
+  /*
+   * 0 = every customer
+   */
+  uint32_t limit;
+};
+#define CRM__PROFILES__V1__STREAM_DIMENSIONS_AS_OF_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_dimensions_as_of_request__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Crm__Profiles__V1__RebuildDimensionsRequest
@@ -2533,6 +2631,63 @@ Crm__Profiles__V1__StreamChangesRequest *
 void   crm__profiles__v1__stream_changes_request__free_unpacked
                      (Crm__Profiles__V1__StreamChangesRequest *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__LoggedEvent methods */
+void   crm__profiles__v1__logged_event__init
+                     (Crm__Profiles__V1__LoggedEvent         *message);
+size_t crm__profiles__v1__logged_event__get_packed_size
+                     (const Crm__Profiles__V1__LoggedEvent   *message);
+size_t crm__profiles__v1__logged_event__pack
+                     (const Crm__Profiles__V1__LoggedEvent   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__logged_event__pack_to_buffer
+                     (const Crm__Profiles__V1__LoggedEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__LoggedEvent *
+       crm__profiles__v1__logged_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__logged_event__free_unpacked
+                     (Crm__Profiles__V1__LoggedEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__StreamEventsRequest methods */
+void   crm__profiles__v1__stream_events_request__init
+                     (Crm__Profiles__V1__StreamEventsRequest         *message);
+size_t crm__profiles__v1__stream_events_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamEventsRequest   *message);
+size_t crm__profiles__v1__stream_events_request__pack
+                     (const Crm__Profiles__V1__StreamEventsRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__stream_events_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamEventsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__StreamEventsRequest *
+       crm__profiles__v1__stream_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__stream_events_request__free_unpacked
+                     (Crm__Profiles__V1__StreamEventsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__StreamDimensionsAsOfRequest methods */
+void   crm__profiles__v1__stream_dimensions_as_of_request__init
+                     (Crm__Profiles__V1__StreamDimensionsAsOfRequest         *message);
+size_t crm__profiles__v1__stream_dimensions_as_of_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamDimensionsAsOfRequest   *message);
+size_t crm__profiles__v1__stream_dimensions_as_of_request__pack
+                     (const Crm__Profiles__V1__StreamDimensionsAsOfRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__stream_dimensions_as_of_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamDimensionsAsOfRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__StreamDimensionsAsOfRequest *
+       crm__profiles__v1__stream_dimensions_as_of_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__stream_dimensions_as_of_request__free_unpacked
+                     (Crm__Profiles__V1__StreamDimensionsAsOfRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Profiles__V1__RebuildDimensionsRequest methods */
 void   crm__profiles__v1__rebuild_dimensions_request__init
                      (Crm__Profiles__V1__RebuildDimensionsRequest         *message);
@@ -2777,6 +2932,15 @@ typedef void (*Crm__Profiles__V1__ChangeEvent_Closure)
 typedef void (*Crm__Profiles__V1__StreamChangesRequest_Closure)
                  (const Crm__Profiles__V1__StreamChangesRequest *message,
                   void *closure_data);
+typedef void (*Crm__Profiles__V1__LoggedEvent_Closure)
+                 (const Crm__Profiles__V1__LoggedEvent *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__StreamEventsRequest_Closure)
+                 (const Crm__Profiles__V1__StreamEventsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__StreamDimensionsAsOfRequest_Closure)
+                 (const Crm__Profiles__V1__StreamDimensionsAsOfRequest *message,
+                  void *closure_data);
 typedef void (*Crm__Profiles__V1__RebuildDimensionsRequest_Closure)
                  (const Crm__Profiles__V1__RebuildDimensionsRequest *message,
                   void *closure_data);
@@ -2894,6 +3058,14 @@ struct Crm__Profiles__V1__Profiles_Service
                              const Crm__Profiles__V1__RebuildDimensionsRequest *input,
                              Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
                              void *closure_data);
+  void (*stream_events)(Crm__Profiles__V1__Profiles_Service *service,
+                        const Crm__Profiles__V1__StreamEventsRequest *input,
+                        Crm__Profiles__V1__LoggedEvent_Closure closure,
+                        void *closure_data);
+  void (*stream_dimensions_as_of)(Crm__Profiles__V1__Profiles_Service *service,
+                                  const Crm__Profiles__V1__StreamDimensionsAsOfRequest *input,
+                                  Crm__Profiles__V1__CustomerDimensions_Closure closure,
+                                  void *closure_data);
 };
 typedef void (*Crm__Profiles__V1__Profiles_ServiceDestroy)(Crm__Profiles__V1__Profiles_Service *);
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
@@ -2927,7 +3099,9 @@ void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *ser
       function_prefix__ ## count_segment,\
       function_prefix__ ## list_segment_members,\
       function_prefix__ ## stream_changes,\
-      function_prefix__ ## rebuild_dimensions  }
+      function_prefix__ ## rebuild_dimensions,\
+      function_prefix__ ## stream_events,\
+      function_prefix__ ## stream_dimensions_as_of  }
 void crm__profiles__v1__profiles__upsert_customer(ProtobufCService *service,
                                                   const Crm__Profiles__V1__UpsertCustomerRequest *input,
                                                   Crm__Profiles__V1__UpsertCustomerResponse_Closure closure,
@@ -3032,6 +3206,14 @@ void crm__profiles__v1__profiles__rebuild_dimensions(ProtobufCService *service,
                                                      const Crm__Profiles__V1__RebuildDimensionsRequest *input,
                                                      Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
                                                      void *closure_data);
+void crm__profiles__v1__profiles__stream_events(ProtobufCService *service,
+                                                const Crm__Profiles__V1__StreamEventsRequest *input,
+                                                Crm__Profiles__V1__LoggedEvent_Closure closure,
+                                                void *closure_data);
+void crm__profiles__v1__profiles__stream_dimensions_as_of(ProtobufCService *service,
+                                                          const Crm__Profiles__V1__StreamDimensionsAsOfRequest *input,
+                                                          Crm__Profiles__V1__CustomerDimensions_Closure closure,
+                                                          void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3048,6 +3230,7 @@ extern const ProtobufCEnumDescriptor    crm__profiles__v1__contact_channel__desc
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__contact_outcome__descriptor;
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__dimension_type__descriptor;
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__change_kind__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__event_type__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__customer__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_response__descriptor;
@@ -3116,6 +3299,9 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_
 extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__logged_event__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor;

@@ -1,0 +1,1 @@
+// CRMPropensity: see the module's files.

@@ -1,0 +1,1 @@
+// CRMSuitability: see the module's files.

@@ -1,0 +1,1 @@
+// CRMWorld: see the module's files.
