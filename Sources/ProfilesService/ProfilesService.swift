@@ -44,7 +44,7 @@ public struct ProfilesService: CRMService {
         let updater = self.updater
         CustomerHandlers(store: customers, assessmentValidityYears: validity, onChanged: { updater.notify() }).register(into: &router)
         IngestionHandlers(events: events, onIngested: { updater.notify() }).register(into: &router)
-        FeedHandlers(database: database).register(into: &router)
+        FeedHandlers(database: database, classifier: classifier).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),
             segments: SegmentStore(database: database),

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
+import CRMWire
 import GRDB
 
 /// The change feed: `StreamChanges` sends every change after a sequence number, in order, then ends.
@@ -8,6 +9,7 @@ import GRDB
 /// either side too): no gap, no repeat.
 struct FeedHandlers: Sendable {
     let database: DatabasePool
+    let classifier: Classifier
 
     func register(into router: inout Router) {
         router.serverStreaming(
@@ -20,6 +22,50 @@ struct FeedHandlers: Sendable {
                 from: database, after: request.afterSequence, limit: request.limit, to: writer,
                 sequence: { $0.sequence }, setSequence: { $0.sequence = $1 }
             )
+        }
+        router.serverStreaming(
+            CustomerHandlers.prefix + "StreamEvents",
+            Crm_Profiles_V1_StreamEventsRequest.self,
+            Crm_Profiles_V1_LoggedEvent.self,
+            policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
+        ) { request, writer, _ in
+            var kinds: Set<EventKind> = []
+            for (position, type) in request.types.enumerated() {
+                guard let kind = EventKind(wireType: type) else {
+                    throw RPCError.invalidArgument(field: "types[\(position)]", "\(type) is not an event type")
+                }
+                kinds.insert(kind)
+            }
+            var next = request.afterEventID
+            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
+            while remaining > 0 {
+                let size = min(remaining, EventLog.page)
+                let from = next
+                let frozenKinds = kinds
+                let events = try await database.read { db in try EventLog.page(db, after: from, limit: size, kinds: frozenKinds) }
+                for event in events { try await writer.write(event) }
+                guard let last = events.last, events.count == size else { return }
+                next = last.eventID
+                remaining -= events.count
+            }
+        }
+        router.serverStreaming(
+            CustomerHandlers.prefix + "StreamDimensionsAsOf",
+            Crm_Profiles_V1_StreamDimensionsAsOfRequest.self,
+            Crm_Profiles_V1_CustomerDimensions.self,
+            policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
+        ) { request, writer, _ in
+            guard request.hasAsOf, request.asOf.isValid else {
+                throw RPCError.invalidArgument(field: "as_of", "a valid date is required")
+            }
+            let asOf = Days.day(year: request.asOf.year, month: request.asOf.month, day: request.asOf.day)
+            let limit = request.limit == 0 ? Int.max : Int(request.limit)
+            let classifier = self.classifier
+            let after = request.afterCustomerID
+            let dimensions = try await database.read { db in
+                try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier)
+            }
+            for entry in dimensions { try await writer.write(entry) }
         }
         router.unary(
             CustomerHandlers.prefix + "RebuildDimensions",

@@ -203,10 +203,20 @@ final class DimensionUpdater: Service, Sendable {
     // MARK: Conversions
 
     /// The facts the engine needs from the customer record and its latest assessment.
-    static func facts(_ db: Database, customer: Crm_Profiles_V1_Customer) throws -> CustomerFacts {
-        let latest = try db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence DESC LIMIT 1")
-        let assessment = try Data.fetchOne(latest, arguments: [customer.customerID])
-            .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
+    /// The facts a customer's dimensions read; with `assessedOnOrBefore`, the assessment in force
+    /// at the end of that day instead of the newest one.
+    static func facts(_ db: Database, customer: Crm_Profiles_V1_Customer, assessedOnOrBefore cutoff: DayNumber? = nil) throws -> CustomerFacts {
+        let assessment: Crm_Profiles_V1_SuitabilityAssessment?
+        if let cutoff {
+            let all = try db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence")
+            assessment = try Data.fetchAll(all, arguments: [customer.customerID])
+                .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
+                .last { $0.hasAssessedOn && Days.day(year: $0.assessedOn.year, month: $0.assessedOn.month, day: $0.assessedOn.day) <= cutoff }
+        } else {
+            let latest = try db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence DESC LIMIT 1")
+            assessment = try Data.fetchOne(latest, arguments: [customer.customerID])
+                .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
+        }
         let status: CustomerFacts.Status
         switch customer.status {
         case .prospect: status = .prospect
