@@ -38,6 +38,8 @@ public enum CRMMessageRegistry {
             Crm_Products_V1_GetProductAsOfResponse.self,
             Crm_Products_V1_GetProductRequest.self,
             Crm_Products_V1_GetProductResponse.self,
+            Crm_Products_V1_ImportOrdersRequest.self,
+            Crm_Products_V1_ImportOrdersResponse.self,
             Crm_Products_V1_ListProductVersionsRequest.self,
             Crm_Products_V1_ListProductVersionsResponse.self,
             Crm_Products_V1_ListProductsRequest.self,

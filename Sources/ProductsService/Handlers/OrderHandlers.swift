@@ -19,6 +19,9 @@ struct OrderHandlers: Sendable {
         router.unary(prefix + "GetOrder", Crm_Products_V1_GetOrderRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
             try await get(request)
         }
+        router.unary(prefix + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.self, policy: .roles(ProductsRoles.headOffice)) { request, _ in
+            try await importOrders(request)
+        }
         router.unary(prefix + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.self, policy: ProductsRoles.sellers) { request, _ in
             try await subscribe(request)
         }
@@ -77,6 +80,27 @@ struct OrderHandlers: Sendable {
             }
         case let .existing(stored):
             return .with { $0.order = stored }
+        }
+    }
+
+    /// Checks the whole batch before writing any of it, then writes it in one transaction, in
+    /// accepted_at order so the feed reads like the history it records.
+    func importOrders(_ request: Crm_Products_V1_ImportOrdersRequest) async throws -> Crm_Products_V1_ImportOrdersResponse {
+        guard request.orders.count <= OrderImport.maxBatch else {
+            throw RPCError.invalidArgument(field: "orders", "at most \(OrderImport.maxBatch) orders per call")
+        }
+        let now = currentUnixMillis()
+        for (index, order) in request.orders.enumerated() {
+            let violations = OrderImport.violations(of: order, index: index, nowMillis: now)
+            guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        }
+        let ordered = request.orders.enumerated().sorted {
+            ($0.element.acceptedAt.unixMillis, $0.offset) < ($1.element.acceptedAt.unixMillis, $1.offset)
+        }.map { (index: $0.offset, order: $0.element) }
+        let (imported, duplicates) = try await orders.importOrders(ordered)
+        return .with {
+            $0.imported = UInt32(imported)
+            $0.duplicates = UInt32(duplicates)
         }
     }
 

@@ -36,23 +36,56 @@ struct OrderStore: Sendable {
                 throw RPCError.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
             }
             try SaleRules.check(order, against: product, today: today)
-            let body: Data = try order.serializedBytes()
-            try db.execute(
-                sql: """
-                INSERT INTO product_order (order_id, customer_id, product_code, side, amount_minor, currency, channel,
-                                           manager_id, contract_id, accepted_at, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [
-                    order.orderID, order.customerID, order.productCode, order.side.rawValue, order.amount.minorUnits,
-                    MoneyText.currency(order.amount), order.channel.rawValue, order.managerID,
-                    Int64(clamping: order.contractID), order.acceptedAt.unixMillis, body,
-                ]
-            )
-            try ChangeLog.append(db, kind: .orderPlaced, productCode: order.productCode, customerID: order.customerID,
-                                 at: order.acceptedAt.unixMillis) { $0.order = order }
+            try Self.insert(db, order)
             return .created(order)
         }
+    }
+
+    /// Stores a batch of historical orders in one transaction (all or none), skipping the ids
+    /// stored before with the same content; returns (imported, duplicates).
+    /// Each order comes with its index in the request, which errors name.
+    func importOrders(_ batch: [(index: Int, order: Order)]) async throws -> (imported: Int, duplicates: Int) {
+        try await database.write { db -> (imported: Int, duplicates: Int) in
+            var imported = 0
+            var duplicates = 0
+            var seen: [String: Order] = [:]
+            for (index, incoming) in batch {
+                if let existing = try Self.order(db, id: incoming.orderID) ?? seen[incoming.orderID] {
+                    guard OrderValidation.content(of: existing) == OrderValidation.content(of: incoming) else {
+                        throw RPCError.refused(.alreadyExists, field: "orders[\(index)].order_id",
+                                               "order \(incoming.orderID) already exists with different content")
+                    }
+                    duplicates += 1
+                    continue
+                }
+                guard let product = try ProductStore.current(db, code: incoming.productCode) else {
+                    throw RPCError.refused(.notFound, field: "orders[\(index)].product_code", "no product \(incoming.productCode)")
+                }
+                let order = OrderImport.stored(incoming, productVersion: product.version)
+                try Self.insert(db, order)
+                seen[order.orderID] = order
+                imported += 1
+            }
+            return (imported, duplicates)
+        }
+    }
+
+    private static func insert(_ db: Database, _ order: Order) throws {
+        let body: Data = try order.serializedBytes()
+        try db.execute(
+            sql: """
+            INSERT INTO product_order (order_id, customer_id, product_code, side, amount_minor, currency, channel,
+                                       manager_id, contract_id, accepted_at, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                order.orderID, order.customerID, order.productCode, order.side.rawValue, order.amount.minorUnits,
+                MoneyText.currency(order.amount), order.channel.rawValue, order.managerID,
+                Int64(clamping: order.contractID), order.acceptedAt.unixMillis, body,
+            ]
+        )
+        try ChangeLog.append(db, kind: .orderPlaced, productCode: order.productCode, customerID: order.customerID,
+                             at: order.acceptedAt.unixMillis) { $0.order = order }
     }
 
     /// `existing` when `incoming` has the same caller content, else ALREADY_EXISTS.

@@ -1402,6 +1402,96 @@ void   crm__products__v1__place_order_response__free_unpacked
   assert(message->base.descriptor == &crm__products__v1__place_order_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__products__v1__import_orders_request__init
+                     (Crm__Products__V1__ImportOrdersRequest         *message)
+{
+  static const Crm__Products__V1__ImportOrdersRequest init_value = CRM__PRODUCTS__V1__IMPORT_ORDERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__import_orders_request__get_packed_size
+                     (const Crm__Products__V1__ImportOrdersRequest *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__import_orders_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__import_orders_request__pack
+                     (const Crm__Products__V1__ImportOrdersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__import_orders_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__import_orders_request__pack_to_buffer
+                     (const Crm__Products__V1__ImportOrdersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__import_orders_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ImportOrdersRequest *
+       crm__products__v1__import_orders_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ImportOrdersRequest *)
+     protobuf_c_message_unpack (&crm__products__v1__import_orders_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__import_orders_request__free_unpacked
+                     (Crm__Products__V1__ImportOrdersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__import_orders_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__products__v1__import_orders_response__init
+                     (Crm__Products__V1__ImportOrdersResponse         *message)
+{
+  static const Crm__Products__V1__ImportOrdersResponse init_value = CRM__PRODUCTS__V1__IMPORT_ORDERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__products__v1__import_orders_response__get_packed_size
+                     (const Crm__Products__V1__ImportOrdersResponse *message)
+{
+  assert(message->base.descriptor == &crm__products__v1__import_orders_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__products__v1__import_orders_response__pack
+                     (const Crm__Products__V1__ImportOrdersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__products__v1__import_orders_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__products__v1__import_orders_response__pack_to_buffer
+                     (const Crm__Products__V1__ImportOrdersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__products__v1__import_orders_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Products__V1__ImportOrdersResponse *
+       crm__products__v1__import_orders_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Products__V1__ImportOrdersResponse *)
+     protobuf_c_message_unpack (&crm__products__v1__import_orders_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__products__v1__import_orders_response__free_unpacked
+                     (Crm__Products__V1__ImportOrdersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__products__v1__import_orders_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__products__v1__get_order_request__init
                      (Crm__Products__V1__GetOrderRequest         *message)
 {
@@ -3837,6 +3927,95 @@ const ProtobufCMessageDescriptor crm__products__v1__place_order_response__descri
   (ProtobufCMessageInit) crm__products__v1__place_order_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__products__v1__import_orders_request__field_descriptors[1] =
+{
+  {
+    "orders",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Products__V1__ImportOrdersRequest, n_orders),
+    offsetof(Crm__Products__V1__ImportOrdersRequest, orders),
+    &crm__products__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__import_orders_request__field_indices_by_name[] = {
+  0,   /* field[0] = orders */
+};
+static const ProtobufCIntRange crm__products__v1__import_orders_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__import_orders_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ImportOrdersRequest",
+  "ImportOrdersRequest",
+  "Crm__Products__V1__ImportOrdersRequest",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ImportOrdersRequest),
+  1,
+  crm__products__v1__import_orders_request__field_descriptors,
+  crm__products__v1__import_orders_request__field_indices_by_name,
+  1,  crm__products__v1__import_orders_request__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__import_orders_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__products__v1__import_orders_response__field_descriptors[2] =
+{
+  {
+    "imported",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ImportOrdersResponse, imported),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "duplicates",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__ImportOrdersResponse, duplicates),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__products__v1__import_orders_response__field_indices_by_name[] = {
+  1,   /* field[1] = duplicates */
+  0,   /* field[0] = imported */
+};
+static const ProtobufCIntRange crm__products__v1__import_orders_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__products__v1__import_orders_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.products.v1.ImportOrdersResponse",
+  "ImportOrdersResponse",
+  "Crm__Products__V1__ImportOrdersResponse",
+  "crm.products.v1",
+  sizeof(Crm__Products__V1__ImportOrdersResponse),
+  2,
+  crm__products__v1__import_orders_response__field_descriptors,
+  crm__products__v1__import_orders_response__field_indices_by_name,
+  1,  crm__products__v1__import_orders_response__number_ranges,
+  (ProtobufCMessageInit) crm__products__v1__import_orders_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor crm__products__v1__get_order_request__field_descriptors[1] =
 {
   {
@@ -4643,7 +4822,7 @@ const ProtobufCEnumDescriptor crm__products__v1__change_kind__descriptor =
   crm__products__v1__change_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__products__v1__products__method_descriptors[14] =
+static const ProtobufCMethodDescriptor crm__products__v1__products__method_descriptors[15] =
 {
   { "UpsertProduct", &crm__products__v1__upsert_product_request__descriptor, &crm__products__v1__upsert_product_response__descriptor },
   { "GetProduct", &crm__products__v1__get_product_request__descriptor, &crm__products__v1__get_product_response__descriptor },
@@ -4657,6 +4836,7 @@ static const ProtobufCMethodDescriptor crm__products__v1__products__method_descr
   { "VerifyContract", &crm__products__v1__verify_contract_request__descriptor, &crm__products__v1__verify_contract_response__descriptor },
   { "PlaceOrder", &crm__products__v1__place_order_request__descriptor, &crm__products__v1__place_order_response__descriptor },
   { "GetOrder", &crm__products__v1__get_order_request__descriptor, &crm__products__v1__get_order_response__descriptor },
+  { "ImportOrders", &crm__products__v1__import_orders_request__descriptor, &crm__products__v1__import_orders_response__descriptor },
   { "SubscribePackage", &crm__products__v1__subscribe_package_request__descriptor, &crm__products__v1__subscribe_package_response__descriptor },
   { "StreamChanges", &crm__products__v1__stream_changes_request__descriptor, &crm__products__v1__change_event__descriptor },
 };
@@ -4666,13 +4846,14 @@ const unsigned crm__products__v1__products__method_indices_by_name[] = {
   11,        /* GetOrder */
   1,        /* GetProduct */
   2,        /* GetProductAsOf */
+  12,        /* ImportOrders */
   3,        /* ListProductVersions */
   4,        /* ListProducts */
   10,        /* PlaceOrder */
   5,        /* PutContractTemplate */
   7,        /* SignContract */
-  13,        /* StreamChanges */
-  12,        /* SubscribePackage */
+  14,        /* StreamChanges */
+  13,        /* SubscribePackage */
   0,        /* UpsertProduct */
   9         /* VerifyContract */
 };
@@ -4683,7 +4864,7 @@ const ProtobufCServiceDescriptor crm__products__v1__products__descriptor =
   "Products",
   "Crm__Products__V1__Products",
   "crm.products.v1",
-  14,
+  15,
   crm__products__v1__products__method_descriptors,
   crm__products__v1__products__method_indices_by_name
 };
@@ -4783,13 +4964,21 @@ void crm__products__v1__products__get_order(ProtobufCService *service,
   assert(service->descriptor == &crm__products__v1__products__descriptor);
   service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void crm__products__v1__products__import_orders(ProtobufCService *service,
+                                                const Crm__Products__V1__ImportOrdersRequest *input,
+                                                Crm__Products__V1__ImportOrdersResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &crm__products__v1__products__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void crm__products__v1__products__subscribe_package(ProtobufCService *service,
                                                     const Crm__Products__V1__SubscribePackageRequest *input,
                                                     Crm__Products__V1__SubscribePackageResponse_Closure closure,
                                                     void *closure_data)
 {
   assert(service->descriptor == &crm__products__v1__products__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__products__v1__products__stream_changes(ProtobufCService *service,
                                                  const Crm__Products__V1__StreamChangesRequest *input,
@@ -4797,7 +4986,7 @@ void crm__products__v1__products__stream_changes(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &crm__products__v1__products__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__products__v1__products__init (Crm__Products__V1__Products_Service *service,
                                         Crm__Products__V1__Products_ServiceDestroy destroy)

@@ -47,6 +47,8 @@ typedef struct Crm__Products__V1__SuitabilityReason Crm__Products__V1__Suitabili
 typedef struct Crm__Products__V1__Order Crm__Products__V1__Order;
 typedef struct Crm__Products__V1__PlaceOrderRequest Crm__Products__V1__PlaceOrderRequest;
 typedef struct Crm__Products__V1__PlaceOrderResponse Crm__Products__V1__PlaceOrderResponse;
+typedef struct Crm__Products__V1__ImportOrdersRequest Crm__Products__V1__ImportOrdersRequest;
+typedef struct Crm__Products__V1__ImportOrdersResponse Crm__Products__V1__ImportOrdersResponse;
 typedef struct Crm__Products__V1__GetOrderRequest Crm__Products__V1__GetOrderRequest;
 typedef struct Crm__Products__V1__GetOrderResponse Crm__Products__V1__GetOrderResponse;
 typedef struct Crm__Products__V1__FeeSchedule Crm__Products__V1__FeeSchedule;
@@ -707,6 +709,42 @@ struct  Crm__Products__V1__PlaceOrderResponse
 #define CRM__PRODUCTS__V1__PLACE_ORDER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__place_order_response__descriptor) \
     , NULL, 0 }
+
+
+/*
+ * Records orders that were accepted in the past by another system, as they were: the caller gives
+ * accepted_at (not in the future) and, for a subscription, the suitability outcome recorded then
+ * (MATCH or MISMATCH_CONFIRMED) with its rule version; redemptions are NOT_CHECKED. No gate is asked
+ * and no sales window applies (the sale already happened); the product must exist now and the
+ * order stores its current version, and contract_id may be 0 (contracts signed outside this system).
+ * The batch is written whole or not at all: a bad order is INVALID_ARGUMENT naming
+ * `orders[i].<field>`. Idempotent by order_id like PlaceOrder (same content again counts as a
+ * duplicate, different content is ALREADY_EXISTS naming the index). Imported orders enter the
+ * change feed like placed ones, in accepted_at order within the batch.
+ */
+struct  Crm__Products__V1__ImportOrdersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * at most 10,000
+   */
+  size_t n_orders;
+  Crm__Products__V1__Order **orders;
+};
+#define CRM__PRODUCTS__V1__IMPORT_ORDERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__import_orders_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Products__V1__ImportOrdersResponse
+{
+  ProtobufCMessage base;
+  uint32_t imported;
+  uint32_t duplicates;
+};
+#define CRM__PRODUCTS__V1__IMPORT_ORDERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__import_orders_response__descriptor) \
+    , 0, 0 }
 
 
 struct  Crm__Products__V1__GetOrderRequest
@@ -1446,6 +1484,44 @@ Crm__Products__V1__PlaceOrderResponse *
 void   crm__products__v1__place_order_response__free_unpacked
                      (Crm__Products__V1__PlaceOrderResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ImportOrdersRequest methods */
+void   crm__products__v1__import_orders_request__init
+                     (Crm__Products__V1__ImportOrdersRequest         *message);
+size_t crm__products__v1__import_orders_request__get_packed_size
+                     (const Crm__Products__V1__ImportOrdersRequest   *message);
+size_t crm__products__v1__import_orders_request__pack
+                     (const Crm__Products__V1__ImportOrdersRequest   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__import_orders_request__pack_to_buffer
+                     (const Crm__Products__V1__ImportOrdersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ImportOrdersRequest *
+       crm__products__v1__import_orders_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__import_orders_request__free_unpacked
+                     (Crm__Products__V1__ImportOrdersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Products__V1__ImportOrdersResponse methods */
+void   crm__products__v1__import_orders_response__init
+                     (Crm__Products__V1__ImportOrdersResponse         *message);
+size_t crm__products__v1__import_orders_response__get_packed_size
+                     (const Crm__Products__V1__ImportOrdersResponse   *message);
+size_t crm__products__v1__import_orders_response__pack
+                     (const Crm__Products__V1__ImportOrdersResponse   *message,
+                      uint8_t             *out);
+size_t crm__products__v1__import_orders_response__pack_to_buffer
+                     (const Crm__Products__V1__ImportOrdersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Products__V1__ImportOrdersResponse *
+       crm__products__v1__import_orders_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__products__v1__import_orders_response__free_unpacked
+                     (Crm__Products__V1__ImportOrdersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Products__V1__GetOrderRequest methods */
 void   crm__products__v1__get_order_request__init
                      (Crm__Products__V1__GetOrderRequest         *message);
@@ -1693,6 +1769,12 @@ typedef void (*Crm__Products__V1__PlaceOrderRequest_Closure)
 typedef void (*Crm__Products__V1__PlaceOrderResponse_Closure)
                  (const Crm__Products__V1__PlaceOrderResponse *message,
                   void *closure_data);
+typedef void (*Crm__Products__V1__ImportOrdersRequest_Closure)
+                 (const Crm__Products__V1__ImportOrdersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Products__V1__ImportOrdersResponse_Closure)
+                 (const Crm__Products__V1__ImportOrdersResponse *message,
+                  void *closure_data);
 typedef void (*Crm__Products__V1__GetOrderRequest_Closure)
                  (const Crm__Products__V1__GetOrderRequest *message,
                   void *closure_data);
@@ -1772,6 +1854,10 @@ struct Crm__Products__V1__Products_Service
                     const Crm__Products__V1__GetOrderRequest *input,
                     Crm__Products__V1__GetOrderResponse_Closure closure,
                     void *closure_data);
+  void (*import_orders)(Crm__Products__V1__Products_Service *service,
+                        const Crm__Products__V1__ImportOrdersRequest *input,
+                        Crm__Products__V1__ImportOrdersResponse_Closure closure,
+                        void *closure_data);
   void (*subscribe_package)(Crm__Products__V1__Products_Service *service,
                             const Crm__Products__V1__SubscribePackageRequest *input,
                             Crm__Products__V1__SubscribePackageResponse_Closure closure,
@@ -1800,6 +1886,7 @@ void crm__products__v1__products__init (Crm__Products__V1__Products_Service *ser
       function_prefix__ ## verify_contract,\
       function_prefix__ ## place_order,\
       function_prefix__ ## get_order,\
+      function_prefix__ ## import_orders,\
       function_prefix__ ## subscribe_package,\
       function_prefix__ ## stream_changes  }
 void crm__products__v1__products__upsert_product(ProtobufCService *service,
@@ -1850,6 +1937,10 @@ void crm__products__v1__products__get_order(ProtobufCService *service,
                                             const Crm__Products__V1__GetOrderRequest *input,
                                             Crm__Products__V1__GetOrderResponse_Closure closure,
                                             void *closure_data);
+void crm__products__v1__products__import_orders(ProtobufCService *service,
+                                                const Crm__Products__V1__ImportOrdersRequest *input,
+                                                Crm__Products__V1__ImportOrdersResponse_Closure closure,
+                                                void *closure_data);
 void crm__products__v1__products__subscribe_package(ProtobufCService *service,
                                                     const Crm__Products__V1__SubscribePackageRequest *input,
                                                     Crm__Products__V1__SubscribePackageResponse_Closure closure,
@@ -1900,6 +1991,8 @@ extern const ProtobufCMessageDescriptor crm__products__v1__suitability_reason__d
 extern const ProtobufCMessageDescriptor crm__products__v1__order__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__place_order_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__place_order_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__import_orders_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__products__v1__import_orders_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__get_order_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__get_order_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__products__v1__fee_schedule__descriptor;
