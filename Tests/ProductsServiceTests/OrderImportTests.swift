@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMStore
 import Foundation
 import Testing
 @testable import ProductsService
@@ -60,7 +61,7 @@ import Testing
         changed.amount.minorUnits += 1
         #expect(await refusal([changed])?.code == .alreadyExists)
         // Nothing of the refused batches was written: only OK is in the feed.
-        #expect(try await harness.changes(after: 0).compactMap { $0.hasOrder ? $0.order.orderID : nil } == ["OK"])
+        #expect(try await harness.changes(after: 0).compactMap { if case .order(let order)? = $0.body { return order.orderID } else { return nil } } == ["OK"])
         // Only head office (or an operator) may import.
         let denied = await statusOf { _ = try await harness.web.unary(ProductsHarness.method + "ImportOrders", Crm_Products_V1_ImportOrdersRequest(), as: Crm_Products_V1_ImportOrdersResponse.self) }
         #expect(denied?.code == .permissionDenied)
