@@ -1,1 +1,0 @@
-// CRMSuitability: see the module's files.
