@@ -69,6 +69,21 @@ public struct SuitabilityRules: Sendable, Hashable {
         return SuitabilityVerdict(decision: decision, reasons: prohibited + mismatches, ruleVersion: version)
     }
 
+    /// Whether `decide` would answer MATCH, without building the reasons: the scan over every
+    /// customer for a target list asks this a million times.
+    public func matches(customer: SuitabilityCustomer, product: SuitabilityProduct, today: Int32) -> Bool {
+        guard customer.status == .normal, (1...5).contains(product.riskLevel), let assessment = customer.assessment,
+              today <= expiry(of: assessment)
+        else { return false }
+        if assessment.investorClass == .professional { return true }
+        guard let tolerance = assessment.riskTolerance, (1...5).contains(tolerance), product.riskLevel <= tolerance else { return false }
+        if let wanted = product.horizon {
+            guard let own = assessment.horizon, wanted <= own else { return false }
+        }
+        if let variety = product.variety, !assessment.varieties.contains(variety) { return false }
+        return true
+    }
+
     /// The last valid day of an assessment: its own expiry, else assessedOn plus the validity
     /// (calendar years, counted as 365 days plus one per leap day crossed, via the civil calendar).
     public func expiry(of assessment: SuitabilityCustomer.Assessment) -> Int32 {

@@ -1,29 +1,130 @@
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
+import CRMStore
+import CRMSuitability
 import GRDB
+import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// # MatchingService
 ///
-/// Who should be offered what: suitability decisions, target customers, recommendations and the
-/// marketing campaigns that carry them. It reads customers from profiles and products from products
-/// over RPC, never from their stores. This library holds the service's store, its pure domain rules
-/// and its RPC handlers; the `crm-matching` executable only runs it, possibly as several replicas,
-/// each with its own store.
+/// Who may be offered what, and who is most likely to buy: suitability decisions, target
+/// customers, recommendations, the propensity model and marketing campaigns.
+///
+/// It keeps its own copy of what it needs — customers, assessments, dimensions and classes from
+/// the profiles feed; products and orders from the products feed — in its store and an in-memory
+/// index, and answers only from that copy, so it keeps answering while profiles or products is
+/// down (GetReplicaStatus and the health details say how stale the copy is). Several replicas run
+/// at once, each with its own store; they give the same answers once caught up, and copy each
+/// other's newest model.
+///
+/// Settings: `assessment.validity_years` (2), `feed.page` (2000 changes), `feed.interval_ms`
+/// (200), `model.sync_seconds` (10).
 public struct MatchingService: CRMService {
     public static let name = "matching"
     public static let defaultPort = 7103
     public static var migrator: DatabaseMigrator { MatchingSchema.migrator }
 
+    let replica: Replica
     let campaigns: CampaignStore
+    let decisions: DecisionLog
+    let context: ServiceContext
+    let settings: [String: String]
 
     public init(context: ServiceContext) throws {
+        self.context = context
+        self.settings = context.configuration.settings
+        let validity = Int(settings["assessment.validity_years"] ?? "") ?? 2
+        guard (1...10).contains(validity) else { throw ConfigurationError("assessment.validity_years must be 1..10") }
+        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: validity))
         self.campaigns = CampaignStore(database: context.database)
+        self.decisions = DecisionLog(database: context.database)
     }
 
     public func register(into router: inout Router) {
-        CampaignHandlers(store: campaigns).register(into: &router)
+        SuitabilityHandlers(replica: replica, log: decisions).register(into: &router)
+        TargetingHandlers(replica: replica).register(into: &router)
+        ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"])).register(into: &router)
+        CampaignHandlers(store: campaigns, replica: replica).register(into: &router)
+        let replica = self.replica
+        router.unary(SuitabilityHandlers.prefix + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest.self,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing)) { _, _ in
+            Crm_Matching_V1_GetReplicaStatusResponse.with { $0.status = replica.status() }
+        }
     }
+
+    public func backgroundServices() -> [any Service] {
+        let page = UInt32(settings["feed.page"] ?? "") ?? 2_000
+        let interval = Duration.milliseconds(Int(settings["feed.interval_ms"] ?? "") ?? 200)
+        let replica = self.replica
+        let logger = context.logger
+        let dictionaryLoaded = Mutex(false)
+        let profiles = FeedFollower(source: .profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+            if !dictionaryLoaded.withLock({ $0 }) {
+                let dimensions = try await client.unary("/crm.profiles.v1.Profiles/ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(), as: Crm_Profiles_V1_ListDimensionsResponse.self)
+                let schemes = try await client.unary("/crm.profiles.v1.Profiles/ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(), as: Crm_Profiles_V1_ListClassificationSchemesResponse.self)
+                try await replica.setDictionary(dimensions, schemes)
+                dictionaryLoaded.withLock { $0 = true }
+            }
+            let changes = try await client.serverStreaming(
+                "/crm.profiles.v1.Profiles/StreamChanges",
+                Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
+                as: Crm_Profiles_V1_ChangeEvent.self
+            ).collect()
+            try await replica.applyProfiles(changes)
+            return changes.count
+        }
+        let products = FeedFollower(source: .products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+            let changes = try await client.serverStreaming(
+                "/crm.products.v1.Products/StreamChanges",
+                Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
+                as: Crm_Products_V1_ChangeEvent.self
+            ).collect()
+            try await replica.applyProducts(changes)
+            return changes.count
+        }
+        let sync = ModelSync(replica: replica, peers: context.peers["matching"],
+                             interval: .seconds(Int(settings["model.sync_seconds"] ?? "") ?? 10), logger: logger)
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, sync]), decisions]
+    }
+
+    public func healthDetails() async -> [String: String] {
+        let status = replica.status()
+        return [
+            "customers": "\(status.customers)",
+            "products": "\(status.products)",
+            "profiles_sequence": "\(status.profilesSequence)",
+            "products_sequence": "\(status.productsSequence)",
+            "profiles_staleness_seconds": String(format: "%.1f", status.profilesStalenessSeconds),
+            "products_staleness_seconds": String(format: "%.1f", status.productsStalenessSeconds),
+            "model_version": status.modelVersion,
+            "ready": "\(status.ready)",
+        ]
+    }
+
+    /// Loads the store into memory, then runs the followers: the copy is complete in memory before
+    /// the first change is applied on top of it.
+    struct ReplicaLoader: Service {
+        let replica: Replica
+        let logger: Logger
+        let then: [any Service]
+
+        func run() async throws {
+            try await replica.load()
+            logger.info("replica loaded", metadata: ["customers": "\(replica.status().customers)"])
+            await replica.warmScores()
+            try await withThrowingDiscardingTaskGroup { group in
+                for service in then { group.addTask { try await service.run() } }
+            }
+        }
+    }
+
+    // MARK: Testing and tools
+
+    /// The replica's status now (tests and tools).
+    public func replicaStatus() -> Crm_Matching_V1_ReplicaStatus { replica.status() }
 }
 
 /// The roles the matching service's methods allow.
@@ -32,8 +133,12 @@ enum MatchingRoles {
     static let marketing = "marketing"
     /// Head-office analytics and operations: sees and changes everything.
     static let headOffice = "head-office"
-    /// A client manager's workbench, reading the campaigns it is asked to work.
+    /// A client manager's workbench.
     static let workbench = "workbench"
-    /// Other services reading campaigns.
+    /// The website product mall: recommendations and suitability before a sale.
+    static let website = "website"
+    /// Other services (products asks for suitability decisions; replicas copy models).
     static let service = "service"
 }
+
+import Foundation

@@ -146,3 +146,40 @@ import Testing
         #expect(CivilDay.day(year: 1970, month: 1, day: 1) == 0)
     }
 }
+
+/// The fast path agrees with the full decision on every combination of the tables above.
+@Suite struct SuitabilityFastPathTests {
+    @Test func matchesAgreesWithDecideEverywhere() {
+        let rules = SuitabilityRules()
+        let today = SuitabilityRulesTests.today
+        var checked = 0
+        for status in SuitabilityCustomer.AccountStatus.allCases {
+            for investorClass in [SuitabilityCustomer.InvestorClass.ordinary, .professional] {
+                for tolerance in [nil, 1, 2, 3, 4, 5] as [Int?] {
+                    for lowest in [false, true] {
+                        for horizon in [nil, 1, 2, 3, 4] as [Int?] {
+                            for expires in [today - 1, today] {
+                                let customer = SuitabilityCustomer(status: status, assessment: .init(
+                                    investorClass: investorClass, riskTolerance: tolerance, lowestCategory: lowest,
+                                    assessedOn: today - 10, expiresOn: expires, horizon: horizon, varieties: [1, 4]
+                                ))
+                                for risk in 0...5 {
+                                    for productHorizon in [nil, 1, 3, 4] as [Int?] {
+                                        for variety in [nil, 1, 2] as [Int?] {
+                                            let product = SuitabilityProduct(riskLevel: risk, horizon: productHorizon, variety: variety)
+                                            let full = rules.decide(customer: customer, product: product, today: today).decision == .match
+                                            #expect(rules.matches(customer: customer, product: product, today: today) == full)
+                                            checked += 1
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(checked == 5 * 2 * 6 * 2 * 5 * 2 * 6 * 4 * 3)
+        #expect(!rules.matches(customer: .init(status: .normal, assessment: nil), product: .init(riskLevel: 1, horizon: nil, variety: nil), today: today))
+    }
+}

@@ -10,6 +10,11 @@
 
 /// The matching service: suitability decisions, target customers, recommendations, campaigns.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -70,6 +75,94 @@ public nonisolated enum Crm_Matching_V1_SuitabilityDecision: SwiftProtobuf.Enum,
 
 }
 
+public nonisolated enum Crm_Matching_V1_ContactOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// talked to; no decision yet
+  case reached // = 1
+
+  /// said they bought (orders from the products feed count anyway)
+  case bought // = 2
+  case declined // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .reached
+    case 2: self = .bought
+    case 3: self = .declined
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .reached: return 1
+    case .bought: return 2
+    case .declined: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Matching_V1_ContactOutcome] = [
+    .unspecified,
+    .reached,
+    .bought,
+    .declined,
+  ]
+
+}
+
+public nonisolated enum Crm_Matching_V1_ModelKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// the default: gradient-boosted trees
+  case unspecified // = 0
+  case boostedTrees // = 1
+
+  /// L2-regularised, for comparison
+  case logisticRegression // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .boostedTrees
+    case 2: self = .logisticRegression
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .boostedTrees: return 1
+    case .logisticRegression: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Matching_V1_ModelKind] = [
+    .unspecified,
+    .boostedTrees,
+    .logisticRegression,
+  ]
+
+}
+
 public nonisolated struct Crm_Matching_V1_Campaign: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -90,6 +183,16 @@ public nonisolated struct Crm_Matching_V1_Campaign: Sendable {
   public var hasCreatedAt: Bool {self._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  /// How many of the product's top target customers the campaign targets (default 1,000, at most
+  /// 100,000). The list is fixed when the campaign is created (ListCampaignTargets reads it).
+  public var targetSize: UInt32 = 0
+
+  /// Set by the service: the model that ranked the list, and its length (fewer than target_size
+  /// when fewer customers are eligible).
+  public var modelVersion: String = String()
+
+  public var targets: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -249,6 +352,901 @@ public nonisolated struct Crm_Matching_V1_DecideSuitabilityResponse: Sendable {
   fileprivate var _decidedAt: Crm_Common_V1_Timestamp? = nil
 }
 
+public nonisolated struct Crm_Matching_V1_CampaignContact: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  /// must be on the campaign's target list
+  public var customerID: String = String()
+
+  public var outcome: Crm_Matching_V1_ContactOutcome = .unspecified
+
+  /// default: now
+  public var at: Crm_Common_V1_Timestamp {
+    get {_at ?? Crm_Common_V1_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  /// who made the contact
+  public var managerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: Crm_Common_V1_Timestamp? = nil
+}
+
+/// Idempotent by (campaign_id, customer_id, outcome): the same outcome recorded twice counts once.
+public nonisolated struct Crm_Matching_V1_RecordCampaignContactRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var contact: Crm_Matching_V1_CampaignContact {
+    get {_contact ?? Crm_Matching_V1_CampaignContact()}
+    set {_contact = newValue}
+  }
+  /// Returns true if `contact` has been explicitly set.
+  public var hasContact: Bool {self._contact != nil}
+  /// Clears the value of `contact`. Subsequent reads from it will return its default value.
+  public mutating func clearContact() {self._contact = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contact: Crm_Matching_V1_CampaignContact? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_RecordCampaignContactResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_ListCampaignTargetsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  /// at most 1,000 per page
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_CampaignTarget: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 = most likely to buy
+  public var rank: UInt32 = 0
+
+  public var customerID: String = String()
+
+  /// the probability the model gave when the campaign was created
+  public var score: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_ListCampaignTargetsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var targets: [Crm_Matching_V1_CampaignTarget] = []
+
+  public var nextPageToken: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GetCampaignReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaignID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// How a campaign did. A target "bought" when an order of the campaign's product by that customer
+/// was accepted at or after the campaign's creation (from the products feed) or a BOUGHT contact was
+/// recorded. The baseline is the same purchase rate among the customers who were eligible (MATCH and
+/// the product's target rule) but not targeted: what targeting at random would have reached.
+public nonisolated struct Crm_Matching_V1_CampaignReport: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Crm_Matching_V1_Campaign {
+    get {_storage._campaign ?? Crm_Matching_V1_Campaign()}
+    set {_uniqueStorage()._campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {_storage._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {_uniqueStorage()._campaign = nil}
+
+  public var targets: UInt32 {
+    get {_storage._targets}
+    set {_uniqueStorage()._targets = newValue}
+  }
+
+  /// targets with any contact outcome
+  public var reached: UInt32 {
+    get {_storage._reached}
+    set {_uniqueStorage()._reached = newValue}
+  }
+
+  public var declined: UInt32 {
+    get {_storage._declined}
+    set {_uniqueStorage()._declined = newValue}
+  }
+
+  /// targets who bought
+  public var bought: UInt32 {
+    get {_storage._bought}
+    set {_uniqueStorage()._bought = newValue}
+  }
+
+  /// bought / targets
+  public var hitRate: Double {
+    get {_storage._hitRate}
+    set {_uniqueStorage()._hitRate = newValue}
+  }
+
+  /// bought among reached / reached
+  public var conversion: Double {
+    get {_storage._conversion}
+    set {_uniqueStorage()._conversion = newValue}
+  }
+
+  /// subscriptions of the product by targets since creation
+  public var sales: Crm_Common_V1_Money {
+    get {_storage._sales ?? Crm_Common_V1_Money()}
+    set {_uniqueStorage()._sales = newValue}
+  }
+  /// Returns true if `sales` has been explicitly set.
+  public var hasSales: Bool {_storage._sales != nil}
+  /// Clears the value of `sales`. Subsequent reads from it will return its default value.
+  public mutating func clearSales() {_uniqueStorage()._sales = nil}
+
+  public var untargetedEligible: UInt32 {
+    get {_storage._untargetedEligible}
+    set {_uniqueStorage()._untargetedEligible = newValue}
+  }
+
+  public var untargetedBought: UInt32 {
+    get {_storage._untargetedBought}
+    set {_uniqueStorage()._untargetedBought = newValue}
+  }
+
+  /// untargeted_bought / untargeted_eligible
+  public var baselineRate: Double {
+    get {_storage._baselineRate}
+    set {_uniqueStorage()._baselineRate = newValue}
+  }
+
+  /// hit_rate / baseline_rate (0 when the baseline is 0)
+  public var lift: Double {
+    get {_storage._lift}
+    set {_uniqueStorage()._lift = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Matching_V1_GetCampaignReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var report: Crm_Matching_V1_CampaignReport {
+    get {_report ?? Crm_Matching_V1_CampaignReport()}
+    set {_report = newValue}
+  }
+  /// Returns true if `report` has been explicitly set.
+  public var hasReport: Bool {self._report != nil}
+  /// Clears the value of `report`. Subsequent reads from it will return its default value.
+  public mutating func clearReport() {self._report = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _report: Crm_Matching_V1_CampaignReport? = nil
+}
+
+/// One feature's part in a score: how much it raised (positive) or lowered the model's log-odds.
+public nonisolated struct Crm_Matching_V1_ScoreReason: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// a dimension name, or a derived feature such as viewed_family_90d
+  public var feature: String = String()
+
+  /// in log-odds
+  public var contribution: Double = 0
+
+  /// the customer's value of the feature (NaN when missing)
+  public var value: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_TargetCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// required
+  public var productCode: String = String()
+
+  /// 1..10,000; default 100
+  public var k: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_TargetCustomer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rank: UInt32 = 0
+
+  public var customerID: String = String()
+
+  /// The model's probability that the customer buys this product in the coming month.
+  public var score: Double = 0
+
+  /// the three features that raised the score most
+  public var reasons: [Crm_Matching_V1_ScoreReason] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Every customer who MATCHes the product (never a mismatch: the firm does not actively recommend
+/// one) and satisfies its target rule, best first. Ties break by customer_id.
+public nonisolated struct Crm_Matching_V1_TargetCustomersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  public var modelVersion: String = String()
+
+  /// how many customers MATCH and satisfy the rule
+  public var eligible: UInt64 = 0
+
+  public var customers: [Crm_Matching_V1_TargetCustomer] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_StreamTargetCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_RecommendProductsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// required
+  public var customerID: String = String()
+
+  /// 1..100; default 10
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_RecommendedProduct: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  public var name: String = String()
+
+  /// crm.products.v1.ProductType name, e.g. FUND_BOND
+  public var productType: String = String()
+
+  public var riskLevel: Crm_Common_V1_RiskLevel = .unspecified
+
+  public var score: Double = 0
+
+  public var reasons: [Crm_Matching_V1_ScoreReason] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The products on sale today that MATCH the customer and whose target rule the customer meets,
+/// best first.
+public nonisolated struct Crm_Matching_V1_RecommendProductsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var modelVersion: String = String()
+
+  public var products: [Crm_Matching_V1_RecommendedProduct] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Trains a model on the order history and the customers' dimensions as they were at the end of
+/// the month before each month (asked of profiles' StreamDimensionsAsOf, kept in matching's store):
+/// trains on `training_months` months, validates (early stopping) on the last of them, and
+/// evaluates on the held-out month after them. The trained model becomes current on this replica;
+/// other replicas copy it (ExportModel) within their sync interval.
+public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "YYYY-MM"; empty = the latest month with purchases
+  public var heldOutMonth: String = String()
+
+  /// default 6
+  public var trainingMonths: UInt32 = 0
+
+  public var kind: Crm_Matching_V1_ModelKind = .unspecified
+
+  /// default 150
+  public var trees: UInt32 = 0
+
+  /// default 5
+  public var depth: UInt32 = 0
+
+  /// default 1
+  public var seed: UInt64 = 0
+
+  /// Negative rows kept per positive (subsampled, then re-weighted); default 40.
+  public var negativesPerPositive: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_TrainingProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// snapshots, rows, training, evaluation, done
+  public var stage: String = String()
+
+  public var done: UInt64 = 0
+
+  public var total: UInt64 = 0
+
+  public var trainLoss: Double = 0
+
+  public var validationLoss: Double = 0
+
+  /// set in the last message
+  public var model: Crm_Matching_V1_ModelSummary {
+    get {_model ?? Crm_Matching_V1_ModelSummary()}
+    set {_model = newValue}
+  }
+  /// Returns true if `model` has been explicitly set.
+  public var hasModel: Bool {self._model != nil}
+  /// Clears the value of `model`. Subsequent reads from it will return its default value.
+  public mutating func clearModel() {self._model = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _model: Crm_Matching_V1_ModelSummary? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_FeatureImportance: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var feature: String = String()
+
+  /// share of the total split gain
+  public var gain: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_RankingFigures: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var k: UInt32 = 0
+
+  /// buyers among the top k
+  public var hits: UInt32 = 0
+
+  /// hits / k (the hit rate)
+  public var precision: Double = 0
+
+  /// hits / all buyers
+  public var recall: Double = 0
+
+  /// precision / base rate
+  public var lift: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_ProductEvaluation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  /// customers who MATCHed the product at the start of the month
+  public var eligible: UInt64 = 0
+
+  /// of them, who bought it in the month
+  public var buyers: UInt64 = 0
+
+  public var baseRate: Double = 0
+
+  public var model: [Crm_Matching_V1_RankingFigures] = []
+
+  /// random order among the eligible (seeded)
+  public var random: [Crm_Matching_V1_RankingFigures] = []
+
+  /// by total assets, richest first
+  public var richest: [Crm_Matching_V1_RankingFigures] = []
+
+  /// With include_rankings: the top max(k) customer ids of each ranking.
+  public var modelRanking: [String] = []
+
+  public var randomRanking: [String] = []
+
+  public var richestRanking: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_Evaluation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var heldOutMonth: String = String()
+
+  /// the most-bought products of the month
+  public var products: [Crm_Matching_V1_ProductEvaluation] = []
+
+  /// Means over those products, per k.
+  public var model: [Crm_Matching_V1_RankingFigures] = []
+
+  public var random: [Crm_Matching_V1_RankingFigures] = []
+
+  public var richest: [Crm_Matching_V1_RankingFigures] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_ModelSummary: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: String {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var kind: Crm_Matching_V1_ModelKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var trainedAt: Crm_Common_V1_Timestamp {
+    get {_storage._trainedAt ?? Crm_Common_V1_Timestamp()}
+    set {_uniqueStorage()._trainedAt = newValue}
+  }
+  /// Returns true if `trainedAt` has been explicitly set.
+  public var hasTrainedAt: Bool {_storage._trainedAt != nil}
+  /// Clears the value of `trainedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearTrainedAt() {_uniqueStorage()._trainedAt = nil}
+
+  public var trainingMonths: [String] {
+    get {_storage._trainingMonths}
+    set {_uniqueStorage()._trainingMonths = newValue}
+  }
+
+  public var heldOutMonth: String {
+    get {_storage._heldOutMonth}
+    set {_uniqueStorage()._heldOutMonth = newValue}
+  }
+
+  public var trainingRows: UInt64 {
+    get {_storage._trainingRows}
+    set {_uniqueStorage()._trainingRows = newValue}
+  }
+
+  public var trees: UInt32 {
+    get {_storage._trees}
+    set {_uniqueStorage()._trees = newValue}
+  }
+
+  public var validationLogLoss: Double {
+    get {_storage._validationLogLoss}
+    set {_uniqueStorage()._validationLogLoss = newValue}
+  }
+
+  public var validationAuc: Double {
+    get {_storage._validationAuc}
+    set {_uniqueStorage()._validationAuc = newValue}
+  }
+
+  public var seconds: Double {
+    get {_storage._seconds}
+    set {_uniqueStorage()._seconds = newValue}
+  }
+
+  public var topFeatures: [Crm_Matching_V1_FeatureImportance] {
+    get {_storage._topFeatures}
+    set {_uniqueStorage()._topFeatures = newValue}
+  }
+
+  /// at k = 100 and 500 over the 10 most-bought products
+  public var evaluation: Crm_Matching_V1_Evaluation {
+    get {_storage._evaluation ?? Crm_Matching_V1_Evaluation()}
+    set {_uniqueStorage()._evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {_storage._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+
+  public var features: [String] {
+    get {_storage._features}
+    set {_uniqueStorage()._features = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Matching_V1_GetModelRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = the current model
+  public var version: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GetModelResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var model: Crm_Matching_V1_ModelSummary {
+    get {_model ?? Crm_Matching_V1_ModelSummary()}
+    set {_model = newValue}
+  }
+  /// Returns true if `model` has been explicitly set.
+  public var hasModel: Bool {self._model != nil}
+  /// Clears the value of `model`. Subsequent reads from it will return its default value.
+  public mutating func clearModel() {self._model = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _model: Crm_Matching_V1_ModelSummary? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_ExportModelRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The model's bytes, for another replica to install.
+public nonisolated struct Crm_Matching_V1_ExportModelResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var summary: Crm_Matching_V1_ModelSummary {
+    get {_summary ?? Crm_Matching_V1_ModelSummary()}
+    set {_summary = newValue}
+  }
+  /// Returns true if `summary` has been explicitly set.
+  public var hasSummary: Bool {self._summary != nil}
+  /// Clears the value of `summary`. Subsequent reads from it will return its default value.
+  public mutating func clearSummary() {self._summary = nil}
+
+  public var model: Data = Data()
+
+  /// Product popularity within each family, estimated at training: "product_code" -> weight.
+  public var productWeights: Dictionary<String,Double> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _summary: Crm_Matching_V1_ModelSummary? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_EvaluateModelRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = current
+  public var version: String = String()
+
+  /// empty = the model's own held-out month
+  public var heldOutMonth: String = String()
+
+  /// default [100, 500]
+  public var k: [UInt32] = []
+
+  /// the most-bought products to evaluate; default 10
+  public var products: UInt32 = 0
+
+  public var includeRankings: Bool = false
+
+  /// evaluate these instead of the most-bought
+  public var productCodes: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_EvaluateModelResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var evaluation: Crm_Matching_V1_Evaluation {
+    get {_evaluation ?? Crm_Matching_V1_Evaluation()}
+    set {_evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {self._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {self._evaluation = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _evaluation: Crm_Matching_V1_Evaluation? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_ListDecisionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  /// either may narrow the list; at least one is required
+  public var orderID: String = String()
+
+  /// default 50, at most 1,000; newest first
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_RecordedDecision: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var productCode: String = String()
+
+  public var orderID: String = String()
+
+  public var decision: Crm_Matching_V1_SuitabilityDecision = .unspecified
+
+  public var reasons: [Crm_Matching_V1_SuitabilityReason] = []
+
+  public var ruleVersion: String = String()
+
+  public var decidedAt: Crm_Common_V1_Timestamp {
+    get {_decidedAt ?? Crm_Common_V1_Timestamp()}
+    set {_decidedAt = newValue}
+  }
+  /// Returns true if `decidedAt` has been explicitly set.
+  public var hasDecidedAt: Bool {self._decidedAt != nil}
+  /// Clears the value of `decidedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDecidedAt() {self._decidedAt = nil}
+
+  /// The inputs the rules read, as "name=value" lines (status, investor class, tolerance, lowest
+  /// category, assessed and expiry dates, horizon, varieties; the product's risk, horizon, variety).
+  public var inputs: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _decidedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_ListDecisionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var decisions: [Crm_Matching_V1_RecordedDecision] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GetReplicaStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// How current this replica's copy is: the metric operators alert on.
+public nonisolated struct Crm_Matching_V1_ReplicaStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customers: UInt64 = 0
+
+  public var products: UInt64 = 0
+
+  public var purchases: UInt64 = 0
+
+  /// last profiles change applied
+  public var profilesSequence: UInt64 = 0
+
+  /// last products change applied
+  public var productsSequence: UInt64 = 0
+
+  /// Seconds since each feed was last read to its end (0 = it is at the end now); grows while the
+  /// source is down.
+  public var profilesStalenessSeconds: Double = 0
+
+  public var productsStalenessSeconds: Double = 0
+
+  public var modelVersion: String = String()
+
+  /// both feeds read to their end at least once since start
+  public var ready: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GetReplicaStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var status: Crm_Matching_V1_ReplicaStatus {
+    get {_status ?? Crm_Matching_V1_ReplicaStatus()}
+    set {_status = newValue}
+  }
+  /// Returns true if `status` has been explicitly set.
+  public var hasStatus: Bool {self._status != nil}
+  /// Clears the value of `status`. Subsequent reads from it will return its default value.
+  public mutating func clearStatus() {self._status = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _status: Crm_Matching_V1_ReplicaStatus? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.matching.v1"
@@ -257,9 +1255,17 @@ nonisolated extension Crm_Matching_V1_SuitabilityDecision: SwiftProtobuf._ProtoN
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SUITABILITY_DECISION_UNSPECIFIED\0\u{1}SUITABILITY_DECISION_MATCH\0\u{1}SUITABILITY_DECISION_MISMATCH\0\u{1}SUITABILITY_DECISION_PROHIBITED\0")
 }
 
+nonisolated extension Crm_Matching_V1_ContactOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CONTACT_OUTCOME_UNSPECIFIED\0\u{1}CONTACT_OUTCOME_REACHED\0\u{1}CONTACT_OUTCOME_BOUGHT\0\u{1}CONTACT_OUTCOME_DECLINED\0")
+}
+
+nonisolated extension Crm_Matching_V1_ModelKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MODEL_KIND_UNSPECIFIED\0\u{1}MODEL_KIND_BOOSTED_TREES\0\u{1}MODEL_KIND_LOGISTIC_REGRESSION\0")
+}
+
 nonisolated extension Crm_Matching_V1_Campaign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Campaign"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}product_code\0\u{1}name\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}product_code\0\u{1}name\0\u{3}created_at\0\u{3}target_size\0\u{3}model_version\0\u{1}targets\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -271,6 +1277,9 @@ nonisolated extension Crm_Matching_V1_Campaign: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.targetSize) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.targets) }()
       default: break
       }
     }
@@ -293,6 +1302,15 @@ nonisolated extension Crm_Matching_V1_Campaign: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if self.targetSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.targetSize, fieldNumber: 5)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 6)
+    }
+    if self.targets != 0 {
+      try visitor.visitSingularUInt32Field(value: self.targets, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -301,6 +1319,9 @@ nonisolated extension Crm_Matching_V1_Campaign: SwiftProtobuf.Message, SwiftProt
     if lhs.productCode != rhs.productCode {return false}
     if lhs.name != rhs.name {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.targetSize != rhs.targetSize {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.targets != rhs.targets {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -566,6 +1587,1746 @@ nonisolated extension Crm_Matching_V1_DecideSuitabilityResponse: SwiftProtobuf.M
     if lhs.reasons != rhs.reasons {return false}
     if lhs.ruleVersion != rhs.ruleVersion {return false}
     if lhs._decidedAt != rhs._decidedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_CampaignContact: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignContact"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{3}customer_id\0\u{1}outcome\0\u{1}at\0\u{3}manager_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 3)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_CampaignContact, rhs: Crm_Matching_V1_CampaignContact) -> Bool {
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RecordCampaignContactRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordCampaignContactRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}contact\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._contact) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._contact {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RecordCampaignContactRequest, rhs: Crm_Matching_V1_RecordCampaignContactRequest) -> Bool {
+    if lhs._contact != rhs._contact {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RecordCampaignContactResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordCampaignContactResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RecordCampaignContactResponse, rhs: Crm_Matching_V1_RecordCampaignContactResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ListCampaignTargetsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCampaignTargetsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ListCampaignTargetsRequest, rhs: Crm_Matching_V1_ListCampaignTargetsRequest) -> Bool {
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_CampaignTarget: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignTarget"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rank\0\u{3}customer_id\0\u{1}score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.rank) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rank != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rank, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_CampaignTarget, rhs: Crm_Matching_V1_CampaignTarget) -> Bool {
+    if lhs.rank != rhs.rank {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ListCampaignTargetsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCampaignTargetsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}targets\0\u{3}next_page_token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.targets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.targets, fieldNumber: 1)
+    }
+    if !self.nextPageToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ListCampaignTargetsResponse, rhs: Crm_Matching_V1_ListCampaignTargetsResponse) -> Bool {
+    if lhs.targets != rhs.targets {return false}
+    if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GetCampaignReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCampaignReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}campaign_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GetCampaignReportRequest, rhs: Crm_Matching_V1_GetCampaignReportRequest) -> Bool {
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_CampaignReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0\u{1}targets\0\u{1}reached\0\u{1}declined\0\u{1}bought\0\u{3}hit_rate\0\u{1}conversion\0\u{1}sales\0\u{3}untargeted_eligible\0\u{3}untargeted_bought\0\u{3}baseline_rate\0\u{1}lift\0")
+
+  fileprivate class _StorageClass {
+    var _campaign: Crm_Matching_V1_Campaign? = nil
+    var _targets: UInt32 = 0
+    var _reached: UInt32 = 0
+    var _declined: UInt32 = 0
+    var _bought: UInt32 = 0
+    var _hitRate: Double = 0
+    var _conversion: Double = 0
+    var _sales: Crm_Common_V1_Money? = nil
+    var _untargetedEligible: UInt32 = 0
+    var _untargetedBought: UInt32 = 0
+    var _baselineRate: Double = 0
+    var _lift: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _campaign = source._campaign
+      _targets = source._targets
+      _reached = source._reached
+      _declined = source._declined
+      _bought = source._bought
+      _hitRate = source._hitRate
+      _conversion = source._conversion
+      _sales = source._sales
+      _untargetedEligible = source._untargetedEligible
+      _untargetedBought = source._untargetedBought
+      _baselineRate = source._baselineRate
+      _lift = source._lift
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._campaign) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._targets) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._reached) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._declined) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._bought) }()
+        case 6: try { try decoder.decodeSingularDoubleField(value: &_storage._hitRate) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._conversion) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._sales) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._untargetedEligible) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._untargetedBought) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._baselineRate) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._lift) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._campaign {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._targets != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._targets, fieldNumber: 2)
+      }
+      if _storage._reached != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._reached, fieldNumber: 3)
+      }
+      if _storage._declined != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._declined, fieldNumber: 4)
+      }
+      if _storage._bought != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._bought, fieldNumber: 5)
+      }
+      if _storage._hitRate.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._hitRate, fieldNumber: 6)
+      }
+      if _storage._conversion.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._conversion, fieldNumber: 7)
+      }
+      try { if let v = _storage._sales {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._untargetedEligible != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._untargetedEligible, fieldNumber: 9)
+      }
+      if _storage._untargetedBought != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._untargetedBought, fieldNumber: 10)
+      }
+      if _storage._baselineRate.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._baselineRate, fieldNumber: 11)
+      }
+      if _storage._lift.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._lift, fieldNumber: 12)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_CampaignReport, rhs: Crm_Matching_V1_CampaignReport) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._campaign != rhs_storage._campaign {return false}
+        if _storage._targets != rhs_storage._targets {return false}
+        if _storage._reached != rhs_storage._reached {return false}
+        if _storage._declined != rhs_storage._declined {return false}
+        if _storage._bought != rhs_storage._bought {return false}
+        if _storage._hitRate != rhs_storage._hitRate {return false}
+        if _storage._conversion != rhs_storage._conversion {return false}
+        if _storage._sales != rhs_storage._sales {return false}
+        if _storage._untargetedEligible != rhs_storage._untargetedEligible {return false}
+        if _storage._untargetedBought != rhs_storage._untargetedBought {return false}
+        if _storage._baselineRate != rhs_storage._baselineRate {return false}
+        if _storage._lift != rhs_storage._lift {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GetCampaignReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCampaignReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}report\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._report) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._report {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GetCampaignReportResponse, rhs: Crm_Matching_V1_GetCampaignReportResponse) -> Bool {
+    if lhs._report != rhs._report {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ScoreReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScoreReason"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}feature\0\u{1}contribution\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.feature) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.contribution) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.feature.isEmpty {
+      try visitor.visitSingularStringField(value: self.feature, fieldNumber: 1)
+    }
+    if self.contribution.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.contribution, fieldNumber: 2)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ScoreReason, rhs: Crm_Matching_V1_ScoreReason) -> Bool {
+    if lhs.feature != rhs.feature {return false}
+    if lhs.contribution != rhs.contribution {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_TargetCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TargetCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}k\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.k) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if self.k != 0 {
+      try visitor.visitSingularUInt32Field(value: self.k, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_TargetCustomersRequest, rhs: Crm_Matching_V1_TargetCustomersRequest) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.k != rhs.k {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_TargetCustomer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TargetCustomer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rank\0\u{3}customer_id\0\u{1}score\0\u{1}reasons\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.rank) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.reasons) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rank != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rank, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 3)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reasons, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_TargetCustomer, rhs: Crm_Matching_V1_TargetCustomer) -> Bool {
+    if lhs.rank != rhs.rank {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_TargetCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TargetCustomersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{3}model_version\0\u{1}eligible\0\u{1}customers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.eligible) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 2)
+    }
+    if self.eligible != 0 {
+      try visitor.visitSingularUInt64Field(value: self.eligible, fieldNumber: 3)
+    }
+    if !self.customers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.customers, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_TargetCustomersResponse, rhs: Crm_Matching_V1_TargetCustomersResponse) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.eligible != rhs.eligible {return false}
+    if lhs.customers != rhs.customers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_StreamTargetCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamTargetCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_StreamTargetCustomersRequest, rhs: Crm_Matching_V1_StreamTargetCustomersRequest) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RecommendProductsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecommendProductsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RecommendProductsRequest, rhs: Crm_Matching_V1_RecommendProductsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RecommendedProduct: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecommendedProduct"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}name\0\u{3}product_type\0\u{3}risk_level\0\u{1}score\0\u{1}reasons\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.productType) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.riskLevel) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.reasons) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.productType.isEmpty {
+      try visitor.visitSingularStringField(value: self.productType, fieldNumber: 3)
+    }
+    if self.riskLevel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.riskLevel, fieldNumber: 4)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 5)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reasons, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RecommendedProduct, rhs: Crm_Matching_V1_RecommendedProduct) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.productType != rhs.productType {return false}
+    if lhs.riskLevel != rhs.riskLevel {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RecommendProductsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecommendProductsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}model_version\0\u{1}products\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 2)
+    }
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RecommendProductsResponse, rhs: Crm_Matching_V1_RecommendProductsResponse) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_TrainModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrainModelRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}held_out_month\0\u{3}training_months\0\u{1}kind\0\u{1}trees\0\u{1}depth\0\u{1}seed\0\u{3}negatives_per_positive\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.heldOutMonth) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.trainingMonths) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.trees) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.depth) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.negativesPerPositive) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.heldOutMonth.isEmpty {
+      try visitor.visitSingularStringField(value: self.heldOutMonth, fieldNumber: 1)
+    }
+    if self.trainingMonths != 0 {
+      try visitor.visitSingularUInt32Field(value: self.trainingMonths, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.trees != 0 {
+      try visitor.visitSingularUInt32Field(value: self.trees, fieldNumber: 4)
+    }
+    if self.depth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.depth, fieldNumber: 5)
+    }
+    if self.seed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seed, fieldNumber: 6)
+    }
+    if self.negativesPerPositive != 0 {
+      try visitor.visitSingularUInt32Field(value: self.negativesPerPositive, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_TrainModelRequest, rhs: Crm_Matching_V1_TrainModelRequest) -> Bool {
+    if lhs.heldOutMonth != rhs.heldOutMonth {return false}
+    if lhs.trainingMonths != rhs.trainingMonths {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.trees != rhs.trees {return false}
+    if lhs.depth != rhs.depth {return false}
+    if lhs.seed != rhs.seed {return false}
+    if lhs.negativesPerPositive != rhs.negativesPerPositive {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_TrainingProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrainingProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}done\0\u{1}total\0\u{3}train_loss\0\u{3}validation_loss\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.done) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.total) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.trainLoss) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.validationLoss) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.stage.isEmpty {
+      try visitor.visitSingularStringField(value: self.stage, fieldNumber: 1)
+    }
+    if self.done != 0 {
+      try visitor.visitSingularUInt64Field(value: self.done, fieldNumber: 2)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularUInt64Field(value: self.total, fieldNumber: 3)
+    }
+    if self.trainLoss.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.trainLoss, fieldNumber: 4)
+    }
+    if self.validationLoss.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.validationLoss, fieldNumber: 5)
+    }
+    try { if let v = self._model {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_TrainingProgress, rhs: Crm_Matching_V1_TrainingProgress) -> Bool {
+    if lhs.stage != rhs.stage {return false}
+    if lhs.done != rhs.done {return false}
+    if lhs.total != rhs.total {return false}
+    if lhs.trainLoss != rhs.trainLoss {return false}
+    if lhs.validationLoss != rhs.validationLoss {return false}
+    if lhs._model != rhs._model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_FeatureImportance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeatureImportance"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}feature\0\u{1}gain\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.feature) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.gain) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.feature.isEmpty {
+      try visitor.visitSingularStringField(value: self.feature, fieldNumber: 1)
+    }
+    if self.gain.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.gain, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_FeatureImportance, rhs: Crm_Matching_V1_FeatureImportance) -> Bool {
+    if lhs.feature != rhs.feature {return false}
+    if lhs.gain != rhs.gain {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RankingFigures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RankingFigures"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}k\0\u{1}hits\0\u{1}precision\0\u{1}recall\0\u{1}lift\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.k) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.hits) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.precision) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.recall) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.lift) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.k != 0 {
+      try visitor.visitSingularUInt32Field(value: self.k, fieldNumber: 1)
+    }
+    if self.hits != 0 {
+      try visitor.visitSingularUInt32Field(value: self.hits, fieldNumber: 2)
+    }
+    if self.precision.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.precision, fieldNumber: 3)
+    }
+    if self.recall.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.recall, fieldNumber: 4)
+    }
+    if self.lift.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.lift, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RankingFigures, rhs: Crm_Matching_V1_RankingFigures) -> Bool {
+    if lhs.k != rhs.k {return false}
+    if lhs.hits != rhs.hits {return false}
+    if lhs.precision != rhs.precision {return false}
+    if lhs.recall != rhs.recall {return false}
+    if lhs.lift != rhs.lift {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ProductEvaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductEvaluation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}eligible\0\u{1}buyers\0\u{3}base_rate\0\u{1}model\0\u{1}random\0\u{1}richest\0\u{3}model_ranking\0\u{3}random_ranking\0\u{3}richest_ranking\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.eligible) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.buyers) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.baseRate) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.model) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.random) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.richest) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.modelRanking) }()
+      case 9: try { try decoder.decodeRepeatedStringField(value: &self.randomRanking) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.richestRanking) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if self.eligible != 0 {
+      try visitor.visitSingularUInt64Field(value: self.eligible, fieldNumber: 2)
+    }
+    if self.buyers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.buyers, fieldNumber: 3)
+    }
+    if self.baseRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.baseRate, fieldNumber: 4)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.model, fieldNumber: 5)
+    }
+    if !self.random.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.random, fieldNumber: 6)
+    }
+    if !self.richest.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.richest, fieldNumber: 7)
+    }
+    if !self.modelRanking.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.modelRanking, fieldNumber: 8)
+    }
+    if !self.randomRanking.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.randomRanking, fieldNumber: 9)
+    }
+    if !self.richestRanking.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.richestRanking, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ProductEvaluation, rhs: Crm_Matching_V1_ProductEvaluation) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.eligible != rhs.eligible {return false}
+    if lhs.buyers != rhs.buyers {return false}
+    if lhs.baseRate != rhs.baseRate {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.random != rhs.random {return false}
+    if lhs.richest != rhs.richest {return false}
+    if lhs.modelRanking != rhs.modelRanking {return false}
+    if lhs.randomRanking != rhs.randomRanking {return false}
+    if lhs.richestRanking != rhs.richestRanking {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_Evaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Evaluation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}held_out_month\0\u{1}products\0\u{1}model\0\u{1}random\0\u{1}richest\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.heldOutMonth) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.model) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.random) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.richest) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.heldOutMonth.isEmpty {
+      try visitor.visitSingularStringField(value: self.heldOutMonth, fieldNumber: 1)
+    }
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 2)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.model, fieldNumber: 3)
+    }
+    if !self.random.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.random, fieldNumber: 4)
+    }
+    if !self.richest.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.richest, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_Evaluation, rhs: Crm_Matching_V1_Evaluation) -> Bool {
+    if lhs.heldOutMonth != rhs.heldOutMonth {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.random != rhs.random {return false}
+    if lhs.richest != rhs.richest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ModelSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}kind\0\u{3}trained_at\0\u{3}training_months\0\u{3}held_out_month\0\u{3}training_rows\0\u{1}trees\0\u{3}validation_log_loss\0\u{3}validation_auc\0\u{1}seconds\0\u{3}top_features\0\u{1}evaluation\0\u{1}features\0")
+
+  fileprivate class _StorageClass {
+    var _version: String = String()
+    var _kind: Crm_Matching_V1_ModelKind = .unspecified
+    var _trainedAt: Crm_Common_V1_Timestamp? = nil
+    var _trainingMonths: [String] = []
+    var _heldOutMonth: String = String()
+    var _trainingRows: UInt64 = 0
+    var _trees: UInt32 = 0
+    var _validationLogLoss: Double = 0
+    var _validationAuc: Double = 0
+    var _seconds: Double = 0
+    var _topFeatures: [Crm_Matching_V1_FeatureImportance] = []
+    var _evaluation: Crm_Matching_V1_Evaluation? = nil
+    var _features: [String] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _version = source._version
+      _kind = source._kind
+      _trainedAt = source._trainedAt
+      _trainingMonths = source._trainingMonths
+      _heldOutMonth = source._heldOutMonth
+      _trainingRows = source._trainingRows
+      _trees = source._trees
+      _validationLogLoss = source._validationLogLoss
+      _validationAuc = source._validationAuc
+      _seconds = source._seconds
+      _topFeatures = source._topFeatures
+      _evaluation = source._evaluation
+      _features = source._features
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._version) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._trainedAt) }()
+        case 4: try { try decoder.decodeRepeatedStringField(value: &_storage._trainingMonths) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._heldOutMonth) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._trainingRows) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._trees) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._validationLogLoss) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._validationAuc) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._seconds) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._topFeatures) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
+        case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._features) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._version.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._version, fieldNumber: 1)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 2)
+      }
+      try { if let v = _storage._trainedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._trainingMonths.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._trainingMonths, fieldNumber: 4)
+      }
+      if !_storage._heldOutMonth.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._heldOutMonth, fieldNumber: 5)
+      }
+      if _storage._trainingRows != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._trainingRows, fieldNumber: 6)
+      }
+      if _storage._trees != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._trees, fieldNumber: 7)
+      }
+      if _storage._validationLogLoss.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._validationLogLoss, fieldNumber: 8)
+      }
+      if _storage._validationAuc.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._validationAuc, fieldNumber: 9)
+      }
+      if _storage._seconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._seconds, fieldNumber: 10)
+      }
+      if !_storage._topFeatures.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._topFeatures, fieldNumber: 11)
+      }
+      try { if let v = _storage._evaluation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._features.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._features, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ModelSummary, rhs: Crm_Matching_V1_ModelSummary) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._trainedAt != rhs_storage._trainedAt {return false}
+        if _storage._trainingMonths != rhs_storage._trainingMonths {return false}
+        if _storage._heldOutMonth != rhs_storage._heldOutMonth {return false}
+        if _storage._trainingRows != rhs_storage._trainingRows {return false}
+        if _storage._trees != rhs_storage._trees {return false}
+        if _storage._validationLogLoss != rhs_storage._validationLogLoss {return false}
+        if _storage._validationAuc != rhs_storage._validationAuc {return false}
+        if _storage._seconds != rhs_storage._seconds {return false}
+        if _storage._topFeatures != rhs_storage._topFeatures {return false}
+        if _storage._evaluation != rhs_storage._evaluation {return false}
+        if _storage._features != rhs_storage._features {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GetModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetModelRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GetModelRequest, rhs: Crm_Matching_V1_GetModelRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GetModelResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetModelResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._model {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GetModelResponse, rhs: Crm_Matching_V1_GetModelResponse) -> Bool {
+    if lhs._model != rhs._model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ExportModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportModelRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ExportModelRequest, rhs: Crm_Matching_V1_ExportModelRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ExportModelResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportModelResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{1}model\0\u{3}product_weights\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._summary) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.model) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.productWeights) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._summary {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.model.isEmpty {
+      try visitor.visitSingularBytesField(value: self.model, fieldNumber: 2)
+    }
+    if !self.productWeights.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.productWeights, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ExportModelResponse, rhs: Crm_Matching_V1_ExportModelResponse) -> Bool {
+    if lhs._summary != rhs._summary {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.productWeights != rhs.productWeights {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_EvaluateModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluateModelRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}held_out_month\0\u{1}k\0\u{1}products\0\u{3}include_rankings\0\u{3}product_codes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.heldOutMonth) }()
+      case 3: try { try decoder.decodeRepeatedUInt32Field(value: &self.k) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.products) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.includeRankings) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.productCodes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
+    }
+    if !self.heldOutMonth.isEmpty {
+      try visitor.visitSingularStringField(value: self.heldOutMonth, fieldNumber: 2)
+    }
+    if !self.k.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.k, fieldNumber: 3)
+    }
+    if self.products != 0 {
+      try visitor.visitSingularUInt32Field(value: self.products, fieldNumber: 4)
+    }
+    if self.includeRankings != false {
+      try visitor.visitSingularBoolField(value: self.includeRankings, fieldNumber: 5)
+    }
+    if !self.productCodes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.productCodes, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_EvaluateModelRequest, rhs: Crm_Matching_V1_EvaluateModelRequest) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs.heldOutMonth != rhs.heldOutMonth {return false}
+    if lhs.k != rhs.k {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.includeRankings != rhs.includeRankings {return false}
+    if lhs.productCodes != rhs.productCodes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_EvaluateModelResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EvaluateModelResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}evaluation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._evaluation) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._evaluation {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_EvaluateModelResponse, rhs: Crm_Matching_V1_EvaluateModelResponse) -> Bool {
+    if lhs._evaluation != rhs._evaluation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ListDecisionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDecisionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}order_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ListDecisionsRequest, rhs: Crm_Matching_V1_ListDecisionsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_RecordedDecision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordedDecision"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}product_code\0\u{3}order_id\0\u{1}decision\0\u{1}reasons\0\u{3}rule_version\0\u{3}decided_at\0\u{1}inputs\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.decision) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.reasons) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.ruleVersion) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._decidedAt) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.inputs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 2)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 3)
+    }
+    if self.decision != .unspecified {
+      try visitor.visitSingularEnumField(value: self.decision, fieldNumber: 4)
+    }
+    if !self.reasons.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reasons, fieldNumber: 5)
+    }
+    if !self.ruleVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.ruleVersion, fieldNumber: 6)
+    }
+    try { if let v = self._decidedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.inputs.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.inputs, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_RecordedDecision, rhs: Crm_Matching_V1_RecordedDecision) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.decision != rhs.decision {return false}
+    if lhs.reasons != rhs.reasons {return false}
+    if lhs.ruleVersion != rhs.ruleVersion {return false}
+    if lhs._decidedAt != rhs._decidedAt {return false}
+    if lhs.inputs != rhs.inputs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ListDecisionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListDecisionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decisions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.decisions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.decisions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.decisions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ListDecisionsResponse, rhs: Crm_Matching_V1_ListDecisionsResponse) -> Bool {
+    if lhs.decisions != rhs.decisions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GetReplicaStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReplicaStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GetReplicaStatusRequest, rhs: Crm_Matching_V1_GetReplicaStatusRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReplicaStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}products\0\u{1}purchases\0\u{3}profiles_sequence\0\u{3}products_sequence\0\u{3}profiles_staleness_seconds\0\u{3}products_staleness_seconds\0\u{3}model_version\0\u{1}ready\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.customers) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.products) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.purchases) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.profilesSequence) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.productsSequence) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.profilesStalenessSeconds) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.productsStalenessSeconds) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.ready) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.customers, fieldNumber: 1)
+    }
+    if self.products != 0 {
+      try visitor.visitSingularUInt64Field(value: self.products, fieldNumber: 2)
+    }
+    if self.purchases != 0 {
+      try visitor.visitSingularUInt64Field(value: self.purchases, fieldNumber: 3)
+    }
+    if self.profilesSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.profilesSequence, fieldNumber: 4)
+    }
+    if self.productsSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.productsSequence, fieldNumber: 5)
+    }
+    if self.profilesStalenessSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.profilesStalenessSeconds, fieldNumber: 6)
+    }
+    if self.productsStalenessSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.productsStalenessSeconds, fieldNumber: 7)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 8)
+    }
+    if self.ready != false {
+      try visitor.visitSingularBoolField(value: self.ready, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ReplicaStatus, rhs: Crm_Matching_V1_ReplicaStatus) -> Bool {
+    if lhs.customers != rhs.customers {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.purchases != rhs.purchases {return false}
+    if lhs.profilesSequence != rhs.profilesSequence {return false}
+    if lhs.productsSequence != rhs.productsSequence {return false}
+    if lhs.profilesStalenessSeconds != rhs.profilesStalenessSeconds {return false}
+    if lhs.productsStalenessSeconds != rhs.productsStalenessSeconds {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.ready != rhs.ready {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GetReplicaStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReplicaStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._status) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._status {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GetReplicaStatusResponse, rhs: Crm_Matching_V1_GetReplicaStatusResponse) -> Bool {
+    if lhs._status != rhs._status {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

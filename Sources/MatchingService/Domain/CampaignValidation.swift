@@ -8,6 +8,12 @@ enum CampaignValidation {
     static let maxIDLength = 64
     /// As the products service allows.
     static let maxProductCodeLength = 32
+    static let defaultTargetSize: UInt32 = 1_000
+    static let maxTargetSize: UInt32 = 100_000
+
+    static func targetSize(_ campaign: Crm_Matching_V1_Campaign) -> UInt32 {
+        campaign.targetSize == 0 ? defaultTargetSize : campaign.targetSize
+    }
 
     /// Every violated field of `campaign`, named by its path under `prefix`.
     static func violations(of campaign: Crm_Matching_V1_Campaign, prefix: String = "campaign") -> [FieldViolation] {
@@ -23,6 +29,9 @@ enum CampaignValidation {
         if campaign.name.trimmingCharacters(in: .whitespaces).isEmpty {
             violations.append(FieldViolation(field: "\(prefix).name", description: "is required"))
         }
+        if campaign.targetSize > maxTargetSize {
+            violations.append(FieldViolation(field: "\(prefix).target_size", description: "is at most \(maxTargetSize)"))
+        }
         return violations
     }
 
@@ -37,5 +46,6 @@ enum CampaignValidation {
     /// than a different campaign under a taken id. `created_at` is the service's and does not count.
     static func isSameCampaign(_ stored: Crm_Matching_V1_Campaign, as requested: Crm_Matching_V1_Campaign) -> Bool {
         stored.campaignID == requested.campaignID && stored.productCode == requested.productCode && stored.name == requested.name
+            && targetSize(stored) == targetSize(requested)
     }
 }

@@ -1,50 +1,111 @@
 import CRMProtos
 import CRMRPC
+import CRMStore
 
-/// The campaign methods of `crm.matching.v1.Matching`.
+/// Campaigns: created with their target list, worked through contacts, reported with their hit rate.
 struct CampaignHandlers: Sendable {
     let store: CampaignStore
+    let replica: Replica
+    static let prefix = SuitabilityHandlers.prefix
+    static let maxPage = 1_000
 
     func register(into router: inout Router) {
-        router.unary(
-            "/crm.matching.v1.Matching/CreateCampaign",
-            Crm_Matching_V1_CreateCampaignRequest.self,
-            policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice)
-        ) { request, _ in
+        let writers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice)
+        let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench, MatchingRoles.service)
+        router.unary(Self.prefix + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.self, policy: writers) { request, _ in
             try await create(request)
         }
-        router.unary(
-            "/crm.matching.v1.Matching/GetCampaign",
-            Crm_Matching_V1_GetCampaignRequest.self,
-            policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench, MatchingRoles.service)
-        ) { request, _ in
-            try await get(request)
+        router.unary(Self.prefix + "GetCampaign", Crm_Matching_V1_GetCampaignRequest.self, policy: readers) { request, _ in
+            var response = Crm_Matching_V1_GetCampaignResponse()
+            response.campaign = try await stored(request.campaignID)
+            return response
+        }
+        router.unary(Self.prefix + "RecordCampaignContact", Crm_Matching_V1_RecordCampaignContactRequest.self,
+                     policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)) { request, _ in
+            try await record(request)
+        }
+        router.unary(Self.prefix + "ListCampaignTargets", Crm_Matching_V1_ListCampaignTargetsRequest.self, policy: readers) { request, _ in
+            try await list(request)
+        }
+        router.unary(Self.prefix + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.self, policy: readers) { request, _ in
+            let campaign = try await stored(request.campaignID)
+            let eligible = try TargetingHandlers(replica: replica).ranked(productCode: campaign.productCode, limit: nil, explain: 0).1.map(\.customerID)
+            var response = Crm_Matching_V1_GetCampaignReportResponse()
+            response.report = try await store.report(campaign, eligibleCustomers: eligible)
+            return response
         }
     }
 
-    /// Idempotent by campaign id: a retry gets the stored campaign, a different campaign under a
-    /// taken id gets ALREADY_EXISTS.
+    /// Idempotent by campaign id: a retry gets the stored campaign (and its list as first ranked), a
+    /// different campaign under a taken id gets ALREADY_EXISTS. The product must be in the copy.
     func create(_ request: Crm_Matching_V1_CreateCampaignRequest) async throws -> Crm_Matching_V1_CreateCampaignResponse {
         guard request.hasCampaign else { throw RPCError.invalidArgument(field: "campaign", "is required") }
         let violations = CampaignValidation.violations(of: request.campaign)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
-        let (stored, inserted) = try await store.insertIfAbsent(request.campaign)
-        guard inserted || CampaignValidation.isSameCampaign(stored, as: request.campaign) else {
-            throw RPCError(
-                .alreadyExists,
-                "campaign \(stored.campaignID) already exists with a different product or name"
-            )
+        if let existing = try await store.campaign(id: request.campaign.campaignID) {
+            return try Self.sameOrConflict(existing, request.campaign)
+        }
+        let size = Int(CampaignValidation.targetSize(request.campaign))
+        let ranked: (Int, [Crm_Matching_V1_TargetCustomer], String)
+        do {
+            ranked = try TargetingHandlers(replica: replica).ranked(productCode: request.campaign.productCode, limit: size, explain: 0)
+        } catch let error as RPCError where error.code == .notFound {
+            throw RPCError(.notFound, error.message, fieldViolations: [FieldViolation(field: "campaign.product_code", description: error.message)])
+        }
+        let targets = ranked.1.map { CampaignStore.Target(customerID: $0.customerID, score: $0.score) }
+        let (stored, inserted) = try await store.insertIfAbsent(request.campaign, targets: targets, modelVersion: ranked.2)
+        if !inserted { return try Self.sameOrConflict(stored, request.campaign) }
+        return .with { $0.campaign = stored }
+    }
+
+    static func sameOrConflict(_ stored: Crm_Matching_V1_Campaign, _ requested: Crm_Matching_V1_Campaign) throws -> Crm_Matching_V1_CreateCampaignResponse {
+        guard CampaignValidation.isSameCampaign(stored, as: requested) else {
+            throw RPCError(.alreadyExists, "campaign \(stored.campaignID) already exists with a different product, name or size",
+                           fieldViolations: [FieldViolation(field: "campaign.campaign_id", description: "already exists with different content")])
         }
         return .with { $0.campaign = stored }
     }
 
-    func get(_ request: Crm_Matching_V1_GetCampaignRequest) async throws -> Crm_Matching_V1_GetCampaignResponse {
-        if let problem = CampaignValidation.idProblem(request.campaignID) {
-            throw RPCError.invalidArgument(field: "campaign_id", problem)
+    func stored(_ id: String) async throws -> Crm_Matching_V1_Campaign {
+        if let problem = CampaignValidation.idProblem(id) { throw RPCError.invalidArgument(field: "campaign_id", problem) }
+        guard let campaign = try await store.campaign(id: id) else {
+            throw RPCError(.notFound, "no campaign \(id)", fieldViolations: [FieldViolation(field: "campaign_id", description: "unknown campaign")])
         }
-        guard let campaign = try await store.campaign(id: request.campaignID) else {
-            throw RPCError(.notFound, "no campaign \(request.campaignID)")
+        return campaign
+    }
+
+    func record(_ request: Crm_Matching_V1_RecordCampaignContactRequest) async throws -> Crm_Matching_V1_RecordCampaignContactResponse {
+        guard request.hasContact else { throw RPCError.invalidArgument(field: "contact", "is required") }
+        let contact = request.contact
+        guard !contact.customerID.isEmpty else { throw RPCError.invalidArgument(field: "contact.customer_id", "is required") }
+        guard [.reached, .bought, .declined].contains(contact.outcome) else {
+            throw RPCError.invalidArgument(field: "contact.outcome", "must be REACHED, BOUGHT or DECLINED")
         }
-        return .with { $0.campaign = campaign }
+        _ = try await stored(contact.campaignID)
+        let at = contact.hasAt ? contact.at.unixMillis : currentUnixMillis()
+        switch try await store.record(contact, at: at) {
+        case .notATarget:
+            throw RPCError(.failedPrecondition, "customer \(contact.customerID) is not on campaign \(contact.campaignID)'s target list",
+                           fieldViolations: [FieldViolation(field: "contact.customer_id", description: "not a target of the campaign")])
+        case .recorded(let created):
+            return .with { $0.created = created }
+        }
+    }
+
+    func list(_ request: Crm_Matching_V1_ListCampaignTargetsRequest) async throws -> Crm_Matching_V1_ListCampaignTargetsResponse {
+        _ = try await stored(request.campaignID)
+        guard request.page.pageSize <= Self.maxPage else { throw RPCError.invalidArgument(field: "page.page_size", "at most \(Self.maxPage)") }
+        let size = request.page.pageSize == 0 ? 100 : Int(request.page.pageSize)
+        var after = 0
+        if !request.page.pageToken.isEmpty {
+            guard let rank = Int(request.page.pageToken), rank >= 0 else { throw RPCError.invalidArgument(field: "page.page_token", "is not a token this method issued") }
+            after = rank
+        }
+        let targets = try await store.targets(campaignID: request.campaignID, afterRank: after, limit: size)
+        return .with {
+            $0.targets = targets
+            if targets.count == size, let last = targets.last { $0.nextPageToken = String(last.rank) }
+        }
     }
 }
+

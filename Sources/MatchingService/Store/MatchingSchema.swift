@@ -14,6 +14,84 @@ enum MatchingSchema {
             }
             try db.create(index: "campaign_by_product", on: "campaign", columns: ["product_code"])
         }
+        migrator.registerMigration("v2-copy-model-campaign-results") { db in
+            // The replica's copy of profiles and products, as their feeds last said.
+            try db.create(table: "copy_customer") { table in
+                table.primaryKey("customer_id", .text)
+                table.column("customer", .blob).notNull()       // crm.profiles.v1.Customer
+                table.column("assessment", .blob)                // crm.profiles.v1.SuitabilityAssessment, newest
+                table.column("dimensions", .blob)                // crm.profiles.v1.CustomerDimensions, merged
+            }
+            try db.create(table: "copy_product") { table in
+                table.primaryKey("product_code", .text)
+                table.column("product", .blob).notNull()         // crm.products.v1.Product
+            }
+            // Accepted subscriptions: the labels of the propensity model and campaign outcomes.
+            try db.create(table: "purchase") { table in
+                table.primaryKey("order_id", .text)
+                table.column("customer_id", .text).notNull()
+                table.column("product_code", .text).notNull()
+                table.column("amount_minor", .integer).notNull()
+                table.column("accepted_at", .integer).notNull()  // unix millis
+                table.column("month", .text).notNull()           // YYYY-MM, Beijing time
+            }
+            try db.create(index: "purchase_by_month", on: "purchase", columns: ["month", "product_code"])
+            try db.create(index: "purchase_by_product", on: "purchase", columns: ["product_code", "accepted_at"])
+            // The last change applied from each feed, written in the same transaction as the change.
+            try db.create(table: "feed_cursor") { table in
+                table.primaryKey("source", .text)
+                table.column("position", .integer).notNull()
+            }
+            // The data dictionary of profiles (dimension types, ordered classes) for target rules.
+            try db.create(table: "dictionary") { table in
+                table.primaryKey("name", .text)
+                table.column("body", .blob).notNull()
+            }
+            try db.create(table: "decision") { table in
+                table.primaryKey("id", .integer)
+                table.column("customer_id", .text).notNull()
+                table.column("order_id", .text).notNull()
+                table.column("decided_at", .integer).notNull()
+                table.column("body", .blob).notNull()            // crm.matching.v1.RecordedDecision
+            }
+            try db.create(index: "decision_by_customer", on: "decision", columns: ["customer_id", "id"])
+            try db.create(index: "decision_by_order", on: "decision", columns: ["order_id", "id"])
+            try db.create(table: "model") { table in
+                table.primaryKey("version", .text)
+                table.column("trained_at", .integer).notNull()
+                table.column("summary", .blob).notNull()         // crm.matching.v1.ModelSummary
+                table.column("model", .blob).notNull()
+                table.column("weights", .blob).notNull()         // crm.matching.v1.ExportModelResponse.product_weights
+            }
+            // Point-in-time dimensions fetched from profiles for training (end of a month).
+            try db.create(table: "snapshot", options: .withoutRowID) { table in
+                table.column("as_of", .integer).notNull()
+                table.column("customer_id", .text).notNull()
+                table.column("dimensions", .blob).notNull()
+                table.primaryKey(["as_of", "customer_id"])
+            }
+            try db.alter(table: "campaign") { table in
+                table.add(column: "target_size", .integer).notNull().defaults(to: 1000)
+                table.add(column: "model_version", .text).notNull().defaults(to: "")
+                table.add(column: "targets", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "campaign_target", options: .withoutRowID) { table in
+                table.column("campaign_id", .text).notNull()
+                table.column("rank", .integer).notNull()
+                table.column("customer_id", .text).notNull()
+                table.column("score", .double).notNull()
+                table.primaryKey(["campaign_id", "rank"])
+            }
+            try db.create(index: "campaign_target_by_customer", on: "campaign_target", columns: ["campaign_id", "customer_id"], unique: true)
+            try db.create(table: "campaign_contact", options: .withoutRowID) { table in
+                table.column("campaign_id", .text).notNull()
+                table.column("customer_id", .text).notNull()
+                table.column("outcome", .integer).notNull()
+                table.column("at", .integer).notNull()
+                table.column("manager_id", .text).notNull()
+                table.primaryKey(["campaign_id", "customer_id", "outcome"])
+            }
+        }
         return migrator
     }
 }

@@ -367,7 +367,1633 @@ void   crm__matching__v1__decide_suitability_response__free_unpacked
   assert(message->base.descriptor == &crm__matching__v1__decide_suitability_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor crm__matching__v1__campaign__field_descriptors[4] =
+void   crm__matching__v1__campaign_contact__init
+                     (Crm__Matching__V1__CampaignContact         *message)
+{
+  static const Crm__Matching__V1__CampaignContact init_value = CRM__MATCHING__V1__CAMPAIGN_CONTACT__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__campaign_contact__get_packed_size
+                     (const Crm__Matching__V1__CampaignContact *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__campaign_contact__pack
+                     (const Crm__Matching__V1__CampaignContact *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__campaign_contact__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignContact *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__CampaignContact *
+       crm__matching__v1__campaign_contact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__CampaignContact *)
+     protobuf_c_message_unpack (&crm__matching__v1__campaign_contact__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__campaign_contact__free_unpacked
+                     (Crm__Matching__V1__CampaignContact *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__record_campaign_contact_request__init
+                     (Crm__Matching__V1__RecordCampaignContactRequest         *message)
+{
+  static const Crm__Matching__V1__RecordCampaignContactRequest init_value = CRM__MATCHING__V1__RECORD_CAMPAIGN_CONTACT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__record_campaign_contact_request__get_packed_size
+                     (const Crm__Matching__V1__RecordCampaignContactRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__record_campaign_contact_request__pack
+                     (const Crm__Matching__V1__RecordCampaignContactRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__record_campaign_contact_request__pack_to_buffer
+                     (const Crm__Matching__V1__RecordCampaignContactRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RecordCampaignContactRequest *
+       crm__matching__v1__record_campaign_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RecordCampaignContactRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__record_campaign_contact_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__record_campaign_contact_request__free_unpacked
+                     (Crm__Matching__V1__RecordCampaignContactRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__record_campaign_contact_response__init
+                     (Crm__Matching__V1__RecordCampaignContactResponse         *message)
+{
+  static const Crm__Matching__V1__RecordCampaignContactResponse init_value = CRM__MATCHING__V1__RECORD_CAMPAIGN_CONTACT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__record_campaign_contact_response__get_packed_size
+                     (const Crm__Matching__V1__RecordCampaignContactResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__record_campaign_contact_response__pack
+                     (const Crm__Matching__V1__RecordCampaignContactResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__record_campaign_contact_response__pack_to_buffer
+                     (const Crm__Matching__V1__RecordCampaignContactResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RecordCampaignContactResponse *
+       crm__matching__v1__record_campaign_contact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RecordCampaignContactResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__record_campaign_contact_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__record_campaign_contact_response__free_unpacked
+                     (Crm__Matching__V1__RecordCampaignContactResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__record_campaign_contact_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__list_campaign_targets_request__init
+                     (Crm__Matching__V1__ListCampaignTargetsRequest         *message)
+{
+  static const Crm__Matching__V1__ListCampaignTargetsRequest init_value = CRM__MATCHING__V1__LIST_CAMPAIGN_TARGETS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__list_campaign_targets_request__get_packed_size
+                     (const Crm__Matching__V1__ListCampaignTargetsRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__list_campaign_targets_request__pack
+                     (const Crm__Matching__V1__ListCampaignTargetsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__list_campaign_targets_request__pack_to_buffer
+                     (const Crm__Matching__V1__ListCampaignTargetsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ListCampaignTargetsRequest *
+       crm__matching__v1__list_campaign_targets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ListCampaignTargetsRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__list_campaign_targets_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__list_campaign_targets_request__free_unpacked
+                     (Crm__Matching__V1__ListCampaignTargetsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__campaign_target__init
+                     (Crm__Matching__V1__CampaignTarget         *message)
+{
+  static const Crm__Matching__V1__CampaignTarget init_value = CRM__MATCHING__V1__CAMPAIGN_TARGET__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__campaign_target__get_packed_size
+                     (const Crm__Matching__V1__CampaignTarget *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_target__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__campaign_target__pack
+                     (const Crm__Matching__V1__CampaignTarget *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_target__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__campaign_target__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignTarget *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_target__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__CampaignTarget *
+       crm__matching__v1__campaign_target__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__CampaignTarget *)
+     protobuf_c_message_unpack (&crm__matching__v1__campaign_target__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__campaign_target__free_unpacked
+                     (Crm__Matching__V1__CampaignTarget *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__campaign_target__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__list_campaign_targets_response__init
+                     (Crm__Matching__V1__ListCampaignTargetsResponse         *message)
+{
+  static const Crm__Matching__V1__ListCampaignTargetsResponse init_value = CRM__MATCHING__V1__LIST_CAMPAIGN_TARGETS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__list_campaign_targets_response__get_packed_size
+                     (const Crm__Matching__V1__ListCampaignTargetsResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__list_campaign_targets_response__pack
+                     (const Crm__Matching__V1__ListCampaignTargetsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__list_campaign_targets_response__pack_to_buffer
+                     (const Crm__Matching__V1__ListCampaignTargetsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ListCampaignTargetsResponse *
+       crm__matching__v1__list_campaign_targets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ListCampaignTargetsResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__list_campaign_targets_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__list_campaign_targets_response__free_unpacked
+                     (Crm__Matching__V1__ListCampaignTargetsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__list_campaign_targets_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__get_campaign_report_request__init
+                     (Crm__Matching__V1__GetCampaignReportRequest         *message)
+{
+  static const Crm__Matching__V1__GetCampaignReportRequest init_value = CRM__MATCHING__V1__GET_CAMPAIGN_REPORT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__get_campaign_report_request__get_packed_size
+                     (const Crm__Matching__V1__GetCampaignReportRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__get_campaign_report_request__pack
+                     (const Crm__Matching__V1__GetCampaignReportRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__get_campaign_report_request__pack_to_buffer
+                     (const Crm__Matching__V1__GetCampaignReportRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GetCampaignReportRequest *
+       crm__matching__v1__get_campaign_report_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GetCampaignReportRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__get_campaign_report_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__get_campaign_report_request__free_unpacked
+                     (Crm__Matching__V1__GetCampaignReportRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__campaign_report__init
+                     (Crm__Matching__V1__CampaignReport         *message)
+{
+  static const Crm__Matching__V1__CampaignReport init_value = CRM__MATCHING__V1__CAMPAIGN_REPORT__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__campaign_report__get_packed_size
+                     (const Crm__Matching__V1__CampaignReport *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_report__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__campaign_report__pack
+                     (const Crm__Matching__V1__CampaignReport *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_report__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__campaign_report__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignReport *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_report__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__CampaignReport *
+       crm__matching__v1__campaign_report__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__CampaignReport *)
+     protobuf_c_message_unpack (&crm__matching__v1__campaign_report__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__campaign_report__free_unpacked
+                     (Crm__Matching__V1__CampaignReport *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__campaign_report__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__get_campaign_report_response__init
+                     (Crm__Matching__V1__GetCampaignReportResponse         *message)
+{
+  static const Crm__Matching__V1__GetCampaignReportResponse init_value = CRM__MATCHING__V1__GET_CAMPAIGN_REPORT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__get_campaign_report_response__get_packed_size
+                     (const Crm__Matching__V1__GetCampaignReportResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__get_campaign_report_response__pack
+                     (const Crm__Matching__V1__GetCampaignReportResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__get_campaign_report_response__pack_to_buffer
+                     (const Crm__Matching__V1__GetCampaignReportResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GetCampaignReportResponse *
+       crm__matching__v1__get_campaign_report_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GetCampaignReportResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__get_campaign_report_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__get_campaign_report_response__free_unpacked
+                     (Crm__Matching__V1__GetCampaignReportResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__get_campaign_report_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__score_reason__init
+                     (Crm__Matching__V1__ScoreReason         *message)
+{
+  static const Crm__Matching__V1__ScoreReason init_value = CRM__MATCHING__V1__SCORE_REASON__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__score_reason__get_packed_size
+                     (const Crm__Matching__V1__ScoreReason *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__score_reason__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__score_reason__pack
+                     (const Crm__Matching__V1__ScoreReason *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__score_reason__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__score_reason__pack_to_buffer
+                     (const Crm__Matching__V1__ScoreReason *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__score_reason__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ScoreReason *
+       crm__matching__v1__score_reason__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ScoreReason *)
+     protobuf_c_message_unpack (&crm__matching__v1__score_reason__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__score_reason__free_unpacked
+                     (Crm__Matching__V1__ScoreReason *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__score_reason__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__target_customers_request__init
+                     (Crm__Matching__V1__TargetCustomersRequest         *message)
+{
+  static const Crm__Matching__V1__TargetCustomersRequest init_value = CRM__MATCHING__V1__TARGET_CUSTOMERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__target_customers_request__get_packed_size
+                     (const Crm__Matching__V1__TargetCustomersRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__target_customers_request__pack
+                     (const Crm__Matching__V1__TargetCustomersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__target_customers_request__pack_to_buffer
+                     (const Crm__Matching__V1__TargetCustomersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__TargetCustomersRequest *
+       crm__matching__v1__target_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__TargetCustomersRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__target_customers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__target_customers_request__free_unpacked
+                     (Crm__Matching__V1__TargetCustomersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__target_customer__init
+                     (Crm__Matching__V1__TargetCustomer         *message)
+{
+  static const Crm__Matching__V1__TargetCustomer init_value = CRM__MATCHING__V1__TARGET_CUSTOMER__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__target_customer__get_packed_size
+                     (const Crm__Matching__V1__TargetCustomer *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customer__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__target_customer__pack
+                     (const Crm__Matching__V1__TargetCustomer *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customer__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__target_customer__pack_to_buffer
+                     (const Crm__Matching__V1__TargetCustomer *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customer__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__TargetCustomer *
+       crm__matching__v1__target_customer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__TargetCustomer *)
+     protobuf_c_message_unpack (&crm__matching__v1__target_customer__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__target_customer__free_unpacked
+                     (Crm__Matching__V1__TargetCustomer *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__target_customer__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__target_customers_response__init
+                     (Crm__Matching__V1__TargetCustomersResponse         *message)
+{
+  static const Crm__Matching__V1__TargetCustomersResponse init_value = CRM__MATCHING__V1__TARGET_CUSTOMERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__target_customers_response__get_packed_size
+                     (const Crm__Matching__V1__TargetCustomersResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__target_customers_response__pack
+                     (const Crm__Matching__V1__TargetCustomersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__target_customers_response__pack_to_buffer
+                     (const Crm__Matching__V1__TargetCustomersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__TargetCustomersResponse *
+       crm__matching__v1__target_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__TargetCustomersResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__target_customers_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__target_customers_response__free_unpacked
+                     (Crm__Matching__V1__TargetCustomersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__target_customers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__stream_target_customers_request__init
+                     (Crm__Matching__V1__StreamTargetCustomersRequest         *message)
+{
+  static const Crm__Matching__V1__StreamTargetCustomersRequest init_value = CRM__MATCHING__V1__STREAM_TARGET_CUSTOMERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__stream_target_customers_request__get_packed_size
+                     (const Crm__Matching__V1__StreamTargetCustomersRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__stream_target_customers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__stream_target_customers_request__pack
+                     (const Crm__Matching__V1__StreamTargetCustomersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__stream_target_customers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__stream_target_customers_request__pack_to_buffer
+                     (const Crm__Matching__V1__StreamTargetCustomersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__stream_target_customers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__StreamTargetCustomersRequest *
+       crm__matching__v1__stream_target_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__StreamTargetCustomersRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__stream_target_customers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__stream_target_customers_request__free_unpacked
+                     (Crm__Matching__V1__StreamTargetCustomersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__stream_target_customers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__recommend_products_request__init
+                     (Crm__Matching__V1__RecommendProductsRequest         *message)
+{
+  static const Crm__Matching__V1__RecommendProductsRequest init_value = CRM__MATCHING__V1__RECOMMEND_PRODUCTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__recommend_products_request__get_packed_size
+                     (const Crm__Matching__V1__RecommendProductsRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__recommend_products_request__pack
+                     (const Crm__Matching__V1__RecommendProductsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__recommend_products_request__pack_to_buffer
+                     (const Crm__Matching__V1__RecommendProductsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RecommendProductsRequest *
+       crm__matching__v1__recommend_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RecommendProductsRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__recommend_products_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__recommend_products_request__free_unpacked
+                     (Crm__Matching__V1__RecommendProductsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__recommended_product__init
+                     (Crm__Matching__V1__RecommendedProduct         *message)
+{
+  static const Crm__Matching__V1__RecommendedProduct init_value = CRM__MATCHING__V1__RECOMMENDED_PRODUCT__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__recommended_product__get_packed_size
+                     (const Crm__Matching__V1__RecommendedProduct *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommended_product__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__recommended_product__pack
+                     (const Crm__Matching__V1__RecommendedProduct *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommended_product__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__recommended_product__pack_to_buffer
+                     (const Crm__Matching__V1__RecommendedProduct *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommended_product__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RecommendedProduct *
+       crm__matching__v1__recommended_product__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RecommendedProduct *)
+     protobuf_c_message_unpack (&crm__matching__v1__recommended_product__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__recommended_product__free_unpacked
+                     (Crm__Matching__V1__RecommendedProduct *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__recommended_product__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__recommend_products_response__init
+                     (Crm__Matching__V1__RecommendProductsResponse         *message)
+{
+  static const Crm__Matching__V1__RecommendProductsResponse init_value = CRM__MATCHING__V1__RECOMMEND_PRODUCTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__recommend_products_response__get_packed_size
+                     (const Crm__Matching__V1__RecommendProductsResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__recommend_products_response__pack
+                     (const Crm__Matching__V1__RecommendProductsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__recommend_products_response__pack_to_buffer
+                     (const Crm__Matching__V1__RecommendProductsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RecommendProductsResponse *
+       crm__matching__v1__recommend_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RecommendProductsResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__recommend_products_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__recommend_products_response__free_unpacked
+                     (Crm__Matching__V1__RecommendProductsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__recommend_products_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__train_model_request__init
+                     (Crm__Matching__V1__TrainModelRequest         *message)
+{
+  static const Crm__Matching__V1__TrainModelRequest init_value = CRM__MATCHING__V1__TRAIN_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__train_model_request__get_packed_size
+                     (const Crm__Matching__V1__TrainModelRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__train_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__train_model_request__pack
+                     (const Crm__Matching__V1__TrainModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__train_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__train_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__TrainModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__train_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__TrainModelRequest *
+       crm__matching__v1__train_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__TrainModelRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__train_model_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__train_model_request__free_unpacked
+                     (Crm__Matching__V1__TrainModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__train_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__training_progress__init
+                     (Crm__Matching__V1__TrainingProgress         *message)
+{
+  static const Crm__Matching__V1__TrainingProgress init_value = CRM__MATCHING__V1__TRAINING_PROGRESS__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__training_progress__get_packed_size
+                     (const Crm__Matching__V1__TrainingProgress *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__training_progress__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__training_progress__pack
+                     (const Crm__Matching__V1__TrainingProgress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__training_progress__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__training_progress__pack_to_buffer
+                     (const Crm__Matching__V1__TrainingProgress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__training_progress__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__TrainingProgress *
+       crm__matching__v1__training_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__TrainingProgress *)
+     protobuf_c_message_unpack (&crm__matching__v1__training_progress__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__training_progress__free_unpacked
+                     (Crm__Matching__V1__TrainingProgress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__training_progress__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__feature_importance__init
+                     (Crm__Matching__V1__FeatureImportance         *message)
+{
+  static const Crm__Matching__V1__FeatureImportance init_value = CRM__MATCHING__V1__FEATURE_IMPORTANCE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__feature_importance__get_packed_size
+                     (const Crm__Matching__V1__FeatureImportance *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__feature_importance__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__feature_importance__pack
+                     (const Crm__Matching__V1__FeatureImportance *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__feature_importance__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__feature_importance__pack_to_buffer
+                     (const Crm__Matching__V1__FeatureImportance *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__feature_importance__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__FeatureImportance *
+       crm__matching__v1__feature_importance__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__FeatureImportance *)
+     protobuf_c_message_unpack (&crm__matching__v1__feature_importance__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__feature_importance__free_unpacked
+                     (Crm__Matching__V1__FeatureImportance *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__feature_importance__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__ranking_figures__init
+                     (Crm__Matching__V1__RankingFigures         *message)
+{
+  static const Crm__Matching__V1__RankingFigures init_value = CRM__MATCHING__V1__RANKING_FIGURES__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__ranking_figures__get_packed_size
+                     (const Crm__Matching__V1__RankingFigures *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__ranking_figures__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__ranking_figures__pack
+                     (const Crm__Matching__V1__RankingFigures *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__ranking_figures__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__ranking_figures__pack_to_buffer
+                     (const Crm__Matching__V1__RankingFigures *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__ranking_figures__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RankingFigures *
+       crm__matching__v1__ranking_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RankingFigures *)
+     protobuf_c_message_unpack (&crm__matching__v1__ranking_figures__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__ranking_figures__free_unpacked
+                     (Crm__Matching__V1__RankingFigures *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__ranking_figures__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__product_evaluation__init
+                     (Crm__Matching__V1__ProductEvaluation         *message)
+{
+  static const Crm__Matching__V1__ProductEvaluation init_value = CRM__MATCHING__V1__PRODUCT_EVALUATION__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__product_evaluation__get_packed_size
+                     (const Crm__Matching__V1__ProductEvaluation *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__product_evaluation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__product_evaluation__pack
+                     (const Crm__Matching__V1__ProductEvaluation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__product_evaluation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__product_evaluation__pack_to_buffer
+                     (const Crm__Matching__V1__ProductEvaluation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__product_evaluation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ProductEvaluation *
+       crm__matching__v1__product_evaluation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ProductEvaluation *)
+     protobuf_c_message_unpack (&crm__matching__v1__product_evaluation__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__product_evaluation__free_unpacked
+                     (Crm__Matching__V1__ProductEvaluation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__product_evaluation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__evaluation__init
+                     (Crm__Matching__V1__Evaluation         *message)
+{
+  static const Crm__Matching__V1__Evaluation init_value = CRM__MATCHING__V1__EVALUATION__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__evaluation__get_packed_size
+                     (const Crm__Matching__V1__Evaluation *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__evaluation__pack
+                     (const Crm__Matching__V1__Evaluation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__evaluation__pack_to_buffer
+                     (const Crm__Matching__V1__Evaluation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__Evaluation *
+       crm__matching__v1__evaluation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__Evaluation *)
+     protobuf_c_message_unpack (&crm__matching__v1__evaluation__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__evaluation__free_unpacked
+                     (Crm__Matching__V1__Evaluation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__evaluation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__model_summary__init
+                     (Crm__Matching__V1__ModelSummary         *message)
+{
+  static const Crm__Matching__V1__ModelSummary init_value = CRM__MATCHING__V1__MODEL_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__model_summary__get_packed_size
+                     (const Crm__Matching__V1__ModelSummary *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__model_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__model_summary__pack
+                     (const Crm__Matching__V1__ModelSummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__model_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__model_summary__pack_to_buffer
+                     (const Crm__Matching__V1__ModelSummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__model_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ModelSummary *
+       crm__matching__v1__model_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ModelSummary *)
+     protobuf_c_message_unpack (&crm__matching__v1__model_summary__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__model_summary__free_unpacked
+                     (Crm__Matching__V1__ModelSummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__model_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__get_model_request__init
+                     (Crm__Matching__V1__GetModelRequest         *message)
+{
+  static const Crm__Matching__V1__GetModelRequest init_value = CRM__MATCHING__V1__GET_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__get_model_request__get_packed_size
+                     (const Crm__Matching__V1__GetModelRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__get_model_request__pack
+                     (const Crm__Matching__V1__GetModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__get_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__GetModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GetModelRequest *
+       crm__matching__v1__get_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GetModelRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__get_model_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__get_model_request__free_unpacked
+                     (Crm__Matching__V1__GetModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__get_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__get_model_response__init
+                     (Crm__Matching__V1__GetModelResponse         *message)
+{
+  static const Crm__Matching__V1__GetModelResponse init_value = CRM__MATCHING__V1__GET_MODEL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__get_model_response__get_packed_size
+                     (const Crm__Matching__V1__GetModelResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_model_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__get_model_response__pack
+                     (const Crm__Matching__V1__GetModelResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_model_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__get_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__GetModelResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_model_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GetModelResponse *
+       crm__matching__v1__get_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GetModelResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__get_model_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__get_model_response__free_unpacked
+                     (Crm__Matching__V1__GetModelResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__get_model_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__export_model_request__init
+                     (Crm__Matching__V1__ExportModelRequest         *message)
+{
+  static const Crm__Matching__V1__ExportModelRequest init_value = CRM__MATCHING__V1__EXPORT_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__export_model_request__get_packed_size
+                     (const Crm__Matching__V1__ExportModelRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__export_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__export_model_request__pack
+                     (const Crm__Matching__V1__ExportModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__export_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__export_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__ExportModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__export_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ExportModelRequest *
+       crm__matching__v1__export_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ExportModelRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__export_model_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__export_model_request__free_unpacked
+                     (Crm__Matching__V1__ExportModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__export_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__export_model_response__product_weights_entry__init
+                     (Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry         *message)
+{
+  static const Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry init_value = CRM__MATCHING__V1__EXPORT_MODEL_RESPONSE__PRODUCT_WEIGHTS_ENTRY__INIT;
+  *message = init_value;
+}
+void   crm__matching__v1__export_model_response__init
+                     (Crm__Matching__V1__ExportModelResponse         *message)
+{
+  static const Crm__Matching__V1__ExportModelResponse init_value = CRM__MATCHING__V1__EXPORT_MODEL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__export_model_response__get_packed_size
+                     (const Crm__Matching__V1__ExportModelResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__export_model_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__export_model_response__pack
+                     (const Crm__Matching__V1__ExportModelResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__export_model_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__export_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__ExportModelResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__export_model_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ExportModelResponse *
+       crm__matching__v1__export_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ExportModelResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__export_model_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__export_model_response__free_unpacked
+                     (Crm__Matching__V1__ExportModelResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__export_model_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__evaluate_model_request__init
+                     (Crm__Matching__V1__EvaluateModelRequest         *message)
+{
+  static const Crm__Matching__V1__EvaluateModelRequest init_value = CRM__MATCHING__V1__EVALUATE_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__evaluate_model_request__get_packed_size
+                     (const Crm__Matching__V1__EvaluateModelRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__evaluate_model_request__pack
+                     (const Crm__Matching__V1__EvaluateModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__evaluate_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__EvaluateModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__EvaluateModelRequest *
+       crm__matching__v1__evaluate_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__EvaluateModelRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__evaluate_model_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__evaluate_model_request__free_unpacked
+                     (Crm__Matching__V1__EvaluateModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__evaluate_model_response__init
+                     (Crm__Matching__V1__EvaluateModelResponse         *message)
+{
+  static const Crm__Matching__V1__EvaluateModelResponse init_value = CRM__MATCHING__V1__EVALUATE_MODEL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__evaluate_model_response__get_packed_size
+                     (const Crm__Matching__V1__EvaluateModelResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__evaluate_model_response__pack
+                     (const Crm__Matching__V1__EvaluateModelResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__evaluate_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__EvaluateModelResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__EvaluateModelResponse *
+       crm__matching__v1__evaluate_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__EvaluateModelResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__evaluate_model_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__evaluate_model_response__free_unpacked
+                     (Crm__Matching__V1__EvaluateModelResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__evaluate_model_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__list_decisions_request__init
+                     (Crm__Matching__V1__ListDecisionsRequest         *message)
+{
+  static const Crm__Matching__V1__ListDecisionsRequest init_value = CRM__MATCHING__V1__LIST_DECISIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__list_decisions_request__get_packed_size
+                     (const Crm__Matching__V1__ListDecisionsRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__list_decisions_request__pack
+                     (const Crm__Matching__V1__ListDecisionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__list_decisions_request__pack_to_buffer
+                     (const Crm__Matching__V1__ListDecisionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ListDecisionsRequest *
+       crm__matching__v1__list_decisions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ListDecisionsRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__list_decisions_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__list_decisions_request__free_unpacked
+                     (Crm__Matching__V1__ListDecisionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__recorded_decision__init
+                     (Crm__Matching__V1__RecordedDecision         *message)
+{
+  static const Crm__Matching__V1__RecordedDecision init_value = CRM__MATCHING__V1__RECORDED_DECISION__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__recorded_decision__get_packed_size
+                     (const Crm__Matching__V1__RecordedDecision *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recorded_decision__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__recorded_decision__pack
+                     (const Crm__Matching__V1__RecordedDecision *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recorded_decision__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__recorded_decision__pack_to_buffer
+                     (const Crm__Matching__V1__RecordedDecision *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__recorded_decision__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__RecordedDecision *
+       crm__matching__v1__recorded_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__RecordedDecision *)
+     protobuf_c_message_unpack (&crm__matching__v1__recorded_decision__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__recorded_decision__free_unpacked
+                     (Crm__Matching__V1__RecordedDecision *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__recorded_decision__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__list_decisions_response__init
+                     (Crm__Matching__V1__ListDecisionsResponse         *message)
+{
+  static const Crm__Matching__V1__ListDecisionsResponse init_value = CRM__MATCHING__V1__LIST_DECISIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__list_decisions_response__get_packed_size
+                     (const Crm__Matching__V1__ListDecisionsResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__list_decisions_response__pack
+                     (const Crm__Matching__V1__ListDecisionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__list_decisions_response__pack_to_buffer
+                     (const Crm__Matching__V1__ListDecisionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ListDecisionsResponse *
+       crm__matching__v1__list_decisions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ListDecisionsResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__list_decisions_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__list_decisions_response__free_unpacked
+                     (Crm__Matching__V1__ListDecisionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__list_decisions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__get_replica_status_request__init
+                     (Crm__Matching__V1__GetReplicaStatusRequest         *message)
+{
+  static const Crm__Matching__V1__GetReplicaStatusRequest init_value = CRM__MATCHING__V1__GET_REPLICA_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__get_replica_status_request__get_packed_size
+                     (const Crm__Matching__V1__GetReplicaStatusRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__get_replica_status_request__pack
+                     (const Crm__Matching__V1__GetReplicaStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__get_replica_status_request__pack_to_buffer
+                     (const Crm__Matching__V1__GetReplicaStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GetReplicaStatusRequest *
+       crm__matching__v1__get_replica_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GetReplicaStatusRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__get_replica_status_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__get_replica_status_request__free_unpacked
+                     (Crm__Matching__V1__GetReplicaStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__replica_status__init
+                     (Crm__Matching__V1__ReplicaStatus         *message)
+{
+  static const Crm__Matching__V1__ReplicaStatus init_value = CRM__MATCHING__V1__REPLICA_STATUS__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__replica_status__get_packed_size
+                     (const Crm__Matching__V1__ReplicaStatus *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__replica_status__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__replica_status__pack
+                     (const Crm__Matching__V1__ReplicaStatus *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__replica_status__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__replica_status__pack_to_buffer
+                     (const Crm__Matching__V1__ReplicaStatus *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__replica_status__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ReplicaStatus *
+       crm__matching__v1__replica_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ReplicaStatus *)
+     protobuf_c_message_unpack (&crm__matching__v1__replica_status__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__replica_status__free_unpacked
+                     (Crm__Matching__V1__ReplicaStatus *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__replica_status__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__get_replica_status_response__init
+                     (Crm__Matching__V1__GetReplicaStatusResponse         *message)
+{
+  static const Crm__Matching__V1__GetReplicaStatusResponse init_value = CRM__MATCHING__V1__GET_REPLICA_STATUS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__get_replica_status_response__get_packed_size
+                     (const Crm__Matching__V1__GetReplicaStatusResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__get_replica_status_response__pack
+                     (const Crm__Matching__V1__GetReplicaStatusResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__get_replica_status_response__pack_to_buffer
+                     (const Crm__Matching__V1__GetReplicaStatusResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GetReplicaStatusResponse *
+       crm__matching__v1__get_replica_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GetReplicaStatusResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__get_replica_status_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__get_replica_status_response__free_unpacked
+                     (Crm__Matching__V1__GetReplicaStatusResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__get_replica_status_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign__field_descriptors[7] =
 {
   {
     "campaign_id",
@@ -417,17 +2043,56 @@ static const ProtobufCFieldDescriptor crm__matching__v1__campaign__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "target_size",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__Campaign, target_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__Campaign, model_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "targets",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__Campaign, targets),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__campaign__field_indices_by_name[] = {
   0,   /* field[0] = campaign_id */
   3,   /* field[3] = created_at */
+  5,   /* field[5] = model_version */
   2,   /* field[2] = name */
   1,   /* field[1] = product_code */
+  4,   /* field[4] = target_size */
+  6,   /* field[6] = targets */
 };
 static const ProtobufCIntRange crm__matching__v1__campaign__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__campaign__descriptor =
 {
@@ -437,7 +2102,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__campaign__descriptor =
   "Crm__Matching__V1__Campaign",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__Campaign),
-  4,
+  7,
   crm__matching__v1__campaign__field_descriptors,
   crm__matching__v1__campaign__field_indices_by_name,
   1,  crm__matching__v1__campaign__number_ranges,
@@ -801,6 +2466,2718 @@ const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_response_
   (ProtobufCMessageInit) crm__matching__v1__decide_suitability_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign_contact__field_descriptors[5] =
+{
+  {
+    "campaign_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignContact, campaign_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignContact, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignContact, outcome),
+    &crm__matching__v1__contact_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignContact, at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignContact, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__campaign_contact__field_indices_by_name[] = {
+  3,   /* field[3] = at */
+  0,   /* field[0] = campaign_id */
+  1,   /* field[1] = customer_id */
+  4,   /* field[4] = manager_id */
+  2,   /* field[2] = outcome */
+};
+static const ProtobufCIntRange crm__matching__v1__campaign_contact__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__campaign_contact__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.CampaignContact",
+  "CampaignContact",
+  "Crm__Matching__V1__CampaignContact",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__CampaignContact),
+  5,
+  crm__matching__v1__campaign_contact__field_descriptors,
+  crm__matching__v1__campaign_contact__field_indices_by_name,
+  1,  crm__matching__v1__campaign_contact__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__campaign_contact__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__record_campaign_contact_request__field_descriptors[1] =
+{
+  {
+    "contact",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordCampaignContactRequest, contact),
+    &crm__matching__v1__campaign_contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__record_campaign_contact_request__field_indices_by_name[] = {
+  0,   /* field[0] = contact */
+};
+static const ProtobufCIntRange crm__matching__v1__record_campaign_contact_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__record_campaign_contact_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RecordCampaignContactRequest",
+  "RecordCampaignContactRequest",
+  "Crm__Matching__V1__RecordCampaignContactRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RecordCampaignContactRequest),
+  1,
+  crm__matching__v1__record_campaign_contact_request__field_descriptors,
+  crm__matching__v1__record_campaign_contact_request__field_indices_by_name,
+  1,  crm__matching__v1__record_campaign_contact_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__record_campaign_contact_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__record_campaign_contact_response__field_descriptors[1] =
+{
+  {
+    "created",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordCampaignContactResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__record_campaign_contact_response__field_indices_by_name[] = {
+  0,   /* field[0] = created */
+};
+static const ProtobufCIntRange crm__matching__v1__record_campaign_contact_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__record_campaign_contact_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RecordCampaignContactResponse",
+  "RecordCampaignContactResponse",
+  "Crm__Matching__V1__RecordCampaignContactResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RecordCampaignContactResponse),
+  1,
+  crm__matching__v1__record_campaign_contact_response__field_descriptors,
+  crm__matching__v1__record_campaign_contact_response__field_indices_by_name,
+  1,  crm__matching__v1__record_campaign_contact_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__record_campaign_contact_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__list_campaign_targets_request__field_descriptors[2] =
+{
+  {
+    "campaign_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ListCampaignTargetsRequest, campaign_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ListCampaignTargetsRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__list_campaign_targets_request__field_indices_by_name[] = {
+  0,   /* field[0] = campaign_id */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__matching__v1__list_campaign_targets_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__list_campaign_targets_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ListCampaignTargetsRequest",
+  "ListCampaignTargetsRequest",
+  "Crm__Matching__V1__ListCampaignTargetsRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ListCampaignTargetsRequest),
+  2,
+  crm__matching__v1__list_campaign_targets_request__field_descriptors,
+  crm__matching__v1__list_campaign_targets_request__field_indices_by_name,
+  1,  crm__matching__v1__list_campaign_targets_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__list_campaign_targets_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign_target__field_descriptors[3] =
+{
+  {
+    "rank",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignTarget, rank),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignTarget, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignTarget, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__campaign_target__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  0,   /* field[0] = rank */
+  2,   /* field[2] = score */
+};
+static const ProtobufCIntRange crm__matching__v1__campaign_target__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__campaign_target__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.CampaignTarget",
+  "CampaignTarget",
+  "Crm__Matching__V1__CampaignTarget",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__CampaignTarget),
+  3,
+  crm__matching__v1__campaign_target__field_descriptors,
+  crm__matching__v1__campaign_target__field_indices_by_name,
+  1,  crm__matching__v1__campaign_target__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__campaign_target__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__list_campaign_targets_response__field_descriptors[2] =
+{
+  {
+    "targets",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ListCampaignTargetsResponse, n_targets),
+    offsetof(Crm__Matching__V1__ListCampaignTargetsResponse, targets),
+    &crm__matching__v1__campaign_target__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ListCampaignTargetsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__list_campaign_targets_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
+  0,   /* field[0] = targets */
+};
+static const ProtobufCIntRange crm__matching__v1__list_campaign_targets_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__list_campaign_targets_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ListCampaignTargetsResponse",
+  "ListCampaignTargetsResponse",
+  "Crm__Matching__V1__ListCampaignTargetsResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ListCampaignTargetsResponse),
+  2,
+  crm__matching__v1__list_campaign_targets_response__field_descriptors,
+  crm__matching__v1__list_campaign_targets_response__field_indices_by_name,
+  1,  crm__matching__v1__list_campaign_targets_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__list_campaign_targets_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__get_campaign_report_request__field_descriptors[1] =
+{
+  {
+    "campaign_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GetCampaignReportRequest, campaign_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__get_campaign_report_request__field_indices_by_name[] = {
+  0,   /* field[0] = campaign_id */
+};
+static const ProtobufCIntRange crm__matching__v1__get_campaign_report_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_report_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GetCampaignReportRequest",
+  "GetCampaignReportRequest",
+  "Crm__Matching__V1__GetCampaignReportRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GetCampaignReportRequest),
+  1,
+  crm__matching__v1__get_campaign_report_request__field_descriptors,
+  crm__matching__v1__get_campaign_report_request__field_indices_by_name,
+  1,  crm__matching__v1__get_campaign_report_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__get_campaign_report_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign_report__field_descriptors[12] =
+{
+  {
+    "campaign",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, campaign),
+    &crm__matching__v1__campaign__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "targets",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, targets),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reached",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, reached),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "declined",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, declined),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bought",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, bought),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hit_rate",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, hit_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "conversion",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, conversion),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sales",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, sales),
+    &crm__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "untargeted_eligible",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, untargeted_eligible),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "untargeted_bought",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, untargeted_bought),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "baseline_rate",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, baseline_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lift",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignReport, lift),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__campaign_report__field_indices_by_name[] = {
+  10,   /* field[10] = baseline_rate */
+  4,   /* field[4] = bought */
+  0,   /* field[0] = campaign */
+  6,   /* field[6] = conversion */
+  3,   /* field[3] = declined */
+  5,   /* field[5] = hit_rate */
+  11,   /* field[11] = lift */
+  2,   /* field[2] = reached */
+  7,   /* field[7] = sales */
+  1,   /* field[1] = targets */
+  9,   /* field[9] = untargeted_bought */
+  8,   /* field[8] = untargeted_eligible */
+};
+static const ProtobufCIntRange crm__matching__v1__campaign_report__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__campaign_report__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.CampaignReport",
+  "CampaignReport",
+  "Crm__Matching__V1__CampaignReport",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__CampaignReport),
+  12,
+  crm__matching__v1__campaign_report__field_descriptors,
+  crm__matching__v1__campaign_report__field_indices_by_name,
+  1,  crm__matching__v1__campaign_report__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__campaign_report__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__get_campaign_report_response__field_descriptors[1] =
+{
+  {
+    "report",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GetCampaignReportResponse, report),
+    &crm__matching__v1__campaign_report__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__get_campaign_report_response__field_indices_by_name[] = {
+  0,   /* field[0] = report */
+};
+static const ProtobufCIntRange crm__matching__v1__get_campaign_report_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_report_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GetCampaignReportResponse",
+  "GetCampaignReportResponse",
+  "Crm__Matching__V1__GetCampaignReportResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GetCampaignReportResponse),
+  1,
+  crm__matching__v1__get_campaign_report_response__field_descriptors,
+  crm__matching__v1__get_campaign_report_response__field_indices_by_name,
+  1,  crm__matching__v1__get_campaign_report_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__get_campaign_report_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__score_reason__field_descriptors[3] =
+{
+  {
+    "feature",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ScoreReason, feature),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contribution",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ScoreReason, contribution),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ScoreReason, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__score_reason__field_indices_by_name[] = {
+  1,   /* field[1] = contribution */
+  0,   /* field[0] = feature */
+  2,   /* field[2] = value */
+};
+static const ProtobufCIntRange crm__matching__v1__score_reason__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__score_reason__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ScoreReason",
+  "ScoreReason",
+  "Crm__Matching__V1__ScoreReason",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ScoreReason),
+  3,
+  crm__matching__v1__score_reason__field_descriptors,
+  crm__matching__v1__score_reason__field_indices_by_name,
+  1,  crm__matching__v1__score_reason__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__score_reason__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__target_customers_request__field_descriptors[2] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomersRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "k",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomersRequest, k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__target_customers_request__field_indices_by_name[] = {
+  1,   /* field[1] = k */
+  0,   /* field[0] = product_code */
+};
+static const ProtobufCIntRange crm__matching__v1__target_customers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__target_customers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.TargetCustomersRequest",
+  "TargetCustomersRequest",
+  "Crm__Matching__V1__TargetCustomersRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__TargetCustomersRequest),
+  2,
+  crm__matching__v1__target_customers_request__field_descriptors,
+  crm__matching__v1__target_customers_request__field_indices_by_name,
+  1,  crm__matching__v1__target_customers_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__target_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__target_customer__field_descriptors[4] =
+{
+  {
+    "rank",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomer, rank),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomer, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomer, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reasons",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__TargetCustomer, n_reasons),
+    offsetof(Crm__Matching__V1__TargetCustomer, reasons),
+    &crm__matching__v1__score_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__target_customer__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  0,   /* field[0] = rank */
+  3,   /* field[3] = reasons */
+  2,   /* field[2] = score */
+};
+static const ProtobufCIntRange crm__matching__v1__target_customer__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__target_customer__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.TargetCustomer",
+  "TargetCustomer",
+  "Crm__Matching__V1__TargetCustomer",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__TargetCustomer),
+  4,
+  crm__matching__v1__target_customer__field_descriptors,
+  crm__matching__v1__target_customer__field_indices_by_name,
+  1,  crm__matching__v1__target_customer__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__target_customer__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__target_customers_response__field_descriptors[4] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomersResponse, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model_version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomersResponse, model_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eligible",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TargetCustomersResponse, eligible),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customers",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__TargetCustomersResponse, n_customers),
+    offsetof(Crm__Matching__V1__TargetCustomersResponse, customers),
+    &crm__matching__v1__target_customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__target_customers_response__field_indices_by_name[] = {
+  3,   /* field[3] = customers */
+  2,   /* field[2] = eligible */
+  1,   /* field[1] = model_version */
+  0,   /* field[0] = product_code */
+};
+static const ProtobufCIntRange crm__matching__v1__target_customers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__target_customers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.TargetCustomersResponse",
+  "TargetCustomersResponse",
+  "Crm__Matching__V1__TargetCustomersResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__TargetCustomersResponse),
+  4,
+  crm__matching__v1__target_customers_response__field_descriptors,
+  crm__matching__v1__target_customers_response__field_indices_by_name,
+  1,  crm__matching__v1__target_customers_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__target_customers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__stream_target_customers_request__field_descriptors[1] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__StreamTargetCustomersRequest, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__stream_target_customers_request__field_indices_by_name[] = {
+  0,   /* field[0] = product_code */
+};
+static const ProtobufCIntRange crm__matching__v1__stream_target_customers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__stream_target_customers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.StreamTargetCustomersRequest",
+  "StreamTargetCustomersRequest",
+  "Crm__Matching__V1__StreamTargetCustomersRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__StreamTargetCustomersRequest),
+  1,
+  crm__matching__v1__stream_target_customers_request__field_descriptors,
+  crm__matching__v1__stream_target_customers_request__field_indices_by_name,
+  1,  crm__matching__v1__stream_target_customers_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__stream_target_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__recommend_products_request__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendProductsRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendProductsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__recommend_products_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange crm__matching__v1__recommend_products_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__recommend_products_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RecommendProductsRequest",
+  "RecommendProductsRequest",
+  "Crm__Matching__V1__RecommendProductsRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RecommendProductsRequest),
+  2,
+  crm__matching__v1__recommend_products_request__field_descriptors,
+  crm__matching__v1__recommend_products_request__field_indices_by_name,
+  1,  crm__matching__v1__recommend_products_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__recommend_products_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__recommended_product__field_descriptors[6] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendedProduct, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendedProduct, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_type",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendedProduct, product_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "risk_level",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendedProduct, risk_level),
+    &crm__common__v1__risk_level__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendedProduct, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reasons",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__RecommendedProduct, n_reasons),
+    offsetof(Crm__Matching__V1__RecommendedProduct, reasons),
+    &crm__matching__v1__score_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__recommended_product__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  0,   /* field[0] = product_code */
+  2,   /* field[2] = product_type */
+  5,   /* field[5] = reasons */
+  3,   /* field[3] = risk_level */
+  4,   /* field[4] = score */
+};
+static const ProtobufCIntRange crm__matching__v1__recommended_product__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__recommended_product__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RecommendedProduct",
+  "RecommendedProduct",
+  "Crm__Matching__V1__RecommendedProduct",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RecommendedProduct),
+  6,
+  crm__matching__v1__recommended_product__field_descriptors,
+  crm__matching__v1__recommended_product__field_indices_by_name,
+  1,  crm__matching__v1__recommended_product__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__recommended_product__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__recommend_products_response__field_descriptors[3] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendProductsResponse, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model_version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecommendProductsResponse, model_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__RecommendProductsResponse, n_products),
+    offsetof(Crm__Matching__V1__RecommendProductsResponse, products),
+    &crm__matching__v1__recommended_product__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__recommend_products_response__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = model_version */
+  2,   /* field[2] = products */
+};
+static const ProtobufCIntRange crm__matching__v1__recommend_products_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__recommend_products_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RecommendProductsResponse",
+  "RecommendProductsResponse",
+  "Crm__Matching__V1__RecommendProductsResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RecommendProductsResponse),
+  3,
+  crm__matching__v1__recommend_products_response__field_descriptors,
+  crm__matching__v1__recommend_products_response__field_indices_by_name,
+  1,  crm__matching__v1__recommend_products_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__recommend_products_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__train_model_request__field_descriptors[7] =
+{
+  {
+    "held_out_month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, held_out_month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "training_months",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, training_months),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, kind),
+    &crm__matching__v1__model_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trees",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, trees),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "depth",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, depth),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seed",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, seed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "negatives_per_positive",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, negatives_per_positive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__train_model_request__field_indices_by_name[] = {
+  4,   /* field[4] = depth */
+  0,   /* field[0] = held_out_month */
+  2,   /* field[2] = kind */
+  6,   /* field[6] = negatives_per_positive */
+  5,   /* field[5] = seed */
+  1,   /* field[1] = training_months */
+  3,   /* field[3] = trees */
+};
+static const ProtobufCIntRange crm__matching__v1__train_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__train_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.TrainModelRequest",
+  "TrainModelRequest",
+  "Crm__Matching__V1__TrainModelRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__TrainModelRequest),
+  7,
+  crm__matching__v1__train_model_request__field_descriptors,
+  crm__matching__v1__train_model_request__field_indices_by_name,
+  1,  crm__matching__v1__train_model_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__train_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__training_progress__field_descriptors[6] =
+{
+  {
+    "stage",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainingProgress, stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "done",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainingProgress, done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainingProgress, total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "train_loss",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainingProgress, train_loss),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validation_loss",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainingProgress, validation_loss),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainingProgress, model),
+    &crm__matching__v1__model_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__training_progress__field_indices_by_name[] = {
+  1,   /* field[1] = done */
+  5,   /* field[5] = model */
+  0,   /* field[0] = stage */
+  2,   /* field[2] = total */
+  3,   /* field[3] = train_loss */
+  4,   /* field[4] = validation_loss */
+};
+static const ProtobufCIntRange crm__matching__v1__training_progress__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__training_progress__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.TrainingProgress",
+  "TrainingProgress",
+  "Crm__Matching__V1__TrainingProgress",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__TrainingProgress),
+  6,
+  crm__matching__v1__training_progress__field_descriptors,
+  crm__matching__v1__training_progress__field_indices_by_name,
+  1,  crm__matching__v1__training_progress__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__training_progress__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__feature_importance__field_descriptors[2] =
+{
+  {
+    "feature",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__FeatureImportance, feature),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gain",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__FeatureImportance, gain),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__feature_importance__field_indices_by_name[] = {
+  0,   /* field[0] = feature */
+  1,   /* field[1] = gain */
+};
+static const ProtobufCIntRange crm__matching__v1__feature_importance__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__feature_importance__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.FeatureImportance",
+  "FeatureImportance",
+  "Crm__Matching__V1__FeatureImportance",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__FeatureImportance),
+  2,
+  crm__matching__v1__feature_importance__field_descriptors,
+  crm__matching__v1__feature_importance__field_indices_by_name,
+  1,  crm__matching__v1__feature_importance__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__feature_importance__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__ranking_figures__field_descriptors[5] =
+{
+  {
+    "k",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RankingFigures, k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hits",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RankingFigures, hits),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "precision",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RankingFigures, precision),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recall",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RankingFigures, recall),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lift",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RankingFigures, lift),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__ranking_figures__field_indices_by_name[] = {
+  1,   /* field[1] = hits */
+  0,   /* field[0] = k */
+  4,   /* field[4] = lift */
+  2,   /* field[2] = precision */
+  3,   /* field[3] = recall */
+};
+static const ProtobufCIntRange crm__matching__v1__ranking_figures__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__ranking_figures__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RankingFigures",
+  "RankingFigures",
+  "Crm__Matching__V1__RankingFigures",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RankingFigures),
+  5,
+  crm__matching__v1__ranking_figures__field_descriptors,
+  crm__matching__v1__ranking_figures__field_indices_by_name,
+  1,  crm__matching__v1__ranking_figures__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__ranking_figures__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__product_evaluation__field_descriptors[10] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ProductEvaluation, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eligible",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ProductEvaluation, eligible),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "buyers",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ProductEvaluation, buyers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "base_rate",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ProductEvaluation, base_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ProductEvaluation, n_model),
+    offsetof(Crm__Matching__V1__ProductEvaluation, model),
+    &crm__matching__v1__ranking_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "random",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ProductEvaluation, n_random),
+    offsetof(Crm__Matching__V1__ProductEvaluation, random),
+    &crm__matching__v1__ranking_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "richest",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ProductEvaluation, n_richest),
+    offsetof(Crm__Matching__V1__ProductEvaluation, richest),
+    &crm__matching__v1__ranking_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model_ranking",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ProductEvaluation, n_model_ranking),
+    offsetof(Crm__Matching__V1__ProductEvaluation, model_ranking),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "random_ranking",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ProductEvaluation, n_random_ranking),
+    offsetof(Crm__Matching__V1__ProductEvaluation, random_ranking),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "richest_ranking",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ProductEvaluation, n_richest_ranking),
+    offsetof(Crm__Matching__V1__ProductEvaluation, richest_ranking),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__product_evaluation__field_indices_by_name[] = {
+  3,   /* field[3] = base_rate */
+  2,   /* field[2] = buyers */
+  1,   /* field[1] = eligible */
+  4,   /* field[4] = model */
+  7,   /* field[7] = model_ranking */
+  0,   /* field[0] = product_code */
+  5,   /* field[5] = random */
+  8,   /* field[8] = random_ranking */
+  6,   /* field[6] = richest */
+  9,   /* field[9] = richest_ranking */
+};
+static const ProtobufCIntRange crm__matching__v1__product_evaluation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__product_evaluation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ProductEvaluation",
+  "ProductEvaluation",
+  "Crm__Matching__V1__ProductEvaluation",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ProductEvaluation),
+  10,
+  crm__matching__v1__product_evaluation__field_descriptors,
+  crm__matching__v1__product_evaluation__field_indices_by_name,
+  1,  crm__matching__v1__product_evaluation__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__product_evaluation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__evaluation__field_descriptors[5] =
+{
+  {
+    "held_out_month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__Evaluation, held_out_month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__Evaluation, n_products),
+    offsetof(Crm__Matching__V1__Evaluation, products),
+    &crm__matching__v1__product_evaluation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__Evaluation, n_model),
+    offsetof(Crm__Matching__V1__Evaluation, model),
+    &crm__matching__v1__ranking_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "random",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__Evaluation, n_random),
+    offsetof(Crm__Matching__V1__Evaluation, random),
+    &crm__matching__v1__ranking_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "richest",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__Evaluation, n_richest),
+    offsetof(Crm__Matching__V1__Evaluation, richest),
+    &crm__matching__v1__ranking_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__evaluation__field_indices_by_name[] = {
+  0,   /* field[0] = held_out_month */
+  2,   /* field[2] = model */
+  1,   /* field[1] = products */
+  3,   /* field[3] = random */
+  4,   /* field[4] = richest */
+};
+static const ProtobufCIntRange crm__matching__v1__evaluation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__evaluation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.Evaluation",
+  "Evaluation",
+  "Crm__Matching__V1__Evaluation",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__Evaluation),
+  5,
+  crm__matching__v1__evaluation__field_descriptors,
+  crm__matching__v1__evaluation__field_indices_by_name,
+  1,  crm__matching__v1__evaluation__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__evaluation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_descriptors[13] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, kind),
+    &crm__matching__v1__model_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trained_at",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, trained_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "training_months",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ModelSummary, n_training_months),
+    offsetof(Crm__Matching__V1__ModelSummary, training_months),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "held_out_month",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, held_out_month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "training_rows",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, training_rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trees",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, trees),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validation_log_loss",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, validation_log_loss),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validation_auc",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, validation_auc),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seconds",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top_features",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ModelSummary, n_top_features),
+    offsetof(Crm__Matching__V1__ModelSummary, top_features),
+    &crm__matching__v1__feature_importance__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "evaluation",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, evaluation),
+    &crm__matching__v1__evaluation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "features",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ModelSummary, n_features),
+    offsetof(Crm__Matching__V1__ModelSummary, features),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__model_summary__field_indices_by_name[] = {
+  11,   /* field[11] = evaluation */
+  12,   /* field[12] = features */
+  4,   /* field[4] = held_out_month */
+  1,   /* field[1] = kind */
+  9,   /* field[9] = seconds */
+  10,   /* field[10] = top_features */
+  2,   /* field[2] = trained_at */
+  3,   /* field[3] = training_months */
+  5,   /* field[5] = training_rows */
+  6,   /* field[6] = trees */
+  8,   /* field[8] = validation_auc */
+  7,   /* field[7] = validation_log_loss */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange crm__matching__v1__model_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__model_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ModelSummary",
+  "ModelSummary",
+  "Crm__Matching__V1__ModelSummary",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ModelSummary),
+  13,
+  crm__matching__v1__model_summary__field_descriptors,
+  crm__matching__v1__model_summary__field_indices_by_name,
+  1,  crm__matching__v1__model_summary__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__model_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__get_model_request__field_descriptors[1] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GetModelRequest, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__get_model_request__field_indices_by_name[] = {
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange crm__matching__v1__get_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__get_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GetModelRequest",
+  "GetModelRequest",
+  "Crm__Matching__V1__GetModelRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GetModelRequest),
+  1,
+  crm__matching__v1__get_model_request__field_descriptors,
+  crm__matching__v1__get_model_request__field_indices_by_name,
+  1,  crm__matching__v1__get_model_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__get_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__get_model_response__field_descriptors[1] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GetModelResponse, model),
+    &crm__matching__v1__model_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__get_model_response__field_indices_by_name[] = {
+  0,   /* field[0] = model */
+};
+static const ProtobufCIntRange crm__matching__v1__get_model_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__get_model_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GetModelResponse",
+  "GetModelResponse",
+  "Crm__Matching__V1__GetModelResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GetModelResponse),
+  1,
+  crm__matching__v1__get_model_response__field_descriptors,
+  crm__matching__v1__get_model_response__field_indices_by_name,
+  1,  crm__matching__v1__get_model_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__get_model_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__export_model_request__field_descriptors[1] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ExportModelRequest, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__export_model_request__field_indices_by_name[] = {
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange crm__matching__v1__export_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__export_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ExportModelRequest",
+  "ExportModelRequest",
+  "Crm__Matching__V1__ExportModelRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ExportModelRequest),
+  1,
+  crm__matching__v1__export_model_request__field_descriptors,
+  crm__matching__v1__export_model_request__field_indices_by_name,
+  1,  crm__matching__v1__export_model_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__export_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__export_model_response__product_weights_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__export_model_response__product_weights_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange crm__matching__v1__export_model_response__product_weights_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__product_weights_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ExportModelResponse.ProductWeightsEntry",
+  "ProductWeightsEntry",
+  "Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry),
+  2,
+  crm__matching__v1__export_model_response__product_weights_entry__field_descriptors,
+  crm__matching__v1__export_model_response__product_weights_entry__field_indices_by_name,
+  1,  crm__matching__v1__export_model_response__product_weights_entry__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__export_model_response__product_weights_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__export_model_response__field_descriptors[3] =
+{
+  {
+    "summary",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ExportModelResponse, summary),
+    &crm__matching__v1__model_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ExportModelResponse, model),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_weights",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ExportModelResponse, n_product_weights),
+    offsetof(Crm__Matching__V1__ExportModelResponse, product_weights),
+    &crm__matching__v1__export_model_response__product_weights_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__export_model_response__field_indices_by_name[] = {
+  1,   /* field[1] = model */
+  2,   /* field[2] = product_weights */
+  0,   /* field[0] = summary */
+};
+static const ProtobufCIntRange crm__matching__v1__export_model_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ExportModelResponse",
+  "ExportModelResponse",
+  "Crm__Matching__V1__ExportModelResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ExportModelResponse),
+  3,
+  crm__matching__v1__export_model_response__field_descriptors,
+  crm__matching__v1__export_model_response__field_indices_by_name,
+  1,  crm__matching__v1__export_model_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__export_model_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__evaluate_model_request__field_descriptors[6] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "held_out_month",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, held_out_month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "k",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, n_k),
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, k),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, products),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_rankings",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, include_rankings),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_codes",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, n_product_codes),
+    offsetof(Crm__Matching__V1__EvaluateModelRequest, product_codes),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__evaluate_model_request__field_indices_by_name[] = {
+  1,   /* field[1] = held_out_month */
+  4,   /* field[4] = include_rankings */
+  2,   /* field[2] = k */
+  5,   /* field[5] = product_codes */
+  3,   /* field[3] = products */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange crm__matching__v1__evaluate_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.EvaluateModelRequest",
+  "EvaluateModelRequest",
+  "Crm__Matching__V1__EvaluateModelRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__EvaluateModelRequest),
+  6,
+  crm__matching__v1__evaluate_model_request__field_descriptors,
+  crm__matching__v1__evaluate_model_request__field_indices_by_name,
+  1,  crm__matching__v1__evaluate_model_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__evaluate_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__evaluate_model_response__field_descriptors[1] =
+{
+  {
+    "evaluation",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__EvaluateModelResponse, evaluation),
+    &crm__matching__v1__evaluation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__evaluate_model_response__field_indices_by_name[] = {
+  0,   /* field[0] = evaluation */
+};
+static const ProtobufCIntRange crm__matching__v1__evaluate_model_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.EvaluateModelResponse",
+  "EvaluateModelResponse",
+  "Crm__Matching__V1__EvaluateModelResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__EvaluateModelResponse),
+  1,
+  crm__matching__v1__evaluate_model_response__field_descriptors,
+  crm__matching__v1__evaluate_model_response__field_indices_by_name,
+  1,  crm__matching__v1__evaluate_model_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__evaluate_model_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__list_decisions_request__field_descriptors[3] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ListDecisionsRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ListDecisionsRequest, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ListDecisionsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__list_decisions_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  2,   /* field[2] = limit */
+  1,   /* field[1] = order_id */
+};
+static const ProtobufCIntRange crm__matching__v1__list_decisions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ListDecisionsRequest",
+  "ListDecisionsRequest",
+  "Crm__Matching__V1__ListDecisionsRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ListDecisionsRequest),
+  3,
+  crm__matching__v1__list_decisions_request__field_descriptors,
+  crm__matching__v1__list_decisions_request__field_indices_by_name,
+  1,  crm__matching__v1__list_decisions_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__list_decisions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__recorded_decision__field_descriptors[8] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordedDecision, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordedDecision, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordedDecision, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decision",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordedDecision, decision),
+    &crm__matching__v1__suitability_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reasons",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__RecordedDecision, n_reasons),
+    offsetof(Crm__Matching__V1__RecordedDecision, reasons),
+    &crm__matching__v1__suitability_reason__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordedDecision, rule_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "decided_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__RecordedDecision, decided_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inputs",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__RecordedDecision, n_inputs),
+    offsetof(Crm__Matching__V1__RecordedDecision, inputs),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__recorded_decision__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  6,   /* field[6] = decided_at */
+  3,   /* field[3] = decision */
+  7,   /* field[7] = inputs */
+  2,   /* field[2] = order_id */
+  1,   /* field[1] = product_code */
+  4,   /* field[4] = reasons */
+  5,   /* field[5] = rule_version */
+};
+static const ProtobufCIntRange crm__matching__v1__recorded_decision__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__recorded_decision__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.RecordedDecision",
+  "RecordedDecision",
+  "Crm__Matching__V1__RecordedDecision",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__RecordedDecision),
+  8,
+  crm__matching__v1__recorded_decision__field_descriptors,
+  crm__matching__v1__recorded_decision__field_indices_by_name,
+  1,  crm__matching__v1__recorded_decision__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__recorded_decision__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__list_decisions_response__field_descriptors[1] =
+{
+  {
+    "decisions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__ListDecisionsResponse, n_decisions),
+    offsetof(Crm__Matching__V1__ListDecisionsResponse, decisions),
+    &crm__matching__v1__recorded_decision__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__list_decisions_response__field_indices_by_name[] = {
+  0,   /* field[0] = decisions */
+};
+static const ProtobufCIntRange crm__matching__v1__list_decisions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ListDecisionsResponse",
+  "ListDecisionsResponse",
+  "Crm__Matching__V1__ListDecisionsResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ListDecisionsResponse),
+  1,
+  crm__matching__v1__list_decisions_response__field_descriptors,
+  crm__matching__v1__list_decisions_response__field_indices_by_name,
+  1,  crm__matching__v1__list_decisions_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__list_decisions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__matching__v1__get_replica_status_request__field_descriptors NULL
+#define crm__matching__v1__get_replica_status_request__field_indices_by_name NULL
+#define crm__matching__v1__get_replica_status_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GetReplicaStatusRequest",
+  "GetReplicaStatusRequest",
+  "Crm__Matching__V1__GetReplicaStatusRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GetReplicaStatusRequest),
+  0,
+  crm__matching__v1__get_replica_status_request__field_descriptors,
+  crm__matching__v1__get_replica_status_request__field_indices_by_name,
+  0,  crm__matching__v1__get_replica_status_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__get_replica_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_descriptors[9] =
+{
+  {
+    "customers",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, customers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, products),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "purchases",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, purchases),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "profiles_sequence",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, profiles_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products_sequence",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, products_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "profiles_staleness_seconds",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, profiles_staleness_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products_staleness_seconds",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, products_staleness_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model_version",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, model_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ready",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__replica_status__field_indices_by_name[] = {
+  0,   /* field[0] = customers */
+  7,   /* field[7] = model_version */
+  1,   /* field[1] = products */
+  4,   /* field[4] = products_sequence */
+  6,   /* field[6] = products_staleness_seconds */
+  3,   /* field[3] = profiles_sequence */
+  5,   /* field[5] = profiles_staleness_seconds */
+  2,   /* field[2] = purchases */
+  8,   /* field[8] = ready */
+};
+static const ProtobufCIntRange crm__matching__v1__replica_status__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ReplicaStatus",
+  "ReplicaStatus",
+  "Crm__Matching__V1__ReplicaStatus",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ReplicaStatus),
+  9,
+  crm__matching__v1__replica_status__field_descriptors,
+  crm__matching__v1__replica_status__field_indices_by_name,
+  1,  crm__matching__v1__replica_status__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__replica_status__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__get_replica_status_response__field_descriptors[1] =
+{
+  {
+    "status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GetReplicaStatusResponse, status),
+    &crm__matching__v1__replica_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__get_replica_status_response__field_indices_by_name[] = {
+  0,   /* field[0] = status */
+};
+static const ProtobufCIntRange crm__matching__v1__get_replica_status_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GetReplicaStatusResponse",
+  "GetReplicaStatusResponse",
+  "Crm__Matching__V1__GetReplicaStatusResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GetReplicaStatusResponse),
+  1,
+  crm__matching__v1__get_replica_status_response__field_descriptors,
+  crm__matching__v1__get_replica_status_response__field_indices_by_name,
+  1,  crm__matching__v1__get_replica_status_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__get_replica_status_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__matching__v1__suitability_decision__enum_values_by_number[4] =
 {
   { "SUITABILITY_DECISION_UNSPECIFIED", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED", 0 },
@@ -833,16 +5210,102 @@ const ProtobufCEnumDescriptor crm__matching__v1__suitability_decision__descripto
   crm__matching__v1__suitability_decision__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[3] =
+static const ProtobufCEnumValue crm__matching__v1__contact_outcome__enum_values_by_number[4] =
+{
+  { "CONTACT_OUTCOME_UNSPECIFIED", "CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED", 0 },
+  { "CONTACT_OUTCOME_REACHED", "CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_REACHED", 1 },
+  { "CONTACT_OUTCOME_BOUGHT", "CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_BOUGHT", 2 },
+  { "CONTACT_OUTCOME_DECLINED", "CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_DECLINED", 3 },
+};
+static const ProtobufCIntRange crm__matching__v1__contact_outcome__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex crm__matching__v1__contact_outcome__enum_values_by_name[4] =
+{
+  { "CONTACT_OUTCOME_BOUGHT", 2 },
+  { "CONTACT_OUTCOME_DECLINED", 3 },
+  { "CONTACT_OUTCOME_REACHED", 1 },
+  { "CONTACT_OUTCOME_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__matching__v1__contact_outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ContactOutcome",
+  "ContactOutcome",
+  "Crm__Matching__V1__ContactOutcome",
+  "crm.matching.v1",
+  4,
+  crm__matching__v1__contact_outcome__enum_values_by_number,
+  4,
+  crm__matching__v1__contact_outcome__enum_values_by_name,
+  1,
+  crm__matching__v1__contact_outcome__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__matching__v1__model_kind__enum_values_by_number[3] =
+{
+  { "MODEL_KIND_UNSPECIFIED", "CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED", 0 },
+  { "MODEL_KIND_BOOSTED_TREES", "CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_BOOSTED_TREES", 1 },
+  { "MODEL_KIND_LOGISTIC_REGRESSION", "CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_LOGISTIC_REGRESSION", 2 },
+};
+static const ProtobufCIntRange crm__matching__v1__model_kind__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__matching__v1__model_kind__enum_values_by_name[3] =
+{
+  { "MODEL_KIND_BOOSTED_TREES", 1 },
+  { "MODEL_KIND_LOGISTIC_REGRESSION", 2 },
+  { "MODEL_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__matching__v1__model_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ModelKind",
+  "ModelKind",
+  "Crm__Matching__V1__ModelKind",
+  "crm.matching.v1",
+  3,
+  crm__matching__v1__model_kind__enum_values_by_number,
+  3,
+  crm__matching__v1__model_kind__enum_values_by_name,
+  1,
+  crm__matching__v1__model_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[15] =
 {
   { "CreateCampaign", &crm__matching__v1__create_campaign_request__descriptor, &crm__matching__v1__create_campaign_response__descriptor },
   { "GetCampaign", &crm__matching__v1__get_campaign_request__descriptor, &crm__matching__v1__get_campaign_response__descriptor },
   { "DecideSuitability", &crm__matching__v1__decide_suitability_request__descriptor, &crm__matching__v1__decide_suitability_response__descriptor },
+  { "ListDecisions", &crm__matching__v1__list_decisions_request__descriptor, &crm__matching__v1__list_decisions_response__descriptor },
+  { "TargetCustomers", &crm__matching__v1__target_customers_request__descriptor, &crm__matching__v1__target_customers_response__descriptor },
+  { "StreamTargetCustomers", &crm__matching__v1__stream_target_customers_request__descriptor, &crm__matching__v1__target_customer__descriptor },
+  { "RecommendProducts", &crm__matching__v1__recommend_products_request__descriptor, &crm__matching__v1__recommend_products_response__descriptor },
+  { "TrainModel", &crm__matching__v1__train_model_request__descriptor, &crm__matching__v1__training_progress__descriptor },
+  { "GetModel", &crm__matching__v1__get_model_request__descriptor, &crm__matching__v1__get_model_response__descriptor },
+  { "ExportModel", &crm__matching__v1__export_model_request__descriptor, &crm__matching__v1__export_model_response__descriptor },
+  { "EvaluateModel", &crm__matching__v1__evaluate_model_request__descriptor, &crm__matching__v1__evaluate_model_response__descriptor },
+  { "RecordCampaignContact", &crm__matching__v1__record_campaign_contact_request__descriptor, &crm__matching__v1__record_campaign_contact_response__descriptor },
+  { "ListCampaignTargets", &crm__matching__v1__list_campaign_targets_request__descriptor, &crm__matching__v1__list_campaign_targets_response__descriptor },
+  { "GetCampaignReport", &crm__matching__v1__get_campaign_report_request__descriptor, &crm__matching__v1__get_campaign_report_response__descriptor },
+  { "GetReplicaStatus", &crm__matching__v1__get_replica_status_request__descriptor, &crm__matching__v1__get_replica_status_response__descriptor },
 };
 const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   0,        /* CreateCampaign */
   2,        /* DecideSuitability */
-  1         /* GetCampaign */
+  10,        /* EvaluateModel */
+  9,        /* ExportModel */
+  1,        /* GetCampaign */
+  13,        /* GetCampaignReport */
+  8,        /* GetModel */
+  14,        /* GetReplicaStatus */
+  12,        /* ListCampaignTargets */
+  3,        /* ListDecisions */
+  6,        /* RecommendProducts */
+  11,        /* RecordCampaignContact */
+  5,        /* StreamTargetCustomers */
+  4,        /* TargetCustomers */
+  7         /* TrainModel */
 };
 const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
 {
@@ -851,7 +5314,7 @@ const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
   "Matching",
   "Crm__Matching__V1__Matching",
   "crm.matching.v1",
-  3,
+  15,
   crm__matching__v1__matching__method_descriptors,
   crm__matching__v1__matching__method_indices_by_name
 };
@@ -878,6 +5341,102 @@ void crm__matching__v1__matching__decide_suitability(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__list_decisions(ProtobufCService *service,
+                                                 const Crm__Matching__V1__ListDecisionsRequest *input,
+                                                 Crm__Matching__V1__ListDecisionsResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__target_customers(ProtobufCService *service,
+                                                   const Crm__Matching__V1__TargetCustomersRequest *input,
+                                                   Crm__Matching__V1__TargetCustomersResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__stream_target_customers(ProtobufCService *service,
+                                                          const Crm__Matching__V1__StreamTargetCustomersRequest *input,
+                                                          Crm__Matching__V1__TargetCustomer_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__recommend_products(ProtobufCService *service,
+                                                     const Crm__Matching__V1__RecommendProductsRequest *input,
+                                                     Crm__Matching__V1__RecommendProductsResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__train_model(ProtobufCService *service,
+                                              const Crm__Matching__V1__TrainModelRequest *input,
+                                              Crm__Matching__V1__TrainingProgress_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__get_model(ProtobufCService *service,
+                                            const Crm__Matching__V1__GetModelRequest *input,
+                                            Crm__Matching__V1__GetModelResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__export_model(ProtobufCService *service,
+                                               const Crm__Matching__V1__ExportModelRequest *input,
+                                               Crm__Matching__V1__ExportModelResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__evaluate_model(ProtobufCService *service,
+                                                 const Crm__Matching__V1__EvaluateModelRequest *input,
+                                                 Crm__Matching__V1__EvaluateModelResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__record_campaign_contact(ProtobufCService *service,
+                                                          const Crm__Matching__V1__RecordCampaignContactRequest *input,
+                                                          Crm__Matching__V1__RecordCampaignContactResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__list_campaign_targets(ProtobufCService *service,
+                                                        const Crm__Matching__V1__ListCampaignTargetsRequest *input,
+                                                        Crm__Matching__V1__ListCampaignTargetsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__get_campaign_report(ProtobufCService *service,
+                                                      const Crm__Matching__V1__GetCampaignReportRequest *input,
+                                                      Crm__Matching__V1__GetCampaignReportResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__get_replica_status(ProtobufCService *service,
+                                                     const Crm__Matching__V1__GetReplicaStatusRequest *input,
+                                                     Crm__Matching__V1__GetReplicaStatusResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
                                         Crm__Matching__V1__Matching_ServiceDestroy destroy)

@@ -24,6 +24,43 @@ typedef struct Crm__Matching__V1__GetCampaignResponse Crm__Matching__V1__GetCamp
 typedef struct Crm__Matching__V1__SuitabilityReason Crm__Matching__V1__SuitabilityReason;
 typedef struct Crm__Matching__V1__DecideSuitabilityRequest Crm__Matching__V1__DecideSuitabilityRequest;
 typedef struct Crm__Matching__V1__DecideSuitabilityResponse Crm__Matching__V1__DecideSuitabilityResponse;
+typedef struct Crm__Matching__V1__CampaignContact Crm__Matching__V1__CampaignContact;
+typedef struct Crm__Matching__V1__RecordCampaignContactRequest Crm__Matching__V1__RecordCampaignContactRequest;
+typedef struct Crm__Matching__V1__RecordCampaignContactResponse Crm__Matching__V1__RecordCampaignContactResponse;
+typedef struct Crm__Matching__V1__ListCampaignTargetsRequest Crm__Matching__V1__ListCampaignTargetsRequest;
+typedef struct Crm__Matching__V1__CampaignTarget Crm__Matching__V1__CampaignTarget;
+typedef struct Crm__Matching__V1__ListCampaignTargetsResponse Crm__Matching__V1__ListCampaignTargetsResponse;
+typedef struct Crm__Matching__V1__GetCampaignReportRequest Crm__Matching__V1__GetCampaignReportRequest;
+typedef struct Crm__Matching__V1__CampaignReport Crm__Matching__V1__CampaignReport;
+typedef struct Crm__Matching__V1__GetCampaignReportResponse Crm__Matching__V1__GetCampaignReportResponse;
+typedef struct Crm__Matching__V1__ScoreReason Crm__Matching__V1__ScoreReason;
+typedef struct Crm__Matching__V1__TargetCustomersRequest Crm__Matching__V1__TargetCustomersRequest;
+typedef struct Crm__Matching__V1__TargetCustomer Crm__Matching__V1__TargetCustomer;
+typedef struct Crm__Matching__V1__TargetCustomersResponse Crm__Matching__V1__TargetCustomersResponse;
+typedef struct Crm__Matching__V1__StreamTargetCustomersRequest Crm__Matching__V1__StreamTargetCustomersRequest;
+typedef struct Crm__Matching__V1__RecommendProductsRequest Crm__Matching__V1__RecommendProductsRequest;
+typedef struct Crm__Matching__V1__RecommendedProduct Crm__Matching__V1__RecommendedProduct;
+typedef struct Crm__Matching__V1__RecommendProductsResponse Crm__Matching__V1__RecommendProductsResponse;
+typedef struct Crm__Matching__V1__TrainModelRequest Crm__Matching__V1__TrainModelRequest;
+typedef struct Crm__Matching__V1__TrainingProgress Crm__Matching__V1__TrainingProgress;
+typedef struct Crm__Matching__V1__FeatureImportance Crm__Matching__V1__FeatureImportance;
+typedef struct Crm__Matching__V1__RankingFigures Crm__Matching__V1__RankingFigures;
+typedef struct Crm__Matching__V1__ProductEvaluation Crm__Matching__V1__ProductEvaluation;
+typedef struct Crm__Matching__V1__Evaluation Crm__Matching__V1__Evaluation;
+typedef struct Crm__Matching__V1__ModelSummary Crm__Matching__V1__ModelSummary;
+typedef struct Crm__Matching__V1__GetModelRequest Crm__Matching__V1__GetModelRequest;
+typedef struct Crm__Matching__V1__GetModelResponse Crm__Matching__V1__GetModelResponse;
+typedef struct Crm__Matching__V1__ExportModelRequest Crm__Matching__V1__ExportModelRequest;
+typedef struct Crm__Matching__V1__ExportModelResponse Crm__Matching__V1__ExportModelResponse;
+typedef struct Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry;
+typedef struct Crm__Matching__V1__EvaluateModelRequest Crm__Matching__V1__EvaluateModelRequest;
+typedef struct Crm__Matching__V1__EvaluateModelResponse Crm__Matching__V1__EvaluateModelResponse;
+typedef struct Crm__Matching__V1__ListDecisionsRequest Crm__Matching__V1__ListDecisionsRequest;
+typedef struct Crm__Matching__V1__RecordedDecision Crm__Matching__V1__RecordedDecision;
+typedef struct Crm__Matching__V1__ListDecisionsResponse Crm__Matching__V1__ListDecisionsResponse;
+typedef struct Crm__Matching__V1__GetReplicaStatusRequest Crm__Matching__V1__GetReplicaStatusRequest;
+typedef struct Crm__Matching__V1__ReplicaStatus Crm__Matching__V1__ReplicaStatus;
+typedef struct Crm__Matching__V1__GetReplicaStatusResponse Crm__Matching__V1__GetReplicaStatusResponse;
 
 
 /* --- enums --- */
@@ -44,6 +81,31 @@ typedef enum _Crm__Matching__V1__SuitabilityDecision {
   CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_PROHIBITED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__MATCHING__V1__SUITABILITY_DECISION)
 } Crm__Matching__V1__SuitabilityDecision;
+typedef enum _Crm__Matching__V1__ContactOutcome {
+  CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED = 0,
+  /*
+   * talked to; no decision yet
+   */
+  CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_REACHED = 1,
+  /*
+   * said they bought (orders from the products feed count anyway)
+   */
+  CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_BOUGHT = 2,
+  CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_DECLINED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__MATCHING__V1__CONTACT_OUTCOME)
+} Crm__Matching__V1__ContactOutcome;
+typedef enum _Crm__Matching__V1__ModelKind {
+  /*
+   * the default: gradient-boosted trees
+   */
+  CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED = 0,
+  CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_BOOSTED_TREES = 1,
+  /*
+   * L2-regularised, for comparison
+   */
+  CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_LOGISTIC_REGRESSION = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__MATCHING__V1__MODEL_KIND)
+} Crm__Matching__V1__ModelKind;
 
 /* --- messages --- */
 
@@ -57,10 +119,21 @@ struct  Crm__Matching__V1__Campaign
    * Set by the service.
    */
   Crm__Common__V1__Timestamp *created_at;
+  /*
+   * How many of the product's top target customers the campaign targets (default 1,000, at most
+   * 100,000). The list is fixed when the campaign is created (ListCampaignTargets reads it).
+   */
+  uint32_t target_size;
+  /*
+   * Set by the service: the model that ranked the list, and its length (fewer than target_size
+   * when fewer customers are eligible).
+   */
+  char *model_version;
+  uint32_t targets;
 };
 #define CRM__MATCHING__V1__CAMPAIGN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Crm__Matching__V1__CreateCampaignRequest
@@ -163,6 +236,713 @@ struct  Crm__Matching__V1__DecideSuitabilityResponse
 #define CRM__MATCHING__V1__DECIDE_SUITABILITY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__decide_suitability_response__descriptor) \
     , CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Matching__V1__CampaignContact
+{
+  ProtobufCMessage base;
+  char *campaign_id;
+  /*
+   * must be on the campaign's target list
+   */
+  char *customer_id;
+  Crm__Matching__V1__ContactOutcome outcome;
+  /*
+   * default: now
+   */
+  Crm__Common__V1__Timestamp *at;
+  /*
+   * who made the contact
+   */
+  char *manager_id;
+};
+#define CRM__MATCHING__V1__CAMPAIGN_CONTACT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign_contact__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__MATCHING__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Idempotent by (campaign_id, customer_id, outcome): the same outcome recorded twice counts once.
+ */
+struct  Crm__Matching__V1__RecordCampaignContactRequest
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__CampaignContact *contact;
+};
+#define CRM__MATCHING__V1__RECORD_CAMPAIGN_CONTACT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__record_campaign_contact_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Matching__V1__RecordCampaignContactResponse
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean created;
+};
+#define CRM__MATCHING__V1__RECORD_CAMPAIGN_CONTACT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__record_campaign_contact_response__descriptor) \
+    , 0 }
+
+
+struct  Crm__Matching__V1__ListCampaignTargetsRequest
+{
+  ProtobufCMessage base;
+  char *campaign_id;
+  /*
+   * at most 1,000 per page
+   */
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__MATCHING__V1__LIST_CAMPAIGN_TARGETS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__list_campaign_targets_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Matching__V1__CampaignTarget
+{
+  ProtobufCMessage base;
+  /*
+   * 1 = most likely to buy
+   */
+  uint32_t rank;
+  char *customer_id;
+  /*
+   * the probability the model gave when the campaign was created
+   */
+  double score;
+};
+#define CRM__MATCHING__V1__CAMPAIGN_TARGET__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign_target__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Matching__V1__ListCampaignTargetsResponse
+{
+  ProtobufCMessage base;
+  size_t n_targets;
+  Crm__Matching__V1__CampaignTarget **targets;
+  char *next_page_token;
+};
+#define CRM__MATCHING__V1__LIST_CAMPAIGN_TARGETS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__list_campaign_targets_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Matching__V1__GetCampaignReportRequest
+{
+  ProtobufCMessage base;
+  char *campaign_id;
+};
+#define CRM__MATCHING__V1__GET_CAMPAIGN_REPORT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_campaign_report_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * How a campaign did. A target "bought" when an order of the campaign's product by that customer
+ * was accepted at or after the campaign's creation (from the products feed) or a BOUGHT contact was
+ * recorded. The baseline is the same purchase rate among the customers who were eligible (MATCH and
+ * the product's target rule) but not targeted: what targeting at random would have reached.
+ */
+struct  Crm__Matching__V1__CampaignReport
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__Campaign *campaign;
+  uint32_t targets;
+  /*
+   * targets with any contact outcome
+   */
+  uint32_t reached;
+  uint32_t declined;
+  /*
+   * targets who bought
+   */
+  uint32_t bought;
+  /*
+   * bought / targets
+   */
+  double hit_rate;
+  /*
+   * bought among reached / reached
+   */
+  double conversion;
+  /*
+   * subscriptions of the product by targets since creation
+   */
+  Crm__Common__V1__Money *sales;
+  uint32_t untargeted_eligible;
+  uint32_t untargeted_bought;
+  /*
+   * untargeted_bought / untargeted_eligible
+   */
+  double baseline_rate;
+  /*
+   * hit_rate / baseline_rate (0 when the baseline is 0)
+   */
+  double lift;
+};
+#define CRM__MATCHING__V1__CAMPAIGN_REPORT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign_report__descriptor) \
+    , NULL, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0 }
+
+
+struct  Crm__Matching__V1__GetCampaignReportResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__CampaignReport *report;
+};
+#define CRM__MATCHING__V1__GET_CAMPAIGN_REPORT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_campaign_report_response__descriptor) \
+    , NULL }
+
+
+/*
+ * One feature's part in a score: how much it raised (positive) or lowered the model's log-odds.
+ */
+struct  Crm__Matching__V1__ScoreReason
+{
+  ProtobufCMessage base;
+  /*
+   * a dimension name, or a derived feature such as viewed_family_90d
+   */
+  char *feature;
+  /*
+   * in log-odds
+   */
+  double contribution;
+  /*
+   * the customer's value of the feature (NaN when missing)
+   */
+  double value;
+};
+#define CRM__MATCHING__V1__SCORE_REASON__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__score_reason__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Crm__Matching__V1__TargetCustomersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  char *product_code;
+  /*
+   * 1..10,000; default 100
+   */
+  uint32_t k;
+};
+#define CRM__MATCHING__V1__TARGET_CUSTOMERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__target_customers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Matching__V1__TargetCustomer
+{
+  ProtobufCMessage base;
+  uint32_t rank;
+  char *customer_id;
+  /*
+   * The model's probability that the customer buys this product in the coming month.
+   */
+  double score;
+  /*
+   * the three features that raised the score most
+   */
+  size_t n_reasons;
+  Crm__Matching__V1__ScoreReason **reasons;
+};
+#define CRM__MATCHING__V1__TARGET_CUSTOMER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__target_customer__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+/*
+ * Every customer who MATCHes the product (never a mismatch: the firm does not actively recommend
+ * one) and satisfies its target rule, best first. Ties break by customer_id.
+ */
+struct  Crm__Matching__V1__TargetCustomersResponse
+{
+  ProtobufCMessage base;
+  char *product_code;
+  char *model_version;
+  /*
+   * how many customers MATCH and satisfy the rule
+   */
+  uint64_t eligible;
+  size_t n_customers;
+  Crm__Matching__V1__TargetCustomer **customers;
+};
+#define CRM__MATCHING__V1__TARGET_CUSTOMERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__target_customers_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+struct  Crm__Matching__V1__StreamTargetCustomersRequest
+{
+  ProtobufCMessage base;
+  char *product_code;
+};
+#define CRM__MATCHING__V1__STREAM_TARGET_CUSTOMERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__stream_target_customers_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Matching__V1__RecommendProductsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  char *customer_id;
+  /*
+   * 1..100; default 10
+   */
+  uint32_t limit;
+};
+#define CRM__MATCHING__V1__RECOMMEND_PRODUCTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__recommend_products_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Matching__V1__RecommendedProduct
+{
+  ProtobufCMessage base;
+  char *product_code;
+  char *name;
+  /*
+   * crm.products.v1.ProductType name, e.g. FUND_BOND
+   */
+  char *product_type;
+  Crm__Common__V1__RiskLevel risk_level;
+  double score;
+  size_t n_reasons;
+  Crm__Matching__V1__ScoreReason **reasons;
+};
+#define CRM__MATCHING__V1__RECOMMENDED_PRODUCT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__recommended_product__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__COMMON__V1__RISK_LEVEL__RISK_LEVEL_UNSPECIFIED, 0, 0,NULL }
+
+
+/*
+ * The products on sale today that MATCH the customer and whose target rule the customer meets,
+ * best first.
+ */
+struct  Crm__Matching__V1__RecommendProductsResponse
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  char *model_version;
+  size_t n_products;
+  Crm__Matching__V1__RecommendedProduct **products;
+};
+#define CRM__MATCHING__V1__RECOMMEND_PRODUCTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__recommend_products_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * Trains a model on the order history and the customers' dimensions as they were at the end of
+ * the month before each month (asked of profiles' StreamDimensionsAsOf, kept in matching's store):
+ * trains on `training_months` months, validates (early stopping) on the last of them, and
+ * evaluates on the held-out month after them. The trained model becomes current on this replica;
+ * other replicas copy it (ExportModel) within their sync interval.
+ */
+struct  Crm__Matching__V1__TrainModelRequest
+{
+  ProtobufCMessage base;
+  /*
+   * "YYYY-MM"; empty = the latest month with purchases
+   */
+  char *held_out_month;
+  /*
+   * default 6
+   */
+  uint32_t training_months;
+  Crm__Matching__V1__ModelKind kind;
+  /*
+   * default 150
+   */
+  uint32_t trees;
+  /*
+   * default 5
+   */
+  uint32_t depth;
+  /*
+   * default 1
+   */
+  uint64_t seed;
+  /*
+   * Negative rows kept per positive (subsampled, then re-weighted); default 40.
+   */
+  uint32_t negatives_per_positive;
+};
+#define CRM__MATCHING__V1__TRAIN_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__train_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, 0, 0, 0, 0 }
+
+
+struct  Crm__Matching__V1__TrainingProgress
+{
+  ProtobufCMessage base;
+  /*
+   * snapshots, rows, training, evaluation, done
+   */
+  char *stage;
+  uint64_t done;
+  uint64_t total;
+  double train_loss;
+  double validation_loss;
+  /*
+   * set in the last message
+   */
+  Crm__Matching__V1__ModelSummary *model;
+};
+#define CRM__MATCHING__V1__TRAINING_PROGRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__training_progress__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0, NULL }
+
+
+struct  Crm__Matching__V1__FeatureImportance
+{
+  ProtobufCMessage base;
+  char *feature;
+  /*
+   * share of the total split gain
+   */
+  double gain;
+};
+#define CRM__MATCHING__V1__FEATURE_IMPORTANCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__feature_importance__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Matching__V1__RankingFigures
+{
+  ProtobufCMessage base;
+  uint32_t k;
+  /*
+   * buyers among the top k
+   */
+  uint32_t hits;
+  /*
+   * hits / k (the hit rate)
+   */
+  double precision;
+  /*
+   * hits / all buyers
+   */
+  double recall;
+  /*
+   * precision / base rate
+   */
+  double lift;
+};
+#define CRM__MATCHING__V1__RANKING_FIGURES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__ranking_figures__descriptor) \
+    , 0, 0, 0, 0, 0 }
+
+
+struct  Crm__Matching__V1__ProductEvaluation
+{
+  ProtobufCMessage base;
+  char *product_code;
+  /*
+   * customers who MATCHed the product at the start of the month
+   */
+  uint64_t eligible;
+  /*
+   * of them, who bought it in the month
+   */
+  uint64_t buyers;
+  double base_rate;
+  size_t n_model;
+  Crm__Matching__V1__RankingFigures **model;
+  /*
+   * random order among the eligible (seeded)
+   */
+  size_t n_random;
+  Crm__Matching__V1__RankingFigures **random;
+  /*
+   * by total assets, richest first
+   */
+  size_t n_richest;
+  Crm__Matching__V1__RankingFigures **richest;
+  /*
+   * With include_rankings: the top max(k) customer ids of each ranking.
+   */
+  size_t n_model_ranking;
+  char **model_ranking;
+  size_t n_random_ranking;
+  char **random_ranking;
+  size_t n_richest_ranking;
+  char **richest_ranking;
+};
+#define CRM__MATCHING__V1__PRODUCT_EVALUATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__product_evaluation__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+struct  Crm__Matching__V1__Evaluation
+{
+  ProtobufCMessage base;
+  char *held_out_month;
+  /*
+   * the most-bought products of the month
+   */
+  size_t n_products;
+  Crm__Matching__V1__ProductEvaluation **products;
+  /*
+   * Means over those products, per k.
+   */
+  size_t n_model;
+  Crm__Matching__V1__RankingFigures **model;
+  size_t n_random;
+  Crm__Matching__V1__RankingFigures **random;
+  size_t n_richest;
+  Crm__Matching__V1__RankingFigures **richest;
+};
+#define CRM__MATCHING__V1__EVALUATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__evaluation__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+struct  Crm__Matching__V1__ModelSummary
+{
+  ProtobufCMessage base;
+  char *version;
+  Crm__Matching__V1__ModelKind kind;
+  Crm__Common__V1__Timestamp *trained_at;
+  size_t n_training_months;
+  char **training_months;
+  char *held_out_month;
+  uint64_t training_rows;
+  uint32_t trees;
+  double validation_log_loss;
+  double validation_auc;
+  double seconds;
+  size_t n_top_features;
+  Crm__Matching__V1__FeatureImportance **top_features;
+  /*
+   * at k = 100 and 500 over the 10 most-bought products
+   */
+  Crm__Matching__V1__Evaluation *evaluation;
+  size_t n_features;
+  char **features;
+};
+#define CRM__MATCHING__V1__MODEL_SUMMARY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__model_summary__descriptor) \
+    , (char *)protobuf_c_empty_string, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, NULL, 0,NULL }
+
+
+struct  Crm__Matching__V1__GetModelRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = the current model
+   */
+  char *version;
+};
+#define CRM__MATCHING__V1__GET_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Matching__V1__GetModelResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__ModelSummary *model;
+};
+#define CRM__MATCHING__V1__GET_MODEL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_model_response__descriptor) \
+    , NULL }
+
+
+struct  Crm__Matching__V1__ExportModelRequest
+{
+  ProtobufCMessage base;
+  char *version;
+};
+#define CRM__MATCHING__V1__EXPORT_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__export_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  double value;
+};
+#define CRM__MATCHING__V1__EXPORT_MODEL_RESPONSE__PRODUCT_WEIGHTS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__export_model_response__product_weights_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The model's bytes, for another replica to install.
+ */
+struct  Crm__Matching__V1__ExportModelResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__ModelSummary *summary;
+  ProtobufCBinaryData model;
+  /*
+   * Product popularity within each family, estimated at training: "product_code" -> weight.
+   */
+  size_t n_product_weights;
+  Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry **product_weights;
+};
+#define CRM__MATCHING__V1__EXPORT_MODEL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__export_model_response__descriptor) \
+    , NULL, {0,NULL}, 0,NULL }
+
+
+struct  Crm__Matching__V1__EvaluateModelRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = current
+   */
+  char *version;
+  /*
+   * empty = the model's own held-out month
+   */
+  char *held_out_month;
+  /*
+   * default [100, 500]
+   */
+  size_t n_k;
+  uint32_t *k;
+  /*
+   * the most-bought products to evaluate; default 10
+   */
+  uint32_t products;
+  protobuf_c_boolean include_rankings;
+  /*
+   * evaluate these instead of the most-bought
+   */
+  size_t n_product_codes;
+  char **product_codes;
+};
+#define CRM__MATCHING__V1__EVALUATE_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__evaluate_model_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0,NULL }
+
+
+struct  Crm__Matching__V1__EvaluateModelResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__Evaluation *evaluation;
+};
+#define CRM__MATCHING__V1__EVALUATE_MODEL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__evaluate_model_response__descriptor) \
+    , NULL }
+
+
+struct  Crm__Matching__V1__ListDecisionsRequest
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  /*
+   * either may narrow the list; at least one is required
+   */
+  char *order_id;
+  /*
+   * default 50, at most 1,000; newest first
+   */
+  uint32_t limit;
+};
+#define CRM__MATCHING__V1__LIST_DECISIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__list_decisions_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Matching__V1__RecordedDecision
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  char *product_code;
+  char *order_id;
+  Crm__Matching__V1__SuitabilityDecision decision;
+  size_t n_reasons;
+  Crm__Matching__V1__SuitabilityReason **reasons;
+  char *rule_version;
+  Crm__Common__V1__Timestamp *decided_at;
+  /*
+   * The inputs the rules read, as "name=value" lines (status, investor class, tolerance, lowest
+   * category, assessed and expiry dates, horizon, varieties; the product's risk, horizon, variety).
+   */
+  size_t n_inputs;
+  char **inputs;
+};
+#define CRM__MATCHING__V1__RECORDED_DECISION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__recorded_decision__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL }
+
+
+struct  Crm__Matching__V1__ListDecisionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_decisions;
+  Crm__Matching__V1__RecordedDecision **decisions;
+};
+#define CRM__MATCHING__V1__LIST_DECISIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__list_decisions_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Matching__V1__GetReplicaStatusRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__MATCHING__V1__GET_REPLICA_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_replica_status_request__descriptor) \
+     }
+
+
+/*
+ * How current this replica's copy is: the metric operators alert on.
+ */
+struct  Crm__Matching__V1__ReplicaStatus
+{
+  ProtobufCMessage base;
+  uint64_t customers;
+  uint64_t products;
+  uint64_t purchases;
+  /*
+   * last profiles change applied
+   */
+  uint64_t profiles_sequence;
+  /*
+   * last products change applied
+   */
+  uint64_t products_sequence;
+  /*
+   * Seconds since each feed was last read to its end (0 = it is at the end now); grows while the
+   * source is down.
+   */
+  double profiles_staleness_seconds;
+  double products_staleness_seconds;
+  char *model_version;
+  /*
+   * both feeds read to their end at least once since start
+   */
+  protobuf_c_boolean ready;
+};
+#define CRM__MATCHING__V1__REPLICA_STATUS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__replica_status__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Crm__Matching__V1__GetReplicaStatusResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__ReplicaStatus *status;
+};
+#define CRM__MATCHING__V1__GET_REPLICA_STATUS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__get_replica_status_response__descriptor) \
+    , NULL }
 
 
 /* Crm__Matching__V1__Campaign methods */
@@ -317,6 +1097,693 @@ Crm__Matching__V1__DecideSuitabilityResponse *
 void   crm__matching__v1__decide_suitability_response__free_unpacked
                      (Crm__Matching__V1__DecideSuitabilityResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__CampaignContact methods */
+void   crm__matching__v1__campaign_contact__init
+                     (Crm__Matching__V1__CampaignContact         *message);
+size_t crm__matching__v1__campaign_contact__get_packed_size
+                     (const Crm__Matching__V1__CampaignContact   *message);
+size_t crm__matching__v1__campaign_contact__pack
+                     (const Crm__Matching__V1__CampaignContact   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__campaign_contact__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignContact   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__CampaignContact *
+       crm__matching__v1__campaign_contact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__campaign_contact__free_unpacked
+                     (Crm__Matching__V1__CampaignContact *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RecordCampaignContactRequest methods */
+void   crm__matching__v1__record_campaign_contact_request__init
+                     (Crm__Matching__V1__RecordCampaignContactRequest         *message);
+size_t crm__matching__v1__record_campaign_contact_request__get_packed_size
+                     (const Crm__Matching__V1__RecordCampaignContactRequest   *message);
+size_t crm__matching__v1__record_campaign_contact_request__pack
+                     (const Crm__Matching__V1__RecordCampaignContactRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__record_campaign_contact_request__pack_to_buffer
+                     (const Crm__Matching__V1__RecordCampaignContactRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RecordCampaignContactRequest *
+       crm__matching__v1__record_campaign_contact_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__record_campaign_contact_request__free_unpacked
+                     (Crm__Matching__V1__RecordCampaignContactRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RecordCampaignContactResponse methods */
+void   crm__matching__v1__record_campaign_contact_response__init
+                     (Crm__Matching__V1__RecordCampaignContactResponse         *message);
+size_t crm__matching__v1__record_campaign_contact_response__get_packed_size
+                     (const Crm__Matching__V1__RecordCampaignContactResponse   *message);
+size_t crm__matching__v1__record_campaign_contact_response__pack
+                     (const Crm__Matching__V1__RecordCampaignContactResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__record_campaign_contact_response__pack_to_buffer
+                     (const Crm__Matching__V1__RecordCampaignContactResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RecordCampaignContactResponse *
+       crm__matching__v1__record_campaign_contact_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__record_campaign_contact_response__free_unpacked
+                     (Crm__Matching__V1__RecordCampaignContactResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ListCampaignTargetsRequest methods */
+void   crm__matching__v1__list_campaign_targets_request__init
+                     (Crm__Matching__V1__ListCampaignTargetsRequest         *message);
+size_t crm__matching__v1__list_campaign_targets_request__get_packed_size
+                     (const Crm__Matching__V1__ListCampaignTargetsRequest   *message);
+size_t crm__matching__v1__list_campaign_targets_request__pack
+                     (const Crm__Matching__V1__ListCampaignTargetsRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__list_campaign_targets_request__pack_to_buffer
+                     (const Crm__Matching__V1__ListCampaignTargetsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ListCampaignTargetsRequest *
+       crm__matching__v1__list_campaign_targets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__list_campaign_targets_request__free_unpacked
+                     (Crm__Matching__V1__ListCampaignTargetsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__CampaignTarget methods */
+void   crm__matching__v1__campaign_target__init
+                     (Crm__Matching__V1__CampaignTarget         *message);
+size_t crm__matching__v1__campaign_target__get_packed_size
+                     (const Crm__Matching__V1__CampaignTarget   *message);
+size_t crm__matching__v1__campaign_target__pack
+                     (const Crm__Matching__V1__CampaignTarget   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__campaign_target__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignTarget   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__CampaignTarget *
+       crm__matching__v1__campaign_target__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__campaign_target__free_unpacked
+                     (Crm__Matching__V1__CampaignTarget *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ListCampaignTargetsResponse methods */
+void   crm__matching__v1__list_campaign_targets_response__init
+                     (Crm__Matching__V1__ListCampaignTargetsResponse         *message);
+size_t crm__matching__v1__list_campaign_targets_response__get_packed_size
+                     (const Crm__Matching__V1__ListCampaignTargetsResponse   *message);
+size_t crm__matching__v1__list_campaign_targets_response__pack
+                     (const Crm__Matching__V1__ListCampaignTargetsResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__list_campaign_targets_response__pack_to_buffer
+                     (const Crm__Matching__V1__ListCampaignTargetsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ListCampaignTargetsResponse *
+       crm__matching__v1__list_campaign_targets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__list_campaign_targets_response__free_unpacked
+                     (Crm__Matching__V1__ListCampaignTargetsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GetCampaignReportRequest methods */
+void   crm__matching__v1__get_campaign_report_request__init
+                     (Crm__Matching__V1__GetCampaignReportRequest         *message);
+size_t crm__matching__v1__get_campaign_report_request__get_packed_size
+                     (const Crm__Matching__V1__GetCampaignReportRequest   *message);
+size_t crm__matching__v1__get_campaign_report_request__pack
+                     (const Crm__Matching__V1__GetCampaignReportRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__get_campaign_report_request__pack_to_buffer
+                     (const Crm__Matching__V1__GetCampaignReportRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GetCampaignReportRequest *
+       crm__matching__v1__get_campaign_report_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__get_campaign_report_request__free_unpacked
+                     (Crm__Matching__V1__GetCampaignReportRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__CampaignReport methods */
+void   crm__matching__v1__campaign_report__init
+                     (Crm__Matching__V1__CampaignReport         *message);
+size_t crm__matching__v1__campaign_report__get_packed_size
+                     (const Crm__Matching__V1__CampaignReport   *message);
+size_t crm__matching__v1__campaign_report__pack
+                     (const Crm__Matching__V1__CampaignReport   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__campaign_report__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignReport   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__CampaignReport *
+       crm__matching__v1__campaign_report__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__campaign_report__free_unpacked
+                     (Crm__Matching__V1__CampaignReport *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GetCampaignReportResponse methods */
+void   crm__matching__v1__get_campaign_report_response__init
+                     (Crm__Matching__V1__GetCampaignReportResponse         *message);
+size_t crm__matching__v1__get_campaign_report_response__get_packed_size
+                     (const Crm__Matching__V1__GetCampaignReportResponse   *message);
+size_t crm__matching__v1__get_campaign_report_response__pack
+                     (const Crm__Matching__V1__GetCampaignReportResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__get_campaign_report_response__pack_to_buffer
+                     (const Crm__Matching__V1__GetCampaignReportResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GetCampaignReportResponse *
+       crm__matching__v1__get_campaign_report_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__get_campaign_report_response__free_unpacked
+                     (Crm__Matching__V1__GetCampaignReportResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ScoreReason methods */
+void   crm__matching__v1__score_reason__init
+                     (Crm__Matching__V1__ScoreReason         *message);
+size_t crm__matching__v1__score_reason__get_packed_size
+                     (const Crm__Matching__V1__ScoreReason   *message);
+size_t crm__matching__v1__score_reason__pack
+                     (const Crm__Matching__V1__ScoreReason   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__score_reason__pack_to_buffer
+                     (const Crm__Matching__V1__ScoreReason   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ScoreReason *
+       crm__matching__v1__score_reason__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__score_reason__free_unpacked
+                     (Crm__Matching__V1__ScoreReason *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__TargetCustomersRequest methods */
+void   crm__matching__v1__target_customers_request__init
+                     (Crm__Matching__V1__TargetCustomersRequest         *message);
+size_t crm__matching__v1__target_customers_request__get_packed_size
+                     (const Crm__Matching__V1__TargetCustomersRequest   *message);
+size_t crm__matching__v1__target_customers_request__pack
+                     (const Crm__Matching__V1__TargetCustomersRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__target_customers_request__pack_to_buffer
+                     (const Crm__Matching__V1__TargetCustomersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__TargetCustomersRequest *
+       crm__matching__v1__target_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__target_customers_request__free_unpacked
+                     (Crm__Matching__V1__TargetCustomersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__TargetCustomer methods */
+void   crm__matching__v1__target_customer__init
+                     (Crm__Matching__V1__TargetCustomer         *message);
+size_t crm__matching__v1__target_customer__get_packed_size
+                     (const Crm__Matching__V1__TargetCustomer   *message);
+size_t crm__matching__v1__target_customer__pack
+                     (const Crm__Matching__V1__TargetCustomer   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__target_customer__pack_to_buffer
+                     (const Crm__Matching__V1__TargetCustomer   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__TargetCustomer *
+       crm__matching__v1__target_customer__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__target_customer__free_unpacked
+                     (Crm__Matching__V1__TargetCustomer *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__TargetCustomersResponse methods */
+void   crm__matching__v1__target_customers_response__init
+                     (Crm__Matching__V1__TargetCustomersResponse         *message);
+size_t crm__matching__v1__target_customers_response__get_packed_size
+                     (const Crm__Matching__V1__TargetCustomersResponse   *message);
+size_t crm__matching__v1__target_customers_response__pack
+                     (const Crm__Matching__V1__TargetCustomersResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__target_customers_response__pack_to_buffer
+                     (const Crm__Matching__V1__TargetCustomersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__TargetCustomersResponse *
+       crm__matching__v1__target_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__target_customers_response__free_unpacked
+                     (Crm__Matching__V1__TargetCustomersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__StreamTargetCustomersRequest methods */
+void   crm__matching__v1__stream_target_customers_request__init
+                     (Crm__Matching__V1__StreamTargetCustomersRequest         *message);
+size_t crm__matching__v1__stream_target_customers_request__get_packed_size
+                     (const Crm__Matching__V1__StreamTargetCustomersRequest   *message);
+size_t crm__matching__v1__stream_target_customers_request__pack
+                     (const Crm__Matching__V1__StreamTargetCustomersRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__stream_target_customers_request__pack_to_buffer
+                     (const Crm__Matching__V1__StreamTargetCustomersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__StreamTargetCustomersRequest *
+       crm__matching__v1__stream_target_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__stream_target_customers_request__free_unpacked
+                     (Crm__Matching__V1__StreamTargetCustomersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RecommendProductsRequest methods */
+void   crm__matching__v1__recommend_products_request__init
+                     (Crm__Matching__V1__RecommendProductsRequest         *message);
+size_t crm__matching__v1__recommend_products_request__get_packed_size
+                     (const Crm__Matching__V1__RecommendProductsRequest   *message);
+size_t crm__matching__v1__recommend_products_request__pack
+                     (const Crm__Matching__V1__RecommendProductsRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__recommend_products_request__pack_to_buffer
+                     (const Crm__Matching__V1__RecommendProductsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RecommendProductsRequest *
+       crm__matching__v1__recommend_products_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__recommend_products_request__free_unpacked
+                     (Crm__Matching__V1__RecommendProductsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RecommendedProduct methods */
+void   crm__matching__v1__recommended_product__init
+                     (Crm__Matching__V1__RecommendedProduct         *message);
+size_t crm__matching__v1__recommended_product__get_packed_size
+                     (const Crm__Matching__V1__RecommendedProduct   *message);
+size_t crm__matching__v1__recommended_product__pack
+                     (const Crm__Matching__V1__RecommendedProduct   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__recommended_product__pack_to_buffer
+                     (const Crm__Matching__V1__RecommendedProduct   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RecommendedProduct *
+       crm__matching__v1__recommended_product__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__recommended_product__free_unpacked
+                     (Crm__Matching__V1__RecommendedProduct *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RecommendProductsResponse methods */
+void   crm__matching__v1__recommend_products_response__init
+                     (Crm__Matching__V1__RecommendProductsResponse         *message);
+size_t crm__matching__v1__recommend_products_response__get_packed_size
+                     (const Crm__Matching__V1__RecommendProductsResponse   *message);
+size_t crm__matching__v1__recommend_products_response__pack
+                     (const Crm__Matching__V1__RecommendProductsResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__recommend_products_response__pack_to_buffer
+                     (const Crm__Matching__V1__RecommendProductsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RecommendProductsResponse *
+       crm__matching__v1__recommend_products_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__recommend_products_response__free_unpacked
+                     (Crm__Matching__V1__RecommendProductsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__TrainModelRequest methods */
+void   crm__matching__v1__train_model_request__init
+                     (Crm__Matching__V1__TrainModelRequest         *message);
+size_t crm__matching__v1__train_model_request__get_packed_size
+                     (const Crm__Matching__V1__TrainModelRequest   *message);
+size_t crm__matching__v1__train_model_request__pack
+                     (const Crm__Matching__V1__TrainModelRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__train_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__TrainModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__TrainModelRequest *
+       crm__matching__v1__train_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__train_model_request__free_unpacked
+                     (Crm__Matching__V1__TrainModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__TrainingProgress methods */
+void   crm__matching__v1__training_progress__init
+                     (Crm__Matching__V1__TrainingProgress         *message);
+size_t crm__matching__v1__training_progress__get_packed_size
+                     (const Crm__Matching__V1__TrainingProgress   *message);
+size_t crm__matching__v1__training_progress__pack
+                     (const Crm__Matching__V1__TrainingProgress   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__training_progress__pack_to_buffer
+                     (const Crm__Matching__V1__TrainingProgress   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__TrainingProgress *
+       crm__matching__v1__training_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__training_progress__free_unpacked
+                     (Crm__Matching__V1__TrainingProgress *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__FeatureImportance methods */
+void   crm__matching__v1__feature_importance__init
+                     (Crm__Matching__V1__FeatureImportance         *message);
+size_t crm__matching__v1__feature_importance__get_packed_size
+                     (const Crm__Matching__V1__FeatureImportance   *message);
+size_t crm__matching__v1__feature_importance__pack
+                     (const Crm__Matching__V1__FeatureImportance   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__feature_importance__pack_to_buffer
+                     (const Crm__Matching__V1__FeatureImportance   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__FeatureImportance *
+       crm__matching__v1__feature_importance__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__feature_importance__free_unpacked
+                     (Crm__Matching__V1__FeatureImportance *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RankingFigures methods */
+void   crm__matching__v1__ranking_figures__init
+                     (Crm__Matching__V1__RankingFigures         *message);
+size_t crm__matching__v1__ranking_figures__get_packed_size
+                     (const Crm__Matching__V1__RankingFigures   *message);
+size_t crm__matching__v1__ranking_figures__pack
+                     (const Crm__Matching__V1__RankingFigures   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__ranking_figures__pack_to_buffer
+                     (const Crm__Matching__V1__RankingFigures   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RankingFigures *
+       crm__matching__v1__ranking_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__ranking_figures__free_unpacked
+                     (Crm__Matching__V1__RankingFigures *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ProductEvaluation methods */
+void   crm__matching__v1__product_evaluation__init
+                     (Crm__Matching__V1__ProductEvaluation         *message);
+size_t crm__matching__v1__product_evaluation__get_packed_size
+                     (const Crm__Matching__V1__ProductEvaluation   *message);
+size_t crm__matching__v1__product_evaluation__pack
+                     (const Crm__Matching__V1__ProductEvaluation   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__product_evaluation__pack_to_buffer
+                     (const Crm__Matching__V1__ProductEvaluation   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ProductEvaluation *
+       crm__matching__v1__product_evaluation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__product_evaluation__free_unpacked
+                     (Crm__Matching__V1__ProductEvaluation *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__Evaluation methods */
+void   crm__matching__v1__evaluation__init
+                     (Crm__Matching__V1__Evaluation         *message);
+size_t crm__matching__v1__evaluation__get_packed_size
+                     (const Crm__Matching__V1__Evaluation   *message);
+size_t crm__matching__v1__evaluation__pack
+                     (const Crm__Matching__V1__Evaluation   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__evaluation__pack_to_buffer
+                     (const Crm__Matching__V1__Evaluation   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__Evaluation *
+       crm__matching__v1__evaluation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__evaluation__free_unpacked
+                     (Crm__Matching__V1__Evaluation *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ModelSummary methods */
+void   crm__matching__v1__model_summary__init
+                     (Crm__Matching__V1__ModelSummary         *message);
+size_t crm__matching__v1__model_summary__get_packed_size
+                     (const Crm__Matching__V1__ModelSummary   *message);
+size_t crm__matching__v1__model_summary__pack
+                     (const Crm__Matching__V1__ModelSummary   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__model_summary__pack_to_buffer
+                     (const Crm__Matching__V1__ModelSummary   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ModelSummary *
+       crm__matching__v1__model_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__model_summary__free_unpacked
+                     (Crm__Matching__V1__ModelSummary *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GetModelRequest methods */
+void   crm__matching__v1__get_model_request__init
+                     (Crm__Matching__V1__GetModelRequest         *message);
+size_t crm__matching__v1__get_model_request__get_packed_size
+                     (const Crm__Matching__V1__GetModelRequest   *message);
+size_t crm__matching__v1__get_model_request__pack
+                     (const Crm__Matching__V1__GetModelRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__get_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__GetModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GetModelRequest *
+       crm__matching__v1__get_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__get_model_request__free_unpacked
+                     (Crm__Matching__V1__GetModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GetModelResponse methods */
+void   crm__matching__v1__get_model_response__init
+                     (Crm__Matching__V1__GetModelResponse         *message);
+size_t crm__matching__v1__get_model_response__get_packed_size
+                     (const Crm__Matching__V1__GetModelResponse   *message);
+size_t crm__matching__v1__get_model_response__pack
+                     (const Crm__Matching__V1__GetModelResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__get_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__GetModelResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GetModelResponse *
+       crm__matching__v1__get_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__get_model_response__free_unpacked
+                     (Crm__Matching__V1__GetModelResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ExportModelRequest methods */
+void   crm__matching__v1__export_model_request__init
+                     (Crm__Matching__V1__ExportModelRequest         *message);
+size_t crm__matching__v1__export_model_request__get_packed_size
+                     (const Crm__Matching__V1__ExportModelRequest   *message);
+size_t crm__matching__v1__export_model_request__pack
+                     (const Crm__Matching__V1__ExportModelRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__export_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__ExportModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ExportModelRequest *
+       crm__matching__v1__export_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__export_model_request__free_unpacked
+                     (Crm__Matching__V1__ExportModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry methods */
+void   crm__matching__v1__export_model_response__product_weights_entry__init
+                     (Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry         *message);
+/* Crm__Matching__V1__ExportModelResponse methods */
+void   crm__matching__v1__export_model_response__init
+                     (Crm__Matching__V1__ExportModelResponse         *message);
+size_t crm__matching__v1__export_model_response__get_packed_size
+                     (const Crm__Matching__V1__ExportModelResponse   *message);
+size_t crm__matching__v1__export_model_response__pack
+                     (const Crm__Matching__V1__ExportModelResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__export_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__ExportModelResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ExportModelResponse *
+       crm__matching__v1__export_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__export_model_response__free_unpacked
+                     (Crm__Matching__V1__ExportModelResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__EvaluateModelRequest methods */
+void   crm__matching__v1__evaluate_model_request__init
+                     (Crm__Matching__V1__EvaluateModelRequest         *message);
+size_t crm__matching__v1__evaluate_model_request__get_packed_size
+                     (const Crm__Matching__V1__EvaluateModelRequest   *message);
+size_t crm__matching__v1__evaluate_model_request__pack
+                     (const Crm__Matching__V1__EvaluateModelRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__evaluate_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__EvaluateModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__EvaluateModelRequest *
+       crm__matching__v1__evaluate_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__evaluate_model_request__free_unpacked
+                     (Crm__Matching__V1__EvaluateModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__EvaluateModelResponse methods */
+void   crm__matching__v1__evaluate_model_response__init
+                     (Crm__Matching__V1__EvaluateModelResponse         *message);
+size_t crm__matching__v1__evaluate_model_response__get_packed_size
+                     (const Crm__Matching__V1__EvaluateModelResponse   *message);
+size_t crm__matching__v1__evaluate_model_response__pack
+                     (const Crm__Matching__V1__EvaluateModelResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__evaluate_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__EvaluateModelResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__EvaluateModelResponse *
+       crm__matching__v1__evaluate_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__evaluate_model_response__free_unpacked
+                     (Crm__Matching__V1__EvaluateModelResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ListDecisionsRequest methods */
+void   crm__matching__v1__list_decisions_request__init
+                     (Crm__Matching__V1__ListDecisionsRequest         *message);
+size_t crm__matching__v1__list_decisions_request__get_packed_size
+                     (const Crm__Matching__V1__ListDecisionsRequest   *message);
+size_t crm__matching__v1__list_decisions_request__pack
+                     (const Crm__Matching__V1__ListDecisionsRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__list_decisions_request__pack_to_buffer
+                     (const Crm__Matching__V1__ListDecisionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ListDecisionsRequest *
+       crm__matching__v1__list_decisions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__list_decisions_request__free_unpacked
+                     (Crm__Matching__V1__ListDecisionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__RecordedDecision methods */
+void   crm__matching__v1__recorded_decision__init
+                     (Crm__Matching__V1__RecordedDecision         *message);
+size_t crm__matching__v1__recorded_decision__get_packed_size
+                     (const Crm__Matching__V1__RecordedDecision   *message);
+size_t crm__matching__v1__recorded_decision__pack
+                     (const Crm__Matching__V1__RecordedDecision   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__recorded_decision__pack_to_buffer
+                     (const Crm__Matching__V1__RecordedDecision   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__RecordedDecision *
+       crm__matching__v1__recorded_decision__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__recorded_decision__free_unpacked
+                     (Crm__Matching__V1__RecordedDecision *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ListDecisionsResponse methods */
+void   crm__matching__v1__list_decisions_response__init
+                     (Crm__Matching__V1__ListDecisionsResponse         *message);
+size_t crm__matching__v1__list_decisions_response__get_packed_size
+                     (const Crm__Matching__V1__ListDecisionsResponse   *message);
+size_t crm__matching__v1__list_decisions_response__pack
+                     (const Crm__Matching__V1__ListDecisionsResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__list_decisions_response__pack_to_buffer
+                     (const Crm__Matching__V1__ListDecisionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ListDecisionsResponse *
+       crm__matching__v1__list_decisions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__list_decisions_response__free_unpacked
+                     (Crm__Matching__V1__ListDecisionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GetReplicaStatusRequest methods */
+void   crm__matching__v1__get_replica_status_request__init
+                     (Crm__Matching__V1__GetReplicaStatusRequest         *message);
+size_t crm__matching__v1__get_replica_status_request__get_packed_size
+                     (const Crm__Matching__V1__GetReplicaStatusRequest   *message);
+size_t crm__matching__v1__get_replica_status_request__pack
+                     (const Crm__Matching__V1__GetReplicaStatusRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__get_replica_status_request__pack_to_buffer
+                     (const Crm__Matching__V1__GetReplicaStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GetReplicaStatusRequest *
+       crm__matching__v1__get_replica_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__get_replica_status_request__free_unpacked
+                     (Crm__Matching__V1__GetReplicaStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ReplicaStatus methods */
+void   crm__matching__v1__replica_status__init
+                     (Crm__Matching__V1__ReplicaStatus         *message);
+size_t crm__matching__v1__replica_status__get_packed_size
+                     (const Crm__Matching__V1__ReplicaStatus   *message);
+size_t crm__matching__v1__replica_status__pack
+                     (const Crm__Matching__V1__ReplicaStatus   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__replica_status__pack_to_buffer
+                     (const Crm__Matching__V1__ReplicaStatus   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ReplicaStatus *
+       crm__matching__v1__replica_status__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__replica_status__free_unpacked
+                     (Crm__Matching__V1__ReplicaStatus *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GetReplicaStatusResponse methods */
+void   crm__matching__v1__get_replica_status_response__init
+                     (Crm__Matching__V1__GetReplicaStatusResponse         *message);
+size_t crm__matching__v1__get_replica_status_response__get_packed_size
+                     (const Crm__Matching__V1__GetReplicaStatusResponse   *message);
+size_t crm__matching__v1__get_replica_status_response__pack
+                     (const Crm__Matching__V1__GetReplicaStatusResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__get_replica_status_response__pack_to_buffer
+                     (const Crm__Matching__V1__GetReplicaStatusResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GetReplicaStatusResponse *
+       crm__matching__v1__get_replica_status_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__get_replica_status_response__free_unpacked
+                     (Crm__Matching__V1__GetReplicaStatusResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Matching__V1__Campaign_Closure)
@@ -343,6 +1810,117 @@ typedef void (*Crm__Matching__V1__DecideSuitabilityRequest_Closure)
 typedef void (*Crm__Matching__V1__DecideSuitabilityResponse_Closure)
                  (const Crm__Matching__V1__DecideSuitabilityResponse *message,
                   void *closure_data);
+typedef void (*Crm__Matching__V1__CampaignContact_Closure)
+                 (const Crm__Matching__V1__CampaignContact *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RecordCampaignContactRequest_Closure)
+                 (const Crm__Matching__V1__RecordCampaignContactRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RecordCampaignContactResponse_Closure)
+                 (const Crm__Matching__V1__RecordCampaignContactResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ListCampaignTargetsRequest_Closure)
+                 (const Crm__Matching__V1__ListCampaignTargetsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__CampaignTarget_Closure)
+                 (const Crm__Matching__V1__CampaignTarget *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ListCampaignTargetsResponse_Closure)
+                 (const Crm__Matching__V1__ListCampaignTargetsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GetCampaignReportRequest_Closure)
+                 (const Crm__Matching__V1__GetCampaignReportRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__CampaignReport_Closure)
+                 (const Crm__Matching__V1__CampaignReport *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GetCampaignReportResponse_Closure)
+                 (const Crm__Matching__V1__GetCampaignReportResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ScoreReason_Closure)
+                 (const Crm__Matching__V1__ScoreReason *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__TargetCustomersRequest_Closure)
+                 (const Crm__Matching__V1__TargetCustomersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__TargetCustomer_Closure)
+                 (const Crm__Matching__V1__TargetCustomer *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__TargetCustomersResponse_Closure)
+                 (const Crm__Matching__V1__TargetCustomersResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__StreamTargetCustomersRequest_Closure)
+                 (const Crm__Matching__V1__StreamTargetCustomersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RecommendProductsRequest_Closure)
+                 (const Crm__Matching__V1__RecommendProductsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RecommendedProduct_Closure)
+                 (const Crm__Matching__V1__RecommendedProduct *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RecommendProductsResponse_Closure)
+                 (const Crm__Matching__V1__RecommendProductsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__TrainModelRequest_Closure)
+                 (const Crm__Matching__V1__TrainModelRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__TrainingProgress_Closure)
+                 (const Crm__Matching__V1__TrainingProgress *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__FeatureImportance_Closure)
+                 (const Crm__Matching__V1__FeatureImportance *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RankingFigures_Closure)
+                 (const Crm__Matching__V1__RankingFigures *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ProductEvaluation_Closure)
+                 (const Crm__Matching__V1__ProductEvaluation *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__Evaluation_Closure)
+                 (const Crm__Matching__V1__Evaluation *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ModelSummary_Closure)
+                 (const Crm__Matching__V1__ModelSummary *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GetModelRequest_Closure)
+                 (const Crm__Matching__V1__GetModelRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GetModelResponse_Closure)
+                 (const Crm__Matching__V1__GetModelResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ExportModelRequest_Closure)
+                 (const Crm__Matching__V1__ExportModelRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry_Closure)
+                 (const Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ExportModelResponse_Closure)
+                 (const Crm__Matching__V1__ExportModelResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__EvaluateModelRequest_Closure)
+                 (const Crm__Matching__V1__EvaluateModelRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__EvaluateModelResponse_Closure)
+                 (const Crm__Matching__V1__EvaluateModelResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ListDecisionsRequest_Closure)
+                 (const Crm__Matching__V1__ListDecisionsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__RecordedDecision_Closure)
+                 (const Crm__Matching__V1__RecordedDecision *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ListDecisionsResponse_Closure)
+                 (const Crm__Matching__V1__ListDecisionsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GetReplicaStatusRequest_Closure)
+                 (const Crm__Matching__V1__GetReplicaStatusRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ReplicaStatus_Closure)
+                 (const Crm__Matching__V1__ReplicaStatus *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GetReplicaStatusResponse_Closure)
+                 (const Crm__Matching__V1__GetReplicaStatusResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -362,6 +1940,54 @@ struct Crm__Matching__V1__Matching_Service
                              const Crm__Matching__V1__DecideSuitabilityRequest *input,
                              Crm__Matching__V1__DecideSuitabilityResponse_Closure closure,
                              void *closure_data);
+  void (*list_decisions)(Crm__Matching__V1__Matching_Service *service,
+                         const Crm__Matching__V1__ListDecisionsRequest *input,
+                         Crm__Matching__V1__ListDecisionsResponse_Closure closure,
+                         void *closure_data);
+  void (*target_customers)(Crm__Matching__V1__Matching_Service *service,
+                           const Crm__Matching__V1__TargetCustomersRequest *input,
+                           Crm__Matching__V1__TargetCustomersResponse_Closure closure,
+                           void *closure_data);
+  void (*stream_target_customers)(Crm__Matching__V1__Matching_Service *service,
+                                  const Crm__Matching__V1__StreamTargetCustomersRequest *input,
+                                  Crm__Matching__V1__TargetCustomer_Closure closure,
+                                  void *closure_data);
+  void (*recommend_products)(Crm__Matching__V1__Matching_Service *service,
+                             const Crm__Matching__V1__RecommendProductsRequest *input,
+                             Crm__Matching__V1__RecommendProductsResponse_Closure closure,
+                             void *closure_data);
+  void (*train_model)(Crm__Matching__V1__Matching_Service *service,
+                      const Crm__Matching__V1__TrainModelRequest *input,
+                      Crm__Matching__V1__TrainingProgress_Closure closure,
+                      void *closure_data);
+  void (*get_model)(Crm__Matching__V1__Matching_Service *service,
+                    const Crm__Matching__V1__GetModelRequest *input,
+                    Crm__Matching__V1__GetModelResponse_Closure closure,
+                    void *closure_data);
+  void (*export_model)(Crm__Matching__V1__Matching_Service *service,
+                       const Crm__Matching__V1__ExportModelRequest *input,
+                       Crm__Matching__V1__ExportModelResponse_Closure closure,
+                       void *closure_data);
+  void (*evaluate_model)(Crm__Matching__V1__Matching_Service *service,
+                         const Crm__Matching__V1__EvaluateModelRequest *input,
+                         Crm__Matching__V1__EvaluateModelResponse_Closure closure,
+                         void *closure_data);
+  void (*record_campaign_contact)(Crm__Matching__V1__Matching_Service *service,
+                                  const Crm__Matching__V1__RecordCampaignContactRequest *input,
+                                  Crm__Matching__V1__RecordCampaignContactResponse_Closure closure,
+                                  void *closure_data);
+  void (*list_campaign_targets)(Crm__Matching__V1__Matching_Service *service,
+                                const Crm__Matching__V1__ListCampaignTargetsRequest *input,
+                                Crm__Matching__V1__ListCampaignTargetsResponse_Closure closure,
+                                void *closure_data);
+  void (*get_campaign_report)(Crm__Matching__V1__Matching_Service *service,
+                              const Crm__Matching__V1__GetCampaignReportRequest *input,
+                              Crm__Matching__V1__GetCampaignReportResponse_Closure closure,
+                              void *closure_data);
+  void (*get_replica_status)(Crm__Matching__V1__Matching_Service *service,
+                             const Crm__Matching__V1__GetReplicaStatusRequest *input,
+                             Crm__Matching__V1__GetReplicaStatusResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Crm__Matching__V1__Matching_ServiceDestroy)(Crm__Matching__V1__Matching_Service *);
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
@@ -372,7 +1998,19 @@ void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *ser
     { CRM__MATCHING__V1__MATCHING__BASE_INIT,\
       function_prefix__ ## create_campaign,\
       function_prefix__ ## get_campaign,\
-      function_prefix__ ## decide_suitability  }
+      function_prefix__ ## decide_suitability,\
+      function_prefix__ ## list_decisions,\
+      function_prefix__ ## target_customers,\
+      function_prefix__ ## stream_target_customers,\
+      function_prefix__ ## recommend_products,\
+      function_prefix__ ## train_model,\
+      function_prefix__ ## get_model,\
+      function_prefix__ ## export_model,\
+      function_prefix__ ## evaluate_model,\
+      function_prefix__ ## record_campaign_contact,\
+      function_prefix__ ## list_campaign_targets,\
+      function_prefix__ ## get_campaign_report,\
+      function_prefix__ ## get_replica_status  }
 void crm__matching__v1__matching__create_campaign(ProtobufCService *service,
                                                   const Crm__Matching__V1__CreateCampaignRequest *input,
                                                   Crm__Matching__V1__CreateCampaignResponse_Closure closure,
@@ -385,10 +2023,60 @@ void crm__matching__v1__matching__decide_suitability(ProtobufCService *service,
                                                      const Crm__Matching__V1__DecideSuitabilityRequest *input,
                                                      Crm__Matching__V1__DecideSuitabilityResponse_Closure closure,
                                                      void *closure_data);
+void crm__matching__v1__matching__list_decisions(ProtobufCService *service,
+                                                 const Crm__Matching__V1__ListDecisionsRequest *input,
+                                                 Crm__Matching__V1__ListDecisionsResponse_Closure closure,
+                                                 void *closure_data);
+void crm__matching__v1__matching__target_customers(ProtobufCService *service,
+                                                   const Crm__Matching__V1__TargetCustomersRequest *input,
+                                                   Crm__Matching__V1__TargetCustomersResponse_Closure closure,
+                                                   void *closure_data);
+void crm__matching__v1__matching__stream_target_customers(ProtobufCService *service,
+                                                          const Crm__Matching__V1__StreamTargetCustomersRequest *input,
+                                                          Crm__Matching__V1__TargetCustomer_Closure closure,
+                                                          void *closure_data);
+void crm__matching__v1__matching__recommend_products(ProtobufCService *service,
+                                                     const Crm__Matching__V1__RecommendProductsRequest *input,
+                                                     Crm__Matching__V1__RecommendProductsResponse_Closure closure,
+                                                     void *closure_data);
+void crm__matching__v1__matching__train_model(ProtobufCService *service,
+                                              const Crm__Matching__V1__TrainModelRequest *input,
+                                              Crm__Matching__V1__TrainingProgress_Closure closure,
+                                              void *closure_data);
+void crm__matching__v1__matching__get_model(ProtobufCService *service,
+                                            const Crm__Matching__V1__GetModelRequest *input,
+                                            Crm__Matching__V1__GetModelResponse_Closure closure,
+                                            void *closure_data);
+void crm__matching__v1__matching__export_model(ProtobufCService *service,
+                                               const Crm__Matching__V1__ExportModelRequest *input,
+                                               Crm__Matching__V1__ExportModelResponse_Closure closure,
+                                               void *closure_data);
+void crm__matching__v1__matching__evaluate_model(ProtobufCService *service,
+                                                 const Crm__Matching__V1__EvaluateModelRequest *input,
+                                                 Crm__Matching__V1__EvaluateModelResponse_Closure closure,
+                                                 void *closure_data);
+void crm__matching__v1__matching__record_campaign_contact(ProtobufCService *service,
+                                                          const Crm__Matching__V1__RecordCampaignContactRequest *input,
+                                                          Crm__Matching__V1__RecordCampaignContactResponse_Closure closure,
+                                                          void *closure_data);
+void crm__matching__v1__matching__list_campaign_targets(ProtobufCService *service,
+                                                        const Crm__Matching__V1__ListCampaignTargetsRequest *input,
+                                                        Crm__Matching__V1__ListCampaignTargetsResponse_Closure closure,
+                                                        void *closure_data);
+void crm__matching__v1__matching__get_campaign_report(ProtobufCService *service,
+                                                      const Crm__Matching__V1__GetCampaignReportRequest *input,
+                                                      Crm__Matching__V1__GetCampaignReportResponse_Closure closure,
+                                                      void *closure_data);
+void crm__matching__v1__matching__get_replica_status(ProtobufCService *service,
+                                                     const Crm__Matching__V1__GetReplicaStatusRequest *input,
+                                                     Crm__Matching__V1__GetReplicaStatusResponse_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    crm__matching__v1__suitability_decision__descriptor;
+extern const ProtobufCEnumDescriptor    crm__matching__v1__contact_outcome__descriptor;
+extern const ProtobufCEnumDescriptor    crm__matching__v1__model_kind__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__campaign__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__create_campaign_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__create_campaign_response__descriptor;
@@ -397,6 +2085,43 @@ extern const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_response
 extern const ProtobufCMessageDescriptor crm__matching__v1__suitability_reason__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__decide_suitability_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_contact__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__record_campaign_contact_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__record_campaign_contact_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__list_campaign_targets_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_target__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__list_campaign_targets_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_report_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_report__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_report_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__score_reason__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__target_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__target_customer__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__target_customers_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__stream_target_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__recommend_products_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__recommended_product__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__recommend_products_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__train_model_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__training_progress__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__feature_importance__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__ranking_figures__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__product_evaluation__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__evaluation__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__model_summary__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__get_model_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__get_model_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__product_weights_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__recorded_decision__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1,0 +1,141 @@
+import CRMProtos
+import Foundation
+import GRDB
+
+/// The replica's copy of profiles and products in its own SQLite file: written a feed page per
+/// transaction together with the feed's cursor, so a restart resumes exactly after the last change
+/// applied, and read back whole at start-up to rebuild the in-memory index.
+enum CopyStore {
+    enum Source: String {
+        case profiles, products
+    }
+
+    static func cursor(_ db: Database, _ source: Source) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [source.rawValue]) ?? 0)
+    }
+
+    static func setCursor(_ db: Database, _ source: Source, _ position: UInt64) throws {
+        try db.execute(
+            sql: "INSERT INTO feed_cursor (source, position) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET position = excluded.position",
+            arguments: [source.rawValue, Int64(clamping: position)]
+        )
+    }
+
+    // MARK: Profiles
+
+    /// Applies one page of the profiles feed. Dimension deltas are merged into the stored
+    /// dimensions (the feed sends only what changed).
+    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent]) throws {
+        guard let last = changes.last else { return }
+        for change in changes {
+            switch change.kind {
+            case .customerCreated, .customerUpdated, .statusChanged:
+                try db.execute(
+                    sql: "INSERT INTO copy_customer (customer_id, customer) VALUES (?, ?) ON CONFLICT(customer_id) DO UPDATE SET customer = excluded.customer",
+                    arguments: [change.customerID, try change.customer.serializedBytes() as Data]
+                )
+            case .reassessed:
+                try ensureCustomer(db, change.customerID)
+                try db.execute(sql: "UPDATE copy_customer SET assessment = ? WHERE customer_id = ?",
+                               arguments: [try change.assessment.serializedBytes() as Data, change.customerID])
+            case .dimensionsChanged:
+                try ensureCustomer(db, change.customerID)
+                var merged = Crm_Profiles_V1_CustomerDimensions()
+                if let stored = try Data.fetchOne(db, sql: "SELECT dimensions FROM copy_customer WHERE customer_id = ?", arguments: [change.customerID]) {
+                    merged = try Crm_Profiles_V1_CustomerDimensions(serializedBytes: stored)
+                }
+                merge(change.dimensions, into: &merged)
+                try db.execute(sql: "UPDATE copy_customer SET dimensions = ? WHERE customer_id = ?",
+                               arguments: [try merged.serializedBytes() as Data, change.customerID])
+            default:
+                continue
+            }
+        }
+        try setCursor(db, .profiles, last.sequence)
+    }
+
+    static func merge(_ delta: Crm_Profiles_V1_CustomerDimensions, into merged: inout Crm_Profiles_V1_CustomerDimensions) {
+        merged.customerID = delta.customerID
+        if delta.hasAsOf { merged.asOf = delta.asOf }
+        for (name, value) in delta.numbers { merged.numbers[name] = value }
+        for (name, value) in delta.categories { merged.categories[name] = value }
+        for (name, value) in delta.classes { merged.classes[name] = value }
+    }
+
+    /// A change about a customer the copy has not seen created (it cannot happen with an ordered
+    /// feed, but the copy stays consistent if it does): a placeholder the later record replaces.
+    private static func ensureCustomer(_ db: Database, _ id: String) throws {
+        let placeholder: Data = try Crm_Profiles_V1_Customer.with { $0.customerID = id }.serializedBytes()
+        try db.execute(sql: "INSERT INTO copy_customer (customer_id, customer) VALUES (?, ?) ON CONFLICT(customer_id) DO NOTHING",
+                       arguments: [id, placeholder])
+    }
+
+    // MARK: Products
+
+    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent]) throws {
+        guard let last = changes.last else { return }
+        for change in changes {
+            switch change.body {
+            case .product(let product)?:
+                try db.execute(
+                    sql: "INSERT INTO copy_product (product_code, product) VALUES (?, ?) ON CONFLICT(product_code) DO UPDATE SET product = excluded.product",
+                    arguments: [product.productCode, try product.serializedBytes() as Data]
+                )
+            case .order(let order)? where order.side == .subscription:
+                let month = BusinessMonth(day: BusinessCalendar.day(ofMillis: order.acceptedAt.unixMillis))
+                try db.execute(
+                    sql: """
+                    INSERT INTO purchase (order_id, customer_id, product_code, amount_minor, accepted_at, month)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(order_id) DO NOTHING
+                    """,
+                    arguments: [order.orderID, order.customerID, order.productCode, order.amount.minorUnits,
+                                order.acceptedAt.unixMillis, month.description]
+                )
+            default:
+                continue
+            }
+        }
+        try setCursor(db, .products, last.sequence)
+    }
+
+    // MARK: Dictionary
+
+    static func saveDictionary(_ db: Database, dimensions: Crm_Profiles_V1_ListDimensionsResponse, schemes: Crm_Profiles_V1_ListClassificationSchemesResponse) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO dictionary (name, body) VALUES ('dimensions', ?), ('schemes', ?)",
+                       arguments: [try dimensions.serializedBytes() as Data, try schemes.serializedBytes() as Data])
+    }
+
+    static func dictionary(_ db: Database) throws -> (Crm_Profiles_V1_ListDimensionsResponse, Crm_Profiles_V1_ListClassificationSchemesResponse)? {
+        guard let dimensions = try Data.fetchOne(db, sql: "SELECT body FROM dictionary WHERE name = 'dimensions'"),
+              let schemes = try Data.fetchOne(db, sql: "SELECT body FROM dictionary WHERE name = 'schemes'")
+        else { return nil }
+        return (try .init(serializedBytes: dimensions), try .init(serializedBytes: schemes))
+    }
+
+    // MARK: Loading the index
+
+    /// Rebuilds the in-memory index from the copy.
+    static func load(_ db: Database, into memory: inout ReplicaMemory) throws {
+        if let (dimensions, schemes) = try dictionary(db) {
+            memory.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes)
+        }
+        let products = try Row.fetchCursor(db, sql: "SELECT product FROM copy_product")
+        while let row = try products.next() {
+            memory.applyProduct(try Crm_Products_V1_Product(serializedBytes: row[0] as Data))
+        }
+        let customers = try Row.fetchCursor(db, sql: "SELECT customer_id, customer, assessment, dimensions FROM copy_customer ORDER BY customer_id")
+        while let row = try customers.next() {
+            var customer = try Crm_Profiles_V1_Customer(serializedBytes: row[1] as Data)
+            customer.customerID = row[0]
+            memory.applyCustomer(customer)
+            if let assessment = row[2] as Data? {
+                memory.applyAssessment(customerID: customer.customerID, try .init(serializedBytes: assessment))
+            }
+            if let dimensions = row[3] as Data? {
+                var message = try Crm_Profiles_V1_CustomerDimensions(serializedBytes: dimensions)
+                message.customerID = customer.customerID
+                memory.applyDimensions(message)
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import CRMProtos
+import CRMRPC
+import Logging
+import ServiceLifecycle
+
+/// Copies newer models from the other matching replicas, so every replica scores with the same
+/// model whichever one trained it. Asks the `matching` peers (round robin) for their current model
+/// every `interval`; one trained later than this replica's is exported, stored and installed.
+struct ModelSync: Service {
+    let replica: Replica
+    let peers: RPCClient?
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        guard let peers else { return }
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await syncOnce(peers)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.debug("model sync skipped", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func syncOnce(_ peers: RPCClient) async throws {
+        let theirs = try await peers.unary(SuitabilityHandlers.prefix + "GetModel", Crm_Matching_V1_GetModelRequest(), as: Crm_Matching_V1_GetModelResponse.self).model
+        let ours = try await replica.database.read { db in try ModelStore.export(db, version: nil)?.summary }
+        if let ours, (ours.trainedAt.unixMillis, ours.version) >= (theirs.trainedAt.unixMillis, theirs.version) { return }
+        let export = try await peers.unary(SuitabilityHandlers.prefix + "ExportModel", Crm_Matching_V1_ExportModelRequest.with { $0.version = theirs.version },
+                                           as: Crm_Matching_V1_ExportModelResponse.self)
+        let scorer = try ModelStore.scorer(from: export)
+        try await replica.database.write { db in
+            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights)
+        }
+        replica.install(scorer)
+        logger.info("installed a model from a peer replica", metadata: ["version": "\(export.summary.version)"])
+        await replica.warmScores()
+    }
+}

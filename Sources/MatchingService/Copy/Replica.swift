@@ -1,0 +1,149 @@
+import CRMProtos
+import CRMStore
+import CRMSuitability
+import Foundation
+import GRDB
+import Synchronization
+
+/// One replica's state: the store holding its copy and models, and the in-memory index built from
+/// it. Feed followers write through here (store first, then memory); handlers read the memory.
+final class Replica: Sendable {
+    let database: DatabasePool
+    let memory: Mutex<ReplicaMemory>
+    let feeds = Mutex(FeedStatus())
+
+    /// How current each feed is, for health details and GetReplicaStatus.
+    struct FeedStatus: Sendable {
+        var profilesSequence: UInt64 = 0
+        var productsSequence: UInt64 = 0
+        /// When each feed was last read to its end (unix millis); nil until it first was.
+        var profilesCurrentAt: Int64?
+        var productsCurrentAt: Int64?
+        var profilesError: String?
+        var productsError: String?
+    }
+
+    init(database: DatabasePool, rules: SuitabilityRules) {
+        self.database = database
+        self.memory = Mutex(ReplicaMemory(rules: rules))
+    }
+
+    /// Rebuilds the index from the store (at start-up, before the followers run).
+    func load() async throws {
+        let (loaded, profiles, products, scorer) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, Scorer?) in
+            var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
+            try CopyStore.load(db, into: &fresh)
+            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db))
+        }
+        memory.withLock {
+            $0 = loaded
+            $0.install(scorer)
+        }
+        feeds.withLock {
+            $0.profilesSequence = profiles
+            $0.productsSequence = products
+        }
+    }
+
+    func cursor(_ source: CopyStore.Source) -> UInt64 {
+        feeds.withLock { source == .profiles ? $0.profilesSequence : $0.productsSequence }
+    }
+
+    func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent]) async throws {
+        guard let last = changes.last else { return }
+        try await database.write { db in try CopyStore.applyProfiles(db, changes) }
+        memory.withLock { memory in
+            for change in changes {
+                switch change.kind {
+                case .customerCreated, .customerUpdated, .statusChanged: memory.applyCustomer(change.customer)
+                case .reassessed: memory.applyAssessment(customerID: change.customerID, change.assessment)
+                case .dimensionsChanged:
+                    var dimensions = change.dimensions
+                    dimensions.customerID = change.customerID
+                    memory.applyDimensions(dimensions)
+                default: continue
+                }
+            }
+        }
+        feeds.withLock { $0.profilesSequence = last.sequence }
+    }
+
+    func applyProducts(_ changes: [Crm_Products_V1_ChangeEvent]) async throws {
+        guard let last = changes.last else { return }
+        try await database.write { db in try CopyStore.applyProducts(db, changes) }
+        memory.withLock { memory in
+            for change in changes {
+                if case .product(let product)? = change.body { memory.applyProduct(product) }
+            }
+        }
+        feeds.withLock { $0.productsSequence = last.sequence }
+    }
+
+    func setDictionary(_ dimensions: Crm_Profiles_V1_ListDimensionsResponse, _ schemes: Crm_Profiles_V1_ListClassificationSchemesResponse) async throws {
+        try await database.write { db in try CopyStore.saveDictionary(db, dimensions: dimensions, schemes: schemes) }
+        memory.withLock { $0.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes) }
+    }
+
+    func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) {
+        feeds.withLock {
+            switch source {
+            case .profiles:
+                $0.profilesCurrentAt = millis
+                $0.profilesError = nil
+            case .products:
+                $0.productsCurrentAt = millis
+                $0.productsError = nil
+            }
+        }
+    }
+
+    func markFailed(_ source: CopyStore.Source, _ error: String) {
+        feeds.withLock {
+            switch source {
+            case .profiles: $0.profilesError = error
+            case .products: $0.productsError = error
+            }
+        }
+    }
+
+    /// Installs a model as current in memory (the caller stored it).
+    func install(_ scorer: Scorer?) {
+        memory.withLock { $0.install(scorer) }
+    }
+
+    /// Computes every family score of the current model, a slice at a time so queries interleave.
+    func warmScores() async {
+        var start = 0
+        while true {
+            let done: Bool = memory.withLock { memory in
+                let end = min(memory.customers.count, start + 5_000)
+                memory.warmScores(rows: start..<end)
+                return end >= memory.customers.count
+            }
+            if done || Task.isCancelled { return }
+            start += 5_000
+            await Task.yield()
+        }
+    }
+
+    func status(nowMillis: Int64 = currentUnixMillis()) -> Crm_Matching_V1_ReplicaStatus {
+        let feeds = self.feeds.withLock { $0 }
+        let (customers, products, model) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "") }
+        let purchases = (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM purchase") }) ?? 0
+        func staleness(_ at: Int64?) -> Double {
+            guard let at else { return -1 }
+            return max(0, Double(nowMillis - at) / 1_000)
+        }
+        return .with {
+            $0.customers = UInt64(customers)
+            $0.products = UInt64(products)
+            $0.purchases = UInt64(purchases)
+            $0.profilesSequence = feeds.profilesSequence
+            $0.productsSequence = feeds.productsSequence
+            $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt)
+            $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt)
+            $0.modelVersion = model
+            $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil
+        }
+    }
+}

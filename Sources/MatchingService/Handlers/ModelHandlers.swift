@@ -1,0 +1,134 @@
+import CRMProtos
+import CRMRPC
+import Synchronization
+
+/// Training, reading, exporting and evaluating the propensity model.
+struct ModelHandlers: Sendable {
+    let replica: Replica
+    let trainer: ModelTrainer
+    /// One training run at a time per replica.
+    let training: TrainingFlag
+    static let prefix = SuitabilityHandlers.prefix
+
+    init(replica: Replica, trainer: ModelTrainer) {
+        self.replica = replica
+        self.trainer = trainer
+        self.training = TrainingFlag()
+    }
+
+    func register(into router: inout Router) {
+        router.serverStreaming(Self.prefix + "TrainModel", Crm_Matching_V1_TrainModelRequest.self, Crm_Matching_V1_TrainingProgress.self,
+                               policy: .roles(MatchingRoles.headOffice)) { request, writer, _ in
+            let options = try Self.options(request)
+            guard training.begin() else { throw RPCError(.failedPrecondition, "a training run is already in progress on this replica") }
+            defer { training.end() }
+            let (stream, continuation) = AsyncStream.makeStream(of: Crm_Matching_V1_TrainingProgress.self, bufferingPolicy: .bufferingNewest(64))
+            let trainer = self.trainer
+            let work = Task.detached {
+                defer { continuation.finish() }
+                return try await trainer.train(options) { continuation.yield($0) }
+            }
+            var lastStageSent = ""
+            var lastDoneSent: UInt64 = 0
+            for await progress in stream {
+                // Training rounds report every tree; send a stage change or every 10th step.
+                if progress.stage != lastStageSent || progress.done >= lastDoneSent + 10 || progress.stage == "done" || progress.done == progress.total {
+                    try await writer.write(progress)
+                    lastStageSent = progress.stage
+                    lastDoneSent = progress.done
+                }
+            }
+            _ = try await work.value
+            Task { await replica.warmScores() }
+        }
+        router.unary(Self.prefix + "GetModel", Crm_Matching_V1_GetModelRequest.self,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.service)) { request, _ in
+            guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
+                throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
+            }
+            return Crm_Matching_V1_GetModelResponse.with { $0.model = export.summary }
+        }
+        router.unary(Self.prefix + "ExportModel", Crm_Matching_V1_ExportModelRequest.self,
+                     policy: .roles(MatchingRoles.service, MatchingRoles.headOffice)) { request, _ in
+            guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
+                throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
+            }
+            return export
+        }
+        router.unary(Self.prefix + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.self,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+            try await evaluate(request)
+        }
+    }
+
+    func evaluate(_ request: Crm_Matching_V1_EvaluateModelRequest) async throws -> Crm_Matching_V1_EvaluateModelResponse {
+        guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
+            throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
+        }
+        var month = BusinessMonth(export.summary.heldOutMonth)
+        if !request.heldOutMonth.isEmpty {
+            guard let chosen = BusinessMonth(request.heldOutMonth) else {
+                throw RPCError.invalidArgument(field: "held_out_month", "must be YYYY-MM")
+            }
+            month = chosen
+        }
+        guard let month else { throw RPCError(.failedPrecondition, "the model names no held-out month") }
+        let ks = request.k.isEmpty ? [100, 500] : request.k.map(Int.init)
+        guard ks.allSatisfy({ (1...100_000).contains($0) }) else { throw RPCError.invalidArgument(field: "k", "each k must be 1..100000") }
+        guard request.products <= 100 else { throw RPCError.invalidArgument(field: "products", "at most 100") }
+        let snapshots = try await replica.database.read { db in try SnapshotStore.count(db, asOf: month.previous.lastDay) }
+        guard snapshots > 0 else {
+            throw RPCError(.failedPrecondition, "no snapshot of the dimensions at the end of \(month.previous); train with held_out_month \(month) first")
+        }
+        let scorer = try ModelStore.scorer(from: export)
+        let evaluation = try await ModelEvaluator(replica: replica).evaluate(
+            scorer: scorer, month: month, ks: ks, productCount: request.products == 0 ? 10 : Int(request.products),
+            codes: request.productCodes, includeRankings: request.includeRankings
+        )
+        return .with { $0.evaluation = evaluation }
+    }
+
+    static func options(_ request: Crm_Matching_V1_TrainModelRequest) throws -> ModelTrainer.Options {
+        var options = ModelTrainer.Options()
+        if !request.heldOutMonth.isEmpty {
+            guard let month = BusinessMonth(request.heldOutMonth) else { throw RPCError.invalidArgument(field: "held_out_month", "must be YYYY-MM") }
+            options.heldOut = month
+        }
+        if request.trainingMonths != 0 {
+            guard (1...24).contains(request.trainingMonths) else { throw RPCError.invalidArgument(field: "training_months", "must be 1..24") }
+            options.trainingMonths = Int(request.trainingMonths)
+        }
+        options.kind = request.kind == .logisticRegression ? .logisticRegression : .boostedTrees
+        if request.trees != 0 {
+            guard (1...2_000).contains(request.trees) else { throw RPCError.invalidArgument(field: "trees", "must be 1..2000") }
+            options.trees = Int(request.trees)
+        }
+        if request.depth != 0 {
+            guard (1...12).contains(request.depth) else { throw RPCError.invalidArgument(field: "depth", "must be 1..12") }
+            options.depth = Int(request.depth)
+        }
+        if request.seed != 0 { options.seed = request.seed }
+        if request.negativesPerPositive != 0 {
+            guard (1...10_000).contains(request.negativesPerPositive) else { throw RPCError.invalidArgument(field: "negatives_per_positive", "must be 1..10000") }
+            options.negativesPerPositive = Int(request.negativesPerPositive)
+        }
+        return options
+    }
+}
+
+final class TrainingFlag: Sendable {
+    private let running = Mutex(false)
+
+    /// True when no run was in progress (and now one is).
+    func begin() -> Bool {
+        running.withLock { running in
+            if running { return false }
+            running = true
+            return true
+        }
+    }
+
+    func end() {
+        running.withLock { $0 = false }
+    }
+}

@@ -1,0 +1,83 @@
+import CRMProtos
+import CRMRPC
+import CRMStore
+
+/// DecideSuitability and its audit log.
+struct SuitabilityHandlers: Sendable {
+    let replica: Replica
+    let log: DecisionLog
+    static let prefix = "/crm.matching.v1.Matching/"
+
+    func register(into router: inout Router) {
+        router.unary(Self.prefix + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.self,
+                     policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+            try decide(request)
+        }
+        router.unary(Self.prefix + "ListDecisions", Crm_Matching_V1_ListDecisionsRequest.self,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service)) { request, _ in
+            guard !request.customerID.isEmpty || !request.orderID.isEmpty else {
+                throw RPCError.invalidArgument(field: "customer_id", "customer_id or order_id is required")
+            }
+            guard request.limit <= 1_000 else { throw RPCError.invalidArgument(field: "limit", "at most 1000") }
+            let limit = request.limit == 0 ? 50 : Int(request.limit)
+            var response = Crm_Matching_V1_ListDecisionsResponse()
+            response.decisions = try await log.decisions(customerID: request.customerID, orderID: request.orderID, limit: limit)
+            return response
+        }
+    }
+
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+        guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
+        guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
+        if request.hasAmount, request.amount.minorUnits <= 0 {
+            throw RPCError.invalidArgument(field: "amount.minor_units", "must be greater than zero")
+        }
+        let now = currentUnixMillis()
+        let today = BusinessCalendar.day(ofMillis: now)
+        let decision: ReplicaMemory.Decision
+        do {
+            decision = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+                try memory.decide(customerID: request.customerID, productCode: request.productCode, today: today)
+            }
+        } catch {
+            throw error.rpcError
+        }
+        let reasons = decision.verdict.reasons.map { reason in
+            Crm_Matching_V1_SuitabilityReason.with {
+                $0.code = reason.code
+                $0.text = reason.text
+            }
+        }
+        let response = Crm_Matching_V1_DecideSuitabilityResponse.with {
+            $0.decision = SuitabilityMapping.wire(decision.verdict.decision)
+            $0.reasons = reasons
+            $0.ruleVersion = decision.verdict.ruleVersion
+            $0.decidedAt = .with { $0.unixMillis = now }
+        }
+        log.record(.with {
+            $0.customerID = request.customerID
+            $0.productCode = request.productCode
+            $0.orderID = request.orderID
+            $0.decision = response.decision
+            $0.reasons = reasons
+            $0.ruleVersion = response.ruleVersion
+            $0.decidedAt = response.decidedAt
+            $0.inputs = decision.inputs
+        })
+        return response
+    }
+}
+
+extension ReplicaMemory.QueryError {
+    var rpcError: RPCError {
+        switch self {
+        case .unknownCustomer(let id):
+            return RPCError(.notFound, "no customer \(id) in matching's copy", fieldViolations: [.init(field: "customer_id", description: "unknown customer \(id)")])
+        case .unknownProduct(let code):
+            return RPCError(.notFound, "no product \(code) in matching's copy", fieldViolations: [.init(field: "product_code", description: "unknown product \(code)")])
+        case .ruleUnusable(let code, let problem):
+            return RPCError(.failedPrecondition, "the target rule of \(code) cannot be evaluated: \(problem)",
+                            fieldViolations: [.init(field: "product_code", description: "target rule unusable: \(problem)")])
+        }
+    }
+}

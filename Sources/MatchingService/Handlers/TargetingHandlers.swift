@@ -1,0 +1,101 @@
+import CRMProtos
+import CRMRPC
+import CRMStore
+
+/// Precision marketing: a product's target customers and a customer's suitable products.
+struct TargetingHandlers: Sendable {
+    let replica: Replica
+    static let prefix = SuitabilityHandlers.prefix
+    static let maxK = 10_000
+
+    func register(into router: inout Router) {
+        let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)
+        router.unary(Self.prefix + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.self, policy: readers) { request, _ in
+            try targets(request)
+        }
+        router.serverStreaming(Self.prefix + "StreamTargetCustomers", Crm_Matching_V1_StreamTargetCustomersRequest.self,
+                               Crm_Matching_V1_TargetCustomer.self, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice)) { request, writer, _ in
+            guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
+            let (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
+            for customer in customers { try await writer.write(customer) }
+        }
+        router.unary(Self.prefix + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.self,
+                     policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+            try recommend(request)
+        }
+    }
+
+    func targets(_ request: Crm_Matching_V1_TargetCustomersRequest) throws -> Crm_Matching_V1_TargetCustomersResponse {
+        guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
+        guard request.k <= Self.maxK else { throw RPCError.invalidArgument(field: "k", "at most \(Self.maxK)") }
+        let k = request.k == 0 ? 100 : Int(request.k)
+        let (eligible, customers, version) = try ranked(productCode: request.productCode, limit: k, explain: k)
+        return .with {
+            $0.productCode = request.productCode
+            $0.modelVersion = version
+            $0.eligible = UInt64(eligible)
+            $0.customers = customers
+        }
+    }
+
+    /// The ranked list with reasons for the first `explain` entries.
+    func ranked(productCode: String, limit: Int?, explain: Int) throws -> (Int, [Crm_Matching_V1_TargetCustomer], String) {
+        let today = BusinessCalendar.today()
+        do {
+            return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+                let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, today: today)
+                let family = memory.catalog[productCode]?.family
+                let customers = ranked.enumerated().map { position, entry in
+                    Crm_Matching_V1_TargetCustomer.with {
+                        $0.rank = UInt32(position + 1)
+                        $0.customerID = memory.customers.ids[Int(entry.row)]
+                        $0.score = entry.score
+                        if position < explain { $0.reasons = memory.reasons(row: entry.row, family: family) }
+                    }
+                }
+                return (eligible, customers, memory.scorer?.version ?? "")
+            }
+        } catch {
+            throw error.rpcError
+        }
+    }
+
+    func recommend(_ request: Crm_Matching_V1_RecommendProductsRequest) throws -> Crm_Matching_V1_RecommendProductsResponse {
+        guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
+        guard request.limit <= 100 else { throw RPCError.invalidArgument(field: "limit", "at most 100") }
+        let limit = request.limit == 0 ? 10 : Int(request.limit)
+        let today = BusinessCalendar.today()
+        do {
+            return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+                let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, today: today)
+                var reasonsByFamily: [Int: [Crm_Matching_V1_ScoreReason]] = [:]
+                let products = found.map { recommendation in
+                    let product = recommendation.entry.product
+                    let family = recommendation.entry.family
+                    let reasons = family.map { family in
+                        reasonsByFamily[family] ?? {
+                            let computed = memory.reasons(row: row, family: family)
+                            reasonsByFamily[family] = computed
+                            return computed
+                        }()
+                    } ?? []
+                    return Crm_Matching_V1_RecommendedProduct.with {
+                        $0.productCode = product.productCode
+                        $0.name = product.name
+                        $0.productType = ProductFamilies.typeName(product.type)
+                        $0.riskLevel = product.riskLevel
+                        $0.score = recommendation.score
+                        $0.reasons = reasons
+                    }
+                }
+                return .with {
+                    $0.customerID = request.customerID
+                    $0.modelVersion = memory.scorer?.version ?? ""
+                    $0.products = products
+                }
+            }
+        } catch {
+            throw error.rpcError
+        }
+    }
+}

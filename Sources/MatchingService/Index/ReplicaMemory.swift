@@ -1,0 +1,137 @@
+import CRMProtos
+import CRMRules
+import CRMSuitability
+
+/// The replica's in-memory view of its copy: customers column by column, the product catalogue,
+/// the customer schema for target rules and the current model with its cached family scores.
+///
+/// A value type mutated only inside ``Replica``'s lock; every answer is computed from it without
+/// touching the store or another service.
+struct ReplicaMemory: Sendable {
+    var rules: SuitabilityRules
+    var customers = CustomerColumns()
+    var keys = SuitabilityKeys()
+    /// Per row: the dateless suitability profile's code and the assessment's last valid day.
+    var keyOfRow: [UInt32] = []
+    var expiryOfRow: [Int32] = []
+    var catalog: [String: CatalogEntry] = [:]
+    var schema: RuleSchema = ReplicaMemory.baseSchema
+    var scorer: Scorer?
+    /// `familyScores[family][row]`: the model's probability that the customer buys any product of
+    /// the family in the coming month; NaN until computed (after a model change or new dimensions).
+    var familyScores: [[Float]] = []
+    /// Per (profile code, family): the sum of the weights of the family's products on sale that
+    /// MATCH the profile, for the day it was computed.
+    var familyWeightCache: [FamilyWeightKey: Double] = [:]
+    var familyWeightDay: Int32 = .min
+    var catalogGeneration: UInt64 = 0
+
+    struct FamilyWeightKey: Hashable, Sendable {
+        let profile: UInt32
+        let family: Int
+    }
+
+    init(rules: SuitabilityRules) {
+        self.rules = rules
+    }
+
+    static let statusNames = ["prospect", "normal", "frozen", "reported_lost", "closed"]
+
+    /// The fields every customer has, before profiles' data dictionary is known.
+    static var baseSchema: RuleSchema {
+        var schema = RuleSchema()
+        schema.add("status", .categories(Set(statusNames)))
+        schema.add("kind", .categories(["individual", "institution"]))
+        for field in ["branch_id", "manager_id", "province", "channel"] { schema.add(field, .anyCategory) }
+        return schema
+    }
+
+    // MARK: Applying the feeds
+
+    mutating func applyCustomer(_ customer: Crm_Profiles_V1_Customer) {
+        let row = ensureRow(customer.customerID)
+        var facts = customers.facts[Int(row)]
+        facts.status = SuitabilityMapping.status(customer.status)
+        setFacts(facts, row: row)
+        customers.setCategory("status", Self.statusName(customer.status), row: row)
+        customers.setCategory("kind", customer.kind == .institution ? "institution" : "individual", row: row)
+        customers.setCategory("branch_id", customer.branchID, row: row)
+        customers.setCategory("manager_id", customer.managerID, row: row)
+        customers.setCategory("province", customer.province, row: row)
+        customers.setCategory("channel", customer.channel, row: row)
+    }
+
+    mutating func applyAssessment(customerID: String, _ assessment: Crm_Profiles_V1_SuitabilityAssessment) {
+        let row = ensureRow(customerID)
+        var facts = customers.facts[Int(row)]
+        facts.assessment = SuitabilityMapping.assessment(assessment)
+        setFacts(facts, row: row)
+    }
+
+    mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions) {
+        let row = ensureRow(dimensions.customerID)
+        for (name, value) in dimensions.numbers { customers.setNumber(name, value, row: row) }
+        for (name, value) in dimensions.categories { customers.setCategory(name, value, row: row) }
+        for (name, value) in dimensions.classes { customers.setCategory(name, value, row: row) }
+        for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
+    }
+
+    mutating func applyProduct(_ product: Crm_Products_V1_Product) {
+        catalog[product.productCode] = CatalogEntry(product: product, schema: schema)
+        catalogGeneration &+= 1
+        familyWeightCache.removeAll(keepingCapacity: true)
+    }
+
+    /// Installs profiles' data dictionary: dimension types and ordered classes, then recompiles
+    /// every product's rule against it.
+    mutating func setDictionary(dimensions: [Crm_Profiles_V1_DimensionDefinition], schemes: [Crm_Profiles_V1_ClassificationScheme]) {
+        var schema = Self.baseSchema
+        // Classes compare in their listed order (lowest first), so `asset_tier >= gold` works.
+        for scheme in schemes { schema.add(scheme.name, .category(values: Set(scheme.classes), ordered: scheme.classes)) }
+        for definition in dimensions {
+            switch definition.type {
+            case .category: schema.add(definition.name, .anyCategory)
+            default: schema.add(definition.name, .number)
+            }
+        }
+        self.schema = schema
+        for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
+    }
+
+    mutating func install(_ scorer: Scorer?) {
+        self.scorer = scorer
+        familyScores = scorer == nil ? [] : [[Float]](repeating: [Float](repeating: .nan, count: customers.count), count: ProductFamilies.count)
+        familyWeightCache.removeAll()
+    }
+
+    private mutating func ensureRow(_ id: String) -> Int32 {
+        let before = customers.count
+        let row = customers.ensureRow(id)
+        if customers.count > before {
+            keyOfRow.append(0)
+            expiryOfRow.append(.min)
+            let (code, expiry) = keys.intern(customers.facts[Int(row)], rules: rules)
+            keyOfRow[Int(row)] = code
+            expiryOfRow[Int(row)] = expiry
+            for family in familyScores.indices { familyScores[family].append(.nan) }
+        }
+        return row
+    }
+
+    private mutating func setFacts(_ facts: SuitabilityCustomer, row: Int32) {
+        customers.setFacts(facts, row: row)
+        let (code, expiry) = keys.intern(facts, rules: rules)
+        keyOfRow[Int(row)] = code
+        expiryOfRow[Int(row)] = expiry
+    }
+
+    static func statusName(_ status: Crm_Profiles_V1_AccountStatus) -> String {
+        switch status {
+        case .normal: return "normal"
+        case .frozen: return "frozen"
+        case .reportedLost: return "reported_lost"
+        case .closed: return "closed"
+        default: return "prospect"
+        }
+    }
+}

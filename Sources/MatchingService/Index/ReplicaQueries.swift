@@ -1,0 +1,231 @@
+import CRMProtos
+import CRMRules
+import CRMSuitability
+
+/// The answers computed from ``ReplicaMemory``: suitability decisions, target lists and
+/// recommendations.
+extension ReplicaMemory {
+    enum QueryError: Error, Sendable {
+        case unknownCustomer(String)
+        case unknownProduct(String)
+        case ruleUnusable(code: String, problem: String)
+    }
+
+    struct Decision: Sendable {
+        let verdict: SuitabilityVerdict
+        let inputs: [String]
+    }
+
+    func decide(customerID: String, productCode: String, today: Int32) throws(QueryError) -> Decision {
+        guard let row = customers.row(of: customerID) else { throw .unknownCustomer(customerID) }
+        guard let entry = catalog[productCode] else { throw .unknownProduct(productCode) }
+        let facts = customers.facts[Int(row)]
+        return Decision(
+            verdict: rules.decide(customer: facts, product: entry.facts, today: today),
+            inputs: SuitabilityMapping.inputs(facts, entry.facts, rules: rules)
+        )
+    }
+
+    struct Ranked: Sendable {
+        let row: Int32
+        let score: Double
+    }
+
+    struct Explained: Sendable {
+        let customerID: String
+        let score: Double
+        let reasons: [Crm_Matching_V1_ScoreReason]
+    }
+
+    // MARK: Product → target customers
+
+    /// Every customer who MATCHes the product and satisfies its rule, best first (ties by id);
+    /// `limit` nil for all. Family scores missing from the cache are computed (and kept) on the way.
+    mutating func targets(productCode: String, limit: Int?, today: Int32) throws(QueryError) -> (eligible: Int, ranked: [Ranked]) {
+        guard let entry = catalog[productCode] else { throw .unknownProduct(productCode) }
+        if let problem = entry.ruleProblem { throw .ruleUnusable(code: productCode, problem: problem) }
+        refreshFamilyWeights(today: today)
+        // Which dateless profiles match: decided once per profile, not per customer.
+        let profileMatches = keys.profiles.map { rules.matches(customer: $0, product: entry.facts, today: today) }
+        let candidates: [Int32]
+        if let rule = entry.rule {
+            candidates = rule.filter(columns: customers.ruleColumns(for: Array(rule.rule.fields), schema: schema))
+        } else {
+            candidates = Array(0..<Int32(customers.count))
+        }
+        let family = entry.family
+        let weight = scorer?.weight(of: productCode) ?? 1
+        var eligible = 0
+        var heap = TopHeap(capacity: limit ?? Int.max, ids: customers.ids)
+        for row in candidates {
+            let index = Int(row)
+            let profile = keyOfRow[index]
+            guard profileMatches[Int(profile)], expiryOfRow[index] >= today else { continue }
+            eligible += 1
+            heap.offer(Ranked(row: row, score: score(row: row, profile: profile, family: family, weight: weight, today: today)))
+        }
+        return (eligible, heap.sortedDescending())
+    }
+
+    /// The probability that the customer buys this product in the coming month: the family
+    /// propensity times the product's share of the family among the products the customer may buy.
+    /// Without a model every eligible customer scores 0 (ranked by id).
+    mutating func score(row: Int32, profile: UInt32, family: Int?, weight: Double, today: Int32) -> Double {
+        guard scorer != nil, let family else { return 0 }
+        let propensity = familyScore(row: row, family: family)
+        let total = familyWeight(profile: profile, family: family, today: today)
+        return total > 0 ? propensity * min(1, weight / total) : 0
+    }
+
+    mutating func familyScore(row: Int32, family: Int) -> Double {
+        let cached = familyScores[family][Int(row)]
+        if !cached.isNaN { return Double(cached) }
+        guard let scorer else { return 0 }
+        let probability = Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space)))
+        familyScores[family][Int(row)] = Float(probability)
+        return probability
+    }
+
+    /// Computes every missing family score (after a model change), so queries find them cached.
+    mutating func warmScores(rows: Range<Int>) {
+        guard scorer != nil else { return }
+        for row in rows where row < customers.count {
+            for family in 0..<ProductFamilies.count { _ = familyScore(row: Int32(row), family: family) }
+        }
+    }
+
+    func features(row: Int32, family: Int, space: FeatureSpace) -> [Float] {
+        var values = [Float](repeating: .nan, count: space.count)
+        for index in 0..<space.customerCount {
+            if let value = customers.number(space.names[index], row: row) { values[index] = value }
+        }
+        space.fillPair(&values, family: family,
+                       mostViewedType: customers.category("most_viewed_product_type_90d", row: row),
+                       largestFamily: customers.category("largest_product_type", row: row))
+        return values
+    }
+
+    /// The three features that raised the customer's family propensity most.
+    func reasons(row: Int32, family: Int?, count: Int = 3) -> [Crm_Matching_V1_ScoreReason] {
+        guard let scorer, let family else { return [] }
+        let values = features(row: row, family: family, space: scorer.space)
+        let contributions = scorer.model.contributions(values)
+        return contributions.indices
+            .filter { contributions[$0] > 0 }
+            .sorted { (contributions[$0], -$0) > (contributions[$1], -$1) }
+            .prefix(count)
+            .map { index in
+                .with {
+                    $0.feature = scorer.space.names[index]
+                    $0.contribution = contributions[index]
+                    $0.value = Double(values[index])
+                }
+            }
+    }
+
+    private mutating func refreshFamilyWeights(today: Int32) {
+        if familyWeightDay != today {
+            familyWeightCache.removeAll(keepingCapacity: true)
+            familyWeightDay = today
+        }
+    }
+
+    /// The summed weights of the family's products on sale today that MATCH the profile.
+    mutating func familyWeight(profile: UInt32, family: Int, today: Int32) -> Double {
+        let key = FamilyWeightKey(profile: profile, family: family)
+        if let cached = familyWeightCache[key] { return cached }
+        let facts = keys.profiles[Int(profile)]
+        var total = 0.0
+        for entry in catalog.values where entry.family == family && entry.isOnSale(today: today)
+            && rules.matches(customer: facts, product: entry.facts, today: today) {
+            total += scorer?.weight(of: entry.product.productCode) ?? 1
+        }
+        familyWeightCache[key] = total
+        return total
+    }
+
+    // MARK: Customer → products
+
+    struct Recommendation: Sendable {
+        let entry: CatalogEntry
+        let score: Double
+    }
+
+    mutating func recommendations(customerID: String, limit: Int, today: Int32) throws(QueryError) -> (row: Int32, [Recommendation]) {
+        guard let row = customers.row(of: customerID) else { throw .unknownCustomer(customerID) }
+        refreshFamilyWeights(today: today)
+        let facts = customers.facts[Int(row)]
+        let profile = keyOfRow[Int(row)]
+        let record = customers.record(row: row, schema: schema)
+        var found: [Recommendation] = []
+        for entry in catalog.values where entry.isOnSale(today: today) && entry.ruleProblem == nil
+            && rules.matches(customer: facts, product: entry.facts, today: today) {
+            if let rule = entry.rule, !rule.matches(record) { continue }
+            let weight = scorer?.weight(of: entry.product.productCode) ?? 1
+            found.append(Recommendation(entry: entry, score: score(row: row, profile: profile, family: entry.family, weight: weight, today: today)))
+        }
+        found.sort { ($0.score, $1.entry.product.productCode) > ($1.score, $0.entry.product.productCode) }
+        return (row, Array(found.prefix(limit)))
+    }
+}
+
+/// The best `capacity` of a stream of scored rows, kept in a min-heap; ties prefer the smaller id.
+struct TopHeap {
+    let capacity: Int
+    let ids: [String]
+    private var heap: [ReplicaMemory.Ranked] = []
+    private var all: [ReplicaMemory.Ranked] = []
+
+    init(capacity: Int, ids: [String]) {
+        self.capacity = capacity
+        self.ids = ids
+    }
+
+    /// Whether `a` ranks below `b`: a lower score, or the same score and a larger id.
+    private func worse(_ a: ReplicaMemory.Ranked, _ b: ReplicaMemory.Ranked) -> Bool {
+        if a.score != b.score { return a.score < b.score }
+        return ids[Int(a.row)] > ids[Int(b.row)]
+    }
+
+    mutating func offer(_ item: ReplicaMemory.Ranked) {
+        if capacity == Int.max {
+            all.append(item)
+            return
+        }
+        guard capacity > 0 else { return }
+        if heap.count < capacity {
+            heap.append(item)
+            siftUp(heap.count - 1)
+        } else if worse(heap[0], item) {
+            heap[0] = item
+            siftDown(0)
+        }
+    }
+
+    func sortedDescending() -> [ReplicaMemory.Ranked] {
+        (capacity == Int.max ? all : heap).sorted { worse($1, $0) }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard worse(heap[child], heap[parent]) else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { return }
+            var smallest = left
+            if left + 1 < heap.count, worse(heap[left + 1], heap[left]) { smallest = left + 1 }
+            guard worse(heap[smallest], heap[parent]) else { return }
+            heap.swapAt(smallest, parent)
+            parent = smallest
+        }
+    }
+}

@@ -1,0 +1,262 @@
+import CRMPropensity
+import CRMProtos
+import CRMRPC
+import CRMStore
+import CRMSuitability
+import Foundation
+import GRDB
+
+/// Trains the propensity model from the replica's purchases and month-end snapshots.
+///
+/// For each training month m, a row per (customer, product family): the customer's dimensions at
+/// the end of the month before m (nothing from m itself or later) and whether the customer bought
+/// a product of the family in m. Negatives are subsampled (seeded) and re-weighted so a year of a
+/// large book trains in minutes. The last training month validates (early stopping for trees);
+/// the month after the training months is held out for the evaluation stored with the model.
+struct ModelTrainer: Sendable {
+    let replica: Replica
+    let profiles: RPCClient?
+
+    struct Options: Sendable {
+        var heldOut: BusinessMonth?
+        var trainingMonths = 6
+        var kind: Crm_Matching_V1_ModelKind = .boostedTrees
+        var trees = 150
+        var depth = 5
+        var seed: UInt64 = 1
+        var negativesPerPositive = 40
+    }
+
+    typealias Progress = @Sendable (Crm_Matching_V1_TrainingProgress) -> Void
+
+    func train(_ options: Options, progress: @escaping Progress) async throws -> Crm_Matching_V1_ModelSummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let database = replica.database
+        var chosen = options.heldOut
+        if chosen == nil { chosen = try await latestPurchaseMonth() }
+        guard let heldOut = chosen else {
+            throw RPCError(.failedPrecondition, "no purchases yet: the model learns from the order history")
+        }
+        let months = (1...options.trainingMonths).reversed().map { back in
+            (0..<back).reduce(heldOut) { month, _ in month.previous }
+        }
+        let needed = months + [heldOut]
+
+        // 1. Month-end snapshots (fetched from profiles once, then kept).
+        for (index, month) in needed.enumerated() {
+            let asOf = month.previous.lastDay
+            let have = try await database.read { db in try SnapshotStore.count(db, asOf: asOf) }
+            if have == 0 {
+                guard let profiles else {
+                    throw RPCError(.failedPrecondition, "no snapshot of \(month.previous) and no profiles peer to fetch it from")
+                }
+                do {
+                    _ = try await SnapshotStore.fetch(asOf: asOf, from: profiles, into: database)
+                } catch let error as RPCError {
+                    throw RPCError(.unavailable, "profiles could not provide the dimensions as of \(month.previous.lastDayText): \(error.message)")
+                }
+            }
+            progress(.with { $0.stage = "snapshots"; $0.done = UInt64(index + 1); $0.total = UInt64(needed.count) })
+        }
+
+        // 2. Rows.
+        let families = replica.memory.withLock { memory in memory.catalog.mapValues { $0.family } }
+        let space = FeatureSpace(knownDimensions: Set(SnapshotRow.names))
+        var training = RowSet(space: space)
+        var validation = RowSet(space: space)
+        var purchasesByProduct: [String: Double] = [:]
+        for (index, month) in months.enumerated() {
+            let rows = try await database.read { db in try SnapshotStore.rows(db, asOf: month.previous.lastDay) }
+            let bought = try await purchases(in: month)
+            for purchase in bought { purchasesByProduct[purchase.product, default: 0] += 1 }
+            var positives = Set<FamilyPurchase>()
+            for purchase in bought {
+                if let family = families[purchase.product] ?? nil { positives.insert(FamilyPurchase(customer: purchase.customer, family: family)) }
+            }
+            let cells = rows.count * ProductFamilies.count
+            let keep = min(1, Double(max(1, positives.count) * options.negativesPerPositive) / Double(max(1, cells - positives.count)))
+            let isValidation = index == months.count - 1 && months.count > 1
+            for row in rows {
+                for family in 0..<ProductFamilies.count {
+                    let label = positives.contains(FamilyPurchase(customer: row.customerID, family: family))
+                    var weight: Float = 1
+                    if !label {
+                        guard Self.unitHash(row.customerID, family, month, options.seed) < keep else { continue }
+                        weight = Float(1 / keep)
+                    }
+                    if isValidation {
+                        validation.append(row.features(family: family, space: space), label: label, weight: weight)
+                    } else {
+                        training.append(row.features(family: family, space: space), label: label, weight: weight)
+                    }
+                }
+            }
+            progress(.with { $0.stage = "rows"; $0.done = UInt64(index + 1); $0.total = UInt64(months.count) })
+        }
+        guard training.positives > 0 else {
+            throw RPCError(.failedPrecondition, "no purchases in the training months \(months.first?.description ?? "")…\(months.last?.description ?? "")")
+        }
+
+        // 3. Fit.
+        let trainingData = try training.labeled()
+        let validationData = validation.count > 0 ? try validation.labeled() : nil
+        let fitted: any PropensityModel
+        var validationLoss = 0.0
+        var validationAUC = 0.0
+        var topFeatures: [Crm_Matching_V1_FeatureImportance] = []
+        var trees: UInt32 = 0
+        switch options.kind {
+        case .logisticRegression:
+            let model = try LogisticRegression.fit(trainingData)
+            fitted = model
+            progress(.with { $0.stage = "training"; $0.done = 1; $0.total = 1 })
+        default:
+            var configuration = GradientBoostedTrees.Configuration()
+            configuration.treeCount = options.trees
+            configuration.maxDepth = options.depth
+            configuration.learningRate = 0.1
+            configuration.seed = options.seed
+            configuration.minChildHessian = 1
+            configuration.lambda = 1
+            let result = try GradientBoostedTrees(configuration: configuration).train(trainingData, validation: validationData) { iteration, total, trainLoss, validationLoss in
+                progress(.with {
+                    $0.stage = "training"
+                    $0.done = UInt64(iteration)
+                    $0.total = UInt64(total)
+                    $0.trainLoss = trainLoss
+                    $0.validationLoss = validationLoss ?? 0
+                })
+            }
+            fitted = result.model
+            trees = UInt32(result.report.treeCount)
+            topFeatures = result.report.topFeatures.map { feature in
+                .with { $0.feature = feature.name; $0.gain = feature.share }
+            }
+        }
+        if let validationData {
+            let scores = try fitted.logits(validationData.features, workers: 2).map(Double.init)
+            validationAUC = RankingMetrics.auc(scores: scores, labels: validationData.labels)
+            validationLoss = Self.logLoss(logits: scores, labels: validationData.labels, weights: validationData.weights)
+        }
+
+        // 4. Product weights within their families, from the training months' purchases.
+        let weights = purchasesByProduct.mapValues { $0 + Scorer.unseenWeight }
+        let bytes = fitted.serialized()
+        let trainedAt = currentUnixMillis()
+        var summary = Crm_Matching_V1_ModelSummary.with {
+            $0.version = Self.version(kind: options.kind, trainedAt: trainedAt, bytes: bytes)
+            $0.kind = options.kind == .logisticRegression ? .logisticRegression : .boostedTrees
+            $0.trainedAt = .with { $0.unixMillis = trainedAt }
+            $0.trainingMonths = months.map(\.description)
+            $0.heldOutMonth = heldOut.description
+            $0.trainingRows = UInt64(training.count)
+            $0.trees = trees
+            $0.validationLogLoss = validationLoss
+            $0.validationAuc = validationAUC
+            $0.topFeatures = topFeatures
+            $0.features = space.names
+        }
+        let scorer = Scorer(version: summary.version, space: space, model: TrainedModel(model: fitted), productWeights: weights)
+
+        // 5. Evaluation on the held-out month.
+        progress(.with { $0.stage = "evaluation"; $0.done = 0; $0.total = 1 })
+        summary.evaluation = try await ModelEvaluator(replica: replica).evaluate(scorer: scorer, month: heldOut, ks: [100, 500], productCount: 10, codes: [], includeRankings: false)
+        summary.seconds = Self.seconds(clock.now - started)
+
+        let stored = summary
+        try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights) }
+        replica.install(scorer)
+        progress(.with { $0.stage = "done"; $0.done = 1; $0.total = 1; $0.model = summary })
+        return summary
+    }
+
+    func latestPurchaseMonth() async throws -> BusinessMonth? {
+        try await replica.database.read { db in
+            try String.fetchOne(db, sql: "SELECT MAX(month) FROM purchase").flatMap(BusinessMonth.init)
+        }
+    }
+
+    struct Purchase: Sendable {
+        let customer: String
+        let product: String
+    }
+
+    func purchases(in month: BusinessMonth) async throws -> [Purchase] {
+        try await replica.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT customer_id, product_code FROM purchase WHERE month = ?", arguments: [month.description])
+                .map { Purchase(customer: $0[0], product: $0[1]) }
+        }
+    }
+
+    struct FamilyPurchase: Hashable {
+        let customer: String
+        let family: Int
+    }
+
+    /// A deterministic number in [0, 1) per (customer, family, month, seed): the negative sample.
+    static func unitHash(_ customer: String, _ family: Int, _ month: BusinessMonth, _ seed: UInt64) -> Double {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
+        for byte in customer.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash ^= UInt64(family) &* 0x9e37_79b9_7f4a_7c15
+        hash ^= UInt64(month.year * 12 + month.month) &* 0xbf58_476d_1ce4_e5b9
+        hash ^= hash >> 31
+        hash = hash &* 0x94d0_49bb_1331_11eb
+        hash ^= hash >> 29
+        return Double(hash >> 11) / Double(1 << 53)
+    }
+
+    static func logLoss(logits: [Double], labels: [Bool], weights: [Float]?) -> Double {
+        var total = 0.0
+        var weightSum = 0.0
+        for index in logits.indices {
+            let weight = Double(weights?[index] ?? 1)
+            let p = min(max(Scorer.sigmoid(logits[index]), 1e-12), 1 - 1e-12)
+            total -= weight * (labels[index] ? log(p) : log(1 - p))
+            weightSum += weight
+        }
+        return weightSum > 0 ? total / weightSum : 0
+    }
+
+    static func version(kind: Crm_Matching_V1_ModelKind, trainedAt: Int64, bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let prefix = kind == .logisticRegression ? "lr" : "gbt"
+        return "\(prefix)-\(trainedAt)-\(String(hash >> 32, radix: 16))"
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// Feature rows collected for training.
+    struct RowSet {
+        let space: FeatureSpace
+        var values: [Float] = []
+        var labels: [Bool] = []
+        var weights: [Float] = []
+        var positives = 0
+
+        init(space: FeatureSpace) { self.space = space }
+
+        var count: Int { labels.count }
+
+        mutating func append(_ row: [Float], label: Bool, weight: Float) {
+            values.append(contentsOf: row)
+            labels.append(label)
+            weights.append(weight)
+            if label { positives += 1 }
+        }
+
+        func labeled() throws -> LabeledData {
+            try LabeledData(features: try FeatureMatrix(columnNames: space.names, values: values), labels: labels, weights: weights)
+        }
+    }
+}
+
+extension BusinessMonth {
+    var lastDayText: String {
+        let civil = CivilDay.civil(lastDay)
+        return String(format: "%04d-%02d-%02d", civil.year, civil.month, civil.day)
+    }
+}

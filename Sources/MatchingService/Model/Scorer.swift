@@ -1,0 +1,58 @@
+import CRMProtos
+/// A trained propensity model as the index uses it: the family propensity of a feature row, and
+/// the features that raised it most.
+protocol ScoringModel: Sendable {
+    /// The model's log-odds for one feature row (in its feature space's order).
+    func logit(_ row: [Float]) -> Double
+    /// Each feature's contribution to `logit(row)`, in the row's order.
+    func contributions(_ row: [Float]) -> [Double]
+}
+
+/// The current model with everything scoring needs beside it.
+struct Scorer: Sendable {
+    let version: String
+    let space: FeatureSpace
+    let model: any ScoringModel
+    /// Each product's share of its family's purchases (smoothed), estimated at training.
+    let productWeights: [String: Double]
+
+    /// A product's weight; an unseen product gets the smallest weight of its family's smoothing.
+    func weight(of code: String) -> Double {
+        productWeights[code] ?? Self.unseenWeight
+    }
+
+    static let unseenWeight = 0.5
+
+    static func sigmoid(_ x: Double) -> Double {
+        x >= 0 ? 1 / (1 + (-x).exp) : x.exp / (1 + x.exp)
+    }
+}
+
+private extension Double {
+    var exp: Double { Foundation.exp(self) }
+}
+
+import CRMPropensity
+import Foundation
+
+/// A CRMPropensity model (trees or logistic) as the index scores with it. A row the model cannot
+/// read (it never happens with the model's own feature space) scores 0 log-odds.
+struct TrainedModel: ScoringModel {
+    let model: any PropensityModel
+
+    func logit(_ row: [Float]) -> Double {
+        Double((try? model.logit(row[...])) ?? 0)
+    }
+
+    func contributions(_ row: [Float]) -> [Double] {
+        ((try? model.contributions(row[...])) ?? []).map(Double.init)
+    }
+
+    /// Reads stored bytes of the given kind.
+    static func decode(kind: Crm_Matching_V1_ModelKind, bytes: [UInt8]) throws -> TrainedModel {
+        switch kind {
+        case .logisticRegression: return TrainedModel(model: try LogisticRegression(serialized: bytes))
+        default: return TrainedModel(model: try BoostedTreesModel(serialized: bytes))
+        }
+    }
+}
