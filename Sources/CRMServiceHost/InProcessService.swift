@@ -18,7 +18,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         databasePath: String,
         tokens: [TokenAuthenticator.Entry],
         settings: [String: String] = [:],
-        peers: [String: RPCClient] = [:]
+        peers: [String: RPCClient] = [:],
+        runBackground: Bool = false
     ) async throws -> InProcessService<S> {
         let options = try HostOptions.parse(["--database", databasePath, "--port", "0"])
         var configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: 0, options: options, environment: [:])
@@ -37,10 +38,28 @@ public final class InProcessService<S: CRMService>: Sendable {
             logger: logger
         )
         let address = try await server.start()
-        return InProcessService(service: service, server: server, database: database, port: address.port ?? 0)
+        // The service's background work (feed followers, updaters) as the host would run it; stop()
+        // cancels it.
+        let background: Task<Void, Never>? = runBackground ? Task {
+            await withDiscardingTaskGroup { group in
+                for work in service.backgroundServices() {
+                    group.addTask {
+                        do {
+                            try await work.run()
+                        } catch {
+                            if !Task.isCancelled { logger.error("background service failed", metadata: ["error": "\(error)"]) }
+                        }
+                    }
+                }
+            }
+        } : nil
+        return InProcessService(service: service, server: server, database: database, port: address.port ?? 0, background: background)
     }
 
-    private init(service: S, server: RPCServer, database: DatabasePool, port: Int) {
+    private let background: Task<Void, Never>?
+
+    private init(service: S, server: RPCServer, database: DatabasePool, port: Int, background: Task<Void, Never>?) {
+        self.background = background
         self.service = service
         self.server = server
         self.database = database
@@ -54,6 +73,8 @@ public final class InProcessService<S: CRMService>: Sendable {
 
     /// Drains the server and closes the store.
     public func stop() async throws {
+        background?.cancel()
+        await background?.value
         await server.shutdown()
         try database.close()
     }

@@ -1,0 +1,187 @@
+import CRMProtos
+import CRMRPC
+import CRMServiceHost
+import CRMStore
+import Foundation
+import GRDB
+@testable import MatchingService
+import ProductsService
+import ProfilesService
+
+/// Profiles, products and one or more matching replicas in process, each over its own SQLite file,
+/// with their background work running (the profiles dimension updater, matching's feed followers).
+struct MatchingHarness {
+    static let tokens: [TokenAuthenticator.Entry] = [
+        .init(sha256: TokenAuthenticator.hash(token: "ingest"), principal: Principal(name: "trading-system", roles: ["ingest"])),
+        .init(sha256: TokenAuthenticator.hash(token: "office"), principal: Principal(name: "head-office", roles: ["head-office"])),
+        .init(sha256: TokenAuthenticator.hash(token: "service"), principal: Principal(name: "crm-services", roles: ["service"])),
+        .init(sha256: TokenAuthenticator.hash(token: "admin"), principal: Principal(name: "product-admin", roles: ["product-admin"])),
+        .init(sha256: TokenAuthenticator.hash(token: "web"), principal: Principal(name: "website", roles: ["website"])),
+        .init(sha256: TokenAuthenticator.hash(token: "marketing"), principal: Principal(name: "marketing", roles: ["marketing"])),
+    ]
+    static let matchingSettings = ["feed.interval_ms": "20", "model.sync_seconds": "1"]
+
+    let profiles: InProcessService<ProfilesService>
+    let products: InProcessService<ProductsService>
+    var replicas: [InProcessService<MatchingService>]
+
+    static func temporaryFile(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).sqlite").path
+    }
+
+    static func start() async throws -> MatchingHarness {
+        let profiles = try await InProcessService<ProfilesService>.start(databasePath: temporaryFile("profiles"), tokens: tokens, runBackground: true)
+        let products = try await InProcessService<ProductsService>.start(databasePath: temporaryFile("products"), tokens: tokens)
+        var harness = MatchingHarness(profiles: profiles, products: products, replicas: [])
+        try await harness.addReplica()
+        return harness
+    }
+
+    /// Starts another matching replica with its own store; it copies models from the first.
+    @discardableResult
+    mutating func addReplica() async throws -> InProcessService<MatchingService> {
+        var peers = [
+            "profiles": profiles.client(token: "service"),
+            "products": products.client(token: "service"),
+        ]
+        if let first = replicas.first { peers["matching"] = first.client(token: "service") }
+        let replica = try await InProcessService<MatchingService>.start(
+            databasePath: Self.temporaryFile("matching"), tokens: Self.tokens, settings: Self.matchingSettings, peers: peers, runBackground: true
+        )
+        replicas.append(replica)
+        return replica
+    }
+
+    func stop() async throws {
+        for replica in replicas { try await replica.stop() }
+        try await products.stop()
+        try await profiles.stop()
+    }
+
+    var matching: RPCClient { replicas[0].client(token: "office") }
+    static let profilesMethod = "/crm.profiles.v1.Profiles/"
+    static let productsMethod = "/crm.products.v1.Products/"
+    static let matchingMethod = "/crm.matching.v1.Matching/"
+
+    // MARK: Loading
+
+    func customer(_ id: String, status: Crm_Profiles_V1_AccountStatus = .normal, tolerance: Crm_Common_V1_RiskTolerance? = .c3,
+                  lowest: Bool = false, professional: Bool = false, horizon: Crm_Profiles_V1_InvestmentHorizon = .threeTo5Years,
+                  varieties: [Crm_Profiles_V1_InvestmentVariety] = [.funds, .bonds], assessedDaysAgo: Int64 = 30) async throws {
+        let ingest = profiles.client(token: "ingest")
+        _ = try await ingest.unary(Self.profilesMethod + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            $0.customer = .with {
+                $0.customerID = id
+                $0.kind = .individual
+                $0.name = "Customer \(id)"
+                $0.branchID = "B01"
+                $0.managerID = "M1"
+                $0.status = status
+                if status != .prospect { $0.openDate = .init(year: 2020, month: 1, day: 15) }
+            }
+        }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        guard let tolerance else { return }
+        let assessed = BusinessCalendar.date(BusinessCalendar.today() - Int32(assessedDaysAgo))
+        _ = try await ingest.unary(Self.profilesMethod + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+            $0.customerID = id
+            $0.assessment = .with {
+                $0.investorClass = professional ? .professional : .ordinary
+                $0.riskTolerance = tolerance
+                $0.lowestCategory = lowest
+                $0.assessedOn = assessed
+                $0.horizon = horizon
+                $0.varieties = varieties
+            }
+        }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+    }
+
+    func product(_ code: String, risk: Crm_Common_V1_RiskLevel, type: Crm_Products_V1_ProductType = .fundMixed,
+                 horizon: Crm_Products_V1_InvestmentHorizon = .oneTo3Years, variety: Crm_Products_V1_InvestmentVariety = .funds,
+                 rule: String = "") async throws {
+        _ = try await products.client(token: "admin").unary(Self.productsMethod + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+            $0.product = .with {
+                $0.productCode = code
+                $0.name = "Fund \(code)"
+                $0.issuer = "Harvest Asset Management"
+                $0.type = type
+                $0.riskLevel = risk
+                $0.status = .onSale
+                $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
+                $0.horizon = horizon
+                $0.variety = variety
+                $0.expectedReturn = .with { $0.lowBp = 300; $0.highBp = 800 }
+                $0.fees = .with { $0.subscriptionBp = 150; $0.managementBp = 120 }
+                $0.salesRebateBp = 40
+                let today = BusinessCalendar.today()
+                $0.salesWindow = .with { $0.start = BusinessCalendar.date(today - 400); $0.end = BusinessCalendar.date(today + 30) }
+                $0.targetRule = rule
+            }
+        }, as: Crm_Products_V1_UpsertProductResponse.self)
+    }
+
+    // MARK: Waiting (bounded polling of a condition, no timing)
+
+    /// The last sequence each source's feed holds now.
+    func sourceSequences() async throws -> (UInt64, UInt64) {
+        let profilesLast = try await profiles.database.read { db in try ChangeFeed.lastSequence(db) }
+        let productsLast = try await products.database.read { db in try ChangeFeed.lastSequence(db) }
+        return (profilesLast, productsLast)
+    }
+
+    /// Waits until every replica has applied everything both feeds hold now (and profiles has
+    /// folded every event into dimensions first).
+    func waitUntilCaughtUp(attempts: Int = 2_000) async throws {
+        try await profiles.service.updateDimensions()
+        let (profilesLast, productsLast) = try await sourceSequences()
+        for replica in replicas {
+            var attempt = 0
+            while true {
+                let status = replica.service.replicaStatus()
+                if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast { break }
+                attempt += 1
+                if attempt > attempts { throw HarnessError("replica did not catch up: \(status) vs \(profilesLast)/\(productsLast)") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    struct HarnessError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    // MARK: Calls
+
+    func decide(_ customer: String, _ product: String, client: RPCClient? = nil) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+        try await (client ?? matching).unary(Self.matchingMethod + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+            $0.customerID = customer
+            $0.productCode = product
+        }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+    }
+
+    func targets(_ product: String, k: UInt32 = 100, client: RPCClient? = nil) async throws -> Crm_Matching_V1_TargetCustomersResponse {
+        try await (client ?? matching).unary(Self.matchingMethod + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
+            $0.productCode = product
+            $0.k = k
+        }, as: Crm_Matching_V1_TargetCustomersResponse.self)
+    }
+
+    func recommend(_ customer: String, client: RPCClient? = nil) async throws -> Crm_Matching_V1_RecommendProductsResponse {
+        try await (client ?? matching).unary(Self.matchingMethod + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+            $0.customerID = customer
+            $0.limit = 100
+        }, as: Crm_Matching_V1_RecommendProductsResponse.self)
+    }
+}
+
+/// The status of a call that must fail.
+func statusOf(_ call: () async throws -> Void) async -> RPCError? {
+    do {
+        try await call()
+        return nil
+    } catch let error as RPCError {
+        return error
+    } catch {
+        return RPCError(.unknown, "\(error)")
+    }
+}
