@@ -32,7 +32,7 @@ final class ServiceProcess: @unchecked Sendable {
 
     /// Starts the executable (on `port`, or a free one) and waits until it reports its port and
     /// answers health.
-    func start(port requested: Int = 0) async throws {
+    func start(port requested: Int = 0, peers: [String: Int] = [:]) async throws {
         let portFile = workDir.appendingPathComponent("\(service).port")
         try? FileManager.default.removeItem(at: portFile)
         let process = Process()
@@ -42,7 +42,7 @@ final class ServiceProcess: @unchecked Sendable {
             "--database", databasePath,
             "--config", Self.packageRoot.appendingPathComponent("services/\(service)/config.json").path,
             "--log-level", "warning",
-        ]
+        ] + peers.sorted(by: { $0.key < $1.key }).flatMap { ["--peer", "\($0.key)=127.0.0.1:\($0.value)"] }
         let log = workDir.appendingPathComponent("\(service).log")
         if !FileManager.default.fileExists(atPath: log.path) {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)

@@ -1210,8 +1210,8 @@ public nonisolated struct Crm_Matching_V1_ReplicaStatus: Sendable {
   /// last products change applied
   public var productsSequence: UInt64 = 0
 
-  /// Seconds since each feed was last read to its end (0 = it is at the end now); grows while the
-  /// source is down.
+  /// 0 while the feed is read to its end without errors; once the source fails, the seconds since
+  /// it last was (growing while the source is down); -1 before it ever was.
   public var profilesStalenessSeconds: Double = 0
 
   public var productsStalenessSeconds: Double = 0

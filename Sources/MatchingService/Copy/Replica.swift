@@ -130,9 +130,11 @@ final class Replica: Sendable {
         let feeds = self.feeds.withLock { $0 }
         let (customers, products, model) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "") }
         let purchases = (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM purchase") }) ?? 0
-        func staleness(_ at: Int64?) -> Double {
+        // 0 while the follower reads its feed to the end without errors; since the last time it
+        // did once the source fails; -1 before it ever did.
+        func staleness(_ at: Int64?, _ error: String?) -> Double {
             guard let at else { return -1 }
-            return max(0, Double(nowMillis - at) / 1_000)
+            return error == nil ? 0 : max(0, Double(nowMillis - at) / 1_000)
         }
         return .with {
             $0.customers = UInt64(customers)
@@ -140,8 +142,8 @@ final class Replica: Sendable {
             $0.purchases = UInt64(purchases)
             $0.profilesSequence = feeds.profilesSequence
             $0.productsSequence = feeds.productsSequence
-            $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt)
-            $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt)
+            $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt, feeds.profilesError)
+            $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
             $0.modelVersion = model
             $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil
         }

@@ -919,8 +919,8 @@ struct  Crm__Matching__V1__ReplicaStatus
    */
   uint64_t products_sequence;
   /*
-   * Seconds since each feed was last read to its end (0 = it is at the end now); grows while the
-   * source is down.
+   * 0 while the feed is read to its end without errors; once the source fails, the seconds since
+   * it last was (growing while the source is down); -1 before it ever was.
    */
   double profiles_staleness_seconds;
   double products_staleness_seconds;

@@ -1,0 +1,179 @@
+import CRMProtos
+import CRMRPC
+import Foundation
+import Testing
+
+/// Orders through the real products executable asking the real matching executable, which follows
+/// the real profiles and products executables' feeds; and matching answering while profiles is down.
+@Suite(.serialized) struct MatchingEndToEndTests {
+    static let adminToken = "dev-admin-token"
+
+    func client(_ process: ServiceProcess) -> RPCClient {
+        RPCClient(configuration: ClientConfiguration(
+            endpoints: [process.endpoint], token: Self.adminToken, defaultDeadline: .seconds(15),
+            initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
+        ))
+    }
+
+    static func today(plus days: Int) -> Crm_Common_V1_Date {
+        let date = Date().addingTimeInterval(Double(days) * 86_400 + 8 * 3_600)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return .init(year: Int32(parts.year ?? 2026), month: Int32(parts.month ?? 1), day: Int32(parts.day ?? 1))
+    }
+
+    /// Polls `condition` a bounded number of times (the services converge by themselves).
+    func eventually(_ what: String, attempts: Int = 1_500, _ condition: () async throws -> Bool) async throws {
+        for _ in 0..<attempts {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("never happened: \(what)")
+        throw RPCError(.deadlineExceeded, "never happened: \(what)")
+    }
+
+    @Test func ordersAreGatedByTheRealMatchingAndMatchingOutlivesProfiles() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let profilesProcess = ServiceProcess(service: "profiles", workDir: workDir)
+        let productsProcess = ServiceProcess(service: "products", workDir: workDir)
+        let matchingProcess = ServiceProcess(service: "matching", workDir: workDir)
+        defer { for process in [matchingProcess, productsProcess, profilesProcess] { process.terminate() } }
+
+        // Products and matching each need the other's port: products starts first, then is
+        // restarted on its port once matching's is known (an operator's one-service restart).
+        try await profilesProcess.start()
+        try await productsProcess.start(peers: ["matching": 1])
+        try await matchingProcess.start(peers: ["profiles": profilesProcess.port, "products": productsProcess.port])
+        productsProcess.terminate()
+        try await productsProcess.start(port: productsProcess.port, peers: ["matching": matchingProcess.port])
+        let profiles = client(profilesProcess), products = client(productsProcess), matching = client(matchingProcess)
+
+        func customer(_ id: String, tolerance: Crm_Common_V1_RiskTolerance, lowest: Bool = false) async throws {
+            _ = try await profiles.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+                $0.customer = .with {
+                    $0.customerID = id
+                    $0.kind = .individual
+                    $0.name = "Customer \(id)"
+                    $0.branchID = "B01"
+                    $0.managerID = "M0001"
+                    $0.status = .normal
+                    $0.openDate = .init(year: 2019, month: 3, day: 14)
+                }
+            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            _ = try await profiles.unary("/crm.profiles.v1.Profiles/RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+                $0.customerID = id
+                $0.assessment = .with {
+                    $0.investorClass = .ordinary
+                    $0.riskTolerance = tolerance
+                    $0.lowestCategory = lowest
+                    $0.assessedOn = Self.today(plus: -10)
+                    $0.horizon = .threeTo5Years
+                    $0.varieties = [.funds]
+                }
+            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+        }
+        try await customer("MATCH", tolerance: .c4)
+        try await customer("LOWEST", tolerance: .c1, lowest: true)
+        try await customer("MISMATCH", tolerance: .c2)
+        _ = try await products.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+            $0.product = .with {
+                $0.productCode = "F001"
+                $0.name = "Balanced Growth Fund"
+                $0.issuer = "Example AMC"
+                $0.type = .fundMixed
+                $0.riskLevel = .r3
+                $0.status = .onSale
+                $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
+                $0.horizon = .oneTo3Years
+                $0.variety = .funds
+                $0.salesRebateBp = 40
+                $0.salesWindow = .with { $0.start = Self.today(plus: -30); $0.end = Self.today(plus: 30) }
+            }
+        }, as: Crm_Products_V1_UpsertProductResponse.self)
+        _ = try await products.unary("/crm.products.v1.Products/PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.with {
+            $0.template = .with {
+                $0.productCode = "F001"
+                $0.title = "Subscription agreement"
+                $0.body = "The customer subscribes to the fund on these terms."
+                $0.disclosures = [.with { $0.disclosureID = "D1"; $0.text = "You may lose money." }]
+            }
+        }, as: Crm_Products_V1_PutContractTemplateResponse.self)
+        for id in ["MATCH", "LOWEST", "MISMATCH"] {
+            _ = try await products.unary("/crm.products.v1.Products/SignContract", Crm_Products_V1_SignContractRequest.with {
+                $0.customerID = id
+                $0.productCode = "F001"
+                $0.templateVersion = 1
+                $0.channel = .website
+                $0.confirmedDisclosureIds = ["D1"]
+            }, as: Crm_Products_V1_SignContractResponse.self)
+        }
+        func status() async throws -> Crm_Matching_V1_ReplicaStatus {
+            try await matching.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                     as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+        }
+        try await eventually("matching copies the customers and the product") {
+            let status = try await status()
+            return status.customers == 3 && status.products == 1 && status.ready
+        }
+        // Assessments arrive after the customers in the same feed: wait until the last one is in.
+        try await eventually("matching sees MISMATCH's assessment") {
+            try await matching.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+                $0.customerID = "MISMATCH"; $0.productCode = "F001"
+            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self).decision == .mismatch
+        }
+
+        func order(_ id: String, customer: String) async throws -> Crm_Products_V1_PlaceOrderResponse {
+            try await products.unary("/crm.products.v1.Products/PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with {
+                $0.order = .with {
+                    $0.orderID = id
+                    $0.customerID = customer
+                    $0.productCode = "F001"
+                    $0.side = .subscription
+                    $0.amount = .with { $0.minorUnits = 500_000 }
+                    $0.channel = .website
+                }
+            }, as: Crm_Products_V1_PlaceOrderResponse.self)
+        }
+        func refusal(_ id: String, _ customer: String) async -> RPCError? {
+            do {
+                _ = try await order(id, customer: customer)
+                return nil
+            } catch let error as RPCError {
+                return error
+            } catch {
+                return RPCError(.unknown, "\(error)")
+            }
+        }
+        let prohibited = await refusal("O-LOW", "LOWEST")
+        #expect(prohibited?.code == .failedPrecondition)
+        #expect(prohibited?.message.contains("LOWEST_CATEGORY_ABOVE_R1") == true || prohibited?.message.contains("lowest risk category") == true)
+        let mismatch = await refusal("O-MIS", "MISMATCH")
+        #expect(mismatch?.code == .failedPrecondition)
+        let accepted = try await order("O-OK", customer: "MATCH")
+        #expect(accepted.created)
+        #expect(accepted.order.suitability == .match)
+        #expect(accepted.order.suitabilityRuleVersion == "suitability-2026.1")
+
+        // Profiles stops: matching answers from its copy and reports the staleness.
+        profilesProcess.terminate()
+        try await eventually("matching notices profiles is gone") { try await status().profilesStalenessSeconds > 0 }
+        let stillAnswering = try await matching.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+            $0.customerID = "MATCH"; $0.productCode = "F001"
+        }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+        #expect(stillAnswering.decision == .match)
+
+        // Profiles comes back on its port with its data: matching catches up with what is new.
+        try await profilesProcess.start(port: profilesProcess.port)
+        try await customer("LATECOMER", tolerance: .c5)
+        try await eventually("matching catches up after profiles restarts") {
+            try await matching.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+                $0.customerID = "LATECOMER"; $0.productCode = "F001"
+            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self).decision == .match
+        }
+        #expect(try await status().profilesStalenessSeconds == 0)
+        #expect(matchingProcess.terminate() == 0)
+    }
+}
