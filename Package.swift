@@ -95,6 +95,13 @@ let package = Package(
             dependencies: ["CRMProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
+        /// Loads a generated world into the running services through their RPCs, as the trading
+        /// system, the website and a migration would: the demo, the benchmarks and the tests use it.
+        .target(
+            name: "CRMWorldLoader",
+            dependencies: ["CRMWorld", "CRMRPC", "CRMProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
@@ -108,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMRPC", "CRMProtos", "CRMWorld",
+                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -117,8 +124,8 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService", "CRMWorld",
-                "CRMPropensity", "CompensationService", "MatchingService",
+                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService", "CRMWorld", "CRMWorldLoader",
+                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -172,14 +179,14 @@ let package = Package(
         .testTarget(
             name: "MatchingServiceTests",
             dependencies: [
-                "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld",
+                "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld", "CRMWorldLoader",
                 "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld"]
+            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader"]
         ),
     ]
 )

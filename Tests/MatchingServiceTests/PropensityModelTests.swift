@@ -1,0 +1,77 @@
+import CRMPropensity
+import CRMProtos
+import CRMRPC
+import CRMWorld
+import CRMWorldLoader
+import Testing
+@testable import MatchingService
+
+/// The propensity model trained through the service on a generated brokerage loaded through the
+/// services' RPCs, evaluated on the held-out month beside the baselines and against the world's
+/// recorded true probabilities.
+@Suite(.serialized) struct PropensityModelTests {
+    static let customers = 1_500
+
+    @Test func theModelBeatsBothBaselinesOnTheHeldOutMonth() async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let harness = try await MatchingHarness.start()
+        let world = World(WorldConfiguration(customers: Self.customers, seed: 20_261_129))
+        let loader = WorldLoader(world: world, clients: .init(
+            profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
+        ))
+        try await loader.loadCatalogue()
+        for start in stride(from: 0, to: Self.customers, by: 500) {
+            _ = try await loader.loadCustomers(start..<min(Self.customers, start + 500))
+        }
+        print("[timing] loaded after \(clock.now - started)")
+        try await harness.waitUntilCaughtUp()
+        print("[timing] caught up after \(clock.now - started)")
+
+        let progress = try await harness.matching.serverStreaming(
+            MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = 80; $0.depth = 4 },
+            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))
+        ).collect()
+        print("[timing] trained after \(clock.now - started)")
+        #expect(progress.map(\.stage).contains("training"))
+        let summary = try #require(progress.last?.model)
+        #expect(summary.heldOutMonth == world.configuration.month(world.configuration.heldOutMonth).description)
+        #expect(summary.trainingMonths.count == 6)
+        #expect(summary.validationAuc > 0.6)
+
+        // Realised hit rates over the most-bought products: the model's beside both baselines.
+        let evaluation = try await harness.matching.unary(MatchingHarness.matchingMethod + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+            $0.k = [100]
+            $0.includeRankings = true
+        }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        print("[timing] evaluated after \(clock.now - started)")
+        #expect(!evaluation.products.isEmpty)
+        let modelHits = evaluation.model[0].hits, randomHits = evaluation.random[0].hits, richestHits = evaluation.richest[0].hits
+        #expect(modelHits > randomHits, "model \(modelHits) vs random \(randomHits)")
+        #expect(modelHits > richestHits, "model \(modelHits) vs richest \(richestHits)")
+
+        // Expected precision from the world's true probabilities: less noisy than realised hits.
+        let month = world.configuration.heldOutMonth
+        var modelExpected = 0.0, randomExpected = 0.0, richestExpected = 0.0
+        for product in evaluation.products {
+            func expected(_ ids: [String]) -> Double {
+                ids.reduce(0) { total, id in
+                    total + (world.customerIndex(of: id).map { world.trueProbability(customer: $0, product: product.productCode, month: month) } ?? 0)
+                }
+            }
+            modelExpected += expected(product.modelRanking)
+            randomExpected += expected(product.randomRanking)
+            richestExpected += expected(product.richestRanking)
+        }
+        #expect(modelExpected > 1.5 * randomExpected, "expected buyers: model \(modelExpected), random \(randomExpected)")
+        #expect(modelExpected > richestExpected, "expected buyers: model \(modelExpected), richest \(richestExpected)")
+
+        // The current model now ranks target lists, with the features that raised each score.
+        let top = try #require(evaluation.products.first?.productCode)
+        let targets = try await harness.targets(top, k: 10)
+        #expect(targets.modelVersion == summary.version)
+        #expect(targets.customers.first?.reasons.isEmpty == false)
+        #expect(zip(targets.customers, targets.customers.dropFirst()).allSatisfy { $0.score >= $1.score })
+        try await harness.stop()
+    }
+}
