@@ -123,6 +123,12 @@ public struct MatchingService: CRMService {
 
     // MARK: Testing and tools
 
+    /// The features a model for this service reads, given the dimension names profiles provides
+    /// (tools that train or import models elsewhere).
+    public static func featureNames(knownDimensions: Set<String>) -> [String] {
+        FeatureSpace(knownDimensions: knownDimensions).names
+    }
+
     /// The replica's status now (tests and tools).
     public func replicaStatus() -> Crm_Matching_V1_ReplicaStatus { replica.status() }
 }

@@ -38,6 +38,8 @@ public enum CRMMessageRegistry {
             Crm_Matching_V1_GetModelResponse.self,
             Crm_Matching_V1_GetReplicaStatusRequest.self,
             Crm_Matching_V1_GetReplicaStatusResponse.self,
+            Crm_Matching_V1_ImportModelRequest.self,
+            Crm_Matching_V1_ImportModelResponse.self,
             Crm_Matching_V1_ListCampaignTargetsRequest.self,
             Crm_Matching_V1_ListCampaignTargetsResponse.self,
             Crm_Matching_V1_ListDecisionsRequest.self,

@@ -55,9 +55,43 @@ struct ModelHandlers: Sendable {
             }
             return export
         }
+        router.unary(Self.prefix + "ImportModel", Crm_Matching_V1_ImportModelRequest.self, policy: .roles(MatchingRoles.headOffice)) { request, _ in
+            try await importModel(request)
+        }
         router.unary(Self.prefix + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.self,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
             try await evaluate(request)
+        }
+    }
+
+    func importModel(_ request: Crm_Matching_V1_ImportModelRequest) async throws -> Crm_Matching_V1_ImportModelResponse {
+        let export = request.model
+        guard !export.summary.version.isEmpty else { throw RPCError.invalidArgument(field: "model.summary.version", "is required") }
+        let allowed = Set(FeatureSpace.customerDimensions + FeatureSpace.pairFeatures)
+        if let unknown = export.summary.features.first(where: { !allowed.contains($0) }) {
+            throw RPCError.invalidArgument(field: "model.summary.features", "\(unknown) is not a feature this replica computes")
+        }
+        guard Array(export.summary.features.suffix(FeatureSpace.pairFeatures.count)) == FeatureSpace.pairFeatures else {
+            throw RPCError.invalidArgument(field: "model.summary.features", "must end with \(FeatureSpace.pairFeatures.joined(separator: ", "))")
+        }
+        let scorer: Scorer
+        do {
+            scorer = try ModelStore.scorer(from: export)
+        } catch {
+            throw RPCError.invalidArgument(field: "model.model", "cannot be read: \(error)")
+        }
+        let current = try await replica.database.write { db -> Bool in
+            let before = try ModelStore.export(db, version: nil)?.summary
+            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights)
+            return try ModelStore.export(db, version: nil)?.summary.version == export.summary.version && before?.version != export.summary.version
+        }
+        if current {
+            replica.install(scorer)
+            Task { await replica.warmScores() }
+        }
+        return .with {
+            $0.model = export.summary
+            $0.current = current
         }
     }
 

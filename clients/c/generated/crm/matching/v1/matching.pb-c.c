@@ -1633,6 +1633,96 @@ void   crm__matching__v1__export_model_response__free_unpacked
   assert(message->base.descriptor == &crm__matching__v1__export_model_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__matching__v1__import_model_request__init
+                     (Crm__Matching__V1__ImportModelRequest         *message)
+{
+  static const Crm__Matching__V1__ImportModelRequest init_value = CRM__MATCHING__V1__IMPORT_MODEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__import_model_request__get_packed_size
+                     (const Crm__Matching__V1__ImportModelRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__import_model_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__import_model_request__pack
+                     (const Crm__Matching__V1__ImportModelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__import_model_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__import_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__ImportModelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__import_model_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ImportModelRequest *
+       crm__matching__v1__import_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ImportModelRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__import_model_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__import_model_request__free_unpacked
+                     (Crm__Matching__V1__ImportModelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__import_model_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__import_model_response__init
+                     (Crm__Matching__V1__ImportModelResponse         *message)
+{
+  static const Crm__Matching__V1__ImportModelResponse init_value = CRM__MATCHING__V1__IMPORT_MODEL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__import_model_response__get_packed_size
+                     (const Crm__Matching__V1__ImportModelResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__import_model_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__import_model_response__pack
+                     (const Crm__Matching__V1__ImportModelResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__import_model_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__import_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__ImportModelResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__import_model_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ImportModelResponse *
+       crm__matching__v1__import_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ImportModelResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__import_model_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__import_model_response__free_unpacked
+                     (Crm__Matching__V1__ImportModelResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__import_model_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__matching__v1__evaluate_model_request__init
                      (Crm__Matching__V1__EvaluateModelRequest         *message)
 {
@@ -4608,6 +4698,95 @@ const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descr
   (ProtobufCMessageInit) crm__matching__v1__export_model_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__matching__v1__import_model_request__field_descriptors[1] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ImportModelRequest, model),
+    &crm__matching__v1__export_model_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__import_model_request__field_indices_by_name[] = {
+  0,   /* field[0] = model */
+};
+static const ProtobufCIntRange crm__matching__v1__import_model_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__import_model_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ImportModelRequest",
+  "ImportModelRequest",
+  "Crm__Matching__V1__ImportModelRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ImportModelRequest),
+  1,
+  crm__matching__v1__import_model_request__field_descriptors,
+  crm__matching__v1__import_model_request__field_indices_by_name,
+  1,  crm__matching__v1__import_model_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__import_model_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__import_model_response__field_descriptors[2] =
+{
+  {
+    "model",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ImportModelResponse, model),
+    &crm__matching__v1__model_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "current",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ImportModelResponse, current),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__import_model_response__field_indices_by_name[] = {
+  1,   /* field[1] = current */
+  0,   /* field[0] = model */
+};
+static const ProtobufCIntRange crm__matching__v1__import_model_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__import_model_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ImportModelResponse",
+  "ImportModelResponse",
+  "Crm__Matching__V1__ImportModelResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ImportModelResponse),
+  2,
+  crm__matching__v1__import_model_response__field_descriptors,
+  crm__matching__v1__import_model_response__field_indices_by_name,
+  1,  crm__matching__v1__import_model_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__import_model_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor crm__matching__v1__evaluate_model_request__field_descriptors[6] =
 {
   {
@@ -5272,7 +5451,7 @@ const ProtobufCEnumDescriptor crm__matching__v1__model_kind__descriptor =
   crm__matching__v1__model_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[15] =
+static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[16] =
 {
   { "CreateCampaign", &crm__matching__v1__create_campaign_request__descriptor, &crm__matching__v1__create_campaign_response__descriptor },
   { "GetCampaign", &crm__matching__v1__get_campaign_request__descriptor, &crm__matching__v1__get_campaign_response__descriptor },
@@ -5285,6 +5464,7 @@ static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descr
   { "GetModel", &crm__matching__v1__get_model_request__descriptor, &crm__matching__v1__get_model_response__descriptor },
   { "ExportModel", &crm__matching__v1__export_model_request__descriptor, &crm__matching__v1__export_model_response__descriptor },
   { "EvaluateModel", &crm__matching__v1__evaluate_model_request__descriptor, &crm__matching__v1__evaluate_model_response__descriptor },
+  { "ImportModel", &crm__matching__v1__import_model_request__descriptor, &crm__matching__v1__import_model_response__descriptor },
   { "RecordCampaignContact", &crm__matching__v1__record_campaign_contact_request__descriptor, &crm__matching__v1__record_campaign_contact_response__descriptor },
   { "ListCampaignTargets", &crm__matching__v1__list_campaign_targets_request__descriptor, &crm__matching__v1__list_campaign_targets_response__descriptor },
   { "GetCampaignReport", &crm__matching__v1__get_campaign_report_request__descriptor, &crm__matching__v1__get_campaign_report_response__descriptor },
@@ -5296,13 +5476,14 @@ const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   10,        /* EvaluateModel */
   9,        /* ExportModel */
   1,        /* GetCampaign */
-  13,        /* GetCampaignReport */
+  14,        /* GetCampaignReport */
   8,        /* GetModel */
-  14,        /* GetReplicaStatus */
-  12,        /* ListCampaignTargets */
+  15,        /* GetReplicaStatus */
+  11,        /* ImportModel */
+  13,        /* ListCampaignTargets */
   3,        /* ListDecisions */
   6,        /* RecommendProducts */
-  11,        /* RecordCampaignContact */
+  12,        /* RecordCampaignContact */
   5,        /* StreamTargetCustomers */
   4,        /* TargetCustomers */
   7         /* TrainModel */
@@ -5314,7 +5495,7 @@ const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
   "Matching",
   "Crm__Matching__V1__Matching",
   "crm.matching.v1",
-  15,
+  16,
   crm__matching__v1__matching__method_descriptors,
   crm__matching__v1__matching__method_indices_by_name
 };
@@ -5406,13 +5587,21 @@ void crm__matching__v1__matching__evaluate_model(ProtobufCService *service,
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
   service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void crm__matching__v1__matching__import_model(ProtobufCService *service,
+                                               const Crm__Matching__V1__ImportModelRequest *input,
+                                               Crm__Matching__V1__ImportModelResponse_Closure closure,
+                                               void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void crm__matching__v1__matching__record_campaign_contact(ProtobufCService *service,
                                                           const Crm__Matching__V1__RecordCampaignContactRequest *input,
                                                           Crm__Matching__V1__RecordCampaignContactResponse_Closure closure,
                                                           void *closure_data)
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__list_campaign_targets(ProtobufCService *service,
                                                         const Crm__Matching__V1__ListCampaignTargetsRequest *input,
@@ -5420,7 +5609,7 @@ void crm__matching__v1__matching__list_campaign_targets(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__get_campaign_report(ProtobufCService *service,
                                                       const Crm__Matching__V1__GetCampaignReportRequest *input,
@@ -5428,7 +5617,7 @@ void crm__matching__v1__matching__get_campaign_report(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__get_replica_status(ProtobufCService *service,
                                                      const Crm__Matching__V1__GetReplicaStatusRequest *input,
@@ -5436,7 +5625,7 @@ void crm__matching__v1__matching__get_replica_status(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
                                         Crm__Matching__V1__Matching_ServiceDestroy destroy)

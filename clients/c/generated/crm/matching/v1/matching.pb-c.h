@@ -53,6 +53,8 @@ typedef struct Crm__Matching__V1__GetModelResponse Crm__Matching__V1__GetModelRe
 typedef struct Crm__Matching__V1__ExportModelRequest Crm__Matching__V1__ExportModelRequest;
 typedef struct Crm__Matching__V1__ExportModelResponse Crm__Matching__V1__ExportModelResponse;
 typedef struct Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry;
+typedef struct Crm__Matching__V1__ImportModelRequest Crm__Matching__V1__ImportModelRequest;
+typedef struct Crm__Matching__V1__ImportModelResponse Crm__Matching__V1__ImportModelResponse;
 typedef struct Crm__Matching__V1__EvaluateModelRequest Crm__Matching__V1__EvaluateModelRequest;
 typedef struct Crm__Matching__V1__EvaluateModelResponse Crm__Matching__V1__EvaluateModelResponse;
 typedef struct Crm__Matching__V1__ListDecisionsRequest Crm__Matching__V1__ListDecisionsRequest;
@@ -796,6 +798,32 @@ struct  Crm__Matching__V1__ExportModelResponse
 #define CRM__MATCHING__V1__EXPORT_MODEL_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__export_model_response__descriptor) \
     , NULL, {0,NULL}, 0,NULL }
+
+
+/*
+ * Installs a model exported elsewhere (another environment's ExportModel, e.g. one trained in
+ * staging): stored under its version and, when trained later than the current one, made current.
+ * The model must read only features this replica knows (INVALID_ARGUMENT naming model.summary.features).
+ */
+struct  Crm__Matching__V1__ImportModelRequest
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__ExportModelResponse *model;
+};
+#define CRM__MATCHING__V1__IMPORT_MODEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__import_model_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Matching__V1__ImportModelResponse
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__ModelSummary *model;
+  protobuf_c_boolean current;
+};
+#define CRM__MATCHING__V1__IMPORT_MODEL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__import_model_response__descriptor) \
+    , NULL, 0 }
 
 
 struct  Crm__Matching__V1__EvaluateModelRequest
@@ -1632,6 +1660,44 @@ Crm__Matching__V1__ExportModelResponse *
 void   crm__matching__v1__export_model_response__free_unpacked
                      (Crm__Matching__V1__ExportModelResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ImportModelRequest methods */
+void   crm__matching__v1__import_model_request__init
+                     (Crm__Matching__V1__ImportModelRequest         *message);
+size_t crm__matching__v1__import_model_request__get_packed_size
+                     (const Crm__Matching__V1__ImportModelRequest   *message);
+size_t crm__matching__v1__import_model_request__pack
+                     (const Crm__Matching__V1__ImportModelRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__import_model_request__pack_to_buffer
+                     (const Crm__Matching__V1__ImportModelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ImportModelRequest *
+       crm__matching__v1__import_model_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__import_model_request__free_unpacked
+                     (Crm__Matching__V1__ImportModelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ImportModelResponse methods */
+void   crm__matching__v1__import_model_response__init
+                     (Crm__Matching__V1__ImportModelResponse         *message);
+size_t crm__matching__v1__import_model_response__get_packed_size
+                     (const Crm__Matching__V1__ImportModelResponse   *message);
+size_t crm__matching__v1__import_model_response__pack
+                     (const Crm__Matching__V1__ImportModelResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__import_model_response__pack_to_buffer
+                     (const Crm__Matching__V1__ImportModelResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ImportModelResponse *
+       crm__matching__v1__import_model_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__import_model_response__free_unpacked
+                     (Crm__Matching__V1__ImportModelResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Matching__V1__EvaluateModelRequest methods */
 void   crm__matching__v1__evaluate_model_request__init
                      (Crm__Matching__V1__EvaluateModelRequest         *message);
@@ -1897,6 +1963,12 @@ typedef void (*Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry_Closu
 typedef void (*Crm__Matching__V1__ExportModelResponse_Closure)
                  (const Crm__Matching__V1__ExportModelResponse *message,
                   void *closure_data);
+typedef void (*Crm__Matching__V1__ImportModelRequest_Closure)
+                 (const Crm__Matching__V1__ImportModelRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__ImportModelResponse_Closure)
+                 (const Crm__Matching__V1__ImportModelResponse *message,
+                  void *closure_data);
 typedef void (*Crm__Matching__V1__EvaluateModelRequest_Closure)
                  (const Crm__Matching__V1__EvaluateModelRequest *message,
                   void *closure_data);
@@ -1972,6 +2044,10 @@ struct Crm__Matching__V1__Matching_Service
                          const Crm__Matching__V1__EvaluateModelRequest *input,
                          Crm__Matching__V1__EvaluateModelResponse_Closure closure,
                          void *closure_data);
+  void (*import_model)(Crm__Matching__V1__Matching_Service *service,
+                       const Crm__Matching__V1__ImportModelRequest *input,
+                       Crm__Matching__V1__ImportModelResponse_Closure closure,
+                       void *closure_data);
   void (*record_campaign_contact)(Crm__Matching__V1__Matching_Service *service,
                                   const Crm__Matching__V1__RecordCampaignContactRequest *input,
                                   Crm__Matching__V1__RecordCampaignContactResponse_Closure closure,
@@ -2007,6 +2083,7 @@ void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *ser
       function_prefix__ ## get_model,\
       function_prefix__ ## export_model,\
       function_prefix__ ## evaluate_model,\
+      function_prefix__ ## import_model,\
       function_prefix__ ## record_campaign_contact,\
       function_prefix__ ## list_campaign_targets,\
       function_prefix__ ## get_campaign_report,\
@@ -2055,6 +2132,10 @@ void crm__matching__v1__matching__evaluate_model(ProtobufCService *service,
                                                  const Crm__Matching__V1__EvaluateModelRequest *input,
                                                  Crm__Matching__V1__EvaluateModelResponse_Closure closure,
                                                  void *closure_data);
+void crm__matching__v1__matching__import_model(ProtobufCService *service,
+                                               const Crm__Matching__V1__ImportModelRequest *input,
+                                               Crm__Matching__V1__ImportModelResponse_Closure closure,
+                                               void *closure_data);
 void crm__matching__v1__matching__record_campaign_contact(ProtobufCService *service,
                                                           const Crm__Matching__V1__RecordCampaignContactRequest *input,
                                                           Crm__Matching__V1__RecordCampaignContactResponse_Closure closure,
@@ -2114,6 +2195,8 @@ extern const ProtobufCMessageDescriptor crm__matching__v1__get_model_response__d
 extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__product_weights_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__import_model_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__import_model_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_request__descriptor;
