@@ -1,0 +1,42 @@
+/// What world to generate: its size, its seed and its calendar. Equal configurations give
+/// byte-identical worlds.
+public struct WorldConfiguration: Sendable, Hashable {
+    /// How many customers (indices `0..<customers`).
+    public var customers: Int
+    /// The seed every draw derives from.
+    public var seed: UInt64
+    /// The first month of the generated year (purchase month 0).
+    public var firstMonth: WorldMonth
+    /// Months in the generated year; the last is the held-out month.
+    public var months: Int
+    /// Months simulated before the year so that the first month's 90-day dimensions have history.
+    /// They carry events (views, trades, positions …) but no purchases.
+    public var warmUpMonths: Int
+    /// Products in the library.
+    public var products: Int
+    /// The business date of the present (a day number): sales windows of products on sale cover it,
+    /// and no event is after it.
+    public var today: WorldDay
+
+    /// A world of `customers` customers; `products` defaults to min(1000, max(60, customers / 5)).
+    public init(customers: Int, seed: UInt64, firstMonth: WorldMonth = WorldMonth(2025, 11), months: Int = 12,
+                warmUpMonths: Int = 3, products: Int? = nil, today: WorldDay = WorldDays.day(2026, 11, 29)) {
+        precondition(customers >= 0, "customers must not be negative")
+        precondition(months >= 1, "the year needs at least one month")
+        precondition(warmUpMonths >= 0, "warmUpMonths must not be negative")
+        self.customers = customers
+        self.seed = seed
+        self.firstMonth = firstMonth
+        self.months = months
+        self.warmUpMonths = warmUpMonths
+        self.products = max(products ?? min(1_000, max(60, customers / 5)), WorldFamily.allCases.count * 2)
+        self.today = today
+        precondition(firstMonth.advanced(by: months - 1).lastDay < today, "the generated year must end before today")
+    }
+
+    /// The purchase-month index of the held-out month (the last one).
+    public var heldOutMonth: Int { months - 1 }
+
+    /// The calendar month of a purchase-month index.
+    public func month(_ index: Int) -> WorldMonth { firstMonth.advanced(by: index) }
+}
