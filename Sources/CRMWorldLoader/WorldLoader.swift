@@ -84,11 +84,15 @@ public struct WorldLoader: Sendable {
         try await ingest("IngestMarginInterest", events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
         try await ingest("IngestServiceContacts", events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
         try await ingest("IngestProductViews", events.flatMap(\.productViews)) { batch in Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch } }
-        // Later status changes (a customer frozen or closed after their activity).
+        // Later status changes (a customer frozen or closed after their activity), then the record
+        // as it stands today (the current client manager after any transfer).
         try await forEachConcurrently(customers, limit: concurrency) { customer in
             for change in customer.statusChanges.dropFirst(customer.statusChangesBeforeEvents) {
                 try await changeStatus(change)
             }
+            _ = try await clients.profiles.unary(Self.profiles + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+                $0.customer = customer.record
+            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
         }
         // The order history, as the previous system recorded it (the generator sells MATCHes only).
         let orders = customers.flatMap(\.purchases).map { purchase -> Crm_Products_V1_Order in

@@ -25,6 +25,9 @@ struct ReplicaMemory: Sendable {
     var familyWeightCache: [FamilyWeightKey: Double] = [:]
     var familyWeightDay: Int32 = .min
     var catalogGeneration: UInt64 = 0
+    /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
+    /// scoring reads columns by position; refreshed when the model or the columns change.
+    var featureSlots: [Int?] = []
 
     struct FamilyWeightKey: Hashable, Sendable {
         let profile: UInt32
@@ -70,7 +73,9 @@ struct ReplicaMemory: Sendable {
 
     mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions) {
         let row = ensureRow(dimensions.customerID)
+        let slotsBefore = customers.numberSlots.count
         for (name, value) in dimensions.numbers { customers.setNumber(name, value, row: row) }
+        if customers.numberSlots.count != slotsBefore { refreshFeatureSlots() }
         for (name, value) in dimensions.categories { customers.setCategory(name, value, row: row) }
         for (name, value) in dimensions.classes { customers.setCategory(name, value, row: row) }
         for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
@@ -100,8 +105,17 @@ struct ReplicaMemory: Sendable {
 
     mutating func install(_ scorer: Scorer?) {
         self.scorer = scorer
+        refreshFeatureSlots()
         familyScores = scorer == nil ? [] : [[Float]](repeating: [Float](repeating: .nan, count: customers.count), count: ProductFamilies.count)
         familyWeightCache.removeAll()
+    }
+
+    private mutating func refreshFeatureSlots() {
+        guard let space = scorer?.space else {
+            featureSlots = []
+            return
+        }
+        featureSlots = space.names.prefix(space.customerCount).map { customers.numberSlots[$0] }
     }
 
     private mutating func ensureRow(_ id: String) -> Int32 {

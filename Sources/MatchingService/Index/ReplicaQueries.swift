@@ -55,14 +55,26 @@ extension ReplicaMemory {
         }
         let family = entry.family
         let weight = scorer?.weight(of: productCode) ?? 1
+        // The product's share of its family for each profile, computed once per profile.
+        var shareOfProfile = [Double](repeating: .nan, count: keys.profiles.count)
         var eligible = 0
         var heap = TopHeap(capacity: limit ?? Int.max, ids: customers.ids)
         for row in candidates {
             let index = Int(row)
-            let profile = keyOfRow[index]
-            guard profileMatches[Int(profile)], expiryOfRow[index] >= today else { continue }
+            let profile = Int(keyOfRow[index])
+            guard profileMatches[profile], expiryOfRow[index] >= today else { continue }
             eligible += 1
-            heap.offer(Ranked(row: row, score: score(row: row, profile: profile, family: family, weight: weight, today: today)))
+            guard scorer != nil, let family else {
+                heap.offer(Ranked(row: row, score: 0))
+                continue
+            }
+            var share = shareOfProfile[profile]
+            if share.isNaN {
+                let total = familyWeight(profile: UInt32(profile), family: family, today: today)
+                share = total > 0 ? min(1, weight / total) : 0
+                shareOfProfile[profile] = share
+            }
+            heap.offer(Ranked(row: row, score: familyScore(row: row, family: family) * share))
         }
         return (eligible, heap.sortedDescending())
     }
@@ -96,8 +108,9 @@ extension ReplicaMemory {
 
     func features(row: Int32, family: Int, space: FeatureSpace) -> [Float] {
         var values = [Float](repeating: .nan, count: space.count)
+        let slots = featureSlots.count == space.customerCount ? featureSlots : space.names.prefix(space.customerCount).map { customers.numberSlots[$0] }
         for index in 0..<space.customerCount {
-            if let value = customers.number(space.names[index], row: row) { values[index] = value }
+            if let slot = slots[index] { values[index] = customers.numbers[slot][Int(row)] }
         }
         space.fillPair(&values, family: family,
                        mostViewedType: customers.category("most_viewed_product_type_90d", row: row),
