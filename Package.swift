@@ -102,6 +102,9 @@ let package = Package(
             dependencies: ["CRMWorld", "CRMRPC", "CRMProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
+        /// What crmctl shows people: the head-office report (one HTML page with inline SVG charts) and
+        /// the walkthrough's terminal tables, as pure functions of plain figures.
+        .target(name: "CRMReport", swiftSettings: strictSettings),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
@@ -115,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader",
+                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -155,6 +158,7 @@ let package = Package(
         .testTarget(name: "CRMSuitabilityTests", dependencies: ["CRMSuitability"]),
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
         .testTarget(name: "CRMWorldTests", dependencies: ["CRMWorld", "CRMProtos"]),
+        .testTarget(name: "CRMReportTests", dependencies: ["CRMReport"]),
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [

@@ -9,8 +9,8 @@ import Foundation
 /// history, assessments, every event kind in batches of thousands, later status changes, and the
 /// order history through ImportOrders).
 ///
-/// Every call is idempotent (customer ids, event idempotency keys, order ids), so a load cut short
-/// resumes by loading the same chunks again: nothing is counted twice.
+/// Loading a chunk again completes what an earlier load of it did (see ``loadCustomers(_:)``), so
+/// a load cut short resumes by loading the same chunks again: nothing is counted twice.
 public struct WorldLoader: Sendable {
     public struct Clients: Sendable {
         public let profiles: RPCClient
@@ -60,23 +60,39 @@ public struct WorldLoader: Sendable {
     }
 
     /// Loads customers `range` (any chunk, in any order, any number of times).
+    ///
+    /// A chunk loaded before, wholly or in part (a load cut short), is completed rather than
+    /// repeated: customers found in profiles are not created again, and only the status changes
+    /// and assessments their history does not hold yet are applied (both are appended, not keyed,
+    /// so repeating them would add history). Events and orders are keyed and simply counted as
+    /// duplicates, except that once an earlier load got past the chunk's events they are skipped:
+    /// a closed account's trades are refused even as duplicates.
     public func loadCustomers(_ range: Range<Int>) async throws -> ChunkReport {
         let customers = Array(world.customers(range))
         var report = ChunkReport()
         report.customers = customers.count
+        let earlier = try await alreadyLoaded(customers, range: range)
         // Identity, early status changes and assessments: per customer, customers side by side.
         try await forEachConcurrently(customers, limit: concurrency) { customer in
-            _ = try await clients.profiles.unary(Self.profiles + "UpsertCustomer", customer.creation, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
-            for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents) {
+            let previous = earlier[customer.id]
+            if previous == nil {
+                _ = try await clients.profiles.unary(Self.profiles + "UpsertCustomer", customer.creation, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            }
+            for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents).dropFirst(previous?.statusChanges ?? 0) {
                 try await changeStatus(change)
             }
-            for assessment in customer.assessments {
+            for assessment in customer.assessments.dropFirst(previous?.assessments ?? 0) {
                 _ = try await clients.profiles.unary(Self.profiles + "RecordAssessment", assessment, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
             }
         }
-        // Events, every kind in batches across the chunk's customers.
-        let events = customers.map(\.events)
-        report.events = events.reduce(0) { $0 + $1.count }
+        // Events, every kind in batches across the chunk's customers. Later status changes come
+        // after the whole chunk's events: a customer already past the status of its events means
+        // an earlier load stored them all.
+        let eventsStored = customers.contains { customer in
+            earlier[customer.id].map { $0.status != Self.statusDuringEvents(customer) } ?? false
+        }
+        let events = eventsStored ? [] : customers.map(\.events)
+        report.events = customers.reduce(0) { $0 + $1.events.count }
         try await ingest("IngestTrades", events.flatMap(\.trades)) { batch in Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch } }
         try await ingest("IngestFundTransfers", events.flatMap(\.fundTransfers)) { batch in Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch } }
         try await ingest("IngestDailyPositions", events.flatMap(\.dailyPositions)) { batch in Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch } }
@@ -84,10 +100,11 @@ public struct WorldLoader: Sendable {
         try await ingest("IngestMarginInterest", events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
         try await ingest("IngestServiceContacts", events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
         try await ingest("IngestProductViews", events.flatMap(\.productViews)) { batch in Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch } }
-        // Later status changes (a customer frozen or closed after their activity), then the record
-        // as it stands today (the current client manager after any transfer).
+        // Later status changes not applied yet (a customer frozen or closed after their activity),
+        // then the record as it stands today (the current client manager after any transfer).
         try await forEachConcurrently(customers, limit: concurrency) { customer in
-            for change in customer.statusChanges.dropFirst(customer.statusChangesBeforeEvents) {
+            let applied = max(0, (earlier[customer.id]?.statusChanges ?? 0) - customer.statusChangesBeforeEvents)
+            for change in customer.statusChanges[...].dropFirst(customer.statusChangesBeforeEvents + applied) {
                 try await changeStatus(change)
             }
             _ = try await clients.profiles.unary(Self.profiles + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
@@ -110,6 +127,38 @@ public struct WorldLoader: Sendable {
         return report
     }
 
+    /// How far an earlier load got with one customer: the status changes and assessments its
+    /// history holds (the creation is not a change), and its status now.
+    struct EarlierLoad: Sendable {
+        var statusChanges: Int
+        var assessments: Int
+        var status: Crm_Profiles_V1_AccountStatus
+    }
+
+    /// The chunk's customers profiles holds already (one stream over the chunk's ids, then one
+    /// 360° view for each found; nothing more on a first load).
+    func alreadyLoaded(_ customers: [GeneratedCustomer], range: Range<Int>) async throws -> [String: EarlierLoad] {
+        let ids = Set(customers.map(\.id))
+        let found = try await clients.profiles.serverStreaming(Self.profiles + "StreamCustomers", Crm_Profiles_V1_StreamCustomersRequest.with {
+            $0.afterCustomerID = range.lowerBound == 0 ? "" : World.customerID(range.lowerBound - 1)
+            $0.limit = UInt32(customers.count)
+        }, as: Crm_Profiles_V1_Customer.self).collect().map(\.customerID).filter(ids.contains)
+        let loads = Loads()
+        try await forEachConcurrently(found, limit: concurrency) { id in
+            let view = try await clients.profiles.unary(Self.profiles + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+                $0.customerID = id
+                $0.recentLimit = 1
+            }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+            loads.set(id, EarlierLoad(statusChanges: max(0, view.statusHistory.count - 1), assessments: view.assessmentHistory.count, status: view.customer.status))
+        }
+        return loads.all
+    }
+
+    /// The status a customer has while its events are ingested: after the early changes.
+    static func statusDuringEvents(_ customer: GeneratedCustomer) -> Crm_Profiles_V1_AccountStatus {
+        customer.statusChanges.prefix(customer.statusChangesBeforeEvents).last?.newStatus ?? customer.creation.customer.status
+    }
+
     /// A status change the service already applied (a retried chunk) is not an error.
     private func changeStatus(_ change: Crm_Profiles_V1_ChangeAccountStatusRequest) async throws {
         do {
@@ -130,7 +179,16 @@ public struct WorldLoader: Sendable {
 }
 
 import SwiftProtobuf
+import Synchronization
 typealias SwiftProtobufMessage = SwiftProtobuf.Message
+
+/// Earlier loads found by concurrent tasks.
+final class Loads: Sendable {
+    private let value = Mutex<[String: WorldLoader.EarlierLoad]>([:])
+
+    func set(_ id: String, _ load: WorldLoader.EarlierLoad) { value.withLock { $0[id] = load } }
+    var all: [String: WorldLoader.EarlierLoad] { value.withLock { $0 } }
+}
 
 /// Runs `body` for every element, at most `limit` at a time.
 func forEachConcurrently<Element: Sendable>(

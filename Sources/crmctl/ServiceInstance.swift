@@ -26,6 +26,12 @@ struct ServiceInstance: Codable {
                 let config = "\(configDir)/\(service)/config.json"
                 if FileManager.default.fileExists(atPath: config) {
                     arguments += ["--config", config]
+                    // The peers the configuration names, at the topology's endpoints (a flag wins over the
+                    // file), so that a topology on other ports is wired consistently.
+                    for peer in peerNames(inConfig: config) {
+                        guard let endpoints = topology.endpoints[peer], !endpoints.isEmpty else { continue }
+                        arguments += ["--peer", "\(peer)=" + endpoints.map(\.description).joined(separator: ",")]
+                    }
                 }
                 instances.append(ServiceInstance(
                     name: name, service: service, host: endpoint.host, port: endpoint.port,
@@ -34,6 +40,15 @@ struct ServiceInstance: Codable {
             }
         }
         return instances
+    }
+
+    /// The keys of the `peers` object of a service's JSON configuration (empty when unreadable).
+    static func peerNames(inConfig path: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let peers = object["peers"] as? [String: Any]
+        else { return [] }
+        return peers.keys.sorted()
     }
 }
 

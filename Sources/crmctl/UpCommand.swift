@@ -17,6 +17,15 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Start, report and return, leaving the services running (stop them with kill or crmctl restart).")
     var detach = false
 
+    @Flag(help: "Once the services are healthy, run `crmctl demo` against them (its options below apply).")
+    var demo = false
+
+    @OptionGroup(title: "Demo options (with --demo)") var demoOptions: DemoOptions
+
+    func validate() throws {
+        if demo { try demoOptions.validate() }
+    }
+
     func run() async throws {
         let topology = try cluster.loadTopology()
         let supervisor = Supervisor(dataDir: cluster.dataDir)
@@ -49,9 +58,29 @@ struct UpCommand: AsyncParsableCommand {
             throw error
         }
         print("all \(instances.count) services are healthy; data in \(cluster.dataDir)/")
+        var demoFailure: (any Error)?
+        if demo {
+            let runner = try DemoRunner(options: demoOptions, cluster: cluster)
+            do {
+                try await Interruption.run(until: signals) { try await runner.run() }
+            } catch is Interruption {
+                FileHandle.standardError.write(Data("\n\(runner.interruptionNote())\n".utf8))
+                await stop(instances, supervisor: supervisor)
+                throw ExitCode(130)
+            } catch {
+                if detach { throw error }
+                FileHandle.standardError.write(Data("demo failed: \(error)\n".utf8))
+                demoFailure = error
+            }
+        }
         if detach { return }
-        print("press Ctrl-C to stop them")
+        print("the services keep running; press Ctrl-C to stop them")
         await signals.next()
+        await stop(instances, supervisor: supervisor)
+        if demoFailure != nil { throw ExitCode(1) }
+    }
+
+    private func stop(_ instances: [ServiceInstance], supervisor: Supervisor) async {
         print("\nstopping…")
         for instance in instances.reversed() {
             await supervisor.stop(instance.name)
@@ -70,7 +99,9 @@ struct UpCommand: AsyncParsableCommand {
 }
 
 /// Turns SIGINT/SIGTERM into an awaitable event instead of killing the process.
-final class SignalWatcher {
+/// Unchecked Sendable: every stored property is set once in `init` and never changed; the stream
+/// is Sendable and the dispatch sources are only kept alive.
+final class SignalWatcher: @unchecked Sendable {
     private let stream: AsyncStream<Int32>
     private let sources: [any DispatchSourceSignal]
 

@@ -1,0 +1,94 @@
+import CRMReport
+import Foundation
+import Synchronization
+
+/// Standard error for people: notes on their own line, and one status line redrawn in place when
+/// standard error is a terminal.
+enum Console {
+    static let isTerminal = isatty(STDERR_FILENO) == 1
+
+    static func note(_ text: String) {
+        write(text + "\n")
+    }
+
+    /// Redraws the status line (terminals only).
+    static func status(_ text: String) {
+        write("\r\u{1B}[2K" + text)
+    }
+
+    /// Ends the status line, leaving its last text on screen.
+    static func endStatus() {
+        write("\n")
+    }
+
+    private static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// The loading progress bar: counts updated as chunks finish, the line redrawn twice a second on a
+/// terminal (so the time left moves between chunks), or printed every few seconds into a log.
+final class ProgressDisplay: Sendable {
+    private struct Counts {
+        var done: Int
+        var doneThisRun = 0
+        var events = 0
+        var lastLogged: ContinuousClock.Instant?
+        var loggedDone = false
+    }
+
+    private let total: Int
+    private let started = ContinuousClock.now
+    private let counts: Mutex<Counts>
+
+    init(total: Int, alreadyDone: Int) {
+        self.total = total
+        counts = Mutex(Counts(done: alreadyDone))
+    }
+
+    func add(customers: Int, events: Int) {
+        counts.withLock {
+            $0.done += customers
+            $0.doneThisRun += customers
+            $0.events += events
+        }
+        if !Console.isTerminal { logIfDue(force: false) }
+    }
+
+    /// Redraws until cancelled (terminals only).
+    func tick() async {
+        guard Console.isTerminal else { return }
+        while !Task.isCancelled {
+            Console.status(line())
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    func finish() {
+        if Console.isTerminal {
+            Console.status(line())
+            Console.endStatus()
+        } else {
+            logIfDue(force: true)
+        }
+    }
+
+    private func line() -> String {
+        let counts = self.counts.withLock { $0 }
+        return ProgressLine.render(done: counts.done, total: total, doneThisRun: counts.doneThisRun, events: counts.events,
+                                   elapsed: (ContinuousClock.now - started).seconds)
+    }
+
+    /// Prints the line when 5 s passed since the last one, or when forced; the finished line once.
+    private func logIfDue(force: Bool) {
+        let now = ContinuousClock.now
+        let total = self.total
+        let due = counts.withLock { counts -> Bool in
+            guard !counts.loggedDone, force || counts.done >= total || counts.lastLogged.map({ now - $0 >= .seconds(5) }) ?? true else { return false }
+            counts.lastLogged = now
+            counts.loggedDone = counts.done >= total
+            return true
+        }
+        if due { Console.note(line()) }
+    }
+}

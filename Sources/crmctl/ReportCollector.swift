@@ -1,0 +1,141 @@
+import CRMProtos
+import CRMReport
+import CRMRPC
+import CRMWorld
+import Foundation
+
+/// Gathers the head-office report's figures from the services over RPC.
+struct ReportCollector: Sendable {
+    let clients: DemoClients
+    /// The demo's record, when there is one: its campaigns and the brokerage it generated.
+    let state: DemoState?
+
+    static let profiles = DemoClients.profilesPrefix
+    static let products = DemoClients.productsPrefix
+    static let matching = DemoClients.matching
+
+    func collect() async throws -> ReportFigures {
+        let branchFigures = try await clients.profiles.unary(Self.profiles + "GetBranchFigures", Crm_Profiles_V1_GetBranchFiguresRequest(),
+                                                             as: Crm_Profiles_V1_GetBranchFiguresResponse.self)
+        let names = branchNames()
+        let branches = branchFigures.branches.sorted { $0.branchID < $1.branchID }.map {
+            ReportFigures.Branch(branchID: $0.branchID, name: names[$0.branchID] ?? "", customers: Int($0.customers), assetsFen: $0.totalAssets.minorUnits)
+        }
+        let total = Int(branchFigures.headOffice.customers)
+        let distributions = try await classDistributions()
+        let tierOrder = distributions.first { $0.scheme == "asset_tier" }?.classes.map(\.label) ?? []
+        let products = try await clients.products.unary(Self.products + "ListProducts", Crm_Products_V1_ListProductsRequest.with {
+            $0.page = .with { $0.pageSize = 1 }
+        }, as: Crm_Products_V1_ListProductsResponse.self).page.totalCount
+        let source = state.map { "generated brokerage: \(Format.count($0.customers)) customers, seed \($0.seed) (crmctl demo)" }
+            ?? "the services at profiles \(clients.profiles.configuration.endpoints.map(\.description).joined(separator: ","))"
+        return ReportFigures(
+            title: "券商CRM head-office report · 总部经营报告",
+            generatedAt: Self.beijingNow(),
+            source: source,
+            totalCustomers: total,
+            totalAssetsFen: branchFigures.headOffice.totalAssets.minorUnits,
+            products: Int(products),
+            classDistributions: distributions,
+            branches: branches,
+            assetTiers: try await assetTiers(order: tierOrder),
+            campaigns: try await campaigns(),
+            model: try await model(customers: total)
+        )
+    }
+
+    /// Branch names from the generated organisation (profiles keeps branch ids only).
+    func branchNames() -> [String: String] {
+        guard let state else { return [:] }
+        let world = World(WorldConfiguration(customers: state.customers, seed: state.seed))
+        return Dictionary(world.organisation.branches.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Every classification scheme's distribution over the firm, classes in the scheme's order.
+    func classDistributions() async throws -> [ReportFigures.ClassDistribution] {
+        let schemes = try await clients.profiles.unary(Self.profiles + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(),
+                                                       as: Crm_Profiles_V1_ListClassificationSchemesResponse.self).schemes
+        var result: [ReportFigures.ClassDistribution] = []
+        for scheme in schemes {
+            let counts = try await clients.profiles.unary(Self.profiles + "GetClassDistribution", Crm_Profiles_V1_GetClassDistributionRequest.with {
+                $0.scheme = scheme.name
+            }, as: Crm_Profiles_V1_GetClassDistributionResponse.self).customersByClass
+            let ordered = scheme.classes + counts.keys.filter { !scheme.classes.contains($0) }.sorted()
+            result.append(.init(scheme: scheme.name, description: scheme.description_p,
+                                classes: ordered.map { .init($0, Int(counts[$0] ?? 0)) }))
+        }
+        return result
+    }
+
+    /// Customers and total assets per asset tier, from one pass over every customer's summary.
+    func assetTiers(order: [String]) async throws -> [ReportFigures.Tier] {
+        var customers: [String: Int] = [:], assets: [String: Int64] = [:]
+        var token = ""
+        repeat {
+            let page = try await clients.profiles.unary(Self.profiles + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with {
+                $0.page = .with { $0.pageSize = 1_000; $0.pageToken = token }
+            }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+            for summary in page.customers {
+                let tier = summary.assetTier.isEmpty ? "unclassified" : summary.assetTier
+                customers[tier, default: 0] += 1
+                assets[tier, default: 0] += summary.totalAssets.minorUnits
+            }
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        let tiers = order + customers.keys.filter { !order.contains($0) }.sorted()
+        return tiers.map { .init(tier: $0, customers: customers[$0] ?? 0, assetsFen: assets[$0] ?? 0) }
+    }
+
+    /// The reports of the campaigns the demo recorded, from the replica holding each.
+    func campaigns() async throws -> [ReportFigures.Campaign] {
+        var result: [ReportFigures.Campaign] = []
+        for record in state?.campaigns ?? [] {
+            guard let client = clients.matchingReplicas.first(where: { $0.0.description == record.matchingEndpoint })?.1 else { continue }
+            let report: Crm_Matching_V1_CampaignReport
+            do {
+                report = try await client.unary(Self.matching + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.with {
+                    $0.campaignID = record.campaignID
+                }, as: Crm_Matching_V1_GetCampaignReportResponse.self).report
+            } catch let error as RPCError where error.code == .notFound {
+                continue
+            }
+            result.append(.init(
+                campaignID: record.campaignID, name: report.campaign.name, productCode: report.campaign.productCode, targets: Int(report.targets),
+                reached: Int(report.reached), bought: Int(report.bought), hitRate: report.hitRate, untargetedEligible: Int(report.untargetedEligible),
+                untargetedBought: Int(report.untargetedBought), baselineRate: report.baselineRate, lift: report.lift
+            ))
+        }
+        return result
+    }
+
+    /// The current model's summary and its held-out evaluation; nil before any training.
+    func model(customers: Int) async throws -> ReportFigures.Model? {
+        let summary: Crm_Matching_V1_ModelSummary
+        do {
+            summary = try await clients.matching.unary(Self.matching + "GetModel", Crm_Matching_V1_GetModelRequest(),
+                                                       as: Crm_Matching_V1_GetModelResponse.self).model
+        } catch let error as RPCError where error.code == .notFound {
+            return nil
+        }
+        let ks = Walkthrough.evaluationK(customers: customers)
+        let evaluation = try await clients.matching.unary(Self.matching + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with { $0.k = ks },
+                                                          as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        let rankings = ks.indices.compactMap { index -> ReportFigures.RankingAtK? in
+            guard index < evaluation.model.count, index < evaluation.random.count, index < evaluation.richest.count else { return nil }
+            return .init(k: Int(ks[index]), model: evaluation.model[index].precision, random: evaluation.random[index].precision,
+                         richest: evaluation.richest[index].precision, modelLift: evaluation.model[index].lift)
+        }
+        return .init(version: summary.version, heldOutMonth: evaluation.heldOutMonth.isEmpty ? summary.heldOutMonth : evaluation.heldOutMonth,
+                     trainingMonths: summary.trainingMonths, trainingRows: Int(summary.trainingRows), validationAUC: summary.validationAuc,
+                     evaluatedProducts: evaluation.products.count, rankings: rankings,
+                     topFeatures: summary.topFeatures.prefix(8).map { .init($0.feature, $0.gain) })
+    }
+
+    /// Now in Beijing time, "2026-11-29 17:05 (UTC+8)".
+    static func beijingNow() -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3_600) ?? calendar.timeZone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: Date())
+        return String(format: "%04d-%02d-%02d %02d:%02d (UTC+8)", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0, parts.hour ?? 0, parts.minute ?? 0)
+    }
+}

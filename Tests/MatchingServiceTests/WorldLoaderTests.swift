@@ -1,0 +1,66 @@
+import CRMProtos
+import CRMRPC
+import CRMWorld
+import CRMWorldLoader
+import Testing
+
+/// Loading a chunk of a generated world again, whole or after a load cut short — what `crmctl demo`
+/// does after an interruption —
+/// leaves the services as one load does: no refused status change, no assessment twice, no event
+/// or order counted twice.
+@Suite(.serialized) struct WorldLoaderTests {
+    @Test func loadingAChunkAgainCompletesItWithoutRepeatingAnything() async throws {
+        let harness = try await MatchingHarness.start()
+        let world = World(WorldConfiguration(customers: 160, seed: 77))
+        let customers = Array(world.customers(0..<120))
+        // The chunk must hold the cases a reload trips on: a prospect who opened an account, a
+        // status changed after the events, and more than one assessment.
+        #expect(customers.contains { $0.statusChangesBeforeEvents == 1 })
+        #expect(customers.contains { $0.statusChanges.count > $0.statusChangesBeforeEvents })
+        #expect(customers.contains { $0.assessments.count > 1 })
+
+        let loader = WorldLoader(world: world, clients: .init(
+            profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
+        ))
+        try await loader.loadCatalogue()
+        let first = try await loader.loadCustomers(0..<120)
+        let again = try await loader.loadCustomers(0..<120)
+        #expect(again.customers == first.customers && again.events == first.events && again.orders == first.orders)
+
+        // A load cut short after creating the next customers, opening the prospects' accounts and
+        // recording their first assessment: loading the chunk completes it.
+        let next = Array(world.customers(120..<160))
+        let ingest = harness.profiles.client(token: "ingest")
+        for customer in next {
+            _ = try await ingest.unary(MatchingHarness.profilesMethod + "UpsertCustomer", customer.creation, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents) {
+                _ = try await ingest.unary(MatchingHarness.profilesMethod + "ChangeAccountStatus", change, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+            }
+            if let assessment = customer.assessments.first {
+                _ = try await ingest.unary(MatchingHarness.profilesMethod + "RecordAssessment", assessment, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+            }
+        }
+        _ = try await loader.loadCustomers(120..<160)
+
+        let profiles = harness.profiles.client(token: "office")
+        for customer in customers + next {
+            let view = try await profiles.unary(MatchingHarness.profilesMethod + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+                $0.customerID = customer.id
+                $0.recentLimit = 1
+            }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+            #expect(view.customer.status == customer.record.status, "\(customer.id) status")
+            #expect(view.assessmentHistory.count == customer.assessments.count, "\(customer.id) assessments")
+            #expect(view.statusHistory.count == customer.statusChanges.count + 1, "\(customer.id) status history")
+        }
+        // Events: another load finds the trades of customers still trading already stored.
+        let trades = customers.filter { $0.record.status == .normal }.flatMap(\.events.trades)
+        if !trades.isEmpty {
+            let answer = try await harness.profiles.client(token: "ingest").unary(
+                MatchingHarness.profilesMethod + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades.prefix(500)) },
+                as: Crm_Profiles_V1_IngestResponse.self
+            )
+            #expect(answer.accepted == 0 && answer.duplicates == UInt32(min(500, trades.count)))
+        }
+        try await harness.stop()
+    }
+}
