@@ -30,7 +30,13 @@ import Testing
         let names = ["profiles", "products", "matching", "compensation"]
         let processes = names.map { ServiceProcess(service: $0, workDir: workDir) }
         defer { for process in processes { process.terminate() } }
-        for process in processes { try await process.start() }
+        // Peers at the ports just picked (the configurations name the default ports): matching and
+        // compensation follow this profiles and products; products' order gate is not used here.
+        try await processes[0].start()
+        try await processes[1].start(peers: ["matching": 1])
+        let sources = ["profiles": processes[0].port, "products": processes[1].port]
+        try await processes[2].start(peers: sources)
+        try await processes[3].start(peers: sources)
         let profiles = client(processes[0]), products = client(processes[1])
         let matching = client(processes[2]), compensation = client(processes[3])
 
@@ -69,6 +75,15 @@ import Testing
         let readProduct = try await products.unary("/crm.products.v1.Products/GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = "F00001" }, as: Crm_Products_V1_GetProductResponse.self)
         #expect(readProduct.product.riskLevel == .r2)
 
+        // A campaign needs the product in matching's copy, which follows products' feed (bounded polling).
+        var copied = false
+        for _ in 0..<1_500 where !copied {
+            let status = try? await matching.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                                   as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+            copied = (status?.products ?? 0) >= 1
+            if !copied { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(copied, "matching never copied the product")
         _ = try await matching.unary(
             "/crm.matching.v1.Matching/CreateCampaign",
             Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = .with { $0.campaignID = "K1"; $0.productCode = "F00001"; $0.name = "Spring bond drive" } },
