@@ -11,9 +11,17 @@ enum Console {
         write(text + "\n")
     }
 
-    /// Redraws the status line (terminals only).
+    /// Redraws the status line (terminals only), cut to the terminal's width so that it never wraps
+    /// (a wrapped line could not be redrawn in place).
     static func status(_ text: String) {
-        write("\r\u{1B}[2K" + text)
+        write("\r\u{1B}[2K" + DisplayWidth.truncate(text, to: max(20, columns - 1)))
+    }
+
+    /// The terminal's width in columns (80 when it cannot be told).
+    static var columns: Int {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
 
     /// Ends the status line, leaving its last text on screen.

@@ -167,7 +167,7 @@ struct DemoRunner: Sendable {
                              + "\(Format.count(status.purchases))/\(Format.count(orders)) orders\(caughtUp ? " · ready" : "")")
             }
             if live {
-                Console.status(lines.joined(separator: "  |  "))
+                Console.status(lines.count == 1 ? lines[0] : lines.joined(separator: " | "))
             } else if clock.now - lastPrinted >= .seconds(5) || allCaughtUp {
                 lines.forEach { Console.note($0) }
                 lastPrinted = clock.now

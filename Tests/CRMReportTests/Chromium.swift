@@ -9,11 +9,14 @@ struct Chromium {
         init(_ description: String) { self.description = description }
     }
 
-    /// `$CHROMIUM`, else `chromium` or `chromium-browser` on the PATH or in /usr/bin; nil when absent.
+    /// `$CHROMIUM` when set (and only it), else `chromium` or `chromium-browser` on the PATH or in
+    /// /usr/bin; nil when absent.
     static func find() -> Chromium? {
         let environment = ProcessInfo.processInfo.environment
         var candidates: [String] = []
-        if let configured = environment["CHROMIUM"], !configured.isEmpty { candidates.append(configured) }
+        if let configured = environment["CHROMIUM"], !configured.isEmpty {
+            return FileManager.default.isExecutableFile(atPath: configured) ? Chromium(executable: configured) : nil
+        }
         let path = (environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin"]
         for name in ["chromium", "chromium-browser"] {
             candidates += path.map { "\($0)/\(name)" }

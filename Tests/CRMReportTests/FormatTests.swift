@@ -66,18 +66,23 @@ import Testing
 @Suite struct ProgressLineTests {
     @Test func showsTheShareTheRateAndTheTimeLeft() {
         let line = ProgressLine.render(done: 1_000, total: 2_000, doneThisRun: 500, events: 100_000, elapsed: 10, barWidth: 10)
-        #expect(line == "[█████░░░░░]  50%  1,000/2,000 customers · 10,000 events/s · 0:20 left")
+        #expect(line == "[█████░░░░░]  50% 1,000/2,000 customers · 10,000 events/s · 0:20 left")
     }
 
     @Test func beforeAnythingLoadedThereIsNoEstimate() {
         let line = ProgressLine.render(done: 0, total: 2_000, doneThisRun: 0, events: 0, elapsed: 0, barWidth: 4)
-        #expect(line == "[░░░░]   0%  0/2,000 customers · estimating time left…")
+        #expect(line == "[░░░░]   0% 0/2,000 customers · estimating time left…")
     }
 
     @Test func finishedSaysHowLongItTook() {
         let line = ProgressLine.render(done: 2_000, total: 2_000, doneThisRun: 2_000, events: 50_000, elapsed: 125, barWidth: 4)
-        #expect(line.hasPrefix("[████] 100%  2,000/2,000 customers"))
+        #expect(line.hasPrefix("[████] 100% 2,000/2,000 customers"))
         #expect(line.hasSuffix("done in 2:05"))
+    }
+
+    @Test func aTypicalLineFitsAnEightyColumnTerminal() {
+        let line = ProgressLine.render(done: 1_960, total: 2_000, doneThisRun: 1_960, events: 170_000, elapsed: 97)
+        #expect(DisplayWidth.of(line) < 80, "\(DisplayWidth.of(line)): \(line)")
     }
 
     @Test func durations() {
