@@ -1,40 +1,97 @@
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
+import CRMStore
 import GRDB
+import ServiceLifecycle
 
 /// # CompensationService
 ///
-/// What client managers are paid: the managers themselves (branch, team, grade), who serves which
-/// customer, commission rules and the monthly settlement. Pay is private, so reads are scoped: a
-/// manager sees only their own record, a branch head only their branch's. This library holds the
-/// service's store, its pure domain rules and its RPC handlers; the `crm-compensation` executable
-/// only runs it.
+/// What client managers are paid: the organisation (branches, teams, managers), who serves which
+/// customer over time, the compensation schemes per grade, the monthly settlement into statements,
+/// and the figures managers are assessed on. Pay is private, so reads are scoped: a manager sees
+/// only their own records, a branch head only their branch's.
+///
+/// Income arrives from three feeds followed in the background (``FeedFollower``): profiles' event
+/// log (trades, margin interest, transfers, positions), profiles' change feed (customers) and
+/// products' change feed (rebate rates, orders, package subscriptions). Each is applied with its
+/// cursor in one transaction, so every event counts exactly once across restarts. The arithmetic is
+/// the pure `Domain/Settlement` module; `Store/` holds the schema and queries, `Settling/` the
+/// month's settlement, `Handlers/` the RPC methods; the `crm-compensation` executable only runs it.
+/// Settings: see ``CompensationSettings``.
 public struct CompensationService: CRMService {
     public static let name = "compensation"
     public static let defaultPort = 7104
     public static var migrator: DatabaseMigrator { CompensationSchema.migrator }
 
+    let database: DatabasePool
     let managers: ManagerStore
+    let settings: CompensationSettings
+    let gate = SerialGate()
+    let customers: CustomerDirectory
+    let followers: [FeedFollower]
 
     public init(context: ServiceContext) throws {
+        self.database = context.database
         self.managers = ManagerStore(database: context.database)
+        self.settings = try CompensationSettings(context.configuration.settings)
+        let profiles = context.peers["profiles"]
+        self.customers = CustomerDirectory(database: context.database, profiles: profiles)
+        var followers: [FeedFollower] = []
+        let settings = self.settings
+        func follower(_ name: String, _ step: @escaping @Sendable (Int) async throws -> FeedFollower.Step) -> FeedFollower {
+            FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
+                         logger: context.logger, step: step)
+        }
+        if let profiles {
+            followers.append(follower(FeedSources.profilesCustomers, FeedSources.profilesCustomersStep(client: profiles, database: database)))
+            followers.append(follower(FeedSources.profilesEvents,
+                                      FeedSources.profilesEventsStep(client: profiles, database: database, costs: settings.tradeCosts)))
+        } else {
+            context.logger.warning("no profiles peer configured: trades, interest, transfers, positions and customers are not followed")
+        }
+        if let products = context.peers["products"] {
+            followers.append(follower(FeedSources.productsChanges, FeedSources.productsStep(client: products, database: database)))
+        } else {
+            context.logger.warning("no products peer configured: product sales and advisory fees are not followed")
+        }
+        self.followers = followers
     }
 
     public func register(into router: inout Router) {
-        ManagerHandlers(store: managers).register(into: &router)
+        ManagerHandlers(store: managers, gate: gate).register(into: &router)
+        AssignmentHandlers(database: database, customers: customers, gate: gate).register(into: &router)
+        RuleHandlers(database: database, gate: gate).register(into: &router)
+        StatementHandlers(database: database, gate: gate, clock: { currentUnixMillis() }).register(into: &router)
+        AssessmentHandlers(database: database, settings: settings).register(into: &router)
+    }
+
+    public func backgroundServices() -> [any Service] {
+        followers
+    }
+
+    public func healthDetails() async -> [String: String] {
+        var details: [String: String] = ["effective_account": settings.effectiveAccountText]
+        for follower in followers { details.merge(follower.details) { $1 } }
+        return details
+    }
+
+    /// Applies everything the peers' feeds hold now, feed by feed (tests and tools; the running
+    /// service follows them by itself).
+    public func catchUpFeeds() async throws {
+        for follower in followers { try await follower.catchUp() }
     }
 }
 
 /// The roles the compensation service's methods allow.
 enum CompensationRoles {
-    /// Human resources maintaining the manager roster.
+    /// Human resources maintaining the roster, assignments, schemes and coefficients.
     static let hr = "hr"
     /// Head-office analytics and operations: sees everything.
     static let headOffice = "head-office"
     /// A branch head: sees the managers of their branch (`branch_id` attribute).
     static let branchHead = "branch-head"
-    /// A client manager: sees only their own record (`manager_id` attribute).
+    /// A client manager: sees only their own records (`manager_id` attribute).
     static let manager = "manager"
     /// Other services reading managers.
     static let service = "service"

@@ -8,7 +8,56 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The compensation service: client managers, assignments, commission rules, monthly settlement.
+// The compensation service: client managers and their organisation (branches, teams), who serves
+// which customer over time, compensation schemes per grade, monthly settlement into statements, and
+// the figures managers are assessed on.
+//
+// Conventions for the whole file
+//
+// - Money: every int64 field whose name ends in `_fen` is an exact amount of CNY in fen (1/100 yuan).
+//   Never a float. Rates ending in `_bp` are basis points (1 bp = 0.01 %, 10000 bp = 100 %).
+// - Days are `crm.common.v1.Date` in the firm's business time (Beijing, UTC+8): an event's instant
+//   is turned into its Beijing calendar day, and that day decides its month and its manager.
+//   Months are text "YYYY-MM" (e.g. "2025-03").
+// - Coefficients are decimal text with at most six decimals, "0" to "10" (e.g. "1", "0.95", "1.05").
+// - THE ROUNDING RULE (one rule, every figure follows it): each line item is computed exactly, its
+//   inputs (fen, bp, coefficient) multiplied as one fraction in integers and divided ONCE to the
+//   fen, halves rounded away from zero (12.5 -> 13, -12.5 -> -13, 12.4999 -> 12). A product sale's
+//   pay is sale amount x product rebate bp x scheme rate bp / 10^8, rounded once (not a rounded rebate
+//   rounded again). Totals are sums of rounded lines and are never rounded again; a coefficient line
+//   applies to the exact integer subtotal and is itself rounded once.
+// - Errors: every refusal is a status with a reason; bad input names the fields in
+//   `field_violations` (paths such as `assignments[3].manager_id`). INVALID_ARGUMENT: the request is
+//   wrong whatever is stored (a malformed id, tiers that overlap or leave a gap, a coefficient out of
+//   range). NOT_FOUND: it names a manager, customer, team or statement that does not exist.
+//   FAILED_PRECONDITION: it conflicts with what is stored (an assignment overlapping a stored one, a
+//   change to a closed month, a month that has not ended). A refused write writes nothing: batches
+//   are all or nothing.
+// - Permissions (roles of the caller's token): `hr` and `head-office` maintain the organisation,
+//   assignments, schemes and coefficients and settle months; `head-office` and `service` read
+//   everything; a `branch-head` (attribute `branch_id`) reads only their branch's managers,
+//   customers, statements and figures; a `manager` (attribute `manager_id`) reads only their own.
+//   A scoped caller asking for something outside their scope gets PERMISSION_DENIED, and the same
+//   PERMISSION_DENIED for an id that does not exist, so the scope's edges reveal nothing.
+//
+// Income (read from the other services' feeds, each event counted exactly once):
+// - profiles `StreamEvents`: trades (cash and margin accounts: commission, fees), margin interest,
+//   fund transfers (net new assets) and end-of-day positions (assets under management);
+// - profiles `StreamChanges`: customers (open dates, for new customers);
+// - products `StreamChanges`: products (the sales rebate rate of each version), orders (product
+//   sales, credited to the order's manager), package subscriptions (advisory fees).
+// Each income item has a source event id that names what produced it:
+//   "pe:<event_id>"                     a profiles LoggedEvent (a trade or margin interest);
+//   "order:<order_id>"                  a products order;
+//   "pkg:<customer>:<package>:<YYYY-MM>" a package subscription's fee for that month (fixed monthly fee,
+//                                       or month-end assets x yearly bp / 12, rounded once), charged on
+//                                       the month's last day for every month whose last day is on or
+//                                       after the subscription's start date.
+// Net commission of a trade = commission - exchange and regulatory fees - the other trade costs the
+// scheme lists (costs are computed per trade from the trade amount by the `trade_costs` setting).
+// An income item belongs to the manager in charge of its customer on its day (see Assignment),
+// except an order naming a manager on the roster, which belongs to that manager. Items on a day no
+// manager had the customer are "unassigned": reported by SettleMonth, paid to nobody.
 
 import SwiftProtobuf
 
@@ -64,22 +113,273 @@ public nonisolated enum Crm_Compensation_V1_ManagerStatus: SwiftProtobuf.Enum, S
 
 }
 
+public nonisolated enum Crm_Compensation_V1_IncomeSource: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// net commission on cash-account trades
+  case cashCommission // = 1
+
+  /// net commission on margin-account trades
+  case marginCommission // = 2
+
+  /// margin financing interest charged
+  case marginInterest // = 3
+
+  /// the firm's rebate on a product sale
+  case productRebate // = 4
+
+  /// an advisory package fee
+  case advisoryFee // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .cashCommission
+    case 2: self = .marginCommission
+    case 3: self = .marginInterest
+    case 4: self = .productRebate
+    case 5: self = .advisoryFee
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .cashCommission: return 1
+    case .marginCommission: return 2
+    case .marginInterest: return 3
+    case .productRebate: return 4
+    case .advisoryFee: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Compensation_V1_IncomeSource] = [
+    .unspecified,
+    .cashCommission,
+    .marginCommission,
+    .marginInterest,
+    .productRebate,
+    .advisoryFee,
+  ]
+
+}
+
+public nonisolated enum Crm_Compensation_V1_CoefficientKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case assessment // = 1
+  case compliance // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .assessment
+    case 2: self = .compliance
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .assessment: return 1
+    case .compliance: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Compensation_V1_CoefficientKind] = [
+    .unspecified,
+    .assessment,
+    .compliance,
+  ]
+
+}
+
+public nonisolated enum Crm_Compensation_V1_AssessmentMetric: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case customersAtMonthEnd // = 1
+  case monthEndAssets // = 2
+  case averageAssets // = 3
+  case newCustomers // = 4
+  case effectiveAccounts // = 5
+  case netNewAssets // = 6
+  case productSales // = 7
+  case commissionContributed // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .customersAtMonthEnd
+    case 2: self = .monthEndAssets
+    case 3: self = .averageAssets
+    case 4: self = .newCustomers
+    case 5: self = .effectiveAccounts
+    case 6: self = .netNewAssets
+    case 7: self = .productSales
+    case 8: self = .commissionContributed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .customersAtMonthEnd: return 1
+    case .monthEndAssets: return 2
+    case .averageAssets: return 3
+    case .newCustomers: return 4
+    case .effectiveAccounts: return 5
+    case .netNewAssets: return 6
+    case .productSales: return 7
+    case .commissionContributed: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Compensation_V1_AssessmentMetric] = [
+    .unspecified,
+    .customersAtMonthEnd,
+    .monthEndAssets,
+    .averageAssets,
+    .newCustomers,
+    .effectiveAccounts,
+    .netNewAssets,
+    .productSales,
+    .commissionContributed,
+  ]
+
+}
+
+public nonisolated enum Crm_Compensation_V1_RankedUnit: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case manager // = 1
+  case team // = 2
+  case branch // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .manager
+    case 2: self = .team
+    case 3: self = .branch
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .manager: return 1
+    case .team: return 2
+    case .branch: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Compensation_V1_RankedUnit] = [
+    .unspecified,
+    .manager,
+    .team,
+    .branch,
+  ]
+
+}
+
+public nonisolated enum Crm_Compensation_V1_RankingScope: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case firm // = 1
+  case branch // = 2
+  case team // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .firm
+    case 2: self = .branch
+    case 3: self = .team
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .firm: return 1
+    case .branch: return 2
+    case .team: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Compensation_V1_RankingScope] = [
+    .unspecified,
+    .firm,
+    .branch,
+    .team,
+  ]
+
+}
+
 public nonisolated struct Crm_Compensation_V1_ClientManager: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// 1..64 characters
   public var managerID: String = String()
 
+  /// required
   public var name: String = String()
 
+  /// Required. Need not be registered with UpsertBranches (roll-ups group by the id either way).
   public var branchID: String = String()
 
+  /// Optional; when given, a team registered with UpsertTeams in the same branch (else NOT_FOUND
+  /// `manager.team_id`, or FAILED_PRECONDITION when the team belongs to another branch).
   public var teamID: String = String()
 
-  /// compensation grade, e.g. "M1".."M5"
+  /// Compensation grade, e.g. "M1".."M5": picks the scheme. A manager with income needs one to be
+  /// settled.
   public var grade: String = String()
 
+  /// required
   public var status: Crm_Compensation_V1_ManagerStatus = .unspecified
 
   /// Set by the service.
@@ -143,6 +443,33 @@ public nonisolated struct Crm_Compensation_V1_UpsertManagerResponse: Sendable {
   fileprivate var _manager: Crm_Compensation_V1_ClientManager? = nil
 }
 
+/// 1..5000 managers, all or nothing; violations name `managers[i].field`.
+public nonisolated struct Crm_Compensation_V1_UpsertManagersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managers: [Crm_Compensation_V1_ClientManager] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_UpsertManagersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Compensation_V1_GetManagerRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -176,12 +503,1568 @@ public nonisolated struct Crm_Compensation_V1_GetManagerResponse: Sendable {
   fileprivate var _manager: Crm_Compensation_V1_ClientManager? = nil
 }
 
+/// Managers by id. A branch head lists only their branch (another branch_id: PERMISSION_DENIED), a
+/// manager only themselves.
+public nonisolated struct Crm_Compensation_V1_ListManagersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = every branch the caller may see
+  public var branchID: String = String()
+
+  /// empty = every team
+  public var teamID: String = String()
+
+  /// default 500, at most 5000
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_ListManagersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managers: [Crm_Compensation_V1_ClientManager] = []
+
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_Branch: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..64 characters
+  public var branchID: String = String()
+
+  /// required
+  public var name: String = String()
+
+  /// set by the service
+  public var updatedAt: Crm_Common_V1_Timestamp {
+    get {_updatedAt ?? Crm_Common_V1_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// 1..1000 branches, inserted or renamed; all or nothing.
+public nonisolated struct Crm_Compensation_V1_UpsertBranchesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var branches: [Crm_Compensation_V1_Branch] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_UpsertBranchesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ListBranchesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ListBranchesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// by id
+  public var branches: [Crm_Compensation_V1_Branch] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_Team: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..64 characters
+  public var teamID: String = String()
+
+  /// a registered branch (else NOT_FOUND `teams[i].branch_id`)
+  public var branchID: String = String()
+
+  /// required
+  public var name: String = String()
+
+  /// set by the service
+  public var updatedAt: Crm_Common_V1_Timestamp {
+    get {_updatedAt ?? Crm_Common_V1_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// 1..1000 teams; all or nothing. Moving a team that has managers to another branch is
+/// FAILED_PRECONDITION (`teams[i].branch_id`): move its managers first.
+public nonisolated struct Crm_Compensation_V1_UpsertTeamsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var teams: [Crm_Compensation_V1_Team] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_UpsertTeamsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: UInt32 = 0
+
+  public var updated: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ListTeamsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = all
+  public var branchID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ListTeamsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// by id
+  public var teams: [Crm_Compensation_V1_Team] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A customer in a manager's charge from `effective_from` (inclusive) until `effective_until`
+/// (exclusive; absent while it lasts). Periods of one customer never overlap; a transfer ends one
+/// assignment on the day the next begins, so a mid-month transfer splits that month's income by date.
+public nonisolated struct Crm_Compensation_V1_Assignment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// set by the service
+  public var assignmentID: UInt64 = 0
+
+  /// a customer the profiles service knows
+  public var customerID: String = String()
+
+  /// a manager on the roster
+  public var managerID: String = String()
+
+  /// required
+  public var effectiveFrom: Crm_Common_V1_Date {
+    get {_effectiveFrom ?? Crm_Common_V1_Date()}
+    set {_effectiveFrom = newValue}
+  }
+  /// Returns true if `effectiveFrom` has been explicitly set.
+  public var hasEffectiveFrom: Bool {self._effectiveFrom != nil}
+  /// Clears the value of `effectiveFrom`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveFrom() {self._effectiveFrom = nil}
+
+  /// absent = open-ended; after effective_from
+  public var effectiveUntil: Crm_Common_V1_Date {
+    get {_effectiveUntil ?? Crm_Common_V1_Date()}
+    set {_effectiveUntil = newValue}
+  }
+  /// Returns true if `effectiveUntil` has been explicitly set.
+  public var hasEffectiveUntil: Bool {self._effectiveUntil != nil}
+  /// Clears the value of `effectiveUntil`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveUntil() {self._effectiveUntil = nil}
+
+  /// set by the service
+  public var recordedAt: Crm_Common_V1_Timestamp {
+    get {_recordedAt ?? Crm_Common_V1_Timestamp()}
+    set {_recordedAt = newValue}
+  }
+  /// Returns true if `recordedAt` has been explicitly set.
+  public var hasRecordedAt: Bool {self._recordedAt != nil}
+  /// Clears the value of `recordedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearRecordedAt() {self._recordedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _effectiveFrom: Crm_Common_V1_Date? = nil
+  fileprivate var _effectiveUntil: Crm_Common_V1_Date? = nil
+  fileprivate var _recordedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// Records assignments, 1..5000 a batch, all or nothing.
+///
+/// With `transfer`, a customer's stored open-ended assignment that began before the new one's
+/// effective_from is ended on that day (a transfer); without it, any overlap is refused. Re-sending
+/// an assignment that is already stored exactly (same customer, manager and period) changes nothing
+/// and counts as `unchanged`, so a loader may retry a batch.
+///
+/// Refusals (violations name `assignments[i]...`): a missing or malformed field or a period that
+/// ends before it starts, or two assignments of one customer in the batch that overlap:
+/// INVALID_ARGUMENT. An unknown manager or customer: NOT_FOUND (customers are checked against those
+/// seen on profiles' feed, then asked of profiles; profiles unreachable: UNAVAILABLE). A period
+/// overlapping a stored assignment, or a change to who had the customer on a day of a closed month:
+/// FAILED_PRECONDITION.
+public nonisolated struct Crm_Compensation_V1_AssignCustomersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assignments: [Crm_Compensation_V1_Assignment] = []
+
+  public var transfer: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_AssignCustomersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var created: UInt32 = 0
+
+  public var unchanged: UInt32 = 0
+
+  /// stored assignments ended by a transfer
+  public var ended: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One assignment: AssignCustomers with one entry; violations name `assignment...`.
+public nonisolated struct Crm_Compensation_V1_AssignCustomerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assignment: Crm_Compensation_V1_Assignment {
+    get {_assignment ?? Crm_Compensation_V1_Assignment()}
+    set {_assignment = newValue}
+  }
+  /// Returns true if `assignment` has been explicitly set.
+  public var hasAssignment: Bool {self._assignment != nil}
+  /// Clears the value of `assignment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssignment() {self._assignment = nil}
+
+  public var transfer: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assignment: Crm_Compensation_V1_Assignment? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_AssignCustomerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// as stored
+  public var assignment: Crm_Compensation_V1_Assignment {
+    get {_assignment ?? Crm_Compensation_V1_Assignment()}
+    set {_assignment = newValue}
+  }
+  /// Returns true if `assignment` has been explicitly set.
+  public var hasAssignment: Bool {self._assignment != nil}
+  /// Clears the value of `assignment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssignment() {self._assignment = nil}
+
+  /// false when it was already stored
+  public var created: Bool = false
+
+  /// stored assignments this transfer ended, after the change
+  public var ended: [Crm_Compensation_V1_Assignment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assignment: Crm_Compensation_V1_Assignment? = nil
+}
+
+/// Assignments ordered by customer, then start. A manager sees only their own assignments (another
+/// manager_id, or a customer never in their charge: PERMISSION_DENIED); a branch head those of their
+/// branch's managers.
+public nonisolated struct Crm_Compensation_V1_ListAssignmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = any
+  public var customerID: String = String()
+
+  /// empty = any (a manager: themselves)
+  public var managerID: String = String()
+
+  /// present: only assignments in force that day
+  public var asOf: Crm_Common_V1_Date {
+    get {_asOf ?? Crm_Common_V1_Date()}
+    set {_asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {self._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {self._asOf = nil}
+
+  /// default 1000, at most 10000
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _asOf: Crm_Common_V1_Date? = nil
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_ListAssignmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assignments: [Crm_Compensation_V1_Assignment] = []
+
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+/// One band of the commission schedule: the part of the month's total net commission (cash and
+/// margin trades together) from lower_fen (inclusive) to upper_fen (exclusive) is paid at rate_bp,
+/// marginally, like tax brackets.
+public nonisolated struct Crm_Compensation_V1_CommissionTier: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lowerFen: Int64 = 0
+
+  /// 0 = open-ended (the last tier); else above lower_fen
+  public var upperFen: Int64 = 0
+
+  /// 0..10000
+  public var rateBp: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The flat rate for each income source besides commission.
+public nonisolated struct Crm_Compensation_V1_SourceRates: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var marginInterestBp: UInt32 = 0
+
+  /// of the firm's rebate income on a sale
+  public var productRebateBp: UInt32 = 0
+
+  public var advisoryFeeBp: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One version of a grade's scheme. The version in force on a month's FIRST day settles the whole
+/// month (a version starting mid-month first applies to the next month).
+public nonisolated struct Crm_Compensation_V1_Scheme: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// required
+  public var grade: String = String()
+
+  /// set by the service: 1, 2, ... per grade
+  public var version: UInt32 = 0
+
+  /// required
+  public var effectiveFrom: Crm_Common_V1_Date {
+    get {_effectiveFrom ?? Crm_Common_V1_Date()}
+    set {_effectiveFrom = newValue}
+  }
+  /// Returns true if `effectiveFrom` has been explicitly set.
+  public var hasEffectiveFrom: Bool {self._effectiveFrom != nil}
+  /// Clears the value of `effectiveFrom`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveFrom() {self._effectiveFrom = nil}
+
+  /// absent = open-ended
+  public var effectiveUntil: Crm_Common_V1_Date {
+    get {_effectiveUntil ?? Crm_Common_V1_Date()}
+    set {_effectiveUntil = newValue}
+  }
+  /// Returns true if `effectiveUntil` has been explicitly set.
+  public var hasEffectiveUntil: Bool {self._effectiveUntil != nil}
+  /// Clears the value of `effectiveUntil`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveUntil() {self._effectiveUntil = nil}
+
+  /// From 0, contiguous, increasing, the last open-ended: at least one.
+  public var commissionTiers: [Crm_Compensation_V1_CommissionTier] = []
+
+  /// required
+  public var rates: Crm_Compensation_V1_SourceRates {
+    get {_rates ?? Crm_Compensation_V1_SourceRates()}
+    set {_rates = newValue}
+  }
+  /// Returns true if `rates` has been explicitly set.
+  public var hasRates: Bool {self._rates != nil}
+  /// Clears the value of `rates`. Subsequent reads from it will return its default value.
+  public mutating func clearRates() {self._rates = nil}
+
+  /// Other trade costs net commission deducts besides exchange and regulatory fees, by name (names
+  /// from the `trade_costs` setting).
+  public var deductedCosts: [String] = []
+
+  /// set by the service
+  public var createdAt: Crm_Common_V1_Timestamp {
+    get {_createdAt ?? Crm_Common_V1_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _effectiveFrom: Crm_Common_V1_Date? = nil
+  fileprivate var _effectiveUntil: Crm_Common_V1_Date? = nil
+  fileprivate var _rates: Crm_Compensation_V1_SourceRates? = nil
+  fileprivate var _createdAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// Adds the grade's next version. The grade's stored open-ended version that began earlier is ended
+/// on the new one's effective_from. Sending the content of the grade's latest version again changes
+/// nothing (`created` false). Refusals: tiers that do not start at 0, overlap, leave a gap, are not
+/// increasing or do not end open; rates outside 0..10000 (INVALID_ARGUMENT naming
+/// `scheme.commission_tiers[i]` or `scheme.rates.*`); a period overlapping a stored version that is
+/// not open-ended, or an effective_from on or before the first day of the last closed month (the
+/// rules of closed months never change) (FAILED_PRECONDITION `scheme.effective_from`).
+public nonisolated struct Crm_Compensation_V1_PutSchemeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheme: Crm_Compensation_V1_Scheme {
+    get {_scheme ?? Crm_Compensation_V1_Scheme()}
+    set {_scheme = newValue}
+  }
+  /// Returns true if `scheme` has been explicitly set.
+  public var hasScheme: Bool {self._scheme != nil}
+  /// Clears the value of `scheme`. Subsequent reads from it will return its default value.
+  public mutating func clearScheme() {self._scheme = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _scheme: Crm_Compensation_V1_Scheme? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_PutSchemeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheme: Crm_Compensation_V1_Scheme {
+    get {_scheme ?? Crm_Compensation_V1_Scheme()}
+    set {_scheme = newValue}
+  }
+  /// Returns true if `scheme` has been explicitly set.
+  public var hasScheme: Bool {self._scheme != nil}
+  /// Clears the value of `scheme`. Subsequent reads from it will return its default value.
+  public mutating func clearScheme() {self._scheme = nil}
+
+  public var created: Bool = false
+
+  /// the version this one ended, after the change
+  public var ended: [Crm_Compensation_V1_Scheme] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _scheme: Crm_Compensation_V1_Scheme? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_ListSchemesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = every grade
+  public var grade: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ListSchemesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// by grade, then version
+  public var schemes: [Crm_Compensation_V1_Scheme] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The month's assessment and compliance coefficients; both default to "1". The statement applies
+/// the assessment coefficient to the subtotal, then the compliance coefficient to the result, each as
+/// a line of its own (amount = base x (c - 1), rounded once).
+public nonisolated struct Crm_Compensation_V1_ManagerCoefficients: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managerID: String = String()
+
+  public var month: String = String()
+
+  /// empty = "1"
+  public var assessment: String = String()
+
+  /// empty = "1" (or "0" with compliance_breach)
+  public var compliance: String = String()
+
+  /// A confirmed compliance breach: compliance is 0 (then `compliance` must be empty or "0").
+  public var complianceBreach: Bool = false
+
+  /// why, for the record
+  public var note: String = String()
+
+  /// set by the service
+  public var updatedAt: Crm_Common_V1_Timestamp {
+    get {_updatedAt ?? Crm_Common_V1_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// Sets coefficients, 1..5000 a batch, all or nothing, replacing what the manager-month had.
+/// Refusals: a malformed month or coefficient (INVALID_ARGUMENT `coefficients[i].assessment`...), an
+/// unknown manager (NOT_FOUND), a closed month (FAILED_PRECONDITION `coefficients[i].month`).
+public nonisolated struct Crm_Compensation_V1_SetCoefficientsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var coefficients: [Crm_Compensation_V1_ManagerCoefficients] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_SetCoefficientsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stored: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The coefficients set for a month (manager-months not listed are 1 and 1), scoped like statements.
+public nonisolated struct Crm_Compensation_V1_ListCoefficientsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// required
+  public var month: String = String()
+
+  /// empty = all the caller may see
+  public var managerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ListCoefficientsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// by manager
+  public var coefficients: [Crm_Compensation_V1_ManagerCoefficients] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_RuleVersion: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var grade: String = String()
+
+  public var version: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A trade's commission: income = commission_fen - exchange_and_regulatory_fees_fen - listed_costs_fen.
+public nonisolated struct Crm_Compensation_V1_TradeBasis: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var margin: Bool = false
+
+  public var commissionFen: Int64 = 0
+
+  public var exchangeAndRegulatoryFeesFen: Int64 = 0
+
+  /// the other costs the scheme lists
+  public var listedCostsFen: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A product sale: income = sale_amount_fen x product_rebate_bp / 10000, rounded once.
+public nonisolated struct Crm_Compensation_V1_ProductSaleBasis: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  public var saleAmountFen: Int64 = 0
+
+  /// the rate of the product version the order was accepted under
+  public var productRebateBp: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_AdvisoryFeeBasis: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var packageCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One income item on a statement. Commission lines show their net commission; their pay is in the
+/// statement's commission bands. Other lines are paid at the scheme's rate, rounded once.
+public nonisolated struct Crm_Compensation_V1_StatementLine: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// see the file's header: "pe:…", "order:…", "pkg:…"
+  public var sourceEventID: String {
+    get {_storage._sourceEventID}
+    set {_uniqueStorage()._sourceEventID = newValue}
+  }
+
+  public var customerID: String {
+    get {_storage._customerID}
+    set {_uniqueStorage()._customerID = newValue}
+  }
+
+  /// the item's business day
+  public var day: Crm_Common_V1_Date {
+    get {_storage._day ?? Crm_Common_V1_Date()}
+    set {_uniqueStorage()._day = newValue}
+  }
+  /// Returns true if `day` has been explicitly set.
+  public var hasDay: Bool {_storage._day != nil}
+  /// Clears the value of `day`. Subsequent reads from it will return its default value.
+  public mutating func clearDay() {_uniqueStorage()._day = nil}
+
+  public var source: Crm_Compensation_V1_IncomeSource {
+    get {_storage._source}
+    set {_uniqueStorage()._source = newValue}
+  }
+
+  /// the month of `day`
+  public var originalMonth: String {
+    get {_storage._originalMonth}
+    set {_uniqueStorage()._originalMonth = newValue}
+  }
+
+  /// arrived after original_month closed: a late item
+  public var carriedForward: Bool {
+    get {_storage._carriedForward}
+    set {_uniqueStorage()._carriedForward = newValue}
+  }
+
+  /// carried forward, or a correction (e.g. a negative amount)
+  public var adjustment: Bool {
+    get {_storage._adjustment}
+    set {_uniqueStorage()._adjustment = newValue}
+  }
+
+  public var ruleVersion: Crm_Compensation_V1_RuleVersion {
+    get {_storage._ruleVersion ?? Crm_Compensation_V1_RuleVersion()}
+    set {_uniqueStorage()._ruleVersion = newValue}
+  }
+  /// Returns true if `ruleVersion` has been explicitly set.
+  public var hasRuleVersion: Bool {_storage._ruleVersion != nil}
+  /// Clears the value of `ruleVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearRuleVersion() {_uniqueStorage()._ruleVersion = nil}
+
+  public var incomeFen: Int64 {
+    get {_storage._incomeFen}
+    set {_uniqueStorage()._incomeFen = newValue}
+  }
+
+  /// the scheme's rate; 0 for commission (paid through the bands)
+  public var rateBp: UInt32 {
+    get {_storage._rateBp}
+    set {_uniqueStorage()._rateBp = newValue}
+  }
+
+  /// 0 for commission (paid through the bands)
+  public var payFen: Int64 {
+    get {_storage._payFen}
+    set {_uniqueStorage()._payFen = newValue}
+  }
+
+  public var basis: OneOf_Basis? {
+    get {return _storage._basis}
+    set {_uniqueStorage()._basis = newValue}
+  }
+
+  public var trade: Crm_Compensation_V1_TradeBasis {
+    get {
+      if case .trade(let v)? = _storage._basis {return v}
+      return Crm_Compensation_V1_TradeBasis()
+    }
+    set {_uniqueStorage()._basis = .trade(newValue)}
+  }
+
+  public var productSale: Crm_Compensation_V1_ProductSaleBasis {
+    get {
+      if case .productSale(let v)? = _storage._basis {return v}
+      return Crm_Compensation_V1_ProductSaleBasis()
+    }
+    set {_uniqueStorage()._basis = .productSale(newValue)}
+  }
+
+  public var advisoryFee: Crm_Compensation_V1_AdvisoryFeeBasis {
+    get {
+      if case .advisoryFee(let v)? = _storage._basis {return v}
+      return Crm_Compensation_V1_AdvisoryFeeBasis()
+    }
+    set {_uniqueStorage()._basis = .advisoryFee(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Basis: Equatable, Sendable {
+    case trade(Crm_Compensation_V1_TradeBasis)
+    case productSale(Crm_Compensation_V1_ProductSaleBasis)
+    case advisoryFee(Crm_Compensation_V1_AdvisoryFeeBasis)
+
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Crm_Compensation_V1_SourceTotal: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var source: Crm_Compensation_V1_IncomeSource = .unspecified
+
+  public var itemCount: UInt32 = 0
+
+  public var incomeFen: Int64 = 0
+
+  /// 0 for commission sources (see the bands) and for unassigned income
+  public var payFen: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One band of tiered commission: the part of the month's net commission inside the band, paid at
+/// its rate, rounded once. A negative month (corrections exceed new commission) is one band at the
+/// first tier's rate.
+public nonisolated struct Crm_Compensation_V1_CommissionBand: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tierIndex: UInt32 = 0
+
+  public var lowerFen: Int64 = 0
+
+  /// 0 = open-ended
+  public var upperFen: Int64 = 0
+
+  public var rateBp: UInt32 = 0
+
+  public var portionFen: Int64 = 0
+
+  public var payFen: Int64 = 0
+
+  public var ruleVersion: Crm_Compensation_V1_RuleVersion {
+    get {_ruleVersion ?? Crm_Compensation_V1_RuleVersion()}
+    set {_ruleVersion = newValue}
+  }
+  /// Returns true if `ruleVersion` has been explicitly set.
+  public var hasRuleVersion: Bool {self._ruleVersion != nil}
+  /// Clears the value of `ruleVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearRuleVersion() {self._ruleVersion = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ruleVersion: Crm_Compensation_V1_RuleVersion? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_CoefficientLine: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Crm_Compensation_V1_CoefficientKind = .unspecified
+
+  public var coefficient: String = String()
+
+  /// the running total it applies to
+  public var baseFen: Int64 = 0
+
+  /// base x (coefficient - 1), rounded once
+  public var amountFen: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One manager's settled month:
+///   subtotal = sum of the lines' pay + sum of the bands' pay
+///   total    = subtotal + assessment line + compliance line
+public nonisolated struct Crm_Compensation_V1_Statement: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managerID: String {
+    get {_storage._managerID}
+    set {_uniqueStorage()._managerID = newValue}
+  }
+
+  public var month: String {
+    get {_storage._month}
+    set {_uniqueStorage()._month = newValue}
+  }
+
+  /// the manager's grade when the month was settled
+  public var grade: String {
+    get {_storage._grade}
+    set {_uniqueStorage()._grade = newValue}
+  }
+
+  /// the manager's placement when the month was settled
+  public var branchID: String {
+    get {_storage._branchID}
+    set {_uniqueStorage()._branchID = newValue}
+  }
+
+  public var teamID: String {
+    get {_storage._teamID}
+    set {_uniqueStorage()._teamID = newValue}
+  }
+
+  /// the scheme version of every line
+  public var ruleVersion: Crm_Compensation_V1_RuleVersion {
+    get {_storage._ruleVersion ?? Crm_Compensation_V1_RuleVersion()}
+    set {_uniqueStorage()._ruleVersion = newValue}
+  }
+  /// Returns true if `ruleVersion` has been explicitly set.
+  public var hasRuleVersion: Bool {_storage._ruleVersion != nil}
+  /// Clears the value of `ruleVersion`. Subsequent reads from it will return its default value.
+  public mutating func clearRuleVersion() {_uniqueStorage()._ruleVersion = nil}
+
+  /// Income recorded up to this sequence (the service's own ingestion order) is in this statement or
+  /// an earlier one; anything recorded later for this month lands in the next open month.
+  public var throughSequence: UInt64 {
+    get {_storage._throughSequence}
+    set {_uniqueStorage()._throughSequence = newValue}
+  }
+
+  public var settledAt: Crm_Common_V1_Timestamp {
+    get {_storage._settledAt ?? Crm_Common_V1_Timestamp()}
+    set {_uniqueStorage()._settledAt = newValue}
+  }
+  /// Returns true if `settledAt` has been explicitly set.
+  public var hasSettledAt: Bool {_storage._settledAt != nil}
+  /// Clears the value of `settledAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSettledAt() {_uniqueStorage()._settledAt = nil}
+
+  /// the sources with lines, in IncomeSource order
+  public var sourceTotals: [Crm_Compensation_V1_SourceTotal] {
+    get {_storage._sourceTotals}
+    set {_uniqueStorage()._sourceTotals = newValue}
+  }
+
+  /// the tier base: cash + margin, including carried lines
+  public var netCommissionFen: Int64 {
+    get {_storage._netCommissionFen}
+    set {_uniqueStorage()._netCommissionFen = newValue}
+  }
+
+  public var commissionBands: [Crm_Compensation_V1_CommissionBand] {
+    get {_storage._commissionBands}
+    set {_uniqueStorage()._commissionBands = newValue}
+  }
+
+  public var commissionPayFen: Int64 {
+    get {_storage._commissionPayFen}
+    set {_uniqueStorage()._commissionPayFen = newValue}
+  }
+
+  public var subtotalFen: Int64 {
+    get {_storage._subtotalFen}
+    set {_uniqueStorage()._subtotalFen = newValue}
+  }
+
+  /// assessment, then compliance
+  public var coefficientLines: [Crm_Compensation_V1_CoefficientLine] {
+    get {_storage._coefficientLines}
+    set {_uniqueStorage()._coefficientLines = newValue}
+  }
+
+  public var totalFen: Int64 {
+    get {_storage._totalFen}
+    set {_uniqueStorage()._totalFen = newValue}
+  }
+
+  public var lineCount: UInt32 {
+    get {_storage._lineCount}
+    set {_uniqueStorage()._lineCount = newValue}
+  }
+
+  public var adjustmentCount: UInt32 {
+    get {_storage._adjustmentCount}
+    set {_uniqueStorage()._adjustmentCount = newValue}
+  }
+
+  /// GetStatement: one page of lines, by day, then in the order the service recorded them (then by
+  /// source event id). ListStatements: none.
+  public var lines: [Crm_Compensation_V1_StatementLine] {
+    get {_storage._lines}
+    set {_uniqueStorage()._lines = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Settles a month for every manager at once and closes it.
+///
+/// Every manager on the roster who is not LEFT and whose grade has a scheme version in force gets a
+/// statement (at zero without income), and so does any manager (LEFT too) with income in it. Months close in order: the first month settled must have no unsettled income
+/// before it; after that only the month following the last closed one can be settled.
+/// A closed month is immutable: asking again returns its stored summary (`closed_now` false) after
+/// recomputing every statement from the stored income, rules and closing sequence and checking that
+/// the result is identical (`recomputed_identical`). Income of a closed month recorded after it
+/// closed (or dated before the first month settled and recorded after it) lands, flagged
+/// carried_forward, in the next month settled. The income settled is what was recorded when the call
+/// began (its highest sequence is the month's `through_sequence`); income recorded during the call
+/// waits and lands in the next month if late. Organisation, assignment, scheme and coefficient
+/// changes wait for a settlement in progress.
+///
+/// Refusals: a malformed month (INVALID_ARGUMENT `month`); a month that has not ended in Beijing time,
+/// an earlier month still open, a later month asked before the next one (FAILED_PRECONDITION
+/// `month`); a manager with income but no grade, or a grade with no scheme version in force on the
+/// month's first day (FAILED_PRECONDITION `managers[<id>].grade`). Nothing is written then.
+public nonisolated struct Crm_Compensation_V1_SettleMonthRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_SettleMonthResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  /// false: the month was already closed
+  public var closedNow: Bool = false
+
+  /// for an already closed month
+  public var recomputedIdentical: Bool = false
+
+  public var throughSequence: UInt64 = 0
+
+  public var settledAt: Crm_Common_V1_Timestamp {
+    get {_settledAt ?? Crm_Common_V1_Timestamp()}
+    set {_settledAt = newValue}
+  }
+  /// Returns true if `settledAt` has been explicitly set.
+  public var hasSettledAt: Bool {self._settledAt != nil}
+  /// Clears the value of `settledAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSettledAt() {self._settledAt = nil}
+
+  public var statements: UInt32 = 0
+
+  public var lines: UInt64 = 0
+
+  /// lines carried from closed months, and corrections
+  public var adjustments: UInt32 = 0
+
+  /// sum of the statements' totals
+  public var totalPayFen: Int64 = 0
+
+  /// income on the statements, per source (with pay)
+  public var income: [Crm_Compensation_V1_SourceTotal] = []
+
+  /// income of the month's days with no manager in charge
+  public var unassigned: [Crm_Compensation_V1_SourceTotal] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settledAt: Crm_Common_V1_Timestamp? = nil
+}
+
+/// One manager's statement, with a page of its lines. NOT_FOUND when the month is not settled for
+/// the manager (a scoped caller asking about another manager: PERMISSION_DENIED).
+public nonisolated struct Crm_Compensation_V1_GetStatementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// a manager may leave it empty for themselves
+  public var managerID: String = String()
+
+  public var month: String = String()
+
+  /// lines: default 1000, at most 5000
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_GetStatementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var statement: Crm_Compensation_V1_Statement {
+    get {_statement ?? Crm_Compensation_V1_Statement()}
+    set {_statement = newValue}
+  }
+  /// Returns true if `statement` has been explicitly set.
+  public var hasStatement: Bool {self._statement != nil}
+  /// Clears the value of `statement`. Subsequent reads from it will return its default value.
+  public mutating func clearStatement() {self._statement = nil}
+
+  /// total_count: the statement's line count
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _statement: Crm_Compensation_V1_Statement? = nil
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+/// Statements without their lines, by month then manager.
+public nonisolated struct Crm_Compensation_V1_ListStatementsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// empty = every closed month
+  public var month: String = String()
+
+  public var managerID: String = String()
+
+  public var branchID: String = String()
+
+  /// default 500, at most 5000
+  public var page: Crm_Common_V1_PageRequest {
+    get {_page ?? Crm_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_ListStatementsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var statements: [Crm_Compensation_V1_Statement] = []
+
+  public var page: Crm_Common_V1_PageInfo {
+    get {_page ?? Crm_Common_V1_PageInfo()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Crm_Common_V1_PageInfo? = nil
+}
+
+/// What a manager (or a unit: the sums over its managers) is assessed on for a month. Each day's
+/// activity counts for the manager in charge of the customer that day; sales credited to a manager
+/// count for that manager.
+public nonisolated struct Crm_Compensation_V1_AssessmentFigures: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// in the manager's charge on the month's last day
+  public var customersAtMonthEnd: UInt32 = 0
+
+  /// their total assets that day
+  public var monthEndAssetsFen: Int64 = 0
+
+  /// The month's daily assets under management (each day's assets of the customers in charge that
+  /// day, the latest end-of-day position carried forward), averaged over the month's days and
+  /// rounded once; 0 with average_known false when no positions are known.
+  public var averageAssetsFen: Int64 = 0
+
+  /// accounts opened in the month while in the manager's charge
+  public var newCustomers: UInt32 = 0
+
+  /// month-end customers meeting the effective-account definition
+  public var effectiveAccounts: UInt32 = 0
+
+  /// deposits - withdrawals in the month
+  public var netNewAssetsFen: Int64 = 0
+
+  /// subscription amounts in the month
+  public var productSalesFen: Int64 = 0
+
+  /// Net commission of the month's trades (deducting the other costs listed by any scheme version in
+  /// force on the month's first day).
+  public var commissionContributedFen: Int64 = 0
+
+  public var averageKnown: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_ManagerAssessment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var managerID: String = String()
+
+  public var teamID: String = String()
+
+  public var branchID: String = String()
+
+  public var figures: Crm_Compensation_V1_AssessmentFigures {
+    get {_figures ?? Crm_Compensation_V1_AssessmentFigures()}
+    set {_figures = newValue}
+  }
+  /// Returns true if `figures` has been explicitly set.
+  public var hasFigures: Bool {self._figures != nil}
+  /// Clears the value of `figures`. Subsequent reads from it will return its default value.
+  public mutating func clearFigures() {self._figures = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _figures: Crm_Compensation_V1_AssessmentFigures? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_UnitAssessment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the team or branch id; empty for the head office
+  public var unitID: String = String()
+
+  /// a team's branch
+  public var branchID: String = String()
+
+  public var managers: UInt32 = 0
+
+  public var figures: Crm_Compensation_V1_AssessmentFigures {
+    get {_figures ?? Crm_Compensation_V1_AssessmentFigures()}
+    set {_figures = newValue}
+  }
+  /// Returns true if `figures` has been explicitly set.
+  public var hasFigures: Bool {self._figures != nil}
+  /// Clears the value of `figures`. Subsequent reads from it will return its default value.
+  public mutating func clearFigures() {self._figures = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _figures: Crm_Compensation_V1_AssessmentFigures? = nil
+}
+
+public nonisolated struct Crm_Compensation_V1_RankingEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1, 2, 3 ... (distinct even on ties)
+  public var position: UInt32 = 0
+
+  /// competition rank: ties share the better rank, the next skips (1, 1, 3)
+  public var rank: UInt32 = 0
+
+  public var id: String = String()
+
+  public var value: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Units ranked on a metric within a scope: highest first, ties by id. Ranks are over every unit
+/// in the scope (`population`); `entries` holds only those inside the request's scope.
+public nonisolated struct Crm_Compensation_V1_Ranking: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var metric: Crm_Compensation_V1_AssessmentMetric = .unspecified
+
+  public var unit: Crm_Compensation_V1_RankedUnit = .unspecified
+
+  public var within: Crm_Compensation_V1_RankingScope = .unspecified
+
+  /// the branch or team; empty for the firm
+  public var withinID: String = String()
+
+  public var population: UInt32 = 0
+
+  public var entries: [Crm_Compensation_V1_RankingEntry] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The month's figures for one scope: a manager, a team, a branch or (none given) the caller's whole
+/// view: the firm for head office, their branch for a branch head, themselves for a manager.
+/// Computed from the income, positions, transfers and assignments as they stand (an open month is
+/// month to date). The response holds the scope's managers, teams and branches, its own roll-up,
+/// and rankings: the scope's managers (and teams, branches) ranked within the firm, within their
+/// branch and within their team, whichever contain the scope. Managers LEFT with nothing in the month
+/// are left out; managers without a team are in no team.
+public nonisolated struct Crm_Compensation_V1_GetAssessmentFiguresRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// required
+  public var month: String = String()
+
+  /// at most one of manager_id, team_id, branch_id
+  public var managerID: String = String()
+
+  public var teamID: String = String()
+
+  public var branchID: String = String()
+
+  /// to rank on; empty = every metric
+  public var metrics: [Crm_Compensation_V1_AssessmentMetric] = []
+
+  /// entries per ranking; 0 = all in scope
+  public var top: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Compensation_V1_GetAssessmentFiguresResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String {
+    get {_storage._month}
+    set {_uniqueStorage()._month = newValue}
+  }
+
+  /// by id
+  public var managers: [Crm_Compensation_V1_ManagerAssessment] {
+    get {_storage._managers}
+    set {_uniqueStorage()._managers = newValue}
+  }
+
+  /// by id
+  public var teams: [Crm_Compensation_V1_UnitAssessment] {
+    get {_storage._teams}
+    set {_uniqueStorage()._teams = newValue}
+  }
+
+  /// by id
+  public var branches: [Crm_Compensation_V1_UnitAssessment] {
+    get {_storage._branches}
+    set {_uniqueStorage()._branches = newValue}
+  }
+
+  /// the scope's roll-up
+  public var scopeTotal: Crm_Compensation_V1_UnitAssessment {
+    get {_storage._scopeTotal ?? Crm_Compensation_V1_UnitAssessment()}
+    set {_uniqueStorage()._scopeTotal = newValue}
+  }
+  /// Returns true if `scopeTotal` has been explicitly set.
+  public var hasScopeTotal: Bool {_storage._scopeTotal != nil}
+  /// Clears the value of `scopeTotal`. Subsequent reads from it will return its default value.
+  public mutating func clearScopeTotal() {_uniqueStorage()._scopeTotal = nil}
+
+  /// firm scope only: activity on days with no manager
+  public var unassigned: Crm_Compensation_V1_AssessmentFigures {
+    get {_storage._unassigned ?? Crm_Compensation_V1_AssessmentFigures()}
+    set {_uniqueStorage()._unassigned = newValue}
+  }
+  /// Returns true if `unassigned` has been explicitly set.
+  public var hasUnassigned: Bool {_storage._unassigned != nil}
+  /// Clears the value of `unassigned`. Subsequent reads from it will return its default value.
+  public mutating func clearUnassigned() {_uniqueStorage()._unassigned = nil}
+
+  public var rankings: [Crm_Compensation_V1_Ranking] {
+    get {_storage._rankings}
+    set {_uniqueStorage()._rankings = newValue}
+  }
+
+  /// The definition in force, e.g. "month-end assets >= 1000000 fen and >= 1 trade in the month".
+  public var effectiveAccountDefinition: String {
+    get {_storage._effectiveAccountDefinition}
+    set {_uniqueStorage()._effectiveAccountDefinition = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.compensation.v1"
 
 nonisolated extension Crm_Compensation_V1_ManagerStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MANAGER_STATUS_UNSPECIFIED\0\u{1}ACTIVE\0\u{1}SUSPENDED\0\u{1}LEFT\0")
+}
+
+nonisolated extension Crm_Compensation_V1_IncomeSource: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0INCOME_SOURCE_UNSPECIFIED\0\u{1}INCOME_SOURCE_CASH_COMMISSION\0\u{1}INCOME_SOURCE_MARGIN_COMMISSION\0\u{1}INCOME_SOURCE_MARGIN_INTEREST\0\u{1}INCOME_SOURCE_PRODUCT_REBATE\0\u{1}INCOME_SOURCE_ADVISORY_FEE\0")
+}
+
+nonisolated extension Crm_Compensation_V1_CoefficientKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COEFFICIENT_KIND_UNSPECIFIED\0\u{1}COEFFICIENT_KIND_ASSESSMENT\0\u{1}COEFFICIENT_KIND_COMPLIANCE\0")
+}
+
+nonisolated extension Crm_Compensation_V1_AssessmentMetric: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ASSESSMENT_METRIC_UNSPECIFIED\0\u{1}ASSESSMENT_METRIC_CUSTOMERS_AT_MONTH_END\0\u{1}ASSESSMENT_METRIC_MONTH_END_ASSETS\0\u{1}ASSESSMENT_METRIC_AVERAGE_ASSETS\0\u{1}ASSESSMENT_METRIC_NEW_CUSTOMERS\0\u{1}ASSESSMENT_METRIC_EFFECTIVE_ACCOUNTS\0\u{1}ASSESSMENT_METRIC_NET_NEW_ASSETS\0\u{1}ASSESSMENT_METRIC_PRODUCT_SALES\0\u{1}ASSESSMENT_METRIC_COMMISSION_CONTRIBUTED\0")
+}
+
+nonisolated extension Crm_Compensation_V1_RankedUnit: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RANKED_UNIT_UNSPECIFIED\0\u{1}RANKED_UNIT_MANAGER\0\u{1}RANKED_UNIT_TEAM\0\u{1}RANKED_UNIT_BRANCH\0")
+}
+
+nonisolated extension Crm_Compensation_V1_RankingScope: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RANKING_SCOPE_UNSPECIFIED\0\u{1}RANKING_SCOPE_FIRM\0\u{1}RANKING_SCOPE_BRANCH\0\u{1}RANKING_SCOPE_TEAM\0")
 }
 
 nonisolated extension Crm_Compensation_V1_ClientManager: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -321,6 +2204,71 @@ nonisolated extension Crm_Compensation_V1_UpsertManagerResponse: SwiftProtobuf.M
   }
 }
 
+nonisolated extension Crm_Compensation_V1_UpsertManagersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertManagersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}managers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.managers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.managers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.managers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UpsertManagersRequest, rhs: Crm_Compensation_V1_UpsertManagersRequest) -> Bool {
+    if lhs.managers != rhs.managers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_UpsertManagersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertManagersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}updated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 1)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UpsertManagersResponse, rhs: Crm_Compensation_V1_UpsertManagersResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Crm_Compensation_V1_GetManagerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetManagerRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0")
@@ -380,6 +2328,2619 @@ nonisolated extension Crm_Compensation_V1_GetManagerResponse: SwiftProtobuf.Mess
 
   public static func ==(lhs: Crm_Compensation_V1_GetManagerResponse, rhs: Crm_Compensation_V1_GetManagerResponse) -> Bool {
     if lhs._manager != rhs._manager {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListManagersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListManagersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}branch_id\0\u{3}team_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 1)
+    }
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListManagersRequest, rhs: Crm_Compensation_V1_ListManagersRequest) -> Bool {
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListManagersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListManagersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}managers\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.managers) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.managers, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListManagersResponse, rhs: Crm_Compensation_V1_ListManagersResponse) -> Bool {
+    if lhs.managers != rhs.managers {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_Branch: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Branch"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}branch_id\0\u{1}name\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_Branch, rhs: Crm_Compensation_V1_Branch) -> Bool {
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_UpsertBranchesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertBranchesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}branches\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.branches) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.branches.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.branches, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UpsertBranchesRequest, rhs: Crm_Compensation_V1_UpsertBranchesRequest) -> Bool {
+    if lhs.branches != rhs.branches {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_UpsertBranchesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertBranchesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}updated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 1)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UpsertBranchesResponse, rhs: Crm_Compensation_V1_UpsertBranchesResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListBranchesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListBranchesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListBranchesRequest, rhs: Crm_Compensation_V1_ListBranchesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListBranchesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListBranchesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}branches\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.branches) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.branches.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.branches, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListBranchesResponse, rhs: Crm_Compensation_V1_ListBranchesResponse) -> Bool {
+    if lhs.branches != rhs.branches {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_Team: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Team"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}team_id\0\u{3}branch_id\0\u{1}name\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 1)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_Team, rhs: Crm_Compensation_V1_Team) -> Bool {
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_UpsertTeamsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTeamsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teams\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.teams) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.teams.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.teams, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UpsertTeamsRequest, rhs: Crm_Compensation_V1_UpsertTeamsRequest) -> Bool {
+    if lhs.teams != rhs.teams {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_UpsertTeamsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTeamsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}updated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.updated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 1)
+    }
+    if self.updated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updated, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UpsertTeamsResponse, rhs: Crm_Compensation_V1_UpsertTeamsResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.updated != rhs.updated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListTeamsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTeamsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}branch_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListTeamsRequest, rhs: Crm_Compensation_V1_ListTeamsRequest) -> Bool {
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListTeamsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTeamsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}teams\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.teams) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.teams.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.teams, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListTeamsResponse, rhs: Crm_Compensation_V1_ListTeamsResponse) -> Bool {
+    if lhs.teams != rhs.teams {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_Assignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Assignment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}assignment_id\0\u{3}customer_id\0\u{3}manager_id\0\u{3}effective_from\0\u{3}effective_until\0\u{3}recorded_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.assignmentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._effectiveFrom) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._effectiveUntil) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._recordedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.assignmentID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.assignmentID, fieldNumber: 1)
+    }
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 2)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 3)
+    }
+    try { if let v = self._effectiveFrom {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._effectiveUntil {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._recordedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_Assignment, rhs: Crm_Compensation_V1_Assignment) -> Bool {
+    if lhs.assignmentID != rhs.assignmentID {return false}
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs._effectiveFrom != rhs._effectiveFrom {return false}
+    if lhs._effectiveUntil != rhs._effectiveUntil {return false}
+    if lhs._recordedAt != rhs._recordedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_AssignCustomersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignCustomersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignments\0\u{1}transfer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.assignments) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.transfer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.assignments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.assignments, fieldNumber: 1)
+    }
+    if self.transfer != false {
+      try visitor.visitSingularBoolField(value: self.transfer, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_AssignCustomersRequest, rhs: Crm_Compensation_V1_AssignCustomersRequest) -> Bool {
+    if lhs.assignments != rhs.assignments {return false}
+    if lhs.transfer != rhs.transfer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_AssignCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignCustomersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}created\0\u{1}unchanged\0\u{1}ended\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.created) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.unchanged) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.ended) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.created != 0 {
+      try visitor.visitSingularUInt32Field(value: self.created, fieldNumber: 1)
+    }
+    if self.unchanged != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unchanged, fieldNumber: 2)
+    }
+    if self.ended != 0 {
+      try visitor.visitSingularUInt32Field(value: self.ended, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_AssignCustomersResponse, rhs: Crm_Compensation_V1_AssignCustomersResponse) -> Bool {
+    if lhs.created != rhs.created {return false}
+    if lhs.unchanged != rhs.unchanged {return false}
+    if lhs.ended != rhs.ended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_AssignCustomerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignCustomerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignment\0\u{1}transfer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._assignment) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.transfer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._assignment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.transfer != false {
+      try visitor.visitSingularBoolField(value: self.transfer, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_AssignCustomerRequest, rhs: Crm_Compensation_V1_AssignCustomerRequest) -> Bool {
+    if lhs._assignment != rhs._assignment {return false}
+    if lhs.transfer != rhs.transfer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_AssignCustomerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignCustomerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignment\0\u{1}created\0\u{1}ended\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._assignment) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.ended) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._assignment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
+    if !self.ended.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ended, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_AssignCustomerResponse, rhs: Crm_Compensation_V1_AssignCustomerResponse) -> Bool {
+    if lhs._assignment != rhs._assignment {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.ended != rhs.ended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListAssignmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAssignmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{3}manager_id\0\u{3}as_of\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    try { if let v = self._asOf {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListAssignmentsRequest, rhs: Crm_Compensation_V1_ListAssignmentsRequest) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs._asOf != rhs._asOf {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListAssignmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAssignmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignments\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.assignments) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.assignments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.assignments, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListAssignmentsResponse, rhs: Crm_Compensation_V1_ListAssignmentsResponse) -> Bool {
+    if lhs.assignments != rhs.assignments {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_CommissionTier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommissionTier"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lower_fen\0\u{3}upper_fen\0\u{3}rate_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.lowerFen) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.upperFen) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.rateBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lowerFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.lowerFen, fieldNumber: 1)
+    }
+    if self.upperFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.upperFen, fieldNumber: 2)
+    }
+    if self.rateBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rateBp, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_CommissionTier, rhs: Crm_Compensation_V1_CommissionTier) -> Bool {
+    if lhs.lowerFen != rhs.lowerFen {return false}
+    if lhs.upperFen != rhs.upperFen {return false}
+    if lhs.rateBp != rhs.rateBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_SourceRates: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SourceRates"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}margin_interest_bp\0\u{3}product_rebate_bp\0\u{3}advisory_fee_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.marginInterestBp) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.productRebateBp) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.advisoryFeeBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.marginInterestBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.marginInterestBp, fieldNumber: 1)
+    }
+    if self.productRebateBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.productRebateBp, fieldNumber: 2)
+    }
+    if self.advisoryFeeBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.advisoryFeeBp, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_SourceRates, rhs: Crm_Compensation_V1_SourceRates) -> Bool {
+    if lhs.marginInterestBp != rhs.marginInterestBp {return false}
+    if lhs.productRebateBp != rhs.productRebateBp {return false}
+    if lhs.advisoryFeeBp != rhs.advisoryFeeBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_Scheme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Scheme"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grade\0\u{1}version\0\u{3}effective_from\0\u{3}effective_until\0\u{3}commission_tiers\0\u{1}rates\0\u{3}deducted_costs\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.grade) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._effectiveFrom) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._effectiveUntil) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.commissionTiers) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._rates) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.deductedCosts) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.grade.isEmpty {
+      try visitor.visitSingularStringField(value: self.grade, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 2)
+    }
+    try { if let v = self._effectiveFrom {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._effectiveUntil {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.commissionTiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.commissionTiers, fieldNumber: 5)
+    }
+    try { if let v = self._rates {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.deductedCosts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.deductedCosts, fieldNumber: 7)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_Scheme, rhs: Crm_Compensation_V1_Scheme) -> Bool {
+    if lhs.grade != rhs.grade {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs._effectiveFrom != rhs._effectiveFrom {return false}
+    if lhs._effectiveUntil != rhs._effectiveUntil {return false}
+    if lhs.commissionTiers != rhs.commissionTiers {return false}
+    if lhs._rates != rhs._rates {return false}
+    if lhs.deductedCosts != rhs.deductedCosts {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_PutSchemeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutSchemeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scheme\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._scheme) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._scheme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_PutSchemeRequest, rhs: Crm_Compensation_V1_PutSchemeRequest) -> Bool {
+    if lhs._scheme != rhs._scheme {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_PutSchemeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutSchemeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scheme\0\u{1}created\0\u{1}ended\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._scheme) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.ended) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._scheme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
+    if !self.ended.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ended, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_PutSchemeResponse, rhs: Crm_Compensation_V1_PutSchemeResponse) -> Bool {
+    if lhs._scheme != rhs._scheme {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.ended != rhs.ended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListSchemesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSchemesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grade\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.grade) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.grade.isEmpty {
+      try visitor.visitSingularStringField(value: self.grade, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListSchemesRequest, rhs: Crm_Compensation_V1_ListSchemesRequest) -> Bool {
+    if lhs.grade != rhs.grade {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListSchemesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSchemesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schemes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.schemes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.schemes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schemes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListSchemesResponse, rhs: Crm_Compensation_V1_ListSchemesResponse) -> Bool {
+    if lhs.schemes != rhs.schemes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ManagerCoefficients: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ManagerCoefficients"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}month\0\u{1}assessment\0\u{1}compliance\0\u{3}compliance_breach\0\u{1}note\0\u{3}updated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.assessment) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.compliance) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.complianceBreach) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 2)
+    }
+    if !self.assessment.isEmpty {
+      try visitor.visitSingularStringField(value: self.assessment, fieldNumber: 3)
+    }
+    if !self.compliance.isEmpty {
+      try visitor.visitSingularStringField(value: self.compliance, fieldNumber: 4)
+    }
+    if self.complianceBreach != false {
+      try visitor.visitSingularBoolField(value: self.complianceBreach, fieldNumber: 5)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 6)
+    }
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ManagerCoefficients, rhs: Crm_Compensation_V1_ManagerCoefficients) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.month != rhs.month {return false}
+    if lhs.assessment != rhs.assessment {return false}
+    if lhs.compliance != rhs.compliance {return false}
+    if lhs.complianceBreach != rhs.complianceBreach {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_SetCoefficientsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCoefficientsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}coefficients\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.coefficients) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.coefficients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.coefficients, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_SetCoefficientsRequest, rhs: Crm_Compensation_V1_SetCoefficientsRequest) -> Bool {
+    if lhs.coefficients != rhs.coefficients {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_SetCoefficientsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetCoefficientsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stored\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.stored) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.stored != 0 {
+      try visitor.visitSingularUInt32Field(value: self.stored, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_SetCoefficientsResponse, rhs: Crm_Compensation_V1_SetCoefficientsResponse) -> Bool {
+    if lhs.stored != rhs.stored {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListCoefficientsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCoefficientsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{3}manager_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListCoefficientsRequest, rhs: Crm_Compensation_V1_ListCoefficientsRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListCoefficientsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCoefficientsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}coefficients\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.coefficients) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.coefficients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.coefficients, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListCoefficientsResponse, rhs: Crm_Compensation_V1_ListCoefficientsResponse) -> Bool {
+    if lhs.coefficients != rhs.coefficients {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_RuleVersion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RuleVersion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}grade\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.grade) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.grade.isEmpty {
+      try visitor.visitSingularStringField(value: self.grade, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_RuleVersion, rhs: Crm_Compensation_V1_RuleVersion) -> Bool {
+    if lhs.grade != rhs.grade {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_TradeBasis: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TradeBasis"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}margin\0\u{3}commission_fen\0\u{3}exchange_and_regulatory_fees_fen\0\u{3}listed_costs_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.margin) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.commissionFen) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.exchangeAndRegulatoryFeesFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.listedCostsFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.margin != false {
+      try visitor.visitSingularBoolField(value: self.margin, fieldNumber: 1)
+    }
+    if self.commissionFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.commissionFen, fieldNumber: 2)
+    }
+    if self.exchangeAndRegulatoryFeesFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.exchangeAndRegulatoryFeesFen, fieldNumber: 3)
+    }
+    if self.listedCostsFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.listedCostsFen, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_TradeBasis, rhs: Crm_Compensation_V1_TradeBasis) -> Bool {
+    if lhs.margin != rhs.margin {return false}
+    if lhs.commissionFen != rhs.commissionFen {return false}
+    if lhs.exchangeAndRegulatoryFeesFen != rhs.exchangeAndRegulatoryFeesFen {return false}
+    if lhs.listedCostsFen != rhs.listedCostsFen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ProductSaleBasis: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductSaleBasis"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{3}sale_amount_fen\0\u{3}product_rebate_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.saleAmountFen) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.productRebateBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if self.saleAmountFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.saleAmountFen, fieldNumber: 2)
+    }
+    if self.productRebateBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.productRebateBp, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ProductSaleBasis, rhs: Crm_Compensation_V1_ProductSaleBasis) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.saleAmountFen != rhs.saleAmountFen {return false}
+    if lhs.productRebateBp != rhs.productRebateBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_AdvisoryFeeBasis: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdvisoryFeeBasis"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}package_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.packageCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.packageCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.packageCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_AdvisoryFeeBasis, rhs: Crm_Compensation_V1_AdvisoryFeeBasis) -> Bool {
+    if lhs.packageCode != rhs.packageCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_StatementLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatementLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}source_event_id\0\u{3}customer_id\0\u{1}day\0\u{1}source\0\u{3}original_month\0\u{3}carried_forward\0\u{1}adjustment\0\u{3}rule_version\0\u{3}income_fen\0\u{3}rate_bp\0\u{3}pay_fen\0\u{1}trade\0\u{3}product_sale\0\u{3}advisory_fee\0")
+
+  fileprivate class _StorageClass {
+    var _sourceEventID: String = String()
+    var _customerID: String = String()
+    var _day: Crm_Common_V1_Date? = nil
+    var _source: Crm_Compensation_V1_IncomeSource = .unspecified
+    var _originalMonth: String = String()
+    var _carriedForward: Bool = false
+    var _adjustment: Bool = false
+    var _ruleVersion: Crm_Compensation_V1_RuleVersion? = nil
+    var _incomeFen: Int64 = 0
+    var _rateBp: UInt32 = 0
+    var _payFen: Int64 = 0
+    var _basis: Crm_Compensation_V1_StatementLine.OneOf_Basis?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sourceEventID = source._sourceEventID
+      _customerID = source._customerID
+      _day = source._day
+      _source = source._source
+      _originalMonth = source._originalMonth
+      _carriedForward = source._carriedForward
+      _adjustment = source._adjustment
+      _ruleVersion = source._ruleVersion
+      _incomeFen = source._incomeFen
+      _rateBp = source._rateBp
+      _payFen = source._payFen
+      _basis = source._basis
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._sourceEventID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._customerID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._day) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._source) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._originalMonth) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._carriedForward) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._adjustment) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._ruleVersion) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._incomeFen) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._rateBp) }()
+        case 11: try { try decoder.decodeSingularInt64Field(value: &_storage._payFen) }()
+        case 12: try {
+          var v: Crm_Compensation_V1_TradeBasis?
+          var hadOneofValue = false
+          if let current = _storage._basis {
+            hadOneofValue = true
+            if case .trade(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._basis = .trade(v)
+          }
+        }()
+        case 13: try {
+          var v: Crm_Compensation_V1_ProductSaleBasis?
+          var hadOneofValue = false
+          if let current = _storage._basis {
+            hadOneofValue = true
+            if case .productSale(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._basis = .productSale(v)
+          }
+        }()
+        case 14: try {
+          var v: Crm_Compensation_V1_AdvisoryFeeBasis?
+          var hadOneofValue = false
+          if let current = _storage._basis {
+            hadOneofValue = true
+            if case .advisoryFee(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._basis = .advisoryFee(v)
+          }
+        }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._sourceEventID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sourceEventID, fieldNumber: 1)
+      }
+      if !_storage._customerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._customerID, fieldNumber: 2)
+      }
+      try { if let v = _storage._day {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._source != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._source, fieldNumber: 4)
+      }
+      if !_storage._originalMonth.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._originalMonth, fieldNumber: 5)
+      }
+      if _storage._carriedForward != false {
+        try visitor.visitSingularBoolField(value: _storage._carriedForward, fieldNumber: 6)
+      }
+      if _storage._adjustment != false {
+        try visitor.visitSingularBoolField(value: _storage._adjustment, fieldNumber: 7)
+      }
+      try { if let v = _storage._ruleVersion {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._incomeFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._incomeFen, fieldNumber: 9)
+      }
+      if _storage._rateBp != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._rateBp, fieldNumber: 10)
+      }
+      if _storage._payFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._payFen, fieldNumber: 11)
+      }
+      switch _storage._basis {
+      case .trade?: try {
+        guard case .trade(let v)? = _storage._basis else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .productSale?: try {
+        guard case .productSale(let v)? = _storage._basis else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .advisoryFee?: try {
+        guard case .advisoryFee(let v)? = _storage._basis else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case nil: break
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_StatementLine, rhs: Crm_Compensation_V1_StatementLine) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sourceEventID != rhs_storage._sourceEventID {return false}
+        if _storage._customerID != rhs_storage._customerID {return false}
+        if _storage._day != rhs_storage._day {return false}
+        if _storage._source != rhs_storage._source {return false}
+        if _storage._originalMonth != rhs_storage._originalMonth {return false}
+        if _storage._carriedForward != rhs_storage._carriedForward {return false}
+        if _storage._adjustment != rhs_storage._adjustment {return false}
+        if _storage._ruleVersion != rhs_storage._ruleVersion {return false}
+        if _storage._incomeFen != rhs_storage._incomeFen {return false}
+        if _storage._rateBp != rhs_storage._rateBp {return false}
+        if _storage._payFen != rhs_storage._payFen {return false}
+        if _storage._basis != rhs_storage._basis {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_SourceTotal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SourceTotal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}source\0\u{3}item_count\0\u{3}income_fen\0\u{3}pay_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.source) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.itemCount) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.incomeFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.payFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.source != .unspecified {
+      try visitor.visitSingularEnumField(value: self.source, fieldNumber: 1)
+    }
+    if self.itemCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.itemCount, fieldNumber: 2)
+    }
+    if self.incomeFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.incomeFen, fieldNumber: 3)
+    }
+    if self.payFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.payFen, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_SourceTotal, rhs: Crm_Compensation_V1_SourceTotal) -> Bool {
+    if lhs.source != rhs.source {return false}
+    if lhs.itemCount != rhs.itemCount {return false}
+    if lhs.incomeFen != rhs.incomeFen {return false}
+    if lhs.payFen != rhs.payFen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_CommissionBand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CommissionBand"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}tier_index\0\u{3}lower_fen\0\u{3}upper_fen\0\u{3}rate_bp\0\u{3}portion_fen\0\u{3}pay_fen\0\u{3}rule_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.tierIndex) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.lowerFen) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.upperFen) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.rateBp) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.portionFen) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.payFen) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._ruleVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.tierIndex != 0 {
+      try visitor.visitSingularUInt32Field(value: self.tierIndex, fieldNumber: 1)
+    }
+    if self.lowerFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.lowerFen, fieldNumber: 2)
+    }
+    if self.upperFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.upperFen, fieldNumber: 3)
+    }
+    if self.rateBp != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rateBp, fieldNumber: 4)
+    }
+    if self.portionFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.portionFen, fieldNumber: 5)
+    }
+    if self.payFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.payFen, fieldNumber: 6)
+    }
+    try { if let v = self._ruleVersion {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_CommissionBand, rhs: Crm_Compensation_V1_CommissionBand) -> Bool {
+    if lhs.tierIndex != rhs.tierIndex {return false}
+    if lhs.lowerFen != rhs.lowerFen {return false}
+    if lhs.upperFen != rhs.upperFen {return false}
+    if lhs.rateBp != rhs.rateBp {return false}
+    if lhs.portionFen != rhs.portionFen {return false}
+    if lhs.payFen != rhs.payFen {return false}
+    if lhs._ruleVersion != rhs._ruleVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_CoefficientLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CoefficientLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}coefficient\0\u{3}base_fen\0\u{3}amount_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.coefficient) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.baseFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.amountFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.coefficient.isEmpty {
+      try visitor.visitSingularStringField(value: self.coefficient, fieldNumber: 2)
+    }
+    if self.baseFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.baseFen, fieldNumber: 3)
+    }
+    if self.amountFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.amountFen, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_CoefficientLine, rhs: Crm_Compensation_V1_CoefficientLine) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.coefficient != rhs.coefficient {return false}
+    if lhs.baseFen != rhs.baseFen {return false}
+    if lhs.amountFen != rhs.amountFen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_Statement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Statement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}month\0\u{1}grade\0\u{3}branch_id\0\u{3}team_id\0\u{3}rule_version\0\u{3}through_sequence\0\u{3}settled_at\0\u{3}source_totals\0\u{3}net_commission_fen\0\u{3}commission_bands\0\u{3}commission_pay_fen\0\u{3}subtotal_fen\0\u{3}coefficient_lines\0\u{3}total_fen\0\u{3}line_count\0\u{3}adjustment_count\0\u{1}lines\0")
+
+  fileprivate class _StorageClass {
+    var _managerID: String = String()
+    var _month: String = String()
+    var _grade: String = String()
+    var _branchID: String = String()
+    var _teamID: String = String()
+    var _ruleVersion: Crm_Compensation_V1_RuleVersion? = nil
+    var _throughSequence: UInt64 = 0
+    var _settledAt: Crm_Common_V1_Timestamp? = nil
+    var _sourceTotals: [Crm_Compensation_V1_SourceTotal] = []
+    var _netCommissionFen: Int64 = 0
+    var _commissionBands: [Crm_Compensation_V1_CommissionBand] = []
+    var _commissionPayFen: Int64 = 0
+    var _subtotalFen: Int64 = 0
+    var _coefficientLines: [Crm_Compensation_V1_CoefficientLine] = []
+    var _totalFen: Int64 = 0
+    var _lineCount: UInt32 = 0
+    var _adjustmentCount: UInt32 = 0
+    var _lines: [Crm_Compensation_V1_StatementLine] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _managerID = source._managerID
+      _month = source._month
+      _grade = source._grade
+      _branchID = source._branchID
+      _teamID = source._teamID
+      _ruleVersion = source._ruleVersion
+      _throughSequence = source._throughSequence
+      _settledAt = source._settledAt
+      _sourceTotals = source._sourceTotals
+      _netCommissionFen = source._netCommissionFen
+      _commissionBands = source._commissionBands
+      _commissionPayFen = source._commissionPayFen
+      _subtotalFen = source._subtotalFen
+      _coefficientLines = source._coefficientLines
+      _totalFen = source._totalFen
+      _lineCount = source._lineCount
+      _adjustmentCount = source._adjustmentCount
+      _lines = source._lines
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._managerID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._month) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._grade) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._branchID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._teamID) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._ruleVersion) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._throughSequence) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._settledAt) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._sourceTotals) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._netCommissionFen) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._commissionBands) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._commissionPayFen) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._subtotalFen) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._coefficientLines) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._totalFen) }()
+        case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._lineCount) }()
+        case 17: try { try decoder.decodeSingularUInt32Field(value: &_storage._adjustmentCount) }()
+        case 18: try { try decoder.decodeRepeatedMessageField(value: &_storage._lines) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._managerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._managerID, fieldNumber: 1)
+      }
+      if !_storage._month.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._month, fieldNumber: 2)
+      }
+      if !_storage._grade.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._grade, fieldNumber: 3)
+      }
+      if !_storage._branchID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._branchID, fieldNumber: 4)
+      }
+      if !_storage._teamID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._teamID, fieldNumber: 5)
+      }
+      try { if let v = _storage._ruleVersion {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if _storage._throughSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._throughSequence, fieldNumber: 7)
+      }
+      try { if let v = _storage._settledAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._sourceTotals.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._sourceTotals, fieldNumber: 9)
+      }
+      if _storage._netCommissionFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._netCommissionFen, fieldNumber: 10)
+      }
+      if !_storage._commissionBands.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._commissionBands, fieldNumber: 11)
+      }
+      if _storage._commissionPayFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._commissionPayFen, fieldNumber: 12)
+      }
+      if _storage._subtotalFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._subtotalFen, fieldNumber: 13)
+      }
+      if !_storage._coefficientLines.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._coefficientLines, fieldNumber: 14)
+      }
+      if _storage._totalFen != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._totalFen, fieldNumber: 15)
+      }
+      if _storage._lineCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._lineCount, fieldNumber: 16)
+      }
+      if _storage._adjustmentCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._adjustmentCount, fieldNumber: 17)
+      }
+      if !_storage._lines.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._lines, fieldNumber: 18)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_Statement, rhs: Crm_Compensation_V1_Statement) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._managerID != rhs_storage._managerID {return false}
+        if _storage._month != rhs_storage._month {return false}
+        if _storage._grade != rhs_storage._grade {return false}
+        if _storage._branchID != rhs_storage._branchID {return false}
+        if _storage._teamID != rhs_storage._teamID {return false}
+        if _storage._ruleVersion != rhs_storage._ruleVersion {return false}
+        if _storage._throughSequence != rhs_storage._throughSequence {return false}
+        if _storage._settledAt != rhs_storage._settledAt {return false}
+        if _storage._sourceTotals != rhs_storage._sourceTotals {return false}
+        if _storage._netCommissionFen != rhs_storage._netCommissionFen {return false}
+        if _storage._commissionBands != rhs_storage._commissionBands {return false}
+        if _storage._commissionPayFen != rhs_storage._commissionPayFen {return false}
+        if _storage._subtotalFen != rhs_storage._subtotalFen {return false}
+        if _storage._coefficientLines != rhs_storage._coefficientLines {return false}
+        if _storage._totalFen != rhs_storage._totalFen {return false}
+        if _storage._lineCount != rhs_storage._lineCount {return false}
+        if _storage._adjustmentCount != rhs_storage._adjustmentCount {return false}
+        if _storage._lines != rhs_storage._lines {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_SettleMonthRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettleMonthRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_SettleMonthRequest, rhs: Crm_Compensation_V1_SettleMonthRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_SettleMonthResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettleMonthResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{3}closed_now\0\u{3}recomputed_identical\0\u{3}through_sequence\0\u{3}settled_at\0\u{1}statements\0\u{1}lines\0\u{1}adjustments\0\u{3}total_pay_fen\0\u{1}income\0\u{1}unassigned\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.closedNow) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.recomputedIdentical) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.throughSequence) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._settledAt) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.statements) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.lines) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.adjustments) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.totalPayFen) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.income) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.unassigned) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if self.closedNow != false {
+      try visitor.visitSingularBoolField(value: self.closedNow, fieldNumber: 2)
+    }
+    if self.recomputedIdentical != false {
+      try visitor.visitSingularBoolField(value: self.recomputedIdentical, fieldNumber: 3)
+    }
+    if self.throughSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.throughSequence, fieldNumber: 4)
+    }
+    try { if let v = self._settledAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.statements != 0 {
+      try visitor.visitSingularUInt32Field(value: self.statements, fieldNumber: 6)
+    }
+    if self.lines != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lines, fieldNumber: 7)
+    }
+    if self.adjustments != 0 {
+      try visitor.visitSingularUInt32Field(value: self.adjustments, fieldNumber: 8)
+    }
+    if self.totalPayFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalPayFen, fieldNumber: 9)
+    }
+    if !self.income.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.income, fieldNumber: 10)
+    }
+    if !self.unassigned.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.unassigned, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_SettleMonthResponse, rhs: Crm_Compensation_V1_SettleMonthResponse) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.closedNow != rhs.closedNow {return false}
+    if lhs.recomputedIdentical != rhs.recomputedIdentical {return false}
+    if lhs.throughSequence != rhs.throughSequence {return false}
+    if lhs._settledAt != rhs._settledAt {return false}
+    if lhs.statements != rhs.statements {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.adjustments != rhs.adjustments {return false}
+    if lhs.totalPayFen != rhs.totalPayFen {return false}
+    if lhs.income != rhs.income {return false}
+    if lhs.unassigned != rhs.unassigned {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_GetStatementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStatementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}month\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_GetStatementRequest, rhs: Crm_Compensation_V1_GetStatementRequest) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.month != rhs.month {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_GetStatementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStatementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statement\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._statement) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._statement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_GetStatementResponse, rhs: Crm_Compensation_V1_GetStatementResponse) -> Bool {
+    if lhs._statement != rhs._statement {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListStatementsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListStatementsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{3}manager_id\0\u{3}branch_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 3)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListStatementsRequest, rhs: Crm_Compensation_V1_ListStatementsRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ListStatementsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListStatementsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statements\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.statements) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.statements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.statements, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ListStatementsResponse, rhs: Crm_Compensation_V1_ListStatementsResponse) -> Bool {
+    if lhs.statements != rhs.statements {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_AssessmentFigures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssessmentFigures"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customers_at_month_end\0\u{3}month_end_assets_fen\0\u{3}average_assets_fen\0\u{3}new_customers\0\u{3}effective_accounts\0\u{3}net_new_assets_fen\0\u{3}product_sales_fen\0\u{3}commission_contributed_fen\0\u{3}average_known\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.customersAtMonthEnd) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.monthEndAssetsFen) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.averageAssetsFen) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.newCustomers) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.effectiveAccounts) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.netNewAssetsFen) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.productSalesFen) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.commissionContributedFen) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.averageKnown) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.customersAtMonthEnd != 0 {
+      try visitor.visitSingularUInt32Field(value: self.customersAtMonthEnd, fieldNumber: 1)
+    }
+    if self.monthEndAssetsFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.monthEndAssetsFen, fieldNumber: 2)
+    }
+    if self.averageAssetsFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.averageAssetsFen, fieldNumber: 3)
+    }
+    if self.newCustomers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.newCustomers, fieldNumber: 4)
+    }
+    if self.effectiveAccounts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.effectiveAccounts, fieldNumber: 5)
+    }
+    if self.netNewAssetsFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.netNewAssetsFen, fieldNumber: 6)
+    }
+    if self.productSalesFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.productSalesFen, fieldNumber: 7)
+    }
+    if self.commissionContributedFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.commissionContributedFen, fieldNumber: 8)
+    }
+    if self.averageKnown != false {
+      try visitor.visitSingularBoolField(value: self.averageKnown, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_AssessmentFigures, rhs: Crm_Compensation_V1_AssessmentFigures) -> Bool {
+    if lhs.customersAtMonthEnd != rhs.customersAtMonthEnd {return false}
+    if lhs.monthEndAssetsFen != rhs.monthEndAssetsFen {return false}
+    if lhs.averageAssetsFen != rhs.averageAssetsFen {return false}
+    if lhs.newCustomers != rhs.newCustomers {return false}
+    if lhs.effectiveAccounts != rhs.effectiveAccounts {return false}
+    if lhs.netNewAssetsFen != rhs.netNewAssetsFen {return false}
+    if lhs.productSalesFen != rhs.productSalesFen {return false}
+    if lhs.commissionContributedFen != rhs.commissionContributedFen {return false}
+    if lhs.averageKnown != rhs.averageKnown {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_ManagerAssessment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ManagerAssessment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{3}team_id\0\u{3}branch_id\0\u{1}figures\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._figures) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 1)
+    }
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 2)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 3)
+    }
+    try { if let v = self._figures {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_ManagerAssessment, rhs: Crm_Compensation_V1_ManagerAssessment) -> Bool {
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs._figures != rhs._figures {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_UnitAssessment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnitAssessment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}unit_id\0\u{3}branch_id\0\u{1}managers\0\u{1}figures\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.unitID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.managers) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._figures) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.unitID.isEmpty {
+      try visitor.visitSingularStringField(value: self.unitID, fieldNumber: 1)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 2)
+    }
+    if self.managers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.managers, fieldNumber: 3)
+    }
+    try { if let v = self._figures {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_UnitAssessment, rhs: Crm_Compensation_V1_UnitAssessment) -> Bool {
+    if lhs.unitID != rhs.unitID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.managers != rhs.managers {return false}
+    if lhs._figures != rhs._figures {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_RankingEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RankingEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}position\0\u{1}rank\0\u{1}id\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.position) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.rank) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.position != 0 {
+      try visitor.visitSingularUInt32Field(value: self.position, fieldNumber: 1)
+    }
+    if self.rank != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rank, fieldNumber: 2)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 3)
+    }
+    if self.value != 0 {
+      try visitor.visitSingularInt64Field(value: self.value, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_RankingEntry, rhs: Crm_Compensation_V1_RankingEntry) -> Bool {
+    if lhs.position != rhs.position {return false}
+    if lhs.rank != rhs.rank {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_Ranking: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Ranking"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metric\0\u{1}unit\0\u{1}within\0\u{3}within_id\0\u{1}population\0\u{1}entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.metric) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.unit) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.within) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.withinID) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.population) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.metric != .unspecified {
+      try visitor.visitSingularEnumField(value: self.metric, fieldNumber: 1)
+    }
+    if self.unit != .unspecified {
+      try visitor.visitSingularEnumField(value: self.unit, fieldNumber: 2)
+    }
+    if self.within != .unspecified {
+      try visitor.visitSingularEnumField(value: self.within, fieldNumber: 3)
+    }
+    if !self.withinID.isEmpty {
+      try visitor.visitSingularStringField(value: self.withinID, fieldNumber: 4)
+    }
+    if self.population != 0 {
+      try visitor.visitSingularUInt32Field(value: self.population, fieldNumber: 5)
+    }
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_Ranking, rhs: Crm_Compensation_V1_Ranking) -> Bool {
+    if lhs.metric != rhs.metric {return false}
+    if lhs.unit != rhs.unit {return false}
+    if lhs.within != rhs.within {return false}
+    if lhs.withinID != rhs.withinID {return false}
+    if lhs.population != rhs.population {return false}
+    if lhs.entries != rhs.entries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_GetAssessmentFiguresRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAssessmentFiguresRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{3}manager_id\0\u{3}team_id\0\u{3}branch_id\0\u{1}metrics\0\u{1}top\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.teamID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.branchID) }()
+      case 5: try { try decoder.decodeRepeatedEnumField(value: &self.metrics) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.top) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    if !self.teamID.isEmpty {
+      try visitor.visitSingularStringField(value: self.teamID, fieldNumber: 3)
+    }
+    if !self.branchID.isEmpty {
+      try visitor.visitSingularStringField(value: self.branchID, fieldNumber: 4)
+    }
+    if !self.metrics.isEmpty {
+      try visitor.visitPackedEnumField(value: self.metrics, fieldNumber: 5)
+    }
+    if self.top != 0 {
+      try visitor.visitSingularUInt32Field(value: self.top, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_GetAssessmentFiguresRequest, rhs: Crm_Compensation_V1_GetAssessmentFiguresRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.teamID != rhs.teamID {return false}
+    if lhs.branchID != rhs.branchID {return false}
+    if lhs.metrics != rhs.metrics {return false}
+    if lhs.top != rhs.top {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Compensation_V1_GetAssessmentFiguresResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAssessmentFiguresResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}managers\0\u{1}teams\0\u{1}branches\0\u{3}scope_total\0\u{1}unassigned\0\u{1}rankings\0\u{3}effective_account_definition\0")
+
+  fileprivate class _StorageClass {
+    var _month: String = String()
+    var _managers: [Crm_Compensation_V1_ManagerAssessment] = []
+    var _teams: [Crm_Compensation_V1_UnitAssessment] = []
+    var _branches: [Crm_Compensation_V1_UnitAssessment] = []
+    var _scopeTotal: Crm_Compensation_V1_UnitAssessment? = nil
+    var _unassigned: Crm_Compensation_V1_AssessmentFigures? = nil
+    var _rankings: [Crm_Compensation_V1_Ranking] = []
+    var _effectiveAccountDefinition: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _month = source._month
+      _managers = source._managers
+      _teams = source._teams
+      _branches = source._branches
+      _scopeTotal = source._scopeTotal
+      _unassigned = source._unassigned
+      _rankings = source._rankings
+      _effectiveAccountDefinition = source._effectiveAccountDefinition
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._month) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._managers) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._teams) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._branches) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._scopeTotal) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._unassigned) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._rankings) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._effectiveAccountDefinition) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._month.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._month, fieldNumber: 1)
+      }
+      if !_storage._managers.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._managers, fieldNumber: 2)
+      }
+      if !_storage._teams.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._teams, fieldNumber: 3)
+      }
+      if !_storage._branches.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._branches, fieldNumber: 4)
+      }
+      try { if let v = _storage._scopeTotal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._unassigned {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._rankings.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._rankings, fieldNumber: 7)
+      }
+      if !_storage._effectiveAccountDefinition.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._effectiveAccountDefinition, fieldNumber: 8)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Compensation_V1_GetAssessmentFiguresResponse, rhs: Crm_Compensation_V1_GetAssessmentFiguresResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._month != rhs_storage._month {return false}
+        if _storage._managers != rhs_storage._managers {return false}
+        if _storage._teams != rhs_storage._teams {return false}
+        if _storage._branches != rhs_storage._branches {return false}
+        if _storage._scopeTotal != rhs_storage._scopeTotal {return false}
+        if _storage._unassigned != rhs_storage._unassigned {return false}
+        if _storage._rankings != rhs_storage._rankings {return false}
+        if _storage._effectiveAccountDefinition != rhs_storage._effectiveAccountDefinition {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,12 +1,45 @@
 import CRMProtos
 import CRMRPC
 
-/// Row-level access to manager records: pay is private, so a client manager reads only their own
-/// record and a branch head only their branch's managers. Head office, services and admins read all.
+/// Row-level access: pay is private, so a client manager reads only their own records (manager,
+/// customers, statements, figures) and a branch head only their branch's. Head office, HR, services
+/// and admins read all.
 enum ManagerAccess {
-    /// Head office, services and operators read every record.
+    /// What a caller may read.
+    enum Scope: Sendable, Hashable {
+        case everything
+        /// The managers of one branch, and what belongs to them.
+        case branch(String)
+        /// One manager's own records.
+        case manager(String)
+
+        /// Whether a manager placed in `branchID` is inside the scope.
+        func covers(managerID: String, branchID: String) -> Bool {
+            switch self {
+            case .everything: return true
+            case .branch(let id): return id == branchID
+            case .manager(let id): return id == managerID
+            }
+        }
+    }
+
+    /// Head office, HR, services and operators read every record.
     static func seesEverything(_ principal: Principal) -> Bool {
         principal.isAdmin || principal.roles.contains(CompensationRoles.headOffice) || principal.roles.contains(CompensationRoles.service)
+            || principal.roles.contains(CompensationRoles.hr)
+    }
+
+    /// The caller's scope; a caller with a scoped role but no scope attribute reads nothing.
+    static func scope(of principal: Principal?) throws -> Scope {
+        guard let principal else { throw RPCError(.unauthenticated, "a token is required") }
+        if seesEverything(principal) { return .everything }
+        if principal.roles.contains(CompensationRoles.branchHead), let branchID = principal.attributes["branch_id"], !branchID.isEmpty {
+            return .branch(branchID)
+        }
+        if principal.roles.contains(CompensationRoles.manager), let managerID = principal.attributes["manager_id"], !managerID.isEmpty {
+            return .manager(managerID)
+        }
+        throw RPCError(.permissionDenied, "\(principal.name) has no branch_id or manager_id to scope its reads")
     }
 
     /// What a caller learns about a manager id that does not exist: NOT_FOUND for those who read
@@ -14,26 +47,19 @@ enum ManagerAccess {
     /// so a manager or branch head cannot learn which ids exist.
     static func missing(_ managerID: String, for principal: Principal?) -> RPCError {
         if let principal, !seesEverything(principal) {
-            return RPCError(.permissionDenied, "\(principal.name) may not read manager \(managerID)")
+            return denied(managerID, for: principal)
         }
         return RPCError(.notFound, "no manager \(managerID)")
     }
 
+    static func denied(_ managerID: String, for principal: Principal?) -> RPCError {
+        RPCError(.permissionDenied, "\(principal?.name ?? "the caller") may not read manager \(managerID)")
+    }
+
     static func check(_ principal: Principal?, mayRead manager: Crm_Compensation_V1_ClientManager) throws {
-        guard let principal else { throw RPCError(.unauthenticated, "a token is required") }
-        if seesEverything(principal) {
-            return
+        let scope = try scope(of: principal)
+        guard scope.covers(managerID: manager.managerID, branchID: manager.branchID) else {
+            throw denied(manager.managerID, for: principal)
         }
-        if principal.roles.contains(CompensationRoles.manager),
-            let managerID = principal.attributes["manager_id"], managerID == manager.managerID
-        {
-            return
-        }
-        if principal.roles.contains(CompensationRoles.branchHead),
-            let branchID = principal.attributes["branch_id"], branchID == manager.branchID
-        {
-            return
-        }
-        throw RPCError(.permissionDenied, "\(principal.name) may not read manager \(manager.managerID)")
     }
 }

@@ -239,7 +239,13 @@ public enum Assessment {
                     $0.commissionContributedFen = FenArithmetic.sum($0.commissionContributedFen, trade.netCommissionFen(deducting: inputs.deductedCosts))
                 }
             case .productSale(let sale):
-                add(item.customerID, on: item.day) { $0.productSalesFen = FenArithmetic.sum($0.productSalesFen, sale.amountFen) }
+                let change: (inout AssessmentFigures) -> Void = { $0.productSalesFen = FenArithmetic.sum($0.productSalesFen, sale.amountFen) }
+                // A sale credited to a manager on the roster counts for that manager, as on statements.
+                if let credited = item.creditedManagerID, placements[credited] != nil {
+                    change(&figures[credited, default: AssessmentFigures()])
+                } else {
+                    add(item.customerID, on: item.day, change)
+                }
             case .marginInterest, .advisoryFee:
                 break
             }

@@ -7,12 +7,14 @@ public struct IncomeAttribution: Sendable {
     /// Items whose customer had no manager on the item's day, in statement order.
     public let unassigned: [IncomeItem]
 
-    /// Attributes every item in one pass over `items`.
-    public init(items: [IncomeItem], timeline: AssignmentTimeline) {
+    /// Attributes every item in one pass over `items`: to its credited manager when it names one
+    /// that is on `roster` (any credited manager when no roster is given), else to the manager in
+    /// charge of its customer on its day.
+    public init(items: [IncomeItem], timeline: AssignmentTimeline, roster: Set<String>? = nil) {
         var byManager: [String: [IncomeItem]] = [:]
         var unassigned: [IncomeItem] = []
         for item in items {
-            if let managerID = timeline.managerID(of: item.customerID, on: item.day) {
+            if let managerID = Self.manager(of: item, timeline: timeline, roster: roster) {
                 byManager[managerID, default: []].append(item)
             } else {
                 unassigned.append(item)
@@ -23,13 +25,27 @@ public struct IncomeAttribution: Sendable {
         self.unassigned = unassigned
     }
 
+    /// The manager an item belongs to: its credited manager when that one is on `roster` (or no
+    /// roster is given), else the manager in charge of its customer on its day; nil when nobody.
+    public static func manager(of item: IncomeItem, timeline: AssignmentTimeline, roster: Set<String>? = nil) -> String? {
+        if let credited = item.creditedManagerID, !credited.isEmpty, roster?.contains(credited) ?? true {
+            return credited
+        }
+        return timeline.managerID(of: item.customerID, on: item.day)
+    }
+
     /// The items attributed to `managerID` (any month; settlement picks the month's).
     public func items(for managerID: String) -> [IncomeItem] { byManager[managerID] ?? [] }
 
     /// The unassigned items whose day lies in `month`, totalled per source; commission is net of
     /// fees and of the costs in `listedCosts`. Pay is nil: nobody is paid on these.
     public func unassignedTotals(in month: CalendarMonth, deducting listedCosts: Set<String>) -> [SourceTotal] {
-        let lines = unassigned.filter { month.contains($0.day) }.map { item in
+        Self.totals(of: unassigned, in: month, deducting: listedCosts)
+    }
+
+    /// The items of `items` whose day lies in `month`, totalled per source (pay nil).
+    public static func totals(of items: [IncomeItem], in month: CalendarMonth, deducting listedCosts: Set<String>) -> [SourceTotal] {
+        let lines = items.filter { month.contains($0.day) }.map { item in
             (item.source, Settlement.incomeFen(of: item, deducting: listedCosts))
         }
         return IncomeSource.allCases.compactMap { source in

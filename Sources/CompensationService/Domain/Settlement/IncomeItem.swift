@@ -14,9 +14,18 @@ public enum IncomeSource: String, Sendable, Hashable, Codable, CaseIterable, Com
     /// Whether this source is net commission, paid through the scheme's marginal tiers.
     public var isCommission: Bool { self == .cashCommission || self == .marginCommission }
 
-    public static func < (lhs: IncomeSource, rhs: IncomeSource) -> Bool { lhs.order < rhs.order }
+    public static func < (lhs: IncomeSource, rhs: IncomeSource) -> Bool { lhs.index < rhs.index }
 
-    private var order: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    /// The position in ``allCases`` (statement order).
+    var index: Int {
+        switch self {
+        case .cashCommission: return 0
+        case .marginCommission: return 1
+        case .marginInterest: return 2
+        case .productRebate: return 3
+        case .advisoryFee: return 4
+        }
+    }
 
     public var description: String { rawValue }
 }
@@ -46,20 +55,51 @@ public struct TradeCommission: Sendable, Hashable, Codable {
     public var commissionFen: Int64
     public var exchangeFeesFen: Int64
     public var regulatoryFeesFen: Int64
-    /// Other costs; only those the scheme lists are deducted.
-    public var otherCosts: [NamedCost]
+    /// The first other cost, kept inline: most trades carry one (or none), and a month's millions of
+    /// trades then need no allocation each. The rest are in `moreCosts`.
+    private var firstCost: NamedCost?
+    private var moreCosts: [NamedCost]
 
     public init(account: TradeAccount, commissionFen: Int64, exchangeFeesFen: Int64 = 0, regulatoryFeesFen: Int64 = 0, otherCosts: [NamedCost] = []) {
         self.account = account
         self.commissionFen = commissionFen
         self.exchangeFeesFen = exchangeFeesFen
         self.regulatoryFeesFen = regulatoryFeesFen
-        self.otherCosts = otherCosts
+        self.firstCost = otherCosts.first
+        self.moreCosts = Array(otherCosts.dropFirst())
+    }
+
+    /// A trade whose other costs are `first` then `more` (no intermediate array).
+    init(account: TradeAccount, commissionFen: Int64, exchangeFeesFen: Int64, regulatoryFeesFen: Int64, firstCost: NamedCost?, moreCosts: [NamedCost]) {
+        self.account = account
+        self.commissionFen = commissionFen
+        self.exchangeFeesFen = exchangeFeesFen
+        self.regulatoryFeesFen = regulatoryFeesFen
+        self.firstCost = firstCost ?? moreCosts.first
+        self.moreCosts = firstCost == nil ? Array(moreCosts.dropFirst()) : moreCosts
+    }
+
+    /// Other costs; only those the scheme lists are deducted.
+    public var otherCosts: [NamedCost] {
+        get { firstCost.map { [$0] + moreCosts } ?? [] }
+        set {
+            firstCost = newValue.first
+            moreCosts = Array(newValue.dropFirst())
+        }
+    }
+
+    /// Whether every other cost has a name.
+    var costsAreNamed: Bool {
+        guard let firstCost else { return true }
+        return !firstCost.name.isEmpty && moreCosts.allSatisfy { !$0.name.isEmpty }
     }
 
     /// The other costs whose names are in `listed`.
     public func listedCostsFen(_ listed: Set<String>) -> Int64 {
-        FenArithmetic.total(otherCosts.lazy.filter { listed.contains($0.name) }.map(\.fen))
+        guard let firstCost else { return 0 }
+        var total = listed.contains(firstCost.name) ? firstCost.fen : 0
+        for cost in moreCosts where listed.contains(cost.name) { total = FenArithmetic.sum(total, cost.fen) }
+        return total
     }
 
     /// Net commission = commission − exchange fees − regulatory fees − the listed other costs. Exact
@@ -68,6 +108,30 @@ public struct TradeCommission: Sendable, Hashable, Codable {
         let fees = FenArithmetic.sum(exchangeFeesFen, regulatoryFeesFen)
         let deductions = FenArithmetic.sum(fees, listedCostsFen(listed))
         return FenArithmetic.difference(commissionFen, deductions)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case account, commissionFen, exchangeFeesFen, regulatoryFeesFen, otherCosts
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            account: try container.decode(TradeAccount.self, forKey: .account),
+            commissionFen: try container.decode(Int64.self, forKey: .commissionFen),
+            exchangeFeesFen: try container.decode(Int64.self, forKey: .exchangeFeesFen),
+            regulatoryFeesFen: try container.decode(Int64.self, forKey: .regulatoryFeesFen),
+            otherCosts: try container.decode([NamedCost].self, forKey: .otherCosts)
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(account, forKey: .account)
+        try container.encode(commissionFen, forKey: .commissionFen)
+        try container.encode(exchangeFeesFen, forKey: .exchangeFeesFen)
+        try container.encode(regulatoryFeesFen, forKey: .regulatoryFeesFen)
+        try container.encode(otherCosts, forKey: .otherCosts)
     }
 }
 
@@ -135,9 +199,12 @@ public struct IncomeItem: Sendable, Hashable, Codable {
     /// Where the compensation service recorded the item (its own store's insertion order, increasing
     /// across both feeds). A month is closed "through" a sequence; an item recorded later is late.
     public var ingestSequence: Int64
+    /// The manager the source credits with the income (an order's manager), who then gets it instead
+    /// of the manager in charge of the customer that day; nil for most items.
+    public var creditedManagerID: String?
 
     public init(sourceEventID: String, customerID: String, day: CalendarDay, occurredAtMillis: Int64? = nil, kind: IncomeKind,
-                isAdjustment: Bool = false, ingestSequence: Int64 = 0) {
+                isAdjustment: Bool = false, ingestSequence: Int64 = 0, creditedManagerID: String? = nil) {
         self.sourceEventID = sourceEventID
         self.customerID = customerID
         self.day = day
@@ -145,14 +212,17 @@ public struct IncomeItem: Sendable, Hashable, Codable {
         self.kind = kind
         self.isAdjustment = isAdjustment
         self.ingestSequence = ingestSequence
+        self.creditedManagerID = creditedManagerID
     }
 
     public var source: IncomeSource { kind.source }
 
-    /// Statement order: by day, then by source event id compared byte by byte (UTF-8), which is
-    /// total, locale-free and much cheaper than `String`'s Unicode ordering on millions of items.
+    /// Statement order: by day, then in the order the service recorded the items (ingest sequence),
+    /// then by source event id compared byte by byte (UTF-8): total, locale-free, and the order the
+    /// store already reads a month in, so millions of items need no sorting.
     public static func statementOrder(_ a: IncomeItem, _ b: IncomeItem) -> Bool {
         if a.day != b.day { return a.day < b.day }
+        if a.ingestSequence != b.ingestSequence { return a.ingestSequence < b.ingestSequence }
         return a.sourceEventID.utf8.lexicographicallyPrecedes(b.sourceEventID.utf8)
     }
 
@@ -164,6 +234,17 @@ public struct IncomeItem: Sendable, Hashable, Codable {
         let source = items
         let order = source.indices.sorted { statementOrder(source[$0], source[$1]) }
         items = order.map { source[$0] }
+    }
+
+    /// Whether ``violations(prefix:)`` is empty, without building any text (the per-item check on
+    /// millions of items).
+    public var isValid: Bool {
+        guard !sourceEventID.isEmpty, !customerID.isEmpty else { return false }
+        switch kind {
+        case .trade(let trade): return trade.costsAreNamed
+        case .productSale(let sale): return !sale.productCode.isEmpty && sale.rebateRate.isAllowed
+        case .marginInterest, .advisoryFee: return true
+        }
     }
 
     /// Every violated field of this item, named under `prefix`.

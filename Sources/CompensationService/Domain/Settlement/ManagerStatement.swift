@@ -124,7 +124,7 @@ public struct ManagerStatement: Sendable, Hashable, Codable {
     public var ruleVersion: RuleVersion
     /// The statement covers items recorded up to this ingest sequence; closing records it.
     public var throughSequence: Int64
-    /// One line per income item, sorted by day then source event id.
+    /// One line per income item, in statement order: by day, then as recorded (ingest sequence).
     public var incomeLines: [IncomeLine]
     /// Per-source totals for the sources with lines, in ``IncomeSource`` order.
     public var sourceTotals: [SourceTotal]

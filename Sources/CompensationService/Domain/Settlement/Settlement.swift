@@ -59,8 +59,8 @@ public enum Settlement {
     /// of closed earlier months as flagged adjustments. Items already settled in a closed month,
     /// items of later months, and items of earlier months that are still open are left out.
     ///
-    /// Lines are in statement order (``IncomeItem/statementOrder(_:_:)``); items loaded
-    /// `ORDER BY day, source_event_id` (SQLite's binary collation is the same order) are not re-sorted.
+    /// Lines are in statement order (``IncomeItem/statementOrder(_:_:)``); items already in that
+    /// order (as the store reads a month: by day, then ingest sequence) are not re-sorted.
     ///
     /// Refuses: a closed month; a month not ended on `request.today`; a grade with no scheme in
     /// force; a missing manager id or grade, a coefficient outside 0–10, a bad item, or the same
@@ -76,12 +76,12 @@ public enum Settlement {
             violations.append(SettlementViolation(field: "coefficients.\(kind.rawValue)", description: "\(coefficient) is outside 0–10"))
         }
         var seen: [String: Int] = [:]
+        seen.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            violations += item.violations(prefix: "items[\(index)]")
-            if let first = seen[item.sourceEventID] {
+            if !item.isValid { violations += item.violations(prefix: "items[\(index)]") }
+            if let first = seen.updateValue(index, forKey: item.sourceEventID) {
+                seen[item.sourceEventID] = first
                 violations.append(SettlementViolation(field: "items[\(index)].source_event_id", description: "\(item.sourceEventID) is also items[\(first)]; each event counts once"))
-            } else {
-                seen[item.sourceEventID] = index
             }
         }
         guard violations.isEmpty else { throw .invalid(violations) }
@@ -91,13 +91,33 @@ public enum Settlement {
         }
         let scheme = try schemes.scheme(grade: request.grade, month: request.month)
 
-        var included = items.filter { item in
-            item.ingestSequence <= request.throughSequence
-                && item.day.month <= request.month
-                && book.statementMonth(ofItemIn: item.day.month, ingestSequence: item.ingestSequence, managerID: request.managerID) == request.month
+        return statement(request, items: statementItems(items, month: request.month, throughSequence: request.throughSequence,
+                                                        managerID: request.managerID, book: book), scheme: scheme)
+    }
+
+    /// The items of `items` that belong on `managerID`'s statement for `month` (an open month), in
+    /// statement order: those recorded through `throughSequence` whose statement month
+    /// (``SettlementBook/statementMonth(ofItemIn:ingestSequence:managerID:)``) is `month`.
+    public static func statementItems(_ items: [IncomeItem], month: CalendarMonth, throughSequence: Int64, managerID: String,
+                                      book: SettlementBook) -> [IncomeItem] {
+        let belongs = { (item: IncomeItem) in
+            belongsOnStatement(item, month: month, throughSequence: throughSequence, managerID: managerID, book: book)
         }
+        // Items already chosen (the usual case for the service) are not copied.
+        var included = items.allSatisfy(belongs) ? items : items.filter(belongs)
         IncomeItem.putInStatementOrder(&included)
-        return statement(request, items: included, scheme: scheme)
+        return included
+    }
+
+    /// Whether `item` belongs on `managerID`'s statement for the open `month`: recorded through
+    /// `throughSequence`, and its statement month is `month`. The month being open, its own items
+    /// belong to it; only earlier items need the book's walk through the closed months.
+    @inline(__always)
+    public static func belongsOnStatement(_ item: IncomeItem, month: CalendarMonth, throughSequence: Int64, managerID: String,
+                                          book: SettlementBook) -> Bool {
+        guard item.ingestSequence <= throughSequence, item.day <= month.lastDay else { return false }
+        return item.day >= month.firstDay
+            || book.statementMonth(ofItemIn: item.day.month, ingestSequence: item.ingestSequence, managerID: managerID) == month
     }
 
     /// The statement of `items` (already chosen and sorted) under `scheme`.
@@ -106,21 +126,31 @@ public enum Settlement {
         let listedCosts = scheme.deductedCostSet
         let lines = items.map { incomeLine($0, month: request.month, scheme: scheme, listedCosts: listedCosts) }
 
+        // One pass: per-source counts and sums (in IncomeSource order), net commission, line pay.
+        var counts = [Int](repeating: 0, count: IncomeSource.allCases.count)
+        var incomes = [Int64](repeating: 0, count: IncomeSource.allCases.count)
+        var pays = [Int64](repeating: 0, count: IncomeSource.allCases.count)
+        var netCommission: Int64 = 0
+        var linePay: Int64 = 0
+        for line in lines {
+            let slot = line.source.index
+            counts[slot] += 1
+            incomes[slot] = FenArithmetic.sum(incomes[slot], line.incomeFen)
+            if line.source.isCommission { netCommission = FenArithmetic.sum(netCommission, line.incomeFen) }
+            if let pay = line.payFen {
+                pays[slot] = FenArithmetic.sum(pays[slot], pay)
+                linePay = FenArithmetic.sum(linePay, pay)
+            }
+        }
         let sourceTotals = IncomeSource.allCases.compactMap { source -> SourceTotal? in
-            let ofSource = lines.filter { $0.source == source }
-            guard !ofSource.isEmpty else { return nil }
-            return SourceTotal(
-                source: source,
-                itemCount: ofSource.count,
-                incomeFen: FenArithmetic.total(ofSource.map(\.incomeFen)),
-                payFen: source.isCommission ? nil : FenArithmetic.total(ofSource.compactMap(\.payFen))
-            )
+            let slot = source.index
+            guard counts[slot] > 0 else { return nil }
+            return SourceTotal(source: source, itemCount: counts[slot], incomeFen: incomes[slot], payFen: source.isCommission ? nil : pays[slot])
         }
 
-        let netCommission = FenArithmetic.total(lines.lazy.filter(\.source.isCommission).map(\.incomeFen))
         let bands = commissionBands(netCommissionFen: netCommission, tiers: scheme.commissionTiers, version: version)
         let commissionPay = FenArithmetic.total(bands.map(\.payFen))
-        let subtotal = FenArithmetic.sum(FenArithmetic.total(lines.compactMap(\.payFen)), commissionPay)
+        let subtotal = FenArithmetic.sum(linePay, commissionPay)
 
         var running = subtotal
         var coefficientLines: [CoefficientLine] = []

@@ -142,6 +142,96 @@ void   crm__compensation__v1__upsert_manager_response__free_unpacked
   assert(message->base.descriptor == &crm__compensation__v1__upsert_manager_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__compensation__v1__upsert_managers_request__init
+                     (Crm__Compensation__V1__UpsertManagersRequest         *message)
+{
+  static const Crm__Compensation__V1__UpsertManagersRequest init_value = CRM__COMPENSATION__V1__UPSERT_MANAGERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__upsert_managers_request__get_packed_size
+                     (const Crm__Compensation__V1__UpsertManagersRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__upsert_managers_request__pack
+                     (const Crm__Compensation__V1__UpsertManagersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__upsert_managers_request__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertManagersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UpsertManagersRequest *
+       crm__compensation__v1__upsert_managers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UpsertManagersRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__upsert_managers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__upsert_managers_request__free_unpacked
+                     (Crm__Compensation__V1__UpsertManagersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__upsert_managers_response__init
+                     (Crm__Compensation__V1__UpsertManagersResponse         *message)
+{
+  static const Crm__Compensation__V1__UpsertManagersResponse init_value = CRM__COMPENSATION__V1__UPSERT_MANAGERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__upsert_managers_response__get_packed_size
+                     (const Crm__Compensation__V1__UpsertManagersResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__upsert_managers_response__pack
+                     (const Crm__Compensation__V1__UpsertManagersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__upsert_managers_response__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertManagersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UpsertManagersResponse *
+       crm__compensation__v1__upsert_managers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UpsertManagersResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__upsert_managers_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__upsert_managers_response__free_unpacked
+                     (Crm__Compensation__V1__UpsertManagersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_managers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__compensation__v1__get_manager_request__init
                      (Crm__Compensation__V1__GetManagerRequest         *message)
 {
@@ -230,6 +320,2391 @@ void   crm__compensation__v1__get_manager_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &crm__compensation__v1__get_manager_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_managers_request__init
+                     (Crm__Compensation__V1__ListManagersRequest         *message)
+{
+  static const Crm__Compensation__V1__ListManagersRequest init_value = CRM__COMPENSATION__V1__LIST_MANAGERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_managers_request__get_packed_size
+                     (const Crm__Compensation__V1__ListManagersRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_managers_request__pack
+                     (const Crm__Compensation__V1__ListManagersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_managers_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListManagersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListManagersRequest *
+       crm__compensation__v1__list_managers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListManagersRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_managers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_managers_request__free_unpacked
+                     (Crm__Compensation__V1__ListManagersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_managers_response__init
+                     (Crm__Compensation__V1__ListManagersResponse         *message)
+{
+  static const Crm__Compensation__V1__ListManagersResponse init_value = CRM__COMPENSATION__V1__LIST_MANAGERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_managers_response__get_packed_size
+                     (const Crm__Compensation__V1__ListManagersResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_managers_response__pack
+                     (const Crm__Compensation__V1__ListManagersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_managers_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListManagersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListManagersResponse *
+       crm__compensation__v1__list_managers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListManagersResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_managers_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_managers_response__free_unpacked
+                     (Crm__Compensation__V1__ListManagersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_managers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__branch__init
+                     (Crm__Compensation__V1__Branch         *message)
+{
+  static const Crm__Compensation__V1__Branch init_value = CRM__COMPENSATION__V1__BRANCH__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__branch__get_packed_size
+                     (const Crm__Compensation__V1__Branch *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__branch__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__branch__pack
+                     (const Crm__Compensation__V1__Branch *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__branch__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__branch__pack_to_buffer
+                     (const Crm__Compensation__V1__Branch *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__branch__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__Branch *
+       crm__compensation__v1__branch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__Branch *)
+     protobuf_c_message_unpack (&crm__compensation__v1__branch__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__branch__free_unpacked
+                     (Crm__Compensation__V1__Branch *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__branch__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__upsert_branches_request__init
+                     (Crm__Compensation__V1__UpsertBranchesRequest         *message)
+{
+  static const Crm__Compensation__V1__UpsertBranchesRequest init_value = CRM__COMPENSATION__V1__UPSERT_BRANCHES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__upsert_branches_request__get_packed_size
+                     (const Crm__Compensation__V1__UpsertBranchesRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__upsert_branches_request__pack
+                     (const Crm__Compensation__V1__UpsertBranchesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__upsert_branches_request__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertBranchesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UpsertBranchesRequest *
+       crm__compensation__v1__upsert_branches_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UpsertBranchesRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__upsert_branches_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__upsert_branches_request__free_unpacked
+                     (Crm__Compensation__V1__UpsertBranchesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__upsert_branches_response__init
+                     (Crm__Compensation__V1__UpsertBranchesResponse         *message)
+{
+  static const Crm__Compensation__V1__UpsertBranchesResponse init_value = CRM__COMPENSATION__V1__UPSERT_BRANCHES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__upsert_branches_response__get_packed_size
+                     (const Crm__Compensation__V1__UpsertBranchesResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__upsert_branches_response__pack
+                     (const Crm__Compensation__V1__UpsertBranchesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__upsert_branches_response__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertBranchesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UpsertBranchesResponse *
+       crm__compensation__v1__upsert_branches_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UpsertBranchesResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__upsert_branches_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__upsert_branches_response__free_unpacked
+                     (Crm__Compensation__V1__UpsertBranchesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_branches_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_branches_request__init
+                     (Crm__Compensation__V1__ListBranchesRequest         *message)
+{
+  static const Crm__Compensation__V1__ListBranchesRequest init_value = CRM__COMPENSATION__V1__LIST_BRANCHES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_branches_request__get_packed_size
+                     (const Crm__Compensation__V1__ListBranchesRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_branches_request__pack
+                     (const Crm__Compensation__V1__ListBranchesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_branches_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListBranchesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListBranchesRequest *
+       crm__compensation__v1__list_branches_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListBranchesRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_branches_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_branches_request__free_unpacked
+                     (Crm__Compensation__V1__ListBranchesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_branches_response__init
+                     (Crm__Compensation__V1__ListBranchesResponse         *message)
+{
+  static const Crm__Compensation__V1__ListBranchesResponse init_value = CRM__COMPENSATION__V1__LIST_BRANCHES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_branches_response__get_packed_size
+                     (const Crm__Compensation__V1__ListBranchesResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_branches_response__pack
+                     (const Crm__Compensation__V1__ListBranchesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_branches_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListBranchesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListBranchesResponse *
+       crm__compensation__v1__list_branches_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListBranchesResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_branches_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_branches_response__free_unpacked
+                     (Crm__Compensation__V1__ListBranchesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_branches_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__team__init
+                     (Crm__Compensation__V1__Team         *message)
+{
+  static const Crm__Compensation__V1__Team init_value = CRM__COMPENSATION__V1__TEAM__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__team__get_packed_size
+                     (const Crm__Compensation__V1__Team *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__team__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__team__pack
+                     (const Crm__Compensation__V1__Team *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__team__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__team__pack_to_buffer
+                     (const Crm__Compensation__V1__Team *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__team__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__Team *
+       crm__compensation__v1__team__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__Team *)
+     protobuf_c_message_unpack (&crm__compensation__v1__team__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__team__free_unpacked
+                     (Crm__Compensation__V1__Team *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__team__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__upsert_teams_request__init
+                     (Crm__Compensation__V1__UpsertTeamsRequest         *message)
+{
+  static const Crm__Compensation__V1__UpsertTeamsRequest init_value = CRM__COMPENSATION__V1__UPSERT_TEAMS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__upsert_teams_request__get_packed_size
+                     (const Crm__Compensation__V1__UpsertTeamsRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__upsert_teams_request__pack
+                     (const Crm__Compensation__V1__UpsertTeamsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__upsert_teams_request__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertTeamsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UpsertTeamsRequest *
+       crm__compensation__v1__upsert_teams_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UpsertTeamsRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__upsert_teams_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__upsert_teams_request__free_unpacked
+                     (Crm__Compensation__V1__UpsertTeamsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__upsert_teams_response__init
+                     (Crm__Compensation__V1__UpsertTeamsResponse         *message)
+{
+  static const Crm__Compensation__V1__UpsertTeamsResponse init_value = CRM__COMPENSATION__V1__UPSERT_TEAMS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__upsert_teams_response__get_packed_size
+                     (const Crm__Compensation__V1__UpsertTeamsResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__upsert_teams_response__pack
+                     (const Crm__Compensation__V1__UpsertTeamsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__upsert_teams_response__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertTeamsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UpsertTeamsResponse *
+       crm__compensation__v1__upsert_teams_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UpsertTeamsResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__upsert_teams_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__upsert_teams_response__free_unpacked
+                     (Crm__Compensation__V1__UpsertTeamsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__upsert_teams_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_teams_request__init
+                     (Crm__Compensation__V1__ListTeamsRequest         *message)
+{
+  static const Crm__Compensation__V1__ListTeamsRequest init_value = CRM__COMPENSATION__V1__LIST_TEAMS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_teams_request__get_packed_size
+                     (const Crm__Compensation__V1__ListTeamsRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_teams_request__pack
+                     (const Crm__Compensation__V1__ListTeamsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_teams_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListTeamsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListTeamsRequest *
+       crm__compensation__v1__list_teams_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListTeamsRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_teams_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_teams_request__free_unpacked
+                     (Crm__Compensation__V1__ListTeamsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_teams_response__init
+                     (Crm__Compensation__V1__ListTeamsResponse         *message)
+{
+  static const Crm__Compensation__V1__ListTeamsResponse init_value = CRM__COMPENSATION__V1__LIST_TEAMS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_teams_response__get_packed_size
+                     (const Crm__Compensation__V1__ListTeamsResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_teams_response__pack
+                     (const Crm__Compensation__V1__ListTeamsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_teams_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListTeamsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListTeamsResponse *
+       crm__compensation__v1__list_teams_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListTeamsResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_teams_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_teams_response__free_unpacked
+                     (Crm__Compensation__V1__ListTeamsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_teams_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__assignment__init
+                     (Crm__Compensation__V1__Assignment         *message)
+{
+  static const Crm__Compensation__V1__Assignment init_value = CRM__COMPENSATION__V1__ASSIGNMENT__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__assignment__get_packed_size
+                     (const Crm__Compensation__V1__Assignment *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assignment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__assignment__pack
+                     (const Crm__Compensation__V1__Assignment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assignment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__assignment__pack_to_buffer
+                     (const Crm__Compensation__V1__Assignment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assignment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__Assignment *
+       crm__compensation__v1__assignment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__Assignment *)
+     protobuf_c_message_unpack (&crm__compensation__v1__assignment__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__assignment__free_unpacked
+                     (Crm__Compensation__V1__Assignment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__assignment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__assign_customers_request__init
+                     (Crm__Compensation__V1__AssignCustomersRequest         *message)
+{
+  static const Crm__Compensation__V1__AssignCustomersRequest init_value = CRM__COMPENSATION__V1__ASSIGN_CUSTOMERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__assign_customers_request__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomersRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__assign_customers_request__pack
+                     (const Crm__Compensation__V1__AssignCustomersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__assign_customers_request__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__AssignCustomersRequest *
+       crm__compensation__v1__assign_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__AssignCustomersRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__assign_customers_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__assign_customers_request__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__assign_customers_response__init
+                     (Crm__Compensation__V1__AssignCustomersResponse         *message)
+{
+  static const Crm__Compensation__V1__AssignCustomersResponse init_value = CRM__COMPENSATION__V1__ASSIGN_CUSTOMERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__assign_customers_response__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomersResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__assign_customers_response__pack
+                     (const Crm__Compensation__V1__AssignCustomersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__assign_customers_response__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__AssignCustomersResponse *
+       crm__compensation__v1__assign_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__AssignCustomersResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__assign_customers_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__assign_customers_response__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customers_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__assign_customer_request__init
+                     (Crm__Compensation__V1__AssignCustomerRequest         *message)
+{
+  static const Crm__Compensation__V1__AssignCustomerRequest init_value = CRM__COMPENSATION__V1__ASSIGN_CUSTOMER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__assign_customer_request__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomerRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__assign_customer_request__pack
+                     (const Crm__Compensation__V1__AssignCustomerRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__assign_customer_request__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomerRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__AssignCustomerRequest *
+       crm__compensation__v1__assign_customer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__AssignCustomerRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__assign_customer_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__assign_customer_request__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomerRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__assign_customer_response__init
+                     (Crm__Compensation__V1__AssignCustomerResponse         *message)
+{
+  static const Crm__Compensation__V1__AssignCustomerResponse init_value = CRM__COMPENSATION__V1__ASSIGN_CUSTOMER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__assign_customer_response__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomerResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__assign_customer_response__pack
+                     (const Crm__Compensation__V1__AssignCustomerResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__assign_customer_response__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomerResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__AssignCustomerResponse *
+       crm__compensation__v1__assign_customer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__AssignCustomerResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__assign_customer_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__assign_customer_response__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomerResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__assign_customer_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_assignments_request__init
+                     (Crm__Compensation__V1__ListAssignmentsRequest         *message)
+{
+  static const Crm__Compensation__V1__ListAssignmentsRequest init_value = CRM__COMPENSATION__V1__LIST_ASSIGNMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_assignments_request__get_packed_size
+                     (const Crm__Compensation__V1__ListAssignmentsRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_assignments_request__pack
+                     (const Crm__Compensation__V1__ListAssignmentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_assignments_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListAssignmentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListAssignmentsRequest *
+       crm__compensation__v1__list_assignments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListAssignmentsRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_assignments_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_assignments_request__free_unpacked
+                     (Crm__Compensation__V1__ListAssignmentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_assignments_response__init
+                     (Crm__Compensation__V1__ListAssignmentsResponse         *message)
+{
+  static const Crm__Compensation__V1__ListAssignmentsResponse init_value = CRM__COMPENSATION__V1__LIST_ASSIGNMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_assignments_response__get_packed_size
+                     (const Crm__Compensation__V1__ListAssignmentsResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_assignments_response__pack
+                     (const Crm__Compensation__V1__ListAssignmentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_assignments_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListAssignmentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListAssignmentsResponse *
+       crm__compensation__v1__list_assignments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListAssignmentsResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_assignments_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_assignments_response__free_unpacked
+                     (Crm__Compensation__V1__ListAssignmentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_assignments_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__commission_tier__init
+                     (Crm__Compensation__V1__CommissionTier         *message)
+{
+  static const Crm__Compensation__V1__CommissionTier init_value = CRM__COMPENSATION__V1__COMMISSION_TIER__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__commission_tier__get_packed_size
+                     (const Crm__Compensation__V1__CommissionTier *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__commission_tier__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__commission_tier__pack
+                     (const Crm__Compensation__V1__CommissionTier *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__commission_tier__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__commission_tier__pack_to_buffer
+                     (const Crm__Compensation__V1__CommissionTier *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__commission_tier__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__CommissionTier *
+       crm__compensation__v1__commission_tier__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__CommissionTier *)
+     protobuf_c_message_unpack (&crm__compensation__v1__commission_tier__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__commission_tier__free_unpacked
+                     (Crm__Compensation__V1__CommissionTier *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__commission_tier__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__source_rates__init
+                     (Crm__Compensation__V1__SourceRates         *message)
+{
+  static const Crm__Compensation__V1__SourceRates init_value = CRM__COMPENSATION__V1__SOURCE_RATES__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__source_rates__get_packed_size
+                     (const Crm__Compensation__V1__SourceRates *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__source_rates__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__source_rates__pack
+                     (const Crm__Compensation__V1__SourceRates *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__source_rates__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__source_rates__pack_to_buffer
+                     (const Crm__Compensation__V1__SourceRates *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__source_rates__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__SourceRates *
+       crm__compensation__v1__source_rates__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__SourceRates *)
+     protobuf_c_message_unpack (&crm__compensation__v1__source_rates__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__source_rates__free_unpacked
+                     (Crm__Compensation__V1__SourceRates *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__source_rates__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__scheme__init
+                     (Crm__Compensation__V1__Scheme         *message)
+{
+  static const Crm__Compensation__V1__Scheme init_value = CRM__COMPENSATION__V1__SCHEME__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__scheme__get_packed_size
+                     (const Crm__Compensation__V1__Scheme *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__scheme__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__scheme__pack
+                     (const Crm__Compensation__V1__Scheme *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__scheme__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__scheme__pack_to_buffer
+                     (const Crm__Compensation__V1__Scheme *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__scheme__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__Scheme *
+       crm__compensation__v1__scheme__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__Scheme *)
+     protobuf_c_message_unpack (&crm__compensation__v1__scheme__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__scheme__free_unpacked
+                     (Crm__Compensation__V1__Scheme *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__scheme__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__put_scheme_request__init
+                     (Crm__Compensation__V1__PutSchemeRequest         *message)
+{
+  static const Crm__Compensation__V1__PutSchemeRequest init_value = CRM__COMPENSATION__V1__PUT_SCHEME_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__put_scheme_request__get_packed_size
+                     (const Crm__Compensation__V1__PutSchemeRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__put_scheme_request__pack
+                     (const Crm__Compensation__V1__PutSchemeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__put_scheme_request__pack_to_buffer
+                     (const Crm__Compensation__V1__PutSchemeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__PutSchemeRequest *
+       crm__compensation__v1__put_scheme_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__PutSchemeRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__put_scheme_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__put_scheme_request__free_unpacked
+                     (Crm__Compensation__V1__PutSchemeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__put_scheme_response__init
+                     (Crm__Compensation__V1__PutSchemeResponse         *message)
+{
+  static const Crm__Compensation__V1__PutSchemeResponse init_value = CRM__COMPENSATION__V1__PUT_SCHEME_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__put_scheme_response__get_packed_size
+                     (const Crm__Compensation__V1__PutSchemeResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__put_scheme_response__pack
+                     (const Crm__Compensation__V1__PutSchemeResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__put_scheme_response__pack_to_buffer
+                     (const Crm__Compensation__V1__PutSchemeResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__PutSchemeResponse *
+       crm__compensation__v1__put_scheme_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__PutSchemeResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__put_scheme_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__put_scheme_response__free_unpacked
+                     (Crm__Compensation__V1__PutSchemeResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__put_scheme_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_schemes_request__init
+                     (Crm__Compensation__V1__ListSchemesRequest         *message)
+{
+  static const Crm__Compensation__V1__ListSchemesRequest init_value = CRM__COMPENSATION__V1__LIST_SCHEMES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_schemes_request__get_packed_size
+                     (const Crm__Compensation__V1__ListSchemesRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_schemes_request__pack
+                     (const Crm__Compensation__V1__ListSchemesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_schemes_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListSchemesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListSchemesRequest *
+       crm__compensation__v1__list_schemes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListSchemesRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_schemes_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_schemes_request__free_unpacked
+                     (Crm__Compensation__V1__ListSchemesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_schemes_response__init
+                     (Crm__Compensation__V1__ListSchemesResponse         *message)
+{
+  static const Crm__Compensation__V1__ListSchemesResponse init_value = CRM__COMPENSATION__V1__LIST_SCHEMES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_schemes_response__get_packed_size
+                     (const Crm__Compensation__V1__ListSchemesResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_schemes_response__pack
+                     (const Crm__Compensation__V1__ListSchemesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_schemes_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListSchemesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListSchemesResponse *
+       crm__compensation__v1__list_schemes_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListSchemesResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_schemes_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_schemes_response__free_unpacked
+                     (Crm__Compensation__V1__ListSchemesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_schemes_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__manager_coefficients__init
+                     (Crm__Compensation__V1__ManagerCoefficients         *message)
+{
+  static const Crm__Compensation__V1__ManagerCoefficients init_value = CRM__COMPENSATION__V1__MANAGER_COEFFICIENTS__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__manager_coefficients__get_packed_size
+                     (const Crm__Compensation__V1__ManagerCoefficients *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__manager_coefficients__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__manager_coefficients__pack
+                     (const Crm__Compensation__V1__ManagerCoefficients *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__manager_coefficients__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__manager_coefficients__pack_to_buffer
+                     (const Crm__Compensation__V1__ManagerCoefficients *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__manager_coefficients__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ManagerCoefficients *
+       crm__compensation__v1__manager_coefficients__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ManagerCoefficients *)
+     protobuf_c_message_unpack (&crm__compensation__v1__manager_coefficients__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__manager_coefficients__free_unpacked
+                     (Crm__Compensation__V1__ManagerCoefficients *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__manager_coefficients__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__set_coefficients_request__init
+                     (Crm__Compensation__V1__SetCoefficientsRequest         *message)
+{
+  static const Crm__Compensation__V1__SetCoefficientsRequest init_value = CRM__COMPENSATION__V1__SET_COEFFICIENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__set_coefficients_request__get_packed_size
+                     (const Crm__Compensation__V1__SetCoefficientsRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__set_coefficients_request__pack
+                     (const Crm__Compensation__V1__SetCoefficientsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__set_coefficients_request__pack_to_buffer
+                     (const Crm__Compensation__V1__SetCoefficientsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__SetCoefficientsRequest *
+       crm__compensation__v1__set_coefficients_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__SetCoefficientsRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__set_coefficients_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__set_coefficients_request__free_unpacked
+                     (Crm__Compensation__V1__SetCoefficientsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__set_coefficients_response__init
+                     (Crm__Compensation__V1__SetCoefficientsResponse         *message)
+{
+  static const Crm__Compensation__V1__SetCoefficientsResponse init_value = CRM__COMPENSATION__V1__SET_COEFFICIENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__set_coefficients_response__get_packed_size
+                     (const Crm__Compensation__V1__SetCoefficientsResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__set_coefficients_response__pack
+                     (const Crm__Compensation__V1__SetCoefficientsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__set_coefficients_response__pack_to_buffer
+                     (const Crm__Compensation__V1__SetCoefficientsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__SetCoefficientsResponse *
+       crm__compensation__v1__set_coefficients_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__SetCoefficientsResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__set_coefficients_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__set_coefficients_response__free_unpacked
+                     (Crm__Compensation__V1__SetCoefficientsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__set_coefficients_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_coefficients_request__init
+                     (Crm__Compensation__V1__ListCoefficientsRequest         *message)
+{
+  static const Crm__Compensation__V1__ListCoefficientsRequest init_value = CRM__COMPENSATION__V1__LIST_COEFFICIENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_coefficients_request__get_packed_size
+                     (const Crm__Compensation__V1__ListCoefficientsRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_coefficients_request__pack
+                     (const Crm__Compensation__V1__ListCoefficientsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_coefficients_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListCoefficientsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListCoefficientsRequest *
+       crm__compensation__v1__list_coefficients_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListCoefficientsRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_coefficients_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_coefficients_request__free_unpacked
+                     (Crm__Compensation__V1__ListCoefficientsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_coefficients_response__init
+                     (Crm__Compensation__V1__ListCoefficientsResponse         *message)
+{
+  static const Crm__Compensation__V1__ListCoefficientsResponse init_value = CRM__COMPENSATION__V1__LIST_COEFFICIENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_coefficients_response__get_packed_size
+                     (const Crm__Compensation__V1__ListCoefficientsResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_coefficients_response__pack
+                     (const Crm__Compensation__V1__ListCoefficientsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_coefficients_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListCoefficientsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListCoefficientsResponse *
+       crm__compensation__v1__list_coefficients_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListCoefficientsResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_coefficients_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_coefficients_response__free_unpacked
+                     (Crm__Compensation__V1__ListCoefficientsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_coefficients_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__rule_version__init
+                     (Crm__Compensation__V1__RuleVersion         *message)
+{
+  static const Crm__Compensation__V1__RuleVersion init_value = CRM__COMPENSATION__V1__RULE_VERSION__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__rule_version__get_packed_size
+                     (const Crm__Compensation__V1__RuleVersion *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__rule_version__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__rule_version__pack
+                     (const Crm__Compensation__V1__RuleVersion *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__rule_version__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__rule_version__pack_to_buffer
+                     (const Crm__Compensation__V1__RuleVersion *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__rule_version__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__RuleVersion *
+       crm__compensation__v1__rule_version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__RuleVersion *)
+     protobuf_c_message_unpack (&crm__compensation__v1__rule_version__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__rule_version__free_unpacked
+                     (Crm__Compensation__V1__RuleVersion *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__rule_version__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__trade_basis__init
+                     (Crm__Compensation__V1__TradeBasis         *message)
+{
+  static const Crm__Compensation__V1__TradeBasis init_value = CRM__COMPENSATION__V1__TRADE_BASIS__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__trade_basis__get_packed_size
+                     (const Crm__Compensation__V1__TradeBasis *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__trade_basis__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__trade_basis__pack
+                     (const Crm__Compensation__V1__TradeBasis *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__trade_basis__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__trade_basis__pack_to_buffer
+                     (const Crm__Compensation__V1__TradeBasis *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__trade_basis__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__TradeBasis *
+       crm__compensation__v1__trade_basis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__TradeBasis *)
+     protobuf_c_message_unpack (&crm__compensation__v1__trade_basis__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__trade_basis__free_unpacked
+                     (Crm__Compensation__V1__TradeBasis *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__trade_basis__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__product_sale_basis__init
+                     (Crm__Compensation__V1__ProductSaleBasis         *message)
+{
+  static const Crm__Compensation__V1__ProductSaleBasis init_value = CRM__COMPENSATION__V1__PRODUCT_SALE_BASIS__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__product_sale_basis__get_packed_size
+                     (const Crm__Compensation__V1__ProductSaleBasis *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__product_sale_basis__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__product_sale_basis__pack
+                     (const Crm__Compensation__V1__ProductSaleBasis *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__product_sale_basis__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__product_sale_basis__pack_to_buffer
+                     (const Crm__Compensation__V1__ProductSaleBasis *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__product_sale_basis__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ProductSaleBasis *
+       crm__compensation__v1__product_sale_basis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ProductSaleBasis *)
+     protobuf_c_message_unpack (&crm__compensation__v1__product_sale_basis__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__product_sale_basis__free_unpacked
+                     (Crm__Compensation__V1__ProductSaleBasis *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__product_sale_basis__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__advisory_fee_basis__init
+                     (Crm__Compensation__V1__AdvisoryFeeBasis         *message)
+{
+  static const Crm__Compensation__V1__AdvisoryFeeBasis init_value = CRM__COMPENSATION__V1__ADVISORY_FEE_BASIS__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__advisory_fee_basis__get_packed_size
+                     (const Crm__Compensation__V1__AdvisoryFeeBasis *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__advisory_fee_basis__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__advisory_fee_basis__pack
+                     (const Crm__Compensation__V1__AdvisoryFeeBasis *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__advisory_fee_basis__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__advisory_fee_basis__pack_to_buffer
+                     (const Crm__Compensation__V1__AdvisoryFeeBasis *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__advisory_fee_basis__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__AdvisoryFeeBasis *
+       crm__compensation__v1__advisory_fee_basis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__AdvisoryFeeBasis *)
+     protobuf_c_message_unpack (&crm__compensation__v1__advisory_fee_basis__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__advisory_fee_basis__free_unpacked
+                     (Crm__Compensation__V1__AdvisoryFeeBasis *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__advisory_fee_basis__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__statement_line__init
+                     (Crm__Compensation__V1__StatementLine         *message)
+{
+  static const Crm__Compensation__V1__StatementLine init_value = CRM__COMPENSATION__V1__STATEMENT_LINE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__statement_line__get_packed_size
+                     (const Crm__Compensation__V1__StatementLine *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__statement_line__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__statement_line__pack
+                     (const Crm__Compensation__V1__StatementLine *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__statement_line__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__statement_line__pack_to_buffer
+                     (const Crm__Compensation__V1__StatementLine *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__statement_line__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__StatementLine *
+       crm__compensation__v1__statement_line__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__StatementLine *)
+     protobuf_c_message_unpack (&crm__compensation__v1__statement_line__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__statement_line__free_unpacked
+                     (Crm__Compensation__V1__StatementLine *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__statement_line__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__source_total__init
+                     (Crm__Compensation__V1__SourceTotal         *message)
+{
+  static const Crm__Compensation__V1__SourceTotal init_value = CRM__COMPENSATION__V1__SOURCE_TOTAL__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__source_total__get_packed_size
+                     (const Crm__Compensation__V1__SourceTotal *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__source_total__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__source_total__pack
+                     (const Crm__Compensation__V1__SourceTotal *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__source_total__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__source_total__pack_to_buffer
+                     (const Crm__Compensation__V1__SourceTotal *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__source_total__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__SourceTotal *
+       crm__compensation__v1__source_total__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__SourceTotal *)
+     protobuf_c_message_unpack (&crm__compensation__v1__source_total__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__source_total__free_unpacked
+                     (Crm__Compensation__V1__SourceTotal *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__source_total__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__commission_band__init
+                     (Crm__Compensation__V1__CommissionBand         *message)
+{
+  static const Crm__Compensation__V1__CommissionBand init_value = CRM__COMPENSATION__V1__COMMISSION_BAND__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__commission_band__get_packed_size
+                     (const Crm__Compensation__V1__CommissionBand *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__commission_band__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__commission_band__pack
+                     (const Crm__Compensation__V1__CommissionBand *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__commission_band__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__commission_band__pack_to_buffer
+                     (const Crm__Compensation__V1__CommissionBand *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__commission_band__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__CommissionBand *
+       crm__compensation__v1__commission_band__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__CommissionBand *)
+     protobuf_c_message_unpack (&crm__compensation__v1__commission_band__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__commission_band__free_unpacked
+                     (Crm__Compensation__V1__CommissionBand *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__commission_band__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__coefficient_line__init
+                     (Crm__Compensation__V1__CoefficientLine         *message)
+{
+  static const Crm__Compensation__V1__CoefficientLine init_value = CRM__COMPENSATION__V1__COEFFICIENT_LINE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__coefficient_line__get_packed_size
+                     (const Crm__Compensation__V1__CoefficientLine *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__coefficient_line__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__coefficient_line__pack
+                     (const Crm__Compensation__V1__CoefficientLine *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__coefficient_line__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__coefficient_line__pack_to_buffer
+                     (const Crm__Compensation__V1__CoefficientLine *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__coefficient_line__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__CoefficientLine *
+       crm__compensation__v1__coefficient_line__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__CoefficientLine *)
+     protobuf_c_message_unpack (&crm__compensation__v1__coefficient_line__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__coefficient_line__free_unpacked
+                     (Crm__Compensation__V1__CoefficientLine *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__coefficient_line__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__statement__init
+                     (Crm__Compensation__V1__Statement         *message)
+{
+  static const Crm__Compensation__V1__Statement init_value = CRM__COMPENSATION__V1__STATEMENT__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__statement__get_packed_size
+                     (const Crm__Compensation__V1__Statement *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__statement__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__statement__pack
+                     (const Crm__Compensation__V1__Statement *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__statement__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__statement__pack_to_buffer
+                     (const Crm__Compensation__V1__Statement *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__statement__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__Statement *
+       crm__compensation__v1__statement__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__Statement *)
+     protobuf_c_message_unpack (&crm__compensation__v1__statement__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__statement__free_unpacked
+                     (Crm__Compensation__V1__Statement *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__statement__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__settle_month_request__init
+                     (Crm__Compensation__V1__SettleMonthRequest         *message)
+{
+  static const Crm__Compensation__V1__SettleMonthRequest init_value = CRM__COMPENSATION__V1__SETTLE_MONTH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__settle_month_request__get_packed_size
+                     (const Crm__Compensation__V1__SettleMonthRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__settle_month_request__pack
+                     (const Crm__Compensation__V1__SettleMonthRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__settle_month_request__pack_to_buffer
+                     (const Crm__Compensation__V1__SettleMonthRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__SettleMonthRequest *
+       crm__compensation__v1__settle_month_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__SettleMonthRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__settle_month_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__settle_month_request__free_unpacked
+                     (Crm__Compensation__V1__SettleMonthRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__settle_month_response__init
+                     (Crm__Compensation__V1__SettleMonthResponse         *message)
+{
+  static const Crm__Compensation__V1__SettleMonthResponse init_value = CRM__COMPENSATION__V1__SETTLE_MONTH_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__settle_month_response__get_packed_size
+                     (const Crm__Compensation__V1__SettleMonthResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__settle_month_response__pack
+                     (const Crm__Compensation__V1__SettleMonthResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__settle_month_response__pack_to_buffer
+                     (const Crm__Compensation__V1__SettleMonthResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__SettleMonthResponse *
+       crm__compensation__v1__settle_month_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__SettleMonthResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__settle_month_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__settle_month_response__free_unpacked
+                     (Crm__Compensation__V1__SettleMonthResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__settle_month_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__get_statement_request__init
+                     (Crm__Compensation__V1__GetStatementRequest         *message)
+{
+  static const Crm__Compensation__V1__GetStatementRequest init_value = CRM__COMPENSATION__V1__GET_STATEMENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__get_statement_request__get_packed_size
+                     (const Crm__Compensation__V1__GetStatementRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__get_statement_request__pack
+                     (const Crm__Compensation__V1__GetStatementRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__get_statement_request__pack_to_buffer
+                     (const Crm__Compensation__V1__GetStatementRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__GetStatementRequest *
+       crm__compensation__v1__get_statement_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__GetStatementRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__get_statement_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__get_statement_request__free_unpacked
+                     (Crm__Compensation__V1__GetStatementRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__get_statement_response__init
+                     (Crm__Compensation__V1__GetStatementResponse         *message)
+{
+  static const Crm__Compensation__V1__GetStatementResponse init_value = CRM__COMPENSATION__V1__GET_STATEMENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__get_statement_response__get_packed_size
+                     (const Crm__Compensation__V1__GetStatementResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__get_statement_response__pack
+                     (const Crm__Compensation__V1__GetStatementResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__get_statement_response__pack_to_buffer
+                     (const Crm__Compensation__V1__GetStatementResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__GetStatementResponse *
+       crm__compensation__v1__get_statement_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__GetStatementResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__get_statement_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__get_statement_response__free_unpacked
+                     (Crm__Compensation__V1__GetStatementResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__get_statement_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_statements_request__init
+                     (Crm__Compensation__V1__ListStatementsRequest         *message)
+{
+  static const Crm__Compensation__V1__ListStatementsRequest init_value = CRM__COMPENSATION__V1__LIST_STATEMENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_statements_request__get_packed_size
+                     (const Crm__Compensation__V1__ListStatementsRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_statements_request__pack
+                     (const Crm__Compensation__V1__ListStatementsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_statements_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListStatementsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListStatementsRequest *
+       crm__compensation__v1__list_statements_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListStatementsRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_statements_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_statements_request__free_unpacked
+                     (Crm__Compensation__V1__ListStatementsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__list_statements_response__init
+                     (Crm__Compensation__V1__ListStatementsResponse         *message)
+{
+  static const Crm__Compensation__V1__ListStatementsResponse init_value = CRM__COMPENSATION__V1__LIST_STATEMENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__list_statements_response__get_packed_size
+                     (const Crm__Compensation__V1__ListStatementsResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__list_statements_response__pack
+                     (const Crm__Compensation__V1__ListStatementsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__list_statements_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListStatementsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ListStatementsResponse *
+       crm__compensation__v1__list_statements_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ListStatementsResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__list_statements_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__list_statements_response__free_unpacked
+                     (Crm__Compensation__V1__ListStatementsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__list_statements_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__assessment_figures__init
+                     (Crm__Compensation__V1__AssessmentFigures         *message)
+{
+  static const Crm__Compensation__V1__AssessmentFigures init_value = CRM__COMPENSATION__V1__ASSESSMENT_FIGURES__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__assessment_figures__get_packed_size
+                     (const Crm__Compensation__V1__AssessmentFigures *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assessment_figures__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__assessment_figures__pack
+                     (const Crm__Compensation__V1__AssessmentFigures *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assessment_figures__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__assessment_figures__pack_to_buffer
+                     (const Crm__Compensation__V1__AssessmentFigures *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__assessment_figures__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__AssessmentFigures *
+       crm__compensation__v1__assessment_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__AssessmentFigures *)
+     protobuf_c_message_unpack (&crm__compensation__v1__assessment_figures__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__assessment_figures__free_unpacked
+                     (Crm__Compensation__V1__AssessmentFigures *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__assessment_figures__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__manager_assessment__init
+                     (Crm__Compensation__V1__ManagerAssessment         *message)
+{
+  static const Crm__Compensation__V1__ManagerAssessment init_value = CRM__COMPENSATION__V1__MANAGER_ASSESSMENT__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__manager_assessment__get_packed_size
+                     (const Crm__Compensation__V1__ManagerAssessment *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__manager_assessment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__manager_assessment__pack
+                     (const Crm__Compensation__V1__ManagerAssessment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__manager_assessment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__manager_assessment__pack_to_buffer
+                     (const Crm__Compensation__V1__ManagerAssessment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__manager_assessment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__ManagerAssessment *
+       crm__compensation__v1__manager_assessment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__ManagerAssessment *)
+     protobuf_c_message_unpack (&crm__compensation__v1__manager_assessment__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__manager_assessment__free_unpacked
+                     (Crm__Compensation__V1__ManagerAssessment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__manager_assessment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__unit_assessment__init
+                     (Crm__Compensation__V1__UnitAssessment         *message)
+{
+  static const Crm__Compensation__V1__UnitAssessment init_value = CRM__COMPENSATION__V1__UNIT_ASSESSMENT__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__unit_assessment__get_packed_size
+                     (const Crm__Compensation__V1__UnitAssessment *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__unit_assessment__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__unit_assessment__pack
+                     (const Crm__Compensation__V1__UnitAssessment *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__unit_assessment__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__unit_assessment__pack_to_buffer
+                     (const Crm__Compensation__V1__UnitAssessment *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__unit_assessment__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__UnitAssessment *
+       crm__compensation__v1__unit_assessment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__UnitAssessment *)
+     protobuf_c_message_unpack (&crm__compensation__v1__unit_assessment__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__unit_assessment__free_unpacked
+                     (Crm__Compensation__V1__UnitAssessment *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__unit_assessment__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__ranking_entry__init
+                     (Crm__Compensation__V1__RankingEntry         *message)
+{
+  static const Crm__Compensation__V1__RankingEntry init_value = CRM__COMPENSATION__V1__RANKING_ENTRY__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__ranking_entry__get_packed_size
+                     (const Crm__Compensation__V1__RankingEntry *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__ranking_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__ranking_entry__pack
+                     (const Crm__Compensation__V1__RankingEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__ranking_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__ranking_entry__pack_to_buffer
+                     (const Crm__Compensation__V1__RankingEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__ranking_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__RankingEntry *
+       crm__compensation__v1__ranking_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__RankingEntry *)
+     protobuf_c_message_unpack (&crm__compensation__v1__ranking_entry__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__ranking_entry__free_unpacked
+                     (Crm__Compensation__V1__RankingEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__ranking_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__ranking__init
+                     (Crm__Compensation__V1__Ranking         *message)
+{
+  static const Crm__Compensation__V1__Ranking init_value = CRM__COMPENSATION__V1__RANKING__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__ranking__get_packed_size
+                     (const Crm__Compensation__V1__Ranking *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__ranking__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__ranking__pack
+                     (const Crm__Compensation__V1__Ranking *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__ranking__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__ranking__pack_to_buffer
+                     (const Crm__Compensation__V1__Ranking *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__ranking__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__Ranking *
+       crm__compensation__v1__ranking__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__Ranking *)
+     protobuf_c_message_unpack (&crm__compensation__v1__ranking__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__ranking__free_unpacked
+                     (Crm__Compensation__V1__Ranking *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__ranking__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__get_assessment_figures_request__init
+                     (Crm__Compensation__V1__GetAssessmentFiguresRequest         *message)
+{
+  static const Crm__Compensation__V1__GetAssessmentFiguresRequest init_value = CRM__COMPENSATION__V1__GET_ASSESSMENT_FIGURES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__get_assessment_figures_request__get_packed_size
+                     (const Crm__Compensation__V1__GetAssessmentFiguresRequest *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__get_assessment_figures_request__pack
+                     (const Crm__Compensation__V1__GetAssessmentFiguresRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__get_assessment_figures_request__pack_to_buffer
+                     (const Crm__Compensation__V1__GetAssessmentFiguresRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__GetAssessmentFiguresRequest *
+       crm__compensation__v1__get_assessment_figures_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__GetAssessmentFiguresRequest *)
+     protobuf_c_message_unpack (&crm__compensation__v1__get_assessment_figures_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__get_assessment_figures_request__free_unpacked
+                     (Crm__Compensation__V1__GetAssessmentFiguresRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__compensation__v1__get_assessment_figures_response__init
+                     (Crm__Compensation__V1__GetAssessmentFiguresResponse         *message)
+{
+  static const Crm__Compensation__V1__GetAssessmentFiguresResponse init_value = CRM__COMPENSATION__V1__GET_ASSESSMENT_FIGURES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__compensation__v1__get_assessment_figures_response__get_packed_size
+                     (const Crm__Compensation__V1__GetAssessmentFiguresResponse *message)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__compensation__v1__get_assessment_figures_response__pack
+                     (const Crm__Compensation__V1__GetAssessmentFiguresResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__compensation__v1__get_assessment_figures_response__pack_to_buffer
+                     (const Crm__Compensation__V1__GetAssessmentFiguresResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Compensation__V1__GetAssessmentFiguresResponse *
+       crm__compensation__v1__get_assessment_figures_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Compensation__V1__GetAssessmentFiguresResponse *)
+     protobuf_c_message_unpack (&crm__compensation__v1__get_assessment_figures_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__compensation__v1__get_assessment_figures_response__free_unpacked
+                     (Crm__Compensation__V1__GetAssessmentFiguresResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor crm__compensation__v1__client_manager__field_descriptors[7] =
@@ -437,6 +2912,95 @@ const ProtobufCMessageDescriptor crm__compensation__v1__upsert_manager_response_
   (ProtobufCMessageInit) crm__compensation__v1__upsert_manager_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__compensation__v1__upsert_managers_request__field_descriptors[1] =
+{
+  {
+    "managers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__UpsertManagersRequest, n_managers),
+    offsetof(Crm__Compensation__V1__UpsertManagersRequest, managers),
+    &crm__compensation__v1__client_manager__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__upsert_managers_request__field_indices_by_name[] = {
+  0,   /* field[0] = managers */
+};
+static const ProtobufCIntRange crm__compensation__v1__upsert_managers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__upsert_managers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UpsertManagersRequest",
+  "UpsertManagersRequest",
+  "Crm__Compensation__V1__UpsertManagersRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UpsertManagersRequest),
+  1,
+  crm__compensation__v1__upsert_managers_request__field_descriptors,
+  crm__compensation__v1__upsert_managers_request__field_indices_by_name,
+  1,  crm__compensation__v1__upsert_managers_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__upsert_managers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__upsert_managers_response__field_descriptors[2] =
+{
+  {
+    "created",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UpsertManagersResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UpsertManagersResponse, updated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__upsert_managers_response__field_indices_by_name[] = {
+  0,   /* field[0] = created */
+  1,   /* field[1] = updated */
+};
+static const ProtobufCIntRange crm__compensation__v1__upsert_managers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__upsert_managers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UpsertManagersResponse",
+  "UpsertManagersResponse",
+  "Crm__Compensation__V1__UpsertManagersResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UpsertManagersResponse),
+  2,
+  crm__compensation__v1__upsert_managers_response__field_descriptors,
+  crm__compensation__v1__upsert_managers_response__field_indices_by_name,
+  1,  crm__compensation__v1__upsert_managers_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__upsert_managers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor crm__compensation__v1__get_manager_request__field_descriptors[1] =
 {
   {
@@ -513,6 +3077,3872 @@ const ProtobufCMessageDescriptor crm__compensation__v1__get_manager_response__de
   (ProtobufCMessageInit) crm__compensation__v1__get_manager_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_managers_request__field_descriptors[3] =
+{
+  {
+    "branch_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListManagersRequest, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "team_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListManagersRequest, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListManagersRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_managers_request__field_indices_by_name[] = {
+  0,   /* field[0] = branch_id */
+  2,   /* field[2] = page */
+  1,   /* field[1] = team_id */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_managers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_managers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListManagersRequest",
+  "ListManagersRequest",
+  "Crm__Compensation__V1__ListManagersRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListManagersRequest),
+  3,
+  crm__compensation__v1__list_managers_request__field_descriptors,
+  crm__compensation__v1__list_managers_request__field_indices_by_name,
+  1,  crm__compensation__v1__list_managers_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_managers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_managers_response__field_descriptors[2] =
+{
+  {
+    "managers",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListManagersResponse, n_managers),
+    offsetof(Crm__Compensation__V1__ListManagersResponse, managers),
+    &crm__compensation__v1__client_manager__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListManagersResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_managers_response__field_indices_by_name[] = {
+  0,   /* field[0] = managers */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_managers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_managers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListManagersResponse",
+  "ListManagersResponse",
+  "Crm__Compensation__V1__ListManagersResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListManagersResponse),
+  2,
+  crm__compensation__v1__list_managers_response__field_descriptors,
+  crm__compensation__v1__list_managers_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_managers_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_managers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__branch__field_descriptors[3] =
+{
+  {
+    "branch_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Branch, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Branch, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Branch, updated_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__branch__field_indices_by_name[] = {
+  0,   /* field[0] = branch_id */
+  1,   /* field[1] = name */
+  2,   /* field[2] = updated_at */
+};
+static const ProtobufCIntRange crm__compensation__v1__branch__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__branch__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.Branch",
+  "Branch",
+  "Crm__Compensation__V1__Branch",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__Branch),
+  3,
+  crm__compensation__v1__branch__field_descriptors,
+  crm__compensation__v1__branch__field_indices_by_name,
+  1,  crm__compensation__v1__branch__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__branch__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__upsert_branches_request__field_descriptors[1] =
+{
+  {
+    "branches",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__UpsertBranchesRequest, n_branches),
+    offsetof(Crm__Compensation__V1__UpsertBranchesRequest, branches),
+    &crm__compensation__v1__branch__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__upsert_branches_request__field_indices_by_name[] = {
+  0,   /* field[0] = branches */
+};
+static const ProtobufCIntRange crm__compensation__v1__upsert_branches_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__upsert_branches_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UpsertBranchesRequest",
+  "UpsertBranchesRequest",
+  "Crm__Compensation__V1__UpsertBranchesRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UpsertBranchesRequest),
+  1,
+  crm__compensation__v1__upsert_branches_request__field_descriptors,
+  crm__compensation__v1__upsert_branches_request__field_indices_by_name,
+  1,  crm__compensation__v1__upsert_branches_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__upsert_branches_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__upsert_branches_response__field_descriptors[2] =
+{
+  {
+    "created",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UpsertBranchesResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UpsertBranchesResponse, updated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__upsert_branches_response__field_indices_by_name[] = {
+  0,   /* field[0] = created */
+  1,   /* field[1] = updated */
+};
+static const ProtobufCIntRange crm__compensation__v1__upsert_branches_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__upsert_branches_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UpsertBranchesResponse",
+  "UpsertBranchesResponse",
+  "Crm__Compensation__V1__UpsertBranchesResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UpsertBranchesResponse),
+  2,
+  crm__compensation__v1__upsert_branches_response__field_descriptors,
+  crm__compensation__v1__upsert_branches_response__field_indices_by_name,
+  1,  crm__compensation__v1__upsert_branches_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__upsert_branches_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__compensation__v1__list_branches_request__field_descriptors NULL
+#define crm__compensation__v1__list_branches_request__field_indices_by_name NULL
+#define crm__compensation__v1__list_branches_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__compensation__v1__list_branches_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListBranchesRequest",
+  "ListBranchesRequest",
+  "Crm__Compensation__V1__ListBranchesRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListBranchesRequest),
+  0,
+  crm__compensation__v1__list_branches_request__field_descriptors,
+  crm__compensation__v1__list_branches_request__field_indices_by_name,
+  0,  crm__compensation__v1__list_branches_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_branches_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_branches_response__field_descriptors[1] =
+{
+  {
+    "branches",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListBranchesResponse, n_branches),
+    offsetof(Crm__Compensation__V1__ListBranchesResponse, branches),
+    &crm__compensation__v1__branch__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_branches_response__field_indices_by_name[] = {
+  0,   /* field[0] = branches */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_branches_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_branches_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListBranchesResponse",
+  "ListBranchesResponse",
+  "Crm__Compensation__V1__ListBranchesResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListBranchesResponse),
+  1,
+  crm__compensation__v1__list_branches_response__field_descriptors,
+  crm__compensation__v1__list_branches_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_branches_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_branches_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__team__field_descriptors[4] =
+{
+  {
+    "team_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Team, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Team, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Team, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Team, updated_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__team__field_indices_by_name[] = {
+  1,   /* field[1] = branch_id */
+  2,   /* field[2] = name */
+  0,   /* field[0] = team_id */
+  3,   /* field[3] = updated_at */
+};
+static const ProtobufCIntRange crm__compensation__v1__team__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__team__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.Team",
+  "Team",
+  "Crm__Compensation__V1__Team",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__Team),
+  4,
+  crm__compensation__v1__team__field_descriptors,
+  crm__compensation__v1__team__field_indices_by_name,
+  1,  crm__compensation__v1__team__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__team__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__upsert_teams_request__field_descriptors[1] =
+{
+  {
+    "teams",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__UpsertTeamsRequest, n_teams),
+    offsetof(Crm__Compensation__V1__UpsertTeamsRequest, teams),
+    &crm__compensation__v1__team__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__upsert_teams_request__field_indices_by_name[] = {
+  0,   /* field[0] = teams */
+};
+static const ProtobufCIntRange crm__compensation__v1__upsert_teams_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__upsert_teams_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UpsertTeamsRequest",
+  "UpsertTeamsRequest",
+  "Crm__Compensation__V1__UpsertTeamsRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UpsertTeamsRequest),
+  1,
+  crm__compensation__v1__upsert_teams_request__field_descriptors,
+  crm__compensation__v1__upsert_teams_request__field_indices_by_name,
+  1,  crm__compensation__v1__upsert_teams_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__upsert_teams_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__upsert_teams_response__field_descriptors[2] =
+{
+  {
+    "created",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UpsertTeamsResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UpsertTeamsResponse, updated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__upsert_teams_response__field_indices_by_name[] = {
+  0,   /* field[0] = created */
+  1,   /* field[1] = updated */
+};
+static const ProtobufCIntRange crm__compensation__v1__upsert_teams_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__upsert_teams_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UpsertTeamsResponse",
+  "UpsertTeamsResponse",
+  "Crm__Compensation__V1__UpsertTeamsResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UpsertTeamsResponse),
+  2,
+  crm__compensation__v1__upsert_teams_response__field_descriptors,
+  crm__compensation__v1__upsert_teams_response__field_indices_by_name,
+  1,  crm__compensation__v1__upsert_teams_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__upsert_teams_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_teams_request__field_descriptors[1] =
+{
+  {
+    "branch_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListTeamsRequest, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_teams_request__field_indices_by_name[] = {
+  0,   /* field[0] = branch_id */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_teams_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_teams_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListTeamsRequest",
+  "ListTeamsRequest",
+  "Crm__Compensation__V1__ListTeamsRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListTeamsRequest),
+  1,
+  crm__compensation__v1__list_teams_request__field_descriptors,
+  crm__compensation__v1__list_teams_request__field_indices_by_name,
+  1,  crm__compensation__v1__list_teams_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_teams_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_teams_response__field_descriptors[1] =
+{
+  {
+    "teams",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListTeamsResponse, n_teams),
+    offsetof(Crm__Compensation__V1__ListTeamsResponse, teams),
+    &crm__compensation__v1__team__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_teams_response__field_indices_by_name[] = {
+  0,   /* field[0] = teams */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_teams_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_teams_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListTeamsResponse",
+  "ListTeamsResponse",
+  "Crm__Compensation__V1__ListTeamsResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListTeamsResponse),
+  1,
+  crm__compensation__v1__list_teams_response__field_descriptors,
+  crm__compensation__v1__list_teams_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_teams_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_teams_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__assignment__field_descriptors[6] =
+{
+  {
+    "assignment_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Assignment, assignment_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Assignment, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Assignment, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_from",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Assignment, effective_from),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_until",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Assignment, effective_until),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recorded_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Assignment, recorded_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__assignment__field_indices_by_name[] = {
+  0,   /* field[0] = assignment_id */
+  1,   /* field[1] = customer_id */
+  3,   /* field[3] = effective_from */
+  4,   /* field[4] = effective_until */
+  2,   /* field[2] = manager_id */
+  5,   /* field[5] = recorded_at */
+};
+static const ProtobufCIntRange crm__compensation__v1__assignment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__assignment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.Assignment",
+  "Assignment",
+  "Crm__Compensation__V1__Assignment",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__Assignment),
+  6,
+  crm__compensation__v1__assignment__field_descriptors,
+  crm__compensation__v1__assignment__field_indices_by_name,
+  1,  crm__compensation__v1__assignment__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__assignment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__assign_customers_request__field_descriptors[2] =
+{
+  {
+    "assignments",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__AssignCustomersRequest, n_assignments),
+    offsetof(Crm__Compensation__V1__AssignCustomersRequest, assignments),
+    &crm__compensation__v1__assignment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transfer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomersRequest, transfer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__assign_customers_request__field_indices_by_name[] = {
+  0,   /* field[0] = assignments */
+  1,   /* field[1] = transfer */
+};
+static const ProtobufCIntRange crm__compensation__v1__assign_customers_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__assign_customers_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AssignCustomersRequest",
+  "AssignCustomersRequest",
+  "Crm__Compensation__V1__AssignCustomersRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__AssignCustomersRequest),
+  2,
+  crm__compensation__v1__assign_customers_request__field_descriptors,
+  crm__compensation__v1__assign_customers_request__field_indices_by_name,
+  1,  crm__compensation__v1__assign_customers_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__assign_customers_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__assign_customers_response__field_descriptors[3] =
+{
+  {
+    "created",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomersResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unchanged",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomersResponse, unchanged),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ended",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomersResponse, ended),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__assign_customers_response__field_indices_by_name[] = {
+  0,   /* field[0] = created */
+  2,   /* field[2] = ended */
+  1,   /* field[1] = unchanged */
+};
+static const ProtobufCIntRange crm__compensation__v1__assign_customers_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__assign_customers_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AssignCustomersResponse",
+  "AssignCustomersResponse",
+  "Crm__Compensation__V1__AssignCustomersResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__AssignCustomersResponse),
+  3,
+  crm__compensation__v1__assign_customers_response__field_descriptors,
+  crm__compensation__v1__assign_customers_response__field_indices_by_name,
+  1,  crm__compensation__v1__assign_customers_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__assign_customers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__assign_customer_request__field_descriptors[2] =
+{
+  {
+    "assignment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomerRequest, assignment),
+    &crm__compensation__v1__assignment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transfer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomerRequest, transfer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__assign_customer_request__field_indices_by_name[] = {
+  0,   /* field[0] = assignment */
+  1,   /* field[1] = transfer */
+};
+static const ProtobufCIntRange crm__compensation__v1__assign_customer_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__assign_customer_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AssignCustomerRequest",
+  "AssignCustomerRequest",
+  "Crm__Compensation__V1__AssignCustomerRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__AssignCustomerRequest),
+  2,
+  crm__compensation__v1__assign_customer_request__field_descriptors,
+  crm__compensation__v1__assign_customer_request__field_indices_by_name,
+  1,  crm__compensation__v1__assign_customer_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__assign_customer_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__assign_customer_response__field_descriptors[3] =
+{
+  {
+    "assignment",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomerResponse, assignment),
+    &crm__compensation__v1__assignment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssignCustomerResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ended",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__AssignCustomerResponse, n_ended),
+    offsetof(Crm__Compensation__V1__AssignCustomerResponse, ended),
+    &crm__compensation__v1__assignment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__assign_customer_response__field_indices_by_name[] = {
+  0,   /* field[0] = assignment */
+  1,   /* field[1] = created */
+  2,   /* field[2] = ended */
+};
+static const ProtobufCIntRange crm__compensation__v1__assign_customer_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__assign_customer_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AssignCustomerResponse",
+  "AssignCustomerResponse",
+  "Crm__Compensation__V1__AssignCustomerResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__AssignCustomerResponse),
+  3,
+  crm__compensation__v1__assign_customer_response__field_descriptors,
+  crm__compensation__v1__assign_customer_response__field_indices_by_name,
+  1,  crm__compensation__v1__assign_customer_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__assign_customer_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_assignments_request__field_descriptors[4] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListAssignmentsRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListAssignmentsRequest, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "as_of",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListAssignmentsRequest, as_of),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListAssignmentsRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_assignments_request__field_indices_by_name[] = {
+  2,   /* field[2] = as_of */
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = manager_id */
+  3,   /* field[3] = page */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_assignments_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_assignments_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListAssignmentsRequest",
+  "ListAssignmentsRequest",
+  "Crm__Compensation__V1__ListAssignmentsRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListAssignmentsRequest),
+  4,
+  crm__compensation__v1__list_assignments_request__field_descriptors,
+  crm__compensation__v1__list_assignments_request__field_indices_by_name,
+  1,  crm__compensation__v1__list_assignments_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_assignments_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_assignments_response__field_descriptors[2] =
+{
+  {
+    "assignments",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListAssignmentsResponse, n_assignments),
+    offsetof(Crm__Compensation__V1__ListAssignmentsResponse, assignments),
+    &crm__compensation__v1__assignment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListAssignmentsResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_assignments_response__field_indices_by_name[] = {
+  0,   /* field[0] = assignments */
+  1,   /* field[1] = page */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_assignments_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_assignments_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListAssignmentsResponse",
+  "ListAssignmentsResponse",
+  "Crm__Compensation__V1__ListAssignmentsResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListAssignmentsResponse),
+  2,
+  crm__compensation__v1__list_assignments_response__field_descriptors,
+  crm__compensation__v1__list_assignments_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_assignments_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_assignments_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__commission_tier__field_descriptors[3] =
+{
+  {
+    "lower_fen",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionTier, lower_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upper_fen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionTier, upper_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rate_bp",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionTier, rate_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__commission_tier__field_indices_by_name[] = {
+  0,   /* field[0] = lower_fen */
+  2,   /* field[2] = rate_bp */
+  1,   /* field[1] = upper_fen */
+};
+static const ProtobufCIntRange crm__compensation__v1__commission_tier__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__commission_tier__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.CommissionTier",
+  "CommissionTier",
+  "Crm__Compensation__V1__CommissionTier",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__CommissionTier),
+  3,
+  crm__compensation__v1__commission_tier__field_descriptors,
+  crm__compensation__v1__commission_tier__field_indices_by_name,
+  1,  crm__compensation__v1__commission_tier__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__commission_tier__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__source_rates__field_descriptors[3] =
+{
+  {
+    "margin_interest_bp",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceRates, margin_interest_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_rebate_bp",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceRates, product_rebate_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "advisory_fee_bp",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceRates, advisory_fee_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__source_rates__field_indices_by_name[] = {
+  2,   /* field[2] = advisory_fee_bp */
+  0,   /* field[0] = margin_interest_bp */
+  1,   /* field[1] = product_rebate_bp */
+};
+static const ProtobufCIntRange crm__compensation__v1__source_rates__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__source_rates__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.SourceRates",
+  "SourceRates",
+  "Crm__Compensation__V1__SourceRates",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__SourceRates),
+  3,
+  crm__compensation__v1__source_rates__field_descriptors,
+  crm__compensation__v1__source_rates__field_indices_by_name,
+  1,  crm__compensation__v1__source_rates__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__source_rates__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__scheme__field_descriptors[8] =
+{
+  {
+    "grade",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Scheme, grade),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Scheme, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_from",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Scheme, effective_from),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_until",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Scheme, effective_until),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "commission_tiers",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__Scheme, n_commission_tiers),
+    offsetof(Crm__Compensation__V1__Scheme, commission_tiers),
+    &crm__compensation__v1__commission_tier__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rates",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Scheme, rates),
+    &crm__compensation__v1__source_rates__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "deducted_costs",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Compensation__V1__Scheme, n_deducted_costs),
+    offsetof(Crm__Compensation__V1__Scheme, deducted_costs),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Scheme, created_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__scheme__field_indices_by_name[] = {
+  4,   /* field[4] = commission_tiers */
+  7,   /* field[7] = created_at */
+  6,   /* field[6] = deducted_costs */
+  2,   /* field[2] = effective_from */
+  3,   /* field[3] = effective_until */
+  0,   /* field[0] = grade */
+  5,   /* field[5] = rates */
+  1,   /* field[1] = version */
+};
+static const ProtobufCIntRange crm__compensation__v1__scheme__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__scheme__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.Scheme",
+  "Scheme",
+  "Crm__Compensation__V1__Scheme",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__Scheme),
+  8,
+  crm__compensation__v1__scheme__field_descriptors,
+  crm__compensation__v1__scheme__field_indices_by_name,
+  1,  crm__compensation__v1__scheme__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__scheme__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__put_scheme_request__field_descriptors[1] =
+{
+  {
+    "scheme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__PutSchemeRequest, scheme),
+    &crm__compensation__v1__scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__put_scheme_request__field_indices_by_name[] = {
+  0,   /* field[0] = scheme */
+};
+static const ProtobufCIntRange crm__compensation__v1__put_scheme_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__put_scheme_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.PutSchemeRequest",
+  "PutSchemeRequest",
+  "Crm__Compensation__V1__PutSchemeRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__PutSchemeRequest),
+  1,
+  crm__compensation__v1__put_scheme_request__field_descriptors,
+  crm__compensation__v1__put_scheme_request__field_indices_by_name,
+  1,  crm__compensation__v1__put_scheme_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__put_scheme_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__put_scheme_response__field_descriptors[3] =
+{
+  {
+    "scheme",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__PutSchemeResponse, scheme),
+    &crm__compensation__v1__scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__PutSchemeResponse, created),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ended",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__PutSchemeResponse, n_ended),
+    offsetof(Crm__Compensation__V1__PutSchemeResponse, ended),
+    &crm__compensation__v1__scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__put_scheme_response__field_indices_by_name[] = {
+  1,   /* field[1] = created */
+  2,   /* field[2] = ended */
+  0,   /* field[0] = scheme */
+};
+static const ProtobufCIntRange crm__compensation__v1__put_scheme_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__put_scheme_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.PutSchemeResponse",
+  "PutSchemeResponse",
+  "Crm__Compensation__V1__PutSchemeResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__PutSchemeResponse),
+  3,
+  crm__compensation__v1__put_scheme_response__field_descriptors,
+  crm__compensation__v1__put_scheme_response__field_indices_by_name,
+  1,  crm__compensation__v1__put_scheme_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__put_scheme_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_schemes_request__field_descriptors[1] =
+{
+  {
+    "grade",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListSchemesRequest, grade),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_schemes_request__field_indices_by_name[] = {
+  0,   /* field[0] = grade */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_schemes_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_schemes_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListSchemesRequest",
+  "ListSchemesRequest",
+  "Crm__Compensation__V1__ListSchemesRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListSchemesRequest),
+  1,
+  crm__compensation__v1__list_schemes_request__field_descriptors,
+  crm__compensation__v1__list_schemes_request__field_indices_by_name,
+  1,  crm__compensation__v1__list_schemes_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_schemes_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_schemes_response__field_descriptors[1] =
+{
+  {
+    "schemes",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListSchemesResponse, n_schemes),
+    offsetof(Crm__Compensation__V1__ListSchemesResponse, schemes),
+    &crm__compensation__v1__scheme__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_schemes_response__field_indices_by_name[] = {
+  0,   /* field[0] = schemes */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_schemes_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_schemes_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListSchemesResponse",
+  "ListSchemesResponse",
+  "Crm__Compensation__V1__ListSchemesResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListSchemesResponse),
+  1,
+  crm__compensation__v1__list_schemes_response__field_descriptors,
+  crm__compensation__v1__list_schemes_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_schemes_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_schemes_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__manager_coefficients__field_descriptors[7] =
+{
+  {
+    "manager_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "month",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessment",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, assessment),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "compliance",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, compliance),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "compliance_breach",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, compliance_breach),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerCoefficients, updated_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__manager_coefficients__field_indices_by_name[] = {
+  2,   /* field[2] = assessment */
+  3,   /* field[3] = compliance */
+  4,   /* field[4] = compliance_breach */
+  0,   /* field[0] = manager_id */
+  1,   /* field[1] = month */
+  5,   /* field[5] = note */
+  6,   /* field[6] = updated_at */
+};
+static const ProtobufCIntRange crm__compensation__v1__manager_coefficients__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__manager_coefficients__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ManagerCoefficients",
+  "ManagerCoefficients",
+  "Crm__Compensation__V1__ManagerCoefficients",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ManagerCoefficients),
+  7,
+  crm__compensation__v1__manager_coefficients__field_descriptors,
+  crm__compensation__v1__manager_coefficients__field_indices_by_name,
+  1,  crm__compensation__v1__manager_coefficients__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__manager_coefficients__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__set_coefficients_request__field_descriptors[1] =
+{
+  {
+    "coefficients",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__SetCoefficientsRequest, n_coefficients),
+    offsetof(Crm__Compensation__V1__SetCoefficientsRequest, coefficients),
+    &crm__compensation__v1__manager_coefficients__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__set_coefficients_request__field_indices_by_name[] = {
+  0,   /* field[0] = coefficients */
+};
+static const ProtobufCIntRange crm__compensation__v1__set_coefficients_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__set_coefficients_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.SetCoefficientsRequest",
+  "SetCoefficientsRequest",
+  "Crm__Compensation__V1__SetCoefficientsRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__SetCoefficientsRequest),
+  1,
+  crm__compensation__v1__set_coefficients_request__field_descriptors,
+  crm__compensation__v1__set_coefficients_request__field_indices_by_name,
+  1,  crm__compensation__v1__set_coefficients_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__set_coefficients_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__set_coefficients_response__field_descriptors[1] =
+{
+  {
+    "stored",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SetCoefficientsResponse, stored),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__set_coefficients_response__field_indices_by_name[] = {
+  0,   /* field[0] = stored */
+};
+static const ProtobufCIntRange crm__compensation__v1__set_coefficients_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__set_coefficients_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.SetCoefficientsResponse",
+  "SetCoefficientsResponse",
+  "Crm__Compensation__V1__SetCoefficientsResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__SetCoefficientsResponse),
+  1,
+  crm__compensation__v1__set_coefficients_response__field_descriptors,
+  crm__compensation__v1__set_coefficients_response__field_indices_by_name,
+  1,  crm__compensation__v1__set_coefficients_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__set_coefficients_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_coefficients_request__field_descriptors[2] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListCoefficientsRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListCoefficientsRequest, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_coefficients_request__field_indices_by_name[] = {
+  1,   /* field[1] = manager_id */
+  0,   /* field[0] = month */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_coefficients_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_coefficients_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListCoefficientsRequest",
+  "ListCoefficientsRequest",
+  "Crm__Compensation__V1__ListCoefficientsRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListCoefficientsRequest),
+  2,
+  crm__compensation__v1__list_coefficients_request__field_descriptors,
+  crm__compensation__v1__list_coefficients_request__field_indices_by_name,
+  1,  crm__compensation__v1__list_coefficients_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_coefficients_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_coefficients_response__field_descriptors[1] =
+{
+  {
+    "coefficients",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListCoefficientsResponse, n_coefficients),
+    offsetof(Crm__Compensation__V1__ListCoefficientsResponse, coefficients),
+    &crm__compensation__v1__manager_coefficients__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_coefficients_response__field_indices_by_name[] = {
+  0,   /* field[0] = coefficients */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_coefficients_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_coefficients_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListCoefficientsResponse",
+  "ListCoefficientsResponse",
+  "Crm__Compensation__V1__ListCoefficientsResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListCoefficientsResponse),
+  1,
+  crm__compensation__v1__list_coefficients_response__field_descriptors,
+  crm__compensation__v1__list_coefficients_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_coefficients_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_coefficients_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__rule_version__field_descriptors[2] =
+{
+  {
+    "grade",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__RuleVersion, grade),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__RuleVersion, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__rule_version__field_indices_by_name[] = {
+  0,   /* field[0] = grade */
+  1,   /* field[1] = version */
+};
+static const ProtobufCIntRange crm__compensation__v1__rule_version__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__rule_version__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.RuleVersion",
+  "RuleVersion",
+  "Crm__Compensation__V1__RuleVersion",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__RuleVersion),
+  2,
+  crm__compensation__v1__rule_version__field_descriptors,
+  crm__compensation__v1__rule_version__field_indices_by_name,
+  1,  crm__compensation__v1__rule_version__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__rule_version__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__trade_basis__field_descriptors[4] =
+{
+  {
+    "margin",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__TradeBasis, margin),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "commission_fen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__TradeBasis, commission_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "exchange_and_regulatory_fees_fen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__TradeBasis, exchange_and_regulatory_fees_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "listed_costs_fen",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__TradeBasis, listed_costs_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__trade_basis__field_indices_by_name[] = {
+  1,   /* field[1] = commission_fen */
+  2,   /* field[2] = exchange_and_regulatory_fees_fen */
+  3,   /* field[3] = listed_costs_fen */
+  0,   /* field[0] = margin */
+};
+static const ProtobufCIntRange crm__compensation__v1__trade_basis__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__trade_basis__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.TradeBasis",
+  "TradeBasis",
+  "Crm__Compensation__V1__TradeBasis",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__TradeBasis),
+  4,
+  crm__compensation__v1__trade_basis__field_descriptors,
+  crm__compensation__v1__trade_basis__field_indices_by_name,
+  1,  crm__compensation__v1__trade_basis__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__trade_basis__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__product_sale_basis__field_descriptors[3] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ProductSaleBasis, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sale_amount_fen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ProductSaleBasis, sale_amount_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_rebate_bp",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ProductSaleBasis, product_rebate_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__product_sale_basis__field_indices_by_name[] = {
+  0,   /* field[0] = product_code */
+  2,   /* field[2] = product_rebate_bp */
+  1,   /* field[1] = sale_amount_fen */
+};
+static const ProtobufCIntRange crm__compensation__v1__product_sale_basis__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__product_sale_basis__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ProductSaleBasis",
+  "ProductSaleBasis",
+  "Crm__Compensation__V1__ProductSaleBasis",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ProductSaleBasis),
+  3,
+  crm__compensation__v1__product_sale_basis__field_descriptors,
+  crm__compensation__v1__product_sale_basis__field_indices_by_name,
+  1,  crm__compensation__v1__product_sale_basis__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__product_sale_basis__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__advisory_fee_basis__field_descriptors[1] =
+{
+  {
+    "package_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AdvisoryFeeBasis, package_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__advisory_fee_basis__field_indices_by_name[] = {
+  0,   /* field[0] = package_code */
+};
+static const ProtobufCIntRange crm__compensation__v1__advisory_fee_basis__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__advisory_fee_basis__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AdvisoryFeeBasis",
+  "AdvisoryFeeBasis",
+  "Crm__Compensation__V1__AdvisoryFeeBasis",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__AdvisoryFeeBasis),
+  1,
+  crm__compensation__v1__advisory_fee_basis__field_descriptors,
+  crm__compensation__v1__advisory_fee_basis__field_indices_by_name,
+  1,  crm__compensation__v1__advisory_fee_basis__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__advisory_fee_basis__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__statement_line__field_descriptors[14] =
+{
+  {
+    "source_event_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, source_event_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "day",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, day),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, source),
+    &crm__compensation__v1__income_source__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "original_month",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, original_month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "carried_forward",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, carried_forward),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adjustment",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, adjustment),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule_version",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, rule_version),
+    &crm__compensation__v1__rule_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "income_fen",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, income_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rate_bp",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, rate_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pay_fen",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__StatementLine, pay_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trade",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__StatementLine, basis_case),
+    offsetof(Crm__Compensation__V1__StatementLine, trade),
+    &crm__compensation__v1__trade_basis__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_sale",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__StatementLine, basis_case),
+    offsetof(Crm__Compensation__V1__StatementLine, product_sale),
+    &crm__compensation__v1__product_sale_basis__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "advisory_fee",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__StatementLine, basis_case),
+    offsetof(Crm__Compensation__V1__StatementLine, advisory_fee),
+    &crm__compensation__v1__advisory_fee_basis__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__statement_line__field_indices_by_name[] = {
+  6,   /* field[6] = adjustment */
+  13,   /* field[13] = advisory_fee */
+  5,   /* field[5] = carried_forward */
+  1,   /* field[1] = customer_id */
+  2,   /* field[2] = day */
+  8,   /* field[8] = income_fen */
+  4,   /* field[4] = original_month */
+  10,   /* field[10] = pay_fen */
+  12,   /* field[12] = product_sale */
+  9,   /* field[9] = rate_bp */
+  7,   /* field[7] = rule_version */
+  3,   /* field[3] = source */
+  0,   /* field[0] = source_event_id */
+  11,   /* field[11] = trade */
+};
+static const ProtobufCIntRange crm__compensation__v1__statement_line__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__statement_line__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.StatementLine",
+  "StatementLine",
+  "Crm__Compensation__V1__StatementLine",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__StatementLine),
+  14,
+  crm__compensation__v1__statement_line__field_descriptors,
+  crm__compensation__v1__statement_line__field_indices_by_name,
+  1,  crm__compensation__v1__statement_line__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__statement_line__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__source_total__field_descriptors[4] =
+{
+  {
+    "source",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceTotal, source),
+    &crm__compensation__v1__income_source__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "item_count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceTotal, item_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "income_fen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceTotal, income_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pay_fen",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SourceTotal, pay_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__source_total__field_indices_by_name[] = {
+  2,   /* field[2] = income_fen */
+  1,   /* field[1] = item_count */
+  3,   /* field[3] = pay_fen */
+  0,   /* field[0] = source */
+};
+static const ProtobufCIntRange crm__compensation__v1__source_total__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__source_total__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.SourceTotal",
+  "SourceTotal",
+  "Crm__Compensation__V1__SourceTotal",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__SourceTotal),
+  4,
+  crm__compensation__v1__source_total__field_descriptors,
+  crm__compensation__v1__source_total__field_indices_by_name,
+  1,  crm__compensation__v1__source_total__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__source_total__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__commission_band__field_descriptors[7] =
+{
+  {
+    "tier_index",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, tier_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lower_fen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, lower_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "upper_fen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, upper_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rate_bp",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, rate_bp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "portion_fen",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, portion_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pay_fen",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, pay_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule_version",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CommissionBand, rule_version),
+    &crm__compensation__v1__rule_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__commission_band__field_indices_by_name[] = {
+  1,   /* field[1] = lower_fen */
+  5,   /* field[5] = pay_fen */
+  4,   /* field[4] = portion_fen */
+  3,   /* field[3] = rate_bp */
+  6,   /* field[6] = rule_version */
+  0,   /* field[0] = tier_index */
+  2,   /* field[2] = upper_fen */
+};
+static const ProtobufCIntRange crm__compensation__v1__commission_band__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__commission_band__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.CommissionBand",
+  "CommissionBand",
+  "Crm__Compensation__V1__CommissionBand",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__CommissionBand),
+  7,
+  crm__compensation__v1__commission_band__field_descriptors,
+  crm__compensation__v1__commission_band__field_indices_by_name,
+  1,  crm__compensation__v1__commission_band__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__commission_band__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__coefficient_line__field_descriptors[4] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CoefficientLine, kind),
+    &crm__compensation__v1__coefficient_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coefficient",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CoefficientLine, coefficient),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "base_fen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CoefficientLine, base_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount_fen",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__CoefficientLine, amount_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__coefficient_line__field_indices_by_name[] = {
+  3,   /* field[3] = amount_fen */
+  2,   /* field[2] = base_fen */
+  1,   /* field[1] = coefficient */
+  0,   /* field[0] = kind */
+};
+static const ProtobufCIntRange crm__compensation__v1__coefficient_line__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__coefficient_line__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.CoefficientLine",
+  "CoefficientLine",
+  "Crm__Compensation__V1__CoefficientLine",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__CoefficientLine),
+  4,
+  crm__compensation__v1__coefficient_line__field_descriptors,
+  crm__compensation__v1__coefficient_line__field_indices_by_name,
+  1,  crm__compensation__v1__coefficient_line__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__coefficient_line__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__statement__field_descriptors[18] =
+{
+  {
+    "manager_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "month",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "grade",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, grade),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "team_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rule_version",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, rule_version),
+    &crm__compensation__v1__rule_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "through_sequence",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, through_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "settled_at",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, settled_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source_totals",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__Statement, n_source_totals),
+    offsetof(Crm__Compensation__V1__Statement, source_totals),
+    &crm__compensation__v1__source_total__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "net_commission_fen",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, net_commission_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "commission_bands",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__Statement, n_commission_bands),
+    offsetof(Crm__Compensation__V1__Statement, commission_bands),
+    &crm__compensation__v1__commission_band__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "commission_pay_fen",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, commission_pay_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subtotal_fen",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, subtotal_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coefficient_lines",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__Statement, n_coefficient_lines),
+    offsetof(Crm__Compensation__V1__Statement, coefficient_lines),
+    &crm__compensation__v1__coefficient_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_fen",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, total_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "line_count",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, line_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adjustment_count",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Statement, adjustment_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines",
+    18,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__Statement, n_lines),
+    offsetof(Crm__Compensation__V1__Statement, lines),
+    &crm__compensation__v1__statement_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__statement__field_indices_by_name[] = {
+  16,   /* field[16] = adjustment_count */
+  3,   /* field[3] = branch_id */
+  13,   /* field[13] = coefficient_lines */
+  10,   /* field[10] = commission_bands */
+  11,   /* field[11] = commission_pay_fen */
+  2,   /* field[2] = grade */
+  15,   /* field[15] = line_count */
+  17,   /* field[17] = lines */
+  0,   /* field[0] = manager_id */
+  1,   /* field[1] = month */
+  9,   /* field[9] = net_commission_fen */
+  5,   /* field[5] = rule_version */
+  7,   /* field[7] = settled_at */
+  8,   /* field[8] = source_totals */
+  12,   /* field[12] = subtotal_fen */
+  4,   /* field[4] = team_id */
+  6,   /* field[6] = through_sequence */
+  14,   /* field[14] = total_fen */
+};
+static const ProtobufCIntRange crm__compensation__v1__statement__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 18 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__statement__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.Statement",
+  "Statement",
+  "Crm__Compensation__V1__Statement",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__Statement),
+  18,
+  crm__compensation__v1__statement__field_descriptors,
+  crm__compensation__v1__statement__field_indices_by_name,
+  1,  crm__compensation__v1__statement__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__statement__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__settle_month_request__field_descriptors[1] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__settle_month_request__field_indices_by_name[] = {
+  0,   /* field[0] = month */
+};
+static const ProtobufCIntRange crm__compensation__v1__settle_month_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__settle_month_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.SettleMonthRequest",
+  "SettleMonthRequest",
+  "Crm__Compensation__V1__SettleMonthRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__SettleMonthRequest),
+  1,
+  crm__compensation__v1__settle_month_request__field_descriptors,
+  crm__compensation__v1__settle_month_request__field_indices_by_name,
+  1,  crm__compensation__v1__settle_month_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__settle_month_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__settle_month_response__field_descriptors[11] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "closed_now",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, closed_now),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recomputed_identical",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, recomputed_identical),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "through_sequence",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, through_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "settled_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, settled_at),
+    &crm__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "statements",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, statements),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, lines),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "adjustments",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, adjustments),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_pay_fen",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, total_pay_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "income",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, n_income),
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, income),
+    &crm__compensation__v1__source_total__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unassigned",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, n_unassigned),
+    offsetof(Crm__Compensation__V1__SettleMonthResponse, unassigned),
+    &crm__compensation__v1__source_total__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__settle_month_response__field_indices_by_name[] = {
+  7,   /* field[7] = adjustments */
+  1,   /* field[1] = closed_now */
+  9,   /* field[9] = income */
+  6,   /* field[6] = lines */
+  0,   /* field[0] = month */
+  2,   /* field[2] = recomputed_identical */
+  4,   /* field[4] = settled_at */
+  5,   /* field[5] = statements */
+  3,   /* field[3] = through_sequence */
+  8,   /* field[8] = total_pay_fen */
+  10,   /* field[10] = unassigned */
+};
+static const ProtobufCIntRange crm__compensation__v1__settle_month_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__settle_month_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.SettleMonthResponse",
+  "SettleMonthResponse",
+  "Crm__Compensation__V1__SettleMonthResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__SettleMonthResponse),
+  11,
+  crm__compensation__v1__settle_month_response__field_descriptors,
+  crm__compensation__v1__settle_month_response__field_indices_by_name,
+  1,  crm__compensation__v1__settle_month_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__settle_month_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__get_statement_request__field_descriptors[3] =
+{
+  {
+    "manager_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetStatementRequest, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "month",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetStatementRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetStatementRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__get_statement_request__field_indices_by_name[] = {
+  0,   /* field[0] = manager_id */
+  1,   /* field[1] = month */
+  2,   /* field[2] = page */
+};
+static const ProtobufCIntRange crm__compensation__v1__get_statement_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__get_statement_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.GetStatementRequest",
+  "GetStatementRequest",
+  "Crm__Compensation__V1__GetStatementRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__GetStatementRequest),
+  3,
+  crm__compensation__v1__get_statement_request__field_descriptors,
+  crm__compensation__v1__get_statement_request__field_indices_by_name,
+  1,  crm__compensation__v1__get_statement_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__get_statement_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__get_statement_response__field_descriptors[2] =
+{
+  {
+    "statement",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetStatementResponse, statement),
+    &crm__compensation__v1__statement__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetStatementResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__get_statement_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = statement */
+};
+static const ProtobufCIntRange crm__compensation__v1__get_statement_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__get_statement_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.GetStatementResponse",
+  "GetStatementResponse",
+  "Crm__Compensation__V1__GetStatementResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__GetStatementResponse),
+  2,
+  crm__compensation__v1__get_statement_response__field_descriptors,
+  crm__compensation__v1__get_statement_response__field_indices_by_name,
+  1,  crm__compensation__v1__get_statement_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__get_statement_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_statements_request__field_descriptors[4] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListStatementsRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListStatementsRequest, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListStatementsRequest, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListStatementsRequest, page),
+    &crm__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_statements_request__field_indices_by_name[] = {
+  2,   /* field[2] = branch_id */
+  1,   /* field[1] = manager_id */
+  0,   /* field[0] = month */
+  3,   /* field[3] = page */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_statements_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_statements_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListStatementsRequest",
+  "ListStatementsRequest",
+  "Crm__Compensation__V1__ListStatementsRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListStatementsRequest),
+  4,
+  crm__compensation__v1__list_statements_request__field_descriptors,
+  crm__compensation__v1__list_statements_request__field_indices_by_name,
+  1,  crm__compensation__v1__list_statements_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_statements_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__list_statements_response__field_descriptors[2] =
+{
+  {
+    "statements",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__ListStatementsResponse, n_statements),
+    offsetof(Crm__Compensation__V1__ListStatementsResponse, statements),
+    &crm__compensation__v1__statement__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ListStatementsResponse, page),
+    &crm__common__v1__page_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__list_statements_response__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = statements */
+};
+static const ProtobufCIntRange crm__compensation__v1__list_statements_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__list_statements_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ListStatementsResponse",
+  "ListStatementsResponse",
+  "Crm__Compensation__V1__ListStatementsResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ListStatementsResponse),
+  2,
+  crm__compensation__v1__list_statements_response__field_descriptors,
+  crm__compensation__v1__list_statements_response__field_indices_by_name,
+  1,  crm__compensation__v1__list_statements_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__list_statements_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__assessment_figures__field_descriptors[9] =
+{
+  {
+    "customers_at_month_end",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, customers_at_month_end),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "month_end_assets_fen",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, month_end_assets_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "average_assets_fen",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, average_assets_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "new_customers",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, new_customers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_accounts",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, effective_accounts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "net_new_assets_fen",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, net_new_assets_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_sales_fen",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, product_sales_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "commission_contributed_fen",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, commission_contributed_fen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "average_known",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__AssessmentFigures, average_known),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__assessment_figures__field_indices_by_name[] = {
+  2,   /* field[2] = average_assets_fen */
+  8,   /* field[8] = average_known */
+  7,   /* field[7] = commission_contributed_fen */
+  0,   /* field[0] = customers_at_month_end */
+  4,   /* field[4] = effective_accounts */
+  1,   /* field[1] = month_end_assets_fen */
+  5,   /* field[5] = net_new_assets_fen */
+  3,   /* field[3] = new_customers */
+  6,   /* field[6] = product_sales_fen */
+};
+static const ProtobufCIntRange crm__compensation__v1__assessment_figures__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__assessment_figures__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AssessmentFigures",
+  "AssessmentFigures",
+  "Crm__Compensation__V1__AssessmentFigures",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__AssessmentFigures),
+  9,
+  crm__compensation__v1__assessment_figures__field_descriptors,
+  crm__compensation__v1__assessment_figures__field_indices_by_name,
+  1,  crm__compensation__v1__assessment_figures__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__assessment_figures__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__manager_assessment__field_descriptors[4] =
+{
+  {
+    "manager_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerAssessment, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "team_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerAssessment, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerAssessment, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "figures",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ManagerAssessment, figures),
+    &crm__compensation__v1__assessment_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__manager_assessment__field_indices_by_name[] = {
+  2,   /* field[2] = branch_id */
+  3,   /* field[3] = figures */
+  0,   /* field[0] = manager_id */
+  1,   /* field[1] = team_id */
+};
+static const ProtobufCIntRange crm__compensation__v1__manager_assessment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__manager_assessment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.ManagerAssessment",
+  "ManagerAssessment",
+  "Crm__Compensation__V1__ManagerAssessment",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__ManagerAssessment),
+  4,
+  crm__compensation__v1__manager_assessment__field_descriptors,
+  crm__compensation__v1__manager_assessment__field_indices_by_name,
+  1,  crm__compensation__v1__manager_assessment__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__manager_assessment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__unit_assessment__field_descriptors[4] =
+{
+  {
+    "unit_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UnitAssessment, unit_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UnitAssessment, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "managers",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UnitAssessment, managers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "figures",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__UnitAssessment, figures),
+    &crm__compensation__v1__assessment_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__unit_assessment__field_indices_by_name[] = {
+  1,   /* field[1] = branch_id */
+  3,   /* field[3] = figures */
+  2,   /* field[2] = managers */
+  0,   /* field[0] = unit_id */
+};
+static const ProtobufCIntRange crm__compensation__v1__unit_assessment__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__unit_assessment__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.UnitAssessment",
+  "UnitAssessment",
+  "Crm__Compensation__V1__UnitAssessment",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__UnitAssessment),
+  4,
+  crm__compensation__v1__unit_assessment__field_descriptors,
+  crm__compensation__v1__unit_assessment__field_indices_by_name,
+  1,  crm__compensation__v1__unit_assessment__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__unit_assessment__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__ranking_entry__field_descriptors[4] =
+{
+  {
+    "position",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__RankingEntry, position),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rank",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__RankingEntry, rank),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__RankingEntry, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__RankingEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__ranking_entry__field_indices_by_name[] = {
+  2,   /* field[2] = id */
+  0,   /* field[0] = position */
+  1,   /* field[1] = rank */
+  3,   /* field[3] = value */
+};
+static const ProtobufCIntRange crm__compensation__v1__ranking_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__ranking_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.RankingEntry",
+  "RankingEntry",
+  "Crm__Compensation__V1__RankingEntry",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__RankingEntry),
+  4,
+  crm__compensation__v1__ranking_entry__field_descriptors,
+  crm__compensation__v1__ranking_entry__field_indices_by_name,
+  1,  crm__compensation__v1__ranking_entry__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__ranking_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__ranking__field_descriptors[6] =
+{
+  {
+    "metric",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Ranking, metric),
+    &crm__compensation__v1__assessment_metric__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Ranking, unit),
+    &crm__compensation__v1__ranked_unit__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "within",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Ranking, within),
+    &crm__compensation__v1__ranking_scope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "within_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Ranking, within_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "population",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__Ranking, population),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entries",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__Ranking, n_entries),
+    offsetof(Crm__Compensation__V1__Ranking, entries),
+    &crm__compensation__v1__ranking_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__ranking__field_indices_by_name[] = {
+  5,   /* field[5] = entries */
+  0,   /* field[0] = metric */
+  4,   /* field[4] = population */
+  1,   /* field[1] = unit */
+  2,   /* field[2] = within */
+  3,   /* field[3] = within_id */
+};
+static const ProtobufCIntRange crm__compensation__v1__ranking__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__ranking__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.Ranking",
+  "Ranking",
+  "Crm__Compensation__V1__Ranking",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__Ranking),
+  6,
+  crm__compensation__v1__ranking__field_descriptors,
+  crm__compensation__v1__ranking__field_indices_by_name,
+  1,  crm__compensation__v1__ranking__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__ranking__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__get_assessment_figures_request__field_descriptors[6] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "manager_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "team_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, team_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branch_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, branch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metrics",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, n_metrics),
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, metrics),
+    &crm__compensation__v1__assessment_metric__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresRequest, top),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__get_assessment_figures_request__field_indices_by_name[] = {
+  3,   /* field[3] = branch_id */
+  1,   /* field[1] = manager_id */
+  4,   /* field[4] = metrics */
+  0,   /* field[0] = month */
+  2,   /* field[2] = team_id */
+  5,   /* field[5] = top */
+};
+static const ProtobufCIntRange crm__compensation__v1__get_assessment_figures_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__get_assessment_figures_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.GetAssessmentFiguresRequest",
+  "GetAssessmentFiguresRequest",
+  "Crm__Compensation__V1__GetAssessmentFiguresRequest",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__GetAssessmentFiguresRequest),
+  6,
+  crm__compensation__v1__get_assessment_figures_request__field_descriptors,
+  crm__compensation__v1__get_assessment_figures_request__field_indices_by_name,
+  1,  crm__compensation__v1__get_assessment_figures_request__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__get_assessment_figures_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__compensation__v1__get_assessment_figures_response__field_descriptors[8] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "managers",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, n_managers),
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, managers),
+    &crm__compensation__v1__manager_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "teams",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, n_teams),
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, teams),
+    &crm__compensation__v1__unit_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "branches",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, n_branches),
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, branches),
+    &crm__compensation__v1__unit_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scope_total",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, scope_total),
+    &crm__compensation__v1__unit_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unassigned",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, unassigned),
+    &crm__compensation__v1__assessment_figures__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rankings",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, n_rankings),
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, rankings),
+    &crm__compensation__v1__ranking__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "effective_account_definition",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__GetAssessmentFiguresResponse, effective_account_definition),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__compensation__v1__get_assessment_figures_response__field_indices_by_name[] = {
+  3,   /* field[3] = branches */
+  7,   /* field[7] = effective_account_definition */
+  1,   /* field[1] = managers */
+  0,   /* field[0] = month */
+  6,   /* field[6] = rankings */
+  4,   /* field[4] = scope_total */
+  2,   /* field[2] = teams */
+  5,   /* field[5] = unassigned */
+};
+static const ProtobufCIntRange crm__compensation__v1__get_assessment_figures_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor crm__compensation__v1__get_assessment_figures_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.GetAssessmentFiguresResponse",
+  "GetAssessmentFiguresResponse",
+  "Crm__Compensation__V1__GetAssessmentFiguresResponse",
+  "crm.compensation.v1",
+  sizeof(Crm__Compensation__V1__GetAssessmentFiguresResponse),
+  8,
+  crm__compensation__v1__get_assessment_figures_response__field_descriptors,
+  crm__compensation__v1__get_assessment_figures_response__field_indices_by_name,
+  1,  crm__compensation__v1__get_assessment_figures_response__number_ranges,
+  (ProtobufCMessageInit) crm__compensation__v1__get_assessment_figures_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__compensation__v1__manager_status__enum_values_by_number[4] =
 {
   { "MANAGER_STATUS_UNSPECIFIED", "CRM__COMPENSATION__V1__MANAGER_STATUS__MANAGER_STATUS_UNSPECIFIED", 0 },
@@ -545,14 +6975,220 @@ const ProtobufCEnumDescriptor crm__compensation__v1__manager_status__descriptor 
   crm__compensation__v1__manager_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__compensation__v1__compensation__method_descriptors[2] =
+static const ProtobufCEnumValue crm__compensation__v1__income_source__enum_values_by_number[6] =
+{
+  { "INCOME_SOURCE_UNSPECIFIED", "CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_UNSPECIFIED", 0 },
+  { "INCOME_SOURCE_CASH_COMMISSION", "CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_CASH_COMMISSION", 1 },
+  { "INCOME_SOURCE_MARGIN_COMMISSION", "CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_MARGIN_COMMISSION", 2 },
+  { "INCOME_SOURCE_MARGIN_INTEREST", "CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_MARGIN_INTEREST", 3 },
+  { "INCOME_SOURCE_PRODUCT_REBATE", "CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_PRODUCT_REBATE", 4 },
+  { "INCOME_SOURCE_ADVISORY_FEE", "CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_ADVISORY_FEE", 5 },
+};
+static const ProtobufCIntRange crm__compensation__v1__income_source__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex crm__compensation__v1__income_source__enum_values_by_name[6] =
+{
+  { "INCOME_SOURCE_ADVISORY_FEE", 5 },
+  { "INCOME_SOURCE_CASH_COMMISSION", 1 },
+  { "INCOME_SOURCE_MARGIN_COMMISSION", 2 },
+  { "INCOME_SOURCE_MARGIN_INTEREST", 3 },
+  { "INCOME_SOURCE_PRODUCT_REBATE", 4 },
+  { "INCOME_SOURCE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__compensation__v1__income_source__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.IncomeSource",
+  "IncomeSource",
+  "Crm__Compensation__V1__IncomeSource",
+  "crm.compensation.v1",
+  6,
+  crm__compensation__v1__income_source__enum_values_by_number,
+  6,
+  crm__compensation__v1__income_source__enum_values_by_name,
+  1,
+  crm__compensation__v1__income_source__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__compensation__v1__coefficient_kind__enum_values_by_number[3] =
+{
+  { "COEFFICIENT_KIND_UNSPECIFIED", "CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_UNSPECIFIED", 0 },
+  { "COEFFICIENT_KIND_ASSESSMENT", "CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_ASSESSMENT", 1 },
+  { "COEFFICIENT_KIND_COMPLIANCE", "CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_COMPLIANCE", 2 },
+};
+static const ProtobufCIntRange crm__compensation__v1__coefficient_kind__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__compensation__v1__coefficient_kind__enum_values_by_name[3] =
+{
+  { "COEFFICIENT_KIND_ASSESSMENT", 1 },
+  { "COEFFICIENT_KIND_COMPLIANCE", 2 },
+  { "COEFFICIENT_KIND_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__compensation__v1__coefficient_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.CoefficientKind",
+  "CoefficientKind",
+  "Crm__Compensation__V1__CoefficientKind",
+  "crm.compensation.v1",
+  3,
+  crm__compensation__v1__coefficient_kind__enum_values_by_number,
+  3,
+  crm__compensation__v1__coefficient_kind__enum_values_by_name,
+  1,
+  crm__compensation__v1__coefficient_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__compensation__v1__assessment_metric__enum_values_by_number[9] =
+{
+  { "ASSESSMENT_METRIC_UNSPECIFIED", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_UNSPECIFIED", 0 },
+  { "ASSESSMENT_METRIC_CUSTOMERS_AT_MONTH_END", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_CUSTOMERS_AT_MONTH_END", 1 },
+  { "ASSESSMENT_METRIC_MONTH_END_ASSETS", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_MONTH_END_ASSETS", 2 },
+  { "ASSESSMENT_METRIC_AVERAGE_ASSETS", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_AVERAGE_ASSETS", 3 },
+  { "ASSESSMENT_METRIC_NEW_CUSTOMERS", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_NEW_CUSTOMERS", 4 },
+  { "ASSESSMENT_METRIC_EFFECTIVE_ACCOUNTS", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_EFFECTIVE_ACCOUNTS", 5 },
+  { "ASSESSMENT_METRIC_NET_NEW_ASSETS", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_NET_NEW_ASSETS", 6 },
+  { "ASSESSMENT_METRIC_PRODUCT_SALES", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_PRODUCT_SALES", 7 },
+  { "ASSESSMENT_METRIC_COMMISSION_CONTRIBUTED", "CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_COMMISSION_CONTRIBUTED", 8 },
+};
+static const ProtobufCIntRange crm__compensation__v1__assessment_metric__value_ranges[] = {
+{0, 0},{0, 9}
+};
+static const ProtobufCEnumValueIndex crm__compensation__v1__assessment_metric__enum_values_by_name[9] =
+{
+  { "ASSESSMENT_METRIC_AVERAGE_ASSETS", 3 },
+  { "ASSESSMENT_METRIC_COMMISSION_CONTRIBUTED", 8 },
+  { "ASSESSMENT_METRIC_CUSTOMERS_AT_MONTH_END", 1 },
+  { "ASSESSMENT_METRIC_EFFECTIVE_ACCOUNTS", 5 },
+  { "ASSESSMENT_METRIC_MONTH_END_ASSETS", 2 },
+  { "ASSESSMENT_METRIC_NET_NEW_ASSETS", 6 },
+  { "ASSESSMENT_METRIC_NEW_CUSTOMERS", 4 },
+  { "ASSESSMENT_METRIC_PRODUCT_SALES", 7 },
+  { "ASSESSMENT_METRIC_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__compensation__v1__assessment_metric__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.AssessmentMetric",
+  "AssessmentMetric",
+  "Crm__Compensation__V1__AssessmentMetric",
+  "crm.compensation.v1",
+  9,
+  crm__compensation__v1__assessment_metric__enum_values_by_number,
+  9,
+  crm__compensation__v1__assessment_metric__enum_values_by_name,
+  1,
+  crm__compensation__v1__assessment_metric__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__compensation__v1__ranked_unit__enum_values_by_number[4] =
+{
+  { "RANKED_UNIT_UNSPECIFIED", "CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_UNSPECIFIED", 0 },
+  { "RANKED_UNIT_MANAGER", "CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_MANAGER", 1 },
+  { "RANKED_UNIT_TEAM", "CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_TEAM", 2 },
+  { "RANKED_UNIT_BRANCH", "CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_BRANCH", 3 },
+};
+static const ProtobufCIntRange crm__compensation__v1__ranked_unit__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex crm__compensation__v1__ranked_unit__enum_values_by_name[4] =
+{
+  { "RANKED_UNIT_BRANCH", 3 },
+  { "RANKED_UNIT_MANAGER", 1 },
+  { "RANKED_UNIT_TEAM", 2 },
+  { "RANKED_UNIT_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__compensation__v1__ranked_unit__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.RankedUnit",
+  "RankedUnit",
+  "Crm__Compensation__V1__RankedUnit",
+  "crm.compensation.v1",
+  4,
+  crm__compensation__v1__ranked_unit__enum_values_by_number,
+  4,
+  crm__compensation__v1__ranked_unit__enum_values_by_name,
+  1,
+  crm__compensation__v1__ranked_unit__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue crm__compensation__v1__ranking_scope__enum_values_by_number[4] =
+{
+  { "RANKING_SCOPE_UNSPECIFIED", "CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_UNSPECIFIED", 0 },
+  { "RANKING_SCOPE_FIRM", "CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_FIRM", 1 },
+  { "RANKING_SCOPE_BRANCH", "CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_BRANCH", 2 },
+  { "RANKING_SCOPE_TEAM", "CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_TEAM", 3 },
+};
+static const ProtobufCIntRange crm__compensation__v1__ranking_scope__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex crm__compensation__v1__ranking_scope__enum_values_by_name[4] =
+{
+  { "RANKING_SCOPE_BRANCH", 2 },
+  { "RANKING_SCOPE_FIRM", 1 },
+  { "RANKING_SCOPE_TEAM", 3 },
+  { "RANKING_SCOPE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor crm__compensation__v1__ranking_scope__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.compensation.v1.RankingScope",
+  "RankingScope",
+  "Crm__Compensation__V1__RankingScope",
+  "crm.compensation.v1",
+  4,
+  crm__compensation__v1__ranking_scope__enum_values_by_number,
+  4,
+  crm__compensation__v1__ranking_scope__enum_values_by_name,
+  1,
+  crm__compensation__v1__ranking_scope__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__compensation__v1__compensation__method_descriptors[19] =
 {
   { "UpsertManager", &crm__compensation__v1__upsert_manager_request__descriptor, &crm__compensation__v1__upsert_manager_response__descriptor },
+  { "UpsertManagers", &crm__compensation__v1__upsert_managers_request__descriptor, &crm__compensation__v1__upsert_managers_response__descriptor },
   { "GetManager", &crm__compensation__v1__get_manager_request__descriptor, &crm__compensation__v1__get_manager_response__descriptor },
+  { "ListManagers", &crm__compensation__v1__list_managers_request__descriptor, &crm__compensation__v1__list_managers_response__descriptor },
+  { "UpsertBranches", &crm__compensation__v1__upsert_branches_request__descriptor, &crm__compensation__v1__upsert_branches_response__descriptor },
+  { "ListBranches", &crm__compensation__v1__list_branches_request__descriptor, &crm__compensation__v1__list_branches_response__descriptor },
+  { "UpsertTeams", &crm__compensation__v1__upsert_teams_request__descriptor, &crm__compensation__v1__upsert_teams_response__descriptor },
+  { "ListTeams", &crm__compensation__v1__list_teams_request__descriptor, &crm__compensation__v1__list_teams_response__descriptor },
+  { "AssignCustomer", &crm__compensation__v1__assign_customer_request__descriptor, &crm__compensation__v1__assign_customer_response__descriptor },
+  { "AssignCustomers", &crm__compensation__v1__assign_customers_request__descriptor, &crm__compensation__v1__assign_customers_response__descriptor },
+  { "ListAssignments", &crm__compensation__v1__list_assignments_request__descriptor, &crm__compensation__v1__list_assignments_response__descriptor },
+  { "PutScheme", &crm__compensation__v1__put_scheme_request__descriptor, &crm__compensation__v1__put_scheme_response__descriptor },
+  { "ListSchemes", &crm__compensation__v1__list_schemes_request__descriptor, &crm__compensation__v1__list_schemes_response__descriptor },
+  { "SetCoefficients", &crm__compensation__v1__set_coefficients_request__descriptor, &crm__compensation__v1__set_coefficients_response__descriptor },
+  { "ListCoefficients", &crm__compensation__v1__list_coefficients_request__descriptor, &crm__compensation__v1__list_coefficients_response__descriptor },
+  { "SettleMonth", &crm__compensation__v1__settle_month_request__descriptor, &crm__compensation__v1__settle_month_response__descriptor },
+  { "GetStatement", &crm__compensation__v1__get_statement_request__descriptor, &crm__compensation__v1__get_statement_response__descriptor },
+  { "ListStatements", &crm__compensation__v1__list_statements_request__descriptor, &crm__compensation__v1__list_statements_response__descriptor },
+  { "GetAssessmentFigures", &crm__compensation__v1__get_assessment_figures_request__descriptor, &crm__compensation__v1__get_assessment_figures_response__descriptor },
 };
 const unsigned crm__compensation__v1__compensation__method_indices_by_name[] = {
-  1,        /* GetManager */
-  0         /* UpsertManager */
+  8,        /* AssignCustomer */
+  9,        /* AssignCustomers */
+  18,        /* GetAssessmentFigures */
+  2,        /* GetManager */
+  16,        /* GetStatement */
+  10,        /* ListAssignments */
+  5,        /* ListBranches */
+  14,        /* ListCoefficients */
+  3,        /* ListManagers */
+  12,        /* ListSchemes */
+  17,        /* ListStatements */
+  7,        /* ListTeams */
+  11,        /* PutScheme */
+  13,        /* SetCoefficients */
+  15,        /* SettleMonth */
+  4,        /* UpsertBranches */
+  0,        /* UpsertManager */
+  1,        /* UpsertManagers */
+  6         /* UpsertTeams */
 };
 const ProtobufCServiceDescriptor crm__compensation__v1__compensation__descriptor =
 {
@@ -561,7 +7197,7 @@ const ProtobufCServiceDescriptor crm__compensation__v1__compensation__descriptor
   "Compensation",
   "Crm__Compensation__V1__Compensation",
   "crm.compensation.v1",
-  2,
+  19,
   crm__compensation__v1__compensation__method_descriptors,
   crm__compensation__v1__compensation__method_indices_by_name
 };
@@ -573,13 +7209,149 @@ void crm__compensation__v1__compensation__upsert_manager(ProtobufCService *servi
   assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void crm__compensation__v1__compensation__upsert_managers(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__UpsertManagersRequest *input,
+                                                          Crm__Compensation__V1__UpsertManagersResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void crm__compensation__v1__compensation__get_manager(ProtobufCService *service,
                                                       const Crm__Compensation__V1__GetManagerRequest *input,
                                                       Crm__Compensation__V1__GetManagerResponse_Closure closure,
                                                       void *closure_data)
 {
   assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
-  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_managers(ProtobufCService *service,
+                                                        const Crm__Compensation__V1__ListManagersRequest *input,
+                                                        Crm__Compensation__V1__ListManagersResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__upsert_branches(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__UpsertBranchesRequest *input,
+                                                          Crm__Compensation__V1__UpsertBranchesResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_branches(ProtobufCService *service,
+                                                        const Crm__Compensation__V1__ListBranchesRequest *input,
+                                                        Crm__Compensation__V1__ListBranchesResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__upsert_teams(ProtobufCService *service,
+                                                       const Crm__Compensation__V1__UpsertTeamsRequest *input,
+                                                       Crm__Compensation__V1__UpsertTeamsResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_teams(ProtobufCService *service,
+                                                     const Crm__Compensation__V1__ListTeamsRequest *input,
+                                                     Crm__Compensation__V1__ListTeamsResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__assign_customer(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__AssignCustomerRequest *input,
+                                                          Crm__Compensation__V1__AssignCustomerResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__assign_customers(ProtobufCService *service,
+                                                           const Crm__Compensation__V1__AssignCustomersRequest *input,
+                                                           Crm__Compensation__V1__AssignCustomersResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_assignments(ProtobufCService *service,
+                                                           const Crm__Compensation__V1__ListAssignmentsRequest *input,
+                                                           Crm__Compensation__V1__ListAssignmentsResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__put_scheme(ProtobufCService *service,
+                                                     const Crm__Compensation__V1__PutSchemeRequest *input,
+                                                     Crm__Compensation__V1__PutSchemeResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_schemes(ProtobufCService *service,
+                                                       const Crm__Compensation__V1__ListSchemesRequest *input,
+                                                       Crm__Compensation__V1__ListSchemesResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__set_coefficients(ProtobufCService *service,
+                                                           const Crm__Compensation__V1__SetCoefficientsRequest *input,
+                                                           Crm__Compensation__V1__SetCoefficientsResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_coefficients(ProtobufCService *service,
+                                                            const Crm__Compensation__V1__ListCoefficientsRequest *input,
+                                                            Crm__Compensation__V1__ListCoefficientsResponse_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__settle_month(ProtobufCService *service,
+                                                       const Crm__Compensation__V1__SettleMonthRequest *input,
+                                                       Crm__Compensation__V1__SettleMonthResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__get_statement(ProtobufCService *service,
+                                                        const Crm__Compensation__V1__GetStatementRequest *input,
+                                                        Crm__Compensation__V1__GetStatementResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__list_statements(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__ListStatementsRequest *input,
+                                                          Crm__Compensation__V1__ListStatementsResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__compensation__v1__compensation__get_assessment_figures(ProtobufCService *service,
+                                                                 const Crm__Compensation__V1__GetAssessmentFiguresRequest *input,
+                                                                 Crm__Compensation__V1__GetAssessmentFiguresResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &crm__compensation__v1__compensation__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__compensation__v1__compensation__init (Crm__Compensation__V1__Compensation_Service *service,
                                                 Crm__Compensation__V1__Compensation_ServiceDestroy destroy)

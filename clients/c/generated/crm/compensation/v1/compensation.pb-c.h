@@ -19,8 +19,63 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Crm__Compensation__V1__ClientManager Crm__Compensation__V1__ClientManager;
 typedef struct Crm__Compensation__V1__UpsertManagerRequest Crm__Compensation__V1__UpsertManagerRequest;
 typedef struct Crm__Compensation__V1__UpsertManagerResponse Crm__Compensation__V1__UpsertManagerResponse;
+typedef struct Crm__Compensation__V1__UpsertManagersRequest Crm__Compensation__V1__UpsertManagersRequest;
+typedef struct Crm__Compensation__V1__UpsertManagersResponse Crm__Compensation__V1__UpsertManagersResponse;
 typedef struct Crm__Compensation__V1__GetManagerRequest Crm__Compensation__V1__GetManagerRequest;
 typedef struct Crm__Compensation__V1__GetManagerResponse Crm__Compensation__V1__GetManagerResponse;
+typedef struct Crm__Compensation__V1__ListManagersRequest Crm__Compensation__V1__ListManagersRequest;
+typedef struct Crm__Compensation__V1__ListManagersResponse Crm__Compensation__V1__ListManagersResponse;
+typedef struct Crm__Compensation__V1__Branch Crm__Compensation__V1__Branch;
+typedef struct Crm__Compensation__V1__UpsertBranchesRequest Crm__Compensation__V1__UpsertBranchesRequest;
+typedef struct Crm__Compensation__V1__UpsertBranchesResponse Crm__Compensation__V1__UpsertBranchesResponse;
+typedef struct Crm__Compensation__V1__ListBranchesRequest Crm__Compensation__V1__ListBranchesRequest;
+typedef struct Crm__Compensation__V1__ListBranchesResponse Crm__Compensation__V1__ListBranchesResponse;
+typedef struct Crm__Compensation__V1__Team Crm__Compensation__V1__Team;
+typedef struct Crm__Compensation__V1__UpsertTeamsRequest Crm__Compensation__V1__UpsertTeamsRequest;
+typedef struct Crm__Compensation__V1__UpsertTeamsResponse Crm__Compensation__V1__UpsertTeamsResponse;
+typedef struct Crm__Compensation__V1__ListTeamsRequest Crm__Compensation__V1__ListTeamsRequest;
+typedef struct Crm__Compensation__V1__ListTeamsResponse Crm__Compensation__V1__ListTeamsResponse;
+typedef struct Crm__Compensation__V1__Assignment Crm__Compensation__V1__Assignment;
+typedef struct Crm__Compensation__V1__AssignCustomersRequest Crm__Compensation__V1__AssignCustomersRequest;
+typedef struct Crm__Compensation__V1__AssignCustomersResponse Crm__Compensation__V1__AssignCustomersResponse;
+typedef struct Crm__Compensation__V1__AssignCustomerRequest Crm__Compensation__V1__AssignCustomerRequest;
+typedef struct Crm__Compensation__V1__AssignCustomerResponse Crm__Compensation__V1__AssignCustomerResponse;
+typedef struct Crm__Compensation__V1__ListAssignmentsRequest Crm__Compensation__V1__ListAssignmentsRequest;
+typedef struct Crm__Compensation__V1__ListAssignmentsResponse Crm__Compensation__V1__ListAssignmentsResponse;
+typedef struct Crm__Compensation__V1__CommissionTier Crm__Compensation__V1__CommissionTier;
+typedef struct Crm__Compensation__V1__SourceRates Crm__Compensation__V1__SourceRates;
+typedef struct Crm__Compensation__V1__Scheme Crm__Compensation__V1__Scheme;
+typedef struct Crm__Compensation__V1__PutSchemeRequest Crm__Compensation__V1__PutSchemeRequest;
+typedef struct Crm__Compensation__V1__PutSchemeResponse Crm__Compensation__V1__PutSchemeResponse;
+typedef struct Crm__Compensation__V1__ListSchemesRequest Crm__Compensation__V1__ListSchemesRequest;
+typedef struct Crm__Compensation__V1__ListSchemesResponse Crm__Compensation__V1__ListSchemesResponse;
+typedef struct Crm__Compensation__V1__ManagerCoefficients Crm__Compensation__V1__ManagerCoefficients;
+typedef struct Crm__Compensation__V1__SetCoefficientsRequest Crm__Compensation__V1__SetCoefficientsRequest;
+typedef struct Crm__Compensation__V1__SetCoefficientsResponse Crm__Compensation__V1__SetCoefficientsResponse;
+typedef struct Crm__Compensation__V1__ListCoefficientsRequest Crm__Compensation__V1__ListCoefficientsRequest;
+typedef struct Crm__Compensation__V1__ListCoefficientsResponse Crm__Compensation__V1__ListCoefficientsResponse;
+typedef struct Crm__Compensation__V1__RuleVersion Crm__Compensation__V1__RuleVersion;
+typedef struct Crm__Compensation__V1__TradeBasis Crm__Compensation__V1__TradeBasis;
+typedef struct Crm__Compensation__V1__ProductSaleBasis Crm__Compensation__V1__ProductSaleBasis;
+typedef struct Crm__Compensation__V1__AdvisoryFeeBasis Crm__Compensation__V1__AdvisoryFeeBasis;
+typedef struct Crm__Compensation__V1__StatementLine Crm__Compensation__V1__StatementLine;
+typedef struct Crm__Compensation__V1__SourceTotal Crm__Compensation__V1__SourceTotal;
+typedef struct Crm__Compensation__V1__CommissionBand Crm__Compensation__V1__CommissionBand;
+typedef struct Crm__Compensation__V1__CoefficientLine Crm__Compensation__V1__CoefficientLine;
+typedef struct Crm__Compensation__V1__Statement Crm__Compensation__V1__Statement;
+typedef struct Crm__Compensation__V1__SettleMonthRequest Crm__Compensation__V1__SettleMonthRequest;
+typedef struct Crm__Compensation__V1__SettleMonthResponse Crm__Compensation__V1__SettleMonthResponse;
+typedef struct Crm__Compensation__V1__GetStatementRequest Crm__Compensation__V1__GetStatementRequest;
+typedef struct Crm__Compensation__V1__GetStatementResponse Crm__Compensation__V1__GetStatementResponse;
+typedef struct Crm__Compensation__V1__ListStatementsRequest Crm__Compensation__V1__ListStatementsRequest;
+typedef struct Crm__Compensation__V1__ListStatementsResponse Crm__Compensation__V1__ListStatementsResponse;
+typedef struct Crm__Compensation__V1__AssessmentFigures Crm__Compensation__V1__AssessmentFigures;
+typedef struct Crm__Compensation__V1__ManagerAssessment Crm__Compensation__V1__ManagerAssessment;
+typedef struct Crm__Compensation__V1__UnitAssessment Crm__Compensation__V1__UnitAssessment;
+typedef struct Crm__Compensation__V1__RankingEntry Crm__Compensation__V1__RankingEntry;
+typedef struct Crm__Compensation__V1__Ranking Crm__Compensation__V1__Ranking;
+typedef struct Crm__Compensation__V1__GetAssessmentFiguresRequest Crm__Compensation__V1__GetAssessmentFiguresRequest;
+typedef struct Crm__Compensation__V1__GetAssessmentFiguresResponse Crm__Compensation__V1__GetAssessmentFiguresResponse;
 
 
 /* --- enums --- */
@@ -32,20 +87,93 @@ typedef enum _Crm__Compensation__V1__ManagerStatus {
   CRM__COMPENSATION__V1__MANAGER_STATUS__LEFT = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__MANAGER_STATUS)
 } Crm__Compensation__V1__ManagerStatus;
+typedef enum _Crm__Compensation__V1__IncomeSource {
+  CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_UNSPECIFIED = 0,
+  /*
+   * net commission on cash-account trades
+   */
+  CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_CASH_COMMISSION = 1,
+  /*
+   * net commission on margin-account trades
+   */
+  CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_MARGIN_COMMISSION = 2,
+  /*
+   * margin financing interest charged
+   */
+  CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_MARGIN_INTEREST = 3,
+  /*
+   * the firm's rebate on a product sale
+   */
+  CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_PRODUCT_REBATE = 4,
+  /*
+   * an advisory package fee
+   */
+  CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_ADVISORY_FEE = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__INCOME_SOURCE)
+} Crm__Compensation__V1__IncomeSource;
+typedef enum _Crm__Compensation__V1__CoefficientKind {
+  CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_UNSPECIFIED = 0,
+  CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_ASSESSMENT = 1,
+  CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_COMPLIANCE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__COEFFICIENT_KIND)
+} Crm__Compensation__V1__CoefficientKind;
+typedef enum _Crm__Compensation__V1__AssessmentMetric {
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_UNSPECIFIED = 0,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_CUSTOMERS_AT_MONTH_END = 1,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_MONTH_END_ASSETS = 2,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_AVERAGE_ASSETS = 3,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_NEW_CUSTOMERS = 4,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_EFFECTIVE_ACCOUNTS = 5,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_NET_NEW_ASSETS = 6,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_PRODUCT_SALES = 7,
+  CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_COMMISSION_CONTRIBUTED = 8
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__ASSESSMENT_METRIC)
+} Crm__Compensation__V1__AssessmentMetric;
+typedef enum _Crm__Compensation__V1__RankedUnit {
+  CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_UNSPECIFIED = 0,
+  CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_MANAGER = 1,
+  CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_TEAM = 2,
+  CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_BRANCH = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__RANKED_UNIT)
+} Crm__Compensation__V1__RankedUnit;
+typedef enum _Crm__Compensation__V1__RankingScope {
+  CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_UNSPECIFIED = 0,
+  CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_FIRM = 1,
+  CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_BRANCH = 2,
+  CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_TEAM = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__RANKING_SCOPE)
+} Crm__Compensation__V1__RankingScope;
 
 /* --- messages --- */
 
 struct  Crm__Compensation__V1__ClientManager
 {
   ProtobufCMessage base;
+  /*
+   * 1..64 characters
+   */
   char *manager_id;
+  /*
+   * required
+   */
   char *name;
+  /*
+   * Required. Need not be registered with UpsertBranches (roll-ups group by the id either way).
+   */
   char *branch_id;
+  /*
+   * Optional; when given, a team registered with UpsertTeams in the same branch (else NOT_FOUND
+   * `manager.team_id`, or FAILED_PRECONDITION when the team belongs to another branch).
+   */
   char *team_id;
   /*
-   * compensation grade, e.g. "M1".."M5"
+   * Compensation grade, e.g. "M1".."M5": picks the scheme. A manager with income needs one to be
+   * settled.
    */
   char *grade;
+  /*
+   * required
+   */
   Crm__Compensation__V1__ManagerStatus status;
   /*
    * Set by the service.
@@ -78,6 +206,31 @@ struct  Crm__Compensation__V1__UpsertManagerResponse
     , NULL, 0 }
 
 
+/*
+ * 1..5000 managers, all or nothing; violations name `managers[i].field`.
+ */
+struct  Crm__Compensation__V1__UpsertManagersRequest
+{
+  ProtobufCMessage base;
+  size_t n_managers;
+  Crm__Compensation__V1__ClientManager **managers;
+};
+#define CRM__COMPENSATION__V1__UPSERT_MANAGERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__upsert_managers_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Compensation__V1__UpsertManagersResponse
+{
+  ProtobufCMessage base;
+  uint32_t created;
+  uint32_t updated;
+};
+#define CRM__COMPENSATION__V1__UPSERT_MANAGERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__upsert_managers_response__descriptor) \
+    , 0, 0 }
+
+
 struct  Crm__Compensation__V1__GetManagerRequest
 {
   ProtobufCMessage base;
@@ -96,6 +249,1169 @@ struct  Crm__Compensation__V1__GetManagerResponse
 #define CRM__COMPENSATION__V1__GET_MANAGER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__get_manager_response__descriptor) \
     , NULL }
+
+
+/*
+ * Managers by id. A branch head lists only their branch (another branch_id: PERMISSION_DENIED), a
+ * manager only themselves.
+ */
+struct  Crm__Compensation__V1__ListManagersRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = every branch the caller may see
+   */
+  char *branch_id;
+  /*
+   * empty = every team
+   */
+  char *team_id;
+  /*
+   * default 500, at most 5000
+   */
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__COMPENSATION__V1__LIST_MANAGERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_managers_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Compensation__V1__ListManagersResponse
+{
+  ProtobufCMessage base;
+  size_t n_managers;
+  Crm__Compensation__V1__ClientManager **managers;
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__COMPENSATION__V1__LIST_MANAGERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_managers_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+struct  Crm__Compensation__V1__Branch
+{
+  ProtobufCMessage base;
+  /*
+   * 1..64 characters
+   */
+  char *branch_id;
+  /*
+   * required
+   */
+  char *name;
+  /*
+   * set by the service
+   */
+  Crm__Common__V1__Timestamp *updated_at;
+};
+#define CRM__COMPENSATION__V1__BRANCH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__branch__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * 1..1000 branches, inserted or renamed; all or nothing.
+ */
+struct  Crm__Compensation__V1__UpsertBranchesRequest
+{
+  ProtobufCMessage base;
+  size_t n_branches;
+  Crm__Compensation__V1__Branch **branches;
+};
+#define CRM__COMPENSATION__V1__UPSERT_BRANCHES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__upsert_branches_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Compensation__V1__UpsertBranchesResponse
+{
+  ProtobufCMessage base;
+  uint32_t created;
+  uint32_t updated;
+};
+#define CRM__COMPENSATION__V1__UPSERT_BRANCHES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__upsert_branches_response__descriptor) \
+    , 0, 0 }
+
+
+struct  Crm__Compensation__V1__ListBranchesRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__COMPENSATION__V1__LIST_BRANCHES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_branches_request__descriptor) \
+     }
+
+
+struct  Crm__Compensation__V1__ListBranchesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * by id
+   */
+  size_t n_branches;
+  Crm__Compensation__V1__Branch **branches;
+};
+#define CRM__COMPENSATION__V1__LIST_BRANCHES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_branches_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Compensation__V1__Team
+{
+  ProtobufCMessage base;
+  /*
+   * 1..64 characters
+   */
+  char *team_id;
+  /*
+   * a registered branch (else NOT_FOUND `teams[i].branch_id`)
+   */
+  char *branch_id;
+  /*
+   * required
+   */
+  char *name;
+  /*
+   * set by the service
+   */
+  Crm__Common__V1__Timestamp *updated_at;
+};
+#define CRM__COMPENSATION__V1__TEAM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__team__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * 1..1000 teams; all or nothing. Moving a team that has managers to another branch is
+ * FAILED_PRECONDITION (`teams[i].branch_id`): move its managers first.
+ */
+struct  Crm__Compensation__V1__UpsertTeamsRequest
+{
+  ProtobufCMessage base;
+  size_t n_teams;
+  Crm__Compensation__V1__Team **teams;
+};
+#define CRM__COMPENSATION__V1__UPSERT_TEAMS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__upsert_teams_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Compensation__V1__UpsertTeamsResponse
+{
+  ProtobufCMessage base;
+  uint32_t created;
+  uint32_t updated;
+};
+#define CRM__COMPENSATION__V1__UPSERT_TEAMS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__upsert_teams_response__descriptor) \
+    , 0, 0 }
+
+
+struct  Crm__Compensation__V1__ListTeamsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = all
+   */
+  char *branch_id;
+};
+#define CRM__COMPENSATION__V1__LIST_TEAMS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_teams_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Compensation__V1__ListTeamsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * by id
+   */
+  size_t n_teams;
+  Crm__Compensation__V1__Team **teams;
+};
+#define CRM__COMPENSATION__V1__LIST_TEAMS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_teams_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * A customer in a manager's charge from `effective_from` (inclusive) until `effective_until`
+ * (exclusive; absent while it lasts). Periods of one customer never overlap; a transfer ends one
+ * assignment on the day the next begins, so a mid-month transfer splits that month's income by date.
+ */
+struct  Crm__Compensation__V1__Assignment
+{
+  ProtobufCMessage base;
+  /*
+   * set by the service
+   */
+  uint64_t assignment_id;
+  /*
+   * a customer the profiles service knows
+   */
+  char *customer_id;
+  /*
+   * a manager on the roster
+   */
+  char *manager_id;
+  /*
+   * required
+   */
+  Crm__Common__V1__Date *effective_from;
+  /*
+   * absent = open-ended; after effective_from
+   */
+  Crm__Common__V1__Date *effective_until;
+  /*
+   * set by the service
+   */
+  Crm__Common__V1__Timestamp *recorded_at;
+};
+#define CRM__COMPENSATION__V1__ASSIGNMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__assignment__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL }
+
+
+/*
+ * Records assignments, 1..5000 a batch, all or nothing.
+ * With `transfer`, a customer's stored open-ended assignment that began before the new one's
+ * effective_from is ended on that day (a transfer); without it, any overlap is refused. Re-sending
+ * an assignment that is already stored exactly (same customer, manager and period) changes nothing
+ * and counts as `unchanged`, so a loader may retry a batch.
+ * Refusals (violations name `assignments[i]...`): a missing or malformed field or a period that
+ * ends before it starts, or two assignments of one customer in the batch that overlap:
+ * INVALID_ARGUMENT. An unknown manager or customer: NOT_FOUND (customers are checked against those
+ * seen on profiles' feed, then asked of profiles; profiles unreachable: UNAVAILABLE). A period
+ * overlapping a stored assignment, or a change to who had the customer on a day of a closed month:
+ * FAILED_PRECONDITION.
+ */
+struct  Crm__Compensation__V1__AssignCustomersRequest
+{
+  ProtobufCMessage base;
+  size_t n_assignments;
+  Crm__Compensation__V1__Assignment **assignments;
+  protobuf_c_boolean transfer;
+};
+#define CRM__COMPENSATION__V1__ASSIGN_CUSTOMERS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__assign_customers_request__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Crm__Compensation__V1__AssignCustomersResponse
+{
+  ProtobufCMessage base;
+  uint32_t created;
+  uint32_t unchanged;
+  /*
+   * stored assignments ended by a transfer
+   */
+  uint32_t ended;
+};
+#define CRM__COMPENSATION__V1__ASSIGN_CUSTOMERS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__assign_customers_response__descriptor) \
+    , 0, 0, 0 }
+
+
+/*
+ * One assignment: AssignCustomers with one entry; violations name `assignment...`.
+ */
+struct  Crm__Compensation__V1__AssignCustomerRequest
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__Assignment *assignment;
+  protobuf_c_boolean transfer;
+};
+#define CRM__COMPENSATION__V1__ASSIGN_CUSTOMER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__assign_customer_request__descriptor) \
+    , NULL, 0 }
+
+
+struct  Crm__Compensation__V1__AssignCustomerResponse
+{
+  ProtobufCMessage base;
+  /*
+   * as stored
+   */
+  Crm__Compensation__V1__Assignment *assignment;
+  /*
+   * false when it was already stored
+   */
+  protobuf_c_boolean created;
+  /*
+   * stored assignments this transfer ended, after the change
+   */
+  size_t n_ended;
+  Crm__Compensation__V1__Assignment **ended;
+};
+#define CRM__COMPENSATION__V1__ASSIGN_CUSTOMER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__assign_customer_response__descriptor) \
+    , NULL, 0, 0,NULL }
+
+
+/*
+ * Assignments ordered by customer, then start. A manager sees only their own assignments (another
+ * manager_id, or a customer never in their charge: PERMISSION_DENIED); a branch head those of their
+ * branch's managers.
+ */
+struct  Crm__Compensation__V1__ListAssignmentsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = any
+   */
+  char *customer_id;
+  /*
+   * empty = any (a manager: themselves)
+   */
+  char *manager_id;
+  /*
+   * present: only assignments in force that day
+   */
+  Crm__Common__V1__Date *as_of;
+  /*
+   * default 1000, at most 10000
+   */
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__COMPENSATION__V1__LIST_ASSIGNMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_assignments_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+struct  Crm__Compensation__V1__ListAssignmentsResponse
+{
+  ProtobufCMessage base;
+  size_t n_assignments;
+  Crm__Compensation__V1__Assignment **assignments;
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__COMPENSATION__V1__LIST_ASSIGNMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_assignments_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+/*
+ * One band of the commission schedule: the part of the month's total net commission (cash and
+ * margin trades together) from lower_fen (inclusive) to upper_fen (exclusive) is paid at rate_bp,
+ * marginally, like tax brackets.
+ */
+struct  Crm__Compensation__V1__CommissionTier
+{
+  ProtobufCMessage base;
+  int64_t lower_fen;
+  /*
+   * 0 = open-ended (the last tier); else above lower_fen
+   */
+  int64_t upper_fen;
+  /*
+   * 0..10000
+   */
+  uint32_t rate_bp;
+};
+#define CRM__COMPENSATION__V1__COMMISSION_TIER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__commission_tier__descriptor) \
+    , 0, 0, 0 }
+
+
+/*
+ * The flat rate for each income source besides commission.
+ */
+struct  Crm__Compensation__V1__SourceRates
+{
+  ProtobufCMessage base;
+  uint32_t margin_interest_bp;
+  /*
+   * of the firm's rebate income on a sale
+   */
+  uint32_t product_rebate_bp;
+  uint32_t advisory_fee_bp;
+};
+#define CRM__COMPENSATION__V1__SOURCE_RATES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__source_rates__descriptor) \
+    , 0, 0, 0 }
+
+
+/*
+ * One version of a grade's scheme. The version in force on a month's FIRST day settles the whole
+ * month (a version starting mid-month first applies to the next month).
+ */
+struct  Crm__Compensation__V1__Scheme
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  char *grade;
+  /*
+   * set by the service: 1, 2, ... per grade
+   */
+  uint32_t version;
+  /*
+   * required
+   */
+  Crm__Common__V1__Date *effective_from;
+  /*
+   * absent = open-ended
+   */
+  Crm__Common__V1__Date *effective_until;
+  /*
+   * From 0, contiguous, increasing, the last open-ended: at least one.
+   */
+  size_t n_commission_tiers;
+  Crm__Compensation__V1__CommissionTier **commission_tiers;
+  /*
+   * required
+   */
+  Crm__Compensation__V1__SourceRates *rates;
+  /*
+   * Other trade costs net commission deducts besides exchange and regulatory fees, by name (names
+   * from the `trade_costs` setting).
+   */
+  size_t n_deducted_costs;
+  char **deducted_costs;
+  /*
+   * set by the service
+   */
+  Crm__Common__V1__Timestamp *created_at;
+};
+#define CRM__COMPENSATION__V1__SCHEME__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__scheme__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL, NULL, 0,NULL, NULL, 0,NULL, NULL }
+
+
+/*
+ * Adds the grade's next version. The grade's stored open-ended version that began earlier is ended
+ * on the new one's effective_from. Sending the content of the grade's latest version again changes
+ * nothing (`created` false). Refusals: tiers that do not start at 0, overlap, leave a gap, are not
+ * increasing or do not end open; rates outside 0..10000 (INVALID_ARGUMENT naming
+ * `scheme.commission_tiers[i]` or `scheme.rates.*`); a period overlapping a stored version that is
+ * not open-ended, or an effective_from on or before the first day of the last closed month (the
+ * rules of closed months never change) (FAILED_PRECONDITION `scheme.effective_from`).
+ */
+struct  Crm__Compensation__V1__PutSchemeRequest
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__Scheme *scheme;
+};
+#define CRM__COMPENSATION__V1__PUT_SCHEME_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__put_scheme_request__descriptor) \
+    , NULL }
+
+
+struct  Crm__Compensation__V1__PutSchemeResponse
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__Scheme *scheme;
+  protobuf_c_boolean created;
+  /*
+   * the version this one ended, after the change
+   */
+  size_t n_ended;
+  Crm__Compensation__V1__Scheme **ended;
+};
+#define CRM__COMPENSATION__V1__PUT_SCHEME_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__put_scheme_response__descriptor) \
+    , NULL, 0, 0,NULL }
+
+
+struct  Crm__Compensation__V1__ListSchemesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = every grade
+   */
+  char *grade;
+};
+#define CRM__COMPENSATION__V1__LIST_SCHEMES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_schemes_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Compensation__V1__ListSchemesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * by grade, then version
+   */
+  size_t n_schemes;
+  Crm__Compensation__V1__Scheme **schemes;
+};
+#define CRM__COMPENSATION__V1__LIST_SCHEMES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_schemes_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * The month's assessment and compliance coefficients; both default to "1". The statement applies
+ * the assessment coefficient to the subtotal, then the compliance coefficient to the result, each as
+ * a line of its own (amount = base x (c - 1), rounded once).
+ */
+struct  Crm__Compensation__V1__ManagerCoefficients
+{
+  ProtobufCMessage base;
+  char *manager_id;
+  char *month;
+  /*
+   * empty = "1"
+   */
+  char *assessment;
+  /*
+   * empty = "1" (or "0" with compliance_breach)
+   */
+  char *compliance;
+  /*
+   * A confirmed compliance breach: compliance is 0 (then `compliance` must be empty or "0").
+   */
+  protobuf_c_boolean compliance_breach;
+  /*
+   * why, for the record
+   */
+  char *note;
+  /*
+   * set by the service
+   */
+  Crm__Common__V1__Timestamp *updated_at;
+};
+#define CRM__COMPENSATION__V1__MANAGER_COEFFICIENTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__manager_coefficients__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * Sets coefficients, 1..5000 a batch, all or nothing, replacing what the manager-month had.
+ * Refusals: a malformed month or coefficient (INVALID_ARGUMENT `coefficients[i].assessment`...), an
+ * unknown manager (NOT_FOUND), a closed month (FAILED_PRECONDITION `coefficients[i].month`).
+ */
+struct  Crm__Compensation__V1__SetCoefficientsRequest
+{
+  ProtobufCMessage base;
+  size_t n_coefficients;
+  Crm__Compensation__V1__ManagerCoefficients **coefficients;
+};
+#define CRM__COMPENSATION__V1__SET_COEFFICIENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__set_coefficients_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Compensation__V1__SetCoefficientsResponse
+{
+  ProtobufCMessage base;
+  uint32_t stored;
+};
+#define CRM__COMPENSATION__V1__SET_COEFFICIENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__set_coefficients_response__descriptor) \
+    , 0 }
+
+
+/*
+ * The coefficients set for a month (manager-months not listed are 1 and 1), scoped like statements.
+ */
+struct  Crm__Compensation__V1__ListCoefficientsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  char *month;
+  /*
+   * empty = all the caller may see
+   */
+  char *manager_id;
+};
+#define CRM__COMPENSATION__V1__LIST_COEFFICIENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_coefficients_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Compensation__V1__ListCoefficientsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * by manager
+   */
+  size_t n_coefficients;
+  Crm__Compensation__V1__ManagerCoefficients **coefficients;
+};
+#define CRM__COMPENSATION__V1__LIST_COEFFICIENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_coefficients_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Compensation__V1__RuleVersion
+{
+  ProtobufCMessage base;
+  char *grade;
+  uint32_t version;
+};
+#define CRM__COMPENSATION__V1__RULE_VERSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__rule_version__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A trade's commission: income = commission_fen - exchange_and_regulatory_fees_fen - listed_costs_fen.
+ */
+struct  Crm__Compensation__V1__TradeBasis
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean margin;
+  int64_t commission_fen;
+  int64_t exchange_and_regulatory_fees_fen;
+  /*
+   * the other costs the scheme lists
+   */
+  int64_t listed_costs_fen;
+};
+#define CRM__COMPENSATION__V1__TRADE_BASIS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__trade_basis__descriptor) \
+    , 0, 0, 0, 0 }
+
+
+/*
+ * A product sale: income = sale_amount_fen x product_rebate_bp / 10000, rounded once.
+ */
+struct  Crm__Compensation__V1__ProductSaleBasis
+{
+  ProtobufCMessage base;
+  char *product_code;
+  int64_t sale_amount_fen;
+  /*
+   * the rate of the product version the order was accepted under
+   */
+  uint32_t product_rebate_bp;
+};
+#define CRM__COMPENSATION__V1__PRODUCT_SALE_BASIS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__product_sale_basis__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Crm__Compensation__V1__AdvisoryFeeBasis
+{
+  ProtobufCMessage base;
+  char *package_code;
+};
+#define CRM__COMPENSATION__V1__ADVISORY_FEE_BASIS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__advisory_fee_basis__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  CRM__COMPENSATION__V1__STATEMENT_LINE__BASIS__NOT_SET = 0,
+  CRM__COMPENSATION__V1__STATEMENT_LINE__BASIS_TRADE = 12,
+  CRM__COMPENSATION__V1__STATEMENT_LINE__BASIS_PRODUCT_SALE = 13,
+  CRM__COMPENSATION__V1__STATEMENT_LINE__BASIS_ADVISORY_FEE = 14
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__COMPENSATION__V1__STATEMENT_LINE__BASIS__CASE)
+} Crm__Compensation__V1__StatementLine__BasisCase;
+
+/*
+ * One income item on a statement. Commission lines show their net commission; their pay is in the
+ * statement's commission bands. Other lines are paid at the scheme's rate, rounded once.
+ */
+struct  Crm__Compensation__V1__StatementLine
+{
+  ProtobufCMessage base;
+  /*
+   * see the file's header: "pe:…", "order:…", "pkg:…"
+   */
+  char *source_event_id;
+  char *customer_id;
+  /*
+   * the item's business day
+   */
+  Crm__Common__V1__Date *day;
+  Crm__Compensation__V1__IncomeSource source;
+  /*
+   * the month of `day`
+   */
+  char *original_month;
+  /*
+   * arrived after original_month closed: a late item
+   */
+  protobuf_c_boolean carried_forward;
+  /*
+   * carried forward, or a correction (e.g. a negative amount)
+   */
+  protobuf_c_boolean adjustment;
+  Crm__Compensation__V1__RuleVersion *rule_version;
+  int64_t income_fen;
+  /*
+   * the scheme's rate; 0 for commission (paid through the bands)
+   */
+  uint32_t rate_bp;
+  /*
+   * 0 for commission (paid through the bands)
+   */
+  int64_t pay_fen;
+  Crm__Compensation__V1__StatementLine__BasisCase basis_case;
+  union {
+    Crm__Compensation__V1__TradeBasis *trade;
+    Crm__Compensation__V1__ProductSaleBasis *product_sale;
+    Crm__Compensation__V1__AdvisoryFeeBasis *advisory_fee;
+  };
+};
+#define CRM__COMPENSATION__V1__STATEMENT_LINE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__statement_line__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, NULL, 0, 0, 0, CRM__COMPENSATION__V1__STATEMENT_LINE__BASIS__NOT_SET, {0} }
+
+
+struct  Crm__Compensation__V1__SourceTotal
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__IncomeSource source;
+  uint32_t item_count;
+  int64_t income_fen;
+  /*
+   * 0 for commission sources (see the bands) and for unassigned income
+   */
+  int64_t pay_fen;
+};
+#define CRM__COMPENSATION__V1__SOURCE_TOTAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__source_total__descriptor) \
+    , CRM__COMPENSATION__V1__INCOME_SOURCE__INCOME_SOURCE_UNSPECIFIED, 0, 0, 0 }
+
+
+/*
+ * One band of tiered commission: the part of the month's net commission inside the band, paid at
+ * its rate, rounded once. A negative month (corrections exceed new commission) is one band at the
+ * first tier's rate.
+ */
+struct  Crm__Compensation__V1__CommissionBand
+{
+  ProtobufCMessage base;
+  uint32_t tier_index;
+  int64_t lower_fen;
+  /*
+   * 0 = open-ended
+   */
+  int64_t upper_fen;
+  uint32_t rate_bp;
+  int64_t portion_fen;
+  int64_t pay_fen;
+  Crm__Compensation__V1__RuleVersion *rule_version;
+};
+#define CRM__COMPENSATION__V1__COMMISSION_BAND__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__commission_band__descriptor) \
+    , 0, 0, 0, 0, 0, 0, NULL }
+
+
+struct  Crm__Compensation__V1__CoefficientLine
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__CoefficientKind kind;
+  char *coefficient;
+  /*
+   * the running total it applies to
+   */
+  int64_t base_fen;
+  /*
+   * base x (coefficient - 1), rounded once
+   */
+  int64_t amount_fen;
+};
+#define CRM__COMPENSATION__V1__COEFFICIENT_LINE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__coefficient_line__descriptor) \
+    , CRM__COMPENSATION__V1__COEFFICIENT_KIND__COEFFICIENT_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+/*
+ * One manager's settled month:
+ *   subtotal = sum of the lines' pay + sum of the bands' pay
+ *   total    = subtotal + assessment line + compliance line
+ */
+struct  Crm__Compensation__V1__Statement
+{
+  ProtobufCMessage base;
+  char *manager_id;
+  char *month;
+  /*
+   * the manager's grade when the month was settled
+   */
+  char *grade;
+  /*
+   * the manager's placement when the month was settled
+   */
+  char *branch_id;
+  char *team_id;
+  /*
+   * the scheme version of every line
+   */
+  Crm__Compensation__V1__RuleVersion *rule_version;
+  /*
+   * Income recorded up to this sequence (the service's own ingestion order) is in this statement or
+   * an earlier one; anything recorded later for this month lands in the next open month.
+   */
+  uint64_t through_sequence;
+  Crm__Common__V1__Timestamp *settled_at;
+  /*
+   * the sources with lines, in IncomeSource order
+   */
+  size_t n_source_totals;
+  Crm__Compensation__V1__SourceTotal **source_totals;
+  /*
+   * the tier base: cash + margin, including carried lines
+   */
+  int64_t net_commission_fen;
+  size_t n_commission_bands;
+  Crm__Compensation__V1__CommissionBand **commission_bands;
+  int64_t commission_pay_fen;
+  int64_t subtotal_fen;
+  /*
+   * assessment, then compliance
+   */
+  size_t n_coefficient_lines;
+  Crm__Compensation__V1__CoefficientLine **coefficient_lines;
+  int64_t total_fen;
+  uint32_t line_count;
+  uint32_t adjustment_count;
+  /*
+   * GetStatement: one page of lines, by day, then in the order the service recorded them (then by
+   * source event id). ListStatements: none.
+   */
+  size_t n_lines;
+  Crm__Compensation__V1__StatementLine **lines;
+};
+#define CRM__COMPENSATION__V1__STATEMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__statement__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, NULL, 0,NULL, 0, 0,NULL, 0, 0, 0,NULL, 0, 0, 0, 0,NULL }
+
+
+/*
+ * Settles a month for every manager at once and closes it.
+ * Every manager on the roster who is not LEFT and whose grade has a scheme version in force gets a
+ * statement (at zero without income), and so does any manager (LEFT too) with income in it. Months close in order: the first month settled must have no unsettled income
+ * before it; after that only the month following the last closed one can be settled.
+ * A closed month is immutable: asking again returns its stored summary (`closed_now` false) after
+ * recomputing every statement from the stored income, rules and closing sequence and checking that
+ * the result is identical (`recomputed_identical`). Income of a closed month recorded after it
+ * closed (or dated before the first month settled and recorded after it) lands, flagged
+ * carried_forward, in the next month settled. The income settled is what was recorded when the call
+ * began (its highest sequence is the month's `through_sequence`); income recorded during the call
+ * waits and lands in the next month if late. Organisation, assignment, scheme and coefficient
+ * changes wait for a settlement in progress.
+ * Refusals: a malformed month (INVALID_ARGUMENT `month`); a month that has not ended in Beijing time,
+ * an earlier month still open, a later month asked before the next one (FAILED_PRECONDITION
+ * `month`); a manager with income but no grade, or a grade with no scheme version in force on the
+ * month's first day (FAILED_PRECONDITION `managers[<id>].grade`). Nothing is written then.
+ */
+struct  Crm__Compensation__V1__SettleMonthRequest
+{
+  ProtobufCMessage base;
+  char *month;
+};
+#define CRM__COMPENSATION__V1__SETTLE_MONTH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__settle_month_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Compensation__V1__SettleMonthResponse
+{
+  ProtobufCMessage base;
+  char *month;
+  /*
+   * false: the month was already closed
+   */
+  protobuf_c_boolean closed_now;
+  /*
+   * for an already closed month
+   */
+  protobuf_c_boolean recomputed_identical;
+  uint64_t through_sequence;
+  Crm__Common__V1__Timestamp *settled_at;
+  uint32_t statements;
+  uint64_t lines;
+  /*
+   * lines carried from closed months, and corrections
+   */
+  uint32_t adjustments;
+  /*
+   * sum of the statements' totals
+   */
+  int64_t total_pay_fen;
+  /*
+   * income on the statements, per source (with pay)
+   */
+  size_t n_income;
+  Crm__Compensation__V1__SourceTotal **income;
+  /*
+   * income of the month's days with no manager in charge
+   */
+  size_t n_unassigned;
+  Crm__Compensation__V1__SourceTotal **unassigned;
+};
+#define CRM__COMPENSATION__V1__SETTLE_MONTH_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__settle_month_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, NULL, 0, 0, 0, 0, 0,NULL, 0,NULL }
+
+
+/*
+ * One manager's statement, with a page of its lines. NOT_FOUND when the month is not settled for
+ * the manager (a scoped caller asking about another manager: PERMISSION_DENIED).
+ */
+struct  Crm__Compensation__V1__GetStatementRequest
+{
+  ProtobufCMessage base;
+  /*
+   * a manager may leave it empty for themselves
+   */
+  char *manager_id;
+  char *month;
+  /*
+   * lines: default 1000, at most 5000
+   */
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__COMPENSATION__V1__GET_STATEMENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__get_statement_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Compensation__V1__GetStatementResponse
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__Statement *statement;
+  /*
+   * total_count: the statement's line count
+   */
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__COMPENSATION__V1__GET_STATEMENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__get_statement_response__descriptor) \
+    , NULL, NULL }
+
+
+/*
+ * Statements without their lines, by month then manager.
+ */
+struct  Crm__Compensation__V1__ListStatementsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * empty = every closed month
+   */
+  char *month;
+  char *manager_id;
+  char *branch_id;
+  /*
+   * default 500, at most 5000
+   */
+  Crm__Common__V1__PageRequest *page;
+};
+#define CRM__COMPENSATION__V1__LIST_STATEMENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_statements_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Compensation__V1__ListStatementsResponse
+{
+  ProtobufCMessage base;
+  size_t n_statements;
+  Crm__Compensation__V1__Statement **statements;
+  Crm__Common__V1__PageInfo *page;
+};
+#define CRM__COMPENSATION__V1__LIST_STATEMENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__list_statements_response__descriptor) \
+    , 0,NULL, NULL }
+
+
+/*
+ * What a manager (or a unit: the sums over its managers) is assessed on for a month. Each day's
+ * activity counts for the manager in charge of the customer that day; sales credited to a manager
+ * count for that manager.
+ */
+struct  Crm__Compensation__V1__AssessmentFigures
+{
+  ProtobufCMessage base;
+  /*
+   * in the manager's charge on the month's last day
+   */
+  uint32_t customers_at_month_end;
+  /*
+   * their total assets that day
+   */
+  int64_t month_end_assets_fen;
+  /*
+   * The month's daily assets under management (each day's assets of the customers in charge that
+   * day, the latest end-of-day position carried forward), averaged over the month's days and
+   * rounded once; 0 with average_known false when no positions are known.
+   */
+  int64_t average_assets_fen;
+  /*
+   * accounts opened in the month while in the manager's charge
+   */
+  uint32_t new_customers;
+  /*
+   * month-end customers meeting the effective-account definition
+   */
+  uint32_t effective_accounts;
+  /*
+   * deposits - withdrawals in the month
+   */
+  int64_t net_new_assets_fen;
+  /*
+   * subscription amounts in the month
+   */
+  int64_t product_sales_fen;
+  /*
+   * Net commission of the month's trades (deducting the other costs listed by any scheme version in
+   * force on the month's first day).
+   */
+  int64_t commission_contributed_fen;
+  protobuf_c_boolean average_known;
+};
+#define CRM__COMPENSATION__V1__ASSESSMENT_FIGURES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__assessment_figures__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+
+struct  Crm__Compensation__V1__ManagerAssessment
+{
+  ProtobufCMessage base;
+  char *manager_id;
+  char *team_id;
+  char *branch_id;
+  Crm__Compensation__V1__AssessmentFigures *figures;
+};
+#define CRM__COMPENSATION__V1__MANAGER_ASSESSMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__manager_assessment__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+struct  Crm__Compensation__V1__UnitAssessment
+{
+  ProtobufCMessage base;
+  /*
+   * the team or branch id; empty for the head office
+   */
+  char *unit_id;
+  /*
+   * a team's branch
+   */
+  char *branch_id;
+  uint32_t managers;
+  Crm__Compensation__V1__AssessmentFigures *figures;
+};
+#define CRM__COMPENSATION__V1__UNIT_ASSESSMENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__unit_assessment__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL }
+
+
+struct  Crm__Compensation__V1__RankingEntry
+{
+  ProtobufCMessage base;
+  /*
+   * 1, 2, 3 ... (distinct even on ties)
+   */
+  uint32_t position;
+  /*
+   * competition rank: ties share the better rank, the next skips (1, 1, 3)
+   */
+  uint32_t rank;
+  char *id;
+  int64_t value;
+};
+#define CRM__COMPENSATION__V1__RANKING_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__ranking_entry__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Units ranked on a metric within a scope: highest first, ties by id. Ranks are over every unit
+ * in the scope (`population`); `entries` holds only those inside the request's scope.
+ */
+struct  Crm__Compensation__V1__Ranking
+{
+  ProtobufCMessage base;
+  Crm__Compensation__V1__AssessmentMetric metric;
+  Crm__Compensation__V1__RankedUnit unit;
+  Crm__Compensation__V1__RankingScope within;
+  /*
+   * the branch or team; empty for the firm
+   */
+  char *within_id;
+  uint32_t population;
+  size_t n_entries;
+  Crm__Compensation__V1__RankingEntry **entries;
+};
+#define CRM__COMPENSATION__V1__RANKING__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__ranking__descriptor) \
+    , CRM__COMPENSATION__V1__ASSESSMENT_METRIC__ASSESSMENT_METRIC_UNSPECIFIED, CRM__COMPENSATION__V1__RANKED_UNIT__RANKED_UNIT_UNSPECIFIED, CRM__COMPENSATION__V1__RANKING_SCOPE__RANKING_SCOPE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+/*
+ * The month's figures for one scope: a manager, a team, a branch or (none given) the caller's whole
+ * view: the firm for head office, their branch for a branch head, themselves for a manager.
+ * Computed from the income, positions, transfers and assignments as they stand (an open month is
+ * month to date). The response holds the scope's managers, teams and branches, its own roll-up,
+ * and rankings: the scope's managers (and teams, branches) ranked within the firm, within their
+ * branch and within their team, whichever contain the scope. Managers LEFT with nothing in the month
+ * are left out; managers without a team are in no team.
+ */
+struct  Crm__Compensation__V1__GetAssessmentFiguresRequest
+{
+  ProtobufCMessage base;
+  /*
+   * required
+   */
+  char *month;
+  /*
+   * at most one of manager_id, team_id, branch_id
+   */
+  char *manager_id;
+  char *team_id;
+  char *branch_id;
+  /*
+   * to rank on; empty = every metric
+   */
+  size_t n_metrics;
+  Crm__Compensation__V1__AssessmentMetric *metrics;
+  /*
+   * entries per ranking; 0 = all in scope
+   */
+  uint32_t top;
+};
+#define CRM__COMPENSATION__V1__GET_ASSESSMENT_FIGURES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__get_assessment_figures_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+
+
+struct  Crm__Compensation__V1__GetAssessmentFiguresResponse
+{
+  ProtobufCMessage base;
+  char *month;
+  /*
+   * by id
+   */
+  size_t n_managers;
+  Crm__Compensation__V1__ManagerAssessment **managers;
+  /*
+   * by id
+   */
+  size_t n_teams;
+  Crm__Compensation__V1__UnitAssessment **teams;
+  /*
+   * by id
+   */
+  size_t n_branches;
+  Crm__Compensation__V1__UnitAssessment **branches;
+  /*
+   * the scope's roll-up
+   */
+  Crm__Compensation__V1__UnitAssessment *scope_total;
+  /*
+   * firm scope only: activity on days with no manager
+   */
+  Crm__Compensation__V1__AssessmentFigures *unassigned;
+  size_t n_rankings;
+  Crm__Compensation__V1__Ranking **rankings;
+  /*
+   * The definition in force, e.g. "month-end assets >= 1000000 fen and >= 1 trade in the month".
+   */
+  char *effective_account_definition;
+};
+#define CRM__COMPENSATION__V1__GET_ASSESSMENT_FIGURES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__get_assessment_figures_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /* Crm__Compensation__V1__ClientManager methods */
@@ -155,6 +1471,44 @@ Crm__Compensation__V1__UpsertManagerResponse *
 void   crm__compensation__v1__upsert_manager_response__free_unpacked
                      (Crm__Compensation__V1__UpsertManagerResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UpsertManagersRequest methods */
+void   crm__compensation__v1__upsert_managers_request__init
+                     (Crm__Compensation__V1__UpsertManagersRequest         *message);
+size_t crm__compensation__v1__upsert_managers_request__get_packed_size
+                     (const Crm__Compensation__V1__UpsertManagersRequest   *message);
+size_t crm__compensation__v1__upsert_managers_request__pack
+                     (const Crm__Compensation__V1__UpsertManagersRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__upsert_managers_request__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertManagersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UpsertManagersRequest *
+       crm__compensation__v1__upsert_managers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__upsert_managers_request__free_unpacked
+                     (Crm__Compensation__V1__UpsertManagersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UpsertManagersResponse methods */
+void   crm__compensation__v1__upsert_managers_response__init
+                     (Crm__Compensation__V1__UpsertManagersResponse         *message);
+size_t crm__compensation__v1__upsert_managers_response__get_packed_size
+                     (const Crm__Compensation__V1__UpsertManagersResponse   *message);
+size_t crm__compensation__v1__upsert_managers_response__pack
+                     (const Crm__Compensation__V1__UpsertManagersResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__upsert_managers_response__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertManagersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UpsertManagersResponse *
+       crm__compensation__v1__upsert_managers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__upsert_managers_response__free_unpacked
+                     (Crm__Compensation__V1__UpsertManagersResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Compensation__V1__GetManagerRequest methods */
 void   crm__compensation__v1__get_manager_request__init
                      (Crm__Compensation__V1__GetManagerRequest         *message);
@@ -193,6 +1547,1013 @@ Crm__Compensation__V1__GetManagerResponse *
 void   crm__compensation__v1__get_manager_response__free_unpacked
                      (Crm__Compensation__V1__GetManagerResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListManagersRequest methods */
+void   crm__compensation__v1__list_managers_request__init
+                     (Crm__Compensation__V1__ListManagersRequest         *message);
+size_t crm__compensation__v1__list_managers_request__get_packed_size
+                     (const Crm__Compensation__V1__ListManagersRequest   *message);
+size_t crm__compensation__v1__list_managers_request__pack
+                     (const Crm__Compensation__V1__ListManagersRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_managers_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListManagersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListManagersRequest *
+       crm__compensation__v1__list_managers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_managers_request__free_unpacked
+                     (Crm__Compensation__V1__ListManagersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListManagersResponse methods */
+void   crm__compensation__v1__list_managers_response__init
+                     (Crm__Compensation__V1__ListManagersResponse         *message);
+size_t crm__compensation__v1__list_managers_response__get_packed_size
+                     (const Crm__Compensation__V1__ListManagersResponse   *message);
+size_t crm__compensation__v1__list_managers_response__pack
+                     (const Crm__Compensation__V1__ListManagersResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_managers_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListManagersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListManagersResponse *
+       crm__compensation__v1__list_managers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_managers_response__free_unpacked
+                     (Crm__Compensation__V1__ListManagersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__Branch methods */
+void   crm__compensation__v1__branch__init
+                     (Crm__Compensation__V1__Branch         *message);
+size_t crm__compensation__v1__branch__get_packed_size
+                     (const Crm__Compensation__V1__Branch   *message);
+size_t crm__compensation__v1__branch__pack
+                     (const Crm__Compensation__V1__Branch   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__branch__pack_to_buffer
+                     (const Crm__Compensation__V1__Branch   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__Branch *
+       crm__compensation__v1__branch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__branch__free_unpacked
+                     (Crm__Compensation__V1__Branch *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UpsertBranchesRequest methods */
+void   crm__compensation__v1__upsert_branches_request__init
+                     (Crm__Compensation__V1__UpsertBranchesRequest         *message);
+size_t crm__compensation__v1__upsert_branches_request__get_packed_size
+                     (const Crm__Compensation__V1__UpsertBranchesRequest   *message);
+size_t crm__compensation__v1__upsert_branches_request__pack
+                     (const Crm__Compensation__V1__UpsertBranchesRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__upsert_branches_request__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertBranchesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UpsertBranchesRequest *
+       crm__compensation__v1__upsert_branches_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__upsert_branches_request__free_unpacked
+                     (Crm__Compensation__V1__UpsertBranchesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UpsertBranchesResponse methods */
+void   crm__compensation__v1__upsert_branches_response__init
+                     (Crm__Compensation__V1__UpsertBranchesResponse         *message);
+size_t crm__compensation__v1__upsert_branches_response__get_packed_size
+                     (const Crm__Compensation__V1__UpsertBranchesResponse   *message);
+size_t crm__compensation__v1__upsert_branches_response__pack
+                     (const Crm__Compensation__V1__UpsertBranchesResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__upsert_branches_response__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertBranchesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UpsertBranchesResponse *
+       crm__compensation__v1__upsert_branches_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__upsert_branches_response__free_unpacked
+                     (Crm__Compensation__V1__UpsertBranchesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListBranchesRequest methods */
+void   crm__compensation__v1__list_branches_request__init
+                     (Crm__Compensation__V1__ListBranchesRequest         *message);
+size_t crm__compensation__v1__list_branches_request__get_packed_size
+                     (const Crm__Compensation__V1__ListBranchesRequest   *message);
+size_t crm__compensation__v1__list_branches_request__pack
+                     (const Crm__Compensation__V1__ListBranchesRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_branches_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListBranchesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListBranchesRequest *
+       crm__compensation__v1__list_branches_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_branches_request__free_unpacked
+                     (Crm__Compensation__V1__ListBranchesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListBranchesResponse methods */
+void   crm__compensation__v1__list_branches_response__init
+                     (Crm__Compensation__V1__ListBranchesResponse         *message);
+size_t crm__compensation__v1__list_branches_response__get_packed_size
+                     (const Crm__Compensation__V1__ListBranchesResponse   *message);
+size_t crm__compensation__v1__list_branches_response__pack
+                     (const Crm__Compensation__V1__ListBranchesResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_branches_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListBranchesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListBranchesResponse *
+       crm__compensation__v1__list_branches_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_branches_response__free_unpacked
+                     (Crm__Compensation__V1__ListBranchesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__Team methods */
+void   crm__compensation__v1__team__init
+                     (Crm__Compensation__V1__Team         *message);
+size_t crm__compensation__v1__team__get_packed_size
+                     (const Crm__Compensation__V1__Team   *message);
+size_t crm__compensation__v1__team__pack
+                     (const Crm__Compensation__V1__Team   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__team__pack_to_buffer
+                     (const Crm__Compensation__V1__Team   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__Team *
+       crm__compensation__v1__team__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__team__free_unpacked
+                     (Crm__Compensation__V1__Team *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UpsertTeamsRequest methods */
+void   crm__compensation__v1__upsert_teams_request__init
+                     (Crm__Compensation__V1__UpsertTeamsRequest         *message);
+size_t crm__compensation__v1__upsert_teams_request__get_packed_size
+                     (const Crm__Compensation__V1__UpsertTeamsRequest   *message);
+size_t crm__compensation__v1__upsert_teams_request__pack
+                     (const Crm__Compensation__V1__UpsertTeamsRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__upsert_teams_request__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertTeamsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UpsertTeamsRequest *
+       crm__compensation__v1__upsert_teams_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__upsert_teams_request__free_unpacked
+                     (Crm__Compensation__V1__UpsertTeamsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UpsertTeamsResponse methods */
+void   crm__compensation__v1__upsert_teams_response__init
+                     (Crm__Compensation__V1__UpsertTeamsResponse         *message);
+size_t crm__compensation__v1__upsert_teams_response__get_packed_size
+                     (const Crm__Compensation__V1__UpsertTeamsResponse   *message);
+size_t crm__compensation__v1__upsert_teams_response__pack
+                     (const Crm__Compensation__V1__UpsertTeamsResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__upsert_teams_response__pack_to_buffer
+                     (const Crm__Compensation__V1__UpsertTeamsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UpsertTeamsResponse *
+       crm__compensation__v1__upsert_teams_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__upsert_teams_response__free_unpacked
+                     (Crm__Compensation__V1__UpsertTeamsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListTeamsRequest methods */
+void   crm__compensation__v1__list_teams_request__init
+                     (Crm__Compensation__V1__ListTeamsRequest         *message);
+size_t crm__compensation__v1__list_teams_request__get_packed_size
+                     (const Crm__Compensation__V1__ListTeamsRequest   *message);
+size_t crm__compensation__v1__list_teams_request__pack
+                     (const Crm__Compensation__V1__ListTeamsRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_teams_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListTeamsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListTeamsRequest *
+       crm__compensation__v1__list_teams_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_teams_request__free_unpacked
+                     (Crm__Compensation__V1__ListTeamsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListTeamsResponse methods */
+void   crm__compensation__v1__list_teams_response__init
+                     (Crm__Compensation__V1__ListTeamsResponse         *message);
+size_t crm__compensation__v1__list_teams_response__get_packed_size
+                     (const Crm__Compensation__V1__ListTeamsResponse   *message);
+size_t crm__compensation__v1__list_teams_response__pack
+                     (const Crm__Compensation__V1__ListTeamsResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_teams_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListTeamsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListTeamsResponse *
+       crm__compensation__v1__list_teams_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_teams_response__free_unpacked
+                     (Crm__Compensation__V1__ListTeamsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__Assignment methods */
+void   crm__compensation__v1__assignment__init
+                     (Crm__Compensation__V1__Assignment         *message);
+size_t crm__compensation__v1__assignment__get_packed_size
+                     (const Crm__Compensation__V1__Assignment   *message);
+size_t crm__compensation__v1__assignment__pack
+                     (const Crm__Compensation__V1__Assignment   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__assignment__pack_to_buffer
+                     (const Crm__Compensation__V1__Assignment   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__Assignment *
+       crm__compensation__v1__assignment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__assignment__free_unpacked
+                     (Crm__Compensation__V1__Assignment *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__AssignCustomersRequest methods */
+void   crm__compensation__v1__assign_customers_request__init
+                     (Crm__Compensation__V1__AssignCustomersRequest         *message);
+size_t crm__compensation__v1__assign_customers_request__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomersRequest   *message);
+size_t crm__compensation__v1__assign_customers_request__pack
+                     (const Crm__Compensation__V1__AssignCustomersRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__assign_customers_request__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomersRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__AssignCustomersRequest *
+       crm__compensation__v1__assign_customers_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__assign_customers_request__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomersRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__AssignCustomersResponse methods */
+void   crm__compensation__v1__assign_customers_response__init
+                     (Crm__Compensation__V1__AssignCustomersResponse         *message);
+size_t crm__compensation__v1__assign_customers_response__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomersResponse   *message);
+size_t crm__compensation__v1__assign_customers_response__pack
+                     (const Crm__Compensation__V1__AssignCustomersResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__assign_customers_response__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomersResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__AssignCustomersResponse *
+       crm__compensation__v1__assign_customers_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__assign_customers_response__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomersResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__AssignCustomerRequest methods */
+void   crm__compensation__v1__assign_customer_request__init
+                     (Crm__Compensation__V1__AssignCustomerRequest         *message);
+size_t crm__compensation__v1__assign_customer_request__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomerRequest   *message);
+size_t crm__compensation__v1__assign_customer_request__pack
+                     (const Crm__Compensation__V1__AssignCustomerRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__assign_customer_request__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomerRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__AssignCustomerRequest *
+       crm__compensation__v1__assign_customer_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__assign_customer_request__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomerRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__AssignCustomerResponse methods */
+void   crm__compensation__v1__assign_customer_response__init
+                     (Crm__Compensation__V1__AssignCustomerResponse         *message);
+size_t crm__compensation__v1__assign_customer_response__get_packed_size
+                     (const Crm__Compensation__V1__AssignCustomerResponse   *message);
+size_t crm__compensation__v1__assign_customer_response__pack
+                     (const Crm__Compensation__V1__AssignCustomerResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__assign_customer_response__pack_to_buffer
+                     (const Crm__Compensation__V1__AssignCustomerResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__AssignCustomerResponse *
+       crm__compensation__v1__assign_customer_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__assign_customer_response__free_unpacked
+                     (Crm__Compensation__V1__AssignCustomerResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListAssignmentsRequest methods */
+void   crm__compensation__v1__list_assignments_request__init
+                     (Crm__Compensation__V1__ListAssignmentsRequest         *message);
+size_t crm__compensation__v1__list_assignments_request__get_packed_size
+                     (const Crm__Compensation__V1__ListAssignmentsRequest   *message);
+size_t crm__compensation__v1__list_assignments_request__pack
+                     (const Crm__Compensation__V1__ListAssignmentsRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_assignments_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListAssignmentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListAssignmentsRequest *
+       crm__compensation__v1__list_assignments_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_assignments_request__free_unpacked
+                     (Crm__Compensation__V1__ListAssignmentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListAssignmentsResponse methods */
+void   crm__compensation__v1__list_assignments_response__init
+                     (Crm__Compensation__V1__ListAssignmentsResponse         *message);
+size_t crm__compensation__v1__list_assignments_response__get_packed_size
+                     (const Crm__Compensation__V1__ListAssignmentsResponse   *message);
+size_t crm__compensation__v1__list_assignments_response__pack
+                     (const Crm__Compensation__V1__ListAssignmentsResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_assignments_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListAssignmentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListAssignmentsResponse *
+       crm__compensation__v1__list_assignments_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_assignments_response__free_unpacked
+                     (Crm__Compensation__V1__ListAssignmentsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__CommissionTier methods */
+void   crm__compensation__v1__commission_tier__init
+                     (Crm__Compensation__V1__CommissionTier         *message);
+size_t crm__compensation__v1__commission_tier__get_packed_size
+                     (const Crm__Compensation__V1__CommissionTier   *message);
+size_t crm__compensation__v1__commission_tier__pack
+                     (const Crm__Compensation__V1__CommissionTier   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__commission_tier__pack_to_buffer
+                     (const Crm__Compensation__V1__CommissionTier   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__CommissionTier *
+       crm__compensation__v1__commission_tier__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__commission_tier__free_unpacked
+                     (Crm__Compensation__V1__CommissionTier *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__SourceRates methods */
+void   crm__compensation__v1__source_rates__init
+                     (Crm__Compensation__V1__SourceRates         *message);
+size_t crm__compensation__v1__source_rates__get_packed_size
+                     (const Crm__Compensation__V1__SourceRates   *message);
+size_t crm__compensation__v1__source_rates__pack
+                     (const Crm__Compensation__V1__SourceRates   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__source_rates__pack_to_buffer
+                     (const Crm__Compensation__V1__SourceRates   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__SourceRates *
+       crm__compensation__v1__source_rates__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__source_rates__free_unpacked
+                     (Crm__Compensation__V1__SourceRates *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__Scheme methods */
+void   crm__compensation__v1__scheme__init
+                     (Crm__Compensation__V1__Scheme         *message);
+size_t crm__compensation__v1__scheme__get_packed_size
+                     (const Crm__Compensation__V1__Scheme   *message);
+size_t crm__compensation__v1__scheme__pack
+                     (const Crm__Compensation__V1__Scheme   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__scheme__pack_to_buffer
+                     (const Crm__Compensation__V1__Scheme   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__Scheme *
+       crm__compensation__v1__scheme__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__scheme__free_unpacked
+                     (Crm__Compensation__V1__Scheme *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__PutSchemeRequest methods */
+void   crm__compensation__v1__put_scheme_request__init
+                     (Crm__Compensation__V1__PutSchemeRequest         *message);
+size_t crm__compensation__v1__put_scheme_request__get_packed_size
+                     (const Crm__Compensation__V1__PutSchemeRequest   *message);
+size_t crm__compensation__v1__put_scheme_request__pack
+                     (const Crm__Compensation__V1__PutSchemeRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__put_scheme_request__pack_to_buffer
+                     (const Crm__Compensation__V1__PutSchemeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__PutSchemeRequest *
+       crm__compensation__v1__put_scheme_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__put_scheme_request__free_unpacked
+                     (Crm__Compensation__V1__PutSchemeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__PutSchemeResponse methods */
+void   crm__compensation__v1__put_scheme_response__init
+                     (Crm__Compensation__V1__PutSchemeResponse         *message);
+size_t crm__compensation__v1__put_scheme_response__get_packed_size
+                     (const Crm__Compensation__V1__PutSchemeResponse   *message);
+size_t crm__compensation__v1__put_scheme_response__pack
+                     (const Crm__Compensation__V1__PutSchemeResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__put_scheme_response__pack_to_buffer
+                     (const Crm__Compensation__V1__PutSchemeResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__PutSchemeResponse *
+       crm__compensation__v1__put_scheme_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__put_scheme_response__free_unpacked
+                     (Crm__Compensation__V1__PutSchemeResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListSchemesRequest methods */
+void   crm__compensation__v1__list_schemes_request__init
+                     (Crm__Compensation__V1__ListSchemesRequest         *message);
+size_t crm__compensation__v1__list_schemes_request__get_packed_size
+                     (const Crm__Compensation__V1__ListSchemesRequest   *message);
+size_t crm__compensation__v1__list_schemes_request__pack
+                     (const Crm__Compensation__V1__ListSchemesRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_schemes_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListSchemesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListSchemesRequest *
+       crm__compensation__v1__list_schemes_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_schemes_request__free_unpacked
+                     (Crm__Compensation__V1__ListSchemesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListSchemesResponse methods */
+void   crm__compensation__v1__list_schemes_response__init
+                     (Crm__Compensation__V1__ListSchemesResponse         *message);
+size_t crm__compensation__v1__list_schemes_response__get_packed_size
+                     (const Crm__Compensation__V1__ListSchemesResponse   *message);
+size_t crm__compensation__v1__list_schemes_response__pack
+                     (const Crm__Compensation__V1__ListSchemesResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_schemes_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListSchemesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListSchemesResponse *
+       crm__compensation__v1__list_schemes_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_schemes_response__free_unpacked
+                     (Crm__Compensation__V1__ListSchemesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ManagerCoefficients methods */
+void   crm__compensation__v1__manager_coefficients__init
+                     (Crm__Compensation__V1__ManagerCoefficients         *message);
+size_t crm__compensation__v1__manager_coefficients__get_packed_size
+                     (const Crm__Compensation__V1__ManagerCoefficients   *message);
+size_t crm__compensation__v1__manager_coefficients__pack
+                     (const Crm__Compensation__V1__ManagerCoefficients   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__manager_coefficients__pack_to_buffer
+                     (const Crm__Compensation__V1__ManagerCoefficients   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ManagerCoefficients *
+       crm__compensation__v1__manager_coefficients__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__manager_coefficients__free_unpacked
+                     (Crm__Compensation__V1__ManagerCoefficients *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__SetCoefficientsRequest methods */
+void   crm__compensation__v1__set_coefficients_request__init
+                     (Crm__Compensation__V1__SetCoefficientsRequest         *message);
+size_t crm__compensation__v1__set_coefficients_request__get_packed_size
+                     (const Crm__Compensation__V1__SetCoefficientsRequest   *message);
+size_t crm__compensation__v1__set_coefficients_request__pack
+                     (const Crm__Compensation__V1__SetCoefficientsRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__set_coefficients_request__pack_to_buffer
+                     (const Crm__Compensation__V1__SetCoefficientsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__SetCoefficientsRequest *
+       crm__compensation__v1__set_coefficients_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__set_coefficients_request__free_unpacked
+                     (Crm__Compensation__V1__SetCoefficientsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__SetCoefficientsResponse methods */
+void   crm__compensation__v1__set_coefficients_response__init
+                     (Crm__Compensation__V1__SetCoefficientsResponse         *message);
+size_t crm__compensation__v1__set_coefficients_response__get_packed_size
+                     (const Crm__Compensation__V1__SetCoefficientsResponse   *message);
+size_t crm__compensation__v1__set_coefficients_response__pack
+                     (const Crm__Compensation__V1__SetCoefficientsResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__set_coefficients_response__pack_to_buffer
+                     (const Crm__Compensation__V1__SetCoefficientsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__SetCoefficientsResponse *
+       crm__compensation__v1__set_coefficients_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__set_coefficients_response__free_unpacked
+                     (Crm__Compensation__V1__SetCoefficientsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListCoefficientsRequest methods */
+void   crm__compensation__v1__list_coefficients_request__init
+                     (Crm__Compensation__V1__ListCoefficientsRequest         *message);
+size_t crm__compensation__v1__list_coefficients_request__get_packed_size
+                     (const Crm__Compensation__V1__ListCoefficientsRequest   *message);
+size_t crm__compensation__v1__list_coefficients_request__pack
+                     (const Crm__Compensation__V1__ListCoefficientsRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_coefficients_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListCoefficientsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListCoefficientsRequest *
+       crm__compensation__v1__list_coefficients_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_coefficients_request__free_unpacked
+                     (Crm__Compensation__V1__ListCoefficientsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListCoefficientsResponse methods */
+void   crm__compensation__v1__list_coefficients_response__init
+                     (Crm__Compensation__V1__ListCoefficientsResponse         *message);
+size_t crm__compensation__v1__list_coefficients_response__get_packed_size
+                     (const Crm__Compensation__V1__ListCoefficientsResponse   *message);
+size_t crm__compensation__v1__list_coefficients_response__pack
+                     (const Crm__Compensation__V1__ListCoefficientsResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_coefficients_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListCoefficientsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListCoefficientsResponse *
+       crm__compensation__v1__list_coefficients_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_coefficients_response__free_unpacked
+                     (Crm__Compensation__V1__ListCoefficientsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__RuleVersion methods */
+void   crm__compensation__v1__rule_version__init
+                     (Crm__Compensation__V1__RuleVersion         *message);
+size_t crm__compensation__v1__rule_version__get_packed_size
+                     (const Crm__Compensation__V1__RuleVersion   *message);
+size_t crm__compensation__v1__rule_version__pack
+                     (const Crm__Compensation__V1__RuleVersion   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__rule_version__pack_to_buffer
+                     (const Crm__Compensation__V1__RuleVersion   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__RuleVersion *
+       crm__compensation__v1__rule_version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__rule_version__free_unpacked
+                     (Crm__Compensation__V1__RuleVersion *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__TradeBasis methods */
+void   crm__compensation__v1__trade_basis__init
+                     (Crm__Compensation__V1__TradeBasis         *message);
+size_t crm__compensation__v1__trade_basis__get_packed_size
+                     (const Crm__Compensation__V1__TradeBasis   *message);
+size_t crm__compensation__v1__trade_basis__pack
+                     (const Crm__Compensation__V1__TradeBasis   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__trade_basis__pack_to_buffer
+                     (const Crm__Compensation__V1__TradeBasis   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__TradeBasis *
+       crm__compensation__v1__trade_basis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__trade_basis__free_unpacked
+                     (Crm__Compensation__V1__TradeBasis *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ProductSaleBasis methods */
+void   crm__compensation__v1__product_sale_basis__init
+                     (Crm__Compensation__V1__ProductSaleBasis         *message);
+size_t crm__compensation__v1__product_sale_basis__get_packed_size
+                     (const Crm__Compensation__V1__ProductSaleBasis   *message);
+size_t crm__compensation__v1__product_sale_basis__pack
+                     (const Crm__Compensation__V1__ProductSaleBasis   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__product_sale_basis__pack_to_buffer
+                     (const Crm__Compensation__V1__ProductSaleBasis   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ProductSaleBasis *
+       crm__compensation__v1__product_sale_basis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__product_sale_basis__free_unpacked
+                     (Crm__Compensation__V1__ProductSaleBasis *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__AdvisoryFeeBasis methods */
+void   crm__compensation__v1__advisory_fee_basis__init
+                     (Crm__Compensation__V1__AdvisoryFeeBasis         *message);
+size_t crm__compensation__v1__advisory_fee_basis__get_packed_size
+                     (const Crm__Compensation__V1__AdvisoryFeeBasis   *message);
+size_t crm__compensation__v1__advisory_fee_basis__pack
+                     (const Crm__Compensation__V1__AdvisoryFeeBasis   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__advisory_fee_basis__pack_to_buffer
+                     (const Crm__Compensation__V1__AdvisoryFeeBasis   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__AdvisoryFeeBasis *
+       crm__compensation__v1__advisory_fee_basis__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__advisory_fee_basis__free_unpacked
+                     (Crm__Compensation__V1__AdvisoryFeeBasis *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__StatementLine methods */
+void   crm__compensation__v1__statement_line__init
+                     (Crm__Compensation__V1__StatementLine         *message);
+size_t crm__compensation__v1__statement_line__get_packed_size
+                     (const Crm__Compensation__V1__StatementLine   *message);
+size_t crm__compensation__v1__statement_line__pack
+                     (const Crm__Compensation__V1__StatementLine   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__statement_line__pack_to_buffer
+                     (const Crm__Compensation__V1__StatementLine   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__StatementLine *
+       crm__compensation__v1__statement_line__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__statement_line__free_unpacked
+                     (Crm__Compensation__V1__StatementLine *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__SourceTotal methods */
+void   crm__compensation__v1__source_total__init
+                     (Crm__Compensation__V1__SourceTotal         *message);
+size_t crm__compensation__v1__source_total__get_packed_size
+                     (const Crm__Compensation__V1__SourceTotal   *message);
+size_t crm__compensation__v1__source_total__pack
+                     (const Crm__Compensation__V1__SourceTotal   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__source_total__pack_to_buffer
+                     (const Crm__Compensation__V1__SourceTotal   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__SourceTotal *
+       crm__compensation__v1__source_total__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__source_total__free_unpacked
+                     (Crm__Compensation__V1__SourceTotal *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__CommissionBand methods */
+void   crm__compensation__v1__commission_band__init
+                     (Crm__Compensation__V1__CommissionBand         *message);
+size_t crm__compensation__v1__commission_band__get_packed_size
+                     (const Crm__Compensation__V1__CommissionBand   *message);
+size_t crm__compensation__v1__commission_band__pack
+                     (const Crm__Compensation__V1__CommissionBand   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__commission_band__pack_to_buffer
+                     (const Crm__Compensation__V1__CommissionBand   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__CommissionBand *
+       crm__compensation__v1__commission_band__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__commission_band__free_unpacked
+                     (Crm__Compensation__V1__CommissionBand *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__CoefficientLine methods */
+void   crm__compensation__v1__coefficient_line__init
+                     (Crm__Compensation__V1__CoefficientLine         *message);
+size_t crm__compensation__v1__coefficient_line__get_packed_size
+                     (const Crm__Compensation__V1__CoefficientLine   *message);
+size_t crm__compensation__v1__coefficient_line__pack
+                     (const Crm__Compensation__V1__CoefficientLine   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__coefficient_line__pack_to_buffer
+                     (const Crm__Compensation__V1__CoefficientLine   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__CoefficientLine *
+       crm__compensation__v1__coefficient_line__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__coefficient_line__free_unpacked
+                     (Crm__Compensation__V1__CoefficientLine *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__Statement methods */
+void   crm__compensation__v1__statement__init
+                     (Crm__Compensation__V1__Statement         *message);
+size_t crm__compensation__v1__statement__get_packed_size
+                     (const Crm__Compensation__V1__Statement   *message);
+size_t crm__compensation__v1__statement__pack
+                     (const Crm__Compensation__V1__Statement   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__statement__pack_to_buffer
+                     (const Crm__Compensation__V1__Statement   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__Statement *
+       crm__compensation__v1__statement__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__statement__free_unpacked
+                     (Crm__Compensation__V1__Statement *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__SettleMonthRequest methods */
+void   crm__compensation__v1__settle_month_request__init
+                     (Crm__Compensation__V1__SettleMonthRequest         *message);
+size_t crm__compensation__v1__settle_month_request__get_packed_size
+                     (const Crm__Compensation__V1__SettleMonthRequest   *message);
+size_t crm__compensation__v1__settle_month_request__pack
+                     (const Crm__Compensation__V1__SettleMonthRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__settle_month_request__pack_to_buffer
+                     (const Crm__Compensation__V1__SettleMonthRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__SettleMonthRequest *
+       crm__compensation__v1__settle_month_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__settle_month_request__free_unpacked
+                     (Crm__Compensation__V1__SettleMonthRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__SettleMonthResponse methods */
+void   crm__compensation__v1__settle_month_response__init
+                     (Crm__Compensation__V1__SettleMonthResponse         *message);
+size_t crm__compensation__v1__settle_month_response__get_packed_size
+                     (const Crm__Compensation__V1__SettleMonthResponse   *message);
+size_t crm__compensation__v1__settle_month_response__pack
+                     (const Crm__Compensation__V1__SettleMonthResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__settle_month_response__pack_to_buffer
+                     (const Crm__Compensation__V1__SettleMonthResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__SettleMonthResponse *
+       crm__compensation__v1__settle_month_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__settle_month_response__free_unpacked
+                     (Crm__Compensation__V1__SettleMonthResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__GetStatementRequest methods */
+void   crm__compensation__v1__get_statement_request__init
+                     (Crm__Compensation__V1__GetStatementRequest         *message);
+size_t crm__compensation__v1__get_statement_request__get_packed_size
+                     (const Crm__Compensation__V1__GetStatementRequest   *message);
+size_t crm__compensation__v1__get_statement_request__pack
+                     (const Crm__Compensation__V1__GetStatementRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__get_statement_request__pack_to_buffer
+                     (const Crm__Compensation__V1__GetStatementRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__GetStatementRequest *
+       crm__compensation__v1__get_statement_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__get_statement_request__free_unpacked
+                     (Crm__Compensation__V1__GetStatementRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__GetStatementResponse methods */
+void   crm__compensation__v1__get_statement_response__init
+                     (Crm__Compensation__V1__GetStatementResponse         *message);
+size_t crm__compensation__v1__get_statement_response__get_packed_size
+                     (const Crm__Compensation__V1__GetStatementResponse   *message);
+size_t crm__compensation__v1__get_statement_response__pack
+                     (const Crm__Compensation__V1__GetStatementResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__get_statement_response__pack_to_buffer
+                     (const Crm__Compensation__V1__GetStatementResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__GetStatementResponse *
+       crm__compensation__v1__get_statement_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__get_statement_response__free_unpacked
+                     (Crm__Compensation__V1__GetStatementResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListStatementsRequest methods */
+void   crm__compensation__v1__list_statements_request__init
+                     (Crm__Compensation__V1__ListStatementsRequest         *message);
+size_t crm__compensation__v1__list_statements_request__get_packed_size
+                     (const Crm__Compensation__V1__ListStatementsRequest   *message);
+size_t crm__compensation__v1__list_statements_request__pack
+                     (const Crm__Compensation__V1__ListStatementsRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_statements_request__pack_to_buffer
+                     (const Crm__Compensation__V1__ListStatementsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListStatementsRequest *
+       crm__compensation__v1__list_statements_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_statements_request__free_unpacked
+                     (Crm__Compensation__V1__ListStatementsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ListStatementsResponse methods */
+void   crm__compensation__v1__list_statements_response__init
+                     (Crm__Compensation__V1__ListStatementsResponse         *message);
+size_t crm__compensation__v1__list_statements_response__get_packed_size
+                     (const Crm__Compensation__V1__ListStatementsResponse   *message);
+size_t crm__compensation__v1__list_statements_response__pack
+                     (const Crm__Compensation__V1__ListStatementsResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__list_statements_response__pack_to_buffer
+                     (const Crm__Compensation__V1__ListStatementsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ListStatementsResponse *
+       crm__compensation__v1__list_statements_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__list_statements_response__free_unpacked
+                     (Crm__Compensation__V1__ListStatementsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__AssessmentFigures methods */
+void   crm__compensation__v1__assessment_figures__init
+                     (Crm__Compensation__V1__AssessmentFigures         *message);
+size_t crm__compensation__v1__assessment_figures__get_packed_size
+                     (const Crm__Compensation__V1__AssessmentFigures   *message);
+size_t crm__compensation__v1__assessment_figures__pack
+                     (const Crm__Compensation__V1__AssessmentFigures   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__assessment_figures__pack_to_buffer
+                     (const Crm__Compensation__V1__AssessmentFigures   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__AssessmentFigures *
+       crm__compensation__v1__assessment_figures__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__assessment_figures__free_unpacked
+                     (Crm__Compensation__V1__AssessmentFigures *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__ManagerAssessment methods */
+void   crm__compensation__v1__manager_assessment__init
+                     (Crm__Compensation__V1__ManagerAssessment         *message);
+size_t crm__compensation__v1__manager_assessment__get_packed_size
+                     (const Crm__Compensation__V1__ManagerAssessment   *message);
+size_t crm__compensation__v1__manager_assessment__pack
+                     (const Crm__Compensation__V1__ManagerAssessment   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__manager_assessment__pack_to_buffer
+                     (const Crm__Compensation__V1__ManagerAssessment   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__ManagerAssessment *
+       crm__compensation__v1__manager_assessment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__manager_assessment__free_unpacked
+                     (Crm__Compensation__V1__ManagerAssessment *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__UnitAssessment methods */
+void   crm__compensation__v1__unit_assessment__init
+                     (Crm__Compensation__V1__UnitAssessment         *message);
+size_t crm__compensation__v1__unit_assessment__get_packed_size
+                     (const Crm__Compensation__V1__UnitAssessment   *message);
+size_t crm__compensation__v1__unit_assessment__pack
+                     (const Crm__Compensation__V1__UnitAssessment   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__unit_assessment__pack_to_buffer
+                     (const Crm__Compensation__V1__UnitAssessment   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__UnitAssessment *
+       crm__compensation__v1__unit_assessment__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__unit_assessment__free_unpacked
+                     (Crm__Compensation__V1__UnitAssessment *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__RankingEntry methods */
+void   crm__compensation__v1__ranking_entry__init
+                     (Crm__Compensation__V1__RankingEntry         *message);
+size_t crm__compensation__v1__ranking_entry__get_packed_size
+                     (const Crm__Compensation__V1__RankingEntry   *message);
+size_t crm__compensation__v1__ranking_entry__pack
+                     (const Crm__Compensation__V1__RankingEntry   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__ranking_entry__pack_to_buffer
+                     (const Crm__Compensation__V1__RankingEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__RankingEntry *
+       crm__compensation__v1__ranking_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__ranking_entry__free_unpacked
+                     (Crm__Compensation__V1__RankingEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__Ranking methods */
+void   crm__compensation__v1__ranking__init
+                     (Crm__Compensation__V1__Ranking         *message);
+size_t crm__compensation__v1__ranking__get_packed_size
+                     (const Crm__Compensation__V1__Ranking   *message);
+size_t crm__compensation__v1__ranking__pack
+                     (const Crm__Compensation__V1__Ranking   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__ranking__pack_to_buffer
+                     (const Crm__Compensation__V1__Ranking   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__Ranking *
+       crm__compensation__v1__ranking__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__ranking__free_unpacked
+                     (Crm__Compensation__V1__Ranking *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__GetAssessmentFiguresRequest methods */
+void   crm__compensation__v1__get_assessment_figures_request__init
+                     (Crm__Compensation__V1__GetAssessmentFiguresRequest         *message);
+size_t crm__compensation__v1__get_assessment_figures_request__get_packed_size
+                     (const Crm__Compensation__V1__GetAssessmentFiguresRequest   *message);
+size_t crm__compensation__v1__get_assessment_figures_request__pack
+                     (const Crm__Compensation__V1__GetAssessmentFiguresRequest   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__get_assessment_figures_request__pack_to_buffer
+                     (const Crm__Compensation__V1__GetAssessmentFiguresRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__GetAssessmentFiguresRequest *
+       crm__compensation__v1__get_assessment_figures_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__get_assessment_figures_request__free_unpacked
+                     (Crm__Compensation__V1__GetAssessmentFiguresRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Compensation__V1__GetAssessmentFiguresResponse methods */
+void   crm__compensation__v1__get_assessment_figures_response__init
+                     (Crm__Compensation__V1__GetAssessmentFiguresResponse         *message);
+size_t crm__compensation__v1__get_assessment_figures_response__get_packed_size
+                     (const Crm__Compensation__V1__GetAssessmentFiguresResponse   *message);
+size_t crm__compensation__v1__get_assessment_figures_response__pack
+                     (const Crm__Compensation__V1__GetAssessmentFiguresResponse   *message,
+                      uint8_t             *out);
+size_t crm__compensation__v1__get_assessment_figures_response__pack_to_buffer
+                     (const Crm__Compensation__V1__GetAssessmentFiguresResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Compensation__V1__GetAssessmentFiguresResponse *
+       crm__compensation__v1__get_assessment_figures_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__compensation__v1__get_assessment_figures_response__free_unpacked
+                     (Crm__Compensation__V1__GetAssessmentFiguresResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Compensation__V1__ClientManager_Closure)
@@ -204,11 +2565,176 @@ typedef void (*Crm__Compensation__V1__UpsertManagerRequest_Closure)
 typedef void (*Crm__Compensation__V1__UpsertManagerResponse_Closure)
                  (const Crm__Compensation__V1__UpsertManagerResponse *message,
                   void *closure_data);
+typedef void (*Crm__Compensation__V1__UpsertManagersRequest_Closure)
+                 (const Crm__Compensation__V1__UpsertManagersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__UpsertManagersResponse_Closure)
+                 (const Crm__Compensation__V1__UpsertManagersResponse *message,
+                  void *closure_data);
 typedef void (*Crm__Compensation__V1__GetManagerRequest_Closure)
                  (const Crm__Compensation__V1__GetManagerRequest *message,
                   void *closure_data);
 typedef void (*Crm__Compensation__V1__GetManagerResponse_Closure)
                  (const Crm__Compensation__V1__GetManagerResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListManagersRequest_Closure)
+                 (const Crm__Compensation__V1__ListManagersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListManagersResponse_Closure)
+                 (const Crm__Compensation__V1__ListManagersResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__Branch_Closure)
+                 (const Crm__Compensation__V1__Branch *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__UpsertBranchesRequest_Closure)
+                 (const Crm__Compensation__V1__UpsertBranchesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__UpsertBranchesResponse_Closure)
+                 (const Crm__Compensation__V1__UpsertBranchesResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListBranchesRequest_Closure)
+                 (const Crm__Compensation__V1__ListBranchesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListBranchesResponse_Closure)
+                 (const Crm__Compensation__V1__ListBranchesResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__Team_Closure)
+                 (const Crm__Compensation__V1__Team *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__UpsertTeamsRequest_Closure)
+                 (const Crm__Compensation__V1__UpsertTeamsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__UpsertTeamsResponse_Closure)
+                 (const Crm__Compensation__V1__UpsertTeamsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListTeamsRequest_Closure)
+                 (const Crm__Compensation__V1__ListTeamsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListTeamsResponse_Closure)
+                 (const Crm__Compensation__V1__ListTeamsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__Assignment_Closure)
+                 (const Crm__Compensation__V1__Assignment *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__AssignCustomersRequest_Closure)
+                 (const Crm__Compensation__V1__AssignCustomersRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__AssignCustomersResponse_Closure)
+                 (const Crm__Compensation__V1__AssignCustomersResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__AssignCustomerRequest_Closure)
+                 (const Crm__Compensation__V1__AssignCustomerRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__AssignCustomerResponse_Closure)
+                 (const Crm__Compensation__V1__AssignCustomerResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListAssignmentsRequest_Closure)
+                 (const Crm__Compensation__V1__ListAssignmentsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListAssignmentsResponse_Closure)
+                 (const Crm__Compensation__V1__ListAssignmentsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__CommissionTier_Closure)
+                 (const Crm__Compensation__V1__CommissionTier *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__SourceRates_Closure)
+                 (const Crm__Compensation__V1__SourceRates *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__Scheme_Closure)
+                 (const Crm__Compensation__V1__Scheme *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__PutSchemeRequest_Closure)
+                 (const Crm__Compensation__V1__PutSchemeRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__PutSchemeResponse_Closure)
+                 (const Crm__Compensation__V1__PutSchemeResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListSchemesRequest_Closure)
+                 (const Crm__Compensation__V1__ListSchemesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListSchemesResponse_Closure)
+                 (const Crm__Compensation__V1__ListSchemesResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ManagerCoefficients_Closure)
+                 (const Crm__Compensation__V1__ManagerCoefficients *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__SetCoefficientsRequest_Closure)
+                 (const Crm__Compensation__V1__SetCoefficientsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__SetCoefficientsResponse_Closure)
+                 (const Crm__Compensation__V1__SetCoefficientsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListCoefficientsRequest_Closure)
+                 (const Crm__Compensation__V1__ListCoefficientsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListCoefficientsResponse_Closure)
+                 (const Crm__Compensation__V1__ListCoefficientsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__RuleVersion_Closure)
+                 (const Crm__Compensation__V1__RuleVersion *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__TradeBasis_Closure)
+                 (const Crm__Compensation__V1__TradeBasis *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ProductSaleBasis_Closure)
+                 (const Crm__Compensation__V1__ProductSaleBasis *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__AdvisoryFeeBasis_Closure)
+                 (const Crm__Compensation__V1__AdvisoryFeeBasis *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__StatementLine_Closure)
+                 (const Crm__Compensation__V1__StatementLine *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__SourceTotal_Closure)
+                 (const Crm__Compensation__V1__SourceTotal *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__CommissionBand_Closure)
+                 (const Crm__Compensation__V1__CommissionBand *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__CoefficientLine_Closure)
+                 (const Crm__Compensation__V1__CoefficientLine *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__Statement_Closure)
+                 (const Crm__Compensation__V1__Statement *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__SettleMonthRequest_Closure)
+                 (const Crm__Compensation__V1__SettleMonthRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__SettleMonthResponse_Closure)
+                 (const Crm__Compensation__V1__SettleMonthResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__GetStatementRequest_Closure)
+                 (const Crm__Compensation__V1__GetStatementRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__GetStatementResponse_Closure)
+                 (const Crm__Compensation__V1__GetStatementResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListStatementsRequest_Closure)
+                 (const Crm__Compensation__V1__ListStatementsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ListStatementsResponse_Closure)
+                 (const Crm__Compensation__V1__ListStatementsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__AssessmentFigures_Closure)
+                 (const Crm__Compensation__V1__AssessmentFigures *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__ManagerAssessment_Closure)
+                 (const Crm__Compensation__V1__ManagerAssessment *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__UnitAssessment_Closure)
+                 (const Crm__Compensation__V1__UnitAssessment *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__RankingEntry_Closure)
+                 (const Crm__Compensation__V1__RankingEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__Ranking_Closure)
+                 (const Crm__Compensation__V1__Ranking *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__GetAssessmentFiguresRequest_Closure)
+                 (const Crm__Compensation__V1__GetAssessmentFiguresRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Compensation__V1__GetAssessmentFiguresResponse_Closure)
+                 (const Crm__Compensation__V1__GetAssessmentFiguresResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -221,10 +2747,78 @@ struct Crm__Compensation__V1__Compensation_Service
                          const Crm__Compensation__V1__UpsertManagerRequest *input,
                          Crm__Compensation__V1__UpsertManagerResponse_Closure closure,
                          void *closure_data);
+  void (*upsert_managers)(Crm__Compensation__V1__Compensation_Service *service,
+                          const Crm__Compensation__V1__UpsertManagersRequest *input,
+                          Crm__Compensation__V1__UpsertManagersResponse_Closure closure,
+                          void *closure_data);
   void (*get_manager)(Crm__Compensation__V1__Compensation_Service *service,
                       const Crm__Compensation__V1__GetManagerRequest *input,
                       Crm__Compensation__V1__GetManagerResponse_Closure closure,
                       void *closure_data);
+  void (*list_managers)(Crm__Compensation__V1__Compensation_Service *service,
+                        const Crm__Compensation__V1__ListManagersRequest *input,
+                        Crm__Compensation__V1__ListManagersResponse_Closure closure,
+                        void *closure_data);
+  void (*upsert_branches)(Crm__Compensation__V1__Compensation_Service *service,
+                          const Crm__Compensation__V1__UpsertBranchesRequest *input,
+                          Crm__Compensation__V1__UpsertBranchesResponse_Closure closure,
+                          void *closure_data);
+  void (*list_branches)(Crm__Compensation__V1__Compensation_Service *service,
+                        const Crm__Compensation__V1__ListBranchesRequest *input,
+                        Crm__Compensation__V1__ListBranchesResponse_Closure closure,
+                        void *closure_data);
+  void (*upsert_teams)(Crm__Compensation__V1__Compensation_Service *service,
+                       const Crm__Compensation__V1__UpsertTeamsRequest *input,
+                       Crm__Compensation__V1__UpsertTeamsResponse_Closure closure,
+                       void *closure_data);
+  void (*list_teams)(Crm__Compensation__V1__Compensation_Service *service,
+                     const Crm__Compensation__V1__ListTeamsRequest *input,
+                     Crm__Compensation__V1__ListTeamsResponse_Closure closure,
+                     void *closure_data);
+  void (*assign_customer)(Crm__Compensation__V1__Compensation_Service *service,
+                          const Crm__Compensation__V1__AssignCustomerRequest *input,
+                          Crm__Compensation__V1__AssignCustomerResponse_Closure closure,
+                          void *closure_data);
+  void (*assign_customers)(Crm__Compensation__V1__Compensation_Service *service,
+                           const Crm__Compensation__V1__AssignCustomersRequest *input,
+                           Crm__Compensation__V1__AssignCustomersResponse_Closure closure,
+                           void *closure_data);
+  void (*list_assignments)(Crm__Compensation__V1__Compensation_Service *service,
+                           const Crm__Compensation__V1__ListAssignmentsRequest *input,
+                           Crm__Compensation__V1__ListAssignmentsResponse_Closure closure,
+                           void *closure_data);
+  void (*put_scheme)(Crm__Compensation__V1__Compensation_Service *service,
+                     const Crm__Compensation__V1__PutSchemeRequest *input,
+                     Crm__Compensation__V1__PutSchemeResponse_Closure closure,
+                     void *closure_data);
+  void (*list_schemes)(Crm__Compensation__V1__Compensation_Service *service,
+                       const Crm__Compensation__V1__ListSchemesRequest *input,
+                       Crm__Compensation__V1__ListSchemesResponse_Closure closure,
+                       void *closure_data);
+  void (*set_coefficients)(Crm__Compensation__V1__Compensation_Service *service,
+                           const Crm__Compensation__V1__SetCoefficientsRequest *input,
+                           Crm__Compensation__V1__SetCoefficientsResponse_Closure closure,
+                           void *closure_data);
+  void (*list_coefficients)(Crm__Compensation__V1__Compensation_Service *service,
+                            const Crm__Compensation__V1__ListCoefficientsRequest *input,
+                            Crm__Compensation__V1__ListCoefficientsResponse_Closure closure,
+                            void *closure_data);
+  void (*settle_month)(Crm__Compensation__V1__Compensation_Service *service,
+                       const Crm__Compensation__V1__SettleMonthRequest *input,
+                       Crm__Compensation__V1__SettleMonthResponse_Closure closure,
+                       void *closure_data);
+  void (*get_statement)(Crm__Compensation__V1__Compensation_Service *service,
+                        const Crm__Compensation__V1__GetStatementRequest *input,
+                        Crm__Compensation__V1__GetStatementResponse_Closure closure,
+                        void *closure_data);
+  void (*list_statements)(Crm__Compensation__V1__Compensation_Service *service,
+                          const Crm__Compensation__V1__ListStatementsRequest *input,
+                          Crm__Compensation__V1__ListStatementsResponse_Closure closure,
+                          void *closure_data);
+  void (*get_assessment_figures)(Crm__Compensation__V1__Compensation_Service *service,
+                                 const Crm__Compensation__V1__GetAssessmentFiguresRequest *input,
+                                 Crm__Compensation__V1__GetAssessmentFiguresResponse_Closure closure,
+                                 void *closure_data);
 };
 typedef void (*Crm__Compensation__V1__Compensation_ServiceDestroy)(Crm__Compensation__V1__Compensation_Service *);
 void crm__compensation__v1__compensation__init (Crm__Compensation__V1__Compensation_Service *service,
@@ -234,24 +2828,169 @@ void crm__compensation__v1__compensation__init (Crm__Compensation__V1__Compensat
 #define CRM__COMPENSATION__V1__COMPENSATION__INIT(function_prefix__) \
     { CRM__COMPENSATION__V1__COMPENSATION__BASE_INIT,\
       function_prefix__ ## upsert_manager,\
-      function_prefix__ ## get_manager  }
+      function_prefix__ ## upsert_managers,\
+      function_prefix__ ## get_manager,\
+      function_prefix__ ## list_managers,\
+      function_prefix__ ## upsert_branches,\
+      function_prefix__ ## list_branches,\
+      function_prefix__ ## upsert_teams,\
+      function_prefix__ ## list_teams,\
+      function_prefix__ ## assign_customer,\
+      function_prefix__ ## assign_customers,\
+      function_prefix__ ## list_assignments,\
+      function_prefix__ ## put_scheme,\
+      function_prefix__ ## list_schemes,\
+      function_prefix__ ## set_coefficients,\
+      function_prefix__ ## list_coefficients,\
+      function_prefix__ ## settle_month,\
+      function_prefix__ ## get_statement,\
+      function_prefix__ ## list_statements,\
+      function_prefix__ ## get_assessment_figures  }
 void crm__compensation__v1__compensation__upsert_manager(ProtobufCService *service,
                                                          const Crm__Compensation__V1__UpsertManagerRequest *input,
                                                          Crm__Compensation__V1__UpsertManagerResponse_Closure closure,
                                                          void *closure_data);
+void crm__compensation__v1__compensation__upsert_managers(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__UpsertManagersRequest *input,
+                                                          Crm__Compensation__V1__UpsertManagersResponse_Closure closure,
+                                                          void *closure_data);
 void crm__compensation__v1__compensation__get_manager(ProtobufCService *service,
                                                       const Crm__Compensation__V1__GetManagerRequest *input,
                                                       Crm__Compensation__V1__GetManagerResponse_Closure closure,
                                                       void *closure_data);
+void crm__compensation__v1__compensation__list_managers(ProtobufCService *service,
+                                                        const Crm__Compensation__V1__ListManagersRequest *input,
+                                                        Crm__Compensation__V1__ListManagersResponse_Closure closure,
+                                                        void *closure_data);
+void crm__compensation__v1__compensation__upsert_branches(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__UpsertBranchesRequest *input,
+                                                          Crm__Compensation__V1__UpsertBranchesResponse_Closure closure,
+                                                          void *closure_data);
+void crm__compensation__v1__compensation__list_branches(ProtobufCService *service,
+                                                        const Crm__Compensation__V1__ListBranchesRequest *input,
+                                                        Crm__Compensation__V1__ListBranchesResponse_Closure closure,
+                                                        void *closure_data);
+void crm__compensation__v1__compensation__upsert_teams(ProtobufCService *service,
+                                                       const Crm__Compensation__V1__UpsertTeamsRequest *input,
+                                                       Crm__Compensation__V1__UpsertTeamsResponse_Closure closure,
+                                                       void *closure_data);
+void crm__compensation__v1__compensation__list_teams(ProtobufCService *service,
+                                                     const Crm__Compensation__V1__ListTeamsRequest *input,
+                                                     Crm__Compensation__V1__ListTeamsResponse_Closure closure,
+                                                     void *closure_data);
+void crm__compensation__v1__compensation__assign_customer(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__AssignCustomerRequest *input,
+                                                          Crm__Compensation__V1__AssignCustomerResponse_Closure closure,
+                                                          void *closure_data);
+void crm__compensation__v1__compensation__assign_customers(ProtobufCService *service,
+                                                           const Crm__Compensation__V1__AssignCustomersRequest *input,
+                                                           Crm__Compensation__V1__AssignCustomersResponse_Closure closure,
+                                                           void *closure_data);
+void crm__compensation__v1__compensation__list_assignments(ProtobufCService *service,
+                                                           const Crm__Compensation__V1__ListAssignmentsRequest *input,
+                                                           Crm__Compensation__V1__ListAssignmentsResponse_Closure closure,
+                                                           void *closure_data);
+void crm__compensation__v1__compensation__put_scheme(ProtobufCService *service,
+                                                     const Crm__Compensation__V1__PutSchemeRequest *input,
+                                                     Crm__Compensation__V1__PutSchemeResponse_Closure closure,
+                                                     void *closure_data);
+void crm__compensation__v1__compensation__list_schemes(ProtobufCService *service,
+                                                       const Crm__Compensation__V1__ListSchemesRequest *input,
+                                                       Crm__Compensation__V1__ListSchemesResponse_Closure closure,
+                                                       void *closure_data);
+void crm__compensation__v1__compensation__set_coefficients(ProtobufCService *service,
+                                                           const Crm__Compensation__V1__SetCoefficientsRequest *input,
+                                                           Crm__Compensation__V1__SetCoefficientsResponse_Closure closure,
+                                                           void *closure_data);
+void crm__compensation__v1__compensation__list_coefficients(ProtobufCService *service,
+                                                            const Crm__Compensation__V1__ListCoefficientsRequest *input,
+                                                            Crm__Compensation__V1__ListCoefficientsResponse_Closure closure,
+                                                            void *closure_data);
+void crm__compensation__v1__compensation__settle_month(ProtobufCService *service,
+                                                       const Crm__Compensation__V1__SettleMonthRequest *input,
+                                                       Crm__Compensation__V1__SettleMonthResponse_Closure closure,
+                                                       void *closure_data);
+void crm__compensation__v1__compensation__get_statement(ProtobufCService *service,
+                                                        const Crm__Compensation__V1__GetStatementRequest *input,
+                                                        Crm__Compensation__V1__GetStatementResponse_Closure closure,
+                                                        void *closure_data);
+void crm__compensation__v1__compensation__list_statements(ProtobufCService *service,
+                                                          const Crm__Compensation__V1__ListStatementsRequest *input,
+                                                          Crm__Compensation__V1__ListStatementsResponse_Closure closure,
+                                                          void *closure_data);
+void crm__compensation__v1__compensation__get_assessment_figures(ProtobufCService *service,
+                                                                 const Crm__Compensation__V1__GetAssessmentFiguresRequest *input,
+                                                                 Crm__Compensation__V1__GetAssessmentFiguresResponse_Closure closure,
+                                                                 void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    crm__compensation__v1__manager_status__descriptor;
+extern const ProtobufCEnumDescriptor    crm__compensation__v1__income_source__descriptor;
+extern const ProtobufCEnumDescriptor    crm__compensation__v1__coefficient_kind__descriptor;
+extern const ProtobufCEnumDescriptor    crm__compensation__v1__assessment_metric__descriptor;
+extern const ProtobufCEnumDescriptor    crm__compensation__v1__ranked_unit__descriptor;
+extern const ProtobufCEnumDescriptor    crm__compensation__v1__ranking_scope__descriptor;
 extern const ProtobufCMessageDescriptor crm__compensation__v1__client_manager__descriptor;
 extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_manager_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_manager_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_managers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_managers_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__compensation__v1__get_manager_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__compensation__v1__get_manager_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_managers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_managers_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__branch__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_branches_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_branches_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_branches_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_branches_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__team__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_teams_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__upsert_teams_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_teams_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_teams_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__assignment__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__assign_customers_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__assign_customers_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__assign_customer_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__assign_customer_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_assignments_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_assignments_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__commission_tier__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__source_rates__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__scheme__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__put_scheme_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__put_scheme_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_schemes_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_schemes_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__manager_coefficients__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__set_coefficients_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__set_coefficients_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_coefficients_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_coefficients_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__rule_version__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__trade_basis__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__product_sale_basis__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__advisory_fee_basis__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__statement_line__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__source_total__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__commission_band__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__coefficient_line__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__statement__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__settle_month_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__settle_month_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__get_statement_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__get_statement_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_statements_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__list_statements_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__assessment_figures__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__manager_assessment__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__unit_assessment__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__ranking_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__ranking__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__get_assessment_figures_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__compensation__v1__get_assessment_figures_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__compensation__v1__compensation__descriptor;
 
 PROTOBUF_C__END_DECLS

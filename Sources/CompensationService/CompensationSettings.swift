@@ -1,0 +1,49 @@
+import CRMServiceHost
+
+/// The service's settings (`settings` in services/compensation/config.json), parsed once at start-up.
+///
+/// - `effective_account.min_month_end_assets_fen`: an effective account has at least these total
+///   assets on the month's last day (default 1000000, i.e. 10,000 CNY);
+/// - `effective_account.min_trades_in_month`: … and at least this many trades in the month (default 1);
+/// - `trade_costs`: other trade costs as `name=bp,name=bp` of the trade amount (default none; see
+///   ``TradeCostSchedule``); a scheme's `deducted_costs` names which ones net commission deducts;
+/// - `feeds.poll_interval_ms`: how long a caught-up feed consumer waits before asking again (1000);
+/// - `feeds.batch`: events asked for per call (2000);
+/// - `feeds.max_backoff_ms`: the longest wait after failures, doubling from 100 ms (30000).
+struct CompensationSettings: Sendable {
+    var effectiveAccount = EffectiveAccountDefinition(minimumMonthEndAssetsFen: 1_000_000, minimumTradesInMonth: 1)
+    var tradeCosts = TradeCostSchedule()
+    var pollInterval: Duration = .milliseconds(1_000)
+    var batch = 2_000
+    var maxBackoff: Duration = .milliseconds(30_000)
+
+    init(_ settings: [String: String]) throws {
+        func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
+            guard let text = settings[key] else { return nil }
+            guard let value = Int64(text), range.contains(value) else {
+                throw ConfigurationError("setting \(key)=\(text) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        if let value = try integer("effective_account.min_month_end_assets_fen", 0...Int64.max) {
+            effectiveAccount.minimumMonthEndAssetsFen = value
+        }
+        if let value = try integer("effective_account.min_trades_in_month", 0...1_000_000) {
+            effectiveAccount.minimumTradesInMonth = Int(value)
+        }
+        if let text = settings["trade_costs"] {
+            switch TradeCostSchedule.parse(text) {
+            case .success(let schedule): tradeCosts = schedule
+            case .failure(let error): throw ConfigurationError("setting trade_costs: \(error)")
+            }
+        }
+        if let value = try integer("feeds.poll_interval_ms", 1...3_600_000) { pollInterval = .milliseconds(value) }
+        if let value = try integer("feeds.batch", 1...100_000) { batch = Int(value) }
+        if let value = try integer("feeds.max_backoff_ms", 1...3_600_000) { maxBackoff = .milliseconds(value) }
+    }
+
+    /// The effective-account definition as people read it.
+    var effectiveAccountText: String {
+        "month-end assets >= \(effectiveAccount.minimumMonthEndAssetsFen) fen and >= \(effectiveAccount.minimumTradesInMonth) trade(s) in the month"
+    }
+}

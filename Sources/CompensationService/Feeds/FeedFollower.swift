@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Follows one peer's feed: asks for what follows the stored cursor, applies it in one transaction
+/// with the new cursor, and asks again at once while it gets full batches; once caught up, waits the
+/// poll interval. On failure (the peer down, a bad answer) it waits, doubling from 100 ms up to the
+/// maximum backoff, and tries again from the stored cursor, so nothing is lost or counted twice.
+final class FeedFollower: Service, Sendable {
+    /// What one step did.
+    struct Step: Sendable {
+        /// Entries received from the peer.
+        var received: Int
+        /// The cursor after the step.
+        var position: UInt64
+    }
+
+    struct Status: Sendable {
+        var position: UInt64 = 0
+        var caughtUpAt: ContinuousClock.Instant?
+        var lastError: String?
+        var steps = 0
+    }
+
+    let name: String
+    let batch: Int
+    let pollInterval: Duration
+    let maxBackoff: Duration
+    let logger: Logger
+    /// Fetches up to `batch` entries after the stored cursor and applies them.
+    private let step: @Sendable (Int) async throws -> Step
+    private let status = Mutex(Status())
+
+    init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration, logger: Logger,
+         step: @escaping @Sendable (Int) async throws -> Step) {
+        self.name = name
+        self.batch = batch
+        self.pollInterval = pollInterval
+        self.maxBackoff = maxBackoff
+        self.logger = logger
+        self.step = step
+    }
+
+    func run() async throws {
+        var backoff: Duration = .milliseconds(100)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let caughtUp = try await once()
+                backoff = .milliseconds(100)
+                if caughtUp { try await pause(pollInterval) }
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                status.withLock { $0.lastError = "\(error)" }
+                logger.warning("feed step failed; retrying", metadata: ["feed": "\(name)", "error": "\(error)", "retry_in": "\(backoff)"])
+                do { try await pause(backoff) } catch { return }
+                backoff = min(backoff * 2, maxBackoff)
+            }
+        }
+    }
+
+    /// Sleeps unless the service is shutting down (then returns early by throwing).
+    private func pause(_ duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: duration)
+        }
+    }
+
+    /// One step; true when the feed is caught up (the peer had less than a batch).
+    @discardableResult
+    func once() async throws -> Bool {
+        let result = try await step(batch)
+        let caughtUp = result.received < batch
+        status.withLock {
+            $0.position = result.position
+            $0.steps += 1
+            $0.lastError = nil
+            if caughtUp { $0.caughtUpAt = .now }
+        }
+        return caughtUp
+    }
+
+    /// Applies everything the peer has now (tools and tests; the running service follows by itself).
+    func catchUp() async throws {
+        while try await !once() {}
+    }
+
+    /// Health details: position, whether and since when it is caught up, the last error.
+    var details: [String: String] {
+        let current = status.withLock { $0 }
+        var details = ["feed.\(name).position": "\(current.position)"]
+        if let caughtUpAt = current.caughtUpAt {
+            let lag = ContinuousClock.now - caughtUpAt
+            details["feed.\(name).lag_seconds"] = String(format: "%.1f", Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18)
+        } else {
+            details["feed.\(name).lag_seconds"] = "not caught up yet"
+        }
+        if let error = current.lastError { details["feed.\(name).last_error"] = error }
+        return details
+    }
+}

@@ -1,0 +1,173 @@
+import CRMProtos
+import CRMRPC
+import GRDB
+
+/// The three feeds compensation follows, each turning a peer's entries into rows of its own store in
+/// the transaction that advances the feed's cursor (see ``IncomeStore``).
+enum FeedSources {
+    static let profilesEvents = "profiles_events"
+    static let profilesCustomers = "profiles_customers"
+    static let productsChanges = "products_changes"
+
+    /// How long one feed call may take.
+    static let callTimeout = CallOptions.timeout(.seconds(20))
+
+    /// Applies `entries` after `after` and moves the cursor to `position`, unless another step got
+    /// there first (then nothing is applied: the entries were or will be applied by that step).
+    static func commit(_ database: DatabasePool, feed: String, after: UInt64, position: UInt64,
+                       apply: @escaping @Sendable (Database) throws -> Void) async throws {
+        try await database.write { db in
+            guard try IncomeStore.cursor(db, feed: feed) == after else { return }
+            try apply(db)
+            try IncomeStore.setCursor(db, feed: feed, position: position)
+        }
+    }
+
+    // MARK: profiles StreamEvents
+
+    static let eventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
+
+    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        { batch in
+            let after = try await database.read { db in try IncomeStore.cursor(db, feed: profilesEvents) }
+            let events = try await client.serverStreaming(
+                "/crm.profiles.v1.Profiles/StreamEvents",
+                Crm_Profiles_V1_StreamEventsRequest.with {
+                    $0.afterEventID = after
+                    $0.limit = UInt32(batch)
+                    $0.types = eventTypes
+                },
+                as: Crm_Profiles_V1_LoggedEvent.self, options: callTimeout
+            ).collect()
+            guard let last = events.last?.eventID else { return FeedFollower.Step(received: 0, position: after) }
+            try await commit(database, feed: profilesEvents, after: after, position: last) { db in
+                for event in events { try apply(db, event, costs: costs) }
+            }
+            return FeedFollower.Step(received: events.count, position: last)
+        }
+    }
+
+    /// Records one profiles event: trades and margin interest as income, transfers as flows, end-of-day
+    /// positions as total assets. Other types are ignored.
+    static func apply(_ db: Database, _ event: Crm_Profiles_V1_LoggedEvent, costs: TradeCostSchedule) throws {
+        let id = "pe:\(event.eventID)"
+        switch event.body {
+        case .trade(let trade):
+            let commission = TradeCommission(
+                account: trade.account == .margin ? .margin : .cash, commissionFen: trade.commission.minorUnits,
+                exchangeFeesFen: trade.fees.minorUnits, regulatoryFeesFen: 0, otherCosts: costs.costs(ofTradeAmount: trade.amount.minorUnits)
+            )
+            try IncomeStore.record(db, IncomeItem(
+                sourceEventID: id, customerID: trade.customerID, day: BusinessCalendar.day(ofUnixMillis: trade.tradedAt.unixMillis),
+                occurredAtMillis: trade.tradedAt.unixMillis, kind: .trade(commission), isAdjustment: trade.commission.minorUnits < 0
+            ))
+        case .marginInterest(let interest):
+            try IncomeStore.record(db, IncomeItem(
+                sourceEventID: id, customerID: interest.customerID, day: BusinessCalendar.day(ofUnixMillis: interest.chargedAt.unixMillis),
+                occurredAtMillis: interest.chargedAt.unixMillis, kind: .marginInterest(interestFen: interest.amount.minorUnits),
+                isAdjustment: interest.amount.minorUnits < 0
+            ))
+        case .fundTransfer(let transfer):
+            let amount = transfer.direction == .withdrawal ? -transfer.amount.minorUnits : transfer.amount.minorUnits
+            try IncomeStore.recordFlow(db, eventID: event.eventID, AssetFlow(
+                customerID: transfer.customerID, day: BusinessCalendar.day(ofUnixMillis: transfer.transferredAt.unixMillis), amountFen: amount
+            ))
+        case .dailyPosition(let position):
+            guard let day = CalendarDay(position.tradingDay) else { return }
+            var total = position.cash.minorUnits
+            for holding in position.holdings { total = FenArithmetic.sum(total, holding.marketValue.minorUnits) }
+            for product in position.products { total = FenArithmetic.sum(total, product.marketValue.minorUnits) }
+            try IncomeStore.recordAssets(db, CustomerAssets(customerID: position.customerID, day: day, totalAssetsFen: total))
+        default:
+            break
+        }
+    }
+
+    // MARK: profiles StreamChanges (customers)
+
+    static func profilesCustomersStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        { batch in
+            let after = try await database.read { db in try IncomeStore.cursor(db, feed: profilesCustomers) }
+            let changes = try await client.serverStreaming(
+                "/crm.profiles.v1.Profiles/StreamChanges",
+                Crm_Profiles_V1_StreamChangesRequest.with {
+                    $0.afterSequence = after
+                    $0.limit = UInt32(batch)
+                },
+                as: Crm_Profiles_V1_ChangeEvent.self, options: callTimeout
+            ).collect()
+            guard let last = changes.last?.sequence else { return FeedFollower.Step(received: 0, position: after) }
+            try await commit(database, feed: profilesCustomers, after: after, position: last) { db in
+                for change in changes { try apply(db, change) }
+            }
+            return FeedFollower.Step(received: changes.count, position: last)
+        }
+    }
+
+    /// Remembers a customer (and its open date) from a created, updated or status change.
+    static func apply(_ db: Database, _ change: Crm_Profiles_V1_ChangeEvent) throws {
+        switch change.kind {
+        case .customerCreated, .customerUpdated, .statusChanged:
+            guard change.hasCustomer else { return }
+            let customer = change.customer
+            try IncomeStore.recordCustomer(db, id: customer.customerID, branchID: customer.branchID, status: customer.status.rawValue,
+                                           openDay: customer.hasOpenDate ? CalendarDay(customer.openDate) : nil)
+        default:
+            break
+        }
+    }
+
+    // MARK: products StreamChanges
+
+    static func productsStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        { batch in
+            let after = try await database.read { db in try IncomeStore.cursor(db, feed: productsChanges) }
+            let changes = try await client.serverStreaming(
+                "/crm.products.v1.Products/StreamChanges",
+                Crm_Products_V1_StreamChangesRequest.with {
+                    $0.afterSequence = after
+                    $0.limit = UInt32(batch)
+                },
+                as: Crm_Products_V1_ChangeEvent.self, options: callTimeout
+            ).collect()
+            guard let last = changes.last?.sequence else { return FeedFollower.Step(received: 0, position: after) }
+            try await commit(database, feed: productsChanges, after: after, position: last) { db in
+                for change in changes { try apply(db, change) }
+            }
+            return FeedFollower.Step(received: changes.count, position: last)
+        }
+    }
+
+    /// Records a product version's rebate rate, a subscription order as a product sale (at the rate of
+    /// the version it was accepted under, credited to its manager), or a package subscription.
+    /// Redemptions are not sales and are ignored.
+    static func apply(_ db: Database, _ change: Crm_Products_V1_ChangeEvent) throws {
+        switch change.body {
+        case .product(let product):
+            let at = product.hasUpdatedAt ? product.updatedAt.unixMillis : change.at.unixMillis
+            try IncomeStore.recordProductVersion(db, code: product.productCode, version: product.version,
+                                                 rebate: BasisPoints(Int(product.salesRebateBp)), effectiveAtMillis: at)
+        case .order(let order):
+            guard order.side == .subscription else { return }
+            let at = order.hasAcceptedAt ? order.acceptedAt.unixMillis : change.at.unixMillis
+            let rebate = try IncomeStore.rebate(db, code: order.productCode, version: order.productVersion, atMillis: at) ?? BasisPoints(0)
+            try IncomeStore.record(db, IncomeItem(
+                sourceEventID: "order:\(order.orderID)", customerID: order.customerID, day: BusinessCalendar.day(ofUnixMillis: at),
+                occurredAtMillis: at, kind: .productSale(ProductSale(productCode: order.productCode, amountFen: order.amount.minorUnits, rebateRate: rebate)),
+                creditedManagerID: order.managerID.isEmpty ? nil : order.managerID
+            ))
+        case .subscription(let subscription):
+            guard let start = CalendarDay(subscription.startDate) else { return }
+            let fee: AdvisorySubscription.Fee
+            switch subscription.feeSchedule.fee {
+            case .monthlyFee(let money): fee = .monthly(fen: money.minorUnits)
+            case .assetPercentageBp(let bp): fee = .assetPercentage(BasisPoints(Int(bp)))
+            case nil: return
+            }
+            try IncomeStore.recordSubscription(db, AdvisorySubscription(customerID: subscription.customerID, packageCode: subscription.packageCode,
+                                                                        fee: fee, startDay: start))
+        default:
+            break
+        }
+    }
+}
