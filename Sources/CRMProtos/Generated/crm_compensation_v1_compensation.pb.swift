@@ -34,7 +34,7 @@
 //   change to a closed month, a month that has not ended). A refused write writes nothing: batches
 //   are all or nothing.
 // - Permissions (roles of the caller's token): `hr` and `head-office` maintain the organisation,
-//   assignments, schemes and coefficients and settle months; `head-office` and `service` read
+//   assignments, schemes and coefficients and settle months; `head-office`, `hr` and `service` read
 //   everything; a `branch-head` (attribute `branch_id`) reads only their branch's managers,
 //   customers, statements and figures; a `manager` (attribute `manager_id`) reads only their own.
 //   A scoped caller asking for something outside their scope gets PERMISSION_DENIED, and the same
@@ -44,8 +44,9 @@
 // - profiles `StreamEvents`: trades (cash and margin accounts: commission, fees), margin interest,
 //   fund transfers (net new assets) and end-of-day positions (assets under management);
 // - profiles `StreamChanges`: customers (open dates, for new customers);
-// - products `StreamChanges`: products (the sales rebate rate of each version), orders (product
-//   sales, credited to the order's manager), package subscriptions (advisory fees).
+// - products `StreamChanges`: products (the sales rebate rate of each version), subscription orders
+//   (product sales at the rate of the version they were accepted under, credited to the order's
+//   manager; redemptions are not sales), package subscriptions (advisory fees).
 // Each income item has a source event id that names what produced it:
 //   "pe:<event_id>"                     a profiles LoggedEvent (a trade or margin interest);
 //   "order:<order_id>"                  a products order;

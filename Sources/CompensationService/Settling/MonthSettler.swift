@@ -50,7 +50,7 @@ public struct MonthSettler: Sendable {
             return (summary, phases.description)
         }
 
-        let snapshot = try await database.read { db in try Snapshot(db, month: month) }
+        let snapshot = try await database.read { db in try Snapshot(db) }
         var members: [String: Member] = [:]
         for manager in snapshot.roster {
             members[manager.managerID] = Member(managerID: manager.managerID, grade: manager.grade, branchID: manager.branchID,
@@ -67,6 +67,11 @@ public struct MonthSettler: Sendable {
         let summary = try await database.write { db -> Crm_Compensation_V1_SettleMonthResponse in
             guard try StatementStore.closings(db) == closings else {
                 throw RPCError(.aborted, "month: the closings changed while \(month) was being settled; try again")
+            }
+            // The first month settled opens the books: nothing settled may be dated before it (an
+            // earlier item recorded since the checks would otherwise never be settled).
+            if closings.isEmpty, let earliest = try IncomeStore.earliestDay(db, through: inputs.through), earliest < month.firstDay {
+                throw Self.refusal("month", "income dated \(earliest) (\(earliest.month)) arrived while \(month) was being settled; settle \(earliest.month) first")
             }
             var summary = Crm_Compensation_V1_SettleMonthResponse()
             summary.month = month.description
@@ -124,7 +129,7 @@ public struct MonthSettler: Sendable {
         var closings: [StatementStore.Closing]
         var roster: [Crm_Compensation_V1_ClientManager]
 
-        init(_ db: Database, month: CalendarMonth) throws {
+        init(_ db: Database) throws {
             through = try IncomeStore.lastSequence(db)
             closings = try StatementStore.closings(db)
             roster = try ManagerStore.all(db)

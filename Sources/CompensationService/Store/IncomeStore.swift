@@ -66,9 +66,10 @@ public enum IncomeStore {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(ingest_sequence), 0) FROM income_item") ?? 0
     }
 
-    /// The earliest day with income, or nil.
-    static func earliestDay(_ db: Database) throws -> CalendarDay? {
-        try Int32.fetchOne(db, sql: "SELECT MIN(day) FROM income_item").map(CalendarDay.init(daysSince1970:))
+    /// The earliest day with income (recorded through `through`, when given), or nil.
+    static func earliestDay(_ db: Database, through: Int64 = .max) throws -> CalendarDay? {
+        try Int32.fetchOne(db, sql: "SELECT MIN(day) FROM income_item WHERE ingest_sequence <= ?", arguments: [through])
+            .map(CalendarDay.init(daysSince1970:))
     }
 
     static let columns = """
