@@ -23,8 +23,6 @@ struct CustomerColumns: Sendable {
     private(set) var dictionaries: [[String]] = []
     private var codeOf: [[String: Int32]] = []
     private(set) var categorySlots: [String: Int] = [:]
-    /// Bumped by every change, so caches built from the columns know when they are stale.
-    private(set) var generation: UInt64 = 0
 
     var count: Int { ids.count }
 
@@ -47,13 +45,11 @@ struct CustomerColumns: Sendable {
 
     mutating func setFacts(_ value: SuitabilityCustomer, row: Int32) {
         facts[Int(row)] = value
-        generation &+= 1
     }
 
     mutating func setNumber(_ name: String, _ value: Double, row: Int32) {
         let slot = numberSlot(name)
         numbers[slot][Int(row)] = Float(value)
-        generation &+= 1
     }
 
     mutating func setCategory(_ name: String, _ value: String, row: Int32) {
@@ -69,7 +65,6 @@ struct CustomerColumns: Sendable {
             codeOf[slot][value] = code
         }
         categories[slot][Int(row)] = code
-        generation &+= 1
     }
 
     func number(_ name: String, row: Int32) -> Float? {
@@ -124,7 +119,7 @@ struct CustomerColumns: Sendable {
     }
 
     /// One customer as a rule reads it.
-    func record(row: Int32, schema: RuleSchema) -> ColumnRecord {
+    func record(row: Int32) -> ColumnRecord {
         ColumnRecord(columns: self, row: row)
     }
 }

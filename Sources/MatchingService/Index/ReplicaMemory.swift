@@ -24,7 +24,6 @@ struct ReplicaMemory: Sendable {
     /// MATCH the profile, for the day it was computed.
     var familyWeightCache: [FamilyWeightKey: Double] = [:]
     var familyWeightDay: Int32 = .min
-    var catalogGeneration: UInt64 = 0
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.
     var featureSlots: [Int?] = []
@@ -83,7 +82,6 @@ struct ReplicaMemory: Sendable {
 
     mutating func applyProduct(_ product: Crm_Products_V1_Product) {
         catalog[product.productCode] = CatalogEntry(product: product, schema: schema)
-        catalogGeneration &+= 1
         familyWeightCache.removeAll(keepingCapacity: true)
     }
 
