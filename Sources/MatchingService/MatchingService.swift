@@ -105,7 +105,8 @@ public struct MatchingService: CRMService {
     }
 
     /// Loads the store into memory, then runs the followers: the copy is complete in memory before
-    /// the first change is applied on top of it.
+    /// the first change is applied on top of it. The stored model's scores are computed beside the
+    /// followers, not before them, so a restarted replica starts catching up at once.
     struct ReplicaLoader: Service {
         let replica: Replica
         let logger: Logger
@@ -114,8 +115,8 @@ public struct MatchingService: CRMService {
         func run() async throws {
             try await replica.load()
             logger.info("replica loaded", metadata: ["customers": "\(replica.status().customers)"])
-            await replica.warmScores()
             try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await replica.warmScores() }
                 for service in then { group.addTask { try await service.run() } }
             }
         }

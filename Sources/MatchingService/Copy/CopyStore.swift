@@ -72,8 +72,11 @@ enum CopyStore {
 
     // MARK: Products
 
-    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent]) throws {
-        guard let last = changes.last else { return }
+    /// Returns how many purchases were new (a replayed order is not counted again).
+    @discardableResult
+    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent]) throws -> Int {
+        guard let last = changes.last else { return 0 }
+        var newPurchases = 0
         for change in changes {
             switch change.body {
             case .product(let product)?:
@@ -91,11 +94,17 @@ enum CopyStore {
                     arguments: [order.orderID, order.customerID, order.productCode, order.amount.minorUnits,
                                 order.acceptedAt.unixMillis, month.description]
                 )
+                newPurchases += db.changesCount
             default:
                 continue
             }
         }
         try setCursor(db, .products, last.sequence)
+        return newPurchases
+    }
+
+    static func purchaseCount(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM purchase") ?? 0
     }
 
     // MARK: Dictionary

@@ -40,6 +40,5 @@ struct ModelSync: Service {
         }
         replica.install(scorer)
         logger.info("installed a model from a peer replica", metadata: ["version": "\(export.summary.version)"])
-        await replica.warmScores()
     }
 }

@@ -21,6 +21,8 @@ final class Replica: Sendable {
         var productsCurrentAt: Int64?
         var profilesError: String?
         var productsError: String?
+        /// Subscriptions in the copy, counted as they are applied (status is polled often).
+        var purchases = 0
     }
 
     init(database: DatabasePool, rules: SuitabilityRules) {
@@ -30,16 +32,18 @@ final class Replica: Sendable {
 
     /// Rebuilds the index from the store (at start-up, before the followers run).
     func load() async throws {
-        let (loaded, profiles, products, scorer) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, Scorer?) in
+        let (loaded, profiles, products, scorer, purchases) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, Scorer?, Int) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
-            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db))
+            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db),
+                    try CopyStore.purchaseCount(db))
         }
         memory.withLock {
             $0 = loaded
             $0.install(scorer)
         }
         feeds.withLock {
+            $0.purchases = purchases
             $0.profilesSequence = profiles
             $0.productsSequence = products
         }
@@ -70,13 +74,16 @@ final class Replica: Sendable {
 
     func applyProducts(_ changes: [Crm_Products_V1_ChangeEvent]) async throws {
         guard let last = changes.last else { return }
-        try await database.write { db in try CopyStore.applyProducts(db, changes) }
+        let newPurchases = try await database.write { db in try CopyStore.applyProducts(db, changes) }
         memory.withLock { memory in
             for change in changes {
                 if case .product(let product)? = change.body { memory.applyProduct(product) }
             }
         }
-        feeds.withLock { $0.productsSequence = last.sequence }
+        feeds.withLock {
+            $0.productsSequence = last.sequence
+            $0.purchases += newPurchases
+        }
     }
 
     func setDictionary(_ dimensions: Crm_Profiles_V1_ListDimensionsResponse, _ schemes: Crm_Profiles_V1_ListClassificationSchemesResponse) async throws {
@@ -106,9 +113,11 @@ final class Replica: Sendable {
         }
     }
 
-    /// Installs a model as current in memory (the caller stored it).
+    /// Installs a model as current in memory (the caller stored it) and scores every customer
+    /// with it in the background, so the first target lists find the scores cached.
     func install(_ scorer: Scorer?) {
         memory.withLock { $0.install(scorer) }
+        Task { await self.warmScores() }
     }
 
     /// Computes every family score of the current model, a slice at a time so queries interleave.
@@ -129,7 +138,6 @@ final class Replica: Sendable {
     func status(nowMillis: Int64 = currentUnixMillis()) -> Crm_Matching_V1_ReplicaStatus {
         let feeds = self.feeds.withLock { $0 }
         let (customers, products, model) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "") }
-        let purchases = (try? database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM purchase") }) ?? 0
         // 0 while the follower reads its feed to the end without errors; since the last time it
         // did once the source fails; -1 before it ever did.
         func staleness(_ at: Int64?, _ error: String?) -> Double {
@@ -139,7 +147,7 @@ final class Replica: Sendable {
         return .with {
             $0.customers = UInt64(customers)
             $0.products = UInt64(products)
-            $0.purchases = UInt64(purchases)
+            $0.purchases = UInt64(feeds.purchases)
             $0.profilesSequence = feeds.profilesSequence
             $0.productsSequence = feeds.productsSequence
             $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt, feeds.profilesError)

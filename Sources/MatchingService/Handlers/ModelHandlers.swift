@@ -39,7 +39,6 @@ struct ModelHandlers: Sendable {
                 }
             }
             _ = try await work.value
-            Task { await replica.warmScores() }
         }
         router.unary(Self.prefix + "GetModel", Crm_Matching_V1_GetModelRequest.self,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.service)) { request, _ in
@@ -87,7 +86,6 @@ struct ModelHandlers: Sendable {
         }
         if current {
             replica.install(scorer)
-            Task { await replica.warmScores() }
         }
         return .with {
             $0.model = export.summary
