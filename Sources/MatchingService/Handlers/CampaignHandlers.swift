@@ -29,7 +29,15 @@ struct CampaignHandlers: Sendable {
         }
         router.unary(Self.prefix + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.self, policy: readers) { request, _ in
             let campaign = try await stored(request.campaignID)
-            let eligible = try TargetingHandlers(replica: replica).ranked(productCode: campaign.productCode, limit: nil, explain: 0).1.map(\.customerID)
+            let today = BusinessCalendar.today()
+            let eligible: [String]
+            do {
+                eligible = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+                    try memory.eligibleCustomerIDs(productCode: campaign.productCode, today: today)
+                }
+            } catch let error as ReplicaMemory.QueryError {
+                throw error.rpcError
+            }
             var response = Crm_Matching_V1_GetCampaignReportResponse()
             response.report = try await store.report(campaign, eligibleCustomers: eligible)
             return response

@@ -42,28 +42,16 @@ extension ReplicaMemory {
     /// Every customer who MATCHes the product and satisfies its rule, best first (ties by id);
     /// `limit` nil for all. Family scores missing from the cache are computed (and kept) on the way.
     mutating func targets(productCode: String, limit: Int?, today: Int32) throws(QueryError) -> (eligible: Int, ranked: [Ranked]) {
-        guard let entry = catalog[productCode] else { throw .unknownProduct(productCode) }
-        if let problem = entry.ruleProblem { throw .ruleUnusable(code: productCode, problem: problem) }
+        let entry = try usableEntry(productCode)
         refreshFamilyWeights(today: today)
-        // Which dateless profiles match: decided once per profile, not per customer.
-        let profileMatches = keys.profiles.map { rules.matches(customer: $0, product: entry.facts, today: today) }
-        let candidates: [Int32]
-        if let rule = entry.rule {
-            candidates = rule.filter(columns: customers.ruleColumns(for: Array(rule.rule.fields), schema: schema))
-        } else {
-            candidates = Array(0..<Int32(customers.count))
-        }
+        let eligibleRows = eligibleRows(for: entry, today: today)
         let family = entry.family
         let weight = scorer?.weight(of: productCode) ?? 1
         // The product's share of its family for each profile, computed once per profile.
         var shareOfProfile = [Double](repeating: .nan, count: keys.profiles.count)
-        var eligible = 0
         var heap = TopHeap(capacity: limit ?? Int.max, ids: customers.ids)
-        for row in candidates {
-            let index = Int(row)
-            let profile = Int(keyOfRow[index])
-            guard profileMatches[profile], expiryOfRow[index] >= today else { continue }
-            eligible += 1
+        for row in eligibleRows {
+            let profile = Int(keyOfRow[Int(row)])
             guard scorer != nil, let family else {
                 heap.offer(Ranked(row: row, score: 0))
                 continue
@@ -76,7 +64,35 @@ extension ReplicaMemory {
             }
             heap.offer(Ranked(row: row, score: familyScore(row: row, family: family) * share))
         }
-        return (eligible, heap.sortedDescending())
+        return (eligibleRows.count, heap.sortedDescending())
+    }
+
+    /// The ids of every customer who MATCHes the product and satisfies its rule, unranked (campaign
+    /// baselines need who was eligible, not in what order).
+    func eligibleCustomerIDs(productCode: String, today: Int32) throws(QueryError) -> [String] {
+        let entry = try usableEntry(productCode)
+        return eligibleRows(for: entry, today: today).map { customers.ids[Int($0)] }
+    }
+
+    private func usableEntry(_ productCode: String) throws(QueryError) -> CatalogEntry {
+        guard let entry = catalog[productCode] else { throw .unknownProduct(productCode) }
+        if let problem = entry.ruleProblem { throw .ruleUnusable(code: productCode, problem: problem) }
+        return entry
+    }
+
+    /// The rows that satisfy the product's rule and MATCH it today. Suitability is decided once per
+    /// dateless profile, not per customer; each row then checks its profile and assessment expiry.
+    private func eligibleRows(for entry: CatalogEntry, today: Int32) -> [Int32] {
+        let profileMatches = keys.profiles.map { rules.matches(customer: $0, product: entry.facts, today: today) }
+        let candidates: [Int32]
+        if let rule = entry.rule {
+            candidates = rule.filter(columns: customers.ruleColumns(for: Array(rule.rule.fields), schema: schema))
+        } else {
+            candidates = Array(0..<Int32(customers.count))
+        }
+        return candidates.filter { row in
+            profileMatches[Int(keyOfRow[Int(row)])] && expiryOfRow[Int(row)] >= today
+        }
     }
 
     /// The probability that the customer buys this product in the coming month: the family
@@ -147,13 +163,20 @@ extension ReplicaMemory {
     mutating func familyWeight(profile: UInt32, family: Int, today: Int32) -> Double {
         let key = FamilyWeightKey(profile: profile, family: family)
         if let cached = familyWeightCache[key] { return cached }
-        let facts = keys.profiles[Int(profile)]
+        let scorer = self.scorer
+        let total = matchingWeight(of: keys.profiles[Int(profile)], family: family, today: today) { scorer?.weight(of: $0) ?? 1 }
+        familyWeightCache[key] = total
+        return total
+    }
+
+    /// The summed `weight` of the family's products on sale on `today` that MATCH `facts`: the
+    /// denominator of a product's share of what the customer may buy in its family.
+    func matchingWeight(of facts: SuitabilityCustomer, family: Int, today: Int32, weight: (String) -> Double) -> Double {
         var total = 0.0
         for entry in catalog.values where entry.family == family && entry.isOnSale(today: today)
             && rules.matches(customer: facts, product: entry.facts, today: today) {
-            total += scorer?.weight(of: entry.product.productCode) ?? 1
+            total += weight(entry.product.productCode)
         }
-        familyWeightCache[key] = total
         return total
     }
 
@@ -169,7 +192,7 @@ extension ReplicaMemory {
         refreshFamilyWeights(today: today)
         let facts = customers.facts[Int(row)]
         let profile = keyOfRow[Int(row)]
-        let record = customers.record(row: row, schema: schema)
+        let record = customers.record(row: row)
         var found: [Recommendation] = []
         for entry in catalog.values where entry.isOnSale(today: today) && entry.ruleProblem == nil
             && rules.matches(customer: facts, product: entry.facts, today: today) {

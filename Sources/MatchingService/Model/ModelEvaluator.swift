@@ -49,12 +49,7 @@ struct ModelEvaluator: Sendable {
                 var weightOfProfile: [UInt32: Double] = [:]
                 let modelScores = eligible.indices.map { index -> Double in
                     let total = weightOfProfile[profiles[index]] ?? {
-                        let facts = memory.keys.profiles[Int(profiles[index])]
-                        var sum = 0.0
-                        for other in memory.catalog.values where other.family == family && other.isOnSale(today: day)
-                            && memory.rules.matches(customer: facts, product: other.facts, today: day) {
-                            sum += scorer.weight(of: other.product.productCode)
-                        }
+                        let sum = memory.matchingWeight(of: memory.keys.profiles[Int(profiles[index])], family: family, today: day, weight: scorer.weight(of:))
                         weightOfProfile[profiles[index]] = sum
                         return sum
                     }()
