@@ -191,7 +191,7 @@ final class Loads: Sendable {
 }
 
 /// Runs `body` for every element, at most `limit` at a time.
-func forEachConcurrently<Element: Sendable>(
+public func forEachConcurrently<Element: Sendable>(
     _ elements: [Element], limit: Int, _ body: @escaping @Sendable (Element) async throws -> Void
 ) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in

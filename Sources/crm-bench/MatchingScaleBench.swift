@@ -4,6 +4,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMWorld
+import CRMWorldLoader
 import Foundation
 import GRDB
 import MatchingService
@@ -53,7 +54,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         try await Self.fillProfilesFeed(profiles.database, customers: customers, dimensions: dictionary, schemes: schemes)
         print("profiles feed: \(customers) customers × 3 changes, \(dictionary.count) dimensions each, written in \(Self.seconds(clock.now - started)) s")
         let productsClient = products.client(token: token)
-        try await forEach(world.products, limit: 16) { product in
+        try await forEachConcurrently(world.products, limit: 16) { product in
             var record = product.record
             record.targetRule = ""
             _ = try await productsClient.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with { $0.product = record },
@@ -257,21 +258,5 @@ struct MatchingScaleBench: AsyncParsableCommand {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kib / 1_024
-    }
-}
-
-func forEach<Element: Sendable>(_ elements: [Element], limit: Int, _ body: @escaping @Sendable (Element) async throws -> Void) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        var next = 0
-        for _ in 0..<min(limit, elements.count) {
-            let element = elements[next]
-            group.addTask { try await body(element) }
-            next += 1
-        }
-        while try await group.next() != nil, next < elements.count {
-            let element = elements[next]
-            group.addTask { try await body(element) }
-            next += 1
-        }
     }
 }
