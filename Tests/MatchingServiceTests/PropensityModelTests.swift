@@ -13,8 +13,6 @@ import Testing
     static let customers = 1_500
 
     @Test func theModelBeatsBothBaselinesOnTheHeldOutMonth() async throws {
-        let clock = ContinuousClock()
-        let started = clock.now
         let harness = try await MatchingHarness.start()
         let world = World(WorldConfiguration(customers: Self.customers, seed: 20_261_129))
         let loader = WorldLoader(world: world, clients: .init(
@@ -24,15 +22,12 @@ import Testing
         for start in stride(from: 0, to: Self.customers, by: 500) {
             _ = try await loader.loadCustomers(start..<min(Self.customers, start + 500))
         }
-        print("[timing] loaded after \(clock.now - started)")
         try await harness.waitUntilCaughtUp()
-        print("[timing] caught up after \(clock.now - started)")
 
         let progress = try await harness.matching.serverStreaming(
             MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = 80; $0.depth = 4 },
             as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))
         ).collect()
-        print("[timing] trained after \(clock.now - started)")
         #expect(progress.map(\.stage).contains("training"))
         let summary = try #require(progress.last?.model)
         #expect(summary.heldOutMonth == world.configuration.month(world.configuration.heldOutMonth).description)
@@ -44,7 +39,6 @@ import Testing
             $0.k = [100]
             $0.includeRankings = true
         }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
-        print("[timing] evaluated after \(clock.now - started)")
         #expect(!evaluation.products.isEmpty)
         let modelHits = evaluation.model[0].hits, randomHits = evaluation.random[0].hits, richestHits = evaluation.richest[0].hits
         #expect(modelHits > randomHits, "model \(modelHits) vs random \(randomHits)")
