@@ -46,20 +46,35 @@ public enum ChangeFeed {
         sequence: @escaping @Sendable (Event) -> UInt64,
         setSequence: @escaping @Sendable (inout Event, UInt64) -> Void
     ) async throws {
+        try await streamPages(from: database, after: after, limit: limit, pageSize: page, to: writer, position: sequence) { db, from, size in
+            try Self.changes(db, after: from, limit: size, as: Event.self, sequence: setSequence)
+        }
+    }
+
+    /// Streams what `read` returns after a position (at most `limit`; 0 = everything there is
+    /// now), a page per read transaction, until a page comes back short: the loop of every
+    /// resumable feed (a change log by sequence, an event log by event id).
+    public static func streamPages<Item: SwiftProtobuf.Message>(
+        from database: DatabasePool,
+        after: UInt64,
+        limit: UInt32,
+        pageSize: Int,
+        to writer: ResponseStreamWriter<Item>,
+        position: @escaping @Sendable (Item) -> UInt64,
+        read: @escaping @Sendable (Database, UInt64, Int) throws -> [Item]
+    ) async throws {
         var next = after
         var remaining = limit == 0 ? Int.max : Int(limit)
         while remaining > 0 {
-            let size = min(remaining, page)
+            let size = min(remaining, pageSize)
             let from = next
-            let changes = try await database.read { db in
-                try Self.changes(db, after: from, limit: size, as: Event.self, sequence: setSequence)
+            let items = try await database.read { db in try read(db, from, size) }
+            for item in items {
+                try await writer.write(item)
             }
-            for change in changes {
-                try await writer.write(change)
-            }
-            guard let last = changes.last, changes.count == size else { return }
-            next = sequence(last)
-            remaining -= changes.count
+            guard let last = items.last, items.count == size else { return }
+            next = position(last)
+            remaining -= items.count
         }
     }
 }

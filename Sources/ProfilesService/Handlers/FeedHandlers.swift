@@ -36,17 +36,12 @@ struct FeedHandlers: Sendable {
                 }
                 kinds.insert(kind)
             }
-            var next = request.afterEventID
-            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
-            while remaining > 0 {
-                let size = min(remaining, EventLog.page)
-                let from = next
-                let frozenKinds = kinds
-                let events = try await database.read { db in try EventLog.page(db, after: from, limit: size, kinds: frozenKinds) }
-                for event in events { try await writer.write(event) }
-                guard let last = events.last, events.count == size else { return }
-                next = last.eventID
-                remaining -= events.count
+            let selected = kinds
+            try await ChangeFeed.streamPages(
+                from: database, after: request.afterEventID, limit: request.limit, pageSize: EventLog.page, to: writer,
+                position: { $0.eventID }
+            ) { db, from, size in
+                try EventLog.page(db, after: from, limit: size, kinds: selected)
             }
         }
         router.serverStreaming(
