@@ -6,7 +6,6 @@ import CRMSuitability
 import GRDB
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// # MatchingService
 ///
@@ -60,21 +59,9 @@ public struct MatchingService: CRMService {
         let interval = Duration.milliseconds(Int(settings["feed.interval_ms"] ?? "") ?? 200)
         let replica = self.replica
         let logger = context.logger
-        let dictionaryLoaded = Mutex(false)
+        let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings["feed.snapshot_page"] ?? "") ?? 5_000)
         let profiles = FeedFollower(source: .profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
-            if !dictionaryLoaded.withLock({ $0 }) {
-                let dimensions = try await client.unary("/crm.profiles.v1.Profiles/ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(), as: Crm_Profiles_V1_ListDimensionsResponse.self)
-                let schemes = try await client.unary("/crm.profiles.v1.Profiles/ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(), as: Crm_Profiles_V1_ListClassificationSchemesResponse.self)
-                try await replica.setDictionary(dimensions, schemes)
-                dictionaryLoaded.withLock { $0 = true }
-            }
-            let changes = try await client.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamChanges",
-                Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
-                as: Crm_Profiles_V1_ChangeEvent.self
-            ).collect()
-            try await replica.applyProfiles(changes)
-            return changes.count
+            try await profilesFeed.step(client: client, after: after, limit: limit)
         }
         let products = FeedFollower(source: .products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
             let changes = try await client.serverStreaming(
@@ -100,6 +87,7 @@ public struct MatchingService: CRMService {
             "profiles_staleness_seconds": String(format: "%.1f", status.profilesStalenessSeconds),
             "products_staleness_seconds": String(format: "%.1f", status.productsStalenessSeconds),
             "model_version": status.modelVersion,
+            "profiles_snapshot_customers": "\(replica.feeds.withLock { $0.snapshotCustomers })",
             "ready": "\(status.ready)",
         ]
     }

@@ -11,14 +11,14 @@ import MatchingService
 import ProductsService
 import ProfilesService
 
-/// Matching at scale. The profiles feed is filled directly with N customers (created, assessed,
-/// and one full set of dimensions each, as the dimension updater would announce them) and the
-/// products service gets the generated library of 1,000 products; then a matching replica starts
-/// from an empty store and the time until it has applied both feeds is the catch-up figure. A
-/// propensity model over the replica's features is imported, and the RPCs are timed: one
-/// suitability decision, a product's top-1,000 target list, a customer's recommendations. Memory
-/// is the process's RSS (the replica and the two source services share the process, so it is an
-/// upper bound of the replica's).
+/// Matching at scale. The profiles store is seeded directly with N customers (record, assessment
+/// and a full set of dimensions each, with their change-feed entries, as the service leaves them;
+/// see ``StoreSeeding``) and the products service gets the generated library of 1,000 products
+/// through its RPCs. Both run in this process. Then the `crm-matching` executable (built beside
+/// this one) starts as its own process on an empty store, and the time until it has applied both
+/// sources (profiles' snapshot, then the feeds) is the catch-up figure. A propensity model over the
+/// replica's features is imported, and the RPCs are timed: one suitability decision, a product's
+/// top-1,000 target list, a customer's recommendations. Memory is the replica process's own RSS.
 struct MatchingScaleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matching",
@@ -34,12 +34,19 @@ struct MatchingScaleBench: AsyncParsableCommand {
     @Option(help: "Target-list calls to time (each over a different product).")
     var lists: Int = 60
 
+    @Option(help: "The crm-matching executable (default: beside this one).")
+    var matchingExecutable: String?
+
     func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-matching-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let token = "bench"
-        let tokens: [TokenAuthenticator.Entry] = [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"]))]
+        let peerToken = "bench-peer"
+        let tokens: [TokenAuthenticator.Entry] = [
+            .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"])),
+            .init(sha256: TokenAuthenticator.hash(token: peerToken), principal: Principal(name: "matching", roles: ["service"])),
+        ]
         let clock = ContinuousClock()
         let world = World(WorldConfiguration(customers: 1_000, seed: 7, products: 1_000))
 
@@ -51,8 +58,8 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let schemes = try await profilesClient.unary("/crm.profiles.v1.Profiles/ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(),
                                                      as: Crm_Profiles_V1_ListClassificationSchemesResponse.self).schemes
         var started = clock.now
-        try await Self.fillProfilesFeed(profiles.database, customers: customers, dimensions: dictionary, schemes: schemes)
-        print("profiles feed: \(customers) customers × 3 changes, \(dictionary.count) dimensions each, written in \(Self.seconds(clock.now - started)) s")
+        try await Self.seedProfiles(profiles.database, customers: customers, schemes: schemes)
+        print("profiles store: \(customers) customers seeded (record, assessment, \(dictionary.count) dimensions and 3 feed entries each) in \(Self.seconds(clock.now - started)) s")
         let productsClient = products.client(token: token)
         try await forEachConcurrently(world.products, limit: 16) { product in
             var record = product.record
@@ -61,25 +68,30 @@ struct MatchingScaleBench: AsyncParsableCommand {
                                                as: Crm_Products_V1_UpsertProductResponse.self)
         }
 
-        // Catch-up of an empty replica.
-        started = clock.now
-        let matching = try await InProcessService<MatchingService>.start(
-            databasePath: dir.appendingPathComponent("matching.sqlite").path, tokens: tokens,
-            settings: ["feed.page": "5000", "feed.interval_ms": "50"],
-            peers: ["profiles": profilesClient, "products": productsClient], runBackground: true
+        // Catch-up of an empty replica, its own process.
+        let matching = try ReplicaProcess(
+            executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent().appendingPathComponent("crm-matching").path,
+            directory: dir, adminTokenHash: TokenAuthenticator.hash(token: token), peerToken: peerToken,
+            peers: ["profiles": profiles.port, "products": products.port],
+            settings: ["feed.page": "5000", "feed.interval_ms": "50"]
         )
+        defer { matching.stop() }
+        started = clock.now
+        let port = try await matching.start()
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
         let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, products.database.read { try ChangeFeed.lastSequence($0) })
         while true {
-            let status = matching.service.replicaStatus()
-            if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast { break }
+            let status = try await client.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                                as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+            if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.customers >= UInt64(customers) { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         let catchUp = Self.seconds(clock.now - started)
-        print("catch-up from empty: \(catchUp) s (\(profilesLast) profiles changes, \(productsLast) products changes)")
-        print("RSS after catch-up: \(Self.rssMiB()) MiB")
+        print("catch-up from empty: \(catchUp) s (snapshot of \(customers) customers, then the feeds to sequence \(profilesLast) and \(productsLast))")
+        print("replica RSS after catch-up: \(matching.rssMiB()) MiB")
 
         // A model over the replica's features, fitted to synthetic rows, imported as current.
-        let client = matching.client(token: token)
         let names = MatchingService.featureNames(knownDimensions: Set(dictionary.map(\.name)))
         let model = try Self.syntheticModel(features: names)
         let weights = Dictionary(uniqueKeysWithValues: world.products.map { ($0.code, $0.popularity) })
@@ -140,67 +152,48 @@ struct MatchingScaleBench: AsyncParsableCommand {
         print("")
         print("| customers | top-1,000 list p50 / p99 | recommendations p50 / p99 | decision p50 / p99 | catch-up | RSS |")
         print("|---|---|---|---|---|---|")
-        print("| \(customers) | \(Self.percentile(listTimes, 0.5)) / \(Self.percentile(listTimes, 0.99)) ms | \(Self.percentile(recommendTimes, 0.5)) / \(Self.percentile(recommendTimes, 0.99)) ms | \(Self.percentile(decideTimes, 0.5)) / \(Self.percentile(decideTimes, 0.99)) ms | \(catchUp) s | \(Self.rssMiB()) MiB |")
+        print("| \(customers) | \(Self.percentile(listTimes, 0.5)) / \(Self.percentile(listTimes, 0.99)) ms | \(Self.percentile(recommendTimes, 0.5)) / \(Self.percentile(recommendTimes, 0.99)) ms | \(Self.percentile(decideTimes, 0.5)) / \(Self.percentile(decideTimes, 0.99)) ms | \(catchUp) s | \(matching.rssMiB()) MiB |")
         await client.close()
-        try await matching.stop()
+        matching.stop()
         try await products.stop()
         try await profiles.stop()
     }
 
-    /// Writes, per customer, CUSTOMER_CREATED, REASSESSED and DIMENSIONS_CHANGED (every numeric and
-    /// category dimension and every class) into the profiles change log.
-    static func fillProfilesFeed(_ database: DatabasePool, customers: Int, dimensions: [Crm_Profiles_V1_DimensionDefinition],
-                                 schemes: [Crm_Profiles_V1_ClassificationScheme]) async throws {
-        let numeric = dimensions.filter { $0.type != .category }.map(\.name)
-        let categorical = dimensions.filter { $0.type == .category }.map(\.name)
+    /// Seeds N customers into the profiles store (20,000 a transaction): records (one in twenty
+    /// frozen), assessments of every tolerance, random values for every dimension and class.
+    static func seedProfiles(_ database: DatabasePool, customers: Int, schemes: [Crm_Profiles_V1_ClassificationScheme]) async throws {
+        let numericCount = DimensionCatalog.numeric.count
+        let categoryCount = DimensionCatalog.categorical.count
+        let classesByScheme = Dictionary(uniqueKeysWithValues: schemes.map { ($0.name, $0.classes) })
+        let schemeClasses = StoreSeeding.schemeNames.map { classesByScheme[$0] ?? [] }
         let families = ["FUND_BOND", "FUND_EQUITY", "FUND_INDEX", "FUND_MONEY_MARKET", "FUND_MIXED", "none"]
         for start in stride(from: 0, to: customers, by: 20_000) {
-            try await database.write { db in
-                let insert = try db.makeStatement(sql: "INSERT INTO change_log (kind, customer_id, at_millis, body) VALUES (?, ?, ?, ?)")
-                var random = SplitMix(seed: UInt64(start) &+ 1)
-                for index in start..<min(customers, start + 20_000) {
-                    let id = String(format: "C%07d", index)
-                    let status: Crm_Profiles_V1_AccountStatus = index % 20 == 19 ? .frozen : .normal
-                    let created = Crm_Profiles_V1_ChangeEvent.with {
-                        $0.kind = .customerCreated
-                        $0.customerID = id
-                        $0.customer = .with {
-                            $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(index)"; $0.branchID = "B\(index % 40)"
-                            $0.managerID = "M\(index % 5_000)"; $0.status = status; $0.openDate = .init(year: 2018, month: 5, day: 1)
-                        }
-                    }
-                    let tolerance = Crm_Common_V1_RiskTolerance(rawValue: 1 + Int(random.next() % 5)) ?? .c3
-                    let assessed = Crm_Profiles_V1_ChangeEvent.with {
-                        $0.kind = .reassessed
-                        $0.customerID = id
-                        $0.assessment = .with {
-                            $0.investorClass = index % 50 == 0 ? .professional : .ordinary
-                            $0.riskTolerance = tolerance
-                            $0.lowestCategory = tolerance == .c1 && index % 3 == 0
-                            $0.assessedOn = .init(year: 2026, month: 3, day: 1)
-                            $0.expiresOn = .init(year: 2028, month: 2, day: 29)
-                            $0.horizon = Crm_Profiles_V1_InvestmentHorizon(rawValue: 1 + Int(random.next() % 4)) ?? .oneTo3Years
-                            $0.varieties = [.depositsAndMoneyMarket, .bonds, .funds, .equities, .assetManagement].filter { _ in random.next() % 3 != 0 }
-                        }
-                    }
-                    let dims = Crm_Profiles_V1_ChangeEvent.with {
-                        $0.kind = .dimensionsChanged
-                        $0.customerID = id
-                        $0.dimensions = .with {
-                            $0.customerID = id
-                            $0.asOf = .init(year: 2026, month: 11, day: 27)
-                            for name in numeric { $0.numbers[name] = Double(random.next() % 1_000_000) / 100 }
-                            for name in categorical { $0.categories[name] = families[Int(random.next() % UInt64(families.count))] }
-                            for scheme in schemes where !scheme.classes.isEmpty {
-                                $0.classes[scheme.name] = scheme.classes[Int(random.next() % UInt64(scheme.classes.count))]
-                            }
-                        }
-                    }
-                    for change in [created, assessed, dims] {
-                        try insert.execute(arguments: [change.kind.rawValue, id, 0, try change.serializedBytes() as Data])
-                    }
+            var random = SplitMix(seed: UInt64(start) &+ 1)
+            var seeds: [StoreSeeding.Seed] = []
+            for index in start..<min(customers, start + 20_000) {
+                let id = String(format: "C%07d", index)
+                let tolerance = Crm_Common_V1_RiskTolerance(rawValue: 1 + Int(random.next() % 5)) ?? .c3
+                let customer = Crm_Profiles_V1_Customer.with {
+                    $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(index)"; $0.branchID = "B\(index % 40)"
+                    $0.managerID = "M\(index % 5_000)"; $0.status = index % 20 == 19 ? .frozen : .normal
+                    $0.openDate = .init(year: 2018, month: 5, day: 1); $0.updatedAt = .with { $0.unixMillis = 1_764_000_000_000 }
                 }
+                let assessment = Crm_Profiles_V1_SuitabilityAssessment.with {
+                    $0.investorClass = index % 50 == 0 ? .professional : .ordinary
+                    $0.riskTolerance = tolerance
+                    $0.lowestCategory = tolerance == .c1 && index % 3 == 0
+                    $0.assessedOn = .init(year: 2026, month: 3, day: 1)
+                    $0.expiresOn = .init(year: 2028, month: 2, day: 29)
+                    $0.horizon = Crm_Profiles_V1_InvestmentHorizon(rawValue: 1 + Int(random.next() % 4)) ?? .oneTo3Years
+                    $0.varieties = [.depositsAndMoneyMarket, .bonds, .funds, .equities, .assetManagement].filter { _ in random.next() % 3 != 0 }
+                }
+                let numbers = (0..<numericCount).map { _ in Double(random.next() % 1_000_000) / 100 }
+                let categories = (0..<categoryCount).map { _ in families[Int(random.next() % UInt64(families.count))] }
+                let classes = schemeClasses.map { $0.isEmpty ? "" : $0[Int(random.next() % UInt64($0.count))] }
+                seeds.append(StoreSeeding.Seed(customer: customer, assessment: assessment, numbers: numbers, categories: categories,
+                                               classes: classes, asOf: .init(year: 2026, month: 11, day: 27)))
             }
+            try await StoreSeeding.write(seeds, into: database)
         }
     }
 

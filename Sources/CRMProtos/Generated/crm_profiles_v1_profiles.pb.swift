@@ -1723,6 +1723,16 @@ public nonisolated struct Crm_Profiles_V1_CustomerDimensions: Sendable {
   /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
   public mutating func clearAsOf() {self._asOf = nil}
 
+  /// The numeric dimensions by position instead of by name: the compact form the change feed and
+  /// the snapshot use (there `numbers` stays empty, so 238 names are not sent with every change).
+  /// number_values[i] is the value of the dimension at index number_positions[i] of
+  /// ListDimensionsResponse.dimensions. Positions are stable: new dimensions are only ever added at
+  /// the end, so a consumer that meets a position past its copy of the dictionary re-reads it.
+  /// NaN means the value is missing (a delta sets a value back to missing this way).
+  public var numberPositions: [UInt32] = []
+
+  public var numberValues: [Double] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2424,7 +2434,10 @@ public nonisolated struct Crm_Profiles_V1_ChangeEvent: @unchecked Sendable {
   public mutating func clearAt() {_uniqueStorage()._at = nil}
 
   /// The state after the change: the customer for CREATED/UPDATED/STATUS_CHANGED, the assessment for
-  /// REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED.
+  /// REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED: only the values that changed
+  /// since the previous DIMENSIONS_CHANGED of the customer (all of them the first time), the numbers
+  /// in the positional form (number_positions/number_values; entries written by earlier versions
+  /// may carry the `numbers` map instead, and a consumer reads both).
   public var customer: Crm_Profiles_V1_Customer {
     get {_storage._customer ?? Crm_Profiles_V1_Customer()}
     set {_uniqueStorage()._customer = newValue}
@@ -2473,6 +2486,70 @@ public nonisolated struct Crm_Profiles_V1_StreamChangesRequest: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_StreamSnapshotRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// resume point; empty = from the first customer
+  public var afterCustomerID: String = String()
+
+  /// 0 = every customer
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One customer's current state, in customer_id order.
+public nonisolated struct Crm_Profiles_V1_SnapshotEntry: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the feed's last sequence when this entry was read
+  public var sequence: UInt64 {
+    get {_storage._sequence}
+    set {_uniqueStorage()._sequence = newValue}
+  }
+
+  public var customer: Crm_Profiles_V1_Customer {
+    get {_storage._customer ?? Crm_Profiles_V1_Customer()}
+    set {_uniqueStorage()._customer = newValue}
+  }
+  /// Returns true if `customer` has been explicitly set.
+  public var hasCustomer: Bool {_storage._customer != nil}
+  /// Clears the value of `customer`. Subsequent reads from it will return its default value.
+  public mutating func clearCustomer() {_uniqueStorage()._customer = nil}
+
+  /// the latest assessment; absent if never assessed
+  public var assessment: Crm_Profiles_V1_SuitabilityAssessment {
+    get {_storage._assessment ?? Crm_Profiles_V1_SuitabilityAssessment()}
+    set {_uniqueStorage()._assessment = newValue}
+  }
+  /// Returns true if `assessment` has been explicitly set.
+  public var hasAssessment: Bool {_storage._assessment != nil}
+  /// Clears the value of `assessment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssessment() {_uniqueStorage()._assessment = nil}
+
+  /// every value, positional form; absent before the first computation
+  public var dimensions: Crm_Profiles_V1_CustomerDimensions {
+    get {_storage._dimensions ?? Crm_Profiles_V1_CustomerDimensions()}
+    set {_uniqueStorage()._dimensions = newValue}
+  }
+  /// Returns true if `dimensions` has been explicitly set.
+  public var hasDimensions: Bool {_storage._dimensions != nil}
+  /// Clears the value of `dimensions`. Subsequent reads from it will return its default value.
+  public mutating func clearDimensions() {_uniqueStorage()._dimensions = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// One ingested event exactly as it was accepted (a duplicate by idempotency key is never logged
@@ -4335,7 +4412,7 @@ nonisolated extension Crm_Profiles_V1_ListClassificationSchemesResponse: SwiftPr
 
 nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerDimensions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}numbers\0\u{1}categories\0\u{1}classes\0\u{3}as_of\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}numbers\0\u{1}categories\0\u{1}classes\0\u{3}as_of\0\u{3}number_positions\0\u{3}number_values\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4348,6 +4425,8 @@ nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message,
       case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.categories) }()
       case 4: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.classes) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
+      case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.numberPositions) }()
+      case 7: try { try decoder.decodeRepeatedDoubleField(value: &self.numberValues) }()
       default: break
       }
     }
@@ -4373,6 +4452,12 @@ nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message,
     try { if let v = self._asOf {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.numberPositions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.numberPositions, fieldNumber: 6)
+    }
+    if !self.numberValues.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.numberValues, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4382,6 +4467,8 @@ nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message,
     if lhs.categories != rhs.categories {return false}
     if lhs.classes != rhs.classes {return false}
     if lhs._asOf != rhs._asOf {return false}
+    if lhs.numberPositions != rhs.numberPositions {return false}
+    if lhs.numberValues != rhs.numberValues {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5631,6 +5718,132 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
   public static func ==(lhs: Crm_Profiles_V1_StreamChangesRequest, rhs: Crm_Profiles_V1_StreamChangesRequest) -> Bool {
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_StreamSnapshotRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StreamSnapshotRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_customer_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.afterCustomerID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.afterCustomerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterCustomerID, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_StreamSnapshotRequest, rhs: Crm_Profiles_V1_StreamSnapshotRequest) -> Bool {
+    if lhs.afterCustomerID != rhs.afterCustomerID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_SnapshotEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SnapshotEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}customer\0\u{1}assessment\0\u{1}dimensions\0")
+
+  fileprivate class _StorageClass {
+    var _sequence: UInt64 = 0
+    var _customer: Crm_Profiles_V1_Customer? = nil
+    var _assessment: Crm_Profiles_V1_SuitabilityAssessment? = nil
+    var _dimensions: Crm_Profiles_V1_CustomerDimensions? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sequence = source._sequence
+      _customer = source._customer
+      _assessment = source._assessment
+      _dimensions = source._dimensions
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._sequence) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._customer) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._assessment) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._dimensions) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._sequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._sequence, fieldNumber: 1)
+      }
+      try { if let v = _storage._customer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._assessment {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._dimensions {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_SnapshotEntry, rhs: Crm_Profiles_V1_SnapshotEntry) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sequence != rhs_storage._sequence {return false}
+        if _storage._customer != rhs_storage._customer {return false}
+        if _storage._assessment != rhs_storage._assessment {return false}
+        if _storage._dimensions != rhs_storage._dimensions {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -24,8 +24,8 @@ enum CopyStore {
     // MARK: Profiles
 
     /// Applies one page of the profiles feed. Dimension deltas are merged into the stored
-    /// dimensions (the feed sends only what changed).
-    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent]) throws {
+    /// dimensions (the feed sends only what changed), which are kept in the positional form.
+    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent], positions: DimensionPositions) throws {
         guard let last = changes.last else { return }
         for change in changes {
             switch change.kind {
@@ -41,12 +41,13 @@ enum CopyStore {
             case .dimensionsChanged:
                 try ensureCustomer(db, change.customerID)
                 var merged = Crm_Profiles_V1_CustomerDimensions()
-                if let stored = try Data.fetchOne(db, sql: "SELECT dimensions FROM copy_customer WHERE customer_id = ?", arguments: [change.customerID]) {
+                let select = try db.cachedStatement(sql: "SELECT dimensions FROM copy_customer WHERE customer_id = ?")
+                if let stored = try Data.fetchOne(select, arguments: [change.customerID]) {
                     merged = try Crm_Profiles_V1_CustomerDimensions(serializedBytes: stored)
                 }
-                merge(change.dimensions, into: &merged)
-                try db.execute(sql: "UPDATE copy_customer SET dimensions = ? WHERE customer_id = ?",
-                               arguments: [try merged.serializedBytes() as Data, change.customerID])
+                merge(change.dimensions, into: &merged, positions: positions)
+                try db.cachedStatement(sql: "UPDATE copy_customer SET dimensions = ? WHERE customer_id = ?")
+                    .execute(arguments: [try merged.serializedBytes() as Data, change.customerID])
             default:
                 continue
             }
@@ -54,12 +55,39 @@ enum CopyStore {
         try setCursor(db, .profiles, last.sequence)
     }
 
-    static func merge(_ delta: Crm_Profiles_V1_CustomerDimensions, into merged: inout Crm_Profiles_V1_CustomerDimensions) {
+    /// Merges a delta into the stored dimensions. The numbers end in the positional form whatever
+    /// form either side used (a copy written before the feed was positional converts on its first
+    /// change), holding only values that are present.
+    static func merge(_ delta: Crm_Profiles_V1_CustomerDimensions, into merged: inout Crm_Profiles_V1_CustomerDimensions, positions: DimensionPositions) {
         merged.customerID = delta.customerID
         if delta.hasAsOf { merged.asOf = delta.asOf }
-        for (name, value) in delta.numbers { merged.numbers[name] = value }
+        let width = max(positions.count, DimensionPositions.highestPosition(in: merged) + 1, DimensionPositions.highestPosition(in: delta) + 1)
+        var values = [Double](repeating: .nan, count: width)
+        positions.numericEntries(of: merged) { position, value in if position < width { values[position] = value } }
+        positions.numericEntries(of: delta) { position, value in if position < width { values[position] = value } }
+        merged.numbers = [:]
+        merged.numberPositions.removeAll(keepingCapacity: true)
+        merged.numberValues.removeAll(keepingCapacity: true)
+        for (position, value) in values.enumerated() where !value.isNaN {
+            merged.numberPositions.append(UInt32(position))
+            merged.numberValues.append(value)
+        }
         for (name, value) in delta.categories { merged.categories[name] = value }
         for (name, value) in delta.classes { merged.classes[name] = value }
+    }
+
+    /// Writes snapshot entries, each replacing the customer's row whole.
+    static func applySnapshot(_ db: Database, _ entries: [Crm_Profiles_V1_SnapshotEntry]) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO copy_customer (customer_id, customer, assessment, dimensions) VALUES (?, ?, ?, ?)
+            ON CONFLICT(customer_id) DO UPDATE SET customer = excluded.customer, assessment = excluded.assessment,
+              dimensions = excluded.dimensions
+            """)
+        for entry in entries {
+            let assessment: Data? = entry.hasAssessment ? try entry.assessment.serializedBytes() : nil
+            let dimensions: Data? = entry.hasDimensions ? try entry.dimensions.serializedBytes() : nil
+            try upsert.execute(arguments: [entry.customer.customerID, try entry.customer.serializedBytes() as Data, assessment, dimensions])
+        }
     }
 
     /// A change about a customer the copy has not seen created (it cannot happen with an ordered

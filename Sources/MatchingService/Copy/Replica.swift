@@ -23,6 +23,8 @@ final class Replica: Sendable {
         var productsError: String?
         /// Subscriptions in the copy, counted as they are applied (status is polled often).
         var purchases = 0
+        /// Customers this process read from profiles' snapshot when its copy started empty.
+        var snapshotCustomers = 0
     }
 
     init(database: DatabasePool, rules: SuitabilityRules) {
@@ -55,7 +57,8 @@ final class Replica: Sendable {
 
     func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent]) async throws {
         guard let last = changes.last else { return }
-        try await database.write { db in try CopyStore.applyProfiles(db, changes) }
+        let positions = memory.withLock { $0.positions }
+        try await database.write { db in try CopyStore.applyProfiles(db, changes, positions: positions) }
         memory.withLock { memory in
             for change in changes {
                 switch change.kind {
@@ -71,6 +74,36 @@ final class Replica: Sendable {
         }
         feeds.withLock { $0.profilesSequence = last.sequence }
     }
+
+    /// Applies one page of profiles' snapshot (each entry replaces the customer whole). The feed
+    /// cursor does not move: ``finishSnapshot(followingFrom:)`` sets it once every page is in.
+    func applySnapshot(_ entries: [Crm_Profiles_V1_SnapshotEntry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await database.write { db in try CopyStore.applySnapshot(db, entries) }
+        memory.withLock { memory in
+            for entry in entries {
+                memory.applyCustomer(entry.customer)
+                if entry.hasAssessment { memory.applyAssessment(customerID: entry.customer.customerID, entry.assessment) }
+                var dimensions = entry.dimensions
+                dimensions.customerID = entry.customer.customerID
+                memory.applyDimensions(dimensions, replacing: true)
+            }
+        }
+    }
+
+    /// Ends a snapshot: the profiles feed is followed after `sequence` (the smallest sequence of
+    /// the pages applied; later changes may already be in the copy, and applying them again in
+    /// order ends in the same state).
+    func finishSnapshot(followingFrom sequence: UInt64, customers: Int) async throws {
+        try await database.write { db in try CopyStore.setCursor(db, .profiles, sequence) }
+        feeds.withLock {
+            $0.profilesSequence = sequence
+            $0.snapshotCustomers = customers
+        }
+    }
+
+    /// How many dimensions the replica's copy of profiles' dictionary holds.
+    var dictionaryCount: Int { memory.withLock { $0.positions.count } }
 
     func applyProducts(_ changes: [Crm_Products_V1_ChangeEvent]) async throws {
         guard let last = changes.last else { return }

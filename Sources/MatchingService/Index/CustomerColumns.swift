@@ -52,6 +52,16 @@ struct CustomerColumns: Sendable {
         numbers[slot][Int(row)] = Float(value)
     }
 
+    /// Sets a value by column slot (from ``numberSlot(_:)``), the feed's path: no name hashing.
+    mutating func setNumber(slot: Int, _ value: Double, row: Int32) {
+        numbers[slot][Int(row)] = Float(value)
+    }
+
+    /// Marks every numeric value of a row missing (before a snapshot replaces the row whole).
+    mutating func clearNumbers(row: Int32) {
+        for slot in numbers.indices { numbers[slot][Int(row)] = .nan }
+    }
+
     mutating func setCategory(_ name: String, _ value: String, row: Int32) {
         let slot = categorySlot(name)
         let code: Int32
@@ -79,7 +89,8 @@ struct CustomerColumns: Sendable {
         return code >= 0 ? dictionaries[slot][Int(code)] : nil
     }
 
-    private mutating func numberSlot(_ name: String) -> Int {
+    /// The column slot of a numeric field, created (all missing) the first time it is named.
+    mutating func numberSlot(_ name: String) -> Int {
         if let slot = numberSlots[name] { return slot }
         numberSlots[name] = numbers.count
         numbers.append([Float](repeating: .nan, count: ids.count))

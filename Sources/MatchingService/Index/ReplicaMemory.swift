@@ -27,6 +27,10 @@ struct ReplicaMemory: Sendable {
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.
     var featureSlots: [Int?] = []
+    /// Profiles' dictionary by position, and the column slot of each numeric position (-1 for a
+    /// category), for the feed's positional form.
+    var positions = DimensionPositions()
+    var slotOfPosition: [Int] = []
 
     struct FamilyWeightKey: Hashable, Sendable {
         let profile: UInt32
@@ -70,9 +74,18 @@ struct ReplicaMemory: Sendable {
         setFacts(facts, row: row)
     }
 
-    mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions) {
+    /// Applies a customer's dimension values (a feed delta, or with `replacing` a snapshot's
+    /// complete set, which first marks every value missing).
+    mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions, replacing: Bool = false) {
         let row = ensureRow(dimensions.customerID)
+        if replacing { customers.clearNumbers(row: row) }
         let slotsBefore = customers.numberSlots.count
+        let values = dimensions.numberValues
+        for (index, position) in dimensions.numberPositions.enumerated() where index < values.count {
+            let position = Int(position)
+            guard position < slotOfPosition.count, slotOfPosition[position] >= 0 else { continue }
+            customers.setNumber(slot: slotOfPosition[position], values[index], row: row)
+        }
         for (name, value) in dimensions.numbers { customers.setNumber(name, value, row: row) }
         if customers.numberSlots.count != slotsBefore { refreshFeatureSlots() }
         for (name, value) in dimensions.categories { customers.setCategory(name, value, row: row) }
@@ -99,6 +112,9 @@ struct ReplicaMemory: Sendable {
         }
         self.schema = schema
         for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
+        positions = DimensionPositions(dimensions)
+        slotOfPosition = dimensions.map { $0.type == .category ? -1 : customers.numberSlot($0.name) }
+        refreshFeatureSlots()
     }
 
     mutating func install(_ scorer: Scorer?) {

@@ -24,6 +24,23 @@ struct FeedHandlers: Sendable {
             )
         }
         router.serverStreaming(
+            CustomerHandlers.prefix + "StreamSnapshot",
+            Crm_Profiles_V1_StreamSnapshotRequest.self,
+            Crm_Profiles_V1_SnapshotEntry.self,
+            policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
+        ) { request, writer, _ in
+            var after = request.afterCustomerID
+            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
+            while remaining > 0 {
+                let from = after, size = min(remaining, FeedSnapshot.page)
+                let entries = try await database.read { db in try FeedSnapshot.page(db, after: from, limit: size) }
+                for entry in entries { try await writer.write(entry) }
+                guard let last = entries.last, entries.count == size else { return }
+                after = last.customer.customerID
+                remaining -= entries.count
+            }
+        }
+        router.serverStreaming(
             CustomerHandlers.prefix + "StreamEvents",
             Crm_Profiles_V1_StreamEventsRequest.self,
             Crm_Profiles_V1_LoggedEvent.self,

@@ -117,7 +117,7 @@ struct CustomerStore: Sendable {
         }
     }
 
-    private static func write(_ db: Database, _ row: Customer) throws {
+    static func write(_ db: Database, _ row: Customer) throws {
         try db.execute(
             sql: """
             INSERT INTO customer (customer_id, kind, name, branch_id, manager_id, channel, open_date, status, phone, email, updated_at,
@@ -140,7 +140,7 @@ struct CustomerStore: Sendable {
     }
 
     @discardableResult
-    private static func recordStatus(
+    static func recordStatus(
         _ db: Database, id: String, from: Crm_Profiles_V1_AccountStatus, to: Crm_Profiles_V1_AccountStatus,
         reason: String, by principal: String, at millis: Int64
     ) throws -> Crm_Profiles_V1_StatusChange {

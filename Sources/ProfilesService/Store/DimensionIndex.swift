@@ -128,7 +128,7 @@ final class DimensionIndex: Sendable {
                 try Row.fetchAll(
                     db,
                     sql: """
-                    SELECT c.*, l.dimensions AS dims FROM customer c LEFT JOIN customer_ledger l ON l.customer_id = c.customer_id
+                    SELECT c.*, d.dimensions AS dims FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
                     WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
                     """,
                     arguments: [from, pageSize]

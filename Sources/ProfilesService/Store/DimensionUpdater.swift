@@ -147,15 +147,17 @@ final class DimensionUpdater: Service, Sendable {
     private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber) throws -> (Crm_Profiles_V1_Customer, DimensionsView)? {
         guard let customer = try CustomerStore.fetch(db, id: customerID) else { return nil }
         // Cached statements and columns read by position: this runs once per customer per step.
-        let select = try db.cachedStatement(sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?")
-        let row = try Row.fetchOne(select, arguments: [customerID])
+        let select = try db.cachedStatement(sql: "SELECT ledger, recent FROM customer_ledger WHERE customer_id = ?")
+        let selectDimensions = try db.cachedStatement(sql: "SELECT dimensions FROM customer_dimensions WHERE customer_id = ?")
         var ledger = CustomerLedger()
         var recent = Crm_Profiles_V1_Customer360()
         var previous: StoredDimensions?
-        if let row {
+        if let row = try Row.fetchOne(select, arguments: [customerID]) {
             ledger = try CustomerLedger(serialized: [UInt8](row[0] as Data))
-            previous = try StoredDimensions(serialized: row[1] as Data)
-            recent = try Crm_Profiles_V1_Customer360(serializedBytes: row[2] as Data)
+            recent = try Crm_Profiles_V1_Customer360(serializedBytes: row[1] as Data)
+        }
+        if let stored = try Data.fetchOne(selectDimensions, arguments: [customerID]) {
+            previous = try StoredDimensions(serialized: stored)
         }
         for event in newEvents {
             ledger.apply(event)
@@ -165,14 +167,14 @@ final class DimensionUpdater: Service, Sendable {
         let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: asOf)
         let stored = StoredDimensions(values: values, classes: classifier.classes(values, customer: facts))
         let upsert = try db.cachedStatement(sql: """
-            INSERT INTO customer_ledger (customer_id, ledger, dimensions, as_of, recent) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT(customer_id) DO UPDATE SET ledger = excluded.ledger, dimensions = excluded.dimensions,
-              as_of = excluded.as_of, recent = excluded.recent
+            INSERT INTO customer_ledger (customer_id, ledger, recent) VALUES (?, ?, ?)
+            ON CONFLICT(customer_id) DO UPDATE SET ledger = excluded.ledger, recent = excluded.recent
             """)
-        try upsert.execute(arguments: [customerID, Data(ledger.serialized()), stored.serialized(), asOf, Data(try recent.serializedBytes() as [UInt8])])
+        try upsert.execute(arguments: [customerID, Data(ledger.serialized()), Data(try recent.serializedBytes() as [UInt8])])
+        try StoredDimensions.save(db, customerID: customerID, stored)
         // The feed carries what changed since the last announcement (everything the first time).
         if stored != previous {
-            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: previous)
+            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: previous, positional: true)
             try ChangeLog.append(db, kind: .dimensionsChanged, customerID: customerID) { $0.dimensions = delta }
         }
         return (customer, DimensionsView(stored))
@@ -183,7 +185,7 @@ final class DimensionUpdater: Service, Sendable {
         let checkpoint = try Self.checkpoint(db)
         let ids = try String.fetchAll(
             db,
-            sql: "SELECT customer_id FROM customer_ledger WHERE as_of < ? LIMIT ?",
+            sql: "SELECT customer_id FROM customer_dimensions WHERE as_of < ? LIMIT ?",
             arguments: [checkpoint.businessDay, Self.rolloverPage]
         )
         var refreshed: Refreshed = []

@@ -91,6 +91,20 @@ enum ProfilesSchema {
                 table.column("updated_at", .integer).notNull()
             }
         }
+        // The dimensions move to their own table: readers of the dimensions alone (the in-memory
+        // index at start-up, scans, the snapshot, the daily rollover) no longer walk every
+        // customer's ledger, which SQLite stores before them in the same row (overflow pages).
+        migrator.registerMigration("v3-dimensions-table") { db in
+            try db.create(table: "customer_dimensions") { table in
+                table.primaryKey("customer_id", .text)
+                table.column("as_of", .integer).notNull()
+                table.column("dimensions", .blob).notNull()  // StoredDimensions' binary form
+            }
+            try db.execute(sql: "INSERT INTO customer_dimensions (customer_id, as_of, dimensions) SELECT customer_id, as_of, dimensions FROM customer_ledger")
+            try db.execute(sql: "ALTER TABLE customer_ledger DROP COLUMN dimensions")
+            try db.execute(sql: "ALTER TABLE customer_ledger DROP COLUMN as_of")
+            try db.create(index: "customer_dimensions_by_as_of", on: "customer_dimensions", columns: ["as_of"])
+        }
         return migrator
     }
 }

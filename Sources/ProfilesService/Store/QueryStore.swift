@@ -19,7 +19,7 @@ struct QueryStore: Sendable {
     /// Every customer (of one manager, or one branch) with its dimensions, in id order.
     func scan(managerID: String? = nil, branchID: String? = nil, _ visit: @escaping @Sendable (Scanned) throws -> Bool) async throws {
         try await database.read { db in
-            var sql = "SELECT c.*, l.dimensions AS dims FROM customer c LEFT JOIN customer_ledger l ON l.customer_id = c.customer_id"
+            var sql = "SELECT c.*, d.dimensions AS dims FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id"
             var arguments: StatementArguments = []
             if let managerID {
                 sql += " WHERE c.manager_id = ?"
@@ -48,7 +48,7 @@ struct QueryStore: Sendable {
             let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ",")
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT c.*, l.dimensions AS dims FROM customer c LEFT JOIN customer_ledger l ON l.customer_id = c.customer_id WHERE c.customer_id IN (\(placeholders))",
+                sql: "SELECT c.*, d.dimensions AS dims FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id WHERE c.customer_id IN (\(placeholders))",
                 arguments: StatementArguments(ids)
             )
             var byID: [String: Scanned] = [:]
@@ -73,7 +73,10 @@ struct QueryStore: Sendable {
             view.statusHistory = try CustomerStore.statusHistory(db, id: id)
             view.assessmentHistory = try CustomerStore.assessments(db, id: id)
             if let current = view.assessmentHistory.last { view.currentAssessment = current }
-            if let row = try Row.fetchOne(db, sql: "SELECT ledger, dimensions, recent FROM customer_ledger WHERE customer_id = ?", arguments: [id]) {
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT l.ledger, l.recent, d.dimensions FROM customer_ledger l JOIN customer_dimensions d ON d.customer_id = l.customer_id
+                WHERE l.customer_id = ?
+                """, arguments: [id]) {
                 let ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
                 let recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
                 dimensions = try DimensionsView(serialized: row["dimensions"] as Data)

@@ -1,5 +1,6 @@
 import CRMProtos
 import Foundation
+import GRDB
 
 /// A customer's dimensions and classes as the store keeps them: dense arrays aligned with the
 /// catalog and the classifier's schemes, in a compact binary form. The wire's name-keyed maps are
@@ -31,6 +32,17 @@ struct StoredDimensions: Sendable, Equatable {
             categories: DimensionCatalog.categorical.map { values.category($0) ?? "" },
             classes: classes
         )
+    }
+
+    // MARK: Stored row
+
+    /// Writes a customer's dimensions (one row per customer in `customer_dimensions`).
+    static func save(_ db: Database, customerID: String, _ stored: StoredDimensions) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO customer_dimensions (customer_id, as_of, dimensions) VALUES (?, ?, ?)
+            ON CONFLICT(customer_id) DO UPDATE SET as_of = excluded.as_of, dimensions = excluded.dimensions
+            """)
+        try upsert.execute(arguments: [customerID, stored.asOf, stored.serialized()])
     }
 
     // MARK: Binary form
@@ -108,16 +120,28 @@ struct StoredDimensions: Sendable, Equatable {
 
     // MARK: Wire form
 
-    /// The name-keyed message; with `since`, only the entries that differ from it (a feed delta).
-    func message(customerID: String, schemes: [String], since previous: StoredDimensions? = nil) -> Crm_Profiles_V1_CustomerDimensions {
+    /// The wire message; with `since`, only the entries that differ from it (a feed delta). With
+    /// `positional`, the numbers go in `number_positions`/`number_values` (the feed's and the
+    /// snapshot's compact form) rather than the name-keyed map (the 360 view's).
+    func message(customerID: String, schemes: [String], since previous: StoredDimensions? = nil, positional: Bool = false) -> Crm_Profiles_V1_CustomerDimensions {
         var message = Crm_Profiles_V1_CustomerDimensions()
         message.customerID = customerID
         let civil = Days.civil(asOf)
         message.asOf = .init(year: civil.year, month: civil.month, day: civil.day)
+        if positional {
+            message.numberPositions.reserveCapacity(numbers.count)
+            message.numberValues.reserveCapacity(numbers.count)
+        }
         for (slot, definition) in DimensionCatalog.numeric.enumerated() where slot < numbers.count {
             let value = numbers[slot]
             if let previous, slot < previous.numbers.count, previous.numbers[slot].bitPattern == value.bitPattern { continue }
-            if !value.isNaN || previous != nil { message.numbers[definition.name] = value }
+            guard !value.isNaN || previous != nil else { continue }
+            if positional {
+                message.numberPositions.append(DimensionCatalog.numericPositions[slot])
+                message.numberValues.append(value)
+            } else {
+                message.numbers[definition.name] = value
+            }
         }
         for (slot, definition) in DimensionCatalog.categorical.enumerated() where slot < categories.count {
             let value = categories[slot]

@@ -13,6 +13,10 @@ public enum DimensionCatalog {
     /// The category dimensions, in slot order.
     public static let categorical: [DimensionDefinition] = all.filter { $0.type == .category }
 
+    /// Each numeric slot's position in ``all`` (the data dictionary's order, which the feed's
+    /// positional form refers to).
+    static let numericPositions: [UInt32] = all.indices.filter { all[$0].type.isNumeric }.map { UInt32($0) }
+
     /// The computations of the numeric dimensions, by slot (kept apart so computing touches no names).
     static let numberEvaluators: [@Sendable (DimensionInputs) -> Double] = numeric.compactMap {
         if case .number(let evaluate) = $0.evaluate { return evaluate }

@@ -2872,6 +2872,96 @@ void   crm__profiles__v1__stream_changes_request__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__stream_snapshot_request__init
+                     (Crm__Profiles__V1__StreamSnapshotRequest         *message)
+{
+  static const Crm__Profiles__V1__StreamSnapshotRequest init_value = CRM__PROFILES__V1__STREAM_SNAPSHOT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__stream_snapshot_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamSnapshotRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_snapshot_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__stream_snapshot_request__pack
+                     (const Crm__Profiles__V1__StreamSnapshotRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_snapshot_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__stream_snapshot_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamSnapshotRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__stream_snapshot_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__StreamSnapshotRequest *
+       crm__profiles__v1__stream_snapshot_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__StreamSnapshotRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__stream_snapshot_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__stream_snapshot_request__free_unpacked
+                     (Crm__Profiles__V1__StreamSnapshotRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__stream_snapshot_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__snapshot_entry__init
+                     (Crm__Profiles__V1__SnapshotEntry         *message)
+{
+  static const Crm__Profiles__V1__SnapshotEntry init_value = CRM__PROFILES__V1__SNAPSHOT_ENTRY__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__snapshot_entry__get_packed_size
+                     (const Crm__Profiles__V1__SnapshotEntry *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__snapshot_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__snapshot_entry__pack
+                     (const Crm__Profiles__V1__SnapshotEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__snapshot_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__snapshot_entry__pack_to_buffer
+                     (const Crm__Profiles__V1__SnapshotEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__snapshot_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__SnapshotEntry *
+       crm__profiles__v1__snapshot_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__SnapshotEntry *)
+     protobuf_c_message_unpack (&crm__profiles__v1__snapshot_entry__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__snapshot_entry__free_unpacked
+                     (Crm__Profiles__V1__SnapshotEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__snapshot_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__profiles__v1__logged_event__init
                      (Crm__Profiles__V1__LoggedEvent         *message)
 {
@@ -5736,7 +5826,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__classes
   (ProtobufCMessageInit) crm__profiles__v1__customer_dimensions__classes_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__field_descriptors[5] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__field_descriptors[7] =
 {
   {
     "customer_id",
@@ -5798,18 +5888,44 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "number_positions",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_number_positions),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, number_positions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "number_values",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_number_values),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, number_values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__customer_dimensions__field_indices_by_name[] = {
   4,   /* field[4] = as_of */
   2,   /* field[2] = categories */
   3,   /* field[3] = classes */
   0,   /* field[0] = customer_id */
+  5,   /* field[5] = number_positions */
+  6,   /* field[6] = number_values */
   1,   /* field[1] = numbers */
 };
 static const ProtobufCIntRange crm__profiles__v1__customer_dimensions__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__descriptor =
 {
@@ -5819,7 +5935,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__descrip
   "Crm__Profiles__V1__CustomerDimensions",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__CustomerDimensions),
-  5,
+  7,
   crm__profiles__v1__customer_dimensions__field_descriptors,
   crm__profiles__v1__customer_dimensions__field_indices_by_name,
   1,  crm__profiles__v1__customer_dimensions__number_ranges,
@@ -7655,6 +7771,134 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__desc
   (ProtobufCMessageInit) crm__profiles__v1__stream_changes_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_snapshot_request__field_descriptors[2] =
+{
+  {
+    "after_customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamSnapshotRequest, after_customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamSnapshotRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__stream_snapshot_request__field_indices_by_name[] = {
+  0,   /* field[0] = after_customer_id */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange crm__profiles__v1__stream_snapshot_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__stream_snapshot_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.StreamSnapshotRequest",
+  "StreamSnapshotRequest",
+  "Crm__Profiles__V1__StreamSnapshotRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__StreamSnapshotRequest),
+  2,
+  crm__profiles__v1__stream_snapshot_request__field_descriptors,
+  crm__profiles__v1__stream_snapshot_request__field_indices_by_name,
+  1,  crm__profiles__v1__stream_snapshot_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__stream_snapshot_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__snapshot_entry__field_descriptors[4] =
+{
+  {
+    "sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SnapshotEntry, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SnapshotEntry, customer),
+    &crm__profiles__v1__customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "assessment",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SnapshotEntry, assessment),
+    &crm__profiles__v1__suitability_assessment__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimensions",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__SnapshotEntry, dimensions),
+    &crm__profiles__v1__customer_dimensions__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__snapshot_entry__field_indices_by_name[] = {
+  2,   /* field[2] = assessment */
+  1,   /* field[1] = customer */
+  3,   /* field[3] = dimensions */
+  0,   /* field[0] = sequence */
+};
+static const ProtobufCIntRange crm__profiles__v1__snapshot_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__snapshot_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.SnapshotEntry",
+  "SnapshotEntry",
+  "Crm__Profiles__V1__SnapshotEntry",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__SnapshotEntry),
+  4,
+  crm__profiles__v1__snapshot_entry__field_descriptors,
+  crm__profiles__v1__snapshot_entry__field_indices_by_name,
+  1,  crm__profiles__v1__snapshot_entry__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__snapshot_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor crm__profiles__v1__logged_event__field_descriptors[9] =
 {
   {
@@ -8478,7 +8722,7 @@ const ProtobufCEnumDescriptor crm__profiles__v1__event_type__descriptor =
   crm__profiles__v1__event_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[28] =
+static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[29] =
 {
   { "UpsertCustomer", &crm__profiles__v1__upsert_customer_request__descriptor, &crm__profiles__v1__upsert_customer_response__descriptor },
   { "GetCustomer", &crm__profiles__v1__get_customer_request__descriptor, &crm__profiles__v1__get_customer_response__descriptor },
@@ -8505,6 +8749,7 @@ static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descr
   { "CountSegment", &crm__profiles__v1__count_segment_request__descriptor, &crm__profiles__v1__count_segment_response__descriptor },
   { "ListSegmentMembers", &crm__profiles__v1__list_segment_members_request__descriptor, &crm__profiles__v1__list_segment_members_response__descriptor },
   { "StreamChanges", &crm__profiles__v1__stream_changes_request__descriptor, &crm__profiles__v1__change_event__descriptor },
+  { "StreamSnapshot", &crm__profiles__v1__stream_snapshot_request__descriptor, &crm__profiles__v1__snapshot_entry__descriptor },
   { "RebuildDimensions", &crm__profiles__v1__rebuild_dimensions_request__descriptor, &crm__profiles__v1__rebuild_dimensions_response__descriptor },
   { "StreamEvents", &crm__profiles__v1__stream_events_request__descriptor, &crm__profiles__v1__logged_event__descriptor },
   { "StreamDimensionsAsOf", &crm__profiles__v1__stream_dimensions_as_of_request__descriptor, &crm__profiles__v1__customer_dimensions__descriptor },
@@ -8529,14 +8774,15 @@ const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   17,        /* ListDimensions */
   23,        /* ListSegmentMembers */
   21,        /* ListSegments */
-  25,        /* RebuildDimensions */
+  26,        /* RebuildDimensions */
   4,        /* RecordAssessment */
   19,        /* SaveSegment */
   13,        /* SearchCustomers */
   24,        /* StreamChanges */
   2,        /* StreamCustomers */
-  27,        /* StreamDimensionsAsOf */
-  26,        /* StreamEvents */
+  28,        /* StreamDimensionsAsOf */
+  27,        /* StreamEvents */
+  25,        /* StreamSnapshot */
   0         /* UpsertCustomer */
 };
 const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
@@ -8546,7 +8792,7 @@ const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
   "Profiles",
   "Crm__Profiles__V1__Profiles",
   "crm.profiles.v1",
-  28,
+  29,
   crm__profiles__v1__profiles__method_descriptors,
   crm__profiles__v1__profiles__method_indices_by_name
 };
@@ -8750,13 +8996,21 @@ void crm__profiles__v1__profiles__stream_changes(ProtobufCService *service,
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
   service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void crm__profiles__v1__profiles__stream_snapshot(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__StreamSnapshotRequest *input,
+                                                  Crm__Profiles__V1__SnapshotEntry_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void crm__profiles__v1__profiles__rebuild_dimensions(ProtobufCService *service,
                                                      const Crm__Profiles__V1__RebuildDimensionsRequest *input,
                                                      Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
                                                      void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__stream_events(ProtobufCService *service,
                                                 const Crm__Profiles__V1__StreamEventsRequest *input,
@@ -8764,7 +9018,7 @@ void crm__profiles__v1__profiles__stream_events(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__stream_dimensions_as_of(ProtobufCService *service,
                                                           const Crm__Profiles__V1__StreamDimensionsAsOfRequest *input,
@@ -8772,7 +9026,7 @@ void crm__profiles__v1__profiles__stream_dimensions_as_of(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
                                         Crm__Profiles__V1__Profiles_ServiceDestroy destroy)

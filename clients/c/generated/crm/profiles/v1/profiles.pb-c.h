@@ -84,6 +84,8 @@ typedef struct Crm__Profiles__V1__ListSegmentMembersRequest Crm__Profiles__V1__L
 typedef struct Crm__Profiles__V1__ListSegmentMembersResponse Crm__Profiles__V1__ListSegmentMembersResponse;
 typedef struct Crm__Profiles__V1__ChangeEvent Crm__Profiles__V1__ChangeEvent;
 typedef struct Crm__Profiles__V1__StreamChangesRequest Crm__Profiles__V1__StreamChangesRequest;
+typedef struct Crm__Profiles__V1__StreamSnapshotRequest Crm__Profiles__V1__StreamSnapshotRequest;
+typedef struct Crm__Profiles__V1__SnapshotEntry Crm__Profiles__V1__SnapshotEntry;
 typedef struct Crm__Profiles__V1__LoggedEvent Crm__Profiles__V1__LoggedEvent;
 typedef struct Crm__Profiles__V1__StreamEventsRequest Crm__Profiles__V1__StreamEventsRequest;
 typedef struct Crm__Profiles__V1__StreamDimensionsAsOfRequest Crm__Profiles__V1__StreamDimensionsAsOfRequest;
@@ -899,10 +901,22 @@ struct  Crm__Profiles__V1__CustomerDimensions
    * the day the time-window dimensions are computed for
    */
   Crm__Common__V1__Date *as_of;
+  /*
+   * The numeric dimensions by position instead of by name: the compact form the change feed and
+   * the snapshot use (there `numbers` stays empty, so 238 names are not sent with every change).
+   * number_values[i] is the value of the dimension at index number_positions[i] of
+   * ListDimensionsResponse.dimensions. Positions are stable: new dimensions are only ever added at
+   * the end, so a consumer that meets a position past its copy of the dictionary re-reads it.
+   * NaN means the value is missing (a delta sets a value back to missing this way).
+   */
+  size_t n_number_positions;
+  uint32_t *number_positions;
+  size_t n_number_values;
+  double *number_values;
 };
 #define CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_dimensions__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL }
 
 
 struct  Crm__Profiles__V1__GetCustomer360Request
@@ -1284,7 +1298,10 @@ struct  Crm__Profiles__V1__ChangeEvent
   Crm__Common__V1__Timestamp *at;
   /*
    * The state after the change: the customer for CREATED/UPDATED/STATUS_CHANGED, the assessment for
-   * REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED.
+   * REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED: only the values that changed
+   * since the previous DIMENSIONS_CHANGED of the customer (all of them the first time), the numbers
+   * in the positional form (number_positions/number_values; entries written by earlier versions
+   * may carry the `numbers` map instead, and a consumer reads both).
    */
   Crm__Profiles__V1__Customer *customer;
   Crm__Profiles__V1__SuitabilityAssessment *assessment;
@@ -1310,6 +1327,48 @@ struct  Crm__Profiles__V1__StreamChangesRequest
 #define CRM__PROFILES__V1__STREAM_CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_changes_request__descriptor) \
     , 0, 0 }
+
+
+struct  Crm__Profiles__V1__StreamSnapshotRequest
+{
+  ProtobufCMessage base;
+  /*
+   * resume point; empty = from the first customer
+   */
+  char *after_customer_id;
+  /*
+   * 0 = every customer
+   */
+  uint32_t limit;
+};
+#define CRM__PROFILES__V1__STREAM_SNAPSHOT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_snapshot_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One customer's current state, in customer_id order.
+ */
+struct  Crm__Profiles__V1__SnapshotEntry
+{
+  ProtobufCMessage base;
+  /*
+   * the feed's last sequence when this entry was read
+   */
+  uint64_t sequence;
+  Crm__Profiles__V1__Customer *customer;
+  /*
+   * the latest assessment; absent if never assessed
+   */
+  Crm__Profiles__V1__SuitabilityAssessment *assessment;
+  /*
+   * every value, positional form; absent before the first computation
+   */
+  Crm__Profiles__V1__CustomerDimensions *dimensions;
+};
+#define CRM__PROFILES__V1__SNAPSHOT_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__snapshot_entry__descriptor) \
+    , 0, NULL, NULL, NULL }
 
 
 typedef enum {
@@ -2631,6 +2690,44 @@ Crm__Profiles__V1__StreamChangesRequest *
 void   crm__profiles__v1__stream_changes_request__free_unpacked
                      (Crm__Profiles__V1__StreamChangesRequest *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__StreamSnapshotRequest methods */
+void   crm__profiles__v1__stream_snapshot_request__init
+                     (Crm__Profiles__V1__StreamSnapshotRequest         *message);
+size_t crm__profiles__v1__stream_snapshot_request__get_packed_size
+                     (const Crm__Profiles__V1__StreamSnapshotRequest   *message);
+size_t crm__profiles__v1__stream_snapshot_request__pack
+                     (const Crm__Profiles__V1__StreamSnapshotRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__stream_snapshot_request__pack_to_buffer
+                     (const Crm__Profiles__V1__StreamSnapshotRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__StreamSnapshotRequest *
+       crm__profiles__v1__stream_snapshot_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__stream_snapshot_request__free_unpacked
+                     (Crm__Profiles__V1__StreamSnapshotRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__SnapshotEntry methods */
+void   crm__profiles__v1__snapshot_entry__init
+                     (Crm__Profiles__V1__SnapshotEntry         *message);
+size_t crm__profiles__v1__snapshot_entry__get_packed_size
+                     (const Crm__Profiles__V1__SnapshotEntry   *message);
+size_t crm__profiles__v1__snapshot_entry__pack
+                     (const Crm__Profiles__V1__SnapshotEntry   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__snapshot_entry__pack_to_buffer
+                     (const Crm__Profiles__V1__SnapshotEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__SnapshotEntry *
+       crm__profiles__v1__snapshot_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__snapshot_entry__free_unpacked
+                     (Crm__Profiles__V1__SnapshotEntry *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Profiles__V1__LoggedEvent methods */
 void   crm__profiles__v1__logged_event__init
                      (Crm__Profiles__V1__LoggedEvent         *message);
@@ -2932,6 +3029,12 @@ typedef void (*Crm__Profiles__V1__ChangeEvent_Closure)
 typedef void (*Crm__Profiles__V1__StreamChangesRequest_Closure)
                  (const Crm__Profiles__V1__StreamChangesRequest *message,
                   void *closure_data);
+typedef void (*Crm__Profiles__V1__StreamSnapshotRequest_Closure)
+                 (const Crm__Profiles__V1__StreamSnapshotRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__SnapshotEntry_Closure)
+                 (const Crm__Profiles__V1__SnapshotEntry *message,
+                  void *closure_data);
 typedef void (*Crm__Profiles__V1__LoggedEvent_Closure)
                  (const Crm__Profiles__V1__LoggedEvent *message,
                   void *closure_data);
@@ -3054,6 +3157,10 @@ struct Crm__Profiles__V1__Profiles_Service
                          const Crm__Profiles__V1__StreamChangesRequest *input,
                          Crm__Profiles__V1__ChangeEvent_Closure closure,
                          void *closure_data);
+  void (*stream_snapshot)(Crm__Profiles__V1__Profiles_Service *service,
+                          const Crm__Profiles__V1__StreamSnapshotRequest *input,
+                          Crm__Profiles__V1__SnapshotEntry_Closure closure,
+                          void *closure_data);
   void (*rebuild_dimensions)(Crm__Profiles__V1__Profiles_Service *service,
                              const Crm__Profiles__V1__RebuildDimensionsRequest *input,
                              Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
@@ -3099,6 +3206,7 @@ void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *ser
       function_prefix__ ## count_segment,\
       function_prefix__ ## list_segment_members,\
       function_prefix__ ## stream_changes,\
+      function_prefix__ ## stream_snapshot,\
       function_prefix__ ## rebuild_dimensions,\
       function_prefix__ ## stream_events,\
       function_prefix__ ## stream_dimensions_as_of  }
@@ -3202,6 +3310,10 @@ void crm__profiles__v1__profiles__stream_changes(ProtobufCService *service,
                                                  const Crm__Profiles__V1__StreamChangesRequest *input,
                                                  Crm__Profiles__V1__ChangeEvent_Closure closure,
                                                  void *closure_data);
+void crm__profiles__v1__profiles__stream_snapshot(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__StreamSnapshotRequest *input,
+                                                  Crm__Profiles__V1__SnapshotEntry_Closure closure,
+                                                  void *closure_data);
 void crm__profiles__v1__profiles__rebuild_dimensions(ProtobufCService *service,
                                                      const Crm__Profiles__V1__RebuildDimensionsRequest *input,
                                                      Crm__Profiles__V1__RebuildDimensionsResponse_Closure closure,
@@ -3299,6 +3411,8 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_
 extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_snapshot_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__snapshot_entry__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__logged_event__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor;

@@ -1,0 +1,102 @@
+import CRMProtos
+import CRMRPC
+import CRMWire
+import Logging
+import Synchronization
+
+/// How a replica reads profiles, one ``FeedFollower`` step at a time: the data dictionary first
+/// (and again whenever the feed names a dimension position past it); when the copy starts from
+/// nothing, profiles' snapshot (every customer's current state, a page per call) instead of the
+/// feed's whole history; then the change feed after the snapshot's sequence.
+///
+/// An interrupted snapshot resumes after the last customer it applied (a restart of the replica
+/// starts it again: the cursor moves only when it is complete). A profiles service without the
+/// snapshot (UNIMPLEMENTED) is followed from the feed's beginning.
+final class ProfilesFeed: Sendable {
+    let replica: Replica
+    let logger: Logger
+    /// Customers per snapshot call.
+    let snapshotPage: UInt32
+
+    private struct State {
+        var dictionaryLoaded = false
+        /// Nil until the snapshot is done (or known unavailable).
+        var snapshot: SnapshotProgress? = SnapshotProgress()
+    }
+
+    private struct SnapshotProgress {
+        var afterCustomer = ""
+        var smallestSequence: UInt64 = .max
+        var applied = 0
+    }
+
+    private let state = Mutex(State())
+
+    init(replica: Replica, logger: Logger, snapshotPage: UInt32 = 5_000) {
+        self.replica = replica
+        self.logger = logger
+        self.snapshotPage = snapshotPage
+    }
+
+    static let prefix = "/crm.profiles.v1.Profiles/"
+
+    /// One step: returns how many changes (or snapshot entries) it applied; `limit` when there is
+    /// more to read at once.
+    func step(client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
+        if !state.withLock({ $0.dictionaryLoaded }) { try await loadDictionary(client) }
+        if after == 0, let progress = state.withLock({ $0.snapshot }) {
+            if try await readSnapshot(client, from: progress) { return Int(limit) }
+        } else {
+            state.withLock { $0.snapshot = nil }
+        }
+        let changes = try await client.serverStreaming(
+            Self.prefix + "StreamChanges",
+            Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
+            as: Crm_Profiles_V1_ChangeEvent.self
+        ).collect()
+        let highest = changes.lazy.map { DimensionPositions.highestPosition(in: $0.dimensions) }.max() ?? -1
+        if highest >= replica.dictionaryCount { try await loadDictionary(client) }
+        try await replica.applyProfiles(changes)
+        return changes.count
+    }
+
+    private func loadDictionary(_ client: RPCClient) async throws {
+        let dimensions = try await client.unary(Self.prefix + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(), as: Crm_Profiles_V1_ListDimensionsResponse.self)
+        let schemes = try await client.unary(Self.prefix + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(), as: Crm_Profiles_V1_ListClassificationSchemesResponse.self)
+        try await replica.setDictionary(dimensions, schemes)
+        state.withLock { $0.dictionaryLoaded = true }
+    }
+
+    /// Reads the snapshot from where it stopped; returns true when it applied any customer (the
+    /// feed then follows from the smallest sequence seen), false when there was nothing to read.
+    private func readSnapshot(_ client: RPCClient, from start: SnapshotProgress) async throws -> Bool {
+        var progress = start
+        do {
+            while true {
+                let entries = try await client.serverStreaming(
+                    Self.prefix + "StreamSnapshot",
+                    Crm_Profiles_V1_StreamSnapshotRequest.with { $0.afterCustomerID = progress.afterCustomer; $0.limit = snapshotPage },
+                    as: Crm_Profiles_V1_SnapshotEntry.self
+                ).collect()
+                try await replica.applySnapshot(entries)
+                if let last = entries.last {
+                    progress.afterCustomer = last.customer.customerID
+                    progress.smallestSequence = min(progress.smallestSequence, entries.lazy.map(\.sequence).min() ?? .max)
+                    progress.applied += entries.count
+                    let saved = progress
+                    state.withLock { $0.snapshot = saved }
+                }
+                if entries.count < Int(snapshotPage) { break }
+            }
+        } catch let error as RPCError where error.code == .unimplemented {
+            logger.notice("profiles has no snapshot; following its feed from the beginning")
+            state.withLock { $0.snapshot = nil }
+            return false
+        }
+        state.withLock { $0.snapshot = nil }
+        guard progress.applied > 0 else { return false }
+        try await replica.finishSnapshot(followingFrom: progress.smallestSequence, customers: progress.applied)
+        logger.info("profiles snapshot applied", metadata: ["customers": "\(progress.applied)", "following_from": "\(progress.smallestSequence)"])
+        return true
+    }
+}
