@@ -108,7 +108,9 @@ let package = Package(
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
-        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity"], swiftSettings: strictSettings),
+        // glibc's malloc_trim for services that free a large load (a C target: Swift's Glibc module does not export it).
+        .target(name: "CRMHeap"),
+        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap"], swiftSettings: strictSettings),
         .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
         .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),

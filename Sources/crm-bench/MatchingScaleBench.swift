@@ -77,6 +77,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
             settings: ["feed.page": "5000", "feed.interval_ms": "50"]
         )
         defer { matching.stop() }
+        let benchCPUBefore = ReplicaProcess.cpuSeconds(statPath: "/proc/self/stat")
         started = clock.now
         let port = try await matching.start()
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
@@ -90,6 +91,8 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let catchUp = Self.seconds(clock.now - started)
         print("catch-up from empty: \(catchUp) s (snapshot of \(customers) customers, then the feeds to sequence \(profilesLast) and \(productsLast))")
         print("replica RSS after catch-up: \(matching.rssMiB()) MiB")
+        print(String(format: "CPU during catch-up: replica %.1f s, the sources (profiles serving the snapshot, in this process) %.1f s",
+                     matching.cpuSeconds(), ReplicaProcess.cpuSeconds(statPath: "/proc/self/stat") - benchCPUBefore))
 
         // A model over the replica's features, fitted to synthetic rows, imported as current.
         let names = MatchingService.featureNames(knownDimensions: Set(dictionary.map(\.name)))

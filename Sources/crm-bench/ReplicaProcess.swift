@@ -50,6 +50,20 @@ final class ReplicaProcess: @unchecked Sendable {
         return kib / 1_024
     }
 
+    /// CPU seconds (user + system) the process has used so far.
+    func cpuSeconds() -> Double {
+        Self.cpuSeconds(statPath: "/proc/\(process.processIdentifier)/stat")
+    }
+
+    static func cpuSeconds(statPath: String) -> Double {
+        guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     func stop() {
         guard process.isRunning else { return }
         process.terminate()

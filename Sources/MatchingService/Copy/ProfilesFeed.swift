@@ -71,13 +71,26 @@ final class ProfilesFeed: Sendable {
     /// feed then follows from the smallest sequence seen), false when there was nothing to read.
     private func readSnapshot(_ client: RPCClient, from start: SnapshotProgress) async throws -> Bool {
         var progress = start
+        let page = snapshotPage
+        @Sendable func fetch(after customer: String) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
+            try await client.serverStreaming(
+                Self.prefix + "StreamSnapshot",
+                Crm_Profiles_V1_StreamSnapshotRequest.with { $0.afterCustomerID = customer; $0.limit = page },
+                as: Crm_Profiles_V1_SnapshotEntry.self
+            ).collect()
+        }
+        // One page ahead: profiles reads and sends the next page while this one is applied, so
+        // the two services work at the same time instead of taking turns.
+        let first = progress.afterCustomer
+        var next: Task<[Crm_Profiles_V1_SnapshotEntry], any Error>? = Task { try await fetch(after: first) }
+        defer { next?.cancel() }
         do {
-            while true {
-                let entries = try await client.serverStreaming(
-                    Self.prefix + "StreamSnapshot",
-                    Crm_Profiles_V1_StreamSnapshotRequest.with { $0.afterCustomerID = progress.afterCustomer; $0.limit = snapshotPage },
-                    as: Crm_Profiles_V1_SnapshotEntry.self
-                ).collect()
+            while let pending = next {
+                let entries = try await pending.value
+                next = nil
+                if entries.count == Int(page), let after = entries.last?.customer.customerID {
+                    next = Task { try await fetch(after: after) }
+                }
                 try await replica.applySnapshot(entries)
                 if let last = entries.last {
                     progress.afterCustomer = last.customer.customerID
@@ -86,7 +99,6 @@ final class ProfilesFeed: Sendable {
                     let saved = progress
                     state.withLock { $0.snapshot = saved }
                 }
-                if entries.count < Int(snapshotPage) { break }
             }
         } catch let error as RPCError where error.code == .unimplemented {
             logger.notice("profiles has no snapshot; following its feed from the beginning")

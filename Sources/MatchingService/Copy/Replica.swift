@@ -1,3 +1,4 @@
+import CRMHeap
 import CRMProtos
 import CRMStore
 import CRMSuitability
@@ -49,6 +50,7 @@ final class Replica: Sendable {
             $0.profilesSequence = profiles
             $0.productsSequence = products
         }
+        _ = crm_heap_trim()
     }
 
     func cursor(_ source: CopyStore.Source) -> UInt64 {
@@ -79,16 +81,24 @@ final class Replica: Sendable {
     /// cursor does not move: ``finishSnapshot(followingFrom:)`` sets it once every page is in.
     func applySnapshot(_ entries: [Crm_Profiles_V1_SnapshotEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await database.write { db in try CopyStore.applySnapshot(db, entries) }
+        // The store and the memory are written at the same time (on two cores): the cursor moves
+        // only at the end of the snapshot, so whichever finishes first, a restart reads the
+        // snapshot again.
+        let database = self.database
+        async let stored: Void = database.write { db in try CopyStore.applySnapshot(db, entries) }
         memory.withLock { memory in
             for entry in entries {
+                // A customer already in memory (a snapshot started again) has its values cleared
+                // first; a new row starts with every value missing anyway.
+                let known = memory.customers.row(of: entry.customer.customerID) != nil
                 memory.applyCustomer(entry.customer)
                 if entry.hasAssessment { memory.applyAssessment(customerID: entry.customer.customerID, entry.assessment) }
                 var dimensions = entry.dimensions
                 dimensions.customerID = entry.customer.customerID
-                memory.applyDimensions(dimensions, replacing: true)
+                memory.applyDimensions(dimensions, replacing: known)
             }
         }
+        try await stored
     }
 
     /// Ends a snapshot: the profiles feed is followed after `sequence` (the smallest sequence of
@@ -96,6 +106,9 @@ final class Replica: Sendable {
     /// order ends in the same state).
     func finishSnapshot(followingFrom sequence: UInt64, customers: Int) async throws {
         try await database.write { db in try CopyStore.setCursor(db, .profiles, sequence) }
+        // The snapshot's decoded pages are freed by now; hand the heap they left back to the
+        // system so the replica's resident memory is its index, not the load's high-water mark.
+        _ = crm_heap_trim()
         feeds.withLock {
             $0.profilesSequence = sequence
             $0.snapshotCustomers = customers

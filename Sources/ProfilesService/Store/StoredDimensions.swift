@@ -128,26 +128,39 @@ struct StoredDimensions: Sendable, Equatable {
         message.customerID = customerID
         let civil = Days.civil(asOf)
         message.asOf = .init(year: civil.year, month: civil.month, day: civil.day)
+        // Built in local arrays and assigned once (the message's storage is copy-on-write), with
+        // names and positions from precomputed arrays: this runs per customer for the snapshot.
+        var positions: [UInt32] = [], values: [Double] = [], named: [String: Double] = [:]
         if positional {
-            message.numberPositions.reserveCapacity(numbers.count)
-            message.numberValues.reserveCapacity(numbers.count)
+            positions.reserveCapacity(numbers.count)
+            values.reserveCapacity(numbers.count)
         }
-        for (slot, definition) in DimensionCatalog.numeric.enumerated() where slot < numbers.count {
+        let numericPositions = DimensionCatalog.numericPositions, numericNames = DimensionCatalog.numericNames
+        for slot in 0..<min(numbers.count, numericNames.count) {
             let value = numbers[slot]
             if let previous, slot < previous.numbers.count, previous.numbers[slot].bitPattern == value.bitPattern { continue }
             guard !value.isNaN || previous != nil else { continue }
             if positional {
-                message.numberPositions.append(DimensionCatalog.numericPositions[slot])
-                message.numberValues.append(value)
+                positions.append(numericPositions[slot])
+                values.append(value)
             } else {
-                message.numbers[definition.name] = value
+                named[numericNames[slot]] = value
             }
         }
-        for (slot, definition) in DimensionCatalog.categorical.enumerated() where slot < categories.count {
+        if positional {
+            message.numberPositions = positions
+            message.numberValues = values
+        } else {
+            message.numbers = named
+        }
+        let categoryNames = DimensionCatalog.categoricalNames
+        var categoryValues: [String: String] = [:]
+        for slot in 0..<min(categories.count, categoryNames.count) {
             let value = categories[slot]
             if let previous, slot < previous.categories.count, previous.categories[slot] == value { continue }
-            if !value.isEmpty || previous != nil { message.categories[definition.name] = value }
+            if !value.isEmpty || previous != nil { categoryValues[categoryNames[slot]] = value }
         }
+        message.categories = categoryValues
         for (slot, scheme) in schemes.enumerated() where slot < classes.count {
             if let previous, slot < previous.classes.count, previous.classes[slot] == classes[slot] { continue }
             message.classes[scheme] = classes[slot]

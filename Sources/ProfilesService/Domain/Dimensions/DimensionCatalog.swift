@@ -17,6 +17,11 @@ public enum DimensionCatalog {
     /// positional form refers to).
     static let numericPositions: [UInt32] = all.indices.filter { all[$0].type.isNumeric }.map { UInt32($0) }
 
+    /// The names of ``numeric`` and ``categorical``, by slot (read per customer without copying
+    /// the definitions and their closures).
+    static let numericNames: [String] = numeric.map(\.name)
+    static let categoricalNames: [String] = categorical.map(\.name)
+
     /// The computations of the numeric dimensions, by slot (kept apart so computing touches no names).
     static let numberEvaluators: [@Sendable (DimensionInputs) -> Double] = numeric.compactMap {
         if case .number(let evaluate) = $0.evaluate { return evaluate }
