@@ -159,6 +159,7 @@ let package = Package(
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
         .testTarget(name: "CRMWorldTests", dependencies: ["CRMWorld", "CRMProtos"]),
         .testTarget(name: "CRMReportTests", dependencies: ["CRMReport"]),
+        .testTarget(name: "CRMWorldLoaderTests", dependencies: ["CRMWorldLoader", "CRMWorld", "CRMProtos"]),
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [
@@ -190,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader"]
+            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport"]
         ),
     ]
 )
