@@ -161,6 +161,7 @@ let package = Package(
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
         .testTarget(name: "CRMWorldTests", dependencies: ["CRMWorld", "CRMProtos"]),
         .testTarget(name: "CRMReportTests", dependencies: ["CRMReport"]),
+        .testTarget(name: "CRMWorldLoaderTests", dependencies: ["CRMWorldLoader", "CRMWorld", "CRMProtos"]),
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [
@@ -179,6 +180,7 @@ let package = Package(
             name: "CompensationServiceTests",
             dependencies: [
                 "CompensationService", "ProfilesService", "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                "CRMWorld", "CRMWorldLoader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -192,7 +194,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader"]
+            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport"]
         ),
     ]
 )

@@ -30,6 +30,21 @@ public enum Format {
         return "\(sign)¥\(count(yuan)).\(cents < 10 ? "0" : "")\(cents)"
     }
 
+    /// Fen as exact yuan, every fen shown: 123456789 → "¥1,234,567.89", -5 → "-¥0.05". For pay,
+    /// where the short form's rounding (``money(fen:)``) would hide what a statement adds up to.
+    public static func yuan(fen: Int64) -> String {
+        let magnitude = fen.magnitude
+        let cents = magnitude % 100
+        return "\(fen < 0 ? "-" : "")¥\(count(magnitude / 100)).\(cents < 10 ? "0" : "")\(cents)"
+    }
+
+    /// Basis points as a percent with two decimals: 1500 → "15.00%" (exact: integer arithmetic).
+    public static func basisPoints(_ bp: Int) -> String {
+        let magnitude = bp.magnitude
+        let fraction = magnitude % 100
+        return "\(bp < 0 ? "-" : "")\(magnitude / 100).\(fraction < 10 ? "0" : "")\(fraction)%"
+    }
+
     /// 0.0734 → "7.34%"; `places` decimals.
     public static func percent(_ ratio: Double, places: Int = 2) -> String {
         guard ratio.isFinite else { return "–" }

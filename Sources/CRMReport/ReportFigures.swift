@@ -134,6 +134,46 @@ public struct ReportFigures: Sendable, Equatable, Codable {
         }
     }
 
+    /// One client manager's pay in a settled month.
+    public struct ManagerPay: Sendable, Equatable, Codable {
+        public var managerID: String
+        public var name: String
+        public var branchID: String
+        public var grade: String
+        /// The month's net commission from their customers (what the commission bands divide).
+        public var netCommissionFen: Int64
+        /// The statement's total: gross pay after the coefficients.
+        public var totalFen: Int64
+
+        public init(managerID: String, name: String, branchID: String, grade: String, netCommissionFen: Int64, totalFen: Int64) {
+            self.managerID = managerID
+            self.name = name
+            self.branchID = branchID
+            self.grade = grade
+            self.netCommissionFen = netCommissionFen
+            self.totalFen = totalFen
+        }
+    }
+
+    /// The last month compensation settled: how many were paid, in all, and the best paid.
+    public struct Compensation: Sendable, Equatable, Codable {
+        /// "2026-10".
+        public var month: String
+        /// Statements of the month (every manager settled).
+        public var statements: Int
+        /// The sum of every statement's total.
+        public var totalPayFen: Int64
+        /// The best paid, highest total first (ties by manager id).
+        public var topManagers: [ManagerPay]
+
+        public init(month: String, statements: Int, totalPayFen: Int64, topManagers: [ManagerPay]) {
+            self.month = month
+            self.statements = statements
+            self.totalPayFen = totalPayFen
+            self.topManagers = topManagers
+        }
+    }
+
     /// "券商CRM head-office report".
     public var title: String
     /// When the figures were read, as text for the page (the caller formats it).
@@ -149,9 +189,12 @@ public struct ReportFigures: Sendable, Equatable, Codable {
     public var campaigns: [Campaign]
     /// Nil when no model has been trained.
     public var model: Model?
+    /// Nil when compensation has settled no month.
+    public var compensation: Compensation?
 
     public init(title: String, generatedAt: String, source: String, totalCustomers: Int, totalAssetsFen: Int64, products: Int,
-                classDistributions: [ClassDistribution], branches: [Branch], assetTiers: [Tier], campaigns: [Campaign], model: Model?) {
+                classDistributions: [ClassDistribution], branches: [Branch], assetTiers: [Tier], campaigns: [Campaign], model: Model?,
+                compensation: Compensation? = nil) {
         self.title = title
         self.generatedAt = generatedAt
         self.source = source
@@ -163,5 +206,6 @@ public struct ReportFigures: Sendable, Equatable, Codable {
         self.assetTiers = assetTiers
         self.campaigns = campaigns
         self.model = model
+        self.compensation = compensation
     }
 }

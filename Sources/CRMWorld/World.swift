@@ -107,6 +107,17 @@ public final class World: Sendable {
         )
     }
 
+    /// Which client manager had customer `index` when: the same as `customer(at: index).assignments`,
+    /// drawn from the customer's identity alone, without simulating their year (a hundred times
+    /// cheaper), for loaders that need only the organisation's side of a customer.
+    public func managerAssignments(ofCustomer index: Int) -> [ManagerAssignment] {
+        precondition(index >= 0 && index < configuration.customers, "customer index \(index) is outside 0..<\(configuration.customers)")
+        let seed = WorldRandom.derive(configuration.seed, 0xC0_0000_0000 &+ UInt64(index))
+        var identity = WorldRandom(seed: seed, salt: 1)
+        let sketch = SketchFactory(configuration: configuration, calendar: calendar, organisation: organisation).sketch(index: index, &identity)
+        return CustomerRecords.assignments(sketch, managers: organisation)
+    }
+
     /// The customers of `range`, generated lazily one at a time.
     public func customers(_ range: Range<Int>) -> LazyMapSequence<Range<Int>, GeneratedCustomer> {
         range.lazy.map { self.customer(at: $0) }

@@ -2,20 +2,23 @@ import CRMProtos
 import CRMRPC
 import Foundation
 
-/// The clients the demo and the report use: profiles and products over all their endpoints, and
-/// matching pinned to one replica — campaigns and the trained model live in that replica's store
-/// (other replicas copy models only when configured with it as their peer) — plus one client per
-/// matching replica for their status.
+/// The clients the demo and the report use: profiles, products and compensation over all their
+/// endpoints, and matching pinned to one replica — campaigns and the trained model live in that
+/// replica's store (other replicas copy models only when configured with it as their peer) — plus
+/// one client per matching replica for their status.
 struct DemoClients: Sendable {
     static let profilesPrefix = "/crm.profiles.v1.Profiles/"
     static let productsPrefix = "/crm.products.v1.Products/"
     static let matching = "/crm.matching.v1.Matching/"
+    static let compensationPrefix = "/crm.compensation.v1.Compensation/"
 
     let profiles: RPCClient
     let products: RPCClient
     let matching: RPCClient
     let matchingEndpoint: Endpoint
     let matchingReplicas: [(Endpoint, RPCClient)]
+    /// With a long deadline: settling a month of a large brokerage takes a while.
+    let compensation: RPCClient
 
     var matchingEndpoints: [Endpoint] { matchingReplicas.map(\.0) }
 
@@ -23,7 +26,7 @@ struct DemoClients: Sendable {
     /// pinned to `preferredMatching` when it is still in the topology, else to its first endpoint.
     static func connect(topology: Topology, token: String, preferredMatching: String?) async throws -> DemoClients {
         var down: [String] = []
-        for service in ["profiles", "products", "matching"] {
+        for service in ["profiles", "products", "matching", "compensation"] {
             for endpoint in try topology.endpoints(of: service) where !(await HealthProbe.check(endpoint)).serving {
                 down.append("\(service) \(endpoint)")
             }
@@ -42,7 +45,8 @@ struct DemoClients: Sendable {
             products: client(try topology.endpoints(of: "products")),
             matching: replicas.first { $0.0 == pinned }?.1 ?? client([pinned], deadline: 600),
             matchingEndpoint: pinned,
-            matchingReplicas: replicas
+            matchingReplicas: replicas,
+            compensation: client(try topology.endpoints(of: "compensation"), deadline: 600)
         )
     }
 
@@ -50,6 +54,7 @@ struct DemoClients: Sendable {
         await profiles.close()
         await products.close()
         for (_, client) in matchingReplicas { await client.close() }
+        await compensation.close()
     }
 
     // MARK: Small questions
@@ -78,5 +83,49 @@ struct DemoClients: Sendable {
             $0.afterSequence = sequence
             $0.limit = 1
         }, as: Crm_Products_V1_ChangeEvent.self).collect().isEmpty
+    }
+
+    /// The profiles event types compensation follows (trades, fund transfers, end-of-day positions,
+    /// margin interest: the income and asset events its proto lists); its cursor on the event log
+    /// is the id of the last event of these types it applied.
+    static let compensationEventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
+
+    /// Whether profiles' event log holds no event of compensation's types after `eventID` now.
+    func profilesEventsEnd(after eventID: UInt64) async throws -> Bool {
+        try await profiles.serverStreaming(Self.profilesPrefix + "StreamEvents", Crm_Profiles_V1_StreamEventsRequest.with {
+            $0.afterEventID = eventID
+            $0.limit = 1
+            $0.types = Self.compensationEventTypes
+        }, as: Crm_Profiles_V1_LoggedEvent.self).collect().isEmpty
+    }
+
+    /// Compensation's health details: among them `feed.<name>.position`, the cursor of each feed it
+    /// follows (what it has applied), and `feed.<name>.last_error`.
+    func compensationHealthDetails() async throws -> [String: String] {
+        try await compensation.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self,
+                                     options: .timeout(.seconds(10))).details
+    }
+
+    /// Whether compensation has closed `month` ("YYYY-MM"): a closed month has its statements.
+    func compensationMonthIsClosed(_ month: String) async throws -> Bool {
+        try await compensation.unary(Self.compensationPrefix + "ListStatements", Crm_Compensation_V1_ListStatementsRequest.with {
+            $0.month = month
+            $0.page = .with { $0.pageSize = 1 }
+        }, as: Crm_Compensation_V1_ListStatementsResponse.self).page.totalCount > 0
+    }
+
+    /// Every statement of a closed month, without lines, by manager.
+    func compensationStatements(month: String) async throws -> [Crm_Compensation_V1_Statement] {
+        var statements: [Crm_Compensation_V1_Statement] = []
+        var token = ""
+        repeat {
+            let page = try await compensation.unary(Self.compensationPrefix + "ListStatements", Crm_Compensation_V1_ListStatementsRequest.with {
+                $0.month = month
+                $0.page = .with { $0.pageSize = 5_000; $0.pageToken = token }
+            }, as: Crm_Compensation_V1_ListStatementsResponse.self)
+            statements += page.statements
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        return statements
     }
 }

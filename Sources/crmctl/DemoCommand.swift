@@ -9,9 +9,11 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Load a generated brokerage into the running services, train the model and walk through the system.",
         discussion: """
         Loads customers a chunk at a time with a progress bar on standard error and records finished
-        chunks in the state file: after Ctrl-C, the same command resumes where it stopped. Then waits
-        until matching holds every customer and product, trains the propensity model, and prints the
-        walkthrough on standard output. Start the services first (crmctl up), or use crmctl up --demo.
+        chunks in the state file: after Ctrl-C, the same command resumes where it stopped. Then loads
+        the organisation, assignments and commission schemes into compensation, waits until matching
+        holds every customer and product, trains the propensity model, waits until compensation has
+        recorded every income event, settles the generated months (those not closed yet), and prints
+        the walkthrough on standard output. Start the services first (crmctl up), or use crmctl up --demo.
         """
     )
 

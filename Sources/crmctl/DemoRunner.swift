@@ -18,7 +18,8 @@ struct DemoSettings: Sendable {
     var parallelChunks = 2
 }
 
-/// Runs the demo against the services of a topology: load (resumable), wait for matching, train,
+/// Runs the demo against the services of a topology: load (resumable) profiles, products and
+/// compensation, wait for matching, train, wait for compensation and settle the generated months,
 /// walk through.
 struct DemoRunner: Sendable {
     let settings: DemoSettings
@@ -49,8 +50,13 @@ struct DemoRunner: Sendable {
         let world = World(WorldConfiguration(customers: settings.customers, seed: settings.seed))
         var state = try await prepareState(world: world, clients: clients)
         let loadedNow = try await load(world: world, state: &state, clients: clients)
+        let compensation = CompensationSteps(world: world, clients: clients, settings: settings)
+        try await compensation.load(state: &state)
         try await waitForMatching(world: world, state: state, clients: clients)
         let model = try await trainIfNeeded(clients: clients, loadedThisRun: loadedNow)
+        // Compensation follows the feeds while the model trains; settle once it has everything.
+        try await compensation.waitUntilCaughtUp()
+        try await compensation.settleMonths()
         let walkthrough = Walkthrough(world: world, clients: clients, settings: settings, model: model)
         state = try await walkthrough.run(state: state)
         try state.save(path: settings.statePath)

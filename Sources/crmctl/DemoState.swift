@@ -30,6 +30,9 @@ struct DemoState: Codable, Equatable {
     var campaigns: [CampaignRecord] = []
     /// The matching replica the demo trained and asked (others copy the model when configured to).
     var matchingEndpoint: String?
+    /// Whether the organisation, every customer's assignments and the schemes are in compensation
+    /// (optional so that state files written before compensation was loaded still read).
+    var compensationLoaded: Bool?
 
     init(customers: Int, seed: UInt64, chunkSize: Int) {
         self.customers = customers

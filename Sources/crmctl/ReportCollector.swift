@@ -40,8 +40,50 @@ struct ReportCollector: Sendable {
             branches: branches,
             assetTiers: try await assetTiers(order: tierOrder),
             campaigns: try await campaigns(),
-            model: try await model(customers: total)
+            model: try await model(customers: total),
+            compensation: try await compensation()
         )
+    }
+
+    /// How many months back from the current one the last settled month is looked for.
+    static let monthsSearched = 36
+    /// Managers on the report's chart.
+    static let topManagers = 10
+
+    /// The last month compensation settled, with its best paid managers; nil when none is settled.
+    ///
+    /// Compensation has no call naming its closed months, but a closed month has its statements:
+    /// the months before the current one are asked in turn, newest first (usually the first asked).
+    func compensation() async throws -> ReportFigures.Compensation? {
+        var month = Self.beijingMonth()
+        var found: String?
+        for _ in 0..<Self.monthsSearched {
+            month = month.advanced(by: -1)
+            if try await clients.compensationMonthIsClosed(month.description) {
+                found = month.description
+                break
+            }
+        }
+        guard let found else { return nil }
+        let statements = try await clients.compensationStatements(month: found)
+        let best = statements.sorted { ($0.totalFen, $1.managerID) > ($1.totalFen, $0.managerID) }.prefix(Self.topManagers)
+        var top: [ReportFigures.ManagerPay] = []
+        for statement in best {
+            let name = (try? await clients.compensation.unary(DemoClients.compensationPrefix + "GetManager", Crm_Compensation_V1_GetManagerRequest.with {
+                $0.managerID = statement.managerID
+            }, as: Crm_Compensation_V1_GetManagerResponse.self).manager.name) ?? ""
+            top.append(.init(managerID: statement.managerID, name: name, branchID: statement.branchID, grade: statement.grade,
+                             netCommissionFen: statement.netCommissionFen, totalFen: statement.totalFen))
+        }
+        return .init(month: found, statements: statements.count, totalPayFen: statements.reduce(Int64(0)) { $0 + $1.totalFen }, topManagers: top)
+    }
+
+    /// The current month in Beijing time (the firm's business time, which decides when a month ends).
+    static func beijingMonth() -> WorldMonth {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3_600) ?? calendar.timeZone
+        let parts = calendar.dateComponents([.year, .month], from: Date())
+        return WorldMonth(parts.year ?? 1970, parts.month ?? 1)
     }
 
     /// Branch names from the generated organisation (profiles keeps branch ids only).

@@ -10,8 +10,9 @@ struct ReportCommand: AsyncParsableCommand {
         discussion: """
         Reads the figures over RPC — customers per class and per branch (profiles), assets per tier,
         the campaigns `crmctl demo` created (recorded in its state file; matching has no call that
-        lists campaigns) beside their baselines, and the current model's held-out evaluation — and
-        writes one HTML file that needs nothing from the network.
+        lists campaigns) beside their baselines, the current model's held-out evaluation, and the
+        best paid client managers of the last month compensation settled — and writes one HTML file
+        that needs nothing from the network.
         """
     )
 
@@ -42,6 +43,7 @@ struct ReportCommand: AsyncParsableCommand {
         }
         print("wrote \(html) (\(Format.count(page.utf8.count / 1_024)) KB, \(HTMLReport.chartIDs(gathered).count) charts): "
               + "\(Format.count(gathered.totalCustomers)) customers, \(gathered.branches.count) branches, "
-              + "\(gathered.campaigns.count) campaigns, model \(gathered.model?.version ?? "not trained")")
+              + "\(gathered.campaigns.count) campaigns, model \(gathered.model?.version ?? "not trained"), "
+              + (gathered.compensation.map { "pay of \($0.month)" } ?? "no month settled"))
     }
 }

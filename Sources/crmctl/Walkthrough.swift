@@ -31,7 +31,7 @@ struct Walkthrough: Sendable {
         let campaign = try await CampaignStep(world: world, clients: clients, settings: settings, model: model).run(product: product)
         state.record(campaign: campaign)
         try await evaluation()
-        managerMonthlyStatement(managerID: customer.customer.managerID)
+        try await StatementStep(world: world, clients: clients).run(featuredCustomer: customer.customer)
         print("")
         return state
     }
@@ -348,15 +348,5 @@ struct Walkthrough: Sendable {
             print("")
             Self.line("what it learned from: " + model.topFeatures.prefix(5).map { "\($0.feature) \(Format.percent($0.gain, places: 0))" }.joined(separator: " · "))
         }
-    }
-
-    // MARK: 7. A manager's monthly statement
-
-    /// The walkthrough's manager statement: a stand-in until the compensation service's statement
-    /// RPCs exist (see ``CompensationPlaceholders``).
-    func managerMonthlyStatement(managerID: String) {
-        Self.heading(7, "客户经理月度结算单", "One manager's monthly statement (compensation)")
-        let month = world.configuration.month(world.configuration.heldOutMonth).description
-        print(CompensationPlaceholders.managerMonthlyStatement(managerID: managerID, month: month))
     }
 }

@@ -63,6 +63,15 @@ import Testing
         for title in ["Customers per branch", "Total assets per asset tier", "Campaign hit rate vs untargeted baseline", "Customers per asset_tier"] {
             #expect(dom.contains(">\(title)</title>"), "no chart titled \(title)")
         }
-        #expect(dom.contains(CompensationPlaceholders.notLoaded))
+        // The top managers: one bar per manager of the figures, in the DOM Chromium built.
+        let managers = figures.compensation?.topManagers ?? []
+        #expect(managers.count == 4)
+        let chart = svgElement(id: "top-managers", in: dom) ?? ""
+        #expect(chart.contains(">Top 4 client managers by pay, 2026-10</title>"), "no top-managers chart in the DOM")
+        #expect(occurrences(of: "<rect class=\"bar\"", in: chart) == managers.count)
+        for manager in managers {
+            #expect(chart.contains("<title>\(manager.managerID) \(manager.name) · \(manager.branchID): \(Format.money(fen: manager.totalFen))</title>"),
+                    "no bar for \(manager.managerID)")
+        }
     }
 }

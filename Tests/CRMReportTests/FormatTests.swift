@@ -92,3 +92,21 @@ import Testing
         #expect(ProgressLine.duration(.infinity) == "–")
     }
 }
+
+@Suite struct ExactMoneyTests {
+    @Test func yuanShowsEveryFen() {
+        #expect(Format.yuan(fen: 0) == "¥0.00")
+        #expect(Format.yuan(fen: 5) == "¥0.05")
+        #expect(Format.yuan(fen: -5) == "-¥0.05")
+        #expect(Format.yuan(fen: 123_456_789) == "¥1,234,567.89")
+        #expect(Format.yuan(fen: 1_000_000_000_000) == "¥10,000,000,000.00")
+        #expect(Format.yuan(fen: Int64.min) == "-¥92,233,720,368,547,758.08")
+    }
+
+    @Test func basisPointsArePercentsWithTwoDecimals() {
+        #expect(Format.basisPoints(1_500) == "15.00%")
+        #expect(Format.basisPoints(5) == "0.05%")
+        #expect(Format.basisPoints(10_000) == "100.00%")
+        #expect(Format.basisPoints(-250) == "-2.50%")
+    }
+}

@@ -147,23 +147,28 @@ extension CustomerSimulation {
     }
 
     /// Commission (0.025%, at least 5 yuan, for stocks and funds; 0.01% for bonds; 0.001% for the
-    /// repo) and fees (exchange handling and transfer fees, and the 0.05% stamp duty on stock sales).
-    static func charges(type: Crm_Profiles_V1_InstrumentType, side: Crm_Profiles_V1_TradeSide, amount: Int64) -> (commission: Int64, fees: Int64) {
+    /// repo), fees (exchange handling and transfer fees) and the 0.05% stamp duty on stock sales.
+    ///
+    /// The stamp duty is a tax the customer pays, not an exchange or regulatory fee: the trade
+    /// event's `fees` leave it out (net commission, in profiles' dimensions and in compensation's
+    /// pay, is commission less fees, so a sale would otherwise look like a loss), while the
+    /// customer's cash pays it with the rest.
+    static func charges(type: Crm_Profiles_V1_InstrumentType, side: Crm_Profiles_V1_TradeSide, amount: Int64) -> TradeCharges {
         switch type {
         case .stock:
             let stamp = side == .sell ? Fen.scaled(amount, by: 0.0005) : 0
-            return (max(500, Fen.scaled(amount, by: 0.000_25)), Fen.scaled(amount, by: 0.000_044_1) + stamp)
+            return TradeCharges(commission: max(500, Fen.scaled(amount, by: 0.000_25)), fees: Fen.scaled(amount, by: 0.000_044_1), stampDuty: stamp)
         case .etf, .fund:
-            return (max(500, Fen.scaled(amount, by: 0.000_25)), Fen.scaled(amount, by: 0.000_04))
+            return TradeCharges(commission: max(500, Fen.scaled(amount, by: 0.000_25)), fees: Fen.scaled(amount, by: 0.000_04))
         case .bond:
-            return (max(100, Fen.scaled(amount, by: 0.000_1)), Fen.scaled(amount, by: 0.000_01))
+            return TradeCharges(commission: max(100, Fen.scaled(amount, by: 0.000_1)), fees: Fen.scaled(amount, by: 0.000_01))
         default:
-            return (Fen.scaled(amount, by: 0.000_01), 0)
+            return TradeCharges(commission: Fen.scaled(amount, by: 0.000_01), fees: 0)
         }
     }
 
     mutating func emitTrade(account: Crm_Profiles_V1_AccountType, side: Crm_Profiles_V1_TradeSide, security: Int, quantity: Int64,
-                                    priceMilli: Int64, amount: Int64, charges: (commission: Int64, fees: Int64), millis: Int64) {
+                                    priceMilli: Int64, amount: Int64, charges: TradeCharges, millis: Int64) {
         let info = world.market.securities[security]
         tradeSequence += 1
         var event = Crm_Profiles_V1_TradeEvent()
@@ -210,7 +215,7 @@ extension CustomerSimulation {
             emitTrade(account: .cash, side: .sell, security: holding.security, quantity: quantity, priceMilli: price, amount: amount,
                       charges: charges, millis: millis)
             portfolio.sell(slot: slot, quantity: quantity)
-            portfolio.cashFen += max(0, amount - charges.commission - charges.fees)
+            portfolio.cashFen += max(0, amount - charges.total)
             return
         }
         var security = !portfolio.securities.isEmpty && activity.chance(0.35)
@@ -233,7 +238,7 @@ extension CustomerSimulation {
         let quantity = max(1, budget / lotValue) * lot
         let amount = Market.value(quantity: quantity, priceMilli: price)
         let charges = Self.charges(type: market.securities[security].type, side: .buy, amount: amount)
-        let cost = amount + charges.commission + charges.fees
+        let cost = amount + charges.total
         fund(cost, millis: millis)
         emitTrade(account: .cash, side: .buy, security: security, quantity: quantity, priceMilli: price, amount: amount, charges: charges, millis: millis)
         portfolio.buy(security, quantity: quantity, costFen: cost)
@@ -274,7 +279,7 @@ extension CustomerSimulation {
                           amount: amount, charges: charges, millis: millis)
             }
             portfolio.securities.removeLast()
-            portfolio.cashFen += max(0, amount - charges.commission - charges.fees)
+            portfolio.cashFen += max(0, amount - charges.total)
         }
         for holding in portfolio.products {
             portfolio.cashFen += portfolio.value(of: holding, on: day, market: market)
@@ -361,4 +366,16 @@ extension CustomerSimulation {
         }
         margin = state
     }
+}
+
+/// What a trade costs the customer besides its amount, in fen.
+struct TradeCharges: Sendable {
+    var commission: Int64
+    /// Exchange handling and transfer fees (the trade event's `fees`).
+    var fees: Int64
+    /// The stamp duty on stock sales: a tax, paid from the customer's cash but not a fee.
+    var stampDuty: Int64 = 0
+
+    /// Everything the customer pays.
+    var total: Int64 { commission + fees + stampDuty }
 }

@@ -1,0 +1,133 @@
+import CRMProtos
+import CRMReport
+import CRMRPC
+import CRMWorld
+import CRMWorldLoader
+import Foundation
+
+/// The demo's compensation steps: load the organisation, assignments and schemes; wait until
+/// compensation has recorded every income event the other services hold; settle the generated
+/// months in order. Each step is safe to repeat, so an interrupted demo resumes with them.
+struct CompensationSteps: Sendable {
+    let world: World
+    let clients: DemoClients
+    let settings: DemoSettings
+
+    static let compensation = DemoClients.compensationPrefix
+
+    // MARK: Loading
+
+    /// Loads the organisation, every customer's assignments and the schemes unless the state
+    /// records them as loaded and compensation still holds schemes (a new data folder empties it).
+    func load(state: inout DemoState) async throws {
+        if state.compensationLoaded == true {
+            let schemes = try await clients.compensation.unary(Self.compensation + "ListSchemes", Crm_Compensation_V1_ListSchemesRequest(),
+                                                               as: Crm_Compensation_V1_ListSchemesResponse.self).schemes
+            if !schemes.isEmpty { return }
+            Console.note("compensation holds no schemes although \(settings.statePath) records them: loading its organisation again")
+        }
+        let organisation = world.organisation
+        Console.note("loading compensation: \(organisation.branches.count) branches, \(organisation.teams.count) teams, "
+                     + "\(Format.count(organisation.managers.count)) client managers, a scheme per grade, "
+                     + "and \(Format.count(world.configuration.customers)) customers' assignments…")
+        let loader = WorldLoader(world: world, clients: .init(profiles: clients.profiles, products: clients.products, compensation: clients.compensation))
+        let live = Console.isTerminal
+        let total = world.configuration.customers
+        let report = try await loader.loadCompensation { done in
+            if live { Console.status("compensation · assignments of \(Format.count(done))/\(Format.count(total)) customers") }
+        }
+        if live { Console.endStatus() }
+        Console.note("compensation: \(Format.count(report.assignmentsCreated)) assignments recorded"
+                     + (report.assignmentsUnchanged > 0 ? " (\(Format.count(report.assignmentsUnchanged)) were already)" : "")
+                     + ", \(report.schemesCreated) new scheme versions")
+        state.compensationLoaded = true
+        try state.save(path: settings.statePath)
+    }
+
+    // MARK: Catching up
+
+    /// The feeds compensation follows, as its health details name them, with what each is read from.
+    static let feeds = [
+        ("profiles_events", "profiles events"),
+        ("profiles_customers", "profiles changes"),
+        ("products_changes", "products changes"),
+    ]
+
+    /// Waits until compensation has applied everything profiles and products hold now: the
+    /// position of each feed it follows (its health details) has nothing of its kind after it.
+    /// Income recorded after its month is settled would land in the next month as a late item,
+    /// so the months are settled only once this holds.
+    func waitUntilCaughtUp() async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(1_800)
+        let live = Console.isTerminal
+        var lastPrinted = clock.now - .seconds(60)
+        Console.note("waiting until compensation has recorded every trade, interest charge, transfer, position and order…")
+        while true {
+            var line: String
+            var caughtUp = false
+            if let details = try? await clients.compensationHealthDetails() {
+                let positions = Self.feeds.map { key, _ in details["feed.\(key).position"].flatMap { UInt64($0) } }
+                guard positions.allSatisfy({ $0 != nil }) else {
+                    let missing = zip(Self.feeds, positions).filter { $0.1 == nil }.map { $0.0.1 }
+                    throw CRMCtlError("compensation does not follow \(missing.joined(separator: ", ")): start it with --peer profiles=HOST:PORT --peer products=HOST:PORT")
+                }
+                let events = positions[0] ?? 0, customers = positions[1] ?? 0, products = positions[2] ?? 0
+                caughtUp = try await clients.profilesEventsEnd(after: events)
+                if caughtUp { caughtUp = try await clients.profilesFeedEnds(after: customers) }
+                if caughtUp { caughtUp = try await clients.productsFeedEnds(after: products) }
+                line = "compensation: profiles events through #\(Format.count(events)) · profiles changes through #\(Format.count(customers)) · "
+                    + "products changes through #\(Format.count(products))\(caughtUp ? " · caught up" : "")"
+                let errors = Self.feeds.compactMap { key, _ in details["feed.\(key).last_error"].map { "\(key): \($0)" } }
+                if !errors.isEmpty { line += " · last error \(errors.joined(separator: "; "))" }
+            } else {
+                line = "compensation: not answering"
+            }
+            if live {
+                Console.status(line)
+            } else if clock.now - lastPrinted >= .seconds(5) || caughtUp {
+                Console.note(line)
+                lastPrinted = clock.now
+            }
+            if caughtUp { break }
+            guard clock.now < deadline else { throw CRMCtlError("compensation did not catch up within 30 minutes: \(line)") }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        if live { Console.endStatus() }
+    }
+
+    // MARK: Settling
+
+    /// Settles the generated months in order — the warm-up months first (they hold trades, and the
+    /// first month settled must be the first with income), the held-out month last — skipping
+    /// those compensation has closed already. Before settling a month it sets that month's
+    /// coefficients, as HR does after the monthly review.
+    func settleMonths() async throws {
+        let plan = CompensationPlan(world: world)
+        let months = plan.settlementMonths
+        var settled = 0
+        for month in months {
+            let name = month.description
+            if try await clients.compensationMonthIsClosed(name) { continue }
+            if settled == 0 {
+                Console.note("settling \(name) … \(months.last?.description ?? name) in compensation (months close in order)…")
+            }
+            let coefficients = plan.coefficients(month: month)
+            for start in stride(from: 0, to: coefficients.count, by: 5_000) {
+                _ = try await clients.compensation.unary(Self.compensation + "SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+                    $0.coefficients = Array(coefficients[start..<min(coefficients.count, start + 5_000)])
+                }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+            }
+            let answer = try await clients.compensation.unary(Self.compensation + "SettleMonth", Crm_Compensation_V1_SettleMonthRequest.with {
+                $0.month = name
+            }, as: Crm_Compensation_V1_SettleMonthResponse.self)
+            let unassigned = answer.unassigned.reduce(Int64(0)) { $0 + $1.incomeFen }
+            Console.note("settled \(name): \(Format.count(answer.statements)) statements, \(Format.count(answer.lines)) income lines, "
+                         + "pay \(Format.yuan(fen: answer.totalPayFen))" + (unassigned != 0 ? " · unassigned income \(Format.yuan(fen: unassigned))" : ""))
+            settled += 1
+        }
+        if settled == 0 {
+            Console.note("compensation has settled all \(months.count) months (\(months.first?.description ?? "")…\(months.last?.description ?? "")) already")
+        }
+    }
+}
