@@ -80,26 +80,34 @@ import Testing
             .with { $0.name = "kind"; $0.type = .category },
             .with { $0.name = "b"; $0.type = .money },
             .with { $0.name = "c"; $0.type = .count },
-        ])
+        ], schemes: ["asset_tier", "trading_style"])
         // A copy written before the feed was positional, by name.
         var stored = Crm_Profiles_V1_CustomerDimensions.with {
             $0.numbers = ["a": 1, "b": 2, "unknown": 9]
             $0.categories = ["kind": "FUND_BOND"]
-            $0.classes = ["asset_tier": "gold"]
+            $0.classes = ["asset_tier": "gold", "trading_style": "active"]
         }
         let delta = Crm_Profiles_V1_CustomerDimensions.with {
             $0.customerID = "C1"
             $0.numberPositions = [2, 3]
             $0.numberValues = [.nan, 3]
-            $0.classes = ["asset_tier": "platinum"]
+            $0.classPositions = [0]
+            $0.classValues = ["platinum"]
         }
         CopyStore.merge(delta, into: &stored, positions: positions)
-        #expect(stored.numbers.isEmpty)
+        #expect(stored.numbers.isEmpty && stored.categories.isEmpty && stored.classes.isEmpty)
         #expect(stored.numberPositions == [0, 3])  // b is missing now; the unknown name is dropped
         #expect(stored.numberValues == [1, 3])
-        #expect(stored.categories == ["kind": "FUND_BOND"] && stored.classes == ["asset_tier": "platinum"])
-        // A delta by name on a positional copy.
-        CopyStore.merge(.with { $0.numbers = ["b": 7] }, into: &stored, positions: positions)
+        #expect(stored.categoryPositions == [1] && stored.categoryValues == ["FUND_BOND"])
+        #expect(stored.classPositions == [0, 1] && stored.classValues == ["platinum", "active"])
+        // A delta by name on a positional copy; a category set back to missing.
+        CopyStore.merge(.with { $0.numbers = ["b": 7]; $0.categoryPositions = [1]; $0.categoryValues = [""] }, into: &stored, positions: positions)
         #expect(stored.numberPositions == [0, 2, 3] && stored.numberValues == [1, 7, 3])
+        #expect(stored.categoryPositions.isEmpty)
+        // A position past the dictionary (it grew) is kept until the dictionary is read again.
+        CopyStore.merge(.with { $0.numberPositions = [6]; $0.numberValues = [5] }, into: &stored, positions: positions)
+        #expect(stored.numberPositions == [0, 2, 3, 6])
+        #expect(positions.isOutdated(for: .with { $0.classPositions = [2]; $0.classValues = ["x"] }))
+        #expect(positions.isOutdated(for: stored))
     }
 }

@@ -17,6 +17,23 @@ import Testing
         return numbers
     }
 
+    /// The positional categories and classes back into names.
+    static func namedText(_ dimensions: Crm_Profiles_V1_CustomerDimensions, dictionary: [Crm_Profiles_V1_DimensionDefinition],
+                          schemes: [Crm_Profiles_V1_ClassificationScheme]) -> (categories: [String: String], classes: [String: String]) {
+        var categories: [String: String] = [:], classes: [String: String] = [:]
+        for (index, position) in dimensions.categoryPositions.enumerated() { categories[dictionary[Int(position)].name] = dimensions.categoryValues[index] }
+        for (index, position) in dimensions.classPositions.enumerated() { classes[schemes[Int(position)].name] = dimensions.classValues[index] }
+        return (categories, classes)
+    }
+
+    static func dictionaries(_ harness: ProfilesHarness) async throws -> ([Crm_Profiles_V1_DimensionDefinition], [Crm_Profiles_V1_ClassificationScheme]) {
+        let dimensions = try await harness.office.unary(ProfilesHarness.method + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(),
+                                                        as: Crm_Profiles_V1_ListDimensionsResponse.self).dimensions
+        let schemes = try await harness.office.unary(ProfilesHarness.method + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(),
+                                                     as: Crm_Profiles_V1_ListClassificationSchemesResponse.self).schemes
+        return (dimensions, schemes)
+    }
+
     @Test func theSnapshotHoldsEveryCustomersCurrentStateInPagesWithTheFeedsSequence() async throws {
         let harness = try await ProfilesHarness.start()
         for id in ["C1", "C2", "C3", "C4", "C5"] { try await harness.upsert(id) }
@@ -34,8 +51,7 @@ import Testing
         }
         _ = try await harness.ingestTrades((1...4).map { ProfilesHarness.trade("T\($0)", customer: "C3", amountFen: 250_000 * Int64($0)) })
         try await harness.service.service.updateDimensions()
-        let dictionary = try await harness.office.unary(ProfilesHarness.method + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(),
-                                                        as: Crm_Profiles_V1_ListDimensionsResponse.self).dimensions
+        let (dictionary, schemes) = try await Self.dictionaries(harness)
         let lastSequence = try await harness.changes(after: 0).last?.sequence ?? 0
 
         func snapshot(after: String, limit: UInt32) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
@@ -60,10 +76,11 @@ import Testing
                 $0.customerID = entry.customer.customerID
             }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
             #expect(entry.customer == view.customer)
-            #expect(entry.dimensions.numbers.isEmpty && !entry.dimensions.numberPositions.isEmpty)
+            #expect(entry.dimensions.numbers.isEmpty && entry.dimensions.categories.isEmpty && entry.dimensions.classes.isEmpty)
             #expect(Self.named(entry.dimensions, dictionary: dictionary) == view.dimensions.numbers)
-            #expect(entry.dimensions.classes == view.dimensions.classes)
-            #expect(entry.dimensions.categories == view.dimensions.categories)
+            let text = Self.namedText(entry.dimensions, dictionary: dictionary, schemes: schemes)
+            #expect(text.classes == view.dimensions.classes && text.classes.count == schemes.count)
+            #expect(text.categories == view.dimensions.categories)
         }
         #expect(Self.named(entries[2].dimensions, dictionary: dictionary)["trade_count_365d"] == 4)
         try await harness.stop()

@@ -1733,6 +1733,18 @@ public nonisolated struct Crm_Profiles_V1_CustomerDimensions: Sendable {
 
   public var numberValues: [Double] = []
 
+  /// The CATEGORY dimensions and the classes in the same positional form (there `categories` and
+  /// `classes` stay empty): category_values[i] is the value of the dimension at index
+  /// category_positions[i] of ListDimensionsResponse.dimensions (empty: missing), class_values[i]
+  /// the class in the scheme at index class_positions[i] of ListClassificationSchemesResponse.schemes.
+  public var categoryPositions: [UInt32] = []
+
+  public var categoryValues: [String] = []
+
+  public var classPositions: [UInt32] = []
+
+  public var classValues: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2435,9 +2447,9 @@ public nonisolated struct Crm_Profiles_V1_ChangeEvent: @unchecked Sendable {
 
   /// The state after the change: the customer for CREATED/UPDATED/STATUS_CHANGED, the assessment for
   /// REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED: only the values that changed
-  /// since the previous DIMENSIONS_CHANGED of the customer (all of them the first time), the numbers
-  /// in the positional form (number_positions/number_values; entries written by earlier versions
-  /// may carry the `numbers` map instead, and a consumer reads both).
+  /// since the previous DIMENSIONS_CHANGED of the customer (all of them the first time), in the
+  /// positional form (entries written by earlier versions may carry the name-keyed maps instead,
+  /// and a consumer reads both).
   public var customer: Crm_Profiles_V1_Customer {
     get {_storage._customer ?? Crm_Profiles_V1_Customer()}
     set {_uniqueStorage()._customer = newValue}
@@ -4412,7 +4424,7 @@ nonisolated extension Crm_Profiles_V1_ListClassificationSchemesResponse: SwiftPr
 
 nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CustomerDimensions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}numbers\0\u{1}categories\0\u{1}classes\0\u{3}as_of\0\u{3}number_positions\0\u{3}number_values\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}numbers\0\u{1}categories\0\u{1}classes\0\u{3}as_of\0\u{3}number_positions\0\u{3}number_values\0\u{3}category_positions\0\u{3}category_values\0\u{3}class_positions\0\u{3}class_values\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4427,6 +4439,10 @@ nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message,
       case 5: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
       case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.numberPositions) }()
       case 7: try { try decoder.decodeRepeatedDoubleField(value: &self.numberValues) }()
+      case 8: try { try decoder.decodeRepeatedUInt32Field(value: &self.categoryPositions) }()
+      case 9: try { try decoder.decodeRepeatedStringField(value: &self.categoryValues) }()
+      case 10: try { try decoder.decodeRepeatedUInt32Field(value: &self.classPositions) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.classValues) }()
       default: break
       }
     }
@@ -4458,6 +4474,18 @@ nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message,
     if !self.numberValues.isEmpty {
       try visitor.visitPackedDoubleField(value: self.numberValues, fieldNumber: 7)
     }
+    if !self.categoryPositions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.categoryPositions, fieldNumber: 8)
+    }
+    if !self.categoryValues.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.categoryValues, fieldNumber: 9)
+    }
+    if !self.classPositions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.classPositions, fieldNumber: 10)
+    }
+    if !self.classValues.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.classValues, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4469,6 +4497,10 @@ nonisolated extension Crm_Profiles_V1_CustomerDimensions: SwiftProtobuf.Message,
     if lhs._asOf != rhs._asOf {return false}
     if lhs.numberPositions != rhs.numberPositions {return false}
     if lhs.numberValues != rhs.numberValues {return false}
+    if lhs.categoryPositions != rhs.categoryPositions {return false}
+    if lhs.categoryValues != rhs.categoryValues {return false}
+    if lhs.classPositions != rhs.classPositions {return false}
+    if lhs.classValues != rhs.classValues {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -61,19 +61,36 @@ enum CopyStore {
     static func merge(_ delta: Crm_Profiles_V1_CustomerDimensions, into merged: inout Crm_Profiles_V1_CustomerDimensions, positions: DimensionPositions) {
         merged.customerID = delta.customerID
         if delta.hasAsOf { merged.asOf = delta.asOf }
-        let width = max(positions.count, DimensionPositions.highestPosition(in: merged) + 1, DimensionPositions.highestPosition(in: delta) + 1)
-        var values = [Double](repeating: .nan, count: width)
-        positions.numericEntries(of: merged) { position, value in if position < width { values[position] = value } }
-        positions.numericEntries(of: delta) { position, value in if position < width { values[position] = value } }
-        merged.numbers = [:]
-        merged.numberPositions.removeAll(keepingCapacity: true)
-        merged.numberValues.removeAll(keepingCapacity: true)
-        for (position, value) in values.enumerated() where !value.isNaN {
-            merged.numberPositions.append(UInt32(position))
-            merged.numberValues.append(value)
+        // Dense by position, then back to the present entries only. Positions past the dictionary
+        // (it grew and is being re-read) are kept, so nothing is lost in the meantime.
+        func width(_ positions: [UInt32]...) -> Int { positions.map { Int($0.max() ?? 0) + 1 }.max() ?? 0 }
+        let dimensionWidth = max(positions.count, width(merged.numberPositions, delta.numberPositions, merged.categoryPositions, delta.categoryPositions))
+        let schemeWidth = max(positions.schemes.count, width(merged.classPositions, delta.classPositions))
+        var numbers = [Double](repeating: .nan, count: dimensionWidth)
+        var categories = [String](repeating: "", count: dimensionWidth)
+        var classes = [String?](repeating: nil, count: schemeWidth)
+        for source in [merged, delta] {
+            positions.numericEntries(of: source) { numbers[$0] = $1 }
+            positions.categoryEntries(of: source) { categories[$0] = $1 }
+            positions.classEntries(of: source) { classes[$0] = $1 }
         }
-        for (name, value) in delta.categories { merged.categories[name] = value }
-        for (name, value) in delta.classes { merged.classes[name] = value }
+        var result = Crm_Profiles_V1_CustomerDimensions()
+        result.customerID = merged.customerID
+        if merged.hasAsOf { result.asOf = merged.asOf }
+        for (position, value) in numbers.enumerated() where !value.isNaN {
+            result.numberPositions.append(UInt32(position))
+            result.numberValues.append(value)
+        }
+        for (position, value) in categories.enumerated() where !value.isEmpty {
+            result.categoryPositions.append(UInt32(position))
+            result.categoryValues.append(value)
+        }
+        for (position, value) in classes.enumerated() {
+            guard let value else { continue }
+            result.classPositions.append(UInt32(position))
+            result.classValues.append(value)
+        }
+        merged = result
     }
 
     /// Writes snapshot entries, each replacing the customer's row whole.

@@ -54,8 +54,7 @@ final class ProfilesFeed: Sendable {
             Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
             as: Crm_Profiles_V1_ChangeEvent.self
         ).collect()
-        let highest = changes.lazy.map { DimensionPositions.highestPosition(in: $0.dimensions) }.max() ?? -1
-        if highest >= replica.dictionaryCount { try await loadDictionary(client) }
+        if replica.dictionaryIsOutdated(for: changes) { try await loadDictionary(client) }
         try await replica.applyProfiles(changes)
         return changes.count
     }

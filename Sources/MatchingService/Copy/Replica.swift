@@ -115,8 +115,13 @@ final class Replica: Sendable {
         }
     }
 
-    /// How many dimensions the replica's copy of profiles' dictionary holds.
-    var dictionaryCount: Int { memory.withLock { $0.positions.count } }
+    /// Whether a page of changes names a dimension or scheme past the replica's copy of profiles'
+    /// dictionary (profiles added one): the dictionary must be read again first.
+    func dictionaryIsOutdated(for changes: [Crm_Profiles_V1_ChangeEvent]) -> Bool {
+        memory.withLock { memory in
+            changes.contains { $0.kind == .dimensionsChanged && memory.positions.isOutdated(for: $0.dimensions) }
+        }
+    }
 
     func applyProducts(_ changes: [Crm_Products_V1_ChangeEvent]) async throws {
         guard let last = changes.last else { return }

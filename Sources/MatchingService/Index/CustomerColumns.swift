@@ -63,7 +63,11 @@ struct CustomerColumns: Sendable {
     }
 
     mutating func setCategory(_ name: String, _ value: String, row: Int32) {
-        let slot = categorySlot(name)
+        setCategory(slot: categorySlot(name), value, row: row)
+    }
+
+    /// Sets a categorical value by column slot (from ``categorySlot(_:)``), the feed's path.
+    mutating func setCategory(slot: Int, _ value: String, row: Int32) {
         let code: Int32
         if value.isEmpty {
             code = -1
@@ -97,7 +101,8 @@ struct CustomerColumns: Sendable {
         return numbers.count - 1
     }
 
-    private mutating func categorySlot(_ name: String) -> Int {
+    /// The column slot of a categorical field, created (all missing) the first time it is named.
+    mutating func categorySlot(_ name: String) -> Int {
         if let slot = categorySlots[name] { return slot }
         categorySlots[name] = categories.count
         categories.append([Int32](repeating: -1, count: ids.count))

@@ -31,6 +31,9 @@ struct ReplicaMemory: Sendable {
     /// category), for the feed's positional form.
     var positions = DimensionPositions()
     var slotOfPosition: [Int] = []
+    /// The category column slot of each dimension position (-1 for a number) and of each scheme.
+    var categorySlotOfPosition: [Int] = []
+    var categorySlotOfScheme: [Int] = []
 
     struct FamilyWeightKey: Hashable, Sendable {
         let profile: UInt32
@@ -88,6 +91,16 @@ struct ReplicaMemory: Sendable {
         }
         for (name, value) in dimensions.numbers { customers.setNumber(name, value, row: row) }
         if customers.numberSlots.count != slotsBefore { refreshFeatureSlots() }
+        let categoryValues = dimensions.categoryValues
+        for (index, position) in dimensions.categoryPositions.enumerated() where index < categoryValues.count {
+            let position = Int(position)
+            guard position < categorySlotOfPosition.count, categorySlotOfPosition[position] >= 0 else { continue }
+            customers.setCategory(slot: categorySlotOfPosition[position], categoryValues[index], row: row)
+        }
+        let classValues = dimensions.classValues
+        for (index, position) in dimensions.classPositions.enumerated() where index < classValues.count && Int(position) < categorySlotOfScheme.count {
+            customers.setCategory(slot: categorySlotOfScheme[Int(position)], classValues[index], row: row)
+        }
         for (name, value) in dimensions.categories { customers.setCategory(name, value, row: row) }
         for (name, value) in dimensions.classes { customers.setCategory(name, value, row: row) }
         for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
@@ -112,8 +125,10 @@ struct ReplicaMemory: Sendable {
         }
         self.schema = schema
         for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
-        positions = DimensionPositions(dimensions)
+        positions = DimensionPositions(dimensions, schemes: schemes.map(\.name))
         slotOfPosition = dimensions.map { $0.type == .category ? -1 : customers.numberSlot($0.name) }
+        categorySlotOfPosition = dimensions.map { $0.type == .category ? customers.categorySlot($0.name) : -1 }
+        categorySlotOfScheme = schemes.map { customers.categorySlot($0.name) }
         refreshFeatureSlots()
     }
 

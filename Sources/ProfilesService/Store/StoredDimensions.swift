@@ -153,17 +153,41 @@ struct StoredDimensions: Sendable, Equatable {
         } else {
             message.numbers = named
         }
-        let categoryNames = DimensionCatalog.categoricalNames
-        var categoryValues: [String: String] = [:]
+        let categoryNames = DimensionCatalog.categoricalNames, categoryPositions = DimensionCatalog.categoricalPositions
+        var categoryValues: [String: String] = [:], changedPositions: [UInt32] = [], changedValues: [String] = []
         for slot in 0..<min(categories.count, categoryNames.count) {
             let value = categories[slot]
             if let previous, slot < previous.categories.count, previous.categories[slot] == value { continue }
-            if !value.isEmpty || previous != nil { categoryValues[categoryNames[slot]] = value }
+            guard !value.isEmpty || previous != nil else { continue }
+            if positional {
+                changedPositions.append(categoryPositions[slot])
+                changedValues.append(value)
+            } else {
+                categoryValues[categoryNames[slot]] = value
+            }
         }
-        message.categories = categoryValues
+        if positional {
+            message.categoryPositions = changedPositions
+            message.categoryValues = changedValues
+        } else {
+            message.categories = categoryValues
+        }
+        // Classes by the scheme's position in `schemes`, which is ListClassificationSchemes' order.
+        var classPositions: [UInt32] = [], classValues: [String] = [], classNamed: [String: String] = [:]
         for (slot, scheme) in schemes.enumerated() where slot < classes.count {
             if let previous, slot < previous.classes.count, previous.classes[slot] == classes[slot] { continue }
-            message.classes[scheme] = classes[slot]
+            if positional {
+                classPositions.append(UInt32(slot))
+                classValues.append(classes[slot])
+            } else {
+                classNamed[scheme] = classes[slot]
+            }
+        }
+        if positional {
+            message.classPositions = classPositions
+            message.classValues = classValues
+        } else {
+            message.classes = classNamed
         }
         return message
     }

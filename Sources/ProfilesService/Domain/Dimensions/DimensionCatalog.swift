@@ -20,6 +20,7 @@ public enum DimensionCatalog {
     /// The names of ``numeric`` and ``categorical``, by slot (read per customer without copying
     /// the definitions and their closures).
     static let numericNames: [String] = numeric.map(\.name)
+    static let categoricalPositions: [UInt32] = all.indices.filter { all[$0].type == .category }.map { UInt32($0) }
     static let categoricalNames: [String] = categorical.map(\.name)
 
     /// The computations of the numeric dimensions, by slot (kept apart so computing touches no names).

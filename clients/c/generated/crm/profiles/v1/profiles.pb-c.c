@@ -5826,7 +5826,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__classes
   (ProtobufCMessageInit) crm__profiles__v1__customer_dimensions__classes_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__field_descriptors[7] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__field_descriptors[11] =
 {
   {
     "customer_id",
@@ -5912,10 +5912,62 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__customer_dimensions__fi
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "category_positions",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_category_positions),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, category_positions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category_values",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_category_values),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, category_values),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "class_positions",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_class_positions),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, class_positions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "class_values",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Profiles__V1__CustomerDimensions, n_class_values),
+    offsetof(Crm__Profiles__V1__CustomerDimensions, class_values),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__customer_dimensions__field_indices_by_name[] = {
   4,   /* field[4] = as_of */
   2,   /* field[2] = categories */
+  7,   /* field[7] = category_positions */
+  8,   /* field[8] = category_values */
+  9,   /* field[9] = class_positions */
+  10,   /* field[10] = class_values */
   3,   /* field[3] = classes */
   0,   /* field[0] = customer_id */
   5,   /* field[5] = number_positions */
@@ -5925,7 +5977,7 @@ static const unsigned crm__profiles__v1__customer_dimensions__field_indices_by_n
 static const ProtobufCIntRange crm__profiles__v1__customer_dimensions__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__descriptor =
 {
@@ -5935,7 +5987,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__customer_dimensions__descrip
   "Crm__Profiles__V1__CustomerDimensions",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__CustomerDimensions),
-  7,
+  11,
   crm__profiles__v1__customer_dimensions__field_descriptors,
   crm__profiles__v1__customer_dimensions__field_indices_by_name,
   1,  crm__profiles__v1__customer_dimensions__number_ranges,

@@ -913,10 +913,24 @@ struct  Crm__Profiles__V1__CustomerDimensions
   uint32_t *number_positions;
   size_t n_number_values;
   double *number_values;
+  /*
+   * The CATEGORY dimensions and the classes in the same positional form (there `categories` and
+   * `classes` stay empty): category_values[i] is the value of the dimension at index
+   * category_positions[i] of ListDimensionsResponse.dimensions (empty: missing), class_values[i]
+   * the class in the scheme at index class_positions[i] of ListClassificationSchemesResponse.schemes.
+   */
+  size_t n_category_positions;
+  uint32_t *category_positions;
+  size_t n_category_values;
+  char **category_values;
+  size_t n_class_positions;
+  uint32_t *class_positions;
+  size_t n_class_values;
+  char **class_values;
 };
 #define CRM__PROFILES__V1__CUSTOMER_DIMENSIONS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__customer_dimensions__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Crm__Profiles__V1__GetCustomer360Request
@@ -1299,9 +1313,9 @@ struct  Crm__Profiles__V1__ChangeEvent
   /*
    * The state after the change: the customer for CREATED/UPDATED/STATUS_CHANGED, the assessment for
    * REASSESSED, the dimensions and classes for DIMENSIONS_CHANGED: only the values that changed
-   * since the previous DIMENSIONS_CHANGED of the customer (all of them the first time), the numbers
-   * in the positional form (number_positions/number_values; entries written by earlier versions
-   * may carry the `numbers` map instead, and a consumer reads both).
+   * since the previous DIMENSIONS_CHANGED of the customer (all of them the first time), in the
+   * positional form (entries written by earlier versions may carry the name-keyed maps instead,
+   * and a consumer reads both).
    */
   Crm__Profiles__V1__Customer *customer;
   Crm__Profiles__V1__SuitabilityAssessment *assessment;
