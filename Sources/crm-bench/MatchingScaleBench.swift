@@ -90,7 +90,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         }
         let catchUp = Self.seconds(clock.now - started)
         print("catch-up from empty: \(catchUp) s (snapshot of \(customers) customers, then the feeds to sequence \(profilesLast) and \(productsLast))")
-        print("replica RSS after catch-up: \(matching.rssMiB()) MiB")
+        print("replica RSS after catch-up: \(matching.rssMiB()) MiB (\(matching.rssBreakdown()))")
         print(String(format: "CPU during catch-up: replica %.1f s, the sources (profiles serving the snapshot, in this process) %.1f s",
                      matching.cpuSeconds(), ReplicaProcess.cpuSeconds(statPath: "/proc/self/stat") - benchCPUBefore))
 

@@ -25,6 +25,10 @@ final class ReplicaProcess: @unchecked Sendable {
     func start() async throws -> Int {
         let portFile = directory.appendingPathComponent("matching.port")
         process.executableURL = URL(fileURLWithPath: executable)
+        // As services/systemd/crm-matching@.service runs it: large allocations mapped on their own.
+        var environment = ProcessInfo.processInfo.environment
+        environment["MALLOC_MMAP_THRESHOLD_"] = environment["MALLOC_MMAP_THRESHOLD_"] ?? "131072"
+        process.environment = environment
         process.arguments = [
             "--port", "0", "--port-file", portFile.path,
             "--database", directory.appendingPathComponent("matching.sqlite").path,
@@ -48,6 +52,13 @@ final class ReplicaProcess: @unchecked Sendable {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kib / 1_024
+    }
+
+    /// The resident memory's parts (anonymous: heap and stacks; file: mapped code and files).
+    func rssBreakdown() -> String {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return "" }
+        return status.split(separator: "\n").filter { $0.hasPrefix("RssAnon") || $0.hasPrefix("RssFile") || $0.hasPrefix("VmHWM") }
+            .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }.joined(separator: ", ")
     }
 
     /// CPU seconds (user + system) the process has used so far.

@@ -38,6 +38,7 @@ final class Replica: Sendable {
         let (loaded, profiles, products, scorer, purchases) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, Scorer?, Int) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
+            fresh.customers.compact()
             return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db),
                     try CopyStore.purchaseCount(db))
         }
@@ -106,6 +107,7 @@ final class Replica: Sendable {
     /// order ends in the same state).
     func finishSnapshot(followingFrom sequence: UInt64, customers: Int) async throws {
         try await database.write { db in try CopyStore.setCursor(db, .profiles, sequence) }
+        memory.withLock { $0.customers.compact() }
         // The snapshot's decoded pages are freed by now; hand the heap they left back to the
         // system so the replica's resident memory is its index, not the load's high-water mark.
         _ = crm_heap_trim()
