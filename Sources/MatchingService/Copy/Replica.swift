@@ -88,16 +88,7 @@ final class Replica: Sendable {
         let database = self.database
         async let stored: Void = database.write { db in try CopyStore.applySnapshot(db, entries) }
         memory.withLock { memory in
-            for entry in entries {
-                // A customer already in memory (a snapshot started again) has its values cleared
-                // first; a new row starts with every value missing anyway.
-                let known = memory.customers.row(of: entry.customer.customerID) != nil
-                memory.applyCustomer(entry.customer)
-                if entry.hasAssessment { memory.applyAssessment(customerID: entry.customer.customerID, entry.assessment) }
-                var dimensions = entry.dimensions
-                dimensions.customerID = entry.customer.customerID
-                memory.applyDimensions(dimensions, replacing: known)
-            }
+            for entry in entries { memory.applySnapshot(entry) }
         }
         try await stored
     }

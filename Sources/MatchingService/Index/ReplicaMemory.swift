@@ -40,8 +40,13 @@ struct ReplicaMemory: Sendable {
         let family: Int
     }
 
+    /// The column slots of the customer's own fields, in ``CustomerColumns/recordFields`` order
+    /// (status, kind, branch, manager, province, channel).
+    private var recordSlots: [Int] = []
+
     init(rules: SuitabilityRules) {
         self.rules = rules
+        recordSlots = CustomerColumns.recordFields.map { customers.categorySlot($0) }
     }
 
     static let statusNames = ["prospect", "normal", "frozen", "reported_lost", "closed"]
@@ -58,20 +63,34 @@ struct ReplicaMemory: Sendable {
     // MARK: Applying the feeds
 
     mutating func applyCustomer(_ customer: Crm_Profiles_V1_Customer) {
-        let row = ensureRow(customer.customerID)
+        applyCustomer(customer, row: ensureRow(customer.customerID))
+    }
+
+    private mutating func applyCustomer(_ customer: Crm_Profiles_V1_Customer, row: Int32) {
         var facts = customers.facts[Int(row)]
         facts.status = SuitabilityMapping.status(customer.status)
         setFacts(facts, row: row)
-        customers.setCategory("status", Self.statusName(customer.status), row: row)
-        customers.setCategory("kind", customer.kind == .institution ? "institution" : "individual", row: row)
-        customers.setCategory("branch_id", customer.branchID, row: row)
-        customers.setCategory("manager_id", customer.managerID, row: row)
-        customers.setCategory("province", customer.province, row: row)
-        customers.setCategory("channel", customer.channel, row: row)
+        let values = [Self.statusName(customer.status), customer.kind == .institution ? "institution" : "individual",
+                      customer.branchID, customer.managerID, customer.province, customer.channel]
+        for (slot, value) in zip(recordSlots, values) { customers.setCategory(slot: slot, value, row: row) }
+    }
+
+    /// One snapshot entry: the customer's record, assessment and every value, the row found once.
+    /// A customer already in memory (a snapshot started again) has its values cleared first; a new
+    /// row starts with every value missing anyway.
+    mutating func applySnapshot(_ entry: Crm_Profiles_V1_SnapshotEntry) {
+        let known = customers.row(of: entry.customer.customerID) != nil
+        let row = ensureRow(entry.customer.customerID)
+        applyCustomer(entry.customer, row: row)
+        if entry.hasAssessment { applyAssessment(entry.assessment, row: row) }
+        applyDimensions(entry.dimensions, row: row, replacing: known)
     }
 
     mutating func applyAssessment(customerID: String, _ assessment: Crm_Profiles_V1_SuitabilityAssessment) {
-        let row = ensureRow(customerID)
+        applyAssessment(assessment, row: ensureRow(customerID))
+    }
+
+    private mutating func applyAssessment(_ assessment: Crm_Profiles_V1_SuitabilityAssessment, row: Int32) {
         var facts = customers.facts[Int(row)]
         facts.assessment = SuitabilityMapping.assessment(assessment)
         setFacts(facts, row: row)
@@ -80,7 +99,10 @@ struct ReplicaMemory: Sendable {
     /// Applies a customer's dimension values (a feed delta, or with `replacing` a snapshot's
     /// complete set, which first marks every value missing).
     mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions, replacing: Bool = false) {
-        let row = ensureRow(dimensions.customerID)
+        applyDimensions(dimensions, row: ensureRow(dimensions.customerID), replacing: replacing)
+    }
+
+    private mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions, row: Int32, replacing: Bool) {
         if replacing { customers.clearNumbers(row: row) }
         let slotsBefore = customers.numberSlots.count
         let values = dimensions.numberValues

@@ -50,9 +50,12 @@ extension ReplicaMemory {
         // The product's share of its family for each profile, computed once per profile.
         var shareOfProfile = [Double](repeating: .nan, count: keys.profiles.count)
         var heap = TopHeap(capacity: limit ?? Int.max, ids: customers.ids)
+        // Asked once: `scorer != nil` inside the loop copies the scorer (a struct holding the
+        // model) per customer, a quarter of the scan at 100,000 customers.
+        let hasModel = scorer != nil
         for row in eligibleRows {
             let profile = Int(keyOfRow[Int(row)])
-            guard scorer != nil, let family else {
+            guard hasModel, let family else {
                 heap.offer(Ranked(row: row, score: 0))
                 continue
             }
