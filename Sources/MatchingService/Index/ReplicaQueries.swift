@@ -45,29 +45,41 @@ extension ReplicaMemory {
         let entry = try usableEntry(productCode)
         refreshFamilyWeights(today: today)
         let eligibleRows = eligibleRows(for: entry, today: today)
-        let family = entry.family
-        let weight = scorer?.weight(of: productCode) ?? 1
-        // The product's share of its family for each profile, computed once per profile.
-        var shareOfProfile = [Double](repeating: .nan, count: keys.profiles.count)
-        var heap = TopHeap(capacity: limit ?? Int.max, ids: customers.ids)
-        // Asked once: `scorer != nil` inside the loop copies the scorer (a struct holding the
-        // model) per customer, a quarter of the scan at 100,000 customers.
-        let hasModel = scorer != nil
-        for row in eligibleRows {
-            let profile = Int(keyOfRow[Int(row)])
-            guard hasModel, let family else {
-                heap.offer(Ranked(row: row, score: 0))
-                continue
-            }
-            var share = shareOfProfile[profile]
-            if share.isNaN {
-                let total = familyWeight(profile: UInt32(profile), family: family, today: today)
-                share = total > 0 ? min(1, weight / total) : 0
-                shareOfProfile[profile] = share
-            }
-            heap.offer(Ranked(row: row, score: familyScore(row: row, family: family) * share))
+        let capacity = limit ?? Int.max
+        // Without a model (or a family) every eligible customer scores 0, ranked by id.
+        guard scorer != nil, let family = entry.family else {
+            var heap = TopHeap(capacity: capacity, ids: customers.ids)
+            for row in eligibleRows { heap.offer(Ranked(row: row, score: 0)) }
+            return (eligibleRows.count, heap.sortedDescending())
         }
-        return (eligibleRows.count, heap.sortedDescending())
+        let weight = scorer?.weight(of: productCode) ?? 1
+        // First the parts that fill caches: family scores not computed yet, and the product's
+        // share of its family for each profile present (once per profile).
+        var shareOfProfile = [Double](repeating: .nan, count: keys.profiles.count)
+        for row in eligibleRows {
+            if familyScores[family][Int(row)].isNaN { _ = familyScore(row: row, family: family) }
+            let profile = Int(keyOfRow[Int(row)])
+            if shareOfProfile[profile].isNaN {
+                let total = familyWeight(profile: UInt32(profile), family: family, today: today)
+                shareOfProfile[profile] = total > 0 ? min(1, weight / total) : 0
+            }
+        }
+        // Then the ranking, which only reads: a bounded heap per slice of the rows, on both cores
+        // for large lists, merged at the end (ties broken by id, so the result does not depend on
+        // the slicing).
+        let scores = familyScores[family], profiles = keyOfRow, ids = customers.ids, rows = eligibleRows
+        let shares = shareOfProfile
+        let heaps = ParallelSlices.map(count: rows.count, slices: rows.count >= 50_000 ? 2 : 1) { range in
+            var heap = TopHeap(capacity: capacity, ids: ids)
+            for index in range {
+                let row = rows[index]
+                heap.offer(Ranked(row: row, score: Double(scores[Int(row)]) * shares[Int(profiles[Int(row)])]))
+            }
+            return heap.sortedDescending()
+        }
+        var merged = TopHeap(capacity: capacity, ids: ids)
+        for heap in heaps { for item in heap { merged.offer(item) } }
+        return (eligibleRows.count, merged.sortedDescending())
     }
 
     /// The ids of every customer who MATCHes the product and satisfies its rule, unranked (campaign
@@ -209,7 +221,7 @@ extension ReplicaMemory {
 }
 
 /// The best `capacity` of a stream of scored rows, kept in a min-heap; ties prefer the smaller id.
-struct TopHeap {
+struct TopHeap: Sendable {
     let capacity: Int
     let ids: [String]
     private var heap: [ReplicaMemory.Ranked] = []
