@@ -44,7 +44,8 @@ public struct ProfilesService: CRMService {
         let updater = self.updater
         CustomerHandlers(store: customers, assessmentValidityYears: validity, onChanged: { updater.notify() }).register(into: &router)
         IngestionHandlers(events: events, onIngested: { updater.notify() }).register(into: &router)
-        FeedHandlers(database: database, classifier: classifier).register(into: &router)
+        let snapshotPage = max(1, Int(settings["snapshot.page"] ?? "") ?? FeedSnapshot.page)
+        FeedHandlers(database: database, classifier: classifier, snapshotPage: snapshotPage).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),
             segments: SegmentStore(database: database),

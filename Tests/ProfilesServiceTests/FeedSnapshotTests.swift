@@ -34,8 +34,9 @@ import Testing
         return (dimensions, schemes)
     }
 
-    @Test func theSnapshotHoldsEveryCustomersCurrentStateInPagesWithTheFeedsSequence() async throws {
-        let harness = try await ProfilesHarness.start()
+    @Test(arguments: [2_000, 2]) func theSnapshotHoldsEveryCustomersCurrentStateInPagesWithTheFeedsSequence(readPage: Int) async throws {
+        // Read 2 customers at a time, a call's pages are read ahead while the one before is sent.
+        let harness = try await ProfilesHarness.start(settings: ["snapshot.page": "\(readPage)"])
         for id in ["C1", "C2", "C3", "C4", "C5"] { try await harness.upsert(id) }
         for (tolerance, id) in [(Crm_Common_V1_RiskTolerance.c2, "C2"), (.c4, "C2"), (.c3, "C4")] {
             _ = try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
@@ -60,10 +61,11 @@ import Testing
                 $0.limit = limit
             }, as: Crm_Profiles_V1_SnapshotEntry.self).collect()
         }
-        let first = try await snapshot(after: "", limit: 2)
+        let first = try await snapshot(after: "", limit: 3)
         let rest = try await snapshot(after: first.last?.customer.customerID ?? "", limit: 0)
-        #expect(first.map(\.customer.customerID) == ["C1", "C2"])
-        #expect(rest.map(\.customer.customerID) == ["C3", "C4", "C5"])
+        #expect(first.map(\.customer.customerID) == ["C1", "C2", "C3"])
+        #expect(rest.map(\.customer.customerID) == ["C4", "C5"])
+        #expect(try await snapshot(after: "C5", limit: 0).isEmpty)
         let entries = first + rest
         #expect(entries.allSatisfy { $0.sequence == lastSequence })
         // The latest assessment only; none for a customer never assessed.

@@ -20,9 +20,9 @@ struct ProfilesHarness {
     let ingest: RPCClient
     let office: RPCClient
 
-    static func start(path: String? = nil) async throws -> ProfilesHarness {
+    static func start(path: String? = nil, settings: [String: String] = [:]) async throws -> ProfilesHarness {
         let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
-        let service = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: tokens)
+        let service = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: tokens, settings: settings)
         return ProfilesHarness(service: service, path: file, ingest: service.client(token: "ingest"), office: service.client(token: "office"))
     }
 

@@ -10,6 +10,8 @@ import GRDB
 struct FeedHandlers: Sendable {
     let database: DatabasePool
     let classifier: Classifier
+    /// Customers per read of the snapshot (setting `snapshot.page`; 2,000 by default).
+    var snapshotPage = FeedSnapshot.page
 
     func register(into router: inout Router) {
         router.serverStreaming(
@@ -29,15 +31,26 @@ struct FeedHandlers: Sendable {
             Crm_Profiles_V1_SnapshotEntry.self,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
-            var after = request.afterCustomerID
+            // A page is read while the one before it is being sent: reading (SQLite, decoding the
+            // stored dimensions) and encoding the sent messages take about the same time.
+            let database = self.database
+            @Sendable func read(after: String, limit: Int) -> Task<[Crm_Profiles_V1_SnapshotEntry], any Error> {
+                Task { try await database.read { db in try FeedSnapshot.page(db, after: after, limit: limit) } }
+            }
             var remaining = request.limit == 0 ? Int.max : Int(request.limit)
-            while remaining > 0 {
-                let from = after, size = min(remaining, FeedSnapshot.page)
-                let entries = try await database.read { db in try FeedSnapshot.page(db, after: from, limit: size) }
-                for entry in entries { try await writer.write(entry) }
-                guard let last = entries.last, entries.count == size else { return }
-                after = last.customer.customerID
+            let page = snapshotPage
+            var size = min(remaining, page)
+            var pending: Task<[Crm_Profiles_V1_SnapshotEntry], any Error>? = read(after: request.afterCustomerID, limit: size)
+            defer { pending?.cancel() }
+            while let current = pending {
+                let entries = try await current.value
                 remaining -= entries.count
+                pending = nil
+                if entries.count == size, remaining > 0, let last = entries.last?.customer.customerID {
+                    size = min(remaining, page)
+                    pending = read(after: last, limit: size)
+                }
+                for entry in entries { try await writer.write(entry) }
             }
         }
         router.serverStreaming(
