@@ -120,12 +120,13 @@ struct MatchingScaleBench: AsyncParsableCommand {
             $0.productCode = codes[0]; $0.k = 1_000
         }, as: Crm_Matching_V1_TargetCustomersResponse.self, options: .timeout(.seconds(600)))
         print("first target list after a model change (scores one family for everyone): \(Self.seconds(clock.now - started)) s")
-        // Wait for the warm-up to finish: every family scored.
-        for code in codes.prefix(40) {
-            _ = try await client.unary("/crm.matching.v1.Matching/TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
-                $0.productCode = code; $0.k = 1
-            }, as: Crm_Matching_V1_TargetCustomersResponse.self, options: .timeout(.seconds(600)))
+        // Wait for the background pass to score every customer under the model (steady state).
+        started = clock.now
+        while !(try await client.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                       as: Crm_Matching_V1_GetReplicaStatusResponse.self).status.scoresWarm) {
+            try await Task.sleep(for: .milliseconds(100))
         }
+        print("every customer scored for every family \(Self.seconds(clock.now - started)) s after the first list")
 
         var listTimes: [Double] = []
         for index in 0..<lists {

@@ -66,6 +66,18 @@ import Testing
         #expect(targets.modelVersion == summary.version)
         #expect(targets.customers.first?.reasons.isEmpty == false)
         #expect(zip(targets.customers, targets.customers.dropFirst()).allSatisfy { $0.score >= $1.score })
+
+        // The background pass scores every customer under the new model and then says so.
+        let replica = harness.replicas[0].service
+        var polls = 0
+        while !replica.replicaStatus().scoresWarm, polls < 6_000 {
+            polls += 1
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let status = replica.replicaStatus()
+        #expect(status.scoresWarm && status.modelVersion == summary.version)
+        let unscored = replica.replica.memory.withLock { memory in memory.familyScores.reduce(0) { $0 + $1.filter(\.isNaN).count } }
+        #expect(unscored == 0)
         try await harness.stop()
     }
 }

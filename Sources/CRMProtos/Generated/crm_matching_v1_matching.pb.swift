@@ -1268,6 +1268,11 @@ public nonisolated struct Crm_Matching_V1_ReplicaStatus: Sendable {
   /// both feeds read to their end at least once since start
   public var ready: Bool = false
 
+  /// After a model change a background pass computes every customer's scores; until it ends a
+  /// target list may compute its family's scores itself (seconds at a million customers). True once
+  /// the pass for model_version has ended (or there is no model).
+  public var scoresWarm: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3350,7 +3355,7 @@ nonisolated extension Crm_Matching_V1_GetReplicaStatusRequest: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReplicaStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}products\0\u{1}purchases\0\u{3}profiles_sequence\0\u{3}products_sequence\0\u{3}profiles_staleness_seconds\0\u{3}products_staleness_seconds\0\u{3}model_version\0\u{1}ready\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}products\0\u{1}purchases\0\u{3}profiles_sequence\0\u{3}products_sequence\0\u{3}profiles_staleness_seconds\0\u{3}products_staleness_seconds\0\u{3}model_version\0\u{1}ready\0\u{3}scores_warm\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3367,6 +3372,7 @@ nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, Swif
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.productsStalenessSeconds) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.ready) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.scoresWarm) }()
       default: break
       }
     }
@@ -3400,6 +3406,9 @@ nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, Swif
     if self.ready != false {
       try visitor.visitSingularBoolField(value: self.ready, fieldNumber: 9)
     }
+    if self.scoresWarm != false {
+      try visitor.visitSingularBoolField(value: self.scoresWarm, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3413,6 +3422,7 @@ nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, Swif
     if lhs.productsStalenessSeconds != rhs.productsStalenessSeconds {return false}
     if lhs.modelVersion != rhs.modelVersion {return false}
     if lhs.ready != rhs.ready {return false}
+    if lhs.scoresWarm != rhs.scoresWarm {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

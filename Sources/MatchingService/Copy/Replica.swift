@@ -26,6 +26,8 @@ final class Replica: Sendable {
         var purchases = 0
         /// Customers this process read from profiles' snapshot when its copy started empty.
         var snapshotCustomers = 0
+        /// The model version whose background scoring pass has ended.
+        var warmedModel: String?
     }
 
     init(database: DatabasePool, rules: SuitabilityRules) {
@@ -170,13 +172,19 @@ final class Replica: Sendable {
     func warmScores() async {
         let slice = 500
         var start = 0
+        let version = memory.withLock { $0.scorer?.version }
         while true {
-            let done: Bool = memory.withLock { memory in
+            let (done, current): (Bool, String?) = memory.withLock { memory in
                 let end = min(memory.customers.count, start + slice)
                 memory.warmScores(rows: start..<end)
-                return end >= memory.customers.count
+                return (end >= memory.customers.count, memory.scorer?.version)
             }
-            if done || Task.isCancelled { return }
+            // A newer model started its own pass; this one stops.
+            if current != version || Task.isCancelled { return }
+            if done {
+                feeds.withLock { $0.warmedModel = version }
+                return
+            }
             start += slice
             await Task.yield()
         }
@@ -201,6 +209,7 @@ final class Replica: Sendable {
             $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
             $0.modelVersion = model
             $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil
+            $0.scoresWarm = model.isEmpty || feeds.warmedModel == model
         }
     }
 }

@@ -5177,7 +5177,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_request__
   (ProtobufCMessageInit) crm__matching__v1__get_replica_status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_descriptors[9] =
+static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_descriptors[10] =
 {
   {
     "customers",
@@ -5287,6 +5287,18 @@ static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "scores_warm",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, scores_warm),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__replica_status__field_indices_by_name[] = {
   0,   /* field[0] = customers */
@@ -5298,11 +5310,12 @@ static const unsigned crm__matching__v1__replica_status__field_indices_by_name[]
   5,   /* field[5] = profiles_staleness_seconds */
   2,   /* field[2] = purchases */
   8,   /* field[8] = ready */
+  9,   /* field[9] = scores_warm */
 };
 static const ProtobufCIntRange crm__matching__v1__replica_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor =
 {
@@ -5312,7 +5325,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor =
   "Crm__Matching__V1__ReplicaStatus",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ReplicaStatus),
-  9,
+  10,
   crm__matching__v1__replica_status__field_descriptors,
   crm__matching__v1__replica_status__field_indices_by_name,
   1,  crm__matching__v1__replica_status__number_ranges,

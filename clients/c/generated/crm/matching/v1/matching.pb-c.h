@@ -957,10 +957,16 @@ struct  Crm__Matching__V1__ReplicaStatus
    * both feeds read to their end at least once since start
    */
   protobuf_c_boolean ready;
+  /*
+   * After a model change a background pass computes every customer's scores; until it ends a
+   * target list may compute its family's scores itself (seconds at a million customers). True once
+   * the pass for model_version has ended (or there is no model).
+   */
+  protobuf_c_boolean scores_warm;
 };
 #define CRM__MATCHING__V1__REPLICA_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__replica_status__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Crm__Matching__V1__GetReplicaStatusResponse
