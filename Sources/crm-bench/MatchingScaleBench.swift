@@ -34,6 +34,9 @@ struct MatchingScaleBench: AsyncParsableCommand {
     @Option(help: "Target-list calls to time (each over a different product).")
     var lists: Int = 60
 
+    @Option(help: "Customers per snapshot call of the replica (its feed.snapshot_page setting).")
+    var snapshotPage: Int = 5_000
+
     @Option(help: "The crm-matching executable (default: beside this one).")
     var matchingExecutable: String?
 
@@ -74,7 +77,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
                 .deletingLastPathComponent().appendingPathComponent("crm-matching").path,
             directory: dir, adminTokenHash: TokenAuthenticator.hash(token: token), peerToken: peerToken,
             peers: ["profiles": profiles.port, "products": products.port],
-            settings: ["feed.page": "5000", "feed.interval_ms": "50"]
+            settings: ["feed.page": "5000", "feed.interval_ms": "50", "feed.snapshot_page": "\(snapshotPage)"]
         )
         defer { matching.stop() }
         let benchCPUBefore = ReplicaProcess.cpuSeconds(statPath: "/proc/self/stat")
