@@ -96,7 +96,8 @@ struct CustomerStore: Sendable {
     // MARK: Row mapping (used by other stores in the same transaction)
 
     static func fetch(_ db: Database, id: String) throws -> Customer? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM customer WHERE customer_id = ?"), arguments: [id]).map(customer(from:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns()) FROM customer WHERE customer_id = ?"), arguments: [id])
+            .map { customer(fromColumns: $0) }
     }
 
     static func statusHistory(_ db: Database, id: String) throws -> [Crm_Profiles_V1_StatusChange] {
@@ -155,6 +156,46 @@ struct CustomerStore: Sendable {
             $0.changedAt = .with { $0.unixMillis = millis }
             $0.changedBy = principal
         }
+    }
+
+    /// The customer table's columns in the order ``customer(fromColumns:at:)`` reads them. Readers
+    /// of many rows select these and read by position: a lookup by name compares column names
+    /// case-insensitively, once per column per row.
+    static let columnNames = [
+        "customer_id", "kind", "name", "branch_id", "manager_id", "channel", "open_date", "status", "phone", "email", "updated_at",
+        "birth_date", "province", "id_document_type", "id_document_number",
+    ]
+    static var columnCount: Int { columnNames.count }
+
+    /// ``columnNames`` for a SELECT list, qualified by `alias` when given.
+    static func columns(_ alias: String? = nil) -> String {
+        let prefix = alias.map { $0 + "." } ?? ""
+        return columnNames.map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// The customer in the ``columnNames`` columns of `row`, starting at `offset`.
+    static func customer(fromColumns row: Row, at offset: Int = 0) -> Customer {
+        var customer = Customer()
+        customer.customerID = row[offset]
+        customer.kind = Crm_Profiles_V1_CustomerKind(rawValue: row[offset + 1]) ?? .unspecified
+        customer.name = row[offset + 2]
+        customer.branchID = row[offset + 3]
+        customer.managerID = row[offset + 4]
+        customer.channel = row[offset + 5]
+        if let date: String = row[offset + 6], let parsed = Crm_Common_V1_Date(isoString: date) {
+            customer.openDate = parsed
+        }
+        customer.status = Crm_Profiles_V1_AccountStatus(rawValue: row[offset + 7]) ?? .unspecified
+        customer.phone = row[offset + 8]
+        customer.email = row[offset + 9]
+        customer.updatedAt = .with { $0.unixMillis = row[offset + 10] }
+        if let date: String = row[offset + 11], let parsed = Crm_Common_V1_Date(isoString: date) {
+            customer.birthDate = parsed
+        }
+        customer.province = row[offset + 12]
+        customer.idDocumentType = row[offset + 13]
+        customer.idDocumentNumber = row[offset + 14]
+        return customer
     }
 
     static func customer(from row: Row) -> Customer {

@@ -78,11 +78,11 @@ struct QueryStore: Sendable {
                 WHERE l.customer_id = ?
                 """, arguments: [id]) {
                 let ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
-                let recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
+                let recent = try RecentActivity(stored: row["recent"] as Data)
                 dimensions = try DimensionsView(serialized: row["dimensions"] as Data)
                 view.dimensions = dimensions.message(customerID: id)
-                view.recentTrades = Array(recent.recentTrades.prefix(recentLimit))
-                view.recentContacts = Array(recent.recentContacts.prefix(recentLimit))
+                view.recentTrades = try recent.tradeMessages(limit: recentLimit)
+                view.recentContacts = try recent.contactMessages(limit: recentLimit)
                 if let position = ledger.position {
                     view.cash = .fen(position.cashFen)
                     view.totalAssets = .fen(position.totalAssetsFen)
