@@ -2,177 +2,467 @@ import ArgumentParser
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
+import CRMStore
 import Foundation
+import GRDB
 import ProfilesService
 
-/// The profiles service at scale: load customers, positions and trades through the RPCs, fold them
-/// into dimensions, then measure a 360° call, segment counts and a restart, with memory and file
-/// sizes.
+/// The profiles service at scale (issue 3's performance aims): fill a store with N customers, one
+/// end-of-day position each and T trades per trading customer — the trades through IngestTrades
+/// with the dimension updater folding them as they arrive, as in production — then measure
+/// start-up, GetCustomer360 latency, segment counts over everyone, a restart, memory and file sizes.
+///
+/// Filling a million customers through UpsertCustomer (about 2,000 a second, one call each) would
+/// take most of the time available, so `--create seed` writes them straight into the store with
+/// the dimensions the service itself computes for a customer with no events (``ComputedSeeds``);
+/// their ledgers and dimensions then come only from the events ingested through the RPCs.
+/// `--reuse` measures a store an earlier run filled (the filling run's figures are kept beside it).
 struct ProfilesScaleBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profiles",
-        abstract: "Profiles at scale: ingestion, dimension folding, 360 latency, segment counts, start-up."
+        abstract: "Profiles at scale: ingestion, dimension folding, 360 latency, segment counts, start-up, memory, files."
     )
 
-    @Option(help: "Customers.")
+    enum Creation: String, ExpressibleByArgument, Codable {
+        /// UpsertCustomer, one call per customer.
+        case rpc
+        /// Written into the store before the service starts (``StoreSeeding`` with ``ComputedSeeds``).
+        case seed
+    }
+
+    enum Order: String, ExpressibleByArgument, Codable {
+        /// Trade k of every customer, then trade k + 1 of every customer: each customer's trades
+        /// spread over the whole ingestion, as a live feed from the trading system delivers them.
+        case interleaved
+        /// All of one customer's trades, then the next customer's: a history import from the previous
+        /// system, delivered customer by customer.
+        case customer
+    }
+
+    @Option(help: "Customers (one in ten a prospect, which never trades).")
     var customers: Int = 10_000
 
-    @Option(help: "Trades per customer.")
+    @Option(help: "Trades per trading customer, spread over the year up to 2026-06-30.")
     var tradesPerCustomer: Int = 20
 
-    @Option(help: "360 calls to time.")
-    var calls: Int = 2_000
+    @Option(help: "How customers are created: rpc (UpsertCustomer, one per call) or seed (written into the store with the service's own computed dimensions).")
+    var create: Creation = .rpc
+
+    @Option(help: "Order of the trades: interleaved (live feed) or customer (history import, customer by customer).")
+    var order: Order = .interleaved
+
+    @Option(help: "IngestTrades calls in flight (1,000 trades each).")
+    var inFlight: Int = 4
+
+    @Option(help: "Seconds allowed for filling (customers, positions, trades, folding); ingestion stops when they run out and the run measures what was stored.")
+    var timeLimit: Double = 3_600
+
+    @Option(help: "Seconds between progress lines while filling.")
+    var progressEvery: Double = 15
+
+    @Option(help: "360 calls to time, one at a time.")
+    var calls: Int = 3_000
 
     @Option(help: "Folder for the store (kept afterwards when given).")
     var folder: String?
+
+    @Flag(help: "Reuse the store an earlier run with the same figures filled in --folder instead of filling it again.")
+    var reuse = false
+
+    @Flag(help: "After filling, rebuild every ledger from the stored events and compare (RebuildDimensions; holds every ledger in memory).")
+    var verify = false
+
+    @Flag(help: "Report each table's and index's size (reads the whole file through SQLite's dbstat).")
+    var tableSizes = false
+
+    func validate() throws {
+        guard customers >= 10, tradesPerCustomer >= 0, inFlight >= 1, calls >= 1, timeLimit > 0 else {
+            throw ValidationError("customers must be at least 10; calls, in-flight and the time limit positive")
+        }
+    }
+
+    static let token = "bench"
+    static let method = "/crm.profiles.v1.Profiles/"
+    static let lastDay = Days.day(year: 2026, month: 6, day: 30)
+
+    /// What the filling run recorded, kept beside the store for `--reuse`.
+    struct FillRecord: Codable {
+        var customers: Int
+        var tradesPerCustomer: Int
+        var create: Creation
+        var order: Order
+        /// Whether every trade was ingested and folded within the time limit.
+        var complete: Bool
+        var tradesIngested: Int
+        /// Table rows (| figure | value |) describing the fill.
+        var lines: [String]
+    }
 
     func run() async throws {
         let dir = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-profiles-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { if folder == nil { try? FileManager.default.removeItem(at: dir) } }
         let path = dir.appendingPathComponent("profiles.sqlite").path
-        let token = "bench"
-        let tokens: [TokenAuthenticator.Entry] = [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"]))]
+        let recordPath = dir.appendingPathComponent("fill.json").path
+        let traders = Self.traderCount(customers)
+        print("\(customers) customers (\(traders) trading), \(traders * tradesPerCustomer) trades, created by \(create.rawValue), trades in \(order.rawValue) order; \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
+
+        let record: FillRecord
+        if reuse, let data = FileManager.default.contents(atPath: recordPath), FileManager.default.fileExists(atPath: path) {
+            record = try JSONDecoder().decode(FillRecord.self, from: data)
+            guard record.customers == customers, record.tradesPerCustomer == tradesPerCustomer, record.create == create, record.order == order else {
+                throw ValidationError("the store in \(dir.path) was filled with other figures (\(record.customers) customers, \(record.tradesPerCustomer) trades each, \(record.create.rawValue), \(record.order.rawValue))")
+            }
+            print("reusing the store filled earlier in \(dir.path)\n")
+        } else {
+            record = try await fill(path: path)
+            try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: recordPath))
+        }
+        if verify { try await verifyLedgers(path: path) }
+        try await measure(path: path, record: record)
+    }
+
+    // MARK: Filling
+
+    private func fill(path: String) async throws -> FillRecord {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let clock = ContinuousClock()
-        print("\(customers) customers, \(customers * tradesPerCustomer) trades\n")
+        let fillStarted = clock.now
+        let deadline = fillStarted + .seconds(timeLimit)
+        var lines: [String] = []
+        let lastDate = Self.date(Self.lastDay)
 
-        var service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens)
-        var client = service.client(token: token)
-        let method = "/crm.profiles.v1.Profiles/"
-        let lastDay = Days.day(year: 2026, month: 6, day: 30)
-
-        // Customers and one end-of-day position each.
-        var started = clock.now
-        for index in 0..<customers {
-            _ = try await client.unary(method + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
-                $0.customer = .with {
-                    $0.customerID = String(format: "C%07d", index); $0.kind = .individual; $0.name = "Customer \(index)"
-                    $0.branchID = "B\(index % 20)"; $0.managerID = "M\(index % 500)"; $0.status = index % 10 == 9 ? .prospect : .normal
-                    if index % 10 != 9 { $0.openDate = .init(year: 2015 + Int32(index % 10), month: 3, day: 1) }
+        if create == .seed {
+            let started = clock.now
+            let pool = try SQLiteStore.open(path: path, migrator: ProfilesService.migrator)
+            let computed = try ComputedSeeds()
+            var lastPrint = clock.now
+            for start in stride(from: 0, to: customers, by: 10_000) {
+                let seeds = (start..<min(customers, start + 10_000)).map { index in
+                    computed.seed(customer: Self.customer(index), assessment: nil, asOf: lastDate)
                 }
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+                try await StoreSeeding.write(seeds, into: pool)
+                if (clock.now - lastPrint).seconds >= progressEvery {
+                    lastPrint = clock.now
+                    print(String(format: "[%6.0f s] seeded %d customers", (clock.now - fillStarted).seconds, start + seeds.count))
+                }
+            }
+            try await ComputedSeeds.markFolded(pool, asOf: lastDate)
+            try pool.close()
+            let seconds = (clock.now - started).seconds
+            lines.append(String(format: "| customers seeded into the store (dimensions computed by the service's engine) | %.0f /s (%.1f s) |", Double(customers) / seconds, seconds))
         }
-        let customerSeconds = (clock.now - started).seconds
-        let civil = Days.civil(lastDay)
+
+        let tokens: [TokenAuthenticator.Entry] = [.init(sha256: TokenAuthenticator.hash(token: Self.token), principal: Principal(name: "bench", roles: ["admin"]))]
+        // The updater runs as in production, folding while trades arrive.
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, runBackground: true)
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: service.port)], token: Self.token,
+                                                                  defaultDeadline: .seconds(600)))
+
+        if create == .rpc {
+            let started = clock.now
+            for index in 0..<customers {
+                _ = try await client.unary(Self.method + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = Self.customer(index) },
+                                           as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            }
+            let seconds = (clock.now - started).seconds
+            lines.append(String(format: "| customers created (UpsertCustomer, one per call) | %.0f /s (%.1f s) |", Double(customers) / seconds, seconds))
+        }
+
+        // One end-of-day position per trading customer, on the last day: it sets the business date.
         for start in stride(from: 0, to: customers, by: 1_000) {
-            _ = try await client.unary(method + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with { request in
-                request.events = (start..<min(start + 1_000, customers)).filter { $0 % 10 != 9 }.map { index in
-                    .with {
-                        $0.idempotencyKey = "P\(index)"; $0.customerID = String(format: "C%07d", index)
-                        $0.tradingDay = .init(year: civil.year, month: civil.month, day: civil.day)
-                        $0.cash = .with { $0.minorUnits = Int64(100_000 * (1 + index % 97)) }
-                        $0.holdings = [.with {
-                            $0.instrument = String(600_000 + index % 300); $0.instrumentType = .stock; $0.sector = "s\(index % 11)"; $0.quantity = 100
-                            $0.marketValue = .with { $0.minorUnits = Int64(300_000 * (1 + index % 89)) }; $0.cost = .with { $0.minorUnits = Int64(280_000 * (1 + index % 89)) }
-                        }]
-                    }
-                }
-            }, as: Crm_Profiles_V1_IngestResponse.self)
+            let events = (start..<min(start + 1_000, customers)).filter { $0 % 10 != 9 }.map(Self.position)
+            _ = try await client.unary(Self.method + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = events },
+                                       as: Crm_Profiles_V1_IngestResponse.self)
         }
 
-        // Trades through the RPC, 1,000 a batch, 4 batches in flight.
-        let traders = (0..<customers).filter { $0 % 10 != 9 }
-        let total = traders.count * tradesPerCustomer
-        let startMillis = Int64(lastDay - 364) * Days.millisPerDay
-        started = clock.now
-        let ingestClient = client
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func batch(_ from: Int) -> Crm_Profiles_V1_IngestTradesRequest {
-                .with { request in
-                    request.events = (from..<min(from + 1_000, total)).map { n in
-                        let customer = traders[n % traders.count]
-                        return .with {
-                            $0.idempotencyKey = "T\(n)"; $0.customerID = String(format: "C%07d", customer); $0.account = n % 9 == 0 ? .margin : .cash
-                            $0.side = n % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + n % 300); $0.instrumentType = n % 5 == 0 ? .fund : .stock
-                            $0.sector = "s\(n % 11)"; $0.quantity = 100; $0.price = "10.00"
-                            $0.amount = .with { $0.minorUnits = Int64(100_000 + n % 50_000) }
-                            $0.commission = .with { $0.minorUnits = Int64(25 + n % 50) }; $0.fees = .with { $0.minorUnits = 2 }
-                            $0.tradedAt = .with { $0.unixMillis = startMillis + Int64(n % 365) * Days.millisPerDay + 3_600_000 }
-                        }
+        // Trades through the RPC, 1,000 a batch, several in flight, until done or out of time.
+        let traders = Self.traderCount(customers)
+        let total = traders * tradesPerCustomer
+        let order = self.order, tradesPerCustomer = self.tradesPerCustomer
+        let startEventID = try await Self.foldState(service.database).maxEventID
+        let started = clock.now
+        var lastPrint = clock.now
+        var sent = 0
+        var acknowledged = 0
+        var timedOut = false
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            func submit() {
+                let from = sent
+                let count = min(1_000, total - from)
+                sent += count
+                group.addTask {
+                    let request = Crm_Profiles_V1_IngestTradesRequest.with { request in
+                        request.events = (from..<from + count).map { Self.trade(number: $0, traders: traders, tradesPerCustomer: tradesPerCustomer, order: order) }
                     }
+                    _ = try await client.unary(Self.method + "IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self)
+                    return count
                 }
             }
-            for _ in 0..<4 where next < total {
-                let request = batch(next)
-                next += 1_000
-                group.addTask { _ = try await ingestClient.unary(method + "IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self) }
-            }
-            while try await group.next() != nil {
-                if next < total {
-                    let request = batch(next)
-                    next += 1_000
-                    group.addTask { _ = try await ingestClient.unary(method + "IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self) }
+            for _ in 0..<inFlight where sent < total { submit() }
+            while let done = try await group.next() {
+                acknowledged += done
+                if clock.now >= deadline { timedOut = true }
+                if sent < total && !timedOut { submit() }
+                if (clock.now - lastPrint).seconds >= progressEvery {
+                    lastPrint = clock.now
+                    try await printProgress(service: service, since: fillStarted, tradesStarted: started, acknowledged: acknowledged, total: total, startEventID: startEventID)
                 }
             }
         }
         let ingestSeconds = (clock.now - started).seconds
+        let foldedDuringIngestion = try await Self.foldState(service.database)
+        lines.append(String(format: "| trades ingested (IngestTrades, 1,000 a batch, %d in flight, %@ order) | %.0f /s (%d in %.1f s) |",
+                            inFlight, order.rawValue, Double(acknowledged) / ingestSeconds, acknowledged, ingestSeconds))
 
-        started = clock.now
-        try await service.service.updateDimensions()
+        // Wait until the updater has folded everything (it keeps folding on its own), within the limit.
+        let endEventID = foldedDuringIngestion.maxEventID
+        var state = foldedDuringIngestion
+        while !state.caughtUp && clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            state = try await Self.foldState(service.database)
+            if (clock.now - lastPrint).seconds >= progressEvery {
+                lastPrint = clock.now
+                try await printProgress(service: service, since: fillStarted, tradesStarted: started, acknowledged: acknowledged, total: total, startEventID: startEventID)
+            }
+        }
+        if state.caughtUp {
+            // Any last rollover, in this task (a no-op when the updater is idle).
+            try await service.service.updateDimensions()
+        }
         let foldSeconds = (clock.now - started).seconds
+        let lagSeconds = foldSeconds - ingestSeconds
+        let folded = state.lastFoldedEventID - startEventID
+        let ingested = endEventID - startEventID
+        lines.append(String(format: "| events folded into dimensions while ingesting | %.0f /s (%.1f%% of the ingested when ingestion ended) |",
+                            Double(foldedDuringIngestion.lastFoldedEventID - startEventID) / ingestSeconds,
+                            ingested > 0 ? 100 * Double(foldedDuringIngestion.lastFoldedEventID - startEventID) / Double(ingested) : 100))
+        lines.append(String(format: "| trades folded, first sent to last folded | %.0f /s (%.1f s; %.1f s after ingestion ended) |",
+                            Double(folded) / foldSeconds, foldSeconds, lagSeconds))
+        let complete = !timedOut && state.caughtUp && acknowledged == total
+        if !complete {
+            lines.append(String(format: "| **stopped by the time limit (%.0f s)** | %d of %d trades ingested, %d of them folded |", timeLimit, acknowledged, total, folded))
+        }
+        lines.append(String(format: "| filling, from an empty folder | %.1f s |", (clock.now - fillStarted).seconds))
+        lines.append(String(format: "| peak resident memory while filling (client and service in one process) | %.0f MiB |", CompensationBench.memory("VmHWM")))
+        await client.close()
+        try await service.stop()
+        return FillRecord(customers: customers, tradesPerCustomer: tradesPerCustomer, create: create, order: order, complete: complete,
+                          tradesIngested: acknowledged, lines: lines)
+    }
 
-        // 360° latency, one call at a time.
+    private func printProgress(service: InProcessService<ProfilesService>, since fillStarted: ContinuousClock.Instant, tradesStarted: ContinuousClock.Instant,
+                               acknowledged: Int, total: Int, startEventID: Int64) async throws {
+        let now = ContinuousClock.now
+        let state = try await Self.foldState(service.database)
+        let tradeSeconds = max(0.001, (now - tradesStarted).seconds)
+        let folded = state.lastFoldedEventID - startEventID
+        print(String(format: "[%6.0f s] trades %d of %d (%.0f /s); folded %lld (%.0f /s), %lld behind; RSS %.0f MiB; store %.0f MiB + WAL %.0f MiB",
+                     (now - fillStarted).seconds, acknowledged, total, Double(acknowledged) / tradeSeconds, folded, Double(folded) / tradeSeconds,
+                     state.maxEventID - state.lastFoldedEventID, CompensationBench.memory("VmRSS"),
+                     Self.fileMiB(service.database.path), Self.fileMiB(service.database.path + "-wal")))
+    }
+
+    struct FoldState {
+        var maxEventID: Int64
+        var lastFoldedEventID: Int64
+        var lastChange: Int64
+        var lastFoldedChange: Int64
+        var caughtUp: Bool { lastFoldedEventID >= maxEventID && lastFoldedChange >= lastChange }
+    }
+
+    /// How far the dimension updater has come (its checkpoint against the tables' ends).
+    static func foldState(_ database: DatabasePool) async throws -> FoldState {
+        try await database.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT (SELECT COALESCE(MAX(id), 0) FROM event), last_event_id,
+                       (SELECT COALESCE(MAX(sequence), 0) FROM change_log), last_change_sequence
+                FROM dimension_checkpoint WHERE id = 1
+                """)
+            guard let row else { return FoldState(maxEventID: 0, lastFoldedEventID: 0, lastChange: 0, lastFoldedChange: 0) }
+            return FoldState(maxEventID: row[0], lastFoldedEventID: row[1], lastChange: row[2], lastFoldedChange: row[3])
+        }
+    }
+
+    private func verifyLedgers(path: String) async throws {
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens)
+        let client = service.client(token: Self.token)
+        let started = ContinuousClock.now
+        let response = try await client.unary(Self.method + "RebuildDimensions", Crm_Profiles_V1_RebuildDimensionsRequest(),
+                                              as: Crm_Profiles_V1_RebuildDimensionsResponse.self)
+        print(String(format: "rebuild from the stored events: %d customers, %d mismatches (%.1f s)\n", response.customers, response.mismatches,
+                     (ContinuousClock.now - started).seconds))
+        await client.close()
+        try await service.stop()
+    }
+
+    // MARK: Measuring
+
+    private func measure(path: String, record: FillRecord) async throws {
+        let clock = ContinuousClock()
+        // Start-up on the filled store (its pages are in the OS cache from filling or the last run).
+        var startup = try await Self.start(path: path)
+        var service = startup.service
+        var client = service.client(token: Self.token)
+        let firstStart = startup.figures
+
+        // 360° latency, one call at a time, customers spread over the whole id range.
         var latencies: [Double] = []
+        latencies.reserveCapacity(calls)
         for n in 0..<calls {
-            let id = String(format: "C%07d", (n * 7_919) % customers)
+            let id = Self.customerID((n &* 7_919) % customers)
             let t0 = clock.now
-            _ = try await client.unary(method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = id }, as: Crm_Profiles_V1_GetCustomer360Response.self)
+            _ = try await client.unary(Self.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = id },
+                                       as: Crm_Profiles_V1_GetCustomer360Response.self)
             latencies.append((clock.now - t0).seconds * 1_000)
         }
         latencies.sort()
         func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
 
-        // Segment counts over every customer.
-        let rules = ["status = normal", "asset_tier >= gold and position_ratio < 0.8", "trade_count_90d > 3 and not lifecycle_stage = dormant or contribution_tier in (high, top)"]
-        var countTimes: [String: Double] = [:]
+        // Segment counts over every customer, from the in-memory index.
+        let rules = ["status = normal", "asset_tier >= gold and position_ratio < 0.8",
+                     "trade_count_90d > 3 and not lifecycle_stage = dormant or contribution_tier in (high, top)"]
+        var countLines: [String] = []
         for rule in rules {
             var times: [Double] = []
+            var members: UInt64 = 0
             for _ in 0..<5 {
                 let t0 = clock.now
-                _ = try await client.unary(method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+                let response = try await client.unary(Self.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule },
+                                                      as: Crm_Profiles_V1_CountSegmentResponse.self)
                 times.append((clock.now - t0).seconds * 1_000)
+                members = response.count
             }
-            countTimes[rule] = BenchMain.median(times)
+            countLines.append(String(format: "| CountSegment `%@` over %d customers (%llu members; median of 5) | %.1f ms |", rule, customers, members, BenchMain.median(times)))
         }
-        let rss = Self.residentMegabytes()
+        let rss = CompensationBench.memory("VmRSS")
+        let mainMiB = Self.fileMiB(path), walMiB = Self.fileMiB(path + "-wal")
+        var tables: [(String, Double)] = []
+        if tableSizes {
+            tables = try await service.database.read { db in
+                try Row.fetchAll(db, sql: "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").map { ($0[0], Double($0[1] as Int64) / 1_048_576) }
+            }
+        }
 
-        // Restart: time to listening, then to the index being loaded.
+        // A restart: a new service on the same store.
         await client.close()
         try await service.stop()
-        started = clock.now
-        service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens)
-        let listenSeconds = (clock.now - started).seconds
-        client = service.client(token: token)
-        _ = try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
-        let healthySeconds = (clock.now - started).seconds
-        try await service.service.updateDimensions()
-        let indexSeconds = (clock.now - started).seconds
+        startup = try await Self.start(path: path)
+        service = startup.service
+        client = service.client(token: Self.token)
+        let rssAfterRestart = CompensationBench.memory("VmRSS")
         await client.close()
         try await service.stop()
 
-        let size = { (suffix: String) -> Double in
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path + suffix))?[.size] as? Int
-            return Double(bytes ?? 0) / 1_048_576
-        }
         print("| figure | value |\n|---|---:|")
-        print(String(format: "| customers created (UpsertCustomer, one per call) | %.0f /s |", Double(customers) / customerSeconds))
-        print(String(format: "| trades ingested (IngestTrades, 1,000 a batch, 4 in flight) | %.0f /s |", Double(total) / ingestSeconds))
-        print(String(format: "| events folded into dimensions (updater catch-up) | %.0f /s (%.1f s) |", Double(total + customers) / foldSeconds, foldSeconds))
-        print(String(format: "| GetCustomer360 p50 / p99 / max | %.2f / %.2f / %.2f ms |", pct(0.5), pct(0.99), latencies.last ?? 0))
-        for rule in rules {
-            print(String(format: "| CountSegment `%@` (median of 5) | %.1f ms |", rule, countTimes[rule] ?? 0))
-        }
-        print(String(format: "| restart: listening / healthy / index loaded | %.2f / %.2f / %.2f s |", listenSeconds, healthySeconds, indexSeconds))
-        print(String(format: "| resident memory after the queries | %.0f MiB |", rss))
-        print(String(format: "| store file (+ WAL) | %.0f MiB (+ %.0f MiB) |", size(""), size("-wal")))
+        for line in record.lines { print(line) }
+        print(String(format: "| start-up on the filled store: listening / healthy / dimension index loaded | %.2f / %.2f / %.2f s |",
+                     firstStart.listening, firstStart.healthy, firstStart.indexLoaded))
+        print(String(format: "| GetCustomer360 p50 / p99 / max (%d calls, one at a time) | %.2f / %.2f / %.2f ms |", calls, pct(0.5), pct(0.99), latencies.last ?? 0))
+        for line in countLines { print(line) }
+        print(String(format: "| restart: listening / healthy / dimension index loaded | %.2f / %.2f / %.2f s |",
+                      startup.figures.listening, startup.figures.healthy, startup.figures.indexLoaded))
+        print(String(format: "| resident memory after the queries / after the restart (client and service in one process) | %.0f / %.0f MiB |", rss, rssAfterRestart))
+        print(String(format: "| store file (+ WAL) while running | %.0f MiB (+ %.0f MiB) |", mainMiB, walMiB))
+        print(String(format: "| store file after shutdown | %.0f MiB |", Self.fileMiB(path)))
+        for (name, mib) in tables where mib >= 1 { print(String(format: "| — %@ | %.0f MiB |", name, mib)) }
+        if !record.complete { print("\nThe fill was stopped by its time limit: the figures above are for what it stored.") }
     }
 
-    static func residentMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes / 1_024
+    struct StartupFigures {
+        var listening: Double
+        var healthy: Double
+        var indexLoaded: Double
+    }
+
+    static var tokens: [TokenAuthenticator.Entry] {
+        [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"]))]
+    }
+
+    /// Starts the service on `path`, timing listening, the first health answer and the in-memory
+    /// index loaded (what the updater does first in the background; queries scan the store until then).
+    /// The updater itself does not run, so a store left part-folded stays as it is while measured.
+    static func start(path: String) async throws -> (service: InProcessService<ProfilesService>, figures: StartupFigures) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens)
+        let listening = (clock.now - started).seconds
+        let client = service.client(token: token)
+        _ = try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+        let healthy = (clock.now - started).seconds
+        await client.close()
+        try await service.service.loadDimensionIndex()
+        let indexLoaded = (clock.now - started).seconds
+        return (service, StartupFigures(listening: listening, healthy: healthy, indexLoaded: indexLoaded))
+    }
+
+    // MARK: Generated data
+
+    /// Customers whose index is not 9 mod 10 trade (the others are prospects).
+    static func traderCount(_ customers: Int) -> Int { customers / 10 * 9 + min(customers % 10, 9) }
+
+    /// The customer index of the t-th trading customer.
+    static func traderCustomer(_ t: Int) -> Int { t / 9 * 10 + t % 9 }
+
+    static func customerID(_ index: Int) -> String { "C" + zeroPadded(index, width: 7) }
+
+    /// Decimal digits with leading zeros (String(format:) costs a few microseconds a call: 20 million
+    /// trades' keys and ids are built on the client's side of a shared two-core machine).
+    static func zeroPadded(_ value: Int, width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    static func date(_ day: DayNumber) -> Crm_Common_V1_Date {
+        let civil = Days.civil(day)
+        return .init(year: civil.year, month: civil.month, day: civil.day)
+    }
+
+    static func customer(_ index: Int) -> Crm_Profiles_V1_Customer {
+        .with {
+            $0.customerID = customerID(index); $0.kind = .individual; $0.name = "Customer \(index)"
+            $0.branchID = "B\(index % 20)"; $0.managerID = "M\(index % 500)"; $0.status = index % 10 == 9 ? .prospect : .normal
+            if index % 10 != 9 { $0.openDate = .init(year: 2015 + Int32(index % 10), month: 3, day: 1) }
+            $0.updatedAt = .with { $0.unixMillis = 1_764_000_000_000 }
+        }
+    }
+
+    static func position(_ index: Int) -> Crm_Profiles_V1_DailyPositionEvent {
+        .with {
+            $0.idempotencyKey = "P\(index)"; $0.customerID = customerID(index)
+            $0.tradingDay = date(lastDay)
+            $0.cash = .with { $0.minorUnits = Int64(100_000 * (1 + index % 97)) }
+            $0.holdings = [.with {
+                $0.instrument = String(600_000 + index % 300); $0.instrumentType = .stock; $0.sector = "s\(index % 11)"; $0.quantity = 100
+                $0.marketValue = .with { $0.minorUnits = Int64(300_000 * (1 + index % 89)) }; $0.cost = .with { $0.minorUnits = Int64(280_000 * (1 + index % 89)) }
+            }]
+        }
+    }
+
+    /// The n-th trade sent. Trade k of trading customer t is the same event in either order; its
+    /// number in time order (k × traders + t) names it, and its day moves on with k, so a live feed
+    /// (interleaved) delivers the year in order.
+    static func trade(number n: Int, traders: Int, tradesPerCustomer: Int, order: Order) -> Crm_Profiles_V1_TradeEvent {
+        let t: Int, k: Int
+        switch order {
+        case .interleaved: (t, k) = (n % traders, n / traders)
+        case .customer: (t, k) = (n / tradesPerCustomer, n % tradesPerCustomer)
+        }
+        let serial = k * traders + t
+        let spread = max(1, 365 / max(1, tradesPerCustomer))
+        let day = lastDay - 364 + DayNumber((k * 365) / max(1, tradesPerCustomer) + t % spread)
+        return .with {
+            $0.idempotencyKey = "T" + zeroPadded(serial, width: 10); $0.customerID = customerID(traderCustomer(t))
+            $0.account = serial % 9 == 0 ? .margin : .cash
+            $0.side = serial % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + serial % 300); $0.instrumentType = serial % 5 == 0 ? .fund : .stock
+            $0.sector = "s\(serial % 11)"; $0.quantity = 100; $0.price = "10.00"
+            $0.amount = .with { $0.minorUnits = Int64(100_000 + serial % 50_000) }
+            $0.commission = .with { $0.minorUnits = Int64(25 + serial % 50) }; $0.fees = .with { $0.minorUnits = 2 }
+            $0.tradedAt = .with { $0.unixMillis = Int64(day) * Days.millisPerDay + 3_600_000 + Int64(serial % 20_000) * 1_000 }
+        }
+    }
+
+    static func fileMiB(_ path: String) -> Double {
+        Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) / 1_048_576
     }
 }
