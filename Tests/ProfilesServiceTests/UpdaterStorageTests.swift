@@ -61,6 +61,8 @@ import Testing
             #expect(aligned.isIdentical(to: plain))
             #expect(aligned.encodedBytes() == plain.serialized())
             #expect(try StoredDimensions(serialized: aligned.encodedBytes()).isIdentical(to: plain))
+            #expect(try StoredDimensions.decoded(plain.serialized()).isIdentical(to: plain))
+            #expect(throws: StoredDimensions.DecodingError.self) { try StoredDimensions.decoded(plain.serialized().dropLast(3)) }
             // NaN (missing) compares as the same value; any other difference does not.
             #expect(facts.status != .prospect || plain.numbers.contains { $0.isNaN })
             var changed = plain

@@ -101,19 +101,20 @@ struct CustomerStore: Sendable {
     }
 
     static func statusHistory(_ db: Database, id: String) throws -> [Crm_Profiles_V1_StatusChange] {
-        try Row.fetchAll(db, sql: "SELECT * FROM status_change WHERE customer_id = ? ORDER BY id", arguments: [id]).map { row in
+        let select = try db.cachedStatement(sql: "SELECT from_status, to_status, reason, changed_at, changed_by FROM status_change WHERE customer_id = ? ORDER BY id")
+        return try Row.fetchAll(select, arguments: [id]).map { row in
             .with {
-                $0.fromStatus = .init(rawValue: row["from_status"]) ?? .unspecified
-                $0.toStatus = .init(rawValue: row["to_status"]) ?? .unspecified
-                $0.reason = row["reason"]
-                $0.changedAt = .with { $0.unixMillis = row["changed_at"] }
-                $0.changedBy = row["changed_by"]
+                $0.fromStatus = .init(rawValue: row[0]) ?? .unspecified
+                $0.toStatus = .init(rawValue: row[1]) ?? .unspecified
+                $0.reason = row[2]
+                $0.changedAt = .with { $0.unixMillis = row[3] }
+                $0.changedBy = row[4]
             }
         }
     }
 
     static func assessments(_ db: Database, id: String) throws -> [Crm_Profiles_V1_SuitabilityAssessment] {
-        try Data.fetchAll(db, sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence", arguments: [id]).map {
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence"), arguments: [id]).map {
             try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0)
         }
     }

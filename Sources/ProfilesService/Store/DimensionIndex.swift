@@ -182,7 +182,7 @@ final class DimensionIndex: Sendable {
                     arguments: [from, pageSize]
                 ).map { row in
                     let dims: Data? = row[CustomerStore.columnCount]
-                    return (CustomerStore.customer(fromColumns: row), try DimensionsView(serialized: dims))
+                    return (CustomerStore.customer(fromColumns: row), DimensionsView(try dims.map(StoredDimensions.decoded)))
                 }
             }
             for (customer, dimensions) in page {

@@ -256,7 +256,7 @@ final class DimensionUpdater: Service, Sendable {
         let base = CustomerStore.columnCount
         var ledger = CustomerLedger()
         if let bytes = row[base] as Data? { ledger = try CustomerLedger(serialized: [UInt8](bytes)) }
-        let previous = try (row[base + 2] as Data?).map { try StoredDimensions(serialized: $0) }
+        let previous = try (row[base + 2] as Data?).map(StoredDimensions.decoded)
         let assessment = try (row[base + 3] as Data?).map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
         for event in newEvents { ledger.apply(event) }
         // The 360 view's recent trades and contacts change only with new ones.
