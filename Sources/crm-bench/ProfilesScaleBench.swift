@@ -45,6 +45,12 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     @Option(help: "Trades per trading customer, spread over the year up to 2026-06-30.")
     var tradesPerCustomer: Int = 20
 
+    @Option(help: "Trades in all (default: trades per customer × trading customers); each trading customer gets an equal share, the last ones one fewer.")
+    var trades: Int?
+
+    @Option(help: "After filling (or reusing), this many more trades as a live day's feed: one per trading customer in turn, on the last day, through the running updater.")
+    var liveTrades: Int = 0
+
     @Option(help: "How customers are created: rpc (UpsertCustomer, one per call) or seed (written into the store with the service's own computed dimensions).")
     var create: Creation = .rpc
 
@@ -81,6 +87,12 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         }
     }
 
+    /// The trades to ingest while filling.
+    var tradeTotal: Int { trades ?? Self.traderCount(customers) * tradesPerCustomer }
+
+    /// Each trading customer's share of `total` trades, rounded up.
+    static func perCustomer(_ total: Int, traders: Int) -> Int { max(1, (total + traders - 1) / max(1, traders)) }
+
     static let token = "bench"
     static let method = "/crm.profiles.v1.Profiles/"
     static let lastDay = Days.day(year: 2026, month: 6, day: 30)
@@ -88,7 +100,8 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     /// What the filling run recorded, kept beside the store for `--reuse`.
     struct FillRecord: Codable {
         var customers: Int
-        var tradesPerCustomer: Int
+        /// The trades filled in all.
+        var trades: Int
         var create: Creation
         var order: Order
         /// Whether every trade was ingested and folded within the time limit.
@@ -105,13 +118,13 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let path = dir.appendingPathComponent("profiles.sqlite").path
         let recordPath = dir.appendingPathComponent("fill.json").path
         let traders = Self.traderCount(customers)
-        print("\(customers) customers (\(traders) trading), \(traders * tradesPerCustomer) trades, created by \(create.rawValue), trades in \(order.rawValue) order; \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
+        print("\(customers) customers (\(traders) trading), \(tradeTotal) trades, created by \(create.rawValue), trades in \(order.rawValue) order; \(ProcessInfo.processInfo.activeProcessorCount) cores\n")
 
         let record: FillRecord
         if reuse, let data = FileManager.default.contents(atPath: recordPath), FileManager.default.fileExists(atPath: path) {
             record = try JSONDecoder().decode(FillRecord.self, from: data)
-            guard record.customers == customers, record.tradesPerCustomer == tradesPerCustomer, record.create == create, record.order == order else {
-                throw ValidationError("the store in \(dir.path) was filled with other figures (\(record.customers) customers, \(record.tradesPerCustomer) trades each, \(record.create.rawValue), \(record.order.rawValue))")
+            guard record.customers == customers, record.trades == tradeTotal, record.create == create, record.order == order else {
+                throw ValidationError("the store in \(dir.path) was filled with other figures (\(record.customers) customers, \(record.trades) trades, \(record.create.rawValue), \(record.order.rawValue))")
             }
             print("reusing the store filled earlier in \(dir.path)\n")
         } else {
@@ -119,7 +132,9 @@ struct ProfilesScaleBench: AsyncParsableCommand {
             try JSONEncoder().encode(record).write(to: URL(fileURLWithPath: recordPath))
         }
         if verify { try await verifyLedgers(path: path) }
-        try await measure(path: path, record: record)
+        var liveLines: [String] = []
+        if liveTrades > 0 { liveLines = try await live(path: path) }
+        try await measure(path: path, record: record, liveLines: liveLines)
     }
 
     // MARK: Filling
@@ -159,6 +174,13 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: service.port)], token: Self.token,
                                                                   defaultDeadline: .seconds(600)))
 
+        // The updater loads its index before it folds anything; wait for it, so the figures below
+        // are ingestion's and folding's alone.
+        let indexStarted = clock.now
+        try await Self.waitForIndex(service)
+        lines.append(String(format: "| updater's index loaded at the service's start (%d customers) | %.1f s |", create == .seed ? customers : 0,
+                            (clock.now - indexStarted).seconds))
+
         if create == .rpc {
             let started = clock.now
             for index in 0..<customers {
@@ -178,31 +200,54 @@ struct ProfilesScaleBench: AsyncParsableCommand {
 
         // Trades through the RPC, 1,000 a batch, several in flight, until done or out of time.
         let traders = Self.traderCount(customers)
-        let total = traders * tradesPerCustomer
-        let order = self.order, tradesPerCustomer = self.tradesPerCustomer
+        let total = tradeTotal
+        let order = self.order, perCustomer = Self.perCustomer(total, traders: traders)
+        let phase = try await ingestAndFold(service: service, client: client, total: total, label: "\(order.rawValue) order", since: fillStarted, deadline: deadline) { n in
+            Self.trade(number: n, traders: traders, tradesPerCustomer: perCustomer, order: order)
+        }
+        lines += phase.lines
+        let acknowledged = phase.acknowledged
+        let complete = phase.complete
+        lines.append(String(format: "| filling, from an empty folder | %.1f s |", (clock.now - fillStarted).seconds))
+        lines.append(String(format: "| peak resident memory while filling (client and service in one process) | %.0f MiB |", CompensationBench.memory("VmHWM")))
+        await client.close()
+        try await service.stop()
+        return FillRecord(customers: customers, trades: tradeTotal, create: create, order: order, complete: complete,
+                          tradesIngested: acknowledged, lines: lines)
+    }
+
+    /// Sends `total` trades (`make(n)` is the n-th) through IngestTrades, `inFlight` batches of
+    /// 1,000 at a time, while the service's updater folds them; then waits until it has folded
+    /// everything. Stops sending at `deadline` and stops waiting there too.
+    private func ingestAndFold(service: InProcessService<ProfilesService>, client: RPCClient, total: Int, label: String,
+                               since fillStarted: ContinuousClock.Instant, deadline: ContinuousClock.Instant,
+                               make: @escaping @Sendable (Int) -> Crm_Profiles_V1_TradeEvent) async throws -> (lines: [String], acknowledged: Int, complete: Bool) {
+        let clock = ContinuousClock()
+        var lines: [String] = []
         // Positions and trades are both events; folding is counted over all of them from here.
         let startEventID = try await Self.foldState(service.database).lastFoldedEventID
         let started = clock.now
         var lastPrint = clock.now
         var sent = 0
         var acknowledged = 0
+        var accepted: UInt64 = 0
         var timedOut = false
-        try await withThrowingTaskGroup(of: Int.self) { group in
+        let inFlight = self.inFlight
+        try await withThrowingTaskGroup(of: (Int, UInt64).self) { group in
             func submit() {
                 let from = sent
                 let count = min(1_000, total - from)
                 sent += count
                 group.addTask {
-                    let request = Crm_Profiles_V1_IngestTradesRequest.with { request in
-                        request.events = (from..<from + count).map { Self.trade(number: $0, traders: traders, tradesPerCustomer: tradesPerCustomer, order: order) }
-                    }
-                    _ = try await client.unary(Self.method + "IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self)
-                    return count
+                    let request = Crm_Profiles_V1_IngestTradesRequest.with { $0.events = (from..<from + count).map(make) }
+                    let response = try await client.unary(Self.method + "IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self)
+                    return (count, UInt64(response.accepted))
                 }
             }
             for _ in 0..<inFlight where sent < total { submit() }
-            while let done = try await group.next() {
+            while let (done, fresh) = try await group.next() {
                 acknowledged += done
+                accepted += fresh
                 if clock.now >= deadline { timedOut = true }
                 if sent < total && !timedOut { submit() }
                 if (clock.now - lastPrint).seconds >= progressEvery {
@@ -213,8 +258,8 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         }
         let ingestSeconds = (clock.now - started).seconds
         let foldedDuringIngestion = try await Self.foldState(service.database)
-        lines.append(String(format: "| trades ingested (IngestTrades, 1,000 a batch, %d in flight, %@ order) | %.0f /s (%d in %.1f s) |",
-                            inFlight, order.rawValue, Double(acknowledged) / ingestSeconds, acknowledged, ingestSeconds))
+        lines.append(String(format: "| trades ingested (IngestTrades, 1,000 a batch, %d in flight, %@) | %.0f /s (%d in %.1f s; %llu new) |",
+                            inFlight, label, Double(acknowledged) / ingestSeconds, acknowledged, ingestSeconds, accepted))
 
         // Wait until the updater has folded everything (it keeps folding on its own), within the limit.
         let endEventID = foldedDuringIngestion.maxEventID
@@ -232,24 +277,19 @@ struct ProfilesScaleBench: AsyncParsableCommand {
             try await service.service.updateDimensions()
         }
         let foldSeconds = (clock.now - started).seconds
-        let lagSeconds = foldSeconds - ingestSeconds
         let folded = state.lastFoldedEventID - startEventID
-        lines.append(String(format: "| events folded into dimensions while trades were ingested | %.0f /s (%lld of %lld events stored when ingestion ended) |",
+        lines.append(String(format: "| events folded into dimensions while those trades were ingested | %.0f /s (%lld of %lld events stored when ingestion ended) |",
                             Double(foldedDuringIngestion.lastFoldedEventID - startEventID) / ingestSeconds,
                             foldedDuringIngestion.lastFoldedEventID, endEventID))
         lines.append(String(format: "| events folded, first trade sent to last event folded | %.0f /s (%lld events in %.1f s; %.1f s after ingestion ended) |",
-                            Double(folded) / foldSeconds, folded, foldSeconds, lagSeconds))
+                            Double(folded) / foldSeconds, folded, foldSeconds, foldSeconds - ingestSeconds))
         let complete = !timedOut && state.caughtUp && acknowledged == total
         if !complete {
-            lines.append(String(format: "| **stopped by the time limit (%.0f s)** | %d of %d trades ingested; %lld of %lld stored events folded |", timeLimit, acknowledged, total,
+            lines.append(String(format: "| **stopped by the time limit** | %d of %d trades ingested; %lld of %lld stored events folded |", acknowledged, total,
                                 state.lastFoldedEventID, state.maxEventID))
         }
-        lines.append(String(format: "| filling, from an empty folder | %.1f s |", (clock.now - fillStarted).seconds))
-        lines.append(String(format: "| peak resident memory while filling (client and service in one process) | %.0f MiB |", CompensationBench.memory("VmHWM")))
-        await client.close()
-        try await service.stop()
-        return FillRecord(customers: customers, tradesPerCustomer: tradesPerCustomer, create: create, order: order, complete: complete,
-                          tradesIngested: acknowledged, lines: lines)
+        for line in lines { print(line) }
+        return (lines, acknowledged, complete)
     }
 
     private func printProgress(service: InProcessService<ProfilesService>, since fillStarted: ContinuousClock.Instant, tradesStarted: ContinuousClock.Instant,
@@ -285,6 +325,44 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         }
     }
 
+    /// A live day's feed on the filled store: `liveTrades` trades, one per trading customer in turn,
+    /// all on the last day, while the updater folds them (each one a customer's refresh).
+    private func live(path: String) async throws -> [String] {
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens, runBackground: true)
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: service.port)], token: Self.token,
+                                                                  defaultDeadline: .seconds(600)))
+        // Let the updater load its index first, so the figures below are the feed's alone.
+        try await Self.waitForIndex(service)
+        let traders = Self.traderCount(customers)
+        let started = ContinuousClock.now
+        print("a live day: \(liveTrades) trades, one per trading customer in turn")
+        let phase = try await ingestAndFold(service: service, client: client, total: liveTrades, label: "a live day, one per customer in turn",
+                                            since: started, deadline: started + .seconds(timeLimit)) { n in
+            Self.liveTrade(number: n, traders: traders)
+        }
+        await client.close()
+        try await service.stop()
+        print("")
+        return phase.lines
+    }
+
+    static func waitForIndex(_ service: InProcessService<ProfilesService>) async throws {
+        while !service.service.isDimensionIndexReady { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    static func liveTrade(number n: Int, traders: Int) -> Crm_Profiles_V1_TradeEvent {
+        let t = n % traders
+        return .with {
+            $0.idempotencyKey = "L" + zeroPadded(n, width: 10); $0.customerID = customerID(traderCustomer(t))
+            $0.account = n % 9 == 0 ? .margin : .cash
+            $0.side = n % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + n % 300); $0.instrumentType = n % 5 == 0 ? .fund : .stock
+            $0.sector = "s\(n % 11)"; $0.quantity = 100; $0.price = "10.00"
+            $0.amount = .with { $0.minorUnits = Int64(100_000 + n % 50_000) }
+            $0.commission = .with { $0.minorUnits = Int64(25 + n % 50) }; $0.fees = .with { $0.minorUnits = 2 }
+            $0.tradedAt = .with { $0.unixMillis = Int64(lastDay) * Days.millisPerDay + 3_600_000 + Int64(n % 20_000) * 1_000 }
+        }
+    }
+
     private func verifyLedgers(path: String) async throws {
         let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens)
         let client = service.client(token: Self.token)
@@ -299,7 +377,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
 
     // MARK: Measuring
 
-    private func measure(path: String, record: FillRecord) async throws {
+    private func measure(path: String, record: FillRecord, liveLines: [String]) async throws {
         let clock = ContinuousClock()
         // Start-up on the filled store (its pages are in the OS cache from filling or the last run).
         var startup = try await Self.start(path: path)
@@ -357,6 +435,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
 
         print("| figure | value |\n|---|---:|")
         for line in record.lines { print(line) }
+        for line in liveLines { print(line) }
         print(String(format: "| start-up on the filled store: listening / healthy / dimension index loaded | %.2f / %.2f / %.2f s |",
                      firstStart.listening, firstStart.healthy, firstStart.indexLoaded))
         print(String(format: "| GetCustomer360 p50 / p99 / max (%d calls, one at a time) | %.2f / %.2f / %.2f ms |", calls, pct(0.5), pct(0.99), latencies.last ?? 0))

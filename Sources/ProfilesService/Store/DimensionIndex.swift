@@ -168,30 +168,52 @@ final class DimensionIndex: Sendable {
     }
 
     /// Fills the index from the store, a page at a time, then marks it ready.
+    ///
+    /// The columns are sized for every customer first (growing a few hundred columns row by row
+    /// copied each of them over and over), and the next page is read and decoded on a reader
+    /// thread while this one is written into the columns.
     func load(from database: DatabasePool, pageSize: Int = 20_000) async throws {
-        var after = ""
+        let customers = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? 0 }
+        reserve(customers)
+        var pending = Task { try await Self.page(database, after: "", size: pageSize) }
         while true {
-            let from = after
-            let page: [(Crm_Profiles_V1_Customer, DimensionsView)] = try await database.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                    SELECT \(CustomerStore.columns("c")), d.dimensions FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
-                    WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
-                    """,
-                    arguments: [from, pageSize]
-                ).map { row in
-                    let dims: Data? = row[CustomerStore.columnCount]
-                    return (CustomerStore.customer(fromColumns: row), DimensionsView(try dims.map(StoredDimensions.decoded)))
-                }
+            let page = try await pending.value
+            let more = page.count == pageSize
+            if more, let last = page.last {
+                pending = Task { try await Self.page(database, after: last.0.customerID, size: pageSize) }
             }
             for (customer, dimensions) in page {
                 update(customer: customer, dimensions: dimensions)
             }
-            guard let last = page.last, page.count == pageSize else { break }
-            after = last.0.customerID
+            if !more { break }
         }
         storage.withLock { $0.ready = true }
+    }
+
+    /// Room for `count` rows in every column.
+    private func reserve(_ count: Int) {
+        storage.withLock { storage in
+            storage.customerIDs.reserveCapacity(count)
+            storage.rowOf.reserveCapacity(count)
+            for position in storage.numbers.indices { storage.numbers[position].reserveCapacity(count) }
+            for position in storage.categoryColumns.indices { storage.categoryColumns[position].codes.reserveCapacity(count) }
+        }
+    }
+
+    /// Customers after `after` in id order, at most `size`, with their dimensions.
+    private static func page(_ database: DatabasePool, after: String, size: Int) async throws -> [(Crm_Profiles_V1_Customer, DimensionsView)] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT \(CustomerStore.columns("c")), d.dimensions FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
+                    WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
+                    """),
+                arguments: [after, size]
+            ).map { row in
+                let dims: Data? = row[CustomerStore.columnCount]
+                return (CustomerStore.customer(fromColumns: row), DimensionsView(try dims.map(StoredDimensions.decoded)))
+            }
+        }
     }
 }
 
