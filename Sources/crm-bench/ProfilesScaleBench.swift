@@ -51,6 +51,9 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     @Option(help: "After filling (or reusing), this many more trades as a live day's feed: one per trading customer in turn, on the last day, through the running updater.")
     var liveTrades: Int = 0
 
+    @Option(help: "Seconds allowed for the live day (sending and folding).")
+    var liveTimeLimit: Double = 600
+
     @Option(help: "How customers are created: rpc (UpsertCustomer, one per call) or seed (written into the store with the service's own computed dimensions).")
     var create: Creation = .rpc
 
@@ -152,10 +155,19 @@ struct ProfilesScaleBench: AsyncParsableCommand {
             let pool = try SQLiteStore.open(path: path, migrator: ProfilesService.migrator)
             let computed = try ComputedSeeds()
             var lastPrint = clock.now
-            for start in stride(from: 0, to: customers, by: 10_000) {
-                let seeds = (start..<min(customers, start + 10_000)).map { index in
-                    computed.seed(customer: Self.customer(index), assessment: nil, asOf: lastDate)
+            let customers = self.customers
+            // The next chunk's dimensions are computed on the other core while one is written.
+            func compute(_ start: Int) -> Task<[StoreSeeding.Seed], Never> {
+                Task {
+                    (start..<min(customers, start + 10_000)).map { index in
+                        computed.seed(customer: Self.customer(index), assessment: nil, asOf: lastDate)
+                    }
                 }
+            }
+            var next = compute(0)
+            for start in stride(from: 0, to: customers, by: 10_000) {
+                let seeds = await next.value
+                if start + 10_000 < customers { next = compute(start + 10_000) }
                 try await StoreSeeding.write(seeds, into: pool)
                 if (clock.now - lastPrint).seconds >= progressEvery {
                     lastPrint = clock.now
@@ -337,7 +349,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let started = ContinuousClock.now
         print("a live day: \(liveTrades) trades, one per trading customer in turn")
         let phase = try await ingestAndFold(service: service, client: client, total: liveTrades, label: "a live day, one per customer in turn",
-                                            since: started, deadline: started + .seconds(timeLimit)) { n in
+                                            since: started, deadline: started + .seconds(liveTimeLimit)) { n in
             Self.liveTrade(number: n, traders: traders)
         }
         await client.close()

@@ -21,7 +21,7 @@ public struct ComputedSeeds: Sendable {
         let day = Days.day(year: asOf.year, month: asOf.month, day: asOf.day)
         let facts = DimensionUpdater.facts(customer: customer, assessment: assessment)
         let values = DimensionEngine.compute(ledger: CustomerLedger(), customer: facts, asOf: day)
-        let stored = StoredDimensions(values: values, classes: classifier.classes(values, customer: facts))
+        let stored = StoredDimensions.aligned(values, classes: classifier.classes(values, customer: facts))
         return StoreSeeding.Seed(customer: customer, assessment: assessment, numbers: stored.numbers, categories: stored.categories,
                                  classes: stored.classes, asOf: asOf)
     }

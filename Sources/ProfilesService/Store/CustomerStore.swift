@@ -120,7 +120,7 @@ struct CustomerStore: Sendable {
     }
 
     static func write(_ db: Database, _ row: Customer) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
             INSERT INTO customer (customer_id, kind, name, branch_id, manager_id, channel, open_date, status, phone, email, updated_at,
                                   birth_date, province, id_document_type, id_document_number)
@@ -131,7 +131,8 @@ struct CustomerStore: Sendable {
               status = excluded.status, phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at,
               birth_date = excluded.birth_date, province = excluded.province,
               id_document_type = excluded.id_document_type, id_document_number = excluded.id_document_number
-            """,
+            """
+        ).execute(
             arguments: [
                 row.customerID, row.kind.rawValue, row.name, row.branchID, row.managerID, row.channel,
                 row.hasOpenDate ? row.openDate.isoString : nil, row.status.rawValue, row.phone, row.email,
@@ -146,10 +147,8 @@ struct CustomerStore: Sendable {
         _ db: Database, id: String, from: Crm_Profiles_V1_AccountStatus, to: Crm_Profiles_V1_AccountStatus,
         reason: String, by principal: String, at millis: Int64
     ) throws -> Crm_Profiles_V1_StatusChange {
-        try db.execute(
-            sql: "INSERT INTO status_change (customer_id, from_status, to_status, reason, changed_at, changed_by) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [id, from.rawValue, to.rawValue, reason, millis, principal]
-        )
+        try db.cachedStatement(sql: "INSERT INTO status_change (customer_id, from_status, to_status, reason, changed_at, changed_by) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [id, from.rawValue, to.rawValue, reason, millis, principal])
         return .with {
             $0.fromStatus = from
             $0.toStatus = to
