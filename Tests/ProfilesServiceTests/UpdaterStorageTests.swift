@@ -1,6 +1,7 @@
 import CRMProtos
 import Foundation
 import GRDB
+import Logging
 import Testing
 @testable import ProfilesService
 
@@ -69,6 +70,44 @@ import Testing
             changed.numbers[0] = 1.5
             #expect(!changed.isIdentical(to: plain))
         }
+    }
+
+    /// Folding in steps of a few events — each step computed while the one before it is written, a
+    /// customer's events cut across steps — leaves the same ledgers, recent activity and dimensions
+    /// as folding everything in one step, and both equal a rebuild from the stored events.
+    @Test func smallPipelinedStepsEqualOneStep() async throws {
+        var stores: [[String: [Data]]] = []
+        for (events, customers) in [(3, 2), (50_000, 20_000)] {
+            let harness = try await ProfilesHarness.start()
+            for id in ["A", "B", "C"] { try await harness.upsert(id) }
+            try await harness.upsert("P", status: .prospect)
+            let ids = ["A", "B", "A", "C", "B", "A", "A", "C"]
+            _ = try await harness.ingestTrades((0..<40).map { n in
+                ProfilesHarness.trade("T\(n)", customer: ids[n % ids.count], amountFen: 100_000 + Int64(n), day: Int32(1 + n % 20))
+            })
+            let classifier = try Classifier()
+            let updater = DimensionUpdater(database: harness.service.database, classifier: classifier,
+                                           index: DimensionIndex(schema: ProfileRules.schema(classifier: classifier)), logger: Logger(label: "test"),
+                                           eventsPerStep: events, customersPerStep: customers)
+            #expect(try await updater.catchUp() == 40)
+            let state: [String: [Data]] = try await harness.service.database.read { db in
+                var rows: [String: [Data]] = [:]
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT d.customer_id, COALESCE(l.ledger, x''), COALESCE(l.recent, x''), d.dimensions
+                    FROM customer_dimensions d LEFT JOIN customer_ledger l ON l.customer_id = d.customer_id
+                    """) {
+                    rows[row[0]] = [row[1], row[2], row[3]]
+                }
+                return rows
+            }
+            let report = try await harness.service.database.read { db in try LedgerRebuild.verify(db) }
+            #expect(report.mismatches.isEmpty)
+            #expect(report.customers == 4)  // the prospect's creation wrote its (empty) ledger too
+            stores.append(state)
+            try await harness.stop()
+        }
+        #expect(stores[0].count == 4)
+        #expect(stores[0] == stores[1])
     }
 
     /// Seeds from ``ComputedSeeds`` hold what the updater computes: folding their creation again

@@ -43,7 +43,14 @@ final class DimensionUpdater: Service, Sendable {
     static let recentLimit = 50
     static let rolloverPage = 2_000
 
-    init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger) {
+    /// This updater's step limits (tests make them small to cut a customer's events across steps).
+    let eventsPerStep: Int
+    let customersPerStep: Int
+
+    init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger,
+         eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep) {
+        self.eventsPerStep = eventsPerStep
+        self.customersPerStep = customersPerStep
         self.database = database
         self.classifier = classifier
         self.index = index
@@ -81,13 +88,22 @@ final class DimensionUpdater: Service, Sendable {
     func catchUp() async throws -> Int {
         try await gate.run {
             var folded = 0
-            while true {
-                let step = try await self.database.read { db in try self.prepareStep(db) }
-                guard let step else { break }
-                if try await self.database.write({ db in try self.commit(step, db) }) {
-                    folded += step.events
-                    self.apply(step.refreshed)
+            // While a step is written, the next one is computed on a reader (the machine's other
+            // core), from the checkpoint the written step moves to and with its customers' new state
+            // taken from it rather than from a snapshot that may not hold it yet.
+            var pending = try await self.database.read { db in try self.prepareStep(db, after: nil) }
+            while let step = pending {
+                async let written = self.database.write { db in try self.commit(step, db) }
+                async let next = self.database.read { db in try self.prepareStep(db, after: step) }
+                guard try await written else {
+                    // Overtaken (the checkpoint moved): compute again from the store.
+                    _ = try? await next
+                    pending = try await self.database.read { db in try self.prepareStep(db, after: nil) }
+                    continue
                 }
+                folded += step.events
+                self.apply(step.refreshed)
+                pending = try await next
             }
             while true {
                 let step = try await self.database.read { db in try self.prepareRollover(db) }
@@ -139,18 +155,22 @@ final class DimensionUpdater: Service, Sendable {
 
     /// Reads the next events and changed customers after the checkpoint and computes their new
     /// state; nil when nothing is pending.
-    private func prepareStep(_ db: Database) throws -> Step? {
-        let from = try Self.checkpoint(db)
+    ///
+    /// With `previous` (a step being written meanwhile), the step starts where that one ends and
+    /// reads its customers' ledger, recent activity and dimensions from it.
+    private func prepareStep(_ db: Database, after previous: Step?) throws -> Step? {
+        let from = try previous?.to ?? Self.checkpoint(db)
+        let overlay = previous.map { step in Dictionary(step.outcomes.map { ($0.customer.customerID, $0) }, uniquingKeysWith: { $1 }) } ?? [:]
         var to = from
         // Events in id order, until the step holds enough events or customers.
         var byCustomer: [String: Int] = [:]
         var batches: [(id: String, events: [CustomerEvent])] = []
         var events = 0
         let select = try db.cachedStatement(sql: "SELECT id, kind, customer_id, body FROM event WHERE id > ? ORDER BY id LIMIT ?")
-        let cursor = try Row.fetchCursor(select, arguments: [from.lastEventID, Self.eventsPerStep])
+        let cursor = try Row.fetchCursor(select, arguments: [from.lastEventID, eventsPerStep])
         while let row = try cursor.next() {
             let customerID: String = row[2]
-            if byCustomer[customerID] == nil && batches.count >= Self.customersPerStep { break }
+            if byCustomer[customerID] == nil && batches.count >= customersPerStep { break }
             let id: Int64 = row[0]
             events += 1
             to.lastEventID = id
@@ -168,7 +188,7 @@ final class DimensionUpdater: Service, Sendable {
         // Customers whose record or assessment changed since the last step (the feed's own
         // DIMENSIONS_CHANGED entries are skipped).
         let changes = try db.cachedStatement(sql: "SELECT sequence, customer_id FROM change_log WHERE sequence > ? AND kind <> ? ORDER BY sequence LIMIT ?")
-        let changeCursor = try Row.fetchCursor(changes, arguments: [from.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue, Self.customersPerStep])
+        let changeCursor = try Row.fetchCursor(changes, arguments: [from.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue, customersPerStep])
         var changedRows = 0
         while let row = try changeCursor.next() {
             changedRows += 1
@@ -179,7 +199,7 @@ final class DimensionUpdater: Service, Sendable {
                 batches.append((customerID, []))
             }
         }
-        if changedRows < Self.customersPerStep {
+        if changedRows < customersPerStep {
             // Every change was read: move past the feed's own entries too.
             to.lastChangeSequence = max(to.lastChangeSequence, Int64(clamping: try ChangeLog.lastSequence(db)))
         }
@@ -187,7 +207,9 @@ final class DimensionUpdater: Service, Sendable {
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(batches.count)
         for batch in batches {
-            if let outcome = try refresh(db, customerID: batch.id, newEvents: batch.events, asOf: to.businessDay) { outcomes.append(outcome) }
+            if let outcome = try refresh(db, customerID: batch.id, newEvents: batch.events, asOf: to.businessDay, written: overlay[batch.id]) {
+                outcomes.append(outcome)
+            }
         }
         return Step(from: from, to: to, events: events, outcomes: outcomes)
     }
@@ -250,19 +272,20 @@ final class DimensionUpdater: Service, Sendable {
         """
 
     /// Folds `newEvents` into one customer's ledger and computes its dimensions for `asOf`.
-    private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber) throws -> Outcome? {
+    /// `written`: this customer's outcome in the step being written meanwhile, newer than the store.
+    private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber, written: Outcome? = nil) throws -> Outcome? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.refreshSQL), arguments: [customerID]) else { return nil }
         let customer = CustomerStore.customer(fromColumns: row)
         let base = CustomerStore.columnCount
         var ledger = CustomerLedger()
-        if let bytes = row[base] as Data? { ledger = try CustomerLedger(serialized: [UInt8](bytes)) }
-        let previous = try (row[base + 2] as Data?).map(StoredDimensions.decoded)
+        if let bytes = written?.ledger ?? row[base] as Data? { ledger = try CustomerLedger(serialized: [UInt8](bytes)) }
+        let previous = try written.map(\.stored) ?? (row[base + 2] as Data?).map(StoredDimensions.decoded)
         let assessment = try (row[base + 3] as Data?).map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
         for event in newEvents { ledger.apply(event) }
         // The 360 view's recent trades and contacts change only with new ones.
         var recentBytes: Data?
         if newEvents.contains(where: RecentActivity.keeps) {
-            var recent = try (row[base + 1] as Data?).map { try RecentActivity(stored: $0) } ?? RecentActivity()
+            var recent = try (written?.recent ?? row[base + 1] as Data?).map { try RecentActivity(stored: $0) } ?? RecentActivity()
             try recent.add(newEvents, limit: Self.recentLimit)
             recentBytes = recent.serialized()
         }
