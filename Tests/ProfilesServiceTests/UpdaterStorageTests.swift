@@ -74,10 +74,12 @@ import Testing
 
     /// Folding in steps of a few events — each step computed while the one before it is written, a
     /// customer's events cut across steps — leaves the same ledgers, recent activity and dimensions
-    /// as folding everything in one step, and both equal a rebuild from the stored events.
+    /// as folding everything in one step computed on both cores, and both equal a rebuild from the
+    /// stored events.
     @Test func smallPipelinedStepsEqualOneStep() async throws {
         var stores: [[String: [Data]]] = []
-        for (events, customers) in [(3, 2), (50_000, 20_000)] {
+        // The one big step also splits its customers' computing over the cores.
+        for (events, customers, parallel) in [(3, 2, 64), (50_000, 20_000, 1)] {
             let harness = try await ProfilesHarness.start()
             for id in ["A", "B", "C"] { try await harness.upsert(id) }
             try await harness.upsert("P", status: .prospect)
@@ -88,7 +90,7 @@ import Testing
             let classifier = try Classifier()
             let updater = DimensionUpdater(database: harness.service.database, classifier: classifier,
                                            index: DimensionIndex(schema: ProfileRules.schema(classifier: classifier)), logger: Logger(label: "test"),
-                                           eventsPerStep: events, customersPerStep: customers)
+                                           eventsPerStep: events, customersPerStep: customers, parallelFrom: parallel)
             #expect(try await updater.catchUp() == 40)
             let state: [String: [Data]] = try await harness.service.database.read { db in
                 var rows: [String: [Data]] = [:]

@@ -46,9 +46,12 @@ final class DimensionUpdater: Service, Sendable {
     /// This updater's step limits (tests make them small to cut a customer's events across steps).
     let eventsPerStep: Int
     let customersPerStep: Int
+    /// Customers in a step from which their computing is split over the cores.
+    let parallelFrom: Int
 
     init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger,
-         eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep) {
+         eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep, parallelFrom: Int = 64) {
+        self.parallelFrom = parallelFrom
         self.eventsPerStep = eventsPerStep
         self.customersPerStep = customersPerStep
         self.database = database
@@ -204,14 +207,12 @@ final class DimensionUpdater: Service, Sendable {
             to.lastChangeSequence = max(to.lastChangeSequence, Int64(clamping: try ChangeLog.lastSequence(db)))
         }
         guard to != from else { return nil }
-        var outcomes: [Outcome] = []
-        outcomes.reserveCapacity(batches.count)
+        var inputs: [Input] = []
+        inputs.reserveCapacity(batches.count)
         for batch in batches {
-            if let outcome = try refresh(db, customerID: batch.id, newEvents: batch.events, asOf: to.businessDay, written: overlay[batch.id]) {
-                outcomes.append(outcome)
-            }
+            if let input = try input(db, customerID: batch.id, newEvents: batch.events, written: overlay[batch.id]) { inputs.append(input) }
         }
-        return Step(from: from, to: to, events: events, outcomes: outcomes)
+        return Step(from: from, to: to, events: events, outcomes: try compute(inputs, asOf: to.businessDay))
     }
 
     /// Computes one page of customers still computed for an earlier business date; nil when none.
@@ -222,11 +223,8 @@ final class DimensionUpdater: Service, Sendable {
             arguments: [checkpoint.businessDay, Self.rolloverPage]
         )
         guard !ids.isEmpty else { return nil }
-        var outcomes: [Outcome] = []
-        for id in ids {
-            if let outcome = try refresh(db, customerID: id, newEvents: [], asOf: checkpoint.businessDay) { outcomes.append(outcome) }
-        }
-        return Step(from: checkpoint, to: checkpoint, events: 0, outcomes: outcomes)
+        let inputs = try ids.compactMap { try input(db, customerID: $0, newEvents: []) }
+        return Step(from: checkpoint, to: checkpoint, events: 0, outcomes: try compute(inputs, asOf: checkpoint.businessDay))
     }
 
     /// Writes a computed step if the checkpoint is still the one it was computed from (else it was
@@ -272,33 +270,70 @@ final class DimensionUpdater: Service, Sendable {
         """
 
     /// Folds `newEvents` into one customer's ledger and computes its dimensions for `asOf`.
-    /// `written`: this customer's outcome in the step being written meanwhile, newer than the store.
-    private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber, written: Outcome? = nil) throws -> Outcome? {
+    /// What one customer's refresh reads from the store (or from the step being written).
+    struct Input: Sendable {
+        let customer: Crm_Profiles_V1_Customer
+        let ledger: Data?
+        let recent: Data?
+        let previous: StoredDimensions?
+        let assessment: Data?
+        let newEvents: [CustomerEvent]
+    }
+
+    /// Reads one customer for a refresh; `written`: its outcome in the step being written meanwhile,
+    /// newer than the store.
+    private func input(_ db: Database, customerID: String, newEvents: [CustomerEvent], written: Outcome? = nil) throws -> Input? {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.refreshSQL), arguments: [customerID]) else { return nil }
-        let customer = CustomerStore.customer(fromColumns: row)
         let base = CustomerStore.columnCount
+        return Input(
+            customer: CustomerStore.customer(fromColumns: row),
+            ledger: written?.ledger ?? row[base],
+            recent: written?.recent ?? row[base + 1],
+            previous: try written.map(\.stored) ?? (row[base + 2] as Data?).map(StoredDimensions.decoded),
+            assessment: row[base + 3],
+            newEvents: newEvents
+        )
+    }
+
+    /// Computes the customers' outcomes, split over the machine's cores when there are many: this
+    /// is pure work (decoding, folding, the engine, encoding) and most of a step's time.
+    private func compute(_ inputs: [Input], asOf: DayNumber) throws -> [Outcome] {
+        let parts = inputs.count >= parallelFrom ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) : 1
+        if parts == 1 { return try inputs.map { try compute($0, asOf: asOf) } }
+        let results = Mutex([Result<[Outcome], any Error>?](repeating: nil, count: parts))
+        let size = (inputs.count + parts - 1) / parts
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let slice = inputs[min(inputs.count, part * size)..<min(inputs.count, (part + 1) * size)]
+            let result = Result { try slice.map { try self.compute($0, asOf: asOf) } }
+            results.withLock { $0[part] = result }
+        }
+        return try results.withLock { $0 }.flatMap { try ($0 ?? .success([])).get() }
+    }
+
+    /// Folds the new events into one customer's ledger and computes its dimensions for `asOf`.
+    private func compute(_ input: Input, asOf: DayNumber) throws -> Outcome {
         var ledger = CustomerLedger()
-        if let bytes = written?.ledger ?? row[base] as Data? { ledger = try CustomerLedger(serialized: [UInt8](bytes)) }
-        let previous = try written.map(\.stored) ?? (row[base + 2] as Data?).map(StoredDimensions.decoded)
-        let assessment = try (row[base + 3] as Data?).map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
-        for event in newEvents { ledger.apply(event) }
+        if let bytes = input.ledger { ledger = try CustomerLedger(serialized: [UInt8](bytes)) }
+        let assessment = try input.assessment.map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
+        for event in input.newEvents { ledger.apply(event) }
         // The 360 view's recent trades and contacts change only with new ones.
         var recentBytes: Data?
-        if newEvents.contains(where: RecentActivity.keeps) {
-            var recent = try (written?.recent ?? row[base + 1] as Data?).map { try RecentActivity(stored: $0) } ?? RecentActivity()
-            try recent.add(newEvents, limit: Self.recentLimit)
+        if input.newEvents.contains(where: RecentActivity.keeps) {
+            var recent = try input.recent.map { try RecentActivity(stored: $0) } ?? RecentActivity()
+            try recent.add(input.newEvents, limit: Self.recentLimit)
             recentBytes = recent.serialized()
         }
-        let facts = Self.facts(customer: customer, assessment: assessment)
+        let facts = Self.facts(customer: input.customer, assessment: assessment)
         let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: asOf)
         let stored = StoredDimensions.aligned(values, classes: classifier.classes(values, customer: facts))
         // The feed carries what changed since the last announcement (everything the first time).
         var entry: ChangeLog.Entry?
-        if !stored.isIdentical(to: previous) {
-            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: previous, positional: true)
+        if !stored.isIdentical(to: input.previous) {
+            let customerID = input.customer.customerID
+            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: input.previous, positional: true)
             entry = try ChangeLog.Entry(kind: .dimensionsChanged, customerID: customerID) { $0.dimensions = delta }
         }
-        return Outcome(customer: customer, ledger: Data(ledger.serialized()), recent: recentBytes, stored: stored, feedEntry: entry)
+        return Outcome(customer: input.customer, ledger: Data(ledger.serialized()), recent: recentBytes, stored: stored, feedEntry: entry)
     }
 
     private static func checkpoint(_ db: Database) throws -> Checkpoint {
