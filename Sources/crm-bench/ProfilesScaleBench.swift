@@ -51,6 +51,9 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     @Option(help: "After filling (or reusing), this many more trades as a live day's feed: one per trading customer in turn, on the last day, through the running updater.")
     var liveTrades: Int = 0
 
+    @Option(help: "Which live day (its trades' keys differ, so a reused store gets new trades each day).")
+    var liveDay: Int = 1
+
     @Option(help: "Seconds allowed for the live day (sending and folding).")
     var liveTimeLimit: Double = 600
 
@@ -346,11 +349,12 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         // Let the updater load its index first, so the figures below are the feed's alone.
         try await Self.waitForIndex(service)
         let traders = Self.traderCount(customers)
+        let day = liveDay
         let started = ContinuousClock.now
-        print("a live day: \(liveTrades) trades, one per trading customer in turn")
+        print("a live day (\(day)): \(liveTrades) trades, one per trading customer in turn")
         let phase = try await ingestAndFold(service: service, client: client, total: liveTrades, label: "a live day, one per customer in turn",
                                             since: started, deadline: started + .seconds(liveTimeLimit)) { n in
-            Self.liveTrade(number: n, traders: traders)
+            Self.liveTrade(number: n, traders: traders, day: day)
         }
         await client.close()
         try await service.stop()
@@ -362,10 +366,11 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         while !service.service.isDimensionIndexReady { try await Task.sleep(for: .milliseconds(50)) }
     }
 
-    static func liveTrade(number n: Int, traders: Int) -> Crm_Profiles_V1_TradeEvent {
+    /// The n-th trade of live day `day` (day 1's keys are L0000000000…, later days' L2-0000000000…).
+    static func liveTrade(number n: Int, traders: Int, day: Int = 1) -> Crm_Profiles_V1_TradeEvent {
         let t = n % traders
         return .with {
-            $0.idempotencyKey = "L" + zeroPadded(n, width: 10); $0.customerID = customerID(traderCustomer(t))
+            $0.idempotencyKey = (day == 1 ? "L" : "L\(day)-") + zeroPadded(n, width: 10); $0.customerID = customerID(traderCustomer(t))
             $0.account = n % 9 == 0 ? .margin : .cash
             $0.side = n % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + n % 300); $0.instrumentType = n % 5 == 0 ? .fund : .stock
             $0.sector = "s\(n % 11)"; $0.quantity = 100; $0.price = "10.00"
