@@ -67,6 +67,16 @@ public struct ProfilesService: CRMService {
         }
         try await updater.catchUp()
     }
+
+    /// Whether the in-memory dimension index is loaded (until then segment counts and rule
+    /// searches scan the store, and the updater has not started folding).
+    public var isDimensionIndexReady: Bool { index.isReady }
+
+    /// Fills the in-memory dimension index from the store, as the updater does first at start-up
+    /// (benchmarks time it; the running service does it by itself in the background).
+    public func loadDimensionIndex() async throws {
+        try await index.load(from: database)
+    }
 }
 
 /// The roles the profiles service's methods allow.

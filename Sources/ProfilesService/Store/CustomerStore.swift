@@ -96,29 +96,31 @@ struct CustomerStore: Sendable {
     // MARK: Row mapping (used by other stores in the same transaction)
 
     static func fetch(_ db: Database, id: String) throws -> Customer? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM customer WHERE customer_id = ?"), arguments: [id]).map(customer(from:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns()) FROM customer WHERE customer_id = ?"), arguments: [id])
+            .map { customer(fromColumns: $0) }
     }
 
     static func statusHistory(_ db: Database, id: String) throws -> [Crm_Profiles_V1_StatusChange] {
-        try Row.fetchAll(db, sql: "SELECT * FROM status_change WHERE customer_id = ? ORDER BY id", arguments: [id]).map { row in
+        let select = try db.cachedStatement(sql: "SELECT from_status, to_status, reason, changed_at, changed_by FROM status_change WHERE customer_id = ? ORDER BY id")
+        return try Row.fetchAll(select, arguments: [id]).map { row in
             .with {
-                $0.fromStatus = .init(rawValue: row["from_status"]) ?? .unspecified
-                $0.toStatus = .init(rawValue: row["to_status"]) ?? .unspecified
-                $0.reason = row["reason"]
-                $0.changedAt = .with { $0.unixMillis = row["changed_at"] }
-                $0.changedBy = row["changed_by"]
+                $0.fromStatus = .init(rawValue: row[0]) ?? .unspecified
+                $0.toStatus = .init(rawValue: row[1]) ?? .unspecified
+                $0.reason = row[2]
+                $0.changedAt = .with { $0.unixMillis = row[3] }
+                $0.changedBy = row[4]
             }
         }
     }
 
     static func assessments(_ db: Database, id: String) throws -> [Crm_Profiles_V1_SuitabilityAssessment] {
-        try Data.fetchAll(db, sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence", arguments: [id]).map {
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence"), arguments: [id]).map {
             try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0)
         }
     }
 
     static func write(_ db: Database, _ row: Customer) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
             INSERT INTO customer (customer_id, kind, name, branch_id, manager_id, channel, open_date, status, phone, email, updated_at,
                                   birth_date, province, id_document_type, id_document_number)
@@ -129,7 +131,8 @@ struct CustomerStore: Sendable {
               status = excluded.status, phone = excluded.phone, email = excluded.email, updated_at = excluded.updated_at,
               birth_date = excluded.birth_date, province = excluded.province,
               id_document_type = excluded.id_document_type, id_document_number = excluded.id_document_number
-            """,
+            """
+        ).execute(
             arguments: [
                 row.customerID, row.kind.rawValue, row.name, row.branchID, row.managerID, row.channel,
                 row.hasOpenDate ? row.openDate.isoString : nil, row.status.rawValue, row.phone, row.email,
@@ -144,10 +147,8 @@ struct CustomerStore: Sendable {
         _ db: Database, id: String, from: Crm_Profiles_V1_AccountStatus, to: Crm_Profiles_V1_AccountStatus,
         reason: String, by principal: String, at millis: Int64
     ) throws -> Crm_Profiles_V1_StatusChange {
-        try db.execute(
-            sql: "INSERT INTO status_change (customer_id, from_status, to_status, reason, changed_at, changed_by) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [id, from.rawValue, to.rawValue, reason, millis, principal]
-        )
+        try db.cachedStatement(sql: "INSERT INTO status_change (customer_id, from_status, to_status, reason, changed_at, changed_by) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [id, from.rawValue, to.rawValue, reason, millis, principal])
         return .with {
             $0.fromStatus = from
             $0.toStatus = to
@@ -155,6 +156,46 @@ struct CustomerStore: Sendable {
             $0.changedAt = .with { $0.unixMillis = millis }
             $0.changedBy = principal
         }
+    }
+
+    /// The customer table's columns in the order ``customer(fromColumns:at:)`` reads them. Readers
+    /// of many rows select these and read by position: a lookup by name compares column names
+    /// case-insensitively, once per column per row.
+    static let columnNames = [
+        "customer_id", "kind", "name", "branch_id", "manager_id", "channel", "open_date", "status", "phone", "email", "updated_at",
+        "birth_date", "province", "id_document_type", "id_document_number",
+    ]
+    static var columnCount: Int { columnNames.count }
+
+    /// ``columnNames`` for a SELECT list, qualified by `alias` when given.
+    static func columns(_ alias: String? = nil) -> String {
+        let prefix = alias.map { $0 + "." } ?? ""
+        return columnNames.map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// The customer in the ``columnNames`` columns of `row`, starting at `offset`.
+    static func customer(fromColumns row: Row, at offset: Int = 0) -> Customer {
+        var customer = Customer()
+        customer.customerID = row[offset]
+        customer.kind = Crm_Profiles_V1_CustomerKind(rawValue: row[offset + 1]) ?? .unspecified
+        customer.name = row[offset + 2]
+        customer.branchID = row[offset + 3]
+        customer.managerID = row[offset + 4]
+        customer.channel = row[offset + 5]
+        if let date: String = row[offset + 6], let parsed = Crm_Common_V1_Date(isoString: date) {
+            customer.openDate = parsed
+        }
+        customer.status = Crm_Profiles_V1_AccountStatus(rawValue: row[offset + 7]) ?? .unspecified
+        customer.phone = row[offset + 8]
+        customer.email = row[offset + 9]
+        customer.updatedAt = .with { $0.unixMillis = row[offset + 10] }
+        if let date: String = row[offset + 11], let parsed = Crm_Common_V1_Date(isoString: date) {
+            customer.birthDate = parsed
+        }
+        customer.province = row[offset + 12]
+        customer.idDocumentType = row[offset + 13]
+        customer.idDocumentNumber = row[offset + 14]
+        return customer
     }
 
     static func customer(from row: Row) -> Customer {

@@ -19,7 +19,8 @@ final class DimensionIndex: Sendable {
         var rowOf: [String: Int32] = [:]
         /// Aligned with ``DimensionIndex/numberFields``.
         var numbers: [[Double]] = []
-        var categories: [String: CategoryColumn] = [:]
+        /// Aligned with ``DimensionIndex/categoryFields``.
+        var categoryColumns: [CategoryColumn] = []
         var ready = false
     }
 
@@ -44,11 +45,55 @@ final class DimensionIndex: Sendable {
         }
     }
 
+    /// Where a category field's value comes from, worked out once per field rather than by name
+    /// for every row written (the updater writes a row per refreshed customer; start-up, a million).
+    private struct CategorySource {
+        enum Record { case status, kind, branch, manager, province, channel }
+        let record: Record?
+        /// The field's slot among the stored classes, and among the stored categorical dimensions.
+        let schemeSlot: Int?
+        let categorySlot: Int?
+
+        init(name: String) {
+            switch name {
+            case "status": record = .status
+            case "kind": record = .kind
+            case "branch_id": record = .branch
+            case "manager_id": record = .manager
+            case "province": record = .province
+            case "channel": record = .channel
+            default: record = nil
+            }
+            schemeSlot = DimensionsView.schemeSlots[name]
+            categorySlot = DimensionsView.categorySlots[name]
+        }
+
+        /// The value ``ProfileRecord/categoryValue(named:)`` gives for this field.
+        func value(_ customer: Crm_Profiles_V1_Customer, _ stored: StoredDimensions?) -> String? {
+            if let record {
+                switch record {
+                case .status: return ProfileRules.statusName(customer.status)
+                case .kind: return customer.kind == .institution ? "institution" : "individual"
+                case .branch: return customer.branchID
+                case .manager: return customer.managerID
+                case .province: return customer.province
+                case .channel: return customer.channel
+                }
+            }
+            guard let stored else { return nil }
+            if let slot = schemeSlot, slot < stored.classes.count { return stored.classes[slot] }
+            if let slot = categorySlot, slot < stored.categories.count, !stored.categories[slot].isEmpty { return stored.categories[slot] }
+            return nil
+        }
+    }
+
     let numberFields: [String]
     let categoryFields: [String]
+    private let categorySources: [CategorySource]
     /// Each number field's slot in the stored dimensions (nil for a field that is not a dimension).
     private let numberSlots: [Int?]
     private let numberPosition: [String: Int]
+    private let categoryPosition: [String: Int]
     private let storage: Mutex<Storage>
 
     init(schema: RuleSchema) {
@@ -63,11 +108,13 @@ final class DimensionIndex: Sendable {
         }
         numberFields = numbers
         categoryFields = categories
+        categorySources = categories.map(CategorySource.init(name:))
         numberSlots = numbers.map { DimensionsView.numericSlots[$0] }
         numberPosition = Dictionary(uniqueKeysWithValues: numbers.enumerated().map { ($1, $0) })
         var initial = Storage()
         initial.numbers = Array(repeating: [], count: numbers.count)
-        for name in categories { initial.categories[name] = CategoryColumn() }
+        initial.categoryColumns = Array(repeating: CategoryColumn(), count: categories.count)
+        categoryPosition = Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, $0) })
         storage = Mutex(initial)
     }
 
@@ -85,15 +132,15 @@ final class DimensionIndex: Sendable {
                 storage.customerIDs.append(customer.customerID)
                 storage.rowOf[customer.customerID] = Int32(row)
                 for position in storage.numbers.indices { storage.numbers[position].append(.nan) }
-                for name in categoryFields { storage.categories[name]?.codes.append(-1) }
+                for position in storage.categoryColumns.indices { storage.categoryColumns[position].codes.append(-1) }
             }
-            let record = ProfileRecord(customer: customer, dimensions: dimensions)
-            let values = dimensions.stored?.numbers ?? []
+            let stored = dimensions.stored
+            let values = stored?.numbers ?? []
             for (position, slot) in numberSlots.enumerated() {
                 storage.numbers[position][row] = slot.flatMap { $0 < values.count ? values[$0] : nil } ?? .nan
             }
-            for name in categoryFields {
-                storage.categories[name]?.set(row, record.categoryValue(named: name))
+            for (position, source) in categorySources.enumerated() {
+                storage.categoryColumns[position].set(row, source.value(customer, stored))
             }
         }
     }
@@ -105,7 +152,8 @@ final class DimensionIndex: Sendable {
             for name in fields {
                 if let position = numberPosition[name] {
                     columns.setNumbers(storage.numbers[position], for: name)
-                } else if let column = storage.categories[name] {
+                } else if let position = categoryPosition[name] {
+                    let column = storage.categoryColumns[position]
                     columns.setCategories(codes: column.codes, dictionary: column.dictionary, for: name)
                 }
             }
@@ -120,30 +168,52 @@ final class DimensionIndex: Sendable {
     }
 
     /// Fills the index from the store, a page at a time, then marks it ready.
+    ///
+    /// The columns are sized for every customer first (growing a few hundred columns row by row
+    /// copied each of them over and over), and the next page is read and decoded on a reader
+    /// thread while this one is written into the columns.
     func load(from database: DatabasePool, pageSize: Int = 20_000) async throws {
-        var after = ""
+        let customers = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? 0 }
+        reserve(customers)
+        var pending = Task { try await Self.page(database, after: "", size: pageSize) }
         while true {
-            let from = after
-            let page: [(Crm_Profiles_V1_Customer, DimensionsView)] = try await database.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                    SELECT c.*, d.dimensions AS dims FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
-                    WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
-                    """,
-                    arguments: [from, pageSize]
-                ).map { row in
-                    let dims: Data? = row["dims"]
-                    return (CustomerStore.customer(from: row), try DimensionsView(serialized: dims))
-                }
+            let page = try await pending.value
+            let more = page.count == pageSize
+            if more, let last = page.last {
+                pending = Task { try await Self.page(database, after: last.0.customerID, size: pageSize) }
             }
             for (customer, dimensions) in page {
                 update(customer: customer, dimensions: dimensions)
             }
-            guard let last = page.last, page.count == pageSize else { break }
-            after = last.0.customerID
+            if !more { break }
         }
         storage.withLock { $0.ready = true }
+    }
+
+    /// Room for `count` rows in every column.
+    private func reserve(_ count: Int) {
+        storage.withLock { storage in
+            storage.customerIDs.reserveCapacity(count)
+            storage.rowOf.reserveCapacity(count)
+            for position in storage.numbers.indices { storage.numbers[position].reserveCapacity(count) }
+            for position in storage.categoryColumns.indices { storage.categoryColumns[position].codes.reserveCapacity(count) }
+        }
+    }
+
+    /// Customers after `after` in id order, at most `size`, with their dimensions.
+    private static func page(_ database: DatabasePool, after: String, size: Int) async throws -> [(Crm_Profiles_V1_Customer, DimensionsView)] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: """
+                    SELECT \(CustomerStore.columns("c")), d.dimensions FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
+                    WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
+                    """),
+                arguments: [after, size]
+            ).map { row in
+                let dims: Data? = row[CustomerStore.columnCount]
+                return (CustomerStore.customer(fromColumns: row), DimensionsView(try dims.map(StoredDimensions.decoded)))
+            }
+        }
     }
 }
 

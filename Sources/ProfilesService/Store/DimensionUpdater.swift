@@ -4,14 +4,20 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps every customer's ledger, dimensions and classes current as events arrive.
 ///
 /// Ingestion only appends events (so batches stay fast); this updater follows the event table and
 /// the change feed a few milliseconds behind, folding each new event into its customer's ledger and
-/// recomputing that customer's dimensions and classes. Each step is one transaction that also
-/// advances its checkpoint and appends DIMENSIONS_CHANGED to the feed, so after a crash it resumes
-/// exactly where it stopped: nothing folded twice, nothing missed.
+/// recomputing that customer's dimensions and classes.
+///
+/// A step is computed in a read transaction and then written in a short write transaction that
+/// also advances the checkpoint and appends DIMENSIONS_CHANGED to the feed. The computing (decoding
+/// events and ledgers, folding, the dimension engine, encoding) is most of the work; doing it
+/// outside the store's single writer lets ingestion batches commit meanwhile, on the other core.
+/// The write checks that the checkpoint is still the one the step was computed from, so after a
+/// crash or beside another catch-up nothing is folded twice and nothing is missed.
 ///
 /// Window dimensions are computed for the business date: the newest event day seen. When it moves
 /// on, every other customer's windows move too, so the updater then recomputes the customers still
@@ -23,14 +29,31 @@ final class DimensionUpdater: Service, Sendable {
     let logger: Logger
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// One catch-up at a time (the service's own and ``ProfilesService/updateDimensions()``), so a
+    /// computed step is rarely discarded and the index is updated in commit order.
+    private let gate = AsyncGate()
 
-    /// Large steps: each customer's ledger is read, folded and written once per step, however many
-    /// of its events the step holds.
+    /// Events read per step at most. Each customer's ledger is read, folded and written once per
+    /// step, however many of its events the step holds.
     static let eventsPerStep = 50_000
+    /// Customers per step at most: bounds the memory of a computed step (each customer's new
+    /// ledger, recent trades, dimensions and feed entry are held until written) when every event
+    /// of a step belongs to another customer, as in a live feed over a million customers.
+    static let customersPerStep = 20_000
     static let recentLimit = 50
     static let rolloverPage = 2_000
 
-    init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger) {
+    /// This updater's step limits (tests make them small to cut a customer's events across steps).
+    let eventsPerStep: Int
+    let customersPerStep: Int
+    /// Customers in a step from which their computing is split over the cores.
+    let parallelFrom: Int
+
+    init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger,
+         eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep, parallelFrom: Int = 64) {
+        self.parallelFrom = parallelFrom
+        self.eventsPerStep = eventsPerStep
+        self.customersPerStep = customersPerStep
         self.database = database
         self.classifier = classifier
         self.index = index
@@ -66,24 +89,39 @@ final class DimensionUpdater: Service, Sendable {
     /// Returns the number of events folded.
     @discardableResult
     func catchUp() async throws -> Int {
-        var folded = 0
-        while true {
-            let step = try await database.write { db in try self.step(db) }
-            folded += step.events
-            apply(step.refreshed)
-            if step.events == 0 && step.refreshed.isEmpty { break }
+        try await gate.run {
+            var folded = 0
+            // While a step is written, the next one is computed on a reader (the machine's other
+            // core), from the checkpoint the written step moves to and with its customers' new state
+            // taken from it rather than from a snapshot that may not hold it yet.
+            var pending = try await self.database.read { db in try self.prepareStep(db, after: nil) }
+            while let step = pending {
+                async let written = self.database.write { db in try self.commit(step, db) }
+                async let next = self.database.read { db in try self.prepareStep(db, after: step) }
+                guard try await written else {
+                    // Overtaken (the checkpoint moved): compute again from the store.
+                    _ = try? await next
+                    pending = try await self.database.read { db in try self.prepareStep(db, after: nil) }
+                    continue
+                }
+                folded += step.events
+                self.apply(step.refreshed)
+                pending = try await next
+            }
+            while true {
+                let step = try await self.database.read { db in try self.prepareRollover(db) }
+                guard let step else { break }
+                if try await self.database.write({ db in try self.commit(step, db) }) {
+                    self.apply(step.refreshed)
+                }
+            }
+            return folded
         }
-        while true {
-            let refreshed = try await database.write { db in try self.rollover(db) }
-            apply(refreshed)
-            if refreshed.isEmpty { break }
-        }
-        return folded
     }
 
-    // MARK: One step
+    // MARK: Steps
 
-    private struct Checkpoint {
+    struct Checkpoint: Equatable {
         var lastEventID: Int64
         var lastChangeSequence: Int64
         var businessDay: DayNumber
@@ -92,119 +130,222 @@ final class DimensionUpdater: Service, Sendable {
     /// Customers refreshed in a committed step, for the in-memory index.
     typealias Refreshed = [(Crm_Profiles_V1_Customer, DimensionsView)]
 
+    /// One customer's new state, computed from a snapshot and written by ``commit(_:_:)``.
+    struct Outcome {
+        let customer: Crm_Profiles_V1_Customer
+        let ledger: Data
+        /// The new recent trades and contacts; nil when the step brought none (the row keeps its own).
+        let recent: Data?
+        let stored: StoredDimensions
+        /// The DIMENSIONS_CHANGED entry's body, when the dimensions changed.
+        let feedEntry: ChangeLog.Entry?
+    }
+
+    /// A computed step: what to write and the checkpoint it was computed from and moves to.
+    struct Step {
+        let from: Checkpoint
+        let to: Checkpoint
+        let events: Int
+        let outcomes: [Outcome]
+        var refreshed: Refreshed { outcomes.map { ($0.customer, DimensionsView($0.stored)) } }
+    }
+
     private func apply(_ refreshed: Refreshed) {
         for (customer, dimensions) in refreshed {
             index.update(customer: customer, dimensions: dimensions)
         }
     }
 
-    private func step(_ db: Database) throws -> (events: Int, refreshed: Refreshed) {
-        var checkpoint = try Self.checkpoint(db)
-        let events = try EventStore.events(db, after: checkpoint.lastEventID, limit: Self.eventsPerStep)
-        // Customers whose record or assessment changed since the last step.
-        let changeRows = try Row.fetchAll(
-            db,
-            sql: "SELECT sequence, customer_id, kind FROM change_log WHERE sequence > ? ORDER BY sequence LIMIT ?",
-            arguments: [checkpoint.lastChangeSequence, Self.eventsPerStep]
-        )
-        let dimensionKind = Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue
-        let changed = changeRows.filter { ($0["kind"] as Int) != dimensionKind }.map { $0["customer_id"] as String }
-        guard !events.isEmpty || !changeRows.isEmpty else { return (0, []) }
-
-        var byCustomer: [String: [CustomerEvent]] = [:]
-        var order: [String] = []
-        for event in events {
-            guard let decoded = try EventDecoding.decode(kind: event.kind, body: event.body) else { continue }
-            if byCustomer[event.customerID] == nil { order.append(event.customerID) }
-            byCustomer[event.customerID, default: []].append(decoded)
-            checkpoint.businessDay = max(checkpoint.businessDay, decoded.day)
-        }
-        for id in Set(changed) where byCustomer[id] == nil {
-            byCustomer[id] = []
-            order.append(id)
-        }
-        var refreshed: Refreshed = []
-        for id in order {
-            if let done = try refresh(db, customerID: id, newEvents: byCustomer[id] ?? [], asOf: checkpoint.businessDay) {
-                refreshed.append(done)
+    /// Reads the next events and changed customers after the checkpoint and computes their new
+    /// state; nil when nothing is pending.
+    ///
+    /// With `previous` (a step being written meanwhile), the step starts where that one ends and
+    /// reads its customers' ledger, recent activity and dimensions from it.
+    private func prepareStep(_ db: Database, after previous: Step?) throws -> Step? {
+        let from = try previous?.to ?? Self.checkpoint(db)
+        let overlay = previous.map { step in Dictionary(step.outcomes.map { ($0.customer.customerID, $0) }, uniquingKeysWith: { $1 }) } ?? [:]
+        var to = from
+        // Events in id order, until the step holds enough events or customers.
+        var byCustomer: [String: Int] = [:]
+        var batches: [(id: String, events: [CustomerEvent])] = []
+        var events = 0
+        let select = try db.cachedStatement(sql: "SELECT id, kind, customer_id, body FROM event WHERE id > ? ORDER BY id LIMIT ?")
+        let cursor = try Row.fetchCursor(select, arguments: [from.lastEventID, eventsPerStep])
+        while let row = try cursor.next() {
+            let customerID: String = row[2]
+            if byCustomer[customerID] == nil && batches.count >= customersPerStep { break }
+            let id: Int64 = row[0]
+            events += 1
+            to.lastEventID = id
+            guard let kind = EventKind(rawValue: row[1]),
+                  let event = try row.withUnsafeData(atIndex: 3, { try EventDecoding.decode(kind: kind, body: $0 ?? Data()) })
+            else { continue }
+            to.businessDay = max(to.businessDay, event.day)
+            if let slot = byCustomer[customerID] {
+                batches[slot].events.append(event)
+            } else {
+                byCustomer[customerID] = batches.count
+                batches.append((customerID, [event]))
             }
         }
-        if let last = events.last { checkpoint.lastEventID = last.id }
-        if changeRows.count < Self.eventsPerStep {
-            // Everything was read: skip the DIMENSIONS_CHANGED entries this step appended.
-            checkpoint.lastChangeSequence = Int64(try ChangeLog.lastSequence(db))
-        } else if let last = changeRows.last {
-            checkpoint.lastChangeSequence = last["sequence"]
+        // Customers whose record or assessment changed since the last step (the feed's own
+        // DIMENSIONS_CHANGED entries are skipped).
+        let changes = try db.cachedStatement(sql: "SELECT sequence, customer_id FROM change_log WHERE sequence > ? AND kind <> ? ORDER BY sequence LIMIT ?")
+        let changeCursor = try Row.fetchCursor(changes, arguments: [from.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue, customersPerStep])
+        var changedRows = 0
+        while let row = try changeCursor.next() {
+            changedRows += 1
+            to.lastChangeSequence = row[0]
+            let customerID: String = row[1]
+            if byCustomer[customerID] == nil {
+                byCustomer[customerID] = batches.count
+                batches.append((customerID, []))
+            }
         }
-        try db.execute(
-            sql: "UPDATE dimension_checkpoint SET last_event_id = ?, last_change_sequence = ?, business_day = ? WHERE id = 1",
-            arguments: [checkpoint.lastEventID, checkpoint.lastChangeSequence, checkpoint.businessDay]
-        )
-        return (events.count, refreshed)
+        if changedRows < customersPerStep {
+            // Every change was read: move past the feed's own entries too.
+            to.lastChangeSequence = max(to.lastChangeSequence, Int64(clamping: try ChangeLog.lastSequence(db)))
+        }
+        guard to != from else { return nil }
+        var inputs: [Input] = []
+        inputs.reserveCapacity(batches.count)
+        for batch in batches {
+            if let input = try input(db, customerID: batch.id, newEvents: batch.events, written: overlay[batch.id]) { inputs.append(input) }
+        }
+        return Step(from: from, to: to, events: events, outcomes: try compute(inputs, asOf: to.businessDay))
     }
 
-    /// Folds `newEvents` into one customer's ledger and stores its dimensions for `asOf`.
-    private func refresh(_ db: Database, customerID: String, newEvents: [CustomerEvent], asOf: DayNumber) throws -> (Crm_Profiles_V1_Customer, DimensionsView)? {
-        guard let customer = try CustomerStore.fetch(db, id: customerID) else { return nil }
-        // Cached statements and columns read by position: this runs once per customer per step.
-        let select = try db.cachedStatement(sql: "SELECT ledger, recent FROM customer_ledger WHERE customer_id = ?")
-        let selectDimensions = try db.cachedStatement(sql: "SELECT dimensions FROM customer_dimensions WHERE customer_id = ?")
-        var ledger = CustomerLedger()
-        var recent = Crm_Profiles_V1_Customer360()
-        var previous: StoredDimensions?
-        if let row = try Row.fetchOne(select, arguments: [customerID]) {
-            ledger = try CustomerLedger(serialized: [UInt8](row[0] as Data))
-            recent = try Crm_Profiles_V1_Customer360(serializedBytes: row[1] as Data)
-        }
-        if let stored = try Data.fetchOne(selectDimensions, arguments: [customerID]) {
-            previous = try StoredDimensions(serialized: stored)
-        }
-        for event in newEvents {
-            ledger.apply(event)
-            Self.remember(event, in: &recent)
-        }
-        let facts = try Self.facts(db, customer: customer)
-        let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: asOf)
-        let stored = StoredDimensions(values: values, classes: classifier.classes(values, customer: facts))
-        let upsert = try db.cachedStatement(sql: """
+    /// Computes one page of customers still computed for an earlier business date; nil when none.
+    private func prepareRollover(_ db: Database) throws -> Step? {
+        let checkpoint = try Self.checkpoint(db)
+        let ids = try String.fetchAll(
+            db.cachedStatement(sql: "SELECT customer_id FROM customer_dimensions WHERE as_of < ? LIMIT ?"),
+            arguments: [checkpoint.businessDay, Self.rolloverPage]
+        )
+        guard !ids.isEmpty else { return nil }
+        let inputs = try ids.compactMap { try input(db, customerID: $0, newEvents: []) }
+        return Step(from: checkpoint, to: checkpoint, events: 0, outcomes: try compute(inputs, asOf: checkpoint.businessDay))
+    }
+
+    /// Writes a computed step if the checkpoint is still the one it was computed from (else it was
+    /// overtaken and is dropped, to be computed again). Returns whether it was written.
+    private func commit(_ step: Step, _ db: Database) throws -> Bool {
+        guard try Self.checkpoint(db) == step.from else { return false }
+        let upsertBoth = try db.cachedStatement(sql: """
             INSERT INTO customer_ledger (customer_id, ledger, recent) VALUES (?, ?, ?)
             ON CONFLICT(customer_id) DO UPDATE SET ledger = excluded.ledger, recent = excluded.recent
             """)
-        try upsert.execute(arguments: [customerID, Data(ledger.serialized()), Data(try recent.serializedBytes() as [UInt8])])
-        try StoredDimensions.save(db, customerID: customerID, stored)
-        // The feed carries what changed since the last announcement (everything the first time).
-        if stored != previous {
-            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: previous, positional: true)
-            try ChangeLog.append(db, kind: .dimensionsChanged, customerID: customerID) { $0.dimensions = delta }
+        let upsertLedger = try db.cachedStatement(sql: """
+            INSERT INTO customer_ledger (customer_id, ledger, recent) VALUES (?, ?, ?)
+            ON CONFLICT(customer_id) DO UPDATE SET ledger = excluded.ledger
+            """)
+        for outcome in step.outcomes {
+            let id = outcome.customer.customerID
+            if let recent = outcome.recent {
+                try upsertBoth.execute(arguments: [id, outcome.ledger, recent])
+            } else {
+                try upsertLedger.execute(arguments: [id, outcome.ledger, Self.emptyRecent])
+            }
+            try StoredDimensions.write(db, customerID: id, outcome.stored)
+            if let entry = outcome.feedEntry { try ChangeLog.append(db, entry) }
         }
-        return (customer, DimensionsView(stored))
+        if step.to != step.from {
+            try db.cachedStatement(sql: "UPDATE dimension_checkpoint SET last_event_id = ?, last_change_sequence = ?, business_day = ? WHERE id = 1")
+                .execute(arguments: [step.to.lastEventID, step.to.lastChangeSequence, step.to.businessDay])
+        }
+        return true
     }
 
-    /// Recomputes one page of customers still computed for an earlier business date.
-    private func rollover(_ db: Database) throws -> Refreshed {
-        let checkpoint = try Self.checkpoint(db)
-        let ids = try String.fetchAll(
-            db,
-            sql: "SELECT customer_id FROM customer_dimensions WHERE as_of < ? LIMIT ?",
-            arguments: [checkpoint.businessDay, Self.rolloverPage]
+    /// The stored form of no recent trades or contacts (``RecentActivity`` reads it as empty).
+    static let emptyRecent = Data()
+
+    /// One customer's row, ledger, recent activity, dimensions and latest assessment in one lookup.
+    static let refreshSQL = """
+        SELECT \(CustomerStore.columns("c")), l.ledger, l.recent, d.dimensions,
+               (SELECT body FROM assessment a WHERE a.customer_id = c.customer_id ORDER BY a.sequence DESC LIMIT 1)
+        FROM customer c
+        LEFT JOIN customer_ledger l ON l.customer_id = c.customer_id
+        LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
+        WHERE c.customer_id = ?
+        """
+
+    /// Folds `newEvents` into one customer's ledger and computes its dimensions for `asOf`.
+    /// What one customer's refresh reads from the store (or from the step being written).
+    struct Input: Sendable {
+        let customer: Crm_Profiles_V1_Customer
+        let ledger: Data?
+        let recent: Data?
+        let previous: StoredDimensions?
+        let assessment: Data?
+        let newEvents: [CustomerEvent]
+    }
+
+    /// Reads one customer for a refresh; `written`: its outcome in the step being written meanwhile,
+    /// newer than the store.
+    private func input(_ db: Database, customerID: String, newEvents: [CustomerEvent], written: Outcome? = nil) throws -> Input? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: Self.refreshSQL), arguments: [customerID]) else { return nil }
+        let base = CustomerStore.columnCount
+        return Input(
+            customer: CustomerStore.customer(fromColumns: row),
+            ledger: written?.ledger ?? row[base],
+            recent: written?.recent ?? row[base + 1],
+            previous: try written.map(\.stored) ?? (row[base + 2] as Data?).map(StoredDimensions.decoded),
+            assessment: row[base + 3],
+            newEvents: newEvents
         )
-        var refreshed: Refreshed = []
-        for id in ids {
-            if let done = try refresh(db, customerID: id, newEvents: [], asOf: checkpoint.businessDay) { refreshed.append(done) }
+    }
+
+    /// Computes the customers' outcomes, split over the machine's cores when there are many: this
+    /// is pure work (decoding, folding, the engine, encoding) and most of a step's time.
+    private func compute(_ inputs: [Input], asOf: DayNumber) throws -> [Outcome] {
+        let parts = inputs.count >= parallelFrom ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) : 1
+        if parts == 1 { return try inputs.map { try compute($0, asOf: asOf) } }
+        let results = Mutex([Result<[Outcome], any Error>?](repeating: nil, count: parts))
+        let size = (inputs.count + parts - 1) / parts
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let slice = inputs[min(inputs.count, part * size)..<min(inputs.count, (part + 1) * size)]
+            let result = Result { try slice.map { try self.compute($0, asOf: asOf) } }
+            results.withLock { $0[part] = result }
         }
-        return refreshed
+        return try results.withLock { $0 }.flatMap { try ($0 ?? .success([])).get() }
+    }
+
+    /// Folds the new events into one customer's ledger and computes its dimensions for `asOf`.
+    private func compute(_ input: Input, asOf: DayNumber) throws -> Outcome {
+        var ledger = CustomerLedger()
+        if let bytes = input.ledger { ledger = try CustomerLedger(serialized: [UInt8](bytes)) }
+        let assessment = try input.assessment.map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
+        for event in input.newEvents { ledger.apply(event) }
+        // The 360 view's recent trades and contacts change only with new ones.
+        var recentBytes: Data?
+        if input.newEvents.contains(where: RecentActivity.keeps) {
+            var recent = try input.recent.map { try RecentActivity(stored: $0) } ?? RecentActivity()
+            try recent.add(input.newEvents, limit: Self.recentLimit)
+            recentBytes = recent.serialized()
+        }
+        let facts = Self.facts(customer: input.customer, assessment: assessment)
+        let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: asOf)
+        let stored = StoredDimensions.aligned(values, classes: classifier.classes(values, customer: facts))
+        // The feed carries what changed since the last announcement (everything the first time).
+        var entry: ChangeLog.Entry?
+        if !stored.isIdentical(to: input.previous) {
+            let customerID = input.customer.customerID
+            let delta = stored.message(customerID: customerID, schemes: DimensionsView.schemeNames, since: input.previous, positional: true)
+            entry = try ChangeLog.Entry(kind: .dimensionsChanged, customerID: customerID) { $0.dimensions = delta }
+        }
+        return Outcome(customer: input.customer, ledger: Data(ledger.serialized()), recent: recentBytes, stored: stored, feedEntry: entry)
     }
 
     private static func checkpoint(_ db: Database) throws -> Checkpoint {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM dimension_checkpoint WHERE id = 1") else {
+        let select = try db.cachedStatement(sql: "SELECT last_event_id, last_change_sequence, business_day FROM dimension_checkpoint WHERE id = 1")
+        guard let row = try Row.fetchOne(select) else {
             return Checkpoint(lastEventID: 0, lastChangeSequence: 0, businessDay: 0)
         }
-        return Checkpoint(lastEventID: row["last_event_id"], lastChangeSequence: row["last_change_sequence"], businessDay: row["business_day"])
+        return Checkpoint(lastEventID: row[0], lastChangeSequence: row[1], businessDay: row[2])
     }
 
     // MARK: Conversions
 
-    /// The facts the engine needs from the customer record and its latest assessment.
     /// The facts a customer's dimensions read; with `assessedOnOrBefore`, the assessment in force
     /// at the end of that day instead of the newest one.
     static func facts(_ db: Database, customer: Crm_Profiles_V1_Customer, assessedOnOrBefore cutoff: DayNumber? = nil) throws -> CustomerFacts {
@@ -219,6 +360,11 @@ final class DimensionUpdater: Service, Sendable {
             assessment = try Data.fetchOne(latest, arguments: [customer.customerID])
                 .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
         }
+        return facts(customer: customer, assessment: assessment)
+    }
+
+    /// The facts of `customer` with `assessment` in force (nil: never assessed).
+    static func facts(customer: Crm_Profiles_V1_Customer, assessment: Crm_Profiles_V1_SuitabilityAssessment?) -> CustomerFacts {
         let status: CustomerFacts.Status
         switch customer.status {
         case .prospect: status = .prospect
@@ -240,42 +386,46 @@ final class DimensionUpdater: Service, Sendable {
             assessmentExpiresDay: assessment.flatMap { day($0.expiresOn, present: $0.hasExpiresOn) }
         )
     }
+}
 
-    /// Keeps the newest trades and contacts for the 360 view.
-    static func remember(_ event: CustomerEvent, in recent: inout Crm_Profiles_V1_Customer360) {
-        switch event {
-        case let .trade(trade):
-            recent.recentTrades.append(.with {
-                $0.idempotencyKey = trade.key
-                $0.customerID = trade.customerID
-                $0.account = trade.account == .margin ? .margin : .cash
-                $0.side = trade.side == .buy ? .buy : .sell
-                $0.instrument = trade.instrument
-                $0.instrumentType = Crm_Profiles_V1_InstrumentType(rawValue: Int(trade.instrumentType.rawValue)) ?? .other
-                $0.sector = trade.sector
-                $0.quantity = trade.quantity
-                $0.price = trade.price
-                $0.amount = .with { $0.minorUnits = trade.amountFen }
-                $0.commission = .with { $0.minorUnits = trade.commissionFen }
-                $0.fees = .with { $0.minorUnits = trade.feesFen }
-                $0.tradedAt = .with { $0.unixMillis = trade.tradedAtMillis }
-            })
-            recent.recentTrades.sort { $0.tradedAt.unixMillis > $1.tradedAt.unixMillis }
-            if recent.recentTrades.count > recentLimit { recent.recentTrades.removeLast(recent.recentTrades.count - recentLimit) }
-        case let .contact(contact):
-            recent.recentContacts.append(.with {
-                $0.idempotencyKey = contact.key
-                $0.customerID = contact.customerID
-                $0.channel = Crm_Profiles_V1_ContactChannel(rawValue: Int(contact.channel.rawValue)) ?? .call
-                $0.staffID = contact.staffID
-                $0.topic = contact.topic
-                $0.outcome = Crm_Profiles_V1_ContactOutcome(rawValue: Int(contact.outcome.rawValue)) ?? .reached
-                $0.contactedAt = .with { $0.unixMillis = contact.atMillis }
-            })
-            recent.recentContacts.sort { $0.contactedAt.unixMillis > $1.contactedAt.unixMillis }
-            if recent.recentContacts.count > recentLimit { recent.recentContacts.removeLast(recent.recentContacts.count - recentLimit) }
-        default:
-            break
+/// Runs async work one caller at a time, in arrival order (an async mutex: an actor alone would
+/// let a second caller in at the first one's first suspension).
+final class AsyncGate: Sendable {
+    private struct State {
+        var busy = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.busy {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.busy = true
+                return true
+            }
+            if ready { continuation.resume() }
         }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.busy = false
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 }

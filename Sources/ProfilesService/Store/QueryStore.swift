@@ -34,7 +34,7 @@ struct QueryStore: Sendable {
                 let dims: Data? = row["dims"]
                 let scanned = Scanned(
                     customer: CustomerStore.customer(from: row),
-                    dimensions: try DimensionsView(serialized: dims)
+                    dimensions: DimensionsView(try dims.map(StoredDimensions.decoded))
                 )
                 if try !visit(scanned) { return }
             }
@@ -57,7 +57,7 @@ struct QueryStore: Sendable {
                 let customer = CustomerStore.customer(from: row)
                 byID[customer.customerID] = Scanned(
                     customer: customer,
-                    dimensions: try DimensionsView(serialized: dims)
+                    dimensions: DimensionsView(try dims.map(StoredDimensions.decoded))
                 )
             }
             return ids.compactMap { byID[$0] }
@@ -73,16 +73,18 @@ struct QueryStore: Sendable {
             view.statusHistory = try CustomerStore.statusHistory(db, id: id)
             view.assessmentHistory = try CustomerStore.assessments(db, id: id)
             if let current = view.assessmentHistory.last { view.currentAssessment = current }
-            if let row = try Row.fetchOne(db, sql: """
-                SELECT l.ledger, l.recent, d.dimensions FROM customer_ledger l JOIN customer_dimensions d ON d.customer_id = l.customer_id
-                WHERE l.customer_id = ?
-                """, arguments: [id]) {
-                let ledger = try CustomerLedger(serialized: [UInt8](row["ledger"] as Data))
-                let recent = try Crm_Profiles_V1_Customer360(serializedBytes: row["recent"] as Data)
-                dimensions = try DimensionsView(serialized: row["dimensions"] as Data)
+            // From the dimensions: a customer with no event yet (a prospect, a seeded customer) has
+            // dimensions and no ledger row.
+            if let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT l.ledger, l.recent, d.dimensions FROM customer_dimensions d LEFT JOIN customer_ledger l ON l.customer_id = d.customer_id
+                WHERE d.customer_id = ?
+                """), arguments: [id]) {
+                let ledger = try (row[0] as Data?).map { try CustomerLedger(serialized: [UInt8]($0)) } ?? CustomerLedger()
+                let recent = try (row[1] as Data?).map { try RecentActivity(stored: $0) } ?? RecentActivity()
+                dimensions = DimensionsView(try StoredDimensions.decoded(row[2] as Data))
                 view.dimensions = dimensions.message(customerID: id)
-                view.recentTrades = Array(recent.recentTrades.prefix(recentLimit))
-                view.recentContacts = Array(recent.recentContacts.prefix(recentLimit))
+                view.recentTrades = try recent.tradeMessages(limit: recentLimit)
+                view.recentContacts = try recent.contactMessages(limit: recentLimit)
                 if let position = ledger.position {
                     view.cash = .fen(position.cashFen)
                     view.totalAssets = .fen(position.totalAssetsFen)
