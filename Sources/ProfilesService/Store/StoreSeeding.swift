@@ -47,7 +47,7 @@ public enum StoreSeeding {
                 }
                 let asOf = Days.day(year: seed.asOf.year, month: seed.asOf.month, day: seed.asOf.day)
                 let stored = StoredDimensions(asOf: asOf, numbers: seed.numbers, categories: seed.categories, classes: seed.classes)
-                try StoredDimensions.save(db, customerID: id, stored)
+                try StoredDimensions.write(db, customerID: id, stored)
                 let delta = stored.message(customerID: id, schemes: schemeNames, since: nil, positional: true)
                 try ChangeLog.append(db, kind: .dimensionsChanged, customerID: id) { $0.dimensions = delta }
             }

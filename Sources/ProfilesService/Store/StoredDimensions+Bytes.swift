@@ -2,9 +2,9 @@ import Foundation
 import GRDB
 
 extension StoredDimensions {
-    /// The same bytes as ``serialized()``, built in one byte array: the dimension updater writes one
+    /// The binary form (``serialized()``), built in one byte array: the dimension updater writes one
     /// per refreshed customer, and appending eight bytes at a time to `Data` cost about a tenth of
-    /// its time under a live feed. A test checks that both give identical bytes.
+    /// its time under a live feed.
     func encodedBytes() -> Data {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 + numbers.count * 8 + (categories.count + classes.count) * 16)
@@ -27,7 +27,7 @@ extension StoredDimensions {
         return Data(bytes)
     }
 
-    /// Writes a customer's dimensions as ``save(_:customerID:_:)`` does, with ``encodedBytes()``.
+    /// Writes a customer's dimensions (one row per customer in `customer_dimensions`).
     static func write(_ db: Database, customerID: String, _ stored: StoredDimensions) throws {
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO customer_dimensions (customer_id, as_of, dimensions) VALUES (?, ?, ?)
@@ -56,9 +56,9 @@ extension StoredDimensions {
 }
 
 extension StoredDimensions {
-    /// Reads ``serialized()``'s bytes as ``init(serialized:)`` does, in one pass over the buffer
-    /// without a throwing call per byte: start-up decodes every customer's dimensions into the
-    /// in-memory index (a million at the issue's scale). A test checks both read the same.
+    /// Reads ``serialized()``'s bytes (``init(serialized:)``) in one pass over the buffer without a
+    /// throwing call per byte: start-up decodes every customer's dimensions into the in-memory
+    /// index (a million at the issue's scale).
     static func decoded(_ data: Data) throws -> StoredDimensions {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> StoredDimensions in
             var offset = 0

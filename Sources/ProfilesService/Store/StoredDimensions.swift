@@ -34,88 +34,22 @@ struct StoredDimensions: Sendable, Equatable {
         )
     }
 
-    // MARK: Stored row
+    // MARK: Binary form (implemented in StoredDimensions+Bytes.swift)
 
-    /// Writes a customer's dimensions (one row per customer in `customer_dimensions`).
-    static func save(_ db: Database, customerID: String, _ stored: StoredDimensions) throws {
-        let upsert = try db.cachedStatement(sql: """
-            INSERT INTO customer_dimensions (customer_id, as_of, dimensions) VALUES (?, ?, ?)
-            ON CONFLICT(customer_id) DO UPDATE SET as_of = excluded.as_of, dimensions = excluded.dimensions
-            """)
-        try upsert.execute(arguments: [customerID, stored.asOf, stored.serialized()])
-    }
-
-    // MARK: Binary form
-
-    func serialized() -> Data {
-        var data = Data()
-        data.reserveCapacity(16 + numbers.count * 8 + (categories.count + classes.count) * 16)
-        data.append(1)
-        append(UInt32(bitPattern: asOf), to: &data)
-        append(UInt32(numbers.count), to: &data)
-        for value in numbers { append(value.bitPattern, to: &data) }
-        for list in [categories, classes] {
-            append(UInt32(list.count), to: &data)
-            for text in list {
-                let bytes = Array(text.utf8)
-                append(UInt32(bytes.count), to: &data)
-                data.append(contentsOf: bytes)
-            }
-        }
-        return data
-    }
+    func serialized() -> Data { encodedBytes() }
 
     struct DecodingError: Error, CustomStringConvertible {
         let description: String
     }
 
     init(serialized data: Data) throws {
-        var reader = Reader(bytes: [UInt8](data))
-        guard try reader.byte() == 1 else { throw DecodingError(description: "unknown stored dimensions version") }
-        asOf = DayNumber(bitPattern: try reader.u32())
-        let n = Int(try reader.u32())
-        guard n <= 100_000 else { throw DecodingError(description: "implausible dimension count \(n)") }
-        numbers = try (0..<n).map { _ in Double(bitPattern: try reader.u64()) }
-        categories = try reader.strings()
-        classes = try reader.strings()
+        self = try Self.decoded(data)
     }
 
-    private struct Reader {
-        let bytes: [UInt8]
-        var offset = 0
-
-        mutating func byte() throws -> UInt8 {
-            guard offset < bytes.count else { throw DecodingError(description: "stored dimensions cut short") }
-            defer { offset += 1 }
-            return bytes[offset]
-        }
-
-        mutating func u32() throws -> UInt32 {
-            var value: UInt32 = 0
-            for shift in stride(from: 0, to: 32, by: 8) { value |= UInt32(try byte()) << UInt32(shift) }
-            return value
-        }
-
-        mutating func u64() throws -> UInt64 {
-            var value: UInt64 = 0
-            for shift in stride(from: 0, to: 64, by: 8) { value |= UInt64(try byte()) << UInt64(shift) }
-            return value
-        }
-
-        mutating func strings() throws -> [String] {
-            let count = Int(try u32())
-            guard count <= 100_000 else { throw DecodingError(description: "implausible string count \(count)") }
-            return try (0..<count).map { _ in
-                let length = Int(try u32())
-                guard length <= bytes.count - offset else { throw DecodingError(description: "string runs past the end") }
-                defer { offset += length }
-                return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
-            }
-        }
-    }
-
-    private func append<T: FixedWidthInteger>(_ value: T, to data: inout Data) {
-        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    /// Equal when every value is the same, numbers bit for bit: two missing values (NaN) are the
+    /// same value here, where IEEE `==` would find every customer with a missing number changed.
+    static func == (lhs: StoredDimensions, rhs: StoredDimensions) -> Bool {
+        lhs.isIdentical(to: rhs)
     }
 
     // MARK: Wire form
