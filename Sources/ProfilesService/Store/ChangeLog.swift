@@ -8,15 +8,7 @@ import GRDB
 /// feed exactly when it is in the store, and sequence order is commit order.
 enum ChangeLog {
     static func append(_ db: Database, kind: Crm_Profiles_V1_ChangeKind, customerID: String, fill: (inout Crm_Profiles_V1_ChangeEvent) -> Void) throws {
-        var event = Crm_Profiles_V1_ChangeEvent()
-        event.kind = kind
-        event.customerID = customerID
-        let now = currentUnixMillis()
-        event.at = .with { $0.unixMillis = now }
-        fill(&event)
-        let body: [UInt8] = try event.serializedBytes()
-        try db.cachedStatement(sql: "INSERT INTO change_log (kind, customer_id, at_millis, body) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [kind.rawValue, customerID, now, Data(body)])
+        try append(db, Entry(kind: kind, customerID: customerID, fill: fill))
     }
 
     /// A change encoded ahead of its write (the dimension updater computes outside the write lock).
