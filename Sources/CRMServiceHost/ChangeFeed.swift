@@ -53,28 +53,34 @@ public enum ChangeFeed {
 
     /// Streams what `read` returns after a position (at most `limit`; 0 = everything there is
     /// now), a page per read transaction, until a page comes back short: the loop of every
-    /// resumable feed (a change log by sequence, an event log by event id).
-    public static func streamPages<Item: SwiftProtobuf.Message>(
+    /// resumable feed (a change log by sequence, an event log by event id, profiles' snapshot by
+    /// customer id). The next page is read while one is being sent: reading (SQLite, decoding) and
+    /// encoding the sent messages take about the same time.
+    public static func streamPages<Item: SwiftProtobuf.Message, Position: Sendable>(
         from database: DatabasePool,
-        after: UInt64,
+        after: Position,
         limit: UInt32,
         pageSize: Int,
         to writer: ResponseStreamWriter<Item>,
-        position: @escaping @Sendable (Item) -> UInt64,
-        read: @escaping @Sendable (Database, UInt64, Int) throws -> [Item]
+        position: @escaping @Sendable (Item) -> Position,
+        read: @escaping @Sendable (Database, Position, Int) throws -> [Item]
     ) async throws {
-        var next = after
+        @Sendable func readPage(after from: Position, size: Int) -> Task<[Item], any Error> {
+            Task { try await database.read { db in try read(db, from, size) } }
+        }
         var remaining = limit == 0 ? Int.max : Int(limit)
-        while remaining > 0 {
-            let size = min(remaining, pageSize)
-            let from = next
-            let items = try await database.read { db in try read(db, from, size) }
-            for item in items {
-                try await writer.write(item)
-            }
-            guard let last = items.last, items.count == size else { return }
-            next = position(last)
+        var size = min(remaining, pageSize)
+        var pending: Task<[Item], any Error>? = readPage(after: after, size: size)
+        defer { pending?.cancel() }
+        while let current = pending {
+            let items = try await current.value
             remaining -= items.count
+            pending = nil
+            if items.count == size, remaining > 0, let last = items.last {
+                size = min(remaining, pageSize)
+                pending = readPage(after: position(last), size: size)
+            }
+            for item in items { try await writer.write(item) }
         }
     }
 }

@@ -31,26 +31,11 @@ struct FeedHandlers: Sendable {
             Crm_Profiles_V1_SnapshotEntry.self,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
-            // A page is read while the one before it is being sent: reading (SQLite, decoding the
-            // stored dimensions) and encoding the sent messages take about the same time.
-            let database = self.database
-            @Sendable func read(after: String, limit: Int) -> Task<[Crm_Profiles_V1_SnapshotEntry], any Error> {
-                Task { try await database.read { db in try FeedSnapshot.page(db, after: after, limit: limit) } }
-            }
-            var remaining = request.limit == 0 ? Int.max : Int(request.limit)
-            let page = snapshotPage
-            var size = min(remaining, page)
-            var pending: Task<[Crm_Profiles_V1_SnapshotEntry], any Error>? = read(after: request.afterCustomerID, limit: size)
-            defer { pending?.cancel() }
-            while let current = pending {
-                let entries = try await current.value
-                remaining -= entries.count
-                pending = nil
-                if entries.count == size, remaining > 0, let last = entries.last?.customer.customerID {
-                    size = min(remaining, page)
-                    pending = read(after: last, limit: size)
-                }
-                for entry in entries { try await writer.write(entry) }
+            try await ChangeFeed.streamPages(
+                from: database, after: request.afterCustomerID, limit: request.limit, pageSize: snapshotPage, to: writer,
+                position: { $0.customer.customerID }
+            ) { db, after, size in
+                try FeedSnapshot.page(db, after: after, limit: size)
             }
         }
         router.serverStreaming(
