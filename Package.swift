@@ -130,7 +130,7 @@ let package = Package(
             name: "crm-bench",
             dependencies: [
                 "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService", "CRMWorld", "CRMWorldLoader",
-                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService",
+                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMHeap
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -73,16 +74,16 @@ struct CompensationBench: AsyncParsableCommand {
             let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: service.port)], token: token,
                                                                       defaultDeadline: .seconds(3_600)))
             Self.resetPeakMemory()
-            let before = Self.memory("VmRSS")
-            let cpuBefore = Self.cpuSeconds()
+            let before = ProcessFigures.memoryMiB("VmRSS")
+            let cpuBefore = ProcessFigures.cpuSeconds()
             let load = Self.loadAverage()
             started = clock.now
             last = try await client.unary("/crm.compensation.v1.Compensation/SettleMonth",
                                           Crm_Compensation_V1_SettleMonthRequest.with { $0.month = Self.month },
                                           as: Crm_Compensation_V1_SettleMonthResponse.self)
             let elapsed = (clock.now - started).seconds
-            let cpu = Self.cpuSeconds() - cpuBefore
-            let peak = Self.memory("VmHWM")
+            let cpu = ProcessFigures.cpuSeconds() - cpuBefore
+            let peak = ProcessFigures.memoryMiB("VmHWM")
             seconds.append(elapsed)
             cpuTimes.append(cpu)
             peaks.append(peak)
@@ -98,9 +99,9 @@ struct CompensationBench: AsyncParsableCommand {
             }
             await client.close()
             try await service.stop()
-            let beforeTrim = Self.memory("VmRSS")
-            Self.trimMalloc()
-            print(String(format: "  after the run: resident %.0f MiB, %.0f MiB after malloc_trim", beforeTrim, Self.memory("VmRSS")))
+            let beforeTrim = ProcessFigures.memoryMiB("VmRSS")
+            _ = crm_heap_trim()
+            print(String(format: "  after the run: resident %.0f MiB, %.0f MiB after malloc_trim", beforeTrim, ProcessFigures.memoryMiB("VmRSS")))
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         }
 
@@ -209,36 +210,11 @@ struct CompensationBench: AsyncParsableCommand {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
 
-    /// User plus system CPU time of this process so far (from /proc/self/stat, in clock ticks of 1/100 s).
-    static func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / 100
-    }
-
-    /// Asks glibc's allocator to give freed memory back to the system (malloc_trim), when it can.
-    static func trimMalloc() {
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "malloc_trim") else { return }
-        typealias Trim = @convention(c) (Int) -> Int32
-        _ = unsafeBitCast(symbol, to: Trim.self)(0)
-    }
-
     /// The 1-minute load average, as text.
     static func loadAverage() -> String {
         (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
     }
 
-    /// A /proc/self/status figure in MiB (VmRSS now, VmHWM the peak).
-    static func memory(_ field: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }),
-              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes / 1_024
-    }
 }
 
 /// A small seeded generator, so every run fills the same store.

@@ -80,7 +80,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
             settings: ["feed.page": "5000", "feed.interval_ms": "50", "feed.snapshot_page": "\(snapshotPage)"]
         )
         defer { matching.stop() }
-        let benchCPUBefore = ReplicaProcess.cpuSeconds(statPath: "/proc/self/stat")
+        let benchCPUBefore = ProcessFigures.cpuSeconds()
         started = clock.now
         let port = try await matching.start()
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
@@ -95,7 +95,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         print("catch-up from empty: \(catchUp) s (snapshot of \(customers) customers, then the feeds to sequence \(profilesLast) and \(productsLast))")
         print("replica RSS after catch-up: \(matching.rssMiB()) MiB (\(matching.rssBreakdown()))")
         print(String(format: "CPU during catch-up: replica %.1f s, the sources (profiles serving the snapshot, in this process) %.1f s",
-                     matching.cpuSeconds(), ReplicaProcess.cpuSeconds(statPath: "/proc/self/stat") - benchCPUBefore))
+                     matching.cpuSeconds(), ProcessFigures.cpuSeconds() - benchCPUBefore))
 
         // A model over the replica's features, fitted to synthetic rows, imported as current.
         let names = MatchingService.featureNames(knownDimensions: Set(dictionary.map(\.name)))
@@ -175,7 +175,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let schemeClasses = StoreSeeding.schemeNames.map { classesByScheme[$0] ?? [] }
         let families = ["FUND_BOND", "FUND_EQUITY", "FUND_INDEX", "FUND_MONEY_MARKET", "FUND_MIXED", "none"]
         for start in stride(from: 0, to: customers, by: 20_000) {
-            var random = SplitMix(seed: UInt64(start) &+ 1)
+            var random = BenchRandom(seed: UInt64(start) &+ 1)
             var seeds: [StoreSeeding.Seed] = []
             for index in start..<min(customers, start + 20_000) {
                 let id = String(format: "C%07d", index)
@@ -207,7 +207,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
     /// Gradient-boosted trees (150 trees, depth 5) over the feature names, fitted to seeded rows
     /// with a planted pattern: a model of the size and shape the service trains.
     static func syntheticModel(features: [String]) throws -> BoostedTreesModel {
-        var random = SplitMix(seed: 42)
+        var random = BenchRandom(seed: 42)
         var values: [Float] = []
         var labels: [Bool] = []
         let rows = 40_000
@@ -227,18 +227,6 @@ struct MatchingScaleBench: AsyncParsableCommand {
         return try GradientBoostedTrees(configuration: configuration).train(data).model
     }
 
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
-
     static func seconds(_ duration: Duration) -> String {
         String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
@@ -251,12 +239,5 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return "-" }
         return String(format: "%.2f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
-    }
-
-    static func rssMiB() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib / 1_024
     }
 }

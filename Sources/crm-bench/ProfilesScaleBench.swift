@@ -224,7 +224,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let acknowledged = phase.acknowledged
         let complete = phase.complete
         lines.append(String(format: "| filling, from an empty folder | %.1f s |", (clock.now - fillStarted).seconds))
-        lines.append(String(format: "| peak resident memory while filling (client and service in one process) | %.0f MiB |", CompensationBench.memory("VmHWM")))
+        lines.append(String(format: "| peak resident memory while filling (client and service in one process) | %.0f MiB |", ProcessFigures.memoryMiB("VmHWM")))
         await client.close()
         try await service.stop()
         return FillRecord(customers: customers, trades: tradeTotal, create: create, order: order, complete: complete,
@@ -315,7 +315,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let folded = state.lastFoldedEventID - startEventID
         print(String(format: "[%6.0f s] trades %d of %d (%.0f /s); events folded %lld of %lld (%.0f /s since the first trade); RSS %.0f MiB; store %.0f MiB + WAL %.0f MiB",
                      (now - fillStarted).seconds, acknowledged, total, Double(acknowledged) / tradeSeconds, state.lastFoldedEventID, state.maxEventID,
-                     Double(folded) / tradeSeconds, CompensationBench.memory("VmRSS"),
+                     Double(folded) / tradeSeconds, ProcessFigures.memoryMiB("VmRSS"),
                      Self.fileMiB(service.database.path), Self.fileMiB(service.database.path + "-wal")))
     }
 
@@ -440,7 +440,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
             }
             countLines.append(String(format: "| CountSegment `%@` over %d customers (%llu members; median of 5) | %.1f ms |", rule, customers, members, BenchMain.median(times)))
         }
-        let rss = CompensationBench.memory("VmRSS")
+        let rss = ProcessFigures.memoryMiB("VmRSS")
         let mainMiB = Self.fileMiB(path), walMiB = Self.fileMiB(path + "-wal")
         var tables: [(String, Double)] = []
         if tableSizes {
@@ -455,7 +455,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         startup = try await Self.start(path: path)
         service = startup.service
         client = service.client(token: Self.token)
-        let rssAfterRestart = CompensationBench.memory("VmRSS")
+        let rssAfterRestart = ProcessFigures.memoryMiB("VmRSS")
         await client.close()
         try await service.stop()
 

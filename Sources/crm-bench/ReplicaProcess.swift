@@ -47,32 +47,20 @@ final class ReplicaProcess: @unchecked Sendable {
         throw ValidationError("\(executable) did not start (build it: swift build -c release --product crm-matching)")
     }
 
+    var pid: String { "\(process.processIdentifier)" }
+
     func rssMiB() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib / 1_024
+        Int(ProcessFigures.memoryMiB("VmRSS", process: pid))
     }
 
     /// The resident memory's parts (anonymous: heap and stacks; file: mapped code and files).
     func rssBreakdown() -> String {
-        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8) else { return "" }
-        return status.split(separator: "\n").filter { $0.hasPrefix("RssAnon") || $0.hasPrefix("RssFile") || $0.hasPrefix("VmHWM") }
-            .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }.joined(separator: ", ")
+        ["VmHWM", "RssAnon", "RssFile"].map { String(format: "%@ %.0f MiB", $0, ProcessFigures.memoryMiB($0, process: pid)) }.joined(separator: ", ")
     }
 
     /// CPU seconds (user + system) the process has used so far.
     func cpuSeconds() -> Double {
-        Self.cpuSeconds(statPath: "/proc/\(process.processIdentifier)/stat")
-    }
-
-    static func cpuSeconds(statPath: String) -> Double {
-        guard let stat = try? String(contentsOfFile: statPath, encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        // Fields after the command name: state is field 3, utime 14 and stime 15 (1-based).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        ProcessFigures.cpuSeconds(process: pid)
     }
 
     func stop() {

@@ -15,13 +15,6 @@ struct ThreadCPU {
 
     /// utime + stime in nanoseconds.
     func nanoseconds() -> Int64 {
-        guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
-        guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return 0 }
-        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
-        return (user + system) * 1_000_000_000 / max(ticks, 1)
+        Int64((ProcessFigures.cpuSeconds(statPath: "/proc/self/task/\(tid)/stat") * 1e9).rounded())
     }
 }
