@@ -38,34 +38,27 @@ struct DimensionPositions: Sendable {
     /// The numeric values a message carries, whichever form it uses: `(position, value)`, NaN
     /// meaning "now missing". Names the dictionary does not know are skipped.
     func numericEntries(of dimensions: Crm_Profiles_V1_CustomerDimensions, _ visit: (Int, Double) -> Void) {
-        let values = dimensions.numberValues
-        for (index, position) in dimensions.numberPositions.enumerated() where index < values.count {
-            visit(Int(position), values[index])
-        }
-        for (name, value) in dimensions.numbers {
-            if let position = positionByName[name] { visit(position, value) }
-        }
+        Self.entries(dimensions.numberPositions, dimensions.numberValues, dimensions.numbers, positionByName, visit)
     }
 
     /// The category values a message carries: `(position, value)`, empty meaning "now missing".
     func categoryEntries(of dimensions: Crm_Profiles_V1_CustomerDimensions, _ visit: (Int, String) -> Void) {
-        let values = dimensions.categoryValues
-        for (index, position) in dimensions.categoryPositions.enumerated() where index < values.count {
-            visit(Int(position), values[index])
-        }
-        for (name, value) in dimensions.categories {
-            if let position = positionByName[name] { visit(position, value) }
-        }
+        Self.entries(dimensions.categoryPositions, dimensions.categoryValues, dimensions.categories, positionByName, visit)
     }
 
     /// The classes a message carries: `(scheme position, class)`.
     func classEntries(of dimensions: Crm_Profiles_V1_CustomerDimensions, _ visit: (Int, String) -> Void) {
-        let values = dimensions.classValues
-        for (index, position) in dimensions.classPositions.enumerated() where index < values.count {
+        Self.entries(dimensions.classPositions, dimensions.classValues, dimensions.classes, schemeByName, visit)
+    }
+
+    /// The positional pairs, then the name-keyed ones whose name has a position.
+    private static func entries<Value>(_ positions: [UInt32], _ values: [Value], _ named: [String: Value], _ positionOf: [String: Int],
+                                       _ visit: (Int, Value) -> Void) {
+        for (index, position) in positions.enumerated() where index < values.count {
             visit(Int(position), values[index])
         }
-        for (name, value) in dimensions.classes {
-            if let position = schemeByName[name] { visit(position, value) }
+        for (name, value) in named {
+            if let position = positionOf[name] { visit(position, value) }
         }
     }
 }
