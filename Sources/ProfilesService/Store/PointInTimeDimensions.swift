@@ -32,7 +32,7 @@ enum PointInTimeDimensions {
         return try customers.map { customer in
             let facts = try DimensionUpdater.facts(db, customer: customer, assessedOnOrBefore: asOf)
             let values = DimensionEngine.compute(ledger: ledgers[customer.customerID] ?? CustomerLedger(), customer: facts, asOf: asOf)
-            let stored = StoredDimensions(values: values, classes: classifier.classes(values, customer: facts))
+            let stored = StoredDimensions.aligned(values, classes: classifier.classes(values, customer: facts))
             return stored.message(customerID: customer.customerID, schemes: DimensionsView.schemeNames)
         }
     }

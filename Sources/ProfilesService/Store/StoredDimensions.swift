@@ -25,6 +25,8 @@ struct StoredDimensions: Sendable, Equatable {
         self.classes = classes
     }
 
+    /// The values looked up definition by definition: the reference that ``aligned(_:classes:)``
+    /// (what the service uses) is checked against.
     init(values: DimensionValues, classes: [String]) {
         self.init(
             asOf: values.asOf,
