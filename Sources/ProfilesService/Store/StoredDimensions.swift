@@ -66,66 +66,48 @@ struct StoredDimensions: Sendable, Equatable {
         message.asOf = .init(year: civil.year, month: civil.month, day: civil.day)
         // Built in local arrays and assigned once (the message's storage is copy-on-write), with
         // names and positions from precomputed arrays: this runs per customer for the snapshot.
-        var positions: [UInt32] = [], values: [Double] = [], named: [String: Double] = [:]
-        if positional {
-            positions.reserveCapacity(numbers.count)
-            values.reserveCapacity(numbers.count)
-        }
-        let numericPositions = DimensionCatalog.numericPositions, numericNames = DimensionCatalog.numericNames
-        for slot in 0..<min(numbers.count, numericNames.count) {
-            let value = numbers[slot]
-            if let previous, slot < previous.numbers.count, previous.numbers[slot].bitPattern == value.bitPattern { continue }
-            guard !value.isNaN || previous != nil else { continue }
-            if positional {
-                positions.append(numericPositions[slot])
-                values.append(value)
-            } else {
-                named[numericNames[slot]] = value
-            }
-        }
-        if positional {
-            message.numberPositions = positions
-            message.numberValues = values
-        } else {
-            message.numbers = named
-        }
-        let categoryNames = DimensionCatalog.categoricalNames, categoryPositions = DimensionCatalog.categoricalPositions
-        var categoryValues: [String: String] = [:], changedPositions: [UInt32] = [], changedValues: [String] = []
-        for slot in 0..<min(categories.count, categoryNames.count) {
-            let value = categories[slot]
-            if let previous, slot < previous.categories.count, previous.categories[slot] == value { continue }
-            guard !value.isEmpty || previous != nil else { continue }
-            if positional {
-                changedPositions.append(categoryPositions[slot])
-                changedValues.append(value)
-            } else {
-                categoryValues[categoryNames[slot]] = value
-            }
-        }
-        if positional {
-            message.categoryPositions = changedPositions
-            message.categoryValues = changedValues
-        } else {
-            message.categories = categoryValues
-        }
+        let numbers = Self.changed(self.numbers, since: previous?.numbers, names: DimensionCatalog.numericNames,
+                                   positions: DimensionCatalog.numericPositions, positional: positional,
+                                   same: { $0.bitPattern == $1.bitPattern }, present: { !$0.isNaN })
+        let categories = Self.changed(self.categories, since: previous?.categories, names: DimensionCatalog.categoricalNames,
+                                      positions: DimensionCatalog.categoricalPositions, positional: positional,
+                                      same: { $0 == $1 }, present: { !$0.isEmpty })
         // Classes by the scheme's position in `schemes`, which is ListClassificationSchemes' order.
-        var classPositions: [UInt32] = [], classValues: [String] = [], classNamed: [String: String] = [:]
-        for (slot, scheme) in schemes.enumerated() where slot < classes.count {
-            if let previous, slot < previous.classes.count, previous.classes[slot] == classes[slot] { continue }
-            if positional {
-                classPositions.append(UInt32(slot))
-                classValues.append(classes[slot])
-            } else {
-                classNamed[scheme] = classes[slot]
-            }
-        }
+        let classes = Self.changed(self.classes, since: previous?.classes, names: schemes, positions: schemes.indices.map { UInt32($0) },
+                                   positional: positional, same: { $0 == $1 }, present: { _ in true })
         if positional {
-            message.classPositions = classPositions
-            message.classValues = classValues
+            (message.numberPositions, message.numberValues) = (numbers.positions, numbers.values)
+            (message.categoryPositions, message.categoryValues) = (categories.positions, categories.values)
+            (message.classPositions, message.classValues) = (classes.positions, classes.values)
         } else {
-            message.classes = classNamed
+            (message.numbers, message.categories, message.classes) = (numbers.named, categories.named, classes.named)
         }
         return message
+    }
+
+    /// The values of one kind (numbers, categories or classes) to announce: every one that differs
+    /// from `previous` (all present ones when there is none), by position or by name.
+    private static func changed<Value>(
+        _ current: [Value], since previous: [Value]?, names: [String], positions: [UInt32], positional: Bool,
+        same: (Value, Value) -> Bool, present: (Value) -> Bool
+    ) -> (positions: [UInt32], values: [Value], named: [String: Value]) {
+        var changedPositions: [UInt32] = [], values: [Value] = [], named: [String: Value] = [:]
+        if positional {
+            changedPositions.reserveCapacity(current.count)
+            values.reserveCapacity(current.count)
+        }
+        for slot in 0..<min(current.count, names.count) {
+            let value = current[slot]
+            if let previous, slot < previous.count, same(previous[slot], value) { continue }
+            guard present(value) || previous != nil else { continue }
+            if positional {
+                changedPositions.append(positions[slot])
+                values.append(value)
+            } else {
+                named[names[slot]] = value
+            }
+        }
+        return (changedPositions, values, named)
     }
 }
 
