@@ -58,42 +58,24 @@ struct CompensationSteps: Sendable {
     /// Income recorded after its month is settled would land in the next month as a late item,
     /// so the months are settled only once this holds.
     func waitUntilCaughtUp() async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(1_800)
-        let live = Console.isTerminal
-        var lastPrinted = clock.now - .seconds(60)
         Console.note("waiting until compensation has recorded every trade, interest charge, transfer, position and order…")
-        while true {
-            var line: String
-            var caughtUp = false
-            if let details = try? await clients.compensationHealthDetails() {
-                let positions = Self.feeds.map { key, _ in details["feed.\(key).position"].flatMap { UInt64($0) } }
-                guard positions.allSatisfy({ $0 != nil }) else {
-                    let missing = zip(Self.feeds, positions).filter { $0.1 == nil }.map { $0.0.1 }
-                    throw CRMCtlError("compensation does not follow \(missing.joined(separator: ", ")): start it with --peer profiles=HOST:PORT --peer products=HOST:PORT")
-                }
-                let events = positions[0] ?? 0, customers = positions[1] ?? 0, products = positions[2] ?? 0
-                caughtUp = try await clients.profilesEventsEnd(after: events)
-                if caughtUp { caughtUp = try await clients.profilesFeedEnds(after: customers) }
-                if caughtUp { caughtUp = try await clients.productsFeedEnds(after: products) }
-                line = "compensation: profiles events through #\(Format.count(events)) · profiles changes through #\(Format.count(customers)) · "
-                    + "products changes through #\(Format.count(products))\(caughtUp ? " · caught up" : "")"
-                let errors = Self.feeds.compactMap { key, _ in details["feed.\(key).last_error"].map { "\(key): \($0)" } }
-                if !errors.isEmpty { line += " · last error \(errors.joined(separator: "; "))" }
-            } else {
-                line = "compensation: not answering"
+        try await Console.waitUntil(failure: "compensation did not catch up within 30 minutes") {
+            guard let details = try? await clients.compensationHealthDetails() else { return (["compensation: not answering"], false) }
+            let positions = Self.feeds.map { key, _ in details["feed.\(key).position"].flatMap { UInt64($0) } }
+            guard positions.allSatisfy({ $0 != nil }) else {
+                let missing = zip(Self.feeds, positions).filter { $0.1 == nil }.map { $0.0.1 }
+                throw CRMCtlError("compensation does not follow \(missing.joined(separator: ", ")): start it with --peer profiles=HOST:PORT --peer products=HOST:PORT")
             }
-            if live {
-                Console.status(line)
-            } else if clock.now - lastPrinted >= .seconds(5) || caughtUp {
-                Console.note(line)
-                lastPrinted = clock.now
-            }
-            if caughtUp { break }
-            guard clock.now < deadline else { throw CRMCtlError("compensation did not catch up within 30 minutes: \(line)") }
-            try await Task.sleep(for: .milliseconds(250))
+            let events = positions[0] ?? 0, customers = positions[1] ?? 0, products = positions[2] ?? 0
+            var caughtUp = try await clients.profilesEventsEnd(after: events)
+            if caughtUp { caughtUp = try await clients.profilesFeedEnds(after: customers) }
+            if caughtUp { caughtUp = try await clients.productsFeedEnds(after: products) }
+            var line = "compensation: profiles events through #\(Format.count(events)) · profiles changes through #\(Format.count(customers)) · "
+                + "products changes through #\(Format.count(products))\(caughtUp ? " · caught up" : "")"
+            let errors = Self.feeds.compactMap { key, _ in details["feed.\(key).last_error"].map { "\(key): \($0)" } }
+            if !errors.isEmpty { line += " · last error \(errors.joined(separator: "; "))" }
+            return ([line], caughtUp)
         }
-        if live { Console.endStatus() }
     }
 
     // MARK: Settling

@@ -24,6 +24,29 @@ enum Console {
         return Int(size.ws_col)
     }
 
+    /// Asks `probe` every 250 ms until it reports done, showing its lines: redrawn in place on a
+    /// terminal, otherwise printed every 5 s and once at the end. Gives up after `patience` with
+    /// `failure` and the last lines.
+    static func waitUntil(patience: Duration = .seconds(1_800), failure: String,
+                          probe: () async throws -> (lines: [String], done: Bool)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + patience
+        var lastPrinted = clock.now - .seconds(60)
+        while true {
+            let (lines, done) = try await probe()
+            if isTerminal {
+                status(lines.joined(separator: " | "))
+            } else if clock.now - lastPrinted >= .seconds(5) || done {
+                lines.forEach(note)
+                lastPrinted = clock.now
+            }
+            if done { break }
+            guard clock.now < deadline else { throw CRMCtlError("\(failure): \(lines.joined(separator: "; "))") }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        if isTerminal { endStatus() }
+    }
+
     /// Ends the status line, leaving its last text on screen.
     static func endStatus() {
         write("\n")

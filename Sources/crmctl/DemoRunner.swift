@@ -145,12 +145,8 @@ struct DemoRunner: Sendable {
     /// feeds to their current end.
     func waitForMatching(world: World, state: DemoState, clients: DemoClients) async throws {
         let customers = UInt64(world.configuration.customers), products = UInt64(world.products.count), orders = UInt64(state.ordersLoaded)
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(1_800)
-        let live = Console.isTerminal
-        var lastPrinted = clock.now - .seconds(60)
         Console.note("waiting until matching's copy holds every customer, product and order…")
-        while true {
+        try await Console.waitUntil(failure: "matching did not catch up within 30 minutes") {
             var lines: [String] = []
             var allCaughtUp = true
             for (endpoint, client) in clients.matchingReplicas {
@@ -172,19 +168,8 @@ struct DemoRunner: Sendable {
                              + "\(Format.count(status.products))/\(Format.count(products)) products · "
                              + "\(Format.count(status.purchases))/\(Format.count(orders)) orders\(caughtUp ? " · ready" : "")")
             }
-            if live {
-                Console.status(lines.count == 1 ? lines[0] : lines.joined(separator: " | "))
-            } else if clock.now - lastPrinted >= .seconds(5) || allCaughtUp {
-                lines.forEach { Console.note($0) }
-                lastPrinted = clock.now
-            }
-            if allCaughtUp { break }
-            guard clock.now < deadline else {
-                throw CRMCtlError("matching did not catch up within 30 minutes: \(lines.joined(separator: "; "))")
-            }
-            try await Task.sleep(for: .milliseconds(250))
+            return (lines, allCaughtUp)
         }
-        if live { Console.endStatus() }
     }
 
     // MARK: The model
