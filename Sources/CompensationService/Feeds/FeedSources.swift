@@ -23,14 +23,31 @@ enum FeedSources {
         }
     }
 
+    /// One step of a feed: reads a page after the stored cursor with `read(after, batch)`, applies it
+    /// with the cursor's move in one transaction, and says how far it got.
+    static func step<Entry: Sendable>(
+        database: DatabasePool, feed: String, position: @escaping @Sendable (Entry) -> UInt64,
+        read: @escaping @Sendable (UInt64, Int) async throws -> [Entry],
+        apply: @escaping @Sendable (Database, Entry) throws -> Void
+    ) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        { batch in
+            let after = try await database.read { db in try IncomeStore.cursor(db, feed: feed) }
+            let entries = try await read(after, batch)
+            guard let last = entries.last.map(position) else { return FeedFollower.Step(received: 0, position: after) }
+            try await commit(database, feed: feed, after: after, position: last) { db in
+                for entry in entries { try apply(db, entry) }
+            }
+            return FeedFollower.Step(received: entries.count, position: last)
+        }
+    }
+
     // MARK: profiles StreamEvents
 
     static let eventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
     static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        { batch in
-            let after = try await database.read { db in try IncomeStore.cursor(db, feed: profilesEvents) }
-            let events = try await client.serverStreaming(
+        step(database: database, feed: profilesEvents, position: { $0.eventID }, read: { after, batch in
+            try await client.serverStreaming(
                 "/crm.profiles.v1.Profiles/StreamEvents",
                 Crm_Profiles_V1_StreamEventsRequest.with {
                     $0.afterEventID = after
@@ -39,12 +56,7 @@ enum FeedSources {
                 },
                 as: Crm_Profiles_V1_LoggedEvent.self, options: callTimeout
             ).collect()
-            guard let last = events.last?.eventID else { return FeedFollower.Step(received: 0, position: after) }
-            try await commit(database, feed: profilesEvents, after: after, position: last) { db in
-                for event in events { try apply(db, event, costs: costs) }
-            }
-            return FeedFollower.Step(received: events.count, position: last)
-        }
+        }, apply: { db, event in try apply(db, event, costs: costs) })
     }
 
     /// Records one profiles event: trades and margin interest as income, transfers as flows, end-of-day
@@ -86,9 +98,8 @@ enum FeedSources {
     // MARK: profiles StreamChanges (customers)
 
     static func profilesCustomersStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        { batch in
-            let after = try await database.read { db in try IncomeStore.cursor(db, feed: profilesCustomers) }
-            let changes = try await client.serverStreaming(
+        step(database: database, feed: profilesCustomers, position: { $0.sequence }, read: { after, batch in
+            try await client.serverStreaming(
                 "/crm.profiles.v1.Profiles/StreamChanges",
                 Crm_Profiles_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
@@ -96,12 +107,7 @@ enum FeedSources {
                 },
                 as: Crm_Profiles_V1_ChangeEvent.self, options: callTimeout
             ).collect()
-            guard let last = changes.last?.sequence else { return FeedFollower.Step(received: 0, position: after) }
-            try await commit(database, feed: profilesCustomers, after: after, position: last) { db in
-                for change in changes { try apply(db, change) }
-            }
-            return FeedFollower.Step(received: changes.count, position: last)
-        }
+        }, apply: { db, change in try apply(db, change) })
     }
 
     /// Remembers a customer (and its open date) from a created, updated or status change.
@@ -120,9 +126,8 @@ enum FeedSources {
     // MARK: products StreamChanges
 
     static func productsStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        { batch in
-            let after = try await database.read { db in try IncomeStore.cursor(db, feed: productsChanges) }
-            let changes = try await client.serverStreaming(
+        step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch in
+            try await client.serverStreaming(
                 "/crm.products.v1.Products/StreamChanges",
                 Crm_Products_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
@@ -130,12 +135,7 @@ enum FeedSources {
                 },
                 as: Crm_Products_V1_ChangeEvent.self, options: callTimeout
             ).collect()
-            guard let last = changes.last?.sequence else { return FeedFollower.Step(received: 0, position: after) }
-            try await commit(database, feed: productsChanges, after: after, position: last) { db in
-                for change in changes { try apply(db, change) }
-            }
-            return FeedFollower.Step(received: changes.count, position: last)
-        }
+        }, apply: { db, change in try apply(db, change) })
     }
 
     /// Records a product version's rebate rate, a subscription order as a product sale (at the rate of
