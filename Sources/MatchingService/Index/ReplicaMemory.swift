@@ -70,9 +70,14 @@ struct ReplicaMemory: Sendable {
         var facts = customers.facts[Int(row)]
         facts.status = SuitabilityMapping.status(customer.status)
         setFacts(facts, row: row)
-        let values = [Self.statusName(customer.status), customer.kind == .institution ? "institution" : "individual",
-                      customer.branchID, customer.managerID, customer.province, customer.channel]
-        for (slot, value) in zip(recordSlots, values) { customers.setCategory(slot: slot, value, row: row) }
+        // In CustomerColumns.recordFields order; set one by one (this runs per customer of a
+        // snapshot, and an array of the six would be an allocation each time).
+        customers.setCategory(slot: recordSlots[0], Self.statusName(customer.status), row: row)
+        customers.setCategory(slot: recordSlots[1], customer.kind == .institution ? "institution" : "individual", row: row)
+        customers.setCategory(slot: recordSlots[2], customer.branchID, row: row)
+        customers.setCategory(slot: recordSlots[3], customer.managerID, row: row)
+        customers.setCategory(slot: recordSlots[4], customer.province, row: row)
+        customers.setCategory(slot: recordSlots[5], customer.channel, row: row)
     }
 
     /// One snapshot entry: the customer's record, assessment and every value, the row found once.
