@@ -27,19 +27,33 @@ struct MatchingQualityBench: AsyncParsableCommand {
     @Option(help: "World seed.")
     var seed: UInt64 = 20_261_129
 
-    @Option(help: "Trees (gradient-boosted trees).")
-    var trees: UInt32 = 150
+    @Option(help: "Trees (gradient-boosted trees); 0 = the service's default.")
+    var trees: UInt32 = 0
 
-    @Option(help: "Tree depth.")
-    var depth: UInt32 = 5
+    @Option(help: "Tree depth; 0 = the service's default.")
+    var depth: UInt32 = 0
+
+    @Option(help: "Training months (the last validates); 0 = the service's default.")
+    var trainingMonths: UInt32 = 0
+
+    @Option(help: "Negative rows kept per positive; 0 = the service's default.")
+    var negatives: UInt32 = 0
 
     @Flag(help: "Also train and report L2-regularised logistic regression.")
     var logistic = false
 
+    @Option(help: "A folder for the three stores, kept afterwards; a folder that already holds this world is reused without loading it again.")
+    var folder: String?
+
+    @Option(help: "A further training run, as comma-separated key=value (months, trees, depth, negatives, rate, kind=trees|logistic); repeatable.")
+    var variant: [String] = []
+
     func run() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-quality-bench-\(UUID().uuidString)")
+        let dir = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-quality-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { if folder == nil { try? FileManager.default.removeItem(at: dir) } }
+        let marker = dir.appendingPathComponent("loaded-\(customers)-\(seed)")
+        let reuse = FileManager.default.fileExists(atPath: marker.path)
         let token = "bench"
         let tokens: [TokenAuthenticator.Entry] = [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"]))]
         let clock = ContinuousClock()
@@ -53,15 +67,19 @@ struct MatchingQualityBench: AsyncParsableCommand {
         )
         let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: products.client(token: token)))
         var started = clock.now
-        try await loader.loadCatalogue()
-        var events = 0, orders = 0
-        for start in stride(from: 0, to: customers, by: 1_000) {
-            let report = try await loader.loadCustomers(start..<min(customers, start + 1_000))
-            events += report.events
-            orders += report.orders
+        if reuse {
+            print("reusing the world loaded in \(dir.path)")
+        } else {
+            try await loader.loadCatalogue()
+            var events = 0, orders = 0
+            for start in stride(from: 0, to: customers, by: 1_000) {
+                let report = try await loader.loadCustomers(start..<min(customers, start + 1_000))
+                events += report.events
+                orders += report.orders
+            }
+            let loadSeconds = Self.seconds(clock.now - started)
+            print("loaded \(customers) customers, \(events) events, \(orders) orders in \(String(format: "%.1f", loadSeconds)) s (\(Int(Double(events) / loadSeconds)) events/s through the RPCs)")
         }
-        let loadSeconds = Self.seconds(clock.now - started)
-        print("loaded \(customers) customers, \(events) events, \(orders) orders in \(String(format: "%.1f", loadSeconds)) s (\(Int(Double(events) / loadSeconds)) events/s through the RPCs)")
         started = clock.now
         try await profiles.service.updateDimensions()
         let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, products.database.read { try ChangeFeed.lastSequence($0) })
@@ -71,28 +89,34 @@ struct MatchingQualityBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
         }
         print("dimensions folded and matching caught up in \(String(format: "%.1f", Self.seconds(clock.now - started))) s")
+        if folder != nil { _ = FileManager.default.createFile(atPath: marker.path, contents: Data()) }
 
         let client = matching.client(token: token)
-        var kinds: [Crm_Matching_V1_ModelKind] = [.boostedTrees]
-        if logistic { kinds.append(.logisticRegression) }
+        let base = Crm_Matching_V1_TrainModelRequest.with {
+            $0.kind = .boostedTrees; $0.trees = trees; $0.depth = depth
+            $0.trainingMonths = trainingMonths; $0.negativesPerPositive = negatives
+        }
+        var requests = [("trees", base)]
+        if logistic { requests.append(("logistic", Crm_Matching_V1_TrainModelRequest.with { $0.kind = .logisticRegression; $0.trainingMonths = trainingMonths })) }
+        for text in variant { requests.append((text, try Self.request(text, base: base))) }
         let month = world.configuration.heldOutMonth
         // Each customer once: the true probabilities are read from the generated customers.
         var generated: [GeneratedCustomer] = []
         generated.reserveCapacity(customers)
         for index in 0..<customers { generated.append(world.customer(at: index)) }
         var rows: [String] = []
-        for kind in kinds {
+        for (label, request) in requests {
             started = clock.now
-            let progress = try await client.serverStreaming("/crm.matching.v1.Matching/TrainModel", Crm_Matching_V1_TrainModelRequest.with {
-                $0.kind = kind; $0.trees = trees; $0.depth = depth
-            }, as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(3_600))).collect()
+            let progress = try await client.serverStreaming("/crm.matching.v1.Matching/TrainModel", request,
+                                                            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(3_600))).collect()
             guard let summary = progress.last?.model else { throw RPCError(.internal, "training ended without a model") }
-            print("\(kind): trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows, validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
+            print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows (\(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
             let evaluation = try await client.unary("/crm.matching.v1.Matching/EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
                 $0.version = summary.version; $0.k = [100, 500]; $0.products = 10; $0.includeRankings = true
             }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(3_600))).evaluation
             for (position, k) in [100, 500].enumerated() {
                 var ratios: [Double] = [], randomRatios: [Double] = [], richestRatios: [Double] = []
+                var propensityOnly: [Double] = [], zeros: [Double] = []
                 for product in evaluation.products {
                     guard let record = world.product(code: product.productCode) else { continue }
                     let truth = generated.map { world.trueProbability(of: $0, product: record, month: month) }
@@ -102,11 +126,21 @@ struct MatchingQualityBench: AsyncParsableCommand {
                     }
                     guard best > 0 else { continue }
                     ratios.append(expected(product.modelRanking) / best)
+                    // Diagnostics: the list ranked by the true family propensity alone (what a perfect
+                    // propensity with no knowledge of the product's share reaches), and how much of the
+                    // model's list could not buy at all.
+                    let family = record.family
+                    let byPropensity = truth.indices.filter { truth[$0] > 0 }
+                        .sorted { generated[$0].familyPropensity(family, month: month) > generated[$1].familyPropensity(family, month: month) }
+                    propensityOnly.append(byPropensity.prefix(k).reduce(0) { $0 + truth[$1] } / Double(k) / best)
+                    let listed = product.modelRanking.prefix(k)
+                    zeros.append(Double(listed.count { id in world.customerIndex(of: id).map { truth[$0] == 0 } ?? true }) / Double(max(1, listed.count)))
                     randomRatios.append(expected(product.randomRanking) / best)
                     richestRatios.append(expected(product.richestRanking) / best)
                 }
                 let model = evaluation.model[position], random = evaluation.random[position], richest = evaluation.richest[position]
-                rows.append("| \(kind == .logisticRegression ? "logistic" : "trees") | \(k) | \(Self.f(Self.mean(ratios))) | \(Self.f(Self.mean(randomRatios))) | \(Self.f(Self.mean(richestRatios))) | \(Self.f(model.precision)) / \(Self.f(random.precision)) / \(Self.f(richest.precision)) | \(Self.f(model.recall)) | \(Self.f(model.lift)) / \(Self.f(random.lift)) / \(Self.f(richest.lift)) |")
+                print("  K=\(k): model \(Self.f(Self.mean(ratios))), true propensity alone \(Self.f(Self.mean(propensityOnly))), model list with zero probability \(Self.f(Self.mean(zeros)))")
+                rows.append("| \(label) | \(k) | \(Self.f(Self.mean(ratios))) | \(Self.f(Self.mean(randomRatios))) | \(Self.f(Self.mean(richestRatios))) | \(Self.f(model.precision)) / \(Self.f(random.precision)) / \(Self.f(richest.precision)) | \(Self.f(model.recall)) | \(Self.f(model.lift)) / \(Self.f(random.lift)) / \(Self.f(richest.lift)) |")
             }
         }
         print("")
@@ -117,6 +151,33 @@ struct MatchingQualityBench: AsyncParsableCommand {
         try await matching.stop()
         try await products.stop()
         try await profiles.stop()
+    }
+
+    /// A variant's request: `base` with the given keys changed.
+    static func request(_ text: String, base: Crm_Matching_V1_TrainModelRequest) throws -> Crm_Matching_V1_TrainModelRequest {
+        var request = base
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("variant \(text): \(pair) is not key=value") }
+            if parts[0] == "kind" {
+                request.kind = parts[1] == "logistic" ? .logisticRegression : .boostedTrees
+                continue
+            }
+            if parts[0] == "rate" {
+                guard let rate = Double(parts[1]) else { throw ValidationError("variant \(text): \(parts[1]) is not a number") }
+                request.learningRate = rate
+                continue
+            }
+            guard let value = UInt32(parts[1]) else { throw ValidationError("variant \(text): \(parts[1]) is not a number") }
+            switch parts[0] {
+            case "months": request.trainingMonths = value
+            case "trees": request.trees = value
+            case "depth": request.depth = value
+            case "negatives": request.negativesPerPositive = value
+            default: throw ValidationError("variant \(text): unknown key \(parts[0])")
+            }
+        }
+        return request
     }
 
     static func f(_ value: Double) -> String { String(format: "%.3f", value) }

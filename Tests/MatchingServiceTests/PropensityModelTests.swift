@@ -31,7 +31,10 @@ import Testing
         #expect(progress.map(\.stage).contains("training"))
         let summary = try #require(progress.last?.model)
         #expect(summary.heldOutMonth == world.configuration.month(world.configuration.heldOutMonth).description)
-        #expect(summary.trainingMonths.count == 6)
+        // Every month of the order history before the held-out one, none before it began.
+        let configuration = world.configuration
+        #expect(summary.trainingMonths == (0..<configuration.heldOutMonth).map { configuration.month($0).description })
+        #expect(summary.negativesPerPositive == 200)
         #expect(summary.validationAuc > 0.6)
 
         // Realised hit rates over the most-bought products: the model's beside both baselines.
@@ -78,6 +81,20 @@ import Testing
         #expect(status.scoresWarm && status.modelVersion == summary.version)
         let unscored = replica.replica.memory.withLock { memory in memory.familyScores.reduce(0) { $0 + $1.filter(\.isNaN).count } }
         #expect(unscored == 0)
+
+        // A row cap keeps fewer negatives per positive, never a positive.
+        let trainer = ModelTrainer(replica: replica.replica, profiles: nil)
+        var options = ModelTrainer.Options()
+        options.trees = 5
+        options.depth = 3
+        let uncapped = summary.trainingRows + summary.validationRows
+        options.maxRows = Int(uncapped / 4)
+        let capped = try await trainer.train(options) { _ in }
+        #expect(capped.negativesPerPositive < 200 && capped.negativesPerPositive >= 1)
+        #expect(Double(capped.trainingRows + capped.validationRows) < Double(options.maxRows) * 1.1,
+                "\(capped.trainingRows) + \(capped.validationRows) rows for a cap of \(options.maxRows)")
+        #expect(capped.trainingMonths == summary.trainingMonths)
+        #expect(capped.trainingPositives == summary.trainingPositives && capped.trainingPositives > 0)
         try await harness.stop()
     }
 }

@@ -746,9 +746,11 @@ public nonisolated struct Crm_Matching_V1_RecommendProductsResponse: Sendable {
 
 /// Trains a model on the order history and the customers' dimensions as they were at the end of
 /// the month before each month (asked of profiles' StreamDimensionsAsOf, kept in matching's store):
-/// trains on `training_months` months, validates (early stopping) on the last of them, and
-/// evaluates on the held-out month after them. The trained model becomes current on this replica;
-/// other replicas copy it (ExportModel) within their sync interval.
+/// trains on the `training_months` months before the held-out one (months without any purchase,
+/// before the order history begins, are skipped), validates (early stopping) on the last of them,
+/// and evaluates on the held-out month. The trained model becomes current on this replica; other
+/// replicas copy it (ExportModel) within their sync interval. The defaults are the settings that
+/// came closest to the best possible target list on generated worlds (BENCHMARKS.md › Model quality).
 public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -757,22 +759,27 @@ public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
   /// "YYYY-MM"; empty = the latest month with purchases
   public var heldOutMonth: String = String()
 
-  /// default 6
+  /// 1..24; default 12
   public var trainingMonths: UInt32 = 0
 
   public var kind: Crm_Matching_V1_ModelKind = .unspecified
 
-  /// default 150
+  /// 1..2000; default 400 (early stopping may use fewer)
   public var trees: UInt32 = 0
 
-  /// default 5
+  /// 1..12; default 6
   public var depth: UInt32 = 0
 
   /// default 1
   public var seed: UInt64 = 0
 
-  /// Negative rows kept per positive (subsampled, then re-weighted); default 40.
+  /// Negative rows kept per positive (subsampled, then re-weighted); 1..10000, default 200. Fewer
+  /// are kept when the rows would pass 3,000,000 (every positive stays); the model summary says
+  /// how many were.
   public var negativesPerPositive: UInt32 = 0
+
+  /// Gradient-boosted trees' shrinkage, in (0, 1]; 0 = the default 0.05.
+  public var learningRate: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -985,6 +992,17 @@ public nonisolated struct Crm_Matching_V1_ModelSummary: @unchecked Sendable {
   public var features: [String] {
     get {_storage._features}
     set {_uniqueStorage()._features = newValue}
+  }
+
+  public var validationRows: UInt64 {
+    get {_storage._validationRows}
+    set {_uniqueStorage()._validationRows = newValue}
+  }
+
+  /// as used (below the request's when the row cap applied)
+  public var negativesPerPositive: UInt32 {
+    get {_storage._negativesPerPositive}
+    set {_uniqueStorage()._negativesPerPositive = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2414,7 +2432,7 @@ nonisolated extension Crm_Matching_V1_RecommendProductsResponse: SwiftProtobuf.M
 
 nonisolated extension Crm_Matching_V1_TrainModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainModelRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}held_out_month\0\u{3}training_months\0\u{1}kind\0\u{1}trees\0\u{1}depth\0\u{1}seed\0\u{3}negatives_per_positive\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}held_out_month\0\u{3}training_months\0\u{1}kind\0\u{1}trees\0\u{1}depth\0\u{1}seed\0\u{3}negatives_per_positive\0\u{3}learning_rate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2429,6 +2447,7 @@ nonisolated extension Crm_Matching_V1_TrainModelRequest: SwiftProtobuf.Message, 
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.depth) }()
       case 6: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.negativesPerPositive) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.learningRate) }()
       default: break
       }
     }
@@ -2456,6 +2475,9 @@ nonisolated extension Crm_Matching_V1_TrainModelRequest: SwiftProtobuf.Message, 
     if self.negativesPerPositive != 0 {
       try visitor.visitSingularUInt32Field(value: self.negativesPerPositive, fieldNumber: 7)
     }
+    if self.learningRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.learningRate, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2467,6 +2489,7 @@ nonisolated extension Crm_Matching_V1_TrainModelRequest: SwiftProtobuf.Message, 
     if lhs.depth != rhs.depth {return false}
     if lhs.seed != rhs.seed {return false}
     if lhs.negativesPerPositive != rhs.negativesPerPositive {return false}
+    if lhs.learningRate != rhs.learningRate {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2743,7 +2766,7 @@ nonisolated extension Crm_Matching_V1_Evaluation: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelSummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}kind\0\u{3}trained_at\0\u{3}training_months\0\u{3}held_out_month\0\u{3}training_rows\0\u{1}trees\0\u{3}validation_log_loss\0\u{3}validation_auc\0\u{1}seconds\0\u{3}top_features\0\u{1}evaluation\0\u{1}features\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}kind\0\u{3}trained_at\0\u{3}training_months\0\u{3}held_out_month\0\u{3}training_rows\0\u{1}trees\0\u{3}validation_log_loss\0\u{3}validation_auc\0\u{1}seconds\0\u{3}top_features\0\u{1}evaluation\0\u{1}features\0\u{3}validation_rows\0\u{3}negatives_per_positive\0")
 
   fileprivate class _StorageClass {
     var _version: String = String()
@@ -2759,6 +2782,8 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
     var _topFeatures: [Crm_Matching_V1_FeatureImportance] = []
     var _evaluation: Crm_Matching_V1_Evaluation? = nil
     var _features: [String] = []
+    var _validationRows: UInt64 = 0
+    var _negativesPerPositive: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2782,6 +2807,8 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
       _topFeatures = source._topFeatures
       _evaluation = source._evaluation
       _features = source._features
+      _validationRows = source._validationRows
+      _negativesPerPositive = source._negativesPerPositive
     }
   }
 
@@ -2813,6 +2840,8 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
         case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._topFeatures) }()
         case 12: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
         case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._features) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationRows) }()
+        case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._negativesPerPositive) }()
         default: break
         }
       }
@@ -2864,6 +2893,12 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
       if !_storage._features.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._features, fieldNumber: 13)
       }
+      if _storage._validationRows != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._validationRows, fieldNumber: 14)
+      }
+      if _storage._negativesPerPositive != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._negativesPerPositive, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2886,6 +2921,8 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
         if _storage._topFeatures != rhs_storage._topFeatures {return false}
         if _storage._evaluation != rhs_storage._evaluation {return false}
         if _storage._features != rhs_storage._features {return false}
+        if _storage._validationRows != rhs_storage._validationRows {return false}
+        if _storage._negativesPerPositive != rhs_storage._negativesPerPositive {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -144,6 +144,10 @@ struct ModelHandlers: Sendable {
             guard (1...10_000).contains(request.negativesPerPositive) else { throw RPCError.invalidArgument(field: "negatives_per_positive", "must be 1..10000") }
             options.negativesPerPositive = Int(request.negativesPerPositive)
         }
+        if request.learningRate != 0 {
+            guard request.learningRate > 0 && request.learningRate <= 1 else { throw RPCError.invalidArgument(field: "learning_rate", "must be in (0, 1]") }
+            options.learningRate = request.learningRate
+        }
         return options
     }
 }

@@ -3670,7 +3670,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__recommend_products_response_
   (ProtobufCMessageInit) crm__matching__v1__recommend_products_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__train_model_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor crm__matching__v1__train_model_request__field_descriptors[8] =
 {
   {
     "held_out_month",
@@ -3756,11 +3756,24 @@ static const ProtobufCFieldDescriptor crm__matching__v1__train_model_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "learning_rate",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__TrainModelRequest, learning_rate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__train_model_request__field_indices_by_name[] = {
   4,   /* field[4] = depth */
   0,   /* field[0] = held_out_month */
   2,   /* field[2] = kind */
+  7,   /* field[7] = learning_rate */
   6,   /* field[6] = negatives_per_positive */
   5,   /* field[5] = seed */
   1,   /* field[1] = training_months */
@@ -3769,7 +3782,7 @@ static const unsigned crm__matching__v1__train_model_request__field_indices_by_n
 static const ProtobufCIntRange crm__matching__v1__train_model_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__train_model_request__descriptor =
 {
@@ -3779,7 +3792,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__train_model_request__descrip
   "Crm__Matching__V1__TrainModelRequest",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__TrainModelRequest),
-  7,
+  8,
   crm__matching__v1__train_model_request__field_descriptors,
   crm__matching__v1__train_model_request__field_indices_by_name,
   1,  crm__matching__v1__train_model_request__number_ranges,
@@ -4275,7 +4288,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__evaluation__descriptor =
   (ProtobufCMessageInit) crm__matching__v1__evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_descriptors[13] =
+static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_descriptors[15] =
 {
   {
     "version",
@@ -4433,12 +4446,37 @@ static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "validation_rows",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, validation_rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "negatives_per_positive",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, negatives_per_positive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__model_summary__field_indices_by_name[] = {
   11,   /* field[11] = evaluation */
   12,   /* field[12] = features */
   4,   /* field[4] = held_out_month */
   1,   /* field[1] = kind */
+  14,   /* field[14] = negatives_per_positive */
   9,   /* field[9] = seconds */
   10,   /* field[10] = top_features */
   2,   /* field[2] = trained_at */
@@ -4447,12 +4485,13 @@ static const unsigned crm__matching__v1__model_summary__field_indices_by_name[] 
   6,   /* field[6] = trees */
   8,   /* field[8] = validation_auc */
   7,   /* field[7] = validation_log_loss */
+  13,   /* field[13] = validation_rows */
   0,   /* field[0] = version */
 };
 static const ProtobufCIntRange crm__matching__v1__model_summary__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__model_summary__descriptor =
 {
@@ -4462,7 +4501,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__model_summary__descriptor =
   "Crm__Matching__V1__ModelSummary",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ModelSummary),
-  13,
+  15,
   crm__matching__v1__model_summary__field_descriptors,
   crm__matching__v1__model_summary__field_indices_by_name,
   1,  crm__matching__v1__model_summary__number_ranges,

@@ -546,9 +546,11 @@ struct  Crm__Matching__V1__RecommendProductsResponse
 /*
  * Trains a model on the order history and the customers' dimensions as they were at the end of
  * the month before each month (asked of profiles' StreamDimensionsAsOf, kept in matching's store):
- * trains on `training_months` months, validates (early stopping) on the last of them, and
- * evaluates on the held-out month after them. The trained model becomes current on this replica;
- * other replicas copy it (ExportModel) within their sync interval.
+ * trains on the `training_months` months before the held-out one (months without any purchase,
+ * before the order history begins, are skipped), validates (early stopping) on the last of them,
+ * and evaluates on the held-out month. The trained model becomes current on this replica; other
+ * replicas copy it (ExportModel) within their sync interval. The defaults are the settings that
+ * came closest to the best possible target list on generated worlds (BENCHMARKS.md › Model quality).
  */
 struct  Crm__Matching__V1__TrainModelRequest
 {
@@ -558,16 +560,16 @@ struct  Crm__Matching__V1__TrainModelRequest
    */
   char *held_out_month;
   /*
-   * default 6
+   * 1..24; default 12
    */
   uint32_t training_months;
   Crm__Matching__V1__ModelKind kind;
   /*
-   * default 150
+   * 1..2000; default 400 (early stopping may use fewer)
    */
   uint32_t trees;
   /*
-   * default 5
+   * 1..12; default 6
    */
   uint32_t depth;
   /*
@@ -575,13 +577,19 @@ struct  Crm__Matching__V1__TrainModelRequest
    */
   uint64_t seed;
   /*
-   * Negative rows kept per positive (subsampled, then re-weighted); default 40.
+   * Negative rows kept per positive (subsampled, then re-weighted); 1..10000, default 200. Fewer
+   * are kept when the rows would pass 3,000,000 (every positive stays); the model summary says
+   * how many were.
    */
   uint32_t negatives_per_positive;
+  /*
+   * Gradient-boosted trees' shrinkage, in (0, 1]; 0 = the default 0.05.
+   */
+  double learning_rate;
 };
 #define CRM__MATCHING__V1__TRAIN_MODEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__train_model_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, 0, 0, 0, 0, 0 }
 
 
 struct  Crm__Matching__V1__TrainingProgress
@@ -731,10 +739,15 @@ struct  Crm__Matching__V1__ModelSummary
   Crm__Matching__V1__Evaluation *evaluation;
   size_t n_features;
   char **features;
+  uint64_t validation_rows;
+  /*
+   * as used (below the request's when the row cap applied)
+   */
+  uint32_t negatives_per_positive;
 };
 #define CRM__MATCHING__V1__MODEL_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__model_summary__descriptor) \
-    , (char *)protobuf_c_empty_string, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, NULL, 0,NULL, 0, 0 }
 
 
 struct  Crm__Matching__V1__GetModelRequest
