@@ -42,6 +42,9 @@ struct MatchingQualityBench: AsyncParsableCommand {
     @Flag(help: "Also train and report L2-regularised logistic regression.")
     var logistic = false
 
+    @Flag(help: "Print the figures of each evaluated product.")
+    var verbose = false
+
     @Option(help: "A folder for the three stores, kept afterwards; a folder that already holds this world is reused without loading it again.")
     var folder: String?
 
@@ -104,6 +107,7 @@ struct MatchingQualityBench: AsyncParsableCommand {
         var generated: [GeneratedCustomer] = []
         generated.reserveCapacity(customers)
         for index in 0..<customers { generated.append(world.customer(at: index)) }
+        if verbose { try await Self.compareStates(world: world, generated: generated, month: month, profiles: profiles.client(token: token)) }
         var rows: [String] = []
         for (label, request) in requests {
             started = clock.now
@@ -114,9 +118,12 @@ struct MatchingQualityBench: AsyncParsableCommand {
             let evaluation = try await client.unary("/crm.matching.v1.Matching/EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
                 $0.version = summary.version; $0.k = [100, 500]; $0.products = 10; $0.includeRankings = true
             }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(3_600))).evaluation
+            let weights = try await client.unary("/crm.matching.v1.Matching/ExportModel", Crm_Matching_V1_ExportModelRequest.with {
+                $0.version = summary.version
+            }, as: Crm_Matching_V1_ExportModelResponse.self).productWeights
             for (position, k) in [100, 500].enumerated() {
                 var ratios: [Double] = [], randomRatios: [Double] = [], richestRatios: [Double] = []
-                var propensityOnly: [Double] = [], zeros: [Double] = []
+                var propensityOnly: [Double] = [], estimatedShare: [Double] = [], zeros: [Double] = []
                 for product in evaluation.products {
                     guard let record = world.product(code: product.productCode) else { continue }
                     let truth = generated.map { world.trueProbability(of: $0, product: record, month: month) }
@@ -133,13 +140,48 @@ struct MatchingQualityBench: AsyncParsableCommand {
                     let byPropensity = truth.indices.filter { truth[$0] > 0 }
                         .sorted { generated[$0].familyPropensity(family, month: month) > generated[$1].familyPropensity(family, month: month) }
                     propensityOnly.append(byPropensity.prefix(k).reduce(0) { $0 + truth[$1] } / Double(k) / best)
+                    // The true propensity with the product's share as the model estimates it (its
+                    // weights over what each customer may buy): what a perfect propensity reaches.
+                    var shareOfProfile: [SuitabilityProfile: Double] = [:]
+                    let familyProducts = world.products.filter { $0.family == family && $0.isPurchasable(inMonth: month) }
+                    func estimatedScore(_ index: Int) -> Double {
+                        guard let profile = generated[index].profile else { return 0 }
+                        let share = shareOfProfile[profile] ?? {
+                            let total = familyProducts.filter { WorldSuitability.matches(profile, $0.record) }.reduce(0) { $0 + (weights[$1.code] ?? 0.5) }
+                            let share = total > 0 ? (weights[record.code] ?? 0.5) / total : 0
+                            shareOfProfile[profile] = share
+                            return share
+                        }()
+                        return generated[index].familyPropensity(family, month: month) * share
+                    }
+                    let scored = truth.indices.filter { truth[$0] > 0 }.map { ($0, estimatedScore($0)) }.sorted { $0.1 > $1.1 }
+                    estimatedShare.append(scored.prefix(k).reduce(0) { $0 + truth[$1.0] } / Double(k) / best)
+                    if verbose && product.productCode == evaluation.products.first?.productCode {
+                        // Which terms of the law the model's list and the best list hold, and how often.
+                        func termCounts(_ indices: [Int]) -> [String: Int] {
+                            var counts: [String: Int] = [:]
+                            for index in indices {
+                                for term in PurchaseLaw.terms(family, generated[index].months[month].state) { counts[term.name, default: 0] += 1 }
+                            }
+                            return counts
+                        }
+                        let modelIndices = product.modelRanking.prefix(k).compactMap { world.customerIndex(of: $0) }
+                        let bestIndices = truth.indices.sorted { truth[$0] > truth[$1] }.prefix(k).map { $0 }
+                        let modelTerms = termCounts(modelIndices), bestTerms = termCounts(Array(bestIndices))
+                        for name in Set(modelTerms.keys).union(bestTerms.keys).sorted() {
+                            print("      \(name): model \(modelTerms[name] ?? 0), best \(bestTerms[name] ?? 0)")
+                        }
+                    }
+                    if verbose {
+                        print("    K=\(k) \(record.code) \(family) eligible \(product.eligible) buyers \(product.buyers): model \(Self.f(ratios.last ?? 0)), true propensity alone \(Self.f(propensityOnly.last ?? 0)), × estimated share \(Self.f(estimatedShare.last ?? 0))")
+                    }
                     let listed = product.modelRanking.prefix(k)
                     zeros.append(Double(listed.count { id in world.customerIndex(of: id).map { truth[$0] == 0 } ?? true }) / Double(max(1, listed.count)))
                     randomRatios.append(expected(product.randomRanking) / best)
                     richestRatios.append(expected(product.richestRanking) / best)
                 }
                 let model = evaluation.model[position], random = evaluation.random[position], richest = evaluation.richest[position]
-                print("  K=\(k): model \(Self.f(Self.mean(ratios))), true propensity alone \(Self.f(Self.mean(propensityOnly))), model list with zero probability \(Self.f(Self.mean(zeros)))")
+                print("  K=\(k): model \(Self.f(Self.mean(ratios))), true propensity alone \(Self.f(Self.mean(propensityOnly))), true propensity × estimated share \(Self.f(Self.mean(estimatedShare))), model list with zero probability \(Self.f(Self.mean(zeros)))")
                 rows.append("| \(label) | \(k) | \(Self.f(Self.mean(ratios))) | \(Self.f(Self.mean(randomRatios))) | \(Self.f(Self.mean(richestRatios))) | \(Self.f(model.precision)) / \(Self.f(random.precision)) / \(Self.f(richest.precision)) | \(Self.f(model.recall)) | \(Self.f(model.lift)) / \(Self.f(random.lift)) / \(Self.f(richest.lift)) |")
             }
         }
@@ -151,6 +193,38 @@ struct MatchingQualityBench: AsyncParsableCommand {
         try await matching.stop()
         try await products.stop()
         try await profiles.stop()
+    }
+
+    /// How often the state the purchase law read (the generator's ``ObservedState``) differs from
+    /// what profiles computes for the same day: the model can only learn the law from the latter.
+    static func compareStates(world: World, generated: [GeneratedCustomer], month: Int, profiles: RPCClient) async throws {
+        let asOf = world.configuration.month(month).firstDay - 1
+        let stream = try await profiles.serverStreaming("/crm.profiles.v1.Profiles/StreamDimensionsAsOf", Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+            $0.asOf = WorldDays.date(asOf)
+        }, as: Crm_Profiles_V1_CustomerDimensions.self, options: .timeout(.seconds(3_600))).collect()
+        var differing: [String: Int] = [:]
+        var examples: [String: String] = [:]
+        var compared = 0
+        for dimensions in stream {
+            guard let index = world.customerIndex(of: dimensions.customerID) else { continue }
+            // Only customers who may buy that month: for the others the law gives 0 whatever it reads.
+            guard generated[index].months[month].eligible else { continue }
+            let state = generated[index].months[month].state
+            compared += 1
+            for (name, value) in state.numbers {
+                let served = dimensions.numbers[name] ?? .nan
+                if !(served == value || (served.isNaN && value.isNaN) || abs(served - value) < 1e-6) {
+                    differing[name, default: 0] += 1
+                    if examples[name] == nil { examples[name] = "\(dimensions.customerID): law \(value), profiles \(served)" }
+                }
+            }
+            for (name, value) in state.categories where (dimensions.categories[name] ?? "") != value {
+                differing[name, default: 0] += 1
+                if examples[name] == nil { examples[name] = "\(dimensions.customerID): law \(value), profiles \(dimensions.categories[name] ?? "")" }
+            }
+        }
+        print("law state vs profiles' dimensions as of \(WorldDays.civil(asOf)): \(compared) customers who may buy in the month after")
+        for (name, count) in differing.sorted(by: { $0.key < $1.key }) { print("  \(name): \(count) differ, e.g. \(examples[name] ?? "")") }
     }
 
     /// A variant's request: `base` with the given keys changed.

@@ -50,8 +50,8 @@ struct DemoOptions: ParsableArguments {
     @Option(help: "Customers per chunk (default: 2% of the customers, 20 to 1,000).")
     var chunkSize: Int?
 
-    @Option(help: "Trees of the propensity model (default: 120).")
-    var trees: Int = 120
+    @Option(help: "Trees of the propensity model (default: the matching service's, up to 1,500 with early stopping).")
+    var trees: Int?
 
     @Flag(help: "Train a new model even when the current one was trained after the last load.")
     var retrain = false
@@ -62,7 +62,7 @@ struct DemoOptions: ParsableArguments {
     func validate() throws {
         guard (100...1_000_000).contains(customers) else { throw ValidationError("--customers must be 100 to 1,000,000") }
         if let chunkSize, !(1...10_000).contains(chunkSize) { throw ValidationError("--chunk-size must be 1 to 10,000") }
-        guard (1...1_000).contains(trees) else { throw ValidationError("--trees must be 1 to 1,000") }
+        if let trees, !(1...1_000).contains(trees) { throw ValidationError("--trees must be 1 to 1,000") }
     }
 
     var effectiveChunkSize: Int { chunkSize ?? min(1_000, max(20, customers / 50)) }

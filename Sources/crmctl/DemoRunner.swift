@@ -12,7 +12,8 @@ struct DemoSettings: Sendable {
     var seed: UInt64
     var statePath: String
     var chunkSize: Int
-    var trees: Int
+    /// nil: the matching service's default.
+    var trees: Int?
     var retrain: Bool
     /// Chunks loaded side by side: one is being generated while the other waits on the services.
     var parallelChunks = 2
@@ -183,9 +184,9 @@ struct DemoRunner: Sendable {
             Console.note("using the current model \(current.version) (nothing was loaded since; --retrain trains a new one)")
             return current
         }
-        Console.note("training the propensity model on matching \(clients.matchingEndpoint) (\(settings.trees) boosted trees, 6 months, held-out month last)…")
+        Console.note("training the propensity model on matching \(clients.matchingEndpoint) (\(settings.trees.map { "\($0)" } ?? "up to 1,500") boosted trees, a year of history, held-out month last)…")
         let stream = try await clients.matching.serverStreaming(
-            DemoClients.matching + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = UInt32(settings.trees) },
+            DemoClients.matching + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = UInt32(settings.trees ?? 0) },
             as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(7_200))
         )
         var summary: Crm_Matching_V1_ModelSummary?

@@ -25,7 +25,9 @@ import Testing
         try await harness.waitUntilCaughtUp()
 
         let progress = try await harness.matching.serverStreaming(
-            MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = 80; $0.depth = 4 },
+            MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with {
+                $0.trees = 80; $0.depth = 4; $0.negativesPerPositive = 50
+            },
             as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))
         ).collect()
         #expect(progress.map(\.stage).contains("training"))
@@ -34,7 +36,7 @@ import Testing
         // Every month of the order history before the held-out one, none before it began.
         let configuration = world.configuration
         #expect(summary.trainingMonths == (0..<configuration.heldOutMonth).map { configuration.month($0).description })
-        #expect(summary.negativesPerPositive == 200)
+        #expect(summary.negativesPerPositive == 50)
         #expect(summary.validationAuc > 0.6)
 
         // Realised hit rates over the most-bought products: the model's beside both baselines.
@@ -87,10 +89,11 @@ import Testing
         var options = ModelTrainer.Options()
         options.trees = 5
         options.depth = 3
+        options.negativesPerPositive = 50
         let uncapped = summary.trainingRows + summary.validationRows
         options.maxRows = Int(uncapped / 4)
         let capped = try await trainer.train(options) { _ in }
-        #expect(capped.negativesPerPositive < 200 && capped.negativesPerPositive >= 1)
+        #expect(capped.negativesPerPositive < 50 && capped.negativesPerPositive >= 1)
         #expect(Double(capped.trainingRows + capped.validationRows) < Double(options.maxRows) * 1.1,
                 "\(capped.trainingRows) + \(capped.validationRows) rows for a cap of \(options.maxRows)")
         #expect(capped.trainingMonths == summary.trainingMonths)

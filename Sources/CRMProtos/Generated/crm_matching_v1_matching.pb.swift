@@ -764,10 +764,10 @@ public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
 
   public var kind: Crm_Matching_V1_ModelKind = .unspecified
 
-  /// 1..2000; default 400 (early stopping may use fewer)
+  /// 1..2000; default 1500 (early stopping usually keeps a few hundred)
   public var trees: UInt32 = 0
 
-  /// 1..12; default 6
+  /// 1..12; default 3
   public var depth: UInt32 = 0
 
   /// default 1
@@ -1003,6 +1003,12 @@ public nonisolated struct Crm_Matching_V1_ModelSummary: @unchecked Sendable {
   public var negativesPerPositive: UInt32 {
     get {_storage._negativesPerPositive}
     set {_uniqueStorage()._negativesPerPositive = newValue}
+  }
+
+  /// training rows that bought (every one is kept)
+  public var trainingPositives: UInt64 {
+    get {_storage._trainingPositives}
+    set {_uniqueStorage()._trainingPositives = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2766,7 +2772,7 @@ nonisolated extension Crm_Matching_V1_Evaluation: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelSummary"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}kind\0\u{3}trained_at\0\u{3}training_months\0\u{3}held_out_month\0\u{3}training_rows\0\u{1}trees\0\u{3}validation_log_loss\0\u{3}validation_auc\0\u{1}seconds\0\u{3}top_features\0\u{1}evaluation\0\u{1}features\0\u{3}validation_rows\0\u{3}negatives_per_positive\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}kind\0\u{3}trained_at\0\u{3}training_months\0\u{3}held_out_month\0\u{3}training_rows\0\u{1}trees\0\u{3}validation_log_loss\0\u{3}validation_auc\0\u{1}seconds\0\u{3}top_features\0\u{1}evaluation\0\u{1}features\0\u{3}validation_rows\0\u{3}negatives_per_positive\0\u{3}training_positives\0")
 
   fileprivate class _StorageClass {
     var _version: String = String()
@@ -2784,6 +2790,7 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
     var _features: [String] = []
     var _validationRows: UInt64 = 0
     var _negativesPerPositive: UInt32 = 0
+    var _trainingPositives: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2809,6 +2816,7 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
       _features = source._features
       _validationRows = source._validationRows
       _negativesPerPositive = source._negativesPerPositive
+      _trainingPositives = source._trainingPositives
     }
   }
 
@@ -2842,6 +2850,7 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
         case 13: try { try decoder.decodeRepeatedStringField(value: &_storage._features) }()
         case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationRows) }()
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._negativesPerPositive) }()
+        case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._trainingPositives) }()
         default: break
         }
       }
@@ -2899,6 +2908,9 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
       if _storage._negativesPerPositive != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._negativesPerPositive, fieldNumber: 15)
       }
+      if _storage._trainingPositives != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._trainingPositives, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2923,6 +2935,7 @@ nonisolated extension Crm_Matching_V1_ModelSummary: SwiftProtobuf.Message, Swift
         if _storage._features != rhs_storage._features {return false}
         if _storage._validationRows != rhs_storage._validationRows {return false}
         if _storage._negativesPerPositive != rhs_storage._negativesPerPositive {return false}
+        if _storage._trainingPositives != rhs_storage._trainingPositives {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -66,12 +66,8 @@ struct ModelHandlers: Sendable {
     func importModel(_ request: Crm_Matching_V1_ImportModelRequest) async throws -> Crm_Matching_V1_ImportModelResponse {
         let export = request.model
         guard !export.summary.version.isEmpty else { throw RPCError.invalidArgument(field: "model.summary.version", "is required") }
-        let allowed = Set(FeatureSpace.customerDimensions + FeatureSpace.pairFeatures)
-        if let unknown = export.summary.features.first(where: { !allowed.contains($0) }) {
-            throw RPCError.invalidArgument(field: "model.summary.features", "\(unknown) is not a feature this replica computes")
-        }
-        guard Array(export.summary.features.suffix(FeatureSpace.pairFeatures.count)) == FeatureSpace.pairFeatures else {
-            throw RPCError.invalidArgument(field: "model.summary.features", "must end with \(FeatureSpace.pairFeatures.joined(separator: ", "))")
+        if let problem = FeatureSpace.problem(computing: export.summary.features) {
+            throw RPCError.invalidArgument(field: "model.summary.features", problem)
         }
         let scorer: Scorer
         do {

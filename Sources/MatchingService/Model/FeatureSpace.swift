@@ -28,11 +28,36 @@ struct FeatureSpace: Sendable, Hashable {
         return names
     }()
 
-    static let pairFeatures = ["family", "viewed_family_90d", "holds_family_most"]
+    /// The features of the (customer, family) pair, after the customer's dimensions. The family
+    /// is there twice: as its number and as one indicator per family, so that a tree isolates any
+    /// one family in a single split (on the number alone, a family in the middle of the order
+    /// takes two splits, which a depth-limited tree then lacks for the family's own thresholds).
+    static let pairFeatures = ["family", "viewed_family_90d", "holds_family_most"] + ProductFamilies.familyNames.map { "family_is_" + $0 }
+
+    /// One pair feature, read by name so that a stored model scores with exactly its own list.
+    enum PairFeature: Sendable, Hashable {
+        case family
+        case viewedFamily
+        case holdsFamilyMost
+        case isFamily(Int)
+
+        init?(name: String) {
+            switch name {
+            case "family": self = .family
+            case "viewed_family_90d": self = .viewedFamily
+            case "holds_family_most": self = .holdsFamilyMost
+            default:
+                guard name.hasPrefix("family_is_"),
+                      let index = ProductFamilies.familyNames.firstIndex(of: String(name.dropFirst("family_is_".count))) else { return nil }
+                self = .isFamily(index)
+            }
+        }
+    }
 
     /// The customer dimensions this space reads, in order, then the pair features.
     let names: [String]
     let customerCount: Int
+    let pairs: [PairFeature]
 
     /// The space over the dimensions the replica knows (a name profiles does not have is dropped).
     init(knownDimensions: Set<String>) {
@@ -40,18 +65,42 @@ struct FeatureSpace: Sendable, Hashable {
         self.init(names: customer + Self.pairFeatures)
     }
 
-    /// A stored model's space.
+    /// A stored model's space: its customer dimensions, then its pair features (a model trained
+    /// before the family indicators has only the first three).
     init(names: [String]) {
         self.names = names
-        self.customerCount = max(0, names.count - Self.pairFeatures.count)
+        let customerCount = names.firstIndex { PairFeature(name: $0) != nil } ?? names.count
+        self.customerCount = customerCount
+        self.pairs = names[customerCount...].compactMap(PairFeature.init(name:))
+    }
+
+    /// Why this replica cannot compute the space `names` (an imported model's), or nil when it can:
+    /// known customer dimensions, then only pair features.
+    static func problem(computing names: [String]) -> String? {
+        let known = Set(customerDimensions)
+        let space = FeatureSpace(names: names)
+        if let unknown = names.prefix(space.customerCount).first(where: { !known.contains($0) }) {
+            return "\(unknown) is not a feature this replica computes"
+        }
+        if space.pairs.count != names.count - space.customerCount {
+            return "after the first pair feature (\(names[space.customerCount])) only pair features may follow: \(pairFeatures.joined(separator: ", "))"
+        }
+        return nil
     }
 
     var count: Int { names.count }
 
     /// Writes the pair features for `family` after the customer part already in `row`.
     func fillPair(_ row: inout [Float], family: Int, mostViewedType: String?, largestFamily: String?) {
-        row[customerCount] = Float(family)
-        row[customerCount + 1] = mostViewedType?.uppercased() == ProductFamilies.typeNames[family] ? 1 : 0
-        row[customerCount + 2] = largestFamily == ProductFamilies.familyNames[family] ? 1 : 0
+        for (offset, pair) in pairs.enumerated() {
+            let value: Float
+            switch pair {
+            case .family: value = Float(family)
+            case .viewedFamily: value = mostViewedType?.uppercased() == ProductFamilies.typeNames[family] ? 1 : 0
+            case .holdsFamilyMost: value = largestFamily == ProductFamilies.familyNames[family] ? 1 : 0
+            case .isFamily(let index): value = index == family ? 1 : 0
+            }
+            row[customerCount + offset] = value
+        }
     }
 }

@@ -4288,7 +4288,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__evaluation__descriptor =
   (ProtobufCMessageInit) crm__matching__v1__evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_descriptors[15] =
+static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_descriptors[16] =
 {
   {
     "version",
@@ -4470,6 +4470,18 @@ static const ProtobufCFieldDescriptor crm__matching__v1__model_summary__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "training_positives",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ModelSummary, training_positives),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__model_summary__field_indices_by_name[] = {
   11,   /* field[11] = evaluation */
@@ -4481,6 +4493,7 @@ static const unsigned crm__matching__v1__model_summary__field_indices_by_name[] 
   10,   /* field[10] = top_features */
   2,   /* field[2] = trained_at */
   3,   /* field[3] = training_months */
+  15,   /* field[15] = training_positives */
   5,   /* field[5] = training_rows */
   6,   /* field[6] = trees */
   8,   /* field[8] = validation_auc */
@@ -4491,7 +4504,7 @@ static const unsigned crm__matching__v1__model_summary__field_indices_by_name[] 
 static const ProtobufCIntRange crm__matching__v1__model_summary__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__model_summary__descriptor =
 {
@@ -4501,7 +4514,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__model_summary__descriptor =
   "Crm__Matching__V1__ModelSummary",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ModelSummary),
-  15,
+  16,
   crm__matching__v1__model_summary__field_descriptors,
   crm__matching__v1__model_summary__field_indices_by_name,
   1,  crm__matching__v1__model_summary__number_ranges,

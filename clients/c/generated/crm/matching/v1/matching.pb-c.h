@@ -565,11 +565,11 @@ struct  Crm__Matching__V1__TrainModelRequest
   uint32_t training_months;
   Crm__Matching__V1__ModelKind kind;
   /*
-   * 1..2000; default 400 (early stopping may use fewer)
+   * 1..2000; default 1500 (early stopping usually keeps a few hundred)
    */
   uint32_t trees;
   /*
-   * 1..12; default 6
+   * 1..12; default 3
    */
   uint32_t depth;
   /*
@@ -744,10 +744,14 @@ struct  Crm__Matching__V1__ModelSummary
    * as used (below the request's when the row cap applied)
    */
   uint32_t negatives_per_positive;
+  /*
+   * training rows that bought (every one is kept)
+   */
+  uint64_t training_positives;
 };
 #define CRM__MATCHING__V1__MODEL_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__model_summary__descriptor) \
-    , (char *)protobuf_c_empty_string, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, NULL, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, CRM__MATCHING__V1__MODEL_KIND__MODEL_KIND_UNSPECIFIED, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, NULL, 0,NULL, 0, 0, 0 }
 
 
 struct  Crm__Matching__V1__GetModelRequest
