@@ -63,4 +63,46 @@ import Testing
         }
         try await harness.stop()
     }
+
+    /// The generator's purchase law reads an ``ObservedState`` that claims to be what profiles
+    /// shows: for every customer who may buy in a month, profiles' point-in-time dimensions at the
+    /// end of the month before (what the model trains and is evaluated on) hold the same values.
+    /// If they drifted apart, the model could not learn the law and the quality figures would
+    /// measure the drift.
+    @Test func thePurchaseLawReadsWhatProfilesServesAsOfTheMonthBefore() async throws {
+        let harness = try await MatchingHarness.start()
+        let world = World(WorldConfiguration(customers: 300, seed: 20_261_129))
+        let loader = WorldLoader(world: world, clients: .init(
+            profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
+        ))
+        try await loader.loadCatalogue()
+        _ = try await loader.loadCustomers(0..<300)
+
+        var compared = 0, differing: [String] = []
+        for month in [0, world.configuration.heldOutMonth / 2, world.configuration.heldOutMonth] {
+            let asOf = world.configuration.month(month).firstDay - 1
+            let served = try await harness.profiles.client(token: "service").serverStreaming(
+                MatchingHarness.profilesMethod + "StreamDimensionsAsOf",
+                Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = WorldDays.date(asOf) },
+                as: Crm_Profiles_V1_CustomerDimensions.self
+            ).collect()
+            #expect(served.count == 300)
+            for dimensions in served {
+                let customer = try #require(world.customerIndex(of: dimensions.customerID).map { world.customer(at: $0) })
+                guard customer.months[month].eligible else { continue }
+                let state = customer.months[month].state
+                compared += 1
+                for (name, value) in state.numbers {
+                    let shown = dimensions.numbers[name] ?? .nan
+                    if !(shown == value || (shown.isNaN && value.isNaN)) { differing.append("\(customer.id) \(name) month \(month): law \(value), profiles \(shown)") }
+                }
+                for (name, value) in state.categories where dimensions.categories[name] != value {
+                    differing.append("\(customer.id) \(name) month \(month): law \(value), profiles \(dimensions.categories[name] ?? "-")")
+                }
+            }
+        }
+        #expect(compared > 300, "eligible customer-months compared: \(compared)")
+        #expect(differing.isEmpty, "\(differing.count) values differ: \(differing.prefix(5))")
+        try await harness.stop()
+    }
 }
