@@ -105,17 +105,21 @@ public struct BoostedTreesModel: PropensityModel, Equatable {
     /// to name the top features, where that bias matters little.
     public func contributions(_ row: ArraySlice<Float>) throws(PropensityError) -> [Float] {
         try checkRow(row)
+        // The sums through a raw pointer: a list of 1,000 customers with reasons walks every tree
+        // for each, and the array's own checks per node were a third of that walk.
         var sums = [Double](repeating: 0, count: featureNames.count)
-        row.withUnsafeBufferPointer { values in
-            nodes.withUnsafeBufferPointer { nodes in
-                guard let values = values.baseAddress, let nodes = nodes.baseAddress else { return }
-                for start in treeStarts {
-                    var index = start
-                    while nodes[index].feature >= 0 {
-                        let node = nodes[index]
-                        let next = Int(node.left) + node.rightStep(values[Int(node.feature)])
-                        sums[Int(node.feature)] += Double(nodes[next].value) - Double(node.value)
-                        index = next
+        sums.withUnsafeMutableBufferPointer { sums in
+            row.withUnsafeBufferPointer { values in
+                nodes.withUnsafeBufferPointer { nodes in
+                    guard let sums = sums.baseAddress, let values = values.baseAddress, let nodes = nodes.baseAddress else { return }
+                    for start in treeStarts {
+                        var index = start
+                        while nodes[index].feature >= 0 {
+                            let node = nodes[index]
+                            let next = Int(node.left) + node.rightStep(values[Int(node.feature)])
+                            sums[Int(node.feature)] += Double(nodes[next].value) - Double(node.value)
+                            index = next
+                        }
                     }
                 }
             }

@@ -37,6 +37,12 @@ struct MatchingScaleBench: AsyncParsableCommand {
     @Option(help: "Customers per snapshot call of the replica (its feed.snapshot_page setting).")
     var snapshotPage: Int = 5_000
 
+    @Option(help: "Trees of the imported model (700: what training kept at 50,000 customers).")
+    var modelTrees = 700
+
+    @Option(help: "Depth of the imported model's trees (TrainModel's default).")
+    var modelDepth = 3
+
     @Option(help: "The crm-matching executable (default: beside this one).")
     var matchingExecutable: String?
 
@@ -99,7 +105,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
 
         // A model over the replica's features, fitted to synthetic rows, imported as current.
         let names = MatchingService.featureNames(knownDimensions: Set(dictionary.map(\.name)))
-        let model = try Self.syntheticModel(features: names)
+        let model = try Self.syntheticModel(features: names, trees: modelTrees, depth: modelDepth)
         let weights = Dictionary(uniqueKeysWithValues: world.products.map { ($0.code, $0.popularity) })
         started = clock.now
         _ = try await client.unary("/crm.matching.v1.Matching/ImportModel", Crm_Matching_V1_ImportModelRequest.with {
@@ -204,24 +210,31 @@ struct MatchingScaleBench: AsyncParsableCommand {
         }
     }
 
-    /// Gradient-boosted trees (150 trees, depth 5) over the feature names, fitted to seeded rows
-    /// with a planted pattern: a model of the size and shape the service trains.
-    static func syntheticModel(features: [String]) throws -> BoostedTreesModel {
+    /// Gradient-boosted trees over the feature names, fitted to seeded rows with a planted pattern:
+    /// a model of the size and shape the service trains (by default 700 trees of depth 3, what
+    /// TrainModel's defaults kept after early stopping on a generated world of 50,000 customers;
+    /// smaller books keep fewer).
+    static func syntheticModel(features: [String], trees: Int, depth: Int) throws -> BoostedTreesModel {
         var random = BenchRandom(seed: 42)
         var values: [Float] = []
         var labels: [Bool] = []
         let rows = 40_000
+        let family = features.firstIndex(of: "family") ?? features.count - 1
+        let viewed = features.firstIndex(of: "viewed_family_90d") ?? features.count - 1
+        let indicators = features.indices.filter { features[$0].hasPrefix("family_is_") }
         for _ in 0..<rows {
             var row = (0..<features.count).map { _ in Float(random.next() % 10_000) / 100 }
-            row[features.count - 3] = Float(random.next() % 10)
-            row[features.count - 2] = Float(random.next() % 2)
-            let logit = -3 + 0.03 * Double(row[0]) + (row[features.count - 2] > 0 ? 1.5 : 0) + (row[3] > 50 && row[5] < 30 ? 1 : 0)
+            let drawn = Int(random.next() % 10)
+            row[family] = Float(drawn)
+            for (position, index) in indicators.enumerated() { row[index] = position == drawn ? 1 : 0 }
+            row[viewed] = Float(random.next() % 2)
+            let logit = -3 + 0.03 * Double(row[0]) + (row[viewed] > 0 ? 1.5 : 0) + (row[3] > 50 && row[5] < 30 ? 1 : 0) + (drawn == 2 ? 0.5 : 0)
             labels.append(Double(random.next() % 1_000_000) / 1_000_000 < 1 / (1 + exp(-logit)))
             values.append(contentsOf: row)
         }
         var configuration = GradientBoostedTrees.Configuration()
-        configuration.treeCount = 150
-        configuration.maxDepth = 5
+        configuration.treeCount = trees
+        configuration.maxDepth = depth
         configuration.earlyStoppingRounds = nil
         let data = try LabeledData(features: try FeatureMatrix(columnNames: features, values: values), labels: labels)
         return try GradientBoostedTrees(configuration: configuration).train(data).model
