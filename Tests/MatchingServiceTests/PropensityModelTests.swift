@@ -84,6 +84,23 @@ import Testing
         let unscored = replica.replica.memory.withLock { memory in memory.familyScores.reduce(0) { $0 + $1.filter(\.isNaN).count } }
         #expect(unscored == 0)
 
+        // A customer's recommendations: the best products in rank order (score, then code), and a
+        // shorter limit is the start of a longer one.
+        var checked = 0
+        for index in stride(from: 0, to: Self.customers, by: 97) {
+            let id = world.customer(at: index).id
+            let all = try await harness.recommend(id).products
+            guard all.count > 3 else { continue }
+            checked += 1
+            #expect(zip(all, all.dropFirst()).allSatisfy { $0.score > $1.score || ($0.score == $1.score && $0.productCode < $1.productCode) })
+            let three = try await harness.matching.unary(MatchingHarness.matchingMethod + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+                $0.customerID = id
+                $0.limit = 3
+            }, as: Crm_Matching_V1_RecommendProductsResponse.self).products
+            #expect(three == Array(all.prefix(3)))
+        }
+        #expect(checked > 3)
+
         // A row cap keeps fewer negatives per positive, never a positive.
         let trainer = ModelTrainer(replica: replica.replica, profiles: nil)
         var options = ModelTrainer.Options()

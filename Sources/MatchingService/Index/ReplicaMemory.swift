@@ -15,6 +15,10 @@ struct ReplicaMemory: Sendable {
     var keyOfRow: [UInt32] = []
     var expiryOfRow: [Int32] = []
     var catalog: [String: CatalogEntry] = [:]
+    /// The catalogue's products on sale on `onSaleDay` whose target rule compiled: what a
+    /// customer's recommendations walk, rebuilt when the day or the catalogue changes.
+    var onSale: [CatalogEntry] = []
+    var onSaleDay: Int32 = .min
     var schema: RuleSchema = ReplicaMemory.baseSchema
     var scorer: Scorer?
     /// `familyScores[family][row]`: the model's probability that the customer buys any product of
@@ -136,6 +140,7 @@ struct ReplicaMemory: Sendable {
     mutating func applyProduct(_ product: Crm_Products_V1_Product) {
         catalog[product.productCode] = CatalogEntry(product: product, schema: schema)
         familyWeightCache.removeAll(keepingCapacity: true)
+        onSaleDay = .min
     }
 
     /// Installs profiles' data dictionary: dimension types and ordered classes, then recompiles
@@ -152,6 +157,7 @@ struct ReplicaMemory: Sendable {
         }
         self.schema = schema
         for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
+        onSaleDay = .min
         positions = DimensionPositions(dimensions, schemes: schemes.map(\.name))
         slotOfPosition = dimensions.map { $0.type == .category ? -1 : customers.numberSlot($0.name) }
         categorySlotOfPosition = dimensions.map { $0.type == .category ? customers.categorySlot($0.name) : -1 }

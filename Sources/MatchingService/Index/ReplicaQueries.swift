@@ -200,6 +200,12 @@ extension ReplicaMemory {
     struct Recommendation: Sendable {
         let entry: CatalogEntry
         let score: Double
+
+        /// A higher score first; equal scores by the smaller product code.
+        func ranks(before other: Recommendation) -> Bool {
+            if score != other.score { return score > other.score }
+            return entry.product.productCode < other.entry.product.productCode
+        }
     }
 
     mutating func recommendations(customerID: String, limit: Int, today: Int32) throws(QueryError) -> (row: Int32, [Recommendation]) {
@@ -208,15 +214,23 @@ extension ReplicaMemory {
         let facts = customers.facts[Int(row)]
         let profile = keyOfRow[Int(row)]
         let record = customers.record(row: row)
+        if onSaleDay != today {
+            onSale = catalog.values.filter { $0.isOnSale(today: today) && $0.ruleProblem == nil }
+            onSaleDay = today
+        }
+        // The best `limit` kept in rank order as the products go by (a higher score first, then the
+        // smaller code) instead of sorting everything that MATCHes: most of the catalogue does.
         var found: [Recommendation] = []
-        for entry in catalog.values where entry.isOnSale(today: today) && entry.ruleProblem == nil
-            && rules.matches(customer: facts, product: entry.facts, today: today) {
+        found.reserveCapacity(limit + 1)
+        for entry in onSale where rules.matches(customer: facts, product: entry.facts, today: today) {
             if let rule = entry.rule, !rule.matches(record) { continue }
             let weight = scorer?.weight(of: entry.product.productCode) ?? 1
-            found.append(Recommendation(entry: entry, score: score(row: row, profile: profile, family: entry.family, weight: weight, today: today)))
+            let candidate = Recommendation(entry: entry, score: score(row: row, profile: profile, family: entry.family, weight: weight, today: today))
+            if found.count == limit, let last = found.last, !candidate.ranks(before: last) { continue }
+            found.insert(candidate, at: found.firstIndex { candidate.ranks(before: $0) } ?? found.count)
+            if found.count > limit { found.removeLast() }
         }
-        found.sort { ($0.score, $1.entry.product.productCode) > ($1.score, $0.entry.product.productCode) }
-        return (row, Array(found.prefix(limit)))
+        return (row, found)
     }
 }
 
