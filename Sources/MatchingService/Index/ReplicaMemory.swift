@@ -15,19 +15,19 @@ struct ReplicaMemory: Sendable {
     var keyOfRow: [UInt32] = []
     var expiryOfRow: [Int32] = []
     var catalog: [String: CatalogEntry] = [:]
-    /// The catalogue's products on sale on `onSaleDay` whose target rule compiled: what a
-    /// customer's recommendations walk, rebuilt when the day or the catalogue changes.
-    var onSale: [CatalogEntry] = []
-    var onSaleDay: Int32 = .min
     var schema: RuleSchema = ReplicaMemory.baseSchema
     var scorer: Scorer?
     /// `familyScores[family][row]`: the model's probability that the customer buys any product of
     /// the family in the coming month; NaN until computed (after a model change or new dimensions).
     var familyScores: [[Float]] = []
-    /// Per (profile code, family): the sum of the weights of the family's products on sale that
-    /// MATCH the profile, for the day it was computed.
+    /// What the catalogue gives on `catalogueDay`, started again by the first query of a new day
+    /// and after the catalogue, the dictionary or the model changes (they set the day to `.min`):
+    /// the products on sale whose target rule compiled (what recommendations walk), and per
+    /// (profile code, family) the summed weights of the family's products on sale that MATCH the
+    /// profile (filled as queries need them).
+    var onSale: [CatalogEntry] = []
     var familyWeightCache: [FamilyWeightKey: Double] = [:]
-    var familyWeightDay: Int32 = .min
+    var catalogueDay: Int32 = .min
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.
     var featureSlots: [Int?] = []
@@ -139,8 +139,7 @@ struct ReplicaMemory: Sendable {
 
     mutating func applyProduct(_ product: Crm_Products_V1_Product) {
         catalog[product.productCode] = CatalogEntry(product: product, schema: schema)
-        familyWeightCache.removeAll(keepingCapacity: true)
-        onSaleDay = .min
+        catalogueDay = .min
     }
 
     /// Installs profiles' data dictionary: dimension types and ordered classes, then recompiles
@@ -157,7 +156,7 @@ struct ReplicaMemory: Sendable {
         }
         self.schema = schema
         for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
-        onSaleDay = .min
+        catalogueDay = .min
         positions = DimensionPositions(dimensions, schemes: schemes.map(\.name))
         slotOfPosition = dimensions.map { $0.type == .category ? -1 : customers.numberSlot($0.name) }
         categorySlotOfPosition = dimensions.map { $0.type == .category ? customers.categorySlot($0.name) : -1 }
@@ -169,7 +168,7 @@ struct ReplicaMemory: Sendable {
         self.scorer = scorer
         refreshFeatureSlots()
         familyScores = scorer == nil ? [] : [[Float]](repeating: [Float](repeating: .nan, count: customers.count), count: ProductFamilies.count)
-        familyWeightCache.removeAll()
+        catalogueDay = .min
     }
 
     private mutating func refreshFeatureSlots() {

@@ -43,7 +43,7 @@ extension ReplicaMemory {
     /// `limit` nil for all. Family scores missing from the cache are computed (and kept) on the way.
     mutating func targets(productCode: String, limit: Int?, today: Int32) throws(QueryError) -> (eligible: Int, ranked: [Ranked]) {
         let entry = try usableEntry(productCode)
-        refreshFamilyWeights(today: today)
+        refreshCatalogueDay(today: today)
         let eligibleRows = eligibleRows(for: entry, today: today)
         let capacity = limit ?? Int.max
         // Without a model (or a family) every eligible customer scores 0, ranked by id.
@@ -167,11 +167,12 @@ extension ReplicaMemory {
             }
     }
 
-    private mutating func refreshFamilyWeights(today: Int32) {
-        if familyWeightDay != today {
-            familyWeightCache.removeAll(keepingCapacity: true)
-            familyWeightDay = today
-        }
+    /// Starts the catalogue's caches for `today` if they are for another day (or were reset).
+    private mutating func refreshCatalogueDay(today: Int32) {
+        guard catalogueDay != today else { return }
+        onSale = catalog.values.filter { $0.isOnSale(today: today) && $0.ruleProblem == nil }
+        familyWeightCache.removeAll(keepingCapacity: true)
+        catalogueDay = today
     }
 
     /// The summed weights of the family's products on sale today that MATCH the profile.
@@ -210,14 +211,10 @@ extension ReplicaMemory {
 
     mutating func recommendations(customerID: String, limit: Int, today: Int32) throws(QueryError) -> (row: Int32, [Recommendation]) {
         guard let row = customers.row(of: customerID) else { throw .unknownCustomer(customerID) }
-        refreshFamilyWeights(today: today)
+        refreshCatalogueDay(today: today)
         let facts = customers.facts[Int(row)]
         let profile = keyOfRow[Int(row)]
         let record = customers.record(row: row)
-        if onSaleDay != today {
-            onSale = catalog.values.filter { $0.isOnSale(today: today) && $0.ruleProblem == nil }
-            onSaleDay = today
-        }
         // The best `limit` kept in rank order as the products go by (a higher score first, then the
         // smaller code) instead of sorting everything that MATCHes: most of the catalogue does.
         var found: [Recommendation] = []
