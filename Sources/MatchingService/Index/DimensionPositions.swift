@@ -54,11 +54,17 @@ struct DimensionPositions: Sendable {
     /// The positional pairs, then the name-keyed ones whose name has a position.
     private static func entries<Value>(_ positions: [UInt32], _ values: [Value], _ named: [String: Value], _ positionOf: [String: Int],
                                        _ visit: (Int, Value) -> Void) {
-        for (index, position) in positions.enumerated() where index < values.count {
-            visit(Int(position), values[index])
-        }
+        pairs(positions, values, visit)
         for (name, value) in named {
             if let position = positionOf[name] { visit(position, value) }
+        }
+    }
+
+    /// One positional form's `(position, value)` pairs (`number_positions` with `number_values`,
+    /// and so on); positions without a value are ignored.
+    static func pairs<Value>(_ positions: [UInt32], _ values: [Value], _ visit: (Int, Value) -> Void) {
+        for (index, position) in positions.enumerated() where index < values.count {
+            visit(Int(position), values[index])
         }
     }
 }

@@ -114,27 +114,25 @@ struct ReplicaMemory: Sendable {
     private mutating func applyDimensions(_ dimensions: Crm_Profiles_V1_CustomerDimensions, row: Int32, replacing: Bool) {
         if replacing { customers.clearNumbers(row: row) }
         let slotsBefore = customers.numberSlots.count
-        let values = dimensions.numberValues
-        for (index, position) in dimensions.numberPositions.enumerated() where index < values.count {
-            let position = Int(position)
-            guard position < slotOfPosition.count, slotOfPosition[position] >= 0 else { continue }
-            customers.setNumber(slot: slotOfPosition[position], values[index], row: row)
+        DimensionPositions.pairs(dimensions.numberPositions, dimensions.numberValues) { position, value in
+            if let slot = Self.slot(at: position, in: slotOfPosition) { customers.setNumber(slot: slot, value, row: row) }
         }
         for (name, value) in dimensions.numbers { customers.setNumber(name, value, row: row) }
         if customers.numberSlots.count != slotsBefore { refreshFeatureSlots() }
-        let categoryValues = dimensions.categoryValues
-        for (index, position) in dimensions.categoryPositions.enumerated() where index < categoryValues.count {
-            let position = Int(position)
-            guard position < categorySlotOfPosition.count, categorySlotOfPosition[position] >= 0 else { continue }
-            customers.setCategory(slot: categorySlotOfPosition[position], categoryValues[index], row: row)
+        DimensionPositions.pairs(dimensions.categoryPositions, dimensions.categoryValues) { position, value in
+            if let slot = Self.slot(at: position, in: categorySlotOfPosition) { customers.setCategory(slot: slot, value, row: row) }
         }
-        let classValues = dimensions.classValues
-        for (index, position) in dimensions.classPositions.enumerated() where index < classValues.count && Int(position) < categorySlotOfScheme.count {
-            customers.setCategory(slot: categorySlotOfScheme[Int(position)], classValues[index], row: row)
+        DimensionPositions.pairs(dimensions.classPositions, dimensions.classValues) { position, value in
+            if let slot = Self.slot(at: position, in: categorySlotOfScheme) { customers.setCategory(slot: slot, value, row: row) }
         }
         for (name, value) in dimensions.categories { customers.setCategory(name, value, row: row) }
         for (name, value) in dimensions.classes { customers.setCategory(name, value, row: row) }
         for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
+    }
+
+    /// The column slot a position maps to; nil past the dictionary or for the other kind (-1).
+    private static func slot(at position: Int, in slots: [Int]) -> Int? {
+        position < slots.count && slots[position] >= 0 ? slots[position] : nil
     }
 
     mutating func applyProduct(_ product: Crm_Products_V1_Product) {
