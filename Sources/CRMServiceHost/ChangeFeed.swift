@@ -54,8 +54,7 @@ public enum ChangeFeed {
     /// Streams what `read` returns after a position (at most `limit`; 0 = everything there is
     /// now), a page per read transaction, until a page comes back short: the loop of every
     /// resumable feed (a change log by sequence, an event log by event id, profiles' snapshot by
-    /// customer id). The next page is read while one is being sent: reading (SQLite, decoding) and
-    /// encoding the sent messages take about the same time.
+    /// customer id), over ``forEachPage(from:after:limit:pageSize:position:read:_:)``.
     public static func streamPages<Item: SwiftProtobuf.Message, Position: Sendable>(
         from database: DatabasePool,
         after: Position,
@@ -65,10 +64,28 @@ public enum ChangeFeed {
         position: @escaping @Sendable (Item) -> Position,
         read: @escaping @Sendable (Database, Position, Int) throws -> [Item]
     ) async throws {
+        try await forEachPage(from: database, after: after, limit: Int(limit), pageSize: pageSize, position: position, read: read) { items in
+            for item in items { try await writer.write(item) }
+        }
+    }
+
+    /// Hands `consume` what `read` returns after a position, a page per read transaction (at most
+    /// `limit` items in all; 0 = everything there is now), until a page comes back short. The next
+    /// page is read while one is consumed: reading (SQLite, decoding) and what is done with a page
+    /// (encoding and sending it, filling an index) take about the same time.
+    public static func forEachPage<Item: Sendable, Position: Sendable>(
+        from database: DatabasePool,
+        after: Position,
+        limit: Int,
+        pageSize: Int,
+        position: @escaping @Sendable (Item) -> Position,
+        read: @escaping @Sendable (Database, Position, Int) throws -> [Item],
+        _ consume: ([Item]) async throws -> Void
+    ) async throws {
         @Sendable func readPage(after from: Position, size: Int) -> Task<[Item], any Error> {
             Task { try await database.read { db in try read(db, from, size) } }
         }
-        var remaining = limit == 0 ? Int.max : Int(limit)
+        var remaining = limit == 0 ? Int.max : limit
         var size = min(remaining, pageSize)
         var pending: Task<[Item], any Error>? = readPage(after: after, size: size)
         defer { pending?.cancel() }
@@ -80,7 +97,7 @@ public enum ChangeFeed {
                 size = min(remaining, pageSize)
                 pending = readPage(after: position(last), size: size)
             }
-            for item in items { try await writer.write(item) }
+            try await consume(items)
         }
     }
 }

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRules
+import CRMServiceHost
 import Foundation
 import GRDB
 import Synchronization
@@ -175,17 +176,10 @@ final class DimensionIndex: Sendable {
     func load(from database: DatabasePool, pageSize: Int = 20_000) async throws {
         let customers = try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? 0 }
         reserve(customers)
-        var pending = Task { try await Self.page(database, after: "", size: pageSize) }
-        while true {
-            let page = try await pending.value
-            let more = page.count == pageSize
-            if more, let last = page.last {
-                pending = Task { try await Self.page(database, after: last.0.customerID, size: pageSize) }
-            }
+        try await ChangeFeed.forEachPage(from: database, after: "", limit: 0, pageSize: pageSize, position: { $0.0.customerID }, read: Self.page) { page in
             for (customer, dimensions) in page {
                 update(customer: customer, dimensions: dimensions)
             }
-            if !more { break }
         }
         storage.withLock { $0.ready = true }
     }
@@ -201,18 +195,16 @@ final class DimensionIndex: Sendable {
     }
 
     /// Customers after `after` in id order, at most `size`, with their dimensions.
-    private static func page(_ database: DatabasePool, after: String, size: Int) async throws -> [(Crm_Profiles_V1_Customer, DimensionsView)] {
-        try await database.read { db in
-            try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT \(CustomerStore.columns("c")), d.dimensions FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
-                    WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
-                    """),
-                arguments: [after, size]
-            ).map { row in
-                let dims: Data? = row[CustomerStore.columnCount]
-                return (CustomerStore.customer(fromColumns: row), DimensionsView(try dims.map(StoredDimensions.decoded)))
-            }
+    private static func page(_ db: Database, after: String, size: Int) throws -> [(Crm_Profiles_V1_Customer, DimensionsView)] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT \(CustomerStore.columns("c")), d.dimensions FROM customer c LEFT JOIN customer_dimensions d ON d.customer_id = c.customer_id
+                WHERE c.customer_id > ? ORDER BY c.customer_id LIMIT ?
+                """),
+            arguments: [after, size]
+        ).map { row in
+            let dims: Data? = row[CustomerStore.columnCount]
+            return (CustomerStore.customer(fromColumns: row), DimensionsView(try dims.map(StoredDimensions.decoded)))
         }
     }
 }
