@@ -1,3 +1,4 @@
+import CRMServiceHost
 import Testing
 @testable import MatchingService
 

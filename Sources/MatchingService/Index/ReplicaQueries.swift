@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRules
+import CRMServiceHost
 import CRMSuitability
 
 /// The answers computed from ``ReplicaMemory``: suitability decisions, target lists and

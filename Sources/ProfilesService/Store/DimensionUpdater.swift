@@ -1,4 +1,5 @@
 import CRMProtos
+import CRMServiceHost
 import CRMStore
 import Foundation
 import GRDB
@@ -269,7 +270,6 @@ final class DimensionUpdater: Service, Sendable {
         WHERE c.customer_id = ?
         """
 
-    /// Folds `newEvents` into one customer's ledger and computes its dimensions for `asOf`.
     /// What one customer's refresh reads from the store (or from the step being written).
     struct Input: Sendable {
         let customer: Crm_Profiles_V1_Customer
@@ -299,15 +299,10 @@ final class DimensionUpdater: Service, Sendable {
     /// is pure work (decoding, folding, the engine, encoding) and most of a step's time.
     private func compute(_ inputs: [Input], asOf: DayNumber) throws -> [Outcome] {
         let parts = inputs.count >= parallelFrom ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) : 1
-        if parts == 1 { return try inputs.map { try compute($0, asOf: asOf) } }
-        let results = Mutex([Result<[Outcome], any Error>?](repeating: nil, count: parts))
-        let size = (inputs.count + parts - 1) / parts
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let slice = inputs[min(inputs.count, part * size)..<min(inputs.count, (part + 1) * size)]
-            let result = Result { try slice.map { try self.compute($0, asOf: asOf) } }
-            results.withLock { $0[part] = result }
+        let results = ParallelSlices.map(count: inputs.count, slices: parts) { range in
+            Result { try inputs[range].map { try self.compute($0, asOf: asOf) } }
         }
-        return try results.withLock { $0 }.flatMap { try ($0 ?? .success([])).get() }
+        return try results.flatMap { try $0.get() }
     }
 
     /// Folds the new events into one customer's ledger and computes its dimensions for `asOf`.
