@@ -121,64 +121,27 @@ struct MatchingQualityBench: AsyncParsableCommand {
             let weights = try await client.unary("/crm.matching.v1.Matching/ExportModel", Crm_Matching_V1_ExportModelRequest.with {
                 $0.version = summary.version
             }, as: Crm_Matching_V1_ExportModelResponse.self).productWeights
+            // Each product's truth and reference orders once, then the figures at each K.
+            let lists = evaluation.products.compactMap { product in
+                world.product(code: product.productCode).map { ProductLists(product: product, record: $0, world: world, generated: generated, month: month, weights: weights) }
+            }
             for (position, k) in [100, 500].enumerated() {
                 var ratios: [Double] = [], randomRatios: [Double] = [], richestRatios: [Double] = []
                 var propensityOnly: [Double] = [], estimatedShare: [Double] = [], zeros: [Double] = []
-                for product in evaluation.products {
-                    guard let record = world.product(code: product.productCode) else { continue }
-                    let truth = generated.map { world.trueProbability(of: $0, product: record, month: month) }
-                    let best = truth.sorted(by: >).prefix(k).reduce(0, +) / Double(k)
-                    func expected(_ ids: [String]) -> Double {
-                        ids.prefix(k).reduce(0) { $0 + (world.customerIndex(of: $1).map { truth[$0] } ?? 0) } / Double(k)
-                    }
+                for list in lists {
+                    let best = list.expected(list.best, k)
                     guard best > 0 else { continue }
-                    ratios.append(expected(product.modelRanking) / best)
-                    // Diagnostics: the list ranked by the true family propensity alone (what a perfect
-                    // propensity with no knowledge of the product's share reaches), and how much of the
-                    // model's list could not buy at all.
-                    let family = record.family
-                    let byPropensity = truth.indices.filter { truth[$0] > 0 }
-                        .sorted { generated[$0].familyPropensity(family, month: month) > generated[$1].familyPropensity(family, month: month) }
-                    propensityOnly.append(byPropensity.prefix(k).reduce(0) { $0 + truth[$1] } / Double(k) / best)
-                    // The true propensity with the product's share as the model estimates it (its
-                    // weights over what each customer may buy): what a perfect propensity reaches.
-                    var shareOfProfile: [SuitabilityProfile: Double] = [:]
-                    let familyProducts = world.products.filter { $0.family == family && $0.isPurchasable(inMonth: month) }
-                    func estimatedScore(_ index: Int) -> Double {
-                        guard let profile = generated[index].profile else { return 0 }
-                        let share = shareOfProfile[profile] ?? {
-                            let total = familyProducts.filter { WorldSuitability.matches(profile, $0.record) }.reduce(0) { $0 + (weights[$1.code] ?? 0.5) }
-                            let share = total > 0 ? (weights[record.code] ?? 0.5) / total : 0
-                            shareOfProfile[profile] = share
-                            return share
-                        }()
-                        return generated[index].familyPropensity(family, month: month) * share
-                    }
-                    let scored = truth.indices.filter { truth[$0] > 0 }.map { ($0, estimatedScore($0)) }.sorted { $0.1 > $1.1 }
-                    estimatedShare.append(scored.prefix(k).reduce(0) { $0 + truth[$1.0] } / Double(k) / best)
-                    if verbose && product.productCode == evaluation.products.first?.productCode {
-                        // Which terms of the law the model's list and the best list hold, and how often.
-                        func termCounts(_ indices: [Int]) -> [String: Int] {
-                            var counts: [String: Int] = [:]
-                            for index in indices {
-                                for term in PurchaseLaw.terms(family, generated[index].months[month].state) { counts[term.name, default: 0] += 1 }
-                            }
-                            return counts
-                        }
-                        let modelIndices = product.modelRanking.prefix(k).compactMap { world.customerIndex(of: $0) }
-                        let bestIndices = truth.indices.sorted { truth[$0] > truth[$1] }.prefix(k).map { $0 }
-                        let modelTerms = termCounts(modelIndices), bestTerms = termCounts(Array(bestIndices))
-                        for name in Set(modelTerms.keys).union(bestTerms.keys).sorted() {
-                            print("      \(name): model \(modelTerms[name] ?? 0), best \(bestTerms[name] ?? 0)")
-                        }
-                    }
+                    ratios.append(list.expected(list.model, k) / best)
+                    randomRatios.append(list.expected(list.random, k) / best)
+                    richestRatios.append(list.expected(list.richest, k) / best)
+                    propensityOnly.append(list.expected(list.byPropensity, k) / best)
+                    estimatedShare.append(list.expected(list.byEstimatedShare, k) / best)
+                    let listed = list.model.prefix(k)
+                    zeros.append(Double(listed.count { list.truth[$0] == 0 }) / Double(max(1, listed.count)))
                     if verbose {
-                        print("    K=\(k) \(record.code) \(family) eligible \(product.eligible) buyers \(product.buyers): model \(Self.f(ratios.last ?? 0)), true propensity alone \(Self.f(propensityOnly.last ?? 0)), × estimated share \(Self.f(estimatedShare.last ?? 0))")
+                        if list.product.productCode == evaluation.products.first?.productCode { list.printTerms(k, generated: generated, month: month) }
+                        print("    K=\(k) \(list.record.code) \(list.record.family) eligible \(list.product.eligible) buyers \(list.product.buyers): model \(Self.f(ratios.last ?? 0)), true propensity alone \(Self.f(propensityOnly.last ?? 0)), × estimated share \(Self.f(estimatedShare.last ?? 0))")
                     }
-                    let listed = product.modelRanking.prefix(k)
-                    zeros.append(Double(listed.count { id in world.customerIndex(of: id).map { truth[$0] == 0 } ?? true }) / Double(max(1, listed.count)))
-                    randomRatios.append(expected(product.randomRanking) / best)
-                    richestRatios.append(expected(product.richestRanking) / best)
                 }
                 let model = evaluation.model[position], random = evaluation.random[position], richest = evaluation.richest[position]
                 print("  K=\(k): model \(Self.f(Self.mean(ratios))), true propensity alone \(Self.f(Self.mean(propensityOnly))), true propensity × estimated share \(Self.f(Self.mean(estimatedShare))), model list with zero probability \(Self.f(Self.mean(zeros)))")
@@ -209,18 +172,12 @@ struct MatchingQualityBench: AsyncParsableCommand {
             guard let index = world.customerIndex(of: dimensions.customerID) else { continue }
             // Only customers who may buy that month: for the others the law gives 0 whatever it reads.
             guard generated[index].months[month].eligible else { continue }
-            let state = generated[index].months[month].state
             compared += 1
-            for (name, value) in state.numbers {
-                let served = dimensions.numbers[name] ?? .nan
-                if !(served == value || (served.isNaN && value.isNaN) || abs(served - value) < 1e-6) {
-                    differing[name, default: 0] += 1
-                    if examples[name] == nil { examples[name] = "\(dimensions.customerID): law \(value), profiles \(served)" }
+            for difference in generated[index].months[month].state.differences(from: dimensions) {
+                differing[difference.name, default: 0] += 1
+                if examples[difference.name] == nil {
+                    examples[difference.name] = "\(dimensions.customerID): law \(difference.law), profiles \(difference.served)"
                 }
-            }
-            for (name, value) in state.categories where (dimensions.categories[name] ?? "") != value {
-                differing[name, default: 0] += 1
-                if examples[name] == nil { examples[name] = "\(dimensions.customerID): law \(value), profiles \(dimensions.categories[name] ?? "")" }
             }
         }
         print("law state vs profiles' dimensions as of \(WorldDays.civil(asOf)): \(compared) customers who may buy in the month after")
@@ -258,5 +215,66 @@ struct MatchingQualityBench: AsyncParsableCommand {
     static func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
+
+/// One evaluated product's lists as customer indices, with every customer's true probability of
+/// buying it in the held-out month: the model's, the baselines' and the best list (from the
+/// evaluation), and two references built from the truth — customers ranked by their true family
+/// propensity alone (a perfect propensity with no notion of the product's share), and by it times
+/// the product's share as the model estimates it (its weights over what each customer may buy).
+struct ProductLists {
+    let product: Crm_Matching_V1_ProductEvaluation
+    let record: GeneratedProduct
+    let truth: [Double]
+    let model: [Int], random: [Int], richest: [Int]
+    let best: [Int], byPropensity: [Int], byEstimatedShare: [Int]
+
+    init(product: Crm_Matching_V1_ProductEvaluation, record: GeneratedProduct, world: World, generated: [GeneratedCustomer], month: Int,
+         weights: [String: Double]) {
+        self.product = product
+        self.record = record
+        let truth = generated.map { world.trueProbability(of: $0, product: record, month: month) }
+        self.truth = truth
+        func indices(_ ids: [String]) -> [Int] { ids.compactMap { world.customerIndex(of: $0) } }
+        model = indices(product.modelRanking)
+        random = indices(product.randomRanking)
+        richest = indices(product.richestRanking)
+        best = truth.indices.sorted { truth[$0] > truth[$1] }
+        let family = record.family
+        let canBuy = truth.indices.filter { truth[$0] > 0 }
+        func propensity(_ index: Int) -> Double { generated[index].familyPropensity(family, month: month) }
+        byPropensity = canBuy.sorted { propensity($0) > propensity($1) }
+        let familyProducts = world.products.filter { $0.family == family && $0.isPurchasable(inMonth: month) }
+        var shareOfProfile: [SuitabilityProfile: Double] = [:]
+        func share(_ index: Int) -> Double {
+            guard let profile = generated[index].profile else { return 0 }
+            if let known = shareOfProfile[profile] { return known }
+            let total = familyProducts.filter { WorldSuitability.matches(profile, $0.record) }.reduce(0) { $0 + (weights[$1.code] ?? 0.5) }
+            let share = total > 0 ? (weights[record.code] ?? 0.5) / total : 0
+            shareOfProfile[profile] = share
+            return share
+        }
+        byEstimatedShare = canBuy.map { ($0, propensity($0) * share($0)) }.sorted { $0.1 > $1.1 }.map(\.0)
+    }
+
+    /// Expected precision of a list's top `k`: the mean true probability of its customers.
+    func expected(_ list: [Int], _ k: Int) -> Double {
+        list.prefix(k).reduce(0) { $0 + truth[$1] } / Double(k)
+    }
+
+    /// Which terms of the law the model's and the best list's top `k` hold, and how often.
+    func printTerms(_ k: Int, generated: [GeneratedCustomer], month: Int) {
+        func counts(_ list: [Int]) -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for index in list.prefix(k) {
+                for term in PurchaseLaw.terms(record.family, generated[index].months[month].state) { counts[term.name, default: 0] += 1 }
+            }
+            return counts
+        }
+        let modelTerms = counts(model), bestTerms = counts(best)
+        for name in Set(modelTerms.keys).union(bestTerms.keys).sorted() {
+            print("      \(name): model \(modelTerms[name] ?? 0), best \(bestTerms[name] ?? 0)")
+        }
     }
 }

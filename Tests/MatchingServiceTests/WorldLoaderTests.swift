@@ -90,14 +90,9 @@ import Testing
             for dimensions in served {
                 let customer = try #require(world.customerIndex(of: dimensions.customerID).map { world.customer(at: $0) })
                 guard customer.months[month].eligible else { continue }
-                let state = customer.months[month].state
                 compared += 1
-                for (name, value) in state.numbers {
-                    let shown = dimensions.numbers[name] ?? .nan
-                    if !(shown == value || (shown.isNaN && value.isNaN)) { differing.append("\(customer.id) \(name) month \(month): law \(value), profiles \(shown)") }
-                }
-                for (name, value) in state.categories where dimensions.categories[name] != value {
-                    differing.append("\(customer.id) \(name) month \(month): law \(value), profiles \(dimensions.categories[name] ?? "-")")
+                for difference in customer.months[month].state.differences(from: dimensions) {
+                    differing.append("\(customer.id) \(difference.name) month \(month): law \(difference.law), profiles \(difference.served)")
                 }
             }
         }

@@ -70,6 +70,21 @@ public struct ObservedState: Sendable {
     public var categories: [String: String] {
         ["most_viewed_product_type_90d": mostViewedProductType90d, "largest_product_type": largestProductType]
     }
+
+    /// The dimensions whose value in `served` (what profiles computed for the same day, by name)
+    /// is not this state's, as `(name, law, served)`: numbers compared exactly, two missing values
+    /// agreeing; a dimension `served` lacks counts as missing (number) or empty (category).
+    public func differences(from served: Crm_Profiles_V1_CustomerDimensions) -> [(name: String, law: String, served: String)] {
+        var found: [(name: String, law: String, served: String)] = []
+        for (name, value) in numbers.sorted(by: { $0.key < $1.key }) {
+            let shown = served.numbers[name] ?? .nan
+            if !(shown == value || (shown.isNaN && value.isNaN)) { found.append((name, "\(value)", "\(shown)")) }
+        }
+        for (name, value) in categories.sorted(by: { $0.key < $1.key }) where (served.categories[name] ?? "") != value {
+            found.append((name, value, served.categories[name] ?? ""))
+        }
+        return found
+    }
 }
 
 /// The history the observable state is computed from, appended in time order as the simulation
