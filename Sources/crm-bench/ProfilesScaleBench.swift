@@ -368,15 +368,20 @@ struct ProfilesScaleBench: AsyncParsableCommand {
 
     /// The n-th trade of live day `day` (day 1's keys are L0000000000…, later days' L2-0000000000…).
     static func liveTrade(number n: Int, traders: Int, day: Int = 1) -> Crm_Profiles_V1_TradeEvent {
-        let t = n % traders
-        return .with {
-            $0.idempotencyKey = (day == 1 ? "L" : "L\(day)-") + zeroPadded(n, width: 10); $0.customerID = customerID(traderCustomer(t))
-            $0.account = n % 9 == 0 ? .margin : .cash
-            $0.side = n % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + n % 300); $0.instrumentType = n % 5 == 0 ? .fund : .stock
-            $0.sector = "s\(n % 11)"; $0.quantity = 100; $0.price = "10.00"
-            $0.amount = .with { $0.minorUnits = Int64(100_000 + n % 50_000) }
-            $0.commission = .with { $0.minorUnits = Int64(25 + n % 50) }; $0.fees = .with { $0.minorUnits = 2 }
-            $0.tradedAt = .with { $0.unixMillis = Int64(lastDay) * Days.millisPerDay + 3_600_000 + Int64(n % 20_000) * 1_000 }
+        benchTrade(key: (day == 1 ? "L" : "L\(day)-") + zeroPadded(n, width: 10), trader: n % traders, serial: n, day: lastDay)
+    }
+
+    /// A trade of trading customer `trader` on `day` whose instrument, side, amount and time of
+    /// day follow from `serial`: the history's and the live days' trades differ only in key and day.
+    static func benchTrade(key: String, trader: Int, serial: Int, day: DayNumber) -> Crm_Profiles_V1_TradeEvent {
+        .with {
+            $0.idempotencyKey = key; $0.customerID = customerID(traderCustomer(trader))
+            $0.account = serial % 9 == 0 ? .margin : .cash
+            $0.side = serial % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + serial % 300); $0.instrumentType = serial % 5 == 0 ? .fund : .stock
+            $0.sector = "s\(serial % 11)"; $0.quantity = 100; $0.price = "10.00"
+            $0.amount = .with { $0.minorUnits = Int64(100_000 + serial % 50_000) }
+            $0.commission = .with { $0.minorUnits = Int64(25 + serial % 50) }; $0.fees = .with { $0.minorUnits = 2 }
+            $0.tradedAt = .with { $0.unixMillis = Int64(day) * Days.millisPerDay + 3_600_000 + Int64(serial % 20_000) * 1_000 }
         }
     }
 
@@ -557,15 +562,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let serial = k * traders + t
         let spread = max(1, 365 / max(1, tradesPerCustomer))
         let day = lastDay - 364 + DayNumber((k * 365) / max(1, tradesPerCustomer) + t % spread)
-        return .with {
-            $0.idempotencyKey = "T" + zeroPadded(serial, width: 10); $0.customerID = customerID(traderCustomer(t))
-            $0.account = serial % 9 == 0 ? .margin : .cash
-            $0.side = serial % 2 == 0 ? .buy : .sell; $0.instrument = String(600_000 + serial % 300); $0.instrumentType = serial % 5 == 0 ? .fund : .stock
-            $0.sector = "s\(serial % 11)"; $0.quantity = 100; $0.price = "10.00"
-            $0.amount = .with { $0.minorUnits = Int64(100_000 + serial % 50_000) }
-            $0.commission = .with { $0.minorUnits = Int64(25 + serial % 50) }; $0.fees = .with { $0.minorUnits = 2 }
-            $0.tradedAt = .with { $0.unixMillis = Int64(day) * Days.millisPerDay + 3_600_000 + Int64(serial % 20_000) * 1_000 }
-        }
+        return benchTrade(key: "T" + zeroPadded(serial, width: 10), trader: t, serial: serial, day: day)
     }
 
     /// Bytes this process has had read from storage (not from the page cache), from /proc/self/io.
