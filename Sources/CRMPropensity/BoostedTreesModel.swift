@@ -105,8 +105,9 @@ public struct BoostedTreesModel: PropensityModel, Equatable {
     /// to name the top features, where that bias matters little.
     public func contributions(_ row: ArraySlice<Float>) throws(PropensityError) -> [Float] {
         try checkRow(row)
-        // The sums through a raw pointer: a list of 1,000 customers with reasons walks every tree
-        // for each, and the array's own checks per node were a third of that walk.
+        // The sums through a raw pointer, like the nodes and the row: a list of 1,000 customers with
+        // reasons walks every tree for each, and the array would check bounds and uniqueness per
+        // node. Feature indices are checked when a model is read, the row's length above.
         var sums = [Double](repeating: 0, count: featureNames.count)
         sums.withUnsafeMutableBufferPointer { sums in
             row.withUnsafeBufferPointer { values in
