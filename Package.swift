@@ -138,6 +138,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        /// What tests share: fixtures that several test targets use (never linked by a product).
+        .target(
+            name: "CRMTestSupport",
+            dependencies: ["CRMPropensity", "CRMProtos", "CRMRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         // MARK: Tests
         .testTarget(
             name: "CRMWireTests",
@@ -188,13 +194,13 @@ let package = Package(
             name: "MatchingServiceTests",
             dependencies: [
                 "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld", "CRMWorldLoader",
-                "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport"]
+            dependencies: ["CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport"]
         ),
     ]
 )

@@ -49,9 +49,14 @@ public protocol CRMService: Sendable {
 
     /// Extra facts for Health/Check.
     func healthDetails() async -> [String: String]
+
+    /// Whether the service can answer yet: until ready, Health says NOT_SERVING and methods not
+    /// marked `servesWhileStarting` get UNAVAILABLE. Ready from the start by default.
+    var readiness: ServiceReadiness { get }
 }
 
 extension CRMService {
     public func backgroundServices() -> [any Service] { [] }
     public func healthDetails() async -> [String: String] { [:] }
+    public var readiness: ServiceReadiness { .ready }
 }

@@ -35,7 +35,8 @@ public final class InProcessService<S: CRMService>: Sendable {
             configuration: RPCServerConfiguration(port: 0),
             router: router,
             authenticator: TokenAuthenticator(entries: tokens),
-            logger: logger
+            logger: logger,
+            readiness: service.readiness
         )
         let address = try await server.start()
         // The service's background work (feed followers, updaters) as the host would run it; stop()

@@ -44,6 +44,7 @@ public enum ServiceHost {
             router: router,
             authenticator: TokenAuthenticator(entries: configuration.tokens),
             logger: logger,
+            readiness: instance.readiness,
             healthDetails: {
                 var details = await instance.healthDetails()
                 details["database"] = databasePath

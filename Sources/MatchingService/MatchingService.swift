@@ -49,7 +49,7 @@ public struct MatchingService: CRMService {
         CampaignHandlers(store: campaigns, replica: replica).register(into: &router)
         let replica = self.replica
         router.unary(SuitabilityHandlers.prefix + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest.self,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing)) { _, _ in
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing), servesWhileStarting: true) { _, _ in
             Crm_Matching_V1_GetReplicaStatusResponse.with { $0.status = replica.status() }
         }
     }
@@ -76,6 +76,8 @@ public struct MatchingService: CRMService {
                              interval: .seconds(Int(settings["model.sync_seconds"] ?? "") ?? 10), logger: logger)
         return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, sync]), decisions]
     }
+
+    public var readiness: ServiceReadiness { replica.readiness }
 
     public func healthDetails() async -> [String: String] {
         let status = replica.status()

@@ -22,13 +22,20 @@ struct DemoClients: Sendable {
 
     var matchingEndpoints: [Endpoint] { matchingReplicas.map(\.0) }
 
-    /// Checks every endpoint the demo needs answers health, then builds the clients. Matching is
-    /// pinned to `preferredMatching` when it is still in the topology, else to its first endpoint.
+    /// Checks every endpoint the demo needs answers health (waiting for one that is still
+    /// starting), then builds the clients. Matching is pinned to `preferredMatching` when it is
+    /// still in the topology, else to its first endpoint.
     static func connect(topology: Topology, token: String, preferredMatching: String?) async throws -> DemoClients {
         var down: [String] = []
         for service in ["profiles", "products", "matching", "compensation"] {
-            for endpoint in try topology.endpoints(of: service) where !(await HealthProbe.check(endpoint)).serving {
-                down.append("\(service) \(endpoint)")
+            for endpoint in try topology.endpoints(of: service) {
+                let status = await HealthProbe.check(endpoint)
+                if status.serving { continue }
+                if status.startingReason != nil {
+                    try await HealthProbe.waitUntilServing(endpoint, name: service)
+                } else {
+                    down.append("\(service) \(endpoint)")
+                }
             }
         }
         guard down.isEmpty else {

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -73,15 +74,14 @@ import Testing
         let readProduct = try await products.unary("/crm.products.v1.Products/GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = "F00001" }, as: Crm_Products_V1_GetProductResponse.self)
         #expect(readProduct.product.riskLevel == .r2)
 
-        // A campaign is for a product in matching's copy: wait (bounded) until the feed brought it.
-        var copied = false
-        for _ in 0..<1_500 where !copied {
+        // A campaign is for a product in matching's copy, ranked by a model: wait until the replica
+        // serves and the feed brought the product, then give it a model.
+        try await waitUntil {
             let status = try await matching.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
                                                   as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
-            copied = status.products == 1
-            if !copied { try await Task.sleep(for: .milliseconds(20)) }
+            return status.ready && status.products == 1
         }
-        #expect(copied)
+        try await ConstantModel.install(into: matching)
         _ = try await matching.unary(
             "/crm.matching.v1.Matching/CreateCampaign",
             Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = .with { $0.campaignID = "K1"; $0.productCode = "F00001"; $0.name = "Spring bond drive" } },

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMSuitability
 import Foundation
 import Testing
 
@@ -155,7 +156,7 @@ import Testing
         let accepted = try await order("O-OK", customer: "MATCH")
         #expect(accepted.created)
         #expect(accepted.order.suitability == .match)
-        #expect(accepted.order.suitabilityRuleVersion == "suitability-2026.1")
+        #expect(accepted.order.suitabilityRuleVersion == SuitabilityRules.currentVersion)
 
         // Profiles stops: matching answers from its copy and reports the staleness.
         profilesProcess.terminate()

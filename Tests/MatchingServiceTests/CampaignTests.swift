@@ -1,4 +1,5 @@
 import CRMProtos
+import CRMSuitability
 import CRMRPC
 import CRMStore
 import Foundation
@@ -13,6 +14,7 @@ import Testing
         try await harness.customer("LOW", tolerance: .c1, lowest: true)
         try await harness.product("F1", risk: .r2)
         try await harness.waitUntilCaughtUp()
+        try await harness.useConstantModel()
         let marketing = harness.replicas[0].client(token: "marketing")
         func create(_ campaign: Crm_Matching_V1_Campaign) async throws -> Crm_Matching_V1_Campaign {
             try await marketing.unary(MatchingHarness.matchingMethod + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = campaign },
@@ -57,7 +59,7 @@ import Testing
             Crm_Products_V1_Order.with {
                 $0.orderID = "O\(index)"; $0.customerID = customer; $0.productCode = "F1"; $0.side = .subscription
                 $0.amount = .with { $0.minorUnits = 200_000 }; $0.channel = .website
-                $0.acceptedAt = .with { $0.unixMillis = now }; $0.suitability = .match; $0.suitabilityRuleVersion = "suitability-2026.1"
+                $0.acceptedAt = .with { $0.unixMillis = now }; $0.suitability = .match; $0.suitabilityRuleVersion = SuitabilityRules.currentVersion
             }
         }
         _ = try await harness.products.client(token: "office").unary(MatchingHarness.productsMethod + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.with {

@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMStore
+import CRMTestSupport
 import Foundation
 import GRDB
 @testable import MatchingService
@@ -33,7 +34,9 @@ struct MatchingHarness {
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: temporaryFile("profiles"), tokens: tokens, runBackground: true)
         let products = try await InProcessService<ProductsService>.start(databasePath: temporaryFile("products"), tokens: tokens)
         var harness = MatchingHarness(profiles: profiles, products: products, replicas: [])
-        try await harness.addReplica()
+        let replica = try await harness.addReplica()
+        // Serving: its (empty) copy has read both feeds once.
+        try await CRMTestSupport.waitUntil { replica.service.readiness.isReady }
         return harness
     }
 
@@ -128,22 +131,28 @@ struct MatchingHarness {
         return (profilesLast, productsLast)
     }
 
-    /// Waits until every replica has applied everything both feeds hold now (and profiles has
-    /// folded every event into dimensions first).
-    func waitUntilCaughtUp(attempts: Int = 2_000) async throws {
+    /// Waits until every replica serves, has applied everything both feeds hold now (profiles has
+    /// folded every event into dimensions first) and holds the first replica's model.
+    func waitUntilCaughtUp() async throws {
         try await profiles.service.updateDimensions()
         let (profilesLast, productsLast) = try await sourceSequences()
+        let model = replicas.first?.service.replicaStatus().modelVersion ?? ""
         for replica in replicas {
-            var attempt = 0
-            while true {
+            try await CRMTestSupport.waitUntil {
                 let status = replica.service.replicaStatus()
-                if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast { break }
-                attempt += 1
-                if attempt > attempts { throw HarnessError("replica did not catch up: \(status) vs \(profilesLast)/\(productsLast)") }
-                try await Task.sleep(for: .milliseconds(10))
+                return replica.service.readiness.isReady && status.profilesSequence >= profilesLast
+                    && status.productsSequence >= productsLast && status.modelVersion == model
             }
         }
     }
+
+    /// Imports a model that scores everyone alike into the first replica (the others copy it):
+    /// ranked calls need a model, and with this one lists are in customer-id order.
+    func useConstantModel() async throws {
+        try await ConstantModel.install(into: matching)
+        try await waitUntilCaughtUp()
+    }
+
 
     struct HarnessError: Error, CustomStringConvertible {
         let description: String

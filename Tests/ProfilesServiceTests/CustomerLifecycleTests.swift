@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMStore
 import Testing
 @testable import ProfilesService
 
@@ -61,13 +62,13 @@ import Testing
     @Test func reassessmentsAreAllKeptAndExpireAfterTheConfiguredValidity() async throws {
         let harness = try await ProfilesHarness.start()
         try await harness.upsert("C1")
-        func record(_ tolerance: Crm_Common_V1_RiskTolerance, year: Int32) async throws -> Crm_Profiles_V1_SuitabilityAssessment {
+        func record(_ tolerance: Crm_Common_V1_RiskTolerance, year: Int32, month: Int32 = 2, day: Int32 = 29) async throws -> Crm_Profiles_V1_SuitabilityAssessment {
             try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
                 $0.customerID = "C1"
                 $0.assessment = .with {
                     $0.investorClass = .ordinary
                     $0.riskTolerance = tolerance
-                    $0.assessedOn = .init(year: year, month: 2, day: 29)
+                    $0.assessedOn = .init(year: year, month: month, day: day)
                     $0.horizon = .oneTo3Years
                     $0.varieties = [.funds, .bonds]
                     $0.expectedReturnBp = 600
@@ -77,8 +78,9 @@ import Testing
         let first = try await record(.c3, year: 2024)
         #expect(first.sequence == 1)
         #expect(first.expiresOn.isoString == "2026-02-28")  // two years on; no 29 February in 2026
-        let second = try await record(.c4, year: 2028)
+        let second = try await record(.c4, year: 2025, month: 6, day: 30)
         #expect(second.sequence == 2)
+        #expect(second.expiresOn.isoString == "2027-06-30")
         let kept = try await harness.service.database.read { db in try CustomerStore.assessments(db, id: "C1") }
         #expect(kept.map(\.riskTolerance) == [.c3, .c4])
 
@@ -91,6 +93,44 @@ import Testing
         #expect(bad?.code == .invalidArgument)
         #expect(Set(bad?.fieldViolations.map(\.field) ?? []) == ["assessment.lowest_category", "assessment.assessed_on", "assessment.horizon", "assessment.varieties"])
         try await harness.stop()
+    }
+
+    @Test func anAssessmentDatedAfterTodayIsRefusedAndWritesNothing() async throws {
+        let harness = try await ProfilesHarness.start()
+        try await harness.upsert("C1")
+        let changesBefore = try await harness.changes(after: 0).count
+        // Two days ahead, so a midnight between the test's clock and the service's cannot make it today.
+        let (year, month, day) = Days.civil(Days.day(ofMillis: currentUnixMillis()) + 2)
+        let future = await statusOf {
+            _ = try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+                $0.customerID = "C1"
+                $0.assessment = .with {
+                    $0.investorClass = .ordinary; $0.riskTolerance = .c5; $0.horizon = .over5Years; $0.varieties = [.funds]
+                    $0.assessedOn = .init(year: year, month: month, day: day)
+                }
+            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+        }
+        #expect(future?.code == .invalidArgument)
+        #expect(future?.fieldViolations.map(\.field) == ["assessment.assessed_on"])
+        #expect(future?.fieldViolations.first?.description.contains("after today") == true)
+        let kept = try await harness.service.database.read { db in try CustomerStore.assessments(db, id: "C1") }
+        #expect(kept.isEmpty)
+        #expect(try await harness.changes(after: 0).count == changesBefore)
+        try await harness.stop()
+    }
+
+    @Test func theAssessmentDateBoundaryIsTheBusinessDay() {
+        let today = Days.day(year: 2026, month: 12, day: 5)
+        func violations(_ day: Int32) -> [String] {
+            var assessment = Crm_Profiles_V1_SuitabilityAssessment.with {
+                $0.investorClass = .ordinary; $0.riskTolerance = .c3; $0.horizon = .oneTo3Years; $0.varieties = [.funds]
+                $0.assessedOn = .init(year: 2026, month: 12, day: day)
+            }
+            return AssessmentValidation.normalise(&assessment, validityYears: 2, today: today).map(\.field)
+        }
+        #expect(violations(5) == [])
+        #expect(violations(4) == [])
+        #expect(violations(6) == ["assessment.assessed_on"])
     }
 
     @Test func theChangeFeedResumesExactlyWhereItLeftOffAcrossARestart() async throws {

@@ -8,6 +8,9 @@ public struct RPCMethodDescriptor: Sendable, Hashable {
     public let responseType: String
     public let serverStreaming: Bool
     public let policy: AccessPolicy
+    /// Answered while the service is still starting (``ServiceReadiness``): status and progress
+    /// methods that read only what is already there. Every other method gets UNAVAILABLE until ready.
+    public let servesWhileStarting: Bool
 }
 
 /// Maps full method names to typed handlers. Services fill one at start-up; the server only reads
@@ -29,6 +32,7 @@ public struct Router: Sendable {
         _ name: String,
         _ request: Request.Type = Request.self,
         policy: AccessPolicy,
+        servesWhileStarting: Bool = false,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) {
         let descriptor = RPCMethodDescriptor(
@@ -36,7 +40,8 @@ public struct Router: Sendable {
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
             serverStreaming: false,
-            policy: policy
+            policy: policy,
+            servesWhileStarting: servesWhileStarting
         )
         add(Method(descriptor: descriptor) { payload, context, _ in
             let request = try Self.decode(Request.self, payload, method: name)
@@ -51,6 +56,7 @@ public struct Router: Sendable {
         _ request: Request.Type = Request.self,
         _ response: Response.Type = Response.self,
         policy: AccessPolicy,
+        servesWhileStarting: Bool = false,
         handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, CallContext) async throws -> Void
     ) {
         let descriptor = RPCMethodDescriptor(
@@ -58,7 +64,8 @@ public struct Router: Sendable {
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
             serverStreaming: true,
-            policy: policy
+            policy: policy,
+            servesWhileStarting: servesWhileStarting
         )
         add(Method(descriptor: descriptor) { payload, context, sink in
             let request = try Self.decode(Request.self, payload, method: name)

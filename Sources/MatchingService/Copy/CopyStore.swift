@@ -21,6 +21,18 @@ enum CopyStore {
         )
     }
 
+    /// The `feed_cursor` row that records when the copy first read both feeds to their end.
+    private static let caughtUpKey = "caught_up_at"
+
+    /// When the copy first read both feeds to their end (unix millis); nil while it never has.
+    static func caughtUpAt(_ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [caughtUpKey])
+    }
+
+    static func markCaughtUp(_ db: Database, at millis: Int64) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO feed_cursor (source, position) VALUES (?, ?)", arguments: [caughtUpKey, millis])
+    }
+
     // MARK: Profiles
 
     /// Applies one page of the profiles feed. Dimension deltas are merged into the stored

@@ -19,7 +19,9 @@ struct FeedFollower: Service {
 
     func run() async throws {
         guard let client else {
+            // Nothing to follow: the stored copy is all there is, and it is served as it is.
             logger.warning("no peer configured for the \(source.rawValue) feed; the copy will not change")
+            try await replica.markCurrent(source)
             return
         }
         await cancelWhenGracefulShutdown {
@@ -29,7 +31,7 @@ struct FeedFollower: Service {
                     let applied = try await step(client, replica.cursor(source), pageSize)
                     backoff = .milliseconds(100)
                     if applied < Int(pageSize) {
-                        replica.markCurrent(source)
+                        try await replica.markCurrent(source)
                         try await Task.sleep(for: interval)
                     }
                 } catch is CancellationError {

@@ -1,5 +1,6 @@
 import CRMHeap
 import CRMProtos
+import CRMRPC
 import CRMStore
 import CRMSuitability
 import Foundation
@@ -12,6 +13,12 @@ final class Replica: Sendable {
     let database: DatabasePool
     let memory: Mutex<ReplicaMemory>
     let feeds = Mutex(FeedStatus())
+    /// Not ready until the store is loaded into memory and the copy has, once in this replica's
+    /// life, read both feeds to their end: until then an unknown customer may only be one not
+    /// copied yet, so the server answers UNAVAILABLE (retryable) instead of NOT_FOUND. A restarted
+    /// replica whose copy caught up before is ready as soon as it is loaded, even if profiles or
+    /// products is down (it answers from its copy and reports the staleness).
+    let readiness = ServiceReadiness(notReadyBecause: "loading its copy from the store")
 
     /// How current each feed is, for health details and GetReplicaStatus.
     struct FeedStatus: Sendable {
@@ -37,12 +44,13 @@ final class Replica: Sendable {
 
     /// Rebuilds the index from the store (at start-up, before the followers run).
     func load() async throws {
-        let (loaded, profiles, products, scorer, purchases) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, Scorer?, Int) in
+        let (loaded, profiles, products, scorer, purchases, caughtUpBefore) = try await database.read { db
+            -> (ReplicaMemory, UInt64, UInt64, Scorer?, Int, Bool) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
             fresh.customers.compact()
             return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db),
-                    try CopyStore.purchaseCount(db))
+                    try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
         }
         memory.withLock {
             $0 = loaded
@@ -54,6 +62,11 @@ final class Replica: Sendable {
             $0.productsSequence = products
         }
         _ = crm_heap_trim()
+        if caughtUpBefore {
+            readiness.markReady()
+        } else {
+            readiness.notReady(because: "reading profiles and products for the first time")
+        }
     }
 
     func cursor(_ source: CopyStore.Source) -> UInt64 {
@@ -137,8 +150,10 @@ final class Replica: Sendable {
         memory.withLock { $0.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes) }
     }
 
-    func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) {
-        feeds.withLock {
+    /// Notes that `source`'s feed was read to its end. The first time both have been (in this
+    /// replica's life: recorded in the store), the replica becomes ready.
+    func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) async throws {
+        let bothCurrent = feeds.withLock {
             switch source {
             case .profiles:
                 $0.profilesCurrentAt = millis
@@ -147,7 +162,11 @@ final class Replica: Sendable {
                 $0.productsCurrentAt = millis
                 $0.productsError = nil
             }
+            return $0.profilesCurrentAt != nil && $0.productsCurrentAt != nil
         }
+        guard bothCurrent, !readiness.isReady else { return }
+        try await database.write { db in try CopyStore.markCaughtUp(db, at: millis) }
+        readiness.markReady()
     }
 
     func markFailed(_ source: CopyStore.Source, _ error: String) {
@@ -208,7 +227,7 @@ final class Replica: Sendable {
             $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt, feeds.profilesError)
             $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
             $0.modelVersion = model
-            $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil
+            $0.ready = readiness.isReady
             $0.scoresWarm = model.isEmpty || feeds.warmedModel == model
         }
     }

@@ -40,15 +40,17 @@ struct ModelHandlers: Sendable {
             }
             _ = try await work.value
         }
+        // The model methods read only the store: sibling replicas copy the model from a replica that
+        // is still catching up.
         router.unary(Self.prefix + "GetModel", Crm_Matching_V1_GetModelRequest.self,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.service)) { request, _ in
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.service), servesWhileStarting: true) { request, _ in
             guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
                 throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
             }
             return Crm_Matching_V1_GetModelResponse.with { $0.model = export.summary }
         }
         router.unary(Self.prefix + "ExportModel", Crm_Matching_V1_ExportModelRequest.self,
-                     policy: .roles(MatchingRoles.service, MatchingRoles.headOffice)) { request, _ in
+                     policy: .roles(MatchingRoles.service, MatchingRoles.headOffice), servesWhileStarting: true) { request, _ in
             guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
                 throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
             }

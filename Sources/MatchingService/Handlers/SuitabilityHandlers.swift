@@ -78,6 +78,9 @@ extension ReplicaMemory.QueryError {
         case .ruleUnusable(let code, let problem):
             return RPCError(.failedPrecondition, "the target rule of \(code) cannot be evaluated: \(problem)",
                             fieldViolations: [.init(field: "product_code", description: "target rule unusable: \(problem)")])
+        case .noModel:
+            return RPCError(.failedPrecondition, "this replica has no propensity model yet: train one (TrainModel) or wait until it copies "
+                            + "the model of another replica (GetReplicaStatus.model_version tells)")
         }
     }
 }

@@ -10,6 +10,8 @@ extension ReplicaMemory {
         case unknownCustomer(String)
         case unknownProduct(String)
         case ruleUnusable(code: String, problem: String)
+        /// Ranked answers need a model: without one every score would be 0 and the order the ids'.
+        case noModel
     }
 
     struct Decision: Sendable {
@@ -43,12 +45,13 @@ extension ReplicaMemory {
     /// Every customer who MATCHes the product and satisfies its rule, best first (ties by id);
     /// `limit` nil for all. Family scores missing from the cache are computed (and kept) on the way.
     mutating func targets(productCode: String, limit: Int?, today: Int32) throws(QueryError) -> (eligible: Int, ranked: [Ranked]) {
+        guard scorer != nil else { throw .noModel }
         let entry = try usableEntry(productCode)
         refreshCatalogueDay(today: today)
         let eligibleRows = eligibleRows(for: entry, today: today)
         let capacity = limit ?? Int.max
-        // Without a model (or a family) every eligible customer scores 0, ranked by id.
-        guard scorer != nil, let family = entry.family else {
+        // A product in no family the model knows: every eligible customer scores 0, ranked by id.
+        guard let family = entry.family else {
             var heap = TopHeap(capacity: capacity, ids: customers.ids)
             for row in eligibleRows { heap.offer(Ranked(row: row, score: 0)) }
             return (eligibleRows.count, heap.sortedDescending())
@@ -97,7 +100,7 @@ extension ReplicaMemory {
     }
 
     /// The rows that satisfy the product's rule and MATCH it today. Suitability is decided once per
-    /// dateless profile, not per customer; each row then checks its profile and assessment expiry.
+    /// dateless profile, not per customer; each row then checks its profile and that its assessment is in force.
     private func eligibleRows(for entry: CatalogEntry, today: Int32) -> [Int32] {
         let profileMatches = keys.profiles.map { rules.matches(customer: $0, product: entry.facts, today: today) }
         let candidates: [Int32]
@@ -107,7 +110,7 @@ extension ReplicaMemory {
             candidates = Array(0..<Int32(customers.count))
         }
         return candidates.filter { row in
-            profileMatches[Int(keyOfRow[Int(row)])] && expiryOfRow[Int(row)] >= today
+            profileMatches[Int(keyOfRow[Int(row)])] && assessmentWindowOfRow[Int(row)].contains(today)
         }
     }
 
@@ -125,9 +128,11 @@ extension ReplicaMemory {
         let cached = familyScores[family][Int(row)]
         if !cached.isNaN { return Double(cached) }
         guard let scorer else { return 0 }
-        let probability = Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space)))
-        familyScores[family][Int(row)] = Float(probability)
-        return probability
+        // Kept as a Float, and answered as the Float too: the first answer (computed here) and every
+        // later one (read from the cache, or on another replica that warmed it first) are the same.
+        let probability = Float(Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space))))
+        familyScores[family][Int(row)] = probability
+        return Double(probability)
     }
 
     /// Computes every missing family score (after a model change), so queries find them cached.
@@ -211,6 +216,7 @@ extension ReplicaMemory {
     }
 
     mutating func recommendations(customerID: String, limit: Int, today: Int32) throws(QueryError) -> (row: Int32, [Recommendation]) {
+        guard scorer != nil else { throw .noModel }
         guard let row = customers.row(of: customerID) else { throw .unknownCustomer(customerID) }
         refreshCatalogueDay(today: today)
         let facts = customers.facts[Int(row)]

@@ -36,7 +36,7 @@ struct ModelEvaluator: Sendable {
                 for row in rows {
                     guard let index = memory.customers.row(of: row.customerID) else { continue }
                     let profile = memory.keyOfRow[Int(index)]
-                    guard memory.expiryOfRow[Int(index)] >= day,
+                    guard memory.assessmentWindowOfRow[Int(index)].contains(day),
                           memory.rules.matches(customer: memory.keys.profiles[Int(profile)], product: entry.facts, today: day)
                     else { continue }
                     eligible.append(row)

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMStore
 
 /// Customers, statuses and assessments: the methods of `crm.profiles.v1.Profiles` that write them
 /// and read one back.
@@ -99,7 +100,8 @@ struct CustomerHandlers: Sendable {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard request.hasAssessment else { throw RPCError.invalidArgument(field: "assessment", "is required") }
         var assessment = request.assessment
-        let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears)
+        let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears,
+                                                        today: Days.day(ofMillis: currentUnixMillis()))
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
         let stored = try await store.recordAssessment(id: request.customerID, assessment)
         onChanged()

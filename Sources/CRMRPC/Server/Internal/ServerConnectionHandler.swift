@@ -8,13 +8,16 @@ final class ServerShared: Sendable {
     let router: Router
     let authenticator: TokenAuthenticator
     let configuration: RPCServerConfiguration
+    let readiness: ServiceReadiness
     let logger: Logger
 
-    init(serviceName: String, router: Router, authenticator: TokenAuthenticator, configuration: RPCServerConfiguration, logger: Logger) {
+    init(serviceName: String, router: Router, authenticator: TokenAuthenticator, configuration: RPCServerConfiguration,
+         readiness: ServiceReadiness, logger: Logger) {
         self.serviceName = serviceName
         self.router = router
         self.authenticator = authenticator
         self.configuration = configuration
+        self.readiness = readiness
         self.logger = logger
     }
 }
@@ -227,6 +230,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         } else if authorization != nil, case let .success(caller) = authenticate(authorization) {
             principal = caller
+        }
+        // Not executed: the service cannot answer from complete state yet.
+        if !method.descriptor.servesWhileStarting, let starting = shared.readiness.notReadyReason {
+            reply(callID, RPCError(.unavailable, "\(shared.serviceName) is starting (\(starting)); retry shortly"))
+            return
         }
 
         let timeout: TimeAmount? = request.deadlineMs > 0 ? .milliseconds(Int64(request.deadlineMs)) : shared.configuration.defaultDeadline

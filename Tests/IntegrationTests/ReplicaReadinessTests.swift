@@ -1,0 +1,165 @@
+import CRMProtos
+import CRMRPC
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Matching replicas as operators run them (the real executables): they find each other in one
+/// shared list and copy the model; a replica with no model refuses ranked calls; a replica serves
+/// only once its copy is loaded, and calls before that are UNAVAILABLE, never a wrong NOT_FOUND.
+@Suite(.serialized) struct ReplicaReadinessTests {
+    static let adminToken = "dev-admin-token"
+    static let method = "/crm.matching.v1.Matching/"
+
+    func client(_ endpoint: Endpoint) -> RPCClient {
+        RPCClient(configuration: ClientConfiguration(
+            endpoints: [endpoint], token: Self.adminToken, defaultDeadline: .seconds(60),
+            initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
+        ))
+    }
+
+    func workDir() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-replicas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func status(_ matching: RPCClient) async throws -> Crm_Matching_V1_ReplicaStatus {
+        try await matching.unary(Self.method + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                 as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+    }
+
+    func health(_ client: RPCClient) async throws -> HealthCheckResponse {
+        try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+    }
+
+    func upsertProduct(_ products: RPCClient, _ code: String) async throws {
+        _ = try await products.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+            $0.product = .with {
+                $0.productCode = code
+                $0.name = "Fund \(code)"
+                $0.issuer = "Example AMC"
+                $0.type = .fundBond
+                $0.riskLevel = .r1
+                $0.status = .onSale
+                $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
+            }
+        }, as: Crm_Products_V1_UpsertProductResponse.self)
+    }
+
+    @Test func replicasFindEachOtherInOneSharedListAndAReplicaWithoutAModelRefusesRankedCalls() async throws {
+        let dir = try workDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let profiles = ServiceProcess(service: "profiles", workDir: dir)
+        let products = ServiceProcess(service: "products", workDir: dir)
+        let first = ServiceProcess(service: "matching", workDir: dir, name: "matching-1")
+        let second = ServiceProcess(service: "matching", workDir: dir, name: "matching-2")
+        defer { for process in [second, first, products, profiles] { process.terminate() } }
+        try await profiles.start()
+        try await products.start()
+        let feeds = ["profiles": profiles.port, "products": products.port]
+        try await first.start(peers: feeds)
+        try await second.start(peers: feeds, arguments: ["--setting", "model.sync_seconds=1"])
+        // Both now get the same list of every replica, themselves included, as the shipped
+        // configuration and `crmctl up` give it: each leaves itself out.
+        let siblings = "matching=127.0.0.1:\(first.port),127.0.0.1:\(second.port)"
+        first.terminate()
+        try await first.start(port: first.port, peers: feeds, arguments: ["--peer", siblings, "--setting", "model.sync_seconds=1"])
+        second.terminate()
+        try await second.start(port: second.port, peers: feeds, arguments: ["--peer", siblings, "--setting", "model.sync_seconds=1"])
+
+        let productsClient = client(products.endpoint)
+        defer { Task { await productsClient.close() } }
+        try await upsertProduct(productsClient, "F1")
+        let one = client(first.endpoint), two = client(second.endpoint)
+        defer { Task { await one.close(); await two.close() } }
+        for replica in [one, two] {
+            try await waitUntil { let status = try await self.status(replica); return status.ready && status.products == 1 }
+        }
+
+        // No model anywhere: ranked calls are refused, not answered with score 0.
+        for call in ["TargetCustomers", "RecommendProducts"] {
+            let refusal = await statusOf {
+                if call == "TargetCustomers" {
+                    _ = try await two.unary(Self.method + call, Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "F1" },
+                                            as: Crm_Matching_V1_TargetCustomersResponse.self)
+                } else {
+                    _ = try await two.unary(Self.method + call, Crm_Matching_V1_RecommendProductsRequest.with { $0.customerID = "C1" },
+                                            as: Crm_Matching_V1_RecommendProductsResponse.self)
+                }
+            }
+            #expect(refusal?.code == .failedPrecondition, "\(call): \(String(describing: refusal))")
+            #expect(refusal?.message.contains("no propensity model") == true)
+        }
+
+        // A model given to the second replica reaches the first, and the other way round.
+        try await ConstantModel.install(into: two, version: "model-from-two", trainedAt: 1)
+        try await waitUntil { try await self.status(one).modelVersion == "model-from-two" }
+        try await ConstantModel.install(into: one, version: "model-from-one", trainedAt: 2)
+        try await waitUntil { try await self.status(two).modelVersion == "model-from-one" }
+        let ranked = try await two.unary(Self.method + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "F1" },
+                                         as: Crm_Matching_V1_TargetCustomersResponse.self)
+        #expect(ranked.modelVersion == "model-from-one")
+    }
+
+    @Test func aReplicaServesOnlyOnceItsCopyIsLoadedAndAnswersUnavailableUntilThen() async throws {
+        let dir = try workDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let profiles = ServiceProcess(service: "profiles", workDir: dir)
+        let products = ServiceProcess(service: "products", workDir: dir)
+        let matching = ServiceProcess(service: "matching", workDir: dir)
+        defer { for process in [matching, products, profiles] { process.terminate() } }
+        try await profiles.start()
+        try await products.start()
+        let profilesPort = profiles.port
+        // Profiles is down when the new replica starts: its copy cannot be complete.
+        profiles.terminate()
+        try await matching.start(peers: ["profiles": profilesPort, "products": products.port])
+        let replica = client(matching.endpoint)
+        defer { Task { await replica.close() } }
+        try await waitUntil { try await self.health(replica).details["not_serving_reason"] != "loading its copy from the store" }
+
+        let starting = try await health(replica)
+        #expect(starting.status == .notServing)
+        #expect(starting.details["not_serving_reason"] == "reading profiles and products for the first time")
+        #expect(try await status(replica).ready == false)
+        // An unknown customer now is not a NOT_FOUND: the copy is not there yet. Retryable.
+        let early = await statusOf {
+            _ = try await replica.unary(Self.method + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+                $0.customerID = "C1"; $0.productCode = "F1"
+            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+        }
+        #expect(early?.code == .unavailable)
+        #expect(early?.message.contains("matching is starting") == true)
+
+        // Profiles comes back: the copy catches up, the replica serves, and NOT_FOUND means not found.
+        try await profiles.start(port: profilesPort)
+        try await waitUntil { try await self.health(replica).status == .serving }
+        #expect(try await status(replica).ready)
+        let notFound = await statusOf {
+            _ = try await replica.unary(Self.method + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+                $0.customerID = "C1"; $0.productCode = "F1"
+            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+        }
+        #expect(notFound?.code == .notFound)
+
+        // Restarted while profiles is down, a replica whose copy caught up before serves from it.
+        profiles.terminate()
+        matching.terminate()
+        try await matching.start(port: matching.port, peers: ["profiles": profilesPort, "products": products.port])
+        try await waitUntil { try await self.health(replica).status == .serving }
+        #expect(try await status(replica).ready)
+    }
+}
+
+/// The status of a call that must fail.
+func statusOf(_ call: () async throws -> Void) async -> RPCError? {
+    do {
+        try await call()
+        return nil
+    } catch let error as RPCError {
+        return error
+    } catch {
+        return RPCError(.unknown, "\(error)")
+    }
+}
