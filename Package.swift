@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "crm-compensation", targets: ["crm-compensation"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
+        .executable(name: "protoc-gen-crm", targets: ["protoc-gen-crm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -75,15 +76,27 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
+        /// The project's protoc plugin: what the contract says beyond the wire types (field checks),
+        /// generated beside protoc-gen-swift's messages by scripts/generate-proto.sh.
+        .executableTarget(
+            name: "protoc-gen-crm",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // MARK: Shared executable plumbing: configuration, logging, the service group.
         .target(
             name: "CRMServiceHost",
             dependencies: [
-                "CRMRPC", "CRMStore",
+                "CRMRPC", "CRMStore", "CRMProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -107,7 +120,9 @@ let package = Package(
         .target(name: "CRMReport", swiftSettings: strictSettings),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
-        .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
+        .target(name: "ProductsService", dependencies: serviceDependencies + [
+            "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strictSettings),
         // glibc's malloc_trim for services that free a large load (a C target: Swift's Glibc module does not export it).
         .target(name: "CRMHeap"),
         .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap"], swiftSettings: strictSettings),
@@ -160,6 +175,7 @@ let package = Package(
                 "CRMRPC", "CRMWire", "CRMProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
@@ -178,8 +194,9 @@ let package = Package(
         .testTarget(
             name: "ProductsServiceTests",
             dependencies: [
-                "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                "ProductsService", "ProfilesService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -74,7 +74,13 @@ public struct MatchingService: CRMService {
         }
         let sync = ModelSync(replica: replica, peers: context.peers["matching"],
                              interval: .seconds(Int(settings["model.sync_seconds"] ?? "") ?? 10), logger: logger)
-        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, sync]), decisions]
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, sync])]
+    }
+
+    /// The decision log: the suitability handlers queue every decision into it, so it stops only
+    /// after the server has drained and writes what is queued then.
+    public func handlerDependencies() -> [any Service] {
+        [decisions]
     }
 
     public var readiness: ServiceReadiness { replica.readiness }

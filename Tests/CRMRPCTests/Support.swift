@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -164,8 +165,10 @@ struct TestService: Sendable {
         return router
     }
 
-    func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration()) async throws -> (RPCServer, Int) {
-        let server = RPCServer(serviceName: name, configuration: configuration, router: router, authenticator: TestTokens.authenticator)
+    func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration(),
+               logger: Logger = Logger(label: "crm.rpc.server")) async throws -> (RPCServer, Int) {
+        let server = RPCServer(serviceName: name, configuration: configuration, router: router, authenticator: TestTokens.authenticator,
+                               logger: logger)
         let address = try await server.start()
         guard let port = address.port else { throw RPCError(.internal, "no port") }
         return (server, port)

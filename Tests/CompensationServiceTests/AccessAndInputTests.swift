@@ -54,6 +54,14 @@ import Testing
         #expect(try await listed("office") == ["M1", "M2", "M3"])
         #expect(await statusOf { _ = try await listed("b1") { $0.branchID = "B2" } }?.code == .permissionDenied)
         #expect(await statusOf { _ = try await listed("m1") { $0.managerID = "M2" } }?.code == .permissionDenied)
+        // A filter outside the scope is refused, not answered with an empty list: a manager naming
+        // another branch, a branch head naming another branch's manager or an id that does not exist.
+        #expect(await statusOf { _ = try await listed("m1") { $0.branchID = "B2" } }?.code == .permissionDenied)
+        #expect(await statusOf { _ = try await listed("b1") { $0.managerID = "M3" } }?.code == .permissionDenied)
+        #expect(await statusOf { _ = try await listed("b1") { $0.managerID = "M404" } }?.code == .permissionDenied)
+        // Inside it, the filters narrow as before.
+        #expect(try await listed("m1") { $0.branchID = "B1" } == ["M1"])
+        #expect(try await listed("b1") { $0.managerID = "M2" } == ["M2"])
 
         // Managers and customers, the same way.
         let managers = try await harness.call("ListManagers", Crm_Compensation_V1_ListManagersRequest(), as: Crm_Compensation_V1_ListManagersResponse.self, token: "b1")

@@ -145,4 +145,87 @@ import Testing
         }
         await profiles.close()
     }
+
+    /// Text is stored exactly as sent or refused, never cut at U+0000; every text has a limit and
+    /// every date is a date — in every service, since each checks every request the same way.
+    @Test func textWithANulOrOverItsLimitAndDatesThatAreNotDatesAreRefusedInEveryService() async throws {
+        let workDir = try makeWorkDir()
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let names = ["profiles", "products", "matching", "compensation"]
+        let processes = names.map { ServiceProcess(service: $0, workDir: workDir) }
+        defer { for process in processes { process.terminate() } }
+        try await processes[0].start()
+        try await processes[1].start()
+        try await processes[2].start(peers: ["profiles": processes[0].port, "products": processes[1].port])
+        try await processes[3].start(peers: ["profiles": processes[0].port, "products": processes[1].port])
+        let profiles = client(processes[0]), products = client(processes[1])
+        let matching = client(processes[2]), compensation = client(processes[3])
+        defer { Task { for client in [profiles, products, matching, compensation] { await client.close() } } }
+
+        func customer(_ id: String, name: String, birth: Crm_Common_V1_Date? = nil) -> Crm_Profiles_V1_UpsertCustomerRequest {
+            .with {
+                $0.customer = .with {
+                    $0.customerID = id; $0.kind = .individual; $0.name = name; $0.branchID = "B01"; $0.status = .normal
+                    $0.openDate = .init(year: 2019, month: 3, day: 14)
+                    if let birth { $0.birthDate = birth }
+                }
+            }
+        }
+        func refusal(_ call: () async throws -> Void) async -> [String] {
+            guard let error = await statusOf(call) else { return ["accepted"] }
+            #expect(error.code == .invalidArgument, "\(error)")
+            return error.fieldViolations.map(\.field)
+        }
+        let upsert = { (request: Crm_Profiles_V1_UpsertCustomerRequest) in
+            _ = try await profiles.unary("/crm.profiles.v1.Profiles/UpsertCustomer", request, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        }
+        // Profiles: a NUL in a name or an id, a month 13, a name of megabytes.
+        #expect(await refusal { try await upsert(customer("C1", name: "before\u{0}after")) } == ["customer.name"])
+        #expect(await refusal { try await upsert(customer("U-NUL\u{0}ID", name: "Nul Id")) } == ["customer.customer_id"])
+        #expect(await refusal { try await upsert(customer("C1", name: "Wang", birth: .init(year: 1980, month: 13, day: 1))) } == ["customer.birth_date"])
+        #expect(await refusal { try await upsert(customer("C1", name: String(repeating: "名", count: 1_300_000))) } == ["customer.name"])
+        // Nothing of it was written; the same name without the NUL is stored exactly.
+        try await upsert(customer("C1", name: "before after"))
+        let stored = try await profiles.unary("/crm.profiles.v1.Profiles/GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C1" },
+                                              as: Crm_Profiles_V1_GetCustomerResponse.self)
+        #expect(stored.customer.name == "before after")
+        #expect(!stored.customer.hasBirthDate)
+        // Two trade keys that differ only after a NUL are not taken for one: the batch is refused
+        // with the element that holds it, and nothing of the batch is written.
+        func trade(_ key: String) -> Crm_Profiles_V1_TradeEvent {
+            .with {
+                $0.idempotencyKey = key; $0.customerID = "C1"; $0.account = .cash; $0.side = .buy; $0.instrument = "600519"
+                $0.instrumentType = .stock; $0.quantity = 100; $0.price = "10.00"; $0.amount = .with { $0.minorUnits = 100_000 }
+                $0.tradedAt = .with { $0.unixMillis = 1_764_000_000_000 }
+            }
+        }
+        let trades = Crm_Profiles_V1_IngestTradesRequest.with { $0.events = [trade("T-1\u{0}a"), trade("T-2"), trade("T-1\u{0}b")] }
+        #expect(await refusal {
+            _ = try await profiles.unary("/crm.profiles.v1.Profiles/IngestTrades", trades, as: Crm_Profiles_V1_IngestResponse.self)
+        } == ["events[0].idempotency_key", "events[2].idempotency_key"])
+
+        // Products, matching and compensation check the same way.
+        #expect(await refusal {
+            _ = try await products.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+                $0.product = .with {
+                    $0.productCode = "F1"; $0.name = String(repeating: "x", count: 3_900_000); $0.type = .fundBond; $0.riskLevel = .r2; $0.status = .onSale
+                    $0.salesWindow = .with { $0.start = .init(year: 2026, month: 2, day: 30) }
+                }
+            }, as: Crm_Products_V1_UpsertProductResponse.self)
+        } == ["product.name", "product.sales_window.start"])
+        try await waitUntil {
+            try await matching.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                     as: Crm_Matching_V1_GetReplicaStatusResponse.self).status.ready
+        }
+        #expect(await refusal {
+            _ = try await matching.unary("/crm.matching.v1.Matching/CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.with {
+                $0.campaign = .with { $0.campaignID = "K\u{0}1"; $0.productCode = "F1"; $0.name = "Spring" }
+            }, as: Crm_Matching_V1_CreateCampaignResponse.self)
+        } == ["campaign.campaign_id"])
+        #expect(await refusal {
+            _ = try await compensation.unary("/crm.compensation.v1.Compensation/UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with {
+                $0.manager = .with { $0.managerID = "M1"; $0.name = "Li\u{0}Lei"; $0.branchID = "B01"; $0.grade = "M2"; $0.status = .active }
+            }, as: Crm_Compensation_V1_UpsertManagerResponse.self)
+        } == ["manager.name"])
+    }
 }

@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Matching replicas as operators run them (the real executables): they find each other in one
@@ -161,5 +162,97 @@ func statusOf(_ call: () async throws -> Void) async -> RPCError? {
         return error
     } catch {
         return RPCError(.unknown, "\(error)")
+    }
+}
+
+/// SIGTERM drains the server before what its handlers write into stops: every decision matching
+/// answered, up to the last one of the drain, is in its decision log after the restart.
+@Suite(.serialized) struct ShutdownOrderTests {
+    @Test func everyDecisionAnsweredBeforeASigtermIsInTheLogAfterTheRestart() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-shutdown-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let profiles = ServiceProcess(service: "profiles", workDir: dir)
+        let products = ServiceProcess(service: "products", workDir: dir)
+        let matching = ServiceProcess(service: "matching", workDir: dir)
+        defer { for process in [matching, products, profiles] { process.terminate() } }
+        try await profiles.start()
+        try await products.start()
+        try await matching.start(peers: ["profiles": profiles.port, "products": products.port])
+        let admin = { (process: ServiceProcess) in
+            RPCClient(configuration: ClientConfiguration(endpoints: [process.endpoint], token: "dev-admin-token", defaultDeadline: .seconds(60),
+                                                         initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)))
+        }
+        let profilesClient = admin(profiles), productsClient = admin(products), status = admin(matching)
+        defer { Task { for client in [profilesClient, productsClient, status] { await client.close() } } }
+        let customers = ["C1", "C2", "C3", "C4"]
+        for id in customers {
+            _ = try await profilesClient.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+                $0.customer = .with {
+                    $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(id)"; $0.branchID = "B01"; $0.status = .normal
+                    $0.openDate = .init(year: 2019, month: 3, day: 14)
+                }
+            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        }
+        _ = try await productsClient.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+            $0.product = .with {
+                $0.productCode = "F1"; $0.name = "Fund F1"; $0.type = .fundBond; $0.riskLevel = .r1; $0.status = .onSale
+                $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
+            }
+        }, as: Crm_Products_V1_UpsertProductResponse.self)
+        try await waitUntil {
+            let replica = try await status.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                                 as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+            return replica.ready && replica.customers == 4 && replica.products == 1
+        }
+
+        // Eight callers decide as fast as they can, each on its own connection, until matching goes.
+        final class Tally: Sendable {
+            let answered = Mutex<[String: String]>([:])  // order id → customer
+            let sent = Atomic(0)
+        }
+        let tally = Tally()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    let caller = RPCClient(configuration: ClientConfiguration(endpoints: [matching.endpoint], token: "dev-admin-token",
+                                                                              defaultDeadline: .seconds(5)))
+                    defer { Task { await caller.close() } }
+                    while true {
+                        let number = tally.sent.add(1, ordering: .relaxed).newValue
+                        let orderID = "D\(worker)-\(number)", customer = customers[number % customers.count]
+                        do {
+                            _ = try await caller.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+                                $0.customerID = customer; $0.productCode = "F1"; $0.orderID = orderID
+                            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+                            tally.answered.withLock { $0[orderID] = customer }
+                        } catch {
+                            return  // the server went away: this caller is done
+                        }
+                    }
+                }
+            }
+            // SIGTERM once the load is well under way; the callers stop as the server goes.
+            try await waitUntil { tally.answered.withLock { $0.count } >= 300 }
+            #expect(matching.terminate() == 0)
+            try await group.waitForAll()
+        }
+
+        try await matching.start(port: matching.port, peers: ["profiles": profiles.port, "products": products.port])
+        try await waitUntil {
+            (try? await status.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
+                                     as: Crm_Matching_V1_GetReplicaStatusResponse.self).status.ready) == true
+        }
+        var logged: Set<String> = []
+        for id in customers {
+            let decisions = try await status.unary("/crm.matching.v1.Matching/ListDecisions", Crm_Matching_V1_ListDecisionsRequest.with {
+                $0.customerID = id; $0.limit = 1_000
+            }, as: Crm_Matching_V1_ListDecisionsResponse.self).decisions
+            logged.formUnion(decisions.map(\.orderID))
+        }
+        let all = tally.answered.withLock { $0 }
+        #expect(all.count < customers.count * 1_000, "more decisions than one ListDecisions page per customer shows")
+        let missing = Set(all.keys).subtracting(logged)
+        #expect(missing.isEmpty, "\(missing.count) of \(all.count) answered decisions are not in the log: \(missing.sorted().prefix(10))")
     }
 }

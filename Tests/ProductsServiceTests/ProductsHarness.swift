@@ -4,6 +4,7 @@ import CRMServiceHost
 import CRMStore
 import Foundation
 import GRDB
+import NIOCore
 import Synchronization
 @testable import ProductsService
 
@@ -26,10 +27,13 @@ struct ProductsHarness {
     let web: RPCClient
 
     /// Starts the service; `matching` is the matching peer's client (none: orders get UNAVAILABLE).
-    static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:]) async throws -> ProductsHarness {
+    static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:],
+                      peers: [String: RPCClient] = [:]) async throws -> ProductsHarness {
         let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("products-\(UUID().uuidString).sqlite").path
+        var allPeers = peers
+        if let matching { allPeers["matching"] = matching }
         let service = try await InProcessService<ProductsService>.start(
-            databasePath: file, tokens: tokens, settings: settings, peers: matching.map { ["matching": $0] } ?? [:]
+            databasePath: file, tokens: tokens, settings: settings, peers: allPeers
         )
         return ProductsHarness(service: service, path: file, admin: service.client(token: "admin"), web: service.client(token: "web"))
     }
@@ -107,10 +111,10 @@ struct ProductsHarness {
 
     /// The handlers of orders over this service's store with another suitability gate, called
     /// directly (no wire): how the gate's paths are tested deterministically.
-    func orderHandlers(gate: any SuitabilityGate) -> OrderHandlers {
+    func orderHandlers(gate: any SuitabilityGate, access: SalesAccess = SalesAccess(profiles: nil)) -> OrderHandlers {
         let database = service.database
         return OrderHandlers(products: ProductStore(database: database), contracts: ContractStore(database: database),
-                             orders: OrderStore(database: database), gate: gate)
+                             orders: OrderStore(database: database), gate: gate, access: access)
     }
 
     // MARK: Fixtures
@@ -185,7 +189,7 @@ final class FixedGate: SuitabilityGate {
 
     var callCount: Int { calls.withLock { $0 } }
 
-    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest, deadline: NIODeadline?) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
         calls.withLock { $0 += 1 }
         return decision
     }

@@ -25,7 +25,17 @@ public struct Router: Sendable {
 
     private(set) var methods: [String: Method] = [:]
 
-    public init() {}
+    /// Checks every decoded request before its handler runs; what it finds is answered
+    /// INVALID_ARGUMENT with those fields, and the handler never sees the request.
+    public typealias RequestCheck = @Sendable (any SwiftProtobuf.Message) -> [FieldViolation]
+
+    /// The contract-wide check (text and dates, generated from proto/), given by the host; the
+    /// methods registered after it is set apply it.
+    private let requestCheck: RequestCheck?
+
+    public init(requestCheck: RequestCheck? = nil) {
+        self.requestCheck = requestCheck
+    }
 
     /// Registers a unary method: one request, one response.
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -43,8 +53,9 @@ public struct Router: Sendable {
             policy: policy,
             servesWhileStarting: servesWhileStarting
         )
+        let check = requestCheck
         add(Method(descriptor: descriptor) { payload, context, _ in
-            let request = try Self.decode(Request.self, payload, method: name)
+            let request = try Self.decode(Request.self, payload, method: name, check: check)
             let response = try await handler(request, context)
             return try response.serializedData()
         })
@@ -67,8 +78,9 @@ public struct Router: Sendable {
             policy: policy,
             servesWhileStarting: servesWhileStarting
         )
+        let check = requestCheck
         add(Method(descriptor: descriptor) { payload, context, sink in
-            let request = try Self.decode(Request.self, payload, method: name)
+            let request = try Self.decode(Request.self, payload, method: name, check: check)
             try await handler(request, ResponseStreamWriter(sink: sink), context)
             return Data()
         })
@@ -89,16 +101,23 @@ public struct Router: Sendable {
         methods[method.descriptor.name] = method
     }
 
-    private static func decode<Request: SwiftProtobuf.Message>(_ type: Request.Type, _ payload: Data, method: String) throws -> Request {
+    private static func decode<Request: SwiftProtobuf.Message>(_ type: Request.Type, _ payload: Data, method: String,
+                                                              check: RequestCheck?) throws -> Request {
+        let request: Request
         do {
             var options = BinaryDecodingOptions()
             options.messageDepthLimit = 64
-            return try Request(serializedBytes: payload, options: options)
+            request = try Request(serializedBytes: payload, options: options)
         } catch {
             throw RPCError.invalidArgument(
                 field: "payload",
                 "does not decode as \(Request.protoMessageName), the request of \(method): \(error)"
             )
         }
+        if let check {
+            let violations = check(request)
+            if !violations.isEmpty { throw RPCError.invalidArguments(violations) }
+        }
+        return request
     }
 }

@@ -21,6 +21,9 @@ enum ManagerValidation {
         if manager.status == .unspecified || !Crm_Compensation_V1_ManagerStatus.allCases.contains(manager.status) {
             violations.append(FieldViolation(field: "\(prefix).status", description: "must be one of ACTIVE, SUSPENDED, LEFT"))
         }
+        if manager.hasLeftOn, manager.status != .left {
+            violations.append(FieldViolation(field: "\(prefix).left_on", description: "only a manager who has LEFT has a last working day"))
+        }
         return violations
     }
 

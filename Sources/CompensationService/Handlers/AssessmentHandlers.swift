@@ -107,7 +107,9 @@ struct AssessmentHandlers: Sendable {
         }
         let inputs = AssessmentInputs(
             month: month,
-            managers: roster.map { ManagerPlacement(managerID: $0.managerID, teamID: $0.teamID, branchID: $0.branchID) },
+            managers: roster.map {
+                ManagerPlacement(managerID: $0.managerID, teamID: $0.teamID, branchID: $0.branchID, leftOn: $0.hasLeftOn ? CalendarDay($0.leftOn) : nil)
+            },
             timeline: try AssignmentStore.timeline(db),
             items: try IncomeStore.items(db, days: month.firstDay...month.lastDay, through: .max),
             assets: try IncomeStore.assetPoints(db, month: month),

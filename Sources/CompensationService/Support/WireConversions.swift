@@ -142,6 +142,7 @@ extension IncomeLine {
                 $0.productCode = code
                 $0.saleAmountFen = amount
                 $0.productRebateBp = UInt32(clamping: rate.value)
+                if let named = namedManagerID { $0.namedManagerID = named }
             }
         case let .advisoryFee(packageID):
             line.advisoryFee = .with { $0.packageCode = packageID }

@@ -6,6 +6,8 @@ import CRMStore
 struct ContractHandlers: Sendable {
     let products: ProductStore
     let contracts: ContractStore
+    /// A client manager's workbench signs and reads only for the customers in their book.
+    var access = SalesAccess(profiles: nil)
 
     func register(into router: inout Router) {
         let prefix = ProductHandlers.prefix
@@ -15,14 +17,14 @@ struct ContractHandlers: Sendable {
         router.unary(prefix + "GetContractTemplate", Crm_Products_V1_GetContractTemplateRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
             try await getTemplate(request)
         }
-        router.unary(prefix + "SignContract", Crm_Products_V1_SignContractRequest.self, policy: ProductsRoles.sellers) { request, _ in
-            try await sign(request)
+        router.unary(prefix + "SignContract", Crm_Products_V1_SignContractRequest.self, policy: ProductsRoles.sellers) { request, context in
+            try await sign(request, principal: context.principal)
         }
-        router.unary(prefix + "GetContract", Crm_Products_V1_GetContractRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
-            try await get(request)
+        router.unary(prefix + "GetContract", Crm_Products_V1_GetContractRequest.self, policy: ProductsRoles.salesReaders) { request, context in
+            try await get(request, principal: context.principal)
         }
-        router.unary(prefix + "VerifyContract", Crm_Products_V1_VerifyContractRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
-            try await verify(request)
+        router.unary(prefix + "VerifyContract", Crm_Products_V1_VerifyContractRequest.self, policy: ProductsRoles.salesReaders) { request, context in
+            try await verify(request, principal: context.principal)
         }
     }
 
@@ -50,9 +52,10 @@ struct ContractHandlers: Sendable {
 
     /// Renders the signed text from the template version the customer saw, hashes it, stores it.
     /// The product must exist and be neither a draft nor closed.
-    func sign(_ request: Crm_Products_V1_SignContractRequest) async throws -> Crm_Products_V1_SignContractResponse {
+    func sign(_ request: Crm_Products_V1_SignContractRequest, principal: Principal?) async throws -> Crm_Products_V1_SignContractResponse {
         let violations = ContractValidation.violations(of: request)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        try await access.check(principal, customerID: request.customerID)
         guard let product = try await products.product(code: request.productCode) else {
             throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)")
         }
@@ -78,15 +81,15 @@ struct ContractHandlers: Sendable {
         return .with { $0.contract = stored }
     }
 
-    func get(_ request: Crm_Products_V1_GetContractRequest) async throws -> Crm_Products_V1_GetContractResponse {
-        let contract = try await stored(request.contractID)
+    func get(_ request: Crm_Products_V1_GetContractRequest, principal: Principal?) async throws -> Crm_Products_V1_GetContractResponse {
+        let contract = try await stored(request.contractID, principal: principal)
         return .with { $0.contract = contract }
     }
 
     /// Recomputes the hash of the stored text, and renders the text again from the template and the
     /// stored facts: a contract is valid when both agree with what was stored.
-    func verify(_ request: Crm_Products_V1_VerifyContractRequest) async throws -> Crm_Products_V1_VerifyContractResponse {
-        let contract = try await stored(request.contractID)
+    func verify(_ request: Crm_Products_V1_VerifyContractRequest, principal: Principal?) async throws -> Crm_Products_V1_VerifyContractResponse {
+        let contract = try await stored(request.contractID, principal: principal)
         let recomputed = ContractText.sha256(contract.signedText)
         let template = try await contracts.template(productCode: contract.productCode, version: contract.templateVersion)
         let factsMatch = template.map { ContractText.render(template: $0, contract: contract) == contract.signedText } ?? false
@@ -99,11 +102,12 @@ struct ContractHandlers: Sendable {
         }
     }
 
-    private func stored(_ id: UInt64) async throws -> Crm_Products_V1_SignedContract {
+    /// The stored contract, if `principal` may read it (see ``SalesAccess/checkRecord``).
+    private func stored(_ id: UInt64, principal: Principal?) async throws -> Crm_Products_V1_SignedContract {
         guard id != 0 else { throw RPCError.invalidArgument(field: "contract_id", "is required") }
-        guard let contract = try await contracts.contract(id: id) else {
-            throw RPCError.refused(.notFound, field: "contract_id", "no contract \(id)")
-        }
+        let contract = try await contracts.contract(id: id)
+        try await access.checkRecord(principal, owner: contract?.customerID, what: "contract \(id)", field: "contract_id")
+        guard let contract else { throw RPCError.refused(.notFound, field: "contract_id", "no contract \(id)") }
         return contract
     }
 }

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import CRMStore
+import NIOCore
 
 /// Orders and advisory-package subscriptions: where sales happen.
 struct OrderHandlers: Sendable {
@@ -8,22 +9,24 @@ struct OrderHandlers: Sendable {
     let contracts: ContractStore
     let orders: OrderStore
     let gate: any SuitabilityGate
+    /// A client manager's workbench sells and reads only for the customers in their book.
+    var access = SalesAccess(profiles: nil)
     /// Today's Beijing date; the clock is a parameter so the rules can be tested on any day.
     var today: @Sendable () -> Crm_Common_V1_Date = { BeijingCalendar.date(ofUnixMillis: currentUnixMillis()) }
 
     func register(into router: inout Router) {
         let prefix = ProductHandlers.prefix
         router.unary(prefix + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.self, policy: ProductsRoles.sellers) { request, context in
-            try await place(request, principal: context.principal)
+            try await place(request, principal: context.principal, deadline: context.deadline)
         }
-        router.unary(prefix + "GetOrder", Crm_Products_V1_GetOrderRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
-            try await get(request)
+        router.unary(prefix + "GetOrder", Crm_Products_V1_GetOrderRequest.self, policy: ProductsRoles.salesReaders) { request, context in
+            try await get(request, principal: context.principal)
         }
         router.unary(prefix + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.self, policy: .roles(ProductsRoles.headOffice)) { request, _ in
             try await importOrders(request)
         }
-        router.unary(prefix + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.self, policy: ProductsRoles.sellers) { request, _ in
-            try await subscribe(request)
+        router.unary(prefix + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.self, policy: ProductsRoles.sellers) { request, context in
+            try await subscribe(request, principal: context.principal)
         }
     }
 
@@ -31,12 +34,14 @@ struct OrderHandlers: Sendable {
     /// before (answered at once, without asking matching again); the product (exists, on sale today,
     /// currency, minimum purchase); the customer's signed contract; then, for a subscription, the
     /// suitability gate. Only then is it stored (re-checking the id and the product in the write).
-    func place(_ request: Crm_Products_V1_PlaceOrderRequest, principal: Principal?) async throws -> Crm_Products_V1_PlaceOrderResponse {
+    func place(_ request: Crm_Products_V1_PlaceOrderRequest, principal: Principal?, deadline: NIODeadline? = nil) async throws
+        -> Crm_Products_V1_PlaceOrderResponse {
         guard request.hasOrder else { throw RPCError.invalidArgument(field: "order", "is required") }
         var order = request.order
         try OrderValidation.applyCrediting(&order, principal: principal)
         let violations = OrderValidation.violations(of: order)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        try await access.check(principal, customerID: order.customerID)
 
         if let existing = try await orders.order(id: order.orderID) {
             let same = try OrderStore.sameOrder(existing, as: order)
@@ -63,7 +68,7 @@ struct OrderHandlers: Sendable {
                 $0.productCode = order.productCode
                 $0.amount = order.amount
                 $0.orderID = order.orderID
-            })
+            }, deadline: deadline)
             accepted.suitability = try SuitabilityAdmission.admit(decision, contract: contract, order: order)
             accepted.suitabilityReasons = SuitabilityAdmission.stored(decision.reasons)
             accepted.suitabilityRuleVersion = decision.ruleVersion
@@ -104,19 +109,19 @@ struct OrderHandlers: Sendable {
         }
     }
 
-    func get(_ request: Crm_Products_V1_GetOrderRequest) async throws -> Crm_Products_V1_GetOrderResponse {
+    func get(_ request: Crm_Products_V1_GetOrderRequest, principal: Principal?) async throws -> Crm_Products_V1_GetOrderResponse {
         guard !request.orderID.isEmpty else { throw RPCError.invalidArgument(field: "order_id", "is required") }
-        guard let order = try await orders.order(id: request.orderID) else {
-            throw RPCError.refused(.notFound, field: "order_id", "no order \(request.orderID)")
-        }
-        return .with { $0.order = order }
+        let order = try await orders.order(id: request.orderID)
+        try await access.checkRecord(principal, owner: order?.customerID, what: "order \(request.orderID)", field: "order_id")
+        return .with { if let order { $0.order = order } }
     }
 
-    func subscribe(_ request: Crm_Products_V1_SubscribePackageRequest) async throws -> Crm_Products_V1_SubscribePackageResponse {
+    func subscribe(_ request: Crm_Products_V1_SubscribePackageRequest, principal: Principal?) async throws -> Crm_Products_V1_SubscribePackageResponse {
         guard request.hasSubscription else { throw RPCError.invalidArgument(field: "subscription", "is required") }
         let subscription = request.subscription
         let violations = PackageValidation.violations(of: subscription)
         guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        try await access.check(principal, customerID: subscription.customerID)
         guard let product = try await products.product(code: subscription.packageCode) else {
             throw RPCError.refused(.notFound, field: "subscription.package_code", "no product \(subscription.packageCode)")
         }

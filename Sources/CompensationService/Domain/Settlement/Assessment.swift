@@ -3,11 +3,14 @@ public struct ManagerPlacement: Sendable, Hashable, Codable {
     public var managerID: String
     public var teamID: String
     public var branchID: String
+    /// The last working day of a manager who has left; nil while they work here.
+    public var leftOn: CalendarDay?
 
-    public init(managerID: String, teamID: String, branchID: String) {
+    public init(managerID: String, teamID: String, branchID: String, leftOn: CalendarDay? = nil) {
         self.managerID = managerID
         self.teamID = teamID
         self.branchID = branchID
+        self.leftOn = leftOn
     }
 }
 
@@ -210,6 +213,7 @@ public enum Assessment {
             }
         }
         guard violations.isEmpty else { throw .invalid(violations) }
+        let roster = CreditRoster(managers: placements.values.map { ($0.managerID, $0.leftOn) })
 
         var figures: [String: AssessmentFigures] = [:]
         var unassigned = AssessmentFigures()
@@ -240,8 +244,9 @@ public enum Assessment {
                 }
             case .productSale(let sale):
                 let change: (inout AssessmentFigures) -> Void = { $0.productSalesFen = FenArithmetic.sum($0.productSalesFen, sale.amountFen) }
-                // A sale credited to a manager on the roster counts for that manager, as on statements.
-                if let credited = item.creditedManagerID, placements[credited] != nil {
+                // A sale credited to a manager on the roster (and not gone by its day) counts for
+                // that manager, as on statements.
+                if let credited = roster.creditedManager(of: item) {
                     change(&figures[credited, default: AssessmentFigures()])
                 } else {
                     add(item.customerID, on: item.day, change)

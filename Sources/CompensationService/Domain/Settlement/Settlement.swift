@@ -124,7 +124,7 @@ public enum Settlement {
     static func statement(_ request: SettlementRequest, items: [IncomeItem], scheme: CompensationScheme) -> ManagerStatement {
         let version = scheme.ruleVersion
         let listedCosts = scheme.deductedCostSet
-        let lines = items.map { incomeLine($0, month: request.month, scheme: scheme, listedCosts: listedCosts) }
+        let lines = items.map { incomeLine($0, managerID: request.managerID, month: request.month, scheme: scheme, listedCosts: listedCosts) }
 
         // One pass: per-source counts and sums (in IncomeSource order), net commission, line pay.
         var counts = [Int](repeating: 0, count: IncomeSource.allCases.count)
@@ -195,7 +195,8 @@ public enum Settlement {
         }
     }
 
-    private static func incomeLine(_ item: IncomeItem, month: CalendarMonth, scheme: CompensationScheme, listedCosts: Set<String>) -> IncomeLine {
+    private static func incomeLine(_ item: IncomeItem, managerID: String, month: CalendarMonth, scheme: CompensationScheme,
+                                   listedCosts: Set<String>) -> IncomeLine {
         let rate = scheme.rates.rate(for: item.source)
         let basis: IncomeBasis
         let pay: Int64?
@@ -220,7 +221,9 @@ public enum Settlement {
         return IncomeLine(
             sourceEventID: item.sourceEventID, customerID: item.customerID, day: item.day, source: item.source,
             originalMonth: originalMonth, isCarriedForward: carried, isAdjustment: carried || item.isAdjustment,
-            ruleVersion: scheme.ruleVersion, basis: basis, incomeFen: incomeFen(of: item, deducting: listedCosts), rate: rate, payFen: pay
+            ruleVersion: scheme.ruleVersion, basis: basis, incomeFen: incomeFen(of: item, deducting: listedCosts), rate: rate, payFen: pay,
+            // A sale on this statement that named someone else: that manager had left by its day.
+            namedManagerID: item.creditedManagerID.flatMap { $0.isEmpty || $0 == managerID ? nil : $0 }
         )
     }
 }
