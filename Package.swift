@@ -203,7 +203,7 @@ let package = Package(
             name: "CompensationServiceTests",
             dependencies: [
                 "CompensationService", "ProfilesService", "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
-                "CRMWorld", "CRMWorldLoader",
+                "CRMTestSupport", "CRMWorld", "CRMWorldLoader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

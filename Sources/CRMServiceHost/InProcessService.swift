@@ -64,9 +64,17 @@ public final class InProcessService<S: CRMService>: Sendable {
         self.port = port
     }
 
-    /// A client of this service presenting `token`.
+    /// A client of this service presenting `token`, with no default deadline: a test waits for the
+    /// answer however busy the machine is (a deadline is a wall-clock budget that load can exhaust).
     public func client(token: String?) -> RPCClient {
-        RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
+        RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: nil))
+    }
+
+    /// A client of this service for another service to use as its peer: with the deadline the
+    /// executables give their peers, so a peer that went away fails the call as it does in production.
+    public func peerClient(token: String?) -> RPCClient {
+        RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token,
+                                                     defaultDeadline: ServiceAssembly<S>.peerDeadline))
     }
 
     /// Shuts down as SIGTERM does — the background work first, then the server drains, then what

@@ -26,6 +26,9 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     private let ownedPeers: [RPCClient]
     private let logger: Logger
 
+    /// The default deadline of calls to peers: a peer that does not answer in time is unavailable.
+    public static var peerDeadline: TimeAmount { .seconds(5) }
+
     /// Opens the store at `configuration.databasePath`, builds the service and its server. `peers`
     /// nil: one client per peer the configuration names, presenting its peer token.
     public static func assemble(configuration: HostConfiguration, peers given: [String: RPCClient]? = nil,
@@ -36,7 +39,7 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         if given == nil {
             for (name, endpoints) in configuration.peers {
                 let client = RPCClient(
-                    configuration: ClientConfiguration(endpoints: endpoints, token: configuration.peerToken, defaultDeadline: .seconds(5)),
+                    configuration: ClientConfiguration(endpoints: endpoints, token: configuration.peerToken, defaultDeadline: peerDeadline),
                     logger: Logger(label: "crm.\(S.name).peer.\(name)")
                 )
                 peers[name] = client

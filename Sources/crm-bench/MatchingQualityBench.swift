@@ -66,7 +66,7 @@ struct MatchingQualityBench: AsyncParsableCommand {
         let products = try await InProcessService<ProductsService>.start(databasePath: dir.appendingPathComponent("products.sqlite").path, tokens: tokens)
         let matching = try await InProcessService<MatchingService>.start(
             databasePath: dir.appendingPathComponent("matching.sqlite").path, tokens: tokens, settings: ["feed.page": "5000"],
-            peers: ["profiles": profiles.client(token: token), "products": products.client(token: token)], runBackground: true
+            peers: ["profiles": profiles.peerClient(token: token), "products": products.peerClient(token: token)], runBackground: true
         )
         let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: products.client(token: token)))
         var started = clock.now

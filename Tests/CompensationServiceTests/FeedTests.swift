@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMStore
+import CRMTestSupport
 import Foundation
 import GRDB
 import ProductsService
@@ -47,13 +48,10 @@ import Testing
         try await harness.service.database.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
     }
 
-    /// Polls `condition` up to `attempts` times, yielding briefly between attempts.
-    static func eventually(attempts: Int = 1_000, _ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<attempts {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return try await condition()
+    /// Waits until `condition` holds (no time limit: a busy machine only makes it slower); true.
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        try await CRMTestSupport.waitUntil(condition)
+        return true
     }
 
     static func trade(_ key: String, customer: String, day: Int, commission: Int64) -> Crm_Profiles_V1_TradeEvent {

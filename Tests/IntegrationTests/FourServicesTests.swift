@@ -19,7 +19,7 @@ import Testing
         RPCClient(configuration: ClientConfiguration(
             endpoints: [process.endpoint],
             token: Self.adminToken,
-            defaultDeadline: .seconds(15),
+            defaultDeadline: nil,
             initialBackoff: .milliseconds(20),
             maximumBackoff: .milliseconds(250)
         ))

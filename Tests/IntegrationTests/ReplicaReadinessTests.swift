@@ -14,7 +14,7 @@ import Testing
 
     func client(_ endpoint: Endpoint) -> RPCClient {
         RPCClient(configuration: ClientConfiguration(
-            endpoints: [endpoint], token: Self.adminToken, defaultDeadline: .seconds(60),
+            endpoints: [endpoint], token: Self.adminToken, defaultDeadline: nil,
             initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
         ))
     }
@@ -180,7 +180,7 @@ func statusOf(_ call: () async throws -> Void) async -> RPCError? {
         try await products.start()
         try await matching.start(peers: ["profiles": profiles.port, "products": products.port])
         let admin = { (process: ServiceProcess) in
-            RPCClient(configuration: ClientConfiguration(endpoints: [process.endpoint], token: "dev-admin-token", defaultDeadline: .seconds(60),
+            RPCClient(configuration: ClientConfiguration(endpoints: [process.endpoint], token: "dev-admin-token", defaultDeadline: nil,
                                                          initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)))
         }
         let profilesClient = admin(profiles), productsClient = admin(products), status = admin(matching)

@@ -44,10 +44,10 @@ struct MatchingHarness {
     @discardableResult
     mutating func addReplica() async throws -> InProcessService<MatchingService> {
         var peers = [
-            "profiles": profiles.client(token: "service"),
-            "products": products.client(token: "service"),
+            "profiles": profiles.peerClient(token: "service"),
+            "products": products.peerClient(token: "service"),
         ]
-        if let first = replicas.first { peers["matching"] = first.client(token: "service") }
+        if let first = replicas.first { peers["matching"] = first.peerClient(token: "service") }
         let replica = try await InProcessService<MatchingService>.start(
             databasePath: Self.temporaryFile("matching"), tokens: Self.tokens, settings: Self.matchingSettings, peers: peers, runBackground: true
         )

@@ -35,7 +35,7 @@ import Testing
     @Test func aManagersWorkbenchSeesOnlyTheSalesOfItsOwnCustomers() async throws {
         let profiles = try await Self.profilesWithTwoBooks()
         let matching = try await FakeMatching.start { _ in .with { $0.decision = .match; $0.ruleVersion = "rules-v7" } }
-        let harness = try await ProductsHarness.start(matching: matching.client(), peers: ["profiles": profiles.client(token: "service")])
+        let harness = try await ProductsHarness.start(matching: matching.client(), peers: ["profiles": profiles.peerClient(token: "service")])
         try await harness.upsert(ProductsHarness.product("P1"))
         try await harness.putTemplate("P1")
         let ownContract = try await harness.sign("C1", "P1")

@@ -11,6 +11,12 @@ public struct RPCMethodDescriptor: Sendable, Hashable {
     /// Answered while the service is still starting (``ServiceReadiness``): status and progress
     /// methods that read only what is already there. Every other method gets UNAVAILABLE until ready.
     public let servesWhileStarting: Bool
+    /// Runs on Swift's global executor instead of the connection's event loop: methods whose work
+    /// takes long on the CPU (ranking a million customers, settling a month, evaluating a model).
+    /// Handlers otherwise run on the event loop, which saves a thread wake-up per call, but while
+    /// one computes there every connection of that loop — the clients' in the same process too —
+    /// waits; on a busy machine that was 30 s.
+    public let offEventLoop: Bool
 }
 
 /// Maps full method names to typed handlers. Services fill one at start-up; the server only reads
@@ -43,6 +49,7 @@ public struct Router: Sendable {
         _ request: Request.Type = Request.self,
         policy: AccessPolicy,
         servesWhileStarting: Bool = false,
+        offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) {
         let descriptor = RPCMethodDescriptor(
@@ -51,7 +58,8 @@ public struct Router: Sendable {
             responseType: Response.protoMessageName,
             serverStreaming: false,
             policy: policy,
-            servesWhileStarting: servesWhileStarting
+            servesWhileStarting: servesWhileStarting,
+            offEventLoop: offEventLoop
         )
         let check = requestCheck
         add(Method(descriptor: descriptor) { payload, context, _ in
@@ -68,6 +76,7 @@ public struct Router: Sendable {
         _ response: Response.Type = Response.self,
         policy: AccessPolicy,
         servesWhileStarting: Bool = false,
+        offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, CallContext) async throws -> Void
     ) {
         let descriptor = RPCMethodDescriptor(
@@ -76,7 +85,8 @@ public struct Router: Sendable {
             responseType: Response.protoMessageName,
             serverStreaming: true,
             policy: policy,
-            servesWhileStarting: servesWhileStarting
+            servesWhileStarting: servesWhileStarting,
+            offEventLoop: offEventLoop
         )
         let check = requestCheck
         add(Method(descriptor: descriptor) { payload, context, sink in

@@ -42,19 +42,23 @@ final class FeedFollower: Service, Sendable {
         self.step = step
     }
 
+    /// Follows until graceful shutdown, which also cancels a step in flight (an RPC waiting on a
+    /// peer that went away must not hold the shutdown up).
     func run() async throws {
-        var backoff: Duration = .milliseconds(100)
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let caughtUp = try await once()
-                backoff = .milliseconds(100)
-                if caughtUp { try await pause(pollInterval) }
-            } catch {
-                if Task.isCancelled || Task.isShuttingDownGracefully { return }
-                status.withLock { $0.lastError = "\(error)" }
-                logger.warning("feed step failed; retrying", metadata: ["feed": "\(name)", "error": "\(error)", "retry_in": "\(backoff)"])
-                do { try await pause(backoff) } catch { return }
-                backoff = min(backoff * 2, maxBackoff)
+        await cancelWhenGracefulShutdown {
+            var backoff: Duration = .milliseconds(100)
+            while !Task.isCancelled {
+                do {
+                    let caughtUp = try await self.once()
+                    backoff = .milliseconds(100)
+                    if caughtUp { try await self.pause(self.pollInterval) }
+                } catch {
+                    if Task.isCancelled { return }
+                    self.status.withLock { $0.lastError = "\(error)" }
+                    self.logger.warning("feed step failed; retrying", metadata: ["feed": "\(self.name)", "error": "\(error)", "retry_in": "\(backoff)"])
+                    do { try await self.pause(backoff) } catch { return }
+                    backoff = min(backoff * 2, self.maxBackoff)
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ struct StatementHandlers: Sendable {
             CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service
         )
         router.unary(Self.prefix + "SettleMonth", Crm_Compensation_V1_SettleMonthRequest.self,
-                     policy: .roles(CompensationRoles.hr, CompensationRoles.headOffice)) { request, context in
+                     policy: .roles(CompensationRoles.hr, CompensationRoles.headOffice), offEventLoop: true) { request, context in
             guard let month = CalendarMonth(request.month) else {
                 throw RPCError.invalidArgument(field: "month", "'\(request.month)' is not a month (YYYY-MM)")
             }

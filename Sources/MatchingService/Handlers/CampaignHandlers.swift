@@ -12,7 +12,7 @@ struct CampaignHandlers: Sendable {
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice)
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench, MatchingRoles.service)
-        router.unary(Self.prefix + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.self, policy: writers) { request, _ in
+        router.unary(Self.prefix + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.self, policy: writers, offEventLoop: true) { request, _ in
             try await create(request)
         }
         router.unary(Self.prefix + "GetCampaign", Crm_Matching_V1_GetCampaignRequest.self, policy: readers) { request, _ in

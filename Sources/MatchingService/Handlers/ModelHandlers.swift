@@ -60,7 +60,7 @@ struct ModelHandlers: Sendable {
             try await importModel(request)
         }
         router.unary(Self.prefix + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.self,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing), offEventLoop: true) { request, _ in
             try await evaluate(request)
         }
     }

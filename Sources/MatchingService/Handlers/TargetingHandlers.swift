@@ -10,11 +10,13 @@ struct TargetingHandlers: Sendable {
 
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)
-        router.unary(Self.prefix + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.self, policy: readers) { request, _ in
+        // Ranking every eligible customer takes milliseconds to seconds of CPU: off the event loop.
+        router.unary(Self.prefix + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.self, policy: readers, offEventLoop: true) { request, _ in
             try targets(request)
         }
         router.serverStreaming(Self.prefix + "StreamTargetCustomers", Crm_Matching_V1_StreamTargetCustomersRequest.self,
-                               Crm_Matching_V1_TargetCustomer.self, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice)) { request, writer, _ in
+                               Crm_Matching_V1_TargetCustomer.self, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice),
+                               offEventLoop: true) { request, writer, _ in
             guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
             let (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
             for customer in customers { try await writer.write(customer) }

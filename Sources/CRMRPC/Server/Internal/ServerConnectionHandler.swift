@@ -292,7 +292,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
-        calls[callID]?.task = Task(executorPreference: executor) {
+        let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
+        calls[callID]?.task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
                 outcome = .success(try await invoke(payload, callContext, sink))
