@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "CRMRPC",
             dependencies: [
-                "CRMWire",
+                "CRMWire", "CRMContract",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -70,10 +70,16 @@ let package = Package(
         .target(name: "CRMSuitability", swiftSettings: strictSettings),
         /// The propensity model: gradient-boosted trees on a feature matrix, and ranking metrics.
         .target(name: "CRMPropensity", swiftSettings: strictSettings),
-        // MARK: The contract — messages generated from proto/ by scripts/generate-proto.sh.
+        // MARK: The contract — messages and methods generated from proto/ by scripts/generate-proto.sh.
+        /// The types generated method descriptors are made of (the router and the client take them).
+        .target(
+            name: "CRMContract",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "CRMProtos",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["CRMContract", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
         /// The project's protoc plugin: what the contract says beyond the wire types (field checks),

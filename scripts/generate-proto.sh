@@ -35,8 +35,10 @@ contract=(
   crm/bench/v1/bench.proto
 )
 generate Sources/CRMProtos/Generated "${contract[@]}"
-# The contract's field checks (protoc-gen-crm): every request's strings and dates, from the comments.
+# protoc-gen-crm: the contract's field checks (every request's strings and dates, from the comments)
+# and typed method descriptors; health's descriptors go with the runtime that serves it.
 protoc --plugin="protoc-gen-crm=$crm_plugin" --crm_out=Sources/CRMProtos/Generated -I proto "${contract[@]}"
+protoc --plugin="protoc-gen-crm=$crm_plugin" --crm_out=methods:Sources/CRMRPC/Generated -I proto crm/rpc/v1/health.proto
 
 # A table of every message type by its full protobuf name, so tools (crmctl call) can turn JSON into
 # any request knowing only the method's descriptor.

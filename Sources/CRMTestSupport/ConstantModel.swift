@@ -29,7 +29,6 @@ public enum ConstantModel {
 
     /// Imports the constant model into the matching replica `client` reaches (head-office token).
     public static func install(into client: RPCClient, version: String = "constant-test-model", trainedAt: Int64 = 1) async throws {
-        _ = try await client.unary("/crm.matching.v1.Matching/ImportModel", try importRequest(version: version, trainedAt: trainedAt),
-                                   as: Crm_Matching_V1_ImportModelResponse.self)
+        _ = try await client.unary(Crm_Matching_V1_Matching.importModel, try importRequest(version: version, trainedAt: trainedAt))
     }
 }

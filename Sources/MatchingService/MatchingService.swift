@@ -48,7 +48,7 @@ public struct MatchingService: CRMService {
         ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"])).register(into: &router)
         CampaignHandlers(store: campaigns, replica: replica).register(into: &router)
         let replica = self.replica
-        router.unary(SuitabilityHandlers.prefix + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest.self,
+        router.unary(Crm_Matching_V1_Matching.getReplicaStatus,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing), servesWhileStarting: true) { _, _ in
             Crm_Matching_V1_GetReplicaStatusResponse.with { $0.status = replica.status() }
         }
@@ -65,10 +65,8 @@ public struct MatchingService: CRMService {
         }
         let products = FeedFollower(source: .products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
             let changes = try await client.serverStreaming(
-                "/crm.products.v1.Products/StreamChanges",
-                Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
-                as: Crm_Products_V1_ChangeEvent.self
-            ).collect()
+                Crm_Products_V1_Products.streamChanges,
+                Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
             try await replica.applyProducts(changes)
             return changes.count
         }

@@ -111,16 +111,15 @@ struct MatchingQualityBench: AsyncParsableCommand {
         var rows: [String] = []
         for (label, request) in requests {
             started = clock.now
-            let progress = try await client.serverStreaming("/crm.matching.v1.Matching/TrainModel", request,
-                                                            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(3_600))).collect()
+            let progress = try await client.serverStreaming(Crm_Matching_V1_Matching.trainModel, request, options: .timeout(.seconds(3_600))).collect()
             guard let summary = progress.last?.model else { throw RPCError(.internal, "training ended without a model") }
             print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows (\(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
-            let evaluation = try await client.unary("/crm.matching.v1.Matching/EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+            let evaluation = try await client.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
                 $0.version = summary.version; $0.k = [100, 500]; $0.products = 10; $0.includeRankings = true
-            }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(3_600))).evaluation
-            let weights = try await client.unary("/crm.matching.v1.Matching/ExportModel", Crm_Matching_V1_ExportModelRequest.with {
+            }, options: .timeout(.seconds(3_600))).evaluation
+            let weights = try await client.unary(Crm_Matching_V1_Matching.exportModel, Crm_Matching_V1_ExportModelRequest.with {
                 $0.version = summary.version
-            }, as: Crm_Matching_V1_ExportModelResponse.self).productWeights
+            }).productWeights
             // Each product's truth and reference orders once, then the figures at each K.
             let lists = evaluation.products.compactMap { product in
                 world.product(code: product.productCode).map { ProductLists(product: product, record: $0, world: world, generated: generated, month: month, weights: weights) }
@@ -162,9 +161,9 @@ struct MatchingQualityBench: AsyncParsableCommand {
     /// what profiles computes for the same day: the model can only learn the law from the latter.
     static func compareStates(world: World, generated: [GeneratedCustomer], month: Int, profiles: RPCClient) async throws {
         let asOf = world.configuration.month(month).firstDay - 1
-        let stream = try await profiles.serverStreaming("/crm.profiles.v1.Profiles/StreamDimensionsAsOf", Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+        let stream = try await profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
             $0.asOf = WorldDays.date(asOf)
-        }, as: Crm_Profiles_V1_CustomerDimensions.self, options: .timeout(.seconds(3_600))).collect()
+        }, options: .timeout(.seconds(3_600))).collect()
         var differing: [String: Int] = [:]
         var examples: [String: String] = [:]
         var compared = 0

@@ -160,8 +160,7 @@ struct DemoRunner: Sendable {
             var lines: [String] = []
             var allCaughtUp = true
             for (endpoint, client) in clients.matchingReplicas {
-                guard let status = try? await client.unary(DemoClients.matching + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                                           as: Crm_Matching_V1_GetReplicaStatusResponse.self, options: .timeout(.seconds(10))).status
+                guard let status = try? await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest(), options: .timeout(.seconds(10))).status
                 else {
                     allCaughtUp = false
                     lines.append("matching \(endpoint): not answering")
@@ -188,15 +187,13 @@ struct DemoRunner: Sendable {
     /// training's progress on standard error.
     func trainIfNeeded(clients: DemoClients, loadedThisRun: Bool) async throws -> Crm_Matching_V1_ModelSummary {
         if !settings.retrain, !loadedThisRun,
-           let current = try? await clients.matching.unary(DemoClients.matching + "GetModel", Crm_Matching_V1_GetModelRequest(),
-                                                           as: Crm_Matching_V1_GetModelResponse.self).model, !current.version.isEmpty {
+           let current = try? await clients.matching.unary(Crm_Matching_V1_Matching.getModel, Crm_Matching_V1_GetModelRequest()).model, !current.version.isEmpty {
             Console.note("using the current model \(current.version) (nothing was loaded since; --retrain trains a new one)")
             return current
         }
         Console.note("training the propensity model on matching \(clients.matchingEndpoint) (\(settings.trees.map { "\($0)" } ?? "up to 1,500") boosted trees, a year of history, held-out month last)…")
         let stream = try await clients.matching.serverStreaming(
-            DemoClients.matching + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = UInt32(settings.trees ?? 0) },
-            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(7_200))
+            Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with { $0.trees = UInt32(settings.trees ?? 0) }, options: .timeout(.seconds(7_200))
         )
         var summary: Crm_Matching_V1_ModelSummary?
         let live = Console.isTerminal

@@ -40,7 +40,7 @@ enum HealthProbe {
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [endpoint], defaultDeadline: timeout, initialBackoff: .milliseconds(20)))
         defer { Task { await client.close() } }
         do {
-            let response = try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+            let response = try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
             let details = response.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             let serving = response.status == .serving
             let reason = response.details["not_serving_reason"]

@@ -42,11 +42,11 @@ import Testing
         let recorder = Recorder()
         let (server, port) = try await TestService().start(logger: Self.logger(recorder))
         let caller = client(ports: [port])
-        _ = try await caller.unary("/crm.test.v1.Test/Echo", Bench.with { $0.value = 1 }, as: Bench.self,
+        _ = try await caller.unary(TestMethods.echo, Bench.with { $0.value = 1 },
                                    options: CallOptions(metadata: [MetadataEntry("request-id", "order-7731")]))
-        _ = await statusOfCall { _ = try await caller.unary("/crm.test.v1.Test/Nope", Bench(), as: Bench.self,
+        _ = await statusOfCall { _ = try await caller.unary(TestMethods.nope, Bench(),
                                                              options: CallOptions(metadata: [MetadataEntry("request-id", "lost-1")])) }
-        _ = await statusOfCall { _ = try await caller.unary("/crm.test.v1.Test/OpsOnly", Bench(), as: Bench.self,
+        _ = await statusOfCall { _ = try await caller.unary(TestMethods.opsOnly, Bench(),
                                                              options: CallOptions(metadata: [MetadataEntry("request-id", "denied-1")])) }
         await caller.close()
         await server.shutdown()
@@ -70,7 +70,7 @@ import Testing
         recorder.logLevel = .info
         let (server, port) = try await TestService().start(logger: Self.logger(recorder))
         let caller = client(ports: [port])
-        _ = try await caller.unary("/crm.test.v1.Test/Echo", Bench.with { $0.value = 1 }, as: Bench.self)
+        _ = try await caller.unary(TestMethods.echo, Bench.with { $0.value = 1 })
         await caller.close()
         await server.shutdown()
         #expect(!recorder.recorded.contains { $0.message == "call finished" })

@@ -31,9 +31,9 @@ import Testing
             // April: not in March's statement.
             H.trade(4, customer: "C1", on: (2025, 4, 1), commission: 1_000, fees: 0, amount: 0),
         ])
-        try await harness.call("SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+        try await harness.call(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
             $0.coefficients = [.with { $0.managerID = "M1"; $0.month = "2025-03"; $0.assessment = "1.05"; $0.note = "Q1 review" }]
-        }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+        })
 
         let summary = try await harness.settle("2025-03")
         #expect(summary.closedNow)
@@ -106,14 +106,13 @@ import Testing
         #expect(m2.lines.map(\.sourceEventID) == ["pe:2", "pe:3"])
         #expect(m2.totalFen == 6_100)
 
-        let history = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C1" },
-                                             as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "office")
+        let history = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C1" }, token: "office")
         #expect(history.assignments.map(\.managerID) == ["M1", "M2"])
         #expect(history.assignments.map(\.hasEffectiveUntil) == [true, false])
-        let onTheDay = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.with {
+        let onTheDay = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with {
             $0.customerID = "C1"
             $0.asOf = .day(2025, 3, 16)
-        }, as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "office")
+        }, token: "office")
         #expect(onTheDay.assignments.map(\.managerID) == ["M2"])
         try await harness.stop()
     }
@@ -157,9 +156,9 @@ import Testing
         #expect(backdated?.code == .failedPrecondition)
         #expect(backdated?.fieldViolations.map(\.field) == ["assignment.effective_from"])
         let coefficient = await statusOf {
-            try await harness.call("SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+            try await harness.call(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
                 $0.coefficients = [.with { $0.managerID = "M1"; $0.month = "2025-04"; $0.complianceBreach = true }]
-            }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+            })
         }
         #expect(coefficient?.code == .failedPrecondition)
         #expect(coefficient?.fieldViolations.map(\.field) == ["coefficients[0].month"])
@@ -255,8 +254,7 @@ import Testing
     @Test func aSaleNamingAManagerWhoHadLeftGoesToTheManagerInChargeAndTheLineSaysSo() async throws {
         let harness = try await started()
         func upsert(_ manager: Crm_Compensation_V1_ClientManager) async throws -> Crm_Compensation_V1_ClientManager {
-            try await harness.call("UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = manager },
-                                   as: Crm_Compensation_V1_UpsertManagerResponse.self).manager
+            try await harness.call(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = manager }).manager
         }
         // A last working day belongs to a manager who has left only.
         var active = H.manager("M2", team: "T1", branch: "B1")
@@ -316,8 +314,7 @@ import Testing
         #expect(put.ended.first?.effectiveUntil == .day(2025, 3, 15))
         let same = try await harness.putScheme(v2)
         #expect(!same.created && same.scheme.version == 2)
-        let listed = try await harness.call("ListSchemes", Crm_Compensation_V1_ListSchemesRequest.with { $0.grade = "G1" },
-                                            as: Crm_Compensation_V1_ListSchemesResponse.self, token: "m1")
+        let listed = try await harness.call(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest.with { $0.grade = "G1" }, token: "m1")
         #expect(listed.schemes.map(\.version) == [1, 2])
 
         try await harness.record([

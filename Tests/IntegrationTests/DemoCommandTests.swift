@@ -161,11 +161,11 @@ import Testing
         var statement: Crm_Compensation_V1_Statement?
         var token = ""
         repeat {
-            let page = try await client.unary("/crm.compensation.v1.Compensation/GetStatement", Crm_Compensation_V1_GetStatementRequest.with {
+            let page = try await client.unary(Crm_Compensation_V1_Compensation.getStatement, Crm_Compensation_V1_GetStatementRequest.with {
                 $0.managerID = managerID
                 $0.month = month
                 $0.page = .with { $0.pageSize = 5_000; $0.pageToken = token }
-            }, as: Crm_Compensation_V1_GetStatementResponse.self)
+            })
             if statement == nil { statement = page.statement } else { statement?.lines += page.statement.lines }
             token = page.page.nextPageToken
         } while !token.isEmpty
@@ -173,10 +173,10 @@ import Testing
     }
 
     static func statements(month: String, client: RPCClient) async throws -> [Crm_Compensation_V1_Statement] {
-        try await client.unary("/crm.compensation.v1.Compensation/ListStatements", Crm_Compensation_V1_ListStatementsRequest.with {
+        try await client.unary(Crm_Compensation_V1_Compensation.listStatements, Crm_Compensation_V1_ListStatementsRequest.with {
             $0.month = month
             $0.page = .with { $0.pageSize = 5_000 }
-        }, as: Crm_Compensation_V1_ListStatementsResponse.self).statements
+        }).statements
     }
 
     static func svg(id: String, in page: String) -> String? {

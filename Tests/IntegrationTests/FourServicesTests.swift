@@ -50,13 +50,11 @@ import Testing
             $0.openDate = .init(year: 2019, month: 3, day: 14)
         }
         let upserted = try await profiles.unary(
-            "/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = customer },
-            as: Crm_Profiles_V1_UpsertCustomerResponse.self
-        )
+            Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = customer })
         #expect(upserted.created)
 
         let product = try await products.unary(
-            "/crm.products.v1.Products/UpsertProduct",
+            Crm_Products_V1_Products.upsertProduct,
             Crm_Products_V1_UpsertProductRequest.with {
                 $0.product = .with {
                     $0.productCode = "F00001"
@@ -67,47 +65,40 @@ import Testing
                     $0.status = .onSale
                     $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
                 }
-            },
-            as: Crm_Products_V1_UpsertProductResponse.self
-        )
+            })
         #expect(product.product.version == 1)
-        let readProduct = try await products.unary("/crm.products.v1.Products/GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = "F00001" }, as: Crm_Products_V1_GetProductResponse.self)
+        let readProduct = try await products.unary(Crm_Products_V1_Products.getProduct, Crm_Products_V1_GetProductRequest.with { $0.productCode = "F00001" })
         #expect(readProduct.product.riskLevel == .r2)
 
         // A campaign is for a product in matching's copy, ranked by a model: wait until the replica
         // serves and the feed brought the product, then give it a model.
         try await waitUntil {
-            let status = try await matching.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                                  as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+            let status = try await matching.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
             return status.ready && status.products == 1
         }
         try await ConstantModel.install(into: matching)
         _ = try await matching.unary(
-            "/crm.matching.v1.Matching/CreateCampaign",
-            Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = .with { $0.campaignID = "K1"; $0.productCode = "F00001"; $0.name = "Spring bond drive" } },
-            as: Crm_Matching_V1_CreateCampaignResponse.self
-        )
-        let campaign = try await matching.unary("/crm.matching.v1.Matching/GetCampaign", Crm_Matching_V1_GetCampaignRequest.with { $0.campaignID = "K1" }, as: Crm_Matching_V1_GetCampaignResponse.self)
+            Crm_Matching_V1_Matching.createCampaign,
+            Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = .with { $0.campaignID = "K1"; $0.productCode = "F00001"; $0.name = "Spring bond drive" } })
+        let campaign = try await matching.unary(Crm_Matching_V1_Matching.getCampaign, Crm_Matching_V1_GetCampaignRequest.with { $0.campaignID = "K1" })
         #expect(campaign.campaign.productCode == "F00001")
 
         _ = try await compensation.unary(
-            "/crm.compensation.v1.Compensation/UpsertManager",
-            Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = .with { $0.managerID = "M0001"; $0.name = "Li Lei"; $0.branchID = "B01"; $0.grade = "M2"; $0.status = .active } },
-            as: Crm_Compensation_V1_UpsertManagerResponse.self
-        )
-        let manager = try await compensation.unary("/crm.compensation.v1.Compensation/GetManager", Crm_Compensation_V1_GetManagerRequest.with { $0.managerID = "M0001" }, as: Crm_Compensation_V1_GetManagerResponse.self)
+            Crm_Compensation_V1_Compensation.upsertManager,
+            Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = .with { $0.managerID = "M0001"; $0.name = "Li Lei"; $0.branchID = "B01"; $0.grade = "M2"; $0.status = .active } })
+        let manager = try await compensation.unary(Crm_Compensation_V1_Compensation.getManager, Crm_Compensation_V1_GetManagerRequest.with { $0.managerID = "M0001" })
         #expect(manager.manager.grade == "M2")
 
         // kill -9 profiles: the acknowledged write must survive; the others keep answering.
         let port = processes[0].port
         processes[0].kill9()
-        #expect(try await products.unary("/crm.products.v1.Products/GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = "F00001" }, as: Crm_Products_V1_GetProductResponse.self).product.name == "Steady Bond Fund")
-        #expect(try await matching.unary("/crm.matching.v1.Matching/GetCampaign", Crm_Matching_V1_GetCampaignRequest.with { $0.campaignID = "K1" }, as: Crm_Matching_V1_GetCampaignResponse.self).campaign.name == "Spring bond drive")
-        #expect(try await compensation.unary("/crm.compensation.v1.Compensation/GetManager", Crm_Compensation_V1_GetManagerRequest.with { $0.managerID = "M0001" }, as: Crm_Compensation_V1_GetManagerResponse.self).manager.name == "Li Lei")
+        #expect(try await products.unary(Crm_Products_V1_Products.getProduct, Crm_Products_V1_GetProductRequest.with { $0.productCode = "F00001" }).product.name == "Steady Bond Fund")
+        #expect(try await matching.unary(Crm_Matching_V1_Matching.getCampaign, Crm_Matching_V1_GetCampaignRequest.with { $0.campaignID = "K1" }).campaign.name == "Spring bond drive")
+        #expect(try await compensation.unary(Crm_Compensation_V1_Compensation.getManager, Crm_Compensation_V1_GetManagerRequest.with { $0.managerID = "M0001" }).manager.name == "Li Lei")
 
         try await processes[0].start(port: port)
         // The same client, untouched: it reconnects by itself.
-        let back = try await profiles.unary("/crm.profiles.v1.Profiles/GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C000001" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+        let back = try await profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C000001" })
         #expect(back.customer.name == "Wang Fang")
         #expect(back.customer.openDate.isoString == "2019-03-14")
 
@@ -127,10 +118,8 @@ import Testing
         let profiles = client(profilesProcess)
         do {
             _ = try await profiles.unary(
-                "/crm.profiles.v1.Profiles/UpsertCustomer",
-                Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = .with { $0.customerID = "C2"; $0.kind = .individual; $0.status = .normal } },
-                as: Crm_Profiles_V1_UpsertCustomerResponse.self
-            )
+                Crm_Profiles_V1_Profiles.upsertCustomer,
+                Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = .with { $0.customerID = "C2"; $0.kind = .individual; $0.status = .normal } })
             Issue.record("expected INVALID_ARGUMENT")
         } catch let error as RPCError {
             #expect(error.code == .invalidArgument)
@@ -138,7 +127,7 @@ import Testing
         }
         // Nothing was written.
         do {
-            _ = try await profiles.unary("/crm.profiles.v1.Profiles/GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C2" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C2" })
             Issue.record("expected NOT_FOUND")
         } catch let error as RPCError {
             #expect(error.code == .notFound)
@@ -177,7 +166,7 @@ import Testing
             return error.fieldViolations.map(\.field)
         }
         let upsert = { (request: Crm_Profiles_V1_UpsertCustomerRequest) in
-            _ = try await profiles.unary("/crm.profiles.v1.Profiles/UpsertCustomer", request, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, request)
         }
         // Profiles: a NUL in a name or an id, a month 13, a name of megabytes.
         #expect(await refusal { try await upsert(customer("C1", name: "before\u{0}after")) } == ["customer.name"])
@@ -186,8 +175,7 @@ import Testing
         #expect(await refusal { try await upsert(customer("C1", name: String(repeating: "名", count: 1_300_000))) } == ["customer.name"])
         // Nothing of it was written; the same name without the NUL is stored exactly.
         try await upsert(customer("C1", name: "before after"))
-        let stored = try await profiles.unary("/crm.profiles.v1.Profiles/GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C1" },
-                                              as: Crm_Profiles_V1_GetCustomerResponse.self)
+        let stored = try await profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C1" })
         #expect(stored.customer.name == "before after")
         #expect(!stored.customer.hasBirthDate)
         // Two trade keys that differ only after a NUL are not taken for one: the batch is refused
@@ -201,31 +189,30 @@ import Testing
         }
         let trades = Crm_Profiles_V1_IngestTradesRequest.with { $0.events = [trade("T-1\u{0}a"), trade("T-2"), trade("T-1\u{0}b")] }
         #expect(await refusal {
-            _ = try await profiles.unary("/crm.profiles.v1.Profiles/IngestTrades", trades, as: Crm_Profiles_V1_IngestResponse.self)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestTrades, trades)
         } == ["events[0].idempotency_key", "events[2].idempotency_key"])
 
         // Products, matching and compensation check the same way.
         #expect(await refusal {
-            _ = try await products.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+            _ = try await products.unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
                 $0.product = .with {
                     $0.productCode = "F1"; $0.name = String(repeating: "x", count: 3_900_000); $0.type = .fundBond; $0.riskLevel = .r2; $0.status = .onSale
                     $0.salesWindow = .with { $0.start = .init(year: 2026, month: 2, day: 30) }
                 }
-            }, as: Crm_Products_V1_UpsertProductResponse.self)
+            })
         } == ["product.name", "product.sales_window.start"])
         try await waitUntil {
-            try await matching.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                     as: Crm_Matching_V1_GetReplicaStatusResponse.self).status.ready
+            try await matching.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.ready
         }
         #expect(await refusal {
-            _ = try await matching.unary("/crm.matching.v1.Matching/CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.with {
+            _ = try await matching.unary(Crm_Matching_V1_Matching.createCampaign, Crm_Matching_V1_CreateCampaignRequest.with {
                 $0.campaign = .with { $0.campaignID = "K\u{0}1"; $0.productCode = "F1"; $0.name = "Spring" }
-            }, as: Crm_Matching_V1_CreateCampaignResponse.self)
+            })
         } == ["campaign.campaign_id"])
         #expect(await refusal {
-            _ = try await compensation.unary("/crm.compensation.v1.Compensation/UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with {
+            _ = try await compensation.unary(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with {
                 $0.manager = .with { $0.managerID = "M1"; $0.name = "Li\u{0}Lei"; $0.branchID = "B01"; $0.grade = "M2"; $0.status = .active }
-            }, as: Crm_Compensation_V1_UpsertManagerResponse.self)
+            })
         } == ["manager.name"])
     }
 }

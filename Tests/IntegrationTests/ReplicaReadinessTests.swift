@@ -10,8 +10,6 @@ import Testing
 /// only once its copy is loaded, and calls before that are UNAVAILABLE, never a wrong NOT_FOUND.
 @Suite(.serialized) struct ReplicaReadinessTests {
     static let adminToken = "dev-admin-token"
-    static let method = "/crm.matching.v1.Matching/"
-
     func client(_ endpoint: Endpoint) -> RPCClient {
         RPCClient(configuration: ClientConfiguration(
             endpoints: [endpoint], token: Self.adminToken, defaultDeadline: nil,
@@ -26,16 +24,15 @@ import Testing
     }
 
     func status(_ matching: RPCClient) async throws -> Crm_Matching_V1_ReplicaStatus {
-        try await matching.unary(Self.method + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                 as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+        try await matching.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
     }
 
     func health(_ client: RPCClient) async throws -> HealthCheckResponse {
-        try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+        try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
     }
 
     func upsertProduct(_ products: RPCClient, _ code: String) async throws {
-        _ = try await products.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+        _ = try await products.unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
             $0.product = .with {
                 $0.productCode = code
                 $0.name = "Fund \(code)"
@@ -45,7 +42,7 @@ import Testing
                 $0.status = .onSale
                 $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
             }
-        }, as: Crm_Products_V1_UpsertProductResponse.self)
+        })
     }
 
     @Test func replicasFindEachOtherInOneSharedListAndAReplicaWithoutAModelRefusesRankedCalls() async throws {
@@ -82,11 +79,9 @@ import Testing
         for call in ["TargetCustomers", "RecommendProducts"] {
             let refusal = await statusOf {
                 if call == "TargetCustomers" {
-                    _ = try await two.unary(Self.method + call, Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "F1" },
-                                            as: Crm_Matching_V1_TargetCustomersResponse.self)
+                    _ = try await two.unary(Crm_Matching_V1_Matching.targetCustomers, .with { $0.productCode = "F1" })
                 } else {
-                    _ = try await two.unary(Self.method + call, Crm_Matching_V1_RecommendProductsRequest.with { $0.customerID = "C1" },
-                                            as: Crm_Matching_V1_RecommendProductsResponse.self)
+                    _ = try await two.unary(Crm_Matching_V1_Matching.recommendProducts, .with { $0.customerID = "C1" })
                 }
             }
             #expect(refusal?.code == .failedPrecondition, "\(call): \(String(describing: refusal))")
@@ -98,8 +93,7 @@ import Testing
         try await waitUntil { try await self.status(one).modelVersion == "model-from-two" }
         try await ConstantModel.install(into: one, version: "model-from-one", trainedAt: 2)
         try await waitUntil { try await self.status(two).modelVersion == "model-from-one" }
-        let ranked = try await two.unary(Self.method + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "F1" },
-                                         as: Crm_Matching_V1_TargetCustomersResponse.self)
+        let ranked = try await two.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "F1" })
         #expect(ranked.modelVersion == "model-from-one")
     }
 
@@ -126,9 +120,9 @@ import Testing
         #expect(try await status(replica).ready == false)
         // An unknown customer now is not a NOT_FOUND: the copy is not there yet. Retryable.
         let early = await statusOf {
-            _ = try await replica.unary(Self.method + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+            _ = try await replica.unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
                 $0.customerID = "C1"; $0.productCode = "F1"
-            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+            })
         }
         #expect(early?.code == .unavailable)
         #expect(early?.message.contains("matching is starting") == true)
@@ -138,9 +132,9 @@ import Testing
         try await waitUntil { try await self.health(replica).status == .serving }
         #expect(try await status(replica).ready)
         let notFound = await statusOf {
-            _ = try await replica.unary(Self.method + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+            _ = try await replica.unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
                 $0.customerID = "C1"; $0.productCode = "F1"
-            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+            })
         }
         #expect(notFound?.code == .notFound)
 
@@ -187,22 +181,21 @@ func statusOf(_ call: () async throws -> Void) async -> RPCError? {
         defer { Task { for client in [profilesClient, productsClient, status] { await client.close() } } }
         let customers = ["C1", "C2", "C3", "C4"]
         for id in customers {
-            _ = try await profilesClient.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            _ = try await profilesClient.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = .with {
                     $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(id)"; $0.branchID = "B01"; $0.status = .normal
                     $0.openDate = .init(year: 2019, month: 3, day: 14)
                 }
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            })
         }
-        _ = try await productsClient.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+        _ = try await productsClient.unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
             $0.product = .with {
                 $0.productCode = "F1"; $0.name = "Fund F1"; $0.type = .fundBond; $0.riskLevel = .r1; $0.status = .onSale
                 $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
             }
-        }, as: Crm_Products_V1_UpsertProductResponse.self)
+        })
         try await waitUntil {
-            let replica = try await status.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                                 as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+            let replica = try await status.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
             return replica.ready && replica.customers == 4 && replica.products == 1
         }
 
@@ -222,9 +215,9 @@ func statusOf(_ call: () async throws -> Void) async -> RPCError? {
                         let number = tally.sent.add(1, ordering: .relaxed).newValue
                         let orderID = "D\(worker)-\(number)", customer = customers[number % customers.count]
                         do {
-                            _ = try await caller.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+                            _ = try await caller.unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
                                 $0.customerID = customer; $0.productCode = "F1"; $0.orderID = orderID
-                            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+                            })
                             tally.answered.withLock { $0[orderID] = customer }
                         } catch {
                             return  // the server went away: this caller is done
@@ -240,14 +233,13 @@ func statusOf(_ call: () async throws -> Void) async -> RPCError? {
 
         try await matching.start(port: matching.port, peers: ["profiles": profiles.port, "products": products.port])
         try await waitUntil {
-            (try? await status.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                     as: Crm_Matching_V1_GetReplicaStatusResponse.self).status.ready) == true
+            (try? await status.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.ready) == true
         }
         var logged: Set<String> = []
         for id in customers {
-            let decisions = try await status.unary("/crm.matching.v1.Matching/ListDecisions", Crm_Matching_V1_ListDecisionsRequest.with {
+            let decisions = try await status.unary(Crm_Matching_V1_Matching.listDecisions, Crm_Matching_V1_ListDecisionsRequest.with {
                 $0.customerID = id; $0.limit = 1_000
-            }, as: Crm_Matching_V1_ListDecisionsResponse.self).decisions
+            }).decisions
             logged.formUnion(decisions.map(\.orderID))
         }
         let all = tally.answered.withLock { $0 }

@@ -62,17 +62,12 @@ struct MatchingHarness {
     }
 
     var matching: RPCClient { replicas[0].client(token: "office") }
-    static let profilesMethod = "/crm.profiles.v1.Profiles/"
-    static let productsMethod = "/crm.products.v1.Products/"
-    static let matchingMethod = "/crm.matching.v1.Matching/"
-
-    // MARK: Loading
 
     func customer(_ id: String, status: Crm_Profiles_V1_AccountStatus = .normal, tolerance: Crm_Common_V1_RiskTolerance? = .c3,
                   lowest: Bool = false, professional: Bool = false, horizon: Crm_Profiles_V1_InvestmentHorizon = .threeTo5Years,
                   varieties: [Crm_Profiles_V1_InvestmentVariety] = [.funds, .bonds], assessedDaysAgo: Int64 = 30) async throws {
         let ingest = profiles.client(token: "ingest")
-        _ = try await ingest.unary(Self.profilesMethod + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
             $0.customer = .with {
                 $0.customerID = id
                 $0.kind = .individual
@@ -82,10 +77,10 @@ struct MatchingHarness {
                 $0.status = status
                 if status != .prospect { $0.openDate = .init(year: 2020, month: 1, day: 15) }
             }
-        }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        })
         guard let tolerance else { return }
         let assessed = BusinessCalendar.date(BusinessCalendar.today() - Int32(assessedDaysAgo))
-        _ = try await ingest.unary(Self.profilesMethod + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
             $0.customerID = id
             $0.assessment = .with {
                 $0.investorClass = professional ? .professional : .ordinary
@@ -95,13 +90,13 @@ struct MatchingHarness {
                 $0.horizon = horizon
                 $0.varieties = varieties
             }
-        }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+        })
     }
 
     func product(_ code: String, risk: Crm_Common_V1_RiskLevel, type: Crm_Products_V1_ProductType = .fundMixed,
                  horizon: Crm_Products_V1_InvestmentHorizon = .oneTo3Years, variety: Crm_Products_V1_InvestmentVariety = .funds,
                  rule: String = "") async throws {
-        _ = try await products.client(token: "admin").unary(Self.productsMethod + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+        _ = try await products.client(token: "admin").unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
             $0.product = .with {
                 $0.productCode = code
                 $0.name = "Fund \(code)"
@@ -119,7 +114,7 @@ struct MatchingHarness {
                 $0.salesWindow = .with { $0.start = BusinessCalendar.date(today - 400); $0.end = BusinessCalendar.date(today + 30) }
                 $0.targetRule = rule
             }
-        }, as: Crm_Products_V1_UpsertProductResponse.self)
+        })
     }
 
     // MARK: Waiting (bounded polling of a condition, no timing)
@@ -162,24 +157,24 @@ struct MatchingHarness {
     // MARK: Calls
 
     func decide(_ customer: String, _ product: String, client: RPCClient? = nil) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
-        try await (client ?? matching).unary(Self.matchingMethod + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+        try await (client ?? matching).unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
             $0.customerID = customer
             $0.productCode = product
-        }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+        })
     }
 
     func targets(_ product: String, k: UInt32 = 100, client: RPCClient? = nil) async throws -> Crm_Matching_V1_TargetCustomersResponse {
-        try await (client ?? matching).unary(Self.matchingMethod + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
+        try await (client ?? matching).unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
             $0.productCode = product
             $0.k = k
-        }, as: Crm_Matching_V1_TargetCustomersResponse.self)
+        })
     }
 
     func recommend(_ customer: String, client: RPCClient? = nil) async throws -> Crm_Matching_V1_RecommendProductsResponse {
-        try await (client ?? matching).unary(Self.matchingMethod + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+        try await (client ?? matching).unary(Crm_Matching_V1_Matching.recommendProducts, Crm_Matching_V1_RecommendProductsRequest.with {
             $0.customerID = customer
             $0.limit = 100
-        }, as: Crm_Matching_V1_RecommendProductsResponse.self)
+        })
     }
 }
 

@@ -51,9 +51,9 @@ import Testing
         #expect(missing?.code == .invalidArgument)
 
         // The audit log holds each decision with the rule version and the inputs it read.
-        let log = try await harness.matching.unary(MatchingHarness.matchingMethod + "ListDecisions", Crm_Matching_V1_ListDecisionsRequest.with {
+        let log = try await harness.matching.unary(Crm_Matching_V1_Matching.listDecisions, Crm_Matching_V1_ListDecisionsRequest.with {
             $0.customerID = "C3"
-        }, as: Crm_Matching_V1_ListDecisionsResponse.self)
+        })
         #expect(log.decisions.map(\.productCode) == ["MM", "R5", "R2"])
         #expect(log.decisions[1].inputs.contains("risk_tolerance=C3"))
         #expect(log.decisions[1].inputs.contains("product_risk=R5"))
@@ -103,8 +103,7 @@ import Testing
         for product in ["R2", "R5", "MM"] {
             #expect(try await harness.targets(product) == (try await harness.targets(product, client: late)))
         }
-        let status = try await late.unary(MatchingHarness.matchingMethod + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                          as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+        let status = try await late.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
         #expect(status.customers == 6 && status.products == 3 && status.ready)
         try await harness.stop()
     }

@@ -23,7 +23,7 @@ final class FakeMatching: Sendable {
     ) async throws -> FakeMatching {
         let box = Mutex<FakeMatching?>(nil)
         var router = Router()
-        router.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.self, policy: .roles("service")) { request, context in
+        router.unary(Crm_Matching_V1_Matching.decideSuitability, policy: .roles("service")) { request, context in
             let fake = box.withLock { $0 }
             fake?.asked.withLock { $0.append(request) }
             fake?.timeLeft.withLock { $0.append(context.deadline.map { $0 - .now() }) }

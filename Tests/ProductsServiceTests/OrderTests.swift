@@ -190,11 +190,9 @@ import Testing
         let harness = try await Self.seeded(matching: matching.client(), settings: ["suitability.timeout_ms": "3000"])
         // The caller allows 1.5 s: matching is asked with no more than that.
         let web = harness.service.client(token: "web")
-        _ = try await web.unary(ProductsHarness.method + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with { $0.order = ProductsHarness.order("O1") },
-                                as: Crm_Products_V1_PlaceOrderResponse.self, options: .timeout(.milliseconds(1_500)))
+        _ = try await web.unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with { $0.order = ProductsHarness.order("O1") }, options: .timeout(.milliseconds(1_500)))
         // The caller allows a minute: matching gets the configured 3 s at most.
-        _ = try await web.unary(ProductsHarness.method + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with { $0.order = ProductsHarness.order("O2") },
-                                as: Crm_Products_V1_PlaceOrderResponse.self, options: .timeout(.seconds(60)))
+        _ = try await web.unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with { $0.order = ProductsHarness.order("O2") }, options: .timeout(.seconds(60)))
         let left = matching.deadlinesLeft
         #expect(left.count == 2)
         #expect(left.allSatisfy { $0 != nil })
@@ -223,8 +221,7 @@ import Testing
         #expect(refused?.message.contains("not accepted unchecked") == true)
         #expect(ContinuousClock.now - started < .seconds(5))
         let notStored = await statusOf {
-            _ = try await harness.web.unary(ProductsHarness.method + "GetOrder", Crm_Products_V1_GetOrderRequest.with { $0.orderID = "O1" },
-                                            as: Crm_Products_V1_GetOrderResponse.self)
+            _ = try await harness.web.unary(Crm_Products_V1_Products.getOrder, Crm_Products_V1_GetOrderRequest.with { $0.orderID = "O1" })
         }
         #expect(notStored?.code == .notFound)
         try await harness.stop()
@@ -262,7 +259,7 @@ import Testing
         try await harness.upsert(ProductsHarness.product("ADV1", type: .advisoryPackage, risk: .r1))
         try await harness.upsert(ProductsHarness.product("P1"))
         func subscribe(_ fill: (inout Crm_Products_V1_PackageSubscription) -> Void) async throws -> Crm_Products_V1_SubscribePackageResponse {
-            try await harness.web.unary(ProductsHarness.method + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.with {
+            try await harness.web.unary(Crm_Products_V1_Products.subscribePackage, Crm_Products_V1_SubscribePackageRequest.with {
                 $0.subscription = .with {
                     $0.customerID = "C1"
                     $0.packageCode = "ADV1"
@@ -270,7 +267,7 @@ import Testing
                     $0.startDate = .init(year: 2026, month: 7, day: 1)
                     fill(&$0)
                 }
-            }, as: Crm_Products_V1_SubscribePackageResponse.self)
+            })
         }
         let first = try await subscribe { _ in }
         #expect(first.created)

@@ -21,12 +21,12 @@ import Testing
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: profilesPath, tokens: Self.profilesTokens)
         let ingest = profiles.client(token: "ingest")
         for (customer, manager) in [("C1", "M1"), ("C2", "M2")] {
-            _ = try await ingest.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = .with {
                     $0.customerID = customer; $0.kind = .individual; $0.name = "Customer \(customer)"; $0.branchID = "B01"
                     $0.managerID = manager; $0.status = .normal; $0.openDate = .init(year: 2020, month: 1, day: 15)
                 }
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            })
         }
         await ingest.close()
         return profiles
@@ -47,16 +47,13 @@ import Testing
 
         let manager = harness.service.client(token: "m1")
         func getOrder(_ id: String, _ client: RPCClient) async throws -> Crm_Products_V1_Order {
-            try await client.unary(ProductsHarness.method + "GetOrder", Crm_Products_V1_GetOrderRequest.with { $0.orderID = id },
-                                   as: Crm_Products_V1_GetOrderResponse.self).order
+            try await client.unary(Crm_Products_V1_Products.getOrder, Crm_Products_V1_GetOrderRequest.with { $0.orderID = id }).order
         }
         func getContract(_ id: UInt64, _ client: RPCClient) async throws -> Crm_Products_V1_SignedContract {
-            try await client.unary(ProductsHarness.method + "GetContract", Crm_Products_V1_GetContractRequest.with { $0.contractID = id },
-                                   as: Crm_Products_V1_GetContractResponse.self).contract
+            try await client.unary(Crm_Products_V1_Products.getContract, Crm_Products_V1_GetContractRequest.with { $0.contractID = id }).contract
         }
         func verify(_ id: UInt64, _ client: RPCClient) async throws -> Crm_Products_V1_VerifyContractResponse {
-            try await client.unary(ProductsHarness.method + "VerifyContract", Crm_Products_V1_VerifyContractRequest.with { $0.contractID = id },
-                                   as: Crm_Products_V1_VerifyContractResponse.self)
+            try await client.unary(Crm_Products_V1_Products.verifyContract, Crm_Products_V1_VerifyContractRequest.with { $0.contractID = id })
         }
 
         // Their own customer's order and contract.
@@ -78,9 +75,9 @@ import Testing
         forC2.managerID = ""
         #expect(await statusOf { _ = try await harness.place(forC2, client: manager) }?.code == .permissionDenied)
         #expect(await statusOf {
-            _ = try await manager.unary(ProductsHarness.method + "SignContract", Crm_Products_V1_SignContractRequest.with {
+            _ = try await manager.unary(Crm_Products_V1_Products.signContract, Crm_Products_V1_SignContractRequest.with {
                 $0.customerID = "C9"; $0.productCode = "P1"; $0.templateVersion = 1; $0.channel = .clientManager; $0.confirmedDisclosureIds = ["D1", "D2"]
-            }, as: Crm_Products_V1_SignContractResponse.self)
+            })
         }?.code == .permissionDenied)
         // The website sees every sale; for it a missing id is NOT_FOUND.
         #expect(try await getOrder("O2", harness.web).customerID == "C2")

@@ -54,7 +54,7 @@ public final class RPCServer: Service, Sendable {
         var router = router
         let state = self.state
         let methodList = NIOLockedValueBox<[RPCMethodDescriptor]>([])
-        router.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest.self, policy: .open, servesWhileStarting: true) { _, _ in
+        router.unary(Crm_Rpc_V1_Health.check, policy: .open, servesWhileStarting: true) { _, _ in
             var response = HealthCheckResponse()
             response.service = serviceName
             response.details = await healthDetails()
@@ -69,7 +69,7 @@ public final class RPCServer: Service, Sendable {
             }
             return response
         }
-        router.unary("/crm.rpc.v1.Health/ListMethods", ListMethodsRequest.self, policy: .open, servesWhileStarting: true) { _, _ in
+        router.unary(Crm_Rpc_V1_Health.listMethods, policy: .open, servesWhileStarting: true) { _, _ in
             var response = ListMethodsResponse()
             response.methods = methodList.withLockedValue { $0 }.map { descriptor in
                 var method = Crm_Rpc_V1_MethodDescriptor()

@@ -43,15 +43,16 @@ public struct Router: Sendable {
         self.requestCheck = requestCheck
     }
 
-    /// Registers a unary method: one request, one response.
+    /// Registers a unary method (a descriptor generated from the `.proto` file): one request, one
+    /// response.
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String,
-        _ request: Request.Type = Request.self,
+        _ method: UnaryMethod<Request, Response>,
         policy: AccessPolicy,
         servesWhileStarting: Bool = false,
         offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) {
+        let name = method.path
         let descriptor = RPCMethodDescriptor(
             name: name,
             requestType: Request.protoMessageName,
@@ -71,14 +72,13 @@ public struct Router: Sendable {
 
     /// Registers a server-streaming method: one request, any number of responses, then the status.
     public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String,
-        _ request: Request.Type = Request.self,
-        _ response: Response.Type = Response.self,
+        _ method: ServerStreamingMethod<Request, Response>,
         policy: AccessPolicy,
         servesWhileStarting: Bool = false,
         offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, CallContext) async throws -> Void
     ) {
+        let name = method.path
         let descriptor = RPCMethodDescriptor(
             name: name,
             requestType: Request.protoMessageName,

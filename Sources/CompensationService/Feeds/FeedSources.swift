@@ -48,13 +48,12 @@ enum FeedSources {
     static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: profilesEvents, position: { $0.eventID }, read: { after, batch in
             try await client.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamEvents",
+                Crm_Profiles_V1_Profiles.streamEvents,
                 Crm_Profiles_V1_StreamEventsRequest.with {
                     $0.afterEventID = after
                     $0.limit = UInt32(batch)
                     $0.types = eventTypes
-                },
-                as: Crm_Profiles_V1_LoggedEvent.self, options: callTimeout
+                }, options: callTimeout
             ).collect()
         }, apply: { db, event in try apply(db, event, costs: costs) })
     }
@@ -100,12 +99,11 @@ enum FeedSources {
     static func profilesCustomersStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: profilesCustomers, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamChanges",
+                Crm_Profiles_V1_Profiles.streamChanges,
                 Crm_Profiles_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
-                },
-                as: Crm_Profiles_V1_ChangeEvent.self, options: callTimeout
+                }, options: callTimeout
             ).collect()
         }, apply: { db, change in try apply(db, change) })
     }
@@ -128,12 +126,11 @@ enum FeedSources {
     static func productsStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
-                "/crm.products.v1.Products/StreamChanges",
+                Crm_Products_V1_Products.streamChanges,
                 Crm_Products_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
-                },
-                as: Crm_Products_V1_ChangeEvent.self, options: callTimeout
+                }, options: callTimeout
             ).collect()
         }, apply: { db, change in try apply(db, change) })
     }

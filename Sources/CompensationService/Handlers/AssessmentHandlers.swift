@@ -10,7 +10,7 @@ struct AssessmentHandlers: Sendable {
 
     func register(into router: inout Router) {
         router.unary(
-            ManagerHandlers.prefix + "GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.self,
+            Crm_Compensation_V1_Compensation.getAssessmentFigures,
             policy: .roles(CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service)
         ) { request, context in
             try await figures(request, context: context)

@@ -9,14 +9,11 @@ struct StatementHandlers: Sendable {
     let gate: SerialGate
     /// The current instant in Unix milliseconds (the business day "today" comes from it).
     let clock: @Sendable () -> Int64
-
-    static let prefix = ManagerHandlers.prefix
-
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(
             CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service
         )
-        router.unary(Self.prefix + "SettleMonth", Crm_Compensation_V1_SettleMonthRequest.self,
+        router.unary(Crm_Compensation_V1_Compensation.settleMonth,
                      policy: .roles(CompensationRoles.hr, CompensationRoles.headOffice), offEventLoop: true) { request, context in
             guard let month = CalendarMonth(request.month) else {
                 throw RPCError.invalidArgument(field: "month", "'\(request.month)' is not a month (YYYY-MM)")
@@ -35,10 +32,10 @@ struct StatementHandlers: Sendable {
             }
             return response
         }
-        router.unary(Self.prefix + "GetStatement", Crm_Compensation_V1_GetStatementRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.getStatement, policy: readers) { request, context in
             try await get(request, context: context)
         }
-        router.unary(Self.prefix + "ListStatements", Crm_Compensation_V1_ListStatementsRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.listStatements, policy: readers) { request, context in
             try await list(request, context: context)
         }
     }

@@ -6,28 +6,27 @@ import CRMStore
 struct CampaignHandlers: Sendable {
     let store: CampaignStore
     let replica: Replica
-    static let prefix = SuitabilityHandlers.prefix
     static let maxPage = 1_000
 
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice)
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench, MatchingRoles.service)
-        router.unary(Self.prefix + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.self, policy: writers, offEventLoop: true) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.createCampaign, policy: writers, offEventLoop: true) { request, _ in
             try await create(request)
         }
-        router.unary(Self.prefix + "GetCampaign", Crm_Matching_V1_GetCampaignRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.getCampaign, policy: readers) { request, _ in
             var response = Crm_Matching_V1_GetCampaignResponse()
             response.campaign = try await stored(request.campaignID)
             return response
         }
-        router.unary(Self.prefix + "RecordCampaignContact", Crm_Matching_V1_RecordCampaignContactRequest.self,
+        router.unary(Crm_Matching_V1_Matching.recordCampaignContact,
                      policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)) { request, _ in
             try await record(request)
         }
-        router.unary(Self.prefix + "ListCampaignTargets", Crm_Matching_V1_ListCampaignTargetsRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers) { request, _ in
             try await list(request)
         }
-        router.unary(Self.prefix + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in
             let campaign = try await stored(request.campaignID)
             let today = BusinessCalendar.today()
             let eligible: [String]

@@ -6,14 +6,12 @@ import CRMStore
 struct SuitabilityHandlers: Sendable {
     let replica: Replica
     let log: DecisionLog
-    static let prefix = "/crm.matching.v1.Matching/"
-
     func register(into router: inout Router) {
-        router.unary(Self.prefix + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.self,
+        router.unary(Crm_Matching_V1_Matching.decideSuitability,
                      policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
             try decide(request)
         }
-        router.unary(Self.prefix + "ListDecisions", Crm_Matching_V1_ListDecisionsRequest.self,
+        router.unary(Crm_Matching_V1_Matching.listDecisions,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.service)) { request, _ in
             guard !request.customerID.isEmpty || !request.orderID.isEmpty else {
                 throw RPCError.invalidArgument(field: "customer_id", "customer_id or order_id is required")

@@ -5,23 +5,21 @@ import CRMStore
 /// Precision marketing: a product's target customers and a customer's suitable products.
 struct TargetingHandlers: Sendable {
     let replica: Replica
-    static let prefix = SuitabilityHandlers.prefix
     static let maxK = 10_000
 
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)
         // Ranking every eligible customer takes milliseconds to seconds of CPU: off the event loop.
-        router.unary(Self.prefix + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.self, policy: readers, offEventLoop: true) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.targetCustomers, policy: readers, offEventLoop: true) { request, _ in
             try targets(request)
         }
-        router.serverStreaming(Self.prefix + "StreamTargetCustomers", Crm_Matching_V1_StreamTargetCustomersRequest.self,
-                               Crm_Matching_V1_TargetCustomer.self, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice),
+        router.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice),
                                offEventLoop: true) { request, writer, _ in
             guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
             let (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
             for customer in customers { try await writer.write(customer) }
         }
-        router.unary(Self.prefix + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.self,
+        router.unary(Crm_Matching_V1_Matching.recommendProducts,
                      policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
             try recommend(request)
         }

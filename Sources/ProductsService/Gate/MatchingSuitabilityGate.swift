@@ -12,7 +12,7 @@ import NIOCore
 /// INVALID_ARGUMENT, FAILED_PRECONDITION: e.g. a customer it does not know) refuses the order with
 /// FAILED_PRECONDITION and matching's reason.
 struct MatchingSuitabilityGate: SuitabilityGate {
-    static let method = "/crm.matching.v1.Matching/DecideSuitability"
+    static let method = Crm_Matching_V1_Matching.decideSuitability
 
     /// The matching peer; nil when the configuration names none.
     let client: RPCClient?
@@ -35,7 +35,7 @@ struct MatchingSuitabilityGate: SuitabilityGate {
         }
         do {
             return try await client.unary(
-                Self.method, request, as: Crm_Matching_V1_DecideSuitabilityResponse.self,
+                Self.method, request,
                 options: .timeout(Self.timeout(configured: timeoutMilliseconds, callerDeadline: deadline))
             )
         } catch let error as RPCError {

@@ -10,20 +10,19 @@ struct ContractHandlers: Sendable {
     var access = SalesAccess(profiles: nil)
 
     func register(into router: inout Router) {
-        let prefix = ProductHandlers.prefix
-        router.unary(prefix + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.self, policy: ProductsRoles.libraryWriters) { request, _ in
+        router.unary(Crm_Products_V1_Products.putContractTemplate, policy: ProductsRoles.libraryWriters) { request, _ in
             try await putTemplate(request)
         }
-        router.unary(prefix + "GetContractTemplate", Crm_Products_V1_GetContractTemplateRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.getContractTemplate, policy: ProductsRoles.libraryReaders) { request, _ in
             try await getTemplate(request)
         }
-        router.unary(prefix + "SignContract", Crm_Products_V1_SignContractRequest.self, policy: ProductsRoles.sellers) { request, context in
+        router.unary(Crm_Products_V1_Products.signContract, policy: ProductsRoles.sellers) { request, context in
             try await sign(request, principal: context.principal)
         }
-        router.unary(prefix + "GetContract", Crm_Products_V1_GetContractRequest.self, policy: ProductsRoles.salesReaders) { request, context in
+        router.unary(Crm_Products_V1_Products.getContract, policy: ProductsRoles.salesReaders) { request, context in
             try await get(request, principal: context.principal)
         }
-        router.unary(prefix + "VerifyContract", Crm_Products_V1_VerifyContractRequest.self, policy: ProductsRoles.salesReaders) { request, context in
+        router.unary(Crm_Products_V1_Products.verifyContract, policy: ProductsRoles.salesReaders) { request, context in
             try await verify(request, principal: context.principal)
         }
     }

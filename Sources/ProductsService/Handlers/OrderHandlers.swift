@@ -15,17 +15,16 @@ struct OrderHandlers: Sendable {
     var today: @Sendable () -> Crm_Common_V1_Date = { BeijingCalendar.date(ofUnixMillis: currentUnixMillis()) }
 
     func register(into router: inout Router) {
-        let prefix = ProductHandlers.prefix
-        router.unary(prefix + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.self, policy: ProductsRoles.sellers) { request, context in
+        router.unary(Crm_Products_V1_Products.placeOrder, policy: ProductsRoles.sellers) { request, context in
             try await place(request, principal: context.principal, deadline: context.deadline)
         }
-        router.unary(prefix + "GetOrder", Crm_Products_V1_GetOrderRequest.self, policy: ProductsRoles.salesReaders) { request, context in
+        router.unary(Crm_Products_V1_Products.getOrder, policy: ProductsRoles.salesReaders) { request, context in
             try await get(request, principal: context.principal)
         }
-        router.unary(prefix + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.self, policy: .roles(ProductsRoles.headOffice)) { request, _ in
+        router.unary(Crm_Products_V1_Products.importOrders, policy: .roles(ProductsRoles.headOffice)) { request, _ in
             try await importOrders(request)
         }
-        router.unary(prefix + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.self, policy: ProductsRoles.sellers) { request, context in
+        router.unary(Crm_Products_V1_Products.subscribePackage, policy: ProductsRoles.sellers) { request, context in
             try await subscribe(request, principal: context.principal)
         }
     }

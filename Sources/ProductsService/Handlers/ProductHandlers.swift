@@ -7,23 +7,20 @@ import GRDB
 struct ProductHandlers: Sendable {
     let store: ProductStore
     let catalogue: Catalogue
-
-    static let prefix = "/crm.products.v1.Products/"
-
     func register(into router: inout Router) {
-        router.unary(Self.prefix + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.self, policy: ProductsRoles.libraryWriters) { request, _ in
+        router.unary(Crm_Products_V1_Products.upsertProduct, policy: ProductsRoles.libraryWriters) { request, _ in
             try await upsert(request)
         }
-        router.unary(Self.prefix + "GetProduct", Crm_Products_V1_GetProductRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.getProduct, policy: ProductsRoles.libraryReaders) { request, _ in
             try await get(request)
         }
-        router.unary(Self.prefix + "GetProductAsOf", Crm_Products_V1_GetProductAsOfRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.getProductAsOf, policy: ProductsRoles.libraryReaders) { request, _ in
             try await getAsOf(request)
         }
-        router.unary(Self.prefix + "ListProductVersions", Crm_Products_V1_ListProductVersionsRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.listProductVersions, policy: ProductsRoles.libraryReaders) { request, _ in
             try await versions(request)
         }
-        router.unary(Self.prefix + "ListProducts", Crm_Products_V1_ListProductsRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.listProducts, policy: ProductsRoles.libraryReaders) { request, _ in
             try list(request)
         }
     }

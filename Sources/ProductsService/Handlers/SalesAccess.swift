@@ -58,9 +58,7 @@ struct SalesAccess: Sendable {
         }
         do {
             let customer = try await profiles.unary(
-                "/crm.profiles.v1.Profiles/GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = customerID },
-                as: Crm_Profiles_V1_GetCustomerResponse.self
-            ).customer
+                Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = customerID }).customer
             return customer.managerID == managerID
         } catch let error as RPCError where error.code == .notFound {
             return false

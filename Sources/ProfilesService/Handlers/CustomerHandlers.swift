@@ -11,26 +11,24 @@ struct CustomerHandlers: Sendable {
     let onChanged: @Sendable () -> Void
 
     static let maxStreamPage = 1_000
-    static let prefix = "/crm.profiles.v1.Profiles/"
-
     func register(into router: inout Router) {
-        router.unary(Self.prefix + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.upsertCustomer,
                      policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
             try await upsert(request, context: context)
         }
-        router.unary(Self.prefix + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.getCustomer,
                      policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service, ProfilesRoles.ingest)) { request, context in
             try await get(request, context: context)
         }
-        router.serverStreaming(Self.prefix + "StreamCustomers", Crm_Profiles_V1_StreamCustomersRequest.self, Crm_Profiles_V1_Customer.self,
+        router.serverStreaming(Crm_Profiles_V1_Profiles.streamCustomers,
                                policy: .roles(ProfilesRoles.headOffice, ProfilesRoles.service)) { request, writer, _ in
             try await stream(request, writer: writer)
         }
-        router.unary(Self.prefix + "ChangeAccountStatus", Crm_Profiles_V1_ChangeAccountStatusRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.changeAccountStatus,
                      policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
             try await changeStatus(request, context: context)
         }
-        router.unary(Self.prefix + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.recordAssessment,
                      policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, _ in
             try await recordAssessment(request)
         }

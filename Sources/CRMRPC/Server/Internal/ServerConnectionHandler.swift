@@ -54,7 +54,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var started: NIODeadline
     }
 
-    private static let healthPrefix = "/crm.rpc.v1.Health/"
+    private static let healthPrefix = "/\(Crm_Rpc_V1_Health.serviceName)/"
 
     private let shared: ServerShared
     private let executor: EventLoopTaskExecutor
