@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "CRMRPC",
             dependencies: [
-                "CRMWire", "CRMContract",
+                "CRMWire", "CRMContract", "CRMPrimitives",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -59,15 +59,19 @@ let package = Package(
         .target(
             name: "CRMStore",
             dependencies: [
+                "CRMPrimitives",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .target(name: "CRMRules", swiftSettings: strictSettings),
+        /// Days, months, the firm's business calendar (Beijing) and exact fen arithmetic: the one home
+        /// of these primitives, pure and with no dependency.
+        .target(name: "CRMPrimitives", swiftSettings: strictSettings),
         // MARK: Pure domain modules — no I/O, exhaustively tested.
         /// The investor suitability measures as one pure function of a customer's and a product's facts.
-        .target(name: "CRMSuitability", swiftSettings: strictSettings),
+        .target(name: "CRMSuitability", dependencies: ["CRMPrimitives"], swiftSettings: strictSettings),
         /// The propensity model: gradient-boosted trees on a feature matrix, and ranking metrics.
         .target(name: "CRMPropensity", swiftSettings: strictSettings),
         // MARK: The contract — messages and methods generated from proto/ by scripts/generate-proto.sh.
@@ -79,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "CRMProtos",
-            dependencies: ["CRMContract", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["CRMContract", "CRMPrimitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
         /// The project's protoc plugin: what the contract says beyond the wire types (field checks),
@@ -111,7 +115,7 @@ let package = Package(
         /// probabilities) for tests, benchmarks, matching's evaluation and the demo.
         .target(
             name: "CRMWorld",
-            dependencies: ["CRMProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["CRMProtos", "CRMPrimitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
         /// Loads a generated world into the running services through their RPCs, as the trading
@@ -178,6 +182,7 @@ let package = Package(
         .testTarget(
             name: "CRMRPCTests",
             dependencies: [
+                "CRMTestSupport",
                 "CRMRPC", "CRMWire", "CRMProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -193,6 +198,7 @@ let package = Package(
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [
+                "CRMTestSupport",
                 "ProfilesService", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -200,6 +206,8 @@ let package = Package(
         .testTarget(
             name: "ProductsServiceTests",
             dependencies: [
+                "CRMPrimitives",
+                "CRMTestSupport",
                 "ProductsService", "ProfilesService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -230,7 +238,7 @@ let package = Package(
 
 var serviceDependencies: [Target.Dependency] {
     [
-        "CRMRPC", "CRMStore", "CRMProtos", "CRMServiceHost",
+        "CRMRPC", "CRMStore", "CRMProtos", "CRMServiceHost", "CRMPrimitives",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

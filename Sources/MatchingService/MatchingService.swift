@@ -19,8 +19,7 @@ import ServiceLifecycle
 /// at once, each with its own store; they give the same answers once caught up, and copy each
 /// other's newest model.
 ///
-/// Settings: `assessment.validity_years` (2), `feed.page` (2000 changes), `feed.interval_ms`
-/// (200), `model.sync_seconds` (10).
+/// Settings: ``MatchingSettings``.
 public struct MatchingService: CRMService {
     public static let name = "matching"
     public static let defaultPort = 7103
@@ -30,14 +29,12 @@ public struct MatchingService: CRMService {
     let campaigns: CampaignStore
     let decisions: DecisionLog
     let context: ServiceContext
-    let settings: [String: String]
+    let settings: MatchingSettings
 
     public init(context: ServiceContext) throws {
         self.context = context
-        self.settings = context.configuration.settings
-        let validity = Int(settings["assessment.validity_years"] ?? "") ?? 2
-        guard (1...10).contains(validity) else { throw ConfigurationError("assessment.validity_years must be 1..10") }
-        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: validity))
+        self.settings = try MatchingSettings(context.configuration.settings)
+        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears))
         self.campaigns = CampaignStore(database: context.database)
         self.decisions = DecisionLog(database: context.database)
     }
@@ -55,15 +52,17 @@ public struct MatchingService: CRMService {
     }
 
     public func backgroundServices() -> [any Service] {
-        let page = UInt32(settings["feed.page"] ?? "") ?? 2_000
-        let interval = Duration.milliseconds(Int(settings["feed.interval_ms"] ?? "") ?? 200)
+        let page = UInt32(settings.feedPage)
+        let interval = settings.feedInterval
         let replica = self.replica
         let logger = context.logger
-        let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings["feed.snapshot_page"] ?? "") ?? 5_000)
-        let profiles = FeedFollower(source: .profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+        let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings.snapshotPage))
+        let profiles = CopyFollowers.follower(.profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
+                                              logger: logger) { client, after, limit in
             try await profilesFeed.step(client: client, after: after, limit: limit)
         }
-        let products = FeedFollower(source: .products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+        let products = CopyFollowers.follower(.products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval,
+                                              logger: logger) { client, after, limit in
             let changes = try await client.serverStreaming(
                 Crm_Products_V1_Products.streamChanges,
                 Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
@@ -71,7 +70,7 @@ public struct MatchingService: CRMService {
             return changes.count
         }
         let sync = ModelSync(replica: replica, peers: context.peers["matching"],
-                             interval: .seconds(Int(settings["model.sync_seconds"] ?? "") ?? 10), logger: logger)
+                             interval: settings.modelSync, logger: logger)
         return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, sync])]
     }
 

@@ -39,8 +39,9 @@ public struct ProductsService: CRMService {
         self.contracts = ContractStore(database: context.database)
         self.orders = OrderStore(database: context.database)
         self.catalogue = Catalogue(products: try products.allCurrent())
-        let timeout = Int64(context.configuration.settings["suitability.timeout_ms"] ?? "") ?? 3_000
-        self.gate = MatchingSuitabilityGate(client: context.peers["matching"], timeoutMilliseconds: max(1, timeout), logger: context.logger)
+        let settings = try ProductsSettings(context.configuration.settings)
+        self.gate = MatchingSuitabilityGate(client: context.peers["matching"], timeoutMilliseconds: Int64(settings.suitabilityTimeoutMilliseconds),
+                                            logger: context.logger)
         self.access = SalesAccess(profiles: context.peers["profiles"])
     }
 

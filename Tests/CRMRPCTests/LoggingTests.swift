@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Synchronization
 import Testing
+import CRMTestSupport
 
 /// What the server writes to its log: one line per finished call naming the method, the caller's
 /// request id, the principal and the status; and repeated warnings about one peer held back.
@@ -44,9 +45,9 @@ import Testing
         let caller = client(ports: [port])
         _ = try await caller.unary(TestMethods.echo, Bench.with { $0.value = 1 },
                                    options: CallOptions(metadata: [MetadataEntry("request-id", "order-7731")]))
-        _ = await statusOfCall { _ = try await caller.unary(TestMethods.nope, Bench(),
+        _ = await statusOf { _ = try await caller.unary(TestMethods.nope, Bench(),
                                                              options: CallOptions(metadata: [MetadataEntry("request-id", "lost-1")])) }
-        _ = await statusOfCall { _ = try await caller.unary(TestMethods.opsOnly, Bench(),
+        _ = await statusOf { _ = try await caller.unary(TestMethods.opsOnly, Bench(),
                                                              options: CallOptions(metadata: [MetadataEntry("request-id", "denied-1")])) }
         await caller.close()
         await server.shutdown()
@@ -109,17 +110,5 @@ import Testing
         let small = PeerWarningLimiter(burst: 1, window: .seconds(60), capacity: 3)
         for host in 0..<10 { _ = small.admit(host: "10.0.1.\(host)", now: start) }
         #expect(small.hostCount <= 3)
-    }
-}
-
-/// The status of a call that must fail.
-func statusOfCall(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
     }
 }

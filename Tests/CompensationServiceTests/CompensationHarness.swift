@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import SwiftProtobuf
 @testable import CompensationService
+import CRMTestSupport
 
 /// The compensation service in process over a fresh SQLite file, with one token per role, and
 /// helpers that record income exactly as the feed consumers do (the same conversion functions,
@@ -191,17 +192,6 @@ struct CompensationHarness {
     }
 }
 
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
-    }
-}
 
 extension Crm_Common_V1_Date {
     static func day(_ year: Int32, _ month: Int32, _ day: Int32) -> Crm_Common_V1_Date { .init(year: year, month: month, day: day) }

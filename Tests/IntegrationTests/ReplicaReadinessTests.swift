@@ -147,17 +147,6 @@ import Testing
     }
 }
 
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
-    }
-}
 
 /// SIGTERM drains the server before what its handlers write into stops: every decision matching
 /// answered, up to the last one of the drain, is in its decision log after the restart.

@@ -79,7 +79,7 @@ struct MatchingHarness {
             }
         })
         guard let tolerance else { return }
-        let assessed = BusinessCalendar.date(BusinessCalendar.today() - Int32(assessedDaysAgo))
+        let assessed = BusinessDays.date(BusinessDays.today() - Int32(assessedDaysAgo))
         _ = try await ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
             $0.customerID = id
             $0.assessment = .with {
@@ -110,8 +110,8 @@ struct MatchingHarness {
                 $0.expectedReturn = .with { $0.lowBp = 300; $0.highBp = 800 }
                 $0.fees = .with { $0.subscriptionBp = 150; $0.managementBp = 120 }
                 $0.salesRebateBp = 40
-                let today = BusinessCalendar.today()
-                $0.salesWindow = .with { $0.start = BusinessCalendar.date(today - 400); $0.end = BusinessCalendar.date(today + 30) }
+                let today = BusinessDays.today()
+                $0.salesWindow = .with { $0.start = BusinessDays.date(today - 400); $0.end = BusinessDays.date(today + 30) }
                 $0.targetRule = rule
             }
         })
@@ -175,17 +175,5 @@ struct MatchingHarness {
             $0.customerID = customer
             $0.limit = 100
         })
-    }
-}
-
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
     }
 }

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMSuitability
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import MatchingService
 

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import GRDB
 import Testing
 @testable import ProductsService

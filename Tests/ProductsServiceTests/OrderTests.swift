@@ -1,5 +1,7 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import CRMStore
 import NIOCore
 import Testing
@@ -71,8 +73,8 @@ import Testing
         for day in [Int32(1), 15, 30] {
             try SaleRules.check(order, against: product, today: .init(year: 2026, month: 6, day: day))
         }
-        #expect(throws: RPCError.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 5, day: 31)) }
-        #expect(throws: RPCError.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 7, day: 1)) }
+        #expect(throws: Refusal.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 5, day: 31)) }
+        #expect(throws: Refusal.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 7, day: 1)) }
         // Redemptions are not held to the minimum purchase.
         let small = ProductsHarness.order("O2", fen: 1, side: .redemption)
         try SaleRules.check(small, against: product, today: .init(year: 2026, month: 6, day: 2))

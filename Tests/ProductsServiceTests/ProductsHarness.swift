@@ -7,6 +7,7 @@ import GRDB
 import NIOCore
 import Synchronization
 @testable import ProductsService
+import CRMTestSupport
 
 /// The products service in process, over a fresh SQLite file, with one token per role.
 struct ProductsHarness {
@@ -154,17 +155,6 @@ struct ProductsHarness {
 }
 
 
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
-    }
-}
 
 /// A suitability gate that always answers the same decision, counting its calls.
 final class FixedGate: SuitabilityGate {

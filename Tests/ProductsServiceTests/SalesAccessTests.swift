@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import CRMServiceHost
 import Foundation
 import ProfilesService

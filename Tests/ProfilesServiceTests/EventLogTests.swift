@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Foundation
 import Testing
 @testable import ProfilesService

@@ -4,6 +4,7 @@ import CRMServiceHost
 import Foundation
 import GRDB
 @testable import ProfilesService
+import CRMTestSupport
 
 /// The profiles service in process, over a fresh SQLite file, with one token per role.
 struct ProfilesHarness {
@@ -75,17 +76,5 @@ struct ProfilesHarness {
 
     func eventCount() async throws -> Int {
         try await service.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0 }
-    }
-}
-
-/// The status code of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
     }
 }

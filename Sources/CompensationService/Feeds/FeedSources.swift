@@ -1,3 +1,4 @@
+import CRMServiceHost
 import CRMProtos
 import CRMRPC
 import GRDB
@@ -86,8 +87,8 @@ enum FeedSources {
         case .dailyPosition(let position):
             guard let day = CalendarDay(position.tradingDay) else { return }
             var total = position.cash.minorUnits
-            for holding in position.holdings { total = FenArithmetic.sum(total, holding.marketValue.minorUnits) }
-            for product in position.products { total = FenArithmetic.sum(total, product.marketValue.minorUnits) }
+            for holding in position.holdings { total = Fen.sum(total, holding.marketValue.minorUnits) }
+            for product in position.products { total = Fen.sum(total, product.marketValue.minorUnits) }
             try IncomeStore.recordAssets(db, CustomerAssets(customerID: position.customerID, day: day, totalAssetsFen: total))
         default:
             break

@@ -431,12 +431,12 @@ public struct MonthSettler: Sendable {
             statements += 1
             lines += statement.incomeLines.count
             adjustments += statement.incomeLines.lazy.filter(\.isAdjustment).count
-            totalPay = FenArithmetic.sum(totalPay, statement.totalFen)
+            totalPay = Fen.sum(totalPay, statement.totalFen)
             for total in statement.sourceTotals {
                 var entry = bySource[total.source] ?? (0, 0, 0)
                 entry.count += total.itemCount
-                entry.income = FenArithmetic.sum(entry.income, total.incomeFen)
-                entry.pay = FenArithmetic.sum(entry.pay, total.payFen ?? 0)
+                entry.income = Fen.sum(entry.income, total.incomeFen)
+                entry.pay = Fen.sum(entry.pay, total.payFen ?? 0)
                 bySource[total.source] = entry
             }
         }

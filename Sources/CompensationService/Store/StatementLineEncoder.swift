@@ -88,7 +88,7 @@ struct StatementLineEncoder {
             case let .trade(account, commission, exchange, regulatory, listed):
                 if account == .margin { Self.varintField(1, 1, into: &bytes) }
                 Self.varintField(2, UInt64(bitPattern: commission), into: &bytes)
-                Self.varintField(3, UInt64(bitPattern: FenArithmetic.sum(exchange, regulatory)), into: &bytes)
+                Self.varintField(3, UInt64(bitPattern: Fen.sum(exchange, regulatory)), into: &bytes)
                 Self.varintField(4, UInt64(bitPattern: listed), into: &bytes)
             case let .productSale(code, amount, rate):
                 Self.string(1, code, into: &bytes)
@@ -111,7 +111,7 @@ struct StatementLineEncoder {
         switch line.basis {
         case let .trade(account, commission, exchange, regulatory, listed):
             return (account == .margin ? 2 : 0) + varintFieldSize(2, UInt64(bitPattern: commission))
-                + varintFieldSize(3, UInt64(bitPattern: FenArithmetic.sum(exchange, regulatory))) + varintFieldSize(4, UInt64(bitPattern: listed))
+                + varintFieldSize(3, UInt64(bitPattern: Fen.sum(exchange, regulatory))) + varintFieldSize(4, UInt64(bitPattern: listed))
         case let .productSale(code, amount, rate):
             return stringSize(1, code) + varintFieldSize(2, UInt64(bitPattern: amount)) + varintFieldSize(3, UInt64(UInt32(clamping: rate.value)))
                 + stringSize(4, line.namedManagerID ?? "")

@@ -142,7 +142,7 @@ enum CopyStore {
                     arguments: [product.productCode, try product.serializedBytes() as Data]
                 )
             case .order(let order)? where order.side == .subscription:
-                let month = BusinessMonth(day: BusinessCalendar.day(ofMillis: order.acceptedAt.unixMillis))
+                let month = BusinessMonth(day: BusinessDays.day(ofMillis: order.acceptedAt.unixMillis))
                 try db.execute(
                     sql: """
                     INSERT INTO purchase (order_id, customer_id, product_code, amount_minor, accepted_at, month)

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -28,7 +29,7 @@ struct CampaignHandlers: Sendable {
         }
         router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in
             let campaign = try await stored(request.campaignID)
-            let today = BusinessCalendar.today()
+            let today = BusinessDays.today()
             let eligible: [String]
             do {
                 eligible = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
@@ -48,7 +49,7 @@ struct CampaignHandlers: Sendable {
     func create(_ request: Crm_Matching_V1_CreateCampaignRequest) async throws -> Crm_Matching_V1_CreateCampaignResponse {
         guard request.hasCampaign else { throw RPCError.invalidArgument(field: "campaign", "is required") }
         let violations = CampaignValidation.violations(of: request.campaign)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         if let existing = try await store.campaign(id: request.campaign.campaignID) {
             return try Self.sameOrConflict(existing, request.campaign)
         }

@@ -31,7 +31,7 @@ struct SuitabilityHandlers: Sendable {
             throw RPCError.invalidArgument(field: "amount.minor_units", "must be greater than zero")
         }
         let now = currentUnixMillis()
-        let today = BusinessCalendar.day(ofMillis: now)
+        let today = BusinessDays.day(ofMillis: now)
         let decision: ReplicaMemory.Decision
         do {
             decision = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in

@@ -40,7 +40,7 @@ struct TargetingHandlers: Sendable {
 
     /// The ranked list with reasons for the first `explain` entries.
     func ranked(productCode: String, limit: Int?, explain: Int) throws -> (Int, [Crm_Matching_V1_TargetCustomer], String) {
-        let today = BusinessCalendar.today()
+        let today = BusinessDays.today()
         do {
             return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
                 let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, today: today)
@@ -64,7 +64,7 @@ struct TargetingHandlers: Sendable {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard request.limit <= 100 else { throw RPCError.invalidArgument(field: "limit", "at most 100") }
         let limit = request.limit == 0 ? 10 : Int(request.limit)
-        let today = BusinessCalendar.today()
+        let today = BusinessDays.today()
         do {
             return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
                 let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, today: today)

@@ -111,7 +111,7 @@ enum SnapshotStore {
             let page = try await profiles.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
                 Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
-                    $0.asOf = BusinessCalendar.date(asOf)
+                    $0.asOf = BusinessDays.date(asOf)
                     $0.afterCustomerID = after
                     $0.limit = 20_000
                 },

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -30,7 +31,7 @@ struct ContractHandlers: Sendable {
     func putTemplate(_ request: Crm_Products_V1_PutContractTemplateRequest) async throws -> Crm_Products_V1_PutContractTemplateResponse {
         guard request.hasTemplate else { throw RPCError.invalidArgument(field: "template", "is required") }
         let violations = ContractValidation.violations(of: request.template)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         let (stored, created) = try await contracts.putTemplate(request.template)
         return .with {
             $0.template = stored
@@ -44,7 +45,7 @@ struct ContractHandlers: Sendable {
         }
         guard let template = try await contracts.template(productCode: request.productCode, version: request.version) else {
             let which = request.version == 0 ? "no contract template" : "no contract template version \(request.version)"
-            throw RPCError.refused(.notFound, field: request.version == 0 ? "product_code" : "version", "\(which) for product \(request.productCode)")
+            throw Refusal.refused(.notFound, field: request.version == 0 ? "product_code" : "version", "\(which) for product \(request.productCode)")
         }
         return .with { $0.template = template }
     }
@@ -53,16 +54,16 @@ struct ContractHandlers: Sendable {
     /// The product must exist and be neither a draft nor closed.
     func sign(_ request: Crm_Products_V1_SignContractRequest, principal: Principal?) async throws -> Crm_Products_V1_SignContractResponse {
         let violations = ContractValidation.violations(of: request)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         try await access.check(principal, customerID: request.customerID)
         guard let product = try await products.product(code: request.productCode) else {
-            throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)")
+            throw Refusal.refused(.notFound, field: "product_code", "no product \(request.productCode)")
         }
         guard product.status != .draft, product.status != .closed else {
-            throw RPCError.refused(.failedPrecondition, field: "product_code", "product \(request.productCode) is \(product.status.name): nothing to sign for")
+            throw Refusal.refused(.failedPrecondition, field: "product_code", "product \(request.productCode) is \(product.status.name): nothing to sign for")
         }
         guard let template = try await contracts.template(productCode: request.productCode, version: request.templateVersion) else {
-            throw RPCError.refused(.notFound, field: "template_version", "no contract template version \(request.templateVersion) for product \(request.productCode)")
+            throw Refusal.refused(.notFound, field: "template_version", "no contract template version \(request.templateVersion) for product \(request.productCode)")
         }
         let confirmed = try ContractValidation.confirmations(request.confirmedDisclosureIds, of: template)
         var contract = Crm_Products_V1_SignedContract.with {
@@ -106,7 +107,7 @@ struct ContractHandlers: Sendable {
         guard id != 0 else { throw RPCError.invalidArgument(field: "contract_id", "is required") }
         let contract = try await contracts.contract(id: id)
         try await access.checkRecord(principal, owner: contract?.customerID, what: "contract \(id)", field: "contract_id")
-        guard let contract else { throw RPCError.refused(.notFound, field: "contract_id", "no contract \(id)") }
+        guard let contract else { throw Refusal.refused(.notFound, field: "contract_id", "no contract \(id)") }
         return contract
     }
 }

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -37,9 +38,9 @@ struct OrderHandlers: Sendable {
         -> Crm_Products_V1_PlaceOrderResponse {
         guard request.hasOrder else { throw RPCError.invalidArgument(field: "order", "is required") }
         var order = request.order
-        try OrderValidation.applyCrediting(&order, principal: principal)
+        try OrderValidation.applyCrediting(&order, own: SalesAccess.scopedManager(principal))
         let violations = OrderValidation.violations(of: order)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         try await access.check(principal, customerID: order.customerID)
 
         if let existing = try await orders.order(id: order.orderID) {
@@ -47,12 +48,12 @@ struct OrderHandlers: Sendable {
             return .with { $0.order = same }
         }
         guard let product = try await products.product(code: order.productCode) else {
-            throw RPCError.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
+            throw Refusal.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
         }
         let today = today()
         try SaleRules.check(order, against: product, today: today)
         guard let contract = try await contracts.latestContract(customerID: order.customerID, productCode: order.productCode) else {
-            throw RPCError.refused(
+            throw Refusal.refused(
                 .failedPrecondition, field: "order.customer_id",
                 "customer \(order.customerID) has signed no contract for product \(order.productCode); SignContract first"
             )
@@ -96,7 +97,7 @@ struct OrderHandlers: Sendable {
         let now = currentUnixMillis()
         for (index, order) in request.orders.enumerated() {
             let violations = OrderImport.violations(of: order, index: index, nowMillis: now)
-            guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+            guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         }
         let ordered = request.orders.enumerated().sorted {
             ($0.element.acceptedAt.unixMillis, $0.offset) < ($1.element.acceptedAt.unixMillis, $1.offset)
@@ -119,10 +120,10 @@ struct OrderHandlers: Sendable {
         guard request.hasSubscription else { throw RPCError.invalidArgument(field: "subscription", "is required") }
         let subscription = request.subscription
         let violations = PackageValidation.violations(of: subscription)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         try await access.check(principal, customerID: subscription.customerID)
         guard let product = try await products.product(code: subscription.packageCode) else {
-            throw RPCError.refused(.notFound, field: "subscription.package_code", "no product \(subscription.packageCode)")
+            throw Refusal.refused(.notFound, field: "subscription.package_code", "no product \(subscription.packageCode)")
         }
         try PackageValidation.checkSubscribable(product, today: today())
         let (stored, created) = try await orders.subscribe(subscription)

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -28,7 +29,7 @@ struct ProductHandlers: Sendable {
     func upsert(_ request: Crm_Products_V1_UpsertProductRequest) async throws -> Crm_Products_V1_UpsertProductResponse {
         guard request.hasProduct else { throw RPCError.invalidArgument(field: "product", "is required") }
         let violations = ProductValidation.violations(of: request.product)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         do {
             let (stored, created) = try await store.upsert(request.product)
             catalogue.apply(stored)
@@ -55,9 +56,9 @@ struct ProductHandlers: Sendable {
         guard request.hasAt else { throw RPCError.invalidArgument(field: "at", "is required") }
         guard let product = try await store.product(code: request.productCode, asOf: request.at.unixMillis) else {
             if try await store.product(code: request.productCode) == nil {
-                throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)")
+                throw Refusal.refused(.notFound, field: "product_code", "no product \(request.productCode)")
             }
-            throw RPCError.refused(.notFound, field: "at", "product \(request.productCode) did not exist yet at \(request.at.unixMillis)")
+            throw Refusal.refused(.notFound, field: "at", "product \(request.productCode) did not exist yet at \(request.at.unixMillis)")
         }
         return .with { $0.product = product }
     }
@@ -67,7 +68,7 @@ struct ProductHandlers: Sendable {
             throw RPCError.invalidArgument(field: "product_code", problem)
         }
         let versions = try await store.versions(code: request.productCode)
-        guard !versions.isEmpty else { throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)") }
+        guard !versions.isEmpty else { throw Refusal.refused(.notFound, field: "product_code", "no product \(request.productCode)") }
         return .with { $0.versions = versions }
     }
 
@@ -89,7 +90,7 @@ struct ProductHandlers: Sendable {
     func current(code: String, field: String) async throws -> Crm_Products_V1_Product {
         if let problem = ProductValidation.codeProblem(code) { throw RPCError.invalidArgument(field: field, problem) }
         guard let product = try await store.product(code: code) else {
-            throw RPCError.refused(.notFound, field: field, "no product \(code)")
+            throw Refusal.refused(.notFound, field: field, "no product \(code)")
         }
         return product
     }

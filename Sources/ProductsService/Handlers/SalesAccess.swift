@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 
@@ -42,7 +43,7 @@ struct SalesAccess: Sendable {
     /// are the same PERMISSION_DENIED, which names neither the customer nor whether it exists.
     func checkRecord(_ principal: Principal?, owner: String?, what: String, field: String) async throws {
         guard let managerID = try Self.scopedManager(principal) else {
-            if owner == nil { throw RPCError.refused(.notFound, field: field, "no \(what)") }
+            if owner == nil { throw Refusal.refused(.notFound, field: field, "no \(what)") }
             return
         }
         guard let owner, try await book(of: managerID, holds: owner) else {

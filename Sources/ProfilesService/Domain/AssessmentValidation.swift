@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// The rules a suitability assessment must satisfy, and its default expiry. Pure.
 enum AssessmentValidation {
@@ -8,10 +8,10 @@ enum AssessmentValidation {
     /// `today` is the firm's business day (Beijing): an assessment dated after it is refused, since
     /// on the day it is recorded no such assessment has been made, and a sale decided before its
     /// date would read it as in force.
-    static func normalise(_ assessment: inout Crm_Profiles_V1_SuitabilityAssessment, validityYears: Int32, today: DayNumber) -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    static func normalise(_ assessment: inout Crm_Profiles_V1_SuitabilityAssessment, validityYears: Int32, today: DayNumber) -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         func fail(_ field: String, _ text: String) {
-            violations.append(FieldViolation(field: "assessment.\(field)", description: text))
+            violations.append(Refusal.Field(field: "assessment.\(field)", description: text))
         }
         if assessment.investorClass != .ordinary, assessment.investorClass != .professional {
             fail("investor_class", "must be ORDINARY or PROFESSIONAL")

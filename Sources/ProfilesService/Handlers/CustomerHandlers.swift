@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -37,7 +38,7 @@ struct CustomerHandlers: Sendable {
     func upsert(_ request: Crm_Profiles_V1_UpsertCustomerRequest, context: CallContext) async throws -> Crm_Profiles_V1_UpsertCustomerResponse {
         guard request.hasCustomer else { throw RPCError.invalidArgument(field: "customer", "is required") }
         let violations = CustomerValidation.violations(of: request.customer)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         let (stored, created) = try await store.upsert(request.customer, reason: request.reason, by: context.principal?.name ?? "?")
         onChanged()
         return .with {
@@ -100,7 +101,7 @@ struct CustomerHandlers: Sendable {
         var assessment = request.assessment
         let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears,
                                                         today: Days.day(ofMillis: currentUnixMillis()))
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         let stored = try await store.recordAssessment(id: request.customerID, assessment)
         onChanged()
         return .with { $0.assessment = stored }

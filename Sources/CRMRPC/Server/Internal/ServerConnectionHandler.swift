@@ -1,3 +1,4 @@
+import CRMPrimitives
 import Foundation
 import Logging
 import NIOCore
@@ -449,6 +450,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch error {
         case let convertible as any RPCErrorConvertible:
             return convertible.rpcError
+        case let convertible as any RefusalConvertible:
+            return convertible.refusal.rpcError
         case is CancellationError:
             return RPCError(.cancelled, "the call was cancelled")
         default:

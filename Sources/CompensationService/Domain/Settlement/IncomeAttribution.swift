@@ -48,7 +48,7 @@ public struct IncomeAttribution: Sendable {
         return IncomeSource.allCases.compactMap { source in
             let amounts = lines.filter { $0.0 == source }.map(\.1)
             guard !amounts.isEmpty else { return nil }
-            return SourceTotal(source: source, itemCount: amounts.count, incomeFen: FenArithmetic.total(amounts), payFen: nil)
+            return SourceTotal(source: source, itemCount: amounts.count, incomeFen: Fen.total(amounts), payFen: nil)
         }
     }
 }

@@ -135,11 +135,11 @@ public enum Settlement {
         for line in lines {
             let slot = line.source.index
             counts[slot] += 1
-            incomes[slot] = FenArithmetic.sum(incomes[slot], line.incomeFen)
-            if line.source.isCommission { netCommission = FenArithmetic.sum(netCommission, line.incomeFen) }
+            incomes[slot] = Fen.sum(incomes[slot], line.incomeFen)
+            if line.source.isCommission { netCommission = Fen.sum(netCommission, line.incomeFen) }
             if let pay = line.payFen {
-                pays[slot] = FenArithmetic.sum(pays[slot], pay)
-                linePay = FenArithmetic.sum(linePay, pay)
+                pays[slot] = Fen.sum(pays[slot], pay)
+                linePay = Fen.sum(linePay, pay)
             }
         }
         let sourceTotals = IncomeSource.allCases.compactMap { source -> SourceTotal? in
@@ -149,8 +149,8 @@ public enum Settlement {
         }
 
         let bands = commissionBands(netCommissionFen: netCommission, tiers: scheme.commissionTiers, version: version)
-        let commissionPay = FenArithmetic.total(bands.map(\.payFen))
-        let subtotal = FenArithmetic.sum(linePay, commissionPay)
+        let commissionPay = Fen.total(bands.map(\.payFen))
+        let subtotal = Fen.sum(linePay, commissionPay)
 
         var running = subtotal
         var coefficientLines: [CoefficientLine] = []
@@ -158,7 +158,7 @@ public enum Settlement {
             let change = Coefficient(partsPerMillion: coefficient.partsPerMillion - Coefficient.scale)
             let amount = FenArithmetic.apply(change, to: running)
             coefficientLines.append(CoefficientLine(kind: kind, coefficient: coefficient, baseFen: running, amountFen: amount))
-            running = FenArithmetic.sum(running, amount)
+            running = Fen.sum(running, amount)
         }
 
         return ManagerStatement(

@@ -3,17 +3,25 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Follows one peer's feed: asks for what follows the stored cursor, applies it in one transaction
-/// with the new cursor, and asks again at once while it gets full batches; once caught up, waits the
-/// poll interval. On failure (the peer down, a bad answer) it waits, doubling from 100 ms up to the
-/// maximum backoff, and tries again from the stored cursor, so nothing is lost or counted twice.
-final class FeedFollower: Service, Sendable {
+/// Follows one peer's feed — the one follower matching's copy and compensation's income both use:
+/// asks for what follows the stored cursor, applies it (the step stores the entries with the new
+/// cursor, so a restart resumes exactly after the last one applied), and asks again at once while
+/// it gets full batches; once caught up, it tells `onCurrent` and waits the poll interval. On
+/// failure (the peer down, a bad answer) it tells `onFailure`, waits, doubling from 100 ms up to the
+/// maximum backoff, and tries again from the stored cursor, so nothing is lost or applied twice.
+/// Graceful shutdown also cancels a step in flight.
+public final class FeedFollower: Service, Sendable {
     /// What one step did.
-    struct Step: Sendable {
+    public struct Step: Sendable {
         /// Entries received from the peer.
-        var received: Int
+        public var received: Int
         /// The cursor after the step.
-        var position: UInt64
+        public var position: UInt64
+
+        public init(received: Int, position: UInt64) {
+            self.received = received
+            self.position = position
+        }
     }
 
     struct Status: Sendable {
@@ -23,28 +31,34 @@ final class FeedFollower: Service, Sendable {
         var steps = 0
     }
 
-    let name: String
-    let batch: Int
+    public let name: String
+    public let batch: Int
     let pollInterval: Duration
     let maxBackoff: Duration
     let logger: Logger
     /// Fetches up to `batch` entries after the stored cursor and applies them.
     private let step: @Sendable (Int) async throws -> Step
+    private let onCurrent: @Sendable () async throws -> Void
+    private let onFailure: @Sendable (String) -> Void
     private let status = Mutex(Status())
 
-    init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration, logger: Logger,
-         step: @escaping @Sendable (Int) async throws -> Step) {
+    public init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration = .seconds(5), logger: Logger,
+                step: @escaping @Sendable (Int) async throws -> Step,
+                onCurrent: @escaping @Sendable () async throws -> Void = {},
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.name = name
         self.batch = batch
         self.pollInterval = pollInterval
         self.maxBackoff = maxBackoff
         self.logger = logger
         self.step = step
+        self.onCurrent = onCurrent
+        self.onFailure = onFailure
     }
 
     /// Follows until graceful shutdown, which also cancels a step in flight (an RPC waiting on a
     /// peer that went away must not hold the shutdown up).
-    func run() async throws {
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             var backoff: Duration = .milliseconds(100)
             while !Task.isCancelled {
@@ -55,6 +69,7 @@ final class FeedFollower: Service, Sendable {
                 } catch {
                     if Task.isCancelled { return }
                     self.status.withLock { $0.lastError = "\(error)" }
+                    self.onFailure("\(error)")
                     self.logger.warning("feed step failed; retrying", metadata: ["feed": "\(self.name)", "error": "\(error)", "retry_in": "\(backoff)"])
                     do { try await self.pause(backoff) } catch { return }
                     backoff = min(backoff * 2, self.maxBackoff)
@@ -72,7 +87,7 @@ final class FeedFollower: Service, Sendable {
 
     /// One step; true when the feed is caught up (the peer had less than a batch).
     @discardableResult
-    func once() async throws -> Bool {
+    public func once() async throws -> Bool {
         let result = try await step(batch)
         let caughtUp = result.received < batch
         status.withLock {
@@ -81,16 +96,17 @@ final class FeedFollower: Service, Sendable {
             $0.lastError = nil
             if caughtUp { $0.caughtUpAt = .now }
         }
+        if caughtUp { try await onCurrent() }
         return caughtUp
     }
 
     /// Applies everything the peer has now (tools and tests; the running service follows by itself).
-    func catchUp() async throws {
+    public func catchUp() async throws {
         while try await !once() {}
     }
 
     /// Health details: position, whether and since when it is caught up, the last error.
-    var details: [String: String] {
+    public var details: [String: String] {
         let current = status.withLock { $0 }
         var details = ["feed.\(name).position": "\(current.position)"]
         if let caughtUpAt = current.caughtUpAt {
