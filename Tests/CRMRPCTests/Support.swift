@@ -166,8 +166,9 @@ struct TestService: Sendable {
     }
 
     func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration(),
-               logger: Logger = Logger(label: "crm.rpc.server")) async throws -> (RPCServer, Int) {
-        let server = RPCServer(serviceName: name, configuration: configuration, router: router, authenticator: TestTokens.authenticator,
+               logger: Logger = Logger(label: "crm.rpc.server"),
+               credentials: ServerCredentials = ServerCredentials(tokens: TestTokens.authenticator)) async throws -> (RPCServer, Int) {
+        let server = RPCServer(serviceName: name, configuration: configuration, router: router, credentials: credentials,
                                logger: logger)
         let address = try await server.start()
         guard let port = address.port else { throw RPCError(.internal, "no port") }
@@ -178,9 +179,11 @@ struct TestService: Sendable {
 /// A client of the test servers, with no default deadline: every suite starts at once on two cores,
 /// and on a machine busy with other builds any fixed budget can run out (a 10-second one expired
 /// before a stream's first frame left the client on 29 Nov). Tests of deadlines pass their own.
-func client(ports: [Int], token: String? = TestTokens.caller, deadline: TimeAmount? = nil) -> RPCClient {
+func client(ports: [Int], token: String? = TestTokens.caller, deadline: TimeAmount? = nil,
+            security: ClientSecurity = .plaintext()) -> RPCClient {
     RPCClient(configuration: ClientConfiguration(
         endpoints: ports.map { Endpoint(host: "127.0.0.1", port: $0) },
+        security: security,
         token: token,
         defaultDeadline: deadline,
         initialBackoff: .milliseconds(10),

@@ -29,7 +29,7 @@ public struct TLSRefusal: Error, CustomStringConvertible {
             return
         }
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
-            self.init("TLS handshake refused: the server's certificate does not name the host connected to (\(extra))")
+            self.init("TLS handshake refused: the server's certificate does not name the host connected to")
             return
         }
         guard let ssl = error as? NIOSSLError, case .handshakeFailed = ssl else { return nil }

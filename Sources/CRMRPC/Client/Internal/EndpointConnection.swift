@@ -99,7 +99,7 @@ final class EndpointConnection: Sendable {
         let tls = configuration.security.tlsContext
         let onGoAway: @Sendable () -> Void = { [weak self] in self?.connectionEnded(generation: generation) }
         if case .plaintext(onNetwork: false) = configuration.security, !TLSProtocol.isLoopback(endpoint.host) {
-            let error = RPCError(.failedPrecondition, "refusing plaintext to \(endpoint), which is not a loopback address: configure TLS")
+            let error = ConnectRefused(error: RPCError(.failedPrecondition, "refusing plaintext to \(endpoint), which is not a loopback address: configure TLS"))
             let future: EventLoopFuture<Ready> = group.next().makeFailedFuture(error)
             future.whenFailure { [weak self] in self?.connectFailed($0, failures: failures + 1, generation: generation) }
             return future
@@ -130,7 +130,7 @@ final class EndpointConnection: Sendable {
                 }
                 return waiter.handshakeDone.map { ready }.flatMapErrorThrowing { error in
                     channel.close(promise: nil)
-                    throw error
+                    throw (error as? RPCError).map { ConnectRefused(error: $0) } ?? error
                 }
             }.flatMap { $0 }
         }
@@ -169,9 +169,10 @@ final class EndpointConnection: Sendable {
             value.state = .backoff(until: .now() + wait, failures: failures, lastError: "\(error)")
         }
         let metadata: Logger.Metadata = ["endpoint": "\(endpoint)", "error": "\(error)", "backoff-ms": "\(wait.nanoseconds / 1_000_000)"]
-        if configuration.security.tlsContext != nil, "\(error)".contains("TLS") {
-            // A refused certificate is a configuration problem, not a passing outage: one line each time.
-            logger.warning("TLS connect refused; backing off", metadata: metadata)
+        if error is ConnectRefused {
+            // A refused certificate or plaintext towards the network is a configuration problem, not a
+            // passing outage: one line each time.
+            logger.warning("connect refused; backing off", metadata: metadata)
         } else {
             logger.debug("connect failed; backing off", metadata: metadata)
         }
