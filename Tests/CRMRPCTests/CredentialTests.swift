@@ -121,7 +121,7 @@ import Testing
         let fixture = try TLSFixture()
         defer { fixture.remove() }
         let (server, port) = try await fixture.start()
-        let peer = try await TLSPeer.connect(port: port, files: fixture.pki.clientFiles())
+        let peer = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         let before = peer.serverSerial
         try await peer.channel.executeThenClose { inbound, outbound in
             var answers = inbound.makeAsyncIterator()
@@ -145,14 +145,14 @@ import Testing
             #expect(old?.response.status.message == "unknown token")
         }
         // A new connection gets the new certificate.
-        let fresh = try await TLSPeer.connect(port: port, files: fixture.pki.clientFiles())
+        let fresh = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         #expect(fresh.serverSerial != before)
         try await fresh.channel.channel.close()
 
         // A reload from a file that is not a certificate fails and changes nothing.
         try "not a certificate".write(toFile: fixture.server.certificate, atomically: true, encoding: .utf8)
         #expect(throws: TLSConfigurationError.self) { try fixture.serverTLS.reload() }
-        let still = try await TLSPeer.connect(port: port, files: fixture.pki.clientFiles())
+        let still = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         #expect(still.serverSerial == fresh.serverSerial)
         try await still.channel.channel.close()
         await server.shutdown()

@@ -32,7 +32,7 @@ import Testing
         // Streams too, and Health without a token.
         let counted = try await caller.serverStreaming("/crm.test.v1.Test/Count", Bench.with { $0.value = 3 }, as: Bench.self).collect()
         #expect(counted.map { $0.value } == [0, 1, 2])
-        let peer = try await TLSPeer.connect(port: port, files: fixture.pki.clientFiles())
+        let peer = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         #expect(peer.negotiatedProtocol == "crm/1")
         try await peer.channel.channel.close()
         await caller.close()
@@ -119,14 +119,14 @@ import Testing
         defer { fixture.remove() }
         let recorder = LoggingTests.Recorder()
         let (server, port) = try await fixture.start(logger: LoggingTests.logger(recorder))
-        let peer = try await RawPeer.connect(port: port)
+        let peer = try await RawPeer.connect(port: port, tls: false)
         let received = try await peer.channel.executeThenClose { inbound, outbound in
             try await outbound.write(RawPeer.frame(RawPeer.request(1, "/crm.test.v1.Test/Echo")))
             return await readUntilClosed(inbound)
         }
         #expect(received.isEmpty)
         // And a plaintext client of the runtime gets the connection closed, not an answer.
-        let plain = client(ports: [port])
+        let plain = client(ports: [port], security: .plaintext())
         #expect(await status { _ = try await plain.unary("/crm.test.v1.Test/Echo", Bench(), as: Bench.self) }?.code == .unavailable)
         await plain.close()
         await server.shutdown()
