@@ -37,6 +37,11 @@ public struct TLSFramePeer: Sendable {
             context.fireChannelInactive()
         }
 
+        /// Also when the connect failed and the channel never became active.
+        func handlerRemoved(context: ChannelHandlerContext) {
+            finish(.failure(ChannelError.eof))
+        }
+
         private func finish(_ result: Result<String?, any Error>) {
             guard !finished else { return }
             finished = true

@@ -33,6 +33,17 @@ public struct RateLimits: Sendable, Hashable, Codable {
     /// No limits at all.
     public static let unlimited = RateLimits()
 
+    private enum CodingKeys: String, CodingKey {
+        case `default`, principals
+    }
+
+    /// Either key may be left out of the configuration file.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.default = try container.decodeIfPresent(Limit.self, forKey: .default)
+        self.principals = try container.decodeIfPresent([String: Limit].self, forKey: .principals) ?? [:]
+    }
+
     public func limit(for principal: Principal) -> Limit? {
         principals[principal.name] ?? `default`
     }

@@ -35,6 +35,12 @@ final class TLSClientHandshakeHandler: ChannelInboundHandler, RemovableChannelHa
         context.close(promise: nil)
     }
 
+    /// Also when the connect itself failed: the channel never became active, and the promise
+    /// must not be left behind.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish(.failure(RPCError(.unavailable, "\(endpoint): the connection ended before the TLS handshake")))
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         finish(.failure(RPCError(.unavailable, "\(endpoint) closed the connection during the TLS handshake")))
         context.fireChannelInactive()
