@@ -63,8 +63,8 @@ public struct TokenAuthenticator: Sendable {
         public var notAfter: Date?
 
         /// UNAUTHENTICATED once the token has expired, saying so.
-        public func check(now: Date) -> Result<Principal, RPCError> {
-            if let notAfter, now > notAfter {
+        public func check(now: @autoclosure () -> Date) -> Result<Principal, RPCError> {
+            if let notAfter, now() > notAfter {
                 return .failure(RPCError(.unauthenticated, "token expired at \(Entry.formatTime(notAfter))"))
             }
             return .success(principal)

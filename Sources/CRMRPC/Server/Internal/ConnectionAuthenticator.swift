@@ -25,11 +25,12 @@ struct ConnectionAuthenticator {
         self.store = store
     }
 
-    mutating func authenticate(_ authorization: String?, now: Date = Date()) -> Result<Caller, RPCError> {
+    /// `now` is read only when an expiry has to be checked: most tokens have none, and this runs per call.
+    mutating func authenticate(_ authorization: String?, now: @autoclosure () -> Date = Date()) -> Result<Caller, RPCError> {
         let generation = store.generation
         if let authorization, !authorization.isEmpty {
             if let cached = cachedToken, cached.generation == generation, cached.authorization == authorization {
-                return cached.match.check(now: now).map { Caller(principal: $0, rateLimit: cached.limit) }
+                return cached.match.check(now: now()).map { Caller(principal: $0, rateLimit: cached.limit) }
             }
             let (current, credentials) = store.snapshot()
             switch credentials.tokens.lookup(authorization: authorization) {
@@ -38,7 +39,7 @@ struct ConnectionAuthenticator {
             case let .success(match):
                 let limit = credentials.rateLimits.limit(for: match.principal)
                 cachedToken = (current, authorization, match, limit)
-                return match.check(now: now).map { Caller(principal: $0, rateLimit: limit) }
+                return match.check(now: now()).map { Caller(principal: $0, rateLimit: limit) }
             }
         }
         guard let certificate = peerCertificate else {
@@ -58,7 +59,7 @@ struct ConnectionAuthenticator {
             return .failure(RPCError(.unauthenticated, "missing authorization metadata (expected 'Bearer <token>'); the client certificate "
                 + "(\(certificate.names.joined(separator: ", "))) is not mapped to a principal"))
         }
-        if now > certificate.notAfter {
+        if now() > certificate.notAfter {
             return .failure(RPCError(.unauthenticated, "the client certificate expired at \(TokenAuthenticator.Entry.formatTime(certificate.notAfter)); send a token"))
         }
         return .success(caller)

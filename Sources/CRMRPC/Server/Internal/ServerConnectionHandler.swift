@@ -260,7 +260,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 }
                 principal = caller.principal
             }
-        } else if case let .success(caller) = auth.authenticate(authorization) {
+        } else if authorization != nil || auth.peerCertificate != nil, case let .success(caller) = auth.authenticate(authorization) {
             principal = caller.principal
         }
         // Not executed: the service cannot answer from complete state yet.
