@@ -162,7 +162,7 @@ let package = Package(
             name: "crm-bench",
             dependencies: [
                 "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService", "CRMWorld", "CRMWorldLoader",
-                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap",
+                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap", "CRMTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -170,11 +170,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        /// What tests share: fixtures that several test targets use (never linked by a product).
+        /// What tests share: fixtures that several test targets use, and services run inside the
+        /// calling process (which crm-bench uses too); never linked by a service's executable.
         .target(
             name: "CRMTestSupport",
             dependencies: [
-                "CRMPropensity", "CRMProtos", "CRMRPC",
+                "CRMPropensity", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -209,7 +210,10 @@ let package = Package(
         .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
         .testTarget(name: "CRMSuitabilityTests", dependencies: ["CRMSuitability"]),
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
-        .testTarget(name: "CRMWorldTests", dependencies: ["CRMWorld", "CRMProtos"]),
+        .testTarget(
+            name: "CRMWorldTests",
+            dependencies: ["CRMWorld", "CRMProtos", "CRMPrimitives", "CRMRPC", "ProfilesService", "ProductsService", "CompensationService"]
+        ),
         .testTarget(name: "CRMReportTests", dependencies: ["CRMReport"]),
         .testTarget(name: "CRMWorldLoaderTests", dependencies: ["CRMWorldLoader", "CRMWorld", "CRMProtos"]),
         .testTarget(

@@ -86,23 +86,4 @@ public struct FeatureMatrix: Sendable, Equatable {
         precondition(index >= 0 && index < columnCount, "column \(index) out of 0..<\(columnCount)")
         return (0..<rowCount).map { values[$0 * columnCount + index] }
     }
-
-    /// The index of a named column, if there is one.
-    public func columnIndex(named name: String) -> Int? {
-        columnNames.firstIndex(of: name)
-    }
-
-    /// A new matrix of the given rows, in the given order (for train/validation splits).
-    public func selecting(rows indices: some Sequence<Int>) throws(PropensityError) -> FeatureMatrix {
-        var result = try FeatureMatrix(columnNames: columnNames)
-        for index in indices {
-            guard index >= 0 && index < rowCount else {
-                throw PropensityError(.invalidInput, "row \(index) out of 0..<\(rowCount)")
-            }
-            let start = index * columnCount
-            result.values.append(contentsOf: values[start..<start + columnCount])
-            result.rowCount += 1
-        }
-        return result
-    }
 }

@@ -34,13 +34,6 @@ public enum SQLiteStore {
         }
         return pool
     }
-
-    /// An in-memory-like temporary store for unit tests: a fresh file in a temporary folder.
-    public static func temporary(migrator: DatabaseMigrator) throws -> (pool: DatabasePool, path: String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-store-\(UUID().uuidString)")
-        let path = folder.appendingPathComponent("store.sqlite").path
-        return (try open(path: path, migrator: migrator), path)
-    }
 }
 
 extension DatabaseError {

@@ -1,3 +1,4 @@
+import CRMTestSupport
 import ArgumentParser
 import CRMHeap
 import CRMProtos

@@ -1,3 +1,4 @@
+import CRMTestSupport
 import ArgumentParser
 import CRMPropensity
 import CRMProtos

@@ -14,7 +14,7 @@ import Testing
             #expect(customer.record.customerID == customer.id && customer.creation.customer.customerID == customer.id)
             for request in customer.assessments {
                 #expect(request.customerID == customer.id)
-                #expect(ServiceRules.assessment(request.assessment).isEmpty, "\(customer.id): \(ServiceRules.assessment(request.assessment))")
+                #expect(ServiceRules.assessment(request.assessment, today: today).isEmpty, "\(customer.id): \(ServiceRules.assessment(request.assessment, today: today))")
                 #expect(WorldFixture.day(request.assessment.assessedOn) <= today)
             }
         }
@@ -25,7 +25,7 @@ import Testing
             var status = customer.creation.customer.status
             var lastDay = Int32.min
             for change in customer.statusChanges {
-                #expect(ServiceRules.allowedChanges[status]?.contains(change.newStatus) == true,
+                #expect(ServiceRules.isAllowed(from: status, to: change.newStatus),
                         "\(customer.id): \(status) → \(change.newStatus)")
                 #expect(change.hasEffectiveDate && change.effectiveDate.isValid && !change.reason.isEmpty)
                 let day = WorldFixture.day(change.effectiveDate)
@@ -44,13 +44,13 @@ import Testing
         for customer in WorldFixture.customers {
             let events = customer.events
             var problems: [String] = []
-            for event in events.trades { problems += ServiceRules.trade(event, today: today) }
-            for event in events.fundTransfers { problems += ServiceRules.transfer(event, today: today) }
-            for event in events.dailyPositions { problems += ServiceRules.position(event, today: today) }
-            for event in events.marginAccounts { problems += ServiceRules.margin(event, today: today) }
-            for event in events.marginInterest { problems += ServiceRules.interest(event, today: today) }
-            for event in events.serviceContacts { problems += ServiceRules.contact(event, today: today) }
-            for event in events.productViews { problems += ServiceRules.view(event, today: today) }
+            for event in events.trades { problems += ServiceRules.trade(event) }
+            for event in events.fundTransfers { problems += ServiceRules.transfer(event) }
+            for event in events.dailyPositions { problems += ServiceRules.position(event) }
+            for event in events.marginAccounts { problems += ServiceRules.margin(event) }
+            for event in events.marginInterest { problems += ServiceRules.interest(event) }
+            for event in events.serviceContacts { problems += ServiceRules.contact(event) }
+            for event in events.productViews { problems += ServiceRules.view(event) }
             #expect(problems.isEmpty, "\(customer.id): \(Set(problems))")
             let ids = events.trades.map(\.customerID) + events.dailyPositions.map(\.customerID) + events.productViews.map(\.customerID)
             #expect(ids.allSatisfy { $0 == customer.id })

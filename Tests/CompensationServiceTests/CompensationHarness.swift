@@ -10,15 +10,8 @@ import CRMTestSupport
 /// The compensation service in process over a fresh SQLite file, with one token per role, and
 /// helpers that record income exactly as the feed consumers do (the same conversion functions,
 /// applied to hand-made feed entries).
-struct CompensationHarness {
-    static let tokens: [TokenAuthenticator.Entry] = [
-        .init(sha256: TokenAuthenticator.hash(token: "hr"), principal: Principal(name: "hr", roles: ["hr"])),
-        .init(sha256: TokenAuthenticator.hash(token: "office"), principal: Principal(name: "head-office", roles: ["head-office"])),
-        .init(sha256: TokenAuthenticator.hash(token: "m1"), principal: Principal(name: "manager:M1", roles: ["manager"], attributes: ["manager_id": "M1", "branch_id": "B1"])),
-        .init(sha256: TokenAuthenticator.hash(token: "m2"), principal: Principal(name: "manager:M2", roles: ["manager"], attributes: ["manager_id": "M2", "branch_id": "B1"])),
-        .init(sha256: TokenAuthenticator.hash(token: "b1"), principal: Principal(name: "branch-head:B1", roles: ["branch-head"], attributes: ["branch_id": "B1"])),
-        .init(sha256: TokenAuthenticator.hash(token: "svc"), principal: Principal(name: "crm-services", roles: ["service"])),
-    ]
+struct CompensationHarness: StoppableService {
+    static let tokens = TestPrincipals.entries
     let service: InProcessService<CompensationService>
     let path: String
     /// A client per token of ``tokens`` ("hr", "office", "m1", "m2", "b1", "svc").

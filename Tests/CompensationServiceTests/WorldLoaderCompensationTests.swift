@@ -1,3 +1,4 @@
+import CRMTestSupport
 import CRMProtos
 import CRMRPC
 import CRMWorld
@@ -20,40 +21,40 @@ import Testing
         let expected = customers.flatMap(plan.assignments(ofCustomer:))
         #expect(expected.contains { leavers.contains($0.managerID) })
 
-        let harness = try await CompensationHarness.start()
-        // Customers as profiles' change feed announces them (compensation checks each one it is told about).
-        try await harness.customers(customers.map(World.customerID))
-        let hr = try #require(harness.clients["hr"])
-        // loadCompensation calls compensation only; profiles and products are never asked.
-        let loader = WorldLoader(world: world, clients: .init(profiles: hr, products: hr, compensation: hr))
+        try await withService(await CompensationHarness.start()) { harness in
+            // Customers as profiles' change feed announces them (compensation checks each one it is told about).
+            try await harness.customers(customers.map(World.customerID))
+            let hr = try #require(harness.clients["hr"])
+            // loadCompensation calls compensation only; profiles and products are never asked.
+            let loader = WorldLoader(world: world, clients: .init(profiles: hr, products: hr, compensation: hr))
 
-        let first = try await loader.loadCompensation(customers: customers)
-        #expect(first.branches == world.organisation.branches.count)
-        #expect(first.teams == world.organisation.teams.count)
-        #expect(first.managers == world.organisation.managers.count)
-        #expect(first.schemesCreated == Organisation.grades.count)
-        #expect(first.assignmentsCreated == expected.count && first.assignmentsUnchanged == 0)
+            let first = try await loader.loadCompensation(customers: customers)
+            #expect(first.branches == world.organisation.branches.count)
+            #expect(first.teams == world.organisation.teams.count)
+            #expect(first.managers == world.organisation.managers.count)
+            #expect(first.schemesCreated == Organisation.grades.count)
+            #expect(first.assignmentsCreated == expected.count && first.assignmentsUnchanged == 0)
 
-        // Again, as after an interruption: nothing new, nothing refused (leavers are LEFT by now).
-        let second = try await loader.loadCompensation(customers: customers)
-        #expect(second.schemesCreated == 0)
-        #expect(second.assignmentsCreated == 0 && second.assignmentsUnchanged == expected.count)
+            // Again, as after an interruption: nothing new, nothing refused (leavers are LEFT by now).
+            let second = try await loader.loadCompensation(customers: customers)
+            #expect(second.schemesCreated == 0)
+            #expect(second.assignmentsCreated == 0 && second.assignmentsUnchanged == expected.count)
 
-        // The roster as it stands today, and every customer's history as the world has it.
-        let roster = try await harness.call(Crm_Compensation_V1_Compensation.listManagers, Crm_Compensation_V1_ListManagersRequest.with { $0.page = .with { $0.pageSize = 5_000 } }, token: "office").managers
-        #expect(Dictionary(uniqueKeysWithValues: roster.map { ($0.managerID, $0.status) })
-                == Dictionary(uniqueKeysWithValues: plan.currentRoster.map { ($0.managerID, $0.status) }))
-        #expect(roster.filter { $0.status == .left }.count == leavers.count)
-        let stored = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.page = .with { $0.pageSize = 10_000 } }, token: "office").assignments
-        func key(_ a: Crm_Compensation_V1_Assignment) -> String {
-            func text(_ date: Crm_Common_V1_Date) -> String { "\(date.year)-\(date.month)-\(date.day)" }
-            return "\(a.customerID) \(a.managerID) \(text(a.effectiveFrom)) \(a.hasEffectiveUntil ? text(a.effectiveUntil) : "open")"
+            // The roster as it stands today, and every customer's history as the world has it.
+            let roster = try await harness.call(Crm_Compensation_V1_Compensation.listManagers, Crm_Compensation_V1_ListManagersRequest.with { $0.page = .with { $0.pageSize = 5_000 } }, token: "office").managers
+            #expect(Dictionary(uniqueKeysWithValues: roster.map { ($0.managerID, $0.status) })
+                    == Dictionary(uniqueKeysWithValues: plan.currentRoster.map { ($0.managerID, $0.status) }))
+            #expect(roster.filter { $0.status == .left }.count == leavers.count)
+            let stored = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.page = .with { $0.pageSize = 10_000 } }, token: "office").assignments
+            func key(_ a: Crm_Compensation_V1_Assignment) -> String {
+                func text(_ date: Crm_Common_V1_Date) -> String { "\(date.year)-\(date.month)-\(date.day)" }
+                return "\(a.customerID) \(a.managerID) \(text(a.effectiveFrom)) \(a.hasEffectiveUntil ? text(a.effectiveUntil) : "open")"
+            }
+            #expect(stored.map(key).sorted() == expected.map(key).sorted())
+            let schemes = try await harness.call(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest(),
+                                                 token: "office").schemes
+            #expect(schemes.map(\.grade) == Organisation.grades)
+            #expect(schemes.allSatisfy { $0.version == 1 && $0.commissionTiers.count == CompensationPlan.tierBoundsFen.count })
         }
-        #expect(stored.map(key).sorted() == expected.map(key).sorted())
-        let schemes = try await harness.call(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest(),
-                                             token: "office").schemes
-        #expect(schemes.map(\.grade) == Organisation.grades)
-        #expect(schemes.allSatisfy { $0.version == 1 && $0.commissionTiers.count == CompensationPlan.tierBoundsFen.count })
-        try await harness.stop()
     }
 }

@@ -52,19 +52,19 @@ struct FeatureSpaceTests {
     }
 
     @Test func importModelRefusesAFeatureListTheReplicaCannotCompute() async throws {
-        let harness = try await MatchingHarness.start()
-        let error = await statusOf {
-            _ = try await harness.matching.unary(Crm_Matching_V1_Matching.importModel, Crm_Matching_V1_ImportModelRequest.with {
-                $0.model = .with {
-                    $0.summary = .with {
-                        $0.version = "gbt-imported-1"
-                        $0.features = ["total_assets", "family", "trade_count_30d"]
+        try await withService(await MatchingHarness.start()) { harness in
+            let error = await statusOf {
+                _ = try await harness.matching.unary(Crm_Matching_V1_Matching.importModel, Crm_Matching_V1_ImportModelRequest.with {
+                    $0.model = .with {
+                        $0.summary = .with {
+                            $0.version = "gbt-imported-1"
+                            $0.features = ["total_assets", "family", "trade_count_30d"]
+                        }
                     }
-                }
-            })
+                })
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.fieldViolations.first?.field == "model.summary.features")
         }
-        #expect(error?.code == .invalidArgument)
-        #expect(error?.fieldViolations.first?.field == "model.summary.features")
-        try await harness.stop()
     }
 }

@@ -11,15 +11,8 @@ import ProfilesService
 
 /// Profiles, products and one or more matching replicas in process, each over its own SQLite file,
 /// with their background work running (the profiles dimension updater, matching's feed followers).
-struct MatchingHarness {
-    static let tokens: [TokenAuthenticator.Entry] = [
-        .init(sha256: TokenAuthenticator.hash(token: "ingest"), principal: Principal(name: "trading-system", roles: ["ingest"])),
-        .init(sha256: TokenAuthenticator.hash(token: "office"), principal: Principal(name: "head-office", roles: ["head-office"])),
-        .init(sha256: TokenAuthenticator.hash(token: "service"), principal: Principal(name: "crm-services", roles: ["service"])),
-        .init(sha256: TokenAuthenticator.hash(token: "admin"), principal: Principal(name: "product-admin", roles: ["product-admin"])),
-        .init(sha256: TokenAuthenticator.hash(token: "web"), principal: Principal(name: "website", roles: ["website"])),
-        .init(sha256: TokenAuthenticator.hash(token: "marketing"), principal: Principal(name: "marketing", roles: ["marketing"])),
-    ]
+struct MatchingHarness: StoppableService {
+    static let tokens = TestPrincipals.entries
     static let matchingSettings = ["feed.interval_ms": "20", "model.sync_seconds": "1"]
 
     let profiles: InProcessService<ProfilesService>

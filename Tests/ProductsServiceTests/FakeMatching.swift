@@ -1,3 +1,4 @@
+import CRMTestSupport
 import CRMProtos
 import CRMRPC
 import NIOCore
@@ -33,9 +34,7 @@ final class FakeMatching: Sendable {
             serviceName: "matching",
             configuration: RPCServerConfiguration(port: 0),
             router: router,
-            authenticator: TokenAuthenticator(entries: [
-                .init(sha256: TokenAuthenticator.hash(token: "peer"), principal: Principal(name: "crm-services", roles: ["service"])),
-            ])
+            authenticator: TestPrincipals.authenticator
         )
         let address = try await server.start()
         let fake = FakeMatching(server: server, port: address.port ?? 0)

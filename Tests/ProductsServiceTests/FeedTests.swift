@@ -25,21 +25,21 @@ import Testing
         try await harness.stop()
 
         // The service restarts on the same file; more changes arrive; the consumer resumes.
-        let restarted = try await ProductsHarness.start(path: harness.path)
-        product.riskLevel = .r3
-        try await restarted.upsert(product)
-        product.status = .suspended
-        try await restarted.upsert(product)
-        let rest = try await restarted.changes(after: resumeAt)
-        #expect(rest.map(\.sequence) == [3, 4, 5, 6])
-        #expect(rest.map(\.kind) == [.contractSigned, .orderPlaced, .productUpdated, .productStatusChanged])
-        #expect(rest[2].product.riskLevel == .r3)
-        #expect(rest.last?.product.status == .suspended)
-        let limited = try await restarted.service.client(token: "office").serverStreaming(
-            Crm_Products_V1_Products.streamChanges, Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = 4; $0.limit = 1 }).collect()
-        #expect(limited.map(\.sequence) == [5])
-        let website = await statusOf { _ = try await restarted.changes(after: 0, client: restarted.web) }
-        #expect(website?.code == .permissionDenied)
-        try await restarted.stop()
+        try await withService(await ProductsHarness.start(path: harness.path)) { restarted in
+            product.riskLevel = .r3
+            try await restarted.upsert(product)
+            product.status = .suspended
+            try await restarted.upsert(product)
+            let rest = try await restarted.changes(after: resumeAt)
+            #expect(rest.map(\.sequence) == [3, 4, 5, 6])
+            #expect(rest.map(\.kind) == [.contractSigned, .orderPlaced, .productUpdated, .productStatusChanged])
+            #expect(rest[2].product.riskLevel == .r3)
+            #expect(rest.last?.product.status == .suspended)
+            let limited = try await restarted.service.client(token: "office").serverStreaming(
+                Crm_Products_V1_Products.streamChanges, Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = 4; $0.limit = 1 }).collect()
+            #expect(limited.map(\.sequence) == [5])
+            let website = await statusOf { _ = try await restarted.changes(after: 0, client: restarted.web) }
+            #expect(website?.code == .permissionDenied)
+        }
     }
 }

@@ -257,40 +257,40 @@ import Testing
     }
 
     @Test func customersSubscribeToAdvisoryPackages() async throws {
-        let harness = try await ProductsHarness.start()
-        try await harness.upsert(ProductsHarness.product("ADV1", type: .advisoryPackage, risk: .r1))
-        try await harness.upsert(ProductsHarness.product("P1"))
-        func subscribe(_ fill: (inout Crm_Products_V1_PackageSubscription) -> Void) async throws -> Crm_Products_V1_SubscribePackageResponse {
-            try await harness.web.unary(Crm_Products_V1_Products.subscribePackage, Crm_Products_V1_SubscribePackageRequest.with {
-                $0.subscription = .with {
-                    $0.customerID = "C1"
-                    $0.packageCode = "ADV1"
-                    $0.feeSchedule = .with { $0.monthlyFee = .with { $0.minorUnits = 29_900 } }
-                    $0.startDate = .init(year: 2026, month: 7, day: 1)
-                    fill(&$0)
-                }
-            })
+        try await withService(await ProductsHarness.start()) { harness in
+            try await harness.upsert(ProductsHarness.product("ADV1", type: .advisoryPackage, risk: .r1))
+            try await harness.upsert(ProductsHarness.product("P1"))
+            func subscribe(_ fill: (inout Crm_Products_V1_PackageSubscription) -> Void) async throws -> Crm_Products_V1_SubscribePackageResponse {
+                try await harness.web.unary(Crm_Products_V1_Products.subscribePackage, Crm_Products_V1_SubscribePackageRequest.with {
+                    $0.subscription = .with {
+                        $0.customerID = "C1"
+                        $0.packageCode = "ADV1"
+                        $0.feeSchedule = .with { $0.monthlyFee = .with { $0.minorUnits = 29_900 } }
+                        $0.startDate = .init(year: 2026, month: 7, day: 1)
+                        fill(&$0)
+                    }
+                })
+            }
+            let first = try await subscribe { _ in }
+            #expect(first.created)
+            #expect(first.subscription.feeSchedule.monthlyFee.minorUnits == 29_900)
+            #expect(try await subscribe { _ in }.created == false)
+            let otherTerms = await statusOf { _ = try await subscribe { $0.feeSchedule = .with { $0.assetPercentageBp = 50 } } }
+            #expect(otherTerms?.code == .alreadyExists)
+            let percentage = try await subscribe { $0.customerID = "C2"; $0.feeSchedule = .with { $0.assetPercentageBp = 50 } }
+            #expect(percentage.subscription.feeSchedule.assetPercentageBp == 50)
+            let notPackage = await statusOf { _ = try await subscribe { $0.packageCode = "P1" } }
+            #expect(notPackage?.code == .failedPrecondition)
+            #expect(notPackage?.fieldViolations.first?.field == "subscription.package_code")
+            // A date that is no date is refused by the contract's checks before the handler looks at the
+            // rest; without it, the handler names what it finds.
+            let notADate = await statusOf { _ = try await subscribe { $0.clearFeeSchedule(); $0.startDate = .init(year: 2026, month: 2, day: 30) } }
+            #expect(notADate?.code == .invalidArgument)
+            #expect(notADate?.fieldViolations.map(\.field) == ["subscription.start_date"])
+            let noFee = await statusOf { _ = try await subscribe { $0.clearFeeSchedule() } }
+            #expect(noFee?.fieldViolations.map(\.field) == ["subscription.fee_schedule"])
+            let unknown = await statusOf { _ = try await subscribe { $0.packageCode = "NOPE" } }
+            #expect(unknown?.code == .notFound)
         }
-        let first = try await subscribe { _ in }
-        #expect(first.created)
-        #expect(first.subscription.feeSchedule.monthlyFee.minorUnits == 29_900)
-        #expect(try await subscribe { _ in }.created == false)
-        let otherTerms = await statusOf { _ = try await subscribe { $0.feeSchedule = .with { $0.assetPercentageBp = 50 } } }
-        #expect(otherTerms?.code == .alreadyExists)
-        let percentage = try await subscribe { $0.customerID = "C2"; $0.feeSchedule = .with { $0.assetPercentageBp = 50 } }
-        #expect(percentage.subscription.feeSchedule.assetPercentageBp == 50)
-        let notPackage = await statusOf { _ = try await subscribe { $0.packageCode = "P1" } }
-        #expect(notPackage?.code == .failedPrecondition)
-        #expect(notPackage?.fieldViolations.first?.field == "subscription.package_code")
-        // A date that is no date is refused by the contract's checks before the handler looks at the
-        // rest; without it, the handler names what it finds.
-        let notADate = await statusOf { _ = try await subscribe { $0.clearFeeSchedule(); $0.startDate = .init(year: 2026, month: 2, day: 30) } }
-        #expect(notADate?.code == .invalidArgument)
-        #expect(notADate?.fieldViolations.map(\.field) == ["subscription.start_date"])
-        let noFee = await statusOf { _ = try await subscribe { $0.clearFeeSchedule() } }
-        #expect(noFee?.fieldViolations.map(\.field) == ["subscription.fee_schedule"])
-        let unknown = await statusOf { _ = try await subscribe { $0.packageCode = "NOPE" } }
-        #expect(unknown?.code == .notFound)
-        try await harness.stop()
     }
 }

@@ -10,15 +10,8 @@ import Synchronization
 import CRMTestSupport
 
 /// The products service in process, over a fresh SQLite file, with one token per role.
-struct ProductsHarness {
-    static let tokens: [TokenAuthenticator.Entry] = [
-        .init(sha256: TokenAuthenticator.hash(token: "admin"), principal: Principal(name: "product-admin", roles: ["product-admin"])),
-        .init(sha256: TokenAuthenticator.hash(token: "office"), principal: Principal(name: "head-office", roles: ["head-office"])),
-        .init(sha256: TokenAuthenticator.hash(token: "web"), principal: Principal(name: "website", roles: ["website"])),
-        .init(sha256: TokenAuthenticator.hash(token: "feed"), principal: Principal(name: "matching", roles: ["service"])),
-        .init(sha256: TokenAuthenticator.hash(token: "m1"), principal: Principal(name: "manager:M1", roles: ["manager", "workbench"], attributes: ["manager_id": "M1"])),
-        .init(sha256: TokenAuthenticator.hash(token: "hr"), principal: Principal(name: "hr", roles: ["hr"])),
-    ]
+struct ProductsHarness: StoppableService {
+    static let tokens = TestPrincipals.entries
     let service: InProcessService<ProductsService>
     let path: String
     let admin: RPCClient

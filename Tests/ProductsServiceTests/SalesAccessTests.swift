@@ -11,10 +11,7 @@ import Testing
 /// learns from the real profiles service: another manager's customer's orders and contracts, and
 /// ids that do not exist, are the same PERMISSION_DENIED.
 @Suite struct SalesAccessTests {
-    static let profilesTokens: [TokenAuthenticator.Entry] = [
-        .init(sha256: TokenAuthenticator.hash(token: "ingest"), principal: Principal(name: "trading-system", roles: ["ingest"])),
-        .init(sha256: TokenAuthenticator.hash(token: "service"), principal: Principal(name: "crm-services", roles: ["service"])),
-    ]
+    static let profilesTokens = TestPrincipals.entries
 
     /// The real profiles service in process with C1 in M1's book and C2 in M2's.
     static func profilesWithTwoBooks() async throws -> InProcessService<ProfilesService> {

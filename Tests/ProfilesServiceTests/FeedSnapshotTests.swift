@@ -1,3 +1,4 @@
+import CRMTestSupport
 import CRMProtos
 import CRMRPC
 import Foundation
@@ -34,76 +35,76 @@ import Testing
 
     @Test(arguments: [2_000, 2]) func theSnapshotHoldsEveryCustomersCurrentStateInPagesWithTheFeedsSequence(readPage: Int) async throws {
         // Read 2 customers at a time, a call's pages are read ahead while the one before is sent.
-        let harness = try await ProfilesHarness.start(settings: ["snapshot.page": "\(readPage)"])
-        for id in ["C1", "C2", "C3", "C4", "C5"] { try await harness.upsert(id) }
-        for (tolerance, id) in [(Crm_Common_V1_RiskTolerance.c2, "C2"), (.c4, "C2"), (.c3, "C4")] {
-            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
-                $0.customerID = id
-                $0.assessment = .with {
-                    $0.investorClass = .ordinary
-                    $0.riskTolerance = tolerance
-                    $0.assessedOn = .init(year: 2026, month: 3, day: 2)
-                    $0.horizon = .oneTo3Years
-                    $0.varieties = [.funds]
-                }
-            })
-        }
-        _ = try await harness.ingestTrades((1...4).map { ProfilesHarness.trade("T\($0)", customer: "C3", amountFen: 250_000 * Int64($0)) })
-        try await harness.service.service.updateDimensions()
-        let (dictionary, schemes) = try await Self.dictionaries(harness)
-        let lastSequence = try await harness.changes(after: 0).last?.sequence ?? 0
+        try await withService(await ProfilesHarness.start(settings: ["snapshot.page": "\(readPage)"])) { harness in
+            for id in ["C1", "C2", "C3", "C4", "C5"] { try await harness.upsert(id) }
+            for (tolerance, id) in [(Crm_Common_V1_RiskTolerance.c2, "C2"), (.c4, "C2"), (.c3, "C4")] {
+                _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
+                    $0.customerID = id
+                    $0.assessment = .with {
+                        $0.investorClass = .ordinary
+                        $0.riskTolerance = tolerance
+                        $0.assessedOn = .init(year: 2026, month: 3, day: 2)
+                        $0.horizon = .oneTo3Years
+                        $0.varieties = [.funds]
+                    }
+                })
+            }
+            _ = try await harness.ingestTrades((1...4).map { ProfilesHarness.trade("T\($0)", customer: "C3", amountFen: 250_000 * Int64($0)) })
+            try await harness.service.service.updateDimensions()
+            let (dictionary, schemes) = try await Self.dictionaries(harness)
+            let lastSequence = try await harness.changes(after: 0).last?.sequence ?? 0
 
-        func snapshot(after: String, limit: UInt32) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
-            try await harness.office.serverStreaming(Crm_Profiles_V1_Profiles.streamSnapshot, Crm_Profiles_V1_StreamSnapshotRequest.with {
-                $0.afterCustomerID = after
-                $0.limit = limit
-            }).collect()
+            func snapshot(after: String, limit: UInt32) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
+                try await harness.office.serverStreaming(Crm_Profiles_V1_Profiles.streamSnapshot, Crm_Profiles_V1_StreamSnapshotRequest.with {
+                    $0.afterCustomerID = after
+                    $0.limit = limit
+                }).collect()
+            }
+            let first = try await snapshot(after: "", limit: 3)
+            let rest = try await snapshot(after: first.last?.customer.customerID ?? "", limit: 0)
+            #expect(first.map(\.customer.customerID) == ["C1", "C2", "C3"])
+            #expect(rest.map(\.customer.customerID) == ["C4", "C5"])
+            #expect(try await snapshot(after: "C5", limit: 0).isEmpty)
+            let entries = first + rest
+            #expect(entries.allSatisfy { $0.sequence == lastSequence })
+            // The latest assessment only; none for a customer never assessed.
+            #expect(entries[1].assessment.riskTolerance == .c4 && entries[1].assessment.sequence == 2)
+            #expect(entries[3].assessment.riskTolerance == .c3)
+            #expect(!entries[0].hasAssessment)
+            // Every value of the 360 view, by position, and the maps left empty.
+            for entry in entries {
+                let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
+                    $0.customerID = entry.customer.customerID
+                }).view
+                #expect(entry.customer == view.customer)
+                #expect(entry.dimensions.numbers.isEmpty && entry.dimensions.categories.isEmpty && entry.dimensions.classes.isEmpty)
+                #expect(Self.named(entry.dimensions, dictionary: dictionary) == view.dimensions.numbers)
+                let text = Self.namedText(entry.dimensions, dictionary: dictionary, schemes: schemes)
+                #expect(text.classes == view.dimensions.classes && text.classes.count == schemes.count)
+                #expect(text.categories == view.dimensions.categories)
+            }
+            #expect(Self.named(entries[2].dimensions, dictionary: dictionary)["trade_count_365d"] == 4)
         }
-        let first = try await snapshot(after: "", limit: 3)
-        let rest = try await snapshot(after: first.last?.customer.customerID ?? "", limit: 0)
-        #expect(first.map(\.customer.customerID) == ["C1", "C2", "C3"])
-        #expect(rest.map(\.customer.customerID) == ["C4", "C5"])
-        #expect(try await snapshot(after: "C5", limit: 0).isEmpty)
-        let entries = first + rest
-        #expect(entries.allSatisfy { $0.sequence == lastSequence })
-        // The latest assessment only; none for a customer never assessed.
-        #expect(entries[1].assessment.riskTolerance == .c4 && entries[1].assessment.sequence == 2)
-        #expect(entries[3].assessment.riskTolerance == .c3)
-        #expect(!entries[0].hasAssessment)
-        // Every value of the 360 view, by position, and the maps left empty.
-        for entry in entries {
-            let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
-                $0.customerID = entry.customer.customerID
-            }).view
-            #expect(entry.customer == view.customer)
-            #expect(entry.dimensions.numbers.isEmpty && entry.dimensions.categories.isEmpty && entry.dimensions.classes.isEmpty)
-            #expect(Self.named(entry.dimensions, dictionary: dictionary) == view.dimensions.numbers)
-            let text = Self.namedText(entry.dimensions, dictionary: dictionary, schemes: schemes)
-            #expect(text.classes == view.dimensions.classes && text.classes.count == schemes.count)
-            #expect(text.categories == view.dimensions.categories)
-        }
-        #expect(Self.named(entries[2].dimensions, dictionary: dictionary)["trade_count_365d"] == 4)
-        try await harness.stop()
     }
 
     @Test func theFeedAnnouncesDimensionsByPositionAndThenOnlyWhatChanged() async throws {
-        let harness = try await ProfilesHarness.start()
-        try await harness.upsert("C1")
-        _ = try await harness.ingestTrades([ProfilesHarness.trade("T1", customer: "C1")])
-        try await harness.service.service.updateDimensions()
-        _ = try await harness.ingestTrades([ProfilesHarness.trade("T2", customer: "C1")])
-        try await harness.service.service.updateDimensions()
-        let dictionary = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions
-        let announced = try await harness.changes(after: 0).filter { $0.kind == .dimensionsChanged }.map(\.dimensions)
-        #expect(announced.count == 2)
-        #expect(announced.allSatisfy { $0.numbers.isEmpty && $0.numberPositions.count == $0.numberValues.count })
-        let full = Self.named(announced[0], dictionary: dictionary)
-        let delta = Self.named(announced[1], dictionary: dictionary)
-        #expect(full["trade_count_365d"] == 1 && delta["trade_count_365d"] == 2)
-        #expect(delta.count < full.count)
-        // Positions point at numeric dimensions only.
-        #expect(announced.flatMap(\.numberPositions).allSatisfy { dictionary[Int($0)].type != .category })
-        try await harness.stop()
+        try await withService(await ProfilesHarness.start()) { harness in
+            try await harness.upsert("C1")
+            _ = try await harness.ingestTrades([ProfilesHarness.trade("T1", customer: "C1")])
+            try await harness.service.service.updateDimensions()
+            _ = try await harness.ingestTrades([ProfilesHarness.trade("T2", customer: "C1")])
+            try await harness.service.service.updateDimensions()
+            let dictionary = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions
+            let announced = try await harness.changes(after: 0).filter { $0.kind == .dimensionsChanged }.map(\.dimensions)
+            #expect(announced.count == 2)
+            #expect(announced.allSatisfy { $0.numbers.isEmpty && $0.numberPositions.count == $0.numberValues.count })
+            let full = Self.named(announced[0], dictionary: dictionary)
+            let delta = Self.named(announced[1], dictionary: dictionary)
+            #expect(full["trade_count_365d"] == 1 && delta["trade_count_365d"] == 2)
+            #expect(delta.count < full.count)
+            // Positions point at numeric dimensions only.
+            #expect(announced.flatMap(\.numberPositions).allSatisfy { dictionary[Int($0)].type != .category })
+        }
     }
 
     @Test func theDimensionsMoveToTheirOwnTableWithoutLoss() throws {

@@ -46,102 +46,102 @@ import Testing
     }
 
     @Test func eventsBecomeDimensionsClassesAndThe360View() async throws {
-        let harness = try await ProfilesHarness.start()
-        try await populate(harness)
-        let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH"; $0.recentLimit = 5 }).view
-        #expect(view.cash.minorUnits == 20_000_000)
-        #expect(view.totalAssets.minorUnits == 100_000_000)
-        #expect(view.positions.map(\.instrument) == ["600519"])
-        #expect(view.recentTrades.count == 5)
-        #expect(view.recentTrades.first?.idempotencyKey == "T12")  // newest first
-        #expect(view.recentContacts.map(\.topic) == ["bond fund"])
-        #expect(view.statusHistory.map(\.toStatus) == [.normal])
-        let numbers = view.dimensions.numbers
-        #expect(numbers["total_assets"] == 100_000_000)
-        #expect(numbers["position_ratio"] == 0.8)
-        #expect(numbers["trade_count_30d"] == 12)
-        #expect(view.dimensions.asOf.isoString == "2026-06-30")
-        #expect(view.dimensions.classes.count >= 10)
-        #expect(view.dimensions.classes["risk_tolerance"] == "unassessed")
+        try await withService(await ProfilesHarness.start()) { harness in
+            try await populate(harness)
+            let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH"; $0.recentLimit = 5 }).view
+            #expect(view.cash.minorUnits == 20_000_000)
+            #expect(view.totalAssets.minorUnits == 100_000_000)
+            #expect(view.positions.map(\.instrument) == ["600519"])
+            #expect(view.recentTrades.count == 5)
+            #expect(view.recentTrades.first?.idempotencyKey == "T12")  // newest first
+            #expect(view.recentContacts.map(\.topic) == ["bond fund"])
+            #expect(view.statusHistory.map(\.toStatus) == [.normal])
+            let numbers = view.dimensions.numbers
+            #expect(numbers["total_assets"] == 100_000_000)
+            #expect(numbers["position_ratio"] == 0.8)
+            #expect(numbers["trade_count_30d"] == 12)
+            #expect(view.dimensions.asOf.isoString == "2026-06-30")
+            #expect(view.dimensions.classes.count >= 10)
+            #expect(view.dimensions.classes["risk_tolerance"] == "unassessed")
 
-        let prospect = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }).view
-        #expect(prospect.dimensions.classes["lifecycle_stage"] == "prospect")
+            let prospect = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }).view
+            #expect(prospect.dimensions.classes["lifecycle_stage"] == "prospect")
 
-        // The data dictionary lists every dimension with a definition.
-        let dictionary = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest())
-        #expect(dictionary.dimensions.count >= 150)
-        #expect(dictionary.dimensions.allSatisfy { !$0.definition.isEmpty && $0.type != .unspecified })
-        let schemes = try await harness.office.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest())
-        #expect(schemes.schemes.count >= 10)
+            // The data dictionary lists every dimension with a definition.
+            let dictionary = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest())
+            #expect(dictionary.dimensions.count >= 150)
+            #expect(dictionary.dimensions.allSatisfy { !$0.definition.isEmpty && $0.type != .unspecified })
+            let schemes = try await harness.office.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest())
+            #expect(schemes.schemes.count >= 10)
 
-        // A full rebuild from the stored events gives the incrementally kept ledgers.
-        let rebuild = try await harness.office.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
-        #expect(rebuild.customers == 3)
-        #expect(rebuild.mismatches == 0)
-        try await harness.stop()
+            // A full rebuild from the stored events gives the incrementally kept ledgers.
+            let rebuild = try await harness.office.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
+            #expect(rebuild.customers == 3)
+            #expect(rebuild.mismatches == 0)
+        }
     }
 
     @Test func segmentsCountAndListTheirMembersAndBadRulesNameThePosition() async throws {
-        let harness = try await ProfilesHarness.start()
-        try await populate(harness)
-        let save = { (name: String, rule: String) async throws -> Crm_Profiles_V1_SaveSegmentResponse in
-            try await harness.office.unary(Crm_Profiles_V1_Profiles.saveSegment, Crm_Profiles_V1_SaveSegmentRequest.with {
-                $0.segment = .with { $0.name = name; $0.rule = rule; $0.description_p = "test" }
+        try await withService(await ProfilesHarness.start()) { harness in
+            try await populate(harness)
+            let save = { (name: String, rule: String) async throws -> Crm_Profiles_V1_SaveSegmentResponse in
+                try await harness.office.unary(Crm_Profiles_V1_Profiles.saveSegment, Crm_Profiles_V1_SaveSegmentRequest.with {
+                    $0.segment = .with { $0.name = name; $0.rule = rule; $0.description_p = "test" }
+                })
+            }
+            _ = try await save("invested", "position_ratio > 0.5 and not status = frozen")
+            let count = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.name = "invested" })
+            #expect(count.count == 1)
+            #expect(count.population == 3)
+            let members = try await harness.office.unary(Crm_Profiles_V1_Profiles.listSegmentMembers, Crm_Profiles_V1_ListSegmentMembersRequest.with { $0.name = "invested" })
+            #expect(members.customers.map(\.customerID) == ["RICH"])
+            let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH" }).view
+            #expect(view.segments == ["invested"])
+
+            let bad = await statusOf { _ = try await save("broken", "position_ratio < ") }
+            #expect(bad?.code == .invalidArgument)
+            #expect(bad?.fieldViolations.first?.field == "segment.rule")
+            #expect(bad?.message.contains("position 18") == true)  // one past the end of the 17-character text
+            let unknownField = await statusOf { _ = try await save("typo", "asset_teir = gold") }
+            #expect(unknownField?.message.contains("position 1") == true)
+
+            // Ad-hoc rules and sorted search.
+            let adHoc = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "status in (prospect, closed) or cash >= 5000000" })
+            #expect(adHoc.count == 3)
+            let sorted = try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
+                $0.rule = "status = normal"; $0.orderBy = "total_assets"; $0.descending = true; $0.page = .with { $0.pageSize = 1 }
             })
+            #expect(sorted.customers.map(\.customerID) == ["RICH"])
+            #expect(sorted.page.totalCount == 2)
+            #expect(!sorted.page.nextPageToken.isEmpty)
         }
-        _ = try await save("invested", "position_ratio > 0.5 and not status = frozen")
-        let count = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.name = "invested" })
-        #expect(count.count == 1)
-        #expect(count.population == 3)
-        let members = try await harness.office.unary(Crm_Profiles_V1_Profiles.listSegmentMembers, Crm_Profiles_V1_ListSegmentMembersRequest.with { $0.name = "invested" })
-        #expect(members.customers.map(\.customerID) == ["RICH"])
-        let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH" }).view
-        #expect(view.segments == ["invested"])
-
-        let bad = await statusOf { _ = try await save("broken", "position_ratio < ") }
-        #expect(bad?.code == .invalidArgument)
-        #expect(bad?.fieldViolations.first?.field == "segment.rule")
-        #expect(bad?.message.contains("position 18") == true)  // one past the end of the 17-character text
-        let unknownField = await statusOf { _ = try await save("typo", "asset_teir = gold") }
-        #expect(unknownField?.message.contains("position 1") == true)
-
-        // Ad-hoc rules and sorted search.
-        let adHoc = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "status in (prospect, closed) or cash >= 5000000" })
-        #expect(adHoc.count == 3)
-        let sorted = try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
-            $0.rule = "status = normal"; $0.orderBy = "total_assets"; $0.descending = true; $0.page = .with { $0.pageSize = 1 }
-        })
-        #expect(sorted.customers.map(\.customerID) == ["RICH"])
-        #expect(sorted.page.totalCount == 2)
-        #expect(!sorted.page.nextPageToken.isEmpty)
-        try await harness.stop()
     }
 
     @Test func managersSeeTheirBookAndHeadOfficeSeesTheFirm() async throws {
-        let harness = try await ProfilesHarness.start()
-        try await populate(harness)
-        let m1 = harness.service.client(token: "m1")
-        let book = try await m1.unary(Crm_Profiles_V1_Profiles.getManagerBook, Crm_Profiles_V1_GetManagerBookRequest())
-        #expect(book.customers.map(\.customerID) == ["CASH", "RICH"])
-        #expect(book.totalAssets.minorUnits == 105_000_000)
-        let other = await statusOf { _ = try await m1.unary(Crm_Profiles_V1_Profiles.getManagerBook, Crm_Profiles_V1_GetManagerBookRequest.with { $0.managerID = "M2" }) }
-        #expect(other?.code == .permissionDenied)
-        // A manager's search only ever returns their own customers.
-        let search = try await m1.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest())
-        #expect(Set(search.customers.map(\.managerID)) == ["M1"])
-        let view = await statusOf { _ = try await m1.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }) }
-        #expect(view?.code == .permissionDenied)
+        try await withService(await ProfilesHarness.start()) { harness in
+            try await populate(harness)
+            let m1 = harness.service.client(token: "m1")
+            let book = try await m1.unary(Crm_Profiles_V1_Profiles.getManagerBook, Crm_Profiles_V1_GetManagerBookRequest())
+            #expect(book.customers.map(\.customerID) == ["CASH", "RICH"])
+            #expect(book.totalAssets.minorUnits == 105_000_000)
+            let other = await statusOf { _ = try await m1.unary(Crm_Profiles_V1_Profiles.getManagerBook, Crm_Profiles_V1_GetManagerBookRequest.with { $0.managerID = "M2" }) }
+            #expect(other?.code == .permissionDenied)
+            // A manager's search only ever returns their own customers.
+            let search = try await m1.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest())
+            #expect(Set(search.customers.map(\.managerID)) == ["M1"])
+            let view = await statusOf { _ = try await m1.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }) }
+            #expect(view?.code == .permissionDenied)
 
-        let figures = try await harness.office.unary(Crm_Profiles_V1_Profiles.getBranchFigures, Crm_Profiles_V1_GetBranchFiguresRequest())
-        #expect(figures.headOffice.customers == 3)
-        #expect(figures.headOffice.customersByStatus == ["NORMAL": 2, "PROSPECT": 1])
-        #expect(figures.headOffice.totalAssets.minorUnits == 105_000_000)
-        #expect(figures.branches.map(\.branchID) == ["B01"])
-        let distribution = try await harness.office.unary(Crm_Profiles_V1_Profiles.getClassDistribution, Crm_Profiles_V1_GetClassDistributionRequest.with { $0.scheme = "lifecycle_stage" })
-        #expect(distribution.customersByClass.values.reduce(0, +) == 3)
-        #expect(distribution.customersByClass["prospect"] == 1)
-        await m1.close()
-        try await harness.stop()
+            let figures = try await harness.office.unary(Crm_Profiles_V1_Profiles.getBranchFigures, Crm_Profiles_V1_GetBranchFiguresRequest())
+            #expect(figures.headOffice.customers == 3)
+            #expect(figures.headOffice.customersByStatus == ["NORMAL": 2, "PROSPECT": 1])
+            #expect(figures.headOffice.totalAssets.minorUnits == 105_000_000)
+            #expect(figures.branches.map(\.branchID) == ["B01"])
+            let distribution = try await harness.office.unary(Crm_Profiles_V1_Profiles.getClassDistribution, Crm_Profiles_V1_GetClassDistributionRequest.with { $0.scheme = "lifecycle_stage" })
+            #expect(distribution.customersByClass.values.reduce(0, +) == 3)
+            #expect(distribution.customersByClass["prospect"] == 1)
+            await m1.close()
+        }
     }
 
     @Test func theUpdaterResumesFromItsCheckpointAfterARestart() async throws {
@@ -150,59 +150,59 @@ import Testing
         _ = try await harness.ingestTrades((1...3).map { ProfilesHarness.trade("A\($0)", customer: "C1") })
         try await harness.service.service.updateDimensions()
         try await harness.stop()
-        let restarted = try await ProfilesHarness.start(path: harness.path)
-        _ = try await restarted.ingestTrades((1...2).map { ProfilesHarness.trade("B\($0)", customer: "C1") })
-        try await restarted.service.service.updateDimensions()
-        let view = try await restarted.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "C1" }).view
-        #expect(view.dimensions.numbers["trade_count_365d"] == 5)
-        let rebuild = try await restarted.office.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
-        #expect(rebuild.mismatches == 0)
-        // Each step announced the new dimensions on the feed.
-        let changes = try await restarted.changes(after: 0)
-        #expect(changes.filter { $0.kind == .dimensionsChanged }.count == 2)
-        try await restarted.stop()
+        try await withService(await ProfilesHarness.start(path: harness.path)) { restarted in
+            _ = try await restarted.ingestTrades((1...2).map { ProfilesHarness.trade("B\($0)", customer: "C1") })
+            try await restarted.service.service.updateDimensions()
+            let view = try await restarted.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "C1" }).view
+            #expect(view.dimensions.numbers["trade_count_365d"] == 5)
+            let rebuild = try await restarted.office.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
+            #expect(rebuild.mismatches == 0)
+            // Each step announced the new dimensions on the feed.
+            let changes = try await restarted.changes(after: 0)
+            #expect(changes.filter { $0.kind == .dimensionsChanged }.count == 2)
+        }
     }
 }
 
 /// The in-memory columns must answer exactly what a row-by-row scan of the store answers.
 @Suite struct DimensionIndexTests {
     @Test func columnarCountsAgreeWithARowScan() async throws {
-        let harness = try await ProfilesHarness.start()
-        for index in 0..<60 {
-            let status: Crm_Profiles_V1_AccountStatus = [.normal, .normal, .frozen, .prospect, .closed][index % 5]
-            try await harness.upsert(String(format: "C%03d", index), status: status, manager: index % 3 == 0 ? "M1" : "M2")
-        }
-        var trades: [Crm_Profiles_V1_TradeEvent] = []
-        for customer in 0..<60 where customer % 5 < 2 {
-            let id = String(format: "C%03d", customer)
-            let amount = Int64(100_000 * (customer + 1))
-            for n in 0..<(customer % 7 + 1) {
-                trades.append(ProfilesHarness.trade("T\(customer)-\(n)", customer: id, amountFen: amount, day: Int32(1 + n)))
+        try await withService(await ProfilesHarness.start()) { harness in
+            for index in 0..<60 {
+                let status: Crm_Profiles_V1_AccountStatus = [.normal, .normal, .frozen, .prospect, .closed][index % 5]
+                try await harness.upsert(String(format: "C%03d", index), status: status, manager: index % 3 == 0 ? "M1" : "M2")
             }
+            var trades: [Crm_Profiles_V1_TradeEvent] = []
+            for customer in 0..<60 where customer % 5 < 2 {
+                let id = String(format: "C%03d", customer)
+                let amount = Int64(100_000 * (customer + 1))
+                for n in 0..<(customer % 7 + 1) {
+                    trades.append(ProfilesHarness.trade("T\(customer)-\(n)", customer: id, amountFen: amount, day: Int32(1 + n)))
+                }
+            }
+            _ = try await harness.ingestTrades(trades)
+            try await harness.service.service.updateDimensions()
+            let rules = [
+                "status = normal",
+                "trade_count_30d >= 3 and not status = frozen",
+                "buy_amount_30d > 500000 or manager_id = M1",
+                "lifecycle_stage in (prospect, new) or trade_count_365d between 2 and 4",
+                "asset_tier >= silver",
+            ]
+            let m1 = harness.service.client(token: "m1")
+            for rule in rules {
+                // Head office goes through the columns; a manager's scoped count scans the store.
+                let columnar = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
+                let scopedColumnar = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "(\(rule)) and manager_id = M1" })
+                let scanned = try await m1.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
+                #expect(columnar.population == 60)
+                #expect(scanned.population == 20)
+                #expect(scopedColumnar.count == scanned.count, "\(rule)")
+                let searched = try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with { $0.rule = rule; $0.page = .with { $0.pageSize = 1_000 } })
+                #expect(UInt64(searched.customers.count) == columnar.count)
+                #expect(searched.customers.map(\.customerID) == searched.customers.map(\.customerID).sorted())
+            }
+            await m1.close()
         }
-        _ = try await harness.ingestTrades(trades)
-        try await harness.service.service.updateDimensions()
-        let rules = [
-            "status = normal",
-            "trade_count_30d >= 3 and not status = frozen",
-            "buy_amount_30d > 500000 or manager_id = M1",
-            "lifecycle_stage in (prospect, new) or trade_count_365d between 2 and 4",
-            "asset_tier >= silver",
-        ]
-        let m1 = harness.service.client(token: "m1")
-        for rule in rules {
-            // Head office goes through the columns; a manager's scoped count scans the store.
-            let columnar = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
-            let scopedColumnar = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "(\(rule)) and manager_id = M1" })
-            let scanned = try await m1.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
-            #expect(columnar.population == 60)
-            #expect(scanned.population == 20)
-            #expect(scopedColumnar.count == scanned.count, "\(rule)")
-            let searched = try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with { $0.rule = rule; $0.page = .with { $0.pageSize = 1_000 } })
-            #expect(UInt64(searched.customers.count) == columnar.count)
-            #expect(searched.customers.map(\.customerID) == searched.customers.map(\.customerID).sorted())
-        }
-        await m1.close()
-        try await harness.stop()
     }
 }

@@ -7,14 +7,8 @@ import GRDB
 import CRMTestSupport
 
 /// The profiles service in process, over a fresh SQLite file, with one token per role.
-struct ProfilesHarness {
-    static let tokens: [TokenAuthenticator.Entry] = [
-        .init(sha256: TokenAuthenticator.hash(token: "ingest"), principal: Principal(name: "trading-system", roles: ["ingest"])),
-        .init(sha256: TokenAuthenticator.hash(token: "office"), principal: Principal(name: "head-office", roles: ["head-office"])),
-        .init(sha256: TokenAuthenticator.hash(token: "feed"), principal: Principal(name: "matching", roles: ["service"])),
-        .init(sha256: TokenAuthenticator.hash(token: "m1"), principal: Principal(name: "manager:M1", roles: ["manager"], attributes: ["manager_id": "M1"])),
-        .init(sha256: TokenAuthenticator.hash(token: "m2"), principal: Principal(name: "manager:M2", roles: ["manager"], attributes: ["manager_id": "M2"])),
-    ]
+struct ProfilesHarness: StoppableService {
+    static let tokens = TestPrincipals.entries
 
     let service: InProcessService<ProfilesService>
     let path: String

@@ -1,3 +1,4 @@
+import CRMTestSupport
 import CRMProtos
 import Foundation
 import GRDB
@@ -80,33 +81,33 @@ import Testing
         var stores: [[String: [Data]]] = []
         // The one big step also splits its customers' computing over the cores.
         for (events, customers, parallel) in [(3, 2, 64), (50_000, 20_000, 1)] {
-            let harness = try await ProfilesHarness.start()
-            for id in ["A", "B", "C"] { try await harness.upsert(id) }
-            try await harness.upsert("P", status: .prospect)
-            let ids = ["A", "B", "A", "C", "B", "A", "A", "C"]
-            _ = try await harness.ingestTrades((0..<40).map { n in
-                ProfilesHarness.trade("T\(n)", customer: ids[n % ids.count], amountFen: 100_000 + Int64(n), day: Int32(1 + n % 20))
-            })
-            let classifier = try Classifier()
-            let updater = DimensionUpdater(database: harness.service.database, classifier: classifier,
-                                           index: DimensionIndex(schema: ProfileRules.schema(classifier: classifier)), logger: Logger(label: "test"),
-                                           eventsPerStep: events, customersPerStep: customers, parallelFrom: parallel)
-            #expect(try await updater.catchUp() == 40)
-            let state: [String: [Data]] = try await harness.service.database.read { db in
-                var rows: [String: [Data]] = [:]
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT d.customer_id, COALESCE(l.ledger, x''), COALESCE(l.recent, x''), d.dimensions
-                    FROM customer_dimensions d LEFT JOIN customer_ledger l ON l.customer_id = d.customer_id
-                    """) {
-                    rows[row[0]] = [row[1], row[2], row[3]]
+            try await withService(await ProfilesHarness.start()) { harness in
+                for id in ["A", "B", "C"] { try await harness.upsert(id) }
+                try await harness.upsert("P", status: .prospect)
+                let ids = ["A", "B", "A", "C", "B", "A", "A", "C"]
+                _ = try await harness.ingestTrades((0..<40).map { n in
+                    ProfilesHarness.trade("T\(n)", customer: ids[n % ids.count], amountFen: 100_000 + Int64(n), day: Int32(1 + n % 20))
+                })
+                let classifier = try Classifier()
+                let updater = DimensionUpdater(database: harness.service.database, classifier: classifier,
+                                               index: DimensionIndex(schema: ProfileRules.schema(classifier: classifier)), logger: Logger(label: "test"),
+                                               eventsPerStep: events, customersPerStep: customers, parallelFrom: parallel)
+                #expect(try await updater.catchUp() == 40)
+                let state: [String: [Data]] = try await harness.service.database.read { db in
+                    var rows: [String: [Data]] = [:]
+                    for row in try Row.fetchAll(db, sql: """
+                        SELECT d.customer_id, COALESCE(l.ledger, x''), COALESCE(l.recent, x''), d.dimensions
+                        FROM customer_dimensions d LEFT JOIN customer_ledger l ON l.customer_id = d.customer_id
+                        """) {
+                        rows[row[0]] = [row[1], row[2], row[3]]
+                    }
+                    return rows
                 }
-                return rows
+                let report = try await harness.service.database.read { db in try LedgerRebuild.verify(db) }
+                #expect(report.mismatches.isEmpty)
+                #expect(report.customers == 4)  // the prospect's creation wrote its (empty) ledger too
+                stores.append(state)
             }
-            let report = try await harness.service.database.read { db in try LedgerRebuild.verify(db) }
-            #expect(report.mismatches.isEmpty)
-            #expect(report.customers == 4)  // the prospect's creation wrote its (empty) ledger too
-            stores.append(state)
-            try await harness.stop()
         }
         #expect(stores[0].count == 4)
         #expect(stores[0] == stores[1])
@@ -115,56 +116,56 @@ import Testing
     /// Seeds from ``ComputedSeeds`` hold what the updater computes: folding their creation again
     /// changes nothing and announces nothing.
     @Test func computedSeedsAreWhatTheUpdaterComputes() async throws {
-        let harness = try await ProfilesHarness.start()
-        // The business date: 2026-06-30, from one ingested position.
-        try await harness.upsert("X1")
-        _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with {
-            $0.events = [.with {
-                $0.idempotencyKey = "P1"; $0.customerID = "X1"; $0.tradingDay = .init(year: 2026, month: 6, day: 30)
-                $0.cash = .with { $0.minorUnits = 1_000_000 }
-            }]
-        })
-        try await harness.service.service.updateDimensions()
+        try await withService(await ProfilesHarness.start()) { harness in
+            // The business date: 2026-06-30, from one ingested position.
+            try await harness.upsert("X1")
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with {
+                $0.events = [.with {
+                    $0.idempotencyKey = "P1"; $0.customerID = "X1"; $0.tradingDay = .init(year: 2026, month: 6, day: 30)
+                    $0.cash = .with { $0.minorUnits = 1_000_000 }
+                }]
+            })
+            try await harness.service.service.updateDimensions()
 
-        let asOf = Crm_Common_V1_Date(year: 2026, month: 6, day: 30)
-        let computed = try ComputedSeeds()
-        let seeds = [
-            computed.seed(customer: .with {
-                $0.customerID = "S1"; $0.kind = .individual; $0.name = "Seeded"; $0.status = .normal; $0.managerID = "M1"
-                $0.openDate = .init(year: 2019, month: 3, day: 1); $0.birthDate = .init(year: 1980, month: 1, day: 2)
-            }, assessment: .with {
-                $0.investorClass = .ordinary; $0.riskTolerance = .c4
-                $0.assessedOn = .init(year: 2026, month: 1, day: 5); $0.expiresOn = .init(year: 2028, month: 1, day: 4)
-            }, asOf: asOf),
-            computed.seed(customer: .with { $0.customerID = "S2"; $0.kind = .institution; $0.name = "Lead"; $0.status = .prospect }, assessment: nil, asOf: asOf),
-        ]
-        try await StoreSeeding.write(seeds, into: harness.service.database)
-        let dimensionsChanged = Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue
-        func announcements() async throws -> Int {
-            try await harness.service.database.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE kind = ? AND customer_id IN ('S1', 'S2')", arguments: [dimensionsChanged]) ?? -1
+            let asOf = Crm_Common_V1_Date(year: 2026, month: 6, day: 30)
+            let computed = try ComputedSeeds()
+            let seeds = [
+                computed.seed(customer: .with {
+                    $0.customerID = "S1"; $0.kind = .individual; $0.name = "Seeded"; $0.status = .normal; $0.managerID = "M1"
+                    $0.openDate = .init(year: 2019, month: 3, day: 1); $0.birthDate = .init(year: 1980, month: 1, day: 2)
+                }, assessment: .with {
+                    $0.investorClass = .ordinary; $0.riskTolerance = .c4
+                    $0.assessedOn = .init(year: 2026, month: 1, day: 5); $0.expiresOn = .init(year: 2028, month: 1, day: 4)
+                }, asOf: asOf),
+                computed.seed(customer: .with { $0.customerID = "S2"; $0.kind = .institution; $0.name = "Lead"; $0.status = .prospect }, assessment: nil, asOf: asOf),
+            ]
+            try await StoreSeeding.write(seeds, into: harness.service.database)
+            let dimensionsChanged = Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue
+            func announcements() async throws -> Int {
+                try await harness.service.database.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE kind = ? AND customer_id IN ('S1', 'S2')", arguments: [dimensionsChanged]) ?? -1
+                }
             }
-        }
-        func stored() async throws -> [Data] {
-            try await harness.service.database.read { db in
-                try Data.fetchAll(db, sql: "SELECT dimensions FROM customer_dimensions WHERE customer_id IN ('S1', 'S2') ORDER BY customer_id")
+            func stored() async throws -> [Data] {
+                try await harness.service.database.read { db in
+                    try Data.fetchAll(db, sql: "SELECT dimensions FROM customer_dimensions WHERE customer_id IN ('S1', 'S2') ORDER BY customer_id")
+                }
             }
-        }
-        let before = try await stored()
-        #expect(try await announcements() == 2)
-        // The updater folds the seeded customers' creation (not marked folded here) and finds the same values.
-        try await harness.service.service.updateDimensions()
-        #expect(try await stored() == before)
-        #expect(try await announcements() == 2)
+            let before = try await stored()
+            #expect(try await announcements() == 2)
+            // The updater folds the seeded customers' creation (not marked folded here) and finds the same values.
+            try await harness.service.service.updateDimensions()
+            #expect(try await stored() == before)
+            #expect(try await announcements() == 2)
 
-        // Marking them folded moves the checkpoint past every change.
-        try await ComputedSeeds.markFolded(harness.service.database, asOf: asOf)
-        let checkpoint: [Int64] = try await harness.service.database.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT last_change_sequence, business_day, (SELECT MAX(sequence) FROM change_log) FROM dimension_checkpoint") else { return [] }
-            return [row[0], row[1], row[2]]
+            // Marking them folded moves the checkpoint past every change.
+            try await ComputedSeeds.markFolded(harness.service.database, asOf: asOf)
+            let checkpoint: [Int64] = try await harness.service.database.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT last_change_sequence, business_day, (SELECT MAX(sequence) FROM change_log) FROM dimension_checkpoint") else { return [] }
+                return [row[0], row[1], row[2]]
+            }
+            #expect(checkpoint.count == 3 && checkpoint[0] == checkpoint[2])
+            #expect(checkpoint.count == 3 && checkpoint[1] == Int64(Days.day(year: 2026, month: 6, day: 30)))
         }
-        #expect(checkpoint.count == 3 && checkpoint[0] == checkpoint[2])
-        #expect(checkpoint.count == 3 && checkpoint[1] == Int64(Days.day(year: 2026, month: 6, day: 30)))
-        try await harness.stop()
     }
 }

@@ -408,7 +408,6 @@ public struct MonthSettler: Sendable {
                 guard let result = done[index] else { continue }
                 switch result {
                 case .success(let (encoded, statement)): try store(encoded, statement)
-                case .failure(let error as SettlementError): throw error.rpcError
                 case .failure(let error): throw error
                 }
             }

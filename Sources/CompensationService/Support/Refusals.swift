@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMRPC
 
 /// Collects what is wrong with a request, by kind, and throws one status naming every field.
@@ -39,14 +40,14 @@ struct Refusals {
     }
 }
 
-extension SettlementError {
-    /// The status for a domain refusal: bad input is INVALID_ARGUMENT, the rest (a closed month, a
+extension SettlementError: RefusalConvertible {
+    /// The refusal for a domain error: bad input is INVALID_ARGUMENT, the rest (a closed month, a
     /// month not ended, no scheme in force) FAILED_PRECONDITION; each names its fields.
-    var rpcError: RPCError {
-        let violations = self.violations.map { FieldViolation(field: $0.field, description: $0.description) }
+    public var refusal: Refusal {
+        let fields = violations.map { Refusal.Field(field: $0.field, description: $0.description) }
         switch self {
-        case .invalid: return RPCError.invalidArguments(violations)
-        default: return RPCError(.failedPrecondition, description, fieldViolations: violations)
+        case .invalid: return Refusal.invalidArguments(fields)
+        default: return Refusal(.failedPrecondition, description, fields: fields)
         }
     }
 }

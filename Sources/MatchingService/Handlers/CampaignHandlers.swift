@@ -30,13 +30,8 @@ struct CampaignHandlers: Sendable {
         router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in
             let campaign = try await stored(request.campaignID)
             let today = BusinessDays.today()
-            let eligible: [String]
-            do {
-                eligible = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
-                    try memory.eligibleCustomerIDs(productCode: campaign.productCode, today: today)
-                }
-            } catch let error as ReplicaMemory.QueryError {
-                throw error.rpcError
+            let eligible = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+                try memory.eligibleCustomerIDs(productCode: campaign.productCode, today: today)
             }
             var response = Crm_Matching_V1_GetCampaignReportResponse()
             response.report = try await store.report(campaign, eligibleCustomers: eligible)
@@ -57,8 +52,10 @@ struct CampaignHandlers: Sendable {
         let ranked: (Int, [Crm_Matching_V1_TargetCustomer], String)
         do {
             ranked = try TargetingHandlers(replica: replica).ranked(productCode: request.campaign.productCode, limit: size, explain: 0)
-        } catch let error as RPCError where error.code == .notFound {
-            throw RPCError(.notFound, error.message, fieldViolations: [FieldViolation(field: "campaign.product_code", description: error.message)])
+        } catch ReplicaMemory.QueryError.unknownProduct(let code) {
+            // The product is named inside the campaign: the field path says so.
+            let message = "no product \(code) in matching's copy"
+            throw Refusal(.notFound, message, fields: [.init(field: "campaign.product_code", description: message)])
         }
         let targets = ranked.1.map { CampaignStore.Target(customerID: $0.customerID, score: $0.score) }
         let (stored, inserted) = try await store.insertIfAbsent(request.campaign, targets: targets, modelVersion: ranked.2)

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -33,12 +34,8 @@ struct SuitabilityHandlers: Sendable {
         let now = currentUnixMillis()
         let today = BusinessDays.day(ofMillis: now)
         let decision: ReplicaMemory.Decision
-        do {
-            decision = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
-                try memory.decide(customerID: request.customerID, productCode: request.productCode, today: today)
-            }
-        } catch {
-            throw error.rpcError
+        decision = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+            try memory.decide(customerID: request.customerID, productCode: request.productCode, today: today)
         }
         let reasons = decision.verdict.reasons.map { reason in
             Crm_Matching_V1_SuitabilityReason.with {
@@ -66,19 +63,20 @@ struct SuitabilityHandlers: Sendable {
     }
 }
 
-extension ReplicaMemory.QueryError {
-    var rpcError: RPCError {
+extension ReplicaMemory.QueryError: RefusalConvertible {
+    /// What a query of the copy that cannot be answered tells the caller; the server maps it.
+    var refusal: Refusal {
         switch self {
         case .unknownCustomer(let id):
-            return RPCError(.notFound, "no customer \(id) in matching's copy", fieldViolations: [.init(field: "customer_id", description: "unknown customer \(id)")])
+            return Refusal(.notFound, "no customer \(id) in matching's copy", fields: [.init(field: "customer_id", description: "unknown customer \(id)")])
         case .unknownProduct(let code):
-            return RPCError(.notFound, "no product \(code) in matching's copy", fieldViolations: [.init(field: "product_code", description: "unknown product \(code)")])
+            return Refusal(.notFound, "no product \(code) in matching's copy", fields: [.init(field: "product_code", description: "unknown product \(code)")])
         case .ruleUnusable(let code, let problem):
-            return RPCError(.failedPrecondition, "the target rule of \(code) cannot be evaluated: \(problem)",
-                            fieldViolations: [.init(field: "product_code", description: "target rule unusable: \(problem)")])
+            return Refusal(.failedPrecondition, "the target rule of \(code) cannot be evaluated: \(problem)",
+                           fields: [.init(field: "product_code", description: "target rule unusable: \(problem)")])
         case .noModel:
-            return RPCError(.failedPrecondition, "this replica has no propensity model yet: train one (TrainModel) or wait until it copies "
-                            + "the model of another replica (GetReplicaStatus.model_version tells)")
+            return Refusal(.failedPrecondition, "this replica has no propensity model yet: train one (TrainModel) or wait until it copies "
+                           + "the model of another replica (GetReplicaStatus.model_version tells)")
         }
     }
 }

@@ -41,22 +41,18 @@ struct TargetingHandlers: Sendable {
     /// The ranked list with reasons for the first `explain` entries.
     func ranked(productCode: String, limit: Int?, explain: Int) throws -> (Int, [Crm_Matching_V1_TargetCustomer], String) {
         let today = BusinessDays.today()
-        do {
-            return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
-                let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, today: today)
-                let family = memory.catalog[productCode]?.family
-                let customers = ranked.enumerated().map { position, entry in
-                    Crm_Matching_V1_TargetCustomer.with {
-                        $0.rank = UInt32(position + 1)
-                        $0.customerID = memory.customers.ids[Int(entry.row)]
-                        $0.score = entry.score
-                        if position < explain { $0.reasons = memory.reasons(row: entry.row, family: family) }
-                    }
+        return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+            let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, today: today)
+            let family = memory.catalog[productCode]?.family
+            let customers = ranked.enumerated().map { position, entry in
+                Crm_Matching_V1_TargetCustomer.with {
+                    $0.rank = UInt32(position + 1)
+                    $0.customerID = memory.customers.ids[Int(entry.row)]
+                    $0.score = entry.score
+                    if position < explain { $0.reasons = memory.reasons(row: entry.row, family: family) }
                 }
-                return (eligible, customers, memory.scorer?.version ?? "")
             }
-        } catch {
-            throw error.rpcError
+            return (eligible, customers, memory.scorer?.version ?? "")
         }
     }
 
@@ -65,37 +61,33 @@ struct TargetingHandlers: Sendable {
         guard request.limit <= 100 else { throw RPCError.invalidArgument(field: "limit", "at most 100") }
         let limit = request.limit == 0 ? 10 : Int(request.limit)
         let today = BusinessDays.today()
-        do {
-            return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
-                let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, today: today)
-                var reasonsByFamily: [Int: [Crm_Matching_V1_ScoreReason]] = [:]
-                let products = found.map { recommendation in
-                    let product = recommendation.entry.product
-                    let family = recommendation.entry.family
-                    let reasons = family.map { family in
-                        reasonsByFamily[family] ?? {
-                            let computed = memory.reasons(row: row, family: family)
-                            reasonsByFamily[family] = computed
-                            return computed
-                        }()
-                    } ?? []
-                    return Crm_Matching_V1_RecommendedProduct.with {
-                        $0.productCode = product.productCode
-                        $0.name = product.name
-                        $0.productType = ProductFamilies.typeName(product.type)
-                        $0.riskLevel = product.riskLevel
-                        $0.score = recommendation.score
-                        $0.reasons = reasons
-                    }
-                }
-                return .with {
-                    $0.customerID = request.customerID
-                    $0.modelVersion = memory.scorer?.version ?? ""
-                    $0.products = products
+        return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
+            let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, today: today)
+            var reasonsByFamily: [Int: [Crm_Matching_V1_ScoreReason]] = [:]
+            let products = found.map { recommendation in
+                let product = recommendation.entry.product
+                let family = recommendation.entry.family
+                let reasons = family.map { family in
+                    reasonsByFamily[family] ?? {
+                        let computed = memory.reasons(row: row, family: family)
+                        reasonsByFamily[family] = computed
+                        return computed
+                    }()
+                } ?? []
+                return Crm_Matching_V1_RecommendedProduct.with {
+                    $0.productCode = product.productCode
+                    $0.name = product.name
+                    $0.productType = ProductFamilies.typeName(product.type)
+                    $0.riskLevel = product.riskLevel
+                    $0.score = recommendation.score
+                    $0.reasons = reasons
                 }
             }
-        } catch {
-            throw error.rpcError
+            return .with {
+                $0.customerID = request.customerID
+                $0.modelVersion = memory.scorer?.version ?? ""
+                $0.products = products
+            }
         }
     }
 }

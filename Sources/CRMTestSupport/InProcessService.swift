@@ -1,4 +1,5 @@
 import CRMRPC
+import CRMServiceHost
 import CRMStore
 import GRDB
 import Logging
