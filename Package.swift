@@ -143,7 +143,10 @@ let package = Package(
         // glibc's malloc_trim for services that free a large load (a C target: Swift's Glibc module does not export it).
         .target(name: "CRMHeap"),
         .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap"], swiftSettings: strictSettings),
-        .target(name: "CompensationService", dependencies: serviceDependencies, swiftSettings: strictSettings),
+        /// Compensation's settlement rules as pure values and functions: what a month pays each
+        /// manager, from plain inputs. No store, no RPC; the service and crm-bench both use it.
+        .target(name: "CompensationSettlement", dependencies: ["CRMPrimitives"], swiftSettings: strictSettings),
+        .target(name: "CompensationService", dependencies: serviceDependencies + ["CompensationSettlement"], swiftSettings: strictSettings),
         .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         .executableTarget(name: "crm-matching", dependencies: ["MatchingService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),

@@ -1,3 +1,4 @@
+@_exported import CompensationSettlement
 @_exported import CRMPrimitives
 import CRMProtos
 import CRMRPC

@@ -1,3 +1,4 @@
+import CompensationSettlement
 import CRMServiceHost
 
 /// The service's settings (`settings` in services/compensation/config.json), parsed once at start-up.

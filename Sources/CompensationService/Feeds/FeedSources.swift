@@ -1,3 +1,4 @@
+import CompensationSettlement
 import CRMServiceHost
 import CRMProtos
 import CRMRPC

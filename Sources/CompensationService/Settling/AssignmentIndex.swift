@@ -1,3 +1,4 @@
+import CompensationSettlement
 import GRDB
 
 /// Who had each customer on each day, built for attributing millions of items in a settlement:

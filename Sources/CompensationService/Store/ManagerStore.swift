@@ -1,3 +1,4 @@
+import CompensationSettlement
 import CRMProtos
 import CRMStore
 import GRDB

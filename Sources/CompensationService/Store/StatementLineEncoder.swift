@@ -1,3 +1,4 @@
+import CompensationSettlement
 /// Writes statement lines as `crm.compensation.v1.Statement` chunks (field 18, `lines`) straight to
 /// protobuf bytes, without building message values: a month of millions of lines is encoded on every
 /// settlement, and building and serializing one `StatementLine` message per line was most of the

@@ -1,3 +1,4 @@
+import CompensationSettlement
 import CRMProtos
 
 /// Page sizes and tokens of list calls: a token is the last key of the previous page.

@@ -1,3 +1,4 @@
+import CompensationSettlement
 import CRMPrimitives
 import CRMRPC
 

@@ -1,3 +1,4 @@
+import CompensationSettlement
 /// Runs the writes that shape a settlement one at a time: settling a month, and changes to managers,
 /// assignments, schemes and coefficients. A settlement reads all of those in one transaction and
 /// writes the closing in another step of the same call; with the gate, nothing they read can change

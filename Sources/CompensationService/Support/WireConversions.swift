@@ -1,3 +1,4 @@
+import CompensationSettlement
 import CRMProtos
 
 /// Between the domain's values and the wire's messages. Pure.

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// The other costs of a trade besides exchange and regulatory fees (e.g. a transfer fee, a channel
 /// cost), each a rate of the trade's amount, from the `trade_costs` setting. Computed once per trade
 /// when its event is recorded and kept with it; a scheme lists which of them net commission deducts.

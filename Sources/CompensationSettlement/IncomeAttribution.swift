@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// Income items grouped by the manager in charge of each item's customer on the item's day, so a
 /// mid-month transfer splits the month's income by date. Items on a day when nobody had the
 /// customer go to ``unassigned``, reported separately and paid to nobody.

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// # Settlement
 ///
 /// The pure arithmetic of monthly compensation: income items (built from the change feeds) are

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// Exact money arithmetic for settlement and assessment: amounts are `Int64` fen, rates are
 /// ``BasisPoints`` or ``Coefficient`` (parts per million), and no amount ever passes through a
 /// floating-point number.

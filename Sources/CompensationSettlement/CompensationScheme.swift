@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// Names one version of one grade's scheme; every statement line carries the version that
 /// produced it.
 public struct RuleVersion: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {

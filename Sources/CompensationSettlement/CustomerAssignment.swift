@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// A customer in a manager's charge from `effectiveFrom` (inclusive) until `effectiveUntil`
 /// (exclusive; nil while it lasts). A transfer ends one assignment on the day the next begins.
 public struct CustomerAssignment: Sendable, Hashable, Codable {

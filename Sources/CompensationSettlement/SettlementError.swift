@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// One refused field of a settlement input: the field's path (as the RPC layer names it, e.g.
 /// `scheme.commission_tiers[1]`) and what is wrong with it.
 public struct SettlementViolation: Sendable, Hashable, Codable, CustomStringConvertible {

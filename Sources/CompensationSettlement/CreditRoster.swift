@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// Who a sale may be credited to on its day: a manager on the roster, and for one who has left only
 /// through their last working day. An order naming a manager who had left before the sale (or one
 /// not on the roster) is not theirs: it goes to the customer's manager in charge that day, as any

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// A figure managers and units are ranked on.
 public enum AssessmentMetric: String, Sendable, Hashable, Codable, CaseIterable {
     case customersAtMonthEnd = "customers_at_month_end"

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// The income sources compensation pays on, in the order statements list them.
 public enum IncomeSource: String, Sendable, Hashable, Codable, CaseIterable, Comparable, CustomStringConvertible {
     /// Net commission on cash-account trades.
@@ -17,7 +19,7 @@ public enum IncomeSource: String, Sendable, Hashable, Codable, CaseIterable, Com
     public static func < (lhs: IncomeSource, rhs: IncomeSource) -> Bool { lhs.index < rhs.index }
 
     /// The position in ``allCases`` (statement order).
-    var index: Int {
+    package var index: Int {
         switch self {
         case .cashCommission: return 0
         case .marginCommission: return 1
@@ -70,7 +72,7 @@ public struct TradeCommission: Sendable, Hashable, Codable {
     }
 
     /// A trade whose other costs are `first` then `more` (no intermediate array).
-    init(account: TradeAccount, commissionFen: Int64, exchangeFeesFen: Int64, regulatoryFeesFen: Int64, firstCost: NamedCost?, moreCosts: [NamedCost]) {
+    package init(account: TradeAccount, commissionFen: Int64, exchangeFeesFen: Int64, regulatoryFeesFen: Int64, firstCost: NamedCost?, moreCosts: [NamedCost]) {
         self.account = account
         self.commissionFen = commissionFen
         self.exchangeFeesFen = exchangeFeesFen

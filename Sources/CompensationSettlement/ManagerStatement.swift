@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// The figures behind one income line, per kind of item, so a reader can redo the arithmetic.
 public enum IncomeBasis: Sendable, Hashable, Codable {
     /// Net commission = commission − exchange fees − regulatory fees − listed costs.

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// An advisory package subscription as the products feed reports it.
 public struct AdvisorySubscription: Sendable, Hashable, Codable {
     /// What the package costs the customer.

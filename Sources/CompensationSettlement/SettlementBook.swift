@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// Which manager-months are closed, and through which ingest sequence each was settled. A closed
 /// month's statement is immutable: settling it again is refused. An item recorded after its month
 /// closed is late and lands, flagged, in the first later month that was still open when the item

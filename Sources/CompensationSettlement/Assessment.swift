@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// Where a manager sits in the organisation, for the roll-ups.
 public struct ManagerPlacement: Sendable, Hashable, Codable {
     public var managerID: String
