@@ -77,13 +77,13 @@ def find(kind, name=None):
 def selects(selector, labels):
     return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
 
-topology = [c for c in find("ConfigMap") if c["metadata"]["name"].startswith("crm-topology")]
-if len(topology) != 1:
-    problems.append("expected one crm-topology ConfigMap")
-    data = {}
-else:
-    data = topology[0]["data"]
-file_topology = json.loads(data.get("topology.json", "{}"))
+def config_map(prefix):
+    found = [c for c in find("ConfigMap") if re.fullmatch(prefix + r"(-[a-z0-9]{10})?", c["metadata"]["name"])]
+    if len(found) != 1:
+        problems.append(f"expected one ConfigMap {prefix}")
+        return {}
+    return found[0].get("data", {})
+file_topology = json.loads(config_map("crm-topology").get("topology.json", "{}"))
 sets = {s["metadata"]["name"]: s for s in find("StatefulSet")}
 configs = {c["metadata"]["name"] for c in find("ConfigMap")}
 secrets = {s["metadata"]["name"]: s for s in find("Secret")}
@@ -95,14 +95,14 @@ for service in ["profiles", "products", "matching", "compensation"]:
         continue
     spec, pod = s["spec"], s["spec"]["template"]["spec"]
     labels = s["spec"]["template"]["metadata"]["labels"]
-    listed = [e for e in data.get(service, "").split(",") if e]
+    listed = [e for e in config_map(f"crm-endpoints-{service}").get("endpoints", "").split(",") if e]
     if listed != file_topology.get(service):
-        problems.append(f"crm-topology: `{service}` {listed} differs from topology.json {file_topology.get(service)}")
+        problems.append(f"crm-endpoints-{service} {listed} differs from topology.json's {file_topology.get(service)}")
     container = pod["containers"][0]
     port = container["ports"][0]["containerPort"]
     expected = [f"{service}-{i}.{service}:{port}" for i in range(spec.get("replicas", 1))]
     if listed != expected:
-        problems.append(f"crm-topology: `{service}` is {listed}, but the StatefulSet's {spec.get('replicas', 1)} pods are {expected}")
+        problems.append(f"crm-endpoints-{service} is {listed}, but the StatefulSet's {spec.get('replicas', 1)} pods are {expected}")
     headless = [v for v in find("Service", spec["serviceName"]) if v["spec"].get("clusterIP") == "None"]
     if not headless or not selects({"matchLabels": headless[0]["spec"]["selector"]}, labels):
         problems.append(f"{service}: no headless Service {spec['serviceName']} selecting its pods")
@@ -142,7 +142,7 @@ for service in ["profiles", "products", "matching", "compensation"]:
                 problems.append(f"{service}: Secret {secret['metadata']['name']} must hold ca.crt, tls.crt and tls.key")
     for env in container.get("env", []):
         ref = env.get("valueFrom", {}).get("configMapKeyRef")
-        if ref and (ref["name"] not in configs or ref["key"] not in data):
+        if ref and (ref["name"] not in configs or ref["key"] not in find("ConfigMap", ref["name"])[0].get("data", {})):
             problems.append(f"{service}: env {env['name']} names a missing ConfigMap key {ref['name']}/{ref['key']}")
 
 for c in find("ConfigMap"):
