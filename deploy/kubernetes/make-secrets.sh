@@ -3,7 +3,8 @@
 # committed): a CA, a certificate and key per service valid as server and client (mutual TLS), an
 # operator certificate (ops), and the callers' tokens, of which only the SHA-256 goes to the cluster.
 #
-#   deploy/kubernetes/make-secrets.sh OVERLAY_DIR [--namespace NS] [--cluster-domain D] [--days N] [--renew]
+#   deploy/kubernetes/make-secrets.sh OVERLAY_DIR [--namespace NS] [--cluster-domain D] [--days N]
+#                                     [--pods N] [--name DNS:host|IP:addr ...] [--renew]
 #
 #   OVERLAY_DIR/secrets/ca.crt              the CA the services trust (in every TLS Secret)
 #   OVERLAY_DIR/secrets/ca.key              the CA's key: NOT in the cluster; keep it offline
@@ -12,10 +13,11 @@
 #   OVERLAY_DIR/secrets/tokens.txt          the tokens themselves, mode 600: hand them out, then delete
 #
 # Each service certificate names what callers connect to: every pod of its StatefulSet
-# (<service>-<i>.<service>, with the namespace and the cluster domain, i < 16, which leaves room for
-# more matching replicas and for partitioned profiles), the headless Service, localhost and the
-# loopback addresses (the probes call localhost), and URI:spiffe://brokerage-crm/<service>, the name
-# the services map to a principal (certificatePrincipals in base/config/*.json).
+# (<service>-<i>.<service>, with the namespace and the cluster domain, i < --pods, 16 by default,
+# which leaves room for more matching replicas and for partitioned profiles), the headless Service,
+# localhost and the loopback addresses (the probes call localhost), every --name (an address callers
+# outside the cluster use, e.g. DNS:crm-profiles.example.com), and URI:spiffe://brokerage-crm/<service>,
+# the name the services map to a principal (certificatePrincipals in base/config/*.json).
 #
 # Idempotent: existing files are kept. --renew issues new service and ops certificates from the
 # same CA (rotation; deploy/README.md says how to roll them out); tokens are never remade (add or
@@ -23,15 +25,17 @@
 # Needs openssl.
 set -euo pipefail
 
-usage() { sed -n '2,10p' "$0" >&2; exit 2; }
+usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 overlay="$1"; shift
-namespace=""; domain="cluster.local"; days=365; renew=0
+namespace=""; domain="cluster.local"; days=365; renew=0; pods=16; extra=
 while [ $# -gt 0 ]; do
   case "$1" in
     --namespace) namespace="$2"; shift 2 ;;
     --cluster-domain) domain="$2"; shift 2 ;;
     --days) days="$2"; shift 2 ;;
+    --pods) pods="$2"; shift 2 ;;
+    --name) extra+=",$2"; shift 2 ;;
     --renew) renew=1; shift ;;
     *) usage ;;
   esac
@@ -46,7 +50,6 @@ dir="$overlay/secrets"
 mkdir -p "$dir"
 umask 077
 services=(profiles products matching compensation)
-pods=16
 
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 
@@ -70,7 +73,7 @@ names_of() {
   for ((i = 0; i < pods; i++)); do
     names+=",DNS:$service-$i.$service,DNS:$service-$i.$service.$namespace.svc,DNS:$service-$i.$service.$namespace.svc.$domain"
   done
-  printf '%s' "$names"
+  printf '%s' "$names$extra"
 }
 
 issue() {
