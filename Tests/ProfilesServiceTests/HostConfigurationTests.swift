@@ -53,4 +53,32 @@ import Testing
         let refused = #expect(throws: ConfigurationError.self) { try resolve(["--config", config.path]) }
         #expect(refused?.description == "rateLimits.default.callsPerSecond must be a positive number")
     }
+
+    @Test func tokensFileEntriesAreAddedToTheFilesTokensAndAnUnreadableOneIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-tokens-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("config.json"), tokens = folder.appendingPathComponent("tokens.json")
+        try #"{"plaintext": true, "tokensFile": "\#(tokens.path)", "tokens": [{"sha256": "aa", "principal": {"name": "ops", "roles": ["admin"], "attributes": {}}}]}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        try #"[{"sha256": "bb", "principal": {"name": "hr", "roles": ["hr"], "attributes": {}}}]"#.write(to: tokens, atomically: true, encoding: .utf8)
+        #expect(try resolve(["--config", config.path]).tokens.map(\.principal.name) == ["ops", "hr"])
+        let missing = #expect(throws: ConfigurationError.self) {
+            try resolve(["--config", config.path], environment: ["CRM_PROFILES_TOKENS_FILE": folder.appendingPathComponent("none.json").path])
+        }
+        #expect(missing?.description.contains("cannot read tokens file") == true)
+    }
+
+    @Test func aReplicaListeningOnEveryAddressLeavesItsOwnHostNameOutOfItsSiblings() throws {
+        let machine = try #require(HostConfiguration.machineHostName())
+        let siblings = "matching=\(machine).matching:7103,other-\(machine).matching:7103,\(machine)x.matching:7103,\(machine).matching:7113"
+        let resolved = try HostConfiguration.resolve(serviceName: "matching", defaultPort: 7103,
+                                                     options: HostOptions.parse(["--plaintext", "--plaintext-on-network", "--host", "0.0.0.0", "--peer", siblings]),
+                                                     environment: [:])
+        #expect(resolved.peers["matching"]?.map(\.description) == ["other-\(machine).matching:7103", "\(machine)x.matching:7103", "\(machine).matching:7113"])
+        // Listening on one address, only that address is itself.
+        let bound = try HostConfiguration.resolve(serviceName: "matching", defaultPort: 7103,
+                                                  options: HostOptions.parse(["--plaintext", "--host", "127.0.0.1", "--peer", siblings]), environment: [:])
+        #expect(bound.peers["matching"]?.count == 4)
+    }
 }
