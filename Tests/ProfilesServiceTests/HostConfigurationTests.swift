@@ -26,6 +26,25 @@ import Testing
         }
     }
 
+    @Test func everyKubernetesConfigurationDecodesWithTheMountedTLSAndTokenFiles() throws {
+        let tokens = FileManager.default.temporaryDirectory.appendingPathComponent("crm-k8s-tokens-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: tokens) }
+        try #"[{"sha256": "aa", "principal": {"name": "ops", "roles": ["admin"], "attributes": {}}}]"#.write(to: tokens, atomically: true, encoding: .utf8)
+        for service in ["profiles", "products", "matching", "compensation"] {
+            let path = Self.packageRoot.appendingPathComponent("deploy/kubernetes/base/config/\(service).json").path
+            // The file names /etc/crm/tokens/tokens.json (the mounted Secret); the environment points elsewhere here.
+            let configuration = try HostConfiguration.resolve(serviceName: service, defaultPort: 0, options: HostOptions.parse(["--config", path]),
+                                                              environment: ["CRM_\(service.uppercased())_TOKENS_FILE": tokens.path])
+            #expect(configuration.host == "0.0.0.0" && configuration.peers.isEmpty && configuration.tokens.map(\.principal.name) == ["ops"])
+            #expect(configuration.tls == TLSFiles(certificateChain: "/etc/crm/tls/tls.crt", privateKey: "/etc/crm/tls/tls.key",
+                                                  trustRoots: "/etc/crm/tls/ca.crt"))
+            #expect(configuration.certificatePrincipals.count == 5)
+        }
+        let file = try JSONDecoder().decode(HostConfigurationFile.self,
+                                            from: Data(contentsOf: Self.packageRoot.appendingPathComponent("deploy/kubernetes/base/config/matching.json")))
+        #expect(file.tokensFile == "/etc/crm/tokens/tokens.json" && file.tokens == nil && file.peerToken == nil)
+    }
+
     @Test func tlsIsRequiredUnlessPlaintextIsAskedForAndThenOnlyOnLoopback() throws {
         let missing = #expect(throws: ConfigurationError.self) { try resolve(["--tls-certificate", "a.crt"]) }
         #expect(missing?.description.contains("--tls-key, --tls-ca") == true, "\(String(describing: missing))")
