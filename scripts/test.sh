@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: the project's own installs, generated code up to date, a build with zero
-# warnings in our code, then every test (unit, runtime, and the real executables as processes).
+# Runs every check CI runs: the project's own installs, the Kubernetes manifests (rendered and
+# validated offline), generated code up to date, a build with zero warnings in our code, then every
+# test (unit, runtime, and the real executables as processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+
+echo "== Kubernetes manifests (deploy/kubernetes, offline)"
+scripts/check-deploy.sh
 
 echo "== generated code is what proto/ says"
 scripts/generate-proto.sh

@@ -8,6 +8,10 @@ public struct HostConfigurationFile: Codable, Sendable {
     public var port: Int?
     public var database: String?
     public var tokens: [TokenAuthenticator.Entry]?
+    /// A JSON file holding more token entries (an array shaped like `tokens`), read at start and on
+    /// every SIGHUP: keeps the token hashes in a file of their own (a Kubernetes Secret) apart from
+    /// the rest of the configuration.
+    public var tokensFile: String?
     /// Peer service name → its endpoints (`host:port`).
     public var peers: [String: [String]]?
     public var peerToken: String?
@@ -144,12 +148,21 @@ public struct HostConfiguration: Sendable {
             key: options.tlsKey ?? env("TLS_KEY") ?? file.tls?.key,
             ca: options.tlsCa ?? env("TLS_CA") ?? file.tls?.ca
         )
+        var tokens = file.tokens ?? []
+        if let path = options.tokensFile ?? env("TOKENS_FILE") ?? file.tokensFile {
+            do {
+                tokens += try JSONDecoder().decode([TokenAuthenticator.Entry].self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw ConfigurationError("cannot read tokens file \(path): \(error)")
+            }
+        }
         let rateLimits = file.rateLimits ?? .unlimited
         if let problem = rateLimits.problem { throw ConfigurationError(problem) }
         // Sibling replicas: the service's own name among its peers lists every replica of it, as
         // the topology does (one list for all replicas); each replica leaves itself out.
         if let siblings = peers[serviceName] {
-            let others = siblings.filter { !Self.isSelf($0, host: host, port: port) }
+            let machine = Self.machineHostName()
+            let others = siblings.filter { !Self.isSelf($0, host: host, port: port, machine: machine) }
             peers[serviceName] = others.isEmpty ? nil : others
         }
 
@@ -159,7 +172,7 @@ public struct HostConfiguration: Sendable {
             port: port,
             databasePath: database,
             portFile: options.portFile ?? env("PORT_FILE"),
-            tokens: file.tokens ?? [],
+            tokens: tokens,
             peers: peers,
             peerToken: env("PEER_TOKEN") ?? file.peerToken,
             maxFrameBytes: maxFrame,
@@ -192,11 +205,23 @@ public struct HostConfiguration: Sendable {
     }
 
     /// Whether `endpoint` is this process's own listener: the same port, on the same host or on a
-    /// loopback or wildcard address of this machine. Port 0 (picked by the OS) is nobody's.
-    static func isSelf(_ endpoint: Endpoint, host: String, port: Int) -> Bool {
+    /// loopback or wildcard address of this machine, or — listening on a wildcard address — on this
+    /// machine's host name or a DNS name under it (a Kubernetes StatefulSet pod `matching-0` finds
+    /// itself as `matching-0.matching` in the shared list). Port 0 (picked by the OS) is nobody's.
+    static func isSelf(_ endpoint: Endpoint, host: String, port: Int, machine: String?) -> Bool {
         guard port != 0, endpoint.port == port else { return false }
         let local: Set<String> = ["127.0.0.1", "localhost", "::1", "0.0.0.0", "::"]
-        return endpoint.host == host || (local.contains(endpoint.host) && local.contains(host))
+        if endpoint.host == host || (local.contains(endpoint.host) && local.contains(host)) { return true }
+        guard let machine, !machine.isEmpty, host == "0.0.0.0" || host == "::" else { return false }
+        let name = endpoint.host.lowercased(), own = machine.lowercased()
+        return name == own || name.hasPrefix(own + ".")
+    }
+
+    /// This machine's host name (`gethostname`), without a DNS lookup; nil if it cannot be read.
+    public static func machineHostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func parseEndpoint(_ text: String, context: String) throws -> Endpoint {

@@ -7,6 +7,9 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "JSON configuration file (tokens, peers, service settings).")
     public var config: String?
 
+    @Option(help: "JSON file of more token entries (an array like the configuration's tokens), re-read on SIGHUP.")
+    public var tokensFile: String?
+
     @Option(help: "Address to listen on.")
     public var host: String?
 

@@ -32,6 +32,8 @@ enum HealthProbe {
     struct Status {
         var serving: Bool
         var text: String
+        /// Whether the service answered at all (SERVING or NOT_SERVING); false when it is down.
+        var answered = true
         /// Why an answering service is not serving yet (`not_serving_reason`, e.g. a matching
         /// replica catching up); nil when it serves, is down, or is draining.
         var startingReason: String? = nil
@@ -49,7 +51,7 @@ enum HealthProbe {
             let starting = serving || reason == nil || reason == "draining before shutdown" ? nil : reason
             return Status(serving: serving, text: "\(serving ? "SERVING" : "NOT_SERVING")  \(details)", startingReason: starting)
         } catch {
-            return Status(serving: false, text: "DOWN  \(error)")
+            return Status(serving: false, text: "DOWN  \(error)", answered: false)
         }
     }
 }

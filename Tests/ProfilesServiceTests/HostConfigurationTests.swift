@@ -26,6 +26,25 @@ import Testing
         }
     }
 
+    @Test func everyKubernetesConfigurationDecodesWithTheMountedTLSAndTokenFiles() throws {
+        let tokens = FileManager.default.temporaryDirectory.appendingPathComponent("crm-k8s-tokens-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: tokens) }
+        try #"[{"sha256": "aa", "principal": {"name": "ops", "roles": ["admin"], "attributes": {}}}]"#.write(to: tokens, atomically: true, encoding: .utf8)
+        for service in ["profiles", "products", "matching", "compensation"] {
+            let path = Self.packageRoot.appendingPathComponent("deploy/kubernetes/base/config/\(service).json").path
+            // The file names /etc/crm/tokens/tokens.json (the mounted Secret); the environment points elsewhere here.
+            let configuration = try HostConfiguration.resolve(serviceName: service, defaultPort: 0, options: HostOptions.parse(["--config", path]),
+                                                              environment: ["CRM_\(service.uppercased())_TOKENS_FILE": tokens.path])
+            #expect(configuration.host == "0.0.0.0" && configuration.peers.isEmpty && configuration.tokens.map(\.principal.name) == ["ops"])
+            #expect(configuration.tls == TLSFiles(certificateChain: "/etc/crm/tls/tls.crt", privateKey: "/etc/crm/tls/tls.key",
+                                                  trustRoots: "/etc/crm/tls/ca.crt"))
+            #expect(configuration.certificatePrincipals.count == 5)
+        }
+        let file = try JSONDecoder().decode(HostConfigurationFile.self,
+                                            from: Data(contentsOf: Self.packageRoot.appendingPathComponent("deploy/kubernetes/base/config/matching.json")))
+        #expect(file.tokensFile == "/etc/crm/tokens/tokens.json" && file.tokens == nil && file.peerToken == nil)
+    }
+
     @Test func tlsIsRequiredUnlessPlaintextIsAskedForAndThenOnlyOnLoopback() throws {
         let missing = #expect(throws: ConfigurationError.self) { try resolve(["--tls-certificate", "a.crt"]) }
         #expect(missing?.description.contains("--tls-key, --tls-ca") == true, "\(String(describing: missing))")
@@ -52,5 +71,33 @@ import Testing
         try #"{"plaintext": true, "rateLimits": {"default": {"callsPerSecond": 0}}}"#.write(to: config, atomically: true, encoding: .utf8)
         let refused = #expect(throws: ConfigurationError.self) { try resolve(["--config", config.path]) }
         #expect(refused?.description == "rateLimits.default.callsPerSecond must be a positive number")
+    }
+
+    @Test func tokensFileEntriesAreAddedToTheFilesTokensAndAnUnreadableOneIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-tokens-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("config.json"), tokens = folder.appendingPathComponent("tokens.json")
+        try #"{"plaintext": true, "tokensFile": "\#(tokens.path)", "tokens": [{"sha256": "aa", "principal": {"name": "ops", "roles": ["admin"], "attributes": {}}}]}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        try #"[{"sha256": "bb", "principal": {"name": "hr", "roles": ["hr"], "attributes": {}}}]"#.write(to: tokens, atomically: true, encoding: .utf8)
+        #expect(try resolve(["--config", config.path]).tokens.map(\.principal.name) == ["ops", "hr"])
+        let missing = #expect(throws: ConfigurationError.self) {
+            try resolve(["--config", config.path], environment: ["CRM_PROFILES_TOKENS_FILE": folder.appendingPathComponent("none.json").path])
+        }
+        #expect(missing?.description.contains("cannot read tokens file") == true)
+    }
+
+    @Test func aReplicaListeningOnEveryAddressLeavesItsOwnHostNameOutOfItsSiblings() throws {
+        let machine = try #require(HostConfiguration.machineHostName())
+        let siblings = "matching=\(machine).matching:7103,other-\(machine).matching:7103,\(machine)x.matching:7103,\(machine).matching:7113"
+        let resolved = try HostConfiguration.resolve(serviceName: "matching", defaultPort: 7103,
+                                                     options: HostOptions.parse(["--plaintext", "--plaintext-on-network", "--host", "0.0.0.0", "--peer", siblings]),
+                                                     environment: [:])
+        #expect(resolved.peers["matching"]?.map(\.description) == ["other-\(machine).matching:7103", "\(machine)x.matching:7103", "\(machine).matching:7113"])
+        // Listening on one address, only that address is itself.
+        let bound = try HostConfiguration.resolve(serviceName: "matching", defaultPort: 7103,
+                                                  options: HostOptions.parse(["--plaintext", "--host", "127.0.0.1", "--peer", siblings]), environment: [:])
+        #expect(bound.peers["matching"]?.count == 4)
     }
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Checks deploy/kubernetes offline, as CI runs it (scripts/test.sh): renders every overlay with
+# kustomize (throwaway Secrets from make-secrets.sh, in a temporary copy), validates every rendered
+# object against the Kubernetes API schemas with kubernetes-validate (strict: an unknown field
+# fails) for the oldest and newest Kubernetes versions we support, then checks what the schemas
+# cannot: the topology agrees with the replica counts, every StatefulSet has its headless Service
+# and PodDisruptionBudget, every container is non-root, read-only, sized and probed through Health,
+# and no secret material is committed. Takes a few seconds; needs no cluster.
+#
+# Tools (scripts/setup.sh installs them): kubectl (its `kustomize`) or kustomize; kubernetes-validate
+# from PyPI in tools/venv; openssl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+versions=(1.30.0 1.37.0)
+
+if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1; then
+  render() { kubectl kustomize "$1"; }
+elif command -v kustomize >/dev/null 2>&1; then
+  render() { kustomize build "$1"; }
+else
+  echo "check-deploy: SKIPPED: neither kubectl nor kustomize is installed and scripts/setup.sh could not install one" >&2
+  exit 0
+fi
+validator=""
+for candidate in tools/venv/bin/kubernetes-validate "$(command -v kubernetes-validate || true)"; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then validator="$candidate"; break; fi
+done
+if [ -z "$validator" ]; then
+  echo "check-deploy: SKIPPED: kubernetes-validate is not installed and scripts/setup.sh could not install it" >&2
+  exit 0
+fi
+python="$(dirname "$validator")/python3"
+[ -x "$python" ] || python=python3
+
+# Nothing secret is committed: no secrets/ folder and no private key under deploy/.
+if git ls-files --error-unmatch deploy >/dev/null 2>&1; then
+  if git ls-files deploy | grep -E '(^|/)secrets/'; then
+    echo "check-deploy: files under a secrets/ folder are committed; they must stay out of git" >&2
+    exit 1
+  fi
+  if git grep -l -e "PRIVATE KEY-----" -- deploy; then
+    echo "check-deploy: a private key is committed under deploy/" >&2
+    exit 1
+  fi
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r deploy/kubernetes "$work/kubernetes"
+rm -rf "$work"/kubernetes/overlays/*/secrets
+
+overlays=()
+for overlay in "$work"/kubernetes/overlays/*/; do
+  overlays+=("$(basename "$overlay")")
+done
+for name in "${overlays[@]}"; do
+  dir="$work/kubernetes/overlays/$name"
+  deploy/kubernetes/make-secrets.sh "$dir" --days 2 >/dev/null
+  render "$dir" > "$work/$name.yaml"
+  for version in "${versions[@]}"; do
+    if ! out="$("$validator" --strict --quiet -k "$version" "$work/$name.yaml" 2>&1)"; then
+      echo "$out" >&2
+      echo "check-deploy: overlay $name does not validate against Kubernetes $version" >&2
+      exit 1
+    fi
+  done
+  "$python" - "$name" "$work/$name.yaml" <<'EOF'
+import json, re, sys
+import yaml
+
+overlay, path = sys.argv[1], sys.argv[2]
+objects = [o for o in yaml.safe_load_all(open(path)) if o]
+problems = []
+def find(kind, name=None):
+    return [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+def selects(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+def config_map(prefix):
+    found = [c for c in find("ConfigMap") if re.fullmatch(prefix + r"(-[a-z0-9]{10})?", c["metadata"]["name"])]
+    if len(found) != 1:
+        problems.append(f"expected one ConfigMap {prefix}")
+        return {}
+    return found[0].get("data", {})
+file_topology = json.loads(config_map("crm-topology").get("topology.json", "{}"))
+sets = {s["metadata"]["name"]: s for s in find("StatefulSet")}
+configs = {c["metadata"]["name"] for c in find("ConfigMap")}
+secrets = {s["metadata"]["name"]: s for s in find("Secret")}
+
+for service in ["profiles", "products", "matching", "compensation"]:
+    s = sets.get(service)
+    if s is None:
+        problems.append(f"no StatefulSet {service}")
+        continue
+    spec, pod = s["spec"], s["spec"]["template"]["spec"]
+    labels = s["spec"]["template"]["metadata"]["labels"]
+    listed = [e for e in config_map(f"crm-endpoints-{service}").get("endpoints", "").split(",") if e]
+    if listed != file_topology.get(service):
+        problems.append(f"crm-endpoints-{service} {listed} differs from topology.json's {file_topology.get(service)}")
+    container = pod["containers"][0]
+    port = container["ports"][0]["containerPort"]
+    expected = [f"{service}-{i}.{service}:{port}" for i in range(spec.get("replicas", 1))]
+    if listed != expected:
+        problems.append(f"crm-endpoints-{service} is {listed}, but the StatefulSet's {spec.get('replicas', 1)} pods are {expected}")
+    headless = [v for v in find("Service", spec["serviceName"]) if v["spec"].get("clusterIP") == "None"]
+    if not headless or not selects({"matchLabels": headless[0]["spec"]["selector"]}, labels):
+        problems.append(f"{service}: no headless Service {spec['serviceName']} selecting its pods")
+    if not any(selects(p["spec"]["selector"], labels) for p in find("PodDisruptionBudget")):
+        problems.append(f"{service}: no PodDisruptionBudget")
+    if [t["metadata"]["name"] for t in spec.get("volumeClaimTemplates", [])] != ["data"]:
+        problems.append(f"{service}: expected one volumeClaimTemplate, data")
+    context = pod.get("securityContext", {})
+    if not context.get("runAsNonRoot") or context.get("runAsUser", 0) == 0:
+        problems.append(f"{service}: the pod must run as a non-root user")
+    for c in pod["containers"]:
+        sc = c.get("securityContext", {})
+        if not sc.get("readOnlyRootFilesystem") or sc.get("allowPrivilegeEscalation", True):
+            problems.append(f"{service}/{c['name']}: needs readOnlyRootFilesystem and no privilege escalation")
+        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+            problems.append(f"{service}/{c['name']}: must drop every capability")
+        resources = c.get("resources", {})
+        if "memory" not in resources.get("requests", {}) or "memory" not in resources.get("limits", {}):
+            problems.append(f"{service}/{c['name']}: needs a memory request and limit")
+        mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+        if "/var/lib/crm" not in mounts or mounts["/var/lib/crm"]["name"] != "data":
+            problems.append(f"{service}/{c['name']}: the data volume must be mounted at /var/lib/crm")
+        if f"/var/lib/crm/{service}.sqlite" not in c.get("args", []):
+            problems.append(f"{service}/{c['name']}: the store must be on the data volume (--database /var/lib/crm/{service}.sqlite)")
+        for probe, live in [("readinessProbe", False), ("livenessProbe", True), ("startupProbe", True)]:
+            command = c.get(probe, {}).get("exec", {}).get("command", [])
+            if command[:3] != ["crmctl", "probe", f"localhost:{port}"] or ("--live" in command) != live:
+                problems.append(f"{service}/{c['name']}: {probe} must be `crmctl probe localhost:{port}`" + (" --live" if live else ""))
+    for volume in pod.get("volumes", []):
+        if "configMap" in volume and volume["configMap"]["name"] not in configs:
+            problems.append(f"{service}: volume {volume['name']} names a missing ConfigMap {volume['configMap']['name']}")
+        if "secret" in volume:
+            secret = secrets.get(volume["secret"]["secretName"])
+            if secret is None:
+                problems.append(f"{service}: volume {volume['name']} names a missing Secret {volume['secret']['secretName']}")
+            elif volume["name"] == "tls" and set(secret.get("data", {})) != {"ca.crt", "tls.crt", "tls.key"}:
+                problems.append(f"{service}: Secret {secret['metadata']['name']} must hold ca.crt, tls.crt and tls.key")
+    for env in container.get("env", []):
+        ref = env.get("valueFrom", {}).get("configMapKeyRef")
+        if ref and (ref["name"] not in configs or ref["key"] not in find("ConfigMap", ref["name"])[0].get("data", {})):
+            problems.append(f"{service}: env {env['name']} names a missing ConfigMap key {ref['name']}/{ref['key']}")
+
+for c in find("ConfigMap"):
+    if c["metadata"]["name"].startswith("crm-config"):
+        for name, text in c["data"].items():
+            settings = json.loads(text)
+            if settings.get("tokens") or settings.get("peerToken"):
+                problems.append(f"crm-config/{name}: tokens belong in the crm-tokens Secret (tokensFile), not the ConfigMap")
+
+if problems:
+    print(f"check-deploy: overlay {overlay}:", *problems, sep="\n  ", file=sys.stderr)
+    sys.exit(1)
+print(f"check-deploy: overlay {overlay}: {len(objects)} objects valid; " + ", ".join(
+    f"{n} x{s['spec'].get('replicas', 1)}" for n, s in sets.items()))
+EOF
+done
+echo "check-deploy: ${#overlays[@]} overlays rendered and valid against Kubernetes ${versions[*]} (strict schemas)"
