@@ -8,6 +8,8 @@ import GRDB
 enum CopyStore {
     enum Source: String {
         case profiles, products
+        /// Profiles' event log, read for product views and service contacts.
+        case events
     }
 
     static func cursor(_ db: Database, _ source: Source) throws -> UInt64 {
@@ -117,9 +119,10 @@ enum CopyStore {
 
     // MARK: Products
 
-    /// Returns how many purchases were new (a replayed order is not counted again).
+    /// Returns how many purchases were new (a replayed order is not counted again). Orders are also
+    /// written as behaviour events (subscriptions and redemptions), with `family(of:)`'s family.
     @discardableResult
-    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent]) throws -> Int {
+    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent], family: (String) -> Int? = { _ in nil }) throws -> Int {
         guard let last = changes.last else { return 0 }
         var newPurchases = 0
         for change in changes {
@@ -129,7 +132,11 @@ enum CopyStore {
                     sql: "INSERT INTO copy_product (product_code, product) VALUES (?, ?) ON CONFLICT(product_code) DO UPDATE SET product = excluded.product",
                     arguments: [product.productCode, try product.serializedBytes() as Data]
                 )
-            case .order(let order)? where order.side == .subscription:
+            case .order(let order)?:
+                if let event = BehaviourStore.event(of: order, family: family(order.productCode)) {
+                    try BehaviourStore.insert(db, key: "o" + order.orderID, customerID: order.customerID, productCode: order.productCode, event: event)
+                }
+                guard order.side == .subscription else { continue }
                 let month = BusinessMonth(day: BusinessCalendar.day(ofMillis: order.acceptedAt.unixMillis))
                 try db.execute(
                     sql: """

@@ -36,7 +36,8 @@ struct ModelSync: Service {
                                            as: Crm_Matching_V1_ExportModelResponse.self)
         let scorer = try ModelStore.scorer(from: export)
         try await replica.database.write { db in
-            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights)
+            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights,
+                                choice: export.hasChoice ? export.choice : nil)
         }
         replica.install(scorer)
         logger.info("installed a model from a peer replica", metadata: ["version": "\(export.summary.version)"])

@@ -17,17 +17,23 @@ final class Replica: Sendable {
     struct FeedStatus: Sendable {
         var profilesSequence: UInt64 = 0
         var productsSequence: UInt64 = 0
+        /// The last event of profiles' event log applied (views and contacts).
+        var eventsSequence: UInt64 = 0
         /// When each feed was last read to its end (unix millis); nil until it first was.
         var profilesCurrentAt: Int64?
         var productsCurrentAt: Int64?
+        var eventsCurrentAt: Int64?
         var profilesError: String?
         var productsError: String?
+        var eventsError: String?
         /// Subscriptions in the copy, counted as they are applied (status is polled often).
         var purchases = 0
         /// Customers this process read from profiles' snapshot when its copy started empty.
         var snapshotCustomers = 0
-        /// The model version whose background scoring pass has ended.
+        /// The model version whose background scoring pass has ended, and the business day it
+        /// scored for (scores move with the day: behaviour windows slide).
         var warmedModel: String?
+        var warmedDay: Int32 = .min
     }
 
     init(database: DatabasePool, rules: SuitabilityRules) {
@@ -37,12 +43,20 @@ final class Replica: Sendable {
 
     /// Rebuilds the index from the store (at start-up, before the followers run).
     func load() async throws {
-        let (loaded, profiles, products, scorer, purchases) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, Scorer?, Int) in
+        let now = currentUnixMillis()
+        let (loaded, profiles, products, events, scorer, purchases) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, UInt64, Scorer?, Int) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
             fresh.customers.compact()
-            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db),
-                    try CopyStore.purchaseCount(db))
+            // The behaviour that can still count from now on, and every product's sales.
+            let catalogue = fresh.catalog
+            let grouped = try BehaviourStore.byCustomer(db, reaching: now) { catalogue[$0]?.family }
+            for id in grouped.keys.sorted() {
+                for event in grouped[id] ?? [] { fresh.applyBehaviour(event, customerID: id) }
+            }
+            fresh.behaviour.setSales(try BehaviourStore.salesByProduct(db))
+            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try CopyStore.cursor(db, .events),
+                    try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db))
         }
         memory.withLock {
             $0 = loaded
@@ -52,12 +66,39 @@ final class Replica: Sendable {
             $0.purchases = purchases
             $0.profilesSequence = profiles
             $0.productsSequence = products
+            $0.eventsSequence = events
         }
         _ = crm_heap_trim()
     }
 
     func cursor(_ source: CopyStore.Source) -> UInt64 {
-        feeds.withLock { source == .profiles ? $0.profilesSequence : $0.productsSequence }
+        feeds.withLock {
+            switch source {
+            case .profiles: return $0.profilesSequence
+            case .products: return $0.productsSequence
+            case .events: return $0.eventsSequence
+            }
+        }
+    }
+
+    /// Applies a page of profiles' event log: its product views and service contacts become
+    /// behaviour events (other kinds are skipped), and the customers' cached scores are dropped.
+    func applyEvents(_ events: [Crm_Profiles_V1_LoggedEvent]) async throws {
+        guard let last = events.last else { return }
+        let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
+        let found = events.compactMap { logged in
+            BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }).map { (logged.eventID, $0) }
+        }
+        try await database.write { db in
+            for (id, item) in found {
+                try BehaviourStore.insert(db, key: "e\(id)", customerID: item.customerID, productCode: item.productCode, event: item.event)
+            }
+            try CopyStore.setCursor(db, .events, last.eventID)
+        }
+        memory.withLock { memory in
+            for (_, item) in found { memory.applyBehaviour(item.event, customerID: item.customerID) }
+        }
+        feeds.withLock { $0.eventsSequence = last.eventID }
     }
 
     func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent]) async throws {
@@ -120,10 +161,25 @@ final class Replica: Sendable {
 
     func applyProducts(_ changes: [Crm_Products_V1_ChangeEvent]) async throws {
         guard let last = changes.last else { return }
-        let newPurchases = try await database.write { db in try CopyStore.applyProducts(db, changes) }
+        // Orders are behaviour too; their family is the product's, from this page or the copy.
+        var families = memory.withLock { memory in memory.catalog.mapValues(\.family) }
+        for change in changes {
+            if case .product(let product)? = change.body { families[product.productCode] = ProductFamilies.family(of: product.type) }
+        }
+        let family = families
+        let newPurchases = try await database.write { db in try CopyStore.applyProducts(db, changes) { family[$0] ?? nil } }
         memory.withLock { memory in
             for change in changes {
-                if case .product(let product)? = change.body { memory.applyProduct(product) }
+                switch change.body {
+                case .product(let product)?:
+                    memory.applyProduct(product)
+                case .order(let order)?:
+                    guard let event = BehaviourStore.event(of: order, family: family[order.productCode] ?? nil) else { continue }
+                    memory.applyBehaviour(event, customerID: order.customerID)
+                    if event.kind == .subscription { memory.applySale(product: order.productCode, at: event.at) }
+                default:
+                    continue
+                }
             }
         }
         feeds.withLock {
@@ -146,6 +202,9 @@ final class Replica: Sendable {
             case .products:
                 $0.productsCurrentAt = millis
                 $0.productsError = nil
+            case .events:
+                $0.eventsCurrentAt = millis
+                $0.eventsError = nil
             }
         }
     }
@@ -155,6 +214,7 @@ final class Replica: Sendable {
             switch source {
             case .profiles: $0.profilesError = error
             case .products: $0.productsError = error
+            case .events: $0.eventsError = error
             }
         }
     }
@@ -176,17 +236,31 @@ final class Replica: Sendable {
         while true {
             let (done, current): (Bool, String?) = memory.withLock { memory in
                 let end = min(memory.customers.count, start + slice)
-                memory.warmScores(rows: start..<end)
+                memory.warmScores(rows: start..<end, now: currentUnixMillis())
                 return (end >= memory.customers.count, memory.scorer?.version)
             }
             // A newer model started its own pass; this one stops.
             if current != version || Task.isCancelled { return }
             if done {
-                feeds.withLock { $0.warmedModel = version }
+                let day = memory.withLock { $0.scoresDay }
+                feeds.withLock {
+                    $0.warmedModel = version
+                    $0.warmedDay = day
+                }
                 return
             }
             start += slice
             await Task.yield()
+        }
+    }
+
+    /// Scores every customer again when the business day changes (checked every minute), so the
+    /// first lists of a day find the scores cached.
+    func keepScoresWarm() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(60)) } catch { return }
+            let (model, day) = feeds.withLock { ($0.warmedModel, $0.warmedDay) }
+            if model != nil, day != BusinessCalendar.today() { await warmScores() }
         }
     }
 
@@ -208,8 +282,9 @@ final class Replica: Sendable {
             $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt, feeds.profilesError)
             $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
             $0.modelVersion = model
-            $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil
-            $0.scoresWarm = model.isEmpty || feeds.warmedModel == model
+            $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil && feeds.eventsCurrentAt != nil
+            $0.eventsSequence = feeds.eventsSequence
+            $0.scoresWarm = model.isEmpty || (feeds.warmedModel == model && feeds.warmedDay == BusinessCalendar.day(ofMillis: nowMillis))
         }
     }
 }

@@ -2,8 +2,9 @@ import CRMProtos
 import CRMRules
 import CRMSuitability
 
-/// The replica's in-memory view of its copy: customers column by column, the product catalogue,
-/// the customer schema for target rules and the current model with its cached family scores.
+/// The replica's in-memory view of its copy: customers column by column, their recent behaviour
+/// (views, contacts, orders), the product catalogue, the customer schema for target rules and the
+/// current model with its cached family scores.
 ///
 /// A value type mutated only inside ``Replica``'s lock; every answer is computed from it without
 /// touching the store or another service.
@@ -18,8 +19,12 @@ struct ReplicaMemory: Sendable {
     var schema: RuleSchema = ReplicaMemory.baseSchema
     var scorer: Scorer?
     /// `familyScores[family][row]`: the model's probability that the customer buys any product of
-    /// the family in the coming month; NaN until computed (after a model change or new dimensions).
+    /// the family in the coming month; NaN until computed (after a model change, new dimensions,
+    /// a behaviour event of the customer, or a new day: `scoresDay` is the day they are for).
     var familyScores: [[Float]] = []
+    var scoresDay: Int32 = .min
+    /// Views, contacts and orders by customer row, and each product's subscriptions.
+    var behaviour = BehaviourCopy()
     /// What the catalogue gives on `catalogueDay`, started again by the first query of a new day
     /// and after the catalogue, the dictionary or the model changes (they set the day to `.min`):
     /// the products on sale whose target rule compiled (what recommendations walk), and per
@@ -31,6 +36,10 @@ struct ReplicaMemory: Sendable {
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.
     var featureSlots: [Int?] = []
+    /// The column slot of profiles' `product_value_<family>` for each family (the value held).
+    var familyValueSlots: [Int?] = []
+    /// The dimensions in fen (reasons show them in yuan).
+    var moneyDimensions: Set<String> = []
     /// Profiles' dictionary by position, and the column slot of each numeric position (-1 for a
     /// category), for the feed's positional form.
     var positions = DimensionPositions()
@@ -153,6 +162,7 @@ struct ReplicaMemory: Sendable {
             }
         }
         self.schema = schema
+        moneyDimensions = Set(dimensions.filter { $0.type == .money }.map(\.name))
         for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
         catalogueDay = .min
         positions = DimensionPositions(dimensions, schemes: schemes.map(\.name))
@@ -170,11 +180,32 @@ struct ReplicaMemory: Sendable {
     }
 
     private mutating func refreshFeatureSlots() {
+        familyValueSlots = FeatureSpace.familyValueDimensions.map { customers.numberSlots[$0] }
         guard let space = scorer?.space else {
             featureSlots = []
             return
         }
         featureSlots = space.names.prefix(space.customerCount).map { customers.numberSlots[$0] }
+    }
+
+    // MARK: Behaviour
+
+    /// The family of a product in the catalogue, if it has one.
+    func family(ofProduct code: String) -> Int? {
+        catalog[code]?.family
+    }
+
+    /// Adds a view, contact or order of a customer; their cached scores are computed again.
+    mutating func applyBehaviour(_ event: BehaviourEvent, customerID: String) {
+        let row = ensureRow(customerID)
+        behaviour.add(event, row: row)
+        for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
+    }
+
+    /// Notes a subscription of `product` (its recent sales move the product's share).
+    mutating func applySale(product: String, at: Int64) {
+        behaviour.addSale(product: product, at: at)
+        catalogueDay = .min
     }
 
     private mutating func ensureRow(_ id: String) -> Int32 {
@@ -187,6 +218,7 @@ struct ReplicaMemory: Sendable {
             keyOfRow[Int(row)] = code
             expiryOfRow[Int(row)] = expiry
             for family in familyScores.indices { familyScores[family].append(.nan) }
+            behaviour.addRow()
         }
         return row
     }

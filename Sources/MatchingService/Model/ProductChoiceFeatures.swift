@@ -1,0 +1,32 @@
+import CRMSuitability
+
+/// The features of a (customer, product) pair that the within-family choice model reads: how the
+/// product sits against the customer's assessment, and how established and how much in demand it
+/// is on the day. They depend on the customer only through their suitability facts, so a product's
+/// share is computed once per suitability profile, not per customer.
+enum ProductChoiceFeatures {
+    static let names = ["risk_headroom", "horizon_gap", "log_days_on_sale", "log_sales_30d"]
+
+    /// The values for `customer` and `entry` on `day`, the product having had `recentSales`
+    /// subscriptions in the 30 days before.
+    static func values(customer: SuitabilityCustomer, entry: CatalogEntry, day: Int32, recentSales: Int) -> [Double] {
+        let assessment = customer.assessment
+        // A professional investor may buy every risk level: their tolerance is the highest.
+        let tolerance = assessment?.investorClass == .professional ? 5 : (assessment?.riskTolerance ?? 0)
+        let headroom = Double(tolerance - entry.facts.riskLevel)
+        var gap = 0.0
+        if let own = assessment?.horizon, let wanted = entry.facts.horizon { gap = Double(own - wanted) }
+        var daysOnSale = 365.0
+        let window = entry.product.salesWindow
+        if entry.product.hasSalesWindow, window.hasStart, window.start.isValid {
+            daysOnSale = Double(max(0, day - BusinessCalendar.day(window.start)))
+        }
+        return [headroom, gap, (1 + daysOnSale).logarithm, (1 + Double(recentSales)).logarithm]
+    }
+}
+
+private extension Double {
+    var logarithm: Double { Foundation.log(self) }
+}
+
+import Foundation
