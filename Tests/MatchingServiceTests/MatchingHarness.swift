@@ -128,16 +128,20 @@ struct MatchingHarness {
         return (profilesLast, productsLast)
     }
 
-    /// Waits until every replica has applied everything both feeds hold now (and profiles has
-    /// folded every event into dimensions first).
+    /// Waits until every replica has applied everything both feeds and profiles' views and
+    /// contacts hold now (and profiles has folded every event into dimensions first).
     func waitUntilCaughtUp(attempts: Int = 2_000) async throws {
         try await profiles.service.updateDimensions()
         let (profilesLast, productsLast) = try await sourceSequences()
+        let eventsLast = try await profiles.database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0
+        }
         for replica in replicas {
             var attempt = 0
             while true {
                 let status = replica.service.replicaStatus()
-                if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast { break }
+                if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast
+                    && status.eventsSequence >= UInt64(eventsLast) { break }
                 attempt += 1
                 if attempt > attempts { throw HarnessError("replica did not catch up: \(status) vs \(profilesLast)/\(productsLast)") }
                 try await Task.sleep(for: .milliseconds(10))

@@ -26,7 +26,7 @@ import Foundation
 /// s is what a perfect model could reach; ε is what no model can.
 public enum BehaviourLaw {
     /// base_f by ``WorldFamily/rawValue``.
-    public static let base: [Double] = [-7.6, -8.0, -8.3, -8.5, -8.4, -9.0, -8.8, -8.6, -8.8, -9.2]
+    public static let base: [Double] = [-7.2, -7.6, -7.9, -8.1, -8.0, -8.6, -8.4, -8.2, -8.4, -8.8]
     /// The standard deviation of the month's unobserved mood ε.
     public static let noise = 0.5
 

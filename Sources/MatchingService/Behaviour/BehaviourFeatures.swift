@@ -15,6 +15,7 @@ enum BehaviourFeatures {
         "family_views_7d", "family_views_30d", "family_views_90d", "days_since_family_view",
         "family_orders", "family_order_amount", "days_since_family_order", "family_redemptions",
         "contacts_7d", "contacts_30d", "family_contacts_7d", "family_contacts_30d",
+        "days_since_contact", "days_since_family_contact",
     ]
     static var count: Int { names.count }
 
@@ -25,6 +26,7 @@ enum BehaviourFeatures {
         case views7, views30, views90, daysSinceView
         case orders, orderAmount, daysSinceOrder, redemptions
         case contacts7, contacts30, familyContacts7, familyContacts30
+        case daysSinceContact, daysSinceFamilyContact
     }
 
     /// Every family's features at `at` (unix millis) from `events` (any order), as one array:
@@ -35,6 +37,8 @@ enum BehaviourFeatures {
         var values = [Float](repeating: 0, count: families * count)
         var lastView = [Int32](repeating: .min, count: families)
         var lastOrder = [Int32](repeating: .min, count: families)
+        var lastFamilyContact = [Int32](repeating: .min, count: families)
+        var lastContact = Int32.min
         var contacts7: Float = 0
         var contacts30: Float = 0
         let today = BusinessCalendar.day(ofMillis: at)
@@ -57,9 +61,11 @@ enum BehaviourFeatures {
                 guard age <= contactRetentionDays else { continue }
                 if age <= 7 { contacts7 += 1 }
                 contacts30 += 1
+                lastContact = max(lastContact, day)
                 if known {
                     if age <= 7 { add(family, .familyContacts7) }
                     add(family, .familyContacts30)
+                    lastFamilyContact[family] = max(lastFamilyContact[family], day)
                 }
             case .subscription:
                 guard known else { continue }
@@ -77,12 +83,14 @@ enum BehaviourFeatures {
             values[base + Slot.daysSinceOrder.rawValue] = lastOrder[family] == .min ? .nan : Float(today - lastOrder[family])
             values[base + Slot.contacts7.rawValue] = contacts7
             values[base + Slot.contacts30.rawValue] = contacts30
+            values[base + Slot.daysSinceContact.rawValue] = lastContact == .min ? .nan : Float(today - lastContact)
+            values[base + Slot.daysSinceFamilyContact.rawValue] = lastFamilyContact[family] == .min ? .nan : Float(today - lastFamilyContact[family])
         }
         return values
     }
 
-    /// The features of one family out of ``compute(_:at:)``'s array.
-    static func family(_ values: [Float], _ family: Int) -> ArraySlice<Float> {
-        values[(family * count)..<((family + 1) * count)]
+    /// The features of one family out of ``compute(_:at:)``'s array, indexed by ``Slot``.
+    static func family(_ values: [Float], _ family: Int) -> [Float] {
+        Array(values[(family * count)..<((family + 1) * count)])
     }
 }

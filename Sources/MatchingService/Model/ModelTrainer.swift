@@ -107,27 +107,13 @@ struct ModelTrainer: Sendable {
             try Task.checkCancellation()
             let inputs = try await MonthRows.load(month, replica: replica)
             let positives = positivesByMonth[month] ?? []
-            var cells = 0
-            for mask in inputs.sellable { cells += mask.nonzeroBitCount }
-            let keep = min(1, Double(max(1, positives.count) * negativesPerPositive) / Double(max(1, cells - positives.count)))
+            let keep = min(1, Double(max(1, positives.count) * negativesPerPositive) / Double(max(1, inputs.sellableCells - positives.count)))
             let isValidation = index == months.count - 1 && months.count > 1
-            for (position, row) in inputs.rows.enumerated() where inputs.sellable[position] != 0 {
-                var behaviour: [Float]?
-                for family in 0..<ProductFamilies.count where inputs.isSellable(position, family: family) {
-                    let label = positives.contains(FamilyPurchase(customer: row.customerID, family: family))
-                    var weight: Float = 1
-                    if !label {
-                        guard Self.unitHash(row.customerID, family, month, options.seed) < keep else { continue }
-                        weight = Float(1 / keep)
-                    }
-                    let values = behaviour ?? inputs.behaviourFeatures(position)
-                    behaviour = values
-                    let features = row.features(family: family, space: space, behaviour: values)
-                    if isValidation {
-                        validation.append(features, label: label, weight: weight)
-                    } else {
-                        training.append(features, label: label, weight: weight)
-                    }
+            inputs.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
+                if isValidation {
+                    validation.append(features, label: label, weight: weight)
+                } else {
+                    training.append(features, label: label, weight: weight)
                 }
             }
             situations += choiceSituations(inputs, purchases: purchasesByMonth[month] ?? [])

@@ -38,6 +38,33 @@ struct MonthRows: Sendable {
     func isSellable(_ index: Int, family: Int) -> Bool {
         sellable[index] & (1 << UInt16(family)) != 0
     }
+
+    /// The (customer, family) cells that can be sold at the month's start: the training rows
+    /// before negatives are sampled.
+    var sellableCells: Int {
+        sellable.reduce(0) { $0 + $1.nonzeroBitCount }
+    }
+
+    /// Visits the month's training rows: every sellable (customer, family) cell whose customer
+    /// bought from the family in the month (`positives`), and of the others those the seeded
+    /// sample keeps (a share `keep`, each weighted 1 / keep), with the row's features in `space`.
+    func forEachRow(space: FeatureSpace, positives: Set<ModelTrainer.FamilyPurchase>, keep: Double, seed: UInt64,
+                    _ visit: (_ position: Int, _ family: Int, _ label: Bool, _ weight: Float, _ features: [Float]) throws -> Void) rethrows {
+        for (position, row) in rows.enumerated() where sellable[position] != 0 {
+            var behaviour: [Float]?
+            for family in 0..<ProductFamilies.count where isSellable(position, family: family) {
+                let label = positives.contains(ModelTrainer.FamilyPurchase(customer: row.customerID, family: family))
+                var weight: Float = 1
+                if !label {
+                    guard ModelTrainer.unitHash(row.customerID, family, month, seed) < keep else { continue }
+                    weight = Float(1 / keep)
+                }
+                let values = behaviour ?? (space.readsBehaviour ? behaviourFeatures(position) : [])
+                behaviour = values
+                try visit(position, family, label, weight, row.features(family: family, space: space, behaviour: values))
+            }
+        }
+    }
 }
 
 extension ReplicaMemory {

@@ -29,6 +29,8 @@ enum ReasonText {
         case "contacts_30d": return "contacted \(times(count)) in the last 30 days"
         case "family_contacts_7d": return "contacted about \(words) \(times(count)) in the last 7 days"
         case "family_contacts_30d": return "contacted about \(words) \(times(count)) in the last 30 days"
+        case "days_since_contact": return "last contacted \(days(count))"
+        case "days_since_family_contact": return "last contacted about \(words) \(days(count))"
         case "family_value_held": return "holds ¥\(yuan(value / 100)) of \(words)"
         case "viewed_family_90d": return value > 0 ? "viewed \(words) most in the last 90 days" : "viewed other products most"
         case "holds_family_most": return value > 0 ? "holds \(words) most" : "holds other products most"
