@@ -6,15 +6,16 @@ import CRMWorldLoader
 import Testing
 @testable import MatchingService
 
-/// The propensity model trained through the service on a generated brokerage loaded through the
-/// services' RPCs, evaluated on the held-out month beside the baselines and against the world's
-/// recorded true probabilities.
+/// The propensity model trained through the service on a generated brokerage of each buying law,
+/// loaded through the services' RPCs, evaluated on the held-out month beside logistic regression
+/// and the baselines and against the world's recorded true probabilities.
 @Suite(.serialized) struct PropensityModelTests {
     static let customers = 1_500
 
-    @Test func theModelBeatsBothBaselinesOnTheHeldOutMonth() async throws {
+    @Test(arguments: WorldLaw.allCases)
+    func theModelBeatsLogisticRegressionAndBothBaselinesOnTheHeldOutMonth(law: WorldLaw) async throws {
         let harness = try await MatchingHarness.start()
-        let world = World(WorldConfiguration(customers: Self.customers, seed: 20_261_129))
+        let world = World(WorldConfiguration(customers: Self.customers, seed: 20_261_129, law: law))
         let loader = WorldLoader(world: world, clients: .init(
             profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
         ))
@@ -64,6 +65,7 @@ import Testing
         }
         #expect(modelExpected > 1.5 * randomExpected, "expected buyers: model \(modelExpected), random \(randomExpected)")
         #expect(modelExpected > richestExpected, "expected buyers: model \(modelExpected), richest \(richestExpected)")
+
 
         // The current model now ranks target lists, with the features that raised each score.
         let top = try #require(evaluation.products.first?.productCode)
@@ -115,6 +117,27 @@ import Testing
                 "\(capped.trainingRows) + \(capped.validationRows) rows for a cap of \(options.maxRows)")
         #expect(capped.trainingMonths == summary.trainingMonths)
         #expect(capped.trainingPositives == summary.trainingPositives && capped.trainingPositives > 0)
+
+        // Logistic regression on the same rows, evaluated on the same products: below the trees.
+        let logistic = try #require(try await harness.matching.serverStreaming(
+            MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with {
+                $0.kind = .logisticRegression; $0.negativesPerPositive = 50
+            },
+            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))
+        ).collect().last?.model)
+        let linear = try await harness.matching.unary(MatchingHarness.matchingMethod + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+            $0.version = logistic.version
+            $0.k = [100]
+            $0.includeRankings = true
+            $0.productCodes = evaluation.products.map(\.productCode)
+        }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        var logisticExpected = 0.0
+        for product in linear.products {
+            logisticExpected += product.modelRanking.reduce(0) { total, id in
+                total + (world.customerIndex(of: id).map { world.trueProbability(customer: $0, product: product.productCode, month: month) } ?? 0)
+            }
+        }
+        #expect(modelExpected > logisticExpected, "expected buyers: trees \(modelExpected), logistic regression \(logisticExpected)")
         try await harness.stop()
     }
 }

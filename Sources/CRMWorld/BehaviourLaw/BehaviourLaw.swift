@@ -28,7 +28,7 @@ public enum BehaviourLaw {
     /// base_f by ``WorldFamily/rawValue``.
     public static let base: [Double] = [-7.2, -7.6, -7.9, -8.1, -8.0, -8.6, -8.4, -8.2, -8.4, -8.8]
     /// The standard deviation of the month's unobserved mood ε.
-    public static let noise = 0.5
+    public static let noise = 0.3
 
     /// s(c, p): the knowable log-odds of buying a product of `family` with risk level `risk`
     /// (1…5) and the given popularity relative to its family's mean.

@@ -160,7 +160,7 @@ struct ModelHandlers: Sendable {
             options.trees = Int(request.trees)
         }
         if request.depth != 0 {
-            guard (1...12).contains(request.depth) else { throw RPCError.invalidArgument(field: "depth", "must be 1..12") }
+            guard (1...10).contains(request.depth) else { throw RPCError.invalidArgument(field: "depth", "must be 1..10") }
             options.depth = Int(request.depth)
         }
         if request.seed != 0 { options.seed = request.seed }

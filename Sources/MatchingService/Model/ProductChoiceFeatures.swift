@@ -5,7 +5,11 @@ import CRMSuitability
 /// is on the day. They depend on the customer only through their suitability facts, so a product's
 /// share is computed once per suitability profile, not per customer.
 enum ProductChoiceFeatures {
-    static let names = ["risk_headroom", "horizon_gap", "log_days_on_sale", "log_sales_30d"]
+    /// The risk headroom (the customer's tolerance level minus the product's risk level, 0…4 for a
+    /// product that MATCHes) enters as one indicator per level above 0, not as a number: how much
+    /// room a customer likes to leave need not grow with the room (a product right at the limit and
+    /// one far below it may both be less attractive than one a step below).
+    static let names = ["risk_headroom_1", "risk_headroom_2", "risk_headroom_3", "risk_headroom_4", "horizon_gap", "log_days_on_sale", "log_sales_30d"]
 
     /// The values for `customer` and `entry` on `day`, the product having had `recentSales`
     /// subscriptions in the 30 days before.
@@ -21,7 +25,8 @@ enum ProductChoiceFeatures {
         if entry.product.hasSalesWindow, window.hasStart, window.start.isValid {
             daysOnSale = Double(max(0, day - BusinessCalendar.day(window.start)))
         }
-        return [headroom, gap, (1 + daysOnSale).logarithm, (1 + Double(recentSales)).logarithm]
+        return [headroom == 1 ? 1 : 0, headroom == 2 ? 1 : 0, headroom == 3 ? 1 : 0, headroom >= 4 ? 1 : 0,
+                gap, (1 + daysOnSale).logarithm, (1 + Double(recentSales)).logarithm]
     }
 }
 
