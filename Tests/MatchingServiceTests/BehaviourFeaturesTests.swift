@@ -1,3 +1,4 @@
+import CRMSuitability
 import Testing
 @testable import MatchingService
 
@@ -70,6 +71,22 @@ struct BehaviourFeaturesTests {
         copy.forget(before: Self.day)
         #expect(copy.events[3].count == 3, "the old view and the old contact are gone, the order stays")
         #expect(copy.features(row: 3, at: Self.at(day: 0, hour: 8)).map(\.bitPattern) == before.map(\.bitPattern))
+    }
+
+    /// The event log can run ahead of the products feed: a contact about a product the copy does
+    /// not hold yet counts as a contact at once, and as one about the product's family once the
+    /// product arrives.
+    @Test func aContactAboutAProductNotYetInTheCopyGetsItsFamilyWhenTheProductArrives() throws {
+        var memory = ReplicaMemory(rules: SuitabilityRules(assessmentValidityYears: 2))
+        memory.applyBehaviour(BehaviourEvent(at: Self.at(day: -2), kind: .contact, family: nil), customerID: "C1", productCode: "EQ9")
+        let row = try #require(memory.customers.row(of: "C1"))
+        let noon = Self.at(day: 0, hour: 12)
+        var values = memory.behaviour.features(row: row, at: noon)
+        #expect(Self.slot(values, 3, .contacts7) == 1 && Self.slot(values, 3, .familyContacts7) == 0)
+        memory.applyProduct(.with { $0.productCode = "EQ9"; $0.type = .fundEquity; $0.riskLevel = .r4; $0.status = .onSale })
+        values = memory.behaviour.features(row: row, at: noon)
+        #expect(Self.slot(values, 3, .familyContacts7) == 1 && Self.slot(values, 3, .daysSinceFamilyContact) == 2)
+        #expect(memory.unresolved.isEmpty)
     }
 
     @Test func recentSalesAreTheThirtyDaysBeforeTheDay() {

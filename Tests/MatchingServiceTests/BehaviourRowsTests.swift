@@ -207,13 +207,19 @@ import Testing
         let stored = try await replica.database.read { db in try BehaviourStore.byCustomer(db, reaching: now, until: now) { catalogue[$0] ?? nil } }
         let behaviour = BehaviourFeatures.compute(stored["B-C4"] ?? [], at: now)
 
+        let (profiles, counts) = replica.memory.withLock { $0.availableProducts(customerIDs: ["B-C4"], day: today) }
+        let available = try #require(profiles[0].flatMap { counts[$0] })
+        #expect(available == [1, 1, 0, 1, 0, 0, 0, 0, 0, 0], "a money-market, a bond and an equity fund suit a C4 customer")
+
         for family in 0..<ProductFamilies.count {
-            let training = snapshot.features(family: family, space: space, behaviour: behaviour)
+            let training = snapshot.features(family: family, space: space, behaviour: behaviour, available: available)
             let live = replica.memory.withLock { memory in
-                memory.features(row: memory.customers.row(of: "B-C4") ?? -1, family: family, space: space,
-                                behaviour: memory.behaviour.features(row: memory.customers.row(of: "B-C4") ?? -1, at: now))
+                let row = memory.customers.row(of: "B-C4") ?? -1
+                return memory.features(row: row, family: family, space: space, behaviour: memory.behaviour.features(row: row, at: now),
+                                       available: memory.available(profile: memory.keyOfRow[Int(row)], today: today))
             }
-            #expect(Self.same(training, live), "family \(family): \(zip(space.names, zip(training, live)).filter { !Self.same([$1.0], [$1.1]) })")
+            let differing = space.names.indices.filter { !Self.same([training[$0]], [live[$0]]) }.map { space.names[$0] }
+            #expect(Self.same(training, live), "family \(family): \(differing) differ")
         }
         #expect(BehaviourFeatures.family(behaviour, 1)[BehaviourFeatures.Slot.views7.rawValue] == 2)
         #expect(BehaviourFeatures.family(behaviour, 3)[BehaviourFeatures.Slot.familyContacts7.rawValue] == 1)

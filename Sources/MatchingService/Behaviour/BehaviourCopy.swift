@@ -26,6 +26,15 @@ struct BehaviourCopy: Sendable {
         }
     }
 
+    /// Gives an event that was added without a family (its product was not in the catalogue yet)
+    /// the family it has now; false when the row holds no such event.
+    mutating func resolve(_ event: BehaviourEvent, row: Int32, family: Int) -> Bool {
+        let index = Int(row)
+        guard index < events.count, let position = events[index].firstIndex(of: event) else { return false }
+        events[index][position] = BehaviourEvent(at: event.at, kind: event.kind, family: family, amountFen: event.amountFen)
+        return true
+    }
+
     /// Notes a subscription of `product` at `at` (for its recent sales).
     mutating func addSale(product: String, at: Int64) {
         if let last = sales[product]?.last, at < last {

@@ -34,6 +34,7 @@ final class Replica: Sendable {
         /// scored for (scores move with the day: behaviour windows slide).
         var warmedModel: String?
         var warmedDay: Int32 = .min
+        var warmedGeneration = -1
     }
 
     init(database: DatabasePool, rules: SuitabilityRules) {
@@ -96,7 +97,7 @@ final class Replica: Sendable {
             try CopyStore.setCursor(db, .events, last.eventID)
         }
         memory.withLock { memory in
-            for (_, item) in found { memory.applyBehaviour(item.event, customerID: item.customerID) }
+            for (_, item) in found { memory.applyBehaviour(item.event, customerID: item.customerID, productCode: item.productCode) }
         }
         feeds.withLock { $0.eventsSequence = last.eventID }
     }
@@ -232,7 +233,10 @@ final class Replica: Sendable {
     func warmScores() async {
         let slice = 500
         var start = 0
-        let version = memory.withLock { $0.scorer?.version }
+        let (version, generation) = memory.withLock { memory in
+            memory.refreshScoresDay(BusinessCalendar.today())
+            return (memory.scorer?.version, memory.scoresGeneration)
+        }
         while true {
             let (done, current): (Bool, String?) = memory.withLock { memory in
                 let end = min(memory.customers.count, start + slice)
@@ -242,10 +246,13 @@ final class Replica: Sendable {
             // A newer model started its own pass; this one stops.
             if current != version || Task.isCancelled { return }
             if done {
-                let day = memory.withLock { $0.scoresDay }
+                // Complete only if no bulk drop (a new day, a product) happened meanwhile.
+                let (day, now) = memory.withLock { ($0.scoresDay, $0.scoresGeneration) }
+                guard now == generation else { return }
                 feeds.withLock {
                     $0.warmedModel = version
                     $0.warmedDay = day
+                    $0.warmedGeneration = generation
                 }
                 return
             }
@@ -254,19 +261,23 @@ final class Replica: Sendable {
         }
     }
 
-    /// Scores every customer again when the business day changes (checked every minute), so the
-    /// first lists of a day find the scores cached.
+    /// Scores every customer again when their scores were dropped in bulk — a new business day
+    /// (behaviour windows slide), a product that changed what customers may buy — checked every
+    /// ten seconds, so the first lists after it find the scores cached.
     func keepScoresWarm() async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: .seconds(60)) } catch { return }
-            let (model, day) = feeds.withLock { ($0.warmedModel, $0.warmedDay) }
-            if model != nil, day != BusinessCalendar.today() { await warmScores() }
+            do { try await Task.sleep(for: .seconds(10)) } catch { return }
+            let stale = memory.withLock { memory in
+                memory.refreshScoresDay(BusinessCalendar.today())
+                return memory.scorer != nil && self.feeds.withLock { $0.warmedGeneration } != memory.scoresGeneration
+            }
+            if stale { await warmScores() }
         }
     }
 
     func status(nowMillis: Int64 = currentUnixMillis()) -> Crm_Matching_V1_ReplicaStatus {
         let feeds = self.feeds.withLock { $0 }
-        let (customers, products, model) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "") }
+        let (customers, products, model, generation) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "", $0.scoresGeneration) }
         // 0 while the follower reads its feed to the end without errors; since the last time it
         // did once the source fails; -1 before it ever did.
         func staleness(_ at: Int64?, _ error: String?) -> Double {
@@ -284,7 +295,8 @@ final class Replica: Sendable {
             $0.modelVersion = model
             $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil && feeds.eventsCurrentAt != nil
             $0.eventsSequence = feeds.eventsSequence
-            $0.scoresWarm = model.isEmpty || (feeds.warmedModel == model && feeds.warmedDay == BusinessCalendar.day(ofMillis: nowMillis))
+            $0.scoresWarm = model.isEmpty || (feeds.warmedModel == model && feeds.warmedGeneration == generation
+                && feeds.warmedDay == BusinessCalendar.day(ofMillis: nowMillis))
         }
     }
 }

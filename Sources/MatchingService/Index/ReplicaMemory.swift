@@ -23,8 +23,13 @@ struct ReplicaMemory: Sendable {
     /// a behaviour event of the customer, or a new day: `scoresDay` is the day they are for).
     var familyScores: [[Float]] = []
     var scoresDay: Int32 = .min
+    /// Moves whenever scores are dropped in bulk (a model, a day, a product): a background pass
+    /// that started before a move has not left the scores complete.
+    var scoresGeneration = 0
     /// Views, contacts and orders by customer row, and each product's subscriptions.
     var behaviour = BehaviourCopy()
+    /// Events about products not in the catalogue yet, by product code.
+    var unresolved: [String: [UnresolvedEvent]] = [:]
     /// What the catalogue gives on `catalogueDay`, started again by the first query of a new day
     /// and after the catalogue, the dictionary or the model changes (they set the day to `.min`):
     /// the products on sale whose target rule compiled (what recommendations walk), and per
@@ -32,6 +37,10 @@ struct ReplicaMemory: Sendable {
     /// profile (filled as queries need them).
     var onSale: [CatalogEntry] = []
     var familyWeightCache: [FamilyWeightKey: Double] = [:]
+    /// The products on sale with a family, target rules or not (what a customer may buy), and per
+    /// profile code how many of each family MATCH it (a pair feature of the model).
+    var onSaleForCounts: [CatalogEntry] = []
+    var availableCache: [UInt32: [Float]] = [:]
     var catalogueDay: Int32 = .min
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.
@@ -144,9 +153,21 @@ struct ReplicaMemory: Sendable {
         position < slots.count && slots[position] >= 0 ? slots[position] : nil
     }
 
+    /// A new or changed product: the products available to customers of its family (old and new)
+    /// may have changed, so those families' scores are computed again.
     mutating func applyProduct(_ product: Crm_Products_V1_Product) {
-        catalog[product.productCode] = CatalogEntry(product: product, schema: schema)
+        let before = catalog[product.productCode]
+        let entry = CatalogEntry(product: product, schema: schema)
+        catalog[product.productCode] = entry
         catalogueDay = .min
+        if let waiting = unresolved.removeValue(forKey: product.productCode), let family = entry.family {
+            for item in waiting where behaviour.resolve(item.event, row: item.row, family: family) {
+                for scored in familyScores.indices { familyScores[scored][Int(item.row)] = .nan }
+            }
+        }
+        if scorer?.space.pairs.contains(.productsAvailable) == true {
+            invalidateScores(families: Array(Set([before?.family, entry.family].compactMap { $0 })))
+        }
     }
 
     /// Installs profiles' data dictionary: dimension types and ordered classes, then recompiles
@@ -176,6 +197,7 @@ struct ReplicaMemory: Sendable {
         self.scorer = scorer
         refreshFeatureSlots()
         familyScores = scorer == nil ? [] : [[Float]](repeating: [Float](repeating: .nan, count: customers.count), count: ProductFamilies.count)
+        scoresGeneration &+= 1
         catalogueDay = .min
     }
 
@@ -195,11 +217,21 @@ struct ReplicaMemory: Sendable {
         catalog[code]?.family
     }
 
-    /// Adds a view, contact or order of a customer; their cached scores are computed again.
-    mutating func applyBehaviour(_ event: BehaviourEvent, customerID: String) {
+    /// Adds a view, contact or order of a customer; their cached scores are computed again. An
+    /// event about a product the catalogue does not hold yet (the products feed is behind the
+    /// event log) counts without a family until the product arrives (``applyProduct(_:)``).
+    mutating func applyBehaviour(_ event: BehaviourEvent, customerID: String, productCode: String = "") {
         let row = ensureRow(customerID)
         behaviour.add(event, row: row)
+        if event.family < 0, !productCode.isEmpty, catalog[productCode] == nil {
+            unresolved[productCode, default: []].append(UnresolvedEvent(row: row, event: event))
+        }
         for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
+    }
+
+    struct UnresolvedEvent: Sendable {
+        let row: Int32
+        let event: BehaviourEvent
     }
 
     /// Notes a subscription of `product` (its recent sales move the product's share).

@@ -149,9 +149,20 @@ extension ReplicaMemory {
         if !cached.isNaN { return Double(cached) }
         guard let scorer else { return 0 }
         let behaviour = scorer.space.readsBehaviour ? self.behaviour.features(row: row, at: now) : []
-        let probability = Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space, behaviour: behaviour)))
+        let available = available(profile: keyOfRow[Int(row)], today: BusinessCalendar.day(ofMillis: now))
+        let probability = Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space, behaviour: behaviour, available: available)))
         familyScores[family][Int(row)] = Float(probability)
         return probability
+    }
+
+    /// Per family, the products on sale today that MATCH the profile (a pair feature), kept for
+    /// the catalogue's day.
+    mutating func available(profile: UInt32, today: Int32) -> [Float] {
+        refreshCatalogueDay(today: today)
+        if let known = availableCache[profile] { return known }
+        let counts = availableCounts(facts: keys.profiles[Int(profile)], day: today, onSale: onSaleForCounts)
+        availableCache[profile] = counts
+        return counts
     }
 
     /// Computes every missing family score (after a model change or a new day), so queries find
@@ -163,8 +174,9 @@ extension ReplicaMemory {
             let missing = (0..<ProductFamilies.count).filter { familyScores[$0][row].isNaN }
             guard !missing.isEmpty else { continue }
             let behaviour = scorer.space.readsBehaviour ? self.behaviour.features(row: Int32(row), at: now) : []
+            let available = available(profile: keyOfRow[row], today: BusinessCalendar.day(ofMillis: now))
             for family in missing {
-                let values = features(row: Int32(row), family: family, space: scorer.space, behaviour: behaviour)
+                let values = features(row: Int32(row), family: family, space: scorer.space, behaviour: behaviour, available: available)
                 familyScores[family][row] = Float(Scorer.sigmoid(scorer.model.logit(values)))
             }
         }
@@ -174,19 +186,25 @@ extension ReplicaMemory {
     /// "days since" moved), and views and contacts too old to count are dropped.
     mutating func refreshScoresDay(_ today: Int32) {
         guard scoresDay != today else { return }
-        if scoresDay != .min {
-            for family in familyScores.indices {
-                familyScores[family].withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
-            }
-        }
+        if scoresDay != .min { invalidateScores(families: Array(familyScores.indices)) }
         behaviour.forget(before: today)
         scoresDay = today
     }
 
+    /// Drops every customer's cached scores of these families (a new day, a product that changed),
+    /// to be computed again by the next list or the background pass.
+    mutating func invalidateScores(families: [Int]) {
+        for family in families where familyScores.indices.contains(family) {
+            familyScores[family].withUnsafeMutableBufferPointer { $0.update(repeating: .nan) }
+        }
+        scoresGeneration &+= 1
+    }
+
     /// The feature row of a customer for a family in `space`: their dimensions from the columns,
     /// and the pair features with `behaviour` (``BehaviourFeatures/compute(_:at:)`` at the row's
-    /// instant; empty when the space reads none).
-    func features(row: Int32, family: Int, space: FeatureSpace, behaviour: [Float]) -> [Float] {
+    /// instant; empty when the space reads none) and `available` (per family, the products on sale
+    /// that MATCH them on the row's day).
+    func features(row: Int32, family: Int, space: FeatureSpace, behaviour: [Float], available: [Float]) -> [Float] {
         var values = [Float](repeating: .nan, count: space.count)
         let slots = featureSlots.count == space.customerCount ? featureSlots : space.names.prefix(space.customerCount).map { customers.numberSlots[$0] }
         for index in 0..<space.customerCount {
@@ -196,15 +214,16 @@ extension ReplicaMemory {
             mostViewedType: customers.category("most_viewed_product_type_90d", row: row),
             largestFamily: customers.category("largest_product_type", row: row),
             familyValues: familyValueSlots.map { slot in slot.map { customers.numbers[$0][Int(row)] } ?? .nan },
-            behaviour: behaviour))
+            behaviour: behaviour, available: available))
         return values
     }
 
     /// The features that raised the customer's family propensity most, with a sentence each.
-    func reasons(row: Int32, family: Int?, now: Int64, count: Int = 3) -> [Crm_Matching_V1_ScoreReason] {
+    mutating func reasons(row: Int32, family: Int?, now: Int64, count: Int = 3) -> [Crm_Matching_V1_ScoreReason] {
         guard let scorer, let family else { return [] }
         let behaviour = scorer.space.readsBehaviour ? self.behaviour.features(row: row, at: now) : []
-        let values = features(row: row, family: family, space: scorer.space, behaviour: behaviour)
+        let available = available(profile: keyOfRow[Int(row)], today: BusinessCalendar.day(ofMillis: now))
+        let values = features(row: row, family: family, space: scorer.space, behaviour: behaviour, available: available)
         let contributions = scorer.model.contributions(values)
         return contributions.indices
             .filter { contributions[$0] > 0 }
@@ -225,7 +244,9 @@ extension ReplicaMemory {
     private mutating func refreshCatalogueDay(today: Int32) {
         guard catalogueDay != today else { return }
         onSale = catalog.values.filter { $0.isOnSale(today: today) && $0.ruleProblem == nil }
+        onSaleForCounts = catalog.values.filter { $0.family != nil && $0.isOnSale(today: today) }
         familyWeightCache.removeAll(keepingCapacity: true)
+        availableCache.removeAll(keepingCapacity: true)
         catalogueDay = today
     }
 

@@ -35,9 +35,10 @@ struct FeatureSpace: Sendable, Hashable {
     /// Then the customer's behaviour towards the family (``BehaviourFeatures``: views, orders,
     /// redemptions, contacts, from matching's copy of the event log and the orders) and the value
     /// they hold in it (profiles' `product_value_<family>`, from end-of-day positions, which only
-    /// profiles receives).
+    /// profiles receives), and how many of the family's products on sale MATCH them (where
+    /// customers buy each product on its own merits, more to choose from means more buying).
     static let pairFeatures = ["family", "viewed_family_90d", "holds_family_most"] + ProductFamilies.familyNames.map { "family_is_" + $0 }
-        + BehaviourFeatures.names + ["family_value_held"]
+        + BehaviourFeatures.names + ["family_value_held", "family_products_available"]
 
     /// Profiles' dimensions holding the value held per family, by family.
     static let familyValueDimensions = ProductFamilies.familyNames.map { "product_value_" + $0 }
@@ -50,6 +51,7 @@ struct FeatureSpace: Sendable, Hashable {
         case isFamily(Int)
         case behaviour(Int)
         case valueHeld
+        case productsAvailable
 
         init?(name: String) {
             switch name {
@@ -57,6 +59,7 @@ struct FeatureSpace: Sendable, Hashable {
             case "viewed_family_90d": self = .viewedFamily
             case "holds_family_most": self = .holdsFamilyMost
             case "family_value_held": self = .valueHeld
+            case "family_products_available": self = .productsAvailable
             default:
                 if let index = BehaviourFeatures.names.firstIndex(of: name) {
                     self = .behaviour(index)
@@ -76,13 +79,15 @@ struct FeatureSpace: Sendable, Hashable {
     }
 
     /// What the pair features of one customer read besides the family: two of their category
-    /// dimensions, the value they hold per family, and their behaviour at the instant of the row
-    /// (``BehaviourFeatures/compute(_:at:)``'s array; empty when the space reads none of it).
+    /// dimensions, the value they hold per family, their behaviour at the instant of the row
+    /// (``BehaviourFeatures/compute(_:at:)``'s array; empty when the space reads none of it), and
+    /// per family the products on sale that MATCH them on the row's day.
     struct PairInputs {
         var mostViewedType: String?
         var largestFamily: String?
         var familyValues: [Float] = []
         var behaviour: [Float] = []
+        var available: [Float] = []
     }
 
     /// The customer dimensions this space reads, in order, then the pair features.
@@ -137,6 +142,7 @@ struct FeatureSpace: Sendable, Hashable {
                 let index = family * BehaviourFeatures.count + slot
                 value = index < inputs.behaviour.count ? inputs.behaviour[index] : .nan
             case .valueHeld: value = family < inputs.familyValues.count ? inputs.familyValues[family] : .nan
+            case .productsAvailable: value = family < inputs.available.count ? inputs.available[family] : .nan
             }
             row[customerCount + offset] = value
         }

@@ -47,8 +47,7 @@ struct ModelEvaluator: Sendable {
         func propensity(_ family: Int) -> [Double] {
             if let known = propensities[family] { return known }
             let computed = rows.indices.map { index -> Double in
-                let behaviour = scorer.space.readsBehaviour ? inputs.behaviourFeatures(index) : []
-                return Scorer.sigmoid(scorer.model.logit(rows[index].features(family: family, space: scorer.space, behaviour: behaviour)))
+                Scorer.sigmoid(scorer.model.logit(inputs.features(index, family: family, space: scorer.space)))
             }
             propensities[family] = computed
             return computed

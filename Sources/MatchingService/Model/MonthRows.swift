@@ -17,6 +17,8 @@ struct MonthRows: Sendable {
     let sellable: [UInt16]
     /// Per row: the customer's suitability profile code in the replica (nil when not held).
     let profiles: [UInt32?]
+    /// Per profile code: the products of each family on sale that MATCH it on the first day.
+    let available: [UInt32: [Float]]
 
     static func load(_ month: BusinessMonth, replica: Replica) async throws -> MonthRows {
         let start = BusinessCalendar.millis(ofDay: month.firstDay)
@@ -26,13 +28,24 @@ struct MonthRows: Sendable {
              try BehaviourStore.byCustomer(db, reaching: start, until: start) { catalogue[$0] ?? nil })
         }
         let ids = rows.map(\.customerID)
-        let (sellable, profiles) = replica.memory.withLock { memory in memory.sellableFamilies(customerIDs: ids, day: month.firstDay) }
-        return MonthRows(month: month, start: start, rows: rows, behaviour: behaviour, sellable: sellable, profiles: profiles)
+        let (profiles, available) = replica.memory.withLock { memory in memory.availableProducts(customerIDs: ids, day: month.firstDay) }
+        let sellable = profiles.map { profile in
+            profile.flatMap { available[$0] }.map { counts in
+                counts.indices.reduce(UInt16(0)) { mask, family in counts[family] > 0 ? mask | (1 << UInt16(family)) : mask }
+            } ?? 0
+        }
+        return MonthRows(month: month, start: start, rows: rows, behaviour: behaviour, sellable: sellable, profiles: profiles, available: available)
     }
 
     /// The behaviour features of row `index` at the month's start.
     func behaviourFeatures(_ index: Int) -> [Float] {
         BehaviourFeatures.compute(behaviour[rows[index].customerID] ?? [], at: start)
+    }
+
+    /// The feature row of row `index` for `family` (behaviour computed when the space reads it).
+    func features(_ index: Int, family: Int, space: FeatureSpace, behaviour: [Float]? = nil) -> [Float] {
+        let values = behaviour ?? (space.readsBehaviour ? behaviourFeatures(index) : [])
+        return rows[index].features(family: family, space: space, behaviour: values, available: profiles[index].flatMap { available[$0] } ?? [])
     }
 
     func isSellable(_ index: Int, family: Int) -> Bool {
@@ -61,43 +74,41 @@ struct MonthRows: Sendable {
                 }
                 let values = behaviour ?? (space.readsBehaviour ? behaviourFeatures(position) : [])
                 behaviour = values
-                try visit(position, family, label, weight, row.features(family: family, space: space, behaviour: values))
+                try visit(position, family, label, weight, features(position, family: family, space: space, behaviour: values))
             }
         }
     }
 }
 
 extension ReplicaMemory {
-    /// For each customer, the families with a product on sale on `day` that MATCHes them (as a bit
-    /// set), and their suitability profile code; 0 and nil for a customer not in the copy or whose
-    /// assessment no longer covers `day`. Target rules are left out: they are a campaign's choice
+    /// For each customer, their suitability profile code (nil for a customer not in the copy or
+    /// whose assessment no longer covers `day`), and per profile how many products of each family
+    /// are on sale on `day` and MATCH it. Target rules are left out: they are a campaign's choice
     /// of audience, not whether the customer may buy.
-    func sellableFamilies(customerIDs: [String], day: Int32) -> (masks: [UInt16], profiles: [UInt32?]) {
+    func availableProducts(customerIDs: [String], day: Int32) -> (profiles: [UInt32?], available: [UInt32: [Float]]) {
         let onSale = catalog.values.filter { $0.family != nil && $0.isOnSale(today: day) }
-        var maskOfProfile: [UInt32: UInt16] = [:]
-        var masks: [UInt16] = []
+        var available: [UInt32: [Float]] = [:]
         var profiles: [UInt32?] = []
-        masks.reserveCapacity(customerIDs.count)
         profiles.reserveCapacity(customerIDs.count)
         for id in customerIDs {
             guard let row = customers.row(of: id), expiryOfRow[Int(row)] >= day else {
-                masks.append(0)
                 profiles.append(nil)
                 continue
             }
             let profile = keyOfRow[Int(row)]
-            let mask = maskOfProfile[profile] ?? {
-                var mask: UInt16 = 0
-                for entry in onSale where rules.matches(customer: keys.profiles[Int(profile)], product: entry.facts, today: day) {
-                    if let family = entry.family { mask |= 1 << UInt16(family) }
-                }
-                maskOfProfile[profile] = mask
-                return mask
-            }()
-            masks.append(mask)
+            if available[profile] == nil { available[profile] = availableCounts(facts: keys.profiles[Int(profile)], day: day, onSale: onSale) }
             profiles.append(profile)
         }
-        return (masks, profiles)
+        return (profiles, available)
+    }
+
+    /// How many products of each family in `onSale` MATCH `facts` on `day`.
+    func availableCounts(facts: SuitabilityCustomer, day: Int32, onSale: [CatalogEntry]) -> [Float] {
+        var counts = [Float](repeating: 0, count: ProductFamilies.count)
+        for entry in onSale where rules.matches(customer: facts, product: entry.facts, today: day) {
+            if let family = entry.family { counts[family] += 1 }
+        }
+        return counts
     }
 
     /// The products of `family` on sale on `day` that MATCH the profile, by product code: the
