@@ -79,12 +79,24 @@ import Testing
         }, as: Crm_Products_V1_ImportOrdersResponse.self)
     }
 
+    /// A choice model that reads every (customer, product) feature, recent sales included.
+    static let choice = ProductChoice(weights: ["BF01": 2, "EQ01": 1], choice: .with {
+        $0.features = ProductChoiceFeatures.names
+        $0.coefficients = [0.4, 0.2, -0.1, -0.3, -0.1, 0.05, 0.5]
+    })
+
+    /// A model that scores 0 (what it scores does not matter here, only that it is installed).
+    struct ConstantModel: ScoringModel {
+        func logit(_ row: [Float]) -> Double { 0 }
+        func contributions(_ row: [Float]) -> [Double] { row.map { _ in 0 } }
+    }
+
     /// The month's rows as (customer, family) → features, every sellable cell kept.
     static func rows(_ harness: MatchingHarness, space: FeatureSpace) async throws -> [String: [Float]] {
         let replica = harness.replicas[0].service.replica
         let asOf = month.previous.lastDay
         _ = try await SnapshotStore.fetch(asOf: asOf, from: harness.profiles.client(token: "service"), into: replica.database)
-        let inputs = try await MonthRows.load(month, replica: replica)
+        let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
         var rows: [String: [Float]] = [:]
         inputs.forEachRow(space: space, positives: [], keep: 1, seed: 1) { position, family, _, weight, features in
             #expect(weight == 1)
@@ -207,9 +219,12 @@ import Testing
         let stored = try await replica.database.read { db in try BehaviourStore.byCustomer(db, reaching: now, until: now) { catalogue[$0] ?? nil } }
         let behaviour = BehaviourFeatures.compute(stored["B-C4"] ?? [], at: now)
 
-        let (profiles, counts) = replica.memory.withLock { $0.availableProducts(customerIDs: ["B-C4"], day: today) }
+        // A model with a choice model, so the appeal of what the customer may buy is a feature too.
+        replica.memory.withLock { $0.install(Scorer(version: "test", space: space, model: ConstantModel(), choice: Self.choice)) }
+        let (profiles, counts) = replica.memory.withLock { $0.availableProducts(customerIDs: ["B-C4"], day: today, choice: Self.choice) }
         let available = try #require(profiles[0].flatMap { counts[$0] })
-        #expect(available == [1, 1, 0, 1, 0, 0, 0, 0, 0, 0], "a money-market, a bond and an equity fund suit a C4 customer")
+        #expect(available.counts == [1, 1, 0, 1, 0, 0, 0, 0, 0, 0], "a money-market, a bond and an equity fund suit a C4 customer")
+        #expect(available.choiceValues[1].isFinite && available.choiceValues[2].isNaN)
 
         for family in 0..<ProductFamilies.count {
             let training = snapshot.features(family: family, space: space, behaviour: behaviour, available: available)

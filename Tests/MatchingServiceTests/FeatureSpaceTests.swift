@@ -11,14 +11,15 @@ struct FeatureSpaceTests {
     @Test func pairFeaturesDescribeTheFamilyOnceAsANumberAndOnceAsAnIndicatorThenTheBehaviourTowardsIt() {
         let space = FeatureSpace(names: Self.customer + FeatureSpace.pairFeatures)
         #expect(space.customerCount == 2)
-        #expect(space.pairs.count == 3 + ProductFamilies.count + BehaviourFeatures.count + 2)
+        #expect(space.pairs.count == 3 + ProductFamilies.count + BehaviourFeatures.count + 3)
         #expect(space.readsBehaviour)
         // Behaviour values that name their family and slot: family * 100 + slot.
         let behaviour = (0..<(ProductFamilies.count * BehaviourFeatures.count)).map { index in
             Float(index / BehaviourFeatures.count * 100 + index % BehaviourFeatures.count)
         }
         let held = (0..<ProductFamilies.count).map { Float($0 * 1_000) }
-        let available = (0..<ProductFamilies.count).map { Float($0 + 10) }
+        let available = FamilyAvailability(counts: (0..<ProductFamilies.count).map { Float($0 + 10) },
+                                           choiceValues: (0..<ProductFamilies.count).map { Float($0) / 4 })
         for family in 0..<ProductFamilies.count {
             var row = [Float](repeating: .nan, count: space.count)
             row[0] = 5
@@ -33,8 +34,9 @@ struct FeatureSpaceTests {
             #expect(indicators.enumerated().allSatisfy { index, value in value == (index == family ? 1 : 0) })
             let ownBehaviour = Array(row[(5 + ProductFamilies.count)..<(5 + ProductFamilies.count + BehaviourFeatures.count)])
             #expect(ownBehaviour == (0..<BehaviourFeatures.count).map { Float(family * 100 + $0) }, "the family's own behaviour, in order")
-            #expect(row[row.count - 2] == Float(family * 1_000), "the value held in the family")
-            #expect(row.last == Float(family + 10), "the products of the family available to the customer")
+            #expect(row[row.count - 3] == Float(family * 1_000), "the value held in the family")
+            #expect(row[row.count - 2] == Float(family + 10), "the products of the family available to the customer")
+            #expect(row.last == Float(family) / 4, "their appeal together")
         }
         // Without behaviour (a caller that has none) those features are missing, never another family's.
         var row = [Float](repeating: .nan, count: space.count)

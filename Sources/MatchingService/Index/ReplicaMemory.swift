@@ -40,7 +40,7 @@ struct ReplicaMemory: Sendable {
     /// The products on sale with a family, target rules or not (what a customer may buy), and per
     /// profile code how many of each family MATCH it (a pair feature of the model).
     var onSaleForCounts: [CatalogEntry] = []
-    var availableCache: [UInt32: [Float]] = [:]
+    var availableCache: [UInt32: FamilyAvailability] = [:]
     var catalogueDay: Int32 = .min
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.

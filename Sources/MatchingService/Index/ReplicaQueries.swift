@@ -131,17 +131,16 @@ extension ReplicaMemory {
     /// A product's utility within its family for a customer with these facts (the scorer's weight
     /// and choice model; 1 without a model).
     func utility(of entry: CatalogEntry, facts: SuitabilityCustomer, today: Int32) -> Double {
-        utility(of: entry, facts: facts, today: today, scorer: scorer)
+        utility(of: entry, facts: facts, today: today, choice: scorer?.choice)
     }
 
-    /// The same with a given scorer (an evaluation's, which need not be the current one).
-    func utility(of entry: CatalogEntry, facts: SuitabilityCustomer, today: Int32, scorer: Scorer?) -> Double {
-        guard let scorer else { return 1 }
+    /// The same with a given choice model (an evaluation's or a training's, which need not be the
+    /// current one).
+    func utility(of entry: CatalogEntry, facts: SuitabilityCustomer, today: Int32, choice: ProductChoice?) -> Double {
+        guard let choice else { return 1 }
         let code = entry.product.productCode
-        guard !scorer.choiceCoefficients.isEmpty else { return scorer.weight(of: code) }
-        let features = ProductChoiceFeatures.values(customer: facts, entry: entry, day: today,
-                                                    recentSales: behaviour.recentSales(of: code, day: today))
-        return scorer.utility(of: code, features: features)
+        return choice.utility(of: code, features: ProductChoiceFeatures.values(customer: facts, entry: entry, day: today,
+                                                                                recentSales: behaviour.recentSales(of: code, day: today)))
     }
 
     mutating func familyScore(row: Int32, family: Int, now: Int64) -> Double {
@@ -155,14 +154,14 @@ extension ReplicaMemory {
         return probability
     }
 
-    /// Per family, the products on sale today that MATCH the profile (a pair feature), kept for
-    /// the catalogue's day.
-    mutating func available(profile: UInt32, today: Int32) -> [Float] {
+    /// What the profile could buy of each family today (pair features), kept for the catalogue's
+    /// day (a new model starts the day again).
+    mutating func available(profile: UInt32, today: Int32) -> FamilyAvailability {
         refreshCatalogueDay(today: today)
         if let known = availableCache[profile] { return known }
-        let counts = availableCounts(facts: keys.profiles[Int(profile)], day: today, onSale: onSaleForCounts)
-        availableCache[profile] = counts
-        return counts
+        let computed = availability(facts: keys.profiles[Int(profile)], day: today, onSale: onSaleForCounts, choice: scorer?.choice)
+        availableCache[profile] = computed
+        return computed
     }
 
     /// Computes every missing family score (after a model change or a new day), so queries find
@@ -204,7 +203,7 @@ extension ReplicaMemory {
     /// and the pair features with `behaviour` (``BehaviourFeatures/compute(_:at:)`` at the row's
     /// instant; empty when the space reads none) and `available` (per family, the products on sale
     /// that MATCH them on the row's day).
-    func features(row: Int32, family: Int, space: FeatureSpace, behaviour: [Float], available: [Float]) -> [Float] {
+    func features(row: Int32, family: Int, space: FeatureSpace, behaviour: [Float], available: FamilyAvailability) -> [Float] {
         var values = [Float](repeating: .nan, count: space.count)
         let slots = featureSlots.count == space.customerCount ? featureSlots : space.names.prefix(space.customerCount).map { customers.numberSlots[$0] }
         for index in 0..<space.customerCount {

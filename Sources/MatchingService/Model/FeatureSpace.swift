@@ -35,10 +35,11 @@ struct FeatureSpace: Sendable, Hashable {
     /// Then the customer's behaviour towards the family (``BehaviourFeatures``: views, orders,
     /// redemptions, contacts, from matching's copy of the event log and the orders) and the value
     /// they hold in it (profiles' `product_value_<family>`, from end-of-day positions, which only
-    /// profiles receives), and how many of the family's products on sale MATCH them (where
-    /// customers buy each product on its own merits, more to choose from means more buying).
+    /// profiles receives), how many of the family's products on sale MATCH them and how appealing
+    /// those are together (``FamilyAvailability``: where customers weigh each product on its own
+    /// merits, more and better choices mean more buying from the family).
     static let pairFeatures = ["family", "viewed_family_90d", "holds_family_most"] + ProductFamilies.familyNames.map { "family_is_" + $0 }
-        + BehaviourFeatures.names + ["family_value_held", "family_products_available"]
+        + BehaviourFeatures.names + ["family_value_held", "family_products_available", "family_choice_value"]
 
     /// Profiles' dimensions holding the value held per family, by family.
     static let familyValueDimensions = ProductFamilies.familyNames.map { "product_value_" + $0 }
@@ -52,6 +53,7 @@ struct FeatureSpace: Sendable, Hashable {
         case behaviour(Int)
         case valueHeld
         case productsAvailable
+        case choiceValue
 
         init?(name: String) {
             switch name {
@@ -60,6 +62,7 @@ struct FeatureSpace: Sendable, Hashable {
             case "holds_family_most": self = .holdsFamilyMost
             case "family_value_held": self = .valueHeld
             case "family_products_available": self = .productsAvailable
+            case "family_choice_value": self = .choiceValue
             default:
                 if let index = BehaviourFeatures.names.firstIndex(of: name) {
                     self = .behaviour(index)
@@ -87,7 +90,7 @@ struct FeatureSpace: Sendable, Hashable {
         var largestFamily: String?
         var familyValues: [Float] = []
         var behaviour: [Float] = []
-        var available: [Float] = []
+        var available = FamilyAvailability.none
     }
 
     /// The customer dimensions this space reads, in order, then the pair features.
@@ -142,7 +145,8 @@ struct FeatureSpace: Sendable, Hashable {
                 let index = family * BehaviourFeatures.count + slot
                 value = index < inputs.behaviour.count ? inputs.behaviour[index] : .nan
             case .valueHeld: value = family < inputs.familyValues.count ? inputs.familyValues[family] : .nan
-            case .productsAvailable: value = family < inputs.available.count ? inputs.available[family] : .nan
+            case .productsAvailable: value = family < inputs.available.counts.count ? inputs.available.counts[family] : .nan
+            case .choiceValue: value = family < inputs.available.choiceValues.count ? inputs.available.choiceValues[family] : .nan
             }
             row[customerCount + offset] = value
         }

@@ -32,7 +32,7 @@ struct ModelEvaluator: Sendable {
             return (bought, top, orders)
         }
         guard orders > 0 else { throw NoOrders(month: month) }
-        let inputs = try await MonthRows.load(month, replica: replica)
+        let inputs = try await MonthRows.load(month, replica: replica, choice: scorer.choice)
         let rows = inputs.rows
         let products = codes.isEmpty ? topCodes : codes
         let day = month.firstDay
@@ -77,9 +77,9 @@ struct ModelEvaluator: Sendable {
                     let share = shareOfProfile[profile] ?? {
                         let facts = memory.keys.profiles[Int(profile)]
                         let total = memory.matchingWeight(of: facts, family: family, today: day) { candidate in
-                            memory.utility(of: candidate, facts: facts, today: day, scorer: scorer)
+                            memory.utility(of: candidate, facts: facts, today: day, choice: scorer.choice)
                         }
-                        let share = total > 0 ? min(1, memory.utility(of: entry, facts: facts, today: day, scorer: scorer) / total) : 0
+                        let share = total > 0 ? min(1, memory.utility(of: entry, facts: facts, today: day, choice: scorer.choice) / total) : 0
                         shareOfProfile[profile] = share
                         return share
                     }()

@@ -39,8 +39,7 @@ enum ModelStore {
             version: export.summary.version,
             space: FeatureSpace(names: export.summary.features),
             model: try TrainedModel.decode(kind: export.summary.kind, bytes: [UInt8](export.model)),
-            productWeights: export.productWeights,
-            choice: export.hasChoice ? export.choice : nil
+            choice: ProductChoice(weights: export.productWeights, choice: export.hasChoice ? export.choice : nil)
         )
     }
 

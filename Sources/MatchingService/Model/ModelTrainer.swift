@@ -98,14 +98,21 @@ struct ModelTrainer: Sendable {
             progress(.with { $0.stage = "snapshots"; $0.done = UInt64(index + 1); $0.total = UInt64(needed.count) })
         }
 
-        // 2. Rows: only the (customer, family) pairs that could be sold at the month's start.
+        // 2. The products' shares within their families, from the training months' purchases,
+        // each against the products on sale that MATCHed the buyer on the month's first day.
+        var situations: [ChoiceSituation] = []
+        for month in months { situations += choiceSituations(month, purchases: purchasesByMonth[month] ?? []) }
+        try Task.checkCancellation()
+        let (weights, choiceMessage) = try Self.fitChoice(situations)
+        let choice = ProductChoice(weights: weights, choice: choiceMessage)
+
+        // 3. Rows: only the (customer, family) pairs that could be sold at the month's start.
         let space = FeatureSpace(knownDimensions: Set(SnapshotRow.names))
         var training = RowSet(space: space)
         var validation = RowSet(space: space)
-        var situations: [ChoiceSituation] = []
         for (index, month) in months.enumerated() {
             try Task.checkCancellation()
-            let inputs = try await MonthRows.load(month, replica: replica)
+            let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
             let positives = positivesByMonth[month] ?? []
             let keep = min(1, Double(max(1, positives.count) * negativesPerPositive) / Double(max(1, inputs.sellableCells - positives.count)))
             let isValidation = index == months.count - 1 && months.count > 1
@@ -116,14 +123,13 @@ struct ModelTrainer: Sendable {
                     training.append(features, label: label, weight: weight)
                 }
             }
-            situations += choiceSituations(inputs, purchases: purchasesByMonth[month] ?? [])
             progress(.with { $0.stage = "rows"; $0.done = UInt64(index + 1); $0.total = UInt64(months.count) })
         }
         guard training.positives > 0 else {
             throw RPCError(.failedPrecondition, "no purchases in the training months \(months.first?.description ?? "")…\(months.last?.description ?? "")")
         }
 
-        // 3. Fit.
+        // 4. Fit.
         let trainingData = try training.labeled()
         let validationData = validation.count > 0 ? try validation.labeled() : nil
         let fitted: any PropensityModel
@@ -166,9 +172,6 @@ struct ModelTrainer: Sendable {
             validationLoss = Self.logLoss(logits: scores, labels: validationData.labels, weights: validationData.weights)
         }
 
-        // 4. The products' shares within their families, from the training months' purchases.
-        try Task.checkCancellation()
-        let (weights, choice) = try Self.fitChoice(situations)
         let bytes = fitted.serialized()
         let trainedAt = currentUnixMillis()
         var summary = Crm_Matching_V1_ModelSummary.with {
@@ -187,7 +190,7 @@ struct ModelTrainer: Sendable {
             $0.topFeatures = topFeatures
             $0.features = space.names
         }
-        let scorer = Scorer(version: summary.version, space: space, model: TrainedModel(model: fitted), productWeights: weights, choice: choice)
+        let scorer = Scorer(version: summary.version, space: space, model: TrainedModel(model: fitted), choice: choice)
 
         // 5. Evaluation on the held-out month.
         progress(.with { $0.stage = "evaluation"; $0.done = 0; $0.total = 1 })
@@ -201,7 +204,7 @@ struct ModelTrainer: Sendable {
 
         let stored = summary
         try Task.checkCancellation()
-        try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights, choice: choice) }
+        try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights, choice: choiceMessage) }
         replica.install(scorer)
         progress(.with { $0.stage = "done"; $0.done = 1; $0.total = 1; $0.model = summary })
         return summary
@@ -234,14 +237,15 @@ struct ModelTrainer: Sendable {
     }
 
     /// The month's purchases as choices; a purchase of a product that was not among the buyer's
-    /// choices on the first day (launched later in the month) is left out.
-    func choiceSituations(_ inputs: MonthRows, purchases: [Purchase]) -> [ChoiceSituation] {
-        let day = inputs.month.firstDay
-        var profileOf: [String: UInt32] = [:]
-        for (index, row) in inputs.rows.enumerated() {
-            if let profile = inputs.profiles[index] { profileOf[row.customerID] = profile }
-        }
+    /// choices on the first day (launched later in the month), or by a customer whose assessment
+    /// did not cover that day, is left out.
+    func choiceSituations(_ month: BusinessMonth, purchases: [Purchase]) -> [ChoiceSituation] {
+        let day = month.firstDay
         return replica.memory.withLock { memory in
+            let buyers = Array(Set(purchases.map(\.customer))).sorted()
+            let profiles = memory.availableProducts(customerIDs: buyers, day: day, choice: nil).profiles
+            var profileOf: [String: UInt32] = [:]
+            for (buyer, profile) in zip(buyers, profiles) { profileOf[buyer] = profile }
             var sets: [String: [CatalogEntry]] = [:]
             var situations: [ChoiceSituation] = []
             for purchase in purchases {

@@ -1,5 +1,17 @@
 import CRMSuitability
+import Foundation
 import GRDB
+
+/// What a customer's suitability profile could buy of each product family on a day: how many of
+/// the family's products on sale MATCH it, and the log of their summed utilities under the
+/// model's choice model (``ProductChoice``; empty when there is none). Pair features of the
+/// family model.
+struct FamilyAvailability: Sendable, Equatable {
+    var counts: [Float]
+    var choiceValues: [Float]
+
+    static let none = FamilyAvailability(counts: [], choiceValues: [])
+}
 
 /// What one month's rows are built from, the same for training and for the held-out evaluation:
 /// each customer's dimensions at the end of the month before (profiles' point-in-time snapshot),
@@ -17,10 +29,12 @@ struct MonthRows: Sendable {
     let sellable: [UInt16]
     /// Per row: the customer's suitability profile code in the replica (nil when not held).
     let profiles: [UInt32?]
-    /// Per profile code: the products of each family on sale that MATCH it on the first day.
-    let available: [UInt32: [Float]]
+    /// Per profile code: what it could buy of each family on the first day.
+    let available: [UInt32: FamilyAvailability]
 
-    static func load(_ month: BusinessMonth, replica: Replica) async throws -> MonthRows {
+    /// The month's inputs; `choice` (the model's within-family choice) values what each profile
+    /// could buy (``FamilyAvailability/choiceValues``), left missing without one.
+    static func load(_ month: BusinessMonth, replica: Replica, choice: ProductChoice?) async throws -> MonthRows {
         let start = BusinessCalendar.millis(ofDay: month.firstDay)
         let catalogue = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let (rows, behaviour) = try await replica.database.read { db in
@@ -28,10 +42,10 @@ struct MonthRows: Sendable {
              try BehaviourStore.byCustomer(db, reaching: start, until: start) { catalogue[$0] ?? nil })
         }
         let ids = rows.map(\.customerID)
-        let (profiles, available) = replica.memory.withLock { memory in memory.availableProducts(customerIDs: ids, day: month.firstDay) }
+        let (profiles, available) = replica.memory.withLock { memory in memory.availableProducts(customerIDs: ids, day: month.firstDay, choice: choice) }
         let sellable = profiles.map { profile in
-            profile.flatMap { available[$0] }.map { counts in
-                counts.indices.reduce(UInt16(0)) { mask, family in counts[family] > 0 ? mask | (1 << UInt16(family)) : mask }
+            profile.flatMap { available[$0] }.map { availability in
+                availability.counts.indices.reduce(UInt16(0)) { mask, family in availability.counts[family] > 0 ? mask | (1 << UInt16(family)) : mask }
             } ?? 0
         }
         return MonthRows(month: month, start: start, rows: rows, behaviour: behaviour, sellable: sellable, profiles: profiles, available: available)
@@ -45,7 +59,7 @@ struct MonthRows: Sendable {
     /// The feature row of row `index` for `family` (behaviour computed when the space reads it).
     func features(_ index: Int, family: Int, space: FeatureSpace, behaviour: [Float]? = nil) -> [Float] {
         let values = behaviour ?? (space.readsBehaviour ? behaviourFeatures(index) : [])
-        return rows[index].features(family: family, space: space, behaviour: values, available: profiles[index].flatMap { available[$0] } ?? [])
+        return rows[index].features(family: family, space: space, behaviour: values, available: profiles[index].flatMap { available[$0] } ?? .none)
     }
 
     func isSellable(_ index: Int, family: Int) -> Bool {
@@ -82,12 +96,12 @@ struct MonthRows: Sendable {
 
 extension ReplicaMemory {
     /// For each customer, their suitability profile code (nil for a customer not in the copy or
-    /// whose assessment no longer covers `day`), and per profile how many products of each family
-    /// are on sale on `day` and MATCH it. Target rules are left out: they are a campaign's choice
-    /// of audience, not whether the customer may buy.
-    func availableProducts(customerIDs: [String], day: Int32) -> (profiles: [UInt32?], available: [UInt32: [Float]]) {
+    /// whose assessment no longer covers `day`), and per profile what it could buy of each family
+    /// on `day`. Target rules are left out: they are a campaign's choice of audience, not whether
+    /// the customer may buy.
+    func availableProducts(customerIDs: [String], day: Int32, choice: ProductChoice?) -> (profiles: [UInt32?], available: [UInt32: FamilyAvailability]) {
         let onSale = catalog.values.filter { $0.family != nil && $0.isOnSale(today: day) }
-        var available: [UInt32: [Float]] = [:]
+        var available: [UInt32: FamilyAvailability] = [:]
         var profiles: [UInt32?] = []
         profiles.reserveCapacity(customerIDs.count)
         for id in customerIDs {
@@ -96,19 +110,22 @@ extension ReplicaMemory {
                 continue
             }
             let profile = keyOfRow[Int(row)]
-            if available[profile] == nil { available[profile] = availableCounts(facts: keys.profiles[Int(profile)], day: day, onSale: onSale) }
+            if available[profile] == nil { available[profile] = availability(facts: keys.profiles[Int(profile)], day: day, onSale: onSale, choice: choice) }
             profiles.append(profile)
         }
         return (profiles, available)
     }
 
-    /// How many products of each family in `onSale` MATCH `facts` on `day`.
-    func availableCounts(facts: SuitabilityCustomer, day: Int32, onSale: [CatalogEntry]) -> [Float] {
+    /// What a customer with `facts` could buy of each family among `onSale` on `day`.
+    func availability(facts: SuitabilityCustomer, day: Int32, onSale: [CatalogEntry], choice: ProductChoice?) -> FamilyAvailability {
         var counts = [Float](repeating: 0, count: ProductFamilies.count)
+        var utilities = [Double](repeating: 0, count: ProductFamilies.count)
         for entry in onSale where rules.matches(customer: facts, product: entry.facts, today: day) {
-            if let family = entry.family { counts[family] += 1 }
+            guard let family = entry.family else { continue }
+            counts[family] += 1
+            if choice != nil { utilities[family] += utility(of: entry, facts: facts, today: day, choice: choice) }
         }
-        return counts
+        return FamilyAvailability(counts: counts, choiceValues: choice == nil ? [] : utilities.map { $0 > 0 ? Float(log($0)) : .nan })
     }
 
     /// The products of `family` on sale on `day` that MATCH the profile, by product code: the

@@ -13,56 +13,20 @@ protocol ScoringModel: Sendable {
 ///
 /// A customer's probability of buying product p of family f in the coming month is the family
 /// propensity (the model, from the customer's dimensions and behaviour towards f) times p's share
-/// of f among the products on sale that MATCH the customer: its utility over their summed
-/// utilities, a utility being the product's weight times exp(choice coefficients · the
-/// (customer, product) features) (``ProductChoiceFeatures``).
+/// of f among the products on sale that MATCH the customer (``ProductChoice``).
 struct Scorer: Sendable {
     let version: String
     let space: FeatureSpace
     let model: any ScoringModel
-    /// Each product's own appeal within its family, estimated at training (exp of the choice
-    /// model's intercept; for models before it, the product's purchases plus one half).
-    let productWeights: [String: Double]
-    /// The choice model's coefficients by ``ProductChoiceFeatures/names`` position (a feature the
-    /// model does not name counts 0); empty for a model trained before it.
-    let choiceCoefficients: [Double]
+    /// Each product's share within its family.
+    let choice: ProductChoice
 
-    init(version: String, space: FeatureSpace, model: any ScoringModel, productWeights: [String: Double], choice: Crm_Matching_V1_ChoiceModel? = nil) {
+    init(version: String, space: FeatureSpace, model: any ScoringModel, choice: ProductChoice) {
         self.version = version
         self.space = space
         self.model = model
-        self.productWeights = productWeights
-        var coefficients: [Double] = []
-        if let choice, !choice.coefficients.isEmpty {
-            coefficients = ProductChoiceFeatures.names.map { name in
-                choice.features.firstIndex(of: name).flatMap { choice.coefficients.indices.contains($0) ? choice.coefficients[$0] : nil } ?? 0
-            }
-        }
-        self.choiceCoefficients = coefficients
+        self.choice = choice
     }
-
-    /// A product's weight; an unseen product gets the smallest weight of its family's smoothing.
-    func weight(of code: String) -> Double {
-        productWeights[code] ?? Self.unseenWeight
-    }
-
-    /// A product's utility for a customer: its weight times exp(coefficients · features).
-    func utility(of code: String, features: [Double]) -> Double {
-        guard !choiceCoefficients.isEmpty else { return weight(of: code) }
-        var sum = 0.0
-        for (coefficient, value) in zip(choiceCoefficients, features) { sum += coefficient * value }
-        return weight(of: code) * Foundation.exp(sum)
-    }
-
-    /// The choice model as stored with the model.
-    var choice: Crm_Matching_V1_ChoiceModel? {
-        choiceCoefficients.isEmpty ? nil : .with {
-            $0.features = ProductChoiceFeatures.names
-            $0.coefficients = choiceCoefficients
-        }
-    }
-
-    static let unseenWeight = 0.5
 
     static func sigmoid(_ x: Double) -> Double {
         x >= 0 ? 1 / (1 + (-x).exp) : x.exp / (1 + x.exp)

@@ -61,7 +61,7 @@ struct SnapshotRow: Sendable {
     /// The feature row of this customer for `family` in `space`, with their behaviour as
     /// ``BehaviourFeatures/compute(_:at:)`` gave it for the row's instant and the products
     /// available to them per family on its day.
-    func features(family: Int, space: FeatureSpace, behaviour: [Float], available: [Float]) -> [Float] {
+    func features(family: Int, space: FeatureSpace, behaviour: [Float], available: FamilyAvailability) -> [Float] {
         var row = [Float](repeating: .nan, count: space.count)
         for index in 0..<space.customerCount { row[index] = value(space.names[index]) }
         space.fillPair(&row, family: family, inputs: .init(mostViewedType: mostViewedType, largestFamily: largestFamily,
