@@ -171,7 +171,11 @@ struct MatchingQualityBench: AsyncParsableCommand {
                     ceilingRatios.append(list.expected(list.ceiling, k) / best)
                     if verbose {
                         if law == .observedState, list.product.productCode == evaluation.products.first?.productCode { list.printTerms(k, generated: generated, month: month) }
-                        print("    K=\(k) \(list.record.code) \(list.record.family) eligible \(list.product.eligible) buyers \(list.product.buyers): \(label) \(Self.f(ratios.last ?? 0)), ceiling \(Self.f(ceilingRatios.last ?? 0))")
+                        // Under the observed-state law: what a perfect family propensity reaches alone and
+                        // with the product's share as the model estimates it (where a gap comes from).
+                        let references = law == .observedState
+                            ? ", true propensity alone \(Self.f(list.expected(list.byPropensity, k) / best)), × estimated share \(Self.f(list.expected(list.byEstimatedShare, k) / best))" : ""
+                        print("    K=\(k) \(list.record.code) \(list.record.family) eligible \(list.product.eligible) buyers \(list.product.buyers): \(label) \(Self.f(ratios.last ?? 0)), ceiling \(Self.f(ceilingRatios.last ?? 0))\(references)")
                     }
                 }
                 let model = evaluation.model[position]
