@@ -786,7 +786,7 @@ public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
   /// 1..2000; default 1500 (early stopping usually keeps a few hundred)
   public var trees: UInt32 = 0
 
-  /// 1..12; default 3
+  /// 1..10; default 3
   public var depth: UInt32 = 0
 
   /// default 1
@@ -1131,9 +1131,10 @@ public nonisolated struct Crm_Matching_V1_ExportModelResponse: Sendable {
 }
 
 /// How a product's share of its family depends on the (customer, product) pair: log-linear in
-/// these features (names: risk_headroom = the customer's tolerance level minus the product's risk
-/// level, horizon_gap = the customer's horizon minus the product's, log_days_on_sale,
-/// log_sales_30d = log(1 + the product's subscriptions in the 30 days before)).
+/// these features (names: risk_headroom_1 … risk_headroom_4 = 1 when the customer's tolerance level
+/// minus the product's risk level is that many steps, horizon_gap = the customer's horizon minus the
+/// product's, log_days_on_sale, log_sales_30d = log(1 + the product's subscriptions in the 30 days
+/// before the day)). A name this replica does not compute counts 0.
 public nonisolated struct Crm_Matching_V1_ChoiceModel: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

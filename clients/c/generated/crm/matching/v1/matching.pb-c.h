@@ -589,7 +589,7 @@ struct  Crm__Matching__V1__TrainModelRequest
    */
   uint32_t trees;
   /*
-   * 1..12; default 3
+   * 1..10; default 3
    */
   uint32_t depth;
   /*
@@ -852,9 +852,10 @@ struct  Crm__Matching__V1__ExportModelResponse
 
 /*
  * How a product's share of its family depends on the (customer, product) pair: log-linear in
- * these features (names: risk_headroom = the customer's tolerance level minus the product's risk
- * level, horizon_gap = the customer's horizon minus the product's, log_days_on_sale,
- * log_sales_30d = log(1 + the product's subscriptions in the 30 days before)).
+ * these features (names: risk_headroom_1 … risk_headroom_4 = 1 when the customer's tolerance level
+ * minus the product's risk level is that many steps, horizon_gap = the customer's horizon minus the
+ * product's, log_days_on_sale, log_sales_30d = log(1 + the product's subscriptions in the 30 days
+ * before the day)). A name this replica does not compute counts 0.
  */
 struct  Crm__Matching__V1__ChoiceModel
 {
