@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "crm-compensation", targets: ["crm-compensation"]),
         .executable(name: "crmctl", targets: ["crmctl"]),
         .executable(name: "crm-bench", targets: ["crm-bench"]),
+        .executable(name: "protoc-gen-crm", targets: ["protoc-gen-crm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "CRMRPC",
             dependencies: [
-                "CRMWire",
+                "CRMWire", "CRMContract", "CRMPrimitives",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -58,32 +59,54 @@ let package = Package(
         .target(
             name: "CRMStore",
             dependencies: [
+                "CRMPrimitives",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
         .target(name: "CRMRules", swiftSettings: strictSettings),
+        /// Days, months, the firm's business calendar (Beijing) and exact fen arithmetic: the one home
+        /// of these primitives, pure and with no dependency.
+        .target(name: "CRMPrimitives", swiftSettings: strictSettings),
         // MARK: Pure domain modules — no I/O, exhaustively tested.
         /// The investor suitability measures as one pure function of a customer's and a product's facts.
-        .target(name: "CRMSuitability", swiftSettings: strictSettings),
+        .target(name: "CRMSuitability", dependencies: ["CRMPrimitives"], swiftSettings: strictSettings),
         /// The propensity model: gradient-boosted trees on a feature matrix, and ranking metrics.
         .target(name: "CRMPropensity", swiftSettings: strictSettings),
-        // MARK: The contract — messages generated from proto/ by scripts/generate-proto.sh.
+        // MARK: The contract — messages and methods generated from proto/ by scripts/generate-proto.sh.
+        /// The types generated method descriptors are made of (the router and the client take them).
+        .target(
+            name: "CRMContract",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "CRMProtos",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["CRMContract", "CRMPrimitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
+        /// The project's protoc plugin: what the contract says beyond the wire types (field checks),
+        /// generated beside protoc-gen-swift's messages by scripts/generate-proto.sh.
+        .executableTarget(
+            name: "protoc-gen-crm",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
+            ],
             swiftSettings: strictSettings
         ),
         // MARK: Shared executable plumbing: configuration, logging, the service group.
         .target(
             name: "CRMServiceHost",
             dependencies: [
-                "CRMRPC", "CRMStore",
+                "CRMRPC", "CRMStore", "CRMProtos",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -92,7 +115,7 @@ let package = Package(
         /// probabilities) for tests, benchmarks, matching's evaluation and the demo.
         .target(
             name: "CRMWorld",
-            dependencies: ["CRMProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["CRMProtos", "CRMPrimitives", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: strictSettings
         ),
         /// Loads a generated world into the running services through their RPCs, as the trading
@@ -107,7 +130,9 @@ let package = Package(
         .target(name: "CRMReport", swiftSettings: strictSettings),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
-        .target(name: "ProductsService", dependencies: serviceDependencies + ["CRMRules", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
+        .target(name: "ProductsService", dependencies: serviceDependencies + [
+            "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strictSettings),
         // glibc's malloc_trim for services that free a large load (a C target: Swift's Glibc module does not export it).
         .target(name: "CRMHeap"),
         .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap"], swiftSettings: strictSettings),
@@ -138,6 +163,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        /// What tests share: fixtures that several test targets use (never linked by a product).
+        .target(
+            name: "CRMTestSupport",
+            dependencies: ["CRMPropensity", "CRMProtos", "CRMRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: strictSettings
+        ),
         // MARK: Tests
         .testTarget(
             name: "CRMWireTests",
@@ -151,9 +182,11 @@ let package = Package(
         .testTarget(
             name: "CRMRPCTests",
             dependencies: [
+                "CRMTestSupport",
                 "CRMRPC", "CRMWire", "CRMProtos",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
@@ -165,6 +198,7 @@ let package = Package(
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [
+                "CRMTestSupport",
                 "ProfilesService", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -172,15 +206,18 @@ let package = Package(
         .testTarget(
             name: "ProductsServiceTests",
             dependencies: [
-                "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                "CRMPrimitives",
+                "CRMTestSupport",
+                "ProductsService", "ProfilesService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "CompensationServiceTests",
             dependencies: [
                 "CompensationService", "ProfilesService", "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
-                "CRMWorld", "CRMWorldLoader",
+                "CRMTestSupport", "CRMWorld", "CRMWorldLoader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -188,20 +225,20 @@ let package = Package(
             name: "MatchingServiceTests",
             dependencies: [
                 "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld", "CRMWorldLoader",
-                "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport"]
+            dependencies: ["CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport"]
         ),
     ]
 )
 
 var serviceDependencies: [Target.Dependency] {
     [
-        "CRMRPC", "CRMStore", "CRMProtos", "CRMServiceHost",
+        "CRMRPC", "CRMStore", "CRMProtos", "CRMServiceHost", "CRMPrimitives",
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),

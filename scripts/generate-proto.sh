@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift build -c release --product protoc-gen-swift >/dev/null
+swift build -c release --product protoc-gen-crm >/dev/null
 plugin="$(swift build -c release --show-bin-path)/protoc-gen-swift"
+crm_plugin="$(swift build -c release --show-bin-path)/protoc-gen-crm"
 
 # generate OUTPUT_DIR PROTO...: replaces OUTPUT_DIR with the code for the given files.
 generate() {
@@ -24,13 +26,19 @@ generate() {
 # The codec owns the envelope; the runtime owns health; everything else is the services' contract.
 generate Sources/CRMWire/Generated crm/wire/v1/envelope.proto
 generate Sources/CRMRPC/Generated crm/rpc/v1/health.proto
-generate Sources/CRMProtos/Generated \
-  crm/common/v1/types.proto \
-  crm/profiles/v1/profiles.proto \
-  crm/products/v1/products.proto \
-  crm/matching/v1/matching.proto \
-  crm/compensation/v1/compensation.proto \
+contract=(
+  crm/common/v1/types.proto
+  crm/profiles/v1/profiles.proto
+  crm/products/v1/products.proto
+  crm/matching/v1/matching.proto
+  crm/compensation/v1/compensation.proto
   crm/bench/v1/bench.proto
+)
+generate Sources/CRMProtos/Generated "${contract[@]}"
+# protoc-gen-crm: the contract's field checks (every request's strings and dates, from the comments)
+# and typed method descriptors; health's descriptors go with the runtime that serves it.
+protoc --plugin="protoc-gen-crm=$crm_plugin" --crm_out=Sources/CRMProtos/Generated -I proto "${contract[@]}"
+protoc --plugin="protoc-gen-crm=$crm_plugin" --crm_out=methods:Sources/CRMRPC/Generated -I proto crm/rpc/v1/health.proto
 
 # A table of every message type by its full protobuf name, so tools (crmctl call) can turn JSON into
 # any request knowing only the method's descriptor.

@@ -1,3 +1,4 @@
+@_exported import CRMContract
 @_exported import CRMWire
 
 /// # CRMRPC

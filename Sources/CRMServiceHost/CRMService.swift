@@ -43,15 +43,26 @@ public protocol CRMService: Sendable {
     /// Adds the service's methods.
     func register(into router: inout Router)
 
-    /// Long-running work beside the server (change-feed consumers, schedulers); started after the
-    /// server listens and stopped before it.
+    /// What the handlers write into or read from while they answer (matching's decision log):
+    /// started before the server and stopped after it has drained, so nothing a call answered
+    /// during the drain is lost.
+    func handlerDependencies() -> [any Service]
+
+    /// Long-running work beside the server that only feeds the store (change-feed consumers,
+    /// updaters); started after the server listens and stopped before it.
     func backgroundServices() -> [any Service]
 
     /// Extra facts for Health/Check.
     func healthDetails() async -> [String: String]
+
+    /// Whether the service can answer yet: until ready, Health says NOT_SERVING and methods not
+    /// marked `servesWhileStarting` get UNAVAILABLE. Ready from the start by default.
+    var readiness: ServiceReadiness { get }
 }
 
 extension CRMService {
+    public func handlerDependencies() -> [any Service] { [] }
     public func backgroundServices() -> [any Service] { [] }
     public func healthDetails() async -> [String: String] { [:] }
+    public var readiness: ServiceReadiness { .ready }
 }

@@ -76,11 +76,13 @@ public struct HostConfiguration: Sendable {
             peers[name] = try addresses.map { try parseEndpoint($0, context: "peer \(name)") }
         }
         for spec in options.peer + (env("PEERS")?.split(separator: ";").map(String.init) ?? []) {
-            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            let parts = spec.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty else {
-                throw ConfigurationError("--peer \(spec): expected NAME=HOST:PORT[,HOST:PORT...]")
+                throw ConfigurationError("--peer \(spec): expected NAME=HOST:PORT[,HOST:PORT...] (or NAME= for none)")
             }
-            peers[parts[0]] = try parts[1].split(separator: ",").map { try parseEndpoint(String($0), context: "peer \(parts[0])") }
+            // `NAME=` with no endpoint removes a peer the file names.
+            let endpoints = try parts[1].split(separator: ",").map { try parseEndpoint(String($0), context: "peer \(parts[0])") }
+            peers[parts[0]] = endpoints.isEmpty ? nil : endpoints
         }
 
         let levelText = options.logLevel ?? env("LOG_LEVEL") ?? file.logLevel ?? "info"
@@ -90,9 +92,24 @@ public struct HostConfiguration: Sendable {
         let maxFrame = try options.maxFrameBytes ?? envInt("MAX_FRAME_BYTES") ?? file.maxFrameBytes ?? WireLimits.defaultMaxFrameLength
         guard maxFrame >= 1024 else { throw ConfigurationError("max frame bytes \(maxFrame) is below 1024") }
 
+        var settings = file.settings ?? [:]
+        for spec in options.setting {
+            let parts = spec.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ConfigurationError("--setting \(spec): expected KEY=VALUE") }
+            settings[parts[0]] = parts[1]
+        }
+
+        let host = options.host ?? env("HOST") ?? file.host ?? "127.0.0.1"
+        // Sibling replicas: the service's own name among its peers lists every replica of it, as
+        // the topology does (one list for all replicas); each replica leaves itself out.
+        if let siblings = peers[serviceName] {
+            let others = siblings.filter { !Self.isSelf($0, host: host, port: port) }
+            peers[serviceName] = others.isEmpty ? nil : others
+        }
+
         return HostConfiguration(
             serviceName: serviceName,
-            host: options.host ?? env("HOST") ?? file.host ?? "127.0.0.1",
+            host: host,
             port: port,
             databasePath: database,
             portFile: options.portFile ?? env("PORT_FILE"),
@@ -102,8 +119,16 @@ public struct HostConfiguration: Sendable {
             maxFrameBytes: maxFrame,
             logLevel: level,
             shutdownGraceSeconds: try options.shutdownGraceSeconds ?? envInt("SHUTDOWN_GRACE_SECONDS") ?? file.shutdownGraceSeconds ?? 10,
-            settings: file.settings ?? [:]
+            settings: settings
         )
+    }
+
+    /// Whether `endpoint` is this process's own listener: the same port, on the same host or on a
+    /// loopback or wildcard address of this machine. Port 0 (picked by the OS) is nobody's.
+    static func isSelf(_ endpoint: Endpoint, host: String, port: Int) -> Bool {
+        guard port != 0, endpoint.port == port else { return false }
+        let local: Set<String> = ["127.0.0.1", "localhost", "::1", "0.0.0.0", "::"]
+        return endpoint.host == host || (local.contains(endpoint.host) && local.contains(host))
     }
 
     private static func parseEndpoint(_ text: String, context: String) throws -> Endpoint {

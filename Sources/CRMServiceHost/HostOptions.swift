@@ -25,6 +25,9 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "A peer service: NAME=HOST:PORT[,HOST:PORT...] (repeatable).")
     public var peer: [String] = []
 
+    @Option(help: "A service setting: KEY=VALUE (repeatable); wins over the file's settings.")
+    public var setting: [String] = []
+
     @Option(help: "Largest frame accepted, in bytes.")
     public var maxFrameBytes: Int?
 

@@ -3,17 +3,26 @@ import CRMStore
 import GRDB
 import Logging
 import NIOCore
+import ServiceLifecycle
+import Synchronization
 
 /// A service run inside the calling process on 127.0.0.1 and a free port, over a real SQLite file:
-/// what unit tests of a service's handlers use. Everything but the process boundary is real —
-/// the codec, the runtime, auth, the store.
+/// what unit tests of a service's handlers use. It is assembled and run exactly as the executable
+/// does (``ServiceAssembly``, its service group, its shutdown order); only the process boundary is
+/// missing.
 public final class InProcessService<S: CRMService>: Sendable {
     public let service: S
     public let server: RPCServer
     public let database: DatabasePool
     public let port: Int
+    private let assembly: ServiceAssembly<S>
+    private let group: ServiceGroup
+    private let running: Task<Void, Never>
+    private let stopped = Atomic(false)
 
-    /// Starts `S` over the store at `databasePath` with the given tokens and settings.
+    /// Starts `S` over the store at `databasePath` with the given tokens, settings and peers (the
+    /// caller's to close). `runBackground` false leaves out the background work (feed followers,
+    /// updaters) so a test drives it itself; what handlers depend on always runs.
     public static func start(
         databasePath: String,
         tokens: [TokenAuthenticator.Entry],
@@ -26,56 +35,53 @@ public final class InProcessService<S: CRMService>: Sendable {
         configuration.tokens = tokens
         configuration.settings = settings
         let logger = Logger(label: "crm.\(S.name).test")
-        let database = try SQLiteStore.open(path: databasePath, migrator: S.migrator)
-        let service = try S(context: ServiceContext(configuration: configuration, database: database, peers: peers, logger: logger))
-        var router = Router()
-        service.register(into: &router)
-        let server = RPCServer(
-            serviceName: S.name,
-            configuration: RPCServerConfiguration(port: 0),
-            router: router,
-            authenticator: TokenAuthenticator(entries: tokens),
-            logger: logger
-        )
-        let address = try await server.start()
-        // The service's background work (feed followers, updaters) as the host would run it; stop()
-        // cancels it.
-        let background: Task<Void, Never>? = runBackground ? Task {
-            await withDiscardingTaskGroup { group in
-                for work in service.backgroundServices() {
-                    group.addTask {
-                        do {
-                            try await work.run()
-                        } catch {
-                            if !Task.isCancelled { logger.error("background service failed", metadata: ["error": "\(error)"]) }
-                        }
-                    }
-                }
+        let assembly = try ServiceAssembly<S>.assemble(configuration: configuration, peers: peers, logger: logger)
+        let address: SocketAddress
+        do {
+            address = try await assembly.server.start()
+        } catch {
+            try? await assembly.close()
+            throw error
+        }
+        let group = assembly.serviceGroup(background: runBackground)
+        let running = Task {
+            do {
+                try await group.run()
+            } catch {
+                logger.error("service group ended with an error", metadata: ["error": "\(error)"])
             }
-        } : nil
-        return InProcessService(service: service, server: server, database: database, port: address.port ?? 0, background: background)
+        }
+        return InProcessService(assembly: assembly, group: group, running: running, port: address.port ?? 0)
     }
 
-    private let background: Task<Void, Never>?
-
-    private init(service: S, server: RPCServer, database: DatabasePool, port: Int, background: Task<Void, Never>?) {
-        self.background = background
-        self.service = service
-        self.server = server
-        self.database = database
+    private init(assembly: ServiceAssembly<S>, group: ServiceGroup, running: Task<Void, Never>, port: Int) {
+        self.assembly = assembly
+        self.service = assembly.service
+        self.server = assembly.server
+        self.database = assembly.database
+        self.group = group
+        self.running = running
         self.port = port
     }
 
-    /// A client of this service presenting `token`.
+    /// A client of this service presenting `token`, with no default deadline: a test waits for the
+    /// answer however busy the machine is (a deadline is a wall-clock budget that load can exhaust).
     public func client(token: String?) -> RPCClient {
-        RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
+        RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: nil))
     }
 
-    /// Drains the server and closes the store.
+    /// A client of this service for another service to use as its peer: with the deadline the
+    /// executables give their peers, so a peer that went away fails the call as it does in production.
+    public func peerClient(token: String?) -> RPCClient {
+        RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token,
+                                                     defaultDeadline: ServiceAssembly<S>.peerDeadline))
+    }
+
+    /// Shuts down as SIGTERM does — the background work first, then the server drains, then what
+    /// handlers depend on — and closes the store. Safe to call more than once.
     public func stop() async throws {
-        background?.cancel()
-        await background?.value
-        await server.shutdown()
-        try database.close()
+        await group.triggerGracefulShutdown()
+        await running.value
+        if !stopped.exchange(true, ordering: .acquiringAndReleasing) { try await assembly.close() }
     }
 }

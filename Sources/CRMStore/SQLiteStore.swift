@@ -1,3 +1,4 @@
+import CRMPrimitives
 import Foundation
 import GRDB
 import Logging
@@ -51,5 +52,5 @@ extension DatabaseError {
 
 /// Milliseconds since 1970, the one time unit stores and the wire use.
 public func currentUnixMillis() -> Int64 {
-    Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    BusinessCalendar.currentUnixMillis()
 }

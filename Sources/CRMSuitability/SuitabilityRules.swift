@@ -1,15 +1,15 @@
 /// The investor suitability measures (证券期货投资者适当性管理办法) as one pure function.
 ///
-/// A sale is PROHIBITED when anything forbids it outright (an account that may not buy, no valid
-/// assessment, the lowest category buying above R1, a product risk the rules do not know), a
-/// MISMATCH when it may go ahead only after a special risk warning and the customer's written
-/// confirmation (risk above the tolerance, a longer horizon, a variety not chosen), and otherwise a
-/// MATCH. Every reason that applies is returned, PROHIBITED ones first, so the customer and the
+/// A sale is PROHIBITED when anything forbids it outright (an account that may not buy, no
+/// assessment in force — none, one dated after the decision day, or an expired one —, the lowest
+/// category buying above R1, a product risk the rules do not know), a MISMATCH when it may go ahead
+/// only after a special risk warning and the customer's written confirmation (risk above the
+/// tolerance, a longer horizon, a variety not chosen), and otherwise a MATCH. Every reason that applies is returned, PROHIBITED ones first, so the customer and the
 /// client manager see the whole picture in one answer, and `version` names the rule set so an
 /// audited decision can be replayed.
 public struct SuitabilityRules: Sendable, Hashable {
     /// Changes whenever the rules' behaviour changes; stored with every decision.
-    public static let currentVersion = "suitability-2026.1"
+    public static let currentVersion = "suitability-2026.2"
 
     public var version: String
     /// Validity of an assessment without an explicit expiry, in years (2 by default).
@@ -34,7 +34,8 @@ public struct SuitabilityRules: Sendable, Hashable {
         }
         if !(1...5).contains(product.riskLevel) { prohibited.append(.productRiskUnknown) }
 
-        guard let assessment = customer.assessment else {
+        // An assessment dated after `today` is not yet in force: on this day the customer has none.
+        guard let assessment = customer.assessment, assessment.assessedOn <= today else {
             prohibited.append(.assessmentMissing)
             return SuitabilityVerdict(decision: .prohibited, reasons: prohibited, ruleVersion: version)
         }
@@ -46,11 +47,10 @@ public struct SuitabilityRules: Sendable, Hashable {
         }
 
         if let tolerance = assessment.riskTolerance, (1...5).contains(tolerance) {
-            if assessment.lowestCategory, tolerance == 1 {
-                if product.riskLevel > 1 { prohibited.append(.lowestCategoryAboveR1) }
-            } else if product.riskLevel > tolerance {
-                mismatches.append(.riskAboveTolerance)
-            }
+            // The lowest category forbids anything above R1 outright; the risk above the tolerance
+            // (C1) still applies beside it, so both reasons are reported.
+            if assessment.lowestCategory, tolerance == 1, product.riskLevel > 1 { prohibited.append(.lowestCategoryAboveR1) }
+            if product.riskLevel > tolerance { mismatches.append(.riskAboveTolerance) }
         } else {
             prohibited.append(.riskToleranceMissing)
         }
@@ -73,7 +73,7 @@ public struct SuitabilityRules: Sendable, Hashable {
     /// customer for a target list asks this a million times.
     public func matches(customer: SuitabilityCustomer, product: SuitabilityProduct, today: Int32) -> Bool {
         guard customer.status == .normal, (1...5).contains(product.riskLevel), let assessment = customer.assessment,
-              today <= expiry(of: assessment)
+              isInForce(assessment, on: today)
         else { return false }
         if assessment.investorClass == .professional { return true }
         guard let tolerance = assessment.riskTolerance, (1...5).contains(tolerance), product.riskLevel <= tolerance else { return false }
@@ -82,6 +82,11 @@ public struct SuitabilityRules: Sendable, Hashable {
         }
         if let variety = product.variety, !assessment.varieties.contains(variety) { return false }
         return true
+    }
+
+    /// Whether the assessment is in force on `day`: from the day it was made through its expiry.
+    public func isInForce(_ assessment: SuitabilityCustomer.Assessment, on day: Int32) -> Bool {
+        assessment.assessedOn <= day && day <= expiry(of: assessment)
     }
 
     /// The last valid day of an assessment: its own expiry, else assessedOn plus the validity
@@ -107,7 +112,7 @@ public struct SuitabilityReason: Sendable, Hashable {
     static let accountFrozen = prohibit("ACCOUNT_FROZEN", "The account is frozen.")
     static let accountReportedLost = prohibit("ACCOUNT_REPORTED_LOST", "The account is reported lost.")
     static let accountClosed = prohibit("ACCOUNT_CLOSED", "The account is closed.")
-    static let assessmentMissing = prohibit("ASSESSMENT_MISSING", "The customer has no risk assessment; assess before any sale.")
+    static let assessmentMissing = prohibit("ASSESSMENT_MISSING", "The customer has no risk assessment in force; assess before any sale.")
     static let assessmentExpired = prohibit("ASSESSMENT_EXPIRED", "The risk assessment has expired; re-assess before any sale.")
     static let riskToleranceMissing = prohibit("RISK_TOLERANCE_MISSING", "The assessment states no risk tolerance.")
     static let lowestCategoryAboveR1 = prohibit("LOWEST_CATEGORY_ABOVE_R1", "A customer in the lowest risk category may buy R1 products only.")

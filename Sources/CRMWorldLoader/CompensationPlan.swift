@@ -37,9 +37,14 @@ public struct CompensationPlan: Sendable {
         }
     }
 
-    /// The roster today: each manager with their current status (ACTIVE, SUSPENDED or LEFT).
+    /// The roster today: each manager with their current status (ACTIVE, SUSPENDED or LEFT), and
+    /// for those who left their last working day (the day before they stopped serving).
     public var currentRoster: [Crm_Compensation_V1_ClientManager] {
-        world.organisation.managers.map(\.record)
+        world.organisation.managers.map { manager in
+            var record = manager.record
+            if record.status == .left, let left = manager.leftOn { record.leftOn = WorldDays.date(left - 1) }
+            return record
+        }
     }
 
     // MARK: Assignments

@@ -3,9 +3,6 @@ import CRMRPC
 import CRMWorld
 
 extension WorldLoader {
-    static let compensation = "/crm.compensation.v1.Compensation/"
-
-    /// What ``loadCompensation(customers:progress:)`` sent and what the service made of it.
     public struct CompensationReport: Sendable, Equatable {
         public var branches = 0
         public var teams = 0
@@ -37,23 +34,23 @@ extension WorldLoader {
         let plan = CompensationPlan(world: world)
         var report = CompensationReport()
         for batch in plan.branches.chunked(1_000) {
-            _ = try await compensation.unary(Self.compensation + "UpsertBranches", Crm_Compensation_V1_UpsertBranchesRequest.with {
+            _ = try await compensation.unary(Crm_Compensation_V1_Compensation.upsertBranches, Crm_Compensation_V1_UpsertBranchesRequest.with {
                 $0.branches = batch
-            }, as: Crm_Compensation_V1_UpsertBranchesResponse.self)
+            })
             report.branches += batch.count
         }
         for batch in plan.teams.chunked(1_000) {
-            _ = try await compensation.unary(Self.compensation + "UpsertTeams", Crm_Compensation_V1_UpsertTeamsRequest.with {
+            _ = try await compensation.unary(Crm_Compensation_V1_Compensation.upsertTeams, Crm_Compensation_V1_UpsertTeamsRequest.with {
                 $0.teams = batch
-            }, as: Crm_Compensation_V1_UpsertTeamsResponse.self)
+            })
             report.teams += batch.count
         }
         try await upsertManagers(plan.startingRoster, on: compensation)
         report.managers = plan.startingRoster.count
         for scheme in plan.schemes {
-            let answer = try await compensation.unary(Self.compensation + "PutScheme", Crm_Compensation_V1_PutSchemeRequest.with {
+            let answer = try await compensation.unary(Crm_Compensation_V1_Compensation.putScheme, Crm_Compensation_V1_PutSchemeRequest.with {
                 $0.scheme = scheme
-            }, as: Crm_Compensation_V1_PutSchemeResponse.self)
+            })
             if answer.created { report.schemesCreated += 1 }
         }
         let customers = range ?? 0..<world.configuration.customers
@@ -63,9 +60,9 @@ extension WorldLoader {
         for start in stride(from: customers.lowerBound, to: customers.upperBound, by: part) {
             let slice = start..<min(customers.upperBound, start + part)
             for batch in plan.assignmentBatches(slice, limit: AssignmentLimits.batch) {
-                let answer = try await compensation.unary(Self.compensation + "AssignCustomers", Crm_Compensation_V1_AssignCustomersRequest.with {
+                let answer = try await compensation.unary(Crm_Compensation_V1_Compensation.assignCustomers, Crm_Compensation_V1_AssignCustomersRequest.with {
                     $0.assignments = batch
-                }, as: Crm_Compensation_V1_AssignCustomersResponse.self, options: .timeout(.seconds(300)))
+                }, options: .timeout(.seconds(300)))
                 report.assignmentsCreated += Int(answer.created)
                 report.assignmentsUnchanged += Int(answer.unchanged)
             }
@@ -77,9 +74,9 @@ extension WorldLoader {
 
     private func upsertManagers(_ managers: [Crm_Compensation_V1_ClientManager], on compensation: RPCClient) async throws {
         for batch in managers.chunked(5_000) {
-            _ = try await compensation.unary(Self.compensation + "UpsertManagers", Crm_Compensation_V1_UpsertManagersRequest.with {
+            _ = try await compensation.unary(Crm_Compensation_V1_Compensation.upsertManagers, Crm_Compensation_V1_UpsertManagersRequest.with {
                 $0.managers = batch
-            }, as: Crm_Compensation_V1_UpsertManagersResponse.self)
+            })
         }
     }
 }

@@ -36,19 +36,14 @@ public struct WorldLoader: Sendable {
         self.world = world
         self.clients = clients
     }
-
-    static let profiles = "/crm.profiles.v1.Profiles/"
-    static let products = "/crm.products.v1.Products/"
-
-    /// The product library and its contract templates.
     public func loadCatalogue() async throws {
         try await forEachConcurrently(world.products, limit: concurrency) { product in
-            _ = try await clients.products.unary(Self.products + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+            _ = try await clients.products.unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
                 $0.product = product.record
-            }, as: Crm_Products_V1_UpsertProductResponse.self)
-            _ = try await clients.products.unary(Self.products + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.with {
+            })
+            _ = try await clients.products.unary(Crm_Products_V1_Products.putContractTemplate, Crm_Products_V1_PutContractTemplateRequest.with {
                 $0.template = product.contractTemplate
-            }, as: Crm_Products_V1_PutContractTemplateResponse.self)
+            })
         }
     }
 
@@ -76,13 +71,13 @@ public struct WorldLoader: Sendable {
         try await forEachConcurrently(customers, limit: concurrency) { customer in
             let previous = earlier[customer.id]
             if previous == nil {
-                _ = try await clients.profiles.unary(Self.profiles + "UpsertCustomer", customer.creation, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+                _ = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, customer.creation)
             }
             for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents).dropFirst(previous?.statusChanges ?? 0) {
                 try await changeStatus(change)
             }
             for assessment in customer.assessments.dropFirst(previous?.assessments ?? 0) {
-                _ = try await clients.profiles.unary(Self.profiles + "RecordAssessment", assessment, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+                _ = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.recordAssessment, assessment)
             }
         }
         // Events, every kind in batches across the chunk's customers. Later status changes come
@@ -93,13 +88,13 @@ public struct WorldLoader: Sendable {
         }
         let events = eventsStored ? [] : customers.map(\.events)
         report.events = customers.reduce(0) { $0 + $1.events.count }
-        try await ingest("IngestTrades", events.flatMap(\.trades)) { batch in Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch } }
-        try await ingest("IngestFundTransfers", events.flatMap(\.fundTransfers)) { batch in Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch } }
-        try await ingest("IngestDailyPositions", events.flatMap(\.dailyPositions)) { batch in Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch } }
-        try await ingest("IngestMarginAccounts", events.flatMap(\.marginAccounts)) { batch in Crm_Profiles_V1_IngestMarginAccountsRequest.with { $0.events = batch } }
-        try await ingest("IngestMarginInterest", events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
-        try await ingest("IngestServiceContacts", events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
-        try await ingest("IngestProductViews", events.flatMap(\.productViews)) { batch in Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestTrades, events.flatMap(\.trades)) { batch in Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestFundTransfers, events.flatMap(\.fundTransfers)) { batch in Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestDailyPositions, events.flatMap(\.dailyPositions)) { batch in Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestMarginAccounts, events.flatMap(\.marginAccounts)) { batch in Crm_Profiles_V1_IngestMarginAccountsRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestMarginInterest, events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestServiceContacts, events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
+        try await ingest(Crm_Profiles_V1_Profiles.ingestProductViews, events.flatMap(\.productViews)) { batch in Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch } }
         // Later status changes not applied yet (a customer frozen or closed after their activity),
         // then the record as it stands today (the current client manager after any transfer).
         try await forEachConcurrently(customers, limit: concurrency) { customer in
@@ -107,9 +102,9 @@ public struct WorldLoader: Sendable {
             for change in customer.statusChanges[...].dropFirst(customer.statusChangesBeforeEvents + applied) {
                 try await changeStatus(change)
             }
-            _ = try await clients.profiles.unary(Self.profiles + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            _ = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = customer.record
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            })
         }
         // The order history, as the previous system recorded it (the generator sells MATCHes only),
         // with the redemptions the behaviour law's world records (NOT_CHECKED, as imported).
@@ -121,9 +116,9 @@ public struct WorldLoader: Sendable {
         } + customers.flatMap(\.redemptions)
         report.orders = orders.count
         for start in stride(from: 0, to: orders.count, by: batchSize) {
-            _ = try await clients.products.unary(Self.products + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.with {
+            _ = try await clients.products.unary(Crm_Products_V1_Products.importOrders, Crm_Products_V1_ImportOrdersRequest.with {
                 $0.orders = Array(orders[start..<min(orders.count, start + batchSize)])
-            }, as: Crm_Products_V1_ImportOrdersResponse.self)
+            })
         }
         return report
     }
@@ -140,16 +135,16 @@ public struct WorldLoader: Sendable {
     /// 360° view for each found; nothing more on a first load).
     func alreadyLoaded(_ customers: [GeneratedCustomer], range: Range<Int>) async throws -> [String: EarlierLoad] {
         let ids = Set(customers.map(\.id))
-        let found = try await clients.profiles.serverStreaming(Self.profiles + "StreamCustomers", Crm_Profiles_V1_StreamCustomersRequest.with {
+        let found = try await clients.profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamCustomers, Crm_Profiles_V1_StreamCustomersRequest.with {
             $0.afterCustomerID = range.lowerBound == 0 ? "" : World.customerID(range.lowerBound - 1)
             $0.limit = UInt32(customers.count)
-        }, as: Crm_Profiles_V1_Customer.self).collect().map(\.customerID).filter(ids.contains)
+        }).collect().map(\.customerID).filter(ids.contains)
         let loads = Loads()
         try await forEachConcurrently(found, limit: concurrency) { id in
-            let view = try await clients.profiles.unary(Self.profiles + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+            let view = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
                 $0.customerID = id
                 $0.recentLimit = 1
-            }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+            }).view
             loads.set(id, EarlierLoad(statusChanges: max(0, view.statusHistory.count - 1), assessments: view.assessmentHistory.count, status: view.customer.status))
         }
         return loads.all
@@ -163,18 +158,18 @@ public struct WorldLoader: Sendable {
     /// A status change the service already applied (a retried chunk) is not an error.
     private func changeStatus(_ change: Crm_Profiles_V1_ChangeAccountStatusRequest) async throws {
         do {
-            _ = try await clients.profiles.unary(Self.profiles + "ChangeAccountStatus", change, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+            _ = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change)
         } catch let error as RPCError where error.code == .failedPrecondition || error.code == .alreadyExists {
             // Already in that status after an earlier, interrupted load of this chunk.
         }
     }
 
     private func ingest<Event: Sendable, Request: SwiftProtobufMessage>(
-        _ method: String, _ events: [Event], _ request: @Sendable ([Event]) -> Request
+        _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, _ events: [Event], _ request: @Sendable ([Event]) -> Request
     ) async throws {
         for start in stride(from: 0, to: events.count, by: batchSize) {
             let batch = Array(events[start..<min(events.count, start + batchSize)])
-            _ = try await clients.profiles.unary(Self.profiles + method, request(batch), as: Crm_Profiles_V1_IngestResponse.self)
+            _ = try await clients.profiles.unary(method, request(batch))
         }
     }
 }

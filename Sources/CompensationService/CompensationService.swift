@@ -1,3 +1,4 @@
+@_exported import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMServiceHost

@@ -18,28 +18,22 @@ struct CompensationSettings: Sendable {
     var maxBackoff: Duration = .milliseconds(30_000)
 
     init(_ settings: [String: String]) throws {
-        func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
-            guard let text = settings[key] else { return nil }
-            guard let value = Int64(text), range.contains(value) else {
-                throw ConfigurationError("setting \(key)=\(text) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return value
-        }
-        if let value = try integer("effective_account.min_month_end_assets_fen", 0...Int64.max) {
-            effectiveAccount.minimumMonthEndAssetsFen = value
-        }
-        if let value = try integer("effective_account.min_trades_in_month", 0...1_000_000) {
-            effectiveAccount.minimumTradesInMonth = Int(value)
-        }
+        let reader = SettingsReader(settings)
+        try reader.refuseUnknown(known: [
+            "effective_account.min_month_end_assets_fen", "effective_account.min_trades_in_month", "trade_costs",
+            "feeds.poll_interval_ms", "feeds.batch", "feeds.max_backoff_ms",
+        ])
+        effectiveAccount.minimumMonthEndAssetsFen = Int64(try reader.integer("effective_account.min_month_end_assets_fen", default: 1_000_000, in: 0...Int.max))
+        effectiveAccount.minimumTradesInMonth = try reader.integer("effective_account.min_trades_in_month", default: 1, in: 0...1_000_000)
         if let text = settings["trade_costs"] {
             switch TradeCostSchedule.parse(text) {
             case .success(let schedule): tradeCosts = schedule
             case .failure(let error): throw ConfigurationError("setting trade_costs: \(error)")
             }
         }
-        if let value = try integer("feeds.poll_interval_ms", 1...3_600_000) { pollInterval = .milliseconds(value) }
-        if let value = try integer("feeds.batch", 1...100_000) { batch = Int(value) }
-        if let value = try integer("feeds.max_backoff_ms", 1...3_600_000) { maxBackoff = .milliseconds(value) }
+        pollInterval = try reader.milliseconds("feeds.poll_interval_ms", default: 1_000, in: 1...3_600_000)
+        batch = try reader.integer("feeds.batch", default: 2_000, in: 1...100_000)
+        maxBackoff = try reader.milliseconds("feeds.max_backoff_ms", default: 30_000, in: 1...3_600_000)
     }
 
     /// The effective-account definition as people read it.

@@ -14,13 +14,12 @@ import ServiceLifecycle
 ///
 /// It keeps its own copy of what it needs — customers, assessments, dimensions and classes from
 /// the profiles feed; product views and service contacts from profiles' event log; products and
-/// orders from the products feed — in its store and an in-memory index, and answers only from that copy, so it keeps answering while profiles or products is
-/// down (GetReplicaStatus and the health details say how stale the copy is). Several replicas run
-/// at once, each with its own store; they give the same answers once caught up, and copy each
-/// other's newest model.
+/// orders from the products feed — in its store and an in-memory index, and answers only from
+/// that copy, so it keeps answering while profiles or products is down (GetReplicaStatus and the
+/// health details say how stale the copy is). Several replicas run at once, each with its own
+/// store; they give the same answers once caught up, and copy each other's newest model.
 ///
-/// Settings: `assessment.validity_years` (2), `feed.page` (2000 changes), `feed.interval_ms`
-/// (200), `model.sync_seconds` (10).
+/// Settings: ``MatchingSettings``.
 public struct MatchingService: CRMService {
     public static let name = "matching"
     public static let defaultPort = 7103
@@ -30,14 +29,12 @@ public struct MatchingService: CRMService {
     let campaigns: CampaignStore
     let decisions: DecisionLog
     let context: ServiceContext
-    let settings: [String: String]
+    let settings: MatchingSettings
 
     public init(context: ServiceContext) throws {
         self.context = context
-        self.settings = context.configuration.settings
-        let validity = Int(settings["assessment.validity_years"] ?? "") ?? 2
-        guard (1...10).contains(validity) else { throw ConfigurationError("assessment.validity_years must be 1..10") }
-        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: validity))
+        self.settings = try MatchingSettings(context.configuration.settings)
+        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears))
         self.campaigns = CampaignStore(database: context.database)
         self.decisions = DecisionLog(database: context.database)
     }
@@ -48,37 +45,46 @@ public struct MatchingService: CRMService {
         ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"])).register(into: &router)
         CampaignHandlers(store: campaigns, replica: replica).register(into: &router)
         let replica = self.replica
-        router.unary(SuitabilityHandlers.prefix + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest.self,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing)) { _, _ in
+        router.unary(Crm_Matching_V1_Matching.getReplicaStatus,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing), servesWhileStarting: true) { _, _ in
             Crm_Matching_V1_GetReplicaStatusResponse.with { $0.status = replica.status() }
         }
     }
 
     public func backgroundServices() -> [any Service] {
-        let page = UInt32(settings["feed.page"] ?? "") ?? 2_000
-        let interval = Duration.milliseconds(Int(settings["feed.interval_ms"] ?? "") ?? 200)
+        let page = UInt32(settings.feedPage)
+        let interval = settings.feedInterval
         let replica = self.replica
         let logger = context.logger
-        let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings["feed.snapshot_page"] ?? "") ?? 5_000)
-        let profiles = FeedFollower(source: .profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+        let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings.snapshotPage))
+        let profiles = CopyFollowers.follower(.profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
+                                              logger: logger) { client, after, limit in
             try await profilesFeed.step(client: client, after: after, limit: limit)
         }
-        let products = FeedFollower(source: .products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+        let products = CopyFollowers.follower(.products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval,
+                                              logger: logger) { client, after, limit in
             let changes = try await client.serverStreaming(
-                "/crm.products.v1.Products/StreamChanges",
-                Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
-                as: Crm_Products_V1_ChangeEvent.self
-            ).collect()
+                Crm_Products_V1_Products.streamChanges,
+                Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
             try await replica.applyProducts(changes)
             return changes.count
         }
-        let events = FeedFollower(source: .events, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval, logger: logger) { client, after, limit in
+        let events = CopyFollowers.follower(.events, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
+                                            logger: logger) { client, after, limit in
             try await EventsFeed.step(replica: replica, client: client, after: after, limit: limit)
         }
         let sync = ModelSync(replica: replica, peers: context.peers["matching"],
-                             interval: .seconds(Int(settings["model.sync_seconds"] ?? "") ?? 10), logger: logger)
-        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, events, sync]), decisions]
+                             interval: settings.modelSync, logger: logger)
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, events, sync])]
     }
+
+    /// The decision log: the suitability handlers queue every decision into it, so it stops only
+    /// after the server has drained and writes what is queued then.
+    public func handlerDependencies() -> [any Service] {
+        [decisions]
+    }
+
+    public var readiness: ServiceReadiness { replica.readiness }
 
     public func healthDetails() async -> [String: String] {
         let status = replica.status()

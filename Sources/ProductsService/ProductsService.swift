@@ -15,6 +15,9 @@ import GRDB
 /// sold" stays answerable. The catalogue is held in memory (built from the store at start-up, updated
 /// on each write) so catalogue queries never touch the store.
 ///
+/// Peers: `matching` (the suitability gate of every order) and `profiles` (whose customers a client
+/// manager's workbench may sell to and read the sales of).
+///
 /// Settings (`settings` in the configuration file):
 /// - `suitability.timeout_ms`: how long an order waits for matching's decision (default 3000).
 public struct ProductsService: CRMService {
@@ -27,6 +30,7 @@ public struct ProductsService: CRMService {
     let orders: OrderStore
     let catalogue: Catalogue
     let gate: any SuitabilityGate
+    let access: SalesAccess
     let database: DatabasePool
 
     public init(context: ServiceContext) throws {
@@ -35,14 +39,16 @@ public struct ProductsService: CRMService {
         self.contracts = ContractStore(database: context.database)
         self.orders = OrderStore(database: context.database)
         self.catalogue = Catalogue(products: try products.allCurrent())
-        let timeout = Int64(context.configuration.settings["suitability.timeout_ms"] ?? "") ?? 3_000
-        self.gate = MatchingSuitabilityGate(client: context.peers["matching"], timeoutMilliseconds: max(1, timeout), logger: context.logger)
+        let settings = try ProductsSettings(context.configuration.settings)
+        self.gate = MatchingSuitabilityGate(client: context.peers["matching"], timeoutMilliseconds: Int64(settings.suitabilityTimeoutMilliseconds),
+                                            logger: context.logger)
+        self.access = SalesAccess(profiles: context.peers["profiles"])
     }
 
     public func register(into router: inout Router) {
         ProductHandlers(store: products, catalogue: catalogue).register(into: &router)
-        ContractHandlers(products: products, contracts: contracts).register(into: &router)
-        OrderHandlers(products: products, contracts: contracts, orders: orders, gate: gate).register(into: &router)
+        ContractHandlers(products: products, contracts: contracts, access: access).register(into: &router)
+        OrderHandlers(products: products, contracts: contracts, orders: orders, gate: gate, access: access).register(into: &router)
         FeedHandlers(database: database).register(into: &router)
     }
 

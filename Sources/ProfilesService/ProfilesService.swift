@@ -1,3 +1,4 @@
+@_exported import CRMPrimitives
 import CRMProtos
 import CRMRules
 import CRMRPC
@@ -19,6 +20,7 @@ public struct ProfilesService: CRMService {
     let events: EventStore
     let database: DatabasePool
     let settings: [String: String]
+    let ownSettings: ProfilesSettings
     let classifier: Classifier
     let schema: RuleSchema
     let index: DimensionIndex
@@ -29,6 +31,7 @@ public struct ProfilesService: CRMService {
         self.customers = CustomerStore(database: context.database)
         self.events = EventStore(database: context.database)
         self.settings = context.configuration.settings
+        self.ownSettings = try ProfilesSettings(context.configuration.settings)
         do {
             self.classifier = try Classifier(configuration: ClassificationConfiguration(settings: settings))
         } catch {
@@ -40,12 +43,11 @@ public struct ProfilesService: CRMService {
     }
 
     public func register(into router: inout Router) {
-        let validity = Int32(settings["assessment.validity_years"] ?? "") ?? 2
         let updater = self.updater
-        CustomerHandlers(store: customers, assessmentValidityYears: validity, onChanged: { updater.notify() }).register(into: &router)
+        CustomerHandlers(store: customers, assessmentValidityYears: ownSettings.assessmentValidityYears, onChanged: { updater.notify() })
+            .register(into: &router)
         IngestionHandlers(events: events, onIngested: { updater.notify() }).register(into: &router)
-        let snapshotPage = max(1, Int(settings["snapshot.page"] ?? "") ?? FeedSnapshot.page)
-        FeedHandlers(database: database, classifier: classifier, snapshotPage: snapshotPage).register(into: &router)
+        FeedHandlers(database: database, classifier: classifier, snapshotPage: ownSettings.snapshotPage).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),
             segments: SegmentStore(database: database),

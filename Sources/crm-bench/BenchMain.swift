@@ -78,7 +78,7 @@ struct BenchMain: AsyncParsableCommand {
         // The bare echo sends what the RPC client sends for the same call: a full request frame.
         var request = WireRequest()
         request.callID = 1
-        request.method = RPCLoad.method
+        request.method = RPCLoad.method.path
         request.deadlineMs = 10_000
         request.metadata = [MetadataEntry("authorization", "Bearer \(RPCLoad.token)")]
         request.payload = try message.serializedData()

@@ -78,9 +78,8 @@ struct CompensationBench: AsyncParsableCommand {
             let cpuBefore = ProcessFigures.cpuSeconds()
             let load = Self.loadAverage()
             started = clock.now
-            last = try await client.unary("/crm.compensation.v1.Compensation/SettleMonth",
-                                          Crm_Compensation_V1_SettleMonthRequest.with { $0.month = Self.month },
-                                          as: Crm_Compensation_V1_SettleMonthResponse.self)
+            last = try await client.unary(Crm_Compensation_V1_Compensation.settleMonth,
+                                          Crm_Compensation_V1_SettleMonthRequest.with { $0.month = Self.month })
             let elapsed = (clock.now - started).seconds
             let cpu = ProcessFigures.cpuSeconds() - cpuBefore
             let peak = ProcessFigures.memoryMiB("VmHWM")
@@ -91,9 +90,8 @@ struct CompensationBench: AsyncParsableCommand {
                          round, elapsed, cpu, load, before, peak, last.statements, last.lines))
             if round == runs {
                 started = clock.now
-                let again = try await client.unary("/crm.compensation.v1.Compensation/SettleMonth",
-                                                   Crm_Compensation_V1_SettleMonthRequest.with { $0.month = Self.month },
-                                                   as: Crm_Compensation_V1_SettleMonthResponse.self)
+                let again = try await client.unary(Crm_Compensation_V1_Compensation.settleMonth,
+                                                   Crm_Compensation_V1_SettleMonthRequest.with { $0.month = Self.month })
                 verifySeconds = (clock.now - started).seconds
                 print(String(format: "again on the closed month: %.2f s (recomputed identical: %@)", verifySeconds, again.recomputedIdentical ? "yes" : "NO"))
             }

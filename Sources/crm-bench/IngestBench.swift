@@ -104,12 +104,12 @@ struct IngestBench: AsyncParsableCommand {
         )
         let client = service.client(token: token)
         for index in 0..<customers {
-            _ = try await client.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            _ = try await client.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = .with {
                     $0.customerID = "C\(index)"; $0.kind = .individual; $0.name = "Bench \(index)"; $0.status = .normal
                     $0.openDate = .init(year: 2020, month: 1, day: 2)
                 }
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            })
         }
         let size = batch
         let batches = stride(from: 0, to: trades.count, by: size).map { start in
@@ -123,14 +123,14 @@ struct IngestBench: AsyncParsableCommand {
             for _ in 0..<min(inFlight, batches.count) {
                 let request = batches[next]
                 next += 1
-                group.addTask { Int(try await client.unary("/crm.profiles.v1.Profiles/IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self).accepted) }
+                group.addTask { Int(try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, request).accepted) }
             }
             while let done = try await group.next() {
                 accepted += done
                 if next < batches.count {
                     let request = batches[next]
                     next += 1
-                    group.addTask { Int(try await client.unary("/crm.profiles.v1.Profiles/IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self).accepted) }
+                    group.addTask { Int(try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, request).accepted) }
                 }
             }
         }

@@ -96,7 +96,7 @@ struct MatchingQualityBench: AsyncParsableCommand {
         let products = try await InProcessService<ProductsService>.start(databasePath: dir.appendingPathComponent("products.sqlite").path, tokens: tokens)
         let matching = try await InProcessService<MatchingService>.start(
             databasePath: dir.appendingPathComponent("matching.sqlite").path, tokens: tokens, settings: ["feed.page": "5000"],
-            peers: ["profiles": profiles.client(token: token), "products": products.client(token: token)], runBackground: true
+            peers: ["profiles": profiles.peerClient(token: token), "products": products.peerClient(token: token)], runBackground: true
         )
         let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: products.client(token: token)))
         var started = clock.now
@@ -144,18 +144,17 @@ struct MatchingQualityBench: AsyncParsableCommand {
         var baselinesShown = false
         for (label, request) in requests {
             started = clock.now
-            let progress = try await client.serverStreaming("/crm.matching.v1.Matching/TrainModel", request,
-                                                            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(3_600))).collect()
+            let progress = try await client.serverStreaming(Crm_Matching_V1_Matching.trainModel, request, options: .timeout(.seconds(3_600))).collect()
             guard let summary = progress.last?.model else { throw RPCError(.internal, "training ended without a model") }
             print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows (\(summary.trainingPositives) positives, \(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
             if verbose { print("  top features: " + summary.topFeatures.prefix(10).map { "\($0.feature) \(String(format: "%.3f", $0.gain))" }.joined(separator: ", ")) }
-            let evaluation = try await client.unary("/crm.matching.v1.Matching/EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+            let evaluation = try await client.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
                 $0.version = summary.version; $0.k = [100, 500]; $0.products = evaluated; $0.includeRankings = true
-            }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(3_600))).evaluation
+            }, options: .timeout(.seconds(3_600))).evaluation
             if !baselinesShown { print("held-out month \(evaluation.heldOutMonth): \(evaluation.orders) orders by \(evaluation.buyers) buyers; \(evaluation.products.count) products evaluated") }
-            let weights = try await client.unary("/crm.matching.v1.Matching/ExportModel", Crm_Matching_V1_ExportModelRequest.with {
+            let weights = try await client.unary(Crm_Matching_V1_Matching.exportModel, Crm_Matching_V1_ExportModelRequest.with {
                 $0.version = summary.version
-            }, as: Crm_Matching_V1_ExportModelResponse.self).productWeights
+            }).productWeights
             // Each product's truth and reference orders once, then the figures at each K.
             let lists = evaluation.products.compactMap { product in
                 world.product(code: product.productCode).map { ProductLists(product: product, record: $0, world: world, generated: generated, month: month, weights: weights) }
@@ -201,9 +200,9 @@ struct MatchingQualityBench: AsyncParsableCommand {
     /// what profiles computes for the same day: the model can only learn the law from the latter.
     static func compareStates(world: World, generated: [GeneratedCustomer], month: Int, profiles: RPCClient) async throws {
         let asOf = world.configuration.month(month).firstDay - 1
-        let stream = try await profiles.serverStreaming("/crm.profiles.v1.Profiles/StreamDimensionsAsOf", Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+        let stream = try await profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
             $0.asOf = WorldDays.date(asOf)
-        }, as: Crm_Profiles_V1_CustomerDimensions.self, options: .timeout(.seconds(3_600))).collect()
+        }, options: .timeout(.seconds(3_600))).collect()
         var differing: [String: Int] = [:]
         var examples: [String: String] = [:]
         var compared = 0

@@ -62,10 +62,8 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: dir.appendingPathComponent("profiles.sqlite").path, tokens: tokens)
         let products = try await InProcessService<ProductsService>.start(databasePath: dir.appendingPathComponent("products.sqlite").path, tokens: tokens)
         let profilesClient = profiles.client(token: token)
-        let dictionary = try await profilesClient.unary("/crm.profiles.v1.Profiles/ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(),
-                                                        as: Crm_Profiles_V1_ListDimensionsResponse.self).dimensions
-        let schemes = try await profilesClient.unary("/crm.profiles.v1.Profiles/ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(),
-                                                     as: Crm_Profiles_V1_ListClassificationSchemesResponse.self).schemes
+        let dictionary = try await profilesClient.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions
+        let schemes = try await profilesClient.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest()).schemes
         var started = clock.now
         try await Self.seedProfiles(profiles.database, customers: customers, schemes: schemes)
         print("profiles store: \(customers) customers seeded (record, assessment, \(dictionary.count) dimensions and 3 feed entries each) in \(Self.seconds(clock.now - started)) s")
@@ -73,8 +71,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         try await forEachConcurrently(world.products, limit: 16) { product in
             var record = product.record
             record.targetRule = ""
-            _ = try await productsClient.unary("/crm.products.v1.Products/UpsertProduct", Crm_Products_V1_UpsertProductRequest.with { $0.product = record },
-                                               as: Crm_Products_V1_UpsertProductResponse.self)
+            _ = try await productsClient.unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with { $0.product = record })
         }
 
         // Catch-up of an empty replica, its own process.
@@ -92,8 +89,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
         let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, products.database.read { try ChangeFeed.lastSequence($0) })
         while true {
-            let status = try await client.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                                as: Crm_Matching_V1_GetReplicaStatusResponse.self).status
+            let status = try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
             if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.customers >= UInt64(customers) { break }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -108,7 +104,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let model = try Self.syntheticModel(features: names, trees: modelTrees, depth: modelDepth)
         let weights = Dictionary(uniqueKeysWithValues: world.products.map { ($0.code, $0.popularity) })
         started = clock.now
-        _ = try await client.unary("/crm.matching.v1.Matching/ImportModel", Crm_Matching_V1_ImportModelRequest.with {
+        _ = try await client.unary(Crm_Matching_V1_Matching.importModel, Crm_Matching_V1_ImportModelRequest.with {
             $0.model = .with {
                 $0.summary = .with {
                     $0.version = "bench-model"
@@ -125,20 +121,19 @@ struct MatchingScaleBench: AsyncParsableCommand {
                     $0.coefficients = [0.4, 0.2, -0.1, -0.3, -0.1, 0.05, 0.3]
                 }
             }
-        }, as: Crm_Matching_V1_ImportModelResponse.self)
+        })
 
         let codes = world.products.filter { $0.record.status == .onSale }.map(\.code)
         // The first list after the import scores every customer for its family (the replica
         // also warms scores in the background); report it on its own, then the warm figures.
         started = clock.now
-        _ = try await client.unary("/crm.matching.v1.Matching/TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
+        _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
             $0.productCode = codes[0]; $0.k = 1_000
-        }, as: Crm_Matching_V1_TargetCustomersResponse.self, options: .timeout(.seconds(600)))
+        }, options: .timeout(.seconds(600)))
         print("first target list after a model change (scores one family for everyone): \(Self.seconds(clock.now - started)) s")
         // Wait for the background pass to score every customer under the model (steady state).
         started = clock.now
-        while !(try await client.unary("/crm.matching.v1.Matching/GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                       as: Crm_Matching_V1_GetReplicaStatusResponse.self).status.scoresWarm) {
+        while !(try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.scoresWarm) {
             try await Task.sleep(for: .milliseconds(100))
         }
         print("every customer scored for every family \(Self.seconds(clock.now - started)) s after the first list")
@@ -147,9 +142,9 @@ struct MatchingScaleBench: AsyncParsableCommand {
         for index in 0..<lists {
             let code = codes[(index * 7919) % codes.count]
             let begin = clock.now
-            let response = try await client.unary("/crm.matching.v1.Matching/TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
+            let response = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
                 $0.productCode = code; $0.k = 1_000
-            }, as: Crm_Matching_V1_TargetCustomersResponse.self)
+            })
             listTimes.append(Self.millis(clock.now - begin))
             if index == 0 { print("  e.g. \(code): \(response.eligible) eligible, \(response.customers.count) listed") }
         }
@@ -158,14 +153,14 @@ struct MatchingScaleBench: AsyncParsableCommand {
         for index in 0..<calls {
             let customer = String(format: "C%07d", (index * 104_729) % customers)
             var begin = clock.now
-            _ = try await client.unary("/crm.matching.v1.Matching/RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+            _ = try await client.unary(Crm_Matching_V1_Matching.recommendProducts, Crm_Matching_V1_RecommendProductsRequest.with {
                 $0.customerID = customer; $0.limit = 10
-            }, as: Crm_Matching_V1_RecommendProductsResponse.self)
+            })
             recommendTimes.append(Self.millis(clock.now - begin))
             begin = clock.now
-            _ = try await client.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+            _ = try await client.unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
                 $0.customerID = customer; $0.productCode = codes[index % codes.count]
-            }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+            })
             decideTimes.append(Self.millis(clock.now - begin))
         }
         print("")

@@ -100,7 +100,6 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     static func perCustomer(_ total: Int, traders: Int) -> Int { max(1, (total + traders - 1) / max(1, traders)) }
 
     static let token = "bench"
-    static let method = "/crm.profiles.v1.Profiles/"
     static let lastDay = Days.day(year: 2026, month: 6, day: 30)
 
     /// What the filling run recorded, kept beside the store for `--reuse`.
@@ -199,8 +198,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         if create == .rpc {
             let started = clock.now
             for index in 0..<customers {
-                _ = try await client.unary(Self.method + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = Self.customer(index) },
-                                           as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+                _ = try await client.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with { $0.customer = Self.customer(index) })
             }
             let seconds = (clock.now - started).seconds
             lines.append(String(format: "| customers created (UpsertCustomer, one per call) | %.0f /s (%.1f s) |", Double(customers) / seconds, seconds))
@@ -209,8 +207,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         // One end-of-day position per trading customer, on the last day: it sets the business date.
         for start in stride(from: 0, to: customers, by: 1_000) {
             let events = (start..<min(start + 1_000, customers)).filter { $0 % 10 != 9 }.map(Self.position)
-            _ = try await client.unary(Self.method + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = events },
-                                       as: Crm_Profiles_V1_IngestResponse.self)
+            _ = try await client.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = events })
         }
 
         // Trades through the RPC, 1,000 a batch, several in flight, until done or out of time.
@@ -255,7 +252,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
                 sent += count
                 group.addTask {
                     let request = Crm_Profiles_V1_IngestTradesRequest.with { $0.events = (from..<from + count).map(make) }
-                    let response = try await client.unary(Self.method + "IngestTrades", request, as: Crm_Profiles_V1_IngestResponse.self)
+                    let response = try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, request)
                     return (count, UInt64(response.accepted))
                 }
             }
@@ -389,8 +386,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens)
         let client = service.client(token: Self.token)
         let started = ContinuousClock.now
-        let response = try await client.unary(Self.method + "RebuildDimensions", Crm_Profiles_V1_RebuildDimensionsRequest(),
-                                              as: Crm_Profiles_V1_RebuildDimensionsResponse.self)
+        let response = try await client.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
         print(String(format: "rebuild from the stored events: %d customers, %d mismatches (%.1f s)\n", response.customers, response.mismatches,
                      (ContinuousClock.now - started).seconds))
         await client.close()
@@ -418,8 +414,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
             for n in 0..<calls {
                 let id = Self.customerID((n &* 7_919) % customers)
                 let t0 = clock.now
-                _ = try await client.unary(Self.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = id },
-                                           as: Crm_Profiles_V1_GetCustomer360Response.self)
+                _ = try await client.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = id })
                 latencies.append((clock.now - t0).seconds * 1_000)
             }
             latencies.sort()
@@ -438,8 +433,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
             var members: UInt64 = 0
             for _ in 0..<5 {
                 let t0 = clock.now
-                let response = try await client.unary(Self.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule },
-                                                      as: Crm_Profiles_V1_CountSegmentResponse.self)
+                let response = try await client.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
                 times.append((clock.now - t0).seconds * 1_000)
                 members = response.count
             }
@@ -499,7 +493,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens)
         let listening = (clock.now - started).seconds
         let client = service.client(token: token)
-        _ = try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+        _ = try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
         let healthy = (clock.now - started).seconds
         await client.close()
         try await service.service.loadDimensionIndex()

@@ -7,12 +7,12 @@ import NIOPosix
 /// The RPC stack under the same load as ``BareEcho``: a real ``RPCServer`` with one echo method
 /// and ``RPCClient``s whose calling tasks run on their connection's event loop.
 enum RPCLoad {
-    static let method = "/crm.bench.v1.Bench/Echo"
+    static let method = Crm_Bench_V1_Bench.echo
     static let token = "bench-token"
 
     static func startServer(group: any EventLoopGroup) async throws -> (RPCServer, Int) {
         var router = Router()
-        router.unary(method, Crm_Bench_V1_BenchMessage.self, policy: .roles("bench")) { request, _ in
+        router.unary(method, policy: .roles("bench")) { request, _ in
             request
         }
         let server = RPCServer(
@@ -36,7 +36,7 @@ enum RPCLoad {
             group: loop
         )
         defer { Task { await client.close() } }
-        _ = try await client.unary(method, message, as: Crm_Bench_V1_BenchMessage.self)  // connect
+        _ = try await client.unary(method, message)  // connect
         let executor = EventLoopTaskExecutor(eventLoop: loop)
         let until = NIODeadline.now() + duration
         return try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -47,7 +47,7 @@ enum RPCLoad {
                     while true {
                         let start = NIODeadline.now()
                         guard start < until else { break }
-                        _ = try await client.unary(method, message, as: Crm_Bench_V1_BenchMessage.self)
+                        _ = try await client.unary(method, message)
                         latencies.append(Int64(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds))
                     }
                     return latencies

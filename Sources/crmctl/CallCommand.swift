@@ -67,7 +67,7 @@ struct CallCommand: AsyncParsableCommand {
     private func resolve(method: String, on client: RPCClient) async throws -> Crm_Rpc_V1_MethodDescriptor {
         let listing: ListMethodsResponse
         do {
-            listing = try await client.unary("/crm.rpc.v1.Health/ListMethods", ListMethodsRequest(), as: ListMethodsResponse.self, options: .timeout(.seconds(5)))
+            listing = try await client.unary(Crm_Rpc_V1_Health.listMethods, ListMethodsRequest(), options: .timeout(.seconds(5)))
         } catch {
             throw CRMCtlError("cannot list the methods of \(service): \(error)")
         }
@@ -93,7 +93,7 @@ struct MethodsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = RPCClient(configuration: ClientConfiguration(endpoints: try cluster.loadTopology().endpoints(of: service), defaultDeadline: .seconds(5)))
-        let listing = try await client.unary("/crm.rpc.v1.Health/ListMethods", ListMethodsRequest(), as: ListMethodsResponse.self)
+        let listing = try await client.unary(Crm_Rpc_V1_Health.listMethods, ListMethodsRequest())
         for method in listing.methods {
             let access = method.requiresAuthentication ? "roles: " + method.allowedRoles.joined(separator: ",") : "open"
             print("\(method.name)\(method.serverStreaming ? " (stream)" : "")  \(method.requestType) -> \(method.responseType)  [\(access)]")

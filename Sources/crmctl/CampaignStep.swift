@@ -18,8 +18,6 @@ struct CampaignStep: Sendable {
     let clients: DemoClients
     let settings: DemoSettings
     let model: Crm_Matching_V1_ModelSummary
-
-    static let matching = DemoClients.matching
     /// How many of the top targets the managers call.
     static let calls = 20
 
@@ -27,18 +25,18 @@ struct CampaignStep: Sendable {
         Walkthrough.heading(5, "精准营销活动", "A campaign for the product, and its hit rate beside the baseline")
         let code = product.productCode
         let size = UInt32(min(100, max(20, world.configuration.customers / 20)))
-        let campaign = try await clients.matching.unary(Self.matching + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.with {
+        let campaign = try await clients.matching.unary(Crm_Matching_V1_Matching.createCampaign, Crm_Matching_V1_CreateCampaignRequest.with {
             $0.campaign = .with {
                 $0.campaignID = "demo-\(settings.seed)-\(code)"
                 $0.productCode = code
                 $0.name = "Demo campaign · \(product.name)"
                 $0.targetSize = size
             }
-        }, as: Crm_Matching_V1_CreateCampaignResponse.self).campaign
+        }).campaign
         let targets = try await campaignTargets(campaign.campaignID)
-        let eligible = try await clients.matching.serverStreaming(Self.matching + "StreamTargetCustomers", Crm_Matching_V1_StreamTargetCustomersRequest.with {
+        let eligible = try await clients.matching.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, Crm_Matching_V1_StreamTargetCustomersRequest.with {
             $0.productCode = code
-        }, as: Crm_Matching_V1_TargetCustomer.self).collect().map(\.customerID)
+        }).collect().map(\.customerID)
         Walkthrough.line("CreateCampaign \(campaign.campaignID) “\(campaign.name)”: the top \(campaign.targets) of \(Format.count(eligible.count)) eligible customers, "
                          + "ranked by model \(campaign.modelVersion)")
 
@@ -57,17 +55,17 @@ struct CampaignStep: Sendable {
             let index = world.customerIndex(of: target.customerID) ?? 0
             let outcome: Crm_Matching_V1_ContactOutcome = buyers.contains(target.customerID) ? .bought
                 : Self.uniform(seed: settings.seed, customer: index, product: code, salt: 2) < 0.35 ? .declined : .reached
-            let manager = (try? await clients.profiles.unary(DemoClients.profilesPrefix + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with {
+            let manager = (try? await clients.profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with {
                 $0.customerID = target.customerID
-            }, as: Crm_Profiles_V1_GetCustomerResponse.self).customer.managerID) ?? ""
-            _ = try await clients.matching.unary(Self.matching + "RecordCampaignContact", Crm_Matching_V1_RecordCampaignContactRequest.with {
+            }).customer.managerID) ?? ""
+            _ = try await clients.matching.unary(Crm_Matching_V1_Matching.recordCampaignContact, Crm_Matching_V1_RecordCampaignContactRequest.with {
                 $0.contact = .with {
                     $0.campaignID = campaign.campaignID
                     $0.customerID = target.customerID
                     $0.outcome = outcome
                     $0.managerID = manager
                 }
-            }, as: Crm_Matching_V1_RecordCampaignContactResponse.self)
+            })
             outcomes[outcome, default: 0] += 1
         }
         let placement = OrderPlacement(clients: clients)
@@ -114,10 +112,10 @@ struct CampaignStep: Sendable {
         var targets: [Crm_Matching_V1_CampaignTarget] = []
         var token = ""
         repeat {
-            let page = try await clients.matching.unary(Self.matching + "ListCampaignTargets", Crm_Matching_V1_ListCampaignTargetsRequest.with {
+            let page = try await clients.matching.unary(Crm_Matching_V1_Matching.listCampaignTargets, Crm_Matching_V1_ListCampaignTargetsRequest.with {
                 $0.campaignID = id
                 $0.page = .with { $0.pageSize = 1_000; $0.pageToken = token }
-            }, as: Crm_Matching_V1_ListCampaignTargetsResponse.self)
+            })
             targets += page.targets
             token = page.nextPageToken
         } while !token.isEmpty
@@ -129,9 +127,9 @@ struct CampaignStep: Sendable {
     func report(_ id: String, targeted: Int, untargeted: Int) async throws -> Crm_Matching_V1_CampaignReport {
         var report = Crm_Matching_V1_CampaignReport()
         for _ in 0..<600 {
-            report = try await clients.matching.unary(Self.matching + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.with {
+            report = try await clients.matching.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
                 $0.campaignID = id
-            }, as: Crm_Matching_V1_GetCampaignReportResponse.self).report
+            }).report
             if report.bought >= targeted && report.untargetedBought >= untargeted { return report }
             try await Task.sleep(for: .milliseconds(100))
         }

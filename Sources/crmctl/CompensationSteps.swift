@@ -12,17 +12,13 @@ struct CompensationSteps: Sendable {
     let world: World
     let clients: DemoClients
     let settings: DemoSettings
-
-    static let compensation = DemoClients.compensationPrefix
-
     // MARK: Loading
 
     /// Loads the organisation, every customer's assignments and the schemes unless the state
     /// records them as loaded and compensation still holds schemes (a new data folder empties it).
     func load(state: inout DemoState) async throws {
         if state.compensationLoaded == true {
-            let schemes = try await clients.compensation.unary(Self.compensation + "ListSchemes", Crm_Compensation_V1_ListSchemesRequest(),
-                                                               as: Crm_Compensation_V1_ListSchemesResponse.self).schemes
+            let schemes = try await clients.compensation.unary(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest()).schemes
             if !schemes.isEmpty { return }
             Console.note("compensation holds no schemes although \(settings.statePath) records them: loading its organisation again")
         }
@@ -96,13 +92,13 @@ struct CompensationSteps: Sendable {
             }
             let coefficients = plan.coefficients(month: month)
             for start in stride(from: 0, to: coefficients.count, by: 5_000) {
-                _ = try await clients.compensation.unary(Self.compensation + "SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+                _ = try await clients.compensation.unary(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
                     $0.coefficients = Array(coefficients[start..<min(coefficients.count, start + 5_000)])
-                }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+                })
             }
-            let answer = try await clients.compensation.unary(Self.compensation + "SettleMonth", Crm_Compensation_V1_SettleMonthRequest.with {
+            let answer = try await clients.compensation.unary(Crm_Compensation_V1_Compensation.settleMonth, Crm_Compensation_V1_SettleMonthRequest.with {
                 $0.month = name
-            }, as: Crm_Compensation_V1_SettleMonthResponse.self)
+            })
             let unassigned = answer.unassigned.reduce(Int64(0)) { $0 + $1.incomeFen }
             Console.note("settled \(name): \(Format.count(answer.statements)) statements, \(Format.count(answer.lines)) income lines, "
                          + "pay \(Format.yuan(fen: answer.totalPayFen))" + (unassigned != 0 ? " · unassigned income \(Format.yuan(fen: unassigned))" : ""))

@@ -7,11 +7,6 @@ import Foundation
 /// replica's store (other replicas copy models only when configured with it as their peer) — plus
 /// one client per matching replica for their status.
 struct DemoClients: Sendable {
-    static let profilesPrefix = "/crm.profiles.v1.Profiles/"
-    static let productsPrefix = "/crm.products.v1.Products/"
-    static let matching = "/crm.matching.v1.Matching/"
-    static let compensationPrefix = "/crm.compensation.v1.Compensation/"
-
     let profiles: RPCClient
     let products: RPCClient
     let matching: RPCClient
@@ -22,13 +17,20 @@ struct DemoClients: Sendable {
 
     var matchingEndpoints: [Endpoint] { matchingReplicas.map(\.0) }
 
-    /// Checks every endpoint the demo needs answers health, then builds the clients. Matching is
-    /// pinned to `preferredMatching` when it is still in the topology, else to its first endpoint.
+    /// Checks every endpoint the demo needs answers health (waiting for one that is still
+    /// starting), then builds the clients. Matching is pinned to `preferredMatching` when it is
+    /// still in the topology, else to its first endpoint.
     static func connect(topology: Topology, token: String, preferredMatching: String?) async throws -> DemoClients {
         var down: [String] = []
         for service in ["profiles", "products", "matching", "compensation"] {
-            for endpoint in try topology.endpoints(of: service) where !(await HealthProbe.check(endpoint)).serving {
-                down.append("\(service) \(endpoint)")
+            for endpoint in try topology.endpoints(of: service) {
+                let status = await HealthProbe.check(endpoint)
+                if status.serving { continue }
+                if status.startingReason != nil {
+                    try await HealthProbe.waitUntilServing(endpoint, name: service)
+                } else {
+                    down.append("\(service) \(endpoint)")
+                }
             }
         }
         guard down.isEmpty else {
@@ -61,8 +63,7 @@ struct DemoClients: Sendable {
 
     func customerExists(_ id: String) async throws -> Bool {
         do {
-            _ = try await profiles.unary(Self.profilesPrefix + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = id },
-                                         as: Crm_Profiles_V1_GetCustomerResponse.self)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = id })
             return true
         } catch let error as RPCError where error.code == .notFound {
             return false
@@ -71,18 +72,18 @@ struct DemoClients: Sendable {
 
     /// Whether profiles' change feed holds nothing after `sequence` now.
     func profilesFeedEnds(after sequence: UInt64) async throws -> Bool {
-        try await profiles.serverStreaming(Self.profilesPrefix + "StreamChanges", Crm_Profiles_V1_StreamChangesRequest.with {
+        try await profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
             $0.afterSequence = sequence
             $0.limit = 1
-        }, as: Crm_Profiles_V1_ChangeEvent.self).collect().isEmpty
+        }).collect().isEmpty
     }
 
     /// Whether products' change feed holds nothing after `sequence` now.
     func productsFeedEnds(after sequence: UInt64) async throws -> Bool {
-        try await products.serverStreaming(Self.productsPrefix + "StreamChanges", Crm_Products_V1_StreamChangesRequest.with {
+        try await products.serverStreaming(Crm_Products_V1_Products.streamChanges, Crm_Products_V1_StreamChangesRequest.with {
             $0.afterSequence = sequence
             $0.limit = 1
-        }, as: Crm_Products_V1_ChangeEvent.self).collect().isEmpty
+        }).collect().isEmpty
     }
 
     /// The profiles event types compensation follows (trades, fund transfers, end-of-day positions,
@@ -92,26 +93,26 @@ struct DemoClients: Sendable {
 
     /// Whether profiles' event log holds no event of compensation's types after `eventID` now.
     func profilesEventsEnd(after eventID: UInt64) async throws -> Bool {
-        try await profiles.serverStreaming(Self.profilesPrefix + "StreamEvents", Crm_Profiles_V1_StreamEventsRequest.with {
+        try await profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
             $0.afterEventID = eventID
             $0.limit = 1
             $0.types = Self.compensationEventTypes
-        }, as: Crm_Profiles_V1_LoggedEvent.self).collect().isEmpty
+        }).collect().isEmpty
     }
 
     /// Compensation's health details: among them `feed.<name>.position`, the cursor of each feed it
     /// follows (what it has applied), and `feed.<name>.last_error`.
     func compensationHealthDetails() async throws -> [String: String] {
-        try await compensation.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self,
+        try await compensation.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest(),
                                      options: .timeout(.seconds(10))).details
     }
 
     /// Whether compensation has closed `month` ("YYYY-MM"): a closed month has its statements.
     func compensationMonthIsClosed(_ month: String) async throws -> Bool {
-        try await compensation.unary(Self.compensationPrefix + "ListStatements", Crm_Compensation_V1_ListStatementsRequest.with {
+        try await compensation.unary(Crm_Compensation_V1_Compensation.listStatements, Crm_Compensation_V1_ListStatementsRequest.with {
             $0.month = month
             $0.page = .with { $0.pageSize = 1 }
-        }, as: Crm_Compensation_V1_ListStatementsResponse.self).page.totalCount > 0
+        }).page.totalCount > 0
     }
 
     /// Every statement of a closed month, without lines, by manager.
@@ -119,10 +120,10 @@ struct DemoClients: Sendable {
         var statements: [Crm_Compensation_V1_Statement] = []
         var token = ""
         repeat {
-            let page = try await compensation.unary(Self.compensationPrefix + "ListStatements", Crm_Compensation_V1_ListStatementsRequest.with {
+            let page = try await compensation.unary(Crm_Compensation_V1_Compensation.listStatements, Crm_Compensation_V1_ListStatementsRequest.with {
                 $0.month = month
                 $0.page = .with { $0.pageSize = 5_000; $0.pageToken = token }
-            }, as: Crm_Compensation_V1_ListStatementsResponse.self)
+            })
             statements += page.statements
             token = page.page.nextPageToken
         } while !token.isEmpty

@@ -56,6 +56,9 @@ struct DemoOptions: ParsableArguments {
     @Flag(help: "Train a new model even when the current one was trained after the last load.")
     var retrain = false
 
+    @Option(help: "Stop loading once this many chunks of this run are recorded, and wait for Ctrl-C (to load a firm in stages; a rerun resumes).")
+    var pauseAfterChunks: Int?
+
     /// Small enough that loading, training and the walkthrough finish in a few minutes on 2 cores.
     static let defaultCustomers = 2_000
 
@@ -63,6 +66,7 @@ struct DemoOptions: ParsableArguments {
         guard (100...1_000_000).contains(customers) else { throw ValidationError("--customers must be 100 to 1,000,000") }
         if let chunkSize, !(1...10_000).contains(chunkSize) { throw ValidationError("--chunk-size must be 1 to 10,000") }
         if let trees, !(1...1_000).contains(trees) { throw ValidationError("--trees must be 1 to 1,000") }
+        if let pauseAfterChunks, pauseAfterChunks < 1 { throw ValidationError("--pause-after-chunks must be at least 1") }
     }
 
     var effectiveChunkSize: Int { chunkSize ?? min(1_000, max(20, customers / 50)) }

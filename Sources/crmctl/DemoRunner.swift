@@ -17,6 +17,8 @@ struct DemoSettings: Sendable {
     var retrain: Bool
     /// Chunks loaded side by side: one is being generated while the other waits on the services.
     var parallelChunks = 2
+    /// Stop after this many chunks of this run and wait for Ctrl-C; nil: load everything.
+    var pauseAfterChunks: Int? = nil
 }
 
 /// Runs the demo against the services of a topology: load (resumable) profiles, products and
@@ -32,7 +34,8 @@ struct DemoRunner: Sendable {
     init(options: DemoOptions, cluster: ClusterOptions) throws {
         settings = DemoSettings(
             customers: options.customers, seed: options.seed, statePath: options.statePath(dataDir: cluster.dataDir),
-            chunkSize: options.effectiveChunkSize, trees: options.trees, retrain: options.retrain
+            chunkSize: options.effectiveChunkSize, trees: options.trees, retrain: options.retrain,
+            pauseAfterChunks: options.pauseAfterChunks
         )
         topology = try cluster.loadTopology()
         token = cluster.effectiveToken
@@ -120,8 +123,10 @@ struct DemoRunner: Sendable {
         let ticker = Task { await display.tick() }
         defer { ticker.cancel() }
         let ranges = Dictionary(uniqueKeysWithValues: pending.map { ($0, state.range(ofChunk: $0)) })
+        // At most `pauseAfterChunks` chunks are started in this run.
+        let limit = min(pending.count, settings.pauseAfterChunks ?? pending.count)
         try await withThrowingTaskGroup(of: (Int, WorldLoader.ChunkReport).self) { group in
-            var next = pending.makeIterator()
+            var next = pending.prefix(limit).makeIterator()
             for _ in 0..<settings.parallelChunks {
                 guard let index = next.next(), let range = ranges[index] else { break }
                 group.addTask { (index, try await loader.loadCustomers(range)) }
@@ -137,6 +142,10 @@ struct DemoRunner: Sendable {
             }
         }
         display.finish()
+        if limit < pending.count {
+            Console.note("paused after \(limit) chunks of this run (recorded in \(settings.statePath)); press Ctrl-C to stop here, and run the same command again to resume")
+            while true { try await Task.sleep(for: .seconds(3_600)) }
+        }
         return true
     }
 
@@ -151,8 +160,7 @@ struct DemoRunner: Sendable {
             var lines: [String] = []
             var allCaughtUp = true
             for (endpoint, client) in clients.matchingReplicas {
-                guard let status = try? await client.unary(DemoClients.matching + "GetReplicaStatus", Crm_Matching_V1_GetReplicaStatusRequest(),
-                                                           as: Crm_Matching_V1_GetReplicaStatusResponse.self, options: .timeout(.seconds(10))).status
+                guard let status = try? await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest(), options: .timeout(.seconds(10))).status
                 else {
                     allCaughtUp = false
                     lines.append("matching \(endpoint): not answering")
@@ -179,15 +187,13 @@ struct DemoRunner: Sendable {
     /// training's progress on standard error.
     func trainIfNeeded(clients: DemoClients, loadedThisRun: Bool) async throws -> Crm_Matching_V1_ModelSummary {
         if !settings.retrain, !loadedThisRun,
-           let current = try? await clients.matching.unary(DemoClients.matching + "GetModel", Crm_Matching_V1_GetModelRequest(),
-                                                           as: Crm_Matching_V1_GetModelResponse.self).model, !current.version.isEmpty {
+           let current = try? await clients.matching.unary(Crm_Matching_V1_Matching.getModel, Crm_Matching_V1_GetModelRequest()).model, !current.version.isEmpty {
             Console.note("using the current model \(current.version) (nothing was loaded since; --retrain trains a new one)")
             return current
         }
         Console.note("training the propensity model on matching \(clients.matchingEndpoint) (\(settings.trees.map { "\($0)" } ?? "up to 1,500") boosted trees, a year of history, held-out month last)…")
         let stream = try await clients.matching.serverStreaming(
-            DemoClients.matching + "TrainModel", Crm_Matching_V1_TrainModelRequest.with { $0.trees = UInt32(settings.trees ?? 0) },
-            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(7_200))
+            Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with { $0.trees = UInt32(settings.trees ?? 0) }, options: .timeout(.seconds(7_200))
         )
         var summary: Crm_Matching_V1_ModelSummary?
         let live = Console.isTerminal

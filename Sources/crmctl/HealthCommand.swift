@@ -31,18 +31,52 @@ enum HealthProbe {
     struct Status {
         var serving: Bool
         var text: String
+        /// Why an answering service is not serving yet (`not_serving_reason`, e.g. a matching
+        /// replica catching up); nil when it serves, is down, or is draining.
+        var startingReason: String? = nil
     }
 
     static func check(_ endpoint: Endpoint, timeout: TimeAmount = .seconds(2)) async -> Status {
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [endpoint], defaultDeadline: timeout, initialBackoff: .milliseconds(20)))
         defer { Task { await client.close() } }
         do {
-            let response = try await client.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+            let response = try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
             let details = response.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             let serving = response.status == .serving
-            return Status(serving: serving, text: "\(serving ? "SERVING" : "NOT_SERVING")  \(details)")
+            let reason = response.details["not_serving_reason"]
+            let starting = serving || reason == nil || reason == "draining before shutdown" ? nil : reason
+            return Status(serving: serving, text: "\(serving ? "SERVING" : "NOT_SERVING")  \(details)", startingReason: starting)
         } catch {
             return Status(serving: false, text: "DOWN  \(error)")
+        }
+    }
+}
+
+extension HealthProbe {
+    /// Waits until `endpoint` serves. A service still starting (answering NOT_SERVING with a
+    /// reason, e.g. a matching replica whose copy is catching up with a large book) is waited for
+    /// as long as it takes, its reason shown every few seconds; one that does not answer at all
+    /// for `downLimit`, or is draining, is an error. `alive` is asked between probes (a process
+    /// that exited will never serve).
+    static func waitUntilServing(_ endpoint: Endpoint, name: String, downLimit: Duration = .seconds(30),
+                                 alive: () -> String? = { nil }) async throws {
+        let clock = ContinuousClock()
+        var lastAnswer = clock.now
+        var lastNote = clock.now
+        while true {
+            if let exited = alive() { throw CRMCtlError(exited) }
+            let status = await check(endpoint, timeout: .milliseconds(500))
+            if status.serving { return }
+            if let reason = status.startingReason {
+                lastAnswer = clock.now
+                if clock.now - lastNote >= .seconds(5) {
+                    Console.note("\(name) on \(endpoint) is starting: \(reason)")
+                    lastNote = clock.now
+                }
+            } else if clock.now - lastAnswer >= downLimit {
+                throw CRMCtlError("\(name) on \(endpoint) did not serve within \(downLimit): \(status.text)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }

@@ -7,8 +7,6 @@ import CRMRPC
 /// matching for the suitability decision before accepting it.
 struct OrderPlacement: Sendable {
     let clients: DemoClients
-    static let products = DemoClients.productsPrefix
-
     enum Outcome: CustomStringConvertible {
         /// Accepted now, or earlier under the same order id.
         case accepted(Crm_Products_V1_Order, new: Bool)
@@ -34,27 +32,26 @@ struct OrderPlacement: Sendable {
     /// Places a subscription of `product`'s minimum amount (at least ¥10,000), idempotently by
     /// `orderID`: an order already accepted is not signed or placed again.
     func place(orderID: String, customer: String, product: Crm_Products_V1_Product) async -> Outcome {
-        if let existing = try? await clients.products.unary(Self.products + "GetOrder", Crm_Products_V1_GetOrderRequest.with { $0.orderID = orderID },
-                                                            as: Crm_Products_V1_GetOrderResponse.self).order {
+        if let existing = try? await clients.products.unary(Crm_Products_V1_Products.getOrder, Crm_Products_V1_GetOrderRequest.with { $0.orderID = orderID }).order {
             return .accepted(existing, new: false)
         }
         let template: Crm_Products_V1_ContractTemplate
         do {
-            template = try await clients.products.unary(Self.products + "GetContractTemplate", Crm_Products_V1_GetContractTemplateRequest.with {
+            template = try await clients.products.unary(Crm_Products_V1_Products.getContractTemplate, Crm_Products_V1_GetContractTemplateRequest.with {
                 $0.productCode = product.productCode
-            }, as: Crm_Products_V1_GetContractTemplateResponse.self).template
-            _ = try await clients.products.unary(Self.products + "SignContract", Crm_Products_V1_SignContractRequest.with {
+            }).template
+            _ = try await clients.products.unary(Crm_Products_V1_Products.signContract, Crm_Products_V1_SignContractRequest.with {
                 $0.customerID = customer
                 $0.productCode = product.productCode
                 $0.templateVersion = template.version
                 $0.channel = .app
                 $0.confirmedDisclosureIds = template.disclosures.map(\.disclosureID)
-            }, as: Crm_Products_V1_SignContractResponse.self)
+            })
         } catch {
             return .refused(Self.rpcError(error), step: "SignContract")
         }
         do {
-            let response = try await clients.products.unary(Self.products + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with {
+            let response = try await clients.products.unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with {
                 $0.order = .with {
                     $0.orderID = orderID
                     $0.customerID = customer
@@ -63,7 +60,7 @@ struct OrderPlacement: Sendable {
                     $0.amount = .with { $0.minorUnits = max(product.minimumPurchase.minorUnits, 1_000_000) }
                     $0.channel = .app
                 }
-            }, as: Crm_Products_V1_PlaceOrderResponse.self)
+            })
             return .accepted(response.order, new: response.created)
         } catch {
             return .refused(Self.rpcError(error), step: "PlaceOrder")

@@ -9,14 +9,8 @@ struct ReportCollector: Sendable {
     let clients: DemoClients
     /// The demo's record, when there is one: its campaigns and the brokerage it generated.
     let state: DemoState?
-
-    static let profiles = DemoClients.profilesPrefix
-    static let products = DemoClients.productsPrefix
-    static let matching = DemoClients.matching
-
     func collect() async throws -> ReportFigures {
-        let branchFigures = try await clients.profiles.unary(Self.profiles + "GetBranchFigures", Crm_Profiles_V1_GetBranchFiguresRequest(),
-                                                             as: Crm_Profiles_V1_GetBranchFiguresResponse.self)
+        let branchFigures = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.getBranchFigures, Crm_Profiles_V1_GetBranchFiguresRequest())
         let names = branchNames()
         let branches = branchFigures.branches.sorted { $0.branchID < $1.branchID }.map {
             ReportFigures.Branch(branchID: $0.branchID, name: names[$0.branchID] ?? "", customers: Int($0.customers), assetsFen: $0.totalAssets.minorUnits)
@@ -24,9 +18,9 @@ struct ReportCollector: Sendable {
         let total = Int(branchFigures.headOffice.customers)
         let distributions = try await classDistributions()
         let tierOrder = distributions.first { $0.scheme == "asset_tier" }?.classes.map(\.label) ?? []
-        let products = try await clients.products.unary(Self.products + "ListProducts", Crm_Products_V1_ListProductsRequest.with {
+        let products = try await clients.products.unary(Crm_Products_V1_Products.listProducts, Crm_Products_V1_ListProductsRequest.with {
             $0.page = .with { $0.pageSize = 1 }
-        }, as: Crm_Products_V1_ListProductsResponse.self).page.totalCount
+        }).page.totalCount
         let source = state.map { "generated brokerage: \(Format.count($0.customers)) customers, seed \($0.seed) (crmctl demo)" }
             ?? "the services at profiles \(clients.profiles.configuration.endpoints.map(\.description).joined(separator: ","))"
         return ReportFigures(
@@ -69,9 +63,9 @@ struct ReportCollector: Sendable {
         let best = statements.sorted { ($0.totalFen, $1.managerID) > ($1.totalFen, $0.managerID) }.prefix(Self.topManagers)
         var top: [ReportFigures.ManagerPay] = []
         for statement in best {
-            let name = (try? await clients.compensation.unary(DemoClients.compensationPrefix + "GetManager", Crm_Compensation_V1_GetManagerRequest.with {
+            let name = (try? await clients.compensation.unary(Crm_Compensation_V1_Compensation.getManager, Crm_Compensation_V1_GetManagerRequest.with {
                 $0.managerID = statement.managerID
-            }, as: Crm_Compensation_V1_GetManagerResponse.self).manager.name) ?? ""
+            }).manager.name) ?? ""
             top.append(.init(managerID: statement.managerID, name: name, branchID: statement.branchID, grade: statement.grade,
                              netCommissionFen: statement.netCommissionFen, totalFen: statement.totalFen))
         }
@@ -95,13 +89,12 @@ struct ReportCollector: Sendable {
 
     /// Every classification scheme's distribution over the firm, classes in the scheme's order.
     func classDistributions() async throws -> [ReportFigures.ClassDistribution] {
-        let schemes = try await clients.profiles.unary(Self.profiles + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(),
-                                                       as: Crm_Profiles_V1_ListClassificationSchemesResponse.self).schemes
+        let schemes = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest()).schemes
         var result: [ReportFigures.ClassDistribution] = []
         for scheme in schemes {
-            let counts = try await clients.profiles.unary(Self.profiles + "GetClassDistribution", Crm_Profiles_V1_GetClassDistributionRequest.with {
+            let counts = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.getClassDistribution, Crm_Profiles_V1_GetClassDistributionRequest.with {
                 $0.scheme = scheme.name
-            }, as: Crm_Profiles_V1_GetClassDistributionResponse.self).customersByClass
+            }).customersByClass
             let ordered = scheme.classes + counts.keys.filter { !scheme.classes.contains($0) }.sorted()
             result.append(.init(scheme: scheme.name, description: scheme.description_p,
                                 classes: ordered.map { .init($0, Int(counts[$0] ?? 0)) }))
@@ -114,9 +107,9 @@ struct ReportCollector: Sendable {
         var customers: [String: Int] = [:], assets: [String: Int64] = [:]
         var token = ""
         repeat {
-            let page = try await clients.profiles.unary(Self.profiles + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with {
+            let page = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
                 $0.page = .with { $0.pageSize = 1_000; $0.pageToken = token }
-            }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+            })
             for summary in page.customers {
                 let tier = summary.assetTier.isEmpty ? "unclassified" : summary.assetTier
                 customers[tier, default: 0] += 1
@@ -135,9 +128,9 @@ struct ReportCollector: Sendable {
             guard let client = clients.matchingReplicas.first(where: { $0.0.description == record.matchingEndpoint })?.1 else { continue }
             let report: Crm_Matching_V1_CampaignReport
             do {
-                report = try await client.unary(Self.matching + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.with {
+                report = try await client.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
                     $0.campaignID = record.campaignID
-                }, as: Crm_Matching_V1_GetCampaignReportResponse.self).report
+                }).report
             } catch let error as RPCError where error.code == .notFound {
                 continue
             }
@@ -154,14 +147,12 @@ struct ReportCollector: Sendable {
     func model(customers: Int) async throws -> ReportFigures.Model? {
         let summary: Crm_Matching_V1_ModelSummary
         do {
-            summary = try await clients.matching.unary(Self.matching + "GetModel", Crm_Matching_V1_GetModelRequest(),
-                                                       as: Crm_Matching_V1_GetModelResponse.self).model
+            summary = try await clients.matching.unary(Crm_Matching_V1_Matching.getModel, Crm_Matching_V1_GetModelRequest()).model
         } catch let error as RPCError where error.code == .notFound {
             return nil
         }
         let ks = Walkthrough.evaluationK(customers: customers)
-        let evaluation = try await clients.matching.unary(Self.matching + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with { $0.k = ks },
-                                                          as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        let evaluation = try await clients.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with { $0.k = ks }, options: .timeout(.seconds(600))).evaluation
         let rankings = ks.indices.compactMap { index -> ReportFigures.RankingAtK? in
             guard index < evaluation.model.count, index < evaluation.random.count, index < evaluation.richest.count else { return nil }
             return .init(k: Int(ks[index]), model: evaluation.model[index].precision, random: evaluation.random[index].precision,

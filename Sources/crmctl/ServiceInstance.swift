@@ -140,19 +140,16 @@ struct Supervisor {
     }
 
     /// Waits until the instance answers SERVING, or fails with the tail of its log.
-    func waitUntilHealthy(_ instance: ServiceInstance, pid: Int32, within limit: Duration = .seconds(30)) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + limit
-        while clock.now < deadline {
-            if !isAlive(pid) || isZombie(pid) {
-                throw CRMCtlError("\(instance.name) exited during start-up; its log ends:\n\(tail(of: logPath(instance)))")
+    /// Waits until the instance serves: as long as it takes while it answers that it is starting
+    /// (a matching replica catching up), at most `downLimit` while it does not answer at all.
+    func waitUntilHealthy(_ instance: ServiceInstance, pid: Int32, downLimit: Duration = .seconds(30)) async throws {
+        do {
+            try await HealthProbe.waitUntilServing(instance.endpoint, name: instance.name, downLimit: downLimit) {
+                isAlive(pid) && !isZombie(pid) ? nil : "\(instance.name) exited during start-up"
             }
-            if await HealthProbe.check(instance.endpoint, timeout: .milliseconds(500)).serving {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(100))
+        } catch let error as CRMCtlError {
+            throw CRMCtlError("\(error); its log ends:\n\(tail(of: logPath(instance)))")
         }
-        throw CRMCtlError("\(instance.name) did not become healthy within \(limit); its log ends:\n\(tail(of: logPath(instance)))")
     }
 
     private func tail(of path: String, lines: Int = 15) -> String {

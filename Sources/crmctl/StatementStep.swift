@@ -10,9 +10,6 @@ import Foundation
 struct StatementStep: Sendable {
     let world: World
     let clients: DemoClients
-
-    static let compensation = DemoClients.compensationPrefix
-
     func run(featuredCustomer customer: Crm_Profiles_V1_Customer) async throws {
         Walkthrough.heading(7, "客户经理月度结算单", "One manager's monthly statement (GetStatement)")
         let month = world.configuration.month(world.configuration.heldOutMonth).description
@@ -53,11 +50,11 @@ struct StatementStep: Sendable {
     /// One page of the statement, or nil when the month is not settled for the manager.
     func statement(managerID: String, month: String, pageToken: String) async throws -> Crm_Compensation_V1_GetStatementResponse? {
         do {
-            return try await clients.compensation.unary(Self.compensation + "GetStatement", Crm_Compensation_V1_GetStatementRequest.with {
+            return try await clients.compensation.unary(Crm_Compensation_V1_Compensation.getStatement, Crm_Compensation_V1_GetStatementRequest.with {
                 $0.managerID = managerID
                 $0.month = month
                 $0.page = .with { $0.pageSize = 5_000; $0.pageToken = pageToken }
-            }, as: Crm_Compensation_V1_GetStatementResponse.self)
+            })
         } catch let error as RPCError where error.code == .notFound {
             return nil
         }
@@ -73,18 +70,18 @@ struct StatementStep: Sendable {
             customersWithIncome.formUnion(page.statement.lines.map(\.customerID))
             token = page.page.nextPageToken
         }
-        let manager = try? await clients.compensation.unary(Self.compensation + "GetManager", Crm_Compensation_V1_GetManagerRequest.with {
+        let manager = try? await clients.compensation.unary(Crm_Compensation_V1_Compensation.getManager, Crm_Compensation_V1_GetManagerRequest.with {
             $0.managerID = managerID
-        }, as: Crm_Compensation_V1_GetManagerResponse.self).manager
-        let assessment = try? await clients.compensation.unary(Self.compensation + "GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with {
+        }).manager
+        let assessment = try? await clients.compensation.unary(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with {
             $0.month = month
             $0.managerID = managerID
             $0.top = 1
-        }, as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self)
+        })
         let version = first.statement.ruleVersion
-        let scheme = try? await clients.compensation.unary(Self.compensation + "ListSchemes", Crm_Compensation_V1_ListSchemesRequest.with {
+        let scheme = try? await clients.compensation.unary(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest.with {
             $0.grade = version.grade
-        }, as: Crm_Compensation_V1_ListSchemesResponse.self).schemes.first { $0.version == version.version }
+        }).schemes.first { $0.version == version.version }
         return Self.figures(first.statement, rates: scheme?.rates, managerName: manager?.name ?? "", branchName: branchName(first.statement.branchID),
                             customersAtMonthEnd: assessment?.managers.first { $0.managerID == managerID }.map { Int($0.figures.customersAtMonthEnd) },
                             customersWithIncome: customersWithIncome.count)

@@ -11,11 +11,6 @@ struct Walkthrough: Sendable {
     let clients: DemoClients
     let settings: DemoSettings
     let model: Crm_Matching_V1_ModelSummary
-
-    static let profiles = DemoClients.profilesPrefix
-    static let products = DemoClients.productsPrefix
-    static let matching = DemoClients.matching
-
     /// Runs every step; returns the state with the campaign it created recorded.
     func run(state: DemoState) async throws -> DemoState {
         var state = state
@@ -66,12 +61,12 @@ struct Walkthrough: Sendable {
         Self.heading(1, "客户360°视图", "One customer's 360° view (GetCustomer360)")
         var found: (String, String)?
         for (rule, order) in Self.featuredCustomerRules {
-            let page = try await clients.profiles.unary(Self.profiles + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with {
+            let page = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
                 $0.rule = rule
                 $0.orderBy = order
                 $0.descending = !order.isEmpty
                 $0.page = .with { $0.pageSize = 1 }
-            }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+            })
             if let first = page.customers.first {
                 found = (first.customerID, rule.isEmpty ? "the first customer" : "SearchCustomers `\(rule)`, most \(order) first")
                 break
@@ -79,12 +74,11 @@ struct Walkthrough: Sendable {
         }
         guard let (id, how) = found else { throw CRMCtlError("profiles holds no customers") }
         Self.line("found with \(how)")
-        let view = try await clients.profiles.unary(Self.profiles + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+        let view = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
             $0.customerID = id
             $0.recentLimit = 5
-        }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
-        let dictionary = try await clients.profiles.unary(Self.profiles + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(),
-                                                          as: Crm_Profiles_V1_ListDimensionsResponse.self).dimensions
+        }).view
+        let dictionary = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions
         let types = Dictionary(dictionary.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
         let c = view.customer
         var list = KeyValueList()
@@ -170,16 +164,15 @@ struct Walkthrough: Sendable {
     /// The most-bought product of the held-out month that is on sale today.
     func featuredProduct() async throws -> Crm_Products_V1_Product {
         for code in model.evaluation.products.map(\.productCode) {
-            if let product = try? await clients.products.unary(Self.products + "GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = code },
-                                                              as: Crm_Products_V1_GetProductResponse.self).product, product.status == .onSale {
+            if let product = try? await clients.products.unary(Crm_Products_V1_Products.getProduct, Crm_Products_V1_GetProductRequest.with { $0.productCode = code }).product, product.status == .onSale {
                 return product
             }
         }
-        let onSale = try await clients.products.unary(Self.products + "ListProducts", Crm_Products_V1_ListProductsRequest.with {
+        let onSale = try await clients.products.unary(Crm_Products_V1_Products.listProducts, Crm_Products_V1_ListProductsRequest.with {
             $0.statuses = [.onSale]
             $0.types = [.fundBond, .fundMixed, .fundEquity]
             $0.page = .with { $0.pageSize = 1 }
-        }, as: Crm_Products_V1_ListProductsResponse.self)
+        })
         guard let product = onSale.products.first else { throw CRMCtlError("products has no fund on sale") }
         return product
     }
@@ -199,18 +192,17 @@ struct Walkthrough: Sendable {
 
     func targets(for product: Crm_Products_V1_Product) async throws {
         Self.heading(2, "目标客户", "A product's top 10 target customers (TargetCustomers)")
-        let answer = try await clients.matching.unary(Self.matching + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
+        let answer = try await clients.matching.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
             $0.productCode = product.productCode
             $0.k = 10
-        }, as: Crm_Matching_V1_TargetCustomersResponse.self)
+        })
         Self.line("product \(Self.describe(product)) — the most bought of \(model.heldOutMonth)")
         Self.line("\(Format.count(answer.eligible)) customers MATCH it\(product.targetRule.isEmpty ? "" : " and meet its target rule `\(product.targetRule)`"); "
                   + "ranked by model \(answer.modelVersion) (probability of buying it in the coming month)")
         var table = TextTable([.init("#", .right), .init("Customer"), .init("Name"), .init("Score", .right),
                                .init("Why (what raised the score most, in log-odds)", maximumWidth: 72)])
         for target in answer.customers {
-            let name = (try? await clients.profiles.unary(Self.profiles + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = target.customerID },
-                                                          as: Crm_Profiles_V1_GetCustomerResponse.self).customer.name) ?? ""
+            let name = (try? await clients.profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = target.customerID }).customer.name) ?? ""
             table.append(["\(target.rank)", target.customerID, name, Format.percent(target.score), Self.reasons(target.reasons)])
         }
         print("")
@@ -222,10 +214,10 @@ struct Walkthrough: Sendable {
     func suitableProducts(for view: Crm_Profiles_V1_Customer360) async throws {
         Self.heading(3, "适配产品", "The products that suit one customer (RecommendProducts)")
         let id = view.customer.customerID
-        let answer = try await clients.matching.unary(Self.matching + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+        let answer = try await clients.matching.unary(Crm_Matching_V1_Matching.recommendProducts, Crm_Matching_V1_RecommendProductsRequest.with {
             $0.customerID = id
             $0.limit = 100
-        }, as: Crm_Matching_V1_RecommendProductsResponse.self)
+        })
         let a = view.currentAssessment
         let profile = view.hasCurrentAssessment
             ? "\(ProtoNames.tolerance(a.riskTolerance)), \(ProtoNames.horizon(a.horizon)), \(a.varieties.map(ProtoNames.variety).joined(separator: "/"))"
@@ -246,30 +238,30 @@ struct Walkthrough: Sendable {
     }
 
     func decide(_ customer: String, _ product: String) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
-        try await clients.matching.unary(Self.matching + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+        try await clients.matching.unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
             $0.customerID = customer
             $0.productCode = product
-        }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+        })
     }
 
     // MARK: 4. A prohibited sale
 
     /// A lowest-category customer (C1 who may buy R1 only), else a frozen account.
     func prohibitedCustomer() async throws -> (Crm_Profiles_V1_Customer360, String)? {
-        let cautious = try await clients.profiles.unary(Self.profiles + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with {
+        let cautious = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
             $0.rule = "status = normal and risk_tolerance_level = 1"
             $0.page = .with { $0.pageSize = 60 }
-        }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+        })
         for summary in cautious.customers {
             let view = try await view360(summary.customerID)
             if view.hasCurrentAssessment, view.currentAssessment.lowestCategory {
                 return (view, "a lowest-category investor (C1, R1 products only)")
             }
         }
-        let frozen = try await clients.profiles.unary(Self.profiles + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with {
+        let frozen = try await clients.profiles.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
             $0.rule = "status = frozen"
             $0.page = .with { $0.pageSize = 1 }
-        }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+        })
         if let first = frozen.customers.first {
             return (try await view360(first.customerID), "a frozen account")
         }
@@ -277,20 +269,20 @@ struct Walkthrough: Sendable {
     }
 
     func view360(_ id: String) async throws -> Crm_Profiles_V1_Customer360 {
-        try await clients.profiles.unary(Self.profiles + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+        try await clients.profiles.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
             $0.customerID = id
             $0.recentLimit = 1
-        }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+        }).view
     }
 
     /// The riskiest product on sale (R5, else R4, else R3).
     func riskyProduct() async throws -> Crm_Products_V1_Product? {
         for level in [Crm_Common_V1_RiskLevel.r5, .r4, .r3] {
-            let page = try await clients.products.unary(Self.products + "ListProducts", Crm_Products_V1_ListProductsRequest.with {
+            let page = try await clients.products.unary(Crm_Products_V1_Products.listProducts, Crm_Products_V1_ListProductsRequest.with {
                 $0.riskLevels = [level]
                 $0.statuses = [.onSale]
                 $0.page = .with { $0.pageSize = 1 }
-            }, as: Crm_Products_V1_ListProductsResponse.self)
+            })
             if let product = page.products.first { return product }
         }
         return nil
@@ -332,9 +324,9 @@ struct Walkthrough: Sendable {
     func evaluation() async throws {
         Self.heading(6, "模型评估", "The model on the held-out month beside random and richest-first (EvaluateModel)")
         let ks = Self.evaluationK(customers: world.configuration.customers)
-        let answer = try await clients.matching.unary(Self.matching + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+        let answer = try await clients.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
             $0.k = ks
-        }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        }, options: .timeout(.seconds(600))).evaluation
         Self.line("model \(model.version) trained on \(model.trainingMonths.joined(separator: ", ")) (\(Format.count(model.trainingRows)) rows, "
                   + "validation AUC \(Format.decimal(model.validationAuc, places: 3))); scored on \(answer.heldOutMonth), which it never saw:")
         Self.line("the hit rate of each ranking's top k, averaged over the \(answer.products.count) most-bought products of the month")

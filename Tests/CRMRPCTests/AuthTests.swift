@@ -21,28 +21,28 @@ import Testing
         let caller = client(ports: [port], token: TestTokens.caller)
         let ops = client(ports: [port], token: TestTokens.ops)
         let admin = client(ports: [port], token: TestTokens.admin)
-        let opsOnly = "/crm.test.v1.Test/OpsOnly"
+        let opsOnly = TestMethods.opsOnly
 
-        #expect(await code { _ = try await anonymous.unary(opsOnly, Bench(), as: Bench.self) } == .unauthenticated)
-        #expect(await code { _ = try await stranger.unary(opsOnly, Bench(), as: Bench.self) } == .unauthenticated)
-        #expect(await code { _ = try await caller.unary(opsOnly, Bench(), as: Bench.self) } == .permissionDenied)
-        #expect(await code { _ = try await ops.unary(opsOnly, Bench(), as: Bench.self) } == .ok)
-        #expect(await code { _ = try await admin.unary(opsOnly, Bench(), as: Bench.self) } == .ok)
-        #expect(try await ops.unary(opsOnly, Bench(), as: Bench.self).customerID == "ops")
+        #expect(await code { _ = try await anonymous.unary(opsOnly, Bench()) } == .unauthenticated)
+        #expect(await code { _ = try await stranger.unary(opsOnly, Bench()) } == .unauthenticated)
+        #expect(await code { _ = try await caller.unary(opsOnly, Bench()) } == .permissionDenied)
+        #expect(await code { _ = try await ops.unary(opsOnly, Bench()) } == .ok)
+        #expect(await code { _ = try await admin.unary(opsOnly, Bench()) } == .ok)
+        #expect(try await ops.unary(opsOnly, Bench()).customerID == "ops")
 
         // A malformed authorization value is refused like a missing one.
         let malformed = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)]))
         let options = CallOptions(metadata: [MetadataEntry("authorization", "Basic b3BzOm9wcw==")])
-        #expect(await code { _ = try await malformed.unary(opsOnly, Bench(), as: Bench.self, options: options) } == .unauthenticated)
+        #expect(await code { _ = try await malformed.unary(opsOnly, Bench(), options: options) } == .unauthenticated)
 
         // Authentication comes before the payload is even looked at.
-        #expect(await code { _ = try await anonymous.unaryRaw(opsOnly, payload: .init([0x0A, 0x09])) } == .unauthenticated)
+        #expect(await code { _ = try await anonymous.unaryRaw(opsOnly.path, payload: .init([0x0A, 0x09])) } == .unauthenticated)
 
         // Health and the method list need no token.
-        let health = try await anonymous.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest(), as: HealthCheckResponse.self)
+        let health = try await anonymous.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
         #expect(health.status == .serving)
-        let methods = try await anonymous.unary("/crm.rpc.v1.Health/ListMethods", ListMethodsRequest(), as: ListMethodsResponse.self)
-        let listed = methods.methods.first { $0.name == opsOnly }
+        let methods = try await anonymous.unary(Crm_Rpc_V1_Health.listMethods, ListMethodsRequest())
+        let listed = methods.methods.first { $0.name == opsOnly.path }
         #expect(listed?.allowedRoles == ["ops"])
         #expect(listed?.requiresAuthentication == true)
         #expect(methods.methods.first { $0.name == "/crm.rpc.v1.Health/Check" }?.requiresAuthentication == false)

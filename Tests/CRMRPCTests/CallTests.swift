@@ -13,7 +13,7 @@ import Testing
         let results = try await withThrowingTaskGroup(of: Int64.self) { group in
             for value in 1...count {
                 group.addTask {
-                    let response = try await rpc.unary("/crm.test.v1.Test/Ordered", Bench.with { $0.value = value }, as: Bench.self)
+                    let response = try await rpc.unary(TestMethods.ordered, Bench.with { $0.value = value })
                     return response.value
                 }
             }
@@ -37,7 +37,7 @@ import Testing
         let rpc = client(ports: [port])
         await #expect(throws: RPCError.self) {
             do {
-                _ = try await rpc.unary("/crm.test.v1.Test/Block", Bench(), as: Bench.self, options: .timeout(.milliseconds(150)))
+                _ = try await rpc.unary(TestMethods.block, Bench(), options: .timeout(.milliseconds(150)))
             } catch let error as RPCError {
                 #expect(error.code == .deadlineExceeded)
                 throw error
@@ -46,7 +46,7 @@ import Testing
         await service.probe.until { $0.cancelled == 1 }
         #expect(await service.probe.counts.finished == 0)
         // The connection still serves.
-        let echo = try await rpc.unary("/crm.test.v1.Test/Echo", Bench.with { $0.value = 4 }, as: Bench.self)
+        let echo = try await rpc.unary(TestMethods.echo, Bench.with { $0.value = 4 })
         #expect(echo.value == 8)
         await rpc.close()
         await server.shutdown()
@@ -73,7 +73,7 @@ import Testing
         let (server, port) = try await service.start()
         let rpc = client(ports: [port])
         let call = Task {
-            try await rpc.unary("/crm.test.v1.Test/Block", Bench(), as: Bench.self)
+            try await rpc.unary(TestMethods.block, Bench())
         }
         await service.probe.until { $0.started == 1 }
         call.cancel()
@@ -92,12 +92,12 @@ import Testing
         let service = TestService()
         let (server, port) = try await service.start()
         let rpc = client(ports: [port])
-        let messages = try await rpc.serverStreaming("/crm.test.v1.Test/Count", Bench.with { $0.value = 500 }, as: Bench.self).collect()
+        let messages = try await rpc.serverStreaming(TestMethods.count, Bench.with { $0.value = 500 }).collect()
         #expect(messages.map(\.value) == Array(0..<500))
 
         var received: [Int64] = []
         await #expect(throws: RPCError.self) {
-            for try await message in try await rpc.serverStreaming("/crm.test.v1.Test/Count", Bench.with { $0.value = 3; $0.customerID = "fail" }, as: Bench.self) {
+            for try await message in try await rpc.serverStreaming(TestMethods.count, Bench.with { $0.value = 3; $0.customerID = "fail" }) {
                 received.append(message.value)
             }
         }
@@ -110,7 +110,7 @@ import Testing
         let (server, port) = try await TestService().start()
         let rpc = client(ports: [port])
         do {
-            _ = try await rpc.unary("/crm.test.v1.Test/NoSuchMethod", Bench(), as: Bench.self)
+            _ = try await rpc.unary(TestMethods.noSuchMethod, Bench())
             Issue.record("expected UNIMPLEMENTED")
         } catch let error as RPCError {
             #expect(error.code == .unimplemented)
@@ -130,7 +130,7 @@ import Testing
             #expect(error.code == .invalidArgument)
             #expect(error.fieldViolations.map(\.field) == ["payload"])
         }
-        let echo = try await rpc.unary("/crm.test.v1.Test/Echo", Bench.with { $0.value = 21 }, as: Bench.self)
+        let echo = try await rpc.unary(TestMethods.echo, Bench.with { $0.value = 21 })
         #expect(echo.value == 42)
         await rpc.close()
         await server.shutdown()
@@ -140,7 +140,7 @@ import Testing
         let (server, port) = try await TestService().start()
         let rpc = client(ports: [port])
         do {
-            _ = try await rpc.unary("/crm.test.v1.Test/Crash", Bench(), as: Bench.self)
+            _ = try await rpc.unary(TestMethods.crash, Bench())
             Issue.record("expected INTERNAL")
         } catch let error as RPCError {
             #expect(error.code == .internal)
@@ -156,7 +156,7 @@ import Testing
         let rpc = client(ports: [port])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 1...12 {
-                group.addTask { _ = try await rpc.unary("/crm.test.v1.Test/Block", Bench.with { $0.value = Int64(value) }, as: Bench.self) }
+                group.addTask { _ = try await rpc.unary(TestMethods.block, Bench.with { $0.value = Int64(value) }) }
             }
             await service.probe.until { $0.started == 4 }
             await service.gate.open()

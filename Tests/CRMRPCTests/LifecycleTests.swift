@@ -51,7 +51,7 @@ import Testing
         let service = TestService()
         let (server, port) = try await service.start(RPCServerConfiguration(shutdownGracePeriod: .milliseconds(100)))
         let rpc = client(ports: [port])
-        let call = Task { try await rpc.unary("/crm.test.v1.Test/Block", Bench(), as: Bench.self) }
+        let call = Task { try await rpc.unary(TestMethods.block, Bench()) }
         await service.probe.until { $0.started == 1 }
         await server.shutdown()
         guard case let .failure(error as RPCError) = await call.result else {
@@ -67,12 +67,12 @@ import Testing
         let first = TestService(name: "first")
         let (server, port) = try await first.start()
         let rpc = client(ports: [port])
-        #expect(try await rpc.unary("/crm.test.v1.Test/Echo", Bench(), as: Bench.self).tags == ["first"])
+        #expect(try await rpc.unary(TestMethods.echo, Bench()).tags == ["first"])
         await server.shutdown()
 
         let second = TestService(name: "second")
         let (restarted, _) = try await second.start(RPCServerConfiguration(port: port))
-        #expect(try await rpc.unary("/crm.test.v1.Test/Echo", Bench(), as: Bench.self).tags == ["second"])
+        #expect(try await rpc.unary(TestMethods.echo, Bench()).tags == ["second"])
         await rpc.close()
         await restarted.shutdown()
     }
@@ -83,14 +83,14 @@ import Testing
         let rpc = client(ports: [portA, portB])
         var seen: [String: Int] = [:]
         for _ in 0..<10 {
-            let name = try await rpc.unary("/crm.test.v1.Test/Echo", Bench(), as: Bench.self).tags.last ?? "?"
+            let name = try await rpc.unary(TestMethods.echo, Bench()).tags.last ?? "?"
             seen[name, default: 0] += 1
         }
         #expect(seen == ["a": 5, "b": 5])
 
         await serverB.shutdown()
         for _ in 0..<6 {
-            let name = try await rpc.unary("/crm.test.v1.Test/Echo", Bench(), as: Bench.self).tags.last
+            let name = try await rpc.unary(TestMethods.echo, Bench()).tags.last
             #expect(name == "a")
         }
         await rpc.close()
@@ -102,7 +102,7 @@ import Testing
         await server.shutdown()
         let rpc = client(ports: [port], deadline: .milliseconds(300))
         do {
-            _ = try await rpc.unary("/crm.test.v1.Test/Echo", Bench(), as: Bench.self)
+            _ = try await rpc.unary(TestMethods.echo, Bench())
             Issue.record("expected UNAVAILABLE")
         } catch let error as RPCError {
             #expect(error.code == .unavailable)

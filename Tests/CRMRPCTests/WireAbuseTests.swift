@@ -33,7 +33,7 @@ import Testing
     @Test func garbageBytesCloseOnlyThatConnection() async throws {
         let (server, port) = try await TestService().start()
         let bystander = client(ports: [port])
-        _ = try await bystander.unary("/crm.test.v1.Test/Echo", Bench.with { $0.value = 1 }, as: Bench.self)
+        _ = try await bystander.unary(TestMethods.echo, Bench.with { $0.value = 1 })
 
         let peer = try await RawPeer.connect(port: port)
         let received = try await peer.channel.executeThenClose { inbound, outbound in
@@ -50,7 +50,7 @@ import Testing
         }
         #expect(secondReceived.isEmpty)
 
-        let echo = try await bystander.unary("/crm.test.v1.Test/Echo", Bench.with { $0.value = 5 }, as: Bench.self)
+        let echo = try await bystander.unary(TestMethods.echo, Bench.with { $0.value = 5 })
         #expect(echo.value == 10)
         await bystander.close()
         await server.shutdown()

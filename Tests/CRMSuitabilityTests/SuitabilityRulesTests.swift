@@ -42,7 +42,9 @@ import Testing
             #expect(verdict.decision == .match)
         } else {
             #expect(verdict.decision == .prohibited)
-            #expect(verdict.reasons.map(\.code) == ["LOWEST_CATEGORY_ABOVE_R1"])
+            // Every reason that applies: the prohibition, and the risk above the C1 tolerance.
+            #expect(verdict.reasons.map(\.code) == ["LOWEST_CATEGORY_ABOVE_R1", "RISK_ABOVE_TOLERANCE"])
+            #expect(verdict.reasons.map(\.prohibits) == [true, false])
         }
     }
 
@@ -115,6 +117,23 @@ import Testing
         #expect(Self.decide(Self.customer(status: .frozen, expiresOn: Self.today - 1), risk: 1).reasons.map(\.code) == ["ACCOUNT_FROZEN", "ASSESSMENT_EXPIRED"])
     }
 
+    @Test func anAssessmentDatedAfterTheDecisionDayIsNotYetInForce() {
+        // Dated tomorrow: on the decision day the customer has no assessment, whatever it says.
+        for investorClass in [SuitabilityCustomer.InvestorClass.ordinary, .professional] {
+            for risk in 1...5 {
+                let verdict = Self.decide(Self.customer(tolerance: 5, investorClass: investorClass, assessedDaysAgo: -1), risk: risk)
+                #expect(verdict.decision == .prohibited)
+                #expect(verdict.reasons.map(\.code) == ["ASSESSMENT_MISSING"])
+            }
+        }
+        // In force from its own day on.
+        #expect(Self.decide(Self.customer(assessedDaysAgo: 0), risk: 1).decision == .match)
+        let frozen = Self.decide(Self.customer(status: .frozen, assessedDaysAgo: -30), risk: 1)
+        #expect(frozen.reasons.map(\.code) == ["ACCOUNT_FROZEN", "ASSESSMENT_MISSING"])
+        #expect(!Self.rules.isInForce(Self.customer(assessedDaysAgo: -1).assessment!, on: Self.today))
+        #expect(Self.rules.isInForce(Self.customer(assessedDaysAgo: -1).assessment!, on: Self.today + 1))
+    }
+
     @Test func withoutAnExpiryTheConfiguredValidityApplies() {
         let assessedOn = CivilDay.day(year: 2024, month: 11, day: 30)
         var customer = Self.customer()
@@ -158,10 +177,10 @@ import Testing
                 for tolerance in [nil, 1, 2, 3, 4, 5] as [Int?] {
                     for lowest in [false, true] {
                         for horizon in [nil, 1, 2, 3, 4] as [Int?] {
-                            for expires in [today - 1, today] {
+                            for (assessed, expires) in [(today - 10, today - 1), (today - 10, today), (today + 1, today + 30)] {
                                 let customer = SuitabilityCustomer(status: status, assessment: .init(
                                     investorClass: investorClass, riskTolerance: tolerance, lowestCategory: lowest,
-                                    assessedOn: today - 10, expiresOn: expires, horizon: horizon, varieties: [1, 4]
+                                    assessedOn: assessed, expiresOn: expires, horizon: horizon, varieties: [1, 4]
                                 ))
                                 for risk in 0...5 {
                                     for productHorizon in [nil, 1, 3, 4] as [Int?] {
@@ -179,7 +198,7 @@ import Testing
                 }
             }
         }
-        #expect(checked == 5 * 2 * 6 * 2 * 5 * 2 * 6 * 4 * 3)
+        #expect(checked == 5 * 2 * 6 * 2 * 5 * 3 * 6 * 4 * 3)
         #expect(!rules.matches(customer: .init(status: .normal, assessment: nil), product: .init(riskLevel: 1, horizon: nil, variety: nil), today: today))
     }
 }

@@ -39,10 +39,16 @@ import Testing
         #expect(plan.startingRoster.allSatisfy { $0.status != .left })
         let current = Dictionary(uniqueKeysWithValues: plan.currentRoster.map { ($0.managerID, $0) })
         #expect(leavers.allSatisfy { current[$0]?.status == .left })
-        // Nothing but the status differs between the two rosters.
+        // Nothing but the status and a leaver's last working day (the day before they stopped
+        // serving) differs between the two rosters.
+        let leftOn = Dictionary(uniqueKeysWithValues: world.organisation.managers.compactMap { manager in manager.leftOn.map { (manager.id, $0) } })
         for (start, now) in zip(plan.startingRoster, plan.currentRoster) {
             var start = start
             start.status = now.status
+            if let left = leftOn[now.managerID], now.status == .left {
+                #expect(now.leftOn == WorldDays.date(left - 1))
+                start.leftOn = now.leftOn
+            }
             #expect(start == now)
         }
     }

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import CRMStore
 import Testing
 @testable import CompensationService
@@ -46,33 +47,38 @@ import Testing
         #expect(await statusOf { _ = try await harness.statement("M1", "2025-02") }?.code == .notFound)
 
         func listed(_ token: String, _ fill: (inout Crm_Compensation_V1_ListStatementsRequest) -> Void = { _ in }) async throws -> [String] {
-            try await harness.call("ListStatements", Crm_Compensation_V1_ListStatementsRequest.with(fill),
-                                   as: Crm_Compensation_V1_ListStatementsResponse.self, token: token).statements.map(\.managerID)
+            try await harness.call(Crm_Compensation_V1_Compensation.listStatements, Crm_Compensation_V1_ListStatementsRequest.with(fill), token: token).statements.map(\.managerID)
         }
         #expect(try await listed("m1") == ["M1"])
         #expect(try await listed("b1") == ["M1", "M2"])
         #expect(try await listed("office") == ["M1", "M2", "M3"])
         #expect(await statusOf { _ = try await listed("b1") { $0.branchID = "B2" } }?.code == .permissionDenied)
         #expect(await statusOf { _ = try await listed("m1") { $0.managerID = "M2" } }?.code == .permissionDenied)
+        // A filter outside the scope is refused, not answered with an empty list: a manager naming
+        // another branch, a branch head naming another branch's manager or an id that does not exist.
+        #expect(await statusOf { _ = try await listed("m1") { $0.branchID = "B2" } }?.code == .permissionDenied)
+        #expect(await statusOf { _ = try await listed("b1") { $0.managerID = "M3" } }?.code == .permissionDenied)
+        #expect(await statusOf { _ = try await listed("b1") { $0.managerID = "M404" } }?.code == .permissionDenied)
+        // Inside it, the filters narrow as before.
+        #expect(try await listed("m1") { $0.branchID = "B1" } == ["M1"])
+        #expect(try await listed("b1") { $0.managerID = "M2" } == ["M2"])
 
         // Managers and customers, the same way.
-        let managers = try await harness.call("ListManagers", Crm_Compensation_V1_ListManagersRequest(), as: Crm_Compensation_V1_ListManagersResponse.self, token: "b1")
+        let managers = try await harness.call(Crm_Compensation_V1_Compensation.listManagers, Crm_Compensation_V1_ListManagersRequest(), token: "b1")
         #expect(managers.managers.map(\.managerID) == ["M1", "M2"])
-        let own = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest(), as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "m1")
+        let own = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest(), token: "m1")
         #expect(own.assignments.map(\.customerID) == ["C1"])
         let foreign = await statusOf {
-            _ = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C3" },
-                                       as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "m1")
+            _ = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C3" }, token: "m1")
         }
         #expect(foreign?.code == .permissionDenied)
-        #expect(await statusOf { _ = try await harness.call("GetManager", Crm_Compensation_V1_GetManagerRequest.with { $0.managerID = "M3" },
-                                                            as: Crm_Compensation_V1_GetManagerResponse.self, token: "b1") }?.code == .permissionDenied)
+        #expect(await statusOf { _ = try await harness.call(Crm_Compensation_V1_Compensation.getManager, Crm_Compensation_V1_GetManagerRequest.with { $0.managerID = "M3" }, token: "b1") }?.code == .permissionDenied)
 
         // Figures: a manager gets their own, ranked among everyone without seeing the others.
-        let mine = try await harness.call("GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with {
+        let mine = try await harness.call(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with {
             $0.month = "2025-03"
             $0.metrics = [.commissionContributed]
-        }, as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self, token: "m1")
+        }, token: "m1")
         #expect(mine.managers.map(\.managerID) == ["M1"])
         #expect(mine.teams.isEmpty && mine.branches.isEmpty)
         let firmRanking = mine.rankings.first { $0.within == .firm && $0.unit == .manager }
@@ -80,11 +86,9 @@ import Testing
         #expect(firmRanking?.entries.map(\.id) == ["M1"])
         #expect(firmRanking?.entries.map(\.rank) == [3])  // 10 000 after 30 000 and 20 000
         #expect(await statusOf {
-            _ = try await harness.call("GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-03"; $0.branchID = "B1" },
-                                       as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self, token: "m1")
+            _ = try await harness.call(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-03"; $0.branchID = "B1" }, token: "m1")
         }?.code == .permissionDenied)
-        let branch = try await harness.call("GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-03" },
-                                            as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self, token: "b1")
+        let branch = try await harness.call(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-03" }, token: "b1")
         #expect(branch.managers.map(\.managerID) == ["M1", "M2"])
         #expect(branch.branches.map(\.unitID) == ["B1"])
         #expect(branch.scopeTotal.figures.commissionContributedFen == 30_000)
@@ -114,25 +118,24 @@ import Testing
         #expect(overlapping?.fieldViolations.map(\.field) == ["assignment"])
         #expect(overlapping?.message.contains("overlaps stored assignment") == true)
         let inBatch = await statusOf {
-            try await harness.call("AssignCustomers", Crm_Compensation_V1_AssignCustomersRequest.with {
+            try await harness.call(Crm_Compensation_V1_Compensation.assignCustomers, Crm_Compensation_V1_AssignCustomersRequest.with {
                 $0.assignments = [
                     .with { $0.customerID = "C2"; $0.managerID = "M1"; $0.effectiveFrom = .day(2025, 1, 1); $0.effectiveUntil = .day(2025, 3, 1) },
                     .with { $0.customerID = "C2"; $0.managerID = "M2"; $0.effectiveFrom = .day(2025, 2, 1) },
                 ]
-            }, as: Crm_Compensation_V1_AssignCustomersResponse.self)
+            })
         }
         #expect(inBatch?.code == .invalidArgument)
         #expect(inBatch?.fieldViolations.map(\.field) == ["assignments[1]"])
         let undated = await statusOf {
-            try await harness.call("AssignCustomer", Crm_Compensation_V1_AssignCustomerRequest.with { $0.assignment = .with { $0.customerID = "C2"; $0.managerID = "M1" } },
-                                   as: Crm_Compensation_V1_AssignCustomerResponse.self)
+            try await harness.call(Crm_Compensation_V1_Compensation.assignCustomer, Crm_Compensation_V1_AssignCustomerRequest.with { $0.assignment = .with { $0.customerID = "C2"; $0.managerID = "M1" } })
         }
         #expect(undated?.code == .invalidArgument)
         #expect(undated?.fieldViolations.map(\.field) == ["assignment.effective_from"])
         // The same assignment again changes nothing (a loader may retry).
-        let retried = try await harness.call("AssignCustomers", Crm_Compensation_V1_AssignCustomersRequest.with {
+        let retried = try await harness.call(Crm_Compensation_V1_Compensation.assignCustomers, Crm_Compensation_V1_AssignCustomersRequest.with {
             $0.assignments = [.with { $0.customerID = "C1"; $0.managerID = "M1"; $0.effectiveFrom = .day(2025, 1, 1) }]
-        }, as: Crm_Compensation_V1_AssignCustomersResponse.self)
+        })
         #expect(retried.unchanged == 1 && retried.created == 0)
 
         // Schemes whose tiers leave a gap or overlap, or that have no rates.
@@ -153,33 +156,31 @@ import Testing
 
         // Coefficients.
         let coefficients = await statusOf {
-            try await harness.call("SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+            try await harness.call(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
                 $0.coefficients = [
                     .with { $0.managerID = "M1"; $0.month = "2025-03"; $0.assessment = "11" },
                     .with { $0.managerID = "M1"; $0.month = "March" },
                 ]
-            }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+            })
         }
         #expect(coefficients?.code == .invalidArgument)
         #expect(coefficients?.fieldViolations.map(\.field) == ["coefficients[0].assessment", "coefficients[1].month"])
         let nobody = await statusOf {
-            try await harness.call("SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+            try await harness.call(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
                 $0.coefficients = [.with { $0.managerID = "M9"; $0.month = "2025-03" }]
-            }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+            })
         }
         #expect(nobody?.code == .notFound)
         #expect(nobody?.fieldViolations.map(\.field) == ["coefficients[0].manager_id"])
 
         // Managers naming a team that does not exist, or another branch's.
         let noTeam = await statusOf {
-            try await harness.call("UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T9", branch: "B1") },
-                                   as: Crm_Compensation_V1_UpsertManagerResponse.self)
+            try await harness.call(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T9", branch: "B1") })
         }
         #expect(noTeam?.code == .notFound)
         #expect(noTeam?.fieldViolations.map(\.field) == ["manager.team_id"])
         let wrongBranch = await statusOf {
-            try await harness.call("UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T2", branch: "B1") },
-                                   as: Crm_Compensation_V1_UpsertManagerResponse.self)
+            try await harness.call(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T2", branch: "B1") })
         }
         #expect(wrongBranch?.code == .failedPrecondition)
         #expect(wrongBranch?.fieldViolations.map(\.field) == ["manager.team_id"])
@@ -194,8 +195,7 @@ import Testing
         #expect(current?.fieldViolations.map(\.field) == ["month"])
         #expect(current?.message.contains("has not ended") == true)
 
-        try await harness.call("UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T1", branch: "B1", grade: "") },
-                               as: Crm_Compensation_V1_UpsertManagerResponse.self)
+        try await harness.call(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T1", branch: "B1", grade: "") })
         try await harness.assign("C2", to: "M4", from: .day(2025, 1, 1))
         try await harness.record([
             H.trade(1, customer: "C2", on: (2025, 3, 3), commission: 10_000, fees: 0, amount: 0),
@@ -211,8 +211,7 @@ import Testing
         #expect(gradeless?.code == .failedPrecondition)
         #expect(gradeless?.fieldViolations.map(\.field) == ["managers[M4].grade"])
         // Refused means nothing written: March is still open and settles once M4 has a grade.
-        try await harness.call("UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T1", branch: "B1") },
-                               as: Crm_Compensation_V1_UpsertManagerResponse.self)
+        try await harness.call(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = H.manager("M4", team: "T1", branch: "B1") })
         #expect(try await harness.settle("2025-03").closedNow)
         try await harness.stop()
     }

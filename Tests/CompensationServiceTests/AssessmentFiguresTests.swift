@@ -54,8 +54,7 @@ import Testing
             // 10 000 − 1 000 fees − 100 transfer (1 bp of 1 000 000; G1 lists "transfer") = 8 900.
             H.trade(6, customer: "C1", on: (2025, 2, 10), commission: 10_000, fees: 1_000, amount: 1_000_000),
         ])
-        let response = try await harness.call("GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-02" },
-                                              as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self, token: "office")
+        let response = try await harness.call(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-02" }, token: "office")
         #expect(response.managers.map(\.managerID) == ["M1", "M2", "M3"])
         let m1 = response.managers[0].figures, m2 = response.managers[1].figures, m3 = response.managers[2].figures
         // M1: C1 at 100 000 for 1–19 Feb (1 900 000) and 200 000 for 20–28 Feb (1 800 000):
@@ -88,11 +87,11 @@ import Testing
         #expect(teams?.entries.map(\.id) == ["T1", "T2"])
 
         // One team: its managers ranked within the team, the branch and the firm.
-        let team = try await harness.call("GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with {
+        let team = try await harness.call(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with {
             $0.month = "2025-02"
             $0.teamID = "T1"
             $0.metrics = [.netNewAssets]
-        }, as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self, token: "b1")
+        }, token: "b1")
         #expect(team.managers.map(\.managerID) == ["M1", "M2"])
         #expect(Set(team.rankings.map(\.within)) == [.firm, .branch, .team])
         let inTeam = team.rankings.first { $0.unit == .manager && $0.within == .team }

@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import SwiftProtobuf
 @testable import CompensationService
+import CRMTestSupport
 
 /// The compensation service in process over a fresh SQLite file, with one token per role, and
 /// helpers that record income exactly as the feed consumers do (the same conversion functions,
@@ -18,9 +19,6 @@ struct CompensationHarness {
         .init(sha256: TokenAuthenticator.hash(token: "b1"), principal: Principal(name: "branch-head:B1", roles: ["branch-head"], attributes: ["branch_id": "B1"])),
         .init(sha256: TokenAuthenticator.hash(token: "svc"), principal: Principal(name: "crm-services", roles: ["service"])),
     ]
-
-    static let method = "/crm.compensation.v1.Compensation/"
-
     let service: InProcessService<CompensationService>
     let path: String
     /// A client per token of ``tokens`` ("hr", "office", "m1", "m2", "b1", "svc").
@@ -43,26 +41,26 @@ struct CompensationHarness {
 
     @discardableResult
     func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String, _ request: Request, as: Response.Type, token: String = "hr"
+        _ method: UnaryMethod<Request, Response>, _ request: Request, token: String = "hr"
     ) async throws -> Response {
         guard let client = clients[token] else { throw RPCError(.unauthenticated, "no client for token \(token)") }
-        return try await client.unary(Self.method + name, request, as: Response.self)
+        return try await client.unary(method, request)
     }
 
     // MARK: Organisation
 
     /// Branches B1 and B2, teams T1 (B1) and T2 (B2); M1 and M2 in T1, M3 in T2, all grade G1.
     func organisation() async throws {
-        try await call("UpsertBranches", Crm_Compensation_V1_UpsertBranchesRequest.with {
+        try await call(Crm_Compensation_V1_Compensation.upsertBranches, Crm_Compensation_V1_UpsertBranchesRequest.with {
             $0.branches = [.with { $0.branchID = "B1"; $0.name = "Pudong" }, .with { $0.branchID = "B2"; $0.name = "Haidian" }]
-        }, as: Crm_Compensation_V1_UpsertBranchesResponse.self)
-        try await call("UpsertTeams", Crm_Compensation_V1_UpsertTeamsRequest.with {
+        })
+        try await call(Crm_Compensation_V1_Compensation.upsertTeams, Crm_Compensation_V1_UpsertTeamsRequest.with {
             $0.teams = [.with { $0.teamID = "T1"; $0.branchID = "B1"; $0.name = "Wealth 1" },
                         .with { $0.teamID = "T2"; $0.branchID = "B2"; $0.name = "Wealth 2" }]
-        }, as: Crm_Compensation_V1_UpsertTeamsResponse.self)
-        try await call("UpsertManagers", Crm_Compensation_V1_UpsertManagersRequest.with {
+        })
+        try await call(Crm_Compensation_V1_Compensation.upsertManagers, Crm_Compensation_V1_UpsertManagersRequest.with {
             $0.managers = [Self.manager("M1", team: "T1", branch: "B1"), Self.manager("M2", team: "T1", branch: "B1"), Self.manager("M3", team: "T2", branch: "B2")]
-        }, as: Crm_Compensation_V1_UpsertManagersResponse.self)
+        })
     }
 
     static func manager(_ id: String, team: String, branch: String, grade: String = "G1", status: Crm_Compensation_V1_ManagerStatus = .active) -> Crm_Compensation_V1_ClientManager {
@@ -94,7 +92,7 @@ struct CompensationHarness {
 
     @discardableResult
     func putScheme(_ scheme: Crm_Compensation_V1_Scheme = CompensationHarness.scheme()) async throws -> Crm_Compensation_V1_PutSchemeResponse {
-        try await call("PutScheme", Crm_Compensation_V1_PutSchemeRequest.with { $0.scheme = scheme }, as: Crm_Compensation_V1_PutSchemeResponse.self)
+        try await call(Crm_Compensation_V1_Compensation.putScheme, Crm_Compensation_V1_PutSchemeRequest.with { $0.scheme = scheme })
     }
 
     /// Customers as profiles' change feed announces them.
@@ -112,7 +110,7 @@ struct CompensationHarness {
 
     @discardableResult
     func assign(_ customer: String, to manager: String, from: Crm_Common_V1_Date, until: Crm_Common_V1_Date? = nil, transfer: Bool = false) async throws -> Crm_Compensation_V1_AssignCustomerResponse {
-        try await call("AssignCustomer", Crm_Compensation_V1_AssignCustomerRequest.with {
+        try await call(Crm_Compensation_V1_Compensation.assignCustomer, Crm_Compensation_V1_AssignCustomerRequest.with {
             $0.assignment = .with {
                 $0.customerID = customer
                 $0.managerID = manager
@@ -120,7 +118,7 @@ struct CompensationHarness {
                 if let until { $0.effectiveUntil = until }
             }
             $0.transfer = transfer
-        }, as: Crm_Compensation_V1_AssignCustomerResponse.self)
+        })
     }
 
     // MARK: Income, as the feeds bring it
@@ -182,29 +180,18 @@ struct CompensationHarness {
 
     @discardableResult
     func settle(_ month: String, token: String = "hr") async throws -> Crm_Compensation_V1_SettleMonthResponse {
-        try await call("SettleMonth", Crm_Compensation_V1_SettleMonthRequest.with { $0.month = month }, as: Crm_Compensation_V1_SettleMonthResponse.self, token: token)
+        try await call(Crm_Compensation_V1_Compensation.settleMonth, Crm_Compensation_V1_SettleMonthRequest.with { $0.month = month }, token: token)
     }
 
     func statement(_ manager: String, _ month: String, token: String = "office", pageSize: UInt32 = 0, pageToken: String = "") async throws -> Crm_Compensation_V1_GetStatementResponse {
-        try await call("GetStatement", Crm_Compensation_V1_GetStatementRequest.with {
+        try await call(Crm_Compensation_V1_Compensation.getStatement, Crm_Compensation_V1_GetStatementRequest.with {
             $0.managerID = manager
             $0.month = month
             $0.page = .with { $0.pageSize = pageSize; $0.pageToken = pageToken }
-        }, as: Crm_Compensation_V1_GetStatementResponse.self, token: token)
+        }, token: token)
     }
 }
 
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
-    }
-}
 
 extension Crm_Common_V1_Date {
     static func day(_ year: Int32, _ month: Int32, _ day: Int32) -> Crm_Common_V1_Date { .init(year: year, month: month, day: day) }

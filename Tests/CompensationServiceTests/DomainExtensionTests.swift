@@ -46,9 +46,27 @@ import Testing
         credited.creditedManagerID = "M2"
         var stranger = F.sale("O2", on: F.day(2025, 3, 4), amount: 1_000, rebate: 100)
         stranger.creditedManagerID = "M9"
-        let attribution = IncomeAttribution(items: [credited, stranger], timeline: timeline, roster: ["M1", "M2"])
+        let attribution = IncomeAttribution(items: [credited, stranger], timeline: timeline,
+                                            roster: CreditRoster(managers: [("M1", nil), ("M2", nil)]))
         #expect(attribution.items(for: "M2").map(\.sourceEventID) == ["O1"])
         #expect(attribution.items(for: "M1").map(\.sourceEventID) == ["O2"])  // M9 is no manager: the one in charge
+    }
+
+    @Test func aSaleNamingAManagerWhoHadLeftGoesToTheManagerInCharge() throws {
+        let timeline = try AssignmentTimeline([CustomerAssignment(customerID: "C1", managerID: "M1", effectiveFrom: F.day(2025, 1, 1))])
+        let roster = CreditRoster(managers: [("M1", nil), ("M11", F.day(2025, 3, 16))])
+        func sale(_ id: String, on day: CalendarDay) -> IncomeItem {
+            var item = F.sale(id, on: day, amount: 1_000, rebate: 100)
+            item.creditedManagerID = "M11"
+            return item
+        }
+        // Through the last working day the sale is theirs; the day after, the customer's manager's.
+        let attribution = IncomeAttribution(items: [sale("O1", on: F.day(2025, 3, 16)), sale("O2", on: F.day(2025, 3, 17))],
+                                            timeline: timeline, roster: roster)
+        #expect(attribution.items(for: "M11").map(\.sourceEventID) == ["O1"])
+        #expect(attribution.items(for: "M1").map(\.sourceEventID) == ["O2"])
+        #expect(roster.honours("M11", on: F.day(2025, 3, 16)) && !roster.honours("M11", on: F.day(2025, 3, 17)))
+        #expect(!roster.honours("M9", on: F.day(2025, 3, 1)) && CreditRoster.anyone.honours("M9", on: F.day(2025, 3, 1)))
     }
 
     @Test func tradeCostsAreRatesOfTheAmountRoundedOnce() throws {
@@ -119,7 +137,8 @@ import Testing
                 sourceEventID: "pe:\(index * 7_919)", customerID: "C\(index)", day: F.day(2025, 1 + index % 12, 1 + index % 28), source: .productRebate,
                 originalMonth: F.march, isCarriedForward: index % 3 == 0, isAdjustment: index % 5 == 0, ruleVersion: version,
                 basis: .productSale(productCode: "P\(index)", saleAmountFen: Int64(index) * 1_234_567 - 50_000, rebateRate: BasisPoints(index)),
-                incomeFen: Int64(index) * 1_000 - 3_000, rate: BasisPoints(index * 50), payFen: Int64(index) - 100
+                incomeFen: Int64(index) * 1_000 - 3_000, rate: BasisPoints(index * 50), payFen: Int64(index) - 100,
+                namedManagerID: index % 4 == 0 ? "M\(index)-已离职" : nil
             ))
         }
         var encoder = StatementLineEncoder()

@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMStore
+import CRMTestSupport
 import Foundation
 import GRDB
 import ProductsService
@@ -47,13 +48,10 @@ import Testing
         try await harness.service.database.read { db in try Int.fetchOne(db, sql: sql) ?? 0 }
     }
 
-    /// Polls `condition` up to `attempts` times, yielding briefly between attempts.
-    static func eventually(attempts: Int = 1_000, _ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<attempts {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return try await condition()
+    /// Waits until `condition` holds (no time limit: a busy machine only makes it slower); true.
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        try await CRMTestSupport.waitUntil(condition)
+        return true
     }
 
     static func trade(_ key: String, customer: String, day: Int, commission: Int64) -> Crm_Profiles_V1_TradeEvent {
@@ -79,24 +77,23 @@ import Testing
         let profilesPath = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: profilesPath, tokens: Self.peerTokens)
         let ingest = profiles.client(token: "ingest")
-        let profilesMethod = "/crm.profiles.v1.Profiles/"
         for id in ["C1", "C2"] {
-            _ = try await ingest.unary(profilesMethod + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = .with {
                     $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(id)"; $0.branchID = "B1"; $0.status = .normal
                     $0.openDate = .day(2025, 3, 2)
                 }
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            })
         }
-        _ = try await ingest.unary(profilesMethod + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.with {
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestTrades, Crm_Profiles_V1_IngestTradesRequest.with {
             $0.events = [Self.trade("T1", customer: "C1", day: 3, commission: 5_000), Self.trade("M2", customer: "C2", day: 4, commission: 7_000)]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
-        _ = try await ingest.unary(profilesMethod + "IngestMarginInterest", Crm_Profiles_V1_IngestMarginInterestRequest.with {
+        })
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestMarginInterest, Crm_Profiles_V1_IngestMarginInterestRequest.with {
             $0.events = [.with { $0.idempotencyKey = "I1"; $0.customerID = "C2"; $0.amount = .with { $0.minorUnits = 333 }; $0.chargedAt = .with { $0.unixMillis = H.millis(2025, 3, 31) } }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
-        _ = try await ingest.unary(profilesMethod + "IngestFundTransfers", Crm_Profiles_V1_IngestFundTransfersRequest.with {
+        })
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestFundTransfers, Crm_Profiles_V1_IngestFundTransfersRequest.with {
             $0.events = [.with { $0.idempotencyKey = "F1"; $0.customerID = "C1"; $0.direction = .deposit; $0.amount = .with { $0.minorUnits = 50_000 }; $0.transferredAt = .with { $0.unixMillis = H.millis(2025, 3, 5) } }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
 
         // Products with a fund on sale, and an order credited to M1 (suitability from a stand-in).
         let matching = try await StandInMatching.start()
@@ -129,10 +126,10 @@ import Testing
         try await running.stop()
 
         // While compensation is down: two new trades, and one old trade sent again (a duplicate).
-        _ = try await ingest.unary(profilesMethod + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.with {
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestTrades, Crm_Profiles_V1_IngestTradesRequest.with {
             $0.events = [Self.trade("T3", customer: "C1", day: 20, commission: 1_000), Self.trade("T1", customer: "C1", day: 3, commission: 5_000),
                          Self.trade("T4", customer: "C2", day: 21, commission: 2_000)]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
 
         // Restarted on the same store, it resumes after its cursors: no gap, no repeat.
         running = Running(try await H.start(path: path, peers: ["profiles": peer(profiles.port), "products": peer(products.port)], settings: settings))
@@ -158,8 +155,7 @@ import Testing
         #expect(try await secondRun.statement("M1", "2025-03").statement.totalFen == 1_152)
         #expect(try await secondRun.statement("M2", "2025-03").statement.totalFen == 1_785)
         #expect(march.totalPayFen == 1_152 + 1_785)
-        let figures = try await secondRun.call("GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-03" },
-                                               as: Crm_Compensation_V1_GetAssessmentFiguresResponse.self, token: "office")
+        let figures = try await secondRun.call(Crm_Compensation_V1_Compensation.getAssessmentFigures, Crm_Compensation_V1_GetAssessmentFiguresRequest.with { $0.month = "2025-03" }, token: "office")
         #expect(figures.scopeTotal.figures.newCustomers == 2)
         #expect(figures.scopeTotal.figures.netNewAssetsFen == 50_000)
 
@@ -176,18 +172,18 @@ import Testing
         let ingest = profiles.client(token: "ingest")
         let ids = (1...120).map { "L\(1_000 + $0)" }
         for id in ids {
-            _ = try await ingest.unary("/crm.profiles.v1.Profiles/UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+            _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = .with { $0.customerID = id; $0.kind = .individual; $0.name = id; $0.branchID = "B1"; $0.status = .prospect }
-            }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            })
         }
         // Compensation knows profiles as a peer but has not followed its feed: every id is new to it.
         let peer = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: profiles.port)], token: "peer", defaultDeadline: .seconds(10)))
         let harness = try await H.start(peers: ["profiles": peer])
         try await harness.organisation()
         func assign(_ customers: [String]) async throws -> Crm_Compensation_V1_AssignCustomersResponse {
-            try await harness.call("AssignCustomers", Crm_Compensation_V1_AssignCustomersRequest.with {
+            try await harness.call(Crm_Compensation_V1_Compensation.assignCustomers, Crm_Compensation_V1_AssignCustomersRequest.with {
                 $0.assignments = customers.map { id in .with { $0.customerID = id; $0.managerID = "M1"; $0.effectiveFrom = .day(2025, 1, 1) } }
-            }, as: Crm_Compensation_V1_AssignCustomersResponse.self)
+            })
         }
         // 100 at once (streamed from profiles), then 20 (asked one by one), one of them unknown.
         #expect(try await assign(Array(ids.prefix(100))).created == 100)
@@ -205,9 +201,8 @@ import Testing
     /// A fund on sale around today, its contract signed by C1, and a 5 000.00 CNY order credited to M1.
     static func sell(_ products: InProcessService<ProductsService>) async throws {
         let admin = products.client(token: "admin"), web = products.client(token: "web")
-        let method = "/crm.products.v1.Products/"
         let today = BusinessCalendar.day(ofUnixMillis: currentUnixMillis())
-        _ = try await admin.unary(method + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+        _ = try await admin.unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
             $0.product = .with {
                 $0.productCode = "P1"; $0.name = "Steady Fund"; $0.issuer = "Harvest"; $0.type = .fundMixed; $0.riskLevel = .r3; $0.status = .onSale
                 $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
@@ -216,19 +211,19 @@ import Testing
                 $0.salesRebateBp = 40
                 $0.salesWindow = .with { $0.start = today.adding(days: -30).wire; $0.end = today.adding(days: 30).wire }
             }
-        }, as: Crm_Products_V1_UpsertProductResponse.self)
-        _ = try await admin.unary(method + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.with {
+        })
+        _ = try await admin.unary(Crm_Products_V1_Products.putContractTemplate, Crm_Products_V1_PutContractTemplateRequest.with {
             $0.template = .with { $0.productCode = "P1"; $0.title = "Agreement"; $0.body = "Terms."; $0.disclosures = [.with { $0.disclosureID = "D1"; $0.text = "Risk." }] }
-        }, as: Crm_Products_V1_PutContractTemplateResponse.self)
-        _ = try await web.unary(method + "SignContract", Crm_Products_V1_SignContractRequest.with {
+        })
+        _ = try await web.unary(Crm_Products_V1_Products.signContract, Crm_Products_V1_SignContractRequest.with {
             $0.customerID = "C1"; $0.productCode = "P1"; $0.templateVersion = 1; $0.channel = .website; $0.confirmedDisclosureIds = ["D1"]
-        }, as: Crm_Products_V1_SignContractResponse.self)
-        _ = try await web.unary(method + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with {
+        })
+        _ = try await web.unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with {
             $0.order = .with {
                 $0.orderID = "O1"; $0.customerID = "C1"; $0.productCode = "P1"; $0.side = .subscription
                 $0.amount = .with { $0.minorUnits = 500_000 }; $0.channel = .website; $0.managerID = "M1"
             }
-        }, as: Crm_Products_V1_PlaceOrderResponse.self)
+        })
         await admin.close()
         await web.close()
     }
@@ -246,7 +241,7 @@ final class StandInMatching: Sendable {
 
     static func start() async throws -> StandInMatching {
         var router = Router()
-        router.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.self, policy: .roles("service")) { _, _ in
+        router.unary(Crm_Matching_V1_Matching.decideSuitability, policy: .roles("service")) { _, _ in
             Crm_Matching_V1_DecideSuitabilityResponse.with { $0.decision = .match; $0.ruleVersion = "stand-in" }
         }
         let server = RPCServer(

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import CompensationService
 
@@ -31,9 +32,9 @@ import Testing
             // April: not in March's statement.
             H.trade(4, customer: "C1", on: (2025, 4, 1), commission: 1_000, fees: 0, amount: 0),
         ])
-        try await harness.call("SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+        try await harness.call(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
             $0.coefficients = [.with { $0.managerID = "M1"; $0.month = "2025-03"; $0.assessment = "1.05"; $0.note = "Q1 review" }]
-        }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+        })
 
         let summary = try await harness.settle("2025-03")
         #expect(summary.closedNow)
@@ -106,14 +107,13 @@ import Testing
         #expect(m2.lines.map(\.sourceEventID) == ["pe:2", "pe:3"])
         #expect(m2.totalFen == 6_100)
 
-        let history = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C1" },
-                                             as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "office")
+        let history = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C1" }, token: "office")
         #expect(history.assignments.map(\.managerID) == ["M1", "M2"])
         #expect(history.assignments.map(\.hasEffectiveUntil) == [true, false])
-        let onTheDay = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.with {
+        let onTheDay = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with {
             $0.customerID = "C1"
             $0.asOf = .day(2025, 3, 16)
-        }, as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "office")
+        }, token: "office")
         #expect(onTheDay.assignments.map(\.managerID) == ["M2"])
         try await harness.stop()
     }
@@ -157,9 +157,9 @@ import Testing
         #expect(backdated?.code == .failedPrecondition)
         #expect(backdated?.fieldViolations.map(\.field) == ["assignment.effective_from"])
         let coefficient = await statusOf {
-            try await harness.call("SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.with {
+            try await harness.call(Crm_Compensation_V1_Compensation.setCoefficients, Crm_Compensation_V1_SetCoefficientsRequest.with {
                 $0.coefficients = [.with { $0.managerID = "M1"; $0.month = "2025-04"; $0.complianceBreach = true }]
-            }, as: Crm_Compensation_V1_SetCoefficientsResponse.self)
+            })
         }
         #expect(coefficient?.code == .failedPrecondition)
         #expect(coefficient?.fieldViolations.map(\.field) == ["coefficients[0].month"])
@@ -252,6 +252,58 @@ import Testing
         try await harness.stop()
     }
 
+    @Test func aSaleNamingAManagerWhoHadLeftGoesToTheManagerInChargeAndTheLineSaysSo() async throws {
+        let harness = try await started()
+        func upsert(_ manager: Crm_Compensation_V1_ClientManager) async throws -> Crm_Compensation_V1_ClientManager {
+            try await harness.call(Crm_Compensation_V1_Compensation.upsertManager, Crm_Compensation_V1_UpsertManagerRequest.with { $0.manager = manager }).manager
+        }
+        // A last working day belongs to a manager who has left only.
+        var active = H.manager("M2", team: "T1", branch: "B1")
+        active.leftOn = .day(2025, 3, 16)
+        let refused = await statusOf { _ = try await upsert(active) }
+        #expect(refused?.code == .invalidArgument)
+        #expect(refused?.fieldViolations.map(\.field) == ["manager.left_on"])
+        // M2 leaves on 16 March; a later upsert without the day keeps it.
+        var left = H.manager("M2", team: "T1", branch: "B1", status: .left)
+        left.leftOn = .day(2025, 3, 16)
+        #expect(try await upsert(left).leftOn == .day(2025, 3, 16))
+        left.clearLeftOn()
+        left.name = "Manager M2 (left)"
+        #expect(try await upsert(left).leftOn == .day(2025, 3, 16))
+
+        func order(_ sequence: UInt64, _ id: String, on day: Int) -> Crm_Products_V1_ChangeEvent {
+            .with {
+                $0.sequence = sequence
+                $0.kind = .orderPlaced
+                $0.customerID = "C1"
+                $0.order = .with {
+                    $0.orderID = id; $0.customerID = "C1"; $0.productCode = "P1"; $0.side = .subscription
+                    $0.amount = .with { $0.minorUnits = 100_000 }; $0.managerID = "M2"; $0.productVersion = 1
+                    $0.acceptedAt = .with { $0.unixMillis = H.millis(2025, 3, day) }
+                }
+            }
+        }
+        try await harness.record([
+            .with {
+                $0.sequence = 1
+                $0.kind = .productCreated
+                $0.productCode = "P1"
+                $0.product = .with { $0.productCode = "P1"; $0.version = 1; $0.salesRebateBp = 100; $0.updatedAt = .with { $0.unixMillis = H.millis(2025, 2, 1) } }
+            },
+            order(2, "O-BEFORE", on: 16),  // M2's last working day: M2's sale
+            order(3, "O-AFTER", on: 17),   // after it: C1's manager in charge (M1) is credited
+        ])
+        try await harness.settle("2025-03")
+        let m2 = try await harness.statement("M2", "2025-03").statement
+        #expect(m2.lines.map(\.sourceEventID) == ["order:O-BEFORE"])
+        #expect(m2.lines.map(\.productSale.namedManagerID) == [""])
+        let m1 = try await harness.statement("M1", "2025-03").statement
+        #expect(m1.lines.map(\.sourceEventID) == ["order:O-AFTER"])
+        #expect(m1.lines.map(\.productSale.namedManagerID) == ["M2"])
+        #expect(m1.lines.map(\.payFen) == [500])
+        try await harness.stop()
+    }
+
     @Test func schemeVersionsEndEachOtherAndTheMonthsFirstDayPicksOne() async throws {
         let harness = try await started()
         // v2 from 15 March: March stays v1 (in force on 1 March), April is v2's.
@@ -263,8 +315,7 @@ import Testing
         #expect(put.ended.first?.effectiveUntil == .day(2025, 3, 15))
         let same = try await harness.putScheme(v2)
         #expect(!same.created && same.scheme.version == 2)
-        let listed = try await harness.call("ListSchemes", Crm_Compensation_V1_ListSchemesRequest.with { $0.grade = "G1" },
-                                            as: Crm_Compensation_V1_ListSchemesResponse.self, token: "m1")
+        let listed = try await harness.call(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest.with { $0.grade = "G1" }, token: "m1")
         #expect(listed.schemes.map(\.version) == [1, 2])
 
         try await harness.record([

@@ -40,19 +40,17 @@ import Testing
         #expect(second.assignmentsCreated == 0 && second.assignmentsUnchanged == expected.count)
 
         // The roster as it stands today, and every customer's history as the world has it.
-        let roster = try await harness.call("ListManagers", Crm_Compensation_V1_ListManagersRequest.with { $0.page = .with { $0.pageSize = 5_000 } },
-                                            as: Crm_Compensation_V1_ListManagersResponse.self, token: "office").managers
+        let roster = try await harness.call(Crm_Compensation_V1_Compensation.listManagers, Crm_Compensation_V1_ListManagersRequest.with { $0.page = .with { $0.pageSize = 5_000 } }, token: "office").managers
         #expect(Dictionary(uniqueKeysWithValues: roster.map { ($0.managerID, $0.status) })
                 == Dictionary(uniqueKeysWithValues: plan.currentRoster.map { ($0.managerID, $0.status) }))
         #expect(roster.filter { $0.status == .left }.count == leavers.count)
-        let stored = try await harness.call("ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.with { $0.page = .with { $0.pageSize = 10_000 } },
-                                            as: Crm_Compensation_V1_ListAssignmentsResponse.self, token: "office").assignments
+        let stored = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.page = .with { $0.pageSize = 10_000 } }, token: "office").assignments
         func key(_ a: Crm_Compensation_V1_Assignment) -> String {
             func text(_ date: Crm_Common_V1_Date) -> String { "\(date.year)-\(date.month)-\(date.day)" }
             return "\(a.customerID) \(a.managerID) \(text(a.effectiveFrom)) \(a.hasEffectiveUntil ? text(a.effectiveUntil) : "open")"
         }
         #expect(stored.map(key).sorted() == expected.map(key).sorted())
-        let schemes = try await harness.call("ListSchemes", Crm_Compensation_V1_ListSchemesRequest(), as: Crm_Compensation_V1_ListSchemesResponse.self,
+        let schemes = try await harness.call(Crm_Compensation_V1_Compensation.listSchemes, Crm_Compensation_V1_ListSchemesRequest(),
                                              token: "office").schemes
         #expect(schemes.map(\.grade) == Organisation.grades)
         #expect(schemes.allSatisfy { $0.version == 1 && $0.commissionTiers.count == CompensationPlan.tierBoundsFen.count })

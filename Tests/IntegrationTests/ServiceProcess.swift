@@ -5,6 +5,9 @@ import Foundation
 /// file, the development configuration from services/.
 final class ServiceProcess: @unchecked Sendable {
     let service: String
+    /// The process's own name in the work folder (its store, port file and log): the service's
+    /// name unless two processes of one service run side by side.
+    let name: String
     let databasePath: String
     let workDir: URL
     private(set) var port: Int = 0
@@ -24,16 +27,18 @@ final class ServiceProcess: @unchecked Sendable {
         return packageRoot.appendingPathComponent(".build/debug")
     }()
 
-    init(service: String, workDir: URL) {
+    init(service: String, workDir: URL, name: String? = nil) {
         self.service = service
+        self.name = name ?? service
         self.workDir = workDir
-        self.databasePath = workDir.appendingPathComponent("\(service).sqlite").path
+        self.databasePath = workDir.appendingPathComponent("\(self.name).sqlite").path
     }
 
     /// Starts the executable (on `port`, or a free one) and waits until it reports its port and
     /// answers health.
-    func start(port requested: Int = 0, peers: [String: Int] = [:]) async throws {
-        let portFile = workDir.appendingPathComponent("\(service).port")
+    /// `arguments` come last, so they win over `peers` (e.g. `--peer matching=A,B` for a list).
+    func start(port requested: Int = 0, peers: [String: Int] = [:], arguments: [String] = []) async throws {
+        let portFile = workDir.appendingPathComponent("\(name).port")
         try? FileManager.default.removeItem(at: portFile)
         let process = Process()
         process.executableURL = Self.binaryDir.appendingPathComponent("crm-\(service)")
@@ -43,7 +48,11 @@ final class ServiceProcess: @unchecked Sendable {
             "--config", Self.packageRoot.appendingPathComponent("services/\(service)/config.json").path,
             "--log-level", "warning",
         ] + peers.sorted(by: { $0.key < $1.key }).flatMap { ["--peer", "\($0.key)=127.0.0.1:\($0.value)"] }
-        let log = workDir.appendingPathComponent("\(service).log")
+            // The development configuration lists matching's sibling replicas on their fixed ports:
+            // a test's replica has only the siblings the test gives it.
+            + (service == "matching" && peers["matching"] == nil ? ["--peer", "matching="] : [])
+            + arguments
+        let log = workDir.appendingPathComponent("\(name).log")
         if !FileManager.default.fileExists(atPath: log.path) {
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         }
@@ -54,12 +63,10 @@ final class ServiceProcess: @unchecked Sendable {
         try process.run()
         self.process = process
 
-        // Readiness: the port file appears once the server listens (bounded wait). Generous: on a
-        // machine whose disk is busy with another job's writes, opening and migrating a new SQLite
-        // file (fsync) once took more than 20 s (three tests failed together in CI that way).
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(90)
-        while clock.now < deadline {
+        // Readiness: the port file appears once the server listens. No time limit while the
+        // process runs: on a machine whose disk is busy with another job's writes, opening and
+        // migrating a new SQLite file (fsync) once took more than 20 s.
+        while true {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 self.port = port
                 return

@@ -6,9 +6,9 @@ import Testing
 /// instant, and the replica forgetting nothing that can still count.
 struct BehaviourFeaturesTests {
     /// 2026-03-10 00:00 Beijing, and an instant `hours` after it.
-    static let day = BusinessCalendar.day(ofMillis: 1_773_072_000_000)
+    static let day = BusinessDays.day(ofMillis: 1_773_072_000_000)
     static func at(day offset: Int32, hour: Int64 = 0) -> Int64 {
-        BusinessCalendar.millis(ofDay: day + offset) + hour * 3_600_000
+        BusinessDays.millis(ofDay: day + offset) + hour * 3_600_000
     }
 
     static func slot(_ values: [Float], _ family: Int, _ slot: BehaviourFeatures.Slot) -> Float {

@@ -11,12 +11,12 @@ import Testing
 /// live scoring builds the same row as training at the same instant.
 @Suite(.serialized) struct BehaviourRowsTests {
     /// The month the rows are built for: last month (its start and its first days are in the past).
-    static let month = BusinessMonth(day: BusinessCalendar.today()).previous
-    static var start: Int64 { BusinessCalendar.millis(ofDay: month.firstDay) }
+    static let month = BusinessMonth(day: BusinessDays.today()).previous
+    static var start: Int64 { BusinessDays.millis(ofDay: month.firstDay) }
 
     /// Millis of `days` after the month's start (negative: before it) at `hour` Beijing time.
     static func at(_ days: Int32, hour: Int64 = 10) -> Int64 {
-        BusinessCalendar.millis(ofDay: month.firstDay + days) + hour * 3_600_000
+        BusinessDays.millis(ofDay: month.firstDay + days) + hour * 3_600_000
     }
 
     /// Two customers — C4 (may buy R1…R4) and C1 (R1 only) — and products of three families:
@@ -32,7 +32,7 @@ import Testing
     }
 
     func views(_ harness: MatchingHarness, _ customer: String, _ product: String, _ type: String, at times: [Int64], tag: String) async throws {
-        _ = try await harness.profiles.client(token: "ingest").unary(MatchingHarness.profilesMethod + "IngestProductViews", Crm_Profiles_V1_IngestProductViewsRequest.with {
+        _ = try await harness.profiles.client(token: "ingest").unary(Crm_Profiles_V1_Profiles.ingestProductViews, Crm_Profiles_V1_IngestProductViewsRequest.with {
             $0.events = times.enumerated().map { index, time in
                 .with {
                     $0.idempotencyKey = "\(customer)-\(tag)-V\(index)"
@@ -42,11 +42,11 @@ import Testing
                     $0.viewedAt = .with { $0.unixMillis = time }
                 }
             }
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
     }
 
     func contact(_ harness: MatchingHarness, _ customer: String, about product: String, at time: Int64, tag: String) async throws {
-        _ = try await harness.profiles.client(token: "ingest").unary(MatchingHarness.profilesMethod + "IngestServiceContacts", Crm_Profiles_V1_IngestServiceContactsRequest.with {
+        _ = try await harness.profiles.client(token: "ingest").unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, Crm_Profiles_V1_IngestServiceContactsRequest.with {
             $0.events = [.with {
                 $0.idempotencyKey = "\(customer)-\(tag)-S"
                 $0.customerID = customer
@@ -57,12 +57,12 @@ import Testing
                 $0.contactedAt = .with { $0.unixMillis = time }
                 $0.productCode = product
             }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
     }
 
     func order(_ harness: MatchingHarness, _ id: String, _ customer: String, _ product: String, side: Crm_Products_V1_OrderSide = .subscription,
                fen: Int64, at time: Int64) async throws {
-        _ = try await harness.products.client(token: "office").unary(MatchingHarness.productsMethod + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.with {
+        _ = try await harness.products.client(token: "office").unary(Crm_Products_V1_Products.importOrders, Crm_Products_V1_ImportOrdersRequest.with {
             $0.orders = [.with {
                 $0.orderID = id
                 $0.customerID = customer
@@ -76,7 +76,7 @@ import Testing
                     $0.suitabilityRuleVersion = "test"
                 }
             }]
-        }, as: Crm_Products_V1_ImportOrdersResponse.self)
+        })
     }
 
     /// A choice model that reads every (customer, product) feature, recent sales included.
@@ -127,15 +127,15 @@ import Testing
         try await contact(harness, "B-C4", about: "BF01", at: Self.at(-3), tag: "before")
         try await order(harness, "B-O1", "B-C4", "BF01", fen: 5_000_000, at: Self.at(-20))
         try await order(harness, "B-R1", "B-C4", "BF01", side: .redemption, fen: 1_000_000, at: Self.at(-10))
-        _ = try await harness.profiles.client(token: "ingest").unary(MatchingHarness.profilesMethod + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with {
+        _ = try await harness.profiles.client(token: "ingest").unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with {
             $0.events = [.with {
                 $0.idempotencyKey = "B-C4-P-before"
                 $0.customerID = "B-C4"
-                $0.tradingDay = BusinessCalendar.date(Self.month.firstDay - 2)
+                $0.tradingDay = BusinessDays.date(Self.month.firstDay - 2)
                 $0.cash = .with { $0.minorUnits = 10_000_000 }
                 $0.products = [.with { $0.productCode = "BF01"; $0.productType = "FUND_BOND"; $0.marketValue = .with { $0.minorUnits = 4_000_000 } }]
             }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
         try await harness.waitUntilCaughtUp()
         let before = try await Self.rows(harness, space: Self.space)
 
@@ -162,19 +162,19 @@ import Testing
             try await order(harness, "B-A-\(product)", "B-C4", product, fen: 7_000_000, at: Self.at(0, hour: 0))
             try await order(harness, "B-B-\(product)", "B-C4", product, side: .redemption, fen: 7_000_000, at: Self.at(2))
         }
-        _ = try await harness.profiles.client(token: "ingest").unary(MatchingHarness.profilesMethod + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with {
+        _ = try await harness.profiles.client(token: "ingest").unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with {
             $0.events = [.with {
                 $0.idempotencyKey = "B-C4-P-after"
                 $0.customerID = "B-C4"
-                $0.tradingDay = BusinessCalendar.date(Self.month.firstDay)
+                $0.tradingDay = BusinessDays.date(Self.month.firstDay)
                 $0.cash = .with { $0.minorUnits = 1 }
                 $0.products = [.with { $0.productCode = "EQ01"; $0.productType = "FUND_EQUITY"; $0.marketValue = .with { $0.minorUnits = 9_000_000 } }]
             }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
         try await harness.waitUntilCaughtUp()
         // The live copy did take them in (so the rows below had them within reach).
         let live = harness.replicas[0].service.replica.memory.withLock { memory in
-            memory.behaviour.features(row: memory.customers.row(of: "B-C4") ?? -1, at: BusinessCalendar.currentMillis())
+            memory.behaviour.features(row: memory.customers.row(of: "B-C4") ?? -1, at: BusinessDays.currentMillis())
         }
         #expect(BehaviourFeatures.family(live, 3)[BehaviourFeatures.Slot.orders.rawValue] == 1, "the equity fund order is in the copy")
 
@@ -200,8 +200,8 @@ import Testing
     /// dimensions profiles computes as of today and the behaviour before this instant.
     @Test func liveScoringBuildsTheTrainingRowOfTheSameInstant() async throws {
         let harness = try await Self.setUp()
-        let now = BusinessCalendar.currentMillis()
-        let today = BusinessCalendar.day(ofMillis: now)
+        let now = BusinessDays.currentMillis()
+        let today = BusinessDays.day(ofMillis: now)
         try await views(harness, "B-C4", "BF01", "FUND_BOND", at: [now - 3_600_000, now - 3 * 86_400_000, now - 45 * 86_400_000], tag: "live")
         try await contact(harness, "B-C4", about: "EQ01", at: now - 2 * 86_400_000, tag: "live")
         try await order(harness, "L-O1", "B-C4", "MM01", fen: 2_000_000, at: now - 9 * 86_400_000)
@@ -211,9 +211,8 @@ import Testing
 
         // Training's builder at this instant: profiles' dimensions as of today, the stored events.
         let dimensions = try await harness.profiles.client(token: "service").serverStreaming(
-            MatchingHarness.profilesMethod + "StreamDimensionsAsOf",
-            Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = BusinessCalendar.date(today) },
-            as: Crm_Profiles_V1_CustomerDimensions.self).collect()
+            Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
+            Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = BusinessDays.date(today) }).collect()
         let snapshot = try #require(dimensions.first { $0.customerID == "B-C4" }.map(SnapshotRow.init))
         let catalogue = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let stored = try await replica.database.read { db in try BehaviourStore.byCustomer(db, reaching: now, until: now) { catalogue[$0] ?? nil } }

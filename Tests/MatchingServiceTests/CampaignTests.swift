@@ -1,5 +1,7 @@
 import CRMProtos
+import CRMSuitability
 import CRMRPC
+import CRMTestSupport
 import CRMStore
 import Foundation
 import Testing
@@ -13,10 +15,10 @@ import Testing
         try await harness.customer("LOW", tolerance: .c1, lowest: true)
         try await harness.product("F1", risk: .r2)
         try await harness.waitUntilCaughtUp()
+        try await harness.useConstantModel()
         let marketing = harness.replicas[0].client(token: "marketing")
         func create(_ campaign: Crm_Matching_V1_Campaign) async throws -> Crm_Matching_V1_Campaign {
-            try await marketing.unary(MatchingHarness.matchingMethod + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = campaign },
-                                      as: Crm_Matching_V1_CreateCampaignResponse.self).campaign
+            try await marketing.unary(Crm_Matching_V1_Matching.createCampaign, Crm_Matching_V1_CreateCampaignRequest.with { $0.campaign = campaign }).campaign
         }
         let request = Crm_Matching_V1_Campaign.with { $0.campaignID = "SPRING"; $0.productCode = "F1"; $0.name = "Spring bond push"; $0.targetSize = 4 }
         let campaign = try await create(request)
@@ -30,21 +32,21 @@ import Testing
         unknownProduct.productCode = "NOPE"
         #expect(await statusOf { _ = try await create(unknownProduct) }?.fieldViolations.first?.field == "campaign.product_code")
 
-        let page = try await marketing.unary(MatchingHarness.matchingMethod + "ListCampaignTargets", Crm_Matching_V1_ListCampaignTargetsRequest.with {
+        let page = try await marketing.unary(Crm_Matching_V1_Matching.listCampaignTargets, Crm_Matching_V1_ListCampaignTargetsRequest.with {
             $0.campaignID = "SPRING"; $0.page = .with { $0.pageSize = 3 }
-        }, as: Crm_Matching_V1_ListCampaignTargetsResponse.self)
+        })
         #expect(page.targets.map(\.rank) == [1, 2, 3])
-        let rest = try await marketing.unary(MatchingHarness.matchingMethod + "ListCampaignTargets", Crm_Matching_V1_ListCampaignTargetsRequest.with {
+        let rest = try await marketing.unary(Crm_Matching_V1_Matching.listCampaignTargets, Crm_Matching_V1_ListCampaignTargetsRequest.with {
             $0.campaignID = "SPRING"; $0.page = .with { $0.pageSize = 3; $0.pageToken = page.nextPageToken }
-        }, as: Crm_Matching_V1_ListCampaignTargetsResponse.self)
+        })
         let targets = (page.targets + rest.targets).map(\.customerID)
         #expect(targets.count == 4 && !targets.contains("LOW"))
         let untargeted = ["C1", "C2", "C3", "C4", "C5", "C6"].filter { !targets.contains($0) }
 
         func contact(_ customer: String, _ outcome: Crm_Matching_V1_ContactOutcome) async throws -> Bool {
-            try await marketing.unary(MatchingHarness.matchingMethod + "RecordCampaignContact", Crm_Matching_V1_RecordCampaignContactRequest.with {
+            try await marketing.unary(Crm_Matching_V1_Matching.recordCampaignContact, Crm_Matching_V1_RecordCampaignContactRequest.with {
                 $0.contact = .with { $0.campaignID = "SPRING"; $0.customerID = customer; $0.outcome = outcome; $0.managerID = "M1" }
-            }, as: Crm_Matching_V1_RecordCampaignContactResponse.self).created
+            }).created
         }
         #expect(try await contact(targets[0], .reached))
         #expect(try await contact(targets[0], .reached) == false)
@@ -57,16 +59,16 @@ import Testing
             Crm_Products_V1_Order.with {
                 $0.orderID = "O\(index)"; $0.customerID = customer; $0.productCode = "F1"; $0.side = .subscription
                 $0.amount = .with { $0.minorUnits = 200_000 }; $0.channel = .website
-                $0.acceptedAt = .with { $0.unixMillis = now }; $0.suitability = .match; $0.suitabilityRuleVersion = "suitability-2026.1"
+                $0.acceptedAt = .with { $0.unixMillis = now }; $0.suitability = .match; $0.suitabilityRuleVersion = SuitabilityRules.currentVersion
             }
         }
-        _ = try await harness.products.client(token: "office").unary(MatchingHarness.productsMethod + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.with {
+        _ = try await harness.products.client(token: "office").unary(Crm_Products_V1_Products.importOrders, Crm_Products_V1_ImportOrdersRequest.with {
             $0.orders = orders
-        }, as: Crm_Products_V1_ImportOrdersResponse.self)
+        })
         try await harness.waitUntilCaughtUp()
-        let report = try await marketing.unary(MatchingHarness.matchingMethod + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.with {
+        let report = try await marketing.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
             $0.campaignID = "SPRING"
-        }, as: Crm_Matching_V1_GetCampaignReportResponse.self).report
+        }).report
         #expect(report.targets == 4)
         #expect(report.reached == 2)
         #expect(report.declined == 1)

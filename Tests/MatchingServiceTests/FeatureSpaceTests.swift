@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import MatchingService
 
@@ -71,14 +72,14 @@ struct FeatureSpaceTests {
     @Test func importModelRefusesAFeatureListTheReplicaCannotCompute() async throws {
         let harness = try await MatchingHarness.start()
         let error = await statusOf {
-            _ = try await harness.matching.unary(MatchingHarness.matchingMethod + "ImportModel", Crm_Matching_V1_ImportModelRequest.with {
+            _ = try await harness.matching.unary(Crm_Matching_V1_Matching.importModel, Crm_Matching_V1_ImportModelRequest.with {
                 $0.model = .with {
                     $0.summary = .with {
                         $0.version = "gbt-imported-1"
                         $0.features = ["total_assets", "family", "trade_count_30d"]
                     }
                 }
-            }, as: Crm_Matching_V1_ImportModelResponse.self)
+            })
         }
         #expect(error?.code == .invalidArgument)
         #expect(error?.fieldViolations.first?.field == "model.summary.features")

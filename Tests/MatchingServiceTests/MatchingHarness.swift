@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMStore
+import CRMTestSupport
 import Foundation
 import GRDB
 @testable import MatchingService
@@ -33,7 +34,9 @@ struct MatchingHarness {
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: temporaryFile("profiles"), tokens: tokens, runBackground: true)
         let products = try await InProcessService<ProductsService>.start(databasePath: temporaryFile("products"), tokens: tokens)
         var harness = MatchingHarness(profiles: profiles, products: products, replicas: [])
-        try await harness.addReplica()
+        let replica = try await harness.addReplica()
+        // Serving: its (empty) copy has read its three feeds once.
+        try await CRMTestSupport.waitUntil { replica.service.readiness.isReady }
         return harness
     }
 
@@ -41,10 +44,10 @@ struct MatchingHarness {
     @discardableResult
     mutating func addReplica() async throws -> InProcessService<MatchingService> {
         var peers = [
-            "profiles": profiles.client(token: "service"),
-            "products": products.client(token: "service"),
+            "profiles": profiles.peerClient(token: "service"),
+            "products": products.peerClient(token: "service"),
         ]
-        if let first = replicas.first { peers["matching"] = first.client(token: "service") }
+        if let first = replicas.first { peers["matching"] = first.peerClient(token: "service") }
         let replica = try await InProcessService<MatchingService>.start(
             databasePath: Self.temporaryFile("matching"), tokens: Self.tokens, settings: Self.matchingSettings, peers: peers, runBackground: true
         )
@@ -59,17 +62,12 @@ struct MatchingHarness {
     }
 
     var matching: RPCClient { replicas[0].client(token: "office") }
-    static let profilesMethod = "/crm.profiles.v1.Profiles/"
-    static let productsMethod = "/crm.products.v1.Products/"
-    static let matchingMethod = "/crm.matching.v1.Matching/"
-
-    // MARK: Loading
 
     func customer(_ id: String, status: Crm_Profiles_V1_AccountStatus = .normal, tolerance: Crm_Common_V1_RiskTolerance? = .c3,
                   lowest: Bool = false, professional: Bool = false, horizon: Crm_Profiles_V1_InvestmentHorizon = .threeTo5Years,
                   varieties: [Crm_Profiles_V1_InvestmentVariety] = [.funds, .bonds], assessedDaysAgo: Int64 = 30) async throws {
         let ingest = profiles.client(token: "ingest")
-        _ = try await ingest.unary(Self.profilesMethod + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
             $0.customer = .with {
                 $0.customerID = id
                 $0.kind = .individual
@@ -79,10 +77,10 @@ struct MatchingHarness {
                 $0.status = status
                 if status != .prospect { $0.openDate = .init(year: 2020, month: 1, day: 15) }
             }
-        }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        })
         guard let tolerance else { return }
-        let assessed = BusinessCalendar.date(BusinessCalendar.today() - Int32(assessedDaysAgo))
-        _ = try await ingest.unary(Self.profilesMethod + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+        let assessed = BusinessDays.date(BusinessDays.today() - Int32(assessedDaysAgo))
+        _ = try await ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
             $0.customerID = id
             $0.assessment = .with {
                 $0.investorClass = professional ? .professional : .ordinary
@@ -92,13 +90,13 @@ struct MatchingHarness {
                 $0.horizon = horizon
                 $0.varieties = varieties
             }
-        }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+        })
     }
 
     func product(_ code: String, risk: Crm_Common_V1_RiskLevel, type: Crm_Products_V1_ProductType = .fundMixed,
                  horizon: Crm_Products_V1_InvestmentHorizon = .oneTo3Years, variety: Crm_Products_V1_InvestmentVariety = .funds,
                  rule: String = "") async throws {
-        _ = try await products.client(token: "admin").unary(Self.productsMethod + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with {
+        _ = try await products.client(token: "admin").unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with {
             $0.product = .with {
                 $0.productCode = code
                 $0.name = "Fund \(code)"
@@ -112,11 +110,11 @@ struct MatchingHarness {
                 $0.expectedReturn = .with { $0.lowBp = 300; $0.highBp = 800 }
                 $0.fees = .with { $0.subscriptionBp = 150; $0.managementBp = 120 }
                 $0.salesRebateBp = 40
-                let today = BusinessCalendar.today()
-                $0.salesWindow = .with { $0.start = BusinessCalendar.date(today - 400); $0.end = BusinessCalendar.date(today + 30) }
+                let today = BusinessDays.today()
+                $0.salesWindow = .with { $0.start = BusinessDays.date(today - 400); $0.end = BusinessDays.date(today + 30) }
                 $0.targetRule = rule
             }
-        }, as: Crm_Products_V1_UpsertProductResponse.self)
+        })
     }
 
     // MARK: Waiting (bounded polling of a condition, no timing)
@@ -128,26 +126,33 @@ struct MatchingHarness {
         return (profilesLast, productsLast)
     }
 
-    /// Waits until every replica has applied everything both feeds and profiles' views and
-    /// contacts hold now (and profiles has folded every event into dimensions first).
-    func waitUntilCaughtUp(attempts: Int = 2_000) async throws {
+    /// Waits until every replica serves, has applied everything both feeds and profiles' views and
+    /// contacts hold now (profiles has folded every event into dimensions first) and holds the
+    /// first replica's model.
+    func waitUntilCaughtUp() async throws {
         try await profiles.service.updateDimensions()
         let (profilesLast, productsLast) = try await sourceSequences()
         let eventsLast = try await profiles.database.read { db in
             try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0
         }
+        let model = replicas.first?.service.replicaStatus().modelVersion ?? ""
         for replica in replicas {
-            var attempt = 0
-            while true {
+            try await CRMTestSupport.waitUntil {
                 let status = replica.service.replicaStatus()
-                if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast
-                    && status.eventsSequence >= UInt64(eventsLast) { break }
-                attempt += 1
-                if attempt > attempts { throw HarnessError("replica did not catch up: \(status) vs \(profilesLast)/\(productsLast)") }
-                try await Task.sleep(for: .milliseconds(10))
+                return replica.service.readiness.isReady && status.profilesSequence >= profilesLast
+                    && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast)
+                    && status.modelVersion == model
             }
         }
     }
+
+    /// Imports a model that scores everyone alike into the first replica (the others copy it):
+    /// ranked calls need a model, and with this one lists are in customer-id order.
+    func useConstantModel() async throws {
+        try await ConstantModel.install(into: matching)
+        try await waitUntilCaughtUp()
+    }
+
 
     struct HarnessError: Error, CustomStringConvertible {
         let description: String
@@ -157,35 +162,23 @@ struct MatchingHarness {
     // MARK: Calls
 
     func decide(_ customer: String, _ product: String, client: RPCClient? = nil) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
-        try await (client ?? matching).unary(Self.matchingMethod + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.with {
+        try await (client ?? matching).unary(Crm_Matching_V1_Matching.decideSuitability, Crm_Matching_V1_DecideSuitabilityRequest.with {
             $0.customerID = customer
             $0.productCode = product
-        }, as: Crm_Matching_V1_DecideSuitabilityResponse.self)
+        })
     }
 
     func targets(_ product: String, k: UInt32 = 100, client: RPCClient? = nil) async throws -> Crm_Matching_V1_TargetCustomersResponse {
-        try await (client ?? matching).unary(Self.matchingMethod + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.with {
+        try await (client ?? matching).unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
             $0.productCode = product
             $0.k = k
-        }, as: Crm_Matching_V1_TargetCustomersResponse.self)
+        })
     }
 
     func recommend(_ customer: String, client: RPCClient? = nil) async throws -> Crm_Matching_V1_RecommendProductsResponse {
-        try await (client ?? matching).unary(Self.matchingMethod + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+        try await (client ?? matching).unary(Crm_Matching_V1_Matching.recommendProducts, Crm_Matching_V1_RecommendProductsRequest.with {
             $0.customerID = customer
             $0.limit = 100
-        }, as: Crm_Matching_V1_RecommendProductsResponse.self)
-    }
-}
-
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
+        })
     }
 }

@@ -26,10 +26,9 @@ import Testing
         try await harness.waitUntilCaughtUp()
 
         let progress = try await harness.matching.serverStreaming(
-            MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with {
+            Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with {
                 $0.trees = 80; $0.depth = 4; $0.negativesPerPositive = 50
-            },
-            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))
+            }, options: .timeout(.seconds(600))
         ).collect()
         #expect(progress.map(\.stage).contains("training"))
         let summary = try #require(progress.last?.model)
@@ -41,10 +40,10 @@ import Testing
         #expect(summary.validationAuc > 0.6)
 
         // Realised hit rates over the most-bought products: the model's beside both baselines.
-        let evaluation = try await harness.matching.unary(MatchingHarness.matchingMethod + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+        let evaluation = try await harness.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
             $0.k = [100]
             $0.includeRankings = true
-        }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        }, options: .timeout(.seconds(600))).evaluation
         #expect(!evaluation.products.isEmpty)
         let modelHits = evaluation.model[0].hits, randomHits = evaluation.random[0].hits, richestHits = evaluation.richest[0].hits
         #expect(modelHits > randomHits, "model \(modelHits) vs random \(randomHits)")
@@ -95,10 +94,10 @@ import Testing
             guard all.count > 3 else { continue }
             checked += 1
             #expect(zip(all, all.dropFirst()).allSatisfy { $0.score > $1.score || ($0.score == $1.score && $0.productCode < $1.productCode) })
-            let three = try await harness.matching.unary(MatchingHarness.matchingMethod + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.with {
+            let three = try await harness.matching.unary(Crm_Matching_V1_Matching.recommendProducts, Crm_Matching_V1_RecommendProductsRequest.with {
                 $0.customerID = id
                 $0.limit = 3
-            }, as: Crm_Matching_V1_RecommendProductsResponse.self).products
+            }).products
             #expect(three == Array(all.prefix(3)))
         }
         #expect(checked > 3)
@@ -120,17 +119,16 @@ import Testing
 
         // Logistic regression on the same rows, evaluated on the same products: below the trees.
         let logistic = try #require(try await harness.matching.serverStreaming(
-            MatchingHarness.matchingMethod + "TrainModel", Crm_Matching_V1_TrainModelRequest.with {
+            Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with {
                 $0.kind = .logisticRegression; $0.negativesPerPositive = 50
-            },
-            as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))
+            }
         ).collect().last?.model)
-        let linear = try await harness.matching.unary(MatchingHarness.matchingMethod + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.with {
+        let linear = try await harness.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
             $0.version = logistic.version
             $0.k = [100]
             $0.includeRankings = true
             $0.productCodes = evaluation.products.map(\.productCode)
-        }, as: Crm_Matching_V1_EvaluateModelResponse.self, options: .timeout(.seconds(600))).evaluation
+        }).evaluation
         var logisticExpected = 0.0
         for product in linear.products {
             logisticExpected += product.modelRanking.reduce(0) { total, id in

@@ -46,6 +46,7 @@ import Testing
         for id in ids { try await harness.customer(id, tolerance: .c3) }
         try await harness.product("R2", risk: .r2, rule: "status = normal")
         try await harness.waitUntilCaughtUp()
+        try await harness.useConstantModel()
 
         // A second replica starts while customers keep changing: re-assessed, frozen, new ones.
         let writer = harness

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import CRMWorld
 import CRMWorldLoader
 import GRDB
@@ -18,32 +19,25 @@ import Testing
         try await loader.loadCatalogue()
         _ = try await loader.loadCustomers(0..<600)
         try await harness.waitUntilCaughtUp()
-        let train = MatchingHarness.matchingMethod + "TrainModel"
-
         // A run of 2,000 deep trees at a tiny rate (no early stop for a long while), cancelled by
-        // its caller as soon as the trees start: leaving the stream cancels the call.
-        let long = try await harness.matching.serverStreaming(train, Crm_Matching_V1_TrainModelRequest.with {
+        // its caller as soon as the trees start: leaving the stream cancels the call once the
+        // stream is gone too (it is read in a function of its own, which releases it on return).
+        let stages = try await Self.stagesUntilTraining(harness.matching.serverStreaming(Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with {
             $0.trees = 2_000; $0.depth = 8; $0.learningRate = 0.001; $0.negativesPerPositive = 50
-        }, as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600)))
-        var stages: [String] = []
-        for try await progress in long {
-            stages.append(progress.stage)
-            if progress.stage == "training" { break }
-        }
+        }))
         #expect(stages.last == "training")
 
         // The replica refuses a second run only while the first winds down (to its next tree):
-        // poll until a short rerun is accepted.
+        // retry until a short rerun is accepted.
         var rerun: Crm_Matching_V1_ModelSummary?
-        var refusals = 0
-        while rerun == nil, refusals < 10_000 {
+        try await waitUntil(every: .milliseconds(20)) {
             do {
-                rerun = try await harness.matching.serverStreaming(train, Crm_Matching_V1_TrainModelRequest.with {
+                rerun = try await harness.matching.serverStreaming(Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with {
                     $0.trees = 5; $0.depth = 3; $0.negativesPerPositive = 50
-                }, as: Crm_Matching_V1_TrainingProgress.self, options: .timeout(.seconds(600))).collect().last?.model
+                }).collect().last?.model
+                return true
             } catch let error as RPCError where error.code == .failedPrecondition {
-                refusals += 1
-                try await Task.sleep(for: .milliseconds(20))
+                return false
             }
         }
         let model = try #require(rerun)
@@ -52,20 +46,27 @@ import Testing
         #expect(versions == [model.version])
 
         // A month without any order cannot be evaluated; the held-out month carries its buyers.
-        let evaluate = MatchingHarness.matchingMethod + "EvaluateModel"
         let error = await statusOf {
-            _ = try await harness.matching.unary(evaluate, Crm_Matching_V1_EvaluateModelRequest.with { $0.heldOutMonth = "2019-01" },
-                                                 as: Crm_Matching_V1_EvaluateModelResponse.self)
+            _ = try await harness.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with { $0.heldOutMonth = "2019-01" })
         }
         #expect(error?.code == .failedPrecondition)
         #expect(error?.message.contains("no orders in 2019-01") == true, "\(String(describing: error))")
-        let evaluation = try await harness.matching.unary(evaluate, Crm_Matching_V1_EvaluateModelRequest(), as: Crm_Matching_V1_EvaluateModelResponse.self,
-                                                          options: .timeout(.seconds(600))).evaluation
+        let evaluation = try await harness.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest()).evaluation
         let month = world.configuration.heldOutMonth
         let buyers = Set((0..<600).flatMap { index in world.customer(at: index).purchases.filter { $0.month == month }.map(\.order.customerID) })
         let orders = (0..<600).reduce(0) { $0 + world.customer(at: $1).purchases.count { $0.month == month } }
         #expect(evaluation.buyers == UInt64(buyers.count) && evaluation.orders == UInt64(orders))
         #expect(evaluation.buyers > 0)
         try await harness.stop()
+    }
+
+    /// The stages a training run reports until its trees start; then it stops reading.
+    static func stagesUntilTraining(_ progress: ResponseStream<Crm_Matching_V1_TrainingProgress>) async throws -> [String] {
+        var stages: [String] = []
+        for try await step in progress {
+            stages.append(step.stage)
+            if step.stage == "training" { break }
+        }
+        return stages
     }
 }

@@ -32,22 +32,22 @@ import Testing
         let next = Array(world.customers(120..<160))
         let ingest = harness.profiles.client(token: "ingest")
         for customer in next {
-            _ = try await ingest.unary(MatchingHarness.profilesMethod + "UpsertCustomer", customer.creation, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+            _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, customer.creation)
             for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents) {
-                _ = try await ingest.unary(MatchingHarness.profilesMethod + "ChangeAccountStatus", change, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+                _ = try await ingest.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change)
             }
             if let assessment = customer.assessments.first {
-                _ = try await ingest.unary(MatchingHarness.profilesMethod + "RecordAssessment", assessment, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+                _ = try await ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, assessment)
             }
         }
         _ = try await loader.loadCustomers(120..<160)
 
         let profiles = harness.profiles.client(token: "office")
         for customer in customers + next {
-            let view = try await profiles.unary(MatchingHarness.profilesMethod + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+            let view = try await profiles.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
                 $0.customerID = customer.id
                 $0.recentLimit = 1
-            }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+            }).view
             #expect(view.customer.status == customer.record.status, "\(customer.id) status")
             #expect(view.assessmentHistory.count == customer.assessments.count, "\(customer.id) assessments")
             #expect(view.statusHistory.count == customer.statusChanges.count + 1, "\(customer.id) status history")
@@ -56,9 +56,7 @@ import Testing
         let trades = customers.filter { $0.record.status == .normal }.flatMap(\.events.trades)
         if !trades.isEmpty {
             let answer = try await harness.profiles.client(token: "ingest").unary(
-                MatchingHarness.profilesMethod + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades.prefix(500)) },
-                as: Crm_Profiles_V1_IngestResponse.self
-            )
+                Crm_Profiles_V1_Profiles.ingestTrades, Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades.prefix(500)) })
             #expect(answer.accepted == 0 && answer.duplicates == UInt32(min(500, trades.count)))
         }
         try await harness.stop()
@@ -82,10 +80,8 @@ import Testing
         for month in [0, world.configuration.heldOutMonth / 2, world.configuration.heldOutMonth] {
             let asOf = world.configuration.month(month).firstDay - 1
             let served = try await harness.profiles.client(token: "service").serverStreaming(
-                MatchingHarness.profilesMethod + "StreamDimensionsAsOf",
-                Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = WorldDays.date(asOf) },
-                as: Crm_Profiles_V1_CustomerDimensions.self
-            ).collect()
+                Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
+                Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = WorldDays.date(asOf) }).collect()
             #expect(served.count == 300)
             for dimensions in served {
                 let customer = try #require(world.customerIndex(of: dimensions.customerID).map { world.customer(at: $0) })

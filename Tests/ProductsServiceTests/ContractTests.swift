@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import GRDB
 import Testing
 @testable import ProductsService
@@ -15,17 +16,17 @@ import Testing
         #expect(try await harness.putTemplate("P1").version == 1)
         let second = try await harness.putTemplate("P1", body: "Revised terms.", disclosures: ["D1", "D2", "D3"])
         #expect(second.version == 2)
-        let old = try await harness.web.unary(ProductsHarness.method + "GetContractTemplate", Crm_Products_V1_GetContractTemplateRequest.with {
+        let old = try await harness.web.unary(Crm_Products_V1_Products.getContractTemplate, Crm_Products_V1_GetContractTemplateRequest.with {
             $0.productCode = "P1"; $0.version = 1
-        }, as: Crm_Products_V1_GetContractTemplateResponse.self).template
+        }).template
         #expect(old.body == first.body)
         let unknown = await statusOf { try await harness.putTemplate("NOPE") }
         #expect(unknown?.code == .notFound)
         #expect(unknown?.fieldViolations.first?.field == "template.product_code")
         let denied = await statusOf {
-            _ = try await harness.web.unary(ProductsHarness.method + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.with {
+            _ = try await harness.web.unary(Crm_Products_V1_Products.putContractTemplate, Crm_Products_V1_PutContractTemplateRequest.with {
                 $0.template = .with { $0.productCode = "P1"; $0.title = "t"; $0.body = "b" }
-            }, as: Crm_Products_V1_PutContractTemplateResponse.self)
+            })
         }
         #expect(denied?.code == .permissionDenied)
         try await harness.stop()

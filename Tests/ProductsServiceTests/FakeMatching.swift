@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import NIOCore
 import Synchronization
 
 /// A stand-in for the matching service's DecideSuitability on 127.0.0.1 and a free port: the real
@@ -9,6 +10,8 @@ final class FakeMatching: Sendable {
     let server: RPCServer
     let port: Int
     private let asked = Mutex<[Crm_Matching_V1_DecideSuitabilityRequest]>([])
+    /// The time each request had left when it arrived (nil: it came without a deadline).
+    private let timeLeft = Mutex<[TimeAmount?]>([])
 
     private init(server: RPCServer, port: Int) {
         self.server = server
@@ -20,8 +23,10 @@ final class FakeMatching: Sendable {
     ) async throws -> FakeMatching {
         let box = Mutex<FakeMatching?>(nil)
         var router = Router()
-        router.unary("/crm.matching.v1.Matching/DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.self, policy: .roles("service")) { request, _ in
-            box.withLock { $0 }?.asked.withLock { $0.append(request) }
+        router.unary(Crm_Matching_V1_Matching.decideSuitability, policy: .roles("service")) { request, context in
+            let fake = box.withLock { $0 }
+            fake?.asked.withLock { $0.append(request) }
+            fake?.timeLeft.withLock { $0.append(context.deadline.map { $0 - .now() }) }
             return decide(request)
         }
         let server = RPCServer(
@@ -39,6 +44,7 @@ final class FakeMatching: Sendable {
     }
 
     var requests: [Crm_Matching_V1_DecideSuitabilityRequest] { asked.withLock { $0 } }
+    var deadlinesLeft: [TimeAmount?] { timeLeft.withLock { $0 } }
 
     /// The client the products service uses for its `matching` peer.
     func client() -> RPCClient {

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import ProductsService
 
@@ -35,9 +36,7 @@ import Testing
         #expect(rest[2].product.riskLevel == .r3)
         #expect(rest.last?.product.status == .suspended)
         let limited = try await restarted.service.client(token: "office").serverStreaming(
-            ProductsHarness.method + "StreamChanges", Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = 4; $0.limit = 1 },
-            as: Crm_Products_V1_ChangeEvent.self
-        ).collect()
+            Crm_Products_V1_Products.streamChanges, Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = 4; $0.limit = 1 }).collect()
         #expect(limited.map(\.sequence) == [5])
         let website = await statusOf { _ = try await restarted.changes(after: 0, client: restarted.web) }
         #expect(website?.code == .permissionDenied)

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import CRMStore
 import Foundation
 import Testing
@@ -17,9 +18,7 @@ import Testing
 
     func importing(_ harness: ProductsHarness, _ orders: [Crm_Products_V1_Order]) async throws -> Crm_Products_V1_ImportOrdersResponse {
         try await harness.service.client(token: "office").unary(
-            ProductsHarness.method + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.with { $0.orders = orders },
-            as: Crm_Products_V1_ImportOrdersResponse.self
-        )
+            Crm_Products_V1_Products.importOrders, Crm_Products_V1_ImportOrdersRequest.with { $0.orders = orders })
     }
 
     @Test func historyIsRecordedAsItWasOnceAndInTimeOrder() async throws {
@@ -63,7 +62,7 @@ import Testing
         // Nothing of the refused batches was written: only OK is in the feed.
         #expect(try await harness.changes(after: 0).compactMap { if case .order(let order)? = $0.body { return order.orderID } else { return nil } } == ["OK"])
         // Only head office (or an operator) may import.
-        let denied = await statusOf { _ = try await harness.web.unary(ProductsHarness.method + "ImportOrders", Crm_Products_V1_ImportOrdersRequest(), as: Crm_Products_V1_ImportOrdersResponse.self) }
+        let denied = await statusOf { _ = try await harness.web.unary(Crm_Products_V1_Products.importOrders, Crm_Products_V1_ImportOrdersRequest()) }
         #expect(denied?.code == .permissionDenied)
         try await harness.stop()
     }

@@ -1,6 +1,9 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import CRMStore
+import NIOCore
 import Testing
 @testable import ProductsService
 
@@ -70,8 +73,8 @@ import Testing
         for day in [Int32(1), 15, 30] {
             try SaleRules.check(order, against: product, today: .init(year: 2026, month: 6, day: day))
         }
-        #expect(throws: RPCError.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 5, day: 31)) }
-        #expect(throws: RPCError.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 7, day: 1)) }
+        #expect(throws: Refusal.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 5, day: 31)) }
+        #expect(throws: Refusal.self) { try SaleRules.check(order, against: product, today: .init(year: 2026, month: 7, day: 1)) }
         // Redemptions are not held to the minimum purchase.
         let small = ProductsHarness.order("O2", fen: 1, side: .redemption)
         try SaleRules.check(small, against: product, today: .init(year: 2026, month: 6, day: 2))
@@ -184,6 +187,30 @@ import Testing
         await matching.stop()
     }
 
+    @Test func matchingGetsTheSmallerOfItsTimeoutAndWhatIsLeftOfTheOrdersDeadline() async throws {
+        let matching = try await FakeMatching.start { _ in .with { $0.decision = .match; $0.ruleVersion = "fake-1" } }
+        let harness = try await Self.seeded(matching: matching.client(), settings: ["suitability.timeout_ms": "3000"])
+        // The caller allows 1.5 s: matching is asked with no more than that.
+        let web = harness.service.client(token: "web")
+        _ = try await web.unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with { $0.order = ProductsHarness.order("O1") }, options: .timeout(.milliseconds(1_500)))
+        // The caller allows a minute: matching gets the configured 3 s at most.
+        _ = try await web.unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with { $0.order = ProductsHarness.order("O2") }, options: .timeout(.seconds(60)))
+        let left = matching.deadlinesLeft
+        #expect(left.count == 2)
+        #expect(left.allSatisfy { $0 != nil })
+        #expect((left.first ?? nil).map { $0 <= .milliseconds(1_500) && $0 > .zero } == true, "\(left)")
+        #expect((left.last ?? nil).map { $0 <= .milliseconds(3_000) && $0 > .zero } == true, "\(left)")
+        // The rule itself, at fixed instants.
+        let now = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
+        #expect(MatchingSuitabilityGate.timeout(configured: 3_000, callerDeadline: now + .milliseconds(700), now: now) == .milliseconds(700))
+        #expect(MatchingSuitabilityGate.timeout(configured: 3_000, callerDeadline: now + .seconds(9), now: now) == .milliseconds(3_000))
+        #expect(MatchingSuitabilityGate.timeout(configured: 3_000, callerDeadline: nil, now: now) == .milliseconds(3_000))
+        #expect(MatchingSuitabilityGate.timeout(configured: 3_000, callerDeadline: now - .seconds(1), now: now) == .milliseconds(1))
+        await web.close()
+        try await harness.stop()
+        await matching.stop()
+    }
+
     @Test func matchingOutOfReachMeansUnavailable() async throws {
         // A port that was just listening and is now closed.
         let gone = try await FakeMatching.start { _ in .with { $0.decision = .match } }
@@ -196,8 +223,7 @@ import Testing
         #expect(refused?.message.contains("not accepted unchecked") == true)
         #expect(ContinuousClock.now - started < .seconds(5))
         let notStored = await statusOf {
-            _ = try await harness.web.unary(ProductsHarness.method + "GetOrder", Crm_Products_V1_GetOrderRequest.with { $0.orderID = "O1" },
-                                            as: Crm_Products_V1_GetOrderResponse.self)
+            _ = try await harness.web.unary(Crm_Products_V1_Products.getOrder, Crm_Products_V1_GetOrderRequest.with { $0.orderID = "O1" })
         }
         #expect(notStored?.code == .notFound)
         try await harness.stop()
@@ -211,7 +237,8 @@ import Testing
 
     @Test func aManagersWorkbenchCreditsOnlyItsManager() async throws {
         let harness = try await Self.seeded()
-        let orders = harness.orderHandlers(gate: FixedGate(.match))
+        let profiles = try await SalesAccessTests.profilesWithTwoBooks()
+        let orders = harness.orderHandlers(gate: FixedGate(.match), access: SalesAccess(profiles: profiles.peerClient(token: "service")))
         let manager = Principal(name: "manager:M1", roles: ["workbench"], attributes: ["manager_id": "M1"])
         var order = ProductsHarness.order("O1")
         order.managerID = ""
@@ -226,6 +253,7 @@ import Testing
         #expect(feed?.code == .permissionDenied)
         await client.close()
         try await harness.stop()
+        try await profiles.stop()
     }
 
     @Test func customersSubscribeToAdvisoryPackages() async throws {
@@ -233,7 +261,7 @@ import Testing
         try await harness.upsert(ProductsHarness.product("ADV1", type: .advisoryPackage, risk: .r1))
         try await harness.upsert(ProductsHarness.product("P1"))
         func subscribe(_ fill: (inout Crm_Products_V1_PackageSubscription) -> Void) async throws -> Crm_Products_V1_SubscribePackageResponse {
-            try await harness.web.unary(ProductsHarness.method + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.with {
+            try await harness.web.unary(Crm_Products_V1_Products.subscribePackage, Crm_Products_V1_SubscribePackageRequest.with {
                 $0.subscription = .with {
                     $0.customerID = "C1"
                     $0.packageCode = "ADV1"
@@ -241,7 +269,7 @@ import Testing
                     $0.startDate = .init(year: 2026, month: 7, day: 1)
                     fill(&$0)
                 }
-            }, as: Crm_Products_V1_SubscribePackageResponse.self)
+            })
         }
         let first = try await subscribe { _ in }
         #expect(first.created)
@@ -254,8 +282,13 @@ import Testing
         let notPackage = await statusOf { _ = try await subscribe { $0.packageCode = "P1" } }
         #expect(notPackage?.code == .failedPrecondition)
         #expect(notPackage?.fieldViolations.first?.field == "subscription.package_code")
-        let noFee = await statusOf { _ = try await subscribe { $0.clearFeeSchedule(); $0.startDate = .init(year: 2026, month: 2, day: 30) } }
-        #expect(Set(noFee?.fieldViolations.map(\.field) ?? []) == ["subscription.fee_schedule", "subscription.start_date"])
+        // A date that is no date is refused by the contract's checks before the handler looks at the
+        // rest; without it, the handler names what it finds.
+        let notADate = await statusOf { _ = try await subscribe { $0.clearFeeSchedule(); $0.startDate = .init(year: 2026, month: 2, day: 30) } }
+        #expect(notADate?.code == .invalidArgument)
+        #expect(notADate?.fieldViolations.map(\.field) == ["subscription.start_date"])
+        let noFee = await statusOf { _ = try await subscribe { $0.clearFeeSchedule() } }
+        #expect(noFee?.fieldViolations.map(\.field) == ["subscription.fee_schedule"])
         let unknown = await statusOf { _ = try await subscribe { $0.packageCode = "NOPE" } }
         #expect(unknown?.code == .notFound)
         try await harness.stop()

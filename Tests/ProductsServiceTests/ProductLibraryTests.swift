@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import ProductsService
 
@@ -112,9 +113,8 @@ import Testing
         let unknown = await statusOf { _ = try await harness.asOf("NOPE", first.updatedAt.unixMillis) }
         #expect(unknown?.fieldViolations.first?.field == "product_code")
 
-        let versions = try await harness.web.unary(ProductsHarness.method + "ListProductVersions",
-                                                   Crm_Products_V1_ListProductVersionsRequest.with { $0.productCode = "P1" },
-                                                   as: Crm_Products_V1_ListProductVersionsResponse.self).versions
+        let versions = try await harness.web.unary(Crm_Products_V1_Products.listProductVersions,
+                                                   Crm_Products_V1_ListProductVersionsRequest.with { $0.productCode = "P1" }).versions
         #expect(versions.map(\.riskLevel) == [.r2, .r4, .r5])
         try await harness.stop()
     }
@@ -199,14 +199,13 @@ import Testing
         // Readers read; hr does not.
         for token in ["web", "m1", "feed", "office"] {
             let client = harness.service.client(token: token)
-            let got = try await client.unary(ProductsHarness.method + "GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = "P1" },
-                                             as: Crm_Products_V1_GetProductResponse.self)
+            let got = try await client.unary(Crm_Products_V1_Products.getProduct, Crm_Products_V1_GetProductRequest.with { $0.productCode = "P1" })
             #expect(got.product.productCode == "P1")
             await client.close()
         }
         let hr = harness.service.client(token: "hr")
         let denied = await statusOf {
-            _ = try await hr.unary(ProductsHarness.method + "ListProducts", Crm_Products_V1_ListProductsRequest(), as: Crm_Products_V1_ListProductsResponse.self)
+            _ = try await hr.unary(Crm_Products_V1_Products.listProducts, Crm_Products_V1_ListProductsRequest())
         }
         #expect(denied?.code == .permissionDenied)
         await hr.close()

@@ -4,8 +4,10 @@ import CRMServiceHost
 import CRMStore
 import Foundation
 import GRDB
+import NIOCore
 import Synchronization
 @testable import ProductsService
+import CRMTestSupport
 
 /// The products service in process, over a fresh SQLite file, with one token per role.
 struct ProductsHarness {
@@ -17,19 +19,19 @@ struct ProductsHarness {
         .init(sha256: TokenAuthenticator.hash(token: "m1"), principal: Principal(name: "manager:M1", roles: ["manager", "workbench"], attributes: ["manager_id": "M1"])),
         .init(sha256: TokenAuthenticator.hash(token: "hr"), principal: Principal(name: "hr", roles: ["hr"])),
     ]
-
-    static let method = "/crm.products.v1.Products/"
-
     let service: InProcessService<ProductsService>
     let path: String
     let admin: RPCClient
     let web: RPCClient
 
     /// Starts the service; `matching` is the matching peer's client (none: orders get UNAVAILABLE).
-    static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:]) async throws -> ProductsHarness {
+    static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:],
+                      peers: [String: RPCClient] = [:]) async throws -> ProductsHarness {
         let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("products-\(UUID().uuidString).sqlite").path
+        var allPeers = peers
+        if let matching { allPeers["matching"] = matching }
         let service = try await InProcessService<ProductsService>.start(
-            databasePath: file, tokens: tokens, settings: settings, peers: matching.map { ["matching": $0] } ?? [:]
+            databasePath: file, tokens: tokens, settings: settings, peers: allPeers
         )
         return ProductsHarness(service: service, path: file, admin: service.client(token: "admin"), web: service.client(token: "web"))
     }
@@ -44,73 +46,68 @@ struct ProductsHarness {
 
     @discardableResult
     func upsert(_ product: Crm_Products_V1_Product, client: RPCClient? = nil) async throws -> Crm_Products_V1_UpsertProductResponse {
-        try await (client ?? admin).unary(Self.method + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.with { $0.product = product },
-                                          as: Crm_Products_V1_UpsertProductResponse.self)
+        try await (client ?? admin).unary(Crm_Products_V1_Products.upsertProduct, Crm_Products_V1_UpsertProductRequest.with { $0.product = product })
     }
 
     func get(_ code: String) async throws -> Crm_Products_V1_Product {
-        try await web.unary(Self.method + "GetProduct", Crm_Products_V1_GetProductRequest.with { $0.productCode = code },
-                            as: Crm_Products_V1_GetProductResponse.self).product
+        try await web.unary(Crm_Products_V1_Products.getProduct, Crm_Products_V1_GetProductRequest.with { $0.productCode = code }).product
     }
 
     func asOf(_ code: String, _ millis: Int64) async throws -> Crm_Products_V1_Product {
-        try await web.unary(Self.method + "GetProductAsOf", Crm_Products_V1_GetProductAsOfRequest.with {
+        try await web.unary(Crm_Products_V1_Products.getProductAsOf, Crm_Products_V1_GetProductAsOfRequest.with {
             $0.productCode = code
             $0.at = .with { $0.unixMillis = millis }
-        }, as: Crm_Products_V1_GetProductAsOfResponse.self).product
+        }).product
     }
 
     func list(_ fill: (inout Crm_Products_V1_ListProductsRequest) -> Void) async throws -> Crm_Products_V1_ListProductsResponse {
-        try await web.unary(Self.method + "ListProducts", Crm_Products_V1_ListProductsRequest.with(fill), as: Crm_Products_V1_ListProductsResponse.self)
+        try await web.unary(Crm_Products_V1_Products.listProducts, Crm_Products_V1_ListProductsRequest.with(fill))
     }
 
     @discardableResult
     func putTemplate(_ code: String, body: String = "The customer subscribes to the product on these terms.",
                      disclosures: [String] = ["D1", "D2"]) async throws -> Crm_Products_V1_ContractTemplate {
-        try await admin.unary(Self.method + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.with {
+        try await admin.unary(Crm_Products_V1_Products.putContractTemplate, Crm_Products_V1_PutContractTemplateRequest.with {
             $0.template = .with {
                 $0.productCode = code
                 $0.title = "Subscription agreement for \(code)"
                 $0.body = body
                 $0.disclosures = disclosures.map { id in .with { $0.disclosureID = id; $0.text = "Risk \(id): you may lose money." } }
             }
-        }, as: Crm_Products_V1_PutContractTemplateResponse.self).template
+        }).template
     }
 
     func sign(_ customer: String, _ code: String, version: UInt32 = 1, confirm: [String] = ["D1", "D2"],
               mismatchConfirmed: Bool = false) async throws -> Crm_Products_V1_SignedContract {
-        try await web.unary(Self.method + "SignContract", Crm_Products_V1_SignContractRequest.with {
+        try await web.unary(Crm_Products_V1_Products.signContract, Crm_Products_V1_SignContractRequest.with {
             $0.customerID = customer
             $0.productCode = code
             $0.templateVersion = version
             $0.channel = .website
             $0.confirmedDisclosureIds = confirm
             $0.mismatchConfirmed = mismatchConfirmed
-        }, as: Crm_Products_V1_SignContractResponse.self).contract
+        }).contract
     }
 
     func verify(_ id: UInt64) async throws -> Crm_Products_V1_VerifyContractResponse {
-        try await web.unary(Self.method + "VerifyContract", Crm_Products_V1_VerifyContractRequest.with { $0.contractID = id },
-                            as: Crm_Products_V1_VerifyContractResponse.self)
+        try await web.unary(Crm_Products_V1_Products.verifyContract, Crm_Products_V1_VerifyContractRequest.with { $0.contractID = id })
     }
 
     func place(_ order: Crm_Products_V1_Order, client: RPCClient? = nil) async throws -> Crm_Products_V1_PlaceOrderResponse {
-        try await (client ?? web).unary(Self.method + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.with { $0.order = order },
-                                        as: Crm_Products_V1_PlaceOrderResponse.self)
+        try await (client ?? web).unary(Crm_Products_V1_Products.placeOrder, Crm_Products_V1_PlaceOrderRequest.with { $0.order = order })
     }
 
     func changes(after: UInt64, client: RPCClient? = nil) async throws -> [Crm_Products_V1_ChangeEvent] {
         try await (client ?? service.client(token: "feed")).serverStreaming(
-            Self.method + "StreamChanges", Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after }, as: Crm_Products_V1_ChangeEvent.self
-        ).collect()
+            Crm_Products_V1_Products.streamChanges, Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after }).collect()
     }
 
     /// The handlers of orders over this service's store with another suitability gate, called
     /// directly (no wire): how the gate's paths are tested deterministically.
-    func orderHandlers(gate: any SuitabilityGate) -> OrderHandlers {
+    func orderHandlers(gate: any SuitabilityGate, access: SalesAccess = SalesAccess(profiles: nil)) -> OrderHandlers {
         let database = service.database
         return OrderHandlers(products: ProductStore(database: database), contracts: ContractStore(database: database),
-                             orders: OrderStore(database: database), gate: gate)
+                             orders: OrderStore(database: database), gate: gate, access: access)
     }
 
     // MARK: Fixtures
@@ -158,17 +155,6 @@ struct ProductsHarness {
 }
 
 
-/// The status of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
-    }
-}
 
 /// A suitability gate that always answers the same decision, counting its calls.
 final class FixedGate: SuitabilityGate {
@@ -185,7 +171,7 @@ final class FixedGate: SuitabilityGate {
 
     var callCount: Int { calls.withLock { $0 } }
 
-    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest, deadline: NIODeadline?) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
         calls.withLock { $0 += 1 }
         return decision
     }

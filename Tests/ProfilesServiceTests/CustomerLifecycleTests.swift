@@ -1,5 +1,7 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
+import CRMStore
 import Testing
 @testable import ProfilesService
 
@@ -30,23 +32,23 @@ import Testing
         let change = Crm_Profiles_V1_ChangeAccountStatusRequest.self
         // Opening needs the open date.
         let noDate = await statusOf {
-            _ = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with { $0.customerID = "C1"; $0.newStatus = .normal }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change.with { $0.customerID = "C1"; $0.newStatus = .normal })
         }
         #expect(noDate?.code == .invalidArgument)
         #expect(noDate?.fieldViolations.first?.field == "effective_date")
-        let opened = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with {
+        let opened = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change.with {
             $0.customerID = "C1"; $0.newStatus = .normal; $0.reason = "account opened"; $0.effectiveDate = .init(year: 2026, month: 3, day: 2)
-        }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+        })
         #expect(opened.customer.status == .normal)
         #expect(opened.customer.openDate.isoString == "2026-03-02")
         #expect(opened.change.changedBy == "trading-system")
 
         for (to, reason) in [(Status.frozen, "court order"), (.normal, "released"), (.closed, "customer left")] {
-            _ = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with { $0.customerID = "C1"; $0.newStatus = to; $0.reason = reason }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change.with { $0.customerID = "C1"; $0.newStatus = to; $0.reason = reason })
         }
         // A closed account cannot be frozen, nor reopened by an upsert.
         let frozen = await statusOf {
-            _ = try await harness.ingest.unary(ProfilesHarness.method + "ChangeAccountStatus", change.with { $0.customerID = "C1"; $0.newStatus = .frozen }, as: Crm_Profiles_V1_ChangeAccountStatusResponse.self)
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change.with { $0.customerID = "C1"; $0.newStatus = .frozen })
         }
         #expect(frozen?.code == .failedPrecondition)
         let reopened = await statusOf { try await harness.upsert("C1", status: .normal) }
@@ -61,36 +63,75 @@ import Testing
     @Test func reassessmentsAreAllKeptAndExpireAfterTheConfiguredValidity() async throws {
         let harness = try await ProfilesHarness.start()
         try await harness.upsert("C1")
-        func record(_ tolerance: Crm_Common_V1_RiskTolerance, year: Int32) async throws -> Crm_Profiles_V1_SuitabilityAssessment {
-            try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+        func record(_ tolerance: Crm_Common_V1_RiskTolerance, year: Int32, month: Int32 = 2, day: Int32 = 29) async throws -> Crm_Profiles_V1_SuitabilityAssessment {
+            try await harness.ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
                 $0.customerID = "C1"
                 $0.assessment = .with {
                     $0.investorClass = .ordinary
                     $0.riskTolerance = tolerance
-                    $0.assessedOn = .init(year: year, month: 2, day: 29)
+                    $0.assessedOn = .init(year: year, month: month, day: day)
                     $0.horizon = .oneTo3Years
                     $0.varieties = [.funds, .bonds]
                     $0.expectedReturnBp = 600
                 }
-            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self).assessment
+            }).assessment
         }
         let first = try await record(.c3, year: 2024)
         #expect(first.sequence == 1)
         #expect(first.expiresOn.isoString == "2026-02-28")  // two years on; no 29 February in 2026
-        let second = try await record(.c4, year: 2028)
+        let second = try await record(.c4, year: 2025, month: 6, day: 30)
         #expect(second.sequence == 2)
+        #expect(second.expiresOn.isoString == "2027-06-30")
         let kept = try await harness.service.database.read { db in try CustomerStore.assessments(db, id: "C1") }
         #expect(kept.map(\.riskTolerance) == [.c3, .c4])
 
         let bad = await statusOf {
-            _ = try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
                 $0.customerID = "C1"
                 $0.assessment = .with { $0.investorClass = .ordinary; $0.riskTolerance = .c2; $0.lowestCategory = true }
-            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+            })
         }
         #expect(bad?.code == .invalidArgument)
         #expect(Set(bad?.fieldViolations.map(\.field) ?? []) == ["assessment.lowest_category", "assessment.assessed_on", "assessment.horizon", "assessment.varieties"])
         try await harness.stop()
+    }
+
+    @Test func anAssessmentDatedAfterTodayIsRefusedAndWritesNothing() async throws {
+        let harness = try await ProfilesHarness.start()
+        try await harness.upsert("C1")
+        let changesBefore = try await harness.changes(after: 0).count
+        // Two days ahead, so a midnight between the test's clock and the service's cannot make it today.
+        let (year, month, day) = Days.civil(Days.day(ofMillis: currentUnixMillis()) + 2)
+        let future = await statusOf {
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
+                $0.customerID = "C1"
+                $0.assessment = .with {
+                    $0.investorClass = .ordinary; $0.riskTolerance = .c5; $0.horizon = .over5Years; $0.varieties = [.funds]
+                    $0.assessedOn = .init(year: year, month: month, day: day)
+                }
+            })
+        }
+        #expect(future?.code == .invalidArgument)
+        #expect(future?.fieldViolations.map(\.field) == ["assessment.assessed_on"])
+        #expect(future?.fieldViolations.first?.description.contains("after today") == true)
+        let kept = try await harness.service.database.read { db in try CustomerStore.assessments(db, id: "C1") }
+        #expect(kept.isEmpty)
+        #expect(try await harness.changes(after: 0).count == changesBefore)
+        try await harness.stop()
+    }
+
+    @Test func theAssessmentDateBoundaryIsTheBusinessDay() {
+        let today = Days.day(year: 2026, month: 12, day: 5)
+        func violations(_ day: Int32) -> [String] {
+            var assessment = Crm_Profiles_V1_SuitabilityAssessment.with {
+                $0.investorClass = .ordinary; $0.riskTolerance = .c3; $0.horizon = .oneTo3Years; $0.varieties = [.funds]
+                $0.assessedOn = .init(year: 2026, month: 12, day: day)
+            }
+            return AssessmentValidation.normalise(&assessment, validityYears: 2, today: today).map(\.field)
+        }
+        #expect(violations(5) == [])
+        #expect(violations(4) == [])
+        #expect(violations(6) == ["assessment.assessed_on"])
     }
 
     @Test func theChangeFeedResumesExactlyWhereItLeftOffAcrossARestart() async throws {
@@ -122,20 +163,20 @@ import Testing
         try await harness.upsert("C1", manager: "M1")
         try await harness.upsert("C2", manager: "M2")
         let m1 = harness.service.client(token: "m1")
-        let own = try await m1.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C1" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+        let own = try await m1.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C1" })
         #expect(own.customer.managerID == "M1")
         let other = await statusOf {
-            _ = try await m1.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C2" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+            _ = try await m1.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "C2" })
         }
         #expect(other?.code == .permissionDenied)
         // An id that does not exist looks the same to a manager as someone else's customer.
         let missing = await statusOf {
-            _ = try await m1.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "NOPE" }, as: Crm_Profiles_V1_GetCustomer360Response.self)
+            _ = try await m1.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "NOPE" })
         }
         #expect(missing?.code == .permissionDenied)
         #expect(missing?.message == other?.message.replacingOccurrences(of: "C2", with: "NOPE"))
         let missingForOffice = await statusOf {
-            _ = try await harness.office.unary(ProfilesHarness.method + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "NOPE" }, as: Crm_Profiles_V1_GetCustomerResponse.self)
+            _ = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = "NOPE" })
         }
         #expect(missingForOffice?.code == .notFound)
         await m1.close()

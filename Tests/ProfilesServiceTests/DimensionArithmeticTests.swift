@@ -330,15 +330,15 @@ import Testing
     }
 
     @Test func integerHelpers() {
-        #expect(DimensionMath.roundedQuotient(5, 2) == 3)
-        #expect(DimensionMath.roundedQuotient(-5, 2) == -3)
-        #expect(DimensionMath.roundedQuotient(7, 3) == 2)
-        #expect(DimensionMath.roundedQuotient(8, 3) == 3)
-        #expect(DimensionMath.roundedQuotient(1, 0) == 0)
-        #expect(DimensionMath.sum(.max, 1) == .max)
-        #expect(DimensionMath.sum(.min, -1) == .min)
-        #expect(DimensionMath.difference(.min, 1) == .min)
-        #expect(DimensionMath.product(.max / 2, 3) == .max)
-        #expect(DimensionMath.product(.max / 2, -3) == .min)
+        #expect(Fen.roundedQuotient(5, 2) == 3)
+        #expect(Fen.roundedQuotient(-5, 2) == -3)
+        #expect(Fen.roundedQuotient(7, 3) == 2)
+        #expect(Fen.roundedQuotient(8, 3) == 3)
+        #expect(Fen.roundedQuotient(1, 0) == 0)
+        #expect(Fen.sum(.max, 1) == .max)
+        #expect(Fen.sum(.min, -1) == .min)
+        #expect(Fen.difference(.min, 1) == .min)
+        #expect(Fen.product(.max / 2, 3) == .max)
+        #expect(Fen.product(.max / 2, -3) == .min)
     }
 }

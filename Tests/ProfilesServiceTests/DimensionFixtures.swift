@@ -7,7 +7,7 @@ enum Fixture {
 
     /// An instant at `hour` o'clock Beijing time on `day`.
     static func millis(_ day: DayNumber, hour: Int64 = 10) -> Int64 {
-        Int64(day) * Days.millisPerDay - Days.cstOffsetMillis + hour * 3_600_000
+        BusinessCalendar.startMillis(of: CalendarDay(daysSince1970: day)) + hour * 3_600_000
     }
 
     static func trade(_ day: DayNumber, _ side: Side = .buy, amount: Int64, commission: Int64 = 0, fees: Int64 = 0,

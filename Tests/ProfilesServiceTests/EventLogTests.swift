@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Foundation
 import Testing
 @testable import ProfilesService
@@ -17,19 +18,17 @@ import Testing
 
     func events(_ harness: ProfilesHarness, after: UInt64, types: [Crm_Profiles_V1_EventType] = [], limit: UInt32 = 0) async throws -> [Crm_Profiles_V1_LoggedEvent] {
         try await harness.office.serverStreaming(
-            ProfilesHarness.method + "StreamEvents",
-            Crm_Profiles_V1_StreamEventsRequest.with { $0.afterEventID = after; $0.types = types; $0.limit = limit },
-            as: Crm_Profiles_V1_LoggedEvent.self
-        ).collect()
+            Crm_Profiles_V1_Profiles.streamEvents,
+            Crm_Profiles_V1_StreamEventsRequest.with { $0.afterEventID = after; $0.types = types; $0.limit = limit }).collect()
     }
 
     @Test func theLogHoldsEachAcceptedEventOnceInOrderAndResumes() async throws {
         let harness = try await ProfilesHarness.start()
         try await harness.upsert("C1")
         _ = try await harness.ingestTrades([ProfilesHarness.trade("t1", customer: "C1"), ProfilesHarness.trade("t2", customer: "C1", day: 11)])
-        _ = try await harness.ingest.unary(ProfilesHarness.method + "IngestMarginInterest", Crm_Profiles_V1_IngestMarginInterestRequest.with {
+        _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestMarginInterest, Crm_Profiles_V1_IngestMarginInterestRequest.with {
             $0.events = [Self.interest("i1", customer: "C1", fen: 1234, day: 12)]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
         // A retried batch adds nothing to the log.
         _ = try await harness.ingestTrades([ProfilesHarness.trade("t1", customer: "C1")])
 
@@ -63,10 +62,8 @@ import Testing
         ])
         func asOf(_ day: Int32) async throws -> [Crm_Profiles_V1_CustomerDimensions] {
             try await harness.office.serverStreaming(
-                ProfilesHarness.method + "StreamDimensionsAsOf",
-                Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = .init(year: 2026, month: 6, day: day) },
-                as: Crm_Profiles_V1_CustomerDimensions.self
-            ).collect()
+                Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
+                Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = .init(year: 2026, month: 6, day: day) }).collect()
         }
         let early = try await asOf(10)
         #expect(early.map(\.customerID) == ["C1", "C2"])
@@ -78,12 +75,10 @@ import Testing
         #expect(late[1].numbers["lifetime_trade_count"] == 1)
         // A page resumes after a customer id.
         let page = try await harness.office.serverStreaming(
-            ProfilesHarness.method + "StreamDimensionsAsOf",
-            Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = .init(year: 2026, month: 6, day: 30); $0.afterCustomerID = "C1" },
-            as: Crm_Profiles_V1_CustomerDimensions.self
-        ).collect()
+            Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
+            Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = .init(year: 2026, month: 6, day: 30); $0.afterCustomerID = "C1" }).collect()
         #expect(page.map(\.customerID) == ["C2"])
-        let refused = await statusOf { _ = try await harness.office.serverStreaming(ProfilesHarness.method + "StreamDimensionsAsOf", Crm_Profiles_V1_StreamDimensionsAsOfRequest(), as: Crm_Profiles_V1_CustomerDimensions.self).collect() }
+        let refused = await statusOf { _ = try await harness.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest()).collect() }
         #expect(refused?.code == .invalidArgument)
         try await harness.stop()
     }

@@ -27,10 +27,8 @@ import Testing
     }
 
     static func dictionaries(_ harness: ProfilesHarness) async throws -> ([Crm_Profiles_V1_DimensionDefinition], [Crm_Profiles_V1_ClassificationScheme]) {
-        let dimensions = try await harness.office.unary(ProfilesHarness.method + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(),
-                                                        as: Crm_Profiles_V1_ListDimensionsResponse.self).dimensions
-        let schemes = try await harness.office.unary(ProfilesHarness.method + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(),
-                                                     as: Crm_Profiles_V1_ListClassificationSchemesResponse.self).schemes
+        let dimensions = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions
+        let schemes = try await harness.office.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest()).schemes
         return (dimensions, schemes)
     }
 
@@ -39,7 +37,7 @@ import Testing
         let harness = try await ProfilesHarness.start(settings: ["snapshot.page": "\(readPage)"])
         for id in ["C1", "C2", "C3", "C4", "C5"] { try await harness.upsert(id) }
         for (tolerance, id) in [(Crm_Common_V1_RiskTolerance.c2, "C2"), (.c4, "C2"), (.c3, "C4")] {
-            _ = try await harness.ingest.unary(ProfilesHarness.method + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.with {
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.recordAssessment, Crm_Profiles_V1_RecordAssessmentRequest.with {
                 $0.customerID = id
                 $0.assessment = .with {
                     $0.investorClass = .ordinary
@@ -48,7 +46,7 @@ import Testing
                     $0.horizon = .oneTo3Years
                     $0.varieties = [.funds]
                 }
-            }, as: Crm_Profiles_V1_RecordAssessmentResponse.self)
+            })
         }
         _ = try await harness.ingestTrades((1...4).map { ProfilesHarness.trade("T\($0)", customer: "C3", amountFen: 250_000 * Int64($0)) })
         try await harness.service.service.updateDimensions()
@@ -56,10 +54,10 @@ import Testing
         let lastSequence = try await harness.changes(after: 0).last?.sequence ?? 0
 
         func snapshot(after: String, limit: UInt32) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
-            try await harness.office.serverStreaming(ProfilesHarness.method + "StreamSnapshot", Crm_Profiles_V1_StreamSnapshotRequest.with {
+            try await harness.office.serverStreaming(Crm_Profiles_V1_Profiles.streamSnapshot, Crm_Profiles_V1_StreamSnapshotRequest.with {
                 $0.afterCustomerID = after
                 $0.limit = limit
-            }, as: Crm_Profiles_V1_SnapshotEntry.self).collect()
+            }).collect()
         }
         let first = try await snapshot(after: "", limit: 3)
         let rest = try await snapshot(after: first.last?.customer.customerID ?? "", limit: 0)
@@ -74,9 +72,9 @@ import Testing
         #expect(!entries[0].hasAssessment)
         // Every value of the 360 view, by position, and the maps left empty.
         for entry in entries {
-            let view = try await harness.office.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with {
+            let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with {
                 $0.customerID = entry.customer.customerID
-            }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+            }).view
             #expect(entry.customer == view.customer)
             #expect(entry.dimensions.numbers.isEmpty && entry.dimensions.categories.isEmpty && entry.dimensions.classes.isEmpty)
             #expect(Self.named(entry.dimensions, dictionary: dictionary) == view.dimensions.numbers)
@@ -95,8 +93,7 @@ import Testing
         try await harness.service.service.updateDimensions()
         _ = try await harness.ingestTrades([ProfilesHarness.trade("T2", customer: "C1")])
         try await harness.service.service.updateDimensions()
-        let dictionary = try await harness.office.unary(ProfilesHarness.method + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(),
-                                                        as: Crm_Profiles_V1_ListDimensionsResponse.self).dimensions
+        let dictionary = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions
         let announced = try await harness.changes(after: 0).filter { $0.kind == .dimensionsChanged }.map(\.dimensions)
         #expect(announced.count == 2)
         #expect(announced.allSatisfy { $0.numbers.isEmpty && $0.numberPositions.count == $0.numberValues.count })

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import ProfilesService
 
@@ -60,12 +61,12 @@ import Testing
         #expect(try await harness.eventCount() == 0)
 
         // Contacts and transfers are fine for any known customer (a closed one still gets a call).
-        let contact = try await harness.ingest.unary(ProfilesHarness.method + "IngestServiceContacts", Crm_Profiles_V1_IngestServiceContactsRequest.with {
+        let contact = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, Crm_Profiles_V1_IngestServiceContactsRequest.with {
             $0.events = [.with {
                 $0.idempotencyKey = "K1"; $0.customerID = "GONE"; $0.channel = .call; $0.staffID = "S1"; $0.topic = "win-back"
                 $0.outcome = .declined; $0.contactedAt = .with { $0.unixMillis = 1_780_000_000_000 }
             }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
         #expect(contact.accepted == 1)
         try await harness.stop()
     }
@@ -75,7 +76,7 @@ import Testing
         try await harness.upsert("C1")
         let manager = harness.service.client(token: "m1")
         let denied = await statusOf {
-            _ = try await manager.unary(ProfilesHarness.method + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.with { $0.events = [ProfilesHarness.trade("T1", customer: "C1")] }, as: Crm_Profiles_V1_IngestResponse.self)
+            _ = try await manager.unary(Crm_Profiles_V1_Profiles.ingestTrades, Crm_Profiles_V1_IngestTradesRequest.with { $0.events = [ProfilesHarness.trade("T1", customer: "C1")] })
         }
         #expect(denied?.code == .permissionDenied)
         await manager.close()

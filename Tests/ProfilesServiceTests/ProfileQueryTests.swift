@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMTestSupport
 import Testing
 @testable import ProfilesService
 
@@ -29,25 +30,25 @@ import Testing
         try await harness.upsert("CASH", manager: "M1")
         try await harness.upsert("LEAD", status: .prospect, manager: "M2")
         _ = try await harness.ingestTrades((1...12).map { ProfilesHarness.trade("T\($0)", customer: "RICH", amountFen: 2_000_000, day: Int32(10 + $0)) })
-        _ = try await harness.ingest.unary(ProfilesHarness.method + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with {
+        _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with {
             $0.events = [
                 position("P1", customer: "RICH", cashFen: 20_000_000, stockFen: 80_000_000),
                 position("P2", customer: "CASH", cashFen: 5_000_000, stockFen: 0),
             ]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
-        _ = try await harness.ingest.unary(ProfilesHarness.method + "IngestServiceContacts", Crm_Profiles_V1_IngestServiceContactsRequest.with {
+        })
+        _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, Crm_Profiles_V1_IngestServiceContactsRequest.with {
             $0.events = [.with {
                 $0.idempotencyKey = "K1"; $0.customerID = "RICH"; $0.channel = .visit; $0.staffID = "M1"; $0.topic = "bond fund"
                 $0.outcome = .interested; $0.contactedAt = .with { $0.unixMillis = Int64(Self.day) * Days.millisPerDay + 3_600_000 }
             }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
         try await harness.service.service.updateDimensions()
     }
 
     @Test func eventsBecomeDimensionsClassesAndThe360View() async throws {
         let harness = try await ProfilesHarness.start()
         try await populate(harness)
-        let view = try await harness.office.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH"; $0.recentLimit = 5 }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+        let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH"; $0.recentLimit = 5 }).view
         #expect(view.cash.minorUnits == 20_000_000)
         #expect(view.totalAssets.minorUnits == 100_000_000)
         #expect(view.positions.map(\.instrument) == ["600519"])
@@ -63,18 +64,18 @@ import Testing
         #expect(view.dimensions.classes.count >= 10)
         #expect(view.dimensions.classes["risk_tolerance"] == "unassessed")
 
-        let prospect = try await harness.office.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+        let prospect = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }).view
         #expect(prospect.dimensions.classes["lifecycle_stage"] == "prospect")
 
         // The data dictionary lists every dimension with a definition.
-        let dictionary = try await harness.office.unary(ProfilesHarness.method + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(), as: Crm_Profiles_V1_ListDimensionsResponse.self)
+        let dictionary = try await harness.office.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest())
         #expect(dictionary.dimensions.count >= 150)
         #expect(dictionary.dimensions.allSatisfy { !$0.definition.isEmpty && $0.type != .unspecified })
-        let schemes = try await harness.office.unary(ProfilesHarness.method + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(), as: Crm_Profiles_V1_ListClassificationSchemesResponse.self)
+        let schemes = try await harness.office.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest())
         #expect(schemes.schemes.count >= 10)
 
         // A full rebuild from the stored events gives the incrementally kept ledgers.
-        let rebuild = try await harness.office.unary(ProfilesHarness.method + "RebuildDimensions", Crm_Profiles_V1_RebuildDimensionsRequest(), as: Crm_Profiles_V1_RebuildDimensionsResponse.self)
+        let rebuild = try await harness.office.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
         #expect(rebuild.customers == 3)
         #expect(rebuild.mismatches == 0)
         try await harness.stop()
@@ -84,17 +85,17 @@ import Testing
         let harness = try await ProfilesHarness.start()
         try await populate(harness)
         let save = { (name: String, rule: String) async throws -> Crm_Profiles_V1_SaveSegmentResponse in
-            try await harness.office.unary(ProfilesHarness.method + "SaveSegment", Crm_Profiles_V1_SaveSegmentRequest.with {
+            try await harness.office.unary(Crm_Profiles_V1_Profiles.saveSegment, Crm_Profiles_V1_SaveSegmentRequest.with {
                 $0.segment = .with { $0.name = name; $0.rule = rule; $0.description_p = "test" }
-            }, as: Crm_Profiles_V1_SaveSegmentResponse.self)
+            })
         }
         _ = try await save("invested", "position_ratio > 0.5 and not status = frozen")
-        let count = try await harness.office.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.name = "invested" }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+        let count = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.name = "invested" })
         #expect(count.count == 1)
         #expect(count.population == 3)
-        let members = try await harness.office.unary(ProfilesHarness.method + "ListSegmentMembers", Crm_Profiles_V1_ListSegmentMembersRequest.with { $0.name = "invested" }, as: Crm_Profiles_V1_ListSegmentMembersResponse.self)
+        let members = try await harness.office.unary(Crm_Profiles_V1_Profiles.listSegmentMembers, Crm_Profiles_V1_ListSegmentMembersRequest.with { $0.name = "invested" })
         #expect(members.customers.map(\.customerID) == ["RICH"])
-        let view = try await harness.office.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH" }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+        let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "RICH" }).view
         #expect(view.segments == ["invested"])
 
         let bad = await statusOf { _ = try await save("broken", "position_ratio < ") }
@@ -105,11 +106,11 @@ import Testing
         #expect(unknownField?.message.contains("position 1") == true)
 
         // Ad-hoc rules and sorted search.
-        let adHoc = try await harness.office.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "status in (prospect, closed) or cash >= 5000000" }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+        let adHoc = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "status in (prospect, closed) or cash >= 5000000" })
         #expect(adHoc.count == 3)
-        let sorted = try await harness.office.unary(ProfilesHarness.method + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with {
+        let sorted = try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with {
             $0.rule = "status = normal"; $0.orderBy = "total_assets"; $0.descending = true; $0.page = .with { $0.pageSize = 1 }
-        }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+        })
         #expect(sorted.customers.map(\.customerID) == ["RICH"])
         #expect(sorted.page.totalCount == 2)
         #expect(!sorted.page.nextPageToken.isEmpty)
@@ -120,23 +121,23 @@ import Testing
         let harness = try await ProfilesHarness.start()
         try await populate(harness)
         let m1 = harness.service.client(token: "m1")
-        let book = try await m1.unary(ProfilesHarness.method + "GetManagerBook", Crm_Profiles_V1_GetManagerBookRequest(), as: Crm_Profiles_V1_GetManagerBookResponse.self)
+        let book = try await m1.unary(Crm_Profiles_V1_Profiles.getManagerBook, Crm_Profiles_V1_GetManagerBookRequest())
         #expect(book.customers.map(\.customerID) == ["CASH", "RICH"])
         #expect(book.totalAssets.minorUnits == 105_000_000)
-        let other = await statusOf { _ = try await m1.unary(ProfilesHarness.method + "GetManagerBook", Crm_Profiles_V1_GetManagerBookRequest.with { $0.managerID = "M2" }, as: Crm_Profiles_V1_GetManagerBookResponse.self) }
+        let other = await statusOf { _ = try await m1.unary(Crm_Profiles_V1_Profiles.getManagerBook, Crm_Profiles_V1_GetManagerBookRequest.with { $0.managerID = "M2" }) }
         #expect(other?.code == .permissionDenied)
         // A manager's search only ever returns their own customers.
-        let search = try await m1.unary(ProfilesHarness.method + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest(), as: Crm_Profiles_V1_SearchCustomersResponse.self)
+        let search = try await m1.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest())
         #expect(Set(search.customers.map(\.managerID)) == ["M1"])
-        let view = await statusOf { _ = try await m1.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }, as: Crm_Profiles_V1_GetCustomer360Response.self) }
+        let view = await statusOf { _ = try await m1.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "LEAD" }) }
         #expect(view?.code == .permissionDenied)
 
-        let figures = try await harness.office.unary(ProfilesHarness.method + "GetBranchFigures", Crm_Profiles_V1_GetBranchFiguresRequest(), as: Crm_Profiles_V1_GetBranchFiguresResponse.self)
+        let figures = try await harness.office.unary(Crm_Profiles_V1_Profiles.getBranchFigures, Crm_Profiles_V1_GetBranchFiguresRequest())
         #expect(figures.headOffice.customers == 3)
         #expect(figures.headOffice.customersByStatus == ["NORMAL": 2, "PROSPECT": 1])
         #expect(figures.headOffice.totalAssets.minorUnits == 105_000_000)
         #expect(figures.branches.map(\.branchID) == ["B01"])
-        let distribution = try await harness.office.unary(ProfilesHarness.method + "GetClassDistribution", Crm_Profiles_V1_GetClassDistributionRequest.with { $0.scheme = "lifecycle_stage" }, as: Crm_Profiles_V1_GetClassDistributionResponse.self)
+        let distribution = try await harness.office.unary(Crm_Profiles_V1_Profiles.getClassDistribution, Crm_Profiles_V1_GetClassDistributionRequest.with { $0.scheme = "lifecycle_stage" })
         #expect(distribution.customersByClass.values.reduce(0, +) == 3)
         #expect(distribution.customersByClass["prospect"] == 1)
         await m1.close()
@@ -152,9 +153,9 @@ import Testing
         let restarted = try await ProfilesHarness.start(path: harness.path)
         _ = try await restarted.ingestTrades((1...2).map { ProfilesHarness.trade("B\($0)", customer: "C1") })
         try await restarted.service.service.updateDimensions()
-        let view = try await restarted.office.unary(ProfilesHarness.method + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "C1" }, as: Crm_Profiles_V1_GetCustomer360Response.self).view
+        let view = try await restarted.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "C1" }).view
         #expect(view.dimensions.numbers["trade_count_365d"] == 5)
-        let rebuild = try await restarted.office.unary(ProfilesHarness.method + "RebuildDimensions", Crm_Profiles_V1_RebuildDimensionsRequest(), as: Crm_Profiles_V1_RebuildDimensionsResponse.self)
+        let rebuild = try await restarted.office.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
         #expect(rebuild.mismatches == 0)
         // Each step announced the new dimensions on the feed.
         let changes = try await restarted.changes(after: 0)
@@ -191,13 +192,13 @@ import Testing
         let m1 = harness.service.client(token: "m1")
         for rule in rules {
             // Head office goes through the columns; a manager's scoped count scans the store.
-            let columnar = try await harness.office.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule }, as: Crm_Profiles_V1_CountSegmentResponse.self)
-            let scopedColumnar = try await harness.office.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "(\(rule)) and manager_id = M1" }, as: Crm_Profiles_V1_CountSegmentResponse.self)
-            let scanned = try await m1.unary(ProfilesHarness.method + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule }, as: Crm_Profiles_V1_CountSegmentResponse.self)
+            let columnar = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
+            let scopedColumnar = try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = "(\(rule)) and manager_id = M1" })
+            let scanned = try await m1.unary(Crm_Profiles_V1_Profiles.countSegment, Crm_Profiles_V1_CountSegmentRequest.with { $0.rule = rule })
             #expect(columnar.population == 60)
             #expect(scanned.population == 20)
             #expect(scopedColumnar.count == scanned.count, "\(rule)")
-            let searched = try await harness.office.unary(ProfilesHarness.method + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.with { $0.rule = rule; $0.page = .with { $0.pageSize = 1_000 } }, as: Crm_Profiles_V1_SearchCustomersResponse.self)
+            let searched = try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, Crm_Profiles_V1_SearchCustomersRequest.with { $0.rule = rule; $0.page = .with { $0.pageSize = 1_000 } })
             #expect(UInt64(searched.customers.count) == columnar.count)
             #expect(searched.customers.map(\.customerID) == searched.customers.map(\.customerID).sorted())
         }

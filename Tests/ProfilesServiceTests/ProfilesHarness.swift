@@ -4,6 +4,7 @@ import CRMServiceHost
 import Foundation
 import GRDB
 @testable import ProfilesService
+import CRMTestSupport
 
 /// The profiles service in process, over a fresh SQLite file, with one token per role.
 struct ProfilesHarness {
@@ -31,12 +32,9 @@ struct ProfilesHarness {
         await office.close()
         try await service.stop()
     }
-
-    static let method = "/crm.profiles.v1.Profiles/"
-
     @discardableResult
     func upsert(_ id: String, status: Crm_Profiles_V1_AccountStatus = .normal, manager: String = "M1", name: String? = nil) async throws -> Crm_Profiles_V1_UpsertCustomerResponse {
-        try await ingest.unary(Self.method + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.with {
+        try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
             $0.customer = .with {
                 $0.customerID = id
                 $0.kind = .individual
@@ -46,7 +44,7 @@ struct ProfilesHarness {
                 $0.status = status
                 if status != .prospect { $0.openDate = .init(year: 2020, month: 1, day: 15) }
             }
-        }, as: Crm_Profiles_V1_UpsertCustomerResponse.self)
+        })
     }
 
     static func trade(_ key: String, customer: String, amountFen: Int64 = 1_000_000, day: Int32 = 10) -> Crm_Profiles_V1_TradeEvent {
@@ -69,26 +67,14 @@ struct ProfilesHarness {
     }
 
     func ingestTrades(_ trades: [Crm_Profiles_V1_TradeEvent]) async throws -> Crm_Profiles_V1_IngestResponse {
-        try await ingest.unary(Self.method + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.with { $0.events = trades }, as: Crm_Profiles_V1_IngestResponse.self)
+        try await ingest.unary(Crm_Profiles_V1_Profiles.ingestTrades, Crm_Profiles_V1_IngestTradesRequest.with { $0.events = trades })
     }
 
     func changes(after: UInt64, client: RPCClient? = nil) async throws -> [Crm_Profiles_V1_ChangeEvent] {
-        try await (client ?? office).serverStreaming(Self.method + "StreamChanges", Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after }, as: Crm_Profiles_V1_ChangeEvent.self).collect()
+        try await (client ?? office).serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after }).collect()
     }
 
     func eventCount() async throws -> Int {
         try await service.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0 }
-    }
-}
-
-/// The status code of a call that must fail.
-func statusOf(_ call: () async throws -> Void) async -> RPCError? {
-    do {
-        try await call()
-        return nil
-    } catch let error as RPCError {
-        return error
-    } catch {
-        return RPCError(.unknown, "\(error)")
     }
 }

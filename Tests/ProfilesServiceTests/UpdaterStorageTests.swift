@@ -118,12 +118,12 @@ import Testing
         let harness = try await ProfilesHarness.start()
         // The business date: 2026-06-30, from one ingested position.
         try await harness.upsert("X1")
-        _ = try await harness.ingest.unary(ProfilesHarness.method + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.with {
+        _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, Crm_Profiles_V1_IngestDailyPositionsRequest.with {
             $0.events = [.with {
                 $0.idempotencyKey = "P1"; $0.customerID = "X1"; $0.tradingDay = .init(year: 2026, month: 6, day: 30)
                 $0.cash = .with { $0.minorUnits = 1_000_000 }
             }]
-        }, as: Crm_Profiles_V1_IngestResponse.self)
+        })
         try await harness.service.service.updateDimensions()
 
         let asOf = Crm_Common_V1_Date(year: 2026, month: 6, day: 30)

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import Foundation
 
 /// Calendar helpers for the wire's `crm.common.v1.Date`, which carries no time zone.
@@ -30,9 +31,17 @@ extension Crm_Common_V1_Date {
 
     /// True for a real day of the proleptic Gregorian calendar between years 1 and 9999.
     public var isValid: Bool {
-        guard (1...9999).contains(year), (1...12).contains(month), day >= 1 else { return false }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let lengths: [Int32] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        return day <= lengths[Int(month - 1)]
+        CalendarDay(year: Int(year), month: Int(month), day: Int(day)) != nil
+    }
+
+    /// The day this date names, or nil when it is not a real date.
+    public var calendarDay: CalendarDay? {
+        CalendarDay(year: Int(year), month: Int(month), day: Int(day))
+    }
+
+    /// The wire form of a day.
+    public init(_ day: CalendarDay) {
+        let parts = day.components
+        self.init(year: Int32(parts.year), month: Int32(parts.month), day: Int32(parts.day))
     }
 }

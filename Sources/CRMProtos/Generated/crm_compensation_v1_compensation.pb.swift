@@ -366,7 +366,7 @@ public nonisolated struct Crm_Compensation_V1_ClientManager: Sendable {
   /// 1..64 characters
   public var managerID: String = String()
 
-  /// required
+  /// required; free text, at most 256 bytes
   public var name: String = String()
 
   /// Required. Need not be registered with UpsertBranches (roll-ups group by the id either way).
@@ -393,11 +393,26 @@ public nonisolated struct Crm_Compensation_V1_ClientManager: Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
+  /// LEFT only: the manager's last working day (Beijing). Absent on the upsert that sets LEFT, it
+  /// is that day; absent on a later upsert of a manager already LEFT, the stored day is kept. Given
+  /// with another status: INVALID_ARGUMENT. A sale dated after it that names this manager is not
+  /// theirs: it is credited to the customer's manager in charge that day (or is unassigned), and
+  /// its statement line names the manager the order named (ProductSaleBasis.named_manager_id).
+  public var leftOn: Crm_Common_V1_Date {
+    get {_leftOn ?? Crm_Common_V1_Date()}
+    set {_leftOn = newValue}
+  }
+  /// Returns true if `leftOn` has been explicitly set.
+  public var hasLeftOn: Bool {self._leftOn != nil}
+  /// Clears the value of `leftOn`. Subsequent reads from it will return its default value.
+  public mutating func clearLeftOn() {self._leftOn = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _updatedAt: Crm_Common_V1_Timestamp? = nil
+  fileprivate var _leftOn: Crm_Common_V1_Date? = nil
 }
 
 public nonisolated struct Crm_Compensation_V1_UpsertManagerRequest: Sendable {
@@ -565,7 +580,7 @@ public nonisolated struct Crm_Compensation_V1_Branch: Sendable {
   /// 1..64 characters
   public var branchID: String = String()
 
-  /// required
+  /// required; free text, at most 256 bytes
   public var name: String = String()
 
   /// set by the service
@@ -646,7 +661,7 @@ public nonisolated struct Crm_Compensation_V1_Team: Sendable {
   /// a registered branch (else NOT_FOUND `teams[i].branch_id`)
   public var branchID: String = String()
 
-  /// required
+  /// required; free text, at most 256 bytes
   public var name: String = String()
 
   /// set by the service
@@ -1147,7 +1162,7 @@ public nonisolated struct Crm_Compensation_V1_ManagerCoefficients: Sendable {
   /// A confirmed compliance breach: compliance is 0 (then `compliance` must be empty or "0").
   public var complianceBreach: Bool = false
 
-  /// why, for the record
+  /// why, for the record; free text, at most 1,024 bytes
   public var note: String = String()
 
   /// set by the service
@@ -1270,6 +1285,10 @@ public nonisolated struct Crm_Compensation_V1_ProductSaleBasis: Sendable {
 
   /// the rate of the product version the order was accepted under
   public var productRebateBp: UInt32 = 0
+
+  /// Set when the order named another manager than this statement's: one who had left before the
+  /// sale's day (ClientManager.left_on), so the sale is credited to the customer's manager in charge.
+  public var namedManagerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1745,7 +1764,10 @@ public nonisolated struct Crm_Compensation_V1_GetStatementResponse: Sendable {
   fileprivate var _page: Crm_Common_V1_PageInfo? = nil
 }
 
-/// Statements without their lines, by month then manager.
+/// Statements without their lines, by month then manager. A manager lists their own (another
+/// manager_id, or a branch_id their statements do not belong to: PERMISSION_DENIED); a branch head
+/// their branch's (another branch_id, or a manager with no statement in the branch and not placed
+/// there now: PERMISSION_DENIED, also for ids that do not exist).
 public nonisolated struct Crm_Compensation_V1_ListStatementsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2070,7 +2092,7 @@ nonisolated extension Crm_Compensation_V1_RankingScope: SwiftProtobuf._ProtoName
 
 nonisolated extension Crm_Compensation_V1_ClientManager: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClientManager"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}name\0\u{3}branch_id\0\u{3}team_id\0\u{1}grade\0\u{1}status\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_id\0\u{1}name\0\u{3}branch_id\0\u{3}team_id\0\u{1}grade\0\u{1}status\0\u{3}updated_at\0\u{3}left_on\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2085,6 +2107,7 @@ nonisolated extension Crm_Compensation_V1_ClientManager: SwiftProtobuf.Message, 
       case 5: try { try decoder.decodeSingularStringField(value: &self.grade) }()
       case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._leftOn) }()
       default: break
       }
     }
@@ -2116,6 +2139,9 @@ nonisolated extension Crm_Compensation_V1_ClientManager: SwiftProtobuf.Message, 
     try { if let v = self._updatedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    try { if let v = self._leftOn {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2127,6 +2153,7 @@ nonisolated extension Crm_Compensation_V1_ClientManager: SwiftProtobuf.Message, 
     if lhs.grade != rhs.grade {return false}
     if lhs.status != rhs.status {return false}
     if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs._leftOn != rhs._leftOn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3612,7 +3639,7 @@ nonisolated extension Crm_Compensation_V1_TradeBasis: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Compensation_V1_ProductSaleBasis: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProductSaleBasis"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{3}sale_amount_fen\0\u{3}product_rebate_bp\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{3}sale_amount_fen\0\u{3}product_rebate_bp\0\u{3}named_manager_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3623,6 +3650,7 @@ nonisolated extension Crm_Compensation_V1_ProductSaleBasis: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.saleAmountFen) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.productRebateBp) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.namedManagerID) }()
       default: break
       }
     }
@@ -3638,6 +3666,9 @@ nonisolated extension Crm_Compensation_V1_ProductSaleBasis: SwiftProtobuf.Messag
     if self.productRebateBp != 0 {
       try visitor.visitSingularUInt32Field(value: self.productRebateBp, fieldNumber: 3)
     }
+    if !self.namedManagerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.namedManagerID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3645,6 +3676,7 @@ nonisolated extension Crm_Compensation_V1_ProductSaleBasis: SwiftProtobuf.Messag
     if lhs.productCode != rhs.productCode {return false}
     if lhs.saleAmountFen != rhs.saleAmountFen {return false}
     if lhs.productRebateBp != rhs.productRebateBp {return false}
+    if lhs.namedManagerID != rhs.namedManagerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

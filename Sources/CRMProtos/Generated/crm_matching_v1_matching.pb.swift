@@ -172,6 +172,7 @@ public nonisolated struct Crm_Matching_V1_Campaign: Sendable {
 
   public var productCode: String = String()
 
+  /// free text, at most 256 bytes
   public var name: String = String()
 
   /// Set by the service.
@@ -1350,8 +1351,10 @@ public nonisolated struct Crm_Matching_V1_ReplicaStatus: Sendable {
 
   public var modelVersion: String = String()
 
-  /// Both feeds and profiles' event log (views and contacts) read to their end at least once since
-  /// start.
+  /// The replica serves: its store is loaded and its copy has read both feeds and profiles' event log
+  /// (views and contacts) to their end at least once (in this run, or in an earlier one of the same
+  /// store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel
+  /// and ExportModel answers UNAVAILABLE.
   public var ready: Bool = false
 
   /// After a model change a background pass computes every customer's scores; until it ends a

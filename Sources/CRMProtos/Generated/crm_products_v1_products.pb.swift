@@ -531,12 +531,13 @@ public nonisolated struct Crm_Products_V1_Product: @unchecked Sendable {
     set {_uniqueStorage()._productCode = newValue}
   }
 
-  /// required
+  /// required; free text, at most 256 bytes
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
   }
 
+  /// free text, at most 256 bytes
   public var issuer: String {
     get {_storage._issuer}
     set {_uniqueStorage()._issuer = newValue}
@@ -570,6 +571,7 @@ public nonisolated struct Crm_Products_V1_Product: @unchecked Sendable {
   /// Clears the value of `minimumPurchase`. Subsequent reads from it will return its default value.
   public mutating func clearMinimumPurchase() {_uniqueStorage()._minimumPurchase = nil}
 
+  /// each at most 64 bytes
   public var tags: [String] {
     get {_storage._tags}
     set {_uniqueStorage()._tags = newValue}
@@ -637,7 +639,7 @@ public nonisolated struct Crm_Products_V1_Product: @unchecked Sendable {
   /// The target-customer rule in the CRM rule language (the language of profiles' segments), e.g.
   /// `risk_tolerance >= C4 and asset_tier in (gold, platinum)`. Empty = no rule. Checked for syntax
   /// only: a refused text is INVALID_ARGUMENT with violation `product.target_rule`
-  /// "position N: reason".
+  /// "position N: reason". At most 4,096 bytes.
   public var targetRule: String {
     get {_storage._targetRule}
     set {_uniqueStorage()._targetRule = newValue}
@@ -813,8 +815,10 @@ public nonisolated struct Crm_Products_V1_ListProductsRequest: Sendable {
 
   public var statuses: [Crm_Products_V1_ProductStatus] = []
 
+  /// each at most 64 bytes
   public var tags: [String] = []
 
+  /// at most 256 bytes
   public var nameContains: String = String()
 
   /// default 50, at most 500
@@ -866,6 +870,7 @@ public nonisolated struct Crm_Products_V1_RiskDisclosure: Sendable {
   /// unique within the template
   public var disclosureID: String = String()
 
+  /// free text, at most 4,096 bytes
   public var text: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -884,9 +889,10 @@ public nonisolated struct Crm_Products_V1_ContractTemplate: Sendable {
   /// Set by the service: 1, 2, 3 … per product.
   public var version: UInt32 = 0
 
+  /// free text, at most 512 bytes
   public var title: String = String()
 
-  /// the contract text shown to the customer
+  /// the contract text shown to the customer; free text, at most 65,536 bytes
   public var body: String = String()
 
   /// Each must be confirmed, one by one, when signing.

@@ -725,6 +725,7 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
     set {_uniqueStorage()._kind = newValue}
   }
 
+  /// free text, at most 256 bytes
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
@@ -741,7 +742,7 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
     set {_uniqueStorage()._managerID = newValue}
   }
 
-  /// where the customer came from: branch, website, app, ...
+  /// where the customer came from: branch, website, app …; at most 64 bytes
   public var channel: String {
     get {_storage._channel}
     set {_uniqueStorage()._channel = newValue}
@@ -762,11 +763,13 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
     set {_uniqueStorage()._status = newValue}
   }
 
+  /// at most 64 bytes
   public var phone: String {
     get {_storage._phone}
     set {_uniqueStorage()._phone = newValue}
   }
 
+  /// at most 256 bytes
   public var email: String {
     get {_storage._email}
     set {_uniqueStorage()._email = newValue}
@@ -792,17 +795,19 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
   /// Clears the value of `birthDate`. Subsequent reads from it will return its default value.
   public mutating func clearBirthDate() {_uniqueStorage()._birthDate = nil}
 
+  /// at most 64 bytes
   public var province: String {
     get {_storage._province}
     set {_uniqueStorage()._province = newValue}
   }
 
-  /// ID card, passport, business licence...
+  /// ID card, passport, business licence …; at most 64 bytes
   public var idDocumentType: String {
     get {_storage._idDocumentType}
     set {_uniqueStorage()._idDocumentType = newValue}
   }
 
+  /// at most 64 bytes
   public var idDocumentNumber: String {
     get {_storage._idDocumentNumber}
     set {_uniqueStorage()._idDocumentNumber = newValue}
@@ -831,7 +836,7 @@ public nonisolated struct Crm_Profiles_V1_UpsertCustomerRequest: Sendable {
   /// Clears the value of `customer`. Subsequent reads from it will return its default value.
   public mutating func clearCustomer() {self._customer = nil}
 
-  /// for the status history when the status changes
+  /// for the status history when the status changes; free text, at most 1,024 bytes
   public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -922,6 +927,7 @@ public nonisolated struct Crm_Profiles_V1_ChangeAccountStatusRequest: Sendable {
 
   public var newStatus: Crm_Profiles_V1_AccountStatus = .unspecified
 
+  /// free text, at most 1,024 bytes
   public var reason: String = String()
 
   /// defaults to today; required to open (the open date)
@@ -950,6 +956,7 @@ public nonisolated struct Crm_Profiles_V1_StatusChange: Sendable {
 
   public var toStatus: Crm_Profiles_V1_AccountStatus = .unspecified
 
+  /// free text, at most 1,024 bytes
   public var reason: String = String()
 
   public var changedAt: Crm_Common_V1_Timestamp {
@@ -1014,6 +1021,10 @@ public nonisolated struct Crm_Profiles_V1_SuitabilityAssessment: Sendable {
   /// Within C1: the lowest risk category, who may buy R1 products only.
   public var lowestCategory: Bool = false
 
+  /// The day the assessment was made; not after today (the firm's business day, Beijing time):
+  /// RecordAssessment refuses a later date with INVALID_ARGUMENT on assessment.assessed_on. The
+  /// assessment is in force from this day through expires_on; matching treats one not yet in force
+  /// as no assessment (ASSESSMENT_MISSING).
   public var assessedOn: Crm_Common_V1_Date {
     get {_assessedOn ?? Crm_Common_V1_Date()}
     set {_assessedOn = newValue}
@@ -1108,18 +1119,18 @@ public nonisolated struct Crm_Profiles_V1_TradeEvent: Sendable {
 
   public var side: Crm_Profiles_V1_TradeSide = .unspecified
 
-  /// security code, e.g. 600519
+  /// security code, e.g. 600519; at most 64 bytes
   public var instrument: String = String()
 
   public var instrumentType: Crm_Profiles_V1_InstrumentType = .unspecified
 
-  /// industry of the instrument, e.g. "banking"
+  /// industry of the instrument, e.g. "banking"; at most 64 bytes
   public var sector: String = String()
 
   /// shares/units, > 0
   public var quantity: Int64 = 0
 
-  /// decimal text, e.g. "12.345"
+  /// decimal text, e.g. "12.345"; at most 64 bytes
   public var price: String = String()
 
   /// gross amount, > 0
@@ -1214,10 +1225,12 @@ public nonisolated struct Crm_Profiles_V1_PositionHolding: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// at most 64 bytes
   public var instrument: String = String()
 
   public var instrumentType: Crm_Profiles_V1_InstrumentType = .unspecified
 
+  /// at most 64 bytes
   public var sector: String = String()
 
   public var quantity: Int64 = 0
@@ -1455,6 +1468,7 @@ public nonisolated struct Crm_Profiles_V1_ServiceContactEvent: Sendable {
   /// who contacted
   public var staffID: String = String()
 
+  /// free text, at most 256 bytes
   public var topic: String = String()
 
   public var outcome: Crm_Profiles_V1_ContactOutcome = .unspecified
@@ -2024,7 +2038,7 @@ public nonisolated struct Crm_Profiles_V1_SearchCustomersRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// in the rule language; empty matches everyone
+  /// in the rule language; empty matches everyone; at most 4,096 bytes
   public var rule: String = String()
 
   /// default 50, at most 1000
@@ -2229,9 +2243,10 @@ public nonisolated struct Crm_Profiles_V1_Segment: Sendable {
   /// [a-z0-9_-], at most 64
   public var name: String = String()
 
-  /// in the rule language
+  /// in the rule language; at most 4,096 bytes
   public var rule: String = String()
 
+  /// free text, at most 1,024 bytes
   public var description_p: String = String()
 
   public var updatedAt: Crm_Common_V1_Timestamp {
@@ -2347,6 +2362,7 @@ public nonisolated struct Crm_Profiles_V1_ListSegmentsResponse: Sendable {
   public init() {}
 }
 
+/// A saved segment by name, or an ad-hoc rule (at most 4,096 bytes).
 public nonisolated struct Crm_Profiles_V1_CountSegmentRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2354,6 +2370,7 @@ public nonisolated struct Crm_Profiles_V1_CountSegmentRequest: Sendable {
 
   public var name: String = String()
 
+  /// at most 4,096 bytes
   public var rule: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -38,20 +38,20 @@ public final class RPCClient: Sendable {
         self.init(configuration: ClientConfiguration(endpoints: [endpoint], token: token))
     }
 
-    /// Calls a unary method.
+    /// Calls a unary method (a descriptor generated from the `.proto` file).
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
+        _ method: UnaryMethod<Request, Response>,
         _ request: Request,
-        as responseType: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) async throws -> Response {
-        let payload = try encode(request, method: method)
-        let data = try await unaryRaw(method, payload: payload, options: options)
-        return try decodeResponse(Response.self, data, method: method)
+        let path = method.path
+        let payload = try encode(request, method: path)
+        let data = try await unaryRaw(path, payload: payload, options: options)
+        return try decodeResponse(Response.self, data, method: path)
     }
 
-    /// Calls a unary method with an already-encoded request, returning the encoded response.
-    /// `crmctl call` uses it for methods it only knows by name.
+    /// Calls a unary method by its full name with an already-encoded request, returning the encoded
+    /// response. `crmctl call` uses it for methods it only knows by name at run time.
     ///
     /// A call the server provably never ran (its connection was going away) is sent again on a
     /// fresh connection, up to three times in all; any other failure is the caller's to handle.
@@ -90,13 +90,13 @@ public final class RPCClient: Sendable {
     /// Calls a server-streaming method; iterate the result for the messages. The sequence throws
     /// the call's status if it ends with anything but OK. Stopping the iteration cancels the call.
     public func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
+        _ method: ServerStreamingMethod<Request, Response>,
         _ request: Request,
-        as responseType: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) async throws -> ResponseStream<Response> {
-        let raw = try await serverStreamingRaw(method, payload: try encode(request, method: method), options: options)
-        return ResponseStream(raw: raw, method: method)
+        let path = method.path
+        let raw = try await serverStreamingRaw(path, payload: try encode(request, method: path), options: options)
+        return ResponseStream(raw: raw, method: path)
     }
 
     /// A server-streaming call with an already-encoded request; yields the encoded messages.

@@ -52,7 +52,8 @@ public nonisolated struct Crm_Rpc_V1_HealthCheckResponse: Sendable {
     case unknown // = 0
     case serving // = 1
 
-    /// draining before shutdown
+    /// Draining before shutdown, or still starting (e.g. a matching replica catching up): the
+    /// reason is in details["not_serving_reason"].
     case notServing // = 2
     case UNRECOGNIZED(Int)
 

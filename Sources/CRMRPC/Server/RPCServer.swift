@@ -41,6 +41,7 @@ public final class RPCServer: Service, Sendable {
         authenticator: TokenAuthenticator,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "crm.rpc.server"),
+        readiness: ServiceReadiness = .ready,
         healthDetails: @escaping @Sendable () async -> [String: String] = { [:] }
     ) {
         self.serviceName = serviceName
@@ -53,14 +54,22 @@ public final class RPCServer: Service, Sendable {
         var router = router
         let state = self.state
         let methodList = NIOLockedValueBox<[RPCMethodDescriptor]>([])
-        router.unary("/crm.rpc.v1.Health/Check", HealthCheckRequest.self, policy: .open) { _, _ in
+        router.unary(Crm_Rpc_V1_Health.check, policy: .open, servesWhileStarting: true) { _, _ in
             var response = HealthCheckResponse()
             response.service = serviceName
-            response.status = state.withLockedValue { $0.draining } ? .notServing : .serving
             response.details = await healthDetails()
+            if state.withLockedValue({ $0.draining }) {
+                response.status = .notServing
+                response.details["not_serving_reason"] = "draining before shutdown"
+            } else if let starting = readiness.notReadyReason {
+                response.status = .notServing
+                response.details["not_serving_reason"] = starting
+            } else {
+                response.status = .serving
+            }
             return response
         }
-        router.unary("/crm.rpc.v1.Health/ListMethods", ListMethodsRequest.self, policy: .open) { _, _ in
+        router.unary(Crm_Rpc_V1_Health.listMethods, policy: .open, servesWhileStarting: true) { _, _ in
             var response = ListMethodsResponse()
             response.methods = methodList.withLockedValue { $0 }.map { descriptor in
                 var method = Crm_Rpc_V1_MethodDescriptor()
@@ -80,6 +89,7 @@ public final class RPCServer: Service, Sendable {
             router: router,
             authenticator: authenticator,
             configuration: configuration,
+            readiness: readiness,
             logger: logger
         )
     }

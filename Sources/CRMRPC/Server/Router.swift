@@ -8,6 +8,15 @@ public struct RPCMethodDescriptor: Sendable, Hashable {
     public let responseType: String
     public let serverStreaming: Bool
     public let policy: AccessPolicy
+    /// Answered while the service is still starting (``ServiceReadiness``): status and progress
+    /// methods that read only what is already there. Every other method gets UNAVAILABLE until ready.
+    public let servesWhileStarting: Bool
+    /// Runs on Swift's global executor instead of the connection's event loop: methods whose work
+    /// takes long on the CPU (ranking a million customers, settling a month, evaluating a model).
+    /// Handlers otherwise run on the event loop, which saves a thread wake-up per call, but while
+    /// one computes there every connection of that loop — the clients' in the same process too —
+    /// waits; on a busy machine that was 30 s.
+    public let offEventLoop: Bool
 }
 
 /// Maps full method names to typed handlers. Services fill one at start-up; the server only reads
@@ -22,24 +31,40 @@ public struct Router: Sendable {
 
     private(set) var methods: [String: Method] = [:]
 
-    public init() {}
+    /// Checks every decoded request before its handler runs; what it finds is answered
+    /// INVALID_ARGUMENT with those fields, and the handler never sees the request.
+    public typealias RequestCheck = @Sendable (any SwiftProtobuf.Message) -> [FieldViolation]
 
-    /// Registers a unary method: one request, one response.
+    /// The contract-wide check (text and dates, generated from proto/), given by the host; the
+    /// methods registered after it is set apply it.
+    private let requestCheck: RequestCheck?
+
+    public init(requestCheck: RequestCheck? = nil) {
+        self.requestCheck = requestCheck
+    }
+
+    /// Registers a unary method (a descriptor generated from the `.proto` file): one request, one
+    /// response.
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String,
-        _ request: Request.Type = Request.self,
+        _ method: UnaryMethod<Request, Response>,
         policy: AccessPolicy,
+        servesWhileStarting: Bool = false,
+        offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) {
+        let name = method.path
         let descriptor = RPCMethodDescriptor(
             name: name,
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
             serverStreaming: false,
-            policy: policy
+            policy: policy,
+            servesWhileStarting: servesWhileStarting,
+            offEventLoop: offEventLoop
         )
+        let check = requestCheck
         add(Method(descriptor: descriptor) { payload, context, _ in
-            let request = try Self.decode(Request.self, payload, method: name)
+            let request = try Self.decode(Request.self, payload, method: name, check: check)
             let response = try await handler(request, context)
             return try response.serializedData()
         })
@@ -47,21 +72,25 @@ public struct Router: Sendable {
 
     /// Registers a server-streaming method: one request, any number of responses, then the status.
     public mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ name: String,
-        _ request: Request.Type = Request.self,
-        _ response: Response.Type = Response.self,
+        _ method: ServerStreamingMethod<Request, Response>,
         policy: AccessPolicy,
+        servesWhileStarting: Bool = false,
+        offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, ResponseStreamWriter<Response>, CallContext) async throws -> Void
     ) {
+        let name = method.path
         let descriptor = RPCMethodDescriptor(
             name: name,
             requestType: Request.protoMessageName,
             responseType: Response.protoMessageName,
             serverStreaming: true,
-            policy: policy
+            policy: policy,
+            servesWhileStarting: servesWhileStarting,
+            offEventLoop: offEventLoop
         )
+        let check = requestCheck
         add(Method(descriptor: descriptor) { payload, context, sink in
-            let request = try Self.decode(Request.self, payload, method: name)
+            let request = try Self.decode(Request.self, payload, method: name, check: check)
             try await handler(request, ResponseStreamWriter(sink: sink), context)
             return Data()
         })
@@ -82,16 +111,23 @@ public struct Router: Sendable {
         methods[method.descriptor.name] = method
     }
 
-    private static func decode<Request: SwiftProtobuf.Message>(_ type: Request.Type, _ payload: Data, method: String) throws -> Request {
+    private static func decode<Request: SwiftProtobuf.Message>(_ type: Request.Type, _ payload: Data, method: String,
+                                                              check: RequestCheck?) throws -> Request {
+        let request: Request
         do {
             var options = BinaryDecodingOptions()
             options.messageDepthLimit = 64
-            return try Request(serializedBytes: payload, options: options)
+            request = try Request(serializedBytes: payload, options: options)
         } catch {
             throw RPCError.invalidArgument(
                 field: "payload",
                 "does not decode as \(Request.protoMessageName), the request of \(method): \(error)"
             )
         }
+        if let check {
+            let violations = check(request)
+            if !violations.isEmpty { throw RPCError.invalidArguments(violations) }
+        }
+        return request
     }
 }

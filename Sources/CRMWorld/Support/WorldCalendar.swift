@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 
 /// A calendar day as the number of days since 1970-01-01, the unit every date in the world is kept
@@ -8,31 +9,14 @@ public typealias WorldDay = Int32
 /// the exchanges' trading days. Pure integer arithmetic, no Foundation calendar, so it is fast and
 /// the same on every platform.
 public enum WorldDays {
-    static let millisPerDay: Int64 = 86_400_000
-    static let beijingOffsetMillis: Int64 = 8 * 3_600_000
-
-    /// The day number of a proleptic Gregorian date (the era-based days-from-civil method).
+    /// The day number of a proleptic Gregorian date.
     public static func day(_ year: Int, _ month: Int, _ day: Int) -> WorldDay {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let monthFromMarch = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * monthFromMarch + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return WorldDay(era * 146_097 + dayOfEra - 719_468)
+        WorldDay(CalendarDay.days(year: year, month: month, day: day))
     }
 
     /// The civil date of a day number.
     public static func civil(_ dayNumber: WorldDay) -> (year: Int, month: Int, day: Int) {
-        let shifted = Int(dayNumber) + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthFromMarch = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
-        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        CalendarDay(daysSince1970: dayNumber).components
     }
 
     /// The wire date of a day number.
@@ -48,13 +32,12 @@ public enum WorldDays {
 
     /// The Beijing day an instant falls on.
     public static func day(ofMillis millis: Int64) -> WorldDay {
-        let local = millis + beijingOffsetMillis
-        return WorldDay((local >= 0 ? local : local - millisPerDay + 1) / millisPerDay)
+        BusinessCalendar.day(ofUnixMillis: millis).daysSince1970
     }
 
     /// Unix milliseconds of a Beijing wall-clock time on `day`.
     public static func millis(_ day: WorldDay, secondOfDay: Int) -> Int64 {
-        Int64(day) * millisPerDay - beijingOffsetMillis + Int64(secondOfDay) * 1_000
+        BusinessCalendar.millis(of: CalendarDay(daysSince1970: day), secondOfDay: secondOfDay)
     }
 
     /// The Beijing wall-clock second of the day of an instant.
@@ -72,8 +55,7 @@ public enum WorldDays {
     static func adding(years: Int, to day: WorldDay) -> WorldDay {
         let civil = civil(day)
         let year = civil.year + years
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let dayOfMonth = civil.month == 2 && civil.day == 29 && !leap ? 28 : civil.day
+        let dayOfMonth = civil.month == 2 && civil.day == 29 && !CalendarDay.isLeapYear(year) ? 28 : civil.day
         return self.day(year, civil.month, dayOfMonth)
     }
 

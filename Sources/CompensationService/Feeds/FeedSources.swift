@@ -1,3 +1,4 @@
+import CRMServiceHost
 import CRMProtos
 import CRMRPC
 import GRDB
@@ -48,13 +49,12 @@ enum FeedSources {
     static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: profilesEvents, position: { $0.eventID }, read: { after, batch in
             try await client.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamEvents",
+                Crm_Profiles_V1_Profiles.streamEvents,
                 Crm_Profiles_V1_StreamEventsRequest.with {
                     $0.afterEventID = after
                     $0.limit = UInt32(batch)
                     $0.types = eventTypes
-                },
-                as: Crm_Profiles_V1_LoggedEvent.self, options: callTimeout
+                }, options: callTimeout
             ).collect()
         }, apply: { db, event in try apply(db, event, costs: costs) })
     }
@@ -87,8 +87,8 @@ enum FeedSources {
         case .dailyPosition(let position):
             guard let day = CalendarDay(position.tradingDay) else { return }
             var total = position.cash.minorUnits
-            for holding in position.holdings { total = FenArithmetic.sum(total, holding.marketValue.minorUnits) }
-            for product in position.products { total = FenArithmetic.sum(total, product.marketValue.minorUnits) }
+            for holding in position.holdings { total = Fen.sum(total, holding.marketValue.minorUnits) }
+            for product in position.products { total = Fen.sum(total, product.marketValue.minorUnits) }
             try IncomeStore.recordAssets(db, CustomerAssets(customerID: position.customerID, day: day, totalAssetsFen: total))
         default:
             break
@@ -100,12 +100,11 @@ enum FeedSources {
     static func profilesCustomersStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: profilesCustomers, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamChanges",
+                Crm_Profiles_V1_Profiles.streamChanges,
                 Crm_Profiles_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
-                },
-                as: Crm_Profiles_V1_ChangeEvent.self, options: callTimeout
+                }, options: callTimeout
             ).collect()
         }, apply: { db, change in try apply(db, change) })
     }
@@ -128,12 +127,11 @@ enum FeedSources {
     static func productsStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
-                "/crm.products.v1.Products/StreamChanges",
+                Crm_Products_V1_Products.streamChanges,
                 Crm_Products_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
-                },
-                as: Crm_Products_V1_ChangeEvent.self, options: callTimeout
+                }, options: callTimeout
             ).collect()
         }, apply: { db, change in try apply(db, change) })
     }

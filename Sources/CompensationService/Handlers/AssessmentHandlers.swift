@@ -10,7 +10,7 @@ struct AssessmentHandlers: Sendable {
 
     func register(into router: inout Router) {
         router.unary(
-            ManagerHandlers.prefix + "GetAssessmentFigures", Crm_Compensation_V1_GetAssessmentFiguresRequest.self,
+            Crm_Compensation_V1_Compensation.getAssessmentFigures,
             policy: .roles(CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service)
         ) { request, context in
             try await figures(request, context: context)
@@ -107,7 +107,9 @@ struct AssessmentHandlers: Sendable {
         }
         let inputs = AssessmentInputs(
             month: month,
-            managers: roster.map { ManagerPlacement(managerID: $0.managerID, teamID: $0.teamID, branchID: $0.branchID) },
+            managers: roster.map {
+                ManagerPlacement(managerID: $0.managerID, teamID: $0.teamID, branchID: $0.branchID, leftOn: $0.hasLeftOn ? CalendarDay($0.leftOn) : nil)
+            },
             timeline: try AssignmentStore.timeline(db),
             items: try IncomeStore.items(db, days: month.firstDay...month.lastDay, through: .max),
             assets: try IncomeStore.assetPoints(db, month: month),

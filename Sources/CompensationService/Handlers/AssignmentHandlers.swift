@@ -8,13 +8,11 @@ struct AssignmentHandlers: Sendable {
     let database: DatabasePool
     let customers: CustomerDirectory
     let gate: SerialGate
-
-    static let prefix = ManagerHandlers.prefix
     static let maxBatch = 5_000
 
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(CompensationRoles.hr, CompensationRoles.headOffice)
-        router.unary(Self.prefix + "AssignCustomers", Crm_Compensation_V1_AssignCustomersRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.assignCustomers, policy: writers) { request, _ in
             guard (1...Self.maxBatch).contains(request.assignments.count) else {
                 throw RPCError.invalidArgument(field: "assignments", "must hold 1 to \(Self.maxBatch) assignments, holds \(request.assignments.count)")
             }
@@ -25,7 +23,7 @@ struct AssignmentHandlers: Sendable {
                 $0.ended = UInt32(outcome.ended.count)
             }
         }
-        router.unary(Self.prefix + "AssignCustomer", Crm_Compensation_V1_AssignCustomerRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.assignCustomer, policy: writers) { request, _ in
             guard request.hasAssignment else { throw RPCError.invalidArgument(field: "assignment", "is required") }
             let outcome = try await assign([request.assignment], transfer: request.transfer, field: { _ in "assignment" })
             return Crm_Compensation_V1_AssignCustomerResponse.with {
@@ -35,7 +33,7 @@ struct AssignmentHandlers: Sendable {
             }
         }
         router.unary(
-            Self.prefix + "ListAssignments", Crm_Compensation_V1_ListAssignmentsRequest.self,
+            Crm_Compensation_V1_Compensation.listAssignments,
             policy: .roles(CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service)
         ) { request, context in
             try await list(request, context: context)

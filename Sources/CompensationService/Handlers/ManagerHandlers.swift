@@ -5,8 +5,6 @@ import CRMRPC
 struct ManagerHandlers: Sendable {
     let store: ManagerStore
     let gate: SerialGate
-
-    static let prefix = "/crm.compensation.v1.Compensation/"
     static let maxBatch = 5_000
     static let maxUnitBatch = 1_000
 
@@ -15,29 +13,29 @@ struct ManagerHandlers: Sendable {
         let readers = AccessPolicy.roles(
             CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service
         )
-        router.unary(Self.prefix + "UpsertManager", Crm_Compensation_V1_UpsertManagerRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.upsertManager, policy: writers) { request, _ in
             try await upsert(request)
         }
-        router.unary(Self.prefix + "UpsertManagers", Crm_Compensation_V1_UpsertManagersRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.upsertManagers, policy: writers) { request, _ in
             try await upsert(request)
         }
-        router.unary(Self.prefix + "GetManager", Crm_Compensation_V1_GetManagerRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.getManager, policy: readers) { request, context in
             try await get(request, context: context)
         }
-        router.unary(Self.prefix + "ListManagers", Crm_Compensation_V1_ListManagersRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.listManagers, policy: readers) { request, context in
             try await list(request, context: context)
         }
-        router.unary(Self.prefix + "UpsertBranches", Crm_Compensation_V1_UpsertBranchesRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.upsertBranches, policy: writers) { request, _ in
             try await upsert(request)
         }
-        router.unary(Self.prefix + "ListBranches", Crm_Compensation_V1_ListBranchesRequest.self, policy: readers) { _, _ in
+        router.unary(Crm_Compensation_V1_Compensation.listBranches, policy: readers) { _, _ in
             let branches = try await store.branches()
             return Crm_Compensation_V1_ListBranchesResponse.with { $0.branches = branches }
         }
-        router.unary(Self.prefix + "UpsertTeams", Crm_Compensation_V1_UpsertTeamsRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.upsertTeams, policy: writers) { request, _ in
             try await upsert(request)
         }
-        router.unary(Self.prefix + "ListTeams", Crm_Compensation_V1_ListTeamsRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.listTeams, policy: readers) { request, _ in
             let teams = try await store.teams(branchID: request.branchID)
             return Crm_Compensation_V1_ListTeamsResponse.with { $0.teams = teams }
         }

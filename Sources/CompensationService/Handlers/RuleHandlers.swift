@@ -7,8 +7,6 @@ import GRDB
 struct RuleHandlers: Sendable {
     let database: DatabasePool
     let gate: SerialGate
-
-    static let prefix = ManagerHandlers.prefix
     static let maxBatch = 5_000
 
     func register(into router: inout Router) {
@@ -16,17 +14,17 @@ struct RuleHandlers: Sendable {
         let readers = AccessPolicy.roles(
             CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service
         )
-        router.unary(Self.prefix + "PutScheme", Crm_Compensation_V1_PutSchemeRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.putScheme, policy: writers) { request, _ in
             try await put(request)
         }
-        router.unary(Self.prefix + "ListSchemes", Crm_Compensation_V1_ListSchemesRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.listSchemes, policy: readers) { request, _ in
             let schemes = try await database.read { db in try RulesStore.schemes(db, grade: request.grade) }
             return Crm_Compensation_V1_ListSchemesResponse.with { $0.schemes = schemes }
         }
-        router.unary(Self.prefix + "SetCoefficients", Crm_Compensation_V1_SetCoefficientsRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.setCoefficients, policy: writers) { request, _ in
             try await set(request)
         }
-        router.unary(Self.prefix + "ListCoefficients", Crm_Compensation_V1_ListCoefficientsRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.listCoefficients, policy: readers) { request, context in
             try await list(request, context: context)
         }
     }

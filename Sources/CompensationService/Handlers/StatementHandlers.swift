@@ -9,15 +9,12 @@ struct StatementHandlers: Sendable {
     let gate: SerialGate
     /// The current instant in Unix milliseconds (the business day "today" comes from it).
     let clock: @Sendable () -> Int64
-
-    static let prefix = ManagerHandlers.prefix
-
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(
             CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service
         )
-        router.unary(Self.prefix + "SettleMonth", Crm_Compensation_V1_SettleMonthRequest.self,
-                     policy: .roles(CompensationRoles.hr, CompensationRoles.headOffice)) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.settleMonth,
+                     policy: .roles(CompensationRoles.hr, CompensationRoles.headOffice), offEventLoop: true) { request, context in
             guard let month = CalendarMonth(request.month) else {
                 throw RPCError.invalidArgument(field: "month", "'\(request.month)' is not a month (YYYY-MM)")
             }
@@ -35,10 +32,10 @@ struct StatementHandlers: Sendable {
             }
             return response
         }
-        router.unary(Self.prefix + "GetStatement", Crm_Compensation_V1_GetStatementRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.getStatement, policy: readers) { request, context in
             try await get(request, context: context)
         }
-        router.unary(Self.prefix + "ListStatements", Crm_Compensation_V1_ListStatementsRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Compensation_V1_Compensation.listStatements, policy: readers) { request, context in
             try await list(request, context: context)
         }
     }
@@ -87,17 +84,38 @@ struct StatementHandlers: Sendable {
         }
         var managerID = request.managerID
         var branchID = request.branchID
-        switch try ManagerAccess.scope(of: context.principal) {
+        let principal = context.principal
+        // A filter outside the caller's scope is refused, not answered with an empty list: a
+        // manager may name only a branch their statements belong to (their own branch, or one they
+        // were settled in before a transfer), a branch head only a manager whose statements are in
+        // their branch (or who is placed there now). An id that does not exist is refused alike.
+        switch try ManagerAccess.scope(of: principal) {
         case .everything:
             break
         case .branch(let own):
             guard branchID.isEmpty || branchID == own else {
-                throw RPCError(.permissionDenied, "\(context.principal?.name ?? "the caller") may not read branch \(branchID)")
+                throw RPCError(.permissionDenied, "\(principal?.name ?? "the caller") may not read branch \(branchID)")
+            }
+            if !managerID.isEmpty {
+                let id = managerID
+                let inBranch = try await database.read { db in
+                    try ManagerStore.manager(db, id: id)?.branchID == own || StatementStore.exists(db, managerID: id, branchID: own)
+                }
+                guard inBranch else { throw ManagerAccess.denied(managerID, for: principal) }
             }
             branchID = own
         case .manager(let own):
-            guard managerID.isEmpty || managerID == own else { throw ManagerAccess.denied(managerID, for: context.principal) }
+            guard managerID.isEmpty || managerID == own else { throw ManagerAccess.denied(managerID, for: principal) }
             managerID = own
+            if !branchID.isEmpty {
+                let branch = branchID
+                let theirs = try await database.read { db in
+                    try ManagerStore.manager(db, id: own)?.branchID == branch || StatementStore.exists(db, managerID: own, branchID: branch)
+                }
+                guard theirs else {
+                    throw RPCError(.permissionDenied, "\(principal?.name ?? "the caller") may not read branch \(branch)")
+                }
+            }
         }
         let size = Paging.size(request.page, standard: 500, maximum: 5_000)
         var after: (String, String)?

@@ -54,7 +54,8 @@ public struct MonthSettler: Sendable {
         var members: [String: Member] = [:]
         for manager in snapshot.roster {
             members[manager.managerID] = Member(managerID: manager.managerID, grade: manager.grade, branchID: manager.branchID,
-                                                teamID: manager.teamID, settleWithoutIncome: manager.status != .left)
+                                                teamID: manager.teamID, settleWithoutIncome: manager.status != .left,
+                                                leftOn: manager.status == .left && manager.hasLeftOn ? CalendarDay(manager.leftOn) : nil)
         }
         let book = try StatementStore.book(snapshot.closings)
         let (inputs, parts) = try await load(month: month, through: snapshot.through, previousThrough: snapshot.closings.last?.throughSequence ?? 0,
@@ -238,6 +239,8 @@ public struct MonthSettler: Sendable {
         var teamID: String
         /// Gets a statement even with no income (every manager not LEFT, when the grade has a scheme).
         var settleWithoutIncome: Bool
+        /// A LEFT manager's last working day: sales naming them after it are not theirs.
+        var leftOn: CalendarDay?
     }
 
     /// One manager to settle: who, under which scheme, with which items.
@@ -270,9 +273,10 @@ public struct MonthSettler: Sendable {
     /// month needs a roster entry, a grade and a scheme in force; a manager without income is settled
     /// when not LEFT and the grade has a scheme (`strict`: every member must be settled).
     ///
-    /// Attribution runs on every core: each item goes to its credited manager when that one is a
-    /// member, else to the manager in charge of its customer on its day (as ``IncomeAttribution``),
-    /// and counts when it belongs on that manager's statement for the month
+    /// Attribution runs on every core: each item goes to its credited manager when the roster of
+    /// members honours that one on the item's day (``CreditRoster``), else to the manager in charge
+    /// of its customer on its day (as ``IncomeAttribution``), and counts when it belongs on that
+    /// manager's statement for the month
     /// (``Settlement/belongsOnStatement(_:month:throughSequence:managerID:book:)``).
     static func plan(_ inputs: MonthInputs, parts: consuming [[IncomeItem]], members: [String: Member], strict: Bool,
                      phases: inout PhaseClock) throws -> Plan {
@@ -280,10 +284,11 @@ public struct MonthSettler: Sendable {
         var credited: [String: Int32] = [:]
         for id in members.keys { if let slot = index.slots[id] { credited[id] = slot } }
         let creditable = credited
+        let roster = CreditRoster(managers: members.values.map { ($0.managerID, $0.leftOn) })
         let noManager: Int32 = -1, notThisMonth: Int32 = -2
         let slotOf = { @Sendable (item: IncomeItem) -> Int32 in
             let slot: Int32
-            if let credited = item.creditedManagerID, let creditedSlot = creditable[credited] {
+            if let credited = roster.creditedManager(of: item), let creditedSlot = creditable[credited] {
                 slot = creditedSlot
             } else if let inCharge = index.slot(of: item.customerID, on: item.day) {
                 slot = inCharge
@@ -426,12 +431,12 @@ public struct MonthSettler: Sendable {
             statements += 1
             lines += statement.incomeLines.count
             adjustments += statement.incomeLines.lazy.filter(\.isAdjustment).count
-            totalPay = FenArithmetic.sum(totalPay, statement.totalFen)
+            totalPay = Fen.sum(totalPay, statement.totalFen)
             for total in statement.sourceTotals {
                 var entry = bySource[total.source] ?? (0, 0, 0)
                 entry.count += total.itemCount
-                entry.income = FenArithmetic.sum(entry.income, total.incomeFen)
-                entry.pay = FenArithmetic.sum(entry.pay, total.payFen ?? 0)
+                entry.income = Fen.sum(entry.income, total.incomeFen)
+                entry.pay = Fen.sum(entry.pay, total.payFen ?? 0)
                 bySource[total.source] = entry
             }
         }

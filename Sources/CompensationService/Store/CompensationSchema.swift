@@ -1,3 +1,4 @@
+import CRMProtos
 import GRDB
 
 /// The compensation store's schema, one migration per released change. Never edit a migration that
@@ -123,6 +124,15 @@ enum CompensationSchema {
                   month TEXT NOT NULL, manager_id TEXT NOT NULL, chunk INTEGER NOT NULL, body BLOB NOT NULL,
                   PRIMARY KEY (month, manager_id, chunk)
                 ) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v3-manager-left-on") { db in
+            // A LEFT manager's last working day (days since 1970, Beijing); for those LEFT before
+            // the column existed, the business day they were last written (when they were marked).
+            try db.execute(sql: "ALTER TABLE client_manager ADD COLUMN left_on INTEGER")
+            try db.execute(sql: """
+                UPDATE client_manager SET left_on = (updated_at + 28800000) / 86400000
+                WHERE status = \(Crm_Compensation_V1_ManagerStatus.left.rawValue)
                 """)
         }
         return migrator

@@ -41,7 +41,7 @@ public enum IncomeStore {
         switch item.kind {
         case .trade(let trade):
             amount = trade.commissionFen
-            fees = FenArithmetic.sum(trade.exchangeFeesFen, trade.regulatoryFeesFen)
+            fees = Fen.sum(trade.exchangeFeesFen, trade.regulatoryFeesFen)
             let other = trade.otherCosts
             costs = other.isEmpty ? nil : other.map { "\($0.name)=\($0.fen)" }.joined(separator: ";")
         case .marginInterest(let interest):

@@ -20,23 +20,32 @@ struct ManagerStore: Sendable {
             stored.updatedAt = .with { $0.unixMillis = now }
             return stored
         }
-        let created = try await database.write { db -> Int in
-            let exists = try db.cachedStatement(sql: "SELECT 1 FROM client_manager WHERE manager_id = ?")
+        let today = BusinessCalendar.day(ofUnixMillis: now)
+        return try await database.write { db in
+            let stored = try db.cachedStatement(sql: "SELECT status, left_on FROM client_manager WHERE manager_id = ?")
             let upsert = try db.cachedStatement(sql: """
-                INSERT INTO client_manager (manager_id, name, branch_id, team_id, grade, status, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO client_manager (manager_id, name, branch_id, team_id, grade, status, updated_at, left_on)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(manager_id) DO UPDATE SET
                   name = excluded.name, branch_id = excluded.branch_id, team_id = excluded.team_id,
-                  grade = excluded.grade, status = excluded.status, updated_at = excluded.updated_at
+                  grade = excluded.grade, status = excluded.status, updated_at = excluded.updated_at, left_on = excluded.left_on
                 """)
             var created = 0
-            for row in rows {
-                if try Bool.fetchOne(exists, arguments: [row.managerID]) == nil { created += 1 }
-                try upsert.execute(arguments: [row.managerID, row.name, row.branchID, row.teamID, row.grade, row.status.rawValue, now])
+            var written: [Crm_Compensation_V1_ClientManager] = []
+            for var row in rows {
+                let before = try Row.fetchOne(stored, arguments: [row.managerID])
+                if before == nil { created += 1 }
+                // LEFT without a day: the day already stored if the manager had left, else today.
+                if row.status == .left, !row.hasLeftOn {
+                    let storedDay: Int32? = before?["left_on"]
+                    row.leftOn = (storedDay.map(CalendarDay.init(daysSince1970:)) ?? today).wire
+                }
+                let leftOn = row.status == .left ? CalendarDay(row.leftOn)?.daysSince1970 : nil
+                try upsert.execute(arguments: [row.managerID, row.name, row.branchID, row.teamID, row.grade, row.status.rawValue, now, leftOn])
+                written.append(row)
             }
-            return created
+            return (written, created, rows.count - created)
         }
-        return (rows, created, rows.count - created)
     }
 
     func manager(id: String) async throws -> Crm_Compensation_V1_ClientManager? {
@@ -95,6 +104,7 @@ struct ManagerStore: Sendable {
         manager.grade = row["grade"]
         manager.status = Crm_Compensation_V1_ManagerStatus(rawValue: row["status"]) ?? .unspecified
         manager.updatedAt = .with { $0.unixMillis = row["updated_at"] }
+        if let leftOn = row["left_on"] as Int32? { manager.leftOn = CalendarDay(daysSince1970: leftOn).wire }
         return manager
     }
 

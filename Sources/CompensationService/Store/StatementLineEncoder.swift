@@ -56,7 +56,7 @@ struct StatementLineEncoder {
         size += Self.varintFieldSize(9, UInt64(bitPattern: line.incomeFen))
         size += Self.varintFieldSize(10, UInt64(UInt32(clamping: line.rate?.value ?? 0)))
         size += Self.varintFieldSize(11, UInt64(bitPattern: line.payFen ?? 0))
-        if let field = Self.basisField(line.basis) { size += Self.messageSize(field, Self.basisSize(line.basis)) }
+        if let field = Self.basisField(line.basis) { size += Self.messageSize(field, Self.basisSize(line)) }
         return size
     }
 
@@ -83,17 +83,18 @@ struct StatementLineEncoder {
         Self.varintField(11, UInt64(bitPattern: line.payFen ?? 0), into: &bytes)
         if let field = Self.basisField(line.basis) {
             Self.tag(field, 2, into: &bytes)
-            Self.varint(UInt64(Self.basisSize(line.basis)), into: &bytes)
+            Self.varint(UInt64(Self.basisSize(line)), into: &bytes)
             switch line.basis {
             case let .trade(account, commission, exchange, regulatory, listed):
                 if account == .margin { Self.varintField(1, 1, into: &bytes) }
                 Self.varintField(2, UInt64(bitPattern: commission), into: &bytes)
-                Self.varintField(3, UInt64(bitPattern: FenArithmetic.sum(exchange, regulatory)), into: &bytes)
+                Self.varintField(3, UInt64(bitPattern: Fen.sum(exchange, regulatory)), into: &bytes)
                 Self.varintField(4, UInt64(bitPattern: listed), into: &bytes)
             case let .productSale(code, amount, rate):
                 Self.string(1, code, into: &bytes)
                 Self.varintField(2, UInt64(bitPattern: amount), into: &bytes)
                 Self.varintField(3, UInt64(UInt32(clamping: rate.value)), into: &bytes)
+                Self.string(4, line.namedManagerID ?? "", into: &bytes)
             case let .advisoryFee(packageID):
                 Self.string(1, packageID, into: &bytes)
             case .marginInterest:
@@ -106,13 +107,14 @@ struct StatementLineEncoder {
         stringSize(1, version.grade) + varintFieldSize(2, UInt64(UInt32(clamping: version.version)))
     }
 
-    private static func basisSize(_ basis: IncomeBasis) -> Int {
-        switch basis {
+    private static func basisSize(_ line: IncomeLine) -> Int {
+        switch line.basis {
         case let .trade(account, commission, exchange, regulatory, listed):
             return (account == .margin ? 2 : 0) + varintFieldSize(2, UInt64(bitPattern: commission))
-                + varintFieldSize(3, UInt64(bitPattern: FenArithmetic.sum(exchange, regulatory))) + varintFieldSize(4, UInt64(bitPattern: listed))
+                + varintFieldSize(3, UInt64(bitPattern: Fen.sum(exchange, regulatory))) + varintFieldSize(4, UInt64(bitPattern: listed))
         case let .productSale(code, amount, rate):
             return stringSize(1, code) + varintFieldSize(2, UInt64(bitPattern: amount)) + varintFieldSize(3, UInt64(UInt32(clamping: rate.value)))
+                + stringSize(4, line.namedManagerID ?? "")
         case let .advisoryFee(packageID):
             return stringSize(1, packageID)
         case .marginInterest:

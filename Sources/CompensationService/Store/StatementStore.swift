@@ -116,6 +116,12 @@ enum StatementStore {
         return Array(lines[start..<min(start + count, lines.count)])
     }
 
+    /// Whether any month's statement of `managerID` was settled in `branchID`.
+    static func exists(_ db: Database, managerID: String, branchID: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM statement WHERE manager_id = ? AND branch_id = ?)",
+                          arguments: [managerID, branchID]) ?? false
+    }
+
     /// Statement headers by month then manager, after the page key.
     static func list(_ db: Database, month: String, managerID: String, branchID: String, after: (String, String)?, limit: Int) throws
         -> (statements: [Crm_Compensation_V1_Statement], total: Int) {

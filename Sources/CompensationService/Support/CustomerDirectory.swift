@@ -67,12 +67,11 @@ struct CustomerDirectory: Sendable {
         let after = String(first.dropLast())
         do {
             let customers = try await profiles.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamCustomers",
+                Crm_Profiles_V1_Profiles.streamCustomers,
                 Crm_Profiles_V1_StreamCustomersRequest.with {
                     $0.afterCustomerID = after
                     $0.limit = UInt32(limit)
-                },
-                as: Crm_Profiles_V1_Customer.self, options: .timeout(.seconds(30))
+                }, options: .timeout(.seconds(30))
             ).collect()
             return customers.filter { !last.utf8.lexicographicallyPrecedes($0.customerID.utf8) }
         } catch let error as RPCError {
@@ -83,9 +82,7 @@ struct CustomerDirectory: Sendable {
     private static func lookUp(_ id: String, in profiles: RPCClient) async throws -> Crm_Profiles_V1_Customer? {
         do {
             return try await profiles.unary(
-                "/crm.profiles.v1.Profiles/GetCustomer", Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = id },
-                as: Crm_Profiles_V1_GetCustomerResponse.self
-            ).customer
+                Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = id }).customer
         } catch let error as RPCError where error.code == .notFound || error.code == .invalidArgument {
             return nil
         } catch let error as RPCError {

@@ -7,10 +7,7 @@ extension CalendarDay {
         self.init(year: Int(date.year), month: Int(date.month), day: Int(date.day))
     }
 
-    var wire: Crm_Common_V1_Date {
-        let parts = components
-        return Crm_Common_V1_Date(year: Int32(parts.year), month: Int32(parts.month), day: Int32(parts.day))
-    }
+    var wire: Crm_Common_V1_Date { Crm_Common_V1_Date(self) }
 }
 
 extension IncomeSource {
@@ -132,7 +129,7 @@ extension IncomeLine {
             line.trade = .with {
                 $0.margin = account == .margin
                 $0.commissionFen = commission
-                $0.exchangeAndRegulatoryFeesFen = FenArithmetic.sum(exchange, regulatory)
+                $0.exchangeAndRegulatoryFeesFen = Fen.sum(exchange, regulatory)
                 $0.listedCostsFen = listed
             }
         case .marginInterest:
@@ -142,6 +139,7 @@ extension IncomeLine {
                 $0.productCode = code
                 $0.saleAmountFen = amount
                 $0.productRebateBp = UInt32(clamping: rate.value)
+                if let named = namedManagerID { $0.namedManagerID = named }
             }
         case let .advisoryFee(packageID):
             line.advisoryFee = .with { $0.packageCode = packageID }

@@ -53,7 +53,7 @@ struct BehaviourCopy: Sendable {
     mutating func forget(before day: Int32) {
         for index in events.indices where !events[index].isEmpty {
             events[index].removeAll { event in
-                let age = day - BusinessCalendar.day(ofMillis: event.at)
+                let age = day - BusinessDays.day(ofMillis: event.at)
                 switch event.kind {
                 case .view: return age > BehaviourFeatures.viewRetentionDays
                 case .contact: return age > BehaviourFeatures.contactRetentionDays
@@ -77,16 +77,9 @@ struct BehaviourCopy: Sendable {
 
     /// How many of `times` (in order) fall in the 30 days before `day`.
     static func recentSales(_ times: [Int64], day: Int32) -> Int {
-        let start = times.prefixCount { $0 < BusinessCalendar.millis(ofDay: day - 30) }
-        let end = times.prefixCount { $0 < BusinessCalendar.millis(ofDay: day) }
+        let start = times.prefixCount { $0 < BusinessDays.millis(ofDay: day - 30) }
+        let end = times.prefixCount { $0 < BusinessDays.millis(ofDay: day) }
         return max(0, end - start)
-    }
-}
-
-extension BusinessCalendar {
-    /// The first millisecond of a business day (00:00 Beijing).
-    static func millis(ofDay day: Int32) -> Int64 {
-        Int64(day) * millisPerDay - beijingOffsetMillis
     }
 }
 

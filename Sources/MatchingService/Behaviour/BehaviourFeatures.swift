@@ -41,12 +41,12 @@ enum BehaviourFeatures {
         var lastContact = Int32.min
         var contacts7: Float = 0
         var contacts30: Float = 0
-        let today = BusinessCalendar.day(ofMillis: at)
+        let today = BusinessDays.day(ofMillis: at)
         func add(_ family: Int, _ slot: Slot, _ value: Float = 1) {
             values[family * count + slot.rawValue] += value
         }
         for event in events where event.at < at {
-            let day = BusinessCalendar.day(ofMillis: event.at)
+            let day = BusinessDays.day(ofMillis: event.at)
             let age = today - day
             let family = Int(event.family)
             let known = family >= 0 && family < families

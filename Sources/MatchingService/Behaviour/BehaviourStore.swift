@@ -40,7 +40,7 @@ enum BehaviourStore {
     /// their retention, every order), grouped by customer, each list in time order, families
     /// resolved with `family(of:)` where the stored row had none.
     static func byCustomer(_ db: Database, reaching at: Int64, until: Int64 = .max, family: (String) -> Int?) throws -> [String: [BehaviourEvent]] {
-        let day = BusinessCalendar.millisPerDay
+        let day = BusinessDays.millisPerDay
         let views = at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day
         let contacts = at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day
         var grouped: [String: [BehaviourEvent]] = [:]

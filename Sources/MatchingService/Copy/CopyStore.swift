@@ -23,6 +23,18 @@ enum CopyStore {
         )
     }
 
+    /// The `feed_cursor` row that records when the copy first read its feeds (profiles, the event log, products) to their end.
+    private static let caughtUpKey = "caught_up_at"
+
+    /// When the copy first read its feeds to their end (unix millis); nil while it never has.
+    static func caughtUpAt(_ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [caughtUpKey])
+    }
+
+    static func markCaughtUp(_ db: Database, at millis: Int64) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO feed_cursor (source, position) VALUES (?, ?)", arguments: [caughtUpKey, millis])
+    }
+
     // MARK: Profiles
 
     /// Applies one page of the profiles feed. Dimension deltas are merged into the stored
@@ -137,7 +149,7 @@ enum CopyStore {
                     try BehaviourStore.insert(db, key: "o" + order.orderID, customerID: order.customerID, productCode: order.productCode, event: event)
                 }
                 guard order.side == .subscription else { continue }
-                let month = BusinessMonth(day: BusinessCalendar.day(ofMillis: order.acceptedAt.unixMillis))
+                let month = BusinessMonth(day: BusinessDays.day(ofMillis: order.acceptedAt.unixMillis))
                 try db.execute(
                     sql: """
                     INSERT INTO purchase (order_id, customer_id, product_code, amount_minor, accepted_at, month)

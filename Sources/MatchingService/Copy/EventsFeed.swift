@@ -5,17 +5,14 @@ import CRMRPC
 /// behaviour features' inputs; trades and positions reach it as dimensions), a page after the
 /// last event applied.
 enum EventsFeed {
-    static let method = "/crm.profiles.v1.Profiles/StreamEvents"
-
     static func step(replica: Replica, client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
         let events = try await client.serverStreaming(
-            method,
+            Crm_Profiles_V1_Profiles.streamEvents,
             Crm_Profiles_V1_StreamEventsRequest.with {
                 $0.afterEventID = after
                 $0.limit = limit
                 $0.types = [.productView, .serviceContact]
-            },
-            as: Crm_Profiles_V1_LoggedEvent.self
+            }
         ).collect()
         try await replica.applyEvents(events)
         return events.count

@@ -29,11 +29,10 @@ struct ModelSync: Service {
     }
 
     func syncOnce(_ peers: RPCClient) async throws {
-        let theirs = try await peers.unary(SuitabilityHandlers.prefix + "GetModel", Crm_Matching_V1_GetModelRequest(), as: Crm_Matching_V1_GetModelResponse.self).model
+        let theirs = try await peers.unary(Crm_Matching_V1_Matching.getModel, Crm_Matching_V1_GetModelRequest()).model
         let ours = try await replica.database.read { db in try ModelStore.export(db, version: nil)?.summary }
         if let ours, (ours.trainedAt.unixMillis, ours.version) >= (theirs.trainedAt.unixMillis, theirs.version) { return }
-        let export = try await peers.unary(SuitabilityHandlers.prefix + "ExportModel", Crm_Matching_V1_ExportModelRequest.with { $0.version = theirs.version },
-                                           as: Crm_Matching_V1_ExportModelResponse.self)
+        let export = try await peers.unary(Crm_Matching_V1_Matching.exportModel, Crm_Matching_V1_ExportModelRequest.with { $0.version = theirs.version })
         let scorer = try ModelStore.scorer(from: export)
         try await replica.database.write { db in
             try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights,

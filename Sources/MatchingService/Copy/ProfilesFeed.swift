@@ -37,10 +37,6 @@ final class ProfilesFeed: Sendable {
         self.logger = logger
         self.snapshotPage = snapshotPage
     }
-
-    static let prefix = "/crm.profiles.v1.Profiles/"
-
-    /// One step: returns how many changes (or snapshot entries) it applied; `limit` when there is
     /// more to read at once.
     func step(client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
         if !state.withLock({ $0.dictionaryLoaded }) { try await loadDictionary(client) }
@@ -50,18 +46,16 @@ final class ProfilesFeed: Sendable {
             state.withLock { $0.snapshot = nil }
         }
         let changes = try await client.serverStreaming(
-            Self.prefix + "StreamChanges",
-            Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit },
-            as: Crm_Profiles_V1_ChangeEvent.self
-        ).collect()
+            Crm_Profiles_V1_Profiles.streamChanges,
+            Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
         if replica.dictionaryIsOutdated(for: changes) { try await loadDictionary(client) }
         try await replica.applyProfiles(changes)
         return changes.count
     }
 
     private func loadDictionary(_ client: RPCClient) async throws {
-        let dimensions = try await client.unary(Self.prefix + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest(), as: Crm_Profiles_V1_ListDimensionsResponse.self)
-        let schemes = try await client.unary(Self.prefix + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest(), as: Crm_Profiles_V1_ListClassificationSchemesResponse.self)
+        let dimensions = try await client.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest())
+        let schemes = try await client.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest())
         try await replica.setDictionary(dimensions, schemes)
         state.withLock { $0.dictionaryLoaded = true }
     }
@@ -73,10 +67,8 @@ final class ProfilesFeed: Sendable {
         let page = snapshotPage
         @Sendable func fetch(after customer: String) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
             try await client.serverStreaming(
-                Self.prefix + "StreamSnapshot",
-                Crm_Profiles_V1_StreamSnapshotRequest.with { $0.afterCustomerID = customer; $0.limit = page },
-                as: Crm_Profiles_V1_SnapshotEntry.self
-            ).collect()
+                Crm_Profiles_V1_Profiles.streamSnapshot,
+                Crm_Profiles_V1_StreamSnapshotRequest.with { $0.afterCustomerID = customer; $0.limit = page }).collect()
         }
         // One page ahead: profiles reads and sends the next page while this one is applied, so
         // the two services work at the same time instead of taking turns.

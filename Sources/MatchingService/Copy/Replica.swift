@@ -1,5 +1,6 @@
 import CRMHeap
 import CRMProtos
+import CRMRPC
 import CRMStore
 import CRMSuitability
 import Foundation
@@ -12,6 +13,12 @@ final class Replica: Sendable {
     let database: DatabasePool
     let memory: Mutex<ReplicaMemory>
     let feeds = Mutex(FeedStatus())
+    /// Not ready until the store is loaded into memory and the copy has, once in this replica's
+    /// life, read its three feeds (profiles, profiles' event log, products) to their end: until then an unknown customer may only be one not
+    /// copied yet, so the server answers UNAVAILABLE (retryable) instead of NOT_FOUND. A restarted
+    /// replica whose copy caught up before is ready as soon as it is loaded, even if profiles or
+    /// products is down (it answers from its copy and reports the staleness).
+    let readiness = ServiceReadiness(notReadyBecause: "loading its copy from the store")
 
     /// How current each feed is, for health details and GetReplicaStatus.
     struct FeedStatus: Sendable {
@@ -45,7 +52,8 @@ final class Replica: Sendable {
     /// Rebuilds the index from the store (at start-up, before the followers run).
     func load() async throws {
         let now = currentUnixMillis()
-        let (loaded, profiles, products, events, scorer, purchases) = try await database.read { db -> (ReplicaMemory, UInt64, UInt64, UInt64, Scorer?, Int) in
+        let (loaded, profiles, products, events, scorer, purchases, caughtUpBefore) = try await database.read { db
+            -> (ReplicaMemory, UInt64, UInt64, UInt64, Scorer?, Int, Bool) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
             fresh.customers.compact()
@@ -57,7 +65,7 @@ final class Replica: Sendable {
             }
             fresh.behaviour.setSales(try BehaviourStore.salesByProduct(db))
             return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try CopyStore.cursor(db, .events),
-                    try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db))
+                    try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
         }
         memory.withLock {
             $0 = loaded
@@ -70,6 +78,11 @@ final class Replica: Sendable {
             $0.eventsSequence = events
         }
         _ = crm_heap_trim()
+        if caughtUpBefore {
+            readiness.markReady()
+        } else {
+            readiness.notReady(because: "reading profiles and products for the first time")
+        }
     }
 
     func cursor(_ source: CopyStore.Source) -> UInt64 {
@@ -194,8 +207,10 @@ final class Replica: Sendable {
         memory.withLock { $0.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes) }
     }
 
-    func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) {
-        feeds.withLock {
+    /// Notes that `source`'s feed was read to its end. The first time all three have been (in this
+    /// replica's life: recorded in the store), the replica becomes ready.
+    func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) async throws {
+        let allCurrent = feeds.withLock {
             switch source {
             case .profiles:
                 $0.profilesCurrentAt = millis
@@ -207,7 +222,11 @@ final class Replica: Sendable {
                 $0.eventsCurrentAt = millis
                 $0.eventsError = nil
             }
+            return $0.profilesCurrentAt != nil && $0.productsCurrentAt != nil && $0.eventsCurrentAt != nil
         }
+        guard allCurrent, !readiness.isReady else { return }
+        try await database.write { db in try CopyStore.markCaughtUp(db, at: millis) }
+        readiness.markReady()
     }
 
     func markFailed(_ source: CopyStore.Source, _ error: String) {
@@ -234,7 +253,7 @@ final class Replica: Sendable {
         let slice = 500
         var start = 0
         let (version, generation) = memory.withLock { memory in
-            memory.refreshScoresDay(BusinessCalendar.today())
+            memory.refreshScoresDay(BusinessDays.today())
             return (memory.scorer?.version, memory.scoresGeneration)
         }
         while true {
@@ -268,7 +287,7 @@ final class Replica: Sendable {
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(10)) } catch { return }
             let stale = memory.withLock { memory in
-                memory.refreshScoresDay(BusinessCalendar.today())
+                memory.refreshScoresDay(BusinessDays.today())
                 return memory.scorer != nil && self.feeds.withLock { $0.warmedGeneration } != memory.scoresGeneration
             }
             if stale { await warmScores() }
@@ -293,10 +312,10 @@ final class Replica: Sendable {
             $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt, feeds.profilesError)
             $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
             $0.modelVersion = model
-            $0.ready = feeds.profilesCurrentAt != nil && feeds.productsCurrentAt != nil && feeds.eventsCurrentAt != nil
+            $0.ready = readiness.isReady
             $0.eventsSequence = feeds.eventsSequence
             $0.scoresWarm = model.isEmpty || (feeds.warmedModel == model && feeds.warmedGeneration == generation
-                && feeds.warmedDay == BusinessCalendar.day(ofMillis: nowMillis))
+                && feeds.warmedDay == BusinessDays.day(ofMillis: nowMillis))
         }
     }
 }

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 import Foundation
 
 /// The rules a campaign must satisfy before it is stored, and when two creations are the same
@@ -16,21 +16,21 @@ enum CampaignValidation {
     }
 
     /// Every violated field of `campaign`, named by its path under `prefix`.
-    static func violations(of campaign: Crm_Matching_V1_Campaign, prefix: String = "campaign") -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    static func violations(of campaign: Crm_Matching_V1_Campaign, prefix: String = "campaign") -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         if let problem = idProblem(campaign.campaignID) {
-            violations.append(FieldViolation(field: "\(prefix).campaign_id", description: problem))
+            violations.append(Refusal.Field(field: "\(prefix).campaign_id", description: problem))
         }
         if campaign.productCode.isEmpty {
-            violations.append(FieldViolation(field: "\(prefix).product_code", description: "is required"))
+            violations.append(Refusal.Field(field: "\(prefix).product_code", description: "is required"))
         } else if campaign.productCode.count > maxProductCodeLength {
-            violations.append(FieldViolation(field: "\(prefix).product_code", description: "is longer than \(maxProductCodeLength) characters"))
+            violations.append(Refusal.Field(field: "\(prefix).product_code", description: "is longer than \(maxProductCodeLength) characters"))
         }
         if campaign.name.trimmingCharacters(in: .whitespaces).isEmpty {
-            violations.append(FieldViolation(field: "\(prefix).name", description: "is required"))
+            violations.append(Refusal.Field(field: "\(prefix).name", description: "is required"))
         }
         if campaign.targetSize > maxTargetSize {
-            violations.append(FieldViolation(field: "\(prefix).target_size", description: "is at most \(maxTargetSize)"))
+            violations.append(Refusal.Field(field: "\(prefix).target_size", description: "is at most \(maxTargetSize)"))
         }
         return violations
     }

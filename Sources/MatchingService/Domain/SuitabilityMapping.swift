@@ -27,8 +27,8 @@ enum SuitabilityMapping {
             investorClass: wire.investorClass == .professional ? .professional : .ordinary,
             riskTolerance: (1...5).contains(tolerance) ? tolerance : nil,
             lowestCategory: wire.lowestCategory,
-            assessedOn: BusinessCalendar.day(wire.assessedOn),
-            expiresOn: wire.hasExpiresOn && wire.expiresOn.isValid ? BusinessCalendar.day(wire.expiresOn) : nil,
+            assessedOn: BusinessDays.day(wire.assessedOn),
+            expiresOn: wire.hasExpiresOn && wire.expiresOn.isValid ? BusinessDays.day(wire.expiresOn) : nil,
             horizon: (1...4).contains(horizon) ? horizon : nil,
             varieties: Set(wire.varieties.map(\.rawValue).filter { (1...8).contains($0) })
         )

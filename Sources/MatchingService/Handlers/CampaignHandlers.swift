@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -6,30 +7,29 @@ import CRMStore
 struct CampaignHandlers: Sendable {
     let store: CampaignStore
     let replica: Replica
-    static let prefix = SuitabilityHandlers.prefix
     static let maxPage = 1_000
 
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice)
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench, MatchingRoles.service)
-        router.unary(Self.prefix + "CreateCampaign", Crm_Matching_V1_CreateCampaignRequest.self, policy: writers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.createCampaign, policy: writers, offEventLoop: true) { request, _ in
             try await create(request)
         }
-        router.unary(Self.prefix + "GetCampaign", Crm_Matching_V1_GetCampaignRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.getCampaign, policy: readers) { request, _ in
             var response = Crm_Matching_V1_GetCampaignResponse()
             response.campaign = try await stored(request.campaignID)
             return response
         }
-        router.unary(Self.prefix + "RecordCampaignContact", Crm_Matching_V1_RecordCampaignContactRequest.self,
+        router.unary(Crm_Matching_V1_Matching.recordCampaignContact,
                      policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)) { request, _ in
             try await record(request)
         }
-        router.unary(Self.prefix + "ListCampaignTargets", Crm_Matching_V1_ListCampaignTargetsRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers) { request, _ in
             try await list(request)
         }
-        router.unary(Self.prefix + "GetCampaignReport", Crm_Matching_V1_GetCampaignReportRequest.self, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in
             let campaign = try await stored(request.campaignID)
-            let today = BusinessCalendar.today()
+            let today = BusinessDays.today()
             let eligible: [String]
             do {
                 eligible = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
@@ -49,7 +49,7 @@ struct CampaignHandlers: Sendable {
     func create(_ request: Crm_Matching_V1_CreateCampaignRequest) async throws -> Crm_Matching_V1_CreateCampaignResponse {
         guard request.hasCampaign else { throw RPCError.invalidArgument(field: "campaign", "is required") }
         let violations = CampaignValidation.violations(of: request.campaign)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         if let existing = try await store.campaign(id: request.campaign.campaignID) {
             return try Self.sameOrConflict(existing, request.campaign)
         }

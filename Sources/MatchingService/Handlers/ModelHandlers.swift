@@ -9,8 +9,6 @@ struct ModelHandlers: Sendable {
     let trainer: ModelTrainer
     /// One training run at a time per replica.
     let training: TrainingFlag
-    static let prefix = SuitabilityHandlers.prefix
-
     init(replica: Replica, trainer: ModelTrainer) {
         self.replica = replica
         self.trainer = trainer
@@ -18,7 +16,7 @@ struct ModelHandlers: Sendable {
     }
 
     func register(into router: inout Router) {
-        router.serverStreaming(Self.prefix + "TrainModel", Crm_Matching_V1_TrainModelRequest.self, Crm_Matching_V1_TrainingProgress.self,
+        router.serverStreaming(Crm_Matching_V1_Matching.trainModel,
                                policy: .roles(MatchingRoles.headOffice)) { request, writer, _ in
             let options = try Self.options(request)
             guard training.begin() else { throw RPCError(.failedPrecondition, "a training run is already in progress on this replica") }
@@ -55,25 +53,27 @@ struct ModelHandlers: Sendable {
                 throw error
             }
         }
-        router.unary(Self.prefix + "GetModel", Crm_Matching_V1_GetModelRequest.self,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.service)) { request, _ in
+        // The model methods read only the store: sibling replicas copy the model from a replica that
+        // is still catching up.
+        router.unary(Crm_Matching_V1_Matching.getModel,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.service), servesWhileStarting: true) { request, _ in
             guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
                 throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
             }
             return Crm_Matching_V1_GetModelResponse.with { $0.model = export.summary }
         }
-        router.unary(Self.prefix + "ExportModel", Crm_Matching_V1_ExportModelRequest.self,
-                     policy: .roles(MatchingRoles.service, MatchingRoles.headOffice)) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.exportModel,
+                     policy: .roles(MatchingRoles.service, MatchingRoles.headOffice), servesWhileStarting: true) { request, _ in
             guard let export = try await replica.database.read({ db in try ModelStore.export(db, version: request.version) }) else {
                 throw RPCError(.notFound, request.version.isEmpty ? "no model has been trained yet" : "no model \(request.version)")
             }
             return export
         }
-        router.unary(Self.prefix + "ImportModel", Crm_Matching_V1_ImportModelRequest.self, policy: .roles(MatchingRoles.headOffice)) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.importModel, policy: .roles(MatchingRoles.headOffice)) { request, _ in
             try await importModel(request)
         }
-        router.unary(Self.prefix + "EvaluateModel", Crm_Matching_V1_EvaluateModelRequest.self,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.evaluateModel,
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing), offEventLoop: true) { request, _ in
             try await evaluate(request)
         }
     }

@@ -6,14 +6,12 @@ import CRMStore
 struct SuitabilityHandlers: Sendable {
     let replica: Replica
     let log: DecisionLog
-    static let prefix = "/crm.matching.v1.Matching/"
-
     func register(into router: inout Router) {
-        router.unary(Self.prefix + "DecideSuitability", Crm_Matching_V1_DecideSuitabilityRequest.self,
+        router.unary(Crm_Matching_V1_Matching.decideSuitability,
                      policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
             try decide(request)
         }
-        router.unary(Self.prefix + "ListDecisions", Crm_Matching_V1_ListDecisionsRequest.self,
+        router.unary(Crm_Matching_V1_Matching.listDecisions,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.service)) { request, _ in
             guard !request.customerID.isEmpty || !request.orderID.isEmpty else {
                 throw RPCError.invalidArgument(field: "customer_id", "customer_id or order_id is required")
@@ -33,7 +31,7 @@ struct SuitabilityHandlers: Sendable {
             throw RPCError.invalidArgument(field: "amount.minor_units", "must be greater than zero")
         }
         let now = currentUnixMillis()
-        let today = BusinessCalendar.day(ofMillis: now)
+        let today = BusinessDays.day(ofMillis: now)
         let decision: ReplicaMemory.Decision
         do {
             decision = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
@@ -78,6 +76,9 @@ extension ReplicaMemory.QueryError {
         case .ruleUnusable(let code, let problem):
             return RPCError(.failedPrecondition, "the target rule of \(code) cannot be evaluated: \(problem)",
                             fieldViolations: [.init(field: "product_code", description: "target rule unusable: \(problem)")])
+        case .noModel:
+            return RPCError(.failedPrecondition, "this replica has no propensity model yet: train one (TrainModel) or wait until it copies "
+                            + "the model of another replica (GetReplicaStatus.model_version tells)")
         }
     }
 }

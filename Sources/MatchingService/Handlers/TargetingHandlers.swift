@@ -5,21 +5,21 @@ import CRMStore
 /// Precision marketing: a product's target customers and a customer's suitable products.
 struct TargetingHandlers: Sendable {
     let replica: Replica
-    static let prefix = SuitabilityHandlers.prefix
     static let maxK = 10_000
 
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)
-        router.unary(Self.prefix + "TargetCustomers", Crm_Matching_V1_TargetCustomersRequest.self, policy: readers) { request, _ in
+        // Ranking every eligible customer takes milliseconds to seconds of CPU: off the event loop.
+        router.unary(Crm_Matching_V1_Matching.targetCustomers, policy: readers, offEventLoop: true) { request, _ in
             try targets(request)
         }
-        router.serverStreaming(Self.prefix + "StreamTargetCustomers", Crm_Matching_V1_StreamTargetCustomersRequest.self,
-                               Crm_Matching_V1_TargetCustomer.self, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice)) { request, writer, _ in
+        router.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice),
+                               offEventLoop: true) { request, writer, _ in
             guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
             let (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
             for customer in customers { try await writer.write(customer) }
         }
-        router.unary(Self.prefix + "RecommendProducts", Crm_Matching_V1_RecommendProductsRequest.self,
+        router.unary(Crm_Matching_V1_Matching.recommendProducts,
                      policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
             try recommend(request)
         }
@@ -40,7 +40,7 @@ struct TargetingHandlers: Sendable {
 
     /// The ranked list with reasons for the first `explain` entries.
     func ranked(productCode: String, limit: Int?, explain: Int) throws -> (Int, [Crm_Matching_V1_TargetCustomer], String) {
-        let now = BusinessCalendar.currentMillis()
+        let now = BusinessDays.currentMillis()
         do {
             return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
                 let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, now: now)
@@ -64,7 +64,7 @@ struct TargetingHandlers: Sendable {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard request.limit <= 100 else { throw RPCError.invalidArgument(field: "limit", "at most 100") }
         let limit = request.limit == 0 ? 10 : Int(request.limit)
-        let now = BusinessCalendar.currentMillis()
+        let now = BusinessDays.currentMillis()
         do {
             return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
                 let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, now: now)

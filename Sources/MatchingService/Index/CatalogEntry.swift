@@ -37,8 +37,8 @@ struct CatalogEntry: Sendable {
         guard product.status == .onSale else { return false }
         if product.hasSalesWindow {
             let window = product.salesWindow
-            if window.hasStart, window.start.isValid, today < BusinessCalendar.day(window.start) { return false }
-            if window.hasEnd, window.end.isValid, today > BusinessCalendar.day(window.end) { return false }
+            if window.hasStart, window.start.isValid, today < BusinessDays.day(window.start) { return false }
+            if window.hasEnd, window.end.isValid, today > BusinessDays.day(window.end) { return false }
         }
         return true
     }

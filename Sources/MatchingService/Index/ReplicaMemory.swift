@@ -12,9 +12,9 @@ struct ReplicaMemory: Sendable {
     var rules: SuitabilityRules
     var customers = CustomerColumns()
     var keys = SuitabilityKeys()
-    /// Per row: the dateless suitability profile's code and the assessment's last valid day.
+    /// Per row: the dateless suitability profile's code and the days the assessment is in force.
     var keyOfRow: [UInt32] = []
-    var expiryOfRow: [Int32] = []
+    var assessmentWindowOfRow: [AssessmentWindow] = []
     var catalog: [String: CatalogEntry] = [:]
     var schema: RuleSchema = ReplicaMemory.baseSchema
     var scorer: Scorer?
@@ -245,10 +245,10 @@ struct ReplicaMemory: Sendable {
         let row = customers.ensureRow(id)
         if customers.count > before {
             keyOfRow.append(0)
-            expiryOfRow.append(.min)
-            let (code, expiry) = keys.intern(customers.facts[Int(row)], rules: rules)
+            assessmentWindowOfRow.append(.none)
+            let (code, window) = keys.intern(customers.facts[Int(row)], rules: rules)
             keyOfRow[Int(row)] = code
-            expiryOfRow[Int(row)] = expiry
+            assessmentWindowOfRow[Int(row)] = window
             for family in familyScores.indices { familyScores[family].append(.nan) }
             behaviour.addRow()
         }
@@ -257,9 +257,9 @@ struct ReplicaMemory: Sendable {
 
     private mutating func setFacts(_ facts: SuitabilityCustomer, row: Int32) {
         customers.setFacts(facts, row: row)
-        let (code, expiry) = keys.intern(facts, rules: rules)
+        let (code, window) = keys.intern(facts, rules: rules)
         keyOfRow[Int(row)] = code
-        expiryOfRow[Int(row)] = expiry
+        assessmentWindowOfRow[Int(row)] = window
     }
 
     static func statusName(_ status: Crm_Profiles_V1_AccountStatus) -> String {

@@ -10,6 +10,8 @@ extension ReplicaMemory {
         case unknownCustomer(String)
         case unknownProduct(String)
         case ruleUnusable(code: String, problem: String)
+        /// Ranked answers need a model: without one every score would be 0 and the order the ids'.
+        case noModel
     }
 
     struct Decision: Sendable {
@@ -44,14 +46,15 @@ extension ReplicaMemory {
     /// `limit` nil for all. Family scores missing from the cache are computed (and kept) on the way,
     /// from the customers' dimensions and behaviour as of `now` (unix millis).
     mutating func targets(productCode: String, limit: Int?, now: Int64) throws(QueryError) -> (eligible: Int, ranked: [Ranked]) {
-        let today = BusinessCalendar.day(ofMillis: now)
+        guard scorer != nil else { throw .noModel }
+        let today = BusinessDays.day(ofMillis: now)
         let entry = try usableEntry(productCode)
         refreshCatalogueDay(today: today)
         refreshScoresDay(today)
         let eligibleRows = eligibleRows(for: entry, today: today)
         let capacity = limit ?? Int.max
-        // Without a model (or a family) every eligible customer scores 0, ranked by id.
-        guard scorer != nil, let family = entry.family else {
+        // A product in no family the model knows: every eligible customer scores 0, ranked by id.
+        guard let family = entry.family else {
             var heap = TopHeap(capacity: capacity, ids: customers.ids)
             for row in eligibleRows { heap.offer(Ranked(row: row, score: 0)) }
             return (eligibleRows.count, heap.sortedDescending())
@@ -98,7 +101,7 @@ extension ReplicaMemory {
     }
 
     /// The rows that satisfy the product's rule and MATCH it today. Suitability is decided once per
-    /// dateless profile, not per customer; each row then checks its profile and assessment expiry.
+    /// dateless profile, not per customer; each row then checks its profile and that its assessment is in force.
     private func eligibleRows(for entry: CatalogEntry, today: Int32) -> [Int32] {
         let profileMatches = keys.profiles.map { rules.matches(customer: $0, product: entry.facts, today: today) }
         let candidates: [Int32]
@@ -108,7 +111,7 @@ extension ReplicaMemory {
             candidates = Array(0..<Int32(customers.count))
         }
         return candidates.filter { row in
-            profileMatches[Int(keyOfRow[Int(row)])] && expiryOfRow[Int(row)] >= today
+            profileMatches[Int(keyOfRow[Int(row)])] && assessmentWindowOfRow[Int(row)].contains(today)
         }
     }
 
@@ -118,7 +121,7 @@ extension ReplicaMemory {
     mutating func score(row: Int32, profile: UInt32, entry: CatalogEntry, now: Int64) -> Double {
         guard scorer != nil, let family = entry.family else { return 0 }
         let propensity = familyScore(row: row, family: family, now: now)
-        return propensity * share(of: entry, profile: profile, family: family, today: BusinessCalendar.day(ofMillis: now))
+        return propensity * share(of: entry, profile: profile, family: family, today: BusinessDays.day(ofMillis: now))
     }
 
     /// The product's share of its family among the products on sale today that MATCH the profile.
@@ -148,10 +151,12 @@ extension ReplicaMemory {
         if !cached.isNaN { return Double(cached) }
         guard let scorer else { return 0 }
         let behaviour = scorer.space.readsBehaviour ? self.behaviour.features(row: row, at: now) : []
-        let available = available(profile: keyOfRow[Int(row)], today: BusinessCalendar.day(ofMillis: now))
-        let probability = Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space, behaviour: behaviour, available: available)))
-        familyScores[family][Int(row)] = Float(probability)
-        return probability
+        let available = available(profile: keyOfRow[Int(row)], today: BusinessDays.day(ofMillis: now))
+        // Kept as a Float, and answered as the Float too: the first answer (computed here) and every
+        // later one (read from the cache, or on another replica that warmed it first) are the same.
+        let probability = Float(Scorer.sigmoid(scorer.model.logit(features(row: row, family: family, space: scorer.space, behaviour: behaviour, available: available))))
+        familyScores[family][Int(row)] = probability
+        return Double(probability)
     }
 
     /// What the profile could buy of each family today (pair features), kept for the catalogue's
@@ -168,12 +173,12 @@ extension ReplicaMemory {
     /// them cached; a customer's behaviour is computed once for all families.
     mutating func warmScores(rows: Range<Int>, now: Int64) {
         guard let scorer else { return }
-        refreshScoresDay(BusinessCalendar.day(ofMillis: now))
+        refreshScoresDay(BusinessDays.day(ofMillis: now))
         for row in rows where row < customers.count {
             let missing = (0..<ProductFamilies.count).filter { familyScores[$0][row].isNaN }
             guard !missing.isEmpty else { continue }
             let behaviour = scorer.space.readsBehaviour ? self.behaviour.features(row: Int32(row), at: now) : []
-            let available = available(profile: keyOfRow[row], today: BusinessCalendar.day(ofMillis: now))
+            let available = available(profile: keyOfRow[row], today: BusinessDays.day(ofMillis: now))
             for family in missing {
                 let values = features(row: Int32(row), family: family, space: scorer.space, behaviour: behaviour, available: available)
                 familyScores[family][row] = Float(Scorer.sigmoid(scorer.model.logit(values)))
@@ -221,7 +226,7 @@ extension ReplicaMemory {
     mutating func reasons(row: Int32, family: Int?, now: Int64, count: Int = 3) -> [Crm_Matching_V1_ScoreReason] {
         guard let scorer, let family else { return [] }
         let behaviour = scorer.space.readsBehaviour ? self.behaviour.features(row: row, at: now) : []
-        let available = available(profile: keyOfRow[Int(row)], today: BusinessCalendar.day(ofMillis: now))
+        let available = available(profile: keyOfRow[Int(row)], today: BusinessDays.day(ofMillis: now))
         let values = features(row: row, family: family, space: scorer.space, behaviour: behaviour, available: available)
         let contributions = scorer.model.contributions(values)
         return contributions.indices
@@ -284,8 +289,9 @@ extension ReplicaMemory {
     }
 
     mutating func recommendations(customerID: String, limit: Int, now: Int64) throws(QueryError) -> (row: Int32, [Recommendation]) {
+        guard scorer != nil else { throw .noModel }
         guard let row = customers.row(of: customerID) else { throw .unknownCustomer(customerID) }
-        let today = BusinessCalendar.day(ofMillis: now)
+        let today = BusinessDays.day(ofMillis: now)
         refreshCatalogueDay(today: today)
         refreshScoresDay(today)
         let facts = customers.facts[Int(row)]

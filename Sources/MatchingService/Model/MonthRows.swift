@@ -35,7 +35,7 @@ struct MonthRows: Sendable {
     /// The month's inputs; `choice` (the model's within-family choice) values what each profile
     /// could buy (``FamilyAvailability/choiceValues``), left missing without one.
     static func load(_ month: BusinessMonth, replica: Replica, choice: ProductChoice?) async throws -> MonthRows {
-        let start = BusinessCalendar.millis(ofDay: month.firstDay)
+        let start = BusinessDays.millis(ofDay: month.firstDay)
         let catalogue = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let (rows, behaviour) = try await replica.database.read { db in
             (try SnapshotStore.rows(db, asOf: month.previous.lastDay),
@@ -96,16 +96,22 @@ struct MonthRows: Sendable {
 
 extension ReplicaMemory {
     /// For each customer, their suitability profile code (nil for a customer not in the copy or
-    /// whose assessment no longer covers `day`), and per profile what it could buy of each family
+    /// whose assessment had expired by `day`), and per profile what it could buy of each family
     /// on `day`. Target rules are left out: they are a campaign's choice of audience, not whether
     /// the customer may buy.
+    ///
+    /// `day` is a past month's first day, and the copy holds only each customer's latest
+    /// assessment: it stands for the one in force then, so only its expiry is checked. A latest
+    /// assessment made after `day` is usually a renewal of one that was in force on it; counting
+    /// it as none (as a live decision does) would drop every customer who renewed since from
+    /// training and evaluation.
     func availableProducts(customerIDs: [String], day: Int32, choice: ProductChoice?) -> (profiles: [UInt32?], available: [UInt32: FamilyAvailability]) {
         let onSale = catalog.values.filter { $0.family != nil && $0.isOnSale(today: day) }
         var available: [UInt32: FamilyAvailability] = [:]
         var profiles: [UInt32?] = []
         profiles.reserveCapacity(customerIDs.count)
         for id in customerIDs {
-            guard let row = customers.row(of: id), expiryOfRow[Int(row)] >= day else {
+            guard let row = customers.row(of: id), assessmentWindowOfRow[Int(row)].through >= day else {
                 profiles.append(nil)
                 continue
             }

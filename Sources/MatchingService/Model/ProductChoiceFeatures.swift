@@ -23,7 +23,7 @@ enum ProductChoiceFeatures {
         var daysOnSale = 365.0
         let window = entry.product.salesWindow
         if entry.product.hasSalesWindow, window.hasStart, window.start.isValid {
-            daysOnSale = Double(max(0, day - BusinessCalendar.day(window.start)))
+            daysOnSale = Double(max(0, day - BusinessDays.day(window.start)))
         }
         return [headroom == 1 ? 1 : 0, headroom == 2 ? 1 : 0, headroom == 3 ? 1 : 0, headroom >= 4 ? 1 : 0,
                 gap, (1 + daysOnSale).logarithm, (1 + Double(recentSales)).logarithm]

@@ -115,13 +115,12 @@ enum SnapshotStore {
         var total = 0
         while true {
             let page = try await profiles.serverStreaming(
-                "/crm.profiles.v1.Profiles/StreamDimensionsAsOf",
+                Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
                 Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
-                    $0.asOf = BusinessCalendar.date(asOf)
+                    $0.asOf = BusinessDays.date(asOf)
                     $0.afterCustomerID = after
                     $0.limit = 20_000
                 },
-                as: Crm_Profiles_V1_CustomerDimensions.self,
                 options: .timeout(.seconds(600))
             ).collect()
             guard let last = page.last else { return total }

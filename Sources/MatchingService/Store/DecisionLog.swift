@@ -26,25 +26,37 @@ final class DecisionLog: Service, Sendable {
         wakeContinuation.yield()
     }
 
-    /// Writes everything queued so far.
+    /// Writes everything queued so far. A batch that could not be written goes back to the front of
+    /// the queue (and the error to the caller), so a failed write loses no decision.
     func flush() async throws {
         let batch = pending.withLock { queue -> [Crm_Matching_V1_RecordedDecision] in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
         guard !batch.isEmpty else { return }
-        try await database.write { db in
-            let insert = try db.cachedStatement(sql: "INSERT INTO decision (customer_id, order_id, decided_at, body) VALUES (?, ?, ?, ?)")
-            for decision in batch {
-                try insert.execute(arguments: [decision.customerID, decision.orderID, decision.decidedAt.unixMillis, try decision.serializedBytes() as Data])
+        do {
+            try await database.write { db in
+                let insert = try db.cachedStatement(sql: "INSERT INTO decision (customer_id, order_id, decided_at, body) VALUES (?, ?, ?, ?)")
+                for decision in batch {
+                    try insert.execute(arguments: [decision.customerID, decision.orderID, decision.decidedAt.unixMillis, try decision.serializedBytes() as Data])
+                }
             }
+        } catch {
+            pending.withLock { $0.insert(contentsOf: batch, at: 0) }
+            throw error
         }
     }
 
+    /// Writes batches as decisions arrive until graceful shutdown, then what is left: by then the
+    /// server has drained (the log is a handler dependency), so nothing more arrives.
     func run() async throws {
         await cancelWhenGracefulShutdown {
             for await _ in self.wake {
-                try? await self.flush()
+                do {
+                    try await self.flush()
+                } catch {
+                    if Task.isCancelled { break }
+                }
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 import Foundation
 
 /// A catalogue query's filters, checked and prepared once. Pure: no I/O.
@@ -63,7 +63,7 @@ struct CatalogueFilter: Sendable {
     static func pageSize(_ page: Crm_Common_V1_PageRequest) throws -> Int {
         if page.pageSize == 0 { return defaultPageSize }
         guard page.pageSize <= UInt32(maxPageSize) else {
-            throw RPCError.invalidArgument(field: "page.page_size", "must be at most \(maxPageSize)")
+            throw Refusal.invalidArgument(field: "page.page_size", "must be at most \(maxPageSize)")
         }
         return Int(page.pageSize)
     }
@@ -81,7 +81,7 @@ struct CatalogueFilter: Sendable {
         var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let code = String(data: data, encoding: .utf8), !code.isEmpty else {
-            throw RPCError.invalidArgument(field: "page.page_token", "is not a token this method returned")
+            throw Refusal.invalidArgument(field: "page.page_token", "is not a token this method returned")
         }
         return code
     }

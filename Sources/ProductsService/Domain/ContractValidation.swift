@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 import Foundation
 
 /// Contract templates and signatures before they are stored. Pure: no I/O.
@@ -7,10 +7,10 @@ enum ContractValidation {
     static let maxDisclosureIDLength = 32
 
     /// Every violated field of a template (paths under `template.`).
-    static func violations(of template: Crm_Products_V1_ContractTemplate) -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    static func violations(of template: Crm_Products_V1_ContractTemplate) -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         func add(_ field: String, _ description: String) {
-            violations.append(FieldViolation(field: "template.\(field)", description: description))
+            violations.append(Refusal.Field(field: "template.\(field)", description: description))
         }
         if let problem = ProductValidation.codeProblem(template.productCode) { add("product_code", problem) }
         if template.title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { add("title", "is required") }
@@ -48,17 +48,17 @@ enum ContractValidation {
     }
 
     /// Every violated field of a signing request, before the template is looked up.
-    static func violations(of request: Crm_Products_V1_SignContractRequest) -> [FieldViolation] {
-        var violations: [FieldViolation] = []
-        if request.customerID.isEmpty { violations.append(FieldViolation(field: "customer_id", description: "is required")) }
+    static func violations(of request: Crm_Products_V1_SignContractRequest) -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
+        if request.customerID.isEmpty { violations.append(Refusal.Field(field: "customer_id", description: "is required")) }
         if let problem = ProductValidation.codeProblem(request.productCode) {
-            violations.append(FieldViolation(field: "product_code", description: problem))
+            violations.append(Refusal.Field(field: "product_code", description: problem))
         }
         if request.templateVersion == 0 {
-            violations.append(FieldViolation(field: "template_version", description: "is required: the version shown to the customer"))
+            violations.append(Refusal.Field(field: "template_version", description: "is required: the version shown to the customer"))
         }
         if request.channel == .unspecified || !Crm_Products_V1_SalesChannel.allCases.contains(request.channel) {
-            violations.append(FieldViolation(field: "channel", description: "must be one of WEBSITE, APP, BRANCH, CLIENT_MANAGER"))
+            violations.append(Refusal.Field(field: "channel", description: "must be one of WEBSITE, APP, BRANCH, CLIENT_MANAGER"))
         }
         return violations
     }
@@ -81,7 +81,7 @@ enum ContractValidation {
             problems.append("disclosure \(id) is not confirmed")
         }
         guard problems.isEmpty else {
-            throw RPCError.invalidArguments(problems.map { FieldViolation(field: "confirmed_disclosure_ids", description: $0) })
+            throw Refusal.invalidArguments(problems.map { Refusal.Field(field: "confirmed_disclosure_ids", description: $0) })
         }
         return listed
     }

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// The rules for an order imported from the previous system's history (see ImportOrders in the
 /// proto): the shape of a placed order, plus what the old system must have recorded. Pure.
@@ -7,12 +7,12 @@ enum OrderImport {
     static let maxBatch = 10_000
 
     /// Every violated field of the order at `index` (paths under `orders[index].`).
-    static func violations(of order: Crm_Products_V1_Order, index: Int, nowMillis: Int64) -> [FieldViolation] {
+    static func violations(of order: Crm_Products_V1_Order, index: Int, nowMillis: Int64) -> [Refusal.Field] {
         var violations = OrderValidation.violations(of: order).map {
-            FieldViolation(field: "orders[\(index)]" + $0.field.dropFirst("order".count), description: $0.description)
+            Refusal.Field(field: "orders[\(index)]" + $0.field.dropFirst("order".count), description: $0.description)
         }
         func add(_ field: String, _ description: String) {
-            violations.append(FieldViolation(field: "orders[\(index)].\(field)", description: description))
+            violations.append(Refusal.Field(field: "orders[\(index)].\(field)", description: description))
         }
         if !order.hasAcceptedAt {
             add("accepted_at", "is required for an imported order")

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// The shape of an order before anything is looked up, and what makes two orders "the same" for
 /// idempotency. Pure: no I/O.
@@ -7,10 +7,10 @@ enum OrderValidation {
     static let maxIDLength = 64
 
     /// Every violated field of `order` (paths under `order.`).
-    static func violations(of order: Crm_Products_V1_Order) -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    static func violations(of order: Crm_Products_V1_Order) -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         func add(_ field: String, _ description: String) {
-            violations.append(FieldViolation(field: "order.\(field)", description: description))
+            violations.append(Refusal.Field(field: "order.\(field)", description: description))
         }
         if order.orderID.isEmpty { add("order_id", "is required") } else if order.orderID.count > maxIDLength {
             add("order_id", "is longer than \(maxIDLength) characters")
@@ -50,18 +50,15 @@ enum OrderValidation {
         }
     }
 
-    /// A client manager's workbench credits only its own manager: an empty `manager_id` becomes the
-    /// caller's, another manager's is PERMISSION_DENIED. Head office, the website and operators
-    /// credit whoever the order names.
-    static func applyCrediting(_ order: inout Crm_Products_V1_Order, principal: Principal?) throws {
-        guard let principal, !principal.isAdmin, principal.roles.contains(ProductsRoles.workbench),
-              !principal.roles.contains(ProductsRoles.headOffice), !principal.roles.contains(ProductsRoles.website),
-              let own = principal.attributes["manager_id"]
-        else { return }
+    /// A client manager's workbench (`own`: its manager) credits only its own manager: an empty
+    /// `manager_id` becomes theirs, another manager's is PERMISSION_DENIED. Head office, the website
+    /// and operators (`own` nil) credit whoever the order names.
+    static func applyCrediting(_ order: inout Crm_Products_V1_Order, own: String?) throws {
+        guard let own else { return }
         if order.managerID.isEmpty {
             order.managerID = own
         } else if order.managerID != own {
-            throw RPCError.refused(.permissionDenied, field: "order.manager_id", "\(principal.name) may only credit manager \(own)")
+            throw Refusal.refused(.permissionDenied, field: "order.manager_id", "a client manager's workbench may only credit manager \(own)")
         }
     }
 }

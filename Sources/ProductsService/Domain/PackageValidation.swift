@@ -1,13 +1,13 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// Advisory-package subscriptions before they are stored. Pure: no I/O.
 enum PackageValidation {
     /// Every violated field of `subscription` (paths under `subscription.`).
-    static func violations(of subscription: Crm_Products_V1_PackageSubscription) -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    static func violations(of subscription: Crm_Products_V1_PackageSubscription) -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         func add(_ field: String, _ description: String) {
-            violations.append(FieldViolation(field: "subscription.\(field)", description: description))
+            violations.append(Refusal.Field(field: "subscription.\(field)", description: description))
         }
         if subscription.customerID.isEmpty { add("customer_id", "is required") }
         if let problem = ProductValidation.codeProblem(subscription.packageCode) { add("package_code", problem) }
@@ -34,7 +34,7 @@ enum PackageValidation {
     /// `subscription.package_code`).
     static func checkSubscribable(_ product: Crm_Products_V1_Product, today: Crm_Common_V1_Date) throws {
         guard product.type == .advisoryPackage else {
-            throw RPCError.refused(.failedPrecondition, field: "subscription.package_code", "product \(product.productCode) is not an advisory package")
+            throw Refusal.refused(.failedPrecondition, field: "subscription.package_code", "product \(product.productCode) is not an advisory package")
         }
         try SaleRules.checkOnSale(product, today: today, field: "subscription.package_code")
     }

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// Which product-status changes are allowed. Pure: no I/O.
 ///
@@ -25,7 +25,7 @@ enum ProductStatusRules {
     static func check(from: Status, to: Status, productCode: String) throws {
         guard !isAllowed(from: from, to: to) else { return }
         let options = (allowed[from] ?? []).map(\.name).sorted().joined(separator: ", ")
-        throw RPCError.refused(
+        throw Refusal.refused(
             .failedPrecondition,
             field: "product.status",
             "product \(productCode) is \(from.name); it cannot become \(to.name) (allowed: \(options.isEmpty ? "none, the product is closed" : options))"

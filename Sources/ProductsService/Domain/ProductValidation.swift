@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 import CRMRules
 import Foundation
 
@@ -11,10 +11,10 @@ enum ProductValidation {
     static let maxRateBp: UInt32 = 10_000
 
     /// Every violated field of `product`, named by its path under `prefix`.
-    static func violations(of product: Crm_Products_V1_Product, prefix: String = "product") -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    static func violations(of product: Crm_Products_V1_Product, prefix: String = "product") -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         func add(_ field: String, _ description: String) {
-            violations.append(FieldViolation(field: "\(prefix).\(field)", description: description))
+            violations.append(Refusal.Field(field: "\(prefix).\(field)", description: description))
         }
         if let problem = codeProblem(product.productCode) { add("product_code", problem) }
         if product.name.trimmingCharacters(in: .whitespaces).isEmpty { add("name", "is required") }

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// Whether a product may be sold today, and whether an order's amount suits it. Pure: no I/O; the
 /// caller passes the product as stored and today's Beijing date.
@@ -12,10 +12,10 @@ enum SaleRules {
         try checkOnSale(product, today: today, field: "order.product_code")
         let currency = MoneyText.currency(product.minimumPurchase)
         guard MoneyText.currency(order.amount) == currency else {
-            throw RPCError.invalidArgument(field: "order.amount.currency", "must be \(currency), the currency of product \(product.productCode)")
+            throw Refusal.invalidArgument(field: "order.amount.currency", "must be \(currency), the currency of product \(product.productCode)")
         }
         if order.side == .subscription, order.amount.minorUnits < product.minimumPurchase.minorUnits {
-            throw RPCError.invalidArgument(
+            throw Refusal.invalidArgument(
                 field: "order.amount.minor_units",
                 "\(MoneyText.text(order.amount)) is below the minimum purchase of \(MoneyText.text(product.minimumPurchase)) for product \(product.productCode)"
             )
@@ -26,16 +26,16 @@ enum SaleRules {
     /// within its sales window (both ends included).
     static func checkOnSale(_ product: Crm_Products_V1_Product, today: Crm_Common_V1_Date, field: String) throws {
         guard product.status == .onSale else {
-            throw RPCError.refused(.failedPrecondition, field: field, "product \(product.productCode) is \(product.status.name), not ON_SALE")
+            throw Refusal.refused(.failedPrecondition, field: field, "product \(product.productCode) is \(product.status.name), not ON_SALE")
         }
         guard product.hasSalesWindow else { return }
         let window = product.salesWindow
         let day = today.isoString
         if window.hasStart, day < window.start.isoString {
-            throw RPCError.refused(.failedPrecondition, field: field, "sales of product \(product.productCode) open on \(window.start.isoString) (today is \(day))")
+            throw Refusal.refused(.failedPrecondition, field: field, "sales of product \(product.productCode) open on \(window.start.isoString) (today is \(day))")
         }
         if window.hasEnd, day > window.end.isoString {
-            throw RPCError.refused(.failedPrecondition, field: field, "sales of product \(product.productCode) closed after \(window.end.isoString) (today is \(day))")
+            throw Refusal.refused(.failedPrecondition, field: field, "sales of product \(product.productCode) closed after \(window.end.isoString) (today is \(day))")
         }
     }
 }

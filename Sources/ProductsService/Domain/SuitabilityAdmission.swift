@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// What matching's suitability decision means for an order. Pure: no I/O.
 ///
@@ -23,19 +23,19 @@ enum SuitabilityAdmission {
         case .mismatch where contract.mismatchConfirmed:
             return .mismatchConfirmed
         case .mismatch:
-            throw RPCError(
+            throw Refusal(
                 .failedPrecondition,
                 "product \(order.productCode) does not match customer \(order.customerID)'s profile (\(reasons)); the customer must sign a contract confirming the mismatch warning (SignContract with mismatch_confirmed)",
-                fieldViolations: violations(decision.reasons, fallback: "the mismatch warning is not confirmed by contract \(contract.contractID)")
+                fields: violations(decision.reasons, fallback: "the mismatch warning is not confirmed by contract \(contract.contractID)")
             )
         case .prohibited:
-            throw RPCError(
+            throw Refusal(
                 .failedPrecondition,
                 "the sale of product \(order.productCode) to customer \(order.customerID) is prohibited: \(reasons)",
-                fieldViolations: violations(decision.reasons, fallback: "prohibited by the suitability rules")
+                fields: violations(decision.reasons, fallback: "prohibited by the suitability rules")
             )
         case .unspecified, .UNRECOGNIZED:
-            throw RPCError(.unavailable, "the suitability check gave no decision (\(decision.decision.rawValue)); the order is not accepted unchecked")
+            throw Refusal(.unavailable, "the suitability check gave no decision (\(decision.decision.rawValue)); the order is not accepted unchecked")
         }
     }
 
@@ -54,8 +54,8 @@ enum SuitabilityAdmission {
     }
 
     /// One violation of `order.product_code` per reason, `CODE: text`, so programs read the codes.
-    private static func violations(_ reasons: [Crm_Matching_V1_SuitabilityReason], fallback: String) -> [FieldViolation] {
-        guard !reasons.isEmpty else { return [FieldViolation(field: "order.product_code", description: fallback)] }
-        return reasons.map { FieldViolation(field: "order.product_code", description: "\($0.code): \($0.text)") }
+    private static func violations(_ reasons: [Crm_Matching_V1_SuitabilityReason], fallback: String) -> [Refusal.Field] {
+        guard !reasons.isEmpty else { return [Refusal.Field(field: "order.product_code", description: fallback)] }
+        return reasons.map { Refusal.Field(field: "order.product_code", description: "\($0.code): \($0.text)") }
     }
 }

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import Logging
+import NIOCore
 
 /// The suitability gate backed by the matching service: `/crm.matching.v1.Matching/DecideSuitability`.
 ///
@@ -11,22 +12,31 @@ import Logging
 /// INVALID_ARGUMENT, FAILED_PRECONDITION: e.g. a customer it does not know) refuses the order with
 /// FAILED_PRECONDITION and matching's reason.
 struct MatchingSuitabilityGate: SuitabilityGate {
-    static let method = "/crm.matching.v1.Matching/DecideSuitability"
+    static let method = Crm_Matching_V1_Matching.decideSuitability
 
     /// The matching peer; nil when the configuration names none.
     let client: RPCClient?
-    /// How long an order waits for the decision.
+    /// How long an order waits for the decision at most.
     let timeoutMilliseconds: Int64
     let logger: Logger
 
-    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+    /// Matching gets the smaller of the configured wait and what is left of the order call's
+    /// deadline: a decision that arrives after the caller gave up helps no one, and matching can
+    /// stop working on it when its deadline passes.
+    static func timeout(configured milliseconds: Int64, callerDeadline: NIODeadline?, now: NIODeadline = .now()) -> TimeAmount {
+        let configured = TimeAmount.milliseconds(milliseconds)
+        guard let callerDeadline else { return configured }
+        return max(.milliseconds(1), min(configured, callerDeadline - now))
+    }
+
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest, deadline: NIODeadline?) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
         guard let client else {
             throw RPCError(.unavailable, "no matching service is configured (peer 'matching'), so suitability cannot be checked; the order is not accepted")
         }
         do {
             return try await client.unary(
-                Self.method, request, as: Crm_Matching_V1_DecideSuitabilityResponse.self,
-                options: .timeout(.milliseconds(timeoutMilliseconds))
+                Self.method, request,
+                options: .timeout(Self.timeout(configured: timeoutMilliseconds, callerDeadline: deadline))
             )
         } catch let error as RPCError {
             switch error.code {

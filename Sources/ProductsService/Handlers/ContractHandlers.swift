@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -6,30 +7,31 @@ import CRMStore
 struct ContractHandlers: Sendable {
     let products: ProductStore
     let contracts: ContractStore
+    /// A client manager's workbench signs and reads only for the customers in their book.
+    var access = SalesAccess(profiles: nil)
 
     func register(into router: inout Router) {
-        let prefix = ProductHandlers.prefix
-        router.unary(prefix + "PutContractTemplate", Crm_Products_V1_PutContractTemplateRequest.self, policy: ProductsRoles.libraryWriters) { request, _ in
+        router.unary(Crm_Products_V1_Products.putContractTemplate, policy: ProductsRoles.libraryWriters) { request, _ in
             try await putTemplate(request)
         }
-        router.unary(prefix + "GetContractTemplate", Crm_Products_V1_GetContractTemplateRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.getContractTemplate, policy: ProductsRoles.libraryReaders) { request, _ in
             try await getTemplate(request)
         }
-        router.unary(prefix + "SignContract", Crm_Products_V1_SignContractRequest.self, policy: ProductsRoles.sellers) { request, _ in
-            try await sign(request)
+        router.unary(Crm_Products_V1_Products.signContract, policy: ProductsRoles.sellers) { request, context in
+            try await sign(request, principal: context.principal)
         }
-        router.unary(prefix + "GetContract", Crm_Products_V1_GetContractRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
-            try await get(request)
+        router.unary(Crm_Products_V1_Products.getContract, policy: ProductsRoles.salesReaders) { request, context in
+            try await get(request, principal: context.principal)
         }
-        router.unary(prefix + "VerifyContract", Crm_Products_V1_VerifyContractRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
-            try await verify(request)
+        router.unary(Crm_Products_V1_Products.verifyContract, policy: ProductsRoles.salesReaders) { request, context in
+            try await verify(request, principal: context.principal)
         }
     }
 
     func putTemplate(_ request: Crm_Products_V1_PutContractTemplateRequest) async throws -> Crm_Products_V1_PutContractTemplateResponse {
         guard request.hasTemplate else { throw RPCError.invalidArgument(field: "template", "is required") }
         let violations = ContractValidation.violations(of: request.template)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         let (stored, created) = try await contracts.putTemplate(request.template)
         return .with {
             $0.template = stored
@@ -43,24 +45,25 @@ struct ContractHandlers: Sendable {
         }
         guard let template = try await contracts.template(productCode: request.productCode, version: request.version) else {
             let which = request.version == 0 ? "no contract template" : "no contract template version \(request.version)"
-            throw RPCError.refused(.notFound, field: request.version == 0 ? "product_code" : "version", "\(which) for product \(request.productCode)")
+            throw Refusal.refused(.notFound, field: request.version == 0 ? "product_code" : "version", "\(which) for product \(request.productCode)")
         }
         return .with { $0.template = template }
     }
 
     /// Renders the signed text from the template version the customer saw, hashes it, stores it.
     /// The product must exist and be neither a draft nor closed.
-    func sign(_ request: Crm_Products_V1_SignContractRequest) async throws -> Crm_Products_V1_SignContractResponse {
+    func sign(_ request: Crm_Products_V1_SignContractRequest, principal: Principal?) async throws -> Crm_Products_V1_SignContractResponse {
         let violations = ContractValidation.violations(of: request)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
+        try await access.check(principal, customerID: request.customerID)
         guard let product = try await products.product(code: request.productCode) else {
-            throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)")
+            throw Refusal.refused(.notFound, field: "product_code", "no product \(request.productCode)")
         }
         guard product.status != .draft, product.status != .closed else {
-            throw RPCError.refused(.failedPrecondition, field: "product_code", "product \(request.productCode) is \(product.status.name): nothing to sign for")
+            throw Refusal.refused(.failedPrecondition, field: "product_code", "product \(request.productCode) is \(product.status.name): nothing to sign for")
         }
         guard let template = try await contracts.template(productCode: request.productCode, version: request.templateVersion) else {
-            throw RPCError.refused(.notFound, field: "template_version", "no contract template version \(request.templateVersion) for product \(request.productCode)")
+            throw Refusal.refused(.notFound, field: "template_version", "no contract template version \(request.templateVersion) for product \(request.productCode)")
         }
         let confirmed = try ContractValidation.confirmations(request.confirmedDisclosureIds, of: template)
         var contract = Crm_Products_V1_SignedContract.with {
@@ -78,15 +81,15 @@ struct ContractHandlers: Sendable {
         return .with { $0.contract = stored }
     }
 
-    func get(_ request: Crm_Products_V1_GetContractRequest) async throws -> Crm_Products_V1_GetContractResponse {
-        let contract = try await stored(request.contractID)
+    func get(_ request: Crm_Products_V1_GetContractRequest, principal: Principal?) async throws -> Crm_Products_V1_GetContractResponse {
+        let contract = try await stored(request.contractID, principal: principal)
         return .with { $0.contract = contract }
     }
 
     /// Recomputes the hash of the stored text, and renders the text again from the template and the
     /// stored facts: a contract is valid when both agree with what was stored.
-    func verify(_ request: Crm_Products_V1_VerifyContractRequest) async throws -> Crm_Products_V1_VerifyContractResponse {
-        let contract = try await stored(request.contractID)
+    func verify(_ request: Crm_Products_V1_VerifyContractRequest, principal: Principal?) async throws -> Crm_Products_V1_VerifyContractResponse {
+        let contract = try await stored(request.contractID, principal: principal)
         let recomputed = ContractText.sha256(contract.signedText)
         let template = try await contracts.template(productCode: contract.productCode, version: contract.templateVersion)
         let factsMatch = template.map { ContractText.render(template: $0, contract: contract) == contract.signedText } ?? false
@@ -99,11 +102,12 @@ struct ContractHandlers: Sendable {
         }
     }
 
-    private func stored(_ id: UInt64) async throws -> Crm_Products_V1_SignedContract {
+    /// The stored contract, if `principal` may read it (see ``SalesAccess/checkRecord``).
+    private func stored(_ id: UInt64, principal: Principal?) async throws -> Crm_Products_V1_SignedContract {
         guard id != 0 else { throw RPCError.invalidArgument(field: "contract_id", "is required") }
-        guard let contract = try await contracts.contract(id: id) else {
-            throw RPCError.refused(.notFound, field: "contract_id", "no contract \(id)")
-        }
+        let contract = try await contracts.contract(id: id)
+        try await access.checkRecord(principal, owner: contract?.customerID, what: "contract \(id)", field: "contract_id")
+        guard let contract else { throw Refusal.refused(.notFound, field: "contract_id", "no contract \(id)") }
         return contract
     }
 }

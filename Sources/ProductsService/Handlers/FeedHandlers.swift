@@ -12,9 +12,7 @@ struct FeedHandlers: Sendable {
 
     func register(into router: inout Router) {
         router.serverStreaming(
-            ProductHandlers.prefix + "StreamChanges",
-            Crm_Products_V1_StreamChangesRequest.self,
-            Crm_Products_V1_ChangeEvent.self,
+            Crm_Products_V1_Products.streamChanges,
             policy: ProductsRoles.feedReaders
         ) { request, writer, _ in
             try await ChangeFeed.stream(

@@ -1,6 +1,8 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
+import NIOCore
 
 /// Orders and advisory-package subscriptions: where sales happen.
 struct OrderHandlers: Sendable {
@@ -8,22 +10,23 @@ struct OrderHandlers: Sendable {
     let contracts: ContractStore
     let orders: OrderStore
     let gate: any SuitabilityGate
+    /// A client manager's workbench sells and reads only for the customers in their book.
+    var access = SalesAccess(profiles: nil)
     /// Today's Beijing date; the clock is a parameter so the rules can be tested on any day.
     var today: @Sendable () -> Crm_Common_V1_Date = { BeijingCalendar.date(ofUnixMillis: currentUnixMillis()) }
 
     func register(into router: inout Router) {
-        let prefix = ProductHandlers.prefix
-        router.unary(prefix + "PlaceOrder", Crm_Products_V1_PlaceOrderRequest.self, policy: ProductsRoles.sellers) { request, context in
-            try await place(request, principal: context.principal)
+        router.unary(Crm_Products_V1_Products.placeOrder, policy: ProductsRoles.sellers) { request, context in
+            try await place(request, principal: context.principal, deadline: context.deadline)
         }
-        router.unary(prefix + "GetOrder", Crm_Products_V1_GetOrderRequest.self, policy: ProductsRoles.salesReaders) { request, _ in
-            try await get(request)
+        router.unary(Crm_Products_V1_Products.getOrder, policy: ProductsRoles.salesReaders) { request, context in
+            try await get(request, principal: context.principal)
         }
-        router.unary(prefix + "ImportOrders", Crm_Products_V1_ImportOrdersRequest.self, policy: .roles(ProductsRoles.headOffice)) { request, _ in
+        router.unary(Crm_Products_V1_Products.importOrders, policy: .roles(ProductsRoles.headOffice)) { request, _ in
             try await importOrders(request)
         }
-        router.unary(prefix + "SubscribePackage", Crm_Products_V1_SubscribePackageRequest.self, policy: ProductsRoles.sellers) { request, _ in
-            try await subscribe(request)
+        router.unary(Crm_Products_V1_Products.subscribePackage, policy: ProductsRoles.sellers) { request, context in
+            try await subscribe(request, principal: context.principal)
         }
     }
 
@@ -31,24 +34,26 @@ struct OrderHandlers: Sendable {
     /// before (answered at once, without asking matching again); the product (exists, on sale today,
     /// currency, minimum purchase); the customer's signed contract; then, for a subscription, the
     /// suitability gate. Only then is it stored (re-checking the id and the product in the write).
-    func place(_ request: Crm_Products_V1_PlaceOrderRequest, principal: Principal?) async throws -> Crm_Products_V1_PlaceOrderResponse {
+    func place(_ request: Crm_Products_V1_PlaceOrderRequest, principal: Principal?, deadline: NIODeadline? = nil) async throws
+        -> Crm_Products_V1_PlaceOrderResponse {
         guard request.hasOrder else { throw RPCError.invalidArgument(field: "order", "is required") }
         var order = request.order
-        try OrderValidation.applyCrediting(&order, principal: principal)
+        try OrderValidation.applyCrediting(&order, own: SalesAccess.scopedManager(principal))
         let violations = OrderValidation.violations(of: order)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
+        try await access.check(principal, customerID: order.customerID)
 
         if let existing = try await orders.order(id: order.orderID) {
             let same = try OrderStore.sameOrder(existing, as: order)
             return .with { $0.order = same }
         }
         guard let product = try await products.product(code: order.productCode) else {
-            throw RPCError.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
+            throw Refusal.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
         }
         let today = today()
         try SaleRules.check(order, against: product, today: today)
         guard let contract = try await contracts.latestContract(customerID: order.customerID, productCode: order.productCode) else {
-            throw RPCError.refused(
+            throw Refusal.refused(
                 .failedPrecondition, field: "order.customer_id",
                 "customer \(order.customerID) has signed no contract for product \(order.productCode); SignContract first"
             )
@@ -63,7 +68,7 @@ struct OrderHandlers: Sendable {
                 $0.productCode = order.productCode
                 $0.amount = order.amount
                 $0.orderID = order.orderID
-            })
+            }, deadline: deadline)
             accepted.suitability = try SuitabilityAdmission.admit(decision, contract: contract, order: order)
             accepted.suitabilityReasons = SuitabilityAdmission.stored(decision.reasons)
             accepted.suitabilityRuleVersion = decision.ruleVersion
@@ -92,7 +97,7 @@ struct OrderHandlers: Sendable {
         let now = currentUnixMillis()
         for (index, order) in request.orders.enumerated() {
             let violations = OrderImport.violations(of: order, index: index, nowMillis: now)
-            guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+            guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         }
         let ordered = request.orders.enumerated().sorted {
             ($0.element.acceptedAt.unixMillis, $0.offset) < ($1.element.acceptedAt.unixMillis, $1.offset)
@@ -104,21 +109,21 @@ struct OrderHandlers: Sendable {
         }
     }
 
-    func get(_ request: Crm_Products_V1_GetOrderRequest) async throws -> Crm_Products_V1_GetOrderResponse {
+    func get(_ request: Crm_Products_V1_GetOrderRequest, principal: Principal?) async throws -> Crm_Products_V1_GetOrderResponse {
         guard !request.orderID.isEmpty else { throw RPCError.invalidArgument(field: "order_id", "is required") }
-        guard let order = try await orders.order(id: request.orderID) else {
-            throw RPCError.refused(.notFound, field: "order_id", "no order \(request.orderID)")
-        }
-        return .with { $0.order = order }
+        let order = try await orders.order(id: request.orderID)
+        try await access.checkRecord(principal, owner: order?.customerID, what: "order \(request.orderID)", field: "order_id")
+        return .with { if let order { $0.order = order } }
     }
 
-    func subscribe(_ request: Crm_Products_V1_SubscribePackageRequest) async throws -> Crm_Products_V1_SubscribePackageResponse {
+    func subscribe(_ request: Crm_Products_V1_SubscribePackageRequest, principal: Principal?) async throws -> Crm_Products_V1_SubscribePackageResponse {
         guard request.hasSubscription else { throw RPCError.invalidArgument(field: "subscription", "is required") }
         let subscription = request.subscription
         let violations = PackageValidation.violations(of: subscription)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
+        try await access.check(principal, customerID: subscription.customerID)
         guard let product = try await products.product(code: subscription.packageCode) else {
-            throw RPCError.refused(.notFound, field: "subscription.package_code", "no product \(subscription.packageCode)")
+            throw Refusal.refused(.notFound, field: "subscription.package_code", "no product \(subscription.packageCode)")
         }
         try PackageValidation.checkSubscribable(product, today: today())
         let (stored, created) = try await orders.subscribe(subscription)

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -7,23 +8,20 @@ import GRDB
 struct ProductHandlers: Sendable {
     let store: ProductStore
     let catalogue: Catalogue
-
-    static let prefix = "/crm.products.v1.Products/"
-
     func register(into router: inout Router) {
-        router.unary(Self.prefix + "UpsertProduct", Crm_Products_V1_UpsertProductRequest.self, policy: ProductsRoles.libraryWriters) { request, _ in
+        router.unary(Crm_Products_V1_Products.upsertProduct, policy: ProductsRoles.libraryWriters) { request, _ in
             try await upsert(request)
         }
-        router.unary(Self.prefix + "GetProduct", Crm_Products_V1_GetProductRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.getProduct, policy: ProductsRoles.libraryReaders) { request, _ in
             try await get(request)
         }
-        router.unary(Self.prefix + "GetProductAsOf", Crm_Products_V1_GetProductAsOfRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.getProductAsOf, policy: ProductsRoles.libraryReaders) { request, _ in
             try await getAsOf(request)
         }
-        router.unary(Self.prefix + "ListProductVersions", Crm_Products_V1_ListProductVersionsRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.listProductVersions, policy: ProductsRoles.libraryReaders) { request, _ in
             try await versions(request)
         }
-        router.unary(Self.prefix + "ListProducts", Crm_Products_V1_ListProductsRequest.self, policy: ProductsRoles.libraryReaders) { request, _ in
+        router.unary(Crm_Products_V1_Products.listProducts, policy: ProductsRoles.libraryReaders) { request, _ in
             try list(request)
         }
     }
@@ -31,7 +29,7 @@ struct ProductHandlers: Sendable {
     func upsert(_ request: Crm_Products_V1_UpsertProductRequest) async throws -> Crm_Products_V1_UpsertProductResponse {
         guard request.hasProduct else { throw RPCError.invalidArgument(field: "product", "is required") }
         let violations = ProductValidation.violations(of: request.product)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         do {
             let (stored, created) = try await store.upsert(request.product)
             catalogue.apply(stored)
@@ -58,9 +56,9 @@ struct ProductHandlers: Sendable {
         guard request.hasAt else { throw RPCError.invalidArgument(field: "at", "is required") }
         guard let product = try await store.product(code: request.productCode, asOf: request.at.unixMillis) else {
             if try await store.product(code: request.productCode) == nil {
-                throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)")
+                throw Refusal.refused(.notFound, field: "product_code", "no product \(request.productCode)")
             }
-            throw RPCError.refused(.notFound, field: "at", "product \(request.productCode) did not exist yet at \(request.at.unixMillis)")
+            throw Refusal.refused(.notFound, field: "at", "product \(request.productCode) did not exist yet at \(request.at.unixMillis)")
         }
         return .with { $0.product = product }
     }
@@ -70,7 +68,7 @@ struct ProductHandlers: Sendable {
             throw RPCError.invalidArgument(field: "product_code", problem)
         }
         let versions = try await store.versions(code: request.productCode)
-        guard !versions.isEmpty else { throw RPCError.refused(.notFound, field: "product_code", "no product \(request.productCode)") }
+        guard !versions.isEmpty else { throw Refusal.refused(.notFound, field: "product_code", "no product \(request.productCode)") }
         return .with { $0.versions = versions }
     }
 
@@ -92,7 +90,7 @@ struct ProductHandlers: Sendable {
     func current(code: String, field: String) async throws -> Crm_Products_V1_Product {
         if let problem = ProductValidation.codeProblem(code) { throw RPCError.invalidArgument(field: field, problem) }
         guard let product = try await store.product(code: code) else {
-            throw RPCError.refused(.notFound, field: field, "no product \(code)")
+            throw Refusal.refused(.notFound, field: field, "no product \(code)")
         }
         return product
     }

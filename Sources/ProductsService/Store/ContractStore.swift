@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -19,7 +20,7 @@ struct ContractStore: Sendable {
         let now = currentUnixMillis()
         return try await database.write { db -> (Template, created: Bool) in
             guard try ProductStore.current(db, code: content.productCode) != nil else {
-                throw RPCError.refused(.notFound, field: "template.product_code", "no product \(content.productCode)")
+                throw Refusal.refused(.notFound, field: "template.product_code", "no product \(content.productCode)")
             }
             let latest = try Self.template(db, productCode: content.productCode, version: 0)
             if let latest, ContractValidation.content(of: latest) == content {

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -33,7 +34,7 @@ struct OrderStore: Sendable {
                 return .existing(try Self.sameOrder(existing, as: order))
             }
             guard let product = try ProductStore.current(db, code: order.productCode) else {
-                throw RPCError.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
+                throw Refusal.refused(.notFound, field: "order.product_code", "no product \(order.productCode)")
             }
             try SaleRules.check(order, against: product, today: today)
             try Self.insert(db, order)
@@ -52,14 +53,14 @@ struct OrderStore: Sendable {
             for (index, incoming) in batch {
                 if let existing = try Self.order(db, id: incoming.orderID) ?? seen[incoming.orderID] {
                     guard OrderValidation.content(of: existing) == OrderValidation.content(of: incoming) else {
-                        throw RPCError.refused(.alreadyExists, field: "orders[\(index)].order_id",
+                        throw Refusal.refused(.alreadyExists, field: "orders[\(index)].order_id",
                                                "order \(incoming.orderID) already exists with different content")
                     }
                     duplicates += 1
                     continue
                 }
                 guard let product = try ProductStore.current(db, code: incoming.productCode) else {
-                    throw RPCError.refused(.notFound, field: "orders[\(index)].product_code", "no product \(incoming.productCode)")
+                    throw Refusal.refused(.notFound, field: "orders[\(index)].product_code", "no product \(incoming.productCode)")
                 }
                 let order = OrderImport.stored(incoming, productVersion: product.version)
                 try Self.insert(db, order)
@@ -91,7 +92,7 @@ struct OrderStore: Sendable {
     /// `existing` when `incoming` has the same caller content, else ALREADY_EXISTS.
     static func sameOrder(_ existing: Order, as incoming: Order) throws -> Order {
         guard OrderValidation.content(of: existing) == OrderValidation.content(of: incoming) else {
-            throw RPCError.refused(.alreadyExists, field: "order.order_id", "order \(incoming.orderID) already exists with different content")
+            throw Refusal.refused(.alreadyExists, field: "order.order_id", "order \(incoming.orderID) already exists with different content")
         }
         return existing
     }
@@ -108,7 +109,7 @@ struct OrderStore: Sendable {
             ) {
                 let existing = try Subscription(serializedBytes: body)
                 guard PackageValidation.content(of: existing) == PackageValidation.content(of: subscription) else {
-                    throw RPCError.refused(
+                    throw Refusal.refused(
                         .alreadyExists, field: "subscription.package_code",
                         "customer \(subscription.customerID) already subscribes to package \(subscription.packageCode) on other terms"
                     )

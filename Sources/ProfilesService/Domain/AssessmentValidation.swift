@@ -1,13 +1,17 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// The rules a suitability assessment must satisfy, and its default expiry. Pure.
 enum AssessmentValidation {
     /// Fills the expiry (assessed_on + validity) when absent and returns every violation.
-    static func normalise(_ assessment: inout Crm_Profiles_V1_SuitabilityAssessment, validityYears: Int32) -> [FieldViolation] {
-        var violations: [FieldViolation] = []
+    ///
+    /// `today` is the firm's business day (Beijing): an assessment dated after it is refused, since
+    /// on the day it is recorded no such assessment has been made, and a sale decided before its
+    /// date would read it as in force.
+    static func normalise(_ assessment: inout Crm_Profiles_V1_SuitabilityAssessment, validityYears: Int32, today: DayNumber) -> [Refusal.Field] {
+        var violations: [Refusal.Field] = []
         func fail(_ field: String, _ text: String) {
-            violations.append(FieldViolation(field: "assessment.\(field)", description: text))
+            violations.append(Refusal.Field(field: "assessment.\(field)", description: text))
         }
         if assessment.investorClass != .ordinary, assessment.investorClass != .professional {
             fail("investor_class", "must be ORDINARY or PROFESSIONAL")
@@ -21,6 +25,10 @@ enum AssessmentValidation {
         }
         if !assessment.hasAssessedOn || !assessment.assessedOn.isValid {
             fail("assessed_on", "must be a calendar date")
+        } else if Days.day(year: assessment.assessedOn.year, month: assessment.assessedOn.month, day: assessment.assessedOn.day) > today {
+            let civil = Days.civil(today)
+            let todayText = String(format: "%04d-%02d-%02d", civil.year, civil.month, civil.day)
+            fail("assessed_on", "\(assessment.assessedOn.isoString) is after today (\(todayText), Beijing): an assessment is recorded once it has been made")
         } else if !assessment.hasExpiresOn {
             var expiry = assessment.assessedOn
             expiry.year += validityYears

@@ -1,3 +1,5 @@
+import CRMPrimitives
+
 /// The events the profiles service ingests, as plain validated values: money in fen, days as
 /// day numbers, instants in Unix milliseconds. The RPC layer converts the wire messages into these
 /// (and refuses bad ones); the store persists them; the dimension engine folds them. No I/O here.
@@ -264,39 +266,23 @@ public enum CustomerEvent: Sendable, Hashable, Codable {
     }
 }
 
-/// Day arithmetic in China Standard Time (UTC+8, no daylight saving), where the exchanges and the
-/// firm keep their books.
+/// Day numbers in the firm's business time (Beijing, ``BusinessCalendar``), as the ledger and the
+/// dimensions keep them: plain `Int32` days since 1970-01-01.
 public enum Days {
-    public static let millisPerDay: Int64 = 86_400_000
-    public static let cstOffsetMillis: Int64 = 8 * 3_600_000
+    public static let millisPerDay = BusinessCalendar.millisPerDay
 
     public static func day(ofMillis millis: Int64) -> DayNumber {
-        let local = millis + cstOffsetMillis
-        return DayNumber((local >= 0 ? local : local - millisPerDay + 1) / millisPerDay)
+        BusinessCalendar.day(ofUnixMillis: millis).daysSince1970
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
     public static func day(year: Int32, month: Int32, day: Int32) -> DayNumber {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return DayNumber(era * 146_097 + dayOfEra - 719_468)
+        DayNumber(CalendarDay.days(year: Int(year), month: Int(month), day: Int(day)))
     }
 
     /// The calendar date of a day number.
     public static func civil(_ dayNumber: DayNumber) -> (year: Int32, month: Int32, day: Int32) {
-        let z = Int64(dayNumber) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let d = dayOfYear - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yearOfEra + era * 400 + (m <= 2 ? 1 : 0)
-        return (Int32(y), Int32(m), Int32(d))
+        let parts = CalendarDay(daysSince1970: dayNumber).components
+        return (Int32(parts.year), Int32(parts.month), Int32(parts.day))
     }
 }

@@ -1,5 +1,5 @@
+import CRMPrimitives
 import CRMProtos
-import CRMRPC
 
 /// Which account-status changes are allowed. A closed account is final; a prospect becomes
 /// normal when the account is opened (or is dropped, closed); frozen and reported-lost accounts
@@ -24,10 +24,10 @@ public enum StatusRules {
         guard from != to else { return }
         guard isAllowed(from: from, to: to) else {
             let options = (allowed[from] ?? []).map(\.name).sorted().joined(separator: ", ")
-            throw RPCError(
+            throw Refusal(
                 .failedPrecondition,
                 "customer \(customerID) is \(from.name); it cannot become \(to.name) (allowed: \(options.isEmpty ? "none, the account is closed" : options))",
-                fieldViolations: [FieldViolation(field: "status", description: "\(from.name) cannot change to \(to.name)")]
+                fields: [Refusal.Field(field: "status", description: "\(from.name) cannot change to \(to.name)")]
             )
         }
     }

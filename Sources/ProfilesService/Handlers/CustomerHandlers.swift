@@ -1,5 +1,7 @@
+import CRMPrimitives
 import CRMProtos
 import CRMRPC
+import CRMStore
 
 /// Customers, statuses and assessments: the methods of `crm.profiles.v1.Profiles` that write them
 /// and read one back.
@@ -10,26 +12,24 @@ struct CustomerHandlers: Sendable {
     let onChanged: @Sendable () -> Void
 
     static let maxStreamPage = 1_000
-    static let prefix = "/crm.profiles.v1.Profiles/"
-
     func register(into router: inout Router) {
-        router.unary(Self.prefix + "UpsertCustomer", Crm_Profiles_V1_UpsertCustomerRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.upsertCustomer,
                      policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
             try await upsert(request, context: context)
         }
-        router.unary(Self.prefix + "GetCustomer", Crm_Profiles_V1_GetCustomerRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.getCustomer,
                      policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service, ProfilesRoles.ingest)) { request, context in
             try await get(request, context: context)
         }
-        router.serverStreaming(Self.prefix + "StreamCustomers", Crm_Profiles_V1_StreamCustomersRequest.self, Crm_Profiles_V1_Customer.self,
+        router.serverStreaming(Crm_Profiles_V1_Profiles.streamCustomers,
                                policy: .roles(ProfilesRoles.headOffice, ProfilesRoles.service)) { request, writer, _ in
             try await stream(request, writer: writer)
         }
-        router.unary(Self.prefix + "ChangeAccountStatus", Crm_Profiles_V1_ChangeAccountStatusRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.changeAccountStatus,
                      policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
             try await changeStatus(request, context: context)
         }
-        router.unary(Self.prefix + "RecordAssessment", Crm_Profiles_V1_RecordAssessmentRequest.self,
+        router.unary(Crm_Profiles_V1_Profiles.recordAssessment,
                      policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, _ in
             try await recordAssessment(request)
         }
@@ -38,7 +38,7 @@ struct CustomerHandlers: Sendable {
     func upsert(_ request: Crm_Profiles_V1_UpsertCustomerRequest, context: CallContext) async throws -> Crm_Profiles_V1_UpsertCustomerResponse {
         guard request.hasCustomer else { throw RPCError.invalidArgument(field: "customer", "is required") }
         let violations = CustomerValidation.violations(of: request.customer)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         let (stored, created) = try await store.upsert(request.customer, reason: request.reason, by: context.principal?.name ?? "?")
         onChanged()
         return .with {
@@ -99,8 +99,9 @@ struct CustomerHandlers: Sendable {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard request.hasAssessment else { throw RPCError.invalidArgument(field: "assessment", "is required") }
         var assessment = request.assessment
-        let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears)
-        guard violations.isEmpty else { throw RPCError.invalidArguments(violations) }
+        let violations = AssessmentValidation.normalise(&assessment, validityYears: assessmentValidityYears,
+                                                        today: Days.day(ofMillis: currentUnixMillis()))
+        guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
         let stored = try await store.recordAssessment(id: request.customerID, assessment)
         onChanged()
         return .with { $0.assessment = stored }

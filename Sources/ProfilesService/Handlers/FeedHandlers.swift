@@ -15,9 +15,7 @@ struct FeedHandlers: Sendable {
 
     func register(into router: inout Router) {
         router.serverStreaming(
-            CustomerHandlers.prefix + "StreamChanges",
-            Crm_Profiles_V1_StreamChangesRequest.self,
-            Crm_Profiles_V1_ChangeEvent.self,
+            Crm_Profiles_V1_Profiles.streamChanges,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
             try await ChangeFeed.stream(
@@ -26,9 +24,7 @@ struct FeedHandlers: Sendable {
             )
         }
         router.serverStreaming(
-            CustomerHandlers.prefix + "StreamSnapshot",
-            Crm_Profiles_V1_StreamSnapshotRequest.self,
-            Crm_Profiles_V1_SnapshotEntry.self,
+            Crm_Profiles_V1_Profiles.streamSnapshot,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
             try await ChangeFeed.streamPages(
@@ -39,9 +35,7 @@ struct FeedHandlers: Sendable {
             }
         }
         router.serverStreaming(
-            CustomerHandlers.prefix + "StreamEvents",
-            Crm_Profiles_V1_StreamEventsRequest.self,
-            Crm_Profiles_V1_LoggedEvent.self,
+            Crm_Profiles_V1_Profiles.streamEvents,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
             var kinds: Set<EventKind> = []
@@ -60,9 +54,7 @@ struct FeedHandlers: Sendable {
             }
         }
         router.serverStreaming(
-            CustomerHandlers.prefix + "StreamDimensionsAsOf",
-            Crm_Profiles_V1_StreamDimensionsAsOfRequest.self,
-            Crm_Profiles_V1_CustomerDimensions.self,
+            Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
             policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
         ) { request, writer, _ in
             guard request.hasAsOf, request.asOf.isValid else {
@@ -78,8 +70,7 @@ struct FeedHandlers: Sendable {
             for entry in dimensions { try await writer.write(entry) }
         }
         router.unary(
-            CustomerHandlers.prefix + "RebuildDimensions",
-            Crm_Profiles_V1_RebuildDimensionsRequest.self,
+            Crm_Profiles_V1_Profiles.rebuildDimensions,
             policy: .roles(ProfilesRoles.headOffice)
         ) { _, context -> Crm_Profiles_V1_RebuildDimensionsResponse in
             let report: LedgerRebuild.Report = try await database.read { db in try LedgerRebuild.verify(db) }

@@ -10,45 +10,44 @@ struct IngestionHandlers: Sendable {
     let onIngested: @Sendable () -> Void
 
     func register(into router: inout Router) {
-        let prefix = CustomerHandlers.prefix
         let policy = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)
-        router.unary(prefix + "IngestTrades", Crm_Profiles_V1_IngestTradesRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestTrades, policy: policy) { request, _ in
             let trades = try EventConversion.trades(request)
             return try await store(zip(trades, request.events).map { trade, wire in
                 try StoredEvent(kind: .trade, key: trade.key, customerID: trade.customerID, day: Days.day(ofMillis: trade.tradedAtMillis), atMillis: trade.tradedAtMillis, body: wire.serializedBytes())
             }, trades: true)
         }
-        router.unary(prefix + "IngestFundTransfers", Crm_Profiles_V1_IngestFundTransfersRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestFundTransfers, policy: policy) { request, _ in
             let transfers = try EventConversion.transfers(request)
             return try await store(zip(transfers, request.events).map { event, wire in
                 try StoredEvent(kind: .transfer, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
             })
         }
-        router.unary(prefix + "IngestDailyPositions", Crm_Profiles_V1_IngestDailyPositionsRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, policy: policy) { request, _ in
             let positions = try EventConversion.positions(request)
             return try await store(zip(positions, request.events).map { event, wire in
                 try StoredEvent(kind: .position, key: event.key, customerID: event.customerID, day: event.day, atMillis: Int64(event.day) * Days.millisPerDay, body: wire.serializedBytes())
             })
         }
-        router.unary(prefix + "IngestMarginAccounts", Crm_Profiles_V1_IngestMarginAccountsRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestMarginAccounts, policy: policy) { request, _ in
             let snapshots = try EventConversion.marginAccounts(request)
             return try await store(zip(snapshots, request.events).map { event, wire in
                 try StoredEvent(kind: .margin, key: event.key, customerID: event.customerID, day: event.day, atMillis: Int64(event.day) * Days.millisPerDay, body: wire.serializedBytes())
             })
         }
-        router.unary(prefix + "IngestMarginInterest", Crm_Profiles_V1_IngestMarginInterestRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestMarginInterest, policy: policy) { request, _ in
             let charges = try EventConversion.marginInterest(request)
             return try await store(zip(charges, request.events).map { event, wire in
                 try StoredEvent(kind: .interest, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
             })
         }
-        router.unary(prefix + "IngestServiceContacts", Crm_Profiles_V1_IngestServiceContactsRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, policy: policy) { request, _ in
             let contacts = try EventConversion.contacts(request)
             return try await store(zip(contacts, request.events).map { event, wire in
                 try StoredEvent(kind: .contact, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
             })
         }
-        router.unary(prefix + "IngestProductViews", Crm_Profiles_V1_IngestProductViewsRequest.self, policy: policy) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestProductViews, policy: policy) { request, _ in
             let views = try EventConversion.views(request)
             return try await store(zip(views, request.events).map { event, wire in
                 try StoredEvent(kind: .view, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())

@@ -17,45 +17,44 @@ struct QueryHandlers: Sendable {
     static let maxPage = 1_000
 
     func register(into router: inout Router) {
-        let p = CustomerHandlers.prefix
         let readers = AccessPolicy.roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service)
         let office = AccessPolicy.roles(ProfilesRoles.headOffice)
-        router.unary(p + "GetCustomer360", Crm_Profiles_V1_GetCustomer360Request.self, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.getCustomer360, policy: readers) { request, context in
             try await view360(request, context: context)
         }
-        router.unary(p + "SearchCustomers", Crm_Profiles_V1_SearchCustomersRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.searchCustomers, policy: readers) { request, context in
             try await search(request, context: context)
         }
-        router.unary(p + "GetManagerBook", Crm_Profiles_V1_GetManagerBookRequest.self, policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice)) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.getManagerBook, policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice)) { request, context in
             try await book(request, context: context)
         }
-        router.unary(p + "GetBranchFigures", Crm_Profiles_V1_GetBranchFiguresRequest.self, policy: office) { _, _ in
+        router.unary(Crm_Profiles_V1_Profiles.getBranchFigures, policy: office) { _, _ in
             try await branchFigures()
         }
-        router.unary(p + "GetClassDistribution", Crm_Profiles_V1_GetClassDistributionRequest.self, policy: office) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.getClassDistribution, policy: office) { request, _ in
             try await distribution(request)
         }
-        router.unary(p + "ListDimensions", Crm_Profiles_V1_ListDimensionsRequest.self, policy: readers) { _, _ in
+        router.unary(Crm_Profiles_V1_Profiles.listDimensions, policy: readers) { _, _ in
             dictionary()
         }
-        router.unary(p + "ListClassificationSchemes", Crm_Profiles_V1_ListClassificationSchemesRequest.self, policy: readers) { _, _ in
+        router.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, policy: readers) { _, _ in
             schemes()
         }
-        router.unary(p + "SaveSegment", Crm_Profiles_V1_SaveSegmentRequest.self, policy: office) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.saveSegment, policy: office) { request, _ in
             try await saveSegment(request)
         }
-        router.unary(p + "GetSegment", Crm_Profiles_V1_GetSegmentRequest.self, policy: readers) { request, _ -> Crm_Profiles_V1_GetSegmentResponse in
+        router.unary(Crm_Profiles_V1_Profiles.getSegment, policy: readers) { request, _ -> Crm_Profiles_V1_GetSegmentResponse in
             let segment = try await requireSegment(request.name)
             return .with { $0.segment = segment }
         }
-        router.unary(p + "ListSegments", Crm_Profiles_V1_ListSegmentsRequest.self, policy: readers) { _, _ -> Crm_Profiles_V1_ListSegmentsResponse in
+        router.unary(Crm_Profiles_V1_Profiles.listSegments, policy: readers) { _, _ -> Crm_Profiles_V1_ListSegmentsResponse in
             let all = try await segments.all()
             return .with { $0.segments = all }
         }
-        router.unary(p + "CountSegment", Crm_Profiles_V1_CountSegmentRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.countSegment, policy: readers) { request, context in
             try await count(request, context: context)
         }
-        router.unary(p + "ListSegmentMembers", Crm_Profiles_V1_ListSegmentMembersRequest.self, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.listSegmentMembers, policy: readers) { request, context in
             let segment = try await requireSegment(request.name)
             let found = try await matching(rule: segment.rule, field: "name", page: request.page, orderBy: "", descending: false, context: context)
             return Crm_Profiles_V1_ListSegmentMembersResponse.with {

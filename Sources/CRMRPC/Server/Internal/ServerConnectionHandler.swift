@@ -1,3 +1,4 @@
+import CRMPrimitives
 import Foundation
 import Logging
 import NIOCore
@@ -8,13 +9,18 @@ final class ServerShared: Sendable {
     let router: Router
     let authenticator: TokenAuthenticator
     let configuration: RPCServerConfiguration
+    let readiness: ServiceReadiness
     let logger: Logger
+    /// Holds back repeated warnings about one peer host (shared by all its connections).
+    let warnings = PeerWarningLimiter()
 
-    init(serviceName: String, router: Router, authenticator: TokenAuthenticator, configuration: RPCServerConfiguration, logger: Logger) {
+    init(serviceName: String, router: Router, authenticator: TokenAuthenticator, configuration: RPCServerConfiguration,
+         readiness: ServiceReadiness, logger: Logger) {
         self.serviceName = serviceName
         self.router = router
         self.authenticator = authenticator
         self.configuration = configuration
+        self.readiness = readiness
         self.logger = logger
     }
 }
@@ -36,15 +42,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var task: Task<Void, Never>?
         var deadline: NIODeadline?
         var timeout: TimeAmount?
+        /// For the call's log line (kept only when calls are logged: at debug or lower).
+        var record: CallRecord?
     }
 
-    private static let healthPrefix = "/crm.rpc.v1.Health/"
+    /// What the one line logged per finished call says: the method, the caller's request id, the
+    /// principal, the status and how long it took.
+    private struct CallRecord {
+        var method: String
+        var requestID: String
+        var principal: String
+        var started: NIODeadline
+    }
+
+    private static let healthPrefix = "/\(Crm_Rpc_V1_Health.serviceName)/"
 
     private let shared: ServerShared
     private let executor: EventLoopTaskExecutor
     private var logger: Logger
     private var context: ChannelHandlerContext?
     private var remoteAddress = "?"
+    /// The peer's host without the port: what repeated warnings are counted by.
+    private var remoteHost = "?"
+    /// Whether each finished call gets a log line (the level allows debug): checked once per
+    /// connection, so the hot path pays nothing at info.
+    private var logsCalls = false
 
     private var calls: [UInt64: ActiveCall] = [:]
     private var waitingRequests: [RequestHead] = []
@@ -73,7 +95,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         remoteAddress = context.channel.remoteAddress?.description ?? "?"
+        remoteHost = context.channel.remoteAddress?.ipAddress ?? remoteAddress
         logger[metadataKey: "peer"] = "\(remoteAddress)"
+        logsCalls = logger.logLevel <= .debug
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -147,7 +171,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let FrameError.frameTooLarge(announced, limit):
             // Call id 0 is reserved for the connection itself: the call the frame belonged to is
             // unknown, since its body was never read.
-            logger.warning("refusing a frame of \(announced) bytes (limit \(limit)); closing")
+            warnOnce("refusing a frame of \(announced) bytes (limit \(limit)); closing")
             let status = RPCError(.resourceExhausted, "frame of \(announced) bytes exceeds the limit of \(limit) bytes").status
             writeAndClose(.response(callID: 0, status: status))
         case FrameError.truncatedFrame:
@@ -184,7 +208,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 self.armStallTimer()
                 return
             }
-            self.logger.warning("dropping a peer that stalled in the middle of a frame")
+            self.warnOnce("dropping a peer that stalled in the middle of a frame")
             self.context?.close(promise: nil)
         }
     }
@@ -203,11 +227,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         highestCallID = max(highestCallID, callID)
         if draining && !request.method.hasPrefix(Self.healthPrefix) {
-            reply(callID, RPCError(.unavailable, "server is shutting down; send new calls to another connection"))
+            refuse(request, principal: "-", RPCError(.unavailable, "server is shutting down; send new calls to another connection"))
             return
         }
         guard let method = shared.router.method(named: request.method) else {
-            reply(callID, RPCError(.unimplemented, "unknown method \(request.method)"))
+            refuse(request, principal: "-", RPCError(.unimplemented, "unknown method \(request.method)"))
             return
         }
         let policy = method.descriptor.policy
@@ -216,17 +240,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if policy.requiresAuthentication {
             switch authenticate(authorization) {
             case let .failure(error):
-                reply(callID, error)
+                refuse(request, principal: "-", error)
                 return
             case let .success(caller):
                 guard policy.allows(caller) else {
-                    reply(callID, RPCError(.permissionDenied, "\(caller.name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
+                    refuse(request, principal: caller.name,
+                           RPCError(.permissionDenied, "\(caller.name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
                     return
                 }
                 principal = caller
             }
         } else if authorization != nil, case let .success(caller) = authenticate(authorization) {
             principal = caller
+        }
+        // Not executed: the service cannot answer from complete state yet.
+        if !method.descriptor.servesWhileStarting, let starting = shared.readiness.notReadyReason {
+            refuse(request, principal: principal?.name ?? "-", RPCError(.unavailable, "\(shared.serviceName) is starting (\(starting)); retry shortly"))
+            return
         }
 
         let timeout: TimeAmount? = request.deadlineMs > 0 ? .milliseconds(Int64(request.deadlineMs)) : shared.configuration.defaultDeadline
@@ -243,7 +273,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
         guard let context else { return }
         let loop = context.eventLoop
-        calls[callID] = ActiveCall(task: nil, deadline: deadline, timeout: timeout)
+        let record = logsCalls
+            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now())
+            : nil
+        calls[callID] = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record)
         if let deadline {
             armDeadlineTimer(for: deadline)
         }
@@ -260,7 +293,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
-        calls[callID]?.task = Task(executorPreference: executor) {
+        let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
+        calls[callID]?.task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
                 outcome = .success(try await invoke(payload, callContext, sink))
@@ -283,16 +317,57 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func callFinished(_ callID: UInt64, _ outcome: Result<Data, any Error>) {
-        guard calls.removeValue(forKey: callID) != nil else {
+        guard let call = calls.removeValue(forKey: callID) else {
             return  // already answered: cancelled, timed out, or the connection went away
         }
         switch outcome {
         case let .success(payload):
             writeResponse(callID: callID, payload: payload, status: .ok)
+            logFinished(call.record, code: .ok)
         case let .failure(error):
-            reply(callID, statusFor(error, callID: callID))
+            let status = statusFor(error, callID: callID, requestID: call.record?.requestID)
+            reply(callID, status)
+            logFinished(call.record, code: status.code, message: status.message)
         }
         callSlotFreed()
+    }
+
+    /// One line per finished call (debug): method, request id, principal, status, duration.
+    private func logFinished(_ record: CallRecord?, code: StatusCode, message: String = "") {
+        guard let record else { return }
+        let millis = Double((NIODeadline.now() - record.started).nanoseconds) / 1_000_000
+        var metadata: Logger.Metadata = [
+            "method": "\(record.method)", "request-id": "\(record.requestID)", "principal": "\(record.principal)",
+            "status": "\(code.canonicalName)", "duration-ms": "\(String(format: "%.3f", millis))",
+        ]
+        if !message.isEmpty { metadata["message"] = "\(message)" }
+        logger.debug("call finished", metadata: metadata)
+    }
+
+    /// Answers a call that is refused before it runs, and logs it like a finished one.
+    private func refuse(_ request: RequestHead, principal: String, _ error: RPCError) {
+        reply(request.callID, error)
+        logRefused(request, principal: principal, error)
+    }
+
+    /// A call refused before it ran (unknown method, auth, draining, starting): logged like a
+    /// finished call, at debug.
+    private func logRefused(_ request: RequestHead, principal: String, _ error: RPCError) {
+        guard logsCalls else { return }
+        let requestID = request.metadataValue(MetadataKeys.requestID) ?? "\(remoteAddress)#\(request.callID)"
+        logFinished(CallRecord(method: request.method, requestID: requestID, principal: principal, started: .now()), code: error.code, message: error.message)
+    }
+
+    /// A warning about this peer, unless its host has had its share of them this minute; the next
+    /// one let through says how many were held back.
+    private func warnOnce(_ message: @autoclosure () -> String) {
+        let decision = shared.warnings.admit(host: remoteHost)
+        guard decision.log else { return }
+        if decision.suppressed > 0 {
+            logger.warning("\(message()) (\(decision.suppressed) similar warnings about \(remoteHost) held back)")
+        } else {
+            logger.warning("\(message())")
+        }
     }
 
     private func armDeadlineTimer(for deadline: NIODeadline) {
@@ -311,7 +386,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             guard let call = calls.removeValue(forKey: callID) else { continue }
             call.task?.cancel()
             let millis = (call.timeout?.nanoseconds ?? 0) / 1_000_000
-            reply(callID, RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded"))
+            let error = RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded")
+            reply(callID, error)
+            logFinished(call.record, code: error.code, message: error.message)
         }
         if let earliest {
             armDeadlineTimer(for: earliest)
@@ -330,6 +407,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let call = calls.removeValue(forKey: callID) else { return }
         call.task?.cancel()
         reply(callID, RPCError(.cancelled, "cancelled by the client"))
+        logFinished(call.record, code: .cancelled, message: "cancelled by the client")
         callSlotFreed()
     }
 
@@ -368,14 +446,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func statusFor(_ error: any Error, callID: UInt64) -> RPCError {
+    private func statusFor(_ error: any Error, callID: UInt64, requestID: String?) -> RPCError {
         switch error {
         case let convertible as any RPCErrorConvertible:
             return convertible.rpcError
+        case let convertible as any RefusalConvertible:
+            return convertible.refusal.rpcError
         case is CancellationError:
             return RPCError(.cancelled, "the call was cancelled")
         default:
-            logger.error("handler failed with an unmapped error: \(String(reflecting: error))", metadata: ["call-id": "\(callID)"])
+            logger.error("handler failed with an unmapped error: \(String(reflecting: error))",
+                         metadata: ["call-id": "\(callID)", "request-id": "\(requestID ?? "\(remoteAddress)#\(callID)")"])
             return RPCError(.internal, "internal error; the service's log has the details")
         }
     }
@@ -466,7 +547,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func protocolViolation(_ what: String) {
-        logger.warning("closing the connection: the peer sent \(what)")
+        warnOnce("closing the connection: the peer sent \(what)")
         context?.close(promise: nil)
     }
 }

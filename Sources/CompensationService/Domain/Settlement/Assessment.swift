@@ -3,11 +3,14 @@ public struct ManagerPlacement: Sendable, Hashable, Codable {
     public var managerID: String
     public var teamID: String
     public var branchID: String
+    /// The last working day of a manager who has left; nil while they work here.
+    public var leftOn: CalendarDay?
 
-    public init(managerID: String, teamID: String, branchID: String) {
+    public init(managerID: String, teamID: String, branchID: String, leftOn: CalendarDay? = nil) {
         self.managerID = managerID
         self.teamID = teamID
         self.branchID = branchID
+        self.leftOn = leftOn
     }
 }
 
@@ -88,16 +91,16 @@ public struct AssessmentFigures: Sendable, Hashable, Codable {
     public static func + (lhs: AssessmentFigures, rhs: AssessmentFigures) -> AssessmentFigures {
         var sum = AssessmentFigures()
         sum.customersAtMonthEnd = lhs.customersAtMonthEnd + rhs.customersAtMonthEnd
-        sum.monthEndAssetsFen = FenArithmetic.sum(lhs.monthEndAssetsFen, rhs.monthEndAssetsFen)
+        sum.monthEndAssetsFen = Fen.sum(lhs.monthEndAssetsFen, rhs.monthEndAssetsFen)
         switch (lhs.averageAssetsFen, rhs.averageAssetsFen) {
         case (nil, nil): sum.averageAssetsFen = nil
-        case let (a, b): sum.averageAssetsFen = FenArithmetic.sum(a ?? 0, b ?? 0)
+        case let (a, b): sum.averageAssetsFen = Fen.sum(a ?? 0, b ?? 0)
         }
         sum.newCustomers = lhs.newCustomers + rhs.newCustomers
         sum.effectiveAccounts = lhs.effectiveAccounts + rhs.effectiveAccounts
-        sum.netNewAssetsFen = FenArithmetic.sum(lhs.netNewAssetsFen, rhs.netNewAssetsFen)
-        sum.productSalesFen = FenArithmetic.sum(lhs.productSalesFen, rhs.productSalesFen)
-        sum.commissionContributedFen = FenArithmetic.sum(lhs.commissionContributedFen, rhs.commissionContributedFen)
+        sum.netNewAssetsFen = Fen.sum(lhs.netNewAssetsFen, rhs.netNewAssetsFen)
+        sum.productSalesFen = Fen.sum(lhs.productSalesFen, rhs.productSalesFen)
+        sum.commissionContributedFen = Fen.sum(lhs.commissionContributedFen, rhs.commissionContributedFen)
         return sum
     }
 }
@@ -210,6 +213,7 @@ public enum Assessment {
             }
         }
         guard violations.isEmpty else { throw .invalid(violations) }
+        let roster = CreditRoster(managers: placements.values.map { ($0.managerID, $0.leftOn) })
 
         var figures: [String: AssessmentFigures] = [:]
         var unassigned = AssessmentFigures()
@@ -236,12 +240,13 @@ public enum Assessment {
             case .trade(let trade):
                 tradesInMonth[item.customerID, default: 0] += 1
                 add(item.customerID, on: item.day) {
-                    $0.commissionContributedFen = FenArithmetic.sum($0.commissionContributedFen, trade.netCommissionFen(deducting: inputs.deductedCosts))
+                    $0.commissionContributedFen = Fen.sum($0.commissionContributedFen, trade.netCommissionFen(deducting: inputs.deductedCosts))
                 }
             case .productSale(let sale):
-                let change: (inout AssessmentFigures) -> Void = { $0.productSalesFen = FenArithmetic.sum($0.productSalesFen, sale.amountFen) }
-                // A sale credited to a manager on the roster counts for that manager, as on statements.
-                if let credited = item.creditedManagerID, placements[credited] != nil {
+                let change: (inout AssessmentFigures) -> Void = { $0.productSalesFen = Fen.sum($0.productSalesFen, sale.amountFen) }
+                // A sale credited to a manager on the roster (and not gone by its day) counts for
+                // that manager, as on statements.
+                if let credited = roster.creditedManager(of: item) {
                     change(&figures[credited, default: AssessmentFigures()])
                 } else {
                     add(item.customerID, on: item.day, change)
@@ -251,7 +256,7 @@ public enum Assessment {
             }
         }
         for flow in inputs.flows where month.contains(flow.day) {
-            add(flow.customerID, on: flow.day) { $0.netNewAssetsFen = FenArithmetic.sum($0.netNewAssetsFen, flow.amountFen) }
+            add(flow.customerID, on: flow.day) { $0.netNewAssetsFen = Fen.sum($0.netNewAssetsFen, flow.amountFen) }
         }
         for opening in inputs.openings where month.contains(opening.openedOn) {
             add(opening.customerID, on: opening.openedOn) { $0.newCustomers += 1 }
@@ -263,7 +268,7 @@ public enum Assessment {
             let monthEnd = assets(of: customerID, on: lastDay)
             var entry = figures[managerID, default: AssessmentFigures()]
             entry.customersAtMonthEnd += 1
-            entry.monthEndAssetsFen = FenArithmetic.sum(entry.monthEndAssetsFen, monthEnd)
+            entry.monthEndAssetsFen = Fen.sum(entry.monthEndAssetsFen, monthEnd)
             if monthEnd >= inputs.effectiveAccount.minimumMonthEndAssetsFen,
                tradesInMonth[customerID, default: 0] >= inputs.effectiveAccount.minimumTradesInMonth {
                 entry.effectiveAccounts += 1

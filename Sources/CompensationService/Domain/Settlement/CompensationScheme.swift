@@ -32,7 +32,7 @@ public struct CommissionTier: Sendable, Hashable, Codable {
     public func portion(of totalFen: Int64) -> Int64 {
         guard totalFen > lowerFen else { return 0 }
         let top = upperFen.map { min(totalFen, $0) } ?? totalFen
-        return FenArithmetic.difference(top, lowerFen)
+        return Fen.difference(top, lowerFen)
     }
 }
 

@@ -21,13 +21,7 @@ public enum FenArithmetic {
     /// `numerator / denominator` to the nearest fen, halves away from zero (see the type's rule).
     /// `denominator` must be positive; a non-positive denominator yields 0.
     public static func rounded(_ numerator: Int128, dividedBy denominator: Int128) -> Int64 {
-        guard denominator > 0 else { return 0 }
-        let (quotient, remainder) = numerator.quotientAndRemainder(dividingBy: denominator)
-        var result = quotient
-        if remainder.magnitude * 2 >= denominator.magnitude {
-            result += numerator < 0 ? -1 : 1
-        }
-        return Int64(clamping: result)
+        Fen.rounded(numerator, dividedBy: denominator)
     }
 
     /// `amount × rate`, one line item: rounded once to the fen.
@@ -44,27 +38,6 @@ public enum FenArithmetic {
     /// `amount × coefficient`, one line item: rounded once to the fen.
     public static func apply(_ coefficient: Coefficient, to amountFen: Int64) -> Int64 {
         rounded(Int128(amountFen) * Int128(coefficient.partsPerMillion), dividedBy: Int128(Coefficient.scale))
-    }
-
-    /// `a + b`, clamped to the `Int64` range (totals never trap).
-    @inline(__always)
-    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
-        let (result, overflow) = a.addingReportingOverflow(b)
-        guard overflow else { return result }
-        return b > 0 ? .max : .min
-    }
-
-    /// `a − b`, clamped to the `Int64` range.
-    @inline(__always)
-    static func difference(_ a: Int64, _ b: Int64) -> Int64 {
-        let (result, overflow) = a.subtractingReportingOverflow(b)
-        guard overflow else { return result }
-        return b < 0 ? .max : .min
-    }
-
-    /// The clamped sum of `values`.
-    static func total<S: Sequence>(_ values: S) -> Int64 where S.Element == Int64 {
-        values.reduce(0, sum)
     }
 }
 
@@ -116,18 +89,8 @@ public struct Coefficient: Sendable, Hashable, Comparable, Codable, CustomString
     /// Parses a non-negative decimal such as "1", "0.95" or "1.000001"; nil for anything else
     /// (signs, exponents, more than six decimals, more than twelve integer digits).
     public init?(_ text: String) {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 12, whole.allSatisfy(Self.isDigit),
-              let wholeValue = Int64(whole) else { return nil }
-        var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = parts[1]
-            guard !digits.isEmpty, digits.count <= 6, digits.allSatisfy(Self.isDigit),
-                  let value = Int64(digits) else { return nil }
-            fraction = value
-            for _ in digits.count..<6 { fraction *= 10 }
-        }
-        self.partsPerMillion = wholeValue * Self.scale + fraction
+        guard let value = DecimalText.scaled(text, places: 6, wholeDigits: 12) else { return nil }
+        self.partsPerMillion = value
     }
 
     public init(from decoder: any Decoder) throws {
@@ -143,8 +106,6 @@ public struct Coefficient: Sendable, Hashable, Comparable, Codable, CustomString
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
-
-    private static func isDigit(_ character: Character) -> Bool { ("0"..."9").contains(character) }
 
     /// Whether this coefficient is usable for a manager-month (0–10).
     public var isAllowed: Bool { Self.allowedRange.contains(partsPerMillion) }

@@ -7,10 +7,10 @@ public struct IncomeAttribution: Sendable {
     /// Items whose customer had no manager on the item's day, in statement order.
     public let unassigned: [IncomeItem]
 
-    /// Attributes every item in one pass over `items`: to its credited manager when it names one
-    /// that is on `roster` (any credited manager when no roster is given), else to the manager in
-    /// charge of its customer on its day.
-    public init(items: [IncomeItem], timeline: AssignmentTimeline, roster: Set<String>? = nil) {
+    /// Attributes every item in one pass over `items`: to its credited manager when `roster`
+    /// honours that one on the item's day (on the roster, and not gone by then), else to the
+    /// manager in charge of its customer on its day.
+    public init(items: [IncomeItem], timeline: AssignmentTimeline, roster: CreditRoster = .anyone) {
         var byManager: [String: [IncomeItem]] = [:]
         var unassigned: [IncomeItem] = []
         for item in items {
@@ -25,13 +25,10 @@ public struct IncomeAttribution: Sendable {
         self.unassigned = unassigned
     }
 
-    /// The manager an item belongs to: its credited manager when that one is on `roster` (or no
-    /// roster is given), else the manager in charge of its customer on its day; nil when nobody.
-    public static func manager(of item: IncomeItem, timeline: AssignmentTimeline, roster: Set<String>? = nil) -> String? {
-        if let credited = item.creditedManagerID, !credited.isEmpty, roster?.contains(credited) ?? true {
-            return credited
-        }
-        return timeline.managerID(of: item.customerID, on: item.day)
+    /// The manager an item belongs to: its credited manager when `roster` honours that one on the
+    /// item's day, else the manager in charge of its customer on its day; nil when nobody.
+    public static func manager(of item: IncomeItem, timeline: AssignmentTimeline, roster: CreditRoster = .anyone) -> String? {
+        roster.creditedManager(of: item) ?? timeline.managerID(of: item.customerID, on: item.day)
     }
 
     /// The items attributed to `managerID` (any month; settlement picks the month's).
@@ -51,7 +48,7 @@ public struct IncomeAttribution: Sendable {
         return IncomeSource.allCases.compactMap { source in
             let amounts = lines.filter { $0.0 == source }.map(\.1)
             guard !amounts.isEmpty else { return nil }
-            return SourceTotal(source: source, itemCount: amounts.count, incomeFen: FenArithmetic.total(amounts), payFen: nil)
+            return SourceTotal(source: source, itemCount: amounts.count, incomeFen: Fen.total(amounts), payFen: nil)
         }
     }
 }

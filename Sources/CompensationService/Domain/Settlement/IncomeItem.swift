@@ -98,16 +98,16 @@ public struct TradeCommission: Sendable, Hashable, Codable {
     public func listedCostsFen(_ listed: Set<String>) -> Int64 {
         guard let firstCost else { return 0 }
         var total = listed.contains(firstCost.name) ? firstCost.fen : 0
-        for cost in moreCosts where listed.contains(cost.name) { total = FenArithmetic.sum(total, cost.fen) }
+        for cost in moreCosts where listed.contains(cost.name) { total = Fen.sum(total, cost.fen) }
         return total
     }
 
     /// Net commission = commission − exchange fees − regulatory fees − the listed other costs. Exact
     /// (all terms are fen), so it needs no rounding.
     public func netCommissionFen(deducting listed: Set<String>) -> Int64 {
-        let fees = FenArithmetic.sum(exchangeFeesFen, regulatoryFeesFen)
-        let deductions = FenArithmetic.sum(fees, listedCostsFen(listed))
-        return FenArithmetic.difference(commissionFen, deductions)
+        let fees = Fen.sum(exchangeFeesFen, regulatoryFeesFen)
+        let deductions = Fen.sum(fees, listedCostsFen(listed))
+        return Fen.difference(commissionFen, deductions)
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -30,10 +30,14 @@ public struct IncomeLine: Sendable, Hashable, Codable {
     public var rate: BasisPoints?
     /// The pay this line earns, rounded once; nil for commission (paid through the bands).
     public var payFen: Int64?
+    /// A sale that named another manager than the statement's (one who had left by the sale's day,
+    /// so the customer's manager in charge is credited): that manager, for the statement to say why.
+    public var namedManagerID: String?
 
     public init(sourceEventID: String, customerID: String, day: CalendarDay, source: IncomeSource, originalMonth: CalendarMonth,
                 isCarriedForward: Bool, isAdjustment: Bool, ruleVersion: RuleVersion, basis: IncomeBasis, incomeFen: Int64,
-                rate: BasisPoints?, payFen: Int64?) {
+                rate: BasisPoints?, payFen: Int64?, namedManagerID: String? = nil) {
+        self.namedManagerID = namedManagerID
         self.sourceEventID = sourceEventID
         self.customerID = customerID
         self.day = day

@@ -124,7 +124,7 @@ public enum Settlement {
     static func statement(_ request: SettlementRequest, items: [IncomeItem], scheme: CompensationScheme) -> ManagerStatement {
         let version = scheme.ruleVersion
         let listedCosts = scheme.deductedCostSet
-        let lines = items.map { incomeLine($0, month: request.month, scheme: scheme, listedCosts: listedCosts) }
+        let lines = items.map { incomeLine($0, managerID: request.managerID, month: request.month, scheme: scheme, listedCosts: listedCosts) }
 
         // One pass: per-source counts and sums (in IncomeSource order), net commission, line pay.
         var counts = [Int](repeating: 0, count: IncomeSource.allCases.count)
@@ -135,11 +135,11 @@ public enum Settlement {
         for line in lines {
             let slot = line.source.index
             counts[slot] += 1
-            incomes[slot] = FenArithmetic.sum(incomes[slot], line.incomeFen)
-            if line.source.isCommission { netCommission = FenArithmetic.sum(netCommission, line.incomeFen) }
+            incomes[slot] = Fen.sum(incomes[slot], line.incomeFen)
+            if line.source.isCommission { netCommission = Fen.sum(netCommission, line.incomeFen) }
             if let pay = line.payFen {
-                pays[slot] = FenArithmetic.sum(pays[slot], pay)
-                linePay = FenArithmetic.sum(linePay, pay)
+                pays[slot] = Fen.sum(pays[slot], pay)
+                linePay = Fen.sum(linePay, pay)
             }
         }
         let sourceTotals = IncomeSource.allCases.compactMap { source -> SourceTotal? in
@@ -149,8 +149,8 @@ public enum Settlement {
         }
 
         let bands = commissionBands(netCommissionFen: netCommission, tiers: scheme.commissionTiers, version: version)
-        let commissionPay = FenArithmetic.total(bands.map(\.payFen))
-        let subtotal = FenArithmetic.sum(linePay, commissionPay)
+        let commissionPay = Fen.total(bands.map(\.payFen))
+        let subtotal = Fen.sum(linePay, commissionPay)
 
         var running = subtotal
         var coefficientLines: [CoefficientLine] = []
@@ -158,7 +158,7 @@ public enum Settlement {
             let change = Coefficient(partsPerMillion: coefficient.partsPerMillion - Coefficient.scale)
             let amount = FenArithmetic.apply(change, to: running)
             coefficientLines.append(CoefficientLine(kind: kind, coefficient: coefficient, baseFen: running, amountFen: amount))
-            running = FenArithmetic.sum(running, amount)
+            running = Fen.sum(running, amount)
         }
 
         return ManagerStatement(
@@ -195,7 +195,8 @@ public enum Settlement {
         }
     }
 
-    private static func incomeLine(_ item: IncomeItem, month: CalendarMonth, scheme: CompensationScheme, listedCosts: Set<String>) -> IncomeLine {
+    private static func incomeLine(_ item: IncomeItem, managerID: String, month: CalendarMonth, scheme: CompensationScheme,
+                                   listedCosts: Set<String>) -> IncomeLine {
         let rate = scheme.rates.rate(for: item.source)
         let basis: IncomeBasis
         let pay: Int64?
@@ -220,7 +221,9 @@ public enum Settlement {
         return IncomeLine(
             sourceEventID: item.sourceEventID, customerID: item.customerID, day: item.day, source: item.source,
             originalMonth: originalMonth, isCarriedForward: carried, isAdjustment: carried || item.isAdjustment,
-            ruleVersion: scheme.ruleVersion, basis: basis, incomeFen: incomeFen(of: item, deducting: listedCosts), rate: rate, payFen: pay
+            ruleVersion: scheme.ruleVersion, basis: basis, incomeFen: incomeFen(of: item, deducting: listedCosts), rate: rate, payFen: pay,
+            // A sale on this statement that named someone else: that manager had left by its day.
+            namedManagerID: item.creditedManagerID.flatMap { $0.isEmpty || $0 == managerID ? nil : $0 }
         )
     }
 }

@@ -48,16 +48,7 @@ public struct TradeCostSchedule: Sendable, Hashable {
     /// "0.1" → 1 000 (hundred-millionths); nil for anything but a decimal of at most four places
     /// from 0 to 10 000 bp.
     static func parseBasisPoints(_ text: String) -> Int64? {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 5, whole.allSatisfy(\.isASCIIDigit), let wholeValue = Int64(whole) else { return nil }
-        var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = parts[1]
-            guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy(\.isASCIIDigit), let value = Int64(digits) else { return nil }
-            fraction = value
-            for _ in digits.count..<4 { fraction *= 10 }
-        }
-        let result = wholeValue * 10_000 + fraction
+        guard let result = DecimalText.scaled(text, places: 4, wholeDigits: 5) else { return nil }
         return result <= Int64(BasisPoints.scale) * 10_000 ? result : nil
     }
 
@@ -85,6 +76,3 @@ private func trimmed(_ text: Substring) -> String {
     String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
 }
 
-extension Character {
-    fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
-}

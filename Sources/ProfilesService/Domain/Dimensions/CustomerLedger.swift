@@ -93,7 +93,7 @@ public struct CustomerLedger: Sendable, Hashable {
             let fen = max(0, charge.amountFen)
             if retained {
                 interest.upsert(before: { $0.day < day }, matches: { $0.day == day }, make: { InterestDay(day: day, fen: 0) }) {
-                    $0.fen = DimensionMath.sum($0.fen, fen)
+                    $0.fen = Fen.sum($0.fen, fen)
                 }
             } else {
                 carried.fold(InterestDay(day: day, fen: fen))
@@ -138,14 +138,14 @@ public struct CustomerLedger: Sendable, Hashable {
             before: { ($0.day, $0.instrument.rawValue) < (day, instrument.rawValue) },
             matches: { $0.day == day && $0.instrument == instrument },
             make: { InstrumentAmount(day: day, instrument: instrument, fen: 0) }
-        ) { $0.fen = DimensionMath.sum($0.fen, amount) }
+        ) { $0.fen = Fen.sum($0.fen, amount) }
         let sector = trade.sector
         if !sector.isEmpty {
             sectorMix.upsert(
                 before: { ($0.day, $0.sector) < (day, sector) },
                 matches: { $0.day == day && $0.sector == sector },
                 make: { SectorAmount(day: day, sector: sector, fen: 0) }
-            ) { $0.fen = DimensionMath.sum($0.fen, amount) }
+            ) { $0.fen = Fen.sum($0.fen, amount) }
         }
     }
 
@@ -169,8 +169,8 @@ public struct CustomerLedger: Sendable, Hashable {
     /// Cash plus holdings plus products, saturating.
     static func totalAssets(of position: DailyPosition) -> Int64 {
         var total = position.cashFen
-        for holding in position.holdings { total = DimensionMath.sum(total, holding.marketValueFen) }
-        for product in position.products { total = DimensionMath.sum(total, product.marketValueFen) }
+        for holding in position.holdings { total = Fen.sum(total, holding.marketValueFen) }
+        for product in position.products { total = Fen.sum(total, product.marketValueFen) }
         return total
     }
 

@@ -160,7 +160,7 @@ private struct CatalogBuilder {
         money("securities_value", .assets, "Market value of the securities held on the latest daily position") { $0.securitiesFen }
         money("products_value", .assets, "Market value of the financial products held on the latest daily position") { $0.productsFen }
         ratio("position_ratio", .assets, "Securities plus products over total assets on the latest position; 0 when total assets are 0") {
-            DimensionMath.ratio(DimensionMath.sum($0.securitiesFen, $0.productsFen), $0.totalAssetsFen)
+            DimensionMath.ratio(Fen.sum($0.securitiesFen, $0.productsFen), $0.totalAssetsFen)
         }
         ratio("cash_ratio", .assets, "Cash over total assets on the latest position; 0 when total assets are 0") {
             DimensionMath.ratio($0.cashFen, $0.totalAssetsFen)
@@ -183,14 +183,14 @@ private struct CatalogBuilder {
         }
         perWindow([.d30, .d90, .d365]) { builder, window in
             builder.money("assets_change" + window.suffix, .assets, "Total assets at the business date minus those \(window.days) days before (may be negative)") {
-                DimensionMath.difference($0.currentAssetsFen, $0[window].startAssetsFen)
+                Fen.difference($0.currentAssetsFen, $0[window].startAssetsFen)
             }
         }
         perWindow([.d90, .d365]) { builder, window in
             builder.number("assets_growth" + window.suffix, .number, "ratio", .assets,
                            "Change of total assets over the last \(window.days) days relative to the start (may be negative); 0 when the start was not positive") { inputs in
                 let start = inputs[window].startAssetsFen
-                return start > 0 ? Double(DimensionMath.difference(inputs.currentAssetsFen, start)) / Double(start) : 0
+                return start > 0 ? Double(Fen.difference(inputs.currentAssetsFen, start)) / Double(start) : 0
             }
         }
         days("days_since_position", .assets, "Days since the latest daily position; missing when none") {
@@ -217,11 +217,11 @@ private struct CatalogBuilder {
         }
         money("holdings_cost", .holdings, "Cost basis of the securities held") { $0.holdingsCostFen }
         money("holdings_unrealised_profit", .holdings, "Market value minus cost of the securities held (may be negative)") {
-            DimensionMath.difference($0.securitiesFen, $0.holdingsCostFen)
+            Fen.difference($0.securitiesFen, $0.holdingsCostFen)
         }
         money("unrealised_profit", .holdings, "Market value minus cost over securities and products (may be negative)") { $0.unrealisedProfitFen }
         ratio("profit_ratio", .holdings, "Unrealised profit over the cost of securities and products (may be negative); 0 when the cost is 0") { inputs in
-            let cost = DimensionMath.sum(inputs.holdingsCostFen, inputs.productsCostFen)
+            let cost = Fen.sum(inputs.holdingsCostFen, inputs.productsCostFen)
             return cost > 0 ? Double(inputs.unrealisedProfitFen) / Double(cost) : 0
         }
         count("losing_holdings_count", "securities", .holdings, "Securities whose market value is below their cost") { $0.losingHoldings }
@@ -270,7 +270,7 @@ private struct CatalogBuilder {
         }
         perWindow { builder, window in
             builder.money("net_buy_amount" + window.suffix, .trading, "Amount bought minus amount sold in the last \(window.days) days (may be negative)") {
-                DimensionMath.difference($0[window].buyFen, $0[window].sellFen)
+                Fen.difference($0[window].buyFen, $0[window].sellFen)
             }
         }
         perWindow { builder, window in
@@ -286,7 +286,7 @@ private struct CatalogBuilder {
         }
         perWindow([.d90, .d365]) { builder, window in
             builder.money("avg_trade_amount" + window.suffix, .trading, "Average gross amount per trade in the last \(window.days) days, rounded; 0 without trades") {
-                DimensionMath.roundedQuotient($0[window].tradeFen, $0[window].tradeCount)
+                Fen.roundedQuotient($0[window].tradeFen, $0[window].tradeCount)
             }
         }
         days("days_since_last_trade", .trading, "Days since the last trade; missing when none") { $0.daysSince($0.lastTradeDay) }
@@ -348,7 +348,7 @@ private struct CatalogBuilder {
         }
         money("products_cost", .products, "Cost basis of the financial products held") { $0.productsCostFen }
         money("products_unrealised_profit", .products, "Market value minus cost of the financial products held (may be negative)") {
-            DimensionMath.difference($0.productsFen, $0.productsCostFen)
+            Fen.difference($0.productsFen, $0.productsCostFen)
         }
         for family in ProductFamily.allCases {
             money("product_value_\(family.name)", .products, "Market value of the products of type \(family.productTypeText) held") {
@@ -356,10 +356,10 @@ private struct CatalogBuilder {
             }
         }
         money("product_value_fixed_income", .products, "Market value of money-market funds, bond funds and bonds held as products") { inputs in
-            DimensionMath.total(ProductFamily.allCases.filter(\.isFixedIncome).map { inputs.productFenByFamily[$0.rawValue] })
+            Fen.total(ProductFamily.allCases.filter(\.isFixedIncome).map { inputs.productFenByFamily[$0.rawValue] })
         }
         money("product_value_equity_funds", .products, "Market value of mixed, equity, index and QDII funds held as products") { inputs in
-            DimensionMath.total(ProductFamily.allCases.filter(\.isEquityFund).map { inputs.productFenByFamily[$0.rawValue] })
+            Fen.total(ProductFamily.allCases.filter(\.isEquityFund).map { inputs.productFenByFamily[$0.rawValue] })
         }
         category("largest_product_type", .products, "The product type with the largest market value held, or none",
                  values: ProductFamily.allCases.map(\.name) + ["none"]) {
@@ -400,7 +400,7 @@ private struct CatalogBuilder {
         money("margin_liability", .margin, "Financing plus securities borrowed plus accrued interest on the latest snapshot") { $0.marginLiabilityFen }
         money("margin_available_credit", .margin, "Credit limit minus financing owed, not below 0") { inputs in
             guard let margin = inputs.marginSnapshot else { return 0 }
-            return max(0, DimensionMath.difference(margin.creditLimitFen, margin.financingFen))
+            return max(0, Fen.difference(margin.creditLimitFen, margin.financingFen))
         }
         ratio("margin_utilisation", .margin, "Financing owed over the credit limit (may exceed 1); 0 without a credit limit") {
             DimensionMath.ratio($0.marginSnapshot?.financingFen ?? 0, max(0, $0.marginSnapshot?.creditLimitFen ?? 0))
@@ -408,7 +408,7 @@ private struct CatalogBuilder {
         number("maintenance_ratio", .number, "ratio", .margin,
                "Collateral over liabilities (the maintenance guarantee ratio, 1.3 = 130%), from the basis points rounded down; missing when nothing is owed") { inputs in
             guard let margin = inputs.marginSnapshot, inputs.marginLiabilityFen > 0 else { return .nan }
-            return Double(DimensionMath.product(margin.collateralFen, 10_000) / inputs.marginLiabilityFen) / 10_000
+            return Double(Fen.product(margin.collateralFen, 10_000) / inputs.marginLiabilityFen) / 10_000
         }
         perWindow([.d30, .d90, .d365]) { builder, window in
             builder.money("margin_interest" + window.suffix, .margin, "Margin interest charged in the last \(window.days) days") { $0[window].interestFen }
@@ -481,7 +481,7 @@ private struct CatalogBuilder {
         }
         money("lifetime_commission", .contribution, "Commission ever charged, to the business date") { $0.lifetimeCommissionFen }
         money("lifetime_net_commission", .contribution, "Commission minus fees ever, to the business date") {
-            DimensionMath.difference($0.lifetimeCommissionFen, $0.lifetimeFeesFen)
+            Fen.difference($0.lifetimeCommissionFen, $0.lifetimeFeesFen)
         }
         number("commission_rate_365d", .number, "ratio", .contribution, "Commission over amount traded in the last 365 days; 0 without trades") {
             DimensionMath.ratio($0[.d365].commissionFen, $0[.d365].tradeFen)

@@ -58,10 +58,10 @@ struct DimensionFigures {
         /// The assets at the end of the day before the window starts.
         var startAssetsFen: Int64 = 0
 
-        var tradeFen: Int64 { DimensionMath.sum(buyFen, sellFen) }
-        var netCommissionFen: Int64 { DimensionMath.difference(commissionFen, feesFen) }
-        var contributionFen: Int64 { DimensionMath.sum(netCommissionFen, interestFen) }
-        var netDepositFen: Int64 { DimensionMath.difference(depositFen, withdrawalFen) }
+        var tradeFen: Int64 { Fen.sum(buyFen, sellFen) }
+        var netCommissionFen: Int64 { Fen.difference(commissionFen, feesFen) }
+        var contributionFen: Int64 { Fen.sum(netCommissionFen, interestFen) }
+        var netDepositFen: Int64 { Fen.difference(depositFen, withdrawalFen) }
         /// Traded amount over average assets; 0 when the average is not positive.
         var turnover: Double { avgAssetsFen > 0 ? Double(tradeFen) / Double(avgAssetsFen) : 0 }
     }
@@ -168,27 +168,27 @@ struct DimensionFigures {
         lifetimeInterestFen = carried.interestFen
         lastTradeDay = carried.lastTradeDay.flatMap { $0 <= asOf ? $0 : nil }
         for day in ledger.trades where day.day <= asOf {
-            lifetimeTradeCount = DimensionMath.sum(lifetimeTradeCount, Int64(day.count))
-            lifetimeTradeFen = DimensionMath.sum(lifetimeTradeFen, day.amountFen)
-            lifetimeCommissionFen = DimensionMath.sum(lifetimeCommissionFen, day.commissionFen)
-            lifetimeFeesFen = DimensionMath.sum(lifetimeFeesFen, day.feesFen)
+            lifetimeTradeCount = Fen.sum(lifetimeTradeCount, Int64(day.count))
+            lifetimeTradeFen = Fen.sum(lifetimeTradeFen, day.amountFen)
+            lifetimeCommissionFen = Fen.sum(lifetimeCommissionFen, day.commissionFen)
+            lifetimeFeesFen = Fen.sum(lifetimeFeesFen, day.feesFen)
             lastTradeDay = day.day
             forEachWindow(containing: day.day) { totals in
                 totals.tradeCount += Int64(day.count)
                 totals.buyCount += Int64(day.buyCount)
                 totals.sellCount += Int64(day.sellCount)
                 totals.marginTradeCount += Int64(day.marginCount)
-                totals.buyFen = DimensionMath.sum(totals.buyFen, day.buyFen)
-                totals.sellFen = DimensionMath.sum(totals.sellFen, day.sellFen)
-                totals.marginTradeFen = DimensionMath.sum(totals.marginTradeFen, day.marginFen)
-                totals.commissionFen = DimensionMath.sum(totals.commissionFen, day.commissionFen)
-                totals.feesFen = DimensionMath.sum(totals.feesFen, day.feesFen)
+                totals.buyFen = Fen.sum(totals.buyFen, day.buyFen)
+                totals.sellFen = Fen.sum(totals.sellFen, day.sellFen)
+                totals.marginTradeFen = Fen.sum(totals.marginTradeFen, day.marginFen)
+                totals.commissionFen = Fen.sum(totals.commissionFen, day.commissionFen)
+                totals.feesFen = Fen.sum(totals.feesFen, day.feesFen)
                 totals.activeTradingDays += 1
             }
         }
         for day in ledger.interest where day.day <= asOf {
-            lifetimeInterestFen = DimensionMath.sum(lifetimeInterestFen, day.fen)
-            forEachWindow(containing: day.day) { $0.interestFen = DimensionMath.sum($0.interestFen, day.fen) }
+            lifetimeInterestFen = Fen.sum(lifetimeInterestFen, day.fen)
+            forEachWindow(containing: day.day) { $0.interestFen = Fen.sum($0.interestFen, day.fen) }
         }
     }
 
@@ -200,7 +200,7 @@ struct DimensionFigures {
     private mutating func foldMixes(_ ledger: CustomerLedger) {
         for entry in ledger.instrumentMix where Self.inLongestWindow(entry.day, asOf: asOf) {
             let slot = Int(entry.instrument.rawValue)
-            tradeFenByInstrument[slot] = DimensionMath.sum(tradeFenByInstrument[slot], entry.fen)
+            tradeFenByInstrument[slot] = Fen.sum(tradeFenByInstrument[slot], entry.fen)
         }
         var best: (fen: Int64, name: String)?
         for instrument in Instrument.allCases {
@@ -229,8 +229,8 @@ struct DimensionFigures {
             forEachWindow(containing: day.day) { totals in
                 totals.depositCount += Int64(day.depositCount)
                 totals.withdrawalCount += Int64(day.withdrawalCount)
-                totals.depositFen = DimensionMath.sum(totals.depositFen, day.depositFen)
-                totals.withdrawalFen = DimensionMath.sum(totals.withdrawalFen, day.withdrawalFen)
+                totals.depositFen = Fen.sum(totals.depositFen, day.depositFen)
+                totals.withdrawalFen = Fen.sum(totals.withdrawalFen, day.withdrawalFen)
             }
         }
     }
@@ -308,7 +308,7 @@ struct DimensionFigures {
                 let day = Int64(next.day)
                 guard day <= asOf else { break }
                 if day > current {
-                    sum = DimensionMath.sum(sum, DimensionMath.product(value, day - current))
+                    sum = Fen.sum(sum, Fen.product(value, day - current))
                     maximum = max(maximum, value)
                     minimum = min(minimum, value)
                 }
@@ -316,10 +316,10 @@ struct DimensionFigures {
                 current = day
                 index += 1
             }
-            sum = DimensionMath.sum(sum, DimensionMath.product(value, asOf + 1 - current))
+            sum = Fen.sum(sum, Fen.product(value, asOf + 1 - current))
             maximum = max(maximum, value)
             minimum = min(minimum, value)
-            windows[window.rawValue].avgAssetsFen = DimensionMath.roundedQuotient(sum, window.days)
+            windows[window.rawValue].avgAssetsFen = Fen.roundedQuotient(sum, window.days)
             windows[window.rawValue].maxAssetsFen = maximum
             windows[window.rawValue].minAssetsFen = minimum
             windows[window.rawValue].startAssetsFen = startValue
@@ -332,10 +332,10 @@ struct DimensionFigures {
         var byInstrumentCode = SmallTally()
         var bySector = SmallTally()
         for holding in position.holdings {
-            securitiesFen = DimensionMath.sum(securitiesFen, holding.marketValueFen)
-            holdingsCostFen = DimensionMath.sum(holdingsCostFen, holding.costFen)
+            securitiesFen = Fen.sum(securitiesFen, holding.marketValueFen)
+            holdingsCostFen = Fen.sum(holdingsCostFen, holding.costFen)
             let slot = Int(holding.instrumentType.rawValue)
-            holdingFenByInstrument[slot] = DimensionMath.sum(holdingFenByInstrument[slot], holding.marketValueFen)
+            holdingFenByInstrument[slot] = Fen.sum(holdingFenByInstrument[slot], holding.marketValueFen)
             if holding.quantity > 0 { holdingsCount += 1 }
             if holding.marketValueFen < holding.costFen { losingHoldings += 1 }
             if holding.marketValueFen > holding.costFen { profitableHoldings += 1 }
@@ -344,8 +344,8 @@ struct DimensionFigures {
         }
         let values = byInstrumentCode.values.filter { $0 > 0 }.sorted(by: >)
         topHoldingFen = values.first ?? 0
-        top3HoldingsFen = DimensionMath.total(values.prefix(3))
-        let positiveTotal = DimensionMath.total(values)
+        top3HoldingsFen = Fen.total(values.prefix(3))
+        let positiveTotal = Fen.total(values)
         if positiveTotal > 0 {
             holdingHHI = values.reduce(0.0) { sum, value in
                 let weight = Double(value) / Double(positiveTotal)
@@ -365,10 +365,10 @@ struct DimensionFigures {
         var codes = SmallTally()
         var types = SmallTally()
         for product in position.products {
-            productsFen = DimensionMath.sum(productsFen, product.marketValueFen)
-            productsCostFen = DimensionMath.sum(productsCostFen, product.costFen)
+            productsFen = Fen.sum(productsFen, product.marketValueFen)
+            productsCostFen = Fen.sum(productsCostFen, product.costFen)
             let family = ProductFamily(productType: product.productType).rawValue
-            productFenByFamily[family] = DimensionMath.sum(productFenByFamily[family], product.marketValueFen)
+            productFenByFamily[family] = Fen.sum(productFenByFamily[family], product.marketValueFen)
             codes.add(product.productCode, 1)
             types.add(product.productType, 1)
         }
@@ -385,10 +385,10 @@ struct DimensionFigures {
     // MARK: Reads shared by several dimensions
 
     /// Total assets of the latest position.
-    var totalAssetsFen: Int64 { DimensionMath.sum(cashFen, DimensionMath.sum(securitiesFen, productsFen)) }
+    var totalAssetsFen: Int64 { Fen.sum(cashFen, Fen.sum(securitiesFen, productsFen)) }
 
     var unrealisedProfitFen: Int64 {
-        DimensionMath.sum(DimensionMath.difference(securitiesFen, holdingsCostFen), DimensionMath.difference(productsFen, productsCostFen))
+        Fen.sum(Fen.difference(securitiesFen, holdingsCostFen), Fen.difference(productsFen, productsCostFen))
     }
 
     /// Days from `day` to asOf, or NaN when unknown or after asOf.
@@ -406,6 +406,6 @@ struct DimensionFigures {
 
     var marginLiabilityFen: Int64 {
         guard let margin = marginSnapshot else { return 0 }
-        return DimensionMath.sum(margin.financingFen, DimensionMath.sum(margin.securitiesBorrowedFen, margin.interestAccruedFen))
+        return Fen.sum(margin.financingFen, Fen.sum(margin.securitiesBorrowedFen, margin.interestAccruedFen))
     }
 }

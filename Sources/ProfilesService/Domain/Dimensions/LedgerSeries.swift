@@ -31,24 +31,24 @@ struct TradeDay: Sendable, Hashable {
     init(day: DayNumber) { self.day = day }
 
     var count: UInt32 { buyCount &+ sellCount }
-    var amountFen: Int64 { DimensionMath.sum(buyFen, sellFen) }
+    var amountFen: Int64 { Fen.sum(buyFen, sellFen) }
 
     mutating func add(_ trade: Trade) {
         let amount = max(0, trade.amountFen)
         switch trade.side {
         case .buy:
             DimensionMath.bump(&buyCount)
-            buyFen = DimensionMath.sum(buyFen, amount)
+            buyFen = Fen.sum(buyFen, amount)
         case .sell:
             DimensionMath.bump(&sellCount)
-            sellFen = DimensionMath.sum(sellFen, amount)
+            sellFen = Fen.sum(sellFen, amount)
         }
         if trade.account == .margin {
             DimensionMath.bump(&marginCount)
-            marginFen = DimensionMath.sum(marginFen, amount)
+            marginFen = Fen.sum(marginFen, amount)
         }
-        commissionFen = DimensionMath.sum(commissionFen, max(0, trade.commissionFen))
-        feesFen = DimensionMath.sum(feesFen, max(0, trade.feesFen))
+        commissionFen = Fen.sum(commissionFen, max(0, trade.commissionFen))
+        feesFen = Fen.sum(feesFen, max(0, trade.feesFen))
     }
 }
 
@@ -80,10 +80,10 @@ struct FlowDay: Sendable, Hashable {
         let amount = max(0, transfer.amountFen)
         if transfer.isDeposit {
             DimensionMath.bump(&depositCount)
-            depositFen = DimensionMath.sum(depositFen, amount)
+            depositFen = Fen.sum(depositFen, amount)
         } else {
             DimensionMath.bump(&withdrawalCount)
-            withdrawalFen = DimensionMath.sum(withdrawalFen, amount)
+            withdrawalFen = Fen.sum(withdrawalFen, amount)
         }
     }
 }
@@ -155,10 +155,10 @@ struct CarriedFacts: Sendable, Hashable {
     var assets: AssetPoint?
 
     mutating func fold(_ day: TradeDay) {
-        tradeCount = DimensionMath.sum(tradeCount, Int64(day.count))
-        tradeFen = DimensionMath.sum(tradeFen, day.amountFen)
-        commissionFen = DimensionMath.sum(commissionFen, day.commissionFen)
-        feesFen = DimensionMath.sum(feesFen, day.feesFen)
+        tradeCount = Fen.sum(tradeCount, Int64(day.count))
+        tradeFen = Fen.sum(tradeFen, day.amountFen)
+        commissionFen = Fen.sum(commissionFen, day.commissionFen)
+        feesFen = Fen.sum(feesFen, day.feesFen)
         if day.count > 0 { lastTradeDay = Self.later(lastTradeDay, day.day) }
     }
 
@@ -168,7 +168,7 @@ struct CarriedFacts: Sendable, Hashable {
     }
 
     mutating func fold(_ day: InterestDay) {
-        interestFen = DimensionMath.sum(interestFen, day.fen)
+        interestFen = Fen.sum(interestFen, day.fen)
     }
 
     mutating func fold(_ day: ContactDay) {

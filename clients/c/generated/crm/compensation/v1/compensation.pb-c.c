@@ -2707,7 +2707,7 @@ void   crm__compensation__v1__get_assessment_figures_response__free_unpacked
   assert(message->base.descriptor == &crm__compensation__v1__get_assessment_figures_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor crm__compensation__v1__client_manager__field_descriptors[7] =
+static const ProtobufCFieldDescriptor crm__compensation__v1__client_manager__field_descriptors[8] =
 {
   {
     "manager_id",
@@ -2793,10 +2793,23 @@ static const ProtobufCFieldDescriptor crm__compensation__v1__client_manager__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "left_on",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ClientManager, left_on),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__compensation__v1__client_manager__field_indices_by_name[] = {
   2,   /* field[2] = branch_id */
   4,   /* field[4] = grade */
+  7,   /* field[7] = left_on */
   0,   /* field[0] = manager_id */
   1,   /* field[1] = name */
   5,   /* field[5] = status */
@@ -2806,7 +2819,7 @@ static const unsigned crm__compensation__v1__client_manager__field_indices_by_na
 static const ProtobufCIntRange crm__compensation__v1__client_manager__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor crm__compensation__v1__client_manager__descriptor =
 {
@@ -2816,7 +2829,7 @@ const ProtobufCMessageDescriptor crm__compensation__v1__client_manager__descript
   "Crm__Compensation__V1__ClientManager",
   "crm.compensation.v1",
   sizeof(Crm__Compensation__V1__ClientManager),
-  7,
+  8,
   crm__compensation__v1__client_manager__field_descriptors,
   crm__compensation__v1__client_manager__field_indices_by_name,
   1,  crm__compensation__v1__client_manager__number_ranges,
@@ -4948,7 +4961,7 @@ const ProtobufCMessageDescriptor crm__compensation__v1__trade_basis__descriptor 
   (ProtobufCMessageInit) crm__compensation__v1__trade_basis__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__compensation__v1__product_sale_basis__field_descriptors[3] =
+static const ProtobufCFieldDescriptor crm__compensation__v1__product_sale_basis__field_descriptors[4] =
 {
   {
     "product_code",
@@ -4986,8 +4999,21 @@ static const ProtobufCFieldDescriptor crm__compensation__v1__product_sale_basis_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "named_manager_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Compensation__V1__ProductSaleBasis, named_manager_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__compensation__v1__product_sale_basis__field_indices_by_name[] = {
+  3,   /* field[3] = named_manager_id */
   0,   /* field[0] = product_code */
   2,   /* field[2] = product_rebate_bp */
   1,   /* field[1] = sale_amount_fen */
@@ -4995,7 +5021,7 @@ static const unsigned crm__compensation__v1__product_sale_basis__field_indices_b
 static const ProtobufCIntRange crm__compensation__v1__product_sale_basis__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor crm__compensation__v1__product_sale_basis__descriptor =
 {
@@ -5005,7 +5031,7 @@ const ProtobufCMessageDescriptor crm__compensation__v1__product_sale_basis__desc
   "Crm__Compensation__V1__ProductSaleBasis",
   "crm.compensation.v1",
   sizeof(Crm__Compensation__V1__ProductSaleBasis),
-  3,
+  4,
   crm__compensation__v1__product_sale_basis__field_descriptors,
   crm__compensation__v1__product_sale_basis__field_indices_by_name,
   1,  crm__compensation__v1__product_sale_basis__number_ranges,

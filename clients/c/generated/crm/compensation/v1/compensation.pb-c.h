@@ -154,7 +154,7 @@ struct  Crm__Compensation__V1__ClientManager
    */
   char *manager_id;
   /*
-   * required
+   * required; free text, at most 256 bytes
    */
   char *name;
   /*
@@ -179,10 +179,18 @@ struct  Crm__Compensation__V1__ClientManager
    * Set by the service.
    */
   Crm__Common__V1__Timestamp *updated_at;
+  /*
+   * LEFT only: the manager's last working day (Beijing). Absent on the upsert that sets LEFT, it
+   * is that day; absent on a later upsert of a manager already LEFT, the stored day is kept. Given
+   * with another status: INVALID_ARGUMENT. A sale dated after it that names this manager is not
+   * theirs: it is credited to the customer's manager in charge that day (or is unassigned), and
+   * its statement line names the manager the order named (ProductSaleBasis.named_manager_id).
+   */
+  Crm__Common__V1__Date *left_on;
 };
 #define CRM__COMPENSATION__V1__CLIENT_MANAGER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__client_manager__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__COMPENSATION__V1__MANAGER_STATUS__MANAGER_STATUS_UNSPECIFIED, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__COMPENSATION__V1__MANAGER_STATUS__MANAGER_STATUS_UNSPECIFIED, NULL, NULL }
 
 
 struct  Crm__Compensation__V1__UpsertManagerRequest
@@ -296,7 +304,7 @@ struct  Crm__Compensation__V1__Branch
    */
   char *branch_id;
   /*
-   * required
+   * required; free text, at most 256 bytes
    */
   char *name;
   /*
@@ -369,7 +377,7 @@ struct  Crm__Compensation__V1__Team
    */
   char *branch_id;
   /*
-   * required
+   * required; free text, at most 256 bytes
    */
   char *name;
   /*
@@ -765,7 +773,7 @@ struct  Crm__Compensation__V1__ManagerCoefficients
    */
   protobuf_c_boolean compliance_breach;
   /*
-   * why, for the record
+   * why, for the record; free text, at most 1,024 bytes
    */
   char *note;
   /*
@@ -880,10 +888,15 @@ struct  Crm__Compensation__V1__ProductSaleBasis
    * the rate of the product version the order was accepted under
    */
   uint32_t product_rebate_bp;
+  /*
+   * Set when the order named another manager than this statement's: one who had left before the
+   * sale's day (ClientManager.left_on), so the sale is credited to the customer's manager in charge.
+   */
+  char *named_manager_id;
 };
 #define CRM__COMPENSATION__V1__PRODUCT_SALE_BASIS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__compensation__v1__product_sale_basis__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Compensation__V1__AdvisoryFeeBasis
@@ -1181,7 +1194,10 @@ struct  Crm__Compensation__V1__GetStatementResponse
 
 
 /*
- * Statements without their lines, by month then manager.
+ * Statements without their lines, by month then manager. A manager lists their own (another
+ * manager_id, or a branch_id their statements do not belong to: PERMISSION_DENIED); a branch head
+ * their branch's (another branch_id, or a manager with no statement in the branch and not placed
+ * there now: PERMISSION_DENIED, also for ids that do not exist).
  */
 struct  Crm__Compensation__V1__ListStatementsRequest
 {

@@ -117,6 +117,9 @@ struct  Crm__Matching__V1__Campaign
   ProtobufCMessage base;
   char *campaign_id;
   char *product_code;
+  /*
+   * free text, at most 256 bytes
+   */
   char *name;
   /*
    * Set by the service.
@@ -1031,8 +1034,10 @@ struct  Crm__Matching__V1__ReplicaStatus
   double products_staleness_seconds;
   char *model_version;
   /*
-   * Both feeds and profiles' event log (views and contacts) read to their end at least once since
-   * start.
+   * The replica serves: its store is loaded and its copy has read both feeds and profiles' event log
+   * (views and contacts) to their end at least once (in this run, or in an earlier one of the same
+   * store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel
+   * and ExportModel answers UNAVAILABLE.
    */
   protobuf_c_boolean ready;
   /*

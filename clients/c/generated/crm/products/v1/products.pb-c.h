@@ -222,9 +222,12 @@ struct  Crm__Products__V1__Product
    */
   char *product_code;
   /*
-   * required
+   * required; free text, at most 256 bytes
    */
   char *name;
+  /*
+   * free text, at most 256 bytes
+   */
   char *issuer;
   /*
    * required
@@ -242,6 +245,9 @@ struct  Crm__Products__V1__Product
    * Smallest subscription amount; absent = 0. Orders must use its currency (empty = CNY).
    */
   Crm__Common__V1__Money *minimum_purchase;
+  /*
+   * each at most 64 bytes
+   */
   size_t n_tags;
   char **tags;
   /*
@@ -265,7 +271,7 @@ struct  Crm__Products__V1__Product
    * The target-customer rule in the CRM rule language (the language of profiles' segments), e.g.
    * `risk_tolerance >= C4 and asset_tier in (gold, platinum)`. Empty = no rule. Checked for syntax
    * only: a refused text is INVALID_ARGUMENT with violation `product.target_rule`
-   * "position N: reason".
+   * "position N: reason". At most 4,096 bytes.
    */
   char *target_rule;
 };
@@ -381,8 +387,14 @@ struct  Crm__Products__V1__ListProductsRequest
   Crm__Common__V1__RiskLevel *risk_levels;
   size_t n_statuses;
   Crm__Products__V1__ProductStatus *statuses;
+  /*
+   * each at most 64 bytes
+   */
   size_t n_tags;
   char **tags;
+  /*
+   * at most 256 bytes
+   */
   char *name_contains;
   /*
    * default 50, at most 500
@@ -416,6 +428,9 @@ struct  Crm__Products__V1__RiskDisclosure
    * unique within the template
    */
   char *disclosure_id;
+  /*
+   * free text, at most 4,096 bytes
+   */
   char *text;
 };
 #define CRM__PRODUCTS__V1__RISK_DISCLOSURE__INIT \
@@ -434,9 +449,12 @@ struct  Crm__Products__V1__ContractTemplate
    * Set by the service: 1, 2, 3 … per product.
    */
   uint32_t version;
+  /*
+   * free text, at most 512 bytes
+   */
   char *title;
   /*
-   * the contract text shown to the customer
+   * the contract text shown to the customer; free text, at most 65,536 bytes
    */
   char *body;
   /*
@@ -528,6 +546,9 @@ struct  Crm__Products__V1__SignedContract
   Crm__Common__V1__Timestamp *signed_at;
   /*
    * The exact text signed: the template, the confirmations and the signature facts.
+   */
+  /*
+   * set by the service; at most 131,072 bytes
    */
   char *signed_text;
   /*

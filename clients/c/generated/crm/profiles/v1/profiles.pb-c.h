@@ -260,6 +260,9 @@ struct  Crm__Profiles__V1__Customer
   ProtobufCMessage base;
   char *customer_id;
   Crm__Profiles__V1__CustomerKind kind;
+  /*
+   * free text, at most 256 bytes
+   */
   char *name;
   char *branch_id;
   /*
@@ -267,7 +270,7 @@ struct  Crm__Profiles__V1__Customer
    */
   char *manager_id;
   /*
-   * where the customer came from: branch, website, app, ...
+   * where the customer came from: branch, website, app …; at most 64 bytes
    */
   char *channel;
   /*
@@ -275,7 +278,13 @@ struct  Crm__Profiles__V1__Customer
    */
   Crm__Common__V1__Date *open_date;
   Crm__Profiles__V1__AccountStatus status;
+  /*
+   * at most 64 bytes
+   */
   char *phone;
+  /*
+   * at most 256 bytes
+   */
   char *email;
   /*
    * Set by the service.
@@ -285,11 +294,17 @@ struct  Crm__Profiles__V1__Customer
    * individuals; used for the age dimension
    */
   Crm__Common__V1__Date *birth_date;
+  /*
+   * at most 64 bytes
+   */
   char *province;
   /*
-   * ID card, passport, business licence...
+   * ID card, passport, business licence …; at most 64 bytes
    */
   char *id_document_type;
+  /*
+   * at most 64 bytes
+   */
   char *id_document_number;
 };
 #define CRM__PROFILES__V1__CUSTOMER__INIT \
@@ -306,7 +321,7 @@ struct  Crm__Profiles__V1__UpsertCustomerRequest
   ProtobufCMessage base;
   Crm__Profiles__V1__Customer *customer;
   /*
-   * for the status history when the status changes
+   * for the status history when the status changes; free text, at most 1,024 bytes
    */
   char *reason;
 };
@@ -368,6 +383,9 @@ struct  Crm__Profiles__V1__ChangeAccountStatusRequest
   ProtobufCMessage base;
   char *customer_id;
   Crm__Profiles__V1__AccountStatus new_status;
+  /*
+   * free text, at most 1,024 bytes
+   */
   char *reason;
   /*
    * defaults to today; required to open (the open date)
@@ -384,6 +402,9 @@ struct  Crm__Profiles__V1__StatusChange
   ProtobufCMessage base;
   Crm__Profiles__V1__AccountStatus from_status;
   Crm__Profiles__V1__AccountStatus to_status;
+  /*
+   * free text, at most 1,024 bytes
+   */
   char *reason;
   Crm__Common__V1__Timestamp *changed_at;
   /*
@@ -416,6 +437,12 @@ struct  Crm__Profiles__V1__SuitabilityAssessment
    * Within C1: the lowest risk category, who may buy R1 products only.
    */
   protobuf_c_boolean lowest_category;
+  /*
+   * The day the assessment was made; not after today (the firm's business day, Beijing time):
+   * RecordAssessment refuses a later date with INVALID_ARGUMENT on assessment.assessed_on. The
+   * assessment is in force from this day through expires_on; matching treats one not yet in force
+   * as no assessment (ASSESSMENT_MISSING).
+   */
   Crm__Common__V1__Date *assessed_on;
   /*
    * defaults to assessed_on + 2 years
@@ -467,12 +494,12 @@ struct  Crm__Profiles__V1__TradeEvent
   Crm__Profiles__V1__AccountType account;
   Crm__Profiles__V1__TradeSide side;
   /*
-   * security code, e.g. 600519
+   * security code, e.g. 600519; at most 64 bytes
    */
   char *instrument;
   Crm__Profiles__V1__InstrumentType instrument_type;
   /*
-   * industry of the instrument, e.g. "banking"
+   * industry of the instrument, e.g. "banking"; at most 64 bytes
    */
   char *sector;
   /*
@@ -480,7 +507,7 @@ struct  Crm__Profiles__V1__TradeEvent
    */
   int64_t quantity;
   /*
-   * decimal text, e.g. "12.345"
+   * decimal text, e.g. "12.345"; at most 64 bytes
    */
   char *price;
   /*
@@ -522,8 +549,14 @@ struct  Crm__Profiles__V1__FundTransferEvent
 struct  Crm__Profiles__V1__PositionHolding
 {
   ProtobufCMessage base;
+  /*
+   * at most 64 bytes
+   */
   char *instrument;
   Crm__Profiles__V1__InstrumentType instrument_type;
+  /*
+   * at most 64 bytes
+   */
   char *sector;
   int64_t quantity;
   Crm__Common__V1__Money *market_value;
@@ -631,6 +664,9 @@ struct  Crm__Profiles__V1__ServiceContactEvent
    * who contacted
    */
   char *staff_id;
+  /*
+   * free text, at most 256 bytes
+   */
   char *topic;
   Crm__Profiles__V1__ContactOutcome outcome;
   Crm__Common__V1__Timestamp *contacted_at;
@@ -1041,7 +1077,7 @@ struct  Crm__Profiles__V1__SearchCustomersRequest
 {
   ProtobufCMessage base;
   /*
-   * in the rule language; empty matches everyone
+   * in the rule language; empty matches everyone; at most 4,096 bytes
    */
   char *rule;
   /*
@@ -1193,9 +1229,12 @@ struct  Crm__Profiles__V1__Segment
    */
   char *name;
   /*
-   * in the rule language
+   * in the rule language; at most 4,096 bytes
    */
   char *rule;
+  /*
+   * free text, at most 1,024 bytes
+   */
   char *description;
   Crm__Common__V1__Timestamp *updated_at;
 };
@@ -1264,10 +1303,16 @@ struct  Crm__Profiles__V1__ListSegmentsResponse
     , 0,NULL }
 
 
+/*
+ * A saved segment by name, or an ad-hoc rule (at most 4,096 bytes).
+ */
 struct  Crm__Profiles__V1__CountSegmentRequest
 {
   ProtobufCMessage base;
   char *name;
+  /*
+   * at most 4,096 bytes
+   */
   char *rule;
 };
 #define CRM__PROFILES__V1__COUNT_SEGMENT_REQUEST__INIT \

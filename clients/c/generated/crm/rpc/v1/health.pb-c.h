@@ -29,7 +29,8 @@ typedef enum _Crm__Rpc__V1__HealthCheckResponse__ServingStatus {
   CRM__RPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN = 0,
   CRM__RPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING = 1,
   /*
-   * draining before shutdown
+   * Draining before shutdown, or still starting (e.g. a matching replica catching up): the
+   * reason is in details["not_serving_reason"].
    */
   CRM__RPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__RPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS)

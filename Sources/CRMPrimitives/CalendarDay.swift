@@ -1,6 +1,8 @@
-/// A calendar day (in the firm's business time zone) as days since 1970-01-01, the unit that
-/// attribution, assignments and months are decided in. The service converts instants to days before
-/// they reach the domain, so nothing here knows about time zones.
+/// A calendar day as days since 1970-01-01 in the proleptic Gregorian calendar: the one home of the
+/// civil-date arithmetic every service uses (profiles' dimensions, products' sales windows,
+/// matching's months, compensation's attribution, the suitability rules' validity, the generated
+/// world). Instants become days in the firm's business time zone through ``BusinessCalendar``;
+/// nothing here knows about time zones.
 public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var daysSince1970: Int32
 
@@ -36,6 +38,9 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
     /// The day `count` days later (earlier for a negative count).
     public func adding(days count: Int32) -> CalendarDay { CalendarDay(daysSince1970: daysSince1970 + count) }
 
+    /// Whether `year` has a 29 February.
+    public static func isLeapYear(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
+
     public static func < (lhs: CalendarDay, rhs: CalendarDay) -> Bool { lhs.daysSince1970 < rhs.daysSince1970 }
 
     /// "2025-03-15".
@@ -44,8 +49,9 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
         return "\(CalendarMonth.padded(parts.year, 4))-\(CalendarMonth.padded(parts.month, 2))-\(CalendarMonth.padded(parts.day, 2))"
     }
 
-    /// Days since 1970-01-01 of a civil date (H. Hinnant's `days_from_civil`).
-    static func days(year: Int, month: Int, day: Int) -> Int {
+    /// Days since 1970-01-01 of a civil date (H. Hinnant's `days_from_civil`), unchecked: any
+    /// month 1–12 and day 1–31 (a day past the month's end runs into the next month).
+    public static func days(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -55,7 +61,7 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
     }
 
     /// The civil date of a day number (H. Hinnant's `civil_from_days`).
-    static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

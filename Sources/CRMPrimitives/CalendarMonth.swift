@@ -1,5 +1,5 @@
-/// A calendar month, the unit of settlement: statements, closings, coefficients and assessment
-/// figures are all per manager and month. Written and read as "YYYY-MM".
+/// A calendar month: the unit of settlement (statements, closings, coefficients), of matching's
+/// training and evaluation months, and of the generated world. Written and read as "YYYY-MM".
 public struct CalendarMonth: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public let year: Int
     /// 1–12.
@@ -12,7 +12,7 @@ public struct CalendarMonth: Sendable, Hashable, Comparable, Codable, CustomStri
         self.month = month
     }
 
-    init(unchecked year: Int, _ month: Int) {
+    package init(unchecked year: Int, _ month: Int) {
         self.year = year
         self.month = month
     }
@@ -52,6 +52,12 @@ public struct CalendarMonth: Sendable, Hashable, Comparable, Codable, CustomStri
     /// 28–31.
     public var dayCount: Int { Int(next.firstDay.daysSince1970 - firstDay.daysSince1970) }
 
+    /// The month `day` lies in.
+    public init(containing day: CalendarDay) {
+        let parts = day.components
+        self.init(unchecked: parts.year, parts.month)
+    }
+
     /// Day `number` (1-based) of this month, or nil past its end.
     public func day(_ number: Int) -> CalendarDay? { CalendarDay(year: year, month: month, day: number) }
 
@@ -62,7 +68,7 @@ public struct CalendarMonth: Sendable, Hashable, Comparable, Codable, CustomStri
     /// "2025-03".
     public var description: String { "\(Self.padded(year, 4))-\(Self.padded(month, 2))" }
 
-    static func padded(_ value: Int, _ width: Int) -> String {
+    package static func padded(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }

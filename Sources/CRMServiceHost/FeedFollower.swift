@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Follows one peer's feed — the one follower matching's copy and compensation's income both use:
+/// asks for what follows the stored cursor, applies it (the step stores the entries with the new
+/// cursor, so a restart resumes exactly after the last one applied), and asks again at once while
+/// it gets full batches; once caught up, it tells `onCurrent` and waits the poll interval. On
+/// failure (the peer down, a bad answer) it tells `onFailure`, waits, doubling from 100 ms up to the
+/// maximum backoff, and tries again from the stored cursor, so nothing is lost or applied twice.
+/// Graceful shutdown also cancels a step in flight.
+public final class FeedFollower: Service, Sendable {
+    /// What one step did.
+    public struct Step: Sendable {
+        /// Entries received from the peer.
+        public var received: Int
+        /// The cursor after the step.
+        public var position: UInt64
+
+        public init(received: Int, position: UInt64) {
+            self.received = received
+            self.position = position
+        }
+    }
+
+    struct Status: Sendable {
+        var position: UInt64 = 0
+        var caughtUpAt: ContinuousClock.Instant?
+        var lastError: String?
+        var steps = 0
+    }
+
+    public let name: String
+    public let batch: Int
+    let pollInterval: Duration
+    let maxBackoff: Duration
+    let logger: Logger
+    /// Fetches up to `batch` entries after the stored cursor and applies them.
+    private let step: @Sendable (Int) async throws -> Step
+    private let onCurrent: @Sendable () async throws -> Void
+    private let onFailure: @Sendable (String) -> Void
+    private let status = Mutex(Status())
+
+    public init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration = .seconds(5), logger: Logger,
+                step: @escaping @Sendable (Int) async throws -> Step,
+                onCurrent: @escaping @Sendable () async throws -> Void = {},
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.name = name
+        self.batch = batch
+        self.pollInterval = pollInterval
+        self.maxBackoff = maxBackoff
+        self.logger = logger
+        self.step = step
+        self.onCurrent = onCurrent
+        self.onFailure = onFailure
+    }
+
+    /// Follows until graceful shutdown, which also cancels a step in flight (an RPC waiting on a
+    /// peer that went away must not hold the shutdown up).
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var backoff: Duration = .milliseconds(100)
+            while !Task.isCancelled {
+                do {
+                    let caughtUp = try await self.once()
+                    backoff = .milliseconds(100)
+                    if caughtUp { try await self.pause(self.pollInterval) }
+                } catch {
+                    if Task.isCancelled { return }
+                    self.status.withLock { $0.lastError = "\(error)" }
+                    self.onFailure("\(error)")
+                    self.logger.warning("feed step failed; retrying", metadata: ["feed": "\(self.name)", "error": "\(error)", "retry_in": "\(backoff)"])
+                    do { try await self.pause(backoff) } catch { return }
+                    backoff = min(backoff * 2, self.maxBackoff)
+                }
+            }
+        }
+    }
+
+    /// Sleeps unless the service is shutting down (then returns early by throwing).
+    private func pause(_ duration: Duration) async throws {
+        try await cancelWhenGracefulShutdown {
+            try await Task.sleep(for: duration)
+        }
+    }
+
+    /// One step; true when the feed is caught up (the peer had less than a batch).
+    @discardableResult
+    public func once() async throws -> Bool {
+        let result = try await step(batch)
+        let caughtUp = result.received < batch
+        status.withLock {
+            $0.position = result.position
+            $0.steps += 1
+            $0.lastError = nil
+            if caughtUp { $0.caughtUpAt = .now }
+        }
+        if caughtUp { try await onCurrent() }
+        return caughtUp
+    }
+
+    /// Applies everything the peer has now (tools and tests; the running service follows by itself).
+    public func catchUp() async throws {
+        while try await !once() {}
+    }
+
+    /// Health details: position, whether and since when it is caught up, the last error.
+    public var details: [String: String] {
+        let current = status.withLock { $0 }
+        var details = ["feed.\(name).position": "\(current.position)"]
+        if let caughtUpAt = current.caughtUpAt {
+            let lag = ContinuousClock.now - caughtUpAt
+            details["feed.\(name).lag_seconds"] = String(format: "%.1f", Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18)
+        } else {
+            details["feed.\(name).lag_seconds"] = "not caught up yet"
+        }
+        if let error = current.lastError { details["feed.\(name).last_error"] = error }
+        return details
+    }
+}

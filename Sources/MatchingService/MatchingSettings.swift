@@ -1,0 +1,26 @@
+import CRMServiceHost
+
+/// The matching service's settings (`settings` in services/matching/config.json), validated at
+/// start-up:
+/// - `assessment.validity_years`: an assessment without an expiry is valid this long (2);
+/// - `feed.page`: changes asked of a feed per call (2000);
+/// - `feed.interval_ms`: how long a caught-up follower waits before asking again (200);
+/// - `feed.snapshot_page`: customers per page of profiles' snapshot (5000);
+/// - `model.sync_seconds`: how often the newest model is asked of sibling replicas (10).
+struct MatchingSettings: Sendable {
+    var assessmentValidityYears = 2
+    var feedPage = 2_000
+    var feedInterval: Duration = .milliseconds(200)
+    var snapshotPage = 5_000
+    var modelSync: Duration = .seconds(10)
+
+    init(_ settings: [String: String]) throws {
+        let reader = SettingsReader(settings)
+        try reader.refuseUnknown(known: ["assessment.validity_years", "feed.page", "feed.interval_ms", "feed.snapshot_page", "model.sync_seconds"])
+        assessmentValidityYears = try reader.integer("assessment.validity_years", default: 2, in: 1...10)
+        feedPage = try reader.integer("feed.page", default: 2_000, in: 1...100_000)
+        feedInterval = try reader.milliseconds("feed.interval_ms", default: 200, in: 1...3_600_000)
+        snapshotPage = try reader.integer("feed.snapshot_page", default: 5_000, in: 1...100_000)
+        modelSync = try reader.seconds("model.sync_seconds", default: 10, in: 1...86_400)
+    }
+}
