@@ -29,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
@@ -52,6 +55,10 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
@@ -166,7 +173,17 @@ let package = Package(
         /// What tests share: fixtures that several test targets use (never linked by a product).
         .target(
             name: "CRMTestSupport",
-            dependencies: ["CRMPropensity", "CRMProtos", "CRMRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "CRMPropensity", "CRMProtos", "CRMRPC",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: strictSettings
         ),
         // MARK: Tests
@@ -182,10 +199,10 @@ let package = Package(
         .testTarget(
             name: "CRMRPCTests",
             dependencies: [
-                "CRMTestSupport",
-                "CRMRPC", "CRMWire", "CRMProtos",
+                "CRMRPC", "CRMWire", "CRMProtos", "CRMTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -231,7 +248,10 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport"]
+            dependencies: [
+                "CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ]
 )

@@ -2,9 +2,10 @@
 # Installs what this project needs on a fresh Debian machine of this kind (run as root).
 # Idempotent: packages already present are left alone.
 # chromium renders the head-office report in the report test (headless); fonts-wqy-microhei gives it
-# (and any headless render of the report) the Chinese glyphs.
+# (and any headless render of the report) the Chinese glyphs. openssl makes the development
+# certificates (scripts/dev-certs.sh); libssl-dev gives the C client its TLS.
 set -euo pipefail
-packages=(protobuf-compiler libsqlite3-dev protobuf-c-compiler libprotobuf-c-dev chromium fonts-wqy-microhei)
+packages=(protobuf-compiler libsqlite3-dev protobuf-c-compiler libprotobuf-c-dev chromium fonts-wqy-microhei openssl libssl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

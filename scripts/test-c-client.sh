@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C client (clients/c) and runs its tests and its feeder example under valgrind against a
-# real profiles service started here: fresh store in a temporary folder, the dev config, a free port.
+# real profiles service started here: fresh store in a temporary folder, the dev config, a free port,
+# TLS with development certificates made in that folder (scripts/dev-certs.sh; a second, foreign CA
+# for the refusal cases).
 # The service is stopped with SIGTERM and the folder removed however this script ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +34,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+scripts/dev-certs.sh "$tmp/certs" >/dev/null
+scripts/dev-certs.sh "$tmp/other" >/dev/null
+
 .build/debug/crm-profiles --port 0 --port-file "$tmp/port" --database "$tmp/p.sqlite" \
-  --config services/profiles/config.json >"$tmp/profiles.log" 2>&1 &
+  --config services/profiles/config.json \
+  --tls-certificate "$tmp/certs/profiles.crt" --tls-key "$tmp/certs/profiles.key" --tls-ca "$tmp/certs/ca.crt" \
+  >"$tmp/profiles.log" 2>&1 &
 pid=$!
 
 port=""
@@ -51,7 +58,7 @@ if [ -z "$port" ]; then
   cat "$tmp/profiles.log" >&2
   exit 1
 fi
-echo "profiles listening on 127.0.0.1:$port (pid $pid)"
+echo "profiles listening on 127.0.0.1:$port with TLS (pid $pid)"
 
 vg=(valgrind --leak-check=full --error-exitcode=3 --errors-for-leak-kinds=definite,indirect)
 
@@ -70,10 +77,10 @@ run_valgrind() {
 }
 
 echo "== C client tests"
-run_valgrind test_client clients/c/build/test_client "$port"
+run_valgrind test_client clients/c/build/test_client "$port" "$tmp/certs" "$tmp/other/ca.crt"
 
 echo "== feeder example"
-CRM_TOKEN=dev-admin-token run_valgrind feeder clients/c/build/feeder 127.0.0.1 "$port"
+CRM_TOKEN=dev-admin-token CRM_TLS_CA="$tmp/certs/ca.crt" run_valgrind feeder clients/c/build/feeder 127.0.0.1 "$port"
 
 stop_service
 echo "C client: all passed"

@@ -16,6 +16,22 @@ public struct HostConfigurationFile: Codable, Sendable {
     public var shutdownGraceSeconds: Int?
     /// Settings only the service itself reads (thresholds, rule versions...).
     public var settings: [String: String]?
+    /// PEM files: `{"certificate": ..., "key": ..., "ca": ...}`, relative to the working directory.
+    public var tls: TLSFileNames?
+    /// Serve without TLS (only on loopback unless `plaintextOnNetwork`).
+    public var plaintext: Bool?
+    public var plaintextOnNetwork: Bool?
+    /// Subject alternative names of client certificates → principals (mutual TLS).
+    public var certificatePrincipals: [CertificatePrincipals.Entry]?
+    /// Calls per second per principal.
+    public var rateLimits: RateLimits?
+
+    /// The `tls` object of the configuration file.
+    public struct TLSFileNames: Codable, Sendable {
+        public var certificate: String?
+        public var key: String?
+        public var ca: String?
+    }
 }
 
 /// Why a service could not start: a clear message, never a crash.
@@ -39,6 +55,18 @@ public struct HostConfiguration: Sendable {
     public var logLevel: Logger.Level
     public var shutdownGraceSeconds: Int
     public var settings: [String: String]
+    /// The service's certificate, key and CA; nil when it runs in plaintext (configured explicitly).
+    public var tls: TLSFiles?
+    /// Plaintext allowed on an address other than loopback (forced explicitly).
+    public var plaintextOnNetwork: Bool
+    public var certificatePrincipals: [CertificatePrincipals.Entry]
+    public var rateLimits: RateLimits
+
+    /// What the server decides callers by: the tokens, certificate names and rate limits above.
+    public var credentials: ServerCredentials {
+        ServerCredentials(tokens: TokenAuthenticator(entries: tokens), certificates: CertificatePrincipals(entries: certificatePrincipals),
+                          rateLimits: rateLimits)
+    }
 
     public static func resolve(
         serviceName: String,
@@ -100,6 +128,24 @@ public struct HostConfiguration: Sendable {
         }
 
         let host = options.host ?? env("HOST") ?? file.host ?? "127.0.0.1"
+        func envFlag(_ name: String) throws -> Bool? {
+            guard let text = env(name) else { return nil }
+            switch text.lowercased() {
+            case "1", "true", "yes": return true
+            case "0", "false", "no": return false
+            default: throw ConfigurationError("\(prefix)\(name)=\(text) is not true or false")
+            }
+        }
+        let plaintext = try options.plaintext || (envFlag("PLAINTEXT") ?? file.plaintext ?? false)
+        let plaintextOnNetwork = try options.plaintextOnNetwork || (envFlag("PLAINTEXT_ON_NETWORK") ?? file.plaintextOnNetwork ?? false)
+        let tls = try Self.resolveTLS(
+            plaintext: plaintext, onNetwork: plaintextOnNetwork, host: host, prefix: prefix,
+            certificate: options.tlsCertificate ?? env("TLS_CERTIFICATE") ?? file.tls?.certificate,
+            key: options.tlsKey ?? env("TLS_KEY") ?? file.tls?.key,
+            ca: options.tlsCa ?? env("TLS_CA") ?? file.tls?.ca
+        )
+        let rateLimits = file.rateLimits ?? .unlimited
+        if let problem = rateLimits.problem { throw ConfigurationError(problem) }
         // Sibling replicas: the service's own name among its peers lists every replica of it, as
         // the topology does (one list for all replicas); each replica leaves itself out.
         if let siblings = peers[serviceName] {
@@ -119,8 +165,30 @@ public struct HostConfiguration: Sendable {
             maxFrameBytes: maxFrame,
             logLevel: level,
             shutdownGraceSeconds: try options.shutdownGraceSeconds ?? envInt("SHUTDOWN_GRACE_SECONDS") ?? file.shutdownGraceSeconds ?? 10,
-            settings: settings
+            settings: settings,
+            tls: tls,
+            plaintextOnNetwork: plaintextOnNetwork,
+            certificatePrincipals: file.certificatePrincipals ?? [],
+            rateLimits: rateLimits
         )
+    }
+
+    /// TLS unless plaintext is configured explicitly; plaintext only on loopback unless forced.
+    private static func resolveTLS(plaintext: Bool, onNetwork: Bool, host: String, prefix: String,
+                                   certificate: String?, key: String?, ca: String?) throws -> TLSFiles? {
+        if plaintext {
+            guard onNetwork || TLSProtocol.isLoopback(host) else {
+                throw ConfigurationError("plaintext on \(host), which is not a loopback address, is refused: configure TLS, "
+                    + "or force it with --plaintext-on-network (\(prefix)PLAINTEXT_ON_NETWORK, plaintextOnNetwork)")
+            }
+            return nil
+        }
+        let missing = [("--tls-certificate", certificate), ("--tls-key", key), ("--tls-ca", ca)].filter { $0.1 == nil }.map(\.0)
+        guard let certificate, let key, let ca else {
+            throw ConfigurationError("TLS needs \(missing.joined(separator: ", ")) (or \(prefix)TLS_CERTIFICATE, _KEY, _CA, or "
+                + "tls.certificate, key, ca in the configuration file); --plaintext runs without TLS on a loopback address")
+        }
+        return TLSFiles(certificateChain: certificate, privateKey: key, trustRoots: ca)
     }
 
     /// Whether `endpoint` is this process's own listener: the same port, on the same host or on a

@@ -37,5 +37,24 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "Seconds in-flight calls get to finish on shutdown.")
     public var shutdownGraceSeconds: Int?
 
+    @Option(help: "This service's TLS certificate chain (PEM), served to callers and presented to peers.")
+    public var tlsCertificate: String?
+
+    @Option(help: "The private key (PEM) of --tls-certificate.")
+    public var tlsKey: String?
+
+    @Option(help: "The CA certificates (PEM) that peers' and client certificates must chain to.")
+    public var tlsCa: String?
+
+    @Flag(help: "Serve and call peers without TLS: refused on an address other than loopback.")
+    public var plaintext = false
+
+    @Flag(help: "With --plaintext, allow it on an address other than loopback (tokens and data then cross the network in clear).")
+    public var plaintextOnNetwork = false
+
     public init() {}
 }
+
+/// Parsed once and only read afterwards; every value is a string, number, flag or list of them. The
+/// SIGHUP reloader resolves the configuration again from the same options.
+extension HostOptions: @unchecked Sendable {}

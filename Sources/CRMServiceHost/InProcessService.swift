@@ -6,7 +6,8 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// A service run inside the calling process on 127.0.0.1 and a free port, over a real SQLite file:
+/// A service run inside the calling process on 127.0.0.1 and a free port, over a real SQLite file
+/// (in plaintext, on loopback):
 /// what unit tests of a service's handlers use. It is assembled and run exactly as the executable
 /// does (``ServiceAssembly``, its service group, its shutdown order); only the process boundary is
 /// missing.
@@ -30,7 +31,9 @@ public final class InProcessService<S: CRMService>: Sendable {
         peers: [String: RPCClient] = [:],
         runBackground: Bool = false
     ) async throws -> InProcessService<S> {
-        let options = try HostOptions.parse(["--database", databasePath, "--port", "0"])
+        // Plaintext on loopback, said explicitly: the services' own tests are about their handlers;
+        // TLS is tested in CRMRPCTests and with the real executables in IntegrationTests.
+        let options = try HostOptions.parse(["--database", databasePath, "--port", "0", "--plaintext"])
         var configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: 0, options: options, environment: [:])
         configuration.tokens = tokens
         configuration.settings = settings

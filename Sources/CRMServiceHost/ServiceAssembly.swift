@@ -21,6 +21,11 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     public let server: RPCServer
     public let database: DatabasePool
     public let configuration: HostConfiguration
+    /// The server's TLS context (nil in plaintext), reloaded on SIGHUP.
+    public let serverTLS: ServerTLSContext?
+    /// The TLS context of the clients of the peers this assembly made: the service's own
+    /// certificate as client certificate (mutual TLS), reloaded with the server's.
+    public let peerTLS: ClientTLSContext?
     /// The peers this assembly made from the configuration, closed with it (peers handed in by a
     /// test are the test's to close).
     private let ownedPeers: [RPCClient]
@@ -30,16 +35,21 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     public static var peerDeadline: TimeAmount { .seconds(5) }
 
     /// Opens the store at `configuration.databasePath`, builds the service and its server. `peers`
-    /// nil: one client per peer the configuration names, presenting its peer token.
+    /// nil: one client per peer the configuration names. With TLS a service presents its own
+    /// certificate to its peers (mutual TLS) and no token; in plaintext, its peer token.
     public static func assemble(configuration: HostConfiguration, peers given: [String: RPCClient]? = nil,
                                 logger: Logger) throws -> ServiceAssembly {
+        let serverTLS = try configuration.tls.map { try ServerTLSContext($0) }
+        let peerTLS = try configuration.tls.map { try ClientTLSContext($0) }
+        let peerSecurity: ClientSecurity = peerTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork)
+        let peerToken = peerTLS == nil ? configuration.peerToken : nil
         let database = try SQLiteStore.open(path: configuration.databasePath, migrator: S.migrator, logger: logger)
         var peers = given ?? [:]
         var owned: [RPCClient] = []
         if given == nil {
             for (name, endpoints) in configuration.peers {
                 let client = RPCClient(
-                    configuration: ClientConfiguration(endpoints: endpoints, token: configuration.peerToken, defaultDeadline: peerDeadline),
+                    configuration: ClientConfiguration(endpoints: endpoints, security: peerSecurity, token: peerToken, defaultDeadline: peerDeadline),
                     logger: Logger(label: "crm.\(S.name).peer.\(name)")
                 )
                 peers[name] = client
@@ -63,10 +73,11 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 host: configuration.host,
                 port: configuration.port,
                 limits: WireLimits(maxFrameLength: configuration.maxFrameBytes),
-                shutdownGracePeriod: .seconds(Int64(configuration.shutdownGraceSeconds))
+                shutdownGracePeriod: .seconds(Int64(configuration.shutdownGraceSeconds)),
+                security: serverTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork)
             ),
             router: router,
-            authenticator: TokenAuthenticator(entries: configuration.tokens),
+            credentials: configuration.credentials,
             logger: logger,
             readiness: service.readiness,
             healthDetails: {
@@ -76,7 +87,27 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 return details
             }
         )
-        return ServiceAssembly(service: service, server: server, database: database, configuration: configuration, ownedPeers: owned, logger: logger)
+        return ServiceAssembly(service: service, server: server, database: database, configuration: configuration,
+                               serverTLS: serverTLS, peerTLS: peerTLS, ownedPeers: owned, logger: logger)
+    }
+
+    /// Applies what SIGHUP re-reads from `configuration`: the TLS files (new connections use them,
+    /// open ones keep theirs), tokens, certificate principals and rate limits. Everything is read
+    /// before anything changes, so a bad file leaves the previous configuration whole. Returns a
+    /// summary for the log.
+    public func reload(_ configuration: HostConfiguration) throws -> String {
+        guard (configuration.tls == nil) == (serverTLS == nil) else {
+            throw ConfigurationError("switching between TLS and plaintext needs a restart")
+        }
+        if let files = configuration.tls {
+            // Check the client side first: either both contexts change or neither does.
+            _ = try ClientTLSContext(files)
+            try serverTLS?.reload(files)
+            try peerTLS?.reload(files)
+        }
+        server.reload(credentials: configuration.credentials)
+        let certificate = configuration.tls?.certificateChain.map { "certificate \($0)" } ?? "plaintext"
+        return "\(certificate), \(configuration.tokens.count) tokens, \(configuration.certificatePrincipals.count) certificate principals"
     }
 
     /// The service group in start order: handler dependencies, the server, then (unless
@@ -85,10 +116,11 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     ///
     /// A background service that ends by itself (a feed follower with no peer to follow) leaves the
     /// rest running; any service that fails, and a dependency or the server that ends, stop the group.
-    public func serviceGroup(signals: [UnixSignal] = [], background: Bool = true) -> ServiceGroup {
+    public func serviceGroup(signals: [UnixSignal] = [], background: Bool = true, companions: [any Service] = []) -> ServiceGroup {
         typealias Configured = ServiceGroupConfiguration.ServiceConfiguration
         let foreground: [Configured] = (service.handlerDependencies() + [server]).map { Configured(service: $0) }
-        let work: [Configured] = background ? service.backgroundServices().map { Configured(service: $0, successTerminationBehavior: .ignore) } : []
+        let work: [Configured] = ((background ? service.backgroundServices() : []) + companions)
+            .map { Configured(service: $0, successTerminationBehavior: .ignore) }
         return ServiceGroup(configuration: ServiceGroupConfiguration(
             services: foreground + work,
             gracefulShutdownSignals: signals,

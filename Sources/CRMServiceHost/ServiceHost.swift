@@ -5,7 +5,8 @@ import UnixSignals
 
 /// Runs one service as an executable: configuration in, the service assembled
 /// (``ServiceAssembly``), the server bound (its port written to `--port-file`), the service group
-/// run until SIGTERM/SIGINT, then the drain in reverse start order and the store closed.
+/// run until SIGTERM/SIGINT, then the drain in reverse start order and the store closed. SIGHUP
+/// re-reads the configuration's certificates, tokens and rate limits without dropping a connection.
 public enum ServiceHost {
     public static func run<S: CRMService>(_ service: S.Type, options: HostOptions) async throws {
         let configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: S.defaultPort, options: options)
@@ -18,12 +19,18 @@ public enum ServiceHost {
         logger.logLevel = configuration.logLevel
 
         let assembly = try ServiceAssembly<S>.assemble(configuration: configuration, logger: logger)
+        // Trapped before the port file says the service is up, so an early SIGHUP reloads instead
+        // of ending the process (its default action).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let reloader = ConfigurationReloader(signals: hangups, logger: logger) {
+            try assembly.reload(HostConfiguration.resolve(serviceName: S.name, defaultPort: S.defaultPort, options: options))
+        }
         do {
             let address = try await assembly.server.start()
             if let portFile = configuration.portFile, let port = address.port {
                 try "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
             }
-            try await assembly.serviceGroup(signals: [.sigterm, .sigint]).run()
+            try await assembly.serviceGroup(signals: [.sigterm, .sigint], companions: [reloader]).run()
         } catch {
             try? await assembly.close()
             throw error

@@ -6,8 +6,9 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// Measures unary calls per second and latency percentiles over loopback: the RPC stack beside a
-/// bare SwiftNIO echo of the same frames, interleaved round by round so both see the same machine.
+/// Measures unary calls per second and latency percentiles over loopback: the RPC stack in plaintext
+/// and over TLS 1.3 beside a bare SwiftNIO echo of the same frames, interleaved round by round so all
+/// see the same machine.
 @main
 struct BenchRoot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,8 +22,11 @@ struct BenchRoot: AsyncParsableCommand {
 struct BenchMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpc",
-        abstract: "RPC throughput and latency over loopback, beside a bare framed echo."
+        abstract: "RPC throughput and latency over loopback, in plaintext and over TLS, beside a bare framed echo."
     )
+
+    @Option(help: "Folder with ca.crt and profiles.crt/.key for the TLS variant (default: made by scripts/dev-certs.sh in a temporary folder).")
+    var certs: String?
 
     @Option(help: "Seconds per scenario per round.")
     var seconds: Double = 3
@@ -36,7 +40,7 @@ struct BenchMain: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
     var only: String?
 
-    @Option(help: "Run only this stack: 'rpc' or 'bare echo'.")
+    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc' or 'rpc over TLS'.")
     var stack: String?
 
     struct Scenario: Sendable {
@@ -52,7 +56,7 @@ struct BenchMain: AsyncParsableCommand {
     ]
 
     /// The stacks, run back to back in every round.
-    static let variants = ["bare echo", "bare echo, task per call", "rpc"]
+    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc over TLS"]
 
     struct Result {
         var callsPerSecond: Double
@@ -68,6 +72,9 @@ struct BenchMain: AsyncParsableCommand {
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let serverCPU = try await ThreadCPU.of(serverGroup.next())
         let (rpcServer, rpcPort) = try await RPCLoad.startServer(group: serverGroup)
+        let files = try Self.certificates(certs)
+        let (tlsServer, tlsPort) = try await RPCLoad.startServer(group: serverGroup, security: .tls(try ServerTLSContext(files)))
+        let clientTLS = ClientSecurity.tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: files.trustRoots)))
         let (echoChannel, echoPort) = try await BareEcho.startServer(group: serverGroup)
 
         let message = Crm_Bench_V1_BenchMessage.with {
@@ -100,6 +107,10 @@ struct BenchMain: AsyncParsableCommand {
                             group.addTask {
                                 if variant == "rpc" {
                                     return try await RPCLoad.load(port: rpcPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection, duration: duration)
+                                }
+                                if variant == "rpc over TLS" {
+                                    return try await RPCLoad.load(port: tlsPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
+                                                                  duration: duration, security: clientTLS)
                                 }
                                 if variant == "bare echo, task per call" {
                                     return try await BareEcho.asyncLoad(port: echoPort, group: clientGroup, frame: frame, inFlight: scenario.inFlightPerConnection, duration: duration)
@@ -138,17 +149,39 @@ struct BenchMain: AsyncParsableCommand {
                 medians[variant] = median
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
-            for baseline in ["bare echo", "bare echo, task per call"] {
-                if let bare = medians[baseline], let rpc = medians["rpc"] {
-                    print(String(format: "| %@ | rpc / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, baseline, rpc.callsPerSecond / bare.callsPerSecond, rpc.p50 / bare.p50, rpc.p99 / bare.p99, rpc.p999 / bare.p999, rpc.serverCPUMicrosPerCall / bare.serverCPUMicrosPerCall))
+            for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc over TLS", "rpc")] {
+                if let base = medians[baseline], let measured = medians[stack], base.callsPerSecond > 0, measured.callsPerSecond > 0 {
+                    print(String(format: "| %@ | %@ / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, stack, baseline,
+                                 measured.callsPerSecond / base.callsPerSecond, measured.p50 / base.p50, measured.p99 / base.p99,
+                                 measured.p999 / base.p999, measured.serverCPUMicrosPerCall / base.serverCPUMicrosPerCall))
                 }
             }
         }
 
         await rpcServer.shutdown()
+        await tlsServer.shutdown()
         try await echoChannel.close()
         try await serverGroup.shutdownGracefully()
         try await clientGroup.shutdownGracefully()
+    }
+
+    /// The TLS variant's certificates: `folder`'s, or a development set made for this run.
+    static func certificates(_ folder: String?) throws -> TLSFiles {
+        var folder = folder
+        if folder == nil {
+            let made = FileManager.default.temporaryDirectory.appendingPathComponent("crm-bench-certs-\(getpid())").path
+            let script = Process()
+            script.executableURL = URL(fileURLWithPath: "/bin/bash")
+            script.arguments = ["scripts/dev-certs.sh", made]
+            try script.run()
+            script.waitUntilExit()
+            guard script.terminationStatus == 0 else {
+                throw ValidationError("scripts/dev-certs.sh \(made) failed: run from the repository, or pass --certs")
+            }
+            folder = made
+        }
+        let base = folder ?? "."
+        return TLSFiles(certificateChain: "\(base)/profiles.crt", privateKey: "\(base)/profiles.key", trustRoots: "\(base)/ca.crt")
     }
 
     static func summarize(_ latencies: [Int64], elapsed: Double, serverCPUNanos: Double) -> Result {

@@ -10,14 +10,14 @@ enum RPCLoad {
     static let method = Crm_Bench_V1_Bench.echo
     static let token = "bench-token"
 
-    static func startServer(group: any EventLoopGroup) async throws -> (RPCServer, Int) {
+    static func startServer(group: any EventLoopGroup, security: ServerSecurity = .plaintext()) async throws -> (RPCServer, Int) {
         var router = Router()
         router.unary(method, policy: .roles("bench")) { request, _ in
             request
         }
         let server = RPCServer(
             serviceName: "bench",
-            configuration: RPCServerConfiguration(),
+            configuration: RPCServerConfiguration(security: security),
             router: router,
             authenticator: TokenAuthenticator(entries: [
                 .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["bench"])),
@@ -29,10 +29,12 @@ enum RPCLoad {
     }
 
     /// One client (one connection) with `inFlight` calling loops until `duration` is over.
-    static func load(port: Int, group: any EventLoopGroup, message: Crm_Bench_V1_BenchMessage, inFlight: Int, duration: TimeAmount) async throws -> [Int64] {
+    static func load(port: Int, group: any EventLoopGroup, message: Crm_Bench_V1_BenchMessage, inFlight: Int, duration: TimeAmount,
+                     security: ClientSecurity = .plaintext()) async throws -> [Int64] {
         let loop = group.next()
         let client = RPCClient(
-            configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(10)),
+            configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], security: security, token: token,
+                                               defaultDeadline: .seconds(10)),
             group: loop
         )
         defer { Task { await client.close() } }

@@ -34,6 +34,9 @@ final class ReplicaProcess: @unchecked Sendable {
             "--database", directory.appendingPathComponent("matching.sqlite").path,
             "--config", directory.appendingPathComponent("matching.json").path,
             "--log-level", "warning",
+            // Its peers are the bench's in-process services, plaintext on loopback: this measures
+            // matching, and `crm-bench rpc` measures TLS.
+            "--plaintext",
         ]
         try process.run()
         let clock = ContinuousClock()

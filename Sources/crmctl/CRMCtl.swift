@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMRPC
 
 /// The operator's tool: brings the system up, calls any method, checks health, restarts a service.
 /// It is a client like any other: everything it does goes through the services' RPCs.
@@ -22,8 +23,32 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Folder holding the stores, logs and pid files of `crmctl up`.")
     var dataDir: String = "data"
 
+    @Option(help: "CA certificate (PEM) the services' certificates must chain to (default: $CRM_TLS_CA, else <data-dir>/certs/ca.crt).")
+    var tlsCa: String?
+
+    @Option(help: "A client certificate (PEM) to present: mutual TLS, whose principal applies to calls sent without a token.")
+    var tlsCertificate: String?
+
+    @Option(help: "The private key (PEM) of --tls-certificate.")
+    var tlsKey: String?
+
+    @Flag(help: "Talk to services started with --plaintext (loopback only).")
+    var plaintext = false
+
     func loadTopology() throws -> Topology {
         try Topology.load(path: topology)
+    }
+
+    /// TLS trusting the CA of `certs` (the development one by default), or plaintext if asked for.
+    func clientSecurity(certs: String? = nil) throws -> ClientSecurity {
+        if plaintext { return .plaintext() }
+        let ca = tlsCa ?? ProcessEnvironment.value("CRM_TLS_CA") ?? "\(certs ?? "\(dataDir)/certs")/ca.crt"
+        do {
+            return .tls(try ClientTLSContext(TLSFiles(certificateChain: tlsCertificate, privateKey: tlsKey, trustRoots: ca)))
+        } catch {
+            throw CRMCtlError("\(error). The development certificates come from scripts/dev-certs.sh (crmctl up makes them); "
+                + "give --tls-ca for another CA, or --plaintext for services run without TLS")
+        }
     }
 
     var effectiveToken: String {

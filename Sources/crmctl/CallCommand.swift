@@ -34,6 +34,7 @@ struct CallCommand: AsyncParsableCommand {
         let topology = try cluster.loadTopology()
         let client = RPCClient(configuration: ClientConfiguration(
             endpoints: try topology.endpoints(of: service),
+            security: try cluster.clientSecurity(),
             token: cluster.effectiveToken,
             defaultDeadline: .seconds(Int64(timeout))
         ))
@@ -92,7 +93,8 @@ struct MethodsCommand: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOptions
 
     func run() async throws {
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: try cluster.loadTopology().endpoints(of: service), defaultDeadline: .seconds(5)))
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: try cluster.loadTopology().endpoints(of: service),
+                                                                  security: try cluster.clientSecurity(), defaultDeadline: .seconds(5)))
         let listing = try await client.unary(Crm_Rpc_V1_Health.listMethods, ListMethodsRequest())
         for method in listing.methods {
             let access = method.requiresAuthentication ? "roles: " + method.allowedRoles.joined(separator: ",") : "open"

@@ -20,14 +20,14 @@ struct DemoClients: Sendable {
     /// Checks every endpoint the demo needs answers health (waiting for one that is still
     /// starting), then builds the clients. Matching is pinned to `preferredMatching` when it is
     /// still in the topology, else to its first endpoint.
-    static func connect(topology: Topology, token: String, preferredMatching: String?) async throws -> DemoClients {
+    static func connect(topology: Topology, security: ClientSecurity, token: String, preferredMatching: String?) async throws -> DemoClients {
         var down: [String] = []
         for service in ["profiles", "products", "matching", "compensation"] {
             for endpoint in try topology.endpoints(of: service) {
-                let status = await HealthProbe.check(endpoint)
+                let status = await HealthProbe.check(endpoint, security: security)
                 if status.serving { continue }
                 if status.startingReason != nil {
-                    try await HealthProbe.waitUntilServing(endpoint, name: service)
+                    try await HealthProbe.waitUntilServing(endpoint, name: service, security: security)
                 } else {
                     down.append("\(service) \(endpoint)")
                 }
@@ -37,7 +37,7 @@ struct DemoClients: Sendable {
             throw CRMCtlError("not serving: \(down.joined(separator: ", ")). Start the services first: crmctl up (or crmctl up --demo)")
         }
         func client(_ endpoints: [Endpoint], deadline: Int64 = 60) -> RPCClient {
-            RPCClient(configuration: ClientConfiguration(endpoints: endpoints, token: token, defaultDeadline: .seconds(deadline)))
+            RPCClient(configuration: ClientConfiguration(endpoints: endpoints, security: security, token: token, defaultDeadline: .seconds(deadline)))
         }
         let matchingEndpoints = try topology.endpoints(of: "matching")
         let pinned = matchingEndpoints.first { $0.description == preferredMatching } ?? matchingEndpoints[0]

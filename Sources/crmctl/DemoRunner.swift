@@ -28,10 +28,12 @@ struct DemoRunner: Sendable {
     let settings: DemoSettings
     let topology: Topology
     let token: String
+    let security: ClientSecurity
     /// What the loading has reached, for the note printed on Ctrl-C.
     let reached = LoadingReached()
 
-    init(options: DemoOptions, cluster: ClusterOptions) throws {
+    /// `certs`: the folder whose CA the services' certificates chain to (crmctl up's `--certs`).
+    init(options: DemoOptions, cluster: ClusterOptions, certs: String? = nil) throws {
         settings = DemoSettings(
             customers: options.customers, seed: options.seed, statePath: options.statePath(dataDir: cluster.dataDir),
             chunkSize: options.effectiveChunkSize, trees: options.trees, retrain: options.retrain,
@@ -39,6 +41,7 @@ struct DemoRunner: Sendable {
         )
         topology = try cluster.loadTopology()
         token = cluster.effectiveToken
+        security = try cluster.clientSecurity(certs: certs)
     }
 
     func interruptionNote() -> String {
@@ -49,7 +52,7 @@ struct DemoRunner: Sendable {
 
     func run() async throws {
         let started = ContinuousClock.now
-        let clients = try await DemoClients.connect(topology: topology, token: token, preferredMatching: try DemoState.load(path: settings.statePath)?.matchingEndpoint)
+        let clients = try await DemoClients.connect(topology: topology, security: security, token: token, preferredMatching: try DemoState.load(path: settings.statePath)?.matchingEndpoint)
         defer { Task { await clients.close() } }
         let world = World(WorldConfiguration(customers: settings.customers, seed: settings.seed))
         var state = try await prepareState(world: world, clients: clients)

@@ -14,10 +14,11 @@ struct HealthCommand: AsyncParsableCommand {
 
     func run() async throws {
         let topology = try cluster.loadTopology()
+        let security = try cluster.clientSecurity()
         var allServing = true
         for service in topology.services {
             for endpoint in try topology.endpoints(of: service) {
-                let status = await HealthProbe.check(endpoint)
+                let status = await HealthProbe.check(endpoint, security: security)
                 allServing = allServing && status.serving
                 print("\(service.padding(toLength: 13, withPad: " ", startingAt: 0)) \(endpoint.description.padding(toLength: 22, withPad: " ", startingAt: 0)) \(status.text)")
             }
@@ -36,8 +37,9 @@ enum HealthProbe {
         var startingReason: String? = nil
     }
 
-    static func check(_ endpoint: Endpoint, timeout: TimeAmount = .seconds(2)) async -> Status {
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [endpoint], defaultDeadline: timeout, initialBackoff: .milliseconds(20)))
+    static func check(_ endpoint: Endpoint, security: ClientSecurity, timeout: TimeAmount = .seconds(2)) async -> Status {
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [endpoint], security: security, defaultDeadline: timeout,
+                                                                  initialBackoff: .milliseconds(20)))
         defer { Task { await client.close() } }
         do {
             let response = try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
@@ -58,14 +60,14 @@ extension HealthProbe {
     /// as long as it takes, its reason shown every few seconds; one that does not answer at all
     /// for `downLimit`, or is draining, is an error. `alive` is asked between probes (a process
     /// that exited will never serve).
-    static func waitUntilServing(_ endpoint: Endpoint, name: String, downLimit: Duration = .seconds(30),
+    static func waitUntilServing(_ endpoint: Endpoint, name: String, security: ClientSecurity, downLimit: Duration = .seconds(30),
                                  alive: () -> String? = { nil }) async throws {
         let clock = ContinuousClock()
         var lastAnswer = clock.now
         var lastNote = clock.now
         while true {
             if let exited = alive() { throw CRMCtlError(exited) }
-            let status = await check(endpoint, timeout: .milliseconds(500))
+            let status = await check(endpoint, security: security, timeout: .milliseconds(500))
             if status.serving { return }
             if let reason = status.startingReason {
                 lastAnswer = clock.now

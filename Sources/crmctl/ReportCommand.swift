@@ -30,7 +30,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let statePath = state ?? "\(cluster.dataDir)/demo-state.json"
         let demoState = try DemoState.load(path: statePath)
-        let clients = try await DemoClients.connect(topology: try cluster.loadTopology(), token: cluster.effectiveToken,
+        let clients = try await DemoClients.connect(topology: try cluster.loadTopology(), security: try cluster.clientSecurity(), token: cluster.effectiveToken,
                                                     preferredMatching: demoState?.matchingEndpoint)
         defer { Task { await clients.close() } }
         let gathered = try await ReportCollector(clients: clients, state: demoState).collect()

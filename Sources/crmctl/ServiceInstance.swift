@@ -13,8 +13,10 @@ struct ServiceInstance: Codable {
 
     var endpoint: Endpoint { Endpoint(host: host, port: port) }
 
-    /// The instances a topology describes: one per endpoint, replicas numbered from 2.
-    static func plan(topology: Topology, dataDir: String, binaryDir: String, configDir: String) throws -> [ServiceInstance] {
+    /// The instances a topology describes: one per endpoint, replicas numbered from 2. Each serves
+    /// TLS with its service's certificate from `certs` (scripts/dev-certs.sh names them), or runs
+    /// in plaintext when `certs` is nil.
+    static func plan(topology: Topology, dataDir: String, binaryDir: String, configDir: String, certs: String?) throws -> [ServiceInstance] {
         var instances: [ServiceInstance] = []
         for service in topology.services {
             for (index, endpoint) in try topology.endpoints(of: service).enumerated() {
@@ -23,6 +25,11 @@ struct ServiceInstance: Codable {
                     "--host", endpoint.host, "--port", String(endpoint.port),
                     "--database", "\(dataDir)/\(name).sqlite",
                 ]
+                if let certs {
+                    arguments += ["--tls-certificate", "\(certs)/\(service).crt", "--tls-key", "\(certs)/\(service).key", "--tls-ca", "\(certs)/ca.crt"]
+                } else {
+                    arguments += ["--plaintext"]
+                }
                 let config = "\(configDir)/\(service)/config.json"
                 if FileManager.default.fileExists(atPath: config) {
                     arguments += ["--config", config]
@@ -142,9 +149,9 @@ struct Supervisor {
     /// Waits until the instance answers SERVING, or fails with the tail of its log.
     /// Waits until the instance serves: as long as it takes while it answers that it is starting
     /// (a matching replica catching up), at most `downLimit` while it does not answer at all.
-    func waitUntilHealthy(_ instance: ServiceInstance, pid: Int32, downLimit: Duration = .seconds(30)) async throws {
+    func waitUntilHealthy(_ instance: ServiceInstance, pid: Int32, security: ClientSecurity, downLimit: Duration = .seconds(30)) async throws {
         do {
-            try await HealthProbe.waitUntilServing(instance.endpoint, name: instance.name, downLimit: downLimit) {
+            try await HealthProbe.waitUntilServing(instance.endpoint, name: instance.name, security: security, downLimit: downLimit) {
                 isAlive(pid) && !isZombie(pid) ? nil : "\(instance.name) exited during start-up"
             }
         } catch let error as CRMCtlError {

@@ -14,6 +14,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Folder holding each service's default configuration.")
     var configDir: String = "services"
 
+    @Option(help: "Folder of the TLS certificates (default <data-dir>/certs); the development ones are made there by scripts/dev-certs.sh when missing.")
+    var certs: String?
+
     @Flag(help: "Start, report and return, leaving the services running (stop them with kill or crmctl restart).")
     var detach = false
 
@@ -30,11 +33,15 @@ struct UpCommand: AsyncParsableCommand {
         let topology = try cluster.loadTopology()
         let supervisor = Supervisor(dataDir: cluster.dataDir)
         try supervisor.prepare()
+        let certs = cluster.plaintext ? nil : (self.certs ?? "\(cluster.dataDir)/certs")
+        if let certs { try DevelopmentCertificates.ensure(in: certs, binaryDir: Self.binaryDirectory) }
+        let security = try cluster.clientSecurity(certs: certs)
         let instances = try ServiceInstance.plan(
             topology: topology,
             dataDir: cluster.dataDir,
             binaryDir: Self.binaryDirectory,
-            configDir: configDir
+            configDir: configDir,
+            certs: certs
         )
         for instance in instances {
             if let pid = supervisor.pid(of: instance.name), supervisor.isAlive(pid) {
@@ -50,7 +57,7 @@ struct UpCommand: AsyncParsableCommand {
             for instance in instances {
                 let pid = try supervisor.launch(instance)
                 started.append(instance)
-                try await supervisor.waitUntilHealthy(instance, pid: pid)
+                try await supervisor.waitUntilHealthy(instance, pid: pid, security: security)
                 print("\(instance.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(instance.endpoint)  pid \(pid)  log \(supervisor.logPath(instance))")
             }
         } catch {
@@ -60,7 +67,7 @@ struct UpCommand: AsyncParsableCommand {
         print("all \(instances.count) services are healthy; data in \(cluster.dataDir)/")
         var demoFailure: (any Error)?
         if demo {
-            let runner = try DemoRunner(options: demoOptions, cluster: cluster)
+            let runner = try DemoRunner(options: demoOptions, cluster: cluster, certs: certs)
             do {
                 try await Interruption.run(until: signals) { try await runner.run() }
             } catch is Interruption {
@@ -141,7 +148,7 @@ struct RestartCommand: AsyncParsableCommand {
         await supervisor.stop(record.name)
         print("stopped \(record.name)")
         let pid = try supervisor.launch(record)
-        try await supervisor.waitUntilHealthy(record, pid: pid)
+        try await supervisor.waitUntilHealthy(record, pid: pid, security: try cluster.clientSecurity())
         print("\(record.name) is serving again on \(record.endpoint) (pid \(pid))")
     }
 }

@@ -31,7 +31,7 @@ import Testing
         #expect(try await ops.unary(opsOnly, Bench()).customerID == "ops")
 
         // A malformed authorization value is refused like a missing one.
-        let malformed = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)]))
+        let malformed = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], security: TestTLS.client))
         let options = CallOptions(metadata: [MetadataEntry("authorization", "Basic b3BzOm9wcw==")])
         #expect(await code { _ = try await malformed.unary(opsOnly, Bench(), options: options) } == .unauthenticated)
 

@@ -152,7 +152,7 @@ import Testing
 
     @Test func callsBeyondTheConcurrencyLimitWaitInsteadOfRunning() async throws {
         let service = TestService()
-        let (server, port) = try await service.start(RPCServerConfiguration(maxConcurrentCallsPerConnection: 4))
+        let (server, port) = try await service.start(RPCServerConfiguration(maxConcurrentCallsPerConnection: 4, security: TestTLS.server))
         let rpc = client(ports: [port])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 1...12 {

@@ -49,7 +49,7 @@ import Testing
 
     @Test func callsStillRunningAfterTheGracePeriodAreAnsweredUnavailable() async throws {
         let service = TestService()
-        let (server, port) = try await service.start(RPCServerConfiguration(shutdownGracePeriod: .milliseconds(100)))
+        let (server, port) = try await service.start(RPCServerConfiguration(shutdownGracePeriod: .milliseconds(100), security: TestTLS.server))
         let rpc = client(ports: [port])
         let call = Task { try await rpc.unary(TestMethods.block, Bench()) }
         await service.probe.until { $0.started == 1 }
@@ -71,7 +71,7 @@ import Testing
         await server.shutdown()
 
         let second = TestService(name: "second")
-        let (restarted, _) = try await second.start(RPCServerConfiguration(port: port))
+        let (restarted, _) = try await second.start(RPCServerConfiguration(port: port, security: TestTLS.server))
         #expect(try await rpc.unary(TestMethods.echo, Bench()).tags == ["second"])
         await rpc.close()
         await restarted.shutdown()

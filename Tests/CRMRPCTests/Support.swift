@@ -2,8 +2,10 @@ import CRMProtos
 import CRMRPC
 import Foundation
 import Logging
+import CRMTestSupport
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 typealias Bench = Crm_Bench_V1_BenchMessage
 
@@ -20,6 +22,37 @@ enum TestTokens {
             .init(sha256: TokenAuthenticator.hash(token: admin), principal: Principal(name: "root", roles: [Principal.adminRole])),
         ])
     }
+}
+
+/// The certificates every runtime test speaks TLS with, made once per test process: the wire tests
+/// run over TLS as the services do; tests of plaintext say so.
+enum TestTLS {
+    static let pki: TestPKI = {
+        do {
+            return try TestPKI(directory: TestPKI.temporaryDirectory())
+        } catch {
+            fatalError("cannot make the test certificates: \(error)")
+        }
+    }()
+
+    static let serverContext: ServerTLSContext = {
+        do {
+            return try ServerTLSContext(pki.serverFiles(try pki.issue("test-server")))
+        } catch {
+            fatalError("cannot make the test server's TLS context: \(error)")
+        }
+    }()
+
+    static let clientContext: ClientTLSContext = {
+        do {
+            return try ClientTLSContext(pki.clientFiles())
+        } catch {
+            fatalError("cannot make the test client's TLS context: \(error)")
+        }
+    }()
+
+    static var server: ServerSecurity { .tls(serverContext) }
+    static var client: ClientSecurity { .tls(clientContext) }
 }
 
 /// A gate handlers wait at until the test opens it; waiting honours task cancellation.
@@ -165,9 +198,10 @@ struct TestService: Sendable {
         return router
     }
 
-    func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration(),
-               logger: Logger = Logger(label: "crm.rpc.server")) async throws -> (RPCServer, Int) {
-        let server = RPCServer(serviceName: name, configuration: configuration, router: router, authenticator: TestTokens.authenticator,
+    func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration(security: TestTLS.server),
+               logger: Logger = Logger(label: "crm.rpc.server"),
+               credentials: ServerCredentials = ServerCredentials(tokens: TestTokens.authenticator)) async throws -> (RPCServer, Int) {
+        let server = RPCServer(serviceName: name, configuration: configuration, router: router, credentials: credentials,
                                logger: logger)
         let address = try await server.start()
         guard let port = address.port else { throw RPCError(.internal, "no port") }
@@ -178,9 +212,11 @@ struct TestService: Sendable {
 /// A client of the test servers, with no default deadline: every suite starts at once on two cores,
 /// and on a machine busy with other builds any fixed budget can run out (a 10-second one expired
 /// before a stream's first frame left the client on 29 Nov). Tests of deadlines pass their own.
-func client(ports: [Int], token: String? = TestTokens.caller, deadline: TimeAmount? = nil) -> RPCClient {
+func client(ports: [Int], token: String? = TestTokens.caller, deadline: TimeAmount? = nil,
+            security: ClientSecurity = TestTLS.client) -> RPCClient {
     RPCClient(configuration: ClientConfiguration(
         endpoints: ports.map { Endpoint(host: "127.0.0.1", port: $0) },
+        security: security,
         token: token,
         defaultDeadline: deadline,
         initialBackoff: .milliseconds(10),
@@ -188,14 +224,24 @@ func client(ports: [Int], token: String? = TestTokens.caller, deadline: TimeAmou
     ))
 }
 
-/// A bare TCP peer that speaks frames by hand, for what a well-behaved client never sends.
+/// A bare peer that speaks frames by hand, for what a well-behaved client never sends: over TLS
+/// (trusting the test CA) unless `tls` is false.
 struct RawPeer {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    static func connect(port: Int) async throws -> RawPeer {
+    static func connect(port: Int, tls: Bool = true) async throws -> RawPeer {
+        let context: NIOSSLContext? = tls ? try NIOSSLContext(configuration: {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv13
+            configuration.trustRoots = .file(TestTLS.pki.ca.certificate)
+            return configuration
+        }()) : nil
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }

@@ -6,7 +6,7 @@ import Testing
 /// Peers that break the protocol: each loses its own connection and nobody else notices.
 @Suite struct WireAbuseTests {
     @Test func anOversizedFrameIsRefusedWithResourceExhaustedAndTheConnectionCloses() async throws {
-        let (server, port) = try await TestService().start(RPCServerConfiguration(limits: WireLimits(maxFrameLength: 1024)))
+        let (server, port) = try await TestService().start(RPCServerConfiguration(limits: WireLimits(maxFrameLength: 1024), security: TestTLS.server))
         let peer = try await RawPeer.connect(port: port)
         let received = try await peer.channel.executeThenClose { inbound, outbound in
             // Only the prefix: the server must answer without waiting for the body.
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func aPeerThatStallsMidFrameIsDropped() async throws {
-        let (server, port) = try await TestService().start(RPCServerConfiguration(stalledFrameTimeout: .milliseconds(200)))
+        let (server, port) = try await TestService().start(RPCServerConfiguration(stalledFrameTimeout: .milliseconds(200), security: TestTLS.server))
         let peer = try await RawPeer.connect(port: port)
         let received = try await peer.channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(bytes: [0x00, 0x00, 0x00, 0x40, 0x0A]))

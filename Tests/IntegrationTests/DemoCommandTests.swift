@@ -69,7 +69,7 @@ import Testing
 
         // Compensation: every generated month settled in order (warm-up first), then step 7 prints
         // the held-out month's statement as compensation holds it, adding up.
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [compensation.endpoint], token: "dev-admin-token"))
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [compensation.endpoint], security: compensation.clientSecurity, token: "dev-admin-token"))
         defer { Task { await client.close() } }
         for month in ["2025-08", "2025-11", "2026-10"] {
             #expect(second.standardError.contains("settled \(month): "), "\(month) not settled: \(second.standardError.suffix(3_000))")

@@ -18,6 +18,7 @@ import Testing
     private func client(_ process: ServiceProcess) -> RPCClient {
         RPCClient(configuration: ClientConfiguration(
             endpoints: [process.endpoint],
+            security: process.clientSecurity,
             token: Self.adminToken,
             defaultDeadline: nil,
             initialBackoff: .milliseconds(20),

@@ -12,7 +12,7 @@ import Testing
 
     func client(_ process: ServiceProcess) -> RPCClient {
         RPCClient(configuration: ClientConfiguration(
-            endpoints: [process.endpoint], token: Self.adminToken, defaultDeadline: nil,
+            endpoints: [process.endpoint], security: process.clientSecurity, token: Self.adminToken, defaultDeadline: nil,
             initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
         ))
     }

@@ -10,9 +10,9 @@ import Testing
 /// only once its copy is loaded, and calls before that are UNAVAILABLE, never a wrong NOT_FOUND.
 @Suite(.serialized) struct ReplicaReadinessTests {
     static let adminToken = "dev-admin-token"
-    func client(_ endpoint: Endpoint) -> RPCClient {
+    func client(_ process: ServiceProcess) -> RPCClient {
         RPCClient(configuration: ClientConfiguration(
-            endpoints: [endpoint], token: Self.adminToken, defaultDeadline: nil,
+            endpoints: [process.endpoint], security: process.clientSecurity, token: Self.adminToken, defaultDeadline: nil,
             initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
         ))
     }
@@ -66,10 +66,10 @@ import Testing
         second.terminate()
         try await second.start(port: second.port, peers: feeds, arguments: ["--peer", siblings, "--setting", "model.sync_seconds=1"])
 
-        let productsClient = client(products.endpoint)
+        let productsClient = client(products)
         defer { Task { await productsClient.close() } }
         try await upsertProduct(productsClient, "F1")
-        let one = client(first.endpoint), two = client(second.endpoint)
+        let one = client(first), two = client(second)
         defer { Task { await one.close(); await two.close() } }
         for replica in [one, two] {
             try await waitUntil { let status = try await self.status(replica); return status.ready && status.products == 1 }
@@ -110,7 +110,7 @@ import Testing
         // Profiles is down when the new replica starts: its copy cannot be complete.
         profiles.terminate()
         try await matching.start(peers: ["profiles": profilesPort, "products": products.port])
-        let replica = client(matching.endpoint)
+        let replica = client(matching)
         defer { Task { await replica.close() } }
         try await waitUntil { try await self.health(replica).details["not_serving_reason"] != "loading its copy from the store" }
 
@@ -163,7 +163,7 @@ import Testing
         try await products.start()
         try await matching.start(peers: ["profiles": profiles.port, "products": products.port])
         let admin = { (process: ServiceProcess) in
-            RPCClient(configuration: ClientConfiguration(endpoints: [process.endpoint], token: "dev-admin-token", defaultDeadline: nil,
+            RPCClient(configuration: ClientConfiguration(endpoints: [process.endpoint], security: process.clientSecurity, token: "dev-admin-token", defaultDeadline: nil,
                                                          initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)))
         }
         let profilesClient = admin(profiles), productsClient = admin(products), status = admin(matching)
@@ -197,7 +197,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
-                    let caller = RPCClient(configuration: ClientConfiguration(endpoints: [matching.endpoint], token: "dev-admin-token",
+                    let caller = RPCClient(configuration: ClientConfiguration(endpoints: [matching.endpoint], security: matching.clientSecurity, token: "dev-admin-token",
                                                                               defaultDeadline: .seconds(5)))
                     defer { Task { await caller.close() } }
                     while true {

@@ -2,7 +2,9 @@ import CRMRPC
 import Foundation
 
 /// One real service executable started for a test: its own port (picked by the OS), its own SQLite
-/// file, the development configuration from services/.
+/// file, the development configuration from services/, and TLS with the development certificates
+/// scripts/dev-certs.sh makes in the work folder (`<work>/certs`, where crmctl's `--data-dir` finds
+/// the CA too).
 final class ServiceProcess: @unchecked Sendable {
     let service: String
     /// The process's own name in the work folder (its store, port file and log): the service's
@@ -11,6 +13,8 @@ final class ServiceProcess: @unchecked Sendable {
     let databasePath: String
     let workDir: URL
     private(set) var port: Int = 0
+    /// What a test's client speaks to this service: TLS trusting the work folder's CA (set by ``start``).
+    private(set) var clientSecurity: ClientSecurity = .plaintext()
     private var process: Process?
 
     /// The package root, found from this file's location.
@@ -37,7 +41,10 @@ final class ServiceProcess: @unchecked Sendable {
     /// Starts the executable (on `port`, or a free one) and waits until it reports its port and
     /// answers health.
     /// `arguments` come last, so they win over `peers` (e.g. `--peer matching=A,B` for a list).
-    func start(port requested: Int = 0, peers: [String: Int] = [:], arguments: [String] = []) async throws {
+    /// `config`: a configuration file instead of the development one in services/.
+    func start(port requested: Int = 0, peers: [String: Int] = [:], arguments: [String] = [], config: URL? = nil) async throws {
+        let certs = try Self.certificates(in: workDir)
+        clientSecurity = .tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: certs.appendingPathComponent("ca.crt").path)))
         let portFile = workDir.appendingPathComponent("\(name).port")
         try? FileManager.default.removeItem(at: portFile)
         let process = Process()
@@ -45,8 +52,11 @@ final class ServiceProcess: @unchecked Sendable {
         process.arguments = [
             "--port", String(requested), "--port-file", portFile.path,
             "--database", databasePath,
-            "--config", Self.packageRoot.appendingPathComponent("services/\(service)/config.json").path,
+            "--config", (config ?? Self.packageRoot.appendingPathComponent("services/\(service)/config.json")).path,
             "--log-level", "warning",
+            "--tls-certificate", certs.appendingPathComponent("\(service).crt").path,
+            "--tls-key", certs.appendingPathComponent("\(service).key").path,
+            "--tls-ca", certs.appendingPathComponent("ca.crt").path,
         ] + peers.sorted(by: { $0.key < $1.key }).flatMap { ["--peer", "\($0.key)=127.0.0.1:\($0.value)"] }
             // The development configuration lists matching's sibling replicas on their fixed ports:
             // a test's replica has only the siblings the test gives it.
@@ -79,6 +89,28 @@ final class ServiceProcess: @unchecked Sendable {
     }
 
     var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
+
+    /// The development certificates in `<workDir>/certs`, made by scripts/dev-certs.sh (which keeps
+    /// a complete set, so every process of a test shares one CA).
+    static func certificates(in workDir: URL) throws -> URL {
+        let folder = workDir.appendingPathComponent("certs")
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/bin/bash")
+        script.arguments = [packageRoot.appendingPathComponent("scripts/dev-certs.sh").path, folder.path]
+        script.standardOutput = FileHandle.nullDevice
+        try script.run()
+        script.waitUntilExit()
+        guard script.terminationStatus == 0 else {
+            throw RPCError(.internal, "scripts/dev-certs.sh \(folder.path) failed with exit \(script.terminationStatus)")
+        }
+        return folder
+    }
+
+    /// Sends SIGHUP: the service re-reads its certificates, tokens and rate limits.
+    func hangUp() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGHUP)
+    }
 
     /// kill -9: no drain, no goodbye.
     func kill9() {

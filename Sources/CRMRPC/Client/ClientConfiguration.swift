@@ -14,9 +14,14 @@ public struct ClientConfiguration: Sendable {
     /// First wait after a failed connect; doubles per failure up to ``maximumBackoff``.
     public var initialBackoff: TimeAmount
     public var maximumBackoff: TimeAmount
+    /// TLS, or plaintext — refused towards an address other than loopback unless it says
+    /// `onNetwork`. Plaintext by default for tests of the runtime; services, crmctl and the
+    /// benchmarks configure TLS unless told to run without it.
+    public var security: ClientSecurity
 
     public init(
         endpoints: [Endpoint],
+        security: ClientSecurity = .plaintext(),
         token: String? = nil,
         defaultDeadline: TimeAmount? = .seconds(30),
         limits: WireLimits = WireLimits(),
@@ -25,6 +30,7 @@ public struct ClientConfiguration: Sendable {
         maximumBackoff: TimeAmount = .seconds(2)
     ) {
         self.endpoints = endpoints
+        self.security = security
         self.token = token
         self.defaultDeadline = defaultDeadline
         self.limits = limits

@@ -164,6 +164,7 @@ public final class RPCClient: Sendable {
         while true {
             let start = roundRobin.add(1, ordering: .relaxed).oldValue
             var earliestReturn: NIODeadline?
+            var refusal: RPCError?
             for offset in 0..<count {
                 let connection = connections[(start &+ offset) % count]
                 if let until = connection.ejectedUntil {
@@ -172,6 +173,9 @@ public final class RPCClient: Sendable {
                 }
                 do {
                     return try await connection.ready()
+                } catch let refused as ConnectRefused {
+                    refusal = refused.error
+                    lastError = refused.error
                 } catch {
                     lastError = error
                     if let until = connection.ejectedUntil {
@@ -179,6 +183,7 @@ public final class RPCClient: Sendable {
                     }
                 }
             }
+            if let refusal { throw refusal }
             try Task.checkCancellation()
             let resume = earliestReturn ?? (.now() + configuration.initialBackoff)
             if let deadline, resume >= deadline {

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// A listening RPC server: binds, serves the ``Router``'s methods plus health, and drains on shutdown.
@@ -31,14 +32,30 @@ public final class RPCServer: Service, Sendable {
         let helper: ServerQuiescingHelper
     }
 
+    /// A server whose callers are known by bearer token only.
+    public convenience init(
+        serviceName: String,
+        configuration: RPCServerConfiguration,
+        router: Router,
+        authenticator: TokenAuthenticator,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "crm.rpc.server"),
+        readiness: ServiceReadiness = .ready,
+        healthDetails: @escaping @Sendable () async -> [String: String] = { [:] }
+    ) {
+        self.init(serviceName: serviceName, configuration: configuration, router: router, credentials: ServerCredentials(tokens: authenticator),
+                  group: group, logger: logger, readiness: readiness, healthDetails: healthDetails)
+    }
+
     /// - Parameters:
     ///   - serviceName: reported by health (`profiles`, `products`, ...).
+    ///   - credentials: tokens, client certificate names and rate limits; replaced by ``reload(credentials:)``.
     ///   - healthDetails: extra facts for the health answer (store file, replica lag, ...).
     public init(
         serviceName: String,
         configuration: RPCServerConfiguration,
         router: Router,
-        authenticator: TokenAuthenticator,
+        credentials: ServerCredentials,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "crm.rpc.server"),
         readiness: ServiceReadiness = .ready,
@@ -87,7 +104,7 @@ public final class RPCServer: Service, Sendable {
         self.shared = ServerShared(
             serviceName: serviceName,
             router: router,
-            authenticator: authenticator,
+            credentials: credentials,
             configuration: configuration,
             readiness: readiness,
             logger: logger
@@ -107,6 +124,12 @@ public final class RPCServer: Service, Sendable {
 
     public var isDraining: Bool { state.withLockedValue { $0.draining } }
 
+    /// Replaces the tokens, certificate names and rate limits for every call from now on, on open
+    /// connections too (SIGHUP). Rate-limit buckets start full again.
+    public func reload(credentials: ServerCredentials) {
+        shared.credentials.replace(with: credentials)
+    }
+
     /// Binds and starts accepting. Returns the bound address.
     @discardableResult
     public func start() async throws -> SocketAddress {
@@ -115,6 +138,12 @@ public final class RPCServer: Service, Sendable {
         let shared = self.shared
         let maxConnections = configuration.maxConnections
         let limits = configuration.limits
+        let tls = configuration.security.tlsContext
+        let handshakeTimeout = configuration.handshakeTimeout
+        if case .plaintext(onNetwork: false) = configuration.security, !TLSProtocol.isLoopback(configuration.host) {
+            throw RPCError(.failedPrecondition, "refusing to serve plaintext on \(configuration.host), which is not a loopback address: "
+                + "configure TLS, or force plaintext on the network explicitly")
+        }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -128,6 +157,12 @@ public final class RPCServer: Service, Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // The context of the moment: a reload changes it for connections accepted later.
+                        try channel.pipeline.syncOperations.addHandler(PlaintextDetector())
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+                        try channel.pipeline.syncOperations.addHandler(TLSServerPeerHandler(handshakeTimeout: handshakeTimeout))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
                     try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(shared: shared, eventLoop: channel.eventLoop))
                 }
@@ -138,7 +173,7 @@ public final class RPCServer: Service, Sendable {
             $0.quiescer = box
         }
         let address = channel.localAddress
-        logger.info("listening", metadata: ["address": "\(address?.description ?? "?")"])
+        logger.info("listening", metadata: ["address": "\(address?.description ?? "?")", "transport": "\(tls == nil ? "plaintext" : "TLS 1.3")"])
         guard let address else { throw RPCError(.internal, "bound channel has no local address") }
         return address
     }

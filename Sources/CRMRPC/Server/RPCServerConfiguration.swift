@@ -17,6 +17,12 @@ public struct RPCServerConfiguration: Sendable {
     public var shutdownGracePeriod: TimeAmount
     /// Deadline applied to calls that carry none (0 on the wire); nil for none.
     public var defaultDeadline: TimeAmount?
+    /// TLS, or plaintext — which ``RPCServer/start()`` refuses on an address other than loopback
+    /// unless it says `onNetwork`. The runtime's default is plaintext on loopback for tests of the
+    /// runtime itself; every executable configures TLS unless told `--plaintext`.
+    public var security: ServerSecurity
+    /// How long a TLS client has to finish its handshake.
+    public var handshakeTimeout: TimeAmount
 
     public init(
         host: String = "127.0.0.1",
@@ -26,7 +32,9 @@ public struct RPCServerConfiguration: Sendable {
         maxConnections: Int = 1024,
         stalledFrameTimeout: TimeAmount = .seconds(30),
         shutdownGracePeriod: TimeAmount = .seconds(10),
-        defaultDeadline: TimeAmount? = nil
+        defaultDeadline: TimeAmount? = nil,
+        security: ServerSecurity = .plaintext(),
+        handshakeTimeout: TimeAmount = .seconds(30)
     ) {
         self.host = host
         self.port = port
@@ -36,5 +44,7 @@ public struct RPCServerConfiguration: Sendable {
         self.stalledFrameTimeout = stalledFrameTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
         self.defaultDeadline = defaultDeadline
+        self.security = security
+        self.handshakeTimeout = handshakeTimeout
     }
 }

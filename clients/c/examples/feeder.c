@@ -4,6 +4,9 @@
  *
  *   feeder HOST PORT [TOKEN]        (TOKEN defaults to $CRM_TOKEN)
  *
+ * It speaks TLS 1.3, trusting the CA in $CRM_TLS_CA (default data/certs/ca.crt, what
+ * scripts/dev-certs.sh makes); CRM_TLS_CA=none connects in plaintext, to a service run with --plaintext.
+ *
  * 1. upserts its customers, all NORMAL with an open date (UpsertCustomer, one call each): trades are
  *    refused for unknown customers and for accounts that are not NORMAL;
  * 2. sends one IngestTrades batch of N_TRADES trades spread over those customers and the last 28 days,
@@ -353,8 +356,12 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    const char *ca = getenv("CRM_TLS_CA");
+    if (!ca || !ca[0]) ca = "data/certs/ca.crt";
+    crm_tls_options tls = {.ca_file = ca, .cert_file = NULL, .key_file = NULL, .server_name = NULL};
     crm_client *client = NULL;
-    int rc = crm_client_connect(host, (uint16_t)port, token, &client);
+    int rc = strcmp(ca, "none") == 0 ? crm_client_connect(host, (uint16_t)port, token, &client)
+                                     : crm_client_connect_tls(host, (uint16_t)port, token, &tls, &client);
     if (rc != CRM_OK) {
         fprintf(stderr, "connect: %s\n", crm_client_last_error(NULL));
         return 1;

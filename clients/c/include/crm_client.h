@@ -1,7 +1,9 @@
 /*
  * crm_client.h: a small C client for the CRM's protobuf-framed TCP protocol (proto/README.md).
  *
- * One crm_client is one TCP connection to one service. Calls are blocking: crm_call_unary and
+ * One crm_client is one connection to one service: TLS 1.3 with crm_client_connect_tls (what the
+ * services speak), plaintext with crm_client_connect (only for services started with --plaintext,
+ * on loopback). Calls are blocking: crm_call_unary and
  * crm_call_stream send a Request, then read the connection until that call's final Response, the
  * call's deadline, or a connection failure. While they wait they also answer the server's Pings,
  * ignore Pongs and Responses of other call ids (e.g. late answers to calls abandoned earlier) and
@@ -94,8 +96,28 @@ typedef struct crm_status {
  */
 typedef int (*crm_stream_cb)(void *user, const uint8_t *msg, size_t len);
 
+/* TLS settings of crm_client_connect_tls (proto/README.md §1.1). */
+typedef struct crm_tls_options {
+    const char *ca_file;     /* PEM CA certificates the server's certificate must chain to; required */
+    const char *cert_file;   /* PEM client certificate (mutual TLS), or NULL for none */
+    const char *key_file;    /* its PEM private key (NULL with cert_file NULL) */
+    const char *server_name; /* the name the server's certificate must carry; NULL = host (an IP
+                                address is checked against the certificate's IP addresses) */
+} crm_tls_options;
+
 /*
- * Opens a TCP connection to host:port (blocking connect, TCP_NODELAY). token is sent on every call
+ * Opens a TLS 1.3 connection to host:port: TCP connect, then the handshake (ALPN "crm/1"), blocking.
+ * The server's certificate must chain to tls->ca_file and name tls->server_name (or host); any
+ * failure (untrusted, expired, wrong name, not TLS) returns CRM_ERR_IO with the reason in
+ * crm_client_last_error(NULL). With tls->cert_file the client presents that certificate: calls
+ * sent without a token then run as the principal the server maps it to. token as in
+ * crm_client_connect. The TLS context is the client's own: no global state to set up or free.
+ */
+int crm_client_connect_tls(const char *host, uint16_t port, const char *token, const crm_tls_options *tls,
+                           crm_client **out);
+
+/*
+ * Opens a plaintext TCP connection to host:port (blocking connect, TCP_NODELAY). token is sent on every call
  * as "authorization: Bearer <token>"; NULL or "" sends no authorization (enough for Health).
  * On failure *out is NULL and crm_client_last_error(NULL) tells why (per thread).
  */

@@ -1,7 +1,9 @@
 /*
  * crm_client.c: the CRM wire protocol (proto/README.md) over one TCP connection.
  *
- * Design: the socket is non-blocking. Outgoing frames are appended whole to a write buffer (so a
+ * Design: the socket is non-blocking (after a blocking connect and, for TLS, a blocking handshake).
+ * With TLS every byte goes through OpenSSL's SSL_read/SSL_write on that socket (io_recv/io_send);
+ * the rest of the client sees the same byte stream either way. Outgoing frames are appended whole to a write buffer (so a
  * Pong or a Cancel can never land inside another frame) and flushed whenever poll() says the socket
  * is writable; incoming bytes are appended to a read buffer and cut into frames (4-byte big-endian
  * length + Envelope). A blocking call loops on poll() with the time left until its own final
@@ -14,6 +16,7 @@
 
 #include "crm/wire/v1/envelope.pb-c.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #define READ_CHUNK 65536u
 #define MIN_FRAME_LIMIT 1024u
 
@@ -37,6 +44,8 @@ typedef enum { CALL_UNARY = 1, CALL_STREAM = 2 } call_kind;
 
 struct crm_client {
     int fd;                 /* -1 once the connection is closed */
+    SSL_CTX *tls_ctx;       /* TLS only: this client's context and connection (NULL in plaintext) */
+    SSL *tls;
     char *authorization;    /* "Bearer <token>", or NULL */
     uint64_t next_call_id;  /* 1, 2, 3, ... never reused */
     uint64_t next_opaque;   /* Ping opaque values */
@@ -129,6 +138,70 @@ static uint32_t get_be32(const uint8_t *p) {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* transport: plaintext or TLS, with recv/send's contract (bytes, 0 at EOF, -1 and errno) */
+
+/* The first OpenSSL error queued, as text ("" if none); clears the queue. */
+static void tls_error_text(char *out, size_t n) {
+    unsigned long e = ERR_get_error();
+    if (e == 0) snprintf(out, n, "no detail");
+    else ERR_error_string_n(e, out, n);
+    ERR_clear_error();
+}
+
+/* recv() through TLS when the connection has it. A TLS failure sets errno to EPROTO and leaves the
+ * reason in c->err. */
+static ssize_t io_recv(crm_client *c, void *buf, size_t n) {
+    if (!c->tls) return recv(c->fd, buf, n, 0);
+    int want = n > INT_MAX ? INT_MAX : (int)n;
+    ERR_clear_error();
+    int r = SSL_read(c->tls, buf, want);
+    if (r > 0) return r;
+    switch (SSL_get_error(c->tls, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0) return 0; /* the peer closed without close_notify */
+        return -1;
+    default: {
+        char detail[256];
+        tls_error_text(detail, sizeof detail);
+        set_error(c, "TLS: %s", detail);
+        errno = EPROTO;
+        return -1;
+    }
+    }
+}
+
+/* send() through TLS when the connection has it (partial writes allowed, see crm_client_connect_tls). */
+static ssize_t io_send(crm_client *c, const void *buf, size_t n) {
+    if (!c->tls) return send(c->fd, buf, n, MSG_NOSIGNAL);
+    int want = n > INT_MAX ? INT_MAX : (int)n;
+    ERR_clear_error();
+    int r = SSL_write(c->tls, buf, want);
+    if (r > 0) return r;
+    switch (SSL_get_error(c->tls, r)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0) errno = EPIPE;
+        return -1;
+    default: {
+        char detail[256];
+        tls_error_text(detail, sizeof detail);
+        set_error(c, "TLS: %s", detail);
+        errno = EPROTO;
+        return -1;
+    }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* status */
 
 void crm_status_init(crm_status *status) {
@@ -200,11 +273,19 @@ const char *crm_strerror(int rc) {
 /* ------------------------------------------------------------------------------------------------ */
 /* connection */
 
+static int start_tls(crm_client *c, const char *host, uint16_t port, const crm_tls_options *tls);
+
 int crm_client_connect(const char *host, uint16_t port, const char *token, crm_client **out) {
+    return crm_client_connect_tls(host, port, token, NULL, out);
+}
+
+int crm_client_connect_tls(const char *host, uint16_t port, const char *token, const crm_tls_options *tls,
+                           crm_client **out) {
     connect_error[0] = '\0';
     if (out) *out = NULL;
-    if (!host || !out) {
-        snprintf(connect_error, sizeof connect_error, "crm_client_connect: host and out are required");
+    if (!host || !out || (tls && !tls->ca_file) || (tls && !tls->cert_file != !tls->key_file)) {
+        snprintf(connect_error, sizeof connect_error,
+                 "crm_client_connect: host and out are required (with TLS: ca_file, and cert_file with key_file)");
         return CRM_ERR_INVALID;
     }
     crm_client *c = calloc(1, sizeof *c);
@@ -266,9 +347,20 @@ int crm_client_connect(const char *host, uint16_t port, const char *token, crm_c
         return CRM_ERR_IO;
     }
     int one = 1;
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
+        snprintf(connect_error, sizeof connect_error, "cannot configure the socket: %s", strerror(errno));
+        crm_client_close(c);
+        return CRM_ERR_IO;
+    }
+    if (tls) {
+        int rc = start_tls(c, host, port, tls);
+        if (rc != CRM_OK) {
+            crm_client_close(c);
+            return rc;
+        }
+    }
     int flags = fcntl(c->fd, F_GETFL);
-    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 || flags < 0 ||
-        fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         snprintf(connect_error, sizeof connect_error, "cannot configure the socket: %s", strerror(errno));
         crm_client_close(c);
         return CRM_ERR_IO;
@@ -277,8 +369,82 @@ int crm_client_connect(const char *host, uint16_t port, const char *token, crm_c
     return CRM_OK;
 }
 
+/* The TLS handshake on the connected, still blocking socket: TLS 1.3 only, ALPN crm/1, the server's
+ * certificate verified against the CA and the expected name. */
+static int start_tls(crm_client *c, const char *host, uint16_t port, const crm_tls_options *tls) {
+    static const unsigned char alpn[] = {5, 'c', 'r', 'm', '/', '1'};
+    const char *name = tls->server_name ? tls->server_name : host;
+    char detail[256];
+    ERR_clear_error();
+    c->tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->tls_ctx || !SSL_CTX_set_min_proto_version(c->tls_ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_set_max_proto_version(c->tls_ctx, TLS1_3_VERSION)) {
+        tls_error_text(detail, sizeof detail);
+        snprintf(connect_error, sizeof connect_error, "cannot set up TLS 1.3: %s", detail);
+        return CRM_ERR_IO;
+    }
+    SSL_CTX_set_verify(c->tls_ctx, SSL_VERIFY_PEER, NULL);
+    /* A server that closes without close_notify has simply closed: EOF, not an error. */
+    SSL_CTX_set_options(c->tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* Frames are appended to the write buffer whole and flushed as the socket takes them. */
+    SSL_CTX_set_mode(c->tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (SSL_CTX_load_verify_locations(c->tls_ctx, tls->ca_file, NULL) != 1) {
+        tls_error_text(detail, sizeof detail);
+        snprintf(connect_error, sizeof connect_error, "cannot read the CA file %s: %s", tls->ca_file, detail);
+        return CRM_ERR_INVALID;
+    }
+    if (tls->cert_file && (SSL_CTX_use_certificate_chain_file(c->tls_ctx, tls->cert_file) != 1 ||
+                           SSL_CTX_use_PrivateKey_file(c->tls_ctx, tls->key_file, SSL_FILETYPE_PEM) != 1 ||
+                           SSL_CTX_check_private_key(c->tls_ctx) != 1)) {
+        tls_error_text(detail, sizeof detail);
+        snprintf(connect_error, sizeof connect_error, "cannot use the client certificate %s with key %s: %s",
+                 tls->cert_file, tls->key_file, detail);
+        return CRM_ERR_INVALID;
+    }
+    if (SSL_CTX_set_alpn_protos(c->tls_ctx, alpn, sizeof alpn) != 0 || !(c->tls = SSL_new(c->tls_ctx)) ||
+        SSL_set_fd(c->tls, c->fd) != 1) {
+        tls_error_text(detail, sizeof detail);
+        snprintf(connect_error, sizeof connect_error, "cannot set up TLS: %s", detail);
+        return CRM_ERR_IO;
+    }
+    /* An address is checked against the certificate's IP addresses and never sent as SNI. */
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    int named = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->tls), name)
+                      : SSL_set_tlsext_host_name(c->tls, name) == 1 && SSL_set1_host(c->tls, name) == 1;
+    if (!named) {
+        snprintf(connect_error, sizeof connect_error, "cannot verify the server as '%s'", name);
+        return CRM_ERR_INVALID;
+    }
+    int r;
+    do {
+        ERR_clear_error();
+        r = SSL_connect(c->tls);
+    } while (r != 1 && SSL_get_error(c->tls, r) == SSL_ERROR_SYSCALL && errno == EINTR);
+    if (r != 1) {
+        long verify = SSL_get_verify_result(c->tls);
+        if (verify != X509_V_OK)
+            snprintf(detail, sizeof detail, "the server's certificate was refused: %s",
+                     X509_verify_cert_error_string(verify));
+        else if (SSL_get_error(c->tls, r) == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+            snprintf(detail, sizeof detail, "the connection closed during the handshake%s%s",
+                     errno ? ": " : "", errno ? strerror(errno) : "");
+        else
+            tls_error_text(detail, sizeof detail);
+        snprintf(connect_error, sizeof connect_error, "TLS handshake with %s:%u failed: %s", host, (unsigned)port,
+                 detail);
+        return CRM_ERR_IO;
+    }
+    return CRM_OK;
+}
+
 void crm_client_close(crm_client *c) {
     if (!c) return;
+    if (c->tls) {
+        if (c->fd >= 0) (void)SSL_shutdown(c->tls); /* close_notify, best effort; no wait for the reply */
+        SSL_free(c->tls);
+    }
+    SSL_CTX_free(c->tls_ctx);
     if (c->fd >= 0) close(c->fd);
     free(c->authorization);
     free(c->rbuf);
@@ -368,12 +534,17 @@ static int read_available(crm_client *c) {
                 c->rcap = cap;
             }
         }
-        ssize_t r = recv(c->fd, c->rbuf + c->rend, c->rcap - c->rend, 0);
+        ssize_t r = io_recv(c, c->rbuf + c->rend, c->rcap - c->rend);
         if (r < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return CRM_OK;
             if (errno == ECONNRESET)
                 return break_connection(c, CRM_ERR_CLOSED, "the server reset the connection");
+            if (errno == EPROTO && c->tls) {
+                char reason[sizeof c->err];
+                memcpy(reason, c->err, sizeof reason);
+                return break_connection(c, CRM_ERR_IO, "read error: %s", reason);
+            }
             return break_connection(c, CRM_ERR_IO, "read error: %s", strerror(errno));
         }
         if (r == 0) {
@@ -393,7 +564,7 @@ static int read_available(crm_client *c) {
 static int flush_available(crm_client *c) {
     while (c->wstart < c->wend) {
         if (c->fd < 0) return c->broken ? c->broken : CRM_ERR_CLOSED;
-        ssize_t w = send(c->fd, c->wbuf + c->wstart, c->wend - c->wstart, MSG_NOSIGNAL);
+        ssize_t w = io_send(c, c->wbuf + c->wstart, c->wend - c->wstart);
         if (w < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return CRM_OK;
@@ -554,12 +725,15 @@ static int run_until(crm_client *c, int64_t deadline, int (*done)(const crm_clie
         }
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN, .revents = 0};
         if (c->wstart < c->wend) pfd.events |= POLLOUT;
+        /* Bytes OpenSSL already took off the socket are not seen by poll: read them first. */
+        if (c->tls && SSL_has_pending(c->tls)) timeout = 0;
         int n = poll(&pfd, 1, timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
             return break_connection(c, CRM_ERR_IO, "poll: %s", strerror(errno));
         }
-        if (n == 0) continue;
+        if (c->tls && SSL_has_pending(c->tls)) pfd.revents |= POLLIN;
+        if (n == 0 && !(pfd.revents & POLLIN)) continue;
         int rc = CRM_OK;
         if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) rc = read_available(c);
         if (rc == CRM_OK && c->fd >= 0 && (pfd.revents & POLLOUT)) rc = flush_available(c);

@@ -1,12 +1,14 @@
 /*
  * Tests of the CRM C client.
  *
- *   test_client PORT
+ *   test_client PORT CERTS OTHER_CA
  *
- * PORT is a running profiles service (scripts/test-c-client.sh starts one with the dev config and an
- * empty store). The cases marked "fake server" run against a raw-socket server in a thread of this
- * program, scripted frame by frame, for what the real service never does on its own (never answer,
- * interleave foreign frames, GoAway, call_id 0 statuses, oversized or garbage frames).
+ * PORT is a running profiles service speaking TLS (scripts/test-c-client.sh starts one with the dev
+ * config, an empty store and the certificates of scripts/dev-certs.sh in the folder CERTS); OTHER_CA
+ * is a CA that signed none of them. Every case speaks TLS 1.3. The cases marked "fake server" run
+ * against a TLS server in a thread of this program (OpenSSL, profiles' certificate), scripted frame
+ * by frame, for what the real service never does on its own (never answer, interleave foreign
+ * frames, GoAway, call_id 0 statuses, oversized or garbage frames).
  *
  * Prints one line per case and finally "N passed, M failed"; exits 1 if any case failed.
  */
@@ -32,6 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #define TOKEN "dev-admin-token"
 #define DEADLINE 10000u
 #define M_UPSERT "/crm.profiles.v1.Profiles/UpsertCustomer"
@@ -41,6 +46,8 @@
 
 static uint16_t g_port;
 static int g_passed, g_failed, g_case_failed;
+static char g_ca[512], g_ops_cert[512], g_ops_key[512], g_server_cert[512], g_server_key[512], g_other_ca[512];
+static crm_tls_options g_tls;
 
 #define CHECK(cond, ...)                                                                                         \
     do {                                                                                                         \
@@ -69,7 +76,7 @@ static int64_t now_ms(void) {
 
 static crm_client *connect_to(uint16_t port, const char *token) {
     crm_client *c = NULL;
-    int rc = crm_client_connect("127.0.0.1", port, token, &c);
+    int rc = crm_client_connect_tls("127.0.0.1", port, token, &g_tls, &c);
     CHECK(rc == CRM_OK && c != NULL, "connect to %u: %s", (unsigned)port, crm_client_last_error(NULL));
     return c;
 }
@@ -571,8 +578,79 @@ static void test_bad_arguments_and_refused_connect(void) {
     crm_client_close(c);
 }
 
+/* ---- TLS: refusals, mutual TLS ---- */
+
+static void test_tls_refusals(void) {
+    crm_client *c = NULL;
+    /* A CA that did not sign the server's certificate. */
+    crm_tls_options other = g_tls;
+    other.ca_file = g_other_ca;
+    int rc = crm_client_connect_tls("127.0.0.1", g_port, TOKEN, &other, &c);
+    CHECK(rc == CRM_ERR_IO && c == NULL, "untrusted: rc %d", rc);
+    CHECK(strstr(crm_client_last_error(NULL), "unable to get local issuer certificate") != NULL, "untrusted: %s",
+          crm_client_last_error(NULL));
+    /* A name the certificate does not carry. */
+    crm_tls_options elsewhere = g_tls;
+    elsewhere.server_name = "elsewhere.example";
+    rc = crm_client_connect_tls("127.0.0.1", g_port, TOKEN, &elsewhere, &c);
+    CHECK(rc == CRM_ERR_IO && c == NULL, "wrong name: rc %d", rc);
+    CHECK(strstr(crm_client_last_error(NULL), "hostname mismatch") != NULL, "wrong name: %s", crm_client_last_error(NULL));
+    /* The name it does carry. */
+    crm_tls_options localhost = g_tls;
+    localhost.server_name = "localhost";
+    rc = crm_client_connect_tls("127.0.0.1", g_port, TOKEN, &localhost, &c);
+    CHECK(rc == CRM_OK, "localhost: %s", crm_client_last_error(NULL));
+    crm_client_close(c);
+    c = NULL;
+    /* Plaintext to a TLS port: the server closes without an answer. */
+    rc = crm_client_connect("127.0.0.1", g_port, TOKEN, &c);
+    CHECK(rc == CRM_OK, "plaintext TCP connect: %s", crm_client_last_error(NULL));
+    if (c) {
+        crm_status st = {0};
+        uint8_t *resp = NULL;
+        size_t len = 0;
+        rc = crm_call_unary(c, M_HEALTH, NULL, 0, DEADLINE, &resp, &len, &st);
+        CHECK(rc == CRM_ERR_CLOSED && st.code == CRM_STATUS_UNAVAILABLE, "plaintext call: rc %d code %d", rc, st.code);
+        crm_status_free(&st);
+        crm_client_close(c);
+    }
+    /* Bad TLS arguments. */
+    crm_tls_options half = g_tls;
+    half.cert_file = g_ops_cert;
+    CHECK(crm_client_connect_tls("127.0.0.1", g_port, TOKEN, &half, &c) == CRM_ERR_INVALID, "a certificate needs its key");
+    crm_tls_options missing = g_tls;
+    missing.ca_file = "/nonexistent/ca.crt";
+    CHECK(crm_client_connect_tls("127.0.0.1", g_port, TOKEN, &missing, &c) == CRM_ERR_INVALID, "an unreadable CA file");
+}
+
+static void test_mutual_tls(void) {
+    /* The ops certificate (URI:spiffe://brokerage-crm/ops) maps to the admin principal ops: no token. */
+    crm_tls_options ops = g_tls;
+    ops.cert_file = g_ops_cert;
+    ops.key_file = g_ops_key;
+    crm_client *c = NULL;
+    int rc = crm_client_connect_tls("127.0.0.1", g_port, NULL, &ops, &c);
+    CHECK(rc == CRM_OK, "connect with the ops certificate: %s", crm_client_last_error(NULL));
+    if (!c) return;
+    crm_status st = {0};
+    int call_rc;
+    Crm__Profiles__V1__GetCustomerResponse *r = get_customer(c, "NO-SUCH-ONE", &st, &call_rc);
+    CHECK(r == NULL && call_rc == CRM_OK && st.code == CRM_STATUS_NOT_FOUND, "as ops: rc %d code %d (%s)", call_rc, st.code,
+          st.message);
+    crm_status_free(&st);
+    crm_client_close(c);
+    /* A token wins over the certificate: an unknown one is refused. */
+    rc = crm_client_connect_tls("127.0.0.1", g_port, "not-a-configured-token", &ops, &c);
+    CHECK(rc == CRM_OK, "connect: %s", crm_client_last_error(NULL));
+    if (!c) return;
+    r = get_customer(c, "NO-SUCH-ONE", &st, &call_rc);
+    CHECK(r == NULL && call_rc == CRM_OK && st.code == CRM_STATUS_UNAUTHENTICATED, "bad token: code %d", st.code);
+    crm_status_free(&st);
+    crm_client_close(c);
+}
+
 /* ============================================================================================== */
-/* The fake server: a raw socket in a thread, scripted per case. */
+/* The fake server: a TLS server in a thread, scripted per case. */
 
 typedef enum {
     FAKE_SILENT,
@@ -628,22 +706,35 @@ static void fake_fail(fake_server *f, const char *fmt, ...) {
     va_end(ap);
 }
 
-static int read_exact(int fd, uint8_t *buf, size_t n, int timeout_ms) {
+/* The fake server's side of one connection: TLS over an accepted socket (blocking). */
+typedef struct {
+    int fd;
+    SSL *ssl;
+} fake_conn;
+
+static SSL_CTX *g_fake_ctx; /* the fake server's TLS context: profiles' certificate, TLS 1.3 */
+
+static int read_exact(fake_conn *fc, uint8_t *buf, size_t n, int timeout_ms) {
     size_t got = 0;
     while (got < n) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int r = poll(&p, 1, timeout_ms);
-        if (r <= 0) return -2; /* timeout */
-        ssize_t k = read(fd, buf + got, n - got);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return -1; /* EOF / error */
+        if (!SSL_has_pending(fc->ssl)) {
+            struct pollfd p = {fc->fd, POLLIN, 0};
+            int r = poll(&p, 1, timeout_ms);
+            if (r <= 0) return -2; /* timeout */
+        }
+        int k = SSL_read(fc->ssl, buf + got, (int)(n - got));
+        if (k <= 0) {
+            int e = SSL_get_error(fc->ssl, k);
+            if (e == SSL_ERROR_WANT_READ || (e == SSL_ERROR_SYSCALL && errno == EINTR)) continue;
+            return -1; /* EOF / error */
+        }
         got += (size_t)k;
     }
     return 0;
 }
 
 /* Reads one Envelope (NULL on EOF/timeout; *eof set on EOF). */
-static Crm__Wire__V1__Envelope *fake_read(int fd, int timeout_ms, int *eof) {
+static Crm__Wire__V1__Envelope *fake_read(fake_conn *fd, int timeout_ms, int *eof) {
     uint8_t pre[4];
     if (eof) *eof = 0;
     int r = read_exact(fd, pre, 4, timeout_ms);
@@ -662,11 +753,13 @@ static Crm__Wire__V1__Envelope *fake_read(int fd, int timeout_ms, int *eof) {
     return env;
 }
 
-static void write_all(int fd, const uint8_t *p, size_t n) {
+static void write_all(fake_conn *fc, const uint8_t *p, size_t n) {
     while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return;
+        int k = SSL_write(fc->ssl, p, (int)n);
+        if (k <= 0) {
+            if (SSL_get_error(fc->ssl, k) == SSL_ERROR_SYSCALL && errno == EINTR) continue;
+            return;
+        }
         p += k;
         n -= (size_t)k;
     }
@@ -724,7 +817,7 @@ static void append_ping_pong(bytes *out, int ping, uint64_t opaque) {
     append_frame(out, &env);
 }
 
-static void flush_bytes(int fd, bytes *b) {
+static void flush_bytes(fake_conn *fd, bytes *b) {
     write_all(fd, b->data, b->len);
     free(b->data);
     b->data = NULL;
@@ -732,7 +825,7 @@ static void flush_bytes(int fd, bytes *b) {
 }
 
 /* Reads the next Request, recording it; returns its call id or 0. */
-static uint64_t expect_request(fake_server *f, int fd) {
+static uint64_t expect_request(fake_server *f, fake_conn *fd) {
     Crm__Wire__V1__Envelope *env = fake_read(fd, 10000, NULL);
     if (!env || env->kind_case != CRM__WIRE__V1__ENVELOPE__KIND_REQUEST) {
         fake_fail(f, "expected a Request, got %s", env ? "another kind" : "nothing");
@@ -754,7 +847,7 @@ static uint64_t expect_request(fake_server *f, int fd) {
 }
 
 /* Reads until the client closes; counts frames. */
-static int read_until_eof(int fd) {
+static int read_until_eof(fake_conn *fd) {
     int frames = 0, eof = 0;
     for (;;) {
         Crm__Wire__V1__Envelope *env = fake_read(fd, 10000, &eof);
@@ -772,11 +865,20 @@ static void *fake_main(void *arg) {
         fake_fail(f, "no connection");
         return NULL;
     }
-    int fd = accept(f->listen_fd, NULL, NULL);
-    if (fd < 0) {
+    fake_conn conn = {accept(f->listen_fd, NULL, NULL), NULL};
+    if (conn.fd < 0) {
         fake_fail(f, "accept: %s", strerror(errno));
         return NULL;
     }
+    conn.ssl = SSL_new(g_fake_ctx);
+    if (!conn.ssl || SSL_set_fd(conn.ssl, conn.fd) != 1 || SSL_accept(conn.ssl) != 1) {
+        fake_fail(f, "TLS handshake with the client failed");
+        if (conn.ssl) SSL_free(conn.ssl);
+        close(conn.fd);
+        ERR_clear_error();
+        return NULL;
+    }
+    fake_conn *fd = &conn;
     bytes out = {0};
     uint64_t id;
     switch (f->script) {
@@ -898,7 +1000,10 @@ static void *fake_main(void *arg) {
         break;
     }
     }
-    close(fd);
+    (void)SSL_shutdown(conn.ssl);
+    SSL_free(conn.ssl);
+    close(conn.fd);
+    ERR_clear_error();
     return NULL;
 }
 
@@ -1088,11 +1193,26 @@ static void test_fake_worked_example(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2 || atoi(argv[1]) <= 0 || atoi(argv[1]) > 65535) {
-        fprintf(stderr, "usage: %s PORT   (a running profiles service)\n", argv[0]);
+    if (argc != 4 || atoi(argv[1]) <= 0 || atoi(argv[1]) > 65535) {
+        fprintf(stderr, "usage: %s PORT CERTS OTHER_CA   (a running profiles service, its certificates' folder, a foreign CA)\n",
+                argv[0]);
         return 2;
     }
     g_port = (uint16_t)atoi(argv[1]);
+    snprintf(g_ca, sizeof g_ca, "%s/ca.crt", argv[2]);
+    snprintf(g_ops_cert, sizeof g_ops_cert, "%s/ops.crt", argv[2]);
+    snprintf(g_ops_key, sizeof g_ops_key, "%s/ops.key", argv[2]);
+    snprintf(g_server_cert, sizeof g_server_cert, "%s/profiles.crt", argv[2]);
+    snprintf(g_server_key, sizeof g_server_key, "%s/profiles.key", argv[2]);
+    snprintf(g_other_ca, sizeof g_other_ca, "%s", argv[3]);
+    g_tls.ca_file = g_ca;
+    g_fake_ctx = SSL_CTX_new(TLS_server_method());
+    if (!g_fake_ctx || !SSL_CTX_set_min_proto_version(g_fake_ctx, TLS1_3_VERSION) ||
+        SSL_CTX_use_certificate_chain_file(g_fake_ctx, g_server_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(g_fake_ctx, g_server_key, SSL_FILETYPE_PEM) != 1) {
+        fprintf(stderr, "cannot set up the fake server's TLS with %s\n", g_server_cert);
+        return 2;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN); /* the fake server may write to a client that already left */
 
@@ -1108,12 +1228,15 @@ int main(int argc, char **argv) {
     run_case("bad input: INVALID_ARGUMENT with field violations", test_invalid_argument);
     run_case("frame limit: oversized request refused locally", test_frame_limit);
     run_case("bad arguments, refused connect", test_bad_arguments_and_refused_connect);
+    run_case("TLS: untrusted CA and wrong name refused, plaintext on the TLS port closed", test_tls_refusals);
+    run_case("mutual TLS: the ops certificate runs as ops without a token; a token wins", test_mutual_tls);
     run_case("fake server: local deadline, Cancel, late answer ignored", test_fake_local_deadline);
     run_case("fake server: foreign frames, Ping answered, split frame, GoAway", test_fake_interleaved_frames_and_goaway);
     run_case("fake server: connection-level status (call_id 0)", test_fake_connection_status);
     run_case("fake server: oversized, empty and garbage frames", test_fake_bad_frames);
     run_case("fake server: the bytes of proto/README.md §14 (worked example)", test_fake_worked_example);
 
+    SSL_CTX_free(g_fake_ctx);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }

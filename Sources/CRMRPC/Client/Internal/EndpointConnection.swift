@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The client's one connection to one endpoint, reused by every call and re-made when lost.
 ///
@@ -95,19 +96,43 @@ final class EndpointConnection: Sendable {
         let endpoint = self.endpoint
         let logger = self.logger
         let limits = configuration.limits
+        let tls = configuration.security.tlsContext
         let onGoAway: @Sendable () -> Void = { [weak self] in self?.connectionEnded(generation: generation) }
+        if case .plaintext(onNetwork: false) = configuration.security, !TLSProtocol.isLoopback(endpoint.host) {
+            let error = ConnectRefused(error: RPCError(.failedPrecondition, "refusing plaintext to \(endpoint), which is not a loopback address: configure TLS"))
+            let future: EventLoopFuture<Ready> = group.next().makeFailedFuture(error)
+            future.whenFailure { [weak self] in self?.connectFailed($0, failures: failures + 1, generation: generation) }
+            return future
+        }
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        // IP addresses are checked against the certificate's IP names and never sent as SNI.
+                        let serverName = TLSProtocol.isIPAddress(endpoint.host) ? nil : endpoint.host
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.current, serverHostname: serverName))
+                        let handshake = channel.eventLoop.makePromise(of: Void.self)
+                        try channel.pipeline.syncOperations.addHandler(TLSClientHandshakeHandler(endpoint: endpoint, done: handshake))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
                     try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(endpoint: endpoint, logger: logger, onGoAway: onGoAway))
                 }
             }
-        let future = bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMapThrowing { channel in
-            let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
-            return Ready(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), generation: generation)
+        let future = bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMap { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
+                let ready = Ready(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), generation: generation)
+                // With TLS the connection is made once the handshake is: a refused certificate fails the connect.
+                guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSClientHandshakeHandler.self) else {
+                    return channel.eventLoop.makeSucceededFuture(ready)
+                }
+                return waiter.handshakeDone.map { ready }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw (error as? RPCError).map { ConnectRefused(error: $0) } ?? error
+                }
+            }.flatMap { $0 }
         }
         future.whenComplete { [weak self] result in
             guard let self else { return }
@@ -143,7 +168,14 @@ final class EndpointConnection: Sendable {
             guard value.generation == generation, case .connecting = value.state else { return }
             value.state = .backoff(until: .now() + wait, failures: failures, lastError: "\(error)")
         }
-        logger.debug("connect failed; backing off", metadata: ["endpoint": "\(endpoint)", "error": "\(error)", "backoff-ms": "\(wait.nanoseconds / 1_000_000)"])
+        let metadata: Logger.Metadata = ["endpoint": "\(endpoint)", "error": "\(error)", "backoff-ms": "\(wait.nanoseconds / 1_000_000)"]
+        if error is ConnectRefused {
+            // A refused certificate or plaintext towards the network is a configuration problem, not a
+            // passing outage: one line each time.
+            logger.warning("connect refused; backing off", metadata: metadata)
+        } else {
+            logger.debug("connect failed; backing off", metadata: metadata)
+        }
     }
 
     /// The connection of `generation` closed or is going away: the next call connects anew.

@@ -3,22 +3,22 @@ import Foundation
 import Logging
 import NIOCore
 
-/// Everything a server's connections share: the routes, the token table, the limits.
+/// Everything a server's connections share: the routes, the credentials, the limits.
 final class ServerShared: Sendable {
     let serviceName: String
     let router: Router
-    let authenticator: TokenAuthenticator
+    let credentials: CredentialStore
     let configuration: RPCServerConfiguration
     let readiness: ServiceReadiness
     let logger: Logger
     /// Holds back repeated warnings about one peer host (shared by all its connections).
     let warnings = PeerWarningLimiter()
 
-    init(serviceName: String, router: Router, authenticator: TokenAuthenticator, configuration: RPCServerConfiguration,
+    init(serviceName: String, router: Router, credentials: ServerCredentials, configuration: RPCServerConfiguration,
          readiness: ServiceReadiness, logger: Logger) {
         self.serviceName = serviceName
         self.router = router
-        self.authenticator = authenticator
+        self.credentials = CredentialStore(credentials)
         self.configuration = configuration
         self.readiness = readiness
         self.logger = logger
@@ -80,14 +80,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// per call to schedule and cancel on the hot path.
     private var deadlineTimer = DeadlineTimer()
     private var writabilityWaiters: [EventLoopPromise<Void>] = []
-    /// The last authorization value seen and its principal: callers reuse one token per connection,
-    /// so this saves a SHA-256 per call.
-    private var cachedAuthorization: (value: String, principal: Principal)?
+    /// Who each call is: its token, else the client certificate the TLS handshake verified.
+    private var auth: ConnectionAuthenticator
 
     init(shared: ServerShared, eventLoop: any EventLoop) {
         self.shared = shared
         self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.logger = shared.logger
+        self.auth = ConnectionAuthenticator(store: shared.credentials)
     }
 
     // MARK: Channel events
@@ -161,6 +161,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             stallTimer = nil
         case is ChannelShouldQuiesceEvent:
             beginDrain()
+        case let event as PeerCertificateEvent:
+            auth.peerCertificate = event.identity
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -176,6 +178,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             writeAndClose(.response(callID: 0, status: status))
         case FrameError.truncatedFrame:
             logger.debug("peer closed inside a frame")
+            context.close(promise: nil)
+        case let refusal as TLSRefusal:
+            warnOnce("\(refusal)")
             context.close(promise: nil)
         default:
             logger.debug("connection error: \(error)")
@@ -238,20 +243,26 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let authorization = request.metadataValue(MetadataKeys.authorization)
         var principal: Principal?
         if policy.requiresAuthentication {
-            switch authenticate(authorization) {
+            switch auth.authenticate(authorization) {
             case let .failure(error):
                 refuse(request, principal: "-", error)
                 return
             case let .success(caller):
-                guard policy.allows(caller) else {
-                    refuse(request, principal: caller.name,
-                           RPCError(.permissionDenied, "\(caller.name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
+                let name = caller.principal.name
+                guard policy.allows(caller.principal) else {
+                    refuse(request, principal: name,
+                           RPCError(.permissionDenied, "\(name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
                     return
                 }
-                principal = caller
+                if let limit = caller.rateLimit, !shared.credentials.limiter.admit(name, limit: limit) {
+                    refuse(request, principal: name, RPCError(.resourceExhausted,
+                           "\(name) exceeded its rate limit of \(limit.rateText) calls per second; retry later"))
+                    return
+                }
+                principal = caller.principal
             }
-        } else if authorization != nil, case let .success(caller) = authenticate(authorization) {
-            principal = caller
+        } else if authorization != nil || auth.peerCertificate != nil, case let .success(caller) = auth.authenticate(authorization) {
+            principal = caller.principal
         }
         // Not executed: the service cannot answer from complete state yet.
         if !method.descriptor.servesWhileStarting, let starting = shared.readiness.notReadyReason {
@@ -303,17 +314,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             loop.runOnLoop { handler.value.callFinished(callID, outcome) }
         }
-    }
-
-    private func authenticate(_ authorization: String?) -> Result<Principal, RPCError> {
-        if let cached = cachedAuthorization, cached.value == authorization {
-            return .success(cached.principal)
-        }
-        let result = shared.authenticator.authenticate(authorization: authorization)
-        if case let .success(principal) = result, let authorization {
-            cachedAuthorization = (authorization, principal)
-        }
-        return result
     }
 
     private func callFinished(_ callID: UInt64, _ outcome: Result<Data, any Error>) {
