@@ -35,6 +35,8 @@ public final class World: Sendable {
     /// Per family, products a customer may already hold when the span starts.
     let heldBeforeSpan: [[Int]]
     private let productIndex: [String: Int]
+    /// Each family's mean product popularity (the behaviour law's popularity is relative to it).
+    let meanPopularity: [Double]
 
     public init(_ configuration: WorldConfiguration) {
         precondition(configuration.customers < 10_000_000, "customer ids have seven digits")
@@ -69,6 +71,10 @@ public final class World: Sendable {
             }
         }
         productIndex = Dictionary(uniqueKeysWithValues: library.products.map { ($0.code, $0.index) })
+        meanPopularity = WorldFamily.allCases.map { family in
+            let values = library.facts.filter { $0.family == family }.map(\.popularity)
+            return values.isEmpty ? 1 : values.reduce(0, +) / Double(values.count)
+        }
     }
 
     // MARK: Customers
@@ -91,7 +97,7 @@ public final class World: Sendable {
         var identity = WorldRandom(seed: seed, salt: 1)
         let sketch = SketchFactory(configuration: configuration, calendar: calendar, organisation: organisation).sketch(index: index, &identity)
         var simulation = CustomerSimulation(world: self, sketch: sketch, seed: seed)
-        let (events, purchases, months) = simulation.run()
+        let (events, purchases, months, redemptions) = simulation.run()
         let managerToday = sketch.manager(on: configuration.today).map { organisation.managers[$0].id } ?? ""
         let changes = CustomerRecords.statusChanges(sketch)
         return GeneratedCustomer(
@@ -103,7 +109,7 @@ public final class World: Sendable {
             assessments: CustomerRecords.assessments(sketch),
             profile: sketch.profile,
             assignments: CustomerRecords.assignments(sketch, managers: organisation),
-            events: events, purchases: purchases, months: months
+            events: events, purchases: purchases, redemptions: redemptions, months: months
         )
     }
 
@@ -153,9 +159,29 @@ public final class World: Sendable {
         guard let profile = customer.profile, product.isPurchasable(inMonth: month),
               WorldSuitability.matches(profile, risk: facts.risk, horizon: facts.horizon, variety: facts.variety) else { return 0 }
         let numbers = customer.months[month]
+        if let behaviour = numbers.behaviour {
+            guard numbers.eligible else { return 0 }
+            return BehaviourLaw.sigmoid(behaviourScore(behaviour.state, product: product.index) + behaviour.noise[facts.family.rawValue])
+        }
         let total = numbers.matchingWeight[facts.family.rawValue]
         guard total > 0 else { return 0 }
         return numbers.propensity[facts.family.rawValue] * facts.popularity / total
+    }
+
+    /// What the best possible model could know of `customer`'s chance of buying `product` in
+    /// `month` at the month's start: the true probability under the observed-state law (its
+    /// inputs are all known then); under the behaviour law the probability without the month's
+    /// unobserved noise, which ranks customers as its expectation over the noise does.
+    public func knowableProbability(of customer: GeneratedCustomer, product: GeneratedProduct, month: Int) -> Double {
+        guard let behaviour = customer.months[month].behaviour else { return trueProbability(of: customer, product: product, month: month) }
+        guard trueProbability(of: customer, product: product, month: month) > 0 else { return 0 }
+        return BehaviourLaw.sigmoid(behaviourScore(behaviour.state, product: product.index))
+    }
+
+    /// s(c, p) of ``BehaviourLaw`` for the product at `index`.
+    func behaviourScore(_ state: BehaviourState, product index: Int) -> Double {
+        let facts = self.facts[index]
+        return BehaviourLaw.score(state, family: facts.family, risk: facts.risk, relativePopularity: facts.popularity / meanPopularity[facts.family.rawValue])
     }
 
     /// Every product's true probability for `customer` in `month`, indexed like ``products``.

@@ -106,13 +106,14 @@ public struct WorldLoader: Sendable {
                 $0.customer = customer.record
             })
         }
-        // The order history, as the previous system recorded it (the generator sells MATCHes only).
+        // The order history, as the previous system recorded it (the generator sells MATCHes only),
+        // with the redemptions the behaviour law's world records (NOT_CHECKED, as imported).
         let orders = customers.flatMap(\.purchases).map { purchase -> Crm_Products_V1_Order in
             var order = purchase.order
             order.suitability = .match
             order.suitabilityRuleVersion = "legacy-import"
             return order
-        }
+        } + customers.flatMap(\.redemptions)
         report.orders = orders.count
         for start in stride(from: 0, to: orders.count, by: batchSize) {
             _ = try await clients.products.unary(Crm_Products_V1_Products.importOrders, Crm_Products_V1_ImportOrdersRequest.with {

@@ -13,11 +13,11 @@ import ServiceLifecycle
 /// customers, recommendations, the propensity model and marketing campaigns.
 ///
 /// It keeps its own copy of what it needs — customers, assessments, dimensions and classes from
-/// the profiles feed; products and orders from the products feed — in its store and an in-memory
-/// index, and answers only from that copy, so it keeps answering while profiles or products is
-/// down (GetReplicaStatus and the health details say how stale the copy is). Several replicas run
-/// at once, each with its own store; they give the same answers once caught up, and copy each
-/// other's newest model.
+/// the profiles feed; product views and service contacts from profiles' event log; products and
+/// orders from the products feed — in its store and an in-memory index, and answers only from
+/// that copy, so it keeps answering while profiles or products is down (GetReplicaStatus and the
+/// health details say how stale the copy is). Several replicas run at once, each with its own
+/// store; they give the same answers once caught up, and copy each other's newest model.
 ///
 /// Settings: ``MatchingSettings``.
 public struct MatchingService: CRMService {
@@ -69,9 +69,13 @@ public struct MatchingService: CRMService {
             try await replica.applyProducts(changes)
             return changes.count
         }
+        let events = CopyFollowers.follower(.events, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
+                                            logger: logger) { client, after, limit in
+            try await EventsFeed.step(replica: replica, client: client, after: after, limit: limit)
+        }
         let sync = ModelSync(replica: replica, peers: context.peers["matching"],
                              interval: settings.modelSync, logger: logger)
-        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, sync])]
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, events, sync])]
     }
 
     /// The decision log: the suitability handlers queue every decision into it, so it stops only
@@ -89,6 +93,7 @@ public struct MatchingService: CRMService {
             "products": "\(status.products)",
             "profiles_sequence": "\(status.profilesSequence)",
             "products_sequence": "\(status.productsSequence)",
+            "events_sequence": "\(status.eventsSequence)",
             "profiles_staleness_seconds": String(format: "%.1f", status.profilesStalenessSeconds),
             "products_staleness_seconds": String(format: "%.1f", status.productsStalenessSeconds),
             "model_version": status.modelVersion,
@@ -110,6 +115,7 @@ public struct MatchingService: CRMService {
             logger.info("replica loaded", metadata: ["customers": "\(replica.status().customers)"])
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { await replica.warmScores() }
+                group.addTask { await cancelWhenGracefulShutdown { await replica.keepScoresWarm() } }
                 for service in then { group.addTask { try await service.run() } }
             }
         }

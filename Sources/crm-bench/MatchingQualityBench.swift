@@ -6,27 +6,40 @@ import CRMServiceHost
 import CRMWorld
 import CRMWorldLoader
 import Foundation
+import GRDB
 import MatchingService
 import ProductsService
 import ProfilesService
 
-/// How close the propensity model comes to the best possible target list. A generated world is
-/// loaded through the services' RPCs, the model is trained through matching's TrainModel, and for
-/// the held-out month's most-bought products the model's top K (from EvaluateModel) is scored with
-/// the world's recorded true probabilities: expected precision@K (the mean true probability of the
-/// list) as a ratio to the best list's (customers ranked by their true probability), beside the
-/// realised hit rates and the random and richest-first baselines.
+/// How close the propensity model comes to the best possible target list, on worlds of both buying
+/// laws (``WorldLaw``). Each world is loaded through the services' RPCs, the model and a logistic
+/// regression are trained through matching's TrainModel, and for the held-out month's 20
+/// most-bought products each list's top K (from EvaluateModel) is scored with the world's recorded
+/// true probabilities: expected precision@K (the mean true probability of the list) as a ratio to
+/// the best list's (customers ranked by their true probability). Beside the model: logistic
+/// regression, richest first, random, and the ceiling — customers ranked by what could be known
+/// at the month's start (under the behaviour law, the probability without the month's unobserved
+/// noise; under the observed-state law that is the truth itself).
 struct MatchingQualityBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "matching-quality",
-        abstract: "Propensity model quality on a generated world: precision@K, lift, and expected precision against the best possible list."
+        abstract: "Propensity model quality on generated worlds of both buying laws: expected precision against the best possible list, beside logistic regression, the baselines and the ceiling."
     )
 
-    @Option(help: "Customers in the generated world.")
+    @Option(help: "Customers in each generated world.")
     var customers: Int = 20_000
 
     @Option(help: "World seed.")
     var seed: UInt64 = 20_261_129
+
+    @Option(help: "Which worlds: observed-state, behaviour, or both.")
+    var law: String = "both"
+
+    @Option(help: "Products in the library (default: the observed-state world's own default; 300 for the behaviour world).")
+    var products: Int?
+
+    @Option(help: "Most-bought products of the held-out month to evaluate.")
+    var evaluated: UInt32 = 20
 
     @Option(help: "Trees (gradient-boosted trees); 0 = the service's default.")
     var trees: UInt32 = 0
@@ -40,28 +53,45 @@ struct MatchingQualityBench: AsyncParsableCommand {
     @Option(help: "Negative rows kept per positive; 0 = the service's default.")
     var negatives: UInt32 = 0
 
-    @Flag(help: "Also train and report L2-regularised logistic regression.")
-    var logistic = false
-
     @Flag(help: "Print the figures of each evaluated product.")
     var verbose = false
 
-    @Option(help: "A folder for the three stores, kept afterwards; a folder that already holds this world is reused without loading it again.")
+    @Option(help: "A folder for the stores (a subfolder per world), kept afterwards; a world already loaded there is reused.")
     var folder: String?
 
     @Option(help: "A further training run, as comma-separated key=value (months, trees, depth, negatives, rate, kind=trees|logistic); repeatable.")
     var variant: [String] = []
 
     func run() async throws {
-        let dir = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-quality-bench-\(UUID().uuidString)")
+        let laws: [WorldLaw]
+        switch law {
+        case "both": laws = [.observedState, .behaviour]
+        default:
+            guard let one = WorldLaw(rawValue: law) else { throw ValidationError("--law must be observed-state, behaviour or both") }
+            laws = [one]
+        }
+        var rows: [String] = []
+        for law in laws { rows += try await runWorld(law) }
+        print("")
+        print("| world | model | K | expected precision ÷ best | hit rate (precision@K) | recall@K | lift |")
+        print("|---|---|---|---|---|---|---|")
+        for row in rows { print(row) }
+    }
+
+    /// Loads (or reuses) one world, trains and evaluates; returns its table rows.
+    func runWorld(_ law: WorldLaw) async throws -> [String] {
+        let base = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-quality-bench-\(UUID().uuidString)")
+        let dir = base.appendingPathComponent(law.rawValue)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { if folder == nil { try? FileManager.default.removeItem(at: dir) } }
-        let marker = dir.appendingPathComponent("loaded-\(customers)-\(seed)")
+        defer { if folder == nil { try? FileManager.default.removeItem(at: base) } }
+        let productCount = products ?? (law == .behaviour ? 300 : nil)
+        let marker = dir.appendingPathComponent("loaded-\(customers)-\(seed)-\(productCount.map(String.init) ?? "default")")
         let reuse = FileManager.default.fileExists(atPath: marker.path)
         let token = "bench"
         let tokens: [TokenAuthenticator.Entry] = [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"]))]
         let clock = ContinuousClock()
-        let world = World(WorldConfiguration(customers: customers, seed: seed))
+        let world = World(WorldConfiguration(customers: customers, seed: seed, products: productCount, law: law))
+        print("== world \(law.rawValue): \(customers) customers, \(world.products.count) products, seed \(seed)")
 
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: dir.appendingPathComponent("profiles.sqlite").path, tokens: tokens, runBackground: true)
         let products = try await InProcessService<ProductsService>.start(databasePath: dir.appendingPathComponent("products.sqlite").path, tokens: tokens)
@@ -87,37 +117,42 @@ struct MatchingQualityBench: AsyncParsableCommand {
         started = clock.now
         try await profiles.service.updateDimensions()
         let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, products.database.read { try ChangeFeed.lastSequence($0) })
+        let eventsLast = try await profiles.database.read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0 }
         while true {
             let status = matching.service.replicaStatus()
-            if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast { break }
+            if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast) { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         print("dimensions folded and matching caught up in \(String(format: "%.1f", Self.seconds(clock.now - started))) s")
         if folder != nil { _ = FileManager.default.createFile(atPath: marker.path, contents: Data()) }
 
         let client = matching.client(token: token)
-        let base = Crm_Matching_V1_TrainModelRequest.with {
+        let trained = Crm_Matching_V1_TrainModelRequest.with {
             $0.kind = .boostedTrees; $0.trees = trees; $0.depth = depth
             $0.trainingMonths = trainingMonths; $0.negativesPerPositive = negatives
         }
-        var requests = [("trees", base)]
-        if logistic { requests.append(("logistic", Crm_Matching_V1_TrainModelRequest.with { $0.kind = .logisticRegression; $0.trainingMonths = trainingMonths })) }
-        for text in variant { requests.append((text, try Self.request(text, base: base))) }
+        var requests = [("trees", trained), ("logistic", Crm_Matching_V1_TrainModelRequest.with {
+            $0.kind = .logisticRegression; $0.trainingMonths = trainingMonths; $0.negativesPerPositive = negatives
+        })]
+        for text in variant { requests.append((text, try Self.request(text, base: trained))) }
         let month = world.configuration.heldOutMonth
         // Each customer once: the true probabilities are read from the generated customers.
         var generated: [GeneratedCustomer] = []
         generated.reserveCapacity(customers)
         for index in 0..<customers { generated.append(world.customer(at: index)) }
-        if verbose { try await Self.compareStates(world: world, generated: generated, month: month, profiles: profiles.client(token: token)) }
+        if verbose && law == .observedState { try await Self.compareStates(world: world, generated: generated, month: month, profiles: profiles.client(token: token)) }
         var rows: [String] = []
+        var baselinesShown = false
         for (label, request) in requests {
             started = clock.now
             let progress = try await client.serverStreaming(Crm_Matching_V1_Matching.trainModel, request, options: .timeout(.seconds(3_600))).collect()
             guard let summary = progress.last?.model else { throw RPCError(.internal, "training ended without a model") }
-            print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows (\(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
+            print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows (\(summary.trainingPositives) positives, \(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
+            if verbose { print("  top features: " + summary.topFeatures.prefix(10).map { "\($0.feature) \(String(format: "%.3f", $0.gain))" }.joined(separator: ", ")) }
             let evaluation = try await client.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
-                $0.version = summary.version; $0.k = [100, 500]; $0.products = 10; $0.includeRankings = true
+                $0.version = summary.version; $0.k = [100, 500]; $0.products = evaluated; $0.includeRankings = true
             }, options: .timeout(.seconds(3_600))).evaluation
+            if !baselinesShown { print("held-out month \(evaluation.heldOutMonth): \(evaluation.orders) orders by \(evaluation.buyers) buyers; \(evaluation.products.count) products evaluated") }
             let weights = try await client.unary(Crm_Matching_V1_Matching.exportModel, Crm_Matching_V1_ExportModelRequest.with {
                 $0.version = summary.version
             }).productWeights
@@ -126,36 +161,40 @@ struct MatchingQualityBench: AsyncParsableCommand {
                 world.product(code: product.productCode).map { ProductLists(product: product, record: $0, world: world, generated: generated, month: month, weights: weights) }
             }
             for (position, k) in [100, 500].enumerated() {
-                var ratios: [Double] = [], randomRatios: [Double] = [], richestRatios: [Double] = []
-                var propensityOnly: [Double] = [], estimatedShare: [Double] = [], zeros: [Double] = []
+                var ratios: [Double] = [], randomRatios: [Double] = [], richestRatios: [Double] = [], ceilingRatios: [Double] = []
                 for list in lists {
                     let best = list.expected(list.best, k)
                     guard best > 0 else { continue }
                     ratios.append(list.expected(list.model, k) / best)
                     randomRatios.append(list.expected(list.random, k) / best)
                     richestRatios.append(list.expected(list.richest, k) / best)
-                    propensityOnly.append(list.expected(list.byPropensity, k) / best)
-                    estimatedShare.append(list.expected(list.byEstimatedShare, k) / best)
-                    let listed = list.model.prefix(k)
-                    zeros.append(Double(listed.count { list.truth[$0] == 0 }) / Double(max(1, listed.count)))
+                    ceilingRatios.append(list.expected(list.ceiling, k) / best)
                     if verbose {
-                        if list.product.productCode == evaluation.products.first?.productCode { list.printTerms(k, generated: generated, month: month) }
-                        print("    K=\(k) \(list.record.code) \(list.record.family) eligible \(list.product.eligible) buyers \(list.product.buyers): model \(Self.f(ratios.last ?? 0)), true propensity alone \(Self.f(propensityOnly.last ?? 0)), × estimated share \(Self.f(estimatedShare.last ?? 0))")
+                        if law == .observedState, list.product.productCode == evaluation.products.first?.productCode { list.printTerms(k, generated: generated, month: month) }
+                        // Under the observed-state law: what a perfect family propensity reaches alone and
+                        // with the product's share as the model estimates it (where a gap comes from).
+                        let references = law == .observedState
+                            ? ", true propensity alone \(Self.f(list.expected(list.byPropensity, k) / best)), × estimated share \(Self.f(list.expected(list.byEstimatedShare, k) / best))" : ""
+                        print("    K=\(k) \(list.record.code) \(list.record.family) eligible \(list.product.eligible) buyers \(list.product.buyers): \(label) \(Self.f(ratios.last ?? 0)), ceiling \(Self.f(ceilingRatios.last ?? 0))\(references)")
                     }
                 }
-                let model = evaluation.model[position], random = evaluation.random[position], richest = evaluation.richest[position]
-                print("  K=\(k): model \(Self.f(Self.mean(ratios))), true propensity alone \(Self.f(Self.mean(propensityOnly))), true propensity × estimated share \(Self.f(Self.mean(estimatedShare))), model list with zero probability \(Self.f(Self.mean(zeros)))")
-                rows.append("| \(label) | \(k) | \(Self.f(Self.mean(ratios))) | \(Self.f(Self.mean(randomRatios))) | \(Self.f(Self.mean(richestRatios))) | \(Self.f(model.precision)) / \(Self.f(random.precision)) / \(Self.f(richest.precision)) | \(Self.f(model.recall)) | \(Self.f(model.lift)) / \(Self.f(random.lift)) / \(Self.f(richest.lift)) |")
+                let model = evaluation.model[position]
+                print("  K=\(k): \(label) \(Self.f(Self.mean(ratios))) of the best list (ceiling \(Self.f(Self.mean(ceilingRatios))), richest first \(Self.f(Self.mean(richestRatios))), random \(Self.f(Self.mean(randomRatios))))")
+                rows.append("| \(law.rawValue) | \(label) | \(k) | \(Self.f(Self.mean(ratios))) | \(Self.f(model.precision)) | \(Self.f(model.recall)) | \(Self.f(model.lift)) |")
+                if !baselinesShown {
+                    let random = evaluation.random[position], richest = evaluation.richest[position]
+                    rows.append("| \(law.rawValue) | richest first | \(k) | \(Self.f(Self.mean(richestRatios))) | \(Self.f(richest.precision)) | \(Self.f(richest.recall)) | \(Self.f(richest.lift)) |")
+                    rows.append("| \(law.rawValue) | random | \(k) | \(Self.f(Self.mean(randomRatios))) | \(Self.f(random.precision)) | \(Self.f(random.recall)) | \(Self.f(random.lift)) |")
+                    rows.append("| \(law.rawValue) | ceiling (known at the month's start) | \(k) | \(Self.f(Self.mean(ceilingRatios))) | | | |")
+                }
             }
+            baselinesShown = true
         }
-        print("")
-        print("| model | K | expected precision ÷ best: model | random | richest | hit rate (precision@K) model / random / richest | recall@K model | lift model / random / richest |")
-        print("|---|---|---|---|---|---|---|---|")
-        for row in rows { print(row) }
         await client.close()
         try await matching.stop()
         try await products.stop()
         try await profiles.stop()
+        return rows
     }
 
     /// How often the state the purchase law read (the generator's ``ObservedState``) differs from
@@ -229,6 +268,8 @@ struct ProductLists {
     let truth: [Double]
     let model: [Int], random: [Int], richest: [Int]
     let best: [Int], byPropensity: [Int], byEstimatedShare: [Int]
+    /// Customers ranked by what could be known at the month's start (``World/knowableProbability(of:product:month:)``).
+    let ceiling: [Int]
 
     init(product: Crm_Matching_V1_ProductEvaluation, record: GeneratedProduct, world: World, generated: [GeneratedCustomer], month: Int,
          weights: [String: Double]) {
@@ -241,6 +282,8 @@ struct ProductLists {
         random = indices(product.randomRanking)
         richest = indices(product.richestRanking)
         best = truth.indices.sorted { truth[$0] > truth[$1] }
+        let knowable = generated.map { world.knowableProbability(of: $0, product: record, month: month) }
+        ceiling = truth.indices.sorted { knowable[$0] > knowable[$1] }
         let family = record.family
         let canBuy = truth.indices.filter { truth[$0] > 0 }
         func propensity(_ index: Int) -> Double { generated[index].familyPropensity(family, month: month) }

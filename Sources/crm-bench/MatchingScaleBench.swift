@@ -115,6 +115,12 @@ struct MatchingScaleBench: AsyncParsableCommand {
                 }
                 $0.model = Data(model.serialized())
                 $0.productWeights = weights
+                // A choice model of the trained shape, so a product's share is computed as in
+                // production (its features per suitability profile and day).
+                $0.choice = .with {
+                    $0.features = ["risk_headroom_1", "risk_headroom_2", "risk_headroom_3", "risk_headroom_4", "horizon_gap", "log_days_on_sale", "log_sales_30d"]
+                    $0.coefficients = [0.4, 0.2, -0.1, -0.3, -0.1, 0.05, 0.3]
+                }
             }
         })
 

@@ -181,8 +181,13 @@ struct Walkthrough: Sendable {
         "\(product.productCode) \(product.name) · \(ProtoNames.productType(product.type)) · \(ProtoNames.risk(product.riskLevel))"
     }
 
+    /// The reasons as matching words them ("viewed bond funds 3 times in the last 7 days"), each
+    /// with its part in the log-odds; a feature's name when an older service sends no words.
     static func reasons(_ reasons: [Crm_Matching_V1_ScoreReason]) -> String {
-        reasons.prefix(3).map { "\($0.feature) \($0.contribution >= 0 ? "+" : "")\(Format.decimal($0.contribution, places: 2))" }.joined(separator: ", ")
+        reasons.prefix(3).map { reason in
+            let words = reason.text.isEmpty ? reason.feature : reason.text
+            return "\(words) \(reason.contribution >= 0 ? "+" : "")\(Format.decimal(reason.contribution, places: 2))"
+        }.joined(separator: "; ")
     }
 
     func targets(for product: Crm_Products_V1_Product) async throws {
@@ -195,7 +200,7 @@ struct Walkthrough: Sendable {
         Self.line("\(Format.count(answer.eligible)) customers MATCH it\(product.targetRule.isEmpty ? "" : " and meet its target rule `\(product.targetRule)`"); "
                   + "ranked by model \(answer.modelVersion) (probability of buying it in the coming month)")
         var table = TextTable([.init("#", .right), .init("Customer"), .init("Name"), .init("Score", .right),
-                               .init("Why (features that raised the score, log-odds)", maximumWidth: 62)])
+                               .init("Why (what raised the score most, in log-odds)", maximumWidth: 72)])
         for target in answer.customers {
             let name = (try? await clients.profiles.unary(Crm_Profiles_V1_Profiles.getCustomer, Crm_Profiles_V1_GetCustomerRequest.with { $0.customerID = target.customerID }).customer.name) ?? ""
             table.append(["\(target.rank)", target.customerID, name, Format.percent(target.score), Self.reasons(target.reasons)])

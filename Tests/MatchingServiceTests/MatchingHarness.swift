@@ -28,7 +28,7 @@ struct MatchingHarness: StoppableService {
         let products = try await InProcessService<ProductsService>.start(databasePath: temporaryFile("products"), tokens: tokens)
         var harness = MatchingHarness(profiles: profiles, products: products, replicas: [])
         let replica = try await harness.addReplica()
-        // Serving: its (empty) copy has read both feeds once.
+        // Serving: its (empty) copy has read its three feeds once.
         try await CRMTestSupport.waitUntil { replica.service.readiness.isReady }
         return harness
     }
@@ -119,17 +119,22 @@ struct MatchingHarness: StoppableService {
         return (profilesLast, productsLast)
     }
 
-    /// Waits until every replica serves, has applied everything both feeds hold now (profiles has
-    /// folded every event into dimensions first) and holds the first replica's model.
+    /// Waits until every replica serves, has applied everything both feeds and profiles' views and
+    /// contacts hold now (profiles has folded every event into dimensions first) and holds the
+    /// first replica's model.
     func waitUntilCaughtUp() async throws {
         try await profiles.service.updateDimensions()
         let (profilesLast, productsLast) = try await sourceSequences()
+        let eventsLast = try await profiles.database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0
+        }
         let model = replicas.first?.service.replicaStatus().modelVersion ?? ""
         for replica in replicas {
             try await CRMTestSupport.waitUntil {
                 let status = replica.service.replicaStatus()
                 return replica.service.readiness.isReady && status.profilesSequence >= profilesLast
-                    && status.productsSequence >= productsLast && status.modelVersion == model
+                    && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast)
+                    && status.modelVersion == model
             }
         }
     }

@@ -1,21 +1,22 @@
-import CRMTestSupport
 import CRMPropensity
 import CRMProtos
 import CRMRPC
 import CRMWorld
 import CRMWorldLoader
+import CRMTestSupport
 import Testing
 @testable import MatchingService
 
-/// The propensity model trained through the service on a generated brokerage loaded through the
-/// services' RPCs, evaluated on the held-out month beside the baselines and against the world's
-/// recorded true probabilities.
+/// The propensity model trained through the service on a generated brokerage of each buying law,
+/// loaded through the services' RPCs, evaluated on the held-out month beside logistic regression
+/// and the baselines and against the world's recorded true probabilities.
 @Suite(.serialized) struct PropensityModelTests {
     static let customers = 1_500
 
-    @Test func theModelBeatsBothBaselinesOnTheHeldOutMonth() async throws {
+    @Test(arguments: WorldLaw.allCases)
+    func theModelBeatsLogisticRegressionAndBothBaselinesOnTheHeldOutMonth(law: WorldLaw) async throws {
         try await withService(await MatchingHarness.start()) { harness in
-            let world = World(WorldConfiguration(customers: Self.customers, seed: 20_261_129))
+            let world = World(WorldConfiguration(customers: Self.customers, seed: 20_261_129, law: law))
             let loader = WorldLoader(world: world, clients: .init(
                 profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
             ))
@@ -65,6 +66,7 @@ import Testing
             #expect(modelExpected > 1.5 * randomExpected, "expected buyers: model \(modelExpected), random \(randomExpected)")
             #expect(modelExpected > richestExpected, "expected buyers: model \(modelExpected), richest \(richestExpected)")
 
+
             // The current model now ranks target lists, with the features that raised each score.
             let top = try #require(evaluation.products.first?.productCode)
             let targets = try await harness.targets(top, k: 10)
@@ -74,11 +76,7 @@ import Testing
 
             // The background pass scores every customer under the new model and then says so.
             let replica = harness.replicas[0].service
-            var polls = 0
-            while !replica.replicaStatus().scoresWarm, polls < 6_000 {
-                polls += 1
-                try await Task.sleep(for: .milliseconds(10))
-            }
+            try await waitUntil { replica.replicaStatus().scoresWarm }
             let status = replica.replicaStatus()
             #expect(status.scoresWarm && status.modelVersion == summary.version)
             let unscored = replica.replica.memory.withLock { memory in memory.familyScores.reduce(0) { $0 + $1.filter(\.isNaN).count } }
@@ -115,6 +113,26 @@ import Testing
                     "\(capped.trainingRows) + \(capped.validationRows) rows for a cap of \(options.maxRows)")
             #expect(capped.trainingMonths == summary.trainingMonths)
             #expect(capped.trainingPositives == summary.trainingPositives && capped.trainingPositives > 0)
+
+            // Logistic regression on the same rows, evaluated on the same products: below the trees.
+            let logistic = try #require(try await harness.matching.serverStreaming(
+                Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with {
+                    $0.kind = .logisticRegression; $0.negativesPerPositive = 50
+                }
+            ).collect().last?.model)
+            let linear = try await harness.matching.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
+                $0.version = logistic.version
+                $0.k = [100]
+                $0.includeRankings = true
+                $0.productCodes = evaluation.products.map(\.productCode)
+            }).evaluation
+            var logisticExpected = 0.0
+            for product in linear.products {
+                logisticExpected += product.modelRanking.reduce(0) { total, id in
+                    total + (world.customerIndex(of: id).map { world.trueProbability(customer: $0, product: product.productCode, month: month) } ?? 0)
+                }
+            }
+            #expect(modelExpected > logisticExpected, "expected buyers: trees \(modelExpected), logistic regression \(logisticExpected)")
         }
     }
 }

@@ -75,6 +75,7 @@ public enum CRMMessageRegistry {
             Crm_Matching_V1_CampaignContact.self,
             Crm_Matching_V1_CampaignReport.self,
             Crm_Matching_V1_CampaignTarget.self,
+            Crm_Matching_V1_ChoiceModel.self,
             Crm_Matching_V1_CreateCampaignRequest.self,
             Crm_Matching_V1_CreateCampaignResponse.self,
             Crm_Matching_V1_DecideSuitabilityRequest.self,

@@ -120,6 +120,7 @@ extension Crm_Matching_V1_GetCampaignReportResponse: FieldChecked {
 extension Crm_Matching_V1_ScoreReason: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         problems.checkText(feature, "feature", maxBytes: 256)
+        problems.checkText(text, "text", maxBytes: 256)
     }
 }
 
@@ -252,6 +253,13 @@ extension Crm_Matching_V1_ExportModelResponse: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         if hasSummary { problems.enter("summary"); summary.checkFields(&problems); problems.leave() }
         for key in productWeights.keys { problems.checkText(key, "product_weights", key: key, maxBytes: 256) }
+        if hasChoice { problems.enter("choice"); choice.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_ChoiceModel: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        for (index, value) in features.enumerated() { problems.checkText(value, "features", index: index, maxBytes: 256) }
     }
 }
 

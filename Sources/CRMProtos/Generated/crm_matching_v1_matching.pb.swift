@@ -605,7 +605,8 @@ public nonisolated struct Crm_Matching_V1_ScoreReason: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// a dimension name, or a derived feature such as viewed_family_90d
+  /// A dimension name, or a feature of the customer and the product's family such as
+  /// family_views_7d (the model summary's `features` lists every one).
   public var feature: String = String()
 
   /// in log-odds
@@ -613,6 +614,10 @@ public nonisolated struct Crm_Matching_V1_ScoreReason: Sendable {
 
   /// the customer's value of the feature (NaN when missing)
   public var value: Double = 0
+
+  /// The reason in words, for a client manager: "viewed bond funds 3 times in the last 7 days",
+  /// "total assets 1,234,567.00".
+  public var text: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -745,13 +750,27 @@ public nonisolated struct Crm_Matching_V1_RecommendProductsResponse: Sendable {
   public init() {}
 }
 
-/// Trains a model on the order history and the customers' dimensions as they were at the end of
-/// the month before each month (asked of profiles' StreamDimensionsAsOf, kept in matching's store):
-/// trains on the `training_months` months before the held-out one (months without any purchase,
+/// Trains a model on the order history and what was known at the start of each month: a row per
+/// (customer, product family) for the families with at least one product on sale that MATCHed the
+/// customer on the month's first day (the model learns buying, not eligibility), labelled by
+/// whether the customer bought a product of the family in the month. A row holds the customer's
+/// dimensions at the end of the month before (asked of profiles' StreamDimensionsAsOf, kept in
+/// matching's store) and the customer's behaviour towards the family up to the month's start, from
+/// matching's copy of profiles' product views and service contacts and of products' orders:
+/// views in 7 / 30 / 90 days and days since the last, orders (count, amount, days since the last)
+/// and redemptions, value held (profiles' product_value_<family>), contacts in 7 / 30 days, any and
+/// about a product of the family. Within a family, a product's share is a choice model over the
+/// products on sale that MATCH the customer, fitted on the same months' purchases: each product's
+/// own weight, and the product's risk against the customer's tolerance, its horizon against
+/// theirs, its days on sale and its sales in the 30 days before. Target lists and recommendations
+/// score with the same features as of now (views and contacts up to the call).
+///
+/// Trains on the `training_months` months before the held-out one (months without any purchase,
 /// before the order history begins, are skipped), validates (early stopping) on the last of them,
 /// and evaluates on the held-out month. The trained model becomes current on this replica; other
 /// replicas copy it (ExportModel) within their sync interval. The defaults are the settings that
 /// came closest to the best possible target list on generated worlds (BENCHMARKS.md › Model quality).
+/// Cancelling the call stops the training at the next tree; nothing is stored.
 public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -768,7 +787,7 @@ public nonisolated struct Crm_Matching_V1_TrainModelRequest: Sendable {
   /// 1..2000; default 1500 (early stopping usually keeps a few hundred)
   public var trees: UInt32 = 0
 
-  /// 1..12; default 3
+  /// 1..10; default 3
   public var depth: UInt32 = 0
 
   /// default 1
@@ -903,6 +922,12 @@ public nonisolated struct Crm_Matching_V1_Evaluation: Sendable {
 
   /// the most-bought products of the month
   public var products: [Crm_Matching_V1_ProductEvaluation] = []
+
+  /// Customers who bought anything in the month, and their orders (subscriptions): a month with
+  /// none cannot be evaluated (EvaluateModel answers FAILED_PRECONDITION).
+  public var buyers: UInt64 = 0
+
+  public var orders: UInt64 = 0
 
   /// Means over those products, per k.
   public var model: [Crm_Matching_V1_RankingFigures] = []
@@ -1082,14 +1107,48 @@ public nonisolated struct Crm_Matching_V1_ExportModelResponse: Sendable {
 
   public var model: Data = Data()
 
-  /// Product popularity within each family, estimated at training: "product_code" -> weight.
+  /// Product popularity within each family, estimated at training: "product_code" -> weight (a
+  /// product's share among what a customer may buy of its family is its weight times
+  /// exp(choice · its features), normalised over those products).
   public var productWeights: Dictionary<String,Double> = [:]
+
+  /// The within-family choice model's coefficients; absent for models trained before it (the
+  /// share is then the weights alone).
+  public var choice: Crm_Matching_V1_ChoiceModel {
+    get {_choice ?? Crm_Matching_V1_ChoiceModel()}
+    set {_choice = newValue}
+  }
+  /// Returns true if `choice` has been explicitly set.
+  public var hasChoice: Bool {self._choice != nil}
+  /// Clears the value of `choice`. Subsequent reads from it will return its default value.
+  public mutating func clearChoice() {self._choice = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _summary: Crm_Matching_V1_ModelSummary? = nil
+  fileprivate var _choice: Crm_Matching_V1_ChoiceModel? = nil
+}
+
+/// How a product's share of its family depends on the (customer, product) pair: log-linear in
+/// these features (names: risk_headroom_1 … risk_headroom_4 = 1 when the customer's tolerance level
+/// minus the product's risk level is that many steps, horizon_gap = the customer's horizon minus the
+/// product's, log_days_on_sale, log_sales_30d = log(1 + the product's subscriptions in the 30 days
+/// before the day)). A name this replica does not compute counts 0.
+public nonisolated struct Crm_Matching_V1_ChoiceModel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var features: [String] = []
+
+  /// one per feature
+  public var coefficients: [Double] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// Installs a model exported elsewhere (another environment's ExportModel, e.g. one trained in
@@ -1139,6 +1198,8 @@ public nonisolated struct Crm_Matching_V1_ImportModelResponse: Sendable {
   fileprivate var _model: Crm_Matching_V1_ModelSummary? = nil
 }
 
+/// Scores the held-out month from what was known at its start, as training does. A month without
+/// any order, or before the order history, answers FAILED_PRECONDITION saying so.
 public nonisolated struct Crm_Matching_V1_EvaluateModelRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1290,15 +1351,20 @@ public nonisolated struct Crm_Matching_V1_ReplicaStatus: Sendable {
 
   public var modelVersion: String = String()
 
-  /// The replica serves: its store is loaded and its copy has read both feeds to their end at least
-  /// once (in this run, or in an earlier one of the same store). Until then Health/Check says
-  /// NOT_SERVING and every method but GetReplicaStatus, GetModel and ExportModel answers UNAVAILABLE.
+  /// The replica serves: its store is loaded and its copy has read both feeds and profiles' event log
+  /// (views and contacts) to their end at least once (in this run, or in an earlier one of the same
+  /// store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel
+  /// and ExportModel answers UNAVAILABLE.
   public var ready: Bool = false
 
   /// After a model change a background pass computes every customer's scores; until it ends a
   /// target list may compute its family's scores itself (seconds at a million customers). True once
   /// the pass for model_version has ended (or there is no model).
   public var scoresWarm: Bool = false
+
+  /// The last event of profiles' event log applied (the product views and service contacts the
+  /// behaviour features read).
+  public var eventsSequence: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2116,7 +2182,7 @@ nonisolated extension Crm_Matching_V1_GetCampaignReportResponse: SwiftProtobuf.M
 
 nonisolated extension Crm_Matching_V1_ScoreReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ScoreReason"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}feature\0\u{1}contribution\0\u{1}value\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}feature\0\u{1}contribution\0\u{1}value\0\u{1}text\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2127,6 +2193,7 @@ nonisolated extension Crm_Matching_V1_ScoreReason: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularStringField(value: &self.feature) }()
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.contribution) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.text) }()
       default: break
       }
     }
@@ -2142,6 +2209,9 @@ nonisolated extension Crm_Matching_V1_ScoreReason: SwiftProtobuf.Message, SwiftP
     if self.value.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 3)
     }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2149,6 +2219,7 @@ nonisolated extension Crm_Matching_V1_ScoreReason: SwiftProtobuf.Message, SwiftP
     if lhs.feature != rhs.feature {return false}
     if lhs.contribution != rhs.contribution {return false}
     if lhs.value != rhs.value {return false}
+    if lhs.text != rhs.text {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2725,7 +2796,7 @@ nonisolated extension Crm_Matching_V1_ProductEvaluation: SwiftProtobuf.Message, 
 
 nonisolated extension Crm_Matching_V1_Evaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Evaluation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}held_out_month\0\u{1}products\0\u{1}model\0\u{1}random\0\u{1}richest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}held_out_month\0\u{1}products\0\u{1}model\0\u{1}random\0\u{1}richest\0\u{1}buyers\0\u{1}orders\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2738,6 +2809,8 @@ nonisolated extension Crm_Matching_V1_Evaluation: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.model) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.random) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.richest) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.buyers) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.orders) }()
       default: break
       }
     }
@@ -2759,12 +2832,20 @@ nonisolated extension Crm_Matching_V1_Evaluation: SwiftProtobuf.Message, SwiftPr
     if !self.richest.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.richest, fieldNumber: 5)
     }
+    if self.buyers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.buyers, fieldNumber: 6)
+    }
+    if self.orders != 0 {
+      try visitor.visitSingularUInt64Field(value: self.orders, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Matching_V1_Evaluation, rhs: Crm_Matching_V1_Evaluation) -> Bool {
     if lhs.heldOutMonth != rhs.heldOutMonth {return false}
     if lhs.products != rhs.products {return false}
+    if lhs.buyers != rhs.buyers {return false}
+    if lhs.orders != rhs.orders {return false}
     if lhs.model != rhs.model {return false}
     if lhs.random != rhs.random {return false}
     if lhs.richest != rhs.richest {return false}
@@ -3044,7 +3125,7 @@ nonisolated extension Crm_Matching_V1_ExportModelRequest: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Matching_V1_ExportModelResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExportModelResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{1}model\0\u{3}product_weights\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{1}model\0\u{3}product_weights\0\u{1}choice\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3055,6 +3136,7 @@ nonisolated extension Crm_Matching_V1_ExportModelResponse: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularMessageField(value: &self._summary) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.model) }()
       case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: &self.productWeights) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._choice) }()
       default: break
       }
     }
@@ -3074,6 +3156,9 @@ nonisolated extension Crm_Matching_V1_ExportModelResponse: SwiftProtobuf.Message
     if !self.productWeights.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufDouble>.self, value: self.productWeights, fieldNumber: 3)
     }
+    try { if let v = self._choice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3081,6 +3166,42 @@ nonisolated extension Crm_Matching_V1_ExportModelResponse: SwiftProtobuf.Message
     if lhs._summary != rhs._summary {return false}
     if lhs.model != rhs.model {return false}
     if lhs.productWeights != rhs.productWeights {return false}
+    if lhs._choice != rhs._choice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_ChoiceModel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChoiceModel"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}features\0\u{1}coefficients\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.features) }()
+      case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.coefficients) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.features.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.features, fieldNumber: 1)
+    }
+    if !self.coefficients.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.coefficients, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_ChoiceModel, rhs: Crm_Matching_V1_ChoiceModel) -> Bool {
+    if lhs.features != rhs.features {return false}
+    if lhs.coefficients != rhs.coefficients {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3408,7 +3529,7 @@ nonisolated extension Crm_Matching_V1_GetReplicaStatusRequest: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReplicaStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}products\0\u{1}purchases\0\u{3}profiles_sequence\0\u{3}products_sequence\0\u{3}profiles_staleness_seconds\0\u{3}products_staleness_seconds\0\u{3}model_version\0\u{1}ready\0\u{3}scores_warm\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}products\0\u{1}purchases\0\u{3}profiles_sequence\0\u{3}products_sequence\0\u{3}profiles_staleness_seconds\0\u{3}products_staleness_seconds\0\u{3}model_version\0\u{1}ready\0\u{3}scores_warm\0\u{3}events_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3426,6 +3547,7 @@ nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, Swif
       case 8: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.ready) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.scoresWarm) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.eventsSequence) }()
       default: break
       }
     }
@@ -3462,6 +3584,9 @@ nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, Swif
     if self.scoresWarm != false {
       try visitor.visitSingularBoolField(value: self.scoresWarm, fieldNumber: 10)
     }
+    if self.eventsSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.eventsSequence, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3476,6 +3601,7 @@ nonisolated extension Crm_Matching_V1_ReplicaStatus: SwiftProtobuf.Message, Swif
     if lhs.modelVersion != rhs.modelVersion {return false}
     if lhs.ready != rhs.ready {return false}
     if lhs.scoresWarm != rhs.scoresWarm {return false}
+    if lhs.eventsSequence != rhs.eventsSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

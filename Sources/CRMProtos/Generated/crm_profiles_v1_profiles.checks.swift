@@ -174,6 +174,7 @@ extension Crm_Profiles_V1_ServiceContactEvent: FieldChecked {
         problems.checkText(staffID, "staff_id", maxBytes: 256)
         problems.checkText(topic, "topic", maxBytes: 256)
         if hasContactedAt { problems.enter("contacted_at"); contactedAt.checkFields(&problems); problems.leave() }
+        problems.checkText(productCode, "product_code", maxBytes: 256)
     }
 }
 

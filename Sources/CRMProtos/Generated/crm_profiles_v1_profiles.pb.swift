@@ -1482,6 +1482,11 @@ public nonisolated struct Crm_Profiles_V1_ServiceContactEvent: Sendable {
   /// Clears the value of `contactedAt`. Subsequent reads from it will return its default value.
   public mutating func clearContactedAt() {self._contactedAt = nil}
 
+  /// The product the contact was about (a recommendation call, a product's follow-up), if any;
+  /// empty for a contact about nothing in particular. Matching's propensity model counts it as a
+  /// contact about the product's family.
+  public var productCode: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3880,7 +3885,7 @@ nonisolated extension Crm_Profiles_V1_MarginInterestEvent: SwiftProtobuf.Message
 
 nonisolated extension Crm_Profiles_V1_ServiceContactEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServiceContactEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{1}channel\0\u{3}staff_id\0\u{1}topic\0\u{1}outcome\0\u{3}contacted_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}idempotency_key\0\u{3}customer_id\0\u{1}channel\0\u{3}staff_id\0\u{1}topic\0\u{1}outcome\0\u{3}contacted_at\0\u{3}product_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3895,6 +3900,7 @@ nonisolated extension Crm_Profiles_V1_ServiceContactEvent: SwiftProtobuf.Message
       case 5: try { try decoder.decodeSingularStringField(value: &self.topic) }()
       case 6: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._contactedAt) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
       default: break
       }
     }
@@ -3926,6 +3932,9 @@ nonisolated extension Crm_Profiles_V1_ServiceContactEvent: SwiftProtobuf.Message
     try { if let v = self._contactedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3937,6 +3946,7 @@ nonisolated extension Crm_Profiles_V1_ServiceContactEvent: SwiftProtobuf.Message
     if lhs.topic != rhs.topic {return false}
     if lhs.outcome != rhs.outcome {return false}
     if lhs._contactedAt != rhs._contactedAt {return false}
+    if lhs.productCode != rhs.productCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -33,6 +33,8 @@ public struct GeneratedCustomer: Sendable {
     public let events: CustomerEvents
     /// Product orders (subscriptions) in the generated year, in time order.
     public let purchases: [GeneratedPurchase]
+    /// Redemption orders, in time order (the behaviour law's world records them; the other does not).
+    public let redemptions: [Crm_Products_V1_Order]
     /// The law's numbers for each purchase month.
     public let months: [CustomerMonth]
 
@@ -55,6 +57,16 @@ public struct CustomerMonth: Sendable {
     /// W_f by family: the summed popularity of the family's products on sale that month that
     /// match the customer.
     public let matchingWeight: [Double]
+    /// Under ``BehaviourLaw``: what it read and the month's noise per family (nil otherwise).
+    public let behaviour: BehaviourMonth?
+}
+
+/// The behaviour law's inputs for one customer-month, from which every product's probability
+/// follows (``World/trueProbability(of:product:month:)``).
+public struct BehaviourMonth: Sendable {
+    public let state: BehaviourState
+    /// ε by family.
+    public let noise: [Double]
 }
 
 /// One order a customer placed.

@@ -119,8 +119,10 @@ extension CustomerSimulation {
             buyProduct(purchase, millis: action.millis)
         case .redemption(let product):
             guard let slot = portfolio.products.firstIndex(where: { $0.product == product && $0.redeemOn <= action.day }) else { return }
-            portfolio.cashFen += portfolio.value(of: portfolio.products[slot], on: action.day, market: world.market)
+            let value = portfolio.value(of: portfolio.products[slot], on: action.day, market: world.market)
+            portfolio.cashFen += value
             portfolio.products.remove(at: slot)
+            if world.configuration.law == .behaviour, value > 0 { recordRedemption(product: product, amountFen: value, millis: action.millis) }
         case .liquidation:
             liquidate(day: action.day, millis: action.millis)
         }
@@ -332,6 +334,7 @@ extension CustomerSimulation {
             event.products.append(product)
         }
         events.dailyPositions.append(event)
+        behaviourTracker.position(cashFen: portfolio.cashFen, totalFen: total)
         tracker.snapshot(on: day, totalFen: total, products: lines.map { ($0.product, $0.family, $0.valueFen) })
     }
 

@@ -42,7 +42,7 @@ extension CustomerSimulation {
                 planned.append(plan(product: product, family: family, month: month, index: index, state: state))
             }
         }
-        months.append(CustomerMonth(state: state, eligible: eligible, propensity: propensity, matchingWeight: weights))
+        months.append(CustomerMonth(state: state, eligible: eligible, propensity: propensity, matchingWeight: weights, behaviour: nil))
         return planned
     }
 
@@ -105,8 +105,12 @@ extension CustomerSimulation {
             portfolio.products.append(.init(product: purchase.product, costFen: purchase.amountFen, baseValueFen: purchase.amountFen,
                                             baseDay: purchase.day, redeemOn: purchase.day + WorldDay(activity.int(holdDays))))
         }
+        behaviourTracker.bought(purchase.family, on: purchase.day)
         var order = Crm_Products_V1_Order()
-        order.orderID = "O" + sketch.id.dropFirst() + "-" + world.configuration.month(purchase.month).compact + "-" + Wire.padded(purchase.family.rawValue, width: 2)
+        // One order per family and month under the observed-state law; the behaviour law may buy
+        // two products of a family in a month, so its ids name the product.
+        let suffix = world.configuration.law == .behaviour ? "P" + Wire.padded(purchase.product, width: 4) : Wire.padded(purchase.family.rawValue, width: 2)
+        order.orderID = "O" + sketch.id.dropFirst() + "-" + world.configuration.month(purchase.month).compact + "-" + suffix
         order.customerID = sketch.id
         order.productCode = world.productCodes[purchase.product]
         order.side = .subscription

@@ -22,6 +22,13 @@ struct CustomerSimulation {
     var events = CustomerEvents()
     var purchases: [GeneratedPurchase] = []
     var months: [CustomerMonth] = []
+    /// Under the behaviour law: its own draws (so the other law's world is unchanged), its
+    /// inputs, the families the customer is currently interested in, and the redemption orders.
+    var lawDraws: WorldRandom
+    var behaviourTracker = BehaviourTracker()
+    var interested: [Bool]
+    var redemptions: [Crm_Products_V1_Order] = []
+    var redemptionSequence = 0
 
     var tradeDrift = 0.0
     var viewDrift = 0.0
@@ -40,6 +47,8 @@ struct CustomerSimulation {
         activity = WorldRandom(seed: seed, salt: 2)
         browsing = WorldRandom(seed: seed, salt: 3)
         purchasing = WorldRandom(seed: seed, salt: 4)
+        lawDraws = WorldRandom(seed: seed, salt: 5)
+        interested = [Bool](repeating: false, count: WorldFamily.allCases.count)
         focus = WorldFamily(rawValue: browsing.weighted(sketch.familyPreference)) ?? .moneyMarketFund
         var liquidation: WorldDay?
         if let closed = sketch.timeline.closedOn, closed > world.calendar.spanStart {
@@ -74,23 +83,31 @@ struct CustomerSimulation {
 
     // MARK: Running
 
-    mutating func run() -> (events: CustomerEvents, purchases: [GeneratedPurchase], months: [CustomerMonth]) {
+    mutating func run() -> (events: CustomerEvents, purchases: [GeneratedPurchase], months: [CustomerMonth], redemptions: [Crm_Products_V1_Order]) {
         let calendar = world.calendar
+        let behaviourLaw = world.configuration.law == .behaviour
         setUpOpeningPortfolio()
         for spanIndex in calendar.months.indices {
             let month = calendar.months[spanIndex]
             if spanIndex > 0 { drift() }
             let purchaseMonth = spanIndex - calendar.warmUpMonths
             var planned: [PlannedPurchase] = []
-            if purchaseMonth >= 0 { planned = decidePurchases(month: month, index: purchaseMonth) }
-            simulateAccount(month: month, spanIndex: spanIndex, purchases: planned)
-            simulateViews(month: month, spanIndex: spanIndex, purchases: planned)
-            simulateContacts(month: month, purchases: planned)
+            if behaviourLaw {
+                driftInterest()
+                if purchaseMonth >= 0 { planned = decideBehaviourPurchases(month: month, index: purchaseMonth) }
+                simulateAccount(month: month, spanIndex: spanIndex, purchases: planned)
+                simulateManagerContacts(month: month, spanIndex: spanIndex, purchases: planned)
+            } else {
+                if purchaseMonth >= 0 { planned = decidePurchases(month: month, index: purchaseMonth) }
+                simulateAccount(month: month, spanIndex: spanIndex, purchases: planned)
+                simulateViews(month: month, spanIndex: spanIndex, purchases: planned)
+                simulateContacts(month: month, purchases: planned)
+            }
         }
         // A deposit that funds a trade is stamped minutes before it, possibly before another
         // transfer already emitted: restore time order.
         events.fundTransfers.sort { ($0.transferredAt.unixMillis, $0.idempotencyKey) < ($1.transferredAt.unixMillis, $1.idempotencyKey) }
-        return (events, purchases, months)
+        return (events, purchases, months, redemptions)
     }
 
     /// Month-to-month drift of habits: trading and browsing intensity follow log-AR(1) processes,

@@ -40,6 +40,11 @@ public enum WorldDays {
         BusinessCalendar.millis(of: CalendarDay(daysSince1970: day), secondOfDay: secondOfDay)
     }
 
+    /// The Beijing wall-clock second of the day of an instant.
+    public static func secondOfDay(_ millis: Int64) -> Int {
+        Int((millis - self.millis(day(ofMillis: millis), secondOfDay: 0)) / 1_000)
+    }
+
     /// 0 = Sunday … 6 = Saturday (1970-01-01 was a Thursday).
     static func weekday(_ day: WorldDay) -> Int {
         let value = (Int(day) + 4) % 7

@@ -3,9 +3,9 @@ import CRMServiceHost
 import Logging
 import ServiceLifecycle
 
-/// The replica's two feed followers over the host's ``FeedFollower``: each page is applied to the
-/// store and the memory (the step), a short page marks the copy current, a failure marks it stale
-/// and answers go on from the copy. A source with no peer configured is not followed: the copy is
+/// The replica's feed followers (profiles, profiles' event log, products) over the host's
+/// ``FeedFollower``: each page is applied to the store and the memory (the step), a short page
+/// marks the copy current, a failure marks it stale and answers go on from the copy. A source with no peer configured is not followed: the copy is
 /// what the store holds, and it counts as current so the replica serves it.
 enum CopyFollowers {
     static func follower(_ source: CopyStore.Source, replica: Replica, client: RPCClient?, pageSize: UInt32, interval: Duration,

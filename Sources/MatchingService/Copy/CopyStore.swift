@@ -8,6 +8,8 @@ import GRDB
 enum CopyStore {
     enum Source: String {
         case profiles, products
+        /// Profiles' event log, read for product views and service contacts.
+        case events
     }
 
     static func cursor(_ db: Database, _ source: Source) throws -> UInt64 {
@@ -21,10 +23,10 @@ enum CopyStore {
         )
     }
 
-    /// The `feed_cursor` row that records when the copy first read both feeds to their end.
+    /// The `feed_cursor` row that records when the copy first read its feeds (profiles, the event log, products) to their end.
     private static let caughtUpKey = "caught_up_at"
 
-    /// When the copy first read both feeds to their end (unix millis); nil while it never has.
+    /// When the copy first read its feeds to their end (unix millis); nil while it never has.
     static func caughtUpAt(_ db: Database) throws -> Int64? {
         try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [caughtUpKey])
     }
@@ -129,9 +131,10 @@ enum CopyStore {
 
     // MARK: Products
 
-    /// Returns how many purchases were new (a replayed order is not counted again).
+    /// Returns how many purchases were new (a replayed order is not counted again). Orders are also
+    /// written as behaviour events (subscriptions and redemptions), with `family(of:)`'s family.
     @discardableResult
-    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent]) throws -> Int {
+    static func applyProducts(_ db: Database, _ changes: [Crm_Products_V1_ChangeEvent], family: (String) -> Int? = { _ in nil }) throws -> Int {
         guard let last = changes.last else { return 0 }
         var newPurchases = 0
         for change in changes {
@@ -141,7 +144,11 @@ enum CopyStore {
                     sql: "INSERT INTO copy_product (product_code, product) VALUES (?, ?) ON CONFLICT(product_code) DO UPDATE SET product = excluded.product",
                     arguments: [product.productCode, try product.serializedBytes() as Data]
                 )
-            case .order(let order)? where order.side == .subscription:
+            case .order(let order)?:
+                if let event = BehaviourStore.event(of: order, family: family(order.productCode)) {
+                    try BehaviourStore.insert(db, key: "o" + order.orderID, customerID: order.customerID, productCode: order.productCode, event: event)
+                }
+                guard order.side == .subscription else { continue }
                 let month = BusinessMonth(day: BusinessDays.day(ofMillis: order.acceptedAt.unixMillis))
                 try db.execute(
                     sql: """

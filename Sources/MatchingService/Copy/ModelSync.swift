@@ -35,7 +35,8 @@ struct ModelSync: Service {
         let export = try await peers.unary(Crm_Matching_V1_Matching.exportModel, Crm_Matching_V1_ExportModelRequest.with { $0.version = theirs.version })
         let scorer = try ModelStore.scorer(from: export)
         try await replica.database.write { db in
-            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights)
+            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights,
+                                choice: export.hasChoice ? export.choice : nil)
         }
         replica.install(scorer)
         logger.info("installed a model from a peer replica", metadata: ["version": "\(export.summary.version)"])

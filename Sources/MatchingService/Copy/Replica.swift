@@ -14,7 +14,7 @@ final class Replica: Sendable {
     let memory: Mutex<ReplicaMemory>
     let feeds = Mutex(FeedStatus())
     /// Not ready until the store is loaded into memory and the copy has, once in this replica's
-    /// life, read both feeds to their end: until then an unknown customer may only be one not
+    /// life, read its three feeds (profiles, profiles' event log, products) to their end: until then an unknown customer may only be one not
     /// copied yet, so the server answers UNAVAILABLE (retryable) instead of NOT_FOUND. A restarted
     /// replica whose copy caught up before is ready as soon as it is loaded, even if profiles or
     /// products is down (it answers from its copy and reports the staleness).
@@ -24,17 +24,24 @@ final class Replica: Sendable {
     struct FeedStatus: Sendable {
         var profilesSequence: UInt64 = 0
         var productsSequence: UInt64 = 0
+        /// The last event of profiles' event log applied (views and contacts).
+        var eventsSequence: UInt64 = 0
         /// When each feed was last read to its end (unix millis); nil until it first was.
         var profilesCurrentAt: Int64?
         var productsCurrentAt: Int64?
+        var eventsCurrentAt: Int64?
         var profilesError: String?
         var productsError: String?
+        var eventsError: String?
         /// Subscriptions in the copy, counted as they are applied (status is polled often).
         var purchases = 0
         /// Customers this process read from profiles' snapshot when its copy started empty.
         var snapshotCustomers = 0
-        /// The model version whose background scoring pass has ended.
+        /// The model version whose background scoring pass has ended, and the business day it
+        /// scored for (scores move with the day: behaviour windows slide).
         var warmedModel: String?
+        var warmedDay: Int32 = .min
+        var warmedGeneration = -1
     }
 
     init(database: DatabasePool, rules: SuitabilityRules) {
@@ -44,13 +51,21 @@ final class Replica: Sendable {
 
     /// Rebuilds the index from the store (at start-up, before the followers run).
     func load() async throws {
-        let (loaded, profiles, products, scorer, purchases, caughtUpBefore) = try await database.read { db
-            -> (ReplicaMemory, UInt64, UInt64, Scorer?, Int, Bool) in
+        let now = currentUnixMillis()
+        let (loaded, profiles, products, events, scorer, purchases, caughtUpBefore) = try await database.read { db
+            -> (ReplicaMemory, UInt64, UInt64, UInt64, Scorer?, Int, Bool) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
             fresh.customers.compact()
-            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try ModelStore.currentScorer(db),
-                    try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
+            // The behaviour that can still count from now on, and every product's sales.
+            let catalogue = fresh.catalog
+            let grouped = try BehaviourStore.byCustomer(db, reaching: now) { catalogue[$0]?.family }
+            for id in grouped.keys.sorted() {
+                for event in grouped[id] ?? [] { fresh.applyBehaviour(event, customerID: id) }
+            }
+            fresh.behaviour.setSales(try BehaviourStore.salesByProduct(db))
+            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try CopyStore.cursor(db, .events),
+                    try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
         }
         memory.withLock {
             $0 = loaded
@@ -60,6 +75,7 @@ final class Replica: Sendable {
             $0.purchases = purchases
             $0.profilesSequence = profiles
             $0.productsSequence = products
+            $0.eventsSequence = events
         }
         _ = crm_heap_trim()
         if caughtUpBefore {
@@ -70,7 +86,33 @@ final class Replica: Sendable {
     }
 
     func cursor(_ source: CopyStore.Source) -> UInt64 {
-        feeds.withLock { source == .profiles ? $0.profilesSequence : $0.productsSequence }
+        feeds.withLock {
+            switch source {
+            case .profiles: return $0.profilesSequence
+            case .products: return $0.productsSequence
+            case .events: return $0.eventsSequence
+            }
+        }
+    }
+
+    /// Applies a page of profiles' event log: its product views and service contacts become
+    /// behaviour events (other kinds are skipped), and the customers' cached scores are dropped.
+    func applyEvents(_ events: [Crm_Profiles_V1_LoggedEvent]) async throws {
+        guard let last = events.last else { return }
+        let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
+        let found = events.compactMap { logged in
+            BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }).map { (logged.eventID, $0) }
+        }
+        try await database.write { db in
+            for (id, item) in found {
+                try BehaviourStore.insert(db, key: "e\(id)", customerID: item.customerID, productCode: item.productCode, event: item.event)
+            }
+            try CopyStore.setCursor(db, .events, last.eventID)
+        }
+        memory.withLock { memory in
+            for (_, item) in found { memory.applyBehaviour(item.event, customerID: item.customerID, productCode: item.productCode) }
+        }
+        feeds.withLock { $0.eventsSequence = last.eventID }
     }
 
     func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent]) async throws {
@@ -133,10 +175,25 @@ final class Replica: Sendable {
 
     func applyProducts(_ changes: [Crm_Products_V1_ChangeEvent]) async throws {
         guard let last = changes.last else { return }
-        let newPurchases = try await database.write { db in try CopyStore.applyProducts(db, changes) }
+        // Orders are behaviour too; their family is the product's, from this page or the copy.
+        var families = memory.withLock { memory in memory.catalog.mapValues(\.family) }
+        for change in changes {
+            if case .product(let product)? = change.body { families[product.productCode] = ProductFamilies.family(of: product.type) }
+        }
+        let family = families
+        let newPurchases = try await database.write { db in try CopyStore.applyProducts(db, changes) { family[$0] ?? nil } }
         memory.withLock { memory in
             for change in changes {
-                if case .product(let product)? = change.body { memory.applyProduct(product) }
+                switch change.body {
+                case .product(let product)?:
+                    memory.applyProduct(product)
+                case .order(let order)?:
+                    guard let event = BehaviourStore.event(of: order, family: family[order.productCode] ?? nil) else { continue }
+                    memory.applyBehaviour(event, customerID: order.customerID)
+                    if event.kind == .subscription { memory.applySale(product: order.productCode, at: event.at) }
+                default:
+                    continue
+                }
             }
         }
         feeds.withLock {
@@ -150,10 +207,10 @@ final class Replica: Sendable {
         memory.withLock { $0.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes) }
     }
 
-    /// Notes that `source`'s feed was read to its end. The first time both have been (in this
+    /// Notes that `source`'s feed was read to its end. The first time all three have been (in this
     /// replica's life: recorded in the store), the replica becomes ready.
     func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) async throws {
-        let bothCurrent = feeds.withLock {
+        let allCurrent = feeds.withLock {
             switch source {
             case .profiles:
                 $0.profilesCurrentAt = millis
@@ -161,10 +218,13 @@ final class Replica: Sendable {
             case .products:
                 $0.productsCurrentAt = millis
                 $0.productsError = nil
+            case .events:
+                $0.eventsCurrentAt = millis
+                $0.eventsError = nil
             }
-            return $0.profilesCurrentAt != nil && $0.productsCurrentAt != nil
+            return $0.profilesCurrentAt != nil && $0.productsCurrentAt != nil && $0.eventsCurrentAt != nil
         }
-        guard bothCurrent, !readiness.isReady else { return }
+        guard allCurrent, !readiness.isReady else { return }
         try await database.write { db in try CopyStore.markCaughtUp(db, at: millis) }
         readiness.markReady()
     }
@@ -174,6 +234,7 @@ final class Replica: Sendable {
             switch source {
             case .profiles: $0.profilesError = error
             case .products: $0.productsError = error
+            case .events: $0.eventsError = error
             }
         }
     }
@@ -191,17 +252,27 @@ final class Replica: Sendable {
     func warmScores() async {
         let slice = 500
         var start = 0
-        let version = memory.withLock { $0.scorer?.version }
+        let (version, generation) = memory.withLock { memory in
+            memory.refreshScoresDay(BusinessDays.today())
+            return (memory.scorer?.version, memory.scoresGeneration)
+        }
         while true {
             let (done, current): (Bool, String?) = memory.withLock { memory in
                 let end = min(memory.customers.count, start + slice)
-                memory.warmScores(rows: start..<end)
+                memory.warmScores(rows: start..<end, now: currentUnixMillis())
                 return (end >= memory.customers.count, memory.scorer?.version)
             }
             // A newer model started its own pass; this one stops.
             if current != version || Task.isCancelled { return }
             if done {
-                feeds.withLock { $0.warmedModel = version }
+                // Complete only if no bulk drop (a new day, a product) happened meanwhile.
+                let (day, now) = memory.withLock { ($0.scoresDay, $0.scoresGeneration) }
+                guard now == generation else { return }
+                feeds.withLock {
+                    $0.warmedModel = version
+                    $0.warmedDay = day
+                    $0.warmedGeneration = generation
+                }
                 return
             }
             start += slice
@@ -209,9 +280,23 @@ final class Replica: Sendable {
         }
     }
 
+    /// Scores every customer again when their scores were dropped in bulk — a new business day
+    /// (behaviour windows slide), a product that changed what customers may buy — checked every
+    /// ten seconds, so the first lists after it find the scores cached.
+    func keepScoresWarm() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(10)) } catch { return }
+            let stale = memory.withLock { memory in
+                memory.refreshScoresDay(BusinessDays.today())
+                return memory.scorer != nil && self.feeds.withLock { $0.warmedGeneration } != memory.scoresGeneration
+            }
+            if stale { await warmScores() }
+        }
+    }
+
     func status(nowMillis: Int64 = currentUnixMillis()) -> Crm_Matching_V1_ReplicaStatus {
         let feeds = self.feeds.withLock { $0 }
-        let (customers, products, model) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "") }
+        let (customers, products, model, generation) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "", $0.scoresGeneration) }
         // 0 while the follower reads its feed to the end without errors; since the last time it
         // did once the source fails; -1 before it ever did.
         func staleness(_ at: Int64?, _ error: String?) -> Double {
@@ -228,7 +313,9 @@ final class Replica: Sendable {
             $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
             $0.modelVersion = model
             $0.ready = readiness.isReady
-            $0.scoresWarm = model.isEmpty || feeds.warmedModel == model
+            $0.eventsSequence = feeds.eventsSequence
+            $0.scoresWarm = model.isEmpty || (feeds.warmedModel == model && feeds.warmedGeneration == generation
+                && feeds.warmedDay == BusinessDays.day(ofMillis: nowMillis))
         }
     }
 }

@@ -13,6 +13,11 @@ enum BusinessDays {
 
     static func today(nowMillis: Int64 = currentMillis()) -> Int32 { day(ofMillis: nowMillis) }
 
+    /// The first millisecond of a business day (00:00 Beijing).
+    static func millis(ofDay day: Int32) -> Int64 {
+        CRMPrimitives.BusinessCalendar.startMillis(of: CalendarDay(daysSince1970: day))
+    }
+
     static func day(_ date: Crm_Common_V1_Date) -> Int32 {
         Int32(CalendarDay.days(year: Int(date.year), month: Int(date.month), day: Int(date.day)))
     }

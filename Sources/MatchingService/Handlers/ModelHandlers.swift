@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import GRDB
 import Synchronization
 
 /// Training, reading, exporting and evaluating the propensity model.
@@ -19,6 +20,8 @@ struct ModelHandlers: Sendable {
                                policy: .roles(MatchingRoles.headOffice)) { request, writer, _ in
             let options = try Self.options(request)
             guard training.begin() else { throw RPCError(.failedPrecondition, "a training run is already in progress on this replica") }
+            // The flag is released only once the training task has ended, so a rerun never
+            // overlaps a run that is still winding down.
             defer { training.end() }
             let (stream, continuation) = AsyncStream.makeStream(of: Crm_Matching_V1_TrainingProgress.self, bufferingPolicy: .bufferingNewest(64))
             let trainer = self.trainer
@@ -26,17 +29,29 @@ struct ModelHandlers: Sendable {
                 defer { continuation.finish() }
                 return try await trainer.train(options) { continuation.yield($0) }
             }
-            var lastStageSent = ""
-            var lastDoneSent: UInt64 = 0
-            for await progress in stream {
-                // Training rounds report every tree; send a stage change or every 10th step.
-                if progress.stage != lastStageSent || progress.done >= lastDoneSent + 10 || progress.stage == "done" || progress.done == progress.total {
-                    try await writer.write(progress)
-                    lastStageSent = progress.stage
-                    lastDoneSent = progress.done
+            // A cancelled call (the client went away, or its deadline passed) cancels the training,
+            // which stops at the next month of rows or the next tree and stores nothing.
+            do {
+                try await withTaskCancellationHandler {
+                    var lastStageSent = ""
+                    var lastDoneSent: UInt64 = 0
+                    for await progress in stream {
+                        // Training rounds report every tree; send a stage change or every 10th step.
+                        if progress.stage != lastStageSent || progress.done >= lastDoneSent + 10 || progress.stage == "done" || progress.done == progress.total {
+                            try await writer.write(progress)
+                            lastStageSent = progress.stage
+                            lastDoneSent = progress.done
+                        }
+                    }
+                    _ = try await work.value
+                } onCancel: {
+                    work.cancel()
                 }
+            } catch {
+                work.cancel()
+                _ = await work.result
+                throw error
             }
-            _ = try await work.value
         }
         // The model methods read only the store: sibling replicas copy the model from a replica that
         // is still catching up.
@@ -77,7 +92,8 @@ struct ModelHandlers: Sendable {
         }
         let current = try await replica.database.write { db -> Bool in
             let before = try ModelStore.export(db, version: nil)?.summary
-            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights)
+            try ModelStore.save(db, summary: export.summary, model: [UInt8](export.model), weights: export.productWeights,
+                                choice: export.hasChoice ? export.choice : nil)
             return try ModelStore.export(db, version: nil)?.summary.version == export.summary.version && before?.version != export.summary.version
         }
         if current {
@@ -104,16 +120,28 @@ struct ModelHandlers: Sendable {
         let ks = request.k.isEmpty ? [100, 500] : request.k.map(Int.init)
         guard ks.allSatisfy({ (1...100_000).contains($0) }) else { throw RPCError.invalidArgument(field: "k", "each k must be 1..100000") }
         guard request.products <= 100 else { throw RPCError.invalidArgument(field: "products", "at most 100") }
-        let snapshots = try await replica.database.read { db in try SnapshotStore.count(db, asOf: month.previous.lastDay) }
+        let (orders, snapshots) = try await replica.database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM purchase WHERE month = ?", arguments: [month.description]) ?? 0,
+             try SnapshotStore.count(db, asOf: month.previous.lastDay))
+        }
+        guard orders > 0 else { throw Self.noOrders(month) }
         guard snapshots > 0 else {
             throw RPCError(.failedPrecondition, "no snapshot of the dimensions at the end of \(month.previous); train with held_out_month \(month) first")
         }
         let scorer = try ModelStore.scorer(from: export)
-        let evaluation = try await ModelEvaluator(replica: replica).evaluate(
-            scorer: scorer, month: month, ks: ks, productCount: request.products == 0 ? 10 : Int(request.products),
-            codes: request.productCodes, includeRankings: request.includeRankings
-        )
-        return .with { $0.evaluation = evaluation }
+        do {
+            let evaluation = try await ModelEvaluator(replica: replica).evaluate(
+                scorer: scorer, month: month, ks: ks, productCount: request.products == 0 ? 10 : Int(request.products),
+                codes: request.productCodes, includeRankings: request.includeRankings
+            )
+            return .with { $0.evaluation = evaluation }
+        } catch is ModelEvaluator.NoOrders {
+            throw Self.noOrders(month)
+        }
+    }
+
+    static func noOrders(_ month: BusinessMonth) -> RPCError {
+        RPCError(.failedPrecondition, "no orders in \(month): there is nothing to evaluate the model against (choose a month of the order history with held_out_month)")
     }
 
     static func options(_ request: Crm_Matching_V1_TrainModelRequest) throws -> ModelTrainer.Options {
@@ -132,7 +160,7 @@ struct ModelHandlers: Sendable {
             options.trees = Int(request.trees)
         }
         if request.depth != 0 {
-            guard (1...12).contains(request.depth) else { throw RPCError.invalidArgument(field: "depth", "must be 1..12") }
+            guard (1...10).contains(request.depth) else { throw RPCError.invalidArgument(field: "depth", "must be 1..10") }
             options.depth = Int(request.depth)
         }
         if request.seed != 0 { options.seed = request.seed }

@@ -40,16 +40,16 @@ struct TargetingHandlers: Sendable {
 
     /// The ranked list with reasons for the first `explain` entries.
     func ranked(productCode: String, limit: Int?, explain: Int) throws -> (Int, [Crm_Matching_V1_TargetCustomer], String) {
-        let today = BusinessDays.today()
+        let now = BusinessDays.currentMillis()
         return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
-            let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, today: today)
+            let (eligible, ranked) = try memory.targets(productCode: productCode, limit: limit, now: now)
             let family = memory.catalog[productCode]?.family
             let customers = ranked.enumerated().map { position, entry in
                 Crm_Matching_V1_TargetCustomer.with {
                     $0.rank = UInt32(position + 1)
                     $0.customerID = memory.customers.ids[Int(entry.row)]
                     $0.score = entry.score
-                    if position < explain { $0.reasons = memory.reasons(row: entry.row, family: family) }
+                    if position < explain { $0.reasons = memory.reasons(row: entry.row, family: family, now: now) }
                 }
             }
             return (eligible, customers, memory.scorer?.version ?? "")
@@ -60,16 +60,16 @@ struct TargetingHandlers: Sendable {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard request.limit <= 100 else { throw RPCError.invalidArgument(field: "limit", "at most 100") }
         let limit = request.limit == 0 ? 10 : Int(request.limit)
-        let today = BusinessDays.today()
+        let now = BusinessDays.currentMillis()
         return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
-            let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, today: today)
+            let (row, found) = try memory.recommendations(customerID: request.customerID, limit: limit, now: now)
             var reasonsByFamily: [Int: [Crm_Matching_V1_ScoreReason]] = [:]
             let products = found.map { recommendation in
                 let product = recommendation.entry.product
                 let family = recommendation.entry.family
                 let reasons = family.map { family in
                     reasonsByFamily[family] ?? {
-                        let computed = memory.reasons(row: row, family: family)
+                        let computed = memory.reasons(row: row, family: family, now: now)
                         reasonsByFamily[family] = computed
                         return computed
                     }()

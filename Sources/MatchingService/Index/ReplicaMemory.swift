@@ -2,8 +2,9 @@ import CRMProtos
 import CRMRules
 import CRMSuitability
 
-/// The replica's in-memory view of its copy: customers column by column, the product catalogue,
-/// the customer schema for target rules and the current model with its cached family scores.
+/// The replica's in-memory view of its copy: customers column by column, their recent behaviour
+/// (views, contacts, orders), the product catalogue, the customer schema for target rules and the
+/// current model with its cached family scores.
 ///
 /// A value type mutated only inside ``Replica``'s lock; every answer is computed from it without
 /// touching the store or another service.
@@ -18,8 +19,17 @@ struct ReplicaMemory: Sendable {
     var schema: RuleSchema = ReplicaMemory.baseSchema
     var scorer: Scorer?
     /// `familyScores[family][row]`: the model's probability that the customer buys any product of
-    /// the family in the coming month; NaN until computed (after a model change or new dimensions).
+    /// the family in the coming month; NaN until computed (after a model change, new dimensions,
+    /// a behaviour event of the customer, or a new day: `scoresDay` is the day they are for).
     var familyScores: [[Float]] = []
+    var scoresDay: Int32 = .min
+    /// Moves whenever scores are dropped in bulk (a model, a day, a product): a background pass
+    /// that started before a move has not left the scores complete.
+    var scoresGeneration = 0
+    /// Views, contacts and orders by customer row, and each product's subscriptions.
+    var behaviour = BehaviourCopy()
+    /// Events about products not in the catalogue yet, by product code.
+    var unresolved: [String: [UnresolvedEvent]] = [:]
     /// What the catalogue gives on `catalogueDay`, started again by the first query of a new day
     /// and after the catalogue, the dictionary or the model changes (they set the day to `.min`):
     /// the products on sale whose target rule compiled (what recommendations walk), and per
@@ -27,10 +37,18 @@ struct ReplicaMemory: Sendable {
     /// profile (filled as queries need them).
     var onSale: [CatalogEntry] = []
     var familyWeightCache: [FamilyWeightKey: Double] = [:]
+    /// The products on sale with a family, target rules or not (what a customer may buy), and per
+    /// profile code how many of each family MATCH it (a pair feature of the model).
+    var onSaleForCounts: [CatalogEntry] = []
+    var availableCache: [UInt32: FamilyAvailability] = [:]
     var catalogueDay: Int32 = .min
     /// The column slot of each of the scorer's customer features (nil: not in the copy yet), so
     /// scoring reads columns by position; refreshed when the model or the columns change.
     var featureSlots: [Int?] = []
+    /// The column slot of profiles' `product_value_<family>` for each family (the value held).
+    var familyValueSlots: [Int?] = []
+    /// The dimensions in fen (reasons show them in yuan).
+    var moneyDimensions: Set<String> = []
     /// Profiles' dictionary by position, and the column slot of each numeric position (-1 for a
     /// category), for the feed's positional form.
     var positions = DimensionPositions()
@@ -135,9 +153,21 @@ struct ReplicaMemory: Sendable {
         position < slots.count && slots[position] >= 0 ? slots[position] : nil
     }
 
+    /// A new or changed product: the products available to customers of its family (old and new)
+    /// may have changed, so those families' scores are computed again.
     mutating func applyProduct(_ product: Crm_Products_V1_Product) {
-        catalog[product.productCode] = CatalogEntry(product: product, schema: schema)
+        let before = catalog[product.productCode]
+        let entry = CatalogEntry(product: product, schema: schema)
+        catalog[product.productCode] = entry
         catalogueDay = .min
+        if let waiting = unresolved.removeValue(forKey: product.productCode), let family = entry.family {
+            for item in waiting where behaviour.resolve(item.event, row: item.row, family: family) {
+                for scored in familyScores.indices { familyScores[scored][Int(item.row)] = .nan }
+            }
+        }
+        if scorer?.space.pairs.contains(.productsAvailable) == true {
+            invalidateScores(families: Array(Set([before?.family, entry.family].compactMap { $0 })))
+        }
     }
 
     /// Installs profiles' data dictionary: dimension types and ordered classes, then recompiles
@@ -153,6 +183,7 @@ struct ReplicaMemory: Sendable {
             }
         }
         self.schema = schema
+        moneyDimensions = Set(dimensions.filter { $0.type == .money }.map(\.name))
         for (code, entry) in catalog { catalog[code] = CatalogEntry(product: entry.product, schema: schema) }
         catalogueDay = .min
         positions = DimensionPositions(dimensions, schemes: schemes.map(\.name))
@@ -166,15 +197,47 @@ struct ReplicaMemory: Sendable {
         self.scorer = scorer
         refreshFeatureSlots()
         familyScores = scorer == nil ? [] : [[Float]](repeating: [Float](repeating: .nan, count: customers.count), count: ProductFamilies.count)
+        scoresGeneration &+= 1
         catalogueDay = .min
     }
 
     private mutating func refreshFeatureSlots() {
+        familyValueSlots = FeatureSpace.familyValueDimensions.map { customers.numberSlots[$0] }
         guard let space = scorer?.space else {
             featureSlots = []
             return
         }
         featureSlots = space.names.prefix(space.customerCount).map { customers.numberSlots[$0] }
+    }
+
+    // MARK: Behaviour
+
+    /// The family of a product in the catalogue, if it has one.
+    func family(ofProduct code: String) -> Int? {
+        catalog[code]?.family
+    }
+
+    /// Adds a view, contact or order of a customer; their cached scores are computed again. An
+    /// event about a product the catalogue does not hold yet (the products feed is behind the
+    /// event log) counts without a family until the product arrives (``applyProduct(_:)``).
+    mutating func applyBehaviour(_ event: BehaviourEvent, customerID: String, productCode: String = "") {
+        let row = ensureRow(customerID)
+        behaviour.add(event, row: row)
+        if event.family < 0, !productCode.isEmpty, catalog[productCode] == nil {
+            unresolved[productCode, default: []].append(UnresolvedEvent(row: row, event: event))
+        }
+        for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
+    }
+
+    struct UnresolvedEvent: Sendable {
+        let row: Int32
+        let event: BehaviourEvent
+    }
+
+    /// Notes a subscription of `product` (its recent sales move the product's share).
+    mutating func applySale(product: String, at: Int64) {
+        behaviour.addSale(product: product, at: at)
+        catalogueDay = .min
     }
 
     private mutating func ensureRow(_ id: String) -> Int32 {
@@ -187,6 +250,7 @@ struct ReplicaMemory: Sendable {
             keyOfRow[Int(row)] = code
             assessmentWindowOfRow[Int(row)] = window
             for family in familyScores.indices { familyScores[family].append(.nan) }
+            behaviour.addRow()
         }
         return row
     }

@@ -5,60 +5,92 @@ import GRDB
 
 /// The held-out evaluation: for the month's most-bought products, how many of the month's buyers
 /// the model's top K held, beside a random list and a richest-first list over the same eligible
-/// customers (those who MATCHed the product on the month's first day), all ranked from the
-/// dimensions at the end of the month before.
+/// customers (those who MATCHed the product on the month's first day), all ranked from what was
+/// known at the month's start (``MonthRows``, as training builds its rows).
 struct ModelEvaluator: Sendable {
     let replica: Replica
+
+    /// Why a month cannot be evaluated: it has no order at all (a month before the order history,
+    /// or one not over yet), so every figure would be a meaningless zero.
+    struct NoOrders: Error {
+        let month: BusinessMonth
+    }
 
     func evaluate(
         scorer: Scorer, month: BusinessMonth, ks: [Int], productCount: Int, codes: [String], includeRankings: Bool
     ) async throws -> Crm_Matching_V1_Evaluation {
-        let (rows, bought, topCodes) = try await replica.database.read { db -> ([SnapshotRow], [String: Set<String>], [String]) in
-            let rows = try SnapshotStore.rows(db, asOf: month.previous.lastDay)
+        let (bought, topCodes, orders) = try await replica.database.read { db -> ([String: Set<String>], [String], Int) in
             var bought: [String: Set<String>] = [:]
             var counts: [String: Int] = [:]
+            var orders = 0
             for row in try Row.fetchAll(db, sql: "SELECT customer_id, product_code FROM purchase WHERE month = ?", arguments: [month.description]) {
                 let product: String = row[1]
+                orders += 1
                 if bought[product, default: []].insert(row[0]).inserted { counts[product, default: 0] += 1 }
             }
             let top = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(productCount).map(\.key)
-            return (rows, bought, top)
+            return (bought, top, orders)
         }
+        guard orders > 0 else { throw NoOrders(month: month) }
+        let inputs = try await MonthRows.load(month, replica: replica, choice: scorer.choice)
+        let rows = inputs.rows
         let products = codes.isEmpty ? topCodes : codes
         let day = month.firstDay
-        var evaluation = Crm_Matching_V1_Evaluation.with { $0.heldOutMonth = month.description }
+        var evaluation = Crm_Matching_V1_Evaluation.with {
+            $0.heldOutMonth = month.description
+            $0.orders = UInt64(orders)
+            $0.buyers = UInt64(bought.values.reduce(into: Set<String>()) { $0.formUnion($1) }.count)
+        }
+        // Each customer's family propensity is the same for every product of the family: computed
+        // once per (customer, family), from the same rows training builds.
+        var propensities: [Int: [Double]] = [:]
+        func propensity(_ family: Int) -> [Double] {
+            if let known = propensities[family] { return known }
+            let computed = rows.indices.map { index -> Double in
+                Scorer.sigmoid(scorer.model.logit(inputs.features(index, family: family, space: scorer.space)))
+            }
+            propensities[family] = computed
+            return computed
+        }
         for code in products {
+            guard let family = replica.memory.withLock({ $0.catalog[code]?.family }) else { continue }
+            let familyPropensity = propensity(family)
             let figures = replica.memory.withLock { memory -> Crm_Matching_V1_ProductEvaluation? in
-                guard let entry = memory.catalog[code], let family = entry.family else { return nil }
+                guard let entry = memory.catalog[code] else { return nil }
                 // Eligible: MATCHing the product on the first day of the month, by the replica's facts.
-                var eligible: [SnapshotRow] = []
+                var eligible: [Int] = []
                 var profiles: [UInt32] = []
-                for row in rows {
-                    guard let index = memory.customers.row(of: row.customerID) else { continue }
-                    let profile = memory.keyOfRow[Int(index)]
-                    guard memory.assessmentWindowOfRow[Int(index)].contains(day),
+                for index in rows.indices {
+                    guard let profile = inputs.profiles[index],
                           memory.rules.matches(customer: memory.keys.profiles[Int(profile)], product: entry.facts, today: day)
                     else { continue }
-                    eligible.append(row)
+                    eligible.append(index)
                     profiles.append(profile)
                 }
                 let buyers = bought[code] ?? []
-                let labels = eligible.map { buyers.contains($0.customerID) }
-                let ids = eligible.map(\.customerID)
-                // The model: family propensity over the family's weight among what the profile may buy.
-                var weightOfProfile: [UInt32: Double] = [:]
-                let modelScores = eligible.indices.map { index -> Double in
-                    let total = weightOfProfile[profiles[index]] ?? {
-                        let sum = memory.matchingWeight(of: memory.keys.profiles[Int(profiles[index])], family: family, today: day, weight: scorer.weight(of:))
-                        weightOfProfile[profiles[index]] = sum
-                        return sum
+                let ids = eligible.map { rows[$0].customerID }
+                let labels = ids.map { buyers.contains($0) }
+                // The model: family propensity times the product's share among what the profile may buy.
+                var shareOfProfile: [UInt32: Double] = [:]
+                let modelScores = eligible.indices.map { position -> Double in
+                    let profile = profiles[position]
+                    let share = shareOfProfile[profile] ?? {
+                        let facts = memory.keys.profiles[Int(profile)]
+                        let total = memory.matchingWeight(of: facts, family: family, today: day) { candidate in
+                            memory.utility(of: candidate, facts: facts, today: day, choice: scorer.choice)
+                        }
+                        let share = total > 0 ? min(1, memory.utility(of: entry, facts: facts, today: day, choice: scorer.choice) / total) : 0
+                        shareOfProfile[profile] = share
+                        return share
                     }()
-                    let propensity = Scorer.sigmoid(scorer.model.logit(eligible[index].features(family: family, space: scorer.space)))
-                    return total > 0 ? propensity * min(1, scorer.weight(of: code) / total) : 0
+                    return familyPropensity[eligible[position]] * share
                 }
                 let model = RankingMetrics.ranking(scores: modelScores, tieBreak: ids)
                 let random = RankingMetrics.ranking(scores: ids.map { ModelTrainer.unitHash($0, family, month, 7) }, tieBreak: ids)
-                let richest = RankingMetrics.ranking(scores: eligible.map { Double($0.value("total_assets").isNaN ? -1 : $0.value("total_assets")) }, tieBreak: ids)
+                let richest = RankingMetrics.ranking(scores: eligible.map { index in
+                    let assets = rows[index].value("total_assets")
+                    return Double(assets.isNaN ? -1 : assets)
+                }, tieBreak: ids)
                 func figures(_ ranking: [Int]) -> [Crm_Matching_V1_RankingFigures] {
                     ks.map { k in
                         .with {

@@ -5,8 +5,14 @@ import GRDB
 /// Trained models in the replica's store. The current model is the one trained most recently
 /// (ties by version), so replicas that copied the same models agree on which is current.
 enum ModelStore {
-    static func save(_ db: Database, summary: Crm_Matching_V1_ModelSummary, model: [UInt8], weights: [String: Double]) throws {
-        let weightsMessage = Crm_Matching_V1_ExportModelResponse.with { $0.productWeights = weights }
+    static func save(_ db: Database, summary: Crm_Matching_V1_ModelSummary, model: [UInt8], weights: [String: Double],
+                     choice: Crm_Matching_V1_ChoiceModel? = nil) throws {
+        // The weights column holds the export's product weights and choice model (the rest of
+        // the export is in the other columns).
+        let weightsMessage = Crm_Matching_V1_ExportModelResponse.with {
+            $0.productWeights = weights
+            if let choice { $0.choice = choice }
+        }
         try db.execute(
             sql: "INSERT OR IGNORE INTO model (version, trained_at, summary, model, weights) VALUES (?, ?, ?, ?, ?)",
             arguments: [summary.version, summary.trainedAt.unixMillis, try summary.serializedBytes() as Data, Data(model),
@@ -33,7 +39,7 @@ enum ModelStore {
             version: export.summary.version,
             space: FeatureSpace(names: export.summary.features),
             model: try TrainedModel.decode(kind: export.summary.kind, bytes: [UInt8](export.model)),
-            productWeights: export.productWeights
+            choice: ProductChoice(weights: export.productWeights, choice: export.hasChoice ? export.choice : nil)
         )
     }
 

@@ -6,13 +6,19 @@ import CRMSuitability
 import Foundation
 import GRDB
 
-/// Trains the propensity model from the replica's purchases and month-end snapshots.
+/// Trains the propensity model from the replica's purchases, month-end snapshots and behaviour.
 ///
-/// For each training month m, a row per (customer, product family): the customer's dimensions at
-/// the end of the month before m (nothing from m itself or later) and whether the customer bought
-/// a product of the family in m. Negatives are subsampled (seeded) and re-weighted so a year of a
+/// For each training month m, a row per (customer, product family) for the families with a
+/// product on sale that MATCHed the customer on m's first day (``MonthRows``): the customer's
+/// dimensions at the end of the month before m and their behaviour towards the family before m's
+/// first instant (nothing from m itself or later), labelled by whether the customer bought a
+/// product of the family in m. Negatives are subsampled (seeded) and re-weighted so a year of a
 /// large book trains in minutes. The last training month validates (early stopping for trees);
 /// the month after the training months is held out for the evaluation stored with the model.
+/// Then the within-family choice model (``ChoiceModel``) is fitted on the same months' purchases,
+/// each against the products on sale that MATCHed the buyer on the month's first day.
+///
+/// Cancelling the task stops the work at the next month of rows or the next tree.
 struct ModelTrainer: Sendable {
     let replica: Replica
     let profiles: RPCClient?
@@ -55,15 +61,15 @@ struct ModelTrainer: Sendable {
         let families = replica.memory.withLock { memory in memory.catalog.mapValues { $0.family } }
         var months: [BusinessMonth] = []
         var positivesByMonth: [BusinessMonth: Set<FamilyPurchase>] = [:]
-        var purchasesByProduct: [String: Double] = [:]
+        var purchasesByMonth: [BusinessMonth: [Purchase]] = [:]
         for back in (1...options.trainingMonths).reversed() {
             let month = (0..<back).reduce(heldOut) { month, _ in month.previous }
             let bought = try await purchases(in: month)
             guard !bought.isEmpty else { continue }
             months.append(month)
+            purchasesByMonth[month] = bought
             var positives = Set<FamilyPurchase>()
             for purchase in bought {
-                purchasesByProduct[purchase.product, default: 0] += 1
                 if let family = families[purchase.product] ?? nil { positives.insert(FamilyPurchase(customer: purchase.customer, family: family)) }
             }
             positivesByMonth[month] = positives
@@ -92,29 +98,29 @@ struct ModelTrainer: Sendable {
             progress(.with { $0.stage = "snapshots"; $0.done = UInt64(index + 1); $0.total = UInt64(needed.count) })
         }
 
-        // 2. Rows.
+        // 2. The products' shares within their families, from the training months' purchases,
+        // each against the products on sale that MATCHed the buyer on the month's first day.
+        var situations: [ChoiceSituation] = []
+        for month in months { situations += choiceSituations(month, purchases: purchasesByMonth[month] ?? []) }
+        try Task.checkCancellation()
+        let (weights, choiceMessage) = try Self.fitChoice(situations)
+        let choice = ProductChoice(weights: weights, choice: choiceMessage)
+
+        // 3. Rows: only the (customer, family) pairs that could be sold at the month's start.
         let space = FeatureSpace(knownDimensions: Set(SnapshotRow.names))
         var training = RowSet(space: space)
         var validation = RowSet(space: space)
         for (index, month) in months.enumerated() {
-            let rows = try await database.read { db in try SnapshotStore.rows(db, asOf: month.previous.lastDay) }
+            try Task.checkCancellation()
+            let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
             let positives = positivesByMonth[month] ?? []
-            let cells = rows.count * ProductFamilies.count
-            let keep = min(1, Double(max(1, positives.count) * negativesPerPositive) / Double(max(1, cells - positives.count)))
+            let keep = min(1, Double(max(1, positives.count) * negativesPerPositive) / Double(max(1, inputs.sellableCells - positives.count)))
             let isValidation = index == months.count - 1 && months.count > 1
-            for row in rows {
-                for family in 0..<ProductFamilies.count {
-                    let label = positives.contains(FamilyPurchase(customer: row.customerID, family: family))
-                    var weight: Float = 1
-                    if !label {
-                        guard Self.unitHash(row.customerID, family, month, options.seed) < keep else { continue }
-                        weight = Float(1 / keep)
-                    }
-                    if isValidation {
-                        validation.append(row.features(family: family, space: space), label: label, weight: weight)
-                    } else {
-                        training.append(row.features(family: family, space: space), label: label, weight: weight)
-                    }
+            inputs.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
+                if isValidation {
+                    validation.append(features, label: label, weight: weight)
+                } else {
+                    training.append(features, label: label, weight: weight)
                 }
             }
             progress(.with { $0.stage = "rows"; $0.done = UInt64(index + 1); $0.total = UInt64(months.count) })
@@ -123,7 +129,7 @@ struct ModelTrainer: Sendable {
             throw RPCError(.failedPrecondition, "no purchases in the training months \(months.first?.description ?? "")…\(months.last?.description ?? "")")
         }
 
-        // 3. Fit.
+        // 4. Fit.
         let trainingData = try training.labeled()
         let validationData = validation.count > 0 ? try validation.labeled() : nil
         let fitted: any PropensityModel
@@ -144,6 +150,7 @@ struct ModelTrainer: Sendable {
             configuration.seed = options.seed
             configuration.minChildHessian = 1
             configuration.lambda = 1
+            try Task.checkCancellation()
             let result = try GradientBoostedTrees(configuration: configuration).train(trainingData, validation: validationData) { iteration, total, trainLoss, validationLoss in
                 progress(.with {
                     $0.stage = "training"
@@ -165,8 +172,6 @@ struct ModelTrainer: Sendable {
             validationLoss = Self.logLoss(logits: scores, labels: validationData.labels, weights: validationData.weights)
         }
 
-        // 4. Product weights within their families, from the training months' purchases.
-        let weights = purchasesByProduct.mapValues { $0 + Scorer.unseenWeight }
         let bytes = fitted.serialized()
         let trainedAt = currentUnixMillis()
         var summary = Crm_Matching_V1_ModelSummary.with {
@@ -185,15 +190,21 @@ struct ModelTrainer: Sendable {
             $0.topFeatures = topFeatures
             $0.features = space.names
         }
-        let scorer = Scorer(version: summary.version, space: space, model: TrainedModel(model: fitted), productWeights: weights)
+        let scorer = Scorer(version: summary.version, space: space, model: TrainedModel(model: fitted), choice: choice)
 
         // 5. Evaluation on the held-out month.
         progress(.with { $0.stage = "evaluation"; $0.done = 0; $0.total = 1 })
-        summary.evaluation = try await ModelEvaluator(replica: replica).evaluate(scorer: scorer, month: heldOut, ks: [100, 500], productCount: 10, codes: [], includeRankings: false)
+        do {
+            summary.evaluation = try await ModelEvaluator(replica: replica).evaluate(scorer: scorer, month: heldOut, ks: [100, 500], productCount: 10, codes: [], includeRankings: false)
+        } catch is ModelEvaluator.NoOrders {
+            // A held-out month without orders (the month under way) has nothing to evaluate: the
+            // model is stored without an evaluation, and EvaluateModel says why when asked.
+        }
         summary.seconds = Self.seconds(clock.now - started)
 
         let stored = summary
-        try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights) }
+        try Task.checkCancellation()
+        try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights, choice: choiceMessage) }
         replica.install(scorer)
         progress(.with { $0.stage = "done"; $0.done = 1; $0.total = 1; $0.model = summary })
         return summary
@@ -215,6 +226,59 @@ struct ModelTrainer: Sendable {
             try Row.fetchAll(db, sql: "SELECT customer_id, product_code FROM purchase WHERE month = ?", arguments: [month.description])
                 .map { Purchase(customer: $0[0], product: $0[1]) }
         }
+    }
+
+    /// One purchase as the choice model sees it: the products the buyer could have bought from
+    /// the family (on sale and MATCHing on the month's first day), each one's features, and which.
+    struct ChoiceSituation: Sendable {
+        let products: [String]
+        let features: [Double]
+        let chosen: Int
+    }
+
+    /// The month's purchases as choices; a purchase of a product that was not among the buyer's
+    /// choices on the first day (launched later in the month), or by a customer whose assessment
+    /// did not cover that day, is left out.
+    func choiceSituations(_ month: BusinessMonth, purchases: [Purchase]) -> [ChoiceSituation] {
+        let day = month.firstDay
+        return replica.memory.withLock { memory in
+            let buyers = Array(Set(purchases.map(\.customer))).sorted()
+            let profiles = memory.availableProducts(customerIDs: buyers, day: day, choice: nil).profiles
+            var profileOf: [String: UInt32] = [:]
+            for (buyer, profile) in zip(buyers, profiles) { profileOf[buyer] = profile }
+            var sets: [String: [CatalogEntry]] = [:]
+            var situations: [ChoiceSituation] = []
+            for purchase in purchases {
+                guard let profile = profileOf[purchase.customer], let family = memory.catalog[purchase.product]?.family else { continue }
+                let key = "\(profile)/\(family)"
+                let choices = sets[key] ?? memory.choiceSet(profile: profile, family: family, day: day)
+                sets[key] = choices
+                guard let chosen = choices.firstIndex(where: { $0.product.productCode == purchase.product }) else { continue }
+                let facts = memory.keys.profiles[Int(profile)]
+                let features = choices.flatMap { entry in
+                    ProductChoiceFeatures.values(customer: facts, entry: entry, day: day,
+                                                 recentSales: memory.behaviour.recentSales(of: entry.product.productCode, day: day))
+                }
+                situations.append(ChoiceSituation(products: choices.map(\.product.productCode), features: features, chosen: chosen))
+            }
+            return situations
+        }
+    }
+
+    /// Fits the choice model: each product's weight (exp of its intercept) and the coefficients.
+    static func fitChoice(_ situations: [ChoiceSituation]) throws -> ([String: Double], Crm_Matching_V1_ChoiceModel) {
+        let codes = Array(Set(situations.flatMap(\.products))).sorted()
+        let id = Dictionary(uniqueKeysWithValues: codes.enumerated().map { ($1, $0) })
+        let model = try ChoiceModel.fit(
+            situations.map { ChoiceModel.Situation(alternatives: $0.products.compactMap { id[$0] }, features: $0.features, chosen: $0.chosen) },
+            alternativeCount: codes.count, featureCount: ProductChoiceFeatures.names.count
+        )
+        var weights: [String: Double] = [:]
+        for (index, code) in codes.enumerated() { weights[code] = exp(model.intercepts[index]) }
+        return (weights, .with {
+            $0.features = ProductChoiceFeatures.names
+            $0.coefficients = model.coefficients
+        })
     }
 
     struct FamilyPurchase: Hashable {

@@ -1,3 +1,4 @@
+import Foundation
 import CRMProtos
 /// A trained propensity model as the index uses it: the family propensity of a feature row, and
 /// the features that raised it most.
@@ -9,19 +10,23 @@ protocol ScoringModel: Sendable {
 }
 
 /// The current model with everything scoring needs beside it.
+///
+/// A customer's probability of buying product p of family f in the coming month is the family
+/// propensity (the model, from the customer's dimensions and behaviour towards f) times p's share
+/// of f among the products on sale that MATCH the customer (``ProductChoice``).
 struct Scorer: Sendable {
     let version: String
     let space: FeatureSpace
     let model: any ScoringModel
-    /// Each product's share of its family's purchases (smoothed), estimated at training.
-    let productWeights: [String: Double]
+    /// Each product's share within its family.
+    let choice: ProductChoice
 
-    /// A product's weight; an unseen product gets the smallest weight of its family's smoothing.
-    func weight(of code: String) -> Double {
-        productWeights[code] ?? Self.unseenWeight
+    init(version: String, space: FeatureSpace, model: any ScoringModel, choice: ProductChoice) {
+        self.version = version
+        self.space = space
+        self.model = model
+        self.choice = choice
     }
-
-    static let unseenWeight = 0.5
 
     static func sigmoid(_ x: Double) -> Double {
         x >= 0 ? 1 / (1 + (-x).exp) : x.exp / (1 + x.exp)

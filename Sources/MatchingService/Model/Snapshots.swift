@@ -4,8 +4,9 @@ import Foundation
 import GRDB
 
 /// One customer's dimensions at the end of a past day, as training and evaluation read them: the
-/// feature space's customer dimensions (NaN when missing) and the two categories the pair
-/// features read. Stored compactly (a few hundred bytes) rather than as profiles' full message.
+/// feature space's customer dimensions and the value held per family (NaN when missing), and the
+/// two categories the pair features read. Stored compactly (a few hundred bytes) rather than as
+/// profiles' full message.
 struct SnapshotRow: Sendable {
     let customerID: String
     let values: [Float]
@@ -13,7 +14,8 @@ struct SnapshotRow: Sendable {
     let largestFamily: String
 
     /// The order of `values`: every dimension a feature space may read.
-    static let names = FeatureSpace.customerDimensions
+    static let names = FeatureSpace.customerDimensions + FeatureSpace.familyValueDimensions
+    static let familyValueSlots = FeatureSpace.familyValueDimensions.compactMap { slot[$0] }
     static let slot: [String: Int] = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
 
     init(_ dimensions: Crm_Profiles_V1_CustomerDimensions) {
@@ -56,11 +58,15 @@ struct SnapshotRow: Sendable {
         Self.slot[name].map { values[$0] } ?? .nan
     }
 
-    /// The feature row of this customer for `family` in `space`.
-    func features(family: Int, space: FeatureSpace) -> [Float] {
+    /// The feature row of this customer for `family` in `space`, with their behaviour as
+    /// ``BehaviourFeatures/compute(_:at:)`` gave it for the row's instant and the products
+    /// available to them per family on its day.
+    func features(family: Int, space: FeatureSpace, behaviour: [Float], available: FamilyAvailability) -> [Float] {
         var row = [Float](repeating: .nan, count: space.count)
         for index in 0..<space.customerCount { row[index] = value(space.names[index]) }
-        space.fillPair(&row, family: family, mostViewedType: mostViewedType, largestFamily: largestFamily)
+        space.fillPair(&row, family: family, inputs: .init(mostViewedType: mostViewedType, largestFamily: largestFamily,
+                                                           familyValues: Self.familyValueSlots.map { values[$0] }, behaviour: behaviour,
+                                                           available: available))
         return row
     }
 

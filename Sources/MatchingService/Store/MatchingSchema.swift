@@ -92,6 +92,26 @@ enum MatchingSchema {
                 table.primaryKey(["campaign_id", "customer_id", "outcome"])
             }
         }
+        migrator.registerMigration("v3-behaviour") { db in
+            // The copy of what the per-family behaviour features read: product views and service
+            // contacts from profiles' event log, subscriptions and redemptions from products' feed.
+            // `key` makes applying a page twice harmless (e<event id>, o<order id>); `family` is
+            // the product family when it was known as the row was written (-1 otherwise: resolved
+            // again from the catalogue when read).
+            try db.create(table: "behaviour", options: .withoutRowID) { table in
+                table.primaryKey("key", .text)
+                table.column("customer_id", .text).notNull()
+                table.column("at", .integer).notNull()            // unix millis
+                table.column("kind", .integer).notNull()          // BehaviourEvent.Kind
+                table.column("product_code", .text).notNull()     // empty for a contact about no product
+                table.column("family", .integer).notNull()
+                table.column("amount_minor", .integer).notNull()  // orders; 0 otherwise
+            }
+            try db.create(index: "behaviour_by_time", on: "behaviour", columns: ["at"])
+            // Snapshots now keep the value held per family: the older rows are a cache of another
+            // shape, fetched again when next needed.
+            try db.execute(sql: "DELETE FROM snapshot")
+        }
         return migrator
     }
 }

@@ -11,9 +11,17 @@ enum EventLog {
     /// Events per read transaction while streaming.
     static let page = 2_000
 
+    /// The kinds the `event_engagement` partial index holds (contacts and views), as its SQL list.
+    static let engagementKinds = "\(EventKind.contact.rawValue), \(EventKind.view.rawValue)"
+
     static func page(_ db: Database, after id: UInt64, limit: Int, kinds: Set<EventKind>) throws -> [Crm_Profiles_V1_LoggedEvent] {
         var sql = "SELECT id, kind, body FROM event WHERE id > ?"
         if !kinds.isEmpty && kinds.count < EventKind.allCases.count {
+            if kinds.isSubset(of: [.contact, .view]) {
+                // Through the partial index: the query repeats its condition word for word, which
+                // is how SQLite knows the index applies.
+                sql = "SELECT id, kind, body FROM event INDEXED BY event_engagement WHERE id > ? AND kind IN (\(engagementKinds))"
+            }
             sql += " AND kind IN (\(kinds.map { String($0.rawValue) }.sorted().joined(separator: ",")))"
         }
         sql += " ORDER BY id LIMIT ?"

@@ -105,6 +105,13 @@ enum ProfilesSchema {
             try db.execute(sql: "ALTER TABLE customer_ledger DROP COLUMN as_of")
             try db.create(index: "customer_dimensions_by_as_of", on: "customer_dimensions", columns: ["as_of"])
         }
+        // Matching follows only the product views and service contacts of the event log, a small
+        // share of it: without an index it would scan every trade and position after its cursor on
+        // each poll. A partial index holds only those two kinds, so ingesting the others pays
+        // nothing for it (EventLog.page reads through it for a filter within these kinds).
+        migrator.registerMigration("v4-engagement-event-index") { db in
+            try db.execute(sql: "CREATE INDEX event_engagement ON event(id) WHERE kind IN (\(EventLog.engagementKinds))")
+        }
         return migrator
     }
 }

@@ -1633,6 +1633,51 @@ void   crm__matching__v1__export_model_response__free_unpacked
   assert(message->base.descriptor == &crm__matching__v1__export_model_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__matching__v1__choice_model__init
+                     (Crm__Matching__V1__ChoiceModel         *message)
+{
+  static const Crm__Matching__V1__ChoiceModel init_value = CRM__MATCHING__V1__CHOICE_MODEL__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__choice_model__get_packed_size
+                     (const Crm__Matching__V1__ChoiceModel *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__choice_model__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__choice_model__pack
+                     (const Crm__Matching__V1__ChoiceModel *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__choice_model__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__choice_model__pack_to_buffer
+                     (const Crm__Matching__V1__ChoiceModel *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__choice_model__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__ChoiceModel *
+       crm__matching__v1__choice_model__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__ChoiceModel *)
+     protobuf_c_message_unpack (&crm__matching__v1__choice_model__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__choice_model__free_unpacked
+                     (Crm__Matching__V1__ChoiceModel *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__choice_model__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__matching__v1__import_model_request__init
                      (Crm__Matching__V1__ImportModelRequest         *message)
 {
@@ -3145,7 +3190,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__get_campaign_report_response
   (ProtobufCMessageInit) crm__matching__v1__get_campaign_report_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__score_reason__field_descriptors[3] =
+static const ProtobufCFieldDescriptor crm__matching__v1__score_reason__field_descriptors[4] =
 {
   {
     "feature",
@@ -3183,16 +3228,29 @@ static const ProtobufCFieldDescriptor crm__matching__v1__score_reason__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ScoreReason, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__score_reason__field_indices_by_name[] = {
   1,   /* field[1] = contribution */
   0,   /* field[0] = feature */
+  3,   /* field[3] = text */
   2,   /* field[2] = value */
 };
 static const ProtobufCIntRange crm__matching__v1__score_reason__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__score_reason__descriptor =
 {
@@ -3202,7 +3260,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__score_reason__descriptor =
   "Crm__Matching__V1__ScoreReason",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ScoreReason),
-  3,
+  4,
   crm__matching__v1__score_reason__field_descriptors,
   crm__matching__v1__score_reason__field_indices_by_name,
   1,  crm__matching__v1__score_reason__number_ranges,
@@ -4198,7 +4256,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__product_evaluation__descript
   (ProtobufCMessageInit) crm__matching__v1__product_evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__evaluation__field_descriptors[5] =
+static const ProtobufCFieldDescriptor crm__matching__v1__evaluation__field_descriptors[7] =
 {
   {
     "held_out_month",
@@ -4260,10 +4318,36 @@ static const ProtobufCFieldDescriptor crm__matching__v1__evaluation__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "buyers",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__Evaluation, buyers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__Evaluation, orders),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__evaluation__field_indices_by_name[] = {
+  5,   /* field[5] = buyers */
   0,   /* field[0] = held_out_month */
   2,   /* field[2] = model */
+  6,   /* field[6] = orders */
   1,   /* field[1] = products */
   3,   /* field[3] = random */
   4,   /* field[4] = richest */
@@ -4271,7 +4355,7 @@ static const unsigned crm__matching__v1__evaluation__field_indices_by_name[] = {
 static const ProtobufCIntRange crm__matching__v1__evaluation__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__evaluation__descriptor =
 {
@@ -4281,7 +4365,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__evaluation__descriptor =
   "Crm__Matching__V1__Evaluation",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__Evaluation),
-  5,
+  7,
   crm__matching__v1__evaluation__field_descriptors,
   crm__matching__v1__evaluation__field_indices_by_name,
   1,  crm__matching__v1__evaluation__number_ranges,
@@ -4686,7 +4770,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__produ
   (ProtobufCMessageInit) crm__matching__v1__export_model_response__product_weights_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__export_model_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor crm__matching__v1__export_model_response__field_descriptors[4] =
 {
   {
     "summary",
@@ -4724,8 +4808,21 @@ static const ProtobufCFieldDescriptor crm__matching__v1__export_model_response__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "choice",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ExportModelResponse, choice),
+    &crm__matching__v1__choice_model__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__export_model_response__field_indices_by_name[] = {
+  3,   /* field[3] = choice */
   1,   /* field[1] = model */
   2,   /* field[2] = product_weights */
   0,   /* field[0] = summary */
@@ -4733,7 +4830,7 @@ static const unsigned crm__matching__v1__export_model_response__field_indices_by
 static const ProtobufCIntRange crm__matching__v1__export_model_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descriptor =
 {
@@ -4743,11 +4840,62 @@ const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descr
   "Crm__Matching__V1__ExportModelResponse",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ExportModelResponse),
-  3,
+  4,
   crm__matching__v1__export_model_response__field_descriptors,
   crm__matching__v1__export_model_response__field_indices_by_name,
   1,  crm__matching__v1__export_model_response__number_ranges,
   (ProtobufCMessageInit) crm__matching__v1__export_model_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__choice_model__field_descriptors[2] =
+{
+  {
+    "features",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ChoiceModel, n_features),
+    offsetof(Crm__Matching__V1__ChoiceModel, features),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coefficients",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Crm__Matching__V1__ChoiceModel, n_coefficients),
+    offsetof(Crm__Matching__V1__ChoiceModel, coefficients),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__choice_model__field_indices_by_name[] = {
+  1,   /* field[1] = coefficients */
+  0,   /* field[0] = features */
+};
+static const ProtobufCIntRange crm__matching__v1__choice_model__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__choice_model__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.ChoiceModel",
+  "ChoiceModel",
+  "Crm__Matching__V1__ChoiceModel",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__ChoiceModel),
+  2,
+  crm__matching__v1__choice_model__field_descriptors,
+  crm__matching__v1__choice_model__field_indices_by_name,
+  1,  crm__matching__v1__choice_model__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__choice_model__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor crm__matching__v1__import_model_request__field_descriptors[1] =
@@ -5229,7 +5377,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_request__
   (ProtobufCMessageInit) crm__matching__v1__get_replica_status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_descriptors[10] =
+static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_descriptors[11] =
 {
   {
     "customers",
@@ -5351,9 +5499,22 @@ static const ProtobufCFieldDescriptor crm__matching__v1__replica_status__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "events_sequence",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__ReplicaStatus, events_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__replica_status__field_indices_by_name[] = {
   0,   /* field[0] = customers */
+  10,   /* field[10] = events_sequence */
   7,   /* field[7] = model_version */
   1,   /* field[1] = products */
   4,   /* field[4] = products_sequence */
@@ -5367,7 +5528,7 @@ static const unsigned crm__matching__v1__replica_status__field_indices_by_name[]
 static const ProtobufCIntRange crm__matching__v1__replica_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor =
 {
@@ -5377,7 +5538,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor =
   "Crm__Matching__V1__ReplicaStatus",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ReplicaStatus),
-  10,
+  11,
   crm__matching__v1__replica_status__field_descriptors,
   crm__matching__v1__replica_status__field_indices_by_name,
   1,  crm__matching__v1__replica_status__number_ranges,

@@ -53,6 +53,7 @@ typedef struct Crm__Matching__V1__GetModelResponse Crm__Matching__V1__GetModelRe
 typedef struct Crm__Matching__V1__ExportModelRequest Crm__Matching__V1__ExportModelRequest;
 typedef struct Crm__Matching__V1__ExportModelResponse Crm__Matching__V1__ExportModelResponse;
 typedef struct Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry;
+typedef struct Crm__Matching__V1__ChoiceModel Crm__Matching__V1__ChoiceModel;
 typedef struct Crm__Matching__V1__ImportModelRequest Crm__Matching__V1__ImportModelRequest;
 typedef struct Crm__Matching__V1__ImportModelResponse Crm__Matching__V1__ImportModelResponse;
 typedef struct Crm__Matching__V1__EvaluateModelRequest Crm__Matching__V1__EvaluateModelRequest;
@@ -408,7 +409,8 @@ struct  Crm__Matching__V1__ScoreReason
 {
   ProtobufCMessage base;
   /*
-   * a dimension name, or a derived feature such as viewed_family_90d
+   * A dimension name, or a feature of the customer and the product's family such as
+   * family_views_7d (the model summary's `features` lists every one).
    */
   char *feature;
   /*
@@ -419,10 +421,15 @@ struct  Crm__Matching__V1__ScoreReason
    * the customer's value of the feature (NaN when missing)
    */
   double value;
+  /*
+   * The reason in words, for a client manager: "viewed bond funds 3 times in the last 7 days",
+   * "total assets 1,234,567.00".
+   */
+  char *text;
 };
 #define CRM__MATCHING__V1__SCORE_REASON__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__score_reason__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Matching__V1__TargetCustomersRequest
@@ -547,13 +554,26 @@ struct  Crm__Matching__V1__RecommendProductsResponse
 
 
 /*
- * Trains a model on the order history and the customers' dimensions as they were at the end of
- * the month before each month (asked of profiles' StreamDimensionsAsOf, kept in matching's store):
- * trains on the `training_months` months before the held-out one (months without any purchase,
+ * Trains a model on the order history and what was known at the start of each month: a row per
+ * (customer, product family) for the families with at least one product on sale that MATCHed the
+ * customer on the month's first day (the model learns buying, not eligibility), labelled by
+ * whether the customer bought a product of the family in the month. A row holds the customer's
+ * dimensions at the end of the month before (asked of profiles' StreamDimensionsAsOf, kept in
+ * matching's store) and the customer's behaviour towards the family up to the month's start, from
+ * matching's copy of profiles' product views and service contacts and of products' orders:
+ * views in 7 / 30 / 90 days and days since the last, orders (count, amount, days since the last)
+ * and redemptions, value held (profiles' product_value_<family>), contacts in 7 / 30 days, any and
+ * about a product of the family. Within a family, a product's share is a choice model over the
+ * products on sale that MATCH the customer, fitted on the same months' purchases: each product's
+ * own weight, and the product's risk against the customer's tolerance, its horizon against
+ * theirs, its days on sale and its sales in the 30 days before. Target lists and recommendations
+ * score with the same features as of now (views and contacts up to the call).
+ * Trains on the `training_months` months before the held-out one (months without any purchase,
  * before the order history begins, are skipped), validates (early stopping) on the last of them,
  * and evaluates on the held-out month. The trained model becomes current on this replica; other
  * replicas copy it (ExportModel) within their sync interval. The defaults are the settings that
  * came closest to the best possible target list on generated worlds (BENCHMARKS.md › Model quality).
+ * Cancelling the call stops the training at the next tree; nothing is stored.
  */
 struct  Crm__Matching__V1__TrainModelRequest
 {
@@ -572,7 +592,7 @@ struct  Crm__Matching__V1__TrainModelRequest
    */
   uint32_t trees;
   /*
-   * 1..12; default 3
+   * 1..10; default 3
    */
   uint32_t depth;
   /*
@@ -706,6 +726,12 @@ struct  Crm__Matching__V1__Evaluation
   size_t n_products;
   Crm__Matching__V1__ProductEvaluation **products;
   /*
+   * Customers who bought anything in the month, and their orders (subscriptions): a month with
+   * none cannot be evaluated (EvaluateModel answers FAILED_PRECONDITION).
+   */
+  uint64_t buyers;
+  uint64_t orders;
+  /*
    * Means over those products, per k.
    */
   size_t n_model;
@@ -717,7 +743,7 @@ struct  Crm__Matching__V1__Evaluation
 };
 #define CRM__MATCHING__V1__EVALUATION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__evaluation__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Crm__Matching__V1__ModelSummary
@@ -810,14 +836,44 @@ struct  Crm__Matching__V1__ExportModelResponse
   Crm__Matching__V1__ModelSummary *summary;
   ProtobufCBinaryData model;
   /*
-   * Product popularity within each family, estimated at training: "product_code" -> weight.
+   * Product popularity within each family, estimated at training: "product_code" -> weight (a
+   * product's share among what a customer may buy of its family is its weight times
+   * exp(choice · its features), normalised over those products).
    */
   size_t n_product_weights;
   Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry **product_weights;
+  /*
+   * The within-family choice model's coefficients; absent for models trained before it (the
+   * share is then the weights alone).
+   */
+  Crm__Matching__V1__ChoiceModel *choice;
 };
 #define CRM__MATCHING__V1__EXPORT_MODEL_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__export_model_response__descriptor) \
-    , NULL, {0,NULL}, 0,NULL }
+    , NULL, {0,NULL}, 0,NULL, NULL }
+
+
+/*
+ * How a product's share of its family depends on the (customer, product) pair: log-linear in
+ * these features (names: risk_headroom_1 … risk_headroom_4 = 1 when the customer's tolerance level
+ * minus the product's risk level is that many steps, horizon_gap = the customer's horizon minus the
+ * product's, log_days_on_sale, log_sales_30d = log(1 + the product's subscriptions in the 30 days
+ * before the day)). A name this replica does not compute counts 0.
+ */
+struct  Crm__Matching__V1__ChoiceModel
+{
+  ProtobufCMessage base;
+  size_t n_features;
+  char **features;
+  /*
+   * one per feature
+   */
+  size_t n_coefficients;
+  double *coefficients;
+};
+#define CRM__MATCHING__V1__CHOICE_MODEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__choice_model__descriptor) \
+    , 0,NULL, 0,NULL }
 
 
 /*
@@ -846,6 +902,10 @@ struct  Crm__Matching__V1__ImportModelResponse
     , NULL, 0 }
 
 
+/*
+ * Scores the held-out month from what was known at its start, as training does. A month without
+ * any order, or before the order history, answers FAILED_PRECONDITION saying so.
+ */
 struct  Crm__Matching__V1__EvaluateModelRequest
 {
   ProtobufCMessage base;
@@ -974,9 +1034,10 @@ struct  Crm__Matching__V1__ReplicaStatus
   double products_staleness_seconds;
   char *model_version;
   /*
-   * The replica serves: its store is loaded and its copy has read both feeds to their end at least
-   * once (in this run, or in an earlier one of the same store). Until then Health/Check says
-   * NOT_SERVING and every method but GetReplicaStatus, GetModel and ExportModel answers UNAVAILABLE.
+   * The replica serves: its store is loaded and its copy has read both feeds and profiles' event log
+   * (views and contacts) to their end at least once (in this run, or in an earlier one of the same
+   * store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel
+   * and ExportModel answers UNAVAILABLE.
    */
   protobuf_c_boolean ready;
   /*
@@ -985,10 +1046,15 @@ struct  Crm__Matching__V1__ReplicaStatus
    * the pass for model_version has ended (or there is no model).
    */
   protobuf_c_boolean scores_warm;
+  /*
+   * The last event of profiles' event log applied (the product views and service contacts the
+   * behaviour features read).
+   */
+  uint64_t events_sequence;
 };
 #define CRM__MATCHING__V1__REPLICA_STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__replica_status__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Crm__Matching__V1__GetReplicaStatusResponse
@@ -1688,6 +1754,25 @@ Crm__Matching__V1__ExportModelResponse *
 void   crm__matching__v1__export_model_response__free_unpacked
                      (Crm__Matching__V1__ExportModelResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__ChoiceModel methods */
+void   crm__matching__v1__choice_model__init
+                     (Crm__Matching__V1__ChoiceModel         *message);
+size_t crm__matching__v1__choice_model__get_packed_size
+                     (const Crm__Matching__V1__ChoiceModel   *message);
+size_t crm__matching__v1__choice_model__pack
+                     (const Crm__Matching__V1__ChoiceModel   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__choice_model__pack_to_buffer
+                     (const Crm__Matching__V1__ChoiceModel   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__ChoiceModel *
+       crm__matching__v1__choice_model__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__choice_model__free_unpacked
+                     (Crm__Matching__V1__ChoiceModel *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Matching__V1__ImportModelRequest methods */
 void   crm__matching__v1__import_model_request__init
                      (Crm__Matching__V1__ImportModelRequest         *message);
@@ -1991,6 +2076,9 @@ typedef void (*Crm__Matching__V1__ExportModelResponse__ProductWeightsEntry_Closu
 typedef void (*Crm__Matching__V1__ExportModelResponse_Closure)
                  (const Crm__Matching__V1__ExportModelResponse *message,
                   void *closure_data);
+typedef void (*Crm__Matching__V1__ChoiceModel_Closure)
+                 (const Crm__Matching__V1__ChoiceModel *message,
+                  void *closure_data);
 typedef void (*Crm__Matching__V1__ImportModelRequest_Closure)
                  (const Crm__Matching__V1__ImportModelRequest *message,
                   void *closure_data);
@@ -2223,6 +2311,7 @@ extern const ProtobufCMessageDescriptor crm__matching__v1__get_model_response__d
 extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__export_model_response__product_weights_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__choice_model__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__import_model_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__import_model_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__evaluate_model_request__descriptor;

@@ -4858,7 +4858,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__margin_interest_event__descr
   (ProtobufCMessageInit) crm__profiles__v1__margin_interest_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__service_contact_event__field_descriptors[7] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__service_contact_event__field_descriptors[8] =
 {
   {
     "idempotency_key",
@@ -4944,6 +4944,18 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__service_contact_event__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "product_code",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ServiceContactEvent, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__service_contact_event__field_indices_by_name[] = {
   2,   /* field[2] = channel */
@@ -4951,13 +4963,14 @@ static const unsigned crm__profiles__v1__service_contact_event__field_indices_by
   1,   /* field[1] = customer_id */
   0,   /* field[0] = idempotency_key */
   5,   /* field[5] = outcome */
+  7,   /* field[7] = product_code */
   3,   /* field[3] = staff_id */
   4,   /* field[4] = topic */
 };
 static const ProtobufCIntRange crm__profiles__v1__service_contact_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__service_contact_event__descriptor =
 {
@@ -4967,7 +4980,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__service_contact_event__descr
   "Crm__Profiles__V1__ServiceContactEvent",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__ServiceContactEvent),
-  7,
+  8,
   crm__profiles__v1__service_contact_event__field_descriptors,
   crm__profiles__v1__service_contact_event__field_indices_by_name,
   1,  crm__profiles__v1__service_contact_event__number_ranges,

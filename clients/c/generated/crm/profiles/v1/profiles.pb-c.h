@@ -670,10 +670,16 @@ struct  Crm__Profiles__V1__ServiceContactEvent
   char *topic;
   Crm__Profiles__V1__ContactOutcome outcome;
   Crm__Common__V1__Timestamp *contacted_at;
+  /*
+   * The product the contact was about (a recommendation call, a product's follow-up), if any;
+   * empty for a contact about nothing in particular. Matching's propensity model counts it as a
+   * contact about the product's family.
+   */
+  char *product_code;
 };
 #define CRM__PROFILES__V1__SERVICE_CONTACT_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__service_contact_event__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CONTACT_CHANNEL__CONTACT_CHANNEL_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CONTACT_CHANNEL__CONTACT_CHANNEL_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__CONTACT_OUTCOME__CONTACT_OUTCOME_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Profiles__V1__ProductViewEvent

@@ -1,0 +1,97 @@
+import CRMProtos
+import GRDB
+
+/// The behaviour events in the replica's store: written with the feed page that brought them (in
+/// the same transaction as the cursor), read back whole at start-up and by time window for
+/// training rows.
+enum BehaviourStore {
+    /// One stored row, with what resolving its family needs.
+    struct Stored: Sendable {
+        let customerID: String
+        let productCode: String
+        let event: BehaviourEvent
+    }
+
+    static func insert(_ db: Database, key: String, customerID: String, productCode: String, event: BehaviourEvent) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO behaviour (key, customer_id, at, kind, product_code, family, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO NOTHING
+            """).execute(arguments: [key, customerID, event.at, Int(event.kind.rawValue), productCode, Int(event.family), event.amountFen])
+    }
+
+    /// Events with `from <= at < until` of the given kinds, in time order.
+    static func events(_ db: Database, from: Int64 = .min, until: Int64, kinds: [BehaviourEvent.Kind]) throws -> [Stored] {
+        let list = kinds.map { String($0.rawValue) }.joined(separator: ",")
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour
+            WHERE at >= ? AND at < ? AND kind IN (\(list)) ORDER BY at, key
+            """, arguments: [from, until])
+        var found: [Stored] = []
+        while let row = try rows.next() {
+            guard let kind = BehaviourEvent.Kind(rawValue: UInt8(clamping: row[3] as Int)) else { continue }
+            let family: Int = row[4]
+            found.append(Stored(customerID: row[0], productCode: row[1],
+                                event: BehaviourEvent(at: row[2], kind: kind, family: family >= 0 ? family : nil, amountFen: row[5])))
+        }
+        return found
+    }
+
+    /// Every customer's behaviour that can still count at `at` or later (views and contacts within
+    /// their retention, every order), grouped by customer, each list in time order, families
+    /// resolved with `family(of:)` where the stored row had none.
+    static func byCustomer(_ db: Database, reaching at: Int64, until: Int64 = .max, family: (String) -> Int?) throws -> [String: [BehaviourEvent]] {
+        let day = BusinessDays.millisPerDay
+        let views = at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day
+        let contacts = at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day
+        var grouped: [String: [BehaviourEvent]] = [:]
+        for stored in try events(db, from: min(views, contacts), until: until, kinds: [.view, .contact])
+        where stored.event.at >= (stored.event.kind == .view ? views : contacts) {
+            grouped[stored.customerID, default: []].append(resolved(stored, family: family))
+        }
+        for stored in try events(db, until: until, kinds: [.subscription, .redemption]) {
+            grouped[stored.customerID, default: []].append(resolved(stored, family: family))
+        }
+        for key in grouped.keys { grouped[key]?.sort(by: BehaviourEvent.precedes) }
+        return grouped
+    }
+
+    static func resolved(_ stored: Stored, family: (String) -> Int?) -> BehaviourEvent {
+        guard stored.event.family < 0, !stored.productCode.isEmpty, let known = family(stored.productCode) else { return stored.event }
+        return BehaviourEvent(at: stored.event.at, kind: stored.event.kind, family: known, amountFen: stored.event.amountFen)
+    }
+
+    /// Every product's subscriptions (unix millis, in order), for its recent sales.
+    static func salesByProduct(_ db: Database) throws -> [String: [Int64]] {
+        var sales: [String: [Int64]] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT product_code, accepted_at FROM purchase ORDER BY accepted_at")
+        while let row = try rows.next() { sales[row[0] as String, default: []].append(row[1]) }
+        return sales
+    }
+
+    // MARK: From the feeds
+
+    /// The behaviour event of a logged profiles event (a view or a contact), or nil for other kinds.
+    static func event(of logged: Crm_Profiles_V1_LoggedEvent, family: (String) -> Int?) -> (customerID: String, productCode: String, event: BehaviourEvent)? {
+        switch logged.body {
+        case .productView(let view)?:
+            let byType = ProductFamilies.typeNames.firstIndex(of: view.productType.uppercased())
+            return (view.customerID, view.productCode, BehaviourEvent(at: view.viewedAt.unixMillis, kind: .view, family: byType ?? family(view.productCode)))
+        case .serviceContact(let contact)?:
+            let about = contact.productCode.isEmpty ? nil : family(contact.productCode)
+            return (contact.customerID, contact.productCode, BehaviourEvent(at: contact.contactedAt.unixMillis, kind: .contact, family: about))
+        default:
+            return nil
+        }
+    }
+
+    /// The behaviour event of an order (a subscription or a redemption).
+    static func event(of order: Crm_Products_V1_Order, family: Int?) -> BehaviourEvent? {
+        let kind: BehaviourEvent.Kind
+        switch order.side {
+        case .subscription: kind = .subscription
+        case .redemption: kind = .redemption
+        default: return nil
+        }
+        return BehaviourEvent(at: order.acceptedAt.unixMillis, kind: kind, family: family, amountFen: order.amount.minorUnits)
+    }
+}

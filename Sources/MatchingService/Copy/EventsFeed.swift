@@ -1,0 +1,20 @@
+import CRMProtos
+import CRMRPC
+
+/// How a replica reads profiles' event log: only product views and service contacts (the
+/// behaviour features' inputs; trades and positions reach it as dimensions), a page after the
+/// last event applied.
+enum EventsFeed {
+    static func step(replica: Replica, client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
+        let events = try await client.serverStreaming(
+            Crm_Profiles_V1_Profiles.streamEvents,
+            Crm_Profiles_V1_StreamEventsRequest.with {
+                $0.afterEventID = after
+                $0.limit = limit
+                $0.types = [.productView, .serviceContact]
+            }
+        ).collect()
+        try await replica.applyEvents(events)
+        return events.count
+    }
+}

@@ -1,0 +1,144 @@
+import CRMSuitability
+import Foundation
+import GRDB
+
+/// What a customer's suitability profile could buy of each product family on a day: how many of
+/// the family's products on sale MATCH it, and the log of their summed utilities under the
+/// model's choice model (``ProductChoice``; empty when there is none). Pair features of the
+/// family model.
+struct FamilyAvailability: Sendable, Equatable {
+    var counts: [Float]
+    var choiceValues: [Float]
+
+    static let none = FamilyAvailability(counts: [], choiceValues: [])
+}
+
+/// What one month's rows are built from, the same for training and for the held-out evaluation:
+/// each customer's dimensions at the end of the month before (profiles' point-in-time snapshot),
+/// their behaviour before the month's first instant (matching's copy of views, contacts and
+/// orders), and which families had a product on sale that MATCHed them on the month's first day.
+/// Nothing from the month itself or later is read, so a row cannot leak its own label.
+struct MonthRows: Sendable {
+    let month: BusinessMonth
+    /// The month's first instant (00:00 Beijing on its first day), unix millis.
+    let start: Int64
+    let rows: [SnapshotRow]
+    let behaviour: [String: [BehaviourEvent]]
+    /// Per row: bit f set when family f had a product on sale that MATCHed the customer on the
+    /// month's first day; 0 for a customer the replica does not hold or who could buy nothing.
+    let sellable: [UInt16]
+    /// Per row: the customer's suitability profile code in the replica (nil when not held).
+    let profiles: [UInt32?]
+    /// Per profile code: what it could buy of each family on the first day.
+    let available: [UInt32: FamilyAvailability]
+
+    /// The month's inputs; `choice` (the model's within-family choice) values what each profile
+    /// could buy (``FamilyAvailability/choiceValues``), left missing without one.
+    static func load(_ month: BusinessMonth, replica: Replica, choice: ProductChoice?) async throws -> MonthRows {
+        let start = BusinessDays.millis(ofDay: month.firstDay)
+        let catalogue = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
+        let (rows, behaviour) = try await replica.database.read { db in
+            (try SnapshotStore.rows(db, asOf: month.previous.lastDay),
+             try BehaviourStore.byCustomer(db, reaching: start, until: start) { catalogue[$0] ?? nil })
+        }
+        let ids = rows.map(\.customerID)
+        let (profiles, available) = replica.memory.withLock { memory in memory.availableProducts(customerIDs: ids, day: month.firstDay, choice: choice) }
+        let sellable = profiles.map { profile in
+            profile.flatMap { available[$0] }.map { availability in
+                availability.counts.indices.reduce(UInt16(0)) { mask, family in availability.counts[family] > 0 ? mask | (1 << UInt16(family)) : mask }
+            } ?? 0
+        }
+        return MonthRows(month: month, start: start, rows: rows, behaviour: behaviour, sellable: sellable, profiles: profiles, available: available)
+    }
+
+    /// The behaviour features of row `index` at the month's start.
+    func behaviourFeatures(_ index: Int) -> [Float] {
+        BehaviourFeatures.compute(behaviour[rows[index].customerID] ?? [], at: start)
+    }
+
+    /// The feature row of row `index` for `family` (behaviour computed when the space reads it).
+    func features(_ index: Int, family: Int, space: FeatureSpace, behaviour: [Float]? = nil) -> [Float] {
+        let values = behaviour ?? (space.readsBehaviour ? behaviourFeatures(index) : [])
+        return rows[index].features(family: family, space: space, behaviour: values, available: profiles[index].flatMap { available[$0] } ?? .none)
+    }
+
+    func isSellable(_ index: Int, family: Int) -> Bool {
+        sellable[index] & (1 << UInt16(family)) != 0
+    }
+
+    /// The (customer, family) cells that can be sold at the month's start: the training rows
+    /// before negatives are sampled.
+    var sellableCells: Int {
+        sellable.reduce(0) { $0 + $1.nonzeroBitCount }
+    }
+
+    /// Visits the month's training rows: every sellable (customer, family) cell whose customer
+    /// bought from the family in the month (`positives`), and of the others those the seeded
+    /// sample keeps (a share `keep`, each weighted 1 / keep), with the row's features in `space`.
+    func forEachRow(space: FeatureSpace, positives: Set<ModelTrainer.FamilyPurchase>, keep: Double, seed: UInt64,
+                    _ visit: (_ position: Int, _ family: Int, _ label: Bool, _ weight: Float, _ features: [Float]) throws -> Void) rethrows {
+        for (position, row) in rows.enumerated() where sellable[position] != 0 {
+            var behaviour: [Float]?
+            for family in 0..<ProductFamilies.count where isSellable(position, family: family) {
+                let label = positives.contains(ModelTrainer.FamilyPurchase(customer: row.customerID, family: family))
+                var weight: Float = 1
+                if !label {
+                    guard ModelTrainer.unitHash(row.customerID, family, month, seed) < keep else { continue }
+                    weight = Float(1 / keep)
+                }
+                let values = behaviour ?? (space.readsBehaviour ? behaviourFeatures(position) : [])
+                behaviour = values
+                try visit(position, family, label, weight, features(position, family: family, space: space, behaviour: values))
+            }
+        }
+    }
+}
+
+extension ReplicaMemory {
+    /// For each customer, their suitability profile code (nil for a customer not in the copy or
+    /// whose assessment had expired by `day`), and per profile what it could buy of each family
+    /// on `day`. Target rules are left out: they are a campaign's choice of audience, not whether
+    /// the customer may buy.
+    ///
+    /// `day` is a past month's first day, and the copy holds only each customer's latest
+    /// assessment: it stands for the one in force then, so only its expiry is checked. A latest
+    /// assessment made after `day` is usually a renewal of one that was in force on it; counting
+    /// it as none (as a live decision does) would drop every customer who renewed since from
+    /// training and evaluation.
+    func availableProducts(customerIDs: [String], day: Int32, choice: ProductChoice?) -> (profiles: [UInt32?], available: [UInt32: FamilyAvailability]) {
+        let onSale = catalog.values.filter { $0.family != nil && $0.isOnSale(today: day) }
+        var available: [UInt32: FamilyAvailability] = [:]
+        var profiles: [UInt32?] = []
+        profiles.reserveCapacity(customerIDs.count)
+        for id in customerIDs {
+            guard let row = customers.row(of: id), assessmentWindowOfRow[Int(row)].through >= day else {
+                profiles.append(nil)
+                continue
+            }
+            let profile = keyOfRow[Int(row)]
+            if available[profile] == nil { available[profile] = availability(facts: keys.profiles[Int(profile)], day: day, onSale: onSale, choice: choice) }
+            profiles.append(profile)
+        }
+        return (profiles, available)
+    }
+
+    /// What a customer with `facts` could buy of each family among `onSale` on `day`.
+    func availability(facts: SuitabilityCustomer, day: Int32, onSale: [CatalogEntry], choice: ProductChoice?) -> FamilyAvailability {
+        var counts = [Float](repeating: 0, count: ProductFamilies.count)
+        var utilities = [Double](repeating: 0, count: ProductFamilies.count)
+        for entry in onSale where rules.matches(customer: facts, product: entry.facts, today: day) {
+            guard let family = entry.family else { continue }
+            counts[family] += 1
+            if choice != nil { utilities[family] += utility(of: entry, facts: facts, today: day, choice: choice) }
+        }
+        return FamilyAvailability(counts: counts, choiceValues: choice == nil ? [] : utilities.map { $0 > 0 ? Float(log($0)) : .nan })
+    }
+
+    /// The products of `family` on sale on `day` that MATCH the profile, by product code: the
+    /// choices a customer of that profile had when buying from the family.
+    func choiceSet(profile: UInt32, family: Int, day: Int32) -> [CatalogEntry] {
+        catalog.values
+            .filter { $0.family == family && $0.isOnSale(today: day) && rules.matches(customer: keys.profiles[Int(profile)], product: $0.facts, today: day) }
+            .sorted { $0.product.productCode < $1.product.productCode }
+    }
+}
