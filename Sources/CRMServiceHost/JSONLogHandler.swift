@@ -34,7 +34,8 @@ public struct JSONLogHandler: LogHandler {
         line += ",\"service\":\(Self.quoted(merged.removeValue(forKey: "service").map { "\($0)" } ?? service))"
         line += ",\"logger\":\(Self.quoted(label)),\"message\":\(Self.quoted("\(event.message)"))"
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            let name = key.replacingOccurrences(of: "-", with: "_")
+            // A metadata `message` (a call's status message) must not repeat the line's own key.
+            let name = key == "message" ? "status_message" : key.replacingOccurrences(of: "-", with: "_")
             let text = "\(value)"
             // Durations are numbers, so a query can compare them.
             if name.hasSuffix("_ms"), Double(text) != nil {

@@ -233,6 +233,10 @@ public final class RPCClient: Sendable {
         if let authorization, !metadata.contains(where: { $0.key == MetadataKeys.authorization }) {
             metadata.append(authorization)
         }
+        // Inside a traced call (or a caller's trace), the next hop is a child of the current span.
+        if let trace = TraceContext.current, !metadata.contains(where: { $0.key == MetadataKeys.traceparent }) {
+            metadata.append(MetadataEntry(MetadataKeys.traceparent, trace.traceparent))
+        }
         var buffer = allocator.buffer(capacity: payload.count + method.utf8.count + 96)
         do {
             try EnvelopeCodec.writeRequestFrame(

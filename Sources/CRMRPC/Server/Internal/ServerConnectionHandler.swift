@@ -352,11 +352,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
+        // A call that came with a trace runs as a span of it; the handler's outgoing calls carry it on.
+        let trace = request.metadataValue(MetadataKeys.traceparent).flatMap { TraceContext(traceparent: $0)?.child() }
         let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
         calls[callID]?.task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
-                outcome = .success(try await invoke(payload, callContext, sink))
+                if let trace {
+                    outcome = .success(try await TraceContext.$current.withValue(trace) { try await invoke(payload, callContext, sink) })
+                } else {
+                    outcome = .success(try await invoke(payload, callContext, sink))
+                }
             } catch {
                 outcome = .failure(error)
             }
