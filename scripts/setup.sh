@@ -3,12 +3,13 @@
 # Idempotent: packages already present are left alone.
 # chromium renders the head-office report in the report test (headless); fonts-wqy-microhei gives it
 # (and any headless render of the report) the Chinese glyphs. openssl makes the development
-# certificates (scripts/dev-certs.sh); libssl-dev gives the C client its TLS.
+# certificates (scripts/dev-certs.sh); libssl-dev gives the C client its TLS. prometheus scrapes the real
+# services in the metrics test, and its promtool checks services/prometheus/ (scripts/test.sh).
 # For scripts/check-deploy.sh (the Kubernetes manifests, checked offline): kubernetes-validate from
 # PyPI in tools/venv (it ships the API schemas), and kubectl for `kubectl kustomize` (machines of this
 # kind have it; elsewhere apt installs it where a Kubernetes apt repository is configured).
 set -euo pipefail
-packages=(protobuf-compiler libsqlite3-dev protobuf-c-compiler libprotobuf-c-dev chromium fonts-wqy-microhei openssl libssl-dev)
+packages=(protobuf-compiler libsqlite3-dev protobuf-c-compiler libprotobuf-c-dev chromium fonts-wqy-microhei openssl libssl-dev prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

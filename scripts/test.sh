@@ -18,6 +18,12 @@ if [ -n "$(git status --porcelain -- Sources/CRMWire/Generated Sources/CRMRPC/Ge
   exit 1
 fi
 
+echo "== Prometheus configuration and alert rules (services/prometheus)"
+promtool check config services/prometheus/prometheus.yml
+promtool check rules services/prometheus/crm-alerts.yml
+(cd services/prometheus && promtool test rules crm-alerts-test.yml)
+python3 -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' services/grafana/*.json
+
 echo "== build (zero warnings in Sources/ and Tests/)"
 build_log=$(mktemp)
 swift build --build-tests 2>&1 | tee "$build_log" | grep -E "error:|Compiling|Build complete" | grep -v "^\[" || true

@@ -11,12 +11,16 @@ public struct ServiceContext: Sendable {
     /// Clients of the peers named in the configuration, keyed by service name.
     public let peers: [String: RPCClient]
     public let logger: Logger
+    /// Where the service counts what it does (served on `--metrics-port`).
+    public let metrics: ServiceMetrics
 
-    public init(configuration: HostConfiguration, database: DatabasePool, peers: [String: RPCClient], logger: Logger) {
+    public init(configuration: HostConfiguration, database: DatabasePool, peers: [String: RPCClient], logger: Logger,
+                metrics: ServiceMetrics? = nil) {
         self.configuration = configuration
         self.database = database
         self.peers = peers
         self.logger = logger
+        self.metrics = metrics ?? ServiceMetrics(service: configuration.serviceName)
     }
 
     /// The client of a peer the service cannot work without.

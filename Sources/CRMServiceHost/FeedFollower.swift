@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -29,6 +30,14 @@ public final class FeedFollower: Service, Sendable {
         var caughtUpAt: ContinuousClock.Instant?
         var lastError: String?
         var steps = 0
+        let started = ContinuousClock.now
+    }
+
+    /// What a follower counts: entries applied and failed steps, and at each scrape its position
+    /// and lag (`crm_feed_*{service, feed}`).
+    private struct Counts: Sendable {
+        let entries: Counter
+        let failures: Counter
     }
 
     public let name: String
@@ -41,11 +50,12 @@ public final class FeedFollower: Service, Sendable {
     private let onCurrent: @Sendable () async throws -> Void
     private let onFailure: @Sendable (String) -> Void
     private let status = Mutex(Status())
+    private let counts: Counts?
 
     public init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration = .seconds(5), logger: Logger,
                 step: @escaping @Sendable (Int) async throws -> Step,
                 onCurrent: @escaping @Sendable () async throws -> Void = {},
-                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }, metrics: ServiceMetrics? = nil) {
         self.name = name
         self.batch = batch
         self.pollInterval = pollInterval
@@ -54,6 +64,25 @@ public final class FeedFollower: Service, Sendable {
         self.step = step
         self.onCurrent = onCurrent
         self.onFailure = onFailure
+        let labels = [("feed", name)]
+        self.counts = metrics.map {
+            Counts(entries: $0.counter("crm_feed_entries_applied_total", labels), failures: $0.counter("crm_feed_failures_total", labels))
+        }
+        if let metrics {
+            let position = metrics.gauge("crm_feed_position", labels)
+            let lag = metrics.gauge("crm_feed_lag_seconds", labels)
+            let caughtUp = metrics.gauge("crm_feed_caught_up", labels)
+            metrics.onScrape { [self] in
+                let current = self.status.withLock { $0 }
+                position.record(Double(current.position))
+                lag.record(Self.seconds(ContinuousClock.now - (current.caughtUpAt ?? current.started)))
+                caughtUp.record(current.caughtUpAt == nil ? 0 : 1)
+            }
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Follows until graceful shutdown, which also cancels a step in flight (an RPC waiting on a
@@ -69,6 +98,7 @@ public final class FeedFollower: Service, Sendable {
                 } catch {
                     if Task.isCancelled { return }
                     self.status.withLock { $0.lastError = "\(error)" }
+                    self.counts?.failures.increment()
                     self.onFailure("\(error)")
                     self.logger.warning("feed step failed; retrying", metadata: ["feed": "\(self.name)", "error": "\(error)", "retry_in": "\(backoff)"])
                     do { try await self.pause(backoff) } catch { return }
@@ -90,6 +120,7 @@ public final class FeedFollower: Service, Sendable {
     public func once() async throws -> Bool {
         let result = try await step(batch)
         let caughtUp = result.received < batch
+        counts?.entries.increment(by: result.received)
         status.withLock {
             $0.position = result.position
             $0.steps += 1

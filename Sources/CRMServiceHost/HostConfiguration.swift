@@ -29,6 +29,12 @@ public struct HostConfigurationFile: Codable, Sendable {
     public var certificatePrincipals: [CertificatePrincipals.Entry]?
     /// Calls per second per principal.
     public var rateLimits: RateLimits?
+    /// The Prometheus endpoint: its port (absent: none) and address.
+    public var metricsPort: Int?
+    public var metricsHost: String?
+    /// `text` or `json`, and one successful call in how many is logged at info.
+    public var logFormat: String?
+    public var callLogEvery: Int?
 
     /// The `tls` object of the configuration file.
     public struct TLSFileNames: Codable, Sendable {
@@ -65,6 +71,14 @@ public struct HostConfiguration: Sendable {
     public var plaintextOnNetwork: Bool
     public var certificatePrincipals: [CertificatePrincipals.Entry]
     public var rateLimits: RateLimits
+    /// The port of the Prometheus endpoint (`GET /metrics`); nil serves none.
+    public var metricsPort: Int?
+    public var metricsHost: String
+    public var metricsPortFile: String?
+    /// One JSON object a line instead of text.
+    public var logJSON: Bool
+    /// One successful call in this many gets an info line (0: none).
+    public var callLogEvery: Int
 
     /// What the server decides callers by: the tokens, certificate names and rate limits above.
     public var credentials: ServerCredentials {
@@ -166,6 +180,19 @@ public struct HostConfiguration: Sendable {
             peers[serviceName] = others.isEmpty ? nil : others
         }
 
+        let metricsPort = try options.metricsPort ?? envInt("METRICS_PORT") ?? file.metricsPort
+        if let metricsPort {
+            guard (0...65535).contains(metricsPort) else { throw ConfigurationError("metrics port \(metricsPort) is out of range") }
+            guard metricsPort == 0 || metricsPort != port else {
+                throw ConfigurationError("the metrics port \(metricsPort) is the RPC port: give the metrics endpoint a port of its own")
+            }
+        }
+
+        let format = options.logFormat ?? env("LOG_FORMAT") ?? file.logFormat ?? "text"
+        guard format == "text" || format == "json" else { throw ConfigurationError("log format \(format) is not text or json") }
+        let callLogEvery = try options.callLogEvery ?? envInt("CALL_LOG_EVERY") ?? file.callLogEvery ?? 1
+        guard callLogEvery >= 0 else { throw ConfigurationError("call log sampling \(callLogEvery) is negative") }
+
         return HostConfiguration(
             serviceName: serviceName,
             host: host,
@@ -182,7 +209,12 @@ public struct HostConfiguration: Sendable {
             tls: tls,
             plaintextOnNetwork: plaintextOnNetwork,
             certificatePrincipals: file.certificatePrincipals ?? [],
-            rateLimits: rateLimits
+            rateLimits: rateLimits,
+            metricsPort: metricsPort,
+            metricsHost: options.metricsHost ?? env("METRICS_HOST") ?? file.metricsHost ?? "127.0.0.1",
+            metricsPortFile: options.metricsPortFile ?? env("METRICS_PORT_FILE"),
+            logJSON: format == "json",
+            callLogEvery: callLogEvery
         )
     }
 

@@ -37,6 +37,12 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     public var logLevel: String?
 
+    @Option(help: "text (default) or json: one JSON object a line (time, level, service, method, principal, request id, trace id, duration, status).")
+    public var logFormat: String?
+
+    @Option(help: "Log one successful call in N at info (1: every call, 0: none); calls that fail are always logged.")
+    public var callLogEvery: Int?
+
     @Option(help: "Seconds in-flight calls get to finish on shutdown.")
     public var shutdownGraceSeconds: Int?
 
@@ -54,6 +60,15 @@ public struct HostOptions: ParsableArguments {
 
     @Flag(help: "With --plaintext, allow it on an address other than loopback (tokens and data then cross the network in clear).")
     public var plaintextOnNetwork = false
+
+    @Option(help: "Serve Prometheus metrics over HTTP on this port (GET /metrics); 0 picks a free one (see --metrics-port-file). Off when not given.")
+    public var metricsPort: Int?
+
+    @Option(help: "Address the metrics endpoint listens on (default 127.0.0.1; it asks no token, so keep it off public networks).")
+    public var metricsHost: String?
+
+    @Option(help: "Write the metrics endpoint's bound port to this file once listening.")
+    public var metricsPortFile: String?
 
     public init() {}
 }

@@ -26,6 +26,9 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     /// The TLS context of the clients of the peers this assembly made: the service's own
     /// certificate as client certificate (mutual TLS), reloaded with the server's.
     public let peerTLS: ClientTLSContext?
+    /// What the service and its runtime count, and the endpoint serving it (nil without `--metrics-port`).
+    public let metrics: ServiceMetrics
+    public let metricsEndpoint: MetricsEndpoint?
     /// The peers this assembly made from the configuration, closed with it (peers handed in by a
     /// test are the test's to close).
     private let ownedPeers: [RPCClient]
@@ -44,12 +47,15 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         let peerSecurity: ClientSecurity = peerTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork)
         let peerToken = peerTLS == nil ? configuration.peerToken : nil
         let database = try SQLiteStore.open(path: configuration.databasePath, migrator: S.migrator, logger: logger)
+        let metrics = ServiceMetrics(service: S.name)
+        let peerMetrics = metrics.rpcClient()
         var peers = given ?? [:]
         var owned: [RPCClient] = []
         if given == nil {
             for (name, endpoints) in configuration.peers {
                 let client = RPCClient(
-                    configuration: ClientConfiguration(endpoints: endpoints, security: peerSecurity, token: peerToken, defaultDeadline: peerDeadline),
+                    configuration: ClientConfiguration(endpoints: endpoints, security: peerSecurity, token: peerToken, defaultDeadline: peerDeadline,
+                                                       metrics: peerMetrics),
                     logger: Logger(label: "crm.\(S.name).peer.\(name)")
                 )
                 peers[name] = client
@@ -58,7 +64,7 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         }
         let service: S
         do {
-            service = try S(context: ServiceContext(configuration: configuration, database: database, peers: peers, logger: logger))
+            service = try S(context: ServiceContext(configuration: configuration, database: database, peers: peers, logger: logger, metrics: metrics))
         } catch {
             try? database.close()
             throw error
@@ -74,12 +80,14 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 port: configuration.port,
                 limits: WireLimits(maxFrameLength: configuration.maxFrameBytes),
                 shutdownGracePeriod: .seconds(Int64(configuration.shutdownGraceSeconds)),
-                security: serverTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork)
+                security: serverTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork),
+                callLogging: .info(every: configuration.callLogEvery)
             ),
             router: router,
             credentials: configuration.credentials,
             logger: logger,
             readiness: service.readiness,
+            metrics: metrics.rpcServer(),
             healthDetails: {
                 var details = await service.healthDetails()
                 details["database"] = databasePath
@@ -87,8 +95,34 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 return details
             }
         )
+        Self.sampleHostFigures(metrics, databasePath: databasePath, readiness: service.readiness, started: started)
+        let endpoint = configuration.metricsPort.map {
+            MetricsEndpoint(host: configuration.metricsHost, port: $0, metrics: metrics, logger: logger)
+        }
         return ServiceAssembly(service: service, server: server, database: database, configuration: configuration,
-                               serverTLS: serverTLS, peerTLS: peerTLS, ownedPeers: owned, logger: logger)
+                               serverTLS: serverTLS, peerTLS: peerTLS, metrics: metrics, metricsEndpoint: endpoint,
+                               ownedPeers: owned, logger: logger)
+    }
+
+    /// What every service shows at each scrape: its store's file and WAL sizes, whether it is ready,
+    /// and how long it has run.
+    private static func sampleHostFigures(_ metrics: ServiceMetrics, databasePath: String, readiness: ServiceReadiness,
+                                          started: ContinuousClock.Instant) {
+        let file = metrics.gauge("crm_store_file_bytes")
+        let wal = metrics.gauge("crm_store_wal_bytes")
+        let ready = metrics.gauge("crm_service_ready")
+        let uptime = metrics.gauge("crm_service_uptime_seconds")
+        metrics.onScrape {
+            file.record(Double(Self.fileSize(databasePath)))
+            wal.record(Double(Self.fileSize(databasePath + "-wal")))
+            ready.record(readiness.notReadyReason == nil ? 1 : 0)
+            uptime.record(Double((ContinuousClock.now - started).components.seconds))
+        }
+    }
+
+    private static func fileSize(_ path: String) -> Int {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.intValue ?? 0
     }
 
     /// Applies what SIGHUP re-reads from `configuration`: the TLS files (new connections use them,
@@ -118,7 +152,8 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     /// rest running; any service that fails, and a dependency or the server that ends, stop the group.
     public func serviceGroup(signals: [UnixSignal] = [], background: Bool = true, companions: [any Service] = []) -> ServiceGroup {
         typealias Configured = ServiceGroupConfiguration.ServiceConfiguration
-        let foreground: [Configured] = (service.handlerDependencies() + [server]).map { Configured(service: $0) }
+        let endpoint: [any Service] = metricsEndpoint.map { [$0] } ?? []
+        let foreground: [Configured] = (endpoint + service.handlerDependencies() + [server]).map { Configured(service: $0) }
         let work: [Configured] = ((background ? service.backgroundServices() : []) + companions)
             .map { Configured(service: $0, successTerminationBehavior: .ignore) }
         return ServiceGroup(configuration: ServiceGroupConfiguration(

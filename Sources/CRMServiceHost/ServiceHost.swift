@@ -11,6 +11,11 @@ public enum ServiceHost {
     public static func run<S: CRMService>(_ service: S.Type, options: HostOptions) async throws {
         let configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: S.defaultPort, options: options)
         LoggingSystem.bootstrap { label in
+            if configuration.logJSON {
+                var handler = JSONLogHandler(label: label, service: S.name)
+                handler.logLevel = configuration.logLevel
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel
             return handler
@@ -26,6 +31,12 @@ public enum ServiceHost {
             try assembly.reload(HostConfiguration.resolve(serviceName: S.name, defaultPort: S.defaultPort, options: options))
         }
         do {
+            if let endpoint = assembly.metricsEndpoint {
+                let metricsAddress = try await endpoint.start()
+                if let file = configuration.metricsPortFile, let port = metricsAddress.port {
+                    try "\(port)\n".write(toFile: file, atomically: true, encoding: .utf8)
+                }
+            }
             let address = try await assembly.server.start()
             if let portFile = configuration.portFile, let port = address.port {
                 try "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)

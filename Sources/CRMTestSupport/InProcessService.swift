@@ -38,6 +38,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         var configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: 0, options: options, environment: [:])
         configuration.tokens = tokens
         configuration.settings = settings
+        // Tests read statuses, not a line per call.
+        configuration.callLogEvery = 0
         let logger = Logger(label: "crm.\(S.name).test")
         let assembly = try ServiceAssembly<S>.assemble(configuration: configuration, peers: peers, logger: logger)
         let address: SocketAddress
@@ -67,6 +69,9 @@ public final class InProcessService<S: CRMService>: Sendable {
         self.running = running
         self.port = port
     }
+
+    /// What the service and its server count (the registry the executable serves on `--metrics-port`).
+    public var metrics: ServiceMetrics { assembly.metrics }
 
     /// A client of this service presenting `token`, with no default deadline: a test waits for the
     /// answer however busy the machine is (a deadline is a wall-clock budget that load can exhaust).

@@ -43,7 +43,7 @@ public struct CompensationService: CRMService {
         let settings = self.settings
         func follower(_ name: String, _ step: @escaping @Sendable (Int) async throws -> FeedFollower.Step) -> FeedFollower {
             FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
-                         logger: context.logger, step: step)
+                         logger: context.logger, step: step, metrics: context.metrics)
         }
         if let profiles {
             followers.append(follower(FeedSources.profilesCustomers, FeedSources.profilesCustomersStep(client: profiles, database: database)))

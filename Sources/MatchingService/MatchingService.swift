@@ -37,6 +37,40 @@ public struct MatchingService: CRMService {
         self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears))
         self.campaigns = CampaignStore(database: context.database)
         self.decisions = DecisionLog(database: context.database)
+        Self.sampleReplica(replica, into: context.metrics)
+    }
+
+    /// At each scrape: how stale each copied feed is, how much the copy holds, and the model's
+    /// age (its version carries its training time in Unix milliseconds: `kind-<millis>-<hash>`).
+    private static func sampleReplica(_ replica: Replica, into metrics: ServiceMetrics) {
+        let profilesStale = metrics.gauge("crm_matching_copy_staleness_seconds", [("feed", "profiles")])
+        let productsStale = metrics.gauge("crm_matching_copy_staleness_seconds", [("feed", "products")])
+        let profilesSequence = metrics.gauge("crm_matching_copy_sequence", [("feed", "profiles")])
+        let productsSequence = metrics.gauge("crm_matching_copy_sequence", [("feed", "products")])
+        let customers = metrics.gauge("crm_matching_copy_customers")
+        let products = metrics.gauge("crm_matching_copy_products")
+        let warm = metrics.gauge("crm_matching_scores_warm")
+        let trained = metrics.gauge("crm_matching_model_trained_timestamp_seconds")
+        let age = metrics.gauge("crm_matching_model_age_seconds")
+        metrics.onScrape {
+            let now = currentUnixMillis()
+            let status = replica.status(nowMillis: now)
+            profilesStale.record(status.profilesStalenessSeconds)
+            productsStale.record(status.productsStalenessSeconds)
+            profilesSequence.record(Double(status.profilesSequence))
+            productsSequence.record(Double(status.productsSequence))
+            customers.record(Double(status.customers))
+            products.record(Double(status.products))
+            warm.record(status.scoresWarm ? 1 : 0)
+            let parts = status.modelVersion.split(separator: "-")
+            if parts.count >= 2, let millis = Int64(parts[parts.count - 2]) {
+                trained.record(Double(millis) / 1000)
+                age.record(Double(now - millis) / 1000)
+            } else {
+                trained.record(0)
+                age.record(-1)
+            }
+        }
     }
 
     public func register(into router: inout Router) {
@@ -58,11 +92,11 @@ public struct MatchingService: CRMService {
         let logger = context.logger
         let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings.snapshotPage))
         let profiles = CopyFollowers.follower(.profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
-                                              logger: logger) { client, after, limit in
+                                              logger: logger, metrics: context.metrics) { client, after, limit in
             try await profilesFeed.step(client: client, after: after, limit: limit)
         }
         let products = CopyFollowers.follower(.products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval,
-                                              logger: logger) { client, after, limit in
+                                              logger: logger, metrics: context.metrics) { client, after, limit in
             let changes = try await client.serverStreaming(
                 Crm_Products_V1_Products.streamChanges,
                 Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()

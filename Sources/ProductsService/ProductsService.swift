@@ -32,6 +32,7 @@ public struct ProductsService: CRMService {
     let gate: any SuitabilityGate
     let access: SalesAccess
     let database: DatabasePool
+    let orderMetrics: OrderMetrics
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -40,15 +41,17 @@ public struct ProductsService: CRMService {
         self.orders = OrderStore(database: context.database)
         self.catalogue = Catalogue(products: try products.allCurrent())
         let settings = try ProductsSettings(context.configuration.settings)
+        let orderMetrics = OrderMetrics(context.metrics)
+        self.orderMetrics = orderMetrics
         self.gate = MatchingSuitabilityGate(client: context.peers["matching"], timeoutMilliseconds: Int64(settings.suitabilityTimeoutMilliseconds),
-                                            logger: context.logger)
+                                            logger: context.logger, metrics: orderMetrics)
         self.access = SalesAccess(profiles: context.peers["profiles"])
     }
 
     public func register(into router: inout Router) {
         ProductHandlers(store: products, catalogue: catalogue).register(into: &router)
         ContractHandlers(products: products, contracts: contracts, access: access).register(into: &router)
-        OrderHandlers(products: products, contracts: contracts, orders: orders, gate: gate, access: access).register(into: &router)
+        OrderHandlers(products: products, contracts: contracts, orders: orders, gate: gate, access: access, metrics: orderMetrics).register(into: &router)
         FeedHandlers(database: database).register(into: &router)
     }
 

@@ -1,4 +1,5 @@
 @_exported import CRMPrimitives
+import CoreMetrics
 import CRMProtos
 import CRMRules
 import CRMRPC
@@ -25,6 +26,7 @@ public struct ProfilesService: CRMService {
     let schema: RuleSchema
     let index: DimensionIndex
     let updater: DimensionUpdater
+    let ingested: [EventKind: Counter]
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -40,13 +42,32 @@ public struct ProfilesService: CRMService {
         self.schema = ProfileRules.schema(classifier: classifier)
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
+        var ingested: [EventKind: Counter] = [:]
+        for kind in EventKind.allCases {
+            ingested[kind] = context.metrics.counter("crm_profiles_ingested_events_total", [("kind", "\(kind)")])
+        }
+        self.ingested = ingested
+        Self.sampleUpdater(database: context.database, index: index, into: context.metrics)
+    }
+
+    /// At each scrape: events stored but not yet folded into dimensions, and whether the in-memory
+    /// dimension index is loaded.
+    private static func sampleUpdater(database: DatabasePool, index: DimensionIndex, into metrics: ServiceMetrics) {
+        let pending = metrics.gauge("crm_profiles_updater_lag_events")
+        let ready = metrics.gauge("crm_profiles_dimension_index_ready")
+        metrics.onScrape {
+            if let lag = try? await database.read({ db in try DimensionUpdater.pendingEvents(db) }) {
+                pending.record(Double(lag))
+            }
+            ready.record(index.isReady ? 1 : 0)
+        }
     }
 
     public func register(into router: inout Router) {
         let updater = self.updater
         CustomerHandlers(store: customers, assessmentValidityYears: ownSettings.assessmentValidityYears, onChanged: { updater.notify() })
             .register(into: &router)
-        IngestionHandlers(events: events, onIngested: { updater.notify() }).register(into: &router)
+        IngestionHandlers(events: events, onIngested: { updater.notify() }, ingested: ingested).register(into: &router)
         FeedHandlers(database: database, classifier: classifier, snapshotPage: ownSettings.snapshotPage).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),

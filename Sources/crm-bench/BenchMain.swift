@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRMProtos
 import CRMRPC
+import CRMServiceHost
 import CRMWire
 import Foundation
 import NIOCore
@@ -40,7 +41,7 @@ struct BenchMain: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
     var only: String?
 
-    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc' or 'rpc over TLS'.")
+    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics' or 'rpc over TLS'.")
     var stack: String?
 
     struct Scenario: Sendable {
@@ -56,7 +57,9 @@ struct BenchMain: AsyncParsableCommand {
     ]
 
     /// The stacks, run back to back in every round.
-    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc over TLS"]
+    /// `rpc with metrics` is `rpc` with the server and the client counting into a Prometheus
+    /// registry as the services do (calls by method and status, latency histograms, in flight, bytes).
+    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc over TLS"]
 
     struct Result {
         var callsPerSecond: Double
@@ -72,6 +75,10 @@ struct BenchMain: AsyncParsableCommand {
         let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let serverCPU = try await ThreadCPU.of(serverGroup.next())
         let (rpcServer, rpcPort) = try await RPCLoad.startServer(group: serverGroup)
+        let serverMetrics = ServiceMetrics(service: "bench")
+        let clientMetrics = ServiceMetrics(service: "bench-client")
+        let (meteredServer, meteredPort) = try await RPCLoad.startServer(group: serverGroup, metrics: serverMetrics.rpcServer())
+        let meteredClient = clientMetrics.rpcClient()
         let files = try Self.certificates(certs)
         let (tlsServer, tlsPort) = try await RPCLoad.startServer(group: serverGroup, security: .tls(try ServerTLSContext(files)))
         let clientTLS = ClientSecurity.tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: files.trustRoots)))
@@ -107,6 +114,10 @@ struct BenchMain: AsyncParsableCommand {
                             group.addTask {
                                 if variant == "rpc" {
                                     return try await RPCLoad.load(port: rpcPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection, duration: duration)
+                                }
+                                if variant == "rpc with metrics" {
+                                    return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
+                                                                  duration: duration, metrics: meteredClient)
                                 }
                                 if variant == "rpc over TLS" {
                                     return try await RPCLoad.load(port: tlsPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
@@ -149,7 +160,7 @@ struct BenchMain: AsyncParsableCommand {
                 medians[variant] = median
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
-            for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc over TLS", "rpc")] {
+            for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"), ("rpc over TLS", "rpc")] {
                 if let base = medians[baseline], let measured = medians[stack], base.callsPerSecond > 0, measured.callsPerSecond > 0 {
                     print(String(format: "| %@ | %@ / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, stack, baseline,
                                  measured.callsPerSecond / base.callsPerSecond, measured.p50 / base.p50, measured.p99 / base.p99,
@@ -158,7 +169,13 @@ struct BenchMain: AsyncParsableCommand {
             }
         }
 
+        if verbose {
+            let exposition = String(decoding: await serverMetrics.exposition(), as: UTF8.self)
+            print("\nserver metrics after the run (\(exposition.utf8.count) bytes of exposition):")
+            print(exposition.split(separator: "\n").filter { $0.contains("calls_total") || $0.contains("_count") }.joined(separator: "\n"))
+        }
         await rpcServer.shutdown()
+        await meteredServer.shutdown()
         await tlsServer.shutdown()
         try await echoChannel.close()
         try await serverGroup.shutdownGracefully()

@@ -10,7 +10,8 @@ enum RPCLoad {
     static let method = Crm_Bench_V1_Bench.echo
     static let token = "bench-token"
 
-    static func startServer(group: any EventLoopGroup, security: ServerSecurity = .plaintext()) async throws -> (RPCServer, Int) {
+    static func startServer(group: any EventLoopGroup, security: ServerSecurity = .plaintext(),
+                            metrics: RPCServerMetrics? = nil) async throws -> (RPCServer, Int) {
         var router = Router()
         router.unary(method, policy: .roles("bench")) { request, _ in
             request
@@ -22,7 +23,8 @@ enum RPCLoad {
             authenticator: TokenAuthenticator(entries: [
                 .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["bench"])),
             ]),
-            group: group
+            group: group,
+            metrics: metrics
         )
         let address = try await server.start()
         return (server, address.port ?? 0)
@@ -30,11 +32,11 @@ enum RPCLoad {
 
     /// One client (one connection) with `inFlight` calling loops until `duration` is over.
     static func load(port: Int, group: any EventLoopGroup, message: Crm_Bench_V1_BenchMessage, inFlight: Int, duration: TimeAmount,
-                     security: ClientSecurity = .plaintext()) async throws -> [Int64] {
+                     security: ClientSecurity = .plaintext(), metrics: RPCClientMetrics? = nil) async throws -> [Int64] {
         let loop = group.next()
         let client = RPCClient(
             configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], security: security, token: token,
-                                               defaultDeadline: .seconds(10)),
+                                               defaultDeadline: .seconds(10), metrics: metrics),
             group: loop
         )
         defer { Task { await client.close() } }

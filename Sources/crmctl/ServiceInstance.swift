@@ -16,7 +16,9 @@ struct ServiceInstance: Codable {
     /// The instances a topology describes: one per endpoint, replicas numbered from 2. Each serves
     /// TLS with its service's certificate from `certs` (scripts/dev-certs.sh names them), or runs
     /// in plaintext when `certs` is nil.
-    static func plan(topology: Topology, dataDir: String, binaryDir: String, configDir: String, certs: String?) throws -> [ServiceInstance] {
+    /// `metricsOffset`: each serves its metrics on its port + the offset (nil: none).
+    static func plan(topology: Topology, dataDir: String, binaryDir: String, configDir: String, certs: String?,
+                     metricsOffset: Int? = nil) throws -> [ServiceInstance] {
         var instances: [ServiceInstance] = []
         for service in topology.services {
             for (index, endpoint) in try topology.endpoints(of: service).enumerated() {
@@ -25,6 +27,9 @@ struct ServiceInstance: Codable {
                     "--host", endpoint.host, "--port", String(endpoint.port),
                     "--database", "\(dataDir)/\(name).sqlite",
                 ]
+                if let metricsOffset {
+                    arguments += ["--metrics-port", String(endpoint.port + metricsOffset), "--metrics-host", endpoint.host]
+                }
                 if let certs {
                     arguments += ["--tls-certificate", "\(certs)/\(service).crt", "--tls-key", "\(certs)/\(service).key", "--tls-ca", "\(certs)/ca.crt"]
                 } else {

@@ -20,6 +20,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Start, report and return, leaving the services running (stop them with kill or crmctl restart).")
     var detach = false
 
+    @Flag(help: "Serve each service's Prometheus metrics on its RPC port + 10000 (what crmctl top and services/prometheus read).")
+    var metrics = false
+
     @Flag(help: "Once the services are healthy, run `crmctl demo` against them (its options below apply).")
     var demo = false
 
@@ -41,7 +44,8 @@ struct UpCommand: AsyncParsableCommand {
             dataDir: cluster.dataDir,
             binaryDir: Self.binaryDirectory,
             configDir: configDir,
-            certs: certs
+            certs: certs,
+            metricsOffset: metrics ? 10_000 : nil
         )
         for instance in instances {
             if let pid = supervisor.pid(of: instance.name), supervisor.isAlive(pid) {

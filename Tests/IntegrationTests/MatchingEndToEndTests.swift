@@ -44,9 +44,10 @@ import Testing
         // restarted on its port once matching's is known (an operator's one-service restart).
         try await profilesProcess.start()
         try await productsProcess.start(peers: ["matching": 1])
-        try await matchingProcess.start(peers: ["profiles": profilesProcess.port, "products": productsProcess.port])
+        // At info, so each finished call's line (with its trace id) is in the log.
+        try await matchingProcess.start(peers: ["profiles": profilesProcess.port, "products": productsProcess.port], arguments: ["--log-level", "info"])
         productsProcess.terminate()
-        try await productsProcess.start(port: productsProcess.port, peers: ["matching": matchingProcess.port])
+        try await productsProcess.start(port: productsProcess.port, peers: ["matching": matchingProcess.port], arguments: ["--log-level", "info"])
         let profiles = client(profilesProcess), products = client(productsProcess), matching = client(matchingProcess)
 
         func customer(_ id: String, tolerance: Crm_Common_V1_RiskTolerance, lowest: Bool = false) async throws {
@@ -153,6 +154,18 @@ import Testing
         #expect(accepted.created)
         #expect(accepted.order.suitability == .match)
         #expect(accepted.order.suitabilityRuleVersion == SuitabilityRules.currentVersion)
+
+        // An order placed with a trace is one trace across products and matching: products' line for
+        // PlaceOrder and matching's for the gate's DecideSuitability carry the same trace id.
+        let trace = TraceContext.newTrace()
+        let traced = try await TraceContext.$current.withValue(trace) { try await order("O-TRACED", customer: "MATCH") }
+        #expect(traced.created)
+        func logLine(_ process: ServiceProcess, _ method: String) -> Bool {
+            let log = (try? String(contentsOf: process.workDir.appendingPathComponent("\(process.name).log"), encoding: .utf8)) ?? ""
+            return log.split(separator: "\n").contains { $0.contains("call finished") && $0.contains(method) && $0.contains("trace-id=\(trace.traceID)") }
+        }
+        try await eventually("products logs the traced order") { logLine(productsProcess, "/crm.products.v1.Products/PlaceOrder") }
+        try await eventually("matching logs the gate's decision in the same trace") { logLine(matchingProcess, "/crm.matching.v1.Matching/DecideSuitability") }
 
         // Profiles stops: matching answers from its copy and reports the staleness.
         profilesProcess.terminate()

@@ -13,6 +13,8 @@ final class ServiceProcess: @unchecked Sendable {
     let databasePath: String
     let workDir: URL
     private(set) var port: Int = 0
+    /// The port of its Prometheus endpoint, when started with `metrics: true`.
+    private(set) var metricsPort: Int?
     /// What a test's client speaks to this service: TLS trusting the work folder's CA (set by ``start``).
     private(set) var clientSecurity: ClientSecurity = .plaintext()
     private var process: Process?
@@ -42,11 +44,14 @@ final class ServiceProcess: @unchecked Sendable {
     /// answers health.
     /// `arguments` come last, so they win over `peers` (e.g. `--peer matching=A,B` for a list).
     /// `config`: a configuration file instead of the development one in services/.
-    func start(port requested: Int = 0, peers: [String: Int] = [:], arguments: [String] = [], config: URL? = nil) async throws {
+    /// `metrics`: also serve Prometheus metrics on a free port (read back into ``metricsPort``).
+    func start(port requested: Int = 0, peers: [String: Int] = [:], arguments: [String] = [], config: URL? = nil, metrics: Bool = false) async throws {
         let certs = try Self.certificates(in: workDir)
         clientSecurity = .tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: certs.appendingPathComponent("ca.crt").path)))
         let portFile = workDir.appendingPathComponent("\(name).port")
         try? FileManager.default.removeItem(at: portFile)
+        let metricsPortFile = workDir.appendingPathComponent("\(name).metrics-port")
+        try? FileManager.default.removeItem(at: metricsPortFile)
         let process = Process()
         process.executableURL = Self.binaryDir.appendingPathComponent("crm-\(service)")
         process.arguments = [
@@ -61,6 +66,7 @@ final class ServiceProcess: @unchecked Sendable {
             // The development configuration lists matching's sibling replicas on their fixed ports:
             // a test's replica has only the siblings the test gives it.
             + (service == "matching" && peers["matching"] == nil ? ["--peer", "matching="] : [])
+            + (metrics ? ["--metrics-port", "0", "--metrics-port-file", metricsPortFile.path] : [])
             + arguments
         let log = workDir.appendingPathComponent("\(name).log")
         if !FileManager.default.fileExists(atPath: log.path) {
@@ -79,6 +85,11 @@ final class ServiceProcess: @unchecked Sendable {
         while true {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 self.port = port
+                // The metrics endpoint listens (and writes its file) before the RPC server does.
+                if metrics {
+                    let text = try String(contentsOf: metricsPortFile, encoding: .utf8)
+                    metricsPort = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+                }
                 return
             }
             guard process.isRunning else { break }

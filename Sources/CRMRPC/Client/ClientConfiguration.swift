@@ -18,6 +18,8 @@ public struct ClientConfiguration: Sendable {
     /// `onNetwork`. Plaintext by default for tests of the runtime; services, crmctl and the
     /// benchmarks configure TLS unless told to run without it.
     public var security: ClientSecurity
+    /// What the client counts (``RPCMetricNames``); nil counts nothing.
+    public var metrics: RPCClientMetrics?
 
     public init(
         endpoints: [Endpoint],
@@ -27,8 +29,10 @@ public struct ClientConfiguration: Sendable {
         limits: WireLimits = WireLimits(),
         connectTimeout: TimeAmount = .seconds(2),
         initialBackoff: TimeAmount = .milliseconds(50),
-        maximumBackoff: TimeAmount = .seconds(2)
+        maximumBackoff: TimeAmount = .seconds(2),
+        metrics: RPCClientMetrics? = nil
     ) {
+        self.metrics = metrics
         self.endpoints = endpoints
         self.security = security
         self.token = token

@@ -56,6 +56,26 @@ public final class RPCClient: Sendable {
     /// A call the server provably never ran (its connection was going away) is sent again on a
     /// fresh connection, up to three times in all; any other failure is the caller's to handle.
     public func unaryRaw(_ method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
+        guard let metrics = configuration.metrics else {
+            return try await unaryRetrying(method, payload: payload, options: options)
+        }
+        let series = metrics.series(method)
+        let started = NIODeadline.now()
+        do {
+            let response = try await unaryRetrying(method, payload: payload, options: options)
+            series.finished(.ok, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+            return response
+        } catch {
+            series.finished(Self.code(of: error), nanoseconds: (NIODeadline.now() - started).nanoseconds)
+            throw error
+        }
+    }
+
+    static func code(of error: any Error) -> StatusCode {
+        (error as? RPCError)?.code ?? (error is CancellationError ? .cancelled : .unknown)
+    }
+
+    private func unaryRetrying(_ method: String, payload: Data, options: CallOptions) async throws -> Data {
         let timeout = effectiveTimeout(options)
         let deadline = timeout.map { NIODeadline.now() + $0 }
         var attempt = 1
@@ -109,9 +129,18 @@ public final class RPCClient: Sendable {
         let loop = connection.channel.eventLoop
         let handler = connection.handler
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
+        // Counted when the stream ends: its status, and the time from the request to the end.
+        let series = configuration.metrics?.series(method)
+        let started = NIODeadline.now()
         continuation.onTermination = { termination in
-            if case .cancelled = termination {
+            switch termination {
+            case .cancelled:
                 loop.execute { handler.value.cancel(callID: callID) }
+                series?.finished(.cancelled, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+            case let .finished(error):
+                series?.finished(error.map(Self.code(of:)) ?? .ok, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+            @unknown default:
+                break
             }
         }
         let localTimeout = remaining(deadline)
@@ -203,6 +232,10 @@ public final class RPCClient: Sendable {
         var metadata = options.metadata
         if let authorization, !metadata.contains(where: { $0.key == MetadataKeys.authorization }) {
             metadata.append(authorization)
+        }
+        // Inside a traced call (or a caller's trace), the next hop is a child of the current span.
+        if let trace = TraceContext.current, !metadata.contains(where: { $0.key == MetadataKeys.traceparent }) {
+            metadata.append(MetadataEntry(MetadataKeys.traceparent, trace.traceparent))
         }
         var buffer = allocator.buffer(capacity: payload.count + method.utf8.count + 96)
         do {

@@ -4,4 +4,7 @@ public enum MetadataKeys {
     public static let authorization = "authorization"
     /// A caller-chosen id that follows a request through logs of every service it touches.
     public static let requestID = "request-id"
+    /// W3C trace context (`00-<trace id>-<parent span id>-<flags>`): the server logs its trace id
+    /// with the call (proto/README.md).
+    public static let traceparent = "traceparent"
 }

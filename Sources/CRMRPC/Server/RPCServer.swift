@@ -41,15 +41,17 @@ public final class RPCServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "crm.rpc.server"),
         readiness: ServiceReadiness = .ready,
+        metrics: RPCServerMetrics? = nil,
         healthDetails: @escaping @Sendable () async -> [String: String] = { [:] }
     ) {
         self.init(serviceName: serviceName, configuration: configuration, router: router, credentials: ServerCredentials(tokens: authenticator),
-                  group: group, logger: logger, readiness: readiness, healthDetails: healthDetails)
+                  group: group, logger: logger, readiness: readiness, metrics: metrics, healthDetails: healthDetails)
     }
 
     /// - Parameters:
     ///   - serviceName: reported by health (`profiles`, `products`, ...).
     ///   - credentials: tokens, client certificate names and rate limits; replaced by ``reload(credentials:)``.
+    ///   - metrics: what the server counts (``RPCMetricNames``); nil counts nothing.
     ///   - healthDetails: extra facts for the health answer (store file, replica lag, ...).
     public init(
         serviceName: String,
@@ -59,6 +61,7 @@ public final class RPCServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "crm.rpc.server"),
         readiness: ServiceReadiness = .ready,
+        metrics: RPCServerMetrics? = nil,
         healthDetails: @escaping @Sendable () async -> [String: String] = { [:] }
     ) {
         self.serviceName = serviceName
@@ -107,7 +110,8 @@ public final class RPCServer: Service, Sendable {
             credentials: credentials,
             configuration: configuration,
             readiness: readiness,
-            logger: logger
+            logger: logger,
+            metrics: metrics
         )
     }
 

@@ -23,6 +23,9 @@ public struct RPCServerConfiguration: Sendable {
     public var security: ServerSecurity
     /// How long a TLS client has to finish its handshake.
     public var handshakeTimeout: TimeAmount
+    /// Which finished calls get a log line ("call finished": method, request id, trace id,
+    /// principal, status, duration) and at what level.
+    public var callLogging: CallLogging
 
     public init(
         host: String = "127.0.0.1",
@@ -34,8 +37,10 @@ public struct RPCServerConfiguration: Sendable {
         shutdownGracePeriod: TimeAmount = .seconds(10),
         defaultDeadline: TimeAmount? = nil,
         security: ServerSecurity = .plaintext(),
-        handshakeTimeout: TimeAmount = .seconds(30)
+        handshakeTimeout: TimeAmount = .seconds(30),
+        callLogging: CallLogging = .debug
     ) {
+        self.callLogging = callLogging
         self.host = host
         self.port = port
         self.limits = limits
@@ -47,4 +52,13 @@ public struct RPCServerConfiguration: Sendable {
         self.security = security
         self.handshakeTimeout = handshakeTimeout
     }
+}
+
+/// Which finished calls the server logs.
+public enum CallLogging: Sendable, Equatable {
+    /// Every call at debug: seen only when the logger's level allows debug (the runtime's default).
+    case debug
+    /// At info: one successful call in `every` (1: all of them; 0: none) and every call that did
+    /// not end OK. What the service executables do (`--call-log-every`).
+    case info(every: Int)
 }

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// what the store holds, and it counts as current so the replica serves it.
 enum CopyFollowers {
     static func follower(_ source: CopyStore.Source, replica: Replica, client: RPCClient?, pageSize: UInt32, interval: Duration,
-                         logger: Logger, step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
+                         logger: Logger, metrics: ServiceMetrics? = nil, step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
         guard let client else { return Unfollowed(source: source, replica: replica, logger: logger) }
         return FeedFollower(
             name: source.rawValue, batch: Int(pageSize), pollInterval: interval, maxBackoff: .seconds(5), logger: logger,
@@ -18,7 +18,8 @@ enum CopyFollowers {
                 return FeedFollower.Step(received: applied, position: replica.cursor(source))
             },
             onCurrent: { try await replica.markCurrent(source) },
-            onFailure: { replica.markFailed(source, $0) }
+            onFailure: { replica.markFailed(source, $0) },
+            metrics: metrics
         )
     }
 

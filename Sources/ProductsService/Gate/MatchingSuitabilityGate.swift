@@ -19,6 +19,8 @@ struct MatchingSuitabilityGate: SuitabilityGate {
     /// How long an order waits for the decision at most.
     let timeoutMilliseconds: Int64
     let logger: Logger
+    /// Gate latency by result (nil: not counted).
+    var metrics: OrderMetrics? = nil
 
     /// Matching gets the smaller of the configured wait and what is left of the order call's
     /// deadline: a decision that arrives after the caller gave up helps no one, and matching can
@@ -30,6 +32,19 @@ struct MatchingSuitabilityGate: SuitabilityGate {
     }
 
     func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest, deadline: NIODeadline?) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+        guard let metrics else { return try await ask(request, deadline: deadline) }
+        let started = NIODeadline.now()
+        do {
+            let decision = try await ask(request, deadline: deadline)
+            metrics.gate(result: "decided", nanoseconds: (NIODeadline.now() - started).nanoseconds)
+            return decision
+        } catch let error as RPCError {
+            metrics.gate(result: error.code == .failedPrecondition ? "undecidable" : "unavailable", nanoseconds: (NIODeadline.now() - started).nanoseconds)
+            throw error
+        }
+    }
+
+    private func ask(_ request: Crm_Matching_V1_DecideSuitabilityRequest, deadline: NIODeadline?) async throws -> Crm_Matching_V1_DecideSuitabilityResponse {
         guard let client else {
             throw RPCError(.unavailable, "no matching service is configured (peer 'matching'), so suitability cannot be checked; the order is not accepted")
         }

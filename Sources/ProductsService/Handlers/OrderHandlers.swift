@@ -14,10 +14,20 @@ struct OrderHandlers: Sendable {
     var access = SalesAccess(profiles: nil)
     /// Today's Beijing date; the clock is a parameter so the rules can be tested on any day.
     var today: @Sendable () -> Crm_Common_V1_Date = { BeijingCalendar.date(ofUnixMillis: currentUnixMillis()) }
+    /// Orders by outcome (nil: not counted).
+    var metrics: OrderMetrics? = nil
 
     func register(into router: inout Router) {
+        let metrics = self.metrics
         router.unary(Crm_Products_V1_Products.placeOrder, policy: ProductsRoles.sellers) { request, context in
-            try await place(request, principal: context.principal, deadline: context.deadline)
+            do {
+                let response = try await place(request, principal: context.principal, deadline: context.deadline)
+                metrics?.order(outcome: response.created ? "accepted" : "duplicate", status: "OK")
+                return response
+            } catch {
+                metrics?.order(outcome: "refused", status: RPCMetricNames.statusLabel(of: error))
+                throw error
+            }
         }
         router.unary(Crm_Products_V1_Products.getOrder, policy: ProductsRoles.salesReaders) { request, context in
             try await get(request, principal: context.principal)

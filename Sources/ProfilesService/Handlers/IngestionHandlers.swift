@@ -1,3 +1,4 @@
+import CoreMetrics
 import CRMProtos
 import CRMRPC
 import Foundation
@@ -8,6 +9,8 @@ import SwiftProtobuf
 struct IngestionHandlers: Sendable {
     let events: EventStore
     let onIngested: @Sendable () -> Void
+    /// Events stored, by kind (`crm_profiles_ingested_events_total`); nil: not counted.
+    var ingested: [EventKind: Counter]? = nil
 
     func register(into router: inout Router) {
         let policy = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)
@@ -57,7 +60,10 @@ struct IngestionHandlers: Sendable {
 
     private func store(_ batch: [StoredEvent], trades: Bool = false) async throws -> Crm_Profiles_V1_IngestResponse {
         let outcome = try await events.append(batch, requireTradingStatus: trades)
-        if outcome.accepted > 0 { onIngested() }
+        if outcome.accepted > 0 {
+            onIngested()
+            if let kind = batch.first?.kind { ingested?[kind]?.increment(by: outcome.accepted) }
+        }
         return .with {
             $0.accepted = UInt32(outcome.accepted)
             $0.duplicates = UInt32(outcome.duplicates)

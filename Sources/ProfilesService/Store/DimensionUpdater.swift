@@ -331,6 +331,12 @@ final class DimensionUpdater: Service, Sendable {
         return Outcome(customer: input.customer, ledger: Data(ledger.serialized()), recent: recentBytes, stored: stored, feedEntry: entry)
     }
 
+    /// Events stored but not yet folded into dimensions: the updater's lag in events.
+    static func pendingEvents(_ db: Database) throws -> Int64 {
+        let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0
+        return max(0, last - (try checkpoint(db).lastEventID))
+    }
+
     private static func checkpoint(_ db: Database) throws -> Checkpoint {
         let select = try db.cachedStatement(sql: "SELECT last_event_id, last_change_sequence, business_day FROM dimension_checkpoint WHERE id = 1")
         guard let row = try Row.fetchOne(select) else {

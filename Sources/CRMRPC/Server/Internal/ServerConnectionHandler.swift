@@ -13,9 +13,22 @@ final class ServerShared: Sendable {
     let logger: Logger
     /// Holds back repeated warnings about one peer host (shared by all its connections).
     let warnings = PeerWarningLimiter()
+    /// Nil when the server counts nothing (tests of the runtime, the benchmark's bare variant).
+    let metrics: RPCServerMetrics?
+    /// Each routed method's series, made once: a call finds its own without a lock.
+    let methodSeries: [String: MethodSeries]
+    /// The series of requests for methods the router does not know.
+    let unknownMethod: MethodSeries?
 
     init(serviceName: String, router: Router, credentials: ServerCredentials, configuration: RPCServerConfiguration,
-         readiness: ServiceReadiness, logger: Logger) {
+         readiness: ServiceReadiness, logger: Logger, metrics: RPCServerMetrics?) {
+        self.metrics = metrics
+        self.unknownMethod = metrics?.series("unknown")
+        var table: [String: MethodSeries] = [:]
+        if let metrics {
+            for descriptor in router.descriptors { table[descriptor.name] = metrics.series(descriptor.name) }
+        }
+        self.methodSeries = table
         self.serviceName = serviceName
         self.router = router
         self.credentials = CredentialStore(credentials)
@@ -44,6 +57,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var timeout: TimeAmount?
         /// For the call's log line (kept only when calls are logged: at debug or lower).
         var record: CallRecord?
+        /// The method's metrics and when the call started (only when the server counts).
+        var series: MethodSeries?
+        var started: NIODeadline?
     }
 
     /// What the one line logged per finished call says: the method, the caller's request id, the
@@ -53,6 +69,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var requestID: String
         var principal: String
         var started: NIODeadline
+        /// The W3C trace id of the `traceparent` the call came with, if any.
+        var traceID: String? = nil
     }
 
     private static let healthPrefix = "/\(Crm_Rpc_V1_Health.serviceName)/"
@@ -64,9 +82,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var remoteAddress = "?"
     /// The peer's host without the port: what repeated warnings are counted by.
     private var remoteHost = "?"
-    /// Whether each finished call gets a log line (the level allows debug): checked once per
-    /// connection, so the hot path pays nothing at info.
+    /// Whether finished calls get a log line (the configured level is enabled): checked once per
+    /// connection, so the hot path pays nothing when it is not.
     private var logsCalls = false
+    /// The level of those lines, and one successful call in how many is logged.
+    private var callLogLevel: Logger.Level = .debug
+    private var callLogEvery = 1
+    private var callsFinished = 0
 
     private var calls: [UInt64: ActiveCall] = [:]
     private var waitingRequests: [RequestHead] = []
@@ -97,19 +119,35 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         remoteAddress = context.channel.remoteAddress?.description ?? "?"
         remoteHost = context.channel.remoteAddress?.ipAddress ?? remoteAddress
         logger[metadataKey: "peer"] = "\(remoteAddress)"
-        logsCalls = logger.logLevel <= .debug
+        switch shared.configuration.callLogging {
+        case .debug:
+            callLogLevel = .debug
+            logsCalls = logger.logLevel <= .debug
+        case let .info(every):
+            callLogLevel = .info
+            callLogEvery = max(every, 1)
+            logsCalls = every > 0 && logger.logLevel <= .info
+        }
+        if let metrics = shared.metrics {
+            metrics.accepted.increment()
+            metrics.connections.increment()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        shared.metrics?.connections.decrement()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // The frame's body and its 4-byte length prefix.
+        shared.metrics?.receivedBytes.increment(by: Int64(frame.readableBytes + 4))
         let envelope: InboundEnvelope
         do {
-            envelope = try EnvelopeCodec.decode(unwrapInboundIn(data))
+            envelope = try EnvelopeCodec.decode(frame)
         } catch {
-            protocolViolation("bytes that are not a valid envelope (\(error))")
+            protocolViolation("bytes that are not a valid envelope (\(error))", reason: .invalidEnvelope)
             return
         }
         switch envelope {
@@ -173,6 +211,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let FrameError.frameTooLarge(announced, limit):
             // Call id 0 is reserved for the connection itself: the call the frame belonged to is
             // unknown, since its body was never read.
+            shared.metrics?.refused(.frameTooLarge)
             warnOnce("refusing a frame of \(announced) bytes (limit \(limit)); closing")
             let status = RPCError(.resourceExhausted, "frame of \(announced) bytes exceeds the limit of \(limit) bytes").status
             writeAndClose(.response(callID: 0, status: status))
@@ -180,6 +219,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             logger.debug("peer closed inside a frame")
             context.close(promise: nil)
         case let refusal as TLSRefusal:
+            shared.metrics?.refused(.tls)
             warnOnce("\(refusal)")
             context.close(promise: nil)
         default:
@@ -213,6 +253,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 self.armStallTimer()
                 return
             }
+            self.shared.metrics?.refused(.stalledFrame)
             self.warnOnce("dropping a peer that stalled in the middle of a frame")
             self.context?.close(promise: nil)
         }
@@ -285,9 +326,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         let loop = context.eventLoop
         let record = logsCalls
-            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now())
+            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now(),
+                         traceID: Self.traceID(request.metadataValue(MetadataKeys.traceparent)))
             : nil
-        calls[callID] = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record)
+        var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record)
+        if let metrics = shared.metrics {
+            call.series = shared.methodSeries[request.method]
+            call.started = record?.started ?? .now()
+            metrics.inFlight.increment()
+        }
+        calls[callID] = call
         if let deadline {
             armDeadlineTimer(for: deadline)
         }
@@ -304,11 +352,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
+        // A call that came with a trace runs as a span of it; the handler's outgoing calls carry it on.
+        let trace = request.metadataValue(MetadataKeys.traceparent).flatMap { TraceContext(traceparent: $0)?.child() }
         let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
         calls[callID]?.task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
-                outcome = .success(try await invoke(payload, callContext, sink))
+                if let trace {
+                    outcome = .success(try await TraceContext.$current.withValue(trace) { try await invoke(payload, callContext, sink) })
+                } else {
+                    outcome = .success(try await invoke(payload, callContext, sink))
+                }
             } catch {
                 outcome = .failure(error)
             }
@@ -324,30 +378,55 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case let .success(payload):
             writeResponse(callID: callID, payload: payload, status: .ok)
             logFinished(call.record, code: .ok)
+            count(call, .ok)
         case let .failure(error):
             let status = statusFor(error, callID: callID, requestID: call.record?.requestID)
             reply(callID, status)
             logFinished(call.record, code: status.code, message: status.message)
+            count(call, status.code)
         }
         callSlotFreed()
     }
 
-    /// One line per finished call (debug): method, request id, principal, status, duration.
+    /// One line per finished call (at the configured level and sampling): method, request id,
+    /// trace id, principal, status, duration.
     private func logFinished(_ record: CallRecord?, code: StatusCode, message: String = "") {
         guard let record else { return }
+        callsFinished &+= 1
+        if code == .ok, callLogEvery > 1, callsFinished % callLogEvery != 0 { return }
         let millis = Double((NIODeadline.now() - record.started).nanoseconds) / 1_000_000
         var metadata: Logger.Metadata = [
             "method": "\(record.method)", "request-id": "\(record.requestID)", "principal": "\(record.principal)",
             "status": "\(code.canonicalName)", "duration-ms": "\(String(format: "%.3f", millis))",
         ]
         if !message.isEmpty { metadata["message"] = "\(message)" }
-        logger.debug("call finished", metadata: metadata)
+        if let traceID = record.traceID { metadata["trace-id"] = "\(traceID)" }
+        logger.log(level: callLogLevel, "call finished", metadata: metadata)
+    }
+
+    /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or nil if it is not one.
+    static func traceID(_ traceparent: String?) -> String? {
+        guard let traceparent else { return nil }
+        let parts = traceparent.split(separator: "-")
+        guard parts.count >= 4, parts[1].utf8.count == 32, parts[1].allSatisfy(\.isHexDigit) else { return nil }
+        return String(parts[1])
+    }
+
+    /// Counts a call that ran (or was started) and has ended with `code`.
+    private func count(_ call: ActiveCall, _ code: StatusCode) {
+        guard let series = call.series, let started = call.started else { return }
+        series.finished(code, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+        shared.metrics?.inFlight.decrement()
     }
 
     /// Answers a call that is refused before it runs, and logs it like a finished one.
     private func refuse(_ request: RequestHead, principal: String, _ error: RPCError) {
         reply(request.callID, error)
         logRefused(request, principal: principal, error)
+        if shared.metrics != nil {
+            let series = shared.methodSeries[request.method] ?? shared.unknownMethod
+            series?.finished(error.code, nanoseconds: nil)
+        }
     }
 
     /// A call refused before it ran (unknown method, auth, draining, starting): logged like a
@@ -355,7 +434,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func logRefused(_ request: RequestHead, principal: String, _ error: RPCError) {
         guard logsCalls else { return }
         let requestID = request.metadataValue(MetadataKeys.requestID) ?? "\(remoteAddress)#\(request.callID)"
-        logFinished(CallRecord(method: request.method, requestID: requestID, principal: principal, started: .now()), code: error.code, message: error.message)
+        logFinished(CallRecord(method: request.method, requestID: requestID, principal: principal, started: .now(),
+                               traceID: Self.traceID(request.metadataValue(MetadataKeys.traceparent))), code: error.code, message: error.message)
     }
 
     /// A warning about this peer, unless its host has had its share of them this minute; the next
@@ -389,6 +469,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let error = RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded")
             reply(callID, error)
             logFinished(call.record, code: error.code, message: error.message)
+            count(call, error.code)
         }
         if let earliest {
             armDeadlineTimer(for: earliest)
@@ -408,6 +489,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         call.task?.cancel()
         reply(callID, RPCError(.cancelled, "cancelled by the client"))
         logFinished(call.record, code: .cancelled, message: "cancelled by the client")
+        count(call, .cancelled)
         callSlotFreed()
     }
 
@@ -466,6 +548,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func beginDrain() {
         guard !draining, let context else { return }
         draining = true
+        shared.metrics?.drains.increment()
         write(.goAway(lastCallID: highestCallID, reason: "server shutting down"))
         flushNow()
         if calls.isEmpty && waitingRequests.isEmpty {
@@ -481,6 +564,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         for (callID, call) in calls {
             call.task?.cancel()
             reply(callID, RPCError(.unavailable, "server shut down before the call finished"))
+            count(call, .unavailable)
         }
         calls.removeAll()
         for request in waitingRequests {
@@ -524,6 +608,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// calls finishing together leave in one write.
     private func writeFrame(_ buffer: ByteBuffer) {
         guard let context else { return }
+        shared.metrics?.sentBytes.increment(by: Int64(buffer.readableBytes))
         context.write(wrapOutboundOut(buffer), promise: nil)
         guard !flushScheduled else { return }
         flushScheduled = true
@@ -546,7 +631,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func protocolViolation(_ what: String) {
+    private func protocolViolation(_ what: String, reason: RPCMetricNames.RefusalReason = .protocolViolation) {
+        shared.metrics?.refused(reason)
         warnOnce("closing the connection: the peer sent \(what)")
         context?.close(promise: nil)
     }

@@ -1,0 +1,122 @@
+import CoreMetrics
+import NIOCore
+import Synchronization
+
+/// What one server counts, through swift-metrics: calls by method and status, their latency, calls
+/// in flight, connections, refusals, bytes and drains (``RPCMetricNames``).
+///
+/// Every series is made once and kept: a call looks its method up in a small locked table and
+/// touches two or three handlers, so the per-call cost is a lock and a few atomic adds. Methods the
+/// router does not know are counted as `unknown`, so a caller cannot mint series.
+public final class RPCServerMetrics: Sendable {
+    public let service: String
+    let inFlight: Meter
+    let connections: Meter
+    let accepted: Counter
+    let receivedBytes: Counter
+    let sentBytes: Counter
+    let drains: Counter
+    private let refusals: [RPCMetricNames.RefusalReason: Counter]
+    private let factory: any MetricsFactory
+    private let methods = Mutex<[String: MethodSeries]>([:])
+
+    public init(service: String, factory: any MetricsFactory = MetricsSystem.factory) {
+        self.service = service
+        self.factory = factory
+        let labels = [("service", service)]
+        inFlight = Meter(label: RPCMetricNames.serverInFlight, dimensions: labels, factory: factory)
+        connections = Meter(label: RPCMetricNames.serverConnections, dimensions: labels, factory: factory)
+        accepted = Counter(label: RPCMetricNames.serverConnectionsAccepted, dimensions: labels, factory: factory)
+        receivedBytes = Counter(label: RPCMetricNames.serverReceivedBytes, dimensions: labels, factory: factory)
+        sentBytes = Counter(label: RPCMetricNames.serverSentBytes, dimensions: labels, factory: factory)
+        drains = Counter(label: RPCMetricNames.serverDrains, dimensions: labels, factory: factory)
+        var refusals: [RPCMetricNames.RefusalReason: Counter] = [:]
+        for reason in RPCMetricNames.RefusalReason.allCases {
+            refusals[reason] = Counter(label: RPCMetricNames.serverRefused, dimensions: labels + [("reason", reason.rawValue)], factory: factory)
+        }
+        self.refusals = refusals
+        // Zero at start, so a scrape shows the series before anything happened.
+        inFlight.set(0)
+        connections.set(0)
+    }
+
+    func refused(_ reason: RPCMetricNames.RefusalReason) {
+        refusals[reason]?.increment()
+    }
+
+    /// The series of `method` (already bounded by the caller: a routed name or `unknown`).
+    func series(_ method: String) -> MethodSeries {
+        if let known = methods.withLock({ $0[method] }) { return known }
+        let made = MethodSeries(
+            durationName: RPCMetricNames.serverDuration, callsName: RPCMetricNames.serverCalls,
+            labels: [("service", service), ("method", method)], factory: factory
+        )
+        return methods.withLock { table in
+            if let raced = table[method] { return raced }
+            table[method] = made
+            return made
+        }
+    }
+}
+
+/// One method's latency histogram and its call counters per status (made on first use).
+final class MethodSeries: Sendable {
+    private let duration: CoreMetrics.Timer
+    private let callsName: String
+    private let labels: [(String, String)]
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[Int: Counter]>([:])
+
+    init(durationName: String, callsName: String, labels: [(String, String)], factory: any MetricsFactory) {
+        self.duration = CoreMetrics.Timer(label: durationName, dimensions: labels, factory: factory)
+        self.callsName = callsName
+        self.labels = labels
+        self.factory = factory
+    }
+
+    /// Counts one call that ended with `code`; records its duration when it ran.
+    func finished(_ code: StatusCode, nanoseconds: Int64?) {
+        if let nanoseconds { duration.recordNanoseconds(nanoseconds) }
+        counter(code).increment()
+    }
+
+    private func counter(_ code: StatusCode) -> Counter {
+        let key: Int
+        if case .UNRECOGNIZED = code { key = -1 } else { key = code.rawValue }
+        if let known = counters.withLock({ $0[key] }) { return known }
+        let made = Counter(label: callsName, dimensions: labels + [("status", RPCMetricNames.statusLabel(code))], factory: factory)
+        return counters.withLock { table in
+            if let raced = table[key] { return raced }
+            table[key] = made
+            return made
+        }
+    }
+}
+
+/// What one client counts: its calls by method and status, and unary latency. `client` names the
+/// caller (`products`, `crmctl`), so a service's calls to its peers are told from its own calls.
+public final class RPCClientMetrics: Sendable {
+    public let client: String
+    private let factory: any MetricsFactory
+    private let methods = Mutex<[String: MethodSeries]>([:])
+
+    public init(client: String, factory: any MetricsFactory = MetricsSystem.factory) {
+        self.client = client
+        self.factory = factory
+    }
+
+    /// Method names come from generated descriptors or an operator's command line, never from a
+    /// peer, so they are a bounded set.
+    func series(_ method: String) -> MethodSeries {
+        if let known = methods.withLock({ $0[method] }) { return known }
+        let made = MethodSeries(
+            durationName: RPCMetricNames.clientDuration, callsName: RPCMetricNames.clientCalls,
+            labels: [("client", client), ("method", method)], factory: factory
+        )
+        return methods.withLock { table in
+            if let raced = table[method] { return raced }
+            table[method] = made
+            return made
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CRMProtos
+import CRMRPC
+@testable import CRMServiceHost
+import CRMTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Testing
+@testable import ProfilesService
+
+/// What the host exposes to operators, over a service run as the executable runs it: the runtime's
+/// and the service's series in the Prometheus exposition, the HTTP endpoint, the JSON log line.
+@Suite struct ObservabilityTests {
+    /// The value of the sample line `name{labels}` in a text exposition, if it is there.
+    static func sample(_ exposition: String, _ series: String) -> Double? {
+        for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    @Test func callsAreCountedByMethodAndStatusWithTheirLatencyAndTheIngestedEvents() async throws {
+        let harness = try await ProfilesHarness.start()
+        try await harness.upsert("C1")
+        try await harness.upsert("C2")
+        _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestTrades, .with {
+            $0.events = [ProfilesHarness.trade("t1", customer: "C1"), ProfilesHarness.trade("t2", customer: "C2")]
+        })
+        let stranger = harness.service.client(token: "no-such-token")
+        _ = await statusOf { _ = try await stranger.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = "C1" }) }
+        await stranger.close()
+        let text = String(decoding: await harness.service.metrics.exposition(), as: UTF8.self)
+        try await harness.stop()
+
+        let upsert = "service=\"profiles\",method=\"/crm.profiles.v1.Profiles/UpsertCustomer\""
+        #expect(Self.sample(text, "crm_rpc_server_calls_total{\(upsert),status=\"OK\"}") == 2)
+        #expect(Self.sample(text, "crm_rpc_server_call_duration_seconds_count{\(upsert)}") == 2)
+        #expect(Self.sample(text, "crm_rpc_server_calls_total{service=\"profiles\",method=\"/crm.profiles.v1.Profiles/GetCustomer\",status=\"UNAUTHENTICATED\"}") == 1)
+        #expect(Self.sample(text, "crm_profiles_ingested_events_total{service=\"profiles\",kind=\"trade\"}") == 2)
+        #expect(Self.sample(text, "crm_rpc_server_calls_in_flight{service=\"profiles\"}") == 0)
+        #expect((Self.sample(text, "crm_rpc_server_received_bytes_total{service=\"profiles\"}") ?? 0) > 0)
+        #expect((Self.sample(text, "crm_store_file_bytes{service=\"profiles\"}") ?? 0) > 0)
+        #expect(Self.sample(text, "crm_profiles_updater_lag_events{service=\"profiles\"}") != nil)
+        // No label carries a customer id.
+        #expect(!text.contains("C1\""))
+        #expect(text.contains("# TYPE crm_rpc_server_call_duration_seconds histogram"))
+    }
+
+    @Test func theEndpointServesTheExpositionOverHTTPAndNothingElse() async throws {
+        let metrics = ServiceMetrics(service: "test")
+        metrics.counter("crm_test_events_total").increment(by: 3)
+        let endpoint = MetricsEndpoint(host: "127.0.0.1", port: 0, metrics: metrics, logger: Logger(label: "test"))
+        let address = try await endpoint.start()
+        let port = try #require(address.port)
+        let (body, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/metrics")))
+        let (_, missing) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/other")))
+        await endpoint.stop()
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(Self.sample(String(decoding: body, as: UTF8.self), "crm_test_events_total{service=\"test\"}") == 3)
+        #expect((missing as? HTTPURLResponse)?.statusCode == 404)
+    }
+
+    @Test func jsonStringsAreEscaped() {
+        #expect(JSONLogHandler.quoted("a \"b\"\n\\c\u{1}") == "\"a \\\"b\\\"\\n\\\\c\\u0001\"")
+    }
+
+    @Test func theMetricsPortMustDifferFromTheRPCPort() throws {
+        let options = try HostOptions.parse(["--port", "7101", "--metrics-port", "7101", "--plaintext"])
+        #expect(throws: ConfigurationError.self) {
+            _ = try HostConfiguration.resolve(serviceName: "profiles", defaultPort: 7101, options: options, environment: [:])
+        }
+        let json = try HostOptions.parse(["--log-format", "yaml", "--plaintext"])
+        #expect(throws: ConfigurationError.self) {
+            _ = try HostConfiguration.resolve(serviceName: "profiles", defaultPort: 7101, options: json, environment: [:])
+        }
+    }
+}
