@@ -8,17 +8,6 @@ import Testing
 /// expiry, per-principal rate limits, and credentials and certificates replaced while connections
 /// stay open.
 @Suite struct CredentialTests {
-    private func status(_ call: () async throws -> Void) async -> RPCError? {
-        do {
-            try await call()
-            return nil
-        } catch let error as RPCError {
-            return error
-        } catch {
-            return RPCError(.unknown, "\(error)")
-        }
-    }
-
     static let opsURI = "spiffe://crm-test/ops"
     static let opsByCertificate = CertificatePrincipals(entries: [
         .init(subjectAlternativeName: "URI:\(opsURI)", principal: Principal(name: "ops-certificate", roles: ["ops"])),
@@ -36,18 +25,18 @@ import Testing
         #expect(try await byCertificate.unary(opsOnly, Bench()).customerID == "ops-certificate")
         // A token on the same kind of connection decides instead: caller lacks the ops role.
         let withToken = client(ports: [port], token: TestTokens.caller, security: try fixture.security(opsCertificate))
-        #expect(await status { _ = try await withToken.unary(opsOnly, Bench()) }?.code == .permissionDenied)
+        #expect(await statusOf { _ = try await withToken.unary(opsOnly, Bench()) }?.code == .permissionDenied)
         // A bad token is refused, not replaced by the certificate.
         let badToken = client(ports: [port], token: "not-a-token", security: try fixture.security(opsCertificate))
-        #expect(await status { _ = try await badToken.unary(opsOnly, Bench()) }?.code == .unauthenticated)
+        #expect(await statusOf { _ = try await badToken.unary(opsOnly, Bench()) }?.code == .unauthenticated)
         // A trusted certificate whose names are not configured authenticates nobody.
         let unmapped = client(ports: [port], token: nil, security: try fixture.security(try fixture.pki.issue("someone", uris: ["spiffe://crm-test/someone"])))
-        let refusal = await status { _ = try await unmapped.unary(opsOnly, Bench()) }
+        let refusal = await statusOf { _ = try await unmapped.unary(opsOnly, Bench()) }
         #expect(refusal?.code == .unauthenticated)
         #expect(refusal?.message.contains("URI:spiffe://crm-test/someone") == true, "\(String(describing: refusal))")
         // No certificate, no token.
         let anonymous = client(ports: [port], token: nil, security: try fixture.security())
-        #expect(await status { _ = try await anonymous.unary(opsOnly, Bench()) }?.code == .unauthenticated)
+        #expect(await statusOf { _ = try await anonymous.unary(opsOnly, Bench()) }?.code == .unauthenticated)
 
         for rpc in [byCertificate, withToken, badToken, unmapped, anonymous] { await rpc.close() }
         await server.shutdown()
@@ -61,7 +50,7 @@ import Testing
         ]))
         let (server, port) = try await TestService().start(credentials: credentials)
         let old = client(ports: [port], token: "old")
-        let refusal = await status { _ = try await old.unary(TestMethods.echo, Bench()) }
+        let refusal = await statusOf { _ = try await old.unary(TestMethods.echo, Bench()) }
         #expect(refusal?.code == .unauthenticated)
         #expect(refusal?.message.hasPrefix("token expired at ") == true, "\(String(describing: refusal))")
         let current = client(ports: [port], token: "current")
@@ -89,12 +78,12 @@ import Testing
         for value in 1...3 {
             #expect(try await runaway.unary(TestMethods.echo, Bench.with { $0.value = Int64(value) }).value == Int64(value) * 2)
         }
-        let refusal = await status { _ = try await runaway.unary(TestMethods.echo, Bench()) }
+        let refusal = await statusOf { _ = try await runaway.unary(TestMethods.echo, Bench()) }
         #expect(refusal?.code == .resourceExhausted)
         #expect(refusal?.message == "caller exceeded its rate limit of 0.001 calls per second; retry later")
         // Another connection of the same principal shares its budget; another principal has its own.
         let second = client(ports: [port], token: TestTokens.caller)
-        #expect(await status { _ = try await second.unary(TestMethods.echo, Bench()) }?.code == .resourceExhausted)
+        #expect(await statusOf { _ = try await second.unary(TestMethods.echo, Bench()) }?.code == .resourceExhausted)
         #expect(try await other.unary(TestMethods.opsOnly, Bench()).customerID == "ops")
         // Health is never limited.
         _ = try await runaway.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())

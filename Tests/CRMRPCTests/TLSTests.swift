@@ -6,17 +6,6 @@ import Testing
 
 /// Calls over TLS 1.3, and each way a handshake is refused: a clean close, one log line.
 @Suite struct TLSTests {
-    private func status(_ call: () async throws -> Void) async -> RPCError? {
-        do {
-            try await call()
-            return nil
-        } catch let error as RPCError {
-            return error
-        } catch {
-            return RPCError(.unknown, "\(error)")
-        }
-    }
-
     /// Warnings the server logged that contain `text`.
     private func warnings(_ recorder: LoggingTests.Recorder, containing text: String) -> [LoggingTests.Recorder.Entry] {
         recorder.recorded.filter { $0.level == .warning && $0.message.contains(text) }
@@ -57,7 +46,7 @@ import Testing
         let (server, port) = try await fixture.start(logger: LoggingTests.logger(recorder))
         let stranger = try TestPKI(directory: fixture.pki.directory.appendingPathComponent("other"), name: "Other CA")
         let caller = client(ports: [port], security: .tls(try ClientTLSContext(stranger.clientFiles())))
-        let refusal = await status { _ = try await caller.unary(TestMethods.echo, Bench()) }
+        let refusal = await statusOf { _ = try await caller.unary(TestMethods.echo, Bench()) }
         #expect(refusal?.code == .unavailable)
         #expect(refusal?.message.contains("not issued by a trusted CA") == true, "\(String(describing: refusal))")
         // The server learns it from the client's alert: one line.
@@ -73,7 +62,7 @@ import Testing
         let elsewhere = try fixture.pki.issue("elsewhere", hosts: ["elsewhere.example"])
         let (server, port) = try await TestService().start(RPCServerConfiguration(security: .tls(try ServerTLSContext(fixture.pki.serverFiles(elsewhere)))))
         let caller = client(ports: [port], security: try fixture.security())
-        let refusal = await status { _ = try await caller.unary(TestMethods.echo, Bench()) }
+        let refusal = await statusOf { _ = try await caller.unary(TestMethods.echo, Bench()) }
         #expect(refusal?.code == .unavailable)
         #expect(refusal?.message.contains("does not name the host") == true, "\(String(describing: refusal))")
         await caller.close()
@@ -88,7 +77,7 @@ import Testing
         let (server, port) = try await TestService().start(RPCServerConfiguration(security: .tls(try ServerTLSContext(fixture.pki.serverFiles(expired)))),
                                                            logger: LoggingTests.logger(recorder))
         let caller = client(ports: [port], security: try fixture.security())
-        let refusal = await status { _ = try await caller.unary(TestMethods.echo, Bench()) }
+        let refusal = await statusOf { _ = try await caller.unary(TestMethods.echo, Bench()) }
         #expect(refusal?.code == .unavailable)
         #expect(refusal?.message.contains("expired at") == true, "\(String(describing: refusal))")
         try await waitUntil { !warnings(recorder, containing: "TLS handshake refused").isEmpty }
@@ -106,7 +95,7 @@ import Testing
         let caller = client(ports: [port], security: try fixture.security(expired))
         // TLS 1.3: the client finishes its side before the server judges its certificate; the call
         // then finds the connection closed.
-        #expect(await status { _ = try await caller.unary(TestMethods.echo, Bench()) } != nil)
+        #expect(await statusOf { _ = try await caller.unary(TestMethods.echo, Bench()) } != nil)
         try await waitUntil { !warnings(recorder, containing: "expired at").isEmpty }
 
         let stranger = try TestPKI(directory: fixture.pki.directory.appendingPathComponent("other"), name: "Other CA")
@@ -116,7 +105,7 @@ import Testing
             security: .tls(try ClientTLSContext(TLSFiles(certificateChain: foreign.certificate, privateKey: foreign.key,
                                                          trustRoots: fixture.pki.ca.certificate))),
             token: TestTokens.caller, defaultDeadline: nil))
-        #expect(await status { _ = try await foreignCaller.unary(TestMethods.echo, Bench()) } != nil)
+        #expect(await statusOf { _ = try await foreignCaller.unary(TestMethods.echo, Bench()) } != nil)
         try await waitUntil { !warnings(recorder, containing: "not issued by a trusted CA").isEmpty }
         await caller.close()
         await foreignCaller.close()
@@ -138,7 +127,7 @@ import Testing
         #expect(received.isEmpty)
         // And a plaintext client of the runtime gets the connection closed, not an answer.
         let plain = client(ports: [port], security: .plaintext())
-        #expect(await status { _ = try await plain.unary(TestMethods.echo, Bench()) }?.code == .unavailable)
+        #expect(await statusOf { _ = try await plain.unary(TestMethods.echo, Bench()) }?.code == .unavailable)
         await plain.close()
         await server.shutdown()
         let lines = warnings(recorder, containing: "refused plaintext bytes on a TLS port")
@@ -147,7 +136,7 @@ import Testing
     }
 
     @Test func plaintextIsRefusedOffLoopbackUnlessForced() async throws {
-        let refused = await status { _ = try await TestService().start(RPCServerConfiguration(host: "0.0.0.0")) }
+        let refused = await statusOf { _ = try await TestService().start(RPCServerConfiguration(host: "0.0.0.0")) }
         #expect(refused?.code == .failedPrecondition)
         #expect(refused?.message.contains("not a loopback address") == true)
         let (server, _) = try await TestService().start(RPCServerConfiguration(host: "0.0.0.0", security: .plaintext(onNetwork: true)))
@@ -155,7 +144,7 @@ import Testing
 
         // A client refuses plaintext towards the network at once, with the reason.
         let outward = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "192.0.2.1", port: 7101)], defaultDeadline: nil))
-        let error = await status { _ = try await outward.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()) }
+        let error = await statusOf { _ = try await outward.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()) }
         #expect(error?.code == .failedPrecondition)
         await outward.close()
         #expect(TLSProtocol.isLoopback("127.0.0.1") && TLSProtocol.isLoopback("127.8.9.10") && TLSProtocol.isLoopback("::1")

@@ -21,9 +21,9 @@ enum ServiceRules {
     }
 
     /// With the service's default validity (``ProfilesSettings``) and the world's present as today.
-    static func assessment(_ assessment: Crm_Profiles_V1_SuitabilityAssessment, today: Int32) -> [String] {
+    static func assessment(_ assessment: Crm_Profiles_V1_SuitabilityAssessment, today: Int32) throws -> [String] {
         var normalised = assessment
-        let validityYears = (try? ProfilesSettings([:]).assessmentValidityYears) ?? 2
+        let validityYears = try ProfilesSettings([:]).assessmentValidityYears
         return fields(AssessmentValidation.normalise(&normalised, validityYears: validityYears, today: today))
     }
 

@@ -7,14 +7,15 @@ import Testing
     let world = WorldFixture.world
     var today: Int32 { world.configuration.today }
 
-    @Test func customersAndAssessmentsAreValid() {
+    @Test func customersAndAssessmentsAreValid() throws {
         for customer in WorldFixture.customers {
             #expect(ServiceRules.customer(customer.record).isEmpty, "\(customer.id): \(ServiceRules.customer(customer.record))")
             #expect(ServiceRules.customer(customer.creation.customer).isEmpty, "\(customer.id) creation")
             #expect(customer.record.customerID == customer.id && customer.creation.customer.customerID == customer.id)
             for request in customer.assessments {
                 #expect(request.customerID == customer.id)
-                #expect(ServiceRules.assessment(request.assessment, today: today).isEmpty, "\(customer.id): \(ServiceRules.assessment(request.assessment, today: today))")
+                let problems = try ServiceRules.assessment(request.assessment, today: today)
+                #expect(problems.isEmpty, "\(customer.id): \(problems)")
                 #expect(WorldFixture.day(request.assessment.assessedOn) <= today)
             }
         }

@@ -15,6 +15,24 @@ import Testing
         return dir
     }
 
+    /// The four executables over stores in `workDir`, in the order profiles, products, matching,
+    /// compensation; matching and compensation follow the profiles and products processes' feeds.
+    /// If one fails to start, those already started are stopped.
+    private func startFourServices(_ workDir: URL) async throws -> [ServiceProcess] {
+        let processes = ["profiles", "products", "matching", "compensation"].map { ServiceProcess(service: $0, workDir: workDir) }
+        do {
+            try await processes[0].start()
+            try await processes[1].start()
+            let feeds = ["profiles": processes[0].port, "products": processes[1].port]
+            try await processes[2].start(peers: feeds)
+            try await processes[3].start(peers: feeds)
+        } catch {
+            for process in processes { process.terminate() }
+            throw error
+        }
+        return processes
+    }
+
     private func client(_ process: ServiceProcess) -> RPCClient {
         RPCClient(configuration: ClientConfiguration(
             endpoints: [process.endpoint],
@@ -29,14 +47,8 @@ import Testing
     @Test func eachServiceWritesToItsStoreAndAKilledServiceComesBackWithItsData() async throws {
         let workDir = try makeWorkDir()
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let names = ["profiles", "products", "matching", "compensation"]
-        let processes = names.map { ServiceProcess(service: $0, workDir: workDir) }
+        let processes = try await startFourServices(workDir)
         defer { for process in processes { process.terminate() } }
-        // Matching follows the profiles and products processes' feeds.
-        try await processes[0].start()
-        try await processes[1].start()
-        try await processes[2].start(peers: ["profiles": processes[0].port, "products": processes[1].port])
-        try await processes[3].start(peers: ["profiles": processes[0].port, "products": processes[1].port])
         let profiles = client(processes[0]), products = client(processes[1])
         let matching = client(processes[2]), compensation = client(processes[3])
 
@@ -141,13 +153,8 @@ import Testing
     @Test func textWithANulOrOverItsLimitAndDatesThatAreNotDatesAreRefusedInEveryService() async throws {
         let workDir = try makeWorkDir()
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let names = ["profiles", "products", "matching", "compensation"]
-        let processes = names.map { ServiceProcess(service: $0, workDir: workDir) }
+        let processes = try await startFourServices(workDir)
         defer { for process in processes { process.terminate() } }
-        try await processes[0].start()
-        try await processes[1].start()
-        try await processes[2].start(peers: ["profiles": processes[0].port, "products": processes[1].port])
-        try await processes[3].start(peers: ["profiles": processes[0].port, "products": processes[1].port])
         let profiles = client(processes[0]), products = client(processes[1])
         let matching = client(processes[2]), compensation = client(processes[3])
         defer { Task { for client in [profiles, products, matching, compensation] { await client.close() } } }

@@ -18,7 +18,7 @@ public final class RPCServerMetrics: Sendable {
     let drains: Counter
     private let refusals: [RPCMetricNames.RefusalReason: Counter]
     private let factory: any MetricsFactory
-    private let methods = Mutex<[String: MethodSeries]>([:])
+    private let methods = SeriesTable<String, MethodSeries>()
 
     public init(service: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.service = service
@@ -46,15 +46,11 @@ public final class RPCServerMetrics: Sendable {
 
     /// The series of `method` (already bounded by the caller: a routed name or `unknown`).
     func series(_ method: String) -> MethodSeries {
-        if let known = methods.withLock({ $0[method] }) { return known }
-        let made = MethodSeries(
-            durationName: RPCMetricNames.serverDuration, callsName: RPCMetricNames.serverCalls,
-            labels: [("service", service), ("method", method)], factory: factory
-        )
-        return methods.withLock { table in
-            if let raced = table[method] { return raced }
-            table[method] = made
-            return made
+        methods.series(method) {
+            MethodSeries(
+                durationName: RPCMetricNames.serverDuration, callsName: RPCMetricNames.serverCalls,
+                labels: [("service", service), ("method", method)], factory: factory
+            )
         }
     }
 }
@@ -65,7 +61,7 @@ final class MethodSeries: Sendable {
     private let callsName: String
     private let labels: [(String, String)]
     private let factory: any MetricsFactory
-    private let counters = Mutex<[Int: Counter]>([:])
+    private let counters = SeriesTable<Int, Counter>()
 
     init(durationName: String, callsName: String, labels: [(String, String)], factory: any MetricsFactory) {
         self.duration = CoreMetrics.Timer(label: durationName, dimensions: labels, factory: factory)
@@ -83,12 +79,8 @@ final class MethodSeries: Sendable {
     private func counter(_ code: StatusCode) -> Counter {
         let key: Int
         if case .UNRECOGNIZED = code { key = -1 } else { key = code.rawValue }
-        if let known = counters.withLock({ $0[key] }) { return known }
-        let made = Counter(label: callsName, dimensions: labels + [("status", RPCMetricNames.statusLabel(code))], factory: factory)
-        return counters.withLock { table in
-            if let raced = table[key] { return raced }
-            table[key] = made
-            return made
+        return counters.series(key) {
+            Counter(label: callsName, dimensions: labels + [("status", RPCMetricNames.statusLabel(code))], factory: factory)
         }
     }
 }
@@ -98,7 +90,7 @@ final class MethodSeries: Sendable {
 public final class RPCClientMetrics: Sendable {
     public let client: String
     private let factory: any MetricsFactory
-    private let methods = Mutex<[String: MethodSeries]>([:])
+    private let methods = SeriesTable<String, MethodSeries>()
 
     public init(client: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.client = client
@@ -108,14 +100,26 @@ public final class RPCClientMetrics: Sendable {
     /// Method names come from generated descriptors or an operator's command line, never from a
     /// peer, so they are a bounded set.
     func series(_ method: String) -> MethodSeries {
-        if let known = methods.withLock({ $0[method] }) { return known }
-        let made = MethodSeries(
-            durationName: RPCMetricNames.clientDuration, callsName: RPCMetricNames.clientCalls,
-            labels: [("client", client), ("method", method)], factory: factory
-        )
-        return methods.withLock { table in
-            if let raced = table[method] { return raced }
-            table[method] = made
+        methods.series(method) {
+            MethodSeries(
+                durationName: RPCMetricNames.clientDuration, callsName: RPCMetricNames.clientCalls,
+                labels: [("client", client), ("method", method)], factory: factory
+            )
+        }
+    }
+}
+
+/// Series made on first use and kept: the lookup under a lock, the making outside it (a race makes
+/// one twice and keeps the first).
+final class SeriesTable<Key: Hashable & Sendable, Series: Sendable>: Sendable {
+    private let table = Mutex<[Key: Series]>([:])
+
+    func series(_ key: Key, make: () -> Series) -> Series {
+        if let known = table.withLock({ $0[key] }) { return known }
+        let made = make()
+        return table.withLock { table in
+            if let raced = table[key] { return raced }
+            table[key] = made
             return made
         }
     }

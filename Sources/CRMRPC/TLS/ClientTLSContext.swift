@@ -1,5 +1,4 @@
 import NIOSSL
-import Synchronization
 
 /// A client's TLS context, replaced whole by ``reload(_:)``: connections made afterwards present
 /// the new certificate and trust the new roots; open connections are left alone.
@@ -7,21 +6,20 @@ import Synchronization
 /// TLS 1.3 only, ALPN ``TLSProtocol/alpn``; the server's certificate must chain to the trust roots
 /// and name the host connected to (an IP address name for an address, a DNS name otherwise).
 public final class ClientTLSContext: Sendable {
-    private let state: Mutex<(files: TLSFiles, context: NIOSSLContext)>
+    private let reloadable: ReloadableSSLContext
 
     public init(_ files: TLSFiles) throws {
-        state = Mutex((files, try Self.make(files)))
+        reloadable = try ReloadableSSLContext(files, make: Self.make)
     }
 
-    var current: NIOSSLContext { state.withLock { $0.context } }
+    /// The context for the next opened connection.
+    var current: NIOSSLContext { reloadable.current }
 
-    public var files: TLSFiles { state.withLock { $0.files } }
+    public var files: TLSFiles { reloadable.files }
 
     /// Reads the files again (or `files`, if given); on any error the previous context stays.
     public func reload(_ files: TLSFiles? = nil) throws {
-        let files = files ?? self.files
-        let context = try Self.make(files)
-        state.withLock { $0 = (files, context) }
+        try reloadable.reload(files)
     }
 
     private static func make(_ files: TLSFiles) throws -> NIOSSLContext {

@@ -1,5 +1,4 @@
 import NIOSSL
-import Synchronization
 
 /// A server's TLS context, replaced whole by ``reload(_:)``: new connections use the new
 /// certificate, connections already open keep the context they were accepted with.
@@ -7,22 +6,20 @@ import Synchronization
 /// TLS 1.3 only, ALPN ``TLSProtocol/alpn``; client certificates are asked for and verified against
 /// the trust roots when presented, never required (callers without one use bearer tokens).
 public final class ServerTLSContext: Sendable {
-    private let state: Mutex<(files: TLSFiles, context: NIOSSLContext)>
+    private let reloadable: ReloadableSSLContext
 
     public init(_ files: TLSFiles) throws {
-        state = Mutex((files, try Self.make(files)))
+        reloadable = try ReloadableSSLContext(files, make: Self.make)
     }
 
     /// The context for the next accepted connection.
-    var current: NIOSSLContext { state.withLock { $0.context } }
+    var current: NIOSSLContext { reloadable.current }
 
-    public var files: TLSFiles { state.withLock { $0.files } }
+    public var files: TLSFiles { reloadable.files }
 
     /// Reads the files again (or `files`, if given); on any error the previous context stays.
     public func reload(_ files: TLSFiles? = nil) throws {
-        let files = files ?? self.files
-        let context = try Self.make(files)
-        state.withLock { $0 = (files, context) }
+        try reloadable.reload(files)
     }
 
     private static func make(_ files: TLSFiles) throws -> NIOSSLContext {
