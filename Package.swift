@@ -252,8 +252,8 @@ let package = Package(
         .testTarget(
             name: "CompensationServiceTests",
             dependencies: [
-                "CompensationService", "ProfilesService", "ProductsService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
-                "CRMTestSupport", "CRMWorld", "CRMWorldLoader",
+                "CompensationService", "CompensationSettlement", "CRMPrimitives", "ProfilesService", "ProductsService", "CRMProtos",
+                "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport", "CRMWorld", "CRMWorldLoader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -29,6 +29,8 @@ public struct MonthSettler: Sendable {
     static let batch = 256
     /// Parts of a month's items read at once.
     static let readersAtOnce = 2
+    /// Days of the month read per part.
+    static let daysPerPart: Int32 = 4
 
     /// Settles `month` (today being `today` in business time), or returns the stored summary of a
     /// closed month after recomputing its statements and comparing them with the stored ones.
@@ -52,20 +54,21 @@ public struct MonthSettler: Sendable {
         }
 
         let snapshot = try await database.read { db in try Snapshot(db) }
-        var members: [String: Member] = [:]
+        var members: [String: SettlementMember] = [:]
         for manager in snapshot.roster {
-            members[manager.managerID] = Member(managerID: manager.managerID, grade: manager.grade, branchID: manager.branchID,
+            members[manager.managerID] = SettlementMember(managerID: manager.managerID, grade: manager.grade, branchID: manager.branchID,
                                                 teamID: manager.teamID, settleWithoutIncome: manager.status != .left,
                                                 leftOn: manager.status == .left && manager.hasLeftOn ? CalendarDay(manager.leftOn) : nil)
         }
         let book = try StatementStore.book(snapshot.closings)
         let (inputs, parts) = try await load(month: month, through: snapshot.through, previousThrough: snapshot.closings.last?.throughSequence ?? 0,
                                              book: book, managers: members.keys.sorted(), phases: &phases)
-        let plan = try Self.plan(inputs, parts: parts, members: members, strict: false, phases: &phases)
+        let plan = try MonthPlanning.plan(inputs, parts: parts, members: members, strict: false) { phases.mark($0) }
+        phases.mark("plan")
 
         let closings = snapshot.closings
         // Handed into the write so its items can be let go batch by batch.
-        let handoff = Mutex<Plan?>(plan)
+        let handoff = Mutex<MonthPlan?>(plan)
         let summary = try await database.write { db -> Crm_Compensation_V1_SettleMonthResponse in
             guard try StatementStore.closings(db) == closings else {
                 throw RPCError(.aborted, "month: the closings changed while \(month) was being settled; try again")
@@ -163,16 +166,17 @@ public struct MonthSettler: Sendable {
         let closing = closings[index]
         let book = try StatementStore.book(Array(closings[..<index]))
         let previousThrough = index > 0 ? closings[index - 1].throughSequence : 0
-        var members: [String: Member] = [:]
+        var members: [String: SettlementMember] = [:]
         for statement in stored {
             let header = try Crm_Compensation_V1_Statement(serializedBytes: statement.header)
-            members[statement.managerID] = Member(managerID: statement.managerID, grade: header.grade, branchID: statement.branchID,
+            members[statement.managerID] = SettlementMember(managerID: statement.managerID, grade: header.grade, branchID: statement.branchID,
                                                   teamID: statement.teamID, settleWithoutIncome: true)
         }
         phases.mark("stored statements read")
         let (inputs, parts) = try await load(month: month, through: closing.throughSequence, previousThrough: previousThrough, book: book,
                                              managers: members.keys.sorted(), phases: &phases)
-        guard let plan = try? Self.plan(inputs, parts: parts, members: members, strict: true, phases: &phases) else { return false }
+        guard let plan = try? MonthPlanning.plan(inputs, parts: parts, members: members, strict: true, phase: { phases.mark($0) }) else { return false }
+        phases.mark("plan")
         var recomputed: [String: StatementStore.Encoded] = [:]
         try Self.compute(plan, inputs: inputs, settledAtMillis: closing.settledAtMillis) { encoded, _ in
             recomputed[encoded.managerID] = encoded
@@ -194,7 +198,7 @@ public struct MonthSettler: Sendable {
         var ranges: [ClosedRange<CalendarDay>] = []
         var first = month.firstDay
         while first <= month.lastDay {
-            let last = min(first.adding(days: MonthInputs.daysPerPart - 1), month.lastDay)
+            let last = min(first.adding(days: Self.daysPerPart - 1), month.lastDay)
             ranges.append(first...last)
             first = last.adding(days: 1)
         }
@@ -217,7 +221,7 @@ public struct MonthSettler: Sendable {
                 }
             }
             while next < min(Self.readersAtOnce, dayRanges.count + 1) { addPart() }
-            let assignments = try await database.read { db in try AssignmentIndex(db, managers: managers) }
+            let assignments = try await database.read { db in try Self.readAssignments(db, managers: managers) }
             var parts = [[IncomeItem]](repeating: [], count: dayRanges.count + 1)
             for try await (index, items) in group {
                 parts[index] = items
@@ -233,147 +237,9 @@ public struct MonthSettler: Sendable {
 
     // MARK: Shared
 
-    struct Member: Sendable {
-        var managerID: String
-        var grade: String
-        var branchID: String
-        var teamID: String
-        /// Gets a statement even with no income (every manager not LEFT, when the grade has a scheme).
-        var settleWithoutIncome: Bool
-        /// A LEFT manager's last working day: sales naming them after it are not theirs.
-        var leftOn: CalendarDay?
-    }
-
-    /// One manager to settle: who, under which scheme, with which items.
-    struct SettlementTask: Sendable {
-        var member: Member
-        /// The items that belong on the statement, in load order.
-        var items: [IncomeItem]
-    }
-
-    /// The statements to compute, and the month's income with no manager in charge, per source.
-    struct Plan: Sendable {
-        var tasks: [SettlementTask]
-        var unassigned: [SourceTotal]
-    }
-
-    /// Everything a month's statements are computed from, besides the items.
-    struct MonthInputs: Sendable {
-        var month: CalendarMonth
-        var through: Int64
-        var book: SettlementBook
-        var assignments: AssignmentIndex
-        var catalog: SchemeCatalog
-        var coefficients: [String: ManagerCoefficients]
-
-        /// Days of the month read per part.
-        static let daysPerPart: Int32 = 4
-    }
-
-    /// Who gets a statement, checked before anything is computed: a manager with income in the
-    /// month needs a roster entry, a grade and a scheme in force; a manager without income is settled
-    /// when not LEFT and the grade has a scheme (`strict`: every member must be settled).
-    ///
-    /// Attribution runs on every core: each item goes to its credited manager when the roster of
-    /// members honours that one on the item's day (``CreditRoster``), else to the manager in charge
-    /// of its customer on its day (as ``IncomeAttribution``), and counts when it belongs on that
-    /// manager's statement for the month
-    /// (``Settlement/belongsOnStatement(_:month:throughSequence:managerID:book:)``).
-    static func plan(_ inputs: MonthInputs, parts: consuming [[IncomeItem]], members: [String: Member], strict: Bool,
-                     phases: inout PhaseClock) throws -> Plan {
-        let index = inputs.assignments
-        var credited: [String: Int32] = [:]
-        for id in members.keys { if let slot = index.slots[id] { credited[id] = slot } }
-        let creditable = credited
-        let roster = CreditRoster(managers: members.values.map { ($0.managerID, $0.leftOn) })
-        let noManager: Int32 = -1, notThisMonth: Int32 = -2
-        let slotOf = { @Sendable (item: IncomeItem) -> Int32 in
-            let slot: Int32
-            if let credited = roster.creditedManager(of: item), let creditedSlot = creditable[credited] {
-                slot = creditedSlot
-            } else if let inCharge = index.slot(of: item.customerID, on: item.day) {
-                slot = inCharge
-            } else {
-                return noManager
-            }
-            return Settlement.belongsOnStatement(item, month: inputs.month, throughSequence: inputs.through,
-                                                 managerID: index.managerIDs[Int(slot)], book: inputs.book) ? slot : notThisMonth
-        }
-        let computed = Mutex<[Int: [Int32]]>([:])
-        var parts = consume parts
-        let shared = parts
-        DispatchQueue.concurrentPerform(iterations: shared.count) { part in
-            let slots = shared[part].map(slotOf)
-            computed.withLock { $0[part] = slots }
-        }
-        _ = consume shared
-        let slots = computed.withLock { all in (0..<all.count).map { all[$0] ?? [] } }
-        phases.mark("attribution")
-        defer { phases.mark("plan") }
-
-        // Hand each item to its manager's list by moving it (popping parts from the end, so no item
-        // is copied and each part is let go once empty), then put each list back in load order.
-        var counts = [Int](repeating: 0, count: index.managerIDs.count)
-        for partSlots in slots { for slot in partSlots where slot >= 0 { counts[Int(slot)] += 1 } }
-        var lists: [[IncomeItem]] = counts.map { count in
-            var list: [IncomeItem] = []
-            list.reserveCapacity(count)
-            return list
-        }
-        var unassigned: [IncomeItem] = []
-        for part in parts.indices.reversed() {
-            var remaining: [IncomeItem] = []
-            swap(&remaining, &parts[part])
-            let partSlots = slots[part]
-            while let item = remaining.popLast() {
-                let slot = partSlots[remaining.count]
-                if slot >= 0 {
-                    lists[Int(slot)].append(item)
-                } else if slot == noManager {
-                    unassigned.append(item)
-                }
-            }
-        }
-        for slot in lists.indices { lists[slot].reverse() }
-
-        var refusals = Refusals()
-        var tasks: [SettlementTask] = []
-        let withIncome = counts.indices.filter { counts[$0] > 0 }.map { index.managerIDs[$0] }
-        for managerID in Set(members.keys).union(withIncome).sorted() {
-            let slot = index.slots[managerID].map(Int.init)
-            let member = members[managerID]
-            let hasIncome = slot.map { counts[$0] > 0 } ?? false
-            guard hasIncome || member?.settleWithoutIncome == true else { continue }
-            let mustSettle = hasIncome || strict
-            let field = "managers[\(managerID)].grade"
-            guard let member else {
-                refusals.conflict(field, "manager \(managerID) has income in \(inputs.month) but is not on the roster")
-                continue
-            }
-            guard !member.grade.isEmpty else {
-                if mustSettle { refusals.conflict(field, "manager \(managerID) has income in \(inputs.month) but no grade") }
-                continue
-            }
-            do {
-                _ = try inputs.catalog.scheme(grade: member.grade, month: inputs.month)
-            } catch {
-                if mustSettle {
-                    refusals.conflict(field, "no scheme version for grade \(member.grade) is in force on \(inputs.month.firstDay)")
-                }
-                continue
-            }
-            var chosen: [IncomeItem] = []
-            if let slot { swap(&chosen, &lists[slot]) }
-            tasks.append(SettlementTask(member: member, items: chosen))
-        }
-        try refusals.check()
-        // Unassigned commission is net of exchange and regulatory fees only: no scheme applies to it.
-        return Plan(tasks: tasks, unassigned: IncomeAttribution.totals(of: unassigned, in: inputs.month, deducting: []))
-    }
-
     /// Computes and encodes the planned statements on every core, a batch at a time, handing each to
     /// `store` in manager order.
-    static func compute(_ plan: consuming Plan, inputs: MonthInputs, settledAtMillis: Int64,
+    static func compute(_ plan: consuming MonthPlan, inputs: MonthInputs, settledAtMillis: Int64,
                         store: (StatementStore.Encoded, ManagerStatement) throws -> Void) throws {
         let today = inputs.month.next.firstDay
         var tasks = plan.tasks
@@ -413,6 +279,19 @@ public struct MonthSettler: Sendable {
                 }
             }
         }
+    }
+
+    /// Every assignment, for attributing the month's items (``AssignmentIndex``); `managers` get the
+    /// first slots.
+    static func readAssignments(_ db: Database, managers: [String]) throws -> AssignmentIndex {
+        var builder = AssignmentIndex.Builder(managers: managers)
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT customer_id, manager_id, effective_from, effective_until FROM assignment ORDER BY customer_id, effective_from
+            """)
+        while let row = try cursor.next() {
+            builder.add(customerID: row[0], managerID: row[1], from: row[2], until: row[3])
+        }
+        return builder.build()
     }
 
     private static func refusal(_ field: String, _ description: String) -> RPCError {

@@ -51,7 +51,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct ActiveCall {
+    private struct ActiveCall: ConnectionCall {
         var task: Task<Void, Never>?
         var deadline: NIODeadline?
         var timeout: TimeAmount?
@@ -90,11 +90,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var callLogEvery = 1
     private var callsFinished = 0
 
-    private var calls: [UInt64: ActiveCall] = [:]
-    private var waitingRequests: [RequestHead] = []
-    private var highestCallID: UInt64 = 0
-    private var draining = false
-    private var readHeld = false
+    /// Which calls run and wait, whether reads are held, the drain: every such decision is the
+    /// state's; this handler carries them out on the channel.
+    private var state: ServerConnectionState<RequestHead, ActiveCall>
     private var flushScheduled = false
     private var stallTimer: Scheduled<Void>?
     private var graceTimer: Scheduled<Void>?
@@ -110,6 +108,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.executor = EventLoopTaskExecutor(eventLoop: eventLoop)
         self.logger = shared.logger
         self.auth = ConnectionAuthenticator(store: shared.credentials)
+        self.state = ServerConnectionState(maxConcurrentCalls: shared.configuration.maxConcurrentCallsPerConnection)
     }
 
     // MARK: Channel events
@@ -152,11 +151,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         switch envelope {
         case let .request(request):
-            if calls.count >= shared.configuration.maxConcurrentCallsPerConnection {
-                // Already read before the limit stopped reading: waits here (at most one read's
-                // worth of frames) and starts when a call finishes.
-                waitingRequests.append(request)
-            } else {
+            // Beyond the limit it waits in the state and starts when a call finishes.
+            if state.received(request) {
                 startCall(request)
             }
         case let .cancel(callID):
@@ -173,9 +169,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if calls.count >= shared.configuration.maxConcurrentCallsPerConnection || !waitingRequests.isEmpty {
-            readHeld = true
-        } else {
+        if state.mayRead() {
             context.read()
         }
     }
@@ -229,11 +223,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for call in calls.values {
+        for (_, call) in state.abandonAll().calls {
             call.task?.cancel()
         }
-        calls.removeAll()
-        waitingRequests.removeAll()
         deadlineTimer.cancel()
         stallTimer?.cancel()
         graceTimer?.cancel()
@@ -249,7 +241,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let context else { return }
         stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: shared.configuration.stalledFrameTimeout) {
             self.stallTimer = nil
-            if self.readHeld {
+            if self.state.readsHeld {
                 self.armStallTimer()
                 return
             }
@@ -263,16 +255,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func startCall(_ request: RequestHead) {
         let callID = request.callID
-        guard callID != 0 else {
-            protocolViolation("a request with call id 0, which is reserved for the connection")
+        switch state.admit(callID: callID, isHealthCheck: request.method.hasPrefix(Self.healthPrefix)) {
+        case .admit:
+            break
+        case let .violation(what):
+            protocolViolation(what)
             return
-        }
-        guard calls[callID] == nil else {
-            protocolViolation("call id \(callID) reused while that call is still open")
-            return
-        }
-        highestCallID = max(highestCallID, callID)
-        if draining && !request.method.hasPrefix(Self.healthPrefix) {
+        case .refuseDraining:
             refuse(request, principal: "-", RPCError(.unavailable, "server is shutting down; send new calls to another connection"))
             return
         }
@@ -335,7 +324,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             call.started = record?.started ?? .now()
             metrics.inFlight.increment()
         }
-        calls[callID] = call
+        state.started(callID, call)
         if let deadline {
             armDeadlineTimer(for: deadline)
         }
@@ -355,7 +344,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         // A call that came with a trace runs as a span of it; the handler's outgoing calls carry it on.
         let trace = request.metadataValue(MetadataKeys.traceparent).flatMap { TraceContext(traceparent: $0)?.child() }
         let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
-        calls[callID]?.task = Task(executorPreference: preferred) {
+        let task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
                 if let trace {
@@ -368,10 +357,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             loop.runOnLoop { handler.value.callFinished(callID, outcome) }
         }
+        state.update(callID) { $0.task = task }
     }
 
     private func callFinished(_ callID: UInt64, _ outcome: Result<Data, any Error>) {
-        guard let call = calls.removeValue(forKey: callID) else {
+        guard let call = state.finish(callID) else {
             return  // already answered: cancelled, timed out, or the connection went away
         }
         switch outcome {
@@ -461,9 +451,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Answers DEADLINE_EXCEEDED for every call past its deadline and cancels its task, then arms
     /// the timer for the earliest deadline left.
     private func expireDueCalls() {
-        let (due, earliest) = DeadlineTimer.partition(calls.lazy.map { ($0.key, $0.value.deadline) })
-        for callID in due {
-            guard let call = calls.removeValue(forKey: callID) else { continue }
+        let (expired, next) = state.expire()
+        for (callID, call) in expired {
             call.task?.cancel()
             let millis = (call.timeout?.nanoseconds ?? 0) / 1_000_000
             let error = RPCError(.deadlineExceeded, "deadline of \(millis) ms exceeded")
@@ -471,32 +460,33 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             logFinished(call.record, code: error.code, message: error.message)
             count(call, error.code)
         }
-        if let earliest {
-            armDeadlineTimer(for: earliest)
+        if let next {
+            armDeadlineTimer(for: next)
         }
-        if !due.isEmpty {
+        if !expired.isEmpty {
             callSlotFreed()
         }
     }
 
     private func cancelCall(_ callID: UInt64) {
-        if let waiting = waitingRequests.firstIndex(where: { $0.callID == callID }) {
-            waitingRequests.remove(at: waiting)
+        switch state.cancel(callID) {
+        case .waiting:
             reply(callID, RPCError(.cancelled, "cancelled by the client"))
-            return
+        case let .running(call):
+            call.task?.cancel()
+            reply(callID, RPCError(.cancelled, "cancelled by the client"))
+            logFinished(call.record, code: .cancelled, message: "cancelled by the client")
+            count(call, .cancelled)
+            callSlotFreed()
+        case .unknown:
+            break
         }
-        guard let call = calls.removeValue(forKey: callID) else { return }
-        call.task?.cancel()
-        reply(callID, RPCError(.cancelled, "cancelled by the client"))
-        logFinished(call.record, code: .cancelled, message: "cancelled by the client")
-        count(call, .cancelled)
-        callSlotFreed()
     }
 
     /// Sends one message of a streaming call. Returns a future to wait on when the socket's send
     /// buffer is full, so a fast producer is held back by a slow reader.
     private func sendStreamMessage(_ callID: UInt64, _ payload: Data) throws -> EventLoopFuture<Void>? {
-        guard calls[callID] != nil, let context else {
+        guard state.isRunning(callID), let context else {
             throw RPCError(.cancelled, "the call has ended")
         }
         var frame = context.channel.allocator.buffer(capacity: payload.count + 32)
@@ -515,14 +505,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func callSlotFreed() {
-        while !waitingRequests.isEmpty, calls.count < shared.configuration.maxConcurrentCallsPerConnection {
-            startCall(waitingRequests.removeFirst())
+        while let request = state.nextWaiting() {
+            startCall(request)
         }
-        if readHeld, waitingRequests.isEmpty, calls.count < shared.configuration.maxConcurrentCallsPerConnection, let context {
-            readHeld = false
-            context.read()
+        if state.resumeReading() {
+            context?.read()
         }
-        if draining, calls.isEmpty, waitingRequests.isEmpty {
+        if state.closesWhenIdle {
             flushNow()
             context?.close(promise: nil)
         }
@@ -546,12 +535,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Draining
 
     private func beginDrain() {
-        guard !draining, let context else { return }
-        draining = true
+        guard let context, let drain = state.beginDrain() else { return }
         shared.metrics?.drains.increment()
-        write(.goAway(lastCallID: highestCallID, reason: "server shutting down"))
+        write(.goAway(lastCallID: drain.lastCallID, reason: "server shutting down"))
         flushNow()
-        if calls.isEmpty && waitingRequests.isEmpty {
+        if drain.closeNow {
             context.close(promise: nil)
             return
         }
@@ -561,16 +549,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func abandonRemainingCalls() {
-        for (callID, call) in calls {
+        let (running, waiting) = state.abandonAll()
+        for (callID, call) in running {
             call.task?.cancel()
             reply(callID, RPCError(.unavailable, "server shut down before the call finished"))
             count(call, .unavailable)
         }
-        calls.removeAll()
-        for request in waitingRequests {
+        for request in waiting {
             reply(request.callID, RPCError(.unavailable, "server shut down before the call started"))
         }
-        waitingRequests.removeAll()
         flushNow()
         context?.close(promise: nil)
     }
