@@ -1,5 +1,6 @@
 import CRMPartitions
 import CRMServiceHost
+import CustomerDimensions
 
 /// The profiles service's own settings (`settings` in services/profiles/config.json), validated at
 /// start-up; the classification schemes' keys (`asset_tier.thresholds`, …) are read and checked by
