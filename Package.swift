@@ -84,6 +84,8 @@ let package = Package(
         .target(name: "CRMSuitability", dependencies: ["CRMPrimitives"], swiftSettings: strictSettings),
         /// The propensity model: gradient-boosted trees on a feature matrix, and ranking metrics.
         .target(name: "CRMPropensity", swiftSettings: strictSettings),
+        /// Which logical partition a customer belongs to, and merging per-partition answers (docs/partitioning.md).
+        .target(name: "CRMPartitions", swiftSettings: strictSettings),
         // MARK: The contract — messages and methods generated from proto/ by scripts/generate-proto.sh.
         /// The types generated method descriptors are made of (the router and the client take them).
         .target(
@@ -147,7 +149,7 @@ let package = Package(
         /// from them (ledgers, the catalogue of 61 dimensions) and the classification schemes over
         /// them. No store, no RPC; the service, crm-bench and the tests use it.
         .target(name: "CustomerDimensions", dependencies: ["CRMPrimitives", "CRMRules"], swiftSettings: strictSettings),
-        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules", "CustomerDimensions"], swiftSettings: strictSettings),
+        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules", "CustomerDimensions", "CRMPartitions"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + [
             "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
@@ -224,6 +226,7 @@ let package = Package(
         .testTarget(name: "CRMRulesTests", dependencies: ["CRMRules"]),
         .testTarget(name: "CRMSuitabilityTests", dependencies: ["CRMSuitability"]),
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
+        .testTarget(name: "CRMPartitionsTests", dependencies: ["CRMPartitions"]),
         .testTarget(
             name: "CRMWorldTests",
             dependencies: ["CRMWorld", "CRMProtos", "CRMPrimitives", "CRMRPC", "ProfilesService", "ProductsService", "CompensationService"]

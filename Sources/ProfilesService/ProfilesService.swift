@@ -35,6 +35,7 @@ public struct ProfilesService: CRMService {
         self.events = EventStore(database: context.database)
         self.settings = context.configuration.settings
         self.ownSettings = try ProfilesSettings(context.configuration.settings)
+        try PartitioningRecord.check(context.database, configured: ownSettings.partitioning)
         do {
             self.classifier = try Classifier(configuration: ClassificationConfiguration(settings: settings))
         } catch {

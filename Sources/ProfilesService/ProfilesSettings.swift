@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMServiceHost
 import CustomerDimensions
 
@@ -5,16 +6,25 @@ import CustomerDimensions
 /// start-up; the classification schemes' keys (`asset_tier.thresholds`, …) are read and checked by
 /// ``ClassificationConfiguration``:
 /// - `assessment.validity_years`: an assessment without an expiry is valid this long (2);
-/// - `snapshot.page`: customers per page of StreamSnapshot (the feed snapshot's default).
+/// - `snapshot.page`: customers per page of StreamSnapshot (the feed snapshot's default);
+/// - `partitions.count`: the firm's number of logical partitions (64), recorded in the store at the
+///   first start and fixed from then on (``PartitioningRecord``, docs/partitioning.md).
 struct ProfilesSettings: Sendable {
     var assessmentValidityYears: Int32 = 2
     var snapshotPage = FeedSnapshot.page
+    var partitioning: Partitioning
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)
         let schemePrefixes = Set(ClassificationConfiguration.keys.compactMap { $0.split(separator: ".").first.map(String.init) })
-        try reader.refuseUnknown(known: ["assessment.validity_years", "snapshot.page"], prefixes: schemePrefixes)
+        try reader.refuseUnknown(known: ["assessment.validity_years", "snapshot.page", "partitions.count"], prefixes: schemePrefixes)
         assessmentValidityYears = Int32(try reader.integer("assessment.validity_years", default: 2, in: 1...10))
         snapshotPage = try reader.integer("snapshot.page", default: FeedSnapshot.page, in: 1...100_000)
+        let count = try reader.integer("partitions.count", default: Partitioning.defaultCount, in: Partitioning.counts)
+        do {
+            partitioning = try Partitioning(count: count)
+        } catch {
+            throw ConfigurationError("partitions.count: \(error)")
+        }
     }
 }

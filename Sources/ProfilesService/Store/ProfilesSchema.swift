@@ -113,6 +113,15 @@ enum ProfilesSchema {
         migrator.registerMigration("v4-engagement-event-index") { db in
             try db.execute(sql: "CREATE INDEX event_engagement ON event(id) WHERE kind IN (\(EventLog.engagementKinds))")
         }
+        // The firm's partition count, written once at the first start (PartitioningRecord): a
+        // customer's partition is its id's hash modulo this count, so it may never change.
+        migrator.registerMigration("v5-partitioning") { db in
+            try db.create(table: "partitioning") { table in
+                table.primaryKey("id", .integer).check { $0 == 1 }
+                table.column("count", .integer).notNull()
+                table.column("recorded_at", .integer).notNull()  // unix millis
+            }
+        }
         return migrator
     }
 }
