@@ -18,7 +18,8 @@ struct ModelHandlers: Sendable {
     func register(into router: inout Router) {
         router.serverStreaming(Crm_Matching_V1_Matching.trainModel,
                                policy: .roles(MatchingRoles.headOffice)) { request, writer, _ in
-            let options = try Self.options(request)
+            var options = try Self.options(request)
+            options.maxRows = trainer.rowBudget
             guard training.begin() else { throw RPCError(.failedPrecondition, "a training run is already in progress on this replica") }
             // The flag is released only once the training task has ended, so a rerun never
             // overlaps a run that is still winding down.

@@ -108,8 +108,10 @@ enum SnapshotStore {
             .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
     }
 
-    /// Fetches the snapshot for `asOf` from profiles (replacing any partial one), a page at a time.
-    static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool) async throws -> Int {
+    /// Fetches the snapshot for `asOf` from profiles (replacing any partial one), `page` customers
+    /// a call: profiles recomputes each page from its whole event log (it has no index by
+    /// customer), so the number of pages multiplies the work.
+    static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000) async throws -> Int {
         try await database.write { db in try db.execute(sql: "DELETE FROM snapshot WHERE as_of = ?", arguments: [asOf]) }
         var after = ""
         var total = 0
@@ -119,7 +121,7 @@ enum SnapshotStore {
                 Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
                     $0.asOf = BusinessDays.date(asOf)
                     $0.afterCustomerID = after
-                    $0.limit = 20_000
+                    $0.limit = UInt32(pageSize)
                 },
                 options: .timeout(.seconds(600))
             ).collect()
@@ -131,7 +133,7 @@ enum SnapshotStore {
             }
             total += rows.count
             after = last.customerID
-            if page.count < 20_000 { return total }
+            if page.count < pageSize { return total }
         }
     }
 }
