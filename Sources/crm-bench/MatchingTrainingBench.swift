@@ -106,6 +106,8 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             }
         )
         defer { matching.stop() }
+        // A port file left by an earlier run in the same folder would name a port nobody listens on.
+        try? FileManager.default.removeItem(at: base.appendingPathComponent("matching.port"))
         var started = clock.now
         let port = try await matching.start()
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))

@@ -109,3 +109,32 @@ struct TrainingSettingsTests {
         #expect(throws: (any Error).self) { try MatchingSettings(["model.snapshot_page": "0"]) }
     }
 }
+
+/// A month-end snapshot's rows are read straight from profiles' encoded messages: the same row as
+/// decoding the message first.
+struct SnapshotWireTests {
+    @Test func aRowReadFromTheBytesEqualsTheRowOfTheDecodedMessage() throws {
+        let message = Crm_Profiles_V1_CustomerDimensions.with {
+            $0.customerID = "C-雪-0001"
+            $0.numbers = ["total_assets": 1_234_567.5, "cash": 0, "age_years": 41, "product_value_bond": 88_000.25,
+                          "not_a_feature_at_all_with_a_long_name": 3, "days_since_last_view": .nan]
+            $0.categories = ["most_viewed_product_type_90d": "FUND_BOND", "largest_product_type": "equity", "province": "广东"]
+            $0.classes = ["value": "high"]
+            $0.asOf = .with { $0.year = 2026; $0.month = 9; $0.day = 30 }
+            $0.numberPositions = [3, 4]
+            $0.numberValues = [1.5, 2.5]
+        }
+        let bytes: Data = try message.serializedBytes()
+        let fromWire = try SnapshotRow(wire: bytes)
+        let decoded = SnapshotRow(message)
+        #expect(fromWire.customerID == "C-雪-0001")
+        #expect(fromWire.customerID == decoded.customerID)
+        #expect(fromWire.values.map(\.bitPattern) == decoded.values.map(\.bitPattern))
+        #expect(fromWire.value("total_assets") == 1_234_567.5 && fromWire.value("product_value_bond") == 88_000.25)
+        #expect(fromWire.value("holdings_count").isNaN)
+        #expect(fromWire.mostViewedType == "FUND_BOND" && fromWire.largestFamily == "equity")
+        #expect(fromWire.mostViewedType == decoded.mostViewedType && fromWire.largestFamily == decoded.largestFamily)
+        // A message cut short is refused, not read as a shorter one.
+        #expect(throws: (any Error).self) { try SnapshotRow(wire: bytes.prefix(bytes.count - 3)) }
+    }
+}
