@@ -76,7 +76,8 @@ public struct MatchingService: CRMService {
     public func register(into router: inout Router) {
         SuitabilityHandlers(replica: replica, log: decisions).register(into: &router)
         TargetingHandlers(replica: replica).register(into: &router)
-        ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"])).register(into: &router)
+        ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"], logger: context.logger,
+                                                                     rowBudget: settings.maxTrainingRows, snapshotPage: settings.monthEndPage)).register(into: &router)
         CampaignHandlers(store: campaigns, replica: replica).register(into: &router)
         let replica = self.replica
         router.unary(Crm_Matching_V1_Matching.getReplicaStatus,

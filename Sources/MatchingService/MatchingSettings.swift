@@ -6,21 +6,30 @@ import CRMServiceHost
 /// - `feed.page`: changes asked of a feed per call (2000);
 /// - `feed.interval_ms`: how long a caught-up follower waits before asking again (200);
 /// - `feed.snapshot_page`: customers per page of profiles' snapshot (5000);
-/// - `model.sync_seconds`: how often the newest model is asked of sibling replicas (10).
+/// - `model.sync_seconds`: how often the newest model is asked of sibling replicas (10);
+/// - `model.max_rows`: TrainModel's row budget, training and validation rows together (3,000,000):
+///   beyond it fewer negatives are kept per positive, every positive stays;
+/// - `model.snapshot_page`: customers per call when TrainModel fetches a month-end snapshot from
+///   profiles (20000); profiles reads its event log once per call, so larger pages mean fewer reads.
 struct MatchingSettings: Sendable {
     var assessmentValidityYears = 2
     var feedPage = 2_000
     var feedInterval: Duration = .milliseconds(200)
     var snapshotPage = 5_000
     var modelSync: Duration = .seconds(10)
+    var maxTrainingRows = 3_000_000
+    var monthEndPage = 20_000
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)
-        try reader.refuseUnknown(known: ["assessment.validity_years", "feed.page", "feed.interval_ms", "feed.snapshot_page", "model.sync_seconds"])
+        try reader.refuseUnknown(known: ["assessment.validity_years", "feed.page", "feed.interval_ms", "feed.snapshot_page", "model.sync_seconds",
+                                         "model.max_rows", "model.snapshot_page"])
         assessmentValidityYears = try reader.integer("assessment.validity_years", default: 2, in: 1...10)
         feedPage = try reader.integer("feed.page", default: 2_000, in: 1...100_000)
         feedInterval = try reader.milliseconds("feed.interval_ms", default: 200, in: 1...3_600_000)
         snapshotPage = try reader.integer("feed.snapshot_page", default: 5_000, in: 1...100_000)
         modelSync = try reader.seconds("model.sync_seconds", default: 10, in: 1...86_400)
+        maxTrainingRows = try reader.integer("model.max_rows", default: 3_000_000, in: 10_000...50_000_000)
+        monthEndPage = try reader.integer("model.snapshot_page", default: 20_000, in: 1_000...200_000)
     }
 }

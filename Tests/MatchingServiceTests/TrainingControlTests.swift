@@ -25,7 +25,17 @@ import Testing
             let stages = try await Self.stagesUntilTraining(harness.matching.serverStreaming(Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest.with {
                 $0.trees = 2_000; $0.depth = 8; $0.learningRate = 0.001; $0.negativesPerPositive = 50
             }))
-            #expect(stages.last == "training")
+            #expect(stages.last?.stage == "training")
+            // Every month-end snapshot fetched and every month of rows is reported, in order (only
+            // the trees are thinned out): on a large book each is the progress an operator sees.
+            let snapshots = stages.filter { $0.stage == "snapshots" }
+            #expect(snapshots.count > 1)
+            #expect(snapshots.map(\.done) == (0..<snapshots.count).map { UInt64($0 + 1) })
+            #expect(snapshots.allSatisfy { $0.total == UInt64(snapshots.count) })
+            let rows = stages.filter { $0.stage == "rows" }
+            #expect(rows.count > 1)
+            #expect(rows.map(\.done) == (0..<rows.count).map { UInt64($0 + 1) })
+            #expect(stages.contains { $0.stage == "choice" })
 
             // The replica refuses a second run only while the first winds down (to its next tree):
             // retry until a short rerun is accepted.
@@ -61,10 +71,10 @@ import Testing
     }
 
     /// The stages a training run reports until its trees start; then it stops reading.
-    static func stagesUntilTraining(_ progress: ResponseStream<Crm_Matching_V1_TrainingProgress>) async throws -> [String] {
-        var stages: [String] = []
+    static func stagesUntilTraining(_ progress: ResponseStream<Crm_Matching_V1_TrainingProgress>) async throws -> [Crm_Matching_V1_TrainingProgress] {
+        var stages: [Crm_Matching_V1_TrainingProgress] = []
         for try await step in progress {
-            stages.append(step.stage)
+            stages.append(step)
             if step.stage == "training" { break }
         }
         return stages

@@ -18,7 +18,8 @@ struct ModelHandlers: Sendable {
     func register(into router: inout Router) {
         router.serverStreaming(Crm_Matching_V1_Matching.trainModel,
                                policy: .roles(MatchingRoles.headOffice)) { request, writer, _ in
-            let options = try Self.options(request)
+            var options = try Self.options(request)
+            options.maxRows = trainer.rowBudget
             guard training.begin() else { throw RPCError(.failedPrecondition, "a training run is already in progress on this replica") }
             // The flag is released only once the training task has ended, so a rerun never
             // overlaps a run that is still winding down.
@@ -36,8 +37,10 @@ struct ModelHandlers: Sendable {
                     var lastStageSent = ""
                     var lastDoneSent: UInt64 = 0
                     for await progress in stream {
-                        // Training rounds report every tree; send a stage change or every 10th step.
-                        if progress.stage != lastStageSent || progress.done >= lastDoneSent + 10 || progress.stage == "done" || progress.done == progress.total {
+                        // Training rounds report every tree: of those send the first, every 10th and
+                        // the last. Every other step is sent (each month-end snapshot and each month
+                        // of rows takes seconds to minutes on a large book, and is the progress).
+                        if progress.stage != "training" || progress.stage != lastStageSent || progress.done >= lastDoneSent + 10 || progress.done == progress.total {
                             try await writer.write(progress)
                             lastStageSent = progress.stage
                             lastDoneSent = progress.done

@@ -5,6 +5,8 @@ import CRMStore
 import CRMSuitability
 import Foundation
 import GRDB
+import Logging
+import Synchronization
 
 /// Trains the propensity model from the replica's purchases, month-end snapshots and behaviour.
 ///
@@ -22,6 +24,13 @@ import GRDB
 struct ModelTrainer: Sendable {
     let replica: Replica
     let profiles: RPCClient?
+    /// Where each stage's end is logged with its time (the RPC's progress messages go to the
+    /// caller; an operator following the service's log sees the same run).
+    var logger: Logger?
+    /// The service's row budget (setting `model.max_rows`), given to every run's ``Options/maxRows``.
+    var rowBudget = Options.defaultMaxRows
+    /// Customers per call when fetching a month-end snapshot from profiles (`model.snapshot_page`).
+    var snapshotPage = 20_000
 
     /// The defaults were chosen on generated worlds of 10,000–50,000 customers by the expected
     /// precision of the top 100 and 500 against the best possible list (`crm-bench
@@ -41,15 +50,24 @@ struct ModelTrainer: Sendable {
         var seed: UInt64 = 1
         var negativesPerPositive = 200
         /// At most this many training and validation rows: beyond it fewer negatives are kept per
-        /// positive (every positive stays), so a large book trains within the replica's memory.
-        var maxRows = 3_000_000
+        /// positive (every positive stays, each kept negative weighs 1 / the share kept), so a
+        /// large book trains within the replica's memory and time. 3,000,000 rows of 91 features
+        /// are 1.1 GB as 4-byte floats; a year of a 20,000-customer book (600,000 sellable cells)
+        /// stays well under it, so there every sellable cell is kept.
+        var maxRows = defaultMaxRows
+        static let defaultMaxRows = 3_000_000
     }
 
     typealias Progress = @Sendable (Crm_Matching_V1_TrainingProgress) -> Void
 
-    func train(_ options: Options, progress: @escaping Progress) async throws -> Crm_Matching_V1_ModelSummary {
+    func train(_ options: Options, progress report: @escaping Progress) async throws -> Crm_Matching_V1_ModelSummary {
         let clock = ContinuousClock()
         let started = clock.now
+        let stages = StageLog(logger: logger)
+        let progress: Progress = { message in
+            stages.record(message)
+            report(message)
+        }
         let database = replica.database
         var chosen = options.heldOut
         if chosen == nil { chosen = try await latestPurchaseMonth() }
@@ -78,7 +96,7 @@ struct ModelTrainer: Sendable {
             throw RPCError(.failedPrecondition, "no purchases in the \(options.trainingMonths) months before \(heldOut)")
         }
         let positiveCount = positivesByMonth.values.reduce(0) { $0 + $1.count }
-        let negativesPerPositive = min(options.negativesPerPositive, max(1, (options.maxRows - positiveCount) / max(1, positiveCount)))
+        let negativesPerPositive = Self.negativesPerPositive(asked: options.negativesPerPositive, positives: positiveCount, maxRows: options.maxRows)
         let needed = months + [heldOut]
 
         // 1. Month-end snapshots (fetched from profiles once, then kept).
@@ -90,7 +108,7 @@ struct ModelTrainer: Sendable {
                     throw RPCError(.failedPrecondition, "no snapshot of \(month.previous) and no profiles peer to fetch it from")
                 }
                 do {
-                    _ = try await SnapshotStore.fetch(asOf: asOf, from: profiles, into: database)
+                    _ = try await SnapshotStore.fetch(asOf: asOf, from: profiles, into: database, page: snapshotPage)
                 } catch let error as RPCError {
                     throw RPCError(.unavailable, "profiles could not provide the dimensions as of \(month.previous.lastDayText): \(error.message)")
                 }
@@ -105,6 +123,7 @@ struct ModelTrainer: Sendable {
         try Task.checkCancellation()
         let (weights, choiceMessage) = try Self.fitChoice(situations)
         let choice = ProductChoice(weights: weights, choice: choiceMessage)
+        progress(.with { $0.stage = "choice"; $0.done = UInt64(situations.count); $0.total = UInt64(situations.count) })
 
         // 3. Rows: only the (customer, family) pairs that could be sold at the month's start.
         let space = FeatureSpace(knownDimensions: Set(SnapshotRow.names))
@@ -114,7 +133,7 @@ struct ModelTrainer: Sendable {
             try Task.checkCancellation()
             let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
             let positives = positivesByMonth[month] ?? []
-            let keep = min(1, Double(max(1, positives.count) * negativesPerPositive) / Double(max(1, inputs.sellableCells - positives.count)))
+            let keep = Self.keptShare(positives: positives.count, negativesPerPositive: negativesPerPositive, sellableCells: inputs.sellableCells)
             let isValidation = index == months.count - 1 && months.count > 1
             inputs.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
                 if isValidation {
@@ -123,6 +142,7 @@ struct ModelTrainer: Sendable {
                     training.append(features, label: label, weight: weight)
                 }
             }
+            stages.note("rows of \(month): \(training.count) training and \(validation.count) validation rows so far (\(training.positives + validation.positives) positives; \(inputs.sellableCells) sellable cells, a share \(String(format: "%.4f", keep)) of the negatives kept)")
             progress(.with { $0.stage = "rows"; $0.done = UInt64(index + 1); $0.total = UInt64(months.count) })
         }
         guard training.positives > 0 else {
@@ -207,7 +227,55 @@ struct ModelTrainer: Sendable {
         try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights, choice: choiceMessage) }
         replica.install(scorer)
         progress(.with { $0.stage = "done"; $0.done = 1; $0.total = 1; $0.model = summary })
+        stages.note("trained \(summary.version) in \(String(format: "%.1f", summary.seconds)) s: \(summary.trainingRows) training rows (\(summary.trainingPositives) positives, \(negativesPerPositive) negatives per positive), \(summary.validationRows) validation rows, \(trees) trees")
         return summary
+    }
+
+    /// Logs the end of each training stage with its duration and the time since the run began,
+    /// and every 100th tree: TrainModel at a million customers runs for minutes, and an operator
+    /// reading the service's log sees where it is without the caller's progress stream.
+    final class StageLog: Sendable {
+        struct State {
+            var stage = ""
+            var stageStarted: ContinuousClock.Instant
+            var lastDone: UInt64 = 0
+            var lastTotal: UInt64 = 0
+        }
+        let logger: Logger?
+        let started: ContinuousClock.Instant
+        let state: Mutex<State>
+
+        init(logger: Logger?) {
+            self.logger = logger
+            let now = ContinuousClock.now
+            started = now
+            state = Mutex(State(stageStarted: now))
+        }
+
+        func record(_ message: Crm_Matching_V1_TrainingProgress) {
+            guard let logger else { return }
+            let now = ContinuousClock.now
+            let elapsed = ModelTrainer.seconds(now - started)
+            state.withLock { state in
+                if message.stage != state.stage {
+                    if !state.stage.isEmpty {
+                        logger.info("training: \(state.stage) ended (\(state.lastDone)/\(state.lastTotal)) in \(String(format: "%.1f", ModelTrainer.seconds(now - state.stageStarted))) s, \(String(format: "%.1f", elapsed)) s since the start")
+                    }
+                    state.stage = message.stage
+                    state.stageStarted = now
+                }
+                state.lastDone = message.done
+                state.lastTotal = message.total
+                if message.stage == "training" && message.done % 100 == 0 {
+                    logger.info("training: tree \(message.done)/\(message.total), validation loss \(String(format: "%.5f", message.validationLoss)), \(String(format: "%.1f", elapsed)) s since the start")
+                }
+            }
+        }
+
+        func note(_ text: @autoclosure () -> String) {
+            guard let logger else { return }
+            logger.info("training: \(text()), \(String(format: "%.1f", ModelTrainer.seconds(ContinuousClock.now - started))) s since the start")
+        }
     }
 
     func latestPurchaseMonth() async throws -> BusinessMonth? {
@@ -284,6 +352,18 @@ struct ModelTrainer: Sendable {
     struct FamilyPurchase: Hashable {
         let customer: String
         let family: Int
+    }
+
+    /// Negatives kept per positive: as many as asked, fewer when the rows would pass the budget
+    /// (every positive stays), at least one.
+    static func negativesPerPositive(asked: Int, positives: Int, maxRows: Int) -> Int {
+        min(asked, max(1, (maxRows - positives) / max(1, positives)))
+    }
+
+    /// The share of a month's negative cells kept so that it has `negativesPerPositive` per
+    /// positive (all of them when it has fewer); each kept one weighs 1 / the share.
+    static func keptShare(positives: Int, negativesPerPositive: Int, sellableCells: Int) -> Double {
+        min(1, Double(max(1, positives) * negativesPerPositive) / Double(max(1, sellableCells - positives)))
     }
 
     /// A deterministic number in [0, 1) per (customer, family, month, seed): the negative sample.

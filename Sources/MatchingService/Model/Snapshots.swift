@@ -29,6 +29,145 @@ struct SnapshotRow: Sendable {
         largestFamily = dimensions.categories["largest_product_type"] ?? ""
     }
 
+    /// The row of one `CustomerDimensions` message read straight from its encoded bytes: only
+    /// the customer id, the numbers this row keeps and the two categories are read, and no map
+    /// is built. Decoding the message (238 numbers, the categories and classes into dictionaries)
+    /// took two thirds of the replica's time when fetching a month-end snapshot, minutes per
+    /// month at 100,000 customers.
+    init(wire bytes: Data) throws {
+        var customerID = ""
+        var values = [Float](repeating: .nan, count: Self.names.count)
+        var mostViewed = ""
+        var largest = ""
+        try bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
+            var reader = WireReader(buffer: buffer, from: 0, to: buffer.count)
+            while !reader.atEnd {
+                let (field, type) = try reader.tag()
+                switch (field, type) {
+                case (1, 2):
+                    customerID = try reader.string()
+                case (2, 2):
+                    // numbers: map<string, double> entry {1: key, 2: value}
+                    var entry = try reader.nested()
+                    var slot: Int?
+                    var value = Double.nan
+                    while !entry.atEnd {
+                        let (inner, innerType) = try entry.tag()
+                        if inner == 1 && innerType == 2 {
+                            slot = try entry.withString { Self.slot[$0] }
+                        } else if inner == 2 && innerType == 1 {
+                            value = Double(bitPattern: try entry.fixed64())
+                        } else {
+                            try entry.skip(innerType)
+                        }
+                    }
+                    if let slot { values[slot] = Float(value) }
+                case (3, 2):
+                    // categories: map<string, string> entry {1: key, 2: value}
+                    var entry = try reader.nested()
+                    var key = ""
+                    var value = ""
+                    while !entry.atEnd {
+                        let (inner, innerType) = try entry.tag()
+                        if inner == 1 && innerType == 2 {
+                            key = try entry.string()
+                        } else if inner == 2 && innerType == 2 {
+                            value = try entry.string()
+                        } else {
+                            try entry.skip(innerType)
+                        }
+                    }
+                    if key == "most_viewed_product_type_90d" { mostViewed = value }
+                    if key == "largest_product_type" { largest = value }
+                default:
+                    try reader.skip(type)
+                }
+            }
+        }
+        self.customerID = customerID
+        self.values = values
+        mostViewedType = mostViewed
+        largestFamily = largest
+    }
+
+    /// A cursor over protobuf's binary form (varints, 64-bit and length-delimited fields).
+    struct WireReader {
+        let buffer: UnsafeRawBufferPointer
+        var offset: Int
+        let end: Int
+
+        init(buffer: UnsafeRawBufferPointer, from: Int, to end: Int) {
+            self.buffer = buffer
+            offset = from
+            self.end = end
+        }
+
+        var atEnd: Bool { offset >= end }
+
+        mutating func varint() throws -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                guard offset < end, shift < 64 else { throw SnapshotError.truncated }
+                let byte = buffer[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7f) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+        }
+
+        mutating func tag() throws -> (field: UInt64, type: UInt64) {
+            let key = try varint()
+            return (key >> 3, key & 7)
+        }
+
+        mutating func fixed64() throws -> UInt64 {
+            guard offset + 8 <= end else { throw SnapshotError.truncated }
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(buffer[offset + index]) << (8 * UInt64(index)) }
+            offset += 8
+            return value
+        }
+
+        /// The next length-delimited field's extent, and moves past it.
+        mutating func lengthDelimited() throws -> Range<Int> {
+            let length = try varint()
+            guard length <= UInt64(end - offset) else { throw SnapshotError.truncated }
+            let start = offset
+            offset += Int(length)
+            return start..<offset
+        }
+
+        mutating func nested() throws -> WireReader {
+            let range = try lengthDelimited()
+            return WireReader(buffer: buffer, from: range.lowerBound, to: range.upperBound)
+        }
+
+        mutating func string() throws -> String {
+            let range = try lengthDelimited()
+            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+        }
+
+        mutating func withString<T>(_ body: (String) -> T) throws -> T {
+            body(try string())
+        }
+
+        mutating func skip(_ type: UInt64) throws {
+            switch type {
+            case 0: _ = try varint()
+            case 1:
+                guard offset + 8 <= end else { throw SnapshotError.truncated }
+                offset += 8
+            case 2: _ = try lengthDelimited()
+            case 5:
+                guard offset + 4 <= end else { throw SnapshotError.truncated }
+                offset += 4
+            default: throw SnapshotError.truncated
+            }
+        }
+    }
+
     init(customerID: String, blob: Data) throws {
         self.customerID = customerID
         var reader = ByteReader(bytes: [UInt8](blob))
@@ -108,30 +247,38 @@ enum SnapshotStore {
             .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
     }
 
-    /// Fetches the snapshot for `asOf` from profiles (replacing any partial one), a page at a time.
-    static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool) async throws -> Int {
+    /// Fetches the snapshot for `asOf` from profiles (replacing any partial one), `page` customers
+    /// a call: profiles recomputes each page from its whole event log (it has no index by
+    /// customer), so the number of pages multiplies the work.
+    static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000) async throws -> Int {
         try await database.write { db in try db.execute(sql: "DELETE FROM snapshot WHERE as_of = ?", arguments: [asOf]) }
         var after = ""
         var total = 0
         while true {
-            let page = try await profiles.serverStreaming(
-                Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
-                Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
-                    $0.asOf = BusinessDays.date(asOf)
-                    $0.afterCustomerID = after
-                    $0.limit = 20_000
-                },
-                options: .timeout(.seconds(600))
-            ).collect()
-            guard let last = page.last else { return total }
-            let rows = page.map(SnapshotRow.init)
+            // Each customer's message becomes its compact row as it arrives, read from its bytes
+            // (``SnapshotRow/init(wire:)``): collecting a page of 20,000 decoded messages (name-keyed
+            // maps of every dimension) first took 1.6 GB of the replica's memory.
+            let request = Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                $0.asOf = BusinessDays.date(asOf)
+                $0.afterCustomerID = after
+                $0.limit = UInt32(pageSize)
+            }
+            let payload: Data = try request.serializedBytes()
+            let stream = try await profiles.serverStreamingRaw(
+                Crm_Profiles_V1_Profiles.streamDimensionsAsOf.path, payload: payload, options: .timeout(.seconds(600))
+            )
+            var rows: [SnapshotRow] = []
+            rows.reserveCapacity(pageSize)
+            for try await message in stream { rows.append(try SnapshotRow(wire: message)) }
+            guard let last = rows.last else { return total }
+            let page = rows
             try await database.write { db in
                 let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, customer_id, dimensions) VALUES (?, ?, ?)")
-                for row in rows { try insert.execute(arguments: [asOf, row.customerID, row.encoded()]) }
+                for row in page { try insert.execute(arguments: [asOf, row.customerID, row.encoded()]) }
             }
             total += rows.count
             after = last.customerID
-            if page.count < 20_000 { return total }
+            if rows.count < pageSize { return total }
         }
     }
 }

@@ -1,0 +1,180 @@
+import ArgumentParser
+import CRMProtos
+import CRMRPC
+import CRMServiceHost
+import CRMTestSupport
+import CRMWorld
+import CRMWorldLoader
+import Foundation
+import GRDB
+import ProductsService
+import ProfilesService
+
+/// TrainModel at scale: how long a year of a large book takes to train, phase by phase, and how
+/// much memory the replica and profiles need for it. A generated world (``World``, the behaviour
+/// law by default) is loaded through the services' RPCs into profiles and products (in this
+/// process) once per folder; the `crm-matching` executable runs as its own process on its own
+/// store, catches up, and is asked to train through the RPC `--runs` times. Each run prints its
+/// progress messages as they arrive (stage, step, seconds since the call), the summary (rows,
+/// positives, trees) and the peak resident memory of the replica and of this process (profiles
+/// and products serving it). With `--fresh-snapshots` every run first drops the replica's stored
+/// month-end snapshots, so it fetches them all from profiles as a new replica would; without it
+/// the runs after the first reuse them, as a monthly retraining does.
+struct MatchingTrainingBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matching-training",
+        abstract: "TrainModel at scale: time per phase, rows, peak memory of the replica and of profiles."
+    )
+
+    @Option(help: "Customers in the generated world.")
+    var customers: Int = 100_000
+
+    @Option(help: "World seed.")
+    var seed: UInt64 = 20_261_129
+
+    @Option(help: "The world's buying law: observed-state or behaviour.")
+    var law: String = "behaviour"
+
+    @Option(help: "Products in the library (default 300, as matching-quality's behaviour world).")
+    var products: Int = 300
+
+    @Option(help: "A folder for the stores, kept afterwards; a world already loaded there is reused.")
+    var folder: String?
+
+    @Option(help: "TrainModel calls.")
+    var runs: Int = 1
+
+    @Flag(help: "Drop the replica's stored month-end snapshots before every run (a new replica's first training).")
+    var freshSnapshots = false
+
+    @Option(help: "Seconds one TrainModel call may take before it is cancelled.")
+    var timeout: Int = 2_400
+
+    @Option(help: "The crm-matching executable (default: beside this one).")
+    var matchingExecutable: String?
+
+    @Option(help: "A matching setting as key=value (e.g. model.snapshot_page=100000, model.max_rows=3000000); repeatable.")
+    var setting: [String] = []
+
+    func run() async throws {
+        guard let law = WorldLaw(rawValue: law) else { throw ValidationError("--law must be observed-state or behaviour") }
+        let base = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-training-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        defer { if folder == nil { try? FileManager.default.removeItem(at: base) } }
+        let marker = base.appendingPathComponent("loaded-\(law.rawValue)-\(customers)-\(seed)-\(products)")
+        let token = "bench"
+        let peerToken = "bench-peer"
+        let tokens: [TokenAuthenticator.Entry] = [
+            .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["admin"])),
+            .init(sha256: TokenAuthenticator.hash(token: peerToken), principal: Principal(name: "matching", roles: ["service"])),
+        ]
+        let clock = ContinuousClock()
+        let world = World(WorldConfiguration(customers: customers, seed: seed, products: products, law: law))
+        print("== world \(law.rawValue): \(customers) customers, \(world.products.count) products, seed \(seed), folder \(base.path)")
+
+        let profiles = try await InProcessService<ProfilesService>.start(databasePath: base.appendingPathComponent("profiles.sqlite").path, tokens: tokens, runBackground: true)
+        let productsService = try await InProcessService<ProductsService>.start(databasePath: base.appendingPathComponent("products.sqlite").path, tokens: tokens)
+        if FileManager.default.fileExists(atPath: marker.path) {
+            print("reusing the world loaded in \(base.path)")
+        } else {
+            let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: productsService.client(token: token)))
+            let started = clock.now
+            try await loader.loadCatalogue()
+            var events = 0, orders = 0
+            for start in stride(from: 0, to: customers, by: 1_000) {
+                let report = try await loader.loadCustomers(start..<min(customers, start + 1_000))
+                events += report.events
+                orders += report.orders
+                if (start + 1_000) % 20_000 == 0 {
+                    print(String(format: "  loaded %d customers, %d events, %d orders, %.0f s", start + 1_000, events, orders, Self.seconds(clock.now - started)))
+                }
+            }
+            try await profiles.service.updateDimensions()
+            print(String(format: "loaded %d customers, %d events, %d orders and folded the dimensions in %.1f s", customers, events, orders, Self.seconds(clock.now - started)))
+            _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
+        }
+
+        let matching = try ReplicaProcess(
+            executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+                .deletingLastPathComponent().appendingPathComponent("crm-matching").path,
+            directory: base, adminTokenHash: TokenAuthenticator.hash(token: token), peerToken: peerToken,
+            peers: ["profiles": profiles.port, "products": productsService.port],
+            settings: try setting.reduce(into: ["feed.page": "5000", "feed.interval_ms": "50"]) { settings, pair in
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw ValidationError("--setting \(pair) is not key=value") }
+                settings[parts[0]] = parts[1]
+            }
+        )
+        defer { matching.stop() }
+        // A port file left by an earlier run in the same folder would name a port nobody listens on.
+        try? FileManager.default.removeItem(at: base.appendingPathComponent("matching.port"))
+        var started = clock.now
+        let port = try await matching.start()
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
+        let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, productsService.database.read { try ChangeFeed.lastSequence($0) })
+        let eventsLast = try await profiles.database.read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0 }
+        let catchUpDeadline = clock.now + .seconds(3_600)
+        while true {
+            let status = try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
+            if status.ready && status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast) { break }
+            guard clock.now < catchUpDeadline else { throw ValidationError("the replica did not catch up within an hour") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        print(String(format: "replica caught up in %.1f s; RSS %d MiB", Self.seconds(clock.now - started), matching.rssMiB()))
+
+        for run in 1...max(1, runs) {
+            if freshSnapshots {
+                // The replica's store is its own process's; its snapshot table is dropped through a
+                // second connection (WAL), as a new replica would start without any.
+                let store = try DatabasePool(path: base.appendingPathComponent("matching.sqlite").path)
+                try await store.write { db in try db.execute(sql: "DELETE FROM snapshot") }
+                try store.close()
+            }
+            Self.resetPeak("self")
+            Self.resetPeak(matching.pid)
+            let cpuBefore = (matching.cpuSeconds(), ProcessFigures.cpuSeconds())
+            print("-- run \(run)\(freshSnapshots ? " (snapshots fetched afresh)" : "")")
+            started = clock.now
+            var stage = ""
+            var stageStarted = clock.now
+            var summary: Crm_Matching_V1_ModelSummary?
+            let stream = try await client.serverStreaming(Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest(),
+                                                          options: .timeout(.seconds(Int64(timeout))))
+            for try await progress in stream {
+                let now = clock.now
+                if progress.stage != stage {
+                    if !stage.isEmpty { print(String(format: "   stage %@ took %.1f s", stage, Self.seconds(now - stageStarted))) }
+                    stage = progress.stage
+                    stageStarted = now
+                }
+                if progress.stage != "training" || progress.done % 100 == 0 || progress.done == progress.total {
+                    print(String(format: "  %7.1f s  %@ %d/%d  replica RSS %d MiB", Self.seconds(now - started), progress.stage, progress.done, progress.total, matching.rssMiB()))
+                }
+                if progress.hasModel { summary = progress.model }
+            }
+            let total = Self.seconds(clock.now - started)
+            guard let summary else { throw ValidationError("training ended without a model") }
+            print(String(format: "run %d: %.1f s; %d training rows (%d positives, %d negatives per positive), %d validation rows, %d trees, validation AUC %.3f",
+                         run, total, summary.trainingRows, summary.trainingPositives, summary.negativesPerPositive, summary.validationRows, summary.trees, summary.validationAuc))
+            print(String(format: "  peak RSS: replica %.0f MiB, this process (profiles, products) %.0f MiB; CPU: replica %.0f s, this process %.0f s",
+                         ProcessFigures.memoryMiB("VmHWM", process: matching.pid), ProcessFigures.memoryMiB("VmHWM"),
+                         matching.cpuSeconds() - cpuBefore.0, ProcessFigures.cpuSeconds() - cpuBefore.1))
+            if summary.hasEvaluation, let first = summary.evaluation.model.first {
+                print(String(format: "  held-out %@: precision@%d %.3f, lift %.1f", summary.heldOutMonth, first.k, first.precision, first.lift))
+            }
+        }
+        await client.close()
+        matching.stop()
+        try await productsService.stop()
+        try await profiles.stop()
+    }
+
+    /// Resets a process's peak resident size (VmHWM) to its current one (proc(5), clear_refs 5).
+    static func resetPeak(_ process: String) {
+        try? "5".write(toFile: "/proc/\(process)/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}
