@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMStore
 import CRMTestSupport
 import Testing
 @testable import CompensationService
