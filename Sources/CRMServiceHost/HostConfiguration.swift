@@ -35,6 +35,10 @@ public struct HostConfigurationFile: Codable, Sendable {
     /// `text` or `json`, and one successful call in how many is logged at info.
     public var logFormat: String?
     public var callLogEvery: Int?
+    /// The OTLP/HTTP collector spans are exported to (`http://HOST:4318`; absent: no spans), and
+    /// `http/protobuf` (default) or `http/json`.
+    public var otlpEndpoint: String?
+    public var otlpProtocol: String?
 
     /// The `tls` object of the configuration file.
     public struct TLSFileNames: Codable, Sendable {
@@ -79,6 +83,10 @@ public struct HostConfiguration: Sendable {
     public var logJSON: Bool
     /// One successful call in this many gets an info line (0: none).
     public var callLogEvery: Int
+    /// Where spans go (OTLP/HTTP, the traces URL itself: `…/v1/traces`); nil: no tracer, no spans.
+    public var otlpTracesURL: String? = nil
+    /// `http/protobuf` or `http/json`.
+    public var otlpProtocol: String = "http/protobuf"
 
     /// What the server decides callers by: the tokens, certificate names and rate limits above.
     public var credentials: ServerCredentials {
@@ -193,6 +201,13 @@ public struct HostConfiguration: Sendable {
         let callLogEvery = try options.callLogEvery ?? envInt("CALL_LOG_EVERY") ?? file.callLogEvery ?? 1
         guard callLogEvery >= 0 else { throw ConfigurationError("call log sampling \(callLogEvery) is negative") }
 
+        let otlpTracesURL = try Self.resolveOTLP(
+            endpoint: options.otlpEndpoint ?? env("OTLP_ENDPOINT") ?? file.otlpEndpoint, environment: environment)
+        let otlpProtocol = options.otlpProtocol ?? env("OTLP_PROTOCOL") ?? file.otlpProtocol ?? environment["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "http/protobuf"
+        guard ["http/protobuf", "http/json"].contains(otlpProtocol) else {
+            throw ConfigurationError("OTLP protocol \(otlpProtocol) is not http/protobuf or http/json")
+        }
+
         return HostConfiguration(
             serviceName: serviceName,
             host: host,
@@ -214,8 +229,35 @@ public struct HostConfiguration: Sendable {
             metricsHost: options.metricsHost ?? env("METRICS_HOST") ?? file.metricsHost ?? "127.0.0.1",
             metricsPortFile: options.metricsPortFile ?? env("METRICS_PORT_FILE"),
             logJSON: format == "json",
-            callLogEvery: callLogEvery
+            callLogEvery: callLogEvery,
+            otlpTracesURL: otlpTracesURL,
+            otlpProtocol: otlpProtocol
         )
+    }
+
+    /// The OTLP traces URL: ours (`--otlp-endpoint`, a collector's base URL, to which `/v1/traces` is
+    /// added), else OpenTelemetry's own variables (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` plus `/v1/traces`), else none. (swift-otel reads those variables
+    /// again when it builds the exporter: they win over the flag, as OpenTelemetry's SDKs do.)
+    static func resolveOTLP(endpoint: String?, environment: [String: String]) throws -> String? {
+        func nonEmpty(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        let url: String
+        func traces(_ base: String) -> String {
+            base.hasSuffix("/v1/traces") ? base : (base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces")
+        }
+        if let endpoint {
+            url = traces(endpoint)
+        } else if let signal = nonEmpty("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+            url = signal
+        } else if let shared = nonEmpty("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            url = traces(shared)
+        } else {
+            return nil
+        }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+            throw ConfigurationError("OTLP endpoint \(url) is not an http:// or https:// URL")
+        }
+        return url
     }
 
     /// TLS unless plaintext is configured explicitly; plaintext only on loopback unless forced.

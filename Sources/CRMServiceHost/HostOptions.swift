@@ -70,6 +70,12 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "Write the metrics endpoint's bound port to this file once listening.")
     public var metricsPortFile: String?
 
+    @Option(help: "Export spans of every call to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318; also OTEL_EXPORTER_OTLP_ENDPOINT). No spans when not given.")
+    public var otlpEndpoint: String?
+
+    @Option(help: "http/protobuf (default) or http/json: how spans are sent to --otlp-endpoint.")
+    public var otlpProtocol: String?
+
     public init() {}
 }
 

@@ -29,6 +29,9 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     /// What the service and its runtime count, and the endpoint serving it (nil without `--metrics-port`).
     public let metrics: ServiceMetrics
     public let metricsEndpoint: MetricsEndpoint?
+    /// The tracer the server gives every call and the exporter behind it (``TraceExport/none``
+    /// without an OTLP endpoint).
+    public let traces: TraceExport
     /// The peers this assembly made from the configuration, closed with it (peers handed in by a
     /// test are the test's to close).
     private let ownedPeers: [RPCClient]
@@ -46,6 +49,7 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         let peerTLS = try configuration.tls.map { try ClientTLSContext($0) }
         let peerSecurity: ClientSecurity = peerTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork)
         let peerToken = peerTLS == nil ? configuration.peerToken : nil
+        let traces = try TraceExport.make(configuration, logger: logger)
         let database = try SQLiteStore.open(path: configuration.databasePath, migrator: S.migrator, logger: logger)
         let metrics = ServiceMetrics(service: S.name)
         let peerMetrics = metrics.rpcClient()
@@ -81,7 +85,8 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 limits: WireLimits(maxFrameLength: configuration.maxFrameBytes),
                 shutdownGracePeriod: .seconds(Int64(configuration.shutdownGraceSeconds)),
                 security: serverTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork),
-                callLogging: .info(every: configuration.callLogEvery)
+                callLogging: .info(every: configuration.callLogEvery),
+                tracer: traces.tracer
             ),
             router: router,
             credentials: configuration.credentials,
@@ -100,7 +105,7 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
             MetricsEndpoint(host: configuration.metricsHost, port: $0, metrics: metrics, logger: logger)
         }
         return ServiceAssembly(service: service, server: server, database: database, configuration: configuration,
-                               serverTLS: serverTLS, peerTLS: peerTLS, metrics: metrics, metricsEndpoint: endpoint,
+                               serverTLS: serverTLS, peerTLS: peerTLS, metrics: metrics, metricsEndpoint: endpoint, traces: traces,
                                ownedPeers: owned, logger: logger)
     }
 
@@ -153,7 +158,9 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     public func serviceGroup(signals: [UnixSignal] = [], background: Bool = true, companions: [any Service] = []) -> ServiceGroup {
         typealias Configured = ServiceGroupConfiguration.ServiceConfiguration
         let endpoint: [any Service] = metricsEndpoint.map { [$0] } ?? []
-        let foreground: [Configured] = (endpoint + service.handlerDependencies() + [server]).map { Configured(service: $0) }
+        // The span exporter first: it stops last, after the server's drain, and flushes what it holds.
+        let exporter: [any Service] = traces.service.map { [$0] } ?? []
+        let foreground: [Configured] = (exporter + endpoint + service.handlerDependencies() + [server]).map { Configured(service: $0) }
         let work: [Configured] = ((background ? service.backgroundServices() : []) + companions)
             .map { Configured(service: $0, successTerminationBehavior: .ignore) }
         return ServiceGroup(configuration: ServiceGroupConfiguration(

@@ -32,6 +32,7 @@ public struct CompensationService: CRMService {
     let gate = SerialGate()
     let customers: CustomerDirectory
     let followers: [FeedFollower]
+    let metrics: ServiceMetrics
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -58,13 +59,18 @@ public struct CompensationService: CRMService {
             context.logger.warning("no products peer configured: product sales and advisory fees are not followed")
         }
         self.followers = followers
+        self.metrics = context.metrics
     }
 
     public func register(into router: inout Router) {
         ManagerHandlers(store: managers, gate: gate).register(into: &router)
         AssignmentHandlers(database: database, customers: customers, gate: gate).register(into: &router)
         RuleHandlers(database: database, gate: gate).register(into: &router)
-        StatementHandlers(database: database, gate: gate, clock: { currentUnixMillis() }).register(into: &router)
+        let metrics = self.metrics
+        StatementHandlers(database: database, gate: gate, clock: { currentUnixMillis() }, settled: { outcome, duration in
+            metrics.timer("crm_compensation_settlement_duration_seconds", [("outcome", outcome)]).recordNanoseconds(
+                duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }).register(into: &router)
         AssessmentHandlers(database: database, settings: settings).register(into: &router)
     }
 

@@ -27,6 +27,8 @@ public struct ProfilesService: CRMService {
     let schema: RuleSchema
     let index: DimensionIndex
     let updater: DimensionUpdater
+    /// When the events the updater has not applied yet arrived (`crm_profiles_updater_lag_seconds`).
+    let updaterLag = UpdaterLag()
     let ingested: [EventKind: Counter]
 
     public init(context: ServiceContext) throws {
@@ -49,17 +51,19 @@ public struct ProfilesService: CRMService {
             ingested[kind] = context.metrics.counter("crm_profiles_ingested_events_total", [("kind", "\(kind)")])
         }
         self.ingested = ingested
-        Self.sampleUpdater(database: context.database, index: index, into: context.metrics)
+        Self.sampleUpdater(database: context.database, index: index, lag: updaterLag, into: context.metrics)
     }
 
-    /// At each scrape: events stored but not yet folded into dimensions, and whether the in-memory
-    /// dimension index is loaded.
-    private static func sampleUpdater(database: DatabasePool, index: DimensionIndex, into metrics: ServiceMetrics) {
+    /// At each scrape: events stored but not yet folded into dimensions, how long the oldest of them
+    /// has waited, and whether the in-memory dimension index is loaded.
+    private static func sampleUpdater(database: DatabasePool, index: DimensionIndex, lag: UpdaterLag, into metrics: ServiceMetrics) {
         let pending = metrics.gauge("crm_profiles_updater_lag_events")
+        let seconds = metrics.gauge("crm_profiles_updater_lag_seconds")
         let ready = metrics.gauge("crm_profiles_dimension_index_ready")
         metrics.onScrape {
-            if let lag = try? await database.read({ db in try DimensionUpdater.pendingEvents(db) }) {
-                pending.record(Double(lag))
+            if let progress = try? await database.read({ db in try DimensionUpdater.progress(db) }) {
+                pending.record(Double(max(0, progress.newest - progress.applied)))
+                seconds.record(lag.seconds(applied: progress.applied, newest: progress.newest))
             }
             ready.record(index.isReady ? 1 : 0)
         }
@@ -69,7 +73,7 @@ public struct ProfilesService: CRMService {
         let updater = self.updater
         CustomerHandlers(store: customers, assessmentValidityYears: ownSettings.assessmentValidityYears, onChanged: { updater.notify() })
             .register(into: &router)
-        IngestionHandlers(events: events, onIngested: { updater.notify() }, ingested: ingested).register(into: &router)
+        IngestionHandlers(events: events, onIngested: { updater.notify() }, ingested: ingested, arrivals: updaterLag).register(into: &router)
         FeedHandlers(database: database, classifier: classifier, snapshotPage: ownSettings.snapshotPage).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),

@@ -2,8 +2,10 @@ import ArgumentParser
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
+import CRMTestSupport
 import CRMWire
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -42,7 +44,7 @@ struct BenchMain: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
     var only: String?
 
-    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics' or 'rpc over TLS'.")
+    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and tracing' or 'rpc over TLS'.")
     var stack: String?
 
     struct Scenario: Sendable {
@@ -60,7 +62,10 @@ struct BenchMain: AsyncParsableCommand {
     /// The stacks, run back to back in every round.
     /// `rpc with metrics` is `rpc` with the server and the client counting into a Prometheus
     /// registry as the services do (calls by method and status, latency histograms, in flight, bytes).
-    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc over TLS"]
+    /// `rpc with metrics and tracing` adds what `--otlp-endpoint` turns on: the server has swift-otel's
+    /// tracer and OTLP/HTTP exporter (protobuf, batched, to a local receiver), every call arrives
+    /// with a sampled `traceparent` as a peer's would and is a server span of that trace.
+    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and tracing", "rpc over TLS"]
 
     struct Result {
         var callsPerSecond: Double
@@ -80,6 +85,17 @@ struct BenchMain: AsyncParsableCommand {
         let clientMetrics = ServiceMetrics(service: "bench-client")
         let (meteredServer, meteredPort) = try await RPCLoad.startServer(group: serverGroup, metrics: serverMetrics.rpcServer())
         let meteredClient = clientMetrics.rpcClient()
+        let sink = try await OTLPReceiver.start()
+        let traces = try TraceExport.make(
+            HostConfiguration.resolve(serviceName: "bench", defaultPort: 0,
+                                      options: HostOptions.parse(["--plaintext", "--otlp-endpoint", sink.endpoint]), environment: [:]),
+            logger: Logger(label: "crm.bench.otel")
+        )
+        let exporting = Task { try? await traces.service?.run() }
+        let tracedMetrics = ServiceMetrics(service: "bench-traced")
+        let (tracedServer, tracedPort) = try await RPCLoad.startServer(group: serverGroup, metrics: tracedMetrics.rpcServer(), tracer: traces.tracer)
+        let tracedClient = ServiceMetrics(service: "bench-traced-client").rpcClient()
+        let traceparent = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
         let files = try Self.certificates(certs)
         let (tlsServer, tlsPort) = try await RPCLoad.startServer(group: serverGroup, security: .tls(try ServerTLSContext(files)))
         let clientTLS = ClientSecurity.tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: files.trustRoots)))
@@ -119,6 +135,10 @@ struct BenchMain: AsyncParsableCommand {
                                 if variant == "rpc with metrics" {
                                     return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
                                                                   duration: duration, metrics: meteredClient)
+                                }
+                                if variant == "rpc with metrics and tracing" {
+                                    return try await RPCLoad.load(port: tracedPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
+                                                                  duration: duration, metrics: tracedClient, metadata: traceparent)
                                 }
                                 if variant == "rpc over TLS" {
                                     return try await RPCLoad.load(port: tlsPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
@@ -161,7 +181,8 @@ struct BenchMain: AsyncParsableCommand {
                 medians[variant] = median
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
-            for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"), ("rpc over TLS", "rpc")] {
+            for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"),
+                                     ("rpc with metrics and tracing", "rpc with metrics"), ("rpc with metrics and tracing", "rpc"), ("rpc over TLS", "rpc")] {
                 if let base = medians[baseline], let measured = medians[stack], base.callsPerSecond > 0, measured.callsPerSecond > 0 {
                     print(String(format: "| %@ | %@ / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, stack, baseline,
                                  measured.callsPerSecond / base.callsPerSecond, measured.p50 / base.p50, measured.p99 / base.p99,
@@ -177,6 +198,10 @@ struct BenchMain: AsyncParsableCommand {
         }
         await rpcServer.shutdown()
         await meteredServer.shutdown()
+        await tracedServer.shutdown()
+        exporting.cancel()
+        _ = await exporting.value
+        try await sink.stop()
         await tlsServer.shutdown()
         try await echoChannel.close()
         try await serverGroup.shutdownGracefully()

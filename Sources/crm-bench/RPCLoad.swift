@@ -3,6 +3,7 @@ import CRMRPC
 import Foundation
 import NIOCore
 import NIOPosix
+import Tracing
 
 /// The RPC stack under the same load as ``BareEcho``: a real ``RPCServer`` with one echo method
 /// and ``RPCClient``s whose calling tasks run on their connection's event loop.
@@ -11,14 +12,14 @@ enum RPCLoad {
     static let token = "bench-token"
 
     static func startServer(group: any EventLoopGroup, security: ServerSecurity = .plaintext(),
-                            metrics: RPCServerMetrics? = nil) async throws -> (RPCServer, Int) {
+                            metrics: RPCServerMetrics? = nil, tracer: (any Tracer)? = nil) async throws -> (RPCServer, Int) {
         var router = Router()
         router.unary(method, policy: .roles("bench")) { request, _ in
             request
         }
         let server = RPCServer(
             serviceName: "bench",
-            configuration: RPCServerConfiguration(security: security),
+            configuration: RPCServerConfiguration(security: security, tracer: tracer),
             router: router,
             authenticator: TokenAuthenticator(entries: [
                 .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["bench"])),
@@ -32,7 +33,9 @@ enum RPCLoad {
 
     /// One client (one connection) with `inFlight` calling loops until `duration` is over.
     static func load(port: Int, group: any EventLoopGroup, message: Crm_Bench_V1_BenchMessage, inFlight: Int, duration: TimeAmount,
-                     security: ClientSecurity = .plaintext(), metrics: RPCClientMetrics? = nil) async throws -> [Int64] {
+                     security: ClientSecurity = .plaintext(), metrics: RPCClientMetrics? = nil,
+                     metadata: [MetadataEntry] = []) async throws -> [Int64] {
+        let options = CallOptions(metadata: metadata)
         let loop = group.next()
         let client = RPCClient(
             configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], security: security, token: token,
@@ -51,7 +54,7 @@ enum RPCLoad {
                     while true {
                         let start = NIODeadline.now()
                         guard start < until else { break }
-                        _ = try await client.unary(method, message)
+                        _ = try await client.unary(method, message, options: options)
                         latencies.append(Int64(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds))
                     }
                     return latencies

@@ -39,15 +39,19 @@ import Testing
         let productsProcess = ServiceProcess(service: "products", workDir: workDir)
         let matchingProcess = ServiceProcess(service: "matching", workDir: workDir)
         defer { for process in [matchingProcess, productsProcess, profilesProcess] { process.terminate() } }
+        // Products and matching export their spans to this stand-in collector (OTLP/HTTP, JSON).
+        let collector = try await OTLPReceiver.start()
+        defer { Task { try? await collector.stop() } }
+        let tracing = ["--otlp-endpoint", collector.endpoint, "--otlp-protocol", "http/json"]
 
         // Products and matching each need the other's port: products starts first, then is
         // restarted on its port once matching's is known (an operator's one-service restart).
         try await profilesProcess.start()
         try await productsProcess.start(peers: ["matching": 1])
         // At info, so each finished call's line (with its trace id) is in the log.
-        try await matchingProcess.start(peers: ["profiles": profilesProcess.port, "products": productsProcess.port], arguments: ["--log-level", "info"])
+        try await matchingProcess.start(peers: ["profiles": profilesProcess.port, "products": productsProcess.port], arguments: ["--log-level", "info"] + tracing)
         productsProcess.terminate()
-        try await productsProcess.start(port: productsProcess.port, peers: ["matching": matchingProcess.port], arguments: ["--log-level", "info"])
+        try await productsProcess.start(port: productsProcess.port, peers: ["matching": matchingProcess.port], arguments: ["--log-level", "info"] + tracing)
         let profiles = client(profilesProcess), products = client(productsProcess), matching = client(matchingProcess)
 
         func customer(_ id: String, tolerance: Crm_Common_V1_RiskTolerance, lowest: Bool = false) async throws {
@@ -185,5 +189,23 @@ import Testing
         }
         #expect(try await status().profilesStalenessSeconds == 0)
         #expect(matchingProcess.terminate() == 0)
+
+        // The traced order's spans, flushed by each process's graceful shutdown: products' server
+        // span continues the caller's traceparent, its call to matching is a client span under it,
+        // and matching's server span is that client span's child — one trace over two services.
+        #expect(productsProcess.terminate() == 0)
+        let spans = collector.spans.filter { $0.traceID == trace.traceID }
+        let placed = try #require(spans.first { $0.name == "crm.products.v1.Products/PlaceOrder" && $0.kind == 2 })
+        #expect(placed.service == "crm-products")
+        #expect(placed.parentSpanID == trace.spanID)
+        #expect(placed.attributes["rpc.system"] == "crm")
+        #expect(placed.attributes["rpc.crm.status_code"] == "OK")
+        let gate = try #require(spans.first { $0.name == "crm.matching.v1.Matching/DecideSuitability" && $0.kind == 3 })
+        #expect(gate.service == "crm-products")
+        #expect(gate.parentSpanID == placed.spanID)
+        let decided = try #require(spans.first { $0.name == "crm.matching.v1.Matching/DecideSuitability" && $0.kind == 2 })
+        #expect(decided.service == "crm-matching")
+        #expect(decided.parentSpanID == gate.spanID)
+        #expect(decided.attributes["rpc.method"] == "DecideSuitability")
     }
 }

@@ -48,6 +48,43 @@ import Testing
         #expect(text.contains("# TYPE crm_rpc_server_call_duration_seconds histogram"))
     }
 
+    @Test func theUpdatersLagInSecondsCountsFromTheOldestWaitingEventsArrivalAndIsZeroOnceApplied() async throws {
+        try await withService(await ProfilesHarness.start()) { harness in
+            func lag() async -> (events: Double?, seconds: Double?) {
+                let text = String(decoding: await harness.service.metrics.exposition(), as: UTF8.self)
+                return (Self.sample(text, "crm_profiles_updater_lag_events{service=\"profiles\"}"),
+                        Self.sample(text, "crm_profiles_updater_lag_seconds{service=\"profiles\"}"))
+            }
+            try await harness.upsert("C1")
+            #expect(await lag().seconds == 0)
+            // The harness runs no updater: the events wait, and the lag is how long they have.
+            _ = try await harness.ingest.unary(Crm_Profiles_V1_Profiles.ingestTrades, .with {
+                $0.events = [ProfilesHarness.trade("t1", customer: "C1"), ProfilesHarness.trade("t2", customer: "C1")]
+            })
+            let waiting = await lag()
+            #expect(waiting.events == 2)
+            let first = try #require(waiting.seconds)
+            #expect(first > 0)
+            #expect(try #require(await lag().seconds) >= first)
+            _ = try await harness.service.service.updater.catchUp()
+            let applied = await lag()
+            #expect(applied.events == 0)
+            #expect(applied.seconds == 0)
+        }
+    }
+
+    @Test func eventsStoredBeforeTheProcessStartedCountFromItsStart() {
+        let started = ContinuousClock.now
+        let lag = UpdaterLag(started: started)
+        // Ten events were in the store at start; none applied: they have waited since the start.
+        #expect(lag.seconds(applied: 0, newest: 10, now: started + .seconds(5)) == 5)
+        // Two new ones arrive 7 s in; once the old ten are applied, the lag is theirs.
+        lag.arrived(lastEventID: 12, count: 2, at: started + .seconds(7))
+        #expect(lag.seconds(applied: 5, newest: 12, now: started + .seconds(9)) == 9)
+        #expect(lag.seconds(applied: 10, newest: 12, now: started + .seconds(9)) == 2)
+        #expect(lag.seconds(applied: 12, newest: 12, now: started + .seconds(9)) == 0)
+    }
+
     @Test func theEndpointServesTheExpositionOverHTTPAndNothingElse() async throws {
         let metrics = ServiceMetrics(service: "test")
         metrics.counter("crm_test_events_total").increment(by: 3)

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SwiftProtobuf
 import Synchronization
+import Tracing
 
 /// A client of one service: typed calls over one multiplexed connection per endpoint.
 ///
@@ -55,7 +56,27 @@ public final class RPCClient: Sendable {
     ///
     /// A call the server provably never ran (its connection was going away) is sent again on a
     /// fresh connection, up to three times in all; any other failure is the caller's to handle.
+    ///
+    /// Inside a traced call (a handler of a server with a tracer) the call is a client span, whose
+    /// context travels in `traceparent` (Tracing/CallTracing.swift).
     public func unaryRaw(_ method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> Data {
+        guard let traced = CallTracing.startClientSpan(method: method, metadata: options.metadata) else {
+            return try await unaryCounted(method, payload: payload, options: options)
+        }
+        var options = options
+        options.metadata = traced.metadata
+        do {
+            let response = try await unaryCounted(method, payload: payload, options: options)
+            CallTracing.end(traced.span, code: .ok)
+            return response
+        } catch {
+            CallTracing.end(traced.span, code: Self.code(of: error), message: (error as? RPCError)?.message ?? "")
+            throw error
+        }
+    }
+
+    /// A unary call counted in the client's metrics, if it has any.
+    private func unaryCounted(_ method: String, payload: Data, options: CallOptions) async throws -> Data {
         guard let metrics = configuration.metrics else {
             return try await unaryRetrying(method, payload: payload, options: options)
         }
@@ -121,6 +142,23 @@ public final class RPCClient: Sendable {
 
     /// A server-streaming call with an already-encoded request; yields the encoded messages.
     public func serverStreamingRaw(_ method: String, payload: Data, options: CallOptions = CallOptions()) async throws -> AsyncThrowingStream<Data, any Error> {
+        // Inside a traced call, a client span from the request to the stream's end.
+        let traced = CallTracing.startClientSpan(method: method, metadata: options.metadata)
+        var options = options
+        if let traced { options.metadata = traced.metadata }
+        let span = traced?.span
+        let stream: AsyncThrowingStream<Data, any Error>
+        do {
+            stream = try await serverStreamingStarted(method, payload: payload, options: options, span: span)
+        } catch {
+            if let span { CallTracing.end(span, code: Self.code(of: error), message: (error as? RPCError)?.message ?? "") }
+            throw error
+        }
+        return stream
+    }
+
+    private func serverStreamingStarted(_ method: String, payload: Data, options: CallOptions,
+                                        span: (any Span)?) async throws -> AsyncThrowingStream<Data, any Error> {
         let timeout = effectiveTimeout(options)
         let deadline = timeout.map { NIODeadline.now() + $0 }
         let connection = try await readyConnection(deadline: deadline)
@@ -137,8 +175,10 @@ public final class RPCClient: Sendable {
             case .cancelled:
                 loop.execute { handler.value.cancel(callID: callID) }
                 series?.finished(.cancelled, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+                if let span { CallTracing.end(span, code: .cancelled) }
             case let .finished(error):
                 series?.finished(error.map(Self.code(of:)) ?? .ok, nanoseconds: (NIODeadline.now() - started).nanoseconds)
+                if let span { CallTracing.end(span, code: error.map(Self.code(of:)) ?? .ok, message: (error as? RPCError)?.message ?? "") }
             @unknown default:
                 break
             }

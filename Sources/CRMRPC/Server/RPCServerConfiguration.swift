@@ -1,4 +1,5 @@
 import NIOCore
+import Tracing
 
 /// How a server listens and what it tolerates. Defaults suit a service on a 2-core machine.
 public struct RPCServerConfiguration: Sendable {
@@ -26,6 +27,10 @@ public struct RPCServerConfiguration: Sendable {
     /// Which finished calls get a log line ("call finished": method, request id, trace id,
     /// principal, status, duration) and at what level.
     public var callLogging: CallLogging
+    /// Spans of every call through swift-distributed-tracing (the executables give swift-otel's
+    /// OTLP exporter when an endpoint is configured); nil: no spans, and nothing to pay for them.
+    /// What each call records: Tracing/CallTracing.swift.
+    public var tracer: (any Tracer)?
 
     public init(
         host: String = "127.0.0.1",
@@ -38,9 +43,11 @@ public struct RPCServerConfiguration: Sendable {
         defaultDeadline: TimeAmount? = nil,
         security: ServerSecurity = .plaintext(),
         handshakeTimeout: TimeAmount = .seconds(30),
-        callLogging: CallLogging = .debug
+        callLogging: CallLogging = .debug,
+        tracer: (any Tracer)? = nil
     ) {
         self.callLogging = callLogging
+        self.tracer = tracer
         self.host = host
         self.port = port
         self.limits = limits

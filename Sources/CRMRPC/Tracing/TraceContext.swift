@@ -5,6 +5,10 @@
 /// ``RPCClient`` sends `traceparent` with the same trace id and that span id as parent. So an
 /// order placed with a `traceparent` is one trace in products' and matching's logs (`trace_id`).
 /// A call that arrives without one starts no trace: the runtime pays nothing for it.
+///
+/// This is the path of a server without a tracer, and of tools (`crmctl`) that start a trace. A
+/// server given a tracer records spans instead (CallTracing.swift) and carries the trace through
+/// swift-distributed-tracing's `InstrumentationContext`; a client sends whichever is current.
 public struct TraceContext: Sendable, Equatable {
     /// 32 lower-case hex digits, not all zero.
     public let traceID: String

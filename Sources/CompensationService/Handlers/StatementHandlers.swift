@@ -10,6 +10,10 @@ struct StatementHandlers: Sendable {
     let gate: SerialGate
     /// The current instant in Unix milliseconds (the business day "today" comes from it).
     let clock: @Sendable () -> Int64
+    /// Told how long each SettleMonth run took and how it ended (`closed`, `recomputed`, `differs`,
+    /// `failed`): `crm_compensation_settlement_duration_seconds`.
+    var settled: @Sendable (_ outcome: String, _ duration: Duration) -> Void = { _, _ in }
+
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(
             CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service
@@ -20,10 +24,17 @@ struct StatementHandlers: Sendable {
                 throw RPCError.invalidArgument(field: "month", "'\(request.month)' is not a month (YYYY-MM)")
             }
             let started = ContinuousClock.now
-            let (response, phases) = try await gate.run {
-                let now = clock()
-                return try await MonthSettler(database: database).settle(month, today: BusinessCalendar.day(ofUnixMillis: now), nowMillis: now)
+            let response: Crm_Compensation_V1_SettleMonthResponse, phases: String
+            do {
+                (response, phases) = try await gate.run {
+                    let now = clock()
+                    return try await MonthSettler(database: database).settle(month, today: BusinessCalendar.day(ofUnixMillis: now), nowMillis: now)
+                }
+            } catch {
+                settled("failed", ContinuousClock.now - started)
+                throw error
             }
+            settled(response.closedNow ? "closed" : (response.recomputedIdentical ? "recomputed" : "differs"), ContinuousClock.now - started)
             context.logger.info("settled", metadata: [
                 "month": "\(month)", "closed_now": "\(response.closedNow)", "statements": "\(response.statements)",
                 "lines": "\(response.lines)", "seconds": "\((ContinuousClock.now - started).components.seconds)", "phases": "\(phases)",

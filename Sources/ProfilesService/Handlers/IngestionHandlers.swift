@@ -12,6 +12,8 @@ struct IngestionHandlers: Sendable {
     let onIngested: @Sendable () -> Void
     /// Events stored, by kind (`crm_profiles_ingested_events_total`); nil: not counted.
     var ingested: [EventKind: Counter]? = nil
+    /// Told when each stored batch arrived, for the updater's lag in seconds; nil: not kept.
+    var arrivals: UpdaterLag? = nil
 
     func register(into router: inout Router) {
         let policy = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)
@@ -62,6 +64,7 @@ struct IngestionHandlers: Sendable {
     private func store(_ batch: [StoredEvent], trades: Bool = false) async throws -> Crm_Profiles_V1_IngestResponse {
         let outcome = try await events.append(batch, requireTradingStatus: trades)
         if outcome.accepted > 0 {
+            arrivals?.arrived(lastEventID: outcome.lastEventID, count: outcome.accepted)
             onIngested()
             if let kind = batch.first?.kind { ingested?[kind]?.increment(by: outcome.accepted) }
         }

@@ -2,6 +2,7 @@ import CRMPrimitives
 import Foundation
 import Logging
 import NIOCore
+import Tracing
 
 /// Everything a server's connections share: the routes, the credentials, the limits.
 final class ServerShared: Sendable {
@@ -60,6 +61,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         /// The method's metrics and when the call started (only when the server counts).
         var series: MethodSeries?
         var started: NIODeadline?
+        /// The call's server span (only when the server has a tracer).
+        var span: (any Span)?
     }
 
     /// What the one line logged per finished call says: the method, the caller's request id, the
@@ -314,11 +317,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
         guard let context else { return }
         let loop = context.eventLoop
-        let record = logsCalls
+        let tracer = shared.configuration.tracer
+        let span = tracer.map { CallTracing.startServerSpan($0, method: request.method, metadata: request.metadata) }
+        var record = logsCalls
             ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now(),
                          traceID: Self.traceID(request.metadataValue(MetadataKeys.traceparent)))
             : nil
-        var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record)
+        if record != nil, record?.traceID == nil, let span, let tracer {
+            // A call that came without a trace and started one: the log line names it too.
+            record?.traceID = Self.traceID(CallTracing.traceparent(of: span.context, tracer: tracer))
+        }
+        var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record, span: span)
         if let metrics = shared.metrics {
             call.series = shared.methodSeries[request.method]
             call.started = record?.started ?? .now()
@@ -341,13 +350,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
-        // A call that came with a trace runs as a span of it; the handler's outgoing calls carry it on.
-        let trace = request.metadataValue(MetadataKeys.traceparent).flatMap { TraceContext(traceparent: $0)?.child() }
+        // With a tracer the handler runs inside the call's span (CallTracing); without one, a call that
+        // came with a trace runs as a span id of it, and the handler's outgoing calls carry it on.
+        let trace = span == nil ? request.metadataValue(MetadataKeys.traceparent).flatMap { TraceContext(traceparent: $0)?.child() } : nil
         let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
         let task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
-                if let trace {
+                if let span, let tracer {
+                    outcome = .success(try await withTracer(tracer) {
+                        try await InstrumentationContext.$current.withValue(span.context) { try await invoke(payload, callContext, sink) }
+                    })
+                } else if let trace {
                     outcome = .success(try await TraceContext.$current.withValue(trace) { try await invoke(payload, callContext, sink) })
                 } else {
                     outcome = .success(try await invoke(payload, callContext, sink))
@@ -373,7 +387,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let status = statusFor(error, callID: callID, requestID: call.record?.requestID)
             reply(callID, status)
             logFinished(call.record, code: status.code, message: status.message)
-            count(call, status.code)
+            count(call, status.code, message: status.message)
         }
         callSlotFreed()
     }
@@ -402,8 +416,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         return String(parts[1])
     }
 
-    /// Counts a call that ran (or was started) and has ended with `code`.
-    private func count(_ call: ActiveCall, _ code: StatusCode) {
+    /// Counts a call that ran (or was started) and has ended with `code`, and ends its span.
+    private func count(_ call: ActiveCall, _ code: StatusCode, message: String = "") {
+        if let span = call.span { CallTracing.end(span, code: code, message: message) }
         guard let series = call.series, let started = call.started else { return }
         series.finished(code, nanoseconds: (NIODeadline.now() - started).nanoseconds)
         shared.metrics?.inFlight.decrement()

@@ -1,0 +1,40 @@
+import Logging
+import OTel
+import ServiceLifecycle
+import Tracing
+
+/// Where a service's spans go: swift-otel's tracer with its OTLP/HTTP exporter when an endpoint is
+/// configured (`--otlp-endpoint`, `OTEL_EXPORTER_OTLP_ENDPOINT`), nothing at all when not — the RPC
+/// runtime then starts no span, so an untraced deployment pays nothing for tracing.
+///
+/// The tracer is handed to the server (``RPCServerConfiguration/tracer``), not bootstrapped into the
+/// process-wide `InstrumentationSystem`: several services may run in one test process, each with
+/// its own `service.name`. The server makes it the task's tracer while a handler runs, so the
+/// handler's calls to peers are client spans of the same trace.
+public struct TraceExport: Sendable {
+    /// Nil: no endpoint configured.
+    public let tracer: (any Tracer)?
+    /// The exporter's background work (the batch span processor and the HTTP client): run first in
+    /// the service group, so it stops last and the spans of calls answered during the drain are
+    /// flushed to the collector before the process exits.
+    public let service: (any Service)?
+
+    public static let none = TraceExport(tracer: nil, service: nil)
+
+    /// The export `configuration` asks for: spans of `serviceName` (OpenTelemetry's `service.name`,
+    /// `crm-<name>`) in batches to its OTLP traces URL. Metrics and logs keep their own paths
+    /// (Prometheus, the log handler): only traces go to the collector.
+    public static func make(_ configuration: HostConfiguration, logger: Logger) throws -> TraceExport {
+        guard let url = configuration.otlpTracesURL else { return .none }
+        var otel = OTel.Configuration.default
+        otel.serviceName = "crm-\(configuration.serviceName)"
+        otel.diagnosticLogger = .custom(logger)
+        otel.logs.enabled = false
+        otel.metrics.enabled = false
+        otel.traces.enabled = true
+        otel.traces.otlpExporter.endpoint = url
+        otel.traces.otlpExporter.protocol = configuration.otlpProtocol == "http/json" ? .httpJSON : .httpProtobuf
+        let backend = try OTel.makeTracingBackend(configuration: otel)
+        return TraceExport(tracer: backend.factory, service: backend.service)
+    }
+}
