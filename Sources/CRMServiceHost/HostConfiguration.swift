@@ -1,3 +1,4 @@
+import CRMAudit
 import CRMRPC
 import Foundation
 import Logging
@@ -35,6 +36,15 @@ public struct HostConfigurationFile: Codable, Sendable {
     /// `text` or `json`, and one successful call in how many is logged at info.
     public var logFormat: String?
     public var callLogEvery: Int?
+    /// The audit trail: `{"enabled": true, "retentionDays": 1826}` (the defaults).
+    public var audit: AuditSettings?
+    /// Which kinds of personal data each role sees unmasked: `{"roles": {"workbench": ["name", "phone"]}}`.
+    /// A role listed here replaces its entry in ``PrivacyPolicy/standard``; `[]` masks everything.
+    public var privacy: PrivacyFile?
+
+    public struct PrivacyFile: Codable, Sendable {
+        public var roles: [String: [PersonalDataKind]]?
+    }
 
     /// The `tls` object of the configuration file.
     public struct TLSFileNames: Codable, Sendable {
@@ -79,6 +89,10 @@ public struct HostConfiguration: Sendable {
     public var logJSON: Bool
     /// One successful call in this many gets an info line (0: none).
     public var callLogEvery: Int
+    /// Whether audited calls are recorded, and how long records are kept.
+    public var audit = AuditSettings()
+    /// How answers mask personal data, by the caller's roles.
+    public var privacy = PrivacyPolicy.standard
 
     /// What the server decides callers by: the tokens, certificate names and rate limits above.
     public var credentials: ServerCredentials {
@@ -193,7 +207,10 @@ public struct HostConfiguration: Sendable {
         let callLogEvery = try options.callLogEvery ?? envInt("CALL_LOG_EVERY") ?? file.callLogEvery ?? 1
         guard callLogEvery >= 0 else { throw ConfigurationError("call log sampling \(callLogEvery) is negative") }
 
-        return HostConfiguration(
+        let audit = file.audit ?? AuditSettings()
+        guard audit.retention >= 1 else { throw ConfigurationError("audit.retentionDays \(audit.retention) is less than a day") }
+
+        var configuration = HostConfiguration(
             serviceName: serviceName,
             host: host,
             port: port,
@@ -216,6 +233,11 @@ public struct HostConfiguration: Sendable {
             logJSON: format == "json",
             callLogEvery: callLogEvery
         )
+        configuration.audit = audit
+        for (role, kinds) in file.privacy?.roles ?? [:] {
+            configuration.privacy.visibleByRole[role] = Set(kinds)
+        }
+        return configuration
     }
 
     /// TLS unless plaintext is configured explicitly; plaintext only on loopback unless forced.
