@@ -154,7 +154,11 @@ let package = Package(
         /// the walkthrough's terminal tables, as pure functions of plain figures.
         .target(name: "CRMReport", swiftSettings: strictSettings),
         // MARK: Services — each its own library (domain, store, handlers) and thin executable.
-        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules"], swiftSettings: strictSettings),
+        /// Profiles' domain as pure values and functions: the customer events, the dimensions derived
+        /// from them (ledgers, the catalogue of 61 dimensions) and the classification schemes over
+        /// them. No store, no RPC; the service, crm-bench and the tests use it.
+        .target(name: "CustomerDimensions", dependencies: ["CRMPrimitives", "CRMRules"], swiftSettings: strictSettings),
+        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules", "CustomerDimensions"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + [
             "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
@@ -182,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "CRMAudit", "ProfilesService", "CRMWorld", "CRMWorldLoader",
+                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "CRMAudit", "ProfilesService", "CustomerDimensions", "CRMWorld", "CRMWorldLoader",
                 "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap", "CRMTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -241,7 +245,7 @@ let package = Package(
             name: "ProfilesServiceTests",
             dependencies: [
                 "CRMTestSupport",
-                "ProfilesService", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost",
+                "ProfilesService", "CustomerDimensions", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -4,6 +4,7 @@ import CRMProtos
 import CRMRules
 import CRMRPC
 import CRMServiceHost
+import CustomerDimensions
 import GRDB
 import ServiceLifecycle
 

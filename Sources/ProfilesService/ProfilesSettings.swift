@@ -1,4 +1,5 @@
 import CRMServiceHost
+import CustomerDimensions
 
 /// The profiles service's own settings (`settings` in services/profiles/config.json), validated at
 /// start-up; the classification schemes' keys (`asset_tier.thresholds`, …) are read and checked by

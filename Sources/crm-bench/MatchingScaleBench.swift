@@ -6,6 +6,7 @@ import CRMRPC
 import CRMServiceHost
 import CRMWorld
 import CRMWorldLoader
+import CustomerDimensions
 import Foundation
 import GRDB
 import MatchingService

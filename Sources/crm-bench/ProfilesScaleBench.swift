@@ -5,6 +5,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMStore
+import CustomerDimensions
 import Foundation
 import GRDB
 import ProfilesService

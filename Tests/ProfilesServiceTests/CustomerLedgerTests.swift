@@ -1,3 +1,4 @@
+@testable import CustomerDimensions
 import Foundation
 @testable import ProfilesService
 import Testing

@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMTestSupport
 import CRMStore
+@testable import CustomerDimensions
 import Testing
 @testable import ProfilesService
 

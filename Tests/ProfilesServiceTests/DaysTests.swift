@@ -1,3 +1,4 @@
+@testable import CustomerDimensions
 import ProfilesService
 import Testing
 

@@ -1,3 +1,4 @@
+@testable import CustomerDimensions
 @testable import ProfilesService
 import Testing
 

@@ -1,4 +1,5 @@
 import CRMRules
+@testable import CustomerDimensions
 @testable import ProfilesService
 import Testing
 

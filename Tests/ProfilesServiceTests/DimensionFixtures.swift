@@ -1,3 +1,4 @@
+@testable import CustomerDimensions
 @testable import ProfilesService
 
 /// Event builders and helpers for the dimension and classification tests. Amounts are fen.

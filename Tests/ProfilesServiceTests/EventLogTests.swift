@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import CRMTestSupport
+@testable import CustomerDimensions
 import Foundation
 import Testing
 @testable import ProfilesService

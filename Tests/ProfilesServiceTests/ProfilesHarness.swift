@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
+@testable import CustomerDimensions
 import Foundation
 import GRDB
 @testable import ProfilesService

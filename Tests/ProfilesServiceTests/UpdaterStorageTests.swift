@@ -1,5 +1,6 @@
 import CRMTestSupport
 import CRMProtos
+@testable import CustomerDimensions
 import Foundation
 import GRDB
 import Logging

@@ -1,5 +1,6 @@
 import CRMPrimitives
 import CRMProtos
+import CustomerDimensions
 
 /// The rules a suitability assessment must satisfy, and its default expiry. Pure.
 enum AssessmentValidation {

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRules
+import CustomerDimensions
 
 /// What the rule language sees of a customer: the record's own fields, every dimension and every
 /// classification scheme. Segments, searches and products' target rules are checked against it.

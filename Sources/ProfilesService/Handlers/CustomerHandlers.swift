@@ -2,6 +2,7 @@ import CRMPrimitives
 import CRMProtos
 import CRMRPC
 import CRMStore
+import CustomerDimensions
 
 /// Customers, statuses and assessments: the methods of `crm.profiles.v1.Profiles` that write them
 /// and read one back.

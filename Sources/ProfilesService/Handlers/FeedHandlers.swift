@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import CRMWire
+import CustomerDimensions
 import GRDB
 
 /// The change feed: `StreamChanges` sends every change after a sequence number, in order, then ends.

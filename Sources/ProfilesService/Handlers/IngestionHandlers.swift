@@ -1,6 +1,7 @@
 import CoreMetrics
 import CRMProtos
 import CRMRPC
+import CustomerDimensions
 import Foundation
 import SwiftProtobuf
 

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRPC
 import CRMStore
+import CustomerDimensions
 import Foundation
 import GRDB
 

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMRules
 import CRMServiceHost
+import CustomerDimensions
 import Foundation
 import GRDB
 import Synchronization

@@ -1,6 +1,7 @@
 import CRMProtos
 import CRMServiceHost
 import CRMStore
+import CustomerDimensions
 import Foundation
 import GRDB
 import Logging

@@ -1,4 +1,5 @@
 import CRMProtos
+import CustomerDimensions
 import Foundation
 
 /// Reads a stored event body (the wire message as ingested) back into a domain event.

@@ -1,3 +1,4 @@
+import CustomerDimensions
 /// The event tables' `kind` column: one number per ingestion RPC.
 enum EventKind: Int, Sendable, CaseIterable {
     case trade = 1

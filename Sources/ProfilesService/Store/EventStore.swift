@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CustomerDimensions
 import Foundation
 import GRDB
 

@@ -1,4 +1,5 @@
 import CRMProtos
+import CustomerDimensions
 import Foundation
 import GRDB
 

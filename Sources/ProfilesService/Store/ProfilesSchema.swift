@@ -1,3 +1,4 @@
+import CustomerDimensions
 import GRDB
 
 /// The profiles store's schema, one migration per released change. Never edit a migration that has

@@ -1,4 +1,5 @@
 import CRMProtos
+import CustomerDimensions
 import Foundation
 
 /// A customer's newest trades and contacts for the 360 view, as the dimension updater keeps them in

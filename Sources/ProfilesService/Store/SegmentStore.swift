@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMRules
 import CRMStore
+import CustomerDimensions
 import GRDB
 import Synchronization
 

@@ -1,3 +1,4 @@
+import CustomerDimensions
 import Foundation
 import GRDB
 

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CustomerDimensions
 import Foundation
 
 /// Turns batches of wire events into validated domain events, naming the first problem of every

@@ -1,3 +1,4 @@
+import CRMPrimitives
 /// One customer's compact state, from which ``DimensionEngine`` computes every dimension.
 ///
 /// The ledger keeps lifetime facts (first trade day, last activity days, lifetime sums), the latest

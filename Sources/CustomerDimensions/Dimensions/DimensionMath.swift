@@ -1,3 +1,4 @@
+import CRMPrimitives
 /// Helpers for the ledger and the engine beside ``Fen``'s saturating sums and rounded quotients:
 /// ratios, counters that stop at their maximum, ages in days.
 enum DimensionMath {

@@ -1,3 +1,4 @@
+import CRMPrimitives
 /// Every dimension the profiles service computes, in a fixed order, each with its computation.
 ///
 /// Window families are derived systematically (each metric × the windows of ``DimensionWindow``);
@@ -15,13 +16,13 @@ public enum DimensionCatalog {
 
     /// Each numeric slot's position in ``all`` (the data dictionary's order, which the feed's
     /// positional form refers to).
-    static let numericPositions: [UInt32] = all.indices.filter { all[$0].type.isNumeric }.map { UInt32($0) }
+    package static let numericPositions: [UInt32] = all.indices.filter { all[$0].type.isNumeric }.map { UInt32($0) }
 
     /// The names of ``numeric`` and ``categorical``, by slot (read per customer without copying
     /// the definitions and their closures).
-    static let numericNames: [String] = numeric.map(\.name)
-    static let categoricalPositions: [UInt32] = all.indices.filter { all[$0].type == .category }.map { UInt32($0) }
-    static let categoricalNames: [String] = categorical.map(\.name)
+    package static let numericNames: [String] = numeric.map(\.name)
+    package static let categoricalPositions: [UInt32] = all.indices.filter { all[$0].type == .category }.map { UInt32($0) }
+    package static let categoricalNames: [String] = categorical.map(\.name)
 
     /// The computations of the numeric dimensions, by slot (kept apart so computing touches no names).
     static let numberEvaluators: [@Sendable (DimensionInputs) -> Double] = numeric.compactMap {

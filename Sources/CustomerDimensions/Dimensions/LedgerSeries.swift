@@ -1,3 +1,4 @@
+import CRMPrimitives
 /// The per-day aggregates a ``CustomerLedger`` keeps for its retained window, one small struct per
 /// day (or per day and key) with activity, each series sorted by day. Days without activity take no
 /// room. Amounts are fen; counters saturate.

@@ -1,3 +1,4 @@
+import CRMPrimitives
 /// The figures every dimension is read from, computed in one pass over a ledger for one business
 /// date: per-window totals, 365-day mixes, lifetime facts as of the date, and the breakdown of the
 /// latest position and margin snapshot. The catalog's dimensions are then one-line reads of it.
