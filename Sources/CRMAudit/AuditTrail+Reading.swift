@@ -204,7 +204,7 @@ extension AuditTrail {
     /// have been exported, moving the anchor to the last one removed. Returns how many went.
     public func purge(exportedThrough: Int64) async throws -> (removed: Int64, anchor: (Int64, Data)) {
         let cutoff = now() - Int64(settings.retention) * 86_400_000
-        return try await database.write { db in
+        return try await database.write { db -> (removed: Int64, anchor: (Int64, Data)) in
             let exported = try Int64.fetchOne(db, sql: "SELECT through_sequence FROM audit_export WHERE id = 1") ?? 0
             let limit = min(exportedThrough, exported)
             guard let last = try Row.fetchOne(db, sql: """

@@ -1,5 +1,4 @@
 import CRMAudit
-import CRMContract
 import CRMProtos
 import CRMRPC
 import CRMTestSupport

@@ -125,7 +125,7 @@ public final class CallAudit: Sendable {
         before(audit)
         let outcome: Swift.Result<Result, any Error>
         do {
-            let value = try await $current.withValue(audit) { try await body() }
+            let value = try await CallAudit.$current.withValue(audit) { try await body() }
             after(value, audit)
             outcome = .success(value)
         } catch {
