@@ -72,7 +72,8 @@ struct PersonalDataFile {
             case (.string, true):
                 return ["for index in \(property).indices { masker.text(&\(property)[index], .\(kind)) }"]
             case (.message, false) where FieldLimit.isType(field.messageType, FieldChecksFile.dateType):
-                return ["if \(names.has) { masker.date(month: &\(property).month, day: &\(property).day, .\(kind)) }"]
+                // A copy: the date is a computed property, which cannot be passed inout twice.
+                return ["if \(names.has) { var date = \(property); masker.date(month: &date.month, day: &date.day, .\(kind)); \(property) = date }"]
             default:
                 return []
             }

@@ -1,3 +1,4 @@
+import CRMPrimitives
 import Foundation
 import Synchronization
 

@@ -104,8 +104,12 @@ public struct Router: Sendable {
         let privacy = self.privacy
         add(Method(descriptor: descriptor) { payload, context, sink in
             let request = try Self.decode(Request.self, payload, method: name, check: check)
-            let mask: (@Sendable (inout Response) -> Void)? = privacy.map { policy in { policy.mask(&$0, for: context.principal) } }
-            try await handler(request, ResponseStreamWriter(sink: sink, mask: mask), context)
+            var writer = ResponseStreamWriter<Response>(sink: sink)
+            if let privacy {
+                let principal = context.principal
+                writer.mask = { @Sendable (message: inout Response) in privacy.mask(&message, for: principal) }
+            }
+            try await handler(request, writer, context)
             return Data()
         })
     }

@@ -78,11 +78,11 @@ struct IngestionHandlers: Sendable {
 
 /// An ingestion batch: its events each name a customer.
 protocol IngestRequest: SwiftProtobuf.Message {
-    associatedtype Event: CustomerEvent
+    associatedtype Event: NamesCustomer
     var events: [Event] { get }
 }
 
-protocol CustomerEvent {
+protocol NamesCustomer {
     var customerID: String { get }
 }
 
@@ -93,10 +93,10 @@ extension Crm_Profiles_V1_IngestMarginAccountsRequest: IngestRequest {}
 extension Crm_Profiles_V1_IngestMarginInterestRequest: IngestRequest {}
 extension Crm_Profiles_V1_IngestServiceContactsRequest: IngestRequest {}
 extension Crm_Profiles_V1_IngestProductViewsRequest: IngestRequest {}
-extension Crm_Profiles_V1_TradeEvent: CustomerEvent {}
-extension Crm_Profiles_V1_FundTransferEvent: CustomerEvent {}
-extension Crm_Profiles_V1_DailyPositionEvent: CustomerEvent {}
-extension Crm_Profiles_V1_MarginAccountEvent: CustomerEvent {}
-extension Crm_Profiles_V1_MarginInterestEvent: CustomerEvent {}
-extension Crm_Profiles_V1_ServiceContactEvent: CustomerEvent {}
-extension Crm_Profiles_V1_ProductViewEvent: CustomerEvent {}
+extension Crm_Profiles_V1_TradeEvent: NamesCustomer {}
+extension Crm_Profiles_V1_FundTransferEvent: NamesCustomer {}
+extension Crm_Profiles_V1_DailyPositionEvent: NamesCustomer {}
+extension Crm_Profiles_V1_MarginAccountEvent: NamesCustomer {}
+extension Crm_Profiles_V1_MarginInterestEvent: NamesCustomer {}
+extension Crm_Profiles_V1_ServiceContactEvent: NamesCustomer {}
+extension Crm_Profiles_V1_ProductViewEvent: NamesCustomer {}
