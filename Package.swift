@@ -112,11 +112,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        /// The audit trail: who read or acted on which customer, hash-chained in each service's own
+        /// store, committed before the answer leaves; its compliance methods, export and retention.
+        .target(
+            name: "CRMAudit",
+            dependencies: [
+                "CRMRPC", "CRMStore", "CRMProtos",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // MARK: Shared executable plumbing: configuration, logging, the service group.
         .target(
             name: "CRMServiceHost",
             dependencies: [
-                "CRMRPC", "CRMStore", "CRMProtos",
+                "CRMRPC", "CRMStore", "CRMProtos", "CRMAudit",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -183,7 +194,7 @@ let package = Package(
         .executableTarget(
             name: "crm-bench",
             dependencies: [
-                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "ProfilesService", "CustomerDimensions", "CRMWorld", "CRMWorldLoader",
+                "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "CRMAudit", "ProfilesService", "CustomerDimensions", "CRMWorld", "CRMWorldLoader",
                 "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap", "CRMTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -199,7 +210,7 @@ let package = Package(
         .target(
             name: "CRMTestSupport",
             dependencies: [
-                "CRMPropensity", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
+                "CRMAudit", "CRMPropensity", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -276,6 +287,14 @@ let package = Package(
             dependencies: [
                 "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld", "CRMWorldLoader",
                 "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "CRMAuditTests",
+            dependencies: [
+                "CRMAudit", "CRMTestSupport", "CRMRPC", "CRMProtos", "CRMServiceHost", "CRMStore",
+                "ProfilesService", "ProductsService", "CompensationService",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -32,10 +32,12 @@ contract=(
   crm/products/v1/products.proto
   crm/matching/v1/matching.proto
   crm/compensation/v1/compensation.proto
+  crm/audit/v1/audit.proto
   crm/bench/v1/bench.proto
 )
 generate Sources/CRMProtos/Generated "${contract[@]}"
-# protoc-gen-crm: the contract's field checks (every request's strings and dates, from the comments)
+# protoc-gen-crm: the contract's field checks (every request's strings and dates, from the comments), the
+# masking of the fields marked "pii: <kind>"
 # and typed method descriptors; health's descriptors go with the runtime that serves it.
 protoc --plugin="protoc-gen-crm=$crm_plugin" --crm_out=Sources/CRMProtos/Generated -I proto "${contract[@]}"
 protoc --plugin="protoc-gen-crm=$crm_plugin" --crm_out=methods:Sources/CRMRPC/Generated -I proto crm/rpc/v1/health.proto

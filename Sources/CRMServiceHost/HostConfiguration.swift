@@ -1,3 +1,4 @@
+import CRMAudit
 import CRMRPC
 import Foundation
 import Logging
@@ -39,6 +40,15 @@ public struct HostConfigurationFile: Codable, Sendable {
     /// `http/protobuf` (default) or `http/json`.
     public var otlpEndpoint: String?
     public var otlpProtocol: String?
+    /// The audit trail: `{"enabled": true, "retentionDays": 1826}` (the defaults).
+    public var audit: AuditSettings?
+    /// Which kinds of personal data each role sees unmasked: `{"roles": {"workbench": ["name", "phone"]}}`.
+    /// A role listed here replaces its entry in ``PrivacyPolicy/standard``; `[]` masks everything.
+    public var privacy: PrivacyFile?
+
+    public struct PrivacyFile: Codable, Sendable {
+        public var roles: [String: [PersonalDataKind]]?
+    }
 
     /// The `tls` object of the configuration file.
     public struct TLSFileNames: Codable, Sendable {
@@ -87,6 +97,10 @@ public struct HostConfiguration: Sendable {
     public var otlpTracesURL: String? = nil
     /// `http/protobuf` or `http/json`.
     public var otlpProtocol: String = "http/protobuf"
+    /// Whether audited calls are recorded, and how long records are kept.
+    public var audit = AuditSettings()
+    /// How answers mask personal data, by the caller's roles.
+    public var privacy = PrivacyPolicy.standard
 
     /// What the server decides callers by: the tokens, certificate names and rate limits above.
     public var credentials: ServerCredentials {
@@ -207,8 +221,10 @@ public struct HostConfiguration: Sendable {
         guard ["http/protobuf", "http/json"].contains(otlpProtocol) else {
             throw ConfigurationError("OTLP protocol \(otlpProtocol) is not http/protobuf or http/json")
         }
+        let audit = file.audit ?? AuditSettings()
+        guard audit.retention >= 1 else { throw ConfigurationError("audit.retentionDays \(audit.retention) is less than a day") }
 
-        return HostConfiguration(
+        var configuration = HostConfiguration(
             serviceName: serviceName,
             host: host,
             port: port,
@@ -233,6 +249,11 @@ public struct HostConfiguration: Sendable {
             otlpTracesURL: otlpTracesURL,
             otlpProtocol: otlpProtocol
         )
+        configuration.audit = audit
+        for (role, kinds) in file.privacy?.roles ?? [:] {
+            configuration.privacy.visibleByRole[role] = Set(kinds)
+        }
+        return configuration
     }
 
     /// The OTLP traces URL: ours (`--otlp-endpoint`, a collector's base URL, to which `/v1/traces` is

@@ -1,3 +1,4 @@
+import CRMAudit
 import CRMRPC
 import CRMStore
 import Foundation
@@ -20,6 +21,8 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     public let service: S
     public let server: RPCServer
     public let database: DatabasePool
+    /// Who read or acted on which customer through this service (its compliance methods too).
+    public let auditTrail: AuditTrail
     public let configuration: HostConfiguration
     /// The server's TLS context (nil in plaintext), reloaded on SIGHUP.
     public let serverTLS: ServerTLSContext?
@@ -73,8 +76,17 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
             try? database.close()
             throw error
         }
-        var router = Router(requestCheck: ContractChecks.requests)
+        let trail: AuditTrail
+        do {
+            trail = try AuditTrail(database: database, settings: configuration.audit)
+        } catch {
+            try? database.close()
+            throw error
+        }
+        var router = Router(requestCheck: ContractChecks.requests, auditor: configuration.audit.isEnabled ? trail : nil)
+        router.privacy = configuration.privacy
         service.register(into: &router)
+        AuditHandlers(trail: trail).register(into: &router)
         let databasePath = configuration.databasePath
         let started = ContinuousClock.now
         let server = RPCServer(
@@ -104,7 +116,7 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         let endpoint = configuration.metricsPort.map {
             MetricsEndpoint(host: configuration.metricsHost, port: $0, metrics: metrics, logger: logger)
         }
-        return ServiceAssembly(service: service, server: server, database: database, configuration: configuration,
+        return ServiceAssembly(service: service, server: server, database: database, auditTrail: trail, configuration: configuration,
                                serverTLS: serverTLS, peerTLS: peerTLS, metrics: metrics, metricsEndpoint: endpoint, traces: traces,
                                ownedPeers: owned, logger: logger)
     }

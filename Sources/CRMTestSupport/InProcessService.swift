@@ -1,3 +1,4 @@
+import CRMAudit
 import CRMRPC
 import CRMServiceHost
 import CRMStore
@@ -30,7 +31,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         tokens: [TokenAuthenticator.Entry],
         settings: [String: String] = [:],
         peers: [String: RPCClient] = [:],
-        runBackground: Bool = false
+        runBackground: Bool = false,
+        audit: AuditSettings = AuditSettings()
     ) async throws -> InProcessService<S> {
         // Plaintext on loopback, said explicitly: the services' own tests are about their handlers;
         // TLS is tested in CRMRPCTests and with the real executables in IntegrationTests.
@@ -38,6 +40,7 @@ public final class InProcessService<S: CRMService>: Sendable {
         var configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: 0, options: options, environment: [:])
         configuration.tokens = tokens
         configuration.settings = settings
+        configuration.audit = audit
         // Tests read statuses, not a line per call.
         configuration.callLogEvery = 0
         let logger = Logger(label: "crm.\(S.name).test")
@@ -69,6 +72,9 @@ public final class InProcessService<S: CRMService>: Sendable {
         self.running = running
         self.port = port
     }
+
+    /// The service's audit trail (tests check what it recorded).
+    public var auditTrail: AuditTrail { assembly.auditTrail }
 
     /// What the service and its server count (the registry the executable serves on `--metrics-port`).
     public var metrics: ServiceMetrics { assembly.metrics }

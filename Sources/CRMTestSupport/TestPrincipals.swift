@@ -22,6 +22,9 @@ public enum TestPrincipals {
         "m1": Principal(name: "manager:M1", roles: ["manager", "workbench"], attributes: ["manager_id": "M1", "branch_id": "B1"]),
         "m2": Principal(name: "manager:M2", roles: ["manager"], attributes: ["manager_id": "M2", "branch_id": "B1"]),
         "b1": Principal(name: "branch-head:B1", roles: ["branch-head"], attributes: ["branch_id": "B1"]),
+        // Reads and verifies the audit trail, and nothing else; operators (admin) may not.
+        "compliance": Principal(name: "compliance-officer", roles: ["compliance"]),
+        "ops": Principal(name: "ops", roles: ["admin"]),
     ]
 
     /// The table as the services' authenticator takes it (hashes, never the tokens themselves).

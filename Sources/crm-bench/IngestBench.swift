@@ -1,3 +1,4 @@
+import CRMAudit
 import CRMTestSupport
 import ArgumentParser
 import CRMProtos
@@ -17,6 +18,9 @@ struct IngestBench: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Profiles trade ingestion through the RPC beside raw SQLite inserts."
     )
+
+    @Flag(inversion: .prefixedNo, help: "Record audited calls in the service's audit trail (as in production); --no-audit measures without it.")
+    var audit = true
 
     @Option(help: "Trade events per run.")
     var events: Int = 200_000
@@ -102,7 +106,8 @@ struct IngestBench: AsyncParsableCommand {
         let token = "bench-ingest"
         let service = try await InProcessService<ProfilesService>.start(
             databasePath: path,
-            tokens: [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["ingest"]))]
+            tokens: [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["ingest"]))],
+            audit: AuditSettings(enabled: audit)
         )
         let client = service.client(token: token)
         for index in 0..<customers {

@@ -1,3 +1,4 @@
+import CRMAudit
 import CRMTestSupport
 import ArgumentParser
 import CRMProtos
@@ -40,6 +41,9 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         /// system, delivered customer by customer.
         case customer
     }
+
+    @Flag(inversion: .prefixedNo, help: "Record audited calls in the service's audit trail (as in production); --no-audit measures without it.")
+    var audit = true
 
     @Option(help: "Customers (one in ten a prospect, which never trades).")
     var customers: Int = 10_000
@@ -186,7 +190,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
 
         let tokens: [TokenAuthenticator.Entry] = [.init(sha256: TokenAuthenticator.hash(token: Self.token), principal: Principal(name: "bench", roles: ["admin"]))]
         // The updater runs as in production, folding while trades arrive.
-        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, runBackground: true)
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, runBackground: true, audit: AuditSettings(enabled: audit))
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: service.port)], token: Self.token,
                                                                   defaultDeadline: .seconds(600)))
 
@@ -342,7 +346,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     /// A live day's feed on the filled store: `liveTrades` trades, one per trading customer in turn,
     /// all on the last day, while the updater folds them (each one a customer's refresh).
     private func live(path: String) async throws -> [String] {
-        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens, runBackground: true)
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens, runBackground: true, audit: AuditSettings(enabled: audit))
         let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: service.port)], token: Self.token,
                                                                   defaultDeadline: .seconds(600)))
         // Let the updater load its index first, so the figures below are the feed's alone.
@@ -385,7 +389,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     }
 
     private func verifyLedgers(path: String) async throws {
-        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens)
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: Self.tokens, audit: AuditSettings(enabled: audit))
         let client = service.client(token: Self.token)
         let started = ContinuousClock.now
         let response = try await client.unary(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
@@ -400,7 +404,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     private func measure(path: String, record: FillRecord, liveLines: [String]) async throws {
         let clock = ContinuousClock()
         // Start-up on the filled store (its pages are in the OS cache from filling or the last run).
-        var startup = try await Self.start(path: path)
+        var startup = try await Self.start(path: path, audit: audit)
         var service = startup.service
         var client = service.client(token: Self.token)
         let firstStart = startup.figures
@@ -453,7 +457,7 @@ struct ProfilesScaleBench: AsyncParsableCommand {
         // A restart: a new service on the same store.
         await client.close()
         try await service.stop()
-        startup = try await Self.start(path: path)
+        startup = try await Self.start(path: path, audit: audit)
         service = startup.service
         client = service.client(token: Self.token)
         let rssAfterRestart = ProcessFigures.memoryMiB("VmRSS")
@@ -489,10 +493,10 @@ struct ProfilesScaleBench: AsyncParsableCommand {
     /// Starts the service on `path`, timing listening, the first health answer and the in-memory
     /// index loaded (what the updater does first in the background; queries scan the store until then).
     /// The updater itself does not run, so a store left part-folded stays as it is while measured.
-    static func start(path: String) async throws -> (service: InProcessService<ProfilesService>, figures: StartupFigures) {
+    static func start(path: String, audit: Bool) async throws -> (service: InProcessService<ProfilesService>, figures: StartupFigures) {
         let clock = ContinuousClock()
         let started = clock.now
-        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens)
+        let service = try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, audit: AuditSettings(enabled: audit))
         let listening = (clock.now - started).seconds
         let client = service.client(token: token)
         _ = try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())

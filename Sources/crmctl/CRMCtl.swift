@@ -8,7 +8,7 @@ struct CRMCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract: "Operate the brokerage CRM services.",
-        subcommands: [UpCommand.self, DemoCommand.self, ReportCommand.self, CallCommand.self, HealthCommand.self, ProbeCommand.self, RestartCommand.self, MethodsCommand.self, TopCommand.self]
+        subcommands: [UpCommand.self, DemoCommand.self, ReportCommand.self, CallCommand.self, AuditCommand.self, HealthCommand.self, ProbeCommand.self, RestartCommand.self, MethodsCommand.self, TopCommand.self]
     )
 }
 
@@ -17,7 +17,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Topology file naming every service's endpoints.")
     var topology: String = "services/topology.json"
 
-    @Option(help: "Bearer token (default: $CRM_TOKEN, else the development admin token).")
+    @Option(help: "Bearer token (default: $CRM_TOKEN, else none with --tls-certificate, else the development admin token).")
     var token: String?
 
     @Option(help: "Folder holding the stores, logs and pid files of `crmctl up`.")
@@ -51,7 +51,10 @@ struct ClusterOptions: ParsableArguments {
         }
     }
 
-    var effectiveToken: String {
-        token ?? ProcessEnvironment.value("CRM_TOKEN") ?? Topology.developmentAdminToken
+    /// The token to send: given, else $CRM_TOKEN, else none when a client certificate is presented
+    /// (a call with a token runs as the token's principal, so sending the development token would
+    /// hide the certificate's), else the development admin token.
+    var effectiveToken: String? {
+        token ?? ProcessEnvironment.value("CRM_TOKEN") ?? (tlsCertificate == nil ? Topology.developmentAdminToken : nil)
     }
 }

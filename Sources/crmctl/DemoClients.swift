@@ -20,7 +20,7 @@ struct DemoClients: Sendable {
     /// Checks every endpoint the demo needs answers health (waiting for one that is still
     /// starting), then builds the clients. Matching is pinned to `preferredMatching` when it is
     /// still in the topology, else to its first endpoint.
-    static func connect(topology: Topology, security: ClientSecurity, token: String, preferredMatching: String?) async throws -> DemoClients {
+    static func connect(topology: Topology, security: ClientSecurity, token: String?, preferredMatching: String?) async throws -> DemoClients {
         var down: [String] = []
         for service in ["profiles", "products", "matching", "compensation"] {
             for endpoint in try topology.endpoints(of: service) {

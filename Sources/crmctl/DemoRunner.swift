@@ -27,7 +27,7 @@ struct DemoSettings: Sendable {
 struct DemoRunner: Sendable {
     let settings: DemoSettings
     let topology: Topology
-    let token: String
+    let token: String?
     let security: ClientSecurity
     /// What the loading has reached, for the note printed on Ctrl-C.
     let reached = LoadingReached()

@@ -8,6 +8,8 @@ struct Topology {
     /// The token the development configurations in services/ accept with the admin role. For
     /// development only: production configurations list their own token hashes.
     static let developmentAdminToken = "dev-admin-token"
+    /// The development compliance token: the only role the audit trail answers (admin may not read it).
+    static let developmentComplianceToken = "dev-compliance-token"
 
     var endpoints: [String: [Endpoint]]
 

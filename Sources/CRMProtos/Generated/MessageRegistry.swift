@@ -5,6 +5,16 @@ import SwiftProtobuf
 public enum CRMMessageRegistry {
     public static let types: [String: any SwiftProtobuf.Message.Type] = {
         let all: [any SwiftProtobuf.Message.Type] = [
+            Crm_Audit_V1_AuditRecord.self,
+            Crm_Audit_V1_ExportAnchor.self,
+            Crm_Audit_V1_ExportAuditChunk.self,
+            Crm_Audit_V1_ExportAuditRequest.self,
+            Crm_Audit_V1_PurgeAuditRequest.self,
+            Crm_Audit_V1_PurgeAuditResponse.self,
+            Crm_Audit_V1_QueryAuditRequest.self,
+            Crm_Audit_V1_QueryAuditResponse.self,
+            Crm_Audit_V1_VerifyAuditChainRequest.self,
+            Crm_Audit_V1_VerifyAuditChainResponse.self,
             Crm_Bench_V1_BenchMessage.self,
             Crm_Common_V1_Date.self,
             Crm_Common_V1_Money.self,

@@ -710,6 +710,8 @@ public nonisolated enum Crm_Profiles_V1_EventType: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+/// Personal data is marked `pii: <kind>` (name, phone, email, birth_date, address, id_number): callers
+/// whose roles may not see a kind get it masked (proto/README.md §8.2).
 public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -725,7 +727,7 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
     set {_uniqueStorage()._kind = newValue}
   }
 
-  /// free text, at most 256 bytes
+  /// free text, at most 256 bytes; pii: name
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
@@ -763,13 +765,13 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
     set {_uniqueStorage()._status = newValue}
   }
 
-  /// at most 64 bytes
+  /// at most 64 bytes; pii: phone
   public var phone: String {
     get {_storage._phone}
     set {_uniqueStorage()._phone = newValue}
   }
 
-  /// at most 256 bytes
+  /// at most 256 bytes; pii: email
   public var email: String {
     get {_storage._email}
     set {_uniqueStorage()._email = newValue}
@@ -785,7 +787,7 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
-  /// individuals; used for the age dimension
+  /// individuals; used for the age dimension; pii: birth_date
   public var birthDate: Crm_Common_V1_Date {
     get {_storage._birthDate ?? Crm_Common_V1_Date()}
     set {_uniqueStorage()._birthDate = newValue}
@@ -795,7 +797,7 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
   /// Clears the value of `birthDate`. Subsequent reads from it will return its default value.
   public mutating func clearBirthDate() {_uniqueStorage()._birthDate = nil}
 
-  /// at most 64 bytes
+  /// at most 64 bytes; pii: address
   public var province: String {
     get {_storage._province}
     set {_uniqueStorage()._province = newValue}
@@ -807,7 +809,7 @@ public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
     set {_uniqueStorage()._idDocumentType = newValue}
   }
 
-  /// at most 64 bytes
+  /// at most 64 bytes; pii: id_number
   public var idDocumentNumber: String {
     get {_storage._idDocumentNumber}
     set {_uniqueStorage()._idDocumentNumber = newValue}
@@ -1991,6 +1993,7 @@ public nonisolated struct Crm_Profiles_V1_CustomerSummary: Sendable {
 
   public var customerID: String = String()
 
+  /// pii: name
   public var name: String = String()
 
   public var status: Crm_Profiles_V1_AccountStatus = .unspecified

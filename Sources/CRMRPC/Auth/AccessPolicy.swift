@@ -5,6 +5,9 @@ public enum AccessPolicy: Sendable, Hashable {
     case open
     /// A valid token whose principal holds at least one of these roles (or ``Principal/adminRole``).
     case roles(Set<String>)
+    /// Only these roles, `admin` not implied: separation of duties for what operators must not do
+    /// themselves (reading or pruning the audit trail of their own calls).
+    case onlyRoles(Set<String>)
 
     public static func roles(_ roles: String...) -> AccessPolicy { .roles(Set(roles)) }
 
@@ -17,7 +20,7 @@ public enum AccessPolicy: Sendable, Hashable {
     public var allowedRoles: [String] {
         switch self {
         case .open: return []
-        case let .roles(roles): return roles.sorted()
+        case let .roles(roles), let .onlyRoles(roles): return roles.sorted()
         }
     }
 
@@ -25,6 +28,7 @@ public enum AccessPolicy: Sendable, Hashable {
         switch self {
         case .open: return true
         case let .roles(roles): return principal.isAdmin || !roles.isDisjoint(with: principal.roles)
+        case let .onlyRoles(roles): return !roles.isDisjoint(with: principal.roles)
         }
     }
 }

@@ -12,6 +12,9 @@ public struct CallContext: Sendable {
     /// When the caller stops waiting; the runtime cancels the handler's task then.
     public let deadline: NIODeadline?
     public let remoteAddress: String
+    /// The subject of the client certificate the connection's TLS handshake verified, if any (for
+    /// the audit trail: which machine or operator stood behind the principal).
+    public let peerCertificateSubject: String?
     private let baseLogger: Logger
 
     public init(
@@ -21,6 +24,7 @@ public struct CallContext: Sendable {
         metadata: [MetadataEntry],
         deadline: NIODeadline?,
         remoteAddress: String,
+        peerCertificateSubject: String? = nil,
         baseLogger: Logger
     ) {
         self.method = method
@@ -29,6 +33,7 @@ public struct CallContext: Sendable {
         self.metadata = metadata
         self.deadline = deadline
         self.remoteAddress = remoteAddress
+        self.peerCertificateSubject = peerCertificateSubject
         self.baseLogger = baseLogger
     }
 

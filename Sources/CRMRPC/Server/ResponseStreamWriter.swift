@@ -14,10 +14,18 @@ struct ResponseSink: Sendable {
 /// Writes the messages of a server-streaming call, in order, before the final status.
 public struct ResponseStreamWriter<Response: SwiftProtobuf.Message>: Sendable {
     let sink: ResponseSink
+    /// Masks the personal data the caller may not see (``PrivacyPolicy``), message by message.
+    var mask: (@Sendable (inout Response) -> Void)? = nil
 
     /// Sends one message. Suspends while the peer is slow to read, so a stream never queues without
     /// bound; throws once the call is over, so the handler stops producing.
     public func write(_ message: Response) async throws {
-        try await sink.send(try message.serializedData())
+        guard let mask else {
+            try await sink.send(try message.serializedData())
+            return
+        }
+        var masked = message
+        mask(&masked)
+        try await sink.send(try masked.serializedData())
     }
 }

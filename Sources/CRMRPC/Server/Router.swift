@@ -31,6 +31,15 @@ public struct Router: Sendable {
 
     private(set) var methods: [String: Method] = [:]
 
+    /// Where audited methods record their calls (the service's audit trail), set by the host before
+    /// the service registers its methods; nil records nothing (runtime tests, benchmarks' bare runs).
+    public var auditor: (any CallAuditor)?
+    /// How personal data in answers is masked by the caller's roles, set by the host before the
+    /// service registers its methods; nil masks nothing (runtime tests).
+    public var privacy: PrivacyPolicy?
+    /// The methods registered with an audit rule (``Router+Audit``), for ListMethods-like tables and tests.
+    public internal(set) var auditedMethods: Set<String> = []
+
     /// Checks every decoded request before its handler runs; what it finds is answered
     /// INVALID_ARGUMENT with those fields, and the handler never sees the request.
     public typealias RequestCheck = @Sendable (any SwiftProtobuf.Message) -> [FieldViolation]
@@ -39,8 +48,9 @@ public struct Router: Sendable {
     /// methods registered after it is set apply it.
     private let requestCheck: RequestCheck?
 
-    public init(requestCheck: RequestCheck? = nil) {
+    public init(requestCheck: RequestCheck? = nil, auditor: (any CallAuditor)? = nil) {
         self.requestCheck = requestCheck
+        self.auditor = auditor
     }
 
     /// Registers a unary method (a descriptor generated from the `.proto` file): one request, one
@@ -63,9 +73,11 @@ public struct Router: Sendable {
             offEventLoop: offEventLoop
         )
         let check = requestCheck
+        let privacy = self.privacy
         add(Method(descriptor: descriptor) { payload, context, _ in
             let request = try Self.decode(Request.self, payload, method: name, check: check)
-            let response = try await handler(request, context)
+            var response = try await handler(request, context)
+            privacy?.mask(&response, for: context.principal)
             return try response.serializedData()
         })
     }
@@ -89,9 +101,15 @@ public struct Router: Sendable {
             offEventLoop: offEventLoop
         )
         let check = requestCheck
+        let privacy = self.privacy
         add(Method(descriptor: descriptor) { payload, context, sink in
             let request = try Self.decode(Request.self, payload, method: name, check: check)
-            try await handler(request, ResponseStreamWriter(sink: sink), context)
+            var writer = ResponseStreamWriter<Response>(sink: sink)
+            if let privacy {
+                let principal = context.principal
+                writer.mask = { @Sendable (message: inout Response) in privacy.mask(&message, for: principal) }
+            }
+            try await handler(request, writer, context)
             return Data()
         })
     }

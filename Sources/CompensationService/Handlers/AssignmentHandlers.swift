@@ -13,7 +13,7 @@ struct AssignmentHandlers: Sendable {
 
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(CompensationRoles.hr, CompensationRoles.headOffice)
-        router.unary(Crm_Compensation_V1_Compensation.assignCustomers, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.assignCustomers, policy: writers, audit: .customers { $0.assignments.map(\.customerID) }) { request, _ in
             guard (1...Self.maxBatch).contains(request.assignments.count) else {
                 throw RPCError.invalidArgument(field: "assignments", "must hold 1 to \(Self.maxBatch) assignments, holds \(request.assignments.count)")
             }
@@ -24,7 +24,7 @@ struct AssignmentHandlers: Sendable {
                 $0.ended = UInt32(outcome.ended.count)
             }
         }
-        router.unary(Crm_Compensation_V1_Compensation.assignCustomer, policy: writers) { request, _ in
+        router.unary(Crm_Compensation_V1_Compensation.assignCustomer, policy: writers, audit: .customers { [$0.assignment.customerID] }) { request, _ in
             guard request.hasAssignment else { throw RPCError.invalidArgument(field: "assignment", "is required") }
             let outcome = try await assign([request.assignment], transfer: request.transfer, field: { _ in "assignment" })
             return Crm_Compensation_V1_AssignCustomerResponse.with {
@@ -35,7 +35,8 @@ struct AssignmentHandlers: Sendable {
         }
         router.unary(
             Crm_Compensation_V1_Compensation.listAssignments,
-            policy: .roles(CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service)
+            policy: .roles(CompensationRoles.headOffice, CompensationRoles.hr, CompensationRoles.branchHead, CompensationRoles.manager, CompensationRoles.service),
+            audit: .returned { $0.assignments.map(\.customerID) }
         ) { request, context in
             try await list(request, context: context)
         }

@@ -44,7 +44,8 @@ struct StatementHandlers: Sendable {
             }
             return response
         }
-        router.unary(Crm_Compensation_V1_Compensation.getStatement, policy: readers) { request, context in
+        // A statement's lines name the customers whose income it pays for.
+        router.unary(Crm_Compensation_V1_Compensation.getStatement, policy: readers, audit: .returned { $0.statement.lines.map(\.customerID) }) { request, context in
             try await get(request, context: context)
         }
         router.unary(Crm_Compensation_V1_Compensation.listStatements, policy: readers) { request, context in

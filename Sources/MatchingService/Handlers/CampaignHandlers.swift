@@ -21,10 +21,11 @@ struct CampaignHandlers: Sendable {
             return response
         }
         router.unary(Crm_Matching_V1_Matching.recordCampaignContact,
-                     policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)) { request, _ in
+                     policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench),
+                     audit: .customers { [$0.contact.customerID] }) { request, _ in
             try await record(request)
         }
-        router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers, audit: .returned { $0.targets.map(\.customerID) }) { request, _ in
             try await list(request)
         }
         router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in

@@ -9,11 +9,12 @@ struct SuitabilityHandlers: Sendable {
     let log: DecisionLog
     func register(into router: inout Router) {
         router.unary(Crm_Matching_V1_Matching.decideSuitability,
-                     policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+                     policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
+                     audit: .customers { [$0.customerID] }) { request, _ in
             try decide(request)
         }
         router.unary(Crm_Matching_V1_Matching.listDecisions,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service)) { request, _ in
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service), audit: .returned { $0.decisions.map(\.customerID) }) { request, _ in
             guard !request.customerID.isEmpty || !request.orderID.isEmpty else {
                 throw RPCError.invalidArgument(field: "customer_id", "customer_id or order_id is required")
             }

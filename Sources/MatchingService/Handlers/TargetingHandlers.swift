@@ -10,17 +10,29 @@ struct TargetingHandlers: Sendable {
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench)
         // Ranking every eligible customer takes milliseconds to seconds of CPU: off the event loop.
-        router.unary(Crm_Matching_V1_Matching.targetCustomers, policy: readers, offEventLoop: true) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.targetCustomers, policy: readers, audit: AuditRule(response: { request, response, audit in
+            audit.touched(response.customers.map(\.customerID))
+            audit.aggregate(rule: "targets of \(request.productCode) top \(request.k)", count: response.customers.count)
+        }), offEventLoop: true) { request, _ in
             try targets(request)
         }
         router.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice),
-                               offEventLoop: true) { request, writer, _ in
+                               audit: .declaredByHandler, offEventLoop: true) { request, writer, _ in
             guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
             let (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
-            for customer in customers { try await writer.write(customer) }
+            // Every id goes to the record (what left is what the trail must name), noted before
+            // each is sent so a stream cut short still names what was sent.
+            let audit = CallAudit.current
+            audit?.aggregate(rule: "targets of \(request.productCode)", count: 0)
+            for customer in customers {
+                audit?.touched(customer.customerID)
+                audit?.counted(1)
+                try await writer.write(customer)
+            }
         }
         router.unary(Crm_Matching_V1_Matching.recommendProducts,
-                     policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing)) { request, _ in
+                     policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
+                     audit: .customers { [$0.customerID] }) { request, _ in
             try recommend(request)
         }
     }

@@ -17,13 +17,13 @@ struct ContractHandlers: Sendable {
         router.unary(Crm_Products_V1_Products.getContractTemplate, policy: ProductsRoles.libraryReaders) { request, _ in
             try await getTemplate(request)
         }
-        router.unary(Crm_Products_V1_Products.signContract, policy: ProductsRoles.sellers) { request, context in
+        router.unary(Crm_Products_V1_Products.signContract, policy: ProductsRoles.sellers, audit: .customers { [$0.customerID] }) { request, context in
             try await sign(request, principal: context.principal)
         }
-        router.unary(Crm_Products_V1_Products.getContract, policy: ProductsRoles.salesReaders) { request, context in
+        router.unary(Crm_Products_V1_Products.getContract, policy: ProductsRoles.salesReaders, audit: .returned { [$0.contract.customerID] }) { request, context in
             try await get(request, principal: context.principal)
         }
-        router.unary(Crm_Products_V1_Products.verifyContract, policy: ProductsRoles.salesReaders) { request, context in
+        router.unary(Crm_Products_V1_Products.verifyContract, policy: ProductsRoles.salesReaders, audit: .declaredByHandler) { request, context in
             try await verify(request, principal: context.principal)
         }
     }
@@ -90,6 +90,7 @@ struct ContractHandlers: Sendable {
     /// stored facts: a contract is valid when both agree with what was stored.
     func verify(_ request: Crm_Products_V1_VerifyContractRequest, principal: Principal?) async throws -> Crm_Products_V1_VerifyContractResponse {
         let contract = try await stored(request.contractID, principal: principal)
+        CallAudit.current?.touched(contract.customerID)
         let recomputed = ContractText.sha256(contract.signedText)
         let template = try await contracts.template(productCode: contract.productCode, version: contract.templateVersion)
         let factsMatch = template.map { ContractText.render(template: $0, contract: contract) == contract.signedText } ?? false

@@ -19,7 +19,7 @@ struct OrderHandlers: Sendable {
 
     func register(into router: inout Router) {
         let metrics = self.metrics
-        router.unary(Crm_Products_V1_Products.placeOrder, policy: ProductsRoles.sellers) { request, context in
+        router.unary(Crm_Products_V1_Products.placeOrder, policy: ProductsRoles.sellers, audit: .customers { [$0.order.customerID] }) { request, context in
             do {
                 let response = try await place(request, principal: context.principal, deadline: context.deadline)
                 metrics?.order(outcome: response.created ? "accepted" : "duplicate", status: "OK")
@@ -29,13 +29,13 @@ struct OrderHandlers: Sendable {
                 throw error
             }
         }
-        router.unary(Crm_Products_V1_Products.getOrder, policy: ProductsRoles.salesReaders) { request, context in
+        router.unary(Crm_Products_V1_Products.getOrder, policy: ProductsRoles.salesReaders, audit: .returned { [$0.order.customerID] }) { request, context in
             try await get(request, principal: context.principal)
         }
-        router.unary(Crm_Products_V1_Products.importOrders, policy: .roles(ProductsRoles.headOffice)) { request, _ in
+        router.unary(Crm_Products_V1_Products.importOrders, policy: .roles(ProductsRoles.headOffice), audit: .customers { $0.orders.map(\.customerID) }) { request, _ in
             try await importOrders(request)
         }
-        router.unary(Crm_Products_V1_Products.subscribePackage, policy: ProductsRoles.sellers) { request, context in
+        router.unary(Crm_Products_V1_Products.subscribePackage, policy: ProductsRoles.sellers, audit: .customers { [$0.subscription.customerID] }) { request, context in
             try await subscribe(request, principal: context.principal)
         }
     }

@@ -15,23 +15,26 @@ struct CustomerHandlers: Sendable {
     static let maxStreamPage = 1_000
     func register(into router: inout Router) {
         router.unary(Crm_Profiles_V1_Profiles.upsertCustomer,
-                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
+                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice), audit: .customers { [$0.customer.customerID] }) { request, context in
             try await upsert(request, context: context)
         }
         router.unary(Crm_Profiles_V1_Profiles.getCustomer,
-                     policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service, ProfilesRoles.ingest)) { request, context in
+                     policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service, ProfilesRoles.ingest),
+                     audit: .customers { [$0.customerID] }) { request, context in
             try await get(request, context: context)
         }
+        // A bulk copy (another service's replica, an export): recorded as its range and count, not
+        // every id, which would make one record of a million names.
         router.serverStreaming(Crm_Profiles_V1_Profiles.streamCustomers,
-                               policy: .roles(ProfilesRoles.headOffice, ProfilesRoles.service)) { request, writer, _ in
+                               policy: .roles(ProfilesRoles.headOffice, ProfilesRoles.service), audit: .declaredByHandler) { request, writer, _ in
             try await stream(request, writer: writer)
         }
         router.unary(Crm_Profiles_V1_Profiles.changeAccountStatus,
-                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, context in
+                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice), audit: .customers { [$0.customerID] }) { request, context in
             try await changeStatus(request, context: context)
         }
         router.unary(Crm_Profiles_V1_Profiles.recordAssessment,
-                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)) { request, _ in
+                     policy: .roles(ProfilesRoles.ingest, ProfilesRoles.headOffice), audit: .customers { [$0.customerID] }) { request, _ in
             try await recordAssessment(request)
         }
     }
@@ -60,11 +63,14 @@ struct CustomerHandlers: Sendable {
     func stream(_ request: Crm_Profiles_V1_StreamCustomersRequest, writer: ResponseStreamWriter<Crm_Profiles_V1_Customer>) async throws {
         var after = request.afterCustomerID
         var remaining = request.limit == 0 ? Int.max : Int(request.limit)
+        let audit = CallAudit.current
+        audit?.aggregate(rule: "customer_id > \"\(request.afterCustomerID)\"" + (request.limit == 0 ? "" : " limit \(request.limit)"), count: 0)
         while remaining > 0 {
             let pageSize = min(remaining, Self.maxStreamPage)
             let page = try await store.customers(after: after, limit: pageSize)
             for customer in page {
                 try await writer.write(customer)
+                audit?.counted(1)
             }
             guard let last = page.last, page.count == pageSize else { return }
             after = last.customerID

@@ -20,13 +20,20 @@ struct QueryHandlers: Sendable {
     func register(into router: inout Router) {
         let readers = AccessPolicy.roles(ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service)
         let office = AccessPolicy.roles(ProfilesRoles.headOffice)
-        router.unary(Crm_Profiles_V1_Profiles.getCustomer360, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.getCustomer360, policy: readers, audit: .customers { [$0.customerID] }) { request, context in
             try await view360(request, context: context)
         }
-        router.unary(Crm_Profiles_V1_Profiles.searchCustomers, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.searchCustomers, policy: readers, audit: AuditRule(response: { request, response, audit in
+            audit.touched(response.customers.map(\.customerID))
+            audit.aggregate(rule: request.rule, count: response.customers.count)
+        })) { request, context in
             try await search(request, context: context)
         }
-        router.unary(Crm_Profiles_V1_Profiles.getManagerBook, policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice)) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.getManagerBook, policy: .roles(ProfilesRoles.manager, ProfilesRoles.headOffice),
+                     audit: AuditRule(response: { request, response, audit in
+            audit.touched(response.customers.map(\.customerID))
+            audit.aggregate(rule: "manager_id = \(request.managerID)", count: Int(response.customerCount))
+        })) { request, context in
             try await book(request, context: context)
         }
         router.unary(Crm_Profiles_V1_Profiles.getBranchFigures, policy: office) { _, _ in
@@ -52,10 +59,15 @@ struct QueryHandlers: Sendable {
             let all = try await segments.all()
             return .with { $0.segments = all }
         }
-        router.unary(Crm_Profiles_V1_Profiles.countSegment, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.countSegment, policy: readers, audit: AuditRule(response: { request, response, audit in
+            audit.aggregate(rule: request.name.isEmpty ? request.rule : "segment \(request.name)", count: Int(response.count))
+        })) { request, context in
             try await count(request, context: context)
         }
-        router.unary(Crm_Profiles_V1_Profiles.listSegmentMembers, policy: readers) { request, context in
+        router.unary(Crm_Profiles_V1_Profiles.listSegmentMembers, policy: readers, audit: AuditRule(response: { request, response, audit in
+            audit.touched(response.customers.map(\.customerID))
+            audit.aggregate(rule: "segment \(request.name)", count: response.customers.count)
+        })) { request, context in
             let segment = try await requireSegment(request.name)
             let found = try await matching(rule: segment.rule, field: "name", page: request.page, orderBy: "", descending: false, context: context)
             return Crm_Profiles_V1_ListSegmentMembersResponse.with {

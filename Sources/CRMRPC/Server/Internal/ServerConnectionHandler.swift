@@ -312,6 +312,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             metadata: request.metadata,
             deadline: deadline,
             remoteAddress: remoteAddress,
+            peerCertificateSubject: auth.peerCertificate?.subject,
             baseLogger: logger
         )
 

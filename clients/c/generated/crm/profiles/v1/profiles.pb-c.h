@@ -255,13 +255,17 @@ typedef enum _Crm__Profiles__V1__EventType {
 
 /* --- messages --- */
 
+/*
+ * Personal data is marked `pii: <kind>` (name, phone, email, birth_date, address, id_number): callers
+ * whose roles may not see a kind get it masked (proto/README.md §8.2).
+ */
 struct  Crm__Profiles__V1__Customer
 {
   ProtobufCMessage base;
   char *customer_id;
   Crm__Profiles__V1__CustomerKind kind;
   /*
-   * free text, at most 256 bytes
+   * free text, at most 256 bytes; pii: name
    */
   char *name;
   char *branch_id;
@@ -279,11 +283,11 @@ struct  Crm__Profiles__V1__Customer
   Crm__Common__V1__Date *open_date;
   Crm__Profiles__V1__AccountStatus status;
   /*
-   * at most 64 bytes
+   * at most 64 bytes; pii: phone
    */
   char *phone;
   /*
-   * at most 256 bytes
+   * at most 256 bytes; pii: email
    */
   char *email;
   /*
@@ -291,11 +295,11 @@ struct  Crm__Profiles__V1__Customer
    */
   Crm__Common__V1__Timestamp *updated_at;
   /*
-   * individuals; used for the age dimension
+   * individuals; used for the age dimension; pii: birth_date
    */
   Crm__Common__V1__Date *birth_date;
   /*
-   * at most 64 bytes
+   * at most 64 bytes; pii: address
    */
   char *province;
   /*
@@ -303,7 +307,7 @@ struct  Crm__Profiles__V1__Customer
    */
   char *id_document_type;
   /*
-   * at most 64 bytes
+   * at most 64 bytes; pii: id_number
    */
   char *id_document_number;
 };
@@ -1057,6 +1061,9 @@ struct  Crm__Profiles__V1__CustomerSummary
 {
   ProtobufCMessage base;
   char *customer_id;
+  /*
+   * pii: name
+   */
   char *name;
   Crm__Profiles__V1__AccountStatus status;
   char *branch_id;
