@@ -22,3 +22,18 @@ extension Refusal: RPCErrorConvertible {
         }
     }
 }
+
+extension RPCError {
+    /// The status a handler's error is answered with, when the error says which: an `RPCError` (or
+    /// anything that converts to one), a domain refusal, a cancellation. Nil for any other error,
+    /// which the server answers INTERNAL after logging it. One mapping for the answer and for the
+    /// audit record of the same call.
+    static func answering(_ error: any Error) -> RPCError? {
+        switch error {
+        case let convertible as any RPCErrorConvertible: return convertible.rpcError
+        case let convertible as any RefusalConvertible: return convertible.refusal.rpcError
+        case is CancellationError: return RPCError(.cancelled, "the call was cancelled")
+        default: return nil
+        }
+    }
+}

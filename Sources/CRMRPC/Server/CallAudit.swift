@@ -135,7 +135,7 @@ public final class CallAudit: Sendable {
         let status: StatusCode
         switch outcome {
         case .success: status = .ok
-        case let .failure(error): status = statusCode(of: error)
+        case let .failure(error): status = RPCError.answering(error)?.code ?? .internal
         }
         do {
             try await auditor.record(audit.finish(context, status: status))
@@ -143,15 +143,5 @@ public final class CallAudit: Sendable {
             throw RPCError(.unavailable, "the audit trail could not record the call; nothing was answered (\(error))")
         }
         return try outcome.get()
-    }
-
-    /// The status an error thrown by a handler becomes, as the server answers it.
-    static func statusCode(of error: any Error) -> StatusCode {
-        switch error {
-        case let convertible as any RPCErrorConvertible: return convertible.rpcError.code
-        case let convertible as any RefusalConvertible: return convertible.refusal.rpcError.code
-        case is CancellationError: return .cancelled
-        default: return .internal
-        }
     }
 }

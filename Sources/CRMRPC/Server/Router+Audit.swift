@@ -42,11 +42,11 @@ extension Router {
             unary(method, policy: policy, offEventLoop: offEventLoop, handler: handler)
             return
         }
-        let privacy = self.privacy
-        unary(method, policy: policy, offEventLoop: offEventLoop) { request, context in
+        let privacy = masking(Response.self)
+        addUnary(method, policy: policy, offEventLoop: offEventLoop, masking: nil) { request, context in
             try await CallAudit.run(auditor: auditor, context: context, before: { rule.request(request, $0) }) {
                 // Masked here, inside the audited call, so the record knows whether the answer
-                // went out unmasked (the router masks again, finding nothing left to mask).
+                // went out unmasked; the router does not mask it again.
                 var response = try await handler(request, context)
                 privacy?.mask(&response, for: context.principal)
                 return response

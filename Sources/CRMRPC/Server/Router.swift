@@ -1,3 +1,4 @@
+import CRMContract
 import Foundation
 import SwiftProtobuf
 
@@ -62,6 +63,25 @@ public struct Router: Sendable {
         offEventLoop: Bool = false,
         handler: @escaping @Sendable (Request, CallContext) async throws -> Response
     ) {
+        addUnary(method, policy: policy, servesWhileStarting: servesWhileStarting, offEventLoop: offEventLoop,
+                 masking: masking(Response.self), handler: handler)
+    }
+
+    /// The policy answers of type `Response` are masked with: nil when the message holds no
+    /// personal data, decided once when the method is registered, so its calls pay nothing.
+    func masking<Response: SwiftProtobuf.Message>(_ type: Response.Type) -> PrivacyPolicy? {
+        Response.self is any PersonalDataMaskable.Type ? privacy : nil
+    }
+
+    /// Registers a unary method whose answers `privacy` masks (nil: answered as the handler built them).
+    mutating func addUnary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: UnaryMethod<Request, Response>,
+        policy: AccessPolicy,
+        servesWhileStarting: Bool = false,
+        offEventLoop: Bool,
+        masking privacy: PrivacyPolicy?,
+        handler: @escaping @Sendable (Request, CallContext) async throws -> Response
+    ) {
         let name = method.path
         let descriptor = RPCMethodDescriptor(
             name: name,
@@ -73,7 +93,6 @@ public struct Router: Sendable {
             offEventLoop: offEventLoop
         )
         let check = requestCheck
-        let privacy = self.privacy
         add(Method(descriptor: descriptor) { payload, context, _ in
             let request = try Self.decode(Request.self, payload, method: name, check: check)
             var response = try await handler(request, context)
@@ -101,7 +120,7 @@ public struct Router: Sendable {
             offEventLoop: offEventLoop
         )
         let check = requestCheck
-        let privacy = self.privacy
+        let privacy = masking(Response.self)
         add(Method(descriptor: descriptor) { payload, context, sink in
             let request = try Self.decode(Request.self, payload, method: name, check: check)
             var writer = ResponseStreamWriter<Response>(sink: sink)

@@ -534,18 +534,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func statusFor(_ error: any Error, callID: UInt64, requestID: String?) -> RPCError {
-        switch error {
-        case let convertible as any RPCErrorConvertible:
-            return convertible.rpcError
-        case let convertible as any RefusalConvertible:
-            return convertible.refusal.rpcError
-        case is CancellationError:
-            return RPCError(.cancelled, "the call was cancelled")
-        default:
-            logger.error("handler failed with an unmapped error: \(String(reflecting: error))",
-                         metadata: ["call-id": "\(callID)", "request-id": "\(requestID ?? "\(remoteAddress)#\(callID)")"])
-            return RPCError(.internal, "internal error; the service's log has the details")
+        if let answer = RPCError.answering(error) {
+            return answer
         }
+        logger.error("handler failed with an unmapped error: \(String(reflecting: error))",
+                     metadata: ["call-id": "\(callID)", "request-id": "\(requestID ?? "\(remoteAddress)#\(callID)")"])
+        return RPCError(.internal, "internal error; the service's log has the details")
     }
 
     // MARK: Draining
