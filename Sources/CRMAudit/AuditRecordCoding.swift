@@ -97,7 +97,3 @@ public enum AuditRecordCoding {
         }
     }
 }
-
-extension Data {
-    var hexText: String { map { String(format: "%02x", $0) }.joined() }
-}

@@ -44,6 +44,17 @@ public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         Refusal(.invalidArgument, fields.map { "\($0.field): \($0.description)" }.joined(separator: "; "), fields: fields)
     }
 
+    /// `kind` naming many fields: the first `limit` are listed and the rest counted ("and N more"),
+    /// so a batch with thousands of faults still gets a readable status.
+    public static func listing(_ kind: Kind, _ fields: [Field], limit: Int) -> Refusal {
+        var listed = Array(fields.prefix(limit))
+        if fields.count > limit {
+            listed.append(Field(field: "", description: "and \(fields.count - limit) more"))
+        }
+        let text = listed.map { $0.field.isEmpty ? $0.description : "\($0.field): \($0.description)" }.joined(separator: "; ")
+        return Refusal(kind, text, fields: listed)
+    }
+
     public var description: String { "\(kind.rawValue): \(message)" }
 }
 

@@ -167,19 +167,8 @@ public enum MonthPlanning {
             if let slot { swap(&chosen, &lists[slot]) }
             tasks.append(SettlementTask(member: member, items: chosen))
         }
-        if !conflicts.isEmpty { throw refusal(conflicts) }
+        if !conflicts.isEmpty { throw Refusal.listing(.failedPrecondition, conflicts, limit: listedConflicts) }
         // Unassigned commission is net of exchange and regulatory fees only: no scheme applies to it.
         return MonthPlan(tasks: tasks, unassigned: IncomeAttribution.totals(of: unassigned, in: inputs.month, deducting: []))
-    }
-
-    /// FAILED_PRECONDITION naming the managers that cannot be settled, the first
-    /// ``listedConflicts`` of them listed and the rest counted.
-    static func refusal(_ conflicts: [Refusal.Field]) -> Refusal {
-        var listed = Array(conflicts.prefix(listedConflicts))
-        if conflicts.count > listedConflicts {
-            listed.append(Refusal.Field(field: "", description: "and \(conflicts.count - listedConflicts) more"))
-        }
-        let text = listed.map { $0.field.isEmpty ? $0.description : "\($0.field): \($0.description)" }.joined(separator: "; ")
-        return Refusal(.failedPrecondition, text, fields: listed)
     }
 }

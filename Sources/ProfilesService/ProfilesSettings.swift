@@ -21,10 +21,6 @@ struct ProfilesSettings: Sendable {
         assessmentValidityYears = Int32(try reader.integer("assessment.validity_years", default: 2, in: 1...10))
         snapshotPage = try reader.integer("snapshot.page", default: FeedSnapshot.page, in: 1...100_000)
         let count = try reader.integer("partitions.count", default: Partitioning.defaultCount, in: Partitioning.counts)
-        do {
-            partitioning = try Partitioning(count: count)
-        } catch {
-            throw ConfigurationError("partitions.count: \(error)")
-        }
+        partitioning = try Partitioning(count: count)
     }
 }

@@ -11,7 +11,6 @@ import Testing
 
     struct Call: ConnectionCall, Equatable {
         var deadline: NIODeadline?
-        var note = ""
     }
 
     typealias State = ServerConnectionState<Request, Call>

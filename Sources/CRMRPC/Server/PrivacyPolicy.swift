@@ -37,8 +37,16 @@ public struct PrivacyPolicy: Sendable, Hashable {
     /// Masks what `principal` may not see in `message`, if it holds personal data; notes an
     /// unmasked read on the current call's audit.
     public func mask<Message: SwiftProtobuf.Message>(_ message: inout Message, for principal: Principal?) {
+        mask(&message, visible: visible(for: principal))
+    }
+
+    /// Masks what is not in `visible` (the caller's kinds, worked out once per call). A caller who
+    /// sees every kind, with no audit listening for unmasked reads, costs nothing: the message is
+    /// neither walked nor copied (the services' feeds and copies).
+    public func mask<Message: SwiftProtobuf.Message>(_ message: inout Message, visible: Set<PersonalDataKind>) {
+        if visible.count == PersonalDataKind.allCases.count, CallAudit.current == nil { return }
         guard var maskable = message as? any PersonalDataMaskable else { return }
-        var masker = PersonalDataMasker(visible: visible(for: principal))
+        var masker = PersonalDataMasker(visible: visible)
         maskable.maskPersonalData(&masker)
         if let masked = maskable as? Message { message = masked }
         if masker.revealed { CallAudit.current?.markUnmasked() }

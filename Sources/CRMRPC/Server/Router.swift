@@ -125,8 +125,8 @@ public struct Router: Sendable {
             let request = try Self.decode(Request.self, payload, method: name, check: check)
             var writer = ResponseStreamWriter<Response>(sink: sink)
             if let privacy {
-                let principal = context.principal
-                writer.mask = { @Sendable (message: inout Response) in privacy.mask(&message, for: principal) }
+                let visible = privacy.visible(for: context.principal)
+                writer.mask = { @Sendable (message: inout Response) in privacy.mask(&message, visible: visible) }
             }
             try await handler(request, writer, context)
             return Data()

@@ -76,7 +76,7 @@ public struct MonthSettler: Sendable {
             // The first month settled opens the books: nothing settled may be dated before it (an
             // earlier item recorded since the checks would otherwise never be settled).
             if closings.isEmpty, let earliest = try IncomeStore.earliestDay(db, through: inputs.through), earliest < month.firstDay {
-                throw Self.refusal("month", "income dated \(earliest) (\(earliest.month)) arrived while \(month) was being settled; settle \(earliest.month) first")
+                throw Refusal.refused(.failedPrecondition, field: "month", "income dated \(earliest) (\(earliest.month)) arrived while \(month) was being settled; settle \(earliest.month) first")
             }
             var summary = Crm_Compensation_V1_SettleMonthResponse()
             summary.month = month.description
@@ -116,13 +116,13 @@ public struct MonthSettler: Sendable {
         }
         if let last = closings.last {
             if month < last.month {
-                throw refusal("month", "\(month) is before the first settled month \(closings[0].month); its income lands in the next open month")
+                throw Refusal.refused(.failedPrecondition, field: "month", "\(month) is before the first settled month \(closings[0].month); its income lands in the next open month")
             }
             if month > last.month.next {
-                throw refusal("month", "\(last.month.next) is still open; months close in order")
+                throw Refusal.refused(.failedPrecondition, field: "month", "\(last.month.next) is still open; months close in order")
             }
         } else if let earliest = try IncomeStore.earliestDay(db), earliest < month.firstDay {
-            throw refusal("month", "income dated \(earliest) (\(earliest.month)) is not settled; the first month settled must be the first with income")
+            throw Refusal.refused(.failedPrecondition, field: "month", "income dated \(earliest) (\(earliest.month)) is not settled; the first month settled must be the first with income")
         }
         try billAdvisoryFees(db, through: month)
         return true
@@ -221,7 +221,7 @@ public struct MonthSettler: Sendable {
                 }
             }
             while next < min(Self.readersAtOnce, dayRanges.count + 1) { addPart() }
-            let assignments = try await database.read { db in try Self.readAssignments(db, managers: managers) }
+            let assignments = try await database.read { db in try AssignmentStore.index(db, managers: managers) }
             var parts = [[IncomeItem]](repeating: [], count: dayRanges.count + 1)
             for try await (index, items) in group {
                 parts[index] = items
@@ -279,23 +279,6 @@ public struct MonthSettler: Sendable {
                 }
             }
         }
-    }
-
-    /// Every assignment, for attributing the month's items (``AssignmentIndex``); `managers` get the
-    /// first slots.
-    static func readAssignments(_ db: Database, managers: [String]) throws -> AssignmentIndex {
-        var builder = AssignmentIndex.Builder(managers: managers)
-        let cursor = try Row.fetchCursor(db, sql: """
-            SELECT customer_id, manager_id, effective_from, effective_until FROM assignment ORDER BY customer_id, effective_from
-            """)
-        while let row = try cursor.next() {
-            builder.add(customerID: row[0], managerID: row[1], from: row[2], until: row[3])
-        }
-        return builder.build()
-    }
-
-    private static func refusal(_ field: String, _ description: String) -> RPCError {
-        RPCError(.failedPrecondition, "\(field): \(description)", fieldViolations: [FieldViolation(field: field, description: description)])
     }
 
     /// Firm-wide sums over the statements of a month.

@@ -44,6 +44,19 @@ public enum AssignmentStore {
         try db.cachedStatement(sql: "UPDATE assignment SET effective_until = ? WHERE assignment_id = ?").execute(arguments: [day.daysSince1970, id])
     }
 
+    /// Every assignment, for attributing the month's items (``AssignmentIndex``); `managers` get the
+    /// first slots.
+    static func index(_ db: Database, managers: [String]) throws -> AssignmentIndex {
+        var builder = AssignmentIndex.Builder(managers: managers)
+        let cursor = try Row.fetchCursor(db, sql: """
+            SELECT customer_id, manager_id, effective_from, effective_until FROM assignment ORDER BY customer_id, effective_from
+            """)
+        while let row = try cursor.next() {
+            builder.add(customerID: row[0], managerID: row[1], from: row[2], until: row[3])
+        }
+        return builder.build()
+    }
+
     /// Every assignment, validated and indexed.
     static func timeline(_ db: Database) throws -> AssignmentTimeline {
         var all: [CustomerAssignment] = []

@@ -29,15 +29,9 @@ struct Refusals {
     /// Throws the status when anything was found.
     func check() throws {
         guard !isEmpty else { return }
-        let code: StatusCode = !invalid.isEmpty ? .invalidArgument : !notFound.isEmpty ? .notFound : .failedPrecondition
-        var all = invalid + notFound + conflicts
-        if all.count > Self.limit {
-            let more = all.count - Self.limit
-            all = Array(all.prefix(Self.limit))
-            all.append(FieldViolation(field: "", description: "and \(more) more"))
-        }
-        let text = all.map { $0.field.isEmpty ? $0.description : "\($0.field): \($0.description)" }.joined(separator: "; ")
-        throw RPCError(code, text, fieldViolations: all)
+        let kind: Refusal.Kind = !invalid.isEmpty ? .invalidArgument : !notFound.isEmpty ? .notFound : .failedPrecondition
+        let fields = (invalid + notFound + conflicts).map { Refusal.Field(field: $0.field, description: $0.description) }
+        throw Refusal.listing(kind, fields, limit: Self.limit).rpcError
     }
 }
 

@@ -332,12 +332,6 @@ final class DimensionUpdater: Service, Sendable {
         return Outcome(customer: input.customer, ledger: Data(ledger.serialized()), recent: recentBytes, stored: stored, feedEntry: entry)
     }
 
-    /// Events stored but not yet folded into dimensions: the updater's lag in events.
-    static func pendingEvents(_ db: Database) throws -> Int64 {
-        let progress = try progress(db)
-        return max(0, progress.newest - progress.applied)
-    }
-
     /// The newest stored event's id and the last one the updater has applied.
     static func progress(_ db: Database) throws -> (newest: Int64, applied: Int64) {
         let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0

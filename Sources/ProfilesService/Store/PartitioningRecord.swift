@@ -11,9 +11,7 @@ import GRDB
 /// the start-up, naming both (docs/partitioning.md §1).
 enum PartitioningRecord {
     /// Records `configured` if the store has no count yet; otherwise refuses a different one.
-    /// Returns the partitioning the store holds.
-    @discardableResult
-    static func check(_ database: DatabasePool, configured: Partitioning) throws -> Partitioning {
+    static func check(_ database: DatabasePool, configured: Partitioning) throws {
         let recorded = try database.write { db -> Int in
             if let count = try Int.fetchOne(db, sql: "SELECT count FROM partitioning WHERE id = 1") {
                 return count
@@ -30,6 +28,5 @@ enum PartitioningRecord {
                     + "the count is fixed when the firm is created (customers would land in other partitions), so set partitions.count to \(recorded)"
             )
         }
-        return configured
     }
 }

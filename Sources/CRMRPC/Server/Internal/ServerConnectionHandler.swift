@@ -228,6 +228,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         for (_, call) in state.abandonAll().calls {
             call.task?.cancel()
+            // Ends its span and its in-flight count, as every other way a call ends does.
+            count(call, .cancelled)
         }
         deadlineTimer.cancel()
         stallTimer?.cancel()
@@ -334,10 +336,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             call.started = record?.started ?? .now()
             metrics.inFlight.increment()
         }
-        state.started(callID, call)
-        if let deadline {
-            armDeadlineTimer(for: deadline)
-        }
 
         let handler = NIOLoopBound(self, eventLoop: loop)
         let sink: ResponseSink
@@ -372,7 +370,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             loop.runOnLoop { handler.value.callFinished(callID, outcome) }
         }
-        state.update(callID) { $0.task = task }
+        // Recorded with its task: the task cannot end the call before this, since its result comes
+        // back through this loop, which is busy here.
+        call.task = task
+        state.started(callID, call)
+        if let deadline {
+            armDeadlineTimer(for: deadline)
+        }
     }
 
     private func callFinished(_ callID: UInt64, _ outcome: Result<Data, any Error>) {

@@ -75,13 +75,6 @@ struct ServerConnectionState<Request: ConnectionRequest, Call: ConnectionCall> {
         calls[callID] = call
     }
 
-    /// Changes a running call's record (e.g. to keep its task); nothing if it has ended.
-    mutating func update(_ callID: UInt64, _ body: (inout Call) -> Void) {
-        guard var call = calls[callID] else { return }
-        body(&call)
-        calls[callID] = call
-    }
-
     func isRunning(_ callID: UInt64) -> Bool {
         calls[callID] != nil
     }
