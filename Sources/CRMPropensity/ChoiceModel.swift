@@ -143,7 +143,7 @@ public struct ChoiceModel: Sendable, Equatable {
                         for j in 0..<featureCount { hessian[i * featureCount + j] += second[i * featureCount + j] - mean[i] * mean[j] }
                     }
                 }
-                if let step = solve(hessian, gradient, size: featureCount) {
+                if let step = LogisticRegression.solveCholesky(hessian, gradient, dimension: featureCount) {
                     let before = objective(coefficients)
                     var scale = 1.0
                     for _ in 0..<30 {
@@ -165,35 +165,5 @@ public struct ChoiceModel: Sendable, Equatable {
     static func logSumExp(_ values: [Double]) -> Double {
         guard let top = values.max() else { return -.infinity }
         return top + log(values.reduce(0) { $0 + exp($1 - top) })
-    }
-
-    /// Solves A x = b for a symmetric positive definite A (Cholesky); nil when it is not.
-    static func solve(_ matrix: [Double], _ vector: [Double], size n: Int) -> [Double]? {
-        var l = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in 0...i {
-                var sum = matrix[i * n + j]
-                for k in 0..<j { sum -= l[i * n + k] * l[j * n + k] }
-                if i == j {
-                    guard sum > 0 else { return nil }
-                    l[i * n + i] = sqrt(sum)
-                } else {
-                    l[i * n + j] = sum / l[j * n + j]
-                }
-            }
-        }
-        var y = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            var sum = vector[i]
-            for k in 0..<i { sum -= l[i * n + k] * y[k] }
-            y[i] = sum / l[i * n + i]
-        }
-        var x = [Double](repeating: 0, count: n)
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            var sum = y[i]
-            for k in (i + 1)..<n { sum -= l[k * n + i] * x[k] }
-            x[i] = sum / l[i * n + i]
-        }
-        return x
     }
 }

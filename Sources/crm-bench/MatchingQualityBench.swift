@@ -111,7 +111,7 @@ struct MatchingQualityBench: AsyncParsableCommand {
                 events += report.events
                 orders += report.orders
             }
-            let loadSeconds = Self.seconds(clock.now - started)
+            let loadSeconds = (clock.now - started).seconds
             print("loaded \(customers) customers, \(events) events, \(orders) orders in \(String(format: "%.1f", loadSeconds)) s (\(Int(Double(events) / loadSeconds)) events/s through the RPCs)")
         }
         started = clock.now
@@ -123,7 +123,7 @@ struct MatchingQualityBench: AsyncParsableCommand {
             if status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast) { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        print("dimensions folded and matching caught up in \(String(format: "%.1f", Self.seconds(clock.now - started))) s")
+        print("dimensions folded and matching caught up in \(String(format: "%.1f", (clock.now - started).seconds)) s")
         if folder != nil { _ = FileManager.default.createFile(atPath: marker.path, contents: Data()) }
 
         let client = matching.client(token: token)
@@ -147,7 +147,7 @@ struct MatchingQualityBench: AsyncParsableCommand {
             started = clock.now
             let progress = try await client.serverStreaming(Crm_Matching_V1_Matching.trainModel, request, options: .timeout(.seconds(3_600))).collect()
             guard let summary = progress.last?.model else { throw RPCError(.internal, "training ended without a model") }
-            print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", Self.seconds(clock.now - started))) s on \(summary.trainingRows) rows (\(summary.trainingPositives) positives, \(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
+            print("\(label): \(summary.trees) trees, trained in \(String(format: "%.1f", (clock.now - started).seconds)) s on \(summary.trainingRows) rows (\(summary.trainingPositives) positives, \(summary.negativesPerPositive) negatives per positive; \(summary.validationRows) validation rows), validation AUC \(String(format: "%.3f", summary.validationAuc)), months \(summary.trainingMonths.joined(separator: ",")) → held out \(summary.heldOutMonth)")
             if verbose { print("  top features: " + summary.topFeatures.prefix(10).map { "\($0.feature) \(String(format: "%.3f", $0.gain))" }.joined(separator: ", ")) }
             let evaluation = try await client.unary(Crm_Matching_V1_Matching.evaluateModel, Crm_Matching_V1_EvaluateModelRequest.with {
                 $0.version = summary.version; $0.k = [100, 500]; $0.products = evaluated; $0.includeRankings = true
@@ -252,9 +252,6 @@ struct MatchingQualityBench: AsyncParsableCommand {
 
     static func f(_ value: Double) -> String { String(format: "%.3f", value) }
     static func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 /// One evaluated product's lists as customer indices, with every customer's true probability of

@@ -86,11 +86,11 @@ struct MatchingTrainingBench: AsyncParsableCommand {
                 events += report.events
                 orders += report.orders
                 if (start + 1_000) % 20_000 == 0 {
-                    print(String(format: "  loaded %d customers, %d events, %d orders, %.0f s", start + 1_000, events, orders, Self.seconds(clock.now - started)))
+                    print(String(format: "  loaded %d customers, %d events, %d orders, %.0f s", start + 1_000, events, orders, (clock.now - started).seconds))
                 }
             }
             try await profiles.service.updateDimensions()
-            print(String(format: "loaded %d customers, %d events, %d orders and folded the dimensions in %.1f s", customers, events, orders, Self.seconds(clock.now - started)))
+            print(String(format: "loaded %d customers, %d events, %d orders and folded the dimensions in %.1f s", customers, events, orders, (clock.now - started).seconds))
             _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
         }
 
@@ -120,7 +120,7 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             guard clock.now < catchUpDeadline else { throw ValidationError("the replica did not catch up within an hour") }
             try await Task.sleep(for: .milliseconds(200))
         }
-        print(String(format: "replica caught up in %.1f s; RSS %d MiB", Self.seconds(clock.now - started), matching.rssMiB()))
+        print(String(format: "replica caught up in %.1f s; RSS %d MiB", (clock.now - started).seconds, matching.rssMiB()))
 
         for run in 1...max(1, runs) {
             if freshSnapshots {
@@ -143,16 +143,16 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             for try await progress in stream {
                 let now = clock.now
                 if progress.stage != stage {
-                    if !stage.isEmpty { print(String(format: "   stage %@ took %.1f s", stage, Self.seconds(now - stageStarted))) }
+                    if !stage.isEmpty { print(String(format: "   stage %@ took %.1f s", stage, (now - stageStarted).seconds)) }
                     stage = progress.stage
                     stageStarted = now
                 }
                 if progress.stage != "training" || progress.done % 100 == 0 || progress.done == progress.total {
-                    print(String(format: "  %7.1f s  %@ %d/%d  replica RSS %d MiB", Self.seconds(now - started), progress.stage, progress.done, progress.total, matching.rssMiB()))
+                    print(String(format: "  %7.1f s  %@ %d/%d  replica RSS %d MiB", (now - started).seconds, progress.stage, progress.done, progress.total, matching.rssMiB()))
                 }
                 if progress.hasModel { summary = progress.model }
             }
-            let total = Self.seconds(clock.now - started)
+            let total = (clock.now - started).seconds
             guard let summary else { throw ValidationError("training ended without a model") }
             print(String(format: "run %d: %.1f s; %d training rows (%d positives, %d negatives per positive), %d validation rows, %d trees, validation AUC %.3f",
                          run, total, summary.trainingRows, summary.trainingPositives, summary.negativesPerPositive, summary.validationRows, summary.trees, summary.validationAuc))
@@ -174,7 +174,4 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         try? "5".write(toFile: "/proc/\(process)/clear_refs", atomically: false, encoding: .utf8)
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

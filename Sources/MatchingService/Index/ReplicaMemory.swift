@@ -234,10 +234,12 @@ struct ReplicaMemory: Sendable {
         let event: BehaviourEvent
     }
 
-    /// Notes a subscription of `product` (its recent sales move the product's share).
+    /// Notes a subscription of `product` (its recent sales move the product's share). The day's
+    /// cached shares count sales before the day only, so a sale made today leaves them standing;
+    /// only one dated before the cached day (arriving late) starts them again.
     mutating func applySale(product: String, at: Int64) {
         behaviour.addSale(product: product, at: at)
-        catalogueDay = .min
+        if BusinessDays.day(ofMillis: at) < catalogueDay { catalogueDay = .min }
     }
 
     private mutating func ensureRow(_ id: String) -> Int32 {
