@@ -259,8 +259,9 @@ let package = Package(
             name: "ProfilesServiceTests",
             dependencies: [
                 "CRMTestSupport",
-                "ProfilesService", "CustomerDimensions", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost",
+                "ProfilesService", "CustomerDimensions", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost", "CRMWorld",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -17,7 +17,7 @@ struct BenchRoot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-bench",
         abstract: "The project's benchmarks. Build with -c release.",
-        subcommands: [BenchMain.self, IngestBench.self, ProfilesScaleBench.self, MatchingScaleBench.self, MatchingQualityBench.self, MatchingTrainingBench.self,
+        subcommands: [BenchMain.self, IngestBench.self, ProfilesScaleBench.self, MatchingScaleBench.self, MatchingQualityBench.self, MatchingTrainingBench.self, ProfilesAsOfBench.self,
                       CompensationBench.self, PartitionFilesBench.self],
         defaultSubcommand: BenchMain.self
     )

@@ -74,25 +74,7 @@ struct MatchingTrainingBench: AsyncParsableCommand {
 
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: base.appendingPathComponent("profiles.sqlite").path, tokens: tokens, runBackground: true)
         let productsService = try await InProcessService<ProductsService>.start(databasePath: base.appendingPathComponent("products.sqlite").path, tokens: tokens)
-        if FileManager.default.fileExists(atPath: marker.path) {
-            print("reusing the world loaded in \(base.path)")
-        } else {
-            let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: productsService.client(token: token)))
-            let started = clock.now
-            try await loader.loadCatalogue()
-            var events = 0, orders = 0
-            for start in stride(from: 0, to: customers, by: 1_000) {
-                let report = try await loader.loadCustomers(start..<min(customers, start + 1_000))
-                events += report.events
-                orders += report.orders
-                if (start + 1_000) % 20_000 == 0 {
-                    print(String(format: "  loaded %d customers, %d events, %d orders, %.0f s", start + 1_000, events, orders, (clock.now - started).seconds))
-                }
-            }
-            try await profiles.service.updateDimensions()
-            print(String(format: "loaded %d customers, %d events, %d orders and folded the dimensions in %.1f s", customers, events, orders, (clock.now - started).seconds))
-            _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
-        }
+        try await Self.loadWorld(world, customers: customers, marker: marker, profiles: profiles, products: productsService, token: token)
 
         let matching = try ReplicaProcess(
             executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -167,6 +149,32 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         matching.stop()
         try await productsService.stop()
         try await profiles.stop()
+    }
+
+    /// Loads `world` through the services' RPCs unless `marker` says this folder already holds it,
+    /// then folds the dimensions and writes the marker (also used by `profiles-as-of`).
+    static func loadWorld(_ world: World, customers: Int, marker: URL, profiles: InProcessService<ProfilesService>,
+                          products: InProcessService<ProductsService>, token: String) async throws {
+        if FileManager.default.fileExists(atPath: marker.path) {
+            print("reusing the world loaded in \(marker.deletingLastPathComponent().path)")
+            return
+        }
+        let clock = ContinuousClock()
+        let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: products.client(token: token)))
+        let started = clock.now
+        try await loader.loadCatalogue()
+        var events = 0, orders = 0
+        for start in stride(from: 0, to: customers, by: 1_000) {
+            let report = try await loader.loadCustomers(start..<min(customers, start + 1_000))
+            events += report.events
+            orders += report.orders
+            if (start + 1_000) % 20_000 == 0 {
+                print(String(format: "  loaded %d customers, %d events, %d orders, %.0f s", start + 1_000, events, orders, (clock.now - started).seconds))
+            }
+        }
+        try await profiles.service.updateDimensions()
+        print(String(format: "loaded %d customers, %d events, %d orders and folded the dimensions in %.1f s", customers, events, orders, (clock.now - started).seconds))
+        _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
     }
 
     /// Resets a process's peak resident size (VmHWM) to its current one (proc(5), clear_refs 5).
