@@ -44,8 +44,11 @@ struct BenchMain: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
     var only: String?
 
-    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and tracing' or 'rpc over TLS'.")
+    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and tracing' or 'rpc over TLS'; several separated by '|'.")
     var stack: String?
+
+    @Option(help: "Percentage of the traced stack's calls that arrive with a sampled traceparent; the others arrive not sampled, as behind an edge sampling that share (100: every call recorded).")
+    var sampledPercent: Double = 100
 
     struct Scenario: Sendable {
         let name: String
@@ -93,9 +96,14 @@ struct BenchMain: AsyncParsableCommand {
         )
         let exporting = Task { try? await traces.service?.run() }
         let tracedMetrics = ServiceMetrics(service: "bench-traced")
-        let (tracedServer, tracedPort) = try await RPCLoad.startServer(group: serverGroup, metrics: tracedMetrics.rpcServer(), tracer: traces.tracer)
+        let (tracedServer, tracedPort) = try await RPCLoad.startServer(group: serverGroup, metrics: tracedMetrics.rpcServer(), tracer: traces.tracer,
+                                                                          followsCallerSampling: traces.followsCallerSampling)
         let tracedClient = ServiceMetrics(service: "bench-traced-client").rpcClient()
-        let traceparent = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+        // One sampled traceparent in every round(100 / sampledPercent) calls, the others not sampled.
+        let sampledEvery = sampledPercent > 0 ? max(1, Int((100 / sampledPercent).rounded())) : 0
+        let sampled = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+        let unsampled = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")]
+        let traceparent = sampledEvery == 0 ? [unsampled] : [sampled] + Array(repeating: unsampled, count: sampledEvery - 1)
         let files = try Self.certificates(certs)
         let (tlsServer, tlsPort) = try await RPCLoad.startServer(group: serverGroup, security: .tls(try ServerTLSContext(files)))
         let clientTLS = ClientSecurity.tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: files.trustRoots)))
@@ -117,13 +125,14 @@ struct BenchMain: AsyncParsableCommand {
         try encoded.writeFrame(.request(request))
         let frame = encoded
         print("message: \(try message.serializedData().count) bytes; request frame: \(frame.readableBytes) bytes")
-        print("server: 1 event-loop thread; clients: 1 event-loop thread; \(rounds) rounds x \(seconds) s per scenario\n")
+        print("server: 1 event-loop thread; clients: 1 event-loop thread; \(rounds) rounds x \(seconds) s per scenario")
+        print("traced stack: \(sampledEvery == 0 ? "no call" : "1 call in \(sampledEvery)") arrives sampled; OTEL_TRACES_SAMPLER=\(ProcessInfo.processInfo.environment["OTEL_TRACES_SAMPLER"] ?? "(unset)")\n")
 
         let duration = TimeAmount.nanoseconds(Int64(seconds * 1e9))
         var results: [String: [Result]] = [:]
         for round in 1...rounds {
             for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
-                for variant in Self.variants where stack.map({ $0 == variant }) ?? true {
+                for variant in Self.variants where stack.map({ $0.split(separator: "|").contains(Substring(variant)) }) ?? true {
                     let before = serverCPU.nanoseconds()
                     let started = NIODeadline.now()
                     let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// W3C trace context (`traceparent: 00-<trace id>-<parent id>-<flags>`) carried across services.
 ///
 /// The server reads an incoming `traceparent`, gives the call a span id of its own and runs the
@@ -6,9 +8,12 @@
 /// order placed with a `traceparent` is one trace in products' and matching's logs (`trace_id`).
 /// A call that arrives without one starts no trace: the runtime pays nothing for it.
 ///
-/// This is the path of a server without a tracer, and of tools (`crmctl`) that start a trace. A
-/// server given a tracer records spans instead (CallTracing.swift) and carries the trace through
-/// swift-distributed-tracing's `InstrumentationContext`; a client sends whichever is current.
+/// This is the path of a server without a tracer, of a traced server's calls that are not sampled
+/// (they carry the trace on and record nothing), and of tools (`crmctl`) that start a trace. A
+/// server given a tracer records spans of sampled calls instead (CallTracing.swift) and carries the
+/// trace through swift-distributed-tracing's `InstrumentationContext`; a client sends whichever is
+/// current. Every unsampled call parses a `traceparent` and makes a span id, so both are cheap:
+/// the usual 55-character header is read by offset and span ids come from a counter, not a syscall.
 public struct TraceContext: Sendable, Equatable {
     /// 32 lower-case hex digits, not all zero.
     public let traceID: String
@@ -28,9 +33,25 @@ public struct TraceContext: Sendable, Equatable {
     /// The `traceparent` value this context sends on outgoing calls.
     public var traceparent: String { "00-\(traceID)-\(spanID)-\(flags)" }
 
+    /// Whether the trace's caller recorded it (the `sampled` bit of the flags): what a parent-based
+    /// sampler follows.
+    public var isSampled: Bool {
+        guard let last = flags.utf8.last else { return false }
+        // The low bit of the last hex digit: '1', '3', '5', '7', '9', 'b', 'd', 'f' are odd.
+        let value = last >= 97 ? last - 87 : last &- 48
+        return value & 1 == 1
+    }
+
     /// A parsed `traceparent` (version 00, or a later version read as 00 as the specification
     /// asks), or nil when it is malformed: an invalid header is ignored, never refused.
     public init?(traceparent: String) {
+        // The usual form (version 00, 55 characters), read by offset without splitting.
+        var header = traceparent
+        if let parsed = header.withUTF8({ Self.parseVersion00($0) }) {
+            guard let parsed else { return nil }
+            self = parsed
+            return
+        }
         let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].utf8.count == 2, parts[0] != "ff",
               parts[0] != "00" || parts.count == 4,
@@ -38,6 +59,19 @@ public struct TraceContext: Sendable, Equatable {
               Self.isHex(parts[3], count: 2),
               parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" }) else { return nil }
         self.init(traceID: String(parts[1]), spanID: String(parts[2]), flags: String(parts[3]))
+    }
+
+    /// `traceparent` of the 55-character version-00 form: nil when the header has another shape (the
+    /// general parser decides), .some(nil) when it has this shape but is invalid.
+    private static func parseVersion00(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext?? {
+        guard bytes.count == 55, bytes[0] == 48, bytes[1] == 48, bytes[2] == 45, bytes[35] == 45, bytes[52] == 45 else { return nil }
+        func isHex(_ range: Range<Int>) -> Bool {
+            range.allSatisfy { (bytes[$0] >= 48 && bytes[$0] <= 57) || (bytes[$0] >= 97 && bytes[$0] <= 102) }
+        }
+        func notZero(_ range: Range<Int>) -> Bool { range.contains { bytes[$0] != 48 } }
+        guard isHex(3..<35), isHex(36..<52), isHex(53..<55), notZero(3..<35), notZero(36..<52) else { return .some(nil) }
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        return TraceContext(traceID: text(3..<35), spanID: text(36..<52), flags: text(53..<55))
     }
 
     /// The same trace with a new span: what a server gives the call it runs.
@@ -51,13 +85,32 @@ public struct TraceContext: Sendable, Equatable {
         return TraceContext(traceID: hex(high) + hex(low), spanID: newSpanID(), flags: sampled ? "01" : "00")
     }
 
+    /// A span id unique in this process and spread over the 64 bits: a random start, a counter and
+    /// SplitMix64's mixing (a bijection, so distinct counts give distinct ids). Span ids need to be
+    /// unique, not secret, and this costs an atomic add where the system generator costs a syscall.
     static func newSpanID() -> String {
-        hex(UInt64.random(in: 1...UInt64.max))
+        while true {
+            var mixed = spanCounter.add(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+            mixed ^= mixed >> 31
+            if mixed != 0 { return hex(mixed) }  // all-zero is not a valid span id
+        }
     }
 
+    private static let spanCounter = Atomic<UInt64>(UInt64.random(in: 0...UInt64.max))
+
+    /// 16 lower-case hex digits, zero-padded.
     private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        String(unsafeUninitializedCapacity: 16) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { digits in
+                for index in 0..<16 {
+                    buffer[index] = digits[Int((value >> UInt64(60 - 4 * index)) & 0xF)]
+                }
+            }
+            return 16
+        }
     }
 
     private static func isHex(_ text: Substring, count: Int) -> Bool {
