@@ -44,7 +44,7 @@ struct BenchMain: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
     var only: String?
 
-    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and tracing' or 'rpc over TLS'; several separated by '|'.")
+    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and traceparent', 'rpc with metrics and tracing' or 'rpc over TLS'; several separated by '|'.")
     var stack: String?
 
     @Option(help: "Percentage of the traced stack's calls that arrive with a sampled traceparent; the others arrive not sampled, as behind an edge sampling that share (100: every call recorded).")
@@ -68,7 +68,10 @@ struct BenchMain: AsyncParsableCommand {
     /// `rpc with metrics and tracing` adds what `--otlp-endpoint` turns on: the server has swift-otel's
     /// tracer and OTLP/HTTP exporter (protobuf, batched, to a local receiver), every call arrives
     /// with a sampled `traceparent` as a peer's would and is a server span of that trace.
-    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and tracing", "rpc over TLS"]
+    /// `rpc with metrics and traceparent` sends the traced stack's `traceparent`s to the metered
+    /// server, which has no tracer: what a peer's trace context costs without tracing (it is carried on).
+    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and traceparent",
+                           "rpc with metrics and tracing", "rpc over TLS"]
 
     struct Result {
         var callsPerSecond: Double
@@ -145,6 +148,10 @@ struct BenchMain: AsyncParsableCommand {
                                     return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
                                                                   duration: duration, metrics: meteredClient)
                                 }
+                                if variant == "rpc with metrics and traceparent" {
+                                    return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
+                                                                  duration: duration, metrics: meteredClient, metadata: traceparent)
+                                }
                                 if variant == "rpc with metrics and tracing" {
                                     return try await RPCLoad.load(port: tracedPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
                                                                   duration: duration, metrics: tracedClient, metadata: traceparent)
@@ -191,6 +198,8 @@ struct BenchMain: AsyncParsableCommand {
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
             for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"),
+                                     ("rpc with metrics and traceparent", "rpc with metrics"),
+                                     ("rpc with metrics and tracing", "rpc with metrics and traceparent"),
                                      ("rpc with metrics and tracing", "rpc with metrics"), ("rpc with metrics and tracing", "rpc"), ("rpc over TLS", "rpc")] {
                 if let base = medians[baseline], let measured = medians[stack], base.callsPerSecond > 0, measured.callsPerSecond > 0 {
                     print(String(format: "| %@ | %@ / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, stack, baseline,

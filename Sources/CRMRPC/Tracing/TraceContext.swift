@@ -12,44 +12,66 @@ import Synchronization
 /// (they carry the trace on and record nothing), and of tools (`crmctl`) that start a trace. A
 /// server given a tracer records spans of sampled calls instead (CallTracing.swift) and carries the
 /// trace through swift-distributed-tracing's `InstrumentationContext`; a client sends whichever is
-/// current. Every unsampled call parses a `traceparent` and makes a span id, so both are cheap:
-/// the usual 55-character header is read by offset and span ids come from a counter, not a syscall.
+/// current. Every unsampled call reads a `traceparent` and makes a span id, so both cost no
+/// allocation: the context keeps the header it was read from, the usual 55-character form is
+/// checked by offset, and a child's span id is a number from a counter (not a syscall), written out
+/// only if the handler calls on.
 public struct TraceContext: Sendable, Equatable {
+    /// A `traceparent` of this trace (`00-<trace id>-<span id>-<flags>`): the one read, or made.
+    private let header: String
+    /// This context's span id when it is not the header's (a child): formatted only when sent.
+    private let span: UInt64?
+
     /// 32 lower-case hex digits, not all zero.
-    public let traceID: String
+    public var traceID: String { component(1) }
     /// This call's span: 16 lower-case hex digits, not all zero.
-    public let spanID: String
+    public var spanID: String { span.map(Self.hex) ?? component(2) }
     /// The trace flags, two hex digits (`01`: sampled).
-    public let flags: String
+    public var flags: String { component(3) }
 
     @TaskLocal public static var current: TraceContext?
 
     public init(traceID: String, spanID: String, flags: String) {
-        self.traceID = traceID
-        self.spanID = spanID
-        self.flags = flags
+        self.init(header: "00-\(traceID)-\(spanID)-\(flags)", span: nil)
+    }
+
+    private init(header: String, span: UInt64?) {
+        self.header = header
+        self.span = span
     }
 
     /// The `traceparent` value this context sends on outgoing calls.
-    public var traceparent: String { "00-\(traceID)-\(spanID)-\(flags)" }
+    public var traceparent: String {
+        guard let span else { return header }
+        return "00-\(traceID)-\(Self.hex(span))-\(flags)"
+    }
 
     /// Whether the trace's caller recorded it (the `sampled` bit of the flags): what a parent-based
     /// sampler follows.
     public var isSampled: Bool {
-        guard let last = flags.utf8.last else { return false }
+        guard let last = header.utf8.last else { return false }
         // The low bit of the last hex digit: '1', '3', '5', '7', '9', 'b', 'd', 'f' are odd.
         let value = last >= 97 ? last - 87 : last &- 48
         return value & 1 == 1
     }
 
+    public static func == (lhs: TraceContext, rhs: TraceContext) -> Bool {
+        lhs.traceID == rhs.traceID && lhs.spanID == rhs.spanID && lhs.flags == rhs.flags
+    }
+
+    private func component(_ index: Int) -> String {
+        let parts = header.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count > index ? String(parts[index]) : ""
+    }
+
     /// A parsed `traceparent` (version 00, or a later version read as 00 as the specification
     /// asks), or nil when it is malformed: an invalid header is ignored, never refused.
     public init?(traceparent: String) {
-        // The usual form (version 00, 55 characters), read by offset without splitting.
-        var header = traceparent
-        if let parsed = header.withUTF8({ Self.parseVersion00($0) }) {
-            guard let parsed else { return nil }
-            self = parsed
+        // The usual form (version 00, 55 characters), checked by offset and kept as it is.
+        var text = traceparent
+        if let valid = text.withUTF8({ Self.checkVersion00($0) }) {
+            guard valid else { return nil }
+            self.init(header: traceparent, span: nil)
             return
         }
         let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
@@ -61,22 +83,20 @@ public struct TraceContext: Sendable, Equatable {
         self.init(traceID: String(parts[1]), spanID: String(parts[2]), flags: String(parts[3]))
     }
 
-    /// `traceparent` of the 55-character version-00 form: nil when the header has another shape (the
-    /// general parser decides), .some(nil) when it has this shape but is invalid.
-    private static func parseVersion00(_ bytes: UnsafeBufferPointer<UInt8>) -> TraceContext?? {
+    /// Whether a `traceparent` of the 55-character version-00 form is valid: nil when the header has
+    /// another shape (the general parser decides).
+    private static func checkVersion00(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
         guard bytes.count == 55, bytes[0] == 48, bytes[1] == 48, bytes[2] == 45, bytes[35] == 45, bytes[52] == 45 else { return nil }
         func isHex(_ range: Range<Int>) -> Bool {
             range.allSatisfy { (bytes[$0] >= 48 && bytes[$0] <= 57) || (bytes[$0] >= 97 && bytes[$0] <= 102) }
         }
         func notZero(_ range: Range<Int>) -> Bool { range.contains { bytes[$0] != 48 } }
-        guard isHex(3..<35), isHex(36..<52), isHex(53..<55), notZero(3..<35), notZero(36..<52) else { return .some(nil) }
-        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-        return TraceContext(traceID: text(3..<35), spanID: text(36..<52), flags: text(53..<55))
+        return isHex(3..<35) && isHex(36..<52) && isHex(53..<55) && notZero(3..<35) && notZero(36..<52)
     }
 
     /// The same trace with a new span: what a server gives the call it runs.
     public func child() -> TraceContext {
-        TraceContext(traceID: traceID, spanID: Self.newSpanID(), flags: flags)
+        TraceContext(header: header, span: Self.newSpanNumber())
     }
 
     /// A new trace (a tool starting one, e.g. `crmctl call`).
@@ -89,12 +109,16 @@ public struct TraceContext: Sendable, Equatable {
     /// SplitMix64's mixing (a bijection, so distinct counts give distinct ids). Span ids need to be
     /// unique, not secret, and this costs an atomic add where the system generator costs a syscall.
     static func newSpanID() -> String {
+        hex(newSpanNumber())
+    }
+
+    private static func newSpanNumber() -> UInt64 {
         while true {
-            var mixed = spanCounter.add(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+            var mixed = spanCounter.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
             mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
             mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
             mixed ^= mixed >> 31
-            if mixed != 0 { return hex(mixed) }  // all-zero is not a valid span id
+            if mixed != 0 { return mixed }  // all-zero is not a valid span id
         }
     }
 
