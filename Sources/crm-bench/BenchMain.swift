@@ -66,8 +66,9 @@ struct BenchMain: AsyncParsableCommand {
     /// `rpc with metrics` is `rpc` with the server and the client counting into a Prometheus
     /// registry as the services do (calls by method and status, latency histograms, in flight, bytes).
     /// `rpc with metrics and tracing` adds what `--otlp-endpoint` turns on: the server has swift-otel's
-    /// tracer and OTLP/HTTP exporter (protobuf, batched, to a local receiver), every call arrives
-    /// with a sampled `traceparent` as a peer's would and is a server span of that trace.
+    /// tracer and OTLP/HTTP exporter (protobuf, batched, to a local receiver); every call arrives
+    /// with a `traceparent` as a peer's would, sampled for `--sampled-percent` of them (default all),
+    /// and a sampled one is a server span of that trace.
     /// `rpc with metrics and traceparent` sends the traced stack's `traceparent`s to the metered
     /// server, which has no tracer: what a peer's trace context costs without tracing (it is carried on).
     static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and traceparent",
