@@ -98,7 +98,8 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 shutdownGracePeriod: .seconds(Int64(configuration.shutdownGraceSeconds)),
                 security: serverTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork),
                 callLogging: .info(every: configuration.callLogEvery),
-                tracer: traces.tracer
+                tracer: traces.tracer,
+                followsCallerSampling: traces.followsCallerSampling
             ),
             router: router,
             credentials: configuration.credentials,

@@ -44,8 +44,11 @@ struct BenchMain: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text (e.g. 'x 1 in').")
     var only: String?
 
-    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and tracing' or 'rpc over TLS'.")
+    @Option(help: "Run only this stack: 'bare echo', 'bare echo, task per call', 'rpc', 'rpc with metrics', 'rpc with metrics and traceparent', 'rpc with metrics and tracing' or 'rpc over TLS'; several separated by '|'.")
     var stack: String?
+
+    @Option(help: "Percentage of the traced stack's calls that arrive with a sampled traceparent; the others arrive not sampled, as behind an edge sampling that share (100: every call recorded).")
+    var sampledPercent: Double = 100
 
     struct Scenario: Sendable {
         let name: String
@@ -63,9 +66,13 @@ struct BenchMain: AsyncParsableCommand {
     /// `rpc with metrics` is `rpc` with the server and the client counting into a Prometheus
     /// registry as the services do (calls by method and status, latency histograms, in flight, bytes).
     /// `rpc with metrics and tracing` adds what `--otlp-endpoint` turns on: the server has swift-otel's
-    /// tracer and OTLP/HTTP exporter (protobuf, batched, to a local receiver), every call arrives
-    /// with a sampled `traceparent` as a peer's would and is a server span of that trace.
-    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and tracing", "rpc over TLS"]
+    /// tracer and OTLP/HTTP exporter (protobuf, batched, to a local receiver); every call arrives
+    /// with a `traceparent` as a peer's would, sampled for `--sampled-percent` of them (default all),
+    /// and a sampled one is a server span of that trace.
+    /// `rpc with metrics and traceparent` sends the traced stack's `traceparent`s to the metered
+    /// server, which has no tracer: what a peer's trace context costs without tracing (it is carried on).
+    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and traceparent",
+                           "rpc with metrics and tracing", "rpc over TLS"]
 
     struct Result {
         var callsPerSecond: Double
@@ -93,9 +100,14 @@ struct BenchMain: AsyncParsableCommand {
         )
         let exporting = Task { try? await traces.service?.run() }
         let tracedMetrics = ServiceMetrics(service: "bench-traced")
-        let (tracedServer, tracedPort) = try await RPCLoad.startServer(group: serverGroup, metrics: tracedMetrics.rpcServer(), tracer: traces.tracer)
+        let (tracedServer, tracedPort) = try await RPCLoad.startServer(group: serverGroup, metrics: tracedMetrics.rpcServer(), tracer: traces.tracer,
+                                                                          followsCallerSampling: traces.followsCallerSampling)
         let tracedClient = ServiceMetrics(service: "bench-traced-client").rpcClient()
-        let traceparent = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+        // One sampled traceparent in every round(100 / sampledPercent) calls, the others not sampled.
+        let sampledEvery = sampledPercent > 0 ? max(1, Int((100 / sampledPercent).rounded())) : 0
+        let sampled = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+        let unsampled = [MetadataEntry(MetadataKeys.traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")]
+        let traceparent = sampledEvery == 0 ? [unsampled] : [sampled] + Array(repeating: unsampled, count: sampledEvery - 1)
         let files = try Self.certificates(certs)
         let (tlsServer, tlsPort) = try await RPCLoad.startServer(group: serverGroup, security: .tls(try ServerTLSContext(files)))
         let clientTLS = ClientSecurity.tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: files.trustRoots)))
@@ -117,13 +129,14 @@ struct BenchMain: AsyncParsableCommand {
         try encoded.writeFrame(.request(request))
         let frame = encoded
         print("message: \(try message.serializedData().count) bytes; request frame: \(frame.readableBytes) bytes")
-        print("server: 1 event-loop thread; clients: 1 event-loop thread; \(rounds) rounds x \(seconds) s per scenario\n")
+        print("server: 1 event-loop thread; clients: 1 event-loop thread; \(rounds) rounds x \(seconds) s per scenario")
+        print("traced stack: \(sampledEvery == 0 ? "no call" : "1 call in \(sampledEvery)") arrives sampled; OTEL_TRACES_SAMPLER=\(ProcessInfo.processInfo.environment["OTEL_TRACES_SAMPLER"] ?? "(unset)")\n")
 
         let duration = TimeAmount.nanoseconds(Int64(seconds * 1e9))
         var results: [String: [Result]] = [:]
         for round in 1...rounds {
             for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
-                for variant in Self.variants where stack.map({ $0 == variant }) ?? true {
+                for variant in Self.variants where stack.map({ $0.split(separator: "|").contains(Substring(variant)) }) ?? true {
                     let before = serverCPU.nanoseconds()
                     let started = NIODeadline.now()
                     let latencies = try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -135,6 +148,10 @@ struct BenchMain: AsyncParsableCommand {
                                 if variant == "rpc with metrics" {
                                     return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
                                                                   duration: duration, metrics: meteredClient)
+                                }
+                                if variant == "rpc with metrics and traceparent" {
+                                    return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
+                                                                  duration: duration, metrics: meteredClient, metadata: traceparent)
                                 }
                                 if variant == "rpc with metrics and tracing" {
                                     return try await RPCLoad.load(port: tracedPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
@@ -182,6 +199,8 @@ struct BenchMain: AsyncParsableCommand {
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
             for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"),
+                                     ("rpc with metrics and traceparent", "rpc with metrics"),
+                                     ("rpc with metrics and tracing", "rpc with metrics and traceparent"),
                                      ("rpc with metrics and tracing", "rpc with metrics"), ("rpc with metrics and tracing", "rpc"), ("rpc over TLS", "rpc")] {
                 if let base = medians[baseline], let measured = medians[stack], base.callsPerSecond > 0, measured.callsPerSecond > 0 {
                     print(String(format: "| %@ | %@ / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, stack, baseline,

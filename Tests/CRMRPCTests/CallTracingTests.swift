@@ -13,13 +13,17 @@ import Tracing
 @Suite struct CallTracingTests {
     /// Back answers, or fails when asked for customer "fail"; front asks back. Both servers share one
     /// in-memory tracer, so the test sees every span.
-    func withFrontAndBack(_ tracer: InMemoryTracer, _ body: (RPCClient) async throws -> Void) async throws {
+    /// Back answers with the `traceparent` it received when asked for customer "traceparent".
+    func withFrontAndBack(_ tracer: InMemoryTracer, followsCallerSampling: Bool = true,
+                          _ body: (RPCClient) async throws -> Void) async throws {
         var backRouter = Router()
-        backRouter.unary(TestMethods.echo, policy: .roles("caller")) { request, _ in
+        backRouter.unary(TestMethods.echo, policy: .roles("caller")) { request, context in
             if request.customerID == "fail" { throw RPCError(.failedPrecondition, "back refuses") }
+            if request.customerID == "traceparent" { return Bench.with { $0.customerID = context.metadataValue("traceparent") ?? "none" } }
             return request
         }
-        let back = RPCServer(serviceName: "back", configuration: RPCServerConfiguration(security: TestTLS.server, tracer: tracer),
+        let configuration = RPCServerConfiguration(security: TestTLS.server, tracer: tracer, followsCallerSampling: followsCallerSampling)
+        let back = RPCServer(serviceName: "back", configuration: configuration,
                              router: backRouter, credentials: ServerCredentials(tokens: TestTokens.authenticator))
         let backPort = try #require(try await back.start().port)
         let toBack = client(ports: [backPort])
@@ -27,7 +31,7 @@ import Tracing
         frontRouter.unary(TestMethods.echo, policy: .roles("caller")) { request, _ in
             try await toBack.unary(TestMethods.echo, request)
         }
-        let front = RPCServer(serviceName: "front", configuration: RPCServerConfiguration(security: TestTLS.server, tracer: tracer),
+        let front = RPCServer(serviceName: "front", configuration: configuration,
                               router: frontRouter, credentials: ServerCredentials(tokens: TestTokens.authenticator))
         let frontPort = try #require(try await front.start().port)
         let caller = client(ports: [frontPort])
@@ -78,6 +82,39 @@ import Tracing
                 #expect(span.status?.code == .error)
             }
             #expect(spans.contains { $0.kind == .server && $0.status?.message?.contains("back refuses") == true })
+        }
+    }
+
+    /// Head sampling: a call whose caller did not sample its trace starts no span anywhere (the
+    /// tracer is not even asked to read the header), yet the next hop still hears the trace, as a
+    /// child with the flag off, so it records nothing either.
+    @Test func aCallArrivingNotSampledRecordsNothingAndCarriesTheTraceOn() async throws {
+        let tracer = InMemoryTracer(recordExtractions: true)
+        try await withFrontAndBack(tracer) { caller in
+            let unsampled = CallOptions(metadata: [MetadataEntry("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")])
+            let seen = try await caller.unary(TestMethods.echo, Bench.with { $0.customerID = "traceparent" }, options: unsampled).customerID
+            let parsed = try #require(TraceContext(traceparent: seen))
+            #expect(parsed.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+            #expect(parsed.spanID != "00f067aa0ba902b7")
+            #expect(parsed.flags == "00")
+            #expect(tracer.finishedSpans.isEmpty)
+            #expect(tracer.activeSpans.isEmpty)
+            #expect(tracer.performedContextExtractions.isEmpty)
+            // The same call arriving sampled is recorded: the front's and back's server spans and the client span.
+            let sampled = CallOptions(metadata: [MetadataEntry("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")])
+            _ = try await caller.unary(TestMethods.echo, Bench.with { $0.customerID = "C1" }, options: sampled)
+            #expect(tracer.finishedSpans.count == 3)
+        }
+    }
+
+    /// A sampler that decides by itself (`always_on`, `traceidratio`) is asked about every call.
+    @Test func aSamplerThatIgnoresTheCallerIsAskedAboutUnsampledCalls() async throws {
+        let tracer = InMemoryTracer()
+        try await withFrontAndBack(tracer, followsCallerSampling: false) { caller in
+            let unsampled = CallOptions(metadata: [MetadataEntry("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")])
+            _ = try await caller.unary(TestMethods.echo, Bench.with { $0.customerID = "C1" }, options: unsampled)
+            // InMemoryTracer records every span it is asked for.
+            #expect(tracer.finishedSpans.count == 3)
         }
     }
 

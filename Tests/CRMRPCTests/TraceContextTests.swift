@@ -66,6 +66,36 @@ import Testing
         }
     }
 
+    @Test func theSampledFlagIsTheLowBitOfTheFlags() {
+        #expect(TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", flags: "01").isSampled)
+        #expect(TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", flags: "0b").isSampled)
+        #expect(!TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", flags: "00").isSampled)
+        #expect(!TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", flags: "02").isSampled)
+    }
+
+    /// The usual 55-character header is read by offset; it must agree with the specification's rules.
+    @Test func theShortcutForVersion00RefusesWhatTheRulesRefuse() {
+        #expect(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g") == nil)  // not hex
+        #expect(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736+00f067aa0ba902b7-01") == nil)  // separator
+        #expect(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902B7-01") == nil)  // upper case
+        #expect(TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x") == nil)  // 00 has 4 parts
+        let parsed = TraceContext(traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+        #expect(parsed == TraceContext(traceID: "4bf92f3577b34da6a3ce929d0e0e4736", spanID: "00f067aa0ba902b7", flags: "00"))
+        #expect(parsed?.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+    }
+
+    /// Span ids come from a counter mixed over 64 bits: valid (16 hex digits, not zero) and distinct.
+    @Test func spanIDsAreValidAndDistinct() {
+        let trace = TraceContext.newTrace()
+        var seen = Set<String>()
+        for _ in 0..<10_000 {
+            let child = trace.child()
+            #expect(TraceContext(traceparent: child.traceparent) == child)
+            seen.insert(child.spanID)
+        }
+        #expect(seen.count == 10_000)
+    }
+
     @Test func parsingFollowsTheSpecification() {
         #expect(TraceContext(traceparent: Self.incoming)?.spanID == "00f067aa0ba902b7")
         #expect(TraceContext(traceparent: "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01") == nil)  // upper case

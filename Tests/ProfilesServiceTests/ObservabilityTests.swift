@@ -104,6 +104,17 @@ import Testing
         #expect(JSONLogHandler.quoted("a \"b\"\n\\c\u{1}") == "\"a \\\"b\\\"\\n\\\\c\\u0001\"")
     }
 
+    /// The server skips the tracer for unsampled callers only when swift-otel's sampler would drop
+    /// them too: OpenTelemetry's parent-based samplers (and its default, when unset).
+    @Test func onlyParentBasedSamplersLetTheServerSkipUnsampledCalls() {
+        for sampler in [nil, "parentbased_always_on", "parentbased_traceidratio", "parentbased_always_off"] {
+            #expect(TraceExport.followsCallerSampling(sampler: sampler), "\(sampler ?? "unset")")
+        }
+        for sampler in ["always_on", "always_off", "traceidratio"] {
+            #expect(!TraceExport.followsCallerSampling(sampler: sampler), "\(sampler)")
+        }
+    }
+
     @Test func theMetricsPortMustDifferFromTheRPCPort() throws {
         let options = try HostOptions.parse(["--port", "7101", "--metrics-port", "7101", "--plaintext"])
         #expect(throws: ConfigurationError.self) {

@@ -5,8 +5,9 @@ import Synchronization
 /// What one server counts, through swift-metrics: calls by method and status, their latency, calls
 /// in flight, connections, refusals, bytes and drains (``RPCMetricNames``).
 ///
-/// Every series is made once and kept: a call looks its method up in a small locked table and
-/// touches two or three handlers, so the per-call cost is a lock and a few atomic adds. Methods the
+/// Every series is made once and kept: the server makes each routed method's series when it starts
+/// (`ServerShared.methodSeries`, read without a lock), and a call that ends OK touches the histogram
+/// (swift-prometheus' lock) and a counter (an atomic add). Methods the
 /// router does not know are counted as `unknown`, so a caller cannot mint series.
 public final class RPCServerMetrics: Sendable {
     public let service: String
@@ -55,9 +56,11 @@ public final class RPCServerMetrics: Sendable {
     }
 }
 
-/// One method's latency histogram and its call counters per status (made on first use).
+/// One method's latency histogram and its call counters per status: OK's made with the series, so
+/// the common call touches no lock of ours; the others on first use.
 final class MethodSeries: Sendable {
     private let duration: CoreMetrics.Timer
+    private let ok: Counter
     private let callsName: String
     private let labels: [(String, String)]
     private let factory: any MetricsFactory
@@ -65,6 +68,7 @@ final class MethodSeries: Sendable {
 
     init(durationName: String, callsName: String, labels: [(String, String)], factory: any MetricsFactory) {
         self.duration = CoreMetrics.Timer(label: durationName, dimensions: labels, factory: factory)
+        self.ok = Counter(label: callsName, dimensions: labels + [("status", RPCMetricNames.statusLabel(.ok))], factory: factory)
         self.callsName = callsName
         self.labels = labels
         self.factory = factory
@@ -73,7 +77,11 @@ final class MethodSeries: Sendable {
     /// Counts one call that ended with `code`; records its duration when it ran.
     func finished(_ code: StatusCode, nanoseconds: Int64?) {
         if let nanoseconds { duration.recordNanoseconds(nanoseconds) }
-        counter(code).increment()
+        if code == .ok {
+            ok.increment()
+        } else {
+            counter(code).increment()
+        }
     }
 
     private func counter(_ code: StatusCode) -> Counter {

@@ -31,6 +31,12 @@ public struct RPCServerConfiguration: Sendable {
     /// OTLP exporter when an endpoint is configured); nil: no spans, and nothing to pay for them.
     /// What each call records: Tracing/CallTracing.swift.
     public var tracer: (any Tracer)?
+    /// Whether the tracer's sampler keeps the caller's decision (OpenTelemetry's parent-based
+    /// samplers; swift-otel's default `parentbased_always_on`). Then a call whose `traceparent` says
+    /// "not sampled" never reaches the tracer: the runtime carries the trace on and records nothing.
+    /// False for samplers that decide by themselves (`always_on`, `traceidratio`): every call then
+    /// asks the tracer.
+    public var followsCallerSampling: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -44,10 +50,12 @@ public struct RPCServerConfiguration: Sendable {
         security: ServerSecurity = .plaintext(),
         handshakeTimeout: TimeAmount = .seconds(30),
         callLogging: CallLogging = .debug,
-        tracer: (any Tracer)? = nil
+        tracer: (any Tracer)? = nil,
+        followsCallerSampling: Bool = true
     ) {
         self.callLogging = callLogging
         self.tracer = tracer
+        self.followsCallerSampling = followsCallerSampling
         self.host = host
         self.port = port
         self.limits = limits

@@ -14,6 +14,8 @@ import Tracing
 ///
 /// Without a tracer the server starts no span and the runtime pays nothing more than before: a
 /// `traceparent` is still carried on (``TraceContext``), so logs keep one trace id across services.
+/// With one, only sampled calls pay for spans: an unsampled call is carried on the same way as
+/// without a tracer (``serverTrace(_:followsCallerSampling:method:metadata:)``).
 enum CallTracing {
     /// The `rpc.system` of this runtime's spans.
     static let system = "crm"
@@ -34,13 +36,31 @@ enum CallTracing {
         method.hasPrefix("/") ? String(method.dropFirst()) : method
     }
 
-    /// Starts the server span of a call that arrived with `metadata`.
-    static func startServerSpan(_ tracer: any Tracer, method: String, metadata: [MetadataEntry]) -> any Span {
+    /// How the server traces a call that arrived with `metadata`, decided before anything else is
+    /// done for it (head sampling):
+    /// - no tracer: the caller's trace, if any, is carried on (``TraceContext``);
+    /// - a caller's `traceparent` that is not sampled, and a sampler that follows the caller
+    ///   (`followsCallerSampling`, OpenTelemetry's parent-based samplers): carried on the same way,
+    ///   and the tracer is not asked at all — no span, no ids from it, no attributes, no clock
+    ///   reads, nothing queued for export;
+    /// - otherwise the tracer starts the span; a span its sampler drops (a root call, or a sampler
+    ///   that decides on its own) is let go at once and only its context is carried on.
+    static func serverTrace(_ tracer: (any Tracer)?, followsCallerSampling: Bool, method: String,
+                            metadata: [MetadataEntry]) -> ServerCallTrace {
+        let incoming = metadata.first { $0.key == MetadataKeys.traceparent }.flatMap { TraceContext(traceparent: $0.value) }
+        guard let tracer else { return incoming.map { .propagated($0.child()) } ?? .untraced }
+        if let incoming, followsCallerSampling, !incoming.isSampled {
+            return .propagated(incoming.child())
+        }
         var parent = InstrumentationContext.topLevel
         tracer.extract(metadata, into: &parent, using: MetadataExtractor())
         let span = tracer.startSpan(spanName(method), context: parent, ofKind: .server)
+        guard span.isRecording else {
+            // Dropped by the sampler: the next hops hear "not sampled" and record nothing either.
+            return traceparent(of: span.context, tracer: tracer).flatMap(TraceContext.init(traceparent:)).map { .propagated($0) } ?? .untraced
+        }
         describe(span, method: method)
-        return span
+        return .recorded(span, tracer)
     }
 
     /// Ends a call's span (server or client) with its status: OK, or an error with the status's message.
@@ -78,6 +98,31 @@ enum CallTracing {
         describe(span, method: method)
         tracer.inject(span.context, into: &metadata, using: MetadataInjector())
         return (span, metadata)
+    }
+}
+
+/// What a server does for one call's trace (``CallTracing/serverTrace(_:followsCallerSampling:method:metadata:)``).
+enum ServerCallTrace: Sendable {
+    /// No trace: the call came without one and the server has no tracer.
+    case untraced
+    /// Not recorded: the handler runs with this context current, so its calls carry the trace on.
+    case propagated(TraceContext)
+    /// A recorded server span: the handler runs inside it, with the tracer as the task's tracer.
+    case recorded(any Span, any Tracer)
+
+    /// The span to end when the call ends (only a recorded call has one).
+    var span: (any Span)? {
+        if case let .recorded(span, _) = self { return span }
+        return nil
+    }
+
+    /// The trace id, for the call's log line.
+    var traceID: String? {
+        switch self {
+        case .untraced: return nil
+        case let .propagated(context): return context.traceID
+        case let .recorded(span, tracer): return CallTracing.traceparent(of: span.context, tracer: tracer).flatMap(TraceContext.init(traceparent:))?.traceID
+        }
     }
 }
 

@@ -18,6 +18,8 @@ final class ServerShared: Sendable {
     let metrics: RPCServerMetrics?
     /// Each routed method's series, made once: a call finds its own without a lock.
     let methodSeries: [String: MethodSeries]
+    /// Each routed method with its series: one lookup of the method's name per call.
+    let routes: [String: (method: Router.Method, series: MethodSeries?)]
     /// The series of requests for methods the router does not know.
     let unknownMethod: MethodSeries?
 
@@ -30,6 +32,7 @@ final class ServerShared: Sendable {
             for descriptor in router.descriptors { table[descriptor.name] = metrics.series(descriptor.name) }
         }
         self.methodSeries = table
+        self.routes = router.methods.mapValues { ($0, table[$0.descriptor.name]) }
         self.serviceName = serviceName
         self.router = router
         self.credentials = CredentialStore(credentials)
@@ -270,10 +273,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             refuse(request, principal: "-", RPCError(.unavailable, "server is shutting down; send new calls to another connection"))
             return
         }
-        guard let method = shared.router.method(named: request.method) else {
+        guard let route = shared.routes[request.method] else {
             refuse(request, principal: "-", RPCError(.unimplemented, "unknown method \(request.method)"))
             return
         }
+        let method = route.method
         let policy = method.descriptor.policy
         let authorization = request.metadataValue(MetadataKeys.authorization)
         var principal: Principal?
@@ -320,19 +324,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
         guard let context else { return }
         let loop = context.eventLoop
-        let tracer = shared.configuration.tracer
-        let span = tracer.map { CallTracing.startServerSpan($0, method: request.method, metadata: request.metadata) }
+        // Head sampling decides first: only a sampled call gets a span; any other carries its trace on.
+        let trace = CallTracing.serverTrace(shared.configuration.tracer, followsCallerSampling: shared.configuration.followsCallerSampling,
+                                            method: request.method, metadata: request.metadata)
         var record = logsCalls
             ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now(),
                          traceID: Self.traceID(request.metadataValue(MetadataKeys.traceparent)))
             : nil
-        if record != nil, record?.traceID == nil, let span, let tracer {
+        if record != nil, record?.traceID == nil {
             // A call that came without a trace and started one: the log line names it too.
-            record?.traceID = Self.traceID(CallTracing.traceparent(of: span.context, tracer: tracer))
+            record?.traceID = trace.traceID
         }
-        var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record, span: span)
+        var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record, span: trace.span)
         if let metrics = shared.metrics {
-            call.series = shared.methodSeries[request.method]
+            call.series = route.series
             call.started = record?.started ?? .now()
             metrics.inFlight.increment()
         }
@@ -349,20 +354,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         let payload = Data(request.payload.readableBytesView)
         let invoke = method.invoke
-        // With a tracer the handler runs inside the call's span (CallTracing); without one, a call that
-        // came with a trace runs as a span id of it, and the handler's outgoing calls carry it on.
-        let trace = span == nil ? request.metadataValue(MetadataKeys.traceparent).flatMap { TraceContext(traceparent: $0)?.child() } : nil
+        // A recorded call's handler runs inside its span (CallTracing); any other call that has a trace
+        // runs as a span id of it, and the handler's outgoing calls carry it on.
         let preferred: any TaskExecutor = method.descriptor.offEventLoop ? globalConcurrentExecutor : executor
         let task = Task(executorPreference: preferred) {
             let outcome: Result<Data, any Error>
             do {
-                if let span, let tracer {
+                switch trace {
+                case let .recorded(span, tracer):
                     outcome = .success(try await withTracer(tracer) {
                         try await InstrumentationContext.$current.withValue(span.context) { try await invoke(payload, callContext, sink) }
                     })
-                } else if let trace {
-                    outcome = .success(try await TraceContext.$current.withValue(trace) { try await invoke(payload, callContext, sink) })
-                } else {
+                case let .propagated(context):
+                    outcome = .success(try await TraceContext.$current.withValue(context) { try await invoke(payload, callContext, sink) })
+                case .untraced:
                     outcome = .success(try await invoke(payload, callContext, sink))
                 }
             } catch {
