@@ -253,7 +253,7 @@ let package = Package(
             name: "CRMWorldTests",
             dependencies: ["CRMWorld", "CRMProtos", "CRMPrimitives", "CRMRPC", "ProfilesService", "ProductsService", "CompensationService"]
         ),
-        .testTarget(name: "CRMReportTests", dependencies: ["CRMReport"]),
+        .testTarget(name: "CRMReportTests", dependencies: ["CRMReport", "CRMTestSupport"]),
         .testTarget(name: "CRMWorldLoaderTests", dependencies: ["CRMWorldLoader", "CRMWorld", "CRMProtos"]),
         .testTarget(
             name: "ProfilesServiceTests",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: the project's own installs, the Kubernetes manifests (rendered and
 # validated offline), generated code up to date, a build with zero warnings in our code, then every
-# test (unit, runtime, and the real executables as processes).
+# test (unit, runtime, and the real executables as processes), under a watchdog that turns a hang
+# into a failure naming the tests still running (scripts/watched-swift-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +43,4 @@ if [ -x scripts/test-c-client.sh ]; then
 fi
 
 echo "== swift test"
-swift test --skip-build
+scripts/watched-swift-test.sh

@@ -1,3 +1,4 @@
+import CRMTestSupport
 import Foundation
 
 /// Debian's headless Chromium, run as a child process with a bounded wait.
@@ -55,13 +56,11 @@ struct Chromium {
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         process.standardInput = FileHandle.nullDevice
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        try process.run()
+        let exit = try ChildProcess.launch(process)
         let seconds = Double(limit.components.seconds)
-        if finished.wait(timeout: .now() + seconds) == .timedOut {
+        if exit.wait(timeout: .now() + seconds) == nil {
             process.terminate()
-            _ = finished.wait(timeout: .now() + 5)
+            _ = exit.wait(timeout: .now() + 5)
             throw Failure("chromium did not finish within \(limit): \(arguments.joined(separator: " "))")
         }
         let output = (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? ""

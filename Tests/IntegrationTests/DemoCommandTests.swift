@@ -44,7 +44,7 @@ import Testing
         try await waitUntil(every: .milliseconds(20)) { first.standardError.contains("paused after 3 chunks") || !first.isRunning }
         #expect(Self.recordedChunks(state) == 3, "\(first.standardError)")
         first.interrupt()
-        let interrupted = try await first.exit()
+        let interrupted = await first.exit()
         #expect(interrupted == 130, "exit \(interrupted): \(first.standardError)")
         #expect(first.standardError.contains("interrupted ("), "\(first.standardError)")
         let loadedBefore = Self.recordedChunks(state)
@@ -52,7 +52,7 @@ import Testing
 
         // Resumed to the end.
         let second = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), demo, workDir: workDir, name: "demo-2")
-        let finished = try await second.exit()
+        let finished = await second.exit()
         #expect(finished == 0, "exit \(finished): \(second.standardError.suffix(3_000))")
         #expect(second.standardError.contains("resuming: \(loadedBefore * 20) of 400 customers were loaded by an earlier run"), "\(second.standardError)")
         let walkthrough = second.standardOutput
@@ -105,7 +105,7 @@ import Testing
 
         // Run again: nothing to load, every month closed already, the same statement.
         let third = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), demo, workDir: workDir, name: "demo-3")
-        let again = try await third.exit()
+        let again = await third.exit()
         #expect(again == 0, "exit \(again): \(third.standardError.suffix(3_000))")
         #expect(third.standardError.contains("compensation has settled all 15 months (2025-08…2026-10) already"), "\(third.standardError)")
         #expect(Self.step(7, of: third.standardOutput) == step7)
@@ -116,7 +116,7 @@ import Testing
         let report = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"),
                                         ["report", "--html", html.path, "--figures", figuresFile.path, "--state", state.path] + common,
                                         workDir: workDir, name: "report")
-        let reported = try await report.exit()
+        let reported = await report.exit()
         #expect(reported == 0, "exit \(reported): \(report.standardError)")
         let page = try String(contentsOf: html, encoding: .utf8)
         for id in ["branch-customers", "tier-assets", "campaign-hit-rates", "model-precision", "class-asset_tier"] {
@@ -197,7 +197,7 @@ final class CommandProcess: @unchecked Sendable {
     private let process = Process()
     private let stdoutFile: URL
     private let stderrFile: URL
-    private let exited: AsyncStream<Int32>
+    private let exited: ProcessExit
 
     init(_ executable: URL, _ arguments: [String], workDir: URL, name: String) throws {
         stdoutFile = workDir.appendingPathComponent("\(name).out")
@@ -210,13 +210,7 @@ final class CommandProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         process.standardError = try FileHandle(forWritingTo: stderrFile)
         process.standardInput = FileHandle.nullDevice
-        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        exited = stream
-        process.terminationHandler = { process in
-            continuation.yield(process.terminationStatus)
-            continuation.finish()
-        }
-        try process.run()
+        exited = try ChildProcess.launch(process)
     }
 
     var standardOutput: String { (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "" }
@@ -229,8 +223,7 @@ final class CommandProcess: @unchecked Sendable {
     }
 
     /// The exit status, once the process has exited (however long that takes on a busy machine).
-    func exit() async throws -> Int32 {
-        for await status in exited { return status }
-        throw RPCError(.internal, "\(process.arguments?.first ?? "command") ended without an exit status: \(standardError.suffix(2_000))")
+    func exit() async -> Int32 {
+        await exited.value()
     }
 }

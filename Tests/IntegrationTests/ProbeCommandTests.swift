@@ -11,7 +11,7 @@ import Testing
             ["probe", "localhost:\(port)", "--tls-ca", workDir.appendingPathComponent("certs/ca.crt").path] + extra,
             workDir: workDir, name: name
         )
-        let status = try await command.exit()
+        let status = await command.exit()
         return (status, command.standardOutput)
     }
 

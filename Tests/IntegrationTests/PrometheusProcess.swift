@@ -13,6 +13,7 @@ final class PrometheusProcess: @unchecked Sendable {
     let workDir: URL
     private(set) var port = 0
     private var process: Process?
+    private var exit: ProcessExit?
 
     init(workDir: URL) {
         self.workDir = workDir
@@ -42,7 +43,7 @@ final class PrometheusProcess: @unchecked Sendable {
         ]
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        exit = try ChildProcess.launch(process)
         self.process = process
         // It logs the address it really bound: `msg="Listening on" address=127.0.0.1:PORT`.
         try await waitUntil(every: .milliseconds(50)) {
@@ -88,6 +89,6 @@ final class PrometheusProcess: @unchecked Sendable {
     func terminate() {
         guard let process, process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+        _ = exit?.wait()
     }
 }

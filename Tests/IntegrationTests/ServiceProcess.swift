@@ -1,4 +1,5 @@
 import CRMRPC
+import CRMTestSupport
 import Foundation
 
 /// One real service executable started for a test: its own port (picked by the OS), its own SQLite
@@ -18,6 +19,8 @@ final class ServiceProcess: @unchecked Sendable {
     /// What a test's client speaks to this service: TLS trusting the work folder's CA (set by ``start``).
     private(set) var clientSecurity: ClientSecurity = .plaintext()
     private var process: Process?
+    /// When the process ended (it was started through ``ChildProcess``).
+    private var exit: ProcessExit?
 
     /// The package root, found from this file's location.
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -46,7 +49,7 @@ final class ServiceProcess: @unchecked Sendable {
     /// `config`: a configuration file instead of the development one in services/.
     /// `metrics`: also serve Prometheus metrics on a free port (read back into ``metricsPort``).
     func start(port requested: Int = 0, peers: [String: Int] = [:], arguments: [String] = [], config: URL? = nil, metrics: Bool = false) async throws {
-        let certs = try Self.certificates(in: workDir)
+        let certs = try await Self.certificates(in: workDir)
         clientSecurity = .tls(try ClientTLSContext(TLSFiles(certificateChain: nil, privateKey: nil, trustRoots: certs.appendingPathComponent("ca.crt").path)))
         let portFile = workDir.appendingPathComponent("\(name).port")
         try? FileManager.default.removeItem(at: portFile)
@@ -76,7 +79,7 @@ final class ServiceProcess: @unchecked Sendable {
         handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        exit = try ChildProcess.launch(process)
         self.process = process
 
         // Readiness: the port file appears once the server listens. No time limit while the
@@ -103,16 +106,15 @@ final class ServiceProcess: @unchecked Sendable {
 
     /// The development certificates in `<workDir>/certs`, made by scripts/dev-certs.sh (which keeps
     /// a complete set, so every process of a test shares one CA).
-    static func certificates(in workDir: URL) throws -> URL {
+    static func certificates(in workDir: URL) async throws -> URL {
         let folder = workDir.appendingPathComponent("certs")
         let script = Process()
         script.executableURL = URL(fileURLWithPath: "/bin/bash")
         script.arguments = [packageRoot.appendingPathComponent("scripts/dev-certs.sh").path, folder.path]
         script.standardOutput = FileHandle.nullDevice
-        try script.run()
-        script.waitUntilExit()
-        guard script.terminationStatus == 0 else {
-            throw RPCError(.internal, "scripts/dev-certs.sh \(folder.path) failed with exit \(script.terminationStatus)")
+        let status = try await ChildProcess.launch(script).value()
+        guard status == 0 else {
+            throw RPCError(.internal, "scripts/dev-certs.sh \(folder.path) failed with exit \(status)")
         }
         return folder
     }
@@ -127,7 +129,7 @@ final class ServiceProcess: @unchecked Sendable {
     func kill9() {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = exit?.wait()
     }
 
     /// SIGTERM and wait; returns the exit status.
@@ -137,7 +139,6 @@ final class ServiceProcess: @unchecked Sendable {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)
         }
-        process.waitUntilExit()
-        return process.terminationStatus
+        return exit?.wait() ?? process.terminationStatus
     }
 }
