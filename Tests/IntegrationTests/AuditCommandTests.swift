@@ -9,7 +9,7 @@ import Testing
 @Suite struct AuditCommandTests {
     func crmctl(_ arguments: [String], workDir: URL, name: String) async throws -> (status: Int32, output: String, error: String) {
         let command = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), arguments, workDir: workDir, name: name)
-        let status = try await command.exit()
+        let status = await command.exit()
         return (status, command.standardOutput, command.standardError)
     }
 
