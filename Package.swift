@@ -258,7 +258,7 @@ let package = Package(
         .testTarget(
             name: "ProfilesServiceTests",
             dependencies: [
-                "CRMTestSupport",
+                "CRMContract", "CRMTestSupport",
                 "ProfilesService", "CustomerDimensions", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost", "CRMWorld",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -268,7 +268,7 @@ let package = Package(
         .testTarget(
             name: "ProductsServiceTests",
             dependencies: [
-                "CRMPrimitives",
+                "CRMAudit", "CRMPrimitives",
                 "CRMTestSupport",
                 "ProductsService", "ProfilesService", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -278,7 +278,7 @@ let package = Package(
         .testTarget(
             name: "CompensationServiceTests",
             dependencies: [
-                "CompensationService", "CompensationSettlement", "CRMPrimitives", "ProfilesService", "ProductsService", "CRMProtos",
+                "CompensationService", "CompensationSettlement", "CRMAudit", "CRMPrimitives", "ProfilesService", "ProductsService", "CRMProtos",
                 "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport", "CRMWorld", "CRMWorldLoader",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -287,7 +287,7 @@ let package = Package(
             name: "MatchingServiceTests",
             dependencies: [
                 "MatchingService", "ProfilesService", "ProductsService", "CRMSuitability", "CRMPropensity", "CRMWorld", "CRMWorldLoader",
-                "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport",
+                "CRMAudit", "CRMPrimitives", "CRMProtos", "CRMRPC", "CRMServiceHost", "CRMStore", "CRMTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -303,6 +303,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -140,6 +140,11 @@ for service in ["profiles", "products", "matching", "compensation"]:
                 problems.append(f"{service}: volume {volume['name']} names a missing Secret {volume['secret']['secretName']}")
             elif volume["name"] == "tls" and set(secret.get("data", {})) != {"ca.crt", "tls.crt", "tls.key"}:
                 problems.append(f"{service}: Secret {secret['metadata']['name']} must hold ca.crt, tls.crt and tls.key")
+    if overlay == "production":
+        # Operators see personal data masked in production (proto/README.md §8.2).
+        privacy = [e.get("value", "") for e in container.get("env", []) if e["name"] == f"CRM_{service.upper()}_PRIVACY"]
+        if len(privacy) != 1 or json.loads(privacy[0]).get("roles", {}).get("admin") != []:
+            problems.append(f"{service}: production must set CRM_{service.upper()}_PRIVACY with admin seeing no personal data")
     for env in container.get("env", []):
         ref = env.get("valueFrom", {}).get("configMapKeyRef")
         if ref and (ref["name"] not in configs or ref["key"] not in find("ConfigMap", ref["name"])[0].get("data", {})):

@@ -1,49 +1,71 @@
 import GRDB
 
-/// The audit trail's tables, in the service's own store beside its data. Created by the trail
-/// itself (``AuditTrail/init(database:settings:)``) rather than by each service's migrator, so every
-/// service gets the same tables without restating them; `IF NOT EXISTS` makes it idempotent.
+/// The audit trail's tables, in the service's own store beside its data, as versioned migrations
+/// of their own (identifiers `audit-…` in the store's `grdb_migrations`), so every service gets the
+/// same tables without restating them and a later change to them is a new migration, never an
+/// edit. ``ServiceAssembly`` appends them to the service's migrator (they run, and are logged, with
+/// the service's own at start-up); ``AuditTrail/init(database:settings:now:)`` applies them too,
+/// which is a no-op on a store already migrated and makes a bare pool (the tests') usable.
 ///
-/// - `audit_record`: one row per audited call, append-only; `hash` chains it to the row before.
+/// - `audit_record`: one row per audited call, append-only; `hash` chains it to the row before, and
+///   covers the customer ids the record names (`customers`).
 /// - `audit_customer`: which records concern which customer (the index "who saw C0001318" reads);
-///   derived from the records, and checked against them by the verifier.
+///   derived from `customers`, and checked row by row against it by the verifier.
 /// - `audit_anchor`: the last record removed by retention, which the first remaining one chains from.
 /// - `audit_export`: how far the trail has been exported; retention removes nothing beyond it.
-enum AuditSchema {
-    static func create(_ db: Database) throws {
-        try db.execute(sql: """
-            CREATE TABLE IF NOT EXISTS audit_record (
-                sequence INTEGER PRIMARY KEY,
-                time_ms INTEGER NOT NULL,
-                principal TEXT NOT NULL,
-                roles TEXT NOT NULL,
-                peer TEXT NOT NULL,
-                certificate_subject TEXT NOT NULL,
-                method TEXT NOT NULL,
-                request_id TEXT NOT NULL,
-                status INTEGER NOT NULL,
-                customers BLOB NOT NULL,
-                aggregate_rule TEXT NOT NULL,
-                aggregate_count INTEGER,
-                unmasked INTEGER NOT NULL,
-                hash BLOB NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS audit_record_by_principal ON audit_record(principal, sequence);
-            CREATE INDEX IF NOT EXISTS audit_record_by_time ON audit_record(time_ms);
-            CREATE TABLE IF NOT EXISTS audit_customer (
-                customer_id TEXT NOT NULL,
-                sequence INTEGER NOT NULL,
-                PRIMARY KEY (customer_id, sequence)
-            ) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS audit_anchor (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                sequence INTEGER NOT NULL,
-                hash BLOB NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS audit_export (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                through_sequence INTEGER NOT NULL
-            );
-            """)
+public enum AuditSchema {
+    /// The trail's migrations alone.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        register(into: &migrator)
+        return migrator
+    }
+
+    /// Appends the trail's migrations after those already in `migrator`.
+    public static func register(into migrator: inout DatabaseMigrator) {
+        // Stores made before this migration existed already hold these tables (the trail created
+        // them itself with IF NOT EXISTS): IF NOT EXISTS keeps them opening, with their records.
+        migrator.registerMigration("audit-v1-trail") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS audit_record (
+                    sequence INTEGER PRIMARY KEY,
+                    time_ms INTEGER NOT NULL,
+                    principal TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    peer TEXT NOT NULL,
+                    certificate_subject TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    request_id TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    customers BLOB NOT NULL,
+                    aggregate_rule TEXT NOT NULL,
+                    aggregate_count INTEGER,
+                    unmasked INTEGER NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS audit_record_by_principal ON audit_record(principal, sequence);
+                CREATE INDEX IF NOT EXISTS audit_record_by_time ON audit_record(time_ms);
+                CREATE TABLE IF NOT EXISTS audit_customer (
+                    customer_id TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    PRIMARY KEY (customer_id, sequence)
+                ) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS audit_anchor (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    sequence INTEGER NOT NULL,
+                    hash BLOB NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS audit_export (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    through_sequence INTEGER NOT NULL
+                );
+                """)
+        }
+        // The verifier walks the customer index in record order beside the records (every row
+        // checked against the customers its record names), and retention deletes it by sequence:
+        // both read it by sequence, which its primary key (customer first) does not serve.
+        migrator.registerMigration("audit-v2-customer-by-sequence") { db in
+            try db.execute(sql: "CREATE INDEX audit_customer_by_sequence ON audit_customer(sequence, customer_id)")
+        }
     }
 }

@@ -80,13 +80,16 @@ extension AuditTrail {
     }
 
     /// Checks every stored record against the chain, from the anchor to the last one, and against
-    /// the head this process committed; reports the first record found wrong.
+    /// the head this process committed, and every row of the customer index against the record it
+    /// points at; reports the first record found wrong.
     ///
     /// What it can tell: a record changed (its hash no longer matches its content chained to the
     /// record before), a record deleted (a sequence missing), records added past what this service
-    /// wrote, records removed from the end, the customer index edited. A store rewritten whole,
-    /// chain and all, while the service was stopped is told only by comparing the head with one kept
-    /// elsewhere (an export's last hash, a previous verification's head).
+    /// wrote, records removed from the end, and a customer index row changed, added or deleted (the
+    /// customers a record names are in its hashed content, so once the record's hash holds, its
+    /// index rows must be exactly those customers). A store rewritten whole, chain and all, while
+    /// the service was stopped is told only by comparing the head with one kept elsewhere (an
+    /// export's last hash, a previous verification's head).
     public func verify() async throws -> ChainVerification {
         let before = head
         return try await database.read { db in
@@ -99,7 +102,7 @@ extension AuditTrail {
             result.head = (anchor.sequence, anchor.hash)
             var previous = anchor.hash
             var expected = anchor.sequence + 1
-            var indexRows: Int64 = 0
+            var index = try CustomerIndexReader(db)
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit_record ORDER BY sequence")
             while let row = try rows.next() {
                 let record = Self.value(row)
@@ -128,7 +131,17 @@ extension AuditTrail {
                                 "record \(record.sequence) is not the one this service committed: the chain up to it was rewritten")
                     return result
                 }
-                indexRows += Int64(record.call.subjectIDs.count)
+                if let stray = index.sequenceBefore(record.sequence) {
+                    result.fail(.indexChanged, stray, "the customer index names record \(stray), which is not stored (at or before the anchor \(anchor.sequence))")
+                    return result
+                }
+                let indexed = try index.customers(of: record.sequence)
+                let named = Set(record.call.subjectIDs)
+                if indexed != named {
+                    result.fail(.indexChanged, record.sequence, "the customer index of record \(record.sequence) differs from the customers it names: "
+                                + Self.difference(indexed: indexed, named: named))
+                    return result
+                }
                 previous = hash
                 expected += 1
                 result.recordsChecked += 1
@@ -139,29 +152,20 @@ extension AuditTrail {
                             "records \(result.head.sequence + 1)...\(known.sequence) were removed from the end")
                 return result
             }
-            let indexed = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_customer WHERE sequence > ?", arguments: [anchor.sequence]) ?? 0
-            if indexed != indexRows {
-                let position = try Self.firstIndexMismatch(db, after: anchor.sequence) ?? 0
-                result.fail(.indexChanged, position,
-                            "the customer index holds \(indexed) entries where the records name \(indexRows)"
-                                + (position > 0 ? "; first at record \(position)" : ""))
+            if let stray = index.sequenceBefore(.max) {
+                result.fail(.indexChanged, stray, "the customer index names record \(stray), past the last one stored (\(result.head.sequence))")
             }
             return result
         }
     }
 
-    /// The first record whose customers differ from its index entries.
-    private static func firstIndexMismatch(_ db: Database, after anchor: Int64) throws -> Int64? {
-        let records = try Row.fetchCursor(db, sql: "SELECT sequence, customers FROM audit_record WHERE sequence > ? ORDER BY sequence", arguments: [anchor])
-        let entries = try Row.fetchAll(db, sql: "SELECT sequence, customer_id FROM audit_customer WHERE sequence > ? ORDER BY sequence", arguments: [anchor])
-        var bySequence: [Int64: Set<String>] = [:]
-        for entry in entries { bySequence[entry["sequence"], default: []].insert(entry["customer_id"]) }
-        while let row = try records.next() {
-            let sequence: Int64 = row["sequence"]
-            let named = Set(AuditRecordCoding.decodeSubjects(row["customers"]) ?? [])
-            if named != bySequence.removeValue(forKey: sequence) ?? [] { return sequence }
-        }
-        return bySequence.keys.min()
+    /// What the index holds that the record does not name, and the reverse, for the message.
+    private static func difference(indexed: Set<String>, named: Set<String>) -> String {
+        var parts: [String] = []
+        let added = indexed.subtracting(named).sorted(), removed = named.subtracting(indexed).sorted()
+        if !added.isEmpty { parts.append("the index adds \(added.prefix(5).joined(separator: ", "))\(added.count > 5 ? " and \(added.count - 5) more" : "")") }
+        if !removed.isEmpty { parts.append("the index lacks \(removed.prefix(5).joined(separator: ", "))\(removed.count > 5 ? " and \(removed.count - 5) more" : "")") }
+        return parts.joined(separator: "; ")
     }
 
     /// Streams the records after `after` through `through` (nil: the last), after the anchor they
@@ -236,6 +240,38 @@ extension AuditTrail {
             aggregateRule: row["aggregate_rule"], aggregateCount: count.map { UInt64(clamping: $0) }, unmasked: row["unmasked"]
         )
         return AuditRecordValue(sequence: row["sequence"], timeMillis: row["time_ms"], call: call, hash: row["hash"])
+    }
+}
+
+/// The customer index read in record order (sequence, then customer id) beside the records, so
+/// the verifier checks each record's rows as it reaches the record, in one pass over each table.
+private struct CustomerIndexReader {
+    private let cursor: RowCursor
+    private var next: (sequence: Int64, customerID: String)?
+
+    init(_ db: Database) throws {
+        cursor = try Row.fetchCursor(db, sql: "SELECT sequence, customer_id FROM audit_customer ORDER BY sequence, customer_id")
+        try advance()
+    }
+
+    private mutating func advance() throws {
+        next = try cursor.next().map { ($0["sequence"], $0["customer_id"]) }
+    }
+
+    /// The sequence of the next row if it is before `sequence`: a row no record reached claims.
+    func sequenceBefore(_ sequence: Int64) -> Int64? {
+        guard let next, next.sequence < sequence else { return nil }
+        return next.sequence
+    }
+
+    /// The customers of the rows at `sequence`, consumed.
+    mutating func customers(of sequence: Int64) throws -> Set<String> {
+        var ids: Set<String> = []
+        while let next, next.sequence == sequence {
+            ids.insert(next.customerID)
+            try advance()
+        }
+        return ids
     }
 }
 

@@ -45,14 +45,14 @@ public final class AuditTrail: CallAuditor {
 
     private let state: Mutex<State>
 
-    /// Creates the trail's tables if needed and reads the chain's head. `now` is the clock records
+    /// Applies the trail's migrations if they are not yet (``AuditSchema``) and reads the chain's head. `now` is the clock records
     /// are stamped with (tests move it to exercise retention).
     public init(database: DatabasePool, settings: AuditSettings = AuditSettings(),
                 now: @escaping @Sendable () -> Int64 = { currentUnixMillis() }) throws {
         self.database = database
         self.settings = settings
         self.now = now
-        try database.write { db in try AuditSchema.create(db) }
+        try AuditSchema.migrator.migrate(database)
         let head = try database.read { db in try Self.storedHead(db) }
         state = Mutex(State(head: head, lastTime: head.timeMillis))
     }

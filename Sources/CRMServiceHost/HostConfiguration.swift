@@ -44,6 +44,7 @@ public struct HostConfigurationFile: Codable, Sendable {
     public var audit: AuditSettings?
     /// Which kinds of personal data each role sees unmasked: `{"roles": {"workbench": ["name", "phone"]}}`.
     /// A role listed here replaces its entry in ``PrivacyPolicy/standard``; `[]` masks everything.
+    /// `CRM_<SERVICE>_PRIVACY` (the same object as JSON) replaces roles again, after the file.
     public var privacy: PrivacyFile?
 
     public struct PrivacyFile: Codable, Sendable {
@@ -252,6 +253,19 @@ public struct HostConfiguration: Sendable {
         configuration.audit = audit
         for (role, kinds) in file.privacy?.roles ?? [:] {
             configuration.privacy.visibleByRole[role] = Set(kinds)
+        }
+        // The environment's privacy object (the file's form) wins role by role: how a deployment
+        // overlay tightens the policy without restating each service's configuration file.
+        if let text = env("PRIVACY") {
+            let privacy: HostConfigurationFile.PrivacyFile
+            do {
+                privacy = try JSONDecoder().decode(HostConfigurationFile.PrivacyFile.self, from: Data(text.utf8))
+            } catch {
+                throw ConfigurationError("\(prefix)PRIVACY is not a privacy object like {\"roles\": {\"admin\": []}}: \(error)")
+            }
+            for (role, kinds) in privacy.roles ?? [:] {
+                configuration.privacy.visibleByRole[role] = Set(kinds)
+            }
         }
         return configuration
     }

@@ -53,7 +53,10 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         let peerSecurity: ClientSecurity = peerTLS.map { .tls($0) } ?? .plaintext(onNetwork: configuration.plaintextOnNetwork)
         let peerToken = peerTLS == nil ? configuration.peerToken : nil
         let traces = try TraceExport.make(configuration, logger: logger)
-        let database = try SQLiteStore.open(path: configuration.databasePath, migrator: S.migrator, logger: logger)
+        // The audit trail's tables are the store's too: its migrations follow the service's own.
+        var migrator = S.migrator
+        AuditSchema.register(into: &migrator)
+        let database = try SQLiteStore.open(path: configuration.databasePath, migrator: migrator, logger: logger)
         let metrics = ServiceMetrics(service: S.name)
         let peerMetrics = metrics.rpcClient()
         var peers = given ?? [:]

@@ -160,10 +160,65 @@ import Testing
         #expect(result.position == 6)
     }
 
-    @Test func verifyReportsAnEditedCustomerIndex() async throws {
+    @Test func verifyReportsADeletedCustomerIndexRow() async throws {
         let result = try await tampered("DELETE FROM audit_customer WHERE customer_id = 'C0003'")
         #expect(result.problem == .indexChanged)
         #expect(result.position == 3)
+        #expect(result.recordsChecked == 2)
+    }
+
+    /// The same number of rows, one customer id changed: a query for C0003 would no longer find
+    /// record 3, and one for C0009 would invent it.
+    @Test func verifyReportsAChangedCustomerIdInTheIndex() async throws {
+        let result = try await tampered("UPDATE audit_customer SET customer_id = 'C0009' WHERE customer_id = 'C0003'")
+        #expect(!result.intact)
+        #expect(result.problem == .indexChanged)
+        #expect(result.position == 3)
+        #expect(result.recordsChecked == 2)
+        #expect(result.message.contains("C0009") && result.message.contains("C0003"), "\(result.message)")
+    }
+
+    @Test func verifyReportsARowAddedToTheIndex() async throws {
+        let result = try await tampered("INSERT INTO audit_customer (customer_id, sequence) VALUES ('C0001', 4)")
+        #expect(result.problem == .indexChanged)
+        #expect(result.position == 4)
+        #expect(result.recordsChecked == 3)
+    }
+
+    @Test func verifyReportsAnIndexRowNamingNoStoredRecord() async throws {
+        let result = try await tampered("INSERT INTO audit_customer (customer_id, sequence) VALUES ('C0001', 9)")
+        #expect(result.problem == .indexChanged)
+        #expect(result.position == 9)
+        #expect(result.recordsChecked == 5)
+    }
+
+    /// A store whose trail was made before the tables were migrations (the trail created them
+    /// itself): it opens, gets the migrations recorded, keeps its records, and its chain verifies.
+    @Test func aStoreFromBeforeTheAuditMigrationsOpensWithItsChain() async throws {
+        let (first, file) = try await start()
+        try await withService(first) { service in
+            let ingest = service.client(token: "ingest")
+            defer { Task { await ingest.close() } }
+            for index in 1...3 { try await upsert(ingest, "C000\(index)") }
+        }
+        let outside = try DatabaseQueue(path: file)
+        try await outside.write { db in
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'audit-%'; DROP INDEX audit_customer_by_sequence")
+        }
+        try outside.close()
+
+        let second = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: TestPrincipals.entries)
+        try await withService(second) { service in
+            let applied = try await service.database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier LIKE 'audit-%'") }
+            #expect(applied.sorted() == ["audit-v1-trail", "audit-v2-customer-by-sequence"])
+            #expect(service.auditTrail.head.sequence == 3)
+            let ingest = service.client(token: "ingest"), compliance = service.client(token: "compliance")
+            defer { Task { await ingest.close(); await compliance.close() } }
+            try await upsert(ingest, "C0004")
+            let result = try await compliance.unary(Crm_Audit_V1_Audit.verifyAuditChain, .init())
+            #expect(result.intact, "\(result.message)")
+            #expect(result.recordsChecked == 4)
+        }
     }
 
     /// Every method registered with an audit rule leaves a record naming the method, the caller and

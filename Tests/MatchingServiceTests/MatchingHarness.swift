@@ -58,7 +58,8 @@ struct MatchingHarness: StoppableService {
 
     func customer(_ id: String, status: Crm_Profiles_V1_AccountStatus = .normal, tolerance: Crm_Common_V1_RiskTolerance? = .c3,
                   lowest: Bool = false, professional: Bool = false, horizon: Crm_Profiles_V1_InvestmentHorizon = .threeTo5Years,
-                  varieties: [Crm_Profiles_V1_InvestmentVariety] = [.funds, .bonds], assessedDaysAgo: Int64 = 30) async throws {
+                  varieties: [Crm_Profiles_V1_InvestmentVariety] = [.funds, .bonds], assessedDaysAgo: Int64 = 30,
+                  manager: String = "M1") async throws {
         let ingest = profiles.client(token: "ingest")
         _ = try await ingest.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
             $0.customer = .with {
@@ -66,7 +67,7 @@ struct MatchingHarness: StoppableService {
                 $0.kind = .individual
                 $0.name = "Customer \(id)"
                 $0.branchID = "B01"
-                $0.managerID = "M1"
+                $0.managerID = manager
                 $0.status = status
                 if status != .prospect { $0.openDate = .init(year: 2020, month: 1, day: 15) }
             }

@@ -1,3 +1,4 @@
+import CRMContract
 import CRMRPC
 import CRMServiceHost
 import Foundation
@@ -86,6 +87,39 @@ import Testing
             try resolve(["--config", config.path], environment: ["CRM_PROFILES_TOKENS_FILE": folder.appendingPathComponent("none.json").path])
         }
         #expect(missing?.description.contains("cannot read tokens file") == true)
+    }
+
+    /// The privacy policy: the shipped one, the file's roles over it, then the environment's (what
+    /// the production overlay sets so operators see personal data masked).
+    @Test func privacyRolesComeFromTheFileThenTheEnvironmentAndTheProductionOverlayMasksAdmin() throws {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("crm-privacy-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: config) }
+        try #"{"plaintext": true, "privacy": {"roles": {"workbench": ["name"], "admin": ["name", "phone"]}}}"#.write(to: config, atomically: true, encoding: .utf8)
+        #expect(try resolve(["--plaintext"]).privacy.visibleByRole["admin"] == Set(PersonalDataKind.allCases))
+        let fromFile = try resolve(["--config", config.path])
+        #expect(fromFile.privacy.visibleByRole["workbench"] == [.name])
+        #expect(fromFile.privacy.visibleByRole["admin"] == [.name, .phone])
+        let fromEnvironment = try resolve(["--config", config.path], environment: ["CRM_PROFILES_PRIVACY": #"{"roles": {"admin": []}}"#])
+        #expect(fromEnvironment.privacy.visibleByRole["admin"] == [])
+        #expect(fromEnvironment.privacy.visibleByRole["workbench"] == [.name])
+        let bad = #expect(throws: ConfigurationError.self) {
+            try resolve(["--plaintext"], environment: ["CRM_PROFILES_PRIVACY": #"{"roles": {"admin": ["shoe_size"]}}"#])
+        }
+        #expect(bad?.description.contains("CRM_PROFILES_PRIVACY") == true)
+
+        // The production overlay's value, as kustomize passes it to each service.
+        let overlay = try String(contentsOf: Self.packageRoot.appendingPathComponent("deploy/kubernetes/overlays/production/kustomization.yaml"),
+                                 encoding: .utf8)
+        for service in ["profiles", "products", "matching", "compensation"] {
+            let variable = "CRM_\(service.uppercased())_PRIVACY"
+            let value = try #require(overlay.components(separatedBy: "name: \(variable)\n").dropFirst().first?
+                .split(separator: "\n").first?.trimmingCharacters(in: .whitespaces), "\(variable) is not in the production overlay")
+            #expect(value.hasPrefix("value: '") && value.hasSuffix("'"))
+            let json = String(value.dropFirst("value: '".count).dropLast())
+            let resolved = try HostConfiguration.resolve(serviceName: service, defaultPort: 0, options: HostOptions.parse(["--plaintext"]),
+                                                         environment: [variable: json])
+            #expect(resolved.privacy.visibleByRole["admin"] == [], "\(service)")
+        }
     }
 
     @Test func aReplicaListeningOnEveryAddressLeavesItsOwnHostNameOutOfItsSiblings() throws {

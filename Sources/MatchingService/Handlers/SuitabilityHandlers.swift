@@ -10,8 +10,8 @@ struct SuitabilityHandlers: Sendable {
     func register(into router: inout Router) {
         router.unary(Crm_Matching_V1_Matching.decideSuitability,
                      policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
-                     audit: .customers { [$0.customerID] }) { request, _ in
-            try decide(request)
+                     audit: .customers { [$0.customerID] }) { request, context in
+            try decide(request, principal: context.principal)
         }
         router.unary(Crm_Matching_V1_Matching.listDecisions,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.service), audit: .returned { $0.decisions.map(\.customerID) }) { request, _ in
@@ -26,12 +26,15 @@ struct SuitabilityHandlers: Sendable {
         }
     }
 
-    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest) throws -> Crm_Matching_V1_DecideSuitabilityResponse {
+    /// A client manager's workbench (`principal` scoped by ``CustomerScope``) is answered only for
+    /// the customers in the manager's book.
+    func decide(_ request: Crm_Matching_V1_DecideSuitabilityRequest, principal: Principal?) throws -> Crm_Matching_V1_DecideSuitabilityResponse {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
         if request.hasAmount, request.amount.minorUnits <= 0 {
             throw RPCError.invalidArgument(field: "amount.minor_units", "must be greater than zero")
         }
+        try replica.checkScope(principal, customerID: request.customerID)
         let now = currentUnixMillis()
         let today = BusinessDays.day(ofMillis: now)
         let decision: ReplicaMemory.Decision

@@ -32,8 +32,8 @@ struct TargetingHandlers: Sendable {
         }
         router.unary(Crm_Matching_V1_Matching.recommendProducts,
                      policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
-                     audit: .customers { [$0.customerID] }) { request, _ in
-            try recommend(request)
+                     audit: .customers { [$0.customerID] }) { request, context in
+            try recommend(request, principal: context.principal)
         }
     }
 
@@ -68,9 +68,12 @@ struct TargetingHandlers: Sendable {
         }
     }
 
-    func recommend(_ request: Crm_Matching_V1_RecommendProductsRequest) throws -> Crm_Matching_V1_RecommendProductsResponse {
+    /// A client manager's workbench (`principal` scoped by ``CustomerScope``) is answered only for
+    /// the customers in the manager's book.
+    func recommend(_ request: Crm_Matching_V1_RecommendProductsRequest, principal: Principal?) throws -> Crm_Matching_V1_RecommendProductsResponse {
         guard !request.customerID.isEmpty else { throw RPCError.invalidArgument(field: "customer_id", "is required") }
         guard request.limit <= 100 else { throw RPCError.invalidArgument(field: "limit", "at most 100") }
+        try replica.checkScope(principal, customerID: request.customerID)
         let limit = request.limit == 0 ? 10 : Int(request.limit)
         let now = BusinessDays.currentMillis()
         return try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
