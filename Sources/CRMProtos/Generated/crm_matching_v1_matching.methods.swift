@@ -14,6 +14,9 @@ public enum Crm_Matching_V1_Matching {
 
     /// The suitability decision for a customer buying a product; products asks before accepting an
     /// order. Unknown customer or product: NOT_FOUND; no usable assessment is PROHIBITED, not an error.
+    /// A client manager's workbench is answered only for the customers of its own book (manager_id in
+    /// matching's copy): another manager's customer and an unknown id are the same PERMISSION_DENIED
+    /// naming customer_id.
     public static let decideSuitability = UnaryMethod<Crm_Matching_V1_DecideSuitabilityRequest, Crm_Matching_V1_DecideSuitabilityResponse>(service: serviceName, name: "DecideSuitability")
 
     /// `ListDecisions`.
@@ -26,7 +29,8 @@ public enum Crm_Matching_V1_Matching {
     /// Every eligible customer, best first, one message each.
     public static let streamTargetCustomers = ServerStreamingMethod<Crm_Matching_V1_StreamTargetCustomersRequest, Crm_Matching_V1_TargetCustomer>(service: serviceName, name: "StreamTargetCustomers")
 
-    /// `RecommendProducts`.
+    /// The products that suit a customer, best first. A client manager's workbench is answered only
+    /// for the customers of its own book, as DecideSuitability is.
     public static let recommendProducts = UnaryMethod<Crm_Matching_V1_RecommendProductsRequest, Crm_Matching_V1_RecommendProductsResponse>(service: serviceName, name: "RecommendProducts")
 
     /// `TrainModel`.
