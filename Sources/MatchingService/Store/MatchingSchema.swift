@@ -112,6 +112,18 @@ enum MatchingSchema {
             // shape, fetched again when next needed.
             try db.execute(sql: "DELETE FROM snapshot")
         }
+        migrator.registerMigration("v4-behaviour-from-purchases") { db in
+            // A store made before v3 had followed products' feed past its orders already, so its
+            // subscriptions were only in `purchase` and the behaviour features missed every earlier
+            // order. They come back from there, as the feed writes them (key o<order id>, family
+            // resolved from the catalogue when read); a row the feed wrote since stays as it is.
+            // Redemptions from before v3 were never kept and cannot come back.
+            try db.execute(sql: """
+                INSERT INTO behaviour (key, customer_id, at, kind, product_code, family, amount_minor)
+                SELECT 'o' || order_id, customer_id, accepted_at, ?, product_code, -1, amount_minor FROM purchase WHERE true
+                ON CONFLICT(key) DO NOTHING
+                """, arguments: [Int(BehaviourEvent.Kind.subscription.rawValue)])
+        }
         return migrator
     }
 }
