@@ -418,12 +418,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         logger.log(level: callLogLevel, "call finished", metadata: metadata)
     }
 
-    /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or nil if it is not one.
+    /// The trace id of a W3C `traceparent`, or nil if it is not one (TraceContext's rules: the
+    /// log names only traces the call carries on).
     static func traceID(_ traceparent: String?) -> String? {
-        guard let traceparent else { return nil }
-        let parts = traceparent.split(separator: "-")
-        guard parts.count >= 4, parts[1].utf8.count == 32, parts[1].allSatisfy(\.isHexDigit) else { return nil }
-        return String(parts[1])
+        traceparent.flatMap { TraceContext(traceparent: $0)?.traceID }
     }
 
     /// Counts a call that ran (or was started) and has ended with `code`, and ends its span.
