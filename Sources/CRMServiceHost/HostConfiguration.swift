@@ -251,9 +251,12 @@ public struct HostConfiguration: Sendable {
             otlpProtocol: otlpProtocol
         )
         configuration.audit = audit
-        for (role, kinds) in file.privacy?.roles ?? [:] {
-            configuration.privacy.visibleByRole[role] = Set(kinds)
+        func apply(_ privacy: HostConfigurationFile.PrivacyFile?) {
+            for (role, kinds) in privacy?.roles ?? [:] {
+                configuration.privacy.visibleByRole[role] = Set(kinds)
+            }
         }
+        apply(file.privacy)
         // The environment's privacy object (the file's form) wins role by role: how a deployment
         // overlay tightens the policy without restating each service's configuration file.
         if let text = env("PRIVACY") {
@@ -263,9 +266,7 @@ public struct HostConfiguration: Sendable {
             } catch {
                 throw ConfigurationError("\(prefix)PRIVACY is not a privacy object like {\"roles\": {\"admin\": []}}: \(error)")
             }
-            for (role, kinds) in privacy.roles ?? [:] {
-                configuration.privacy.visibleByRole[role] = Set(kinds)
-            }
+            apply(privacy)
         }
         return configuration
     }

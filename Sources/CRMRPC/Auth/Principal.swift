@@ -18,4 +18,16 @@ public struct Principal: Sendable, Hashable, Codable {
     public static let adminRole = "admin"
 
     public var isAdmin: Bool { roles.contains(Self.adminRole) }
+
+    /// The client manager whose book bounds this caller (its `manager_id`), nil when it has none.
+    public var managerID: String? {
+        guard let managerID = attributes["manager_id"], !managerID.isEmpty else { return nil }
+        return managerID
+    }
+
+    /// Whether the caller acts for every customer: an operator, or one holding any of
+    /// `unscopedRoles` (a service's staff roles). Everyone else is scoped to a book.
+    public func actsForEveryCustomer(_ unscopedRoles: Set<String>) -> Bool {
+        isAdmin || !roles.isDisjoint(with: unscopedRoles)
+    }
 }

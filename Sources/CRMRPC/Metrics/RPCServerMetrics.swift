@@ -6,7 +6,7 @@ import Synchronization
 /// in flight, connections, refusals, bytes and drains (``RPCMetricNames``).
 ///
 /// Every series is made once and kept: the server makes each routed method's series when it starts
-/// (`ServerShared.methodSeries`, read without a lock), and a call that ends OK touches the histogram
+/// (`ServerShared.routes`, read without a lock), and a call that ends OK touches the histogram
 /// (swift-prometheus' lock) and a counter (an atomic add). Methods the
 /// router does not know are counted as `unknown`, so a caller cannot mint series.
 public final class RPCServerMetrics: Sendable {

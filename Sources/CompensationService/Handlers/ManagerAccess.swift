@@ -37,7 +37,7 @@ enum ManagerAccess {
         if principal.roles.contains(CompensationRoles.branchHead), let branchID = principal.attributes["branch_id"], !branchID.isEmpty {
             return .branch(branchID)
         }
-        if principal.roles.contains(CompensationRoles.manager), let managerID = principal.attributes["manager_id"], !managerID.isEmpty {
+        if principal.roles.contains(CompensationRoles.manager), let managerID = principal.managerID {
             return .manager(managerID)
         }
         throw RPCError(.permissionDenied, "\(principal.name) has no branch_id or manager_id to scope its reads")

@@ -16,19 +16,19 @@ enum CustomerScope {
     /// these checks guard).
     static func scopedManager(_ principal: Principal?) throws(Refusal) -> String? {
         guard let principal else { return nil }
-        let seesEverything: Set<String> = [MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.website, MatchingRoles.service]
-        if principal.isAdmin || !principal.roles.isDisjoint(with: seesEverything) { return nil }
-        guard let managerID = principal.attributes["manager_id"], !managerID.isEmpty else {
+        if principal.actsForEveryCustomer([MatchingRoles.headOffice, MatchingRoles.marketing, MatchingRoles.website, MatchingRoles.service]) {
+            return nil
+        }
+        guard let managerID = principal.managerID else {
             throw Refusal.refused(.permissionDenied, field: "customer_id", "\(principal.name) has no manager_id to scope its customers by")
         }
         return managerID
     }
 
-    /// Throws PERMISSION_DENIED naming `customer_id` unless `principal` may be answered about
-    /// `customerID`, whose manager in the copy is `managerOf` (nil: no such customer in the copy).
-    static func check(_ principal: Principal?, customerID: String, managerOf: (String) -> String?) throws(Refusal) {
-        guard let managerID = try scopedManager(principal) else { return }
-        guard let owner = managerOf(customerID), owner == managerID else {
+    /// Throws PERMISSION_DENIED naming `customer_id` unless the customer's manager in the copy
+    /// (`owner`; nil: no such customer in the copy) is `managerID`, the caller's book.
+    static func check(_ principal: Principal?, managerID: String, owner: String?) throws(Refusal) {
+        guard owner == managerID else {
             throw Refusal.refused(.permissionDenied, field: "customer_id",
                                   "\(principal?.name ?? "the caller") may be answered only about the customers in its own book")
         }
@@ -47,11 +47,11 @@ extension ReplicaMemory {
 }
 
 extension Replica {
-    /// ``CustomerScope/check(_:customerID:managerOf:)`` against the copy; takes the lock only for
-    /// a scoped caller, so staff calls pay nothing.
+    /// ``CustomerScope/check(_:managerID:owner:)`` against the copy; takes the lock only for a
+    /// scoped caller, so staff calls pay nothing.
     func checkScope(_ principal: Principal?, customerID: String) throws(Refusal) {
-        guard try CustomerScope.scopedManager(principal) != nil else { return }
+        guard let managerID = try CustomerScope.scopedManager(principal) else { return }
         let owner = memory.withLock { $0.managerID(ofCustomer: customerID) }
-        try CustomerScope.check(principal, customerID: customerID) { _ in owner }
+        try CustomerScope.check(principal, managerID: managerID, owner: owner)
     }
 }

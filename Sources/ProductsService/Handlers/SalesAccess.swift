@@ -19,10 +19,8 @@ struct SalesAccess: Sendable {
     /// checks guard an authenticated principal).
     static func scopedManager(_ principal: Principal?) throws -> String? {
         guard let principal else { return nil }
-        if principal.isAdmin || !principal.roles.isDisjoint(with: [ProductsRoles.headOffice, ProductsRoles.website, ProductsRoles.service]) {
-            return nil
-        }
-        guard let managerID = principal.attributes["manager_id"], !managerID.isEmpty else {
+        if principal.actsForEveryCustomer([ProductsRoles.headOffice, ProductsRoles.website, ProductsRoles.service]) { return nil }
+        guard let managerID = principal.managerID else {
             throw RPCError(.permissionDenied, "\(principal.name) has no manager_id to scope its sales to")
         }
         return managerID

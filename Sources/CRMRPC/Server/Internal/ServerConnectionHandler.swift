@@ -16,9 +16,8 @@ final class ServerShared: Sendable {
     let warnings = PeerWarningLimiter()
     /// Nil when the server counts nothing (tests of the runtime, the benchmark's bare variant).
     let metrics: RPCServerMetrics?
-    /// Each routed method's series, made once: a call finds its own without a lock.
-    let methodSeries: [String: MethodSeries]
-    /// Each routed method with its series: one lookup of the method's name per call.
+    /// Each routed method with its series (made once; nil without metrics): one lookup of the
+    /// method's name per call, and no lock.
     let routes: [String: (method: Router.Method, series: MethodSeries?)]
     /// The series of requests for methods the router does not know.
     let unknownMethod: MethodSeries?
@@ -27,12 +26,7 @@ final class ServerShared: Sendable {
          readiness: ServiceReadiness, logger: Logger, metrics: RPCServerMetrics?) {
         self.metrics = metrics
         self.unknownMethod = metrics?.series("unknown")
-        var table: [String: MethodSeries] = [:]
-        if let metrics {
-            for descriptor in router.descriptors { table[descriptor.name] = metrics.series(descriptor.name) }
-        }
-        self.methodSeries = table
-        self.routes = router.methods.mapValues { ($0, table[$0.descriptor.name]) }
+        self.routes = router.methods.mapValues { method in (method, metrics?.series(method.descriptor.name)) }
         self.serviceName = serviceName
         self.router = router
         self.credentials = CredentialStore(credentials)
@@ -437,7 +431,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         reply(request.callID, error)
         logRefused(request, principal: principal, error)
         if shared.metrics != nil {
-            let series = shared.methodSeries[request.method] ?? shared.unknownMethod
+            let series = shared.routes[request.method]?.series ?? shared.unknownMethod
             series?.finished(error.code, nanoseconds: nil)
         }
     }
