@@ -65,12 +65,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// What the one line logged per finished call says: the method, the caller's request id, the
     /// principal, the status and how long it took.
     private struct CallRecord {
-        var method: String
-        var requestID: String
-        var principal: String
-        var started: NIODeadline
-        /// The W3C trace id of the `traceparent` the call came with, if any.
-        var traceID: String? = nil
+        let method: String
+        let requestID: String
+        let principal: String
+        let started: NIODeadline
+        /// The W3C trace id of the call: the caller's, or the one its span started; nil without one.
+        let traceID: String?
     }
 
     private static let healthPrefix = "/\(Crm_Rpc_V1_Health.serviceName)/"
@@ -321,14 +321,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         // Head sampling decides first: only a sampled call gets a span; any other carries its trace on.
         let trace = CallTracing.serverTrace(shared.configuration.tracer, followsCallerSampling: shared.configuration.followsCallerSampling,
                                             method: request.method, metadata: request.metadata)
-        var record = logsCalls
+        // The log line names the call's trace: the caller's, or the one its span started.
+        let record = logsCalls
             ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now(),
-                         traceID: Self.traceID(request.metadataValue(MetadataKeys.traceparent)))
+                         traceID: trace.traceID)
             : nil
-        if record != nil, record?.traceID == nil {
-            // A call that came without a trace and started one: the log line names it too.
-            record?.traceID = trace.traceID
-        }
         var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record, span: trace.span)
         if let metrics = shared.metrics {
             call.series = route.series
