@@ -161,11 +161,12 @@ extension AuditTrail {
 
     /// What the index holds that the record does not name, and the reverse, for the message.
     private static func difference(indexed: Set<String>, named: Set<String>) -> String {
-        var parts: [String] = []
-        let added = indexed.subtracting(named).sorted(), removed = named.subtracting(indexed).sorted()
-        if !added.isEmpty { parts.append("the index adds \(added.prefix(5).joined(separator: ", "))\(added.count > 5 ? " and \(added.count - 5) more" : "")") }
-        if !removed.isEmpty { parts.append("the index lacks \(removed.prefix(5).joined(separator: ", "))\(removed.count > 5 ? " and \(removed.count - 5) more" : "")") }
-        return parts.joined(separator: "; ")
+        func listing(_ verb: String, _ ids: Set<String>) -> String? {
+            guard !ids.isEmpty else { return nil }
+            let sorted = ids.sorted()
+            return "the index \(verb) \(sorted.prefix(5).joined(separator: ", "))\(sorted.count > 5 ? " and \(sorted.count - 5) more" : "")"
+        }
+        return [listing("adds", indexed.subtracting(named)), listing("lacks", named.subtracting(indexed))].compactMap { $0 }.joined(separator: "; ")
     }
 
     /// Streams the records after `after` through `through` (nil: the last), after the anchor they
