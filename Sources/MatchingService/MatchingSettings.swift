@@ -10,7 +10,9 @@ import CRMServiceHost
 /// - `model.max_rows`: TrainModel's row budget, training and validation rows together (3,000,000):
 ///   beyond it fewer negatives are kept per positive, every positive stays;
 /// - `model.snapshot_page`: customers per call when TrainModel fetches a month-end snapshot from
-///   profiles (20000); profiles reads its event log once per call, so larger pages mean fewer reads.
+///   profiles (20000); profiles reads its event log once per call, so larger pages mean fewer reads;
+/// - `model.snapshot_days_per_call`: month-ends asked for in one call (100): profiles folds each
+///   customer's events once for all of them; 1 asks one month-end a call, as before `as_of_days`.
 struct MatchingSettings: Sendable {
     var assessmentValidityYears = 2
     var feedPage = 2_000
@@ -19,11 +21,12 @@ struct MatchingSettings: Sendable {
     var modelSync: Duration = .seconds(10)
     var maxTrainingRows = 3_000_000
     var monthEndPage = 20_000
+    var monthEndsPerCall = 100
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)
         try reader.refuseUnknown(known: ["assessment.validity_years", "feed.page", "feed.interval_ms", "feed.snapshot_page", "model.sync_seconds",
-                                         "model.max_rows", "model.snapshot_page"])
+                                         "model.max_rows", "model.snapshot_page", "model.snapshot_days_per_call"])
         assessmentValidityYears = try reader.integer("assessment.validity_years", default: 2, in: 1...10)
         feedPage = try reader.integer("feed.page", default: 2_000, in: 1...100_000)
         feedInterval = try reader.milliseconds("feed.interval_ms", default: 200, in: 1...3_600_000)
@@ -31,5 +34,6 @@ struct MatchingSettings: Sendable {
         modelSync = try reader.seconds("model.sync_seconds", default: 10, in: 1...86_400)
         maxTrainingRows = try reader.integer("model.max_rows", default: 3_000_000, in: 10_000...50_000_000)
         monthEndPage = try reader.integer("model.snapshot_page", default: 20_000, in: 1_000...200_000)
+        monthEndsPerCall = try reader.integer("model.snapshot_days_per_call", default: 100, in: 1...100)
     }
 }

@@ -88,6 +88,14 @@ public struct ProfilesService: CRMService {
         [updater]
     }
 
+    /// Appends events straight to this service's event log (``StoreSeeding/appendEvents(_:into:)``):
+    /// for tools building large worlds in process. The updater folds them at its next catch-up
+    /// (``updateDimensions()``), not at once.
+    @discardableResult
+    public func appendSeededEvents(_ events: StoreSeeding.Events) async throws -> Int {
+        try await StoreSeeding.appendEvents(events, into: database)
+    }
+
     /// Folds every pending event and change into dimensions now (tests and tools; the running
     /// service does this by itself a few milliseconds after each write).
     public func updateDimensions() async throws {

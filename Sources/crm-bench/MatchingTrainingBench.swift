@@ -47,6 +47,9 @@ struct MatchingTrainingBench: AsyncParsableCommand {
     @Flag(help: "Drop the replica's stored month-end snapshots before every run (a new replica's first training).")
     var freshSnapshots = false
 
+    @Flag(help: "Load the world's events through the ingestion RPCs instead of straight into profiles' store (StoreSeeding.appendEvents).")
+    var eventsThroughRPCs = false
+
     @Option(help: "Seconds one TrainModel call may take before it is cancelled.")
     var timeout: Int = 2_400
 
@@ -74,7 +77,8 @@ struct MatchingTrainingBench: AsyncParsableCommand {
 
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: base.appendingPathComponent("profiles.sqlite").path, tokens: tokens, runBackground: true)
         let productsService = try await InProcessService<ProductsService>.start(databasePath: base.appendingPathComponent("products.sqlite").path, tokens: tokens)
-        try await Self.loadWorld(world, customers: customers, marker: marker, profiles: profiles, products: productsService, token: token)
+        try await Self.loadWorld(world, customers: customers, marker: marker, profiles: profiles, products: productsService, token: token,
+                                 eventsThroughRPCs: eventsThroughRPCs)
 
         let matching = try ReplicaProcess(
             executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -151,16 +155,35 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         try await profiles.stop()
     }
 
-    /// Loads `world` through the services' RPCs unless `marker` says this folder already holds it,
-    /// then folds the dimensions and writes the marker (also used by `profiles-as-of`).
+    /// Loads `world` unless `marker` says this folder already holds it, then folds the dimensions
+    /// and writes the marker (also used by `profiles-as-of`). Customers, their status changes and
+    /// assessments, the catalogue and the orders go through the services' RPCs; the events go
+    /// straight into profiles' store (`appendSeededEvents`: the rows ingestion would write, one
+    /// prepared INSERT per chunk) unless `eventsThroughRPCs`. The same world either way.
     static func loadWorld(_ world: World, customers: Int, marker: URL, profiles: InProcessService<ProfilesService>,
-                          products: InProcessService<ProductsService>, token: String) async throws {
+                          products: InProcessService<ProductsService>, token: String, eventsThroughRPCs: Bool = false) async throws {
         if FileManager.default.fileExists(atPath: marker.path) {
             print("reusing the world loaded in \(marker.deletingLastPathComponent().path)")
             return
         }
         let clock = ContinuousClock()
-        let loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: products.client(token: token)))
+        var loader = WorldLoader(world: world, clients: .init(profiles: profiles.client(token: token), products: products.client(token: token)))
+        let service = profiles.service
+        if !eventsThroughRPCs {
+            loader.directEvents = { chunk in
+                var events = StoreSeeding.Events()
+                for customer in chunk {
+                    events.trades += customer.trades
+                    events.fundTransfers += customer.fundTransfers
+                    events.dailyPositions += customer.dailyPositions
+                    events.marginAccounts += customer.marginAccounts
+                    events.marginInterest += customer.marginInterest
+                    events.serviceContacts += customer.serviceContacts
+                    events.productViews += customer.productViews
+                }
+                try await service.appendSeededEvents(events)
+            }
+        }
         let started = clock.now
         try await loader.loadCatalogue()
         var events = 0, orders = 0
@@ -172,8 +195,12 @@ struct MatchingTrainingBench: AsyncParsableCommand {
                 print(String(format: "  loaded %d customers, %d events, %d orders, %.0f s", start + 1_000, events, orders, (clock.now - started).seconds))
             }
         }
+        let loaded = (clock.now - started).seconds
+        print(String(format: "loaded %d customers, %d events (%@), %d orders in %.1f s: %.0f events/s", customers, events,
+                     eventsThroughRPCs ? "through the ingestion RPCs" : "straight into the store", orders, loaded, Double(events) / loaded))
+        let folding = clock.now
         try await profiles.service.updateDimensions()
-        print(String(format: "loaded %d customers, %d events, %d orders and folded the dimensions in %.1f s", customers, events, orders, (clock.now - started).seconds))
+        print(String(format: "folded the dimensions in %.1f s; %.1f s in all", (clock.now - folding).seconds, (clock.now - started).seconds))
         _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
     }
 

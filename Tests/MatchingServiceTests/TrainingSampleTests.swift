@@ -134,6 +134,8 @@ struct SnapshotWireTests {
         #expect(fromWire.value("holdings_count").isNaN)
         #expect(fromWire.mostViewedType == "FUND_BOND" && fromWire.largestFamily == "equity")
         #expect(fromWire.mostViewedType == decoded.mostViewedType && fromWire.largestFamily == decoded.largestFamily)
+        // The day it was computed for (a call for several days answers each customer once per day).
+        #expect(fromWire.asOf == BusinessDays.day(message.asOf))
         // A message cut short is refused, not read as a shorter one.
         #expect(throws: (any Error).self) { try SnapshotRow(wire: bytes.prefix(bytes.count - 3)) }
     }

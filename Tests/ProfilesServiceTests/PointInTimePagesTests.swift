@@ -103,6 +103,40 @@ import Testing
                 }
                 answers.append(expected)
             }
+            // All the days in one call (as_of_days, given out of order and with a repeat): per
+            // customer, one message per distinct day in ascending order, each byte for byte the
+            // answer for that day alone (so rows for a month-end still read only what was known
+            // by then), in pages of 1, 7 and every customer.
+            let ascending = days.indices.sorted { days[$0] < days[$1] }
+            for limit: UInt32 in [0, 1, 7] {
+                var served: [Crm_Profiles_V1_CustomerDimensions] = []
+                var customersServed = 0
+                while true {
+                    let page = try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                        $0.asOfDays = (days.reversed() + [days[0]]).map(WorldDays.date)
+                        $0.afterCustomerID = served.last?.customerID ?? ""
+                        $0.limit = limit
+                    }).collect()
+                    served += page
+                    let customers = Set(page.map(\.customerID)).count
+                    customersServed += customers
+                    if limit == 0 || customers < limit { break }
+                }
+                #expect(customersServed == 40, "pages of \(limit)")
+                let expected = (0..<40).flatMap { customer in ascending.map { answers[$0][customer] } }
+                #expect(served.map(\.customerID) == expected.map(\.customerID), "several days, pages of \(limit)")
+                #expect(served.map(\.asOf) == expected.map(\.asOf), "several days, pages of \(limit)")
+                #expect(try served.map(Self.bytes) == expected.map(Self.bytes), "several days, pages of \(limit)")
+            }
+            // A single-day request (as_of alone) is what it was; a bad day in the list is refused by name.
+            let refused = await statusOf {
+                _ = try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                    $0.asOfDays = [WorldDays.date(days[0]), .with { $0.year = 2026; $0.month = 2; $0.day = 30 }]
+                }).collect()
+            }
+            #expect(refused?.code == .invalidArgument)
+            #expect(refused?.message.contains("as_of_days[1]") == true, "\(String(describing: refused?.message))")
+
             // The later months' events change what an early month-end would show: had a page read
             // past its day, the comparison above would have failed for these customers.
             let first = answers[0], last = answers[answers.count - 2]

@@ -811,7 +811,7 @@ public nonisolated struct Crm_Matching_V1_TrainingProgress: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// snapshots, rows, training, evaluation, done
+  /// snapshot-customers (done = customers whose month-ends were fetched), snapshots, choice, rows, training, evaluation, done
   public var stage: String = String()
 
   public var done: UInt64 = 0

@@ -524,6 +524,7 @@ extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         if hasAsOf { problems.checkDate(asOf, "as_of") }
         problems.checkText(afterCustomerID, "after_customer_id", maxBytes: 256)
+        for (index, value) in asOfDays.enumerated() { problems.checkDate(value, "as_of_days", index: index) }
     }
 }
 

@@ -92,6 +92,7 @@ public enum Crm_Profiles_V1_Profiles {
     public static let streamEvents = ServerStreamingMethod<Crm_Profiles_V1_StreamEventsRequest, Crm_Profiles_V1_LoggedEvent>(service: serviceName, name: "StreamEvents")
 
     /// Every customer's dimensions and classes recomputed from the stored events as they stood at the
-    /// end of a past day (customer_id order). Status and assessment are the customer's current ones.
+    /// end of a past day (customer_id order), or of several days at once (as_of_days). Status is the
+    /// customer's current one; the assessment is the newest assessed on or before the day.
     public static let streamDimensionsAsOf = ServerStreamingMethod<Crm_Profiles_V1_StreamDimensionsAsOfRequest, Crm_Profiles_V1_CustomerDimensions>(service: serviceName, name: "StreamDimensionsAsOf")
 }

@@ -2711,7 +2711,7 @@ public nonisolated struct Crm_Profiles_V1_StreamDimensionsAsOfRequest: Sendable 
   // methods supported on all messages.
 
   /// The business day to compute for: only events on or before it count, and every time window
-  /// ends on it. Required.
+  /// ends on it. Required unless as_of_days names the days.
   public var asOf: Crm_Common_V1_Date {
     get {_asOf ?? Crm_Common_V1_Date()}
     set {_asOf = newValue}
@@ -2724,8 +2724,15 @@ public nonisolated struct Crm_Profiles_V1_StreamDimensionsAsOfRequest: Sendable 
   /// resume point; empty = from the first customer
   public var afterCustomerID: String = String()
 
-  /// 0 = every customer
+  /// 0 = every customer (limit counts customers, not messages)
   public var limit: UInt32 = 0
+
+  /// Several days in one call (at most 100): each customer's events are read and folded once, with
+  /// the dimensions taken at each day as the fold passes it, so a training's month-ends cost one
+  /// pass instead of one per day. The answer then holds, per customer (customer_id order), one
+  /// message per distinct day in ascending order, each with `as_of` set to its day; `as_of`, when
+  /// also set, is one more day. Each message equals what a call with that day alone answers.
+  public var asOfDays: [Crm_Common_V1_Date] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -6155,7 +6162,7 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
 
 nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamDimensionsAsOfRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0\u{3}as_of_days\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6166,6 +6173,7 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
       case 1: try { try decoder.decodeSingularMessageField(value: &self._asOf) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.afterCustomerID) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.asOfDays) }()
       default: break
       }
     }
@@ -6185,6 +6193,9 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
     }
+    if !self.asOfDays.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.asOfDays, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6192,6 +6203,7 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
     if lhs._asOf != rhs._asOf {return false}
     if lhs.afterCustomerID != rhs.afterCustomerID {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.asOfDays != rhs.asOfDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -12,6 +12,9 @@ struct SnapshotRow: Sendable {
     let values: [Float]
     let mostViewedType: String
     let largestFamily: String
+    /// The day profiles computed the row for (the message's `as_of`), when read from its bytes:
+    /// a call for several days answers each customer once per day.
+    var asOf: Int32?
 
     /// The order of `values`: every dimension a feature space may read.
     static let names = FeatureSpace.customerDimensions + FeatureSpace.familyValueDimensions
@@ -39,6 +42,7 @@ struct SnapshotRow: Sendable {
         var values = [Float](repeating: .nan, count: Self.names.count)
         var mostViewed = ""
         var largest = ""
+        var asOf: Int32?
         try bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
             var reader = WireReader(buffer: buffer, from: 0, to: buffer.count)
             while !reader.atEnd {
@@ -79,6 +83,20 @@ struct SnapshotRow: Sendable {
                     }
                     if key == "most_viewed_product_type_90d" { mostViewed = value }
                     if key == "largest_product_type" { largest = value }
+                case (5, 2):
+                    // as_of: Date {1: year, 2: month, 3: day}
+                    var date = try reader.nested()
+                    var parts: [Int32] = [0, 0, 0]
+                    while !date.atEnd {
+                        let (inner, innerType) = try date.tag()
+                        if (1...3).contains(inner) && innerType == 0 {
+                            parts[Int(inner) - 1] = Int32(truncatingIfNeeded: try date.varint())
+                        } else {
+                            try date.skip(innerType)
+                        }
+                    }
+                    let day = Crm_Common_V1_Date.with { $0.year = parts[0]; $0.month = parts[1]; $0.day = parts[2] }
+                    asOf = day.isValid ? BusinessDays.day(day) : nil
                 default:
                     try reader.skip(type)
                 }
@@ -88,6 +106,7 @@ struct SnapshotRow: Sendable {
         self.values = values
         mostViewedType = mostViewed
         largestFamily = largest
+        self.asOf = asOf
     }
 
     /// A cursor over protobuf's binary form (varints, 64-bit and length-delimited fields).
@@ -247,9 +266,75 @@ enum SnapshotStore {
             .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
     }
 
+    /// Fetches the snapshots for several month-ends in one pass (StreamDimensionsAsOf's
+    /// `as_of_days`): profiles reads and folds each customer's events once for all the days
+    /// instead of once per day, so a new replica's first training costs about one pass over the
+    /// log per page rather than twelve. Rows are stored under the day each message carries, as
+    /// they arrive (20,000 at a time). A profiles older than `as_of_days` answers only `as_of`
+    /// (the first day): every day that got no row is then fetched alone. Returns the rows stored
+    /// per day; `progress` gets the customers fetched so far after each page.
+    static func fetch(
+        days: [Int32], from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000,
+        progress: @Sendable (Int) -> Void = { _ in }
+    ) async throws -> [Int32: Int] {
+        let days = Array(Set(days)).sorted()
+        guard let first = days.first else { return [:] }
+        try await database.write { db in
+            for day in days { try db.execute(sql: "DELETE FROM snapshot WHERE as_of = ?", arguments: [day]) }
+        }
+        var stored: [Int32: Int] = [:]
+        var after = ""
+        var customers = 0
+        func store(_ batch: [SnapshotRow]) async throws {
+            try await database.write { db in
+                let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, customer_id, dimensions) VALUES (?, ?, ?)")
+                for row in batch { try insert.execute(arguments: [row.asOf ?? first, row.customerID, row.encoded()]) }
+            }
+            for row in batch { stored[row.asOf ?? first, default: 0] += 1 }
+        }
+        while true {
+            let request = Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                $0.asOf = BusinessDays.date(first)
+                $0.asOfDays = days.map(BusinessDays.date)
+                $0.afterCustomerID = after
+                $0.limit = UInt32(pageSize)
+            }
+            let payload: Data = try request.serializedBytes()
+            let stream = try await profiles.serverStreamingRaw(
+                Crm_Profiles_V1_Profiles.streamDimensionsAsOf.path, payload: payload, options: .timeout(.seconds(1_800))
+            )
+            var batch: [SnapshotRow] = []
+            batch.reserveCapacity(20_000)
+            var pageCustomers = 0
+            var last = ""
+            for try await message in stream {
+                let row = try SnapshotRow(wire: message)
+                if row.customerID != last {
+                    pageCustomers += 1
+                    last = row.customerID
+                }
+                batch.append(row)
+                if batch.count == 20_000 {
+                    try await store(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            if !batch.isEmpty { try await store(batch) }
+            customers += pageCustomers
+            progress(customers)
+            if pageCustomers < pageSize { break }
+            after = last
+        }
+        for day in days.dropFirst() where stored[day, default: 0] == 0 && customers > 0 {
+            stored[day] = try await fetch(asOf: day, from: profiles, into: database, page: pageSize)
+        }
+        return stored
+    }
+
     /// Fetches the snapshot for `asOf` from profiles (replacing any partial one), `page` customers
     /// a call: profiles recomputes each page from its whole event log (it has no index by
-    /// customer), so the number of pages multiplies the work.
+    /// customer), so the number of pages multiplies the work. Training asks for all the month-ends
+    /// it lacks at once (``fetch(days:from:into:page:progress:)``).
     static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000) async throws -> Int {
         try await database.write { db in try db.execute(sql: "DELETE FROM snapshot WHERE as_of = ?", arguments: [asOf]) }
         var after = ""

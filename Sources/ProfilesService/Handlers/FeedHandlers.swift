@@ -56,19 +56,47 @@ struct FeedHandlers: Sendable {
         }
         router.serverStreaming(
             Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
-            policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice)
+            policy: .roles(ProfilesRoles.service, ProfilesRoles.headOffice),
+            // Recomputing a page is seconds of CPU: off the connection's event loop.
+            offEventLoop: true
         ) { request, writer, _ in
-            guard request.hasAsOf, request.asOf.isValid else {
-                throw RPCError.invalidArgument(field: "as_of", "a valid date is required")
-            }
-            let asOf = Days.day(year: request.asOf.year, month: request.asOf.month, day: request.asOf.day)
             let limit = request.limit == 0 ? Int.max : Int(request.limit)
             let classifier = self.classifier
             let after = request.afterCustomerID
-            let dimensions = try await database.read { db in
-                try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier)
+            guard !request.asOfDays.isEmpty else {
+                guard request.hasAsOf, request.asOf.isValid else {
+                    throw RPCError.invalidArgument(field: "as_of", "a valid date is required")
+                }
+                let asOf = Days.day(year: request.asOf.year, month: request.asOf.month, day: request.asOf.day)
+                let dimensions = try await database.read { db in
+                    try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier)
+                }
+                for entry in dimensions { try await writer.write(entry) }
+                return
             }
-            for entry in dimensions { try await writer.write(entry) }
+            // Several days: one scan of the log for the page, then one walk of each customer's
+            // events for all the days, each customer's messages sent as they are made.
+            guard request.asOfDays.count <= PointInTimeDimensions.maxDays else {
+                throw RPCError.invalidArgument(field: "as_of_days", "at most \(PointInTimeDimensions.maxDays) days, not \(request.asOfDays.count)")
+            }
+            var days = Set<DayNumber>()
+            for (position, date) in request.asOfDays.enumerated() {
+                guard date.isValid else { throw RPCError.invalidArgument(field: "as_of_days[\(position)]", "a valid date is required") }
+                days.insert(Days.day(year: date.year, month: date.month, day: date.day))
+            }
+            if request.hasAsOf {
+                guard request.asOf.isValid else { throw RPCError.invalidArgument(field: "as_of", "a valid date is required") }
+                days.insert(Days.day(year: request.asOf.year, month: request.asOf.month, day: request.asOf.day))
+            }
+            let ordered = days.sorted()
+            guard let through = ordered.last else { return }
+            let history = try await database.read { db in
+                try PointInTimeDimensions.History.load(db, afterCustomer: after, limit: limit, through: through)
+            }
+            for customer in history.customers.indices {
+                try Task.checkCancellation()
+                for message in try history.dimensions(of: customer, at: ordered, classifier: classifier) { try await writer.write(message) }
+            }
         }
         router.unary(
             Crm_Profiles_V1_Profiles.rebuildDimensions,

@@ -21,47 +21,28 @@ struct IngestionHandlers: Sendable {
         func touched<Request: IngestRequest>() -> AuditRule<Request, Crm_Profiles_V1_IngestResponse> {
             .customers { $0.events.map(\.customerID) }
         }
+        // The wire events become stored rows through EventMapping, the one mapping the store's
+        // seeding path uses too.
         router.unary(Crm_Profiles_V1_Profiles.ingestTrades, policy: policy, audit: touched()) { request, _ in
-            let trades = try EventConversion.trades(request)
-            return try await store(zip(trades, request.events).map { trade, wire in
-                try StoredEvent(kind: .trade, key: trade.key, customerID: trade.customerID, day: Days.day(ofMillis: trade.tradedAtMillis), atMillis: trade.tradedAtMillis, body: wire.serializedBytes())
-            }, trades: true)
+            try await store(EventMapping.stored(request), trades: true)
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestFundTransfers, policy: policy, audit: touched()) { request, _ in
-            let transfers = try EventConversion.transfers(request)
-            return try await store(zip(transfers, request.events).map { event, wire in
-                try StoredEvent(kind: .transfer, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            try await store(EventMapping.stored(request))
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, policy: policy, audit: touched()) { request, _ in
-            let positions = try EventConversion.positions(request)
-            return try await store(zip(positions, request.events).map { event, wire in
-                try StoredEvent(kind: .position, key: event.key, customerID: event.customerID, day: event.day, atMillis: Int64(event.day) * Days.millisPerDay, body: wire.serializedBytes())
-            })
+            try await store(EventMapping.stored(request))
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestMarginAccounts, policy: policy, audit: touched()) { request, _ in
-            let snapshots = try EventConversion.marginAccounts(request)
-            return try await store(zip(snapshots, request.events).map { event, wire in
-                try StoredEvent(kind: .margin, key: event.key, customerID: event.customerID, day: event.day, atMillis: Int64(event.day) * Days.millisPerDay, body: wire.serializedBytes())
-            })
+            try await store(EventMapping.stored(request))
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestMarginInterest, policy: policy, audit: touched()) { request, _ in
-            let charges = try EventConversion.marginInterest(request)
-            return try await store(zip(charges, request.events).map { event, wire in
-                try StoredEvent(kind: .interest, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            try await store(EventMapping.stored(request))
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, policy: policy, audit: touched()) { request, _ in
-            let contacts = try EventConversion.contacts(request)
-            return try await store(zip(contacts, request.events).map { event, wire in
-                try StoredEvent(kind: .contact, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            try await store(EventMapping.stored(request))
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestProductViews, policy: policy, audit: touched()) { request, _ in
-            let views = try EventConversion.views(request)
-            return try await store(zip(views, request.events).map { event, wire in
-                try StoredEvent(kind: .view, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            try await store(EventMapping.stored(request))
         }
     }
 

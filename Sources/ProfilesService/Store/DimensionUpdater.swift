@@ -354,15 +354,20 @@ final class DimensionUpdater: Service, Sendable {
         let assessment: Crm_Profiles_V1_SuitabilityAssessment?
         if let cutoff {
             let all = try db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence")
-            assessment = try Data.fetchAll(all, arguments: [customer.customerID])
-                .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
-                .last { $0.hasAssessedOn && Days.day(year: $0.assessedOn.year, month: $0.assessedOn.month, day: $0.assessedOn.day) <= cutoff }
+            assessment = inForce(try Data.fetchAll(all, arguments: [customer.customerID])
+                .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }, on: cutoff)
         } else {
             let latest = try db.cachedStatement(sql: "SELECT body FROM assessment WHERE customer_id = ? ORDER BY sequence DESC LIMIT 1")
             assessment = try Data.fetchOne(latest, arguments: [customer.customerID])
                 .map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
         }
         return facts(customer: customer, assessment: assessment)
+    }
+
+    /// The assessment in force at the end of `day`: the newest (in recording order) assessed on or
+    /// before it; nil when none was.
+    static func inForce(_ assessments: [Crm_Profiles_V1_SuitabilityAssessment], on day: DayNumber) -> Crm_Profiles_V1_SuitabilityAssessment? {
+        assessments.last { $0.hasAssessedOn && Days.day(year: $0.assessedOn.year, month: $0.assessedOn.month, day: $0.assessedOn.day) <= day }
     }
 
     /// The facts of `customer` with `assessment` in force (nil: never assessed).

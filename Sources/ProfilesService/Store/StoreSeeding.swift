@@ -56,6 +56,65 @@ public enum StoreSeeding {
     }
 }
 
+extension StoreSeeding {
+    /// Events of every kind, as the ingestion requests carry them, for ``appendEvents(_:into:)``.
+    public struct Events: Sendable {
+        public var trades: [Crm_Profiles_V1_TradeEvent] = []
+        public var fundTransfers: [Crm_Profiles_V1_FundTransferEvent] = []
+        public var dailyPositions: [Crm_Profiles_V1_DailyPositionEvent] = []
+        public var marginAccounts: [Crm_Profiles_V1_MarginAccountEvent] = []
+        public var marginInterest: [Crm_Profiles_V1_MarginInterestEvent] = []
+        public var serviceContacts: [Crm_Profiles_V1_ServiceContactEvent] = []
+        public var productViews: [Crm_Profiles_V1_ProductViewEvent] = []
+
+        public init() {}
+
+        public var count: Int {
+            trades.count + fundTransfers.count + dailyPositions.count + marginAccounts.count + marginInterest.count
+                + serviceContacts.count + productViews.count
+        }
+    }
+
+    /// Appends `events` to the event log in one transaction through one prepared INSERT: the rows
+    /// ingestion would write (``EventMapping``, the same checks of each event's fields), without
+    /// the per-batch checks of its customers (they must exist already: seed them first) and
+    /// without waking the dimension updater (it folds what it has not seen when it next runs, e.g.
+    /// at the service's start or through `updateDimensions()`). An event already stored (same kind
+    /// and idempotency key) is skipped, as ingestion skips it. For building large worlds: through
+    /// the RPCs a year of history loads at about 23,000 events a second. Returns the events added.
+    @discardableResult
+    public static func appendEvents(_ events: Events, into database: DatabasePool) async throws -> Int {
+        var rows: [StoredEvent] = []
+        rows.reserveCapacity(events.count)
+        // In request-sized pieces (a request holds 1 to EventConversion.maxBatch events).
+        func add<Event>(_ all: [Event], _ map: ([Event]) throws -> [StoredEvent]) throws {
+            for start in stride(from: 0, to: all.count, by: EventConversion.maxBatch) {
+                rows += try map(Array(all[start..<min(all.count, start + EventConversion.maxBatch)]))
+            }
+        }
+        // Kind by kind, in the order the world loader sends them.
+        try add(events.trades) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch }) }
+        try add(events.fundTransfers) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch }) }
+        try add(events.dailyPositions) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch }) }
+        try add(events.marginAccounts) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestMarginAccountsRequest.with { $0.events = batch }) }
+        try add(events.marginInterest) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch }) }
+        try add(events.serviceContacts) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch }) }
+        try add(events.productViews) { batch in try EventMapping.stored(Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch }) }
+        let batch = rows
+        return try await database.write { db in
+            let insert = try db.makeStatement(
+                sql: "INSERT OR IGNORE INTO event (kind, idempotency_key, customer_id, day, at_millis, body) VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            var added = 0
+            for event in batch {
+                try insert.execute(arguments: [event.kind.rawValue, event.key, event.customerID, event.day, event.atMillis, Data(event.body)])
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+}
+
 extension CustomerStore {
     /// A new customer's row and its first status entry (for ``StoreSeeding``).
     static func seed(_ db: Database, _ customer: Customer) throws {

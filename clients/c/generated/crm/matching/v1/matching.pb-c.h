@@ -619,7 +619,7 @@ struct  Crm__Matching__V1__TrainingProgress
 {
   ProtobufCMessage base;
   /*
-   * snapshots, rows, training, evaluation, done
+   * snapshot-customers (done = customers whose month-ends were fetched), snapshots, choice, rows, training, evaluation, done
    */
   char *stage;
   uint64_t done;

@@ -8170,7 +8170,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descr
   (ProtobufCMessageInit) crm__profiles__v1__stream_events_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[4] =
 {
   {
     "as_of",
@@ -8208,16 +8208,29 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "as_of_days",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, n_as_of_days),
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, as_of_days),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name[] = {
   1,   /* field[1] = after_customer_id */
   0,   /* field[0] = as_of */
+  3,   /* field[3] = as_of_days */
   2,   /* field[2] = limit */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_dimensions_as_of_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor =
 {
@@ -8227,7 +8240,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_requ
   "Crm__Profiles__V1__StreamDimensionsAsOfRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamDimensionsAsOfRequest),
-  3,
+  4,
   crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors,
   crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_dimensions_as_of_request__number_ranges,

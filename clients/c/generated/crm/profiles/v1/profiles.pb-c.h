@@ -1510,7 +1510,7 @@ struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
   ProtobufCMessage base;
   /*
    * The business day to compute for: only events on or before it count, and every time window
-   * ends on it. Required.
+   * ends on it. Required unless as_of_days names the days.
    */
   Crm__Common__V1__Date *as_of;
   /*
@@ -1518,13 +1518,22 @@ struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
    */
   char *after_customer_id;
   /*
-   * 0 = every customer
+   * 0 = every customer (limit counts customers, not messages)
    */
   uint32_t limit;
+  /*
+   * Several days in one call (at most 100): each customer's events are read and folded once, with
+   * the dimensions taken at each day as the fold passes it, so a training's month-ends cost one
+   * pass instead of one per day. The answer then holds, per customer (customer_id order), one
+   * message per distinct day in ascending order, each with `as_of` set to its day; `as_of`, when
+   * also set, is one more day. Each message equals what a call with that day alone answers.
+   */
+  size_t n_as_of_days;
+  Crm__Common__V1__Date **as_of_days;
 };
 #define CRM__PROFILES__V1__STREAM_DIMENSIONS_AS_OF_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_dimensions_as_of_request__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0 }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
 struct  Crm__Profiles__V1__RebuildDimensionsRequest
