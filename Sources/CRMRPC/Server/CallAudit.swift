@@ -8,6 +8,18 @@ public protocol CallAuditor: Sendable {
     /// Records one finished call and returns once the record is durable (committed): the answer
     /// waits for it, so no answer leaves without its record. A throw fails the call UNAVAILABLE.
     func record(_ call: AuditedCall) async throws
+
+    /// Notes a call to an audited method that the runtime refused before its handler ran (no,
+    /// invalid or expired credentials; no allowed role; the principal's rate limit). Returns the
+    /// write the refusal's answer waits for, or nil when the auditor counted it into a record it
+    /// writes later (repeats are coalesced so a flood of refusals cannot grow the store without
+    /// bound). Called on the connection's event loop: must not block.
+    func recordRefusal(_ call: AuditedCall) -> Task<Void, any Error>?
+}
+
+extension CallAuditor {
+    /// Refusals are not recorded unless the auditor says how.
+    public func recordRefusal(_ call: AuditedCall) -> Task<Void, any Error>? { nil }
 }
 
 /// One audited call as the runtime saw it when it finished.
@@ -94,6 +106,9 @@ public final class CallAudit: Sendable {
     public func markUnmasked() {
         notes.withLock { $0.unmasked = true }
     }
+
+    /// The customers declared so far, in the order first declared.
+    var subjects: [String] { notes.withLock { $0.subjects } }
 
     func finish(_ context: CallContext, status: StatusCode) -> AuditedCall {
         let principal = context.principal

@@ -15,11 +15,20 @@ struct IngestionHandlers: Sendable {
     /// Told when each stored batch arrived, for the updater's lag in seconds; nil: not kept.
     var arrivals: UpdaterLag? = nil
 
+    /// The aggregate rule of an ingestion batch's audit record (its count: the events sent).
+    static let batchRule = "batch of events"
+
     func register(into router: inout Router) {
         let policy = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)
-        // Each batch's record names the customers its events concern.
+        // A bulk write is recorded by its batch: one record with the rule "batch of events", the
+        // number of events, and every customer they concern (each once), so "who touched
+        // C0001318" finds the batch. The trail indexes those customers lazily (AuditTrail), which
+        // is what keeps a 1,000-event batch's record cheap.
         func touched<Request: IngestRequest>() -> AuditRule<Request, Crm_Profiles_V1_IngestResponse> {
-            .customers { $0.events.map(\.customerID) }
+            AuditRule(request: { request, audit in
+                audit.aggregate(rule: Self.batchRule, count: request.events.count)
+                audit.touched(request.events.lazy.map(\.customerID))
+            })
         }
         router.unary(Crm_Profiles_V1_Profiles.ingestTrades, policy: policy, audit: touched()) { request, _ in
             let trades = try EventConversion.trades(request)
