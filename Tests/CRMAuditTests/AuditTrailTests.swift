@@ -251,7 +251,7 @@ import Testing
 
             for customer in ["C0001", "C0002", "C0003"] {
                 let found = try await query(compliance) { $0.customerID = customer }
-                let batch = try #require(found.records.last, customer)
+                let batch = try #require(found.records.last, "\(customer)")
                 #expect(batch.method == "/crm.profiles.v1.Profiles/IngestServiceContacts")
                 #expect(batch.customerIds == ["C0001", "C0002", "C0003"])
                 #expect(batch.aggregateRule == "batch of events")
@@ -265,6 +265,53 @@ import Testing
             let verified = try await compliance.unary(Crm_Audit_V1_Audit.verifyAuditChain, .init())
             #expect(verified.intact, "\(verified.message)")
             #expect(verified.recordsChecked == 5)
+        }
+    }
+
+    /// An ingestion batch's record is appended inside the batch's own transaction while other
+    /// calls' records go through the group writer: one record per call (the runtime does not write
+    /// the batch's again), a refused batch leaves only its refusal, and the chain holds.
+    @Test func batchRecordsInTheBatchTransactionChainWithTheOthers() async throws {
+        let (service, _) = try await start()
+        try await withService(service) { service in
+            let ingest = service.client(token: "ingest"), office = service.client(token: "office"), compliance = service.client(token: "compliance")
+            defer { Task { for client in [ingest, office, compliance] { await client.close() } } }
+            for index in 1...4 { try await upsert(ingest, "C000\(index)") }
+            @Sendable func batch(_ number: Int, customers: [String]) -> Crm_Profiles_V1_IngestServiceContactsRequest {
+                .with {
+                    $0.events = customers.enumerated().map { index, customer in
+                        .with {
+                            $0.idempotencyKey = "B\(number)-\(index)"
+                            $0.customerID = customer
+                            $0.channel = .call
+                            $0.outcome = .reached
+                            $0.staffID = "M1"
+                            $0.contactedAt = .with { $0.unixMillis = 1_780_000_000_000 + Int64(number * 10 + index) }
+                        }
+                    }
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for number in 0..<10 {
+                    group.addTask { _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, batch(number, customers: ["C0001", "C0002", "C0003"])) }
+                    group.addTask { _ = try await office.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = "C0004" }) }
+                }
+                try await group.waitForAll()
+            }
+            let refused = await statusOf { _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, batch(99, customers: ["C0001", "C0999"])) }
+            #expect(refused?.code == .notFound)
+
+            let ingested = try await service.auditTrail.records(matching: AuditFilter(principal: "trading-system"), after: 0, limit: 100)
+            let batches = ingested.filter { $0.call.method == "/crm.profiles.v1.Profiles/IngestServiceContacts" }
+            #expect(batches.map(\.call.status) == Array(repeating: .ok, count: 10) + [.notFound])
+            #expect(batches.last?.call.subjectIDs == ["C0001", "C0999"])
+            #expect(ingested.count == 15)
+            #expect(service.auditTrail.head.sequence == 25)
+            let verified = try await compliance.unary(Crm_Audit_V1_Audit.verifyAuditChain, .init())
+            #expect(verified.intact, "\(verified.message)")
+            #expect(verified.recordsChecked == 25)
+            let byCustomer = try await compliance.unary(Crm_Audit_V1_Audit.queryAudit, .with { $0.customerID = "C0002" })
+            #expect(byCustomer.records.count == 11)
         }
     }
 

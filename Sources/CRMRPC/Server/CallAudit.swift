@@ -70,6 +70,8 @@ public final class CallAudit: Sendable {
         var rule = ""
         var count: UInt64?
         var unmasked = false
+        /// The handler committed the call's record (status OK) with its own write.
+        var recorded = false
     }
 
     private let notes = Mutex(Notes())
@@ -110,6 +112,23 @@ public final class CallAudit: Sendable {
     /// The customers declared so far, in the order first declared.
     var subjects: [String] { notes.withLock { $0.subjects } }
 
+    /// The record this call leaves if it succeeds, as declared so far: for a handler that commits
+    /// it inside its own write (a bulk write and its record in one transaction), then tells the
+    /// runtime with ``committedWithHandler(_:)``. Only for methods whose audit rule names the
+    /// customers from the request: what the answer would add is not known yet.
+    public func recordIfSucceeds(_ context: CallContext) -> AuditedCall {
+        finish(context, status: .ok)
+    }
+
+    /// Whether the call's OK record was committed by the handler's own write (true once its
+    /// transaction commits; false again if it rolls back). The runtime then does not write it a
+    /// second time when the call succeeds; a call that fails still gets its record of the failure.
+    public func committedWithHandler(_ committed: Bool) {
+        notes.withLock { $0.recorded = committed }
+    }
+
+    var isCommittedWithHandler: Bool { notes.withLock { $0.recorded } }
+
     func finish(_ context: CallContext, status: StatusCode) -> AuditedCall {
         let principal = context.principal
         return notes.withLock { notes in
@@ -131,8 +150,9 @@ public final class CallAudit: Sendable {
 
     /// Runs an audited handler: its notes as ``current``, then the record of how it ended,
     /// committed before the handler's result (or error) goes back to the runtime to be answered.
-    /// The record is written whether the handler succeeded, failed or was cancelled; if it cannot
-    /// be written the call fails UNAVAILABLE instead of answering without a record.
+    /// The record is written whether the handler succeeded, failed or was cancelled (unless the
+    /// handler committed the OK record itself); if it cannot be written the call fails UNAVAILABLE
+    /// instead of answering without a record.
     static func run<Result: Sendable>(
         auditor: any CallAuditor, context: CallContext, before: (CallAudit) -> Void = { _ in },
         _ body: () async throws -> Result, after: (Result, CallAudit) -> Void = { _, _ in }
@@ -149,7 +169,10 @@ public final class CallAudit: Sendable {
         }
         let status: StatusCode
         switch outcome {
-        case .success: status = .ok
+        case let .success(value):
+            // Committed already, with the handler's own write, before the handler returned.
+            if audit.isCommittedWithHandler { return value }
+            status = .ok
         case let .failure(error): status = RPCError.answering(error)?.code ?? .internal
         }
         do {

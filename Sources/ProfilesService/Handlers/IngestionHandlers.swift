@@ -1,8 +1,10 @@
 import CoreMetrics
+import CRMAudit
 import CRMProtos
 import CRMRPC
 import CustomerDimensions
 import Foundation
+import GRDB
 import SwiftProtobuf
 
 /// The batched ingestion methods: validate the whole batch, store it in one transaction (duplicates
@@ -22,60 +24,66 @@ struct IngestionHandlers: Sendable {
         let policy = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.headOffice)
         // A bulk write is recorded by its batch: one record with the rule "batch of events", the
         // number of events, and every customer they concern (each once), so "who touched
-        // C0001318" finds the batch. The trail indexes those customers lazily (AuditTrail), which
-        // is what keeps a 1,000-event batch's record cheap.
+        // C0001318" finds the batch. The trail indexes those customers lazily (AuditTrail), and the
+        // record is appended inside the batch's own transaction when the trail shares the store
+        // (AuditTrail.append(_:context:in:)): one trip through the writer, one commit.
+        let trail = (router.auditor as? AuditTrail).flatMap { $0.database === events.database ? $0 : nil }
         func touched<Request: IngestRequest>() -> AuditRule<Request, Crm_Profiles_V1_IngestResponse> {
             AuditRule(request: { request, audit in
                 audit.aggregate(rule: Self.batchRule, count: request.events.count)
                 audit.touched(request.events.lazy.map(\.customerID))
             })
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestTrades, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestTrades, policy: policy, audit: touched()) { request, context in
             let trades = try EventConversion.trades(request)
             return try await store(zip(trades, request.events).map { trade, wire in
                 try StoredEvent(kind: .trade, key: trade.key, customerID: trade.customerID, day: Days.day(ofMillis: trade.tradedAtMillis), atMillis: trade.tradedAtMillis, body: wire.serializedBytes())
-            }, trades: true)
+            }, trades: true, context: context, trail: trail)
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestFundTransfers, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestFundTransfers, policy: policy, audit: touched()) { request, context in
             let transfers = try EventConversion.transfers(request)
             return try await store(zip(transfers, request.events).map { event, wire in
                 try StoredEvent(kind: .transfer, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            }, context: context, trail: trail)
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestDailyPositions, policy: policy, audit: touched()) { request, context in
             let positions = try EventConversion.positions(request)
             return try await store(zip(positions, request.events).map { event, wire in
                 try StoredEvent(kind: .position, key: event.key, customerID: event.customerID, day: event.day, atMillis: Int64(event.day) * Days.millisPerDay, body: wire.serializedBytes())
-            })
+            }, context: context, trail: trail)
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestMarginAccounts, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestMarginAccounts, policy: policy, audit: touched()) { request, context in
             let snapshots = try EventConversion.marginAccounts(request)
             return try await store(zip(snapshots, request.events).map { event, wire in
                 try StoredEvent(kind: .margin, key: event.key, customerID: event.customerID, day: event.day, atMillis: Int64(event.day) * Days.millisPerDay, body: wire.serializedBytes())
-            })
+            }, context: context, trail: trail)
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestMarginInterest, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestMarginInterest, policy: policy, audit: touched()) { request, context in
             let charges = try EventConversion.marginInterest(request)
             return try await store(zip(charges, request.events).map { event, wire in
                 try StoredEvent(kind: .interest, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            }, context: context, trail: trail)
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, policy: policy, audit: touched()) { request, context in
             let contacts = try EventConversion.contacts(request)
             return try await store(zip(contacts, request.events).map { event, wire in
                 try StoredEvent(kind: .contact, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            }, context: context, trail: trail)
         }
-        router.unary(Crm_Profiles_V1_Profiles.ingestProductViews, policy: policy, audit: touched()) { request, _ in
+        router.unary(Crm_Profiles_V1_Profiles.ingestProductViews, policy: policy, audit: touched()) { request, context in
             let views = try EventConversion.views(request)
             return try await store(zip(views, request.events).map { event, wire in
                 try StoredEvent(kind: .view, key: event.key, customerID: event.customerID, day: Days.day(ofMillis: event.atMillis), atMillis: event.atMillis, body: wire.serializedBytes())
-            })
+            }, context: context, trail: trail)
         }
     }
 
-    private func store(_ batch: [StoredEvent], trades: Bool = false) async throws -> Crm_Profiles_V1_IngestResponse {
-        let outcome = try await events.append(batch, requireTradingStatus: trades)
+    private func store(_ batch: [StoredEvent], trades: Bool = false, context: CallContext, trail: AuditTrail?) async throws -> Crm_Profiles_V1_IngestResponse {
+        var within: (@Sendable (Database) throws -> Void)?
+        if let trail, let audit = CallAudit.current {
+            within = { db in try trail.append(audit, context: context, in: db) }
+        }
+        let outcome = try await events.append(batch, requireTradingStatus: trades, within: within)
         if outcome.accepted > 0 {
             arrivals?.arrived(lastEventID: outcome.lastEventID, count: outcome.accepted)
             onIngested()
