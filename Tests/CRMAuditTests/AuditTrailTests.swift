@@ -256,7 +256,7 @@ import Testing
                 #expect(batch.customerIds == ["C0001", "C0002", "C0003"])
                 #expect(batch.aggregateRule == "batch of events")
                 #expect(batch.hasAggregateCount_p && batch.aggregateCount == 6)
-                #expect(found.records.count == 2, customer)
+                #expect(found.records.count == 2, "\(customer)")
             }
             let other = try await query(compliance) { $0.customerID = "C0004" }
             #expect(other.records.map(\.method) == ["/crm.profiles.v1.Profiles/UpsertCustomer"])
