@@ -5,7 +5,6 @@ import CRMTestSupport
 import Foundation
 import GRDB
 import ProfilesService
-import Synchronization
 import Testing
 
 /// Calls to audited methods that the runtime refuses before their handler runs — no, unknown or
@@ -135,8 +134,8 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-window-\(UUID().uuidString).sqlite").path
         let pool = try DatabasePool(path: file)
         defer { try? pool.close() }
-        let clock = Mutex<Int64>(1_000_000)
-        let trail = try AuditTrail(database: pool, now: { clock.withLock { $0 } })
+        let clock = TestClock()
+        let trail = try AuditTrail(database: pool, now: { clock.millis })
         func refused(_ principal: String, _ customer: String) -> AuditedCall {
             AuditedCall(principal: principal, roles: "", peer: "127.0.0.1:9", certificateSubject: "", method: "/crm.profiles.v1.Profiles/GetCustomer",
                         requestID: "r", status: .permissionDenied, subjectIDs: [customer])
@@ -146,7 +145,7 @@ import Testing
         for customer in ["C2", "C3", "C2"] { #expect(trail.recordRefusal(refused("p", customer)) == nil) }
         // Another principal is another window.
         try await #require(trail.recordRefusal(refused("q", "C9"))).value
-        clock.withLock { $0 += AuditTrail.refusalWindowMillis }
+        clock.advance(by: AuditTrail.refusalWindowMillis)
         try await #require(trail.recordRefusal(refused("p", "C4"))).value
         try await #require(trail.recordRefusal(refused("q", "C9"))).value
         let records = try await pool.read { db in
