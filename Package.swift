@@ -166,7 +166,7 @@ let package = Package(
         /// from them (ledgers, the catalogue of 61 dimensions) and the classification schemes over
         /// them. No store, no RPC; the service, crm-bench and the tests use it.
         .target(name: "CustomerDimensions", dependencies: ["CRMPrimitives", "CRMRules"], swiftSettings: strictSettings),
-        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMRules", "CustomerDimensions", "CRMPartitions"], swiftSettings: strictSettings),
+        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + [
             "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),

@@ -21,15 +21,20 @@ public enum AuditRecordCoding {
     public static let genesisHash = Data(repeating: 0, count: 32)
 
     public static func encode(sequence: Int64, timeMillis: Int64, call: AuditedCall) -> Data {
+        encode(sequence: sequence, timeMillis: timeMillis, call: call, encodedSubjects: encodeSubjects(call.subjectIDs))
+    }
+
+    /// The encoding with the customer list already encoded (``encodeSubjects(_:)``, as stored).
+    static func encode(sequence: Int64, timeMillis: Int64, call: AuditedCall, encodedSubjects: Data) -> Data {
         var out = Data()
-        out.reserveCapacity(128 + call.subjectIDs.count * 12)
+        out.reserveCapacity(128 + encodedSubjects.count)
         append(UInt64(bitPattern: sequence), to: &out)
         append(UInt64(bitPattern: timeMillis), to: &out)
         for text in [call.principal, call.roles, call.peer, call.certificateSubject, call.method, call.requestID] {
             append(text, to: &out)
         }
         append(UInt32(bitPattern: Int32(truncatingIfNeeded: call.status.rawValue)), to: &out)
-        append(subjects: call.subjectIDs, to: &out)
+        out.append(encodedSubjects)
         append(call.aggregateRule, to: &out)
         out.append(call.aggregateCount == nil ? 0 : 1)
         append(call.aggregateCount ?? 0, to: &out)
@@ -38,15 +43,20 @@ public enum AuditRecordCoding {
     }
 
     public static func hash(previous: Data, sequence: Int64, timeMillis: Int64, call: AuditedCall) -> Data {
+        hash(previous: previous, sequence: sequence, timeMillis: timeMillis, call: call, encodedSubjects: encodeSubjects(call.subjectIDs))
+    }
+
+    static func hash(previous: Data, sequence: Int64, timeMillis: Int64, call: AuditedCall, encodedSubjects: Data) -> Data {
         var hasher = SHA256()
         hasher.update(data: previous)
-        hasher.update(data: encode(sequence: sequence, timeMillis: timeMillis, call: call))
+        hasher.update(data: encode(sequence: sequence, timeMillis: timeMillis, call: call, encodedSubjects: encodedSubjects))
         return Data(hasher.finalize())
     }
 
     /// The customer ids as stored (`u32 n · n × str`): no separator a customer id could contain.
     static func encodeSubjects(_ ids: [String]) -> Data {
         var out = Data()
+        out.reserveCapacity(4 + ids.count * 14)
         append(subjects: ids, to: &out)
         return out
     }
@@ -69,7 +79,7 @@ public enum AuditRecordCoding {
     }
 
     private static func append(_ text: String, to out: inout Data) {
-        let bytes = Array(text.utf8)
+        let bytes = text.utf8
         append(UInt32(bytes.count), to: &out)
         out.append(contentsOf: bytes)
     }

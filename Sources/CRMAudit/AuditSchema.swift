@@ -10,7 +10,10 @@ import GRDB
 /// - `audit_record`: one row per audited call, append-only; `hash` chains it to the row before, and
 ///   covers the customer ids the record names (`customers`).
 /// - `audit_customer`: which records concern which customer (the index "who saw C0001318" reads);
-///   derived from `customers`, and checked row by row against it by the verifier.
+///   derived from `customers`, written lazily (before a by-customer query, not with the record:
+///   see ``AuditTrail``), and checked row by row against it by the verifier.
+/// - `audit_index`: how far `audit_customer` has been brought: every record through
+///   `through_sequence` has its rows, none after it has any.
 /// - `audit_anchor`: the last record removed by retention, which the first remaining one chains from.
 /// - `audit_export`: how far the trail has been exported; retention removes nothing beyond it.
 public enum AuditSchema {
@@ -66,6 +69,20 @@ public enum AuditSchema {
         // both read it by sequence, which its primary key (customer first) does not serve.
         migrator.registerMigration("audit-v2-customer-by-sequence") { db in
             try db.execute(sql: "CREATE INDEX audit_customer_by_sequence ON audit_customer(sequence, customer_id)")
+        }
+        // The customer index stops being written with each record (a bulk write named ~790
+        // customers, each an index row: the trail halved ingestion) and is brought up to date
+        // before a query by customer reads it. Until this migration every record was indexed as it
+        // was written, so the index starts complete through the last record (or the anchor).
+        migrator.registerMigration("audit-v3-customer-index-through") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_index (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    through_sequence INTEGER NOT NULL
+                );
+                INSERT INTO audit_index (id, through_sequence)
+                SELECT 1, max(coalesce((SELECT max(sequence) FROM audit_record), 0), coalesce((SELECT sequence FROM audit_anchor WHERE id = 1), 0));
+                """)
         }
     }
 }

@@ -45,9 +45,15 @@ public struct ChainVerification: Sendable, Hashable {
 }
 
 extension AuditTrail {
-    /// Records matching `filter` with a sequence after `after`, oldest first, at most `limit`.
+    /// Records matching `filter` with a sequence after `after`, oldest first, at most `limit`. A
+    /// query by customer first brings the customer index up to date (``indexCustomers()``), so it
+    /// finds every record committed before it began.
     public func records(matching filter: AuditFilter, after: Int64, limit: Int) async throws -> [AuditRecordValue] {
-        try await database.read { db in
+        try await flushRefusals()
+        if filter.customerID != nil {
+            try await indexCustomers()
+        }
+        return try await database.read { db in
             var conditions: [String] = []
             var arguments: [(any DatabaseValueConvertible)?] = []
             let from: String
@@ -81,7 +87,9 @@ extension AuditTrail {
 
     /// Checks every stored record against the chain, from the anchor to the last one, and against
     /// the head this process committed, and every row of the customer index against the record it
-    /// points at; reports the first record found wrong.
+    /// points at; reports the first record found wrong. The index is written lazily (see
+    /// ``AuditTrail``): a record the index claims to cover (through `audit_index.through_sequence`)
+    /// must have exactly the rows of the customers it names, and a record after that none.
     ///
     /// What it can tell: a record changed (its hash no longer matches its content chained to the
     /// record before), a record deleted (a sequence missing), records added past what this service
@@ -102,6 +110,7 @@ extension AuditTrail {
             result.head = (anchor.sequence, anchor.hash)
             var previous = anchor.hash
             var expected = anchor.sequence + 1
+            let indexedThrough = try Self.storedIndexedThrough(db)
             var index = try CustomerIndexReader(db)
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM audit_record ORDER BY sequence")
             while let row = try rows.next() {
@@ -136,10 +145,13 @@ extension AuditTrail {
                     return result
                 }
                 let indexed = try index.customers(of: record.sequence)
-                let named = Set(record.call.subjectIDs)
+                // Not reached by the index yet: it must hold nothing for the record.
+                let named = record.sequence <= indexedThrough ? Set(record.call.subjectIDs) : []
                 if indexed != named {
-                    result.fail(.indexChanged, record.sequence, "the customer index of record \(record.sequence) differs from the customers it names: "
-                                + Self.difference(indexed: indexed, named: named))
+                    result.fail(.indexChanged, record.sequence, record.sequence <= indexedThrough
+                        ? "the customer index of record \(record.sequence) differs from the customers it names: " + Self.difference(indexed: indexed, named: named)
+                        : "the customer index has rows for record \(record.sequence), which it has not reached (indexed through \(indexedThrough)): "
+                            + Self.difference(indexed: indexed, named: named))
                     return result
                 }
                 previous = hash
@@ -154,6 +166,12 @@ extension AuditTrail {
             }
             if let stray = index.sequenceBefore(.max) {
                 result.fail(.indexChanged, stray, "the customer index names record \(stray), past the last one stored (\(result.head.sequence))")
+                return result
+            }
+            // Claiming records that do not exist would leave those written later never indexed.
+            if indexedThrough > result.head.sequence {
+                result.fail(.indexChanged, result.head.sequence + 1,
+                            "the customer index claims records through \(indexedThrough), past the last one stored (\(result.head.sequence))")
             }
             return result
         }
@@ -172,6 +190,7 @@ extension AuditTrail {
     /// Streams the records after `after` through `through` (nil: the last), after the anchor they
     /// chain from, and notes how far the trail has been exported (what retention may remove).
     public func export(after: Int64, through: Int64?, anchor: (Int64, Data) async throws -> Void, record: (AuditRecordValue) async throws -> Void) async throws {
+        try await flushRefusals()
         let start = try await database.read { db -> (Int64, Data) in
             if after == 0 { return (0, AuditRecordCoding.genesisHash) }
             if let hash = try Data.fetchOne(db, sql: "SELECT hash FROM audit_record WHERE sequence = ?", arguments: [after]) {
@@ -221,6 +240,7 @@ extension AuditTrail {
             let through: Int64 = last["sequence"]
             let hash: Data = last["hash"]
             try db.execute(sql: "DELETE FROM audit_customer WHERE sequence <= ?", arguments: [through])
+            try db.execute(sql: "UPDATE audit_index SET through_sequence = max(through_sequence, ?) WHERE id = 1", arguments: [through])
             try db.execute(sql: "DELETE FROM audit_record WHERE sequence <= ?", arguments: [through])
             let removed = Int64(db.changesCount)
             try db.execute(sql: """

@@ -186,9 +186,15 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
         ))
     }
 
-    /// Closes the peers this assembly made and the store. Call once the group has finished.
+    /// Closes the peers this assembly made and the store, after writing the counts of refusals the
+    /// audit trail still holds (``AuditTrail/flushRefusals()``). Call once the group has finished.
     public func close() async throws {
         for client in ownedPeers { await client.close() }
+        do {
+            try await auditTrail.flushRefusals()
+        } catch {
+            logger.error("the audit trail could not write the counts of the refusals it held: \(error)")
+        }
         try database.close()
     }
 }

@@ -23,7 +23,7 @@ public final class InProcessService<S: CRMService>: Sendable {
     private let running: Task<Void, Never>
     private let stopped = Atomic(false)
 
-    /// Starts `S` over the store at `databasePath` with the given tokens, settings and peers (the
+    /// Starts `S` over the store at `databasePath` with the given tokens, settings, rate limits and peers (the
     /// caller's to close). `runBackground` false leaves out the background work (feed followers,
     /// updaters) so a test drives it itself; what handlers depend on always runs.
     public static func start(
@@ -32,7 +32,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         settings: [String: String] = [:],
         peers: [String: RPCClient] = [:],
         runBackground: Bool = false,
-        audit: AuditSettings = AuditSettings()
+        audit: AuditSettings = AuditSettings(),
+        rateLimits: RateLimits = .unlimited
     ) async throws -> InProcessService<S> {
         // Plaintext on loopback, said explicitly: the services' own tests are about their handlers;
         // TLS is tested in CRMRPCTests and with the real executables in IntegrationTests.
@@ -41,6 +42,7 @@ public final class InProcessService<S: CRMService>: Sendable {
         configuration.tokens = tokens
         configuration.settings = settings
         configuration.audit = audit
+        configuration.rateLimits = rateLimits
         // Tests read statuses, not a line per call.
         configuration.callLogEvery = 0
         let logger = Logger(label: "crm.\(S.name).test")

@@ -111,17 +111,24 @@ import Testing
         }
     }
 
-    /// Builds a trail of a few records, then tampers with the file as someone with the disk would.
-    private func tampered(_ sql: String) async throws -> Crm_Audit_V1_VerifyAuditChainResponse {
+    /// Builds a trail of a few records (indexed by customer through `indexedThrough`: a query by
+    /// customer then, more records after), then tampers with the file as someone with the disk would.
+    private func tampered(_ sql: String, indexedThrough: Int = 5, records: Int = 5) async throws -> Crm_Audit_V1_VerifyAuditChainResponse {
         let (service, file) = try await start()
         return try await withService(service) { service in
             let ingest = service.client(token: "ingest"), compliance = service.client(token: "compliance")
             defer { Task { await ingest.close(); await compliance.close() } }
-            for index in 1...5 { try await upsert(ingest, "C000\(index)") }
+            for index in 1...records {
+                try await upsert(ingest, "C000\(index)")
+                if index == indexedThrough {
+                    let found = try await query(compliance) { $0.customerID = "C0001" }
+                    #expect(found.records.map(\.sequence) == [1])
+                }
+            }
             let intact = try await compliance.unary(Crm_Audit_V1_Audit.verifyAuditChain, .init())
             #expect(intact.intact, "\(intact.message)")
-            #expect(intact.recordsChecked == 5)
-            #expect(intact.headSequence == 5)
+            #expect(intact.recordsChecked == UInt64(records))
+            #expect(intact.headSequence == UInt64(records))
 
             let outside = try DatabaseQueue(path: file)
             try await outside.write { db in try db.execute(sql: sql) }
@@ -192,6 +199,122 @@ import Testing
         #expect(result.recordsChecked == 5)
     }
 
+    /// The index is written lazily: claiming records it never indexed (a raised mark) leaves
+    /// them unfindable by customer, so the verifier reports the first one.
+    @Test func verifyReportsAnIndexClaimingRecordsItDoesNotHold() async throws {
+        let result = try await tampered("UPDATE audit_index SET through_sequence = 7", indexedThrough: 3, records: 7)
+        #expect(result.problem == .indexChanged)
+        #expect(result.position == 4)
+        #expect(result.recordsChecked == 3)
+        #expect(result.message.contains("lacks C0004"), "\(result.message)")
+    }
+
+    @Test func verifyReportsIndexRowsForARecordNotYetIndexed() async throws {
+        let result = try await tampered("INSERT INTO audit_customer (customer_id, sequence) VALUES ('C0001', 5)", indexedThrough: 3, records: 7)
+        #expect(result.problem == .indexChanged)
+        #expect(result.position == 5)
+        #expect(result.message.contains("not reached"), "\(result.message)")
+    }
+
+    @Test func verifyReportsAnIndexMarkPastTheLastRecord() async throws {
+        let result = try await tampered("UPDATE audit_index SET through_sequence = 9")
+        #expect(result.problem == .indexChanged)
+        #expect(result.position == 6)
+        #expect(result.recordsChecked == 5)
+    }
+
+    /// A bulk write is one record (rule, count, every customer once) and writes no index row; a
+    /// query by customer indexes what was committed before it and finds the batch exactly, for
+    /// each of its customers and no other, and the chain (index included) verifies.
+    @Test func anIngestionBatchIsOneRecordFoundByEachOfItsCustomers() async throws {
+        let (service, _) = try await start()
+        try await withService(service) { service in
+            let ingest = service.client(token: "ingest"), compliance = service.client(token: "compliance")
+            defer { Task { await ingest.close(); await compliance.close() } }
+            for index in 1...4 { try await upsert(ingest, "C000\(index)") }
+            let customers = ["C0001", "C0002", "C0003", "C0002", "C0001", "C0003"]
+            let response = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, .with {
+                $0.events = customers.enumerated().map { index, customer in
+                    .with {
+                        $0.idempotencyKey = "K\(index)"
+                        $0.customerID = customer
+                        $0.channel = .call
+                        $0.outcome = .reached
+                        $0.staffID = "M1"
+                        $0.contactedAt = .with { $0.unixMillis = 1_780_000_000_000 + Int64(index) }
+                    }
+                }
+            })
+            #expect(response.accepted == 6)
+            let unindexed = try await service.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_customer") }
+            #expect(unindexed == 0)
+
+            for customer in ["C0001", "C0002", "C0003"] {
+                let found = try await query(compliance) { $0.customerID = customer }
+                let batch = try #require(found.records.last, "\(customer)")
+                #expect(batch.method == "/crm.profiles.v1.Profiles/IngestServiceContacts")
+                #expect(batch.customerIds == ["C0001", "C0002", "C0003"])
+                #expect(batch.aggregateRule == "batch of events")
+                #expect(batch.hasAggregateCount_p && batch.aggregateCount == 6)
+                #expect(found.records.count == 2, "\(customer)")
+            }
+            let other = try await query(compliance) { $0.customerID = "C0004" }
+            #expect(other.records.map(\.method) == ["/crm.profiles.v1.Profiles/UpsertCustomer"])
+            let rows = try await service.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_customer") }
+            #expect(rows == 7)
+            let verified = try await compliance.unary(Crm_Audit_V1_Audit.verifyAuditChain, .init())
+            #expect(verified.intact, "\(verified.message)")
+            #expect(verified.recordsChecked == 5)
+        }
+    }
+
+    /// An ingestion batch's record is appended inside the batch's own transaction while other
+    /// calls' records go through the group writer: one record per call (the runtime does not write
+    /// the batch's again), a refused batch leaves only its refusal, and the chain holds.
+    @Test func batchRecordsInTheBatchTransactionChainWithTheOthers() async throws {
+        let (service, _) = try await start()
+        try await withService(service) { service in
+            let ingest = service.client(token: "ingest"), office = service.client(token: "office"), compliance = service.client(token: "compliance")
+            defer { Task { for client in [ingest, office, compliance] { await client.close() } } }
+            for index in 1...4 { try await upsert(ingest, "C000\(index)") }
+            @Sendable func batch(_ number: Int, customers: [String]) -> Crm_Profiles_V1_IngestServiceContactsRequest {
+                .with {
+                    $0.events = customers.enumerated().map { index, customer in
+                        .with {
+                            $0.idempotencyKey = "B\(number)-\(index)"
+                            $0.customerID = customer
+                            $0.channel = .call
+                            $0.outcome = .reached
+                            $0.staffID = "M1"
+                            $0.contactedAt = .with { $0.unixMillis = 1_780_000_000_000 + Int64(number * 10 + index) }
+                        }
+                    }
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for number in 0..<10 {
+                    group.addTask { _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, batch(number, customers: ["C0001", "C0002", "C0003"])) }
+                    group.addTask { _ = try await office.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = "C0004" }) }
+                }
+                try await group.waitForAll()
+            }
+            let refused = await statusOf { _ = try await ingest.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, batch(99, customers: ["C0001", "C0999"])) }
+            #expect(refused?.code == .notFound)
+
+            let ingested = try await service.auditTrail.records(matching: AuditFilter(principal: "trading-system"), after: 0, limit: 100)
+            let batches = ingested.filter { $0.call.method == "/crm.profiles.v1.Profiles/IngestServiceContacts" }
+            #expect(batches.map(\.call.status) == Array(repeating: .ok, count: 10) + [.notFound])
+            #expect(batches.last?.call.subjectIDs == ["C0001", "C0999"])
+            #expect(ingested.count == 15)
+            #expect(service.auditTrail.head.sequence == 25)
+            let verified = try await compliance.unary(Crm_Audit_V1_Audit.verifyAuditChain, .init())
+            #expect(verified.intact, "\(verified.message)")
+            #expect(verified.recordsChecked == 25)
+            let byCustomer = try await compliance.unary(Crm_Audit_V1_Audit.queryAudit, .with { $0.customerID = "C0002" })
+            #expect(byCustomer.records.count == 11)
+        }
+    }
+
     /// A store whose trail was made before the tables were migrations (the trail created them
     /// itself): it opens, gets the migrations recorded, keeps its records, and its chain verifies.
     @Test func aStoreFromBeforeTheAuditMigrationsOpensWithItsChain() async throws {
@@ -200,17 +323,21 @@ import Testing
             let ingest = service.client(token: "ingest")
             defer { Task { await ingest.close() } }
             for index in 1...3 { try await upsert(ingest, "C000\(index)") }
+            // Then every record was indexed as it was written.
+            try await service.auditTrail.indexCustomers()
         }
         let outside = try DatabaseQueue(path: file)
         try await outside.write { db in
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'audit-%'; DROP INDEX audit_customer_by_sequence")
+            try db.execute(sql: """
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'audit-%'; DROP INDEX audit_customer_by_sequence; DROP TABLE audit_index
+                """)
         }
         try outside.close()
 
         let second = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: TestPrincipals.entries)
         try await withService(second) { service in
             let applied = try await service.database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier LIKE 'audit-%'") }
-            #expect(applied.sorted() == ["audit-v1-trail", "audit-v2-customer-by-sequence"])
+            #expect(applied.sorted() == ["audit-v1-trail", "audit-v2-customer-by-sequence", "audit-v3-customer-index-through"])
             #expect(service.auditTrail.head.sequence == 3)
             let ingest = service.client(token: "ingest"), compliance = service.client(token: "compliance")
             defer { Task { await ingest.close(); await compliance.close() } }

@@ -6,8 +6,8 @@ import CRMTestSupport
 import Testing
 @testable import MatchingService
 
-/// A client manager's workbench is answered by DecideSuitability and RecommendProducts only for the
-/// customers in the manager's book (the manager in matching's copy); staff are answered for anyone.
+/// A client manager's workbench is answered by DecideSuitability and RecommendProducts, and records
+/// campaign contacts, only for the customers in the manager's book (the manager in matching's copy); staff are answered for anyone.
 @Suite(.serialized) struct CustomerScopeTests {
     /// MINE belongs to M1 (the "m1" workbench token), THEIRS to M2; both suit R2.
     static func seeded() async throws -> MatchingHarness {
@@ -47,6 +47,44 @@ import Testing
             let records = try await harness.replicas[0].auditTrail.records(matching: AuditFilter(principal: "manager:M1"), after: 0, limit: 100)
             #expect(records.map(\.call.status) == [.ok, .ok, .permissionDenied, .permissionDenied, .permissionDenied, .permissionDenied])
             #expect(records.map(\.call.subjectIDs) == [["MINE"], ["MINE"], ["THEIRS"], ["THEIRS"], ["NOBODY"], ["NOBODY"]])
+        }
+    }
+
+    /// RecordCampaignContact is open to the workbench, but only for its own book: a contact for
+    /// another manager's customer on the campaign's list, and one for an id nobody has, get the
+    /// same PERMISSION_DENIED naming contact.customer_id (checked before the campaign is looked
+    /// up, so an unknown campaign tells nothing either); marketing records for anyone.
+    @Test func aWorkbenchRecordsCampaignContactsOnlyForItsOwnCustomers() async throws {
+        try await withService(try await Self.seeded()) { harness in
+            let replica = harness.replicas[0]
+            let workbench = replica.client(token: "m1"), marketing = replica.client(token: "marketing")
+            defer { Task { await workbench.close(); await marketing.close() } }
+            _ = try await marketing.unary(Crm_Matching_V1_Matching.createCampaign, Crm_Matching_V1_CreateCampaignRequest.with {
+                $0.campaign = .with { $0.campaignID = "SPRING"; $0.productCode = "R2"; $0.name = "Spring push"; $0.targetSize = 2 }
+            })
+            func contact(_ customer: String, campaign: String = "SPRING", by client: RPCClient) async throws -> Crm_Matching_V1_RecordCampaignContactResponse {
+                try await client.unary(Crm_Matching_V1_Matching.recordCampaignContact, .with {
+                    $0.contact = .with { $0.campaignID = campaign; $0.customerID = customer; $0.outcome = .reached; $0.managerID = "M1" }
+                })
+            }
+            #expect(try await contact("MINE", by: workbench).created)
+
+            var refusals: [RPCError] = []
+            for (customer, campaign) in [("THEIRS", "SPRING"), ("NOBODY", "SPRING"), ("THEIRS", "NO-SUCH-CAMPAIGN")] {
+                let refused = await statusOf { _ = try await contact(customer, campaign: campaign, by: workbench) }
+                let status = try #require(refused, "\(customer) was recorded")
+                #expect(status.code == .permissionDenied, "\(customer) \(campaign)")
+                #expect(status.fieldViolations.map(\.field) == ["contact.customer_id"], "\(customer) \(campaign)")
+                #expect(!status.message.contains(customer), "\(status.message)")
+                refusals.append(status)
+            }
+            #expect(Set(refusals.map(\.message)).count == 1, "\(refusals.map(\.message))")
+
+            // Marketing is not scoped: THEIRS is on the list and gets recorded.
+            #expect(try await contact("THEIRS", by: marketing).created)
+            let records = try await replica.auditTrail.records(matching: AuditFilter(principal: "manager:M1"), after: 0, limit: 100)
+            #expect(records.map(\.call.status) == [.ok, .permissionDenied, .permissionDenied, .permissionDenied])
+            #expect(records.map(\.call.subjectIDs) == [["MINE"], ["THEIRS"], ["NOBODY"], ["THEIRS"]])
         }
     }
 

@@ -8,6 +8,18 @@ public protocol CallAuditor: Sendable {
     /// Records one finished call and returns once the record is durable (committed): the answer
     /// waits for it, so no answer leaves without its record. A throw fails the call UNAVAILABLE.
     func record(_ call: AuditedCall) async throws
+
+    /// Notes a call to an audited method that the runtime refused before its handler ran (no,
+    /// invalid or expired credentials; no allowed role; the principal's rate limit). Returns the
+    /// write the refusal's answer waits for, or nil when the auditor counted it into a record it
+    /// writes later (repeats are coalesced so a flood of refusals cannot grow the store without
+    /// bound). Called on the connection's event loop: must not block.
+    func recordRefusal(_ call: AuditedCall) -> Task<Void, any Error>?
+}
+
+extension CallAuditor {
+    /// Refusals are not recorded unless the auditor says how.
+    public func recordRefusal(_ call: AuditedCall) -> Task<Void, any Error>? { nil }
 }
 
 /// One audited call as the runtime saw it when it finished.
@@ -58,6 +70,8 @@ public final class CallAudit: Sendable {
         var rule = ""
         var count: UInt64?
         var unmasked = false
+        /// The handler committed the call's record (status OK) with its own write.
+        var recorded = false
     }
 
     private let notes = Mutex(Notes())
@@ -95,6 +109,26 @@ public final class CallAudit: Sendable {
         notes.withLock { $0.unmasked = true }
     }
 
+    /// The customers declared so far, in the order first declared.
+    var subjects: [String] { notes.withLock { $0.subjects } }
+
+    /// The record this call leaves if it succeeds, as declared so far: for a handler that commits
+    /// it inside its own write (a bulk write and its record in one transaction), then tells the
+    /// runtime with ``committedWithHandler(_:)``. Only for methods whose audit rule names the
+    /// customers from the request: what the answer would add is not known yet.
+    public func recordIfSucceeds(_ context: CallContext) -> AuditedCall {
+        finish(context, status: .ok)
+    }
+
+    /// Whether the call's OK record was committed by the handler's own write (true once its
+    /// transaction commits; false again if it rolls back). The runtime then does not write it a
+    /// second time when the call succeeds; a call that fails still gets its record of the failure.
+    public func committedWithHandler(_ committed: Bool) {
+        notes.withLock { $0.recorded = committed }
+    }
+
+    var isCommittedWithHandler: Bool { notes.withLock { $0.recorded } }
+
     func finish(_ context: CallContext, status: StatusCode) -> AuditedCall {
         let principal = context.principal
         return notes.withLock { notes in
@@ -116,8 +150,9 @@ public final class CallAudit: Sendable {
 
     /// Runs an audited handler: its notes as ``current``, then the record of how it ended,
     /// committed before the handler's result (or error) goes back to the runtime to be answered.
-    /// The record is written whether the handler succeeded, failed or was cancelled; if it cannot
-    /// be written the call fails UNAVAILABLE instead of answering without a record.
+    /// The record is written whether the handler succeeded, failed or was cancelled (unless the
+    /// handler committed the OK record itself); if it cannot be written the call fails UNAVAILABLE
+    /// instead of answering without a record.
     static func run<Result: Sendable>(
         auditor: any CallAuditor, context: CallContext, before: (CallAudit) -> Void = { _ in },
         _ body: () async throws -> Result, after: (Result, CallAudit) -> Void = { _, _ in }
@@ -134,7 +169,10 @@ public final class CallAudit: Sendable {
         }
         let status: StatusCode
         switch outcome {
-        case .success: status = .ok
+        case let .success(value):
+            // Committed already, with the handler's own write, before the handler returned.
+            if audit.isCommittedWithHandler { return value }
+            status = .ok
         case let .failure(error): status = RPCError.answering(error)?.code ?? .internal
         }
         do {

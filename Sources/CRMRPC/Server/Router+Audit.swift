@@ -1,3 +1,4 @@
+import Foundation
 import SwiftProtobuf
 
 /// How one method's calls are audited: which customers its request names (recorded even when the
@@ -28,6 +29,22 @@ public struct AuditRule<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.
 }
 
 extension Router {
+    /// The customers a request names by `rule`, from its bytes (none when they do not decode): what
+    /// the record of a refused call holds, so "who tried to read C0001318" finds attempts the
+    /// runtime turned away too.
+    static func requestSubjects<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ rule: AuditRule<Request, Response>
+    ) -> @Sendable (Data) -> [String] {
+        { payload in
+            var options = BinaryDecodingOptions()
+            options.messageDepthLimit = 64
+            guard let request = try? Request(serializedBytes: payload, options: options) else { return [] }
+            let audit = CallAudit()
+            rule.request(request, audit)
+            return audit.subjects
+        }
+    }
+
     /// Registers a unary method whose every call leaves a record in the service's audit trail,
     /// committed before the answer is sent (see ``CallAudit``).
     public mutating func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
@@ -42,6 +59,7 @@ extension Router {
             unary(method, policy: policy, offEventLoop: offEventLoop, handler: handler)
             return
         }
+        refusalSubjects[method.path] = Self.requestSubjects(rule)
         let privacy = masking(Response.self)
         addUnary(method, policy: policy, offEventLoop: offEventLoop, masking: nil) { request, context in
             try await CallAudit.run(auditor: auditor, context: context, before: { rule.request(request, $0) }) {
@@ -71,6 +89,7 @@ extension Router {
             serverStreaming(method, policy: policy, offEventLoop: offEventLoop, handler: handler)
             return
         }
+        refusalSubjects[method.path] = Self.requestSubjects(rule)
         serverStreaming(method, policy: policy, offEventLoop: offEventLoop) { request, writer, context in
             try await CallAudit.run(auditor: auditor, context: context, before: { rule.request(request, $0) }) {
                 try await handler(request, writer, context)

@@ -40,6 +40,9 @@ public struct Router: Sendable {
     public var privacy: PrivacyPolicy?
     /// The methods registered with an audit rule (``Router+Audit``), for ListMethods-like tables and tests.
     public internal(set) var auditedMethods: Set<String> = []
+    /// For each audited method (when there is an auditor): the customers a request's bytes name,
+    /// by the method's audit rule, for the record of a call the runtime refuses before it runs.
+    var refusalSubjects: [String: @Sendable (Data) -> [String]] = [:]
 
     /// Checks every decoded request before its handler runs; what it finds is answered
     /// INVALID_ARGUMENT with those fields, and the handler never sees the request.

@@ -22,8 +22,8 @@ struct CampaignHandlers: Sendable {
         }
         router.unary(Crm_Matching_V1_Matching.recordCampaignContact,
                      policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench),
-                     audit: .customers { [$0.contact.customerID] }) { request, _ in
-            try await record(request)
+                     audit: .customers { [$0.contact.customerID] }) { request, context in
+            try await record(request, principal: context.principal)
         }
         router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers, audit: .returned { $0.targets.map(\.customerID) }) { request, _ in
             try await list(request)
@@ -80,13 +80,17 @@ struct CampaignHandlers: Sendable {
         return campaign
     }
 
-    func record(_ request: Crm_Matching_V1_RecordCampaignContactRequest) async throws -> Crm_Matching_V1_RecordCampaignContactResponse {
+    /// A client manager's workbench records contacts only for its own book (``CustomerScope``),
+    /// checked before the campaign is looked up: another manager's customer and an unknown id are
+    /// the same PERMISSION_DENIED whatever the campaign.
+    func record(_ request: Crm_Matching_V1_RecordCampaignContactRequest, principal: Principal?) async throws -> Crm_Matching_V1_RecordCampaignContactResponse {
         guard request.hasContact else { throw RPCError.invalidArgument(field: "contact", "is required") }
         let contact = request.contact
         guard !contact.customerID.isEmpty else { throw RPCError.invalidArgument(field: "contact.customer_id", "is required") }
         guard [.reached, .bought, .declined].contains(contact.outcome) else {
             throw RPCError.invalidArgument(field: "contact.outcome", "must be REACHED, BOUGHT or DECLINED")
         }
+        try replica.checkScope(principal, customerID: contact.customerID, field: "contact.customer_id")
         _ = try await stored(contact.campaignID)
         let at = contact.hasAt ? contact.at.unixMillis : currentUnixMillis()
         switch try await store.record(contact, at: at) {

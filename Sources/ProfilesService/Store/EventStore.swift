@@ -19,7 +19,9 @@ struct EventStore: Sendable {
 
     /// Stores `events` (all of one kind). `requireTradingStatus` refuses events of customers whose
     /// account may not trade (trades only).
-    func append(_ events: [StoredEvent], requireTradingStatus: Bool) async throws -> Outcome {
+    /// `within` runs last inside the batch's transaction (the call's audit record, written with
+    /// the batch: one commit for both).
+    func append(_ events: [StoredEvent], requireTradingStatus: Bool, within: (@Sendable (Database) throws -> Void)? = nil) async throws -> Outcome {
         try await database.write { db in
             try Self.checkCustomers(db, events, requireTradingStatus: requireTradingStatus)
             var outcome = Outcome()
@@ -35,6 +37,7 @@ struct EventStore: Sendable {
                     outcome.duplicates += 1
                 }
             }
+            try within?(db)
             return outcome
         }
     }

@@ -25,6 +25,17 @@ struct ConnectionAuthenticator {
         self.store = store
     }
 
+    /// Whom the credentials of a call that ``authenticate(_:now:)`` refused claim to be: an
+    /// expired token's or certificate's principal (nil for an unknown or missing one), for the
+    /// record of who tried. Reads only what that refusal cached.
+    func claimedPrincipal(_ authorization: String?) -> Principal? {
+        if let authorization, !authorization.isEmpty {
+            guard let cached = cachedToken, cached.authorization == authorization else { return nil }
+            return cached.match.principal
+        }
+        return cachedCertificate?.caller?.principal
+    }
+
     /// `now` is read only when an expiry has to be checked: most tokens have none, and this runs per call.
     mutating func authenticate(_ authorization: String?, now: @autoclosure () -> Date = Date()) -> Result<Caller, RPCError> {
         let generation = store.generation

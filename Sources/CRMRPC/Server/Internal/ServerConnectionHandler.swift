@@ -278,18 +278,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if policy.requiresAuthentication {
             switch auth.authenticate(authorization) {
             case let .failure(error):
-                refuse(request, principal: "-", error)
+                // Who the refused credentials name, holding none of their roles.
+                refuseAudited(request, principal: auth.claimedPrincipal(authorization).map { Principal(name: $0.name, roles: []) }, error)
                 return
             case let .success(caller):
                 let name = caller.principal.name
                 guard policy.allows(caller.principal) else {
-                    refuse(request, principal: name,
-                           RPCError(.permissionDenied, "\(name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
+                    refuseAudited(request, principal: caller.principal,
+                                  RPCError(.permissionDenied, "\(name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
                     return
                 }
                 if let limit = caller.rateLimit, !shared.credentials.limiter.admit(name, limit: limit) {
-                    refuse(request, principal: name, RPCError(.resourceExhausted,
-                           "\(name) exceeded its rate limit of \(limit.rateText) calls per second; retry later"))
+                    refuseAudited(request, principal: caller.principal, RPCError(.resourceExhausted,
+                                  "\(name) exceeded its rate limit of \(limit.rateText) calls per second; retry later"))
                     return
                 }
                 principal = caller.principal
@@ -430,6 +431,40 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if shared.metrics != nil {
             let series = shared.routes[request.method]?.series ?? shared.unknownMethod
             series?.finished(error.code, nanoseconds: nil)
+        }
+    }
+
+    /// Refuses a call for who its caller is or may do (credentials, role, rate limit). On an
+    /// audited method the refusal also goes to the audit trail, with the principal the credentials
+    /// named (an expired token's; "-" when none) and the customers the request names: the answer
+    /// waits for the record when the trail writes it at once, and goes at once when the trail
+    /// counted it into a coalesced record (``CallAuditor/recordRefusal(_:)``). A record that cannot
+    /// be written does not change the answer: a refusal discloses nothing.
+    private func refuseAudited(_ request: RequestHead, principal: Principal?, _ error: RPCError) {
+        let name = principal?.name ?? "-"
+        guard let auditor = shared.router.auditor, let subjects = shared.router.refusalSubjects[request.method], let context else {
+            refuse(request, principal: name, error)
+            return
+        }
+        let call = AuditedCall(
+            principal: name,
+            roles: principal?.roles.sorted().joined(separator: ",") ?? "",
+            peer: remoteAddress,
+            certificateSubject: auth.peerCertificate?.subject ?? "",
+            method: request.method,
+            requestID: request.metadataValue(MetadataKeys.requestID) ?? "\(remoteAddress)#\(request.callID)",
+            status: error.code,
+            subjectIDs: subjects(Data(request.payload.readableBytesView))
+        )
+        guard let write = auditor.recordRefusal(call) else {
+            refuse(request, principal: name, error)
+            return
+        }
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        Task(executorPreference: executor) {
+            _ = await write.result
+            loop.execute { handler.value.refuse(request, principal: name, error) }
         }
     }
 
