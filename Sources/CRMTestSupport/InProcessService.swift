@@ -32,7 +32,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         settings: [String: String] = [:],
         peers: [String: RPCClient] = [:],
         runBackground: Bool = false,
-        audit: AuditSettings = AuditSettings()
+        audit: AuditSettings = AuditSettings(),
+        peerToken: String? = nil
     ) async throws -> InProcessService<S> {
         // Plaintext on loopback, said explicitly: the services' own tests are about their handlers;
         // TLS is tested in CRMRPCTests and with the real executables in IntegrationTests.
@@ -41,6 +42,7 @@ public final class InProcessService<S: CRMService>: Sendable {
         configuration.tokens = tokens
         configuration.settings = settings
         configuration.audit = audit
+        configuration.peerToken = peerToken
         // Tests read statuses, not a line per call.
         configuration.callLogEvery = 0
         let logger = Logger(label: "crm.\(S.name).test")

@@ -94,4 +94,8 @@ public enum Crm_Profiles_V1_Profiles {
     /// Every customer's dimensions and classes recomputed from the stored events as they stood at the
     /// end of a past day (customer_id order). Status and assessment are the customer's current ones.
     public static let streamDimensionsAsOf = ServerStreamingMethod<Crm_Profiles_V1_StreamDimensionsAsOfRequest, Crm_Profiles_V1_CustomerDimensions>(service: serviceName, name: "StreamDimensionsAsOf")
+
+    /// Which process owns which partitions. One process owning everything answers count, epoch 0 and
+    /// itself as the only owner of every partition.
+    public static let getPartitionMap = UnaryMethod<Crm_Profiles_V1_GetPartitionMapRequest, Crm_Profiles_V1_GetPartitionMapResponse>(service: serviceName, name: "GetPartitionMap")
 }
