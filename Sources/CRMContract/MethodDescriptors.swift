@@ -10,13 +10,16 @@ public struct UnaryMethod<Request: SwiftProtobuf.Message, Response: SwiftProtobu
     /// `GetCustomer`, as in the `rpc` line.
     public let name: String
 
+    /// `/crm.profiles.v1.Profiles/GetCustomer`: what travels in `Request.method`. Stored, not
+    /// computed: every call sends it, and joining the two strings per call was a measurable share
+    /// of the client's work (an allocation and a copy; BENCHMARKS.md, issue 19's RPC section).
+    public let path: String
+
     public init(service: String, name: String) {
         self.service = service
         self.name = name
+        self.path = "/\(service)/\(name)"
     }
-
-    /// `/crm.profiles.v1.Profiles/GetCustomer`: what travels in `Request.method`.
-    public var path: String { "/\(service)/\(name)" }
 }
 
 /// A method that takes one request and answers with a stream of responses, then a status.
@@ -24,10 +27,12 @@ public struct ServerStreamingMethod<Request: SwiftProtobuf.Message, Response: Sw
     public let service: String
     public let name: String
 
+    /// Stored for the same reason as ``UnaryMethod/path``.
+    public let path: String
+
     public init(service: String, name: String) {
         self.service = service
         self.name = name
+        self.path = "/\(service)/\(name)"
     }
-
-    public var path: String { "/\(service)/\(name)" }
 }

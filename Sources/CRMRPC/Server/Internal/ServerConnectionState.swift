@@ -61,12 +61,13 @@ struct ServerConnectionState<Request: ConnectionRequest, Call: ConnectionCall> {
     }
 
     /// Whether a request about to start may: a call id is never 0 (the connection's own) and never
-    /// one still open; while draining only health checks start.
-    mutating func admit(callID: UInt64, isHealthCheck: Bool) -> Admission {
+    /// one still open; while draining only health checks start. `isHealthCheck` is asked only while
+    /// draining (it compares the method's name, which every other call need not pay for).
+    mutating func admit(callID: UInt64, isHealthCheck: @autoclosure () -> Bool) -> Admission {
         guard callID != 0 else { return .violation("a request with call id 0, which is reserved for the connection") }
         guard calls[callID] == nil else { return .violation("call id \(callID) reused while that call is still open") }
         highestCallID = max(highestCallID, callID)
-        if draining && !isHealthCheck { return .refuseDraining }
+        if draining && !isHealthCheck() { return .refuseDraining }
         return .admit
     }
 
