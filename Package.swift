@@ -166,6 +166,9 @@ let package = Package(
         /// from them (ledgers, the catalogue of 61 dimensions) and the classification schemes over
         /// them. No store, no RPC; the service, crm-bench and the tests use it.
         .target(name: "CustomerDimensions", dependencies: ["CRMPrimitives", "CRMRules"], swiftSettings: strictSettings),
+        // A profiles client that routes each customer's calls to the process owning its partition.
+        .target(name: "CRMProfilesClient", dependencies: ["CRMRPC", "CRMProtos", "CRMPartitions",
+                                                          .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: strictSettings),
         .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions"], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + [
             "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
@@ -185,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport",
+                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport", "CRMPartitions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -195,7 +198,7 @@ let package = Package(
             name: "crm-bench",
             dependencies: [
                 "CRMRPC", "CRMWire", "CRMProtos", "CRMStore", "CRMServiceHost", "CRMAudit", "ProfilesService", "CustomerDimensions", "CRMWorld", "CRMWorldLoader",
-                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap", "CRMTestSupport",
+                "CRMPropensity", "CompensationService", "MatchingService", "ProductsService", "CRMHeap", "CRMTestSupport", "CRMProfilesClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -303,7 +306,9 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport",
+                "CRMProfilesClient", "CRMPartitions",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -150,6 +150,26 @@ for service in ["profiles", "products", "matching", "compensation"]:
         if ref and (ref["name"] not in configs or ref["key"] not in find("ConfigMap", ref["name"])[0].get("data", {})):
             problems.append(f"{service}: env {env['name']} names a missing ConfigMap key {ref['name']}/{ref['key']}")
 
+# The partition map (docs/partitioning.md §5), when the topology has one: its owners are the
+# profiles StatefulSet's pods by name, and every partition has exactly one of them.
+partitions = file_topology.get("partitions")
+if partitions is not None:
+    replicas = sets.get("profiles", {}).get("spec", {}).get("replicas", 1)
+    owners = partitions.get("owners", {})
+    pods = {f"profiles-{i}" for i in range(replicas)}
+    if set(owners) != pods:
+        problems.append(f"topology partitions.owners {sorted(owners)} are not the profiles pods {sorted(pods)}")
+    covered = []
+    for owner, text in owners.items():
+        for piece in str(text).split(","):
+            low, _, high = piece.strip().partition("-")
+            try:
+                covered += list(range(int(low), int(high or low) + 1))
+            except ValueError:
+                problems.append(f"topology partitions.owners[{owner}]: {piece!r} is not a partition or a range a-b")
+    if sorted(covered) != list(range(int(partitions.get("count", 0)))):
+        problems.append(f"topology partitions: not every partition of {partitions.get('count')} has exactly one owner")
+
 for c in find("ConfigMap"):
     if c["metadata"]["name"].startswith("crm-config"):
         for name, text in c["data"].items():

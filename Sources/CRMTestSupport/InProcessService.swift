@@ -33,7 +33,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         peers: [String: RPCClient] = [:],
         runBackground: Bool = false,
         audit: AuditSettings = AuditSettings(),
-        rateLimits: RateLimits = .unlimited
+        rateLimits: RateLimits = .unlimited,
+        peerToken: String? = nil
     ) async throws -> InProcessService<S> {
         // Plaintext on loopback, said explicitly: the services' own tests are about their handlers;
         // TLS is tested in CRMRPCTests and with the real executables in IntegrationTests.
@@ -43,6 +44,7 @@ public final class InProcessService<S: CRMService>: Sendable {
         configuration.settings = settings
         configuration.audit = audit
         configuration.rateLimits = rateLimits
+        configuration.peerToken = peerToken
         // Tests read statuses, not a line per call.
         configuration.callLogEvery = 0
         let logger = Logger(label: "crm.\(S.name).test")

@@ -30,6 +30,8 @@ public struct ProfilesService: CRMService {
     /// When the events the updater has not applied yet arrived (`crm_profiles_updater_lag_seconds`).
     let updaterLag = UpdaterLag()
     let ingested: [EventKind: Counter]
+    /// What this process owns of the partition map and how it reaches the other owners.
+    let routing: PartitionRouting
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -38,6 +40,7 @@ public struct ProfilesService: CRMService {
         self.settings = context.configuration.settings
         self.ownSettings = try ProfilesSettings(context.configuration.settings)
         try PartitioningRecord.check(context.database, configured: ownSettings.partitioning)
+        self.routing = try PartitionRouting(settings: ownSettings, configuration: context.configuration, logger: context.logger)
         do {
             self.classifier = try Classifier(configuration: ClassificationConfiguration(settings: settings))
         } catch {
@@ -82,6 +85,26 @@ public struct ProfilesService: CRMService {
             schema: schema,
             index: index
         ).register(into: &router)
+        PartitionMapHandler(routing: routing).register(into: &router)
+        // Last: it stands in front of the methods above.
+        PartitionForwarding(routing: routing).register(into: &router)
+    }
+
+    public func handlerDependencies() -> [any Service] {
+        [PartitionPeers(routing: routing)]
+    }
+
+    /// What is not folded into dimensions yet, and, when partitioned, what this process owns.
+    public func healthDetails() async -> [String: String] {
+        var details: [String: String] = [:]
+        if let pending = try? await database.read({ db in try DimensionUpdater.pending(db) }) {
+            details["dimensions_pending"] = "\(pending)"
+        }
+        if !routing.ownsEverything {
+            details["partitions"] = "\(routing.map.partitions(ownedBy: routing.ownName)) of \(routing.map.partitioning.count) as "
+                + "\(routing.ownName), map epoch \(routing.map.epoch)"
+        }
+        return details
     }
 
     public func backgroundServices() -> [any Service] {

@@ -8,19 +8,25 @@ import CustomerDimensions
 /// - `assessment.validity_years`: an assessment without an expiry is valid this long (2);
 /// - `snapshot.page`: customers per page of StreamSnapshot (the feed snapshot's default);
 /// - `partitions.count`: the firm's number of logical partitions (64), recorded in the store at the
-///   first start and fixed from then on (``PartitioningRecord``, docs/partitioning.md).
+///   first start and fixed from then on (``PartitioningRecord``, docs/partitioning.md);
+/// - `partitions.topology`: the topology file holding the partition map (absent: this process owns
+///   every partition) and `partitions.owner`: this process's name in it (``PartitionRouting``).
 struct ProfilesSettings: Sendable {
     var assessmentValidityYears: Int32 = 2
     var snapshotPage = FeedSnapshot.page
     var partitioning: Partitioning
+    var topologyPath: String?
+    var ownerName: String?
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)
         let schemePrefixes = Set(ClassificationConfiguration.keys.compactMap { $0.split(separator: ".").first.map(String.init) })
-        try reader.refuseUnknown(known: ["assessment.validity_years", "snapshot.page", "partitions.count"], prefixes: schemePrefixes)
+        try reader.refuseUnknown(known: ["assessment.validity_years", "snapshot.page", "partitions.count", "partitions.topology", "partitions.owner"], prefixes: schemePrefixes)
         assessmentValidityYears = Int32(try reader.integer("assessment.validity_years", default: 2, in: 1...10))
         snapshotPage = try reader.integer("snapshot.page", default: FeedSnapshot.page, in: 1...100_000)
         let count = try reader.integer("partitions.count", default: Partitioning.defaultCount, in: Partitioning.counts)
         partitioning = try Partitioning(count: count)
+        topologyPath = settings["partitions.topology"].flatMap { $0.isEmpty ? nil : $0 }
+        ownerName = settings["partitions.owner"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

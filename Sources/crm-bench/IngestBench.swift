@@ -1,6 +1,7 @@
 import CRMAudit
 import CRMTestSupport
 import ArgumentParser
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -37,11 +38,23 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "Rounds; medians are reported.")
     var rounds: Int = 3
 
+    @Option(help: "Profiles processes sharing the partitions (1 or 2): with 2, the batches go through one of them, which forwards the other's part (docs/partitioning.md §6).")
+    var processes: Int = 1
+
+    @Flag(help: "With --processes 2: send each part of a batch straight to its owner (the map-aware client) instead of through one endpoint.")
+    var mapAware = false
+
+    func validate() throws {
+        guard (1...2).contains(processes) else { throw ValidationError("--processes is 1 or 2") }
+        if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
+    }
+
     func run() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("crm-ingest-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds\n")
+        print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds, "
+            + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")\n")
 
         var rpcRates: [Double] = []
         var rawRates: [Double] = []
@@ -101,15 +114,42 @@ struct IngestBench: AsyncParsableCommand {
         return Double(rows.count) / (clock.now - started).seconds
     }
 
-    /// The trading system's path: encode, send, validate, check customers, insert, answer.
+    /// The trading system's path: encode, send, validate, check customers, insert, answer. With two
+    /// processes, each owns half of the 64 partitions; the batches go to the first (which forwards
+    /// the second's part) or, map-aware, are split and sent to both.
     private func throughRPC(_ trades: [Crm_Profiles_V1_TradeEvent], path: String) async throws -> Double {
-        let token = "bench-ingest"
-        let service = try await InProcessService<ProfilesService>.start(
-            databasePath: path,
-            tokens: [.init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["ingest"]))],
-            audit: AuditSettings(enabled: audit)
-        )
-        let client = service.client(token: token)
+        let token = "bench-ingest", peerToken = "bench-peer"
+        let tokens: [TokenAuthenticator.Entry] = [
+            .init(sha256: TokenAuthenticator.hash(token: token), principal: Principal(name: "bench", roles: ["ingest"])),
+            .init(sha256: TokenAuthenticator.hash(token: peerToken), principal: Principal(name: "profiles", roles: [Principal.serviceRole])),
+        ]
+        var services: [InProcessService<ProfilesService>] = []
+        if processes == 1 {
+            services.append(try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, audit: AuditSettings(enabled: audit)))
+        } else {
+            // Owners first, then their ports in the topology: the map names owners, not ports.
+            let topology = path + ".topology.json"
+            func write(_ endpoints: [String]) throws {
+                let list = endpoints.map { "\"\($0)\"" }.joined(separator: ",")
+                try Data(#"{"profiles": [\#(list)], "partitions": {"count": 64, "epoch": 1, "owners": {"profiles-0": "0-31", "profiles-1": "32-63"}}}"#.utf8)
+                    .write(to: URL(fileURLWithPath: topology))
+            }
+            try write([])
+            for ordinal in 0..<2 {
+                services.append(try await InProcessService<ProfilesService>.start(
+                    databasePath: path + ".\(ordinal)", tokens: tokens,
+                    settings: ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"],
+                    audit: AuditSettings(enabled: audit), peerToken: peerToken))
+            }
+            try write(services.map { "127.0.0.1:\($0.port)" })
+        }
+        let entry = services[0].client(token: token)
+        let routed = mapAware ? try await PartitionedProfilesClient.connect(through: entry) : nil
+        let client = entry
+        @Sendable func ingest(_ request: Crm_Profiles_V1_IngestTradesRequest) async throws -> Int {
+            if let routed { return Int(try await routed.ingest(Crm_Profiles_V1_Profiles.ingestTrades, request).accepted) }
+            return Int(try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, request).accepted)
+        }
         for index in 0..<customers {
             _ = try await client.unary(Crm_Profiles_V1_Profiles.upsertCustomer, Crm_Profiles_V1_UpsertCustomerRequest.with {
                 $0.customer = .with {
@@ -130,14 +170,14 @@ struct IngestBench: AsyncParsableCommand {
             for _ in 0..<min(inFlight, batches.count) {
                 let request = batches[next]
                 next += 1
-                group.addTask { Int(try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, request).accepted) }
+                group.addTask { try await ingest(request) }
             }
             while let done = try await group.next() {
                 accepted += done
                 if next < batches.count {
                     let request = batches[next]
                     next += 1
-                    group.addTask { Int(try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, request).accepted) }
+                    group.addTask { try await ingest(request) }
                 }
             }
         }
@@ -145,13 +185,17 @@ struct IngestBench: AsyncParsableCommand {
         if audit {
             // What the trail deferred: the by-customer index, built when compliance first queries by customer.
             let indexing = clock.now
-            let through = try await service.auditTrail.indexCustomers()
-            let rows = try await service.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_customer") ?? 0 }
-            let seconds = String(format: "%.2f", (clock.now - indexing).seconds)
-            print("  audit: \(through) records; the customer index brought up to date afterwards in \(seconds) s (\(rows) rows)")
+            // Each process's trail, in turn (one process: the one).
+            for service in services {
+                let through = try await service.auditTrail.indexCustomers()
+                let rows = try await service.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_customer") ?? 0 }
+                let seconds = String(format: "%.2f", (clock.now - indexing).seconds)
+                print("  audit: \(through) records; the customer index brought up to date afterwards in \(seconds) s (\(rows) rows)")
+            }
         }
+        await routed?.close()
         await client.close()
-        try await service.stop()
+        for service in services.reversed() { try await service.stop() }
         guard accepted == trades.count else { throw RPCError(.internal, "accepted \(accepted) of \(trades.count)") }
         return rate
     }

@@ -35,6 +35,12 @@ struct ServiceInstance: Codable {
                 } else {
                     arguments += ["--plaintext"]
                 }
+                if service == "profiles", let map = topology.partitions, let path = topology.path {
+                    // Each profiles process reads the map and its peers' endpoints from the topology
+                    // and knows itself as profiles-N, N counted from 0 as the map's owners are.
+                    arguments += ["--setting", "partitions.topology=\(path)", "--setting", "partitions.owner=profiles-\(index)",
+                                  "--setting", "partitions.count=\(map.partitioning.count)"]
+                }
                 let config = "\(configDir)/\(service)/config.json"
                 if FileManager.default.fileExists(atPath: config) {
                     arguments += ["--config", config]

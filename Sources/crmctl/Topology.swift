@@ -1,8 +1,11 @@
+import CRMPartitions
 import CRMRPC
 import Foundation
 
 /// Where each service listens: services/topology.json, `{"profiles": ["127.0.0.1:7101"], ...}`.
-/// Matching may list several replicas.
+/// Matching may list several replicas; profiles several processes when the topology has a
+/// `partitions` object (the partition map, docs/partitioning.md §5). Without one, the one profiles
+/// process owns every partition, as before.
 struct Topology {
     static let serviceOrder = ["profiles", "products", "matching", "compensation"]
     /// The token the development configurations in services/ accept with the admin role. For
@@ -12,6 +15,10 @@ struct Topology {
     static let developmentComplianceToken = "dev-compliance-token"
 
     var endpoints: [String: [Endpoint]]
+    /// The partition map (nil: one profiles process owns every partition).
+    var partitions: PartitionMap? = nil
+    /// The file it was read from (nil: the built-in defaults); partitioned profiles processes read it too.
+    var path: String? = nil
 
     static let defaults = Topology(endpoints: [
         "profiles": [Endpoint(host: "127.0.0.1", port: 7101)],
@@ -25,9 +32,25 @@ struct Topology {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let raw: [String: [String]]
         do {
-            raw = try JSONDecoder().decode([String: [String]].self, from: data)
+            guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("not an object")
+            }
+            object[Self.partitionsKey] = nil
+            raw = try JSONDecoder().decode([String: [String]].self, from: JSONSerialization.data(withJSONObject: object))
         } catch {
-            throw ValidationError("\(path) is not a JSON object of service name → [\"host:port\"]: \(error)")
+            throw ValidationError("\(path) is not a JSON object of service name → [\"host:port\"] (and a partitions object): \(error)")
+        }
+        let partitions: PartitionMap?
+        do {
+            partitions = try PartitionTopology(json: data).map
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+        if let partitions {
+            let topology = PartitionTopology(map: partitions, profilesEndpoints: raw["profiles"] ?? [])
+            for owner in partitions.owners.keys.sorted() where topology.endpoint(ofOwner: owner) == nil {
+                throw ValidationError("\(path): partition owner \(owner) is neither profiles-N of the \(raw["profiles"]?.count ?? 0) profiles endpoints nor host:port")
+            }
         }
         var endpoints: [String: [Endpoint]] = [:]
         for (service, addresses) in raw {
@@ -38,8 +61,12 @@ struct Topology {
                 return endpoint
             }
         }
-        return Topology(endpoints: endpoints)
+        return Topology(endpoints: endpoints, partitions: partitions, path: path)
     }
+
+    /// The topology's key of the partition map: not a service.
+    static let partitionsKey = "partitions"
+
 
     func endpoints(of service: String) throws -> [Endpoint] {
         guard let list = endpoints[service], !list.isEmpty else {

@@ -200,8 +200,10 @@ import Testing
         let left = matching.deadlinesLeft
         #expect(left.count == 2)
         #expect(left.allSatisfy { $0 != nil })
-        #expect((left.first ?? nil).map { $0 <= .seconds(300) && $0 > .zero } == true, "\(left)")
-        #expect((left.last ?? nil).map { $0 <= .seconds(600) && $0 > .seconds(300) } == true, "\(left)")
+        // Typed one step at a time: under load the type checker gave up on the one-line form.
+        let firstLeft: TimeAmount? = left.first ?? nil, lastLeft: TimeAmount? = left.last ?? nil
+        #expect(firstLeft.map { (amount: TimeAmount) -> Bool in amount <= TimeAmount.seconds(300) && amount > TimeAmount.zero } == true, "\(left)")
+        #expect(lastLeft.map { (amount: TimeAmount) -> Bool in amount <= TimeAmount.seconds(600) && amount > TimeAmount.seconds(300) } == true, "\(left)")
         // The rule itself, at fixed instants.
         let now = NIODeadline.uptimeNanoseconds(1_000_000_000_000)
         #expect(MatchingSuitabilityGate.timeout(configured: 3_000, callerDeadline: now + .milliseconds(700), now: now) == .milliseconds(700))

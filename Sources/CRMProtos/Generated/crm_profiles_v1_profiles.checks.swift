@@ -535,3 +535,23 @@ extension Crm_Profiles_V1_RebuildDimensionsRequest: FieldChecked {
 extension Crm_Profiles_V1_RebuildDimensionsResponse: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {}
 }
+
+extension Crm_Profiles_V1_GetPartitionMapRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_PartitionOwner: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(name, "name", maxBytes: 256)
+        problems.checkText(endpoint, "endpoint", maxBytes: 256)
+        problems.checkText(partitions, "partitions", maxBytes: 256)
+    }
+}
+
+extension Crm_Profiles_V1_GetPartitionMapResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(hash, "hash", maxBytes: 256)
+        for (index, value) in owners.enumerated() { problems.enter("owners", index: index); value.checkFields(&problems); problems.leave() }
+        problems.checkText(answeredBy, "answered_by", maxBytes: 256)
+    }
+}

@@ -95,4 +95,8 @@ public enum Crm_Profiles_V1_Profiles {
     /// end of a past day (customer_id order), or of several days at once (as_of_days). Status is the
     /// customer's current one; the assessment is the newest assessed on or before the day.
     public static let streamDimensionsAsOf = ServerStreamingMethod<Crm_Profiles_V1_StreamDimensionsAsOfRequest, Crm_Profiles_V1_CustomerDimensions>(service: serviceName, name: "StreamDimensionsAsOf")
+
+    /// Which process owns which partitions. One process owning everything answers count, epoch 0 and
+    /// itself as the only owner of every partition.
+    public static let getPartitionMap = UnaryMethod<Crm_Profiles_V1_GetPartitionMapRequest, Crm_Profiles_V1_GetPartitionMapResponse>(service: serviceName, name: "GetPartitionMap")
 }

@@ -2766,6 +2766,59 @@ public nonisolated struct Crm_Profiles_V1_RebuildDimensionsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Profiles_V1_GetPartitionMapRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_PartitionOwner: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// profiles-0, profiles-1, … (or host:port): stable across restarts
+  public var name: String = String()
+
+  /// host:port where the owner listens; empty when this process does not know it yet
+  public var endpoint: String = String()
+
+  /// the partitions it owns: "0-15,48-63"
+  public var partitions: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_GetPartitionMapResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// P, fixed when the firm was created
+  public var count: UInt32 = 0
+
+  /// increases with every change of owners; a larger epoch is newer
+  public var epoch: UInt64 = 0
+
+  /// the partition function: "fnv1a64"
+  public var hash: String = String()
+
+  public var owners: [Crm_Profiles_V1_PartitionOwner] = []
+
+  /// the owner name of the process that answered
+  public var answeredBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.profiles.v1"
@@ -6258,6 +6311,115 @@ nonisolated extension Crm_Profiles_V1_RebuildDimensionsResponse: SwiftProtobuf.M
   public static func ==(lhs: Crm_Profiles_V1_RebuildDimensionsResponse, rhs: Crm_Profiles_V1_RebuildDimensionsResponse) -> Bool {
     if lhs.customers != rhs.customers {return false}
     if lhs.mismatches != rhs.mismatches {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetPartitionMapRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetPartitionMapRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetPartitionMapRequest, rhs: Crm_Profiles_V1_GetPartitionMapRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_PartitionOwner: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PartitionOwner"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}endpoint\0\u{1}partitions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.partitions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.endpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 2)
+    }
+    if !self.partitions.isEmpty {
+      try visitor.visitSingularStringField(value: self.partitions, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_PartitionOwner, rhs: Crm_Profiles_V1_PartitionOwner) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.endpoint != rhs.endpoint {return false}
+    if lhs.partitions != rhs.partitions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetPartitionMapResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.hash) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.owners) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.answeredBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 1)
+    }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 2)
+    }
+    if !self.hash.isEmpty {
+      try visitor.visitSingularStringField(value: self.hash, fieldNumber: 3)
+    }
+    if !self.owners.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.owners, fieldNumber: 4)
+    }
+    if !self.answeredBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.answeredBy, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_GetPartitionMapResponse, rhs: Crm_Profiles_V1_GetPartitionMapResponse) -> Bool {
+    if lhs.count != rhs.count {return false}
+    if lhs.epoch != rhs.epoch {return false}
+    if lhs.hash != rhs.hash {return false}
+    if lhs.owners != rhs.owners {return false}
+    if lhs.answeredBy != rhs.answeredBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

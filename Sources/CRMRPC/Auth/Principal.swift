@@ -19,6 +19,12 @@ public struct Principal: Sendable, Hashable, Codable {
 
     public var isAdmin: Bool { roles.contains(Self.adminRole) }
 
+    /// The role of the services' own principals (the peer token, a service's certificate): the only
+    /// callers that may forward a call on behalf of another (``ForwardedPrincipal``).
+    public static let serviceRole = "service"
+
+    public var isService: Bool { roles.contains(Self.serviceRole) }
+
     /// The client manager whose book bounds this caller (its `manager_id`), nil when it has none.
     public var managerID: String? {
         guard let managerID = attributes["manager_id"], !managerID.isEmpty else { return nil }

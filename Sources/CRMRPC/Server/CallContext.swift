@@ -15,6 +15,9 @@ public struct CallContext: Sendable {
     /// The subject of the client certificate the connection's TLS handshake verified, if any (for
     /// the audit trail: which machine or operator stood behind the principal).
     public let peerCertificateSubject: String?
+    /// The service that forwarded this call on behalf of ``principal`` (``ForwardedPrincipal``);
+    /// nil for a call made directly.
+    public let forwardedBy: Principal?
     private let baseLogger: Logger
 
     public init(
@@ -25,6 +28,7 @@ public struct CallContext: Sendable {
         deadline: NIODeadline?,
         remoteAddress: String,
         peerCertificateSubject: String? = nil,
+        forwardedBy: Principal? = nil,
         baseLogger: Logger
     ) {
         self.method = method
@@ -34,6 +38,7 @@ public struct CallContext: Sendable {
         self.deadline = deadline
         self.remoteAddress = remoteAddress
         self.peerCertificateSubject = peerCertificateSubject
+        self.forwardedBy = forwardedBy
         self.baseLogger = baseLogger
     }
 

@@ -136,6 +136,26 @@ public struct Router: Sendable {
         })
     }
 
+    /// What an interceptor does with one call of a unary method: answer it itself (forward it
+    /// elsewhere, split it, fan it out) or pass it — or a request of its own — to `next`, the
+    /// method as registered (decoding, checks, audit, masking and handler). Request and response
+    /// are the encoded messages.
+    public typealias UnaryInterceptor = @Sendable (
+        _ payload: Data, _ context: CallContext, _ next: @escaping @Sendable (Data, CallContext) async throws -> Data
+    ) async throws -> Data
+
+    /// Puts `interceptor` in front of the registered unary method `path`: how a partitioned
+    /// profiles process routes a customer's call to the process owning it without its handlers
+    /// knowing. Interceptors added later run first.
+    public mutating func intercept(_ path: String, _ interceptor: @escaping UnaryInterceptor) {
+        guard let method = methods[path] else { preconditionFailure("intercepting \(path), which is not registered") }
+        precondition(!method.descriptor.serverStreaming, "\(path) is server-streaming: only unary methods are intercepted")
+        let inner = method.invoke
+        methods[path] = Method(descriptor: method.descriptor) { payload, context, sink in
+            try await interceptor(payload, context) { request, callContext in try await inner(request, callContext, sink) }
+        }
+    }
+
     public var descriptors: [RPCMethodDescriptor] {
         methods.values.map(\.descriptor).sorted { $0.name < $1.name }
     }

@@ -80,7 +80,7 @@ struct IngestionHandlers: Sendable {
 /// An ingestion batch: its events each name a customer.
 protocol IngestRequest: SwiftProtobuf.Message {
     associatedtype Event: NamesCustomer
-    var events: [Event] { get }
+    var events: [Event] { get set }
 }
 
 protocol NamesCustomer {

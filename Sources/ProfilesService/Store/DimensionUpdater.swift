@@ -338,6 +338,16 @@ final class DimensionUpdater: Service, Sendable {
         return (last, try checkpoint(db).lastEventID)
     }
 
+    /// Events and customer changes stored but not yet folded into dimensions (Health's
+    /// `dimensions_pending`: 0 means every answer reflects everything stored).
+    static func pending(_ db: Database) throws -> Int64 {
+        let checkpoint = try checkpoint(db)
+        let events = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE id > ?", arguments: [checkpoint.lastEventID]) ?? 0
+        let changes = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE sequence > ? AND kind <> ?",
+                                         arguments: [checkpoint.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue]) ?? 0
+        return events + changes
+    }
+
     private static func checkpoint(_ db: Database) throws -> Checkpoint {
         let select = try db.cachedStatement(sql: "SELECT last_event_id, last_change_sequence, business_day FROM dimension_checkpoint WHERE id = 1")
         guard let row = try Row.fetchOne(select) else {

@@ -275,22 +275,40 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let policy = method.descriptor.policy
         let authorization = request.metadataValue(MetadataKeys.authorization)
         var principal: Principal?
+        var forwardedBy: Principal?
         if policy.requiresAuthentication {
             switch auth.authenticate(authorization) {
             case let .failure(error):
                 // Who the refused credentials name, holding none of their roles.
                 refuseAudited(request, principal: auth.claimedPrincipal(authorization).map { Principal(name: $0.name, roles: []) }, error)
                 return
-            case let .success(caller):
+            case let .success(authenticated):
+                var caller = authenticated
+                if let onBehalfOf = request.metadataValue(ForwardedPrincipal.metadataKey) {
+                    // A service passing a call on: the original caller's roles decide from here on.
+                    guard caller.principal.isService else {
+                        refuseAudited(request, principal: caller.principal, RPCError(.permissionDenied,
+                               "\(caller.principal.name) may not call on behalf of another principal (\(ForwardedPrincipal.metadataKey)): only a service may"))
+                        return
+                    }
+                    guard let original = ForwardedPrincipal.decode(onBehalfOf) else {
+                        refuseAudited(request, principal: caller.principal,
+                               RPCError.invalidArgument(field: ForwardedPrincipal.metadataKey, "does not decode as a principal"))
+                        return
+                    }
+                    forwardedBy = caller.principal
+                    caller.principal = original
+                }
                 let name = caller.principal.name
                 guard policy.allows(caller.principal) else {
                     refuseAudited(request, principal: caller.principal,
                                   RPCError(.permissionDenied, "\(name) holds none of the roles \(policy.allowedRoles) that \(request.method) allows"))
                     return
                 }
-                if let limit = caller.rateLimit, !shared.credentials.limiter.admit(name, limit: limit) {
+                // A forwarded call counts against the forwarding service, which admitted the caller already.
+                if let limit = caller.rateLimit, !shared.credentials.limiter.admit(authenticated.principal.name, limit: limit) {
                     refuseAudited(request, principal: caller.principal, RPCError(.resourceExhausted,
-                                  "\(name) exceeded its rate limit of \(limit.rateText) calls per second; retry later"))
+                                  "\(authenticated.principal.name) exceeded its rate limit of \(limit.rateText) calls per second; retry later"))
                     return
                 }
                 principal = caller.principal
@@ -314,6 +332,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             deadline: deadline,
             remoteAddress: remoteAddress,
             peerCertificateSubject: auth.peerCertificate?.subject,
+            forwardedBy: forwardedBy,
             baseLogger: logger
         )
 

@@ -3187,6 +3187,141 @@ void   crm__profiles__v1__rebuild_dimensions_response__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__rebuild_dimensions_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__get_partition_map_request__init
+                     (Crm__Profiles__V1__GetPartitionMapRequest         *message)
+{
+  static const Crm__Profiles__V1__GetPartitionMapRequest init_value = CRM__PROFILES__V1__GET_PARTITION_MAP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_partition_map_request__get_packed_size
+                     (const Crm__Profiles__V1__GetPartitionMapRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_partition_map_request__pack
+                     (const Crm__Profiles__V1__GetPartitionMapRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_partition_map_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetPartitionMapRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetPartitionMapRequest *
+       crm__profiles__v1__get_partition_map_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetPartitionMapRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_partition_map_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_partition_map_request__free_unpacked
+                     (Crm__Profiles__V1__GetPartitionMapRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__partition_owner__init
+                     (Crm__Profiles__V1__PartitionOwner         *message)
+{
+  static const Crm__Profiles__V1__PartitionOwner init_value = CRM__PROFILES__V1__PARTITION_OWNER__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__partition_owner__get_packed_size
+                     (const Crm__Profiles__V1__PartitionOwner *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_owner__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__partition_owner__pack
+                     (const Crm__Profiles__V1__PartitionOwner *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_owner__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__partition_owner__pack_to_buffer
+                     (const Crm__Profiles__V1__PartitionOwner *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_owner__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PartitionOwner *
+       crm__profiles__v1__partition_owner__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PartitionOwner *)
+     protobuf_c_message_unpack (&crm__profiles__v1__partition_owner__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__partition_owner__free_unpacked
+                     (Crm__Profiles__V1__PartitionOwner *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__partition_owner__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__get_partition_map_response__init
+                     (Crm__Profiles__V1__GetPartitionMapResponse         *message)
+{
+  static const Crm__Profiles__V1__GetPartitionMapResponse init_value = CRM__PROFILES__V1__GET_PARTITION_MAP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__get_partition_map_response__get_packed_size
+                     (const Crm__Profiles__V1__GetPartitionMapResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__get_partition_map_response__pack
+                     (const Crm__Profiles__V1__GetPartitionMapResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__get_partition_map_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetPartitionMapResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__GetPartitionMapResponse *
+       crm__profiles__v1__get_partition_map_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__GetPartitionMapResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__get_partition_map_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__get_partition_map_response__free_unpacked
+                     (Crm__Profiles__V1__GetPartitionMapResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor crm__profiles__v1__customer__field_descriptors[15] =
 {
   {
@@ -8316,6 +8451,178 @@ const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_response_
   (ProtobufCMessageInit) crm__profiles__v1__rebuild_dimensions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define crm__profiles__v1__get_partition_map_request__field_descriptors NULL
+#define crm__profiles__v1__get_partition_map_request__field_indices_by_name NULL
+#define crm__profiles__v1__get_partition_map_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetPartitionMapRequest",
+  "GetPartitionMapRequest",
+  "Crm__Profiles__V1__GetPartitionMapRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetPartitionMapRequest),
+  0,
+  crm__profiles__v1__get_partition_map_request__field_descriptors,
+  crm__profiles__v1__get_partition_map_request__field_indices_by_name,
+  0,  crm__profiles__v1__get_partition_map_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_partition_map_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__partition_owner__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PartitionOwner, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "endpoint",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PartitionOwner, endpoint),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partitions",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PartitionOwner, partitions),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__partition_owner__field_indices_by_name[] = {
+  1,   /* field[1] = endpoint */
+  0,   /* field[0] = name */
+  2,   /* field[2] = partitions */
+};
+static const ProtobufCIntRange crm__profiles__v1__partition_owner__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PartitionOwner",
+  "PartitionOwner",
+  "Crm__Profiles__V1__PartitionOwner",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PartitionOwner),
+  3,
+  crm__profiles__v1__partition_owner__field_descriptors,
+  crm__profiles__v1__partition_owner__field_indices_by_name,
+  1,  crm__profiles__v1__partition_owner__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__partition_owner__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[5] =
+{
+  {
+    "count",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "epoch",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, epoch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "hash",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, hash),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "owners",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, n_owners),
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, owners),
+    &crm__profiles__v1__partition_owner__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "answered_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, answered_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__get_partition_map_response__field_indices_by_name[] = {
+  4,   /* field[4] = answered_by */
+  0,   /* field[0] = count */
+  1,   /* field[1] = epoch */
+  2,   /* field[2] = hash */
+  3,   /* field[3] = owners */
+};
+static const ProtobufCIntRange crm__profiles__v1__get_partition_map_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.GetPartitionMapResponse",
+  "GetPartitionMapResponse",
+  "Crm__Profiles__V1__GetPartitionMapResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__GetPartitionMapResponse),
+  5,
+  crm__profiles__v1__get_partition_map_response__field_descriptors,
+  crm__profiles__v1__get_partition_map_response__field_indices_by_name,
+  1,  crm__profiles__v1__get_partition_map_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__get_partition_map_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__profiles__v1__customer_kind__enum_values_by_number[3] =
 {
   { "CUSTOMER_KIND_UNSPECIFIED", "CRM__PROFILES__V1__CUSTOMER_KIND__CUSTOMER_KIND_UNSPECIFIED", 0 },
@@ -8800,7 +9107,7 @@ const ProtobufCEnumDescriptor crm__profiles__v1__event_type__descriptor =
   crm__profiles__v1__event_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[29] =
+static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[30] =
 {
   { "UpsertCustomer", &crm__profiles__v1__upsert_customer_request__descriptor, &crm__profiles__v1__upsert_customer_response__descriptor },
   { "GetCustomer", &crm__profiles__v1__get_customer_request__descriptor, &crm__profiles__v1__get_customer_response__descriptor },
@@ -8831,6 +9138,7 @@ static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descr
   { "RebuildDimensions", &crm__profiles__v1__rebuild_dimensions_request__descriptor, &crm__profiles__v1__rebuild_dimensions_response__descriptor },
   { "StreamEvents", &crm__profiles__v1__stream_events_request__descriptor, &crm__profiles__v1__logged_event__descriptor },
   { "StreamDimensionsAsOf", &crm__profiles__v1__stream_dimensions_as_of_request__descriptor, &crm__profiles__v1__customer_dimensions__descriptor },
+  { "GetPartitionMap", &crm__profiles__v1__get_partition_map_request__descriptor, &crm__profiles__v1__get_partition_map_response__descriptor },
 };
 const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   3,        /* ChangeAccountStatus */
@@ -8840,6 +9148,7 @@ const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   1,        /* GetCustomer */
   12,        /* GetCustomer360 */
   14,        /* GetManagerBook */
+  29,        /* GetPartitionMap */
   20,        /* GetSegment */
   7,        /* IngestDailyPositions */
   6,        /* IngestFundTransfers */
@@ -8870,7 +9179,7 @@ const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
   "Profiles",
   "Crm__Profiles__V1__Profiles",
   "crm.profiles.v1",
-  29,
+  30,
   crm__profiles__v1__profiles__method_descriptors,
   crm__profiles__v1__profiles__method_indices_by_name
 };
@@ -9105,6 +9414,14 @@ void crm__profiles__v1__profiles__stream_dimensions_as_of(ProtobufCService *serv
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
   service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__get_partition_map(ProtobufCService *service,
+                                                    const Crm__Profiles__V1__GetPartitionMapRequest *input,
+                                                    Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
                                         Crm__Profiles__V1__Profiles_ServiceDestroy destroy)

@@ -91,6 +91,9 @@ typedef struct Crm__Profiles__V1__StreamEventsRequest Crm__Profiles__V1__StreamE
 typedef struct Crm__Profiles__V1__StreamDimensionsAsOfRequest Crm__Profiles__V1__StreamDimensionsAsOfRequest;
 typedef struct Crm__Profiles__V1__RebuildDimensionsRequest Crm__Profiles__V1__RebuildDimensionsRequest;
 typedef struct Crm__Profiles__V1__RebuildDimensionsResponse Crm__Profiles__V1__RebuildDimensionsResponse;
+typedef struct Crm__Profiles__V1__GetPartitionMapRequest Crm__Profiles__V1__GetPartitionMapRequest;
+typedef struct Crm__Profiles__V1__PartitionOwner Crm__Profiles__V1__PartitionOwner;
+typedef struct Crm__Profiles__V1__GetPartitionMapResponse Crm__Profiles__V1__GetPartitionMapResponse;
 
 
 /* --- enums --- */
@@ -1559,6 +1562,63 @@ struct  Crm__Profiles__V1__RebuildDimensionsResponse
     , 0, 0 }
 
 
+struct  Crm__Profiles__V1__GetPartitionMapRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__GET_PARTITION_MAP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_partition_map_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__PartitionOwner
+{
+  ProtobufCMessage base;
+  /*
+   * profiles-0, profiles-1, … (or host:port): stable across restarts
+   */
+  char *name;
+  /*
+   * host:port where the owner listens; empty when this process does not know it yet
+   */
+  char *endpoint;
+  /*
+   * the partitions it owns: "0-15,48-63"
+   */
+  char *partitions;
+};
+#define CRM__PROFILES__V1__PARTITION_OWNER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__partition_owner__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__GetPartitionMapResponse
+{
+  ProtobufCMessage base;
+  /*
+   * P, fixed when the firm was created
+   */
+  uint32_t count;
+  /*
+   * increases with every change of owners; a larger epoch is newer
+   */
+  uint64_t epoch;
+  /*
+   * the partition function: "fnv1a64"
+   */
+  char *hash;
+  size_t n_owners;
+  Crm__Profiles__V1__PartitionOwner **owners;
+  /*
+   * the owner name of the process that answered
+   */
+  char *answered_by;
+};
+#define CRM__PROFILES__V1__GET_PARTITION_MAP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_partition_map_response__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+
+
 /* Crm__Profiles__V1__Customer methods */
 void   crm__profiles__v1__customer__init
                      (Crm__Profiles__V1__Customer         *message);
@@ -2904,6 +2964,63 @@ Crm__Profiles__V1__RebuildDimensionsResponse *
 void   crm__profiles__v1__rebuild_dimensions_response__free_unpacked
                      (Crm__Profiles__V1__RebuildDimensionsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetPartitionMapRequest methods */
+void   crm__profiles__v1__get_partition_map_request__init
+                     (Crm__Profiles__V1__GetPartitionMapRequest         *message);
+size_t crm__profiles__v1__get_partition_map_request__get_packed_size
+                     (const Crm__Profiles__V1__GetPartitionMapRequest   *message);
+size_t crm__profiles__v1__get_partition_map_request__pack
+                     (const Crm__Profiles__V1__GetPartitionMapRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_partition_map_request__pack_to_buffer
+                     (const Crm__Profiles__V1__GetPartitionMapRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetPartitionMapRequest *
+       crm__profiles__v1__get_partition_map_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_partition_map_request__free_unpacked
+                     (Crm__Profiles__V1__GetPartitionMapRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PartitionOwner methods */
+void   crm__profiles__v1__partition_owner__init
+                     (Crm__Profiles__V1__PartitionOwner         *message);
+size_t crm__profiles__v1__partition_owner__get_packed_size
+                     (const Crm__Profiles__V1__PartitionOwner   *message);
+size_t crm__profiles__v1__partition_owner__pack
+                     (const Crm__Profiles__V1__PartitionOwner   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__partition_owner__pack_to_buffer
+                     (const Crm__Profiles__V1__PartitionOwner   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PartitionOwner *
+       crm__profiles__v1__partition_owner__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__partition_owner__free_unpacked
+                     (Crm__Profiles__V1__PartitionOwner *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__GetPartitionMapResponse methods */
+void   crm__profiles__v1__get_partition_map_response__init
+                     (Crm__Profiles__V1__GetPartitionMapResponse         *message);
+size_t crm__profiles__v1__get_partition_map_response__get_packed_size
+                     (const Crm__Profiles__V1__GetPartitionMapResponse   *message);
+size_t crm__profiles__v1__get_partition_map_response__pack
+                     (const Crm__Profiles__V1__GetPartitionMapResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__get_partition_map_response__pack_to_buffer
+                     (const Crm__Profiles__V1__GetPartitionMapResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__GetPartitionMapResponse *
+       crm__profiles__v1__get_partition_map_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__get_partition_map_response__free_unpacked
+                     (Crm__Profiles__V1__GetPartitionMapResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Profiles__V1__Customer_Closure)
@@ -3131,6 +3248,15 @@ typedef void (*Crm__Profiles__V1__RebuildDimensionsRequest_Closure)
 typedef void (*Crm__Profiles__V1__RebuildDimensionsResponse_Closure)
                  (const Crm__Profiles__V1__RebuildDimensionsResponse *message,
                   void *closure_data);
+typedef void (*Crm__Profiles__V1__GetPartitionMapRequest_Closure)
+                 (const Crm__Profiles__V1__GetPartitionMapRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__PartitionOwner_Closure)
+                 (const Crm__Profiles__V1__PartitionOwner *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__GetPartitionMapResponse_Closure)
+                 (const Crm__Profiles__V1__GetPartitionMapResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -3254,6 +3380,10 @@ struct Crm__Profiles__V1__Profiles_Service
                                   const Crm__Profiles__V1__StreamDimensionsAsOfRequest *input,
                                   Crm__Profiles__V1__CustomerDimensions_Closure closure,
                                   void *closure_data);
+  void (*get_partition_map)(Crm__Profiles__V1__Profiles_Service *service,
+                            const Crm__Profiles__V1__GetPartitionMapRequest *input,
+                            Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
+                            void *closure_data);
 };
 typedef void (*Crm__Profiles__V1__Profiles_ServiceDestroy)(Crm__Profiles__V1__Profiles_Service *);
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
@@ -3290,7 +3420,8 @@ void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *ser
       function_prefix__ ## stream_snapshot,\
       function_prefix__ ## rebuild_dimensions,\
       function_prefix__ ## stream_events,\
-      function_prefix__ ## stream_dimensions_as_of  }
+      function_prefix__ ## stream_dimensions_as_of,\
+      function_prefix__ ## get_partition_map  }
 void crm__profiles__v1__profiles__upsert_customer(ProtobufCService *service,
                                                   const Crm__Profiles__V1__UpsertCustomerRequest *input,
                                                   Crm__Profiles__V1__UpsertCustomerResponse_Closure closure,
@@ -3407,6 +3538,10 @@ void crm__profiles__v1__profiles__stream_dimensions_as_of(ProtobufCService *serv
                                                           const Crm__Profiles__V1__StreamDimensionsAsOfRequest *input,
                                                           Crm__Profiles__V1__CustomerDimensions_Closure closure,
                                                           void *closure_data);
+void crm__profiles__v1__profiles__get_partition_map(ProtobufCService *service,
+                                                    const Crm__Profiles__V1__GetPartitionMapRequest *input,
+                                                    Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
+                                                    void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3499,6 +3634,9 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1,0 +1,260 @@
+import CRMPartitions
+import CRMProtos
+import CRMRPC
+import Foundation
+import SwiftProtobuf
+
+/// Any profiles process accepts any call (docs/partitioning.md §6): a customer's call for a
+/// partition another process owns is forwarded to that owner, a batch is split by owner, and a
+/// call across customers asks every owner for its part and merges the answers into the
+/// one-process answer.
+///
+/// It sits in front of the registered methods (``Router/intercept(_:_:)``), so the handlers stay
+/// those of one process serving its own partitions; a process owning every partition registers
+/// nothing here and pays nothing.
+struct PartitionForwarding: Sendable {
+    let routing: PartitionRouting
+
+    func register(into router: inout Router) {
+        guard !routing.ownsEverything else { return }
+        typealias Profiles = Crm_Profiles_V1_Profiles
+        customerKeyed(Profiles.upsertCustomer, into: &router) { $0.customer.customerID }
+        customerKeyed(Profiles.getCustomer, into: &router) { $0.customerID }
+        customerKeyed(Profiles.changeAccountStatus, into: &router) { $0.customerID }
+        customerKeyed(Profiles.recordAssessment, into: &router) { $0.customerID }
+        customerKeyed(Profiles.getCustomer360, into: &router) { $0.customerID }
+
+        batch(Profiles.ingestTrades, into: &router) { _ = try EventConversion.trades($0) }
+        batch(Profiles.ingestFundTransfers, into: &router) { _ = try EventConversion.transfers($0) }
+        batch(Profiles.ingestDailyPositions, into: &router) { _ = try EventConversion.positions($0) }
+        batch(Profiles.ingestMarginAccounts, into: &router) { _ = try EventConversion.marginAccounts($0) }
+        batch(Profiles.ingestMarginInterest, into: &router) { _ = try EventConversion.marginInterest($0) }
+        batch(Profiles.ingestServiceContacts, into: &router) { _ = try EventConversion.contacts($0) }
+        batch(Profiles.ingestProductViews, into: &router) { _ = try EventConversion.views($0) }
+
+        fanOut(Profiles.countSegment, into: &router) { _, parts in
+            guard let count = PartitionMerge.total(parts.map(\.count)), let population = PartitionMerge.total(parts.map(\.population)) else {
+                throw RPCError(.internal, "the owners' counts add up to more than 2^64")
+            }
+            return .with {
+                $0.count = count
+                $0.population = population
+            }
+        }
+        fanOut(Profiles.searchCustomers, into: &router, check: { request in
+            // A page sorted by a dimension would need each row's value to merge by, which a
+            // summary does not carry (docs/partitioning.md §11: left).
+            guard request.orderBy.isEmpty else {
+                throw RPCError(.failedPrecondition, "order_by across partitions is not served yet; search by customer id (order_by empty)",
+                               fieldViolations: [FieldViolation(field: "order_by", description: "not served across partitions yet")])
+            }
+        }) { request, parts in
+            let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
+            return .with {
+                $0.customers = merged.customers
+                $0.page = merged.page
+            }
+        }
+        fanOut(Profiles.listSegmentMembers, into: &router) { request, parts in
+            let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
+            return .with {
+                $0.customers = merged.customers
+                $0.page = merged.page
+            }
+        }
+        fanOut(Profiles.getManagerBook, into: &router) { request, parts in
+            let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
+            return .with {
+                $0.customers = merged.customers
+                $0.page = merged.page
+                $0.customerCount = parts.reduce(0) { $0 + $1.customerCount }
+                $0.totalAssets = .fen(parts.reduce(0) { $0 + $1.totalAssets.minorUnits })
+            }
+        }
+        fanOut(Profiles.getBranchFigures, into: &router) { _, parts in
+            var branches: [String: Crm_Profiles_V1_BranchFigures] = [:]
+            var firm = Crm_Profiles_V1_BranchFigures()
+            for part in parts {
+                for branch in part.branches {
+                    branches[branch.branchID] = Self.adding(branch, to: branches[branch.branchID] ?? .with { $0.branchID = branch.branchID })
+                }
+                firm = Self.adding(part.headOffice, to: firm)
+            }
+            return .with {
+                $0.branches = branches.values.sorted { $0.branchID < $1.branchID }
+                $0.headOffice = firm
+            }
+        }
+        fanOut(Profiles.getClassDistribution, into: &router) { request, parts in
+            .with {
+                $0.scheme = parts.first?.scheme ?? request.scheme
+                for part in parts {
+                    for (value, count) in part.customersByClass { $0.customersByClass[value, default: 0] += count }
+                }
+            }
+        }
+        // Saved segments are firm-wide: every owner keeps a copy, so a segment's members and
+        // counts are answered the same by all of them.
+        fanOut(Profiles.saveSegment, into: &router) { _, parts in
+            parts[0]
+        }
+    }
+
+    // MARK: Customer-keyed calls
+
+    /// A call naming one customer: served here when this process owns the customer's partition,
+    /// else forwarded to the owner as it came.
+    private func customerKeyed<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: UnaryMethod<Request, Response>, into router: inout Router, customer: @escaping @Sendable (Request) -> String
+    ) {
+        let routing = self.routing
+        let path = method.path
+        router.intercept(path) { payload, context, next in
+            // What does not decode, or names no customer, the method itself refuses with its field.
+            guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
+            let id = customer(request)
+            guard !id.isEmpty else { return try await next(payload, context) }
+            let partition = routing.partition(of: id)
+            if routing.owns(partition: partition) { return try await next(payload, context) }
+            let owner = routing.map.owner(of: partition)
+            // Forwarded once only: a peer whose map differs from ours must not start a loop.
+            guard context.forwardedBy == nil else {
+                throw RPCError(.unavailable, "partition \(partition) (customer \(id)) is not served by \(routing.ownName) under map epoch "
+                    + "\(routing.map.epoch), which gives it to \(owner): the forwarding process's map differs; retry shortly")
+            }
+            return try await routing.call(owner, method: path, payload: payload, context: context, what: "partition \(partition) (customer \(id))")
+        }
+    }
+
+    // MARK: Batches
+
+    /// A batch split by owner: every event's fields are checked first (a bad one refuses the whole
+    /// batch naming `events[i]` and nothing is written, as in one process), then each owner stores
+    /// its part; the answer adds the parts' counts. A part that fails fails the call, with the
+    /// other parts stored: the client's retry stores the rest and counts those as duplicates
+    /// (docs/partitioning.md §4).
+    private func batch<Request: IngestRequest>(
+        _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, into router: inout Router,
+        validate: @escaping @Sendable (Request) throws -> Void
+    ) {
+        let routing = self.routing
+        let path = method.path
+        router.intercept(path) { payload, context, next in
+            guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
+            var positions: [String: [Int]] = [:]
+            for (position, event) in request.events.enumerated() {
+                positions[routing.map.owner(ofCustomer: event.customerID), default: []].append(position)
+            }
+            if positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil) {
+                return try await next(payload, context)
+            }
+            guard context.forwardedBy == nil else {
+                throw RPCError(.unavailable, "this batch names customers \(routing.ownName) does not own under map epoch \(routing.map.epoch): "
+                    + "the forwarding process's map differs; retry shortly")
+            }
+            try validate(request)
+            let total = try await withThrowingTaskGroup(of: Crm_Profiles_V1_IngestResponse.self) { group in
+                for (owner, part) in positions {
+                    var subset = request
+                    subset.events = part.map { request.events[$0] }
+                    let partPayload = try subset.serializedData()
+                    let partitions = PartitionSet(part.map { routing.partition(of: request.events[$0].customerID) })
+                    group.addTask {
+                        do {
+                            let answer = owner == routing.ownName
+                                ? try await next(partPayload, context)
+                                : try await routing.call(owner, method: path, payload: partPayload, context: context,
+                                                         what: "partitions \(partitions) (\(part.count) events of the batch)")
+                            return try Crm_Profiles_V1_IngestResponse(serializedBytes: answer)
+                        } catch let error as RPCError {
+                            throw Self.renumbered(error, positions: part)
+                        }
+                    }
+                }
+                var total = Crm_Profiles_V1_IngestResponse()
+                for try await answer in group {
+                    total.accepted += answer.accepted
+                    total.duplicates += answer.duplicates
+                }
+                return total
+            }
+            return try total.serializedData()
+        }
+    }
+
+    /// A part's refusal names its events by their place in the part; the caller sent the whole batch.
+    static func renumbered(_ error: RPCError, positions: [Int]) -> RPCError {
+        var error = error
+        error.fieldViolations = error.fieldViolations.map { violation in
+            let field = violation.field
+            guard field.hasPrefix("events["), let close = field.firstIndex(of: "]"),
+                  let index = Int(field[field.index(field.startIndex, offsetBy: 7)..<close]), positions.indices.contains(index) else {
+                return violation
+            }
+            return FieldViolation(field: "events[\(positions[index])" + field[close...], description: violation.description)
+        }
+        return error
+    }
+
+    // MARK: Calls across customers
+
+    /// A call across customers: this process's part and every other owner's, in parallel, merged.
+    /// A part asked by another process's fan-out is answered from this process's partitions only.
+    private func fanOut<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: UnaryMethod<Request, Response>, into router: inout Router,
+        check: @escaping @Sendable (Request) throws -> Void = { _ in },
+        merge: @escaping @Sendable (Request, [Response]) throws -> Response
+    ) {
+        let routing = self.routing
+        let path = method.path
+        router.intercept(path) { payload, context, next in
+            if routing.answersLocally(context) { return try await next(payload, context) }
+            guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
+            try check(request)
+            let owners = [routing.ownName] + routing.otherOwners
+            let answers = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
+                for (place, owner) in owners.enumerated() {
+                    group.addTask {
+                        if owner == routing.ownName { return (place, try await next(payload, context)) }
+                        let what = "partitions \(routing.map.partitions(ownedBy: owner))"
+                        return (place, try await routing.call(owner, method: path, payload: payload, context: context, localOnly: true, what: what))
+                    }
+                }
+                var answers = [Data](repeating: Data(), count: owners.count)
+                for try await (place, answer) in group { answers[place] = answer }
+                return answers
+            }
+            // This process's answer first, then the others' by name: a merge is deterministic.
+            let parts = try answers.map { try Response(serializedBytes: $0) }
+            return try merge(request, parts).serializedData()
+        }
+    }
+
+    static func pageSize(_ page: Crm_Common_V1_PageRequest) -> Int {
+        page.pageSize == 0 ? QueryHandlers.defaultPage : Int(page.pageSize)
+    }
+
+    /// Pages in customer id order merged into the one-process page: the first `size` rows of all,
+    /// more when any part had more, the next token the last row's id (the one-process token), the
+    /// total the parts' totals added.
+    static func mergeByCustomer(
+        _ parts: [([Crm_Profiles_V1_CustomerSummary], Crm_Common_V1_PageInfo)], size: Int
+    ) -> (customers: [Crm_Profiles_V1_CustomerSummary], page: Crm_Common_V1_PageInfo) {
+        let merged = PartitionMerge.merge(parts.map(\.0), limit: size) { $0.customerID < $1.customerID }
+        let more = merged.more || parts.contains { !$0.1.nextPageToken.isEmpty }
+        var page = Crm_Common_V1_PageInfo()
+        page.totalCount = parts.reduce(0) { $0 + $1.1.totalCount }
+        if more, let last = merged.rows.last { page.nextPageToken = last.customerID }
+        return (merged.rows, page)
+    }
+
+    static func adding(_ part: Crm_Profiles_V1_BranchFigures, to sum: Crm_Profiles_V1_BranchFigures) -> Crm_Profiles_V1_BranchFigures {
+        var sum = sum
+        sum.customers += part.customers
+        for (status, count) in part.customersByStatus { sum.customersByStatus[status, default: 0] += count }
+        if part.hasTotalAssets {
+            if !sum.hasTotalAssets { sum.totalAssets = part.totalAssets } else { sum.totalAssets.minorUnits += part.totalAssets.minorUnits }
+        }
+        return sum
+    }
+}

@@ -1,0 +1,193 @@
+import CRMPartitions
+import CRMRPC
+import CRMServiceHost
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// Where this profiles process stands in the partition map: what it owns, who owns the rest and
+/// how to reach them (docs/partitioning.md §5, §6).
+///
+/// Configured by `partitions.topology` (the topology file with the `partitions` object and the
+/// `profiles` endpoints) and `partitions.owner` (this process's owner name, `profiles-N`; by
+/// default the machine's host name, which is the pod's name in a StatefulSet). Without a topology,
+/// or with one that has no `partitions` object, the process owns every partition and never
+/// forwards: today's single-process install.
+///
+/// The map is read once at start: ownership decides which customers this store may hold, so it
+/// does not change under a running process. Peers' endpoints are read from the same file when a
+/// call first needs them, so processes started on port 0 (tests) or before their peers are
+/// scheduled (Kubernetes) can be started first and wired once the file lists everyone.
+final class PartitionRouting: Sendable {
+    let map: PartitionMap
+    /// This process's owner name.
+    let ownName: String
+    /// Whether every partition is this process's (no forwarding at all).
+    let ownsEverything: Bool
+    private let owned: [Bool]
+    private let topologyPath: String?
+    private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
+    private let security: ClientSecurity
+    private let token: String?
+    private let logger: Logger
+
+    /// How long a forwarded call may take when the caller set no deadline.
+    static let defaultDeadline: TimeAmount = .seconds(30)
+
+    init(settings: ProfilesSettings, configuration: HostConfiguration, logger: Logger) throws {
+        self.logger = logger
+        let partitioning = settings.partitioning
+        let topology: PartitionTopology?
+        if let path = settings.topologyPath {
+            topology = try Self.readTopology(path)
+        } else {
+            topology = nil
+        }
+        if let map = topology?.map {
+            guard map.partitioning == partitioning else {
+                throw ConfigurationError("the partition map in \(settings.topologyPath ?? "") has \(map.partitioning.count) partitions, "
+                    + "but partitions.count is \(partitioning.count)")
+            }
+            let own = settings.ownerName ?? HostConfiguration.machineHostName() ?? ""
+            guard !map.partitions(ownedBy: own).partitions.isEmpty else {
+                throw ConfigurationError("partitions.owner \(own.isEmpty ? "(unset)" : own) owns no partition in the map of "
+                    + "\(settings.topologyPath ?? ""); its owners are \(map.owners.keys.sorted().joined(separator: ", "))")
+            }
+            self.map = map
+            self.ownName = own
+        } else {
+            let own = settings.ownerName ?? PartitionTopology.instancePrefix + "0"
+            self.map = PartitionMap.single(own, partitioning: partitioning)
+            self.ownName = own
+        }
+        let set = map.partitions(ownedBy: ownName)
+        var owned = [Bool](repeating: false, count: partitioning.count)
+        for partition in set.partitions { owned[partition] = true }
+        self.owned = owned
+        self.ownsEverything = set.partitions.count == partitioning.count
+        self.topologyPath = settings.topologyPath
+        // As the host's own peers: the service certificate with TLS (mutual TLS, no token), else the peer token.
+        if ownsEverything {
+            // Never calls a peer.
+            self.security = .plaintext()
+            self.token = nil
+        } else if let files = configuration.tls {
+            self.security = .tls(try ClientTLSContext(files))
+            self.token = nil
+        } else {
+            self.security = .plaintext(onNetwork: configuration.plaintextOnNetwork)
+            self.token = configuration.peerToken
+        }
+    }
+
+    private static func readTopology(_ path: String) throws -> PartitionTopology {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigurationError("partitions.topology: cannot read \(path): \(error)")
+        }
+        do {
+            return try PartitionTopology(json: data)
+        } catch {
+            throw ConfigurationError("partitions.topology \(path): \(error)")
+        }
+    }
+
+    func partition(of customerID: String) -> Int {
+        map.partitioning.partition(of: customerID)
+    }
+
+    func owns(partition: Int) -> Bool {
+        owned[partition]
+    }
+
+    /// The owners other than this process, by name, sorted.
+    var otherOwners: [String] {
+        map.owners.keys.filter { $0 != ownName }.sorted()
+    }
+
+    /// The endpoints the topology file gives each owner now (this process's own included), for
+    /// GetPartitionMap; owners it does not list yet have none.
+    func endpoints() -> [String: String] {
+        guard let topologyPath, let topology = try? Self.readTopology(topologyPath) else { return [:] }
+        var endpoints: [String: String] = [:]
+        for owner in map.owners.keys {
+            endpoints[owner] = topology.endpoint(ofOwner: owner)
+        }
+        return endpoints
+    }
+
+    /// Calls `owner` with an encoded request on behalf of the call's principal, within the call's
+    /// remaining deadline. An owner that cannot be reached, or that is not serving, is UNAVAILABLE
+    /// naming `what` (the partition), so the caller knows to retry and which part failed.
+    func call(_ owner: String, method: String, payload: Data, context: CallContext, localOnly: Bool = false,
+              what: String) async throws -> Data {
+        let client = try client(for: owner, what: what)
+        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID)]
+        if let principal = context.principal {
+            metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal)))
+        }
+        if localOnly { metadata.append(MetadataEntry(Self.localOnlyKey, "1")) }
+        let timeout = context.deadline.map { $0 - NIODeadline.now() } ?? Self.defaultDeadline
+        guard timeout > .nanoseconds(0) else { throw RPCError(.deadlineExceeded, "no time left to forward \(what) to \(owner)") }
+        do {
+            return try await client.unaryRaw(method, payload: payload, options: CallOptions(timeout: .some(timeout), metadata: metadata))
+        } catch let error as RPCError where error.code != .unavailable {
+            throw error
+        } catch {
+            let reason = (error as? RPCError)?.message ?? "\(error)"
+            throw RPCError(.unavailable, "\(what) is owned by \(owner), which is unavailable (\(reason)); retry shortly")
+        }
+    }
+
+    private func client(for owner: String, what: String) throws -> RPCClient {
+        if let client = clients.withLockedValue({ $0[owner] }) { return client }
+        // Not reached yet: the topology file says where it listens now.
+        guard let topologyPath, let topology = try? Self.readTopology(topologyPath),
+              let address = topology.endpoint(ofOwner: owner), let endpoint = Endpoint(address) else {
+            throw RPCError(.unavailable, "\(what) is owned by \(owner), whose endpoint the topology \(topologyPath ?? "") does not give yet; retry shortly")
+        }
+        return clients.withLockedValue { clients in
+            if let existing = clients[owner] { return existing }
+            let client = RPCClient(
+                configuration: ClientConfiguration(endpoints: [endpoint], security: security, token: token, defaultDeadline: Self.defaultDeadline),
+                logger: Logger(label: "crm.profiles.partition.\(owner)")
+            )
+            clients[owner] = client
+            return client
+        }
+    }
+
+    /// Metadata a fanned-out part carries: answer from your own partitions only, do not fan out
+    /// again. Honoured only on a call a service forwarded.
+    static let localOnlyKey = "crm-partition-local"
+
+    /// Whether a call must be answered from this process's partitions alone: a part of another
+    /// process's fan-out, or any call when this process owns everything.
+    func answersLocally(_ context: CallContext) -> Bool {
+        ownsEverything || (context.forwardedBy != nil && context.metadataValue(Self.localOnlyKey) != nil)
+    }
+
+    /// Closes the peers' connections.
+    func close() async {
+        let all = clients.withLockedValue { clients in
+            defer { clients = [:] }
+            return Array(clients.values)
+        }
+        for client in all { await client.close() }
+    }
+}
+
+/// Keeps the partition peers' connections for as long as the server serves, and closes them after
+/// it has drained (a handler dependency: started before the server, stopped after it).
+struct PartitionPeers: Service {
+    let routing: PartitionRouting
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await routing.close()
+    }
+}
