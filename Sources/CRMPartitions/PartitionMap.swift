@@ -74,6 +74,16 @@ public struct PartitionMap: Sendable, Hashable {
         ownerOf[partitioning.partition(of: customerID)]
     }
 
+    /// A batch's positions grouped by the owner of each one's customer, in batch order within each
+    /// owner: how a batch is split, by the process that forwards it and by the map-aware client.
+    public func positionsByOwner(_ customerIDs: some Sequence<String>) -> [String: [Int]] {
+        var positions: [String: [Int]] = [:]
+        for (position, id) in customerIDs.enumerated() {
+            positions[owner(ofCustomer: id), default: []].append(position)
+        }
+        return positions
+    }
+
     /// What the owner named `endpoint` owns (empty when it is not an owner).
     public func partitions(ownedBy endpoint: String) -> PartitionSet {
         owners[endpoint] ?? PartitionSet([])

@@ -84,17 +84,18 @@ public final class PartitionedProfilesClient: Sendable {
     public func ingest<Request: CustomerEventBatch>(
         _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, _ request: Request, options: CallOptions = CallOptions()
     ) async throws -> Crm_Profiles_V1_IngestResponse {
+        // Owners without a known endpoint all go through the entry process: one part for them.
         var parts: [ObjectIdentifier: (client: RPCClient, positions: [Int])] = [:]
-        for (position, id) in request.customerIDs.enumerated() {
-            let client = client(forCustomer: id)
-            parts[ObjectIdentifier(client), default: (client, [])].positions.append(position)
+        for (owner, positions) in map.positionsByOwner(request.customerIDs) {
+            let client = owners[owner] ?? entry
+            parts[ObjectIdentifier(client), default: (client, [])].positions += positions
         }
         if parts.count <= 1 {
             return try await (parts.values.first?.client ?? entry).unary(method, request, options: options)
         }
         return try await withThrowingTaskGroup(of: Crm_Profiles_V1_IngestResponse.self) { group in
             for part in parts.values {
-                let subset = request.keeping(part.positions)
+                let subset = request.keeping(part.positions.sorted())
                 group.addTask { try await part.client.unary(method, subset, options: options) }
             }
             var total = Crm_Profiles_V1_IngestResponse()

@@ -9,6 +9,19 @@ import Testing
      "owners": {"profiles-0.profiles:7101": "0-15", "profiles-1.profiles:7101": "16-31,48-63", "profiles-2.profiles:7101": "32-47"}}
     """.utf8)
 
+    @Test func splitsABatchByOwnerKeepingEachOwnersOrder() throws {
+        let map = try PartitionMap(json: Self.example)
+        let ids = (0..<200).map { "C\(String(format: "%06d", $0))" }
+        let parts = map.positionsByOwner(ids)
+        // Every position once, each under its customer's owner, in batch order.
+        #expect(parts.values.flatMap { $0 }.sorted() == Array(ids.indices))
+        for (owner, positions) in parts {
+            #expect(positions == positions.sorted())
+            #expect(positions.allSatisfy { map.owner(ofCustomer: ids[$0]) == owner })
+        }
+        #expect(parts.count == 3)
+    }
+
     @Test func readsTheTopologysFormAndFindsEachCustomersOwner() throws {
         let map = try PartitionMap(json: Self.example)
         #expect(map.partitioning.count == 64)

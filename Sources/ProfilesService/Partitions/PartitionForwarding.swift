@@ -141,10 +141,7 @@ struct PartitionForwarding: Sendable {
         let path = method.path
         router.intercept(path) { payload, context, next in
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
-            var positions: [String: [Int]] = [:]
-            for (position, event) in request.events.enumerated() {
-                positions[routing.map.owner(ofCustomer: event.customerID), default: []].append(position)
-            }
+            let positions = routing.map.positionsByOwner(request.events.lazy.map(\.customerID))
             if positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil) {
                 return try await next(payload, context)
             }
