@@ -197,22 +197,34 @@ import Testing
     }
 
     /// Scoring now builds the same feature row as training would for a month starting now: the
-    /// dimensions profiles computes as of today and the behaviour before this instant.
+    /// dimensions profiles computes for its business day and the behaviour before this instant.
+    ///
+    /// Profiles' business day is the newest event day it has seen (docs/partitioning.md §2), not
+    /// the clock's: just after Beijing midnight, before the new day's first event, the live
+    /// dimensions are still yesterday's. Training's builder is therefore asked for the day the
+    /// live dimensions are on, read back from profiles, so the test holds at any hour.
     @Test func liveScoringBuildsTheTrainingRowOfTheSameInstant() async throws {
         let harness = try await Self.setUp()
         let now = BusinessDays.currentMillis()
         let today = BusinessDays.day(ofMillis: now)
-        try await views(harness, "B-C4", "BF01", "FUND_BOND", at: [now - 3_600_000, now - 3 * 86_400_000, now - 45 * 86_400_000], tag: "live")
+        let newest = now - 3_600_000
+        try await views(harness, "B-C4", "BF01", "FUND_BOND", at: [newest, now - 3 * 86_400_000, now - 45 * 86_400_000], tag: "live")
         try await contact(harness, "B-C4", about: "EQ01", at: now - 2 * 86_400_000, tag: "live")
         try await order(harness, "L-O1", "B-C4", "MM01", fen: 2_000_000, at: now - 9 * 86_400_000)
         try await harness.waitUntilCaughtUp()
         let replica = harness.replicas[0].service.replica
         let space = Self.space
 
-        // Training's builder at this instant: profiles' dimensions as of today, the stored events.
+        // The business day of the live dimensions: the newest event's day.
+        let view = try await harness.profiles.client(token: "service").unary(
+            Crm_Profiles_V1_Profiles.getCustomer360, Crm_Profiles_V1_GetCustomer360Request.with { $0.customerID = "B-C4" })
+        let businessDay = BusinessDays.day(view.view.dimensions.asOf)
+        #expect(businessDay == BusinessDays.day(ofMillis: newest), "the live dimensions are computed for the newest event's day")
+
+        // Training's builder at this instant: profiles' dimensions as of that day, the stored events.
         let dimensions = try await harness.profiles.client(token: "service").serverStreaming(
             Crm_Profiles_V1_Profiles.streamDimensionsAsOf,
-            Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = BusinessDays.date(today) }).collect()
+            Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = view.view.dimensions.asOf }).collect()
         let snapshot = try #require(dimensions.first { $0.customerID == "B-C4" }.map(SnapshotRow.init))
         let catalogue = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let stored = try await replica.database.read { db in try BehaviourStore.byCustomer(db, reaching: now, until: now) { catalogue[$0] ?? nil } }
