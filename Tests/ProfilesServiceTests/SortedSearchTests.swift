@@ -155,6 +155,10 @@ import Testing
             #expect(!later.contains("S00"))
             #expect(seen.count + later.count == 13)
 
+            // S00 was added after S01…S13, out of id order: pages by id still hold every customer in order.
+            let byID = try await pages(harness.office, Crm_Profiles_V1_SearchCustomersRequest(), size: 4).flatMap { $0.customers.map(\.customerID) }
+            #expect(byID == (0...13).map { "S\(String(format: "%02d", $0))" })
+
             for token in ["4", "S05"] {
                 var bad = request
                 bad.page.pageToken = token

@@ -159,39 +159,28 @@ struct QueryHandlers: Sendable {
         return cursor
     }
 
-    /// The same search answered from the in-memory columns; only the page's rows are read from the store.
+    /// The same search answered from the in-memory columns (``IndexedSearchPage``); only the
+    /// page's rows are read from the store.
     private func indexed(
         rule: CompiledRule?, size: Int, after: String, cursor: SortedPageCursor?, orderBy: String, descending: Bool
     ) async throws -> Found {
         var fields = rule?.rule.fields ?? []
         if !orderBy.isEmpty { fields.insert(orderBy) }
-        let (columns, ids) = index.columns(for: fields)
-        var rows = rule?.filter(columns: columns) ?? Array(0..<Int32(ids.count))
-        let total = rows.count
-        let values = orderBy.isEmpty ? [] : (index.numbers(orderBy) ?? [])
-        func key(_ row: Int32) -> Double {
-            SortedPageCursor.key(of: Int(row) < values.count ? values[Int(row)] : nil)
-        }
-        if orderBy.isEmpty {
-            rows = rows.filter { ids[Int($0)] > after }
-            rows.sort { ids[Int($0)] < ids[Int($1)] }
-        } else {
-            if let cursor {
-                rows = rows.filter { cursor.isBefore(key($0), ids[Int($0)], descending: descending) }
-            }
-            rows.sort { lhs, rhs in SortedPageCursor.precedes(key(lhs), ids[Int(lhs)], key(rhs), ids[Int(rhs)], descending: descending) }
-        }
-        let hasMore = rows.count > size
-        let pageRows = Array(rows.prefix(size))
-        let pageIDs = pageRows.map { ids[Int($0)] }
+        let snapshot = index.searchSnapshot(for: fields, sortedBy: orderBy.isEmpty ? nil : orderBy)
+        let bits = rule?.bitmap(columns: snapshot.columns)
+        let page = orderBy.isEmpty
+            ? IndexedSearchPage.byID(matching: bits, ids: snapshot.customerIDs, idOrder: snapshot.idOrder, after: after, size: size)
+            : IndexedSearchPage.byKey(matching: bits, values: snapshot.sortValues, ids: snapshot.customerIDs, cursor: cursor,
+                                      descending: descending, size: size)
+        let pageIDs = page.rows.map { snapshot.customerIDs[Int($0)] }
         let scanned = try await queries.scanned(ids: pageIDs)
         var info = Crm_Common_V1_PageInfo()
-        info.totalCount = UInt64(total)
-        if hasMore, let last = pageRows.last {
-            info.nextPageToken = orderBy.isEmpty ? ids[Int(last)] : SortedPageCursor(key: key(last), customerID: ids[Int(last)]).token
+        info.totalCount = UInt64(page.total)
+        if page.hasMore, let last = pageIDs.last {
+            info.nextPageToken = orderBy.isEmpty ? last : SortedPageCursor(key: page.keys[page.keys.count - 1], customerID: last).token
         }
         // Keys by id: a row read back is matched to its key even if one went missing meanwhile.
-        let keys = orderBy.isEmpty ? [:] : Dictionary(zip(pageIDs, pageRows.map(key)), uniquingKeysWith: { first, _ in first })
+        let keys = Dictionary(zip(pageIDs, page.keys), uniquingKeysWith: { first, _ in first })
         return Found(customers: scanned.map(QueryStore.summary), page: info,
                      sortKeys: orderBy.isEmpty ? [] : scanned.map { keys[$0.customer.customerID] ?? -.infinity })
     }
