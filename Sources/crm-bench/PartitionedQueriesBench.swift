@@ -3,6 +3,7 @@ import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMStore
+import CustomerDimensions
 import Foundation
 import GRDB
 import ProfilesService
@@ -12,7 +13,7 @@ import SwiftProtobuf
 /// 16's aims: a CountSegment over a million customers in 16 partitions under 10 ms, a merged
 /// SearchCustomers page under 20 ms).
 ///
-/// The same customers (each with one end-of-day position, so assets, tiers and ratios differ) are
+/// The same customers (their assets and position ratios differing, see ``seed(_:owner:)``) are
 /// written into one store for a single `crm-profiles` process, the reference, and split by
 /// partition into one store per owner; each process is its own executable, plaintext on loopback.
 /// Every call goes to the first owner, which asks the others and merges; each is timed one at a
@@ -97,13 +98,18 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         }
         try writeTopology(ports.dropFirst().map { "127.0.0.1:\($0)" })
         let clients = ports.map { RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: $0)], token: Self.token, defaultDeadline: .seconds(120))) }
-        // Ready when every process has folded every position (which it does after loading its index).
+        // Ready when every process has loaded its index: until then a count scans the store, so the
+        // count of everyone is timed until it comes from the index (the whole store in one pass at
+        // first, milliseconds after).
         for client in clients {
-            while try await client.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest()).details["dimensions_pending"] != "0" {
-                try await Task.sleep(for: .milliseconds(100))
+            while true {
+                let at = clock.now
+                _ = try await client.unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = "cash > 0" })
+                if (clock.now - at) < .milliseconds(50) { break }
+                try await Task.sleep(for: .milliseconds(500))
             }
         }
-        print(String(format: "%d processes started, indexes loaded and positions folded in %.1f s", names.count, (clock.now - started).seconds))
+        print(String(format: "%d processes started and their indexes loaded in %.1f s", names.count, (clock.now - started).seconds))
         let memory = launched.map { String(format: "%@ %.0f MiB", $0.directory.lastPathComponent, ProcessFigures.memoryMiB("VmRSS", process: $0.pid)) }
         print("resident: " + memory.joined(separator: ", ") + "\n")
 
@@ -124,7 +130,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
                 answers = (whole, merged)
             }
             guard let (whole, merged) = answers, same(whole, merged) else {
-                throw ValidationError("\(label): the merged answer differs from the one process's")
+                throw ValidationError("\(label): the merged answer differs from the one process's: \(answers.map { "\($0.1) vs \($0.0)" } ?? "")")
             }
             rows.append("| \(label) | \(MatchingScaleBench.percentile(one, 0.5)) / \(MatchingScaleBench.percentile(one, 0.99)) | "
                 + "\(MatchingScaleBench.percentile(many, 0.5)) / \(MatchingScaleBench.percentile(many, 0.99)) | "
@@ -155,8 +161,14 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         for client in clients { await client.close() }
     }
 
-    /// Writes every customer (record, computed dimensions) into the reference store and its owner's,
-    /// and each one's position straight into the event logs, for the services to fold at start.
+    /// Writes every customer (record, dimensions) into the reference store and its owner's.
+    ///
+    /// The dimensions are the service's own for a customer without events (``ComputedSeeds``) with
+    /// three money figures and the position ratio set from the customer's number, so that rules and
+    /// sorts have something to tell customers apart by. No events: a million customers' ledgers,
+    /// folded positions and feed entries would take tens of GB over three stores, and the calls
+    /// measured here read only the index and the page's rows. (The classes stay those computed for
+    /// no assets, so `asset_tier` here is everyone's lowest tier.)
     private func seed(_ stores: [String], owner: (String) -> Int) async throws {
         var pools: [DatabasePool] = []
         for path in stores {
@@ -165,26 +177,30 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         }
         defer { for pool in pools { try? pool.close() } }
         let computed = try ComputedSeeds(), lastDate = ProfilesScaleBench.date(ProfilesScaleBench.lastDay)
+        func slot(_ name: String) throws -> Int {
+            guard let slot = DimensionCatalog.numeric.firstIndex(where: { $0.name == name }) else { throw ValidationError("no dimension \(name)") }
+            return slot
+        }
+        let cash = try slot("cash"), market = try slot("securities_value"), total = try slot("total_assets"), ratio = try slot("position_ratio")
         let chunk = 20_000
         for start in stride(from: 0, to: customers, by: chunk) {
-            let indexes = start..<min(customers, start + chunk)
             var seeds = Array(repeating: [StoreSeeding.Seed](), count: stores.count)
-            var events = Array(repeating: StoreSeeding.Events(), count: stores.count)
-            for index in indexes {
+            for index in start..<min(customers, start + chunk) {
                 let customer = ProfilesScaleBench.customer(index)
-                let seed = computed.seed(customer: customer, assessment: nil, asOf: lastDate)
-                let place = 1 + owner(customer.customerID)
-                seeds[0].append(seed)
-                seeds[place].append(seed)
+                var seed = computed.seed(customer: customer, assessment: nil, asOf: lastDate)
                 if customer.status == .normal {
-                    let position = ProfilesScaleBench.position(index)
-                    events[0].dailyPositions.append(position)
-                    events[place].dailyPositions.append(position)
+                    // As ProfilesScaleBench.position(index) would leave them, in fen.
+                    let cashFen = Double(100_000 * (1 + index % 97)), marketFen = Double(300_000 * (1 + index % 89))
+                    seed.numbers[cash] = cashFen
+                    seed.numbers[market] = marketFen
+                    seed.numbers[total] = cashFen + marketFen
+                    seed.numbers[ratio] = marketFen / (cashFen + marketFen)
                 }
+                seeds[0].append(seed)
+                seeds[1 + owner(customer.customerID)].append(seed)
             }
             for (place, pool) in pools.enumerated() {
                 try await StoreSeeding.write(seeds[place], into: pool)
-                _ = try await StoreSeeding.appendEvents(events[place], into: pool)
             }
         }
         for pool in pools { try await ComputedSeeds.markFolded(pool, asOf: lastDate) }
