@@ -37,6 +37,8 @@ final class ServiceExecutable: @unchecked Sendable {
     /// Starts the process and returns its port once it listens (bounded wait).
     func start() async throws -> Int {
         let portFile = directory.appendingPathComponent("\(name).port")
+        // A port file left by an earlier run in a reused folder would name a port nobody listens on.
+        try? FileManager.default.removeItem(at: portFile)
         process.executableURL = URL(fileURLWithPath: executable)
         // As services/systemd/crm-matching@.service runs it: large allocations mapped on their own.
         var environment = ProcessInfo.processInfo.environment
