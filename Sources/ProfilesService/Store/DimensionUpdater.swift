@@ -347,17 +347,27 @@ final class DimensionUpdater: Service, Sendable {
         return (last, try checkpoint(db).lastEventID)
     }
 
+    /// Customer changes counted in ``pending(_:)`` at most.
+    static let countedChangesAtMost = 100_000
+
     /// Events and customer changes stored but not yet folded into dimensions and into the index
-    /// (Health's `dimensions_pending`: 0 means every answer reflects everything stored).
+    /// (Health's `dimensions_pending`: 0 means every answer reflects everything stored; changes
+    /// count up to ``countedChangesAtMost``).
     func pending(_ db: Database) throws -> Int64 {
         let stored = try Self.checkpoint(db)
         let checkpoint = indexedThrough.withLock { indexed in
             indexed.map { Checkpoint(lastEventID: min($0.lastEventID, stored.lastEventID),
                                      lastChangeSequence: min($0.lastChangeSequence, stored.lastChangeSequence), businessDay: stored.businessDay) }
         } ?? stored
-        let events = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE id > ?", arguments: [checkpoint.lastEventID]) ?? 0
-        let changes = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE sequence > ? AND kind <> ?",
-                                         arguments: [checkpoint.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue]) ?? 0
+        // Event ids are the table's row ids, never deleted and not used by an ignored duplicate, so
+        // the newest id less the checkpoint is the count without reading the backlog (a bulk load
+        // leaves millions, and Health is asked every few seconds by probes).
+        let newest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0
+        let events = max(0, newest - checkpoint.lastEventID)
+        // Changes are counted, the feed's own entries skipped, up to a bound for the same reason.
+        let changes = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM change_log WHERE sequence > ? AND kind <> ? LIMIT ?)",
+                                         arguments: [checkpoint.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue,
+                                                     Self.countedChangesAtMost]) ?? 0
         return events + changes
     }
 
