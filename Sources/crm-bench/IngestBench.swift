@@ -44,9 +44,14 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(help: "With --processes 2: send each part of a batch straight to its owner (the map-aware client) instead of through one endpoint.")
     var mapAware = false
 
+    @Option(help: "With --processes 2: every this many milliseconds during the ingestion, each process asks the other for its business day (the gossip of docs/partitioning.md §2, 5,000 ms in production); 0: not at all.")
+    var gossipEveryMs: Int = 0
+
     func validate() throws {
         guard (1...2).contains(processes) else { throw ValidationError("--processes is 1 or 2") }
         if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
+        guard gossipEveryMs >= 0 else { throw ValidationError("--gossip-every-ms is 0 or more") }
+        if gossipEveryMs > 0 && processes == 1 { throw ValidationError("--gossip-every-ms needs --processes 2") }
     }
 
     func run() async throws {
@@ -163,6 +168,17 @@ struct IngestBench: AsyncParsableCommand {
             Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades[start..<min(start + size, trades.count)]) }
         }
         let clock = ContinuousClock()
+        // The business-day gossip beside the ingestion, far more often than production's 5 s.
+        let gossip: Task<[Duration], Never>? = gossipEveryMs == 0 ? nil : Task { [services, gossipEveryMs] in
+            var rounds: [Duration] = []
+            while !Task.isCancelled {
+                let start = clock.now
+                for service in services { await service.service.learnBusinessDay() }
+                rounds.append(clock.now - start)
+                do { try await Task.sleep(for: .milliseconds(gossipEveryMs)) } catch { break }
+            }
+            return rounds
+        }
         let started = clock.now
         var accepted = 0
         try await withThrowingTaskGroup(of: Int.self) { group in
@@ -182,6 +198,11 @@ struct IngestBench: AsyncParsableCommand {
             }
         }
         let rate = Double(accepted) / (clock.now - started).seconds
+        if let gossip {
+            gossip.cancel()
+            let rounds = await gossip.value.map { $0.seconds * 1_000_000 }
+            print(String(format: "  gossip: %d rounds (both processes asking the other) during the ingestion, median %.0f us a round", rounds.count, BenchMain.median(rounds)))
+        }
         if audit {
             // What the trail deferred: the by-customer index, built when compliance first queries by customer.
             let indexing = clock.now
