@@ -44,13 +44,16 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(help: "With --processes 2: send each part of a batch straight to its owner (the map-aware client) instead of through one endpoint.")
     var mapAware = false
 
-    @Option(help: "With --processes 2: every this many milliseconds during the ingestion, each process asks the other for its business day (the gossip of docs/partitioning.md §2, 5,000 ms in production); 0: not at all.")
+    @Flag(help: "Run each profiles process as its own crm-profiles executable (built beside this one), plaintext on loopback, instead of in this process.")
+    var executables = false
+
+    @Option(help: "With --processes 2: how often each process asks the other for its business day (the gossip of docs/partitioning.md §2; production's default is 5,000 ms). Executables: their partitions.business_day_interval_ms (0: 3,600,000, one round at start); in process: the bench runs the rounds during the ingestion (0: none).")
     var gossipEveryMs: Int = 0
 
     func validate() throws {
         guard (1...2).contains(processes) else { throw ValidationError("--processes is 1 or 2") }
         if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
-        guard gossipEveryMs >= 0 else { throw ValidationError("--gossip-every-ms is 0 or more") }
+        guard gossipEveryMs == 0 || (10...3_600_000).contains(gossipEveryMs) else { throw ValidationError("--gossip-every-ms is 0 or 10...3600000") }
         if gossipEveryMs > 0 && processes == 1 { throw ValidationError("--gossip-every-ms needs --processes 2") }
     }
 
@@ -59,7 +62,8 @@ struct IngestBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds, "
-            + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")\n")
+            + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")"
+            + "\(executables ? ", crm-profiles executables" : ", in this process")\n")
 
         var rpcRates: [Double] = []
         var rawRates: [Double] = []
@@ -129,26 +133,47 @@ struct IngestBench: AsyncParsableCommand {
             .init(sha256: TokenAuthenticator.hash(token: peerToken), principal: Principal(name: "profiles", roles: [Principal.serviceRole])),
         ]
         var services: [InProcessService<ProfilesService>] = []
-        if processes == 1 {
-            services.append(try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, audit: AuditSettings(enabled: audit)))
-        } else {
-            // Owners first, then their ports in the topology: the map names owners, not ports.
-            let topology = path + ".topology.json"
-            func write(_ endpoints: [String]) throws {
-                let list = endpoints.map { "\"\($0)\"" }.joined(separator: ",")
-                try Data(#"{"profiles": [\#(list)], "partitions": {"count": 64, "epoch": 1, "owners": {"profiles-0": "0-31", "profiles-1": "32-63"}}}"#.utf8)
-                    .write(to: URL(fileURLWithPath: topology))
-            }
-            try write([])
-            for ordinal in 0..<2 {
-                services.append(try await InProcessService<ProfilesService>.start(
-                    databasePath: path + ".\(ordinal)", tokens: tokens,
-                    settings: ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"],
-                    audit: AuditSettings(enabled: audit), peerToken: peerToken))
-            }
-            try write(services.map { "127.0.0.1:\($0.port)" })
+        var launched: [ServiceExecutable] = []
+        defer { for process in launched { process.stop() } }
+        var ports: [Int] = []
+        // Owners first, then their ports in the topology: the map names owners, not ports.
+        let topology = path + ".topology.json"
+        func write(_ endpoints: [String]) throws {
+            let list = endpoints.map { "\"\($0)\"" }.joined(separator: ",")
+            try Data(#"{"profiles": [\#(list)], "partitions": {"count": 64, "epoch": 1, "owners": {"profiles-0": "0-31", "profiles-1": "32-63"}}}"#.utf8)
+                .write(to: URL(fileURLWithPath: topology))
         }
-        let entry = services[0].client(token: token)
+        let partitioned = processes == 2
+        if partitioned { try write([]) }
+        for ordinal in 0..<processes {
+            var settings = partitioned ? ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"] : [:]
+            if executables && partitioned {
+                // The executables run their own gossip (and updater): only its interval is the bench's to set.
+                settings["partitions.business_day_interval_ms"] = "\(gossipEveryMs == 0 ? 3_600_000 : gossipEveryMs)"
+            }
+            if executables {
+                let directory = URL(fileURLWithPath: path + ".\(ordinal)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let process = try ServiceExecutable(executable: ServiceExecutable.beside("crm-profiles"), directory: directory, name: "profiles", configuration: [
+                    "tokens": tokens.map { entry in
+                        ["sha256": entry.sha256, "principal": ["name": entry.principal.name, "roles": Array(entry.principal.roles), "attributes": [String: String]()]]
+                    },
+                    "peerToken": peerToken,
+                    "settings": settings,
+                    "audit": ["enabled": audit],
+                ])
+                launched.append(process)
+                ports.append(try await process.start())
+            } else {
+                let service = try await InProcessService<ProfilesService>.start(
+                    databasePath: partitioned ? path + ".\(ordinal)" : path, tokens: tokens, settings: settings,
+                    audit: AuditSettings(enabled: audit), peerToken: partitioned ? peerToken : nil)
+                services.append(service)
+                ports.append(service.port)
+            }
+        }
+        if partitioned { try write(ports.map { "127.0.0.1:\($0)" }) }
+        let entry = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: ports[0])], token: token, defaultDeadline: .seconds(60)))
         let routed = mapAware ? try await PartitionedProfilesClient.connect(through: entry) : nil
         let client = entry
         @Sendable func ingest(_ request: Crm_Profiles_V1_IngestTradesRequest) async throws -> Int {
@@ -168,8 +193,9 @@ struct IngestBench: AsyncParsableCommand {
             Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades[start..<min(start + size, trades.count)]) }
         }
         let clock = ContinuousClock()
-        // The business-day gossip beside the ingestion, far more often than production's 5 s.
-        let gossip: Task<[Duration], Never>? = gossipEveryMs == 0 ? nil : Task { [services, gossipEveryMs] in
+        let cpuBefore = launched.map { $0.cpuSeconds() }
+        // In process (no background work runs there), the bench runs the business-day gossip's rounds itself.
+        let gossip: Task<[Duration], Never>? = gossipEveryMs == 0 || services.count < 2 ? nil : Task { [services, gossipEveryMs] in
             var rounds: [Duration] = []
             while !Task.isCancelled {
                 let start = clock.now
@@ -202,6 +228,12 @@ struct IngestBench: AsyncParsableCommand {
             gossip.cancel()
             let rounds = await gossip.value.map { $0.seconds * 1_000_000 }
             print(String(format: "  gossip: %d rounds (both processes asking the other) during the ingestion, median %.0f us a round", rounds.count, BenchMain.median(rounds)))
+        }
+        if !launched.isEmpty {
+            // The servers' own CPU per event: steadier than the rate on a shared machine.
+            let cpu = zip(launched, cpuBefore).map { $0.cpuSeconds() - $1 }
+            print(String(format: "  servers' CPU: %@ s, %.2f µs per event", cpu.map { String(format: "%.2f", $0) }.joined(separator: " + "),
+                         cpu.reduce(0, +) / Double(max(accepted, 1)) * 1e6))
         }
         if audit {
             // What the trail deferred: the by-customer index, built when compliance first queries by customer.

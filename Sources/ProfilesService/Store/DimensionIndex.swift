@@ -24,6 +24,12 @@ final class DimensionIndex: Sendable {
         /// Aligned with ``DimensionIndex/categoryFields``.
         var categoryColumns: [CategoryColumn] = []
         var ready = false
+        /// The rows in customer id order, for searches paged by id. The load adds customers in id
+        /// order and new customers usually get the largest id so far, so the order is extended as
+        /// rows are added; a customer added out of order marks it stale, and the next search
+        /// sorts it again (once, not per page).
+        var idOrder: [Int32] = []
+        var idOrderIsStale = false
     }
 
     private struct CategoryColumn {
@@ -131,6 +137,10 @@ final class DimensionIndex: Sendable {
                 row = Int(existing)
             } else {
                 row = storage.customerIDs.count
+                if !storage.idOrderIsStale, let last = storage.idOrder.last, storage.customerIDs[Int(last)] >= customer.customerID {
+                    storage.idOrderIsStale = true
+                }
+                storage.idOrder.append(Int32(row))
                 storage.customerIDs.append(customer.customerID)
                 storage.rowOf[customer.customerID] = Int32(row)
                 for position in storage.numbers.indices { storage.numbers[position].append(.nan) }
@@ -149,24 +159,36 @@ final class DimensionIndex: Sendable {
 
     /// The columns `fields` of every row, and the customer id of each row.
     func columns(for fields: Set<String>) -> (columns: RuleColumns, customerIDs: [String]) {
-        storage.withLock { storage in
-            var columns = RuleColumns(count: storage.customerIDs.count)
-            for name in fields {
-                if let position = numberPosition[name] {
-                    columns.setNumbers(storage.numbers[position], for: name)
-                } else if let position = categoryPosition[name] {
-                    let column = storage.categoryColumns[position]
-                    columns.setCategories(codes: column.codes, dictionary: column.dictionary, for: name)
-                }
-            }
-            return (columns, storage.customerIDs)
-        }
+        storage.withLock { storage in (ruleColumns(storage, fields), storage.customerIDs) }
     }
 
-    /// The numeric column of `field` (for sorting), aligned with the rows.
-    func numbers(_ field: String) -> [Double]? {
-        guard let position = numberPosition[field] else { return nil }
-        return storage.withLock { $0.numbers[position] }
+    /// The columns `fields` of `storage` (copy-on-write: the arrays are shared, not copied).
+    private func ruleColumns(_ storage: Storage, _ fields: Set<String>) -> RuleColumns {
+        var columns = RuleColumns(count: storage.customerIDs.count)
+        for name in fields {
+            if let position = numberPosition[name] {
+                columns.setNumbers(storage.numbers[position], for: name)
+            } else if let position = categoryPosition[name] {
+                let column = storage.categoryColumns[position]
+                columns.setCategories(codes: column.codes, dictionary: column.dictionary, for: name)
+            }
+        }
+        return columns
+    }
+
+    /// What a search reads, taken together: the columns of `fields`, every row's customer id, the
+    /// rows in customer id order (sorted again here if a customer was added out of order), and the
+    /// numeric column `sortedBy` (empty when nil or not a number).
+    func searchSnapshot(for fields: Set<String>, sortedBy: String?) -> (columns: RuleColumns, customerIDs: [String], idOrder: [Int32], sortValues: [Double]) {
+        storage.withLock { storage in
+            if storage.idOrderIsStale {
+                let ids = storage.customerIDs
+                storage.idOrder.sort { ids[Int($0)] < ids[Int($1)] }
+                storage.idOrderIsStale = false
+            }
+            let sortValues = sortedBy.flatMap { numberPosition[$0] }.map { storage.numbers[$0] } ?? []
+            return (ruleColumns(storage, fields), storage.customerIDs, storage.idOrder, sortValues)
+        }
     }
 
     /// Fills the index from the store, a page at a time, then marks it ready.
@@ -189,6 +211,7 @@ final class DimensionIndex: Sendable {
     private func reserve(_ count: Int) {
         storage.withLock { storage in
             storage.customerIDs.reserveCapacity(count)
+            storage.idOrder.reserveCapacity(count)
             storage.rowOf.reserveCapacity(count)
             for position in storage.numbers.indices { storage.numbers[position].reserveCapacity(count) }
             for position in storage.categoryColumns.indices { storage.categoryColumns[position].codes.reserveCapacity(count) }
