@@ -32,6 +32,8 @@ public struct ProfilesService: CRMService {
     let ingested: [EventKind: Counter]
     /// What this process owns of the partition map and how it reaches the other owners.
     let routing: PartitionRouting
+    /// Adopts the other owners' newer business day (nil when this process owns every partition).
+    let gossip: BusinessDayGossip?
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -49,6 +51,8 @@ public struct ProfilesService: CRMService {
         self.schema = ProfileRules.schema(classifier: classifier)
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
+        self.gossip = routing.ownsEverything ? nil
+            : BusinessDayGossip(routing: routing, updater: updater, interval: ownSettings.businessDayInterval, logger: context.logger)
         var ingested: [EventKind: Counter] = [:]
         for kind in EventKind.allCases {
             ingested[kind] = context.metrics.counter("crm_profiles_ingested_events_total", [("kind", "\(kind)")])
@@ -85,7 +89,7 @@ public struct ProfilesService: CRMService {
             schema: schema,
             index: index
         ).register(into: &router)
-        PartitionMapHandler(routing: routing).register(into: &router)
+        PartitionMapHandler(routing: routing, database: database).register(into: &router)
         // Last: it stands in front of the methods above.
         PartitionForwarding(routing: routing).register(into: &router)
     }
@@ -94,21 +98,35 @@ public struct ProfilesService: CRMService {
         [PartitionPeers(routing: routing)]
     }
 
-    /// What is not folded into dimensions yet, and, when partitioned, what this process owns.
+    /// What is not folded into dimensions yet, the business day and where it came from, and, when
+    /// partitioned, what this process owns and the business day each other owner last gave.
     public func healthDetails() async -> [String: String] {
         var details: [String: String] = [:]
-        if let pending = try? await database.read({ db in try updater.pending(db) }) {
-            details["dimensions_pending"] = "\(pending)"
+        if let read = try? await database.read({ db in (pending: try updater.pending(db), day: try DimensionUpdater.businessDay(db)) }) {
+            let businessDay = read.day
+            details["dimensions_pending"] = "\(read.pending)"
+            details["business_day"] = businessDay.day > 0 ? BusinessDayText.iso(businessDay.day) : "none yet"
+            details["business_day_source"] = businessDay.adoptedFrom.map { "adopted from \($0)" } ?? "own events"
         }
         if !routing.ownsEverything {
             details["partitions"] = "\(routing.map.partitions(ownedBy: routing.ownName)) of \(routing.map.partitioning.count) as "
                 + "\(routing.ownName), map epoch \(routing.map.epoch)"
         }
+        if let gossip {
+            details.merge(gossip.details) { own, _ in own }
+        }
         return details
     }
 
     public func backgroundServices() -> [any Service] {
-        [updater]
+        [updater] + (gossip.map { [$0] } ?? [])
+    }
+
+    /// Asks every other partition owner for its business day now and adopts the newest when it is
+    /// newer than this store's (tests and tools; the running service does this every
+    /// `partitions.business_day_interval_ms`). The rollover to it happens at the next catch-up.
+    public func learnBusinessDay() async {
+        await gossip?.round()
     }
 
     /// Appends events straight to this service's event log (``StoreSeeding/appendEvents(_:into:)``):

@@ -47,9 +47,14 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(help: "Run each profiles process as its own crm-profiles executable (built beside this one), plaintext on loopback, instead of in this process.")
     var executables = false
 
+    @Option(help: "With --processes 2: how often each process asks the other for its business day (the gossip of docs/partitioning.md §2; production's default is 5,000 ms). Executables: their partitions.business_day_interval_ms (0: 3,600,000, one round at start); in process: the bench runs the rounds during the ingestion (0: none).")
+    var gossipEveryMs: Int = 0
+
     func validate() throws {
         guard (1...2).contains(processes) else { throw ValidationError("--processes is 1 or 2") }
         if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
+        guard gossipEveryMs == 0 || (10...3_600_000).contains(gossipEveryMs) else { throw ValidationError("--gossip-every-ms is 0 or 10...3600000") }
+        if gossipEveryMs > 0 && processes == 1 { throw ValidationError("--gossip-every-ms needs --processes 2") }
     }
 
     func run() async throws {
@@ -141,7 +146,11 @@ struct IngestBench: AsyncParsableCommand {
         let partitioned = processes == 2
         if partitioned { try write([]) }
         for ordinal in 0..<processes {
-            let settings = partitioned ? ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"] : [:]
+            var settings = partitioned ? ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"] : [:]
+            if executables && partitioned {
+                // The executables run their own gossip (and updater): only its interval is the bench's to set.
+                settings["partitions.business_day_interval_ms"] = "\(gossipEveryMs == 0 ? 3_600_000 : gossipEveryMs)"
+            }
             if executables {
                 let directory = URL(fileURLWithPath: path + ".\(ordinal)")
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -185,6 +194,17 @@ struct IngestBench: AsyncParsableCommand {
         }
         let clock = ContinuousClock()
         let cpuBefore = launched.map { $0.cpuSeconds() }
+        // In process (no background work runs there), the bench runs the business-day gossip's rounds itself.
+        let gossip: Task<[Duration], Never>? = gossipEveryMs == 0 || services.count < 2 ? nil : Task { [services, gossipEveryMs] in
+            var rounds: [Duration] = []
+            while !Task.isCancelled {
+                let start = clock.now
+                for service in services { await service.service.learnBusinessDay() }
+                rounds.append(clock.now - start)
+                do { try await Task.sleep(for: .milliseconds(gossipEveryMs)) } catch { break }
+            }
+            return rounds
+        }
         let started = clock.now
         var accepted = 0
         try await withThrowingTaskGroup(of: Int.self) { group in
@@ -204,6 +224,11 @@ struct IngestBench: AsyncParsableCommand {
             }
         }
         let rate = Double(accepted) / (clock.now - started).seconds
+        if let gossip {
+            gossip.cancel()
+            let rounds = await gossip.value.map { $0.seconds * 1_000_000 }
+            print(String(format: "  gossip: %d rounds (both processes asking the other) during the ingestion, median %.0f us a round", rounds.count, BenchMain.median(rounds)))
+        }
         if !launched.isEmpty {
             // The servers' own CPU per event: steadier than the rate on a shared machine.
             let cpu = zip(launched, cpuBefore).map { $0.cpuSeconds() - $1 }

@@ -53,20 +53,6 @@ import Testing
         return view
     }
 
-    /// The view without its derived dimensions (see the comparison's note on the business day).
-    private func withoutDimensions(_ view: Crm_Profiles_V1_Customer360) -> Crm_Profiles_V1_Customer360 {
-        var view = view
-        view.clearDimensions()
-        return view
-    }
-
-    /// A search page without its rows' window figure (the 90-day average assets).
-    private func withoutWindowFigures(_ page: Crm_Profiles_V1_SearchCustomersResponse) -> Crm_Profiles_V1_SearchCustomersResponse {
-        var page = page
-        page.customers = page.customers.map { var row = $0; row.clearAvgAssets90D(); return row }
-        return page
-    }
-
     @Test func twoOwnersAnswerAsOneProcessAndAKilledOwnerTakesOnlyItsPartitions() async throws {
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
@@ -81,6 +67,8 @@ import Testing
             try await process.start(arguments: [
                 "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.path)",
                 "--setting", "partitions.owner=profiles-\(ordinal)",
+                // The owners ask each other's business day often, so the test's wait for them to agree is short.
+                "--setting", "partitions.business_day_interval_ms=100",
             ])
         }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
@@ -144,13 +132,29 @@ import Testing
             #expect(split == whole)
         }
 
-        // Every process has folded everything it stores into dimensions.
-        for process in [first, second, reference] {
+        // Every process has folded everything it stores into dimensions, on the firm's business day:
+        // the single process's (the newest event day of all), which each owner has either seen in
+        // its own customers' events or adopted from the other (docs/partitioning.md §2).
+        var firmDay = ""
+        try await waitUntil {
+            let health = try await reference.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest())
+            firmDay = health.details["business_day"] ?? ""
+            return health.details["dimensions_pending"] == "0"
+        }
+        // The world's newest event day (its calendar ends before its fixed "today", 2026-11-29), never the clock's.
+        #expect(firmDay.hasPrefix("2026-") && firmDay < "2026-11-29", "\(firmDay)")
+        var sources: [String] = []
+        for process in [first, second] {
             try await waitUntil {
                 let health = try await process.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest())
-                return health.details["dimensions_pending"] == "0"
+                guard health.details["business_day"] == firmDay && health.details["dimensions_pending"] == "0" else { return false }
+                sources.append(health.details["business_day_source"] ?? "")
+                return true
             }
         }
+        #expect(sources.allSatisfy { $0 == "own events" || $0.hasPrefix("adopted from profiles-") }, "\(sources)")
+        let published = try await first.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest())
+        #expect(published.businessDay.isoString == firmDay)
 
         // Each customer: stored only by its owner, the same 360° view from either endpoint and the
         // map-aware client as from the single process.
@@ -166,10 +170,9 @@ import Testing
                 // What was stored is the same everywhere.
                 #expect(view.customer == expected.customer && view.statusHistory == expected.statusHistory, "\(customer.id)")
                 #expect(view.assessmentHistory == expected.assessmentHistory && view.recentTrades == expected.recentTrades, "\(customer.id)")
-                // Everything but the derived dimensions, exactly. Those use each process's own business
-                // day until docs/partitioning.md §2's firm-wide day is built: the window dimensions of
-                // the process whose newest event day is earlier differ (half the customers here).
-                #expect(withoutDimensions(view) == withoutDimensions(expected), "\(customer.id)")
+                // Everything, exactly: the derived dimensions too, window dimensions included, since
+                // both owners compute them for the firm's business day.
+                #expect(view == expected, "\(customer.id)")
             }
         }
 
@@ -200,17 +203,17 @@ import Testing
                 for answer in [split, other] {
                     // The same customers on the same pages, the same tokens and totals.
                     #expect(answer.customers.map(\.customerID) == whole.customers.map(\.customerID) && answer.page == whole.page, "\(rule) page \(pages)")
-                    // The rows exactly but for the 90-day average (a window figure: see the 360° views above).
-                    #expect(withoutWindowFigures(answer) == withoutWindowFigures(whole), "\(rule) page \(pages)")
+                    // The rows exactly, the 90-day average assets (a window figure) included.
+                    #expect(answer == whole, "\(rule) page \(pages)")
                 }
                 token = whole.page.nextPageToken
                 pages += 1
             } while !token.isEmpty
             #expect(pages >= 2)
         }
-        // Searches sorted by a (non-window) dimension: every page, its token and its values, equal
-        // to the single process's, from either endpoint.
-        for (dimension, descending) in [("total_assets", true), ("cash", false), ("position_ratio", true)] {
+        // Searches sorted by a dimension, window dimensions (on the firm's business day) included:
+        // every page, its rows, token and values, equal to the single process's, from either endpoint.
+        for (dimension, descending) in [("total_assets", true), ("cash", false), ("position_ratio", true), ("avg_assets_90d", true), ("trade_count_90d", false)] {
             var token = ""
             var pages = 0
             repeat {
@@ -222,6 +225,7 @@ import Testing
                 for answer in [split, other] {
                     #expect(answer.customers.map(\.customerID) == whole.customers.map(\.customerID), "\(dimension) page \(pages)")
                     #expect(answer.sortValues == whole.sortValues && answer.page == whole.page, "\(dimension) page \(pages)")
+                    #expect(answer == whole, "\(dimension) page \(pages)")
                 }
                 token = whole.page.nextPageToken
                 pages += 1

@@ -553,5 +553,6 @@ extension Crm_Profiles_V1_GetPartitionMapResponse: FieldChecked {
         problems.checkText(hash, "hash", maxBytes: 256)
         for (index, value) in owners.enumerated() { problems.enter("owners", index: index); value.checkFields(&problems); problems.leave() }
         problems.checkText(answeredBy, "answered_by", maxBytes: 256)
+        if hasBusinessDay { problems.checkDate(businessDay, "business_day") }
     }
 }

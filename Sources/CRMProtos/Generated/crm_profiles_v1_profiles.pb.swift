@@ -2820,9 +2820,24 @@ public nonisolated struct Crm_Profiles_V1_GetPartitionMapResponse: Sendable {
   /// the owner name of the process that answered
   public var answeredBy: String = String()
 
+  /// The answering process's business day: the day its window dimensions (trades_30d, the 90-day
+  /// averages, ...) end on. The newest event day it has seen, raised to the newest any other owner
+  /// answered here (owners ask each other), so once they agree every owner's windows end on the
+  /// firm's day. Unset before the process has seen or learned any event day.
+  public var businessDay: Crm_Common_V1_Date {
+    get {_businessDay ?? Crm_Common_V1_Date()}
+    set {_businessDay = newValue}
+  }
+  /// Returns true if `businessDay` has been explicitly set.
+  public var hasBusinessDay: Bool {self._businessDay != nil}
+  /// Clears the value of `businessDay`. Subsequent reads from it will return its default value.
+  public mutating func clearBusinessDay() {self._businessDay = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _businessDay: Crm_Common_V1_Date? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -6388,7 +6403,7 @@ nonisolated extension Crm_Profiles_V1_PartitionOwner: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetPartitionMapResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0\u{3}business_day\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6401,12 +6416,17 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
       case 3: try { try decoder.decodeSingularStringField(value: &self.hash) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.owners) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.answeredBy) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._businessDay) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.count != 0 {
       try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 1)
     }
@@ -6422,6 +6442,9 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
     if !self.answeredBy.isEmpty {
       try visitor.visitSingularStringField(value: self.answeredBy, fieldNumber: 5)
     }
+    try { if let v = self._businessDay {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6431,6 +6454,7 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
     if lhs.hash != rhs.hash {return false}
     if lhs.owners != rhs.owners {return false}
     if lhs.answeredBy != rhs.answeredBy {return false}
+    if lhs._businessDay != rhs._businessDay {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

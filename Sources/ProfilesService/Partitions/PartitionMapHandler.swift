@@ -1,28 +1,37 @@
 import CRMPartitions
 import CRMProtos
 import CRMRPC
+import CustomerDimensions
+import GRDB
 
 /// GetPartitionMap: the map this process routes by, so a client in any language can send each
 /// customer's calls straight to the owner (proto/README.md §17). Every role that calls profiles
 /// may read it; it holds no customer data.
+///
+/// It also carries this process's business day, which the other owners adopt when it is newer than
+/// theirs (``BusinessDayGossip``, docs/partitioning.md §2).
 struct PartitionMapHandler: Sendable {
     let routing: PartitionRouting
+    let database: DatabasePool
 
     func register(into router: inout Router) {
         let everyone = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service)
         let routing = self.routing
+        let database = self.database
         router.unary(Crm_Profiles_V1_Profiles.getPartitionMap, policy: everyone, servesWhileStarting: true) { _, _ in
-            Self.answer(routing)
+            let businessDay = try await database.read { db in try DimensionUpdater.businessDay(db) }
+            return Self.answer(routing, businessDay: businessDay.day)
         }
     }
 
-    static func answer(_ routing: PartitionRouting) -> Crm_Profiles_V1_GetPartitionMapResponse {
+    static func answer(_ routing: PartitionRouting, businessDay: DayNumber) -> Crm_Profiles_V1_GetPartitionMapResponse {
         let endpoints = routing.endpoints()
         return .with {
             $0.count = UInt32(routing.map.partitioning.count)
             $0.epoch = routing.map.epoch
             $0.hash = "fnv1a64"
             $0.answeredBy = routing.ownName
+            if let date = BusinessDayText.date(businessDay) { $0.businessDay = date }
             $0.owners = routing.map.owners.keys.sorted().map { name in
                 Crm_Profiles_V1_PartitionOwner.with {
                     $0.name = name

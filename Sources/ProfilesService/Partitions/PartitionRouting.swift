@@ -1,4 +1,5 @@
 import CRMPartitions
+import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import Foundation
@@ -141,6 +142,14 @@ final class PartitionRouting: Sendable {
             let reason = (error as? RPCError)?.message ?? "\(error)"
             throw RPCError(.unavailable, "\(what) is owned by \(owner), which is unavailable (\(reason)); retry shortly")
         }
+    }
+
+    /// Asks `owner` for its partition map as this process (not on anyone's behalf): the business-day
+    /// gossip's question. UNAVAILABLE while the topology gives no endpoint for it yet.
+    func partitionMap(of owner: String, timeout: TimeAmount) async throws -> Crm_Profiles_V1_GetPartitionMapResponse {
+        let client = try client(for: owner, what: "the partition map of \(owner)")
+        return try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(),
+                                      options: CallOptions(timeout: .some(timeout)))
     }
 
     private func client(for owner: String, what: String) throws -> RPCClient {

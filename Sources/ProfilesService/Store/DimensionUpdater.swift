@@ -23,7 +23,9 @@ import Synchronization
 ///
 /// Window dimensions are computed for the business date: the newest event day seen. When it moves
 /// on, every other customer's windows move too, so the updater then recomputes the customers still
-/// computed for an earlier day, a page at a time.
+/// computed for an earlier day, a page at a time. With several profiles processes the business day
+/// is the firm's, not this store's: a newer day another owner has seen is adopted
+/// (``adopt(_:from:)``, docs/partitioning.md §2) and rolled over to the same way.
 final class DimensionUpdater: Service, Sendable {
     let database: DatabasePool
     let classifier: Classifier
@@ -261,8 +263,13 @@ final class DimensionUpdater: Service, Sendable {
             if let entry = outcome.feedEntry { try ChangeLog.append(db, entry) }
         }
         if step.to != step.from {
-            try db.cachedStatement(sql: "UPDATE dimension_checkpoint SET last_event_id = ?, last_change_sequence = ?, business_day = ? WHERE id = 1")
-                .execute(arguments: [step.to.lastEventID, step.to.lastChangeSequence, step.to.businessDay])
+            // A day moved on by this store's own events is its own again ('' source), even if a peer's was adopted before.
+            try db.cachedStatement(sql: """
+                UPDATE dimension_checkpoint SET last_event_id = ?, last_change_sequence = ?, business_day = ?,
+                    business_day_source = CASE WHEN ? > business_day THEN '' ELSE business_day_source END
+                WHERE id = 1
+                """)
+                .execute(arguments: [step.to.lastEventID, step.to.lastChangeSequence, step.to.businessDay, step.to.businessDay])
         }
         return true
     }
@@ -341,18 +348,61 @@ final class DimensionUpdater: Service, Sendable {
         return Outcome(customer: input.customer, ledger: Data(ledger.serialized()), recent: recentBytes, stored: stored, feedEntry: entry)
     }
 
+    // MARK: The firm-wide business day
+
+    /// The day window dimensions end on and where it came from.
+    struct BusinessDay: Equatable, Sendable {
+        /// Days since 1970-01-01 (Beijing); 0 while no event has been seen here or adopted.
+        var day: DayNumber
+        /// nil: this store's own newest event day; else the partition owner whose newer day was adopted.
+        var adoptedFrom: String?
+    }
+
+    static func businessDay(_ db: Database) throws -> BusinessDay {
+        guard let row = try Row.fetchOne(db, sql: "SELECT business_day, business_day_source FROM dimension_checkpoint WHERE id = 1") else {
+            return BusinessDay(day: 0, adoptedFrom: nil)
+        }
+        let source: String = row[1]
+        return BusinessDay(day: row[0], adoptedFrom: source.isEmpty ? nil : source)
+    }
+
+    /// Raises the business day to `day`, the newest another partition owner (`peer`) has seen, when
+    /// it is newer than this store's; never lowers it. The catch-up this wakes then recomputes every
+    /// customer computed for an earlier day (the rollover), so this process's window dimensions end
+    /// on the firm's day. Returns whether the day was raised.
+    ///
+    /// Runs between two catch-ups (through the same gate), so a step being computed is never
+    /// overtaken by the change and computed twice.
+    @discardableResult
+    func adopt(_ day: DayNumber, from peer: String) async throws -> Bool {
+        let raised = try await gate.run {
+            try await self.database.write { db in
+                try db.execute(
+                    sql: "UPDATE dimension_checkpoint SET business_day = ?, business_day_source = ? WHERE id = 1 AND business_day < ?",
+                    arguments: [day, peer, day])
+                return db.changesCount > 0
+            }
+        }
+        if raised {
+            logger.info("business day adopted from a partition owner", metadata: ["day": "\(day)", "owner": "\(peer)"])
+            notify()
+        }
+        return raised
+    }
+
     /// The newest stored event's id and the last one the updater has applied.
     static func progress(_ db: Database) throws -> (newest: Int64, applied: Int64) {
         let last = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0
         return (last, try checkpoint(db).lastEventID)
     }
 
-    /// Customer changes counted in ``pending(_:)`` at most.
+    /// Customer changes, and customers still on an earlier day, counted in ``pending(_:)`` at most.
     static let countedChangesAtMost = 100_000
 
-    /// Events and customer changes stored but not yet folded into dimensions and into the index
-    /// (Health's `dimensions_pending`: 0 means every answer reflects everything stored; changes
-    /// count up to ``countedChangesAtMost``).
+    /// Events and customer changes stored but not yet folded into dimensions and into the index,
+    /// and customers still computed for an earlier business day (Health's `dimensions_pending`: 0
+    /// means every answer reflects everything stored, on the current business day; changes and
+    /// customers count up to ``countedChangesAtMost`` each).
     func pending(_ db: Database) throws -> Int64 {
         let stored = try Self.checkpoint(db)
         let checkpoint = indexedThrough.withLock { indexed in
@@ -368,7 +418,10 @@ final class DimensionUpdater: Service, Sendable {
         let changes = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM change_log WHERE sequence > ? AND kind <> ? LIMIT ?)",
                                          arguments: [checkpoint.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue,
                                                      Self.countedChangesAtMost]) ?? 0
-        return events + changes
+        // Through customer_dimensions_by_as_of: none outside a rollover.
+        let stale = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM customer_dimensions WHERE as_of < ? LIMIT ?)",
+                                       arguments: [stored.businessDay, Self.countedChangesAtMost]) ?? 0
+        return events + changes + stale
     }
 
     static func checkpoint(_ db: Database) throws -> Checkpoint {

@@ -122,6 +122,14 @@ enum ProfilesSchema {
                 table.column("recorded_at", .integer).notNull()  // unix millis
             }
         }
+        // Where the business day came from: '' when this store's own newest event set it, else the
+        // name of the partition owner whose newer day this process adopted (docs/partitioning.md §2),
+        // so Health can say why a process's windows end on a day none of its own events is on.
+        migrator.registerMigration("v6-business-day-source") { db in
+            try db.alter(table: "dimension_checkpoint") { table in
+                table.add(column: "business_day_source", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

@@ -8546,7 +8546,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor 
   (ProtobufCMessageInit) crm__profiles__v1__partition_owner__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[5] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[6] =
 {
   {
     "count",
@@ -8608,9 +8608,22 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_respo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "business_day",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, business_day),
+    &crm__common__v1__date__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__get_partition_map_response__field_indices_by_name[] = {
   4,   /* field[4] = answered_by */
+  5,   /* field[5] = business_day */
   0,   /* field[0] = count */
   1,   /* field[1] = epoch */
   2,   /* field[2] = hash */
@@ -8619,7 +8632,7 @@ static const unsigned crm__profiles__v1__get_partition_map_response__field_indic
 static const ProtobufCIntRange crm__profiles__v1__get_partition_map_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor =
 {
@@ -8629,7 +8642,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__
   "Crm__Profiles__V1__GetPartitionMapResponse",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__GetPartitionMapResponse),
-  5,
+  6,
   crm__profiles__v1__get_partition_map_response__field_descriptors,
   crm__profiles__v1__get_partition_map_response__field_indices_by_name,
   1,  crm__profiles__v1__get_partition_map_response__number_ranges,

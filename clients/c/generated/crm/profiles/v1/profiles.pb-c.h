@@ -1623,10 +1623,17 @@ struct  Crm__Profiles__V1__GetPartitionMapResponse
    * the owner name of the process that answered
    */
   char *answered_by;
+  /*
+   * The answering process's business day: the day its window dimensions (trades_30d, the 90-day
+   * averages, ...) end on. The newest event day it has seen, raised to the newest any other owner
+   * answered here (owners ask each other), so once they agree every owner's windows end on the
+   * firm's day. Unset before the process has seen or learned any event day.
+   */
+  Crm__Common__V1__Date *business_day;
 };
 #define CRM__PROFILES__V1__GET_PARTITION_MAP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_partition_map_response__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL }
 
 
 /* Crm__Profiles__V1__Customer methods */

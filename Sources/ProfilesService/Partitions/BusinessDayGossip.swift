@@ -1,0 +1,127 @@
+import CRMPrimitives
+import CRMProtos
+import CRMRPC
+import CustomerDimensions
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Keeps this process's business day the firm's when several profiles processes share the
+/// partitions (docs/partitioning.md §2).
+///
+/// Window dimensions (trades_30d, the 90-day average assets, …) end on the business day, the newest
+/// event day seen. Each process sees only its own customers' events, so without this two owners
+/// could compute the same customer's windows for different days. At start and every
+/// `partitions.business_day_interval_ms`, this asks every other owner's `GetPartitionMap` for its
+/// business day and hands the newest to the updater, which adopts it when it is newer than its own
+/// and recomputes the customers computed for an earlier day. Every owner publishes the maximum of
+/// its own and what it adopted, so after one round each owner holds the maximum over all owners (a
+/// maximum of maxima); it is never lowered.
+///
+/// An owner that cannot be reached is simply asked again next round (its day is also in its
+/// customers' events, which nobody else holds): the process keeps serving with the day it has, one
+/// day behind at worst, the staleness the updater has anyway between an event and its fold.
+final class BusinessDayGossip: Service, Sendable {
+    let routing: PartitionRouting
+    let updater: DimensionUpdater
+    let interval: Duration
+    let logger: Logger
+    /// What each peer last answered: its day, or why it could not be asked.
+    private let peers = Mutex<[String: Result<DayNumber?, GossipFailure>]>([:])
+
+    struct GossipFailure: Error {
+        let reason: String
+    }
+
+    /// How long one peer may take to answer: well under the default interval, so a peer that went
+    /// away does not hold up a round for long.
+    static let askTimeout: TimeAmount = .seconds(3)
+
+    init(routing: PartitionRouting, updater: DimensionUpdater, interval: Duration, logger: Logger) {
+        self.routing = routing
+        self.updater = updater
+        self.interval = interval
+        self.logger = logger
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.round()
+                do { try await Task.sleep(for: self.interval) } catch { return }
+            }
+        }
+    }
+
+    /// Asks every other owner at once and adopts the newest day answered. Returns that day (nil when
+    /// no owner answered one).
+    @discardableResult
+    func round() async -> (day: DayNumber, owner: String)? {
+        let routing = self.routing
+        let answers = await withTaskGroup(of: (String, Result<DayNumber?, GossipFailure>).self) { group in
+            for owner in routing.otherOwners {
+                group.addTask {
+                    do {
+                        let map = try await routing.partitionMap(of: owner, timeout: Self.askTimeout)
+                        guard map.hasBusinessDay else { return (owner, .success(nil)) }
+                        guard let day = map.businessDay.calendarDay else {
+                            return (owner, .failure(GossipFailure(reason: "answered business_day \(map.businessDay.isoString), not a calendar date")))
+                        }
+                        return (owner, .success(day.daysSince1970))
+                    } catch {
+                        return (owner, .failure(GossipFailure(reason: (error as? RPCError)?.message ?? "\(error)")))
+                    }
+                }
+            }
+            var answers: [(String, Result<DayNumber?, GossipFailure>)] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        peers.withLock { peers in
+            for (owner, answer) in answers { peers[owner] = answer }
+        }
+        var newest: (day: DayNumber, owner: String)?
+        for case (let owner, .success(let day?)) in answers.sorted(by: { $0.0 < $1.0 }) where day > (newest?.day ?? 0) {
+            newest = (day, owner)
+        }
+        if let newest {
+            do {
+                try await updater.adopt(newest.day, from: newest.owner)
+            } catch {
+                logger.warning("could not adopt a partition owner's business day", metadata: ["owner": "\(newest.owner)", "error": "\(error)"])
+            }
+        }
+        for case (let owner, .failure(let failure)) in answers {
+            logger.debug("partition owner not asked for its business day", metadata: ["owner": "\(owner)", "reason": "\(failure.reason)"])
+        }
+        return newest
+    }
+
+    /// Health details: what each other owner last said its business day was.
+    var details: [String: String] {
+        let known = peers.withLock { $0 }
+        var details: [String: String] = [:]
+        for owner in routing.otherOwners {
+            switch known[owner] {
+            case nil: details["business_day.\(owner)"] = "not asked yet"
+            case .success(nil): details["business_day.\(owner)"] = "none yet"
+            case .success(let day?): details["business_day.\(owner)"] = BusinessDayText.iso(day)
+            case .failure(let failure): details["business_day.\(owner)"] = "unreachable: \(failure.reason)"
+            }
+        }
+        return details
+    }
+}
+
+/// The business day in Health and GetPartitionMap.
+enum BusinessDayText {
+    static func iso(_ day: DayNumber) -> String {
+        Crm_Common_V1_Date(CalendarDay(daysSince1970: day)).isoString
+    }
+
+    /// The wire date, nil before any event (day 0 is the checkpoint's "none yet").
+    static func date(_ day: DayNumber) -> Crm_Common_V1_Date? {
+        day > 0 ? Crm_Common_V1_Date(CalendarDay(daysSince1970: day)) : nil
+    }
+}
