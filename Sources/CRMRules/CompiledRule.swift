@@ -42,6 +42,12 @@ public struct CompiledRule: Sendable {
         return rows
     }
 
+    /// The rows that satisfy the rule as a bitmap: row r is bit r % 64 of word r / 64 (the words
+    /// past the last row are zero). For callers that walk the rows in another order than ascending.
+    public func bitmap(columns: RuleColumns) -> [UInt64] {
+        program.bitmap(program.root, columns)
+    }
+
     /// How many rows satisfy the rule.
     public func count(columns: RuleColumns) -> Int {
         program.bitmap(program.root, columns).reduce(0) { $0 + $1.nonzeroBitCount }

@@ -44,6 +44,9 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(help: "With --processes 2: send each part of a batch straight to its owner (the map-aware client) instead of through one endpoint.")
     var mapAware = false
 
+    @Flag(help: "Run each profiles process as its own crm-profiles executable (built beside this one), plaintext on loopback, instead of in this process.")
+    var executables = false
+
     func validate() throws {
         guard (1...2).contains(processes) else { throw ValidationError("--processes is 1 or 2") }
         if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
@@ -54,7 +57,8 @@ struct IngestBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds, "
-            + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")\n")
+            + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")"
+            + "\(executables ? ", crm-profiles executables" : ", in this process")\n")
 
         var rpcRates: [Double] = []
         var rawRates: [Double] = []
@@ -124,26 +128,43 @@ struct IngestBench: AsyncParsableCommand {
             .init(sha256: TokenAuthenticator.hash(token: peerToken), principal: Principal(name: "profiles", roles: [Principal.serviceRole])),
         ]
         var services: [InProcessService<ProfilesService>] = []
-        if processes == 1 {
-            services.append(try await InProcessService<ProfilesService>.start(databasePath: path, tokens: tokens, audit: AuditSettings(enabled: audit)))
-        } else {
-            // Owners first, then their ports in the topology: the map names owners, not ports.
-            let topology = path + ".topology.json"
-            func write(_ endpoints: [String]) throws {
-                let list = endpoints.map { "\"\($0)\"" }.joined(separator: ",")
-                try Data(#"{"profiles": [\#(list)], "partitions": {"count": 64, "epoch": 1, "owners": {"profiles-0": "0-31", "profiles-1": "32-63"}}}"#.utf8)
-                    .write(to: URL(fileURLWithPath: topology))
-            }
-            try write([])
-            for ordinal in 0..<2 {
-                services.append(try await InProcessService<ProfilesService>.start(
-                    databasePath: path + ".\(ordinal)", tokens: tokens,
-                    settings: ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"],
-                    audit: AuditSettings(enabled: audit), peerToken: peerToken))
-            }
-            try write(services.map { "127.0.0.1:\($0.port)" })
+        var launched: [ServiceExecutable] = []
+        defer { for process in launched { process.stop() } }
+        var ports: [Int] = []
+        // Owners first, then their ports in the topology: the map names owners, not ports.
+        let topology = path + ".topology.json"
+        func write(_ endpoints: [String]) throws {
+            let list = endpoints.map { "\"\($0)\"" }.joined(separator: ",")
+            try Data(#"{"profiles": [\#(list)], "partitions": {"count": 64, "epoch": 1, "owners": {"profiles-0": "0-31", "profiles-1": "32-63"}}}"#.utf8)
+                .write(to: URL(fileURLWithPath: topology))
         }
-        let entry = services[0].client(token: token)
+        let partitioned = processes == 2
+        if partitioned { try write([]) }
+        for ordinal in 0..<processes {
+            let settings = partitioned ? ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"] : [:]
+            if executables {
+                let directory = URL(fileURLWithPath: path + ".\(ordinal)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let process = try ServiceExecutable(executable: ServiceExecutable.beside("crm-profiles"), directory: directory, name: "profiles", configuration: [
+                    "tokens": tokens.map { entry in
+                        ["sha256": entry.sha256, "principal": ["name": entry.principal.name, "roles": Array(entry.principal.roles), "attributes": [String: String]()]]
+                    },
+                    "peerToken": peerToken,
+                    "settings": settings,
+                    "audit": ["enabled": audit],
+                ])
+                launched.append(process)
+                ports.append(try await process.start())
+            } else {
+                let service = try await InProcessService<ProfilesService>.start(
+                    databasePath: partitioned ? path + ".\(ordinal)" : path, tokens: tokens, settings: settings,
+                    audit: AuditSettings(enabled: audit), peerToken: partitioned ? peerToken : nil)
+                services.append(service)
+                ports.append(service.port)
+            }
+        }
+        if partitioned { try write(ports.map { "127.0.0.1:\($0)" }) }
+        let entry = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: ports[0])], token: token, defaultDeadline: .seconds(60)))
         let routed = mapAware ? try await PartitionedProfilesClient.connect(through: entry) : nil
         let client = entry
         @Sendable func ingest(_ request: Crm_Profiles_V1_IngestTradesRequest) async throws -> Int {
@@ -163,6 +184,7 @@ struct IngestBench: AsyncParsableCommand {
             Crm_Profiles_V1_IngestTradesRequest.with { $0.events = Array(trades[start..<min(start + size, trades.count)]) }
         }
         let clock = ContinuousClock()
+        let cpuBefore = launched.map { $0.cpuSeconds() }
         let started = clock.now
         var accepted = 0
         try await withThrowingTaskGroup(of: Int.self) { group in
@@ -182,6 +204,12 @@ struct IngestBench: AsyncParsableCommand {
             }
         }
         let rate = Double(accepted) / (clock.now - started).seconds
+        if !launched.isEmpty {
+            // The servers' own CPU per event: steadier than the rate on a shared machine.
+            let cpu = zip(launched, cpuBefore).map { $0.cpuSeconds() - $1 }
+            print(String(format: "  servers' CPU: %@ s, %.2f µs per event", cpu.map { String(format: "%.2f", $0) }.joined(separator: " + "),
+                         cpu.reduce(0, +) / Double(max(accepted, 1)) * 1e6))
+        }
         if audit {
             // What the trail deferred: the by-customer index, built when compliance first queries by customer.
             let indexing = clock.now

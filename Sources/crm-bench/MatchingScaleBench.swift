@@ -77,7 +77,7 @@ struct MatchingScaleBench: AsyncParsableCommand {
         }
 
         // Catch-up of an empty replica, its own process.
-        let matching = try ReplicaProcess(
+        let matching = try ServiceExecutable(
             executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
                 .deletingLastPathComponent().appendingPathComponent("crm-matching").path,
             directory: dir, adminTokenHash: TokenAuthenticator.hash(token: token), peerToken: peerToken,

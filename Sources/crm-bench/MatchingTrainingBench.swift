@@ -80,7 +80,7 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         try await Self.loadWorld(world, customers: customers, marker: marker, profiles: profiles, products: productsService, token: token,
                                  eventsThroughRPCs: eventsThroughRPCs)
 
-        let matching = try ReplicaProcess(
+        let matching = try ServiceExecutable(
             executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
                 .deletingLastPathComponent().appendingPathComponent("crm-matching").path,
             directory: base, adminTokenHash: TokenAuthenticator.hash(token: token), peerToken: peerToken,

@@ -208,9 +208,26 @@ import Testing
             } while !token.isEmpty
             #expect(pages >= 2)
         }
-        // A search sorted by a dimension is not merged yet: refused, naming the field.
-        let sorted = await statusOf { _ = try await first.unary(Crm_Profiles_V1_Profiles.searchCustomers, .with { $0.orderBy = "total_assets" }) }
-        #expect(sorted?.code == .failedPrecondition)
+        // Searches sorted by a (non-window) dimension: every page, its token and its values, equal
+        // to the single process's, from either endpoint.
+        for (dimension, descending) in [("total_assets", true), ("cash", false), ("position_ratio", true)] {
+            var token = ""
+            var pages = 0
+            repeat {
+                let request = Crm_Profiles_V1_SearchCustomersRequest.with {
+                    $0.orderBy = dimension; $0.descending = descending; $0.page = .with { $0.pageSize = 6; $0.pageToken = token }
+                }
+                let (split, whole) = try await pair.both(Crm_Profiles_V1_Profiles.searchCustomers, request)
+                let other = try await second.unary(Crm_Profiles_V1_Profiles.searchCustomers, request)
+                for answer in [split, other] {
+                    #expect(answer.customers.map(\.customerID) == whole.customers.map(\.customerID), "\(dimension) page \(pages)")
+                    #expect(answer.sortValues == whole.sortValues && answer.page == whole.page, "\(dimension) page \(pages)")
+                }
+                token = whole.page.nextPageToken
+                pages += 1
+            } while !token.isEmpty && pages < 100
+            #expect(pages >= 2, "\(dimension)")
+        }
 
         // A caller that is not a service may not claim to forward for someone else.
         let claimed = await statusOf {

@@ -2054,9 +2054,10 @@ public nonisolated struct Crm_Profiles_V1_SearchCustomersRequest: Sendable {
   /// Clears the value of `page`. Subsequent reads from it will return its default value.
   public mutating func clearPage() {self._page = nil}
 
-  /// a numeric dimension; default customer_id
+  /// a numeric dimension; default customer_id; ties in customer_id order
   public var orderBy: String = String()
 
+  /// with order_by: highest first (ties still in ascending customer_id)
   public var descending: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2081,6 +2082,11 @@ public nonisolated struct Crm_Profiles_V1_SearchCustomersResponse: Sendable {
   public var hasPage: Bool {self._page != nil}
   /// Clears the value of `page`. Subsequent reads from it will return its default value.
   public mutating func clearPage() {self._page = nil}
+
+  /// With order_by: the value each row was sorted by, in the order of `customers` (a customer
+  /// without a value, or whose value is not a number, sorts lowest and has -Infinity here); empty
+  /// when the search is in customer_id order.
+  public var sortValues: [Double] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -5025,7 +5031,7 @@ nonisolated extension Crm_Profiles_V1_SearchCustomersRequest: SwiftProtobuf.Mess
 
 nonisolated extension Crm_Profiles_V1_SearchCustomersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SearchCustomersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}page\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}customers\0\u{1}page\0\u{3}sort_values\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5035,6 +5041,7 @@ nonisolated extension Crm_Profiles_V1_SearchCustomersResponse: SwiftProtobuf.Mes
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.customers) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.sortValues) }()
       default: break
       }
     }
@@ -5051,12 +5058,16 @@ nonisolated extension Crm_Profiles_V1_SearchCustomersResponse: SwiftProtobuf.Mes
     try { if let v = self._page {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if !self.sortValues.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.sortValues, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_SearchCustomersResponse, rhs: Crm_Profiles_V1_SearchCustomersResponse) -> Bool {
     if lhs.customers != rhs.customers {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.sortValues != rhs.sortValues {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -89,10 +89,20 @@ struct QueryHandlers: Sendable {
         }
     }
 
-    /// Customers matching a rule that the caller may see, paged by customer id or sorted by a dimension.
+    /// A page of customers matching a rule: the summaries, the page's token and total, and with a
+    /// sort the rows' sort keys (what a merging process orders the owners' pages by).
+    struct Found {
+        var customers: [Crm_Profiles_V1_CustomerSummary]
+        var page: Crm_Common_V1_PageInfo
+        var sortKeys: [Double] = []
+    }
+
+    /// Customers matching a rule that the caller may see, paged by customer id or sorted by a
+    /// dimension. Sorted pages continue from a ``SortedPageCursor`` token; pages by customer id from
+    /// the last id.
     func matching(
         rule text: String, field: String, page: Crm_Common_V1_PageRequest, orderBy: String, descending: Bool, context: CallContext
-    ) async throws -> (customers: [Crm_Profiles_V1_CustomerSummary], page: Crm_Common_V1_PageInfo) {
+    ) async throws -> Found {
         let rule = try compile(text, field: field)
         let size = try pageSize(page)
         if !orderBy.isEmpty {
@@ -100,11 +110,11 @@ struct QueryHandlers: Sendable {
                 throw RPCError.invalidArgument(field: "order_by", "\(orderBy) is not a numeric dimension")
             }
         }
+        let cursor = try Self.cursor(page.pageToken, orderBy: orderBy)
         let scope = try managerScope(context)
         let after = page.pageToken
-        let offset = orderBy.isEmpty ? 0 : (Int(after) ?? 0)
         if scope == nil, index.isReady {
-            return try await indexed(rule: rule, size: size, after: after, offset: offset, orderBy: orderBy, descending: descending)
+            return try await indexed(rule: rule, size: size, after: after, cursor: cursor, orderBy: orderBy, descending: descending)
         }
         let collected = NIOLockedValueBox<[QueryStore.Scanned]>([])
         let total = NIOLockedValueBox(0)
@@ -115,66 +125,64 @@ struct QueryHandlers: Sendable {
                 if scanned.customer.customerID > after, collected.withLockedValue({ $0.count }) <= size {
                     collected.withLockedValue { $0.append(scanned) }
                 }
-            } else {
+            } else if cursor?.isBefore(SortedPageCursor.key(of: scanned.dimensions.numbers[orderBy]), scanned.customer.customerID,
+                                       descending: descending) ?? true {
                 collected.withLockedValue { $0.append(scanned) }
             }
             return true
         }
         var rows = collected.withLockedValue { $0 }
+        func key(_ row: QueryStore.Scanned) -> Double { SortedPageCursor.key(of: row.dimensions.numbers[orderBy]) }
         if !orderBy.isEmpty {
             rows.sort { lhs, rhs in
-                let a = lhs.dimensions.numbers[orderBy] ?? -.infinity, b = rhs.dimensions.numbers[orderBy] ?? -.infinity
-                return a == b ? lhs.customer.customerID < rhs.customer.customerID : (descending ? a > b : a < b)
+                SortedPageCursor.precedes(key(lhs), lhs.customer.customerID, key(rhs), rhs.customer.customerID, descending: descending)
             }
-            rows = Array(rows.dropFirst(offset))
         }
         let hasMore = rows.count > size
         let pageRows = Array(rows.prefix(size))
         var info = Crm_Common_V1_PageInfo()
         info.totalCount = UInt64(total.withLockedValue { $0 })
-        if hasMore {
-            info.nextPageToken = orderBy.isEmpty ? (pageRows.last?.customer.customerID ?? "") : String(offset + size)
+        let keys = orderBy.isEmpty ? [] : pageRows.map(key)
+        if hasMore, let last = pageRows.last {
+            info.nextPageToken = orderBy.isEmpty ? last.customer.customerID : SortedPageCursor(key: key(last), customerID: last.customer.customerID).token
         }
-        return (pageRows.map(QueryStore.summary), info)
+        return Found(customers: pageRows.map(QueryStore.summary), page: info, sortKeys: keys)
     }
 
-    /// The same search answered from the in-memory columns; only the page's rows are read from the store.
+    /// Where a sorted search continues; nil for its first page and for searches by customer id.
+    private static func cursor(_ token: String, orderBy: String) throws -> SortedPageCursor? {
+        guard !orderBy.isEmpty, !token.isEmpty else { return nil }
+        guard let cursor = SortedPageCursor(token: token) else {
+            throw RPCError.invalidArgument(field: "page.page_token", "is not a token of a search sorted by a dimension: "
+                + "pass back the next_page_token of the previous page with the same rule and order")
+        }
+        return cursor
+    }
+
+    /// The same search answered from the in-memory columns (``IndexedSearchPage``); only the
+    /// page's rows are read from the store.
     private func indexed(
-        rule: CompiledRule?, size: Int, after: String, offset: Int, orderBy: String, descending: Bool
-    ) async throws -> (customers: [Crm_Profiles_V1_CustomerSummary], page: Crm_Common_V1_PageInfo) {
+        rule: CompiledRule?, size: Int, after: String, cursor: SortedPageCursor?, orderBy: String, descending: Bool
+    ) async throws -> Found {
         var fields = rule?.rule.fields ?? []
         if !orderBy.isEmpty { fields.insert(orderBy) }
-        let (columns, ids) = index.columns(for: fields)
-        var rows = rule?.filter(columns: columns) ?? Array(0..<Int32(ids.count))
-        let total = rows.count
-        var pageRows: [Int32]
-        var hasMore: Bool
-        if orderBy.isEmpty {
-            rows = rows.filter { ids[Int($0)] > after }
-            rows.sort { ids[Int($0)] < ids[Int($1)] }
-            hasMore = rows.count > size
-            pageRows = Array(rows.prefix(size))
-        } else {
-            let values = index.numbers(orderBy) ?? []
-            func key(_ row: Int32) -> Double {
-                let value = Int(row) < values.count ? values[Int(row)] : .nan
-                return value.isNaN ? -.infinity : value
-            }
-            rows.sort { lhs, rhs in
-                let a = key(lhs), b = key(rhs)
-                return a == b ? ids[Int(lhs)] < ids[Int(rhs)] : (descending ? a > b : a < b)
-            }
-            hasMore = rows.count > offset + size
-            pageRows = Array(rows.dropFirst(offset).prefix(size))
-        }
-        let pageIDs = pageRows.map { ids[Int($0)] }
+        let snapshot = index.searchSnapshot(for: fields, sortedBy: orderBy.isEmpty ? nil : orderBy)
+        let bits = rule?.bitmap(columns: snapshot.columns)
+        let page = orderBy.isEmpty
+            ? IndexedSearchPage.byID(matching: bits, ids: snapshot.customerIDs, idOrder: snapshot.idOrder, after: after, size: size)
+            : IndexedSearchPage.byKey(matching: bits, values: snapshot.sortValues, ids: snapshot.customerIDs, cursor: cursor,
+                                      descending: descending, size: size)
+        let pageIDs = page.rows.map { snapshot.customerIDs[Int($0)] }
         let scanned = try await queries.scanned(ids: pageIDs)
         var info = Crm_Common_V1_PageInfo()
-        info.totalCount = UInt64(total)
-        if hasMore {
-            info.nextPageToken = orderBy.isEmpty ? (pageIDs.last ?? "") : String(offset + size)
+        info.totalCount = UInt64(page.total)
+        if page.hasMore, let last = pageIDs.last {
+            info.nextPageToken = orderBy.isEmpty ? last : SortedPageCursor(key: page.keys[page.keys.count - 1], customerID: last).token
         }
-        return (scanned.map(QueryStore.summary), info)
+        // Keys by id: a row read back is matched to its key even if one went missing meanwhile.
+        let keys = Dictionary(zip(pageIDs, page.keys), uniquingKeysWith: { first, _ in first })
+        return Found(customers: scanned.map(QueryStore.summary), page: info,
+                     sortKeys: orderBy.isEmpty ? [] : scanned.map { keys[$0.customer.customerID] ?? -.infinity })
     }
 
     private func pageSize(_ page: Crm_Common_V1_PageRequest) throws -> Int {
@@ -211,6 +219,7 @@ struct QueryHandlers: Sendable {
         return .with {
             $0.customers = found.customers
             $0.page = found.page
+            $0.sortValues = found.sortKeys
         }
     }
 

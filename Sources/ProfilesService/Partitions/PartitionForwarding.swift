@@ -41,19 +41,15 @@ struct PartitionForwarding: Sendable {
                 $0.population = population
             }
         }
-        fanOut(Profiles.searchCustomers, into: &router, check: { request in
-            // A page sorted by a dimension would need each row's value to merge by, which a
-            // summary does not carry (docs/partitioning.md §11: left).
-            guard request.orderBy.isEmpty else {
-                throw RPCError(.failedPrecondition, "order_by across partitions is not served yet; search by customer id (order_by empty)",
-                               fieldViolations: [FieldViolation(field: "order_by", description: "not served across partitions yet")])
+        fanOut(Profiles.searchCustomers, into: &router) { request, parts in
+            if request.orderBy.isEmpty {
+                let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
+                return .with {
+                    $0.customers = merged.customers
+                    $0.page = merged.page
+                }
             }
-        }) { request, parts in
-            let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
-            return .with {
-                $0.customers = merged.customers
-                $0.page = merged.page
-            }
+            return try Self.mergeSorted(parts, size: Self.pageSize(request.page), descending: request.descending)
         }
         fanOut(Profiles.listSegmentMembers, into: &router) { request, parts in
             let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
@@ -199,7 +195,6 @@ struct PartitionForwarding: Sendable {
     /// A part asked by another process's fan-out is answered from this process's partitions only.
     private func fanOut<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: UnaryMethod<Request, Response>, into router: inout Router,
-        check: @escaping @Sendable (Request) throws -> Void = { _ in },
         merge: @escaping @Sendable (Request, [Response]) throws -> Response
     ) {
         let routing = self.routing
@@ -207,7 +202,6 @@ struct PartitionForwarding: Sendable {
         router.intercept(path) { payload, context, next in
             if routing.answersLocally(context) { return try await next(payload, context) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
-            try check(request)
             let owners = [routing.ownName] + routing.otherOwners
             let answers = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
                 for (place, owner) in owners.enumerated() {
@@ -243,6 +237,34 @@ struct PartitionForwarding: Sendable {
         page.totalCount = parts.reduce(0) { $0 + $1.1.totalCount }
         if more, let last = merged.rows.last { page.nextPageToken = last.customerID }
         return (merged.rows, page)
+    }
+
+    /// Pages sorted by a dimension merged into the one-process page: every owner continued from the
+    /// same keyset cursor (``SortedPageCursor``), so the first `size` rows of all, in the order of
+    /// their sort values and then customer ids, are the one-process page; the next token is the
+    /// last row's cursor, as one process would make it.
+    static func mergeSorted(
+        _ parts: [Crm_Profiles_V1_SearchCustomersResponse], size: Int, descending: Bool
+    ) throws -> Crm_Profiles_V1_SearchCustomersResponse {
+        typealias Row = (customer: Crm_Profiles_V1_CustomerSummary, key: Double)
+        let pages: [[Row]] = try parts.map { part in
+            guard part.sortValues.count == part.customers.count else {
+                throw RPCError(.internal, "an owner answered a sorted search with \(part.sortValues.count) sort values for "
+                    + "\(part.customers.count) customers: it runs a version that cannot be merged; upgrade every profiles process")
+            }
+            return Array(zip(part.customers, part.sortValues).map { (customer: $0.0, key: $0.1) })
+        }
+        let merged = PartitionMerge.merge(pages, limit: size) { lhs, rhs in
+            SortedPageCursor.precedes(lhs.key, lhs.customer.customerID, rhs.key, rhs.customer.customerID, descending: descending)
+        }
+        return .with {
+            $0.customers = merged.rows.map(\.customer)
+            $0.sortValues = merged.rows.map(\.key)
+            $0.page.totalCount = parts.reduce(0) { $0 + $1.page.totalCount }
+            if merged.more || parts.contains(where: { !$0.page.nextPageToken.isEmpty }), let last = merged.rows.last {
+                $0.page.nextPageToken = SortedPageCursor(key: last.key, customerID: last.customer.customerID).token
+            }
+        }
     }
 
     static func adding(_ part: Crm_Profiles_V1_BranchFigures, to sum: Crm_Profiles_V1_BranchFigures) -> Crm_Profiles_V1_BranchFigures {

@@ -6786,7 +6786,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_request__de
   (ProtobufCMessageInit) crm__profiles__v1__search_customers_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__search_customers_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__search_customers_response__field_descriptors[3] =
 {
   {
     "customers",
@@ -6812,15 +6812,28 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__search_customers_respon
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sort_values",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Crm__Profiles__V1__SearchCustomersResponse, n_sort_values),
+    offsetof(Crm__Profiles__V1__SearchCustomersResponse, sort_values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__search_customers_response__field_indices_by_name[] = {
   0,   /* field[0] = customers */
   1,   /* field[1] = page */
+  2,   /* field[2] = sort_values */
 };
 static const ProtobufCIntRange crm__profiles__v1__search_customers_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_response__descriptor =
 {
@@ -6830,7 +6843,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__search_customers_response__d
   "Crm__Profiles__V1__SearchCustomersResponse",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__SearchCustomersResponse),
-  2,
+  3,
   crm__profiles__v1__search_customers_response__field_descriptors,
   crm__profiles__v1__search_customers_response__field_indices_by_name,
   1,  crm__profiles__v1__search_customers_response__number_ranges,

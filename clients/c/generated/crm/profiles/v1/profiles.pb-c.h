@@ -1095,9 +1095,12 @@ struct  Crm__Profiles__V1__SearchCustomersRequest
    */
   Crm__Common__V1__PageRequest *page;
   /*
-   * a numeric dimension; default customer_id
+   * a numeric dimension; default customer_id; ties in customer_id order
    */
   char *order_by;
+  /*
+   * with order_by: highest first (ties still in ascending customer_id)
+   */
   protobuf_c_boolean descending;
 };
 #define CRM__PROFILES__V1__SEARCH_CUSTOMERS_REQUEST__INIT \
@@ -1111,10 +1114,17 @@ struct  Crm__Profiles__V1__SearchCustomersResponse
   size_t n_customers;
   Crm__Profiles__V1__CustomerSummary **customers;
   Crm__Common__V1__PageInfo *page;
+  /*
+   * With order_by: the value each row was sorted by, in the order of `customers` (a customer
+   * without a value, or whose value is not a number, sorts lowest and has -Infinity here); empty
+   * when the search is in customer_id order.
+   */
+  size_t n_sort_values;
+  double *sort_values;
 };
 #define CRM__PROFILES__V1__SEARCH_CUSTOMERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__search_customers_response__descriptor) \
-    , 0,NULL, NULL }
+    , 0,NULL, NULL, 0,NULL }
 
 
 struct  Crm__Profiles__V1__GetManagerBookRequest

@@ -1,29 +1,44 @@
 import ArgumentParser
 import Foundation
 
-/// A `crm-matching` process for the scale benchmark: its own store and configuration in the
-/// benchmark's folder, peers on loopback, its port read back from `--port-file`, its RSS read
-/// from /proc (the replica's own memory, apart from the source services in the benchmark).
-final class ReplicaProcess: @unchecked Sendable {
+/// A service executable (`crm-matching`, `crm-profiles`) for a benchmark: its own store and
+/// configuration in the benchmark's folder, peers on loopback, its port read back from
+/// `--port-file`, its RSS and CPU read from /proc (the process's own, apart from the benchmark's).
+final class ServiceExecutable: @unchecked Sendable {
     let executable: String
     let directory: URL
+    /// The file names' stem in `directory` (`matching`, `profiles-0`, …).
+    let name: String
     let process = Process()
 
-    init(executable: String, directory: URL, adminTokenHash: String, peerToken: String, peers: [String: Int], settings: [String: String]) throws {
-        self.executable = executable
-        self.directory = directory
-        let configuration: [String: Any] = [
+    /// A matching replica whose peers are the benchmark's in-process services.
+    convenience init(executable: String, directory: URL, adminTokenHash: String, peerToken: String, peers: [String: Int], settings: [String: String]) throws {
+        try self.init(executable: executable, directory: directory, name: "matching", configuration: [
             "tokens": [["sha256": adminTokenHash, "principal": ["name": "bench", "roles": ["admin"], "attributes": [String: String]()]]],
             "peers": peers.mapValues { ["127.0.0.1:\($0)"] },
             "peerToken": peerToken,
             "settings": settings,
-        ]
-        try JSONSerialization.data(withJSONObject: configuration).write(to: directory.appendingPathComponent("matching.json"))
+        ])
+    }
+
+    /// Any service with a configuration file's JSON (`tokens`, `peers`, `peerToken`, `settings`, `audit`, …).
+    init(executable: String, directory: URL, name: String, configuration: [String: Any]) throws {
+        self.executable = executable
+        self.directory = directory
+        self.name = name
+        try JSONSerialization.data(withJSONObject: configuration).write(to: directory.appendingPathComponent("\(name).json"))
+    }
+
+    /// An executable built beside this one (`swift build -c release` builds them all).
+    static func beside(_ product: String) -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(product).path
     }
 
     /// Starts the process and returns its port once it listens (bounded wait).
     func start() async throws -> Int {
-        let portFile = directory.appendingPathComponent("matching.port")
+        let portFile = directory.appendingPathComponent("\(name).port")
+        // A port file left by an earlier run in a reused folder would name a port nobody listens on.
+        try? FileManager.default.removeItem(at: portFile)
         process.executableURL = URL(fileURLWithPath: executable)
         // As services/systemd/crm-matching@.service runs it: large allocations mapped on their own.
         var environment = ProcessInfo.processInfo.environment
@@ -31,11 +46,11 @@ final class ReplicaProcess: @unchecked Sendable {
         process.environment = environment
         process.arguments = [
             "--port", "0", "--port-file", portFile.path,
-            "--database", directory.appendingPathComponent("matching.sqlite").path,
-            "--config", directory.appendingPathComponent("matching.json").path,
+            "--database", directory.appendingPathComponent("\(name).sqlite").path,
+            "--config", directory.appendingPathComponent("\(name).json").path,
             "--log-level", "warning",
-            // Its peers are the bench's in-process services, plaintext on loopback: this measures
-            // matching, and `crm-bench rpc` measures TLS.
+            // Plaintext on loopback: the benchmarks measure the services, and `crm-bench rpc`
+            // measures TLS.
             "--plaintext",
         ]
         try process.run()
@@ -47,7 +62,7 @@ final class ReplicaProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw ValidationError("\(executable) did not start (build it: swift build -c release --product crm-matching)")
+        throw ValidationError("\(executable) did not start (build it: swift build -c release --product \(URL(fileURLWithPath: executable).lastPathComponent))")
     }
 
     var pid: String { "\(process.processIdentifier)" }

@@ -1,0 +1,208 @@
+import ArgumentParser
+import CRMPartitions
+import CRMProtos
+import CRMRPC
+import CRMStore
+import CustomerDimensions
+import Foundation
+import GRDB
+import ProfilesService
+import SwiftProtobuf
+
+/// Calls across customers when the customers are split over several profiles processes (issue
+/// 16's aims: a CountSegment over a million customers in 16 partitions under 10 ms, a merged
+/// SearchCustomers page under 20 ms).
+///
+/// The same customers (their assets and position ratios differing, see ``seed(_:owner:)``) are
+/// written into one store for a single `crm-profiles` process, the reference, and split by
+/// partition into one store per owner; each process is its own executable, plaintext on loopback.
+/// Every call goes to the first owner, which asks the others and merges; each is timed one at a
+/// time beside the same call to the reference, and the answers are checked equal.
+struct PartitionedQueriesBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partitioned-queries",
+        abstract: "CountSegment and SearchCustomers across several profiles processes beside one process holding everyone."
+    )
+
+    @Option(help: "Customers (one in ten a prospect without positions).")
+    var customers: Int = 100_000
+
+    @Option(help: "Partitions of the firm (P).")
+    var partitions: Int = 16
+
+    @Option(help: "Profiles processes the partitions are split over, in equal ranges.")
+    var processes: Int = 2
+
+    @Option(help: "Times each call is made; p50 and p99 are reported.")
+    var repeats: Int = 30
+
+    @Option(help: "Keep the stores here and reuse them when they exist (the seeding of a million customers takes minutes).")
+    var folder: String?
+
+    func validate() throws {
+        guard (2...8).contains(processes), processes <= partitions else { throw ValidationError("--processes is 2…8 and at most --partitions") }
+        guard customers >= 1_000 else { throw ValidationError("--customers is at least 1,000") }
+    }
+
+    static let token = "bench-queries"
+    static let peerToken = "bench-peer"
+    static let rules = ["", "status = normal", "total_assets >= 5000000", "position_ratio > 0.5 and cash < 3000000", "asset_tier = gold"]
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-queries-\(UUID().uuidString)").path)
+        defer { if folder == nil { try? FileManager.default.removeItem(at: directory) } }
+        let partitioning = try Partitioning(count: partitions)
+        let ranges = (0..<processes).map { ordinal in (partitions * ordinal / processes)..<(partitions * (ordinal + 1) / processes) }
+        let names = ["reference"] + (0..<processes).map { "profiles-\($0)" }
+        let stores = names.map { directory.appendingPathComponent($0).appendingPathComponent("profiles.sqlite").path }
+        let clock = ContinuousClock()
+        if !FileManager.default.fileExists(atPath: stores[0]) {
+            let started = clock.now
+            try await seed(stores, owner: { id in ranges.firstIndex { $0.contains(partitioning.partition(of: id)) } ?? 0 })
+            print(String(format: "seeded %d customers into one store and %d owners' stores in %.1f s", customers, processes, (clock.now - started).seconds))
+        } else {
+            print("reusing the stores in \(directory.path)")
+        }
+
+        // The map: owners by name, their endpoints once they listen.
+        let topology = directory.appendingPathComponent("topology.json")
+        func writeTopology(_ endpoints: [String]) throws {
+            let owners = (0..<processes).map { "\"profiles-\($0)\": \"\(ranges[$0].lowerBound)-\(ranges[$0].upperBound - 1)\"" }.joined(separator: ", ")
+            let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+            try Data(#"{"profiles": [\#(list)], "partitions": {"count": \#(partitions), "epoch": 1, "owners": {\#(owners)}}}"#.utf8).write(to: topology)
+        }
+        try writeTopology([])
+        var launched: [ServiceExecutable] = []
+        defer { for process in launched { process.stop() } }
+        var ports: [Int] = []
+        let started = clock.now
+        for (place, name) in names.enumerated() {
+            var settings = ["partitions.count": "\(partitions)"]
+            if place > 0 {
+                settings["partitions.topology"] = topology.path
+                settings["partitions.owner"] = name
+            }
+            let process = try ServiceExecutable(executable: ServiceExecutable.beside("crm-profiles"), directory: URL(fileURLWithPath: stores[place]).deletingLastPathComponent(),
+                                                name: "profiles", configuration: [
+                "tokens": [
+                    ["sha256": TokenAuthenticator.hash(token: Self.token), "principal": ["name": "bench", "roles": ["admin"], "attributes": [String: String]()]],
+                    ["sha256": TokenAuthenticator.hash(token: Self.peerToken), "principal": ["name": "profiles", "roles": [Principal.serviceRole], "attributes": [String: String]()]],
+                ],
+                "peerToken": Self.peerToken,
+                "settings": settings,
+                // Reads by an admin are audited in production too; the trail's cost is issue 17's figure.
+                "audit": ["enabled": true],
+            ])
+            launched.append(process)
+            ports.append(try await process.start())
+        }
+        try writeTopology(ports.dropFirst().map { "127.0.0.1:\($0)" })
+        let clients = ports.map { RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: $0)], token: Self.token, defaultDeadline: .seconds(120))) }
+        // Ready when every process has loaded its index: until then a count scans the store, so the
+        // count of everyone is timed until it comes from the index (the whole store in one pass at
+        // first, milliseconds after).
+        for client in clients {
+            while true {
+                let at = clock.now
+                _ = try await client.unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = "cash > 0" })
+                if (clock.now - at) < .milliseconds(50) { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        print(String(format: "%d processes started and their indexes loaded in %.1f s", names.count, (clock.now - started).seconds))
+        let memory = launched.map { String(format: "%@ %.0f MiB", $0.directory.lastPathComponent, ProcessFigures.memoryMiB("VmRSS", process: $0.pid)) }
+        print("resident: " + memory.joined(separator: ", ") + "\n")
+
+        let reference = clients[0], entry = clients[1]
+        var rows: [String] = []
+        func measure<Request: SwiftProtobuf.Message & Sendable, Response: SwiftProtobuf.Message & Equatable & Sendable>(
+            _ label: String, _ method: UnaryMethod<Request, Response>, _ request: Request, same: (Response, Response) -> Bool = { $0 == $1 }
+        ) async throws {
+            var one: [Double] = [], many: [Double] = []
+            var answers: (Response, Response)?
+            for _ in 0..<repeats {
+                var at = clock.now
+                let whole = try await reference.unary(method, request)
+                one.append(MatchingScaleBench.millis(clock.now - at))
+                at = clock.now
+                let merged = try await entry.unary(method, request)
+                many.append(MatchingScaleBench.millis(clock.now - at))
+                answers = (whole, merged)
+            }
+            guard let (whole, merged) = answers, same(whole, merged) else {
+                throw ValidationError("\(label): the merged answer differs from the one process's: \(answers.map { "\($0.1) vs \($0.0)" } ?? "")")
+            }
+            rows.append("| \(label) | \(MatchingScaleBench.percentile(one, 0.5)) / \(MatchingScaleBench.percentile(one, 0.99)) | "
+                + "\(MatchingScaleBench.percentile(many, 0.5)) / \(MatchingScaleBench.percentile(many, 0.99)) | "
+                + String(format: "%.2f", BenchMain.median(many) / max(BenchMain.median(one), 0.001)) + " |")
+        }
+        for rule in Self.rules {
+            try await measure("CountSegment `\(rule.isEmpty ? "everyone" : rule)`", Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })
+        }
+        // Pages: the first, and one deep in the list (its token from the reference: the tokens are the same).
+        func page(_ rule: String, orderBy: String, token: String) -> Crm_Profiles_V1_SearchCustomersRequest {
+            .with { $0.rule = rule; $0.orderBy = orderBy; $0.descending = !orderBy.isEmpty; $0.page = .with { $0.pageSize = 50; $0.pageToken = token } }
+        }
+        for (rule, orderBy) in [("", ""), ("total_assets >= 5000000", ""), ("", "total_assets"), ("status = normal", "position_ratio")] {
+            var deep = page(rule, orderBy: orderBy, token: "")
+            for _ in 0..<20 {
+                let answer = try await reference.unary(Crm_Profiles_V1_Profiles.searchCustomers, deep)
+                guard !answer.page.nextPageToken.isEmpty else { break }
+                deep.page.pageToken = answer.page.nextPageToken
+            }
+            let what = "SearchCustomers \(rule.isEmpty ? "everyone" : "`\(rule)`")\(orderBy.isEmpty ? " by id" : ", by \(orderBy) descending")"
+            try await measure("\(what), first page of 50", Crm_Profiles_V1_Profiles.searchCustomers, page(rule, orderBy: orderBy, token: ""))
+            try await measure("\(what), page 21", Crm_Profiles_V1_Profiles.searchCustomers, deep)
+        }
+        print("\(customers) customers in \(partitions) partitions over \(processes) processes; each call \(repeats) times, one at a time, "
+            + "to the one process and to the first owner (which asks the others and merges); milliseconds\n")
+        print("| call | one process p50 / p99 | \(processes) processes p50 / p99 | ratio of p50s |\n|---|---:|---:|---:|")
+        for row in rows { print(row) }
+        for client in clients { await client.close() }
+    }
+
+    /// Writes every customer (record, dimensions) into the reference store and its owner's.
+    ///
+    /// The dimensions are the service's own for a customer without events (``ComputedSeeds``) with
+    /// three money figures and the position ratio set from the customer's number, so that rules and
+    /// sorts have something to tell customers apart by. No events: a million customers' ledgers,
+    /// folded positions and feed entries would take tens of GB over three stores, and the calls
+    /// measured here read only the index and the page's rows. (The classes stay those computed for
+    /// no assets, so `asset_tier` here is everyone's lowest tier.)
+    private func seed(_ stores: [String], owner: (String) -> Int) async throws {
+        var pools: [DatabasePool] = []
+        for path in stores {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+            pools.append(try SQLiteStore.open(path: path, migrator: ProfilesService.migrator))
+        }
+        defer { for pool in pools { try? pool.close() } }
+        let computed = try ComputedSeeds(), lastDate = ProfilesScaleBench.date(ProfilesScaleBench.lastDay)
+        func slot(_ name: String) throws -> Int {
+            guard let slot = DimensionCatalog.numeric.firstIndex(where: { $0.name == name }) else { throw ValidationError("no dimension \(name)") }
+            return slot
+        }
+        let cash = try slot("cash"), market = try slot("securities_value"), total = try slot("total_assets"), ratio = try slot("position_ratio")
+        let chunk = 20_000
+        for start in stride(from: 0, to: customers, by: chunk) {
+            var seeds = Array(repeating: [StoreSeeding.Seed](), count: stores.count)
+            for index in start..<min(customers, start + chunk) {
+                let customer = ProfilesScaleBench.customer(index)
+                var seed = computed.seed(customer: customer, assessment: nil, asOf: lastDate)
+                if customer.status == .normal {
+                    // As ProfilesScaleBench.position(index) would leave them, in fen.
+                    let cashFen = Double(100_000 * (1 + index % 97)), marketFen = Double(300_000 * (1 + index % 89))
+                    seed.numbers[cash] = cashFen
+                    seed.numbers[market] = marketFen
+                    seed.numbers[total] = cashFen + marketFen
+                    seed.numbers[ratio] = marketFen / (cashFen + marketFen)
+                }
+                seeds[0].append(seed)
+                seeds[1 + owner(customer.customerID)].append(seed)
+            }
+            for (place, pool) in pools.enumerated() {
+                try await StoreSeeding.write(seeds[place], into: pool)
+            }
+        }
+        for pool in pools { try await ComputedSeeds.markFolded(pool, asOf: lastDate) }
+    }
+}
