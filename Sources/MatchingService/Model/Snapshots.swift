@@ -393,7 +393,8 @@ enum SnapshotStore {
             }
             if !batch.isEmpty { try await store(batch) }
             customers += pageCustomers
-            progress(customers)
+            // The last page of a book that fills its pages exactly brings nobody: no report for it.
+            if pageCustomers > 0 { progress(customers) }
             if pageCustomers < pageSize { break }
             after = last
         }
