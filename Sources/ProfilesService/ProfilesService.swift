@@ -97,7 +97,7 @@ public struct ProfilesService: CRMService {
     /// What is not folded into dimensions yet, and, when partitioned, what this process owns.
     public func healthDetails() async -> [String: String] {
         var details: [String: String] = [:]
-        if let pending = try? await database.read({ db in try DimensionUpdater.pending(db) }) {
+        if let pending = try? await database.read({ db in try updater.pending(db) }) {
             details["dimensions_pending"] = "\(pending)"
         }
         if !routing.ownsEverything {

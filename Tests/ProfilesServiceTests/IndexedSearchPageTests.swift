@@ -5,19 +5,6 @@ import Testing
 /// of the matching rows: checked on generated rows with ties, missing values, ids out of row order
 /// and rules that match some rows, for several page sizes, following the tokens' cursors.
 @Suite struct IndexedSearchPageTests {
-    /// A small deterministic generator (SplitMix64), so a failure is the same on every run.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     struct Rows {
         var ids: [String] = []
         var values: [Double] = []
@@ -25,24 +12,26 @@ import Testing
         var idOrder: [Int32] { (0..<Int32(ids.count)).sorted { ids[Int($0)] < ids[Int($1)] } }
 
         init(count: Int, everyRow: Bool, seed: UInt64) {
-            var generator = Generator(state: seed)
+            var generator = SeededGenerator(seed: seed)
             // Ids in no particular row order (as after customers are added out of id order).
-            ids = (0..<count).map { _ in "C" + String(generator.below(1_000_000)) }
+            ids = (0..<count).map { _ in "C" + String(Self.below(&generator, 1_000_000)) }
             ids = Array(Set(ids)).sorted()
-            for place in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(place, generator.below(place + 1)) }
+            for place in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(place, Self.below(&generator, place + 1)) }
             values = ids.indices.map { _ in
-                switch generator.below(10) {
+                switch Self.below(&generator, 10) {
                 case 0: .nan                                  // no value: sorts lowest
-                case 1, 2, 3: Double(generator.below(5))      // many ties
-                default: Double(generator.below(1_000_000)) / 7
+                case 1, 2, 3: Double(Self.below(&generator, 5))      // many ties
+                default: Double(Self.below(&generator, 1_000_000)) / 7
                 }
             }
             if !everyRow {
                 var words = [UInt64](repeating: 0, count: (ids.count + 63) / 64)
-                for row in ids.indices where generator.below(3) != 0 { words[row / 64] |= 1 << UInt64(row % 64) }
+                for row in ids.indices where Self.below(&generator, 3) != 0 { words[row / 64] |= 1 << UInt64(row % 64) }
                 bits = words
             }
         }
+
+        static func below(_ generator: inout SeededGenerator, _ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
 
         var matching: [Int] { ids.indices.filter { IndexedSearchPage.isSet(bits, Int32($0)) } }
 

@@ -128,6 +128,9 @@ public enum EnvelopeCodec {
                     default: try sub.skip(subType)
                     }
                 }
+                // Room for the usual few (authorization, traceparent, a forwarded principal) at the
+                // first: growing from one to two entries cost a second allocation and a copy per call.
+                if head.metadata.isEmpty { head.metadata.reserveCapacity(4) }
                 head.metadata.append(entry)
             case 5: head.payload = try reader.readLengthDelimitedField(type, field: field)
             default: try reader.skip(type)

@@ -34,6 +34,11 @@ final class DimensionUpdater: Service, Sendable {
     /// One catch-up at a time (the service's own and ``ProfilesService/updateDimensions()``), so a
     /// computed step is rarely discarded and the index is updated in commit order.
     private let gate = AsyncGate()
+    /// The checkpoint whose customers the in-memory index holds, which is what answers reflect: a
+    /// step is committed to the store first and put into the index just after, so the store's own
+    /// checkpoint runs ahead of the answers for that moment. nil until the index is loaded (answers
+    /// then scan the store, whose checkpoint is the one that counts).
+    let indexedThrough = Mutex<Checkpoint?>(nil)
 
     /// Events read per step at most. Each customer's ledger is read, folded and written once per
     /// step, however many of its events the step holds.
@@ -73,7 +78,10 @@ final class DimensionUpdater: Service, Sendable {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
+                // Read before the load: a step committed meanwhile counts as pending, never as held.
+                let loadedFrom = try await self.database.read { db in try Self.checkpoint(db) }
                 try await self.index.load(from: self.database)
+                self.indexedThrough.withLock { $0 = loadedFrom }
                 self.logger.info("dimension index loaded", metadata: ["customers": "\(self.index.count)"])
                 try await self.catchUp()
                 for await _ in self.wakeStream {
@@ -108,6 +116,7 @@ final class DimensionUpdater: Service, Sendable {
                 }
                 folded += step.events
                 self.apply(step.refreshed)
+                self.indexedThrough.withLock { $0 = step.to }
                 pending = try await next
             }
             while true {
@@ -338,17 +347,31 @@ final class DimensionUpdater: Service, Sendable {
         return (last, try checkpoint(db).lastEventID)
     }
 
-    /// Events and customer changes stored but not yet folded into dimensions (Health's
-    /// `dimensions_pending`: 0 means every answer reflects everything stored).
-    static func pending(_ db: Database) throws -> Int64 {
-        let checkpoint = try checkpoint(db)
-        let events = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE id > ?", arguments: [checkpoint.lastEventID]) ?? 0
-        let changes = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM change_log WHERE sequence > ? AND kind <> ?",
-                                         arguments: [checkpoint.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue]) ?? 0
+    /// Customer changes counted in ``pending(_:)`` at most.
+    static let countedChangesAtMost = 100_000
+
+    /// Events and customer changes stored but not yet folded into dimensions and into the index
+    /// (Health's `dimensions_pending`: 0 means every answer reflects everything stored; changes
+    /// count up to ``countedChangesAtMost``).
+    func pending(_ db: Database) throws -> Int64 {
+        let stored = try Self.checkpoint(db)
+        let checkpoint = indexedThrough.withLock { indexed in
+            indexed.map { Checkpoint(lastEventID: min($0.lastEventID, stored.lastEventID),
+                                     lastChangeSequence: min($0.lastChangeSequence, stored.lastChangeSequence), businessDay: stored.businessDay) }
+        } ?? stored
+        // Event ids are the table's row ids, never deleted and not used by an ignored duplicate, so
+        // the newest id less the checkpoint is the count without reading the backlog (a bulk load
+        // leaves millions, and Health is asked every few seconds by probes).
+        let newest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM event") ?? 0
+        let events = max(0, newest - checkpoint.lastEventID)
+        // Changes are counted, the feed's own entries skipped, up to a bound for the same reason.
+        let changes = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM change_log WHERE sequence > ? AND kind <> ? LIMIT ?)",
+                                         arguments: [checkpoint.lastChangeSequence, Crm_Profiles_V1_ChangeKind.dimensionsChanged.rawValue,
+                                                     Self.countedChangesAtMost]) ?? 0
         return events + changes
     }
 
-    private static func checkpoint(_ db: Database) throws -> Checkpoint {
+    static func checkpoint(_ db: Database) throws -> Checkpoint {
         let select = try db.cachedStatement(sql: "SELECT last_event_id, last_change_sequence, business_day FROM dimension_checkpoint WHERE id = 1")
         guard let row = try Row.fetchOne(select) else {
             return Checkpoint(lastEventID: 0, lastChangeSequence: 0, businessDay: 0)
