@@ -7,6 +7,7 @@ import CRMWorld
 import Foundation
 import ProductsService
 import ProfilesService
+import SwiftProtobuf
 
 /// Profiles' side of a new matching replica's first training: the twelve month-end snapshots
 /// (`StreamDimensionsAsOf`, paged as matching pages it) of a generated world, timed per month-end
@@ -47,6 +48,12 @@ struct ProfilesAsOfBench: AsyncParsableCommand {
     @Flag(help: "Ask for all the month-ends in one call per page (as_of_days), as matching's training now does, instead of one call per month-end and page.")
     var onePass = false
 
+    @Flag(help: "Ask for the compact answer (positional: values by position, no names), as matching's training now does.")
+    var positional = false
+
+    @Flag(help: "Digest the answers' values rather than their bytes: each message decoded, put in the name-keyed form and encoded with map entries in key order, so the positional and the named answers of the same values give the same digest (costs the bench's client CPU: use it for checking, not timing).")
+    var valueDigest = false
+
     func run() async throws {
         guard let law = WorldLaw(rawValue: law) else { throw ValidationError("--law must be observed-state or behaviour") }
         guard page > 0, runs > 0, months > 0 else { throw ValidationError("--page, --runs and --months must be positive") }
@@ -73,6 +80,7 @@ struct ProfilesAsOfBench: AsyncParsableCommand {
         let count = min(months, configuration.months)
         let asOfDays = (0..<count).map { configuration.firstMonth.advanced(by: configuration.months - count + $0 - 1).lastDay }
         let client = profiles.client(token: token)
+        let canonical = valueDigest ? try await Canonical(client) : nil
         var totals: [Double] = []
         for run in 1...runs {
             MatchingTrainingBench.resetPeak("self")
@@ -90,6 +98,7 @@ struct ProfilesAsOfBench: AsyncParsableCommand {
                         $0.asOfDays = asOfDays.map(WorldDays.date)
                         $0.afterCustomerID = after
                         $0.limit = UInt32(page)
+                        $0.positional = positional
                     }
                     let stream = try await client.serverStreamingRaw(Crm_Profiles_V1_Profiles.streamDimensionsAsOf.path, payload: try request.serializedBytes(),
                                                                      options: .timeout(.seconds(3_600)))
@@ -97,7 +106,7 @@ struct ProfilesAsOfBench: AsyncParsableCommand {
                     var inPage = 0
                     var last: Data?
                     for try await message in stream {
-                        digests[inPage % asOfDays.count].add(message)
+                        digests[inPage % asOfDays.count].add(try canonical?.bytes(message) ?? message)
                         inPage += 1
                         last = message
                     }
@@ -118,13 +127,14 @@ struct ProfilesAsOfBench: AsyncParsableCommand {
                         $0.asOf = WorldDays.date(day)
                         $0.afterCustomerID = after
                         $0.limit = UInt32(page)
+                        $0.positional = positional
                     }
                     let stream = try await client.serverStreamingRaw(Crm_Profiles_V1_Profiles.streamDimensionsAsOf.path, payload: try request.serializedBytes(),
                                                                      options: .timeout(.seconds(3_600)))
                     var inPage = 0
                     var last: Data?
                     for try await message in stream {
-                        digests[index].add(message)
+                        digests[index].add(try canonical?.bytes(message) ?? message)
                         inPage += 1
                         last = message
                     }
@@ -140,16 +150,46 @@ struct ProfilesAsOfBench: AsyncParsableCommand {
             for each in digests { digest.add(withUnsafeBytes(of: each.value.littleEndian) { Data($0) }) }
             let total = (clock.now - started).seconds
             totals.append(total)
-            print(String(format: "run %d: %d month-ends in %.1f s (%@: %@ s); digest %016llx; peak RSS %.0f MiB; CPU %.0f s",
-                         run, asOfDays.count, total, onePass ? "one pass, at each page's end" : "each", line.joined(separator: " "), digest.value, ProcessFigures.memoryMiB("VmHWM"),
+            print(String(format: "run %d: %d month-ends in %.1f s (%@: %@ s); %@digest %016llx; peak RSS %.0f MiB; CPU %.0f s",
+                         run, asOfDays.count, total, onePass ? "one pass, at each page's end" : "each", line.joined(separator: " "),
+                         valueDigest ? "value " : (positional ? "positional " : ""), digest.value, ProcessFigures.memoryMiB("VmHWM"),
                          ProcessFigures.cpuSeconds() - cpuBefore))
         }
         let sorted = totals.sorted()
-        print(String(format: "median of %d runs: %.1f s for %d month-ends of %d customers, page %d%@", runs, sorted[sorted.count / 2], asOfDays.count, customers, page,
-                     onePass ? ", one pass" : ""))
+        print(String(format: "median of %d runs: %.1f s for %d month-ends of %d customers, page %d%@%@", runs, sorted[sorted.count / 2], asOfDays.count, customers, page,
+                     onePass ? ", one pass" : "", positional ? ", positional" : ""))
         await client.close()
         try await productsService.stop()
         try await profiles.stop()
+    }
+
+    /// One answer in a form that depends only on its values: positional entries moved into the
+    /// name-keyed maps (by ListDimensions' and ListClassificationSchemes' order), encoded with map
+    /// entries in key order.
+    struct Canonical {
+        let dimensions: [String]
+        let schemes: [String]
+
+        init(_ client: RPCClient) async throws {
+            dimensions = try await client.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions.map(\.name)
+            schemes = try await client.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest()).schemes.map(\.name)
+        }
+
+        func bytes(_ answer: Data) throws -> Data {
+            var message = try Crm_Profiles_V1_CustomerDimensions(serializedBytes: answer)
+            for (position, value) in zip(message.numberPositions, message.numberValues) { message.numbers[dimensions[Int(position)]] = value }
+            for (position, value) in zip(message.categoryPositions, message.categoryValues) { message.categories[dimensions[Int(position)]] = value }
+            for (position, value) in zip(message.classPositions, message.classValues) { message.classes[schemes[Int(position)]] = value }
+            message.numberPositions = []
+            message.numberValues = []
+            message.categoryPositions = []
+            message.categoryValues = []
+            message.classPositions = []
+            message.classValues = []
+            var options = BinaryEncodingOptions()
+            options.useDeterministicOrdering = true
+            return try message.serializedBytes(options: options)
+        }
     }
 
     /// FNV-1a over every answer's bytes and their boundaries, in order.

@@ -139,4 +139,45 @@ struct SnapshotWireTests {
         // A message cut short is refused, not read as a shorter one.
         #expect(throws: (any Error).self) { try SnapshotRow(wire: bytes.prefix(bytes.count - 3)) }
     }
+
+    /// The compact answer (StreamDimensionsAsOf's `positional`) read through profiles' dictionary
+    /// gives the row the name-keyed answer gives, for a dictionary in any order and with entries
+    /// a row does not keep; a position past the dictionary (it grew since it was read) is skipped.
+    @Test func aPositionalAnswerReadsAsTheNamedOne() throws {
+        let dictionary = ["province", "cash", "not_a_feature_at_all_with_a_long_name", "most_viewed_product_type_90d", "total_assets",
+                          "largest_product_type", "product_value_bond", "age_years", "days_since_last_view"]
+        let numbers: [String: Double] = ["total_assets": 1_234_567.5, "cash": 0, "age_years": 41, "product_value_bond": 88_000.25,
+                                         "not_a_feature_at_all_with_a_long_name": 3, "days_since_last_view": .nan]
+        let categories = ["most_viewed_product_type_90d": "FUND_BOND", "largest_product_type": "equity", "province": "广东"]
+        let named = Crm_Profiles_V1_CustomerDimensions.with {
+            $0.customerID = "C-0002"
+            $0.numbers = numbers
+            $0.categories = categories
+            $0.asOf = .with { $0.year = 2026; $0.month = 9; $0.day = 30 }
+        }
+        let positional = Crm_Profiles_V1_CustomerDimensions.with {
+            $0.customerID = "C-0002"
+            let sortedNumbers = numbers.sorted { $0.key < $1.key }
+            $0.numberPositions = sortedNumbers.compactMap { entry in dictionary.firstIndex(of: entry.key).map(UInt32.init) } + [UInt32(dictionary.count)]
+            $0.numberValues = sortedNumbers.map(\.value) + [99]
+            let sortedCategories = categories.sorted { $0.key < $1.key }
+            $0.categoryPositions = sortedCategories.compactMap { entry in dictionary.firstIndex(of: entry.key).map(UInt32.init) }
+            $0.categoryValues = sortedCategories.map(\.value)
+            $0.classPositions = [0]
+            $0.classValues = ["high"]
+            $0.asOf = .with { $0.year = 2026; $0.month = 9; $0.day = 30 }
+        }
+        let layout = SnapshotLayout(dimensions: dictionary)
+        let fromNames = try SnapshotRow(wire: try named.serializedBytes())
+        let fromPositions = try SnapshotRow(wire: try positional.serializedBytes(), layout: layout)
+        #expect(fromPositions.customerID == "C-0002" && fromPositions.asOf == fromNames.asOf)
+        #expect(fromPositions.values.map(\.bitPattern) == fromNames.values.map(\.bitPattern))
+        #expect(fromPositions.value("total_assets") == 1_234_567.5 && fromPositions.value("cash") == 0)
+        #expect(fromPositions.mostViewedType == "FUND_BOND" && fromPositions.largestFamily == "equity")
+        // Without the dictionary the positions mean nothing: nothing is read from them.
+        let blind = try SnapshotRow(wire: try positional.serializedBytes())
+        #expect(blind.values.allSatisfy(\.isNaN) && blind.mostViewedType.isEmpty)
+        let bytes: Data = try positional.serializedBytes()
+        #expect(throws: (any Error).self) { try SnapshotRow(wire: bytes.prefix(bytes.count - 3), layout: layout) }
+    }
 }

@@ -42,6 +42,22 @@ import Testing
         return try message.serializedBytes(options: options)
     }
 
+    /// A positional answer (StreamDimensionsAsOfRequest's `positional`) put back in the name-keyed
+    /// form through the dictionary, so it can be compared with the named answer byte for byte.
+    static func named(_ message: Crm_Profiles_V1_CustomerDimensions, dimensions: [String], schemes: [String]) -> Crm_Profiles_V1_CustomerDimensions {
+        var named = message
+        named.numberPositions = []
+        named.numberValues = []
+        named.categoryPositions = []
+        named.categoryValues = []
+        named.classPositions = []
+        named.classValues = []
+        for (position, value) in zip(message.numberPositions, message.numberValues) { named.numbers[dimensions[Int(position)]] = value }
+        for (position, value) in zip(message.categoryPositions, message.categoryValues) { named.categories[dimensions[Int(position)]] = value }
+        for (position, value) in zip(message.classPositions, message.classValues) { named.classes[schemes[Int(position)]] = value }
+        return named
+    }
+
     @Test func pagesThroughTheIndexAnswerWhatFoldingTheWholeLogAnswers() async throws {
         try await withService(await ProfilesHarness.start()) { harness in
             let world = World(WorldConfiguration(customers: 40, seed: 20_261_205))
@@ -78,6 +94,8 @@ import Testing
             #expect(stored > 40 * 12, "a year of events per customer")
 
             let classifier = try Classifier(configuration: ClassificationConfiguration(settings: [:]))
+            let dictionary = try await client.unary(Crm_Profiles_V1_Profiles.listDimensions, Crm_Profiles_V1_ListDimensionsRequest()).dimensions.map(\.name)
+            let schemes = try await client.unary(Crm_Profiles_V1_Profiles.listClassificationSchemes, Crm_Profiles_V1_ListClassificationSchemesRequest()).schemes.map(\.name)
             let configuration = world.configuration
             // Month-ends across the year (and one mid-month day), each answered whole and in pages.
             let days = [0, 1, 4, 8, configuration.months - 1].map { configuration.month($0).lastDay } + [configuration.month(5).firstDay + 14]
@@ -101,6 +119,13 @@ import Testing
                     #expect(served.map(\.customerID) == expected.map(\.customerID), "as of \(day), pages of \(limit)")
                     #expect(try served.map(Self.bytes) == expected.map(Self.bytes), "as of \(day), pages of \(limit)")
                 }
+                // The compact answer: the same values by position, with no names.
+                let positional = try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                    $0.asOf = WorldDays.date(day)
+                    $0.positional = true
+                }).collect()
+                #expect(positional.allSatisfy { $0.numbers.isEmpty && $0.categories.isEmpty && $0.classes.isEmpty && !$0.numberPositions.isEmpty })
+                #expect(try positional.map { try Self.bytes(Self.named($0, dimensions: dictionary, schemes: schemes)) } == expected.map(Self.bytes), "as of \(day), positional")
                 answers.append(expected)
             }
             // All the days in one call (as_of_days, given out of order and with a repeat): per
@@ -108,7 +133,8 @@ import Testing
             // answer for that day alone (so rows for a month-end still read only what was known
             // by then), in pages of 1, 7 and every customer.
             let ascending = days.indices.sorted { days[$0] < days[$1] }
-            for limit: UInt32 in [0, 1, 7] {
+            // The same in the compact form (positional), put back in the named form to compare.
+            for (limit, positional) in [(UInt32(0), false), (1, false), (7, false), (0, true), (7, true)] {
                 var served: [Crm_Profiles_V1_CustomerDimensions] = []
                 var customersServed = 0
                 while true {
@@ -116,17 +142,19 @@ import Testing
                         $0.asOfDays = (days.reversed() + [days[0]]).map(WorldDays.date)
                         $0.afterCustomerID = served.last?.customerID ?? ""
                         $0.limit = limit
+                        $0.positional = positional
                     }).collect()
-                    served += page
+                    #expect(!positional || page.allSatisfy { $0.numbers.isEmpty && !$0.numberPositions.isEmpty }, "positional answers carry no names")
+                    served += positional ? page.map { Self.named($0, dimensions: dictionary, schemes: schemes) } : page
                     let customers = Set(page.map(\.customerID)).count
                     customersServed += customers
                     if limit == 0 || customers < limit { break }
                 }
-                #expect(customersServed == 40, "pages of \(limit)")
+                #expect(customersServed == 40, "pages of \(limit)\(positional ? ", positional" : "")")
                 let expected = (0..<40).flatMap { customer in ascending.map { answers[$0][customer] } }
-                #expect(served.map(\.customerID) == expected.map(\.customerID), "several days, pages of \(limit)")
-                #expect(served.map(\.asOf) == expected.map(\.asOf), "several days, pages of \(limit)")
-                #expect(try served.map(Self.bytes) == expected.map(Self.bytes), "several days, pages of \(limit)")
+                #expect(served.map(\.customerID) == expected.map(\.customerID), "several days, pages of \(limit)\(positional ? ", positional" : "")")
+                #expect(served.map(\.asOf) == expected.map(\.asOf), "several days, pages of \(limit)\(positional ? ", positional" : "")")
+                #expect(try served.map(Self.bytes) == expected.map(Self.bytes), "several days, pages of \(limit)\(positional ? ", positional" : "")")
             }
             // A single-day request (as_of alone) is what it was; a bad day in the list is refused by name.
             let refused = await statusOf {

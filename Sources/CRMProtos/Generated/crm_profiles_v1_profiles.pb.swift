@@ -2740,6 +2740,13 @@ public nonisolated struct Crm_Profiles_V1_StreamDimensionsAsOfRequest: Sendable 
   /// also set, is one more day. Each message equals what a call with that day alone answers.
   public var asOfDays: [Crm_Common_V1_Date] = []
 
+  /// The compact answer: numbers in number_positions/number_values, categories and classes in
+  /// their positional fields (CustomerDimensions' comments say how positions map to
+  /// ListDimensions and ListClassificationSchemes), the name-keyed maps left empty, as the change
+  /// feed sends them. The same values (a missing number or category is left out, as in the maps),
+  /// without some 250 names in every message; what a training reading many month-ends asks for.
+  public var positional: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -6241,7 +6248,7 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
 
 nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamDimensionsAsOfRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0\u{3}as_of_days\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0\u{3}as_of_days\0\u{1}positional\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6253,6 +6260,7 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
       case 2: try { try decoder.decodeSingularStringField(value: &self.afterCustomerID) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.asOfDays) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.positional) }()
       default: break
       }
     }
@@ -6275,6 +6283,9 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
     if !self.asOfDays.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.asOfDays, fieldNumber: 4)
     }
+    if self.positional != false {
+      try visitor.visitSingularBoolField(value: self.positional, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6283,6 +6294,7 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
     if lhs.afterCustomerID != rhs.afterCustomerID {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.asOfDays != rhs.asOfDays {return false}
+    if lhs.positional != rhs.positional {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -63,15 +63,19 @@ struct FeedHandlers: Sendable {
             let limit = request.limit == 0 ? Int.max : Int(request.limit)
             let classifier = self.classifier
             let after = request.afterCustomerID
+            let positional = request.positional
             guard !request.asOfDays.isEmpty else {
                 guard request.hasAsOf, request.asOf.isValid else {
                     throw RPCError.invalidArgument(field: "as_of", "a valid date is required")
                 }
                 let asOf = Days.day(year: request.asOf.year, month: request.asOf.month, day: request.asOf.day)
                 let dimensions = try await database.read { db in
-                    try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier)
+                    try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier, positional: positional)
                 }
-                for entry in dimensions { try await writer.write(entry) }
+                // Sixteen customers per trip to the connection's event loop.
+                for start in stride(from: 0, to: dimensions.count, by: 16) {
+                    try await writer.write(contentsOf: Array(dimensions[start..<min(dimensions.count, start + 16)]))
+                }
                 return
             }
             // Several days: one scan of the log for the page, then one walk of each customer's
@@ -95,7 +99,8 @@ struct FeedHandlers: Sendable {
             }
             for customer in history.customers.indices {
                 try Task.checkCancellation()
-                for message in try history.dimensions(of: customer, at: ordered, classifier: classifier) { try await writer.write(message) }
+                // A customer's days in one trip to the connection's event loop.
+                try await writer.write(contentsOf: history.dimensions(of: customer, at: ordered, classifier: classifier, positional: positional))
             }
         }
         router.unary(

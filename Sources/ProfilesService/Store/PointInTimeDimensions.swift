@@ -17,8 +17,10 @@ enum PointInTimeDimensions {
     /// month-ends, far more than a training reads.
     static let maxDays = 100
 
+    /// The page after `afterCustomer` as of `asOf`; `positional` gives the compact form (values by
+    /// position, StreamDimensionsAsOfRequest's `positional`) instead of the name-keyed maps.
     static func compute(
-        _ db: Database, asOf: DayNumber, afterCustomer: String, limit: Int, classifier: Classifier
+        _ db: Database, asOf: DayNumber, afterCustomer: String, limit: Int, classifier: Classifier, positional: Bool = false
     ) throws -> [Crm_Profiles_V1_CustomerDimensions] {
         let customers = try page(db, afterCustomer: afterCustomer, limit: limit)
         guard let first = customers.first?.customerID, let last = customers.last?.customerID else { return [] }
@@ -35,7 +37,7 @@ enum PointInTimeDimensions {
             let facts = try DimensionUpdater.facts(db, customer: customer, assessedOnOrBefore: asOf)
             let values = DimensionEngine.compute(ledger: ledgers[customer.customerID] ?? CustomerLedger(), customer: facts, asOf: asOf)
             let stored = StoredDimensions.aligned(values, classes: classifier.classes(values, customer: facts))
-            return stored.message(customerID: customer.customerID, schemes: DimensionsView.schemeNames)
+            return stored.message(customerID: customer.customerID, schemes: DimensionsView.schemeNames, positional: positional)
         }
     }
 
@@ -70,7 +72,8 @@ enum PointInTimeDimensions {
         let entries: [Entry]
         /// `entries[runs[i]..<runs[i + 1]]` are customer i's.
         let runs: [Int]
-        let bodies: [UInt8]
+        /// Every entry's body, one after the other (read as slices: no copy per event).
+        let bodies: Data
 
         /// Reads the page after `afterCustomer` (at most `limit` customers) with every event on or
         /// before `through`.
@@ -84,7 +87,7 @@ enum PointInTimeDimensions {
                 try Data.fetchAll(assessed, arguments: [customer.customerID]).map { try Crm_Profiles_V1_SuitabilityAssessment(serializedBytes: $0) }
             }
             var entries: [Entry] = []
-            var bodies: [UInt8] = []
+            var bodies = Data()
             if let first = customers.first?.customerID, let last = customers.last?.customerID {
                 let rows = try Row.fetchCursor(
                     db, sql: "SELECT kind, customer_id, day, body FROM event WHERE day <= ? AND customer_id BETWEEN ? AND ?",
@@ -96,7 +99,7 @@ enum PointInTimeDimensions {
                     let day: DayNumber = row[2]
                     let body: Data = row[3]
                     entries.append(Entry(customer: customer, day: day, kind: kind, start: bodies.count, count: body.count))
-                    bodies.append(contentsOf: body)
+                    bodies.append(body)
                 }
             }
             // The ledger is a function of the set of events (CustomerLedger's documentation), so
@@ -114,8 +117,8 @@ enum PointInTimeDimensions {
 
         /// Customer `customer`'s dimensions at each of `days` (ascending, distinct), from one walk
         /// of their events: each day's message equals what ``PointInTimeDimensions/compute`` gives
-        /// for that day alone.
-        func dimensions(of customer: Int, at days: [DayNumber], classifier: Classifier) throws -> [Crm_Profiles_V1_CustomerDimensions] {
+        /// for that day alone (in the same form: by position when `positional`).
+        func dimensions(of customer: Int, at days: [DayNumber], classifier: Classifier, positional: Bool = false) throws -> [Crm_Profiles_V1_CustomerDimensions] {
             let record = customers[customer]
             var ledger = CustomerLedger()
             var next = runs[customer]
@@ -126,14 +129,14 @@ enum PointInTimeDimensions {
                 while next < end && entries[next].day <= day {
                     let entry = entries[next]
                     next += 1
-                    let body = Data(bodies[entry.start..<entry.start + entry.count])
+                    let body = bodies[bodies.startIndex + entry.start..<bodies.startIndex + entry.start + entry.count]
                     if let event = try EventDecoding.decode(kind: entry.kind, body: body) { ledger.apply(event) }
                 }
                 let assessment = DimensionUpdater.inForce(assessments[customer], on: day)
                 let facts = DimensionUpdater.facts(customer: record, assessment: assessment)
                 let values = DimensionEngine.compute(ledger: ledger, customer: facts, asOf: day)
                 let stored = StoredDimensions.aligned(values, classes: classifier.classes(values, customer: facts))
-                messages.append(stored.message(customerID: record.customerID, schemes: DimensionsView.schemeNames))
+                messages.append(stored.message(customerID: record.customerID, schemes: DimensionsView.schemeNames, positional: positional))
             }
             return messages
         }

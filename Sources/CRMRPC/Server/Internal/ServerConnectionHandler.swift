@@ -357,7 +357,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let sink: ResponseSink
         if method.descriptor.serverStreaming {
             sink = ResponseSink { payload in
-                let wait = try await loop.onLoop { try handler.value.sendStreamMessage(callID, payload) }
+                let wait = try await loop.onLoop { try handler.value.sendStreamMessages(callID, CollectionOfOne(payload)) }
+                if let wait { try await wait.get() }
+            } sendAll: { payloads in
+                let wait = try await loop.onLoop { try handler.value.sendStreamMessages(callID, payloads) }
                 if let wait { try await wait.get() }
             }
         } else {
@@ -551,20 +554,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Sends one message of a streaming call. Returns a future to wait on when the socket's send
-    /// buffer is full, so a fast producer is held back by a slow reader.
-    private func sendStreamMessage(_ callID: UInt64, _ payload: Data) throws -> EventLoopFuture<Void>? {
+    /// Sends messages of a streaming call (one, or a handler's batch: one trip to this loop and one
+    /// flush for all). Returns a future to wait on when the socket's send buffer is full, so a fast
+    /// producer is held back by a slow reader.
+    private func sendStreamMessages(_ callID: UInt64, _ payloads: some Collection<Data>) throws -> EventLoopFuture<Void>? {
         guard state.isRunning(callID), let context else {
             throw RPCError(.cancelled, "the call has ended")
         }
-        var frame = context.channel.allocator.buffer(capacity: payload.count + 32)
-        do {
-            try EnvelopeCodec.writeResponseFrame(into: &frame, callID: callID, payload: payload, status: nil, limits: shared.configuration.limits)
-        } catch {
-            // The handler learns it and ends the call with this status; nothing was sent.
-            throw RPCError(.resourceExhausted, "a streamed message does not fit in a frame: \(error)")
+        for payload in payloads {
+            var frame = context.channel.allocator.buffer(capacity: payload.count + 32)
+            do {
+                try EnvelopeCodec.writeResponseFrame(into: &frame, callID: callID, payload: payload, status: nil, limits: shared.configuration.limits)
+            } catch {
+                // The handler learns it and ends the call with this status; the batch's earlier
+                // messages were sent.
+                throw RPCError(.resourceExhausted, "a streamed message does not fit in a frame: \(error)")
+            }
+            writeFrame(frame)
         }
-        writeFrame(frame)
         if context.channel.isWritable { return nil }
         let promise = context.eventLoop.makePromise(of: Void.self)
         writabilityWaiters.append(promise)

@@ -8318,7 +8318,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descr
   (ProtobufCMessageInit) crm__profiles__v1__stream_events_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[5] =
 {
   {
     "as_of",
@@ -8368,17 +8368,30 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "positional",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, positional),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name[] = {
   1,   /* field[1] = after_customer_id */
   0,   /* field[0] = as_of */
   3,   /* field[3] = as_of_days */
   2,   /* field[2] = limit */
+  4,   /* field[4] = positional */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_dimensions_as_of_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor =
 {
@@ -8388,7 +8401,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_requ
   "Crm__Profiles__V1__StreamDimensionsAsOfRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamDimensionsAsOfRequest),
-  4,
+  5,
   crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors,
   crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_dimensions_as_of_request__number_ranges,

@@ -1543,10 +1543,18 @@ struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
    */
   size_t n_as_of_days;
   Crm__Common__V1__Date **as_of_days;
+  /*
+   * The compact answer: numbers in number_positions/number_values, categories and classes in
+   * their positional fields (CustomerDimensions' comments say how positions map to
+   * ListDimensions and ListClassificationSchemes), the name-keyed maps left empty, as the change
+   * feed sends them. The same values (a missing number or category is left out, as in the maps),
+   * without some 250 names in every message; what a training reading many month-ends asks for.
+   */
+  protobuf_c_boolean positional;
 };
 #define CRM__PROFILES__V1__STREAM_DIMENSIONS_AS_OF_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_dimensions_as_of_request__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, 0 }
 
 
 struct  Crm__Profiles__V1__RebuildDimensionsRequest
