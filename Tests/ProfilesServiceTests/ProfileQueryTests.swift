@@ -138,6 +138,11 @@ import Testing
             #expect(try await pending() == "2")
             updater.indexedThrough.withLock { $0 = held }
             #expect(try await pending() == "0")
+            // As while a step (a rollover's too, which moves no checkpoint) is written or indexed.
+            updater.stepsInFlight.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            #expect(try await pending() == "1")
+            updater.stepsInFlight.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            #expect(try await pending() == "0")
         }
     }
 

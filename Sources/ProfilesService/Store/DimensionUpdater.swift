@@ -41,6 +41,10 @@ final class DimensionUpdater: Service, Sendable {
     /// checkpoint runs ahead of the answers for that moment. nil until the index is loaded (answers
     /// then scan the store, whose checkpoint is the one that counts).
     let indexedThrough = Mutex<Checkpoint?>(nil)
+    /// Steps being written or written and not yet in the index (0 or 1: one catch-up at a time).
+    /// Health counts them as pending: a rollover step does not move the checkpoint, so only this
+    /// says its customers' new windows are not in the index yet.
+    let stepsInFlight = Atomic<Int>(0)
 
     /// Events read per step at most. Each customer's ledger is read, folded and written once per
     /// step, however many of its events the step holds.
@@ -108,7 +112,7 @@ final class DimensionUpdater: Service, Sendable {
             // taken from it rather than from a snapshot that may not hold it yet.
             var pending = try await self.database.read { db in try self.prepareStep(db, after: nil) }
             while let step = pending {
-                async let written = self.database.write { db in try self.commit(step, db) }
+                async let written = self.commitAndIndex(step)
                 async let next = self.database.read { db in try self.prepareStep(db, after: step) }
                 guard try await written else {
                     // Overtaken (the checkpoint moved): compute again from the store.
@@ -117,16 +121,12 @@ final class DimensionUpdater: Service, Sendable {
                     continue
                 }
                 folded += step.events
-                self.apply(step.refreshed)
-                self.indexedThrough.withLock { $0 = step.to }
                 pending = try await next
             }
             while true {
                 let step = try await self.database.read { db in try self.prepareRollover(db) }
                 guard let step else { break }
-                if try await self.database.write({ db in try self.commit(step, db) }) {
-                    self.apply(step.refreshed)
-                }
+                _ = try await self.commitAndIndex(step)
             }
             return folded
         }
@@ -161,6 +161,18 @@ final class DimensionUpdater: Service, Sendable {
         let events: Int
         let outcomes: [Outcome]
         var refreshed: Refreshed { outcomes.map { ($0.customer, DimensionsView($0.stored)) } }
+    }
+
+    /// Writes a computed step if the checkpoint is still the one it was computed from, then puts
+    /// its customers into the index; counted in ``stepsInFlight`` from before the write until they
+    /// are in. Returns whether it was written.
+    private func commitAndIndex(_ step: Step) async throws -> Bool {
+        stepsInFlight.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { stepsInFlight.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+        guard try await database.write({ db in try self.commit(step, db) }) else { return false }
+        apply(step.refreshed)
+        if step.to != step.from { indexedThrough.withLock { $0 = step.to } }
+        return true
     }
 
     private func apply(_ refreshed: Refreshed) {
@@ -400,7 +412,8 @@ final class DimensionUpdater: Service, Sendable {
     static let countedChangesAtMost = 100_000
 
     /// Events and customer changes stored but not yet folded into dimensions and into the index,
-    /// and customers still computed for an earlier business day (Health's `dimensions_pending`: 0
+    /// customers still computed for an earlier business day, and a step on its way into the store
+    /// and the index (Health's `dimensions_pending`: 0
     /// means every answer reflects everything stored, on the current business day; changes and
     /// customers count up to ``countedChangesAtMost`` each).
     func pending(_ db: Database) throws -> Int64 {
@@ -421,7 +434,7 @@ final class DimensionUpdater: Service, Sendable {
         // Through customer_dimensions_by_as_of: none outside a rollover.
         let stale = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM customer_dimensions WHERE as_of < ? LIMIT ?)",
                                        arguments: [stored.businessDay, Self.countedChangesAtMost]) ?? 0
-        return events + changes + stale
+        return events + changes + stale + Int64(stepsInFlight.load(ordering: .sequentiallyConsistent))
     }
 
     static func checkpoint(_ db: Database) throws -> Checkpoint {
