@@ -1,16 +1,17 @@
 import Foundation
 import SwiftProtobuf
 
-/// Where a streaming handler's messages go: the transport's per-call sink.
-struct ResponseSink: Sendable {
+/// Where a streaming handler's messages go: the transport's per-call sink. Public for streaming
+/// interceptors (``Router/intercept(streaming:_:)``), which pass encoded messages through.
+public struct ResponseSink: Sendable {
     /// Sends one encoded message; suspends while the connection is not writable (backpressure);
     /// throws CANCELLED once the call has ended (client cancel, deadline, disconnect).
-    let send: @Sendable (Data) async throws -> Void
+    public let send: @Sendable (Data) async throws -> Void
     /// Sends several encoded messages in order with one trip to the connection's event loop (and
     /// one flush), with the same backpressure and cancellation as `send`.
-    let sendAll: @Sendable ([Data]) async throws -> Void
+    public let sendAll: @Sendable ([Data]) async throws -> Void
 
-    init(send: @escaping @Sendable (Data) async throws -> Void, sendAll: (@Sendable ([Data]) async throws -> Void)? = nil) {
+    public init(send: @escaping @Sendable (Data) async throws -> Void, sendAll: (@Sendable ([Data]) async throws -> Void)? = nil) {
         self.send = send
         self.sendAll = sendAll ?? { payloads in
             for payload in payloads { try await send(payload) }

@@ -156,6 +156,27 @@ public struct Router: Sendable {
         }
     }
 
+    /// What a streaming interceptor does with one call of a server-streaming method: send the
+    /// encoded messages itself through `sink` (merged from other processes' streams, say), or pass
+    /// the call — or a request of its own, with a sink of its own — to `next`, the method as
+    /// registered (decoding, checks, audit, masking and handler).
+    public typealias StreamingInterceptor = @Sendable (
+        _ payload: Data, _ context: CallContext, _ sink: ResponseSink,
+        _ next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void
+    ) async throws -> Void
+
+    /// Puts `interceptor` in front of the registered server-streaming method `path`: how a
+    /// partitioned profiles process answers a stream across customers with every owner's part.
+    public mutating func intercept(streaming path: String, _ interceptor: @escaping StreamingInterceptor) {
+        guard let method = methods[path] else { preconditionFailure("intercepting \(path), which is not registered") }
+        precondition(method.descriptor.serverStreaming, "\(path) is unary: intercept it with intercept(_:_:)")
+        let inner = method.invoke
+        methods[path] = Method(descriptor: method.descriptor) { payload, context, sink in
+            try await interceptor(payload, context, sink) { request, callContext, innerSink in _ = try await inner(request, callContext, innerSink) }
+            return Data()
+        }
+    }
+
     public var descriptors: [RPCMethodDescriptor] {
         methods.values.map(\.descriptor).sorted { $0.name < $1.name }
     }

@@ -51,6 +51,12 @@ struct PartitionForwarding: Sendable {
             }
             return try Self.mergeSorted(parts, size: Self.pageSize(request.page), descending: request.descending)
         }
+        fanOutStream(Profiles.streamCustomers, into: &router, limit: { Int($0.limit) }) { message in
+            try Crm_Profiles_V1_Customer(serializedBytes: message).customerID
+        }
+        fanOutStream(Profiles.streamDimensionsAsOf, into: &router, limit: { Int($0.limit) }) { message in
+            try Crm_Profiles_V1_CustomerDimensions(serializedBytes: message).customerID
+        }
         fanOut(Profiles.listSegmentMembers, into: &router) { request, parts in
             let merged = Self.mergeByCustomer(parts.map { ($0.customers, $0.page) }, size: Self.pageSize(request.page))
             return .with {
@@ -222,6 +228,99 @@ struct PartitionForwarding: Sendable {
             let parts = try answers.map { try Response(serializedBytes: $0) }
             return try merge(request, parts).serializedData()
         }
+    }
+
+    /// A stream in customer id order across customers (StreamCustomers, StreamDimensionsAsOf): this
+    /// process's stream and every other owner's (each from the same `after_customer_id`, each at
+    /// most `limit` customers), merged by customer id as they arrive, stopping after `limit`
+    /// customers — the one-process stream. A customer's several messages (one per day of
+    /// `as_of_days`) come from its one owner in a row and stay together.
+    private func fanOutStream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: ServerStreamingMethod<Request, Response>, into router: inout Router,
+        limit: @escaping @Sendable (Request) -> Int, customerID: @escaping @Sendable (Data) throws -> String
+    ) {
+        let routing = self.routing
+        let path = method.path
+        router.intercept(streaming: path) { payload, context, sink, next in
+            try routing.settingsDigest.admit(context, ownName: routing.ownName)
+            if routing.answersLocally(context) { return try await next(payload, context, sink) }
+            guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context, sink) }
+            var sources: [AsyncThrowingStream<Data, any Error>] = [Self.localStream(payload, context, next)]
+            for owner in routing.otherOwners {
+                sources.append(try await routing.stream(owner, method: path, payload: payload, context: context, localOnly: true,
+                                                        what: "partitions \(routing.map.partitions(ownedBy: owner))"))
+            }
+            try await Self.mergeByCustomer(sources, limit: limit(request), customerID: customerID, into: sink)
+        }
+    }
+
+    /// This process's part of a fanned-out stream, as a sequence: the method as registered, run by
+    /// a task of its own, its messages handed over as they are written. Ending the sequence early
+    /// (the merge reached its limit) cancels the task.
+    private static func localStream(
+        _ payload: Data, _ context: CallContext, _ next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void
+    ) -> AsyncThrowingStream<Data, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
+        let producer = Task {
+            do {
+                let sink = ResponseSink { message in
+                    try Task.checkCancellation()
+                    continuation.yield(message)
+                } sendAll: { messages in
+                    try Task.checkCancellation()
+                    for message in messages { continuation.yield(message) }
+                }
+                try await next(payload, context, sink)
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in producer.cancel() }
+        return stream
+    }
+
+    /// Merges streams each in customer id order into one, sending at most `limit` customers (0: all)
+    /// in batches (one trip to the event loop per batch).
+    static func mergeByCustomer(
+        _ sources: [AsyncThrowingStream<Data, any Error>], limit: Int,
+        customerID: @Sendable (Data) throws -> String, into sink: ResponseSink
+    ) async throws {
+        var iterators = sources.map { $0.makeAsyncIterator() }
+        func advance(_ index: Int) async throws -> (id: String, message: Data)? {
+            guard let message = try await iterators[index].next() else { return nil }
+            do {
+                return (try customerID(message), message)
+            } catch {
+                throw RPCError(.internal, "an owner's stream held a message that does not decode: \(error)")
+            }
+        }
+        var heads: [(id: String, message: Data)?] = []
+        for index in iterators.indices { heads.append(try await advance(index)) }
+        var pending: [Data] = []
+        var customers = 0
+        var current: String?
+        while true {
+            var smallest: Int?
+            for index in heads.indices {
+                guard let head = heads[index] else { continue }
+                if let best = smallest, let bestHead = heads[best], bestHead.id <= head.id { continue }
+                smallest = index
+            }
+            guard let index = smallest, let head = heads[index] else { break }
+            if head.id != current {
+                if limit > 0 && customers == limit { break }
+                customers += 1
+                current = head.id
+            }
+            pending.append(head.message)
+            if pending.count == 64 {
+                try await sink.sendAll(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
+            heads[index] = try await advance(index)
+        }
+        if !pending.isEmpty { try await sink.sendAll(pending) }
     }
 
     static func pageSize(_ page: Crm_Common_V1_PageRequest) -> Int {

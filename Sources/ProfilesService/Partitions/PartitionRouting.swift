@@ -130,21 +130,61 @@ final class PartitionRouting: Sendable {
     func call(_ owner: String, method: String, payload: Data, context: CallContext, localOnly: Bool = false,
               what: String) async throws -> Data {
         let client = try client(for: owner, what: what)
+        let timeout = context.deadline.map { $0 - NIODeadline.now() } ?? Self.defaultDeadline
+        guard timeout > .nanoseconds(0) else { throw RPCError(.deadlineExceeded, "no time left to forward \(what) to \(owner)") }
+        do {
+            return try await client.unaryRaw(method, payload: payload,
+                                             options: CallOptions(timeout: .some(timeout), metadata: forwardingMetadata(context, localOnly: localOnly)))
+        } catch {
+            throw Self.unavailable(error, owner: owner, what: what)
+        }
+    }
+
+    /// Opens `owner`'s stream of a server-streaming method on behalf of the call's principal, as
+    /// `call` does for a unary one. A stream has no deadline unless the caller gave one (a page of
+    /// month-end dimensions takes seconds, a whole book minutes); failures while it runs are
+    /// UNAVAILABLE naming `what` like the call's.
+    func stream(_ owner: String, method: String, payload: Data, context: CallContext, localOnly: Bool,
+                what: String) async throws -> AsyncThrowingStream<Data, any Error> {
+        let client = try client(for: owner, what: what)
+        let timeout = context.deadline.map { $0 - NIODeadline.now() }
+        if let timeout, timeout <= .nanoseconds(0) { throw RPCError(.deadlineExceeded, "no time left to forward \(what) to \(owner)") }
+        let raw: AsyncThrowingStream<Data, any Error>
+        do {
+            raw = try await client.serverStreamingRaw(method, payload: payload,
+                                                      options: CallOptions(timeout: .some(timeout), metadata: forwardingMetadata(context, localOnly: localOnly)))
+        } catch {
+            throw Self.unavailable(error, owner: owner, what: what)
+        }
+        return AsyncThrowingStream { continuation in
+            let relay = Task {
+                do {
+                    for try await message in raw { continuation.yield(message) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: Self.unavailable(error, owner: owner, what: what))
+                }
+            }
+            continuation.onTermination = { _ in relay.cancel() }
+        }
+    }
+
+    /// What a forwarded call carries: the request id, this process's settings digest, the caller's
+    /// principal, and whether the owner answers from its own partitions only (a fanned-out part).
+    private func forwardingMetadata(_ context: CallContext, localOnly: Bool) -> [MetadataEntry] {
         var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID), MetadataEntry(SettingsDigest.metadataKey, settingsDigest.value)]
         if let principal = context.principal {
             metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal)))
         }
         if localOnly { metadata.append(MetadataEntry(Self.localOnlyKey, "1")) }
-        let timeout = context.deadline.map { $0 - NIODeadline.now() } ?? Self.defaultDeadline
-        guard timeout > .nanoseconds(0) else { throw RPCError(.deadlineExceeded, "no time left to forward \(what) to \(owner)") }
-        do {
-            return try await client.unaryRaw(method, payload: payload, options: CallOptions(timeout: .some(timeout), metadata: metadata))
-        } catch let error as RPCError where error.code != .unavailable {
-            throw error
-        } catch {
-            let reason = (error as? RPCError)?.message ?? "\(error)"
-            throw RPCError(.unavailable, "\(what) is owned by \(owner), which is unavailable (\(reason)); retry shortly")
-        }
+        return metadata
+    }
+
+    /// An owner's own refusal passes as it is; not reaching it is UNAVAILABLE naming `what`.
+    private static func unavailable(_ error: any Error, owner: String, what: String) -> any Error {
+        if let error = error as? RPCError, error.code != .unavailable { return error }
+        let reason = (error as? RPCError)?.message ?? "\(error)"
+        return RPCError(.unavailable, "\(what) is owned by \(owner), which is unavailable (\(reason)); retry shortly")
     }
 
     /// Asks `owner` for its partition map as this process (not on anyone's behalf): the business-day
