@@ -47,7 +47,10 @@ enum FeedSources {
 
     static let eventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
-    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule) -> @Sendable (Int) async throws -> FeedFollower.Step {
+    /// Follows one profiles process's event log under the cursor `feed` (one per owner process:
+    /// ``ProfilesFollowers``).
+    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule,
+                                   feed: String = profilesEvents) -> @Sendable (Int) async throws -> FeedFollower.Step {
         let legacy = LegacyEventKeys(database: database)
         let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType]) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types in
             try await client.serverStreaming(
@@ -59,7 +62,7 @@ enum FeedSources {
                 }, options: callTimeout
             ).collect()
         }
-        let page = step(database: database, feed: profilesEvents, position: { $0.eventID }, read: { after, batch in
+        let page = step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch in
             try await read(after, batch, eventTypes)
         }, apply: { db, event in try apply(db, event, costs: costs) })
         return { batch in
@@ -113,8 +116,10 @@ enum FeedSources {
 
     // MARK: profiles StreamChanges (customers)
 
-    static func profilesCustomersStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        step(database: database, feed: profilesCustomers, position: { $0.sequence }, read: { after, batch in
+    /// Follows one profiles process's change feed under the cursor `feed` (one per owner process).
+    static func profilesCustomersStep(client: RPCClient, database: DatabasePool,
+                                      feed: String = profilesCustomers) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamChanges,
                 Crm_Profiles_V1_StreamChangesRequest.with {
