@@ -42,22 +42,31 @@ final class LegacyEventKeys: Sendable {
         return (UInt64(first), UInt64(last))
     }
 
-    /// Learns every missing identity with `read`, page by page of `batch` events; returns at once
-    /// when nothing is (or is any longer) missing.
+    /// Learns every missing identity with `read`, page by page of `batch` events, from the first
+    /// id not learnt to the last; returns at once when nothing is (or is any longer) missing. Each
+    /// page is one transaction that also checks no listed id of its range was skipped by the log.
     func learn(batch: Int, read: Read) async throws {
         if learnt.withLock({ $0 }) { return }
-        while let (first, last) = try await database.read({ db in try Self.pending(db) }) {
-            let events = try await read(first > 0 ? first - 1 : 0, batch)
-            let pageEnd = events.last?.eventID
-            try await database.write { db in
-                for event in events where event.eventID <= last {
-                    try Self.learn(db, event)
+        if let pending = try await database.read({ db in try Self.pending(db) }) {
+            var after = pending.first > 0 ? pending.first - 1 : 0
+            while after < pending.last {
+                let events = try await read(after, batch)
+                // An empty page: the log ends before the last listed id.
+                let through = min(events.last?.eventID ?? pending.last, pending.last)
+                let from = after
+                try await database.write { db in
+                    for event in events where event.eventID <= through {
+                        try Self.learn(db, event)
+                    }
+                    // Every listed id of the page's range has now been passed: one still unlearnt is
+                    // not in the log.
+                    if let missing = try Int64.fetchOne(db, sql: """
+                        SELECT MIN(event_id) FROM legacy_profiles_event WHERE event_id > ? AND event_id <= ? AND identity IS NULL
+                        """, arguments: [Int64(clamping: from), Int64(clamping: through)]) {
+                        throw Self.refusal(id: UInt64(missing), "profiles' event log has no trade, margin interest or transfer with this id")
+                    }
                 }
-                // Every listed id up to the page's last event has now been passed: one still
-                // unlearnt is not in the log.
-                if let missing = try Self.pending(db), missing.first <= (pageEnd ?? last) {
-                    throw Self.refusal(id: missing.first, "profiles' event log has no trade, margin interest or transfer with this id")
-                }
+                after = through
             }
         }
         learnt.withLock { $0 = true }

@@ -115,7 +115,7 @@ final class ProfilesFollowers: Service, Sendable {
             followers.append(make(events, FeedSources.profilesEventsStep(client: owner.client, database: database, costs: costs, feed: events)))
         }
         let resolved = Resolved(followers: followers, made: owners.filter(\.made).map(\.client))
-        let (kept, extra) = state.withLock { state -> (Resolved, Resolved?) in
+        let (kept, extra) = state.withLock { (state: inout State) -> (Resolved, Resolved?) in
             if let earlier = state.resolved { return (earlier, resolved) }
             state.resolved = resolved
             state.lastError = nil
@@ -137,7 +137,8 @@ final class ProfilesFollowers: Service, Sendable {
                 if Task.isCancelled { return }
                 state.withLock { $0.lastError = "\(error)" }
                 logger.warning("profiles' partition map not read; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: backoff) } } catch { return }
+                let wait = backoff
+                do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } } catch { return }
                 backoff = min(backoff * 2, maxBackoff)
             }
         }
