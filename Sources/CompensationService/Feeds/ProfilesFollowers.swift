@@ -81,7 +81,9 @@ final class ProfilesFollowers: Service, Sendable {
         var owners: [Owner] = []
         var made: [RPCClient] = []
         for owner in map.owners {
-            if owner.name == map.answeredBy {
+            // The peer itself only when it can reach no other process (a peer listing several
+            // endpoints may send the next call to another one, whose log is another).
+            if owner.name == map.answeredBy && peer.configuration.endpoints.count == 1 {
                 owners.append(Owner(name: owner.name, client: peer, made: false))
                 continue
             }
