@@ -160,13 +160,9 @@ public struct WorldLoader: Sendable {
 
     /// A chunk's events through the ingestion RPCs, kind by kind in batches across its customers.
     private func ingestEvents(_ events: [CustomerEvents]) async throws {
-        try await ingest(Crm_Profiles_V1_Profiles.ingestTrades, events.flatMap(\.trades)) { batch in Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch } }
-        try await ingest(Crm_Profiles_V1_Profiles.ingestFundTransfers, events.flatMap(\.fundTransfers)) { batch in Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch } }
-        try await ingest(Crm_Profiles_V1_Profiles.ingestDailyPositions, events.flatMap(\.dailyPositions)) { batch in Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch } }
-        try await ingest(Crm_Profiles_V1_Profiles.ingestMarginAccounts, events.flatMap(\.marginAccounts)) { batch in Crm_Profiles_V1_IngestMarginAccountsRequest.with { $0.events = batch } }
-        try await ingest(Crm_Profiles_V1_Profiles.ingestMarginInterest, events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
-        try await ingest(Crm_Profiles_V1_Profiles.ingestServiceContacts, events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
-        try await ingest(Crm_Profiles_V1_Profiles.ingestProductViews, events.flatMap(\.productViews)) { batch in Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch } }
+        for call in IngestionCall.batches(of: events, batchSize: batchSize) {
+            _ = try await call.send(through: clients.profiles)
+        }
     }
 
     /// A status change the service already applied (a retried chunk) is not an error.
@@ -177,20 +173,10 @@ public struct WorldLoader: Sendable {
             // Already in that status after an earlier, interrupted load of this chunk.
         }
     }
-
-    private func ingest<Event: Sendable, Request: SwiftProtobufMessage>(
-        _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, _ events: [Event], _ request: @Sendable ([Event]) -> Request
-    ) async throws {
-        for start in stride(from: 0, to: events.count, by: batchSize) {
-            let batch = Array(events[start..<min(events.count, start + batchSize)])
-            _ = try await clients.profiles.unary(method, request(batch))
-        }
-    }
 }
 
 import SwiftProtobuf
 import Synchronization
-typealias SwiftProtobufMessage = SwiftProtobuf.Message
 
 /// Earlier loads found by concurrent tasks.
 final class Loads: Sendable {

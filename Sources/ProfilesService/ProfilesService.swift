@@ -42,12 +42,16 @@ public struct ProfilesService: CRMService {
         self.settings = context.configuration.settings
         self.ownSettings = try ProfilesSettings(context.configuration.settings)
         try PartitioningRecord.check(context.database, configured: ownSettings.partitioning)
-        self.routing = try PartitionRouting(settings: ownSettings, configuration: context.configuration, logger: context.logger)
+        let classification: ClassificationConfiguration
         do {
-            self.classifier = try Classifier(configuration: ClassificationConfiguration(settings: settings))
+            classification = try ClassificationConfiguration(settings: settings)
+            self.classifier = try Classifier(configuration: classification)
         } catch {
             throw ConfigurationError("classification settings: \(error)")
         }
+        let digest = try SettingsDigest(partitioning: ownSettings.partitioning, assessmentValidityYears: ownSettings.assessmentValidityYears,
+                                        classification: classification)
+        self.routing = try PartitionRouting(settings: ownSettings, settingsDigest: digest, configuration: context.configuration, logger: context.logger)
         self.schema = ProfileRules.schema(classifier: classifier)
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
@@ -108,6 +112,7 @@ public struct ProfilesService: CRMService {
             details["business_day"] = businessDay.day > 0 ? BusinessDayText.iso(businessDay.day) : "none yet"
             details["business_day_source"] = businessDay.adoptedFrom.map { "adopted from \($0)" } ?? "own events"
         }
+        details["settings_digest"] = routing.settingsDigest.value
         if !routing.ownsEverything {
             details["partitions"] = "\(routing.map.partitions(ownedBy: routing.ownName)) of \(routing.map.partitioning.count) as "
                 + "\(routing.ownName), map epoch \(routing.map.epoch)"

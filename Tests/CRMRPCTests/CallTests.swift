@@ -106,6 +106,30 @@ import Testing
         await server.shutdown()
     }
 
+    /// A handler that sends its messages in batches (`write(contentsOf:)`, one trip to the event loop
+    /// per batch) delivers the same messages in the same order as one by one, whatever the batch
+    /// size against the count (full batches, a remainder of one, an empty last batch), and a failure
+    /// after the batches still reaches the caller after every message it sent.
+    @Test(arguments: [1, 7, 64, 500, 1000])
+    func aStreamSentInBatchesDeliversEveryMessageInOrder(batchSize: Int) async throws {
+        let service = TestService()
+        let (server, port) = try await service.start()
+        let rpc = client(ports: [port])
+        for count: Int64 in [0, 1, 8, 500] {
+            let messages = try await rpc.serverStreaming(TestMethods.count, Bench.with { $0.value = count; $0.customerID = "batches-of-\(batchSize)" }).collect()
+            #expect(messages.map(\.value) == Array(0..<count), "\(count) messages in batches of \(batchSize)")
+        }
+        var received: [Int64] = []
+        await #expect(throws: RPCError.self) {
+            for try await message in try await rpc.serverStreaming(TestMethods.count, Bench.with { $0.value = 15; $0.customerID = "batches-of-\(batchSize)-fail" }) {
+                received.append(message.value)
+            }
+        }
+        #expect(received == Array(0..<15))
+        await rpc.close()
+        await server.shutdown()
+    }
+
     @Test func unknownMethodsAnswerUnimplemented() async throws {
         let (server, port) = try await TestService().start()
         let rpc = client(ports: [port])

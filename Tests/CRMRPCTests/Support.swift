@@ -179,10 +179,24 @@ struct TestService: Sendable {
             return request
         }
         router.serverStreaming(TestMethods.count, policy: .roles("caller")) { request, writer, _ in
-            for index in 0..<request.value {
-                try await writer.write(.with { $0.value = index })
+            // "batches-of-N…": the same messages sent N at a time with write(contentsOf:), the last
+            // batch holding the rest (one message or none takes the single-message path).
+            if request.customerID.hasPrefix("batches-of-"), let size = Int(request.customerID.dropFirst(11).prefix { $0.isNumber }) {
+                var batch: [Bench] = []
+                for index in 0..<request.value {
+                    batch.append(.with { $0.value = index })
+                    if batch.count == size {
+                        try await writer.write(contentsOf: batch)
+                        batch.removeAll()
+                    }
+                }
+                try await writer.write(contentsOf: batch)
+            } else {
+                for index in 0..<request.value {
+                    try await writer.write(.with { $0.value = index })
+                }
             }
-            if request.customerID == "fail" {
+            if request.customerID.hasSuffix("fail") {
                 throw RPCError(.failedPrecondition, "failed after \(request.value) messages")
             }
         }

@@ -4,6 +4,7 @@ import CRMProtos
 import CRMRPC
 import CRMTestSupport
 import CRMWorld
+import CRMWorldLoader
 import Foundation
 import SwiftProtobuf
 import Testing
@@ -92,29 +93,17 @@ import Testing
         let partitioning = try Partitioning(count: Self.count)
         #expect(Set(customers.map { partitioning.partition(of: $0.id) < 4 }).count == 2, "both owners hold customers")
         for customer in customers {
-            _ = try await pair.both(Crm_Profiles_V1_Profiles.upsertCustomer, customer.creation)
-            for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents) {
-                _ = try await pair.both(Crm_Profiles_V1_Profiles.changeAccountStatus, change)
-            }
-            for assessment in customer.assessments {
-                _ = try await pair.both(Crm_Profiles_V1_Profiles.recordAssessment, assessment)
-            }
+            try await customer.create(through: pair.entry)
+            try await customer.create(through: pair.reference)
         }
         let events = customers.map(\.events)
-        func send<Event: Sendable, Request: SwiftProtobuf.Message>(
-            _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, _ all: [Event], _ request: ([Event]) -> Request
-        ) async throws {
-            for start in stride(from: 0, to: all.count, by: 1_000) {
-                let (split, whole) = try await pair.both(method, request(Array(all[start..<min(all.count, start + 1_000)])))
-                #expect(split == whole)
-            }
+        // Every kind but the product views through one endpoint of each side (those go through the
+        // map-aware client below).
+        for call in IngestionCall.batches(of: events, batchSize: 1_000) {
+            if case .productViews = call { continue }
+            let (split, whole) = (try await call.send(through: pair.entry), try await call.send(through: pair.reference))
+            #expect(split == whole)
         }
-        try await send(Crm_Profiles_V1_Profiles.ingestTrades, events.flatMap(\.trades)) { batch in Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch } }
-        try await send(Crm_Profiles_V1_Profiles.ingestFundTransfers, events.flatMap(\.fundTransfers)) { batch in Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch } }
-        try await send(Crm_Profiles_V1_Profiles.ingestDailyPositions, events.flatMap(\.dailyPositions)) { batch in Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch } }
-        try await send(Crm_Profiles_V1_Profiles.ingestMarginAccounts, events.flatMap(\.marginAccounts)) { batch in Crm_Profiles_V1_IngestMarginAccountsRequest.with { $0.events = batch } }
-        try await send(Crm_Profiles_V1_Profiles.ingestMarginInterest, events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
-        try await send(Crm_Profiles_V1_Profiles.ingestServiceContacts, events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
         for customer in customers {
             for change in customer.statusChanges.dropFirst(customer.statusChangesBeforeEvents) {
                 _ = try await pair.both(Crm_Profiles_V1_Profiles.changeAccountStatus, change)
@@ -124,9 +113,7 @@ import Testing
         // The product views go through the map-aware client: each part straight to its owner.
         let routed = try await PartitionedProfilesClient.connect(through: first)
         #expect(routed.map.owner(of: 5) == "profiles-1")
-        let views = events.flatMap(\.productViews)
-        for start in stride(from: 0, to: views.count, by: 1_000) {
-            let batch = Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = Array(views[start..<min(views.count, start + 1_000)]) }
+        for case let .productViews(batch) in IngestionCall.batches(of: events, batchSize: 1_000) {
             let split = try await routed.ingest(Crm_Profiles_V1_Profiles.ingestProductViews, batch)
             let whole = try await reference.unary(Crm_Profiles_V1_Profiles.ingestProductViews, batch)
             #expect(split == whole)

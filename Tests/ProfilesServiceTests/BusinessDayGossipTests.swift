@@ -21,7 +21,8 @@ import Testing
         let reference: InProcessService<ProfilesService>
         let directory: URL
 
-        static func start() async throws -> Firm {
+        /// `ownerSettings[i]` is added to profiles-i's settings (e.g. to make their classification differ).
+        static func start(ownerSettings: [[String: String]] = [[:], [:]]) async throws -> Firm {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-day-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let topology = directory.appendingPathComponent("topology.json")
@@ -33,7 +34,7 @@ import Testing
                     settings: [
                         "partitions.count": "\(count)", "partitions.topology": topology.path, "partitions.owner": "profiles-\(ordinal)",
                         "partitions.business_day_interval_ms": "20",
-                    ],
+                    ].merging(ownerSettings[ordinal]) { _, extra in extra },
                     runBackground: true, peerToken: "peer"))
             }
             try write(topology, endpoints: owners.map { "127.0.0.1:\($0.port)" })
@@ -143,6 +144,7 @@ import Testing
             let adopted = try await Self.settled(firm.owners[0], on: firmDay)
             #expect(adopted["business_day_source"] == "adopted from profiles-1")
             #expect(adopted["business_day.profiles-1"] == firmDay)
+            #expect(adopted["settings.profiles-1"] == "same")
             _ = try await Self.settled(firm.reference, on: firmDay)
             let after = try await Self.view(firm.owners[0], early)
             #expect(after.asOf == .init(year: 2026, month: 7, day: 3))

@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMTestSupport
 import CRMWorld
+import CRMWorldLoader
 @testable import CustomerDimensions
 import Foundation
 import GRDB
@@ -64,32 +65,14 @@ import Testing
             let customers = Array(world.customers(0..<40))
             let client = harness.office
             for customer in customers {
-                _ = try await client.unary(Crm_Profiles_V1_Profiles.upsertCustomer, customer.creation)
-                for change in customer.statusChanges.prefix(customer.statusChangesBeforeEvents) {
-                    _ = try await client.unary(Crm_Profiles_V1_Profiles.changeAccountStatus, change)
-                }
-                for assessment in customer.assessments {
-                    _ = try await client.unary(Crm_Profiles_V1_Profiles.recordAssessment, assessment)
-                }
+                try await customer.create(through: client)
             }
             // Kind by kind across all customers, as the loader sends them: a customer's events are
             // stored in an order that is not their days' order (trades of December before positions
             // of November), so a page must apply them in stored (id) order, not by day.
-            let events = customers.map(\.events)
-            func send<Event: Sendable, Request: SwiftProtobuf.Message>(
-                _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, _ all: [Event], _ request: ([Event]) -> Request
-            ) async throws {
-                for start in stride(from: 0, to: all.count, by: 1_000) {
-                    _ = try await client.unary(method, request(Array(all[start..<min(all.count, start + 1_000)])))
-                }
+            for call in IngestionCall.batches(of: customers.map(\.events), batchSize: 1_000) {
+                _ = try await call.send(through: client)
             }
-            try await send(Crm_Profiles_V1_Profiles.ingestTrades, events.flatMap(\.trades)) { batch in Crm_Profiles_V1_IngestTradesRequest.with { $0.events = batch } }
-            try await send(Crm_Profiles_V1_Profiles.ingestFundTransfers, events.flatMap(\.fundTransfers)) { batch in Crm_Profiles_V1_IngestFundTransfersRequest.with { $0.events = batch } }
-            try await send(Crm_Profiles_V1_Profiles.ingestDailyPositions, events.flatMap(\.dailyPositions)) { batch in Crm_Profiles_V1_IngestDailyPositionsRequest.with { $0.events = batch } }
-            try await send(Crm_Profiles_V1_Profiles.ingestMarginAccounts, events.flatMap(\.marginAccounts)) { batch in Crm_Profiles_V1_IngestMarginAccountsRequest.with { $0.events = batch } }
-            try await send(Crm_Profiles_V1_Profiles.ingestMarginInterest, events.flatMap(\.marginInterest)) { batch in Crm_Profiles_V1_IngestMarginInterestRequest.with { $0.events = batch } }
-            try await send(Crm_Profiles_V1_Profiles.ingestServiceContacts, events.flatMap(\.serviceContacts)) { batch in Crm_Profiles_V1_IngestServiceContactsRequest.with { $0.events = batch } }
-            try await send(Crm_Profiles_V1_Profiles.ingestProductViews, events.flatMap(\.productViews)) { batch in Crm_Profiles_V1_IngestProductViewsRequest.with { $0.events = batch } }
             let stored = try await harness.eventCount()
             #expect(stored > 40 * 12, "a year of events per customer")
 

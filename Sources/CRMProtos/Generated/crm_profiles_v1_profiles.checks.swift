@@ -554,5 +554,6 @@ extension Crm_Profiles_V1_GetPartitionMapResponse: FieldChecked {
         for (index, value) in owners.enumerated() { problems.enter("owners", index: index); value.checkFields(&problems); problems.leave() }
         problems.checkText(answeredBy, "answered_by", maxBytes: 256)
         if hasBusinessDay { problems.checkDate(businessDay, "business_day") }
+        problems.checkText(settingsDigest, "settings_digest", maxBytes: 256)
     }
 }

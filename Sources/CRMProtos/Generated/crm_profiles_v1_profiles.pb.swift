@@ -2840,6 +2840,14 @@ public nonisolated struct Crm_Profiles_V1_GetPartitionMapResponse: Sendable {
   /// Clears the value of `businessDay`. Subsequent reads from it will return its default value.
   public mutating func clearBusinessDay() {self._businessDay = nil}
 
+  /// What decides the answering process's classifications and figures beyond its data: P, the
+  /// classification schemes' thresholds and assessment.validity_years, as 16 lowercase hex digits
+  /// (FNV-1a 64 of their canonical text). Every owner of one firm must answer the same digest; a
+  /// client that reads several owners' maps must not merge the answers of owners whose digests
+  /// differ. Owners refuse a forwarded call from a process with another digest (FAILED_PRECONDITION).
+  /// Empty from a process older than this field.
+  public var settingsDigest: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -6415,7 +6423,7 @@ nonisolated extension Crm_Profiles_V1_PartitionOwner: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetPartitionMapResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0\u{3}business_day\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0\u{3}business_day\0\u{3}settings_digest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6429,6 +6437,7 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.owners) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.answeredBy) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._businessDay) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.settingsDigest) }()
       default: break
       }
     }
@@ -6457,6 +6466,9 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
     try { if let v = self._businessDay {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    if !self.settingsDigest.isEmpty {
+      try visitor.visitSingularStringField(value: self.settingsDigest, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6467,6 +6479,7 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
     if lhs.owners != rhs.owners {return false}
     if lhs.answeredBy != rhs.answeredBy {return false}
     if lhs._businessDay != rhs._businessDay {return false}
+    if lhs.settingsDigest != rhs.settingsDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

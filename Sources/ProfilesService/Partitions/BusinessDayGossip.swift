@@ -29,6 +29,8 @@ final class BusinessDayGossip: Service, Sendable {
     let logger: Logger
     /// What each peer last answered: its day, or why it could not be asked.
     private let peers = Mutex<[String: Result<DayNumber?, GossipFailure>]>([:])
+    /// Each peer's last answered ``SettingsDigest`` (empty: an older version that does not give one).
+    private let digests = Mutex<[String: String]>([:])
 
     struct GossipFailure: Error {
         let reason: String
@@ -64,6 +66,7 @@ final class BusinessDayGossip: Service, Sendable {
                 group.addTask {
                     do {
                         let map = try await routing.partitionMap(of: owner, timeout: Self.askTimeout)
+                        self.note(digest: map.settingsDigest, of: owner)
                         guard map.hasBusinessDay else { return (owner, .success(nil)) }
                         guard let day = map.businessDay.calendarDay else {
                             return (owner, .failure(GossipFailure(reason: "answered business_day \(map.businessDay.isoString), not a calendar date")))
@@ -98,11 +101,31 @@ final class BusinessDayGossip: Service, Sendable {
         return newest
     }
 
-    /// Health details: what each other owner last said its business day was.
+    /// Keeps what `owner` said its settings digest is, and says so once in the log when it differs
+    /// from this process's (each forwarded call between the two is refused until they agree).
+    private func note(digest: String, of owner: String) {
+        let previous = digests.withLock { digests in
+            defer { digests[owner] = digest }
+            return digests[owner]
+        }
+        guard previous != digest, !digest.isEmpty, digest != routing.settingsDigest.value else { return }
+        logger.error("a partition owner's profiles settings differ from this process's: calls between the two are refused until they are the same",
+                     metadata: ["owner": "\(owner)", "theirs": "\(digest)", "ours": "\(routing.settingsDigest)"])
+    }
+
+    /// Health details: what each other owner last said its business day was, and whether its
+    /// settings digest is this process's.
     var details: [String: String] {
         let known = peers.withLock { $0 }
+        let knownDigests = digests.withLock { $0 }
         var details: [String: String] = [:]
         for owner in routing.otherOwners {
+            switch knownDigests[owner] {
+            case nil: details["settings.\(owner)"] = "not asked yet"
+            case ""?: details["settings.\(owner)"] = "not given (an older version)"
+            case routing.settingsDigest.value?: details["settings.\(owner)"] = "same"
+            case let theirs?: details["settings.\(owner)"] = "DIFFER: \(theirs) there, \(routing.settingsDigest) here"
+            }
             switch known[owner] {
             case nil: details["business_day.\(owner)"] = "not asked yet"
             case .success(nil): details["business_day.\(owner)"] = "none yet"

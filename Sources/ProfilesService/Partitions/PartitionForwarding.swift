@@ -106,6 +106,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(path) { payload, context, next in
+            try routing.settingsDigest.admit(context, ownName: routing.ownName)
             // What does not decode, or names no customer, the method itself refuses with its field.
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let id = customer(request)
@@ -136,6 +137,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(path) { payload, context, next in
+            try routing.settingsDigest.admit(context, ownName: routing.ownName)
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let positions = routing.map.positionsByOwner(request.events.lazy.map(\.customerID))
             if positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil) {
@@ -200,6 +202,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(path) { payload, context, next in
+            try routing.settingsDigest.admit(context, ownName: routing.ownName)
             if routing.answersLocally(context) { return try await next(payload, context) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let owners = [routing.ownName] + routing.otherOwners

@@ -31,6 +31,7 @@ struct PartitionMapHandler: Sendable {
             $0.epoch = routing.map.epoch
             $0.hash = "fnv1a64"
             $0.answeredBy = routing.ownName
+            $0.settingsDigest = routing.settingsDigest.value
             if let date = BusinessDayText.date(businessDay) { $0.businessDay = date }
             $0.owners = routing.map.owners.keys.sorted().map { name in
                 Crm_Profiles_V1_PartitionOwner.with {

@@ -27,6 +27,8 @@ final class PartitionRouting: Sendable {
     let ownName: String
     /// Whether every partition is this process's (no forwarding at all).
     let ownsEverything: Bool
+    /// This process's ``SettingsDigest``: sent with every forwarded call, answered in GetPartitionMap.
+    let settingsDigest: SettingsDigest
     private let owned: [Bool]
     private let topologyPath: String?
     private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
@@ -37,8 +39,9 @@ final class PartitionRouting: Sendable {
     /// How long a forwarded call may take when the caller set no deadline.
     static let defaultDeadline: TimeAmount = .seconds(30)
 
-    init(settings: ProfilesSettings, configuration: HostConfiguration, logger: Logger) throws {
+    init(settings: ProfilesSettings, settingsDigest: SettingsDigest, configuration: HostConfiguration, logger: Logger) throws {
         self.logger = logger
+        self.settingsDigest = settingsDigest
         let partitioning = settings.partitioning
         let topology: PartitionTopology?
         if let path = settings.topologyPath {
@@ -127,7 +130,7 @@ final class PartitionRouting: Sendable {
     func call(_ owner: String, method: String, payload: Data, context: CallContext, localOnly: Bool = false,
               what: String) async throws -> Data {
         let client = try client(for: owner, what: what)
-        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID)]
+        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID), MetadataEntry(SettingsDigest.metadataKey, settingsDigest.value)]
         if let principal = context.principal {
             metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal)))
         }

@@ -8559,7 +8559,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor 
   (ProtobufCMessageInit) crm__profiles__v1__partition_owner__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[7] =
 {
   {
     "count",
@@ -8633,6 +8633,18 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_respo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "settings_digest",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, settings_digest),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__get_partition_map_response__field_indices_by_name[] = {
   4,   /* field[4] = answered_by */
@@ -8641,11 +8653,12 @@ static const unsigned crm__profiles__v1__get_partition_map_response__field_indic
   1,   /* field[1] = epoch */
   2,   /* field[2] = hash */
   3,   /* field[3] = owners */
+  6,   /* field[6] = settings_digest */
 };
 static const ProtobufCIntRange crm__profiles__v1__get_partition_map_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor =
 {
@@ -8655,7 +8668,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__
   "Crm__Profiles__V1__GetPartitionMapResponse",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__GetPartitionMapResponse),
-  6,
+  7,
   crm__profiles__v1__get_partition_map_response__field_descriptors,
   crm__profiles__v1__get_partition_map_response__field_indices_by_name,
   1,  crm__profiles__v1__get_partition_map_response__number_ranges,

@@ -1638,10 +1638,19 @@ struct  Crm__Profiles__V1__GetPartitionMapResponse
    * firm's day. Unset before the process has seen or learned any event day.
    */
   Crm__Common__V1__Date *business_day;
+  /*
+   * What decides the answering process's classifications and figures beyond its data: P, the
+   * classification schemes' thresholds and assessment.validity_years, as 16 lowercase hex digits
+   * (FNV-1a 64 of their canonical text). Every owner of one firm must answer the same digest; a
+   * client that reads several owners' maps must not merge the answers of owners whose digests
+   * differ. Owners refuse a forwarded call from a process with another digest (FAILED_PRECONDITION).
+   * Empty from a process older than this field.
+   */
+  char *settings_digest;
 };
 #define CRM__PROFILES__V1__GET_PARTITION_MAP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_partition_map_response__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL }
+    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
 
 
 /* Crm__Profiles__V1__Customer methods */
