@@ -15,9 +15,11 @@ import ServiceLifecycle
 /// only their own records, a branch head only their branch's.
 ///
 /// Income arrives from three feeds followed in the background (``FeedFollower``): profiles' event
-/// log (trades, margin interest, transfers, positions), profiles' change feed (customers) and
+/// log (trades, margin interest, transfers, positions), profiles' change feed (customers) — both
+/// in every profiles process owning partitions, a cursor per owner (``ProfilesFollowers``) — and
 /// products' change feed (rebate rates, orders, package subscriptions). Each is applied with its
-/// cursor in one transaction, so every event counts exactly once across restarts. The arithmetic is
+/// cursor in one transaction, and profiles events are keyed by identity
+/// (``ProfilesEventIdentity``), so every event counts exactly once across restarts and owners. The arithmetic is
 /// the pure `Domain/Settlement` module; `Store/` holds the schema and queries, `Settling/` the
 /// month's settlement, `Handlers/` the RPC methods; the `crm-compensation` executable only runs it.
 /// Settings: see ``CompensationSettings``.
@@ -31,7 +33,7 @@ public struct CompensationService: CRMService {
     let settings: CompensationSettings
     let gate = SerialGate()
     let customers: CustomerDirectory
-    /// Products' change feed (profiles' feeds are followed by ``profiles``, one set per owner).
+    /// Products' change feed (profiles' feeds are followed by ``profilesFollowers``, one set per owner).
     let followers: [FeedFollower]
     /// Profiles' event log and change feed in every profiles process owning partitions; nil
     /// without a profiles peer.
