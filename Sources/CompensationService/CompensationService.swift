@@ -15,9 +15,11 @@ import ServiceLifecycle
 /// only their own records, a branch head only their branch's.
 ///
 /// Income arrives from three feeds followed in the background (``FeedFollower``): profiles' event
-/// log (trades, margin interest, transfers, positions), profiles' change feed (customers) and
+/// log (trades, margin interest, transfers, positions), profiles' change feed (customers) — both
+/// in every profiles process owning partitions, a cursor per owner (``ProfilesFollowers``) — and
 /// products' change feed (rebate rates, orders, package subscriptions). Each is applied with its
-/// cursor in one transaction, so every event counts exactly once across restarts. The arithmetic is
+/// cursor in one transaction, and profiles events are keyed by identity
+/// (``ProfilesEventIdentity``), so every event counts exactly once across restarts and owners. The arithmetic is
 /// the pure `Domain/Settlement` module; `Store/` holds the schema and queries, `Settling/` the
 /// month's settlement, `Handlers/` the RPC methods; the `crm-compensation` executable only runs it.
 /// Settings: see ``CompensationSettings``.
@@ -31,7 +33,11 @@ public struct CompensationService: CRMService {
     let settings: CompensationSettings
     let gate = SerialGate()
     let customers: CustomerDirectory
+    /// Products' change feed (profiles' feeds are followed by ``profilesFollowers``, one set per owner).
     let followers: [FeedFollower]
+    /// Profiles' event log and change feed in every profiles process owning partitions; nil
+    /// without a profiles peer.
+    let profilesFollowers: ProfilesFollowers?
     let metrics: ServiceMetrics
 
     public init(context: ServiceContext) throws {
@@ -47,10 +53,14 @@ public struct CompensationService: CRMService {
                          logger: context.logger, step: step, metrics: context.metrics)
         }
         if let profiles {
-            followers.append(follower(FeedSources.profilesCustomers, FeedSources.profilesCustomersStep(client: profiles, database: database)))
-            followers.append(follower(FeedSources.profilesEvents,
-                                      FeedSources.profilesEventsStep(client: profiles, database: database, costs: settings.tradeCosts)))
+            let logger = context.logger, metrics = context.metrics
+            profilesFollowers = ProfilesFollowers(peer: profiles, database: database, costs: settings.tradeCosts, maxBackoff: settings.maxBackoff,
+                                                  logger: logger) { name, step in
+                FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
+                             logger: logger, step: step, metrics: metrics)
+            }
         } else {
+            profilesFollowers = nil
             context.logger.warning("no profiles peer configured: trades, interest, transfers, positions and customers are not followed")
         }
         if let products = context.peers["products"] {
@@ -75,11 +85,12 @@ public struct CompensationService: CRMService {
     }
 
     public func backgroundServices() -> [any Service] {
-        followers
+        (profilesFollowers.map { [$0] } ?? []) + followers
     }
 
     public func healthDetails() async -> [String: String] {
         var details: [String: String] = ["effective_account": settings.effectiveAccountText]
+        if let profilesFollowers { details.merge(profilesFollowers.details) { $1 } }
         for follower in followers { details.merge(follower.details) { $1 } }
         return details
     }
@@ -87,6 +98,7 @@ public struct CompensationService: CRMService {
     /// Applies everything the peers' feeds hold now, feed by feed (tests and tools; the running
     /// service follows them by itself).
     public func catchUpFeeds() async throws {
+        try await profilesFollowers?.catchUp()
         for follower in followers { try await follower.catchUp() }
     }
 }

@@ -196,7 +196,9 @@ struct CompensationBench: AsyncParsableCommand {
                         account: index % 5 == 4 ? .margin : .cash, commissionFen: commission,
                         exchangeFeesFen: amount / 50_000, regulatoryFeesFen: 0, otherCosts: costs.costs(ofTradeAmount: amount)
                     )
-                    try BulkLoad.income(db, IncomeItem(sourceEventID: "pe:\(index + 1)", customerID: customerID(customer), day: day, kind: .trade(trade)))
+                    // Keyed as the feed keys a trade (its identity), so the items and the index are their real size.
+                    let key = ProfilesEventIdentity.key(.trade, customerID: customerID(customer), idempotencyKey: "T\(index + 1)")
+                    try BulkLoad.income(db, IncomeItem(sourceEventID: key, customerID: customerID(customer), day: day, kind: .trade(trade)))
                 }
             }
         }

@@ -64,7 +64,7 @@ import Testing
         #expect(statement.sourceTotals.map(\.payFen) == [0, 0, 1_235])
 
         // Every line names its event and rule version; the trade basis redoes the arithmetic.
-        #expect(statement.lines.map(\.sourceEventID) == ["pe:1", "pe:2", "pe:3"])
+        #expect(statement.lines.map(\.sourceEventID) == ["pe:trade:C1:T1", "pe:trade:C2:T2", "pe:margin_interest:C2:I3"])
         #expect(statement.lines.map(\.incomeFen) == [296_000, 306_000, 12_345])
         #expect(statement.lines.allSatisfy { $0.ruleVersion.grade == "G1" && $0.ruleVersion.version == 1 })
         #expect(statement.lines[0].trade.commissionFen == 300_000)
@@ -76,10 +76,10 @@ import Testing
 
         // Lines page through.
         let first = try await harness.statement("M1", "2025-03", pageSize: 2)
-        #expect(first.statement.lines.map(\.sourceEventID) == ["pe:1", "pe:2"])
+        #expect(first.statement.lines.map(\.sourceEventID) == ["pe:trade:C1:T1", "pe:trade:C2:T2"])
         #expect(first.page.totalCount == 3)
         let second = try await harness.statement("M1", "2025-03", pageSize: 2, pageToken: first.page.nextPageToken)
-        #expect(second.statement.lines.map(\.sourceEventID) == ["pe:3"])
+        #expect(second.statement.lines.map(\.sourceEventID) == ["pe:margin_interest:C2:I3"])
         #expect(second.page.nextPageToken.isEmpty)
 
         let idle = try await harness.statement("M2", "2025-03").statement
@@ -102,9 +102,9 @@ import Testing
         try await harness.settle("2025-03")
         let m1 = try await harness.statement("M1", "2025-03").statement
         let m2 = try await harness.statement("M2", "2025-03").statement
-        #expect(m1.lines.map(\.sourceEventID) == ["pe:1"])
+        #expect(m1.lines.map(\.sourceEventID) == ["pe:trade:C1:T1"])
         #expect(m1.totalFen == 10_000)
-        #expect(m2.lines.map(\.sourceEventID) == ["pe:2", "pe:3"])
+        #expect(m2.lines.map(\.sourceEventID) == ["pe:trade:C1:T2", "pe:margin_interest:C1:I3"])
         #expect(m2.totalFen == 6_100)
 
         let history = try await harness.call(Crm_Compensation_V1_Compensation.listAssignments, Crm_Compensation_V1_ListAssignmentsRequest.with { $0.customerID = "C1" }, token: "office")
@@ -142,7 +142,7 @@ import Testing
         let april = try await harness.settle("2025-04")
         #expect(april.adjustments == 1)
         let statement = try await harness.statement("M1", "2025-04").statement
-        #expect(statement.lines.map(\.sourceEventID) == ["pe:2", "pe:3"])
+        #expect(statement.lines.map(\.sourceEventID) == ["pe:trade:C1:T2", "pe:trade:C1:T3"])
         #expect(statement.lines.map(\.carriedForward) == [true, false])
         #expect(statement.lines.map(\.adjustment) == [true, false])
         #expect(statement.lines.map(\.originalMonth) == ["2025-03", "2025-04"])

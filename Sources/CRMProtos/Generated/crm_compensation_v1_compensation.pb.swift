@@ -48,7 +48,16 @@
 //   (product sales at the rate of the version they were accepted under, credited to the order's
 //   manager; redemptions are not sales), package subscriptions (advisory fees).
 // Each income item has a source event id that names what produced it:
-//   "pe:<event_id>"                     a profiles LoggedEvent (a trade or margin interest);
+//   "pe:<kind>:<customer>:<key>"        a profiles event (a trade or margin interest) by its identity:
+//                                       kind "trade" or "margin_interest", the event's customer_id
+//                                       with "%" written "%25" and ":" written "%3A", then its
+//                                       idempotency_key as it is (last, so it may hold any
+//                                       character), e.g. "pe:trade:C000001:T-20250303-17". Not the
+//                                       event_id: each profiles process numbers its own log, so ids
+//                                       repeat across processes and change when a partition moves,
+//                                       while (kind, customer, key) is one event wherever it is read.
+//   "pe:<event_id>"                     the same, recorded before events were keyed by identity
+//                                       (one profiles process's id); such lines keep their text.
 //   "order:<order_id>"                  a products order;
 //   "pkg:<customer>:<package>:<YYYY-MM>" a package subscription's fee for that month (fixed monthly fee,
 //                                       or month-end assets x yearly bp / 12, rounded once), charged on
@@ -1314,7 +1323,7 @@ public nonisolated struct Crm_Compensation_V1_StatementLine: @unchecked Sendable
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// see the file's header: "pe:…", "order:…", "pkg:…"
+  /// see the file's header: "pe:<kind>:<customer>:<key>", "order:…", "pkg:…"
   public var sourceEventID: String {
     get {_storage._sourceEventID}
     set {_uniqueStorage()._sourceEventID = newValue}

@@ -47,23 +47,39 @@ enum FeedSources {
 
     static let eventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
-    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        step(database: database, feed: profilesEvents, position: { $0.eventID }, read: { after, batch in
+    /// Follows one profiles process's event log under the cursor `feed` (one per owner process:
+    /// ``ProfilesFollowers``).
+    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule,
+                                   feed: String = profilesEvents) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        let legacy = LegacyEventKeys(database: database)
+        let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType]) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types in
             try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamEvents,
                 Crm_Profiles_V1_StreamEventsRequest.with {
                     $0.afterEventID = after
                     $0.limit = UInt32(batch)
-                    $0.types = eventTypes
+                    $0.types = types
                 }, options: callTimeout
             ).collect()
+        }
+        let page = step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch in
+            try await read(after, batch, eventTypes)
         }, apply: { db, event in try apply(db, event, costs: costs) })
+        return { batch in
+            // Nothing new is applied before every event recorded under its old id is known by
+            // identity: one of them delivered again would not be recognised.
+            try await legacy.learn(batch: batch) { after, limit in try await read(after, limit, LegacyEventKeys.eventTypes) }
+            return try await page(batch)
+        }
     }
 
     /// Records one profiles event: trades and margin interest as income, transfers as flows, end-of-day
-    /// positions as total assets. Other types are ignored.
+    /// positions as total assets. Other types are ignored. Trades, interest and transfers are keyed
+    /// by their identity (``ProfilesEventIdentity``), not by the event id (each profiles process
+    /// numbers its own log), and skipped when recorded already, under that identity or under their
+    /// old event id (``LegacyEventKeys``); positions replace the customer's figure for the day.
     static func apply(_ db: Database, _ event: Crm_Profiles_V1_LoggedEvent, costs: TradeCostSchedule) throws {
-        let id = "pe:\(event.eventID)"
+        if let key = ProfilesEventIdentity.key(of: event), try IncomeStore.isLegacyRecorded(db, key: key) { return }
         switch event.body {
         case .trade(let trade):
             let commission = TradeCommission(
@@ -71,20 +87,22 @@ enum FeedSources {
                 exchangeFeesFen: trade.fees.minorUnits, regulatoryFeesFen: 0, otherCosts: costs.costs(ofTradeAmount: trade.amount.minorUnits)
             )
             try IncomeStore.record(db, IncomeItem(
-                sourceEventID: id, customerID: trade.customerID, day: BusinessCalendar.day(ofUnixMillis: trade.tradedAt.unixMillis),
+                sourceEventID: ProfilesEventIdentity.key(.trade, customerID: trade.customerID, idempotencyKey: trade.idempotencyKey),
+                customerID: trade.customerID, day: BusinessCalendar.day(ofUnixMillis: trade.tradedAt.unixMillis),
                 occurredAtMillis: trade.tradedAt.unixMillis, kind: .trade(commission), isAdjustment: trade.commission.minorUnits < 0
             ))
         case .marginInterest(let interest):
             try IncomeStore.record(db, IncomeItem(
-                sourceEventID: id, customerID: interest.customerID, day: BusinessCalendar.day(ofUnixMillis: interest.chargedAt.unixMillis),
+                sourceEventID: ProfilesEventIdentity.key(.marginInterest, customerID: interest.customerID, idempotencyKey: interest.idempotencyKey),
+                customerID: interest.customerID, day: BusinessCalendar.day(ofUnixMillis: interest.chargedAt.unixMillis),
                 occurredAtMillis: interest.chargedAt.unixMillis, kind: .marginInterest(interestFen: interest.amount.minorUnits),
                 isAdjustment: interest.amount.minorUnits < 0
             ))
         case .fundTransfer(let transfer):
             let amount = transfer.direction == .withdrawal ? -transfer.amount.minorUnits : transfer.amount.minorUnits
-            try IncomeStore.recordFlow(db, eventID: event.eventID, AssetFlow(
-                customerID: transfer.customerID, day: BusinessCalendar.day(ofUnixMillis: transfer.transferredAt.unixMillis), amountFen: amount
-            ))
+            try IncomeStore.recordFlow(db, key: ProfilesEventIdentity.key(.fundTransfer, customerID: transfer.customerID, idempotencyKey: transfer.idempotencyKey),
+                                       AssetFlow(customerID: transfer.customerID, day: BusinessCalendar.day(ofUnixMillis: transfer.transferredAt.unixMillis),
+                                                 amountFen: amount))
         case .dailyPosition(let position):
             guard let day = CalendarDay(position.tradingDay) else { return }
             var total = position.cash.minorUnits
@@ -98,8 +116,10 @@ enum FeedSources {
 
     // MARK: profiles StreamChanges (customers)
 
-    static func profilesCustomersStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        step(database: database, feed: profilesCustomers, position: { $0.sequence }, read: { after, batch in
+    /// Follows one profiles process's change feed under the cursor `feed` (one per owner process).
+    static func profilesCustomersStep(client: RPCClient, database: DatabasePool,
+                                      feed: String = profilesCustomers) -> @Sendable (Int) async throws -> FeedFollower.Step {
+        step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamChanges,
                 Crm_Profiles_V1_StreamChangesRequest.with {

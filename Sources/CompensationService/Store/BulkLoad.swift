@@ -31,7 +31,9 @@ public enum BulkLoad {
         try RulesStore.save(db, scheme)
     }
 
-    /// An income item as a feed consumer records it; false when its source event id was recorded.
+    /// An income item as a feed consumer records it; false when its source event id was recorded. A
+    /// profiles event's id is its identity (``ProfilesEventIdentity/key(_:customerID:idempotencyKey:)``),
+    /// as the events feed records it.
     @discardableResult
     public static func income(_ db: Database, _ item: IncomeItem) throws -> Bool {
         try IncomeStore.record(db, item)

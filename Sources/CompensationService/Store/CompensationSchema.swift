@@ -136,6 +136,34 @@ enum CompensationSchema {
                 WHERE status = \(Crm_Compensation_V1_ManagerStatus.left.rawValue)
                 """)
         }
+        migrator.registerMigration("v4-profiles-event-identity") { db in
+            // Profiles events are keyed by their identity from now on (ProfilesEventIdentity), since
+            // each profiles process numbers its own log. Rows keyed before by one process's event id
+            // keep their text (statements stay as they were); each such id is listed here, and its
+            // identity is learnt from that process's log before anything new is applied
+            // (LegacyEventKeys), so a re-delivered old event is recognised by identity.
+            try db.execute(sql: """
+                CREATE TABLE legacy_profiles_event (
+                  event_id INTEGER PRIMARY KEY,        -- the id the single profiles process gave it
+                  identity TEXT UNIQUE                 -- "pe:<kind>:<customer>:<key>"; NULL until learnt
+                );
+                INSERT INTO legacy_profiles_event (event_id)
+                  SELECT CAST(substr(source_event_id, 4) AS INTEGER) FROM income_item WHERE source_event_id GLOB 'pe:[0-9]*';
+                INSERT INTO legacy_profiles_event (event_id)
+                  SELECT event_id FROM asset_flow WHERE true ON CONFLICT(event_id) DO NOTHING;
+
+                -- Deposits (+) and withdrawals (-), by the event's identity ("pe:<event_id>" for a
+                -- legacy row, whose identity is in legacy_profiles_event).
+                CREATE TABLE asset_flow_by_key (
+                  flow_key TEXT PRIMARY KEY, customer_id TEXT NOT NULL, day INTEGER NOT NULL, amount_fen INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT INTO asset_flow_by_key (flow_key, customer_id, day, amount_fen)
+                  SELECT 'pe:' || event_id, customer_id, day, amount_fen FROM asset_flow;
+                DROP TABLE asset_flow;
+                ALTER TABLE asset_flow_by_key RENAME TO asset_flow;
+                CREATE INDEX asset_flow_by_day ON asset_flow(day);
+                """)
+        }
         return migrator
     }
 }

@@ -164,10 +164,19 @@ public enum IncomeStore {
 
     // MARK: Assets, flows, customers
 
-    /// A deposit (+) or withdrawal (-) from profiles event `eventID`.
-    public static func recordFlow(_ db: Database, eventID: UInt64, _ flow: AssetFlow) throws {
-        try db.cachedStatement(sql: "INSERT INTO asset_flow (event_id, customer_id, day, amount_fen) VALUES (?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING")
-            .execute(arguments: [Int64(clamping: eventID), flow.customerID, flow.day.daysSince1970, flow.amountFen])
+    /// A deposit (+) or withdrawal (-) from the profiles event whose identity is `key`
+    /// (``ProfilesEventIdentity``), unless recorded already; returns whether it was new.
+    @discardableResult
+    public static func recordFlow(_ db: Database, key: String, _ flow: AssetFlow) throws -> Bool {
+        try db.cachedStatement(sql: "INSERT INTO asset_flow (flow_key, customer_id, day, amount_fen) VALUES (?, ?, ?, ?) ON CONFLICT(flow_key) DO NOTHING")
+            .execute(arguments: [key, flow.customerID, flow.day.daysSince1970, flow.amountFen])
+        return db.changesCount > 0
+    }
+
+    /// Whether the profiles event with identity `key` was recorded under its legacy id
+    /// (`pe:<event_id>`, before events were keyed by identity): see ``LegacyEventKeys``.
+    static func isLegacyRecorded(_ db: Database, key: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM legacy_profiles_event WHERE identity = ?"), arguments: [key]) != nil
     }
 
     /// A customer's end-of-day total assets; a later report of the same day replaces it.

@@ -925,7 +925,7 @@ struct  Crm__Compensation__V1__StatementLine
 {
   ProtobufCMessage base;
   /*
-   * see the file's header: "pe:…", "order:…", "pkg:…"
+   * see the file's header: "pe:<kind>:<customer>:<key>", "order:…", "pkg:…"
    */
   char *source_event_id;
   char *customer_id;
