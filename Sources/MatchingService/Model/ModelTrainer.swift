@@ -56,7 +56,7 @@ struct ModelTrainer: Sendable {
         /// positive (every positive stays, each kept negative weighs 1 / the share kept), so a
         /// large book trains within the replica's memory and time. 3,000,000 rows of 91 features
         /// are 0.27 GB as the trees' one-byte codes (1.1 GB as 4-byte floats, which only logistic
-        /// regression keeps), plus about 50 bytes a row while fitting; a year of a 20,000-customer
+        /// regression keeps), plus about 90 bytes a row while fitting; a year of a 20,000-customer
         /// book (600,000 sellable cells) stays well under it, so there every sellable cell is kept.
         var maxRows = defaultMaxRows
         static let defaultMaxRows = 3_000_000
