@@ -16,18 +16,19 @@ final class BoostingSession {
     }
 
     /// Separate random streams, so that e.g. turning column sampling on leaves the row samples alone.
+    /// (The binning sample draws from `FeatureBins.samplingStream`, 1.)
     private enum Stream: UInt64 {
-        case binning = 1
         case rows = 2
         case columns = 3
     }
 
     private let configuration: GradientBoostedTrees.Configuration
-    private let data: LabeledData
-    private let validation: LabeledData?
+    private let data: BinnedData
+    private let validation: BinnedData?
     private let baseScore: Float
 
-    init(configuration: GradientBoostedTrees.Configuration, data: LabeledData, validation: LabeledData?, baseScore: Float) {
+    /// `validation`, when given, is coded with `data`'s edges (the caller checks).
+    init(configuration: GradientBoostedTrees.Configuration, data: BinnedData, validation: BinnedData?, baseScore: Float) {
         self.configuration = configuration
         self.data = data
         self.validation = validation
@@ -38,12 +39,8 @@ final class BoostingSession {
         let rowCount = data.rowCount
         let featureCount = data.features.columnCount
         let workers = configuration.workers
-
-        var binning = SeededGenerator(seed: configuration.seed, stream: Stream.binning.rawValue)
-        let binRows = rowCount <= configuration.binningSampleRows
-            ? Array(0..<rowCount) : binning.sample(configuration.binningSampleRows, of: rowCount)
-        let bins = FeatureBins.learn(from: data.features, sampleRows: binRows, maxBins: configuration.maxBins, workers: workers)
-        let grower = TreeGrower(bins: bins, matrix: data.features, configuration: configuration)
+        let bins = data.features.edges
+        let grower = TreeGrower(matrix: data.features, configuration: configuration)
 
         let labels = data.labels.map { $0 ? Float(1) : 0 }
         let weights = data.weights
@@ -96,7 +93,7 @@ final class BoostingSession {
             var validationLoss: Double?
             if let validation, let validationLabels, var current = validationScores {
                 validationScores = nil
-                Self.addTree(nodes, root: start, features: validation.features, scores: &current, workers: workers)
+                Self.addTree(grown, features: validation.features, scores: &current, workers: workers)
                 let loss = Self.logLoss(scores: current, labels: validationLabels, weights: validation.weights)
                 validationScores = current
                 validationLoss = loss
@@ -128,9 +125,9 @@ final class BoostingSession {
         if keep < treeStarts.count {
             // Early stopping dropped the last rounds: score with the kept trees only.
             model = full.prefix(trees: keep, featureGains: featureGains)
-            scores = try model.logits(data.features, workers: workers).map(Double.init)
+            scores = try model.logits(binned: data.features, workers: workers).map(Double.init)
             if let validation {
-                finalValidationScores = try model.logits(validation.features, workers: workers).map(Double.init)
+                finalValidationScores = try model.logits(binned: validation.features, workers: workers).map(Double.init)
             }
         }
         let bestTrainLoss = keep == treeStarts.count
@@ -283,22 +280,17 @@ final class BoostingSession {
         return (nodes, covers, gains)
     }
 
-    /// Adds the tree rooted at `root` of the model's nodes so far to the scores of a raw (unbinned) matrix, walking the same Float
-    /// thresholds the model will use.
-    static func addTree(_ allNodes: [TreeNode], root: Int, features: FeatureMatrix, scores: inout [Double], workers: Int) {
+    /// Adds a grown tree's leaf values to the scores of rows coded with the training edges (the
+    /// validation rows). A code is at most a split's bin exactly when the value is at most the
+    /// model's threshold for it, so these are the sums the model's Float walk gives.
+    static func addTree(_ grown: [TreeGrower.Node], features: BinnedMatrix, scores: inout [Double], workers: Int) {
         let rows = features.rowCount
-        let columns = features.columnCount
+        let walk = TreeGrower.binnedWalk(grown, over: features)
         scores.withUnsafeMutableBufferPointer { output in
             guard let out = output.baseAddress else { return }
-            features.values.withUnsafeBufferPointer { values in
-                allNodes.withUnsafeBufferPointer { nodes in
-                    guard let input = values.baseAddress, let nodes = nodes.baseAddress else { return }
-                    Parallel.forEach(pieces: Parallel.chunkCount(rows: rows), workers: workers) { chunk in
-                        for row in Parallel.chunkRange(chunk, rows: rows) {
-                            let leaf = BoostedTreesModel.leaf(input + row * columns, nodes: nodes, root: root)
-                            out[row] += Double(nodes[leaf].value)
-                        }
-                    }
+            Parallel.forEach(pieces: Parallel.chunkCount(rows: rows), workers: workers) { chunk in
+                for row in Parallel.chunkRange(chunk, rows: rows) {
+                    out[row] += walk.value(of: row)
                 }
             }
         }

@@ -5,12 +5,30 @@
 /// model threshold `cuts[b]` with the rule `value <= threshold`, and a value's code is the index of
 /// the first cut >= value, so `code <= b` and `value <= cuts[b]` agree exactly: the Float model
 /// routes every training row the way training did.
-struct FeatureBins: Sendable {
+///
+/// Public so a caller can code rows as it makes them (``BinnedRowsBuilder``) and code a validation
+/// set with the training set's edges; only training learns them.
+public struct FeatureBins: Sendable, Equatable {
     /// Ascending cut points per feature; value code k holds (cuts[k-1], cuts[k]], the last code
     /// (cuts.count) everything above the last cut.
-    let cuts: [[Float]]
+    public let cuts: [[Float]]
 
-    var featureCount: Int { cuts.count }
+    public var featureCount: Int { cuts.count }
+
+    /// The random stream the binning sample is drawn from (see `BoostingSession`'s streams), so a
+    /// builder that learns the edges itself draws the very sample training from floats would.
+    static let samplingStream: UInt64 = 1
+
+    /// Learns the edges from the rows `configuration` says: all of them up to
+    /// `binningSampleRows`, else a seeded sample of that many. The one place both training from
+    /// floats and a ``BinnedRowsBuilder`` learn edges, so equal rows give equal edges.
+    static func learn(from matrix: FeatureMatrix, configuration: GradientBoostedTrees.Configuration) -> FeatureBins {
+        let rowCount = matrix.rowCount
+        var binning = SeededGenerator(seed: configuration.seed, stream: samplingStream)
+        let sampleRows = rowCount <= configuration.binningSampleRows
+            ? Array(0..<rowCount) : binning.sample(configuration.binningSampleRows, of: rowCount)
+        return learn(from: matrix, sampleRows: sampleRows, maxBins: configuration.maxBins, workers: configuration.workers)
+    }
 
     /// The code reserved for NaN: right after the value codes.
     func missingCode(_ feature: Int) -> Int { cuts[feature].count + 1 }
@@ -203,6 +221,20 @@ struct CodeTable: Sendable {
     static func orderBits(_ value: Float) -> UInt32 {
         let bits = (value + 0).bitPattern
         return bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+    }
+
+    /// One value's code, exactly `FeatureBins.code`: for coding rows one at a time as they are
+    /// made, where the block-wise `withCode` has no block to run over.
+    @inline(__always)
+    func code(_ value: Float) -> UInt8 {
+        if value.isNaN { return UInt8(truncatingIfNeeded: cuts.count + 1) }
+        let bucket = Int(Self.orderBits(value) >> 16)
+        let low = Int(below[bucket])
+        let high = Int(below[bucket + 1])
+        guard low < high else { return UInt8(truncatingIfNeeded: low) }
+        return cuts.withUnsafeBufferPointer { cuts in
+            UInt8(truncatingIfNeeded: low + FeatureBins.lowerBound(UnsafeBufferPointer(rebasing: cuts[low..<high]), value))
+        }
     }
 
     /// Runs `body` with a code function over this table's storage.

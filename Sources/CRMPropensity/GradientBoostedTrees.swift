@@ -142,16 +142,52 @@ public struct GradientBoostedTrees: Sendable {
     /// task, it checks for cancellation between rounds and throws `CancellationError`.
     /// Throws `PropensityError` for an invalid configuration or data (mismatched shapes, a class
     /// with no weight, validation columns that differ from the training columns).
+    ///
+    /// Learns the edges from a seeded sample of the training rows, codes both sets with them and
+    /// fits the codes: exactly what ``train(binned:validation:progress:)`` does with a
+    /// ``BinnedRowsBuilder`` that learned its edges from all the rows.
     public func train(_ data: LabeledData, validation: LabeledData? = nil, progress: ProgressHandler? = nil) throws -> TrainingResult {
         let clock = ContinuousClock()
         let started = clock.now
         try configuration.validate()
+        if let validation, validation.features.columnNames != data.features.columnNames {
+            throw PropensityError(.invalidInput, "validation columns differ from training columns")
+        }
+        let edges = FeatureBins.learn(from: data.features, configuration: configuration)
+        let workers = configuration.workers
+        let binned = try BinnedData(features: BinnedMatrix(encoding: data.features, edges: edges, workers: workers),
+                                    labels: data.labels, weights: data.weights)
+        let binnedValidation = try validation.map { validation throws(PropensityError) in
+            try BinnedData(features: BinnedMatrix(encoding: validation.features, edges: edges, workers: workers),
+                           labels: validation.labels, weights: validation.weights)
+        }
+        return try fit(binned, validation: binnedValidation, progress: progress, since: started)
+    }
+
+    /// Trains on rows already coded (by a ``BinnedRowsBuilder``, so their floats never had to
+    /// exist all at once), monitoring (and early-stopping on) `validation` when given.
+    ///
+    /// The trees split on the edges' real cuts, so the model scores float rows as any other.
+    /// `validation` must be coded with the training rows' edges. Uses the configuration's fitting
+    /// settings; its binning settings (`maxBins`, `binningSampleRows`) were the builder's to apply.
+    public func train(binned data: BinnedData, validation: BinnedData? = nil, progress: ProgressHandler? = nil) throws -> TrainingResult {
+        let started = ContinuousClock().now
+        try configuration.validate()
+        if let validation {
+            guard validation.features.columnNames == data.features.columnNames else {
+                throw PropensityError(.invalidInput, "validation columns differ from training columns")
+            }
+            guard validation.features.edges == data.features.edges else {
+                throw PropensityError(.invalidInput, "validation rows are coded with other edges than the training rows")
+            }
+        }
+        return try fit(data, validation: validation, progress: progress, since: started)
+    }
+
+    private func fit(_ data: BinnedData, validation: BinnedData?, progress: ProgressHandler?, since started: ContinuousClock.Instant) throws -> TrainingResult {
         let classes = data.classWeights
         guard classes.positive > 0 && classes.negative > 0 else {
             throw PropensityError(.invalidInput, "training needs positive and negative rows with weight (got \(classes.positive) and \(classes.negative))")
-        }
-        if let validation, validation.features.columnNames != data.features.columnNames {
-            throw PropensityError(.invalidInput, "validation columns differ from training columns")
         }
         let baseScore = Float(log(classes.positive / classes.negative))
         let session = BoostingSession(configuration: configuration, data: data, validation: validation, baseScore: baseScore)
@@ -173,7 +209,7 @@ public struct GradientBoostedTrees: Sendable {
                 validation.map { RankingMetrics.auc(scores: scores, labels: $0.labels, weights: $0.weights.map { $0.map(Double.init) }) }
             },
             baseRate: classes.positive / (classes.positive + classes.negative),
-            seconds: Self.seconds(clock.now - started),
+            seconds: Self.seconds(ContinuousClock().now - started),
             topFeatures: model.featureImportance(top: 10),
             trainLossHistory: outcome.trainHistory,
             validationLossHistory: outcome.validationHistory)

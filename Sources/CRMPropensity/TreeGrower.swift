@@ -40,7 +40,10 @@ final class TreeGrower {
 
     let rowCount: Int
     let bins: FeatureBins
-    private let codes: UnsafeMutablePointer<UInt8>
+    /// The training rows' codes, column-major; `storage` keeps them alive (the matrix is shared
+    /// with the caller, not copied).
+    private let codes: UnsafePointer<UInt8>
+    private let storage: CodeStorage
     /// First histogram slot of each feature; a slot is a (gradient, hessian) pair of Doubles.
     private let slotOffsets: [Int]
     private let totalSlots: Int
@@ -73,15 +76,13 @@ final class TreeGrower {
     /// Grow the leaf with the largest gain next (with a leaf limit) rather than level by level.
     private let bestFirst: Bool
 
-    /// Bins `matrix` with `bins` into the grower's column-major code table.
-    init(bins: FeatureBins, matrix: FeatureMatrix, configuration: GradientBoostedTrees.Configuration) {
+    /// Grows trees on the coded rows of `matrix`.
+    init(matrix: BinnedMatrix, configuration: GradientBoostedTrees.Configuration) {
         let rowCount = matrix.rowCount
         self.rowCount = rowCount
-        self.bins = bins
-        let codes = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(rowCount * matrix.columnCount, 1))
-        codes.initialize(repeating: 0)
-        bins.encode(matrix, into: codes, workers: configuration.workers)
-        self.codes = codes.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        bins = matrix.edges
+        storage = matrix.storage
+        codes = UnsafePointer(matrix.storage.base)
         var offsets: [Int] = []
         var total = 0
         for feature in 0..<bins.featureCount {
@@ -112,7 +113,6 @@ final class TreeGrower {
     }
 
     deinit {
-        codes.deallocate()
         rows.deallocate()
         scratch.deallocate()
         ordered.deallocate()
@@ -245,17 +245,26 @@ final class TreeGrower {
     }
 
     func binnedWalk(_ nodes: [Node]) -> BinnedWalk {
+        Self.binnedWalk(nodes, codes: codes, rowCount: rowCount, bins: bins)
+    }
+
+    /// The walk over another matrix coded with the same edges (the validation rows).
+    static func binnedWalk(_ nodes: [Node], over matrix: BinnedMatrix) -> BinnedWalk {
+        binnedWalk(nodes, codes: UnsafePointer(matrix.storage.base), rowCount: matrix.rowCount, bins: matrix.edges)
+    }
+
+    private static func binnedWalk(_ nodes: [Node], codes: UnsafePointer<UInt8>, rowCount: Int, bins: FeatureBins) -> BinnedWalk {
         var depth = 0
         var steps: [BinnedWalk.Step] = []
         for (index, node) in nodes.enumerated() {
             depth = max(depth, node.depth)
             if let split = node.split, !node.isLeaf {
                 steps.append(BinnedWalk.Step(
-                    column: UnsafePointer(codes + split.feature * rowCount), bin: split.bin,
+                    column: codes + split.feature * rowCount, bin: split.bin,
                     missing: bins.missingCode(split.feature), missingRight: split.defaultLeft ? 0 : 1, left: node.left))
             } else {
                 // A leaf loops to itself: no code exceeds 255 or equals 256.
-                steps.append(BinnedWalk.Step(column: UnsafePointer(codes), bin: 255, missing: 256, missingRight: 0, left: index))
+                steps.append(BinnedWalk.Step(column: codes, bin: 255, missing: 256, missingRight: 0, left: index))
             }
         }
         return BinnedWalk(steps: steps, values: nodes.map { Double($0.leafValue) }, depth: depth)
@@ -331,7 +340,7 @@ final class TreeGrower {
         let groupSize = 4
         let groups = (features.count + groupSize - 1) / groupSize
         let pieces = count * features.count >= parallelCellThreshold ? min(workers, groups) : 1
-        let codes = UnsafePointer(self.codes)
+        let codes = self.codes
         let rowCount = self.rowCount
         let slotOffsets = self.slotOffsets
         let bins = self.bins
@@ -439,7 +448,7 @@ final class TreeGrower {
         let groupSize = 4
         let groups = (features.count + groupSize - 1) / groupSize
         let pieces = total * features.count >= parallelCellThreshold ? min(workers, groups) : 1
-        let codes = UnsafePointer(self.codes)
+        let codes = self.codes
         let rowCount = self.rowCount
         let slotOffsets = self.slotOffsets
         let bins = self.bins

@@ -55,8 +55,9 @@ struct ModelTrainer: Sendable {
         /// At most this many training and validation rows: beyond it fewer negatives are kept per
         /// positive (every positive stays, each kept negative weighs 1 / the share kept), so a
         /// large book trains within the replica's memory and time. 3,000,000 rows of 91 features
-        /// are 1.1 GB as 4-byte floats; a year of a 20,000-customer book (600,000 sellable cells)
-        /// stays well under it, so there every sellable cell is kept.
+        /// are 0.27 GB as the trees' one-byte codes (1.1 GB as 4-byte floats, which only logistic
+        /// regression keeps), plus about 90 bytes a row while fitting; a year of a 20,000-customer
+        /// book (600,000 sellable cells) stays well under it, so there every sellable cell is kept.
         var maxRows = defaultMaxRows
         static let defaultMaxRows = 3_000_000
     }
@@ -146,23 +147,29 @@ struct ModelTrainer: Sendable {
         progress(.with { $0.stage = "choice"; $0.done = UInt64(situations.count); $0.total = UInt64(situations.count) })
 
         // 3. Rows: only the (customer, family) pairs that could be sold at the month's start.
+        // Trees take them as one-byte codes, written as each row is made: the edges come from the
+        // first months' rows (as soon as they fill the binning sample, at a month's end), so the
+        // float table of all months never exists (BENCHMARKS.md › memory while training).
         let space = FeatureSpace(knownDimensions: Set(SnapshotRow.names))
-        var training = RowSet(space: space)
-        var validation = RowSet(space: space)
+        let trees = options.kind == .logisticRegression ? nil : Self.treeConfiguration(options)
+        var training = try RowSet(space: space, coding: trees)
+        var validation = try RowSet(space: space, coding: trees)
         for (index, month) in months.enumerated() {
             try Task.checkCancellation()
             let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
             let positives = positivesByMonth[month] ?? []
             let keep = Self.keptShare(positives: positives.count, negativesPerPositive: negativesPerPositive, sellableCells: inputs.sellableCells)
             let isValidation = index == months.count - 1 && months.count > 1
-            inputs.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
+            if isValidation, let edges = training.edges { try validation.adopt(edges) }
+            try inputs.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
                 if isValidation {
-                    validation.append(features, label: label, weight: weight)
+                    try validation.append(features, label: label, weight: weight)
                 } else {
-                    training.append(features, label: label, weight: weight)
+                    try training.append(features, label: label, weight: weight)
                 }
             }
-            stages.note("rows of \(month): \(training.count) training and \(validation.count) validation rows so far (\(training.positives + validation.positives) positives; \(inputs.sellableCells) sellable cells, a share \(String(format: "%.4f", keep)) of the negatives kept)")
+            training.learnEdgesIfSampleFull()
+            stages.note("rows of \(month): \(training.count) training and \(validation.count) validation rows so far (\(training.positives + validation.positives) positives; \(inputs.sellableCells) sellable cells, a share \(String(format: "%.4f", keep)) of the negatives kept; rows held in \((training.heldBytes + validation.heldBytes) >> 20) MiB)")
             progress(.with { $0.stage = "rows"; $0.done = UInt64(index + 1); $0.total = UInt64(months.count) })
         }
         guard training.positives > 0 else {
@@ -170,28 +177,19 @@ struct ModelTrainer: Sendable {
         }
 
         // 4. Fit.
-        let trainingData = try training.labeled()
-        let validationData = validation.count > 0 ? try validation.labeled() : nil
         let fitted: any PropensityModel
+        /// The validation rows' logits under the fitted model, for its stored loss and AUC.
+        var validationScores: [Double]?
         var validationLoss = 0.0
         var validationAUC = 0.0
         var topFeatures: [Crm_Matching_V1_FeatureImportance] = []
-        var trees: UInt32 = 0
-        switch options.kind {
-        case .logisticRegression:
-            let model = try LogisticRegression.fit(trainingData)
-            fitted = model
-            progress(.with { $0.stage = "training"; $0.done = 1; $0.total = 1 })
-        default:
-            var configuration = GradientBoostedTrees.Configuration()
-            configuration.treeCount = options.trees
-            configuration.maxDepth = options.depth
-            configuration.learningRate = options.learningRate
-            configuration.seed = options.seed
-            configuration.minChildHessian = 1
-            configuration.lambda = 1
+        var treeCount: UInt32 = 0
+        if let configuration = trees {
+            let trainingData = try training.binned()
+            let validationData = validation.count > 0 ? try validation.binned(edges: trainingData.features.edges) : nil
+            stages.note("rows coded: \(trainingData.features.codeBytes >> 20) MiB of training codes, \((validationData?.features.codeBytes ?? 0) >> 20) MiB of validation codes")
             try Task.checkCancellation()
-            let result = try GradientBoostedTrees(configuration: configuration).train(trainingData, validation: validationData) { iteration, total, trainLoss, validationLoss in
+            let result = try GradientBoostedTrees(configuration: configuration).train(binned: trainingData, validation: validationData) { iteration, total, trainLoss, validationLoss in
                 progress(.with {
                     $0.stage = "training"
                     $0.done = UInt64(iteration)
@@ -201,15 +199,25 @@ struct ModelTrainer: Sendable {
                 })
             }
             fitted = result.model
-            trees = UInt32(result.report.treeCount)
+            treeCount = UInt32(result.report.treeCount)
             topFeatures = result.report.topFeatures.map { feature in
                 .with { $0.feature = feature.name; $0.gain = feature.share }
             }
+            if let validationData {
+                validationScores = try result.model.logits(binned: validationData.features, workers: 2).map(Double.init)
+            }
+        } else {
+            let trainingData = try training.labeled()
+            let model = try LogisticRegression.fit(trainingData)
+            fitted = model
+            progress(.with { $0.stage = "training"; $0.done = 1; $0.total = 1 })
+            if validation.count > 0 {
+                validationScores = try fitted.logits(try validation.labeled().features, workers: 2).map(Double.init)
+            }
         }
-        if let validationData {
-            let scores = try fitted.logits(validationData.features, workers: 2).map(Double.init)
-            validationAUC = RankingMetrics.auc(scores: scores, labels: validationData.labels)
-            validationLoss = Self.logLoss(logits: scores, labels: validationData.labels, weights: validationData.weights)
+        if let scores = validationScores {
+            validationAUC = RankingMetrics.auc(scores: scores, labels: validation.labels)
+            validationLoss = Self.logLoss(logits: scores, labels: validation.labels, weights: validation.weights)
         }
 
         let bytes = fitted.serialized()
@@ -224,7 +232,7 @@ struct ModelTrainer: Sendable {
             $0.validationRows = UInt64(validation.count)
             $0.trainingPositives = UInt64(training.positives)
             $0.negativesPerPositive = UInt32(negativesPerPositive)
-            $0.trees = trees
+            $0.trees = treeCount
             $0.validationLogLoss = validationLoss
             $0.validationAuc = validationAUC
             $0.topFeatures = topFeatures
@@ -247,8 +255,21 @@ struct ModelTrainer: Sendable {
         try await database.write { db in try ModelStore.save(db, summary: stored, model: bytes, weights: weights, choice: choiceMessage) }
         replica.install(scorer)
         progress(.with { $0.stage = "done"; $0.done = 1; $0.total = 1; $0.model = summary })
-        stages.note("trained \(summary.version) in \(String(format: "%.1f", summary.seconds)) s: \(summary.trainingRows) training rows (\(summary.trainingPositives) positives, \(negativesPerPositive) negatives per positive), \(summary.validationRows) validation rows, \(trees) trees")
+        stages.note("trained \(summary.version) in \(String(format: "%.1f", summary.seconds)) s: \(summary.trainingRows) training rows (\(summary.trainingPositives) positives, \(negativesPerPositive) negatives per positive), \(summary.validationRows) validation rows, \(treeCount) trees")
         return summary
+    }
+
+    /// The trees' settings for a run: the options', with a Newton step damped as the defaults
+    /// were tuned (`minChildHessian` and `lambda` 1).
+    static func treeConfiguration(_ options: Options) -> GradientBoostedTrees.Configuration {
+        var configuration = GradientBoostedTrees.Configuration()
+        configuration.treeCount = options.trees
+        configuration.maxDepth = options.depth
+        configuration.learningRate = options.learningRate
+        configuration.seed = options.seed
+        configuration.minChildHessian = 1
+        configuration.lambda = 1
+        return configuration
     }
 
     /// Logs the end of each training stage with its duration and the time since the run began,
@@ -421,27 +442,63 @@ struct ModelTrainer: Sendable {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
-    /// Feature rows collected for training.
+    /// Feature rows collected for training: for trees as their one-byte codes
+    /// (``BinnedRowsBuilder``), so the float table, four times the bytes, is never built; for
+    /// logistic regression, which fits the values themselves, as floats.
     struct RowSet {
         let space: FeatureSpace
         var values: [Float] = []
+        var coded: BinnedRowsBuilder?
         var labels: [Bool] = []
         var weights: [Float] = []
         var positives = 0
 
-        init(space: FeatureSpace) { self.space = space }
+        /// Codes rows for trees trained with `configuration` (its binning settings), or keeps
+        /// floats without one.
+        init(space: FeatureSpace, coding configuration: GradientBoostedTrees.Configuration? = nil) throws {
+            self.space = space
+            if let configuration { coded = try BinnedRowsBuilder(columnNames: space.names, configuration: configuration) }
+        }
 
         var count: Int { labels.count }
 
-        mutating func append(_ row: [Float], label: Bool, weight: Float) {
-            values.append(contentsOf: row)
+        /// The coding edges once learned (nil for floats, or while the first rows are the sample).
+        var edges: FeatureBins? { coded?.edges }
+
+        /// The bytes the rows' features take now.
+        var heldBytes: Int { coded?.heldBytes ?? values.capacity * MemoryLayout<Float>.stride }
+
+        mutating func append(_ row: [Float], label: Bool, weight: Float) throws {
+            if coded != nil {
+                try coded?.append(row: row)
+            } else {
+                values.append(contentsOf: row)
+            }
             labels.append(label)
             weights.append(weight)
             if label { positives += 1 }
         }
 
+        /// At a month's end: learns the edges once the rows so far fill the binning sample.
+        mutating func learnEdgesIfSampleFull() {
+            coded?.learnEdgesIfSampleFull()
+        }
+
+        /// Codes these rows with another set's edges (validation with training's).
+        mutating func adopt(_ edges: FeatureBins) throws {
+            try coded?.adopt(edges)
+        }
+
         func labeled() throws -> LabeledData {
             try LabeledData(features: try FeatureMatrix(columnNames: space.names, values: values), labels: labels, weights: weights)
+        }
+
+        /// The coded rows (with `edges` when given, else their own); the builder is emptied.
+        mutating func binned(edges: FeatureBins? = nil) throws -> BinnedData {
+            guard var builder = coded else { throw PropensityError(.invalidInput, "the rows were kept as floats") }
+            coded = nil
+            if let edges { try builder.adopt(edges) }
+            return try BinnedData(features: builder.finish(), labels: labels, weights: weights)
         }
     }
 }
