@@ -48,19 +48,6 @@ public enum IngestionCall: Sendable {
         case let .productViews(request): try await client.unary(Crm_Profiles_V1_Profiles.ingestProductViews, request)
         }
     }
-
-    /// How many events the call carries.
-    public var eventCount: Int {
-        switch self {
-        case let .trades(request): request.events.count
-        case let .fundTransfers(request): request.events.count
-        case let .dailyPositions(request): request.events.count
-        case let .marginAccounts(request): request.events.count
-        case let .marginInterest(request): request.events.count
-        case let .serviceContacts(request): request.events.count
-        case let .productViews(request): request.events.count
-        }
-    }
 }
 
 extension GeneratedCustomer {
