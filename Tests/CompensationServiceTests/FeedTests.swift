@@ -49,22 +49,11 @@ import Testing
         return true
     }
 
+    /// A March 2025 trade; keys starting with "M" are margin-account trades.
     static func trade(_ key: String, customer: String, day: Int, commission: Int64) -> Crm_Profiles_V1_TradeEvent {
-        .with {
-            $0.idempotencyKey = key
-            $0.customerID = customer
-            $0.account = key.hasPrefix("M") ? .margin : .cash
-            $0.side = .buy
-            $0.instrument = "600519"
-            $0.instrumentType = .stock
-            $0.sector = "consumer"
-            $0.quantity = 100
-            $0.price = "100.00"
-            $0.amount = .with { $0.minorUnits = 1_000_000 }
-            $0.commission = .with { $0.minorUnits = commission }
-            $0.fees = .with { $0.minorUnits = 20 }
-            $0.tradedAt = .with { $0.unixMillis = H.millis(2025, 3, day) }
-        }
+        var trade = EventIdentityFeedTests.trade(key, customer: customer, on: (2025, 3, day), commission: commission)
+        if key.hasPrefix("M") { trade.account = .margin }
+        return trade
     }
 
     @Test func incomeArrivesExactlyOnceAcrossARestart() async throws {
