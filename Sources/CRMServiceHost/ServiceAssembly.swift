@@ -126,13 +126,14 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
     }
 
     /// What every service shows at each scrape: its store's file and WAL sizes, whether it is ready,
-    /// and how long it has run.
+    /// how long it has run, and the process's memory, CPU and descriptors (``ProcessMetrics``).
     private static func sampleHostFigures(_ metrics: ServiceMetrics, databasePath: String, readiness: ServiceReadiness,
                                           started: ContinuousClock.Instant) {
         let file = metrics.gauge("crm_store_file_bytes")
         let wal = metrics.gauge("crm_store_wal_bytes")
         let ready = metrics.gauge("crm_service_ready")
         let uptime = metrics.gauge("crm_service_uptime_seconds")
+        ProcessMetrics.register(on: metrics)
         metrics.onScrape {
             file.record(Double(Self.fileSize(databasePath)))
             wal.record(Double(Self.fileSize(databasePath + "-wal")))

@@ -47,6 +47,10 @@ public final class ServiceMetrics: Sendable {
         CoreMetrics.Counter(label: name, dimensions: [("service", service)] + labels, factory: factory)
     }
 
+    public func floatingPointCounter(_ name: String, _ labels: [(String, String)] = []) -> CoreMetrics.FloatingPointCounter {
+        CoreMetrics.FloatingPointCounter(label: name, dimensions: [("service", service)] + labels, factory: factory)
+    }
+
     public func gauge(_ name: String, _ labels: [(String, String)] = []) -> CoreMetrics.Gauge {
         CoreMetrics.Gauge(label: name, dimensions: [("service", service)] + labels, factory: factory)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRMPartitions
 import CRMProtos
 import CRMRPC
+import CRMServiceHost
 import CRMStore
 import CustomerDimensions
 import Foundation

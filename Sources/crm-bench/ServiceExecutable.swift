@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMServiceHost
 import Foundation
 
 /// A service executable (`crm-matching`, `crm-profiles`) for a benchmark: its own store and

@@ -1,3 +1,4 @@
+import CRMServiceHost
 import Foundation
 import NIOCore
 

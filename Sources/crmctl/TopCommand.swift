@@ -4,8 +4,8 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// `crmctl top`: every instance's calls per second, failures, p99, calls in flight and feed lag,
-/// refreshed every second from the services' metrics endpoints (`--metrics-port`).
+/// `crmctl top`: every instance's calls per second, failures, p99, calls in flight, feed lag and
+/// resident memory, refreshed every second from the services' metrics endpoints (`--metrics-port`).
 struct TopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "top",
@@ -100,7 +100,8 @@ struct TopCommand: AsyncParsableCommand {
     }
 
     static let header = pad("instance", 16) + pad("calls/s", 10, right: true) + pad("failed/s", 10, right: true)
-        + pad("p99 ms", 10, right: true) + pad("in flight", 11, right: true) + pad("max lag s", 11, right: true) + "  ready"
+        + pad("p99 ms", 10, right: true) + pad("in flight", 11, right: true) + pad("max lag s", 11, right: true)
+        + pad("rss MiB", 10, right: true) + "  ready"
 
     static func row(_ name: String, now: Scrape?, before: Scrape?) -> String {
         guard let now else { return pad(name, 16) + "  (no answer from its metrics endpoint)" }
@@ -132,8 +133,9 @@ struct TopCommand: AsyncParsableCommand {
         let lags = now.samples.filter { $0.name == "crm_feed_lag_seconds" || $0.name == "crm_matching_copy_staleness_seconds" }.map(\.value)
         let lag = lags.max().map { String(format: "%.1f", $0) } ?? "-"
         let ready = now.samples.first { $0.name == "crm_service_ready" }.map { $0.value == 1 ? "yes" : "no" } ?? "?"
+        let resident = now.samples.first { $0.name == "process_resident_memory_bytes" }.map { String(format: "%.0f", $0.value / 1_048_576) } ?? "-"
         return pad(name, 16) + pad(rate, 10, right: true) + pad(failed, 10, right: true) + pad(p99, 10, right: true)
-            + pad(inFlight, 11, right: true) + pad(lag, 11, right: true) + "  " + ready
+            + pad(inFlight, 11, right: true) + pad(lag, 11, right: true) + pad(resident, 10, right: true) + "  " + ready
     }
 
     static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {

@@ -40,6 +40,9 @@ import Testing
             return services == ["matching", "compensation"] && lags.count == 5
         }
         #expect(try await prometheus.query("crm_store_file_bytes > 0").count == 4)
+        // Each executable's own memory and CPU, as the kernel counts them.
+        #expect(try await prometheus.query("process_resident_memory_bytes > 1048576").count == 4)
+        #expect(try await prometheus.query("process_cpu_seconds_total > 0").count == 4)
         #expect(try await prometheus.query("crm_matching_copy_staleness_seconds").count == 2)
 
         let profiles = RPCClient(configuration: ClientConfiguration(

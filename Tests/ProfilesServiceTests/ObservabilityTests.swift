@@ -85,6 +85,47 @@ import Testing
         #expect(lag.seconds(applied: 12, newest: 12, now: started + .seconds(9)) == 0)
     }
 
+    /// The process's own series, under the names other Prometheus clients use, read from the kernel
+    /// at each scrape: memory within what the kernel reports around the scrape, CPU a counter that
+    /// grows with the CPU this process uses, descriptors within their limit.
+    @Test func theProcessMemoryCPUAndDescriptorsAreSampledAtEachScrape() async throws {
+        let metrics = ServiceMetrics(service: "test")
+        ProcessMetrics.register(on: metrics)
+        func scrape() async -> String { String(decoding: await metrics.exposition(), as: UTF8.self) }
+        func value(_ text: String, _ name: String) throws -> Double {
+            try #require(Self.sample(text, "\(name){service=\"test\"}"), "\(name) missing")
+        }
+        let first = await scrape()
+        // Use at least 0.2 s of this thread's CPU (counted by the kernel, not by a clock).
+        let thread = "/proc/thread-self/stat"
+        let threadStart = ProcessFigures.cpuSeconds(statPath: thread)
+        var spin: UInt64 = 0
+        while ProcessFigures.cpuSeconds(statPath: thread) - threadStart < 0.2 {
+            for step in 0..<1_000_000 { spin = spin &* 6364136223846793005 &+ UInt64(step) }
+        }
+        let second = await scrape()
+        let peakAfter = Double(try #require(ProcessFigures.statusBytes("VmHWM")))
+
+        #expect(spin != 1)
+        #expect(first.contains("# TYPE process_cpu_seconds_total counter"))
+        #expect(try value(second, "process_cpu_seconds_total") - value(first, "process_cpu_seconds_total") >= 0.19)
+        let resident = try value(second, "process_resident_memory_bytes")
+        #expect(resident > 1_048_576 && resident <= peakAfter)
+        #expect(try value(second, "crm_process_peak_resident_memory_bytes") <= peakAfter)
+        #expect(try value(second, "crm_process_peak_resident_memory_bytes") >= resident)
+        #expect(try value(second, "process_virtual_memory_bytes") >= resident)
+        let open = try value(second, "process_open_fds")
+        #expect(open >= 3)
+        if let limit = ProcessFigures.descriptorLimit() {
+            #expect(try value(second, "process_max_fds") == Double(limit))
+            #expect(open <= Double(limit))
+        }
+        let started = try value(second, "process_start_time_seconds")
+        #expect(started <= Date().timeIntervalSince1970 && started > Date().timeIntervalSince1970 - ProcessInfo.processInfo.systemUptime)
+        // A limit is exported only where a control group sets one.
+        #expect((Self.sample(second, "crm_process_memory_limit_bytes{service=\"test\"}") != nil) == (ProcessFigures.memoryLimitBytes() != nil))
+    }
+
     @Test func theEndpointServesTheExpositionOverHTTPAndNothingElse() async throws {
         let metrics = ServiceMetrics(service: "test")
         metrics.counter("crm_test_events_total").increment(by: 3)
