@@ -33,9 +33,11 @@ public final class ServiceMetrics: Sendable {
         self.factory = factory
     }
 
-    /// What the RPC server of this service counts.
+    /// What the RPC server of this service counts (what it keeps between scrapes is published at each).
     public func rpcServer() -> RPCServerMetrics {
-        RPCServerMetrics(service: service, factory: factory)
+        let server = RPCServerMetrics(service: service, factory: factory)
+        onScrape { server.sample() }
+        return server
     }
 
     /// What this service's clients of its peers count.

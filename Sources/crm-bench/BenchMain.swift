@@ -71,8 +71,19 @@ struct BenchMain: AsyncParsableCommand {
     /// and a sampled one is a server span of that trace.
     /// `rpc with metrics and traceparent` sends the traced stack's `traceparent`s to the metered
     /// server, which has no tracer: what a peer's trace context costs without tracing (it is carried on).
-    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with metrics", "rpc with metrics and traceparent",
+    /// `rpc with traceparent` sends the same to the plain server (no metrics, no tracer): the traffic
+    /// of the traced stack with both features off, so `rpc with metrics and tracing / rpc with
+    /// traceparent` is what turning metrics and tracing on costs for the same calls.
+    static let variants = ["bare echo", "bare echo, task per call", "rpc", "rpc with traceparent", "rpc with metrics", "rpc with metrics and traceparent",
                            "rpc with metrics and tracing", "rpc over TLS"]
+
+    /// The ratios printed, stack over baseline.
+    static let comparisons = [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"),
+                              ("rpc with traceparent", "rpc"),
+                              ("rpc with metrics and traceparent", "rpc with metrics"),
+                              ("rpc with metrics and tracing", "rpc with metrics and traceparent"),
+                              ("rpc with metrics and tracing", "rpc with metrics"), ("rpc with metrics and tracing", "rpc"),
+                              ("rpc with metrics and tracing", "rpc with traceparent"), ("rpc over TLS", "rpc")]
 
     struct Result {
         var callsPerSecond: Double
@@ -145,6 +156,10 @@ struct BenchMain: AsyncParsableCommand {
                                 if variant == "rpc" {
                                     return try await RPCLoad.load(port: rpcPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection, duration: duration)
                                 }
+                                if variant == "rpc with traceparent" {
+                                    return try await RPCLoad.load(port: rpcPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
+                                                                  duration: duration, metadata: traceparent)
+                                }
                                 if variant == "rpc with metrics" {
                                     return try await RPCLoad.load(port: meteredPort, group: clientGroup, message: message, inFlight: scenario.inFlightPerConnection,
                                                                   duration: duration, metrics: meteredClient)
@@ -198,15 +213,26 @@ struct BenchMain: AsyncParsableCommand {
                 medians[variant] = median
                 print(String(format: "| %@ | %@ | %.0f | %.1f | %.1f | %.1f | %.2f |", scenario.name, variant, median.callsPerSecond, median.p50, median.p99, median.p999, median.serverCPUMicrosPerCall))
             }
-            for (stack, baseline) in [("rpc", "bare echo"), ("rpc", "bare echo, task per call"), ("rpc with metrics", "rpc"),
-                                     ("rpc with metrics and traceparent", "rpc with metrics"),
-                                     ("rpc with metrics and tracing", "rpc with metrics and traceparent"),
-                                     ("rpc with metrics and tracing", "rpc with metrics"), ("rpc with metrics and tracing", "rpc"), ("rpc over TLS", "rpc")] {
+            for (stack, baseline) in Self.comparisons {
                 if let base = medians[baseline], let measured = medians[stack], base.callsPerSecond > 0, measured.callsPerSecond > 0 {
                     print(String(format: "| %@ | %@ / %@ | %.2f | %.2f | %.2f | %.2f | %.2f |", scenario.name, stack, baseline,
                                  measured.callsPerSecond / base.callsPerSecond, measured.p50 / base.p50, measured.p99 / base.p99,
                                  measured.p999 / base.p999, measured.serverCPUMicrosPerCall / base.serverCPUMicrosPerCall))
                 }
+            }
+        }
+        // The stacks of a round ran one after the other, so a round's ratio compares them under the
+        // same load on the machine; the median of those is steadier than a ratio of medians.
+        print("\n| scenario | stack / baseline | calls/s ratio, median of rounds | each round | server CPU ratio, median of rounds |")
+        print("|---|---|---:|---|---:|")
+        for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
+            for (stack, baseline) in Self.comparisons {
+                let measured = results["\(scenario.name)|\(stack)"] ?? [], base = results["\(scenario.name)|\(baseline)"] ?? []
+                guard measured.count == base.count, !measured.isEmpty, base.allSatisfy({ $0.callsPerSecond > 0 }) else { continue }
+                let ratios = zip(measured, base).map { $0.callsPerSecond / $1.callsPerSecond }
+                let cpu = zip(measured, base).map { $0.serverCPUMicrosPerCall / max($1.serverCPUMicrosPerCall, 1e-9) }
+                print(String(format: "| %@ | %@ / %@ | %.3f | %@ | %.3f |", scenario.name, stack, baseline, Self.median(ratios),
+                             ratios.map { String(format: "%.2f", $0) }.joined(separator: " "), Self.median(cpu)))
             }
         }
 

@@ -214,9 +214,10 @@ struct TestService: Sendable {
 
     func start(_ configuration: RPCServerConfiguration = RPCServerConfiguration(security: TestTLS.server),
                logger: Logger = Logger(label: "crm.rpc.server"),
-               credentials: ServerCredentials = ServerCredentials(tokens: TestTokens.authenticator)) async throws -> (RPCServer, Int) {
+               credentials: ServerCredentials = ServerCredentials(tokens: TestTokens.authenticator),
+               metrics: RPCServerMetrics? = nil) async throws -> (RPCServer, Int) {
         let server = RPCServer(serviceName: name, configuration: configuration, router: router, credentials: credentials,
-                               logger: logger)
+                               logger: logger, metrics: metrics)
         let address = try await server.start()
         guard let port = address.port else { throw RPCError(.internal, "no port") }
         return (server, port)

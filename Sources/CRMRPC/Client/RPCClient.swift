@@ -83,7 +83,7 @@ public final class RPCClient: Sendable {
         let series = metrics.series(method)
         let started = NIODeadline.now()
         do {
-            let response = try await unaryRetrying(method, payload: payload, options: options)
+            let response = try await unaryRetrying(method, payload: payload, options: options, now: started)
             series.finished(.ok, nanoseconds: (NIODeadline.now() - started).nanoseconds)
             return response
         } catch {
@@ -96,9 +96,10 @@ public final class RPCClient: Sendable {
         (error as? RPCError)?.code ?? (error is CancellationError ? .cancelled : .unknown)
     }
 
-    private func unaryRetrying(_ method: String, payload: Data, options: CallOptions) async throws -> Data {
+    /// `now`: the clock already read for this call (the metrics' start), so it is read once.
+    private func unaryRetrying(_ method: String, payload: Data, options: CallOptions, now: NIODeadline? = nil) async throws -> Data {
         let timeout = effectiveTimeout(options)
-        let deadline = timeout.map { NIODeadline.now() + $0 }
+        let deadline = timeout.map { (now ?? .now()) + $0 }
         var attempt = 1
         while true {
             do {
@@ -113,11 +114,11 @@ public final class RPCClient: Sendable {
     private func unaryAttempt(_ method: String, payload: Data, deadline: NIODeadline?, options: CallOptions) async throws -> Data {
         let connection = try await readyConnection(deadline: deadline)
         let callID = callIDs.add(1, ordering: .relaxed).newValue
-        let frame = try makeFrame(callID: callID, method: method, payload: payload, timeout: remaining(deadline), options: options)
+        let localTimeout = remaining(deadline)
+        let frame = try makeFrame(callID: callID, method: method, payload: payload, timeout: localTimeout, options: options)
         let loop = connection.channel.eventLoop
         let promise = loop.makePromise(of: Data.self)
         let handler = connection.handler
-        let localTimeout = remaining(deadline)
         loop.runOnLoop {
             handler.value.start(callID: callID, frame: frame, call: .unary(promise), timeout: localTimeout)
         }

@@ -9,9 +9,15 @@ import Synchronization
 /// (`ServerShared.routes`, read without a lock), and a call that ends OK touches the histogram
 /// (swift-prometheus' lock) and a counter (an atomic add). Methods the
 /// router does not know are counted as `unknown`, so a caller cannot mint series.
+///
+/// What changes on every call but is read only at a scrape is kept here and published by
+/// ``sample()``: calls in flight are an integer add at a call's start and end (a gauge's update is
+/// a compare-and-swap loop on a floating-point value), and a connection adds the bytes it read and
+/// wrote once per read and per flush, not once per frame.
 public final class RPCServerMetrics: Sendable {
     public let service: String
-    let inFlight: Meter
+    private let inFlight: Meter
+    private let callsInFlight = Atomic<Int>(0)
     let connections: Meter
     let accepted: Counter
     let receivedBytes: Counter
@@ -39,6 +45,19 @@ public final class RPCServerMetrics: Sendable {
         // Zero at start, so a scrape shows the series before anything happened.
         inFlight.set(0)
         connections.set(0)
+    }
+
+    /// Publishes what is counted between scrapes; the service's metrics call it before each one.
+    public func sample() {
+        inFlight.set(Int64(callsInFlight.load(ordering: .relaxed)))
+    }
+
+    func callStarted() {
+        callsInFlight.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func callEnded() {
+        callsInFlight.wrappingSubtract(1, ordering: .relaxed)
     }
 
     func refused(_ reason: RPCMetricNames.RefusalReason) {

@@ -94,6 +94,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// state's; this handler carries them out on the channel.
     private var state: ServerConnectionState<RequestHead, ActiveCall>
     private var flushScheduled = false
+    /// Bytes read and queued since they were last added to the metrics (once per read, per flush).
+    private var unpublishedReceivedBytes = 0
+    private var unpublishedSentBytes = 0
     private var stallTimer: Scheduled<Void>?
     private var graceTimer: Scheduled<Void>?
     /// One timer per connection for every call's deadline, armed for the earliest one: no timer
@@ -135,13 +138,32 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        publishReceivedBytes()
+        publishSentBytes()
         shared.metrics?.connections.decrement()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        publishReceivedBytes()
+        context.fireChannelReadComplete()
+    }
+
+    private func publishReceivedBytes() {
+        guard unpublishedReceivedBytes > 0 else { return }
+        shared.metrics?.receivedBytes.increment(by: Int64(unpublishedReceivedBytes))
+        unpublishedReceivedBytes = 0
+    }
+
+    private func publishSentBytes() {
+        guard unpublishedSentBytes > 0 else { return }
+        shared.metrics?.sentBytes.increment(by: Int64(unpublishedSentBytes))
+        unpublishedSentBytes = 0
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         // The frame's body and its 4-byte length prefix.
-        shared.metrics?.receivedBytes.increment(by: Int64(frame.readableBytes + 4))
+        if shared.metrics != nil { unpublishedReceivedBytes += frame.readableBytes + 4 }
         let envelope: InboundEnvelope
         do {
             envelope = try EnvelopeCodec.decode(frame)
@@ -323,7 +345,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
 
         let timeout: TimeAmount? = request.deadlineMs > 0 ? .milliseconds(Int64(request.deadlineMs)) : shared.configuration.defaultDeadline
-        let deadline = timeout.map { NIODeadline.now() + $0 }
+        // One clock read serves the deadline, the log line's and the metrics' start.
+        let now: NIODeadline? = timeout != nil || logsCalls || shared.metrics != nil ? .now() : nil
+        let deadline = timeout.flatMap { timeout in now.map { $0 + timeout } }
         let callContext = CallContext(
             method: request.method,
             callID: callID,
@@ -343,14 +367,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                                             method: request.method, metadata: request.metadata)
         // The log line names the call's trace: the caller's, or the one its span started.
         let record = logsCalls
-            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: .now(),
+            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: now ?? .now(),
                          traceID: trace.traceID)
             : nil
         var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record, span: trace.span)
         if let metrics = shared.metrics {
             call.series = route.series
-            call.started = record?.started ?? .now()
-            metrics.inFlight.increment()
+            call.started = now ?? .now()
+            metrics.callStarted()
         }
 
         let handler = NIOLoopBound(self, eventLoop: loop)
@@ -443,7 +467,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if let span = call.span { CallTracing.end(span, code: code, message: message) }
         guard let series = call.series, let started = call.started else { return }
         series.finished(code, nanoseconds: (NIODeadline.now() - started).nanoseconds)
-        shared.metrics?.inFlight.decrement()
+        shared.metrics?.callEnded()
     }
 
     /// Answers a call that is refused before it runs, and logs it like a finished one.
@@ -664,17 +688,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// calls finishing together leave in one write.
     private func writeFrame(_ buffer: ByteBuffer) {
         guard let context else { return }
-        shared.metrics?.sentBytes.increment(by: Int64(buffer.readableBytes))
+        if shared.metrics != nil { unpublishedSentBytes += buffer.readableBytes }
         context.write(wrapOutboundOut(buffer), promise: nil)
         guard !flushScheduled else { return }
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
+            self.publishSentBytes()
             self.context?.flush()
         }
     }
 
     private func flushNow() {
+        publishSentBytes()
         context?.flush()
     }
 
