@@ -252,9 +252,8 @@ import Testing
         for client in [first, second, reference, products, splitClient, wholeClient, restarted] { await client.close() }
         #expect(split.terminate() == 0)
         // Every view and contact of both owners is stored once, by identity.
-        let stored = try DatabaseQueue(path: split.databasePath).read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM behaviour WHERE key LIKE 'pe:%'") ?? -1
-        }
+        let store = try DatabaseQueue(path: split.databasePath)
+        let stored = try await store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM behaviour WHERE key LIKE 'pe:%'") ?? -1 }
         #expect(stored == firstRound + secondRound)
     }
 }

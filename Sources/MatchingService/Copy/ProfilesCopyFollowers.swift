@@ -107,7 +107,7 @@ final class ProfilesCopyFollowers: Service, Sendable {
         let owners = try await Self.owners(of: peer)
         // Views and contacts stored under one process's event ids are read again from every owner
         // (their cursors start at 0): each takes its stored row instead of adding a second.
-        let adoptingLegacy = try await owners.count > 1 && replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) }
+        let adoptingLegacy = owners.count > 1 ? try await replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) } : false
         var followers: [FeedFollower] = []
         for owner in owners {
             let changes = CopyStore.feed(.profiles, owner: owner.name)

@@ -316,9 +316,9 @@ final class Replica: Sendable {
     static func combined(_ source: CopyStore.Source, _ status: FeedStatus, nowMillis: Int64) -> (sequence: UInt64, staleness: Double) {
         let names = self.names(source, in: status)
         let sequence = names.reduce(UInt64(0)) { $0 &+ (status.feeds[$1]?.sequence ?? 0) }
-        let stalenesses = names.map { staleness(status.feeds[$0], nowMillis: nowMillis) }
-        let staleness = stalenesses.isEmpty || stalenesses.contains(-1) ? -1 : stalenesses.max() ?? -1
-        return (sequence, staleness)
+        let stalenesses = names.map { Self.staleness(status.feeds[$0], nowMillis: nowMillis) }
+        let worst = stalenesses.isEmpty || stalenesses.contains(-1) ? -1 : stalenesses.max() ?? -1
+        return (sequence, worst)
     }
 
     /// Each followed profiles process's change feed and event log, when there are several: the last
