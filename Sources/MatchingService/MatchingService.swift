@@ -17,7 +17,9 @@ import ServiceLifecycle
 /// orders from the products feed — in its store and an in-memory index, and answers only from
 /// that copy, so it keeps answering while profiles or products is down (GetReplicaStatus and the
 /// health details say how stale the copy is). Several replicas run at once, each with its own
-/// store; they give the same answers once caught up, and copy each other's newest model.
+/// store; they give the same answers once caught up, and copy each other's newest model. With
+/// customers partitioned across profiles processes it follows every owner's feeds, each with its
+/// own cursors and staleness (``ProfilesCopyFollowers``, docs/partitioning.md §7).
 ///
 /// Settings: ``MatchingSettings``.
 public struct MatchingService: CRMService {

@@ -39,7 +39,7 @@ import Testing
     }
 
     /// Customer `index`'s record and assessment (tolerances C1…C5 in turn; every seventh in the
-    /// lowest category, every eleventh closed).
+    /// lowest category: the C1 ones of odd tens).
     static func customer(_ id: String, index: Int) -> (Crm_Profiles_V1_UpsertCustomerRequest, Crm_Profiles_V1_RecordAssessmentRequest) {
         let tolerances: [Crm_Common_V1_RiskTolerance] = [.c1, .c2, .c3, .c4, .c5]
         let upsert = Crm_Profiles_V1_UpsertCustomerRequest.with {
@@ -51,7 +51,7 @@ import Testing
         let assess = Crm_Profiles_V1_RecordAssessmentRequest.with {
             $0.customerID = id
             $0.assessment = .with {
-                $0.investorClass = .ordinary; $0.riskTolerance = tolerances[index % 5]; $0.lowestCategory = index % 7 == 6
+                $0.investorClass = .ordinary; $0.riskTolerance = tolerances[index % 5]; $0.lowestCategory = index % 10 == 5
                 $0.assessedOn = today(plus: -10); $0.horizon = .threeTo5Years; $0.varieties = [.funds]
             }
         }
@@ -67,14 +67,14 @@ import Testing
             for view in 0..<((index * 7 + round) % 5) {
                 let product = products[(index + view) % products.count]
                 views.append(.with {
-                    $0.idempotencyKey = "V\(round)-\(view)"  // the same keys for every customer: unique per customer
+                    $0.idempotencyKey = "V\(round)-\(view)-\(customer)"  // unique: profiles dedupes by (kind, key)
                     $0.customerID = customer; $0.productCode = product.0; $0.productType = product.2
                     $0.viewedAt = .with { $0.unixMillis = now - Int64(round * 3_600_000 + view * 60_000 + index * 1_000) }
                 })
             }
             if index % 3 == round % 3 {
                 contacts.append(.with {
-                    $0.idempotencyKey = "K\(round)"; $0.customerID = customer; $0.channel = .call; $0.staffID = "M0001"
+                    $0.idempotencyKey = "K\(round)-\(customer)"; $0.customerID = customer; $0.channel = .call; $0.staffID = "M0001"
                     $0.topic = "follow-up"; $0.outcome = .interested; $0.productCode = products[index % products.count].0
                     $0.contactedAt = .with { $0.unixMillis = now - Int64(round * 3_600_000 + 30_000) }
                 })
@@ -220,12 +220,12 @@ import Testing
         try await split.start(peers: ["profiles": owners[0].port, "products": productsProcess.port], arguments: settings)
         try await whole.start(peers: ["profiles": single.port, "products": productsProcess.port], arguments: settings)
         let splitClient = client(split), wholeClient = client(whole)
-        for matching in [splitClient, wholeClient] {
-            _ = try await matching.unary(Crm_Matching_V1_Matching.importModel, .with { $0.model = try Self.model() })
-        }
         let ownerFeeds = [(".profiles-0", first), (".profiles-1", second)]
         try await Self.waitApplied(splitClient, ownerFeeds)
         try await Self.waitApplied(wholeClient, [("", reference)])
+        for matching in [splitClient, wholeClient] {
+            _ = try await matching.unary(Crm_Matching_V1_Matching.importModel, .with { $0.model = try Self.model() })
+        }
         let details = try await Self.health(splitClient)
         #expect(details["profiles_sequence.profiles-1"] != nil && details["events_staleness_seconds.profiles-0"] == "0.0", "each owner's feeds in health")
         #expect(try await Self.health(wholeClient)["profiles_owners"] == nil, "one process: today's details")
@@ -234,8 +234,9 @@ import Testing
         let answers = try await Self.answers(splitClient, customers: customers)
         Self.expectSame(answers, try await Self.answers(wholeClient, customers: customers))
         let lists = answers.filter { $0.hasPrefix("targets") }.joined()
-        for owned in [customers.first { partitioning.partition(of: $0) < 4 }, customers.first { partitioning.partition(of: $0) >= 4 }] {
-            #expect(lists.contains("customer_id: \"\(owned ?? "")\""), "targets among both owners' customers: \(owned ?? "")")
+        for owner in 0..<2 {
+            let owned = customers.filter { (partitioning.partition(of: $0) < 4) == (owner == 0) }
+            #expect(owned.contains { lists.contains("customer_id: \"\($0)\"") }, "targets among profiles-\(owner)'s customers")
         }
 
         // The split side's matching restarted on its store while more views and contacts arrive:
