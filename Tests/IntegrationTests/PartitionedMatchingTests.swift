@@ -13,7 +13,7 @@ import Testing
 /// (both with the same products process and the same model): suitability decisions, target lists
 /// and recommendations are equal for the customers of both owners; after a restart of the first,
 /// each owner's feeds resume after what was applied (nothing applied again, counted) and the
-/// answers stay equal.
+/// answers stay equal; with one owner down it answers from its copy and reports that owner stale.
 @Suite(.serialized) struct PartitionedMatchingTests {
     static let adminToken = "dev-admin-token"
     static let count = 8
@@ -249,6 +249,17 @@ import Testing
         try await Self.waitApplied(wholeClient, [("", reference)])
         #expect(try await Self.health(restarted)["behaviour_applied"] == "\(secondRound)", "only the new events applied after the restart")
         Self.expectSame(try await Self.answers(restarted, customers: customers), try await Self.answers(wholeClient, customers: customers))
+
+        // One owner down: the replica answers from its copy, that owner's staleness grows in its
+        // own details, the other owner's stays current.
+        owners[1].terminate()
+        try await waitUntil(every: .milliseconds(20)) {
+            (try? await Self.health(restarted)["profiles_staleness_seconds.profiles-1"]).flatMap { $0.flatMap(Double.init) }.map { $0 > 0 } ?? false
+        }
+        let down = try await Self.health(restarted)
+        #expect(down["profiles_staleness_seconds.profiles-0"] == "0.0" && down["profiles_error.profiles-1"] != nil)
+        let stranded = try #require(customers.first { partitioning.partition(of: $0) >= 4 })
+        Self.expectSame(try await Self.answers(restarted, customers: [stranded]), try await Self.answers(wholeClient, customers: [stranded]))
 
         for client in [first, second, reference, products, splitClient, wholeClient, restarted] { await client.close() }
         #expect(split.terminate() == 0)
