@@ -14,7 +14,7 @@ final class Replica: Sendable {
     let memory: Mutex<ReplicaMemory>
     let feeds = Mutex(FeedStatus())
     /// Not ready until the store is loaded into memory and the copy has, once in this replica's
-    /// life, read its three feeds (profiles, profiles' event log, products) to their end: until then an unknown customer may only be one not
+    /// life, read its feeds (products', and each followed profiles process's change feed and event log) to their end: until then an unknown customer may only be one not
     /// copied yet, so the server answers UNAVAILABLE (retryable) instead of NOT_FOUND. A restarted
     /// replica whose copy caught up before is ready as soon as it is loaded, even if profiles or
     /// products is down (it answers from its copy and reports the staleness).
