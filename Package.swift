@@ -308,7 +308,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "CRMRPC", "CRMProtos", "CRMSuitability", "CRMTestSupport", "CRMWorld", "CRMWorldLoader", "CRMReport",
-                "CRMProfilesClient", "CRMPartitions",
+                "CRMProfilesClient", "CRMPartitions", "CRMPropensity",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -17,7 +17,9 @@ import ServiceLifecycle
 /// orders from the products feed — in its store and an in-memory index, and answers only from
 /// that copy, so it keeps answering while profiles or products is down (GetReplicaStatus and the
 /// health details say how stale the copy is). Several replicas run at once, each with its own
-/// store; they give the same answers once caught up, and copy each other's newest model.
+/// store; they give the same answers once caught up, and copy each other's newest model. With
+/// customers partitioned across profiles processes it follows every owner's feeds, each with its
+/// own cursors and staleness (``ProfilesCopyFollowers``, docs/partitioning.md §7).
 ///
 /// Settings: ``MatchingSettings``.
 public struct MatchingService: CRMService {
@@ -30,6 +32,8 @@ public struct MatchingService: CRMService {
     let decisions: DecisionLog
     let context: ServiceContext
     let settings: MatchingSettings
+    /// Every profiles owner's change feed and event log (made here so health can describe them).
+    let profilesFollowers: ProfilesCopyFollowers
 
     public init(context: ServiceContext) throws {
         self.context = context
@@ -37,6 +41,9 @@ public struct MatchingService: CRMService {
         self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears))
         self.campaigns = CampaignStore(database: context.database)
         self.decisions = DecisionLog(database: context.database)
+        self.profilesFollowers = ProfilesCopyFollowers(
+            peer: context.peers["profiles"], replica: replica, pageSize: UInt32(settings.feedPage), interval: settings.feedInterval,
+            snapshotPage: UInt32(settings.snapshotPage), logger: context.logger, metrics: context.metrics)
         Self.sampleReplica(replica, into: context.metrics)
     }
 
@@ -92,12 +99,7 @@ public struct MatchingService: CRMService {
         let interval = settings.feedInterval
         let replica = self.replica
         let logger = context.logger
-        let profilesFeed = ProfilesFeed(replica: replica, logger: logger, snapshotPage: UInt32(settings.snapshotPage))
-        let profiles = CopyFollowers.follower(.profiles, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
-                                              logger: logger, metrics: context.metrics) { client, after, limit in
-            try await profilesFeed.step(client: client, after: after, limit: limit)
-        }
-        let products = CopyFollowers.follower(.products, replica: replica, client: context.peers["products"], pageSize: page, interval: interval,
+        let products = CopyFollowers.products(replica: replica, client: context.peers["products"], pageSize: page, interval: interval,
                                               logger: logger, metrics: context.metrics) { client, after, limit in
             let changes = try await client.serverStreaming(
                 Crm_Products_V1_Products.streamChanges,
@@ -105,13 +107,9 @@ public struct MatchingService: CRMService {
             try await replica.applyProducts(changes)
             return changes.count
         }
-        let events = CopyFollowers.follower(.events, replica: replica, client: context.peers["profiles"], pageSize: page, interval: interval,
-                                            logger: logger) { client, after, limit in
-            try await EventsFeed.step(replica: replica, client: client, after: after, limit: limit)
-        }
         let sync = ModelSync(replica: replica, peers: context.peers["matching"],
                              interval: settings.modelSync, logger: logger)
-        return [ReplicaLoader(replica: replica, logger: logger, then: [profiles, products, events, sync])]
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profilesFollowers, products, sync])]
     }
 
     /// The decision log: the suitability handlers queue every decision into it, so it stops only
@@ -122,9 +120,12 @@ public struct MatchingService: CRMService {
 
     public var readiness: ServiceReadiness { replica.readiness }
 
+    /// The copy's figures; following several profiles owners, each one's positions and staleness
+    /// too (`profiles_staleness_seconds.<owner>`, docs/partitioning.md §7).
     public func healthDetails() async -> [String: String] {
         let status = replica.status()
-        return [
+        let owners = replica.ownerDetails().merging(profilesFollowers.details) { $1 }
+        return owners.merging([
             "customers": "\(status.customers)",
             "products": "\(status.products)",
             "profiles_sequence": "\(status.profilesSequence)",
@@ -134,8 +135,9 @@ public struct MatchingService: CRMService {
             "products_staleness_seconds": String(format: "%.1f", status.productsStalenessSeconds),
             "model_version": status.modelVersion,
             "profiles_snapshot_customers": "\(replica.feeds.withLock { $0.snapshotCustomers })",
+            "behaviour_applied": "\(replica.feeds.withLock { $0.behaviourApplied })",
             "ready": "\(status.ready)",
-        ]
+        ]) { $1 }
     }
 
     /// Loads the store into memory, then runs the followers: the copy is complete in memory before

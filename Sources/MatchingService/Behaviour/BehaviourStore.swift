@@ -12,11 +12,48 @@ enum BehaviourStore {
         let event: BehaviourEvent
     }
 
-    static func insert(_ db: Database, key: String, customerID: String, productCode: String, event: BehaviourEvent) throws {
+    /// Stores an event unless its key is stored; returns whether it was new.
+    @discardableResult
+    static func insert(_ db: Database, key: String, customerID: String, productCode: String, event: BehaviourEvent) throws -> Bool {
         try db.cachedStatement(sql: """
             INSERT INTO behaviour (key, customer_id, at, kind, product_code, family, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO NOTHING
             """).execute(arguments: [key, customerID, event.at, Int(event.kind.rawValue), productCode, Int(event.family), event.amountFen])
+        return db.changesCount > 0
+    }
+
+    /// Stores a view or contact read from profiles' event log under its identity `key`; returns
+    /// whether it is new to the copy (false when the key is stored, or when `adoptingLegacy` and a
+    /// row stored under its event id was given the key: ``adoptLegacy(_:key:customerID:productCode:event:)``),
+    /// so an event read twice — from two owners, or again after a move — is applied once.
+    static func record(_ db: Database, key: String, customerID: String, productCode: String, event: BehaviourEvent, adoptingLegacy: Bool) throws -> Bool {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM behaviour WHERE key = ?)"), arguments: [key]) == true { return false }
+        if adoptingLegacy, try adoptLegacy(db, key: key, customerID: customerID, productCode: productCode, event: event) { return false }
+        return try insert(db, key: key, customerID: customerID, productCode: productCode, event: event)
+    }
+
+    /// Whether the store holds views or contacts keyed by a profiles process's event id
+    /// (`e<event id>`), written before they were keyed by identity (``ProfilesEventKey``).
+    static func hasLegacyEvents(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM behaviour WHERE key GLOB 'e[0-9]*')") ?? false
+    }
+
+    /// Gives `key` to one row stored under an event id (`e<event id>`) with the same customer,
+    /// instant, kind and product as `event`; returns whether there was one (the event is then in
+    /// the copy already, store and memory).
+    ///
+    /// Why matching by content is exact: such rows were read from one profiles process, whose
+    /// events are all read again when the copy starts following several owners (their cursors
+    /// start at 0), each exactly once. One row is taken per event, so events with the same content
+    /// are counted as often as they were; and their content is all the behaviour features read, so
+    /// which of two equal rows is taken changes nothing.
+    static func adoptLegacy(_ db: Database, key: String, customerID: String, productCode: String, event: BehaviourEvent) throws -> Bool {
+        guard let legacy = try String.fetchOne(db.cachedStatement(sql: """
+            SELECT key FROM behaviour WHERE at = ? AND customer_id = ? AND kind = ? AND product_code = ? AND key GLOB 'e[0-9]*' LIMIT 1
+            """), arguments: [event.at, customerID, Int(event.kind.rawValue), productCode])
+        else { return false }
+        try db.cachedStatement(sql: "UPDATE behaviour SET key = ? WHERE key = ?").execute(arguments: [key, legacy])
+        return true
     }
 
     /// Events with `from <= at < until` of the given kinds, in time order.

@@ -8,30 +8,40 @@ import ServiceLifecycle
 /// marks the copy current, a failure marks it stale and answers go on from the copy. A source with no peer configured is not followed: the copy is
 /// what the store holds, and it counts as current so the replica serves it.
 enum CopyFollowers {
-    static func follower(_ source: CopyStore.Source, replica: Replica, client: RPCClient?, pageSize: UInt32, interval: Duration,
-                         logger: Logger, metrics: ServiceMetrics? = nil, step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
-        guard let client else { return Unfollowed(source: source, replica: replica, logger: logger) }
-        return FeedFollower(
-            name: source.rawValue, batch: Int(pageSize), pollInterval: interval, maxBackoff: .seconds(5), logger: logger,
+    /// A follower of the feed whose cursor is named `feed` (``CopyStore/feed(_:owner:)``).
+    static func follower(_ feed: String, replica: Replica, client: RPCClient, pageSize: UInt32, interval: Duration,
+                         logger: Logger, metrics: ServiceMetrics? = nil, step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> FeedFollower {
+        FeedFollower(
+            name: feed, batch: Int(pageSize), pollInterval: interval, maxBackoff: .seconds(5), logger: logger,
             step: { limit in
-                let applied = try await step(client, replica.cursor(source), UInt32(limit))
-                return FeedFollower.Step(received: applied, position: replica.cursor(source))
+                let applied = try await step(client, replica.cursor(feed), UInt32(limit))
+                return FeedFollower.Step(received: applied, position: replica.cursor(feed))
             },
-            onCurrent: { try await replica.markCurrent(source) },
-            onFailure: { replica.markFailed(source, $0) },
+            onCurrent: { try await replica.markCurrent(feed) },
+            onFailure: { replica.markFailed(feed, $0) },
             metrics: metrics
         )
     }
 
-    /// A source without a peer: nothing to follow, so the stored copy is all there is.
+    /// Products' follower, or ``Unfollowed`` without a products peer.
+    static func products(replica: Replica, client: RPCClient?, pageSize: UInt32, interval: Duration, logger: Logger, metrics: ServiceMetrics?,
+                         step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
+        let feed = CopyStore.Source.products.rawValue
+        guard let client else { return Unfollowed(feeds: [feed], replica: replica, logger: logger) }
+        return follower(feed, replica: replica, client: client, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics, step: step)
+    }
+
+    /// Sources without a peer: nothing to follow, so the stored copy is all there is.
     struct Unfollowed: Service {
-        let source: CopyStore.Source
+        let feeds: [String]
         let replica: Replica
         let logger: Logger
 
         func run() async throws {
-            logger.warning("no peer configured for the \(source.rawValue) feed; the copy will not change")
-            try await replica.markCurrent(source)
+            for feed in feeds {
+                logger.warning("no peer configured for the \(feed) feed; the copy will not change")
+                try await replica.markCurrent(feed)
+            }
         }
     }
 }

@@ -12,14 +12,31 @@ enum CopyStore {
         case events
     }
 
-    static func cursor(_ db: Database, _ source: Source) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [source.rawValue]) ?? 0)
+    /// The cursor name of `source`'s feed read from profiles process `owner`: the source's own name
+    /// for a map of one owner (`owner` empty), so a replica that followed one process resumes where
+    /// it was; `<source>.<owner>` (`profiles.profiles-1`, `events.profiles-1`) for each owner of a
+    /// map of several, since each numbers its own feed (docs/partitioning.md §7).
+    static func feed(_ source: Source, owner: String) -> String {
+        owner.isEmpty ? source.rawValue : "\(source.rawValue).\(owner)"
     }
 
-    static func setCursor(_ db: Database, _ source: Source, _ position: UInt64) throws {
+    static func cursor(_ db: Database, _ feed: String) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [feed]) ?? 0)
+    }
+
+    /// Every feed's cursor, by name (the `caught_up_at` mark is not a cursor).
+    static func cursors(_ db: Database) throws -> [String: UInt64] {
+        var cursors: [String: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT source, position FROM feed_cursor WHERE source <> ?", arguments: [caughtUpKey]) {
+            cursors[row[0] as String] = UInt64(clamping: row[1] as Int64)
+        }
+        return cursors
+    }
+
+    static func setCursor(_ db: Database, _ feed: String, _ position: UInt64) throws {
         try db.execute(
             sql: "INSERT INTO feed_cursor (source, position) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET position = excluded.position",
-            arguments: [source.rawValue, Int64(clamping: position)]
+            arguments: [feed, Int64(clamping: position)]
         )
     }
 
@@ -39,7 +56,7 @@ enum CopyStore {
 
     /// Applies one page of the profiles feed. Dimension deltas are merged into the stored
     /// dimensions (the feed sends only what changed), which are kept in the positional form.
-    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent], positions: DimensionPositions) throws {
+    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent], positions: DimensionPositions, feed: String) throws {
         guard let last = changes.last else { return }
         for change in changes {
             switch change.kind {
@@ -66,7 +83,7 @@ enum CopyStore {
                 continue
             }
         }
-        try setCursor(db, .profiles, last.sequence)
+        try setCursor(db, feed, last.sequence)
     }
 
     /// Merges a delta into the stored dimensions. The numbers end in the positional form whatever
@@ -163,7 +180,7 @@ enum CopyStore {
                 continue
             }
         }
-        try setCursor(db, .products, last.sequence)
+        try setCursor(db, Source.products.rawValue, last.sequence)
         return newPurchases
     }
 

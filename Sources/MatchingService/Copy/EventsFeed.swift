@@ -3,9 +3,9 @@ import CRMRPC
 
 /// How a replica reads profiles' event log: only product views and service contacts (the
 /// behaviour features' inputs; trades and positions reach it as dimensions), a page after the
-/// last event applied.
+/// last event applied of one profiles process's log (its cursor `feed`).
 enum EventsFeed {
-    static func step(replica: Replica, client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
+    static func step(replica: Replica, client: RPCClient, feed: String, after: UInt64, limit: UInt32, adoptingLegacy: Bool) async throws -> Int {
         let events = try await client.serverStreaming(
             Crm_Profiles_V1_Profiles.streamEvents,
             Crm_Profiles_V1_StreamEventsRequest.with {
@@ -14,7 +14,7 @@ enum EventsFeed {
                 $0.types = [.productView, .serviceContact]
             }
         ).collect()
-        try await replica.applyEvents(events)
+        try await replica.applyEvents(events, feed: feed, adoptingLegacy: adoptingLegacy)
         return events.count
     }
 }

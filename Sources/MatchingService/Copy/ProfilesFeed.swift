@@ -12,9 +12,14 @@ import Synchronization
 /// An interrupted snapshot resumes after the last customer it applied (a restart of the replica
 /// starts it again: the cursor moves only when it is complete). A profiles service without the
 /// snapshot (UNIMPLEMENTED) is followed from the feed's beginning.
+///
+/// One per profiles process followed (``ProfilesCopyFollowers``): each process's snapshot and
+/// feed hold its own customers, under the cursor `feed`.
 final class ProfilesFeed: Sendable {
     let replica: Replica
     let logger: Logger
+    /// The cursor of this process's change feed (``CopyStore/feed(_:owner:)``).
+    let feed: String
     /// Customers per snapshot call.
     let snapshotPage: UInt32
 
@@ -32,11 +37,15 @@ final class ProfilesFeed: Sendable {
 
     private let state = Mutex(State())
 
-    init(replica: Replica, logger: Logger, snapshotPage: UInt32 = 5_000) {
+    init(replica: Replica, logger: Logger, feed: String = CopyStore.Source.profiles.rawValue, snapshotPage: UInt32 = 5_000) {
         self.replica = replica
         self.logger = logger
+        self.feed = feed
         self.snapshotPage = snapshotPage
     }
+
+    /// One follower step: the dictionary if not read, the snapshot while it is not done, else a
+    /// page of the change feed after `after`; returns how much was applied (`limit` when there is
     /// more to read at once.
     func step(client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
         if !state.withLock({ $0.dictionaryLoaded }) { try await loadDictionary(client) }
@@ -49,7 +58,7 @@ final class ProfilesFeed: Sendable {
             Crm_Profiles_V1_Profiles.streamChanges,
             Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
         if replica.dictionaryIsOutdated(for: changes) { try await loadDictionary(client) }
-        try await replica.applyProfiles(changes)
+        try await replica.applyProfiles(changes, feed: feed)
         return changes.count
     }
 
@@ -98,8 +107,8 @@ final class ProfilesFeed: Sendable {
         }
         state.withLock { $0.snapshot = nil }
         guard progress.applied > 0 else { return false }
-        try await replica.finishSnapshot(followingFrom: progress.smallestSequence, customers: progress.applied)
-        logger.info("profiles snapshot applied", metadata: ["customers": "\(progress.applied)", "following_from": "\(progress.smallestSequence)"])
+        try await replica.finishSnapshot(feed: feed, followingFrom: progress.smallestSequence, customers: progress.applied)
+        logger.info("profiles snapshot applied", metadata: ["feed": "\(feed)", "customers": "\(progress.applied)", "following_from": "\(progress.smallestSequence)"])
         return true
     }
 }

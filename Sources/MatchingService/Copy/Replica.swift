@@ -14,7 +14,7 @@ final class Replica: Sendable {
     let memory: Mutex<ReplicaMemory>
     let feeds = Mutex(FeedStatus())
     /// Not ready until the store is loaded into memory and the copy has, once in this replica's
-    /// life, read its three feeds (profiles, profiles' event log, products) to their end: until then an unknown customer may only be one not
+    /// life, read its feeds (products', and each followed profiles process's change feed and event log) to their end: until then an unknown customer may only be one not
     /// copied yet, so the server answers UNAVAILABLE (retryable) instead of NOT_FOUND. A restarted
     /// replica whose copy caught up before is ready as soon as it is loaded, even if profiles or
     /// products is down (it answers from its copy and reports the staleness).
@@ -22,19 +22,26 @@ final class Replica: Sendable {
 
     /// How current each feed is, for health details and GetReplicaStatus.
     struct FeedStatus: Sendable {
-        var profilesSequence: UInt64 = 0
-        var productsSequence: UInt64 = 0
-        /// The last event of profiles' event log applied (views and contacts).
-        var eventsSequence: UInt64 = 0
-        /// When each feed was last read to its end (unix millis); nil until it first was.
-        var profilesCurrentAt: Int64?
-        var productsCurrentAt: Int64?
-        var eventsCurrentAt: Int64?
-        var profilesError: String?
-        var productsError: String?
-        var eventsError: String?
+        /// One feed's progress.
+        struct Feed: Sendable {
+            /// The last change (or event) applied.
+            var sequence: UInt64 = 0
+            /// When it was last read to its end (unix millis); nil until it first was.
+            var currentAt: Int64?
+            var error: String?
+        }
+
+        /// Every feed by its cursor name: `products`, and for profiles `profiles` (its change feed)
+        /// and `events` (its event log: views and contacts) — or, following a partition map of
+        /// several owners, `profiles.<owner>` and `events.<owner>` for each (``CopyStore/feed(_:owner:)``).
+        var feeds: [String: Feed] = [:]
+        /// The profiles processes followed (`[""]` for one); nil until the partition map is read.
+        var owners: [String]?
         /// Subscriptions in the copy, counted as they are applied (status is polled often).
         var purchases = 0
+        /// Views and contacts from profiles' event log applied to the copy by this process (an
+        /// event read again is not counted: it is not applied again).
+        var behaviourApplied = 0
         /// Customers this process read from profiles' snapshot when its copy started empty.
         var snapshotCustomers = 0
         /// The model version whose background scoring pass has ended, and the business day it
@@ -52,8 +59,8 @@ final class Replica: Sendable {
     /// Rebuilds the index from the store (at start-up, before the followers run).
     func load() async throws {
         let now = currentUnixMillis()
-        let (loaded, profiles, products, events, scorer, purchases, caughtUpBefore) = try await database.read { db
-            -> (ReplicaMemory, UInt64, UInt64, UInt64, Scorer?, Int, Bool) in
+        let (loaded, cursors, scorer, purchases, caughtUpBefore) = try await database.read { db
+            -> (ReplicaMemory, [String: UInt64], Scorer?, Int, Bool) in
             var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
             try CopyStore.load(db, into: &fresh)
             fresh.customers.compact()
@@ -64,8 +71,7 @@ final class Replica: Sendable {
                 for event in grouped[id] ?? [] { fresh.applyBehaviour(event, customerID: id) }
             }
             fresh.behaviour.setSales(try BehaviourStore.salesByProduct(db))
-            return (fresh, try CopyStore.cursor(db, .profiles), try CopyStore.cursor(db, .products), try CopyStore.cursor(db, .events),
-                    try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
+            return (fresh, try CopyStore.cursors(db), try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
         }
         memory.withLock {
             $0 = loaded
@@ -73,9 +79,7 @@ final class Replica: Sendable {
         }
         feeds.withLock {
             $0.purchases = purchases
-            $0.profilesSequence = profiles
-            $0.productsSequence = products
-            $0.eventsSequence = events
+            for (feed, sequence) in cursors { $0.feeds[feed, default: .init()].sequence = sequence }
         }
         _ = crm_heap_trim()
         if caughtUpBefore {
@@ -85,40 +89,51 @@ final class Replica: Sendable {
         }
     }
 
-    func cursor(_ source: CopyStore.Source) -> UInt64 {
-        feeds.withLock {
-            switch source {
-            case .profiles: return $0.profilesSequence
-            case .products: return $0.productsSequence
-            case .events: return $0.eventsSequence
-            }
-        }
+    /// The last position applied of `feed` (a cursor name, ``CopyStore/feed(_:owner:)``).
+    func cursor(_ feed: String) -> UInt64 {
+        feeds.withLock { $0.feeds[feed]?.sequence ?? 0 }
     }
 
-    /// Applies a page of profiles' event log: its product views and service contacts become
-    /// behaviour events (other kinds are skipped), and the customers' cached scores are dropped.
-    func applyEvents(_ events: [Crm_Profiles_V1_LoggedEvent]) async throws {
+    /// Notes which profiles processes the copy follows (from the partition map; `[""]` for one):
+    /// the replica becomes ready only once each one's feeds have been read to their end.
+    func follow(owners: [String]) {
+        feeds.withLock { $0.owners = owners }
+    }
+
+    /// Applies a page of profiles' event log read through `feed`: its product views and service
+    /// contacts become behaviour events (other kinds are skipped), each stored under its identity
+    /// (``ProfilesEventKey``) and applied to the memory only when new to the copy, so an event read
+    /// twice counts once. `adoptingLegacy`: rows stored under event ids may be this page's events
+    /// (``BehaviourStore/adoptLegacy(_:key:customerID:productCode:event:)``).
+    func applyEvents(_ events: [Crm_Profiles_V1_LoggedEvent], feed: String, adoptingLegacy: Bool = false) async throws {
         guard let last = events.last else { return }
         let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
-        let found = events.compactMap { logged in
-            BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }).map { (logged.eventID, $0) }
+        let found = events.compactMap { logged -> (String, (customerID: String, productCode: String, event: BehaviourEvent))? in
+            guard let key = ProfilesEventKey.key(of: logged),
+                  let item = BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }) else { return nil }
+            return (key, item)
         }
-        try await database.write { db in
-            for (id, item) in found {
-                try BehaviourStore.insert(db, key: "e\(id)", customerID: item.customerID, productCode: item.productCode, event: item.event)
+        let new = try await database.write { db in
+            let new = try found.filter { key, item in
+                try BehaviourStore.record(db, key: key, customerID: item.customerID, productCode: item.productCode, event: item.event,
+                                          adoptingLegacy: adoptingLegacy)
             }
-            try CopyStore.setCursor(db, .events, last.eventID)
+            try CopyStore.setCursor(db, feed, last.eventID)
+            return new
         }
         memory.withLock { memory in
-            for (_, item) in found { memory.applyBehaviour(item.event, customerID: item.customerID, productCode: item.productCode) }
+            for (_, item) in new { memory.applyBehaviour(item.event, customerID: item.customerID, productCode: item.productCode) }
         }
-        feeds.withLock { $0.eventsSequence = last.eventID }
+        feeds.withLock {
+            $0.feeds[feed, default: .init()].sequence = last.eventID
+            $0.behaviourApplied += new.count
+        }
     }
 
-    func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent]) async throws {
+    func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent], feed: String) async throws {
         guard let last = changes.last else { return }
         let positions = memory.withLock { $0.positions }
-        try await database.write { db in try CopyStore.applyProfiles(db, changes, positions: positions) }
+        try await database.write { db in try CopyStore.applyProfiles(db, changes, positions: positions, feed: feed) }
         memory.withLock { memory in
             for change in changes {
                 switch change.kind {
@@ -132,7 +147,7 @@ final class Replica: Sendable {
                 }
             }
         }
-        feeds.withLock { $0.profilesSequence = last.sequence }
+        feeds.withLock { $0.feeds[feed, default: .init()].sequence = last.sequence }
     }
 
     /// Applies one page of profiles' snapshot (each entry replaces the customer whole). The feed
@@ -150,18 +165,18 @@ final class Replica: Sendable {
         try await stored
     }
 
-    /// Ends a snapshot: the profiles feed is followed after `sequence` (the smallest sequence of
-    /// the pages applied; later changes may already be in the copy, and applying them again in
-    /// order ends in the same state).
-    func finishSnapshot(followingFrom sequence: UInt64, customers: Int) async throws {
-        try await database.write { db in try CopyStore.setCursor(db, .profiles, sequence) }
+    /// Ends a snapshot of one profiles process: its change feed (`feed`) is followed after
+    /// `sequence` (the smallest sequence of the pages applied; later changes may already be in the
+    /// copy, and applying them again in order ends in the same state).
+    func finishSnapshot(feed: String, followingFrom sequence: UInt64, customers: Int) async throws {
+        try await database.write { db in try CopyStore.setCursor(db, feed, sequence) }
         memory.withLock { $0.customers.compact() }
         // The snapshot's decoded pages are freed by now; hand the heap they left back to the
         // system so the replica's resident memory is its index, not the load's high-water mark.
         _ = crm_heap_trim()
         feeds.withLock {
-            $0.profilesSequence = sequence
-            $0.snapshotCustomers = customers
+            $0.feeds[feed, default: .init()].sequence = sequence
+            $0.snapshotCustomers += customers
         }
     }
 
@@ -197,7 +212,7 @@ final class Replica: Sendable {
             }
         }
         feeds.withLock {
-            $0.productsSequence = last.sequence
+            $0.feeds[CopyStore.Source.products.rawValue, default: .init()].sequence = last.sequence
             $0.purchases += newPurchases
         }
     }
@@ -207,36 +222,24 @@ final class Replica: Sendable {
         memory.withLock { $0.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes) }
     }
 
-    /// Notes that `source`'s feed was read to its end. The first time all three have been (in this
-    /// replica's life: recorded in the store), the replica becomes ready.
-    func markCurrent(_ source: CopyStore.Source, at millis: Int64 = currentUnixMillis()) async throws {
-        let allCurrent = feeds.withLock {
-            switch source {
-            case .profiles:
-                $0.profilesCurrentAt = millis
-                $0.profilesError = nil
-            case .products:
-                $0.productsCurrentAt = millis
-                $0.productsError = nil
-            case .events:
-                $0.eventsCurrentAt = millis
-                $0.eventsError = nil
-            }
-            return $0.profilesCurrentAt != nil && $0.productsCurrentAt != nil && $0.eventsCurrentAt != nil
+    /// Notes that `feed` was read to its end. The first time every feed has been — products', and
+    /// each followed profiles process's change feed and event log — (in this replica's life:
+    /// recorded in the store), the replica becomes ready.
+    func markCurrent(_ feed: String, at millis: Int64 = currentUnixMillis()) async throws {
+        let allCurrent = feeds.withLock { status in
+            status.feeds[feed, default: .init()].currentAt = millis
+            status.feeds[feed, default: .init()].error = nil
+            guard let owners = status.owners else { return false }
+            let names = [CopyStore.Source.products.rawValue] + owners.flatMap { [CopyStore.feed(.profiles, owner: $0), CopyStore.feed(.events, owner: $0)] }
+            return names.allSatisfy { status.feeds[$0]?.currentAt != nil }
         }
         guard allCurrent, !readiness.isReady else { return }
         try await database.write { db in try CopyStore.markCaughtUp(db, at: millis) }
         readiness.markReady()
     }
 
-    func markFailed(_ source: CopyStore.Source, _ error: String) {
-        feeds.withLock {
-            switch source {
-            case .profiles: $0.profilesError = error
-            case .products: $0.productsError = error
-            case .events: $0.eventsError = error
-            }
-        }
+    func markFailed(_ feed: String, _ error: String) {
+        feeds.withLock { $0.feeds[feed, default: .init()].error = error }
     }
 
     /// Installs a model as current in memory (the caller stored it) and scores every customer
@@ -294,26 +297,64 @@ final class Replica: Sendable {
         }
     }
 
+    /// 0 while the follower reads its feed to the end without errors; since the last time it did
+    /// once the source fails; -1 before it ever did.
+    static func staleness(_ feed: FeedStatus.Feed?, nowMillis: Int64) -> Double {
+        guard let feed, let at = feed.currentAt else { return -1 }
+        return feed.error == nil ? 0 : max(0, Double(nowMillis - at) / 1_000)
+    }
+
+    /// The cursor names of `source` for each followed profiles process (before the map is read:
+    /// those the store holds).
+    static func names(_ source: CopyStore.Source, in status: FeedStatus) -> [String] {
+        if let owners = status.owners { return owners.map { CopyStore.feed(source, owner: $0) } }
+        return status.feeds.keys.filter { $0 == source.rawValue || $0.hasPrefix(source.rawValue + ".") }.sorted()
+    }
+
+    /// Over every profiles process followed: the positions added (one process: its position), and
+    /// the largest staleness (-1 while any never was read to its end).
+    static func combined(_ source: CopyStore.Source, _ status: FeedStatus, nowMillis: Int64) -> (sequence: UInt64, staleness: Double) {
+        let names = self.names(source, in: status)
+        let sequence = names.reduce(UInt64(0)) { $0 &+ (status.feeds[$1]?.sequence ?? 0) }
+        let stalenesses = names.map { Self.staleness(status.feeds[$0], nowMillis: nowMillis) }
+        let worst = stalenesses.isEmpty || stalenesses.contains(-1) ? -1 : stalenesses.max() ?? -1
+        return (sequence, worst)
+    }
+
+    /// Each followed profiles process's change feed and event log, when there are several: the last
+    /// position applied and the staleness, by owner (`profiles_staleness_seconds.profiles-1`).
+    func ownerDetails(nowMillis: Int64 = currentUnixMillis()) -> [String: String] {
+        let status = feeds.withLock { $0 }
+        guard let owners = status.owners, owners.count > 1 else { return [:] }
+        var details: [String: String] = ["profiles_owners": owners.joined(separator: ",")]
+        for owner in owners {
+            for (source, label) in [(CopyStore.Source.profiles, "profiles"), (.events, "events")] {
+                let feed = status.feeds[CopyStore.feed(source, owner: owner)]
+                details["\(label)_sequence.\(owner)"] = "\(feed?.sequence ?? 0)"
+                details["\(label)_staleness_seconds.\(owner)"] = String(format: "%.1f", Self.staleness(feed, nowMillis: nowMillis))
+                if let error = feed?.error { details["\(label)_error.\(owner)"] = error }
+            }
+        }
+        return details
+    }
+
     func status(nowMillis: Int64 = currentUnixMillis()) -> Crm_Matching_V1_ReplicaStatus {
         let feeds = self.feeds.withLock { $0 }
         let (customers, products, model, generation) = memory.withLock { ($0.customers.count, $0.catalog.count, $0.scorer?.version ?? "", $0.scoresGeneration) }
-        // 0 while the follower reads its feed to the end without errors; since the last time it
-        // did once the source fails; -1 before it ever did.
-        func staleness(_ at: Int64?, _ error: String?) -> Double {
-            guard let at else { return -1 }
-            return error == nil ? 0 : max(0, Double(nowMillis - at) / 1_000)
-        }
+        let profiles = Self.combined(.profiles, feeds, nowMillis: nowMillis)
+        let events = Self.combined(.events, feeds, nowMillis: nowMillis)
+        let productsFeed = feeds.feeds[CopyStore.Source.products.rawValue]
         return .with {
             $0.customers = UInt64(customers)
             $0.products = UInt64(products)
             $0.purchases = UInt64(feeds.purchases)
-            $0.profilesSequence = feeds.profilesSequence
-            $0.productsSequence = feeds.productsSequence
-            $0.profilesStalenessSeconds = staleness(feeds.profilesCurrentAt, feeds.profilesError)
-            $0.productsStalenessSeconds = staleness(feeds.productsCurrentAt, feeds.productsError)
+            $0.profilesSequence = profiles.sequence
+            $0.productsSequence = productsFeed?.sequence ?? 0
+            $0.profilesStalenessSeconds = profiles.staleness
+            $0.productsStalenessSeconds = Self.staleness(productsFeed, nowMillis: nowMillis)
             $0.modelVersion = model
             $0.ready = readiness.isReady
-            $0.eventsSequence = feeds.eventsSequence
+            $0.eventsSequence = events.sequence
             $0.scoresWarm = model.isEmpty || (feeds.warmedModel == model && feeds.warmedGeneration == generation
                 && feeds.warmedDay == BusinessDays.day(ofMillis: nowMillis))
         }

@@ -95,7 +95,8 @@ enum MatchingSchema {
         migrator.registerMigration("v3-behaviour") { db in
             // The copy of what the per-family behaviour features read: product views and service
             // contacts from profiles' event log, subscriptions and redemptions from products' feed.
-            // `key` makes applying a page twice harmless (e<event id>, o<order id>); `family` is
+            // `key` makes applying a page twice harmless (e<event id>, o<order id>; profiles' events
+            // are keyed by identity since, pe:<kind>:<customer>:<key>, ProfilesEventKey); `family` is
             // the product family when it was known as the row was written (-1 otherwise: resolved
             // again from the catalogue when read).
             try db.create(table: "behaviour", options: .withoutRowID) { table in
