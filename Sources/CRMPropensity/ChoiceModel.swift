@@ -147,7 +147,7 @@ public struct ChoiceModel: Sendable, Equatable {
         let lambda = configuration.lambda * Double(max(1, choices.count))
 
         /// Each alternative's linear part (coefficients · x) in an offer.
-        func linear(_ offer: Offer, _ coefficients: [Double]) -> [Double] {
+        func linear(_ offer: Offers.Offer, _ coefficients: [Double]) -> [Double] {
             (0..<offer.alternatives.count).map { position in
                 var sum = 0.0
                 for k in 0..<featureCount { sum += coefficients[k] * offer.features[position * featureCount + k] }
