@@ -17,7 +17,9 @@ struct FamilyAvailability: Sendable, Equatable {
 /// each customer's dimensions at the end of the month before (profiles' point-in-time snapshot),
 /// their behaviour before the month's first instant (matching's copy of views, contacts and
 /// orders), and which families had a product on sale that MATCHed them on the month's first day.
-/// Nothing from the month itself or later is read, so a row cannot leak its own label.
+/// Nothing from the month itself or later is read, so a row cannot leak its own label. Training
+/// and evaluation get it a block of customers at a time (``stream(_:database:blockSize:_:)``), so
+/// a month of a large book is never held whole.
 struct MonthRows: Sendable {
     let month: BusinessMonth
     /// The month's first instant (00:00 Beijing on its first day), unix millis.
