@@ -45,4 +45,38 @@ struct ChoiceModelTests {
             _ = try ChoiceModel.fit([.init(alternatives: [0], features: [1, 2], chosen: 0)], alternativeCount: 1, featureCount: 1)
         }
     }
+
+    /// Choices that share their offers (``ChoiceModel/Offers``, as training keeps a year of
+    /// purchases: one offer per profile, family and month) fit the very model the same choices
+    /// listed one by one fit, bit for bit.
+    @Test func sharedOffersFitTheModelOfTheChoicesListedOneByOne() throws {
+        var random = SeededGenerator(seed: 7, stream: 3)
+        let alternatives = 9
+        var offers: [ChoiceModel.Offers.Offer] = []
+        for _ in 0..<25 {
+            let offered = (0..<alternatives).filter { _ in random.nextUnit() < 0.6 }
+            guard !offered.isEmpty else { continue }
+            offers.append(.init(alternatives: offered, features: offered.flatMap { _ in [random.nextUnit() * 4 - 2, random.nextUnit() < 0.5 ? 1 : 0, random.nextUnit()] }))
+        }
+        var shared = ChoiceModel.Offers()
+        for offer in offers { _ = shared.add(offer: offer) }
+        var situations: [ChoiceModel.Situation] = []
+        for _ in 0..<3_000 {
+            let offer = Int(random.nextUnit() * Double(offers.count))
+            let chosen = Int(random.nextUnit() * Double(offers[offer].alternatives.count))
+            shared.add(choice: .init(offer: Int32(offer), chosen: Int32(chosen)))
+            situations.append(.init(alternatives: offers[offer].alternatives, features: offers[offer].features, chosen: chosen))
+        }
+        let one = try ChoiceModel.fit(situations, alternativeCount: alternatives, featureCount: 3)
+        let sharing = try ChoiceModel.fit(shared, alternativeCount: alternatives, featureCount: 3)
+        #expect(one.coefficients.map(\.bitPattern) == sharing.coefficients.map(\.bitPattern))
+        #expect(one.intercepts.map(\.bitPattern) == sharing.intercepts.map(\.bitPattern))
+        #expect(one.coefficients.contains { abs($0) > 1e-3 }, "the coefficients moved: \(one.coefficients)")
+        #expect(throws: PropensityError.self) {
+            var bad = ChoiceModel.Offers()
+            _ = bad.add(offer: .init(alternatives: [0, 1], features: [1, 2]))
+            bad.add(choice: .init(offer: 1, chosen: 0))
+            _ = try ChoiceModel.fit(bad, alternativeCount: 2, featureCount: 1)
+        }
+    }
 }

@@ -96,11 +96,13 @@ import Testing
         let replica = harness.replicas[0].service.replica
         let asOf = month.previous.lastDay
         _ = try await SnapshotStore.fetch(asOf: asOf, from: harness.profiles.client(token: "service"), into: replica.database)
-        let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
+        let plan = try await MonthRows.plan(month, replica: replica, choice: choice)
         var rows: [String: [Float]] = [:]
-        inputs.forEachRow(space: space, positives: [], keep: 1, seed: 1) { position, family, _, weight, features in
-            #expect(weight == 1)
-            rows["\(inputs.rows[position].customerID)/\(ProductFamilies.familyNames[family])"] = features
+        try MonthRows.stream(plan, database: replica.database) { inputs in
+            inputs.forEachRow(space: space, positives: [], keep: 1, seed: 1) { position, family, _, weight, features in
+                #expect(weight == 1)
+                rows["\(inputs.rows[position].customerID)/\(ProductFamilies.familyNames[family])"] = features
+            }
         }
         return rows
     }

@@ -61,7 +61,7 @@ struct TrainingSampleTests {
         #expect(abs(weighted - 8_000) < 800)
         // Keeping everything visits every sellable cell once, each with weight 1.
         let all = Self.sample(rows, positives: positives, keep: 1, seed: 7)
-        #expect(all.count == rows.sellableCells && all.allSatisfy { $0.weight == 1 })
+        #expect(all.count == rows.sellable.reduce(0) { $0 + $1.nonzeroBitCount } && all.allSatisfy { $0.weight == 1 })
         #expect(Set(all.map { "\($0.position)/\($0.family)" }).count == 9_000)
     }
 

@@ -92,6 +92,67 @@ enum BehaviourStore {
         return grouped
     }
 
+    /// The events ``byCustomer(_:reaching:until:family:)`` gives, read customer by customer in
+    /// ascending id (byte order, as the snapshot's rows are stored) instead of grouped in memory:
+    /// SQLite sorts them (spilling to a temporary file beyond its cache), so a month of a large
+    /// book is never held whole. Ask for customers in ascending order; each list is sorted as
+    /// `byCustomer` sorts it, so it is the same list.
+    struct CustomerOrder {
+        let rows: RowCursor
+        let family: (String) -> Int?
+        /// The next row read but not yet given (its customer comes later).
+        var pending: (customerID: String, event: BehaviourEvent)?
+        var exhausted = false
+
+        init(_ db: Database, reaching at: Int64, until: Int64 = .max, family: @escaping (String) -> Int?) throws {
+            let day = BusinessDays.millisPerDay
+            let views = at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day
+            let contacts = at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day
+            rows = try Row.fetchCursor(db, sql: """
+                SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour
+                WHERE at < ? AND ((kind = ? AND at >= ?) OR (kind = ? AND at >= ?) OR kind IN (?, ?))
+                ORDER BY customer_id
+                """, arguments: [until, Int(BehaviourEvent.Kind.view.rawValue), views, Int(BehaviourEvent.Kind.contact.rawValue), contacts,
+                                 Int(BehaviourEvent.Kind.subscription.rawValue), Int(BehaviourEvent.Kind.redemption.rawValue)])
+            self.family = family
+        }
+
+        /// The customer's events in time order; those of customers between the previous one asked
+        /// for and this one are skipped.
+        mutating func events(of customerID: String) throws -> [BehaviourEvent] {
+            var found: [BehaviourEvent] = []
+            while let next = try peek() {
+                if next.customerID == customerID {
+                    found.append(next.event)
+                    pending = nil
+                } else if next.customerID.utf8.lexicographicallyPrecedes(customerID.utf8) {
+                    pending = nil
+                } else {
+                    break
+                }
+            }
+            found.sort(by: BehaviourEvent.precedes)
+            return found
+        }
+
+        private mutating func peek() throws -> (customerID: String, event: BehaviourEvent)? {
+            if let pending { return pending }
+            while !exhausted {
+                guard let row = try rows.next() else {
+                    exhausted = true
+                    break
+                }
+                guard let kind = BehaviourEvent.Kind(rawValue: UInt8(clamping: row[3] as Int)) else { continue }
+                let family: Int = row[4]
+                let stored = Stored(customerID: row[0], productCode: row[1],
+                                    event: BehaviourEvent(at: row[2], kind: kind, family: family >= 0 ? family : nil, amountFen: row[5]))
+                pending = (stored.customerID, resolved(stored, family: self.family))
+                return pending
+            }
+            return nil
+        }
+    }
+
     static func resolved(_ stored: Stored, family: (String) -> Int?) -> BehaviourEvent {
         guard stored.event.family < 0, !stored.productCode.isEmpty, let known = family(stored.productCode) else { return stored.event }
         return BehaviourEvent(at: stored.event.at, kind: stored.event.kind, family: known, amountFen: stored.event.amountFen)

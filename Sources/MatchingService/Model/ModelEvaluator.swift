@@ -32,8 +32,7 @@ struct ModelEvaluator: Sendable {
             return (bought, top, orders)
         }
         guard orders > 0 else { throw NoOrders(month: month) }
-        let inputs = try await MonthRows.load(month, replica: replica, choice: scorer.choice)
-        let rows = inputs.rows
+        let plan = try await MonthRows.plan(month, replica: replica, choice: scorer.choice)
         let products = codes.isEmpty ? topCodes : codes
         let day = month.firstDay
         var evaluation = Crm_Matching_V1_Evaluation.with {
@@ -42,33 +41,47 @@ struct ModelEvaluator: Sendable {
             $0.buyers = UInt64(bought.values.reduce(into: Set<String>()) { $0.formUnion($1) }.count)
         }
         // Each customer's family propensity is the same for every product of the family: computed
-        // once per (customer, family), from the same rows training builds.
-        var propensities: [Int: [Double]] = [:]
-        func propensity(_ family: Int) -> [Double] {
-            if let known = propensities[family] { return known }
-            let computed = rows.indices.map { index -> Double in
-                Scorer.sigmoid(scorer.model.logit(inputs.features(index, family: family, space: scorer.space)))
-            }
-            propensities[family] = computed
-            return computed
+        // once per (customer, family), from the same rows training builds, streamed a block of
+        // customers at a time; what is kept per customer is a number per family evaluated and
+        // their total assets (the richest-first list), not the month's inputs.
+        let familyOf = replica.memory.withLock { memory in
+            Dictionary(products.compactMap { code in memory.catalog[code]?.family.map { (code, $0) } }, uniquingKeysWith: { first, _ in first })
         }
+        let families = Set(familyOf.values)
+        var propensities: [Int: [Double]] = [:]
+        for family in families {
+            var list: [Double] = []
+            list.reserveCapacity(plan.customerIDs.count)
+            propensities[family] = list
+        }
+        var assets: [Float] = []
+        assets.reserveCapacity(plan.customerIDs.count)
+        try MonthRows.stream(plan, database: replica.database) { block in
+            for index in block.rows.indices {
+                assets.append(block.rows[index].value("total_assets"))
+                for family in families {
+                    propensities[family, default: []].append(Scorer.sigmoid(scorer.model.logit(block.features(index, family: family, space: scorer.space))))
+                }
+            }
+        }
+        let customerIDs = plan.customerIDs
         for code in products {
-            guard let family = replica.memory.withLock({ $0.catalog[code]?.family }) else { continue }
-            let familyPropensity = propensity(family)
+            guard let family = familyOf[code] else { continue }
+            let familyPropensity = propensities[family] ?? []
             let figures = replica.memory.withLock { memory -> Crm_Matching_V1_ProductEvaluation? in
                 guard let entry = memory.catalog[code] else { return nil }
                 // Eligible: MATCHing the product on the first day of the month, by the replica's facts.
                 var eligible: [Int] = []
                 var profiles: [UInt32] = []
-                for index in rows.indices {
-                    guard let profile = inputs.profiles[index],
+                for index in customerIDs.indices {
+                    guard let profile = plan.profiles[index],
                           memory.rules.matches(customer: memory.keys.profiles[Int(profile)], product: entry.facts, today: day)
                     else { continue }
                     eligible.append(index)
                     profiles.append(profile)
                 }
                 let buyers = bought[code] ?? []
-                let ids = eligible.map { rows[$0].customerID }
+                let ids = eligible.map { customerIDs[$0] }
                 let labels = ids.map { buyers.contains($0) }
                 // The model: family propensity times the product's share among what the profile may buy.
                 var shareOfProfile: [UInt32: Double] = [:]
@@ -88,8 +101,7 @@ struct ModelEvaluator: Sendable {
                 let model = RankingMetrics.ranking(scores: modelScores, tieBreak: ids)
                 let random = RankingMetrics.ranking(scores: ids.map { ModelTrainer.unitHash($0, family, month, 7) }, tieBreak: ids)
                 let richest = RankingMetrics.ranking(scores: eligible.map { index in
-                    let assets = rows[index].value("total_assets")
-                    return Double(assets.isNaN ? -1 : assets)
+                    Double(assets[index].isNaN ? -1 : assets[index])
                 }, tieBreak: ids)
                 func figures(_ ranking: [Int]) -> [Crm_Matching_V1_RankingFigures] {
                     ks.map { k in

@@ -139,12 +139,19 @@ struct ModelTrainer: Sendable {
 
         // 2. The products' shares within their families, from the training months' purchases,
         // each against the products on sale that MATCHed the buyer on the month's first day.
-        var situations: [ChoiceSituation] = []
-        for month in months { situations += choiceSituations(month, purchases: purchasesByMonth[month] ?? []) }
+        // Buyers with the same suitability profile faced the same offer in a month: each offer is
+        // kept once and each purchase is 8 bytes, so this stage no longer grows by kilobytes a
+        // purchase (BENCHMARKS.md › memory while training).
+        var situations = ChoiceSituations()
+        for month in months { choiceSituations(month, purchases: purchasesByMonth[month] ?? [], into: &situations) }
+        purchasesByMonth = [:]
         try Task.checkCancellation()
         let (weights, choiceMessage) = try Self.fitChoice(situations)
+        let (choiceCount, offerCount) = (situations.choices.count, situations.offers.count)
+        situations = ChoiceSituations()
         let choice = ProductChoice(weights: weights, choice: choiceMessage)
-        progress(.with { $0.stage = "choice"; $0.done = UInt64(situations.count); $0.total = UInt64(situations.count) })
+        stages.note("choice model: \(choiceCount) purchases as choices among \(offerCount) offers")
+        progress(.with { $0.stage = "choice"; $0.done = UInt64(choiceCount); $0.total = UInt64(choiceCount) })
 
         // 3. Rows: only the (customer, family) pairs that could be sold at the month's start.
         // Trees take them as one-byte codes, written as each row is made: the edges come from the
@@ -156,20 +163,25 @@ struct ModelTrainer: Sendable {
         var validation = try RowSet(space: space, coding: trees)
         for (index, month) in months.enumerated() {
             try Task.checkCancellation()
-            let inputs = try await MonthRows.load(month, replica: replica, choice: choice)
+            // The month's inputs are streamed a block of customers at a time (``MonthRows/stream``):
+            // only the plan (a few bytes a customer) is held for the whole month.
+            let plan = try await MonthRows.plan(month, replica: replica, choice: choice)
             let positives = positivesByMonth[month] ?? []
-            let keep = Self.keptShare(positives: positives.count, negativesPerPositive: negativesPerPositive, sellableCells: inputs.sellableCells)
+            let sellableCells = plan.sellableCells
+            let keep = Self.keptShare(positives: positives.count, negativesPerPositive: negativesPerPositive, sellableCells: sellableCells)
             let isValidation = index == months.count - 1 && months.count > 1
             if isValidation, let edges = training.edges { try validation.adopt(edges) }
-            try inputs.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
-                if isValidation {
-                    try validation.append(features, label: label, weight: weight)
-                } else {
-                    try training.append(features, label: label, weight: weight)
+            try MonthRows.stream(plan, database: database) { block in
+                try block.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
+                    if isValidation {
+                        try validation.append(features, label: label, weight: weight)
+                    } else {
+                        try training.append(features, label: label, weight: weight)
+                    }
                 }
             }
             training.learnEdgesIfSampleFull()
-            stages.note("rows of \(month): \(training.count) training and \(validation.count) validation rows so far (\(training.positives + validation.positives) positives; \(inputs.sellableCells) sellable cells, a share \(String(format: "%.4f", keep)) of the negatives kept; rows held in \((training.heldBytes + validation.heldBytes) >> 20) MiB)")
+            stages.note("rows of \(month): \(training.count) training and \(validation.count) validation rows so far (\(training.positives + validation.positives) positives; \(sellableCells) sellable cells, a share \(String(format: "%.4f", keep)) of the negatives kept; rows held in \((training.heldBytes + validation.heldBytes) >> 20) MiB)")
             progress(.with { $0.stage = "rows"; $0.done = UInt64(index + 1); $0.total = UInt64(months.count) })
         }
         guard training.positives > 0 else {
@@ -337,51 +349,70 @@ struct ModelTrainer: Sendable {
         }
     }
 
-    /// One purchase as the choice model sees it: the products the buyer could have bought from
-    /// the family (on sale and MATCHing on the month's first day), each one's features, and which.
-    struct ChoiceSituation: Sendable {
-        let products: [String]
-        let features: [Double]
-        let chosen: Int
+    /// The training months' purchases as the choice model sees them: each purchase is the offer
+    /// the buyer faced (the products of the family on sale that MATCHed them on the month's first
+    /// day, each one's features) and which product they took. An offer depends on the buyer only
+    /// through their suitability profile, so it is kept once per (month, profile, family) and a
+    /// purchase is an index into the offers and a position.
+    struct ChoiceSituations: Sendable {
+        struct Offer: Sendable {
+            let products: [String]
+            let features: [Double]
+        }
+
+        var offers: [Offer] = []
+        var choices: [ChoiceModel.Offers.Choice] = []
     }
 
-    /// The month's purchases as choices; a purchase of a product that was not among the buyer's
-    /// choices on the first day (launched later in the month), or by a customer whose assessment
-    /// did not cover that day, is left out.
-    func choiceSituations(_ month: BusinessMonth, purchases: [Purchase]) -> [ChoiceSituation] {
+    /// Adds the month's purchases as choices to `situations`; a purchase of a product that was
+    /// not among the buyer's choices on the first day (launched later in the month), or by a
+    /// customer whose assessment did not cover that day, is left out.
+    func choiceSituations(_ month: BusinessMonth, purchases: [Purchase], into situations: inout ChoiceSituations) {
         let day = month.firstDay
-        return replica.memory.withLock { memory in
+        replica.memory.withLock { memory in
             let buyers = Array(Set(purchases.map(\.customer))).sorted()
             let profiles = memory.availableProducts(customerIDs: buyers, day: day, choice: nil).profiles
             var profileOf: [String: UInt32] = [:]
             for (buyer, profile) in zip(buyers, profiles) { profileOf[buyer] = profile }
-            var sets: [String: [CatalogEntry]] = [:]
-            var situations: [ChoiceSituation] = []
+            // Per "profile/family": the products on offer, and the offer's index once a purchase used it.
+            var sets: [String: (choices: [CatalogEntry], offer: Int32?)] = [:]
             for purchase in purchases {
                 guard let profile = profileOf[purchase.customer], let family = memory.catalog[purchase.product]?.family else { continue }
                 let key = "\(profile)/\(family)"
-                let choices = sets[key] ?? memory.choiceSet(profile: profile, family: family, day: day)
-                sets[key] = choices
-                guard let chosen = choices.firstIndex(where: { $0.product.productCode == purchase.product }) else { continue }
-                let facts = memory.keys.profiles[Int(profile)]
-                let features = choices.flatMap { entry in
-                    ProductChoiceFeatures.values(customer: facts, entry: entry, day: day,
-                                                 recentSales: memory.behaviour.recentSales(of: entry.product.productCode, day: day))
+                var known = sets[key] ?? (memory.choiceSet(profile: profile, family: family, day: day), nil)
+                guard let chosen = known.choices.firstIndex(where: { $0.product.productCode == purchase.product }) else {
+                    sets[key] = known
+                    continue
                 }
-                situations.append(ChoiceSituation(products: choices.map(\.product.productCode), features: features, chosen: chosen))
+                let offer: Int32
+                if let index = known.offer {
+                    offer = index
+                } else {
+                    let facts = memory.keys.profiles[Int(profile)]
+                    let features = known.choices.flatMap { entry in
+                        ProductChoiceFeatures.values(customer: facts, entry: entry, day: day,
+                                                     recentSales: memory.behaviour.recentSales(of: entry.product.productCode, day: day))
+                    }
+                    situations.offers.append(ChoiceSituations.Offer(products: known.choices.map(\.product.productCode), features: features))
+                    offer = Int32(situations.offers.count - 1)
+                    known.offer = offer
+                }
+                sets[key] = known
+                situations.choices.append(.init(offer: offer, chosen: Int32(chosen)))
             }
-            return situations
         }
     }
 
     /// Fits the choice model: each product's weight (exp of its intercept) and the coefficients.
-    static func fitChoice(_ situations: [ChoiceSituation]) throws -> ([String: Double], Crm_Matching_V1_ChoiceModel) {
-        let codes = Array(Set(situations.flatMap(\.products))).sorted()
+    static func fitChoice(_ situations: ChoiceSituations) throws -> ([String: Double], Crm_Matching_V1_ChoiceModel) {
+        let codes = Array(Set(situations.offers.flatMap(\.products))).sorted()
         let id = Dictionary(uniqueKeysWithValues: codes.enumerated().map { ($1, $0) })
-        let model = try ChoiceModel.fit(
-            situations.map { ChoiceModel.Situation(alternatives: $0.products.compactMap { id[$0] }, features: $0.features, chosen: $0.chosen) },
-            alternativeCount: codes.count, featureCount: ProductChoiceFeatures.names.count
-        )
+        var shared = ChoiceModel.Offers()
+        for offer in situations.offers {
+            _ = shared.add(offer: .init(alternatives: offer.products.compactMap { id[$0] }, features: offer.features))
+        }
+        for choice in situations.choices { shared.add(choice: choice) }
+        let model = try ChoiceModel.fit(shared, alternativeCount: codes.count, featureCount: ProductChoiceFeatures.names.count)
         var weights: [String: Double] = [:]
         for (index, code) in codes.enumerated() { weights[code] = exp(model.intercepts[index]) }
         return (weights, .with {

@@ -17,7 +17,9 @@ struct FamilyAvailability: Sendable, Equatable {
 /// each customer's dimensions at the end of the month before (profiles' point-in-time snapshot),
 /// their behaviour before the month's first instant (matching's copy of views, contacts and
 /// orders), and which families had a product on sale that MATCHed them on the month's first day.
-/// Nothing from the month itself or later is read, so a row cannot leak its own label.
+/// Nothing from the month itself or later is read, so a row cannot leak its own label. Training
+/// and evaluation get it a block of customers at a time (``stream(_:database:blockSize:_:)``), so
+/// a month of a large book is never held whole.
 struct MonthRows: Sendable {
     let month: BusinessMonth
     /// The month's first instant (00:00 Beijing on its first day), unix millis.
@@ -32,23 +34,88 @@ struct MonthRows: Sendable {
     /// Per profile code: what it could buy of each family on the first day.
     let available: [UInt32: FamilyAvailability]
 
-    /// The month's inputs; `choice` (the model's within-family choice) values what each profile
-    /// could buy (``FamilyAvailability/choiceValues``), left missing without one.
-    static func load(_ month: BusinessMonth, replica: Replica, choice: ProductChoice?) async throws -> MonthRows {
-        let start = BusinessDays.millis(ofDay: month.firstDay)
-        let catalogue = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
-        let (rows, behaviour) = try await replica.database.read { db in
-            (try SnapshotStore.rows(db, asOf: month.previous.lastDay),
-             try BehaviourStore.byCustomer(db, reaching: start, until: start) { catalogue[$0] ?? nil })
+    /// Which customers a month's rows are built for and what each could buy, a few bytes a
+    /// customer: the month-end snapshot's customers in order, each one's suitability profile and
+    /// sellable families (enough to size the negatives' sample before any row is built). The rows'
+    /// inputs themselves, a few hundred bytes a customer plus their behaviour events, are streamed
+    /// by ``stream(_:database:blockSize:_:)``.
+    struct Plan: Sendable {
+        let month: BusinessMonth
+        /// The month's first instant (00:00 Beijing on its first day), unix millis.
+        let start: Int64
+        /// The snapshot's customers, in the store's order (customer id, byte order).
+        let customerIDs: [String]
+        let profiles: [UInt32?]
+        let sellable: [UInt16]
+        let available: [UInt32: FamilyAvailability]
+        /// Product code → family, to resolve behaviour rows stored without one.
+        let families: [String: Int?]
+
+        /// The (customer, family) cells that can be sold at the month's start.
+        var sellableCells: Int {
+            sellable.reduce(0) { $0 + $1.nonzeroBitCount }
         }
-        let ids = rows.map(\.customerID)
+    }
+
+    /// The month's plan; `choice` (the model's within-family choice) values what each profile
+    /// could buy (``FamilyAvailability/choiceValues``), left missing without one.
+    static func plan(_ month: BusinessMonth, replica: Replica, choice: ProductChoice?) async throws -> Plan {
+        let start = BusinessDays.millis(ofDay: month.firstDay)
+        let families = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
+        let ids = try await replica.database.read { db in
+            try String.fetchAll(db, sql: "SELECT customer_id FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [month.previous.lastDay])
+        }
         let (profiles, available) = replica.memory.withLock { memory in memory.availableProducts(customerIDs: ids, day: month.firstDay, choice: choice) }
-        let sellable = profiles.map { profile in
+        return Plan(month: month, start: start, customerIDs: ids, profiles: profiles,
+                    sellable: sellableFamilies(profiles: profiles, available: available), available: available, families: families)
+    }
+
+    /// Per customer: bit f set when family f had a product on sale that MATCHed their profile.
+    static func sellableFamilies(profiles: [UInt32?], available: [UInt32: FamilyAvailability]) -> [UInt16] {
+        profiles.map { profile in
             profile.flatMap { available[$0] }.map { availability in
                 availability.counts.indices.reduce(UInt16(0)) { mask, family in availability.counts[family] > 0 ? mask | (1 << UInt16(family)) : mask }
             } ?? 0
         }
-        return MonthRows(month: month, start: start, rows: rows, behaviour: behaviour, sellable: sellable, profiles: profiles, available: available)
+    }
+
+    /// The month's inputs, `blockSize` customers at a time in the plan's order, each block a
+    /// ``MonthRows`` of its own customers (its positions count from the block's first). A
+    /// month at a million customers is a million snapshot rows and several million behaviour
+    /// events, about 1 GB held whole; streamed, the replica holds one block, and SQLite sorts the
+    /// month's behaviour rows by customer (spilling to a temporary file beyond its cache) so they
+    /// are read beside the snapshot's rows in one pass. Each block's rows are those the whole
+    /// month gives for the same customers: the same snapshot rows and, per customer, the same
+    /// events in the same order (``BehaviourStore/byCustomer(_:reaching:until:family:)``).
+    ///
+    /// Runs in one read transaction on the calling thread (the rows are built synchronously as
+    /// the blocks arrive); cancelling the task stops it at the next block.
+    static func stream(_ plan: Plan, database: DatabasePool, blockSize: Int = 10_000, _ visit: (MonthRows) throws -> Void) throws {
+        try database.read { db in
+            let snapshots = try Row.fetchCursor(db, sql: "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? ORDER BY customer_id",
+                                                arguments: [plan.month.previous.lastDay])
+            var behaviour = try BehaviourStore.CustomerOrder(db, reaching: plan.start, until: plan.start) { plan.families[$0] ?? nil }
+            var position = 0
+            while position < plan.customerIDs.count {
+                try Task.checkCancellation()
+                let end = min(plan.customerIDs.count, position + max(1, blockSize))
+                var rows: [SnapshotRow] = []
+                rows.reserveCapacity(end - position)
+                var events: [String: [BehaviourEvent]] = [:]
+                while position + rows.count < end, let stored = try snapshots.next() {
+                    let row = try SnapshotRow(customerID: stored[0], blob: stored[1])
+                    guard row.customerID == plan.customerIDs[position + rows.count] else { throw SnapshotRow.SnapshotError.changed }
+                    let own = try behaviour.events(of: row.customerID)
+                    if !own.isEmpty { events[row.customerID] = own }
+                    rows.append(row)
+                }
+                guard position + rows.count == end else { throw SnapshotRow.SnapshotError.changed }
+                try visit(MonthRows(month: plan.month, start: plan.start, rows: rows, behaviour: events,
+                                    sellable: Array(plan.sellable[position..<end]), profiles: Array(plan.profiles[position..<end]),
+                                    available: plan.available))
+                position = end
+            }
+        }
     }
 
     /// The behaviour features of row `index` at the month's start.
@@ -64,12 +131,6 @@ struct MonthRows: Sendable {
 
     func isSellable(_ index: Int, family: Int) -> Bool {
         sellable[index] & (1 << UInt16(family)) != 0
-    }
-
-    /// The (customer, family) cells that can be sold at the month's start: the training rows
-    /// before negatives are sampled.
-    var sellableCells: Int {
-        sellable.reduce(0) { $0 + $1.nonzeroBitCount }
     }
 
     /// Visits the month's training rows: every sellable (customer, family) cell whose customer

@@ -264,6 +264,8 @@ struct SnapshotRow: Sendable {
 
     enum SnapshotError: Error {
         case truncated, stale
+        /// A month's snapshot rows were not the customers its plan read a moment before.
+        case changed
     }
 
     struct ByteReader {
