@@ -96,19 +96,25 @@ import Testing
             try #require(Self.sample(text, "\(name){service=\"test\"}"), "\(name) missing")
         }
         let first = await scrape()
-        // Use at least 0.2 s of this thread's CPU (counted by the kernel, not by a clock).
-        let thread = "/proc/thread-self/stat"
-        let threadStart = ProcessFigures.cpuSeconds(statPath: thread)
+        // Use some CPU (the process's, as the kernel counts it: not a clock), then scrape again
+        // between two readings of the same count.
+        let atFirst = ProcessFigures.cpuSeconds()
         var spin: UInt64 = 0
-        while ProcessFigures.cpuSeconds(statPath: thread) - threadStart < 0.2 {
+        while ProcessFigures.cpuSeconds() - atFirst < 0.05 {
             for step in 0..<1_000_000 { spin = spin &* 6364136223846793005 &+ UInt64(step) }
         }
+        let beforeSecond = ProcessFigures.cpuSeconds()
         let second = await scrape()
+        let afterSecond = ProcessFigures.cpuSeconds()
         let peakAfter = Double(try #require(ProcessFigures.statusBytes("VmHWM")))
 
         #expect(spin != 1)
         #expect(first.contains("# TYPE process_cpu_seconds_total counter"))
-        #expect(try value(second, "process_cpu_seconds_total") - value(first, "process_cpu_seconds_total") >= 0.19)
+        let cpu = try value(second, "process_cpu_seconds_total")
+        // The counter adds what was used since the last scrape, so it is the kernel's count (to a
+        // floating-point sum's rounding).
+        #expect(cpu >= beforeSecond - 0.001 && cpu <= afterSecond + 0.001)
+        #expect(cpu > (try value(first, "process_cpu_seconds_total")))
         let resident = try value(second, "process_resident_memory_bytes")
         #expect(resident > 1_048_576 && resident <= peakAfter)
         #expect(try value(second, "crm_process_peak_resident_memory_bytes") <= peakAfter)
