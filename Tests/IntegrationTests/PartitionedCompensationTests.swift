@@ -11,16 +11,12 @@ import Testing
 /// the same statements, and after a restart of the first the next month too (every owner's cursor
 /// resumed exactly: nothing lost, nothing counted twice).
 @Suite(.serialized) struct PartitionedCompensationTests {
-    static let adminToken = "dev-admin-token"
     static let count = 8
     /// The types compensation's events feed asks for (its cursor is the last of these).
     static let followedTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
     private func client(_ process: ServiceProcess) -> RPCClient {
-        RPCClient(configuration: ClientConfiguration(
-            endpoints: [process.endpoint], security: process.clientSecurity, token: Self.adminToken, defaultDeadline: .seconds(60),
-            initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
-        ))
+        process.adminClient()
     }
 
     static func millis(_ month: Int, _ day: Int, hour: Int = 10) -> Int64 {
@@ -169,15 +165,7 @@ import Testing
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-comp-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = workDir.appendingPathComponent("topology.json")
-        func writeTopology(_ endpoints: [String]) throws {
-            let text = """
-            {"profiles": [\(endpoints.map { "\"\($0)\"" }.joined(separator: ", "))],
-             "partitions": {"count": \(Self.count), "epoch": 1, "owners": {"profiles-0": "0-3", "profiles-1": "4-7"}}}
-            """
-            try Data(text.utf8).write(to: topology, options: .atomic)
-        }
-        try writeTopology([])
+        let topology = try TwoOwnerTopology(in: workDir, count: Self.count)
         let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         let split = ServiceProcess(service: "compensation", workDir: workDir, name: "compensation-split")
@@ -185,12 +173,12 @@ import Testing
         defer { for process in owners + [single, split, whole] { process.terminate() } }
         for (ordinal, process) in owners.enumerated() {
             try await process.start(arguments: [
-                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.path)",
+                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
                 "--setting", "partitions.owner=profiles-\(ordinal)",
             ])
         }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
-        try writeTopology(owners.map { "127.0.0.1:\($0.port)" })
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
         let first = client(owners[0]), second = client(owners[1]), reference = client(single)
 
         // Customers on both owners, each sent to both sides through one endpoint.

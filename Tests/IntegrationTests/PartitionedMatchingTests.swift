@@ -15,7 +15,6 @@ import Testing
 /// each owner's feeds resume after what was applied (nothing applied again, counted) and the
 /// answers stay equal; with one owner down it answers from its copy and reports that owner stale.
 @Suite(.serialized) struct PartitionedMatchingTests {
-    static let adminToken = "dev-admin-token"
     static let count = 8
     static let followed: [Crm_Profiles_V1_EventType] = [.productView, .serviceContact]
     /// Products of three families and risks: (code, type, family type name, risk).
@@ -24,10 +23,7 @@ import Testing
     ]
 
     private func client(_ process: ServiceProcess) -> RPCClient {
-        RPCClient(configuration: ClientConfiguration(
-            endpoints: [process.endpoint], security: process.clientSecurity, token: Self.adminToken, defaultDeadline: .seconds(60),
-            initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
-        ))
+        process.adminClient()
     }
 
     static func today(plus days: Int) -> Crm_Common_V1_Date {
@@ -155,15 +151,7 @@ import Testing
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-match-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = workDir.appendingPathComponent("topology.json")
-        func writeTopology(_ endpoints: [String]) throws {
-            let text = """
-            {"profiles": [\(endpoints.map { "\"\($0)\"" }.joined(separator: ", "))],
-             "partitions": {"count": \(Self.count), "epoch": 1, "owners": {"profiles-0": "0-3", "profiles-1": "4-7"}}}
-            """
-            try Data(text.utf8).write(to: topology, options: .atomic)
-        }
-        try writeTopology([])
+        let topology = try TwoOwnerTopology(in: workDir, count: Self.count)
         let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         let productsProcess = ServiceProcess(service: "products", workDir: workDir)
@@ -172,13 +160,13 @@ import Testing
         defer { for process in owners + [single, productsProcess, split, whole] { process.terminate() } }
         for (ordinal, process) in owners.enumerated() {
             try await process.start(arguments: [
-                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.path)",
+                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
                 "--setting", "partitions.owner=profiles-\(ordinal)",
             ])
         }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
         try await productsProcess.start()
-        try writeTopology(owners.map { "127.0.0.1:\($0.port)" })
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
         let first = client(owners[0]), second = client(owners[1]), reference = client(single), products = client(productsProcess)
 
         for product in Self.products {

@@ -15,22 +15,10 @@ import Testing
 /// the same answers from either endpoint as from the single process, and a killed owner makes only
 /// its partitions unavailable.
 @Suite(.serialized) struct PartitionedProfilesTests {
-    static let adminToken = "dev-admin-token"
     static let count = 8
 
     private func client(_ process: ServiceProcess) -> RPCClient {
-        RPCClient(configuration: ClientConfiguration(
-            endpoints: [process.endpoint], security: process.clientSecurity, token: Self.adminToken, defaultDeadline: .seconds(60),
-            initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
-        ))
-    }
-
-    private func writeTopology(_ url: URL, profiles: [String]) throws {
-        let text = """
-        {"profiles": [\(profiles.map { "\"\($0)\"" }.joined(separator: ", "))],
-         "partitions": {"count": \(Self.count), "epoch": 1, "owners": {"profiles-0": "0-3", "profiles-1": "4-7"}}}
-        """
-        try Data(text.utf8).write(to: url, options: .atomic)
+        process.adminClient()
     }
 
     /// The same call to the partitioned entry process and to the reference, answers compared by the caller.
@@ -58,22 +46,21 @@ import Testing
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = workDir.appendingPathComponent("topology.json")
+        let topology = try TwoOwnerTopology(in: workDir, count: Self.count)
         // Owners first, endpoints once known: the map names owners, not ports.
-        try writeTopology(topology, profiles: [])
         let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         defer { for process in owners + [single] { process.terminate() } }
         for (ordinal, process) in owners.enumerated() {
             try await process.start(arguments: [
-                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.path)",
+                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
                 "--setting", "partitions.owner=profiles-\(ordinal)",
                 // The owners ask each other's business day often, so the test's wait for them to agree is short.
                 "--setting", "partitions.business_day_interval_ms=100",
             ])
         }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
-        try writeTopology(topology, profiles: owners.map { "127.0.0.1:\($0.port)" })
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
 
         let first = client(owners[0]), second = client(owners[1]), reference = client(single)
         let pair = Pair(entry: first, reference: reference)
