@@ -7,14 +7,14 @@ import Testing
 @Suite struct CompensatedEventKindsTests {
     @Test func onlyTheKindsCompensationRecordsHaveAKey() {
         typealias I = ProfilesEventIdentity
-        #expect(I.key(of: CompensationHarness.trade(9, customer: "C1", on: (2025, 3, 3), commission: 1, fees: 0, amount: 1), among: .compensated) == "pe:trade:C1:T9")
-        #expect(I.key(of: CompensationHarness.interest(9, customer: "C1", on: (2025, 3, 3), fen: 1), among: .compensated) == "pe:margin_interest:C1:I9")
+        #expect(I.key(of: CompensationHarness.trade(9, customer: "C1", on: (2025, 3, 3), commission: 1, fees: 0, amount: 1), among: I.Kind.compensated) == "pe:trade:C1:T9")
+        #expect(I.key(of: CompensationHarness.interest(9, customer: "C1", on: (2025, 3, 3), fen: 1), among: I.Kind.compensated) == "pe:margin_interest:C1:I9")
         let position = Crm_Profiles_V1_LoggedEvent.with {
             $0.eventID = 9
             $0.dailyPosition = .with { $0.idempotencyKey = "P9"; $0.customerID = "C1" }
         }
-        #expect(I.key(of: position, among: .compensated) == nil)
+        #expect(I.key(of: position, among: I.Kind.compensated) == nil)
         let view = Crm_Profiles_V1_LoggedEvent.with { $0.productView = .with { $0.idempotencyKey = "V9"; $0.customerID = "C1" } }
-        #expect(I.key(of: view, among: .compensated) == nil)
+        #expect(I.key(of: view, among: I.Kind.compensated) == nil)
     }
 }

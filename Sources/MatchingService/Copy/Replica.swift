@@ -109,7 +109,7 @@ final class Replica: Sendable {
         guard let last = events.last else { return }
         let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let found = events.compactMap { logged -> (String, (customerID: String, productCode: String, event: BehaviourEvent))? in
-            guard let key = ProfilesEventIdentity.key(of: logged, among: .behaviour),
+            guard let key = ProfilesEventIdentity.key(of: logged, among: ProfilesEventIdentity.Kind.behaviour),
                   let item = BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }) else { return nil }
             return (key, item)
         }
