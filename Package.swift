@@ -175,11 +175,11 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // glibc's malloc_trim for services that free a large load (a C target: Swift's Glibc module does not export it).
         .target(name: "CRMHeap"),
-        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap"], swiftSettings: strictSettings),
+        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap", "CRMProfilesClient"], swiftSettings: strictSettings),
         /// Compensation's settlement rules as pure values and functions: what a month pays each
         /// manager, from plain inputs. No store, no RPC; the service and crm-bench both use it.
         .target(name: "CompensationSettlement", dependencies: ["CRMPrimitives"], swiftSettings: strictSettings),
-        .target(name: "CompensationService", dependencies: serviceDependencies + ["CompensationSettlement"], swiftSettings: strictSettings),
+        .target(name: "CompensationService", dependencies: serviceDependencies + ["CompensationSettlement", "CRMProfilesClient"], swiftSettings: strictSettings),
         .executableTarget(name: "crm-profiles", dependencies: ["ProfilesService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         .executableTarget(name: "crm-products", dependencies: ["ProductsService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
         .executableTarget(name: "crm-matching", dependencies: ["MatchingService", "CRMServiceHost", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strictSettings),
@@ -254,6 +254,7 @@ let package = Package(
         .testTarget(name: "CRMSuitabilityTests", dependencies: ["CRMSuitability"]),
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
         .testTarget(name: "CRMPartitionsTests", dependencies: ["CRMPartitions"]),
+        .testTarget(name: "CRMProtosTests", dependencies: ["CRMProtos"]),
         .testTarget(
             name: "CRMWorldTests",
             dependencies: ["CRMWorld", "CRMProtos", "CRMPrimitives", "CRMRPC", "ProfilesService", "ProductsService", "CompensationService"]

@@ -49,7 +49,10 @@ import Testing
         #expect(CopyStore.feed(.profiles, owner: "") == "profiles")
         #expect(CopyStore.feed(.events, owner: "") == "events")
         #expect(CopyStore.feed(.events, owner: "profiles-1") == "events.profiles-1")
-        #expect(ProfilesEventKey.key("product_view", customerID: "C:1%", idempotencyKey: "a:b") == "pe:product_view:C%3A1%25:a:b")
+        #expect(ProfilesEventIdentity.key(.productView, customerID: "C:1%", idempotencyKey: "a:b") == "pe:product_view:C%3A1%25:a:b")
+        #expect(ProfilesEventIdentity.key(of: Self.view(1, customer: "C:1%", key: "a:b", at: 0), among: ProfilesEventIdentity.Kind.behaviour) == "pe:product_view:C%3A1%25:a:b")
+        #expect(ProfilesEventIdentity.key(of: Self.contact(2, customer: "C1", key: "K1", at: 0), among: ProfilesEventIdentity.Kind.behaviour) == "pe:service_contact:C1:K1")
+        #expect(ProfilesEventIdentity.key(of: .with { $0.trade = .with { $0.customerID = "C1"; $0.idempotencyKey = "T1" } }, among: ProfilesEventIdentity.Kind.behaviour) == nil)
     }
 
     @Test func theSameIdsFromTwoOwnersAreDifferentEventsAndTheSameEventTwiceCountsOnce() async throws {

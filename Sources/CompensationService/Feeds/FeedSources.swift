@@ -79,7 +79,7 @@ enum FeedSources {
     /// numbers its own log), and skipped when recorded already, under that identity or under their
     /// old event id (``LegacyEventKeys``); positions replace the customer's figure for the day.
     static func apply(_ db: Database, _ event: Crm_Profiles_V1_LoggedEvent, costs: TradeCostSchedule) throws {
-        if let key = ProfilesEventIdentity.key(of: event), try IncomeStore.isLegacyRecorded(db, key: key) { return }
+        if let key = ProfilesEventIdentity.key(of: event, among: ProfilesEventIdentity.Kind.compensated), try IncomeStore.isLegacyRecorded(db, key: key) { return }
         switch event.body {
         case .trade(let trade):
             let commission = TradeCommission(

@@ -78,7 +78,7 @@ final class LegacyEventKeys: Sendable {
         let id = event.eventID
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM legacy_profiles_event WHERE event_id = ? AND identity IS NULL"),
                                 arguments: [Int64(clamping: id)]) != nil,
-              let key = ProfilesEventIdentity.key(of: event) else { return }
+              let key = ProfilesEventIdentity.key(of: event, among: ProfilesEventIdentity.Kind.compensated) else { return }
         let legacy = "pe:\(id)"
         let recorded: (table: String, customerID: String, amountFen: Int64)?
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT customer_id, amount_fen FROM income_item WHERE source_event_id = ?"),

@@ -1,3 +1,4 @@
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -22,7 +23,8 @@ import Synchronization
 /// `GetPartitionMap`) keeps today's cursor names `profiles_events` and `profiles_customers`, so an
 /// existing install resumes where it was. The map is read once, at the first step (retried until
 /// it is answered, and until every owner has an endpoint: an owner's log can be read only from
-/// that owner); ownership changes only with a partition move, which re-reading belongs with.
+/// that owner); ownership changes only with a partition move, which re-reading belongs with. The
+/// map is resolved to owners by `CRMProfilesClient`'s ``ProfilesOwners``, shared with matching.
 final class ProfilesFollowers: Service, Sendable {
     /// Makes a follower named `name` running `step`.
     typealias Make = @Sendable (_ name: String, _ step: @escaping @Sendable (Int) async throws -> FeedFollower.Step) -> FeedFollower
@@ -55,55 +57,15 @@ final class ProfilesFollowers: Service, Sendable {
         self.make = make
     }
 
-    /// One profiles process to follow: its owner name (empty before partitions) and a client to it.
-    struct Owner: Sendable {
-        var name: String
-        var client: RPCClient
-        /// Whether the client was opened here (and is closed here).
-        var made: Bool
-    }
-
     /// The feed's cursor name for `owner` when the map has `owners` owners: today's name for one.
     static func feed(_ base: String, owner: String, owners: Int) -> String {
         owners <= 1 || owner.isEmpty ? base : "\(base).\(owner)"
     }
 
-    /// The owners in the map `peer` answers with, each with a client at its endpoint (the peer
-    /// itself for the owner that answered, and for a map of one owner).
-    static func owners(of peer: RPCClient) async throws -> [Owner] {
-        let map: Crm_Profiles_V1_GetPartitionMapResponse
-        do {
-            map = try await peer.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(), options: FeedSources.callTimeout)
-        } catch let error as RPCError where error.code == .unimplemented {
-            return [Owner(name: "", client: peer, made: false)]  // a profiles version before partitions: one process
-        }
-        guard map.owners.count > 1 else { return [Owner(name: map.owners.first?.name ?? "", client: peer, made: false)] }
-        var owners: [Owner] = []
-        var made: [RPCClient] = []
-        for owner in map.owners {
-            // The peer itself only when it can reach no other process (a peer listing several
-            // endpoints may send the next call to another one, whose log is another).
-            if owner.name == map.answeredBy && peer.configuration.endpoints.count == 1 {
-                owners.append(Owner(name: owner.name, client: peer, made: false))
-                continue
-            }
-            guard let endpoint = Endpoint(owner.endpoint) else {
-                for client in made { await client.close() }
-                throw RPCError(.unavailable, "partition map of \(map.answeredBy): owners[\(owner.name)].endpoint is '\(owner.endpoint)', not host:port yet; its log can be read only from it")
-            }
-            var configuration = peer.configuration
-            configuration.endpoints = [endpoint]
-            let client = RPCClient(configuration: configuration)
-            made.append(client)
-            owners.append(Owner(name: owner.name, client: client, made: true))
-        }
-        return owners
-    }
-
     /// The followers, reading the map first if it has not been read.
     func followers() async throws -> [FeedFollower] {
         if let resolved = state.withLock({ $0.resolved }) { return resolved.followers }
-        let owners = try await Self.owners(of: peer)
+        let owners = try await ProfilesOwners.read(from: peer, options: FeedSources.callTimeout)
         if owners.count > 1, let pending = try await database.read({ db in try LegacyEventKeys.pending(db) }) {
             // Old rows are keyed by one process's ids, which another owner's ids would not match.
             for owner in owners where owner.made { await owner.client.close() }

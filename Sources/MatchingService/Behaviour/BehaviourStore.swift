@@ -33,7 +33,7 @@ enum BehaviourStore {
     }
 
     /// Whether the store holds views or contacts keyed by a profiles process's event id
-    /// (`e<event id>`), written before they were keyed by identity (``ProfilesEventKey``).
+    /// (`e<event id>`), written before they were keyed by identity (``ProfilesEventIdentity``).
     static func hasLegacyEvents(_ db: Database) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM behaviour WHERE key GLOB 'e[0-9]*')") ?? false
     }

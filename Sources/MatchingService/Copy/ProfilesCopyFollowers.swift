@@ -1,3 +1,4 @@
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -15,15 +16,15 @@ import Synchronization
 /// partition map from its configured profiles peer (`GetPartitionMap`) and follows each owner with
 /// its own cursors (`profiles.<owner>`, `events.<owner>`), each page applied with its cursor in
 /// one transaction, so a restart resumes every owner exactly where it stopped. Views and contacts
-/// are stored by identity (``ProfilesEventKey``), so the same event read from two owners (after a
+/// are stored by identity (``ProfilesEventIdentity``), so the same event read from two owners (after a
 /// partition moved) counts once.
 ///
 /// A map with one owner (every single-process install, and a profiles version without
 /// `GetPartitionMap`) keeps the cursor names `profiles` and `events`, so an existing replica
 /// resumes where it was. The map is read once, at the first step, retried until it is answered and
 /// until every owner has an endpoint (an owner's feeds can be read only from that owner);
-/// ownership changes only with a partition move, which re-reading belongs with. The same reading
-/// as compensation's `ProfilesFollowers` (services share no module).
+/// ownership changes only with a partition move, which re-reading belongs with. The map is resolved
+/// to owners by `CRMProfilesClient`'s ``ProfilesOwners``, the same reading as compensation's.
 final class ProfilesCopyFollowers: Service, Sendable {
     struct Resolved: Sendable {
         var followers: [FeedFollower]
@@ -34,14 +35,6 @@ final class ProfilesCopyFollowers: Service, Sendable {
     struct State: Sendable {
         var resolved: Resolved?
         var lastError: String?
-    }
-
-    /// One profiles process to follow: its owner name (empty for a map of one) and a client to it.
-    struct Owner: Sendable {
-        var name: String
-        var client: RPCClient
-        /// Whether the client was opened here (and is closed here).
-        var made: Bool
     }
 
     let peer: RPCClient?
@@ -68,43 +61,11 @@ final class ProfilesCopyFollowers: Service, Sendable {
 
     static let mapTimeout = CallOptions.timeout(.seconds(20))
 
-    /// The owners in the map `peer` answers with, each with a client at its endpoint (the peer
-    /// itself for a map of one owner, and for the owner that answered when the peer reaches only it).
-    static func owners(of peer: RPCClient) async throws -> [Owner] {
-        let map: Crm_Profiles_V1_GetPartitionMapResponse
-        do {
-            map = try await peer.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(), options: mapTimeout)
-        } catch let error as RPCError where error.code == .unimplemented {
-            return [Owner(name: "", client: peer, made: false)]  // a profiles version before partitions: one process
-        }
-        guard map.owners.count > 1 else { return [Owner(name: "", client: peer, made: false)] }
-        var owners: [Owner] = []
-        var made: [RPCClient] = []
-        for owner in map.owners {
-            // The peer itself only when it can reach no other process (a peer listing several
-            // endpoints may send the next call to another one, whose feeds are another's).
-            if owner.name == map.answeredBy && peer.configuration.endpoints.count == 1 {
-                owners.append(Owner(name: owner.name, client: peer, made: false))
-                continue
-            }
-            guard let endpoint = Endpoint(owner.endpoint) else {
-                for client in made { await client.close() }
-                throw RPCError(.unavailable, "partition map of \(map.answeredBy): owners[\(owner.name)].endpoint is '\(owner.endpoint)', not host:port yet; its feeds can be read only from it")
-            }
-            var configuration = peer.configuration
-            configuration.endpoints = [endpoint]
-            let client = RPCClient(configuration: configuration)
-            made.append(client)
-            owners.append(Owner(name: owner.name, client: client, made: true))
-        }
-        return owners
-    }
-
     /// The followers (each owner's change feed, then its event log), reading the map first if it
     /// has not been read.
     func followers(of peer: RPCClient) async throws -> [FeedFollower] {
         if let resolved = state.withLock({ $0.resolved }) { return resolved.followers }
-        let owners = try await Self.owners(of: peer)
+        let owners = try await ProfilesOwners.read(from: peer, options: Self.mapTimeout)
         // Views and contacts stored under one process's event ids are read again from every owner
         // (their cursors start at 0): each takes its stored row instead of adding a second.
         let adoptingLegacy = owners.count > 1 ? try await replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) } : false

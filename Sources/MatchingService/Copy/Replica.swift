@@ -102,14 +102,14 @@ final class Replica: Sendable {
 
     /// Applies a page of profiles' event log read through `feed`: its product views and service
     /// contacts become behaviour events (other kinds are skipped), each stored under its identity
-    /// (``ProfilesEventKey``) and applied to the memory only when new to the copy, so an event read
+    /// (``ProfilesEventIdentity``) and applied to the memory only when new to the copy, so an event read
     /// twice counts once. `adoptingLegacy`: rows stored under event ids may be this page's events
     /// (``BehaviourStore/adoptLegacy(_:key:customerID:productCode:event:)``).
     func applyEvents(_ events: [Crm_Profiles_V1_LoggedEvent], feed: String, adoptingLegacy: Bool = false) async throws {
         guard let last = events.last else { return }
         let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let found = events.compactMap { logged -> (String, (customerID: String, productCode: String, event: BehaviourEvent))? in
-            guard let key = ProfilesEventKey.key(of: logged),
+            guard let key = ProfilesEventIdentity.key(of: logged, among: ProfilesEventIdentity.Kind.behaviour),
                   let item = BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }) else { return nil }
             return (key, item)
         }

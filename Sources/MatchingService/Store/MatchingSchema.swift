@@ -96,7 +96,7 @@ enum MatchingSchema {
             // The copy of what the per-family behaviour features read: product views and service
             // contacts from profiles' event log, subscriptions and redemptions from products' feed.
             // `key` makes applying a page twice harmless (e<event id>, o<order id>; profiles' events
-            // are keyed by identity since, pe:<kind>:<customer>:<key>, ProfilesEventKey); `family` is
+            // are keyed by identity since, pe:<kind>:<customer>:<key>, ProfilesEventIdentity); `family` is
             // the product family when it was known as the row was written (-1 otherwise: resolved
             // again from the catalogue when read).
             try db.create(table: "behaviour", options: .withoutRowID) { table in
