@@ -189,9 +189,14 @@ import Testing
         }
 
         // Eight callers decide as fast as they can, each on its own connection, until matching goes.
+        // Before the SIGTERM a failed call (a deadline on a busy machine) is only not counted; after
+        // it, the first failure ends the caller. A caller that fails many times in a row before it
+        // stops too, and the wait below then ends with a failure instead of waiting for ever.
         final class Tally: Sendable {
             let answered = Mutex<[String: String]>([:])  // order id → customer
             let sent = Atomic(0)
+            let stopping = Atomic(false)
+            let callersEnded = Atomic(0)
         }
         let tally = Tally()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -199,7 +204,11 @@ import Testing
                 group.addTask {
                     let caller = RPCClient(configuration: ClientConfiguration(endpoints: [matching.endpoint], security: matching.clientSecurity, token: "dev-admin-token",
                                                                               defaultDeadline: .seconds(5)))
-                    defer { Task { await caller.close() } }
+                    defer {
+                        tally.callersEnded.add(1, ordering: .relaxed)
+                        Task { await caller.close() }
+                    }
+                    var failuresInARow = 0
                     while true {
                         let number = tally.sent.add(1, ordering: .relaxed).newValue
                         let orderID = "D\(worker)-\(number)", customer = customers[number % customers.count]
@@ -208,14 +217,19 @@ import Testing
                                 $0.customerID = customer; $0.productCode = "F1"; $0.orderID = orderID
                             })
                             tally.answered.withLock { $0[orderID] = customer }
+                            failuresInARow = 0
                         } catch {
-                            return  // the server went away: this caller is done
+                            failuresInARow += 1
+                            // The server went away (or never answers): this caller is done.
+                            if tally.stopping.load(ordering: .relaxed) || failuresInARow >= 100 { return }
                         }
                     }
                 }
             }
             // SIGTERM once the load is well under way; the callers stop as the server goes.
-            try await waitUntil { tally.answered.withLock { $0.count } >= 300 }
+            try await waitUntil { tally.answered.withLock { $0.count } >= 300 || tally.callersEnded.load(ordering: .relaxed) == 8 }
+            try #require(tally.answered.withLock { $0.count } >= 300, "every caller stopped failing before 300 decisions were answered")
+            tally.stopping.store(true, ordering: .relaxed)
             #expect(matching.terminate() == 0)
             try await group.waitForAll()
         }
