@@ -15,6 +15,17 @@ public struct ProfilesOwner: Sendable {
         self.client = client
         self.made = made
     }
+
+    /// The name of a follower's cursor for this owner's feed `base`: `base` itself for the one
+    /// owner of a single-process map (so an install that followed one process resumes where it
+    /// was), `<base>.<owner>` for each owner of a map of several, since each numbers its own feed.
+    public func cursor(_ base: String) -> String {
+        Self.cursor(base, owner: name)
+    }
+
+    public static func cursor(_ base: String, owner: String) -> String {
+        owner.isEmpty ? base : "\(base).\(owner)"
+    }
 }
 
 /// Reads profiles' partition map for the consumers that follow every owner's log and feeds

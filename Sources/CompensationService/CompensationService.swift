@@ -37,7 +37,7 @@ public struct CompensationService: CRMService {
     let followers: [FeedFollower]
     /// Profiles' event log and change feed in every profiles process owning partitions; nil
     /// without a profiles peer.
-    let profilesFollowers: ProfilesFollowers?
+    let profilesFollowers: DeferredFollowers?
     let metrics: ServiceMetrics
 
     public init(context: ServiceContext) throws {
@@ -54,7 +54,7 @@ public struct CompensationService: CRMService {
         }
         if let profiles {
             let logger = context.logger, metrics = context.metrics
-            profilesFollowers = ProfilesFollowers(peer: profiles, database: database, costs: settings.tradeCosts, maxBackoff: settings.maxBackoff,
+            profilesFollowers = ProfilesFollowers.make(peer: profiles, database: database, costs: settings.tradeCosts, maxBackoff: settings.maxBackoff,
                                                   logger: logger) { name, step in
                 FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
                              logger: logger, step: step, metrics: metrics)

@@ -1,3 +1,4 @@
+import CRMProfilesClient
 import CRMProtos
 import Foundation
 import GRDB
@@ -17,7 +18,7 @@ enum CopyStore {
     /// it was; `<source>.<owner>` (`profiles.profiles-1`, `events.profiles-1`) for each owner of a
     /// map of several, since each numbers its own feed (docs/partitioning.md §7).
     static func feed(_ source: Source, owner: String) -> String {
-        owner.isEmpty ? source.rawValue : "\(source.rawValue).\(owner)"
+        ProfilesOwner.cursor(source.rawValue, owner: owner)
     }
 
     static func cursor(_ db: Database, _ feed: String) throws -> UInt64 {
