@@ -10,6 +10,16 @@ enum BehaviourStore {
         let customerID: String
         let productCode: String
         let event: BehaviourEvent
+
+        /// A row of `customer_id, product_code, at, kind, family, amount_minor`; nil for a kind
+        /// this version does not know.
+        init?(_ row: Row) {
+            guard let kind = BehaviourEvent.Kind(rawValue: UInt8(clamping: row[3] as Int)) else { return nil }
+            let family: Int = row[4]
+            customerID = row[0]
+            productCode = row[1]
+            event = BehaviourEvent(at: row[2], kind: kind, family: family >= 0 ? family : nil, amountFen: row[5])
+        }
     }
 
     /// Stores an event unless its key is stored; returns whether it was new.
@@ -27,8 +37,11 @@ enum BehaviourStore {
     /// row stored under its event id was given the key: ``adoptLegacy(_:key:customerID:productCode:event:)``),
     /// so an event read twice — from two owners, or again after a move — is applied once.
     static func record(_ db: Database, key: String, customerID: String, productCode: String, event: BehaviourEvent, adoptingLegacy: Bool) throws -> Bool {
+        // The insert itself says whether the key was stored; only a legacy row to adopt needs the
+        // key looked up first (adopting a row for an event already stored would drop one).
+        guard adoptingLegacy else { return try insert(db, key: key, customerID: customerID, productCode: productCode, event: event) }
         if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM behaviour WHERE key = ?)"), arguments: [key]) == true { return false }
-        if adoptingLegacy, try adoptLegacy(db, key: key, customerID: customerID, productCode: productCode, event: event) { return false }
+        if try adoptLegacy(db, key: key, customerID: customerID, productCode: productCode, event: event) { return false }
         return try insert(db, key: key, customerID: customerID, productCode: productCode, event: event)
     }
 
@@ -65,21 +78,23 @@ enum BehaviourStore {
             """, arguments: [from, until])
         var found: [Stored] = []
         while let row = try rows.next() {
-            guard let kind = BehaviourEvent.Kind(rawValue: UInt8(clamping: row[3] as Int)) else { continue }
-            let family: Int = row[4]
-            found.append(Stored(customerID: row[0], productCode: row[1],
-                                event: BehaviourEvent(at: row[2], kind: kind, family: family >= 0 ? family : nil, amountFen: row[5])))
+            if let stored = Stored(row) { found.append(stored) }
         }
         return found
+    }
+
+    /// The earliest instants a view and a contact may have to count at `at` (their retention and
+    /// two days' margin).
+    static func retentionStarts(reaching at: Int64) -> (views: Int64, contacts: Int64) {
+        let day = BusinessDays.millisPerDay
+        return (at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day, at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day)
     }
 
     /// Every customer's behaviour that can still count at `at` or later (views and contacts within
     /// their retention, every order), grouped by customer, each list in time order, families
     /// resolved with `family(of:)` where the stored row had none.
     static func byCustomer(_ db: Database, reaching at: Int64, until: Int64 = .max, family: (String) -> Int?) throws -> [String: [BehaviourEvent]] {
-        let day = BusinessDays.millisPerDay
-        let views = at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day
-        let contacts = at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day
+        let (views, contacts) = retentionStarts(reaching: at)
         var grouped: [String: [BehaviourEvent]] = [:]
         for stored in try events(db, from: min(views, contacts), until: until, kinds: [.view, .contact])
         where stored.event.at >= (stored.event.kind == .view ? views : contacts) {
@@ -105,9 +120,7 @@ enum BehaviourStore {
         var exhausted = false
 
         init(_ db: Database, reaching at: Int64, until: Int64 = .max, family: @escaping (String) -> Int?) throws {
-            let day = BusinessDays.millisPerDay
-            let views = at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day
-            let contacts = at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day
+            let (views, contacts) = BehaviourStore.retentionStarts(reaching: at)
             rows = try Row.fetchCursor(db, sql: """
                 SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour
                 WHERE at < ? AND ((kind = ? AND at >= ?) OR (kind = ? AND at >= ?) OR kind IN (?, ?))
@@ -142,10 +155,7 @@ enum BehaviourStore {
                     exhausted = true
                     break
                 }
-                guard let kind = BehaviourEvent.Kind(rawValue: UInt8(clamping: row[3] as Int)) else { continue }
-                let family: Int = row[4]
-                let stored = Stored(customerID: row[0], productCode: row[1],
-                                    event: BehaviourEvent(at: row[2], kind: kind, family: family >= 0 ? family : nil, amountFen: row[5]))
+                guard let stored = Stored(row) else { continue }
                 pending = (stored.customerID, resolved(stored, family: self.family))
                 return pending
             }

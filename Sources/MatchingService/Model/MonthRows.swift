@@ -63,7 +63,7 @@ struct MonthRows: Sendable {
         let start = BusinessDays.millis(ofDay: month.firstDay)
         let families = replica.memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let ids = try await replica.database.read { db in
-            try String.fetchAll(db, sql: "SELECT customer_id FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [month.previous.lastDay])
+            try SnapshotStore.customerIDs(db, asOf: month.previous.lastDay)
         }
         let (profiles, available) = replica.memory.withLock { memory in memory.availableProducts(customerIDs: ids, day: month.firstDay, choice: choice) }
         return Plan(month: month, start: start, customerIDs: ids, profiles: profiles,
@@ -92,8 +92,7 @@ struct MonthRows: Sendable {
     /// the blocks arrive); cancelling the task stops it at the next block.
     static func stream(_ plan: Plan, database: DatabasePool, blockSize: Int = 10_000, _ visit: (MonthRows) throws -> Void) throws {
         try database.read { db in
-            let snapshots = try Row.fetchCursor(db, sql: "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? ORDER BY customer_id",
-                                                arguments: [plan.month.previous.lastDay])
+            let snapshots = try SnapshotStore.cursor(db, asOf: plan.month.previous.lastDay)
             var behaviour = try BehaviourStore.CustomerOrder(db, reaching: plan.start, until: plan.start) { plan.families[$0] ?? nil }
             var position = 0
             while position < plan.customerIDs.count {
@@ -102,8 +101,7 @@ struct MonthRows: Sendable {
                 var rows: [SnapshotRow] = []
                 rows.reserveCapacity(end - position)
                 var events: [String: [BehaviourEvent]] = [:]
-                while position + rows.count < end, let stored = try snapshots.next() {
-                    let row = try SnapshotRow(customerID: stored[0], blob: stored[1])
+                while position + rows.count < end, let row = try snapshots.next() {
                     guard row.customerID == plan.customerIDs[position + rows.count] else { throw SnapshotRow.SnapshotError.changed }
                     let own = try behaviour.events(of: row.customerID)
                     if !own.isEmpty { events[row.customerID] = own }

@@ -331,8 +331,22 @@ enum SnapshotStore {
     }
 
     static func rows(_ db: Database, asOf: Int32) throws -> [SnapshotRow] {
-        try Row.fetchAll(db, sql: "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [asOf])
+        var rows: [SnapshotRow] = []
+        let cursor = try self.cursor(db, asOf: asOf)
+        while let row = try cursor.next() { rows.append(row) }
+        return rows
+    }
+
+    /// A month-end's rows one at a time, in customer id order (byte order): a month of a large
+    /// book is read without being held whole.
+    static func cursor(_ db: Database, asOf: Int32) throws -> MapCursor<RowCursor, SnapshotRow> {
+        try Row.fetchCursor(db, sql: "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [asOf])
             .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
+    }
+
+    /// A month-end's customers, in the order of ``cursor(_:asOf:)``.
+    static func customerIDs(_ db: Database, asOf: Int32) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT customer_id FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [asOf])
     }
 
     /// Fetches the snapshots for several month-ends in one pass (StreamDimensionsAsOf's
