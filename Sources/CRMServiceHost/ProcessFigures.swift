@@ -27,11 +27,21 @@ public enum ProcessFigures {
 
     /// A `status` figure in bytes (VmRSS, VmHWM, VmSize…), or nil when it cannot be read.
     public static func statusBytes(_ field: String, process: String = "self") -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("\(field):") }),
-              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kilobytes * 1_024
+        statusBytes([field], process: process)[field]
+    }
+
+    /// Several `status` figures in bytes from one read of the file, by name; those that cannot be
+    /// read are missing.
+    public static func statusBytes(_ fields: Set<String>, process: String = "self") -> [String: Int] {
+        guard let status = try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8) else { return [:] }
+        var found: [String: Int] = [:]
+        for line in status.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = String(line[..<colon])
+            guard fields.contains(name), let kilobytes = Int(line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") else { continue }
+            found[name] = kilobytes * 1_024
+        }
+        return found
     }
 
     /// When the process started, in seconds since 1970: the boot time (`/proc/stat`'s `btime`) plus

@@ -6,8 +6,9 @@ import Synchronization
 /// and rules written for other services read ours unchanged; plus the peak resident memory and the
 /// control group's memory limit, which the alert on memory compares against.
 ///
-/// Why sampled at the scrape: the kernel already counts all of it; reading four small `/proc` files
-/// when Prometheus asks costs nothing between scrapes and nothing on any call's path.
+/// Why sampled at the scrape: the kernel already counts all of it; reading a few small `/proc`
+/// files (`status` once) when Prometheus asks costs nothing between scrapes and nothing on any
+/// call's path.
 enum ProcessMetrics {
     static func register(on metrics: ServiceMetrics) {
         let resident = metrics.gauge("process_resident_memory_bytes")
@@ -23,9 +24,10 @@ enum ProcessMetrics {
         // The counter only goes up by what was used since the last scrape.
         let cpuCounted = Mutex(0.0)
         metrics.onScrape {
-            if let bytes = ProcessFigures.statusBytes("VmRSS") { resident.record(bytes) }
-            if let bytes = ProcessFigures.statusBytes("VmHWM") { peak.record(bytes) }
-            if let bytes = ProcessFigures.statusBytes("VmSize") { virtual.record(bytes) }
+            let memory = ProcessFigures.statusBytes(["VmRSS", "VmHWM", "VmSize"])
+            if let bytes = memory["VmRSS"] { resident.record(bytes) }
+            if let bytes = memory["VmHWM"] { peak.record(bytes) }
+            if let bytes = memory["VmSize"] { virtual.record(bytes) }
             if let limit, let bytes = ProcessFigures.memoryLimitBytes() { limit.record(bytes) }
             if let count = ProcessFigures.openDescriptors() { openDescriptors.record(count) }
             if let count = ProcessFigures.descriptorLimit() { maxDescriptors.record(count) }

@@ -346,8 +346,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
         let timeout: TimeAmount? = request.deadlineMs > 0 ? .milliseconds(Int64(request.deadlineMs)) : shared.configuration.defaultDeadline
         // One clock read serves the deadline, the log line's and the metrics' start.
-        let now: NIODeadline? = timeout != nil || logsCalls || shared.metrics != nil ? .now() : nil
-        let deadline = timeout.flatMap { timeout in now.map { $0 + timeout } }
+        let now = NIODeadline.now()
+        let deadline = timeout.map { now + $0 }
         let callContext = CallContext(
             method: request.method,
             callID: callID,
@@ -367,13 +367,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                                             method: request.method, metadata: request.metadata)
         // The log line names the call's trace: the caller's, or the one its span started.
         let record = logsCalls
-            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: now ?? .now(),
+            ? CallRecord(method: request.method, requestID: callContext.requestID, principal: principal?.name ?? "-", started: now,
                          traceID: trace.traceID)
             : nil
         var call = ActiveCall(task: nil, deadline: deadline, timeout: timeout, record: record, span: trace.span)
         if let metrics = shared.metrics {
             call.series = route.series
-            call.started = now ?? .now()
+            call.started = now
             metrics.callStarted()
         }
 
