@@ -85,6 +85,11 @@ struct BenchMain: AsyncParsableCommand {
                               ("rpc with metrics and tracing", "rpc with metrics"), ("rpc with metrics and tracing", "rpc"),
                               ("rpc with metrics and tracing", "rpc with traceparent"), ("rpc over TLS", "rpc")]
 
+    /// The scenarios `--only` selects (all without it).
+    var selectedScenarios: [Scenario] {
+        Self.scenarios.filter { scenario in only.map { scenario.name.contains($0) } ?? true }
+    }
+
     struct Result {
         var callsPerSecond: Double
         var p50: Double
@@ -146,7 +151,7 @@ struct BenchMain: AsyncParsableCommand {
         let duration = TimeAmount.nanoseconds(Int64(seconds * 1e9))
         var results: [String: [Result]] = [:]
         for round in 1...rounds {
-            for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
+            for scenario in selectedScenarios {
                 for variant in Self.variants where stack.map({ $0.split(separator: "|").contains(Substring(variant)) }) ?? true {
                     let before = serverCPU.nanoseconds()
                     let started = NIODeadline.now()
@@ -199,7 +204,7 @@ struct BenchMain: AsyncParsableCommand {
 
         print("| scenario | stack | calls/s | p50 µs | p99 µs | p999 µs | server CPU µs/call |")
         print("|---|---|---:|---:|---:|---:|---:|")
-        for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
+        for scenario in selectedScenarios {
             var medians: [String: Result] = [:]
             for variant in Self.variants {
                 let runs = results["\(scenario.name)|\(variant)"] ?? []
@@ -225,7 +230,7 @@ struct BenchMain: AsyncParsableCommand {
         // same load on the machine; the median of those is steadier than a ratio of medians.
         print("\n| scenario | stack / baseline | calls/s ratio, median of rounds | each round | server CPU ratio, median of rounds |")
         print("|---|---|---:|---|---:|")
-        for scenario in Self.scenarios where only.map({ scenario.name.contains($0) }) ?? true {
+        for scenario in selectedScenarios {
             for (stack, baseline) in Self.comparisons {
                 let measured = results["\(scenario.name)|\(stack)"] ?? [], base = results["\(scenario.name)|\(baseline)"] ?? []
                 guard measured.count == base.count, !measured.isEmpty, base.allSatisfy({ $0.callsPerSecond > 0 }) else { continue }

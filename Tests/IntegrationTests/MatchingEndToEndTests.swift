@@ -17,14 +17,6 @@ import Testing
         ))
     }
 
-    static func today(plus days: Int) -> Crm_Common_V1_Date {
-        let date = Date().addingTimeInterval(Double(days) * 86_400 + 8 * 3_600)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return .init(year: Int32(parts.year ?? 2026), month: Int32(parts.month ?? 1), day: Int32(parts.day ?? 1))
-    }
-
     /// Waits until `condition` holds (the services converge by themselves); a call that fails
     /// meanwhile counts as not yet. No time limit: a busy machine only makes it slower.
     func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
@@ -72,7 +64,7 @@ import Testing
                     $0.investorClass = .ordinary
                     $0.riskTolerance = tolerance
                     $0.lowestCategory = lowest
-                    $0.assessedOn = Self.today(plus: -10)
+                    $0.assessedOn = todayInBeijing(plus: -10)
                     $0.horizon = .threeTo5Years
                     $0.varieties = [.funds]
                 }
@@ -93,7 +85,7 @@ import Testing
                 $0.horizon = .oneTo3Years
                 $0.variety = .funds
                 $0.salesRebateBp = 40
-                $0.salesWindow = .with { $0.start = Self.today(plus: -30); $0.end = Self.today(plus: 30) }
+                $0.salesWindow = .with { $0.start = todayInBeijing(plus: -30); $0.end = todayInBeijing(plus: 30) }
             }
         })
         _ = try await products.unary(Crm_Products_V1_Products.putContractTemplate, Crm_Products_V1_PutContractTemplateRequest.with {

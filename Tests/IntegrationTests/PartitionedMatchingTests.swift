@@ -26,14 +26,6 @@ import Testing
         process.adminClient()
     }
 
-    static func today(plus days: Int) -> Crm_Common_V1_Date {
-        let date = Date().addingTimeInterval(Double(days) * 86_400 + 8 * 3_600)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return .init(year: Int32(parts.year ?? 2026), month: Int32(parts.month ?? 1), day: Int32(parts.day ?? 1))
-    }
-
     /// Customer `index`'s record and assessment (tolerances C1…C5 in turn; every seventh in the
     /// lowest category: the C1 ones of odd tens).
     static func customer(_ id: String, index: Int) -> (Crm_Profiles_V1_UpsertCustomerRequest, Crm_Profiles_V1_RecordAssessmentRequest) {
@@ -48,7 +40,7 @@ import Testing
             $0.customerID = id
             $0.assessment = .with {
                 $0.investorClass = .ordinary; $0.riskTolerance = tolerances[index % 5]; $0.lowestCategory = index % 10 == 5
-                $0.assessedOn = today(plus: -10); $0.horizon = .threeTo5Years; $0.varieties = [.funds]
+                $0.assessedOn = todayInBeijing(plus: -10); $0.horizon = .threeTo5Years; $0.varieties = [.funds]
             }
         }
         return (upsert, assess)
@@ -175,7 +167,7 @@ import Testing
                     $0.productCode = product.0; $0.name = "Fund \(product.0)"; $0.issuer = "Example AMC"; $0.type = product.1
                     $0.riskLevel = product.3; $0.status = .onSale; $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
                     $0.horizon = .oneTo3Years; $0.variety = .funds; $0.salesRebateBp = 40
-                    $0.salesWindow = .with { $0.start = Self.today(plus: -30); $0.end = Self.today(plus: 30) }
+                    $0.salesWindow = .with { $0.start = todayInBeijing(plus: -30); $0.end = todayInBeijing(plus: 30) }
                 }
             })
         }
