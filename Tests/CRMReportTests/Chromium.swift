@@ -46,27 +46,20 @@ struct Chromium {
 
     /// Runs Chromium, waiting at most `limit`; returns its standard output.
     private func run(_ arguments: [String], workDir: URL, limit: Duration = .seconds(90)) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         let stdoutFile = workDir.appendingPathComponent("chromium-\(UUID().uuidString).out")
         let stderrFile = workDir.appendingPathComponent("chromium-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
-        process.standardError = try FileHandle(forWritingTo: stderrFile)
-        process.standardInput = FileHandle.nullDevice
-        let exit = try ChildProcess.launch(process)
+        let process = try ChildProcess.start(
+            URL(fileURLWithPath: executable), arguments: arguments, output: .appending(to: stdoutFile), errors: .appending(to: stderrFile))
         let seconds = Double(limit.components.seconds)
-        if exit.wait(timeout: .now() + seconds) == nil {
-            process.terminate()
-            _ = exit.wait(timeout: .now() + 5)
+        guard let status = process.exit.wait(timeout: .now() + seconds) else {
+            process.send(SIGTERM)
+            _ = process.exit.wait(timeout: .now() + 5)
             throw Failure("chromium did not finish within \(limit): \(arguments.joined(separator: " "))")
         }
         let output = (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
+        guard status == 0 else {
             let errors = (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
-            throw Failure("chromium exited with \(process.terminationStatus): \(errors.suffix(2_000))")
+            throw Failure("chromium exited with \(status): \(errors.suffix(2_000))")
         }
         return output
     }

@@ -194,23 +194,16 @@ import Testing
 
 /// A command run as a child process with its output in files, awaited without blocking a thread.
 final class CommandProcess: @unchecked Sendable {
-    private let process = Process()
+    private let process: ChildProcess
     private let stdoutFile: URL
     private let stderrFile: URL
-    private let exited: ProcessExit
 
     init(_ executable: URL, _ arguments: [String], workDir: URL, name: String) throws {
         stdoutFile = workDir.appendingPathComponent("\(name).out")
         stderrFile = workDir.appendingPathComponent("\(name).err")
-        _ = FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = ServiceProcess.packageRoot
-        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
-        process.standardError = try FileHandle(forWritingTo: stderrFile)
-        process.standardInput = FileHandle.nullDevice
-        exited = try ChildProcess.launch(process)
+        process = try ChildProcess.start(
+            executable, arguments: arguments, directory: ServiceProcess.packageRoot,
+            output: .appending(to: stdoutFile), errors: .appending(to: stderrFile))
     }
 
     var standardOutput: String { (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "" }
@@ -219,11 +212,11 @@ final class CommandProcess: @unchecked Sendable {
     var isRunning: Bool { process.isRunning }
 
     func interrupt() {
-        if process.isRunning { kill(process.processIdentifier, SIGINT) }
+        process.send(SIGINT)
     }
 
     /// The exit status, once the process has exited (however long that takes on a busy machine).
     func exit() async -> Int32 {
-        await exited.value()
+        await process.exit.value()
     }
 }

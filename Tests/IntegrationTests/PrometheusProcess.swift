@@ -12,8 +12,7 @@ final class PrometheusProcess: @unchecked Sendable {
     static let executable = "/usr/bin/prometheus"
     let workDir: URL
     private(set) var port = 0
-    private var process: Process?
-    private var exit: ProcessExit?
+    private var process: ChildProcess?
 
     init(workDir: URL) {
         self.workDir = workDir
@@ -31,19 +30,13 @@ final class PrometheusProcess: @unchecked Sendable {
         let configFile = workDir.appendingPathComponent("prometheus.yml")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         let log = workDir.appendingPathComponent("prometheus.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = [
+        try? FileManager.default.removeItem(at: log)
+        let process = try ChildProcess.start(URL(fileURLWithPath: Self.executable), arguments: [
             "--config.file=\(configFile.path)",
             "--storage.tsdb.path=\(workDir.appendingPathComponent("tsdb").path)",
             "--web.listen-address=127.0.0.1:0",
             "--web.console.templates=/dev/null", "--web.console.libraries=/dev/null",
-        ]
-        process.standardOutput = handle
-        process.standardError = handle
-        exit = try ChildProcess.launch(process)
+        ], output: .appending(to: log))
         self.process = process
         // It logs the address it really bound: `msg="Listening on" address=127.0.0.1:PORT`.
         try await waitUntil(every: .milliseconds(50)) {
@@ -87,8 +80,8 @@ final class PrometheusProcess: @unchecked Sendable {
     }
 
     func terminate() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        _ = exit?.wait()
+        guard let process else { return }
+        process.send(SIGTERM)
+        _ = process.exit.wait()
     }
 }

@@ -18,9 +18,7 @@ final class ServiceProcess: @unchecked Sendable {
     private(set) var metricsPort: Int?
     /// What a test's client speaks to this service: TLS trusting the work folder's CA (set by ``start``).
     private(set) var clientSecurity: ClientSecurity = .plaintext()
-    private var process: Process?
-    /// When the process ended (it was started through ``ChildProcess``).
-    private var exit: ProcessExit?
+    private var process: ChildProcess?
 
     /// The package root, found from this file's location.
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -55,9 +53,7 @@ final class ServiceProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: portFile)
         let metricsPortFile = workDir.appendingPathComponent("\(name).metrics-port")
         try? FileManager.default.removeItem(at: metricsPortFile)
-        let process = Process()
-        process.executableURL = Self.binaryDir.appendingPathComponent("crm-\(service)")
-        process.arguments = [
+        let arguments = [
             "--port", String(requested), "--port-file", portFile.path,
             "--database", databasePath,
             "--config", (config ?? Self.packageRoot.appendingPathComponent("services/\(service)/config.json")).path,
@@ -72,14 +68,8 @@ final class ServiceProcess: @unchecked Sendable {
             + (metrics ? ["--metrics-port", "0", "--metrics-port-file", metricsPortFile.path] : [])
             + arguments
         let log = workDir.appendingPathComponent("\(name).log")
-        if !FileManager.default.fileExists(atPath: log.path) {
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        }
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        exit = try ChildProcess.launch(process)
+        let process = try ChildProcess.start(
+            Self.binaryDir.appendingPathComponent("crm-\(service)"), arguments: arguments, output: .appending(to: log))
         self.process = process
 
         // Readiness: the port file appears once the server listens. No time limit while the
@@ -108,37 +98,35 @@ final class ServiceProcess: @unchecked Sendable {
     /// a complete set, so every process of a test shares one CA).
     static func certificates(in workDir: URL) async throws -> URL {
         let folder = workDir.appendingPathComponent("certs")
-        let script = Process()
-        script.executableURL = URL(fileURLWithPath: "/bin/bash")
-        script.arguments = [packageRoot.appendingPathComponent("scripts/dev-certs.sh").path, folder.path]
-        script.standardOutput = FileHandle.nullDevice
-        let status = try await ChildProcess.launch(script).value()
+        let log = workDir.appendingPathComponent("dev-certs.log")
+        let script = try ChildProcess.start(
+            URL(fileURLWithPath: "/bin/bash"), arguments: [packageRoot.appendingPathComponent("scripts/dev-certs.sh").path, folder.path],
+            errors: .appending(to: log))
+        let status = await script.exit.value()
         guard status == 0 else {
-            throw RPCError(.internal, "scripts/dev-certs.sh \(folder.path) failed with exit \(status)")
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw RPCError(.internal, "scripts/dev-certs.sh \(folder.path) failed with exit \(status): \(output.suffix(2_000))")
         }
         return folder
     }
 
     /// Sends SIGHUP: the service re-reads its certificates, tokens and rate limits.
     func hangUp() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGHUP)
+        process?.send(SIGHUP)
     }
 
     /// kill -9: no drain, no goodbye.
     func kill9() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
-        _ = exit?.wait()
+        guard let process else { return }
+        process.send(SIGKILL)
+        _ = process.exit.wait()
     }
 
     /// SIGTERM and wait; returns the exit status.
     @discardableResult
     func terminate() -> Int32 {
         guard let process else { return -1 }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-        }
-        return exit?.wait() ?? process.terminationStatus
+        process.send(SIGTERM)
+        return process.exit.wait()
     }
 }
