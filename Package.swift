@@ -188,7 +188,7 @@ let package = Package(
         .executableTarget(
             name: "crmctl",
             dependencies: [
-                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport", "CRMPartitions",
+                "CRMRPC", "CRMProtos", "CRMWorld", "CRMWorldLoader", "CRMReport", "CRMPartitions", "CRMProfilesClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

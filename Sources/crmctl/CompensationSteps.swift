@@ -42,33 +42,35 @@ struct CompensationSteps: Sendable {
 
     // MARK: Catching up
 
-    /// The feeds compensation follows, as its health details name them, with what each is read from.
-    static let feeds = [
-        ("profiles_events", "profiles events"),
-        ("profiles_customers", "profiles changes"),
-        ("products_changes", "products changes"),
-    ]
-
     /// Waits until compensation has applied everything profiles and products hold now: the
-    /// position of each feed it follows (its health details) has nothing of its kind after it.
-    /// Income recorded after its month is settled would land in the next month as a late item,
-    /// so the months are settled only once this holds.
+    /// position of each feed it follows (its health details: `feed.<name>.position`, and with
+    /// several profiles owners `feed.<name>.<owner>.position`, one per owner's log and feed) has
+    /// nothing of its kind after it. Income recorded after its month is settled would land in the
+    /// next month as a late item, so the months are settled only once this holds.
     func waitUntilCaughtUp() async throws {
         Console.note("waiting until compensation has recorded every trade, interest charge, transfer, position and order…")
+        let owners = clients.profilesOwners
         try await Console.waitUntil(failure: "compensation did not catch up within 30 minutes") {
             guard let details = try? await clients.compensationHealthDetails() else { return (["compensation: not answering"], false) }
-            let positions = Self.feeds.map { key, _ in details["feed.\(key).position"].flatMap { UInt64($0) } }
-            guard positions.allSatisfy({ $0 != nil }) else {
-                let missing = zip(Self.feeds, positions).filter { $0.1 == nil }.map { $0.0.1 }
+            func position(_ feed: String) -> UInt64? { details["feed.\(feed).position"].flatMap { UInt64($0) } }
+            // A follower that has not read profiles' partition map yet reports it instead of positions.
+            let followsProfiles = details.keys.contains { $0.hasPrefix("feed.profiles_") || $0.hasPrefix("feed.profiles.") }
+            let products = position("products_changes")
+            guard followsProfiles, let products else {
+                let missing = (followsProfiles ? [] : ["profiles events", "profiles changes"]) + (products == nil ? ["products changes"] : [])
                 throw CRMCtlError("compensation does not follow \(missing.joined(separator: ", ")): start it with --peer profiles=HOST:PORT --peer products=HOST:PORT")
             }
-            let events = positions[0] ?? 0, customers = positions[1] ?? 0, products = positions[2] ?? 0
-            var caughtUp = try await clients.profilesEventsEnd(after: events)
-            if caughtUp { caughtUp = try await clients.profilesFeedEnds(after: customers) }
+            let events = owners.map { position($0.cursor("profiles_events")) }
+            let customers = owners.map { position($0.cursor("profiles_customers")) }
+            var caughtUp = try await clients.profilesEventLogsEnd(types: DemoClients.compensationEventTypes) { position($0.cursor("profiles_events")) }
+            if caughtUp { caughtUp = try await clients.profilesFeedsEnd { position($0.cursor("profiles_customers")) } }
             if caughtUp { caughtUp = try await clients.productsFeedEnds(after: products) }
-            var line = "compensation: profiles events through #\(Format.count(events)) · profiles changes through #\(Format.count(customers)) · "
+            func through(_ positions: [UInt64?]) -> String {
+                positions.map { $0.map { "#\(Format.count($0))" } ?? "—" }.joined(separator: " + ")
+            }
+            var line = "compensation: profiles events through \(through(events)) · profiles changes through \(through(customers)) · "
                 + "products changes through #\(Format.count(products))\(caughtUp ? " · caught up" : "")"
-            let errors = Self.feeds.compactMap { key, _ in details["feed.\(key).last_error"].map { "\(key): \($0)" } }
+            let errors = details.filter { $0.key.hasSuffix(".last_error") }.sorted { $0.key < $1.key }.map { "\($0.key.dropFirst(5).dropLast(11)): \($0.value)" }
             if !errors.isEmpty { line += " · last error \(errors.joined(separator: "; "))" }
             return ([line], caughtUp)
         }

@@ -1,3 +1,4 @@
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import Foundation
@@ -5,9 +6,12 @@ import Foundation
 /// The clients the demo and the report use: profiles, products and compensation over all their
 /// endpoints, and matching pinned to one replica — campaigns and the trained model live in that
 /// replica's store (other replicas copy models only when configured with it as their peer) — plus
-/// one client per matching replica for their status.
+/// one client per matching replica for their status; and a client per profiles process that owns
+/// partitions, since each owner's change feed and event log can be read only from it.
 struct DemoClients: Sendable {
     let profiles: RPCClient
+    /// Every profiles owner of the partition map (one, named "", for a single process).
+    let profilesOwners: [ProfilesOwner]
     let products: RPCClient
     let matching: RPCClient
     let matchingEndpoint: Endpoint
@@ -42,8 +46,10 @@ struct DemoClients: Sendable {
         let matchingEndpoints = try topology.endpoints(of: "matching")
         let pinned = matchingEndpoints.first { $0.description == preferredMatching } ?? matchingEndpoints[0]
         let replicas = matchingEndpoints.map { ($0, $0 == pinned ? client([$0], deadline: 600) : client([$0], deadline: 30)) }
+        let profiles = client(try topology.endpoints(of: "profiles"))
         return DemoClients(
-            profiles: client(try topology.endpoints(of: "profiles")),
+            profiles: profiles,
+            profilesOwners: try await ProfilesOwners.read(from: profiles, options: .timeout(.seconds(30))),
             products: client(try topology.endpoints(of: "products")),
             matching: replicas.first { $0.0 == pinned }?.1 ?? client([pinned], deadline: 600),
             matchingEndpoint: pinned,
@@ -53,6 +59,7 @@ struct DemoClients: Sendable {
     }
 
     func close() async {
+        for owner in profilesOwners where owner.made { await owner.client.close() }
         await profiles.close()
         await products.close()
         for (_, client) in matchingReplicas { await client.close() }
@@ -70,12 +77,18 @@ struct DemoClients: Sendable {
         }
     }
 
-    /// Whether profiles' change feed holds nothing after `sequence` now.
-    func profilesFeedEnds(after sequence: UInt64) async throws -> Bool {
-        try await profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
-            $0.afterSequence = sequence
-            $0.limit = 1
-        }).collect().isEmpty
+    /// Whether every profiles owner's change feed holds nothing after the position `applied` gives
+    /// for that owner now (nil: the follower reports no position for it yet, so not caught up).
+    func profilesFeedsEnd(after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
+        for owner in profilesOwners {
+            guard let sequence = applied(owner) else { return false }
+            let later = try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
+                $0.afterSequence = sequence
+                $0.limit = 1
+            }).collect()
+            if !later.isEmpty { return false }
+        }
+        return true
     }
 
     /// Whether products' change feed holds nothing after `sequence` now.
@@ -91,13 +104,24 @@ struct DemoClients: Sendable {
     /// is the id of the last event of these types it applied.
     static let compensationEventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
-    /// Whether profiles' event log holds no event of compensation's types after `eventID` now.
-    func profilesEventsEnd(after eventID: UInt64) async throws -> Bool {
-        try await profiles.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
-            $0.afterEventID = eventID
-            $0.limit = 1
-            $0.types = Self.compensationEventTypes
-        }).collect().isEmpty
+    /// Whether every profiles owner's event log holds no event of `types` after the id `applied`
+    /// gives for that owner now (nil: no position reported for it yet, so not caught up).
+    func profilesEventLogsEnd(types: [Crm_Profiles_V1_EventType], after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
+        for owner in profilesOwners {
+            guard let eventID = applied(owner) else { return false }
+            let later = try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
+                $0.afterEventID = eventID
+                $0.limit = 1
+                $0.types = types
+            }).collect()
+            if !later.isEmpty { return false }
+        }
+        return true
+    }
+
+    /// A service's health details (a matching replica's copy positions, compensation's feed positions).
+    func healthDetails(of client: RPCClient) async throws -> [String: String] {
+        try await client.unary(Crm_Rpc_V1_Health.check, HealthCheckRequest(), options: .timeout(.seconds(10))).details
     }
 
     /// Compensation's health details: among them `feed.<name>.position`, the cursor of each feed it

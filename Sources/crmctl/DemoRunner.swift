@@ -171,9 +171,16 @@ struct DemoRunner: Sendable {
                 }
                 var caughtUp = status.ready && status.customers >= customers && status.products >= products && status.purchases >= orders
                 if caughtUp {
-                    let profilesEnd = try await clients.profilesFeedEnds(after: status.profilesSequence)
-                    let productsEnd = try await clients.productsFeedEnds(after: status.productsSequence)
-                    caughtUp = profilesEnd && productsEnd
+                    // Each profiles owner's change feed and event log (views and contacts) read to its end:
+                    // `profiles_sequence` and `events_sequence` in the replica's health details, per
+                    // owner (`.<owner>`) when there are several.
+                    let details = (try? await clients.healthDetails(of: client)) ?? [:]
+                    func position(_ key: String) -> UInt64? { details[key].flatMap { UInt64($0) } }
+                    caughtUp = try await clients.profilesFeedsEnd { position($0.cursor("profiles_sequence")) }
+                    if caughtUp {
+                        caughtUp = try await clients.profilesEventLogsEnd(types: [.productView, .serviceContact]) { position($0.cursor("events_sequence")) }
+                    }
+                    if caughtUp { caughtUp = try await clients.productsFeedEnds(after: status.productsSequence) }
                 }
                 allCaughtUp = allCaughtUp && caughtUp
                 lines.append("matching \(endpoint): \(Format.count(status.customers))/\(Format.count(customers)) customers · "

@@ -1,4 +1,5 @@
 import CRMRPC
+import CRMTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -95,6 +96,35 @@ import Testing
         }
         await rpc.close()
         await serverA.shutdown()
+    }
+
+    /// A client told not to wait for ready (profiles' forwarding hop) fails each call while its
+    /// endpoint is down at once — with no deadline at all, a waiting client would wait for ever —
+    /// and reaches the endpoint again once it is back.
+    @Test func aClientThatDoesNotWaitForReadyFailsAtOnceAndReconnectsWhenTheServerIsBack() async throws {
+        let (server, port) = try await TestService(name: "first").start()
+        await server.shutdown()
+        let rpc = RPCClient(configuration: ClientConfiguration(
+            endpoints: [Endpoint(host: "127.0.0.1", port: port)], security: TestTLS.client, token: TestTokens.caller,
+            defaultDeadline: nil, initialBackoff: .milliseconds(10), maximumBackoff: .milliseconds(200), waitsForReady: false))
+        for attempt in 0..<3 {
+            do {
+                _ = try await rpc.unary(TestMethods.echo, Bench())
+                Issue.record("attempt \(attempt): expected UNAVAILABLE")
+            } catch let error as RPCError {
+                #expect(error.code == .unavailable)
+                #expect(error.message.contains("reachable now"), "\(error.message)")
+            }
+        }
+        let (restarted, _) = try await TestService(name: "second").start(RPCServerConfiguration(port: port, security: TestTLS.server))
+        var answered: [String] = []
+        try await waitUntil {
+            answered = (try? await rpc.unary(TestMethods.echo, Bench()).tags) ?? []
+            return !answered.isEmpty
+        }
+        #expect(answered == ["second"])
+        await rpc.close()
+        await restarted.shutdown()
     }
 
     @Test func aCallFailsWithUnavailableWhenNoEndpointComesBackBeforeItsDeadline() async throws {

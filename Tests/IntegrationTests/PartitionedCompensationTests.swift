@@ -165,7 +165,7 @@ import Testing
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-comp-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try TwoOwnerTopology(in: workDir, count: Self.count)
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
         let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         let split = ServiceProcess(service: "compensation", workDir: workDir, name: "compensation-split")

@@ -143,7 +143,7 @@ import Testing
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-match-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try TwoOwnerTopology(in: workDir, count: Self.count)
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
         let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         let productsProcess = ServiceProcess(service: "products", workDir: workDir)

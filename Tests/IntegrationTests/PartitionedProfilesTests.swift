@@ -46,7 +46,7 @@ import Testing
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-parts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try TwoOwnerTopology(in: workDir, count: Self.count)
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
         // Owners first, endpoints once known: the map names owners, not ports.
         let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")

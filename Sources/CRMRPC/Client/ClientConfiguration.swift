@@ -14,6 +14,12 @@ public struct ClientConfiguration: Sendable {
     /// First wait after a failed connect; doubles per failure up to ``maximumBackoff``.
     public var initialBackoff: TimeAmount
     public var maximumBackoff: TimeAmount
+    /// Whether a call waits, within its deadline, for an endpoint that cannot be reached to come
+    /// back (true, the default: a client rides through a service's restart by itself), or fails at
+    /// once with UNAVAILABLE when no endpoint can be reached now (false: a forwarding hop, whose
+    /// caller decides when to retry, and whose calls for other owners must not queue behind a dead
+    /// one for a whole deadline each).
+    public var waitsForReady: Bool
     /// TLS, or plaintext — refused towards an address other than loopback unless it says
     /// `onNetwork`. Plaintext by default for tests of the runtime; services, crmctl and the
     /// benchmarks configure TLS unless told to run without it.
@@ -30,6 +36,7 @@ public struct ClientConfiguration: Sendable {
         connectTimeout: TimeAmount = .seconds(2),
         initialBackoff: TimeAmount = .milliseconds(50),
         maximumBackoff: TimeAmount = .seconds(2),
+        waitsForReady: Bool = true,
         metrics: RPCClientMetrics? = nil
     ) {
         self.metrics = metrics
@@ -41,6 +48,7 @@ public struct ClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
+        self.waitsForReady = waitsForReady
     }
 }
 

@@ -11,7 +11,7 @@ import Tracing
 /// Calls go round robin over the endpoints (matching runs as replicas); an endpoint that cannot be
 /// reached is ejected for a backoff period and the call moves on to the next. When every endpoint is
 /// ejected the call waits for the earliest to come back, within its deadline — so a client rides
-/// through a service's restart by itself. A call already sent when its connection drops fails
+/// through a service's restart by itself (unless configured not to wait: ``ClientConfiguration/waitsForReady``). A call already sent when its connection drops fails
 /// with UNAVAILABLE and is not retried: the runtime cannot know whether it took effect.
 public final class RPCClient: Sendable {
     public let configuration: ClientConfiguration
@@ -254,6 +254,10 @@ public final class RPCClient: Sendable {
                 }
             }
             if let refusal { throw refusal }
+            guard configuration.waitsForReady else {
+                let reason = lastError.map { "\($0)" } ?? "every endpoint is backing off after a failed connect"
+                throw RPCError(.unavailable, "no endpoint of \(configuration.endpoints) reachable now: \(reason)")
+            }
             try Task.checkCancellation()
             let resume = earliestReturn ?? (.now() + configuration.initialBackoff)
             if let deadline, resume >= deadline {

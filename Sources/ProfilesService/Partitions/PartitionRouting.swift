@@ -205,7 +205,11 @@ final class PartitionRouting: Sendable {
         return clients.withLockedValue { clients in
             if let existing = clients[owner] { return existing }
             let client = RPCClient(
-                configuration: ClientConfiguration(endpoints: [endpoint], security: security, token: token, defaultDeadline: Self.defaultDeadline),
+                // An owner that cannot be reached fails the forwarded call at once (UNAVAILABLE naming
+                // the partition): the caller retries, and calls for the other owners' partitions
+                // never wait behind a dead one for a deadline each.
+                configuration: ClientConfiguration(endpoints: [endpoint], security: security, token: token, defaultDeadline: Self.defaultDeadline,
+                                                   waitsForReady: false),
                 logger: Logger(label: "crm.profiles.partition.\(owner)")
             )
             clients[owner] = client

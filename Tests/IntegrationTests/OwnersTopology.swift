@@ -1,0 +1,45 @@
+import CRMRPC
+import Foundation
+
+/// The topology file of the partitioned tests: `owners` profiles processes of `count` partitions
+/// in equal runs (`profiles-0` the first, `profiles-1` the next, …). It is written first without
+/// endpoints, since each process needs the file to start and the OS picks their ports, and again
+/// with the endpoints once they are known (each process reads the peers' endpoints lazily), with
+/// the other services' endpoints too when crmctl reads it.
+struct OwnersTopology {
+    let url: URL
+    let count: Int
+    let owners: Int
+
+    init(in workDir: URL, count: Int, owners: Int = 2) throws {
+        precondition(owners >= 2 && count % owners == 0, "owners split the partitions evenly")
+        url = workDir.appendingPathComponent("topology.json")
+        self.count = count
+        self.owners = owners
+        try write(endpoints: [])
+    }
+
+    func write(endpoints: [String], services: [String: [String]] = [:]) throws {
+        let run = count / owners
+        let map = (0..<owners).map { "\"profiles-\($0)\": \"\($0 * run)-\(($0 + 1) * run - 1)\"" }.joined(separator: ", ")
+        let others = services.sorted { $0.key < $1.key }.map { service, list in
+            "\"\(service)\": [\(list.map { "\"\($0)\"" }.joined(separator: ", "))],\n"
+        }.joined()
+        let text = """
+        {\(others)"profiles": [\(endpoints.map { "\"\($0)\"" }.joined(separator: ", "))],
+         "partitions": {"count": \(count), "epoch": 1, "owners": {\(map)}}}
+        """
+        try Data(text.utf8).write(to: url, options: .atomic)
+    }
+}
+
+extension ServiceProcess {
+    /// A client of this process with the development admin token, a generous deadline for a busy
+    /// machine, and quick retries while a peer starts.
+    func adminClient() -> RPCClient {
+        RPCClient(configuration: ClientConfiguration(
+            endpoints: [endpoint], security: clientSecurity, token: "dev-admin-token", defaultDeadline: .seconds(60),
+            initialBackoff: .milliseconds(20), maximumBackoff: .milliseconds(250)
+        ))
+    }
+}

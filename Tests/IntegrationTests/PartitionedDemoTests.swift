@@ -1,0 +1,104 @@
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// `crmctl demo` on four profiles owners of 16 partitions (services/topology-partitioned.json's
+/// shape, on ports the OS picks) prints, with the same seed, the walkthrough of one profiles
+/// process: the same customers found, lists, scores and reasons, decisions, campaign and model
+/// figures, and the same statement to the fen. Loading goes through every profiles endpoint (each
+/// forwards what it does not own); matching and compensation follow every owner's feeds; the
+/// demo waits for each owner's feeds to be read to their end. Only the model's version (which
+/// carries its training instant) differs.
+@Suite(.serialized) struct PartitionedDemoTests {
+    static let demoArguments = ["--customers", "400", "--seed", "11", "--chunk-size", "50", "--trees", "20"]
+    static let partitions = 16
+
+    @Test func theDemoOnFourProfilesOwnersPrintsTheWalkthroughOfOneProcess() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pdemo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var walkthroughs: [String] = []
+        for owners in [1, 4] {
+            let workDir = root.appendingPathComponent("owners-\(owners)")
+            let stack = try await DemoStack.start(in: workDir, owners: owners, partitions: Self.partitions)
+            defer { stack.terminate() }
+            let demo = try CommandProcess(
+                ServiceProcess.binaryDir.appendingPathComponent("crmctl"),
+                ["demo"] + Self.demoArguments + ["--state", workDir.appendingPathComponent("demo-state.json").path,
+                                                 "--topology", stack.topology.path, "--data-dir", workDir.path],
+                workDir: workDir, name: "demo")
+            let status = await demo.exit()
+            #expect(status == 0, "\(owners) owner(s): exit \(status): \(demo.standardError.suffix(3_000))")
+            walkthroughs.append(Self.withoutModelVersion(demo.standardOutput))
+        }
+        let (one, four) = (walkthroughs[0], walkthroughs[1])
+        #expect(one.contains("━━ 7 · ") && one.contains("✓ adds up"), "\(one)")
+        for step in 1...7 {
+            #expect(DemoCommandTests.step(step, of: four) == DemoCommandTests.step(step, of: one),
+                    "step \(step) differs:\n\(DemoCommandTests.step(step, of: four) ?? "(none)")\n— one process —\n\(DemoCommandTests.step(step, of: one) ?? "(none)")")
+        }
+        #expect(four == one)
+    }
+
+    /// `gbt-<training instant in ms>-<hash>` → `gbt-…`: two trainings of the same rows differ there only.
+    static func withoutModelVersion(_ text: String) -> String {
+        text.replacing(/gbt-[0-9]+-[0-9a-f]+/, with: "gbt-…")
+    }
+}
+
+/// The four services for one demo, each a real executable: `owners` profiles processes (one: a
+/// single process holding every partition), products, matching and compensation, TLS with the work
+/// folder's development certificates, and the topology file crmctl reads.
+struct DemoStack {
+    let processes: [ServiceProcess]
+    let topology: URL
+
+    static func start(in workDir: URL, owners: Int, partitions: Int) async throws -> DemoStack {
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        var processes: [ServiceProcess] = []
+        do {
+            let map = owners > 1 ? try OwnersTopology(in: workDir, count: partitions, owners: owners) : nil
+            let profiles = (0..<owners).map { ServiceProcess(service: "profiles", workDir: workDir, name: map == nil ? "profiles" : "profiles-\($0)") }
+            processes += profiles
+            for (ordinal, process) in profiles.enumerated() {
+                var arguments = ["--setting", "partitions.count=\(partitions)"]
+                if let map {
+                    arguments += ["--setting", "partitions.topology=\(map.url.path)", "--setting", "partitions.owner=profiles-\(ordinal)"]
+                }
+                try await process.start(arguments: arguments)
+            }
+            let profilesEndpoints = profiles.map { "127.0.0.1:\($0.port)" }
+            try map?.write(endpoints: profilesEndpoints)
+
+            // Products needs matching's port for its suitability gate and matching products': products
+            // starts first with a placeholder, then again once matching listens.
+            let products = ServiceProcess(service: "products", workDir: workDir)
+            let matching = ServiceProcess(service: "matching", workDir: workDir)
+            let compensation = ServiceProcess(service: "compensation", workDir: workDir)
+            processes += [products, matching, compensation]
+            try await products.start(peers: ["matching": 1])
+            try await matching.start(peers: ["profiles": profiles[0].port, "products": products.port])
+            products.terminate()
+            try await products.start(port: products.port, peers: ["matching": matching.port])
+            try await compensation.start(peers: ["profiles": profiles[0].port, "products": products.port])
+
+            let services = ["products": [products], "matching": [matching], "compensation": [compensation]].mapValues { $0.map { "127.0.0.1:\($0.port)" } }
+            let topology: URL
+            if let map {
+                try map.write(endpoints: profilesEndpoints, services: services)
+                topology = map.url
+            } else {
+                topology = workDir.appendingPathComponent("topology.json")
+                let all = services.merging(["profiles": profilesEndpoints]) { $1 }
+                try JSONSerialization.data(withJSONObject: all, options: [.sortedKeys]).write(to: topology, options: .atomic)
+            }
+            return DemoStack(processes: processes, topology: topology)
+        } catch {
+            for process in processes.reversed() { process.terminate() }
+            throw error
+        }
+    }
+
+    func terminate() {
+        for process in processes.reversed() { process.terminate() }
+    }
+}
