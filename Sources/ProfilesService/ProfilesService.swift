@@ -55,6 +55,7 @@ public struct ProfilesService: CRMService {
         self.schema = ProfileRules.schema(classifier: classifier)
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
+        routing.forwardedDay.attach(updater)
         self.gossip = routing.ownsEverything ? nil
             : BusinessDayGossip(routing: routing, updater: updater, interval: ownSettings.businessDayInterval, logger: context.logger)
         var ingested: [EventKind: Counter] = [:]

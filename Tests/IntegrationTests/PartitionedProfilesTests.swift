@@ -231,4 +231,58 @@ import Testing
         await routed.close()
         for client in [first, second, reference] { await client.close() }
     }
+
+    /// A forwarded call carries the forwarder's business day, and an owner that hears a newer one
+    /// adopts it at once: with gossip rounds an hour apart, profiles-1 learns the day profiles-0's
+    /// own customers' trades moved on to from the first call profiles-0 forwards to it.
+    @Test func anOwnerAdoptsTheNewerBusinessDayAForwardedCallCarries() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-parts-day-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
+        let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
+        defer { for process in owners { process.terminate() } }
+        for (ordinal, process) in owners.enumerated() {
+            try await process.start(arguments: [
+                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
+                "--setting", "partitions.owner=profiles-\(ordinal)", "--setting", "partitions.business_day_interval_ms=3600000",
+            ])
+        }
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
+        let first = client(owners[0]), second = client(owners[1])
+        let partitioning = try Partitioning(count: Self.count)
+        let ids = (0..<64).map { "DAY-\($0)" }
+        let own = try #require(ids.first { partitioning.partition(of: $0) < Self.count / 2 })
+        let theirs = try #require(ids.first { partitioning.partition(of: $0) >= Self.count / 2 })
+        for id in [own, theirs] {
+            _ = try await first.unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
+                $0.customer = .with {
+                    $0.customerID = id; $0.kind = .individual; $0.name = "Day \(id)"; $0.branchID = "B01"; $0.status = .normal
+                    $0.openDate = .init(year: 2020, month: 1, day: 2)
+                }
+            })
+        }
+        // profiles-0's own customer trades on 20 Nov 2026 (10:00 in Beijing): its day moves on.
+        _ = try await first.unary(Crm_Profiles_V1_Profiles.ingestTrades, .with {
+            $0.events = [.with {
+                $0.idempotencyKey = "day-1"; $0.customerID = own; $0.account = .cash; $0.side = .buy; $0.instrument = "600519"
+                $0.instrumentType = .stock; $0.quantity = 100; $0.price = "10.00"; $0.amount = .with { $0.minorUnits = 100_000 }
+                $0.tradedAt = .with { $0.unixMillis = 1_795_140_000_000 }
+            }]
+        })
+        func health(_ client: RPCClient) async throws -> [String: String] {
+            try await client.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest()).details
+        }
+        try await waitUntil { try await health(first)["business_day"] == "2026-11-20" }
+        #expect(try await health(first)["business_day_source"] == "own events")
+        // The gossip rounds at start found no day anywhere, and the next is an hour away.
+        #expect(try await health(second)["business_day"] != "2026-11-20")
+
+        // One call forwarded by profiles-0 for profiles-1's customer carries the day.
+        let forwarded = try await first.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = theirs })
+        #expect(forwarded.customer.customerID == theirs)
+        try await waitUntil { try await health(second)["business_day"] == "2026-11-20" }
+        #expect(try await health(second)["business_day_source"] == "adopted from profiles-0 (a forwarded call)")
+        for client in [first, second] { await client.close() }
+    }
 }

@@ -137,6 +137,59 @@ final class BusinessDayGossip: Service, Sendable {
     }
 }
 
+/// The business day carried on forwarded calls (docs/partitioning.md §2): the forwarding process
+/// sends its own (metadata `crm-business-day`, days since 1970-01-01, with `crm-partition-owner`,
+/// its owner name), and an owner that hears a newer day than its own adopts it at once rather than
+/// at the next gossip round. Why: a call forwarded right after the forwarder's own customers'
+/// events moved the day on would otherwise be answered (its windows, its 90-day averages) on the
+/// day before, for up to `partitions.business_day_interval_ms`.
+///
+/// Adopting goes through the updater's gate (between two catch-ups), so it runs beside the call,
+/// never in it; a burst of calls carrying the same new day starts one adoption.
+final class ForwardedBusinessDay: Sendable {
+    static let dayKey = "crm-business-day"
+    static let ownerKey = "crm-partition-owner"
+
+    private let updater = Mutex<DimensionUpdater?>(nil)
+    /// The newest day an adoption was started for.
+    private let requested = Atomic<DayNumber>(0)
+    private let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Connects the updater whose day is sent and which adopts what is heard (made after the routing).
+    func attach(_ updater: DimensionUpdater) {
+        self.updater.withLock { $0 = updater }
+    }
+
+    /// What a forwarded call carries: this process's day and owner name (nothing before its first event).
+    func metadata(ownName: String) -> [MetadataEntry] {
+        guard let day = updater.withLock({ $0 })?.businessDay, day > 0 else { return [] }
+        return [MetadataEntry(Self.dayKey, String(day)), MetadataEntry(Self.ownerKey, ownName)]
+    }
+
+    /// On a call another profiles process forwarded: starts adopting the day it carried when that
+    /// is newer than this process's and than any adoption started before. Returns whether it started one.
+    @discardableResult
+    func hear(_ context: CallContext) -> Bool {
+        guard context.forwardedBy != nil, let text = context.metadataValue(Self.dayKey), let day = DayNumber(text), day > 0,
+              let updater = updater.withLock({ $0 }), day > updater.businessDay,
+              requested.max(day, ordering: .relaxed).oldValue < day else { return false }
+        let owner = context.metadataValue(Self.ownerKey) ?? context.forwardedBy?.name ?? "a peer"
+        let logger = self.logger
+        Task {
+            do {
+                try await updater.adopt(day, from: "\(owner) (a forwarded call)")
+            } catch {
+                logger.warning("could not adopt the business day a forwarded call carried", metadata: ["owner": "\(owner)", "error": "\(error)"])
+            }
+        }
+        return true
+    }
+}
+
 /// The business day in Health and GetPartitionMap.
 enum BusinessDayText {
     static func iso(_ day: DayNumber) -> String {

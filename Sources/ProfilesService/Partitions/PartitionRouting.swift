@@ -29,6 +29,8 @@ final class PartitionRouting: Sendable {
     let ownsEverything: Bool
     /// This process's ``SettingsDigest``: sent with every forwarded call, answered in GetPartitionMap.
     let settingsDigest: SettingsDigest
+    /// This process's business day, sent with every forwarded call; a newer one heard is adopted.
+    let forwardedDay: ForwardedBusinessDay
     private let owned: [Bool]
     private let topologyPath: String?
     private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
@@ -42,6 +44,7 @@ final class PartitionRouting: Sendable {
     init(settings: ProfilesSettings, settingsDigest: SettingsDigest, configuration: HostConfiguration, logger: Logger) throws {
         self.logger = logger
         self.settingsDigest = settingsDigest
+        self.forwardedDay = ForwardedBusinessDay(logger: logger)
         let partitioning = settings.partitioning
         let topology: PartitionTopology?
         if let path = settings.topologyPath {
@@ -177,7 +180,7 @@ final class PartitionRouting: Sendable {
             metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal)))
         }
         if localOnly { metadata.append(MetadataEntry(Self.localOnlyKey, "1")) }
-        return metadata
+        return metadata + forwardedDay.metadata(ownName: ownName)
     }
 
     /// An owner's own refusal passes as it is; not reaching it is UNAVAILABLE naming `what`.

@@ -45,6 +45,9 @@ final class DimensionUpdater: Service, Sendable {
     /// Health counts them as pending: a rollover step does not move the checkpoint, so only this
     /// says its customers' new windows are not in the index yet.
     let stepsInFlight = Atomic<Int>(0)
+    /// The newest business day the store holds (from its own events or adopted from another
+    /// owner), kept without a read so every forwarded call can carry it (``ForwardedBusinessDay``).
+    private let newestBusinessDay = Atomic<DayNumber>(0)
 
     /// Events read per step at most. Each customer's ledger is read, folded and written once per
     /// step, however many of its events the step holds.
@@ -88,6 +91,7 @@ final class DimensionUpdater: Service, Sendable {
                 let loadedFrom = try await self.database.read { db in try Self.checkpoint(db) }
                 try await self.index.load(from: self.database)
                 self.indexedThrough.withLock { $0 = loadedFrom }
+                self.know(loadedFrom.businessDay)
                 self.logger.info("dimension index loaded", metadata: ["customers": "\(self.index.count)"])
                 try await self.catchUp()
                 for await _ in self.wakeStream {
@@ -172,7 +176,15 @@ final class DimensionUpdater: Service, Sendable {
         guard try await database.write({ db in try self.commit(step, db) }) else { return false }
         apply(step.refreshed)
         if step.to != step.from { indexedThrough.withLock { $0 = step.to } }
+        know(step.to.businessDay)
         return true
+    }
+
+    /// The newest business day the store holds (0 before the first event, or before the start-up load).
+    var businessDay: DayNumber { newestBusinessDay.load(ordering: .relaxed) }
+
+    private func know(_ day: DayNumber) {
+        newestBusinessDay.max(day, ordering: .relaxed)
     }
 
     private func apply(_ refreshed: Refreshed) {
@@ -396,6 +408,7 @@ final class DimensionUpdater: Service, Sendable {
             }
         }
         if raised {
+            know(day)
             logger.info("business day adopted from a partition owner", metadata: ["day": "\(day)", "owner": "\(peer)"])
             notify()
         }
