@@ -31,6 +31,27 @@ struct OwnersTopology {
         """
         try Data(text.utf8).write(to: url, options: .atomic)
     }
+
+    /// The settings profiles-`ordinal` starts with: the partition count, this file, its owner name.
+    func ownerArguments(_ ordinal: Int) -> [String] {
+        ["--setting", "partitions.count=\(count)", "--setting", "partitions.topology=\(url.path)", "--setting", "partitions.owner=profiles-\(ordinal)"]
+    }
+
+    /// Starts every owner (profiles-0, … in `workDir`, each with ``ownerArguments(_:)`` and then
+    /// `extra`) and writes their endpoints into the file; stops those it started if one fails.
+    func startOwners(in workDir: URL, extra: [String] = []) async throws -> [ServiceProcess] {
+        let processes = (0..<owners).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
+        do {
+            for (ordinal, process) in processes.enumerated() {
+                try await process.start(arguments: ownerArguments(ordinal) + extra)
+            }
+            try write(endpoints: processes.map { "127.0.0.1:\($0.port)" })
+        } catch {
+            for process in processes { process.terminate() }
+            throw error
+        }
+        return processes
+    }
 }
 
 extension ServiceProcess {

@@ -40,14 +40,8 @@ import Testing
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
         let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
+        let owners = try await topology.startOwners(in: workDir)
         defer { for process in owners { process.terminate() } }
-        func arguments(_ ordinal: Int) -> [String] {
-            ["--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
-             "--setting", "partitions.owner=profiles-\(ordinal)"]
-        }
-        for (ordinal, process) in owners.enumerated() { try await process.start(arguments: arguments(ordinal)) }
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
 
         // Customers of both owners, created through profiles-0 (which forwards profiles-1's).
         let entry = owners[0].adminClient()
@@ -115,7 +109,7 @@ import Testing
 
         // profiles-1 back on its port and store; the trades whose answers were lost sent again:
         // each is stored now, or was stored before the kill and is recognised as a duplicate.
-        try await owners[1].start(port: owners[1].port, arguments: arguments(1))
+        try await owners[1].start(port: owners[1].port, arguments: topology.ownerArguments(1))
         try await waitUntil(every: .milliseconds(50)) {
             await statusOf {
                 _ = try await entry.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = lost.sorted()[0] })

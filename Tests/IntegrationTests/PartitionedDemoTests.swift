@@ -57,17 +57,15 @@ struct DemoStack {
         var processes: [ServiceProcess] = []
         do {
             let map = owners > 1 ? try OwnersTopology(in: workDir, count: partitions, owners: owners) : nil
-            let profiles = (0..<owners).map { ServiceProcess(service: "profiles", workDir: workDir, name: map == nil ? "profiles" : "profiles-\($0)") }
-            processes += profiles
-            for (ordinal, process) in profiles.enumerated() {
-                var arguments = ["--setting", "partitions.count=\(partitions)"]
-                if let map {
-                    arguments += ["--setting", "partitions.topology=\(map.url.path)", "--setting", "partitions.owner=profiles-\(ordinal)"]
-                }
-                try await process.start(arguments: arguments)
+            let profiles: [ServiceProcess]
+            if let map {
+                profiles = try await map.startOwners(in: workDir)
+            } else {
+                profiles = [ServiceProcess(service: "profiles", workDir: workDir)]
+                try await profiles[0].start(arguments: ["--setting", "partitions.count=\(partitions)"])
             }
+            processes += profiles
             let profilesEndpoints = profiles.map { "127.0.0.1:\($0.port)" }
-            try map?.write(endpoints: profilesEndpoints)
 
             // Products needs matching's port for its suitability gate and matching products': products
             // starts first with a placeholder, then again once matching listens.

@@ -144,21 +144,14 @@ import Testing
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
         let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         let productsProcess = ServiceProcess(service: "products", workDir: workDir)
         let split = ServiceProcess(service: "matching", workDir: workDir, name: "matching-split")
         let whole = ServiceProcess(service: "matching", workDir: workDir, name: "matching-whole")
+        let owners = try await topology.startOwners(in: workDir)
         defer { for process in owners + [single, productsProcess, split, whole] { process.terminate() } }
-        for (ordinal, process) in owners.enumerated() {
-            try await process.start(arguments: [
-                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
-                "--setting", "partitions.owner=profiles-\(ordinal)",
-            ])
-        }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
         try await productsProcess.start()
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
         let first = client(owners[0]), second = client(owners[1]), reference = client(single), products = client(productsProcess)
 
         for product in Self.products {

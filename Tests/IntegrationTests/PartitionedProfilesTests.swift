@@ -47,20 +47,12 @@ import Testing
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
         let topology = try OwnersTopology(in: workDir, count: Self.count)
-        // Owners first, endpoints once known: the map names owners, not ports.
-        let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
+        // Owners first, endpoints once known: the map names owners, not ports. The owners ask each
+        // other's business day often, so the test's wait for them to agree is short.
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
+        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=100"])
         defer { for process in owners + [single] { process.terminate() } }
-        for (ordinal, process) in owners.enumerated() {
-            try await process.start(arguments: [
-                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
-                "--setting", "partitions.owner=profiles-\(ordinal)",
-                // The owners ask each other's business day often, so the test's wait for them to agree is short.
-                "--setting", "partitions.business_day_interval_ms=100",
-            ])
-        }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
 
         let first = client(owners[0]), second = client(owners[1]), reference = client(single)
         let pair = Pair(entry: first, reference: reference)
@@ -240,15 +232,8 @@ import Testing
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
         let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = (0..<2).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
+        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=3600000"])
         defer { for process in owners { process.terminate() } }
-        for (ordinal, process) in owners.enumerated() {
-            try await process.start(arguments: [
-                "--setting", "partitions.count=\(Self.count)", "--setting", "partitions.topology=\(topology.url.path)",
-                "--setting", "partitions.owner=profiles-\(ordinal)", "--setting", "partitions.business_day_interval_ms=3600000",
-            ])
-        }
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
         let first = client(owners[0]), second = client(owners[1])
         let partitioning = try Partitioning(count: Self.count)
         let ids = (0..<64).map { "DAY-\($0)" }
