@@ -89,6 +89,21 @@ struct BehaviourFeaturesTests {
         #expect(memory.unresolved.isEmpty)
     }
 
+    /// The event log's follower looks families up before it writes the store and applies the page
+    /// to memory; a product arriving in between must not leave the event without its family for
+    /// good (it did: `PartitionedMatchingTests` once saw one replica score a contact without its
+    /// family while the other, whose products came first, scored it with).
+    @Test func aContactWhoseProductArrivedAfterItsFamilyWasLookedUpTakesTheFamily() throws {
+        var memory = ReplicaMemory(rules: SuitabilityRules(assessmentValidityYears: 2))
+        memory.applyProduct(.with { $0.productCode = "EQ9"; $0.type = .fundEquity; $0.riskLevel = .r4; $0.status = .onSale })
+        memory.applyBehaviour(BehaviourEvent(at: Self.at(day: -2), kind: .contact, family: nil), customerID: "C1", productCode: "EQ9")
+        let row = try #require(memory.customers.row(of: "C1"))
+        let values = memory.behaviour.features(row: row, at: Self.at(day: 0, hour: 12))
+        #expect(Self.slot(values, 3, .contacts7) == 1)
+        #expect(Self.slot(values, 3, .familyContacts7) == 1 && Self.slot(values, 3, .daysSinceFamilyContact) == 2)
+        #expect(memory.unresolved.isEmpty)
+    }
+
     @Test func recentSalesAreTheThirtyDaysBeforeTheDay() {
         let times = [Self.at(day: -31), Self.at(day: -30), Self.at(day: -1, hour: 23), Self.at(day: 0, hour: 1)]
         #expect(BehaviourCopy.recentSales(times, day: Self.day) == 2)

@@ -219,13 +219,22 @@ struct ReplicaMemory: Sendable {
 
     /// Adds a view, contact or order of a customer; their cached scores are computed again. An
     /// event about a product the catalogue does not hold yet (the products feed is behind the
-    /// event log) counts without a family until the product arrives (``applyProduct(_:)``).
+    /// event log) counts without a family until the product arrives (``applyProduct(_:)``). One
+    /// whose family was looked up before its product arrived (the caller reads the catalogue
+    /// outside this lock, then writes the store) takes the product's family here.
     mutating func applyBehaviour(_ event: BehaviourEvent, customerID: String, productCode: String = "") {
         let row = ensureRow(customerID)
-        behaviour.add(event, row: row)
-        if event.family < 0, !productCode.isEmpty, catalog[productCode] == nil {
-            unresolved[productCode, default: []].append(UnresolvedEvent(row: row, event: event))
+        var event = event
+        if event.family < 0, !productCode.isEmpty {
+            if let entry = catalog[productCode] {
+                if let family = entry.family {
+                    event = BehaviourEvent(at: event.at, kind: event.kind, family: family, amountFen: event.amountFen)
+                }
+            } else {
+                unresolved[productCode, default: []].append(UnresolvedEvent(row: row, event: event))
+            }
         }
+        behaviour.add(event, row: row)
         for family in familyScores.indices { familyScores[family][Int(row)] = .nan }
     }
 
