@@ -51,11 +51,11 @@ public struct ProfilesService: CRMService {
         }
         let digest = try SettingsDigest(partitioning: ownSettings.partitioning, assessmentValidityYears: ownSettings.assessmentValidityYears,
                                         classification: classification)
-        self.routing = try PartitionRouting(settings: ownSettings, settingsDigest: digest, configuration: context.configuration, logger: context.logger)
         self.schema = ProfileRules.schema(classifier: classifier)
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
-        routing.forwardedDay.attach(updater)
+        self.routing = try PartitionRouting(settings: ownSettings, settingsDigest: digest, updater: updater, configuration: context.configuration,
+                                            logger: context.logger)
         self.gossip = routing.ownsEverything ? nil
             : BusinessDayGossip(routing: routing, updater: updater, interval: ownSettings.businessDayInterval, logger: context.logger)
         var ingested: [EventKind: Counter] = [:]

@@ -150,23 +150,21 @@ final class ForwardedBusinessDay: Sendable {
     static let dayKey = "crm-business-day"
     static let ownerKey = "crm-partition-owner"
 
-    private let updater = Mutex<DimensionUpdater?>(nil)
+    /// Whose day is sent, and which adopts what is heard.
+    private let updater: DimensionUpdater
     /// The newest day an adoption was started for.
     private let requested = Atomic<DayNumber>(0)
     private let logger: Logger
 
-    init(logger: Logger) {
+    init(updater: DimensionUpdater, logger: Logger) {
+        self.updater = updater
         self.logger = logger
-    }
-
-    /// Connects the updater whose day is sent and which adopts what is heard (made after the routing).
-    func attach(_ updater: DimensionUpdater) {
-        self.updater.withLock { $0 = updater }
     }
 
     /// What a forwarded call carries: this process's day and owner name (nothing before its first event).
     func metadata(ownName: String) -> [MetadataEntry] {
-        guard let day = updater.withLock({ $0 })?.businessDay, day > 0 else { return [] }
+        let day = updater.businessDay
+        guard day > 0 else { return [] }
         return [MetadataEntry(Self.dayKey, String(day)), MetadataEntry(Self.ownerKey, ownName)]
     }
 
@@ -175,7 +173,7 @@ final class ForwardedBusinessDay: Sendable {
     @discardableResult
     func hear(_ context: CallContext) -> Bool {
         guard context.forwardedBy != nil, let text = context.metadataValue(Self.dayKey), let day = DayNumber(text), day > 0,
-              let updater = updater.withLock({ $0 }), day > updater.businessDay,
+              day > updater.businessDay,
               requested.max(day, ordering: .relaxed).oldValue < day else { return false }
         let owner = context.metadataValue(Self.ownerKey) ?? context.forwardedBy?.name ?? "a peer"
         let logger = self.logger

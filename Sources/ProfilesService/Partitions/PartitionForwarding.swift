@@ -112,8 +112,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(path) { payload, context, next in
-            try routing.settingsDigest.admit(context, ownName: routing.ownName)
-            routing.forwardedDay.hear(context)
+            try routing.admit(context)
             // What does not decode, or names no customer, the method itself refuses with its field.
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let id = customer(request)
@@ -144,8 +143,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(path) { payload, context, next in
-            try routing.settingsDigest.admit(context, ownName: routing.ownName)
-            routing.forwardedDay.hear(context)
+            try routing.admit(context)
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let positions = routing.map.positionsByOwner(request.events.lazy.map(\.customerID))
             if positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil) {
@@ -210,8 +208,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(path) { payload, context, next in
-            try routing.settingsDigest.admit(context, ownName: routing.ownName)
-            routing.forwardedDay.hear(context)
+            try routing.admit(context)
             if routing.answersLocally(context) { return try await next(payload, context) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let owners = [routing.ownName] + routing.otherOwners
@@ -245,8 +242,7 @@ struct PartitionForwarding: Sendable {
         let routing = self.routing
         let path = method.path
         router.intercept(streaming: path) { payload, context, sink, next in
-            try routing.settingsDigest.admit(context, ownName: routing.ownName)
-            routing.forwardedDay.hear(context)
+            try routing.admit(context)
             if routing.answersLocally(context) { return try await next(payload, context, sink) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context, sink) }
             var sources: [AsyncThrowingStream<Data, any Error>] = [Self.localStream(payload, context, next)]

@@ -41,10 +41,11 @@ final class PartitionRouting: Sendable {
     /// How long a forwarded call may take when the caller set no deadline.
     static let defaultDeadline: TimeAmount = .seconds(30)
 
-    init(settings: ProfilesSettings, settingsDigest: SettingsDigest, configuration: HostConfiguration, logger: Logger) throws {
+    init(settings: ProfilesSettings, settingsDigest: SettingsDigest, updater: DimensionUpdater, configuration: HostConfiguration,
+         logger: Logger) throws {
         self.logger = logger
         self.settingsDigest = settingsDigest
-        self.forwardedDay = ForwardedBusinessDay(logger: logger)
+        self.forwardedDay = ForwardedBusinessDay(updater: updater, logger: logger)
         let partitioning = settings.partitioning
         let topology: PartitionTopology?
         if let path = settings.topologyPath {
@@ -125,6 +126,14 @@ final class PartitionRouting: Sendable {
             endpoints[owner] = topology.endpoint(ofOwner: owner)
         }
         return endpoints
+    }
+
+    /// What a call another profiles process forwarded carries, before it is served or passed on:
+    /// refused when the forwarder's settings differ (``SettingsDigest/admit(_:ownName:)``); a newer
+    /// business day it carries is adopted (``ForwardedBusinessDay/hear(_:)``).
+    func admit(_ context: CallContext) throws {
+        try settingsDigest.admit(context, ownName: ownName)
+        forwardedDay.hear(context)
     }
 
     /// Calls `owner` with an encoded request on behalf of the call's principal, within the call's
