@@ -80,15 +80,12 @@ struct DemoClients: Sendable {
     /// Whether every profiles owner's change feed holds nothing after the position `applied` gives
     /// for that owner now (nil: the follower reports no position for it yet, so not caught up).
     func profilesFeedsEnd(after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
-        for owner in profilesOwners {
-            guard let sequence = applied(owner) else { return false }
-            let later = try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
+        try await everyOwnerEnds(after: applied) { client, sequence in
+            try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
                 $0.afterSequence = sequence
                 $0.limit = 1
-            }).collect()
-            if !later.isEmpty { return false }
+            }).collect().isEmpty
         }
-        return true
     }
 
     /// Whether products' change feed holds nothing after `sequence` now.
@@ -107,14 +104,21 @@ struct DemoClients: Sendable {
     /// Whether every profiles owner's event log holds no event of `types` after the id `applied`
     /// gives for that owner now (nil: no position reported for it yet, so not caught up).
     func profilesEventLogsEnd(types: [Crm_Profiles_V1_EventType], after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
-        for owner in profilesOwners {
-            guard let eventID = applied(owner) else { return false }
-            let later = try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
+        try await everyOwnerEnds(after: applied) { client, eventID in
+            try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
                 $0.afterEventID = eventID
                 $0.limit = 1
                 $0.types = types
-            }).collect()
-            if !later.isEmpty { return false }
+            }).collect().isEmpty
+        }
+    }
+
+    /// Whether `endsAfter(owner's client, position)` holds for every owner, asked in turn until one
+    /// does not or has no position.
+    private func everyOwnerEnds(after applied: (ProfilesOwner) -> UInt64?,
+                                _ endsAfter: (RPCClient, UInt64) async throws -> Bool) async throws -> Bool {
+        for owner in profilesOwners {
+            guard let position = applied(owner), try await endsAfter(owner.client, position) else { return false }
         }
         return true
     }
