@@ -102,8 +102,9 @@ import Testing
     /// endpoint is down at once — with no deadline at all, a waiting client would wait for ever —
     /// and reaches the endpoint again once it is back.
     @Test func aClientThatDoesNotWaitForReadyFailsAtOnceAndReconnectsWhenTheServerIsBack() async throws {
-        let (server, port) = try await TestService(name: "first").start()
-        await server.shutdown()
+        // A reserved port, not a stopped server's: another suite's server could take a freed port.
+        let reserved = try ReservedPort()
+        let port = reserved.port
         let rpc = RPCClient(configuration: ClientConfiguration(
             endpoints: [Endpoint(host: "127.0.0.1", port: port)], security: TestTLS.client, token: TestTokens.caller,
             defaultDeadline: nil, initialBackoff: .milliseconds(10), maximumBackoff: .milliseconds(200), waitsForReady: false))
@@ -116,6 +117,7 @@ import Testing
                 #expect(error.message.contains("reachable now"), "\(error.message)")
             }
         }
+        reserved.release()
         let (restarted, _) = try await TestService(name: "second").start(RPCServerConfiguration(port: port, security: TestTLS.server))
         var answered: [String] = []
         try await waitUntil {
@@ -127,10 +129,12 @@ import Testing
         await restarted.shutdown()
     }
 
+    /// The endpoint is a reserved port nothing listens on (a stopped server's port could be taken
+    /// by another suite's server meanwhile: a CI run's call reached one and timed out instead).
     @Test func aCallFailsWithUnavailableWhenNoEndpointComesBackBeforeItsDeadline() async throws {
-        let (server, port) = try await TestService().start()
-        await server.shutdown()
-        let rpc = client(ports: [port], deadline: .milliseconds(300))
+        let reserved = try ReservedPort()
+        defer { reserved.release() }
+        let rpc = client(ports: [reserved.port], deadline: .milliseconds(300))
         do {
             _ = try await rpc.unary(TestMethods.echo, Bench())
             Issue.record("expected UNAVAILABLE")
