@@ -14,16 +14,21 @@ public enum SQLiteStore {
     /// `synchronous = NORMAL` in WAL mode loses no committed transaction when the process is killed
     /// (the WAL is in the OS's hands once written); only a power cut can lose the last commits.
     /// A busy timeout lets a second process (a backup, an operator's sqlite3) hold a lock briefly.
-    public static func open(path: String, migrator: DatabaseMigrator, logger: Logger? = nil) throws -> DatabasePool {
+    ///
+    /// `maximumReaderCount` and `cacheKiB` (page cache per connection) are for a process holding
+    /// many stores of one kind (a profiles process with a file per partition), which gives each a
+    /// share.
+    public static func open(path: String, migrator: DatabaseMigrator, logger: Logger? = nil, maximumReaderCount: Int = 8,
+                            cacheKiB: Int = 65_536) throws -> DatabasePool {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        configuration.maximumReaderCount = 8
+        configuration.maximumReaderCount = maximumReaderCount
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // 64 MiB of page cache per connection: index inserts at random keys stay in memory.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         let applied = try pool.read { db in try migrator.appliedMigrations(db) }

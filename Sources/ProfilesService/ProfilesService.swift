@@ -18,17 +18,18 @@ public struct ProfilesService: CRMService {
     public static let defaultPort = 7101
     public static var migrator: DatabaseMigrator { ProfilesSchema.migrator }
 
-    let customers: CustomerStore
-    let events: EventStore
+    /// The process's store: the firm's records (P, saved segments, the audit trail) and, with
+    /// one-file storage, every owned partition's customers too.
     let database: DatabasePool
+    /// Where `database` lives (the partition files, if any, are beside it).
+    let storePath: String
     let settings: [String: String]
     let ownSettings: ProfilesSettings
     let classifier: Classifier
     let schema: RuleSchema
-    let index: DimensionIndex
-    let updater: DimensionUpdater
-    /// When the events the updater has not applied yet arrived (`crm_profiles_updater_lag_seconds`).
-    let updaterLag = UpdaterLag()
+    /// The stores of customers: one, or one per owned partition (``ProfilesCores``).
+    let cores: ProfilesCores
+    let segments: SegmentStore
     let ingested: [EventKind: Counter]
     /// What this process owns of the partition map and how it reaches the other owners.
     let routing: PartitionRouting
@@ -37,8 +38,7 @@ public struct ProfilesService: CRMService {
 
     public init(context: ServiceContext) throws {
         self.database = context.database
-        self.customers = CustomerStore(database: context.database)
-        self.events = EventStore(database: context.database)
+        self.storePath = context.configuration.databasePath
         self.settings = context.configuration.settings
         self.ownSettings = try ProfilesSettings(context.configuration.settings)
         try PartitioningRecord.check(context.database, configured: ownSettings.partitioning)
@@ -52,68 +52,95 @@ public struct ProfilesService: CRMService {
         let digest = try SettingsDigest(partitioning: ownSettings.partitioning, assessmentValidityYears: ownSettings.assessmentValidityYears,
                                         classification: classification)
         self.schema = ProfileRules.schema(classifier: classifier)
-        self.index = DimensionIndex(schema: schema)
-        self.updater = DimensionUpdater(database: context.database, classifier: classifier, index: index, logger: context.logger)
-        self.routing = try PartitionRouting(settings: ownSettings, settingsDigest: digest, updater: updater, configuration: context.configuration,
-                                            logger: context.logger)
+        let placement = try PartitionRouting.Placement(settings: ownSettings)
+        self.cores = try ProfilesCores.open(storage: ownSettings.storage, store: context.database, storePath: storePath,
+                                            owned: placement.owned, classifier: classifier, schema: schema, logger: context.logger)
+        self.segments = SegmentStore(database: context.database)
+        self.routing = try PartitionRouting(settings: ownSettings, placement: placement, settingsDigest: digest, businessDay: cores,
+                                            configuration: context.configuration, logger: context.logger)
         self.gossip = routing.ownsEverything ? nil
-            : BusinessDayGossip(routing: routing, updater: updater, interval: ownSettings.businessDayInterval, logger: context.logger)
+            : BusinessDayGossip(routing: routing, updater: cores, interval: ownSettings.businessDayInterval, logger: context.logger)
         var ingested: [EventKind: Counter] = [:]
         for kind in EventKind.allCases {
             ingested[kind] = context.metrics.counter("crm_profiles_ingested_events_total", [("kind", "\(kind)")])
         }
         self.ingested = ingested
-        Self.sampleUpdater(database: context.database, index: index, lag: updaterLag, into: context.metrics)
+        Self.sampleUpdaters(cores, into: context.metrics)
     }
 
-    /// At each scrape: events stored but not yet folded into dimensions, how long the oldest of them
-    /// has waited, and whether the in-memory dimension index is loaded.
-    private static func sampleUpdater(database: DatabasePool, index: DimensionIndex, lag: UpdaterLag, into metrics: ServiceMetrics) {
+    /// At each scrape: events stored but not yet folded into dimensions (summed over the files),
+    /// how long the oldest of them has waited (the longest over the files), and whether every
+    /// in-memory dimension index is loaded.
+    private static func sampleUpdaters(_ cores: ProfilesCores, into metrics: ServiceMetrics) {
         let pending = metrics.gauge("crm_profiles_updater_lag_events")
         let seconds = metrics.gauge("crm_profiles_updater_lag_seconds")
         let ready = metrics.gauge("crm_profiles_dimension_index_ready")
         metrics.onScrape {
-            if let progress = try? await database.read({ db in try DimensionUpdater.progress(db) }) {
-                pending.record(Double(max(0, progress.newest - progress.applied)))
-                seconds.record(lag.seconds(applied: progress.applied, newest: progress.newest))
+            var events: Int64 = 0
+            var longest = 0.0
+            for core in cores.all {
+                guard let lag = await core.lag() else { continue }
+                events += lag.events
+                longest = max(longest, lag.seconds)
             }
-            ready.record(index.isReady ? 1 : 0)
+            pending.record(Double(events))
+            seconds.record(longest)
+            ready.record(cores.all.allSatisfy(\.index.isReady) ? 1 : 0)
         }
     }
 
     public func register(into router: inout Router) {
-        let updater = self.updater
-        CustomerHandlers(store: customers, assessmentValidityYears: ownSettings.assessmentValidityYears, onChanged: { updater.notify() })
-            .register(into: &router)
-        IngestionHandlers(events: events, onIngested: { updater.notify() }, ingested: ingested, arrivals: updaterLag).register(into: &router)
-        FeedHandlers(database: database, classifier: classifier, snapshotPage: ownSettings.snapshotPage).register(into: &router)
-        QueryHandlers(
-            queries: QueryStore(database: database),
-            segments: SegmentStore(database: database),
-            classifier: classifier,
-            schema: schema,
-            index: index
-        ).register(into: &router)
-        PartitionMapHandler(routing: routing, database: database).register(into: &router)
+        let shared = ProfilesCore.Shared(settings: ownSettings, classifier: classifier, schema: schema, segments: segments, ingested: ingested)
+        var routers: [Router] = []
+        if cores.isSplit {
+            // A router per file, each with the single-store methods; the process's router takes
+            // every method from them through the dispatch below.
+            routers = cores.all.map { core in
+                var sibling = router.sibling()
+                core.register(into: &sibling, shared)
+                return sibling
+            }
+            LocalPartitions(cores: cores, routers: routers).register(into: &router)
+        } else if let core = cores.all.first {
+            core.register(into: &router, shared)
+        }
+        PartitionMapHandler(routing: routing, cores: cores).register(into: &router)
         // Last: it stands in front of the methods above.
-        PartitionForwarding(routing: routing).register(into: &router)
+        PartitionForwarding(routing: routing, local: LocalPartitions.Dispatch(cores: cores, routers: routers)).register(into: &router)
     }
 
     public func handlerDependencies() -> [any Service] {
-        [PartitionPeers(routing: routing)]
+        [PartitionPeers(routing: routing)] + (cores.storage == .filePerPartition ? [PartitionFiles(cores: cores)] : [])
     }
 
     /// What is not folded into dimensions yet, the business day and where it came from, and, when
     /// partitioned, what this process owns and the business day each other owner last gave.
     public func healthDetails() async -> [String: String] {
         var details: [String: String] = [:]
-        if let read = try? await database.read({ db in (pending: try updater.pending(db), day: try DimensionUpdater.businessDay(db)) }) {
-            let businessDay = read.day
-            details["dimensions_pending"] = "\(read.pending)"
-            details["business_day"] = businessDay.day > 0 ? BusinessDayText.iso(businessDay.day) : "none yet"
-            details["business_day_source"] = businessDay.adoptedFrom.map { "adopted from \($0)" } ?? "own events"
+        var pending: Int64 = 0
+        var newest: (day: DayNumber, source: String?)?
+        var read = true
+        for core in cores.all {
+            guard let state = try? await core.database.read({ db in (pending: try core.updater.pending(db), day: try DimensionUpdater.businessDay(db)) }) else {
+                read = false
+                continue
+            }
+            pending += state.pending
+            // The newest day, from the process's own events when any file has it from them.
+            if newest == nil || state.day.day > newest?.day ?? 0
+                || (state.day.day == newest?.day && state.day.adoptedFrom == nil) {
+                newest = (state.day.day, state.day.adoptedFrom)
+            }
+        }
+        if read, let newest {
+            details["dimensions_pending"] = "\(pending)"
+            details["business_day"] = newest.day > 0 ? BusinessDayText.iso(newest.day) : "none yet"
+            details["business_day_source"] = newest.source.map { "adopted from \($0)" } ?? "own events"
         }
         details["settings_digest"] = routing.settingsDigest.value
+        if cores.storage == .filePerPartition {
+            details["partition_files"] = "\(cores.all.count) in \(ProfilesCores.directory(ofStore: storePath).path)"
+        }
         if !routing.ownsEverything {
             details["partitions"] = "\(routing.map.partitions(ownedBy: routing.ownName)) of \(routing.map.partitioning.count) as "
                 + "\(routing.ownName), map epoch \(routing.map.epoch)"
@@ -125,7 +152,7 @@ public struct ProfilesService: CRMService {
     }
 
     public func backgroundServices() -> [any Service] {
-        [updater] + (gossip.map { [$0] } ?? [])
+        cores.all.map(\.updater) + (gossip.map { [$0] } ?? [])
     }
 
     /// Asks every other partition owner for its business day now and adopts the newest when it is
@@ -135,31 +162,38 @@ public struct ProfilesService: CRMService {
         await gossip?.round()
     }
 
-    /// Appends events straight to this service's event log (``StoreSeeding/appendEvents(_:into:)``):
-    /// for tools building large worlds in process. The updater folds them at its next catch-up
-    /// (``updateDimensions()``), not at once.
+    /// Appends events straight to this service's event log (``StoreSeeding/appendEvents(_:into:)``),
+    /// each to its partition's file when there is a file per partition: for tools building large
+    /// worlds in process. The updater folds them at its next catch-up (``updateDimensions()``), not at once.
     @discardableResult
     public func appendSeededEvents(_ events: StoreSeeding.Events) async throws -> Int {
-        try await StoreSeeding.appendEvents(events, into: database)
+        guard cores.storage == .filePerPartition else {
+            return try await StoreSeeding.appendEvents(events, into: database)
+        }
+        var added = 0
+        for (partition, part) in events.split(by: { routing.partition(of: $0) }) {
+            guard let core = cores.core(for: partition) else {
+                throw RPCError(.failedPrecondition, "seeded events of partition \(partition), which \(routing.ownName) does not own")
+            }
+            added += try await StoreSeeding.appendEvents(part, into: core.database)
+        }
+        return added
     }
 
     /// Folds every pending event and change into dimensions now (tests and tools; the running
     /// service does this by itself a few milliseconds after each write).
     public func updateDimensions() async throws {
-        if !index.isReady {
-            try await index.load(from: database)
-        }
-        try await updater.catchUp()
+        try await cores.catchUp()
     }
 
-    /// Whether the in-memory dimension index is loaded (until then segment counts and rule
+    /// Whether every in-memory dimension index is loaded (until then segment counts and rule
     /// searches scan the store, and the updater has not started folding).
-    public var isDimensionIndexReady: Bool { index.isReady }
+    public var isDimensionIndexReady: Bool { cores.all.allSatisfy(\.index.isReady) }
 
-    /// Fills the in-memory dimension index from the store, as the updater does first at start-up
+    /// Fills the in-memory dimension indexes from the stores, as the updaters do first at start-up
     /// (benchmarks time it; the running service does it by itself in the background).
     public func loadDimensionIndex() async throws {
-        try await index.load(from: database)
+        for core in cores.all { try await core.index.load(from: core.database) }
     }
 }
 

@@ -12,7 +12,9 @@ import CustomerDimensions
 /// - `partitions.topology`: the topology file holding the partition map (absent: this process owns
 ///   every partition) and `partitions.owner`: this process's name in it (``PartitionRouting``);
 /// - `partitions.business_day_interval_ms`: how often a process sharing the partitions with others
-///   asks them for their business day (5,000 ms; 10 ms to 1 hour; ``BusinessDayGossip``).
+///   asks them for their business day (5,000 ms; 10 ms to 1 hour; ``BusinessDayGossip``);
+/// - `partitions.storage`: `one-file` (every owned partition in the process's store, the default)
+///   or `file-per-partition` (``PartitionStorage``, ``ProfilesCores``).
 struct ProfilesSettings: Sendable {
     var assessmentValidityYears: Int32 = 2
     var snapshotPage = FeedSnapshot.page
@@ -23,13 +25,14 @@ struct ProfilesSettings: Sendable {
     /// before a peer's windows follow are well inside the updater's own staleness, and one tiny call
     /// per peer every 5 s costs nothing measurable.
     var businessDayInterval: Duration = .milliseconds(5_000)
+    var storage = PartitionStorage.oneFile
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)
         let schemePrefixes = Set(ClassificationConfiguration.keys.compactMap { $0.split(separator: ".").first.map(String.init) })
         try reader.refuseUnknown(known: [
             "assessment.validity_years", "snapshot.page", "partitions.count", "partitions.topology", "partitions.owner",
-            "partitions.business_day_interval_ms",
+            "partitions.business_day_interval_ms", "partitions.storage",
         ], prefixes: schemePrefixes)
         assessmentValidityYears = Int32(try reader.integer("assessment.validity_years", default: 2, in: 1...10))
         snapshotPage = try reader.integer("snapshot.page", default: FeedSnapshot.page, in: 1...100_000)
@@ -38,5 +41,12 @@ struct ProfilesSettings: Sendable {
         topologyPath = settings["partitions.topology"].flatMap { $0.isEmpty ? nil : $0 }
         ownerName = settings["partitions.owner"].flatMap { $0.isEmpty ? nil : $0 }
         businessDayInterval = try reader.milliseconds("partitions.business_day_interval_ms", default: 5_000, in: 10...3_600_000)
+        if let value = settings["partitions.storage"], !value.isEmpty {
+            guard let storage = PartitionStorage(rawValue: value) else {
+                throw ConfigurationError("partitions.storage is \(value); it must be one of "
+                    + PartitionStorage.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            self.storage = storage
+        }
     }
 }

@@ -158,7 +158,7 @@ import Testing
                 let map = try await Self.asOffice(owner) { try await $0.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest()) }
                 #expect(map.businessDay == .init(year: 2026, month: 7, day: 3))
             }
-            #expect(try await firm.owners[0].service.updater.adopt(Days.day(year: 2026, month: 6, day: 25), from: "profiles-1") == false)
+            #expect(try await firm.owners[0].service.cores.all[0].updater.adopt(Days.day(year: 2026, month: 6, day: 25), from: "profiles-1") == false)
 
             // A newer day of profiles-0's own events makes the day its own again.
             try await Self.ingest(ingest, [ProfilesHarness.trade("e3", customer: early, day: 30)].map { trade in

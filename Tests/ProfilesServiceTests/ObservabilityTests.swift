@@ -66,7 +66,7 @@ import Testing
             let first = try #require(waiting.seconds)
             #expect(first > 0)
             #expect(try #require(await lag().seconds) >= first)
-            _ = try await harness.service.service.updater.catchUp()
+            _ = try await harness.service.service.cores.all[0].updater.catchUp()
             let applied = await lag()
             #expect(applied.events == 0)
             #expect(applied.seconds == 0)

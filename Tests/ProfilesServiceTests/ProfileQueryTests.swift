@@ -129,7 +129,7 @@ import Testing
                 try await harness.office.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest()).details["dimensions_pending"]
             }
             #expect(try await pending() == "0")
-            let updater = harness.service.service.updater
+            let updater = harness.service.service.cores.all[0].updater
             let held = try #require(updater.indexedThrough.withLock { $0 })
             // As between a step's commit and its entry into the index: its last two events not held yet.
             updater.indexedThrough.withLock {

@@ -218,6 +218,7 @@ public enum CRMMessageRegistry {
             Crm_Profiles_V1_MarginAccountView.self,
             Crm_Profiles_V1_MarginInterestEvent.self,
             Crm_Profiles_V1_PartitionOwner.self,
+            Crm_Profiles_V1_PartitionSelector.self,
             Crm_Profiles_V1_PositionHolding.self,
             Crm_Profiles_V1_ProductHolding.self,
             Crm_Profiles_V1_ProductViewEvent.self,

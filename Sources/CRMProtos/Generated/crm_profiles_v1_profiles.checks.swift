@@ -487,12 +487,19 @@ extension Crm_Profiles_V1_ChangeEvent: FieldChecked {
 }
 
 extension Crm_Profiles_V1_StreamChangesRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        if hasPartition { problems.enter("partition"); partition.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Profiles_V1_PartitionSelector: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {}
 }
 
 extension Crm_Profiles_V1_StreamSnapshotRequest: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         problems.checkText(afterCustomerID, "after_customer_id", maxBytes: 256)
+        if hasPartition { problems.enter("partition"); partition.checkFields(&problems); problems.leave() }
     }
 }
 
@@ -517,7 +524,9 @@ extension Crm_Profiles_V1_LoggedEvent: FieldChecked {
 }
 
 extension Crm_Profiles_V1_StreamEventsRequest: FieldChecked {
-    public func checkFields(_ problems: inout FieldProblems) {}
+    public func checkFields(_ problems: inout FieldProblems) {
+        if hasPartition { problems.enter("partition"); partition.checkFields(&problems); problems.leave() }
+    }
 }
 
 extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: FieldChecked {

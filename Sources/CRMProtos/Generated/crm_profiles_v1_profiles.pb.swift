@@ -2526,6 +2526,35 @@ public nonisolated struct Crm_Profiles_V1_StreamChangesRequest: Sendable {
   /// 0 = everything available now
   public var limit: UInt32 = 0
 
+  /// The partition whose feed to read, on a process that keeps a file per partition
+  /// (GetPartitionMapResponse.feeds_per_partition): each partition's feed has its own sequence, and
+  /// a request without it is FAILED_PRECONDITION naming `partition`. A process that keeps its
+  /// partitions in one file has one feed and refuses the field the same way.
+  public var partition: Crm_Profiles_V1_PartitionSelector {
+    get {_partition ?? Crm_Profiles_V1_PartitionSelector()}
+    set {_partition = newValue}
+  }
+  /// Returns true if `partition` has been explicitly set.
+  public var hasPartition: Bool {self._partition != nil}
+  /// Clears the value of `partition`. Subsequent reads from it will return its default value.
+  public mutating func clearPartition() {self._partition = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _partition: Crm_Profiles_V1_PartitionSelector? = nil
+}
+
+/// Names one partition (a message, so that partition 0 and "no partition" differ on the wire).
+public nonisolated struct Crm_Profiles_V1_PartitionSelector: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0 … count − 1 (GetPartitionMapResponse.count)
+  public var number: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2542,9 +2571,21 @@ public nonisolated struct Crm_Profiles_V1_StreamSnapshotRequest: Sendable {
   /// 0 = every customer
   public var limit: UInt32 = 0
 
+  /// as StreamChangesRequest.partition: the snapshot of that partition's feed
+  public var partition: Crm_Profiles_V1_PartitionSelector {
+    get {_partition ?? Crm_Profiles_V1_PartitionSelector()}
+    set {_partition = newValue}
+  }
+  /// Returns true if `partition` has been explicitly set.
+  public var hasPartition: Bool {self._partition != nil}
+  /// Clears the value of `partition`. Subsequent reads from it will return its default value.
+  public mutating func clearPartition() {self._partition = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _partition: Crm_Profiles_V1_PartitionSelector? = nil
 }
 
 /// One customer's current state, in customer_id order.
@@ -2706,9 +2747,21 @@ public nonisolated struct Crm_Profiles_V1_StreamEventsRequest: Sendable {
   /// empty = every type; otherwise only these (ids still increase)
   public var types: [Crm_Profiles_V1_EventType] = []
 
+  /// As StreamChangesRequest.partition: each partition's event log has its own ids.
+  public var partition: Crm_Profiles_V1_PartitionSelector {
+    get {_partition ?? Crm_Profiles_V1_PartitionSelector()}
+    set {_partition = newValue}
+  }
+  /// Returns true if `partition` has been explicitly set.
+  public var hasPartition: Bool {self._partition != nil}
+  /// Clears the value of `partition`. Subsequent reads from it will return its default value.
+  public mutating func clearPartition() {self._partition = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _partition: Crm_Profiles_V1_PartitionSelector? = nil
 }
 
 public nonisolated struct Crm_Profiles_V1_StreamDimensionsAsOfRequest: Sendable {
@@ -2847,6 +2900,11 @@ public nonisolated struct Crm_Profiles_V1_GetPartitionMapResponse: Sendable {
   /// differ. Owners refuse a forwarded call from a process with another digest (FAILED_PRECONDITION).
   /// Empty from a process older than this field.
   public var settingsDigest: String = String()
+
+  /// The answering process keeps a file per partition it owns: its change feed, snapshot and event
+  /// log are one per partition, each with its own sequence, read with StreamChanges/StreamSnapshot/
+  /// StreamEvents' `partition`. False: one feed and one log for all the partitions it owns.
+  public var feedsPerPartition: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -5853,7 +5911,7 @@ nonisolated extension Crm_Profiles_V1_ChangeEvent: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamChangesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0\u{1}partition\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5863,24 +5921,63 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._partition) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.afterSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.afterSequence, fieldNumber: 1)
     }
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
     }
+    try { if let v = self._partition {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_StreamChangesRequest, rhs: Crm_Profiles_V1_StreamChangesRequest) -> Bool {
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs._partition != rhs._partition {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_PartitionSelector: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PartitionSelector"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.number) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.number != 0 {
+      try visitor.visitSingularUInt32Field(value: self.number, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_PartitionSelector, rhs: Crm_Profiles_V1_PartitionSelector) -> Bool {
+    if lhs.number != rhs.number {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5888,7 +5985,7 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
 
 nonisolated extension Crm_Profiles_V1_StreamSnapshotRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamSnapshotRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_customer_id\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_customer_id\0\u{1}limit\0\u{1}partition\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5898,24 +5995,33 @@ nonisolated extension Crm_Profiles_V1_StreamSnapshotRequest: SwiftProtobuf.Messa
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.afterCustomerID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._partition) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.afterCustomerID.isEmpty {
       try visitor.visitSingularStringField(value: self.afterCustomerID, fieldNumber: 1)
     }
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
     }
+    try { if let v = self._partition {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_StreamSnapshotRequest, rhs: Crm_Profiles_V1_StreamSnapshotRequest) -> Bool {
     if lhs.afterCustomerID != rhs.afterCustomerID {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs._partition != rhs._partition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6216,7 +6322,7 @@ nonisolated extension Crm_Profiles_V1_LoggedEvent: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamEventsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_event_id\0\u{1}limit\0\u{1}types\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_event_id\0\u{1}limit\0\u{1}types\0\u{1}partition\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6227,12 +6333,17 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterEventID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 3: try { try decoder.decodeRepeatedEnumField(value: &self.types) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._partition) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.afterEventID != 0 {
       try visitor.visitSingularUInt64Field(value: self.afterEventID, fieldNumber: 1)
     }
@@ -6242,6 +6353,9 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
     if !self.types.isEmpty {
       try visitor.visitPackedEnumField(value: self.types, fieldNumber: 3)
     }
+    try { if let v = self._partition {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6249,6 +6363,7 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
     if lhs.afterEventID != rhs.afterEventID {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.types != rhs.types {return false}
+    if lhs._partition != rhs._partition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6423,7 +6538,7 @@ nonisolated extension Crm_Profiles_V1_PartitionOwner: SwiftProtobuf.Message, Swi
 
 nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetPartitionMapResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0\u{3}business_day\0\u{3}settings_digest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}hash\0\u{1}owners\0\u{3}answered_by\0\u{3}business_day\0\u{3}settings_digest\0\u{3}feeds_per_partition\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6438,6 +6553,7 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
       case 5: try { try decoder.decodeSingularStringField(value: &self.answeredBy) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._businessDay) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.settingsDigest) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.feedsPerPartition) }()
       default: break
       }
     }
@@ -6469,6 +6585,9 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
     if !self.settingsDigest.isEmpty {
       try visitor.visitSingularStringField(value: self.settingsDigest, fieldNumber: 7)
     }
+    if self.feedsPerPartition != false {
+      try visitor.visitSingularBoolField(value: self.feedsPerPartition, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6480,6 +6599,7 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
     if lhs.answeredBy != rhs.answeredBy {return false}
     if lhs._businessDay != rhs._businessDay {return false}
     if lhs.settingsDigest != rhs.settingsDigest {return false}
+    if lhs.feedsPerPartition != rhs.feedsPerPartition {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -177,6 +177,40 @@ public struct Router: Sendable {
         }
     }
 
+    /// An empty router with this one's request check, auditor and privacy policy: what a service
+    /// holding several stores of one kind (a profiles process with a file per partition) registers
+    /// each store's handlers into, so that a call dispatched to one of them
+    /// (``invoke(_:payload:context:sink:)``) is decoded, checked, audited and masked as if it had
+    /// been registered here.
+    public func sibling() -> Router {
+        var sibling = Router(requestCheck: requestCheck, auditor: auditor)
+        sibling.privacy = privacy
+        return sibling
+    }
+
+    /// Runs the method `path` as registered (decoding, checks, audit, masking, handler) on an
+    /// encoded request, in this process: the caller has already authenticated and authorised the
+    /// call. Server-streaming methods send through `sink` and return empty bytes.
+    public func invoke(_ path: String, payload: Data, context: CallContext, sink: ResponseSink) async throws -> Data {
+        guard let method = methods[path] else { throw RPCError(.unimplemented, "method \(path) is not implemented here") }
+        return try await method.invoke(payload, context, sink)
+    }
+
+    /// Registers the method `path` of `sibling` (a router made by ``sibling()``) answered by
+    /// `invoke`: how a dispatching front takes every method of its stores' routers without
+    /// handlers of its own. The method keeps its descriptor (policy, readiness, event-loop choice)
+    /// and its audit rule for calls the runtime refuses before they run. `invoke` gets the encoded
+    /// request and returns the encoded response (a streaming one sends through the sink and
+    /// returns empty bytes).
+    public mutating func dispatch(
+        _ path: String, of sibling: Router, to invoke: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Data
+    ) {
+        guard let method = sibling.methods[path] else { preconditionFailure("dispatching \(path), which the sibling does not register") }
+        add(Method(descriptor: method.descriptor, invoke: invoke))
+        if sibling.auditedMethods.contains(path) { auditedMethods.insert(path) }
+        if let subjects = sibling.refusalSubjects[path] { refusalSubjects[path] = subjects }
+    }
+
     public var descriptors: [RPCMethodDescriptor] {
         methods.values.map(\.descriptor).sorted { $0.name < $1.name }
     }

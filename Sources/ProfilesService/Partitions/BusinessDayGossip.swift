@@ -24,7 +24,7 @@ import Synchronization
 /// day behind at worst, the staleness the updater has anyway between an event and its fold.
 final class BusinessDayGossip: Service, Sendable {
     let routing: PartitionRouting
-    let updater: DimensionUpdater
+    let updater: any BusinessDayKeeper
     let interval: Duration
     let logger: Logger
     /// What each peer last answered: its day, or why it could not be asked.
@@ -40,7 +40,7 @@ final class BusinessDayGossip: Service, Sendable {
     /// away does not hold up a round for long.
     static let askTimeout: TimeAmount = .seconds(3)
 
-    init(routing: PartitionRouting, updater: DimensionUpdater, interval: Duration, logger: Logger) {
+    init(routing: PartitionRouting, updater: any BusinessDayKeeper, interval: Duration, logger: Logger) {
         self.routing = routing
         self.updater = updater
         self.interval = interval
@@ -151,12 +151,12 @@ final class ForwardedBusinessDay: Sendable {
     static let ownerKey = "crm-partition-owner"
 
     /// Whose day is sent, and which adopts what is heard.
-    private let updater: DimensionUpdater
+    private let updater: any BusinessDayKeeper
     /// The newest day an adoption was started for.
     private let requested = Atomic<DayNumber>(0)
     private let logger: Logger
 
-    init(updater: DimensionUpdater, logger: Logger) {
+    init(keeper updater: any BusinessDayKeeper, logger: Logger) {
         self.updater = updater
         self.logger = logger
     }

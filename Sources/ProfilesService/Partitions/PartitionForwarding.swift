@@ -14,9 +14,11 @@ import SwiftProtobuf
 /// nothing here and pays nothing.
 struct PartitionForwarding: Sendable {
     let routing: PartitionRouting
+    /// This process's own part of each call: its one store, or its file per partition.
+    let local: LocalPartitions.Dispatch
 
     func register(into router: inout Router) {
-        guard !routing.ownsEverything else { return }
+        guard !routing.ownsEverything || local.isSplit else { return }
         typealias Profiles = Crm_Profiles_V1_Profiles
         customerKeyed(Profiles.upsertCustomer, into: &router) { $0.customer.customerID }
         customerKeyed(Profiles.getCustomer, into: &router) { $0.customerID }
@@ -24,7 +26,7 @@ struct PartitionForwarding: Sendable {
         customerKeyed(Profiles.recordAssessment, into: &router) { $0.customerID }
         customerKeyed(Profiles.getCustomer360, into: &router) { $0.customerID }
 
-        batch(Profiles.ingestTrades, into: &router) { _ = try EventConversion.trades($0) }
+        batch(Profiles.ingestTrades, into: &router, trades: true) { _ = try EventConversion.trades($0) }
         batch(Profiles.ingestFundTransfers, into: &router) { _ = try EventConversion.transfers($0) }
         batch(Profiles.ingestDailyPositions, into: &router) { _ = try EventConversion.positions($0) }
         batch(Profiles.ingestMarginAccounts, into: &router) { _ = try EventConversion.marginAccounts($0) }
@@ -97,7 +99,7 @@ struct PartitionForwarding: Sendable {
         }
         // Saved segments are firm-wide: every owner keeps a copy, so a segment's members and
         // counts are answered the same by all of them.
-        fanOut(Profiles.saveSegment, into: &router) { _, parts in
+        fanOut(Profiles.saveSegment, into: &router, firmWide: true) { _, parts in
             parts[0]
         }
     }
@@ -110,6 +112,7 @@ struct PartitionForwarding: Sendable {
         _ method: UnaryMethod<Request, Response>, into router: inout Router, customer: @escaping @Sendable (Request) -> String
     ) {
         let routing = self.routing
+        let local = self.local
         let path = method.path
         router.intercept(path) { payload, context, next in
             try routing.admit(context)
@@ -118,7 +121,9 @@ struct PartitionForwarding: Sendable {
             let id = customer(request)
             guard !id.isEmpty else { return try await next(payload, context) }
             let partition = routing.partition(of: id)
-            if routing.owns(partition: partition) { return try await next(payload, context) }
+            if routing.owns(partition: partition) {
+                return try await local.unary(path, partition: partition, payload: payload, context: context, next: next)
+            }
             let owner = routing.map.owner(of: partition)
             // Forwarded once only: a peer whose map differs from ours must not start a loop.
             guard context.forwardedBy == nil else {
@@ -131,41 +136,67 @@ struct PartitionForwarding: Sendable {
 
     // MARK: Batches
 
-    /// A batch split by owner: every event's fields are checked first (a bad one refuses the whole
-    /// batch naming `events[i]` and nothing is written, as in one process), then each owner stores
-    /// its part; the answer adds the parts' counts. A part that fails fails the call, with the
-    /// other parts stored: the client's retry stores the rest and counts those as duplicates
-    /// (docs/partitioning.md §4).
+    /// A batch split by owner, and by partition file within this process: every event's fields
+    /// are checked first (a bad one refuses the whole batch naming `events[i]` and nothing is
+    /// written, as in one store), and with a file per partition every file's customers are
+    /// checked (existing; NORMAL for trades) before any file is written; then each part is stored;
+    /// the answer adds the parts' counts. A part that fails fails the call, with the other parts
+    /// stored: the client's retry stores the rest and counts those as duplicates
+    /// (docs/partitioning.md §4). Within one process that is left only to a customer whose status
+    /// changes between the check and the write.
     private func batch<Request: IngestRequest>(
-        _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, into router: inout Router,
+        _ method: UnaryMethod<Request, Crm_Profiles_V1_IngestResponse>, into router: inout Router, trades: Bool = false,
         validate: @escaping @Sendable (Request) throws -> Void
     ) {
         let routing = self.routing
+        let local = self.local
         let path = method.path
         router.intercept(path) { payload, context, next in
             try routing.admit(context)
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let positions = routing.map.positionsByOwner(request.events.lazy.map(\.customerID))
-            if positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil) {
-                return try await next(payload, context)
-            }
-            guard context.forwardedBy == nil else {
-                throw RPCError(.unavailable, "this batch names customers \(routing.ownName) does not own under map epoch \(routing.map.epoch): "
-                    + "the forwarding process's map differs; retry shortly")
+            let onlyOwn = positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil)
+            if onlyOwn && !local.isSplit { return try await next(payload, context) }
+            if !onlyOwn {
+                guard context.forwardedBy == nil else {
+                    throw RPCError(.unavailable, "this batch names customers \(routing.ownName) does not own under map epoch \(routing.map.epoch): "
+                        + "the forwarding process's map differs; retry shortly")
+                }
             }
             try validate(request)
+            var parts: [(owner: String, partition: Int?, positions: [Int])] = []
+            for (owner, part) in positions.sorted(by: { $0.key < $1.key }) {
+                if owner == routing.ownName && local.isSplit {
+                    var byPartition: [Int: [Int]] = [:]
+                    for position in part { byPartition[routing.partition(of: request.events[position].customerID), default: []].append(position) }
+                    for (partition, positions) in byPartition.sorted(by: { $0.key < $1.key }) { parts.append((owner, partition, positions)) }
+                } else {
+                    parts.append((owner, nil, part))
+                }
+            }
+            let localParts = parts.compactMap { part in part.partition.map { ($0, part.positions) } }
+            if !localParts.isEmpty {
+                try await local.checkCustomers(localParts.map { partition, positions in
+                    (partition, positions, positions.map { request.events[$0].customerID })
+                }, trades: trades)
+            }
             let total = try await withThrowingTaskGroup(of: Crm_Profiles_V1_IngestResponse.self) { group in
-                for (owner, part) in positions {
+                for (owner, partition, part) in parts {
                     var subset = request
                     subset.events = part.map { request.events[$0] }
-                    let partPayload = try subset.serializedData()
+                    let partPayload = part.count == request.events.count ? payload : try subset.serializedData()
                     let partitions = PartitionSet(part.map { routing.partition(of: request.events[$0].customerID) })
                     group.addTask {
                         do {
-                            let answer = owner == routing.ownName
-                                ? try await next(partPayload, context)
-                                : try await routing.call(owner, method: path, payload: partPayload, context: context,
-                                                         what: "partitions \(partitions) (\(part.count) events of the batch)")
+                            let answer: Data
+                            if let partition {
+                                answer = try await local.unary(path, partition: partition, payload: partPayload, context: context, next: next)
+                            } else if owner == routing.ownName {
+                                answer = try await next(partPayload, context)
+                            } else {
+                                answer = try await routing.call(owner, method: path, payload: partPayload, context: context,
+                                                                what: "partitions \(partitions) (\(part.count) events of the batch)")
+                            }
                             return try Crm_Profiles_V1_IngestResponse(serializedBytes: answer)
                         } catch let error as RPCError {
                             throw Self.renumbered(error, positions: part)
@@ -199,33 +230,39 @@ struct PartitionForwarding: Sendable {
 
     // MARK: Calls across customers
 
-    /// A call across customers: this process's part and every other owner's, in parallel, merged.
-    /// A part asked by another process's fan-out is answered from this process's partitions only.
+    /// A call across customers: this process's part (each of its files' with a file per
+    /// partition) and every other owner's, in parallel, merged. A part asked by another process's
+    /// fan-out is answered from this process's partitions only. `firmWide` calls (saving a
+    /// segment: every process keeps a copy) ask one file of this process, not each.
     private func fanOut<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: UnaryMethod<Request, Response>, into router: inout Router,
+        _ method: UnaryMethod<Request, Response>, into router: inout Router, firmWide: Bool = false,
         merge: @escaping @Sendable (Request, [Response]) throws -> Response
     ) {
         let routing = self.routing
+        let local = self.local
         let path = method.path
         router.intercept(path) { payload, context, next in
             try routing.admit(context)
-            if routing.answersLocally(context) { return try await next(payload, context) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
-            let owners = [routing.ownName] + routing.otherOwners
+            let others = routing.answersLocally(context) ? [] : routing.otherOwners
+            async let own = local.unaryAll(path, payload: payload, context: context, once: firmWide, next: next)
             let answers = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
-                for (place, owner) in owners.enumerated() {
+                for (place, owner) in others.enumerated() {
                     group.addTask {
-                        if owner == routing.ownName { return (place, try await next(payload, context)) }
                         let what = "partitions \(routing.map.partitions(ownedBy: owner))"
                         return (place, try await routing.call(owner, method: path, payload: payload, context: context, localOnly: true, what: what))
                     }
                 }
-                var answers = [Data](repeating: Data(), count: owners.count)
+                var answers = [Data](repeating: Data(), count: others.count)
                 for try await (place, answer) in group { answers[place] = answer }
                 return answers
             }
-            // This process's answer first, then the others' by name: a merge is deterministic.
-            let parts = try answers.map { try Response(serializedBytes: $0) }
+            let ownAnswers = try await own
+            // One answer needs no merge: it is passed as it came.
+            if answers.isEmpty, ownAnswers.count == 1 { return ownAnswers[0] }
+            // This process's answers first (its files in partition order), then the others' by
+            // name: a merge is deterministic.
+            let parts = try (ownAnswers + answers).map { try Response(serializedBytes: $0) }
             return try merge(request, parts).serializedData()
         }
     }
@@ -241,12 +278,13 @@ struct PartitionForwarding: Sendable {
     ) {
         let routing = self.routing
         let path = method.path
+        let local = self.local
         router.intercept(streaming: path) { payload, context, sink, next in
             try routing.admit(context)
-            if routing.answersLocally(context) { return try await next(payload, context, sink) }
+            if routing.answersLocally(context) && !local.isSplit { return try await next(payload, context, sink) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context, sink) }
-            var sources: [AsyncThrowingStream<Data, any Error>] = [Self.localStream(payload, context, next)]
-            for owner in routing.otherOwners {
+            var sources = local.streams(path, payload: payload, context: context, next: next)
+            for owner in routing.answersLocally(context) ? [] : routing.otherOwners {
                 sources.append(try await routing.stream(owner, method: path, payload: payload, context: context, localOnly: true,
                                                         what: "partitions \(routing.map.partitions(ownedBy: owner))"))
             }
@@ -257,7 +295,7 @@ struct PartitionForwarding: Sendable {
     /// This process's part of a fanned-out stream, as a sequence: the method as registered, run by
     /// a task of its own, its messages handed over as they are written. Ending the sequence early
     /// (the merge reached its limit) cancels the task.
-    private static func localStream(
+    static func localStream(
         _ payload: Data, _ context: CallContext, _ next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void
     ) -> AsyncThrowingStream<Data, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)

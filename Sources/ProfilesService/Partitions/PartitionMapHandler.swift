@@ -12,15 +12,18 @@ import GRDB
 /// theirs (``BusinessDayGossip``, docs/partitioning.md §2).
 struct PartitionMapHandler: Sendable {
     let routing: PartitionRouting
-    let database: DatabasePool
+    /// The stores whose newest business day the map carries.
+    let cores: ProfilesCores
 
     func register(into router: inout Router) {
         let everyone = AccessPolicy.roles(ProfilesRoles.ingest, ProfilesRoles.manager, ProfilesRoles.headOffice, ProfilesRoles.service)
         let routing = self.routing
-        let database = self.database
+        let cores = self.cores
         router.unary(Crm_Profiles_V1_Profiles.getPartitionMap, policy: everyone, servesWhileStarting: true) { _, _ in
-            let businessDay = try await database.read { db in try DimensionUpdater.businessDay(db) }
-            return Self.answer(routing, businessDay: businessDay.day)
+            // Read from the stores, not the updaters' memory: answered while starting too.
+            var answer = Self.answer(routing, businessDay: try await cores.storedBusinessDay())
+            answer.feedsPerPartition = cores.storage == .filePerPartition
+            return answer
         }
     }
 

@@ -41,35 +41,51 @@ final class PartitionRouting: Sendable {
     /// How long a forwarded call may take when the caller set no deadline.
     static let defaultDeadline: TimeAmount = .seconds(30)
 
-    init(settings: ProfilesSettings, settingsDigest: SettingsDigest, updater: DimensionUpdater, configuration: HostConfiguration,
-         logger: Logger) throws {
+    /// The map this process routes by and its own name in it, read from the settings before
+    /// anything else is built (which partitions are owned decides which files are opened).
+    struct Placement: Sendable {
+        let map: PartitionMap
+        let ownName: String
+
+        /// The partitions `ownName` owns, ascending.
+        var owned: [Int] { map.partitions(ownedBy: ownName).partitions.sorted() }
+
+        init(settings: ProfilesSettings) throws {
+            let partitioning = settings.partitioning
+            let topology: PartitionTopology?
+            if let path = settings.topologyPath {
+                topology = try PartitionRouting.readTopology(path)
+            } else {
+                topology = nil
+            }
+            if let map = topology?.map {
+                guard map.partitioning == partitioning else {
+                    throw ConfigurationError("the partition map in \(settings.topologyPath ?? "") has \(map.partitioning.count) partitions, "
+                        + "but partitions.count is \(partitioning.count)")
+                }
+                let own = settings.ownerName ?? HostConfiguration.machineHostName() ?? ""
+                guard !map.partitions(ownedBy: own).partitions.isEmpty else {
+                    throw ConfigurationError("partitions.owner \(own.isEmpty ? "(unset)" : own) owns no partition in the map of "
+                        + "\(settings.topologyPath ?? ""); its owners are \(map.owners.keys.sorted().joined(separator: ", "))")
+                }
+                self.map = map
+                self.ownName = own
+            } else {
+                let own = settings.ownerName ?? PartitionTopology.instancePrefix + "0"
+                self.map = PartitionMap.single(own, partitioning: partitioning)
+                self.ownName = own
+            }
+        }
+    }
+
+    init(settings: ProfilesSettings, placement: Placement, settingsDigest: SettingsDigest, businessDay: any BusinessDayKeeper,
+         configuration: HostConfiguration, logger: Logger) throws {
         self.logger = logger
         self.settingsDigest = settingsDigest
-        self.forwardedDay = ForwardedBusinessDay(updater: updater, logger: logger)
+        self.forwardedDay = ForwardedBusinessDay(keeper: businessDay, logger: logger)
         let partitioning = settings.partitioning
-        let topology: PartitionTopology?
-        if let path = settings.topologyPath {
-            topology = try Self.readTopology(path)
-        } else {
-            topology = nil
-        }
-        if let map = topology?.map {
-            guard map.partitioning == partitioning else {
-                throw ConfigurationError("the partition map in \(settings.topologyPath ?? "") has \(map.partitioning.count) partitions, "
-                    + "but partitions.count is \(partitioning.count)")
-            }
-            let own = settings.ownerName ?? HostConfiguration.machineHostName() ?? ""
-            guard !map.partitions(ownedBy: own).partitions.isEmpty else {
-                throw ConfigurationError("partitions.owner \(own.isEmpty ? "(unset)" : own) owns no partition in the map of "
-                    + "\(settings.topologyPath ?? ""); its owners are \(map.owners.keys.sorted().joined(separator: ", "))")
-            }
-            self.map = map
-            self.ownName = own
-        } else {
-            let own = settings.ownerName ?? PartitionTopology.instancePrefix + "0"
-            self.map = PartitionMap.single(own, partitioning: partitioning)
-            self.ownName = own
-        }
+        self.map = placement.map
+        self.ownName = placement.ownName
         let set = map.partitions(ownedBy: ownName)
         var owned = [Bool](repeating: false, count: partitioning.count)
         for partition in set.partitions { owned[partition] = true }
@@ -90,7 +106,7 @@ final class PartitionRouting: Sendable {
         }
     }
 
-    private static func readTopology(_ path: String) throws -> PartitionTopology {
+    fileprivate static func readTopology(_ path: String) throws -> PartitionTopology {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

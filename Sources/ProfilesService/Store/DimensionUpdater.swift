@@ -65,8 +65,14 @@ final class DimensionUpdater: Service, Sendable {
     /// Customers in a step from which their computing is split over the cores.
     let parallelFrom: Int
 
+    /// Told each time this store's own events (or an adoption) move the business day on: how the
+    /// other partition files of the process follow it (``ProfilesCores``).
+    private let onNewDay: (@Sendable (DayNumber) -> Void)?
+
     init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger,
-         eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep, parallelFrom: Int = 64) {
+         eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep, parallelFrom: Int = 64,
+         onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
+        self.onNewDay = onNewDay
         self.parallelFrom = parallelFrom
         self.eventsPerStep = eventsPerStep
         self.customersPerStep = customersPerStep
@@ -184,7 +190,8 @@ final class DimensionUpdater: Service, Sendable {
     var businessDay: DayNumber { newestBusinessDay.load(ordering: .relaxed) }
 
     private func know(_ day: DayNumber) {
-        newestBusinessDay.max(day, ordering: .relaxed)
+        let before = newestBusinessDay.max(day, ordering: .relaxed).oldValue
+        if day > before { onNewDay?(day) }
     }
 
     private func apply(_ refreshed: Refreshed) {

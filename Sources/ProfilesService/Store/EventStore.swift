@@ -23,7 +23,7 @@ struct EventStore: Sendable {
     /// the batch: one commit for both).
     func append(_ events: [StoredEvent], requireTradingStatus: Bool, within: (@Sendable (Database) throws -> Void)? = nil) async throws -> Outcome {
         try await database.write { db in
-            try Self.checkCustomers(db, events, requireTradingStatus: requireTradingStatus)
+            try Self.checkCustomers(db, events.map(\.customerID), requireTradingStatus: requireTradingStatus)
             var outcome = Outcome()
             let statement = try db.cachedStatement(
                 sql: "INSERT OR IGNORE INTO event (kind, idempotency_key, customer_id, day, at_millis, body) VALUES (?, ?, ?, ?, ?, ?)"
@@ -42,29 +42,32 @@ struct EventStore: Sendable {
         }
     }
 
-    /// Every event's customer must exist; for trades, its account must be NORMAL.
-    private static func checkCustomers(_ db: Database, _ events: [StoredEvent], requireTradingStatus: Bool) throws {
+    /// Every event's customer must exist; for trades, its account must be NORMAL. `customerIDs`
+    /// are the events' customers in the batch's order (a refusal names `events[i]`). A process
+    /// keeping a file per partition checks every file's part of a batch this way before any part
+    /// is written (``PartitionForwarding``).
+    static func checkCustomers(_ db: Database, _ customerIDs: [String], requireTradingStatus: Bool) throws {
         let statement = try db.cachedStatement(sql: "SELECT status FROM customer WHERE customer_id = ?")
         var known: [String: Int] = [:]
         var violations: [FieldViolation] = []
         var precondition: [FieldViolation] = []
-        for (index, event) in events.enumerated() {
+        for (index, customerID) in customerIDs.enumerated() {
             let status: Int?
-            if let cached = known[event.customerID] {
+            if let cached = known[customerID] {
                 status = cached
             } else {
-                status = try Int.fetchOne(statement, arguments: [event.customerID])
-                if let status { known[event.customerID] = status }
+                status = try Int.fetchOne(statement, arguments: [customerID])
+                if let status { known[customerID] = status }
             }
             guard let status else {
-                violations.append(FieldViolation(field: "events[\(index)].customer_id", description: "no customer \(event.customerID)"))
+                violations.append(FieldViolation(field: "events[\(index)].customer_id", description: "no customer \(customerID)"))
                 if violations.count >= 50 { break }
                 continue
             }
             if requireTradingStatus {
                 let state = Crm_Profiles_V1_AccountStatus(rawValue: status) ?? .unspecified
                 if !StatusRules.mayTrade(state) {
-                    precondition.append(FieldViolation(field: "events[\(index)].customer_id", description: "customer \(event.customerID) is \(state.name) and cannot trade"))
+                    precondition.append(FieldViolation(field: "events[\(index)].customer_id", description: "customer \(customerID) is \(state.name) and cannot trade"))
                 }
             }
         }

@@ -73,6 +73,20 @@ extension StoreSeeding {
             trades.count + fundTransfers.count + dailyPositions.count + marginAccounts.count + marginInterest.count
                 + serviceContacts.count + productViews.count
         }
+
+        /// The events grouped by a key of their customer (the partition, for a process keeping a
+        /// file per partition), each group in the order given.
+        func split(by key: (String) -> Int) -> [Int: Events] {
+            var parts: [Int: Events] = [:]
+            for event in trades { parts[key(event.customerID), default: Events()].trades.append(event) }
+            for event in fundTransfers { parts[key(event.customerID), default: Events()].fundTransfers.append(event) }
+            for event in dailyPositions { parts[key(event.customerID), default: Events()].dailyPositions.append(event) }
+            for event in marginAccounts { parts[key(event.customerID), default: Events()].marginAccounts.append(event) }
+            for event in marginInterest { parts[key(event.customerID), default: Events()].marginInterest.append(event) }
+            for event in serviceContacts { parts[key(event.customerID), default: Events()].serviceContacts.append(event) }
+            for event in productViews { parts[key(event.customerID), default: Events()].productViews.append(event) }
+            return parts
+        }
     }
 
     /// Appends `events` to the event log in one transaction through one prepared INSERT: the rows

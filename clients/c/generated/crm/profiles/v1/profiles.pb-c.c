@@ -2872,6 +2872,51 @@ void   crm__profiles__v1__stream_changes_request__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__stream_changes_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__partition_selector__init
+                     (Crm__Profiles__V1__PartitionSelector         *message)
+{
+  static const Crm__Profiles__V1__PartitionSelector init_value = CRM__PROFILES__V1__PARTITION_SELECTOR__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__partition_selector__get_packed_size
+                     (const Crm__Profiles__V1__PartitionSelector *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_selector__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__partition_selector__pack
+                     (const Crm__Profiles__V1__PartitionSelector *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_selector__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__partition_selector__pack_to_buffer
+                     (const Crm__Profiles__V1__PartitionSelector *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_selector__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PartitionSelector *
+       crm__profiles__v1__partition_selector__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PartitionSelector *)
+     protobuf_c_message_unpack (&crm__profiles__v1__partition_selector__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__partition_selector__free_unpacked
+                     (Crm__Profiles__V1__PartitionSelector *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__partition_selector__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__profiles__v1__stream_snapshot_request__init
                      (Crm__Profiles__V1__StreamSnapshotRequest         *message)
 {
@@ -7933,7 +7978,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor =
   (ProtobufCMessageInit) crm__profiles__v1__change_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request__field_descriptors[3] =
 {
   {
     "after_sequence",
@@ -7959,15 +8004,28 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partition",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamChangesRequest, partition),
+    &crm__profiles__v1__partition_selector__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_changes_request__field_indices_by_name[] = {
   0,   /* field[0] = after_sequence */
   1,   /* field[1] = limit */
+  2,   /* field[2] = partition */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_changes_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor =
 {
@@ -7977,14 +8035,52 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__desc
   "Crm__Profiles__V1__StreamChangesRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamChangesRequest),
-  2,
+  3,
   crm__profiles__v1__stream_changes_request__field_descriptors,
   crm__profiles__v1__stream_changes_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_changes_request__number_ranges,
   (ProtobufCMessageInit) crm__profiles__v1__stream_changes_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_snapshot_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__partition_selector__field_descriptors[1] =
+{
+  {
+    "number",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PartitionSelector, number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__partition_selector__field_indices_by_name[] = {
+  0,   /* field[0] = number */
+};
+static const ProtobufCIntRange crm__profiles__v1__partition_selector__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__partition_selector__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PartitionSelector",
+  "PartitionSelector",
+  "Crm__Profiles__V1__PartitionSelector",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PartitionSelector),
+  1,
+  crm__profiles__v1__partition_selector__field_descriptors,
+  crm__profiles__v1__partition_selector__field_indices_by_name,
+  1,  crm__profiles__v1__partition_selector__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__partition_selector__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_snapshot_request__field_descriptors[3] =
 {
   {
     "after_customer_id",
@@ -8010,15 +8106,28 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_snapshot_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partition",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamSnapshotRequest, partition),
+    &crm__profiles__v1__partition_selector__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_snapshot_request__field_indices_by_name[] = {
   0,   /* field[0] = after_customer_id */
   1,   /* field[1] = limit */
+  2,   /* field[2] = partition */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_snapshot_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_snapshot_request__descriptor =
 {
@@ -8028,7 +8137,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_snapshot_request__des
   "Crm__Profiles__V1__StreamSnapshotRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamSnapshotRequest),
-  2,
+  3,
   crm__profiles__v1__stream_snapshot_request__field_descriptors,
   crm__profiles__v1__stream_snapshot_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_snapshot_request__number_ranges,
@@ -8254,7 +8363,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__logged_event__descriptor =
   (ProtobufCMessageInit) crm__profiles__v1__logged_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__field_descriptors[4] =
 {
   {
     "after_event_id",
@@ -8292,16 +8401,29 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partition",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamEventsRequest, partition),
+    &crm__profiles__v1__partition_selector__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_events_request__field_indices_by_name[] = {
   0,   /* field[0] = after_event_id */
   1,   /* field[1] = limit */
+  3,   /* field[3] = partition */
   2,   /* field[2] = types */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_events_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descriptor =
 {
@@ -8311,7 +8433,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descr
   "Crm__Profiles__V1__StreamEventsRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamEventsRequest),
-  3,
+  4,
   crm__profiles__v1__stream_events_request__field_descriptors,
   crm__profiles__v1__stream_events_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_events_request__number_ranges,
@@ -8559,7 +8681,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor 
   (ProtobufCMessageInit) crm__profiles__v1__partition_owner__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_response__field_descriptors[8] =
 {
   {
     "count",
@@ -8645,12 +8767,25 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__get_partition_map_respo
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "feeds_per_partition",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__GetPartitionMapResponse, feeds_per_partition),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__get_partition_map_response__field_indices_by_name[] = {
   4,   /* field[4] = answered_by */
   5,   /* field[5] = business_day */
   0,   /* field[0] = count */
   1,   /* field[1] = epoch */
+  7,   /* field[7] = feeds_per_partition */
   2,   /* field[2] = hash */
   3,   /* field[3] = owners */
   6,   /* field[6] = settings_digest */
@@ -8658,7 +8793,7 @@ static const unsigned crm__profiles__v1__get_partition_map_response__field_indic
 static const ProtobufCIntRange crm__profiles__v1__get_partition_map_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor =
 {
@@ -8668,7 +8803,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__
   "Crm__Profiles__V1__GetPartitionMapResponse",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__GetPartitionMapResponse),
-  7,
+  8,
   crm__profiles__v1__get_partition_map_response__field_descriptors,
   crm__profiles__v1__get_partition_map_response__field_indices_by_name,
   1,  crm__profiles__v1__get_partition_map_response__number_ranges,

@@ -84,6 +84,7 @@ typedef struct Crm__Profiles__V1__ListSegmentMembersRequest Crm__Profiles__V1__L
 typedef struct Crm__Profiles__V1__ListSegmentMembersResponse Crm__Profiles__V1__ListSegmentMembersResponse;
 typedef struct Crm__Profiles__V1__ChangeEvent Crm__Profiles__V1__ChangeEvent;
 typedef struct Crm__Profiles__V1__StreamChangesRequest Crm__Profiles__V1__StreamChangesRequest;
+typedef struct Crm__Profiles__V1__PartitionSelector Crm__Profiles__V1__PartitionSelector;
 typedef struct Crm__Profiles__V1__StreamSnapshotRequest Crm__Profiles__V1__StreamSnapshotRequest;
 typedef struct Crm__Profiles__V1__SnapshotEntry Crm__Profiles__V1__SnapshotEntry;
 typedef struct Crm__Profiles__V1__LoggedEvent Crm__Profiles__V1__LoggedEvent;
@@ -1408,10 +1409,33 @@ struct  Crm__Profiles__V1__StreamChangesRequest
    * 0 = everything available now
    */
   uint32_t limit;
+  /*
+   * The partition whose feed to read, on a process that keeps a file per partition
+   * (GetPartitionMapResponse.feeds_per_partition): each partition's feed has its own sequence, and
+   * a request without it is FAILED_PRECONDITION naming `partition`. A process that keeps its
+   * partitions in one file has one feed and refuses the field the same way.
+   */
+  Crm__Profiles__V1__PartitionSelector *partition;
 };
 #define CRM__PROFILES__V1__STREAM_CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_changes_request__descriptor) \
-    , 0, 0 }
+    , 0, 0, NULL }
+
+
+/*
+ * Names one partition (a message, so that partition 0 and "no partition" differ on the wire).
+ */
+struct  Crm__Profiles__V1__PartitionSelector
+{
+  ProtobufCMessage base;
+  /*
+   * 0 … count − 1 (GetPartitionMapResponse.count)
+   */
+  uint32_t number;
+};
+#define CRM__PROFILES__V1__PARTITION_SELECTOR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__partition_selector__descriptor) \
+    , 0 }
 
 
 struct  Crm__Profiles__V1__StreamSnapshotRequest
@@ -1425,10 +1449,14 @@ struct  Crm__Profiles__V1__StreamSnapshotRequest
    * 0 = every customer
    */
   uint32_t limit;
+  /*
+   * as StreamChangesRequest.partition: the snapshot of that partition's feed
+   */
+  Crm__Profiles__V1__PartitionSelector *partition;
 };
 #define CRM__PROFILES__V1__STREAM_SNAPSHOT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_snapshot_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, NULL }
 
 
 /*
@@ -1512,10 +1540,14 @@ struct  Crm__Profiles__V1__StreamEventsRequest
    */
   size_t n_types;
   Crm__Profiles__V1__EventType *types;
+  /*
+   * As StreamChangesRequest.partition: each partition's event log has its own ids.
+   */
+  Crm__Profiles__V1__PartitionSelector *partition;
 };
 #define CRM__PROFILES__V1__STREAM_EVENTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_events_request__descriptor) \
-    , 0, 0, 0,NULL }
+    , 0, 0, 0,NULL, NULL }
 
 
 struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
@@ -1647,10 +1679,16 @@ struct  Crm__Profiles__V1__GetPartitionMapResponse
    * Empty from a process older than this field.
    */
   char *settings_digest;
+  /*
+   * The answering process keeps a file per partition it owns: its change feed, snapshot and event
+   * log are one per partition, each with its own sequence, read with StreamChanges/StreamSnapshot/
+   * StreamEvents' `partition`. False: one feed and one log for all the partitions it owns.
+   */
+  protobuf_c_boolean feeds_per_partition;
 };
 #define CRM__PROFILES__V1__GET_PARTITION_MAP_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__get_partition_map_response__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+    , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 /* Crm__Profiles__V1__Customer methods */
@@ -2865,6 +2903,25 @@ Crm__Profiles__V1__StreamChangesRequest *
 void   crm__profiles__v1__stream_changes_request__free_unpacked
                      (Crm__Profiles__V1__StreamChangesRequest *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PartitionSelector methods */
+void   crm__profiles__v1__partition_selector__init
+                     (Crm__Profiles__V1__PartitionSelector         *message);
+size_t crm__profiles__v1__partition_selector__get_packed_size
+                     (const Crm__Profiles__V1__PartitionSelector   *message);
+size_t crm__profiles__v1__partition_selector__pack
+                     (const Crm__Profiles__V1__PartitionSelector   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__partition_selector__pack_to_buffer
+                     (const Crm__Profiles__V1__PartitionSelector   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PartitionSelector *
+       crm__profiles__v1__partition_selector__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__partition_selector__free_unpacked
+                     (Crm__Profiles__V1__PartitionSelector *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Profiles__V1__StreamSnapshotRequest methods */
 void   crm__profiles__v1__stream_snapshot_request__init
                      (Crm__Profiles__V1__StreamSnapshotRequest         *message);
@@ -3260,6 +3317,9 @@ typedef void (*Crm__Profiles__V1__ChangeEvent_Closure)
                   void *closure_data);
 typedef void (*Crm__Profiles__V1__StreamChangesRequest_Closure)
                  (const Crm__Profiles__V1__StreamChangesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__PartitionSelector_Closure)
+                 (const Crm__Profiles__V1__PartitionSelector *message,
                   void *closure_data);
 typedef void (*Crm__Profiles__V1__StreamSnapshotRequest_Closure)
                  (const Crm__Profiles__V1__StreamSnapshotRequest *message,
@@ -3661,6 +3721,7 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_
 extern const ProtobufCMessageDescriptor crm__profiles__v1__list_segment_members_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__partition_selector__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__stream_snapshot_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__snapshot_entry__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__logged_event__descriptor;
