@@ -1,26 +1,47 @@
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 
-/// One profiles process that owns partitions, as a follower of its own event log and change feed
-/// reaches it: its owner name (empty for a map of one owner) and a client to it.
+/// One change feed and event log of profiles, as a follower reaches it: a profiles process that
+/// owns partitions — its owner name (empty for a map of one owner) and a client to it — and, when
+/// that process keeps a file per partition, the one partition whose feed and log these are.
 public struct ProfilesOwner: Sendable {
     public var name: String
     public var client: RPCClient
     /// Whether the client was opened for this owner (and is the caller's to close), rather than
-    /// being the peer the map was read from.
+    /// being the peer the map was read from. Set on one entry per client.
     public var made: Bool
+    /// The partition whose own feed and log these are, for an owner keeping a file per partition
+    /// (GetPartitionMapResponse.feeds_per_partition); nil for an owner's one feed and log.
+    public var partition: Int?
 
-    public init(name: String, client: RPCClient, made: Bool) {
+    public init(name: String, client: RPCClient, made: Bool, partition: Int? = nil) {
         self.name = name
         self.client = client
         self.made = made
+        self.partition = partition
     }
 
-    /// The name of a follower's cursor for this owner's feed `base`: `base` itself for the one
-    /// owner of a single-process map (so an install that followed one process resumes where it
-    /// was), `<base>.<owner>` for each owner of a map of several, since each numbers its own feed.
+    /// What names this feed in cursors and health details: `p0007` for a partition's own feed
+    /// (the same whichever process serves the partition: its sequence belongs to the partition's
+    /// file), else the owner's name (empty for a map of one owner).
+    public var label: String {
+        guard let partition else { return name }
+        let digits = String(partition)
+        return "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    /// What a feed request carries to read this feed: the partition, when the owner keeps one per partition.
+    public var selector: Crm_Profiles_V1_PartitionSelector? {
+        partition.map { number in Crm_Profiles_V1_PartitionSelector.with { $0.number = UInt32(number) } }
+    }
+
+    /// The name of a follower's cursor for this feed `base`: `base` itself for the one owner of a
+    /// single-process map keeping one file (so an install that followed one process resumes where
+    /// it was), `<base>.<owner>` for each owner of a map of several, since each numbers its own
+    /// feed, and `<base>.p0007` for each partition of an owner keeping a file per partition.
     public func cursor(_ base: String) -> String {
-        Self.cursor(base, owner: name)
+        Self.cursor(base, owner: label)
     }
 
     public static func cursor(_ base: String, owner: String) -> String {
@@ -53,24 +74,53 @@ public enum ProfilesOwners {
         } catch let error as RPCError where error.code == .unimplemented {
             return [ProfilesOwner(name: "", client: peer, made: false)]  // a profiles version before partitions: one process
         }
-        guard map.owners.count > 1 else { return [ProfilesOwner(name: "", client: peer, made: false)] }
+        guard map.owners.count > 1 else {
+            let one = ProfilesOwner(name: "", client: peer, made: false)
+            guard map.feedsPerPartition, let owner = map.owners.first else { return [one] }
+            return try partitions(of: owner, in: map).map { ProfilesOwner(name: "", client: peer, made: false, partition: $0) }
+        }
         var owners: [ProfilesOwner] = []
         var made: [RPCClient] = []
-        for owner in map.owners {
-            if owner.name == map.answeredBy && peer.configuration.endpoints.count == 1 {
-                owners.append(ProfilesOwner(name: owner.name, client: peer, made: false))
-                continue
+        do {
+            for owner in map.owners {
+                let client: RPCClient
+                var opened = false
+                if owner.name == map.answeredBy && peer.configuration.endpoints.count == 1 {
+                    client = peer
+                } else {
+                    guard let endpoint = Endpoint(owner.endpoint) else {
+                        throw RPCError(.unavailable, "partition map of \(map.answeredBy): owners[\(owner.name)].endpoint is '\(owner.endpoint)', not host:port yet; its log and feeds can be read only from it")
+                    }
+                    var configuration = peer.configuration
+                    configuration.endpoints = [endpoint]
+                    client = RPCClient(configuration: configuration)
+                    made.append(client)
+                    opened = true
+                }
+                // Whether this owner keeps a file per partition is its own answer.
+                let own = owner.name == map.answeredBy
+                    ? map : try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(), options: options)
+                if own.feedsPerPartition {
+                    for (place, partition) in try partitions(of: owner, in: map).enumerated() {
+                        owners.append(ProfilesOwner(name: owner.name, client: client, made: opened && place == 0, partition: partition))
+                    }
+                } else {
+                    owners.append(ProfilesOwner(name: owner.name, client: client, made: opened))
+                }
             }
-            guard let endpoint = Endpoint(owner.endpoint) else {
-                for client in made { await client.close() }
-                throw RPCError(.unavailable, "partition map of \(map.answeredBy): owners[\(owner.name)].endpoint is '\(owner.endpoint)', not host:port yet; its log and feeds can be read only from it")
-            }
-            var configuration = peer.configuration
-            configuration.endpoints = [endpoint]
-            let client = RPCClient(configuration: configuration)
-            made.append(client)
-            owners.append(ProfilesOwner(name: owner.name, client: client, made: true))
+        } catch {
+            for client in made { await client.close() }
+            throw error
         }
         return owners
+    }
+
+    /// The partitions `owner` owns, as the map writes them.
+    private static func partitions(of owner: Crm_Profiles_V1_PartitionOwner, in map: Crm_Profiles_V1_GetPartitionMapResponse) throws -> [Int] {
+        do {
+            return try PartitionSet(parsing: owner.partitions, in: try Partitioning(count: Int(map.count))).partitions
+        } catch {
+            throw RPCError(.internal, "partition map of \(map.answeredBy): owners[\(owner.name)].partitions is '\(owner.partitions)': \(error)")
+        }
     }
 }

@@ -80,10 +80,11 @@ struct DemoClients: Sendable {
     /// Whether every profiles owner's change feed holds nothing after the position `applied` gives
     /// for that owner now (nil: the follower reports no position for it yet, so not caught up).
     func profilesFeedsEnd(after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
-        try await everyOwnerEnds(after: applied) { client, sequence in
-            try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
+        try await everyOwnerEnds(after: applied) { owner, sequence in
+            try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
                 $0.afterSequence = sequence
                 $0.limit = 1
+                if let partition = owner.selector { $0.partition = partition }
             }).collect().isEmpty
         }
     }
@@ -104,21 +105,22 @@ struct DemoClients: Sendable {
     /// Whether every profiles owner's event log holds no event of `types` after the id `applied`
     /// gives for that owner now (nil: no position reported for it yet, so not caught up).
     func profilesEventLogsEnd(types: [Crm_Profiles_V1_EventType], after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
-        try await everyOwnerEnds(after: applied) { client, eventID in
-            try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
+        try await everyOwnerEnds(after: applied) { owner, eventID in
+            try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
                 $0.afterEventID = eventID
                 $0.limit = 1
                 $0.types = types
+                if let partition = owner.selector { $0.partition = partition }
             }).collect().isEmpty
         }
     }
 
-    /// Whether `endsAfter(owner's client, position)` holds for every owner, asked in turn until one
-    /// does not or has no position.
+    /// Whether `endsAfter(owner, position)` holds for every owner's feed (each partition's, for
+    /// an owner keeping a file per partition), asked in turn until one does not or has no position.
     private func everyOwnerEnds(after applied: (ProfilesOwner) -> UInt64?,
-                                _ endsAfter: (RPCClient, UInt64) async throws -> Bool) async throws -> Bool {
+                                _ endsAfter: (ProfilesOwner, UInt64) async throws -> Bool) async throws -> Bool {
         for owner in profilesOwners {
-            guard let position = applied(owner), try await endsAfter(owner.client, position) else { return false }
+            guard let position = applied(owner), try await endsAfter(owner, position) else { return false }
         }
         return true
     }

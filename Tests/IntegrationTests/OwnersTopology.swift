@@ -37,13 +37,14 @@ struct OwnersTopology {
         ["--setting", "partitions.count=\(count)", "--setting", "partitions.topology=\(url.path)", "--setting", "partitions.owner=profiles-\(ordinal)"]
     }
 
-    /// Starts every owner (profiles-0, … in `workDir`, each with ``ownerArguments(_:)`` and then
-    /// `extra`) and writes their endpoints into the file; stops those it started if one fails.
-    func startOwners(in workDir: URL, extra: [String] = []) async throws -> [ServiceProcess] {
+    /// Starts every owner (profiles-0, … in `workDir`, each with ``ownerArguments(_:)``, then
+    /// `extra`, then `perOwner(ordinal)`) and writes their endpoints into the file; stops those it
+    /// started if one fails.
+    func startOwners(in workDir: URL, extra: [String] = [], perOwner: (Int) -> [String] = { _ in [] }) async throws -> [ServiceProcess] {
         let processes = (0..<owners).map { ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-\($0)") }
         do {
             for (ordinal, process) in processes.enumerated() {
-                try await process.start(arguments: ownerArguments(ordinal) + extra)
+                try await process.start(arguments: ownerArguments(ordinal) + extra + perOwner(ordinal))
             }
             try write(endpoints: processes.map { "127.0.0.1:\($0.port)" })
         } catch {

@@ -7,13 +7,16 @@ import Testing
 /// process: the same customers found, lists, scores and reasons, decisions, campaign and model
 /// figures, and the same statement to the fen. Loading goes through every profiles endpoint (each
 /// forwards what it does not own); matching and compensation follow every owner's feeds; the
-/// demo waits for each owner's feeds to be read to their end. Only the model's version (which
-/// carries its training instant) differs.
+/// demo waits for each owner's feeds to be read to their end. Two of the four owners keep a file
+/// per partition (`partitions.storage = file-per-partition`): calls are routed among their files,
+/// and matching and compensation follow each of those partitions' own feed and log. Only the
+/// model's version (which carries its training instant) differs.
 @Suite(.serialized) struct PartitionedDemoTests {
     static let demoArguments = ["--customers", "400", "--seed", "11", "--chunk-size", "50", "--trees", "20"]
     static let partitions = 16
 
     @Test func theDemoOnFourProfilesOwnersPrintsTheWalkthroughOfOneProcess() async throws {
+        // (Owners 0 and 2 keep a file per partition: ``DemoStack/start(in:owners:partitions:)``.)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("crm-pdemo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         var walkthroughs: [String] = []
@@ -59,7 +62,10 @@ struct DemoStack {
             let map = owners > 1 ? try OwnersTopology(in: workDir, count: partitions, owners: owners) : nil
             let profiles: [ServiceProcess]
             if let map {
-                profiles = try await map.startOwners(in: workDir)
+                // Half the owners keep a file per partition, half one file (a firm moving to files).
+                profiles = try await map.startOwners(in: workDir) { ordinal in
+                    ordinal % 2 == 0 ? ["--setting", "partitions.storage=file-per-partition"] : []
+                }
             } else {
                 profiles = [ServiceProcess(service: "profiles", workDir: workDir)]
                 try await profiles[0].start(arguments: ["--setting", "partitions.count=\(partitions)"])

@@ -50,7 +50,11 @@ import Testing
         // Owners first, endpoints once known: the map names owners, not ports. The owners ask each
         // other's business day often, so the test's wait for them to agree is short.
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
-        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=100"])
+        // profiles-0, the entry process, keeps a file per partition: what it owns is routed among
+        // its files, what it does not forwarded, and the answers merged across both.
+        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=100"]) { ordinal in
+            ordinal == 0 ? ["--setting", "partitions.storage=file-per-partition"] : []
+        }
         defer { for process in owners + [single] { process.terminate() } }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
 

@@ -47,10 +47,10 @@ enum FeedSources {
 
     static let eventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
-    /// Follows one profiles process's event log under the cursor `feed` (one per owner process:
-    /// ``ProfilesFollowers``).
-    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule,
-                                   feed: String = profilesEvents) -> @Sendable (Int) async throws -> FeedFollower.Step {
+    /// Follows one profiles process's event log under the cursor `feed` (one per owner process, or
+    /// per partition of an owner keeping a file per partition, `partition`: ``ProfilesFollowers``).
+    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule, feed: String = profilesEvents,
+                                   partition: Crm_Profiles_V1_PartitionSelector? = nil) -> @Sendable (Int) async throws -> FeedFollower.Step {
         let legacy = LegacyEventKeys(database: database)
         let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType]) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types in
             try await client.serverStreaming(
@@ -59,6 +59,7 @@ enum FeedSources {
                     $0.afterEventID = after
                     $0.limit = UInt32(batch)
                     $0.types = types
+                    if let partition { $0.partition = partition }
                 }, options: callTimeout
             ).collect()
         }
@@ -117,14 +118,15 @@ enum FeedSources {
     // MARK: profiles StreamChanges (customers)
 
     /// Follows one profiles process's change feed under the cursor `feed` (one per owner process).
-    static func profilesCustomersStep(client: RPCClient, database: DatabasePool,
-                                      feed: String = profilesCustomers) -> @Sendable (Int) async throws -> FeedFollower.Step {
+    static func profilesCustomersStep(client: RPCClient, database: DatabasePool, feed: String = profilesCustomers,
+                                      partition: Crm_Profiles_V1_PartitionSelector? = nil) -> @Sendable (Int) async throws -> FeedFollower.Step {
         step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
             try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamChanges,
                 Crm_Profiles_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
+                    if let partition { $0.partition = partition }
                 }, options: callTimeout
             ).collect()
         }, apply: { db, change in try apply(db, change) })

@@ -34,14 +34,16 @@ enum ProfilesFollowers {
             if owners.count > 1, let pending = try await database.read({ db in try LegacyEventKeys.pending(db) }) {
                 // Old rows are keyed by one process's ids, which another owner's ids would not match.
                 for owner in owners where owner.made { await owner.client.close() }
-                throw LegacyEventKeys.refusal(id: pending.first, "the store still holds events keyed by one profiles process's ids and the map now has \(owners.count) owners")
+                throw LegacyEventKeys.refusal(id: pending.first, "the store still holds events keyed by one profiles process's ids and profiles now has \(owners.count) event logs")
             }
             var followers: [FeedFollower] = []
             for owner in owners {
                 let customers = owner.cursor(FeedSources.profilesCustomers)
                 let events = owner.cursor(FeedSources.profilesEvents)
-                followers.append(make(customers, FeedSources.profilesCustomersStep(client: owner.client, database: database, feed: customers)))
-                followers.append(make(events, FeedSources.profilesEventsStep(client: owner.client, database: database, costs: costs, feed: events)))
+                followers.append(make(customers, FeedSources.profilesCustomersStep(client: owner.client, database: database, feed: customers,
+                                                                                   partition: owner.selector)))
+                followers.append(make(events, FeedSources.profilesEventsStep(client: owner.client, database: database, costs: costs, feed: events,
+                                                                             partition: owner.selector)))
             }
             return DeferredFollowers.Made(followers: followers, clients: owners.filter(\.made).map(\.client))
         }

@@ -5,13 +5,15 @@ import CRMRPC
 /// behaviour features' inputs; trades and positions reach it as dimensions), a page after the
 /// last event applied of one profiles process's log (its cursor `feed`).
 enum EventsFeed {
-    static func step(replica: Replica, client: RPCClient, feed: String, after: UInt64, limit: UInt32, adoptingLegacy: Bool) async throws -> Int {
+    static func step(replica: Replica, client: RPCClient, feed: String, partition: Crm_Profiles_V1_PartitionSelector? = nil, after: UInt64, limit: UInt32,
+                     adoptingLegacy: Bool) async throws -> Int {
         let events = try await client.serverStreaming(
             Crm_Profiles_V1_Profiles.streamEvents,
             Crm_Profiles_V1_StreamEventsRequest.with {
                 $0.afterEventID = after
                 $0.limit = limit
                 $0.types = [.productView, .serviceContact]
+                if let partition { $0.partition = partition }
             }
         ).collect()
         try await replica.applyEvents(events, feed: feed, adoptingLegacy: adoptingLegacy)

@@ -16,6 +16,11 @@ import ServiceLifecycle
 /// are stored by identity (``ProfilesEventIdentity``), so the same event read from two owners (after a
 /// partition moved) counts once.
 ///
+/// An owner keeping a file per partition (GetPartitionMapResponse.feeds_per_partition) has a feed
+/// and a log per partition, each numbered on its own: each is followed on its own, with cursors
+/// named by the partition (`profiles.p0007`, `events.p0007`), which stay valid whichever process
+/// serves the partition.
+///
 /// A map with one owner (every single-process install, and a profiles version without
 /// `GetPartitionMap`) keeps the cursor names `profiles` and `events`, so an existing replica
 /// resumes where it was. The map is read once, at the first step, retried until it is answered and
@@ -43,20 +48,22 @@ final class ProfilesCopyFollowers: Service, Sendable {
                 let adoptingLegacy = owners.count > 1 ? try await replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) } : false
                 var followers: [FeedFollower] = []
                 for owner in owners {
-                    let changes = CopyStore.feed(.profiles, owner: owner.name)
-                    let feed = ProfilesFeed(replica: replica, logger: logger, feed: changes, snapshotPage: snapshotPage)
+                    let changes = CopyStore.feed(.profiles, owner: owner.label)
+                    let feed = ProfilesFeed(replica: replica, logger: logger, feed: changes, snapshotPage: snapshotPage, partition: owner.selector)
                     followers.append(CopyFollowers.follower(changes, replica: replica, client: owner.client, pageSize: pageSize, interval: interval,
                                                             logger: logger, metrics: metrics) { client, after, limit in
                         try await feed.step(client: client, after: after, limit: limit)
                     })
-                    let events = CopyStore.feed(.events, owner: owner.name)
+                    let events = CopyStore.feed(.events, owner: owner.label)
+                    let selector = owner.selector
                     followers.append(CopyFollowers.follower(events, replica: replica, client: owner.client, pageSize: pageSize, interval: interval,
                                                             logger: logger) { client, after, limit in
-                        try await EventsFeed.step(replica: replica, client: client, feed: events, after: after, limit: limit, adoptingLegacy: adoptingLegacy)
+                        try await EventsFeed.step(replica: replica, client: client, feed: events, partition: selector, after: after, limit: limit,
+                                                  adoptingLegacy: adoptingLegacy)
                     })
                 }
-                replica.follow(owners: owners.map(\.name))
-                if owners.count > 1 { logger.info("following every profiles owner", metadata: ["owners": "\(owners.map(\.name))"]) }
+                replica.follow(owners: owners.map(\.label))
+                if owners.count > 1 { logger.info("following every profiles owner", metadata: ["feeds": "\(owners.map(\.label))"]) }
                 return DeferredFollowers.Made(followers: followers, clients: owners.filter(\.made).map(\.client))
             }
         }

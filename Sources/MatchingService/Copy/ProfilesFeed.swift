@@ -22,6 +22,8 @@ final class ProfilesFeed: Sendable {
     let feed: String
     /// Customers per snapshot call.
     let snapshotPage: UInt32
+    /// The partition whose feed this is, for a process keeping a file per partition.
+    let partition: Crm_Profiles_V1_PartitionSelector?
 
     private struct State {
         var dictionaryLoaded = false
@@ -37,7 +39,9 @@ final class ProfilesFeed: Sendable {
 
     private let state = Mutex(State())
 
-    init(replica: Replica, logger: Logger, feed: String = CopyStore.Source.profiles.rawValue, snapshotPage: UInt32 = 5_000) {
+    init(replica: Replica, logger: Logger, feed: String = CopyStore.Source.profiles.rawValue, snapshotPage: UInt32 = 5_000,
+         partition: Crm_Profiles_V1_PartitionSelector? = nil) {
+        self.partition = partition
         self.replica = replica
         self.logger = logger
         self.feed = feed
@@ -56,7 +60,11 @@ final class ProfilesFeed: Sendable {
         }
         let changes = try await client.serverStreaming(
             Crm_Profiles_V1_Profiles.streamChanges,
-            Crm_Profiles_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
+            Crm_Profiles_V1_StreamChangesRequest.with {
+                $0.afterSequence = after
+                $0.limit = limit
+                if let partition { $0.partition = partition }
+            }).collect()
         if replica.dictionaryIsOutdated(for: changes) { try await loadDictionary(client) }
         try await replica.applyProfiles(changes, feed: feed)
         return changes.count
@@ -74,10 +82,15 @@ final class ProfilesFeed: Sendable {
     private func readSnapshot(_ client: RPCClient, from start: SnapshotProgress) async throws -> Bool {
         var progress = start
         let page = snapshotPage
+        let partition = self.partition
         @Sendable func fetch(after customer: String) async throws -> [Crm_Profiles_V1_SnapshotEntry] {
             try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamSnapshot,
-                Crm_Profiles_V1_StreamSnapshotRequest.with { $0.afterCustomerID = customer; $0.limit = page }).collect()
+                Crm_Profiles_V1_StreamSnapshotRequest.with {
+                    $0.afterCustomerID = customer
+                    $0.limit = page
+                    if let partition { $0.partition = partition }
+                }).collect()
         }
         // One page ahead: profiles reads and sends the next page while this one is applied, so
         // the two services work at the same time instead of taking turns.
