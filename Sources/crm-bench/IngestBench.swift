@@ -47,6 +47,9 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(help: "Run each profiles process as its own crm-profiles executable (built beside this one), plaintext on loopback, instead of in this process.")
     var executables = false
 
+    @Option(help: "How each profiles process keeps its partitions: one-file (the default) or file-per-partition (a file per owned partition; docs/partitioning.md §2).")
+    var storage = "one-file"
+
     @Option(help: "With --processes 2: how often each process asks the other for its business day (the gossip of docs/partitioning.md §2; production's default is 5,000 ms). Executables: their partitions.business_day_interval_ms (0: 3,600,000, one round at start); in process: the bench runs the rounds during the ingestion (0: none).")
     var gossipEveryMs: Int = 0
 
@@ -55,6 +58,7 @@ struct IngestBench: AsyncParsableCommand {
         if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
         guard gossipEveryMs == 0 || (10...3_600_000).contains(gossipEveryMs) else { throw ValidationError("--gossip-every-ms is 0 or 10...3600000") }
         if gossipEveryMs > 0 && processes == 1 { throw ValidationError("--gossip-every-ms needs --processes 2") }
+        guard ["one-file", "file-per-partition"].contains(storage) else { throw ValidationError("--storage is one-file or file-per-partition") }
     }
 
     func run() async throws {
@@ -63,7 +67,7 @@ struct IngestBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: folder) }
         print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds, "
             + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")"
-            + "\(executables ? ", crm-profiles executables" : ", in this process")\n")
+            + "\(executables ? ", crm-profiles executables" : ", in this process"), storage \(storage)\n")
 
         var rpcRates: [Double] = []
         var rawRates: [Double] = []
@@ -147,6 +151,7 @@ struct IngestBench: AsyncParsableCommand {
         if partitioned { try write([]) }
         for ordinal in 0..<processes {
             var settings = partitioned ? ["partitions.topology": topology, "partitions.owner": "profiles-\(ordinal)"] : [:]
+            settings["partitions.storage"] = storage
             if executables && partitioned {
                 // The executables run their own gossip (and updater): only its interval is the bench's to set.
                 settings["partitions.business_day_interval_ms"] = "\(gossipEveryMs == 0 ? 3_600_000 : gossipEveryMs)"
