@@ -7,6 +7,7 @@ import CRMStore
 import CustomerDimensions
 import Foundation
 import GRDB
+import Logging
 import ProfilesService
 import SwiftProtobuf
 
@@ -40,7 +41,11 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
     @Option(help: "Keep the stores here and reuse them when they exist (the seeding of a million customers takes minutes).")
     var folder: String?
 
+    @Option(help: "How the owners keep their partitions: one-file, or file-per-partition (their seeded stores split with crm-profiles split-partitions' code, timed). The reference keeps one file.")
+    var storage = "one-file"
+
     func validate() throws {
+        guard ["one-file", "file-per-partition"].contains(storage) else { throw ValidationError("--storage is one-file or file-per-partition") }
         guard (2...8).contains(processes), processes <= partitions else { throw ValidationError("--processes is 2…8 and at most --partitions") }
         guard customers >= 1_000 else { throw ValidationError("--customers is at least 1,000") }
     }
@@ -65,6 +70,21 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
             print("reusing the stores in \(directory.path)")
         }
 
+        if storage == "file-per-partition" {
+            for store in stores.dropFirst() where !FileManager.default.fileExists(atPath: URL(fileURLWithPath: store).deletingPathExtension().path + ".partitions") {
+                // The count the service records at its first start, then the split tool's own code.
+                let pool = try DatabasePool(path: store)
+                try await pool.write { db in
+                    try db.execute(sql: "INSERT OR IGNORE INTO partitioning (id, count, recorded_at) VALUES (1, ?, 0)", arguments: [partitions])
+                }
+                try pool.close()
+                let at = clock.now
+                let report = try PartitionSplit.split(storePath: store, logger: Logger(label: "crm.bench.split"))
+                print(String(format: "split %@ in %.1f s: %@", URL(fileURLWithPath: store).deletingLastPathComponent().lastPathComponent,
+                             (clock.now - at).seconds, "\(report)"))
+            }
+        }
+
         // The map: owners by name, their endpoints once they listen.
         let topology = directory.appendingPathComponent("topology.json")
         func writeTopology(_ endpoints: [String]) throws {
@@ -82,6 +102,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
             if place > 0 {
                 settings["partitions.topology"] = topology.path
                 settings["partitions.owner"] = name
+                settings["partitions.storage"] = storage
             }
             let process = try ServiceExecutable(executable: ServiceExecutable.beside("crm-profiles"), directory: URL(fileURLWithPath: stores[place]).deletingLastPathComponent(),
                                                 name: "profiles", configuration: [

@@ -1,18 +1,51 @@
 import ArgumentParser
 import CRMServiceHost
+import Logging
 import ProfilesService
 
-/// The profiles service executable: configuration in, service run. See `--help`.
+/// The profiles service executable: configuration in, service run (the default command), or a
+/// store's partitions split into files of their own. See `--help`.
 @main
 struct ProfilesMain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crm-profiles",
-        abstract: "The CRM profiles service: customers, events, dimensions, segments, change feed."
+        abstract: "The CRM profiles service: customers, events, dimensions, segments, change feed.",
+        subcommands: [Serve.self, SplitPartitions.self],
+        defaultSubcommand: Serve.self
     )
 
-    @OptionGroup var options: HostOptions
+    /// Runs the service (what `crm-profiles` with no command does).
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the profiles service (the default command).")
 
-    func run() async throws {
-        try await ServiceHost.run(ProfilesService.self, options: options)
+        @OptionGroup var options: HostOptions
+
+        func run() async throws {
+            try await ServiceHost.run(ProfilesService.self, options: options)
+        }
+    }
+
+    /// Splits a store that keeps every partition in one file into a file per partition, so the
+    /// service can then run with `partitions.storage = file-per-partition` (docs/partitioning.md §3).
+    struct SplitPartitions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "split-partitions",
+            abstract: "Split a stopped profiles store into a file per partition (<store>.partitions/p0007.sqlite).",
+            discussion: """
+            Stop the service first. Every customer's rows move to its partition's file with the same event ids and \
+            change sequences; the store keeps the firm's records (partition count, saved segments, audit trail). \
+            Then start the service with --setting partitions.storage=file-per-partition. Consumers (matching, \
+            compensation) read the new per-partition feeds from their start and recognise what they applied before.
+            """
+        )
+
+        @Option(help: "The profiles store to split (the service's --database).")
+        var database: String
+
+        func run() async throws {
+            let logger = Logger(label: "crm.profiles.split")
+            let report = try PartitionSplit.split(storePath: database, logger: logger)
+            print("split \(database): \(report)")
+        }
     }
 }

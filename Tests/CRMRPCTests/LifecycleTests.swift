@@ -71,8 +71,7 @@ import Testing
         #expect(try await rpc.unary(TestMethods.echo, Bench()).tags == ["first"])
         await server.shutdown()
 
-        let second = TestService(name: "second")
-        let (restarted, _) = try await second.start(RPCServerConfiguration(port: port, security: TestTLS.server))
+        let restarted = try await TestService(name: "second").restart(on: port)
         #expect(try await rpc.unary(TestMethods.echo, Bench()).tags == ["second"])
         await rpc.close()
         await restarted.shutdown()
@@ -118,7 +117,7 @@ import Testing
             }
         }
         reserved.release()
-        let (restarted, _) = try await TestService(name: "second").start(RPCServerConfiguration(port: port, security: TestTLS.server))
+        let restarted = try await TestService(name: "second").restart(on: port)
         var answered: [String] = []
         try await waitUntil {
             answered = (try? await rpc.unary(TestMethods.echo, Bench()).tags) ?? []

@@ -222,6 +222,23 @@ struct TestService: Sendable {
         guard let port = address.port else { throw RPCError(.internal, "no port") }
         return (server, port)
     }
+
+    /// Starts on `port` again — the port of a server of this test that stopped, or a reserved
+    /// port just released — retrying while the port is in use: with every suite running at once,
+    /// another suite's client may for a moment hold the freed port as the local port of one of
+    /// its connections (a CI run's restart failed with EADDRINUSE that way). Gives up after 250
+    /// attempts (another server listening there for good).
+    func restart(on port: Int) async throws -> RPCServer {
+        var attempt = 0
+        while true {
+            do {
+                return try await start(RPCServerConfiguration(port: port, security: TestTLS.server)).0
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && attempt < 250 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
 }
 
 /// A client of the test servers, with no default deadline: every suite starts at once on two cores,

@@ -5,6 +5,7 @@ import CRMRPC
 import CRMTestSupport
 import Foundation
 import GRDB
+import Logging
 @testable import ProfilesService
 import Testing
 
@@ -272,6 +273,57 @@ import Testing
         try await single.stop()
         await #expect { try await ProfilesHarness.start(path: single.path, settings: Self.filesSettings) } throws: { error in
             "\(error)".contains("holds customers")
+        }
+    }
+}
+
+/// `crm-profiles split-partitions` (``PartitionSplit``): a one-file store becomes a file per
+/// partition that answers exactly as the store did, with every event under its id.
+@Suite(.serialized) struct PartitionSplitTests {
+    @Test func aSplitStoreAnswersAsTheOneFileDidWithTheSameEventIds() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))
+        }
+        let single = try await ProfilesHarness.start(path: path, settings: PartitionFilesTests.settings)
+        let ids = try await PartitionFilesTests.load(single)
+        try await PartitionFilesTests.settled(single, on: "2026-06-27")
+        func answers(_ harness: ProfilesHarness) async throws -> [String] {
+            var texts: [String] = []
+            for id in ids {
+                let view = try await harness.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = id; $0.recentLimit = 50 }).view
+                texts.append("\(view)")
+            }
+            let search = Crm_Profiles_V1_SearchCustomersRequest.with { $0.orderBy = "total_assets"; $0.page.pageSize = 100 }
+            texts.append("\(try await harness.office.unary(Crm_Profiles_V1_Profiles.searchCustomers, search))")
+            texts.append("\(try await harness.office.unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = "trade_count_30d > 1" }))")
+            return texts
+        }
+        let before = try await answers(single)
+        let log = try await single.office.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .init()).collect()
+        try await single.stop()
+
+        // The service stopped, the store is split; a second split is refused.
+        let partitioning = try Partitioning(count: PartitionFilesTests.count)
+        let report = try PartitionSplit.split(storePath: path, logger: Logger(label: "test"))
+        #expect(report.rows["customer"] == ids.count && report.rows["event"] == log.count)
+        #expect(report.files == Set(ids.map { partitioning.partition(of: $0) }).count)
+        #expect { try PartitionSplit.split(storePath: path, logger: Logger(label: "test")) } throws: { "\($0)".contains("split already") }
+
+        try await withService(try await ProfilesHarness.start(path: path, settings: PartitionFilesTests.filesSettings)) { split in
+            try await PartitionFilesTests.settled(split, on: "2026-06-27")
+            // The same answers, clocks included: the rows moved as they were.
+            #expect(try await answers(split) == before)
+            // Every event in its partition's log under its id.
+            var ids: [UInt64] = []
+            for partition in 0..<PartitionFilesTests.count {
+                let events = try await split.office.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                    $0.partition = .with { $0.number = UInt32(partition) }
+                }).collect()
+                ids += events.map(\.eventID)
+            }
+            #expect(ids.sorted() == log.map(\.eventID))
         }
     }
 }
