@@ -62,7 +62,7 @@ final class PrometheusProcess: @unchecked Sendable {
         components.path = "/api/v1/query"
         components.queryItems = [URLQueryItem(name: "query", value: promql)]
         guard let url = components.url else { throw RPCError(.internal, "no URL for \(promql)") }
-        let (data, _) = try await URLSession.shared.data(from: url)
+        let (data, _) = try await HTTPFetch.get(url)
         guard let body = try JSONSerialization.jsonObject(with: data) as? [String: Any], body["status"] as? String == "success",
               let result = (body["data"] as? [String: Any])?["result"] as? [[String: Any]] else {
             throw RPCError(.internal, "prometheus answered \(String(decoding: data, as: UTF8.self))")

@@ -138,13 +138,13 @@ import Testing
         let endpoint = MetricsEndpoint(host: "127.0.0.1", port: 0, metrics: metrics, logger: Logger(label: "test"))
         let address = try await endpoint.start()
         let port = try #require(address.port)
-        let (body, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/metrics")))
-        let (_, missing) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/other")))
+        let (body, response) = try await HTTPFetch.get(try #require(URL(string: "http://127.0.0.1:\(port)/metrics")))
+        let (_, missing) = try await HTTPFetch.get(try #require(URL(string: "http://127.0.0.1:\(port)/other")))
         await endpoint.stop()
-        #expect((response as? HTTPURLResponse)?.statusCode == 200)
-        #expect((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(response?.statusCode == 200)
+        #expect(response?.value(forHTTPHeaderField: "Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
         #expect(Self.sample(String(decoding: body, as: UTF8.self), "crm_test_events_total{service=\"test\"}") == 3)
-        #expect((missing as? HTTPURLResponse)?.statusCode == 404)
+        #expect(missing?.statusCode == 404)
     }
 
     @Test func jsonStringsAreEscaped() {
