@@ -28,27 +28,20 @@ struct LocalPartitions: Sendable {
     func register(into router: inout Router) {
         guard let first = routers.first else { return }
         let routers = self.routers
-        let cores = self.cores
         for descriptor in first.descriptors {
             let path = descriptor.name
             switch path {
             case Profiles.streamChanges.path:
-                router.dispatch(path, of: first) { payload, context, sink in
-                    let request = try Self.decode(Crm_Profiles_V1_StreamChangesRequest.self, payload, path)
-                    let core = try Self.index(of: request.hasPartition ? request.partition : nil, in: cores, feed: "change feed")
-                    return try await routers[core].invoke(path, payload: payload, context: context, sink: sink)
+                byPartition(path, of: first, into: &router, feed: "change feed") { (request: Crm_Profiles_V1_StreamChangesRequest) in
+                    request.hasPartition ? request.partition : nil
                 }
             case Profiles.streamSnapshot.path:
-                router.dispatch(path, of: first) { payload, context, sink in
-                    let request = try Self.decode(Crm_Profiles_V1_StreamSnapshotRequest.self, payload, path)
-                    let core = try Self.index(of: request.hasPartition ? request.partition : nil, in: cores, feed: "change feed's snapshot")
-                    return try await routers[core].invoke(path, payload: payload, context: context, sink: sink)
+                byPartition(path, of: first, into: &router, feed: "change feed's snapshot") { (request: Crm_Profiles_V1_StreamSnapshotRequest) in
+                    request.hasPartition ? request.partition : nil
                 }
             case Profiles.streamEvents.path:
-                router.dispatch(path, of: first) { payload, context, sink in
-                    let request = try Self.decode(Crm_Profiles_V1_StreamEventsRequest.self, payload, path)
-                    let core = try Self.index(of: request.hasPartition ? request.partition : nil, in: cores, feed: "event log")
-                    return try await routers[core].invoke(path, payload: payload, context: context, sink: sink)
+                byPartition(path, of: first, into: &router, feed: "event log") { (request: Crm_Profiles_V1_StreamEventsRequest) in
+                    request.hasPartition ? request.partition : nil
                 }
             case Profiles.rebuildDimensions.path:
                 router.dispatch(path, of: first) { payload, context, sink in
@@ -66,6 +59,20 @@ struct LocalPartitions: Sendable {
                     try await first.invoke(path, payload: payload, context: context, sink: sink)
                 }
             }
+        }
+    }
+
+    /// Dispatches a feed method to the core of the partition its request names (`selector`).
+    private func byPartition<Request: SwiftProtobuf.Message>(
+        _ path: String, of first: Router, into router: inout Router, feed: String,
+        selector: @escaping @Sendable (Request) -> Crm_Profiles_V1_PartitionSelector?
+    ) {
+        let routers = self.routers
+        let cores = self.cores
+        router.dispatch(path, of: first) { payload, context, sink in
+            let request = try Self.decode(Request.self, payload, path)
+            let core = try Self.index(of: selector(request), in: cores, feed: feed)
+            return try await routers[core].invoke(path, payload: payload, context: context, sink: sink)
         }
     }
 
