@@ -57,6 +57,13 @@ public struct Partitioning: Sendable, Hashable, CustomStringConvertible {
         return hash
     }
 
+    /// A partition's name where one is written down: `p0007` (four digits, since P is at most
+    /// 4,096) — its file's name (`p0007.sqlite`) and the suffix of consumers' cursors on its feed.
+    public static func name(of partition: Int) -> String {
+        let digits = String(partition)
+        return "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
     public var description: String { "\(count) partitions" }
 }
 

@@ -26,9 +26,7 @@ public struct ProfilesOwner: Sendable {
     /// (the same whichever process serves the partition: its sequence belongs to the partition's
     /// file), else the owner's name (empty for a map of one owner).
     public var label: String {
-        guard let partition else { return name }
-        let digits = String(partition)
-        return "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        partition.map(Partitioning.name(of:)) ?? name
     }
 
     /// What a feed request carries to read this feed: the partition, when the owner keeps one per partition.

@@ -119,9 +119,15 @@ final class ProfilesCores: BusinessDayKeeper {
 
     /// The newest business day the stores' checkpoints hold (what the updaters know once loaded).
     func storedBusinessDay() async throws -> DayNumber {
-        var newest: DayNumber = 0
+        try await newestStoredDay().day
+    }
+
+    /// The newest business day the stores' checkpoints hold and the first file holding it.
+    private func newestStoredDay() async throws -> (day: DayNumber, partition: Int) {
+        var newest: (day: DayNumber, partition: Int) = (0, 0)
         for core in all {
-            newest = max(newest, try await core.database.read { db in try DimensionUpdater.businessDay(db).day })
+            let day = try await core.database.read { db in try DimensionUpdater.businessDay(db).day }
+            if day > newest.day { newest = (day, core.partition ?? 0) }
         }
         return newest
     }
@@ -134,11 +140,7 @@ final class ProfilesCores: BusinessDayKeeper {
         while true {
             for core in all { try await core.updateDimensions() }
             guard storage == .filePerPartition else { return }
-            var newest: (day: DayNumber, partition: Int) = (0, 0)
-            for core in all {
-                let day = try await core.database.read { db in try DimensionUpdater.businessDay(db).day }
-                if day > newest.day { newest = (day, core.partition ?? 0) }
-            }
+            let newest = try await newestStoredDay()
             // The background announcement may have raised a file's day already; what matters is
             // whether any file is still behind or has work left.
             var behind = false
@@ -170,8 +172,7 @@ extension ProfilesCores {
 
     /// A partition's file name: `p0007.sqlite` (four digits: P is at most 4,096).
     static func fileName(of partition: Int) -> String {
-        let digits = String(partition)
-        return "p" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + ".sqlite"
+        Partitioning.name(of: partition) + ".sqlite"
     }
 
     /// Opens the cores for `storage`: the process's store itself, or a file per owned partition
