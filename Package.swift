@@ -169,7 +169,9 @@ let package = Package(
         // A profiles client that routes each customer's calls to the process owning its partition.
         .target(name: "CRMProfilesClient", dependencies: ["CRMRPC", "CRMProtos", "CRMPartitions",
                                                           .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: strictSettings),
-        .target(name: "ProfilesService", dependencies: serviceDependencies + ["CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions"], swiftSettings: strictSettings),
+        .target(name: "ProfilesService", dependencies: serviceDependencies + [
+            "CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + [
             "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),

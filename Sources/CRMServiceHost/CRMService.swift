@@ -62,6 +62,10 @@ public protocol CRMService: Sendable {
     /// Whether the service can answer yet: until ready, Health says NOT_SERVING and methods not
     /// marked `servesWhileStarting` get UNAVAILABLE. Ready from the start by default.
     var readiness: ServiceReadiness { get }
+
+    /// What the service itself re-reads on SIGHUP, after the host's configuration (profiles: the
+    /// partition map). A summary for the log, or nil when there was nothing to re-read.
+    func reloadOnHangup() async -> String?
 }
 
 extension CRMService {
@@ -69,4 +73,5 @@ extension CRMService {
     public func backgroundServices() -> [any Service] { [] }
     public func healthDetails() async -> [String: String] { [:] }
     public var readiness: ServiceReadiness { .ready }
+    public func reloadOnHangup() async -> String? { nil }
 }

@@ -10,11 +10,15 @@ struct ConfigurationReloader: Service {
     let signals: UnixSignalsSequence
     let logger: Logger
     let reload: @Sendable () throws -> String
+    /// The service's own part (``CRMService/reloadOnHangup()``), run after the configuration's.
+    let reloadService: @Sendable () async -> String?
 
-    init(signals: UnixSignalsSequence, logger: Logger, reload: @escaping @Sendable () throws -> String) {
+    init(signals: UnixSignalsSequence, logger: Logger, reload: @escaping @Sendable () throws -> String,
+         reloadService: @escaping @Sendable () async -> String? = { nil }) {
         self.signals = signals
         self.logger = logger
         self.reload = reload
+        self.reloadService = reloadService
     }
 
     func run() async throws {
@@ -24,6 +28,9 @@ struct ConfigurationReloader: Service {
                 logger.notice("reloaded the configuration on SIGHUP: \(summary)")
             } catch {
                 logger.error("reload on SIGHUP failed; the previous configuration stays in force: \(error)")
+            }
+            if let summary = await reloadService() {
+                logger.notice("reloaded on SIGHUP: \(summary)")
             }
         }
     }

@@ -6,7 +6,8 @@ import UnixSignals
 /// Runs one service as an executable: configuration in, the service assembled
 /// (``ServiceAssembly``), the server bound (its port written to `--port-file`), the service group
 /// run until SIGTERM/SIGINT, then the drain in reverse start order and the store closed. SIGHUP
-/// re-reads the configuration's certificates, tokens and rate limits without dropping a connection.
+/// re-reads the configuration's certificates, tokens and rate limits without dropping a connection,
+/// then whatever the service re-reads itself (profiles: the partition map).
 public enum ServiceHost {
     public static func run<S: CRMService>(_ service: S.Type, options: HostOptions) async throws {
         let configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: S.defaultPort, options: options)
@@ -27,9 +28,10 @@ public enum ServiceHost {
         // Trapped before the port file says the service is up, so an early SIGHUP reloads instead
         // of ending the process (its default action).
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        let reloader = ConfigurationReloader(signals: hangups, logger: logger) {
+        let service = assembly.service
+        let reloader = ConfigurationReloader(signals: hangups, logger: logger, reload: {
             try assembly.reload(HostConfiguration.resolve(serviceName: S.name, defaultPort: S.defaultPort, options: options))
-        }
+        }, reloadService: { await service.reloadOnHangup() })
         do {
             if let endpoint = assembly.metricsEndpoint {
                 let metricsAddress = try await endpoint.start()

@@ -6,6 +6,7 @@ import CRMRPC
 import CRMServiceHost
 import CustomerDimensions
 import GRDB
+import Logging
 import ServiceLifecycle
 
 /// # ProfilesService
@@ -33,8 +34,11 @@ public struct ProfilesService: CRMService {
     let ingested: [EventKind: Counter]
     /// What this process owns of the partition map and how it reaches the other owners.
     let routing: PartitionRouting
-    /// Adopts the other owners' newer business day (nil when this process owns every partition).
+    /// Adopts the other owners' newer business day (nil without a partition map in a topology).
     let gossip: BusinessDayGossip?
+    /// Moving partitions in and out (DrainPartition, AdoptPartition, ReloadPartitionMap, …).
+    let moves: PartitionMoves
+    let logger: Logger
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -58,13 +62,15 @@ public struct ProfilesService: CRMService {
         self.segments = SegmentStore(database: context.database)
         self.routing = try PartitionRouting(settings: ownSettings, placement: placement, settingsDigest: digest, businessDay: cores,
                                             configuration: context.configuration, logger: context.logger)
-        self.gossip = routing.ownsEverything ? nil
+        self.gossip = !routing.mapped ? nil
             : BusinessDayGossip(routing: routing, updater: cores, interval: ownSettings.businessDayInterval, logger: context.logger)
         var ingested: [EventKind: Counter] = [:]
         for kind in EventKind.allCases {
             ingested[kind] = context.metrics.counter("crm_profiles_ingested_events_total", [("kind", "\(kind)")])
         }
         self.ingested = ingested
+        self.logger = context.logger
+        self.moves = PartitionMoves(routing: routing, cores: cores, store: context.database, logger: context.logger)
         Self.sampleUpdaters(cores, into: context.metrics)
     }
 
@@ -91,26 +97,43 @@ public struct ProfilesService: CRMService {
 
     public func register(into router: inout Router) {
         let shared = ProfilesCore.Shared(settings: ownSettings, classifier: classifier, schema: schema, segments: segments, ingested: ingested)
-        var routers: [Router] = []
         if cores.isSplit {
-            // A router per file, each with the single-store methods; the process's router takes
-            // every method from them through the dispatch below.
-            routers = cores.all.map { core in
-                var sibling = router.sibling()
+            // A router per file, each with the single-store methods (made again for each partition
+            // adopted later); the process's router takes every method from them through the
+            // dispatch below. The firm-wide methods (the data dictionary, the schemes, saved
+            // segments) are answered by a router on the firm file, whichever partitions are kept.
+            let base = router.sibling()
+            let make: @Sendable (ProfilesCore) -> Router = { core in
+                var sibling = base
                 core.register(into: &sibling, shared)
                 return sibling
             }
-            LocalPartitions(cores: cores, routers: routers).register(into: &router)
+            cores.installRouters(make)
+            let firm = ProfilesCore(partition: nil, database: database, classifier: classifier, schema: schema, logger: logger)
+            LocalPartitions(cores: cores, template: make(firm), routing: routing).register(into: &router)
         } else if let core = cores.all.first {
             core.register(into: &router, shared)
         }
         PartitionMapHandler(routing: routing, cores: cores).register(into: &router)
+        moves.register(into: &router)
         // Last: it stands in front of the methods above.
-        PartitionForwarding(routing: routing, local: LocalPartitions.Dispatch(cores: cores, routers: routers)).register(into: &router)
+        PartitionForwarding(routing: routing, local: LocalPartitions.Dispatch(cores: cores)).register(into: &router)
     }
 
     public func handlerDependencies() -> [any Service] {
         [PartitionPeers(routing: routing)] + (cores.storage == .filePerPartition ? [PartitionFiles(cores: cores)] : [])
+    }
+
+    /// Re-reads the partition map on SIGHUP (as ReloadPartitionMap does), when it comes from a topology.
+    public func reloadOnHangup() async -> String? {
+        guard routing.mapped else { return nil }
+        do {
+            let answer = try await moves.reload()
+            return "partition map epoch \(answer.epoch), owning \(answer.partitions.isEmpty ? "none" : answer.partitions)"
+        } catch {
+            logger.error("the partition map was not re-read on SIGHUP; the previous one stays in force: \(error)")
+            return nil
+        }
     }
 
     /// What is not folded into dimensions yet, the business day and where it came from, and, when
@@ -141,9 +164,15 @@ public struct ProfilesService: CRMService {
         if cores.storage == .filePerPartition {
             details["partition_files"] = "\(cores.all.count) in \(ProfilesCores.directory(ofStore: storePath).path)"
         }
-        if !routing.ownsEverything {
-            details["partitions"] = "\(routing.map.partitions(ownedBy: routing.ownName)) of \(routing.map.partitioning.count) as "
-                + "\(routing.ownName), map epoch \(routing.map.epoch)"
+        let map = routing.map
+        if !routing.ownsEverything || routing.mapped {
+            let owned = map.partitions(ownedBy: routing.ownName)
+            details["partitions"] = "\(owned.partitions.isEmpty ? "none" : owned.description) of \(map.partitioning.count) as "
+                + "\(routing.ownName), map epoch \(map.epoch)"
+        }
+        let drained = cores.drained
+        if !drained.isEmpty {
+            details["partitions_drained"] = drained.keys.sorted().map { "\($0) to \(drained[$0] ?? "")" }.joined(separator: ", ")
         }
         if let gossip {
             details.merge(gossip.details) { own, _ in own }
@@ -152,7 +181,7 @@ public struct ProfilesService: CRMService {
     }
 
     public func backgroundServices() -> [any Service] {
-        cores.all.map(\.updater) + (gossip.map { [$0] } ?? [])
+        [PartitionUpdaters(cores: cores)] + (gossip.map { [$0] } ?? [])
     }
 
     /// Asks every other partition owner for its business day now and adopts the newest when it is

@@ -8,7 +8,7 @@ struct CRMCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract: "Operate the brokerage CRM services.",
-        subcommands: [UpCommand.self, DemoCommand.self, ReportCommand.self, CallCommand.self, AuditCommand.self, HealthCommand.self, ProbeCommand.self, RestartCommand.self, MethodsCommand.self, TopCommand.self]
+        subcommands: [UpCommand.self, DemoCommand.self, ReportCommand.self, CallCommand.self, AuditCommand.self, HealthCommand.self, ProbeCommand.self, RestartCommand.self, MethodsCommand.self, TopCommand.self, PartitionsCommand.self]
     )
 }
 

@@ -566,3 +566,54 @@ extension Crm_Profiles_V1_GetPartitionMapResponse: FieldChecked {
         problems.checkText(settingsDigest, "settings_digest", maxBytes: 256)
     }
 }
+
+extension Crm_Profiles_V1_DrainPartitionRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(toOwner, "to_owner", maxBytes: 256)
+    }
+}
+
+extension Crm_Profiles_V1_DrainPartitionResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(sha256, "sha256", maxBytes: 256)
+    }
+}
+
+extension Crm_Profiles_V1_ReadPartitionFileRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_PartitionFileChunk: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_AdoptPartitionRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(fromOwner, "from_owner", maxBytes: 256)
+        problems.checkText(sha256, "sha256", maxBytes: 256)
+    }
+}
+
+extension Crm_Profiles_V1_AdoptPartitionResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_ResumePartitionRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_ResumePartitionResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_ReloadPartitionMapRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Profiles_V1_ReloadPartitionMapResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(partitions, "partitions", maxBytes: 256)
+        problems.checkText(opened, "opened", maxBytes: 256)
+        problems.checkText(released, "released", maxBytes: 256)
+    }
+}

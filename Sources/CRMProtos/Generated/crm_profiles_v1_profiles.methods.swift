@@ -99,4 +99,19 @@ public enum Crm_Profiles_V1_Profiles {
     /// Which process owns which partitions. One process owning everything answers count, epoch 0 and
     /// itself as the only owner of every partition.
     public static let getPartitionMap = UnaryMethod<Crm_Profiles_V1_GetPartitionMapRequest, Crm_Profiles_V1_GetPartitionMapResponse>(service: serviceName, name: "GetPartitionMap")
+
+    /// Moving a partition (role admin; the order is above DrainPartitionRequest).
+    public static let drainPartition = UnaryMethod<Crm_Profiles_V1_DrainPartitionRequest, Crm_Profiles_V1_DrainPartitionResponse>(service: serviceName, name: "DrainPartition")
+
+    /// `ReadPartitionFile`.
+    public static let readPartitionFile = ServerStreamingMethod<Crm_Profiles_V1_ReadPartitionFileRequest, Crm_Profiles_V1_PartitionFileChunk>(service: serviceName, name: "ReadPartitionFile")
+
+    /// `AdoptPartition`.
+    public static let adoptPartition = UnaryMethod<Crm_Profiles_V1_AdoptPartitionRequest, Crm_Profiles_V1_AdoptPartitionResponse>(service: serviceName, name: "AdoptPartition")
+
+    /// `ResumePartition`.
+    public static let resumePartition = UnaryMethod<Crm_Profiles_V1_ResumePartitionRequest, Crm_Profiles_V1_ResumePartitionResponse>(service: serviceName, name: "ResumePartition")
+
+    /// Reads the topology file again and serves by its map when the epoch is newer (also on SIGHUP).
+    public static let reloadPartitionMap = UnaryMethod<Crm_Profiles_V1_ReloadPartitionMapRequest, Crm_Profiles_V1_ReloadPartitionMapResponse>(service: serviceName, name: "ReloadPartitionMap")
 }

@@ -20,14 +20,17 @@ import SwiftProtobuf
 /// methods are the process's, as before partitioning.
 struct LocalPartitions: Sendable {
     let cores: ProfilesCores
-    /// The cores' routers, in the order of `cores.all`; empty with one file.
-    let routers: [Router]
+    /// A router with the single-store methods (the first core's, or one made for the purpose):
+    /// which methods there are, and how each is audited and guarded.
+    let template: Router
+    /// What forwards a feed request for a partition another process owns (it moved away).
+    let routing: PartitionRouting
 
     typealias Profiles = Crm_Profiles_V1_Profiles
 
     func register(into router: inout Router) {
-        guard let first = routers.first else { return }
-        let routers = self.routers
+        let first = template
+        let cores = self.cores
         for descriptor in first.descriptors {
             let path = descriptor.name
             switch path {
@@ -45,16 +48,20 @@ struct LocalPartitions: Sendable {
                 }
             case Profiles.rebuildDimensions.path:
                 router.dispatch(path, of: first) { payload, context, sink in
-                    var total = Crm_Profiles_V1_RebuildDimensionsResponse()
-                    for core in routers {
-                        let part = try Crm_Profiles_V1_RebuildDimensionsResponse(
-                            serializedBytes: try await core.invoke(path, payload: payload, context: context, sink: sink))
-                        total.customers += part.customers
-                        total.mismatches += part.mismatches
+                    try await cores.usingEvery { taken in
+                        var total = Crm_Profiles_V1_RebuildDimensionsResponse()
+                        for (_, core) in taken {
+                            let part = try Crm_Profiles_V1_RebuildDimensionsResponse(
+                                serializedBytes: try await core.invoke(path, payload: payload, context: context, sink: sink))
+                            total.customers += part.customers
+                            total.mismatches += part.mismatches
+                        }
+                        return try total.serializedData()
                     }
-                    return try total.serializedData()
                 }
             default:
+                // Firm-wide methods (the data dictionary, the schemes, saved segments): the
+                // template answers them, whichever partitions the process keeps now.
                 router.dispatch(path, of: first) { payload, context, sink in
                     try await first.invoke(path, payload: payload, context: context, sink: sink)
                 }
@@ -62,17 +69,41 @@ struct LocalPartitions: Sendable {
         }
     }
 
-    /// Dispatches a feed method to the core of the partition its request names (`selector`).
+    /// Dispatches a feed method to the core of the partition its request names (`selector`). A
+    /// partition that moved to another process is read from there (its feed's sequence moved with
+    /// its file, so a follower's cursor stays valid wherever it asks).
     private func byPartition<Request: SwiftProtobuf.Message>(
         _ path: String, of first: Router, into router: inout Router, feed: String,
         selector: @escaping @Sendable (Request) -> Crm_Profiles_V1_PartitionSelector?
     ) {
-        let routers = self.routers
         let cores = self.cores
+        let routing = self.routing
         router.dispatch(path, of: first) { payload, context, sink in
             let request = try Self.decode(Request.self, payload, path)
-            let core = try Self.index(of: selector(request), in: cores, feed: feed)
-            return try await routers[core].invoke(path, payload: payload, context: context, sink: sink)
+            guard let selector = selector(request) else {
+                throw RPCError(.failedPrecondition, "this process keeps a file per partition, each with its own \(feed): name the partition",
+                               fieldViolations: [FieldViolation(field: "partition", description: "required: one of \(cores.ownedDescription)")])
+            }
+            let partition = Int(selector.number)
+            let map = routing.map
+            guard partition < map.partitioning.count else {
+                throw RPCError(.invalidArgument, "partition \(partition) does not exist",
+                               fieldViolations: [FieldViolation(field: "partition.number", description: "0-\(map.partitioning.count - 1)")])
+            }
+            let owner = map.owner(of: partition)
+            if owner != routing.ownName {
+                guard context.forwardedBy == nil else {
+                    throw RPCError(.unavailable, "partition \(partition) is not served by \(routing.ownName) under map epoch \(map.epoch), "
+                        + "which gives it to \(owner): the forwarding process's map differs; retry shortly")
+                }
+                let stream = try await routing.stream(owner, method: path, payload: payload, context: context, localOnly: false,
+                                                      what: "the \(feed) of partition \(partition)")
+                for try await message in stream { try await sink.send(message) }
+                return Data()
+            }
+            return try await cores.using(partition) { _, core in
+                try await core.invoke(path, payload: payload, context: context, sink: sink)
+            }
         }
     }
 
@@ -84,41 +115,26 @@ struct LocalPartitions: Sendable {
         }
     }
 
-    /// The core whose feed a request asks for: the partition must be named, and be one this process owns.
-    private static func index(of selector: Crm_Profiles_V1_PartitionSelector?, in cores: ProfilesCores, feed: String) throws -> Int {
-        guard let selector else {
-            throw RPCError(.failedPrecondition, "this process keeps a file per partition, each with its own \(feed): name the partition",
-                           fieldViolations: [FieldViolation(field: "partition", description: "required: one of \(cores.ownedDescription)")])
-        }
-        guard let index = cores.index(of: Int(selector.number)) else {
-            throw RPCError(.failedPrecondition, "partition \(selector.number) is not kept by this process",
-                           fieldViolations: [FieldViolation(field: "partition.number", description: "one of \(cores.ownedDescription)")])
-        }
-        return index
-    }
-
     // MARK: The local part of a routed call
 
     /// This process's part of a call ``PartitionForwarding`` routes: with one file, the method as
     /// registered (the interceptor's `next`); with a file per partition, the core of each partition.
     struct Dispatch: Sendable {
         let cores: ProfilesCores
-        let routers: [Router]
 
         /// What a unary method is given as its sink (it never streams).
         static let unaryOnly = ResponseSink { _ in throw RPCError(.internal, "a unary handler cannot stream") }
 
         /// Whether calls must be routed among several files of this process.
-        var isSplit: Bool { !routers.isEmpty }
+        var isSplit: Bool { cores.isSplit }
 
         /// The part for the customers of `partition` (owned here).
         func unary(_ path: String, partition: Int, payload: Data, context: CallContext,
                    next: @Sendable (Data, CallContext) async throws -> Data) async throws -> Data {
             guard isSplit else { return try await next(payload, context) }
-            guard let index = cores.index(of: partition) else {
-                throw RPCError(.internal, "partition \(partition) is owned by this process but has no file open")
+            return try await cores.using(partition) { _, router in
+                try await router.invoke(path, payload: payload, context: context, sink: Self.unaryOnly)
             }
-            return try await routers[index].invoke(path, payload: payload, context: context, sink: Self.unaryOnly)
         }
 
         /// Checks each file's part of a batch against that file's customers before any part is
@@ -129,12 +145,13 @@ struct LocalPartitions: Sendable {
             var missing: [(Int, FieldViolation)] = []
             var refused: [(Int, FieldViolation)] = []
             for part in parts {
-                guard let index = cores.index(of: part.partition) else { continue }
                 do {
-                    try await cores.all[index].database.read { db in
-                        try EventStore.checkCustomers(db, part.customerIDs, requireTradingStatus: trades)
+                    try await cores.using(part.partition) { core, _ in
+                        try await core.database.read { db in
+                            try EventStore.checkCustomers(db, part.customerIDs, requireTradingStatus: trades)
+                        }
                     }
-                } catch let error as RPCError {
+                } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
                     let renumbered = PartitionForwarding.renumbered(error, positions: part.positions).fieldViolations.map { violation in
                         (Self.place(violation.field), violation)
                     }
@@ -163,24 +180,52 @@ struct LocalPartitions: Sendable {
         func unaryAll(_ path: String, payload: Data, context: CallContext, once: Bool = false,
                       next: @escaping @Sendable (Data, CallContext) async throws -> Data) async throws -> [Data] {
             guard isSplit else { return [try await next(payload, context)] }
-            let targets = once ? Array(routers.prefix(1)) : routers
-            return try await withThrowingTaskGroup(of: (Int, Data).self) { group in
-                for (place, router) in targets.enumerated() {
-                    group.addTask { (place, try await router.invoke(path, payload: payload, context: context, sink: Self.unaryOnly)) }
+            if once { return [try await next(payload, context)] }
+            return try await cores.usingEvery { taken in
+                try await withThrowingTaskGroup(of: (Int, Data).self) { group in
+                    for (place, part) in taken.enumerated() {
+                        let router = part.router
+                        group.addTask { (place, try await router.invoke(path, payload: payload, context: context, sink: Self.unaryOnly)) }
+                    }
+                    var answers = [Data](repeating: Data(), count: taken.count)
+                    for try await (place, answer) in group { answers[place] = answer }
+                    return answers
                 }
-                var answers = [Data](repeating: Data(), count: targets.count)
-                for try await (place, answer) in group { answers[place] = answer }
-                return answers
             }
         }
 
-        /// Every file's stream of a server-streaming method (one: the method as registered).
-        func streams(_ path: String, payload: Data, context: CallContext,
-                     next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void) -> [AsyncThrowingStream<Data, any Error>] {
-            guard isSplit else { return [PartitionForwarding.localStream(payload, context, next)] }
-            return routers.map { router in
-                PartitionForwarding.localStream(payload, context) { payload, context, sink in
-                    _ = try await router.invoke(path, payload: payload, context: context, sink: sink)
+        /// Runs `body` with every file's stream of a server-streaming method (one: the method as
+        /// registered), the files counted in flight until their streams have ended.
+        func withStreams<T>(_ path: String, payload: Data, context: CallContext,
+                            next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void,
+                            _ body: ([AsyncThrowingStream<Data, any Error>]) async throws -> T) async throws -> T {
+            guard isSplit else {
+                let (stream, producer) = PartitionForwarding.localStream(payload, context, next)
+                defer { producer.cancel() }
+                return try await body([stream])
+            }
+            return try await cores.usingEvery { taken in
+                let started = taken.map { part in
+                    let router = part.router
+                    return PartitionForwarding.localStream(payload, context) { payload, context, sink in
+                        _ = try await router.invoke(path, payload: payload, context: context, sink: sink)
+                    }
+                }
+                do {
+                    let result = try await body(started.map(\.stream))
+                    // A stream the body stopped reading early is still reading its file: it ends
+                    // before the files stop being counted in flight.
+                    for (_, producer) in started {
+                        producer.cancel()
+                        await producer.value
+                    }
+                    return result
+                } catch {
+                    for (_, producer) in started {
+                        producer.cancel()
+                        await producer.value
+                    }
+                    throw error
                 }
             }
         }

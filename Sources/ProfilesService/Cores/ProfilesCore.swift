@@ -3,7 +3,9 @@ import CRMRPC
 import CRMRules
 import CustomerDimensions
 import GRDB
+import ServiceLifecycle
 import Logging
+import Synchronization
 
 /// One store of customers and everything built on it: the customers and their events, the
 /// dimension updater folding them, the in-memory dimension index, and the handlers answering
@@ -21,6 +23,18 @@ final class ProfilesCore: Sendable {
     let updater: DimensionUpdater
     /// When the events the updater has not applied yet arrived (`crm_profiles_updater_lag_seconds`).
     let updaterLag = UpdaterLag()
+    /// Set once the updater's run has returned (``PartitionUpdaters``): a drain waits for it.
+    let updaterStopped = OneTimeSignal()
+    private let retired = Atomic<Bool>(false)
+
+    /// Whether the core has left the process (its partition drained for a move).
+    var isRetired: Bool { retired.load(ordering: .acquiring) }
+
+    /// Stops the core's updater after the step it is on; nothing new is folded here afterwards.
+    func retire() {
+        retired.store(true, ordering: .releasing)
+        updater.finish()
+    }
 
     init(partition: Int?, database: DatabasePool, classifier: Classifier, schema: RuleSchema, logger: Logger,
          onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
@@ -70,5 +84,47 @@ final class ProfilesCore: Sendable {
     func lag() async -> (events: Int64, seconds: Double)? {
         guard let progress = try? await database.read({ db in try DimensionUpdater.progress(db) }) else { return nil }
         return (max(0, progress.newest - progress.applied), updaterLag.seconds(applied: progress.applied, newest: progress.newest))
+    }
+}
+
+/// Something that happens once, awaited by any number of tasks (before or after it happened).
+final class OneTimeSignal: Sendable {
+    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if !state.done { state.waiters.append(continuation) }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
+    }
+}
+
+/// Runs the dimension updater of every core of a process keeping a file per partition, including
+/// the cores of partitions adopted while it runs (``ProfilesCores/starts``); an updater whose core
+/// is retired (its partition drained) ends alone, the others go on.
+struct PartitionUpdaters: Service {
+    let cores: ProfilesCores
+
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            for await core in cores.starts.cancelOnGracefulShutdown() {
+                group.addTask {
+                    defer { core.updaterStopped.signal() }
+                    try await core.updater.run()
+                }
+            }
+        }
     }
 }

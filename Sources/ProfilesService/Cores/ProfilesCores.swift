@@ -1,4 +1,5 @@
 import CRMPartitions
+import CRMRPC
 import CRMRules
 import CRMServiceHost
 import CRMStore
@@ -35,44 +36,96 @@ enum PartitionStorage: String, Sendable, CaseIterable {
 /// The cores of one profiles process (``ProfilesCore``): one holding every owned partition, or
 /// one per owned partition. Keeps their business day one (the firm's day does not depend on which
 /// file a customer is in: a day any file's events reach, every other file adopts).
+///
+/// With a file per partition the set changes when a partition moves (docs/partitioning.md §8): a
+/// drained partition leaves it (``drain(_:to:)``), an adopted one joins it (``add(_:database:)``).
+/// Calls reach a partition's core through ``using(_:_:)`` and ``usingEvery(_:)``, which count them
+/// in flight so a drain waits for the calls it must not cut short, and refuse a drained partition
+/// UNAVAILABLE (retryable), so no call writes into a file being copied.
 final class ProfilesCores: BusinessDayKeeper {
     let storage: PartitionStorage
-    /// Every core, in partition order (one for one-file storage).
-    let all: [ProfilesCore]
-    /// Partition → index in `all` (file per partition; empty for one file).
-    private let indexOfPartition: [Int: Int]
+    /// Where the partition files live (file per partition).
+    let directory: URL?
+    private let state: Mutex<State>
+    /// What a core made after start needs (file per partition).
+    private let classifier: Classifier
+    private let schema: RuleSchema
+    private let logger: Logger
+    private let days: DayAnnouncer
+    /// Cores whose updater should start: the initial ones, then every adopted one (``PartitionUpdaters``).
+    let starts: AsyncStream<ProfilesCore>
+    private let startsContinuation: AsyncStream<ProfilesCore>.Continuation
+
+    private struct State {
+        /// In partition order (one core for one-file storage).
+        var cores: [ProfilesCore] = []
+        /// Each core's router, by partition (file per partition, once the service registered).
+        var routers: [Int: Router] = [:]
+        /// How to make a core's router (set by the service's registration).
+        var makeRouter: (@Sendable (ProfilesCore) -> Router)?
+        /// Calls in flight per partition.
+        var inFlight: [Int: Int] = [:]
+        /// Drains waiting for a partition's calls in flight to end.
+        var idleWaiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
+        /// Partitions drained here (being moved away), with the owner they go to.
+        var drained: [Int: String] = [:]
+    }
 
     /// The single core of one-file storage, on the process's store.
     init(oneFile database: DatabasePool, classifier: Classifier, schema: RuleSchema, logger: Logger) {
         self.storage = .oneFile
-        self.all = [ProfilesCore(partition: nil, database: database, classifier: classifier, schema: schema, logger: logger)]
-        self.indexOfPartition = [:]
+        self.directory = nil
+        self.classifier = classifier
+        self.schema = schema
+        self.logger = logger
+        self.days = DayAnnouncer(logger: logger)
+        (starts, startsContinuation) = AsyncStream.makeStream(of: ProfilesCore.self)
+        let core = ProfilesCore(partition: nil, database: database, classifier: classifier, schema: schema, logger: logger)
+        self.state = Mutex(State(cores: [core]))
+        startsContinuation.yield(core)
     }
 
-    /// A core per partition of `files` (partition → its migrated store).
-    init(files: [Int: DatabasePool], classifier: Classifier, schema: RuleSchema, logger: Logger) {
+    /// A core per partition of `files` (partition → its migrated store); `drained` are partitions
+    /// this process drained for a move not committed yet (their files stay closed; calls are refused).
+    init(files: [Int: DatabasePool], drained: [Int: String], directory: URL, classifier: Classifier, schema: RuleSchema, logger: Logger) {
         self.storage = .filePerPartition
-        let days = DayAnnouncer(logger: logger)
-        let partitions = files.keys.sorted()
+        self.directory = directory
+        self.classifier = classifier
+        self.schema = schema
+        self.logger = logger
+        self.days = DayAnnouncer(logger: logger)
+        (starts, startsContinuation) = AsyncStream.makeStream(of: ProfilesCore.self)
+        self.state = Mutex(State(drained: drained))
         var cores: [ProfilesCore] = []
-        for partition in partitions {
+        for partition in files.keys.sorted() {
             guard let database = files[partition] else { continue }
-            var coreLogger = logger
-            coreLogger[metadataKey: "partition"] = "\(partition)"
-            cores.append(ProfilesCore(partition: partition, database: database, classifier: classifier, schema: schema, logger: coreLogger,
-                                      onNewDay: { day in days.announce(day, from: partition) }))
+            cores.append(makeCore(partition, database))
         }
         days.cores.withLock { $0 = cores }
-        self.all = cores
-        self.indexOfPartition = Dictionary(uniqueKeysWithValues: partitions.enumerated().map { ($0.element, $0.offset) })
+        state.withLock { $0.cores = cores }
+        for core in cores { startsContinuation.yield(core) }
     }
+
+    private func makeCore(_ partition: Int, _ database: DatabasePool) -> ProfilesCore {
+        var coreLogger = logger
+        coreLogger[metadataKey: "partition"] = "\(partition)"
+        let days = self.days
+        return ProfilesCore(partition: partition, database: database, classifier: classifier, schema: schema, logger: coreLogger,
+                            onNewDay: { day in days.announce(day, from: partition) })
+    }
+
+    /// The cores serving now, in partition order (one for one-file storage).
+    var all: [ProfilesCore] { state.withLock { $0.cores } }
+
+    /// Partitions drained here for a move (their calls are refused until the move commits or is resumed).
+    var drained: [Int: String] { state.withLock { $0.drained } }
 
     /// Hands a day one partition file's events reached to every other file of the process, once
     /// per day: they adopt it as they would a peer process's (the rollover recomputes their
     /// customers' windows for it), so every file's windows end on the same day, the newest any
     /// of them has seen.
     private final class DayAnnouncer: Sendable {
-        /// Set once, right after the cores are made (their callbacks need the list they are in).
+        /// The cores serving now (kept by ``ProfilesCores`` as partitions join and leave).
         let cores = Mutex<[ProfilesCore]>([])
         private let announced = Atomic<DayNumber>(0)
         private let logger: Logger
@@ -86,10 +139,10 @@ final class ProfilesCores: BusinessDayKeeper {
             let others = cores.withLock { $0 }.filter { $0.partition != partition }
             let logger = self.logger
             Task {
-                for core in others {
+                for core in others where !core.isRetired {
                     do {
                         _ = try await core.updater.adopt(day, from: "partition \(partition)")
-                    } catch {
+                    } catch where !core.isRetired {
                         // The firm-wide gossip's next round, or this file's own next event, raises it.
                         logger.error("a partition file could not adopt the business day of another",
                                      metadata: ["day": "\(day)", "from": "\(partition)", "to": "\(core.partition ?? -1)", "error": "\(error)"])
@@ -99,18 +152,165 @@ final class ProfilesCores: BusinessDayKeeper {
         }
     }
 
-    /// Whether the process keeps more than one file (calls must be dispatched among them).
-    var isSplit: Bool { all.count > 1 || storage == .filePerPartition }
+    /// Whether the process keeps a file per partition (calls must be dispatched among its cores).
+    var isSplit: Bool { storage == .filePerPartition }
 
-    /// The position in `all` of the core holding `partition` (file per partition only).
-    func index(of partition: Int) -> Int? {
-        indexOfPartition[partition]
-    }
-
-    /// The core holding `partition` (which this process owns).
+    /// The core holding `partition` (which this process owns), outside any call's count (tools).
     func core(for partition: Int) -> ProfilesCore? {
         guard storage == .filePerPartition else { return all.first }
-        return indexOfPartition[partition].map { all[$0] }
+        return state.withLock { $0.cores.first { $0.partition == partition } }
+    }
+
+    // MARK: Calls in flight
+
+    /// Gives every core a router made by `make` (the single-store methods on that core), now and
+    /// for every core adopted later.
+    func installRouters(_ make: @escaping @Sendable (ProfilesCore) -> Router) {
+        state.withLock { state in
+            state.makeRouter = make
+            for core in state.cores {
+                if let partition = core.partition { state.routers[partition] = make(core) }
+            }
+        }
+    }
+
+    /// Runs `body` with the core of `partition` and its router, counted in flight: a drain of the
+    /// partition waits for it. A drained partition is UNAVAILABLE (it is being moved; retry).
+    func using<T>(_ partition: Int, _ body: (ProfilesCore, Router) async throws -> T) async throws -> T {
+        let (core, router) = try state.withLock { state -> (ProfilesCore, Router) in
+            if let owner = state.drained[partition] {
+                throw Self.moving(partition, to: owner)
+            }
+            guard let core = state.cores.first(where: { $0.partition == partition }), let router = state.routers[partition] else {
+                throw RPCError(.unavailable, "partition \(partition) is not kept by this process (its map changed); retry shortly")
+            }
+            state.inFlight[partition, default: 0] += 1
+            return (core, router)
+        }
+        defer { leave([partition]) }
+        return try await body(core, router)
+    }
+
+    /// Runs `body` with every core and its router, all counted in flight. While a partition of the
+    /// process is drained, calls across customers are UNAVAILABLE: their answer would lack that
+    /// partition's customers.
+    func usingEvery<T>(_ body: ([(core: ProfilesCore, router: Router)]) async throws -> T) async throws -> T {
+        let taken = try state.withLock { state -> [(core: ProfilesCore, router: Router)] in
+            if let (partition, owner) = state.drained.min(by: { $0.key < $1.key }) {
+                throw Self.moving(partition, to: owner)
+            }
+            var taken: [(core: ProfilesCore, router: Router)] = []
+            for core in state.cores {
+                guard let partition = core.partition, let router = state.routers[partition] else { continue }
+                state.inFlight[partition, default: 0] += 1
+                taken.append((core, router))
+            }
+            return taken
+        }
+        defer { leave(taken.compactMap(\.core.partition)) }
+        return try await body(taken)
+    }
+
+    private func leave(_ partitions: [Int]) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            var ready: [CheckedContinuation<Void, Never>] = []
+            for partition in partitions {
+                let left = (state.inFlight[partition] ?? 1) - 1
+                state.inFlight[partition] = left
+                if left == 0 { ready += state.idleWaiters.removeValue(forKey: partition) ?? [] }
+            }
+            return ready
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    static func moving(_ partition: Int, to owner: String) -> RPCError {
+        RPCError(.unavailable, "partition \(partition) is being moved to \(owner) (drained here); retry shortly")
+    }
+
+    // MARK: Moving partitions
+
+    /// Stops serving `partition` for a move to `owner`: new calls are refused from now on, the
+    /// calls in flight are waited for, its updater folds what is pending and stops, and the file is
+    /// checkpointed (the WAL emptied into it) and closed — what is then on disk is everything
+    /// acknowledged. Returns the file's path. Already drained: the path again (a repeated step).
+    func drain(_ partition: Int, to owner: String) async throws -> URL {
+        guard storage == .filePerPartition, let directory else {
+            throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
+                + "(crm-profiles split-partitions)")
+        }
+        let path = directory.appendingPathComponent(Self.fileName(of: partition))
+        let core: ProfilesCore? = try state.withLock { state in
+            if state.drained[partition] != nil {
+                state.drained[partition] = owner
+                return nil
+            }
+            guard let index = state.cores.firstIndex(where: { $0.partition == partition }) else {
+                throw RPCError(.failedPrecondition, "partition \(partition) is not kept by this process",
+                               fieldViolations: [FieldViolation(field: "partition", description: "one of \(PartitionSet(state.cores.compactMap(\.partition)))")])
+            }
+            state.drained[partition] = owner
+            return state.cores.remove(at: index)
+        }
+        guard let core else { return path }
+        days.cores.withLock { $0.removeAll { $0.partition == partition } }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                if (state.inFlight[partition] ?? 0) == 0 { return true }
+                state.idleWaiters[partition, default: []].append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+        core.retire()
+        await core.updaterStopped.wait()
+        // Through the updater's gate: an adoption of the business day still running finishes first.
+        try await core.updater.catchUp()
+        try await core.database.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
+        }
+        try core.database.close()
+        state.withLock { $0.routers[partition] = nil }
+        logger.notice("partition drained for a move", metadata: ["partition": "\(partition)", "to": "\(owner)"])
+        return path
+    }
+
+    /// Serves a drained partition again (a move cancelled before its map changed): the file is
+    /// opened as at start and its updater started.
+    func resume(_ partition: Int) throws {
+        guard let directory else { throw RPCError(.failedPrecondition, "this process keeps one file: nothing is drained") }
+        guard state.withLock({ $0.drained[partition] }) != nil else {
+            throw RPCError(.failedPrecondition, "partition \(partition) is not drained here",
+                           fieldViolations: [FieldViolation(field: "partition", description: "drained here: \(PartitionSet(drained.keys.sorted()))")])
+        }
+        let database = try open(directory.appendingPathComponent(Self.fileName(of: partition)).path, files: max(1, all.count + 1))
+        add(partition, database: database, replacingDrain: true)
+    }
+
+    /// Serves `partition` from `database` (an adopted file, or a drained one resumed).
+    func add(_ partition: Int, database: DatabasePool, replacingDrain: Bool = false) {
+        let core = makeCore(partition, database)
+        state.withLock { state in
+            if replacingDrain { state.drained[partition] = nil }
+            if let make = state.makeRouter { state.routers[partition] = make(core) }
+            state.cores.append(core)
+            state.cores.sort { ($0.partition ?? 0) < ($1.partition ?? 0) }
+        }
+        days.cores.withLock { $0.append(core) }
+        startsContinuation.yield(core)
+    }
+
+    /// Forgets a drained partition whose move committed (its file is deleted by the caller).
+    func release(_ partition: Int) {
+        state.withLock { state in
+            state.drained[partition] = nil
+            state.inFlight[partition] = nil
+        }
+    }
+
+    /// Opens a partition file with the pool settings of the others.
+    func open(_ path: String, files: Int) throws -> DatabasePool {
+        try SQLiteStore.open(path: path, migrator: ProfilesSchema.migrator, logger: logger, maximumReaderCount: 2, cacheKiB: Self.cacheKiB(files: files))
     }
 
     var businessDay: DayNumber {
@@ -200,15 +400,34 @@ extension ProfilesCores {
                 throw ConfigurationError("partitions.storage is file-per-partition, but \(storePath) holds customers (it keeps every "
                     + "partition in one file): keep partitions.storage one-file, or split the store into partition files first")
             }
+            // A move's state on disk (docs/partitioning.md §8): a partition drained here stays
+            // drained while the map still gives it here (the move has not committed: ResumePartition
+            // or a repeated move ends it), and its file is deleted once the map gives it elsewhere
+            // (the move committed while this process was down); a staged copy becomes the
+            // partition's file once the map gives it here, and is dropped otherwise.
+            let ownedSet = Set(owned)
+            var drained: [Int: String] = [:]
+            for (partition, owner) in try store.read({ db in try PartitionMoveRecord.all(db) }) {
+                if ownedSet.contains(partition) {
+                    drained[partition] = owner
+                } else {
+                    try deleteFile(of: partition, in: directory)
+                    try store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
+                    logger.notice("deleted the file of a partition whose move committed while this process was down",
+                                  metadata: ["partition": "\(partition)", "to": "\(owner)"])
+                }
+            }
+            try promoteStaged(in: directory, owned: ownedSet, logger: logger)
+            let opening = owned.filter { drained[$0] == nil }
             let pools = Mutex<[Int: DatabasePool]>([:])
             let failure = Mutex<(any Error)?>(nil)
-            let paths = owned.map { directory.appendingPathComponent(fileName(of: $0)).path }
+            let paths = opening.map { directory.appendingPathComponent(fileName(of: $0)).path }
             // Readers per file are few: reads spread over the files anyway (docs/partitioning.md §2).
-            DispatchQueue.concurrentPerform(iterations: owned.count) { index in
+            DispatchQueue.concurrentPerform(iterations: opening.count) { index in
                 do {
                     let pool = try SQLiteStore.open(path: paths[index], migrator: ProfilesSchema.migrator, logger: logger,
                                                     maximumReaderCount: 2, cacheKiB: cacheKiB(files: owned.count))
-                    pools.withLock { $0[owned[index]] = pool }
+                    pools.withLock { $0[opening[index]] = pool }
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
                 }
@@ -216,7 +435,42 @@ extension ProfilesCores {
             if let error = failure.withLock({ $0 }) {
                 throw ConfigurationError("opening the partition files in \(directory.path): \(error)")
             }
-            return ProfilesCores(files: pools.withLock { $0 }, classifier: classifier, schema: schema, logger: logger)
+            return ProfilesCores(files: pools.withLock { $0 }, drained: drained, directory: directory, classifier: classifier, schema: schema,
+                                 logger: logger)
+        }
+    }
+
+    /// A copy received for a move (``PartitionMoves``) is `p0007.sqlite.incoming` until the map gives
+    /// the partition here.
+    static func stagedName(of partition: Int) -> String {
+        fileName(of: partition) + ".incoming"
+    }
+
+    /// Turns each staged copy of a partition `owned` (the map gives it here: its move committed)
+    /// into the partition's file, and deletes staged copies of partitions the map gives elsewhere
+    /// (a move that never committed). A staged copy beside an existing file is dropped: the file is
+    /// the one that was served.
+    static func promoteStaged(in directory: URL, owned: Set<Int>, logger: Logger) throws {
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasSuffix(".sqlite.incoming") {
+            let staged = directory.appendingPathComponent(name)
+            let main = directory.appendingPathComponent(String(name.dropLast(".incoming".count)))
+            let partition = Int(name.dropFirst(1).prefix(while: \.isNumber)) ?? -1
+            if owned.contains(partition) && !manager.fileExists(atPath: main.path) {
+                try manager.moveItem(at: staged, to: main)
+                logger.notice("serving a partition file received by a move", metadata: ["partition": "\(partition)"])
+            } else {
+                try manager.removeItem(at: staged)
+            }
+        }
+    }
+
+    /// Deletes a partition's file with its WAL and shared-memory files (those missing are fine).
+    static func deleteFile(of partition: Int, in directory: URL) throws {
+        let main = directory.appendingPathComponent(fileName(of: partition)).path
+        for path in [main, main + "-wal", main + "-shm"] where FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.removeItem(atPath: path)
         }
     }
 

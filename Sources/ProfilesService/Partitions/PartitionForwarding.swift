@@ -121,14 +121,15 @@ struct PartitionForwarding: Sendable {
             let id = customer(request)
             guard !id.isEmpty else { return try await next(payload, context) }
             let partition = routing.partition(of: id)
-            if routing.owns(partition: partition) {
+            let map = routing.map
+            let owner = map.owner(of: partition)
+            if owner == routing.ownName {
                 return try await local.unary(path, partition: partition, payload: payload, context: context, next: next)
             }
-            let owner = routing.map.owner(of: partition)
             // Forwarded once only: a peer whose map differs from ours must not start a loop.
             guard context.forwardedBy == nil else {
                 throw RPCError(.unavailable, "partition \(partition) (customer \(id)) is not served by \(routing.ownName) under map epoch "
-                    + "\(routing.map.epoch), which gives it to \(owner): the forwarding process's map differs; retry shortly")
+                    + "\(map.epoch), which gives it to \(owner): the forwarding process's map differs; retry shortly")
             }
             return try await routing.call(owner, method: path, payload: payload, context: context, what: "partition \(partition) (customer \(id))")
         }
@@ -154,12 +155,13 @@ struct PartitionForwarding: Sendable {
         router.intercept(path) { payload, context, next in
             try routing.admit(context)
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
-            let positions = routing.map.positionsByOwner(request.events.lazy.map(\.customerID))
+            let map = routing.map
+            let positions = map.positionsByOwner(request.events.lazy.map(\.customerID))
             let onlyOwn = positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil)
             if onlyOwn && !local.isSplit { return try await next(payload, context) }
             if !onlyOwn {
                 guard context.forwardedBy == nil else {
-                    throw RPCError(.unavailable, "this batch names customers \(routing.ownName) does not own under map epoch \(routing.map.epoch): "
+                    throw RPCError(.unavailable, "this batch names customers \(routing.ownName) does not own under map epoch \(map.epoch): "
                         + "the forwarding process's map differs; retry shortly")
                 }
             }
@@ -244,12 +246,13 @@ struct PartitionForwarding: Sendable {
         router.intercept(path) { payload, context, next in
             try routing.admit(context)
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
-            let others = routing.answersLocally(context) ? [] : routing.otherOwners
+            let map = routing.map
+            let others = routing.answersLocally(context) ? [] : routing.otherOwners(in: map)
             async let own = local.unaryAll(path, payload: payload, context: context, once: firmWide, next: next)
             let answers = try await withThrowingTaskGroup(of: (Int, Data).self) { group in
                 for (place, owner) in others.enumerated() {
                     group.addTask {
-                        let what = "partitions \(routing.map.partitions(ownedBy: owner))"
+                        let what = "partitions \(map.partitions(ownedBy: owner))"
                         return (place, try await routing.call(owner, method: path, payload: payload, context: context, localOnly: true, what: what))
                     }
                 }
@@ -283,21 +286,24 @@ struct PartitionForwarding: Sendable {
             try routing.admit(context)
             if routing.answersLocally(context) && !local.isSplit { return try await next(payload, context, sink) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context, sink) }
-            var sources = local.streams(path, payload: payload, context: context, next: next)
-            for owner in routing.answersLocally(context) ? [] : routing.otherOwners {
-                sources.append(try await routing.stream(owner, method: path, payload: payload, context: context, localOnly: true,
-                                                        what: "partitions \(routing.map.partitions(ownedBy: owner))"))
+            let map = routing.map
+            try await local.withStreams(path, payload: payload, context: context, next: next) { own in
+                var sources = own
+                for owner in routing.answersLocally(context) ? [] : routing.otherOwners(in: map) {
+                    sources.append(try await routing.stream(owner, method: path, payload: payload, context: context, localOnly: true,
+                                                            what: "partitions \(map.partitions(ownedBy: owner))"))
+                }
+                try await Self.mergeByCustomer(sources, limit: limit(request), customerID: customerID, into: sink)
             }
-            try await Self.mergeByCustomer(sources, limit: limit(request), customerID: customerID, into: sink)
         }
     }
 
     /// This process's part of a fanned-out stream, as a sequence: the method as registered, run by
-    /// a task of its own, its messages handed over as they are written. Ending the sequence early
-    /// (the merge reached its limit) cancels the task.
+    /// a task of its own (returned, so a caller can wait for it to end), its messages handed over
+    /// as they are written. Ending the sequence early (the merge reached its limit) cancels the task.
     static func localStream(
         _ payload: Data, _ context: CallContext, _ next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void
-    ) -> AsyncThrowingStream<Data, any Error> {
+    ) -> (stream: AsyncThrowingStream<Data, any Error>, producer: Task<Void, Never>) {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self, throwing: (any Error).self)
         let producer = Task {
             do {
@@ -315,7 +321,7 @@ struct PartitionForwarding: Sendable {
             }
         }
         continuation.onTermination = { _ in producer.cancel() }
-        return stream
+        return (stream, producer)
     }
 
     /// Merges streams each in customer id order into one, sending at most `limit` customers (0: all)

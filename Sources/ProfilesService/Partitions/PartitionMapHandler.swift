@@ -28,19 +28,20 @@ struct PartitionMapHandler: Sendable {
     }
 
     static func answer(_ routing: PartitionRouting, businessDay: DayNumber) -> Crm_Profiles_V1_GetPartitionMapResponse {
-        let endpoints = routing.endpoints()
+        let map = routing.map
+        let endpoints = routing.endpoints(in: map)
         return .with {
-            $0.count = UInt32(routing.map.partitioning.count)
-            $0.epoch = routing.map.epoch
+            $0.count = UInt32(map.partitioning.count)
+            $0.epoch = map.epoch
             $0.hash = "fnv1a64"
             $0.answeredBy = routing.ownName
             $0.settingsDigest = routing.settingsDigest.value
             if let date = BusinessDayText.date(businessDay) { $0.businessDay = date }
-            $0.owners = routing.map.owners.keys.sorted().map { name in
+            $0.owners = map.owners.keys.sorted().map { name in
                 Crm_Profiles_V1_PartitionOwner.with {
                     $0.name = name
                     $0.endpoint = endpoints[name] ?? ""
-                    $0.partitions = routing.map.partitions(ownedBy: name).description
+                    $0.partitions = map.partitions(ownedBy: name).description
                 }
             }
         }

@@ -7,6 +7,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// Where this profiles process stands in the partition map: what it owns, who owns the rest and
 /// how to reach them (docs/partitioning.md §5, §6).
@@ -17,21 +18,29 @@ import ServiceLifecycle
 /// or with one that has no `partitions` object, the process owns every partition and never
 /// forwards: today's single-process install.
 ///
-/// The map is read once at start: ownership decides which customers this store may hold, so it
-/// does not change under a running process. Peers' endpoints are read from the same file when a
+/// The map is read at start, and again only when a partition moves (``ReloadPartitionMap``,
+/// SIGHUP: ``PartitionMoves``): ownership decides which customers this process's files hold, so it
+/// changes only once the files have moved. Peers' endpoints are read from the same file when a
 /// call first needs them, so processes started on port 0 (tests) or before their peers are
 /// scheduled (Kubernetes) can be started first and wired once the file lists everyone.
 final class PartitionRouting: Sendable {
-    let map: PartitionMap
+    /// The map calls are routed by now. Read it once per decision: a move may replace it between
+    /// two reads.
+    var map: PartitionMap { current.withLock { $0.map } }
     /// This process's owner name.
     let ownName: String
     /// Whether every partition is this process's (no forwarding at all).
-    let ownsEverything: Bool
+    var ownsEverything: Bool { current.withLock { $0.ownsEverything } }
+    /// Whether the map came from a topology file (it can then change with a move); false for a
+    /// single process without one, which owns every partition for good.
+    let mapped: Bool
+    /// The topology file the map is read from.
+    var topologyFile: String? { topologyPath }
     /// This process's ``SettingsDigest``: sent with every forwarded call, answered in GetPartitionMap.
     let settingsDigest: SettingsDigest
     /// This process's business day, sent with every forwarded call; a newer one heard is adopted.
     let forwardedDay: ForwardedBusinessDay
-    private let owned: [Bool]
+    private let current: Mutex<Ownership>
     private let topologyPath: String?
     private let clients = NIOLockedValueBox<[String: RPCClient]>([:])
     private let security: ClientSecurity
@@ -46,6 +55,8 @@ final class PartitionRouting: Sendable {
     struct Placement: Sendable {
         let map: PartitionMap
         let ownName: String
+        /// Whether the map is the topology file's (else one process owns every partition for good).
+        let fromTopology: Bool
 
         /// The partitions `ownName` owns, ascending.
         var owned: [Int] { map.partitions(ownedBy: ownName).partitions.sorted() }
@@ -64,16 +75,22 @@ final class PartitionRouting: Sendable {
                         + "but partitions.count is \(partitioning.count)")
                 }
                 let own = settings.ownerName ?? HostConfiguration.machineHostName() ?? ""
-                guard !map.partitions(ownedBy: own).partitions.isEmpty else {
+                // A process owning nothing yet is a node added to take partitions moved to it
+                // (docs/partitioning.md §8): allowed when the topology lists it among the profiles
+                // processes, so a mistyped owner name is still refused.
+                guard !map.partitions(ownedBy: own).partitions.isEmpty || topology?.endpoint(ofOwner: own) != nil else {
                     throw ConfigurationError("partitions.owner \(own.isEmpty ? "(unset)" : own) owns no partition in the map of "
-                        + "\(settings.topologyPath ?? ""); its owners are \(map.owners.keys.sorted().joined(separator: ", "))")
+                        + "\(settings.topologyPath ?? "") and is not among its profiles processes; its owners are "
+                        + "\(map.owners.keys.sorted().joined(separator: ", "))")
                 }
                 self.map = map
                 self.ownName = own
+                self.fromTopology = true
             } else {
                 let own = settings.ownerName ?? PartitionTopology.instancePrefix + "0"
                 self.map = PartitionMap.single(own, partitioning: partitioning)
                 self.ownName = own
+                self.fromTopology = false
             }
         }
     }
@@ -83,18 +100,13 @@ final class PartitionRouting: Sendable {
         self.logger = logger
         self.settingsDigest = settingsDigest
         self.forwardedDay = ForwardedBusinessDay(keeper: businessDay, logger: logger)
-        let partitioning = settings.partitioning
-        self.map = placement.map
         self.ownName = placement.ownName
-        let set = map.partitions(ownedBy: ownName)
-        var owned = [Bool](repeating: false, count: partitioning.count)
-        for partition in set.partitions { owned[partition] = true }
-        self.owned = owned
-        self.ownsEverything = set.partitions.count == partitioning.count
+        self.current = Mutex(Ownership(map: placement.map, ownName: placement.ownName))
         self.topologyPath = settings.topologyPath
+        self.mapped = placement.fromTopology
         // As the host's own peers: the service certificate with TLS (mutual TLS, no token), else the peer token.
-        if ownsEverything {
-            // Never calls a peer.
+        if !placement.fromTopology {
+            // Never calls a peer: it owns every partition for good.
             self.security = .plaintext()
             self.token = nil
         } else if let files = configuration.tls {
@@ -106,7 +118,39 @@ final class PartitionRouting: Sendable {
         }
     }
 
-    fileprivate static func readTopology(_ path: String) throws -> PartitionTopology {
+    /// What the process owns under one map.
+    private struct Ownership: Sendable {
+        let map: PartitionMap
+        let owned: [Bool]
+        let ownsEverything: Bool
+
+        init(map: PartitionMap, ownName: String) {
+            self.map = map
+            let set = map.partitions(ownedBy: ownName)
+            var owned = [Bool](repeating: false, count: map.partitioning.count)
+            for partition in set.partitions { owned[partition] = true }
+            self.owned = owned
+            self.ownsEverything = set.partitions.count == map.partitioning.count
+        }
+    }
+
+    /// Routes by `map` from now on (a move's new map, once this process's files match it).
+    func adopt(_ map: PartitionMap) {
+        current.withLock { $0 = Ownership(map: map, ownName: ownName) }
+    }
+
+    /// The map the topology file holds now (what ``adopt(_:)`` is given after a move).
+    func readMap() throws -> PartitionMap {
+        guard let topologyPath else {
+            throw ConfigurationError("this process has no partitions.topology: it owns every partition, and no map can move them")
+        }
+        guard let map = try Self.readTopology(topologyPath).map else {
+            throw ConfigurationError("the topology \(topologyPath) has no partitions object any more")
+        }
+        return map
+    }
+
+    static func readTopology(_ path: String) throws -> PartitionTopology {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -125,7 +169,7 @@ final class PartitionRouting: Sendable {
     }
 
     func owns(partition: Int) -> Bool {
-        owned[partition]
+        current.withLock { $0.owned[partition] }
     }
 
     /// The owners other than this process, by name, sorted.
@@ -133,9 +177,14 @@ final class PartitionRouting: Sendable {
         map.owners.keys.filter { $0 != ownName }.sorted()
     }
 
+    /// The owners other than this process under `map`, by name, sorted (one map for one decision).
+    func otherOwners(in map: PartitionMap) -> [String] {
+        map.owners.keys.filter { $0 != ownName }.sorted()
+    }
+
     /// The endpoints the topology file gives each owner now (this process's own included), for
     /// GetPartitionMap; owners it does not list yet have none.
-    func endpoints() -> [String: String] {
+    func endpoints(in map: PartitionMap) -> [String: String] {
         guard let topologyPath, let topology = try? Self.readTopology(topologyPath) else { return [:] }
         var endpoints: [String: String] = [:]
         for owner in map.owners.keys {
@@ -164,6 +213,7 @@ final class PartitionRouting: Sendable {
             return try await client.unaryRaw(method, payload: payload,
                                              options: CallOptions(timeout: .some(timeout), metadata: forwardingMetadata(context, localOnly: localOnly)))
         } catch {
+            await forgetIfMoved(owner, after: error)
             throw Self.unavailable(error, owner: owner, what: what)
         }
     }
@@ -182,6 +232,7 @@ final class PartitionRouting: Sendable {
             raw = try await client.serverStreamingRaw(method, payload: payload,
                                                       options: CallOptions(timeout: .some(timeout), metadata: forwardingMetadata(context, localOnly: localOnly)))
         } catch {
+            await forgetIfMoved(owner, after: error)
             throw Self.unavailable(error, owner: owner, what: what)
         }
         return AsyncThrowingStream { continuation in
@@ -219,8 +270,32 @@ final class PartitionRouting: Sendable {
     /// gossip's question. UNAVAILABLE while the topology gives no endpoint for it yet.
     func partitionMap(of owner: String, timeout: TimeAmount) async throws -> Crm_Profiles_V1_GetPartitionMapResponse {
         let client = try client(for: owner, what: "the partition map of \(owner)")
-        return try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(),
-                                      options: CallOptions(timeout: .some(timeout)))
+        do {
+            return try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(),
+                                          options: CallOptions(timeout: .some(timeout)))
+        } catch {
+            await forgetIfMoved(owner, after: error)
+            throw error
+        }
+    }
+
+    /// After a call to `owner` failed UNAVAILABLE: when the topology now gives it another endpoint
+    /// (a process restarted elsewhere: a new port, a rescheduled pod), the client of the old one is
+    /// closed, so the next call reaches the new one. Read only on failures: a working peer costs
+    /// no file read.
+    private func forgetIfMoved(_ owner: String, after error: any Error) async {
+        guard (error as? RPCError)?.code == .unavailable || !(error is RPCError), let topologyPath,
+              let topology = try? Self.readTopology(topologyPath), let address = topology.endpoint(ofOwner: owner),
+              let endpoint = Endpoint(address) else { return }
+        let stale = clients.withLockedValue { clients -> RPCClient? in
+            guard let client = clients[owner], client.configuration.endpoints != [endpoint] else { return nil }
+            clients[owner] = nil
+            return client
+        }
+        if let stale {
+            logger.notice("a partition owner listens elsewhere now", metadata: ["owner": "\(owner)", "endpoint": "\(endpoint)"])
+            await stale.close()
+        }
     }
 
     private func client(for owner: String, what: String) throws -> RPCClient {

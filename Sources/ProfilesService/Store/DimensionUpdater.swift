@@ -88,6 +88,11 @@ final class DimensionUpdater: Service, Sendable {
         wakeContinuation.yield()
     }
 
+    /// Ends ``run()`` after the catch-up it is in (a partition drained for a move; docs/partitioning.md §8).
+    func finish() {
+        wakeContinuation.finish()
+    }
+
     /// Follows the store until the service shuts down. Work cut short by the shutdown is simply
     /// not committed (each step is one transaction) and resumes from the checkpoint next start.
     func run() async throws {

@@ -130,6 +130,15 @@ enum ProfilesSchema {
                 table.add(column: "business_day_source", .text).notNull().defaults(to: "")
             }
         }
+        // Partitions drained here for a move to another process (PartitionMoveRecord): kept in the
+        // process's firm file, which does not move with them.
+        migrator.registerMigration("v7-partition-move") { db in
+            try db.create(table: "partition_move") { table in
+                table.primaryKey("partition", .integer)
+                table.column("to_owner", .text).notNull()
+                table.column("drained_at", .integer).notNull()  // unix millis
+            }
+        }
         return migrator
     }
 }

@@ -3367,6 +3367,456 @@ void   crm__profiles__v1__get_partition_map_response__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__drain_partition_request__init
+                     (Crm__Profiles__V1__DrainPartitionRequest         *message)
+{
+  static const Crm__Profiles__V1__DrainPartitionRequest init_value = CRM__PROFILES__V1__DRAIN_PARTITION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__drain_partition_request__get_packed_size
+                     (const Crm__Profiles__V1__DrainPartitionRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__drain_partition_request__pack
+                     (const Crm__Profiles__V1__DrainPartitionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__drain_partition_request__pack_to_buffer
+                     (const Crm__Profiles__V1__DrainPartitionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__DrainPartitionRequest *
+       crm__profiles__v1__drain_partition_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__DrainPartitionRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__drain_partition_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__drain_partition_request__free_unpacked
+                     (Crm__Profiles__V1__DrainPartitionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__drain_partition_response__init
+                     (Crm__Profiles__V1__DrainPartitionResponse         *message)
+{
+  static const Crm__Profiles__V1__DrainPartitionResponse init_value = CRM__PROFILES__V1__DRAIN_PARTITION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__drain_partition_response__get_packed_size
+                     (const Crm__Profiles__V1__DrainPartitionResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__drain_partition_response__pack
+                     (const Crm__Profiles__V1__DrainPartitionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__drain_partition_response__pack_to_buffer
+                     (const Crm__Profiles__V1__DrainPartitionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__DrainPartitionResponse *
+       crm__profiles__v1__drain_partition_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__DrainPartitionResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__drain_partition_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__drain_partition_response__free_unpacked
+                     (Crm__Profiles__V1__DrainPartitionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__drain_partition_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__read_partition_file_request__init
+                     (Crm__Profiles__V1__ReadPartitionFileRequest         *message)
+{
+  static const Crm__Profiles__V1__ReadPartitionFileRequest init_value = CRM__PROFILES__V1__READ_PARTITION_FILE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__read_partition_file_request__get_packed_size
+                     (const Crm__Profiles__V1__ReadPartitionFileRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__read_partition_file_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__read_partition_file_request__pack
+                     (const Crm__Profiles__V1__ReadPartitionFileRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__read_partition_file_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__read_partition_file_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ReadPartitionFileRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__read_partition_file_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ReadPartitionFileRequest *
+       crm__profiles__v1__read_partition_file_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ReadPartitionFileRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__read_partition_file_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__read_partition_file_request__free_unpacked
+                     (Crm__Profiles__V1__ReadPartitionFileRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__read_partition_file_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__partition_file_chunk__init
+                     (Crm__Profiles__V1__PartitionFileChunk         *message)
+{
+  static const Crm__Profiles__V1__PartitionFileChunk init_value = CRM__PROFILES__V1__PARTITION_FILE_CHUNK__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__partition_file_chunk__get_packed_size
+                     (const Crm__Profiles__V1__PartitionFileChunk *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_file_chunk__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__partition_file_chunk__pack
+                     (const Crm__Profiles__V1__PartitionFileChunk *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_file_chunk__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__partition_file_chunk__pack_to_buffer
+                     (const Crm__Profiles__V1__PartitionFileChunk *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__partition_file_chunk__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PartitionFileChunk *
+       crm__profiles__v1__partition_file_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PartitionFileChunk *)
+     protobuf_c_message_unpack (&crm__profiles__v1__partition_file_chunk__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__partition_file_chunk__free_unpacked
+                     (Crm__Profiles__V1__PartitionFileChunk *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__partition_file_chunk__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__adopt_partition_request__init
+                     (Crm__Profiles__V1__AdoptPartitionRequest         *message)
+{
+  static const Crm__Profiles__V1__AdoptPartitionRequest init_value = CRM__PROFILES__V1__ADOPT_PARTITION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__adopt_partition_request__get_packed_size
+                     (const Crm__Profiles__V1__AdoptPartitionRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__adopt_partition_request__pack
+                     (const Crm__Profiles__V1__AdoptPartitionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__adopt_partition_request__pack_to_buffer
+                     (const Crm__Profiles__V1__AdoptPartitionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__AdoptPartitionRequest *
+       crm__profiles__v1__adopt_partition_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__AdoptPartitionRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__adopt_partition_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__adopt_partition_request__free_unpacked
+                     (Crm__Profiles__V1__AdoptPartitionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__adopt_partition_response__init
+                     (Crm__Profiles__V1__AdoptPartitionResponse         *message)
+{
+  static const Crm__Profiles__V1__AdoptPartitionResponse init_value = CRM__PROFILES__V1__ADOPT_PARTITION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__adopt_partition_response__get_packed_size
+                     (const Crm__Profiles__V1__AdoptPartitionResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__adopt_partition_response__pack
+                     (const Crm__Profiles__V1__AdoptPartitionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__adopt_partition_response__pack_to_buffer
+                     (const Crm__Profiles__V1__AdoptPartitionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__AdoptPartitionResponse *
+       crm__profiles__v1__adopt_partition_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__AdoptPartitionResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__adopt_partition_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__adopt_partition_response__free_unpacked
+                     (Crm__Profiles__V1__AdoptPartitionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__adopt_partition_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__resume_partition_request__init
+                     (Crm__Profiles__V1__ResumePartitionRequest         *message)
+{
+  static const Crm__Profiles__V1__ResumePartitionRequest init_value = CRM__PROFILES__V1__RESUME_PARTITION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__resume_partition_request__get_packed_size
+                     (const Crm__Profiles__V1__ResumePartitionRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__resume_partition_request__pack
+                     (const Crm__Profiles__V1__ResumePartitionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__resume_partition_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ResumePartitionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ResumePartitionRequest *
+       crm__profiles__v1__resume_partition_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ResumePartitionRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__resume_partition_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__resume_partition_request__free_unpacked
+                     (Crm__Profiles__V1__ResumePartitionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__resume_partition_response__init
+                     (Crm__Profiles__V1__ResumePartitionResponse         *message)
+{
+  static const Crm__Profiles__V1__ResumePartitionResponse init_value = CRM__PROFILES__V1__RESUME_PARTITION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__resume_partition_response__get_packed_size
+                     (const Crm__Profiles__V1__ResumePartitionResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__resume_partition_response__pack
+                     (const Crm__Profiles__V1__ResumePartitionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__resume_partition_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ResumePartitionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ResumePartitionResponse *
+       crm__profiles__v1__resume_partition_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ResumePartitionResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__resume_partition_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__resume_partition_response__free_unpacked
+                     (Crm__Profiles__V1__ResumePartitionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__resume_partition_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__reload_partition_map_request__init
+                     (Crm__Profiles__V1__ReloadPartitionMapRequest         *message)
+{
+  static const Crm__Profiles__V1__ReloadPartitionMapRequest init_value = CRM__PROFILES__V1__RELOAD_PARTITION_MAP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__reload_partition_map_request__get_packed_size
+                     (const Crm__Profiles__V1__ReloadPartitionMapRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__reload_partition_map_request__pack
+                     (const Crm__Profiles__V1__ReloadPartitionMapRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__reload_partition_map_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ReloadPartitionMapRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ReloadPartitionMapRequest *
+       crm__profiles__v1__reload_partition_map_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ReloadPartitionMapRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__reload_partition_map_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__reload_partition_map_request__free_unpacked
+                     (Crm__Profiles__V1__ReloadPartitionMapRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__reload_partition_map_response__init
+                     (Crm__Profiles__V1__ReloadPartitionMapResponse         *message)
+{
+  static const Crm__Profiles__V1__ReloadPartitionMapResponse init_value = CRM__PROFILES__V1__RELOAD_PARTITION_MAP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__reload_partition_map_response__get_packed_size
+                     (const Crm__Profiles__V1__ReloadPartitionMapResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__reload_partition_map_response__pack
+                     (const Crm__Profiles__V1__ReloadPartitionMapResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__reload_partition_map_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ReloadPartitionMapResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__ReloadPartitionMapResponse *
+       crm__profiles__v1__reload_partition_map_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__ReloadPartitionMapResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__reload_partition_map_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__reload_partition_map_response__free_unpacked
+                     (Crm__Profiles__V1__ReloadPartitionMapResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor crm__profiles__v1__customer__field_descriptors[15] =
 {
   {
@@ -8810,6 +9260,476 @@ const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__
   (ProtobufCMessageInit) crm__profiles__v1__get_partition_map_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_request__field_descriptors[2] =
+{
+  {
+    "partition",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionRequest, partition),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_owner",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionRequest, to_owner),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__drain_partition_request__field_indices_by_name[] = {
+  0,   /* field[0] = partition */
+  1,   /* field[1] = to_owner */
+};
+static const ProtobufCIntRange crm__profiles__v1__drain_partition_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.DrainPartitionRequest",
+  "DrainPartitionRequest",
+  "Crm__Profiles__V1__DrainPartitionRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__DrainPartitionRequest),
+  2,
+  crm__profiles__v1__drain_partition_request__field_descriptors,
+  crm__profiles__v1__drain_partition_request__field_indices_by_name,
+  1,  crm__profiles__v1__drain_partition_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__drain_partition_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_response__field_descriptors[2] =
+{
+  {
+    "size_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionResponse, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionResponse, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__drain_partition_response__field_indices_by_name[] = {
+  1,   /* field[1] = sha256 */
+  0,   /* field[0] = size_bytes */
+};
+static const ProtobufCIntRange crm__profiles__v1__drain_partition_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.DrainPartitionResponse",
+  "DrainPartitionResponse",
+  "Crm__Profiles__V1__DrainPartitionResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__DrainPartitionResponse),
+  2,
+  crm__profiles__v1__drain_partition_response__field_descriptors,
+  crm__profiles__v1__drain_partition_response__field_indices_by_name,
+  1,  crm__profiles__v1__drain_partition_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__drain_partition_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__read_partition_file_request__field_descriptors[2] =
+{
+  {
+    "partition",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReadPartitionFileRequest, partition),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReadPartitionFileRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__read_partition_file_request__field_indices_by_name[] = {
+  1,   /* field[1] = offset */
+  0,   /* field[0] = partition */
+};
+static const ProtobufCIntRange crm__profiles__v1__read_partition_file_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__read_partition_file_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ReadPartitionFileRequest",
+  "ReadPartitionFileRequest",
+  "Crm__Profiles__V1__ReadPartitionFileRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ReadPartitionFileRequest),
+  2,
+  crm__profiles__v1__read_partition_file_request__field_descriptors,
+  crm__profiles__v1__read_partition_file_request__field_indices_by_name,
+  1,  crm__profiles__v1__read_partition_file_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__read_partition_file_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__partition_file_chunk__field_descriptors[2] =
+{
+  {
+    "offset",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PartitionFileChunk, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PartitionFileChunk, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__partition_file_chunk__field_indices_by_name[] = {
+  1,   /* field[1] = data */
+  0,   /* field[0] = offset */
+};
+static const ProtobufCIntRange crm__profiles__v1__partition_file_chunk__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__partition_file_chunk__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PartitionFileChunk",
+  "PartitionFileChunk",
+  "Crm__Profiles__V1__PartitionFileChunk",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PartitionFileChunk),
+  2,
+  crm__profiles__v1__partition_file_chunk__field_descriptors,
+  crm__profiles__v1__partition_file_chunk__field_indices_by_name,
+  1,  crm__profiles__v1__partition_file_chunk__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__partition_file_chunk__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__adopt_partition_request__field_descriptors[4] =
+{
+  {
+    "partition",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, partition),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_owner",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, from_owner),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "size_bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__adopt_partition_request__field_indices_by_name[] = {
+  1,   /* field[1] = from_owner */
+  0,   /* field[0] = partition */
+  3,   /* field[3] = sha256 */
+  2,   /* field[2] = size_bytes */
+};
+static const ProtobufCIntRange crm__profiles__v1__adopt_partition_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.AdoptPartitionRequest",
+  "AdoptPartitionRequest",
+  "Crm__Profiles__V1__AdoptPartitionRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__AdoptPartitionRequest),
+  4,
+  crm__profiles__v1__adopt_partition_request__field_descriptors,
+  crm__profiles__v1__adopt_partition_request__field_indices_by_name,
+  1,  crm__profiles__v1__adopt_partition_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__adopt_partition_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__adopt_partition_response__field_descriptors[1] =
+{
+  {
+    "size_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionResponse, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__adopt_partition_response__field_indices_by_name[] = {
+  0,   /* field[0] = size_bytes */
+};
+static const ProtobufCIntRange crm__profiles__v1__adopt_partition_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.AdoptPartitionResponse",
+  "AdoptPartitionResponse",
+  "Crm__Profiles__V1__AdoptPartitionResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__AdoptPartitionResponse),
+  1,
+  crm__profiles__v1__adopt_partition_response__field_descriptors,
+  crm__profiles__v1__adopt_partition_response__field_indices_by_name,
+  1,  crm__profiles__v1__adopt_partition_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__adopt_partition_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__resume_partition_request__field_descriptors[1] =
+{
+  {
+    "partition",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ResumePartitionRequest, partition),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__resume_partition_request__field_indices_by_name[] = {
+  0,   /* field[0] = partition */
+};
+static const ProtobufCIntRange crm__profiles__v1__resume_partition_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ResumePartitionRequest",
+  "ResumePartitionRequest",
+  "Crm__Profiles__V1__ResumePartitionRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ResumePartitionRequest),
+  1,
+  crm__profiles__v1__resume_partition_request__field_descriptors,
+  crm__profiles__v1__resume_partition_request__field_indices_by_name,
+  1,  crm__profiles__v1__resume_partition_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__resume_partition_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__resume_partition_response__field_descriptors NULL
+#define crm__profiles__v1__resume_partition_response__field_indices_by_name NULL
+#define crm__profiles__v1__resume_partition_response__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ResumePartitionResponse",
+  "ResumePartitionResponse",
+  "Crm__Profiles__V1__ResumePartitionResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ResumePartitionResponse),
+  0,
+  crm__profiles__v1__resume_partition_response__field_descriptors,
+  crm__profiles__v1__resume_partition_response__field_indices_by_name,
+  0,  crm__profiles__v1__resume_partition_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__resume_partition_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define crm__profiles__v1__reload_partition_map_request__field_descriptors NULL
+#define crm__profiles__v1__reload_partition_map_request__field_indices_by_name NULL
+#define crm__profiles__v1__reload_partition_map_request__number_ranges NULL
+const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ReloadPartitionMapRequest",
+  "ReloadPartitionMapRequest",
+  "Crm__Profiles__V1__ReloadPartitionMapRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ReloadPartitionMapRequest),
+  0,
+  crm__profiles__v1__reload_partition_map_request__field_descriptors,
+  crm__profiles__v1__reload_partition_map_request__field_indices_by_name,
+  0,  crm__profiles__v1__reload_partition_map_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__reload_partition_map_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__reload_partition_map_response__field_descriptors[4] =
+{
+  {
+    "epoch",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReloadPartitionMapResponse, epoch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partitions",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReloadPartitionMapResponse, partitions),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opened",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReloadPartitionMapResponse, opened),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "released",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReloadPartitionMapResponse, released),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__reload_partition_map_response__field_indices_by_name[] = {
+  0,   /* field[0] = epoch */
+  2,   /* field[2] = opened */
+  1,   /* field[1] = partitions */
+  3,   /* field[3] = released */
+};
+static const ProtobufCIntRange crm__profiles__v1__reload_partition_map_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.ReloadPartitionMapResponse",
+  "ReloadPartitionMapResponse",
+  "Crm__Profiles__V1__ReloadPartitionMapResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__ReloadPartitionMapResponse),
+  4,
+  crm__profiles__v1__reload_partition_map_response__field_descriptors,
+  crm__profiles__v1__reload_partition_map_response__field_indices_by_name,
+  1,  crm__profiles__v1__reload_partition_map_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__reload_partition_map_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__profiles__v1__customer_kind__enum_values_by_number[3] =
 {
   { "CUSTOMER_KIND_UNSPECIFIED", "CRM__PROFILES__V1__CUSTOMER_KIND__CUSTOMER_KIND_UNSPECIFIED", 0 },
@@ -9294,7 +10214,7 @@ const ProtobufCEnumDescriptor crm__profiles__v1__event_type__descriptor =
   crm__profiles__v1__event_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[30] =
+static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[35] =
 {
   { "UpsertCustomer", &crm__profiles__v1__upsert_customer_request__descriptor, &crm__profiles__v1__upsert_customer_response__descriptor },
   { "GetCustomer", &crm__profiles__v1__get_customer_request__descriptor, &crm__profiles__v1__get_customer_response__descriptor },
@@ -9326,10 +10246,17 @@ static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descr
   { "StreamEvents", &crm__profiles__v1__stream_events_request__descriptor, &crm__profiles__v1__logged_event__descriptor },
   { "StreamDimensionsAsOf", &crm__profiles__v1__stream_dimensions_as_of_request__descriptor, &crm__profiles__v1__customer_dimensions__descriptor },
   { "GetPartitionMap", &crm__profiles__v1__get_partition_map_request__descriptor, &crm__profiles__v1__get_partition_map_response__descriptor },
+  { "DrainPartition", &crm__profiles__v1__drain_partition_request__descriptor, &crm__profiles__v1__drain_partition_response__descriptor },
+  { "ReadPartitionFile", &crm__profiles__v1__read_partition_file_request__descriptor, &crm__profiles__v1__partition_file_chunk__descriptor },
+  { "AdoptPartition", &crm__profiles__v1__adopt_partition_request__descriptor, &crm__profiles__v1__adopt_partition_response__descriptor },
+  { "ResumePartition", &crm__profiles__v1__resume_partition_request__descriptor, &crm__profiles__v1__resume_partition_response__descriptor },
+  { "ReloadPartitionMap", &crm__profiles__v1__reload_partition_map_request__descriptor, &crm__profiles__v1__reload_partition_map_response__descriptor },
 };
 const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
+  32,        /* AdoptPartition */
   3,        /* ChangeAccountStatus */
   22,        /* CountSegment */
+  30,        /* DrainPartition */
   15,        /* GetBranchFigures */
   16,        /* GetClassDistribution */
   1,        /* GetCustomer */
@@ -9348,8 +10275,11 @@ const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   17,        /* ListDimensions */
   23,        /* ListSegmentMembers */
   21,        /* ListSegments */
+  31,        /* ReadPartitionFile */
   26,        /* RebuildDimensions */
   4,        /* RecordAssessment */
+  34,        /* ReloadPartitionMap */
+  33,        /* ResumePartition */
   19,        /* SaveSegment */
   13,        /* SearchCustomers */
   24,        /* StreamChanges */
@@ -9366,7 +10296,7 @@ const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
   "Profiles",
   "Crm__Profiles__V1__Profiles",
   "crm.profiles.v1",
-  30,
+  35,
   crm__profiles__v1__profiles__method_descriptors,
   crm__profiles__v1__profiles__method_indices_by_name
 };
@@ -9609,6 +10539,46 @@ void crm__profiles__v1__profiles__get_partition_map(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__drain_partition(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__DrainPartitionRequest *input,
+                                                  Crm__Profiles__V1__DrainPartitionResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__read_partition_file(ProtobufCService *service,
+                                                      const Crm__Profiles__V1__ReadPartitionFileRequest *input,
+                                                      Crm__Profiles__V1__PartitionFileChunk_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__adopt_partition(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__AdoptPartitionRequest *input,
+                                                  Crm__Profiles__V1__AdoptPartitionResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__resume_partition(ProtobufCService *service,
+                                                   const Crm__Profiles__V1__ResumePartitionRequest *input,
+                                                   Crm__Profiles__V1__ResumePartitionResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__profiles__v1__profiles__reload_partition_map(ProtobufCService *service,
+                                                       const Crm__Profiles__V1__ReloadPartitionMapRequest *input,
+                                                       Crm__Profiles__V1__ReloadPartitionMapResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
                                         Crm__Profiles__V1__Profiles_ServiceDestroy destroy)

@@ -95,6 +95,16 @@ typedef struct Crm__Profiles__V1__RebuildDimensionsResponse Crm__Profiles__V1__R
 typedef struct Crm__Profiles__V1__GetPartitionMapRequest Crm__Profiles__V1__GetPartitionMapRequest;
 typedef struct Crm__Profiles__V1__PartitionOwner Crm__Profiles__V1__PartitionOwner;
 typedef struct Crm__Profiles__V1__GetPartitionMapResponse Crm__Profiles__V1__GetPartitionMapResponse;
+typedef struct Crm__Profiles__V1__DrainPartitionRequest Crm__Profiles__V1__DrainPartitionRequest;
+typedef struct Crm__Profiles__V1__DrainPartitionResponse Crm__Profiles__V1__DrainPartitionResponse;
+typedef struct Crm__Profiles__V1__ReadPartitionFileRequest Crm__Profiles__V1__ReadPartitionFileRequest;
+typedef struct Crm__Profiles__V1__PartitionFileChunk Crm__Profiles__V1__PartitionFileChunk;
+typedef struct Crm__Profiles__V1__AdoptPartitionRequest Crm__Profiles__V1__AdoptPartitionRequest;
+typedef struct Crm__Profiles__V1__AdoptPartitionResponse Crm__Profiles__V1__AdoptPartitionResponse;
+typedef struct Crm__Profiles__V1__ResumePartitionRequest Crm__Profiles__V1__ResumePartitionRequest;
+typedef struct Crm__Profiles__V1__ResumePartitionResponse Crm__Profiles__V1__ResumePartitionResponse;
+typedef struct Crm__Profiles__V1__ReloadPartitionMapRequest Crm__Profiles__V1__ReloadPartitionMapRequest;
+typedef struct Crm__Profiles__V1__ReloadPartitionMapResponse Crm__Profiles__V1__ReloadPartitionMapResponse;
 
 
 /* --- enums --- */
@@ -1691,6 +1701,165 @@ struct  Crm__Profiles__V1__GetPartitionMapResponse
     , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
+struct  Crm__Profiles__V1__DrainPartitionRequest
+{
+  ProtobufCMessage base;
+  /*
+   * one this process owns and keeps in a file of its own
+   */
+  uint32_t partition;
+  /*
+   * the owner it is being moved to (recorded; named in the refusals)
+   */
+  char *to_owner;
+};
+#define CRM__PROFILES__V1__DRAIN_PARTITION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__drain_partition_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__DrainPartitionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * the drained file's size
+   */
+  uint64_t size_bytes;
+  /*
+   * its SHA-256, 64 lowercase hex digits
+   */
+  char *sha256;
+};
+#define CRM__PROFILES__V1__DRAIN_PARTITION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__drain_partition_response__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__ReadPartitionFileRequest
+{
+  ProtobufCMessage base;
+  /*
+   * one drained here (DrainPartition)
+   */
+  uint32_t partition;
+  /*
+   * where to start: 0, or where an interrupted read stopped
+   */
+  uint64_t offset;
+};
+#define CRM__PROFILES__V1__READ_PARTITION_FILE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__read_partition_file_request__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * Server streaming: the file from `offset` to its end, in order.
+ */
+struct  Crm__Profiles__V1__PartitionFileChunk
+{
+  ProtobufCMessage base;
+  /*
+   * this chunk's place in the file
+   */
+  uint64_t offset;
+  /*
+   * at most 1 MiB
+   */
+  ProtobufCBinaryData data;
+};
+#define CRM__PROFILES__V1__PARTITION_FILE_CHUNK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__partition_file_chunk__descriptor) \
+    , 0, {0,NULL} }
+
+
+struct  Crm__Profiles__V1__AdoptPartitionRequest
+{
+  ProtobufCMessage base;
+  uint32_t partition;
+  /*
+   * the owner that drained it (its name in the map)
+   */
+  char *from_owner;
+  /*
+   * as DrainPartition answered: the copy is refused unless both match
+   */
+  uint64_t size_bytes;
+  char *sha256;
+};
+#define CRM__PROFILES__V1__ADOPT_PARTITION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__adopt_partition_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__AdoptPartitionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * what was copied and checked, staged until the map gives the partition here
+   */
+  uint64_t size_bytes;
+};
+#define CRM__PROFILES__V1__ADOPT_PARTITION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__adopt_partition_response__descriptor) \
+    , 0 }
+
+
+struct  Crm__Profiles__V1__ResumePartitionRequest
+{
+  ProtobufCMessage base;
+  /*
+   * drained here, and still this process's in the map
+   */
+  uint32_t partition;
+};
+#define CRM__PROFILES__V1__RESUME_PARTITION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__resume_partition_request__descriptor) \
+    , 0 }
+
+
+struct  Crm__Profiles__V1__ResumePartitionResponse
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__RESUME_PARTITION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__resume_partition_response__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__ReloadPartitionMapRequest
+{
+  ProtobufCMessage base;
+};
+#define CRM__PROFILES__V1__RELOAD_PARTITION_MAP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__reload_partition_map_request__descriptor) \
+     }
+
+
+struct  Crm__Profiles__V1__ReloadPartitionMapResponse
+{
+  ProtobufCMessage base;
+  /*
+   * the map this process now routes by
+   */
+  uint64_t epoch;
+  /*
+   * what it owns under it: "0-15,48-63"
+   */
+  char *partitions;
+  /*
+   * partitions it started serving (staged files it opened)
+   */
+  char *opened;
+  /*
+   * partitions it stopped serving (drained files it deleted)
+   */
+  char *released;
+};
+#define CRM__PROFILES__V1__RELOAD_PARTITION_MAP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__reload_partition_map_response__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 /* Crm__Profiles__V1__Customer methods */
 void   crm__profiles__v1__customer__init
                      (Crm__Profiles__V1__Customer         *message);
@@ -3112,6 +3281,196 @@ Crm__Profiles__V1__GetPartitionMapResponse *
 void   crm__profiles__v1__get_partition_map_response__free_unpacked
                      (Crm__Profiles__V1__GetPartitionMapResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__DrainPartitionRequest methods */
+void   crm__profiles__v1__drain_partition_request__init
+                     (Crm__Profiles__V1__DrainPartitionRequest         *message);
+size_t crm__profiles__v1__drain_partition_request__get_packed_size
+                     (const Crm__Profiles__V1__DrainPartitionRequest   *message);
+size_t crm__profiles__v1__drain_partition_request__pack
+                     (const Crm__Profiles__V1__DrainPartitionRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__drain_partition_request__pack_to_buffer
+                     (const Crm__Profiles__V1__DrainPartitionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__DrainPartitionRequest *
+       crm__profiles__v1__drain_partition_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__drain_partition_request__free_unpacked
+                     (Crm__Profiles__V1__DrainPartitionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__DrainPartitionResponse methods */
+void   crm__profiles__v1__drain_partition_response__init
+                     (Crm__Profiles__V1__DrainPartitionResponse         *message);
+size_t crm__profiles__v1__drain_partition_response__get_packed_size
+                     (const Crm__Profiles__V1__DrainPartitionResponse   *message);
+size_t crm__profiles__v1__drain_partition_response__pack
+                     (const Crm__Profiles__V1__DrainPartitionResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__drain_partition_response__pack_to_buffer
+                     (const Crm__Profiles__V1__DrainPartitionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__DrainPartitionResponse *
+       crm__profiles__v1__drain_partition_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__drain_partition_response__free_unpacked
+                     (Crm__Profiles__V1__DrainPartitionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ReadPartitionFileRequest methods */
+void   crm__profiles__v1__read_partition_file_request__init
+                     (Crm__Profiles__V1__ReadPartitionFileRequest         *message);
+size_t crm__profiles__v1__read_partition_file_request__get_packed_size
+                     (const Crm__Profiles__V1__ReadPartitionFileRequest   *message);
+size_t crm__profiles__v1__read_partition_file_request__pack
+                     (const Crm__Profiles__V1__ReadPartitionFileRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__read_partition_file_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ReadPartitionFileRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ReadPartitionFileRequest *
+       crm__profiles__v1__read_partition_file_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__read_partition_file_request__free_unpacked
+                     (Crm__Profiles__V1__ReadPartitionFileRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PartitionFileChunk methods */
+void   crm__profiles__v1__partition_file_chunk__init
+                     (Crm__Profiles__V1__PartitionFileChunk         *message);
+size_t crm__profiles__v1__partition_file_chunk__get_packed_size
+                     (const Crm__Profiles__V1__PartitionFileChunk   *message);
+size_t crm__profiles__v1__partition_file_chunk__pack
+                     (const Crm__Profiles__V1__PartitionFileChunk   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__partition_file_chunk__pack_to_buffer
+                     (const Crm__Profiles__V1__PartitionFileChunk   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PartitionFileChunk *
+       crm__profiles__v1__partition_file_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__partition_file_chunk__free_unpacked
+                     (Crm__Profiles__V1__PartitionFileChunk *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__AdoptPartitionRequest methods */
+void   crm__profiles__v1__adopt_partition_request__init
+                     (Crm__Profiles__V1__AdoptPartitionRequest         *message);
+size_t crm__profiles__v1__adopt_partition_request__get_packed_size
+                     (const Crm__Profiles__V1__AdoptPartitionRequest   *message);
+size_t crm__profiles__v1__adopt_partition_request__pack
+                     (const Crm__Profiles__V1__AdoptPartitionRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__adopt_partition_request__pack_to_buffer
+                     (const Crm__Profiles__V1__AdoptPartitionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__AdoptPartitionRequest *
+       crm__profiles__v1__adopt_partition_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__adopt_partition_request__free_unpacked
+                     (Crm__Profiles__V1__AdoptPartitionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__AdoptPartitionResponse methods */
+void   crm__profiles__v1__adopt_partition_response__init
+                     (Crm__Profiles__V1__AdoptPartitionResponse         *message);
+size_t crm__profiles__v1__adopt_partition_response__get_packed_size
+                     (const Crm__Profiles__V1__AdoptPartitionResponse   *message);
+size_t crm__profiles__v1__adopt_partition_response__pack
+                     (const Crm__Profiles__V1__AdoptPartitionResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__adopt_partition_response__pack_to_buffer
+                     (const Crm__Profiles__V1__AdoptPartitionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__AdoptPartitionResponse *
+       crm__profiles__v1__adopt_partition_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__adopt_partition_response__free_unpacked
+                     (Crm__Profiles__V1__AdoptPartitionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ResumePartitionRequest methods */
+void   crm__profiles__v1__resume_partition_request__init
+                     (Crm__Profiles__V1__ResumePartitionRequest         *message);
+size_t crm__profiles__v1__resume_partition_request__get_packed_size
+                     (const Crm__Profiles__V1__ResumePartitionRequest   *message);
+size_t crm__profiles__v1__resume_partition_request__pack
+                     (const Crm__Profiles__V1__ResumePartitionRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__resume_partition_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ResumePartitionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ResumePartitionRequest *
+       crm__profiles__v1__resume_partition_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__resume_partition_request__free_unpacked
+                     (Crm__Profiles__V1__ResumePartitionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ResumePartitionResponse methods */
+void   crm__profiles__v1__resume_partition_response__init
+                     (Crm__Profiles__V1__ResumePartitionResponse         *message);
+size_t crm__profiles__v1__resume_partition_response__get_packed_size
+                     (const Crm__Profiles__V1__ResumePartitionResponse   *message);
+size_t crm__profiles__v1__resume_partition_response__pack
+                     (const Crm__Profiles__V1__ResumePartitionResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__resume_partition_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ResumePartitionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ResumePartitionResponse *
+       crm__profiles__v1__resume_partition_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__resume_partition_response__free_unpacked
+                     (Crm__Profiles__V1__ResumePartitionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ReloadPartitionMapRequest methods */
+void   crm__profiles__v1__reload_partition_map_request__init
+                     (Crm__Profiles__V1__ReloadPartitionMapRequest         *message);
+size_t crm__profiles__v1__reload_partition_map_request__get_packed_size
+                     (const Crm__Profiles__V1__ReloadPartitionMapRequest   *message);
+size_t crm__profiles__v1__reload_partition_map_request__pack
+                     (const Crm__Profiles__V1__ReloadPartitionMapRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__reload_partition_map_request__pack_to_buffer
+                     (const Crm__Profiles__V1__ReloadPartitionMapRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ReloadPartitionMapRequest *
+       crm__profiles__v1__reload_partition_map_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__reload_partition_map_request__free_unpacked
+                     (Crm__Profiles__V1__ReloadPartitionMapRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__ReloadPartitionMapResponse methods */
+void   crm__profiles__v1__reload_partition_map_response__init
+                     (Crm__Profiles__V1__ReloadPartitionMapResponse         *message);
+size_t crm__profiles__v1__reload_partition_map_response__get_packed_size
+                     (const Crm__Profiles__V1__ReloadPartitionMapResponse   *message);
+size_t crm__profiles__v1__reload_partition_map_response__pack
+                     (const Crm__Profiles__V1__ReloadPartitionMapResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__reload_partition_map_response__pack_to_buffer
+                     (const Crm__Profiles__V1__ReloadPartitionMapResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__ReloadPartitionMapResponse *
+       crm__profiles__v1__reload_partition_map_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__reload_partition_map_response__free_unpacked
+                     (Crm__Profiles__V1__ReloadPartitionMapResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Profiles__V1__Customer_Closure)
@@ -3351,6 +3710,36 @@ typedef void (*Crm__Profiles__V1__PartitionOwner_Closure)
 typedef void (*Crm__Profiles__V1__GetPartitionMapResponse_Closure)
                  (const Crm__Profiles__V1__GetPartitionMapResponse *message,
                   void *closure_data);
+typedef void (*Crm__Profiles__V1__DrainPartitionRequest_Closure)
+                 (const Crm__Profiles__V1__DrainPartitionRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__DrainPartitionResponse_Closure)
+                 (const Crm__Profiles__V1__DrainPartitionResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ReadPartitionFileRequest_Closure)
+                 (const Crm__Profiles__V1__ReadPartitionFileRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__PartitionFileChunk_Closure)
+                 (const Crm__Profiles__V1__PartitionFileChunk *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__AdoptPartitionRequest_Closure)
+                 (const Crm__Profiles__V1__AdoptPartitionRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__AdoptPartitionResponse_Closure)
+                 (const Crm__Profiles__V1__AdoptPartitionResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ResumePartitionRequest_Closure)
+                 (const Crm__Profiles__V1__ResumePartitionRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ResumePartitionResponse_Closure)
+                 (const Crm__Profiles__V1__ResumePartitionResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ReloadPartitionMapRequest_Closure)
+                 (const Crm__Profiles__V1__ReloadPartitionMapRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__ReloadPartitionMapResponse_Closure)
+                 (const Crm__Profiles__V1__ReloadPartitionMapResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -3478,6 +3867,26 @@ struct Crm__Profiles__V1__Profiles_Service
                             const Crm__Profiles__V1__GetPartitionMapRequest *input,
                             Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
                             void *closure_data);
+  void (*drain_partition)(Crm__Profiles__V1__Profiles_Service *service,
+                          const Crm__Profiles__V1__DrainPartitionRequest *input,
+                          Crm__Profiles__V1__DrainPartitionResponse_Closure closure,
+                          void *closure_data);
+  void (*read_partition_file)(Crm__Profiles__V1__Profiles_Service *service,
+                              const Crm__Profiles__V1__ReadPartitionFileRequest *input,
+                              Crm__Profiles__V1__PartitionFileChunk_Closure closure,
+                              void *closure_data);
+  void (*adopt_partition)(Crm__Profiles__V1__Profiles_Service *service,
+                          const Crm__Profiles__V1__AdoptPartitionRequest *input,
+                          Crm__Profiles__V1__AdoptPartitionResponse_Closure closure,
+                          void *closure_data);
+  void (*resume_partition)(Crm__Profiles__V1__Profiles_Service *service,
+                           const Crm__Profiles__V1__ResumePartitionRequest *input,
+                           Crm__Profiles__V1__ResumePartitionResponse_Closure closure,
+                           void *closure_data);
+  void (*reload_partition_map)(Crm__Profiles__V1__Profiles_Service *service,
+                               const Crm__Profiles__V1__ReloadPartitionMapRequest *input,
+                               Crm__Profiles__V1__ReloadPartitionMapResponse_Closure closure,
+                               void *closure_data);
 };
 typedef void (*Crm__Profiles__V1__Profiles_ServiceDestroy)(Crm__Profiles__V1__Profiles_Service *);
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
@@ -3515,7 +3924,12 @@ void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *ser
       function_prefix__ ## rebuild_dimensions,\
       function_prefix__ ## stream_events,\
       function_prefix__ ## stream_dimensions_as_of,\
-      function_prefix__ ## get_partition_map  }
+      function_prefix__ ## get_partition_map,\
+      function_prefix__ ## drain_partition,\
+      function_prefix__ ## read_partition_file,\
+      function_prefix__ ## adopt_partition,\
+      function_prefix__ ## resume_partition,\
+      function_prefix__ ## reload_partition_map  }
 void crm__profiles__v1__profiles__upsert_customer(ProtobufCService *service,
                                                   const Crm__Profiles__V1__UpsertCustomerRequest *input,
                                                   Crm__Profiles__V1__UpsertCustomerResponse_Closure closure,
@@ -3636,6 +4050,26 @@ void crm__profiles__v1__profiles__get_partition_map(ProtobufCService *service,
                                                     const Crm__Profiles__V1__GetPartitionMapRequest *input,
                                                     Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
                                                     void *closure_data);
+void crm__profiles__v1__profiles__drain_partition(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__DrainPartitionRequest *input,
+                                                  Crm__Profiles__V1__DrainPartitionResponse_Closure closure,
+                                                  void *closure_data);
+void crm__profiles__v1__profiles__read_partition_file(ProtobufCService *service,
+                                                      const Crm__Profiles__V1__ReadPartitionFileRequest *input,
+                                                      Crm__Profiles__V1__PartitionFileChunk_Closure closure,
+                                                      void *closure_data);
+void crm__profiles__v1__profiles__adopt_partition(ProtobufCService *service,
+                                                  const Crm__Profiles__V1__AdoptPartitionRequest *input,
+                                                  Crm__Profiles__V1__AdoptPartitionResponse_Closure closure,
+                                                  void *closure_data);
+void crm__profiles__v1__profiles__resume_partition(ProtobufCService *service,
+                                                   const Crm__Profiles__V1__ResumePartitionRequest *input,
+                                                   Crm__Profiles__V1__ResumePartitionResponse_Closure closure,
+                                                   void *closure_data);
+void crm__profiles__v1__profiles__reload_partition_map(ProtobufCService *service,
+                                                       const Crm__Profiles__V1__ReloadPartitionMapRequest *input,
+                                                       Crm__Profiles__V1__ReloadPartitionMapResponse_Closure closure,
+                                                       void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3732,6 +4166,16 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_re
 extern const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__read_partition_file_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__partition_file_chunk__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor;
 
 PROTOBUF_C__END_DECLS

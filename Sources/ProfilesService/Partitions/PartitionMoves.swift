@@ -1,0 +1,323 @@
+import CRMPartitions
+import CRMProtos
+import CRMRPC
+import CRMServiceHost
+import Crypto
+import Foundation
+import GRDB
+import Logging
+
+/// Moving a partition from one profiles process to another (docs/partitioning.md §8): the steps
+/// `crmctl partitions move` calls, each on the process it concerns, each safe to repeat.
+///
+/// 1. **DrainPartition** on the owner: calls for the partition are refused UNAVAILABLE (retryable)
+///    from then on, those in flight finish, its updater folds what is pending and stops, its file
+///    is checkpointed and closed, and the drain is recorded in the process's firm file — a
+///    restarted owner keeps the partition drained, so it never writes into a file whose copy may
+///    already be the new owner's. The answer is the file's size and SHA-256.
+/// 2. **AdoptPartition** on the new owner: it reads the file from the old owner
+///    (**ReadPartitionFile**, in chunks), checks size and SHA-256 against what the drain answered,
+///    and keeps it staged (`p0007.sqlite.incoming`), not served.
+/// 3. The topology's map gets the partition at its new owner, with the next epoch: the commit.
+/// 4. **ReloadPartitionMap** (or SIGHUP) on every process: the new owner opens the staged file and
+///    serves it; the old owner deletes its copy and forwards the partition's calls to the new one;
+///    the others route by the new map.
+///
+/// Before step 3, **ResumePartition** on the old owner cancels the move (it serves the file again).
+/// A crash anywhere leaves either the old owner holding the only file the map points to (the new
+/// owner drops a staged copy the map does not give it at its next start) or the new owner holding
+/// it (a restarted old owner deletes a drained file the map gives elsewhere); nothing acknowledged
+/// is lost (every acknowledged write is in the file that moves: the drain waited for it) and
+/// nothing is applied twice (event ids and feed sequences are the file's, so followers' cursors
+/// for the partition stay valid at its new owner).
+final class PartitionMoves: Sendable {
+    let routing: PartitionRouting
+    let cores: ProfilesCores
+    /// The process's firm file, where drains are recorded.
+    let store: DatabasePool
+    let logger: Logger
+    /// One step at a time: a reload never runs beside a drain or an adoption.
+    private let gate = AsyncGate()
+
+    /// How much of a file one ReadPartitionFile message carries.
+    static let chunkBytes = 1 << 20
+
+    typealias Profiles = Crm_Profiles_V1_Profiles
+
+    init(routing: PartitionRouting, cores: ProfilesCores, store: DatabasePool, logger: Logger) {
+        self.routing = routing
+        self.cores = cores
+        self.store = store
+        self.logger = logger
+    }
+
+    func register(into router: inout Router) {
+        // Operators only: these move customers' data between processes.
+        let operators = AccessPolicy.roles(Set<String>())
+        router.unary(Profiles.drainPartition, policy: operators, offEventLoop: true) { request, _ in
+            try await self.drain(request)
+        }
+        router.serverStreaming(Profiles.readPartitionFile, policy: operators, offEventLoop: true) { request, writer, _ in
+            try await self.read(request, to: writer)
+        }
+        router.unary(Profiles.adoptPartition, policy: operators, offEventLoop: true) { request, context in
+            try await self.adopt(request, context: context)
+        }
+        router.unary(Profiles.resumePartition, policy: operators) { request, _ in
+            try await self.resume(request)
+        }
+        router.unary(Profiles.reloadPartitionMap, policy: operators) { _, _ in
+            try await self.reload()
+        }
+    }
+
+    // MARK: The old owner
+
+    func drain(_ request: Crm_Profiles_V1_DrainPartitionRequest) async throws -> Crm_Profiles_V1_DrainPartitionResponse {
+        let partition = try checkedPartition(request.partition)
+        guard !request.toOwner.isEmpty else {
+            throw RPCError.invalidArgument(field: "to_owner", "required: the owner the partition is moved to (profiles-N or host:port)")
+        }
+        guard request.toOwner != routing.ownName else {
+            throw RPCError.invalidArgument(field: "to_owner", "is this process (\(routing.ownName)): a partition moves to another one")
+        }
+        let map = routing.map
+        guard map.owner(of: partition) == routing.ownName else {
+            throw RPCError(.failedPrecondition, "partition \(partition) is \(map.owner(of: partition))'s under map epoch \(map.epoch), not "
+                + "\(routing.ownName)'s: drain it at its owner", fieldViolations: [FieldViolation(field: "partition", description: "not owned here")])
+        }
+        return try await gate.run {
+            let path = try await self.cores.drain(partition, to: request.toOwner)
+            try await self.store.write { db in
+                try PartitionMoveRecord.record(db, partition: partition, to: request.toOwner, at: Int64(Date().timeIntervalSince1970 * 1_000))
+            }
+            let fingerprint = try Self.fingerprint(of: path)
+            self.logger.notice("partition drained: its file is ready to be copied", metadata: [
+                "partition": "\(partition)", "to": "\(request.toOwner)", "bytes": "\(fingerprint.size)", "sha256": "\(fingerprint.sha256)",
+            ])
+            return .with {
+                $0.sizeBytes = fingerprint.size
+                $0.sha256 = fingerprint.sha256
+            }
+        }
+    }
+
+    func read(_ request: Crm_Profiles_V1_ReadPartitionFileRequest,
+              to writer: ResponseStreamWriter<Crm_Profiles_V1_PartitionFileChunk>) async throws {
+        let partition = try checkedPartition(request.partition)
+        guard cores.drained[partition] != nil, let directory = cores.directory else {
+            throw RPCError(.failedPrecondition, "partition \(partition) is not drained here: only a drained partition's file is read "
+                + "(DrainPartition first)", fieldViolations: [FieldViolation(field: "partition", description: "not drained here")])
+        }
+        let path = directory.appendingPathComponent(ProfilesCores.fileName(of: partition)).path
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw RPCError(.internal, "the drained file of partition \(partition) cannot be opened: \(path)")
+        }
+        defer { try? file.close() }
+        var offset = request.offset
+        try file.seek(toOffset: offset)
+        while let data = try file.read(upToCount: Self.chunkBytes), !data.isEmpty {
+            let chunk = Crm_Profiles_V1_PartitionFileChunk.with {
+                $0.offset = offset
+                $0.data = data
+            }
+            try await writer.write(chunk)
+            offset += UInt64(data.count)
+        }
+    }
+
+    func resume(_ request: Crm_Profiles_V1_ResumePartitionRequest) async throws -> Crm_Profiles_V1_ResumePartitionResponse {
+        let partition = try checkedPartition(request.partition)
+        try await gate.run {
+            let map = self.routing.map
+            guard map.owner(of: partition) == self.routing.ownName else {
+                throw RPCError(.failedPrecondition, "the map (epoch \(map.epoch)) gives partition \(partition) to \(map.owner(of: partition)): "
+                    + "its move has committed and cannot be cancelled here")
+            }
+            try self.cores.resume(partition)
+            try await self.store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
+            self.logger.notice("partition served again: its move was cancelled", metadata: ["partition": "\(partition)"])
+        }
+        return Crm_Profiles_V1_ResumePartitionResponse()
+    }
+
+    // MARK: The new owner
+
+    func adopt(_ request: Crm_Profiles_V1_AdoptPartitionRequest, context: CallContext) async throws -> Crm_Profiles_V1_AdoptPartitionResponse {
+        let partition = try checkedPartition(request.partition)
+        guard !request.fromOwner.isEmpty else {
+            throw RPCError.invalidArgument(field: "from_owner", "required: the owner that drained the partition")
+        }
+        guard request.sha256.count == 64, request.sha256.allSatisfy(\.isHexDigit) else {
+            throw RPCError.invalidArgument(field: "sha256", "64 hex digits, as DrainPartition answered")
+        }
+        guard cores.isSplit, let directory = cores.directory else {
+            throw RPCError(.failedPrecondition, "this process keeps its partitions in one file (partitions.storage one-file): it cannot "
+                + "take a partition's file")
+        }
+        return try await gate.run {
+            if self.cores.core(for: partition) != nil {
+                // Adopted and served already (a repeated step after the map changed).
+                return .with { $0.sizeBytes = request.sizeBytes }
+            }
+            guard self.cores.drained[partition] == nil else {
+                throw RPCError(.failedPrecondition, "partition \(partition) is drained here, moving away: resume it instead")
+            }
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let staged = directory.appendingPathComponent(ProfilesCores.stagedName(of: partition))
+            let partial = directory.appendingPathComponent(ProfilesCores.stagedName(of: partition) + ".part")
+            try? FileManager.default.removeItem(at: partial)
+            guard FileManager.default.createFile(atPath: partial.path, contents: nil), let file = FileHandle(forWritingAtPath: partial.path) else {
+                throw RPCError(.internal, "cannot create \(partial.path)")
+            }
+            var hasher = SHA256()
+            var written: UInt64 = 0
+            do {
+                defer { try? file.close() }
+                var reading = Crm_Profiles_V1_ReadPartitionFileRequest()
+                reading.partition = request.partition
+                let stream = try await self.routing.stream(request.fromOwner, method: Profiles.readPartitionFile.path,
+                                                           payload: try reading.serializedData(), context: context, localOnly: false,
+                                                           what: "the file of partition \(partition)")
+                for try await message in stream {
+                    let chunk = try Crm_Profiles_V1_PartitionFileChunk(serializedBytes: message)
+                    guard chunk.offset == written else {
+                        throw RPCError(.dataLoss, "the file of partition \(partition) came with a chunk at \(chunk.offset) where \(written) was due")
+                    }
+                    try file.write(contentsOf: chunk.data)
+                    hasher.update(data: chunk.data)
+                    written += UInt64(chunk.data.count)
+                }
+                try file.synchronize()
+            } catch {
+                try? FileManager.default.removeItem(at: partial)
+                throw error
+            }
+            let digest = Self.hex(hasher.finalize())
+            guard written == request.sizeBytes, digest == request.sha256.lowercased() else {
+                try? FileManager.default.removeItem(at: partial)
+                throw RPCError(.dataLoss, "the copy of partition \(partition) is \(written) bytes with SHA-256 \(digest), but the drain "
+                    + "answered \(request.sizeBytes) bytes and \(request.sha256): drain it again and repeat the move")
+            }
+            try? FileManager.default.removeItem(at: staged)
+            try FileManager.default.moveItem(at: partial, to: staged)
+            self.logger.notice("partition file received and staged: served once the map gives it here", metadata: [
+                "partition": "\(partition)", "from": "\(request.fromOwner)", "bytes": "\(written)",
+            ])
+            return .with { $0.sizeBytes = written }
+        }
+    }
+
+    // MARK: Every process
+
+    /// Reads the topology's map again and serves by it when it is newer: opens the staged files
+    /// of partitions it now gives here, releases (deletes) the drained files of partitions it
+    /// gives elsewhere, and routes by it. Checked whole before anything changes: a map that gives
+    /// this process a partition it holds no copy of, or takes one it has not drained, is refused
+    /// and the map in force stays.
+    func reload() async throws -> Crm_Profiles_V1_ReloadPartitionMapResponse {
+        try await gate.run {
+            let current = self.routing.map
+            let next: PartitionMap
+            do {
+                next = try self.routing.readMap()
+            } catch {
+                throw RPCError(.failedPrecondition, "the partition map cannot be read: \(error)")
+            }
+            let own = self.routing.ownName
+            guard next.partitioning == current.partitioning else {
+                throw RPCError(.failedPrecondition, "the topology's map has \(next.partitioning.count) partitions, this firm \(current.partitioning.count)")
+            }
+            guard next.epoch >= current.epoch else {
+                throw RPCError(.failedPrecondition, "the topology's map has epoch \(next.epoch), older than the map in force (\(current.epoch))")
+            }
+            guard next.epoch > current.epoch else {
+                guard next == current else {
+                    throw RPCError(.failedPrecondition, "the topology's map changes owners without a new epoch (\(next.epoch)): every change "
+                        + "of owners needs the next epoch")
+                }
+                return Self.answer(current, own: own, opened: [], released: [])
+            }
+            let before = Set(current.partitions(ownedBy: own).partitions)
+            let after = Set(next.partitions(ownedBy: own).partitions)
+            let gained = after.subtracting(before).sorted()
+            let lost = before.subtracting(after).sorted()
+            if (!gained.isEmpty || !lost.isEmpty) && !self.cores.isSplit {
+                throw RPCError(.failedPrecondition, "map epoch \(next.epoch) changes what \(own) owns, but it keeps its partitions in one file")
+            }
+            let drained = self.cores.drained
+            for partition in lost where drained[partition] == nil {
+                throw RPCError(.failedPrecondition, "map epoch \(next.epoch) gives partition \(partition) to \(next.owner(of: partition)), but "
+                    + "\(own) has not drained it: move partitions with crmctl partitions move, which drains and copies before the map changes")
+            }
+            let directory = self.cores.directory
+            var opening: [Int] = []
+            for partition in gained where self.cores.core(for: partition) == nil {
+                guard let directory,
+                      FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProfilesCores.stagedName(of: partition)).path) else {
+                    throw RPCError(.failedPrecondition, "map epoch \(next.epoch) gives partition \(partition) to \(own), which holds no copy "
+                        + "of it: AdoptPartition first (crmctl partitions move does)")
+                }
+                opening.append(partition)
+            }
+            // Open before routing by the new map, so the first call routed here finds the file.
+            let files = self.cores.all.count + opening.count
+            for partition in opening {
+                guard let directory else { break }
+                let main = directory.appendingPathComponent(ProfilesCores.fileName(of: partition))
+                try FileManager.default.moveItem(at: directory.appendingPathComponent(ProfilesCores.stagedName(of: partition)), to: main)
+                self.cores.add(partition, database: try self.cores.open(main.path, files: files))
+            }
+            let day = self.cores.businessDay
+            if day > 0 { _ = try? await self.cores.adopt(day, from: "the partition files of this process") }
+            self.routing.adopt(next)
+            for partition in lost {
+                if let directory { try ProfilesCores.deleteFile(of: partition, in: directory) }
+                self.cores.release(partition)
+                try await self.store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
+            }
+            self.logger.notice("serving by a new partition map", metadata: [
+                "epoch": "\(next.epoch)", "opened": "\(PartitionSet(opening))", "released": "\(PartitionSet(lost))",
+            ])
+            return Self.answer(next, own: own, opened: opening, released: lost)
+        }
+    }
+
+    private static func answer(_ map: PartitionMap, own: String, opened: [Int], released: [Int]) -> Crm_Profiles_V1_ReloadPartitionMapResponse {
+        .with {
+            $0.epoch = map.epoch
+            $0.partitions = map.partitions(ownedBy: own).description
+            $0.opened = PartitionSet(opened).description
+            $0.released = PartitionSet(released).description
+        }
+    }
+
+    // MARK: Helpers
+
+    private func checkedPartition(_ number: UInt32) throws -> Int {
+        let count = routing.map.partitioning.count
+        guard Int(number) < count else {
+            throw RPCError.invalidArgument(field: "partition", "\(number) does not exist: partitions are 0-\(count - 1)")
+        }
+        return Int(number)
+    }
+
+    /// A file's size and SHA-256 (lowercase hex), read a chunk at a time.
+    static func fingerprint(of path: URL) throws -> (size: UInt64, sha256: String) {
+        guard let file = FileHandle(forReadingAtPath: path.path) else {
+            throw RPCError(.internal, "cannot open \(path.path)")
+        }
+        defer { try? file.close() }
+        var hasher = SHA256()
+        var size: UInt64 = 0
+        while let data = try file.read(upToCount: chunkBytes), !data.isEmpty {
+            hasher.update(data: data)
+            size += UInt64(data.count)
+        }
+        return (size, hex(hasher.finalize()))
+    }
+
+    private static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,222 @@
+import ArgumentParser
+import CRMPartitions
+import CRMProtos
+import CRMRPC
+import Foundation
+import NIOCore
+
+/// `crmctl partitions move|reload|resume|show`: moving a partition of profiles' customers from one
+/// profiles process to another (docs/partitioning.md §8, deploy/README.md). Every step is an RPC
+/// of the processes concerned (role admin); the map's change is a write of the topology file
+/// those processes read.
+struct PartitionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partitions",
+        abstract: "Move partitions between profiles processes, or show who owns what.",
+        subcommands: [Move.self, Reload.self, Resume.self, Show.self]
+    )
+
+    typealias Profiles = Crm_Profiles_V1_Profiles
+
+    /// The topology with its map, and how to reach each owner by name.
+    struct Cluster {
+        let options: ClusterOptions
+        let topology: Topology
+        let map: PartitionMap
+        let owners: PartitionTopology
+        let path: String
+
+        init(_ options: ClusterOptions) throws {
+            self.options = options
+            self.topology = try options.loadTopology()
+            guard let map = topology.partitions, let path = topology.path else {
+                throw CRMCtlError("\(options.topology) has no partitions object: one profiles process owns every partition, and nothing moves")
+            }
+            self.map = map
+            self.path = path
+            self.owners = PartitionTopology(map: map, profilesEndpoints: (topology.endpoints["profiles"] ?? []).map(\.description))
+        }
+
+        func client(ofOwner owner: String) throws -> RPCClient {
+            guard let address = owners.endpoint(ofOwner: owner), let endpoint = Endpoint(address) else {
+                throw CRMCtlError("\(owner) is neither profiles-N of the topology's \(owners.profilesEndpoints.count) profiles endpoints nor host:port")
+            }
+            return try client(endpoint)
+        }
+
+        func client(_ endpoint: Endpoint) throws -> RPCClient {
+            RPCClient(configuration: ClientConfiguration(endpoints: [endpoint], security: try options.clientSecurity(), token: options.effectiveToken,
+                                                         defaultDeadline: .seconds(900)))
+        }
+
+        /// Every profiles process: the topology's list, and owners named by host:port outside it.
+        var everyProcess: [(name: String, endpoint: Endpoint)] {
+            var all: [(name: String, endpoint: Endpoint)] = owners.profilesEndpoints.enumerated().compactMap { index, address in
+                Endpoint(address).map { (PartitionTopology.instancePrefix + "\(index)", $0) }
+            }
+            for owner in map.owners.keys.sorted() where !owner.hasPrefix(PartitionTopology.instancePrefix) {
+                if let endpoint = Endpoint(owner), !all.contains(where: { $0.endpoint == endpoint }) { all.append((owner, endpoint)) }
+            }
+            return all
+        }
+
+        /// Writes `map` into the topology file in place of its partitions object, keeping the rest
+        /// (written whole to a temporary file, then renamed over it: a reader sees the old file or
+        /// the new one).
+        func write(_ map: PartitionMap) throws {
+            let url = URL(fileURLWithPath: path)
+            guard var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+                throw CRMCtlError("\(path) is not a JSON object")
+            }
+            object[Topology.partitionsKey] = try JSONSerialization.jsonObject(with: map.json)
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            try (data + Data("\n".utf8)).write(to: url, options: .atomic)
+        }
+
+        /// ReloadPartitionMap on every process, `first` ones first; true when every one serves by `epoch`.
+        func reloadEverywhere(expecting epoch: UInt64, first: [String]) async -> Bool {
+            let processes = everyProcess.sorted { lhs, rhs in
+                (first.firstIndex(of: lhs.name) ?? first.count) < (first.firstIndex(of: rhs.name) ?? first.count)
+            }
+            var allReloaded = true
+            for process in processes {
+                do {
+                    let client = try client(process.endpoint)
+                    defer { Task { await client.close() } }
+                    let answer = try await client.unary(Profiles.reloadPartitionMap, Crm_Profiles_V1_ReloadPartitionMapRequest())
+                    let changes = [answer.opened.isEmpty ? nil : "opened \(answer.opened)", answer.released.isEmpty ? nil : "released \(answer.released)"]
+                        .compactMap { $0 }.joined(separator: ", ")
+                    print("\(process.name) (\(process.endpoint)): map epoch \(answer.epoch), owns \(answer.partitions.isEmpty ? "none" : answer.partitions)"
+                        + (changes.isEmpty ? "" : "; \(changes)"))
+                    if answer.epoch < epoch {
+                        allReloaded = false
+                        print("  still on an older map: its topology file does not hold epoch \(epoch) yet (a ConfigMap takes up to a minute)")
+                    }
+                } catch {
+                    allReloaded = false
+                    print("\(process.name) (\(process.endpoint)): NOT reloaded: \(error)")
+                }
+            }
+            return allReloaded
+        }
+    }
+
+    struct Move: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a partition to another profiles process: drain, copy, change the map, reload everywhere.",
+            discussion: """
+            The owner stops serving the partition (calls for it get UNAVAILABLE, retryable), the new owner copies its file and \
+            checks it, the topology file's map gets the partition at its new owner with the next epoch, and every profiles \
+            process re-reads it. Every step may be repeated after a failure: run the same command again. With --no-commit the \
+            map is not written (a Kubernetes ConfigMap is changed by kubectl): the new partitions object is printed, and \
+            `crmctl partitions reload --epoch N` finishes the move once every process sees it.
+            """
+        )
+
+        @Argument(help: "The partition (0 … P-1).") var partition: Int
+        @Option(help: "The new owner: profiles-N or host:port.") var to: String
+        @Flag(help: "Drain and copy only; print the new map instead of writing the topology file.") var noCommit = false
+        @OptionGroup var cluster: ClusterOptions
+
+        func run() async throws {
+            let cluster = try Cluster(self.cluster)
+            let map = cluster.map
+            guard (0..<map.partitioning.count).contains(partition) else {
+                throw CRMCtlError("partition \(partition) does not exist: the map has 0-\(map.partitioning.count - 1)")
+            }
+            let from = map.owner(of: partition)
+            guard from != to else { throw CRMCtlError("partition \(partition) is \(to)'s already (map epoch \(map.epoch))") }
+            let next = try map.moving(partition, to: to)
+
+            let source = try cluster.client(ofOwner: from)
+            defer { Task { await source.close() } }
+            let drained = try await source.unary(Profiles.drainPartition, .with {
+                $0.partition = UInt32(partition)
+                $0.toOwner = to
+            })
+            print("drained partition \(partition) at \(from): \(drained.sizeBytes) bytes, SHA-256 \(drained.sha256)")
+
+            let target = try cluster.client(ofOwner: to)
+            defer { Task { await target.close() } }
+            let adopted = try await target.unary(Profiles.adoptPartition, .with {
+                $0.partition = UInt32(partition)
+                $0.fromOwner = from
+                $0.sizeBytes = drained.sizeBytes
+                $0.sha256 = drained.sha256
+            })
+            print("copied to \(to) and checked: \(adopted.sizeBytes) bytes staged")
+
+            guard !noCommit else {
+                print("not committed: set the topology's partitions object to the following, then run crmctl partitions reload --epoch \(next.epoch)")
+                print(String(decoding: next.json, as: UTF8.self))
+                return
+            }
+            try cluster.write(next)
+            print("map epoch \(next.epoch) written to \(cluster.path): partition \(partition) is \(to)'s")
+            guard await cluster.reloadEverywhere(expecting: next.epoch, first: [to, from]) else {
+                print("the move has committed; run crmctl partitions reload --epoch \(next.epoch) until every process reloads")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Reload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Have every profiles process re-read the topology's map (the last step of a move).")
+
+        @Option(help: "The epoch every process must reach; retried every second until --wait-seconds.") var epoch: UInt64?
+        @Option(help: "How long to keep retrying processes behind --epoch.") var waitSeconds: Int = 120
+        @OptionGroup var cluster: ClusterOptions
+
+        func run() async throws {
+            let cluster = try Cluster(self.cluster)
+            let epoch = self.epoch ?? cluster.map.epoch
+            let until = Date().addingTimeInterval(TimeInterval(waitSeconds))
+            while true {
+                if await cluster.reloadEverywhere(expecting: epoch, first: []) { return }
+                guard Date() < until else { throw ExitCode(1) }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel a move before its map changed: the owner serves the drained partition again.")
+
+        @Argument(help: "The partition.") var partition: Int
+        @OptionGroup var cluster: ClusterOptions
+
+        func run() async throws {
+            let cluster = try Cluster(self.cluster)
+            let owner = cluster.map.owner(of: partition)
+            let client = try cluster.client(ofOwner: owner)
+            defer { Task { await client.close() } }
+            _ = try await client.unary(Profiles.resumePartition, .with { $0.partition = UInt32(partition) })
+            print("partition \(partition) is served by \(owner) again")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Each profiles process's map: epoch and owners, as it routes by them now.")
+
+        @OptionGroup var cluster: ClusterOptions
+
+        func run() async throws {
+            let cluster = try Cluster(self.cluster)
+            print("topology \(cluster.path): epoch \(cluster.map.epoch)")
+            for process in cluster.everyProcess {
+                let client = try cluster.client(process.endpoint)
+                defer { Task { await client.close() } }
+                do {
+                    let map = try await client.unary(Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(),
+                                                     options: CallOptions(timeout: .some(.seconds(5))))
+                    let owners = map.owners.map { "\($0.name)=\($0.partitions)" }.joined(separator: " ")
+                    print("\(process.name) (\(process.endpoint)): epoch \(map.epoch) \(owners)")
+                } catch {
+                    print("\(process.name) (\(process.endpoint)): not answering: \(error)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+import CRMPartitions
+import CRMProtos
+import CRMRPC
+import CRMTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// Moving a partition between two real profiles executables keeping a file per partition
+/// (docs/partitioning.md §8, issue 16's proof): `crmctl partitions move` while writers run; every
+/// acknowledged trade is stored exactly once, in the partition's log at its new owner; the calls
+/// refused during the move are UNAVAILABLE and succeed when retried; a follower's cursor for the
+/// partition stays valid. And the move's states across restarts: a drain outlives one, a staged
+/// copy the map does not give is dropped, a map that takes an undrained partition is refused.
+@Suite(.serialized) struct PartitionMoveTests {
+    static let count = 4
+    static let writers = 4
+    /// Each writer's bound on trades, so a run that never meets its conditions ends (and fails).
+    static let tradesPerWriter = 5_000
+    /// The partition moved: profiles-0's second.
+    static let moving = 1
+
+    private struct Ledger {
+        var acknowledged: [String: String] = [:]  // trade key → customer
+        var movingAcknowledged = 0
+        /// UNAVAILABLE answers, by whether the customer is in the moving partition.
+        var refusedMoving = 0
+        var refusedOthers = 0
+        var duplicates = 0
+        var otherFailures: [String] = []
+        var finishedWriters = 0
+        var stop = false
+    }
+
+    private final class SharedLedger: Sendable {
+        let state = Mutex(Ledger())
+        func withLock<Result>(_ body: (inout Ledger) -> Result) -> Result { state.withLock { body(&$0) } }
+    }
+
+    @Test func aPartitionMovedWhileWritersRunLosesNothingAndStoresNothingTwice() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
+        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.storage=file-per-partition"])
+        defer { for process in owners { process.terminate() } }
+        let clients = owners.map { $0.adminClient() }
+        let partitioning = try Partitioning(count: Self.count)
+        let customers = (0..<24).map { "MOVE-\($0)" }
+        let moving = Set(customers.filter { partitioning.partition(of: $0) == Self.moving })
+        try #require(moving.count >= 2 && customers.contains { partitioning.partition(of: $0) == 0 }
+                     && customers.contains { partitioning.partition(of: $0) >= 2 }, "every kind of customer is there")
+        for id in customers {
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
+                $0.customer = .with {
+                    $0.customerID = id; $0.kind = .individual; $0.name = "Move \(id)"; $0.branchID = "B01"; $0.status = .normal
+                    $0.openDate = .init(year: 2020, month: 1, day: 2)
+                }
+            })
+        }
+        // A follower of the moving partition's event log, as matching and compensation are: its
+        // cursor before the move.
+        let before = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+            $0.partition = .with { $0.number = UInt32(Self.moving) }
+        }).collect()
+
+        // Writers through both processes, one trade a call, each retried with its key until
+        // acknowledged, as a trading system's feed would.
+        let ledger = SharedLedger()
+        var moveOutput = ""
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<Self.writers {
+                let client = clients[writer % clients.count]
+                group.addTask {
+                    defer { ledger.withLock { $0.finishedWriters += 1 } }
+                    for call in 0..<Self.tradesPerWriter {
+                        if ledger.withLock({ $0.stop }) { return }
+                        let customer = customers[(writer + call * Self.writers) % customers.count]
+                        let key = "move-\(writer)-\(call)"
+                        var attempts = 0
+                        while true {
+                            attempts += 1
+                            do {
+                                let answer = try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade(key, customer)] })
+                                ledger.withLock { ledger in
+                                    ledger.acknowledged[key] = customer
+                                    ledger.duplicates += Int(answer.duplicates)
+                                    if moving.contains(customer) { ledger.movingAcknowledged += 1 }
+                                }
+                                break
+                            } catch let error as RPCError where error.code == .unavailable && attempts < 2_000 {
+                                ledger.withLock { ledger in
+                                    if moving.contains(customer) { ledger.refusedMoving += 1 } else { ledger.refusedOthers += 1 }
+                                }
+                                try await Task.sleep(for: .milliseconds(5))
+                            } catch {
+                                ledger.withLock { $0.otherFailures.append("\(key): \(error)") }
+                                return
+                            }
+                        }
+                    }
+                }
+            }
+            func progressed(_ condition: (Ledger) -> Bool) async throws {
+                try await waitUntil {
+                    let (met, writersLeft) = ledger.withLock { (condition($0), $0.finishedWriters < Self.writers) }
+                    if !met && !writersLeft { throw RPCError(.internal, "the writers stopped before the condition held") }
+                    return met
+                }
+            }
+            try await progressed { $0.movingAcknowledged >= 100 }
+            let move = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+                "partitions", "move", "\(Self.moving)", "--to", "profiles-1", "--topology", topology.url.path, "--data-dir", workDir.path,
+            ], workDir: workDir, name: "move")
+            let status = await move.exit()
+            moveOutput = move.standardOutput + move.standardError
+            #expect(status == 0, "\(moveOutput)")
+            let atMove = ledger.withLock { $0.movingAcknowledged }
+            try await progressed { $0.movingAcknowledged >= atMove + 200 }
+            ledger.withLock { $0.stop = true }
+            try await group.waitForAll()
+        }
+        let seen = ledger.withLock { $0 }
+        #expect(seen.otherFailures.isEmpty, "\(seen.otherFailures.prefix(5))")
+        #expect(seen.duplicates == 0, "a refused call was stored: \(seen.duplicates) duplicates on retry")
+        // Only the moving partition's calls were refused.
+        #expect(seen.refusedOthers == 0, "\(seen.refusedOthers) calls for partitions that did not move were refused")
+
+        // Both processes route by the new map.
+        for client in clients {
+            let map = try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init())
+            #expect(map.epoch == 2)
+            #expect(Dictionary(uniqueKeysWithValues: map.owners.map { ($0.name, $0.partitions) }) == ["profiles-0": "0", "profiles-1": "1-3"])
+        }
+        #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path),
+                "the old owner deleted its copy")
+
+        // Every partition's log, read from its owner now: every acknowledged trade exactly once,
+        // in its customer's partition; none that was not acknowledged.
+        var stored: [String: Int] = [:]
+        for partition in 0..<Self.count {
+            let owner = partition == 0 ? clients[0] : clients[1]
+            let events = try await owner.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.types = [.trade]
+                $0.partition = .with { $0.number = UInt32(partition) }
+            }).collect()
+            for event in events {
+                stored[event.trade.idempotencyKey, default: 0] += 1
+                #expect(partitioning.partition(of: event.trade.customerID) == partition, "\(event.trade.idempotencyKey) in partition \(partition)")
+            }
+        }
+        #expect(Set(stored.keys) == Set(seen.acknowledged.keys),
+                "missing \(Set(seen.acknowledged.keys).subtracting(stored.keys).sorted().prefix(5)), unexpected \(Set(stored.keys).subtracting(seen.acknowledged.keys).sorted().prefix(5))")
+        #expect(stored.values.allSatisfy { $0 == 1 }, "stored twice: \(stored.filter { $0.value > 1 }.keys.sorted().prefix(5))")
+
+        // The follower resumes after its cursor, through the old owner (which forwards the moved
+        // partition's log): the events it had, then the rest, ids increasing, none repeated.
+        let cursor = before.last?.eventID ?? 0
+        let after = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+            $0.afterEventID = cursor
+            $0.partition = .with { $0.number = UInt32(Self.moving) }
+        }).collect()
+        let whole = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+            $0.partition = .with { $0.number = UInt32(Self.moving) }
+        }).collect()
+        #expect((before + after).map(\.eventID) == whole.map(\.eventID))
+        #expect(zip(whole, whole.dropFirst()).allSatisfy { $0.eventID < $1.eventID })
+        #expect(whole.filter { $0.type == .trade }.count == seen.acknowledged.values.filter { moving.contains($0) }.count)
+        #expect(moveOutput.contains("map epoch 2"), "\(moveOutput)")
+        for client in clients { await client.close() }
+    }
+
+    @Test func aDrainOutlivesARestartAStagedCopyIsDroppedAndAnUndrainedPartitionCannotBeTaken() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
+        let files = ["--setting", "partitions.storage=file-per-partition"]
+        let owners = try await topology.startOwners(in: workDir, extra: files)
+        defer { for process in owners { process.terminate() } }
+        var clients = owners.map { $0.adminClient() }
+        let partitioning = try Partitioning(count: Self.count)
+        let customer = try #require((0..<100).map { "STAY-\($0)" }.first { partitioning.partition(of: $0) == Self.moving })
+        _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
+            $0.customer = .with {
+                $0.customerID = customer; $0.kind = .individual; $0.name = "Stay"; $0.branchID = "B01"; $0.status = .normal
+                $0.openDate = .init(year: 2020, month: 1, day: 2)
+            }
+        })
+        _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("stay-1", customer)] })
+
+        // A map that takes the partition from profiles-0 before it was drained: refused, the map in force stays.
+        try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+        let refused = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+        #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
+        let refusedAtOwner = await statusOf { _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+        #expect(refusedAtOwner?.code == .failedPrecondition && refusedAtOwner?.message.contains("has not drained") == true,
+                "\(String(describing: refusedAtOwner))")
+        #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 1)
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })  // the map of epoch 1 again
+
+        // Drained and copied, then both restarted before the map changed: the owner keeps the
+        // partition drained (refused, UNAVAILABLE), the other drops its staged copy.
+        let drained = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
+            $0.partition = UInt32(Self.moving); $0.toOwner = "profiles-1"
+        })
+        let adopted = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+            $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
+        })
+        #expect(adopted.sizeBytes == drained.sizeBytes && drained.sizeBytes > 0)
+        let staged = workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite.incoming")
+        #expect(FileManager.default.fileExists(atPath: staged.path))
+        let whileDrained = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) }
+        #expect(whileDrained?.code == .unavailable, "\(String(describing: whileDrained))")
+        // A copy that does not match what the drain answered is refused.
+        let corrupt = await statusOf {
+            _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes
+                $0.sha256 = String(repeating: "0", count: 64)
+            })
+        }
+        #expect(corrupt?.code == .dataLoss, "\(String(describing: corrupt))")
+
+        for client in clients { await client.close() }
+        for process in owners { _ = process.terminate() }
+        for (ordinal, process) in owners.enumerated() {
+            try await process.start(arguments: topology.ownerArguments(ordinal) + files)
+        }
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
+        clients = owners.map { $0.adminClient() }
+        #expect(!FileManager.default.fileExists(atPath: staged.path), "a staged copy the map does not give is dropped at start")
+        // Through profiles-1, which may first try profiles-0's old port (its peers' endpoints were
+        // written after both restarted): UNAVAILABLE either way, until profiles-0 answers that the
+        // partition is being moved.
+        try await waitUntil(every: .milliseconds(20)) {
+            let afterRestart = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) }
+            try #require(afterRestart?.code == .unavailable, "\(String(describing: afterRestart))")
+            return afterRestart?.message.contains("being moved") == true
+        }
+        let health = try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
+        #expect(health.details["partitions_drained"] == "1 to profiles-1")
+
+        // Cancelled: served again, everything there.
+        let resume = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+            "partitions", "resume", "\(Self.moving)", "--topology", topology.url.path, "--data-dir", workDir.path,
+        ], workDir: workDir, name: "resume")
+        #expect(await resume.exit() == 0, "\(resume.standardOutput)\(resume.standardError)")
+        try await waitUntil(every: .milliseconds(20)) {
+            await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) } == nil
+        }
+        let events = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+            $0.partition = .with { $0.number = UInt32(Self.moving) }
+        }).collect()
+        #expect(events.map(\.trade.idempotencyKey) == ["stay-1"])
+        #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_drained"] == nil)
+        for client in clients { await client.close() }
+    }
+
+    private func topologyMap(_ topology: OwnersTopology) throws -> PartitionMap {
+        try #require(try PartitionTopology(json: Data(contentsOf: topology.url)).map)
+    }
+
+    private func writeMap(_ map: PartitionMap, into topology: OwnersTopology) throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: topology.url)) as? [String: Any])
+        object["partitions"] = try JSONSerialization.jsonObject(with: map.json)
+        try JSONSerialization.data(withJSONObject: object).write(to: topology.url, options: .atomic)
+    }
+
+    private static func trade(_ key: String, _ customer: String) -> Crm_Profiles_V1_TradeEvent {
+        .with {
+            $0.idempotencyKey = key; $0.customerID = customer; $0.account = .cash; $0.side = .buy; $0.instrument = "600519"
+            $0.instrumentType = .stock; $0.quantity = 100; $0.price = "10.00"; $0.amount = .with { $0.minorUnits = 100_000 }
+            $0.tradedAt = .with { $0.unixMillis = 1_764_000_000_000 }
+        }
+    }
+}
