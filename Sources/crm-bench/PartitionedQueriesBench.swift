@@ -44,8 +44,14 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
     @Option(help: "How the owners keep their partitions: one-file, or file-per-partition (their seeded stores split with crm-profiles split-partitions' code, timed). The reference keeps one file.")
     var storage = "one-file"
 
+    @Option(help: "Then move the first owner's first partition to the second owner and back this many times, timing each move (file-per-partition, fresh stores only).")
+    var moves = 0
+
     func validate() throws {
         guard ["one-file", "file-per-partition"].contains(storage) else { throw ValidationError("--storage is one-file or file-per-partition") }
+        guard moves == 0 || (storage == "file-per-partition" && folder == nil) else {
+            throw ValidationError("--moves needs --storage file-per-partition and no --folder (a move changes the owners' stores)")
+        }
         guard (2...8).contains(processes), processes <= partitions else { throw ValidationError("--processes is 2…8 and at most --partitions") }
         guard customers >= 1_000 else { throw ValidationError("--customers is at least 1,000") }
     }
@@ -180,7 +186,54 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
             + "to the one process and to the first owner (which asks the others and merges); milliseconds\n")
         print("| call | one process p50 / p99 | \(processes) processes p50 / p99 | ratio of p50s |\n|---|---:|---:|---:|")
         for row in rows { print(row) }
+        if moves > 0 {
+            try await measureMoves(clients: clients, ports: ports, topology: topology, ranges: ranges, partitioning: partitioning)
+        }
         for client in clients { await client.close() }
+    }
+
+    /// Moves partition `ranges[0].lowerBound` from profiles-0 to profiles-1 and back, `moves` times
+    /// each way, under probes through profiles-0; prints each move and the medians, then checks
+    /// that every count through the owners still equals the reference's.
+    private func measureMoves(clients: [RPCClient], ports: [Int], topology: URL, ranges: [Range<Int>], partitioning: Partitioning) async throws {
+        let partition = ranges[0].lowerBound
+        let ids = (0..<customers).lazy.map { ProfilesScaleBench.customer($0).customerID }
+        guard let moving = ids.first(where: { partitioning.partition(of: $0) == partition }),
+              let staying = ids.first(where: { partitioning.partition(of: $0) != partition && ranges[0].contains(partitioning.partition(of: $0)) }) else {
+            throw ValidationError("no customer in partition \(partition), or none in another of profiles-0's")
+        }
+        let inPartition = ids.filter { partitioning.partition(of: $0) == partition }.count
+        var owners: [String: RPCClient] = [:]
+        for ordinal in 0..<processes { owners["profiles-\(ordinal)"] = clients[1 + ordinal] }
+        let measure = PartitionMoveMeasure(partition: partition, owners: owners, entry: clients[1], movingCustomer: moving, stayingCustomer: staying,
+                                           topology: topology, endpoints: ports.dropFirst().map { "127.0.0.1:\($0)" })
+        var map = try PartitionMap(partitioning: partitioning, epoch: 1, owners: Dictionary(uniqueKeysWithValues: (0..<processes).map {
+            ("profiles-\($0)", PartitionSet(Array(ranges[$0])))
+        }))
+        print("\nmoving partition \(partition) (\(inPartition) customers) between profiles-0 and profiles-1, \(moves) times each way, "
+            + "while two probers call GetCustomer through profiles-0 back to back (one for a customer of the partition, one for another of profiles-0's); milliseconds\n")
+        print("| move | file MiB | drain | copy (MiB/s) | map + reloads | refused window | refused calls | others refused | probes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        var all: [PartitionMoveMeasure.Figures] = []
+        for round in 0..<(2 * moves) {
+            let (from, to) = round % 2 == 0 ? ("profiles-0", "profiles-1") : ("profiles-1", "profiles-0")
+            let (figures, next) = try await measure.move(from: from, to: to, map: map)
+            map = next
+            all.append(figures)
+            let mib = Double(figures.bytes) / 1_048_576
+            print(String(format: "| %@ → %@ | %.1f | %.1f | %.1f (%.0f) | %.1f | %.1f | %d | %d | %d |", from, to, mib,
+                         MatchingScaleBench.millis(figures.drain), MatchingScaleBench.millis(figures.copy),
+                         mib / max(figures.copy.seconds, 0.000_001), MatchingScaleBench.millis(figures.commit),
+                         MatchingScaleBench.millis(figures.refusedWindow), figures.refused, figures.refusedElsewhere, figures.probes))
+        }
+        func median(_ values: [Duration]) -> Double { BenchMain.median(values.map(MatchingScaleBench.millis)) }
+        print(String(format: "| median | | %.1f | %.1f | %.1f | %.1f | | | |", median(all.map(\.drain)), median(all.map(\.copy)),
+                     median(all.map(\.commit)), median(all.map(\.refusedWindow))))
+        for rule in Self.rules {
+            let whole = try await clients[0].unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })
+            let merged = try await clients[1].unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })
+            guard whole == merged else { throw ValidationError("after the moves, CountSegment `\(rule)` answers \(merged) through the owners, \(whole) from one process") }
+        }
+        print("\nafter the moves every count through the owners equals the one process's")
     }
 
     /// Writes every customer (record, dimensions) into the reference store and its owner's.

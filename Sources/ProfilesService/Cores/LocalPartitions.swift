@@ -87,8 +87,9 @@ struct LocalPartitions: Sendable {
             let partition = Int(selector.number)
             let map = routing.map
             guard partition < map.partitioning.count else {
-                throw RPCError(.invalidArgument, "partition \(partition) does not exist",
-                               fieldViolations: [FieldViolation(field: "partition.number", description: "0-\(map.partitioning.count - 1)")])
+                // As a partition kept elsewhere would be (proto/README.md §17): not one of this process's.
+                throw RPCError(.failedPrecondition, "partition \(partition) is not kept by this process (partitions are 0-\(map.partitioning.count - 1))",
+                               fieldViolations: [FieldViolation(field: "partition.number", description: "one of \(cores.ownedDescription)")])
             }
             let owner = map.owner(of: partition)
             if owner != routing.ownName {

@@ -1,0 +1,114 @@
+import ArgumentParser
+import CRMPartitions
+import CRMProtos
+import CRMRPC
+import Foundation
+import Synchronization
+
+/// What a move of one partition between two running profiles executables costs (docs/partitioning.md
+/// §8): the steps `crmctl partitions move` takes, each timed, while one prober reads a customer of
+/// the moving partition and another a customer of a partition that stays, back to back through the
+/// first owner. The window in which the moving partition's calls are refused is the time between
+/// the prober's first and last UNAVAILABLE; the other prober must see none.
+struct PartitionMoveMeasure {
+    let partition: Int
+    /// The owners' clients by name, and every profiles process's client (to reload).
+    let owners: [String: RPCClient]
+    let entry: RPCClient
+    let movingCustomer: String
+    let stayingCustomer: String
+    let topology: URL
+    let endpoints: [String]
+
+    struct Figures {
+        var bytes: UInt64 = 0
+        var drain: Duration = .zero
+        var copy: Duration = .zero
+        var commit: Duration = .zero
+        var refusedWindow: Duration = .zero
+        var refused = 0
+        var refusedElsewhere = 0
+        var probes = 0
+    }
+
+    /// Moves the partition from `from` to `to` under `map`; returns the figures and the new map.
+    func move(from: String, to: String, map: PartitionMap) async throws -> (Figures, PartitionMap) {
+        guard let source = owners[from], let target = owners[to] else { throw ValidationError("no client for \(from) or \(to)") }
+        let next = try map.moving(partition, to: to)
+        let clock = ContinuousClock()
+        let stop = StopFlag()
+        let entry = self.entry
+        // Each prober: (instants of refusals, probes made, other failures).
+        func probe(_ customer: String) -> Task<(refusals: [ContinuousClock.Instant], probes: Int), any Error> {
+            Task { [entry, stop, clock] in
+                var refusals: [ContinuousClock.Instant] = []
+                var probes = 0
+                while !stop.isSet {
+                    probes += 1
+                    do {
+                        _ = try await entry.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer })
+                    } catch let error as RPCError where error.code == .unavailable {
+                        refusals.append(clock.now)
+                    }
+                }
+                return (refusals, probes)
+            }
+        }
+        let moving = probe(movingCustomer), staying = probe(stayingCustomer)
+        var figures = Figures()
+        do {
+            let start = clock.now
+            let drained = try await source.unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
+                $0.partition = UInt32(partition); $0.toOwner = to
+            })
+            let afterDrain = clock.now
+            _ = try await target.unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                $0.partition = UInt32(partition); $0.fromOwner = from; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
+            })
+            let afterCopy = clock.now
+            try writeTopology(next)
+            for client in [target, source] + owners.filter({ $0.key != from && $0.key != to }).map(\.value) {
+                let answer = try await client.unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init())
+                guard answer.epoch == next.epoch else { throw ValidationError("a process answered epoch \(answer.epoch) after the reload, not \(next.epoch)") }
+            }
+            let done = clock.now
+            figures.bytes = drained.sizeBytes
+            figures.drain = afterDrain - start
+            figures.copy = afterCopy - afterDrain
+            figures.commit = done - afterCopy
+        } catch {
+            stop.set()
+            _ = try? await moving.value
+            _ = try? await staying.value
+            throw error
+        }
+        // A few more probes after the move, so the window's end is seen.
+        let seen = clock.now
+        while clock.now - seen < .milliseconds(200) { try await Task.sleep(for: .milliseconds(20)) }
+        stop.set()
+        let movingResult = try await moving.value, stayingResult = try await staying.value
+        if let first = movingResult.refusals.first, let last = movingResult.refusals.last { figures.refusedWindow = last - first }
+        figures.refused = movingResult.refusals.count
+        figures.refusedElsewhere = stayingResult.refusals.count
+        figures.probes = movingResult.probes + stayingResult.probes
+        return (figures, next)
+    }
+
+    private func writeTopology(_ map: PartitionMap) throws {
+        let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
+        let text = #"{"profiles": [\#(list)], "partitions": \#(String(decoding: map.json, as: UTF8.self))}"#
+        try Data(text.utf8).write(to: topology, options: .atomic)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Tells the probers to stop.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}
