@@ -256,6 +256,48 @@ import Testing
         for client in clients { await client.close() }
     }
 
+    @Test func aMoveCompletedBySIGHUPServesThePartitionAtItsNewOwner() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
+        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.storage=file-per-partition"])
+        defer { for process in owners { process.terminate() } }
+        let clients = owners.map { $0.adminClient() }
+        let partitioning = try Partitioning(count: Self.count)
+        let customer = try #require((0..<100).map { "HUP-\($0)" }.first { partitioning.partition(of: $0) == Self.moving })
+        _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
+            $0.customer = .with {
+                $0.customerID = customer; $0.kind = .individual; $0.name = "Hup"; $0.branchID = "B01"; $0.status = .normal
+                $0.openDate = .init(year: 2020, month: 1, day: 2)
+            }
+        })
+        _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("hup-1", customer)] })
+        let drained = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
+            $0.partition = UInt32(Self.moving); $0.toOwner = "profiles-1"
+        })
+        _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+            $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
+        })
+        try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+        // The new owner first, as crmctl does: the old one then forwards to a process that serves it.
+        for (place, process) in owners.enumerated().reversed() {
+            process.hangUp()
+            try await waitUntil(every: .milliseconds(20)) {
+                try await clients[place].unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 2
+            }
+        }
+        let answer = try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer })
+        #expect(answer.customer.name == "Hup")
+        let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+            $0.partition = .with { $0.number = UInt32(Self.moving) }
+        }).collect()
+        #expect(events.map(\.trade.idempotencyKey) == ["hup-1"])
+        #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path))
+        #expect(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite").path))
+        for client in clients { await client.close() }
+    }
+
     private func topologyMap(_ topology: OwnersTopology) throws -> PartitionMap {
         try #require(try PartitionTopology(json: Data(contentsOf: topology.url)).map)
     }
