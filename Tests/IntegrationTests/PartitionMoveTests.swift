@@ -50,14 +50,7 @@ import Testing
         let moving = Set(customers.filter { partitioning.partition(of: $0) == Self.moving })
         try #require(moving.count >= 2 && customers.contains { partitioning.partition(of: $0) == 0 }
                      && customers.contains { partitioning.partition(of: $0) >= 2 }, "every kind of customer is there")
-        for id in customers {
-            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
-                $0.customer = .with {
-                    $0.customerID = id; $0.kind = .individual; $0.name = "Move \(id)"; $0.branchID = "B01"; $0.status = .normal
-                    $0.openDate = .init(year: 2020, month: 1, day: 2)
-                }
-            })
-        }
+        for id in customers { try await Self.upsert(id, through: clients[0]) }
         // A follower of the moving partition's event log, as matching and compensation are: its
         // cursor before the move.
         let before = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
@@ -179,14 +172,8 @@ import Testing
         let owners = try await topology.startOwners(in: workDir, extra: files)
         defer { for process in owners { process.terminate() } }
         var clients = owners.map { $0.adminClient() }
-        let partitioning = try Partitioning(count: Self.count)
-        let customer = try #require((0..<100).map { "STAY-\($0)" }.first { partitioning.partition(of: $0) == Self.moving })
-        _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
-            $0.customer = .with {
-                $0.customerID = customer; $0.kind = .individual; $0.name = "Stay"; $0.branchID = "B01"; $0.status = .normal
-                $0.openDate = .init(year: 2020, month: 1, day: 2)
-            }
-        })
+        let customer = try Self.customerOfTheMovingPartition("STAY")
+        try await Self.upsert(customer, through: clients[1])
         _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("stay-1", customer)] })
 
         // A map that takes the partition from profiles-0 before it was drained: refused, the map in force stays.
@@ -201,12 +188,7 @@ import Testing
 
         // Drained and copied, then both restarted before the map changed: the owner keeps the
         // partition drained (refused, UNAVAILABLE), the other drops its staged copy.
-        let drained = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
-            $0.partition = UInt32(Self.moving); $0.toOwner = "profiles-1"
-        })
-        let adopted = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
-            $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
-        })
+        let (drained, adopted) = try await Self.drainAndAdopt(clients)
         #expect(adopted.sizeBytes == drained.sizeBytes && drained.sizeBytes > 0)
         let staged = workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite.incoming")
         #expect(FileManager.default.fileExists(atPath: staged.path))
@@ -264,21 +246,10 @@ import Testing
         let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.storage=file-per-partition"])
         defer { for process in owners { process.terminate() } }
         let clients = owners.map { $0.adminClient() }
-        let partitioning = try Partitioning(count: Self.count)
-        let customer = try #require((0..<100).map { "HUP-\($0)" }.first { partitioning.partition(of: $0) == Self.moving })
-        _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
-            $0.customer = .with {
-                $0.customerID = customer; $0.kind = .individual; $0.name = "Hup"; $0.branchID = "B01"; $0.status = .normal
-                $0.openDate = .init(year: 2020, month: 1, day: 2)
-            }
-        })
+        let customer = try Self.customerOfTheMovingPartition("HUP")
+        try await Self.upsert(customer, through: clients[0])
         _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("hup-1", customer)] })
-        let drained = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
-            $0.partition = UInt32(Self.moving); $0.toOwner = "profiles-1"
-        })
-        _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
-            $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
-        })
+        _ = try await Self.drainAndAdopt(clients)
         try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
         // The new owner first, as crmctl does: the old one then forwards to a process that serves it.
         for (place, process) in owners.enumerated().reversed() {
@@ -288,7 +259,7 @@ import Testing
             }
         }
         let answer = try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer })
-        #expect(answer.customer.name == "Hup")
+        #expect(answer.customer.customerID == customer)
         let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
             $0.partition = .with { $0.number = UInt32(Self.moving) }
         }).collect()
@@ -296,6 +267,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path))
         #expect(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite").path))
         for client in clients { await client.close() }
+    }
+
+    private static func customerOfTheMovingPartition(_ prefix: String) throws -> String {
+        let partitioning = try Partitioning(count: count)
+        return try #require((0..<100).map { "\(prefix)-\($0)" }.first { partitioning.partition(of: $0) == moving })
+    }
+
+    private static func upsert(_ id: String, through client: RPCClient) async throws {
+        _ = try await client.unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
+            $0.customer = .with {
+                $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(id)"; $0.branchID = "B01"; $0.status = .normal
+                $0.openDate = .init(year: 2020, month: 1, day: 2)
+            }
+        })
+    }
+
+    /// The first two steps of a move from profiles-0 to profiles-1, by their RPCs.
+    private static func drainAndAdopt(_ clients: [RPCClient]) async throws
+        -> (Crm_Profiles_V1_DrainPartitionResponse, Crm_Profiles_V1_AdoptPartitionResponse) {
+        let drained = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
+            $0.partition = UInt32(moving); $0.toOwner = "profiles-1"
+        })
+        let adopted = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+            $0.partition = UInt32(moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
+        })
+        return (drained, adopted)
     }
 
     private func topologyMap(_ topology: OwnersTopology) throws -> PartitionMap {

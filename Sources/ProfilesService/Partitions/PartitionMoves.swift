@@ -253,8 +253,10 @@ final class PartitionMoves: Sendable {
             let directory = self.cores.directory
             var opening: [Int] = []
             for partition in gained where self.cores.core(for: partition) == nil {
+                // The staged copy, or the file it became when an earlier reload stopped after renaming it.
                 guard let directory,
-                      FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProfilesCores.stagedName(of: partition)).path) else {
+                      FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProfilesCores.stagedName(of: partition)).path)
+                      || FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProfilesCores.fileName(of: partition)).path) else {
                     throw RPCError(.failedPrecondition, "map epoch \(next.epoch) gives partition \(partition) to \(own), which holds no copy "
                         + "of it: AdoptPartition first (crmctl partitions move does)")
                 }
@@ -265,7 +267,11 @@ final class PartitionMoves: Sendable {
             for partition in opening {
                 guard let directory else { break }
                 let main = directory.appendingPathComponent(ProfilesCores.fileName(of: partition))
-                try FileManager.default.moveItem(at: directory.appendingPathComponent(ProfilesCores.stagedName(of: partition)), to: main)
+                let staged = directory.appendingPathComponent(ProfilesCores.stagedName(of: partition))
+                if FileManager.default.fileExists(atPath: staged.path) {
+                    try ProfilesCores.deleteFile(of: partition, in: directory)
+                    try FileManager.default.moveItem(at: staged, to: main)
+                }
                 self.cores.add(partition, database: try self.cores.open(main.path, files: files))
             }
             let day = self.cores.businessDay
