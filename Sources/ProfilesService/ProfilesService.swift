@@ -72,6 +72,19 @@ public struct ProfilesService: CRMService {
         self.logger = context.logger
         self.moves = PartitionMoves(routing: routing, cores: cores, store: context.database, logger: context.logger)
         Self.sampleUpdaters(cores, into: context.metrics)
+        Self.samplePartitions(cores, routing, into: context.metrics)
+    }
+
+    /// At each scrape: the partitions the map gives this process and those drained here for a
+    /// move. A partition drained for long is a move left half done (its customers are refused
+    /// until it is completed or resumed): alert `CRMPartitionDrained`.
+    private static func samplePartitions(_ cores: ProfilesCores, _ routing: PartitionRouting, into metrics: ServiceMetrics) {
+        let owned = metrics.gauge("crm_profiles_partitions_owned")
+        let drained = metrics.gauge("crm_profiles_partitions_drained")
+        metrics.onScrape {
+            owned.record(Double(routing.map.partitions(ownedBy: routing.ownName).partitions.count))
+            drained.record(Double(cores.drained.count))
+        }
     }
 
     /// At each scrape: events stored but not yet folded into dimensions (summed over the files),

@@ -43,6 +43,9 @@ import Testing
         #expect((Self.sample(text, "crm_rpc_server_received_bytes_total{service=\"profiles\"}") ?? 0) > 0)
         #expect((Self.sample(text, "crm_store_file_bytes{service=\"profiles\"}") ?? 0) > 0)
         #expect(Self.sample(text, "crm_profiles_updater_lag_events{service=\"profiles\"}") != nil)
+        // One process without a map owns every partition; nothing is drained.
+        #expect(Self.sample(text, "crm_profiles_partitions_owned{service=\"profiles\"}") ?? 0 >= 1)
+        #expect(Self.sample(text, "crm_profiles_partitions_drained{service=\"profiles\"}") == 0)
         // No label carries a customer id.
         #expect(!text.contains("C1\""))
         #expect(text.contains("# TYPE crm_rpc_server_call_duration_seconds histogram"))
