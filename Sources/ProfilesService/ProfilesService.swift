@@ -187,6 +187,11 @@ public struct ProfilesService: CRMService {
         if !drained.isEmpty {
             details["partitions_drained"] = drained.keys.sorted().map { "\($0) to \(drained[$0] ?? "")" }.joined(separator: ", ")
         }
+        let releasing = cores.releasing
+        if !releasing.isEmpty {
+            // Moved away; the files are kept until the new owners serve them (the next reload checks).
+            details["partitions_moved_kept"] = releasing.keys.sorted().map { "\($0) to \(releasing[$0] ?? "")" }.joined(separator: ", ")
+        }
         if let gossip {
             details.merge(gossip.details) { own, _ in own }
         }

@@ -115,6 +115,8 @@ struct PartitionsCommand: AsyncParsableCommand {
 
         @Argument(help: "The partition (0 … P-1).") var partition: Int
         @Option(help: "The new owner: profiles-N or host:port.") var to: String
+        @Option(help: "Finish a move whose map already gives the partition to --to but whose new owner has no copy (it restarted before the map changed): the old owner, which keeps the file until the new owner serves it.")
+        var from: String?
         @Flag(help: "Drain and copy only; print the new map instead of writing the topology file.") var noCommit = false
         @OptionGroup var cluster: ClusterOptions
 
@@ -124,9 +126,15 @@ struct PartitionsCommand: AsyncParsableCommand {
             guard (0..<map.partitioning.count).contains(partition) else {
                 throw CRMCtlError("partition \(partition) does not exist: the map has 0-\(map.partitioning.count - 1)")
             }
-            let from = map.owner(of: partition)
-            guard from != to else { throw CRMCtlError("partition \(partition) is \(to)'s already (map epoch \(map.epoch))") }
-            let next = try map.moving(partition, to: to)
+            let owner = map.owner(of: partition)
+            let committed = owner == to
+            guard !committed || self.from != nil else {
+                throw CRMCtlError("partition \(partition) is \(to)'s already (map epoch \(map.epoch)); if \(to) does not serve it (crmctl partitions "
+                    + "reload says it holds no copy), finish the move with --from <the old owner>")
+            }
+            let from = self.from ?? owner
+            guard from != to else { throw CRMCtlError("--from and --to name the same owner") }
+            let next = committed ? map : try map.moving(partition, to: to)
 
             let source = try cluster.client(ofOwner: from)
             defer { Task { await source.close() } }
@@ -146,13 +154,16 @@ struct PartitionsCommand: AsyncParsableCommand {
             })
             print("copied to \(to) and checked: \(adopted.sizeBytes) bytes staged")
 
-            guard !noCommit else {
+            if committed {
+                print("the map (epoch \(next.epoch)) gives partition \(partition) to \(to) already")
+            } else if noCommit {
                 print("not committed: set the topology's partitions object to the following, then run crmctl partitions reload --epoch \(next.epoch)")
                 print(String(decoding: next.json, as: UTF8.self))
                 return
+            } else {
+                try cluster.write(next)
+                print("map epoch \(next.epoch) written to \(cluster.path): partition \(partition) is \(to)'s")
             }
-            try cluster.write(next)
-            print("map epoch \(next.epoch) written to \(cluster.path): partition \(partition) is \(to)'s")
             guard await cluster.reloadEverywhere(expecting: next.epoch, first: [to, from]) else {
                 print("the move has committed; run crmctl partitions reload --epoch \(next.epoch) until every process reloads")
                 throw ExitCode(1)

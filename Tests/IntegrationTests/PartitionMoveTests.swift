@@ -160,6 +160,20 @@ import Testing
         #expect(zip(whole, whole.dropFirst()).allSatisfy { $0.eventID < $1.eventID })
         #expect(whole.filter { $0.type == .trade }.count == seen.acknowledged.values.filter { moving.contains($0) }.count)
         #expect(moveOutput.contains("map epoch 2"), "\(moveOutput)")
+
+        // The compliance officer's view: who drained the partition, to where, how many customers.
+        let compliance = RPCClient(configuration: ClientConfiguration(endpoints: [owners[0].endpoint], security: owners[0].clientSecurity,
+                                                                      token: "dev-compliance-token"))
+        var drains: [Crm_Audit_V1_AuditRecord] = []
+        var query = Crm_Audit_V1_QueryAuditRequest.with { $0.principal = "ops"; $0.page.pageSize = 1_000 }
+        repeat {
+            let page = try await compliance.unary(Crm_Audit_V1_Audit.queryAudit, query)
+            drains += page.records.filter { $0.method == Crm_Profiles_V1_Profiles.drainPartition.path }
+            query.page.pageToken = page.page.nextPageToken
+        } while !query.page.pageToken.isEmpty
+        #expect(drains.map(\.aggregateRule) == ["partition 1 drained for a move to profiles-1"], "\(drains)")
+        #expect(drains.first?.aggregateCount == UInt64(moving.count))
+        await compliance.close()
         for client in clients { await client.close() }
     }
 
@@ -266,6 +280,52 @@ import Testing
         #expect(events.map(\.trade.idempotencyKey) == ["hup-1"])
         #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path))
         #expect(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite").path))
+        for client in clients { await client.close() }
+    }
+
+    /// The old owner deletes a moved partition's file only once the new owner serves it: a new
+    /// owner restarted between the copy and the map's change has dropped its staged copy, and
+    /// the move is finished by copying the kept file again (`crmctl partitions move --from`).
+    @Test func aNewOwnerThatLostItsCopyIsGivenTheKeptFileAgain() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let topology = try OwnersTopology(in: workDir, count: Self.count)
+        let files = ["--setting", "partitions.storage=file-per-partition"]
+        let owners = try await topology.startOwners(in: workDir, extra: files)
+        defer { for process in owners { process.terminate() } }
+        var clients = owners.map { $0.adminClient() }
+        let customer = try Self.customerOfTheMovingPartition("LOST")
+        try await Self.upsert(customer, through: clients[0])
+        _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("lost-1", customer)] })
+        _ = try await Self.drainAndAdopt(clients)
+
+        // The new owner restarts before the map changes: its staged copy is dropped.
+        await clients[1].close()
+        _ = owners[1].terminate()
+        try await owners[1].start(arguments: topology.ownerArguments(1) + files)
+        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
+        clients[1] = owners[1].adminClient()
+        try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+
+        let refused = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+        #expect(refused?.code == .failedPrecondition && refused?.message.contains("holds no copy") == true, "\(String(describing: refused))")
+        let oldOwner = try await clients[0].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init())
+        #expect(oldOwner.epoch == 2 && oldOwner.released.isEmpty, "\(oldOwner)")
+        let kept = workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite")
+        #expect(FileManager.default.fileExists(atPath: kept.path), "the only copy is kept")
+        #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_moved_kept"] == "1 to profiles-1")
+
+        let finish = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+            "partitions", "move", "\(Self.moving)", "--to", "profiles-1", "--from", "profiles-0", "--topology", topology.url.path, "--data-dir", workDir.path,
+        ], workDir: workDir, name: "finish")
+        #expect(await finish.exit() == 0, "\(finish.standardOutput)\(finish.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: kept.path), "released once the new owner serves it")
+        let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+            $0.partition = .with { $0.number = UInt32(Self.moving) }
+        }).collect()
+        #expect(events.map(\.trade.idempotencyKey) == ["lost-1"])
+        #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }).customer.customerID == customer)
         for client in clients { await client.close() }
     }
 

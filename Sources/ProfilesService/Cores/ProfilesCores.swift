@@ -69,6 +69,9 @@ final class ProfilesCores: BusinessDayKeeper {
         var idleWaiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
         /// Partitions drained here (being moved away), with the owner they go to.
         var drained: [Int: String] = [:]
+        /// Drained partitions the map now gives to that owner, whose files are kept until it serves
+        /// them (``PartitionMoves``): never a partition's only copy deleted.
+        var releasing: [Int: String] = [:]
     }
 
     /// The single core of one-file storage, on the process's store.
@@ -87,7 +90,8 @@ final class ProfilesCores: BusinessDayKeeper {
 
     /// A core per partition of `files` (partition → its migrated store); `drained` are partitions
     /// this process drained for a move not committed yet (their files stay closed; calls are refused).
-    init(files: [Int: DatabasePool], drained: [Int: String], directory: URL, classifier: Classifier, schema: RuleSchema, logger: Logger) {
+    init(files: [Int: DatabasePool], drained: [Int: String], releasing: [Int: String], directory: URL, classifier: Classifier, schema: RuleSchema,
+         logger: Logger) {
         self.storage = .filePerPartition
         self.directory = directory
         self.classifier = classifier
@@ -95,7 +99,7 @@ final class ProfilesCores: BusinessDayKeeper {
         self.logger = logger
         self.days = DayAnnouncer(logger: logger)
         (starts, startsContinuation) = AsyncStream.makeStream(of: ProfilesCore.self)
-        self.state = Mutex(State(drained: drained))
+        self.state = Mutex(State(drained: drained, releasing: releasing))
         var cores: [ProfilesCore] = []
         for partition in files.keys.sorted() {
             guard let database = files[partition] else { continue }
@@ -119,6 +123,15 @@ final class ProfilesCores: BusinessDayKeeper {
 
     /// Partitions drained here for a move (their calls are refused until the move commits or is resumed).
     var drained: [Int: String] { state.withLock { $0.drained } }
+
+    /// Drained partitions whose move committed, kept until their new owner serves them.
+    var releasing: [Int: String] { state.withLock { $0.releasing } }
+
+    /// Whether `partition`'s file is held here for a move (drained, or committed and not released):
+    /// closed, readable by ``PartitionMoves`` for the new owner.
+    func holdsForMove(_ partition: Int) -> String? {
+        state.withLock { $0.drained[partition] ?? $0.releasing[partition] }
+    }
 
     /// Hands a day one partition file's events reached to every other file of the process, once
     /// per day: they adopt it as they would a peer process's (the rollover recomputes their
@@ -233,14 +246,16 @@ final class ProfilesCores: BusinessDayKeeper {
     /// Stops serving `partition` for a move to `owner`: new calls are refused from now on, the
     /// calls in flight are waited for, its updater folds what is pending and stops, and the file is
     /// checkpointed (the WAL emptied into it) and closed — what is then on disk is everything
-    /// acknowledged. Returns the file's path. Already drained: the path again (a repeated step).
-    func drain(_ partition: Int, to owner: String) async throws -> URL {
+    /// acknowledged. Returns the file's path and how many customers it holds. Already drained: the
+    /// path again and 0 (a repeated step).
+    func drain(_ partition: Int, to owner: String) async throws -> (path: URL, customers: Int) {
         guard storage == .filePerPartition, let directory else {
             throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
                 + "(crm-profiles split-partitions)")
         }
         let path = directory.appendingPathComponent(Self.fileName(of: partition))
         let core: ProfilesCore? = try state.withLock { state in
+            if state.releasing[partition] != nil { return nil }
             if state.drained[partition] != nil {
                 state.drained[partition] = owner
                 return nil
@@ -252,7 +267,7 @@ final class ProfilesCores: BusinessDayKeeper {
             state.drained[partition] = owner
             return state.cores.remove(at: index)
         }
-        guard let core else { return path }
+        guard let core else { return (path, 0) }
         days.cores.withLock { $0.removeAll { $0.partition == partition } }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let idle = state.withLock { state -> Bool in
@@ -266,13 +281,14 @@ final class ProfilesCores: BusinessDayKeeper {
         await core.updaterStopped.wait()
         // Through the updater's gate: an adoption of the business day still running finishes first.
         try await core.updater.catchUp()
-        try await core.database.writeWithoutTransaction { db in
+        let customers = try await core.database.writeWithoutTransaction { db in
             _ = try db.checkpoint(.truncate)
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? 0
         }
         try core.database.close()
         state.withLock { $0.routers[partition] = nil }
-        logger.notice("partition drained for a move", metadata: ["partition": "\(partition)", "to": "\(owner)"])
-        return path
+        logger.notice("partition drained for a move", metadata: ["partition": "\(partition)", "to": "\(owner)", "customers": "\(customers)"])
+        return (path, customers)
     }
 
     /// Serves a drained partition again (a move cancelled before its map changed): the file is
@@ -300,11 +316,20 @@ final class ProfilesCores: BusinessDayKeeper {
         startsContinuation.yield(core)
     }
 
-    /// Forgets a drained partition whose move committed (its file is deleted by the caller).
-    func release(_ partition: Int) {
+    /// A drained partition whose move committed: no longer this process's, its file kept until
+    /// its new owner serves it (``released(_:)``).
+    func committed(_ partition: Int) {
         state.withLock { state in
-            state.drained[partition] = nil
+            if let owner = state.drained.removeValue(forKey: partition) { state.releasing[partition] = owner }
             state.inFlight[partition] = nil
+        }
+    }
+
+    /// Forgets a partition whose new owner serves it (its file is deleted by the caller).
+    func released(_ partition: Int) {
+        state.withLock { state in
+            state.releasing[partition] = nil
+            state.drained[partition] = nil
         }
     }
 
@@ -402,20 +427,14 @@ extension ProfilesCores {
             }
             // A move's state on disk (docs/partitioning.md §8): a partition drained here stays
             // drained while the map still gives it here (the move has not committed: ResumePartition
-            // or a repeated move ends it), and its file is deleted once the map gives it elsewhere
-            // (the move committed while this process was down); a staged copy becomes the
-            // partition's file once the map gives it here, and is dropped otherwise.
+            // or a repeated move ends it); once the map gives it elsewhere its file is kept until the
+            // new owner serves it (released at the next ReloadPartitionMap or SIGHUP); a staged copy
+            // becomes the partition's file once the map gives it here, and is dropped otherwise.
             let ownedSet = Set(owned)
             var drained: [Int: String] = [:]
+            var releasing: [Int: String] = [:]
             for (partition, owner) in try store.read({ db in try PartitionMoveRecord.all(db) }) {
-                if ownedSet.contains(partition) {
-                    drained[partition] = owner
-                } else {
-                    try deleteFile(of: partition, in: directory)
-                    try store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
-                    logger.notice("deleted the file of a partition whose move committed while this process was down",
-                                  metadata: ["partition": "\(partition)", "to": "\(owner)"])
-                }
+                if ownedSet.contains(partition) { drained[partition] = owner } else { releasing[partition] = owner }
             }
             try promoteStaged(in: directory, owned: ownedSet, logger: logger)
             let opening = owned.filter { drained[$0] == nil }
@@ -435,8 +454,8 @@ extension ProfilesCores {
             if let error = failure.withLock({ $0 }) {
                 throw ConfigurationError("opening the partition files in \(directory.path): \(error)")
             }
-            return ProfilesCores(files: pools.withLock { $0 }, drained: drained, directory: directory, classifier: classifier, schema: schema,
-                                 logger: logger)
+            return ProfilesCores(files: pools.withLock { $0 }, drained: drained, releasing: releasing, directory: directory, classifier: classifier,
+                                 schema: schema, logger: logger)
         }
     }
 

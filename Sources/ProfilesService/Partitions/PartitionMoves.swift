@@ -52,28 +52,40 @@ final class PartitionMoves: Sendable {
     }
 
     func register(into router: inout Router) {
-        // Operators only: these move customers' data between processes.
+        // Operators only: these move customers' data between processes. Each step is in the audit
+        // trail with what it did (the rule names the partition and the other owner; a drain counts
+        // the customers whose data is about to move), so "who moved partition 7 where" is a query.
         let operators = AccessPolicy.roles(Set<String>())
-        router.unary(Profiles.drainPartition, policy: operators, offEventLoop: true) { request, _ in
-            try await self.drain(request)
+        router.unary(Profiles.drainPartition, policy: operators, audit: .declaredByHandler, offEventLoop: true) { request, _ in
+            let (answer, customers) = try await self.drain(request)
+            CallAudit.current?.aggregate(rule: "partition \(request.partition) drained for a move to \(request.toOwner)", count: customers)
+            return answer
         }
         router.serverStreaming(Profiles.readPartitionFile, policy: operators, offEventLoop: true) { request, writer, _ in
             try await self.read(request, to: writer)
         }
-        router.unary(Profiles.adoptPartition, policy: operators, offEventLoop: true) { request, context in
-            try await self.adopt(request, context: context)
+        router.unary(Profiles.adoptPartition, policy: operators, audit: .declaredByHandler, offEventLoop: true) { request, context in
+            let answer = try await self.adopt(request, context: context)
+            CallAudit.current?.aggregate(rule: "partition \(request.partition) copied from \(request.fromOwner) (\(answer.sizeBytes) bytes staged)", count: 0)
+            return answer
         }
-        router.unary(Profiles.resumePartition, policy: operators) { request, _ in
-            try await self.resume(request)
+        router.unary(Profiles.resumePartition, policy: operators, audit: .declaredByHandler) { request, _ in
+            let answer = try await self.resume(request)
+            CallAudit.current?.aggregate(rule: "partition \(request.partition) served again (move cancelled)", count: 0)
+            return answer
         }
-        router.unary(Profiles.reloadPartitionMap, policy: operators) { _, _ in
-            try await self.reload()
+        router.unary(Profiles.reloadPartitionMap, policy: operators, audit: .declaredByHandler) { _, _ in
+            let answer = try await self.reload()
+            CallAudit.current?.aggregate(rule: "partition map epoch \(answer.epoch): opened \(answer.opened.isEmpty ? "none" : answer.opened), "
+                + "released \(answer.released.isEmpty ? "none" : answer.released)", count: 0)
+            return answer
         }
     }
 
     // MARK: The old owner
 
-    func drain(_ request: Crm_Profiles_V1_DrainPartitionRequest) async throws -> Crm_Profiles_V1_DrainPartitionResponse {
+    /// Drains the partition; also answers how many customers its file holds (for the audit trail).
+    func drain(_ request: Crm_Profiles_V1_DrainPartitionRequest) async throws -> (Crm_Profiles_V1_DrainPartitionResponse, Int) {
         let partition = try checkedPartition(request.partition)
         guard !request.toOwner.isEmpty else {
             throw RPCError.invalidArgument(field: "to_owner", "required: the owner the partition is moved to (profiles-N or host:port)")
@@ -82,12 +94,14 @@ final class PartitionMoves: Sendable {
             throw RPCError.invalidArgument(field: "to_owner", "is this process (\(routing.ownName)): a partition moves to another one")
         }
         let map = routing.map
-        guard map.owner(of: partition) == routing.ownName else {
+        // A partition whose move committed but whose new owner lost its copy is still held here
+        // (``ProfilesCores/releasing``): draining it again answers its file, to copy once more.
+        guard map.owner(of: partition) == routing.ownName || cores.releasing[partition] != nil else {
             throw RPCError(.failedPrecondition, "partition \(partition) is \(map.owner(of: partition))'s under map epoch \(map.epoch), not "
                 + "\(routing.ownName)'s: drain it at its owner", fieldViolations: [FieldViolation(field: "partition", description: "not owned here")])
         }
         return try await gate.run {
-            let path = try await self.cores.drain(partition, to: request.toOwner)
+            let (path, customers) = try await self.cores.drain(partition, to: request.toOwner)
             try await self.store.write { db in
                 try PartitionMoveRecord.record(db, partition: partition, to: request.toOwner, at: Int64(Date().timeIntervalSince1970 * 1_000))
             }
@@ -95,17 +109,17 @@ final class PartitionMoves: Sendable {
             self.logger.notice("partition drained: its file is ready to be copied", metadata: [
                 "partition": "\(partition)", "to": "\(request.toOwner)", "bytes": "\(fingerprint.size)", "sha256": "\(fingerprint.sha256)",
             ])
-            return .with {
+            return (.with {
                 $0.sizeBytes = fingerprint.size
                 $0.sha256 = fingerprint.sha256
-            }
+            }, customers)
         }
     }
 
     func read(_ request: Crm_Profiles_V1_ReadPartitionFileRequest,
               to writer: ResponseStreamWriter<Crm_Profiles_V1_PartitionFileChunk>) async throws {
         let partition = try checkedPartition(request.partition)
-        guard cores.drained[partition] != nil, let directory = cores.directory else {
+        guard cores.holdsForMove(partition) != nil, let directory = cores.directory else {
             throw RPCError(.failedPrecondition, "partition \(partition) is not drained here: only a drained partition's file is read "
                 + "(DrainPartition first)", fieldViolations: [FieldViolation(field: "partition", description: "not drained here")])
         }
@@ -236,7 +250,7 @@ final class PartitionMoves: Sendable {
                     throw RPCError(.failedPrecondition, "the topology's map changes owners without a new epoch (\(next.epoch)): every change "
                         + "of owners needs the next epoch")
                 }
-                return Self.answer(current, own: own, opened: [], released: [])
+                return Self.answer(current, own: own, opened: [], released: await self.releaseServed())
             }
             let before = Set(current.partitions(ownedBy: own).partitions)
             let after = Set(next.partitions(ownedBy: own).partitions)
@@ -277,16 +291,46 @@ final class PartitionMoves: Sendable {
             let day = self.cores.businessDay
             if day > 0 { _ = try? await self.cores.adopt(day, from: "the partition files of this process") }
             self.routing.adopt(next)
-            for partition in lost {
-                if let directory { try ProfilesCores.deleteFile(of: partition, in: directory) }
-                self.cores.release(partition)
-                try await self.store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
-            }
+            // The files given away are kept until their new owners serve them: a new owner that
+            // lost its staged copy (restarted before the map changed) can still be given the file.
+            for partition in lost { self.cores.committed(partition) }
+            let released = await self.releaseServed()
             self.logger.notice("serving by a new partition map", metadata: [
-                "epoch": "\(next.epoch)", "opened": "\(PartitionSet(opening))", "released": "\(PartitionSet(lost))",
+                "epoch": "\(next.epoch)", "opened": "\(PartitionSet(opening))", "released": "\(PartitionSet(released))",
+                "kept until their new owner serves them": "\(PartitionSet(self.cores.releasing.keys.sorted()))",
             ])
-            return Self.answer(next, own: own, opened: opening, released: lost)
+            return Self.answer(next, own: own, opened: opening, released: released)
         }
+    }
+
+    /// Deletes the files of partitions moved away whose new owner now serves them: it answers a
+    /// map at least as new as this process's that gives it the partition, which it routes by only
+    /// after opening the partition's file (``reload()``). An owner that cannot be asked, or does
+    /// not serve it yet, is asked again at the next reload. Returns the partitions released.
+    private func releaseServed() async -> [Int] {
+        guard let directory = cores.directory else { return [] }
+        let map = routing.map
+        var released: [Int] = []
+        for (partition, _) in cores.releasing.sorted(by: { $0.key < $1.key }) {
+            let owner = map.owner(of: partition)
+            guard owner != routing.ownName else { continue }
+            do {
+                let answer = try await routing.partitionMap(of: owner, timeout: .seconds(5))
+                let serves = answer.epoch >= map.epoch && answer.owners.contains { entry in
+                    entry.name == owner && ((try? PartitionSet(parsing: entry.partitions, in: map.partitioning))?.partitions.contains(partition) ?? false)
+                }
+                guard serves else { continue }
+                try ProfilesCores.deleteFile(of: partition, in: directory)
+                cores.released(partition)
+                try await store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
+                released.append(partition)
+                logger.notice("deleted the file of a partition its new owner serves", metadata: ["partition": "\(partition)", "owner": "\(owner)"])
+            } catch {
+                logger.warning("a moved partition's file is kept: its new owner could not be asked whether it serves it",
+                               metadata: ["partition": "\(partition)", "owner": "\(owner)", "error": "\(error)"])
+            }
+        }
+        return released
     }
 
     private static func answer(_ map: PartitionMap, own: String, opened: [Int], released: [Int]) -> Crm_Profiles_V1_ReloadPartitionMapResponse {
