@@ -166,7 +166,7 @@ if partitions is not None:
     pods = {f"profiles-{i}" for i in range(replicas)}
     if not set(owners) <= pods:
         problems.append(f"topology partitions.owners {sorted(set(owners) - pods)} are not profiles pods {sorted(pods)}")
-    count = int(partitions.get("count", 0))
+    count = partitions.get("count") if isinstance(partitions.get("count"), int) else 0
     covered = []
     for owner, text in owners.items():
         for piece in str(text).split(","):
@@ -196,8 +196,9 @@ if partitions is not None:
             if flag == "--setting":
                 key, _, setting = value.partition("=")
                 settings[key] = setting
-        if settings.get("partitions.count") != str(count):
-            problems.append(f"profiles: partitions.count is {settings.get('partitions.count')!r}, the map's count is {count} "
+        # Unset, profiles uses 64 (Partitioning.defaultCount).
+        if settings.get("partitions.count", "64") != str(count):
+            problems.append(f"profiles: partitions.count is {settings.get('partitions.count', '64 (unset)')!r}, the map's count is {count} "
                             "(the store records it at the first start and refuses another)")
         topology_volumes = {v["name"] for v in pod.get("volumes", []) if re.fullmatch(r"crm-topology(-[a-z0-9]{10})?", v.get("configMap", {}).get("name", ""))}
         mounted = [m for m in container.get("volumeMounts", []) if m["name"] in topology_volumes]
