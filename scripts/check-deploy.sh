@@ -5,8 +5,7 @@
 # fails) for the oldest and newest Kubernetes versions we support, then checks what the schemas
 # cannot: the topology agrees with the replica counts, every StatefulSet has its headless Service
 # and PodDisruptionBudget, every container is non-root, read-only, sized and probed through Health,
-# production, partitioned and any overlay using components/production mask personal data for
-# operators, a partition map's owners are profiles pods and every profiles pod reads that map
+# production and partitioned (built on it) mask personal data for operators, a partition map's owners are profiles pods and every profiles pod reads that map
 # (count, mounted file, owner name, a file per partition), and no secret material is committed.
 # Takes a few seconds; needs no cluster.
 #
@@ -57,12 +56,16 @@ overlays=()
 for overlay in "$work"/kubernetes/overlays/*/; do
   overlays+=("$(basename "$overlay")")
 done
+# Every overlay's Secrets first: an overlay built on another without Secrets of its own
+# (partitioned on production) reads that one's secrets/ folder.
+for name in "${overlays[@]}"; do
+  if grep -q '^secretGenerator:' "$work/kubernetes/overlays/$name/kustomization.yaml"; then
+    deploy/kubernetes/make-secrets.sh "$work/kubernetes/overlays/$name" --days 2 >/dev/null
+  fi
+done
 for name in "${overlays[@]}"; do
   dir="$work/kubernetes/overlays/$name"
-  deploy/kubernetes/make-secrets.sh "$dir" --days 2 >/dev/null
   render "$dir" > "$work/$name.yaml"
-  policy=""
-  if grep -q 'components/production' "$dir/kustomization.yaml"; then policy=production; fi
   for version in "${versions[@]}"; do
     if ! out="$("$validator" --strict --quiet -k "$version" "$work/$name.yaml" 2>&1)"; then
       echo "$out" >&2
@@ -70,11 +73,11 @@ for name in "${overlays[@]}"; do
       exit 1
     fi
   done
-  "$python" - "$name" "$work/$name.yaml" "$policy" <<'EOF'
+  "$python" - "$name" "$work/$name.yaml" <<'EOF'
 import json, re, sys
 import yaml
 
-overlay, path, policy = sys.argv[1], sys.argv[2], sys.argv[3]
+overlay, path = sys.argv[1], sys.argv[2]
 objects = [o for o in yaml.safe_load_all(open(path)) if o]
 problems = []
 def find(kind, name=None):
@@ -145,8 +148,8 @@ for service in ["profiles", "products", "matching", "compensation"]:
                 problems.append(f"{service}: volume {volume['name']} names a missing Secret {volume['secret']['secretName']}")
             elif volume["name"] == "tls" and set(secret.get("data", {})) != {"ca.crt", "tls.crt", "tls.key"}:
                 problems.append(f"{service}: Secret {secret['metadata']['name']} must hold ca.crt, tls.crt and tls.key")
-    if overlay in ("production", "partitioned") or policy == "production":
-        # Operators see personal data masked in production (proto/README.md §8.2; components/production).
+    if overlay in ("production", "partitioned"):
+        # Operators see personal data masked in production (proto/README.md §8.2).
         privacy = [e.get("value", "") for e in container.get("env", []) if e["name"] == f"CRM_{service.upper()}_PRIVACY"]
         if len(privacy) != 1 or json.loads(privacy[0]).get("roles", {}).get("admin") != []:
             problems.append(f"{service}: overlay {overlay} must set CRM_{service.upper()}_PRIVACY with admin seeing no personal data")
