@@ -5,7 +5,9 @@
 # fails) for the oldest and newest Kubernetes versions we support, then checks what the schemas
 # cannot: the topology agrees with the replica counts, every StatefulSet has its headless Service
 # and PodDisruptionBudget, every container is non-root, read-only, sized and probed through Health,
-# and no secret material is committed. Takes a few seconds; needs no cluster.
+# production and partitioned (built on it) mask personal data for operators, a partition map's owners are profiles pods and every profiles pod reads that map
+# (count, mounted file, owner name, a file per partition), and no secret material is committed.
+# Takes a few seconds; needs no cluster.
 #
 # Tools (scripts/setup.sh installs them): kubectl (its `kustomize`) or kustomize; kubernetes-validate
 # from PyPI in tools/venv; openssl.
@@ -54,9 +56,15 @@ overlays=()
 for overlay in "$work"/kubernetes/overlays/*/; do
   overlays+=("$(basename "$overlay")")
 done
+# Every overlay's Secrets first: an overlay built on another without Secrets of its own
+# (partitioned on production) reads that one's secrets/ folder.
+for name in "${overlays[@]}"; do
+  if grep -q '^secretGenerator:' "$work/kubernetes/overlays/$name/kustomization.yaml"; then
+    deploy/kubernetes/make-secrets.sh "$work/kubernetes/overlays/$name" --days 2 >/dev/null
+  fi
+done
 for name in "${overlays[@]}"; do
   dir="$work/kubernetes/overlays/$name"
-  deploy/kubernetes/make-secrets.sh "$dir" --days 2 >/dev/null
   render "$dir" > "$work/$name.yaml"
   for version in "${versions[@]}"; do
     if ! out="$("$validator" --strict --quiet -k "$version" "$work/$name.yaml" 2>&1)"; then
@@ -140,35 +148,82 @@ for service in ["profiles", "products", "matching", "compensation"]:
                 problems.append(f"{service}: volume {volume['name']} names a missing Secret {volume['secret']['secretName']}")
             elif volume["name"] == "tls" and set(secret.get("data", {})) != {"ca.crt", "tls.crt", "tls.key"}:
                 problems.append(f"{service}: Secret {secret['metadata']['name']} must hold ca.crt, tls.crt and tls.key")
-    if overlay == "production":
+    if overlay in ("production", "partitioned"):
         # Operators see personal data masked in production (proto/README.md §8.2).
         privacy = [e.get("value", "") for e in container.get("env", []) if e["name"] == f"CRM_{service.upper()}_PRIVACY"]
         if len(privacy) != 1 or json.loads(privacy[0]).get("roles", {}).get("admin") != []:
-            problems.append(f"{service}: production must set CRM_{service.upper()}_PRIVACY with admin seeing no personal data")
+            problems.append(f"{service}: overlay {overlay} must set CRM_{service.upper()}_PRIVACY with admin seeing no personal data")
     for env in container.get("env", []):
         ref = env.get("valueFrom", {}).get("configMapKeyRef")
         if ref and (ref["name"] not in configs or ref["key"] not in find("ConfigMap", ref["name"])[0].get("data", {})):
             problems.append(f"{service}: env {env['name']} names a missing ConfigMap key {ref['name']}/{ref['key']}")
 
 # The partition map (docs/partitioning.md §5), when the topology has one: its owners are the
-# profiles StatefulSet's pods by name, and every partition has exactly one of them.
+# profiles StatefulSet's pods by name (a pod may own nothing: a node added for partitions to be
+# moved to), every partition has exactly one of them, and every profiles pod reads this map.
 partitions = file_topology.get("partitions")
+summary = ""
 if partitions is not None:
     replicas = sets.get("profiles", {}).get("spec", {}).get("replicas", 1)
     owners = partitions.get("owners", {})
     pods = {f"profiles-{i}" for i in range(replicas)}
-    if set(owners) != pods:
-        problems.append(f"topology partitions.owners {sorted(owners)} are not the profiles pods {sorted(pods)}")
+    if not set(owners) <= pods:
+        problems.append(f"topology partitions.owners {sorted(set(owners) - pods)} are not profiles pods {sorted(pods)}")
+    count = partitions.get("count") if isinstance(partitions.get("count"), int) else 0
     covered = []
     for owner, text in owners.items():
         for piece in str(text).split(","):
+            if not piece.strip():
+                continue
             low, _, high = piece.strip().partition("-")
             try:
                 covered += list(range(int(low), int(high or low) + 1))
             except ValueError:
                 problems.append(f"topology partitions.owners[{owner}]: {piece!r} is not a partition or a range a-b")
-    if sorted(covered) != list(range(int(partitions.get("count", 0)))):
+    if sorted(covered) != list(range(count)):
         problems.append(f"topology partitions: not every partition of {partitions.get('count')} has exactly one owner")
+    if not isinstance(partitions.get("epoch"), int) or partitions["epoch"] < 1:
+        problems.append(f"topology partitions.epoch {partitions.get('epoch')!r} is not a whole number from 1")
+    # What the profiles pods are told: the configuration file's settings, then --setting flags.
+    profiles_set = sets.get("profiles")
+    if profiles_set is not None:
+        pod = profiles_set["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        settings = {}
+        for c in find("ConfigMap"):
+            if c["metadata"]["name"].startswith("crm-config-profiles"):
+                for text in c.get("data", {}).values():
+                    settings.update(json.loads(text).get("settings") or {})
+        args = container.get("args", [])
+        for flag, value in zip(args, args[1:]):
+            if flag == "--setting":
+                key, _, setting = value.partition("=")
+                settings[key] = setting
+        # Unset, profiles uses 64 (Partitioning.defaultCount).
+        if settings.get("partitions.count", "64") != str(count):
+            problems.append(f"profiles: partitions.count is {settings.get('partitions.count', '64 (unset)')!r}, the map's count is {count} "
+                            "(the store records it at the first start and refuses another)")
+        topology_volumes = {v["name"] for v in pod.get("volumes", []) if re.fullmatch(r"crm-topology(-[a-z0-9]{10})?", v.get("configMap", {}).get("name", ""))}
+        mounted = [m for m in container.get("volumeMounts", []) if m["name"] in topology_volumes]
+        path_set = settings.get("partitions.topology", "")
+        if not any(path_set == m["mountPath"].rstrip("/") + "/topology.json" and "subPath" not in m for m in mounted):
+            problems.append(f"profiles: partitions.topology {path_set!r} is not topology.json in a folder mount of crm-topology "
+                            "(not subPath: an updated ConfigMap must reach the file)")
+        if not find("ConfigMap", "crm-topology"):
+            problems.append("crm-topology has a hash suffix: a changed map would make a new ConfigMap and roll every pod "
+                            "instead of reaching the mounted files (options: disableNameSuffixHash: true)")
+        owner = settings.get("partitions.owner")
+        if owner is not None:
+            fields = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in container.get("env", [])}
+            variable = re.fullmatch(r"\$\((\w+)\)", owner)
+            if not variable or fields.get(variable.group(1)) != "metadata.name":
+                problems.append(f"profiles: partitions.owner {owner!r} must be the pod's name, $(VAR) with VAR from metadata.name")
+        if settings.get("partitions.storage") != "file-per-partition":
+            problems.append("profiles: a partitioned overlay keeps a file per partition (partitions.storage=file-per-partition): "
+                            "only such a partition can be moved to another pod")
+    idle = sorted(pods - set(owners))
+    summary = f"; {count} partitions, map epoch {partitions.get('epoch')}, over {len(owners)} owners" + (
+        f" (owning nothing yet: {', '.join(idle)})" if idle else "")
 
 for c in find("ConfigMap"):
     if c["metadata"]["name"].startswith("crm-config"):
@@ -181,7 +236,7 @@ if problems:
     print(f"check-deploy: overlay {overlay}:", *problems, sep="\n  ", file=sys.stderr)
     sys.exit(1)
 print(f"check-deploy: overlay {overlay}: {len(objects)} objects valid; " + ", ".join(
-    f"{n} x{s['spec'].get('replicas', 1)}" for n, s in sets.items()))
+    f"{n} x{s['spec'].get('replicas', 1)}" for n, s in sets.items()) + summary)
 EOF
 done
 echo "check-deploy: ${#overlays[@]} overlays rendered and valid against Kubernetes ${versions[*]} (strict schemas)"
