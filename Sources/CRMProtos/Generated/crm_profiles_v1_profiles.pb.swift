@@ -3063,7 +3063,7 @@ public nonisolated struct Crm_Profiles_V1_ReloadPartitionMapResponse: Sendable {
   /// partitions it started serving (staged files it opened)
   public var opened: String = String()
 
-  /// partitions it stopped serving (drained files it deleted)
+  /// moved-away partitions whose files it deleted: their new owner serves them now
   public var released: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

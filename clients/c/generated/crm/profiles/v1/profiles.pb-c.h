@@ -1851,7 +1851,7 @@ struct  Crm__Profiles__V1__ReloadPartitionMapResponse
    */
   char *opened;
   /*
-   * partitions it stopped serving (drained files it deleted)
+   * moved-away partitions whose files it deleted: their new owner serves them now
    */
   char *released;
 };
