@@ -27,7 +27,7 @@ extension DimensionUpdater: BusinessDayKeeper {}
 enum PartitionStorage: String, Sendable, CaseIterable {
     /// One file, the process's store, holds every owned partition (the default; today's stores).
     case oneFile = "one-file"
-    /// A file per owned partition beside the process's store (`<store>.partitions/p0007.sqlite`),
+    /// A file per owned partition beside the process's store (`profiles.partitions/p0007.sqlite` beside `profiles.sqlite`),
     /// each with its own event log, change feed, updater and index: what moving a partition
     /// moves (docs/partitioning.md §2, §8).
     case filePerPartition = "file-per-partition"
