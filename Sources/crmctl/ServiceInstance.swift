@@ -17,8 +17,9 @@ struct ServiceInstance: Codable {
     /// TLS with its service's certificate from `certs` (scripts/dev-certs.sh names them), or runs
     /// in plaintext when `certs` is nil.
     /// `metricsOffset`: each serves its metrics on its port + the offset (nil: none).
+    /// `partitionFiles`: partitioned profiles processes keep a file per partition (so they can move).
     static func plan(topology: Topology, dataDir: String, binaryDir: String, configDir: String, certs: String?,
-                     metricsOffset: Int? = nil) throws -> [ServiceInstance] {
+                     metricsOffset: Int? = nil, partitionFiles: Bool = false) throws -> [ServiceInstance] {
         var instances: [ServiceInstance] = []
         for service in topology.services {
             for (index, endpoint) in try topology.endpoints(of: service).enumerated() {
@@ -40,6 +41,7 @@ struct ServiceInstance: Codable {
                     // and knows itself as profiles-N, N counted from 0 as the map's owners are.
                     arguments += ["--setting", "partitions.topology=\(path)", "--setting", "partitions.owner=profiles-\(index)",
                                   "--setting", "partitions.count=\(map.partitioning.count)"]
+                    if partitionFiles { arguments += ["--setting", "partitions.storage=file-per-partition"] }
                 }
                 let config = "\(configDir)/\(service)/config.json"
                 if FileManager.default.fileExists(atPath: config) {

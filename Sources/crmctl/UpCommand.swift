@@ -26,6 +26,9 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Once the services are healthy, run `crmctl demo` against them (its options below apply).")
     var demo = false
 
+    @Flag(help: "With a partitioned topology: each profiles process keeps each partition in a file of its own (partitions.storage file-per-partition; new data folders only), so partitions can move (crmctl partitions move).")
+    var partitionFiles = false
+
     @OptionGroup(title: "Demo options (with --demo)") var demoOptions: DemoOptions
 
     func validate() throws {
@@ -45,7 +48,8 @@ struct UpCommand: AsyncParsableCommand {
             binaryDir: Self.binaryDirectory,
             configDir: configDir,
             certs: certs,
-            metricsOffset: metrics ? 10_000 : nil
+            metricsOffset: metrics ? 10_000 : nil,
+            partitionFiles: partitionFiles
         )
         for instance in instances {
             if let pid = supervisor.pid(of: instance.name), supervisor.isAlive(pid) {
