@@ -237,6 +237,11 @@ final class ProfilesCores: BusinessDayKeeper {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Whether a drain of `partition` is waiting for its calls in flight to end (tests).
+    func isWaitingForCalls(on partition: Int) -> Bool {
+        state.withLock { !($0.idleWaiters[partition] ?? []).isEmpty }
+    }
+
     static func moving(_ partition: Int, to owner: String) -> RPCError {
         RPCError(.unavailable, "partition \(partition) is being moved to \(owner) (drained here); retry shortly")
     }
