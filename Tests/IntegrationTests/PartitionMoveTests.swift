@@ -38,295 +38,292 @@ import Testing
     }
 
     @Test func aPartitionMovedWhileWritersRunLosesNothingAndStoresNothingTwice() async throws {
-        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.storage=file-per-partition"])
-        defer { for process in owners { process.terminate() } }
-        let clients = owners.map { $0.adminClient() }
-        let partitioning = try Partitioning(count: Self.count)
-        let customers = (0..<24).map { "MOVE-\($0)" }
-        let moving = Set(customers.filter { partitioning.partition(of: $0) == Self.moving })
-        try #require(moving.count >= 2 && customers.contains { partitioning.partition(of: $0) == 0 }
-                     && customers.contains { partitioning.partition(of: $0) >= 2 }, "every kind of customer is there")
-        for id in customers { try await Self.upsert(id, through: clients[0]) }
-        // A follower of the moving partition's event log, as matching and compensation are: its
-        // cursor before the move.
-        let before = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-            $0.partition = .with { $0.number = UInt32(Self.moving) }
-        }).collect()
+        try await Self.withTwoOwners { workDir, topology, owners in
+            let clients = owners.map { $0.adminClient() }
+            let partitioning = try Partitioning(count: Self.count)
+            let customers = (0..<24).map { "MOVE-\($0)" }
+            let moving = Set(customers.filter { partitioning.partition(of: $0) == Self.moving })
+            try #require(moving.count >= 2 && customers.contains { partitioning.partition(of: $0) == 0 }
+                         && customers.contains { partitioning.partition(of: $0) >= 2 }, "every kind of customer is there")
+            for id in customers { try await Self.upsert(id, through: clients[0]) }
+            // A follower of the moving partition's event log, as matching and compensation are: its
+            // cursor before the move.
+            let before = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
+            }).collect()
 
-        // Writers through both processes, one trade a call, each retried with its key until
-        // acknowledged, as a trading system's feed would.
-        let ledger = SharedLedger()
-        var moveOutput = ""
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for writer in 0..<Self.writers {
-                let client = clients[writer % clients.count]
-                group.addTask {
-                    defer { ledger.withLock { $0.finishedWriters += 1 } }
-                    for call in 0..<Self.tradesPerWriter {
-                        if ledger.withLock({ $0.stop }) { return }
-                        let customer = customers[(writer + call * Self.writers) % customers.count]
-                        let key = "move-\(writer)-\(call)"
-                        var attempts = 0
-                        while true {
-                            attempts += 1
-                            do {
-                                let answer = try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade(key, customer)] })
-                                ledger.withLock { ledger in
-                                    ledger.acknowledged[key] = customer
-                                    ledger.duplicates += Int(answer.duplicates)
-                                    if moving.contains(customer) { ledger.movingAcknowledged += 1 }
+            // Writers through both processes, one trade a call, each retried with its key until
+            // acknowledged, as a trading system's feed would.
+            let ledger = SharedLedger()
+            var moveOutput = ""
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<Self.writers {
+                    let client = clients[writer % clients.count]
+                    group.addTask {
+                        defer { ledger.withLock { $0.finishedWriters += 1 } }
+                        for call in 0..<Self.tradesPerWriter {
+                            if ledger.withLock({ $0.stop }) { return }
+                            let customer = customers[(writer + call * Self.writers) % customers.count]
+                            let key = "move-\(writer)-\(call)"
+                            var attempts = 0
+                            while true {
+                                attempts += 1
+                                do {
+                                    let answer = try await client.unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade(key, customer)] })
+                                    ledger.withLock { ledger in
+                                        ledger.acknowledged[key] = customer
+                                        ledger.duplicates += Int(answer.duplicates)
+                                        if moving.contains(customer) { ledger.movingAcknowledged += 1 }
+                                    }
+                                    break
+                                } catch let error as RPCError where error.code == .unavailable && attempts < 2_000 {
+                                    ledger.withLock { ledger in
+                                        if moving.contains(customer) { ledger.refusedMoving += 1 } else { ledger.refusedOthers += 1 }
+                                    }
+                                    try await Task.sleep(for: .milliseconds(5))
+                                } catch {
+                                    ledger.withLock { $0.otherFailures.append("\(key): \(error)") }
+                                    return
                                 }
-                                break
-                            } catch let error as RPCError where error.code == .unavailable && attempts < 2_000 {
-                                ledger.withLock { ledger in
-                                    if moving.contains(customer) { ledger.refusedMoving += 1 } else { ledger.refusedOthers += 1 }
-                                }
-                                try await Task.sleep(for: .milliseconds(5))
-                            } catch {
-                                ledger.withLock { $0.otherFailures.append("\(key): \(error)") }
-                                return
                             }
                         }
                     }
                 }
+                func progressed(_ condition: (Ledger) -> Bool) async throws {
+                    try await waitUntil {
+                        let (met, writersLeft) = ledger.withLock { (condition($0), $0.finishedWriters < Self.writers) }
+                        if !met && !writersLeft { throw RPCError(.internal, "the writers stopped before the condition held") }
+                        return met
+                    }
+                }
+                try await progressed { $0.movingAcknowledged >= 100 }
+                let move = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+                    "partitions", "move", "\(Self.moving)", "--to", "profiles-1", "--topology", topology.url.path, "--data-dir", workDir.path,
+                ], workDir: workDir, name: "move")
+                let status = await move.exit()
+                moveOutput = move.standardOutput + move.standardError
+                #expect(status == 0, "\(moveOutput)")
+                let atMove = ledger.withLock { $0.movingAcknowledged }
+                try await progressed { $0.movingAcknowledged >= atMove + 200 }
+                ledger.withLock { $0.stop = true }
+                try await group.waitForAll()
             }
-            func progressed(_ condition: (Ledger) -> Bool) async throws {
-                try await waitUntil {
-                    let (met, writersLeft) = ledger.withLock { (condition($0), $0.finishedWriters < Self.writers) }
-                    if !met && !writersLeft { throw RPCError(.internal, "the writers stopped before the condition held") }
-                    return met
+            let seen = ledger.withLock { $0 }
+            #expect(seen.otherFailures.isEmpty, "\(seen.otherFailures.prefix(5))")
+            #expect(seen.duplicates == 0, "a refused call was stored: \(seen.duplicates) duplicates on retry")
+            // Only the moving partition's calls were refused.
+            #expect(seen.refusedOthers == 0, "\(seen.refusedOthers) calls for partitions that did not move were refused")
+
+            // Both processes route by the new map.
+            for client in clients {
+                let map = try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init())
+                #expect(map.epoch == 2)
+                #expect(Dictionary(uniqueKeysWithValues: map.owners.map { ($0.name, $0.partitions) }) == ["profiles-0": "0", "profiles-1": "1-3"])
+            }
+            #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path),
+                    "the old owner deleted its copy")
+
+            // Every partition's log, read from its owner now: every acknowledged trade exactly once,
+            // in its customer's partition; none that was not acknowledged.
+            var stored: [String: Int] = [:]
+            for partition in 0..<Self.count {
+                let owner = partition == 0 ? clients[0] : clients[1]
+                let events = try await owner.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                    $0.types = [.trade]
+                    $0.partition = .with { $0.number = UInt32(partition) }
+                }).collect()
+                for event in events {
+                    stored[event.trade.idempotencyKey, default: 0] += 1
+                    #expect(partitioning.partition(of: event.trade.customerID) == partition, "\(event.trade.idempotencyKey) in partition \(partition)")
                 }
             }
-            try await progressed { $0.movingAcknowledged >= 100 }
-            let move = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
-                "partitions", "move", "\(Self.moving)", "--to", "profiles-1", "--topology", topology.url.path, "--data-dir", workDir.path,
-            ], workDir: workDir, name: "move")
-            let status = await move.exit()
-            moveOutput = move.standardOutput + move.standardError
-            #expect(status == 0, "\(moveOutput)")
-            let atMove = ledger.withLock { $0.movingAcknowledged }
-            try await progressed { $0.movingAcknowledged >= atMove + 200 }
-            ledger.withLock { $0.stop = true }
-            try await group.waitForAll()
-        }
-        let seen = ledger.withLock { $0 }
-        #expect(seen.otherFailures.isEmpty, "\(seen.otherFailures.prefix(5))")
-        #expect(seen.duplicates == 0, "a refused call was stored: \(seen.duplicates) duplicates on retry")
-        // Only the moving partition's calls were refused.
-        #expect(seen.refusedOthers == 0, "\(seen.refusedOthers) calls for partitions that did not move were refused")
+            #expect(Set(stored.keys) == Set(seen.acknowledged.keys),
+                    "missing \(Set(seen.acknowledged.keys).subtracting(stored.keys).sorted().prefix(5)), unexpected \(Set(stored.keys).subtracting(seen.acknowledged.keys).sorted().prefix(5))")
+            #expect(stored.values.allSatisfy { $0 == 1 }, "stored twice: \(stored.filter { $0.value > 1 }.keys.sorted().prefix(5))")
 
-        // Both processes route by the new map.
-        for client in clients {
-            let map = try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init())
-            #expect(map.epoch == 2)
-            #expect(Dictionary(uniqueKeysWithValues: map.owners.map { ($0.name, $0.partitions) }) == ["profiles-0": "0", "profiles-1": "1-3"])
-        }
-        #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path),
-                "the old owner deleted its copy")
-
-        // Every partition's log, read from its owner now: every acknowledged trade exactly once,
-        // in its customer's partition; none that was not acknowledged.
-        var stored: [String: Int] = [:]
-        for partition in 0..<Self.count {
-            let owner = partition == 0 ? clients[0] : clients[1]
-            let events = try await owner.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-                $0.types = [.trade]
-                $0.partition = .with { $0.number = UInt32(partition) }
+            // The follower resumes after its cursor, through the old owner (which forwards the moved
+            // partition's log): the events it had, then the rest, ids increasing, none repeated.
+            let cursor = before.last?.eventID ?? 0
+            let after = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.afterEventID = cursor
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
             }).collect()
-            for event in events {
-                stored[event.trade.idempotencyKey, default: 0] += 1
-                #expect(partitioning.partition(of: event.trade.customerID) == partition, "\(event.trade.idempotencyKey) in partition \(partition)")
-            }
+            let whole = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
+            }).collect()
+            #expect((before + after).map(\.eventID) == whole.map(\.eventID))
+            #expect(zip(whole, whole.dropFirst()).allSatisfy { $0.eventID < $1.eventID })
+            #expect(whole.filter { $0.type == .trade }.count == seen.acknowledged.values.filter { moving.contains($0) }.count)
+            #expect(moveOutput.contains("map epoch 2"), "\(moveOutput)")
+
+            // The compliance officer's view: who drained the partition, to where, how many customers.
+            let compliance = RPCClient(configuration: ClientConfiguration(endpoints: [owners[0].endpoint], security: owners[0].clientSecurity,
+                                                                          token: "dev-compliance-token"))
+            var drains: [Crm_Audit_V1_AuditRecord] = []
+            var query = Crm_Audit_V1_QueryAuditRequest.with { $0.principal = "ops"; $0.page.pageSize = 1_000 }
+            repeat {
+                let page = try await compliance.unary(Crm_Audit_V1_Audit.queryAudit, query)
+                drains += page.records.filter { $0.method == Crm_Profiles_V1_Profiles.drainPartition.path }
+                query.page.pageToken = page.page.nextPageToken
+            } while !query.page.pageToken.isEmpty
+            #expect(drains.map(\.aggregateRule) == ["partition 1 drained for a move to profiles-1"], "\(drains)")
+            #expect(drains.first?.aggregateCount == UInt64(moving.count))
+            await compliance.close()
+            for client in clients { await client.close() }
         }
-        #expect(Set(stored.keys) == Set(seen.acknowledged.keys),
-                "missing \(Set(seen.acknowledged.keys).subtracting(stored.keys).sorted().prefix(5)), unexpected \(Set(stored.keys).subtracting(seen.acknowledged.keys).sorted().prefix(5))")
-        #expect(stored.values.allSatisfy { $0 == 1 }, "stored twice: \(stored.filter { $0.value > 1 }.keys.sorted().prefix(5))")
-
-        // The follower resumes after its cursor, through the old owner (which forwards the moved
-        // partition's log): the events it had, then the rest, ids increasing, none repeated.
-        let cursor = before.last?.eventID ?? 0
-        let after = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-            $0.afterEventID = cursor
-            $0.partition = .with { $0.number = UInt32(Self.moving) }
-        }).collect()
-        let whole = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-            $0.partition = .with { $0.number = UInt32(Self.moving) }
-        }).collect()
-        #expect((before + after).map(\.eventID) == whole.map(\.eventID))
-        #expect(zip(whole, whole.dropFirst()).allSatisfy { $0.eventID < $1.eventID })
-        #expect(whole.filter { $0.type == .trade }.count == seen.acknowledged.values.filter { moving.contains($0) }.count)
-        #expect(moveOutput.contains("map epoch 2"), "\(moveOutput)")
-
-        // The compliance officer's view: who drained the partition, to where, how many customers.
-        let compliance = RPCClient(configuration: ClientConfiguration(endpoints: [owners[0].endpoint], security: owners[0].clientSecurity,
-                                                                      token: "dev-compliance-token"))
-        var drains: [Crm_Audit_V1_AuditRecord] = []
-        var query = Crm_Audit_V1_QueryAuditRequest.with { $0.principal = "ops"; $0.page.pageSize = 1_000 }
-        repeat {
-            let page = try await compliance.unary(Crm_Audit_V1_Audit.queryAudit, query)
-            drains += page.records.filter { $0.method == Crm_Profiles_V1_Profiles.drainPartition.path }
-            query.page.pageToken = page.page.nextPageToken
-        } while !query.page.pageToken.isEmpty
-        #expect(drains.map(\.aggregateRule) == ["partition 1 drained for a move to profiles-1"], "\(drains)")
-        #expect(drains.first?.aggregateCount == UInt64(moving.count))
-        await compliance.close()
-        for client in clients { await client.close() }
     }
 
     @Test func aDrainOutlivesARestartAStagedCopyIsDroppedAndAnUndrainedPartitionCannotBeTaken() async throws {
-        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let files = ["--setting", "partitions.storage=file-per-partition"]
-        let owners = try await topology.startOwners(in: workDir, extra: files)
-        defer { for process in owners { process.terminate() } }
-        var clients = owners.map { $0.adminClient() }
-        let customer = try Self.customerOfTheMovingPartition("STAY")
-        try await Self.upsert(customer, through: clients[1])
-        _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("stay-1", customer)] })
+        try await Self.withTwoOwners { workDir, topology, owners in
+            var clients = owners.map { $0.adminClient() }
+            let customer = try Self.customerOfTheMovingPartition("STAY")
+            try await Self.upsert(customer, through: clients[1])
+            _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("stay-1", customer)] })
 
-        // A map that takes the partition from profiles-0 before it was drained: refused, the map in force stays.
-        try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
-        let refused = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
-        #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
-        let refusedAtOwner = await statusOf { _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
-        #expect(refusedAtOwner?.code == .failedPrecondition && refusedAtOwner?.message.contains("has not drained") == true,
-                "\(String(describing: refusedAtOwner))")
-        #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 1)
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })  // the map of epoch 1 again
+            // A map that takes the partition from profiles-0 before it was drained: refused, the map in force stays.
+            try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+            let refused = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+            #expect(refused?.code == .failedPrecondition, "\(String(describing: refused))")
+            let refusedAtOwner = await statusOf { _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+            #expect(refusedAtOwner?.code == .failedPrecondition && refusedAtOwner?.message.contains("has not drained") == true,
+                    "\(String(describing: refusedAtOwner))")
+            #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 1)
+            try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })  // the map of epoch 1 again
 
-        // Drained and copied, then both restarted before the map changed: the owner keeps the
-        // partition drained (refused, UNAVAILABLE), the other drops its staged copy.
-        let (drained, adopted) = try await Self.drainAndAdopt(clients)
-        #expect(adopted.sizeBytes == drained.sizeBytes && drained.sizeBytes > 0)
-        let staged = workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite.incoming")
-        #expect(FileManager.default.fileExists(atPath: staged.path))
-        let whileDrained = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) }
-        #expect(whileDrained?.code == .unavailable, "\(String(describing: whileDrained))")
-        // A copy that does not match what the drain answered is refused.
-        let corrupt = await statusOf {
-            _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
-                $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes
-                $0.sha256 = String(repeating: "0", count: 64)
-            })
-        }
-        #expect(corrupt?.code == .dataLoss, "\(String(describing: corrupt))")
+            // Drained and copied, then both restarted before the map changed: the owner keeps the
+            // partition drained (refused, UNAVAILABLE), the other drops its staged copy.
+            let (drained, adopted) = try await Self.drainAndAdopt(clients)
+            #expect(adopted.sizeBytes == drained.sizeBytes && drained.sizeBytes > 0)
+            let staged = workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite.incoming")
+            #expect(FileManager.default.fileExists(atPath: staged.path))
+            let whileDrained = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) }
+            #expect(whileDrained?.code == .unavailable, "\(String(describing: whileDrained))")
+            // A copy that does not match what the drain answered is refused.
+            let corrupt = await statusOf {
+                _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                    $0.partition = UInt32(Self.moving); $0.fromOwner = "profiles-0"; $0.sizeBytes = drained.sizeBytes
+                    $0.sha256 = String(repeating: "0", count: 64)
+                })
+            }
+            #expect(corrupt?.code == .dataLoss, "\(String(describing: corrupt))")
 
-        for client in clients { await client.close() }
-        for process in owners { _ = process.terminate() }
-        for (ordinal, process) in owners.enumerated() {
-            try await process.start(arguments: topology.ownerArguments(ordinal) + files)
-        }
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
-        clients = owners.map { $0.adminClient() }
-        #expect(!FileManager.default.fileExists(atPath: staged.path), "a staged copy the map does not give is dropped at start")
-        // Through profiles-1, which may first try profiles-0's old port (its peers' endpoints were
-        // written after both restarted): UNAVAILABLE either way, until profiles-0 answers that the
-        // partition is being moved.
-        try await waitUntil(every: .milliseconds(20)) {
-            let afterRestart = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) }
-            try #require(afterRestart?.code == .unavailable, "\(String(describing: afterRestart))")
-            return afterRestart?.message.contains("being moved") == true
-        }
-        let health = try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
-        #expect(health.details["partitions_drained"] == "1 to profiles-1")
+            for client in clients { await client.close() }
+            for process in owners { _ = process.terminate() }
+            for (ordinal, process) in owners.enumerated() {
+                try await process.start(arguments: topology.ownerArguments(ordinal) + Self.files)
+            }
+            try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
+            clients = owners.map { $0.adminClient() }
+            #expect(!FileManager.default.fileExists(atPath: staged.path), "a staged copy the map does not give is dropped at start")
+            // Through profiles-1, which may first try profiles-0's old port (its peers' endpoints were
+            // written after both restarted): UNAVAILABLE either way, until profiles-0 answers that the
+            // partition is being moved.
+            try await waitUntil(every: .milliseconds(20)) {
+                let afterRestart = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) }
+                try #require(afterRestart?.code == .unavailable, "\(String(describing: afterRestart))")
+                return afterRestart?.message.contains("being moved") == true
+            }
+            let health = try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest())
+            #expect(health.details["partitions_drained"] == "1 to profiles-1")
 
-        // Cancelled: served again, everything there.
-        let resume = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
-            "partitions", "resume", "\(Self.moving)", "--topology", topology.url.path, "--data-dir", workDir.path,
-        ], workDir: workDir, name: "resume")
-        #expect(await resume.exit() == 0, "\(resume.standardOutput)\(resume.standardError)")
-        try await waitUntil(every: .milliseconds(20)) {
-            await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) } == nil
+            // Cancelled: served again, everything there.
+            let resume = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+                "partitions", "resume", "\(Self.moving)", "--topology", topology.url.path, "--data-dir", workDir.path,
+            ], workDir: workDir, name: "resume")
+            #expect(await resume.exit() == 0, "\(resume.standardOutput)\(resume.standardError)")
+            try await waitUntil(every: .milliseconds(20)) {
+                await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }) } == nil
+            }
+            let events = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
+            }).collect()
+            #expect(events.map(\.trade.idempotencyKey) == ["stay-1"])
+            #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_drained"] == nil)
+            for client in clients { await client.close() }
         }
-        let events = try await clients[0].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-            $0.partition = .with { $0.number = UInt32(Self.moving) }
-        }).collect()
-        #expect(events.map(\.trade.idempotencyKey) == ["stay-1"])
-        #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_drained"] == nil)
-        for client in clients { await client.close() }
     }
 
     @Test func aMoveCompletedBySIGHUPServesThePartitionAtItsNewOwner() async throws {
-        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.storage=file-per-partition"])
-        defer { for process in owners { process.terminate() } }
-        let clients = owners.map { $0.adminClient() }
-        let customer = try Self.customerOfTheMovingPartition("HUP")
-        try await Self.upsert(customer, through: clients[0])
-        _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("hup-1", customer)] })
-        _ = try await Self.drainAndAdopt(clients)
-        try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
-        // The new owner first, as crmctl does: the old one then forwards to a process that serves it.
-        for (place, process) in owners.enumerated().reversed() {
-            process.hangUp()
-            try await waitUntil(every: .milliseconds(20)) {
-                try await clients[place].unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 2
+        try await Self.withTwoOwners { workDir, topology, owners in
+            let clients = owners.map { $0.adminClient() }
+            let customer = try Self.customerOfTheMovingPartition("HUP")
+            try await Self.upsert(customer, through: clients[0])
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("hup-1", customer)] })
+            _ = try await Self.drainAndAdopt(clients)
+            try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+            // The new owner first, as crmctl does: the old one then forwards to a process that serves it.
+            for (place, process) in owners.enumerated().reversed() {
+                process.hangUp()
+                try await waitUntil(every: .milliseconds(20)) {
+                    try await clients[place].unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 2
+                }
             }
+            let answer = try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer })
+            #expect(answer.customer.customerID == customer)
+            let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
+            }).collect()
+            #expect(events.map(\.trade.idempotencyKey) == ["hup-1"])
+            #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path))
+            #expect(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite").path))
+            for client in clients { await client.close() }
         }
-        let answer = try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer })
-        #expect(answer.customer.customerID == customer)
-        let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-            $0.partition = .with { $0.number = UInt32(Self.moving) }
-        }).collect()
-        #expect(events.map(\.trade.idempotencyKey) == ["hup-1"])
-        #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path))
-        #expect(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite").path))
-        for client in clients { await client.close() }
     }
 
     /// The old owner deletes a moved partition's file only once the new owner serves it: a new
     /// owner restarted between the copy and the map's change has dropped its staged copy, and
     /// the move is finished by copying the kept file again (`crmctl partitions move --from`).
     @Test func aNewOwnerThatLostItsCopyIsGivenTheKeptFileAgain() async throws {
+        try await Self.withTwoOwners { workDir, topology, owners in
+            var clients = owners.map { $0.adminClient() }
+            let customer = try Self.customerOfTheMovingPartition("LOST")
+            try await Self.upsert(customer, through: clients[0])
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("lost-1", customer)] })
+            _ = try await Self.drainAndAdopt(clients)
+
+            // The new owner restarts before the map changes: its staged copy is dropped.
+            await clients[1].close()
+            _ = owners[1].terminate()
+            try await owners[1].start(arguments: topology.ownerArguments(1) + Self.files)
+            try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
+            clients[1] = owners[1].adminClient()
+            try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+
+            let refused = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+            #expect(refused?.code == .failedPrecondition && refused?.message.contains("holds no copy") == true, "\(String(describing: refused))")
+            let oldOwner = try await clients[0].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init())
+            #expect(oldOwner.epoch == 2 && oldOwner.released.isEmpty, "\(oldOwner)")
+            let kept = workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite")
+            #expect(FileManager.default.fileExists(atPath: kept.path), "the only copy is kept")
+            #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_moved_kept"] == "1 to profiles-1")
+
+            let finish = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+                "partitions", "move", "\(Self.moving)", "--to", "profiles-1", "--from", "profiles-0", "--topology", topology.url.path, "--data-dir", workDir.path,
+            ], workDir: workDir, name: "finish")
+            #expect(await finish.exit() == 0, "\(finish.standardOutput)\(finish.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: kept.path), "released once the new owner serves it")
+            let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
+            }).collect()
+            #expect(events.map(\.trade.idempotencyKey) == ["lost-1"])
+            #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }).customer.customerID == customer)
+            for client in clients { await client.close() }
+        }
+    }
+
+    /// The setting that makes a profiles process keep a file per partition (what moves need).
+    static let files = ["--setting", "partitions.storage=file-per-partition"]
+
+    /// Two profiles executables (profiles-0 owns 0-1, profiles-1 owns 2-3), each a file per
+    /// partition, in a work folder removed afterwards; `body` may restart them.
+    private static func withTwoOwners(_ body: (URL, OwnersTopology, [ServiceProcess]) async throws -> Void) async throws {
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-move-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
-        let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let files = ["--setting", "partitions.storage=file-per-partition"]
+        let topology = try OwnersTopology(in: workDir, count: count)
         let owners = try await topology.startOwners(in: workDir, extra: files)
         defer { for process in owners { process.terminate() } }
-        var clients = owners.map { $0.adminClient() }
-        let customer = try Self.customerOfTheMovingPartition("LOST")
-        try await Self.upsert(customer, through: clients[0])
-        _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("lost-1", customer)] })
-        _ = try await Self.drainAndAdopt(clients)
-
-        // The new owner restarts before the map changes: its staged copy is dropped.
-        await clients[1].close()
-        _ = owners[1].terminate()
-        try await owners[1].start(arguments: topology.ownerArguments(1) + files)
-        try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
-        clients[1] = owners[1].adminClient()
-        try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
-
-        let refused = await statusOf { _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
-        #expect(refused?.code == .failedPrecondition && refused?.message.contains("holds no copy") == true, "\(String(describing: refused))")
-        let oldOwner = try await clients[0].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init())
-        #expect(oldOwner.epoch == 2 && oldOwner.released.isEmpty, "\(oldOwner)")
-        let kept = workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite")
-        #expect(FileManager.default.fileExists(atPath: kept.path), "the only copy is kept")
-        #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_moved_kept"] == "1 to profiles-1")
-
-        let finish = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
-            "partitions", "move", "\(Self.moving)", "--to", "profiles-1", "--from", "profiles-0", "--topology", topology.url.path, "--data-dir", workDir.path,
-        ], workDir: workDir, name: "finish")
-        #expect(await finish.exit() == 0, "\(finish.standardOutput)\(finish.standardError)")
-        #expect(!FileManager.default.fileExists(atPath: kept.path), "released once the new owner serves it")
-        let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
-            $0.partition = .with { $0.number = UInt32(Self.moving) }
-        }).collect()
-        #expect(events.map(\.trade.idempotencyKey) == ["lost-1"])
-        #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }).customer.customerID == customer)
-        for client in clients { await client.close() }
+        try await body(workDir, topology, owners)
     }
 
     private static func customerOfTheMovingPartition(_ prefix: String) throws -> String {
