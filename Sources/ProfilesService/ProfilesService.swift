@@ -178,19 +178,14 @@ public struct ProfilesService: CRMService {
             details["partition_files"] = "\(cores.all.count) in \(ProfilesCores.directory(ofStore: storePath).path)"
         }
         let map = routing.map
-        if !routing.ownsEverything || routing.mapped {
+        if routing.mapped {
             let owned = map.partitions(ownedBy: routing.ownName)
             details["partitions"] = "\(owned.partitions.isEmpty ? "none" : owned.description) of \(map.partitioning.count) as "
                 + "\(routing.ownName), map epoch \(map.epoch)"
         }
-        let drained = cores.drained
-        if !drained.isEmpty {
-            details["partitions_drained"] = drained.keys.sorted().map { "\($0) to \(drained[$0] ?? "")" }.joined(separator: ", ")
-        }
-        let releasing = cores.releasing
-        if !releasing.isEmpty {
-            // Moved away; the files are kept until the new owners serve them (the next reload checks).
-            details["partitions_moved_kept"] = releasing.keys.sorted().map { "\($0) to \(releasing[$0] ?? "")" }.joined(separator: ", ")
+        // Drained for a move; moved away, the files kept until the new owners serve them (the next reload checks).
+        for (key, moves) in [("partitions_drained", cores.drained), ("partitions_moved_kept", cores.releasing)] where !moves.isEmpty {
+            details[key] = moves.sorted { $0.key < $1.key }.map { "\($0.key) to \($0.value)" }.joined(separator: ", ")
         }
         if let gossip {
             details.merge(gossip.details) { own, _ in own }

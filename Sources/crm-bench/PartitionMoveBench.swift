@@ -66,7 +66,7 @@ struct PartitionMoveMeasure {
                 $0.partition = UInt32(partition); $0.fromOwner = from; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
             })
             let afterCopy = clock.now
-            try writeTopology(next)
+            try next.writeTopology(endpoints: endpoints, to: topology)
             for client in [target, source] + owners.filter({ $0.key != from && $0.key != to }).map(\.value) {
                 let answer = try await client.unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init())
                 guard answer.epoch == next.epoch else { throw ValidationError("a process answered epoch \(answer.epoch) after the reload, not \(next.epoch)") }
@@ -94,10 +94,15 @@ struct PartitionMoveMeasure {
         return (figures, next)
     }
 
-    private func writeTopology(_ map: PartitionMap) throws {
+}
+
+extension PartitionMap {
+    /// Writes a topology holding only the profiles processes' `endpoints` and this map (what the
+    /// partition benches' processes read, before and after each move).
+    func writeTopology(endpoints: [String], to url: URL) throws {
         let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
-        let text = #"{"profiles": [\#(list)], "partitions": \#(String(decoding: map.json, as: UTF8.self))}"#
-        try Data(text.utf8).write(to: topology, options: .atomic)
+        let text = #"{"profiles": [\#(list)], "partitions": \#(String(decoding: json, as: UTF8.self))}"#
+        try Data(text.utf8).write(to: url, options: .atomic)
     }
 }
 

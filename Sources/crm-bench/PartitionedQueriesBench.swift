@@ -93,12 +93,10 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
 
         // The map: owners by name, their endpoints once they listen.
         let topology = directory.appendingPathComponent("topology.json")
-        func writeTopology(_ endpoints: [String]) throws {
-            let owners = (0..<processes).map { "\"profiles-\($0)\": \"\(ranges[$0].lowerBound)-\(ranges[$0].upperBound - 1)\"" }.joined(separator: ", ")
-            let list = endpoints.map { "\"\($0)\"" }.joined(separator: ", ")
-            try Data(#"{"profiles": [\#(list)], "partitions": {"count": \#(partitions), "epoch": 1, "owners": {\#(owners)}}}"#.utf8).write(to: topology)
-        }
-        try writeTopology([])
+        let map = try PartitionMap(partitioning: partitioning, epoch: 1, owners: Dictionary(uniqueKeysWithValues: (0..<processes).map {
+            ("profiles-\($0)", PartitionSet(Array(ranges[$0])))
+        }))
+        try map.writeTopology(endpoints: [], to: topology)
         var launched: [ServiceExecutable] = []
         defer { for process in launched { process.stop() } }
         var ports: [Int] = []
@@ -124,7 +122,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
             launched.append(process)
             ports.append(try await process.start())
         }
-        try writeTopology(ports.dropFirst().map { "127.0.0.1:\($0)" })
+        try map.writeTopology(endpoints: ports.dropFirst().map { "127.0.0.1:\($0)" }, to: topology)
         let clients = ports.map { RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: $0)], token: Self.token, defaultDeadline: .seconds(120))) }
         // Ready when every process has loaded its index: until then a count scans the store, so the
         // count of everyone is timed until it comes from the index (the whole store in one pass at
@@ -187,7 +185,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         print("| call | one process p50 / p99 | \(processes) processes p50 / p99 | ratio of p50s |\n|---|---:|---:|---:|")
         for row in rows { print(row) }
         if moves > 0 {
-            try await measureMoves(clients: clients, ports: ports, topology: topology, ranges: ranges, partitioning: partitioning)
+            try await measureMoves(clients: clients, ports: ports, topology: topology, map: map, ranges: ranges)
         }
         for client in clients { await client.close() }
     }
@@ -195,7 +193,8 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
     /// Moves partition `ranges[0].lowerBound` from profiles-0 to profiles-1 and back, `moves` times
     /// each way, under probes through profiles-0; prints each move and the medians, then checks
     /// that every count through the owners still equals the reference's.
-    private func measureMoves(clients: [RPCClient], ports: [Int], topology: URL, ranges: [Range<Int>], partitioning: Partitioning) async throws {
+    private func measureMoves(clients: [RPCClient], ports: [Int], topology: URL, map initial: PartitionMap, ranges: [Range<Int>]) async throws {
+        let partitioning = initial.partitioning
         let partition = ranges[0].lowerBound
         let ids = (0..<customers).lazy.map { ProfilesScaleBench.customer($0).customerID }
         guard let moving = ids.first(where: { partitioning.partition(of: $0) == partition }),
@@ -207,9 +206,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         for ordinal in 0..<processes { owners["profiles-\(ordinal)"] = clients[1 + ordinal] }
         let measure = PartitionMoveMeasure(partition: partition, owners: owners, entry: clients[1], movingCustomer: moving, stayingCustomer: staying,
                                            topology: topology, endpoints: ports.dropFirst().map { "127.0.0.1:\($0)" })
-        var map = try PartitionMap(partitioning: partitioning, epoch: 1, owners: Dictionary(uniqueKeysWithValues: (0..<processes).map {
-            ("profiles-\($0)", PartitionSet(Array(ranges[$0])))
-        }))
+        var map = initial
         print("\nmoving partition \(partition) (\(inPartition) customers) between profiles-0 and profiles-1, \(moves) times each way, "
             + "while two probers call GetCustomer through profiles-0 back to back (one for a customer of the partition, one for another of profiles-0's); milliseconds\n")
         print("| move | file MiB | drain | copy (MiB/s) | map + reloads | refused window | refused calls | others refused | probes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")

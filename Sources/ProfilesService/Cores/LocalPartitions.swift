@@ -180,8 +180,7 @@ struct LocalPartitions: Sendable {
         /// `once` asks only the first file (firm-wide records every core shares).
         func unaryAll(_ path: String, payload: Data, context: CallContext, once: Bool = false,
                       next: @escaping @Sendable (Data, CallContext) async throws -> Data) async throws -> [Data] {
-            guard isSplit else { return [try await next(payload, context)] }
-            if once { return [try await next(payload, context)] }
+            guard isSplit, !once else { return [try await next(payload, context)] }
             return try await cores.usingEvery { taken in
                 try await withThrowingTaskGroup(of: (Int, Data).self) { group in
                     for (place, part) in taken.enumerated() {
@@ -212,22 +211,15 @@ struct LocalPartitions: Sendable {
                         _ = try await router.invoke(path, payload: payload, context: context, sink: sink)
                     }
                 }
-                do {
-                    let result = try await body(started.map(\.stream))
-                    // A stream the body stopped reading early is still reading its file: it ends
-                    // before the files stop being counted in flight.
-                    for (_, producer) in started {
-                        producer.cancel()
-                        await producer.value
-                    }
-                    return result
-                } catch {
-                    for (_, producer) in started {
-                        producer.cancel()
-                        await producer.value
-                    }
-                    throw error
+                let result: Result<T, any Error>
+                do { result = .success(try await body(started.map(\.stream))) } catch { result = .failure(error) }
+                // A stream the body stopped reading early is still reading its file: it ends
+                // before the files stop being counted in flight.
+                for (_, producer) in started {
+                    producer.cancel()
+                    await producer.value
                 }
+                return try result.get()
             }
         }
     }

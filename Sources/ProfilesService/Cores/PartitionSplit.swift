@@ -77,7 +77,7 @@ public enum PartitionSplit {
         var files: [Int: DatabasePool] = [:]
         func file(_ partition: Int) throws -> DatabasePool {
             if let pool = files[partition] { return pool }
-            let pool = try SQLiteStore.open(path: splitting.appendingPathComponent(ProfilesCores.fileName(of: partition)).path,
+            let pool = try SQLiteStore.open(path: ProfilesCores.file(of: partition, in: splitting).path,
                                             migrator: ProfilesSchema.migrator, maximumReaderCount: 1, cacheKiB: 2_048)
             files[partition] = pool
             return pool
@@ -153,7 +153,7 @@ public enum PartitionSplit {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sqlite") }
         report.files = names.count
         for partition in 0..<partitioning.count {
-            let path = directory.appendingPathComponent(ProfilesCores.fileName(of: partition)).path
+            let path = ProfilesCores.file(of: partition, in: directory).path
             let held = FileManager.default.fileExists(atPath: path)
             for table in tables {
                 let want = expected[table]?[partition] ?? 0

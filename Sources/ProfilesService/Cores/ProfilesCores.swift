@@ -105,7 +105,6 @@ final class ProfilesCores: BusinessDayKeeper {
             guard let database = files[partition] else { continue }
             cores.append(makeCore(partition, database))
         }
-        days.cores.withLock { $0 = cores }
         state.withLock { $0.cores = cores }
         for core in cores { startsContinuation.yield(core) }
     }
@@ -113,9 +112,11 @@ final class ProfilesCores: BusinessDayKeeper {
     private func makeCore(_ partition: Int, _ database: DatabasePool) -> ProfilesCore {
         var coreLogger = logger
         coreLogger[metadataKey: "partition"] = "\(partition)"
-        let days = self.days
         return ProfilesCore(partition: partition, database: database, classifier: classifier, schema: schema, logger: coreLogger,
-                            onNewDay: { day in days.announce(day, from: partition) })
+                            onNewDay: { [weak self] day in
+                                guard let self else { return }
+                                self.days.announce(day, from: partition, to: self.all.filter { $0.partition != partition })
+                            })
     }
 
     /// The cores serving now, in partition order (one for one-file storage).
@@ -138,8 +139,6 @@ final class ProfilesCores: BusinessDayKeeper {
     /// customers' windows for it), so every file's windows end on the same day, the newest any
     /// of them has seen.
     private final class DayAnnouncer: Sendable {
-        /// The cores serving now (kept by ``ProfilesCores`` as partitions join and leave).
-        let cores = Mutex<[ProfilesCore]>([])
         private let announced = Atomic<DayNumber>(0)
         private let logger: Logger
 
@@ -147,9 +146,9 @@ final class ProfilesCores: BusinessDayKeeper {
             self.logger = logger
         }
 
-        func announce(_ day: DayNumber, from partition: Int) {
+        /// Hands `day` to `others` (the cores serving now but the announcing one's).
+        func announce(_ day: DayNumber, from partition: Int, to others: [ProfilesCore]) {
             guard announced.max(day, ordering: .relaxed).oldValue < day else { return }
-            let others = cores.withLock { $0 }.filter { $0.partition != partition }
             let logger = self.logger
             Task {
                 for core in others where !core.isRetired {
@@ -258,7 +257,7 @@ final class ProfilesCores: BusinessDayKeeper {
             throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
                 + "(crm-profiles split-partitions)")
         }
-        let path = directory.appendingPathComponent(Self.fileName(of: partition))
+        let path = Self.file(of: partition, in: directory)
         let core: ProfilesCore? = try state.withLock { state in
             if state.releasing[partition] != nil { return nil }
             if state.drained[partition] != nil {
@@ -273,7 +272,6 @@ final class ProfilesCores: BusinessDayKeeper {
             return state.cores.remove(at: index)
         }
         guard let core else { return (path, 0) }
-        days.cores.withLock { $0.removeAll { $0.partition == partition } }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let idle = state.withLock { state -> Bool in
                 if (state.inFlight[partition] ?? 0) == 0 { return true }
@@ -304,7 +302,7 @@ final class ProfilesCores: BusinessDayKeeper {
             throw RPCError(.failedPrecondition, "partition \(partition) is not drained here",
                            fieldViolations: [FieldViolation(field: "partition", description: "drained here: \(PartitionSet(drained.keys.sorted()))")])
         }
-        let database = try open(directory.appendingPathComponent(Self.fileName(of: partition)).path, files: max(1, all.count + 1))
+        let database = try open(Self.file(of: partition, in: directory).path, files: max(1, all.count + 1))
         add(partition, database: database, replacingDrain: true)
     }
 
@@ -317,7 +315,6 @@ final class ProfilesCores: BusinessDayKeeper {
             state.cores.append(core)
             state.cores.sort { ($0.partition ?? 0) < ($1.partition ?? 0) }
         }
-        days.cores.withLock { $0.append(core) }
         startsContinuation.yield(core)
     }
 
@@ -405,6 +402,16 @@ extension ProfilesCores {
         Partitioning.name(of: partition) + ".sqlite"
     }
 
+    /// A partition's file in the partition folder `directory`.
+    static func file(of partition: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(fileName(of: partition))
+    }
+
+    /// Where a copy received for a move waits until the map gives the partition here.
+    static func stagedFile(of partition: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(stagedName(of: partition))
+    }
+
     /// Opens the cores for `storage`: the process's store itself, or a file per owned partition
     /// (created and migrated when missing, several at once: creating is the migrations' fsyncs).
     ///
@@ -445,7 +452,7 @@ extension ProfilesCores {
             let opening = owned.filter { drained[$0] == nil }
             let pools = Mutex<[Int: DatabasePool]>([:])
             let failure = Mutex<(any Error)?>(nil)
-            let paths = opening.map { directory.appendingPathComponent(fileName(of: $0)).path }
+            let paths = opening.map { file(of: $0, in: directory).path }
             // Readers per file are few: reads spread over the files anyway (docs/partitioning.md §2).
             DispatchQueue.concurrentPerform(iterations: opening.count) { index in
                 do {
@@ -492,7 +499,7 @@ extension ProfilesCores {
 
     /// Deletes a partition's file with its WAL and shared-memory files (those missing are fine).
     static func deleteFile(of partition: Int, in directory: URL) throws {
-        let main = directory.appendingPathComponent(fileName(of: partition)).path
+        let main = file(of: partition, in: directory).path
         for path in [main, main + "-wal", main + "-shm"] where FileManager.default.fileExists(atPath: path) {
             try FileManager.default.removeItem(atPath: path)
         }

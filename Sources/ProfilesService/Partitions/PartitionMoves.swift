@@ -123,7 +123,7 @@ final class PartitionMoves: Sendable {
             throw RPCError(.failedPrecondition, "partition \(partition) is not drained here: only a drained partition's file is read "
                 + "(DrainPartition first)", fieldViolations: [FieldViolation(field: "partition", description: "not drained here")])
         }
-        let path = directory.appendingPathComponent(ProfilesCores.fileName(of: partition)).path
+        let path = ProfilesCores.file(of: partition, in: directory).path
         guard let file = FileHandle(forReadingAtPath: path) else {
             throw RPCError(.internal, "the drained file of partition \(partition) cannot be opened: \(path)")
         }
@@ -178,8 +178,8 @@ final class PartitionMoves: Sendable {
                 throw RPCError(.failedPrecondition, "partition \(partition) is drained here, moving away: resume it instead")
             }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let staged = directory.appendingPathComponent(ProfilesCores.stagedName(of: partition))
-            let partial = directory.appendingPathComponent(ProfilesCores.stagedName(of: partition) + ".part")
+            let staged = ProfilesCores.stagedFile(of: partition, in: directory)
+            let partial = staged.appendingPathExtension("part")
             try? FileManager.default.removeItem(at: partial)
             guard FileManager.default.createFile(atPath: partial.path, contents: nil), let file = FileHandle(forWritingAtPath: partial.path) else {
                 throw RPCError(.internal, "cannot create \(partial.path)")
@@ -225,8 +225,8 @@ final class PartitionMoves: Sendable {
     // MARK: Every process
 
     /// Reads the topology's map again and serves by it when it is newer: opens the staged files
-    /// of partitions it now gives here, releases (deletes) the drained files of partitions it
-    /// gives elsewhere, and routes by it. Checked whole before anything changes: a map that gives
+    /// of partitions it now gives here, routes by it, and deletes the drained files of partitions
+    /// it gives elsewhere once their new owner serves them (``releaseServed()``). Checked whole before anything changes: a map that gives
     /// this process a partition it holds no copy of, or takes one it has not drained, is refused
     /// and the map in force stays.
     func reload() async throws -> Crm_Profiles_V1_ReloadPartitionMapResponse {
@@ -264,30 +264,8 @@ final class PartitionMoves: Sendable {
                 throw RPCError(.failedPrecondition, "map epoch \(next.epoch) gives partition \(partition) to \(next.owner(of: partition)), but "
                     + "\(own) has not drained it: move partitions with crmctl partitions move, which drains and copies before the map changes")
             }
-            let directory = self.cores.directory
-            var opening: [Int] = []
-            for partition in gained where self.cores.core(for: partition) == nil {
-                // The staged copy, or the file it became when an earlier reload stopped after renaming it.
-                guard let directory,
-                      FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProfilesCores.stagedName(of: partition)).path)
-                      || FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProfilesCores.fileName(of: partition)).path) else {
-                    throw RPCError(.failedPrecondition, "map epoch \(next.epoch) gives partition \(partition) to \(own), which holds no copy "
-                        + "of it: AdoptPartition first (crmctl partitions move does)")
-                }
-                opening.append(partition)
-            }
             // Open before routing by the new map, so the first call routed here finds the file.
-            let files = self.cores.all.count + opening.count
-            for partition in opening {
-                guard let directory else { break }
-                let main = directory.appendingPathComponent(ProfilesCores.fileName(of: partition))
-                let staged = directory.appendingPathComponent(ProfilesCores.stagedName(of: partition))
-                if FileManager.default.fileExists(atPath: staged.path) {
-                    try ProfilesCores.deleteFile(of: partition, in: directory)
-                    try FileManager.default.moveItem(at: staged, to: main)
-                }
-                self.cores.add(partition, database: try self.cores.open(main.path, files: files))
-            }
+            let opening = try self.openCopies(of: gained, epoch: next.epoch)
             let day = self.cores.businessDay
             if day > 0 { _ = try? await self.cores.adopt(day, from: "the partition files of this process") }
             self.routing.adopt(next)
@@ -301,6 +279,36 @@ final class PartitionMoves: Sendable {
             ])
             return Self.answer(next, own: own, opened: opening, released: released)
         }
+    }
+
+    /// Serves each of `gained` not served yet from its staged copy (or the file it became when an
+    /// earlier reload stopped after renaming it), every copy checked to exist before any is opened.
+    /// Returns the partitions opened.
+    private func openCopies(of gained: [Int], epoch: UInt64) throws -> [Int] {
+        let opening = gained.filter { cores.core(for: $0) == nil }
+        guard !opening.isEmpty else { return [] }
+        guard let directory = cores.directory else {
+            throw RPCError(.failedPrecondition, "map epoch \(epoch) changes what \(routing.ownName) owns, but it keeps its partitions in one file")
+        }
+        let manager = FileManager.default
+        for partition in opening {
+            guard manager.fileExists(atPath: ProfilesCores.stagedFile(of: partition, in: directory).path)
+                    || manager.fileExists(atPath: ProfilesCores.file(of: partition, in: directory).path) else {
+                throw RPCError(.failedPrecondition, "map epoch \(epoch) gives partition \(partition) to \(routing.ownName), which holds no copy "
+                    + "of it: AdoptPartition first (crmctl partitions move does)")
+            }
+        }
+        let files = cores.all.count + opening.count
+        for partition in opening {
+            let main = ProfilesCores.file(of: partition, in: directory)
+            let staged = ProfilesCores.stagedFile(of: partition, in: directory)
+            if manager.fileExists(atPath: staged.path) {
+                try ProfilesCores.deleteFile(of: partition, in: directory)
+                try manager.moveItem(at: staged, to: main)
+            }
+            cores.add(partition, database: try cores.open(main.path, files: files))
+        }
+        return opening
     }
 
     /// Deletes the files of partitions moved away whose new owner now serves them: it answers a

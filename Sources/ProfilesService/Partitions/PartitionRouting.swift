@@ -34,8 +34,6 @@ final class PartitionRouting: Sendable {
     /// Whether the map came from a topology file (it can then change with a move); false for a
     /// single process without one, which owns every partition for good.
     let mapped: Bool
-    /// The topology file the map is read from.
-    var topologyFile: String? { topologyPath }
     /// This process's ``SettingsDigest``: sent with every forwarded call, answered in GetPartitionMap.
     let settingsDigest: SettingsDigest
     /// This process's business day, sent with every forwarded call; a newer one heard is adopted.
@@ -118,19 +116,15 @@ final class PartitionRouting: Sendable {
         }
     }
 
-    /// What the process owns under one map.
+    /// The map routed by, and whether it gives this process every partition (asked per call
+    /// across customers, so worked out once per map).
     private struct Ownership: Sendable {
         let map: PartitionMap
-        let owned: [Bool]
         let ownsEverything: Bool
 
         init(map: PartitionMap, ownName: String) {
             self.map = map
-            let set = map.partitions(ownedBy: ownName)
-            var owned = [Bool](repeating: false, count: map.partitioning.count)
-            for partition in set.partitions { owned[partition] = true }
-            self.owned = owned
-            self.ownsEverything = set.partitions.count == map.partitioning.count
+            self.ownsEverything = map.partitions(ownedBy: ownName).partitions.count == map.partitioning.count
         }
     }
 
@@ -168,13 +162,9 @@ final class PartitionRouting: Sendable {
         map.partitioning.partition(of: customerID)
     }
 
-    func owns(partition: Int) -> Bool {
-        current.withLock { $0.owned[partition] }
-    }
-
     /// The owners other than this process, by name, sorted.
     var otherOwners: [String] {
-        map.owners.keys.filter { $0 != ownName }.sorted()
+        otherOwners(in: map)
     }
 
     /// The owners other than this process under `map`, by name, sorted (one map for one decision).
