@@ -167,7 +167,7 @@ let package = Package(
         /// them. No store, no RPC; the service, crm-bench and the tests use it.
         .target(name: "CustomerDimensions", dependencies: ["CRMPrimitives", "CRMRules"], swiftSettings: strictSettings),
         // A profiles client that routes each customer's calls to the process owning its partition.
-        .target(name: "CRMProfilesClient", dependencies: ["CRMRPC", "CRMProtos", "CRMPartitions",
+        .target(name: "CRMProfilesClient", dependencies: ["CRMRPC", "CRMProtos", "CRMPartitions", "CRMServiceHost",
                                                           .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: strictSettings),
         .target(name: "ProfilesService", dependencies: serviceDependencies + [
             "CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions", .product(name: "Crypto", package: "swift-crypto"),

@@ -14,12 +14,30 @@ public struct ProfilesOwner: Sendable {
     /// The partition whose own feed and log these are, for an owner keeping a file per partition
     /// (GetPartitionMapResponse.feeds_per_partition); nil for an owner's one feed and log.
     public var partition: Int?
+    /// Where the partition's feeds are read now, for a partition's own feeds (shared by every
+    /// partition of one map reading): after a move, its new owner.
+    public var routes: PartitionFeedRoutes?
 
-    public init(name: String, client: RPCClient, made: Bool, partition: Int? = nil) {
+    public init(name: String, client: RPCClient, made: Bool, partition: Int? = nil, routes: PartitionFeedRoutes? = nil) {
         self.name = name
         self.client = client
         self.made = made
         self.partition = partition
+        self.routes = routes
+    }
+
+    /// Runs one read of this feed with the client of the process serving it now (for a
+    /// partition's own feeds, the owner in the newest map ``PartitionFeedRoutes`` has read); a
+    /// failed read makes the routes read the map again soon, in case the partition moved.
+    public func reading<Result: Sendable>(_ read: (RPCClient) async throws -> Result) async throws -> Result {
+        guard let routes, let partition else { return try await read(client) }
+        let current = await routes.client(forPartition: partition) ?? client
+        do {
+            return try await read(current)
+        } catch {
+            routes.readFailed()
+            throw error
+        }
     }
 
     /// What names this feed in cursors and health details: `p0007` for a partition's own feed
@@ -75,7 +93,10 @@ public enum ProfilesOwners {
         guard map.owners.count > 1 else {
             let one = ProfilesOwner(name: "", client: peer, made: false)
             guard map.feedsPerPartition, let owner = map.owners.first else { return [one] }
-            return try partitions(of: owner, in: map).map { ProfilesOwner(name: "", client: peer, made: false, partition: $0) }
+            let partitions = try partitions(of: owner, in: map)
+            let routes = PartitionFeedRoutes(peer: peer, options: options, epoch: map.epoch,
+                                             clients: Dictionary(uniqueKeysWithValues: partitions.map { ($0, peer) }))
+            return partitions.map { ProfilesOwner(name: "", client: peer, made: false, partition: $0, routes: routes) }
         }
         var owners: [ProfilesOwner] = []
         var made: [RPCClient] = []
@@ -110,7 +131,16 @@ public enum ProfilesOwners {
             for client in made { await client.close() }
             throw error
         }
-        return owners
+        let perPartition = owners.filter { $0.partition != nil }
+        guard !perPartition.isEmpty else { return owners }
+        var clients: [Int: RPCClient] = [:]
+        for owner in perPartition { if let partition = owner.partition { clients[partition] = owner.client } }
+        let routes = PartitionFeedRoutes(peer: peer, options: options, epoch: map.epoch, clients: clients)
+        return owners.map { owner in
+            var routed = owner
+            if owner.partition != nil { routed.routes = routes }
+            return routed
+        }
     }
 
     /// The partitions `owner` owns, as the map writes them.

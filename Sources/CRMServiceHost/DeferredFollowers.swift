@@ -8,19 +8,28 @@ import Synchronization
 /// then run together.
 ///
 /// `make` is tried at the first step and again, waiting twice as long each time up to
-/// `maxBackoff`, until it succeeds; what it made is kept for the process's life (re-reading
-/// belongs with partition moves). Two callers may race (the service's run and a tool's catch-up):
+/// `maxBackoff`, until it succeeds; what it made is kept for the process's life (a partition's
+/// followers find its owner after a move through CRMProfilesClient's `PartitionFeedRoutes`, so the
+/// followers themselves do not change). Two callers may race (the service's run and a tool's catch-up):
 /// the first to finish is kept, and the other's clients are closed.
 /// Until then the health details say why there is nothing to follow yet.
 public final class DeferredFollowers: Service, Sendable {
-    /// What `make` made: the followers, and the clients opened for them (closed when they stop).
+    /// What `make` made: the followers, and the clients opened for them (closed when they stop);
+    /// `close` closes what was opened later for them (profiles' owners met after a partition
+    /// moved), and `details` adds to the followers' health details (the partition map's epoch
+    /// they read by).
     public struct Made: Sendable {
         public var followers: [FeedFollower]
         public var clients: [RPCClient]
+        public var close: @Sendable () async -> Void
+        public var details: @Sendable () -> [String: String]
 
-        public init(followers: [FeedFollower], clients: [RPCClient]) {
+        public init(followers: [FeedFollower], clients: [RPCClient], close: @escaping @Sendable () async -> Void = {},
+                    details: @escaping @Sendable () -> [String: String] = { [:] }) {
             self.followers = followers
             self.clients = clients
+            self.close = close
+            self.details = details
         }
     }
 
@@ -59,6 +68,7 @@ public final class DeferredFollowers: Service, Sendable {
         }
         guard let earlier else { return made.followers }
         for client in made.clients { await client.close() }  // another caller made them first
+        await made.close()
         return earlier.followers
     }
 
@@ -102,14 +112,15 @@ public final class DeferredFollowers: Service, Sendable {
         guard let made = current.made else {
             return [detailKey: current.lastError.map { "not read yet: \($0)" } ?? "not read yet"]
         }
-        var details: [String: String] = [:]
+        var details = made.details()
         for follower in made.followers { details.merge(follower.details) { $1 } }
         return details
     }
 
     /// Closes the clients opened for the followers.
     public func close() async {
-        let clients = state.withLock { $0.made?.clients ?? [] }
-        for client in clients { await client.close() }
+        guard let made = state.withLock({ $0.made }) else { return }
+        for client in made.clients { await client.close() }
+        await made.close()
     }
 }

@@ -1,4 +1,5 @@
 import CompensationSettlement
+import CRMProfilesClient
 import CRMServiceHost
 import CRMProtos
 import CRMRPC
@@ -48,12 +49,14 @@ enum FeedSources {
     static let eventTypes: [Crm_Profiles_V1_EventType] = [.trade, .fundTransfer, .dailyPosition, .marginInterest]
 
     /// Follows one profiles process's event log under the cursor `feed` (one per owner process, or
-    /// per partition of an owner keeping a file per partition, `partition`: ``ProfilesFollowers``).
-    static func profilesEventsStep(client: RPCClient, database: DatabasePool, costs: TradeCostSchedule, feed: String = profilesEvents,
-                                   partition: Crm_Profiles_V1_PartitionSelector? = nil) -> @Sendable (Int) async throws -> FeedFollower.Step {
+    /// per partition of an owner keeping a file per partition, read from the partition's owner
+    /// now: ``ProfilesFollowers``).
+    static func profilesEventsStep(owner: ProfilesOwner, database: DatabasePool, costs: TradeCostSchedule, feed: String = profilesEvents)
+        -> @Sendable (Int) async throws -> FeedFollower.Step {
         let legacy = LegacyEventKeys(database: database)
+        let partition = owner.selector
         let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType]) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types in
-            try await client.serverStreaming(
+            try await owner.reading { client in try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamEvents,
                 Crm_Profiles_V1_StreamEventsRequest.with {
                     $0.afterEventID = after
@@ -61,7 +64,7 @@ enum FeedSources {
                     $0.types = types
                     if let partition { $0.partition = partition }
                 }, options: callTimeout
-            ).collect()
+            ).collect() }
         }
         let page = step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch in
             try await read(after, batch, eventTypes)
@@ -117,18 +120,20 @@ enum FeedSources {
 
     // MARK: profiles StreamChanges (customers)
 
-    /// Follows one profiles process's change feed under the cursor `feed` (one per owner process).
-    static func profilesCustomersStep(client: RPCClient, database: DatabasePool, feed: String = profilesCustomers,
-                                      partition: Crm_Profiles_V1_PartitionSelector? = nil) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
-            try await client.serverStreaming(
+    /// Follows one profiles process's change feed under the cursor `feed` (one per owner process,
+    /// or per partition of an owner keeping a file per partition, read from its owner now).
+    static func profilesCustomersStep(owner: ProfilesOwner, database: DatabasePool, feed: String = profilesCustomers)
+        -> @Sendable (Int) async throws -> FeedFollower.Step {
+        let partition = owner.selector
+        return step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
+            try await owner.reading { client in try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamChanges,
                 Crm_Profiles_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
                     if let partition { $0.partition = partition }
                 }, options: callTimeout
-            ).collect()
+            ).collect() }
         }, apply: { db, change in try apply(db, change) })
     }
 

@@ -20,7 +20,8 @@ import Logging
 /// `GetPartitionMap`) keeps today's cursor names `profiles_events` and `profiles_customers`, so an
 /// existing install resumes where it was. The map is read once, at the first step (retried until
 /// it is answered, and until every owner has an endpoint: an owner's log can be read only from
-/// that owner); ownership changes only with a partition move, which re-reading belongs with. The
+/// that owner). A partition's own feeds are read from the process owning it now: after a move its
+/// follower reads from the new owner once the map is read again (``PartitionFeedRoutes``). The
 /// map is resolved to owners by `CRMProfilesClient`'s ``ProfilesOwners``, shared with matching, and
 /// the retries, the running and the health details are ``DeferredFollowers``'.
 enum ProfilesFollowers {
@@ -40,12 +41,10 @@ enum ProfilesFollowers {
             for owner in owners {
                 let customers = owner.cursor(FeedSources.profilesCustomers)
                 let events = owner.cursor(FeedSources.profilesEvents)
-                followers.append(make(customers, FeedSources.profilesCustomersStep(client: owner.client, database: database, feed: customers,
-                                                                                   partition: owner.selector)))
-                followers.append(make(events, FeedSources.profilesEventsStep(client: owner.client, database: database, costs: costs, feed: events,
-                                                                             partition: owner.selector)))
+                followers.append(make(customers, FeedSources.profilesCustomersStep(owner: owner, database: database, feed: customers)))
+                followers.append(make(events, FeedSources.profilesEventsStep(owner: owner, database: database, costs: costs, feed: events)))
             }
-            return DeferredFollowers.Made(followers: followers, clients: owners.filter(\.made).map(\.client))
+            return DeferredFollowers.Made(followers: followers, owners: owners)
         }
     }
 }

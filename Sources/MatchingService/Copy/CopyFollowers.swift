@@ -8,13 +8,14 @@ import ServiceLifecycle
 /// marks the copy current, a failure marks it stale and answers go on from the copy. A source with no peer configured is not followed: the copy is
 /// what the store holds, and it counts as current so the replica serves it.
 enum CopyFollowers {
-    /// A follower of the feed whose cursor is named `feed` (``CopyStore/feed(_:owner:)``).
-    static func follower(_ feed: String, replica: Replica, client: RPCClient, pageSize: UInt32, interval: Duration,
-                         logger: Logger, metrics: ServiceMetrics? = nil, step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> FeedFollower {
+    /// A follower of the feed whose cursor is named `feed` (``CopyStore/feed(_:owner:)``), whose
+    /// steps get the cursor and the page size.
+    static func follower(_ feed: String, replica: Replica, pageSize: UInt32, interval: Duration,
+                         logger: Logger, metrics: ServiceMetrics? = nil, step: @escaping @Sendable (UInt64, UInt32) async throws -> Int) -> FeedFollower {
         FeedFollower(
             name: feed, batch: Int(pageSize), pollInterval: interval, maxBackoff: .seconds(5), logger: logger,
             step: { limit in
-                let applied = try await step(client, replica.cursor(feed), UInt32(limit))
+                let applied = try await step(replica.cursor(feed), UInt32(limit))
                 return FeedFollower.Step(received: applied, position: replica.cursor(feed))
             },
             onCurrent: { try await replica.markCurrent(feed) },
@@ -28,7 +29,9 @@ enum CopyFollowers {
                          step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
         let feed = CopyStore.Source.products.rawValue
         guard let client else { return Unfollowed(feeds: [feed], replica: replica, logger: logger) }
-        return follower(feed, replica: replica, client: client, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics, step: step)
+        return follower(feed, replica: replica, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics) { after, limit in
+            try await step(client, after, limit)
+        }
     }
 
     /// Sources without a peer: nothing to follow, so the stored copy is all there is.

@@ -24,8 +24,9 @@ import ServiceLifecycle
 /// A map with one owner (every single-process install, and a profiles version without
 /// `GetPartitionMap`) keeps the cursor names `profiles` and `events`, so an existing replica
 /// resumes where it was. The map is read once, at the first step, retried until it is answered and
-/// until every owner has an endpoint (an owner's feeds can be read only from that owner);
-/// ownership changes only with a partition move, which re-reading belongs with. The map is resolved
+/// until every owner has an endpoint (an owner's feeds can be read only from that owner). A
+/// partition's own feeds are read from the process owning it now: after a move, from the new
+/// owner once the map is read again (``PartitionFeedRoutes``). The map is resolved
 /// to owners by `CRMProfilesClient`'s ``ProfilesOwners``, the same reading as compensation's, and
 /// the retries, the running and the health details are ``DeferredFollowers``', as there.
 final class ProfilesCopyFollowers: Service, Sendable {
@@ -50,21 +51,22 @@ final class ProfilesCopyFollowers: Service, Sendable {
                 for owner in owners {
                     let changes = CopyStore.feed(.profiles, owner: owner.label)
                     let feed = ProfilesFeed(replica: replica, logger: logger, feed: changes, snapshotPage: snapshotPage, partition: owner.selector)
-                    followers.append(CopyFollowers.follower(changes, replica: replica, client: owner.client, pageSize: pageSize, interval: interval,
-                                                            logger: logger, metrics: metrics) { client, after, limit in
-                        try await feed.step(client: client, after: after, limit: limit)
+                    followers.append(CopyFollowers.follower(changes, replica: replica, pageSize: pageSize, interval: interval,
+                                                            logger: logger, metrics: metrics) { after, limit in
+                        try await owner.reading { client in try await feed.step(client: client, after: after, limit: limit) }
                     })
                     let events = CopyStore.feed(.events, owner: owner.label)
-                    let selector = owner.selector
-                    followers.append(CopyFollowers.follower(events, replica: replica, client: owner.client, pageSize: pageSize, interval: interval,
-                                                            logger: logger) { client, after, limit in
-                        try await EventsFeed.step(replica: replica, client: client, feed: events, partition: selector, after: after, limit: limit,
-                                                  adoptingLegacy: adoptingLegacy)
+                    followers.append(CopyFollowers.follower(events, replica: replica, pageSize: pageSize, interval: interval,
+                                                            logger: logger) { after, limit in
+                        try await owner.reading { client in
+                            try await EventsFeed.step(replica: replica, client: client, feed: events, partition: owner.selector, after: after, limit: limit,
+                                                      adoptingLegacy: adoptingLegacy)
+                        }
                     })
                 }
                 replica.follow(owners: owners.map(\.label))
                 if owners.count > 1 { logger.info("following every profiles owner", metadata: ["feeds": "\(owners.map(\.label))"]) }
-                return DeferredFollowers.Made(followers: followers, clients: owners.filter(\.made).map(\.client))
+                return DeferredFollowers.Made(followers: followers, owners: owners)
             }
         }
     }
