@@ -17,7 +17,8 @@ import ServiceLifecycle
 /// orders from the products feed — in its store and an in-memory index, and answers only from
 /// that copy, so it keeps answering while profiles or products is down (GetReplicaStatus and the
 /// health details say how stale the copy is). Several replicas run at once, each with its own
-/// store; they give the same answers once caught up, and copy each other's newest model. With
+/// store; they give the same answers once caught up, copy each other's newest model and read each
+/// other's campaign logs (``CampaignSync``: campaigns and contacts made on any replica). With
 /// customers partitioned across profiles processes it follows every owner's feeds, each with its
 /// own cursors and staleness (``ProfilesCopyFollowers``, docs/partitioning.md §7).
 ///
@@ -34,6 +35,8 @@ public struct MatchingService: CRMService {
     let settings: MatchingSettings
     /// Every profiles owner's change feed and event log (made here so health can describe them).
     let profilesFollowers: ProfilesCopyFollowers
+    /// The sibling replicas' campaign logs.
+    let campaignSync: CampaignSync
 
     public init(context: ServiceContext) throws {
         self.context = context
@@ -44,6 +47,8 @@ public struct MatchingService: CRMService {
         self.profilesFollowers = ProfilesCopyFollowers(
             peer: context.peers["profiles"], replica: replica, pageSize: UInt32(settings.feedPage), interval: settings.feedInterval,
             snapshotPage: UInt32(settings.snapshotPage), logger: context.logger, metrics: context.metrics)
+        self.campaignSync = CampaignSync(peers: context.peers["matching"], store: campaigns, pageSize: settings.feedPage, interval: settings.feedInterval,
+                                         logger: context.logger, metrics: context.metrics)
         Self.sampleReplica(replica, into: context.metrics)
     }
 
@@ -109,7 +114,7 @@ public struct MatchingService: CRMService {
         }
         let sync = ModelSync(replica: replica, peers: context.peers["matching"],
                              interval: settings.modelSync, logger: logger)
-        return [ReplicaLoader(replica: replica, logger: logger, then: [profilesFollowers, products, sync])]
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profilesFollowers, products, sync, campaignSync])]
     }
 
     /// The decision log: the suitability handlers queue every decision into it, so it stops only
@@ -124,7 +129,7 @@ public struct MatchingService: CRMService {
     /// too (`profiles_staleness_seconds.<owner>`, docs/partitioning.md §7).
     public func healthDetails() async -> [String: String] {
         let status = replica.status()
-        let owners = replica.ownerDetails().merging(profilesFollowers.details) { $1 }
+        let owners = replica.ownerDetails().merging(profilesFollowers.details) { $1 }.merging(campaignSync.details) { $1 }
         return owners.merging([
             "customers": "\(status.customers)",
             "products": "\(status.products)",

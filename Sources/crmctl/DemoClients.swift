@@ -4,8 +4,9 @@ import CRMRPC
 import Foundation
 
 /// The clients the demo and the report use: profiles, products and compensation over all their
-/// endpoints, and matching pinned to one replica — campaigns and the trained model live in that
-/// replica's store (other replicas copy models only when configured with it as their peer) — plus
+/// endpoints, and matching pinned to one replica — the model it trains is copied to the others
+/// only after a while (and only to replicas configured with it as their peer), and a campaign it
+/// creates reaches them a moment later (their campaign logs, proto/README.md §16.1) — plus
 /// one client per matching replica for their status; and a client per profiles process that owns
 /// partitions, since each owner's change feed and event log can be read only from it.
 struct DemoClients: Sendable {

@@ -329,3 +329,30 @@ extension Crm_Matching_V1_GetReplicaStatusResponse: FieldChecked {
         if hasStatus { problems.enter("status"); status.checkFields(&problems); problems.leave() }
     }
 }
+
+extension Crm_Matching_V1_CampaignLogEntry: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(logID, "log_id", maxBytes: 256)
+        if case .created(let value)? = change { problems.enter("created"); value.checkFields(&problems); problems.leave() }
+        if case .contact(let value)? = change { problems.enter("contact"); value.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_CampaignCreated: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        if hasCampaign { problems.enter("campaign"); campaign.checkFields(&problems); problems.leave() }
+        for (index, value) in targets.enumerated() { problems.enter("targets", index: index); value.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_CampaignContactRecorded: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        if hasContact { problems.enter("contact"); contact.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_StreamCampaignLogRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(logID, "log_id", maxBytes: 256)
+    }
+}

@@ -59,4 +59,8 @@ public enum Crm_Matching_V1_Matching {
 
     /// `GetReplicaStatus`.
     public static let getReplicaStatus = UnaryMethod<Crm_Matching_V1_GetReplicaStatusRequest, Crm_Matching_V1_GetReplicaStatusResponse>(service: serviceName, name: "GetReplicaStatus")
+
+    /// The replica's campaign log after a position (sibling replicas read it; role service or
+    /// head-office). Entries in sequence order, at most `limit`.
+    public static let streamCampaignLog = ServerStreamingMethod<Crm_Matching_V1_StreamCampaignLogRequest, Crm_Matching_V1_CampaignLogEntry>(service: serviceName, name: "StreamCampaignLog")
 }

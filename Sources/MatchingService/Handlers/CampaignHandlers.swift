@@ -8,6 +8,8 @@ struct CampaignHandlers: Sendable {
     let store: CampaignStore
     let replica: Replica
     static let maxPage = 1_000
+    /// StreamCampaignLog's largest page.
+    static let maxLogPage: UInt32 = 10_000
 
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice)
@@ -27,6 +29,18 @@ struct CampaignHandlers: Sendable {
         }
         router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers, audit: .returned { $0.targets.map(\.customerID) }) { request, _ in
             try await list(request)
+        }
+        // Sibling replicas read it (CampaignSync); served while the copy loads, since the log
+        // is in the store from the start.
+        router.serverStreaming(Crm_Matching_V1_Matching.streamCampaignLog, policy: .roles(MatchingRoles.service, MatchingRoles.headOffice),
+                               servesWhileStarting: true) { request, writer, _ in
+            guard request.limit <= Self.maxLogPage else {
+                throw RPCError.invalidArgument(field: "limit", "is \(request.limit); at most \(Self.maxLogPage)")
+            }
+            let limit = request.limit == 0 ? 1_000 : Int(request.limit)
+            for entry in try await store.log(logID: request.logID, after: request.afterSequence, limit: limit) {
+                try await writer.write(entry)
+            }
         }
         router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in
             let campaign = try await stored(request.campaignID)

@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 
 /// Campaigns, their target lists (fixed at creation), contacts and outcomes. Every method is one
-/// transaction.
+/// transaction; every change is logged with it (``CampaignLog``) for the sibling replicas.
 struct CampaignStore: Sendable {
     let database: DatabasePool
 
@@ -35,6 +35,7 @@ struct CampaignStore: Sendable {
                 for (index, target) in targets.enumerated() {
                     try insert.execute(arguments: [campaign.campaignID, index + 1, target.customerID, target.score])
                 }
+                if let created = try CampaignLog.created(db, campaignID: campaign.campaignID) { try CampaignLog.append(db, .created(created)) }
             }
             guard let stored = try Self.campaign(db, id: campaign.campaignID) else {
                 // Unreachable inside one transaction: the row was just inserted or already there.
@@ -77,7 +78,13 @@ struct CampaignStore: Sendable {
                 sql: "INSERT INTO campaign_contact (campaign_id, customer_id, outcome, at, manager_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 arguments: [contact.campaignID, contact.customerID, contact.outcome.rawValue, at, contact.managerID]
             )
-            return .recorded(created: db.changesCount > 0)
+            let created = db.changesCount > 0
+            if created {
+                var stored = contact
+                stored.at = .with { $0.unixMillis = at }
+                try CampaignLog.append(db, .contact(.with { $0.contact = stored }))
+            }
+            return .recorded(created: created)
         }
     }
 
@@ -122,7 +129,35 @@ struct CampaignStore: Sendable {
         }
     }
 
-    private static func campaign(_ db: Database, id: String) throws -> Crm_Matching_V1_Campaign? {
+    // MARK: Sibling replicas (``CampaignSync``)
+
+    /// This replica's log after `sequence` (`StreamCampaignLog`); from its start when `logID` names
+    /// another log (the reader's position belongs to a store made before this one).
+    func log(logID: String, after sequence: UInt64, limit: Int) async throws -> [Crm_Matching_V1_CampaignLogEntry] {
+        try await database.read { db in
+            let own = try CampaignLog.logID(db)
+            return try CampaignLog.entries(db, after: logID.isEmpty || logID == own ? sequence : 0, limit: limit)
+        }
+    }
+
+    /// Where the sibling at `endpoint` has been read.
+    func position(sibling endpoint: String) async throws -> (logID: String, sequence: UInt64) {
+        try await database.read { db in try CampaignLog.position(db, sibling: endpoint) }
+    }
+
+    /// Applies a page of the sibling's log with its new position, in one transaction; answers how
+    /// many entries changed this store.
+    func apply(_ entries: [Crm_Matching_V1_CampaignLogEntry], sibling endpoint: String) async throws -> Int {
+        guard let last = entries.last else { return 0 }
+        return try await database.write { db in
+            var changed = 0
+            for entry in entries where try CampaignLog.apply(db, entry) { changed += 1 }
+            try CampaignLog.setPosition(db, sibling: endpoint, logID: last.logID, sequence: last.sequence)
+            return changed
+        }
+    }
+
+    static func campaign(_ db: Database, id: String) throws -> Crm_Matching_V1_Campaign? {
         try Row.fetchOne(db, sql: "SELECT * FROM campaign WHERE campaign_id = ?", arguments: [id]).map(campaign(from:))
     }
 

@@ -125,6 +125,10 @@ enum MatchingSchema {
                 ON CONFLICT(key) DO NOTHING
                 """, arguments: [Int(BehaviourEvent.Kind.subscription.rawValue)])
         }
+        migrator.registerMigration("v5-campaign-log") { db in
+            // Campaigns shared between replicas: each replica's log of its campaign changes.
+            try CampaignLog.migrate(db)
+        }
         return migrator
     }
 }

@@ -2128,6 +2128,186 @@ void   crm__matching__v1__get_replica_status_response__free_unpacked
   assert(message->base.descriptor == &crm__matching__v1__get_replica_status_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__matching__v1__campaign_log_entry__init
+                     (Crm__Matching__V1__CampaignLogEntry         *message)
+{
+  static const Crm__Matching__V1__CampaignLogEntry init_value = CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__campaign_log_entry__get_packed_size
+                     (const Crm__Matching__V1__CampaignLogEntry *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_log_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__campaign_log_entry__pack
+                     (const Crm__Matching__V1__CampaignLogEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_log_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__campaign_log_entry__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignLogEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_log_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__CampaignLogEntry *
+       crm__matching__v1__campaign_log_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__CampaignLogEntry *)
+     protobuf_c_message_unpack (&crm__matching__v1__campaign_log_entry__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__campaign_log_entry__free_unpacked
+                     (Crm__Matching__V1__CampaignLogEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__campaign_log_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__campaign_created__init
+                     (Crm__Matching__V1__CampaignCreated         *message)
+{
+  static const Crm__Matching__V1__CampaignCreated init_value = CRM__MATCHING__V1__CAMPAIGN_CREATED__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__campaign_created__get_packed_size
+                     (const Crm__Matching__V1__CampaignCreated *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_created__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__campaign_created__pack
+                     (const Crm__Matching__V1__CampaignCreated *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_created__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__campaign_created__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignCreated *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_created__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__CampaignCreated *
+       crm__matching__v1__campaign_created__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__CampaignCreated *)
+     protobuf_c_message_unpack (&crm__matching__v1__campaign_created__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__campaign_created__free_unpacked
+                     (Crm__Matching__V1__CampaignCreated *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__campaign_created__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__campaign_contact_recorded__init
+                     (Crm__Matching__V1__CampaignContactRecorded         *message)
+{
+  static const Crm__Matching__V1__CampaignContactRecorded init_value = CRM__MATCHING__V1__CAMPAIGN_CONTACT_RECORDED__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__campaign_contact_recorded__get_packed_size
+                     (const Crm__Matching__V1__CampaignContactRecorded *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact_recorded__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__campaign_contact_recorded__pack
+                     (const Crm__Matching__V1__CampaignContactRecorded *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact_recorded__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__campaign_contact_recorded__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignContactRecorded *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact_recorded__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__CampaignContactRecorded *
+       crm__matching__v1__campaign_contact_recorded__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__CampaignContactRecorded *)
+     protobuf_c_message_unpack (&crm__matching__v1__campaign_contact_recorded__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__campaign_contact_recorded__free_unpacked
+                     (Crm__Matching__V1__CampaignContactRecorded *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__campaign_contact_recorded__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__stream_campaign_log_request__init
+                     (Crm__Matching__V1__StreamCampaignLogRequest         *message)
+{
+  static const Crm__Matching__V1__StreamCampaignLogRequest init_value = CRM__MATCHING__V1__STREAM_CAMPAIGN_LOG_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__stream_campaign_log_request__get_packed_size
+                     (const Crm__Matching__V1__StreamCampaignLogRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__stream_campaign_log_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__stream_campaign_log_request__pack
+                     (const Crm__Matching__V1__StreamCampaignLogRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__stream_campaign_log_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__stream_campaign_log_request__pack_to_buffer
+                     (const Crm__Matching__V1__StreamCampaignLogRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__stream_campaign_log_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__StreamCampaignLogRequest *
+       crm__matching__v1__stream_campaign_log_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__StreamCampaignLogRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__stream_campaign_log_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__stream_campaign_log_request__free_unpacked
+                     (Crm__Matching__V1__StreamCampaignLogRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__stream_campaign_log_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor crm__matching__v1__campaign__field_descriptors[7] =
 {
   {
@@ -5583,6 +5763,236 @@ const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_response_
   (ProtobufCMessageInit) crm__matching__v1__get_replica_status_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign_log_entry__field_descriptors[4] =
+{
+  {
+    "log_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignLogEntry, log_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignLogEntry, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__CampaignLogEntry, change_case),
+    offsetof(Crm__Matching__V1__CampaignLogEntry, created),
+    &crm__matching__v1__campaign_created__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contact",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__CampaignLogEntry, change_case),
+    offsetof(Crm__Matching__V1__CampaignLogEntry, contact),
+    &crm__matching__v1__campaign_contact_recorded__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__campaign_log_entry__field_indices_by_name[] = {
+  3,   /* field[3] = contact */
+  2,   /* field[2] = created */
+  0,   /* field[0] = log_id */
+  1,   /* field[1] = sequence */
+};
+static const ProtobufCIntRange crm__matching__v1__campaign_log_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__campaign_log_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.CampaignLogEntry",
+  "CampaignLogEntry",
+  "Crm__Matching__V1__CampaignLogEntry",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__CampaignLogEntry),
+  4,
+  crm__matching__v1__campaign_log_entry__field_descriptors,
+  crm__matching__v1__campaign_log_entry__field_indices_by_name,
+  1,  crm__matching__v1__campaign_log_entry__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__campaign_log_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign_created__field_descriptors[2] =
+{
+  {
+    "campaign",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignCreated, campaign),
+    &crm__matching__v1__campaign__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "targets",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__CampaignCreated, n_targets),
+    offsetof(Crm__Matching__V1__CampaignCreated, targets),
+    &crm__matching__v1__campaign_target__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__campaign_created__field_indices_by_name[] = {
+  0,   /* field[0] = campaign */
+  1,   /* field[1] = targets */
+};
+static const ProtobufCIntRange crm__matching__v1__campaign_created__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__campaign_created__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.CampaignCreated",
+  "CampaignCreated",
+  "Crm__Matching__V1__CampaignCreated",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__CampaignCreated),
+  2,
+  crm__matching__v1__campaign_created__field_descriptors,
+  crm__matching__v1__campaign_created__field_indices_by_name,
+  1,  crm__matching__v1__campaign_created__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__campaign_created__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__campaign_contact_recorded__field_descriptors[1] =
+{
+  {
+    "contact",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__CampaignContactRecorded, contact),
+    &crm__matching__v1__campaign_contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__campaign_contact_recorded__field_indices_by_name[] = {
+  0,   /* field[0] = contact */
+};
+static const ProtobufCIntRange crm__matching__v1__campaign_contact_recorded__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__campaign_contact_recorded__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.CampaignContactRecorded",
+  "CampaignContactRecorded",
+  "Crm__Matching__V1__CampaignContactRecorded",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__CampaignContactRecorded),
+  1,
+  crm__matching__v1__campaign_contact_recorded__field_descriptors,
+  crm__matching__v1__campaign_contact_recorded__field_indices_by_name,
+  1,  crm__matching__v1__campaign_contact_recorded__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__campaign_contact_recorded__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__stream_campaign_log_request__field_descriptors[3] =
+{
+  {
+    "log_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__StreamCampaignLogRequest, log_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after_sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__StreamCampaignLogRequest, after_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__StreamCampaignLogRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__stream_campaign_log_request__field_indices_by_name[] = {
+  1,   /* field[1] = after_sequence */
+  2,   /* field[2] = limit */
+  0,   /* field[0] = log_id */
+};
+static const ProtobufCIntRange crm__matching__v1__stream_campaign_log_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__stream_campaign_log_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.StreamCampaignLogRequest",
+  "StreamCampaignLogRequest",
+  "Crm__Matching__V1__StreamCampaignLogRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__StreamCampaignLogRequest),
+  3,
+  crm__matching__v1__stream_campaign_log_request__field_descriptors,
+  crm__matching__v1__stream_campaign_log_request__field_indices_by_name,
+  1,  crm__matching__v1__stream_campaign_log_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__stream_campaign_log_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__matching__v1__suitability_decision__enum_values_by_number[4] =
 {
   { "SUITABILITY_DECISION_UNSPECIFIED", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED", 0 },
@@ -5677,7 +6087,7 @@ const ProtobufCEnumDescriptor crm__matching__v1__model_kind__descriptor =
   crm__matching__v1__model_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[16] =
+static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[17] =
 {
   { "CreateCampaign", &crm__matching__v1__create_campaign_request__descriptor, &crm__matching__v1__create_campaign_response__descriptor },
   { "GetCampaign", &crm__matching__v1__get_campaign_request__descriptor, &crm__matching__v1__get_campaign_response__descriptor },
@@ -5695,6 +6105,7 @@ static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descr
   { "ListCampaignTargets", &crm__matching__v1__list_campaign_targets_request__descriptor, &crm__matching__v1__list_campaign_targets_response__descriptor },
   { "GetCampaignReport", &crm__matching__v1__get_campaign_report_request__descriptor, &crm__matching__v1__get_campaign_report_response__descriptor },
   { "GetReplicaStatus", &crm__matching__v1__get_replica_status_request__descriptor, &crm__matching__v1__get_replica_status_response__descriptor },
+  { "StreamCampaignLog", &crm__matching__v1__stream_campaign_log_request__descriptor, &crm__matching__v1__campaign_log_entry__descriptor },
 };
 const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   0,        /* CreateCampaign */
@@ -5710,6 +6121,7 @@ const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   3,        /* ListDecisions */
   6,        /* RecommendProducts */
   12,        /* RecordCampaignContact */
+  16,        /* StreamCampaignLog */
   5,        /* StreamTargetCustomers */
   4,        /* TargetCustomers */
   7         /* TrainModel */
@@ -5721,7 +6133,7 @@ const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
   "Matching",
   "Crm__Matching__V1__Matching",
   "crm.matching.v1",
-  16,
+  17,
   crm__matching__v1__matching__method_descriptors,
   crm__matching__v1__matching__method_indices_by_name
 };
@@ -5852,6 +6264,14 @@ void crm__matching__v1__matching__get_replica_status(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
   service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__stream_campaign_log(ProtobufCService *service,
+                                                      const Crm__Matching__V1__StreamCampaignLogRequest *input,
+                                                      Crm__Matching__V1__CampaignLogEntry_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
                                         Crm__Matching__V1__Matching_ServiceDestroy destroy)

@@ -64,6 +64,10 @@ typedef struct Crm__Matching__V1__ListDecisionsResponse Crm__Matching__V1__ListD
 typedef struct Crm__Matching__V1__GetReplicaStatusRequest Crm__Matching__V1__GetReplicaStatusRequest;
 typedef struct Crm__Matching__V1__ReplicaStatus Crm__Matching__V1__ReplicaStatus;
 typedef struct Crm__Matching__V1__GetReplicaStatusResponse Crm__Matching__V1__GetReplicaStatusResponse;
+typedef struct Crm__Matching__V1__CampaignLogEntry Crm__Matching__V1__CampaignLogEntry;
+typedef struct Crm__Matching__V1__CampaignCreated Crm__Matching__V1__CampaignCreated;
+typedef struct Crm__Matching__V1__CampaignContactRecorded Crm__Matching__V1__CampaignContactRecorded;
+typedef struct Crm__Matching__V1__StreamCampaignLogRequest Crm__Matching__V1__StreamCampaignLogRequest;
 
 
 /* --- enums --- */
@@ -1067,6 +1071,98 @@ struct  Crm__Matching__V1__GetReplicaStatusResponse
     , NULL }
 
 
+typedef enum {
+  CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__CHANGE__NOT_SET = 0,
+  CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__CHANGE_CREATED = 3,
+  CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__CHANGE_CONTACT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__CHANGE__CASE)
+} Crm__Matching__V1__CampaignLogEntry__ChangeCase;
+
+/*
+ * Campaigns shared between replicas. Every replica keeps a log of what changed its campaigns — a
+ * campaign created (with its target list) or a contact recorded, whether the change came from a
+ * client or from another replica's log — and reads every sibling's log, so a campaign created on
+ * one replica is answered by all, and a contact recorded on any counts in every report.
+ * Applying an entry that changes nothing is not logged again, so entries do not circulate.
+ */
+struct  Crm__Matching__V1__CampaignLogEntry
+{
+  ProtobufCMessage base;
+  /*
+   * The log's identity: random, made with the replica's store. A reader whose cursor names another
+   * identity (the replica's store was made again) reads that log from its start.
+   */
+  char *log_id;
+  /*
+   * 1, 2, … within the log
+   */
+  uint64_t sequence;
+  Crm__Matching__V1__CampaignLogEntry__ChangeCase change_case;
+  union {
+    Crm__Matching__V1__CampaignCreated *created;
+    Crm__Matching__V1__CampaignContactRecorded *contact;
+  };
+};
+#define CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign_log_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, CRM__MATCHING__V1__CAMPAIGN_LOG_ENTRY__CHANGE__NOT_SET, {0} }
+
+
+/*
+ * A campaign with its whole target list. The same campaign_id created on two replicas before
+ * either read the other's log (a retry sent to another replica) settles on the one created first:
+ * the smaller created_at, then the smaller model_version, then the target list read as text.
+ */
+struct  Crm__Matching__V1__CampaignCreated
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__Campaign *campaign;
+  /*
+   * ranks 1, 2, …
+   */
+  size_t n_targets;
+  Crm__Matching__V1__CampaignTarget **targets;
+};
+#define CRM__MATCHING__V1__CAMPAIGN_CREATED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign_created__descriptor) \
+    , NULL, 0,NULL }
+
+
+/*
+ * A contact as stored (at set). The same (campaign_id, customer_id, outcome) recorded on two
+ * replicas keeps the earlier `at` (then the smaller manager_id).
+ */
+struct  Crm__Matching__V1__CampaignContactRecorded
+{
+  ProtobufCMessage base;
+  Crm__Matching__V1__CampaignContact *contact;
+};
+#define CRM__MATCHING__V1__CAMPAIGN_CONTACT_RECORDED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__campaign_contact_recorded__descriptor) \
+    , NULL }
+
+
+struct  Crm__Matching__V1__StreamCampaignLogRequest
+{
+  ProtobufCMessage base;
+  /*
+   * the identity the cursor belongs to; empty: this log, whatever it is
+   */
+  char *log_id;
+  /*
+   * ignored when log_id names another log: the log is read from its start
+   */
+  uint64_t after_sequence;
+  /*
+   * 1..10,000; default 1,000
+   */
+  uint32_t limit;
+};
+#define CRM__MATCHING__V1__STREAM_CAMPAIGN_LOG_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__stream_campaign_log_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
 /* Crm__Matching__V1__Campaign methods */
 void   crm__matching__v1__campaign__init
                      (Crm__Matching__V1__Campaign         *message);
@@ -1963,6 +2059,82 @@ Crm__Matching__V1__GetReplicaStatusResponse *
 void   crm__matching__v1__get_replica_status_response__free_unpacked
                      (Crm__Matching__V1__GetReplicaStatusResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__CampaignLogEntry methods */
+void   crm__matching__v1__campaign_log_entry__init
+                     (Crm__Matching__V1__CampaignLogEntry         *message);
+size_t crm__matching__v1__campaign_log_entry__get_packed_size
+                     (const Crm__Matching__V1__CampaignLogEntry   *message);
+size_t crm__matching__v1__campaign_log_entry__pack
+                     (const Crm__Matching__V1__CampaignLogEntry   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__campaign_log_entry__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignLogEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__CampaignLogEntry *
+       crm__matching__v1__campaign_log_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__campaign_log_entry__free_unpacked
+                     (Crm__Matching__V1__CampaignLogEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__CampaignCreated methods */
+void   crm__matching__v1__campaign_created__init
+                     (Crm__Matching__V1__CampaignCreated         *message);
+size_t crm__matching__v1__campaign_created__get_packed_size
+                     (const Crm__Matching__V1__CampaignCreated   *message);
+size_t crm__matching__v1__campaign_created__pack
+                     (const Crm__Matching__V1__CampaignCreated   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__campaign_created__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignCreated   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__CampaignCreated *
+       crm__matching__v1__campaign_created__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__campaign_created__free_unpacked
+                     (Crm__Matching__V1__CampaignCreated *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__CampaignContactRecorded methods */
+void   crm__matching__v1__campaign_contact_recorded__init
+                     (Crm__Matching__V1__CampaignContactRecorded         *message);
+size_t crm__matching__v1__campaign_contact_recorded__get_packed_size
+                     (const Crm__Matching__V1__CampaignContactRecorded   *message);
+size_t crm__matching__v1__campaign_contact_recorded__pack
+                     (const Crm__Matching__V1__CampaignContactRecorded   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__campaign_contact_recorded__pack_to_buffer
+                     (const Crm__Matching__V1__CampaignContactRecorded   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__CampaignContactRecorded *
+       crm__matching__v1__campaign_contact_recorded__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__campaign_contact_recorded__free_unpacked
+                     (Crm__Matching__V1__CampaignContactRecorded *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__StreamCampaignLogRequest methods */
+void   crm__matching__v1__stream_campaign_log_request__init
+                     (Crm__Matching__V1__StreamCampaignLogRequest         *message);
+size_t crm__matching__v1__stream_campaign_log_request__get_packed_size
+                     (const Crm__Matching__V1__StreamCampaignLogRequest   *message);
+size_t crm__matching__v1__stream_campaign_log_request__pack
+                     (const Crm__Matching__V1__StreamCampaignLogRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__stream_campaign_log_request__pack_to_buffer
+                     (const Crm__Matching__V1__StreamCampaignLogRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__StreamCampaignLogRequest *
+       crm__matching__v1__stream_campaign_log_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__stream_campaign_log_request__free_unpacked
+                     (Crm__Matching__V1__StreamCampaignLogRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Matching__V1__Campaign_Closure)
@@ -2109,6 +2281,18 @@ typedef void (*Crm__Matching__V1__ReplicaStatus_Closure)
 typedef void (*Crm__Matching__V1__GetReplicaStatusResponse_Closure)
                  (const Crm__Matching__V1__GetReplicaStatusResponse *message,
                   void *closure_data);
+typedef void (*Crm__Matching__V1__CampaignLogEntry_Closure)
+                 (const Crm__Matching__V1__CampaignLogEntry *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__CampaignCreated_Closure)
+                 (const Crm__Matching__V1__CampaignCreated *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__CampaignContactRecorded_Closure)
+                 (const Crm__Matching__V1__CampaignContactRecorded *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__StreamCampaignLogRequest_Closure)
+                 (const Crm__Matching__V1__StreamCampaignLogRequest *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2180,6 +2364,10 @@ struct Crm__Matching__V1__Matching_Service
                              const Crm__Matching__V1__GetReplicaStatusRequest *input,
                              Crm__Matching__V1__GetReplicaStatusResponse_Closure closure,
                              void *closure_data);
+  void (*stream_campaign_log)(Crm__Matching__V1__Matching_Service *service,
+                              const Crm__Matching__V1__StreamCampaignLogRequest *input,
+                              Crm__Matching__V1__CampaignLogEntry_Closure closure,
+                              void *closure_data);
 };
 typedef void (*Crm__Matching__V1__Matching_ServiceDestroy)(Crm__Matching__V1__Matching_Service *);
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
@@ -2203,7 +2391,8 @@ void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *ser
       function_prefix__ ## record_campaign_contact,\
       function_prefix__ ## list_campaign_targets,\
       function_prefix__ ## get_campaign_report,\
-      function_prefix__ ## get_replica_status  }
+      function_prefix__ ## get_replica_status,\
+      function_prefix__ ## stream_campaign_log  }
 void crm__matching__v1__matching__create_campaign(ProtobufCService *service,
                                                   const Crm__Matching__V1__CreateCampaignRequest *input,
                                                   Crm__Matching__V1__CreateCampaignResponse_Closure closure,
@@ -2268,6 +2457,10 @@ void crm__matching__v1__matching__get_replica_status(ProtobufCService *service,
                                                      const Crm__Matching__V1__GetReplicaStatusRequest *input,
                                                      Crm__Matching__V1__GetReplicaStatusResponse_Closure closure,
                                                      void *closure_data);
+void crm__matching__v1__matching__stream_campaign_log(ProtobufCService *service,
+                                                      const Crm__Matching__V1__StreamCampaignLogRequest *input,
+                                                      Crm__Matching__V1__CampaignLogEntry_Closure closure,
+                                                      void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2322,6 +2515,10 @@ extern const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_respon
 extern const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__replica_status__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__get_replica_status_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_log_entry__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_created__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_contact_recorded__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__stream_campaign_log_request__descriptor;
 extern const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor;
 
 PROTOBUF_C__END_DECLS
