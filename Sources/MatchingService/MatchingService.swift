@@ -35,6 +35,8 @@ public struct MatchingService: CRMService {
     let settings: MatchingSettings
     /// Every profiles owner's change feed and event log (made here so health can describe them).
     let profilesFollowers: ProfilesCopyFollowers
+    /// The other replicas, one client each (their campaign logs, their decisions).
+    let siblings: SiblingReplicas
     /// The sibling replicas' campaign logs.
     let campaignSync: CampaignSync
 
@@ -47,7 +49,8 @@ public struct MatchingService: CRMService {
         self.profilesFollowers = ProfilesCopyFollowers(
             peer: context.peers["profiles"], replica: replica, pageSize: UInt32(settings.feedPage), interval: settings.feedInterval,
             snapshotPage: UInt32(settings.snapshotPage), logger: context.logger, metrics: context.metrics)
-        self.campaignSync = CampaignSync(peers: context.peers["matching"], store: campaigns, pageSize: settings.feedPage, interval: settings.feedInterval,
+        self.siblings = SiblingReplicas(peers: context.peers["matching"])
+        self.campaignSync = CampaignSync(siblings: siblings, store: campaigns, pageSize: settings.feedPage, interval: settings.feedInterval,
                                          logger: context.logger, metrics: context.metrics)
         Self.sampleReplica(replica, into: context.metrics)
     }
@@ -86,7 +89,7 @@ public struct MatchingService: CRMService {
     }
 
     public func register(into router: inout Router) {
-        SuitabilityHandlers(replica: replica, log: decisions).register(into: &router)
+        SuitabilityHandlers(replica: replica, log: decisions, siblings: siblings).register(into: &router)
         TargetingHandlers(replica: replica).register(into: &router)
         ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"], logger: context.logger,
                                                                      rowBudget: settings.maxTrainingRows, snapshotPage: settings.monthEndPage,

@@ -123,14 +123,24 @@ struct CampaignStep: Sendable {
     }
 
     /// Polls the report (bounded) until it counts the purchases placed: matching learns of orders
-    /// through the products feed, a moment after products accepted them.
+    /// through the products feed, a moment after products accepted them. A BOUGHT contact counts
+    /// its customer as a buyer at once, before the order's amount reaches the report's sales, so
+    /// the report is taken only once the replica has also read products' feed to its end.
     func report(_ id: String, targeted: Int, untargeted: Int) async throws -> Crm_Matching_V1_CampaignReport {
         var report = Crm_Matching_V1_CampaignReport()
         for _ in 0..<600 {
             report = try await clients.matching.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
                 $0.campaignID = id
             }).report
-            if report.bought >= targeted && report.untargetedBought >= untargeted { return report }
+            if report.bought >= targeted && report.untargetedBought >= untargeted {
+                let status = try await clients.matching.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
+                // Read again after the feed is known to be read: the report above may predate it.
+                if try await clients.productsFeedEnds(after: status.productsSequence) {
+                    return try await clients.matching.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
+                        $0.campaignID = id
+                    }).report
+                }
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         Console.note("matching's report counts \(report.bought + report.untargetedBought) purchases of \(targeted + untargeted) placed after 60 s; showing it as it is")

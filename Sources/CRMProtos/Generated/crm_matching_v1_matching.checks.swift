@@ -311,6 +311,7 @@ extension Crm_Matching_V1_RecordedDecision: FieldChecked {
 extension Crm_Matching_V1_ListDecisionsResponse: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         for (index, value) in decisions.enumerated() { problems.enter("decisions", index: index); value.checkFields(&problems); problems.leave() }
+        for (index, value) in unansweredReplicas.enumerated() { problems.checkText(value, "unanswered_replicas", index: index, maxBytes: 256) }
     }
 }
 

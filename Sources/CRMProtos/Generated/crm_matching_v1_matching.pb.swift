@@ -1303,12 +1303,19 @@ public nonisolated struct Crm_Matching_V1_RecordedDecision: Sendable {
   fileprivate var _decidedAt: Crm_Common_V1_Timestamp? = nil
 }
 
+/// Every replica logs the decisions it makes in its own store; ListDecisions asks the sibling
+/// replicas too and merges: newest first (decided_at, then product_code, order_id and customer_id,
+/// so every replica answers the same list), at most `limit`.
 public nonisolated struct Crm_Matching_V1_ListDecisionsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var decisions: [Crm_Matching_V1_RecordedDecision] = []
+
+  /// Sibling replicas (host:port) that did not answer: decisions they made are missing from the
+  /// list. Empty when every replica answered.
+  public var unansweredReplicas: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3595,7 +3602,7 @@ nonisolated extension Crm_Matching_V1_RecordedDecision: SwiftProtobuf.Message, S
 
 nonisolated extension Crm_Matching_V1_ListDecisionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListDecisionsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decisions\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}decisions\0\u{3}unanswered_replicas\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3604,6 +3611,7 @@ nonisolated extension Crm_Matching_V1_ListDecisionsResponse: SwiftProtobuf.Messa
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.decisions) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.unansweredReplicas) }()
       default: break
       }
     }
@@ -3613,11 +3621,15 @@ nonisolated extension Crm_Matching_V1_ListDecisionsResponse: SwiftProtobuf.Messa
     if !self.decisions.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.decisions, fieldNumber: 1)
     }
+    if !self.unansweredReplicas.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.unansweredReplicas, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Matching_V1_ListDecisionsResponse, rhs: Crm_Matching_V1_ListDecisionsResponse) -> Bool {
     if lhs.decisions != rhs.decisions {return false}
+    if lhs.unansweredReplicas != rhs.unansweredReplicas {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

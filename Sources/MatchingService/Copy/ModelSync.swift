@@ -14,7 +14,7 @@ struct ModelSync: Service {
 
     func run() async throws {
         guard let peers else { return }
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await syncOnce(peers)
@@ -23,7 +23,9 @@ struct ModelSync: Service {
                 } catch {
                     logger.debug("model sync skipped", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
+                // Shutdown cancels the wait: the service ends, it has not failed (a thrown
+                // CancellationError made a replica with siblings exit 1 on SIGTERM).
+                do { try await Task.sleep(for: interval) } catch { return }
             }
         }
     }

@@ -7,6 +7,13 @@ import CRMStore
 struct SuitabilityHandlers: Sendable {
     let replica: Replica
     let log: DecisionLog
+    /// The other replicas: each logs the decisions it made, so ListDecisions asks them too.
+    let siblings: SiblingReplicas
+    /// Metadata a replica sets when it asks a sibling for its decisions: the sibling answers from
+    /// its own log only (honoured only from a service acting for a caller, as profiles' own is).
+    static let thisReplicaOnlyKey = "crm-replica-local"
+    /// How long a sibling may take to answer before its decisions are reported missing.
+    static let siblingTimeout = CallOptions.timeout(.seconds(10))
     func register(into router: inout Router) {
         router.unary(Crm_Matching_V1_Matching.decideSuitability,
                      policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
@@ -14,15 +21,44 @@ struct SuitabilityHandlers: Sendable {
             try decide(request, principal: context.principal)
         }
         router.unary(Crm_Matching_V1_Matching.listDecisions,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service), audit: .returned { $0.decisions.map(\.customerID) }) { request, _ in
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.service), audit: .returned { $0.decisions.map(\.customerID) }) { request, context in
             guard !request.customerID.isEmpty || !request.orderID.isEmpty else {
                 throw RPCError.invalidArgument(field: "customer_id", "customer_id or order_id is required")
             }
             guard request.limit <= 1_000 else { throw RPCError.invalidArgument(field: "limit", "at most 1000") }
             let limit = request.limit == 0 ? 50 : Int(request.limit)
-            var response = Crm_Matching_V1_ListDecisionsResponse()
-            response.decisions = try await log.decisions(customerID: request.customerID, orderID: request.orderID, limit: limit)
-            return response
+            let own = try await log.decisions(customerID: request.customerID, orderID: request.orderID, limit: limit)
+            let askedBySibling = context.forwardedBy != nil && context.metadataValue(Self.thisReplicaOnlyKey) != nil
+            guard !askedBySibling, !siblings.siblings.isEmpty else { return .with { $0.decisions = own } }
+            return await merged(own, limit: limit, askingSiblings: request, context: context)
+        }
+    }
+
+    /// This replica's decisions and every sibling's (asked at once, for the same caller), newest
+    /// first by ``DecisionLog/newestFirst(_:_:)``, at most `limit`; siblings that do not answer are
+    /// named in the response.
+    private func merged(_ own: [Crm_Matching_V1_RecordedDecision], limit: Int, askingSiblings request: Crm_Matching_V1_ListDecisionsRequest,
+                        context: CallContext) async -> Crm_Matching_V1_ListDecisionsResponse {
+        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID), MetadataEntry(Self.thisReplicaOnlyKey, "1")]
+        if let principal = context.principal { metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal))) }
+        var asking = Self.siblingTimeout
+        asking.metadata = metadata
+        let options = asking
+        var all = own
+        var unanswered: [String] = []
+        await withTaskGroup(of: (String, [Crm_Matching_V1_RecordedDecision]?).self) { group in
+            for sibling in siblings.siblings {
+                group.addTask {
+                    (sibling.name, try? await sibling.client.unary(Crm_Matching_V1_Matching.listDecisions, request, options: options).decisions)
+                }
+            }
+            for await (name, decisions) in group {
+                if let decisions { all += decisions } else { unanswered.append(name) }
+            }
+        }
+        return .with {
+            $0.decisions = Array(all.sorted(by: DecisionLog.newestFirst).prefix(limit))
+            $0.unansweredReplicas = unanswered.sorted()
         }
     }
 

@@ -76,9 +76,27 @@ final class DecisionLog: Service, Sendable {
                 conditions.append("order_id = ?")
                 _ = arguments.append(contentsOf: [orderID])
             }
-            _ = arguments.append(contentsOf: [limit])
-            return try Data.fetchAll(db, sql: "SELECT body FROM decision WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            // The newest `limit` by time, with every decision tied with the last of them (the
+            // order within a millisecond is by content, so the cut is the same on every replica).
+            let matching = conditions.joined(separator: " AND ")
+            let boundary = arguments + [limit - 1]
+            let sql = """
+                SELECT body FROM decision WHERE \(matching) AND decided_at >= COALESCE(
+                    (SELECT decided_at FROM decision WHERE \(matching) ORDER BY decided_at DESC LIMIT 1 OFFSET ?), -9223372036854775808)
+                """
+            let decisions = try Data.fetchAll(db, sql: sql, arguments: arguments + boundary)
                 .map { try Crm_Matching_V1_RecordedDecision(serializedBytes: $0) }
+            return Array(decisions.sorted(by: Self.newestFirst).prefix(limit))
         }
+    }
+
+    /// The order ListDecisions answers in, the same on every replica: newest first, then by
+    /// product, order and customer, then by the decision's bytes.
+    static func newestFirst(_ a: Crm_Matching_V1_RecordedDecision, _ b: Crm_Matching_V1_RecordedDecision) -> Bool {
+        if a.decidedAt.unixMillis != b.decidedAt.unixMillis { return a.decidedAt.unixMillis > b.decidedAt.unixMillis }
+        let keys = ((a.productCode, a.orderID, a.customerID), (b.productCode, b.orderID, b.customerID))
+        if keys.0 != keys.1 { return keys.0 < keys.1 }
+        let bytes = ((try? a.serializedBytes() as [UInt8]) ?? [], (try? b.serializedBytes() as [UInt8]) ?? [])
+        return bytes.0.lexicographicallyPrecedes(bytes.1)
     }
 }

@@ -5501,7 +5501,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__recorded_decision__descripto
   (ProtobufCMessageInit) crm__matching__v1__recorded_decision__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__matching__v1__list_decisions_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor crm__matching__v1__list_decisions_response__field_descriptors[2] =
 {
   {
     "decisions",
@@ -5515,14 +5515,27 @@ static const ProtobufCFieldDescriptor crm__matching__v1__list_decisions_response
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "unanswered_replicas",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__ListDecisionsResponse, n_unanswered_replicas),
+    offsetof(Crm__Matching__V1__ListDecisionsResponse, unanswered_replicas),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__matching__v1__list_decisions_response__field_indices_by_name[] = {
   0,   /* field[0] = decisions */
+  1,   /* field[1] = unanswered_replicas */
 };
 static const ProtobufCIntRange crm__matching__v1__list_decisions_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_response__descriptor =
 {
@@ -5532,7 +5545,7 @@ const ProtobufCMessageDescriptor crm__matching__v1__list_decisions_response__des
   "Crm__Matching__V1__ListDecisionsResponse",
   "crm.matching.v1",
   sizeof(Crm__Matching__V1__ListDecisionsResponse),
-  1,
+  2,
   crm__matching__v1__list_decisions_response__field_descriptors,
   crm__matching__v1__list_decisions_response__field_indices_by_name,
   1,  crm__matching__v1__list_decisions_response__number_ranges,

@@ -993,15 +993,26 @@ struct  Crm__Matching__V1__RecordedDecision
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0,NULL }
 
 
+/*
+ * Every replica logs the decisions it makes in its own store; ListDecisions asks the sibling
+ * replicas too and merges: newest first (decided_at, then product_code, order_id and customer_id,
+ * so every replica answers the same list), at most `limit`.
+ */
 struct  Crm__Matching__V1__ListDecisionsResponse
 {
   ProtobufCMessage base;
   size_t n_decisions;
   Crm__Matching__V1__RecordedDecision **decisions;
+  /*
+   * Sibling replicas (host:port) that did not answer: decisions they made are missing from the
+   * list. Empty when every replica answered.
+   */
+  size_t n_unanswered_replicas;
+  char **unanswered_replicas;
 };
 #define CRM__MATCHING__V1__LIST_DECISIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__list_decisions_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
 
 
 struct  Crm__Matching__V1__GetReplicaStatusRequest

@@ -4,13 +4,14 @@ import CRMTestSupport
 import Foundation
 import Testing
 
-/// Campaigns across matching replicas (``CampaignSync``): two real matching executables, each the
-/// other's sibling, behind one client that calls them round robin as the reference client does.
-/// A campaign created through one is answered by both with the same target list; a contact
-/// recorded on either counts in both reports; a retried creation sent to the other replica gets
-/// the stored campaign.
-@Suite(.serialized) struct CampaignReplicasTests {
-    @Test func aCampaignCreatedOnOneReplicaIsAnsweredByBothWithEveryContact() async throws {
+/// What matching replicas record, answered by every replica: two real matching executables, each
+/// the other's sibling, behind one client that calls them round robin as the reference client
+/// does. A campaign created through one is answered by both with the same target list
+/// (``CampaignSync``); a contact recorded on either counts in both reports; a retried creation sent
+/// to the other replica gets the stored campaign. Suitability decisions made on either are listed
+/// by both, and a sibling that does not answer is named.
+@Suite(.serialized) struct MatchingReplicasTests {
+    @Test func campaignsAndDecisionsMadeOnEitherReplicaAreAnsweredByBoth() async throws {
         let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-campaign-replicas-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
@@ -100,5 +101,24 @@ import Testing
         }
         let details = try await one.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest()).details
         #expect(details["feed.campaigns.127.0.0.1:\(second.port).position"] != nil, "\(details)")
+
+        // Decisions: each replica logs its own; ListDecisions on either lists both, in one order.
+        let customer = customers[2]
+        for (replica, product) in [(one, "B001"), (other, "F001"), (one, "E001")] {
+            _ = try await replica.unary(Crm_Matching_V1_Matching.decideSuitability, .with { $0.customerID = customer; $0.productCode = product })
+        }
+        let lists = [try await one.unary(Crm_Matching_V1_Matching.listDecisions, .with { $0.customerID = customer }),
+                     try await other.unary(Crm_Matching_V1_Matching.listDecisions, .with { $0.customerID = customer })]
+        #expect(lists[0] == lists[1])
+        #expect(Set(lists[0].decisions.map(\.productCode)) == ["B001", "F001", "E001"] && lists[0].unansweredReplicas.isEmpty, "\(lists[0])")
+        #expect(lists[0].decisions.map(\.decidedAt.unixMillis) == lists[0].decisions.map(\.decidedAt.unixMillis).sorted(by: >), "newest first")
+        let newestTwo = try await other.unary(Crm_Matching_V1_Matching.listDecisions, .with { $0.customerID = customer; $0.limit = 2 })
+        #expect(newestTwo.decisions == Array(lists[0].decisions.prefix(2)))
+        // A sibling that does not answer is named; the list holds what the others logged.
+        await other.close()
+        #expect(second.terminate() == 0, "a replica with siblings stops cleanly on SIGTERM")
+        let partial = try await one.unary(Crm_Matching_V1_Matching.listDecisions, .with { $0.customerID = customer })
+        #expect(partial.unansweredReplicas == ["127.0.0.1:\(second.port)"])
+        #expect(Set(partial.decisions.map(\.productCode)) == ["B001", "E001"])
     }
 }
