@@ -40,9 +40,9 @@ public struct TestPKI: Sendable {
         self.ca = try Self.write(certificate, key: key, to: directory, name: file)
     }
 
-    /// A folder for a test, under the system's temporary folder.
+    /// A folder for a test, in the test process's folder (``TestFiles``, removed at exit).
     public static func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("crm-pki-\(UUID().uuidString)")
+        TestFiles.directory().appendingPathComponent("crm-pki-\(UUID().uuidString)")
     }
 
     /// A certificate for a server and client both, signed by this CA: DNS `localhost` and IP

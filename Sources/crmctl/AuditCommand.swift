@@ -7,6 +7,11 @@ import SwiftProtobuf
 /// `crmctl audit query|verify|export SERVICE`: a compliance officer's view of one service's audit
 /// trail (proto/README.md §8.1). Runs as the compliance role: `--token`, `$CRM_TOKEN`, a client
 /// certificate's principal, else the development compliance token.
+///
+/// Each process keeps its own trail (its own sequence and hash chain): a service run as several
+/// processes (profiles owning partitions, matching replicas) is queried and verified process by
+/// process — one client per endpoint, never a round robin, whose pages would come from different
+/// trails — and the records are merged by time, each line then naming its process.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
@@ -17,24 +22,37 @@ struct AuditCommand: AsyncParsableCommand {
     struct Target: ParsableArguments {
         @Argument(help: "profiles, products, matching or compensation.")
         var service: String
-
+        @Option(help: "One process of the service (HOST:PORT, as the topology lists it); default: every process.")
+        var process: String?
         @OptionGroup var cluster: ClusterOptions
 
-        func client() throws -> RPCClient {
+        /// One client per process asked, with the process's endpoint.
+        func clients() throws -> [(process: String, client: RPCClient)] {
             let token = cluster.token ?? ProcessEnvironment.value("CRM_TOKEN")
                 ?? (cluster.tlsCertificate == nil ? Topology.developmentComplianceToken : nil)
-            return RPCClient(configuration: ClientConfiguration(
-                endpoints: try cluster.loadTopology().endpoints(of: service), security: try cluster.clientSecurity(), token: token,
-                defaultDeadline: .seconds(600)
-            ))
+            let listed = try cluster.loadTopology().endpoints(of: service)
+            let endpoints: [Endpoint]
+            if let process {
+                guard let endpoint = listed.first(where: { $0.description == process }) else {
+                    throw CRMCtlError("\(process) is not a process of \(service) in the topology (its processes: \(listed.map(\.description).joined(separator: ", ")))")
+                }
+                endpoints = [endpoint]
+            } else {
+                endpoints = listed
+            }
+            let security = try cluster.clientSecurity()
+            return endpoints.map { endpoint in
+                (endpoint.description, RPCClient(configuration: ClientConfiguration(endpoints: [endpoint], security: security, token: token,
+                                                                                   defaultDeadline: .seconds(600))))
+            }
         }
     }
 
-    /// Who saw a customer, what a principal did, what happened in a time range: every page, one
-    /// record a line (protobuf JSON), oldest first.
+    /// Who saw a customer, what a principal did, what happened in a time range: every page of every
+    /// process, one record a line (protobuf JSON), oldest first. With several processes each line
+    /// is `{"process": "HOST:PORT", "record": {…}}`.
     struct Query: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Records by customer, principal and time range, one JSON line each.")
-
         @OptionGroup var target: Target
         @Option(help: "Records naming this customer.") var customer: String?
         @Option(help: "Records of this principal.") var principal: String?
@@ -42,8 +60,8 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Until this time (ISO 8601), exclusive.") var to: String?
 
         func run() async throws {
-            let client = try target.client()
-            defer { Task { await client.close() } }
+            let clients = try target.clients()
+            defer { Task { for (_, client) in clients { await client.close() } } }
             var request = Crm_Audit_V1_QueryAuditRequest()
             request.customerID = customer ?? ""
             request.principal = principal ?? ""
@@ -55,26 +73,42 @@ struct AuditCommand: AsyncParsableCommand {
                 let millis = try AuditCommand.millis(to)
                 request.to = .with { $0.unixMillis = millis }
             }
-            repeat {
-                let page = try await client.unary(Crm_Audit_V1_Audit.queryAudit, request)
-                for record in page.records { print(try record.jsonString()) }
-                request.page.pageToken = page.page.nextPageToken
-            } while !request.page.pageToken.isEmpty
+            var records: [(process: String, record: Crm_Audit_V1_AuditRecord)] = []
+            for (process, client) in clients {
+                var paging = request
+                repeat {
+                    let page = try await client.unary(Crm_Audit_V1_Audit.queryAudit, paging)
+                    records += page.records.map { (process, $0) }
+                    paging.page.pageToken = page.page.nextPageToken
+                } while !paging.page.pageToken.isEmpty
+            }
+            if clients.count == 1 {
+                for (_, record) in records { print(try record.jsonString()) }
+                return
+            }
+            records.sort { ($0.record.time.unixMillis, $0.process, $0.record.sequence) < ($1.record.time.unixMillis, $1.process, $1.record.sequence) }
+            for (process, record) in records {
+                print(#"{"process":"\#(process)","record":\#(try record.jsonString())}"#)
+            }
         }
     }
 
-    /// Checks the chain; exits 1 when it is not intact.
+    /// Checks each process's chain (one JSON result a line; with several processes each line is
+    /// `{"process": …, "result": {…}}`); exits 1 when any is not intact.
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check the trail's hash chain; exit 1 at the first record found wrong.")
-
         @OptionGroup var target: Target
 
         func run() async throws {
-            let client = try target.client()
-            defer { Task { await client.close() } }
-            let result = try await client.unary(Crm_Audit_V1_Audit.verifyAuditChain, Crm_Audit_V1_VerifyAuditChainRequest())
-            print(try result.jsonString())
-            if !result.intact { throw ExitCode(1) }
+            let clients = try target.clients()
+            defer { Task { for (_, client) in clients { await client.close() } } }
+            var intact = true
+            for (process, client) in clients {
+                let result = try await client.unary(Crm_Audit_V1_Audit.verifyAuditChain, Crm_Audit_V1_VerifyAuditChainRequest())
+                print(clients.count == 1 ? try result.jsonString() : #"{"process":"\#(process)","result":\#(try result.jsonString())}"#)
+                intact = intact && result.intact
+            }
+            if !intact { throw ExitCode(1) }
         }
     }
 
@@ -90,8 +124,12 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "File to write (default: standard output).") var output: String?
 
         func run() async throws {
-            let client = try target.client()
-            defer { Task { await client.close() } }
+            let clients = try target.clients()
+            defer { Task { for (_, client) in clients { await client.close() } } }
+            guard clients.count == 1, let client = clients.first?.client else {
+                throw CRMCtlError("\(target.service) runs as \(clients.count) processes, each with its own chain: export each with --process "
+                                  + clients.map(\.process).joined(separator: " / "))
+            }
             var lines = ""
             let stream = try await client.serverStreaming(Crm_Audit_V1_Audit.exportAudit, .with {
                 $0.afterSequence = after

@@ -12,7 +12,7 @@ import Testing
 /// who may read it, and that tampering with the SQLite file is found at its position.
 @Suite struct AuditTrailTests {
     private func start() async throws -> (InProcessService<ProfilesService>, String) {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-profiles-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("audit-profiles")
         return (try await InProcessService<ProfilesService>.start(databasePath: file, tokens: TestPrincipals.entries), file)
     }
 
@@ -377,7 +377,7 @@ import Testing
     }
 
     @Test func concurrentCallsShareTransactionsAndTheChainHolds() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("audit")
         let pool = try DatabasePool(path: file)
         let trail = try AuditTrail(database: pool)
         try await withThrowingTaskGroup(of: Void.self) { group in

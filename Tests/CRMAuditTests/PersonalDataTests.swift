@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func aCustomerIsMaskedByTheCallersRolesAndUnmaskedReadsAreFlagged() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("pii-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("pii")
         let service = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: TestPrincipals.entries)
         try await withService(service) { service in
             let ingest = service.client(token: "ingest"), office = service.client(token: "office")

@@ -13,7 +13,7 @@ import Testing
 @Suite struct RefusalAuditTests {
     /// TestPrincipals, plus a token that expired (manager M9's) and head office limited to one call.
     private func start() async throws -> InProcessService<ProfilesService> {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-refusals-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("audit-refusals")
         let expired = TokenAuthenticator.Entry(sha256: TokenAuthenticator.hash(token: "expired"),
                                                principal: Principal(name: "manager:M9", roles: ["manager"], attributes: ["manager_id": "M9"]),
                                                notAfter: Date(timeIntervalSince1970: 1_700_000_000))
@@ -131,7 +131,7 @@ import Testing
     /// The window on the trail's own clock: repeats inside it are counted, the first refusal after
     /// it writes the count and then itself; counts held when the service stops are written then.
     @Test func aWindowClosesWithItsCountWhenTheNextOneOpens() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-window-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("audit-window")
         let pool = try DatabasePool(path: file)
         defer { try? pool.close() }
         let clock = TestClock()

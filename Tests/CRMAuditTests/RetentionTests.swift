@@ -1,5 +1,6 @@
 import CRMAudit
 import CRMRPC
+import CRMTestSupport
 import Foundation
 import GRDB
 import Synchronization
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func removesOnlyExportedRecordsOlderThanTheRetentionAndMovesTheAnchor() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-retention-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("audit-retention")
         let pool = try DatabasePool(path: file)
         defer { try? pool.close() }
         let clock = TestClock()
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func purgeStopsAtWhatTheCallerArchived() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("audit-retention-\(UUID().uuidString).sqlite").path
+        let file = TestFiles.sqlitePath("audit-retention")
         let pool = try DatabasePool(path: file)
         defer { try? pool.close() }
         let clock = TestClock()

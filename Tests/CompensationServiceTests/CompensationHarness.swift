@@ -20,7 +20,7 @@ struct CompensationHarness: StoppableService {
     static let settings = ["trade_costs": "transfer=1", "effective_account.min_month_end_assets_fen": "150000"]
 
     static func start(path: String? = nil, peers: [String: RPCClient] = [:], settings: [String: String] = CompensationHarness.settings) async throws -> CompensationHarness {
-        let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("compensation-\(UUID().uuidString).sqlite").path
+        let file = path ?? TestFiles.sqlitePath("compensation")
         let service = try await InProcessService<CompensationService>.start(databasePath: file, tokens: tokens, settings: settings, peers: peers)
         var clients: [String: RPCClient] = [:]
         for token in ["hr", "office", "m1", "m2", "b1", "svc"] { clients[token] = service.client(token: token) }

@@ -18,7 +18,7 @@ import Testing
     // MARK: Profiles in process
 
     static func startProfiles() async throws -> InProcessService<ProfilesService> {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let path = TestFiles.sqlitePath("profiles")
         return try await InProcessService<ProfilesService>.start(databasePath: path, tokens: TestPrincipals.entries, settings: ["partitions.count": "1"])
     }
 

@@ -58,7 +58,7 @@ import Testing
 
     @Test func incomeArrivesExactlyOnceAcrossARestart() async throws {
         // Profiles with two customers and March's activity.
-        let profilesPath = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let profilesPath = TestFiles.sqlitePath("profiles")
         try await withService(await InProcessService<ProfilesService>.start(databasePath: profilesPath, tokens: Self.peerTokens)) { profiles in
             let ingest = profiles.client(token: "ingest")
             for id in ["C1", "C2"] {
@@ -81,7 +81,7 @@ import Testing
 
             // Products with a fund on sale, and an order credited to M1 (suitability from a stand-in).
             let matching = try await StandInMatching.start()
-            let productsPath = FileManager.default.temporaryDirectory.appendingPathComponent("products-\(UUID().uuidString).sqlite").path
+            let productsPath = TestFiles.sqlitePath("products")
             let products = try await InProcessService<ProductsService>.start(databasePath: productsPath, tokens: Self.peerTokens, peers: ["matching": matching.client()])
             try await Self.sell(products)
 
@@ -151,7 +151,7 @@ import Testing
     }
 
     @Test func assignmentsOfCustomersTheFeedHasNotBroughtYetAreCheckedWithProfiles() async throws {
-        let profilesPath = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let profilesPath = TestFiles.sqlitePath("profiles")
         try await withService(await InProcessService<ProfilesService>.start(databasePath: profilesPath, tokens: Self.peerTokens)) { profiles in
             let ingest = profiles.client(token: "ingest")
             let ids = (1...120).map { "L\(1_000 + $0)" }

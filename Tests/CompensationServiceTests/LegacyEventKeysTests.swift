@@ -51,7 +51,7 @@ import Testing
 
     /// A store as the previous version leaves it after following `profiles` to its end.
     static func legacyStore(following profiles: InProcessService<ProfilesService>) async throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("compensation-legacy-\(UUID().uuidString).sqlite").path
+        let path = TestFiles.sqlitePath("compensation-legacy")
         let pool = try DatabasePool(path: path)
         try CompensationSchema.migrator.migrate(pool, upTo: "v3-manager-left-on")
         let events = try await F.logged(profiles)

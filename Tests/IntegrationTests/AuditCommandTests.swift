@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 import Foundation
@@ -75,5 +76,66 @@ import Testing
         #expect(tampered.status == 1)
         let broken = try Crm_Audit_V1_VerifyAuditChainResponse(jsonString: tampered.output.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(!broken.intact && broken.problem == .recordChanged && broken.position == 2)
+    }
+
+    /// A service run as several processes (two profiles processes owning partitions): each keeps
+    /// its own trail, so crmctl asks each one — one client per process, not a round robin whose
+    /// pages would come from different trails — and names the process on every line.
+    @Test func everyProcessOfAServiceIsQueriedAndVerifiedOnItsOwn() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-audit-owners-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let topology = try OwnersTopology(in: dir, count: 4)
+        let owners = try await topology.startOwners(in: dir)
+        defer { for process in owners { process.terminate() } }
+        let common = ["profiles", "--topology", topology.url.path, "--data-dir", dir.path]
+        let endpoints = owners.map { "127.0.0.1:\($0.port)" }
+
+        // Customers of both owners, each written and read through profiles-0 (which forwards).
+        let client = owners[0].adminClient()
+        let partitioning = try Partitioning(count: 4)
+        let ids = (1...8).map { String(format: "A%06d", $0) }
+        let secondOwners = try #require(ids.first { partitioning.partition(of: $0) >= 2 })
+        for id in ids {
+            _ = try await client.unary(Crm_Profiles_V1_Profiles.upsertCustomer, .with {
+                $0.customer = .with {
+                    $0.customerID = id; $0.kind = .individual; $0.name = "Customer \(id)"; $0.branchID = "B01"; $0.managerID = "M0001"
+                    $0.status = .normal; $0.openDate = .init(year: 2019, month: 3, day: 14)
+                }
+            })
+            _ = try await client.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = id })
+        }
+        await client.close()
+
+        let query = try await crmctl(["audit", "query"] + common + ["--customer", secondOwners], workDir: dir, name: "owners-query")
+        #expect(query.status == 0, "\(query.error)")
+        struct Line: Decodable { let process: String }
+        let lines = query.output.split(separator: "\n").map(String.init)
+        let processes = try lines.map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)).process }
+        let records = try lines.map { line in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let record = try JSONSerialization.data(withJSONObject: try #require(object["record"]))
+            return try Crm_Audit_V1_AuditRecord(jsonUTF8Data: record)
+        }
+        // The owner recorded both calls for its customer (the forwarding process's record, if any,
+        // is its own line naming profiles-0).
+        let ownersRecords = zip(processes, records).filter { $0.0 == endpoints[1] }.map(\.1.method)
+        #expect(ownersRecords == ["/crm.profiles.v1.Profiles/UpsertCustomer", "/crm.profiles.v1.Profiles/GetCustomer"], "\(query.output)")
+        #expect(records.allSatisfy { $0.customerIds == [secondOwners] })
+
+        let verify = try await crmctl(["audit", "verify"] + common, workDir: dir, name: "owners-verify")
+        #expect(verify.status == 0, "\(verify.error)")
+        let verified = verify.output.split(separator: "\n").map(String.init)
+        #expect(verified.count == 2 && zip(verified, endpoints).allSatisfy { $0.contains("\"process\":\"\($1)\"") && $0.contains("\"intact\":true") },
+                "\(verify.output)")
+
+        // An archive is one chain: one process at a time.
+        let refused = try await crmctl(["audit", "export"] + common, workDir: dir, name: "owners-export-all")
+        #expect(refused.status != 0 && refused.error.contains("--process"), "\(refused.error)")
+        let archive = dir.appendingPathComponent("owner-1.jsonl")
+        let export = try await crmctl(["audit", "export"] + common + ["--process", endpoints[1], "--output", archive.path], workDir: dir, name: "owners-export")
+        #expect(export.status == 0, "\(export.error)")
+        let unknown = try await crmctl(["audit", "verify"] + common + ["--process", "127.0.0.1:1"], workDir: dir, name: "owners-unknown")
+        #expect(unknown.status != 0 && unknown.error.contains("is not a process of profiles"), "\(unknown.error)")
     }
 }

@@ -23,16 +23,7 @@ import Testing
         try await profilesProcess.start()
         try await productsProcess.start()
         let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
-        for product in PartitionedMatchingTests.products {
-            _ = try await products.unary(Crm_Products_V1_Products.upsertProduct, .with {
-                $0.product = .with {
-                    $0.productCode = product.0; $0.name = "Fund \(product.0)"; $0.issuer = "Example AMC"; $0.type = product.1
-                    $0.riskLevel = product.3; $0.status = .onSale; $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
-                    $0.horizon = .oneTo3Years; $0.variety = .funds; $0.salesRebateBp = 40
-                    $0.salesWindow = .with { $0.start = todayInBeijing(plus: -30); $0.end = todayInBeijing(plus: 30) }
-                }
-            })
-        }
+        try await PartitionedMatchingTests.addProducts(to: products)
         let customers = (1...20).map { String(format: "K%06d", $0) }
         for (index, id) in customers.enumerated() {
             let (upsert, assess) = PartitionedMatchingTests.customer(id, index: index)

@@ -22,6 +22,20 @@ import Testing
         ("B001", .fundBond, "FUND_BOND", .r2), ("F001", .fundMixed, "FUND_MIXED", .r3), ("E001", .fundEquity, "FUND_EQUITY", .r4),
     ]
 
+    /// ``products``, on sale for the 30 days either side of today, into the products service.
+    static func addProducts(to products: RPCClient) async throws {
+        for product in Self.products {
+            _ = try await products.unary(Crm_Products_V1_Products.upsertProduct, .with {
+                $0.product = .with {
+                    $0.productCode = product.0; $0.name = "Fund \(product.0)"; $0.issuer = "Example AMC"; $0.type = product.1
+                    $0.riskLevel = product.3; $0.status = .onSale; $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
+                    $0.horizon = .oneTo3Years; $0.variety = .funds; $0.salesRebateBp = 40
+                    $0.salesWindow = .with { $0.start = todayInBeijing(plus: -30); $0.end = todayInBeijing(plus: 30) }
+                }
+            })
+        }
+    }
+
     private func client(_ process: ServiceProcess) -> RPCClient {
         process.adminClient()
     }
@@ -154,16 +168,7 @@ import Testing
         try await productsProcess.start()
         let first = client(owners[0]), second = client(owners[1]), reference = client(single), products = client(productsProcess)
 
-        for product in Self.products {
-            _ = try await products.unary(Crm_Products_V1_Products.upsertProduct, .with {
-                $0.product = .with {
-                    $0.productCode = product.0; $0.name = "Fund \(product.0)"; $0.issuer = "Example AMC"; $0.type = product.1
-                    $0.riskLevel = product.3; $0.status = .onSale; $0.minimumPurchase = .with { $0.minorUnits = 100_000 }
-                    $0.horizon = .oneTo3Years; $0.variety = .funds; $0.salesRebateBp = 40
-                    $0.salesWindow = .with { $0.start = todayInBeijing(plus: -30); $0.end = todayInBeijing(plus: 30) }
-                }
-            })
-        }
+        try await Self.addProducts(to: products)
         // Customers on both owners, each sent to both sides through one endpoint.
         let customers = (1...24).map { String(format: "C%06d", $0) }
         let partitioning = try Partitioning(count: Self.count)

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMSuitability
+import CRMTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -10,7 +11,7 @@ import Testing
 /// copy starts following several) is applied once, in the store and in memory.
 @Suite struct BehaviourIdentityTests {
     static func replica() throws -> (Replica, URL) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crm-behaviour-\(UUID().uuidString).sqlite")
+        let path = URL(fileURLWithPath: TestFiles.sqlitePath("crm-behaviour"))
         let pool = try DatabasePool(path: path.path)
         try MatchingSchema.migrator.migrate(pool)
         return (Replica(database: pool, rules: SuitabilityRules(assessmentValidityYears: 2)), path)

@@ -1,4 +1,5 @@
 import CRMProtos
+import CRMTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// and an entry that changes nothing is not logged again, so exchanging logs comes to rest.
 @Suite struct CampaignLogTests {
     private static func store() throws -> (CampaignStore, URL) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("campaign-log-\(UUID().uuidString).sqlite")
+        let path = URL(fileURLWithPath: TestFiles.sqlitePath("campaign-log"))
         let pool = try DatabasePool(path: path.path)
         try MatchingSchema.migrator.migrate(pool)
         return (CampaignStore(database: pool), path)

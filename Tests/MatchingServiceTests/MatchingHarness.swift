@@ -20,7 +20,7 @@ struct MatchingHarness: StoppableService {
     var replicas: [InProcessService<MatchingService>]
 
     static func temporaryFile(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).sqlite").path
+        TestFiles.sqlitePath(name)
     }
 
     static func start() async throws -> MatchingHarness {

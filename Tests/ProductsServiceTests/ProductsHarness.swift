@@ -20,7 +20,7 @@ struct ProductsHarness: StoppableService {
     /// Starts the service; `matching` is the matching peer's client (none: orders get UNAVAILABLE).
     static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:],
                       peers: [String: RPCClient] = [:]) async throws -> ProductsHarness {
-        let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("products-\(UUID().uuidString).sqlite").path
+        let file = path ?? TestFiles.sqlitePath("products")
         var allPeers = peers
         if let matching { allPeers["matching"] = matching }
         let service = try await InProcessService<ProductsService>.start(

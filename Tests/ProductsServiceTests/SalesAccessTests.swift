@@ -15,7 +15,7 @@ import Testing
 
     /// The real profiles service in process with C1 in M1's book and C2 in M2's.
     static func profilesWithTwoBooks() async throws -> InProcessService<ProfilesService> {
-        let profilesPath = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let profilesPath = TestFiles.sqlitePath("profiles")
         let profiles = try await InProcessService<ProfilesService>.start(databasePath: profilesPath, tokens: Self.profilesTokens)
         let ingest = profiles.client(token: "ingest")
         for (customer, manager) in [("C1", "M1"), ("C2", "M2")] {

@@ -108,7 +108,7 @@ import Testing
     }
 
     @Test func theDimensionsMoveToTheirOwnTableWithoutLoss() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-v2-\(UUID().uuidString).sqlite").path
+        let path = TestFiles.sqlitePath("profiles-v2")
         let queue = try DatabaseQueue(path: path)
         try ProfilesSchema.migrator.migrate(queue, upTo: "v2-history-events-feed")
         let stored = StoredDimensions(asOf: 20_000, numbers: [1.5, .nan, 3], categories: ["FUND_BOND"], classes: ["gold"])

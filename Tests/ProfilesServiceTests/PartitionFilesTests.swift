@@ -245,7 +245,7 @@ import Testing
     }
 
     @Test func theStorageIsCheckedAtStartAndTheFilesReopened() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let path = TestFiles.sqlitePath("profiles")
         defer {
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))
@@ -281,7 +281,7 @@ import Testing
 /// partition that answers exactly as the store did, with every event under its id.
 @Suite(.serialized) struct PartitionSplitTests {
     @Test func aSplitStoreAnswersAsTheOneFileDidWithTheSameEventIds() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let path = TestFiles.sqlitePath("profiles")
         defer {
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))

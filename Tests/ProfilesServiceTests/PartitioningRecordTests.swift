@@ -11,7 +11,7 @@ import Testing
 /// (docs/partitioning.md §1): customers would otherwise be looked for in the wrong partitions.
 @Suite struct PartitioningRecordTests {
     static func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        TestFiles.sqlitePath("profiles")
     }
 
     static func recordedCount(_ path: String) throws -> Int? {

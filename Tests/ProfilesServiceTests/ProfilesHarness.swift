@@ -17,7 +17,7 @@ struct ProfilesHarness: StoppableService {
     let office: RPCClient
 
     static func start(path: String? = nil, settings: [String: String] = [:]) async throws -> ProfilesHarness {
-        let file = path ?? FileManager.default.temporaryDirectory.appendingPathComponent("profiles-\(UUID().uuidString).sqlite").path
+        let file = path ?? TestFiles.sqlitePath("profiles")
         let service = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: tokens, settings: settings)
         return ProfilesHarness(service: service, path: file, ingest: service.client(token: "ingest"), office: service.client(token: "office"))
     }
