@@ -1360,8 +1360,8 @@ public nonisolated struct Crm_Matching_V1_ReplicaStatus: Sendable {
 
   /// The replica serves: its store is loaded and its copy has read both feeds and profiles' event log
   /// (views and contacts) to their end at least once (in this run, or in an earlier one of the same
-  /// store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel
-  /// and ExportModel answers UNAVAILABLE.
+  /// store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel,
+  /// ExportModel and StreamCampaignLog answers UNAVAILABLE.
   public var ready: Bool = false
 
   /// After a model change a background pass computes every customer's scores; until it ends a

@@ -1051,8 +1051,8 @@ struct  Crm__Matching__V1__ReplicaStatus
   /*
    * The replica serves: its store is loaded and its copy has read both feeds and profiles' event log
    * (views and contacts) to their end at least once (in this run, or in an earlier one of the same
-   * store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel
-   * and ExportModel answers UNAVAILABLE.
+   * store). Until then Health/Check says NOT_SERVING and every method but GetReplicaStatus, GetModel,
+   * ExportModel and StreamCampaignLog answers UNAVAILABLE.
    */
   protobuf_c_boolean ready;
   /*
