@@ -16,8 +16,9 @@ import Synchronization
 /// again every ``recheck`` while reads succeed, and at most every ``recheckAfterFailure`` once a
 /// read failed (the old owner gone), and a newer epoch re-points the partitions it moved.
 ///
-/// One reading at a time: a follower that finds a reading under way reads by the map it has.
-/// Owners the newer map gives without an endpoint keep their earlier client (which forwards).
+/// One reading at a time: a follower that finds a reading under way reads by the map it has. A
+/// map that does not check (``ProfilesOwners/partitionMap(of:)``) is not adopted. Owners the newer
+/// map gives without an endpoint keep their earlier client (which forwards).
 public final class PartitionFeedRoutes: Sendable {
     /// How often the map is read again while every read succeeds.
     public static let recheck: Duration = .seconds(10)
@@ -85,9 +86,8 @@ public final class PartitionFeedRoutes: Sendable {
         let (current, opened) = state.withLock { ($0.epoch, $0.opened) }
         var clients: [Int: RPCClient] = [:]
         var newlyOpened: [Endpoint: RPCClient] = [:]
-        if let answer, answer.epoch > current, let partitioning = try? Partitioning(count: Int(answer.count)) {
+        if let answer, answer.epoch > current, let map = try? ProfilesOwners.partitionMap(of: answer) {
             for owner in answer.owners {
-                guard let set = try? PartitionSet(parsing: owner.partitions, in: partitioning) else { continue }
                 let client: RPCClient
                 if owner.name == answer.answeredBy && peer.configuration.endpoints.count == 1 {
                     client = peer
@@ -95,15 +95,13 @@ public final class PartitionFeedRoutes: Sendable {
                     if let known = opened[endpoint] ?? newlyOpened[endpoint] {
                         client = known
                     } else {
-                        var configuration = peer.configuration
-                        configuration.endpoints = [endpoint]
-                        client = RPCClient(configuration: configuration)
+                        client = peer.alone(at: endpoint)
                         newlyOpened[endpoint] = client
                     }
                 } else {
                     continue  // no endpoint yet: its partitions keep their client, whose process forwards
                 }
-                for partition in set.partitions { clients[partition] = client }
+                for partition in map.partitions(ownedBy: owner.name).partitions { clients[partition] = client }
             }
         }
         state.withLock { state in

@@ -27,20 +27,11 @@ public final class PartitionedProfilesClient: Sendable {
     /// `entry`'s configuration at the owner's endpoint.
     public static func connect(through entry: RPCClient) async throws -> PartitionedProfilesClient {
         let answer = try await entry.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest())
-        let partitioning: Partitioning
-        var sets: [String: PartitionSet] = [:]
-        do {
-            guard answer.hash == "fnv1a64" else { throw PartitioningError("partition function \(answer.hash) is not known") }
-            partitioning = try Partitioning(count: Int(answer.count))
-            for owner in answer.owners { sets[owner.name] = try PartitionSet(parsing: owner.partitions, in: partitioning) }
-        } catch {
-            throw RPCError(.internal, "GetPartitionMap answered a map this client cannot use: \(error)")
-        }
         let map: PartitionMap
         do {
-            map = try PartitionMap(partitioning: partitioning, epoch: answer.epoch, owners: sets)
+            map = try ProfilesOwners.partitionMap(of: answer)
         } catch {
-            throw RPCError(.internal, "GetPartitionMap answered an invalid map: \(error)")
+            throw RPCError(.internal, "GetPartitionMap answered a map this client cannot use: \(error)")
         }
         var owners: [String: RPCClient] = [:]
         var made: [RPCClient] = []
@@ -50,9 +41,7 @@ public final class PartitionedProfilesClient: Sendable {
                 continue
             }
             guard let endpoint = Endpoint(owner.endpoint) else { continue }
-            var configuration = entry.configuration
-            configuration.endpoints = [endpoint]
-            let client = RPCClient(configuration: configuration)
+            let client = entry.alone(at: endpoint)
             owners[owner.name] = client
             made.append(client)
         }

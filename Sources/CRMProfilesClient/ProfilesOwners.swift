@@ -90,13 +90,18 @@ public enum ProfilesOwners {
         } catch let error as RPCError where error.code == .unimplemented {
             return [ProfilesOwner(name: "", client: peer, made: false)]  // a profiles version before partitions: one process
         }
+        let one = ProfilesOwner(name: "", client: peer, made: false)
+        guard map.owners.count > 1 || map.feedsPerPartition else { return [one] }
+        let partitions: PartitionMap
+        do {
+            partitions = try partitionMap(of: map)
+        } catch {
+            throw RPCError(.internal, "partition map of \(map.answeredBy): \(error)")
+        }
         guard map.owners.count > 1 else {
-            let one = ProfilesOwner(name: "", client: peer, made: false)
-            guard map.feedsPerPartition, let owner = map.owners.first else { return [one] }
-            let partitions = try partitions(of: owner, in: map)
-            let routes = PartitionFeedRoutes(peer: peer, options: options, epoch: map.epoch,
-                                             clients: Dictionary(uniqueKeysWithValues: partitions.map { ($0, peer) }))
-            return partitions.map { ProfilesOwner(name: "", client: peer, made: false, partition: $0, routes: routes) }
+            guard let owner = map.owners.first else { return [one] }
+            let owned = partitions.partitions(ownedBy: owner.name).partitions
+            return routed(owned.map { ProfilesOwner(name: "", client: peer, made: false, partition: $0) }, peer: peer, options: options, epoch: map.epoch)
         }
         var owners: [ProfilesOwner] = []
         var made: [RPCClient] = []
@@ -110,9 +115,7 @@ public enum ProfilesOwners {
                     guard let endpoint = Endpoint(owner.endpoint) else {
                         throw RPCError(.unavailable, "partition map of \(map.answeredBy): owners[\(owner.name)].endpoint is '\(owner.endpoint)', not host:port yet; its log and feeds can be read only from it")
                     }
-                    var configuration = peer.configuration
-                    configuration.endpoints = [endpoint]
-                    client = RPCClient(configuration: configuration)
+                    client = peer.alone(at: endpoint)
                     made.append(client)
                     opened = true
                 }
@@ -120,7 +123,7 @@ public enum ProfilesOwners {
                 let own = owner.name == map.answeredBy
                     ? map : try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(), options: options)
                 if own.feedsPerPartition {
-                    for (place, partition) in try partitions(of: owner, in: map).enumerated() {
+                    for (place, partition) in partitions.partitions(ownedBy: owner.name).partitions.enumerated() {
                         owners.append(ProfilesOwner(name: owner.name, client: client, made: opened && place == 0, partition: partition))
                     }
                 } else {
@@ -131,24 +134,31 @@ public enum ProfilesOwners {
             for client in made { await client.close() }
             throw error
         }
-        let perPartition = owners.filter { $0.partition != nil }
-        guard !perPartition.isEmpty else { return owners }
+        return routed(owners, peer: peer, options: options, epoch: map.epoch)
+    }
+
+    /// The map a `GetPartitionMap` answer describes, checked as every map is (each partition one
+    /// owner; a partition function this client knows): what the map-aware client routes by and
+    /// what a partition's feeds are re-pointed by after a move.
+    public static func partitionMap(of answer: Crm_Profiles_V1_GetPartitionMapResponse) throws(PartitioningError) -> PartitionMap {
+        guard answer.hash == "fnv1a64" else { throw PartitioningError("partition function \(answer.hash) is not known") }
+        let partitioning = try Partitioning(count: Int(answer.count))
+        var owners: [String: PartitionSet] = [:]
+        for owner in answer.owners { owners[owner.name] = try PartitionSet(parsing: owner.partitions, in: partitioning) }
+        return try PartitionMap(partitioning: partitioning, epoch: answer.epoch, owners: owners)
+    }
+
+    /// `owners` with one ``PartitionFeedRoutes`` shared by those that read a partition's own feeds,
+    /// starting from the clients they were made with.
+    private static func routed(_ owners: [ProfilesOwner], peer: RPCClient, options: CallOptions, epoch: UInt64) -> [ProfilesOwner] {
         var clients: [Int: RPCClient] = [:]
-        for owner in perPartition { if let partition = owner.partition { clients[partition] = owner.client } }
-        let routes = PartitionFeedRoutes(peer: peer, options: options, epoch: map.epoch, clients: clients)
+        for owner in owners { if let partition = owner.partition { clients[partition] = owner.client } }
+        guard !clients.isEmpty else { return owners }
+        let routes = PartitionFeedRoutes(peer: peer, options: options, epoch: epoch, clients: clients)
         return owners.map { owner in
             var routed = owner
             if owner.partition != nil { routed.routes = routes }
             return routed
-        }
-    }
-
-    /// The partitions `owner` owns, as the map writes them.
-    private static func partitions(of owner: Crm_Profiles_V1_PartitionOwner, in map: Crm_Profiles_V1_GetPartitionMapResponse) throws -> [Int] {
-        do {
-            return try PartitionSet(parsing: owner.partitions, in: try Partitioning(count: Int(map.count))).partitions
-        } catch {
-            throw RPCError(.internal, "partition map of \(map.answeredBy): owners[\(owner.name)].partitions is '\(owner.partitions)': \(error)")
         }
     }
 }

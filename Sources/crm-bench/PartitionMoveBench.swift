@@ -38,7 +38,7 @@ struct PartitionMoveMeasure {
         let clock = ContinuousClock()
         let stop = StopFlag()
         let entry = self.entry
-        // Each prober: (instants of refusals, probes made, other failures).
+        // Each prober: the instants it was refused, and how many calls it made.
         func probe(_ customer: String) -> Task<(refusals: [ContinuousClock.Instant], probes: Int), any Error> {
             Task { [entry, stop, clock] in
                 var refusals: [ContinuousClock.Instant] = []
@@ -83,8 +83,7 @@ struct PartitionMoveMeasure {
             throw error
         }
         // A few more probes after the move, so the window's end is seen.
-        let seen = clock.now
-        while clock.now - seen < .milliseconds(200) { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(200))
         stop.set()
         let movingResult = try await moving.value, stayingResult = try await staying.value
         if let first = movingResult.refusals.first, let last = movingResult.refusals.last { figures.refusedWindow = last - first }
@@ -104,11 +103,6 @@ extension PartitionMap {
         let text = #"{"profiles": [\#(list)], "partitions": \#(String(decoding: json, as: UTF8.self))}"#
         try Data(text.utf8).write(to: url, options: .atomic)
     }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Tells the probers to stop.

@@ -24,6 +24,14 @@ public enum ForwardedPrincipal {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// What a call made for `context`'s caller carries: its request id (so the callee's log and
+    /// audit records join the caller's) and, when there is one, the caller's principal.
+    public static func metadata(forCallerOf context: CallContext) -> [MetadataEntry] {
+        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID)]
+        if let principal = context.principal { metadata.append(MetadataEntry(metadataKey, encode(principal))) }
+        return metadata
+    }
+
     /// The principal a metadata value names, nil when it does not decode.
     public static func decode(_ text: String) -> Principal? {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")

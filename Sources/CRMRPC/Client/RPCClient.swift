@@ -39,6 +39,17 @@ public final class RPCClient: Sendable {
         self.init(configuration: ClientConfiguration(endpoints: [endpoint], token: token))
     }
 
+    /// A new client with this one's configuration (credentials, security, deadlines, backoff) for
+    /// `endpoint` alone: a process among several this client rotates over, reached on its own
+    /// (one partition owner's feeds, one sibling replica). `waitsForReady` overrides the
+    /// configuration's. The caller closes it.
+    public func alone(at endpoint: Endpoint, waitsForReady: Bool? = nil) -> RPCClient {
+        var configuration = self.configuration
+        configuration.endpoints = [endpoint]
+        if let waitsForReady { configuration.waitsForReady = waitsForReady }
+        return RPCClient(configuration: configuration)
+    }
+
     /// Calls a unary method (a descriptor generated from the `.proto` file).
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: UnaryMethod<Request, Response>,

@@ -14,13 +14,10 @@ final class SiblingReplicas: Sendable {
     let siblings: [Sibling]
 
     init(peers: RPCClient?) {
+        // A sibling that is down is reported at once (ListDecisions names it; the campaign log's
+        // follower retries), not waited for until the call's deadline.
         siblings = (peers?.configuration.endpoints ?? []).compactMap { endpoint in
-            guard var configuration = peers?.configuration else { return nil }
-            configuration.endpoints = [endpoint]
-            // A sibling that is down is reported at once (ListDecisions names it; the campaign
-            // log's follower retries), not waited for until the call's deadline.
-            configuration.waitsForReady = false
-            return Sibling(name: endpoint.description, client: RPCClient(configuration: configuration))
+            peers.map { Sibling(name: endpoint.description, client: $0.alone(at: endpoint, waitsForReady: false)) }
         }
     }
 

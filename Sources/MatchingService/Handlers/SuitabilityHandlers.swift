@@ -39,10 +39,8 @@ struct SuitabilityHandlers: Sendable {
     /// named in the response.
     private func merged(_ own: [Crm_Matching_V1_RecordedDecision], limit: Int, askingSiblings request: Crm_Matching_V1_ListDecisionsRequest,
                         context: CallContext) async -> Crm_Matching_V1_ListDecisionsResponse {
-        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID), MetadataEntry(Self.thisReplicaOnlyKey, "1")]
-        if let principal = context.principal { metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal))) }
         var asking = Self.siblingTimeout
-        asking.metadata = metadata
+        asking.metadata = ForwardedPrincipal.metadata(forCallerOf: context) + [MetadataEntry(Self.thisReplicaOnlyKey, "1")]
         let options = asking
         var all = own
         var unanswered: [String] = []

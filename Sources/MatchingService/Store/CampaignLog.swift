@@ -122,12 +122,17 @@ enum CampaignLog {
             arguments: [id, campaign.productCode, campaign.name, campaign.createdAt.unixMillis, Int(campaign.targetSize), campaign.modelVersion,
                         incoming.targets.count]
         )
-        let insert = try db.makeStatement(sql: "INSERT INTO campaign_target (campaign_id, rank, customer_id, score) VALUES (?, ?, ?, ?)")
-        for target in incoming.targets {
-            try insert.execute(arguments: [id, Int(target.rank), target.customerID, target.score])
-        }
+        try insertTargets(db, incoming)
         try append(db, .created(incoming))
         return true
+    }
+
+    /// Stores `created`'s target list (its campaign row is the caller's).
+    static func insertTargets(_ db: Database, _ created: Crm_Matching_V1_CampaignCreated) throws {
+        let insert = try db.makeStatement(sql: "INSERT INTO campaign_target (campaign_id, rank, customer_id, score) VALUES (?, ?, ?, ?)")
+        for target in created.targets {
+            try insert.execute(arguments: [created.campaign.campaignID, Int(target.rank), target.customerID, target.score])
+        }
     }
 
     /// A contact: stored if absent (its target was checked where it was recorded); replacing the

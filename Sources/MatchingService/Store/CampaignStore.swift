@@ -30,16 +30,19 @@ struct CampaignStore: Sendable {
                             CampaignValidation.targetSize(campaign), modelVersion, targets.count]
             )
             let inserted = db.changesCount > 0
-            if inserted {
-                let insert = try db.makeStatement(sql: "INSERT INTO campaign_target (campaign_id, rank, customer_id, score) VALUES (?, ?, ?, ?)")
-                for (index, target) in targets.enumerated() {
-                    try insert.execute(arguments: [campaign.campaignID, index + 1, target.customerID, target.score])
-                }
-                if let created = try CampaignLog.created(db, campaignID: campaign.campaignID) { try CampaignLog.append(db, .created(created)) }
-            }
             guard let stored = try Self.campaign(db, id: campaign.campaignID) else {
                 // Unreachable inside one transaction: the row was just inserted or already there.
                 throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "campaign \(campaign.campaignID) vanished")
+            }
+            if inserted {
+                let created = Crm_Matching_V1_CampaignCreated.with {
+                    $0.campaign = stored
+                    $0.targets = targets.enumerated().map { index, target in
+                        .with { $0.rank = UInt32(index + 1); $0.customerID = target.customerID; $0.score = target.score }
+                    }
+                }
+                try CampaignLog.insertTargets(db, created)
+                try CampaignLog.append(db, .created(created))
             }
             return (stored, inserted)
         }

@@ -329,10 +329,7 @@ final class ProfilesCores: BusinessDayKeeper {
 
     /// Forgets a partition whose new owner serves it (its file is deleted by the caller).
     func released(_ partition: Int) {
-        state.withLock { state in
-            state.releasing[partition] = nil
-            state.drained[partition] = nil
-        }
+        state.withLock { $0.releasing[partition] = nil }
     }
 
     /// Opens a partition file with the pool settings of the others.

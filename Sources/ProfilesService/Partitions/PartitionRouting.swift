@@ -241,10 +241,7 @@ final class PartitionRouting: Sendable {
     /// What a forwarded call carries: the request id, this process's settings digest, the caller's
     /// principal, and whether the owner answers from its own partitions only (a fanned-out part).
     private func forwardingMetadata(_ context: CallContext, localOnly: Bool) -> [MetadataEntry] {
-        var metadata = [MetadataEntry(MetadataKeys.requestID, context.requestID), MetadataEntry(SettingsDigest.metadataKey, settingsDigest.value)]
-        if let principal = context.principal {
-            metadata.append(MetadataEntry(ForwardedPrincipal.metadataKey, ForwardedPrincipal.encode(principal)))
-        }
+        var metadata = ForwardedPrincipal.metadata(forCallerOf: context) + [MetadataEntry(SettingsDigest.metadataKey, settingsDigest.value)]
         if localOnly { metadata.append(MetadataEntry(Self.localOnlyKey, "1")) }
         return metadata + forwardedDay.metadata(ownName: ownName)
     }
