@@ -177,7 +177,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         // glibc's malloc_trim for services that free a large load (a C target: Swift's Glibc module does not export it).
         .target(name: "CRMHeap"),
-        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap", "CRMProfilesClient"], swiftSettings: strictSettings),
+        .target(name: "MatchingService", dependencies: serviceDependencies + ["CRMRules", "CRMSuitability", "CRMPropensity", "CRMHeap", "CRMProfilesClient", "CRMPartitions"], swiftSettings: strictSettings),
         /// Compensation's settlement rules as pure values and functions: what a month pays each
         /// manager, from plain inputs. No store, no RPC; the service and crm-bench both use it.
         .target(name: "CompensationSettlement", dependencies: ["CRMPrimitives"], swiftSettings: strictSettings),

@@ -39,11 +39,17 @@ public struct MatchingService: CRMService {
     let siblings: SiblingReplicas
     /// The sibling replicas' campaign logs.
     let campaignSync: CampaignSync
+    /// This replica's matching group and the other groups (nil: it holds every customer).
+    let groups: ReplicaGroups?
 
     public init(context: ServiceContext) throws {
         self.context = context
         self.settings = try MatchingSettings(context.configuration.settings)
-        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears))
+        self.groups = try ReplicaGroups.load(topologyPath: settings.groupsTopology,
+                                             replica: settings.groupsReplica ?? "\(context.configuration.host):\(context.configuration.port)",
+                                             matchingPeers: context.peers["matching"])
+        self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears),
+                               groups: groups)
         self.campaigns = CampaignStore(database: context.database)
         self.decisions = DecisionLog(database: context.database)
         self.profilesFollowers = ProfilesCopyFollowers(
@@ -115,8 +121,7 @@ public struct MatchingService: CRMService {
             try await replica.applyProducts(changes)
             return changes.count
         }
-        let sync = ModelSync(replica: replica, peers: context.peers["matching"],
-                             interval: settings.modelSync, logger: logger)
+        let sync = ModelSync(replica: replica, siblings: siblings, interval: settings.modelSync, logger: logger)
         return [ReplicaLoader(replica: replica, logger: logger, then: [profilesFollowers, products, sync, campaignSync])]
     }
 
@@ -133,6 +138,7 @@ public struct MatchingService: CRMService {
     public func healthDetails() async -> [String: String] {
         let status = replica.status()
         let owners = replica.ownerDetails().merging(profilesFollowers.details) { $1 }.merging(campaignSync.details) { $1 }
+            .merging(groups?.details ?? [:]) { $1 }
         return owners.merging([
             "customers": "\(status.customers)",
             "products": "\(status.products)",

@@ -43,6 +43,10 @@ struct ServiceInstance: Codable {
                                   "--setting", "partitions.count=\(map.partitioning.count)"]
                     if partitionFiles { arguments += ["--setting", "partitions.storage=file-per-partition"] }
                 }
+                if service == "matching", topology.matchingGroups != nil, let path = topology.path {
+                    // Each replica reads the groups from the topology and finds itself by its endpoint.
+                    arguments += ["--setting", "groups.topology=\(path)", "--setting", "groups.replica=\(endpoint.description)"]
+                }
                 let config = "\(configDir)/\(service)/config.json"
                 if FileManager.default.fileExists(atPath: config) {
                     arguments += ["--config", config]

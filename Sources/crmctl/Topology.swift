@@ -17,6 +17,8 @@ struct Topology {
     var endpoints: [String: [Endpoint]]
     /// The partition map (nil: one profiles process owns every partition).
     var partitions: PartitionMap? = nil
+    /// Matching's partition groups (nil: every replica holds every customer).
+    var matchingGroups: MatchingGroups? = nil
     /// The file it was read from (nil: the built-in defaults); partitioned profiles processes read it too.
     var path: String? = nil
 
@@ -36,6 +38,7 @@ struct Topology {
                 throw ValidationError("not an object")
             }
             object[Self.partitionsKey] = nil
+            object[MatchingGroups.topologyKey] = nil
             raw = try JSONDecoder().decode([String: [String]].self, from: JSONSerialization.data(withJSONObject: object))
         } catch {
             throw ValidationError("\(path) is not a JSON object of service name → [\"host:port\"] (and a partitions object): \(error)")
@@ -52,6 +55,18 @@ struct Topology {
                 throw ValidationError("\(path): partition owner \(owner) is neither profiles-N of the \(raw["profiles"]?.count ?? 0) profiles endpoints nor host:port")
             }
         }
+        let groups: MatchingGroups?
+        do {
+            groups = try MatchingGroups(topology: data)
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+        if let groups {
+            let replicas = Set(raw["matching"] ?? [])
+            for replica in groups.groups.flatMap(\.replicas) where !replicas.contains(replica) {
+                throw ValidationError("\(path): matching_groups names \(replica), which the matching list does not")
+            }
+        }
         var endpoints: [String: [Endpoint]] = [:]
         for (service, addresses) in raw {
             endpoints[service] = try addresses.map { address in
@@ -61,7 +76,7 @@ struct Topology {
                 return endpoint
             }
         }
-        return Topology(endpoints: endpoints, partitions: partitions, path: path)
+        return Topology(endpoints: endpoints, partitions: partitions, matchingGroups: groups, path: path)
     }
 
     /// The topology's key of the partition map: not a service.

@@ -44,8 +44,14 @@ public final class RPCClient: Sendable {
     /// (one partition owner's feeds, one sibling replica). `waitsForReady` overrides the
     /// configuration's. The caller closes it.
     public func alone(at endpoint: Endpoint, waitsForReady: Bool? = nil) -> RPCClient {
+        among([endpoint], waitsForReady: waitsForReady)
+    }
+
+    /// A new client for some of a peer's endpoints (round robin among them), with this client's
+    /// security and token: one group of matching replicas out of every replica's list.
+    public func among(_ endpoints: [Endpoint], waitsForReady: Bool? = nil) -> RPCClient {
         var configuration = self.configuration
-        configuration.endpoints = [endpoint]
+        configuration.endpoints = endpoints
         if let waitsForReady { configuration.waitsForReady = waitsForReady }
         return RPCClient(configuration: configuration)
     }

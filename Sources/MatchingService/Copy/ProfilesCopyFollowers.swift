@@ -1,4 +1,5 @@
 import CRMProfilesClient
+import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import Logging
@@ -44,11 +45,15 @@ final class ProfilesCopyFollowers: Service, Sendable {
         deferred = peer.map { peer in
             DeferredFollowers(lookup: "profiles' partition map", detailKey: "feed.profiles.partition_map", maxBackoff: maxBackoff, logger: logger) {
                 let owners = try await ProfilesOwners.read(from: peer, options: Self.mapTimeout)
+                if let groups = replica.groups { try await Self.checkPartitioning(of: groups, against: peer) }
                 // Views and contacts stored under one process's event ids are read again from every owner
                 // (their cursors start at 0): each takes its stored row instead of adding a second.
                 let adoptingLegacy = owners.count > 1 ? try await replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) } : false
                 var followers: [FeedFollower] = []
-                for owner in owners {
+                // A group's replica reads only its partitions' own feeds; a process's whole feed
+                // it reads and keeps its group's customers (``Replica/holds(customerID:)``).
+                let followed = owners.filter { owner in owner.partition.map { replica.groups?.holds(partition: $0) ?? true } ?? true }
+                for owner in followed {
                     let changes = CopyStore.feed(.profiles, owner: owner.label)
                     let feed = ProfilesFeed(replica: replica, logger: logger, feed: changes, snapshotPage: snapshotPage, partition: owner.selector)
                     followers.append(CopyFollowers.follower(changes, replica: replica, pageSize: pageSize, interval: interval,
@@ -64,10 +69,20 @@ final class ProfilesCopyFollowers: Service, Sendable {
                         }
                     })
                 }
-                replica.follow(owners: owners.map(\.label))
-                if owners.count > 1 { logger.info("following every profiles owner", metadata: ["feeds": "\(owners.map(\.label))"]) }
+                replica.follow(owners: followed.map(\.label))
+                if followed.count > 1 { logger.info("following profiles owners", metadata: ["feeds": "\(followed.map(\.label))"]) }
                 return DeferredFollowers.Made(followers: followers, owners: owners)
             }
+        }
+    }
+
+    /// Refuses (retried, shown in health) a profiles partition count other than the groups'
+    /// topology's: a customer's group would be computed against another count than their partition.
+    static func checkPartitioning(of groups: ReplicaGroups, against peer: RPCClient) async throws {
+        let map = try await peer.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(), options: mapTimeout)
+        guard Int(map.count) == groups.layout.partitioning.count else {
+            throw RPCError(.failedPrecondition, "profiles has \(map.count) partitions and groups.topology's matching_groups are read against "
+                           + "\(groups.layout.partitioning.count): fix the topology's partitions count")
         }
     }
 

@@ -51,9 +51,20 @@ final class Replica: Sendable {
         var warmedGeneration = -1
     }
 
-    init(database: DatabasePool, rules: SuitabilityRules) {
+    /// The matching group this replica belongs to (nil: it copies every customer, as a replica
+    /// of one group always does). A group's replica keeps only its partitions' customers, views
+    /// and contacts; orders and products it keeps whole (a product's sales are every buyer's).
+    let groups: ReplicaGroups?
+
+    init(database: DatabasePool, rules: SuitabilityRules, groups: ReplicaGroups? = nil) {
         self.database = database
         self.memory = Mutex(ReplicaMemory(rules: rules))
+        self.groups = groups
+    }
+
+    /// Whether the copy keeps this customer (every customer outside matching groups).
+    func holds(customerID: String) -> Bool {
+        groups?.holds(customerID: customerID) ?? true
     }
 
     /// Rebuilds the index from the store (at start-up, before the followers run).
@@ -110,7 +121,8 @@ final class Replica: Sendable {
         let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
         let found = events.compactMap { logged -> (String, (customerID: String, productCode: String, event: BehaviourEvent))? in
             guard let key = ProfilesEventIdentity.key(of: logged, among: ProfilesEventIdentity.Kind.behaviour),
-                  let item = BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }) else { return nil }
+                  let item = BehaviourStore.event(of: logged, family: { catalogue[$0] ?? nil }),
+                  holds(customerID: item.customerID) else { return nil }
             return (key, item)
         }
         let new = try await database.write { db in
@@ -130,10 +142,16 @@ final class Replica: Sendable {
         }
     }
 
-    func applyProfiles(_ changes: [Crm_Profiles_V1_ChangeEvent], feed: String) async throws {
-        guard let last = changes.last else { return }
+    /// Applies a page of a profiles change feed; a group's replica skips other groups' customers
+    /// (a process's whole feed holds every partition it owns), and its cursor still moves past them.
+    func applyProfiles(_ page: [Crm_Profiles_V1_ChangeEvent], feed: String) async throws {
+        guard let last = page.last else { return }
+        let changes = groups == nil ? page : page.filter { holds(customerID: $0.customerID) }
         let positions = memory.withLock { $0.positions }
-        try await database.write { db in try CopyStore.applyProfiles(db, changes, positions: positions, feed: feed) }
+        try await database.write { db in
+            try CopyStore.applyProfiles(db, changes, positions: positions, feed: feed)
+            try CopyStore.setCursor(db, feed, last.sequence)
+        }
         memory.withLock { memory in
             for change in changes {
                 switch change.kind {
@@ -152,7 +170,8 @@ final class Replica: Sendable {
 
     /// Applies one page of profiles' snapshot (each entry replaces the customer whole). The feed
     /// cursor does not move: ``finishSnapshot(followingFrom:)`` sets it once every page is in.
-    func applySnapshot(_ entries: [Crm_Profiles_V1_SnapshotEntry]) async throws {
+    func applySnapshot(_ page: [Crm_Profiles_V1_SnapshotEntry]) async throws {
+        let entries = groups == nil ? page : page.filter { holds(customerID: $0.customer.customerID) }
         guard !entries.isEmpty else { return }
         // The store and the memory are written at the same time (on two cores): the cursor moves
         // only at the end of the snapshot, so whichever finishes first, a restart reads the

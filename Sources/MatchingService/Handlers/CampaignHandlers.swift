@@ -14,8 +14,8 @@ struct CampaignHandlers: Sendable {
     func register(into router: inout Router) {
         let writers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice)
         let readers = AccessPolicy.roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench, MatchingRoles.service)
-        router.unary(Crm_Matching_V1_Matching.createCampaign, policy: writers, offEventLoop: true) { request, _ in
-            try await create(request)
+        router.unary(Crm_Matching_V1_Matching.createCampaign, policy: writers, offEventLoop: true) { request, context in
+            try await create(request, context: context)
         }
         router.unary(Crm_Matching_V1_Matching.getCampaign, policy: readers) { request, _ in
             var response = Crm_Matching_V1_GetCampaignResponse()
@@ -25,7 +25,13 @@ struct CampaignHandlers: Sendable {
         router.unary(Crm_Matching_V1_Matching.recordCampaignContact,
                      policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench),
                      audit: .customers { [$0.contact.customerID] }) { request, context in
-            try await record(request, principal: context.principal)
+            // Recorded by the customer's matching group, which checks a workbench's book against
+            // its copy; the campaign logs carry it to every replica.
+            if let group = replica.groups?.forwarding(customerID: request.contact.customerID, context: context) {
+                return try await group.unary(Crm_Matching_V1_Matching.recordCampaignContact, request,
+                                             options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
+            }
+            return try await record(request, principal: context.principal)
         }
         router.unary(Crm_Matching_V1_Matching.listCampaignTargets, policy: readers, audit: .returned { $0.targets.map(\.customerID) }) { request, _ in
             try await list(request)
@@ -42,7 +48,7 @@ struct CampaignHandlers: Sendable {
                 try await writer.write(entry)
             }
         }
-        router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, _ in
+        router.unary(Crm_Matching_V1_Matching.getCampaignReport, policy: readers) { request, context in
             let campaign = try await stored(request.campaignID)
             let today = BusinessDays.today()
             let eligible = try replica.memory.withLock { memory throws(ReplicaMemory.QueryError) in
@@ -50,13 +56,25 @@ struct CampaignHandlers: Sendable {
             }
             var response = Crm_Matching_V1_GetCampaignReportResponse()
             response.report = try await store.report(campaign, eligibleCustomers: eligible)
+            // In a matching group: the baseline counts every group's untargeted eligible customers.
+            if let groups = replica.groups, groups.merges(context) {
+                let options = groups.options(forCallerOf: context)
+                let others = try await groups.askOthers { group in
+                    do {
+                        return try await group.unary(Crm_Matching_V1_Matching.getCampaignReport, request, options: options).report
+                    } catch let error as RPCError where error.code == .notFound {
+                        throw RPCError(.unavailable, "another matching group has not read campaign \(request.campaignID) from the campaign logs yet: \(error.message)")
+                    }
+                }
+                response.report = GroupMerge.report(response.report, others: others)
+            }
             return response
         }
     }
 
     /// Idempotent by campaign id: a retry gets the stored campaign (and its list as first ranked), a
     /// different campaign under a taken id gets ALREADY_EXISTS. The product must be in the copy.
-    func create(_ request: Crm_Matching_V1_CreateCampaignRequest) async throws -> Crm_Matching_V1_CreateCampaignResponse {
+    func create(_ request: Crm_Matching_V1_CreateCampaignRequest, context: CallContext) async throws -> Crm_Matching_V1_CreateCampaignResponse {
         guard request.hasCampaign else { throw RPCError.invalidArgument(field: "campaign", "is required") }
         let violations = CampaignValidation.violations(of: request.campaign)
         guard violations.isEmpty else { throw Refusal.invalidArguments(violations) }
@@ -64,16 +82,16 @@ struct CampaignHandlers: Sendable {
             return try Self.sameOrConflict(existing, request.campaign)
         }
         let size = Int(CampaignValidation.targetSize(request.campaign))
-        let ranked: (Int, [Crm_Matching_V1_TargetCustomer], String)
+        let ranked: ([Crm_Matching_V1_TargetCustomer], String)
         do {
-            ranked = try TargetingHandlers(replica: replica).ranked(productCode: request.campaign.productCode, limit: size, explain: 0)
+            ranked = try await TargetingHandlers(replica: replica).rankedEverywhere(productCode: request.campaign.productCode, limit: size, context: context)
         } catch ReplicaMemory.QueryError.unknownProduct(let code) {
             // The product is named inside the campaign: the field path says so.
             let message = "no product \(code) in matching's copy"
             throw Refusal(.notFound, message, fields: [.init(field: "campaign.product_code", description: message)])
         }
-        let targets = ranked.1.map { CampaignStore.Target(customerID: $0.customerID, score: $0.score) }
-        let (stored, inserted) = try await store.insertIfAbsent(request.campaign, targets: targets, modelVersion: ranked.2)
+        let targets = ranked.0.map { CampaignStore.Target(customerID: $0.customerID, score: $0.score) }
+        let (stored, inserted) = try await store.insertIfAbsent(request.campaign, targets: targets, modelVersion: ranked.1)
         if !inserted { return try Self.sameOrConflict(stored, request.campaign) }
         return .with { $0.campaign = stored }
     }

@@ -18,7 +18,12 @@ struct SuitabilityHandlers: Sendable {
         router.unary(Crm_Matching_V1_Matching.decideSuitability,
                      policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
                      audit: .customers { [$0.customerID] }) { request, context in
-            try decide(request, principal: context.principal)
+            // A customer of another matching group is decided (and logged) by that group.
+            if let group = replica.groups?.forwarding(customerID: request.customerID, context: context) {
+                return try await group.unary(Crm_Matching_V1_Matching.decideSuitability, request,
+                                             options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
+            }
+            return try decide(request, principal: context.principal)
         }
         router.unary(Crm_Matching_V1_Matching.listDecisions,
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.service), audit: .returned { $0.decisions.map(\.customerID) }) { request, context in

@@ -13,13 +13,20 @@ struct TargetingHandlers: Sendable {
         router.unary(Crm_Matching_V1_Matching.targetCustomers, policy: readers, audit: AuditRule(response: { request, response, audit in
             audit.touched(response.customers.map(\.customerID))
             audit.aggregate(rule: "targets of \(request.productCode) top \(request.k)", count: response.customers.count)
-        }), offEventLoop: true) { request, _ in
-            try targets(request)
+        }), offEventLoop: true) { request, context in
+            try await targets(request, context: context)
         }
         router.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice),
-                               audit: .declaredByHandler, offEventLoop: true) { request, writer, _ in
+                               audit: .declaredByHandler, offEventLoop: true) { request, writer, context in
             guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
-            let (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
+            var (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
+            if let groups = replica.groups, groups.merges(context) {
+                let options = groups.options(forCallerOf: context)
+                let others = try await groups.askOthers { group in
+                    try await group.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, request, options: options).collect()
+                }
+                customers = GroupMerge.targets([customers] + others, limit: nil)
+            }
             // Every id goes to the record (what left is what the trail must name), noted before
             // each is sent so a stream cut short still names what was sent.
             let audit = CallAudit.current
@@ -33,21 +40,59 @@ struct TargetingHandlers: Sendable {
         router.unary(Crm_Matching_V1_Matching.recommendProducts,
                      policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
                      audit: .customers { [$0.customerID] }) { request, context in
-            try recommend(request, principal: context.principal)
+            // A customer of another matching group is answered by that group.
+            if let group = replica.groups?.forwarding(customerID: request.customerID, context: context) {
+                return try await group.unary(Crm_Matching_V1_Matching.recommendProducts, request,
+                                             options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
+            }
+            return try recommend(request, principal: context.principal)
         }
     }
 
-    func targets(_ request: Crm_Matching_V1_TargetCustomersRequest) throws -> Crm_Matching_V1_TargetCustomersResponse {
+    /// This replica's list; in a matching group, merged with every other group's top K
+    /// (``GroupMerge``). Asked by another group for a campaign's list (``ReplicaGroups/limitKey``),
+    /// its top `limit` without reasons.
+    func targets(_ request: Crm_Matching_V1_TargetCustomersRequest, context: CallContext) async throws -> Crm_Matching_V1_TargetCustomersResponse {
         guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
+        let campaignLimit = ReplicaGroups.isGroupLocal(context) ? context.metadataValue(ReplicaGroups.limitKey).flatMap(Int.init) : nil
+        if let campaignLimit {
+            let (eligible, customers, version) = try ranked(productCode: request.productCode, limit: max(0, campaignLimit), explain: 0)
+            return .with {
+                $0.productCode = request.productCode
+                $0.modelVersion = version
+                $0.eligible = UInt64(eligible)
+                $0.customers = customers
+            }
+        }
         guard request.k <= Self.maxK else { throw RPCError.invalidArgument(field: "k", "at most \(Self.maxK)") }
         let k = request.k == 0 ? 100 : Int(request.k)
         let (eligible, customers, version) = try ranked(productCode: request.productCode, limit: k, explain: k)
-        return .with {
+        let own = Crm_Matching_V1_TargetCustomersResponse.with {
             $0.productCode = request.productCode
             $0.modelVersion = version
             $0.eligible = UInt64(eligible)
             $0.customers = customers
         }
+        guard let groups = replica.groups, groups.merges(context) else { return own }
+        let options = groups.options(forCallerOf: context)
+        let others = try await groups.askOthers { group in
+            try await group.unary(Crm_Matching_V1_Matching.targetCustomers, request, options: options)
+        }
+        return try GroupMerge.targets([own] + others, k: k)
+    }
+
+    /// The product's first `limit` target customers without reasons, across every matching group
+    /// (a campaign's list), and the model that ranked them.
+    func rankedEverywhere(productCode: String, limit: Int, context: CallContext) async throws -> ([Crm_Matching_V1_TargetCustomer], String) {
+        let (_, own, version) = try ranked(productCode: productCode, limit: limit, explain: 0)
+        guard let groups = replica.groups, groups.merges(context) else { return (own, version) }
+        let options = groups.options(forCallerOf: context, limit: limit)
+        let request = Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = productCode }
+        let others = try await groups.askOthers { group in
+            try await group.unary(Crm_Matching_V1_Matching.targetCustomers, request, options: options)
+        }
+        try GroupMerge.sameModel([version] + others.map(\.modelVersion))
+        return (GroupMerge.targets([own] + others.map(\.customers), limit: limit), version)
     }
 
     /// The ranked list with reasons for the first `explain` entries.

@@ -1,0 +1,185 @@
+import CRMPartitions
+import CRMRPC
+import CRMServiceHost
+import Foundation
+
+/// This replica's place among matching's partition groups (docs/partitioning.md §9), and a client
+/// for each other group.
+///
+/// A replica in a group copies only its group's customers (``Replica/holds(customerID:)``), so a
+/// question about one customer is answered by that customer's group: a replica forwards it there,
+/// on the caller's behalf, and relays the answer. A question across customers (a product's target
+/// list, a campaign's baseline) is answered by every group for its own customers and merged here
+/// (``GroupMerge``); the groups' replicas ask each other with ``groupLocalKey``, so the one asked
+/// answers from its own customers and never asks further.
+///
+/// A replica listed in no group (configured with the topology but not named in
+/// `matching_groups`) holds every customer, as a replica always did: it forwards nothing and
+/// merges nothing. The model is trained there — its rows, choice situations and held-out
+/// evaluation read every customer — and copied to every replica (``ModelSync``);
+/// TrainModel and EvaluateModel sent to a group's replica are forwarded to one (``whole``).
+///
+/// Configured by `groups.topology` (the topology file with `matching_groups` and the `partitions`
+/// object's count) and `groups.replica` (this replica's `host:port` as the topology lists it;
+/// default the configured host and port). Every other group's replicas must be among the
+/// `matching` peers: their clients take that peer's TLS and token.
+final class ReplicaGroups: Sendable {
+    /// Another group: its index and a client that rotates over its replicas.
+    struct OtherGroup: Sendable {
+        let index: Int
+        let partitions: PartitionSet
+        let client: RPCClient
+    }
+
+    let layout: MatchingGroups
+    /// This replica's group; nil when it is in none and holds every customer.
+    let own: Int?
+    /// Every other group (empty for a replica in no group: it answers everything itself).
+    let others: [OtherGroup]
+    /// The replicas in no group, which hold every customer (nil when the topology has none).
+    let whole: RPCClient?
+
+    /// Metadata a replica sets when it asks another group's replica: answer from your own
+    /// customers, do not forward or merge (honoured only from a service acting for a caller).
+    static let groupLocalKey = "crm-group-local"
+    /// Metadata on a group-local StreamTargetCustomers: send at most this many (a campaign's size).
+    static let limitKey = "crm-group-limit"
+    /// How long another group may take to answer its part.
+    static let timeout = CallOptions.timeout(.seconds(30))
+
+    init(layout: MatchingGroups, replica endpoint: String, matchingPeers: RPCClient?) throws {
+        self.layout = layout
+        own = layout.group(ofReplica: endpoint)
+        let listed = Set(layout.groups.flatMap(\.replicas))
+        let peerEndpoints = matchingPeers?.configuration.endpoints.map(\.description) ?? []
+        guard let own else {
+            others = []
+            whole = nil
+            return
+        }
+        guard let peers = matchingPeers else {
+            throw ConfigurationError("matching group \(own): the other groups are reached through the matching peers, and none is configured")
+        }
+        var others: [OtherGroup] = []
+        for (index, group) in layout.groups.enumerated() where index != own {
+            let endpoints = try group.replicas.map { replica in
+                guard let parsed = Endpoint(replica) else { throw ConfigurationError("matching group \(index): replica \(replica) is not host:port") }
+                guard peerEndpoints.contains(replica) else {
+                    throw ConfigurationError("matching group \(index): replica \(replica) is not among the matching peers \(peerEndpoints)")
+                }
+                return parsed
+            }
+            // Another group that is down fails the call at once (UNAVAILABLE), not at its deadline.
+            others.append(OtherGroup(index: index, partitions: group.partitions, client: peers.among(endpoints, waitsForReady: false)))
+        }
+        self.others = others
+        let wholeEndpoints = peers.configuration.endpoints.filter { !listed.contains($0.description) && $0.description != endpoint }
+        whole = wholeEndpoints.isEmpty ? nil : peers.among(wholeEndpoints, waitsForReady: false)
+    }
+
+    /// Reads `groups.topology`; nil when the setting is absent or the topology has no groups.
+    static func load(topologyPath: String?, replica: String, matchingPeers: RPCClient?) throws -> ReplicaGroups? {
+        guard let topologyPath else { return nil }
+        guard let data = FileManager.default.contents(atPath: topologyPath) else {
+            throw ConfigurationError("groups.topology: cannot read \(topologyPath)")
+        }
+        let layout: MatchingGroups
+        do {
+            guard let read = try MatchingGroups(topology: data) else { return nil }
+            layout = read
+        } catch {
+            throw ConfigurationError("groups.topology \(topologyPath): \(error)")
+        }
+        return try ReplicaGroups(layout: layout, replica: replica, matchingPeers: matchingPeers)
+    }
+
+    /// Whether this replica copies the customer (every customer when it is in no group).
+    func holds(customerID: String) -> Bool {
+        guard let own else { return true }
+        return layout.group(ofCustomer: customerID) == own
+    }
+
+    /// Whether this replica copies the partition's customers.
+    func holds(partition: Int) -> Bool {
+        guard let own else { return true }
+        return partition < layout.partitioning.count && layout.group(ofPartition: partition) == own
+    }
+
+    /// Where a call about `customerID` goes instead of being answered here: the client of the
+    /// customer's group; nil when this replica holds the customer, when no customer is named (the
+    /// handler refuses it), and for a call another group's replica sent here (answered here, so a
+    /// disagreement about the layout cannot bounce a call between replicas).
+    func forwarding(customerID: String, context: CallContext) -> RPCClient? {
+        guard !customerID.isEmpty, !holds(customerID: customerID), !Self.isGroupLocal(context) else { return nil }
+        let group = layout.group(ofCustomer: customerID)
+        return others.first { $0.index == group }?.client
+    }
+
+    /// Whether the call is another group's replica asking for this group's part.
+    static func isGroupLocal(_ context: CallContext) -> Bool {
+        context.forwardedBy != nil && context.metadataValue(groupLocalKey) != nil
+    }
+
+    /// Whether a call across customers must be merged with the other groups' parts.
+    func merges(_ context: CallContext) -> Bool {
+        !others.isEmpty && !Self.isGroupLocal(context)
+    }
+
+    /// The options of a call to another group for the caller of `context`: their principal and
+    /// request id (so the other group checks and audits the same caller), marked group-local.
+    func options(forCallerOf context: CallContext, limit: Int? = nil) -> CallOptions {
+        var options = Self.timeout
+        options.metadata = ForwardedPrincipal.metadata(forCallerOf: context) + [MetadataEntry(Self.groupLocalKey, "1")]
+        if let limit { options.metadata.append(MetadataEntry(Self.limitKey, String(limit))) }
+        return options
+    }
+
+    /// Each other group's answer, asked at once; the first failure fails the whole (a partial
+    /// target list would look complete), as UNAVAILABLE naming the group.
+    func askOthers<Answer: Sendable>(_ ask: @escaping @Sendable (RPCClient) async throws -> Answer) async throws -> [Answer] {
+        try await withThrowingTaskGroup(of: (Int, Answer).self) { tasks in
+            for (position, group) in others.enumerated() {
+                tasks.addTask {
+                    do {
+                        return (position, try await ask(group.client))
+                    } catch let error as RPCError where error.code != .unavailable && error.code != .deadlineExceeded {
+                        throw error
+                    } catch {
+                        throw RPCError(.unavailable, "matching group \(group.index) (partitions \(group.partitions)) did not answer its part: \(error); retry shortly")
+                    }
+                }
+            }
+            var answers: [(Int, Answer)] = []
+            for try await answer in tasks { answers.append(answer) }
+            return answers.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    /// The client of a replica holding every customer, for training and evaluation; refuses when
+    /// the topology has none.
+    func wholeReplica(for purpose: String) throws -> RPCClient {
+        guard let whole else {
+            throw RPCError(.failedPrecondition, "this replica holds matching group \(own ?? 0)'s customers only (partitions \(ownPartitions)), and \(purpose) reads "
+                           + "every customer: run it on a replica in no group (listed in matching but not in matching_groups), whose model every replica copies")
+        }
+        return whole
+    }
+
+    var ownPartitions: String {
+        own.map { layout.groups[$0].partitions.description } ?? "all"
+    }
+
+    /// Health details: which group, which partitions.
+    var details: [String: String] {
+        [
+            "group": own.map(String.init) ?? "none",
+            "group.partitions": "\(ownPartitions) of \(layout.partitioning.count)",
+            "groups": "\(layout.groups.count)",
+        ]
+    }
+
+    func close() async {
+        for group in others { await group.client.close() }
+        await whole?.close()
+    }
+}

@@ -1,0 +1,132 @@
+import CRMProtos
+import CRMRPC
+import CRMTestSupport
+import Foundation
+import Testing
+
+/// Matching split into two partition groups (docs/partitioning.md §9), beside a replica in no
+/// group that holds every customer, all three real executables following one profiles process of
+/// four partitions: each group's replica copies only its partitions' customers, yet answers every
+/// question as the whole replica does — a customer of the other group is forwarded there (decisions,
+/// recommendations, campaign contacts), a product's target list is the top K of each group's top
+/// K, a campaign's list and its report's baseline span both groups — and training, which reads
+/// every customer, is forwarded to the whole replica, whose model every replica copies.
+@Suite(.serialized) struct MatchingGroupsTests {
+    @Test func groupsAnswerAsTheReplicaHoldingEveryCustomer() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-matching-groups-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let profilesProcess = ServiceProcess(service: "profiles", workDir: workDir)
+        let productsProcess = ServiceProcess(service: "products", workDir: workDir)
+        let wholeProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-whole")
+        let firstProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-0")
+        let secondProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-1")
+        defer { for process in [firstProcess, secondProcess, wholeProcess, productsProcess, profilesProcess] { _ = process.terminate() } }
+        try await profilesProcess.start(arguments: ["--setting", "partitions.count=4"])
+        try await productsProcess.start()
+        let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
+        try await PartitionedMatchingTests.addProducts(to: products)
+        let customers = (1...24).map { String(format: "G%06d", $0) }
+        for (index, id) in customers.enumerated() {
+            let (upsert, assess) = PartitionedMatchingTests.customer(id, index: index)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, upsert)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.recordAssessment, assess)
+        }
+        let (views, contacts) = PartitionedMatchingTests.behaviour(customers, round: 1, now: Int64(Date().timeIntervalSince1970 * 1_000))
+        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestProductViews, views)
+        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, contacts)
+
+        // The groups' ports are held until their replicas start on them; the whole replica on any.
+        let reservedFirst = try ReservedPort(), reservedSecond = try ReservedPort()
+        let first = "127.0.0.1:\(reservedFirst.port)", second = "127.0.0.1:\(reservedSecond.port)"
+        let feeds = ["profiles": profilesProcess.port, "products": productsProcess.port]
+        let settings = ["--setting", "feed.interval_ms=20", "--setting", "model.sync_seconds=1"]
+        try await wholeProcess.start(peers: feeds, arguments: ["--peer", "matching=\(first),\(second)"] + settings)
+        let whole = "127.0.0.1:\(wholeProcess.port)"
+        let topology = workDir.appendingPathComponent("topology.json")
+        try Data("""
+        {"profiles": ["127.0.0.1:\(profilesProcess.port)"], "matching": ["\(whole)", "\(first)", "\(second)"],
+         "partitions": {"count": 4, "epoch": 1, "owners": {"profiles-0": "0-3"}},
+         "matching_groups": [{"partitions": "0-1", "replicas": ["\(first)"]}, {"partitions": "2-3", "replicas": ["\(second)"]}]}
+        """.utf8).write(to: topology)
+        func groupSettings(_ replica: String) -> [String] {
+            settings + ["--setting", "groups.topology=\(topology.path)", "--setting", "groups.replica=\(replica)"]
+        }
+        reservedFirst.release()
+        try await firstProcess.start(port: reservedFirst.port, peers: feeds, arguments: ["--peer", "matching=\(whole),\(second)"] + groupSettings(first))
+        reservedSecond.release()
+        try await secondProcess.start(port: reservedSecond.port, peers: feeds, arguments: ["--peer", "matching=\(whole),\(first)"] + groupSettings(second))
+        let all = wholeProcess.adminClient(), one = firstProcess.adminClient(), other = secondProcess.adminClient()
+        defer { Task { for client in [profiles, products, all, one, other] { await client.close() } } }
+        for replica in [all, one, other] { try await PartitionedMatchingTests.waitApplied(replica, [("", profiles)]) }
+
+        // Each group copies its own customers only; together, every customer once.
+        let held = [try await PartitionedMatchingTests.health(one), try await PartitionedMatchingTests.health(other)]
+        let counts = held.map { Int($0["customers"] ?? "") ?? -1 }
+        #expect(counts.allSatisfy { $0 > 0 } && counts.reduce(0, +) == customers.count, "\(counts)")
+        #expect(held[0]["group"] == "0" && held[0]["group.partitions"] == "0-1 of 4", "\(held[0])")
+        #expect(try await PartitionedMatchingTests.health(all)["customers"] == "\(customers.count)")
+
+        // The model is imported on the whole replica only: the groups copy it.
+        let model = try PartitionedMatchingTests.model()
+        _ = try await all.unary(Crm_Matching_V1_Matching.importModel, .with { $0.model = model })
+        for replica in [one, other] {
+            try await waitUntil(every: .milliseconds(20)) {
+                (try? await PartitionedMatchingTests.health(replica))?["model_version"] == model.summary.version
+            }
+        }
+
+        // Every decision, recommendation and target list, through either group, as the whole replica.
+        let expected = try await PartitionedMatchingTests.answers(all, customers: customers)
+        PartitionedMatchingTests.expectSame(try await PartitionedMatchingTests.answers(one, customers: customers), expected)
+        PartitionedMatchingTests.expectSame(try await PartitionedMatchingTests.answers(other, customers: customers), expected)
+        for k: UInt32 in [1, 3, 7] {
+            let request = Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "B001"; $0.k = k }
+            #expect(try await one.unary(Crm_Matching_V1_Matching.targetCustomers, request) == (try await all.unary(Crm_Matching_V1_Matching.targetCustomers, request)))
+        }
+        let streamed = Crm_Matching_V1_StreamTargetCustomersRequest.with { $0.productCode = "F001" }
+        let streamedWhole = try await all.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, streamed).collect()
+        #expect(!streamedWhole.isEmpty)
+        #expect(try await other.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, streamed).collect() == streamedWhole)
+
+        // A campaign created through a group ranks both groups' customers; its report's baseline
+        // counts both groups' untargeted customers.
+        let created = try await one.unary(Crm_Matching_V1_Matching.createCampaign, .with {
+            $0.campaign = .with { $0.campaignID = "SPLIT"; $0.productCode = "B001"; $0.name = "Across groups"; $0.targetSize = 6 }
+        }).campaign
+        let listed = try await one.unary(Crm_Matching_V1_Matching.listCampaignTargets, .with { $0.campaignID = "SPLIT" }).targets
+        let top = try await all.unary(Crm_Matching_V1_Matching.targetCustomers, .with { $0.productCode = "B001"; $0.k = 6 }).customers
+        #expect(listed.map(\.customerID) == top.map(\.customerID) && listed.map(\.score) == top.map(\.score))
+        #expect(created.modelVersion == model.summary.version)
+        // Every replica reads the campaign from the others' logs (a moment after its creation).
+        for replica in [all, other] {
+            try await waitUntil(every: .milliseconds(20)) {
+                (try? await replica.unary(Crm_Matching_V1_Matching.getCampaign, .with { $0.campaignID = "SPLIT" }).campaign) == created
+            }
+        }
+        // A contact through the group that does not hold the customer is recorded by the one that does.
+        let target = try #require(listed.first { !customers.isEmpty && $0.rank == 1 })
+        for replica in [one, other] {
+            _ = try await replica.unary(Crm_Matching_V1_Matching.recordCampaignContact, .with {
+                $0.contact = .with { $0.campaignID = "SPLIT"; $0.customerID = target.customerID; $0.outcome = .reached; $0.managerID = "M0001" }
+            })
+        }
+        func report(_ client: RPCClient) async throws -> Crm_Matching_V1_CampaignReport? {
+            try? await client.unary(Crm_Matching_V1_Matching.getCampaignReport, .with { $0.campaignID = "SPLIT" }).report
+        }
+        try await waitUntil(every: .milliseconds(20)) {
+            let reports = [try await report(all), try await report(one), try await report(other)]
+            return reports.allSatisfy { $0?.reached == 1 } && reports[0] == reports[1] && reports[1] == reports[2]
+        }
+        let settled = try #require(try await report(other))
+        #expect(settled.targets == 6 && settled.untargetedEligible > 0, "\(settled)")
+
+        // Training reads every customer: a group's replica sends it to the whole one (which has no
+        // orders to learn from here, and says so).
+        await #expect {
+            _ = try await one.serverStreaming(Crm_Matching_V1_Matching.trainModel, Crm_Matching_V1_TrainModelRequest()).collect()
+        } throws: { error in
+            (error as? RPCError)?.code == .failedPrecondition && (error as? RPCError)?.message.contains("no purchases") == true
+        }
+    }
+}
