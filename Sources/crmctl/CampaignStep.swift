@@ -129,9 +129,15 @@ struct CampaignStep: Sendable {
     func report(_ id: String, targeted: Int, untargeted: Int) async throws -> Crm_Matching_V1_CampaignReport {
         var report = Crm_Matching_V1_CampaignReport()
         for _ in 0..<600 {
-            report = try await clients.matching.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
-                $0.campaignID = id
-            }).report
+            do {
+                report = try await clients.matching.unary(Crm_Matching_V1_Matching.getCampaignReport, Crm_Matching_V1_GetCampaignReportRequest.with {
+                    $0.campaignID = id
+                }).report
+            } catch let error as RPCError where error.code == .unavailable {
+                // With matching groups, another group reads the new campaign from the campaign logs a moment later.
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
             if report.bought >= targeted && report.untargetedBought >= untargeted {
                 let status = try await clients.matching.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
                 // Read again after the feed is known to be read: the report above may predate it.

@@ -80,8 +80,8 @@ struct DemoClients: Sendable {
 
     /// Whether every profiles owner's change feed holds nothing after the position `applied` gives
     /// for that owner now (nil: the follower reports no position for it yet, so not caught up).
-    func profilesFeedsEnd(after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
-        try await everyOwnerEnds(after: applied) { owner, sequence in
+    func profilesFeedsEnd(of followed: (ProfilesOwner) -> Bool = { _ in true }, after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
+        try await everyOwnerEnds(of: followed, after: applied) { owner, sequence in
             try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamChanges, Crm_Profiles_V1_StreamChangesRequest.with {
                 $0.afterSequence = sequence
                 $0.limit = 1
@@ -105,8 +105,9 @@ struct DemoClients: Sendable {
 
     /// Whether every profiles owner's event log holds no event of `types` after the id `applied`
     /// gives for that owner now (nil: no position reported for it yet, so not caught up).
-    func profilesEventLogsEnd(types: [Crm_Profiles_V1_EventType], after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
-        try await everyOwnerEnds(after: applied) { owner, eventID in
+    func profilesEventLogsEnd(types: [Crm_Profiles_V1_EventType], of followed: (ProfilesOwner) -> Bool = { _ in true },
+                              after applied: (ProfilesOwner) -> UInt64?) async throws -> Bool {
+        try await everyOwnerEnds(of: followed, after: applied) { owner, eventID in
             try await owner.client.serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, Crm_Profiles_V1_StreamEventsRequest.with {
                 $0.afterEventID = eventID
                 $0.limit = 1
@@ -116,11 +117,12 @@ struct DemoClients: Sendable {
         }
     }
 
-    /// Whether `endsAfter(owner, position)` holds for every owner's feed (each partition's, for
-    /// an owner keeping a file per partition), asked in turn until one does not or has no position.
-    private func everyOwnerEnds(after applied: (ProfilesOwner) -> UInt64?,
+    /// Whether `endsAfter(owner, position)` holds for every `followed` owner's feed (each
+    /// partition's, for an owner keeping a file per partition; a matching group's replica follows
+    /// its partitions' only), asked in turn until one does not or has no position.
+    private func everyOwnerEnds(of followed: (ProfilesOwner) -> Bool, after applied: (ProfilesOwner) -> UInt64?,
                                 _ endsAfter: (ProfilesOwner, UInt64) async throws -> Bool) async throws -> Bool {
-        for owner in profilesOwners {
+        for owner in profilesOwners where followed(owner) {
             guard let position = applied(owner), try await endsAfter(owner, position) else { return false }
         }
         return true

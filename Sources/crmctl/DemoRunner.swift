@@ -1,3 +1,4 @@
+import CRMProfilesClient
 import CRMProtos
 import CRMReport
 import CRMRPC
@@ -61,6 +62,7 @@ struct DemoRunner: Sendable {
         try await compensation.load(state: &state)
         try await waitForMatching(world: world, state: state, clients: clients)
         let model = try await trainIfNeeded(clients: clients, loadedThisRun: loadedNow)
+        if topology.matchingGroups != nil { try await waitForModel(model.version, clients: clients) }
         // Compensation follows the feeds while the model trains; settle once it has everything.
         try await compensation.waitUntilCaughtUp()
         try await compensation.settleMonths()
@@ -157,12 +159,24 @@ struct DemoRunner: Sendable {
     /// Waits until every matching replica holds every customer, product and order and has read both
     /// feeds to their current end.
     func waitForMatching(world: World, state: DemoState, clients: DemoClients) async throws {
-        let customers = UInt64(world.configuration.customers), products = UInt64(world.products.count), orders = UInt64(state.ordersLoaded)
+        let products = UInt64(world.products.count), orders = UInt64(state.ordersLoaded)
+        // A replica of a matching group holds its partitions' customers and follows only their feeds.
+        let groups = topology.matchingGroups
+        var groupCustomers: [Int: UInt64] = [:]
+        if let groups {
+            for index in 0..<world.configuration.customers { groupCustomers[groups.group(ofCustomer: World.customerID(index)), default: 0] += 1 }
+        }
         Console.note("waiting until matching's copy holds every customer, product and order…")
         try await Console.waitUntil(failure: "matching did not catch up within 30 minutes") {
             var lines: [String] = []
             var allCaughtUp = true
             for (endpoint, client) in clients.matchingReplicas {
+                let group = groups?.group(ofReplica: endpoint.description)
+                let customers = group.map { groupCustomers[$0] ?? 0 } ?? UInt64(world.configuration.customers)
+                let follows: (ProfilesOwner) -> Bool = { owner in
+                    guard let groups, let group, let partition = owner.partition else { return true }
+                    return groups.group(ofPartition: partition) == group
+                }
                 guard let status = try? await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest(), options: .timeout(.seconds(10))).status
                 else {
                     allCaughtUp = false
@@ -176,9 +190,9 @@ struct DemoRunner: Sendable {
                     // owner (`.<owner>`) when there are several.
                     let details = (try? await clients.healthDetails(of: client)) ?? [:]
                     func position(_ key: String) -> UInt64? { details[key].flatMap { UInt64($0) } }
-                    caughtUp = try await clients.profilesFeedsEnd { position($0.cursor("profiles_sequence")) }
+                    caughtUp = try await clients.profilesFeedsEnd(of: follows) { position($0.cursor("profiles_sequence")) }
                     if caughtUp {
-                        caughtUp = try await clients.profilesEventLogsEnd(types: [.productView, .serviceContact]) { position($0.cursor("events_sequence")) }
+                        caughtUp = try await clients.profilesEventLogsEnd(types: [.productView, .serviceContact], of: follows) { position($0.cursor("events_sequence")) }
                     }
                     if caughtUp { caughtUp = try await clients.productsFeedEnds(after: status.productsSequence) }
                 }
@@ -192,6 +206,23 @@ struct DemoRunner: Sendable {
     }
 
     // MARK: The model
+
+    /// With matching groups every group ranks its own customers, and a list across groups is
+    /// answered only once every replica scores with the same model: waits until each has copied it.
+    func waitForModel(_ version: String, clients: DemoClients) async throws {
+        Console.note("waiting until every matching replica scores with \(version)…")
+        try await Console.waitUntil(failure: "the model did not reach every matching replica within 30 minutes") {
+            var lines: [String] = []
+            var all = true
+            for (endpoint, client) in clients.matchingReplicas {
+                let status = try? await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest(), options: .timeout(.seconds(10))).status
+                let current = status?.modelVersion == version
+                all = all && current
+                lines.append("matching \(endpoint): \(status?.modelVersion ?? "not answering")\(current ? " · current" : "")")
+            }
+            return (lines, all)
+        }
+    }
 
     /// The current model when nothing was loaded since it was trained, else a new one, with the
     /// training's progress on standard error.

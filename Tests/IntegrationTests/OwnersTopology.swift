@@ -19,15 +19,20 @@ struct OwnersTopology {
         try write(endpoints: [])
     }
 
-    func write(endpoints: [String], services: [String: [String]] = [:]) throws {
+    /// `matchingGroups`: matching's partition groups (partitions, replicas), written as the
+    /// topology's `matching_groups` when any.
+    func write(endpoints: [String], services: [String: [String]] = [:], matchingGroups: [(partitions: String, replicas: [String])] = []) throws {
         let run = count / owners
         let map = (0..<owners).map { "\"profiles-\($0)\": \"\($0 * run)-\(($0 + 1) * run - 1)\"" }.joined(separator: ", ")
         let others = services.sorted { $0.key < $1.key }.map { service, list in
             "\"\(service)\": [\(list.map { "\"\($0)\"" }.joined(separator: ", "))],\n"
         }.joined()
+        let groups = matchingGroups.isEmpty ? "" : ",\n \"matching_groups\": [" + matchingGroups.map { group in
+            "{\"partitions\": \"\(group.partitions)\", \"replicas\": [\(group.replicas.map { "\"\($0)\"" }.joined(separator: ", "))]}"
+        }.joined(separator: ", ") + "]"
         let text = """
         {\(others)"profiles": [\(endpoints.map { "\"\($0)\"" }.joined(separator: ", "))],
-         "partitions": {"count": \(count), "epoch": 1, "owners": {\(map)}}}
+         "partitions": {"count": \(count), "epoch": 1, "owners": {\(map)}}\(groups)}
         """
         try Data(text.utf8).write(to: url, options: .atomic)
     }

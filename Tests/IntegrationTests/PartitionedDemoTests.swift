@@ -9,7 +9,10 @@ import Testing
 /// forwards what it does not own); matching and compensation follow every owner's feeds; the
 /// demo waits for each owner's feeds to be read to their end. Two of the four owners keep a file
 /// per partition (`partitions.storage = file-per-partition`): calls are routed among their files,
-/// and matching and compensation follow each of those partitions' own feed and log. Only the
+/// and matching and compensation follow each of those partitions' own feed and log. Matching runs
+/// as two partition groups (one replica each, the first of which the demo asks) beside a replica in
+/// no group that trains: target lists and campaigns merge both groups' parts, a customer of the
+/// other group is forwarded there, products' suitability checks reach any replica. Only the
 /// model's version (which carries its training instant) differs.
 @Suite(.serialized) struct PartitionedDemoTests {
     static let demoArguments = ["--customers", "400", "--seed", "11", "--chunk-size", "50", "--trees", "20"]
@@ -22,7 +25,7 @@ import Testing
         var walkthroughs: [String] = []
         for owners in [1, 4] {
             let workDir = root.appendingPathComponent("owners-\(owners)")
-            let stack = try await DemoStack.start(in: workDir, owners: owners, partitions: Self.partitions)
+            let stack = try await DemoStack.start(in: workDir, owners: owners, partitions: Self.partitions, matchingGroups: owners > 1)
             defer { stack.terminate() }
             let demo = try CommandProcess(
                 ServiceProcess.binaryDir.appendingPathComponent("crmctl"),
@@ -31,6 +34,10 @@ import Testing
                 workDir: workDir, name: "demo")
             let status = await demo.exit()
             #expect(status == 0, "\(owners) owner(s): exit \(status): \(demo.standardError.suffix(3_000))")
+            if owners > 1 {
+                // crmctl read the groups from the topology: it waited for the model to reach each group.
+                #expect(demo.standardError.contains("waiting until every matching replica scores with"), "\(demo.standardError.suffix(3_000))")
+            }
             walkthroughs.append(Self.withoutModelVersion(demo.standardOutput))
         }
         let (one, four) = (walkthroughs[0], walkthroughs[1])
@@ -55,7 +62,9 @@ struct DemoStack {
     let processes: [ServiceProcess]
     let topology: URL
 
-    static func start(in workDir: URL, owners: Int, partitions: Int) async throws -> DemoStack {
+    /// `matchingGroups` (with several owners): matching split into two partition groups beside a
+    /// replica in no group (docs/partitioning.md §9).
+    static func start(in workDir: URL, owners: Int, partitions: Int, matchingGroups: Bool = false) async throws -> DemoStack {
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         var processes: [ServiceProcess] = []
         do {
@@ -80,15 +89,41 @@ struct DemoStack {
             let compensation = ServiceProcess(service: "compensation", workDir: workDir)
             processes += [products, matching, compensation]
             try await products.start(peers: ["matching": 1])
-            try await matching.start(peers: ["profiles": profiles[0].port, "products": products.port])
+            var replicas = [matching]
+            var groups: [(partitions: String, replicas: [String])] = []
+            if let map, matchingGroups {
+                // Two groups of one replica each, the first listed (the demo asks it), and `matching`
+                // in no group, holding every customer: it trains for the groups.
+                let reserved = [try ReservedPort(), try ReservedPort()]
+                let endpoints = reserved.map { "127.0.0.1:\($0.port)" }
+                try await matching.start(peers: ["profiles": profiles[0].port, "products": products.port],
+                                         arguments: ["--peer", "matching=\(endpoints.joined(separator: ","))"])
+                let whole = "127.0.0.1:\(matching.port)"
+                groups = [("0-\(partitions / 2 - 1)", [endpoints[0]]), ("\(partitions / 2)-\(partitions - 1)", [endpoints[1]])]
+                try map.write(endpoints: profilesEndpoints, services: ["products": ["127.0.0.1:\(products.port)"], "matching": endpoints + [whole]],
+                              matchingGroups: groups)
+                for (index, port) in reserved.enumerated() {
+                    let replica = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-\(index)")
+                    processes.append(replica)
+                    port.release()
+                    let siblings = ([whole] + endpoints).filter { $0 != endpoints[index] }
+                    try await replica.start(port: port.port, peers: ["profiles": profiles[0].port, "products": products.port],
+                                            arguments: ["--peer", "matching=\(siblings.joined(separator: ","))",
+                                                        "--setting", "groups.topology=\(map.url.path)", "--setting", "groups.replica=\(endpoints[index])"])
+                    replicas.insert(replica, at: index)
+                }
+            } else {
+                try await matching.start(peers: ["profiles": profiles[0].port, "products": products.port])
+            }
+            let matchingEndpoints = replicas.map { "127.0.0.1:\($0.port)" }
             products.terminate()
-            try await products.start(port: products.port, peers: ["matching": matching.port])
+            try await products.start(port: products.port, arguments: ["--peer", "matching=\(matchingEndpoints.joined(separator: ","))"])
             try await compensation.start(peers: ["profiles": profiles[0].port, "products": products.port])
 
-            let services = ["products": [products], "matching": [matching], "compensation": [compensation]].mapValues { $0.map { "127.0.0.1:\($0.port)" } }
+            let services = ["products": ["127.0.0.1:\(products.port)"], "matching": matchingEndpoints, "compensation": ["127.0.0.1:\(compensation.port)"]]
             let topology: URL
             if let map {
-                try map.write(endpoints: profilesEndpoints, services: services)
+                try map.write(endpoints: profilesEndpoints, services: services, matchingGroups: groups)
                 topology = map.url
             } else {
                 topology = workDir.appendingPathComponent("topology.json")
