@@ -4,8 +4,8 @@ import Testing
 
 /// The topology files the project ships (services/) are what `crmctl up --topology` and each
 /// profiles process read: the partitioned one must give every partition one owner, every owner an
-/// endpoint of its own, and no two services one port; the plain one holds no map (one process owns
-/// everything).
+/// endpoint of its own, no two services one port, and matching's groups every partition once; the
+/// plain one holds no map (one process owns everything).
 @Suite struct ShippedTopologyTests {
     static let services = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("services")
@@ -25,7 +25,16 @@ import Testing
         // Every service's endpoints, as crmctl reads the file: no port twice.
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let all = object.filter { $0.key != "partitions" }.values.compactMap { $0 as? [String] }.flatMap { $0 }
-        #expect(all.count == 8 && Set(all).count == all.count, "\(all)")
+        #expect(all.count == 11 && Set(all).count == all.count, "\(all)")
+
+        // Matching: two groups of two replicas over the 16 partitions, and a fifth replica in no
+        // group (it trains), every replica one of the matching list's.
+        let groups = try #require(try MatchingGroups(topology: data))
+        let replicas = try #require(object["matching"] as? [String])
+        #expect(groups.groups.map(\.partitions.partitions.count) == [8, 8])
+        #expect(groups.groups.map(\.replicas.count) == [2, 2])
+        let grouped = groups.groups.flatMap(\.replicas)
+        #expect(Set(grouped).isSubset(of: replicas) && replicas.filter { groups.group(ofReplica: $0) == nil }.count == 1, "\(replicas)")
     }
 
     @Test func thePlainTopologyHasNoMap() throws {
