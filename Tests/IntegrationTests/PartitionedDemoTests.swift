@@ -10,10 +10,11 @@ import Testing
 /// demo waits for each owner's feeds to be read to their end. Two of the four owners keep a file
 /// per partition (`partitions.storage = file-per-partition`): calls are routed among their files,
 /// and matching and compensation follow each of those partitions' own feed and log. Matching runs
-/// as two partition groups (one replica each, the first of which the demo asks) beside a replica in
-/// no group that trains: target lists and campaigns merge both groups' parts, a customer of the
-/// other group is forwarded there, products' suitability checks reach any replica. Only the
-/// model's version (which carries its training instant) differs.
+/// as two partition groups of one replica each, the first of which the demo asks: it trains the
+/// model across both groups (each builds its own customers' rows, choices and evaluation part),
+/// target lists and campaigns merge both groups' parts, a customer of the other group is forwarded
+/// there, products' suitability checks reach either replica. Only the model's version (which
+/// carries its training instant) differs.
 @Suite(.serialized) struct PartitionedDemoTests {
     static let demoArguments = ["--customers", "400", "--seed", "11", "--chunk-size", "50", "--trees", "20"]
     static let partitions = 16
@@ -92,25 +93,21 @@ struct DemoStack {
             var replicas = [matching]
             var groups: [(partitions: String, replicas: [String])] = []
             if let map, matchingGroups {
-                // Two groups of one replica each, the first listed (the demo asks it), and `matching`
-                // in no group, holding every customer: it trains for the groups.
+                // Two groups of one replica each, on ports held until they start (each names the
+                // other and both are in the topology first); the demo asks the first, which trains
+                // across both.
                 let reserved = [try ReservedPort(), try ReservedPort()]
                 let endpoints = reserved.map { "127.0.0.1:\($0.port)" }
-                try await matching.start(peers: ["profiles": profiles[0].port, "products": products.port],
-                                         arguments: ["--peer", "matching=\(endpoints.joined(separator: ","))"])
-                let whole = "127.0.0.1:\(matching.port)"
                 groups = [("0-\(partitions / 2 - 1)", [endpoints[0]]), ("\(partitions / 2)-\(partitions - 1)", [endpoints[1]])]
-                try map.write(endpoints: profilesEndpoints, services: ["products": ["127.0.0.1:\(products.port)"], "matching": endpoints + [whole]],
+                try map.write(endpoints: profilesEndpoints, services: ["products": ["127.0.0.1:\(products.port)"], "matching": endpoints],
                               matchingGroups: groups)
-                for (index, port) in reserved.enumerated() {
-                    let replica = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-\(index)")
-                    processes.append(replica)
-                    port.release()
-                    let siblings = ([whole] + endpoints).filter { $0 != endpoints[index] }
-                    try await replica.start(port: port.port, peers: ["profiles": profiles[0].port, "products": products.port],
-                                            arguments: ["--peer", "matching=\(siblings.joined(separator: ","))",
-                                                        "--setting", "groups.topology=\(map.url.path)", "--setting", "groups.replica=\(endpoints[index])"])
-                    replicas.insert(replica, at: index)
+                replicas = [matching, ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-1")]
+                processes.append(replicas[1])
+                for (index, replica) in replicas.enumerated() {
+                    reserved[index].release()
+                    try await replica.start(port: reserved[index].port, peers: ["profiles": profiles[0].port, "products": products.port],
+                                            arguments: ["--peer", "matching=\(endpoints[1 - index])", "--setting", "groups.topology=\(map.url.path)",
+                                                        "--setting", "groups.replica=\(endpoints[index])"])
                 }
             } else {
                 try await matching.start(peers: ["profiles": profiles[0].port, "products": products.port])

@@ -357,3 +357,67 @@ extension Crm_Matching_V1_StreamCampaignLogRequest: FieldChecked {
         problems.checkText(logID, "log_id", maxBytes: 256)
     }
 }
+
+extension Crm_Matching_V1_GroupTrainingMonthsRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        for (index, value) in months.enumerated() { problems.checkText(value, "months", index: index, maxBytes: 256) }
+    }
+}
+
+extension Crm_Matching_V1_GroupTrainingMonthsResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {}
+}
+
+extension Crm_Matching_V1_GroupChoicesRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        for (index, value) in months.enumerated() { problems.checkText(value, "months", index: index, maxBytes: 256) }
+    }
+}
+
+extension Crm_Matching_V1_GroupChoice: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        for (index, value) in products.enumerated() { problems.checkText(value, "products", index: index, maxBytes: 256) }
+    }
+}
+
+extension Crm_Matching_V1_GroupRowsRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(month, "month", maxBytes: 256)
+        if hasChoice { problems.enter("choice"); choice.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_GroupRow: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(customerID, "customer_id", maxBytes: 256)
+    }
+}
+
+extension Crm_Matching_V1_GroupEvaluationRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(month, "month", maxBytes: 256)
+        for (index, value) in products.enumerated() { problems.checkText(value, "products", index: index, maxBytes: 256) }
+        if hasModel { problems.enter("model"); model.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_GroupRanked: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(customerID, "customer_id", maxBytes: 256)
+    }
+}
+
+extension Crm_Matching_V1_GroupProductEvaluation: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(productCode, "product_code", maxBytes: 256)
+        for (index, value) in model.enumerated() { problems.enter("model", index: index); value.checkFields(&problems); problems.leave() }
+        for (index, value) in random.enumerated() { problems.enter("random", index: index); value.checkFields(&problems); problems.leave() }
+        for (index, value) in richest.enumerated() { problems.enter("richest", index: index); value.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Matching_V1_GroupEvaluationResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        for (index, value) in products.enumerated() { problems.enter("products", index: index); value.checkFields(&problems); problems.leave() }
+    }
+}

@@ -63,4 +63,16 @@ public enum Crm_Matching_V1_Matching {
     /// The replica's campaign log after a position (sibling replicas read it; role service or
     /// head-office). Entries in sequence order, at most `limit`.
     public static let streamCampaignLog = ServerStreamingMethod<Crm_Matching_V1_StreamCampaignLogRequest, Crm_Matching_V1_CampaignLogEntry>(service: serviceName, name: "StreamCampaignLog")
+
+    /// Training across matching groups: each group's part (internal; role service).
+    public static let prepareGroupTraining = UnaryMethod<Crm_Matching_V1_GroupTrainingMonthsRequest, Crm_Matching_V1_GroupTrainingMonthsResponse>(service: serviceName, name: "PrepareGroupTraining")
+
+    /// `StreamGroupChoices`.
+    public static let streamGroupChoices = ServerStreamingMethod<Crm_Matching_V1_GroupChoicesRequest, Crm_Matching_V1_GroupChoice>(service: serviceName, name: "StreamGroupChoices")
+
+    /// `StreamGroupRows`.
+    public static let streamGroupRows = ServerStreamingMethod<Crm_Matching_V1_GroupRowsRequest, Crm_Matching_V1_GroupRow>(service: serviceName, name: "StreamGroupRows")
+
+    /// `EvaluateGroup`.
+    public static let evaluateGroup = UnaryMethod<Crm_Matching_V1_GroupEvaluationRequest, Crm_Matching_V1_GroupEvaluationResponse>(service: serviceName, name: "EvaluateGroup")
 }

@@ -1514,6 +1514,201 @@ public nonisolated struct Crm_Matching_V1_StreamCampaignLogRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Crm_Matching_V1_GroupTrainingMonthsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "YYYY-MM": the training and held-out months
+  public var months: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GroupTrainingMonthsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Per month, in the request's order: the (customer, product family) cells of this group's
+  /// customers that could be sold at the month's start. The group has fetched every month-end
+  /// snapshot of its customers these months need before it answers.
+  public var sellableCells: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GroupChoicesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var months: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One purchase of a group's customer as the choice model sees it: the products of its family on
+/// sale that MATCHed the buyer on the month's first day, their features, and which was taken.
+public nonisolated struct Crm_Matching_V1_GroupChoice: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// position in the request's months
+  public var month: UInt32 = 0
+
+  /// position among the month's purchases, in the order every replica stores them
+  public var purchase: UInt32 = 0
+
+  public var products: [String] = []
+
+  /// per product, ProductChoiceFeatures in order
+  public var features: [Double] = []
+
+  public var chosen: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GroupRowsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  /// the share of negative cells kept
+  public var keep: Double = 0
+
+  public var seed: UInt64 = 0
+
+  /// only product_weights and choice are read
+  public var choice: Crm_Matching_V1_ExportModelResponse {
+    get {_choice ?? Crm_Matching_V1_ExportModelResponse()}
+    set {_choice = newValue}
+  }
+  /// Returns true if `choice` has been explicitly set.
+  public var hasChoice: Bool {self._choice != nil}
+  /// Clears the value of `choice`. Subsequent reads from it will return its default value.
+  public mutating func clearChoice() {self._choice = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _choice: Crm_Matching_V1_ExportModelResponse? = nil
+}
+
+/// One training row of a group's customer, in customer id (byte) order, families ascending.
+public nonisolated struct Crm_Matching_V1_GroupRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var family: UInt32 = 0
+
+  public var label: Bool = false
+
+  public var weight: Float = 0
+
+  public var features: [Float] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GroupEvaluationRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  public var products: [String] = []
+
+  /// how many of each ranking to send
+  public var top: UInt32 = 0
+
+  /// the model being evaluated
+  public var model: Crm_Matching_V1_ExportModelResponse {
+    get {_model ?? Crm_Matching_V1_ExportModelResponse()}
+    set {_model = newValue}
+  }
+  /// Returns true if `model` has been explicitly set.
+  public var hasModel: Bool {self._model != nil}
+  /// Clears the value of `model`. Subsequent reads from it will return its default value.
+  public mutating func clearModel() {self._model = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _model: Crm_Matching_V1_ExportModelResponse? = nil
+}
+
+public nonisolated struct Crm_Matching_V1_GroupRanked: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var customerID: String = String()
+
+  public var score: Double = 0
+
+  public var bought: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GroupProductEvaluation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productCode: String = String()
+
+  public var eligible: UInt64 = 0
+
+  public var buyers: UInt64 = 0
+
+  /// each ranking's first `top`, best first
+  public var model: [Crm_Matching_V1_GroupRanked] = []
+
+  public var random: [Crm_Matching_V1_GroupRanked] = []
+
+  public var richest: [Crm_Matching_V1_GroupRanked] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Matching_V1_GroupEvaluationResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var products: [Crm_Matching_V1_GroupProductEvaluation] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "crm.matching.v1"
@@ -3953,6 +4148,419 @@ nonisolated extension Crm_Matching_V1_StreamCampaignLogRequest: SwiftProtobuf.Me
     if lhs.logID != rhs.logID {return false}
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupTrainingMonthsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupTrainingMonthsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}months\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.months) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.months.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.months, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupTrainingMonthsRequest, rhs: Crm_Matching_V1_GroupTrainingMonthsRequest) -> Bool {
+    if lhs.months != rhs.months {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupTrainingMonthsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupTrainingMonthsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sellable_cells\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt64Field(value: &self.sellableCells) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sellableCells.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.sellableCells, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupTrainingMonthsResponse, rhs: Crm_Matching_V1_GroupTrainingMonthsResponse) -> Bool {
+    if lhs.sellableCells != rhs.sellableCells {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupChoicesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupChoicesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}months\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.months) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.months.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.months, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupChoicesRequest, rhs: Crm_Matching_V1_GroupChoicesRequest) -> Bool {
+    if lhs.months != rhs.months {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupChoice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupChoice"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}purchase\0\u{1}products\0\u{1}features\0\u{1}chosen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.purchase) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.products) }()
+      case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.features) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.chosen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.month != 0 {
+      try visitor.visitSingularUInt32Field(value: self.month, fieldNumber: 1)
+    }
+    if self.purchase != 0 {
+      try visitor.visitSingularUInt32Field(value: self.purchase, fieldNumber: 2)
+    }
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.products, fieldNumber: 3)
+    }
+    if !self.features.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.features, fieldNumber: 4)
+    }
+    if self.chosen != 0 {
+      try visitor.visitSingularUInt32Field(value: self.chosen, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupChoice, rhs: Crm_Matching_V1_GroupChoice) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.purchase != rhs.purchase {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.features != rhs.features {return false}
+    if lhs.chosen != rhs.chosen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupRowsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupRowsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}keep\0\u{1}seed\0\u{1}choice\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.keep) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._choice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if self.keep.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.keep, fieldNumber: 2)
+    }
+    if self.seed != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seed, fieldNumber: 3)
+    }
+    try { if let v = self._choice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupRowsRequest, rhs: Crm_Matching_V1_GroupRowsRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.keep != rhs.keep {return false}
+    if lhs.seed != rhs.seed {return false}
+    if lhs._choice != rhs._choice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}family\0\u{1}label\0\u{1}weight\0\u{1}features\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.family) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.label) }()
+      case 4: try { try decoder.decodeSingularFloatField(value: &self.weight) }()
+      case 5: try { try decoder.decodeRepeatedFloatField(value: &self.features) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.family != 0 {
+      try visitor.visitSingularUInt32Field(value: self.family, fieldNumber: 2)
+    }
+    if self.label != false {
+      try visitor.visitSingularBoolField(value: self.label, fieldNumber: 3)
+    }
+    if self.weight.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.weight, fieldNumber: 4)
+    }
+    if !self.features.isEmpty {
+      try visitor.visitPackedFloatField(value: self.features, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupRow, rhs: Crm_Matching_V1_GroupRow) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.family != rhs.family {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.weight != rhs.weight {return false}
+    if lhs.features != rhs.features {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupEvaluationRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupEvaluationRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}products\0\u{1}top\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.products) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.top) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.products, fieldNumber: 2)
+    }
+    if self.top != 0 {
+      try visitor.visitSingularUInt32Field(value: self.top, fieldNumber: 3)
+    }
+    try { if let v = self._model {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupEvaluationRequest, rhs: Crm_Matching_V1_GroupEvaluationRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.products != rhs.products {return false}
+    if lhs.top != rhs.top {return false}
+    if lhs._model != rhs._model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupRanked: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupRanked"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}customer_id\0\u{1}score\0\u{1}bought\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.customerID) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.bought) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.customerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.customerID, fieldNumber: 1)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 2)
+    }
+    if self.bought != false {
+      try visitor.visitSingularBoolField(value: self.bought, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupRanked, rhs: Crm_Matching_V1_GroupRanked) -> Bool {
+    if lhs.customerID != rhs.customerID {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.bought != rhs.bought {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupProductEvaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupProductEvaluation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}eligible\0\u{1}buyers\0\u{1}model\0\u{1}random\0\u{1}richest\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.eligible) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.buyers) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.model) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.random) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.richest) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.productCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
+    }
+    if self.eligible != 0 {
+      try visitor.visitSingularUInt64Field(value: self.eligible, fieldNumber: 2)
+    }
+    if self.buyers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.buyers, fieldNumber: 3)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.model, fieldNumber: 4)
+    }
+    if !self.random.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.random, fieldNumber: 5)
+    }
+    if !self.richest.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.richest, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupProductEvaluation, rhs: Crm_Matching_V1_GroupProductEvaluation) -> Bool {
+    if lhs.productCode != rhs.productCode {return false}
+    if lhs.eligible != rhs.eligible {return false}
+    if lhs.buyers != rhs.buyers {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.random != rhs.random {return false}
+    if lhs.richest != rhs.richest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Matching_V1_GroupEvaluationResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GroupEvaluationResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}products\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Matching_V1_GroupEvaluationResponse, rhs: Crm_Matching_V1_GroupEvaluationResponse) -> Bool {
+    if lhs.products != rhs.products {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -13,11 +13,11 @@ import Foundation
 /// (``GroupMerge``); the groups' replicas ask each other with ``groupLocalKey``, so the one asked
 /// answers from its own customers and never asks further.
 ///
-/// A replica listed in no group (configured with the topology but not named in
-/// `matching_groups`) holds every customer, as a replica always did: it forwards nothing and
-/// merges nothing. The model is trained there — its rows, choice situations and held-out
-/// evaluation read every customer — and copied to every replica (``ModelSync``);
-/// TrainModel and EvaluateModel sent to a group's replica are forwarded to one (``whole``).
+/// The model is trained by whichever group's replica is asked: it asks the other groups for their
+/// customers' part of each stage (``GroupParts``) and every replica copies the model
+/// (``ModelSync``). A replica listed in no group (configured with the topology but not named in
+/// `matching_groups`) holds every customer, as a replica always did: it forwards nothing, merges
+/// nothing and trains alone.
 ///
 /// Configured by `groups.topology` (the topology file with `matching_groups` and the `partitions`
 /// object's count) and `groups.replica` (this replica's `host:port` as the topology lists it;
@@ -36,8 +36,6 @@ final class ReplicaGroups: Sendable {
     let own: Int?
     /// Every other group (empty for a replica in no group: it answers everything itself).
     let others: [OtherGroup]
-    /// The replicas in no group, which hold every customer (nil when the topology has none).
-    let whole: RPCClient?
 
     /// Metadata a replica sets when it asks another group's replica: answer from your own
     /// customers, do not forward or merge (honoured only from a service acting for a caller).
@@ -50,11 +48,9 @@ final class ReplicaGroups: Sendable {
     init(layout: MatchingGroups, replica endpoint: String, matchingPeers: RPCClient?) throws {
         self.layout = layout
         own = layout.group(ofReplica: endpoint)
-        let listed = Set(layout.groups.flatMap(\.replicas))
         let peerEndpoints = matchingPeers?.configuration.endpoints.map(\.description) ?? []
         guard let own else {
             others = []
-            whole = nil
             return
         }
         guard let peers = matchingPeers else {
@@ -73,8 +69,6 @@ final class ReplicaGroups: Sendable {
             others.append(OtherGroup(index: index, partitions: group.partitions, client: peers.among(endpoints, waitsForReady: false)))
         }
         self.others = others
-        let wholeEndpoints = peers.configuration.endpoints.filter { !listed.contains($0.description) && $0.description != endpoint }
-        whole = wholeEndpoints.isEmpty ? nil : peers.among(wholeEndpoints, waitsForReady: false)
     }
 
     /// Reads `groups.topology`; nil when the setting is absent or the topology has no groups.
@@ -155,16 +149,6 @@ final class ReplicaGroups: Sendable {
         }
     }
 
-    /// The client of a replica holding every customer, for training and evaluation; refuses when
-    /// the topology has none.
-    func wholeReplica(for purpose: String) throws -> RPCClient {
-        guard let whole else {
-            throw RPCError(.failedPrecondition, "this replica holds matching group \(own ?? 0)'s customers only (partitions \(ownPartitions)), and \(purpose) reads "
-                           + "every customer: run it on a replica in no group (listed in matching but not in matching_groups), whose model every replica copies")
-        }
-        return whole
-    }
-
     var ownPartitions: String {
         own.map { layout.groups[$0].partitions.description } ?? "all"
     }
@@ -180,6 +164,5 @@ final class ReplicaGroups: Sendable {
 
     func close() async {
         for group in others { await group.client.close() }
-        await whole?.close()
     }
 }

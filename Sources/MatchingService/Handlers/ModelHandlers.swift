@@ -17,16 +17,7 @@ struct ModelHandlers: Sendable {
 
     func register(into router: inout Router) {
         router.serverStreaming(Crm_Matching_V1_Matching.trainModel,
-                               policy: .roles(MatchingRoles.headOffice)) { request, writer, context in
-            // A matching group's replica holds some customers; the model learns from all of them.
-            if let whole = try wholeReplica(for: "training", context: context) {
-                var forwarded = replica.groups?.options(forCallerOf: context) ?? CallOptions()
-                forwarded.timeout = .some(nil)  // as long as the caller waits: cancelled with the call
-                for try await progress in try await whole.serverStreaming(Crm_Matching_V1_Matching.trainModel, request, options: forwarded) {
-                    try await writer.write(progress)
-                }
-                return
-            }
+                               policy: .roles(MatchingRoles.headOffice)) { request, writer, _ in
             var options = try Self.options(request)
             options.maxRows = trainer.rowBudget
             guard training.begin() else { throw RPCError(.failedPrecondition, "a training run is already in progress on this replica") }
@@ -85,21 +76,11 @@ struct ModelHandlers: Sendable {
             try await importModel(request)
         }
         router.unary(Crm_Matching_V1_Matching.evaluateModel,
-                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing), offEventLoop: true) { request, context in
-            if let whole = try wholeReplica(for: "the evaluation", context: context) {
-                var forwarded = replica.groups?.options(forCallerOf: context) ?? CallOptions()
-                forwarded.timeout = .some(nil)
-                return try await whole.unary(Crm_Matching_V1_Matching.evaluateModel, request, options: forwarded)
-            }
-            return try await evaluate(request)
+                     policy: .roles(MatchingRoles.headOffice, MatchingRoles.marketing), offEventLoop: true) { request, _ in
+            try await evaluate(request)
         }
-    }
-
-    /// On a matching group's replica, the replica in no group that trains and evaluates for every
-    /// customer (refused when the topology has none); nil where this replica holds every customer.
-    func wholeReplica(for purpose: String, context: CallContext) throws -> RPCClient? {
-        guard let groups = replica.groups, groups.own != nil else { return nil }
-        return try groups.wholeReplica(for: purpose)
+        // With matching groups, the training replica asks the other groups for their parts.
+        GroupTrainingHandlers(trainer: trainer).register(into: &router)
     }
 
     func importModel(_ request: Crm_Matching_V1_ImportModelRequest) async throws -> Crm_Matching_V1_ImportModelResponse {
@@ -154,7 +135,8 @@ struct ModelHandlers: Sendable {
         }
         let scorer = try ModelStore.scorer(from: export)
         do {
-            let evaluation = try await ModelEvaluator(replica: replica).evaluate(
+            // With matching groups every group ranks its own customers (``GroupParts``).
+            let evaluation = try await ModelEvaluator(replica: replica, groups: trainer.groupParts, export: export).evaluate(
                 scorer: scorer, month: month, ks: ks, productCount: request.products == 0 ? 10 : Int(request.products),
                 codes: request.productCodes, includeRankings: request.includeRankings
             )

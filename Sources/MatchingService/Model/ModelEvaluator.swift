@@ -1,5 +1,6 @@
 import CRMPropensity
 import CRMProtos
+import CRMRPC
 import CRMSuitability
 import GRDB
 
@@ -9,6 +10,11 @@ import GRDB
 /// known at the month's start (``MonthRows``, as training builds its rows).
 struct ModelEvaluator: Sendable {
     let replica: Replica
+    /// With matching groups: the other groups, each ranking its own customers (nil: this replica
+    /// holds every customer).
+    var groups: GroupParts? = nil
+    /// The model as the other groups are sent it (needed with ``groups``).
+    var export: Crm_Matching_V1_ExportModelResponse? = nil
 
     /// Why a month cannot be evaluated: it has no order at all (a month before the order history,
     /// or one not over yet), so every figure would be a meaningless zero.
@@ -32,14 +38,63 @@ struct ModelEvaluator: Sendable {
             return (bought, top, orders)
         }
         guard orders > 0 else { throw NoOrders(month: month) }
-        let plan = try await MonthRows.plan(month, replica: replica, choice: scorer.choice)
         let products = codes.isEmpty ? topCodes : codes
-        let day = month.firstDay
+        let top = ks.max() ?? 0
         var evaluation = Crm_Matching_V1_Evaluation.with {
             $0.heldOutMonth = month.description
             $0.orders = UInt64(orders)
             $0.buyers = UInt64(bought.values.reduce(into: Set<String>()) { $0.formUnion($1) }.count)
         }
+        // Each group ranks its own customers; the lists' first `top` merged are the first `top` of
+        // one ranking of every customer, and the counts add up.
+        var parts = [try await self.parts(scorer: scorer, month: month, products: products, top: top)]
+        if let groups {
+            guard let export else { throw RPCError(.internal, "evaluating across matching groups needs the model to send them") }
+            parts += try await groups.evaluation(month, products: products, top: top, model: export).map(\.products)
+        }
+        for code in products {
+            let pieces = parts.compactMap { part in part.first { $0.productCode == code } }
+            guard pieces.count == parts.count else { continue }
+            let eligible = pieces.reduce(0) { $0 + Int($1.eligible) }
+            let buyers = pieces.reduce(0) { $0 + Int($1.buyers) }
+            let model = Self.merged(pieces.map(\.model), top: top)
+            let random = Self.merged(pieces.map(\.random), top: top)
+            let richest = Self.merged(pieces.map(\.richest), top: top)
+            evaluation.products.append(.with {
+                $0.productCode = code
+                $0.eligible = UInt64(eligible)
+                $0.buyers = UInt64(buyers)
+                $0.baseRate = eligible == 0 ? 0 : Double(buyers) / Double(eligible)
+                $0.model = Self.figures(model, eligible: eligible, buyers: buyers, ks: ks)
+                $0.random = Self.figures(random, eligible: eligible, buyers: buyers, ks: ks)
+                $0.richest = Self.figures(richest, eligible: eligible, buyers: buyers, ks: ks)
+                if includeRankings {
+                    $0.modelRanking = model.map(\.customerID)
+                    $0.randomRanking = random.map(\.customerID)
+                    $0.richestRanking = richest.map(\.customerID)
+                }
+            })
+        }
+        evaluation.model = Self.mean(evaluation.products.map(\.model), ks: ks)
+        evaluation.random = Self.mean(evaluation.products.map(\.random), ks: ks)
+        evaluation.richest = Self.mean(evaluation.products.map(\.richest), ks: ks)
+        return evaluation
+    }
+
+    /// This replica's customers' part of the evaluation: per product (those of a known family),
+    /// how many of them were eligible (MATCHing it on the month's first day) and bought it, and the
+    /// first `top` of each ranking of them — the model's, a random one, richest first — all from
+    /// what was known at the month's start (``MonthRows``, as training builds its rows).
+    func parts(scorer: Scorer, month: BusinessMonth, products: [String], top: Int) async throws -> [Crm_Matching_V1_GroupProductEvaluation] {
+        let bought = try await replica.database.read { db -> [String: Set<String>] in
+            var bought: [String: Set<String>] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT customer_id, product_code FROM purchase WHERE month = ?", arguments: [month.description]) {
+                bought[row[1], default: []].insert(row[0])
+            }
+            return bought
+        }
+        let plan = try await MonthRows.plan(month, replica: replica, choice: scorer.choice)
+        let day = month.firstDay
         // Each customer's family propensity is the same for every product of the family: computed
         // once per (customer, family), from the same rows training builds, streamed a block of
         // customers at a time; what is kept per customer is a number per family evaluated and
@@ -65,10 +120,11 @@ struct ModelEvaluator: Sendable {
             }
         }
         let customerIDs = plan.customerIDs
+        var parts: [Crm_Matching_V1_GroupProductEvaluation] = []
         for code in products {
             guard let family = familyOf[code] else { continue }
             let familyPropensity = propensities[family] ?? []
-            let figures = replica.memory.withLock { memory -> Crm_Matching_V1_ProductEvaluation? in
+            let part = replica.memory.withLock { memory -> Crm_Matching_V1_GroupProductEvaluation? in
                 guard let entry = memory.catalog[code] else { return nil }
                 // Eligible: MATCHing the product on the first day of the month, by the replica's facts.
                 var eligible: [Int] = []
@@ -98,44 +154,56 @@ struct ModelEvaluator: Sendable {
                     }()
                     return familyPropensity[eligible[position]] * share
                 }
-                let model = RankingMetrics.ranking(scores: modelScores, tieBreak: ids)
-                let random = RankingMetrics.ranking(scores: ids.map { ModelTrainer.unitHash($0, family, month, 7) }, tieBreak: ids)
-                let richest = RankingMetrics.ranking(scores: eligible.map { index in
-                    Double(assets[index].isNaN ? -1 : assets[index])
-                }, tieBreak: ids)
-                func figures(_ ranking: [Int]) -> [Crm_Matching_V1_RankingFigures] {
-                    ks.map { k in
-                        .with {
-                            $0.k = UInt32(k)
-                            $0.hits = UInt32(RankingMetrics.hits(at: k, ranking: ranking, labels: labels))
-                            $0.precision = RankingMetrics.precision(at: k, ranking: ranking, labels: labels)
-                            $0.recall = RankingMetrics.recall(at: k, ranking: ranking, labels: labels)
-                            $0.lift = RankingMetrics.lift(at: k, ranking: ranking, labels: labels)
-                        }
+                let randomScores = ids.map { ModelTrainer.unitHash($0, family, month, 7) }
+                let richestScores = eligible.map { index in Double(assets[index].isNaN ? -1 : assets[index]) }
+                func first(_ scores: [Double]) -> [Crm_Matching_V1_GroupRanked] {
+                    RankingMetrics.ranking(scores: scores, tieBreak: ids).prefix(top).map { position in
+                        .with { $0.customerID = ids[position]; $0.score = scores[position]; $0.bought = labels[position] }
                     }
                 }
-                let top = ks.max() ?? 0
                 return .with {
                     $0.productCode = code
                     $0.eligible = UInt64(eligible.count)
                     $0.buyers = UInt64(labels.count(where: { $0 }))
-                    $0.baseRate = eligible.isEmpty ? 0 : Double($0.buyers) / Double(eligible.count)
-                    $0.model = figures(model)
-                    $0.random = figures(random)
-                    $0.richest = figures(richest)
-                    if includeRankings {
-                        $0.modelRanking = model.prefix(top).map { ids[$0] }
-                        $0.randomRanking = random.prefix(top).map { ids[$0] }
-                        $0.richestRanking = richest.prefix(top).map { ids[$0] }
-                    }
+                    $0.model = first(modelScores)
+                    $0.random = first(randomScores)
+                    $0.richest = first(richestScores)
                 }
             }
-            if let figures { evaluation.products.append(figures) }
+            if let part { parts.append(part) }
         }
-        evaluation.model = Self.mean(evaluation.products.map(\.model), ks: ks)
-        evaluation.random = Self.mean(evaluation.products.map(\.random), ks: ks)
-        evaluation.richest = Self.mean(evaluation.products.map(\.richest), ks: ks)
-        return evaluation
+        return parts
+    }
+
+    /// The first `top` of the parts' lists in ``RankingMetrics/ranking(scores:tieBreak:)``'s
+    /// order: higher score first (NaN last), then the smaller customer id.
+    static func merged(_ lists: [[Crm_Matching_V1_GroupRanked]], top: Int) -> [Crm_Matching_V1_GroupRanked] {
+        guard lists.count > 1 else { return Array((lists.first ?? []).prefix(top)) }
+        return Array(lists.joined().sorted { a, b in
+            switch (a.score.isNaN, b.score.isNaN) {
+            case (true, false): return false
+            case (false, true): return true
+            case (false, false) where a.score != b.score: return a.score > b.score
+            default: return a.customerID < b.customerID
+            }
+        }.prefix(top))
+    }
+
+    /// A ranking's figures at each K from its first entries, the eligible customers and their
+    /// buyers (as ``RankingMetrics`` computes them over the whole ranking).
+    static func figures(_ ranked: [Crm_Matching_V1_GroupRanked], eligible: Int, buyers: Int, ks: [Int]) -> [Crm_Matching_V1_RankingFigures] {
+        ks.map { k in
+            let selected = min(max(k, 0), eligible)
+            let hits = ranked.prefix(selected).count(where: \.bought)
+            let precision = selected > 0 ? Double(hits) / Double(selected) : 0
+            return .with {
+                $0.k = UInt32(k)
+                $0.hits = UInt32(hits)
+                $0.precision = precision
+                $0.recall = buyers > 0 ? Double(hits) / Double(buyers) : 0
+                $0.lift = buyers > 0 && eligible > 0 ? precision / (Double(buyers) / Double(eligible)) : 0
+            }
+        }
     }
 
     static func mean(_ lists: [[Crm_Matching_V1_RankingFigures]], ks: [Int]) -> [Crm_Matching_V1_RankingFigures] {

@@ -90,11 +90,7 @@ struct ModelTrainer: Sendable {
             guard !bought.isEmpty else { continue }
             months.append(month)
             purchasesByMonth[month] = bought
-            var positives = Set<FamilyPurchase>()
-            for purchase in bought {
-                if let family = families[purchase.product] ?? nil { positives.insert(FamilyPurchase(customer: purchase.customer, family: family)) }
-            }
-            positivesByMonth[month] = positives
+            positivesByMonth[month] = Self.familyPurchases(bought, families: families)
         }
         guard !months.isEmpty else {
             throw RPCError(.failedPrecondition, "no purchases in the \(options.trainingMonths) months before \(heldOut)")
@@ -103,36 +99,10 @@ struct ModelTrainer: Sendable {
         let negativesPerPositive = Self.negativesPerPositive(asked: options.negativesPerPositive, positives: positiveCount, maxRows: options.maxRows)
         let needed = months + [heldOut]
 
-        // 1. Month-end snapshots (fetched from profiles once, then kept). All the month-ends this
-        // replica lacks are asked for in one call per page: profiles folds each customer's
-        // events once for all of them (a new replica's first training needs twelve).
-        var missing: [Int32] = []
-        for month in needed {
-            let asOf = month.previous.lastDay
-            if try await database.read({ db in try SnapshotStore.count(db, asOf: asOf) }) == 0 { missing.append(asOf) }
-        }
-        if !missing.isEmpty {
-            guard let profiles else {
-                let month = needed.first { missing.contains($0.previous.lastDay) } ?? heldOut
-                throw RPCError(.failedPrecondition, "no snapshot of \(month.previous) and no profiles peer to fetch it from")
-            }
-            do {
-                for start in stride(from: 0, to: missing.count, by: monthEndsPerCall) {
-                    let days = Array(missing[start..<min(missing.count, start + monthEndsPerCall)])
-                    if days.count == 1 {
-                        _ = try await SnapshotStore.fetch(asOf: days[0], from: profiles, into: database, page: snapshotPage)
-                        continue
-                    }
-                    _ = try await SnapshotStore.fetch(days: days, from: profiles, into: database, page: snapshotPage) { customers in
-                        progress(.with { $0.stage = "snapshot-customers"; $0.done = UInt64(customers) })
-                        stages.note("month-ends of \(customers) customers fetched (\(days.count) month-ends in one pass)")
-                    }
-                }
-            } catch let error as RPCError {
-                let months = needed.filter { missing.contains($0.previous.lastDay) }.map(\.previous.lastDayText)
-                throw RPCError(.unavailable, "profiles could not provide the dimensions as of \(months.joined(separator: ", ")): \(error.message)")
-            }
-        }
+        // 1. Month-end snapshots (fetched from profiles once, then kept); with matching groups every
+        // group fetches its own customers' and counts the cells it could sell, for the negatives' share.
+        try await ensureSnapshots(needed, progress: progress, stages: stages)
+        let otherSellable = try await groupParts?.prepare(needed) ?? [:]
         for index in needed.indices {
             progress(.with { $0.stage = "snapshots"; $0.done = UInt64(index + 1); $0.total = UInt64(needed.count) })
         }
@@ -143,7 +113,14 @@ struct ModelTrainer: Sendable {
         // kept once and each purchase is 8 bytes, so this stage no longer grows by kilobytes a
         // purchase (BENCHMARKS.md › memory while training).
         var situations = ChoiceSituations()
-        for month in months { choiceSituations(month, purchases: purchasesByMonth[month] ?? [], into: &situations) }
+        let otherChoices = try await groupParts?.choices(months) ?? [:]
+        for month in months {
+            var records = choiceRecords(month, purchases: purchasesByMonth[month] ?? [])
+            if let others = otherChoices[month] {
+                records = (records + others).sorted { $0.purchase < $1.purchase }
+            }
+            situations.add(records)
+        }
         purchasesByMonth = [:]
         try Task.checkCancellation()
         let (weights, choiceMessage) = try Self.fitChoice(situations)
@@ -168,15 +145,27 @@ struct ModelTrainer: Sendable {
             let plan = try await MonthRows.plan(month, replica: replica, choice: choice)
             let positives = positivesByMonth[month] ?? []
             let sellableCells = plan.sellableCells
-            let keep = Self.keptShare(positives: positives.count, negativesPerPositive: negativesPerPositive, sellableCells: sellableCells)
+            let keep = Self.keptShare(positives: positives.count, negativesPerPositive: negativesPerPositive,
+                                      sellableCells: sellableCells + (otherSellable[month] ?? 0))
             let isValidation = index == months.count - 1 && months.count > 1
             if isValidation, let edges = training.edges { try validation.adopt(edges) }
-            try MonthRows.stream(plan, database: database) { block in
-                try block.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
-                    if isValidation {
-                        try validation.append(features, label: label, weight: weight)
-                    } else {
-                        try training.append(features, label: label, weight: weight)
+            func append(_ features: [Float], _ label: Bool, _ weight: Float) throws {
+                if isValidation {
+                    try validation.append(features, label: label, weight: weight)
+                } else {
+                    try training.append(features, label: label, weight: weight)
+                }
+            }
+            if let groupParts {
+                // Every group's rows for its own customers, merged in customer order: the rows (and
+                // so the binning sample and the model) one replica holding everyone would build.
+                let own = try Self.rows(plan, database: database, space: space, positives: positives, keep: keep, seed: options.seed)
+                let others = try await groupParts.rows(month, keep: keep, seed: options.seed, choice: weights, choiceMessage: choiceMessage)
+                for row in GroupParts.merged([own] + others) { try append(row.features, row.label, row.weight) }
+            } else {
+                try MonthRows.stream(plan, database: database) { block in
+                    try block.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
+                        try append(features, label, weight)
                     }
                 }
             }
@@ -255,7 +244,14 @@ struct ModelTrainer: Sendable {
         // 5. Evaluation on the held-out month.
         progress(.with { $0.stage = "evaluation"; $0.done = 0; $0.total = 1 })
         do {
-            summary.evaluation = try await ModelEvaluator(replica: replica).evaluate(scorer: scorer, month: heldOut, ks: [100, 500], productCount: 10, codes: [], includeRankings: false)
+            let export = Crm_Matching_V1_ExportModelResponse.with {
+                $0.summary = summary
+                $0.model = Data(bytes)
+                $0.productWeights = weights
+                $0.choice = choiceMessage
+            }
+            summary.evaluation = try await ModelEvaluator(replica: replica, groups: groupParts, export: export)
+                .evaluate(scorer: scorer, month: heldOut, ks: [100, 500], productCount: 10, codes: [], includeRankings: false)
         } catch is ModelEvaluator.NoOrders {
             // A held-out month without orders (the month under way) has nothing to evaluate: the
             // model is stored without an evaluation, and EvaluateModel says why when asked.
@@ -351,32 +347,66 @@ struct ModelTrainer: Sendable {
 
     /// The training months' purchases as the choice model sees them: each purchase is the offer
     /// the buyer faced (the products of the family on sale that MATCHed them on the month's first
-    /// day, each one's features) and which product they took. An offer depends on the buyer only
-    /// through their suitability profile, so it is kept once per (month, profile, family) and a
-    /// purchase is an index into the offers and a position.
+    /// day, each one's features) and which product they took. Offers with the same products and
+    /// features (buyers of the same suitability profile in a month) are kept once and each
+    /// purchase is 8 bytes; the fit reads each choice through its offer, so the sharing changes
+    /// nothing of it.
     struct ChoiceSituations: Sendable {
         struct Offer: Sendable {
             let products: [String]
             let features: [Double]
         }
 
+        private struct Key: Hashable {
+            let products: [String]
+            let features: [Double]
+        }
+
         var offers: [Offer] = []
         var choices: [ChoiceModel.Offers.Choice] = []
+        private var known: [Key: Int32] = [:]
+
+        /// Adds a month's purchases, in the order given.
+        mutating func add(_ records: [ChoiceRecord]) {
+            for record in records {
+                let key = Key(products: record.products, features: record.features)
+                let offer: Int32
+                if let index = known[key] {
+                    offer = index
+                } else {
+                    offers.append(Offer(products: record.products, features: record.features))
+                    offer = Int32(offers.count - 1)
+                    known[key] = offer
+                }
+                choices.append(.init(offer: offer, chosen: Int32(record.chosen)))
+            }
+            known.removeAll(keepingCapacity: true)
+        }
     }
 
-    /// Adds the month's purchases as choices to `situations`; a purchase of a product that was
-    /// not among the buyer's choices on the first day (launched later in the month), or by a
-    /// customer whose assessment did not cover that day, is left out.
-    func choiceSituations(_ month: BusinessMonth, purchases: [Purchase], into situations: inout ChoiceSituations) {
+    /// One purchase as a choice: its position among the month's purchases, the products on offer,
+    /// their features, and which was taken.
+    struct ChoiceRecord: Sendable {
+        let purchase: Int
+        let products: [String]
+        let features: [Double]
+        let chosen: Int
+    }
+
+    /// The month's purchases by customers this replica holds as choices, in purchase order; a
+    /// purchase of a product that was not among the buyer's choices on the first day (launched
+    /// later in the month), or by a customer whose assessment did not cover that day, is left out.
+    /// The offer of a (profile, family) is computed once.
+    func choiceRecords(_ month: BusinessMonth, purchases: [Purchase]) -> [ChoiceRecord] {
         let day = month.firstDay
-        replica.memory.withLock { memory in
+        return replica.memory.withLock { memory in
             let buyers = Array(Set(purchases.map(\.customer))).sorted()
             let profiles = memory.availableProducts(customerIDs: buyers, day: day, choice: nil).profiles
             var profileOf: [String: UInt32] = [:]
             for (buyer, profile) in zip(buyers, profiles) { profileOf[buyer] = profile }
-            // Per "profile/family": the products on offer, and the offer's index once a purchase used it.
-            var sets: [String: (choices: [CatalogEntry], offer: Int32?)] = [:]
-            for purchase in purchases {
+            var sets: [String: (choices: [CatalogEntry], features: [Double]?)] = [:]
+            var records: [ChoiceRecord] = []
+            for (position, purchase) in purchases.enumerated() {
                 guard let profile = profileOf[purchase.customer], let family = memory.catalog[purchase.product]?.family else { continue }
                 let key = "\(profile)/\(family)"
                 var known = sets[key] ?? (memory.choiceSet(profile: profile, family: family, day: day), nil)
@@ -384,22 +414,18 @@ struct ModelTrainer: Sendable {
                     sets[key] = known
                     continue
                 }
-                let offer: Int32
-                if let index = known.offer {
-                    offer = index
-                } else {
+                let features = known.features ?? {
                     let facts = memory.keys.profiles[Int(profile)]
-                    let features = known.choices.flatMap { entry in
+                    return known.choices.flatMap { entry in
                         ProductChoiceFeatures.values(customer: facts, entry: entry, day: day,
                                                      recentSales: memory.behaviour.recentSales(of: entry.product.productCode, day: day))
                     }
-                    situations.offers.append(ChoiceSituations.Offer(products: known.choices.map(\.product.productCode), features: features))
-                    offer = Int32(situations.offers.count - 1)
-                    known.offer = offer
-                }
+                }()
+                known.features = features
                 sets[key] = known
-                situations.choices.append(.init(offer: offer, chosen: Int32(chosen)))
+                records.append(ChoiceRecord(purchase: position, products: known.choices.map(\.product.productCode), features: features, chosen: chosen))
             }
+            return records
         }
     }
 
@@ -419,6 +445,15 @@ struct ModelTrainer: Sendable {
             $0.features = ProductChoiceFeatures.names
             $0.coefficients = model.coefficients
         })
+    }
+
+    /// The (customer, family) pairs that bought in a month: the month's positive rows.
+    static func familyPurchases(_ bought: [Purchase], families: [String: Int?]) -> Set<FamilyPurchase> {
+        var positives = Set<FamilyPurchase>()
+        for purchase in bought {
+            if let family = families[purchase.product] ?? nil { positives.insert(FamilyPurchase(customer: purchase.customer, family: family)) }
+        }
+        return positives
     }
 
     struct FamilyPurchase: Hashable {

@@ -358,7 +358,7 @@ enum SnapshotStore {
     /// per day; `progress` gets the customers fetched so far after each page.
     static func fetch(
         days: [Int32], from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000,
-        progress: @Sendable (Int) -> Void = { _ in }
+        keeping keep: @Sendable (String) -> Bool = { _ in true }, progress: @Sendable (Int) -> Void = { _ in }
     ) async throws -> [Int32: Int] {
         let days = Array(Set(days)).sorted()
         guard let first = days.first else { return [:] }
@@ -401,7 +401,8 @@ enum SnapshotStore {
                     pageCustomers += 1
                     last = row.customerID
                 }
-                batch.append(row)
+                // A matching group's replica keeps its own customers' rows (and pages through all).
+                if keep(row.customerID) { batch.append(row) }
                 if batch.count == 20_000 {
                     try await store(batch)
                     batch.removeAll(keepingCapacity: true)
@@ -415,7 +416,7 @@ enum SnapshotStore {
             after = last
         }
         for day in days.dropFirst() where stored[day, default: 0] == 0 && customers > 0 {
-            stored[day] = try await fetch(asOf: day, from: profiles, into: database, page: pageSize)
+            stored[day] = try await fetch(asOf: day, from: profiles, into: database, page: pageSize, keeping: keep)
         }
         return stored
     }
@@ -424,7 +425,8 @@ enum SnapshotStore {
     /// a call: profiles recomputes each page from its whole event log (it has no index by
     /// customer), so the number of pages multiplies the work. Training asks for all the month-ends
     /// it lacks at once (``fetch(days:from:into:page:progress:)``).
-    static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000) async throws -> Int {
+    static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000,
+                      keeping keep: @Sendable (String) -> Bool = { _ in true }) async throws -> Int {
         try await database.write { db in try db.execute(sql: "DELETE FROM snapshot WHERE as_of = ?", arguments: [asOf]) }
         var after = ""
         var total = 0
@@ -447,12 +449,12 @@ enum SnapshotStore {
             rows.reserveCapacity(pageSize)
             for try await message in stream { rows.append(try SnapshotRow(wire: message, layout: layout)) }
             guard let last = rows.last else { return total }
-            let page = rows
+            let page = rows.filter { keep($0.customerID) }
             try await database.write { db in
                 let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, customer_id, dimensions) VALUES (?, ?, ?)")
                 for row in page { try insert.execute(arguments: [asOf, row.customerID, row.encoded()]) }
             }
-            total += rows.count
+            total += page.count
             after = last.customerID
             if rows.count < pageSize { return total }
         }

@@ -2308,6 +2308,456 @@ void   crm__matching__v1__stream_campaign_log_request__free_unpacked
   assert(message->base.descriptor == &crm__matching__v1__stream_campaign_log_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__matching__v1__group_training_months_request__init
+                     (Crm__Matching__V1__GroupTrainingMonthsRequest         *message)
+{
+  static const Crm__Matching__V1__GroupTrainingMonthsRequest init_value = CRM__MATCHING__V1__GROUP_TRAINING_MONTHS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_training_months_request__get_packed_size
+                     (const Crm__Matching__V1__GroupTrainingMonthsRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_training_months_request__pack
+                     (const Crm__Matching__V1__GroupTrainingMonthsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_training_months_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupTrainingMonthsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupTrainingMonthsRequest *
+       crm__matching__v1__group_training_months_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupTrainingMonthsRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_training_months_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_training_months_request__free_unpacked
+                     (Crm__Matching__V1__GroupTrainingMonthsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_training_months_response__init
+                     (Crm__Matching__V1__GroupTrainingMonthsResponse         *message)
+{
+  static const Crm__Matching__V1__GroupTrainingMonthsResponse init_value = CRM__MATCHING__V1__GROUP_TRAINING_MONTHS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_training_months_response__get_packed_size
+                     (const Crm__Matching__V1__GroupTrainingMonthsResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_training_months_response__pack
+                     (const Crm__Matching__V1__GroupTrainingMonthsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_training_months_response__pack_to_buffer
+                     (const Crm__Matching__V1__GroupTrainingMonthsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupTrainingMonthsResponse *
+       crm__matching__v1__group_training_months_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupTrainingMonthsResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_training_months_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_training_months_response__free_unpacked
+                     (Crm__Matching__V1__GroupTrainingMonthsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_training_months_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_choices_request__init
+                     (Crm__Matching__V1__GroupChoicesRequest         *message)
+{
+  static const Crm__Matching__V1__GroupChoicesRequest init_value = CRM__MATCHING__V1__GROUP_CHOICES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_choices_request__get_packed_size
+                     (const Crm__Matching__V1__GroupChoicesRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_choices_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_choices_request__pack
+                     (const Crm__Matching__V1__GroupChoicesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_choices_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_choices_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupChoicesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_choices_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupChoicesRequest *
+       crm__matching__v1__group_choices_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupChoicesRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_choices_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_choices_request__free_unpacked
+                     (Crm__Matching__V1__GroupChoicesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_choices_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_choice__init
+                     (Crm__Matching__V1__GroupChoice         *message)
+{
+  static const Crm__Matching__V1__GroupChoice init_value = CRM__MATCHING__V1__GROUP_CHOICE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_choice__get_packed_size
+                     (const Crm__Matching__V1__GroupChoice *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_choice__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_choice__pack
+                     (const Crm__Matching__V1__GroupChoice *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_choice__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_choice__pack_to_buffer
+                     (const Crm__Matching__V1__GroupChoice *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_choice__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupChoice *
+       crm__matching__v1__group_choice__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupChoice *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_choice__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_choice__free_unpacked
+                     (Crm__Matching__V1__GroupChoice *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_choice__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_rows_request__init
+                     (Crm__Matching__V1__GroupRowsRequest         *message)
+{
+  static const Crm__Matching__V1__GroupRowsRequest init_value = CRM__MATCHING__V1__GROUP_ROWS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_rows_request__get_packed_size
+                     (const Crm__Matching__V1__GroupRowsRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_rows_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_rows_request__pack
+                     (const Crm__Matching__V1__GroupRowsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_rows_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_rows_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupRowsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_rows_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupRowsRequest *
+       crm__matching__v1__group_rows_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupRowsRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_rows_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_rows_request__free_unpacked
+                     (Crm__Matching__V1__GroupRowsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_rows_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_row__init
+                     (Crm__Matching__V1__GroupRow         *message)
+{
+  static const Crm__Matching__V1__GroupRow init_value = CRM__MATCHING__V1__GROUP_ROW__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_row__get_packed_size
+                     (const Crm__Matching__V1__GroupRow *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_row__pack
+                     (const Crm__Matching__V1__GroupRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_row__pack_to_buffer
+                     (const Crm__Matching__V1__GroupRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupRow *
+       crm__matching__v1__group_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupRow *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_row__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_row__free_unpacked
+                     (Crm__Matching__V1__GroupRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_evaluation_request__init
+                     (Crm__Matching__V1__GroupEvaluationRequest         *message)
+{
+  static const Crm__Matching__V1__GroupEvaluationRequest init_value = CRM__MATCHING__V1__GROUP_EVALUATION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_evaluation_request__get_packed_size
+                     (const Crm__Matching__V1__GroupEvaluationRequest *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_evaluation_request__pack
+                     (const Crm__Matching__V1__GroupEvaluationRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_evaluation_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupEvaluationRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupEvaluationRequest *
+       crm__matching__v1__group_evaluation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupEvaluationRequest *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_evaluation_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_evaluation_request__free_unpacked
+                     (Crm__Matching__V1__GroupEvaluationRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_ranked__init
+                     (Crm__Matching__V1__GroupRanked         *message)
+{
+  static const Crm__Matching__V1__GroupRanked init_value = CRM__MATCHING__V1__GROUP_RANKED__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_ranked__get_packed_size
+                     (const Crm__Matching__V1__GroupRanked *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_ranked__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_ranked__pack
+                     (const Crm__Matching__V1__GroupRanked *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_ranked__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_ranked__pack_to_buffer
+                     (const Crm__Matching__V1__GroupRanked *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_ranked__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupRanked *
+       crm__matching__v1__group_ranked__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupRanked *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_ranked__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_ranked__free_unpacked
+                     (Crm__Matching__V1__GroupRanked *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_ranked__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_product_evaluation__init
+                     (Crm__Matching__V1__GroupProductEvaluation         *message)
+{
+  static const Crm__Matching__V1__GroupProductEvaluation init_value = CRM__MATCHING__V1__GROUP_PRODUCT_EVALUATION__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_product_evaluation__get_packed_size
+                     (const Crm__Matching__V1__GroupProductEvaluation *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_product_evaluation__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_product_evaluation__pack
+                     (const Crm__Matching__V1__GroupProductEvaluation *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_product_evaluation__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_product_evaluation__pack_to_buffer
+                     (const Crm__Matching__V1__GroupProductEvaluation *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_product_evaluation__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupProductEvaluation *
+       crm__matching__v1__group_product_evaluation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupProductEvaluation *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_product_evaluation__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_product_evaluation__free_unpacked
+                     (Crm__Matching__V1__GroupProductEvaluation *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_product_evaluation__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__matching__v1__group_evaluation_response__init
+                     (Crm__Matching__V1__GroupEvaluationResponse         *message)
+{
+  static const Crm__Matching__V1__GroupEvaluationResponse init_value = CRM__MATCHING__V1__GROUP_EVALUATION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__matching__v1__group_evaluation_response__get_packed_size
+                     (const Crm__Matching__V1__GroupEvaluationResponse *message)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__matching__v1__group_evaluation_response__pack
+                     (const Crm__Matching__V1__GroupEvaluationResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__matching__v1__group_evaluation_response__pack_to_buffer
+                     (const Crm__Matching__V1__GroupEvaluationResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Matching__V1__GroupEvaluationResponse *
+       crm__matching__v1__group_evaluation_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Matching__V1__GroupEvaluationResponse *)
+     protobuf_c_message_unpack (&crm__matching__v1__group_evaluation_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__matching__v1__group_evaluation_response__free_unpacked
+                     (Crm__Matching__V1__GroupEvaluationResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__matching__v1__group_evaluation_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor crm__matching__v1__campaign__field_descriptors[7] =
 {
   {
@@ -6006,6 +6456,659 @@ const ProtobufCMessageDescriptor crm__matching__v1__stream_campaign_log_request_
   (ProtobufCMessageInit) crm__matching__v1__stream_campaign_log_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor crm__matching__v1__group_training_months_request__field_descriptors[1] =
+{
+  {
+    "months",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__GroupTrainingMonthsRequest, n_months),
+    offsetof(Crm__Matching__V1__GroupTrainingMonthsRequest, months),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_training_months_request__field_indices_by_name[] = {
+  0,   /* field[0] = months */
+};
+static const ProtobufCIntRange crm__matching__v1__group_training_months_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_training_months_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupTrainingMonthsRequest",
+  "GroupTrainingMonthsRequest",
+  "Crm__Matching__V1__GroupTrainingMonthsRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupTrainingMonthsRequest),
+  1,
+  crm__matching__v1__group_training_months_request__field_descriptors,
+  crm__matching__v1__group_training_months_request__field_indices_by_name,
+  1,  crm__matching__v1__group_training_months_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_training_months_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_training_months_response__field_descriptors[1] =
+{
+  {
+    "sellable_cells",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Crm__Matching__V1__GroupTrainingMonthsResponse, n_sellable_cells),
+    offsetof(Crm__Matching__V1__GroupTrainingMonthsResponse, sellable_cells),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_training_months_response__field_indices_by_name[] = {
+  0,   /* field[0] = sellable_cells */
+};
+static const ProtobufCIntRange crm__matching__v1__group_training_months_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_training_months_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupTrainingMonthsResponse",
+  "GroupTrainingMonthsResponse",
+  "Crm__Matching__V1__GroupTrainingMonthsResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupTrainingMonthsResponse),
+  1,
+  crm__matching__v1__group_training_months_response__field_descriptors,
+  crm__matching__v1__group_training_months_response__field_indices_by_name,
+  1,  crm__matching__v1__group_training_months_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_training_months_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_choices_request__field_descriptors[1] =
+{
+  {
+    "months",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__GroupChoicesRequest, n_months),
+    offsetof(Crm__Matching__V1__GroupChoicesRequest, months),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_choices_request__field_indices_by_name[] = {
+  0,   /* field[0] = months */
+};
+static const ProtobufCIntRange crm__matching__v1__group_choices_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_choices_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupChoicesRequest",
+  "GroupChoicesRequest",
+  "Crm__Matching__V1__GroupChoicesRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupChoicesRequest),
+  1,
+  crm__matching__v1__group_choices_request__field_descriptors,
+  crm__matching__v1__group_choices_request__field_indices_by_name,
+  1,  crm__matching__v1__group_choices_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_choices_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_choice__field_descriptors[5] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupChoice, month),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "purchase",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupChoice, purchase),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__GroupChoice, n_products),
+    offsetof(Crm__Matching__V1__GroupChoice, products),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "features",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Crm__Matching__V1__GroupChoice, n_features),
+    offsetof(Crm__Matching__V1__GroupChoice, features),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chosen",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupChoice, chosen),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_choice__field_indices_by_name[] = {
+  4,   /* field[4] = chosen */
+  3,   /* field[3] = features */
+  0,   /* field[0] = month */
+  2,   /* field[2] = products */
+  1,   /* field[1] = purchase */
+};
+static const ProtobufCIntRange crm__matching__v1__group_choice__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_choice__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupChoice",
+  "GroupChoice",
+  "Crm__Matching__V1__GroupChoice",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupChoice),
+  5,
+  crm__matching__v1__group_choice__field_descriptors,
+  crm__matching__v1__group_choice__field_indices_by_name,
+  1,  crm__matching__v1__group_choice__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_choice__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_rows_request__field_descriptors[4] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRowsRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "keep",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRowsRequest, keep),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seed",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRowsRequest, seed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "choice",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRowsRequest, choice),
+    &crm__matching__v1__export_model_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_rows_request__field_indices_by_name[] = {
+  3,   /* field[3] = choice */
+  1,   /* field[1] = keep */
+  0,   /* field[0] = month */
+  2,   /* field[2] = seed */
+};
+static const ProtobufCIntRange crm__matching__v1__group_rows_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_rows_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupRowsRequest",
+  "GroupRowsRequest",
+  "Crm__Matching__V1__GroupRowsRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupRowsRequest),
+  4,
+  crm__matching__v1__group_rows_request__field_descriptors,
+  crm__matching__v1__group_rows_request__field_indices_by_name,
+  1,  crm__matching__v1__group_rows_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_rows_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_row__field_descriptors[5] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRow, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "family",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRow, family),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "label",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRow, label),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "weight",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRow, weight),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "features",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Crm__Matching__V1__GroupRow, n_features),
+    offsetof(Crm__Matching__V1__GroupRow, features),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_row__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = family */
+  4,   /* field[4] = features */
+  2,   /* field[2] = label */
+  3,   /* field[3] = weight */
+};
+static const ProtobufCIntRange crm__matching__v1__group_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupRow",
+  "GroupRow",
+  "Crm__Matching__V1__GroupRow",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupRow),
+  5,
+  crm__matching__v1__group_row__field_descriptors,
+  crm__matching__v1__group_row__field_indices_by_name,
+  1,  crm__matching__v1__group_row__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_evaluation_request__field_descriptors[4] =
+{
+  {
+    "month",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupEvaluationRequest, month),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "products",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Crm__Matching__V1__GroupEvaluationRequest, n_products),
+    offsetof(Crm__Matching__V1__GroupEvaluationRequest, products),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "top",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupEvaluationRequest, top),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupEvaluationRequest, model),
+    &crm__matching__v1__export_model_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_evaluation_request__field_indices_by_name[] = {
+  3,   /* field[3] = model */
+  0,   /* field[0] = month */
+  1,   /* field[1] = products */
+  2,   /* field[2] = top */
+};
+static const ProtobufCIntRange crm__matching__v1__group_evaluation_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_evaluation_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupEvaluationRequest",
+  "GroupEvaluationRequest",
+  "Crm__Matching__V1__GroupEvaluationRequest",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupEvaluationRequest),
+  4,
+  crm__matching__v1__group_evaluation_request__field_descriptors,
+  crm__matching__v1__group_evaluation_request__field_indices_by_name,
+  1,  crm__matching__v1__group_evaluation_request__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_evaluation_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_ranked__field_descriptors[3] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRanked, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRanked, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bought",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupRanked, bought),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_ranked__field_indices_by_name[] = {
+  2,   /* field[2] = bought */
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = score */
+};
+static const ProtobufCIntRange crm__matching__v1__group_ranked__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_ranked__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupRanked",
+  "GroupRanked",
+  "Crm__Matching__V1__GroupRanked",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupRanked),
+  3,
+  crm__matching__v1__group_ranked__field_descriptors,
+  crm__matching__v1__group_ranked__field_indices_by_name,
+  1,  crm__matching__v1__group_ranked__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_ranked__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_product_evaluation__field_descriptors[6] =
+{
+  {
+    "product_code",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, product_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "eligible",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, eligible),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "buyers",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, buyers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "model",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, n_model),
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, model),
+    &crm__matching__v1__group_ranked__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "random",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, n_random),
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, random),
+    &crm__matching__v1__group_ranked__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "richest",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, n_richest),
+    offsetof(Crm__Matching__V1__GroupProductEvaluation, richest),
+    &crm__matching__v1__group_ranked__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_product_evaluation__field_indices_by_name[] = {
+  2,   /* field[2] = buyers */
+  1,   /* field[1] = eligible */
+  3,   /* field[3] = model */
+  0,   /* field[0] = product_code */
+  4,   /* field[4] = random */
+  5,   /* field[5] = richest */
+};
+static const ProtobufCIntRange crm__matching__v1__group_product_evaluation__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_product_evaluation__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupProductEvaluation",
+  "GroupProductEvaluation",
+  "Crm__Matching__V1__GroupProductEvaluation",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupProductEvaluation),
+  6,
+  crm__matching__v1__group_product_evaluation__field_descriptors,
+  crm__matching__v1__group_product_evaluation__field_indices_by_name,
+  1,  crm__matching__v1__group_product_evaluation__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_product_evaluation__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__matching__v1__group_evaluation_response__field_descriptors[1] =
+{
+  {
+    "products",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Matching__V1__GroupEvaluationResponse, n_products),
+    offsetof(Crm__Matching__V1__GroupEvaluationResponse, products),
+    &crm__matching__v1__group_product_evaluation__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__matching__v1__group_evaluation_response__field_indices_by_name[] = {
+  0,   /* field[0] = products */
+};
+static const ProtobufCIntRange crm__matching__v1__group_evaluation_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor crm__matching__v1__group_evaluation_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.matching.v1.GroupEvaluationResponse",
+  "GroupEvaluationResponse",
+  "Crm__Matching__V1__GroupEvaluationResponse",
+  "crm.matching.v1",
+  sizeof(Crm__Matching__V1__GroupEvaluationResponse),
+  1,
+  crm__matching__v1__group_evaluation_response__field_descriptors,
+  crm__matching__v1__group_evaluation_response__field_indices_by_name,
+  1,  crm__matching__v1__group_evaluation_response__number_ranges,
+  (ProtobufCMessageInit) crm__matching__v1__group_evaluation_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue crm__matching__v1__suitability_decision__enum_values_by_number[4] =
 {
   { "SUITABILITY_DECISION_UNSPECIFIED", "CRM__MATCHING__V1__SUITABILITY_DECISION__SUITABILITY_DECISION_UNSPECIFIED", 0 },
@@ -6100,7 +7203,7 @@ const ProtobufCEnumDescriptor crm__matching__v1__model_kind__descriptor =
   crm__matching__v1__model_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[17] =
+static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descriptors[21] =
 {
   { "CreateCampaign", &crm__matching__v1__create_campaign_request__descriptor, &crm__matching__v1__create_campaign_response__descriptor },
   { "GetCampaign", &crm__matching__v1__get_campaign_request__descriptor, &crm__matching__v1__get_campaign_response__descriptor },
@@ -6119,10 +7222,15 @@ static const ProtobufCMethodDescriptor crm__matching__v1__matching__method_descr
   { "GetCampaignReport", &crm__matching__v1__get_campaign_report_request__descriptor, &crm__matching__v1__get_campaign_report_response__descriptor },
   { "GetReplicaStatus", &crm__matching__v1__get_replica_status_request__descriptor, &crm__matching__v1__get_replica_status_response__descriptor },
   { "StreamCampaignLog", &crm__matching__v1__stream_campaign_log_request__descriptor, &crm__matching__v1__campaign_log_entry__descriptor },
+  { "PrepareGroupTraining", &crm__matching__v1__group_training_months_request__descriptor, &crm__matching__v1__group_training_months_response__descriptor },
+  { "StreamGroupChoices", &crm__matching__v1__group_choices_request__descriptor, &crm__matching__v1__group_choice__descriptor },
+  { "StreamGroupRows", &crm__matching__v1__group_rows_request__descriptor, &crm__matching__v1__group_row__descriptor },
+  { "EvaluateGroup", &crm__matching__v1__group_evaluation_request__descriptor, &crm__matching__v1__group_evaluation_response__descriptor },
 };
 const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   0,        /* CreateCampaign */
   2,        /* DecideSuitability */
+  20,        /* EvaluateGroup */
   10,        /* EvaluateModel */
   9,        /* ExportModel */
   1,        /* GetCampaign */
@@ -6132,9 +7240,12 @@ const unsigned crm__matching__v1__matching__method_indices_by_name[] = {
   11,        /* ImportModel */
   13,        /* ListCampaignTargets */
   3,        /* ListDecisions */
+  17,        /* PrepareGroupTraining */
   6,        /* RecommendProducts */
   12,        /* RecordCampaignContact */
   16,        /* StreamCampaignLog */
+  18,        /* StreamGroupChoices */
+  19,        /* StreamGroupRows */
   5,        /* StreamTargetCustomers */
   4,        /* TargetCustomers */
   7         /* TrainModel */
@@ -6146,7 +7257,7 @@ const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor =
   "Matching",
   "Crm__Matching__V1__Matching",
   "crm.matching.v1",
-  17,
+  21,
   crm__matching__v1__matching__method_descriptors,
   crm__matching__v1__matching__method_indices_by_name
 };
@@ -6285,6 +7396,38 @@ void crm__matching__v1__matching__stream_campaign_log(ProtobufCService *service,
 {
   assert(service->descriptor == &crm__matching__v1__matching__descriptor);
   service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__prepare_group_training(ProtobufCService *service,
+                                                         const Crm__Matching__V1__GroupTrainingMonthsRequest *input,
+                                                         Crm__Matching__V1__GroupTrainingMonthsResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__stream_group_choices(ProtobufCService *service,
+                                                       const Crm__Matching__V1__GroupChoicesRequest *input,
+                                                       Crm__Matching__V1__GroupChoice_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__stream_group_rows(ProtobufCService *service,
+                                                    const Crm__Matching__V1__GroupRowsRequest *input,
+                                                    Crm__Matching__V1__GroupRow_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void crm__matching__v1__matching__evaluate_group(ProtobufCService *service,
+                                                 const Crm__Matching__V1__GroupEvaluationRequest *input,
+                                                 Crm__Matching__V1__GroupEvaluationResponse_Closure closure,
+                                                 void *closure_data)
+{
+  assert(service->descriptor == &crm__matching__v1__matching__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
                                         Crm__Matching__V1__Matching_ServiceDestroy destroy)

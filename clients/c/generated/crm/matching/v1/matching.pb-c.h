@@ -68,6 +68,16 @@ typedef struct Crm__Matching__V1__CampaignLogEntry Crm__Matching__V1__CampaignLo
 typedef struct Crm__Matching__V1__CampaignCreated Crm__Matching__V1__CampaignCreated;
 typedef struct Crm__Matching__V1__CampaignContactRecorded Crm__Matching__V1__CampaignContactRecorded;
 typedef struct Crm__Matching__V1__StreamCampaignLogRequest Crm__Matching__V1__StreamCampaignLogRequest;
+typedef struct Crm__Matching__V1__GroupTrainingMonthsRequest Crm__Matching__V1__GroupTrainingMonthsRequest;
+typedef struct Crm__Matching__V1__GroupTrainingMonthsResponse Crm__Matching__V1__GroupTrainingMonthsResponse;
+typedef struct Crm__Matching__V1__GroupChoicesRequest Crm__Matching__V1__GroupChoicesRequest;
+typedef struct Crm__Matching__V1__GroupChoice Crm__Matching__V1__GroupChoice;
+typedef struct Crm__Matching__V1__GroupRowsRequest Crm__Matching__V1__GroupRowsRequest;
+typedef struct Crm__Matching__V1__GroupRow Crm__Matching__V1__GroupRow;
+typedef struct Crm__Matching__V1__GroupEvaluationRequest Crm__Matching__V1__GroupEvaluationRequest;
+typedef struct Crm__Matching__V1__GroupRanked Crm__Matching__V1__GroupRanked;
+typedef struct Crm__Matching__V1__GroupProductEvaluation Crm__Matching__V1__GroupProductEvaluation;
+typedef struct Crm__Matching__V1__GroupEvaluationResponse Crm__Matching__V1__GroupEvaluationResponse;
 
 
 /* --- enums --- */
@@ -1174,6 +1184,177 @@ struct  Crm__Matching__V1__StreamCampaignLogRequest
     , (char *)protobuf_c_empty_string, 0, 0 }
 
 
+struct  Crm__Matching__V1__GroupTrainingMonthsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * "YYYY-MM": the training and held-out months
+   */
+  size_t n_months;
+  char **months;
+};
+#define CRM__MATCHING__V1__GROUP_TRAINING_MONTHS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_training_months_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Matching__V1__GroupTrainingMonthsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Per month, in the request's order: the (customer, product family) cells of this group's
+   * customers that could be sold at the month's start. The group has fetched every month-end
+   * snapshot of its customers these months need before it answers.
+   */
+  size_t n_sellable_cells;
+  uint64_t *sellable_cells;
+};
+#define CRM__MATCHING__V1__GROUP_TRAINING_MONTHS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_training_months_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Crm__Matching__V1__GroupChoicesRequest
+{
+  ProtobufCMessage base;
+  size_t n_months;
+  char **months;
+};
+#define CRM__MATCHING__V1__GROUP_CHOICES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_choices_request__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * One purchase of a group's customer as the choice model sees it: the products of its family on
+ * sale that MATCHed the buyer on the month's first day, their features, and which was taken.
+ */
+struct  Crm__Matching__V1__GroupChoice
+{
+  ProtobufCMessage base;
+  /*
+   * position in the request's months
+   */
+  uint32_t month;
+  /*
+   * position among the month's purchases, in the order every replica stores them
+   */
+  uint32_t purchase;
+  size_t n_products;
+  char **products;
+  /*
+   * per product, ProductChoiceFeatures in order
+   */
+  size_t n_features;
+  double *features;
+  uint32_t chosen;
+};
+#define CRM__MATCHING__V1__GROUP_CHOICE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_choice__descriptor) \
+    , 0, 0, 0,NULL, 0,NULL, 0 }
+
+
+struct  Crm__Matching__V1__GroupRowsRequest
+{
+  ProtobufCMessage base;
+  char *month;
+  /*
+   * the share of negative cells kept
+   */
+  double keep;
+  uint64_t seed;
+  /*
+   * only product_weights and choice are read
+   */
+  Crm__Matching__V1__ExportModelResponse *choice;
+};
+#define CRM__MATCHING__V1__GROUP_ROWS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_rows_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, NULL }
+
+
+/*
+ * One training row of a group's customer, in customer id (byte) order, families ascending.
+ */
+struct  Crm__Matching__V1__GroupRow
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  uint32_t family;
+  protobuf_c_boolean label;
+  float weight;
+  size_t n_features;
+  float *features;
+};
+#define CRM__MATCHING__V1__GROUP_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_row__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL }
+
+
+struct  Crm__Matching__V1__GroupEvaluationRequest
+{
+  ProtobufCMessage base;
+  char *month;
+  size_t n_products;
+  char **products;
+  /*
+   * how many of each ranking to send
+   */
+  uint32_t top;
+  /*
+   * the model being evaluated
+   */
+  Crm__Matching__V1__ExportModelResponse *model;
+};
+#define CRM__MATCHING__V1__GROUP_EVALUATION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_evaluation_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, NULL }
+
+
+struct  Crm__Matching__V1__GroupRanked
+{
+  ProtobufCMessage base;
+  char *customer_id;
+  double score;
+  protobuf_c_boolean bought;
+};
+#define CRM__MATCHING__V1__GROUP_RANKED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_ranked__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Crm__Matching__V1__GroupProductEvaluation
+{
+  ProtobufCMessage base;
+  char *product_code;
+  uint64_t eligible;
+  uint64_t buyers;
+  /*
+   * each ranking's first `top`, best first
+   */
+  size_t n_model;
+  Crm__Matching__V1__GroupRanked **model;
+  size_t n_random;
+  Crm__Matching__V1__GroupRanked **random;
+  size_t n_richest;
+  Crm__Matching__V1__GroupRanked **richest;
+};
+#define CRM__MATCHING__V1__GROUP_PRODUCT_EVALUATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_product_evaluation__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL, 0,NULL }
+
+
+struct  Crm__Matching__V1__GroupEvaluationResponse
+{
+  ProtobufCMessage base;
+  size_t n_products;
+  Crm__Matching__V1__GroupProductEvaluation **products;
+};
+#define CRM__MATCHING__V1__GROUP_EVALUATION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__matching__v1__group_evaluation_response__descriptor) \
+    , 0,NULL }
+
+
 /* Crm__Matching__V1__Campaign methods */
 void   crm__matching__v1__campaign__init
                      (Crm__Matching__V1__Campaign         *message);
@@ -2146,6 +2327,196 @@ Crm__Matching__V1__StreamCampaignLogRequest *
 void   crm__matching__v1__stream_campaign_log_request__free_unpacked
                      (Crm__Matching__V1__StreamCampaignLogRequest *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupTrainingMonthsRequest methods */
+void   crm__matching__v1__group_training_months_request__init
+                     (Crm__Matching__V1__GroupTrainingMonthsRequest         *message);
+size_t crm__matching__v1__group_training_months_request__get_packed_size
+                     (const Crm__Matching__V1__GroupTrainingMonthsRequest   *message);
+size_t crm__matching__v1__group_training_months_request__pack
+                     (const Crm__Matching__V1__GroupTrainingMonthsRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_training_months_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupTrainingMonthsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupTrainingMonthsRequest *
+       crm__matching__v1__group_training_months_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_training_months_request__free_unpacked
+                     (Crm__Matching__V1__GroupTrainingMonthsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupTrainingMonthsResponse methods */
+void   crm__matching__v1__group_training_months_response__init
+                     (Crm__Matching__V1__GroupTrainingMonthsResponse         *message);
+size_t crm__matching__v1__group_training_months_response__get_packed_size
+                     (const Crm__Matching__V1__GroupTrainingMonthsResponse   *message);
+size_t crm__matching__v1__group_training_months_response__pack
+                     (const Crm__Matching__V1__GroupTrainingMonthsResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_training_months_response__pack_to_buffer
+                     (const Crm__Matching__V1__GroupTrainingMonthsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupTrainingMonthsResponse *
+       crm__matching__v1__group_training_months_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_training_months_response__free_unpacked
+                     (Crm__Matching__V1__GroupTrainingMonthsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupChoicesRequest methods */
+void   crm__matching__v1__group_choices_request__init
+                     (Crm__Matching__V1__GroupChoicesRequest         *message);
+size_t crm__matching__v1__group_choices_request__get_packed_size
+                     (const Crm__Matching__V1__GroupChoicesRequest   *message);
+size_t crm__matching__v1__group_choices_request__pack
+                     (const Crm__Matching__V1__GroupChoicesRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_choices_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupChoicesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupChoicesRequest *
+       crm__matching__v1__group_choices_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_choices_request__free_unpacked
+                     (Crm__Matching__V1__GroupChoicesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupChoice methods */
+void   crm__matching__v1__group_choice__init
+                     (Crm__Matching__V1__GroupChoice         *message);
+size_t crm__matching__v1__group_choice__get_packed_size
+                     (const Crm__Matching__V1__GroupChoice   *message);
+size_t crm__matching__v1__group_choice__pack
+                     (const Crm__Matching__V1__GroupChoice   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_choice__pack_to_buffer
+                     (const Crm__Matching__V1__GroupChoice   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupChoice *
+       crm__matching__v1__group_choice__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_choice__free_unpacked
+                     (Crm__Matching__V1__GroupChoice *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupRowsRequest methods */
+void   crm__matching__v1__group_rows_request__init
+                     (Crm__Matching__V1__GroupRowsRequest         *message);
+size_t crm__matching__v1__group_rows_request__get_packed_size
+                     (const Crm__Matching__V1__GroupRowsRequest   *message);
+size_t crm__matching__v1__group_rows_request__pack
+                     (const Crm__Matching__V1__GroupRowsRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_rows_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupRowsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupRowsRequest *
+       crm__matching__v1__group_rows_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_rows_request__free_unpacked
+                     (Crm__Matching__V1__GroupRowsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupRow methods */
+void   crm__matching__v1__group_row__init
+                     (Crm__Matching__V1__GroupRow         *message);
+size_t crm__matching__v1__group_row__get_packed_size
+                     (const Crm__Matching__V1__GroupRow   *message);
+size_t crm__matching__v1__group_row__pack
+                     (const Crm__Matching__V1__GroupRow   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_row__pack_to_buffer
+                     (const Crm__Matching__V1__GroupRow   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupRow *
+       crm__matching__v1__group_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_row__free_unpacked
+                     (Crm__Matching__V1__GroupRow *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupEvaluationRequest methods */
+void   crm__matching__v1__group_evaluation_request__init
+                     (Crm__Matching__V1__GroupEvaluationRequest         *message);
+size_t crm__matching__v1__group_evaluation_request__get_packed_size
+                     (const Crm__Matching__V1__GroupEvaluationRequest   *message);
+size_t crm__matching__v1__group_evaluation_request__pack
+                     (const Crm__Matching__V1__GroupEvaluationRequest   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_evaluation_request__pack_to_buffer
+                     (const Crm__Matching__V1__GroupEvaluationRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupEvaluationRequest *
+       crm__matching__v1__group_evaluation_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_evaluation_request__free_unpacked
+                     (Crm__Matching__V1__GroupEvaluationRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupRanked methods */
+void   crm__matching__v1__group_ranked__init
+                     (Crm__Matching__V1__GroupRanked         *message);
+size_t crm__matching__v1__group_ranked__get_packed_size
+                     (const Crm__Matching__V1__GroupRanked   *message);
+size_t crm__matching__v1__group_ranked__pack
+                     (const Crm__Matching__V1__GroupRanked   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_ranked__pack_to_buffer
+                     (const Crm__Matching__V1__GroupRanked   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupRanked *
+       crm__matching__v1__group_ranked__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_ranked__free_unpacked
+                     (Crm__Matching__V1__GroupRanked *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupProductEvaluation methods */
+void   crm__matching__v1__group_product_evaluation__init
+                     (Crm__Matching__V1__GroupProductEvaluation         *message);
+size_t crm__matching__v1__group_product_evaluation__get_packed_size
+                     (const Crm__Matching__V1__GroupProductEvaluation   *message);
+size_t crm__matching__v1__group_product_evaluation__pack
+                     (const Crm__Matching__V1__GroupProductEvaluation   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_product_evaluation__pack_to_buffer
+                     (const Crm__Matching__V1__GroupProductEvaluation   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupProductEvaluation *
+       crm__matching__v1__group_product_evaluation__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_product_evaluation__free_unpacked
+                     (Crm__Matching__V1__GroupProductEvaluation *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Matching__V1__GroupEvaluationResponse methods */
+void   crm__matching__v1__group_evaluation_response__init
+                     (Crm__Matching__V1__GroupEvaluationResponse         *message);
+size_t crm__matching__v1__group_evaluation_response__get_packed_size
+                     (const Crm__Matching__V1__GroupEvaluationResponse   *message);
+size_t crm__matching__v1__group_evaluation_response__pack
+                     (const Crm__Matching__V1__GroupEvaluationResponse   *message,
+                      uint8_t             *out);
+size_t crm__matching__v1__group_evaluation_response__pack_to_buffer
+                     (const Crm__Matching__V1__GroupEvaluationResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Matching__V1__GroupEvaluationResponse *
+       crm__matching__v1__group_evaluation_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__matching__v1__group_evaluation_response__free_unpacked
+                     (Crm__Matching__V1__GroupEvaluationResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Crm__Matching__V1__Campaign_Closure)
@@ -2304,6 +2675,36 @@ typedef void (*Crm__Matching__V1__CampaignContactRecorded_Closure)
 typedef void (*Crm__Matching__V1__StreamCampaignLogRequest_Closure)
                  (const Crm__Matching__V1__StreamCampaignLogRequest *message,
                   void *closure_data);
+typedef void (*Crm__Matching__V1__GroupTrainingMonthsRequest_Closure)
+                 (const Crm__Matching__V1__GroupTrainingMonthsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupTrainingMonthsResponse_Closure)
+                 (const Crm__Matching__V1__GroupTrainingMonthsResponse *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupChoicesRequest_Closure)
+                 (const Crm__Matching__V1__GroupChoicesRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupChoice_Closure)
+                 (const Crm__Matching__V1__GroupChoice *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupRowsRequest_Closure)
+                 (const Crm__Matching__V1__GroupRowsRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupRow_Closure)
+                 (const Crm__Matching__V1__GroupRow *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupEvaluationRequest_Closure)
+                 (const Crm__Matching__V1__GroupEvaluationRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupRanked_Closure)
+                 (const Crm__Matching__V1__GroupRanked *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupProductEvaluation_Closure)
+                 (const Crm__Matching__V1__GroupProductEvaluation *message,
+                  void *closure_data);
+typedef void (*Crm__Matching__V1__GroupEvaluationResponse_Closure)
+                 (const Crm__Matching__V1__GroupEvaluationResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -2379,6 +2780,22 @@ struct Crm__Matching__V1__Matching_Service
                               const Crm__Matching__V1__StreamCampaignLogRequest *input,
                               Crm__Matching__V1__CampaignLogEntry_Closure closure,
                               void *closure_data);
+  void (*prepare_group_training)(Crm__Matching__V1__Matching_Service *service,
+                                 const Crm__Matching__V1__GroupTrainingMonthsRequest *input,
+                                 Crm__Matching__V1__GroupTrainingMonthsResponse_Closure closure,
+                                 void *closure_data);
+  void (*stream_group_choices)(Crm__Matching__V1__Matching_Service *service,
+                               const Crm__Matching__V1__GroupChoicesRequest *input,
+                               Crm__Matching__V1__GroupChoice_Closure closure,
+                               void *closure_data);
+  void (*stream_group_rows)(Crm__Matching__V1__Matching_Service *service,
+                            const Crm__Matching__V1__GroupRowsRequest *input,
+                            Crm__Matching__V1__GroupRow_Closure closure,
+                            void *closure_data);
+  void (*evaluate_group)(Crm__Matching__V1__Matching_Service *service,
+                         const Crm__Matching__V1__GroupEvaluationRequest *input,
+                         Crm__Matching__V1__GroupEvaluationResponse_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Crm__Matching__V1__Matching_ServiceDestroy)(Crm__Matching__V1__Matching_Service *);
 void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *service,
@@ -2403,7 +2820,11 @@ void crm__matching__v1__matching__init (Crm__Matching__V1__Matching_Service *ser
       function_prefix__ ## list_campaign_targets,\
       function_prefix__ ## get_campaign_report,\
       function_prefix__ ## get_replica_status,\
-      function_prefix__ ## stream_campaign_log  }
+      function_prefix__ ## stream_campaign_log,\
+      function_prefix__ ## prepare_group_training,\
+      function_prefix__ ## stream_group_choices,\
+      function_prefix__ ## stream_group_rows,\
+      function_prefix__ ## evaluate_group  }
 void crm__matching__v1__matching__create_campaign(ProtobufCService *service,
                                                   const Crm__Matching__V1__CreateCampaignRequest *input,
                                                   Crm__Matching__V1__CreateCampaignResponse_Closure closure,
@@ -2472,6 +2893,22 @@ void crm__matching__v1__matching__stream_campaign_log(ProtobufCService *service,
                                                       const Crm__Matching__V1__StreamCampaignLogRequest *input,
                                                       Crm__Matching__V1__CampaignLogEntry_Closure closure,
                                                       void *closure_data);
+void crm__matching__v1__matching__prepare_group_training(ProtobufCService *service,
+                                                         const Crm__Matching__V1__GroupTrainingMonthsRequest *input,
+                                                         Crm__Matching__V1__GroupTrainingMonthsResponse_Closure closure,
+                                                         void *closure_data);
+void crm__matching__v1__matching__stream_group_choices(ProtobufCService *service,
+                                                       const Crm__Matching__V1__GroupChoicesRequest *input,
+                                                       Crm__Matching__V1__GroupChoice_Closure closure,
+                                                       void *closure_data);
+void crm__matching__v1__matching__stream_group_rows(ProtobufCService *service,
+                                                    const Crm__Matching__V1__GroupRowsRequest *input,
+                                                    Crm__Matching__V1__GroupRow_Closure closure,
+                                                    void *closure_data);
+void crm__matching__v1__matching__evaluate_group(ProtobufCService *service,
+                                                 const Crm__Matching__V1__GroupEvaluationRequest *input,
+                                                 Crm__Matching__V1__GroupEvaluationResponse_Closure closure,
+                                                 void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2530,6 +2967,16 @@ extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_log_entry__d
 extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_created__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__campaign_contact_recorded__descriptor;
 extern const ProtobufCMessageDescriptor crm__matching__v1__stream_campaign_log_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_training_months_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_training_months_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_choices_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_choice__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_rows_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_row__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_evaluation_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_ranked__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_product_evaluation__descriptor;
+extern const ProtobufCMessageDescriptor crm__matching__v1__group_evaluation_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__matching__v1__matching__descriptor;
 
 PROTOBUF_C__END_DECLS
