@@ -225,6 +225,56 @@ if partitions is not None:
     summary = f"; {count} partitions, map epoch {partitions.get('epoch')}, over {len(owners)} owners" + (
         f" (owning nothing yet: {', '.join(idle)})" if idle else "")
 
+# Matching's partition groups (docs/partitioning.md §9), when the topology has them: every
+# partition of the map's count in exactly one group, every group's replica one of the matching
+# list's and in one group only, and every matching pod told the topology (a folder mount) and its
+# own endpoint from its pod's name.
+groups = file_topology.get("matching_groups")
+if groups is not None:
+    count = (partitions or {}).get("count")
+    listed = file_topology.get("matching") or []
+    covered, seen = [], []
+    for index, group in enumerate(groups if isinstance(groups, list) else []):
+        for piece in str(group.get("partitions", "")).split(","):
+            low, _, high = piece.strip().partition("-")
+            try:
+                covered += list(range(int(low), int(high or low) + 1))
+            except ValueError:
+                problems.append(f"topology matching_groups[{index}]: {piece!r} is not a partition or a range a-b")
+        replicas = group.get("replicas") or []
+        if not replicas:
+            problems.append(f"topology matching_groups[{index}] lists no replica")
+        for replica in replicas:
+            if replica not in listed:
+                problems.append(f"topology matching_groups[{index}]: {replica} is not in the matching list")
+            if replica in seen:
+                problems.append(f"topology matching_groups: {replica} is in two groups")
+            seen.append(replica)
+    if not isinstance(count, int) or sorted(covered) != list(range(count)):
+        problems.append(f"topology matching_groups: not every partition of {count} is in exactly one group")
+    matching_set = sets.get("matching")
+    if matching_set is not None:
+        pod = matching_set["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        args = container.get("args", [])
+        settings = {}
+        for flag, value in zip(args, args[1:]):
+            if flag == "--setting":
+                key, _, setting = value.partition("=")
+                settings[key] = setting
+        topology_volumes = {v["name"] for v in pod.get("volumes", []) if re.fullmatch(r"crm-topology(-[a-z0-9]{10})?", v.get("configMap", {}).get("name", ""))}
+        mounted = [m for m in container.get("volumeMounts", []) if m["name"] in topology_volumes]
+        if not any(settings.get("groups.topology") == m["mountPath"].rstrip("/") + "/topology.json" for m in mounted):
+            problems.append(f"matching: groups.topology {settings.get('groups.topology')!r} is not topology.json in a mount of crm-topology")
+        fields = {e["name"]: e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") for e in container.get("env", [])}
+        variable = re.fullmatch(r"\$\((\w+)\)\.matching:7103", settings.get("groups.replica", ""))
+        if not variable or fields.get(variable.group(1)) != "metadata.name":
+            problems.append(f"matching: groups.replica {settings.get('groups.replica')!r} must be $(VAR).matching:7103 with VAR from metadata.name")
+        pods = {f"matching-{i}.matching:7103" for i in range(matching_set["spec"].get("replicas", 1))}
+        if set(seen) != pods:
+            problems.append(f"topology matching_groups name {sorted(set(seen))}, the matching pods are {sorted(pods)}")
+    summary += f"; matching in {len(groups)} groups"
+
 for c in find("ConfigMap"):
     if c["metadata"]["name"].startswith("crm-config"):
         for name, text in c["data"].items():

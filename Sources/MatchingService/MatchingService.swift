@@ -149,6 +149,7 @@ public struct MatchingService: CRMService {
             "products_staleness_seconds": String(format: "%.1f", status.productsStalenessSeconds),
             "model_version": status.modelVersion,
             "profiles_snapshot_customers": "\(replica.feeds.withLock { $0.snapshotCustomers })",
+            "group.dropped_customers": "\(replica.feeds.withLock { $0.droppedCustomers })",
             "behaviour_applied": "\(replica.feeds.withLock { $0.behaviourApplied })",
             "ready": "\(status.ready)",
         ]) { $1 }

@@ -59,6 +59,9 @@ struct MatchingTrainingBench: AsyncParsableCommand {
     @Option(help: "A matching setting as key=value (e.g. model.snapshot_page=100000, model.max_rows=3000000); repeatable.")
     var setting: [String] = []
 
+    @Option(help: "Matching partition groups of one replica each (docs/partitioning.md §9): 1 is one replica holding every customer; with more, the first trains across all of them.")
+    var groups: Int = 1
+
     func run() async throws {
         guard let law = WorldLaw(rawValue: law) else { throw ValidationError("--law must be observed-state or behaviour") }
         let base = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-training-bench-\(UUID().uuidString)")
@@ -80,44 +83,47 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         try await Self.loadWorld(world, customers: customers, marker: marker, profiles: profiles, products: productsService, token: token,
                                  eventsThroughRPCs: eventsThroughRPCs)
 
-        let matching = try ServiceExecutable(
-            executable: matchingExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-                .deletingLastPathComponent().appendingPathComponent("crm-matching").path,
-            directory: base, adminTokenHash: TokenAuthenticator.hash(token: token), peerToken: peerToken,
-            peers: ["profiles": profiles.port, "products": productsService.port],
-            settings: try setting.reduce(into: ["feed.page": "5000", "feed.interval_ms": "50"]) { settings, pair in
-                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw ValidationError("--setting \(pair) is not key=value") }
-                settings[parts[0]] = parts[1]
-            }
-        )
-        defer { matching.stop() }
-        // A port file left by an earlier run in the same folder would name a port nobody listens on.
-        try? FileManager.default.removeItem(at: base.appendingPathComponent("matching.port"))
+        let settings = try setting.reduce(into: ["feed.page": "5000", "feed.interval_ms": "50"]) { settings, pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--setting \(pair) is not key=value") }
+            settings[parts[0]] = parts[1]
+        }
+        let executable = matchingExecutable ?? ServiceExecutable.beside("crm-matching")
+        let replicas = try await Self.startReplicas(groups: groups, executable: executable, base: base, token: token, peerToken: peerToken,
+                                                    peers: ["profiles": profiles.port, "products": productsService.port], settings: settings)
+        let matching = replicas[0].process
+        defer { for replica in replicas { replica.process.stop() } }
         var started = clock.now
-        let port = try await matching.start()
-        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
+        let clients = replicas.map { replica in
+            RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: replica.port)], token: token, defaultDeadline: .seconds(30)))
+        }
+        let client = clients[0]
         let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, productsService.database.read { try ChangeFeed.lastSequence($0) })
         let eventsLast = try await profiles.database.read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0 }
         let catchUpDeadline = clock.now + .seconds(3_600)
-        while true {
-            let status = try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
-            if status.ready && status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast) { break }
-            guard clock.now < catchUpDeadline else { throw ValidationError("the replica did not catch up within an hour") }
-            try await Task.sleep(for: .milliseconds(200))
+        for replica in clients {
+            while true {
+                let status = try await replica.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status
+                if status.ready && status.profilesSequence >= profilesLast && status.productsSequence >= productsLast && status.eventsSequence >= UInt64(eventsLast) { break }
+                guard clock.now < catchUpDeadline else { throw ValidationError("the replica did not catch up within an hour") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
         }
-        print(String(format: "replica caught up in %.1f s; RSS %d MiB", (clock.now - started).seconds, matching.rssMiB()))
+        print(String(format: "%@ caught up in %.1f s; RSS %@ MiB", replicas.count == 1 ? "replica" : "\(replicas.count) group replicas",
+                     (clock.now - started).seconds, replicas.map { "\($0.process.rssMiB())" }.joined(separator: " + ")))
 
         for run in 1...max(1, runs) {
             if freshSnapshots {
                 // The replica's store is its own process's; its snapshot table is dropped through a
                 // second connection (WAL), as a new replica would start without any.
-                let store = try DatabasePool(path: base.appendingPathComponent("matching.sqlite").path)
-                try await store.write { db in try db.execute(sql: "DELETE FROM snapshot") }
-                try store.close()
+                for replica in replicas {
+                    let store = try DatabasePool(path: base.appendingPathComponent("\(replica.process.name).sqlite").path)
+                    try await store.write { db in try db.execute(sql: "DELETE FROM snapshot") }
+                    try store.close()
+                }
             }
             Self.resetPeak("self")
-            Self.resetPeak(matching.pid)
+            for replica in replicas { Self.resetPeak(replica.process.pid) }
             let cpuBefore = (matching.cpuSeconds(), ProcessFigures.cpuSeconds())
             print("-- run \(run)\(freshSnapshots ? " (snapshots fetched afresh)" : "")")
             started = clock.now
@@ -145,12 +151,17 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             print(String(format: "  peak RSS: replica %.0f MiB, this process (profiles, products) %.0f MiB; CPU: replica %.0f s, this process %.0f s",
                          ProcessFigures.memoryMiB("VmHWM", process: matching.pid), ProcessFigures.memoryMiB("VmHWM"),
                          matching.cpuSeconds() - cpuBefore.0, ProcessFigures.cpuSeconds() - cpuBefore.1))
+            if replicas.count > 1 {
+                print("  peak RSS of the other groups' replicas: " + replicas.dropFirst().map {
+                    String(format: "%.0f MiB", ProcessFigures.memoryMiB("VmHWM", process: $0.process.pid))
+                }.joined(separator: ", ") + "; now " + replicas.map { "\($0.process.rssMiB())" }.joined(separator: " + ") + " MiB")
+            }
             if summary.hasEvaluation, let first = summary.evaluation.model.first {
                 print(String(format: "  held-out %@: precision@%d %.3f, lift %.1f", summary.heldOutMonth, first.k, first.precision, first.lift))
             }
         }
-        await client.close()
-        matching.stop()
+        for client in clients { await client.close() }
+        for replica in replicas { replica.process.stop() }
         try await productsService.stop()
         try await profiles.stop()
     }
@@ -202,6 +213,45 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         try await profiles.service.updateDimensions()
         print(String(format: "folded the dimensions in %.1f s; %.1f s in all", (clock.now - folding).seconds, (clock.now - started).seconds))
         _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
+    }
+
+    /// The matching replicas: one holding every customer (`groups` 1, the store `matching.sqlite`),
+    /// or one per partition group (`matching-g0`, …) on ports chosen first, each the others'
+    /// sibling, with a topology file naming the groups over profiles' 64 partitions.
+    static func startReplicas(groups: Int, executable: String, base: URL, token: String, peerToken: String,
+                              peers: [String: Int], settings: [String: String]) async throws -> [(process: ServiceExecutable, port: Int)] {
+        guard groups > 1 else {
+            let matching = try ServiceExecutable(executable: executable, directory: base, adminTokenHash: TokenAuthenticator.hash(token: token),
+                                                 peerToken: peerToken, peers: peers, settings: settings)
+            return [(matching, try await matching.start())]
+        }
+        guard 64 % groups == 0 else { throw ValidationError("--groups must divide profiles' 64 partitions") }
+        let reserved = try (0..<groups).map { _ in try ReservedPort() }
+        let endpoints = reserved.map { "127.0.0.1:\($0.port)" }
+        let run = 64 / groups
+        let topology: [String: Any] = [
+            "matching": endpoints,
+            "partitions": ["count": 64, "epoch": 1, "owners": ["profiles-0": "0-63"]],
+            "matching_groups": (0..<groups).map { ["partitions": "\($0 * run)-\(($0 + 1) * run - 1)", "replicas": [endpoints[$0]]] },
+        ]
+        let topologyFile = base.appendingPathComponent("topology-groups-\(groups).json")
+        try JSONSerialization.data(withJSONObject: topology).write(to: topologyFile)
+        var replicas: [(process: ServiceExecutable, port: Int)] = []
+        for index in 0..<groups {
+            let name = "matching-g\(index)-of-\(groups)"
+            let process = try ServiceExecutable(executable: executable, directory: base, name: name, configuration: [
+                "tokens": [
+                    ["sha256": TokenAuthenticator.hash(token: token), "principal": ["name": "bench", "roles": ["admin"], "attributes": [String: String]()]],
+                    ["sha256": TokenAuthenticator.hash(token: peerToken), "principal": ["name": "matching", "roles": ["service"], "attributes": [String: String]()]],
+                ],
+                "peers": peers.mapValues { ["127.0.0.1:\($0)"] }.merging(["matching": endpoints.enumerated().filter { $0.offset != index }.map(\.element)]) { $1 },
+                "peerToken": peerToken,
+                "settings": settings.merging(["groups.topology": topologyFile.path, "groups.replica": endpoints[index]]) { $1 },
+            ])
+            reserved[index].release()
+            replicas.append((process, try await process.start(port: reserved[index].port)))
+        }
+        return replicas
     }
 
     /// Resets a process's peak resident size (VmHWM) to its current one (proc(5), clear_refs 5).

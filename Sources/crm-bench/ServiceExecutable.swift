@@ -35,8 +35,9 @@ final class ServiceExecutable: @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(product).path
     }
 
-    /// Starts the process and returns its port once it listens (bounded wait).
-    func start() async throws -> Int {
+    /// Starts the process (on `port`, or one the OS picks) and returns its port once it listens
+    /// (bounded wait).
+    func start(port requested: Int = 0) async throws -> Int {
         let portFile = directory.appendingPathComponent("\(name).port")
         // A port file left by an earlier run in a reused folder would name a port nobody listens on.
         try? FileManager.default.removeItem(at: portFile)
@@ -46,7 +47,7 @@ final class ServiceExecutable: @unchecked Sendable {
         environment["MALLOC_MMAP_THRESHOLD_"] = environment["MALLOC_MMAP_THRESHOLD_"] ?? "131072"
         process.environment = environment
         process.arguments = [
-            "--port", "0", "--port-file", portFile.path,
+            "--port", String(requested), "--port-file", portFile.path,
             "--database", directory.appendingPathComponent("\(name).sqlite").path,
             "--config", directory.appendingPathComponent("\(name).json").path,
             "--log-level", "warning",

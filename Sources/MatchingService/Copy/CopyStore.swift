@@ -206,6 +206,21 @@ enum CopyStore {
     // MARK: Loading the index
 
     /// Rebuilds the in-memory index from the copy.
+    /// Deletes the copied customers (and their month-end snapshots) `keeping` refuses, each table
+    /// in one pass; returns how many customers. Their views and contacts stay: without the
+    /// customer they are never read.
+    static func dropCustomers(_ db: Database, keeping: @escaping @Sendable (String) -> Bool) throws -> Int {
+        let kept = DatabaseFunction("crm_keeps_customer", argumentCount: 1, pure: true) { values in
+            String.fromDatabaseValue(values[0]).map(keeping) ?? true
+        }
+        db.add(function: kept)
+        defer { db.remove(function: kept) }
+        try db.execute(sql: "DELETE FROM copy_customer WHERE NOT crm_keeps_customer(customer_id)")
+        let dropped = db.changesCount
+        try db.execute(sql: "DELETE FROM snapshot WHERE NOT crm_keeps_customer(customer_id)")
+        return dropped
+    }
+
     static func load(_ db: Database, into memory: inout ReplicaMemory) throws {
         if let (dimensions, schemes) = try dictionary(db) {
             memory.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes)

@@ -44,6 +44,8 @@ final class Replica: Sendable {
         var behaviourApplied = 0
         /// Customers this process read from profiles' snapshot when its copy started empty.
         var snapshotCustomers = 0
+        /// Customers of other matching groups dropped from the store at start.
+        var droppedCustomers = 0
         /// The model version whose background scoring pass has ended, and the business day it
         /// scored for (scores move with the day: behaviour windows slide).
         var warmedModel: String?
@@ -67,8 +69,15 @@ final class Replica: Sendable {
         groups?.holds(customerID: customerID) ?? true
     }
 
-    /// Rebuilds the index from the store (at start-up, before the followers run).
+    /// Rebuilds the index from the store (at start-up, before the followers run). A group's
+    /// replica first drops the customers of other groups its store holds (a store made before the
+    /// groups, or for a group holding more): they are copies, and answering them here would count
+    /// them twice in a list merged across groups; a store lacking some of the group's customers is
+    /// refused (``ReplicaLayout``).
     func load() async throws {
+        let groups = self.groups
+        let dropped = try await database.write { db in try ReplicaLayout.adopt(db, groups: groups) }
+        if dropped > 0 { feeds.withLock { $0.droppedCustomers = dropped } }
         let now = currentUnixMillis()
         let (loaded, cursors, scorer, purchases, caughtUpBefore) = try await database.read { db
             -> (ReplicaMemory, [String: UInt64], Scorer?, Int, Bool) in

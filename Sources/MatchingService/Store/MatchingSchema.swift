@@ -129,6 +129,10 @@ enum MatchingSchema {
             // Campaigns shared between replicas: each replica's log of its campaign changes.
             try CampaignLog.migrate(db)
         }
+        migrator.registerMigration("v6-replica-layout") { db in
+            // Which customers the store was made for (matching groups); no row: every customer.
+            try ReplicaLayout.migrate(db)
+        }
         return migrator
     }
 }
