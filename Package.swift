@@ -267,7 +267,7 @@ let package = Package(
             name: "ProfilesServiceTests",
             dependencies: [
                 "CRMContract", "CRMTestSupport",
-                "ProfilesService", "CustomerDimensions", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost", "CRMWorld", "CRMWorldLoader",
+                "ProfilesService", "CustomerDimensions", "CRMRules", "CRMProtos", "CRMStore", "CRMRPC", "CRMServiceHost", "CRMWorld", "CRMWorldLoader", "CRMPartitions",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

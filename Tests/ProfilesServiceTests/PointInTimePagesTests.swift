@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMTestSupport
@@ -139,6 +140,36 @@ import Testing
                 #expect(served.map(\.asOf) == expected.map(\.asOf), "several days, pages of \(limit)\(positional ? ", positional" : "")")
                 #expect(try served.map(Self.bytes) == expected.map(Self.bytes), "several days, pages of \(limit)\(positional ? ", positional" : "")")
             }
+            // Only some partitions' customers (a matching group's month-ends): the answer for every
+            // customer less the others, in pages that count and resume among those customers, for
+            // one day and for several; a partition outside the firm's count is refused by name.
+            let partitioning = try Partitioning(count: Partitioning.defaultCount)
+            let wanted = Set(customers.map { partitioning.partition(of: $0.id) }.prefix(5))
+            let mine = (0..<40).filter { wanted.contains(partitioning.partition(of: answers[0][$0].customerID)) }
+            #expect(!mine.isEmpty && mine.count < 40)
+            for (limit, several) in [(UInt32(0), false), (2, false), (0, true), (3, true)] {
+                var served: [Crm_Profiles_V1_CustomerDimensions] = []
+                while true {
+                    let page = try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                        if several { $0.asOfDays = days.map(WorldDays.date) } else { $0.asOf = WorldDays.date(days[0]) }
+                        $0.afterCustomerID = served.last?.customerID ?? ""
+                        $0.limit = limit
+                        $0.partitions = wanted.sorted().map { UInt32($0) }
+                    }).collect()
+                    served += page
+                    if limit == 0 || Set(page.map(\.customerID)).count < limit { break }
+                }
+                let expected = several ? mine.flatMap { customer in ascending.map { answers[$0][customer] } } : mine.map { answers[0][$0] }
+                #expect(try served.map(Self.bytes) == expected.map(Self.bytes), "partitions \(wanted.sorted()), pages of \(limit), several days \(several)")
+            }
+            let outside = await statusOf {
+                _ = try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {
+                    $0.asOf = WorldDays.date(days[0])
+                    $0.partitions = [3, UInt32(partitioning.count)]
+                }).collect()
+            }
+            #expect(outside?.code == .invalidArgument && outside?.message.contains("partitions[1]") == true, "\(String(describing: outside?.message))")
+
             // A single-day request (as_of alone) is what it was; a bad day in the list is refused by name.
             let refused = await statusOf {
                 _ = try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, Crm_Profiles_V1_StreamDimensionsAsOfRequest.with {

@@ -2805,6 +2805,11 @@ public nonisolated struct Crm_Profiles_V1_StreamDimensionsAsOfRequest: Sendable 
   /// without some 250 names in every message; what a training reading many month-ends asks for.
   public var positional: Bool = false
 
+  /// Only the customers of these partitions (GetPartitionMapResponse.count; empty: every
+  /// customer): a matching group fetches its own customers' month-ends without profiles computing
+  /// everyone's. `limit` and `after_customer_id` count and resume among those customers.
+  public var partitions: [UInt32] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -6529,7 +6534,7 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
 
 nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamDimensionsAsOfRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0\u{3}as_of_days\0\u{1}positional\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}as_of\0\u{3}after_customer_id\0\u{1}limit\0\u{3}as_of_days\0\u{1}positional\0\u{1}partitions\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6542,6 +6547,7 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.asOfDays) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.positional) }()
+      case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.partitions) }()
       default: break
       }
     }
@@ -6567,6 +6573,9 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
     if self.positional != false {
       try visitor.visitSingularBoolField(value: self.positional, fieldNumber: 5)
     }
+    if !self.partitions.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.partitions, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6576,6 +6585,7 @@ nonisolated extension Crm_Profiles_V1_StreamDimensionsAsOfRequest: SwiftProtobuf
     if lhs.limit != rhs.limit {return false}
     if lhs.asOfDays != rhs.asOfDays {return false}
     if lhs.positional != rhs.positional {return false}
+    if lhs.partitions != rhs.partitions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

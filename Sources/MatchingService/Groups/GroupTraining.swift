@@ -38,15 +38,20 @@ extension ModelTrainer {
             throw RPCError(.failedPrecondition, "no snapshot of \(month?.previous.description ?? "a month-end") and no profiles peer to fetch it from")
         }
         let replica = self.replica
+        // A group's replica asks profiles for its partitions' customers only (and keeps only its
+        // own, whatever a profiles version without the field sends).
         let keeping: @Sendable (String) -> Bool = { replica.holds(customerID: $0) }
+        let partitions = replica.groups?.ownPartitionNumbers ?? []
         do {
             for start in stride(from: 0, to: missing.count, by: monthEndsPerCall) {
                 let days = Array(missing[start..<min(missing.count, start + monthEndsPerCall)])
                 if days.count == 1 {
-                    _ = try await SnapshotStore.fetch(asOf: days[0], from: profiles, into: database, page: snapshotPage, keeping: keeping)
+                    _ = try await SnapshotStore.fetch(asOf: days[0], from: profiles, into: database, page: snapshotPage, partitions: partitions,
+                                                      keeping: keeping)
                     continue
                 }
-                _ = try await SnapshotStore.fetch(days: days, from: profiles, into: database, page: snapshotPage, keeping: keeping) { customers in
+                _ = try await SnapshotStore.fetch(days: days, from: profiles, into: database, page: snapshotPage, partitions: partitions,
+                                                  keeping: keeping) { customers in
                     progress?(.with { $0.stage = "snapshot-customers"; $0.done = UInt64(customers) })
                     stages?.note("month-ends of \(customers) customers fetched (\(days.count) month-ends in one pass)")
                 }

@@ -149,6 +149,11 @@ final class ReplicaGroups: Sendable {
         }
     }
 
+    /// This replica's partitions as numbers (empty: every partition).
+    var ownPartitionNumbers: [UInt32] {
+        own.map { layout.groups[$0].partitions.partitions.map { UInt32($0) } } ?? []
+    }
+
     var ownPartitions: String {
         own.map { layout.groups[$0].partitions.description } ?? "all"
     }

@@ -358,7 +358,7 @@ enum SnapshotStore {
     /// per day; `progress` gets the customers fetched so far after each page.
     static func fetch(
         days: [Int32], from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000,
-        keeping keep: @Sendable (String) -> Bool = { _ in true }, progress: @Sendable (Int) -> Void = { _ in }
+        partitions: [UInt32] = [], keeping keep: @Sendable (String) -> Bool = { _ in true }, progress: @Sendable (Int) -> Void = { _ in }
     ) async throws -> [Int32: Int] {
         let days = Array(Set(days)).sorted()
         guard let first = days.first else { return [:] }
@@ -386,6 +386,7 @@ enum SnapshotStore {
                 $0.afterCustomerID = after
                 $0.limit = UInt32(pageSize)
                 $0.positional = true
+                $0.partitions = partitions
             }
             let payload: Data = try request.serializedBytes()
             let stream = try await profiles.serverStreamingRaw(
@@ -416,7 +417,7 @@ enum SnapshotStore {
             after = last
         }
         for day in days.dropFirst() where stored[day, default: 0] == 0 && customers > 0 {
-            stored[day] = try await fetch(asOf: day, from: profiles, into: database, page: pageSize, keeping: keep)
+            stored[day] = try await fetch(asOf: day, from: profiles, into: database, page: pageSize, partitions: partitions, keeping: keep)
         }
         return stored
     }
@@ -426,7 +427,7 @@ enum SnapshotStore {
     /// customer), so the number of pages multiplies the work. Training asks for all the month-ends
     /// it lacks at once (``fetch(days:from:into:page:progress:)``).
     static func fetch(asOf: Int32, from profiles: RPCClient, into database: DatabasePool, page pageSize: Int = 20_000,
-                      keeping keep: @Sendable (String) -> Bool = { _ in true }) async throws -> Int {
+                      partitions: [UInt32] = [], keeping keep: @Sendable (String) -> Bool = { _ in true }) async throws -> Int {
         try await database.write { db in try db.execute(sql: "DELETE FROM snapshot WHERE as_of = ?", arguments: [asOf]) }
         var after = ""
         var total = 0
@@ -440,6 +441,7 @@ enum SnapshotStore {
                 $0.afterCustomerID = after
                 $0.limit = UInt32(pageSize)
                 $0.positional = true
+                $0.partitions = partitions
             }
             let payload: Data = try request.serializedBytes()
             let stream = try await profiles.serverStreamingRaw(

@@ -62,7 +62,8 @@ final class ProfilesCore: Sendable {
         CustomerHandlers(store: customers, assessmentValidityYears: shared.settings.assessmentValidityYears, onChanged: { updater.notify() })
             .register(into: &router)
         IngestionHandlers(events: events, onIngested: { updater.notify() }, ingested: shared.ingested, arrivals: updaterLag).register(into: &router)
-        FeedHandlers(database: database, classifier: shared.classifier, snapshotPage: shared.settings.snapshotPage).register(into: &router)
+        FeedHandlers(database: database, classifier: shared.classifier, snapshotPage: shared.settings.snapshotPage,
+                     partitioning: shared.settings.partitioning).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),
             segments: shared.segments,

@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -13,6 +14,20 @@ struct FeedHandlers: Sendable {
     let classifier: Classifier
     /// Customers per read of the snapshot (setting `snapshot.page`; 2,000 by default).
     var snapshotPage = FeedSnapshot.page
+    /// The firm's partitions: StreamDimensionsAsOf's `partitions` are read against it.
+    var partitioning: Partitioning?
+
+    /// Which customers a StreamDimensionsAsOf call asks for: those of `partitions` (nil: every
+    /// customer); a partition outside the firm's count is refused, naming the field.
+    static func customerFilter(_ partitions: [UInt32], partitioning: Partitioning?) throws -> (@Sendable (String) -> Bool)? {
+        guard !partitions.isEmpty else { return nil }
+        guard let partitioning else { throw RPCError.invalidArgument(field: "partitions", "this process has no partitions") }
+        for (position, partition) in partitions.enumerated() where Int(partition) >= partitioning.count {
+            throw RPCError.invalidArgument(field: "partitions[\(position)]", "\(partition) is outside 0-\(partitioning.count - 1)")
+        }
+        let wanted = Set(partitions.map(Int.init))
+        return { wanted.contains(partitioning.partition(of: $0)) }
+    }
 
     func register(into router: inout Router) {
         router.serverStreaming(
@@ -64,13 +79,15 @@ struct FeedHandlers: Sendable {
             let classifier = self.classifier
             let after = request.afterCustomerID
             let positional = request.positional
+            let keeping = try Self.customerFilter(request.partitions, partitioning: partitioning)
             guard !request.asOfDays.isEmpty else {
                 guard request.hasAsOf, request.asOf.isValid else {
                     throw RPCError.invalidArgument(field: "as_of", "a valid date is required")
                 }
                 let asOf = Days.day(year: request.asOf.year, month: request.asOf.month, day: request.asOf.day)
                 let dimensions = try await database.read { db in
-                    try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier, positional: positional)
+                    try PointInTimeDimensions.compute(db, asOf: asOf, afterCustomer: after, limit: limit, classifier: classifier, positional: positional,
+                                                      keeping: keeping)
                 }
                 // Sixteen customers per trip to the connection's event loop.
                 for start in stride(from: 0, to: dimensions.count, by: 16) {
@@ -95,7 +112,7 @@ struct FeedHandlers: Sendable {
             let ordered = days.sorted()
             guard let through = ordered.last else { return }
             let history = try await database.read { db in
-                try PointInTimeDimensions.History.load(db, afterCustomer: after, limit: limit, through: through)
+                try PointInTimeDimensions.History.load(db, afterCustomer: after, limit: limit, through: through, keeping: keeping)
             }
             for customer in history.customers.indices {
                 try Task.checkCancellation()

@@ -20,18 +20,23 @@ enum PointInTimeDimensions {
     /// The page after `afterCustomer` as of `asOf`; `positional` gives the compact form (values by
     /// position, StreamDimensionsAsOfRequest's `positional`) instead of the name-keyed maps.
     static func compute(
-        _ db: Database, asOf: DayNumber, afterCustomer: String, limit: Int, classifier: Classifier, positional: Bool = false
+        _ db: Database, asOf: DayNumber, afterCustomer: String, limit: Int, classifier: Classifier, positional: Bool = false,
+        keeping: (@Sendable (String) -> Bool)? = nil
     ) throws -> [Crm_Profiles_V1_CustomerDimensions] {
-        let customers = try page(db, afterCustomer: afterCustomer, limit: limit)
+        let customers = try page(db, afterCustomer: afterCustomer, limit: limit, keeping: keeping)
         guard let first = customers.first?.customerID, let last = customers.last?.customerID else { return [] }
+        // With a filter the id range holds other customers too: their events are not decoded.
+        let paged = keeping == nil ? nil : Set(customers.map(\.customerID))
         var ledgers: [String: CustomerLedger] = [:]
         let events = try Row.fetchCursor(
             db, sql: "SELECT kind, customer_id, body FROM event WHERE day <= ? AND customer_id BETWEEN ? AND ? ORDER BY id",
             arguments: [asOf, first, last]
         )
         while let row = try events.next() {
+            let id: String = row[1]
+            if let paged, !paged.contains(id) { continue }
             guard let kind = EventKind(rawValue: row[0]), let event = try EventDecoding.decode(kind: kind, body: row[2]) else { continue }
-            ledgers[row[1], default: CustomerLedger()].apply(event)
+            ledgers[id, default: CustomerLedger()].apply(event)
         }
         return try customers.map { customer in
             let facts = try DimensionUpdater.facts(db, customer: customer, assessedOnOrBefore: asOf)
@@ -41,12 +46,30 @@ enum PointInTimeDimensions {
         }
     }
 
-    /// The customers of one page, in customer_id order.
-    static func page(_ db: Database, afterCustomer: String, limit: Int) throws -> [Crm_Profiles_V1_Customer] {
-        try Row.fetchAll(
-            db, sql: "SELECT * FROM customer WHERE customer_id > ? ORDER BY customer_id LIMIT ?",
-            arguments: [afterCustomer, limit]
-        ).map(CustomerStore.customer(from:))
+    /// The customers of one page, in customer_id order: the first `limit` after `afterCustomer`
+    /// that `keeping` accepts (every one without it).
+    static func page(_ db: Database, afterCustomer: String, limit: Int, keeping: (@Sendable (String) -> Bool)? = nil) throws -> [Crm_Profiles_V1_Customer] {
+        guard let keeping else {
+            return try Row.fetchAll(
+                db, sql: "SELECT * FROM customer WHERE customer_id > ? ORDER BY customer_id LIMIT ?",
+                arguments: [afterCustomer, limit]
+            ).map(CustomerStore.customer(from:))
+        }
+        var customers: [Crm_Profiles_V1_Customer] = []
+        let statement = try db.cachedStatement(sql: "SELECT * FROM customer WHERE customer_id > ? ORDER BY customer_id LIMIT ?")
+        var after = afterCustomer
+        let chunk = min(max(limit, 1_000), 50_000)
+        while customers.count < limit {
+            let rows = try Row.fetchAll(statement, arguments: [after, chunk])
+            for row in rows {
+                let customer = CustomerStore.customer(from: row)
+                if keeping(customer.customerID) { customers.append(customer) }
+                if customers.count == limit { break }
+            }
+            guard rows.count == chunk, let last = rows.last else { break }
+            after = last["customer_id"]
+        }
+        return customers
     }
 
     /// One page's customers with their events up to the last of several days, read in one scan of
@@ -77,8 +100,9 @@ enum PointInTimeDimensions {
 
         /// Reads the page after `afterCustomer` (at most `limit` customers) with every event on or
         /// before `through`.
-        static func load(_ db: Database, afterCustomer: String, limit: Int, through: DayNumber) throws -> History {
-            let customers = try PointInTimeDimensions.page(db, afterCustomer: afterCustomer, limit: limit)
+        static func load(_ db: Database, afterCustomer: String, limit: Int, through: DayNumber,
+                         keeping: (@Sendable (String) -> Bool)? = nil) throws -> History {
+            let customers = try PointInTimeDimensions.page(db, afterCustomer: afterCustomer, limit: limit, keeping: keeping)
             var index: [String: Int32] = [:]
             index.reserveCapacity(customers.count)
             for (position, customer) in customers.enumerated() { index[customer.customerID] = Int32(position) }

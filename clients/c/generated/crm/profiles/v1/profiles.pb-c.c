@@ -8890,7 +8890,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descr
   (ProtobufCMessageInit) crm__profiles__v1__stream_events_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors[6] =
 {
   {
     "as_of",
@@ -8952,18 +8952,31 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_dimensions_as_of
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partitions",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, n_partitions),
+    offsetof(Crm__Profiles__V1__StreamDimensionsAsOfRequest, partitions),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name[] = {
   1,   /* field[1] = after_customer_id */
   0,   /* field[0] = as_of */
   3,   /* field[3] = as_of_days */
   2,   /* field[2] = limit */
+  5,   /* field[5] = partitions */
   4,   /* field[4] = positional */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_dimensions_as_of_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_request__descriptor =
 {
@@ -8973,7 +8986,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_dimensions_as_of_requ
   "Crm__Profiles__V1__StreamDimensionsAsOfRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamDimensionsAsOfRequest),
-  5,
+  6,
   crm__profiles__v1__stream_dimensions_as_of_request__field_descriptors,
   crm__profiles__v1__stream_dimensions_as_of_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_dimensions_as_of_request__number_ranges,

@@ -1593,10 +1593,17 @@ struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
    * without some 250 names in every message; what a training reading many month-ends asks for.
    */
   protobuf_c_boolean positional;
+  /*
+   * Only the customers of these partitions (GetPartitionMapResponse.count; empty: every
+   * customer): a matching group fetches its own customers' month-ends without profiles computing
+   * everyone's. `limit` and `after_customer_id` count and resume among those customers.
+   */
+  size_t n_partitions;
+  uint32_t *partitions;
 };
 #define CRM__PROFILES__V1__STREAM_DIMENSIONS_AS_OF_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_dimensions_as_of_request__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, 0 }
+    , NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0,NULL }
 
 
 struct  Crm__Profiles__V1__RebuildDimensionsRequest
