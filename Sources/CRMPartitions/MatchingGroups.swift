@@ -58,17 +58,7 @@ public struct MatchingGroups: Sendable, Hashable {
     /// Reads a topology file's `matching_groups` (nil when it has none), against the `count` of
     /// its `partitions` object.
     public init?(topology json: Data) throws(PartitioningError) {
-        let object: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
-                throw PartitioningError("a topology is a JSON object")
-            }
-            object = parsed
-        } catch let error as PartitioningError {
-            throw error
-        } catch {
-            throw PartitioningError("the topology is not JSON: \(error)")
-        }
+        let object = try PartitionTopology.object(json)
         guard let raw = object[Self.topologyKey] else { return nil }
         guard let list = raw as? [[String: Any]] else {
             throw PartitioningError("matching_groups is not a list like [{\"partitions\": \"0-7\", \"replicas\": [\"host:port\"]}]")

@@ -22,17 +22,7 @@ public struct PartitionTopology: Sendable, Hashable {
     /// Reads a topology file's contents; refuses one whose `partitions` object is not a valid map
     /// or names an owner the `profiles` list cannot resolve while that list is complete.
     public init(json: Data) throws(PartitioningError) {
-        let object: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
-                throw PartitioningError("a topology is a JSON object")
-            }
-            object = parsed
-        } catch let error as PartitioningError {
-            throw error
-        } catch {
-            throw PartitioningError("the topology is not JSON: \(error)")
-        }
+        let object = try Self.object(json)
         guard let list = (object["profiles"] ?? [String]()) as? [String] else {
             throw PartitioningError("the topology's profiles is not a list of \"host:port\"")
         }
@@ -61,6 +51,20 @@ public struct PartitionTopology: Sendable, Hashable {
 
     /// The endpoint (`host:port`) of the owner named `owner`, nil when the topology does not say
     /// (yet): `profiles-N` is the N-th of the `profiles` list, `host:port` is itself.
+    /// A topology file's top-level object (the partition map and matching's groups are read from it).
+    static func object(_ json: Data) throws(PartitioningError) -> [String: Any] {
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
+                throw PartitioningError("a topology is a JSON object")
+            }
+            return parsed
+        } catch let error as PartitioningError {
+            throw error
+        } catch {
+            throw PartitioningError("the topology is not JSON: \(error)")
+        }
+    }
+
     public func endpoint(ofOwner owner: String) -> String? {
         if owner.hasPrefix(Self.instancePrefix), let ordinal = Int(owner.dropFirst(Self.instancePrefix.count)), ordinal >= 0 {
             return ordinal < profilesEndpoints.count ? profilesEndpoints[ordinal] : nil

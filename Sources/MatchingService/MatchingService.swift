@@ -122,7 +122,8 @@ public struct MatchingService: CRMService {
             return changes.count
         }
         let sync = ModelSync(replica: replica, siblings: siblings, interval: settings.modelSync, logger: logger)
-        return [ReplicaLoader(replica: replica, logger: logger, then: [profilesFollowers, products, sync, campaignSync])]
+        let closer: [any Service] = groups.map { [GroupClientsCloser(groups: $0)] } ?? []
+        return [ReplicaLoader(replica: replica, logger: logger, then: [profilesFollowers, products, sync, campaignSync] + closer)]
     }
 
     /// The decision log: the suitability handlers queue every decision into it, so it stops only

@@ -27,14 +27,7 @@ import Testing
         let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
         try await PartitionedMatchingTests.addProducts(to: products)
         let customers = (1...24).map { String(format: "G%06d", $0) }
-        for (index, id) in customers.enumerated() {
-            let (upsert, assess) = PartitionedMatchingTests.customer(id, index: index)
-            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, upsert)
-            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.recordAssessment, assess)
-        }
-        let (views, contacts) = PartitionedMatchingTests.behaviour(customers, round: 1, now: Int64(Date().timeIntervalSince1970 * 1_000))
-        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestProductViews, views)
-        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, contacts)
+        try await PartitionedMatchingTests.loadCustomers(customers, into: profiles)
 
         // The groups' ports are held until their replicas start on them; the whole replica on any.
         let reservedFirst = try ReservedPort(), reservedSecond = try ReservedPort()
@@ -120,6 +113,9 @@ import Testing
         }
         let settled = try #require(try await report(other))
         #expect(settled.targets == 6 && settled.untargetedEligible > 0, "\(settled)")
+        // A group's replica stops cleanly on SIGTERM (its clients of the other groups closed after the drain).
+        await one.close()
+        #expect(firstProcess.terminate() == 0)
 
     }
 }

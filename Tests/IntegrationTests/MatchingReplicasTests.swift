@@ -25,14 +25,7 @@ import Testing
         let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
         try await PartitionedMatchingTests.addProducts(to: products)
         let customers = (1...20).map { String(format: "K%06d", $0) }
-        for (index, id) in customers.enumerated() {
-            let (upsert, assess) = PartitionedMatchingTests.customer(id, index: index)
-            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, upsert)
-            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.recordAssessment, assess)
-        }
-        let (views, contacts) = PartitionedMatchingTests.behaviour(customers, round: 1, now: Int64(Date().timeIntervalSince1970 * 1_000))
-        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestProductViews, views)
-        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, contacts)
+        try await PartitionedMatchingTests.loadCustomers(customers, into: profiles)
 
         // Each replica lists the other: the second's port is held until it starts on it.
         let reserved = try ReservedPort()

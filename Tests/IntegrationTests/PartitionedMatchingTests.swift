@@ -85,6 +85,19 @@ import Testing
         return (.with { $0.events = views }, .with { $0.events = contacts })
     }
 
+    /// Each customer's record and assessment (``customer(_:index:)``) and a round of views and
+    /// contacts (``behaviour(_:round:now:)``), through `profiles`.
+    static func loadCustomers(_ customers: [String], into profiles: RPCClient) async throws {
+        for (index, id) in customers.enumerated() {
+            let (upsert, assess) = customer(id, index: index)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, upsert)
+            _ = try await profiles.unary(Crm_Profiles_V1_Profiles.recordAssessment, assess)
+        }
+        let (views, contacts) = behaviour(customers, round: 1, now: Int64(Date().timeIntervalSince1970 * 1_000))
+        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestProductViews, views)
+        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, contacts)
+    }
+
     /// A logistic model reading only the customer's behaviour towards the family: scores differ by
     /// how many views and contacts the copy holds, so a view lost or applied twice changes a list.
     static func model() throws -> Crm_Matching_V1_ExportModelResponse {

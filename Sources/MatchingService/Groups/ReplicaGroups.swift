@@ -2,6 +2,7 @@ import CRMPartitions
 import CRMRPC
 import CRMServiceHost
 import Foundation
+import ServiceLifecycle
 
 /// This replica's place among matching's partition groups (docs/partitioning.md §9), and a client
 /// for each other group.
@@ -169,5 +170,16 @@ final class ReplicaGroups: Sendable {
 
     func close() async {
         for group in others { await group.client.close() }
+    }
+}
+
+/// Closes the other groups' clients at shutdown: background services stop once the server has
+/// drained, so the handlers that forwarded and merged through them have stopped by then.
+struct GroupClientsCloser: Service {
+    let groups: ReplicaGroups
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await groups.close()
     }
 }
