@@ -116,6 +116,26 @@ import Testing
         // A group's replica stops cleanly on SIGTERM (its clients of the other groups closed after the drain).
         await one.close()
         #expect(firstProcess.terminate() == 0)
+        // With group 0 down, group 1 still answers for its own customers; a call for group 0's
+        // customers, or across both groups, fails UNAVAILABLE (retryable), naming the group — never
+        // a list that looks complete without it.
+        var answered = 0, unavailable = 0
+        for id in customers {
+            let whole = try await all.unary(Crm_Matching_V1_Matching.recommendProducts, .with { $0.customerID = id })
+            do {
+                let answer = try await other.unary(Crm_Matching_V1_Matching.recommendProducts, .with { $0.customerID = id })
+                #expect(answer == whole, "\(id) answered by group 1 as by the whole replica")
+                answered += 1
+            } catch let error as RPCError where error.code == .unavailable {
+                unavailable += 1
+            }
+        }
+        #expect(answered == counts[1] && unavailable == counts[0], "answered \(answered), unavailable \(unavailable), groups hold \(counts)")
+        await #expect {
+            _ = try await other.unary(Crm_Matching_V1_Matching.targetCustomers, .with { $0.productCode = "B001"; $0.k = 5 })
+        } throws: { error in
+            (error as? RPCError)?.code == .unavailable && (error as? RPCError)?.message.contains("matching group 0") == true
+        }
 
     }
 }
