@@ -97,7 +97,7 @@ import Testing
                 (try? await replica.unary(Crm_Matching_V1_Matching.getCampaign, .with { $0.campaignID = "SPLIT" }).campaign) == created
             }
         }
-        // A contact through the group that does not hold the customer is recorded by the one that does.
+        // A contact through either group: recorded where called, carried to every replica by the campaign logs.
         let target = try #require(listed.first { !customers.isEmpty && $0.rank == 1 })
         for replica in [one, other] {
             _ = try await replica.unary(Crm_Matching_V1_Matching.recordCampaignContact, .with {

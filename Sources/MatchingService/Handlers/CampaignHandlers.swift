@@ -25,9 +25,12 @@ struct CampaignHandlers: Sendable {
         router.unary(Crm_Matching_V1_Matching.recordCampaignContact,
                      policy: .roles(MatchingRoles.marketing, MatchingRoles.headOffice, MatchingRoles.workbench),
                      audit: .customers { [$0.contact.customerID] }) { request, context in
-            // Recorded by the customer's matching group, which checks a workbench's book against
-            // its copy; the campaign logs carry it to every replica.
-            if let group = replica.groups?.forwarding(customerID: request.contact.customerID, context: context) {
+            // Recorded where it is called (the store holds every campaign's target list, and the
+            // campaign logs carry the contact to every replica), so a report asked of the same
+            // replica counts it at once; a workbench's contact is recorded by the customer's
+            // matching group, whose copy knows the customer's manager.
+            let scoped = ((try? CustomerScope.scopedManager(context.principal, field: "contact.customer_id")) ?? nil) != nil
+            if scoped, let group = replica.groups?.forwarding(customerID: request.contact.customerID, context: context) {
                 return try await group.unary(Crm_Matching_V1_Matching.recordCampaignContact, request,
                                              options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
             }
