@@ -10,7 +10,7 @@ import Testing
 /// demo waits for each owner's feeds to be read to their end. Two of the four owners keep a file
 /// per partition (`partitions.storage = file-per-partition`): calls are routed among their files,
 /// and matching and compensation follow each of those partitions' own feed and log. Matching runs
-/// as two partition groups of one replica each, the first of which the demo asks: it trains the
+/// as two partition groups of two replicas each, the first of which the demo asks: it trains the
 /// model across both groups (each builds its own customers' rows, choices and evaluation part),
 /// target lists and campaigns merge both groups' parts, a customer of the other group is forwarded
 /// there, products' suitability checks reach either replica. Only the model's version (which
@@ -63,8 +63,8 @@ struct DemoStack {
     let processes: [ServiceProcess]
     let topology: URL
 
-    /// `matchingGroups` (with several owners): matching split into two partition groups beside a
-    /// replica in no group (docs/partitioning.md §9).
+    /// `matchingGroups` (with several owners): matching split into two partition groups of two
+    /// replicas each (docs/partitioning.md §9).
     static func start(in workDir: URL, owners: Int, partitions: Int, matchingGroups: Bool = false) async throws -> DemoStack {
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         var processes: [ServiceProcess] = []
@@ -93,20 +93,21 @@ struct DemoStack {
             var replicas = [matching]
             var groups: [(partitions: String, replicas: [String])] = []
             if let map, matchingGroups {
-                // Two groups of one replica each, on ports held until they start (each names the
-                // other and both are in the topology first); the demo asks the first, which trains
-                // across both.
-                let reserved = [try ReservedPort(), try ReservedPort()]
+                // Two groups of two replicas each (services/topology-partitioned.json's shape), on
+                // ports held until they start (each names the others, and all are in the topology
+                // first); the demo asks the first, which trains across both groups.
+                let reserved = try (0..<4).map { _ in try ReservedPort() }
                 let endpoints = reserved.map { "127.0.0.1:\($0.port)" }
-                groups = [("0-\(partitions / 2 - 1)", [endpoints[0]]), ("\(partitions / 2)-\(partitions - 1)", [endpoints[1]])]
+                groups = [("0-\(partitions / 2 - 1)", Array(endpoints[0..<2])), ("\(partitions / 2)-\(partitions - 1)", Array(endpoints[2..<4]))]
                 try map.write(endpoints: profilesEndpoints, services: ["products": ["127.0.0.1:\(products.port)"], "matching": endpoints],
                               matchingGroups: groups)
-                replicas = [matching, ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-1")]
-                processes.append(replicas[1])
+                replicas = [matching] + (1..<4).map { ServiceProcess(service: "matching", workDir: workDir, name: "matching-\($0)") }
+                processes += replicas.dropFirst()
                 for (index, replica) in replicas.enumerated() {
                     reserved[index].release()
+                    let siblings = endpoints.enumerated().filter { $0.offset != index }.map(\.element)
                     try await replica.start(port: reserved[index].port, peers: ["profiles": profiles[0].port, "products": products.port],
-                                            arguments: ["--peer", "matching=\(endpoints[1 - index])", "--setting", "groups.topology=\(map.url.path)",
+                                            arguments: ["--peer", "matching=\(siblings.joined(separator: ","))", "--setting", "groups.topology=\(map.url.path)",
                                                         "--setting", "groups.replica=\(endpoints[index])"])
                 }
             } else {

@@ -73,8 +73,11 @@ extension ModelTrainer {
         return cells
     }
 
-    /// The month's training rows of this replica's customers, in customer order.
+    /// The month's training rows of this replica's customers, in customer order. The month-end is
+    /// fetched first if missing: the trainer's calls to a group of several replicas rotate among
+    /// them, so the replica asked for rows need not be the one that prepared.
     func rows(_ month: BusinessMonth, keep: Double, seed: UInt64, choice: ProductChoice) async throws -> [PartRow] {
+        try await ensureSnapshots([month])
         let families = replica.memory.withLock { memory in memory.catalog.mapValues { $0.family } }
         let positives = Self.familyPurchases(try await purchases(in: month), families: families)
         let plan = try await MonthRows.plan(month, replica: replica, choice: choice)
