@@ -238,16 +238,10 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         try JSONSerialization.data(withJSONObject: topology).write(to: topologyFile)
         var replicas: [(process: ServiceExecutable, port: Int)] = []
         for index in 0..<groups {
-            let name = "matching-g\(index)-of-\(groups)"
-            let process = try ServiceExecutable(executable: executable, directory: base, name: name, configuration: [
-                "tokens": [
-                    ["sha256": TokenAuthenticator.hash(token: token), "principal": ["name": "bench", "roles": ["admin"], "attributes": [String: String]()]],
-                    ["sha256": TokenAuthenticator.hash(token: peerToken), "principal": ["name": "matching", "roles": ["service"], "attributes": [String: String]()]],
-                ],
-                "peers": peers.mapValues { ["127.0.0.1:\($0)"] }.merging(["matching": endpoints.enumerated().filter { $0.offset != index }.map(\.element)]) { $1 },
-                "peerToken": peerToken,
-                "settings": settings.merging(["groups.topology": topologyFile.path, "groups.replica": endpoints[index]]) { $1 },
-            ])
+            let process = try ServiceExecutable(
+                executable: executable, directory: base, name: "matching-g\(index)-of-\(groups)", adminTokenHash: TokenAuthenticator.hash(token: token),
+                peerToken: peerToken, peers: peers, siblings: endpoints.enumerated().filter { $0.offset != index }.map(\.element),
+                settings: settings.merging(["groups.topology": topologyFile.path, "groups.replica": endpoints[index]]) { $1 })
             reserved[index].release()
             replicas.append((process, try await process.start(port: reserved[index].port)))
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMRPC
 import CRMServiceHost
 import Foundation
 
@@ -12,11 +13,16 @@ final class ServiceExecutable: @unchecked Sendable {
     let name: String
     let process = Process()
 
-    /// A matching replica whose peers are the benchmark's in-process services.
-    convenience init(executable: String, directory: URL, adminTokenHash: String, peerToken: String, peers: [String: Int], settings: [String: String]) throws {
-        try self.init(executable: executable, directory: directory, name: "matching", configuration: [
-            "tokens": [["sha256": adminTokenHash, "principal": ["name": "bench", "roles": ["admin"], "attributes": [String: String]()]]],
-            "peers": peers.mapValues { ["127.0.0.1:\($0)"] },
+    /// A matching replica whose peers are the benchmark's in-process services, and `siblings`
+    /// (other replicas, `host:port`), which call it with `peerToken` as a service.
+    convenience init(executable: String, directory: URL, name: String = "matching", adminTokenHash: String, peerToken: String,
+                     peers: [String: Int], siblings: [String] = [], settings: [String: String]) throws {
+        try self.init(executable: executable, directory: directory, name: name, configuration: [
+            "tokens": [
+                ["sha256": adminTokenHash, "principal": ["name": "bench", "roles": ["admin"], "attributes": [String: String]()]],
+                ["sha256": TokenAuthenticator.hash(token: peerToken), "principal": ["name": "matching", "roles": ["service"], "attributes": [String: String]()]],
+            ],
+            "peers": peers.mapValues { ["127.0.0.1:\($0)"] }.merging(siblings.isEmpty ? [:] : ["matching": siblings]) { $1 },
             "peerToken": peerToken,
             "settings": settings,
         ])

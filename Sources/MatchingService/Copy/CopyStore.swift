@@ -55,10 +55,12 @@ enum CopyStore {
 
     // MARK: Profiles
 
-    /// Applies one page of the profiles feed. Dimension deltas are merged into the stored
-    /// dimensions (the feed sends only what changed), which are kept in the positional form.
-    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent], positions: DimensionPositions, feed: String) throws {
-        guard let last = changes.last else { return }
+    /// Applies one page of the profiles feed and moves `feed`'s cursor to `sequence`, the page's
+    /// last position (a matching group's replica applies only its customers' changes of a page).
+    /// Dimension deltas are merged into the stored dimensions (the feed sends only what changed),
+    /// which are kept in the positional form.
+    static func applyProfiles(_ db: Database, _ changes: [Crm_Profiles_V1_ChangeEvent], positions: DimensionPositions, feed: String,
+                              through sequence: UInt64) throws {
         for change in changes {
             switch change.kind {
             case .customerCreated, .customerUpdated, .statusChanged:
@@ -84,7 +86,7 @@ enum CopyStore {
                 continue
             }
         }
-        try setCursor(db, feed, last.sequence)
+        try setCursor(db, feed, sequence)
     }
 
     /// Merges a delta into the stored dimensions. The numbers end in the positional form whatever
@@ -205,7 +207,6 @@ enum CopyStore {
 
     // MARK: Loading the index
 
-    /// Rebuilds the in-memory index from the copy.
     /// Deletes the copied customers (and their month-end snapshots) `keeping` refuses, each table
     /// in one pass; returns how many customers. Their views and contacts stay: without the
     /// customer they are never read.
@@ -221,6 +222,7 @@ enum CopyStore {
         return dropped
     }
 
+    /// Rebuilds the in-memory index from the copy.
     static func load(_ db: Database, into memory: inout ReplicaMemory) throws {
         if let (dimensions, schemes) = try dictionary(db) {
             memory.setDictionary(dimensions: dimensions.dimensions, schemes: schemes.schemes)

@@ -157,10 +157,7 @@ final class Replica: Sendable {
         guard let last = page.last else { return }
         let changes = groups == nil ? page : page.filter { holds(customerID: $0.customerID) }
         let positions = memory.withLock { $0.positions }
-        try await database.write { db in
-            try CopyStore.applyProfiles(db, changes, positions: positions, feed: feed)
-            try CopyStore.setCursor(db, feed, last.sequence)
-        }
+        try await database.write { db in try CopyStore.applyProfiles(db, changes, positions: positions, feed: feed, through: last.sequence) }
         memory.withLock { memory in
             for change in changes {
                 switch change.kind {

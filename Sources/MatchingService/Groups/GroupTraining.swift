@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMPropensity
 import CRMProtos
 import CRMRPC
@@ -170,27 +171,10 @@ struct GroupParts: Sendable {
     }
 
     /// The groups' rows in customer order (the snapshot store's: the ids' bytes), each customer's
-    /// rows as its group gave them (families ascending). A customer is in one group only.
+    /// rows as its group gave them (families ascending): a customer is in one group only, so the
+    /// rows of one id never come from two inputs, and ``PartitionMerge`` keeps each input's order.
     static func merged(_ parts: [[PartRow]]) -> [PartRow] {
-        var positions = [Int](repeating: 0, count: parts.count)
-        var merged: [PartRow] = []
-        merged.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        while true {
-            var best: Int?
-            for (part, position) in positions.enumerated() where position < parts[part].count {
-                if let current = best {
-                    if parts[part][position].customerID.utf8.lexicographicallyPrecedes(parts[current][positions[current]].customerID.utf8) { best = part }
-                } else {
-                    best = part
-                }
-            }
-            guard let part = best else { return merged }
-            let customer = parts[part][positions[part]].customerID
-            while positions[part] < parts[part].count, parts[part][positions[part]].customerID == customer {
-                merged.append(parts[part][positions[part]])
-                positions[part] += 1
-            }
-        }
+        PartitionMerge.merge(parts, limit: .max) { $0.customerID.utf8.lexicographicallyPrecedes($1.customerID.utf8) }.rows
     }
 }
 

@@ -3,6 +3,7 @@ import CRMRPC
 import CRMServiceHost
 import Foundation
 import ServiceLifecycle
+import SwiftProtobuf
 
 /// This replica's place among matching's partition groups (docs/partitioning.md §9), and a client
 /// for each other group.
@@ -41,7 +42,8 @@ final class ReplicaGroups: Sendable {
     /// Metadata a replica sets when it asks another group's replica: answer from your own
     /// customers, do not forward or merge (honoured only from a service acting for a caller).
     static let groupLocalKey = "crm-group-local"
-    /// Metadata on a group-local StreamTargetCustomers: send at most this many (a campaign's size).
+    /// Metadata on a group-local TargetCustomers: the group's top this many, without reasons (a
+    /// campaign's list, up to its size rather than TargetCustomers' `k`).
     static let limitKey = "crm-group-limit"
     /// How long another group may take to answer its part.
     static let timeout = CallOptions.timeout(.seconds(30))
@@ -108,6 +110,15 @@ final class ReplicaGroups: Sendable {
         guard !customerID.isEmpty, !holds(customerID: customerID), !Self.isGroupLocal(context) else { return nil }
         let group = layout.group(ofCustomer: customerID)
         return others.first { $0.index == group }?.client
+    }
+
+    /// A call about one customer of another group, answered there for the same caller; nil when
+    /// this replica answers it (``forwarding(customerID:context:)``).
+    func forwarded<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: UnaryMethod<Request, Response>, _ request: Request, about customerID: String, context: CallContext
+    ) async throws -> Response? {
+        guard let group = forwarding(customerID: customerID, context: context) else { return nil }
+        return try await group.unary(method, request, options: options(forCallerOf: context))
     }
 
     /// Whether the call is another group's replica asking for this group's part.

@@ -30,9 +30,9 @@ struct CampaignHandlers: Sendable {
             // replica counts it at once; a workbench's contact is recorded by the customer's
             // matching group, whose copy knows the customer's manager.
             let scoped = ((try? CustomerScope.scopedManager(context.principal, field: "contact.customer_id")) ?? nil) != nil
-            if scoped, let group = replica.groups?.forwarding(customerID: request.contact.customerID, context: context) {
-                return try await group.unary(Crm_Matching_V1_Matching.recordCampaignContact, request,
-                                             options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
+            if scoped, let answer = try await replica.groups?.forwarded(Crm_Matching_V1_Matching.recordCampaignContact, request,
+                                                                        about: request.contact.customerID, context: context) {
+                return answer
             }
             return try await record(request, principal: context.principal)
         }

@@ -19,9 +19,9 @@ struct SuitabilityHandlers: Sendable {
                      policy: .roles(MatchingRoles.service, MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
                      audit: .customers { [$0.customerID] }) { request, context in
             // A customer of another matching group is decided (and logged) by that group.
-            if let group = replica.groups?.forwarding(customerID: request.customerID, context: context) {
-                return try await group.unary(Crm_Matching_V1_Matching.decideSuitability, request,
-                                             options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
+            if let answer = try await replica.groups?.forwarded(Crm_Matching_V1_Matching.decideSuitability, request, about: request.customerID,
+                                                                context: context) {
+                return answer
             }
             return try decide(request, principal: context.principal)
         }

@@ -41,9 +41,9 @@ struct TargetingHandlers: Sendable {
                      policy: .roles(MatchingRoles.website, MatchingRoles.workbench, MatchingRoles.headOffice, MatchingRoles.marketing),
                      audit: .customers { [$0.customerID] }) { request, context in
             // A customer of another matching group is answered by that group.
-            if let group = replica.groups?.forwarding(customerID: request.customerID, context: context) {
-                return try await group.unary(Crm_Matching_V1_Matching.recommendProducts, request,
-                                             options: replica.groups?.options(forCallerOf: context) ?? ReplicaGroups.timeout)
+            if let answer = try await replica.groups?.forwarded(Crm_Matching_V1_Matching.recommendProducts, request, about: request.customerID,
+                                                                context: context) {
+                return answer
             }
             return try recommend(request, principal: context.principal)
         }
@@ -54,19 +54,11 @@ struct TargetingHandlers: Sendable {
     /// its top `limit` without reasons.
     func targets(_ request: Crm_Matching_V1_TargetCustomersRequest, context: CallContext) async throws -> Crm_Matching_V1_TargetCustomersResponse {
         guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
+        // Another group asking for a campaign's list: its top `limit`, without reasons.
         let campaignLimit = ReplicaGroups.isGroupLocal(context) ? context.metadataValue(ReplicaGroups.limitKey).flatMap(Int.init) : nil
-        if let campaignLimit {
-            let (eligible, customers, version) = try ranked(productCode: request.productCode, limit: max(0, campaignLimit), explain: 0)
-            return .with {
-                $0.productCode = request.productCode
-                $0.modelVersion = version
-                $0.eligible = UInt64(eligible)
-                $0.customers = customers
-            }
-        }
-        guard request.k <= Self.maxK else { throw RPCError.invalidArgument(field: "k", "at most \(Self.maxK)") }
-        let k = request.k == 0 ? 100 : Int(request.k)
-        let (eligible, customers, version) = try ranked(productCode: request.productCode, limit: k, explain: k)
+        if campaignLimit == nil, request.k > Self.maxK { throw RPCError.invalidArgument(field: "k", "at most \(Self.maxK)") }
+        let k = campaignLimit.map { max(0, $0) } ?? (request.k == 0 ? 100 : Int(request.k))
+        let (eligible, customers, version) = try ranked(productCode: request.productCode, limit: k, explain: campaignLimit == nil ? k : 0)
         let own = Crm_Matching_V1_TargetCustomersResponse.with {
             $0.productCode = request.productCode
             $0.modelVersion = version

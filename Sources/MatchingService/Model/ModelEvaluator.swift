@@ -47,7 +47,7 @@ struct ModelEvaluator: Sendable {
         }
         // Each group ranks its own customers; the lists' first `top` merged are the first `top` of
         // one ranking of every customer, and the counts add up.
-        var parts = [try await self.parts(scorer: scorer, month: month, products: products, top: top)]
+        var parts = [try await self.parts(scorer: scorer, month: month, products: products, top: top, bought: bought)]
         if let groups {
             guard let export else { throw RPCError(.internal, "evaluating across matching groups needs the model to send them") }
             parts += try await groups.evaluation(month, products: products, top: top, model: export).map(\.products)
@@ -85,13 +85,18 @@ struct ModelEvaluator: Sendable {
     /// how many of them were eligible (MATCHing it on the month's first day) and bought it, and the
     /// first `top` of each ranking of them — the model's, a random one, richest first — all from
     /// what was known at the month's start (``MonthRows``, as training builds its rows).
-    func parts(scorer: Scorer, month: BusinessMonth, products: [String], top: Int) async throws -> [Crm_Matching_V1_GroupProductEvaluation] {
-        let bought = try await replica.database.read { db -> [String: Set<String>] in
-            var bought: [String: Set<String>] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT customer_id, product_code FROM purchase WHERE month = ?", arguments: [month.description]) {
-                bought[row[1], default: []].insert(row[0])
+    /// `bought` (each product's buyers in the month) when the caller has read it already.
+    func parts(scorer: Scorer, month: BusinessMonth, products: [String], top: Int,
+               bought known: [String: Set<String>]? = nil) async throws -> [Crm_Matching_V1_GroupProductEvaluation] {
+        var bought = known ?? [:]
+        if known == nil {
+            bought = try await replica.database.read { db in
+                var bought: [String: Set<String>] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT customer_id, product_code FROM purchase WHERE month = ?", arguments: [month.description]) {
+                    bought[row[1], default: []].insert(row[0])
+                }
+                return bought
             }
-            return bought
         }
         let plan = try await MonthRows.plan(month, replica: replica, choice: scorer.choice)
         let day = month.firstDay

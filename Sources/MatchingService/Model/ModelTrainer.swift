@@ -101,6 +101,7 @@ struct ModelTrainer: Sendable {
 
         // 1. Month-end snapshots (fetched from profiles once, then kept); with matching groups every
         // group fetches its own customers' and counts the cells it could sell, for the negatives' share.
+        let groupParts = self.groupParts
         try await ensureSnapshots(needed, progress: progress, stages: stages)
         let otherSellable = try await groupParts?.prepare(needed) ?? [:]
         for index in needed.indices {

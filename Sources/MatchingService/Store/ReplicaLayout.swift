@@ -36,6 +36,8 @@ enum ReplicaLayout {
             }
         }
         guard let current, let groups else { return 0 }
+        // The same layout as recorded: nothing of another group was ever kept (a restart scans nothing).
+        if let recorded, recorded.count == current.count, recorded.partitions == current.partitions { return 0 }
         let dropped = try CopyStore.dropCustomers(db, keeping: { groups.holds(customerID: $0) })
         try db.execute(sql: "INSERT INTO replica_layout (id, partition_count, partitions) VALUES (1, ?, ?) "
                        + "ON CONFLICT(id) DO UPDATE SET partition_count = excluded.partition_count, partitions = excluded.partitions",
