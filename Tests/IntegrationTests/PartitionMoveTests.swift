@@ -264,7 +264,12 @@ import Testing
                 $0.partition = .with { $0.number = UInt32(Self.moving) }
             }).collect()
             #expect(events.map(\.trade.idempotencyKey) == ["hup-1"])
-            #expect(!FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path))
+            // The old owner routes by the new map first and deletes the moved file just after,
+            // once it has asked the new owner (``PartitionMoves``): wait for that, with a ceiling.
+            let oldFile = workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite").path
+            let clock = ContinuousClock(), ceiling = clock.now + .seconds(60)
+            try await waitUntil(every: .milliseconds(20)) { !FileManager.default.fileExists(atPath: oldFile) || clock.now > ceiling }
+            #expect(!FileManager.default.fileExists(atPath: oldFile))
             #expect(FileManager.default.fileExists(atPath: workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite").path))
             for client in clients { await client.close() }
         }

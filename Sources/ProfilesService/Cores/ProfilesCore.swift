@@ -36,15 +36,23 @@ final class ProfilesCore: Sendable {
         updater.finish()
     }
 
+    /// `pacing` is shared by the updaters of a process's partition files (``DimensionUpdater``):
+    /// they then take turns, and split a step's computing over the cores only when it is large,
+    /// since the other files' updaters already use them.
     init(partition: Int?, database: DatabasePool, classifier: Classifier, schema: RuleSchema, logger: Logger,
-         onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
+         pacing: AsyncGate? = nil, onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
         self.partition = partition
         self.database = database
         self.customers = CustomerStore(database: database)
         self.events = EventStore(database: database)
         self.index = DimensionIndex(schema: schema)
-        self.updater = DimensionUpdater(database: database, classifier: classifier, index: index, logger: logger, onNewDay: onNewDay)
+        self.updater = DimensionUpdater(database: database, classifier: classifier, index: index, logger: logger,
+                                        parallelFrom: pacing == nil ? 64 : Self.pacedParallelFrom, pacing: pacing, onNewDay: onNewDay)
     }
+
+    /// Customers in a paced file's step from which its computing is split over the cores (a
+    /// catch-up after a restart, a rollover page), not the few a live batch brings each file.
+    static let pacedParallelFrom = 2_000
 
     /// What the core's handlers need beside the core itself.
     struct Shared: Sendable {

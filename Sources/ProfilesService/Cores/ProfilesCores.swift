@@ -52,6 +52,9 @@ final class ProfilesCores: BusinessDayKeeper {
     private let schema: RuleSchema
     private let logger: Logger
     private let days: DayAnnouncer
+    /// The turns the partition files' updaters take: one catch-up per core at a time (file per
+    /// partition; ``DimensionUpdater``).
+    private let updaterPacing = AsyncGate(slots: ProcessInfo.processInfo.activeProcessorCount)
     /// Cores whose updater should start: the initial ones, then every adopted one (``PartitionUpdaters``).
     let starts: AsyncStream<ProfilesCore>
     private let startsContinuation: AsyncStream<ProfilesCore>.Continuation
@@ -113,7 +116,7 @@ final class ProfilesCores: BusinessDayKeeper {
         var coreLogger = logger
         coreLogger[metadataKey: "partition"] = "\(partition)"
         return ProfilesCore(partition: partition, database: database, classifier: classifier, schema: schema, logger: coreLogger,
-                            onNewDay: { [weak self] day in
+                            pacing: updaterPacing, onNewDay: { [weak self] day in
                                 guard let self else { return }
                                 self.days.announce(day, from: partition, to: self.all.filter { $0.partition != partition })
                             })

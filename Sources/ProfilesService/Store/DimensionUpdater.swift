@@ -64,6 +64,13 @@ final class DimensionUpdater: Service, Sendable {
     let customersPerStep: Int
     /// Customers in a step from which their computing is split over the cores.
     let parallelFrom: Int
+    /// Shared by every partition file's updater of a process (file per partition): at most one
+    /// catch-up per core runs at a time. Without it each ingested batch woke every file's updater
+    /// at once — 64 small steps, each a read, a fold and a commit, fighting for two cores (5× the
+    /// CPU per event of one file, BENCHMARKS.md "Ingestion into a file per partition"); a file
+    /// waiting for its turn gathers more events, so its next step folds them together. nil: run
+    /// whenever woken (one file).
+    private let pacing: AsyncGate?
 
     /// Told each time this store's own events (or an adoption) move the business day on: how the
     /// other partition files of the process follow it (``ProfilesCores``).
@@ -71,8 +78,9 @@ final class DimensionUpdater: Service, Sendable {
 
     init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger,
          eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep, parallelFrom: Int = 64,
-         onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
+         pacing: AsyncGate? = nil, onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
         self.onNewDay = onNewDay
+        self.pacing = pacing
         self.parallelFrom = parallelFrom
         self.eventsPerStep = eventsPerStep
         self.customersPerStep = customersPerStep
@@ -104,15 +112,24 @@ final class DimensionUpdater: Service, Sendable {
                 self.indexedThrough.withLock { $0 = loadedFrom }
                 self.know(loadedFrom.businessDay)
                 self.logger.info("dimension index loaded", metadata: ["customers": "\(self.index.count)"])
-                try await self.catchUp()
+                try await self.pacedCatchUp()
                 for await _ in self.wakeStream {
-                    try await self.catchUp()
+                    try await self.pacedCatchUp()
                 }
             }
         } catch {
             // A step interrupted by the shutdown is a normal end, not a failure of the service.
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             throw error
+        }
+    }
+
+    /// The run loop's catch-up, in its turn among the process's updaters when they are paced.
+    private func pacedCatchUp() async throws {
+        if let pacing {
+            _ = try await pacing.run { try await self.catchUp() }
+        } else {
+            try await catchUp()
         }
     }
 
@@ -519,15 +536,24 @@ final class DimensionUpdater: Service, Sendable {
     }
 }
 
-/// Runs async work one caller at a time, in arrival order (an async mutex: an actor alone would
-/// let a second caller in at the first one's first suspension).
+/// Runs async work at most `slots` callers at a time (one by default: an async mutex, where an
+/// actor alone would let a second caller in at the first one's first suspension), the waiting
+/// ones in arrival order.
 final class AsyncGate: Sendable {
     private struct State {
-        var busy = false
+        var busy = 0
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
+    private let slots: Int
+
+    init(slots: Int = 1) {
+        self.slots = max(1, slots)
+    }
+
+    /// Callers waiting for a slot now.
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
 
     func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await acquire()
@@ -538,11 +564,11 @@ final class AsyncGate: Sendable {
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state -> Bool in
-                if state.busy {
+                if state.busy >= slots {
                     state.waiting.append(continuation)
                     return false
                 }
-                state.busy = true
+                state.busy += 1
                 return true
             }
             if ready { continuation.resume() }
@@ -552,9 +578,10 @@ final class AsyncGate: Sendable {
     private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiting.isEmpty {
-                state.busy = false
+                state.busy -= 1
                 return nil
             }
+            // The slot passes straight to the first waiting caller.
             return state.waiting.removeFirst()
         }
         next?.resume()
