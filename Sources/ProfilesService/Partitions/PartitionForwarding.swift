@@ -154,8 +154,14 @@ struct PartitionForwarding: Sendable {
         let path = method.path
         router.intercept(path) { payload, context, next in
             try routing.admit(context)
-            guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let map = routing.map
+            // All of it this process's, in its one store (a map-aware client's part, a forwarded
+            // part): to the handler as it came, decoded once there (``BatchCustomerIDs``).
+            let own = routing.ownName
+            if !local.isSplit, let ids = BatchCustomerIDs.scan(payload), ids.allSatisfy({ map.owner(ofCustomer: $0) == own }) {
+                return try await next(payload, context)
+            }
+            guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
             let positions = map.positionsByOwner(request.events.lazy.map(\.customerID))
             let onlyOwn = positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil)
             if onlyOwn && !local.isSplit { return try await next(payload, context) }
