@@ -14,7 +14,7 @@ import Testing
     @Test func everyIngestionKindGivesItsEventsIDs() throws {
         func check<Request: SwiftProtobuf.Message>(_ request: Request, _ expected: [String]) throws {
             let payload: Data = try request.serializedData()
-            #expect(BatchCustomerIDs.scan(payload) == expected, "\(Request.protoMessageName)")
+            #expect(BatchCustomerIDs.scan(payload)?.ids == expected, "\(Request.protoMessageName)")
         }
         let ids = Self.ids
         try check(Crm_Profiles_V1_IngestTradesRequest.with { request in
@@ -61,7 +61,32 @@ import Testing
         let data = Data(payload)
         let decoded = try Crm_Profiles_V1_IngestTradesRequest(serializedBytes: data)
         #expect(decoded.events.map(\.customerID) == ["C1", "C2", ""])
-        #expect(BatchCustomerIDs.scan(data) == decoded.events.map(\.customerID))
+        #expect(BatchCustomerIDs.scan(data)?.ids == decoded.events.map(\.customerID))
+    }
+
+    /// A part cut from the bytes decodes to the same events as the part encoded again, in the
+    /// order asked, for parts of every size, and for a batch that is a slice of larger bytes.
+    @Test func partsCutFromTheBytesAreTheEventsAsked() throws {
+        let request = Crm_Profiles_V1_IngestTradesRequest.with { request in
+            request.events = (0..<40).map { index in
+                .with {
+                    $0.idempotencyKey = "T\(index)"; $0.customerID = Self.ids[index % Self.ids.count]
+                    $0.quantity = Int64(index * 1_000); $0.sector = String(repeating: "s", count: index * 7)
+                }
+            }
+        }
+        let whole: Data = try request.serializedData()
+        let sliced = (Data([0xff, 0xff]) + whole).dropFirst(2)
+        for payload in [whole, sliced] {
+            let batch = try #require(BatchCustomerIDs.scan(payload))
+            #expect(batch.ids == request.events.map(\.customerID))
+            for positions in [[], [0], [39], [3, 1, 2], Array(stride(from: 0, to: 40, by: 3)), Array(0..<40)] {
+                var expected = request
+                expected.events = positions.map { request.events[$0] }
+                let part = try Crm_Profiles_V1_IngestTradesRequest(serializedBytes: BatchCustomerIDs.part(of: payload, batch, positions: positions))
+                #expect(part == expected, "\(positions)")
+            }
+        }
     }
 
     /// Cut anywhere, a batch gives nil or, where the cut falls between events, the ids before it
@@ -75,7 +100,7 @@ import Testing
         for length in 0..<payload.count {
             let cut = payload.prefix(length)
             let decoded = try? Crm_Profiles_V1_IngestTradesRequest(serializedBytes: cut)
-            if let ids = BatchCustomerIDs.scan(Data(cut)) {
+            if let ids = BatchCustomerIDs.scan(Data(cut))?.ids {
                 #expect(ids == decoded?.events.map(\.customerID), "cut at \(length)")
                 cutsBetweenEvents += 1
             }

@@ -13,20 +13,30 @@ import Foundation
 /// Every ingestion request has the same shape (proto/crm/profiles/v1/profiles.proto): `repeated
 /// <Kind>Event events = 1`, and each event kind has `string customer_id = 2`.
 enum BatchCustomerIDs {
+    /// A batch as read from its bytes.
+    struct Batch: Equatable {
+        /// Each event's `customer_id` in order.
+        var ids: [String]
+        /// Where each event's field (key, length and the event) lies in the bytes, by offset.
+        var fields: [Range<Int>]
+    }
+
     /// Each event's `customer_id` in order (the last one written when an event carries several, as
     /// a decoder keeps; "" when it carries none), or nil when the bytes are not a well-formed
     /// message of that shape — the caller then decodes, and the decoder says what is wrong.
-    static func scan(_ payload: Data) -> [String]? {
-        payload.withUnsafeBytes { bytes -> [String]? in
-            var ids: [String] = []
+    static func scan(_ payload: Data) -> Batch? {
+        payload.withUnsafeBytes { bytes -> Batch? in
+            var batch = Batch(ids: [], fields: [])
             var request = WireFields(bytes, from: 0, to: bytes.count)
             while !request.atEnd {
+                let fieldStart = request.offset
                 guard let key = request.key() else { return nil }
                 guard key.field == 1, key.wireType == WireFields.lengthDelimited else {
                     guard request.skip(wireType: key.wireType) else { return nil }
                     continue
                 }
                 guard let event = request.lengthDelimited() else { return nil }
+                batch.fields.append(fieldStart..<event.upperBound)
                 var fields = WireFields(bytes, from: event.lowerBound, to: event.upperBound)
                 var customer: Range<Int>?
                 while !fields.atEnd {
@@ -38,10 +48,21 @@ enum BatchCustomerIDs {
                         guard fields.skip(wireType: key.wireType) else { return nil }
                     }
                 }
-                ids.append(customer.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? "")
+                batch.ids.append(customer.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) } ?? "")
             }
-            return ids
+            return batch
         }
+    }
+
+    /// The request of the events at `positions` (in that order), cut from the batch's own bytes:
+    /// what encoding a copy of the request holding only those events gave, without encoding it
+    /// (the request's other fields — there are none in the contract — are left out).
+    static func part(of payload: Data, _ batch: Batch, positions: [Int]) -> Data {
+        var part = Data(capacity: positions.reduce(0) { $0 + batch.fields[$1].count })
+        payload.withUnsafeBytes { bytes in
+            for position in positions { part.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[batch.fields[position]])) }
+        }
+        return part
     }
 }
 
@@ -61,6 +82,9 @@ private struct WireFields {
     }
 
     var atEnd: Bool { position >= end }
+
+    /// Where the next field starts.
+    var offset: Int { position }
 
     /// A field's key: its number (1 or more) and wire type.
     mutating func key() -> (field: UInt64, wireType: UInt64)? {

@@ -158,10 +158,13 @@ struct PartitionForwarding: Sendable {
             // All of it this process's, in its one store (a map-aware client's part, a forwarded
             // part): to the handler as it came, decoded once there (``BatchCustomerIDs``).
             let own = routing.ownName
-            if !local.isSplit, let ids = BatchCustomerIDs.scan(payload), ids.allSatisfy({ map.owner(ofCustomer: $0) == own }) {
+            let scanned = BatchCustomerIDs.scan(payload)
+            if !local.isSplit, let scanned, scanned.ids.allSatisfy({ map.owner(ofCustomer: $0) == own }) {
                 return try await next(payload, context)
             }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context) }
+            // Each part is cut from the batch's bytes rather than encoded again, when they read as the decoder read them.
+            let cuttable = scanned.map { $0.ids.count == request.events.count } ?? false
             let positions = map.positionsByOwner(request.events.lazy.map(\.customerID))
             let onlyOwn = positions.isEmpty || (positions.count == 1 && positions[routing.ownName] != nil)
             if onlyOwn && !local.isSplit { return try await next(payload, context) }
@@ -190,9 +193,16 @@ struct PartitionForwarding: Sendable {
             }
             let total = try await withThrowingTaskGroup(of: Crm_Profiles_V1_IngestResponse.self) { group in
                 for (owner, partition, part) in parts {
-                    var subset = request
-                    subset.events = part.map { request.events[$0] }
-                    let partPayload = part.count == request.events.count ? payload : try subset.serializedData()
+                    let partPayload: Data
+                    if part.count == request.events.count {
+                        partPayload = payload
+                    } else if cuttable, let scanned {
+                        partPayload = BatchCustomerIDs.part(of: payload, scanned, positions: part)
+                    } else {
+                        var subset = request
+                        subset.events = part.map { request.events[$0] }
+                        partPayload = try subset.serializedData()
+                    }
                     let partitions = PartitionSet(part.map { routing.partition(of: request.events[$0].customerID) })
                     group.addTask {
                         do {
