@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMWire
 import Foundation
 import GRDB
 
@@ -50,7 +51,7 @@ struct SnapshotRow: Sendable {
         var categoryPositions: [UInt32] = []
         var categoryValues: [String] = []
         try bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
-            var reader = WireReader(buffer: buffer, from: 0, to: buffer.count)
+            var reader = WireCursor(buffer: buffer, from: 0, to: buffer.count)
             while !reader.atEnd {
                 let (field, type) = try reader.tag()
                 switch (field, type) {
@@ -141,84 +142,6 @@ struct SnapshotRow: Sendable {
         mostViewedType = mostViewed
         largestFamily = largest
         self.asOf = asOf
-    }
-
-    /// A cursor over protobuf's binary form (varints, 64-bit and length-delimited fields).
-    struct WireReader {
-        let buffer: UnsafeRawBufferPointer
-        var offset: Int
-        let end: Int
-
-        init(buffer: UnsafeRawBufferPointer, from: Int, to end: Int) {
-            self.buffer = buffer
-            offset = from
-            self.end = end
-        }
-
-        var atEnd: Bool { offset >= end }
-
-        mutating func varint() throws -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard offset < end, shift < 64 else { throw SnapshotError.truncated }
-                let byte = buffer[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7f) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-        }
-
-        mutating func tag() throws -> (field: UInt64, type: UInt64) {
-            let key = try varint()
-            return (key >> 3, key & 7)
-        }
-
-        mutating func fixed64() throws -> UInt64 {
-            guard offset + 8 <= end else { throw SnapshotError.truncated }
-            var value: UInt64 = 0
-            for index in 0..<8 { value |= UInt64(buffer[offset + index]) << (8 * UInt64(index)) }
-            offset += 8
-            return value
-        }
-
-        /// The next length-delimited field's extent, and moves past it.
-        mutating func lengthDelimited() throws -> Range<Int> {
-            let length = try varint()
-            guard length <= UInt64(end - offset) else { throw SnapshotError.truncated }
-            let start = offset
-            offset += Int(length)
-            return start..<offset
-        }
-
-        mutating func nested() throws -> WireReader {
-            let range = try lengthDelimited()
-            return WireReader(buffer: buffer, from: range.lowerBound, to: range.upperBound)
-        }
-
-        mutating func string() throws -> String {
-            let range = try lengthDelimited()
-            return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[range]), as: UTF8.self)
-        }
-
-        mutating func withString<T>(_ body: (String) -> T) throws -> T {
-            body(try string())
-        }
-
-        mutating func skip(_ type: UInt64) throws {
-            switch type {
-            case 0: _ = try varint()
-            case 1:
-                guard offset + 8 <= end else { throw SnapshotError.truncated }
-                offset += 8
-            case 2: _ = try lengthDelimited()
-            case 5:
-                guard offset + 4 <= end else { throw SnapshotError.truncated }
-                offset += 4
-            default: throw SnapshotError.truncated
-            }
-        }
     }
 
     init(customerID: String, blob: Data) throws {
