@@ -99,7 +99,8 @@ public struct MatchingService: CRMService {
         TargetingHandlers(replica: replica).register(into: &router)
         ModelHandlers(replica: replica, trainer: ModelTrainer(replica: replica, profiles: context.peers["profiles"], logger: context.logger,
                                                                      rowBudget: settings.maxTrainingRows, snapshotPage: settings.monthEndPage,
-                                                                     monthEndsPerCall: settings.monthEndsPerCall)).register(into: &router)
+                                                                     monthEndsPerCall: settings.monthEndsPerCall,
+                                                                     monthEndCalls: settings.monthEndCalls)).register(into: &router)
         CampaignHandlers(store: campaigns, replica: replica).register(into: &router)
         let replica = self.replica
         router.unary(Crm_Matching_V1_Matching.getReplicaStatus,

@@ -13,6 +13,9 @@ import CRMServiceHost
 ///   profiles (20000); profiles reads its event log once per call, so larger pages mean fewer reads;
 /// - `model.snapshot_days_per_call`: month-ends asked for in one call (100): profiles folds each
 ///   customer's events once for all of them; 1 asks one month-end a call, as before `as_of_days`;
+/// - `model.snapshot_calls`: with profiles keeping a file per partition, month-ends are fetched a
+///   partition at a time (each call reads that partition's file alone), this many calls at once (2):
+///   profiles answers each on a core of its own;
 /// - `groups.topology`: the topology file whose `matching_groups` split the customers among groups
 ///   of replicas (absent: this replica holds every customer) (``ReplicaGroups``);
 /// - `groups.replica`: this replica's `host:port` as `matching_groups` lists it (default: the
@@ -26,13 +29,14 @@ struct MatchingSettings: Sendable {
     var maxTrainingRows = 3_000_000
     var monthEndPage = 20_000
     var monthEndsPerCall = 100
+    var monthEndCalls = 2
     var groupsTopology: String?
     var groupsReplica: String?
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)
         try reader.refuseUnknown(known: ["assessment.validity_years", "feed.page", "feed.interval_ms", "feed.snapshot_page", "model.sync_seconds",
-                                         "model.max_rows", "model.snapshot_page", "model.snapshot_days_per_call",
+                                         "model.max_rows", "model.snapshot_page", "model.snapshot_days_per_call", "model.snapshot_calls",
                                          "groups.topology", "groups.replica"])
         assessmentValidityYears = try reader.integer("assessment.validity_years", default: 2, in: 1...10)
         feedPage = try reader.integer("feed.page", default: 2_000, in: 1...100_000)
@@ -42,6 +46,7 @@ struct MatchingSettings: Sendable {
         maxTrainingRows = try reader.integer("model.max_rows", default: 3_000_000, in: 10_000...50_000_000)
         monthEndPage = try reader.integer("model.snapshot_page", default: 20_000, in: 1_000...200_000)
         monthEndsPerCall = try reader.integer("model.snapshot_days_per_call", default: 100, in: 1...100)
+        monthEndCalls = try reader.integer("model.snapshot_calls", default: 2, in: 1...16)
         groupsTopology = settings["groups.topology"].flatMap { $0.isEmpty ? nil : $0 }
         groupsReplica = settings["groups.replica"].flatMap { $0.isEmpty ? nil : $0 }
     }

@@ -62,12 +62,17 @@ struct MatchingTrainingBench: AsyncParsableCommand {
     @Option(help: "Matching partition groups of one replica each (docs/partitioning.md §9): 1 is one replica holding every customer; with more, the first trains across all of them.")
     var groups: Int = 1
 
+    @Option(help: "How profiles keeps its 64 partitions: one-file (the default) or file-per-partition (a file each, as a large firm would; docs/partitioning.md §2). Part of the world's marker: a folder holds one of each.")
+    var storage = "one-file"
+
     func run() async throws {
         guard let law = WorldLaw(rawValue: law) else { throw ValidationError("--law must be observed-state or behaviour") }
         let base = folder.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("crm-training-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         defer { if folder == nil { try? FileManager.default.removeItem(at: base) } }
-        let marker = base.appendingPathComponent("loaded-\(law.rawValue)-\(customers)-\(seed)-\(products)")
+        guard ["one-file", "file-per-partition"].contains(storage) else { throw ValidationError("--storage is one-file or file-per-partition") }
+        let files = storage == "file-per-partition"
+        let marker = base.appendingPathComponent("loaded-\(law.rawValue)-\(customers)-\(seed)-\(products)\(files ? "-files" : "")")
         let token = "bench"
         let peerToken = "bench-peer"
         let tokens: [TokenAuthenticator.Entry] = [
@@ -78,7 +83,9 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         let world = World(WorldConfiguration(customers: customers, seed: seed, products: products, law: law))
         print("== world \(law.rawValue): \(customers) customers, \(world.products.count) products, seed \(seed), folder \(base.path)")
 
-        let profiles = try await InProcessService<ProfilesService>.start(databasePath: base.appendingPathComponent("profiles.sqlite").path, tokens: tokens, runBackground: true)
+        let profilesPath = base.appendingPathComponent("profiles.sqlite").path
+        let profiles = try await InProcessService<ProfilesService>.start(databasePath: profilesPath, tokens: tokens,
+                                                                         settings: files ? ["partitions.storage": storage] : [:], runBackground: true)
         let productsService = try await InProcessService<ProductsService>.start(databasePath: base.appendingPathComponent("products.sqlite").path, tokens: tokens)
         try await Self.loadWorld(world, customers: customers, marker: marker, profiles: profiles, products: productsService, token: token,
                                  eventsThroughRPCs: eventsThroughRPCs)
@@ -98,8 +105,8 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: replica.port)], token: token, defaultDeadline: .seconds(30)))
         }
         let client = clients[0]
-        let (profilesLast, productsLast) = try await (profiles.database.read { try ChangeFeed.lastSequence($0) }, productsService.database.read { try ChangeFeed.lastSequence($0) })
-        let eventsLast = try await profiles.database.read { try Int64.fetchOne($0, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0 }
+        let productsLast = try await productsService.database.read { try ChangeFeed.lastSequence($0) }
+        let (profilesLast, eventsLast) = try Self.feedEnds(profiles: profiles, storePath: profilesPath, files: files)
         let catchUpDeadline = clock.now + .seconds(3_600)
         for replica in clients {
             while true {
@@ -164,6 +171,26 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         for replica in replicas { replica.process.stop() }
         try await productsService.stop()
         try await profiles.stop()
+    }
+
+    /// Where profiles' change feed and behaviour events (views, contacts) end, as the replica's
+    /// status adds them up: one store's, or with a file per partition the sum over the files (the
+    /// replica follows each partition's feed and reports the sum of their positions).
+    static func feedEnds(profiles: InProcessService<ProfilesService>, storePath: String, files: Bool) throws -> (changes: UInt64, events: Int64) {
+        func ends(_ db: Database) throws -> (UInt64, Int64) {
+            (try ChangeFeed.lastSequence(db), try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0)
+        }
+        guard files else { return try profiles.database.read(ends) }
+        let directory = URL(fileURLWithPath: String(storePath.dropLast(".sqlite".count)) + ".partitions")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sqlite") }.sorted()
+        var total: (changes: UInt64, events: Int64) = (0, 0)
+        for name in names {
+            let file = try DatabasePool(path: directory.appendingPathComponent(name).path)
+            let (changes, events) = try file.read(ends)
+            try file.close()
+            total = (total.changes + changes, total.events + events)
+        }
+        return total
     }
 
     /// Loads `world` unless `marker` says this folder already holds it, then folds the dimensions

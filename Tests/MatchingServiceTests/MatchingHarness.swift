@@ -23,8 +23,10 @@ struct MatchingHarness: StoppableService {
         TestFiles.sqlitePath(name)
     }
 
-    static func start() async throws -> MatchingHarness {
-        let profiles = try await InProcessService<ProfilesService>.start(databasePath: temporaryFile("profiles"), tokens: tokens, runBackground: true)
+    /// `profilesSettings`: profiles' settings (a file per partition, its P).
+    static func start(profilesSettings: [String: String] = [:]) async throws -> MatchingHarness {
+        let profiles = try await InProcessService<ProfilesService>.start(databasePath: temporaryFile("profiles"), tokens: tokens,
+                                                                         settings: profilesSettings, runBackground: true)
         let products = try await InProcessService<ProductsService>.start(databasePath: temporaryFile("products"), tokens: tokens)
         var harness = MatchingHarness(profiles: profiles, products: products, replicas: [])
         let replica = try await harness.addReplica()

@@ -152,6 +152,59 @@ import Testing
         }
     }
 
+    /// A month-end page naming partitions (matching's TrainModel asks one partition a call of a
+    /// profiles keeping files) is the one-file answer for those partitions, and reads only their
+    /// files: with another partition drained, the call still answers while a call across every
+    /// partition is UNAVAILABLE.
+    @Test func aDimensionsPageNamingPartitionsReadsOnlyTheirFiles() async throws {
+        try await withService(try await Pair.start()) { pair in
+            let ids = try await Self.load(pair.files)
+            _ = try await Self.load(pair.reference)
+            let partitioning = try Partitioning(count: Self.count)
+            let days: [Crm_Common_V1_Date] = [.init(year: 2026, month: 6, day: 10), .init(year: 2026, month: 6, day: 27)]
+            func asking(_ partitions: [Int], limit: UInt32 = 0) -> Crm_Profiles_V1_StreamDimensionsAsOfRequest {
+                .with { $0.asOfDays = days; $0.partitions = partitions.map(UInt32.init); $0.positional = true; $0.limit = limit }
+            }
+            var seen: Set<String> = []
+            for partition in 0..<Self.count {
+                let files = try await pair.files.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([partition])).collect()
+                let reference = try await pair.reference.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([partition])).collect()
+                #expect(files == reference, "partition \(partition)")
+                #expect(files.allSatisfy { partitioning.partition(of: $0.customerID) == partition }, "partition \(partition)")
+                #expect(files.count == 2 * Set(files.map(\.customerID)).count, "both days of each customer")
+                seen.formUnion(files.map(\.customerID))
+            }
+            #expect(seen == Set(ids))
+            // Two partitions, a page of 3 customers: the first three of theirs in id order.
+            let pair2 = Array(Set(ids.map { partitioning.partition(of: $0) }).sorted().prefix(2))
+            let page = try await pair.files.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking(pair2, limit: 3)).collect()
+            #expect(page.map(\.customerID) == ids.filter { pair2.contains(partitioning.partition(of: $0)) }.sorted().prefix(3).flatMap { [$0, $0] })
+
+            let outside = await statusOf {
+                _ = try await pair.files.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([1, Self.count])).collect()
+            }
+            #expect(outside?.code == .invalidArgument && outside?.fieldViolations.first?.field == "partitions[1]", "\(String(describing: outside))")
+
+            // Drain one partition holding customers (the harness runs no updater): only calls reading it are refused.
+            let cores = pair.files.service.service.cores
+            let drained = try #require(ids.map { partitioning.partition(of: $0) }.first)
+            let other = try #require(ids.map { partitioning.partition(of: $0) }.first { $0 != drained })
+            try #require(cores.core(for: drained)).updaterStopped.signal()
+            _ = try await cores.drain(drained, to: "profiles-9")
+            let answered = try await pair.files.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([other])).collect()
+            let expected = try await pair.reference.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([other])).collect()
+            #expect(!answered.isEmpty && answered == expected)
+            let across = await statusOf {
+                _ = try await pair.files.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([])).collect()
+            }
+            #expect(across?.code == .unavailable, "\(String(describing: across))")
+            let naming = await statusOf {
+                _ = try await pair.files.office.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, asking([other, drained])).collect()
+            }
+            #expect(naming?.code == .unavailable, "\(String(describing: naming))")
+        }
+    }
+
     @Test func eachFileHasItsOwnFeedReadByPartition() async throws {
         try await withService(try await Pair.start()) { pair in
             let ids = try await Self.load(pair.files)

@@ -43,6 +43,7 @@ extension ModelTrainer {
         // own, whatever a profiles version without the field sends).
         let keeping: @Sendable (String) -> Bool = { replica.holds(customerID: $0) }
         let partitions = replica.groups?.ownPartitionNumbers ?? []
+        let files = await Self.filePartitioning(of: profiles)
         do {
             for start in stride(from: 0, to: missing.count, by: monthEndsPerCall) {
                 let days = Array(missing[start..<min(missing.count, start + monthEndsPerCall)])
@@ -51,16 +52,32 @@ extension ModelTrainer {
                                                       keeping: keeping)
                     continue
                 }
-                _ = try await SnapshotStore.fetch(days: days, from: profiles, into: database, page: snapshotPage, partitions: partitions,
-                                                  keeping: keeping) { customers in
+                let report: @Sendable (Int) -> Void = { customers in
                     progress?(.with { $0.stage = "snapshot-customers"; $0.done = UInt64(customers) })
                     stages?.note("month-ends of \(customers) customers fetched (\(days.count) month-ends in one pass)")
+                }
+                if let files {
+                    _ = try await SnapshotStore.fetch(days: days, from: profiles, into: database, page: snapshotPage, byPartition: files,
+                                                      partitions: partitions, calls: monthEndCalls, keeping: keeping, progress: report)
+                } else {
+                    _ = try await SnapshotStore.fetch(days: days, from: profiles, into: database, page: snapshotPage, partitions: partitions,
+                                                      keeping: keeping, progress: report)
                 }
             }
         } catch let error as RPCError {
             let months = needed.filter { missing.contains($0.previous.lastDay) }.map(\.previous.lastDayText)
             throw RPCError(.unavailable, "profiles could not provide the dimensions as of \(months.joined(separator: ", ")): \(error.message)")
         }
+    }
+
+    /// Profiles' partitioning when the process answering keeps a file per partition (its map's
+    /// `feeds_per_partition`): month-ends are then fetched a partition at a time. Nil when it keeps
+    /// one file or its map cannot be read: pages across the book work with every profiles.
+    static func filePartitioning(of profiles: RPCClient) async -> Partitioning? {
+        guard let map = try? await profiles.unary(Crm_Profiles_V1_Profiles.getPartitionMap, Crm_Profiles_V1_GetPartitionMapRequest(),
+                                                  options: .timeout(.seconds(10))),
+              map.feedsPerPartition else { return nil }
+        return try? Partitioning(count: Int(map.count))
     }
 
     // MARK: This group's parts, asked by the replica of another group that trains

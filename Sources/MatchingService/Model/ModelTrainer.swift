@@ -34,6 +34,8 @@ struct ModelTrainer: Sendable {
     /// Month-ends asked for in one call (`model.snapshot_days_per_call`): profiles walks each
     /// customer's events once per call, whatever the number of days in it.
     var monthEndsPerCall = 100
+    /// Calls at once when the month-ends are fetched a partition at a time (`model.snapshot_calls`).
+    var monthEndCalls = 2
 
     /// The defaults were chosen on generated worlds of 10,000–50,000 customers by the expected
     /// precision of the top 100 and 500 against the best possible list (`crm-bench

@@ -195,8 +195,9 @@ struct LocalPartitions: Sendable {
         }
 
         /// Runs `body` with every file's stream of a server-streaming method (one: the method as
-        /// registered), the files counted in flight until their streams have ended.
-        func withStreams<T>(_ path: String, payload: Data, context: CallContext,
+        /// registered), the files counted in flight until their streams have ended; `only` (a
+        /// call naming partitions) leaves out the files of the others.
+        func withStreams<T>(_ path: String, payload: Data, context: CallContext, only: Set<Int>? = nil,
                             next: @escaping @Sendable (Data, CallContext, ResponseSink) async throws -> Void,
                             _ body: ([AsyncThrowingStream<Data, any Error>]) async throws -> T) async throws -> T {
             guard isSplit else {
@@ -204,7 +205,7 @@ struct LocalPartitions: Sendable {
                 defer { producer.cancel() }
                 return try await body([stream])
             }
-            return try await cores.usingEvery { taken in
+            return try await cores.usingEvery(only: only) { taken in
                 let started = taken.map { part in
                     let router = part.router
                     return PartitionForwarding.localStream(payload, context) { payload, context, sink in

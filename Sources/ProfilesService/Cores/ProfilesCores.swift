@@ -206,17 +206,17 @@ final class ProfilesCores: BusinessDayKeeper {
         return try await body(core, router)
     }
 
-    /// Runs `body` with every core and its router, all counted in flight. While a partition of the
-    /// process is drained, calls across customers are UNAVAILABLE: their answer would lack that
-    /// partition's customers.
-    func usingEvery<T>(_ body: ([(core: ProfilesCore, router: Router)]) async throws -> T) async throws -> T {
+    /// Runs `body` with every core and its router (of the partitions in `only`, when given), all
+    /// counted in flight. While a partition of the process is drained, calls across customers that
+    /// would read it are UNAVAILABLE: their answer would lack that partition's customers.
+    func usingEvery<T>(only: Set<Int>? = nil, _ body: ([(core: ProfilesCore, router: Router)]) async throws -> T) async throws -> T {
         let taken = try state.withLock { state -> [(core: ProfilesCore, router: Router)] in
-            if let (partition, owner) = state.drained.min(by: { $0.key < $1.key }) {
+            if let (partition, owner) = state.drained.filter({ only?.contains($0.key) ?? true }).min(by: { $0.key < $1.key }) {
                 throw Self.moving(partition, to: owner)
             }
             var taken: [(core: ProfilesCore, router: Router)] = []
             for core in state.cores {
-                guard let partition = core.partition, let router = state.routers[partition] else { continue }
+                guard let partition = core.partition, only?.contains(partition) ?? true, let router = state.routers[partition] else { continue }
                 state.inFlight[partition, default: 0] += 1
                 taken.append((core, router))
             }

@@ -56,7 +56,7 @@ struct PartitionForwarding: Sendable {
         fanOutStream(Profiles.streamCustomers, into: &router, limit: { Int($0.limit) }) { message in
             try Crm_Profiles_V1_Customer(serializedBytes: message).customerID
         }
-        fanOutStream(Profiles.streamDimensionsAsOf, into: &router, limit: { Int($0.limit) }) { message in
+        fanOutStream(Profiles.streamDimensionsAsOf, into: &router, limit: { Int($0.limit) }, partitions: { $0.partitions }) { message in
             try Crm_Profiles_V1_CustomerDimensions(serializedBytes: message).customerID
         }
         fanOut(Profiles.listSegmentMembers, into: &router) { request, parts in
@@ -291,9 +291,15 @@ struct PartitionForwarding: Sendable {
     /// most `limit` customers), merged by customer id as they arrive, stopping after `limit`
     /// customers — the one-process stream. A customer's several messages (one per day of
     /// `as_of_days`) come from its one owner in a row and stay together.
+    ///
+    /// A request naming partitions (`partitions`: the request's own list, empty for every customer)
+    /// asks only the files and owners holding them: a page of one partition's customers reads that
+    /// partition's file alone, where asking every file would scan each one's whole event log
+    /// (StreamDimensionsAsOf pages by customer id and no file has an index by customer).
     private func fanOutStream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: ServerStreamingMethod<Request, Response>, into router: inout Router,
-        limit: @escaping @Sendable (Request) -> Int, customerID: @escaping @Sendable (Data) throws -> String
+        limit: @escaping @Sendable (Request) -> Int, partitions: @escaping @Sendable (Request) -> [UInt32] = { _ in [] },
+        customerID: @escaping @Sendable (Data) throws -> String
     ) {
         let routing = self.routing
         let path = method.path
@@ -303,15 +309,30 @@ struct PartitionForwarding: Sendable {
             if routing.answersLocally(context) && !local.isSplit { return try await next(payload, context, sink) }
             guard let request = try? Request(serializedBytes: payload) else { return try await next(payload, context, sink) }
             let map = routing.map
-            try await local.withStreams(path, payload: payload, context: context, next: next) { own in
+            let wanted = try Self.partitionsAsked(partitions(request), count: map.partitioning.count)
+            try await local.withStreams(path, payload: payload, context: context, only: wanted, next: next) { own in
                 var sources = own
-                for owner in routing.answersLocally(context) ? [] : routing.otherOwners(in: map) {
+                let owners = routing.answersLocally(context) ? [] : routing.otherOwners(in: map).filter { owner in
+                    wanted.map { !$0.isDisjoint(with: map.partitions(ownedBy: owner).partitions) } ?? true
+                }
+                for owner in owners {
                     sources.append(try await routing.stream(owner, method: path, payload: payload, context: context, localOnly: true,
                                                             what: "partitions \(map.partitions(ownedBy: owner))"))
                 }
                 try await Self.mergeByCustomer(sources, limit: limit(request), customerID: customerID, into: sink)
             }
         }
+    }
+
+    /// The partitions a call across customers names (nil: it names none, so every customer),
+    /// refused as the handler refuses them when one is outside the firm's P: the call may reach no
+    /// handler at all once only the files and owners holding them are asked.
+    static func partitionsAsked(_ partitions: [UInt32], count: Int) throws -> Set<Int>? {
+        guard !partitions.isEmpty else { return nil }
+        for (position, partition) in partitions.enumerated() where Int(partition) >= count {
+            throw RPCError.invalidArgument(field: "partitions[\(position)]", "\(partition) is outside 0-\(count - 1)")
+        }
+        return Set(partitions.map(Int.init))
     }
 
     /// This process's part of a fanned-out stream, as a sequence: the method as registered, run by
