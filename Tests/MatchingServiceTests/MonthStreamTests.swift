@@ -94,6 +94,18 @@ import Testing
                 #expect(blocks == (plan.customerIDs.count + blockSize - 1) / blockSize)
                 #expect(streamed == whole, "keep \(keep), blocks of \(blockSize)")
             }
+            // Built on several threads, each a share of the block's customers: the same rows in
+            // the same order (what training appends).
+            for workers in [1, 2, 3, 4] {
+                var built: [Visited] = []
+                try MonthRows.stream(plan, database: replica.database, blockSize: 1_000) { block in
+                    built += block.rows(space: BehaviourRowsTests.space, positives: positives, keep: keep, seed: 3, workers: workers, minimumShare: 1).map { row in
+                        Visited(customer: "", family: 0, label: row.label, weight: row.weight, bits: row.features.map(\.bitPattern))
+                    }
+                }
+                #expect(built == whole.map { Visited(customer: "", family: 0, label: $0.label, weight: $0.weight, bits: $0.bits) },
+                        "keep \(keep), \(workers) workers")
+            }
         }
         // The behaviour read customer by customer is the behaviour grouped whole, list for list.
         let start = BusinessDays.millis(ofDay: Self.month.firstDay)

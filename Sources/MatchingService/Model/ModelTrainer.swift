@@ -34,6 +34,9 @@ struct ModelTrainer: Sendable {
     /// Month-ends asked for in one call (`model.snapshot_days_per_call`): profiles walks each
     /// customer's events once per call, whatever the number of days in it.
     var monthEndsPerCall = 100
+    /// Threads building a block of a month's rows (``MonthRows/rows(space:positives:keep:seed:workers:)``):
+    /// every core, up to four.
+    static let rowWorkers = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
     /// Calls at once when the month-ends are fetched a partition at a time (`model.snapshot_calls`).
     var monthEndCalls = 2
 
@@ -167,8 +170,8 @@ struct ModelTrainer: Sendable {
                 for row in GroupParts.merged([own] + others) { try append(row.features, row.label, row.weight) }
             } else {
                 try MonthRows.stream(plan, database: database) { block in
-                    try block.forEachRow(space: space, positives: positives, keep: keep, seed: options.seed) { _, _, label, weight, features in
-                        try append(features, label, weight)
+                    for row in block.rows(space: space, positives: positives, keep: keep, seed: options.seed, workers: Self.rowWorkers) {
+                        try append(row.features, row.label, row.weight)
                     }
                 }
             }

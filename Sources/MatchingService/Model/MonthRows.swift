@@ -1,6 +1,7 @@
 import CRMSuitability
 import Foundation
 import GRDB
+import Synchronization
 
 /// What a customer's suitability profile could buy of each product family on a day: how many of
 /// the family's products on sale MATCH it, and the log of their summed utilities under the
@@ -134,9 +135,11 @@ struct MonthRows: Sendable {
     /// Visits the month's training rows: every sellable (customer, family) cell whose customer
     /// bought from the family in the month (`positives`), and of the others those the seeded
     /// sample keeps (a share `keep`, each weighted 1 / keep), with the row's features in `space`.
-    func forEachRow(space: FeatureSpace, positives: Set<ModelTrainer.FamilyPurchase>, keep: Double, seed: UInt64,
+    /// `positions` limits the visit to those rows (all by default).
+    func forEachRow(space: FeatureSpace, positives: Set<ModelTrainer.FamilyPurchase>, keep: Double, seed: UInt64, positions: Range<Int>? = nil,
                     _ visit: (_ position: Int, _ family: Int, _ label: Bool, _ weight: Float, _ features: [Float]) throws -> Void) rethrows {
-        for (position, row) in rows.enumerated() where sellable[position] != 0 {
+        for position in positions ?? rows.indices where sellable[position] != 0 {
+            let row = rows[position]
             var behaviour: [Float]?
             for family in 0..<ProductFamilies.count where isSellable(position, family: family) {
                 let label = positives.contains(ModelTrainer.FamilyPurchase(customer: row.customerID, family: family))
@@ -150,6 +153,42 @@ struct MonthRows: Sendable {
                 try visit(position, family, label, weight, features(position, family: family, space: space, behaviour: values))
             }
         }
+    }
+}
+
+extension MonthRows {
+    /// A training row as ``forEachRow(space:positives:keep:seed:positions:_:)`` visits it.
+    struct Row: Sendable {
+        let label: Bool
+        let weight: Float
+        let features: [Float]
+    }
+
+    /// The rows ``forEachRow(space:positives:keep:seed:positions:_:)`` visits, in its order, built
+    /// on `workers` threads, each a contiguous share of the block's customers. Building a row
+    /// (its behaviour features, the pair features, the sample's hash) is most of a month's rows'
+    /// CPU, and each row depends only on its own customer and family, so the shares can be built
+    /// apart and put back in order: the same rows, on every core the machine has.
+    /// A block of fewer than `minimumShare` customers a worker is built on fewer workers (a thread
+    /// costs more than a few rows).
+    func rows(space: FeatureSpace, positives: Set<ModelTrainer.FamilyPurchase>, keep: Double, seed: UInt64, workers: Int,
+              minimumShare: Int = 256) -> [Row] {
+        let workers = max(1, min(workers, rows.count / max(1, minimumShare)))
+        @Sendable func share(_ positions: Range<Int>) -> [Row] {
+            var built: [Row] = []
+            forEachRow(space: space, positives: positives, keep: keep, seed: seed, positions: positions) { _, _, label, weight, features in
+                built.append(Row(label: label, weight: weight, features: features))
+            }
+            return built
+        }
+        guard workers > 1 else { return share(rows.indices) }
+        let shares = Mutex<[[Row]]>(Array(repeating: [], count: workers))
+        let size = (rows.count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let built = share(min(rows.count, worker * size)..<min(rows.count, (worker + 1) * size))
+            shares.withLock { $0[worker] = built }
+        }
+        return shares.withLock { $0.joined().map { $0 } }
     }
 }
 
