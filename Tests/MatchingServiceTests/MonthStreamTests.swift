@@ -99,6 +99,9 @@ import Testing
             for workers in [1, 2, 3, 4] {
                 var built: [Visited] = []
                 try MonthRows.stream(plan, database: replica.database, blockSize: 1_000) { block in
+                    // The shares cover the block's rows once each, in order (the evaluation's scores too).
+                    let shares = block.inShares(workers: workers, minimumShare: 1) { Array($0) }
+                    #expect(shares.flatMap { $0 } == Array(block.rows.indices) && shares.count == min(workers, block.rows.count))
                     built += block.rows(space: BehaviourRowsTests.space, positives: positives, keep: keep, seed: 3, workers: workers, minimumShare: 1).map { row in
                         Visited(customer: "", family: 0, label: row.label, weight: row.weight, bits: row.features.map(\.bitPattern))
                     }

@@ -116,12 +116,17 @@ struct ModelEvaluator: Sendable {
         }
         var assets: [Float] = []
         assets.reserveCapacity(plan.customerIDs.count)
+        let ordered = families.sorted()
         try MonthRows.stream(plan, database: replica.database) { block in
-            for index in block.rows.indices {
-                assets.append(block.rows[index].value("total_assets"))
-                for family in families {
-                    propensities[family, default: []].append(Scorer.sigmoid(scorer.model.logit(block.features(index, family: family, space: scorer.space))))
+            for index in block.rows.indices { assets.append(block.rows[index].value("total_assets")) }
+            // Scored on every core, each thread a share of the block's customers, put back in order.
+            let shares = block.inShares(workers: ModelTrainer.rowWorkers) { positions in
+                ordered.map { family in
+                    positions.map { Scorer.sigmoid(scorer.model.logit(block.features($0, family: family, space: scorer.space))) }
                 }
+            }
+            for share in shares {
+                for (slot, family) in ordered.enumerated() { propensities[family, default: []].append(contentsOf: share[slot]) }
             }
         }
         let customerIDs = plan.customerIDs

@@ -165,30 +165,35 @@ extension MonthRows {
     }
 
     /// The rows ``forEachRow(space:positives:keep:seed:positions:_:)`` visits, in its order, built
-    /// on `workers` threads, each a contiguous share of the block's customers. Building a row
-    /// (its behaviour features, the pair features, the sample's hash) is most of a month's rows'
-    /// CPU, and each row depends only on its own customer and family, so the shares can be built
-    /// apart and put back in order: the same rows, on every core the machine has.
-    /// A block of fewer than `minimumShare` customers a worker is built on fewer workers (a thread
-    /// costs more than a few rows).
+    /// on `workers` threads (``inShares(workers:minimumShare:_:)``). Building a row (its behaviour
+    /// features, the pair features, the sample's hash) is most of a month's rows' CPU, and each row
+    /// depends only on its own customer and family, so the shares can be built apart and put back
+    /// in order: the same rows, on every core the machine has.
     func rows(space: FeatureSpace, positives: Set<ModelTrainer.FamilyPurchase>, keep: Double, seed: UInt64, workers: Int,
               minimumShare: Int = 256) -> [Row] {
-        let workers = max(1, min(workers, rows.count / max(1, minimumShare)))
-        @Sendable func share(_ positions: Range<Int>) -> [Row] {
+        inShares(workers: workers, minimumShare: minimumShare) { positions in
             var built: [Row] = []
             forEachRow(space: space, positives: positives, keep: keep, seed: seed, positions: positions) { _, _, label, weight, features in
                 built.append(Row(label: label, weight: weight, features: features))
             }
             return built
-        }
-        guard workers > 1 else { return share(rows.indices) }
-        let shares = Mutex<[[Row]]>(Array(repeating: [], count: workers))
+        }.flatMap { $0 }
+    }
+
+    /// `build` run over contiguous shares of the block's rows on `workers` threads, the results in
+    /// the shares' order (one share, on the calling thread, for a block of fewer than
+    /// `minimumShare` rows a worker: a thread costs more than a few rows).
+    func inShares<Part: Sendable>(workers: Int, minimumShare: Int = 256, _ build: @escaping @Sendable (Range<Int>) -> Part) -> [Part] {
+        let workers = max(1, min(workers, rows.count / max(1, minimumShare)))
+        guard workers > 1 else { return [build(rows.indices)] }
+        let parts = Mutex<[Part?]>(Array(repeating: nil, count: workers))
         let size = (rows.count + workers - 1) / workers
+        let count = rows.count
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let built = share(min(rows.count, worker * size)..<min(rows.count, (worker + 1) * size))
-            shares.withLock { $0[worker] = built }
+            let built = build(min(count, worker * size)..<min(count, (worker + 1) * size))
+            parts.withLock { $0[worker] = built }
         }
-        return shares.withLock { $0.joined().map { $0 } }
+        return parts.withLock { $0.compactMap { $0 } }
     }
 }
 
