@@ -5,6 +5,7 @@ import CRMRules
 import CRMRPC
 import CRMServiceHost
 import CustomerDimensions
+import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
@@ -220,6 +221,12 @@ public struct ProfilesService: CRMService {
             added += try await StoreSeeding.appendEvents(part, into: core.database)
         }
         return added
+    }
+
+    /// Where a store at `storePath` keeps its partition files with `partitions.storage =
+    /// file-per-partition` (`profiles.partitions/` beside `profiles.sqlite`): for tools reading them.
+    public static func partitionFilesDirectory(ofStore storePath: String) -> URL {
+        ProfilesCores.directory(ofStore: storePath)
     }
 
     /// Folds every pending event and change into dimensions now (tests and tools; the running

@@ -181,7 +181,7 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             (try ChangeFeed.lastSequence(db), try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM event WHERE kind IN (6, 7)") ?? 0)
         }
         guard files else { return try profiles.database.read(ends) }
-        let directory = URL(fileURLWithPath: String(storePath.dropLast(".sqlite".count)) + ".partitions")
+        let directory = ProfilesService.partitionFilesDirectory(ofStore: storePath)
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sqlite") }.sorted()
         var total: (changes: UInt64, events: Int64) = (0, 0)
         for name in names {

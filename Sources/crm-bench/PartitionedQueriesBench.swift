@@ -77,7 +77,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         }
 
         if storage == "file-per-partition" {
-            for store in stores.dropFirst() where !FileManager.default.fileExists(atPath: URL(fileURLWithPath: store).deletingPathExtension().path + ".partitions") {
+            for store in stores.dropFirst() where !FileManager.default.fileExists(atPath: ProfilesService.partitionFilesDirectory(ofStore: store).path) {
                 // The count the service records at its first start, then the split tool's own code.
                 let pool = try DatabasePool(path: store)
                 try await pool.write { db in

@@ -2,8 +2,6 @@ import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMTestSupport
-import CRMWorld
-import CRMWorldLoader
 import Foundation
 import GRDB
 import Synchronization
@@ -21,14 +19,7 @@ import Testing
         let settings = ["partitions.count": "\(Self.partitions)", "partitions.storage": "file-per-partition"]
         try await withService(await MatchingHarness.start(profilesSettings: settings)) { harness in
             let customers = 60
-            let world = World(WorldConfiguration(customers: customers, seed: 20_261_206))
-            let loader = WorldLoader(world: world, clients: .init(
-                profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
-            ))
-            try await loader.loadCatalogue()
-            _ = try await loader.loadCustomers(0..<customers)
-            let configuration = world.configuration
-            let days = [1, 4, configuration.months - 2].map { Int32(configuration.month($0).lastDay) }
+            let days = try await SnapshotFallbackTests.loadWorld(harness, customers: customers)
             let database = harness.replicas[0].database
             let profiles = harness.profiles.client(token: "service")
             let partitioning = try #require(await ModelTrainer.filePartitioning(of: profiles))

@@ -50,17 +50,23 @@ import Testing
         }
     }
 
+    /// A generated world of `customers` loaded through the RPCs (catalogue, customers, their
+    /// events and orders); returns three of its month-ends, early, middle and late.
+    static func loadWorld(_ harness: MatchingHarness, customers: Int) async throws -> [Int32] {
+        let world = World(WorldConfiguration(customers: customers, seed: 20_261_206))
+        let loader = WorldLoader(world: world, clients: .init(
+            profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
+        ))
+        try await loader.loadCatalogue()
+        _ = try await loader.loadCustomers(0..<customers)
+        let configuration = world.configuration
+        return [1, 4, configuration.months - 2].map { Int32(configuration.month($0).lastDay) }
+    }
+
     @Test func aProfilesThatIgnoresAsOfDaysIsAskedDayByDayForTheSameRows() async throws {
         try await withService(await MatchingHarness.start()) { harness in
             let customers = 60
-            let world = World(WorldConfiguration(customers: customers, seed: 20_261_206))
-            let loader = WorldLoader(world: world, clients: .init(
-                profiles: harness.profiles.client(token: "office"), products: harness.products.client(token: "office")
-            ))
-            try await loader.loadCatalogue()
-            _ = try await loader.loadCustomers(0..<customers)
-            let configuration = world.configuration
-            let days = [1, 4, configuration.months - 2].map { Int32(configuration.month($0).lastDay) }
+            let days = try await SnapshotFallbackTests.loadWorld(harness, customers: customers)
             let database = harness.replicas[0].database
             let calls = Calls()
             let older = try await Self.olderProfiles(harness.profiles.client(token: "service"), calls: calls)

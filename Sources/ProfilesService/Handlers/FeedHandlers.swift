@@ -22,10 +22,7 @@ struct FeedHandlers: Sendable {
     static func customerFilter(_ partitions: [UInt32], partitioning: Partitioning?) throws -> (@Sendable (String) -> Bool)? {
         guard !partitions.isEmpty else { return nil }
         guard let partitioning else { throw RPCError.invalidArgument(field: "partitions", "this process has no partitions") }
-        for (position, partition) in partitions.enumerated() where Int(partition) >= partitioning.count {
-            throw RPCError.invalidArgument(field: "partitions[\(position)]", "\(partition) is outside 0-\(partitioning.count - 1)")
-        }
-        let wanted = Set(partitions.map(Int.init))
+        guard let wanted = try PartitionForwarding.partitionsAsked(partitions, count: partitioning.count) else { return nil }
         return { wanted.contains(partitioning.partition(of: $0)) }
     }
 
