@@ -91,7 +91,7 @@ import Testing
             for id in ids {
                 try db.execute(sql: "INSERT INTO copy_customer (customer_id, customer) VALUES (?, ?)",
                                arguments: [id, try Crm_Profiles_V1_Customer.with { $0.customerID = id }.serializedBytes() as Data])
-                try db.execute(sql: "INSERT INTO snapshot (as_of, customer_id, dimensions) VALUES (?, ?, ?)", arguments: [20_000, id, Data()])
+                try db.execute(sql: "INSERT INTO snapshot (as_of, run, customer_id, dimensions) VALUES (?, 0, ?, ?)", arguments: [20_000, id, Data()])
             }
         }
         let layout = try MatchingGroups(partitioning: Partitioning(count: 4), groups: [

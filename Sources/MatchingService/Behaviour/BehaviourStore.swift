@@ -74,7 +74,7 @@ enum BehaviourStore {
         let list = kinds.map { String($0.rawValue) }.joined(separator: ",")
         let rows = try Row.fetchCursor(db, sql: """
             SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour
-            WHERE at >= ? AND at < ? AND kind IN (\(list)) ORDER BY at, key
+            WHERE kind IN (\(list)) AND at >= ? AND at < ? ORDER BY at, key
             """, arguments: [from, until])
         var found: [Stored] = []
         while let row = try rows.next() {
@@ -120,14 +120,24 @@ enum BehaviourStore {
         var exhausted = false
 
         init(_ db: Database, reaching at: Int64, until: Int64 = .max, family: @escaping (String) -> Int?) throws {
-            let (views, contacts) = BehaviourStore.retentionStarts(reaching: at)
-            rows = try Row.fetchCursor(db, sql: """
-                SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour
-                WHERE at < ? AND ((kind = ? AND at >= ?) OR (kind = ? AND at >= ?) OR kind IN (?, ?))
-                ORDER BY customer_id
-                """, arguments: [until, Int(BehaviourEvent.Kind.view.rawValue), views, Int(BehaviourEvent.Kind.contact.rawValue), contacts,
-                                 Int(BehaviourEvent.Kind.subscription.rawValue), Int(BehaviourEvent.Kind.redemption.rawValue)])
+            rows = try Row.fetchCursor(db, sql: Self.sql, arguments: Self.arguments(reaching: at, until: until))
             self.family = family
+        }
+
+        /// One range of `behaviour_by_kind_time` per kind (the index holds every column read):
+        /// written as one condition with ORs, SQLite read every event before `until` by time and
+        /// looked each up in the table.
+        static let sql = """
+            SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour WHERE kind = ? AND at >= ? AND at < ?
+            UNION ALL SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour WHERE kind = ? AND at >= ? AND at < ?
+            UNION ALL SELECT customer_id, product_code, at, kind, family, amount_minor FROM behaviour WHERE kind IN (?, ?) AND at < ?
+            ORDER BY customer_id
+            """
+
+        static func arguments(reaching at: Int64, until: Int64) -> StatementArguments {
+            let (views, contacts) = BehaviourStore.retentionStarts(reaching: at)
+            return [Int(BehaviourEvent.Kind.view.rawValue), views, until, Int(BehaviourEvent.Kind.contact.rawValue), contacts, until,
+                    Int(BehaviourEvent.Kind.subscription.rawValue), Int(BehaviourEvent.Kind.redemption.rawValue), until]
         }
 
         /// The customer's events in time order; those of customers between the previous one asked

@@ -262,15 +262,40 @@ enum SnapshotStore {
     }
 
     /// A month-end's rows one at a time, in customer id order (byte order): a month of a large
-    /// book is read without being held whole.
-    static func cursor(_ db: Database, asOf: Int32) throws -> MapCursor<RowCursor, SnapshotRow> {
-        try Row.fetchCursor(db, sql: "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [asOf])
-            .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
+    /// book is read without being held whole. Each of the day's runs is read in key order and
+    /// the runs are merged (``RunMerge``).
+    static func cursor(_ db: Database, asOf: Int32) throws -> RunMerge<SnapshotRow> {
+        let runs = try runs(db, asOf: asOf).map { run in
+            try Row.fetchCursor(db, sql: runSQL, arguments: [asOf, run])
+                .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
+        }
+        return RunMerge(runs.map { run in { try run.next() } }, key: \.customerID)
     }
+
+    /// A run of a month-end's rows in customer order: one range of the key, no sorting.
+    static let runSQL = "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? AND run = ? ORDER BY customer_id"
 
     /// A month-end's customers, in the order of ``cursor(_:asOf:)``.
     static func customerIDs(_ db: Database, asOf: Int32) throws -> [String] {
-        try String.fetchAll(db, sql: "SELECT customer_id FROM snapshot WHERE as_of = ? ORDER BY customer_id", arguments: [asOf])
+        let runs = try runs(db, asOf: asOf).map { run in
+            try String.fetchCursor(db, sql: "SELECT customer_id FROM snapshot WHERE as_of = ? AND run = ? ORDER BY customer_id", arguments: [asOf, run])
+        }
+        return try Array(RunMerge(runs.map { run in { try run.next() } }, key: { $0 }))
+    }
+
+    /// The runs a month-end's rows were stored in (one seek each: the key starts with the day
+    /// and the run).
+    private static func runs(_ db: Database, asOf: Int32) throws -> [Int] {
+        var runs: [Int] = []
+        let next = try db.makeStatement(sql: "SELECT run FROM snapshot WHERE as_of = ? AND run > ? ORDER BY run LIMIT 1")
+        while let run = try Int.fetchOne(next, arguments: [asOf, runs.last ?? Int.min]) { runs.append(run) }
+        return runs
+    }
+
+    /// The run a partition's rows are stored in when fetched alone; pages across the book are
+    /// run 0.
+    static func run(ofPartition partition: UInt32) -> Int {
+        Int(partition) + 1
     }
 
     /// Fetches the snapshots for several month-ends in one pass (StreamDimensionsAsOf's
@@ -318,7 +343,8 @@ enum SnapshotStore {
             func start() {
                 guard let partition = next.next() else { return }
                 group.addTask {
-                    try await pages(days: days, from: profiles, into: database, page: pageSize, partitions: [partition]) { id in
+                    try await pages(days: days, from: profiles, into: database, page: pageSize, partitions: [partition],
+                                    run: run(ofPartition: partition)) { id in
                         partitioning.partition(of: id) == Int(partition) && keep(id)
                     }
                 }
@@ -356,10 +382,11 @@ enum SnapshotStore {
     }
 
     /// Pages through the customers of `partitions` (empty: all), `days` (ascending) in each call,
-    /// storing the kept rows as they arrive. Returns the rows stored per day and the customers
-    /// the pages brought (kept or not).
+    /// storing the kept rows as they arrive, in `run` (they come in customer order: each day's
+    /// rows are appended to the run). Returns the rows stored per day and the customers the pages
+    /// brought (kept or not).
     private static func pages(
-        days: [Int32], from profiles: RPCClient, into database: DatabasePool, page pageSize: Int, partitions: [UInt32],
+        days: [Int32], from profiles: RPCClient, into database: DatabasePool, page pageSize: Int, partitions: [UInt32], run: Int = 0,
         keeping keep: @Sendable (String) -> Bool, progress: @Sendable (Int) -> Void = { _ in }
     ) async throws -> (stored: [Int32: Int], customers: Int) {
         guard let first = days.first else { return ([:], 0) }
@@ -368,8 +395,8 @@ enum SnapshotStore {
         var customers = 0
         func store(_ batch: [SnapshotRow]) async throws {
             try await database.write { db in
-                let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, customer_id, dimensions) VALUES (?, ?, ?)")
-                for row in batch { try insert.execute(arguments: [row.asOf ?? first, row.customerID, row.encoded()]) }
+                let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, run, customer_id, dimensions) VALUES (?, ?, ?, ?)")
+                for row in batch { try insert.execute(arguments: [row.asOf ?? first, run, row.customerID, row.encoded()]) }
             }
             for row in batch { stored[row.asOf ?? first, default: 0] += 1 }
         }
@@ -447,7 +474,7 @@ enum SnapshotStore {
             guard let last = rows.last else { return total }
             let page = rows.filter { keep($0.customerID) }
             try await database.write { db in
-                let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, customer_id, dimensions) VALUES (?, ?, ?)")
+                let insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO snapshot (as_of, run, customer_id, dimensions) VALUES (?, 0, ?, ?)")
                 for row in page { try insert.execute(arguments: [asOf, row.customerID, row.encoded()]) }
             }
             total += page.count
