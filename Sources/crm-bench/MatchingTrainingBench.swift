@@ -158,6 +158,8 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             print(String(format: "  peak RSS: replica %.0f MiB, this process (profiles, products) %.0f MiB; CPU: replica %.0f s, this process %.0f s",
                          ProcessFigures.memoryMiB("VmHWM", process: matching.pid), ProcessFigures.memoryMiB("VmHWM"),
                          matching.cpuSeconds() - cpuBefore.0, ProcessFigures.cpuSeconds() - cpuBefore.1))
+            // The call's stream ends once the replica has handed back what the training used.
+            print("  replica RSS after the call: \(matching.rssMiB()) MiB")
             if replicas.count > 1 {
                 print("  peak RSS of the other groups' replicas: " + replicas.dropFirst().map {
                     String(format: "%.0f MiB", ProcessFigures.memoryMiB("VmHWM", process: $0.process.pid))

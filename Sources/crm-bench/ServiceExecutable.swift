@@ -63,7 +63,9 @@ final class ServiceExecutable: @unchecked Sendable {
         ]
         try process.run()
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(30)
+        // A replica listens once its copy is loaded from its store (and its migrations ran):
+        // minutes at a million customers. The wait ends early if the process exits.
+        let deadline = clock.now + .seconds(1_800)
         while clock.now < deadline, process.isRunning {
             if let text = try? String(contentsOf: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return port

@@ -28,7 +28,17 @@ struct ModelHandlers: Sendable {
             let trainer = self.trainer
             let work = Task.detached {
                 defer { continuation.finish() }
-                return try await trainer.train(options) { continuation.yield($0) }
+                // The rows, the fit's histograms and the fetched pages are freed by now: hand the
+                // memory back before the call ends (ended or failed), so the replica serves at
+                // its copy's size rather than the training's peak.
+                do {
+                    let summary = try await trainer.train(options) { continuation.yield($0) }
+                    await trainer.replica.returnMemory()
+                    return summary
+                } catch {
+                    await trainer.replica.returnMemory()
+                    throw error
+                }
             }
             // A cancelled call (the client went away, or its deadline passed) cancels the training,
             // which stops at the next month of rows or the next tree and stores nothing.

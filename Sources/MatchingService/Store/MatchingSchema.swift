@@ -142,7 +142,7 @@ enum MatchingSchema {
             // in time order, so its inserts land at the end of each kind's range.
             try db.execute(sql: "DROP INDEX IF EXISTS behaviour_by_time")
             try db.create(index: "behaviour_by_kind_time", on: "behaviour",
-                          columns: ["kind", "at", "customer_id", "product_code", "family", "amount_minor"])
+                          columns: ["kind", "at", "customer_id", "product_code", "family", "amount_minor"], options: .ifNotExists)
         }
         migrator.registerMigration("v8-snapshot-runs") { db in
             // A month-end's rows fetched a partition at a time arrive in id order within the
