@@ -18,7 +18,8 @@ final class PrometheusProcess: @unchecked Sendable {
         self.workDir = workDir
     }
 
-    /// Starts scraping `targets` (job name → `host:port` list) and waits until its API listens.
+    /// Starts scraping `targets` (job name → `host:port` list) and waits until its API answers
+    /// queries.
     func start(targets: [String: [String]]) async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw RPCError(.failedPrecondition, "\(Self.executable) is missing: scripts/setup.sh installs Debian's prometheus")
@@ -50,6 +51,17 @@ final class PrometheusProcess: @unchecked Sendable {
                   let port = address.split(separator: ":").last.flatMap({ Int($0) }) else { return false }
             self.port = port
             return true
+        }
+        // It listens before its storage is open, and answers 503 in plain text until then: the
+        // queries wait for /-/ready (a loaded machine showed the gap as a JSON error).
+        try await waitUntil(every: .milliseconds(50)) {
+            var components = URLComponents()
+            components.scheme = "http"
+            components.host = "127.0.0.1"
+            components.port = self.port
+            components.path = "/-/ready"
+            guard let url = components.url else { throw RPCError(.internal, "no URL for /-/ready") }
+            return try await HTTPFetch.get(url).1?.statusCode == 200
         }
     }
 

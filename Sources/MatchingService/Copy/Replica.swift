@@ -267,9 +267,10 @@ final class Replica: Sendable {
     /// Hands back what a catch-up or a training used and no longer holds: SQLite's page caches
     /// (reader connections closed, the writer's cache emptied; they fill again as needed) and the
     /// heap's free pages (`malloc_trim`), so the resident memory is what the replica holds rather
-    /// than the high-water mark of its last load. (Measured at 100,000 customers, it is not what
-    /// keeps a replica that caught up from 128 partition feeds at 897–926 MiB where the same copy
-    /// loaded at a restart takes 350 MiB: that memory is held, not free; BENCHMARKS.md.)
+    /// than the high-water mark of its last load. (At 100,000 customers a replica that has just
+    /// caught up from 128 partition feeds still shows 717–897 MiB against 347 MiB for the same
+    /// copy loaded at a restart, though a `malloc_trim` made from outside then brings it to 333
+    /// MiB: the call at readiness does not reach those pages yet; BENCHMARKS.md.)
     /// Runs off the cooperative pool (releasing waits for the store's connections).
     func returnMemory() async {
         let database = self.database
