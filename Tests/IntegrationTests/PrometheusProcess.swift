@@ -55,26 +55,25 @@ final class PrometheusProcess: @unchecked Sendable {
         // It listens before its storage is open, and answers 503 in plain text until then: the
         // queries wait for /-/ready (a loaded machine showed the gap as a JSON error).
         try await waitUntil(every: .milliseconds(50)) {
-            var components = URLComponents()
-            components.scheme = "http"
-            components.host = "127.0.0.1"
-            components.port = self.port
-            components.path = "/-/ready"
-            guard let url = components.url else { throw RPCError(.internal, "no URL for /-/ready") }
-            return try await HTTPFetch.get(url).1?.statusCode == 200
+            try await HTTPFetch.get(self.url("/-/ready")).1?.statusCode == 200
         }
     }
 
-    /// One instant query: each series' labels and value.
-    func query(_ promql: String) async throws -> [(labels: [String: String], value: Double)] {
+    /// `path` (with `query`) on its HTTP API.
+    private func url(_ path: String, query: [URLQueryItem]? = nil) throws -> URL {
         var components = URLComponents()
         components.scheme = "http"
         components.host = "127.0.0.1"
         components.port = port
-        components.path = "/api/v1/query"
-        components.queryItems = [URLQueryItem(name: "query", value: promql)]
-        guard let url = components.url else { throw RPCError(.internal, "no URL for \(promql)") }
-        let (data, _) = try await HTTPFetch.get(url)
+        components.path = path
+        components.queryItems = query
+        guard let url = components.url else { throw RPCError(.internal, "no URL for \(path)") }
+        return url
+    }
+
+    /// One instant query: each series' labels and value.
+    func query(_ promql: String) async throws -> [(labels: [String: String], value: Double)] {
+        let (data, _) = try await HTTPFetch.get(url("/api/v1/query", query: [URLQueryItem(name: "query", value: promql)]))
         guard let body = try JSONSerialization.jsonObject(with: data) as? [String: Any], body["status"] as? String == "success",
               let result = (body["data"] as? [String: Any])?["result"] as? [[String: Any]] else {
             throw RPCError(.internal, "prometheus answered \(String(decoding: data, as: UTF8.self))")

@@ -9,13 +9,13 @@ import GRDB
 /// ``SnapshotStore/run(ofPartition:)``) so that storing them appends; training reads the day in
 /// customer order, beside the behaviour events sorted by customer.
 final class RunMerge<Element>: Cursor {
-    private let runs: [() throws -> Element?]
+    private let runs: [AnyCursor<Element>]
     private let key: (Element) -> String
     /// The runs' next elements, a min-heap by key (ties: the lower run first).
     private var heap: [(key: String, run: Int, element: Element)] = []
     private var started = false
 
-    init(_ runs: [() throws -> Element?], key: @escaping (Element) -> String) {
+    init(_ runs: [AnyCursor<Element>], key: @escaping (Element) -> String) {
         self.runs = runs
         self.key = key
     }
@@ -24,11 +24,11 @@ final class RunMerge<Element>: Cursor {
         if !started {
             started = true
             for run in runs.indices {
-                if let element = try runs[run]() { push((key(element), run, element)) }
+                if let element = try runs[run].next() { push((key(element), run, element)) }
             }
         }
         guard let top = heap.first else { return nil }
-        if let following = try runs[top.run]() {
+        if let following = try runs[top.run].next() {
             heap[0] = (key(following), top.run, following)
             siftDown(0)
         } else {

@@ -255,32 +255,33 @@ enum SnapshotStore {
     }
 
     static func rows(_ db: Database, asOf: Int32) throws -> [SnapshotRow] {
-        var rows: [SnapshotRow] = []
-        let cursor = try self.cursor(db, asOf: asOf)
-        while let row = try cursor.next() { rows.append(row) }
-        return rows
+        try Array(cursor(db, asOf: asOf))
     }
 
     /// A month-end's rows one at a time, in customer id order (byte order): a month of a large
     /// book is read without being held whole. Each of the day's runs is read in key order and
     /// the runs are merged (``RunMerge``).
     static func cursor(_ db: Database, asOf: Int32) throws -> RunMerge<SnapshotRow> {
-        let runs = try runs(db, asOf: asOf).map { run in
-            try Row.fetchCursor(db, sql: runSQL, arguments: [asOf, run])
-                .map { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
-        }
-        return RunMerge(runs.map { run in { try run.next() } }, key: \.customerID)
+        try merged(db, asOf: asOf, columns: "customer_id, dimensions", key: \.customerID) { try SnapshotRow(customerID: $0[0], blob: $0[1]) }
     }
-
-    /// A run of a month-end's rows in customer order: one range of the key, no sorting.
-    static let runSQL = "SELECT customer_id, dimensions FROM snapshot WHERE as_of = ? AND run = ? ORDER BY customer_id"
 
     /// A month-end's customers, in the order of ``cursor(_:asOf:)``.
     static func customerIDs(_ db: Database, asOf: Int32) throws -> [String] {
+        try Array(merged(db, asOf: asOf, columns: "customer_id", key: { $0 }) { $0[0] as String })
+    }
+
+    /// A run of a month-end's rows in customer order: one range of the key, no sorting.
+    static func runSQL(_ columns: String) -> String {
+        "SELECT \(columns) FROM snapshot WHERE as_of = ? AND run = ? ORDER BY customer_id"
+    }
+
+    /// `columns` of a month-end's rows, read run by run and merged into customer order.
+    private static func merged<Element>(_ db: Database, asOf: Int32, columns: String, key: @escaping (Element) -> String,
+                                        _ decode: @escaping (Row) throws -> Element) throws -> RunMerge<Element> {
         let runs = try runs(db, asOf: asOf).map { run in
-            try String.fetchCursor(db, sql: "SELECT customer_id FROM snapshot WHERE as_of = ? AND run = ? ORDER BY customer_id", arguments: [asOf, run])
+            AnyCursor(try Row.fetchCursor(db, sql: runSQL(columns), arguments: [asOf, run]).map(decode))
         }
-        return try Array(RunMerge(runs.map { run in { try run.next() } }, key: { $0 }))
+        return RunMerge(runs, key: key)
     }
 
     /// The runs a month-end's rows were stored in (one seek each: the key starts with the day
