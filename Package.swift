@@ -256,6 +256,7 @@ let package = Package(
         .testTarget(name: "CRMSuitabilityTests", dependencies: ["CRMSuitability"]),
         .testTarget(name: "CRMPropensityTests", dependencies: ["CRMPropensity"]),
         .testTarget(name: "CRMPartitionsTests", dependencies: ["CRMPartitions"]),
+        .testTarget(name: "CRMHeapTests", dependencies: ["CRMHeap"]),
         .testTarget(name: "CRMProtosTests", dependencies: ["CRMProtos"]),
         .testTarget(
             name: "CRMWorldTests",
