@@ -268,10 +268,9 @@ final class Replica: Sendable {
     /// (reader connections closed, the writer's cache emptied; they fill again as needed) and the
     /// heap's free pages (`malloc_trim`), so the resident memory is what the replica holds rather
     /// than the high-water mark of its last load. (At 100,000 customers a replica that has just
-    /// caught up from 128 partition feeds still shows 717–897 MiB against 347 MiB for the same
-    /// copy loaded at a restart, though a `malloc_trim` made from outside then brings it to 333
-    /// MiB: the call at readiness does not reach those pages yet; BENCHMARKS.md.)
-    /// Runs off the cooperative pool (releasing waits for the store's connections).
+    /// caught up from 128 partition feeds: 309 MiB, against 610–897 MiB while `crm_heap_trim` did
+    /// nothing; BENCHMARKS.md.) Runs off the cooperative pool (releasing waits for the store's
+    /// connections).
     func returnMemory() async {
         let database = self.database
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

@@ -112,6 +112,10 @@ struct ModelTrainer: Sendable {
         for index in needed.indices {
             progress(.with { $0.stage = "snapshots"; $0.done = UInt64(index + 1); $0.total = UInt64(needed.count) })
         }
+        // Fetching the month-ends decoded and freed a page of every customer at a time: their heap
+        // goes back before the rows are built (and again before the fit), so the peak of a
+        // training is its rows and its trees on top of the copy, not every stage's leftovers.
+        await replica.returnMemory()
 
         // 2. The products' shares within their families, from the training months' purchases,
         // each against the products on sale that MATCHed the buyer on the month's first day.
@@ -191,6 +195,8 @@ struct ModelTrainer: Sendable {
         var validationAUC = 0.0
         var topFeatures: [Crm_Matching_V1_FeatureImportance] = []
         var treeCount: UInt32 = 0
+        // The rows' blocks and the readers' page caches are done with; the fit needs its own.
+        await replica.returnMemory()
         if let configuration = trees {
             let trainingData = try training.binned()
             let validationData = validation.count > 0 ? try validation.binned(edges: trainingData.features.edges) : nil
