@@ -106,4 +106,30 @@ import Testing
         #expect(replica.feeds.withLock { $0.behaviourApplied } == 1, "only the new view")
         #expect(try await replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) } == false)
     }
+    /// A new replica reads a year of profiles' log: views and contacts too old to count are stored
+    /// (training reads past months from the store) but not held in memory, as a restart would not
+    /// load them; compacting the lists keeps every event in order.
+    @Test func eventsTooOldToCountAreStoredButNotHeld() async throws {
+        let (replica, path) = try Self.replica()
+        defer { try? FileManager.default.removeItem(at: path) }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        let day = BusinessDays.millisPerDay
+        let oldView = now - Int64(BehaviourFeatures.viewRetentionDays + 3) * day
+        let oldContact = now - Int64(BehaviourFeatures.contactRetentionDays + 3) * day
+        try await replica.applyEvents([Self.view(1, customer: "C1", key: "V-old", at: oldView), Self.contact(2, customer: "C1", key: "K-old", at: oldContact),
+                                       Self.contact(3, customer: "C1", key: "K-new", at: oldContact + 5 * day),
+                                       Self.view(4, customer: "C1", key: "V-new", at: now - 1_000)], feed: "events")
+        #expect(try Self.keys(replica).count == 4, "every event stored")
+        #expect(Self.events(replica, "C1") == 2, "only the two that can still count held")
+        #expect(replica.feeds.withLock { $0.behaviourApplied } == 4)
+
+        let before = replica.memory.withLock { memory in memory.customers.row(of: "C1").map { memory.behaviour.events[Int($0)] } ?? [] }
+        replica.memory.withLock { $0.behaviour.compact() }
+        let after = replica.memory.withLock { memory in memory.customers.row(of: "C1").map { memory.behaviour.events[Int($0)] } ?? [] }
+        #expect(after == before && after.map(\.at) == [oldContact + 5 * day, now - 1_000])
+
+        let restarted = Replica(database: replica.database, rules: SuitabilityRules(assessmentValidityYears: 2))
+        try await restarted.load()
+        #expect(Self.events(restarted, "C1") == 2, "a restart holds the same")
+    }
 }

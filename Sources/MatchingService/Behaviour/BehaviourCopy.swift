@@ -49,9 +49,11 @@ struct BehaviourCopy: Sendable {
         self.sales = sales
     }
 
-    /// Drops views and contacts that can no longer count on `day` or later.
+    /// Drops views and contacts that can no longer count on `day` or later; a list that lost some
+    /// is kept at its new length (``compact()``).
     mutating func forget(before day: Int32) {
         for index in events.indices where !events[index].isEmpty {
+            let count = events[index].count
             events[index].removeAll { event in
                 let age = day - BusinessDays.day(ofMillis: event.at)
                 switch event.kind {
@@ -60,6 +62,22 @@ struct BehaviourCopy: Sendable {
                 case .subscription, .redemption: return false
                 }
             }
+            if events[index].count < count { events[index] = Self.exactCopy(events[index]) }
+        }
+    }
+
+    /// Gives every customer's list its length as capacity: lists grown an event at a time while a
+    /// replica catches up keep up to half their room spare (a list doubles when full).
+    mutating func compact() {
+        for index in events.indices where events[index].capacity > events[index].count {
+            events[index] = Self.exactCopy(events[index])
+        }
+    }
+
+    private static func exactCopy(_ list: [BehaviourEvent]) -> [BehaviourEvent] {
+        [BehaviourEvent](unsafeUninitializedCapacity: list.count) { buffer, initialized in
+            _ = buffer.initialize(fromContentsOf: list)
+            initialized = list.count
         }
     }
 

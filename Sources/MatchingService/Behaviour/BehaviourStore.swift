@@ -90,14 +90,25 @@ enum BehaviourStore {
         return (at - Int64(BehaviourFeatures.viewRetentionDays + 2) * day, at - Int64(BehaviourFeatures.contactRetentionDays + 2) * day)
     }
 
+    /// Whether `event` can still count at the instant whose ``retentionStarts(reaching:)`` these
+    /// are, or later: a view or a contact within its retention, any order. What the replica holds
+    /// in memory, whether loaded from its store or read from profiles' log.
+    static func canCount(_ event: BehaviourEvent, from starts: (views: Int64, contacts: Int64)) -> Bool {
+        switch event.kind {
+        case .view: event.at >= starts.views
+        case .contact: event.at >= starts.contacts
+        case .subscription, .redemption: true
+        }
+    }
+
     /// Every customer's behaviour that can still count at `at` or later (views and contacts within
     /// their retention, every order), grouped by customer, each list in time order, families
     /// resolved with `family(of:)` where the stored row had none.
     static func byCustomer(_ db: Database, reaching at: Int64, until: Int64 = .max, family: (String) -> Int?) throws -> [String: [BehaviourEvent]] {
-        let (views, contacts) = retentionStarts(reaching: at)
+        let starts = retentionStarts(reaching: at)
         var grouped: [String: [BehaviourEvent]] = [:]
-        for stored in try events(db, from: min(views, contacts), until: until, kinds: [.view, .contact])
-        where stored.event.at >= (stored.event.kind == .view ? views : contacts) {
+        for stored in try events(db, from: min(starts.views, starts.contacts), until: until, kinds: [.view, .contact])
+        where canCount(stored.event, from: starts) {
             grouped[stored.customerID, default: []].append(resolved(stored, family: family))
         }
         for stored in try events(db, until: until, kinds: [.subscription, .redemption]) {

@@ -125,6 +125,11 @@ final class Replica: Sendable {
     /// (``ProfilesEventIdentity``) and applied to the memory only when new to the copy, so an event read
     /// twice counts once. `adoptingLegacy`: rows stored under event ids may be this page's events
     /// (``BehaviourStore/adoptLegacy(_:key:customerID:productCode:event:)``).
+    ///
+    /// The memory takes only the events that can still count (``BehaviourStore/canCount(_:from:)``),
+    /// as a restart loads it: a new replica reads a year of the log, and keeping every view of it
+    /// held a million customers' copy at 2.4 GiB once caught up against 1.6 GiB after a restart.
+    /// The store keeps them all (training reads past months from it).
     func applyEvents(_ events: [Crm_Profiles_V1_LoggedEvent], feed: String, adoptingLegacy: Bool = false) async throws {
         guard let last = events.last else { return }
         let catalogue = memory.withLock { memory in memory.catalog.mapValues(\.family) }
@@ -142,8 +147,11 @@ final class Replica: Sendable {
             try CopyStore.setCursor(db, feed, last.eventID)
             return new
         }
+        let starts = BehaviourStore.retentionStarts(reaching: currentUnixMillis())
         memory.withLock { memory in
-            for (_, item) in new { memory.applyBehaviour(item.event, customerID: item.customerID, productCode: item.productCode) }
+            for (_, item) in new where BehaviourStore.canCount(item.event, from: starts) {
+                memory.applyBehaviour(item.event, customerID: item.customerID, productCode: item.productCode)
+            }
         }
         feeds.withLock {
             $0.feeds[feed, default: .init()].sequence = last.eventID
@@ -260,6 +268,7 @@ final class Replica: Sendable {
         }
         guard allCurrent, !readiness.isReady else { return }
         try await database.write { db in try CopyStore.markCaughtUp(db, at: millis) }
+        memory.withLock { $0.behaviour.compact() }
         await returnMemory()
         readiness.markReady()
     }
