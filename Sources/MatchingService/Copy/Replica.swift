@@ -90,6 +90,7 @@ final class Replica: Sendable {
             for id in grouped.keys.sorted() {
                 for event in grouped[id] ?? [] { fresh.applyBehaviour(event, customerID: id) }
             }
+            fresh.behaviour.compact()
             fresh.behaviour.setSales(try BehaviourStore.salesByProduct(db))
             return (fresh, try CopyStore.cursors(db), try ModelStore.currentScorer(db), try CopyStore.purchaseCount(db), try CopyStore.caughtUpAt(db) != nil)
         }
