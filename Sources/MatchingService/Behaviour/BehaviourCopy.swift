@@ -62,7 +62,7 @@ struct BehaviourCopy: Sendable {
                 case .subscription, .redemption: return false
                 }
             }
-            if events[index].count < count { events[index] = Self.exactCopy(events[index]) }
+            if events[index].count < count { events[index] = events[index].withExactCapacity() }
         }
     }
 
@@ -70,14 +70,7 @@ struct BehaviourCopy: Sendable {
     /// replica catches up keep up to half their room spare (a list doubles when full).
     mutating func compact() {
         for index in events.indices where events[index].capacity > events[index].count {
-            events[index] = Self.exactCopy(events[index])
-        }
-    }
-
-    private static func exactCopy(_ list: [BehaviourEvent]) -> [BehaviourEvent] {
-        [BehaviourEvent](unsafeUninitializedCapacity: list.count) { buffer, initialized in
-            _ = buffer.initialize(fromContentsOf: list)
-            initialized = list.count
+            events[index] = events[index].withExactCapacity()
         }
     }
 

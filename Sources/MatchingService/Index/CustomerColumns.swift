@@ -61,16 +61,8 @@ struct CustomerColumns: Sendable {
     /// column's buffer as it fills, so after a snapshot of 600,000 customers each of some 260
     /// columns may hold room for 1,048,576; this returns that room (a column at a time).
     mutating func compact() {
-        for slot in numbers.indices { numbers[slot] = Self.exactCopy(numbers[slot]) }
-        for slot in categories.indices { categories[slot] = Self.exactCopy(categories[slot]) }
-    }
-
-    private static func exactCopy<Element>(_ column: [Element]) -> [Element] {
-        guard column.capacity > column.count else { return column }
-        return [Element](unsafeUninitializedCapacity: column.count) { buffer, initialized in
-            _ = buffer.initialize(fromContentsOf: column)
-            initialized = column.count
-        }
+        for slot in numbers.indices { numbers[slot] = numbers[slot].withExactCapacity() }
+        for slot in categories.indices { categories[slot] = categories[slot].withExactCapacity() }
     }
 
     /// Marks every numeric value of a row missing (before a snapshot replaces the row whole).
