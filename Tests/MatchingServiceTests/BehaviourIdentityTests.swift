@@ -106,6 +106,7 @@ import Testing
         #expect(replica.feeds.withLock { $0.behaviourApplied } == 1, "only the new view")
         #expect(try await replica.database.read { db in try BehaviourStore.hasLegacyEvents(db) } == false)
     }
+
     /// A new replica reads a year of profiles' log: views and contacts too old to count are stored
     /// (training reads past months from the store) but not held in memory, as a restart would not
     /// load them; compacting the lists keeps every event in order.

@@ -69,9 +69,7 @@ struct BehaviourCopy: Sendable {
     /// Gives every customer's list its length as capacity: lists grown an event at a time while a
     /// replica catches up keep up to half their room spare (a list doubles when full).
     mutating func compact() {
-        for index in events.indices where events[index].capacity > events[index].count {
-            events[index] = events[index].withExactCapacity()
-        }
+        for index in events.indices { events[index] = events[index].withExactCapacity() }
     }
 
     /// The row's behaviour features at `at` (``BehaviourFeatures/compute(_:at:)``).
