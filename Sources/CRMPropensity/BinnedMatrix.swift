@@ -56,18 +56,20 @@ public struct BinnedMatrix: Sendable {
 ///
 /// A class with a raw buffer rather than a `[UInt8]`: `TreeGrower` and its walks keep pointers into
 /// the codes for a whole training, which an array only lends inside a closure; and the matrix is
-/// shared, never copied, between the caller and the fitting. `@unchecked Sendable` is sound because
-/// nothing writes the buffer after `init` returns.
+/// shared, never copied, between the caller and the fitting. The bytes are a ``PageBuffer``: zero
+/// until written and not zero-filled first, so a matrix being filled costs only the pages written so
+/// far (``BinnedRowsBuilder/finish()`` frees each chunk of row-major codes as it writes its part).
+/// `@unchecked Sendable` is sound because nothing writes the buffer after `init` returns.
 final class CodeStorage: @unchecked Sendable {
     let base: UnsafeMutablePointer<UInt8>
     let count: Int
+    let buffer: PageBuffer
 
+    /// `fill` writes the codes; a byte it leaves alone reads 0.
     init(count: Int, fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) {
-        base = .allocate(capacity: max(count, 1))
-        base.initialize(repeating: 0, count: max(count, 1))
+        buffer = PageBuffer(count: count)
+        base = buffer.base
         self.count = count
         fill(UnsafeMutableBufferPointer(start: base, count: count))
     }
-
-    deinit { base.deallocate() }
 }

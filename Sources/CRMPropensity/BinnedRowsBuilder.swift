@@ -8,10 +8,15 @@
 /// held are at most the sample's rows plus one batch; a table smaller than the sample is coded at
 /// ``finish()`` with the edges of all its rows, which is exactly what training from floats does.
 ///
-/// Codes accumulate row-major in chunks of ``chunkRows`` rows (reserved whole, so growth never
-/// doubles an array), and ``finish()`` moves them chunk by chunk into the column-major
-/// ``BinnedMatrix`` the fitting reads, freeing each chunk as it goes: the peak is the codes plus one
-/// chunk.
+/// Codes accumulate row-major in chunks of ``chunkRows`` rows (each a ``PageBuffer`` of its full
+/// size, so growth never doubles an array), and ``finish()`` moves them chunk by chunk into the
+/// column-major ``BinnedMatrix`` the fitting reads, unmapping each chunk as soon as it is copied
+/// while the matrix's pages are written only as the copy reaches them: the peak is the codes plus
+/// one chunk. (With chunks from the heap and a zero-filled matrix it was twice the codes: freed
+/// heap chunks are not given back, see ``PageBuffer``.)
+///
+/// A value type like the arrays it replaced: full chunks are never written again, so copies share
+/// them, and the chunk being filled is copied before a write when another builder shares it.
 public struct BinnedRowsBuilder: Sendable {
     public let columnNames: [String]
     private let configuration: GradientBoostedTrees.Configuration
@@ -20,9 +25,10 @@ public struct BinnedRowsBuilder: Sendable {
     private var pendingRows = 0
     public private(set) var edges: FeatureBins?
     private var tables: [CodeTable] = []
-    /// Full chunks of row-major codes, then the chunk being filled.
-    private var chunks: [[UInt8]] = []
-    private var current: [UInt8] = []
+    /// Full chunks of row-major codes, then the chunk being filled and the bytes written to it.
+    private var chunks: [PageBuffer] = []
+    private var current: PageBuffer?
+    private var currentBytes = 0
     private var codedRows = 0
 
     /// Rows per chunk of codes: 6 MB at 91 features, small beside the codes, large enough that the
@@ -48,8 +54,11 @@ public struct BinnedRowsBuilder: Sendable {
     /// The bytes the builder holds now (the pending floats and the codes' chunks), for logging
     /// and for tests of what the builder promises to keep.
     public var heldBytes: Int {
-        pending.capacity * MemoryLayout<Float>.stride + chunks.reduce(0) { $0 + $1.capacity } + current.capacity
+        pending.capacity * MemoryLayout<Float>.stride + chunks.reduce(0) { $0 + $1.count } + (current?.count ?? 0)
     }
+
+    /// The chunks of codes held now, full ones first (for tests of when they are released).
+    var chunkBuffers: [PageBuffer] { chunks + (current.map { [$0] } ?? []) }
 
     public mutating func append(row: some Collection<Float>) throws(PropensityError) {
         guard row.count == columnNames.count else {
@@ -94,27 +103,29 @@ public struct BinnedRowsBuilder: Sendable {
     public mutating func finish() -> BinnedMatrix {
         if edges == nil { learnEdges() }
         let edges = self.edges ?? FeatureBins(cuts: Array(repeating: [], count: columnNames.count))
-        if !current.isEmpty { chunks.append(current) }
-        current = []
         let rows = codedRows
         let columns = columnNames.count
-        var parts = chunks
+        // The chunks' row counts, then the chunks themselves, released one by one as they are copied.
+        let chunkRows = Self.chunkRows
+        var parts: [PageBuffer?] = chunks
+        if let current, currentBytes > 0 { parts.append(current) }
         chunks = []
+        current = nil
+        currentBytes = 0
         let storage = CodeStorage(count: rows * columns) { codes in
             guard let out = codes.baseAddress else { return }
             var first = 0
             for index in parts.indices {
-                let chunk = parts[index]
-                parts[index] = []  // release the chunk as soon as it is copied
-                let count = chunk.count / columns
-                chunk.withUnsafeBufferPointer { input in
-                    // Blocks of 128 rows stay in cache while each feature's codes are copied out.
-                    for blockStart in stride(from: 0, to: count, by: 128) {
-                        let blockEnd = min(blockStart + 128, count)
-                        for feature in 0..<columns {
-                            let column = out + feature * rows + first
-                            for row in blockStart..<blockEnd { column[row] = input[row * columns + feature] }
-                        }
+                guard let chunk = parts[index] else { continue }
+                parts[index] = nil
+                let count = min(chunkRows, rows - first)
+                let input = chunk.base
+                // Blocks of 128 rows stay in cache while each feature's codes are copied out.
+                for blockStart in stride(from: 0, to: count, by: 128) {
+                    let blockEnd = min(blockStart + 128, count)
+                    for feature in 0..<columns {
+                        let column = out + feature * rows + first
+                        for row in blockStart..<blockEnd { column[row] = input[row * columns + feature] }
                     }
                 }
                 first += count
@@ -137,16 +148,28 @@ public struct BinnedRowsBuilder: Sendable {
     }
 
     private mutating func appendCodes(_ row: some Collection<Float>) {
-        if current.isEmpty { current.reserveCapacity(Self.chunkRows * columnNames.count) }
-        var feature = 0
-        for value in row {
-            current.append(tables[feature].code(value))
-            feature += 1
+        let chunkBytes = Self.chunkRows * columnNames.count
+        if current == nil {
+            current = PageBuffer(count: chunkBytes)
+            currentBytes = 0
+        } else if !isKnownUniquelyReferenced(&current), let shared = current {
+            // A copy of this builder holds the chunk too: write to a chunk of our own.
+            let own = PageBuffer(count: chunkBytes)
+            own.base.update(from: shared.base, count: currentBytes)
+            current = own
         }
+        guard let chunk = current else { return }
+        var offset = currentBytes
+        for (feature, value) in row.enumerated() {
+            chunk.base[offset] = tables[feature].code(value)
+            offset += 1
+        }
+        currentBytes = offset
         codedRows += 1
-        if current.count == Self.chunkRows * columnNames.count {
-            chunks.append(current)
-            current = []
+        if currentBytes == chunkBytes {
+            chunks.append(chunk)
+            current = nil
+            currentBytes = 0
         }
     }
 }
