@@ -195,7 +195,9 @@ struct ModelTrainer: Sendable {
         var validationAUC = 0.0
         var topFeatures: [Crm_Matching_V1_FeatureImportance] = []
         var treeCount: UInt32 = 0
-        // The rows' blocks and the readers' page caches are done with; the fit needs its own.
+        // The rows' blocks, the purchases that labelled them and the readers' page caches are done
+        // with; the fit needs its own.
+        positivesByMonth = [:]
         await replica.returnMemory()
         if let configuration = trees {
             let trainingData = try training.binned()
