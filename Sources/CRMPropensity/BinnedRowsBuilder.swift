@@ -12,8 +12,7 @@
 /// size, so growth never doubles an array), and ``finish()`` moves them chunk by chunk into the
 /// column-major ``BinnedMatrix`` the fitting reads, unmapping each chunk as soon as it is copied
 /// while the matrix's pages are written only as the copy reaches them: the peak is the codes plus
-/// one chunk. (With chunks from the heap and a zero-filled matrix it was twice the codes: freed
-/// heap chunks are not given back, see ``PageBuffer``.)
+/// one chunk. (With a matrix zero-filled before the copy it was twice the codes, see ``PageBuffer``.)
 ///
 /// A value type like the arrays it replaced: full chunks are never written again, so copies share
 /// them, and the chunk being filled is copied before a write when another builder shares it.
@@ -69,7 +68,10 @@ public struct BinnedRowsBuilder: Sendable {
             pendingRows += 1
             return
         }
-        appendCodes(row)
+        if let written: Void = row.withContiguousStorageIfAvailable({ appendCodes($0) }) {
+            return written
+        }
+        Array(row).withUnsafeBufferPointer { appendCodes($0) }
     }
 
     /// Learns the edges once the pending rows fill the binning sample (`binningSampleRows`); call
@@ -141,13 +143,18 @@ public struct BinnedRowsBuilder: Sendable {
         let columns = columnNames.count
         let floats = pending
         pending = []
-        for row in 0..<pendingRows {
-            appendCodes(floats[row * columns..<(row + 1) * columns])
+        floats.withUnsafeBufferPointer { values in
+            for row in 0..<pendingRows {
+                appendCodes(UnsafeBufferPointer(rebasing: values[row * columns..<(row + 1) * columns]))
+            }
         }
         pendingRows = 0
     }
 
-    private mutating func appendCodes(_ row: some Collection<Float>) {
+    /// Codes one row into the chunk being filled. The row comes as a buffer: called once per row of a
+    /// training (millions), it must not go through a generic collection's witness calls per value,
+    /// which cost a third of the rows' stage (BENCHMARKS.md › "The training's codes held once").
+    private mutating func appendCodes(_ row: UnsafeBufferPointer<Float>) {
         let chunkBytes = Self.chunkRows * columnNames.count
         if current == nil {
             current = PageBuffer(count: chunkBytes)
@@ -159,12 +166,11 @@ public struct BinnedRowsBuilder: Sendable {
             current = own
         }
         guard let chunk = current else { return }
-        var offset = currentBytes
-        for (feature, value) in row.enumerated() {
-            chunk.base[offset] = tables[feature].code(value)
-            offset += 1
+        let out = chunk.base + currentBytes
+        tables.withUnsafeBufferPointer { tables in
+            for feature in 0..<row.count { out[feature] = tables[feature].code(row[feature]) }
         }
-        currentBytes = offset
+        currentBytes += row.count
         codedRows += 1
         if currentBytes == chunkBytes {
             chunks.append(chunk)

@@ -8,13 +8,14 @@ import Darwin
 /// is freed.
 ///
 /// Why not an array: a training's codes are a few hundred megabytes made of chunks of a few
-/// megabytes, and copying them into the column-major matrix frees every chunk. Chunks that came
-/// from `malloc` stay in the heap once freed (glibc serves blocks under its mmap threshold, which
-/// grows to 32 MiB as large blocks are freed, from its arenas and returns them only from the top or
-/// when trimmed), and zero-filling the matrix before the copy touched all its pages at once, so the
-/// copy held the codes twice: 268 MB more at the peak of a million-customer training
-/// (BENCHMARKS.md › the training peak at a million). A mapping is released by `munmap` when the
-/// buffer goes, and its pages cost memory only once written.
+/// megabytes, and copying them into the column-major matrix frees every chunk. The matrix used to
+/// be zero-filled before the copy, which wrote all its pages while every chunk was still held: the
+/// codes twice at the training's peak (88 MiB of a 100,000-customer replica's 698, BENCHMARKS.md ›
+/// "The training's codes held once"). A mapping's pages cost memory only once written, so the
+/// matrix grows as the copy reaches it, and a chunk's `munmap` gives its pages back the moment it is
+/// copied, whatever malloc's thresholds (the services run with `MALLOC_MMAP_THRESHOLD_=131072`,
+/// under which glibc maps such a block anyway; without it glibc serves blocks under its growing
+/// threshold from its arenas and keeps them once freed).
 ///
 /// `@unchecked Sendable`: the buffer owns its bytes; callers write them before sharing the buffer
 /// and only read them after (``CodeStorage``, ``BinnedRowsBuilder``).
