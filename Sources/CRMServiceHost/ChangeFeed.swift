@@ -44,17 +44,37 @@ public enum ChangeFeed {
         limit: UInt32,
         to writer: ResponseStreamWriter<Event>,
         sequence: @escaping @Sendable (Event) -> UInt64,
-        setSequence: @escaping @Sendable (inout Event, UInt64) -> Void
+        setSequence: @escaping @Sendable (inout Event, UInt64) -> Void,
+        waiting: Waiting? = nil
     ) async throws {
-        try await streamPages(from: database, after: after, limit: limit, pageSize: page, to: writer, position: sequence) { db, from, size in
+        try await streamPages(from: database, after: after, limit: limit, pageSize: page, to: writer, position: sequence, waiting: waiting) { db, from, size in
             try Self.changes(db, after: from, limit: size, as: Event.self, sequence: setSequence)
         }
+    }
+
+    /// A read that may wait for entries (a request's `wait_ms`): when nothing follows the cursor,
+    /// the call is held until ``FeedCommits`` says an entry committed or `timeout` passes, then
+    /// answers what follows the cursor then (possibly nothing).
+    public struct Waiting: Sendable {
+        public let commits: FeedCommits
+        public let timeout: Duration
+
+        /// Nil for no wait (`milliseconds` 0); longer asks are held at most ``longest``.
+        public init?(commits: FeedCommits?, milliseconds: UInt32) {
+            guard let commits, milliseconds > 0 else { return nil }
+            self.commits = commits
+            self.timeout = min(.milliseconds(Int64(milliseconds)), Self.longest)
+        }
+
+        /// The longest a call is held: a minute, well inside any follower's call deadline.
+        public static let longest: Duration = .seconds(60)
     }
 
     /// Streams what `read` returns after a position (at most `limit`; 0 = everything there is
     /// now), a page per read transaction, until a page comes back short: the loop of every
     /// resumable feed (a change log by sequence, an event log by event id, profiles' snapshot by
-    /// customer id), over ``forEachPage(from:after:limit:pageSize:position:read:_:)``.
+    /// customer id), over ``forEachPage(from:after:limit:pageSize:position:read:_:)``. With
+    /// `waiting`, a first read that finds nothing waits for a commit (``Waiting``) and reads again.
     public static func streamPages<Item: SwiftProtobuf.Message, Position: Sendable>(
         from database: DatabasePool,
         after: Position,
@@ -62,8 +82,18 @@ public enum ChangeFeed {
         pageSize: Int,
         to writer: ResponseStreamWriter<Item>,
         position: @escaping @Sendable (Item) -> Position,
+        waiting: Waiting? = nil,
         read: @escaping @Sendable (Database, Position, Int) throws -> [Item]
     ) async throws {
+        if let waiting {
+            // The generation before the look: a commit after it ends the wait at once.
+            let seen = waiting.commits.generation
+            let nothing = try await database.read { db in try read(db, after, 1).isEmpty }
+            if nothing {
+                await waiting.commits.wait(beyond: seen, timeout: waiting.timeout)
+                try Task.checkCancellation()
+            }
+        }
         try await forEachPage(from: database, after: after, limit: Int(limit), pageSize: pageSize, position: position, read: read) { items in
             for item in items { try await writer.write(item) }
         }

@@ -7,7 +7,10 @@ import Synchronization
 /// Follows one peer's feed — the one follower matching's copy and compensation's income both use:
 /// asks for what follows the stored cursor, applies it (the step stores the entries with the new
 /// cursor, so a restart resumes exactly after the last one applied), and asks again at once while
-/// it gets full batches; once caught up, it tells `onCurrent` and waits the poll interval. On
+/// it gets full batches; once caught up, it tells `onCurrent` and waits the poll interval — or,
+/// with a `waitingStep` (a peer that holds a read open until an entry commits, `wait_ms`), asks
+/// with that at once after a short page and after the poll interval after an empty one (a wait
+/// that ran out, or a peer too old to wait, which then costs a poll per interval as before). On
 /// failure (the peer down, a bad answer) it tells `onFailure`, waits, doubling from 100 ms up to the
 /// maximum backoff, and tries again from the stored cursor, so nothing is lost or applied twice.
 /// Graceful shutdown also cancels a step in flight.
@@ -28,9 +31,18 @@ public final class FeedFollower: Service, Sendable {
     struct Status: Sendable {
         var position: UInt64 = 0
         var caughtUpAt: ContinuousClock.Instant?
+        /// A waiting read is held by the peer: it had nothing after the cursor when it looked and
+        /// answers as soon as anything commits, so the copy is current for as long as it is held.
+        var held = false
         var lastError: String?
         var steps = 0
         let started = ContinuousClock.now
+
+        /// How far behind the feed the follower may be now: 0 while a waiting read is held.
+        func lag(at now: ContinuousClock.Instant) -> Duration? {
+            guard let caughtUpAt else { return nil }
+            return held ? .zero : now - caughtUpAt
+        }
     }
 
     /// What a follower counts: entries applied and failed steps, and at each scrape its position
@@ -47,6 +59,8 @@ public final class FeedFollower: Service, Sendable {
     let logger: Logger
     /// Fetches up to `batch` entries after the stored cursor and applies them.
     private let step: @Sendable (Int) async throws -> Step
+    /// The same, asking the peer to hold the read until an entry commits (nil: poll).
+    private let waitingStep: (@Sendable (Int) async throws -> Step)?
     private let onCurrent: @Sendable () async throws -> Void
     private let onFailure: @Sendable (String) -> Void
     private let status = Mutex(Status())
@@ -54,6 +68,7 @@ public final class FeedFollower: Service, Sendable {
 
     public init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration = .seconds(5), logger: Logger,
                 step: @escaping @Sendable (Int) async throws -> Step,
+                waitingStep: (@Sendable (Int) async throws -> Step)? = nil,
                 onCurrent: @escaping @Sendable () async throws -> Void = {},
                 onFailure: @escaping @Sendable (String) -> Void = { _ in }, metrics: ServiceMetrics? = nil) {
         self.name = name
@@ -62,6 +77,7 @@ public final class FeedFollower: Service, Sendable {
         self.maxBackoff = maxBackoff
         self.logger = logger
         self.step = step
+        self.waitingStep = waitingStep
         self.onCurrent = onCurrent
         self.onFailure = onFailure
         let labels = [("feed", name)]
@@ -75,7 +91,7 @@ public final class FeedFollower: Service, Sendable {
             metrics.onScrape { [self] in
                 let current = self.status.withLock { $0 }
                 position.record(Double(current.position))
-                lag.record(Self.seconds(ContinuousClock.now - (current.caughtUpAt ?? current.started)))
+                lag.record(Self.seconds(current.lag(at: .now) ?? ContinuousClock.now - current.started))
                 caughtUp.record(current.caughtUpAt == nil ? 0 : 1)
             }
         }
@@ -90,12 +106,15 @@ public final class FeedFollower: Service, Sendable {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var backoff: Duration = .milliseconds(100)
+            var waiting = false
             while !Task.isCancelled {
                 do {
-                    let caughtUp = try await self.once()
+                    let (caughtUp, received) = try await self.advance(waiting: waiting)
                     backoff = .milliseconds(100)
-                    if caughtUp { try await self.pause(self.pollInterval) }
+                    waiting = caughtUp && self.waitingStep != nil
+                    if caughtUp && (self.waitingStep == nil || received == 0) { try await self.pause(self.pollInterval) }
                 } catch {
+                    waiting = false
                     if Task.isCancelled { return }
                     self.status.withLock { $0.lastError = "\(error)" }
                     self.counts?.failures.increment()
@@ -118,18 +137,36 @@ public final class FeedFollower: Service, Sendable {
     /// One step; true when the feed is caught up (the peer had less than a batch).
     @discardableResult
     public func once() async throws -> Bool {
-        let result = try await step(batch)
+        try await advance(waiting: false).caughtUp
+    }
+
+    /// One step, the waiting one when asked for and there is one; whether the feed is caught up
+    /// and how many entries came.
+    private func advance(waiting: Bool) async throws -> (caughtUp: Bool, received: Int) {
+        let holding = waiting && waitingStep != nil
+        if holding { status.withLock { $0.held = true } }
+        let result: Step
+        do {
+            result = try await (holding ? waitingStep ?? step : step)(batch)
+        } catch {
+            if holding { status.withLock { $0.held = false } }
+            throw error
+        }
         let caughtUp = result.received < batch
         counts?.entries.increment(by: result.received)
         status.withLock {
             $0.position = result.position
             $0.steps += 1
+            $0.held = false
             $0.lastError = nil
             if caughtUp { $0.caughtUpAt = .now }
         }
         if caughtUp { try await onCurrent() }
-        return caughtUp
+        return (caughtUp, result.received)
     }
+
+    /// Whether a waiting read is held by the peer now (tests).
+    var isHoldingRead: Bool { status.withLock { $0.held } }
 
     /// Applies everything the peer has now (tools and tests; the running service follows by itself).
     public func catchUp() async throws {
@@ -140,8 +177,7 @@ public final class FeedFollower: Service, Sendable {
     public var details: [String: String] {
         let current = status.withLock { $0 }
         var details = ["feed.\(name).position": "\(current.position)"]
-        if let caughtUpAt = current.caughtUpAt {
-            let lag = ContinuousClock.now - caughtUpAt
+        if let lag = current.lag(at: .now) {
             details["feed.\(name).lag_seconds"] = String(format: "%.1f", Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18)
         } else {
             details["feed.\(name).lag_seconds"] = "not caught up yet"

@@ -56,8 +56,13 @@ public struct CompensationService: CRMService {
             let logger = context.logger, metrics = context.metrics
             profilesFollowers = ProfilesFollowers.make(peer: profiles, database: database, costs: settings.tradeCosts, maxBackoff: settings.maxBackoff,
                                                   logger: logger) { name, step in
-                FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
-                             logger: logger, step: step, metrics: metrics)
+                let now: @Sendable (Int) async throws -> FeedFollower.Step = { batch in try await step(batch, nil) }
+                var waiting: (@Sendable (Int) async throws -> FeedFollower.Step)?
+                if let wait = settings.feedWait {
+                    waiting = { batch in try await step(batch, wait) }
+                }
+                return FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
+                                    logger: logger, step: now, waitingStep: waiting, metrics: metrics)
             }
         } else {
             profilesFollowers = nil

@@ -54,7 +54,7 @@ public struct MatchingService: CRMService {
         self.decisions = DecisionLog(database: context.database)
         self.profilesFollowers = ProfilesCopyFollowers(
             peer: context.peers["profiles"], replica: replica, pageSize: UInt32(settings.feedPage), interval: settings.feedInterval,
-            snapshotPage: UInt32(settings.snapshotPage), logger: context.logger, metrics: context.metrics)
+            wait: settings.feedWait, snapshotPage: UInt32(settings.snapshotPage), logger: context.logger, metrics: context.metrics)
         self.siblings = SiblingReplicas(peers: context.peers["matching"])
         self.campaignSync = CampaignSync(siblings: siblings, store: campaigns, pageSize: settings.feedPage, interval: settings.feedInterval,
                                          logger: context.logger, metrics: context.metrics)

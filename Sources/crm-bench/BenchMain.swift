@@ -18,7 +18,7 @@ struct BenchRoot: AsyncParsableCommand {
         commandName: "crm-bench",
         abstract: "The project's benchmarks. Build with -c release.",
         subcommands: [BenchMain.self, IngestBench.self, ProfilesScaleBench.self, MatchingScaleBench.self, MatchingQualityBench.self, MatchingTrainingBench.self, ProfilesAsOfBench.self,
-                      CompensationBench.self, PartitionFilesBench.self, PartitionedQueriesBench.self],
+                      CompensationBench.self, PartitionFilesBench.self, PartitionedQueriesBench.self, FeedWaitBench.self],
         defaultSubcommand: BenchMain.self
     )
 }

@@ -2544,6 +2544,14 @@ public nonisolated struct Crm_Profiles_V1_StreamChangesRequest: Sendable {
   /// Clears the value of `partition`. Subsequent reads from it will return its default value.
   public mutating func clearPartition() {self._partition = nil}
 
+  /// How long the call may wait for a change when none follows `after_sequence` (a long poll):
+  /// 0 = answer at once (possibly nothing); otherwise the stream is held until a change commits (then
+  /// answered as usual, from `after_sequence`) or this many milliseconds pass (then it ends with
+  /// nothing), at most 60,000. A drained partition's held calls end at once with nothing. A server
+  /// older than the field answers at once: a follower that gets nothing pauses before asking again
+  /// either way (proto/README.md "Following a feed").
+  public var waitMs: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2761,6 +2769,10 @@ public nonisolated struct Crm_Profiles_V1_StreamEventsRequest: Sendable {
   public var hasPartition: Bool {self._partition != nil}
   /// Clears the value of `partition`. Subsequent reads from it will return its default value.
   public mutating func clearPartition() {self._partition = nil}
+
+  /// As StreamChangesRequest.wait_ms: wait up to this long for an event after `after_event_id`. Any
+  /// event committed ends the wait; with `types`, the answer may then still be empty.
+  public var waitMs: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -6074,7 +6086,7 @@ nonisolated extension Crm_Profiles_V1_ChangeEvent: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamChangesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0\u{1}partition\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0\u{1}partition\0\u{3}wait_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6085,6 +6097,7 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._partition) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.waitMs) }()
       default: break
       }
     }
@@ -6104,6 +6117,9 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
     try { if let v = self._partition {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if self.waitMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.waitMs, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6111,6 +6127,7 @@ nonisolated extension Crm_Profiles_V1_StreamChangesRequest: SwiftProtobuf.Messag
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs._partition != rhs._partition {return false}
+    if lhs.waitMs != rhs.waitMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6485,7 +6502,7 @@ nonisolated extension Crm_Profiles_V1_LoggedEvent: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamEventsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_event_id\0\u{1}limit\0\u{1}types\0\u{1}partition\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_event_id\0\u{1}limit\0\u{1}types\0\u{1}partition\0\u{3}wait_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6497,6 +6514,7 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       case 3: try { try decoder.decodeRepeatedEnumField(value: &self.types) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._partition) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.waitMs) }()
       default: break
       }
     }
@@ -6519,6 +6537,9 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
     try { if let v = self._partition {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if self.waitMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.waitMs, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6527,6 +6548,7 @@ nonisolated extension Crm_Profiles_V1_StreamEventsRequest: SwiftProtobuf.Message
     if lhs.limit != rhs.limit {return false}
     if lhs.types != rhs.types {return false}
     if lhs._partition != rhs._partition {return false}
+    if lhs.waitMs != rhs.waitMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -15,6 +15,11 @@ enum FeedSources {
     /// How long one feed call may take.
     static let callTimeout = CallOptions.timeout(.seconds(20))
 
+    /// A read's call options: ``callTimeout``, or with a wait for an entry, the wait and 30 s more.
+    static func options(waiting wait: Duration?) -> CallOptions {
+        wait == nil ? callTimeout : FeedWaits.options(wait)
+    }
+
     /// Applies `entries` after `after` and moves the cursor to `position`, unless another step got
     /// there first (then nothing is applied: the entries were or will be applied by that step).
     static func commit(_ database: DatabasePool, feed: String, after: UInt64, position: UInt64,
@@ -50,12 +55,13 @@ enum FeedSources {
 
     /// Follows one profiles process's event log under the cursor `feed` (one per owner process, or
     /// per partition of an owner keeping a file per partition, read from the partition's owner
-    /// now: ``ProfilesFollowers``).
+    /// now: ``ProfilesFollowers``). The step's second argument, when set, lets profiles hold the
+    /// read that long for an event (`wait_ms`).
     static func profilesEventsStep(owner: ProfilesOwner, database: DatabasePool, costs: TradeCostSchedule, feed: String = profilesEvents)
-        -> @Sendable (Int) async throws -> FeedFollower.Step {
+        -> @Sendable (Int, Duration?) async throws -> FeedFollower.Step {
         let legacy = LegacyEventKeys(database: database)
         let partition = owner.selector
-        let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType]) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types in
+        let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType], Duration?) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types, wait in
             try await owner.reading { client in try await client.serverStreaming(
                 Crm_Profiles_V1_Profiles.streamEvents,
                 Crm_Profiles_V1_StreamEventsRequest.with {
@@ -63,17 +69,20 @@ enum FeedSources {
                     $0.limit = UInt32(batch)
                     $0.types = types
                     if let partition { $0.partition = partition }
-                }, options: callTimeout
+                    if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
+                }, options: options(waiting: wait)
             ).collect() }
         }
-        let page = step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch in
-            try await read(after, batch, eventTypes)
-        }, apply: { db, event in try apply(db, event, costs: costs) })
-        return { batch in
+        @Sendable func page(_ wait: Duration?) -> @Sendable (Int) async throws -> FeedFollower.Step {
+            step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch in
+                try await read(after, batch, eventTypes, wait)
+            }, apply: { db, event in try apply(db, event, costs: costs) })
+        }
+        return { batch, wait in
             // Nothing new is applied before every event recorded under its old id is known by
             // identity: one of them delivered again would not be recognised.
-            try await legacy.learn(batch: batch) { after, limit in try await read(after, limit, LegacyEventKeys.eventTypes) }
-            return try await page(batch)
+            try await legacy.learn(batch: batch) { after, limit in try await read(after, limit, LegacyEventKeys.eventTypes, nil) }
+            return try await page(wait)(batch)
         }
     }
 
@@ -123,18 +132,21 @@ enum FeedSources {
     /// Follows one profiles process's change feed under the cursor `feed` (one per owner process,
     /// or per partition of an owner keeping a file per partition, read from its owner now).
     static func profilesCustomersStep(owner: ProfilesOwner, database: DatabasePool, feed: String = profilesCustomers)
-        -> @Sendable (Int) async throws -> FeedFollower.Step {
+        -> @Sendable (Int, Duration?) async throws -> FeedFollower.Step {
         let partition = owner.selector
-        return step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
-            try await owner.reading { client in try await client.serverStreaming(
-                Crm_Profiles_V1_Profiles.streamChanges,
-                Crm_Profiles_V1_StreamChangesRequest.with {
-                    $0.afterSequence = after
-                    $0.limit = UInt32(batch)
-                    if let partition { $0.partition = partition }
-                }, options: callTimeout
-            ).collect() }
-        }, apply: { db, change in try apply(db, change) })
+        return { batch, wait in
+            try await step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
+                try await owner.reading { client in try await client.serverStreaming(
+                    Crm_Profiles_V1_Profiles.streamChanges,
+                    Crm_Profiles_V1_StreamChangesRequest.with {
+                        $0.afterSequence = after
+                        $0.limit = UInt32(batch)
+                        if let partition { $0.partition = partition }
+                        if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
+                    }, options: options(waiting: wait)
+                ).collect() }
+            }, apply: { db, change in try apply(db, change) })(batch)
+        }
     }
 
     /// Remembers a customer (and its open date) from a created, updated or status change.

@@ -38,7 +38,8 @@ final class ProfilesCopyFollowers: Service, Sendable {
 
     static let mapTimeout = CallOptions.timeout(.seconds(20))
 
-    init(peer: RPCClient?, replica: Replica, pageSize: UInt32, interval: Duration, snapshotPage: UInt32, maxBackoff: Duration = .seconds(5),
+    init(peer: RPCClient?, replica: Replica, pageSize: UInt32, interval: Duration, wait: Duration? = nil, snapshotPage: UInt32,
+         maxBackoff: Duration = .seconds(5),
          logger: Logger, metrics: ServiceMetrics?) {
         self.replica = replica
         self.logger = logger
@@ -56,24 +57,33 @@ final class ProfilesCopyFollowers: Service, Sendable {
                 for owner in followed {
                     let changes = CopyStore.feed(.profiles, owner: owner.label)
                     let feed = ProfilesFeed(replica: replica, logger: logger, feed: changes, snapshotPage: snapshotPage, partition: owner.selector)
-                    followers.append(CopyFollowers.follower(changes, replica: replica, pageSize: pageSize, interval: interval,
-                                                            logger: logger, metrics: metrics) { after, limit in
-                        try await owner.reading { client in try await feed.step(client: client, after: after, limit: limit) }
-                    })
+                    let readChanges = Self.reads { after, limit, wait in
+                        try await owner.reading { client in try await feed.step(client: client, after: after, limit: limit, wait: wait) }
+                    }
+                    followers.append(CopyFollowers.follower(changes, replica: replica, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics,
+                                                            step: readChanges(nil), waitingStep: wait.map(readChanges)))
                     let events = CopyStore.feed(.events, owner: owner.label)
-                    followers.append(CopyFollowers.follower(events, replica: replica, pageSize: pageSize, interval: interval,
-                                                            logger: logger) { after, limit in
+                    let readEvents = Self.reads { after, limit, wait in
                         try await owner.reading { client in
                             try await EventsFeed.step(replica: replica, client: client, feed: events, partition: owner.selector, after: after, limit: limit,
-                                                      adoptingLegacy: adoptingLegacy)
+                                                      adoptingLegacy: adoptingLegacy, wait: wait)
                         }
-                    })
+                    }
+                    followers.append(CopyFollowers.follower(events, replica: replica, pageSize: pageSize, interval: interval, logger: logger,
+                                                            step: readEvents(nil), waitingStep: wait.map(readEvents)))
                 }
                 replica.follow(owners: followed.map(\.label))
                 if followed.count > 1 { logger.info("following profiles owners", metadata: ["feeds": "\(followed.map(\.label))"]) }
                 return DeferredFollowers.Made(followers: followers, owners: owners)
             }
         }
+    }
+
+    /// A feed's read with its wait fixed: `reads(read)(nil)` answers at once, `reads(read)(wait)`
+    /// may be held by profiles that long (``FeedFollower``'s waiting step).
+    static func reads(_ read: @escaping @Sendable (UInt64, UInt32, Duration?) async throws -> Int)
+        -> @Sendable (Duration?) -> @Sendable (UInt64, UInt32) async throws -> Int {
+        { wait in { after, limit in try await read(after, limit, wait) } }
     }
 
     /// Refuses (retried, shown in health) a profiles partition count other than the groups'

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRPC
+import CRMServiceHost
 import CRMWire
 import Logging
 import Synchronization
@@ -51,7 +52,7 @@ final class ProfilesFeed: Sendable {
     /// One follower step: the dictionary if not read, the snapshot while it is not done, else a
     /// page of the change feed after `after`; returns how much was applied (`limit` when there is
     /// more to read at once.
-    func step(client: RPCClient, after: UInt64, limit: UInt32) async throws -> Int {
+    func step(client: RPCClient, after: UInt64, limit: UInt32, wait: Duration? = nil) async throws -> Int {
         if !state.withLock({ $0.dictionaryLoaded }) { try await loadDictionary(client) }
         if after == 0, let progress = state.withLock({ $0.snapshot }) {
             if try await readSnapshot(client, from: progress) { return Int(limit) }
@@ -64,7 +65,8 @@ final class ProfilesFeed: Sendable {
                 $0.afterSequence = after
                 $0.limit = limit
                 if let partition { $0.partition = partition }
-            }).collect()
+                if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
+            }, options: FeedWaits.options(wait)).collect()
         if replica.dictionaryIsOutdated(for: changes) { try await loadDictionary(client) }
         try await replica.applyProfiles(changes, feed: feed)
         return changes.count

@@ -1,5 +1,6 @@
 import CoreMetrics
 import CRMRPC
+import CRMServiceHost
 import CRMRules
 import CustomerDimensions
 import GRDB
@@ -23,6 +24,9 @@ final class ProfilesCore: Sendable {
     let updater: DimensionUpdater
     /// When the events the updater has not applied yet arrived (`crm_profiles_updater_lag_seconds`).
     let updaterLag = UpdaterLag()
+    /// Commits that add to this file's change feed or event log, for feed reads that wait
+    /// (`wait_ms`); closed when the core is drained.
+    let feedCommits = FeedCommits(tables: ["change_log", "event"])
     /// Set once the updater's run has returned (``PartitionUpdaters``): a drain waits for it.
     let updaterStopped = OneTimeSignal()
     private let retired = Atomic<Bool>(false)
@@ -48,6 +52,7 @@ final class ProfilesCore: Sendable {
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: database, classifier: classifier, index: index, logger: logger,
                                         parallelFrom: pacing == nil ? 64 : Self.pacedParallelFrom, pacing: pacing, onNewDay: onNewDay)
+        feedCommits.observe(database)
     }
 
     /// Customers in a paced file's step from which its computing is split over the cores (a
@@ -71,7 +76,7 @@ final class ProfilesCore: Sendable {
             .register(into: &router)
         IngestionHandlers(events: events, onIngested: { updater.notify() }, ingested: shared.ingested, arrivals: updaterLag).register(into: &router)
         FeedHandlers(database: database, classifier: shared.classifier, snapshotPage: shared.settings.snapshotPage,
-                     partitioning: shared.settings.partitioning).register(into: &router)
+                     partitioning: shared.settings.partitioning, commits: feedCommits).register(into: &router)
         QueryHandlers(
             queries: QueryStore(database: database),
             segments: shared.segments,
@@ -134,6 +139,9 @@ struct PartitionUpdaters: Service {
                     try await core.updater.run()
                 }
             }
+            // Shutting down (background work stops before the server drains): feed reads held
+            // open for an entry end now, so the drain does not wait out their `wait_ms`.
+            for core in cores.all { core.feedCommits.close() }
         }
     }
 }

@@ -275,6 +275,8 @@ final class ProfilesCores: BusinessDayKeeper {
             return state.cores.remove(at: index)
         }
         guard let core else { return (path, 0) }
+        // Feed reads held open for an entry (`wait_ms`) end now: they must not hold the drain up.
+        core.feedCommits.close()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let idle = state.withLock { state -> Bool in
                 if (state.inFlight[partition] ?? 0) == 0 { return true }

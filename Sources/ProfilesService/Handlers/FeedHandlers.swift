@@ -16,6 +16,8 @@ struct FeedHandlers: Sendable {
     var snapshotPage = FeedSnapshot.page
     /// The firm's partitions: StreamDimensionsAsOf's `partitions` are read against it.
     var partitioning: Partitioning?
+    /// Commits to this store's feed and log, for reads that wait (`wait_ms`); nil answers at once.
+    var commits: FeedCommits?
 
     /// Which customers a StreamDimensionsAsOf call asks for: those of `partitions` (nil: every
     /// customer); a partition outside the firm's count is refused, naming the field.
@@ -33,7 +35,8 @@ struct FeedHandlers: Sendable {
         ) { request, writer, _ in
             try await ChangeFeed.stream(
                 from: database, after: request.afterSequence, limit: request.limit, to: writer,
-                sequence: { $0.sequence }, setSequence: { $0.sequence = $1 }
+                sequence: { $0.sequence }, setSequence: { $0.sequence = $1 },
+                waiting: ChangeFeed.Waiting(commits: commits, milliseconds: request.waitMs)
             )
         }
         router.serverStreaming(
@@ -61,7 +64,7 @@ struct FeedHandlers: Sendable {
             let selected = kinds
             try await ChangeFeed.streamPages(
                 from: database, after: request.afterEventID, limit: request.limit, pageSize: EventLog.page, to: writer,
-                position: { $0.eventID }
+                position: { $0.eventID }, waiting: ChangeFeed.Waiting(commits: commits, milliseconds: request.waitMs)
             ) { db, from, size in
                 try EventLog.page(db, after: from, limit: size, kinds: selected)
             }

@@ -8428,7 +8428,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__change_event__descriptor =
   (ProtobufCMessageInit) crm__profiles__v1__change_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request__field_descriptors[4] =
 {
   {
     "after_sequence",
@@ -8466,16 +8466,29 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_changes_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "wait_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamChangesRequest, wait_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_changes_request__field_indices_by_name[] = {
   0,   /* field[0] = after_sequence */
   1,   /* field[1] = limit */
   2,   /* field[2] = partition */
+  3,   /* field[3] = wait_ms */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_changes_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__descriptor =
 {
@@ -8485,7 +8498,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_changes_request__desc
   "Crm__Profiles__V1__StreamChangesRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamChangesRequest),
-  3,
+  4,
   crm__profiles__v1__stream_changes_request__field_descriptors,
   crm__profiles__v1__stream_changes_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_changes_request__number_ranges,
@@ -8813,7 +8826,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__logged_event__descriptor =
   (ProtobufCMessageInit) crm__profiles__v1__logged_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__field_descriptors[5] =
 {
   {
     "after_event_id",
@@ -8863,17 +8876,30 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__stream_events_request__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "wait_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__StreamEventsRequest, wait_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__stream_events_request__field_indices_by_name[] = {
   0,   /* field[0] = after_event_id */
   1,   /* field[1] = limit */
   3,   /* field[3] = partition */
   2,   /* field[2] = types */
+  4,   /* field[4] = wait_ms */
 };
 static const ProtobufCIntRange crm__profiles__v1__stream_events_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descriptor =
 {
@@ -8883,7 +8909,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__stream_events_request__descr
   "Crm__Profiles__V1__StreamEventsRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__StreamEventsRequest),
-  4,
+  5,
   crm__profiles__v1__stream_events_request__field_descriptors,
   crm__profiles__v1__stream_events_request__field_indices_by_name,
   1,  crm__profiles__v1__stream_events_request__number_ranges,

@@ -1426,10 +1426,19 @@ struct  Crm__Profiles__V1__StreamChangesRequest
    * partitions in one file has one feed and refuses the field the same way.
    */
   Crm__Profiles__V1__PartitionSelector *partition;
+  /*
+   * How long the call may wait for a change when none follows `after_sequence` (a long poll):
+   * 0 = answer at once (possibly nothing); otherwise the stream is held until a change commits (then
+   * answered as usual, from `after_sequence`) or this many milliseconds pass (then it ends with
+   * nothing), at most 60,000. A drained partition's held calls end at once with nothing. A server
+   * older than the field answers at once: a follower that gets nothing pauses before asking again
+   * either way (proto/README.md "Following a feed").
+   */
+  uint32_t wait_ms;
 };
 #define CRM__PROFILES__V1__STREAM_CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_changes_request__descriptor) \
-    , 0, 0, NULL }
+    , 0, 0, NULL, 0 }
 
 
 /*
@@ -1554,10 +1563,15 @@ struct  Crm__Profiles__V1__StreamEventsRequest
    * As StreamChangesRequest.partition: each partition's event log has its own ids.
    */
   Crm__Profiles__V1__PartitionSelector *partition;
+  /*
+   * As StreamChangesRequest.wait_ms: wait up to this long for an event after `after_event_id`. Any
+   * event committed ends the wait; with `types`, the answer may then still be empty.
+   */
+  uint32_t wait_ms;
 };
 #define CRM__PROFILES__V1__STREAM_EVENTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__stream_events_request__descriptor) \
-    , 0, 0, 0,NULL, NULL }
+    , 0, 0, 0,NULL, NULL, 0 }
 
 
 struct  Crm__Profiles__V1__StreamDimensionsAsOfRequest
