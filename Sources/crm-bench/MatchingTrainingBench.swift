@@ -123,8 +123,11 @@ struct MatchingTrainingBench: AsyncParsableCommand {
             if freshSnapshots {
                 // The replica's store is its own process's; its snapshot table is dropped through a
                 // second connection (WAL), as a new replica would start without any.
+                // The replica writes its store too (feed cursors, behaviour): wait for its write lock.
+                var configuration = Configuration()
+                configuration.busyMode = .timeout(30)
                 for replica in replicas {
-                    let store = try DatabasePool(path: base.appendingPathComponent("\(replica.process.name).sqlite").path)
+                    let store = try DatabasePool(path: base.appendingPathComponent("\(replica.process.name).sqlite").path, configuration: configuration)
                     try await store.write { db in try db.execute(sql: "DELETE FROM snapshot") }
                     try store.close()
                 }
