@@ -107,7 +107,7 @@ public struct BinnedRowsBuilder: Sendable {
         let edges = self.edges ?? FeatureBins(cuts: Array(repeating: [], count: columnNames.count))
         let rows = codedRows
         let columns = columnNames.count
-        // The chunks' row counts, then the chunks themselves, released one by one as they are copied.
+        // Every chunk but the last holds `chunkRows` rows; each is released as soon as it is copied.
         let chunkRows = Self.chunkRows
         var parts: [PageBuffer?] = chunks
         if let current, currentBytes > 0 { parts.append(current) }

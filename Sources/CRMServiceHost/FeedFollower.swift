@@ -8,9 +8,9 @@ import Synchronization
 /// asks for what follows the stored cursor, applies it (the step stores the entries with the new
 /// cursor, so a restart resumes exactly after the last one applied), and asks again at once while
 /// it gets full batches; once caught up, it tells `onCurrent` and waits the poll interval — or,
-/// with a `waitingStep` (a peer that holds a read open until an entry commits, `wait_ms`), asks
-/// with that at once after a short page and after the poll interval after an empty one (a wait
-/// that ran out, or a peer too old to wait, which then costs a poll per interval as before). On
+/// with a `wait` (a peer that holds a read open until an entry commits, `wait_ms`), asks again
+/// with that wait, at once after a short page and after the poll interval after an empty one (a
+/// wait that ran out, or a peer too old to wait, which then costs a poll per interval as before). On
 /// failure (the peer down, a bad answer) it tells `onFailure`, waits, doubling from 100 ms up to the
 /// maximum backoff, and tries again from the stored cursor, so nothing is lost or applied twice.
 /// Graceful shutdown also cancels a step in flight.
@@ -57,18 +57,20 @@ public final class FeedFollower: Service, Sendable {
     let pollInterval: Duration
     let maxBackoff: Duration
     let logger: Logger
-    /// Fetches up to `batch` entries after the stored cursor and applies them.
-    private let step: @Sendable (Int) async throws -> Step
-    /// The same, asking the peer to hold the read until an entry commits (nil: poll).
-    private let waitingStep: (@Sendable (Int) async throws -> Step)?
+    /// Fetches up to `limit` entries after the stored cursor and applies them; with a `wait`, the
+    /// peer may hold the read that long for an entry.
+    public typealias Read = @Sendable (_ limit: Int, _ wait: Duration?) async throws -> Step
+
+    private let step: Read
+    /// How long a caught-up follower's reads may be held (nil: poll every interval).
+    let wait: Duration?
     private let onCurrent: @Sendable () async throws -> Void
     private let onFailure: @Sendable (String) -> Void
     private let status = Mutex(Status())
     private let counts: Counts?
 
-    public init(name: String, batch: Int, pollInterval: Duration, maxBackoff: Duration = .seconds(5), logger: Logger,
-                step: @escaping @Sendable (Int) async throws -> Step,
-                waitingStep: (@Sendable (Int) async throws -> Step)? = nil,
+    public init(name: String, batch: Int, pollInterval: Duration, wait: Duration? = nil, maxBackoff: Duration = .seconds(5), logger: Logger,
+                step: @escaping Read,
                 onCurrent: @escaping @Sendable () async throws -> Void = {},
                 onFailure: @escaping @Sendable (String) -> Void = { _ in }, metrics: ServiceMetrics? = nil) {
         self.name = name
@@ -77,7 +79,7 @@ public final class FeedFollower: Service, Sendable {
         self.maxBackoff = maxBackoff
         self.logger = logger
         self.step = step
-        self.waitingStep = waitingStep
+        self.wait = wait
         self.onCurrent = onCurrent
         self.onFailure = onFailure
         let labels = [("feed", name)]
@@ -111,8 +113,8 @@ public final class FeedFollower: Service, Sendable {
                 do {
                     let (caughtUp, received) = try await self.advance(waiting: waiting)
                     backoff = .milliseconds(100)
-                    waiting = caughtUp && self.waitingStep != nil
-                    if caughtUp && (self.waitingStep == nil || received == 0) { try await self.pause(self.pollInterval) }
+                    waiting = caughtUp
+                    if caughtUp && (self.wait == nil || received == 0) { try await self.pause(self.pollInterval) }
                 } catch {
                     waiting = false
                     if Task.isCancelled { return }
@@ -140,14 +142,15 @@ public final class FeedFollower: Service, Sendable {
         try await advance(waiting: false).caughtUp
     }
 
-    /// One step, the waiting one when asked for and there is one; whether the feed is caught up
-    /// and how many entries came.
+    /// One step, with the follower's wait when asked for (the feed was caught up); whether the
+    /// feed is caught up and how many entries came.
     private func advance(waiting: Bool) async throws -> (caughtUp: Bool, received: Int) {
-        let holding = waiting && waitingStep != nil
+        let wait = waiting ? self.wait : nil
+        let holding = wait != nil
         if holding { status.withLock { $0.held = true } }
         let result: Step
         do {
-            result = try await (holding ? waitingStep ?? step : step)(batch)
+            result = try await step(batch, wait)
         } catch {
             if holding { status.withLock { $0.held = false } }
             throw error

@@ -48,21 +48,16 @@ public struct CompensationService: CRMService {
         self.customers = CustomerDirectory(database: context.database, profiles: profiles)
         var followers: [FeedFollower] = []
         let settings = self.settings
-        func follower(_ name: String, _ step: @escaping @Sendable (Int) async throws -> FeedFollower.Step) -> FeedFollower {
-            FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
-                         logger: context.logger, step: step, metrics: context.metrics)
+        let logger = context.logger, metrics = context.metrics
+        /// Profiles' feeds may hold a caught-up read (`feeds.wait_ms`); products' is polled.
+        @Sendable func follower(_ name: String, wait: Duration? = nil, _ step: @escaping FeedFollower.Read) -> FeedFollower {
+            FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, wait: wait, maxBackoff: settings.maxBackoff,
+                         logger: logger, step: step, metrics: metrics)
         }
         if let profiles {
-            let logger = context.logger, metrics = context.metrics
             profilesFollowers = ProfilesFollowers.make(peer: profiles, database: database, costs: settings.tradeCosts, maxBackoff: settings.maxBackoff,
                                                   logger: logger) { name, step in
-                let now: @Sendable (Int) async throws -> FeedFollower.Step = { batch in try await step(batch, nil) }
-                var waiting: (@Sendable (Int) async throws -> FeedFollower.Step)?
-                if let wait = settings.feedWait {
-                    waiting = { batch in try await step(batch, wait) }
-                }
-                return FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, maxBackoff: settings.maxBackoff,
-                                    logger: logger, step: now, waitingStep: waiting, metrics: metrics)
+                follower(name, wait: settings.feedWait, step)
             }
         } else {
             profilesFollowers = nil

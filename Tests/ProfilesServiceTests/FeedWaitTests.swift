@@ -179,9 +179,8 @@ import Testing
     @Test func aFollowerWaitsOnlyOnceCaughtUpAndPausesAfterNothing() async throws {
         // Pages of 10: full, short, nothing (a wait run out), short, full, short.
         let script = Script([10, 3, 0, 2, 10, 4])
-        let follower = FeedFollower(name: "test", batch: 10, pollInterval: .milliseconds(1), logger: .init(label: "test"),
-                                    step: { _ in try await script.take("ask") },
-                                    waitingStep: { _ in try await script.take("wait") })
+        let follower = FeedFollower(name: "test", batch: 10, pollInterval: .milliseconds(1), wait: .seconds(10), logger: .init(label: "test"),
+                                    step: { _, wait in try await script.take(wait == nil ? "ask" : "wait") })
         let running = Task { try await follower.run() }
         try await waitUntil { script.taken.withLock { $0.count } > 6 }
         // The seventh step is a waiting read held open: the follower counts as current meanwhile.

@@ -31,16 +31,17 @@ enum FeedSources {
         }
     }
 
-    /// One step of a feed: reads a page after the stored cursor with `read(after, batch)`, applies it
-    /// with the cursor's move in one transaction, and says how far it got.
+    /// One step of a feed: reads a page after the stored cursor with `read(after, batch, wait)`
+    /// (`wait`: how long the peer may hold the read for an entry), applies it with the cursor's
+    /// move in one transaction, and says how far it got.
     static func step<Entry: Sendable>(
         database: DatabasePool, feed: String, position: @escaping @Sendable (Entry) -> UInt64,
-        read: @escaping @Sendable (UInt64, Int) async throws -> [Entry],
+        read: @escaping @Sendable (UInt64, Int, Duration?) async throws -> [Entry],
         apply: @escaping @Sendable (Database, Entry) throws -> Void
-    ) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        { batch in
+    ) -> FeedFollower.Read {
+        { batch, wait in
             let after = try await database.read { db in try IncomeStore.cursor(db, feed: feed) }
-            let entries = try await read(after, batch)
+            let entries = try await read(after, batch, wait)
             guard let last = entries.last.map(position) else { return FeedFollower.Step(received: 0, position: after) }
             try await commit(database, feed: feed, after: after, position: last) { db in
                 for entry in entries { try apply(db, entry) }
@@ -55,10 +56,10 @@ enum FeedSources {
 
     /// Follows one profiles process's event log under the cursor `feed` (one per owner process, or
     /// per partition of an owner keeping a file per partition, read from the partition's owner
-    /// now: ``ProfilesFollowers``). The step's second argument, when set, lets profiles hold the
-    /// read that long for an event (`wait_ms`).
+    /// now: ``ProfilesFollowers``). The step's wait, when set, lets profiles hold the read that
+    /// long for an event (`wait_ms`).
     static func profilesEventsStep(owner: ProfilesOwner, database: DatabasePool, costs: TradeCostSchedule, feed: String = profilesEvents)
-        -> @Sendable (Int, Duration?) async throws -> FeedFollower.Step {
+        -> FeedFollower.Read {
         let legacy = LegacyEventKeys(database: database)
         let partition = owner.selector
         let read: @Sendable (UInt64, Int, [Crm_Profiles_V1_EventType], Duration?) async throws -> [Crm_Profiles_V1_LoggedEvent] = { after, batch, types, wait in
@@ -73,16 +74,14 @@ enum FeedSources {
                 }, options: options(waiting: wait)
             ).collect() }
         }
-        @Sendable func page(_ wait: Duration?) -> @Sendable (Int) async throws -> FeedFollower.Step {
-            step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch in
-                try await read(after, batch, eventTypes, wait)
-            }, apply: { db, event in try apply(db, event, costs: costs) })
-        }
+        let page = step(database: database, feed: feed, position: { $0.eventID }, read: { after, batch, wait in
+            try await read(after, batch, eventTypes, wait)
+        }, apply: { db, event in try apply(db, event, costs: costs) })
         return { batch, wait in
             // Nothing new is applied before every event recorded under its old id is known by
             // identity: one of them delivered again would not be recognised.
             try await legacy.learn(batch: batch) { after, limit in try await read(after, limit, LegacyEventKeys.eventTypes, nil) }
-            return try await page(wait)(batch)
+            return try await page(batch, wait)
         }
     }
 
@@ -131,22 +130,19 @@ enum FeedSources {
 
     /// Follows one profiles process's change feed under the cursor `feed` (one per owner process,
     /// or per partition of an owner keeping a file per partition, read from its owner now).
-    static func profilesCustomersStep(owner: ProfilesOwner, database: DatabasePool, feed: String = profilesCustomers)
-        -> @Sendable (Int, Duration?) async throws -> FeedFollower.Step {
+    static func profilesCustomersStep(owner: ProfilesOwner, database: DatabasePool, feed: String = profilesCustomers) -> FeedFollower.Read {
         let partition = owner.selector
-        return { batch, wait in
-            try await step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch in
-                try await owner.reading { client in try await client.serverStreaming(
-                    Crm_Profiles_V1_Profiles.streamChanges,
-                    Crm_Profiles_V1_StreamChangesRequest.with {
-                        $0.afterSequence = after
-                        $0.limit = UInt32(batch)
-                        if let partition { $0.partition = partition }
-                        if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
-                    }, options: options(waiting: wait)
-                ).collect() }
-            }, apply: { db, change in try apply(db, change) })(batch)
-        }
+        return step(database: database, feed: feed, position: { $0.sequence }, read: { after, batch, wait in
+            try await owner.reading { client in try await client.serverStreaming(
+                Crm_Profiles_V1_Profiles.streamChanges,
+                Crm_Profiles_V1_StreamChangesRequest.with {
+                    $0.afterSequence = after
+                    $0.limit = UInt32(batch)
+                    if let partition { $0.partition = partition }
+                    if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
+                }, options: options(waiting: wait)
+            ).collect() }
+        }, apply: { db, change in try apply(db, change) })
     }
 
     /// Remembers a customer (and its open date) from a created, updated or status change.
@@ -164,8 +160,9 @@ enum FeedSources {
 
     // MARK: products StreamChanges
 
-    static func productsStep(client: RPCClient, database: DatabasePool) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch in
+    /// Products' feed is polled (its StreamChanges has no `wait_ms`): the wait is not used.
+    static func productsStep(client: RPCClient, database: DatabasePool) -> FeedFollower.Read {
+        step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch, _ in
             try await client.serverStreaming(
                 Crm_Products_V1_Products.streamChanges,
                 Crm_Products_V1_StreamChangesRequest.with {

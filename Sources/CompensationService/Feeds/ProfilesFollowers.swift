@@ -25,9 +25,8 @@ import Logging
 /// map is resolved to owners by `CRMProfilesClient`'s ``ProfilesOwners``, shared with matching, and
 /// the retries, the running and the health details are ``DeferredFollowers``'.
 enum ProfilesFollowers {
-    /// Makes a follower named `name` running `step`, whose second argument is how long profiles
-    /// may hold the read for an entry (nil: answer at once).
-    typealias Make = @Sendable (_ name: String, _ step: @escaping @Sendable (Int, Duration?) async throws -> FeedFollower.Step) -> FeedFollower
+    /// Makes a follower named `name` running `step` (profiles may hold its reads: ``FeedFollower``).
+    typealias Make = @Sendable (_ name: String, _ step: @escaping FeedFollower.Read) -> FeedFollower
 
     static func make(peer: RPCClient, database: DatabasePool, costs: TradeCostSchedule, maxBackoff: Duration, logger: Logger,
                      make: @escaping Make) -> DeferredFollowers {

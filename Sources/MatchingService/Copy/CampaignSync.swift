@@ -20,7 +20,7 @@ struct CampaignSync: Service {
     init(siblings: SiblingReplicas, store: CampaignStore, pageSize: Int, interval: Duration, logger: Logger, metrics: ServiceMetrics?) {
         self.siblings = siblings
         followers = siblings.siblings.map { sibling in
-            FeedFollower(name: "campaigns.\(sibling.name)", batch: pageSize, pollInterval: interval, logger: logger, step: { limit in
+            FeedFollower(name: "campaigns.\(sibling.name)", batch: pageSize, pollInterval: interval, logger: logger, step: { limit, _ in
                 let (logID, after) = try await store.position(sibling: sibling.name)
                 let entries = try await sibling.client.serverStreaming(Crm_Matching_V1_Matching.streamCampaignLog, .with {
                     $0.logID = logID

@@ -9,28 +9,21 @@ import ServiceLifecycle
 /// what the store holds, and it counts as current so the replica serves it.
 enum CopyFollowers {
     /// A follower of the feed whose cursor is named `feed` (``CopyStore/feed(_:owner:)``), whose
-    /// steps get the cursor and the page size; `waitingStep`, when the peer can hold a read open
-    /// (``FeedFollower``), the same asking it to wait for an entry.
-    static func follower(_ feed: String, replica: Replica, pageSize: UInt32, interval: Duration,
-                         logger: Logger, metrics: ServiceMetrics? = nil, step: @escaping @Sendable (UInt64, UInt32) async throws -> Int,
-                         waitingStep: (@Sendable (UInt64, UInt32) async throws -> Int)? = nil) -> FeedFollower {
+    /// steps get the cursor, the page size and how long the peer may hold the read (`wait`, once
+    /// caught up: ``FeedFollower``).
+    static func follower(_ feed: String, replica: Replica, pageSize: UInt32, interval: Duration, wait: Duration? = nil,
+                         logger: Logger, metrics: ServiceMetrics? = nil,
+                         step: @escaping @Sendable (UInt64, UInt32, Duration?) async throws -> Int) -> FeedFollower {
         FeedFollower(
-            name: feed, batch: Int(pageSize), pollInterval: interval, maxBackoff: .seconds(5), logger: logger,
-            step: applying(step, feed: feed, replica: replica),
-            waitingStep: waitingStep.map { applying($0, feed: feed, replica: replica) },
+            name: feed, batch: Int(pageSize), pollInterval: interval, wait: wait, maxBackoff: .seconds(5), logger: logger,
+            step: { limit, wait in
+                let applied = try await step(replica.cursor(feed), UInt32(limit), wait)
+                return FeedFollower.Step(received: applied, position: replica.cursor(feed))
+            },
             onCurrent: { try await replica.markCurrent(feed) },
             onFailure: { replica.markFailed(feed, $0) },
             metrics: metrics
         )
-    }
-
-    /// A follower's step from a read of the feed after the replica's cursor.
-    private static func applying(_ read: @escaping @Sendable (UInt64, UInt32) async throws -> Int, feed: String,
-                                 replica: Replica) -> @Sendable (Int) async throws -> FeedFollower.Step {
-        { limit in
-            let applied = try await read(replica.cursor(feed), UInt32(limit))
-            return FeedFollower.Step(received: applied, position: replica.cursor(feed))
-        }
     }
 
     /// Products' follower, or ``Unfollowed`` without a products peer.
@@ -38,7 +31,7 @@ enum CopyFollowers {
                          step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
         let feed = CopyStore.Source.products.rawValue
         guard let client else { return Unfollowed(feeds: [feed], replica: replica, logger: logger) }
-        return follower(feed, replica: replica, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics) { after, limit in
+        return follower(feed, replica: replica, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics) { after, limit, _ in
             try await step(client, after, limit)
         }
     }

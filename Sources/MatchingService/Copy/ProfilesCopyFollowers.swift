@@ -57,33 +57,24 @@ final class ProfilesCopyFollowers: Service, Sendable {
                 for owner in followed {
                     let changes = CopyStore.feed(.profiles, owner: owner.label)
                     let feed = ProfilesFeed(replica: replica, logger: logger, feed: changes, snapshotPage: snapshotPage, partition: owner.selector)
-                    let readChanges = Self.reads { after, limit, wait in
+                    followers.append(CopyFollowers.follower(changes, replica: replica, pageSize: pageSize, interval: interval, wait: wait,
+                                                            logger: logger, metrics: metrics) { after, limit, wait in
                         try await owner.reading { client in try await feed.step(client: client, after: after, limit: limit, wait: wait) }
-                    }
-                    followers.append(CopyFollowers.follower(changes, replica: replica, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics,
-                                                            step: readChanges(nil), waitingStep: wait.map(readChanges)))
+                    })
                     let events = CopyStore.feed(.events, owner: owner.label)
-                    let readEvents = Self.reads { after, limit, wait in
+                    followers.append(CopyFollowers.follower(events, replica: replica, pageSize: pageSize, interval: interval, wait: wait,
+                                                            logger: logger) { after, limit, wait in
                         try await owner.reading { client in
                             try await EventsFeed.step(replica: replica, client: client, feed: events, partition: owner.selector, after: after, limit: limit,
                                                       adoptingLegacy: adoptingLegacy, wait: wait)
                         }
-                    }
-                    followers.append(CopyFollowers.follower(events, replica: replica, pageSize: pageSize, interval: interval, logger: logger,
-                                                            step: readEvents(nil), waitingStep: wait.map(readEvents)))
+                    })
                 }
                 replica.follow(owners: followed.map(\.label))
                 if followed.count > 1 { logger.info("following profiles owners", metadata: ["feeds": "\(followed.map(\.label))"]) }
                 return DeferredFollowers.Made(followers: followers, owners: owners)
             }
         }
-    }
-
-    /// A feed's read with its wait fixed: `reads(read)(nil)` answers at once, `reads(read)(wait)`
-    /// may be held by profiles that long (``FeedFollower``'s waiting step).
-    static func reads(_ read: @escaping @Sendable (UInt64, UInt32, Duration?) async throws -> Int)
-        -> @Sendable (Duration?) -> @Sendable (UInt64, UInt32) async throws -> Int {
-        { wait in { after, limit in try await read(after, limit, wait) } }
     }
 
     /// Refuses (retried, shown in health) a profiles partition count other than the groups'
