@@ -244,6 +244,7 @@ let package = Package(
             dependencies: [
                 "CRMRPC", "CRMWire", "CRMProtos", "CRMTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -192,8 +192,11 @@ struct TestService: Sendable {
                 }
                 try await writer.write(contentsOf: batch)
             } else {
+                // "padded-N": each message carries N bytes besides its value.
+                let padding = request.customerID.hasPrefix("padded-")
+                    ? String(repeating: "x", count: Int(request.customerID.dropFirst(7)) ?? 0) : ""
                 for index in 0..<request.value {
-                    try await writer.write(.with { $0.value = index })
+                    try await writer.write(.with { $0.value = index; $0.customerID = padding })
                 }
             }
             if request.customerID.hasSuffix("fail") {

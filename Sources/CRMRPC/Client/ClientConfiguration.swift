@@ -26,6 +26,13 @@ public struct ClientConfiguration: Sendable {
     public var security: ClientSecurity
     /// What the client counts (``RPCMetricNames``); nil counts nothing.
     public var metrics: RPCClientMetrics?
+    /// At most this many bytes of streamed messages waiting in a connection for their callers to
+    /// take them; nil (the default): no bound. Above it the connection stops reading its socket
+    /// until the callers have taken three quarters of it, and the server's stream writers (which
+    /// wait for a writable socket) pause meanwhile. Stopping a connection's reads stops every
+    /// call on it, so this is for a client whose streams are read without waiting for another call
+    /// of the same client: a bulk transfer on connections of its own (``RPCClient/forBulkStreams(backlogLimit:)``).
+    public var streamBacklogLimit: Int?
 
     public init(
         endpoints: [Endpoint],
@@ -37,9 +44,11 @@ public struct ClientConfiguration: Sendable {
         initialBackoff: TimeAmount = .milliseconds(50),
         maximumBackoff: TimeAmount = .seconds(2),
         waitsForReady: Bool = true,
-        metrics: RPCClientMetrics? = nil
+        metrics: RPCClientMetrics? = nil,
+        streamBacklogLimit: Int? = nil
     ) {
         self.metrics = metrics
+        self.streamBacklogLimit = streamBacklogLimit
         self.endpoints = endpoints
         self.security = security
         self.token = token

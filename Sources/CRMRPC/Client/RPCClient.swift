@@ -56,6 +56,23 @@ public final class RPCClient: Sendable {
         return RPCClient(configuration: configuration)
     }
 
+    /// A new client with this one's configuration and connections of its own, whose streams hold
+    /// at most `backlogLimit` bytes not yet taken per connection
+    /// (``ClientConfiguration/streamBacklogLimit``): for a caller that reads large streams
+    /// more slowly than the server writes them (a replica storing month-ends as they arrive),
+    /// which would otherwise hold everything the server sent ahead of it. The caller closes it.
+    public func forBulkStreams(backlogLimit: Int = 4 << 20) -> RPCClient {
+        var configuration = self.configuration
+        configuration.streamBacklogLimit = backlogLimit
+        return RPCClient(configuration: configuration)
+    }
+
+    /// The bytes of streamed messages its connections hold for callers that have not taken them
+    /// (0 for a client without ``ClientConfiguration/streamBacklogLimit``).
+    var streamBacklogBytes: Int {
+        connections.reduce(0) { $0 + ($1.backlog?.current ?? 0) }
+    }
+
     /// Calls a unary method (a descriptor generated from the `.proto` file).
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: UnaryMethod<Request, Response>,
@@ -202,10 +219,16 @@ public final class RPCClient: Sendable {
             }
         }
         let localTimeout = remaining(deadline)
-        loop.runOnLoop {
-            handler.value.start(callID: callID, frame: frame, call: .streaming(continuation), timeout: localTimeout)
+        let consumption = connection.backlog.map { backlog in
+            StreamConsumption(backlog: backlog) { loop.execute { handler.value.resumeReading() } }
         }
-        return stream
+        loop.runOnLoop {
+            handler.value.start(callID: callID, frame: frame, call: .streaming(continuation, consumption), timeout: localTimeout)
+        }
+        guard let consumption else { return stream }
+        // Each message taken is given back to the connection's backlog.
+        let reader = ConsumingReader(base: stream.makeAsyncIterator(), consumption: consumption)
+        return AsyncThrowingStream { try await reader.next() }
     }
 
     /// Round-trip time of a ping on the connection a call would use next.
@@ -325,6 +348,24 @@ func decodeResponse<Response: SwiftProtobuf.Message>(_ type: Response.Type, _ da
         return try Response(serializedBytes: data)
     } catch {
         throw RPCError(.internal, "the response of \(method) does not decode as \(Response.protoMessageName): \(error)")
+    }
+}
+
+/// A bounded stream's messages as its caller takes them, each counted off the connection's backlog.
+/// Iterated by one task (the caller's, through the stream that wraps it), hence unchecked.
+private final class ConsumingReader: @unchecked Sendable {
+    private var base: AsyncThrowingStream<Data, any Error>.AsyncIterator
+    private let consumption: StreamConsumption
+
+    init(base: AsyncThrowingStream<Data, any Error>.AsyncIterator, consumption: StreamConsumption) {
+        self.base = base
+        self.consumption = consumption
+    }
+
+    func next() async throws -> Data? {
+        guard let message = try await base.next() else { return nil }
+        consumption.taken(message.count)
+        return message
     }
 }
 

@@ -1,3 +1,4 @@
+import CRMStore
 import CRMSuitability
 import Foundation
 import GRDB
@@ -90,9 +91,12 @@ struct MonthRows: Sendable {
     /// events in the same order (``BehaviourStore/byCustomer(_:reaching:until:family:)``).
     ///
     /// Runs in one read transaction on the calling thread (the rows are built synchronously as
-    /// the blocks arrive); cancelling the task stops it at the next block.
-    static func stream(_ plan: Plan, database: DatabasePool, blockSize: Int = 10_000, _ visit: (MonthRows) throws -> Void) throws {
-        try database.read { db in
+    /// the blocks arrive); cancelling the task stops it at the next block. The read passes over
+    /// the month once, so its connection's page cache (and with it the sorter's memory) is held to
+    /// `pageCacheKiB` and handed back at the end (``GRDB/Database/withPageCache(kibibytes:_:)``).
+    static func stream(_ plan: Plan, database: DatabasePool, blockSize: Int = 10_000, pageCacheKiB: Int = 8_192,
+                       _ visit: (MonthRows) throws -> Void) throws {
+        try database.read { db in try db.withPageCache(kibibytes: pageCacheKiB) {
             let snapshots = try SnapshotStore.cursor(db, asOf: plan.month.previous.lastDay)
             var behaviour = try BehaviourStore.CustomerOrder(db, reaching: plan.start, until: plan.start) { plan.families[$0] ?? nil }
             var position = 0
@@ -114,7 +118,7 @@ struct MonthRows: Sendable {
                                     available: plan.available))
                 position = end
             }
-        }
+        } }
     }
 
     /// The behaviour features of row `index` at the month's start.

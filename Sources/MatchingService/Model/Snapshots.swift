@@ -313,8 +313,9 @@ enum SnapshotStore {
         let days = Array(Set(days)).sorted()
         guard !days.isEmpty else { return [:] }
         try await clear(days, in: database)
-        let (stored, customers) = try await pages(days: days, from: profiles, into: database, page: pageSize, partitions: partitions,
-                                                  keeping: keep, progress: progress)
+        let (stored, customers) = try await withBulkStreams(from: profiles, count: 1) { clients in
+            try await pages(days: days, from: clients[0], into: database, page: pageSize, partitions: partitions, keeping: keep, progress: progress)
+        }
         return try await fetchDaysAlone(stored, days: days, customers: customers, from: profiles, into: database, page: pageSize,
                                         partitions: partitions, keeping: keep)
     }
@@ -339,27 +340,49 @@ enum SnapshotStore {
         let each = partitions.isEmpty ? (0..<partitioning.count).map(UInt32.init) : partitions
         var stored: [Int32: Int] = [:]
         var customers = 0
-        try await withThrowingTaskGroup(of: (stored: [Int32: Int], customers: Int).self) { group in
-            var next = each.makeIterator()
-            func start() {
-                guard let partition = next.next() else { return }
-                group.addTask {
-                    try await pages(days: days, from: profiles, into: database, page: pageSize, partitions: [partition],
-                                    run: run(ofPartition: partition)) { id in
-                        partitioning.partition(of: id) == Int(partition) && keep(id)
+        // Each call at once streams on a connection of its own (a slot), bounded.
+        try await withBulkStreams(from: profiles, count: max(1, calls)) { clients in
+            try await withThrowingTaskGroup(of: (slot: Int, stored: [Int32: Int], customers: Int).self) { group in
+                var next = each.makeIterator()
+                func start(slot: Int) {
+                    guard let partition = next.next() else { return }
+                    let client = clients[slot]
+                    group.addTask {
+                        let part = try await pages(days: days, from: client, into: database, page: pageSize, partitions: [partition],
+                                                   run: run(ofPartition: partition)) { id in
+                            partitioning.partition(of: id) == Int(partition) && keep(id)
+                        }
+                        return (slot, part.stored, part.customers)
                     }
                 }
-            }
-            for _ in 0..<max(1, calls) { start() }
-            while let part = try await group.next() {
-                stored.merge(part.stored, uniquingKeysWith: +)
-                customers += part.customers
-                if part.customers > 0 { progress(customers) }
-                start()
+                for slot in clients.indices { start(slot: slot) }
+                while let part = try await group.next() {
+                    stored.merge(part.stored, uniquingKeysWith: +)
+                    customers += part.customers
+                    if part.customers > 0 { progress(customers) }
+                    start(slot: part.slot)
+                }
             }
         }
         return try await fetchDaysAlone(stored, days: days, customers: customers, from: profiles, into: database, page: pageSize,
                                         partitions: partitions, keeping: keep)
+    }
+
+    /// Runs `body` with `count` clients of profiles' own, for streams bounded to what the replica
+    /// has stored (``RPCClient/forBulkStreams(backlogLimit:)``): a page of month-ends streams
+    /// faster than the replica writes it, and each call's messages ahead of the writer were held
+    /// by the connection, about 60 MiB at a time with two calls at a million customers. Closes
+    /// them whatever happens.
+    private static func withBulkStreams<T>(from profiles: RPCClient, count: Int, _ body: ([RPCClient]) async throws -> T) async throws -> T {
+        let clients = (0..<count).map { _ in profiles.forBulkStreams() }
+        do {
+            let result = try await body(clients)
+            for client in clients { await client.close() }
+            return result
+        } catch {
+            for client in clients { await client.close() }
+            throw error
+        }
     }
 
     /// Drops what is stored for `days` (a partial fetch's rows are replaced whole).

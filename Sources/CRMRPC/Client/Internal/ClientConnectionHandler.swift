@@ -4,13 +4,19 @@ import NIOCore
 
 /// One client connection's multiplexer: matches response frames to the calls waiting for them.
 /// Lives on the connection's event loop; every field is touched only there.
-final class ClientConnectionHandler: ChannelInboundHandler {
+///
+/// With a stream backlog (``ClientConfiguration/streamBacklogLimit``) it also holds the socket's
+/// reads while the streams' callers have more than the limit still to take, and reads again when
+/// they have taken most of it.
+final class ClientConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum PendingCall {
         case unary(EventLoopPromise<Data>)
-        case streaming(AsyncThrowingStream<Data, any Error>.Continuation)
+        /// The stream's continuation and, on a connection with a backlog, its share of it.
+        case streaming(AsyncThrowingStream<Data, any Error>.Continuation, StreamConsumption?)
     }
 
     private struct Entry {
@@ -32,10 +38,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     /// Called on the loop when the server announces it is going away.
     private let onGoAway: @Sendable () -> Void
+    /// The streamed bytes not yet taken by their callers, when the client bounds them.
+    private let backlog: StreamBacklog?
+    /// Reads are held because the backlog went over its limit.
+    private var readsHeld = false
+    /// The channel asked to read while reads were held: read when they are released.
+    private var readWanted = false
 
-    init(endpoint: Endpoint, logger: Logger, onGoAway: @escaping @Sendable () -> Void) {
+    init(endpoint: Endpoint, logger: Logger, backlog: StreamBacklog? = nil, onGoAway: @escaping @Sendable () -> Void) {
         self.endpoint = endpoint
         self.logger = logger
+        self.backlog = backlog
         self.onGoAway = onGoAway
     }
 
@@ -72,6 +85,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         send(.cancel(callID: callID))
     }
 
+    /// A stream's caller took enough that the backlog may be back under its limit: read again if
+    /// it is at the level reads resume at.
+    func resumeReading() {
+        guard readsHeld, let backlog, backlog.current <= backlog.resumeAt else { return }
+        readsHeld = false
+        if readWanted, let context {
+            readWanted = false
+            context.read()
+        }
+    }
+
     func ping(opaque: UInt64, promise: EventLoopPromise<Void>) {
         guard context != nil, closedError == nil else {
             promise.fail(closedError ?? RPCError(.unavailable, "connection to \(endpoint) is closed"))
@@ -82,6 +106,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     // MARK: Channel events
+
+    func read(context: ChannelHandlerContext) {
+        guard !readsHeld else {
+            readWanted = true
+            return
+        }
+        context.read()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope: InboundEnvelope
@@ -156,9 +188,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             } else {
                 promise.fail(RPCError(status: status))
             }
-        case let .streaming(continuation):
+        case let .streaming(continuation, consumption):
             if response.payload.readableBytes > 0 || !response.endOfStream {
-                continuation.yield(Data(response.payload.readableBytesView))
+                let count = response.payload.readableBytes
+                let over = consumption?.arrived(count) ?? false
+                if case .enqueued = continuation.yield(Data(response.payload.readableBytesView)) {
+                    if over { readsHeld = true }
+                } else {
+                    consumption?.refused(count)
+                }
             }
             guard response.endOfStream else { return }
             pending.removeValue(forKey: response.callID)
@@ -201,7 +239,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func fail(_ call: PendingCall, _ error: RPCError, notProcessed: Bool = false) {
         switch call {
         case let .unary(promise): promise.fail(notProcessed ? NotProcessedError(error: error) : error)
-        case let .streaming(continuation): continuation.finish(throwing: error)
+        case let .streaming(continuation, _): continuation.finish(throwing: error)
         }
     }
 

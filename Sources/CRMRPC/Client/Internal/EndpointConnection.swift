@@ -14,6 +14,8 @@ final class EndpointConnection: Sendable {
         let channel: any Channel
         let handler: NIOLoopBound<ClientConnectionHandler>
         let generation: Int
+        /// The connection's streamed bytes not yet taken, when the client bounds them.
+        let backlog: StreamBacklog?
     }
 
     private enum State {
@@ -41,6 +43,14 @@ final class EndpointConnection: Sendable {
     var ejectedUntil: NIODeadline? {
         state.withLockedValue { value in
             if case let .backoff(until, _, _) = value.state, until > .now() { return until }
+            return nil
+        }
+    }
+
+    /// The current connection's streamed bytes not yet taken (nil when unbounded or not connected).
+    var backlog: StreamBacklog? {
+        state.withLockedValue { value in
+            if case let .ready(ready) = value.state { return ready.backlog }
             return nil
         }
     }
@@ -98,6 +108,7 @@ final class EndpointConnection: Sendable {
         let limits = configuration.limits
         let tls = configuration.security.tlsContext
         let onGoAway: @Sendable () -> Void = { [weak self] in self?.connectionEnded(generation: generation) }
+        let backlog = configuration.streamBacklogLimit.map(StreamBacklog.init(limit:))
         if case .plaintext(onNetwork: false) = configuration.security, !TLSProtocol.isLoopback(endpoint.host) {
             let error = ConnectRefused(error: RPCError(.failedPrecondition, "refusing plaintext to \(endpoint), which is not a loopback address: configure TLS"))
             let future: EventLoopFuture<Ready> = group.next().makeFailedFuture(error)
@@ -117,13 +128,14 @@ final class EndpointConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(TLSClientHandshakeHandler(endpoint: endpoint, done: handshake))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limits: limits)))
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(endpoint: endpoint, logger: logger, onGoAway: onGoAway))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(endpoint: endpoint, logger: logger, backlog: backlog, onGoAway: onGoAway))
                 }
             }
         let future = bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMap { channel in
             channel.eventLoop.makeCompletedFuture {
                 let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
-                let ready = Ready(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), generation: generation)
+                let ready = Ready(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), generation: generation,
+                                  backlog: backlog)
                 // With TLS the connection is made once the handshake is: a refused certificate fails the connect.
                 guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSClientHandshakeHandler.self) else {
                     return channel.eventLoop.makeSucceededFuture(ready)
