@@ -1,6 +1,7 @@
 import CRMRPC
 import GRDB
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// Tells a feed read waiting for entries (a call with `wait_ms`) that a transaction adding to its
@@ -144,8 +145,24 @@ public final class FeedCommits: Sendable {
     }
 }
 
+/// Closes a service's ``FeedCommits`` when it shuts down. A background service, so it stops before
+/// the server drains: feed reads held open for an entry end then, and the drain does not wait out
+/// their `wait_ms`.
+public struct FeedCommitsCloser: Service {
+    let commits: FeedCommits
+
+    public init(_ commits: FeedCommits) {
+        self.commits = commits
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        commits.close()
+    }
+}
+
 /// The follower's side of a waiting read (`wait_ms`), the same for every service that follows
-/// profiles: the wait on the wire, and a call deadline that outlasts it.
+/// profiles or products: the wait on the wire, and a call deadline that outlasts it.
 public enum FeedWaits {
     /// The wait as the request's `wait_ms` (at most ``ChangeFeed/Waiting/longest``).
     public static func milliseconds(_ wait: Duration) -> UInt32 {

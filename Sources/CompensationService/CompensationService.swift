@@ -49,8 +49,8 @@ public struct CompensationService: CRMService {
         var followers: [FeedFollower] = []
         let settings = self.settings
         let logger = context.logger, metrics = context.metrics
-        /// Profiles' feeds may hold a caught-up read (`feeds.wait_ms`); products' is polled.
-        @Sendable func follower(_ name: String, wait: Duration? = nil, _ step: @escaping FeedFollower.Read) -> FeedFollower {
+        /// Every feed followed may hold a caught-up read (`feeds.wait_ms`).
+        @Sendable func follower(_ name: String, wait: Duration?, _ step: @escaping FeedFollower.Read) -> FeedFollower {
             FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, wait: wait, maxBackoff: settings.maxBackoff,
                          logger: logger, step: step, metrics: metrics)
         }
@@ -64,7 +64,7 @@ public struct CompensationService: CRMService {
             context.logger.warning("no profiles peer configured: trades, interest, transfers, positions and customers are not followed")
         }
         if let products = context.peers["products"] {
-            followers.append(follower(FeedSources.productsChanges, FeedSources.productsStep(client: products, database: database)))
+            followers.append(follower(FeedSources.productsChanges, wait: settings.feedWait, FeedSources.productsStep(client: products, database: database)))
         } else {
             context.logger.warning("no products peer configured: product sales and advisory fees are not followed")
         }

@@ -9,7 +9,7 @@ import CRMServiceHost
 /// - `trade_costs`: other trade costs as `name=bp,name=bp` of the trade amount (default none; see
 ///   ``TradeCostSchedule``); a scheme's `deducted_costs` names which ones net commission deducts;
 /// - `feeds.poll_interval_ms`: how long a caught-up feed consumer waits before asking again (1000);
-/// - `feeds.wait_ms`: how long profiles may hold a caught-up feed's read open for the next event
+/// - `feeds.wait_ms`: how long profiles and products may hold a caught-up feed's read open for the next event
 ///   or change (10000; 0 = poll every `feeds.poll_interval_ms`; at most 60000);
 /// - `feeds.batch`: events asked for per call (2000);
 /// - `feeds.max_backoff_ms`: the longest wait after failures, doubling from 100 ms (30000).

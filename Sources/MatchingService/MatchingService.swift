@@ -115,10 +115,14 @@ public struct MatchingService: CRMService {
         let replica = self.replica
         let logger = context.logger
         let products = CopyFollowers.products(replica: replica, client: context.peers["products"], pageSize: page, interval: interval,
-                                              logger: logger, metrics: context.metrics) { client, after, limit in
+                                              wait: settings.feedWait, logger: logger, metrics: context.metrics) { client, after, limit, wait in
             let changes = try await client.serverStreaming(
                 Crm_Products_V1_Products.streamChanges,
-                Crm_Products_V1_StreamChangesRequest.with { $0.afterSequence = after; $0.limit = limit }).collect()
+                Crm_Products_V1_StreamChangesRequest.with {
+                    $0.afterSequence = after
+                    $0.limit = limit
+                    if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
+                }, options: FeedWaits.options(wait)).collect()
             try await replica.applyProducts(changes)
             return changes.count
         }

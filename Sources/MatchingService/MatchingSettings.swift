@@ -5,8 +5,8 @@ import CRMServiceHost
 /// - `assessment.validity_years`: an assessment without an expiry is valid this long (2);
 /// - `feed.page`: changes asked of a feed per call (2000);
 /// - `feed.interval_ms`: how long a caught-up follower waits before asking again (200);
-/// - `feed.wait_ms`: how long profiles may hold a caught-up follower's read open for the next
-///   change or event (10000; 0 = poll every `feed.interval_ms`; at most 60000): one call per quiet
+/// - `feed.wait_ms`: how long profiles (and products) may hold a caught-up follower's read open
+///   for the next change or event (10000; 0 = poll every `feed.interval_ms`; at most 60000): one call per quiet
 ///   feed per wait instead of one per interval, and an entry read as soon as it commits;
 /// - `feed.snapshot_page`: customers per page of profiles' snapshot (5000);
 /// - `model.sync_seconds`: how often the newest model is asked of sibling replicas (10);

@@ -2,6 +2,7 @@ import CRMProtos
 import CRMRPC
 import CRMServiceHost
 import GRDB
+import ServiceLifecycle
 
 /// # ProductsService
 ///
@@ -18,6 +19,9 @@ import GRDB
 /// Peers: `matching` (the suitability gate of every order) and `profiles` (whose customers a client
 /// manager's workbench may sell to and read the sales of).
 ///
+/// The change feed's StreamChanges may wait for a change (`wait_ms`): followers hold one call open
+/// instead of polling.
+///
 /// Settings (`settings` in the configuration file):
 /// - `suitability.timeout_ms`: how long an order waits for matching's decision (default 3000).
 public struct ProductsService: CRMService {
@@ -33,6 +37,8 @@ public struct ProductsService: CRMService {
     let access: SalesAccess
     let database: DatabasePool
     let orderMetrics: OrderMetrics
+    /// Commits to the change feed, for StreamChanges calls that wait (`wait_ms`).
+    let feedCommits = FeedCommits(tables: ["change_log"])
 
     public init(context: ServiceContext) throws {
         self.database = context.database
@@ -46,13 +52,19 @@ public struct ProductsService: CRMService {
         self.gate = MatchingSuitabilityGate(client: context.peers["matching"], timeoutMilliseconds: Int64(settings.suitabilityTimeoutMilliseconds),
                                             logger: context.logger, metrics: orderMetrics)
         self.access = SalesAccess(profiles: context.peers["profiles"])
+        feedCommits.observe(context.database)
     }
 
     public func register(into router: inout Router) {
         ProductHandlers(store: products, catalogue: catalogue).register(into: &router)
         ContractHandlers(products: products, contracts: contracts, access: access).register(into: &router)
         OrderHandlers(products: products, contracts: contracts, orders: orders, gate: gate, access: access, metrics: orderMetrics).register(into: &router)
-        FeedHandlers(database: database).register(into: &router)
+        FeedHandlers(database: database, commits: feedCommits).register(into: &router)
+    }
+
+    /// Ends held feed reads at shutdown.
+    public func backgroundServices() -> [any Service] {
+        [FeedCommitsCloser(feedCommits)]
     }
 
     public func healthDetails() async -> [String: String] {

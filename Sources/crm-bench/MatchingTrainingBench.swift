@@ -41,7 +41,7 @@ struct MatchingTrainingBench: AsyncParsableCommand {
     @Option(help: "A folder for the stores, kept afterwards; a world already loaded there is reused.")
     var folder: String?
 
-    @Option(help: "TrainModel calls.")
+    @Option(help: "TrainModel calls (0: none, the replica scores with the model its store holds).")
     var runs: Int = 1
 
     @Flag(help: "Drop the replica's stored month-end snapshots before every run (a new replica's first training).")
@@ -64,6 +64,12 @@ struct MatchingTrainingBench: AsyncParsableCommand {
 
     @Option(help: "How profiles keeps its 64 partitions: one-file (the default) or file-per-partition (a file each, as a large firm would; docs/partitioning.md §2). Part of the world's marker: a folder holds one of each.")
     var storage = "one-file"
+
+    @Option(help: "After the last run, target lists (top 1,000, each over another product) to time with the model just trained; 0 times none.")
+    var scoreLists = 0
+
+    @Option(help: "After the last run, RecommendProducts calls to time with the model just trained (with --score-lists).")
+    var scoreCalls = 500
 
     func run() async throws {
         guard let law = WorldLaw(rawValue: law) else { throw ValidationError("--law must be observed-state or behaviour") }
@@ -119,7 +125,8 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         print(String(format: "%@ caught up in %.1f s; RSS %@ MiB", replicas.count == 1 ? "replica" : "\(replicas.count) group replicas",
                      (clock.now - started).seconds, replicas.map { "\($0.process.rssMiB())" }.joined(separator: " + ")))
 
-        for run in 1...max(1, runs) {
+        // --runs 0 trains nothing: the replica keeps the model its store holds (for --score-lists).
+        for run in stride(from: 1, through: runs, by: 1) {
             if freshSnapshots {
                 // The replica's store is its own process's; its snapshot table is dropped through a
                 // second connection (WAL), as a new replica would start without any.
@@ -172,10 +179,53 @@ struct MatchingTrainingBench: AsyncParsableCommand {
                 print(String(format: "  held-out %@: precision@%d %.3f, lift %.1f", summary.heldOutMonth, first.k, first.precision, first.lift))
             }
         }
+        if scoreLists > 0 {
+            try await Self.timeScoring(client: client, replica: matching, world: world, customers: customers, lists: scoreLists, calls: scoreCalls)
+        }
         for client in clients { await client.close() }
         for replica in replicas { replica.process.stop() }
         try await productsService.stop()
         try await profiles.stop()
+    }
+
+    /// The scoring aims with the model the runs trained (issue 14: a top-1,000 list p50 < 100 ms,
+    /// recommendations p99 < 2 ms, replica < 2 GiB), timed as `crm-bench matching` times them with
+    /// an imported model: the first list after the model change, the wait until the background
+    /// pass has scored everyone, then `lists` lists and `calls` recommendations, one at a time.
+    static func timeScoring(client: RPCClient, replica: ServiceExecutable, world: World, customers: Int, lists: Int, calls: Int) async throws {
+        let clock = ContinuousClock()
+        let codes = world.products.filter { $0.record.status == .onSale }.map(\.code)
+        guard !codes.isEmpty else { throw ValidationError("the world has no product on sale") }
+        var started = clock.now
+        _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
+            $0.productCode = codes[0]; $0.k = 1_000
+        }, options: .timeout(.seconds(600)))
+        print(String(format: "-- scoring with the trained model: first target list %.1f s", (clock.now - started).seconds))
+        started = clock.now
+        while !(try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.scoresWarm) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        print(String(format: "  every customer scored for every family %.1f s later; replica RSS %d MiB", (clock.now - started).seconds, replica.rssMiB()))
+        var listTimes: [Double] = []
+        for index in 0..<lists {
+            let begin = clock.now
+            _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
+                $0.productCode = codes[(index * 7_919) % codes.count]; $0.k = 1_000
+            })
+            listTimes.append(MatchingScaleBench.millis(clock.now - begin))
+        }
+        var recommendTimes: [Double] = []
+        for index in 0..<calls {
+            let begin = clock.now
+            _ = try await client.unary(Crm_Matching_V1_Matching.recommendProducts, Crm_Matching_V1_RecommendProductsRequest.with {
+                $0.customerID = World.customerID((index * 104_729) % customers); $0.limit = 10
+            })
+            recommendTimes.append(MatchingScaleBench.millis(clock.now - begin))
+        }
+        print("| customers | top-1,000 list p50 / p99 | recommendations p50 / p99 | replica RSS |")
+        print("|---|---|---|---|")
+        print("| \(customers) | \(MatchingScaleBench.percentile(listTimes, 0.5)) / \(MatchingScaleBench.percentile(listTimes, 0.99)) ms | "
+            + "\(MatchingScaleBench.percentile(recommendTimes, 0.5)) / \(MatchingScaleBench.percentile(recommendTimes, 0.99)) ms | \(replica.rssMiB()) MiB |")
     }
 
     /// Where profiles' change feed and behaviour events (views, contacts) end, as the replica's

@@ -19,12 +19,12 @@ struct ProductsHarness: StoppableService {
 
     /// Starts the service; `matching` is the matching peer's client (none: orders get UNAVAILABLE).
     static func start(path: String? = nil, matching: RPCClient? = nil, settings: [String: String] = [:],
-                      peers: [String: RPCClient] = [:]) async throws -> ProductsHarness {
+                      peers: [String: RPCClient] = [:], runBackground: Bool = false) async throws -> ProductsHarness {
         let file = path ?? TestFiles.sqlitePath("products")
         var allPeers = peers
         if let matching { allPeers["matching"] = matching }
         let service = try await InProcessService<ProductsService>.start(
-            databasePath: file, tokens: tokens, settings: settings, peers: allPeers
+            databasePath: file, tokens: tokens, settings: settings, peers: allPeers, runBackground: runBackground
         )
         return ProductsHarness(service: service, path: file, admin: service.client(token: "admin"), web: service.client(token: "web"))
     }

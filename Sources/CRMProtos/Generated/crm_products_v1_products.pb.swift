@@ -1589,6 +1589,12 @@ public nonisolated struct Crm_Products_V1_StreamChangesRequest: Sendable {
   /// 0 = everything available now
   public var limit: UInt32 = 0
 
+  /// When no change follows `after_sequence`, hold the call up to this many milliseconds (at most
+  /// 60,000) for one to commit, then answer as usual; 0 answers at once. A server older than the
+  /// field answers at once: a follower that gets nothing pauses before asking again either way
+  /// (proto/README.md "Following a feed").
+  public var waitMs: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3558,7 +3564,7 @@ nonisolated extension Crm_Products_V1_ChangeEvent: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Crm_Products_V1_StreamChangesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StreamChangesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_sequence\0\u{1}limit\0\u{3}wait_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3568,6 +3574,7 @@ nonisolated extension Crm_Products_V1_StreamChangesRequest: SwiftProtobuf.Messag
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.waitMs) }()
       default: break
       }
     }
@@ -3580,12 +3587,16 @@ nonisolated extension Crm_Products_V1_StreamChangesRequest: SwiftProtobuf.Messag
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
     }
+    if self.waitMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.waitMs, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Products_V1_StreamChangesRequest, rhs: Crm_Products_V1_StreamChangesRequest) -> Bool {
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.waitMs != rhs.waitMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -160,15 +160,16 @@ enum FeedSources {
 
     // MARK: products StreamChanges
 
-    /// Products' feed is polled (its StreamChanges has no `wait_ms`): the wait is not used.
+    /// Products' changes, the read held up to the follower's wait once caught up (as profiles').
     static func productsStep(client: RPCClient, database: DatabasePool) -> FeedFollower.Read {
-        step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch, _ in
+        step(database: database, feed: productsChanges, position: { $0.sequence }, read: { after, batch, wait in
             try await client.serverStreaming(
                 Crm_Products_V1_Products.streamChanges,
                 Crm_Products_V1_StreamChangesRequest.with {
                     $0.afterSequence = after
                     $0.limit = UInt32(batch)
-                }, options: callTimeout
+                    if let wait { $0.waitMs = FeedWaits.milliseconds(wait) }
+                }, options: options(waiting: wait)
             ).collect()
         }, apply: { db, change in try apply(db, change) })
     }

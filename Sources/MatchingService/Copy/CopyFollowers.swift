@@ -26,13 +26,15 @@ enum CopyFollowers {
         )
     }
 
-    /// Products' follower, or ``Unfollowed`` without a products peer.
-    static func products(replica: Replica, client: RPCClient?, pageSize: UInt32, interval: Duration, logger: Logger, metrics: ServiceMetrics?,
-                         step: @escaping @Sendable (RPCClient, UInt64, UInt32) async throws -> Int) -> any Service {
+    /// Products' follower, or ``Unfollowed`` without a products peer; its steps get the client,
+    /// the cursor, the page size and the wait.
+    static func products(replica: Replica, client: RPCClient?, pageSize: UInt32, interval: Duration, wait: Duration?, logger: Logger,
+                         metrics: ServiceMetrics?,
+                         step: @escaping @Sendable (RPCClient, UInt64, UInt32, Duration?) async throws -> Int) -> any Service {
         let feed = CopyStore.Source.products.rawValue
         guard let client else { return Unfollowed(feeds: [feed], replica: replica, logger: logger) }
-        return follower(feed, replica: replica, pageSize: pageSize, interval: interval, logger: logger, metrics: metrics) { after, limit, _ in
-            try await step(client, after, limit)
+        return follower(feed, replica: replica, pageSize: pageSize, interval: interval, wait: wait, logger: logger, metrics: metrics) { after, limit, wait in
+            try await step(client, after, limit, wait)
         }
     }
 

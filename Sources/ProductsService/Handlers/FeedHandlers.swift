@@ -9,6 +9,8 @@ import GRDB
 /// repeat.
 struct FeedHandlers: Sendable {
     let database: DatabasePool
+    /// Commits to the feed, for reads that wait (`wait_ms`); nil answers at once.
+    var commits: FeedCommits?
 
     func register(into router: inout Router) {
         router.serverStreaming(
@@ -17,7 +19,8 @@ struct FeedHandlers: Sendable {
         ) { request, writer, _ in
             try await ChangeFeed.stream(
                 from: database, after: request.afterSequence, limit: request.limit, to: writer,
-                sequence: { $0.sequence }, setSequence: { $0.sequence = $1 }
+                sequence: { $0.sequence }, setSequence: { $0.sequence = $1 },
+                waiting: ChangeFeed.Waiting(commits: commits, milliseconds: request.waitMs)
             )
         }
     }

@@ -4477,7 +4477,7 @@ const ProtobufCMessageDescriptor crm__products__v1__change_event__descriptor =
   (ProtobufCMessageInit) crm__products__v1__change_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__products__v1__stream_changes_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__products__v1__stream_changes_request__field_descriptors[3] =
 {
   {
     "after_sequence",
@@ -4503,15 +4503,28 @@ static const ProtobufCFieldDescriptor crm__products__v1__stream_changes_request_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "wait_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Products__V1__StreamChangesRequest, wait_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__products__v1__stream_changes_request__field_indices_by_name[] = {
   0,   /* field[0] = after_sequence */
   1,   /* field[1] = limit */
+  2,   /* field[2] = wait_ms */
 };
 static const ProtobufCIntRange crm__products__v1__stream_changes_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor crm__products__v1__stream_changes_request__descriptor =
 {
@@ -4521,7 +4534,7 @@ const ProtobufCMessageDescriptor crm__products__v1__stream_changes_request__desc
   "Crm__Products__V1__StreamChangesRequest",
   "crm.products.v1",
   sizeof(Crm__Products__V1__StreamChangesRequest),
-  2,
+  3,
   crm__products__v1__stream_changes_request__field_descriptors,
   crm__products__v1__stream_changes_request__field_indices_by_name,
   1,  crm__products__v1__stream_changes_request__number_ranges,

@@ -910,10 +910,17 @@ struct  Crm__Products__V1__StreamChangesRequest
    * 0 = everything available now
    */
   uint32_t limit;
+  /*
+   * When no change follows `after_sequence`, hold the call up to this many milliseconds (at most
+   * 60,000) for one to commit, then answer as usual; 0 answers at once. A server older than the
+   * field answers at once: a follower that gets nothing pauses before asking again either way
+   * (proto/README.md "Following a feed").
+   */
+  uint32_t wait_ms;
 };
 #define CRM__PRODUCTS__V1__STREAM_CHANGES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__products__v1__stream_changes_request__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0 }
 
 
 /* Crm__Products__V1__ReturnRange methods */
