@@ -49,19 +49,14 @@ struct BehaviourCopy: Sendable {
         self.sales = sales
     }
 
-    /// Drops views and contacts that can no longer count on `day` or later; a list that lost some
-    /// is kept at its new length (``compact()``).
+    /// Drops views and contacts that can no longer count on `day` or later, by the one retention
+    /// rule the store and the feed's reader use (``BehaviourStore/canCount(_:from:)``); a list
+    /// that lost some is kept at its new length (``compact()``).
     mutating func forget(before day: Int32) {
+        let starts = BehaviourStore.retentionStarts(reaching: BusinessDays.millis(ofDay: day))
         for index in events.indices where !events[index].isEmpty {
             let count = events[index].count
-            events[index].removeAll { event in
-                let age = day - BusinessDays.day(ofMillis: event.at)
-                switch event.kind {
-                case .view: return age > BehaviourFeatures.viewRetentionDays
-                case .contact: return age > BehaviourFeatures.contactRetentionDays
-                case .subscription, .redemption: return false
-                }
-            }
+            events[index].removeAll { !BehaviourStore.canCount($0, from: starts) }
             if events[index].count < count { events[index] = events[index].withExactCapacity() }
         }
     }
