@@ -8,9 +8,9 @@ import Foundation
 /// and how soon a new event reaches matching: followers that poll every interval (`wait_ms` 0)
 /// against followers whose reads wait for an entry (docs/partitioning.md §7, "reads that wait").
 ///
-/// The real executables on loopback: `crm-profiles` with a file per partition, `crm-matching`
-/// (every partition's change feed and event log) and `crm-compensation` (the same feeds) following
-/// it. Once both are caught up, the CPU each process uses over an idle window; then service
+/// The real executables on loopback: `crm-profiles` with a file per partition and `crm-products`,
+/// `crm-matching` (every partition's change feed and event log, and products' feed) and
+/// `crm-compensation` (the same feeds) following them. Once both are caught up, the CPU each process uses over an idle window; then service
 /// contacts ingested one at a time, each timed from its acknowledgement until matching's replica
 /// status counts it applied (polled every 2 ms). The variants alternate, each in a fresh folder.
 struct FeedWaitBench: AsyncParsableCommand {
@@ -48,18 +48,19 @@ struct FeedWaitBench: AsyncParsableCommand {
             for wait in waits {
                 let figures = try await measure(wait: wait)
                 results[wait, default: []].append(figures)
-                print(String(format: "round %d, wait_ms %d: idle CPU per second: profiles %.3f, matching %.3f, compensation %.3f; delivery median %.1f ms, p90 %.1f ms",
-                             round, wait, figures.cpu["profiles"] ?? 0, figures.cpu["matching"] ?? 0, figures.cpu["compensation"] ?? 0,
+                print(String(format: "round %d, wait_ms %d: idle CPU per second: profiles %.3f, products %.3f, matching %.3f, compensation %.3f; delivery median %.1f ms, p90 %.1f ms",
+                             round, wait, figures.cpu["profiles"] ?? 0, figures.cpu["products"] ?? 0, figures.cpu["matching"] ?? 0, figures.cpu["compensation"] ?? 0,
                              Self.quantile(figures.latencies, 0.5), Self.quantile(figures.latencies, 0.9)))
             }
         }
-        print("\n| wait_ms | idle CPU-s per s: profiles | matching | compensation | delivery to matching: median | p90 |")
-        print("|---:|---:|---:|---:|---:|---:|")
+        print("\n| wait_ms | idle CPU-s per s: profiles | products | matching | compensation | delivery to matching: median | p90 |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
         for wait in waits {
             let runs = results[wait] ?? []
             func median(_ name: String) -> Double { Self.quantile(runs.compactMap { $0.cpu[name] }, 0.5) }
             let latencies = runs.flatMap(\.latencies)
-            print(String(format: "| %d | %.3f | %.3f | %.3f | %.1f ms | %.1f ms |", wait, median("profiles"), median("matching"), median("compensation"),
+            print(String(format: "| %d | %.3f | %.3f | %.3f | %.3f | %.1f ms | %.1f ms |", wait, median("profiles"), median("products"), median("matching"),
+                         median("compensation"),
                          Self.quantile(latencies, 0.5), Self.quantile(latencies, 0.9)))
         }
     }
@@ -94,12 +95,18 @@ struct FeedWaitBench: AsyncParsableCommand {
                 }
             })
         }
+        let products = try ServiceExecutable(executable: ServiceExecutable.beside("crm-products"), directory: folder, name: "products", configuration: [
+            "tokens": tokens, "peerToken": Self.peerToken,
+        ])
+        let productsPort = try await products.start()
+        defer { products.stop() }
+        let peers = ["profiles": ["127.0.0.1:\(profilesPort)"], "products": ["127.0.0.1:\(productsPort)"]]
         let matching = try ServiceExecutable(executable: ServiceExecutable.beside("crm-matching"), directory: folder, name: "matching", configuration: [
-            "tokens": tokens, "peers": ["profiles": ["127.0.0.1:\(profilesPort)"]], "peerToken": Self.peerToken,
+            "tokens": tokens, "peers": peers, "peerToken": Self.peerToken,
             "settings": ["feed.wait_ms": "\(wait)"],
         ])
         let compensation = try ServiceExecutable(executable: ServiceExecutable.beside("crm-compensation"), directory: folder, name: "compensation", configuration: [
-            "tokens": tokens, "peers": ["profiles": ["127.0.0.1:\(profilesPort)"]], "peerToken": Self.peerToken,
+            "tokens": tokens, "peers": peers, "peerToken": Self.peerToken,
             "settings": ["feeds.wait_ms": "\(wait)"],
         ])
         let matchingPort = try await matching.start()
@@ -121,7 +128,7 @@ struct FeedWaitBench: AsyncParsableCommand {
         // Settled: the start-up's snapshot and catch-up are over before the window opens.
         try await Task.sleep(for: .seconds(3))
         var figures = Figures()
-        let processes = ["profiles": profiles, "matching": matching, "compensation": compensation]
+        let processes = ["profiles": profiles, "products": products, "matching": matching, "compensation": compensation]
         let before = processes.mapValues { $0.cpuSeconds() }
         let opened = clock.now
         try await Task.sleep(for: .seconds(idleSeconds))
