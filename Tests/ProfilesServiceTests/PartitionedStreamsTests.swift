@@ -74,6 +74,43 @@ import Testing
         }
     }
 
+    /// The value of `series` in a service's metrics exposition.
+    static func sample(_ service: InProcessService<ProfilesService>, _ series: String) async -> Double? {
+        let text = String(decoding: await service.metrics.exposition(), as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    /// A bulk stream forwarded to another owner runs on a connection of its own (bounded, so the
+    /// owner's answer cannot pile up in the forwarding process), opened per stream and closed once
+    /// the stream is gone — read to its end or abandoned after its first message.
+    @Test func aForwardedBulkStreamHasAConnectionOfItsOwnClosedWhenTheStreamGoes() async throws {
+        try await withService(try await Firm.start()) { firm in
+            let ids = try await Self.load(firm)
+            let owner = firm.owners[1]
+            let open = "crm_rpc_server_connections{service=\"profiles\"}"
+            let accepted = "crm_rpc_server_connections_accepted_total{service=\"profiles\"}"
+            let request = Crm_Profiles_V1_StreamDimensionsAsOfRequest.with { $0.asOf = .init(year: 2026, month: 6, day: 21) }
+            let expected = try await Self.dimensions(firm.reference, request)
+            #expect(expected.count == ids.count)
+            let client = firm.owners[0].client(token: "office")
+            // The forwarding process's shared connection to the other owner is open already (the
+            // load forwarded its writes); what follows is counted from here.
+            let openBefore = try #require(await Self.sample(owner, open))
+            let acceptedBefore = try #require(await Self.sample(owner, accepted))
+            for _ in 0..<3 {
+                #expect(try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, request).collect() == expected)
+            }
+            for try await _ in try await client.serverStreaming(Crm_Profiles_V1_Profiles.streamDimensionsAsOf, request) { break }
+            let acceptedAfter = try #require(await Self.sample(owner, accepted))
+            #expect(acceptedAfter - acceptedBefore == 4, "one connection per forwarded stream")
+            try await waitUntil { await Self.sample(owner, open) == openBefore }
+            await client.close()
+        }
+    }
+
     @Test func monthEndDimensionsThroughAnyOwnerEqualTheSingleProcesssByteForByte() async throws {
         try await withService(try await Firm.start()) { firm in
             let ids = try await Self.load(firm)

@@ -212,29 +212,67 @@ final class PartitionRouting: Sendable {
     /// `call` does for a unary one. A stream has no deadline unless the caller gave one (a page of
     /// month-end dimensions takes seconds, a whole book minutes); failures while it runs are
     /// UNAVAILABLE naming `what` like the call's.
+    ///
+    /// The owner's messages are read as the caller takes them (a merge across owners takes from
+    /// one source at a time; a caller relaying to a slow client takes as that client reads). The
+    /// bulk streams (``bulkStreams``) run on a connection of their own whose backlog is bounded
+    /// (``RPCClient/forBulkStreams(backlogLimit:)``), closed when the stream goes: on the shared
+    /// connection an owner's whole answer could pile up in this process ahead of its caller, and
+    /// the shared connection's reads cannot be stopped for one call.
     func stream(_ owner: String, method: String, payload: Data, context: CallContext, localOnly: Bool,
                 what: String) async throws -> AsyncThrowingStream<Data, any Error> {
-        let client = try client(for: owner, what: what)
+        let shared = try client(for: owner, what: what)
         let timeout = context.deadline.map { $0 - NIODeadline.now() }
         if let timeout, timeout <= .nanoseconds(0) { throw RPCError(.deadlineExceeded, "no time left to forward \(what) to \(owner)") }
+        let own = Self.bulkStreams.contains(method) ? shared.forBulkStreams() : nil
         let raw: AsyncThrowingStream<Data, any Error>
         do {
-            raw = try await client.serverStreamingRaw(method, payload: payload,
-                                                      options: CallOptions(timeout: .some(timeout), metadata: forwardingMetadata(context, localOnly: localOnly)))
+            raw = try await (own ?? shared).serverStreamingRaw(method, payload: payload,
+                                                               options: CallOptions(timeout: .some(timeout), metadata: forwardingMetadata(context, localOnly: localOnly)))
         } catch {
+            await own?.close()
             await forgetIfMoved(owner, after: error)
             throw Self.unavailable(error, owner: owner, what: what)
         }
-        return AsyncThrowingStream { continuation in
-            let relay = Task {
-                do {
-                    for try await message in raw { continuation.yield(message) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: Self.unavailable(error, owner: owner, what: what))
-                }
+        let relay = Relay(raw, closing: own, owner: owner, what: what)
+        return AsyncThrowingStream { try await relay.next() }
+    }
+
+    /// Streams forwarded on a bounded connection of their own: a book's dimensions as of past
+    /// days, its customers, a snapshot — minutes of messages, where the feeds' and the other
+    /// calls' answers are short.
+    static let bulkStreams: Set<String> = [
+        Crm_Profiles_V1_Profiles.streamDimensionsAsOf.path, Crm_Profiles_V1_Profiles.streamCustomers.path,
+        Crm_Profiles_V1_Profiles.streamSnapshot.path,
+    ]
+
+    /// An owner's stream as its caller takes it, failures named as the owner's; closes the
+    /// stream's own client (if it has one) once nobody holds the stream. Iterated by one task at a
+    /// time (the caller's, through the stream that wraps it), hence unchecked.
+    private final class Relay: @unchecked Sendable {
+        private var messages: AsyncThrowingStream<Data, any Error>.AsyncIterator
+        private let client: RPCClient?
+        private let owner: String
+        private let what: String
+
+        init(_ stream: AsyncThrowingStream<Data, any Error>, closing client: RPCClient?, owner: String, what: String) {
+            self.messages = stream.makeAsyncIterator()
+            self.client = client
+            self.owner = owner
+            self.what = what
+        }
+
+        func next() async throws -> Data? {
+            do {
+                return try await messages.next()
+            } catch {
+                throw PartitionRouting.unavailable(error, owner: owner, what: what)
             }
-            continuation.onTermination = { _ in relay.cancel() }
+        }
+
+        deinit {
+            guard let client else { return }
+            Task { await client.close() }
         }
     }
 
