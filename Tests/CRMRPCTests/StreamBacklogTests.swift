@@ -5,6 +5,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
+import Prometheus
 import Testing
 
 /// A client that bounds its streams' backlog (``ClientConfiguration/streamBacklogLimit``): the
@@ -156,7 +157,10 @@ import Testing
     @Test func aBoundedConnectionServesOnAfterAStreamIsAbandonedWhileItsReadsAreHeld() async throws {
         let service = TestService()
         let (server, port) = try await service.start()
-        let base = client(ports: [port])
+        let registry = PrometheusCollectorRegistry()
+        var configuration = client(ports: [port]).configuration
+        configuration.metrics = RPCClientMetrics(client: "bulk-test", factory: PrometheusMetricsFactory(registry: registry))
+        let base = RPCClient(configuration: configuration)
         let limit = 64 << 10
         let bounded = base.forBulkStreams(backlogLimit: limit)
         do {
@@ -171,6 +175,11 @@ import Testing
         }
         #expect(try await bounded.unary(TestMethods.echo, Bench.with { $0.value = 4 }, options: .timeout(.seconds(120))).value == 8)
         #expect(bounded.streamBacklogBytes == 0)
+        // The connection stopped reading once (the backlog went over the limit and stayed there).
+        let series = "crm_rpc_client_stream_reads_held_total{client=\"bulk-test\"} "
+        let held = String(decoding: registry.emitToBuffer(), as: UTF8.self).split(separator: "\n")
+            .first { $0.hasPrefix(series) }.flatMap { Double($0.dropFirst(series.count)) }
+        #expect(held == 1)
         await bounded.close()
         await base.close()
         await server.shutdown()

@@ -25,6 +25,9 @@ public enum RPCMetricNames {
     public static let clientCalls = "crm_rpc_client_calls_total"
     /// Histogram: seconds from sending a unary call to its answer, by `client`, `method`.
     public static let clientDuration = "crm_rpc_client_call_duration_seconds"
+    /// Counter: times a bounded connection stopped reading because its streams' callers had more
+    /// than ``ClientConfiguration/streamBacklogLimit`` still to take, by `client`.
+    public static let clientStreamReadsHeld = "crm_rpc_client_stream_reads_held_total"
 
     /// What `reason` takes on ``serverRefused``.
     public enum RefusalReason: String, Sendable, CaseIterable {

@@ -118,10 +118,13 @@ public final class RPCClientMetrics: Sendable {
     public let client: String
     private let factory: any MetricsFactory
     private let methods = SeriesTable<String, MethodSeries>()
+    /// Bounded connections that stopped reading (``RPCMetricNames/clientStreamReadsHeld``).
+    let streamReadsHeld: Counter
 
     public init(client: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.client = client
         self.factory = factory
+        self.streamReadsHeld = Counter(label: RPCMetricNames.clientStreamReadsHeld, dimensions: [("client", client)], factory: factory)
     }
 
     /// Method names come from generated descriptors or an operator's command line, never from a

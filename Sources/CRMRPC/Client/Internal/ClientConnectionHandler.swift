@@ -193,7 +193,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 let count = response.payload.readableBytes
                 let over = consumption?.arrived(count) ?? false
                 if case .enqueued = continuation.yield(Data(response.payload.readableBytesView)) {
-                    if over { readsHeld = true }
+                    if over && !readsHeld {
+                        readsHeld = true
+                        backlog?.held()
+                    }
                 } else {
                     consumption?.refused(count)
                 }

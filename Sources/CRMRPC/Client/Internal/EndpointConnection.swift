@@ -108,7 +108,8 @@ final class EndpointConnection: Sendable {
         let limits = configuration.limits
         let tls = configuration.security.tlsContext
         let onGoAway: @Sendable () -> Void = { [weak self] in self?.connectionEnded(generation: generation) }
-        let backlog = configuration.streamBacklogLimit.map(StreamBacklog.init(limit:))
+        let holds = configuration.metrics?.streamReadsHeld
+        let backlog = configuration.streamBacklogLimit.map { StreamBacklog(limit: $0, holds: holds) }
         if case .plaintext(onNetwork: false) = configuration.security, !TLSProtocol.isLoopback(endpoint.host) {
             let error = ConnectRefused(error: RPCError(.failedPrecondition, "refusing plaintext to \(endpoint), which is not a loopback address: configure TLS"))
             let future: EventLoopFuture<Ready> = group.next().makeFailedFuture(error)

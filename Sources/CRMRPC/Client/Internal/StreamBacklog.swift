@@ -1,3 +1,4 @@
+import CoreMetrics
 import Synchronization
 
 /// The bytes of streamed messages that arrived on one connection and that their callers have not
@@ -12,10 +13,18 @@ final class StreamBacklog: Sendable {
     let limit: Int
     let resumeAt: Int
     private let bytes = Atomic<Int>(0)
+    /// Counts each time the connection stops reading (the client's metrics, if it has them).
+    private let holds: Counter?
 
-    init(limit: Int) {
+    init(limit: Int, holds: Counter? = nil) {
         self.limit = max(limit, 1)
         self.resumeAt = self.limit / 4
+        self.holds = holds
+    }
+
+    /// The connection has stopped reading (on its loop).
+    func held() {
+        holds?.increment()
     }
 
     var current: Int { bytes.load(ordering: .acquiring) }
