@@ -50,21 +50,21 @@ public struct CompensationService: CRMService {
         let settings = self.settings
         let logger = context.logger, metrics = context.metrics
         /// Every feed followed may hold a caught-up read (`feeds.wait_ms`).
-        @Sendable func follower(_ name: String, wait: Duration?, _ step: @escaping FeedFollower.Read) -> FeedFollower {
-            FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, wait: wait, maxBackoff: settings.maxBackoff,
+        @Sendable func follower(_ name: String, _ step: @escaping FeedFollower.Read) -> FeedFollower {
+            FeedFollower(name: name, batch: settings.batch, pollInterval: settings.pollInterval, wait: settings.feedWait, maxBackoff: settings.maxBackoff,
                          logger: logger, step: step, metrics: metrics)
         }
         if let profiles {
             profilesFollowers = ProfilesFollowers.make(peer: profiles, database: database, costs: settings.tradeCosts, maxBackoff: settings.maxBackoff,
                                                   logger: logger) { name, step in
-                follower(name, wait: settings.feedWait, step)
+                follower(name, step)
             }
         } else {
             profilesFollowers = nil
             context.logger.warning("no profiles peer configured: trades, interest, transfers, positions and customers are not followed")
         }
         if let products = context.peers["products"] {
-            followers.append(follower(FeedSources.productsChanges, wait: settings.feedWait, FeedSources.productsStep(client: products, database: database)))
+            followers.append(follower(FeedSources.productsChanges, FeedSources.productsStep(client: products, database: database)))
         } else {
             context.logger.warning("no products peer configured: product sales and advisory fees are not followed")
         }

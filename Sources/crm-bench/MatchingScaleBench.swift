@@ -128,28 +128,12 @@ struct MatchingScaleBench: AsyncParsableCommand {
         let codes = world.products.filter { $0.record.status == .onSale }.map(\.code)
         // The first list after the import scores every customer for its family (the replica
         // also warms scores in the background); report it on its own, then the warm figures.
-        started = clock.now
-        _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
-            $0.productCode = codes[0]; $0.k = 1_000
-        }, options: .timeout(.seconds(600)))
-        print("first target list after a model change (scores one family for everyone): \(Self.seconds(clock.now - started)) s")
-        // Wait for the background pass to score every customer under the model (steady state).
-        started = clock.now
-        while !(try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.scoresWarm) {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        print("every customer scored for every family \(Self.seconds(clock.now - started)) s after the first list")
+        let warming = try await Self.firstListThenWarm(client, code: codes[0])
+        print("first target list after a model change (scores one family for everyone): \(Self.seconds(warming.firstList)) s")
+        print("every customer scored for every family \(Self.seconds(warming.warm)) s after the first list")
 
-        var listTimes: [Double] = []
-        for index in 0..<lists {
-            let code = codes[(index * 7919) % codes.count]
-            let begin = clock.now
-            let response = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
-                $0.productCode = code; $0.k = 1_000
-            })
-            listTimes.append(Self.millis(clock.now - begin))
-            if index == 0 { print("  e.g. \(code): \(response.eligible) eligible, \(response.customers.count) listed") }
-        }
+        let (listTimes, first) = try await Self.timeLists(client, codes: codes, count: lists)
+        if let first { print("  e.g. \(first.code): \(first.response.eligible) eligible, \(first.response.customers.count) listed") }
         var recommendTimes: [Double] = []
         var decideTimes: [Double] = []
         for index in 0..<calls {
@@ -245,6 +229,41 @@ struct MatchingScaleBench: AsyncParsableCommand {
 
     static func seconds(_ duration: Duration) -> String {
         String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+
+    /// The first top-1,000 list after a model change (it scores one family for everyone), then
+    /// the wait until the background pass has scored every customer for every family (the steady
+    /// state the other figures are timed in).
+    static func firstListThenWarm(_ client: RPCClient, code: String) async throws -> (firstList: Duration, warm: Duration) {
+        let clock = ContinuousClock()
+        let started = clock.now
+        _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
+            $0.productCode = code; $0.k = 1_000
+        }, options: .timeout(.seconds(600)))
+        let listed = clock.now
+        while !(try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.scoresWarm) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return (listed - started, clock.now - listed)
+    }
+
+    /// `count` top-1,000 lists, each over another of `codes`, one at a time: milliseconds each, and
+    /// the first list's product and answer.
+    static func timeLists(_ client: RPCClient, codes: [String], count: Int) async throws
+        -> (millis: [Double], first: (code: String, response: Crm_Matching_V1_TargetCustomersResponse)?) {
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        var first: (code: String, response: Crm_Matching_V1_TargetCustomersResponse)?
+        for index in 0..<count {
+            let code = codes[(index * 7_919) % codes.count]
+            let begin = clock.now
+            let response = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
+                $0.productCode = code; $0.k = 1_000
+            })
+            times.append(millis(clock.now - begin))
+            if first == nil { first = (code, response) }
+        }
+        return (times, first)
     }
 
     static func millis(_ duration: Duration) -> Double {

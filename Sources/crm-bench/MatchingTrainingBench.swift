@@ -196,24 +196,10 @@ struct MatchingTrainingBench: AsyncParsableCommand {
         let clock = ContinuousClock()
         let codes = world.products.filter { $0.record.status == .onSale }.map(\.code)
         guard !codes.isEmpty else { throw ValidationError("the world has no product on sale") }
-        var started = clock.now
-        _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
-            $0.productCode = codes[0]; $0.k = 1_000
-        }, options: .timeout(.seconds(600)))
-        print(String(format: "-- scoring with the trained model: first target list %.1f s", (clock.now - started).seconds))
-        started = clock.now
-        while !(try await client.unary(Crm_Matching_V1_Matching.getReplicaStatus, Crm_Matching_V1_GetReplicaStatusRequest()).status.scoresWarm) {
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        print(String(format: "  every customer scored for every family %.1f s later; replica RSS %d MiB", (clock.now - started).seconds, replica.rssMiB()))
-        var listTimes: [Double] = []
-        for index in 0..<lists {
-            let begin = clock.now
-            _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, Crm_Matching_V1_TargetCustomersRequest.with {
-                $0.productCode = codes[(index * 7_919) % codes.count]; $0.k = 1_000
-            })
-            listTimes.append(MatchingScaleBench.millis(clock.now - begin))
-        }
+        let warming = try await MatchingScaleBench.firstListThenWarm(client, code: codes[0])
+        print(String(format: "-- scoring with the trained model: first target list %.1f s", warming.firstList.seconds))
+        print(String(format: "  every customer scored for every family %.1f s later; replica RSS %d MiB", warming.warm.seconds, replica.rssMiB()))
+        let listTimes = try await MatchingScaleBench.timeLists(client, codes: codes, count: lists).millis
         var recommendTimes: [Double] = []
         for index in 0..<calls {
             let begin = clock.now

@@ -198,7 +198,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                         backlog?.held()
                     }
                 } else {
-                    consumption?.refused(count)
+                    consumption?.taken(count)
                 }
             }
             guard response.endOfStream else { return }

@@ -65,13 +65,8 @@ final class StreamConsumption: Sendable {
         return backlog.added(count)
     }
 
-    /// On the loop, when the stream refused a message it was handed (it had ended).
-    func refused(_ count: Int) {
-        unread.subtract(count, ordering: .relaxed)
-        if backlog.taken(count) { resume() }
-    }
-
-    /// In the caller's task, for each message it takes.
+    /// In the caller's task, for each message it takes; on the loop, for a message the stream
+    /// refused (it had ended), which nobody will take.
     func taken(_ count: Int) {
         unread.subtract(count, ordering: .relaxed)
         if backlog.taken(count) { resume() }
