@@ -23,6 +23,15 @@ public final class InProcessService<S: CRMService>: Sendable {
     private let running: Task<Void, Never>
     private let stopped = Atomic(false)
 
+    /// Settings an in-process service gets unless told otherwise, by service name. Profiles keeps
+    /// its partitions in its one store: a new store's own default, a file per partition, creates
+    /// and migrates 64 files (about a second in a debug build) that every handler test would pay
+    /// for; the tests of that layout ask for it, and an empty value asks for the store's own
+    /// layout (a new store's files), as an executable started without the setting has.
+    public static var inProcessDefaults: [String: [String: String]] {
+        ["profiles": ["partitions.storage": "one-file"]]
+    }
+
     /// Starts `S` over the store at `databasePath` with the given tokens, settings, rate limits and peers (the
     /// caller's to close). `runBackground` false leaves out the background work (feed followers,
     /// updaters) so a test drives it itself; what handlers depend on always runs.
@@ -41,7 +50,7 @@ public final class InProcessService<S: CRMService>: Sendable {
         let options = try HostOptions.parse(["--database", databasePath, "--port", "0", "--plaintext"])
         var configuration = try HostConfiguration.resolve(serviceName: S.name, defaultPort: 0, options: options, environment: [:])
         configuration.tokens = tokens
-        configuration.settings = settings
+        configuration.settings = settings.merging(inProcessDefaults[S.name] ?? [:]) { given, _ in given }
         configuration.audit = audit
         configuration.rateLimits = rateLimits
         configuration.peerToken = peerToken

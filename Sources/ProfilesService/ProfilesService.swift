@@ -58,7 +58,9 @@ public struct ProfilesService: CRMService {
                                         classification: classification)
         self.schema = ProfileRules.schema(classifier: classifier)
         let placement = try PartitionRouting.Placement(settings: ownSettings)
-        self.cores = try ProfilesCores.open(storage: ownSettings.storage, store: context.database, storePath: storePath,
+        let storage = try PartitionStorage.resolve(ownSettings.storage, store: context.database, storePath: storePath)
+        context.logger.info("partition storage", metadata: ["storage": "\(storage.storage.rawValue)", "by": "\(storage.reason)"])
+        self.cores = try ProfilesCores.open(storage: storage.storage, store: context.database, storePath: storePath,
                                             owned: placement.owned, classifier: classifier, schema: schema, logger: context.logger)
         self.segments = SegmentStore(database: context.database)
         self.routing = try PartitionRouting(settings: ownSettings, placement: placement, settingsDigest: digest, businessDay: cores,
@@ -175,6 +177,7 @@ public struct ProfilesService: CRMService {
             details["business_day_source"] = newest.source.map { "adopted from \($0)" } ?? "own events"
         }
         details["settings_digest"] = routing.settingsDigest.value
+        details["partitions_storage"] = cores.storage.rawValue
         if cores.storage == .filePerPartition {
             details["partition_files"] = "\(cores.all.count) in \(ProfilesCores.directory(ofStore: storePath).path)"
         }

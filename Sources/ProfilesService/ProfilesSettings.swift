@@ -13,8 +13,9 @@ import CustomerDimensions
 ///   every partition) and `partitions.owner`: this process's name in it (``PartitionRouting``);
 /// - `partitions.business_day_interval_ms`: how often a process sharing the partitions with others
 ///   asks them for their business day (5,000 ms; 10 ms to 1 hour; ``BusinessDayGossip``);
-/// - `partitions.storage`: `one-file` (every owned partition in the process's store, the default)
-///   or `file-per-partition` (``PartitionStorage``, ``ProfilesCores``).
+/// - `partitions.storage`: `one-file` (every owned partition in the process's store) or
+///   `file-per-partition` (a file per owned partition beside it); unset, the store's own layout,
+///   and a file per partition for a new store (``PartitionStorage/resolve(_:store:storePath:)``).
 struct ProfilesSettings: Sendable {
     var assessmentValidityYears: Int32 = 2
     var snapshotPage = FeedSnapshot.page
@@ -25,7 +26,8 @@ struct ProfilesSettings: Sendable {
     /// before a peer's windows follow are well inside the updater's own staleness, and one tiny call
     /// per peer every 5 s costs nothing measurable.
     var businessDayInterval: Duration = .milliseconds(5_000)
-    var storage = PartitionStorage.oneFile
+    /// As configured; nil keeps the store's own layout (a new store: a file per partition).
+    var storage: PartitionStorage?
 
     init(_ settings: [String: String]) throws {
         let reader = SettingsReader(settings)

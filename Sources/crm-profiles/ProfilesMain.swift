@@ -25,8 +25,8 @@ struct ProfilesMain: AsyncParsableCommand {
         }
     }
 
-    /// Splits a store that keeps every partition in one file into a file per partition, so the
-    /// service can then run with `partitions.storage = file-per-partition` (docs/partitioning.md §3).
+    /// Splits a store that keeps every partition in one file into a file per partition, which the
+    /// service then opens (its layout, unless `partitions.storage` says one-file; docs/partitioning.md §3).
     struct SplitPartitions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "split-partitions",
@@ -34,7 +34,7 @@ struct ProfilesMain: AsyncParsableCommand {
             discussion: """
             Stop the service first. Every customer's rows move to its partition's file with the same event ids and \
             change sequences; the store keeps the firm's records (partition count, saved segments, audit trail). \
-            Then start the service with --setting partitions.storage=file-per-partition. Consumers (matching, \
+            Then start the service as before (without partitions.storage=one-file): it finds the files. Consumers (matching, \
             compensation) read the new per-partition feeds from their start and recognise what they applied before.
             """
         )

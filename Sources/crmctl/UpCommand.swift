@@ -26,7 +26,7 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(help: "Once the services are healthy, run `crmctl demo` against them (its options below apply).")
     var demo = false
 
-    @Flag(help: "With a partitioned topology: each profiles process keeps each partition in a file of its own (partitions.storage file-per-partition; new data folders only), so partitions can move (crmctl partitions move).")
+    @Flag(help: "With a partitioned topology: each profiles process must keep each partition in a file of its own (partitions.storage file-per-partition), so partitions can move (crmctl partitions move). A new data folder gets files anyway; with this flag a folder whose stores hold the customers in one file is refused rather than kept as it is.")
     var partitionFiles = false
 
     @OptionGroup(title: "Demo options (with --demo)") var demoOptions: DemoOptions

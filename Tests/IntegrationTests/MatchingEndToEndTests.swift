@@ -179,7 +179,8 @@ import Testing
                 $0.customerID = "LATECOMER"; $0.productCode = "F001"
             }).decision == .match
         }
-        #expect(try await status().profilesStalenessSeconds == 0)
+        // Each partition's follower reads again after its own back-off: the copy is current once all have.
+        try await eventually("every partition's feed read again") { try await status().profilesStalenessSeconds == 0 }
         #expect(matchingProcess.terminate() == 0)
 
         // The traced order's spans, flushed by each process's graceful shutdown: products' server

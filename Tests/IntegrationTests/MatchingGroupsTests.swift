@@ -22,7 +22,9 @@ import Testing
         let firstProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-0")
         let secondProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-1")
         defer { for process in [firstProcess, secondProcess, wholeProcess, productsProcess, profilesProcess] { _ = process.terminate() } }
-        try await profilesProcess.start(arguments: ["--setting", "partitions.count=4"])
+        // One profiles store: every replica, whole or a group's, follows its one feed and log, which
+        // `waitApplied` reads to the end (a file per partition is the partitioned tests' subject).
+        try await profilesProcess.start(arguments: ["--setting", "partitions.count=4"] + OwnersTopology.oneFile)
         try await productsProcess.start()
         let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
         try await PartitionedMatchingTests.addProducts(to: products)

@@ -20,7 +20,8 @@ import Testing
         let first = ServiceProcess(service: "matching", workDir: workDir, name: "matching-0")
         let second = ServiceProcess(service: "matching", workDir: workDir, name: "matching-1")
         defer { for process in [first, second, productsProcess, profilesProcess] { _ = process.terminate() } }
-        try await profilesProcess.start()
+        // One profiles store, whose one feed and log `waitApplied` reads to the end.
+        try await profilesProcess.start(arguments: OwnersTopology.oneFile)
         try await productsProcess.start()
         let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
         try await PartitionedMatchingTests.addProducts(to: products)

@@ -20,7 +20,9 @@ import Testing
             prometheus.terminate()
             for process in processes { process.terminate() }
         }
-        try await processes[0].start(metrics: true)
+        // One profiles store, so each follower has one customers feed and one event log to count
+        // (a file per partition would give each 64 of them).
+        try await processes[0].start(arguments: OwnersTopology.oneFile, metrics: true)
         try await processes[1].start(metrics: true)
         let feeds = ["profiles": processes[0].port, "products": processes[1].port]
         try await processes[2].start(peers: feeds, metrics: true)

@@ -37,6 +37,13 @@ struct OwnersTopology {
         try Data(text.utf8).write(to: url, options: .atomic)
     }
 
+    /// The setting of an owner keeping its partitions in its one store, the layout of stores made
+    /// before a file per partition became a new store's default: what the tests of a feed, log
+    /// and trail per owner process start with.
+    static let oneFile = ["--setting", "partitions.storage=one-file"]
+    /// The setting of an owner keeping a file per partition (a new store's default, said explicitly).
+    static let files = ["--setting", "partitions.storage=file-per-partition"]
+
     /// The settings profiles-`ordinal` starts with: the partition count, this file, its owner name.
     func ownerArguments(_ ordinal: Int) -> [String] {
         ["--setting", "partitions.count=\(count)", "--setting", "partitions.topology=\(url.path)", "--setting", "partitions.owner=profiles-\(ordinal)"]

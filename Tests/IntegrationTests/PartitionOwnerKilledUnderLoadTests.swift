@@ -40,7 +40,7 @@ import Testing
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
         let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = try await topology.startOwners(in: workDir)
+        let owners = try await topology.startOwners(in: workDir, extra: OwnersTopology.oneFile)
         defer { for process in owners { process.terminate() } }
 
         // Customers of both owners, created through profiles-0 (which forwards profiles-1's).

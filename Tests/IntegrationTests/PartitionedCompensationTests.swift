@@ -171,9 +171,9 @@ import Testing
         let single = ServiceProcess(service: "profiles", workDir: workDir, name: "profiles-single")
         let split = ServiceProcess(service: "compensation", workDir: workDir, name: "compensation-split")
         let whole = ServiceProcess(service: "compensation", workDir: workDir, name: "compensation-whole")
-        let owners = try await topology.startOwners(in: workDir)
+        let owners = try await topology.startOwners(in: workDir, extra: OwnersTopology.oneFile)
         defer { for process in owners + [single, split, whole] { process.terminate() } }
-        try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
+        try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"] + OwnersTopology.oneFile)
         let first = client(owners[0]), second = client(owners[1]), reference = client(single)
 
         // Customers on both owners, each sent to both sides through one endpoint.

@@ -74,7 +74,7 @@ struct DemoStack {
             if let map {
                 // Half the owners keep a file per partition, half one file (a firm moving to files).
                 profiles = try await map.startOwners(in: workDir) { ordinal in
-                    ordinal % 2 == 0 ? ["--setting", "partitions.storage=file-per-partition"] : []
+                    ordinal % 2 == 0 ? OwnersTopology.files : OwnersTopology.oneFile
                 }
             } else {
                 profiles = [ServiceProcess(service: "profiles", workDir: workDir)]

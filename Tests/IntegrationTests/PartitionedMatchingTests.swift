@@ -175,9 +175,9 @@ import Testing
         let productsProcess = ServiceProcess(service: "products", workDir: workDir)
         let split = ServiceProcess(service: "matching", workDir: workDir, name: "matching-split")
         let whole = ServiceProcess(service: "matching", workDir: workDir, name: "matching-whole")
-        let owners = try await topology.startOwners(in: workDir)
+        let owners = try await topology.startOwners(in: workDir, extra: OwnersTopology.oneFile)
         defer { for process in owners + [single, productsProcess, split, whole] { process.terminate() } }
-        try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
+        try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"] + OwnersTopology.oneFile)
         try await productsProcess.start()
         let first = client(owners[0]), second = client(owners[1]), reference = client(single), products = client(productsProcess)
 

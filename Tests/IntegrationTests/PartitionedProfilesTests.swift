@@ -53,7 +53,7 @@ import Testing
         // profiles-0, the entry process, keeps a file per partition: what it owns is routed among
         // its files, what it does not forwarded, and the answers merged across both.
         let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=100"]) { ordinal in
-            ordinal == 0 ? ["--setting", "partitions.storage=file-per-partition"] : []
+            ordinal == 0 ? OwnersTopology.files : OwnersTopology.oneFile
         }
         defer { for process in owners + [single] { process.terminate() } }
         try await single.start(arguments: ["--setting", "partitions.count=\(Self.count)"])
@@ -236,7 +236,7 @@ import Testing
         try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workDir) }
         let topology = try OwnersTopology(in: workDir, count: Self.count)
-        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=3600000"])
+        let owners = try await topology.startOwners(in: workDir, extra: ["--setting", "partitions.business_day_interval_ms=3600000"] + OwnersTopology.oneFile)
         defer { for process in owners { process.terminate() } }
         let first = client(owners[0]), second = client(owners[1])
         let partitioning = try Partitioning(count: Self.count)

@@ -330,6 +330,72 @@ import Testing
     }
 }
 
+/// Without `partitions.storage` a process keeps its store's layout and a new store gets a file per
+/// partition (``PartitionStorage/resolve(_:store:storePath:)``, docs/partitioning.md §3 "The default").
+/// An empty setting is how an in-process test asks for the default (``InProcessService`` gives
+/// profiles `one-file` otherwise).
+@Suite(.serialized) struct PartitionStorageDefaultTests {
+    static let unset = PartitionFilesTests.settings.merging(["partitions.storage": ""]) { $1 }
+
+    static func storage(_ harness: ProfilesHarness) async throws -> String? {
+        try await harness.office.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest()).details["partitions_storage"]
+    }
+
+    static func files(besides path: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ProfilesCores.directory(ofStore: path).path)) ?? []
+        return names.filter { $0.hasSuffix(".sqlite") }.sorted()
+    }
+
+    @Test func aNewStoreGetsAFilePerPartitionAndKeepsItsCustomersThereAcrossRestarts() async throws {
+        let path = TestFiles.sqlitePath("profiles")
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))
+        }
+        try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { first in
+            #expect(try await Self.storage(first) == "file-per-partition")
+            try await first.upsert("C00001")
+        }
+        #expect(Self.files(besides: path) == (0..<PartitionFilesTests.count).map { ProfilesCores.fileName(of: $0) })
+        let inStore = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? -1 }
+        #expect(inStore == 0, "the customer is in its partition's file, not the process's store")
+        // Restarted without the setting: the files are the store's layout.
+        try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { again in
+            #expect(try await Self.storage(again) == "file-per-partition")
+            let view = try await again.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = "C00001" }).view
+            #expect(view.customer.customerID == "C00001")
+        }
+    }
+
+    @Test func aStoreHoldingItsCustomersStaysOneFileAndANewStoreMayAskForOne() async throws {
+        // Made before the default changed: customers in the process's store.
+        let path = TestFiles.sqlitePath("profiles")
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))
+        }
+        try await withService(try await ProfilesHarness.start(path: path, settings: PartitionFilesTests.settings)) { old in
+            #expect(try await Self.storage(old) == "one-file")
+            try await old.upsert("C00001")
+        }
+        try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { again in
+            #expect(try await Self.storage(again) == "one-file")
+            let view = try await again.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = "C00001" }).view
+            #expect(view.customer.customerID == "C00001")
+        }
+        #expect(Self.files(besides: path).isEmpty, "no partition files made beside a one-file store")
+        // A new store told one-file stays one file.
+        let other = try await ProfilesHarness.start(settings: PartitionFilesTests.settings.merging(["partitions.storage": "one-file"]) { $1 })
+        defer {
+            try? FileManager.default.removeItem(atPath: other.path)
+            try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: other.path))
+        }
+        let storage = try await withService(other) { service in try await Self.storage(service) }
+        #expect(storage == "one-file")
+        #expect(Self.files(besides: other.path).isEmpty, "no partition files made for a new store told one-file")
+    }
+}
+
 /// `crm-profiles split-partitions` (``PartitionSplit``): a one-file store becomes a file per
 /// partition that answers exactly as the store did, with every event under its id.
 @Suite(.serialized) struct PartitionSplitTests {

@@ -25,12 +25,32 @@ extension DimensionUpdater: BusinessDayKeeper {}
 
 /// How a profiles process keeps the partitions it owns (setting `partitions.storage`).
 enum PartitionStorage: String, Sendable, CaseIterable {
-    /// One file, the process's store, holds every owned partition (the default; today's stores).
+    /// One file, the process's store, holds every owned partition (stores made before a file per
+    /// partition was the default, and firms that choose it).
     case oneFile = "one-file"
     /// A file per owned partition beside the process's store (`profiles.partitions/p0007.sqlite` beside `profiles.sqlite`),
     /// each with its own event log, change feed, updater and index: what moving a partition
-    /// moves (docs/partitioning.md §2, §8).
+    /// moves (docs/partitioning.md §2, §8). A new store's layout unless told otherwise.
     case filePerPartition = "file-per-partition"
+
+    /// The layout a process uses: `configured` when the setting is given (checked against the store
+    /// by ``ProfilesCores/open(storage:store:storePath:owned:classifier:schema:logger:)``); else the
+    /// store's own — a file per partition when partition files are beside it, one file when the
+    /// store itself holds customers (made before this default) — and for a new store, whose
+    /// customers are in neither, a file per partition (docs/partitioning.md §3, "the default").
+    ///
+    /// Why a new store gets files: a partition moves only as a file, so a firm that starts with one
+    /// file must stop profiles and split it before its first move; starting with files costs a
+    /// second at the first start and the counts and pages of §3, inside their aims.
+    static func resolve(_ configured: PartitionStorage?, store: DatabasePool, storePath: String) throws -> (storage: PartitionStorage, reason: String) {
+        if let configured { return (configured, "partitions.storage") }
+        let directory = ProfilesCores.directory(ofStore: storePath)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".sqlite") } ?? []
+        if !files.isEmpty { return (.filePerPartition, "the store's layout: \(files.count) partition files in \(directory.path)") }
+        let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM customer LIMIT 1)") ?? 0 }
+        if held > 0 { return (.oneFile, "the store's layout: \(storePath) holds the customers") }
+        return (.filePerPartition, "a new store's default")
+    }
 }
 
 /// The cores of one profiles process (``ProfilesCore``): one holding every owned partition, or
