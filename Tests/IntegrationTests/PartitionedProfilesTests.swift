@@ -203,6 +203,11 @@ import Testing
             #expect(pages >= 2, "\(dimension)")
         }
 
+        // An operator's rebuild through one process rebuilds every owner's customers (each of
+        // profiles-0's files, and profiles-1's store), as the one process rebuilds all of its own.
+        let (rebuilt, wholeRebuilt) = try await pair.both(Crm_Profiles_V1_Profiles.rebuildDimensions, Crm_Profiles_V1_RebuildDimensionsRequest())
+        #expect(rebuilt.customers == wholeRebuilt.customers && rebuilt.customers > 0, "\(rebuilt) against \(wholeRebuilt)")
+
         // A caller that is not a service may not claim to forward for someone else.
         let claimed = await statusOf {
             _ = try await first.unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customers[0].id }, options: CallOptions(metadata: [

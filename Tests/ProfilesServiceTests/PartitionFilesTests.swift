@@ -346,53 +346,55 @@ import Testing
         return names.filter { $0.hasSuffix(".sqlite") }.sorted()
     }
 
-    @Test func aNewStoreGetsAFilePerPartitionAndKeepsItsCustomersThereAcrossRestarts() async throws {
+    /// Runs `body` with a new store's path, removing the store and its partition files after.
+    static func withNewStore(_ body: (String) async throws -> Void) async throws {
         let path = TestFiles.sqlitePath("profiles")
         defer {
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))
         }
-        try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { first in
-            #expect(try await Self.storage(first) == "file-per-partition")
-            try await first.upsert("C00001")
-        }
-        #expect(Self.files(besides: path) == (0..<PartitionFilesTests.count).map { ProfilesCores.fileName(of: $0) })
-        let inStore = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? -1 }
-        #expect(inStore == 0, "the customer is in its partition's file, not the process's store")
-        // Restarted without the setting: the files are the store's layout.
-        try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { again in
-            #expect(try await Self.storage(again) == "file-per-partition")
-            let view = try await again.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = "C00001" }).view
-            #expect(view.customer.customerID == "C00001")
+        try await body(path)
+    }
+
+    @Test func aNewStoreGetsAFilePerPartitionAndKeepsItsCustomersThereAcrossRestarts() async throws {
+        try await Self.withNewStore { path in
+            try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { first in
+                #expect(try await Self.storage(first) == "file-per-partition")
+                try await first.upsert("C00001")
+            }
+            #expect(Self.files(besides: path) == (0..<PartitionFilesTests.count).map { ProfilesCores.fileName(of: $0) })
+            let inStore = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? -1 }
+            #expect(inStore == 0, "the customer is in its partition's file, not the process's store")
+            // Restarted without the setting: the files are the store's layout.
+            try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { again in
+                #expect(try await Self.storage(again) == "file-per-partition")
+                let view = try await again.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = "C00001" }).view
+                #expect(view.customer.customerID == "C00001")
+            }
         }
     }
 
     @Test func aStoreHoldingItsCustomersStaysOneFileAndANewStoreMayAskForOne() async throws {
         // Made before the default changed: customers in the process's store.
-        let path = TestFiles.sqlitePath("profiles")
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: path))
+        try await Self.withNewStore { path in
+            try await withService(try await ProfilesHarness.start(path: path, settings: PartitionFilesTests.settings)) { old in
+                #expect(try await Self.storage(old) == "one-file")
+                try await old.upsert("C00001")
+            }
+            try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { again in
+                #expect(try await Self.storage(again) == "one-file")
+                let view = try await again.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = "C00001" }).view
+                #expect(view.customer.customerID == "C00001")
+            }
+            #expect(Self.files(besides: path).isEmpty, "no partition files made beside a one-file store")
         }
-        try await withService(try await ProfilesHarness.start(path: path, settings: PartitionFilesTests.settings)) { old in
-            #expect(try await Self.storage(old) == "one-file")
-            try await old.upsert("C00001")
-        }
-        try await withService(try await ProfilesHarness.start(path: path, settings: Self.unset)) { again in
-            #expect(try await Self.storage(again) == "one-file")
-            let view = try await again.office.unary(Crm_Profiles_V1_Profiles.getCustomer360, .with { $0.customerID = "C00001" }).view
-            #expect(view.customer.customerID == "C00001")
-        }
-        #expect(Self.files(besides: path).isEmpty, "no partition files made beside a one-file store")
         // A new store told one-file stays one file.
-        let other = try await ProfilesHarness.start(settings: PartitionFilesTests.settings.merging(["partitions.storage": "one-file"]) { $1 })
-        defer {
-            try? FileManager.default.removeItem(atPath: other.path)
-            try? FileManager.default.removeItem(at: ProfilesCores.directory(ofStore: other.path))
+        try await Self.withNewStore { path in
+            let oneFile = PartitionFilesTests.settings.merging(["partitions.storage": "one-file"]) { $1 }
+            let storage = try await withService(try await ProfilesHarness.start(path: path, settings: oneFile)) { service in try await Self.storage(service) }
+            #expect(storage == "one-file")
+            #expect(Self.files(besides: path).isEmpty, "no partition files made for a new store told one-file")
         }
-        let storage = try await withService(other) { service in try await Self.storage(service) }
-        #expect(storage == "one-file")
-        #expect(Self.files(besides: other.path).isEmpty, "no partition files made for a new store told one-file")
     }
 }
 

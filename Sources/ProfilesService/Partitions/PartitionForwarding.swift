@@ -35,9 +35,7 @@ struct PartitionForwarding: Sendable {
         batch(Profiles.ingestProductViews, into: &router) { _ = try EventConversion.views($0) }
 
         fanOut(Profiles.countSegment, into: &router) { _, parts in
-            guard let count = PartitionMerge.total(parts.map(\.count)), let population = PartitionMerge.total(parts.map(\.population)) else {
-                throw RPCError(.internal, "the owners' counts add up to more than 2^64")
-            }
+            let (count, population) = try Self.totals(parts.map(\.count), parts.map(\.population), of: "counts")
             return .with {
                 $0.count = count
                 $0.population = population
@@ -102,6 +100,24 @@ struct PartitionForwarding: Sendable {
         fanOut(Profiles.saveSegment, into: &router, firmWide: true) { _, parts in
             parts[0]
         }
+        // An operator's rebuild is the firm's: every owner rebuilds its partitions (each file, for
+        // an owner keeping a file per partition) and the counts add, so one call through any
+        // process checks every customer, as with one process.
+        fanOut(Profiles.rebuildDimensions, into: &router) { _, parts in
+            let (customers, mismatches) = try Self.totals(parts.map(\.customers), parts.map(\.mismatches), of: "rebuild counts")
+            return .with {
+                $0.customers = customers
+                $0.mismatches = mismatches
+            }
+        }
+    }
+
+    /// Two counts summed over the owners' answers; a sum past 2^64 is refused, naming `what`.
+    private static func totals(_ first: [UInt64], _ second: [UInt64], of what: String) throws -> (UInt64, UInt64) {
+        guard let one = PartitionMerge.total(first), let other = PartitionMerge.total(second) else {
+            throw RPCError(.internal, "the owners' \(what) add up to more than 2^64")
+        }
+        return (one, other)
     }
 
     // MARK: Customer-keyed calls
