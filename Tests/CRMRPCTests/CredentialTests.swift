@@ -136,14 +136,14 @@ import Testing
         // A new connection gets the new certificate.
         let fresh = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         #expect(fresh.serverSerial != before)
-        try await fresh.channel.channel.close()
+        try await fresh.close()
 
         // A reload from a file that is not a certificate fails and changes nothing.
         try "not a certificate".write(toFile: fixture.server.certificate, atomically: true, encoding: .utf8)
         #expect(throws: TLSConfigurationError.self) { try fixture.serverTLS.reload() }
         let still = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         #expect(still.serverSerial == fresh.serverSerial)
-        try await still.channel.channel.close()
+        try await still.close()
         await server.shutdown()
     }
 }

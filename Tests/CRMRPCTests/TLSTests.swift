@@ -34,7 +34,7 @@ import Testing
         #expect(counted.map { $0.value } == [0, 1, 2])
         let peer = try await TLSFramePeer.connect(port: port, trustRoots: fixture.pki.ca.certificate)
         #expect(peer.negotiatedProtocol == "crm/1")
-        try await peer.channel.channel.close()
+        try await peer.close()
         await caller.close()
         await server.shutdown()
     }

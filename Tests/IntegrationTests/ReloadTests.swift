@@ -66,7 +66,7 @@ import Testing
             profiles.hangUp()
             try await waitUntil {
                 let probe = try await TLSFramePeer.connect(port: profiles.port, trustRoots: ca)
-                try await probe.channel.channel.close()
+                try await probe.close()
                 return probe.serverSerial != before
             }
 
@@ -79,14 +79,14 @@ import Testing
 
         // A reload that cannot read its certificate says so and leaves everything as it was.
         let rotated = try await TLSFramePeer.connect(port: profiles.port, trustRoots: ca)
-        try await rotated.channel.channel.close()
+        try await rotated.close()
         try "not a certificate".write(to: certs.appendingPathComponent("profiles.crt"), atomically: true, encoding: .utf8)
         profiles.hangUp()
         let log = workDir.appendingPathComponent("profiles.log")
         try await waitUntil { ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("reload on SIGHUP failed") }
         let after = try await TLSFramePeer.connect(port: profiles.port, trustRoots: ca)
         #expect(after.serverSerial == rotated.serverSerial)
-        try await after.channel.channel.close()
+        try await after.close()
         #expect(profiles.terminate() == 0)
     }
 }

@@ -41,6 +41,13 @@ final class ServiceProcess: @unchecked Sendable {
         self.databasePath = workDir.appendingPathComponent("\(self.name).sqlite").path
     }
 
+    /// A test's profiles firm has 8 partitions unless the test says (docs/partitioning.md §2: tests
+    /// keep `partitions.count` small). A new store keeps a file per partition, and with the default
+    /// 64 every profiles start made 64 files (each migrated, with its fsyncs) and every follower
+    /// 128 feeds: across the suite's processes that loaded this 2-core machine's disk and cores until
+    /// in-process peers in other suites missed their 5 s deadlines.
+    static let testPartitions = ["--setting", "partitions.count=8"]
+
     /// Starts the executable (on `port`, or a free one) and waits until it reports its port and
     /// answers health.
     /// `arguments` come last, so they win over `peers` (e.g. `--peer matching=A,B` for a list).
@@ -53,6 +60,8 @@ final class ServiceProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: portFile)
         let metricsPortFile = workDir.appendingPathComponent("\(name).metrics-port")
         try? FileManager.default.removeItem(at: metricsPortFile)
+        let given = arguments.contains { $0.hasPrefix("partitions.count=") }
+        let partitions: [String] = service == "profiles" && !given ? Self.testPartitions : []
         let arguments = [
             "--port", String(requested), "--port-file", portFile.path,
             "--database", databasePath,
@@ -66,6 +75,7 @@ final class ServiceProcess: @unchecked Sendable {
             // a test's replica has only the siblings the test gives it.
             + (service == "matching" && peers["matching"] == nil ? ["--peer", "matching="] : [])
             + (metrics ? ["--metrics-port", "0", "--metrics-port-file", metricsPortFile.path] : [])
+            + partitions
             + arguments
         let log = workDir.appendingPathComponent("\(name).log")
         let process = try ChildProcess.start(
