@@ -33,23 +33,41 @@ enum PartitionStorage: String, Sendable, CaseIterable {
     /// moves (docs/partitioning.md §2, §8). A new store's layout unless told otherwise.
     case filePerPartition = "file-per-partition"
 
-    /// The layout a process uses: `configured` when the setting is given (checked against the store
-    /// by ``ProfilesCores/open(storage:store:storePath:owned:classifier:schema:logger:)``); else the
-    /// store's own — a file per partition when partition files are beside it, one file when the
-    /// store itself holds customers (made before this default) — and for a new store, whose
+    /// The layout a process uses, read once from the disk (the partition files beside the store, and
+    /// whether the store itself holds customers): `configured` when the setting is given, checked
+    /// against the store — the layout is the firm's and is never guessed, so one-file beside
+    /// partition files and file-per-partition over a store holding customers (which would hide
+    /// them) are refused; else the store's own layout — files when they are there, one file when
+    /// the store holds the customers (made before this default) — and for a new store, whose
     /// customers are in neither, a file per partition (docs/partitioning.md §3, "the default").
     ///
     /// Why a new store gets files: a partition moves only as a file, so a firm that starts with one
     /// file must stop profiles and split it before its first move; starting with files costs a
     /// second at the first start and the counts and pages of §3, inside their aims.
     static func resolve(_ configured: PartitionStorage?, store: DatabasePool, storePath: String) throws -> (storage: PartitionStorage, reason: String) {
-        if let configured { return (configured, "partitions.storage") }
         let directory = ProfilesCores.directory(ofStore: storePath)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".sqlite") } ?? []
-        if !files.isEmpty { return (.filePerPartition, "the store's layout: \(files.count) partition files in \(directory.path)") }
-        let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM customer LIMIT 1)") ?? 0 }
-        if held > 0 { return (.oneFile, "the store's layout: \(storePath) holds the customers") }
-        return (.filePerPartition, "a new store's default")
+        let holdsCustomers = try store.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM customer)") ?? false }
+        let chosen: (storage: PartitionStorage, reason: String)
+        switch configured {
+        case let configured?: chosen = (configured, "partitions.storage")
+        case nil where !files.isEmpty: chosen = (.filePerPartition, "the store's layout: \(files.count) partition files in \(directory.path)")
+        case nil where holdsCustomers: chosen = (.oneFile, "the store's layout: \(storePath) holds the customers")
+        case nil: chosen = (.filePerPartition, "a new store's default")
+        }
+        switch chosen.storage {
+        case .oneFile:
+            guard files.isEmpty else {
+                throw ConfigurationError("partitions.storage is one-file, but \(directory.path) holds \(files.count) partition files "
+                    + "(this store keeps a file per partition): set partitions.storage to file-per-partition")
+            }
+        case .filePerPartition:
+            guard !holdsCustomers else {
+                throw ConfigurationError("partitions.storage is file-per-partition, but \(storePath) holds customers (it keeps every "
+                    + "partition in one file): keep partitions.storage one-file, or split the store into partition files first")
+            }
+        }
+        return chosen
     }
 }
 
@@ -436,10 +454,7 @@ extension ProfilesCores {
 
     /// Opens the cores for `storage`: the process's store itself, or a file per owned partition
     /// (created and migrated when missing, several at once: creating is the migrations' fsyncs).
-    ///
-    /// The layout is the firm's and is checked, never guessed: file-per-partition storage refuses
-    /// a process store that holds customers (they would be invisible: split the store first), and
-    /// one-file storage refuses a store beside which partition files exist.
+    /// `storage` is ``PartitionStorage/resolve(_:store:storePath:)``'s, already checked against the store.
     static func open(
         storage: PartitionStorage, store: DatabasePool, storePath: String, owned: [Int], classifier: Classifier, schema: RuleSchema,
         logger: Logger
@@ -447,18 +462,8 @@ extension ProfilesCores {
         let directory = directory(ofStore: storePath)
         switch storage {
         case .oneFile:
-            let existing = (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".sqlite") } ?? []
-            guard existing.isEmpty else {
-                throw ConfigurationError("partitions.storage is one-file, but \(directory.path) holds \(existing.count) partition files "
-                    + "(this store keeps a file per partition): set partitions.storage to file-per-partition")
-            }
             return ProfilesCores(oneFile: store, classifier: classifier, schema: schema, logger: logger)
         case .filePerPartition:
-            let held = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM (SELECT 1 FROM customer LIMIT 1)") ?? 0 }
-            guard held == 0 else {
-                throw ConfigurationError("partitions.storage is file-per-partition, but \(storePath) holds customers (it keeps every "
-                    + "partition in one file): keep partitions.storage one-file, or split the store into partition files first")
-            }
             // A move's state on disk (docs/partitioning.md §8): a partition drained here stays
             // drained while the map still gives it here (the move has not committed: ResumePartition
             // or a repeated move ends it); once the map gives it elsewhere its file is kept until the
