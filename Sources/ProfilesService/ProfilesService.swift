@@ -187,8 +187,10 @@ public struct ProfilesService: CRMService {
             details["partitions"] = "\(owned.partitions.isEmpty ? "none" : owned.description) of \(map.partitioning.count) as "
                 + "\(routing.ownName), map epoch \(map.epoch)"
         }
-        // Drained for a move; moved away, the files kept until the new owners serve them (the next reload checks).
-        for (key, moves) in [("partitions_drained", cores.drained), ("partitions_moved_kept", cores.releasing)] where !moves.isEmpty {
+        // Pinned for a move (its log grows until the drain); drained for a move; moved away, the
+        // files kept until the new owners serve them (the next reload checks).
+        for (key, moves) in [("partitions_prepared", cores.pins.pinned), ("partitions_drained", cores.drained),
+                             ("partitions_moved_kept", cores.releasing)] where !moves.isEmpty {
             details[key] = moves.sorted { $0.key < $1.key }.map { "\($0.key) to \($0.value)" }.joined(separator: ", ")
         }
         if let gossip {

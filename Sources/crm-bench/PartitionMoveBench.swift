@@ -6,7 +6,8 @@ import Foundation
 import Synchronization
 
 /// What a move of one partition between two running profiles executables costs (docs/partitioning.md
-/// §8): the steps `crmctl partitions move` takes, each timed, while one prober reads a customer of
+/// §8): the steps `crmctl partitions move` takes — with the main part copied while the partition
+/// serves and only the tail after the drain, or (`whole`) the file copied whole after it —, each timed, while one prober reads a customer of
 /// the moving partition and another a customer of a partition that stays, back to back through the
 /// first owner. The window in which the moving partition's calls are refused is the time between
 /// the prober's first and last UNAVAILABLE; the other prober must see none.
@@ -22,6 +23,10 @@ struct PartitionMoveMeasure {
 
     struct Figures {
         var bytes: UInt64 = 0
+        /// The pin and the main part's copy while the partition serves (none when whole).
+        var copyWhileServing: Duration = .zero
+        /// What the drain answered: the tail's bytes, or the whole file's.
+        var drainedBytes: UInt64 = 0
         var drain: Duration = .zero
         var copy: Duration = .zero
         var commit: Duration = .zero
@@ -32,7 +37,7 @@ struct PartitionMoveMeasure {
     }
 
     /// Moves the partition from `from` to `to` under `map`; returns the figures and the new map.
-    func move(from: String, to: String, map: PartitionMap) async throws -> (Figures, PartitionMap) {
+    func move(from: String, to: String, map: PartitionMap, whole: Bool) async throws -> (Figures, PartitionMap) {
         guard let source = owners[from], let target = owners[to] else { throw ValidationError("no client for \(from) or \(to)") }
         let next = try map.moving(partition, to: to)
         let clock = ContinuousClock()
@@ -57,13 +62,26 @@ struct PartitionMoveMeasure {
         let moving = probe(movingCustomer), staying = probe(stayingCustomer)
         var figures = Figures()
         do {
+            let beforePin = clock.now
+            if !whole {
+                let pin = try await source.unary(Crm_Profiles_V1_Profiles.preparePartitionMove, .with {
+                    $0.partition = UInt32(partition); $0.toOwner = to
+                })
+                _ = try await target.unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                    $0.partition = UInt32(partition); $0.fromOwner = from; $0.part = .prepared; $0.sizeBytes = pin.sizeBytes; $0.sha256 = pin.sha256
+                })
+                figures.bytes = pin.sizeBytes
+            }
             let start = clock.now
+            figures.copyWhileServing = start - beforePin
             let drained = try await source.unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
-                $0.partition = UInt32(partition); $0.toOwner = to
+                $0.partition = UInt32(partition); $0.toOwner = to; $0.tailSincePrepare = !whole
             })
             let afterDrain = clock.now
+            guard whole || drained.part == .tail else { throw ValidationError("the drain after a pin answered the whole file, not its tail") }
             _ = try await target.unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
-                $0.partition = UInt32(partition); $0.fromOwner = from; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
+                $0.partition = UInt32(partition); $0.fromOwner = from; $0.part = drained.part; $0.sizeBytes = drained.sizeBytes
+                $0.sha256 = drained.sha256; $0.preparedSizeBytes = drained.preparedSizeBytes; $0.preparedSha256 = drained.preparedSha256
             })
             let afterCopy = clock.now
             try next.writeTopology(endpoints: endpoints, to: topology)
@@ -72,7 +90,8 @@ struct PartitionMoveMeasure {
                 guard answer.epoch == next.epoch else { throw ValidationError("a process answered epoch \(answer.epoch) after the reload, not \(next.epoch)") }
             }
             let done = clock.now
-            figures.bytes = drained.sizeBytes
+            if whole { figures.bytes = drained.sizeBytes }
+            figures.drainedBytes = drained.sizeBytes
             figures.drain = afterDrain - start
             figures.copy = afterCopy - afterDrain
             figures.commit = done - afterCopy

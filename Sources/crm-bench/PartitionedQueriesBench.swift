@@ -44,7 +44,7 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
     @Option(help: "How the owners keep their partitions: one-file, or file-per-partition (their seeded stores split with crm-profiles split-partitions' code, timed). The reference keeps one file.")
     var storage = "one-file"
 
-    @Option(help: "Then move the first owner's first partition to the second owner and back this many times, timing each move (file-per-partition, fresh stores only).")
+    @Option(help: "Then move the first owner's first partition to the second owner and back this many times each way, timing each move, with the main part copied while it serves and with the file copied whole after the drain, the two alternating (file-per-partition, fresh stores only).")
     var moves = 0
 
     func validate() throws {
@@ -207,24 +207,30 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         let measure = PartitionMoveMeasure(partition: partition, owners: owners, entry: clients[1], movingCustomer: moving, stayingCustomer: staying,
                                            topology: topology, endpoints: ports.dropFirst().map { "127.0.0.1:\($0)" })
         var map = initial
-        print("\nmoving partition \(partition) (\(inPartition) customers) between profiles-0 and profiles-1, \(moves) times each way, "
-            + "while two probers call GetCustomer through profiles-0 back to back (one for a customer of the partition, one for another of profiles-0's); milliseconds\n")
-        print("| move | file MiB | drain | copy (MiB/s) | map + reloads | refused window | refused calls | others refused | probes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        var all: [PartitionMoveMeasure.Figures] = []
-        for round in 0..<(2 * moves) {
+        print("\nmoving partition \(partition) (\(inPartition) customers) between profiles-0 and profiles-1, \(moves) times each way by each "
+            + "method (copied while serving, then the tail; or whole after the drain), while two probers call GetCustomer through profiles-0 back "
+            + "to back (one for a customer of the partition, one for another of profiles-0's); milliseconds\n")
+        print("| move | method | file MiB | copy while serving | drain | copy after the drain (MiB) | map + reloads | refused window | refused calls "
+            + "| others refused | probes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        var all: [(whole: Bool, figures: PartitionMoveMeasure.Figures)] = []
+        for round in 0..<(4 * moves) {
             let (from, to) = round % 2 == 0 ? ("profiles-0", "profiles-1") : ("profiles-1", "profiles-0")
-            let (figures, next) = try await measure.move(from: from, to: to, map: map)
+            let whole = (round / 2) % 2 == 1
+            let (figures, next) = try await measure.move(from: from, to: to, map: map, whole: whole)
             map = next
-            all.append(figures)
-            let mib = Double(figures.bytes) / 1_048_576
-            print(String(format: "| %@ → %@ | %.1f | %.1f | %.1f (%.0f) | %.1f | %.1f | %d | %d | %d |", from, to, mib,
-                         MatchingScaleBench.millis(figures.drain), MatchingScaleBench.millis(figures.copy),
-                         mib / max(figures.copy.seconds, 0.000_001), MatchingScaleBench.millis(figures.commit),
-                         MatchingScaleBench.millis(figures.refusedWindow), figures.refused, figures.refusedElsewhere, figures.probes))
+            all.append((whole, figures))
+            print(String(format: "| %@ → %@ | %@ | %.1f | %.1f | %.1f | %.1f (%.2f) | %.1f | %.1f | %d | %d | %d |", from, to,
+                         whole ? "whole" : "tail", Double(figures.bytes) / 1_048_576, MatchingScaleBench.millis(figures.copyWhileServing),
+                         MatchingScaleBench.millis(figures.drain), MatchingScaleBench.millis(figures.copy), Double(figures.drainedBytes) / 1_048_576,
+                         MatchingScaleBench.millis(figures.commit), MatchingScaleBench.millis(figures.refusedWindow), figures.refused,
+                         figures.refusedElsewhere, figures.probes))
         }
         func median(_ values: [Duration]) -> Double { BenchMain.median(values.map(MatchingScaleBench.millis)) }
-        print(String(format: "| median | | %.1f | %.1f | %.1f | %.1f | | | |", median(all.map(\.drain)), median(all.map(\.copy)),
-                     median(all.map(\.commit)), median(all.map(\.refusedWindow))))
+        for method in [false, true] {
+            let runs = all.filter { $0.whole == method }.map(\.figures)
+            print(String(format: "| median | %@ | | %.1f | %.1f | %.1f | %.1f | %.1f | | | |", method ? "whole" : "tail", median(runs.map(\.copyWhileServing)),
+                         median(runs.map(\.drain)), median(runs.map(\.copy)), median(runs.map(\.commit)), median(runs.map(\.refusedWindow))))
+        }
         for rule in Self.rules {
             let whole = try await clients[0].unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })
             let merged = try await clients[1].unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })

@@ -103,11 +103,13 @@ struct PartitionsCommand: AsyncParsableCommand {
 
     struct Move: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Move a partition to another profiles process: drain, copy, change the map, reload everywhere.",
+            abstract: "Move a partition to another profiles process: copy, drain, copy the tail, change the map, reload everywhere.",
             discussion: """
-            The owner stops serving the partition (calls for it get UNAVAILABLE, retryable), the new owner copies its file and \
-            checks it, the topology file's map gets the partition at its new owner with the next epoch, and every profiles \
-            process re-reads it. Every step may be repeated after a failure: run the same command again. With --no-commit the \
+            The owner pins the partition file's main part and the new owner copies it while the partition still serves; then \
+            the owner stops serving the partition (calls for it get UNAVAILABLE, retryable), the new owner copies the writes \
+            made since the pin (the tail), applies them and checks the result, the topology file's map gets the partition at \
+            its new owner with the next epoch, and every profiles process re-reads it. The partition is refused for the \
+            drain, the tail and the reload, not for the whole file's copy (--whole: drain first, then copy the file whole). Every step may be repeated after a failure: run the same command again. With --no-commit the \
             map is not written (a Kubernetes ConfigMap is changed by kubectl): the new partitions object is printed, and \
             `crmctl partitions reload --epoch N` finishes the move once every process sees it.
             """
@@ -118,6 +120,8 @@ struct PartitionsCommand: AsyncParsableCommand {
         @Option(help: "Finish a move whose map already gives the partition to --to but whose new owner has no copy (it restarted before the map changed): the old owner, which keeps the file until the new owner serves it.")
         var from: String?
         @Flag(help: "Drain and copy only; print the new map instead of writing the topology file.") var noCommit = false
+        @Flag(help: "Copy the file whole after the drain, not while the partition serves (the partition is refused for the whole copy).")
+        var whole = false
         @OptionGroup var cluster: ClusterOptions
 
         func run() async throws {
@@ -138,21 +142,30 @@ struct PartitionsCommand: AsyncParsableCommand {
 
             let source = try cluster.client(ofOwner: from)
             defer { Task { await source.close() } }
+            let target = try cluster.client(ofOwner: to)
+            defer { Task { await target.close() } }
+            let prepared = committed || whole ? false : try await copyWhileServing(from: source, to: target, fromName: from)
             let drained = try await source.unary(Profiles.drainPartition, .with {
                 $0.partition = UInt32(partition)
                 $0.toOwner = to
+                $0.tailSincePrepare = prepared
             })
-            print("drained partition \(partition) at \(from): \(drained.sizeBytes) bytes, SHA-256 \(drained.sha256)")
-
-            let target = try cluster.client(ofOwner: to)
-            defer { Task { await target.close() } }
+            if drained.part == .tail {
+                print("drained partition \(partition) at \(from): a tail of \(drained.sizeBytes) bytes written since the pin, SHA-256 \(drained.sha256)")
+            } else {
+                print("drained partition \(partition) at \(from): \(drained.sizeBytes) bytes, SHA-256 \(drained.sha256)")
+            }
             let adopted = try await target.unary(Profiles.adoptPartition, .with {
                 $0.partition = UInt32(partition)
                 $0.fromOwner = from
+                $0.part = drained.part
                 $0.sizeBytes = drained.sizeBytes
                 $0.sha256 = drained.sha256
+                $0.preparedSizeBytes = drained.preparedSizeBytes
+                $0.preparedSha256 = drained.preparedSha256
             })
-            print("copied to \(to) and checked: \(adopted.sizeBytes) bytes staged")
+            print(drained.part == .tail ? "tail copied to \(to), applied to its copy and checked: the file staged"
+                : "copied to \(to) and checked: \(adopted.sizeBytes) bytes staged")
 
             if committed {
                 print("the map (epoch \(next.epoch)) gives partition \(partition) to \(to) already")
@@ -168,6 +181,37 @@ struct PartitionsCommand: AsyncParsableCommand {
                 print("the move has committed; run crmctl partitions reload --epoch \(next.epoch) until every process reloads")
                 throw ExitCode(1)
             }
+        }
+
+        /// Pins the partition's main part at the owner and has the new owner copy it while the
+        /// partition serves. False when the owner cannot pin it (drained already, by a move being
+        /// repeated): the file then moves whole after the drain. A failed copy ends the pin.
+        private func copyWhileServing(from source: RPCClient, to target: RPCClient, fromName: String) async throws -> Bool {
+            let pin: Crm_Profiles_V1_PreparePartitionMoveResponse
+            do {
+                pin = try await source.unary(Profiles.preparePartitionMove, .with {
+                    $0.partition = UInt32(partition)
+                    $0.toOwner = to
+                })
+            } catch let error as RPCError where error.code == .failedPrecondition {
+                print("no copy while partition \(partition) serves (\(error.message)): its file is copied whole after the drain")
+                return false
+            }
+            print("pinned partition \(partition)'s main part at \(fromName): \(pin.sizeBytes) bytes, copying it to \(to) while it serves")
+            do {
+                _ = try await target.unary(Profiles.adoptPartition, .with {
+                    $0.partition = UInt32(partition)
+                    $0.fromOwner = fromName
+                    $0.part = .prepared
+                    $0.sizeBytes = pin.sizeBytes
+                    $0.sha256 = pin.sha256
+                })
+            } catch {
+                _ = try? await source.unary(Profiles.resumePartition, .with { $0.partition = UInt32(partition) })
+                throw error
+            }
+            print("main part copied to \(to) and checked")
+            return true
         }
     }
 

@@ -155,6 +155,8 @@ import Testing
             #expect(zip(whole, whole.dropFirst()).allSatisfy { $0.eventID < $1.eventID })
             #expect(whole.filter { $0.type == .trade }.count == seen.acknowledged.values.filter { moving.contains($0) }.count)
             #expect(moveOutput.contains("map epoch 2"), "\(moveOutput)")
+            // The file's main part was copied while the partition served; after the drain, only the writes since.
+            #expect(moveOutput.contains("main part copied to profiles-1") && moveOutput.contains("written since the pin"), "\(moveOutput)")
 
             // The compliance officer's view: who drained the partition, to where, how many customers.
             let compliance = RPCClient(configuration: ClientConfiguration(endpoints: [owners[0].endpoint], security: owners[0].clientSecurity,
@@ -239,6 +241,95 @@ import Testing
             }).collect()
             #expect(events.map(\.trade.idempotencyKey) == ["stay-1"])
             #expect(try await clients[0].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details["partitions_drained"] == nil)
+            for client in clients { await client.close() }
+        }
+    }
+
+    /// A move prepared (the main part pinned and copied while serving) across restarts and a
+    /// cancel: a pin ends with ResumePartition; a new owner restarted since its copy of the main
+    /// part refuses the tail; an old owner restarted since the pin drains the file whole.
+    @Test func aPreparedMoveEndsWithResumeAndFallsBackToTheWholeFileAfterARestart() async throws {
+        try await Self.withTwoOwners { workDir, topology, owners in
+            var clients = owners.map { $0.adminClient() }
+            let customer = try Self.customerOfTheMovingPartition("PIN")
+            try await Self.upsert(customer, through: clients[1])
+            let partition = UInt32(Self.moving)
+            func prepareAndCopy() async throws -> Crm_Profiles_V1_PreparePartitionMoveResponse {
+                let pin = try await clients[0].unary(Crm_Profiles_V1_Profiles.preparePartitionMove, .with { $0.partition = partition; $0.toOwner = "profiles-1" })
+                _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                    $0.partition = partition; $0.fromOwner = "profiles-0"; $0.part = .prepared; $0.sizeBytes = pin.sizeBytes; $0.sha256 = pin.sha256
+                })
+                return pin
+            }
+            func restart(_ ordinal: Int) async throws {
+                await clients[ordinal].close()
+                _ = owners[ordinal].terminate()
+                try await owners[ordinal].start(arguments: topology.ownerArguments(ordinal) + Self.files)
+                try topology.write(endpoints: owners.map { "127.0.0.1:\($0.port)" })
+                clients[ordinal] = owners[ordinal].adminClient()
+            }
+            func health(_ ordinal: Int) async throws -> [String: String] {
+                try await clients[ordinal].unary(Crm_Rpc_V1_Health.check, HealthCheckRequest()).details
+            }
+            let prepared = workDir.appendingPathComponent("profiles-1.partitions/p0001.sqlite.prepared")
+
+            // Pinned and copied while serving; the customer's calls still answer; resume ends the pin.
+            _ = try await prepareAndCopy()
+            #expect(try await health(0)["partitions_prepared"] == "1 to profiles-1")
+            #expect(FileManager.default.fileExists(atPath: prepared.path))
+            _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer })
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.resumePartition, .with { $0.partition = partition })
+            #expect(try await health(0)["partitions_prepared"] == nil)
+            let unpinned = await statusOf {
+                _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                    $0.partition = partition; $0.fromOwner = "profiles-0"; $0.part = .prepared; $0.sizeBytes = 1; $0.sha256 = String(repeating: "0", count: 64)
+                })
+            }
+            #expect(unpinned?.code == .failedPrecondition && unpinned?.message.contains("not pinned") == true, "\(String(describing: unpinned))")
+
+            // The new owner restarts after copying the main part: its copy is dropped, the tail refused.
+            _ = try await prepareAndCopy()
+            try await restart(1)
+            #expect(!FileManager.default.fileExists(atPath: prepared.path), "a prepared copy is dropped at start")
+            let drained = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
+                $0.partition = partition; $0.toOwner = "profiles-1"; $0.tailSincePrepare = true
+            })
+            #expect(drained.part == .tail)
+            let noCopy = await statusOf {
+                _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                    $0.partition = partition; $0.fromOwner = "profiles-0"; $0.part = .tail; $0.sizeBytes = drained.sizeBytes; $0.sha256 = drained.sha256
+                    $0.preparedSizeBytes = drained.preparedSizeBytes; $0.preparedSha256 = drained.preparedSha256
+                })
+            }
+            #expect(noCopy?.code == .failedPrecondition && noCopy?.fieldViolations.first?.field == "prepared_sha256", "\(String(describing: noCopy))")
+            let tail = workDir.appendingPathComponent("profiles-0.partitions/p0001.sqlite.tail")
+            #expect(FileManager.default.fileExists(atPath: tail.path))
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.resumePartition, .with { $0.partition = partition })
+            #expect(!FileManager.default.fileExists(atPath: tail.path), "a resumed partition's tail is deleted")
+
+            // The old owner restarts after the pin: the drain answers the whole file, which moves.
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.preparePartitionMove, .with { $0.partition = partition; $0.toOwner = "profiles-1" })
+            try await Self.upsert(customer + "-2", through: clients[1])
+            try await restart(0)
+            let whole = try await clients[0].unary(Crm_Profiles_V1_Profiles.drainPartition, .with {
+                $0.partition = partition; $0.toOwner = "profiles-1"; $0.tailSincePrepare = true
+            })
+            #expect(whole.part == .whole && whole.preparedSha256.isEmpty)
+            // profiles-1 first tries profiles-0's old port, then reads the topology again.
+            try await waitUntil(every: .milliseconds(20)) {
+                let copied = await statusOf {
+                    _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.adoptPartition, .with {
+                        $0.partition = partition; $0.fromOwner = "profiles-0"; $0.sizeBytes = whole.sizeBytes; $0.sha256 = whole.sha256
+                    })
+                }
+                try #require(copied == nil || copied?.code == .unavailable, "\(String(describing: copied))")
+                return copied == nil
+            }
+            try writeMap(try topologyMap(topology).moving(Self.moving, to: "profiles-1"), into: topology)
+            for client in [clients[1], clients[0]] { _ = try await client.unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init()) }
+            for id in [customer, customer + "-2"] {
+                _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = id })
+            }
             for client in clients { await client.close() }
         }
     }

@@ -239,6 +239,8 @@ public enum CRMMessageRegistry {
             Crm_Profiles_V1_PartitionOwner.self,
             Crm_Profiles_V1_PartitionSelector.self,
             Crm_Profiles_V1_PositionHolding.self,
+            Crm_Profiles_V1_PreparePartitionMoveRequest.self,
+            Crm_Profiles_V1_PreparePartitionMoveResponse.self,
             Crm_Profiles_V1_ProductHolding.self,
             Crm_Profiles_V1_ProductViewEvent.self,
             Crm_Profiles_V1_ReadPartitionFileRequest.self,

@@ -567,6 +567,18 @@ extension Crm_Profiles_V1_GetPartitionMapResponse: FieldChecked {
     }
 }
 
+extension Crm_Profiles_V1_PreparePartitionMoveRequest: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(toOwner, "to_owner", maxBytes: 256)
+    }
+}
+
+extension Crm_Profiles_V1_PreparePartitionMoveResponse: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        problems.checkText(sha256, "sha256", maxBytes: 256)
+    }
+}
+
 extension Crm_Profiles_V1_DrainPartitionRequest: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         problems.checkText(toOwner, "to_owner", maxBytes: 256)
@@ -576,6 +588,7 @@ extension Crm_Profiles_V1_DrainPartitionRequest: FieldChecked {
 extension Crm_Profiles_V1_DrainPartitionResponse: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         problems.checkText(sha256, "sha256", maxBytes: 256)
+        problems.checkText(preparedSha256, "prepared_sha256", maxBytes: 256)
     }
 }
 
@@ -591,6 +604,7 @@ extension Crm_Profiles_V1_AdoptPartitionRequest: FieldChecked {
     public func checkFields(_ problems: inout FieldProblems) {
         problems.checkText(fromOwner, "from_owner", maxBytes: 256)
         problems.checkText(sha256, "sha256", maxBytes: 256)
+        problems.checkText(preparedSha256, "prepared_sha256", maxBytes: 256)
     }
 }
 

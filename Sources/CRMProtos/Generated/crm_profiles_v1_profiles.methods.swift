@@ -100,7 +100,10 @@ public enum Crm_Profiles_V1_Profiles {
     /// itself as the only owner of every partition.
     public static let getPartitionMap = UnaryMethod<Crm_Profiles_V1_GetPartitionMapRequest, Crm_Profiles_V1_GetPartitionMapResponse>(service: serviceName, name: "GetPartitionMap")
 
-    /// Moving a partition (role admin; the order is above DrainPartitionRequest).
+    /// Moving a partition (role admin; the steps and their order: the comment above PartitionFilePart).
+    public static let preparePartitionMove = UnaryMethod<Crm_Profiles_V1_PreparePartitionMoveRequest, Crm_Profiles_V1_PreparePartitionMoveResponse>(service: serviceName, name: "PreparePartitionMove")
+
+    /// `DrainPartition`.
     public static let drainPartition = UnaryMethod<Crm_Profiles_V1_DrainPartitionRequest, Crm_Profiles_V1_DrainPartitionResponse>(service: serviceName, name: "DrainPartition")
 
     /// `ReadPartitionFile`.

@@ -715,6 +715,51 @@ public nonisolated enum Crm_Profiles_V1_EventType: SwiftProtobuf.Enum, Swift.Cas
 
 }
 
+/// Which bytes of a partition's file a step of a move concerns.
+public nonisolated enum Crm_Profiles_V1_PartitionFilePart: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// the drained file, whole
+  case whole // = 0
+
+  /// the main part PreparePartitionMove pinned, read while the partition serves
+  case prepared // = 1
+
+  /// the log written since the pin, kept by the drain
+  case tail // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .whole
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .whole
+    case 1: self = .prepared
+    case 2: self = .tail
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .whole: return 0
+    case .prepared: return 1
+    case .tail: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Crm_Profiles_V1_PartitionFilePart] = [
+    .whole,
+    .prepared,
+    .tail,
+  ]
+
+}
+
 /// Personal data is marked `pii: <kind>` (name, phone, email, birth_date, address, id_number): callers
 /// whose roles may not see a kind get it masked (proto/README.md §8.2).
 public nonisolated struct Crm_Profiles_V1_Customer: @unchecked Sendable {
@@ -2935,6 +2980,38 @@ public nonisolated struct Crm_Profiles_V1_GetPartitionMapResponse: Sendable {
   fileprivate var _businessDay: Crm_Common_V1_Date? = nil
 }
 
+public nonisolated struct Crm_Profiles_V1_PreparePartitionMoveRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// one this process owns, serves and keeps in a file of its own
+  public var partition: UInt32 = 0
+
+  /// the owner it is being moved to (logged)
+  public var toOwner: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Crm_Profiles_V1_PreparePartitionMoveResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the pinned main part's size
+  public var sizeBytes: UInt64 = 0
+
+  /// its SHA-256, 64 lowercase hex digits
+  public var sha256: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Crm_Profiles_V1_DrainPartitionRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2946,6 +3023,10 @@ public nonisolated struct Crm_Profiles_V1_DrainPartitionRequest: Sendable {
   /// the owner it is being moved to (recorded; named in the refusals)
   public var toOwner: String = String()
 
+  /// Answer the tail since PreparePartitionMove's pin, when the pin held (part TAIL); without a
+  /// pin (none made, the owner restarted since, or the partition drained already) the whole file.
+  public var tailSincePrepare: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2956,11 +3037,19 @@ public nonisolated struct Crm_Profiles_V1_DrainPartitionResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// the drained file's size
+  /// the size of `part`: the drained file, or the tail
   public var sizeBytes: UInt64 = 0
 
   /// its SHA-256, 64 lowercase hex digits
   public var sha256: String = String()
+
+  /// WHOLE, or TAIL (only when the request asked for it)
+  public var part: Crm_Profiles_V1_PartitionFilePart = .whole
+
+  /// TAIL: the pinned main part the tail continues, as PreparePartitionMove answered.
+  public var preparedSizeBytes: UInt64 = 0
+
+  public var preparedSha256: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2977,6 +3066,9 @@ public nonisolated struct Crm_Profiles_V1_ReadPartitionFileRequest: Sendable {
 
   /// where to start: 0, or where an interrupted read stopped
   public var offset: UInt64 = 0
+
+  /// WHOLE (drained here), PREPARED (pinned here, served) or TAIL (drained after a pin)
+  public var part: Crm_Profiles_V1_PartitionFilePart = .whole
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3007,13 +3099,24 @@ public nonisolated struct Crm_Profiles_V1_AdoptPartitionRequest: Sendable {
 
   public var partition: UInt32 = 0
 
-  /// the owner that drained it (its name in the map)
+  /// the owner that drained (or prepared) it (its name in the map)
   public var fromOwner: String = String()
 
-  /// as DrainPartition answered: the copy is refused unless both match
+  /// As DrainPartition answered (PreparePartitionMove for part PREPARED): the copy is refused
+  /// unless both match.
   public var sizeBytes: UInt64 = 0
 
   public var sha256: String = String()
+
+  /// WHOLE: copy the drained file. PREPARED: copy the pinned main part, kept aside (not staged)
+  /// until its tail comes. TAIL: copy the tail and apply it to the prepared copy named by
+  /// prepared_size_bytes and prepared_sha256 (FAILED_PRECONDITION when this process holds no such
+  /// copy: it restarted since; repeat the move).
+  public var part: Crm_Profiles_V1_PartitionFilePart = .whole
+
+  public var preparedSizeBytes: UInt64 = 0
+
+  public var preparedSha256: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3025,7 +3128,7 @@ public nonisolated struct Crm_Profiles_V1_AdoptPartitionResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// what was copied and checked, staged until the map gives the partition here
+  /// what was copied and checked (PREPARED: kept aside; else staged until the map gives the partition here)
   public var sizeBytes: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -3038,7 +3141,7 @@ public nonisolated struct Crm_Profiles_V1_ResumePartitionRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// drained here, and still this process's in the map
+  /// drained (or prepared) here, and still this process's in the map
   public var partition: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -3146,6 +3249,10 @@ nonisolated extension Crm_Profiles_V1_ChangeKind: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Crm_Profiles_V1_EventType: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_TYPE_UNSPECIFIED\0\u{1}EVENT_TYPE_TRADE\0\u{1}EVENT_TYPE_FUND_TRANSFER\0\u{1}EVENT_TYPE_DAILY_POSITION\0\u{1}EVENT_TYPE_MARGIN_ACCOUNT\0\u{1}EVENT_TYPE_MARGIN_INTEREST\0\u{1}EVENT_TYPE_SERVICE_CONTACT\0\u{1}EVENT_TYPE_PRODUCT_VIEW\0")
+}
+
+nonisolated extension Crm_Profiles_V1_PartitionFilePart: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PARTITION_FILE_PART_WHOLE\0\u{1}PARTITION_FILE_PART_PREPARED\0\u{1}PARTITION_FILE_PART_TAIL\0")
 }
 
 nonisolated extension Crm_Profiles_V1_Customer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -6795,8 +6902,8 @@ nonisolated extension Crm_Profiles_V1_GetPartitionMapResponse: SwiftProtobuf.Mes
   }
 }
 
-nonisolated extension Crm_Profiles_V1_DrainPartitionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".DrainPartitionRequest"
+nonisolated extension Crm_Profiles_V1_PreparePartitionMoveRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreparePartitionMoveRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{3}to_owner\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -6822,7 +6929,7 @@ nonisolated extension Crm_Profiles_V1_DrainPartitionRequest: SwiftProtobuf.Messa
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Profiles_V1_DrainPartitionRequest, rhs: Crm_Profiles_V1_DrainPartitionRequest) -> Bool {
+  public static func ==(lhs: Crm_Profiles_V1_PreparePartitionMoveRequest, rhs: Crm_Profiles_V1_PreparePartitionMoveRequest) -> Bool {
     if lhs.partition != rhs.partition {return false}
     if lhs.toOwner != rhs.toOwner {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -6830,8 +6937,8 @@ nonisolated extension Crm_Profiles_V1_DrainPartitionRequest: SwiftProtobuf.Messa
   }
 }
 
-nonisolated extension Crm_Profiles_V1_DrainPartitionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".DrainPartitionResponse"
+nonisolated extension Crm_Profiles_V1_PreparePartitionMoveResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreparePartitionMoveResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}size_bytes\0\u{1}sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -6857,7 +6964,7 @@ nonisolated extension Crm_Profiles_V1_DrainPartitionResponse: SwiftProtobuf.Mess
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Crm_Profiles_V1_DrainPartitionResponse, rhs: Crm_Profiles_V1_DrainPartitionResponse) -> Bool {
+  public static func ==(lhs: Crm_Profiles_V1_PreparePartitionMoveResponse, rhs: Crm_Profiles_V1_PreparePartitionMoveResponse) -> Bool {
     if lhs.sizeBytes != rhs.sizeBytes {return false}
     if lhs.sha256 != rhs.sha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -6865,9 +6972,99 @@ nonisolated extension Crm_Profiles_V1_DrainPartitionResponse: SwiftProtobuf.Mess
   }
 }
 
+nonisolated extension Crm_Profiles_V1_DrainPartitionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DrainPartitionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{3}to_owner\0\u{3}tail_since_prepare\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.partition) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toOwner) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.tailSincePrepare) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.partition != 0 {
+      try visitor.visitSingularUInt32Field(value: self.partition, fieldNumber: 1)
+    }
+    if !self.toOwner.isEmpty {
+      try visitor.visitSingularStringField(value: self.toOwner, fieldNumber: 2)
+    }
+    if self.tailSincePrepare != false {
+      try visitor.visitSingularBoolField(value: self.tailSincePrepare, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_DrainPartitionRequest, rhs: Crm_Profiles_V1_DrainPartitionRequest) -> Bool {
+    if lhs.partition != rhs.partition {return false}
+    if lhs.toOwner != rhs.toOwner {return false}
+    if lhs.tailSincePrepare != rhs.tailSincePrepare {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_DrainPartitionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DrainPartitionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}size_bytes\0\u{1}sha256\0\u{1}part\0\u{3}prepared_size_bytes\0\u{3}prepared_sha256\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sizeBytes) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.part) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.preparedSizeBytes) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.preparedSha256) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sizeBytes, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    if self.part != .whole {
+      try visitor.visitSingularEnumField(value: self.part, fieldNumber: 3)
+    }
+    if self.preparedSizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.preparedSizeBytes, fieldNumber: 4)
+    }
+    if !self.preparedSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.preparedSha256, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_DrainPartitionResponse, rhs: Crm_Profiles_V1_DrainPartitionResponse) -> Bool {
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.part != rhs.part {return false}
+    if lhs.preparedSizeBytes != rhs.preparedSizeBytes {return false}
+    if lhs.preparedSha256 != rhs.preparedSha256 {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Crm_Profiles_V1_ReadPartitionFileRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReadPartitionFileRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{1}offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{1}offset\0\u{1}part\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6877,6 +7074,7 @@ nonisolated extension Crm_Profiles_V1_ReadPartitionFileRequest: SwiftProtobuf.Me
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.partition) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.part) }()
       default: break
       }
     }
@@ -6889,12 +7087,16 @@ nonisolated extension Crm_Profiles_V1_ReadPartitionFileRequest: SwiftProtobuf.Me
     if self.offset != 0 {
       try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 2)
     }
+    if self.part != .whole {
+      try visitor.visitSingularEnumField(value: self.part, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_ReadPartitionFileRequest, rhs: Crm_Profiles_V1_ReadPartitionFileRequest) -> Bool {
     if lhs.partition != rhs.partition {return false}
     if lhs.offset != rhs.offset {return false}
+    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6937,7 +7139,7 @@ nonisolated extension Crm_Profiles_V1_PartitionFileChunk: SwiftProtobuf.Message,
 
 nonisolated extension Crm_Profiles_V1_AdoptPartitionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdoptPartitionRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{3}from_owner\0\u{3}size_bytes\0\u{1}sha256\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}partition\0\u{3}from_owner\0\u{3}size_bytes\0\u{1}sha256\0\u{1}part\0\u{3}prepared_size_bytes\0\u{3}prepared_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6949,6 +7151,9 @@ nonisolated extension Crm_Profiles_V1_AdoptPartitionRequest: SwiftProtobuf.Messa
       case 2: try { try decoder.decodeSingularStringField(value: &self.fromOwner) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sizeBytes) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.part) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.preparedSizeBytes) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.preparedSha256) }()
       default: break
       }
     }
@@ -6967,6 +7172,15 @@ nonisolated extension Crm_Profiles_V1_AdoptPartitionRequest: SwiftProtobuf.Messa
     if !self.sha256.isEmpty {
       try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 4)
     }
+    if self.part != .whole {
+      try visitor.visitSingularEnumField(value: self.part, fieldNumber: 5)
+    }
+    if self.preparedSizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.preparedSizeBytes, fieldNumber: 6)
+    }
+    if !self.preparedSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.preparedSha256, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6975,6 +7189,9 @@ nonisolated extension Crm_Profiles_V1_AdoptPartitionRequest: SwiftProtobuf.Messa
     if lhs.fromOwner != rhs.fromOwner {return false}
     if lhs.sizeBytes != rhs.sizeBytes {return false}
     if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.part != rhs.part {return false}
+    if lhs.preparedSizeBytes != rhs.preparedSizeBytes {return false}
+    if lhs.preparedSha256 != rhs.preparedSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -93,6 +93,8 @@ final class ProfilesCores: BusinessDayKeeper {
     /// The turns the partition files' updaters take: one catch-up per core at a time (file per
     /// partition; ``DimensionUpdater``).
     private let updaterPacing = AsyncGate(slots: ProcessInfo.processInfo.activeProcessorCount)
+    /// Partitions pinned for a move copied while they serve (PreparePartitionMove).
+    let pins: PartitionPins
     /// Cores whose updater should start: the initial ones, then every adopted one (``PartitionUpdaters``).
     let starts: AsyncStream<ProfilesCore>
     private let startsContinuation: AsyncStream<ProfilesCore>.Continuation
@@ -123,6 +125,7 @@ final class ProfilesCores: BusinessDayKeeper {
         self.schema = schema
         self.logger = logger
         self.days = DayAnnouncer(logger: logger)
+        self.pins = PartitionPins(logger: logger)
         (starts, startsContinuation) = AsyncStream.makeStream(of: ProfilesCore.self)
         let core = ProfilesCore(partition: nil, database: database, classifier: classifier, schema: schema, logger: logger)
         self.state = Mutex(State(cores: [core]))
@@ -139,6 +142,7 @@ final class ProfilesCores: BusinessDayKeeper {
         self.schema = schema
         self.logger = logger
         self.days = DayAnnouncer(logger: logger)
+        self.pins = PartitionPins(logger: logger)
         (starts, startsContinuation) = AsyncStream.makeStream(of: ProfilesCore.self)
         self.state = Mutex(State(drained: drained, releasing: releasing))
         var cores: [ProfilesCore] = []
@@ -291,9 +295,12 @@ final class ProfilesCores: BusinessDayKeeper {
     /// Stops serving `partition` for a move to `owner`: new calls are refused from now on, the
     /// calls in flight are waited for, its updater folds what is pending and stops, and the file is
     /// checkpointed (the WAL emptied into it) and closed — what is then on disk is everything
-    /// acknowledged. Returns the file's path and how many customers it holds. Already drained: the
-    /// path again and 0 (a repeated step).
-    func drain(_ partition: Int, to owner: String) async throws -> (path: URL, customers: Int) {
+    /// acknowledged. A pin (``PartitionPins``) ends here: with `keepingTail`, the log written since
+    /// it is kept first as the partition's tail file, answered when kept. Returns the file's path
+    /// and how many customers it holds. Already drained: the path again and 0 (a repeated step).
+    func drain(_ partition: Int, to owner: String, keepingTail: Bool = false) async throws
+        -> (path: URL, customers: Int, tail: PartitionPins.Tail?)
+    {
         guard storage == .filePerPartition, let directory else {
             throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
                 + "(crm-profiles split-partitions)")
@@ -312,7 +319,7 @@ final class ProfilesCores: BusinessDayKeeper {
             state.drained[partition] = owner
             return state.cores.remove(at: index)
         }
-        guard let core else { return (path, 0) }
+        guard let core else { return (path, 0, nil) }
         // Feed reads held open for an entry (`wait_ms`) end now: they must not hold the drain up.
         core.feedCommits.close()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -327,25 +334,36 @@ final class ProfilesCores: BusinessDayKeeper {
         await core.updaterStopped.wait()
         // Through the updater's gate: an adoption of the business day still running finishes first.
         try await core.updater.catchUp()
-        let customers = try await core.database.writeWithoutTransaction { db in
+        let pins = self.pins
+        let tailFile = Self.tailFile(of: partition, in: directory)
+        let (customers, tail) = try await core.database.writeWithoutTransaction { db in
+            let tail = try pins.drained(partition, db: db, path: path, keepingTailAt: keepingTail ? tailFile : nil)
             _ = try db.checkpoint(.truncate)
-            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? 0
+            return (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer") ?? 0, tail)
         }
         try core.database.close()
         state.withLock { $0.routers[partition] = nil }
-        logger.notice("partition drained for a move", metadata: ["partition": "\(partition)", "to": "\(owner)", "customers": "\(customers)"])
-        return (path, customers)
+        logger.notice("partition drained for a move", metadata: [
+            "partition": "\(partition)", "to": "\(owner)", "customers": "\(customers)", "tail bytes": "\(tail.map { "\($0.size)" } ?? "none")",
+        ])
+        return (path, customers, tail)
     }
 
     /// Serves a drained partition again (a move cancelled before its map changed): the file is
-    /// opened as at start and its updater started.
-    func resume(_ partition: Int) throws {
+    /// opened as at start and its updater started, its tail (if the drain kept one) deleted. A
+    /// partition pinned and not drained: the pin ends.
+    func resume(_ partition: Int) async throws {
         guard let directory else { throw RPCError(.failedPrecondition, "this process keeps one file: nothing is drained") }
         guard state.withLock({ $0.drained[partition] }) != nil else {
-            throw RPCError(.failedPrecondition, "partition \(partition) is not drained here",
+            if pins.pin(of: partition) != nil, let core = core(for: partition) {
+                try await pins.end(partition, database: core.database)
+                return
+            }
+            throw RPCError(.failedPrecondition, "partition \(partition) is neither drained nor prepared here",
                            fieldViolations: [FieldViolation(field: "partition", description: "drained here: \(PartitionSet(drained.keys.sorted()))")])
         }
         let database = try open(Self.file(of: partition, in: directory).path, files: max(1, all.count + 1))
+        try? FileManager.default.removeItem(at: Self.tailFile(of: partition, in: directory))
         add(partition, database: database, replacingDrain: true)
     }
 
@@ -447,6 +465,16 @@ extension ProfilesCores {
         directory.appendingPathComponent(fileName(of: partition))
     }
 
+    /// Where a drain keeps the log a pinned partition's file got since its pin (``PartitionPins``).
+    static func tailFile(of partition: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(fileName(of: partition) + ".tail")
+    }
+
+    /// Where the new owner keeps a pinned main part copied while the partition served, until its tail comes.
+    static func preparedFile(of partition: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(fileName(of: partition) + ".prepared")
+    }
+
     /// Where a copy received for a move waits until the map gives the partition here.
     static func stagedFile(of partition: Int, in directory: URL) -> URL {
         directory.appendingPathComponent(stagedName(of: partition))
@@ -476,6 +504,7 @@ extension ProfilesCores {
                 if ownedSet.contains(partition) { drained[partition] = owner } else { releasing[partition] = owner }
             }
             try promoteStaged(in: directory, owned: ownedSet, logger: logger)
+            try dropMoveLeftovers(in: directory, drained: Set(drained.keys))
             let opening = owned.filter { drained[$0] == nil }
             let pools = Mutex<[Int: DatabasePool]>([:])
             let failure = Mutex<(any Error)?>(nil)
@@ -524,10 +553,24 @@ extension ProfilesCores {
         }
     }
 
-    /// Deletes a partition's file with its WAL and shared-memory files (those missing are fine).
+    /// Deletes what a move left that no restarted process continues: prepared copies (the
+    /// prepared move's steps are repeated), files being received or assembled, and tails of
+    /// partitions not drained here. A drained partition's tail is kept (the new owner may still read it).
+    static func dropMoveLeftovers(in directory: URL, drained: Set<Int>) throws {
+        let manager = FileManager.default
+        let names = (try? manager.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names {
+            let partition = Int(name.dropFirst(1).prefix(while: \.isNumber)) ?? -1
+            let leftover = name.contains(".sqlite.prepared") || name.contains(".assembling") || name.hasSuffix(".part")
+                || (name.hasSuffix(".sqlite.tail") && !drained.contains(partition))
+            if leftover { try manager.removeItem(at: directory.appendingPathComponent(name)) }
+        }
+    }
+
+    /// Deletes a partition's file with its WAL, shared-memory and tail files (those missing are fine).
     static func deleteFile(of partition: Int, in directory: URL) throws {
         let main = file(of: partition, in: directory).path
-        for path in [main, main + "-wal", main + "-shm"] where FileManager.default.fileExists(atPath: path) {
+        for path in [main, main + "-wal", main + "-shm", main + ".tail"] where FileManager.default.fileExists(atPath: path) {
             try FileManager.default.removeItem(atPath: path)
         }
     }

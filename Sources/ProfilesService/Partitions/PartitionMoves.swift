@@ -2,22 +2,27 @@ import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
-import Crypto
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// Moving a partition from one profiles process to another (docs/partitioning.md §8): the steps
 /// `crmctl partitions move` calls, each on the process it concerns, each safe to repeat.
 ///
+/// 0. Optional, what keeps the move's window short: **PreparePartitionMove** on the owner pins
+///    the file's main part (``PartitionPins``) while the partition serves, and **AdoptPartition**
+///    part PREPARED has the new owner copy it (`p0007.sqlite.prepared`) while it still serves.
 /// 1. **DrainPartition** on the owner: calls for the partition are refused UNAVAILABLE (retryable)
 ///    from then on, those in flight finish, its updater folds what is pending and stops, its file
 ///    is checkpointed and closed, and the drain is recorded in the process's firm file — a
 ///    restarted owner keeps the partition drained, so it never writes into a file whose copy may
-///    already be the new owner's. The answer is the file's size and SHA-256.
+///    already be the new owner's. The answer is the file's size and SHA-256 — or, after a pin that
+///    held, the size and SHA-256 of the tail: the log written since the pin, kept beside the file.
 /// 2. **AdoptPartition** on the new owner: it reads the file from the old owner
-///    (**ReadPartitionFile**, in chunks), checks size and SHA-256 against what the drain answered,
-///    and keeps it staged (`p0007.sqlite.incoming`), not served.
+///    (**ReadPartitionFile**, in chunks) — or only the tail, which it applies to its prepared copy
+///    (``PartitionFileCopy/assemble(prepared:tail:into:)``) —, checks size and SHA-256 against
+///    what the drain answered, and keeps the file staged (`p0007.sqlite.incoming`), not served.
 /// 3. The topology's map gets the partition at its new owner, with the next epoch: the commit.
 /// 4. **ReloadPartitionMap** (or SIGHUP) on every process: the new owner opens the staged file and
 ///    serves it; the old owner deletes its copy and forwards the partition's calls to the new one;
@@ -38,9 +43,9 @@ final class PartitionMoves: Sendable {
     let logger: Logger
     /// One step at a time: a reload never runs beside a drain or an adoption.
     private let gate = AsyncGate()
-
-    /// How much of a file one ReadPartitionFile message carries.
-    static let chunkBytes = 1 << 20
+    /// The prepared copies held here (new owner), by partition: the pinned main part's size and
+    /// SHA-256 they were checked against. Not kept across a restart (the files are dropped then).
+    private let prepared = Mutex<[Int: (size: UInt64, sha256: String)]>([:])
 
     typealias Profiles = Crm_Profiles_V1_Profiles
 
@@ -56,6 +61,11 @@ final class PartitionMoves: Sendable {
         // trail with what it did (the rule names the partition and the other owner; a drain counts
         // the customers whose data is about to move), so "who moved partition 7 where" is a query.
         let operators = AccessPolicy.roles(Set<String>())
+        router.unary(Profiles.preparePartitionMove, policy: operators, audit: .declaredByHandler, offEventLoop: true) { request, _ in
+            let answer = try await self.prepare(request)
+            CallAudit.current?.aggregate(rule: "partition \(request.partition) pinned for a move to \(request.toOwner) (\(answer.sizeBytes) bytes)", count: 0)
+            return answer
+        }
         router.unary(Profiles.drainPartition, policy: operators, audit: .declaredByHandler, offEventLoop: true) { request, _ in
             let (answer, customers) = try await self.drain(request)
             CallAudit.current?.aggregate(rule: "partition \(request.partition) drained for a move to \(request.toOwner)", count: customers)
@@ -66,7 +76,12 @@ final class PartitionMoves: Sendable {
         }
         router.unary(Profiles.adoptPartition, policy: operators, audit: .declaredByHandler, offEventLoop: true) { request, context in
             let answer = try await self.adopt(request, context: context)
-            CallAudit.current?.aggregate(rule: "partition \(request.partition) copied from \(request.fromOwner) (\(answer.sizeBytes) bytes staged)", count: 0)
+            let what = switch request.part {
+            case .prepared: "main part copied from \(request.fromOwner) (\(answer.sizeBytes) bytes kept aside)"
+            case .tail: "tail copied from \(request.fromOwner) and applied (\(answer.sizeBytes) bytes; the file staged)"
+            default: "copied from \(request.fromOwner) (\(answer.sizeBytes) bytes staged)"
+            }
+            CallAudit.current?.aggregate(rule: "partition \(request.partition) \(what)", count: 0)
             return answer
         }
         router.unary(Profiles.resumePartition, policy: operators, audit: .declaredByHandler) { request, _ in
@@ -101,42 +116,95 @@ final class PartitionMoves: Sendable {
                 + "\(routing.ownName)'s: drain it at its owner", fieldViolations: [FieldViolation(field: "partition", description: "not owned here")])
         }
         return try await gate.run {
-            let (path, customers) = try await self.cores.drain(partition, to: request.toOwner)
+            let (path, customers, tail) = try await self.cores.drain(partition, to: request.toOwner, keepingTail: request.tailSincePrepare)
             try await self.store.write { db in
                 try PartitionMoveRecord.record(db, partition: partition, to: request.toOwner, at: Int64(Date().timeIntervalSince1970 * 1_000))
             }
-            let fingerprint = try Self.fingerprint(of: path)
+            if let tail {
+                self.logger.notice("partition drained: its tail is ready to be copied", metadata: [
+                    "partition": "\(partition)", "to": "\(request.toOwner)", "tail bytes": "\(tail.size)", "pinned bytes": "\(tail.preparedSize)",
+                ])
+                return (.with {
+                    $0.part = .tail
+                    $0.sizeBytes = tail.size
+                    $0.sha256 = tail.sha256
+                    $0.preparedSizeBytes = tail.preparedSize
+                    $0.preparedSha256 = tail.preparedSHA256
+                }, customers)
+            }
+            let fingerprint = try PartitionFileCopy.fingerprint(of: path)
             self.logger.notice("partition drained: its file is ready to be copied", metadata: [
                 "partition": "\(partition)", "to": "\(request.toOwner)", "bytes": "\(fingerprint.size)", "sha256": "\(fingerprint.sha256)",
             ])
             return (.with {
+                $0.part = .whole
                 $0.sizeBytes = fingerprint.size
                 $0.sha256 = fingerprint.sha256
             }, customers)
         }
     }
 
+    /// Pins the partition's main part for a copy while it serves (``PartitionPins``).
+    func prepare(_ request: Crm_Profiles_V1_PreparePartitionMoveRequest) async throws -> Crm_Profiles_V1_PreparePartitionMoveResponse {
+        let partition = try checkedPartition(request.partition)
+        guard !request.toOwner.isEmpty else {
+            throw RPCError.invalidArgument(field: "to_owner", "required: the owner the partition is moved to (profiles-N or host:port)")
+        }
+        guard request.toOwner != routing.ownName else {
+            throw RPCError.invalidArgument(field: "to_owner", "is this process (\(routing.ownName)): a partition moves to another one")
+        }
+        guard cores.isSplit, let directory = cores.directory else {
+            throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
+                + "(crm-profiles split-partitions)")
+        }
+        return try await gate.run {
+            guard let core = self.cores.core(for: partition) else {
+                throw RPCError(.failedPrecondition, "partition \(partition) is not served here (drained, or another owner's): prepare it at its "
+                    + "owner, before the drain", fieldViolations: [FieldViolation(field: "partition", description: "not served here")])
+            }
+            let pin = try await self.cores.pins.pin(partition, database: core.database, path: ProfilesCores.file(of: partition, in: directory),
+                                                    for: request.toOwner)
+            return .with {
+                $0.sizeBytes = pin.size
+                $0.sha256 = pin.sha256
+            }
+        }
+    }
+
     func read(_ request: Crm_Profiles_V1_ReadPartitionFileRequest,
               to writer: ResponseStreamWriter<Crm_Profiles_V1_PartitionFileChunk>) async throws {
         let partition = try checkedPartition(request.partition)
-        guard cores.holdsForMove(partition) != nil, let directory = cores.directory else {
-            throw RPCError(.failedPrecondition, "partition \(partition) is not drained here: only a drained partition's file is read "
-                + "(DrainPartition first)", fieldViolations: [FieldViolation(field: "partition", description: "not drained here")])
+        guard let directory = cores.directory else {
+            throw RPCError(.failedPrecondition, "this process keeps its partitions in one file: no partition file to read")
         }
-        let path = ProfilesCores.file(of: partition, in: directory).path
-        guard let file = FileHandle(forReadingAtPath: path) else {
-            throw RPCError(.internal, "the drained file of partition \(partition) cannot be opened: \(path)")
+        let path: URL
+        var limit: UInt64?
+        switch request.part {
+        case .prepared:
+            guard let pin = cores.pins.pin(of: partition) else {
+                throw RPCError(.failedPrecondition, "partition \(partition) is not pinned here: PreparePartitionMove first (an owner that "
+                    + "restarted or drained since holds no pin)", fieldViolations: [FieldViolation(field: "part", description: "no pin here")])
+            }
+            path = ProfilesCores.file(of: partition, in: directory)
+            limit = pin.size
+        case .tail:
+            path = ProfilesCores.tailFile(of: partition, in: directory)
+            guard cores.holdsForMove(partition) != nil, FileManager.default.fileExists(atPath: path.path) else {
+                throw RPCError(.failedPrecondition, "partition \(partition) has no tail here: only a drain after a pin keeps one",
+                               fieldViolations: [FieldViolation(field: "part", description: "no tail here")])
+            }
+        default:
+            guard cores.holdsForMove(partition) != nil else {
+                throw RPCError(.failedPrecondition, "partition \(partition) is not drained here: only a drained partition's file is read "
+                    + "(DrainPartition first)", fieldViolations: [FieldViolation(field: "partition", description: "not drained here")])
+            }
+            path = ProfilesCores.file(of: partition, in: directory)
         }
-        defer { try? file.close() }
-        var offset = request.offset
-        try file.seek(toOffset: offset)
-        while let data = try file.read(upToCount: Self.chunkBytes), !data.isEmpty {
-            let chunk = Crm_Profiles_V1_PartitionFileChunk.with {
+        try await PartitionFileCopy.send(path, from: request.offset, upTo: limit) { offset, data in
+            try await writer.write(.with {
                 $0.offset = offset
                 $0.data = data
-            }
-            try await writer.write(chunk)
-            offset += UInt64(data.count)
+            })
         }
     }
 
@@ -148,7 +216,9 @@ final class PartitionMoves: Sendable {
                 throw RPCError(.failedPrecondition, "the map (epoch \(map.epoch)) gives partition \(partition) to \(map.owner(of: partition)): "
                     + "its move has committed and cannot be cancelled here")
             }
-            try self.cores.resume(partition)
+            let drained = self.cores.drained[partition] != nil
+            try await self.cores.resume(partition)
+            guard drained else { return }
             try await self.store.write { db in try PartitionMoveRecord.remove(db, partition: partition) }
             self.logger.notice("partition served again: its move was cancelled", metadata: ["partition": "\(partition)"])
         }
@@ -179,46 +249,69 @@ final class PartitionMoves: Sendable {
             }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let staged = ProfilesCores.stagedFile(of: partition, in: directory)
-            let partial = staged.appendingPathExtension("part")
-            try? FileManager.default.removeItem(at: partial)
-            guard FileManager.default.createFile(atPath: partial.path, contents: nil), let file = FileHandle(forWritingAtPath: partial.path) else {
-                throw RPCError(.internal, "cannot create \(partial.path)")
-            }
-            var hasher = SHA256()
-            var written: UInt64 = 0
-            do {
-                defer { try? file.close() }
-                var reading = Crm_Profiles_V1_ReadPartitionFileRequest()
-                reading.partition = request.partition
-                let stream = try await self.routing.stream(request.fromOwner, method: Profiles.readPartitionFile.path,
-                                                           payload: try reading.serializedData(), context: context, localOnly: false,
-                                                           what: "the file of partition \(partition)")
-                for try await message in stream {
-                    let chunk = try Crm_Profiles_V1_PartitionFileChunk(serializedBytes: message)
-                    guard chunk.offset == written else {
-                        throw RPCError(.dataLoss, "the file of partition \(partition) came with a chunk at \(chunk.offset) where \(written) was due")
-                    }
-                    try file.write(contentsOf: chunk.data)
-                    hasher.update(data: chunk.data)
-                    written += UInt64(chunk.data.count)
+            let preparedFile = ProfilesCores.preparedFile(of: partition, in: directory)
+            switch request.part {
+            case .prepared:
+                self.prepared.withLock { $0[partition] = nil }
+                try await self.copy(request, part: .prepared, into: preparedFile, context: context)
+                self.prepared.withLock { $0[partition] = (request.sizeBytes, request.sha256.lowercased()) }
+                self.logger.notice("partition's main part received while it serves: kept aside until its tail comes", metadata: [
+                    "partition": "\(partition)", "from": "\(request.fromOwner)", "bytes": "\(request.sizeBytes)",
+                ])
+            case .tail:
+                let held = self.prepared.withLock { $0[partition] }
+                guard let held, held.size == request.preparedSizeBytes, held.sha256 == request.preparedSha256.lowercased(),
+                      FileManager.default.fileExists(atPath: preparedFile.path) else {
+                    throw RPCError(.failedPrecondition, "partition \(partition)'s prepared copy (\(request.preparedSizeBytes) bytes, SHA-256 "
+                        + "\(request.preparedSha256)) is not held here (this process restarted since, or copied another pin): repeat the move",
+                        fieldViolations: [FieldViolation(field: "prepared_sha256", description: "no such prepared copy here")])
                 }
-                try file.synchronize()
-            } catch {
-                try? FileManager.default.removeItem(at: partial)
-                throw error
+                let tail = URL(fileURLWithPath: preparedFile.path + ".tail")
+                try await self.copy(request, part: .tail, into: tail, context: context)
+                self.prepared.withLock { $0[partition] = nil }
+                try PartitionFileCopy.assemble(prepared: preparedFile, tail: tail, into: staged)
+                self.logger.notice("partition's tail received and applied to its main part: staged, served once the map gives it here", metadata: [
+                    "partition": "\(partition)", "from": "\(request.fromOwner)", "tail bytes": "\(request.sizeBytes)",
+                ])
+            default:
+                let partial = staged.appendingPathExtension("part")
+                try await self.copy(request, part: .whole, into: partial, context: context)
+                try? FileManager.default.removeItem(at: staged)
+                try FileManager.default.moveItem(at: partial, to: staged)
+                self.logger.notice("partition file received and staged: served once the map gives it here", metadata: [
+                    "partition": "\(partition)", "from": "\(request.fromOwner)", "bytes": "\(request.sizeBytes)",
+                ])
             }
-            let digest = Self.hex(hasher.finalize())
-            guard written == request.sizeBytes, digest == request.sha256.lowercased() else {
-                try? FileManager.default.removeItem(at: partial)
-                throw RPCError(.dataLoss, "the copy of partition \(partition) is \(written) bytes with SHA-256 \(digest), but the drain "
-                    + "answered \(request.sizeBytes) bytes and \(request.sha256): drain it again and repeat the move")
+            return .with { $0.sizeBytes = request.sizeBytes }
+        }
+    }
+
+    /// Reads `part` of the partition's file from the old owner into `destination` and checks it
+    /// against the request's size and SHA-256 (removed when it does not match).
+    private func copy(_ request: Crm_Profiles_V1_AdoptPartitionRequest, part: Crm_Profiles_V1_PartitionFilePart, into destination: URL,
+                      context: CallContext) async throws {
+        let partition = Int(request.partition)
+        var reading = Crm_Profiles_V1_ReadPartitionFileRequest()
+        reading.partition = request.partition
+        reading.part = part
+        let what = part == .whole ? "the file of partition \(partition)" : "the \(part == .tail ? "tail" : "main part") of partition \(partition)"
+        let copied = try await PartitionFileCopy.receive(into: destination) { write in
+            let stream = try await self.routing.stream(request.fromOwner, method: Profiles.readPartitionFile.path,
+                                                       payload: try reading.serializedData(), context: context, localOnly: false, what: what)
+            var written: UInt64 = 0
+            for try await message in stream {
+                let chunk = try Crm_Profiles_V1_PartitionFileChunk(serializedBytes: message)
+                guard chunk.offset == written else {
+                    throw RPCError(.dataLoss, "\(what) came with a chunk at \(chunk.offset) where \(written) was due")
+                }
+                try write(chunk.data)
+                written += UInt64(chunk.data.count)
             }
-            try? FileManager.default.removeItem(at: staged)
-            try FileManager.default.moveItem(at: partial, to: staged)
-            self.logger.notice("partition file received and staged: served once the map gives it here", metadata: [
-                "partition": "\(partition)", "from": "\(request.fromOwner)", "bytes": "\(written)",
-            ])
-            return .with { $0.sizeBytes = written }
+        }
+        guard copied.size == request.sizeBytes, copied.sha256 == request.sha256.lowercased() else {
+            try? FileManager.default.removeItem(at: destination)
+            throw RPCError(.dataLoss, "the copy of \(what) is \(copied.size) bytes with SHA-256 \(copied.sha256), but the old owner "
+                + "answered \(request.sizeBytes) bytes and \(request.sha256): repeat the move")
         }
     }
 
@@ -358,24 +451,5 @@ final class PartitionMoves: Sendable {
             throw RPCError.invalidArgument(field: "partition", "\(number) does not exist: partitions are 0-\(count - 1)")
         }
         return Int(number)
-    }
-
-    /// A file's size and SHA-256 (lowercase hex), read a chunk at a time.
-    static func fingerprint(of path: URL) throws -> (size: UInt64, sha256: String) {
-        guard let file = FileHandle(forReadingAtPath: path.path) else {
-            throw RPCError(.internal, "cannot open \(path.path)")
-        }
-        defer { try? file.close() }
-        var hasher = SHA256()
-        var size: UInt64 = 0
-        while let data = try file.read(upToCount: chunkBytes), !data.isEmpty {
-            hasher.update(data: data)
-            size += UInt64(data.count)
-        }
-        return (size, hex(hasher.finalize()))
-    }
-
-    private static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -3367,6 +3367,96 @@ void   crm__profiles__v1__get_partition_map_response__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__get_partition_map_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__prepare_partition_move_request__init
+                     (Crm__Profiles__V1__PreparePartitionMoveRequest         *message)
+{
+  static const Crm__Profiles__V1__PreparePartitionMoveRequest init_value = CRM__PROFILES__V1__PREPARE_PARTITION_MOVE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__prepare_partition_move_request__get_packed_size
+                     (const Crm__Profiles__V1__PreparePartitionMoveRequest *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__prepare_partition_move_request__pack
+                     (const Crm__Profiles__V1__PreparePartitionMoveRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__prepare_partition_move_request__pack_to_buffer
+                     (const Crm__Profiles__V1__PreparePartitionMoveRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PreparePartitionMoveRequest *
+       crm__profiles__v1__prepare_partition_move_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PreparePartitionMoveRequest *)
+     protobuf_c_message_unpack (&crm__profiles__v1__prepare_partition_move_request__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__prepare_partition_move_request__free_unpacked
+                     (Crm__Profiles__V1__PreparePartitionMoveRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   crm__profiles__v1__prepare_partition_move_response__init
+                     (Crm__Profiles__V1__PreparePartitionMoveResponse         *message)
+{
+  static const Crm__Profiles__V1__PreparePartitionMoveResponse init_value = CRM__PROFILES__V1__PREPARE_PARTITION_MOVE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__prepare_partition_move_response__get_packed_size
+                     (const Crm__Profiles__V1__PreparePartitionMoveResponse *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__prepare_partition_move_response__pack
+                     (const Crm__Profiles__V1__PreparePartitionMoveResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__prepare_partition_move_response__pack_to_buffer
+                     (const Crm__Profiles__V1__PreparePartitionMoveResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PreparePartitionMoveResponse *
+       crm__profiles__v1__prepare_partition_move_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PreparePartitionMoveResponse *)
+     protobuf_c_message_unpack (&crm__profiles__v1__prepare_partition_move_response__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__prepare_partition_move_response__free_unpacked
+                     (Crm__Profiles__V1__PreparePartitionMoveResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__prepare_partition_move_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__profiles__v1__drain_partition_request__init
                      (Crm__Profiles__V1__DrainPartitionRequest         *message)
 {
@@ -9299,7 +9389,109 @@ const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__
   (ProtobufCMessageInit) crm__profiles__v1__get_partition_map_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__prepare_partition_move_request__field_descriptors[2] =
+{
+  {
+    "partition",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PreparePartitionMoveRequest, partition),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_owner",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PreparePartitionMoveRequest, to_owner),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__prepare_partition_move_request__field_indices_by_name[] = {
+  0,   /* field[0] = partition */
+  1,   /* field[1] = to_owner */
+};
+static const ProtobufCIntRange crm__profiles__v1__prepare_partition_move_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__prepare_partition_move_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PreparePartitionMoveRequest",
+  "PreparePartitionMoveRequest",
+  "Crm__Profiles__V1__PreparePartitionMoveRequest",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PreparePartitionMoveRequest),
+  2,
+  crm__profiles__v1__prepare_partition_move_request__field_descriptors,
+  crm__profiles__v1__prepare_partition_move_request__field_indices_by_name,
+  1,  crm__profiles__v1__prepare_partition_move_request__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__prepare_partition_move_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__prepare_partition_move_response__field_descriptors[2] =
+{
+  {
+    "size_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PreparePartitionMoveResponse, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PreparePartitionMoveResponse, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__prepare_partition_move_response__field_indices_by_name[] = {
+  1,   /* field[1] = sha256 */
+  0,   /* field[0] = size_bytes */
+};
+static const ProtobufCIntRange crm__profiles__v1__prepare_partition_move_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__prepare_partition_move_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PreparePartitionMoveResponse",
+  "PreparePartitionMoveResponse",
+  "Crm__Profiles__V1__PreparePartitionMoveResponse",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PreparePartitionMoveResponse),
+  2,
+  crm__profiles__v1__prepare_partition_move_response__field_descriptors,
+  crm__profiles__v1__prepare_partition_move_response__field_indices_by_name,
+  1,  crm__profiles__v1__prepare_partition_move_response__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__prepare_partition_move_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_request__field_descriptors[3] =
 {
   {
     "partition",
@@ -9325,15 +9517,28 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tail_since_prepare",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionRequest, tail_since_prepare),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__drain_partition_request__field_indices_by_name[] = {
   0,   /* field[0] = partition */
+  2,   /* field[2] = tail_since_prepare */
   1,   /* field[1] = to_owner */
 };
 static const ProtobufCIntRange crm__profiles__v1__drain_partition_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_request__descriptor =
 {
@@ -9343,14 +9548,14 @@ const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_request__des
   "Crm__Profiles__V1__DrainPartitionRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__DrainPartitionRequest),
-  2,
+  3,
   crm__profiles__v1__drain_partition_request__field_descriptors,
   crm__profiles__v1__drain_partition_request__field_indices_by_name,
   1,  crm__profiles__v1__drain_partition_request__number_ranges,
   (ProtobufCMessageInit) crm__profiles__v1__drain_partition_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_response__field_descriptors[5] =
 {
   {
     "size_bytes",
@@ -9376,15 +9581,54 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__drain_partition_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "part",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionResponse, part),
+    &crm__profiles__v1__partition_file_part__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prepared_size_bytes",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionResponse, prepared_size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prepared_sha256",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__DrainPartitionResponse, prepared_sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__drain_partition_response__field_indices_by_name[] = {
+  2,   /* field[2] = part */
+  4,   /* field[4] = prepared_sha256 */
+  3,   /* field[3] = prepared_size_bytes */
   1,   /* field[1] = sha256 */
   0,   /* field[0] = size_bytes */
 };
 static const ProtobufCIntRange crm__profiles__v1__drain_partition_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_response__descriptor =
 {
@@ -9394,14 +9638,14 @@ const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_response__de
   "Crm__Profiles__V1__DrainPartitionResponse",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__DrainPartitionResponse),
-  2,
+  5,
   crm__profiles__v1__drain_partition_response__field_descriptors,
   crm__profiles__v1__drain_partition_response__field_indices_by_name,
   1,  crm__profiles__v1__drain_partition_response__number_ranges,
   (ProtobufCMessageInit) crm__profiles__v1__drain_partition_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__read_partition_file_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__read_partition_file_request__field_descriptors[3] =
 {
   {
     "partition",
@@ -9427,15 +9671,28 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__read_partition_file_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "part",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReadPartitionFileRequest, part),
+    &crm__profiles__v1__partition_file_part__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__read_partition_file_request__field_indices_by_name[] = {
   1,   /* field[1] = offset */
+  2,   /* field[2] = part */
   0,   /* field[0] = partition */
 };
 static const ProtobufCIntRange crm__profiles__v1__read_partition_file_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__read_partition_file_request__descriptor =
 {
@@ -9445,7 +9702,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__read_partition_file_request_
   "Crm__Profiles__V1__ReadPartitionFileRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__ReadPartitionFileRequest),
-  2,
+  3,
   crm__profiles__v1__read_partition_file_request__field_descriptors,
   crm__profiles__v1__read_partition_file_request__field_indices_by_name,
   1,  crm__profiles__v1__read_partition_file_request__number_ranges,
@@ -9503,7 +9760,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__partition_file_chunk__descri
   (ProtobufCMessageInit) crm__profiles__v1__partition_file_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor crm__profiles__v1__adopt_partition_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor crm__profiles__v1__adopt_partition_request__field_descriptors[7] =
 {
   {
     "partition",
@@ -9553,17 +9810,56 @@ static const ProtobufCFieldDescriptor crm__profiles__v1__adopt_partition_request
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "part",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, part),
+    &crm__profiles__v1__partition_file_part__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prepared_size_bytes",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, prepared_size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "prepared_sha256",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__AdoptPartitionRequest, prepared_sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned crm__profiles__v1__adopt_partition_request__field_indices_by_name[] = {
   1,   /* field[1] = from_owner */
+  4,   /* field[4] = part */
   0,   /* field[0] = partition */
+  6,   /* field[6] = prepared_sha256 */
+  5,   /* field[5] = prepared_size_bytes */
   3,   /* field[3] = sha256 */
   2,   /* field[2] = size_bytes */
 };
 static const ProtobufCIntRange crm__profiles__v1__adopt_partition_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_request__descriptor =
 {
@@ -9573,7 +9869,7 @@ const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_request__des
   "Crm__Profiles__V1__AdoptPartitionRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__AdoptPartitionRequest),
-  4,
+  7,
   crm__profiles__v1__adopt_partition_request__field_descriptors,
   crm__profiles__v1__adopt_partition_request__field_indices_by_name,
   1,  crm__profiles__v1__adopt_partition_request__number_ranges,
@@ -10253,7 +10549,37 @@ const ProtobufCEnumDescriptor crm__profiles__v1__event_type__descriptor =
   crm__profiles__v1__event_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[35] =
+static const ProtobufCEnumValue crm__profiles__v1__partition_file_part__enum_values_by_number[3] =
+{
+  { "PARTITION_FILE_PART_WHOLE", "CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_WHOLE", 0 },
+  { "PARTITION_FILE_PART_PREPARED", "CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_PREPARED", 1 },
+  { "PARTITION_FILE_PART_TAIL", "CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_TAIL", 2 },
+};
+static const ProtobufCIntRange crm__profiles__v1__partition_file_part__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex crm__profiles__v1__partition_file_part__enum_values_by_name[3] =
+{
+  { "PARTITION_FILE_PART_PREPARED", 1 },
+  { "PARTITION_FILE_PART_TAIL", 2 },
+  { "PARTITION_FILE_PART_WHOLE", 0 },
+};
+const ProtobufCEnumDescriptor crm__profiles__v1__partition_file_part__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PartitionFilePart",
+  "PartitionFilePart",
+  "Crm__Profiles__V1__PartitionFilePart",
+  "crm.profiles.v1",
+  3,
+  crm__profiles__v1__partition_file_part__enum_values_by_number,
+  3,
+  crm__profiles__v1__partition_file_part__enum_values_by_name,
+  1,
+  crm__profiles__v1__partition_file_part__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descriptors[36] =
 {
   { "UpsertCustomer", &crm__profiles__v1__upsert_customer_request__descriptor, &crm__profiles__v1__upsert_customer_response__descriptor },
   { "GetCustomer", &crm__profiles__v1__get_customer_request__descriptor, &crm__profiles__v1__get_customer_response__descriptor },
@@ -10285,6 +10611,7 @@ static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descr
   { "StreamEvents", &crm__profiles__v1__stream_events_request__descriptor, &crm__profiles__v1__logged_event__descriptor },
   { "StreamDimensionsAsOf", &crm__profiles__v1__stream_dimensions_as_of_request__descriptor, &crm__profiles__v1__customer_dimensions__descriptor },
   { "GetPartitionMap", &crm__profiles__v1__get_partition_map_request__descriptor, &crm__profiles__v1__get_partition_map_response__descriptor },
+  { "PreparePartitionMove", &crm__profiles__v1__prepare_partition_move_request__descriptor, &crm__profiles__v1__prepare_partition_move_response__descriptor },
   { "DrainPartition", &crm__profiles__v1__drain_partition_request__descriptor, &crm__profiles__v1__drain_partition_response__descriptor },
   { "ReadPartitionFile", &crm__profiles__v1__read_partition_file_request__descriptor, &crm__profiles__v1__partition_file_chunk__descriptor },
   { "AdoptPartition", &crm__profiles__v1__adopt_partition_request__descriptor, &crm__profiles__v1__adopt_partition_response__descriptor },
@@ -10292,10 +10619,10 @@ static const ProtobufCMethodDescriptor crm__profiles__v1__profiles__method_descr
   { "ReloadPartitionMap", &crm__profiles__v1__reload_partition_map_request__descriptor, &crm__profiles__v1__reload_partition_map_response__descriptor },
 };
 const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
-  32,        /* AdoptPartition */
+  33,        /* AdoptPartition */
   3,        /* ChangeAccountStatus */
   22,        /* CountSegment */
-  30,        /* DrainPartition */
+  31,        /* DrainPartition */
   15,        /* GetBranchFigures */
   16,        /* GetClassDistribution */
   1,        /* GetCustomer */
@@ -10314,11 +10641,12 @@ const unsigned crm__profiles__v1__profiles__method_indices_by_name[] = {
   17,        /* ListDimensions */
   23,        /* ListSegmentMembers */
   21,        /* ListSegments */
-  31,        /* ReadPartitionFile */
+  30,        /* PreparePartitionMove */
+  32,        /* ReadPartitionFile */
   26,        /* RebuildDimensions */
   4,        /* RecordAssessment */
-  34,        /* ReloadPartitionMap */
-  33,        /* ResumePartition */
+  35,        /* ReloadPartitionMap */
+  34,        /* ResumePartition */
   19,        /* SaveSegment */
   13,        /* SearchCustomers */
   24,        /* StreamChanges */
@@ -10335,7 +10663,7 @@ const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor =
   "Profiles",
   "Crm__Profiles__V1__Profiles",
   "crm.profiles.v1",
-  35,
+  36,
   crm__profiles__v1__profiles__method_descriptors,
   crm__profiles__v1__profiles__method_indices_by_name
 };
@@ -10579,13 +10907,21 @@ void crm__profiles__v1__profiles__get_partition_map(ProtobufCService *service,
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void crm__profiles__v1__profiles__prepare_partition_move(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__PreparePartitionMoveRequest *input,
+                                                         Crm__Profiles__V1__PreparePartitionMoveResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void crm__profiles__v1__profiles__drain_partition(ProtobufCService *service,
                                                   const Crm__Profiles__V1__DrainPartitionRequest *input,
                                                   Crm__Profiles__V1__DrainPartitionResponse_Closure closure,
                                                   void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__read_partition_file(ProtobufCService *service,
                                                       const Crm__Profiles__V1__ReadPartitionFileRequest *input,
@@ -10593,7 +10929,7 @@ void crm__profiles__v1__profiles__read_partition_file(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__adopt_partition(ProtobufCService *service,
                                                   const Crm__Profiles__V1__AdoptPartitionRequest *input,
@@ -10601,7 +10937,7 @@ void crm__profiles__v1__profiles__adopt_partition(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__resume_partition(ProtobufCService *service,
                                                    const Crm__Profiles__V1__ResumePartitionRequest *input,
@@ -10609,7 +10945,7 @@ void crm__profiles__v1__profiles__resume_partition(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__reload_partition_map(ProtobufCService *service,
                                                        const Crm__Profiles__V1__ReloadPartitionMapRequest *input,
@@ -10617,7 +10953,7 @@ void crm__profiles__v1__profiles__reload_partition_map(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &crm__profiles__v1__profiles__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *service,
                                         Crm__Profiles__V1__Profiles_ServiceDestroy destroy)

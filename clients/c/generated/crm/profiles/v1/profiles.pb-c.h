@@ -95,6 +95,8 @@ typedef struct Crm__Profiles__V1__RebuildDimensionsResponse Crm__Profiles__V1__R
 typedef struct Crm__Profiles__V1__GetPartitionMapRequest Crm__Profiles__V1__GetPartitionMapRequest;
 typedef struct Crm__Profiles__V1__PartitionOwner Crm__Profiles__V1__PartitionOwner;
 typedef struct Crm__Profiles__V1__GetPartitionMapResponse Crm__Profiles__V1__GetPartitionMapResponse;
+typedef struct Crm__Profiles__V1__PreparePartitionMoveRequest Crm__Profiles__V1__PreparePartitionMoveRequest;
+typedef struct Crm__Profiles__V1__PreparePartitionMoveResponse Crm__Profiles__V1__PreparePartitionMoveResponse;
 typedef struct Crm__Profiles__V1__DrainPartitionRequest Crm__Profiles__V1__DrainPartitionRequest;
 typedef struct Crm__Profiles__V1__DrainPartitionResponse Crm__Profiles__V1__DrainPartitionResponse;
 typedef struct Crm__Profiles__V1__ReadPartitionFileRequest Crm__Profiles__V1__ReadPartitionFileRequest;
@@ -266,6 +268,24 @@ typedef enum _Crm__Profiles__V1__EventType {
   CRM__PROFILES__V1__EVENT_TYPE__EVENT_TYPE_PRODUCT_VIEW = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__EVENT_TYPE)
 } Crm__Profiles__V1__EventType;
+/*
+ * Which bytes of a partition's file a step of a move concerns.
+ */
+typedef enum _Crm__Profiles__V1__PartitionFilePart {
+  /*
+   * the drained file, whole
+   */
+  CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_WHOLE = 0,
+  /*
+   * the main part PreparePartitionMove pinned, read while the partition serves
+   */
+  CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_PREPARED = 1,
+  /*
+   * the log written since the pin, kept by the drain
+   */
+  CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_TAIL = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CRM__PROFILES__V1__PARTITION_FILE_PART)
+} Crm__Profiles__V1__PartitionFilePart;
 
 /* --- messages --- */
 
@@ -1722,6 +1742,40 @@ struct  Crm__Profiles__V1__GetPartitionMapResponse
     , 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
+struct  Crm__Profiles__V1__PreparePartitionMoveRequest
+{
+  ProtobufCMessage base;
+  /*
+   * one this process owns, serves and keeps in a file of its own
+   */
+  uint32_t partition;
+  /*
+   * the owner it is being moved to (logged)
+   */
+  char *to_owner;
+};
+#define CRM__PROFILES__V1__PREPARE_PARTITION_MOVE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__prepare_partition_move_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
+struct  Crm__Profiles__V1__PreparePartitionMoveResponse
+{
+  ProtobufCMessage base;
+  /*
+   * the pinned main part's size
+   */
+  uint64_t size_bytes;
+  /*
+   * its SHA-256, 64 lowercase hex digits
+   */
+  char *sha256;
+};
+#define CRM__PROFILES__V1__PREPARE_PARTITION_MOVE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__prepare_partition_move_response__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
 struct  Crm__Profiles__V1__DrainPartitionRequest
 {
   ProtobufCMessage base;
@@ -1733,27 +1787,41 @@ struct  Crm__Profiles__V1__DrainPartitionRequest
    * the owner it is being moved to (recorded; named in the refusals)
    */
   char *to_owner;
+  /*
+   * Answer the tail since PreparePartitionMove's pin, when the pin held (part TAIL); without a
+   * pin (none made, the owner restarted since, or the partition drained already) the whole file.
+   */
+  protobuf_c_boolean tail_since_prepare;
 };
 #define CRM__PROFILES__V1__DRAIN_PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__drain_partition_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Crm__Profiles__V1__DrainPartitionResponse
 {
   ProtobufCMessage base;
   /*
-   * the drained file's size
+   * the size of `part`: the drained file, or the tail
    */
   uint64_t size_bytes;
   /*
    * its SHA-256, 64 lowercase hex digits
    */
   char *sha256;
+  /*
+   * WHOLE, or TAIL (only when the request asked for it)
+   */
+  Crm__Profiles__V1__PartitionFilePart part;
+  /*
+   * TAIL: the pinned main part the tail continues, as PreparePartitionMove answered.
+   */
+  uint64_t prepared_size_bytes;
+  char *prepared_sha256;
 };
 #define CRM__PROFILES__V1__DRAIN_PARTITION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__drain_partition_response__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_WHOLE, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Profiles__V1__ReadPartitionFileRequest
@@ -1767,10 +1835,14 @@ struct  Crm__Profiles__V1__ReadPartitionFileRequest
    * where to start: 0, or where an interrupted read stopped
    */
   uint64_t offset;
+  /*
+   * WHOLE (drained here), PREPARED (pinned here, served) or TAIL (drained after a pin)
+   */
+  Crm__Profiles__V1__PartitionFilePart part;
 };
 #define CRM__PROFILES__V1__READ_PARTITION_FILE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__read_partition_file_request__descriptor) \
-    , 0, 0 }
+    , 0, 0, CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_WHOLE }
 
 
 /*
@@ -1798,25 +1870,35 @@ struct  Crm__Profiles__V1__AdoptPartitionRequest
   ProtobufCMessage base;
   uint32_t partition;
   /*
-   * the owner that drained it (its name in the map)
+   * the owner that drained (or prepared) it (its name in the map)
    */
   char *from_owner;
   /*
-   * as DrainPartition answered: the copy is refused unless both match
+   * As DrainPartition answered (PreparePartitionMove for part PREPARED): the copy is refused
+   * unless both match.
    */
   uint64_t size_bytes;
   char *sha256;
+  /*
+   * WHOLE: copy the drained file. PREPARED: copy the pinned main part, kept aside (not staged)
+   * until its tail comes. TAIL: copy the tail and apply it to the prepared copy named by
+   * prepared_size_bytes and prepared_sha256 (FAILED_PRECONDITION when this process holds no such
+   * copy: it restarted since; repeat the move).
+   */
+  Crm__Profiles__V1__PartitionFilePart part;
+  uint64_t prepared_size_bytes;
+  char *prepared_sha256;
 };
 #define CRM__PROFILES__V1__ADOPT_PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__adopt_partition_request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, CRM__PROFILES__V1__PARTITION_FILE_PART__PARTITION_FILE_PART_WHOLE, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Crm__Profiles__V1__AdoptPartitionResponse
 {
   ProtobufCMessage base;
   /*
-   * what was copied and checked, staged until the map gives the partition here
+   * what was copied and checked (PREPARED: kept aside; else staged until the map gives the partition here)
    */
   uint64_t size_bytes;
 };
@@ -1829,7 +1911,7 @@ struct  Crm__Profiles__V1__ResumePartitionRequest
 {
   ProtobufCMessage base;
   /*
-   * drained here, and still this process's in the map
+   * drained (or prepared) here, and still this process's in the map
    */
   uint32_t partition;
 };
@@ -3302,6 +3384,44 @@ Crm__Profiles__V1__GetPartitionMapResponse *
 void   crm__profiles__v1__get_partition_map_response__free_unpacked
                      (Crm__Profiles__V1__GetPartitionMapResponse *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PreparePartitionMoveRequest methods */
+void   crm__profiles__v1__prepare_partition_move_request__init
+                     (Crm__Profiles__V1__PreparePartitionMoveRequest         *message);
+size_t crm__profiles__v1__prepare_partition_move_request__get_packed_size
+                     (const Crm__Profiles__V1__PreparePartitionMoveRequest   *message);
+size_t crm__profiles__v1__prepare_partition_move_request__pack
+                     (const Crm__Profiles__V1__PreparePartitionMoveRequest   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__prepare_partition_move_request__pack_to_buffer
+                     (const Crm__Profiles__V1__PreparePartitionMoveRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PreparePartitionMoveRequest *
+       crm__profiles__v1__prepare_partition_move_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__prepare_partition_move_request__free_unpacked
+                     (Crm__Profiles__V1__PreparePartitionMoveRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PreparePartitionMoveResponse methods */
+void   crm__profiles__v1__prepare_partition_move_response__init
+                     (Crm__Profiles__V1__PreparePartitionMoveResponse         *message);
+size_t crm__profiles__v1__prepare_partition_move_response__get_packed_size
+                     (const Crm__Profiles__V1__PreparePartitionMoveResponse   *message);
+size_t crm__profiles__v1__prepare_partition_move_response__pack
+                     (const Crm__Profiles__V1__PreparePartitionMoveResponse   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__prepare_partition_move_response__pack_to_buffer
+                     (const Crm__Profiles__V1__PreparePartitionMoveResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PreparePartitionMoveResponse *
+       crm__profiles__v1__prepare_partition_move_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__prepare_partition_move_response__free_unpacked
+                     (Crm__Profiles__V1__PreparePartitionMoveResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Profiles__V1__DrainPartitionRequest methods */
 void   crm__profiles__v1__drain_partition_request__init
                      (Crm__Profiles__V1__DrainPartitionRequest         *message);
@@ -3731,6 +3851,12 @@ typedef void (*Crm__Profiles__V1__PartitionOwner_Closure)
 typedef void (*Crm__Profiles__V1__GetPartitionMapResponse_Closure)
                  (const Crm__Profiles__V1__GetPartitionMapResponse *message,
                   void *closure_data);
+typedef void (*Crm__Profiles__V1__PreparePartitionMoveRequest_Closure)
+                 (const Crm__Profiles__V1__PreparePartitionMoveRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__PreparePartitionMoveResponse_Closure)
+                 (const Crm__Profiles__V1__PreparePartitionMoveResponse *message,
+                  void *closure_data);
 typedef void (*Crm__Profiles__V1__DrainPartitionRequest_Closure)
                  (const Crm__Profiles__V1__DrainPartitionRequest *message,
                   void *closure_data);
@@ -3888,6 +4014,10 @@ struct Crm__Profiles__V1__Profiles_Service
                             const Crm__Profiles__V1__GetPartitionMapRequest *input,
                             Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
                             void *closure_data);
+  void (*prepare_partition_move)(Crm__Profiles__V1__Profiles_Service *service,
+                                 const Crm__Profiles__V1__PreparePartitionMoveRequest *input,
+                                 Crm__Profiles__V1__PreparePartitionMoveResponse_Closure closure,
+                                 void *closure_data);
   void (*drain_partition)(Crm__Profiles__V1__Profiles_Service *service,
                           const Crm__Profiles__V1__DrainPartitionRequest *input,
                           Crm__Profiles__V1__DrainPartitionResponse_Closure closure,
@@ -3946,6 +4076,7 @@ void crm__profiles__v1__profiles__init (Crm__Profiles__V1__Profiles_Service *ser
       function_prefix__ ## stream_events,\
       function_prefix__ ## stream_dimensions_as_of,\
       function_prefix__ ## get_partition_map,\
+      function_prefix__ ## prepare_partition_move,\
       function_prefix__ ## drain_partition,\
       function_prefix__ ## read_partition_file,\
       function_prefix__ ## adopt_partition,\
@@ -4071,6 +4202,10 @@ void crm__profiles__v1__profiles__get_partition_map(ProtobufCService *service,
                                                     const Crm__Profiles__V1__GetPartitionMapRequest *input,
                                                     Crm__Profiles__V1__GetPartitionMapResponse_Closure closure,
                                                     void *closure_data);
+void crm__profiles__v1__profiles__prepare_partition_move(ProtobufCService *service,
+                                                         const Crm__Profiles__V1__PreparePartitionMoveRequest *input,
+                                                         Crm__Profiles__V1__PreparePartitionMoveResponse_Closure closure,
+                                                         void *closure_data);
 void crm__profiles__v1__profiles__drain_partition(ProtobufCService *service,
                                                   const Crm__Profiles__V1__DrainPartitionRequest *input,
                                                   Crm__Profiles__V1__DrainPartitionResponse_Closure closure,
@@ -4108,6 +4243,7 @@ extern const ProtobufCEnumDescriptor    crm__profiles__v1__contact_outcome__desc
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__dimension_type__descriptor;
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__change_kind__descriptor;
 extern const ProtobufCEnumDescriptor    crm__profiles__v1__event_type__descriptor;
+extern const ProtobufCEnumDescriptor    crm__profiles__v1__partition_file_part__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__customer__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__upsert_customer_response__descriptor;
@@ -4187,6 +4323,8 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__rebuild_dimensions_re
 extern const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__partition_owner__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__get_partition_map_response__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__prepare_partition_move_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__prepare_partition_move_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__drain_partition_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__read_partition_file_request__descriptor;
