@@ -243,7 +243,7 @@ struct IngestBench: AsyncParsableCommand {
             // The executables fold the trades into dimensions as they arrive; an updater that fell
             // behind would leave work (and CPU) outside the figures above. Until every server's
             // Health says nothing is pending: events ingested and folded per second, and the CPU.
-            try await untilFolded(ports: ports, token: token)
+            try await Self.untilFolded(ports: ports, token: token)
             let folded = clock.now
             let foldedCPU = zip(launched, cpuBefore).map { $0.cpuSeconds() - $1 }.reduce(0, +)
             print(String(format: "  folded %.2f s after the last batch: ingested and folded %.0f events/s, servers' CPU %.2f µs per event",
@@ -271,7 +271,7 @@ struct IngestBench: AsyncParsableCommand {
 extension IngestBench {
     /// Waits until every server's Health reports `dimensions_pending` 0 (polled every 10 ms; gives
     /// up after 10 minutes, a benchmark's bound).
-    func untilFolded(ports: [Int], token: String) async throws {
+    static func untilFolded(ports: [Int], token: String) async throws {
         for port in ports {
             let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], token: token, defaultDeadline: .seconds(30)))
             let clock = ContinuousClock(), deadline = clock.now + .seconds(600)

@@ -7,9 +7,11 @@ import Synchronization
 
 /// What a move of one partition between two running profiles executables costs (docs/partitioning.md
 /// §8): the steps `crmctl partitions move` takes — with the main part copied while the partition
-/// serves and only the tail after the drain, or (`whole`) the file copied whole after it —, each timed, while one prober reads a customer of
-/// the moving partition and another a customer of a partition that stays, back to back through the
-/// first owner. The window in which the moving partition's calls are refused is the time between
+/// serves and only the tail after the drain, or (`whole`) the file copied whole after it —, each
+/// timed, while one prober reads a customer of the moving partition and another a customer of a
+/// partition that stays, back to back through the first owner, and a writer ingests service
+/// contacts of the moving customer one at a time through it (each retried with its key while
+/// refused), so what is written during the copy is the tail's. The window in which the moving partition's calls are refused is the time between
 /// the prober's first and last UNAVAILABLE; the other prober must see none.
 struct PartitionMoveMeasure {
     let partition: Int
@@ -34,6 +36,11 @@ struct PartitionMoveMeasure {
         var refused = 0
         var refusedElsewhere = 0
         var probes = 0
+        /// Service contacts acknowledged during the move, and refusals the writer retried.
+        var written = 0
+        var writesRefused = 0
+        /// The keys of the contacts acknowledged (sent to the reference too, afterwards).
+        var writtenKeys: [String] = []
     }
 
     /// Moves the partition from `from` to `to` under `map`; returns the figures and the new map.
@@ -58,6 +65,22 @@ struct PartitionMoveMeasure {
                 }
                 return (refusals, probes)
             }
+        }
+        // The writer: one contact at a time, each retried with its key until acknowledged.
+        let customer = movingCustomer
+        let round = UUID().uuidString.prefix(8)
+        let writer = Task { [entry, stop] in
+            var written: [String] = [], refused = 0
+            while !stop.isSet {
+                let key = "move-\(round)-\(written.count)"
+                do {
+                    _ = try await entry.unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, .with { $0.events = [Self.contact(key, customer)] })
+                    written.append(key)
+                } catch let error as RPCError where error.code == .unavailable {
+                    refused += 1
+                }
+            }
+            return (written: written, refused: refused)
         }
         let moving = probe(movingCustomer), staying = probe(stayingCustomer)
         var figures = Figures()
@@ -99,17 +122,30 @@ struct PartitionMoveMeasure {
             stop.set()
             _ = try? await moving.value
             _ = try? await staying.value
+            _ = try? await writer.value
             throw error
         }
         // A few more probes after the move, so the window's end is seen.
         try await Task.sleep(for: .milliseconds(200))
         stop.set()
         let movingResult = try await moving.value, stayingResult = try await staying.value
+        let writes = try await writer.value
+        figures.written = writes.written.count
+        figures.writtenKeys = writes.written
+        figures.writesRefused = writes.refused
         if let first = movingResult.refusals.first, let last = movingResult.refusals.last { figures.refusedWindow = last - first }
         figures.refused = movingResult.refusals.count
         figures.refusedElsewhere = stayingResult.refusals.count
         figures.probes = movingResult.probes + stayingResult.probes
         return (figures, next)
+    }
+
+    /// The writer's service contact with `key` for `customer`.
+    static func contact(_ key: String, _ customer: String) -> Crm_Profiles_V1_ServiceContactEvent {
+        .with {
+            $0.idempotencyKey = key; $0.customerID = customer; $0.channel = .call; $0.outcome = .reached
+            $0.staffID = "S1"; $0.topic = "a call during a move"; $0.contactedAt = .with { $0.unixMillis = 1_764_000_000_000 }
+        }
     }
 
 }

@@ -209,9 +209,10 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
         var map = initial
         print("\nmoving partition \(partition) (\(inPartition) customers) between profiles-0 and profiles-1, \(moves) times each way by each "
             + "method (copied while serving, then the tail; or whole after the drain), while two probers call GetCustomer through profiles-0 back "
-            + "to back (one for a customer of the partition, one for another of profiles-0's); milliseconds\n")
+            + "to back (one for a customer of the partition, one for another of profiles-0's) and a writer ingests the partition's customer's service "
+            + "contacts one at a time; milliseconds\n")
         print("| move | method | file MiB | copy while serving | drain | copy after the drain (MiB) | map + reloads | refused window | refused calls "
-            + "| others refused | probes |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            + "| others refused | probes | contacts written (refused) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         var all: [(whole: Bool, figures: PartitionMoveMeasure.Figures)] = []
         for round in 0..<(4 * moves) {
             let (from, to) = round % 2 == 0 ? ("profiles-0", "profiles-1") : ("profiles-1", "profiles-0")
@@ -219,24 +220,37 @@ struct PartitionedQueriesBench: AsyncParsableCommand {
             let (figures, next) = try await measure.move(from: from, to: to, map: map, whole: whole)
             map = next
             all.append((whole, figures))
-            print(String(format: "| %@ → %@ | %@ | %.1f | %.1f | %.1f | %.1f (%.2f) | %.1f | %.1f | %d | %d | %d |", from, to,
+            print(String(format: "| %@ → %@ | %@ | %.1f | %.1f | %.1f | %.1f (%.2f) | %.1f | %.1f | %d | %d | %d | %d (%d) |", from, to,
                          whole ? "whole" : "tail", Double(figures.bytes) / 1_048_576, MatchingScaleBench.millis(figures.copyWhileServing),
                          MatchingScaleBench.millis(figures.drain), MatchingScaleBench.millis(figures.copy), Double(figures.drainedBytes) / 1_048_576,
                          MatchingScaleBench.millis(figures.commit), MatchingScaleBench.millis(figures.refusedWindow), figures.refused,
-                         figures.refusedElsewhere, figures.probes))
+                         figures.refusedElsewhere, figures.probes, figures.written, figures.writesRefused))
         }
         func median(_ values: [Duration]) -> Double { BenchMain.median(values.map(MatchingScaleBench.millis)) }
         for method in [false, true] {
             let runs = all.filter { $0.whole == method }.map(\.figures)
-            print(String(format: "| median | %@ | | %.1f | %.1f | %.1f | %.1f | %.1f | | | |", method ? "whole" : "tail", median(runs.map(\.copyWhileServing)),
+            print(String(format: "| median | %@ | | %.1f | %.1f | %.1f | %.1f | %.1f | | | | |", method ? "whole" : "tail", median(runs.map(\.copyWhileServing)),
                          median(runs.map(\.drain)), median(runs.map(\.copy)), median(runs.map(\.commit)), median(runs.map(\.refusedWindow))))
         }
+        // The writer's contacts to the reference as well (its customer's dimensions are then
+        // computed from the same events on both sides), every process's updater caught up.
+        let keys = all.flatMap(\.figures.writtenKeys)
+        for start in stride(from: 0, to: keys.count, by: 1_000) {
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestServiceContacts, .with {
+                $0.events = keys[start..<min(start + 1_000, keys.count)].map { PartitionMoveMeasure.contact($0, moving) }
+            })
+        }
+        try await IngestBench.untilFolded(ports: ports, token: Self.token)
         for rule in Self.rules {
             let whole = try await clients[0].unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })
             let merged = try await clients[1].unary(Crm_Profiles_V1_Profiles.countSegment, .with { $0.rule = rule })
-            guard whole == merged else { throw ValidationError("after the moves, CountSegment `\(rule)` answers \(merged) through the owners, \(whole) from one process") }
+            guard whole == merged else {
+                throw ValidationError("after the moves, CountSegment `\(rule)` answers \(merged.textFormatString()) through the owners, "
+                    + "\(whole.textFormatString()) from one process")
+            }
         }
-        print("\nafter the moves every count through the owners equals the one process's")
+        print("\nafter the moves (\(keys.count) contacts written during them, then to the one process too) every count through the owners "
+            + "equals the one process's")
     }
 
     /// Writes every customer (record, dimensions) into the reference store and its owner's.
