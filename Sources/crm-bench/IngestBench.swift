@@ -47,7 +47,7 @@ struct IngestBench: AsyncParsableCommand {
     @Flag(help: "Run each profiles process as its own crm-profiles executable (built beside this one), plaintext on loopback, instead of in this process.")
     var executables = false
 
-    @Option(help: "How each profiles process keeps its partitions: one-file (the default) or file-per-partition (a file per owned partition; docs/partitioning.md §2).")
+    @Option(help: "How each profiles process keeps its partitions: one-file (this bench's default, as its earlier figures were measured) or file-per-partition (a file per owned partition, a new store's default since 7 Dec; docs/partitioning.md §2, §3).")
     var storage = "one-file"
 
     @Option(help: "With --processes 2: how often each process asks the other for its business day (the gossip of docs/partitioning.md §2; production's default is 5,000 ms). Executables: their partitions.business_day_interval_ms (0: 3,600,000, one round at start); in process: the bench runs the rounds during the ingestion (0: none).")
