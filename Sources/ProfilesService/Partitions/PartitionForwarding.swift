@@ -156,9 +156,10 @@ struct PartitionForwarding: Sendable {
     /// A batch split by owner, and by partition file within this process: every event's fields
     /// are checked first (a bad one refuses the whole batch naming `events[i]` and nothing is
     /// written, as in one store), and with a file per partition every file's customers are
-    /// checked (existing; NORMAL for trades) before any file is written; then each part is stored;
-    /// the answer adds the parts' counts. A part that fails fails the call, with the other parts
-    /// stored: the client's retry stores the rest and counts those as duplicates
+    /// checked (existing; NORMAL for trades) before any of its files is written, while the other
+    /// owners' parts are already on their way (each owner checks its own); then each part is
+    /// stored; the answer adds the parts' counts. A part that fails fails the call, with the other
+    /// parts stored: the client's retry stores the rest and counts those as duplicates
     /// (docs/partitioning.md §4). Within one process that is left only to a customer whose status
     /// changes between the check and the write.
     private func batch<Request: IngestRequest>(
@@ -202,13 +203,21 @@ struct PartitionForwarding: Sendable {
                 }
             }
             let localParts = parts.compactMap { part in part.partition.map { ($0, part.positions) } }
-            if !localParts.isEmpty {
-                try await local.checkCustomers(localParts.map { partition, positions in
-                    (partition, positions, positions.map { request.events[$0].customerID })
-                }, trades: trades)
-            }
             let total = try await withThrowingTaskGroup(of: Crm_Profiles_V1_IngestResponse.self) { group in
-                for (owner, partition, part) in parts {
+                // Other owners' parts go first: each owner checks and stores its part while this
+                // process checks its own files' customers (which only this process's parts wait
+                // for; an owner's part never depended on them — a part that fails fails the call
+                // with the other parts stored, docs/partitioning.md §4). Waiting for the check
+                // before forwarding left the other owner idle for it: the forwarding hop's cost.
+                let ordered = parts.filter { $0.owner != routing.ownName } + parts.filter { $0.owner == routing.ownName }
+                var checked = localParts.isEmpty
+                for (owner, partition, part) in ordered {
+                    if owner == routing.ownName && !checked {
+                        try await local.checkCustomers(localParts.map { partition, positions in
+                            (partition, positions, positions.map { request.events[$0].customerID })
+                        }, trades: trades)
+                        checked = true
+                    }
                     let partPayload: Data
                     if part.count == request.events.count {
                         partPayload = payload
