@@ -102,12 +102,7 @@ final class PartitionMoves: Sendable {
     /// Drains the partition; also answers how many customers its file holds (for the audit trail).
     func drain(_ request: Crm_Profiles_V1_DrainPartitionRequest) async throws -> (Crm_Profiles_V1_DrainPartitionResponse, Int) {
         let partition = try checkedPartition(request.partition)
-        guard !request.toOwner.isEmpty else {
-            throw RPCError.invalidArgument(field: "to_owner", "required: the owner the partition is moved to (profiles-N or host:port)")
-        }
-        guard request.toOwner != routing.ownName else {
-            throw RPCError.invalidArgument(field: "to_owner", "is this process (\(routing.ownName)): a partition moves to another one")
-        }
+        try checkTarget(request.toOwner)
         let map = routing.map
         // A partition whose move committed but whose new owner lost its copy is still held here
         // (``ProfilesCores/releasing``): draining it again answers its file, to copy once more.
@@ -147,12 +142,7 @@ final class PartitionMoves: Sendable {
     /// Pins the partition's main part for a copy while it serves (``PartitionPins``).
     func prepare(_ request: Crm_Profiles_V1_PreparePartitionMoveRequest) async throws -> Crm_Profiles_V1_PreparePartitionMoveResponse {
         let partition = try checkedPartition(request.partition)
-        guard !request.toOwner.isEmpty else {
-            throw RPCError.invalidArgument(field: "to_owner", "required: the owner the partition is moved to (profiles-N or host:port)")
-        }
-        guard request.toOwner != routing.ownName else {
-            throw RPCError.invalidArgument(field: "to_owner", "is this process (\(routing.ownName)): a partition moves to another one")
-        }
+        try checkTarget(request.toOwner)
         guard cores.isSplit, let directory = cores.directory else {
             throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
                 + "(crm-profiles split-partitions)")
@@ -444,6 +434,16 @@ final class PartitionMoves: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The owner a drained or pinned partition goes to: named, and not this process.
+    private func checkTarget(_ owner: String) throws {
+        guard !owner.isEmpty else {
+            throw RPCError.invalidArgument(field: "to_owner", "required: the owner the partition is moved to (profiles-N or host:port)")
+        }
+        guard owner != routing.ownName else {
+            throw RPCError.invalidArgument(field: "to_owner", "is this process (\(routing.ownName)): a partition moves to another one")
+        }
+    }
 
     private func checkedPartition(_ number: UInt32) throws -> Int {
         let count = routing.map.partitioning.count
