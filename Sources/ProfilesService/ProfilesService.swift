@@ -78,15 +78,19 @@ public struct ProfilesService: CRMService {
         Self.samplePartitions(cores, routing, into: context.metrics)
     }
 
-    /// At each scrape: the partitions the map gives this process and those drained here for a
-    /// move. A partition drained for long is a move left half done (its customers are refused
-    /// until it is completed or resumed): alert `CRMPartitionDrained`.
+    /// At each scrape: the partitions the map gives this process, those drained here for a move,
+    /// and those pinned for one (PreparePartitionMove). A partition drained for long is a move left
+    /// half done (its customers are refused until it is completed or resumed): alert
+    /// `CRMPartitionDrained`; one pinned for long is a move prepared and never drained (its log
+    /// grows until the drain or a resume): alert `CRMPartitionPinned`.
     private static func samplePartitions(_ cores: ProfilesCores, _ routing: PartitionRouting, into metrics: ServiceMetrics) {
         let owned = metrics.gauge("crm_profiles_partitions_owned")
         let drained = metrics.gauge("crm_profiles_partitions_drained")
+        let prepared = metrics.gauge("crm_profiles_partitions_prepared")
         metrics.onScrape {
             owned.record(Double(routing.map.partitions(ownedBy: routing.ownName).partitions.count))
             drained.record(Double(cores.drained.count))
+            prepared.record(Double(cores.pins.pinned.count))
         }
     }
 

@@ -46,6 +46,7 @@ import Testing
         // One process without a map owns every partition; nothing is drained.
         #expect(Self.sample(text, "crm_profiles_partitions_owned{service=\"profiles\"}") ?? 0 >= 1)
         #expect(Self.sample(text, "crm_profiles_partitions_drained{service=\"profiles\"}") == 0)
+        #expect(Self.sample(text, "crm_profiles_partitions_prepared{service=\"profiles\"}") == 0)
         // No label carries a customer id.
         #expect(!text.contains("C1\""))
         #expect(text.contains("# TYPE crm_rpc_server_call_duration_seconds histogram"))
