@@ -286,6 +286,10 @@ final class ProfilesCores: BusinessDayKeeper {
         state.withLock { !($0.idleWaiters[partition] ?? []).isEmpty }
     }
 
+    /// Why a process keeping its partitions in one file refuses a move's steps.
+    static let movesNeedFiles = RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this "
+        + "store first (crm-profiles split-partitions)")
+
     static func moving(_ partition: Int, to owner: String) -> RPCError {
         RPCError(.unavailable, "partition \(partition) is being moved to \(owner) (drained here); retry shortly")
     }
@@ -301,10 +305,7 @@ final class ProfilesCores: BusinessDayKeeper {
     func drain(_ partition: Int, to owner: String, keepingTail: Bool = false) async throws
         -> (path: URL, customers: Int, tail: PartitionPins.Tail?)
     {
-        guard storage == .filePerPartition, let directory else {
-            throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
-                + "(crm-profiles split-partitions)")
-        }
+        guard storage == .filePerPartition, let directory else { throw Self.movesNeedFiles }
         let path = Self.file(of: partition, in: directory)
         let core: ProfilesCore? = try state.withLock { state in
             if state.releasing[partition] != nil { return nil }

@@ -42,11 +42,7 @@ enum PartitionFileCopy {
     /// Copies `source` (missing: as if empty — a log not written yet) to `destination`, synced;
     /// answers the copy's size and SHA-256.
     static func copy(_ source: URL, to destination: URL) throws -> (size: UInt64, sha256: String) {
-        let manager = FileManager.default
-        try? manager.removeItem(at: destination)
-        guard manager.createFile(atPath: destination.path, contents: nil), let output = FileHandle(forWritingAtPath: destination.path) else {
-            throw RPCError(.internal, "cannot create \(destination.path)")
-        }
+        let output = try newFile(at: destination)
         defer { try? output.close() }
         var hasher = PartitionFileHasher()
         if let input = FileHandle(forReadingAtPath: source.path) {
@@ -65,11 +61,7 @@ enum PartitionFileCopy {
     static func receive(into destination: URL, _ produce: (_ write: (Data) throws -> Void) async throws -> Void) async throws
         -> (size: UInt64, sha256: String)
     {
-        let manager = FileManager.default
-        try? manager.removeItem(at: destination)
-        guard manager.createFile(atPath: destination.path, contents: nil), let output = FileHandle(forWritingAtPath: destination.path) else {
-            throw RPCError(.internal, "cannot create \(destination.path)")
-        }
+        let output = try newFile(at: destination)
         var hasher = PartitionFileHasher()
         do {
             defer { try? output.close() }
@@ -79,10 +71,20 @@ enum PartitionFileCopy {
             }
             try output.synchronize()
         } catch {
-            try? manager.removeItem(at: destination)
+            try? FileManager.default.removeItem(at: destination)
             throw error
         }
         return hasher.finish()
+    }
+
+    /// An empty file at `destination` (one there is replaced), open for writing.
+    private static func newFile(at destination: URL) throws -> FileHandle {
+        let manager = FileManager.default
+        try? manager.removeItem(at: destination)
+        guard manager.createFile(atPath: destination.path, contents: nil), let output = FileHandle(forWritingAtPath: destination.path) else {
+            throw RPCError(.internal, "cannot create \(destination.path)")
+        }
+        return output
     }
 
     /// Sends the file at `path` from `offset` up to `limit` bytes (nil: its end) as chunks to `send`.

@@ -115,27 +115,19 @@ final class PartitionMoves: Sendable {
             try await self.store.write { db in
                 try PartitionMoveRecord.record(db, partition: partition, to: request.toOwner, at: Int64(Date().timeIntervalSince1970 * 1_000))
             }
-            if let tail {
-                self.logger.notice("partition drained: its tail is ready to be copied", metadata: [
-                    "partition": "\(partition)", "to": "\(request.toOwner)", "tail bytes": "\(tail.size)", "pinned bytes": "\(tail.preparedSize)",
-                ])
-                return (.with {
-                    $0.part = .tail
-                    $0.sizeBytes = tail.size
-                    $0.sha256 = tail.sha256
-                    $0.preparedSizeBytes = tail.preparedSize
-                    $0.preparedSha256 = tail.preparedSHA256
-                }, customers)
+            // The tail kept since a pin, or else the whole file: what the new owner copies next.
+            let copied = try tail.map { ($0.size, $0.sha256) } ?? PartitionFileCopy.fingerprint(of: path)
+            let answer = Crm_Profiles_V1_DrainPartitionResponse.with {
+                $0.part = tail == nil ? .whole : .tail
+                $0.sizeBytes = copied.0
+                $0.sha256 = copied.1
+                $0.preparedSizeBytes = tail?.preparedSize ?? 0
+                $0.preparedSha256 = tail?.preparedSHA256 ?? ""
             }
-            let fingerprint = try PartitionFileCopy.fingerprint(of: path)
-            self.logger.notice("partition drained: its file is ready to be copied", metadata: [
-                "partition": "\(partition)", "to": "\(request.toOwner)", "bytes": "\(fingerprint.size)", "sha256": "\(fingerprint.sha256)",
+            self.logger.notice("partition drained: its \(tail == nil ? "file" : "tail") is ready to be copied", metadata: [
+                "partition": "\(partition)", "to": "\(request.toOwner)", "bytes": "\(answer.sizeBytes)", "sha256": "\(answer.sha256)",
             ])
-            return (.with {
-                $0.part = .whole
-                $0.sizeBytes = fingerprint.size
-                $0.sha256 = fingerprint.sha256
-            }, customers)
+            return (answer, customers)
         }
     }
 
@@ -143,10 +135,7 @@ final class PartitionMoves: Sendable {
     func prepare(_ request: Crm_Profiles_V1_PreparePartitionMoveRequest) async throws -> Crm_Profiles_V1_PreparePartitionMoveResponse {
         let partition = try checkedPartition(request.partition)
         try checkTarget(request.toOwner)
-        guard cores.isSplit, let directory = cores.directory else {
-            throw RPCError(.failedPrecondition, "moving a partition needs partitions.storage file-per-partition; split this store first "
-                + "(crm-profiles split-partitions)")
-        }
+        guard cores.isSplit, let directory = cores.directory else { throw ProfilesCores.movesNeedFiles }
         return try await gate.run {
             guard let core = self.cores.core(for: partition) else {
                 throw RPCError(.failedPrecondition, "partition \(partition) is not served here (drained, or another owner's): prepare it at its "
