@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -107,6 +108,8 @@ public struct MatchingService: CRMService {
                      policy: .roles(MatchingRoles.headOffice, MatchingRoles.service, MatchingRoles.marketing), servesWhileStarting: true) { _, _ in
             Crm_Matching_V1_GetReplicaStatusResponse.with { $0.status = replica.status() }
         }
+        // Another group's replica asking for this group's part under another layout is refused.
+        if let groups { router.precede { context in try groups.checkExpectation(of: context) } }
     }
 
     public func backgroundServices() -> [any Service] {
@@ -156,6 +159,7 @@ public struct MatchingService: CRMService {
             "model_version": status.modelVersion,
             "profiles_snapshot_customers": "\(replica.feeds.withLock { $0.snapshotCustomers })",
             "group.dropped_customers": "\(replica.feeds.withLock { $0.droppedCustomers })",
+            "group.gained_partitions": replica.feeds.withLock { $0.gainedPartitions.isEmpty ? "none" : PartitionSet($0.gainedPartitions).description },
             "behaviour_applied": "\(replica.feeds.withLock { $0.behaviourApplied })",
             "ready": "\(status.ready)",
         ]) { $1 }

@@ -1,3 +1,4 @@
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMTestSupport
@@ -138,6 +139,146 @@ import Testing
         } throws: { error in
             (error as? RPCError)?.code == .unavailable && (error as? RPCError)?.message.contains("matching group 0") == true
         }
+    }
 
+    /// The groups changed by restarting each replica with a new topology, each on its own store:
+    /// group 0 gives partition 1 to group 1. Restarted first, replica 0 drops partition 1's
+    /// customers; while replica 1 still reads the old groups, every merged answer is refused as
+    /// retryable through either replica (each names the layout it holds), and so is a customer
+    /// asked of the replica that no longer (or not yet) holds them — never a list or a NOT_FOUND
+    /// from the wrong set of customers. Replica 1, restarted, copies partition 1 from profiles'
+    /// snapshot and its own feed and log (its change feed and event log read from the start), is not ready until
+    /// then, and afterwards every answer through either replica is the whole replica's again; the
+    /// decision replica 1 logged before the change is still in its log.
+    @Test func changingTheGroupsKeepsEachReplicasStore() async throws {
+        let workDir = FileManager.default.temporaryDirectory.appendingPathComponent("crm-matching-regroup-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDir) }
+        let profilesProcess = ServiceProcess(service: "profiles", workDir: workDir)
+        let productsProcess = ServiceProcess(service: "products", workDir: workDir)
+        let wholeProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-whole")
+        let firstProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-0")
+        let secondProcess = ServiceProcess(service: "matching", workDir: workDir, name: "matching-group-1")
+        defer { for process in [firstProcess, secondProcess, wholeProcess, productsProcess, profilesProcess] { _ = process.terminate() } }
+        // A file per partition (a new store's default): each group's replica follows its partitions' own feeds.
+        try await profilesProcess.start(arguments: ["--setting", "partitions.count=4"])
+        try await productsProcess.start()
+        let profiles = profilesProcess.adminClient(), products = productsProcess.adminClient()
+        defer { Task { for client in [profiles, products] { await client.close() } } }
+        try await PartitionedMatchingTests.addProducts(to: products)
+        let customers = (1...32).map { String(format: "R%06d", $0) }
+        try await PartitionedMatchingTests.loadCustomers(customers, into: profiles)
+        let partitioning = try Partitioning(count: 4)
+        func held(_ partitions: Set<Int>) -> Int { customers.filter { partitions.contains(partitioning.partition(of: $0)) }.count }
+        let inPartition = { (partition: Int) in customers.filter { partitioning.partition(of: $0) == partition } }
+        #expect((0..<4).allSatisfy { !inPartition($0).isEmpty })
+
+        let reservedFirst = try ReservedPort(), reservedSecond = try ReservedPort()
+        let first = "127.0.0.1:\(reservedFirst.port)", second = "127.0.0.1:\(reservedSecond.port)"
+        let feeds = ["profiles": profilesProcess.port, "products": productsProcess.port]
+        let settings = ["--setting", "feed.interval_ms=20", "--setting", "model.sync_seconds=1"]
+        try await wholeProcess.start(peers: feeds, arguments: ["--peer", "matching=\(first),\(second)"] + settings)
+        let whole = "127.0.0.1:\(wholeProcess.port)"
+        let topology = workDir.appendingPathComponent("topology.json")
+        func writeGroups(_ group0: String, _ group1: String) throws {
+            try Data("""
+            {"profiles": ["127.0.0.1:\(profilesProcess.port)"], "matching": ["\(whole)", "\(first)", "\(second)"],
+             "partitions": {"count": 4, "epoch": 1, "owners": {"profiles-0": "0-3"}},
+             "matching_groups": [{"partitions": "\(group0)", "replicas": ["\(first)"]}, {"partitions": "\(group1)", "replicas": ["\(second)"]}]}
+            """.utf8).write(to: topology)
+        }
+        let groupSettings = settings + ["--setting", "groups.topology=\(topology.path)"]
+        func startFirst() async throws {
+            try await firstProcess.start(port: reservedFirst.port, peers: feeds,
+                                         arguments: ["--peer", "matching=\(whole),\(second)"] + groupSettings + ["--setting", "groups.replica=\(first)"])
+        }
+        func startSecond() async throws {
+            try await secondProcess.start(port: reservedSecond.port, peers: feeds,
+                                          arguments: ["--peer", "matching=\(whole),\(first)"] + groupSettings + ["--setting", "groups.replica=\(second)"])
+        }
+        try writeGroups("0-1", "2-3")
+        reservedFirst.release()
+        try await startFirst()
+        reservedSecond.release()
+        try await startSecond()
+        let all = wholeProcess.adminClient()
+        defer { Task { await all.close() } }
+        func ready(_ process: ServiceProcess, holding count: Int, model: String) async throws -> [String: String] {
+            let client = process.adminClient()
+            defer { Task { await client.close() } }
+            var details: [String: String] = [:]
+            try await waitUntil(every: .milliseconds(20)) {
+                details = (try? await PartitionedMatchingTests.health(client)) ?? [:]
+                return details["ready"] == "true" && details["customers"] == "\(count)" && details["model_version"] == model
+            }
+            return details
+        }
+        let model = try PartitionedMatchingTests.model()
+        try await waitUntil(every: .milliseconds(20)) { (try? await PartitionedMatchingTests.health(all))?["customers"] == "\(customers.count)" }
+        _ = try await all.unary(Crm_Matching_V1_Matching.importModel, .with { $0.model = model })
+        let version = model.summary.version
+        _ = try await ready(firstProcess, holding: held([0, 1]), model: version)
+        _ = try await ready(secondProcess, holding: held([2, 3]), model: version)
+        let expected = try await PartitionedMatchingTests.answers(all, customers: customers)
+
+        // A decision logged by replica 1 (its customer, in partition 2), before the change.
+        let decided = try #require(inPartition(2).first)
+        let beforeClient = secondProcess.adminClient()
+        _ = try await beforeClient.unary(Crm_Matching_V1_Matching.decideSuitability, .with {
+            $0.customerID = decided; $0.productCode = "B001"; $0.orderID = "REGROUP-1"
+        })
+        await beforeClient.close()
+        let logged = try await all.unary(Crm_Matching_V1_Matching.listDecisions, .with { $0.orderID = "REGROUP-1" }).decisions
+        #expect(logged.count == 1 && logged.first?.customerID == decided)
+
+        // The new groups: partition 1 goes to group 1. Replica 0 restarts first and drops it.
+        try writeGroups("0", "1-3")
+        #expect(firstProcess.terminate() == 0)
+        try await startFirst()
+        let restartedFirst = try await ready(firstProcess, holding: held([0]), model: version)
+        #expect(restartedFirst["group.dropped_customers"] == "\(held([1]))" && restartedFirst["group.gained_partitions"] == "none", "\(restartedFirst)")
+        #expect(restartedFirst["group.partitions"] == "0 of 4")
+
+        // Two layouts at once: merged answers refused through either replica, naming the layouts.
+        let one = firstProcess.adminClient(), other = secondProcess.adminClient()
+        defer { Task { for client in [one, other] { await client.close() } } }
+        let list = Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = "B001"; $0.k = 10 }
+        for (client, words) in [(one, ["holds partitions 2-3 of 4", "expects its part for 1-3 of 4"]), (other, ["holds partitions 0 of 4", "for 0-1 of 4"])] {
+            await #expect {
+                _ = try await client.unary(Crm_Matching_V1_Matching.targetCustomers, list)
+            } throws: { error in
+                (error as? RPCError)?.code == .unavailable && words.allSatisfy { (error as? RPCError)?.message.contains($0) == true }
+            }
+        }
+        // A customer of partition 1 asked of either: the replica each sends it to does not hold it.
+        let moving = try #require(inPartition(1).first)
+        for client in [one, other] {
+            await #expect {
+                _ = try await client.unary(Crm_Matching_V1_Matching.recommendProducts, .with { $0.customerID = moving })
+            } throws: { error in
+                (error as? RPCError)?.code == .unavailable && (error as? RPCError)?.message.contains("does not hold") == true
+            }
+        }
+        // A customer both layouts place alike is answered as before, through either.
+        let staying = try #require(inPartition(0).first)
+        let wholeAnswer = try await all.unary(Crm_Matching_V1_Matching.recommendProducts, .with { $0.customerID = staying })
+        for client in [one, other] {
+            #expect(try await client.unary(Crm_Matching_V1_Matching.recommendProducts, .with { $0.customerID = staying }) == wholeAnswer)
+        }
+
+        // Replica 1 restarts with the new groups: partition 1 is copied from profiles, then it serves.
+        #expect(secondProcess.terminate() == 0)
+        try await startSecond()
+        let restartedSecond = try await ready(secondProcess, holding: held([1, 2, 3]), model: version)
+        #expect(restartedSecond["group.gained_partitions"] == "1" && restartedSecond["group.dropped_customers"] == "0", "\(restartedSecond)")
+        PartitionedMatchingTests.expectSame(try await PartitionedMatchingTests.answers(one, customers: customers), expected)
+        PartitionedMatchingTests.expectSame(try await PartitionedMatchingTests.answers(other, customers: customers), expected)
+        // Its decision log came through the change; the gained partition's feed is followed on.
+        #expect(try await all.unary(Crm_Matching_V1_Matching.listDecisions, .with { $0.orderID = "REGROUP-1" }).decisions == logged)
+        let added = try #require((33...400).lazy.map { String(format: "R%06d", $0) }.first { partitioning.partition(of: $0) == 1 })
+        let (upsert, assess) = PartitionedMatchingTests.customer(added, index: 3)
+        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.upsertCustomer, upsert)
+        _ = try await profiles.unary(Crm_Profiles_V1_Profiles.recordAssessment, assess)
+        _ = try await ready(secondProcess, holding: held([1, 2, 3]) + 1, model: version)
     }
 }

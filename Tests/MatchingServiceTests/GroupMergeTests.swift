@@ -82,42 +82,73 @@ import Testing
         }
     }
 
-    @Test func aGroupsReplicaKeepsOnlyItsCustomersAndRefusesAStoreLackingSome() async throws {
+    @Test func aGroupsReplicaKeepsOnlyItsCustomersAndReadsAgainThePartitionsItGains() async throws {
         let path = TestFiles.sqlitePath("crm-group-drop")
         let pool = try DatabasePool(path: path)
         try MatchingSchema.migrator.migrate(pool)
         let ids = (1...40).map { String(format: "C%05d", $0) }
+        // Cursors of two partitions' own feeds, of a whole process's feeds, and of products'.
+        let cursors: [String: UInt64] = ["profiles.p0000": 10, "events.p0000": 7, "profiles.p0002": 12, "events.p0002": 9,
+                                         "profiles.profiles-1": 5, "events.profiles-1": 4, "products": 3]
         try await pool.write { db in
             for id in ids {
                 try db.execute(sql: "INSERT INTO copy_customer (customer_id, customer) VALUES (?, ?)",
                                arguments: [id, try Crm_Profiles_V1_Customer.with { $0.customerID = id }.serializedBytes() as Data])
                 try db.execute(sql: "INSERT INTO snapshot (as_of, run, customer_id, dimensions) VALUES (?, 0, ?, ?)", arguments: [20_000, id, Data()])
             }
+            for (feed, position) in cursors { try CopyStore.setCursor(db, feed, position) }
+            try CopyStore.markCaughtUp(db, at: 1_000)
         }
         let layout = try MatchingGroups(partitioning: Partitioning(count: 4), groups: [
             .init(partitions: PartitionSet([0, 1]), replicas: ["a:1"]), .init(partitions: PartitionSet([2, 3]), replicas: ["b:1"]),
         ])
         let groups = try ReplicaGroups(layout: layout, replica: "a:1",
                                        matchingPeers: RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "b", port: 1)])))
-        // A store made before the groups held every customer: the group keeps its own.
-        let dropped = try await pool.write { db in try ReplicaLayout.adopt(db, groups: groups) }
+        func adopt(_ groups: ReplicaGroups?) async throws -> ReplicaLayout.Change {
+            try await pool.write { db in try ReplicaLayout.adopt(db, groups: groups) }
+        }
+        func stored(_ table: String) async throws -> [String] {
+            try await pool.read { db in try String.fetchAll(db, sql: "SELECT customer_id FROM \(table) ORDER BY customer_id") }
+        }
+        // A store made before the groups held every customer: the group keeps its own, reads nothing again.
+        let first = try await adopt(groups)
         let kept = ids.filter { layout.group(ofCustomer: $0) == 0 }
-        #expect(dropped == ids.count - kept.count && !kept.isEmpty && dropped > 0)
-        #expect(try await pool.read { db in try String.fetchAll(db, sql: "SELECT customer_id FROM copy_customer ORDER BY customer_id") } == kept)
-        #expect(try await pool.read { db in try String.fetchAll(db, sql: "SELECT customer_id FROM snapshot ORDER BY customer_id") } == kept)
+        #expect(first.dropped == ids.count - kept.count && !kept.isEmpty && first.dropped > 0 && first.gained.isEmpty)
+        #expect(try await stored("copy_customer") == kept)
+        #expect(try await stored("snapshot") == kept)
+        #expect(try await pool.read { db in try CopyStore.cursors(db) } == cursors)
         // The same group again: nothing more to drop.
-        #expect(try await pool.write { db in try ReplicaLayout.adopt(db, groups: groups) } == 0)
-        // Another group's customers, or every customer, were never copied into this store: refused.
+        #expect(try await adopt(groups) == ReplicaLayout.Change())
+
+        // Now in the other group: partitions 2-3 were never copied here. Their own feeds' cursors and
+        // a whole process's go (read again from the start, through the snapshot), partition 0's and
+        // products' stay; the month-end rows are forgotten and the copy is no longer caught up.
         let other = try ReplicaGroups(layout: layout, replica: "b:1",
                                       matchingPeers: RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "a", port: 1)])))
-        for refused in [other, nil] {
-            await #expect {
-                try await pool.write { db in _ = try ReplicaLayout.adopt(db, groups: refused) }
-            } throws: { error in
-                "\(error)".contains("partitions 0-1 of 4 only")
-            }
+        let moved = try await adopt(other)
+        #expect(moved == ReplicaLayout.Change(dropped: kept.count, gained: [2, 3]))
+        let (customersLeft, rowsLeft) = (try await stored("copy_customer"), try await stored("snapshot"))
+        #expect(customersLeft.isEmpty && rowsLeft.isEmpty)
+        #expect(try await pool.read { db in try CopyStore.cursors(db) } == ["profiles.p0000": 10, "events.p0000": 7, "products": 3])
+        #expect(try await pool.read { db in try CopyStore.caughtUpAt(db) } == nil)
+        // Every customer again (no group): partitions 0-1 gained, partition 0's cursors go too.
+        #expect(try await adopt(nil) == ReplicaLayout.Change(dropped: 0, gained: [0, 1]))
+        #expect(try await pool.read { db in try CopyStore.cursors(db) } == ["products": 3])
+        #expect(try await adopt(nil) == ReplicaLayout.Change())
+        // A group of another partition count than the store was made for: refused, naming both.
+        _ = try await adopt(groups)
+        let eight = try MatchingGroups(partitioning: Partitioning(count: 8), groups: [
+            .init(partitions: PartitionSet(0..<4), replicas: ["a:1"]), .init(partitions: PartitionSet(4..<8), replicas: ["b:1"]),
+        ])
+        let wider = try ReplicaGroups(layout: eight, replica: "a:1",
+                                      matchingPeers: RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "b", port: 1)])))
+        await #expect {
+            _ = try await adopt(wider)
+        } throws: { error in
+            "\(error)".contains("made for partitions 0-1 of 4") && "\(error)".contains("counts 8 partitions")
         }
         await groups.close()
         await other.close()
+        await wider.close()
     }
 }

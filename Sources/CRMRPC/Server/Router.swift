@@ -156,6 +156,20 @@ public struct Router: Sendable {
         }
     }
 
+    /// Runs `check` on the context of every call of every method registered so far, before the
+    /// method (its decoding, checks, audit and handler): a refusal that depends on how a call was
+    /// asked, whichever method it is (a matching replica refusing a part asked for another
+    /// layout of the groups). Register every method first.
+    public mutating func precede(every check: @escaping @Sendable (CallContext) throws -> Void) {
+        for (path, method) in methods {
+            let inner = method.invoke
+            methods[path] = Method(descriptor: method.descriptor) { payload, context, sink in
+                try check(context)
+                return try await inner(payload, context, sink)
+            }
+        }
+    }
+
     /// What a streaming interceptor does with one call of a server-streaming method: send the
     /// encoded messages itself through `sink` (merged from other processes' streams, say), or pass
     /// the call — or a request of its own, with a sink of its own — to `next`, the method as

@@ -41,12 +41,34 @@ enum CopyStore {
         )
     }
 
+    static func deleteCursor(_ db: Database, _ feed: String) throws {
+        try db.execute(sql: "DELETE FROM feed_cursor WHERE source = ?", arguments: [feed])
+    }
+
+    /// The owner part of a cursor of profiles' change feed or event log (``feed(_:owner:)``): ""
+    /// for a single process's, the owner or the partition (`p0007`) otherwise; nil for any
+    /// other cursor (products').
+    static func profilesOwner(ofCursor name: String) -> String? {
+        for source in [Source.profiles, Source.events] {
+            if name == source.rawValue { return "" }
+            let prefix = source.rawValue + "."
+            if name.hasPrefix(prefix) { return String(name.dropFirst(prefix.count)) }
+        }
+        return nil
+    }
+
     /// The `feed_cursor` row that records when the copy first read its feeds (profiles, the event log, products) to their end.
     private static let caughtUpKey = "caught_up_at"
 
     /// When the copy first read its feeds to their end (unix millis); nil while it never has.
     static func caughtUpAt(_ db: Database) throws -> Int64? {
         try Int64.fetchOne(db, sql: "SELECT position FROM feed_cursor WHERE source = ?", arguments: [caughtUpKey])
+    }
+
+    /// The copy no longer holds all it should (its group gained partitions): it becomes ready
+    /// again only once every feed is read to its end.
+    static func forgetCaughtUp(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM feed_cursor WHERE source = ?", arguments: [caughtUpKey])
     }
 
     static func markCaughtUp(_ db: Database, at millis: Int64) throws {

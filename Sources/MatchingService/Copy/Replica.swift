@@ -1,4 +1,5 @@
 import CRMHeap
+import CRMPartitions
 import CRMProtos
 import CRMRPC
 import CRMStore
@@ -46,6 +47,9 @@ final class Replica: Sendable {
         var snapshotCustomers = 0
         /// Customers of other matching groups dropped from the store at start.
         var droppedCustomers = 0
+        /// Partitions this replica's group holds that its store had not copied, read from the
+        /// start since this start (``ReplicaLayout``).
+        var gainedPartitions: [Int] = []
         /// The model version whose background scoring pass has ended, and the business day it
         /// scored for (scores move with the day: behaviour windows slide).
         var warmedModel: String?
@@ -76,8 +80,11 @@ final class Replica: Sendable {
     /// refused (``ReplicaLayout``).
     func load() async throws {
         let groups = self.groups
-        let dropped = try await database.write { db in try ReplicaLayout.adopt(db, groups: groups) }
-        if dropped > 0 { feeds.withLock { $0.droppedCustomers = dropped } }
+        let change = try await database.write { db in try ReplicaLayout.adopt(db, groups: groups) }
+        feeds.withLock {
+            $0.droppedCustomers = change.dropped
+            $0.gainedPartitions = change.gained
+        }
         let now = currentUnixMillis()
         let (loaded, cursors, scorer, purchases, caughtUpBefore) = try await database.read { db
             -> (ReplicaMemory, [String: UInt64], Scorer?, Int, Bool) in
@@ -87,7 +94,10 @@ final class Replica: Sendable {
             // The behaviour that can still count from now on, and every product's sales.
             let catalogue = fresh.catalog
             let grouped = try BehaviourStore.byCustomer(db, reaching: now) { catalogue[$0]?.family }
-            for id in grouped.keys.sorted() {
+            // A group's replica keeps the views and contacts of customers it dropped, and every
+            // customer's orders: only its own customers' behaviour gets a row (each behaviour
+            // event makes one), so other groups' customers are neither counted nor held here.
+            for id in grouped.keys.sorted() where self.holds(customerID: id) {
                 for event in grouped[id] ?? [] { fresh.applyBehaviour(event, customerID: id) }
             }
             fresh.behaviour.compact()
@@ -105,6 +115,8 @@ final class Replica: Sendable {
         _ = crm_heap_trim()
         if caughtUpBefore {
             readiness.markReady()
+        } else if !change.gained.isEmpty {
+            readiness.notReady(because: "copying the customers of partitions \(PartitionSet(change.gained)) from profiles: this replica's matching group holds them now")
         } else {
             readiness.notReady(because: "reading profiles and products for the first time")
         }
@@ -238,7 +250,8 @@ final class Replica: Sendable {
                     memory.applyProduct(product)
                 case .order(let order)?:
                     guard let event = BehaviourStore.event(of: order, family: family[order.productCode] ?? nil) else { continue }
-                    memory.applyBehaviour(event, customerID: order.customerID)
+                    // Every order counts in its product's sales; only the group's own customers' orders in their behaviour.
+                    if holds(customerID: order.customerID) { memory.applyBehaviour(event, customerID: order.customerID) }
                     if event.kind == .subscription { memory.applySale(product: order.productCode, at: event.at) }
                 default:
                     continue

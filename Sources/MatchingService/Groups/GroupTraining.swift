@@ -127,8 +127,8 @@ struct GroupParts: Sendable {
     /// The other groups' sellable cells per month, added up (each fetches its month-ends first).
     func prepare(_ months: [BusinessMonth]) async throws -> [BusinessMonth: Int] {
         let request = Crm_Matching_V1_GroupTrainingMonthsRequest.with { $0.months = months.map(\.description) }
-        let answers = try await groups.askOthers { client in
-            try await client.unary(Crm_Matching_V1_Matching.prepareGroupTraining, request, options: Self.options)
+        let answers = try await groups.askOthers(Self.options) { client, options in
+            try await client.unary(Crm_Matching_V1_Matching.prepareGroupTraining, request, options: options)
         }
         var cells: [BusinessMonth: Int] = [:]
         for answer in answers {
@@ -143,8 +143,8 @@ struct GroupParts: Sendable {
     /// The other groups' purchases as choices, per month (each group's in purchase order).
     func choices(_ months: [BusinessMonth]) async throws -> [BusinessMonth: [ModelTrainer.ChoiceRecord]] {
         let request = Crm_Matching_V1_GroupChoicesRequest.with { $0.months = months.map(\.description) }
-        let answers = try await groups.askOthers { client in
-            try await client.serverStreaming(Crm_Matching_V1_Matching.streamGroupChoices, request, options: Self.options).collect()
+        let answers = try await groups.askOthers(Self.options) { client, options in
+            try await client.serverStreaming(Crm_Matching_V1_Matching.streamGroupChoices, request, options: options).collect()
         }
         var records: [BusinessMonth: [ModelTrainer.ChoiceRecord]] = [:]
         for choice in answers.joined() {
@@ -164,9 +164,9 @@ struct GroupParts: Sendable {
             $0.seed = seed
             $0.choice = .with { $0.productWeights = weights; $0.choice = choiceMessage }
         }
-        return try await groups.askOthers { client in
+        return try await groups.askOthers(Self.options) { client, options in
             var rows: [PartRow] = []
-            for try await row in try await client.serverStreaming(Crm_Matching_V1_Matching.streamGroupRows, request, options: Self.options) {
+            for try await row in try await client.serverStreaming(Crm_Matching_V1_Matching.streamGroupRows, request, options: options) {
                 rows.append(PartRow(customerID: row.customerID, family: Int(row.family), label: row.label, weight: row.weight, features: row.features))
             }
             return rows
@@ -182,8 +182,8 @@ struct GroupParts: Sendable {
             $0.top = UInt32(top)
             $0.model = model
         }
-        return try await groups.askOthers { client in
-            try await client.unary(Crm_Matching_V1_Matching.evaluateGroup, request, options: Self.options)
+        return try await groups.askOthers(Self.options) { client, options in
+            try await client.unary(Crm_Matching_V1_Matching.evaluateGroup, request, options: options)
         }
     }
 

@@ -31,6 +31,15 @@ final class ReplicaGroups: Sendable {
         let index: Int
         let partitions: PartitionSet
         let client: RPCClient
+        /// What this replica's topology says the group holds (``ReplicaGroups/expectsKey``).
+        let expectation: String
+
+        /// `options` naming the partitions this replica expects the group's answer to cover.
+        func expecting(_ options: CallOptions) -> CallOptions {
+            var options = options
+            options.metadata.append(MetadataEntry(ReplicaGroups.expectsKey, expectation))
+            return options
+        }
     }
 
     let layout: MatchingGroups
@@ -45,6 +54,12 @@ final class ReplicaGroups: Sendable {
     /// Metadata on a group-local TargetCustomers: the group's top this many, without reasons (a
     /// campaign's list, up to its size rather than TargetCustomers' `k`).
     static let limitKey = "crm-group-limit"
+    /// Metadata on every part asked of another group: the partitions (`0-7 of 16`) the asking
+    /// replica's topology gives that group. A replica whose own group holds others refuses the
+    /// call (``checkExpectation(of:)``): while a new `matching_groups` rolls out, replicas read two
+    /// layouts, and a part answered for another set of customers would count some twice, or
+    /// miss some, in a list that looks complete.
+    static let expectsKey = "crm-group-expects"
     /// How long another group may take to answer its part.
     static let timeout = CallOptions.timeout(.seconds(30))
 
@@ -69,7 +84,8 @@ final class ReplicaGroups: Sendable {
                 return parsed
             }
             // Another group that is down fails the call at once (UNAVAILABLE), not at its deadline.
-            others.append(OtherGroup(index: index, partitions: group.partitions, client: peers.among(endpoints, waitsForReady: false)))
+            others.append(OtherGroup(index: index, partitions: group.partitions, client: peers.among(endpoints, waitsForReady: false),
+                                     expectation: Self.describe(group.partitions.description, count: layout.partitioning.count)))
         }
         self.others = others
     }
@@ -114,9 +130,18 @@ final class ReplicaGroups: Sendable {
 
     /// A call about one customer of another group, answered there for the same caller; nil when
     /// this replica answers it (``forwarding(customerID:context:)``).
+    ///
+    /// Another group's replica asking about a customer this replica's group does not hold (the two
+    /// read different `matching_groups` while a new one rolls out) is refused as retryable, not
+    /// answered NOT_FOUND from a copy that never had the customer.
     func forwarded<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: UnaryMethod<Request, Response>, _ request: Request, about customerID: String, context: CallContext
     ) async throws -> Response? {
+        if Self.isGroupLocal(context), !customerID.isEmpty, !holds(customerID: customerID) {
+            throw RPCError(.unavailable, "customer \(customerID) is in partition \(layout.partitioning.partition(of: customerID)), which this replica's "
+                           + "matching group (partitions \(ownPartitions) of \(layout.partitioning.count)) does not hold: the asking replica reads "
+                           + "other matching_groups (a new topology is rolling out); retry shortly")
+        }
         guard let group = forwarding(customerID: customerID, context: context) else { return nil }
         return try await group.unary(method, request, options: options(forCallerOf: context))
     }
@@ -141,13 +166,15 @@ final class ReplicaGroups: Sendable {
     }
 
     /// Each other group's answer, asked at once; the first failure fails the whole (a partial
-    /// target list would look complete), as UNAVAILABLE naming the group.
-    func askOthers<Answer: Sendable>(_ ask: @escaping @Sendable (RPCClient) async throws -> Answer) async throws -> [Answer] {
+    /// target list would look complete), as UNAVAILABLE naming the group. `ask` gets the group's
+    /// client and the options to call it with: `options` naming what the group should hold.
+    func askOthers<Answer: Sendable>(_ options: CallOptions,
+                                     _ ask: @escaping @Sendable (RPCClient, CallOptions) async throws -> Answer) async throws -> [Answer] {
         try await withThrowingTaskGroup(of: (Int, Answer).self) { tasks in
             for (position, group) in others.enumerated() {
                 tasks.addTask {
                     do {
-                        return (position, try await ask(group.client))
+                        return (position, try await ask(group.client, group.expecting(options)))
                     } catch let error as RPCError where error.code != .unavailable && error.code != .deadlineExceeded {
                         throw error
                     } catch {
@@ -159,6 +186,22 @@ final class ReplicaGroups: Sendable {
             for try await answer in tasks { answers.append(answer) }
             return answers.sorted { $0.0 < $1.0 }.map(\.1)
         }
+    }
+
+    /// Refuses, as retryable, a part asked by a replica whose topology gives this replica's group
+    /// other partitions than its own (``expectsKey``); a call naming no expectation passes.
+    func checkExpectation(of context: CallContext) throws {
+        guard let expected = context.metadataValue(Self.expectsKey) else { return }
+        let own = Self.describe(ownPartitions, count: layout.partitioning.count)
+        guard expected != own else { return }
+        throw RPCError(.unavailable, "this matching replica's group holds partitions \(own), and the asking replica expects its part for \(expected): "
+                       + "the two read different matching_groups (a new topology is rolling out); retry once every replica runs with it")
+    }
+
+    /// A group's partitions as the expectation names them: `0-7 of 16` (`all of 16` for a
+    /// replica in no group).
+    static func describe(_ partitions: String, count: Int) -> String {
+        "\(partitions) of \(count)"
     }
 
     /// This replica's partitions as numbers (empty: every partition).
@@ -174,7 +217,7 @@ final class ReplicaGroups: Sendable {
     var details: [String: String] {
         [
             "group": own.map(String.init) ?? "none",
-            "group.partitions": "\(ownPartitions) of \(layout.partitioning.count)",
+            "group.partitions": Self.describe(ownPartitions, count: layout.partitioning.count),
             "groups": "\(layout.groups.count)",
         ]
     }

@@ -61,8 +61,7 @@ struct CampaignHandlers: Sendable {
             response.report = try await store.report(campaign, eligibleCustomers: eligible)
             // In a matching group: the baseline counts every group's untargeted eligible customers.
             if let groups = replica.groups, groups.merges(context) {
-                let options = groups.options(forCallerOf: context)
-                let others = try await groups.askOthers { group in
+                let others = try await groups.askOthers(groups.options(forCallerOf: context)) { group, options in
                     do {
                         return try await group.unary(Crm_Matching_V1_Matching.getCampaignReport, request, options: options).report
                     } catch let error as RPCError where error.code == .notFound {

@@ -21,8 +21,7 @@ struct TargetingHandlers: Sendable {
             guard !request.productCode.isEmpty else { throw RPCError.invalidArgument(field: "product_code", "is required") }
             var (_, customers, _) = try ranked(productCode: request.productCode, limit: nil, explain: 0)
             if let groups = replica.groups, groups.merges(context) {
-                let options = groups.options(forCallerOf: context)
-                let others = try await groups.askOthers { group in
+                let others = try await groups.askOthers(groups.options(forCallerOf: context)) { group, options in
                     try await group.serverStreaming(Crm_Matching_V1_Matching.streamTargetCustomers, request, options: options).collect()
                 }
                 customers = GroupMerge.targets([customers] + others, limit: nil)
@@ -66,8 +65,7 @@ struct TargetingHandlers: Sendable {
             $0.customers = customers
         }
         guard let groups = replica.groups, groups.merges(context) else { return own }
-        let options = groups.options(forCallerOf: context)
-        let others = try await groups.askOthers { group in
+        let others = try await groups.askOthers(groups.options(forCallerOf: context)) { group, options in
             try await group.unary(Crm_Matching_V1_Matching.targetCustomers, request, options: options)
         }
         return try GroupMerge.targets([own] + others, k: k)
@@ -78,9 +76,8 @@ struct TargetingHandlers: Sendable {
     func rankedEverywhere(productCode: String, limit: Int, context: CallContext) async throws -> ([Crm_Matching_V1_TargetCustomer], String) {
         let (_, own, version) = try ranked(productCode: productCode, limit: limit, explain: 0)
         guard let groups = replica.groups, groups.merges(context) else { return (own, version) }
-        let options = groups.options(forCallerOf: context, limit: limit)
         let request = Crm_Matching_V1_TargetCustomersRequest.with { $0.productCode = productCode }
-        let others = try await groups.askOthers { group in
+        let others = try await groups.askOthers(groups.options(forCallerOf: context, limit: limit)) { group, options in
             try await group.unary(Crm_Matching_V1_Matching.targetCustomers, request, options: options)
         }
         try GroupMerge.sameModel([version] + others.map(\.modelVersion))
