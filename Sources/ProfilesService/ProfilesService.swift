@@ -57,7 +57,13 @@ public struct ProfilesService: CRMService {
         let digest = try SettingsDigest(partitioning: ownSettings.partitioning, assessmentValidityYears: ownSettings.assessmentValidityYears,
                                         classification: classification)
         self.schema = ProfileRules.schema(classifier: classifier)
-        let placement = try PartitionRouting.Placement(settings: ownSettings)
+        let pushed = try context.database.read { db in try PushedMapRecord.read(db) }
+        let placement = try PartitionRouting.Placement(settings: ownSettings, pushed: pushed)
+        if let behind = placement.fileBehind {
+            context.logger.notice("routing by the partition map pushed with ReloadPartitionMap: the topology file's is older", metadata: [
+                "epoch": "\(placement.map.epoch)", "file_epoch": "\(behind)",
+            ])
+        }
         let storage = try PartitionStorage.resolve(ownSettings.storage, store: context.database, storePath: storePath)
         context.logger.info("partition storage", metadata: ["storage": "\(storage.storage.rawValue)", "by": "\(storage.reason)"])
         self.cores = try ProfilesCores.open(storage: storage.storage, store: context.database, storePath: storePath,

@@ -73,8 +73,19 @@ struct PartitionsCommand: AsyncParsableCommand {
             try (data + Data("\n".utf8)).write(to: url, options: .atomic)
         }
 
-        /// ReloadPartitionMap on every process, `first` ones first; true when every one serves by `epoch`.
-        func reloadEverywhere(expecting epoch: UInt64, first: [String]) async -> Bool {
+        /// ReloadPartitionMap on every process, `first` ones first; true when every one serves by
+        /// `epoch`. `pushing`: each is given this map itself rather than re-reading its own file.
+        func reloadEverywhere(expecting epoch: UInt64, first: [String], pushing pushed: PartitionMap? = nil) async -> Bool {
+            let request = Crm_Profiles_V1_ReloadPartitionMapRequest.with { request in
+                guard let pushed else { return }
+                request.map = .with { map in
+                    map.count = UInt32(pushed.partitioning.count)
+                    map.epoch = pushed.epoch
+                    map.owners = pushed.owners.keys.sorted().map { name in
+                        .with { $0.name = name; $0.partitions = pushed.owners[name]?.description ?? "" }
+                    }
+                }
+            }
             let processes = everyProcess.sorted { lhs, rhs in
                 (first.firstIndex(of: lhs.name) ?? first.count) < (first.firstIndex(of: rhs.name) ?? first.count)
             }
@@ -83,7 +94,7 @@ struct PartitionsCommand: AsyncParsableCommand {
                 do {
                     let client = try client(process.endpoint)
                     defer { Task { await client.close() } }
-                    let answer = try await client.unary(Profiles.reloadPartitionMap, Crm_Profiles_V1_ReloadPartitionMapRequest())
+                    let answer = try await client.unary(Profiles.reloadPartitionMap, request)
                     let changes = [answer.opened.isEmpty ? nil : "opened \(answer.opened)", answer.released.isEmpty ? nil : "released \(answer.released)"]
                         .compactMap { $0 }.joined(separator: ", ")
                     print("\(process.name) (\(process.endpoint)): map epoch \(answer.epoch), owns \(answer.partitions.isEmpty ? "none" : answer.partitions)"
@@ -111,7 +122,7 @@ struct PartitionsCommand: AsyncParsableCommand {
             its new owner with the next epoch, and every profiles process re-reads it. The partition is refused for the \
             drain, the tail and the reload, not for the whole file's copy (--whole: drain first, then copy the file whole). Every step may be repeated after a failure: run the same command again. With --no-commit the \
             map is not written (a Kubernetes ConfigMap is changed by kubectl): the new partitions object is printed, and \
-            `crmctl partitions reload --epoch N` finishes the move once every process sees it.
+            `crmctl partitions reload --epoch N --push`, given the new topology, finishes the move at once.
             """
         )
 
@@ -170,7 +181,8 @@ struct PartitionsCommand: AsyncParsableCommand {
             if committed {
                 print("the map (epoch \(next.epoch)) gives partition \(partition) to \(to) already")
             } else if noCommit {
-                print("not committed: set the topology's partitions object to the following, then run crmctl partitions reload --epoch \(next.epoch)")
+                print("not committed: set the topology's partitions object to the following, then run crmctl partitions reload --epoch \(next.epoch) "
+                      + "--push with that topology")
                 print(String(decoding: next.json, as: UTF8.self))
                 return
             } else {
@@ -224,14 +236,19 @@ struct PartitionsCommand: AsyncParsableCommand {
 
         @Option(help: "The epoch every process must reach; retried every second until --wait-seconds.") var epoch: UInt64?
         @Option(help: "How long to keep retrying processes behind --epoch.") var waitSeconds: Int = 120
+        @Flag(help: "Give every process this command's topology map itself (--topology), so none waits for its own copy of the file (a Kubernetes ConfigMap reaches pods up to a minute late); each keeps it across restarts.")
+        var push = false
         @OptionGroup var cluster: ClusterOptions
 
         func run() async throws {
             let cluster = try Cluster(self.cluster)
             let epoch = self.epoch ?? cluster.map.epoch
+            if push, epoch != cluster.map.epoch {
+                throw CRMCtlError("--push gives the processes \(cluster.path)'s map, of epoch \(cluster.map.epoch), not --epoch \(epoch)")
+            }
             let until = Date().addingTimeInterval(TimeInterval(waitSeconds))
             while true {
-                if await cluster.reloadEverywhere(expecting: epoch, first: []) { return }
+                if await cluster.reloadEverywhere(expecting: epoch, first: [], pushing: push ? cluster.map : nil) { return }
                 guard Date() < until else { throw ExitCode(1) }
                 try await Task.sleep(for: .seconds(1))
             }

@@ -407,6 +407,83 @@ import Testing
         }
     }
 
+    /// A move finished by pushing the new map (`crmctl partitions reload --push`) while the
+    /// processes' own topology file still holds the old one, as a pod's copy of a ConfigMap lags:
+    /// both route by the pushed map at once; a pushed map that names a process the file does not
+    /// list, or that is malformed, is refused naming the field; both processes restarted before the
+    /// file changes still route by the pushed map (kept in each store), and the moved customer is
+    /// served at the new owner; once the file holds the map, a reload from it changes nothing.
+    @Test func aPushedMapIsServedAtOnceAndOutlivesARestartBeforeTheFileHoldsIt() async throws {
+        try await Self.withTwoOwners { workDir, topology, owners in
+            var clients = owners.map { $0.adminClient() }
+            let customer = try Self.customerOfTheMovingPartition("PUSH")
+            try await Self.upsert(customer, through: clients[0])
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("push-1", customer)] })
+            _ = try await Self.drainAndAdopt(clients)
+            let moved = try topologyMap(topology).moving(Self.moving, to: "profiles-1")
+
+            // Refused before anything changes: an owner the file does not list; a partition owned twice.
+            func pushing(_ owners: [(String, String)], epoch: UInt64 = 2) -> Crm_Profiles_V1_ReloadPartitionMapRequest {
+                .with { $0.map = .with { map in
+                    map.count = UInt32(Self.count); map.epoch = epoch
+                    map.owners = owners.map { owner in .with { $0.name = owner.0; $0.partitions = owner.1 } }
+                } }
+            }
+            let unknown = await statusOf {
+                _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, pushing([("profiles-0", "0"), ("profiles-7", "1-3")]))
+            }
+            #expect(unknown?.code == .failedPrecondition && unknown?.fieldViolations.map(\.field) == ["map.owners"]
+                    && unknown?.message.contains("profiles-7") == true, "\(String(describing: unknown))")
+            let twice = await statusOf {
+                _ = try await clients[1].unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, pushing([("profiles-0", "0-1"), ("profiles-1", "1-3")]))
+            }
+            #expect(twice?.code == .invalidArgument && twice?.fieldViolations.map(\.field) == ["map.owners"], "\(String(describing: twice))")
+            for client in clients {
+                #expect(try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 1)
+            }
+
+            // The operator's copy of the topology holds the new map; the processes' file does not.
+            let operatorTopology = workDir.appendingPathComponent("operator-topology.json")
+            try FileManager.default.copyItem(at: topology.url, to: operatorTopology)
+            try writeMap(moved, into: operatorTopology)
+            let push = try CommandProcess(ServiceProcess.binaryDir.appendingPathComponent("crmctl"), [
+                "partitions", "reload", "--epoch", "2", "--push", "--wait-seconds", "0", "--topology", operatorTopology.path, "--data-dir", workDir.path,
+            ], workDir: workDir, name: "push")
+            #expect(await push.exit() == 0, "\(push.standardOutput)\(push.standardError)")
+            #expect(try topologyMap(topology).epoch == 1)
+            for client in clients {
+                #expect(try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 2)
+            }
+            #expect(try await clients[0].unary(Crm_Profiles_V1_Profiles.getCustomer, .with { $0.customerID = customer }).customer.customerID == customer)
+
+            // Both restarted while the file still says epoch 1: each routes by the map it was pushed.
+            // (Each on its port: the other's clients, and the file, keep naming it there.)
+            for place in owners.indices {
+                await clients[place].close()
+                let port = owners[place].port
+                _ = owners[place].terminate()
+                try await owners[place].start(port: port, arguments: topology.ownerArguments(place) + Self.files)
+                clients[place] = owners[place].adminClient()
+            }
+            for client in clients {
+                #expect(try await client.unary(Crm_Profiles_V1_Profiles.getPartitionMap, .init()).epoch == 2)
+            }
+            _ = try await clients[0].unary(Crm_Profiles_V1_Profiles.ingestTrades, .with { $0.events = [Self.trade("push-2", customer)] })
+            let events = try await clients[1].serverStreaming(Crm_Profiles_V1_Profiles.streamEvents, .with {
+                $0.partition = .with { $0.number = UInt32(Self.moving) }
+            }).collect()
+            #expect(events.map(\.trade.idempotencyKey) == ["push-1", "push-2"])
+
+            // The file catches up: reading it changes nothing.
+            try writeMap(moved, into: topology.url)
+            for client in clients {
+                let answer = try await client.unary(Crm_Profiles_V1_Profiles.reloadPartitionMap, .init())
+                #expect(answer.epoch == 2 && answer.opened.isEmpty, "\(answer)")
+            }
+            for client in clients { await client.close() }
+        }
+    }
+
     /// The setting that makes a profiles process keep a file per partition (what moves need).
     static let files = ["--setting", "partitions.storage=file-per-partition"]
 
@@ -453,9 +530,13 @@ import Testing
     }
 
     private func writeMap(_ map: PartitionMap, into topology: OwnersTopology) throws {
-        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: topology.url)) as? [String: Any])
+        try writeMap(map, into: topology.url)
+    }
+
+    private func writeMap(_ map: PartitionMap, into url: URL) throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         object["partitions"] = try JSONSerialization.jsonObject(with: map.json)
-        try JSONSerialization.data(withJSONObject: object).write(to: topology.url, options: .atomic)
+        try JSONSerialization.data(withJSONObject: object).write(to: url, options: .atomic)
     }
 
     private static func trade(_ key: String, _ customer: String) -> Crm_Profiles_V1_TradeEvent {

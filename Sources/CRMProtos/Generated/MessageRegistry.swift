@@ -243,6 +243,7 @@ public enum CRMMessageRegistry {
             Crm_Profiles_V1_PreparePartitionMoveResponse.self,
             Crm_Profiles_V1_ProductHolding.self,
             Crm_Profiles_V1_ProductViewEvent.self,
+            Crm_Profiles_V1_PushedPartitionMap.self,
             Crm_Profiles_V1_ReadPartitionFileRequest.self,
             Crm_Profiles_V1_RebuildDimensionsRequest.self,
             Crm_Profiles_V1_RebuildDimensionsResponse.self,

@@ -621,7 +621,15 @@ extension Crm_Profiles_V1_ResumePartitionResponse: FieldChecked {
 }
 
 extension Crm_Profiles_V1_ReloadPartitionMapRequest: FieldChecked {
-    public func checkFields(_ problems: inout FieldProblems) {}
+    public func checkFields(_ problems: inout FieldProblems) {
+        if hasMap { problems.enter("map"); map.checkFields(&problems); problems.leave() }
+    }
+}
+
+extension Crm_Profiles_V1_PushedPartitionMap: FieldChecked {
+    public func checkFields(_ problems: inout FieldProblems) {
+        for (index, value) in owners.enumerated() { problems.enter("owners", index: index); value.checkFields(&problems); problems.leave() }
+    }
 }
 
 extension Crm_Profiles_V1_ReloadPartitionMapResponse: FieldChecked {

@@ -3164,6 +3164,46 @@ public nonisolated struct Crm_Profiles_V1_ReloadPartitionMapRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Unset: the process reads the map from its topology file's `partitions` object. Set: this map,
+  /// taken at once instead of waiting for the file to change (under Kubernetes the mounted
+  /// ConfigMap reaches each pod up to about a minute after it is applied, and the moved partition
+  /// is refused until its new owner routes by the new map). It is checked as the file's would be,
+  /// and every owner it names must be among the topology file's profiles processes (owners'
+  /// endpoints stay the file's). The process keeps it in its store: at its next start it routes by
+  /// the newer of that map and the file's, so a restart before the file catches up does not go
+  /// back to the old owners. Give the same map to every profiles process, and put it in the
+  /// topology file too.
+  public var map: Crm_Profiles_V1_PushedPartitionMap {
+    get {_map ?? Crm_Profiles_V1_PushedPartitionMap()}
+    set {_map = newValue}
+  }
+  /// Returns true if `map` has been explicitly set.
+  public var hasMap: Bool {self._map != nil}
+  /// Clears the value of `map`. Subsequent reads from it will return its default value.
+  public mutating func clearMap() {self._map = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _map: Crm_Profiles_V1_PushedPartitionMap? = nil
+}
+
+/// A partition map as the topology file's `partitions` object holds it.
+public nonisolated struct Crm_Profiles_V1_PushedPartitionMap: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// P: must be the firm's
+  public var count: UInt32 = 0
+
+  /// newer than the map in force (the same epoch: the same map)
+  public var epoch: UInt64 = 0
+
+  /// name and partitions of each owner (endpoint ignored); every partition exactly once
+  public var owners: [Crm_Profiles_V1_PartitionOwner] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -7278,18 +7318,73 @@ nonisolated extension Crm_Profiles_V1_ResumePartitionResponse: SwiftProtobuf.Mes
 
 nonisolated extension Crm_Profiles_V1_ReloadPartitionMapRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReloadPartitionMapRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}map\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._map) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._map {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Crm_Profiles_V1_ReloadPartitionMapRequest, rhs: Crm_Profiles_V1_ReloadPartitionMapRequest) -> Bool {
+    if lhs._map != rhs._map {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Crm_Profiles_V1_PushedPartitionMap: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PushedPartitionMap"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}count\0\u{1}epoch\0\u{1}owners\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.epoch) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.owners) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 1)
+    }
+    if self.epoch != 0 {
+      try visitor.visitSingularUInt64Field(value: self.epoch, fieldNumber: 2)
+    }
+    if !self.owners.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.owners, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Crm_Profiles_V1_PushedPartitionMap, rhs: Crm_Profiles_V1_PushedPartitionMap) -> Bool {
+    if lhs.count != rhs.count {return false}
+    if lhs.epoch != rhs.epoch {return false}
+    if lhs.owners != rhs.owners {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

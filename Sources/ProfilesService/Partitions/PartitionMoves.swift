@@ -89,10 +89,10 @@ final class PartitionMoves: Sendable {
             CallAudit.current?.aggregate(rule: "partition \(request.partition) served again (move cancelled)", count: 0)
             return answer
         }
-        router.unary(Profiles.reloadPartitionMap, policy: operators, audit: .declaredByHandler) { _, _ in
-            let answer = try await self.reload()
-            CallAudit.current?.aggregate(rule: "partition map epoch \(answer.epoch): opened \(answer.opened.isEmpty ? "none" : answer.opened), "
-                + "released \(answer.released.isEmpty ? "none" : answer.released)", count: 0)
+        router.unary(Profiles.reloadPartitionMap, policy: operators, audit: .declaredByHandler) { request, _ in
+            let answer = try await self.reload(pushing: request.hasMap ? try Self.map(of: request.map) : nil)
+            CallAudit.current?.aggregate(rule: "partition map epoch \(answer.epoch)\(request.hasMap ? " (pushed)" : ""): opened "
+                + "\(answer.opened.isEmpty ? "none" : answer.opened), released \(answer.released.isEmpty ? "none" : answer.released)", count: 0)
             return answer
         }
     }
@@ -301,25 +301,43 @@ final class PartitionMoves: Sendable {
     /// it gives elsewhere once their new owner serves them (``releaseServed()``). Checked whole before anything changes: a map that gives
     /// this process a partition it holds no copy of, or takes one it has not drained, is refused
     /// and the map in force stays.
-    func reload() async throws -> Crm_Profiles_V1_ReloadPartitionMapResponse {
+    ///
+    /// `pushed` (ReloadPartitionMap's `map`) is taken instead of the file's, checked the same way
+    /// and against the file's list of processes, and kept in the store before it is routed by
+    /// (``PushedMapRecord``), so a restart before the file holds it routes by it too.
+    func reload(pushing pushed: PartitionMap? = nil) async throws -> Crm_Profiles_V1_ReloadPartitionMapResponse {
         try await gate.run {
             let current = self.routing.map
             let next: PartitionMap
-            do {
-                next = try self.routing.readMap()
-            } catch {
-                throw RPCError(.failedPrecondition, "the partition map cannot be read: \(error)")
+            let source = pushed == nil ? "the topology's map" : "the pushed map"
+            if let pushed {
+                guard self.routing.mapped else {
+                    throw RPCError(.failedPrecondition, "this process has no partitions.topology: it owns every partition, and no map can move them")
+                }
+                let unknown = self.routing.unknownOwners(in: pushed)
+                guard unknown.isEmpty else {
+                    throw RPCError(.failedPrecondition, "the pushed map names \(unknown.joined(separator: ", ")), which this process's topology file "
+                        + "does not list among the profiles processes: add them to the file first",
+                        fieldViolations: [FieldViolation(field: "map.owners", description: "not among the topology's profiles processes")])
+                }
+                next = pushed
+            } else {
+                do {
+                    next = try self.routing.readMap()
+                } catch {
+                    throw RPCError(.failedPrecondition, "the partition map cannot be read: \(error)")
+                }
             }
             let own = self.routing.ownName
             guard next.partitioning == current.partitioning else {
-                throw RPCError(.failedPrecondition, "the topology's map has \(next.partitioning.count) partitions, this firm \(current.partitioning.count)")
+                throw RPCError(.failedPrecondition, "\(source) has \(next.partitioning.count) partitions, this firm \(current.partitioning.count)")
             }
             guard next.epoch >= current.epoch else {
-                throw RPCError(.failedPrecondition, "the topology's map has epoch \(next.epoch), older than the map in force (\(current.epoch))")
+                throw RPCError(.failedPrecondition, "\(source) has epoch \(next.epoch), older than the map in force (\(current.epoch))")
             }
             guard next.epoch > current.epoch else {
                 guard next == current else {
-                    throw RPCError(.failedPrecondition, "the topology's map changes owners without a new epoch (\(next.epoch)): every change "
+                    throw RPCError(.failedPrecondition, "\(source) changes owners without a new epoch (\(next.epoch)): every change "
                         + "of owners needs the next epoch")
                 }
                 return Self.answer(current, own: own, opened: [], released: await self.releaseServed())
@@ -340,6 +358,9 @@ final class PartitionMoves: Sendable {
             let opening = try self.openCopies(of: gained, epoch: next.epoch)
             let day = self.cores.businessDay
             if day > 0 { _ = try? await self.cores.adopt(day, from: "the partition files of this process") }
+            if let pushed {
+                try await self.store.write { db in try PushedMapRecord.save(db, pushed, at: Int64(Date().timeIntervalSince1970 * 1_000)) }
+            }
             self.routing.adopt(next)
             // The files given away are kept until their new owners serve them: a new owner that
             // lost its staged copy (restarted before the map changed) can still be given the file.
@@ -411,6 +432,31 @@ final class PartitionMoves: Sendable {
             }
         }
         return released
+    }
+
+    /// ReloadPartitionMap's `map` as a ``PartitionMap``; INVALID_ARGUMENT naming the field that is wrong.
+    static func map(of pushed: Crm_Profiles_V1_PushedPartitionMap) throws -> PartitionMap {
+        let partitioning: Partitioning
+        do {
+            partitioning = try Partitioning(count: Int(pushed.count))
+        } catch {
+            throw RPCError.invalidArgument(field: "map.count", "\(error)")
+        }
+        var owners: [String: PartitionSet] = [:]
+        for (index, owner) in pushed.owners.enumerated() {
+            guard !owner.name.isEmpty else { throw RPCError.invalidArgument(field: "map.owners[\(index)].name", "is required") }
+            guard owners[owner.name] == nil else { throw RPCError.invalidArgument(field: "map.owners[\(index)].name", "\(owner.name) is named twice") }
+            do {
+                owners[owner.name] = try PartitionSet(parsing: owner.partitions, in: partitioning)
+            } catch {
+                throw RPCError.invalidArgument(field: "map.owners[\(index)].partitions", "\(error)")
+            }
+        }
+        do {
+            return try PartitionMap(partitioning: partitioning, epoch: pushed.epoch, owners: owners)
+        } catch {
+            throw RPCError.invalidArgument(field: "map.owners", "\(error)")
+        }
     }
 
     private static func answer(_ map: PartitionMap, own: String, opened: [Int], released: [Int]) -> Crm_Profiles_V1_ReloadPartitionMapResponse {

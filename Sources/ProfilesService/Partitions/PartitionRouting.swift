@@ -55,11 +55,15 @@ final class PartitionRouting: Sendable {
         let ownName: String
         /// Whether the map is the topology file's (else one process owns every partition for good).
         let fromTopology: Bool
+        /// The epoch of the topology file's map when a newer pushed map is routed by instead.
+        let fileBehind: UInt64?
 
         /// The partitions `ownName` owns, ascending.
         var owned: [Int] { map.partitions(ownedBy: ownName).partitions.sorted() }
 
-        init(settings: ProfilesSettings) throws {
+        /// `pushed`: the map last given by ReloadPartitionMap (``PushedMapRecord``), routed by
+        /// when it is newer than the file's.
+        init(settings: ProfilesSettings, pushed: PartitionMap? = nil) throws {
             let partitioning = settings.partitioning
             let topology: PartitionTopology?
             if let path = settings.topologyPath {
@@ -67,7 +71,11 @@ final class PartitionRouting: Sendable {
             } else {
                 topology = nil
             }
-            if let map = topology?.map {
+            if let file = topology?.map {
+                // A map pushed since the file was last written (its copy in a pod lags the ConfigMap).
+                let newer = pushed.flatMap { $0.partitioning == file.partitioning && $0.epoch > file.epoch ? $0 : nil }
+                let map = newer ?? file
+                self.fileBehind = newer == nil ? nil : file.epoch
                 guard map.partitioning == partitioning else {
                     throw ConfigurationError("the partition map in \(settings.topologyPath ?? "") has \(map.partitioning.count) partitions, "
                         + "but partitions.count is \(partitioning.count)")
@@ -89,6 +97,7 @@ final class PartitionRouting: Sendable {
                 self.map = PartitionMap.single(own, partitioning: partitioning)
                 self.ownName = own
                 self.fromTopology = false
+                self.fileBehind = nil
             }
         }
     }
@@ -131,6 +140,13 @@ final class PartitionRouting: Sendable {
     /// Routes by `map` from now on (a move's new map, once this process's files match it).
     func adopt(_ map: PartitionMap) {
         current.withLock { $0 = Ownership(map: map, ownName: ownName) }
+    }
+
+    /// The owners `map` names that the topology file does not list among the profiles processes
+    /// (a pushed map must name only processes this one can reach).
+    func unknownOwners(in map: PartitionMap) -> [String] {
+        let known = endpoints(in: map)
+        return map.owners.keys.filter { known[$0] == nil }.sorted()
     }
 
     /// The map the topology file holds now (what ``adopt(_:)`` is given after a move).

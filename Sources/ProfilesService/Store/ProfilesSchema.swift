@@ -139,6 +139,11 @@ enum ProfilesSchema {
                 table.column("drained_at", .integer).notNull()  // unix millis
             }
         }
+        // The partition map last pushed with ReloadPartitionMap (PushedMapRecord): routed by at
+        // start while the topology file is older.
+        migrator.registerMigration("v8-partition-map-pushed") { db in
+            try PushedMapRecord.migrate(db)
+        }
         return migrator
     }
 }

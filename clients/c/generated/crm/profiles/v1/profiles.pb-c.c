@@ -3862,6 +3862,51 @@ void   crm__profiles__v1__reload_partition_map_request__free_unpacked
   assert(message->base.descriptor == &crm__profiles__v1__reload_partition_map_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   crm__profiles__v1__pushed_partition_map__init
+                     (Crm__Profiles__V1__PushedPartitionMap         *message)
+{
+  static const Crm__Profiles__V1__PushedPartitionMap init_value = CRM__PROFILES__V1__PUSHED_PARTITION_MAP__INIT;
+  *message = init_value;
+}
+size_t crm__profiles__v1__pushed_partition_map__get_packed_size
+                     (const Crm__Profiles__V1__PushedPartitionMap *message)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__pushed_partition_map__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t crm__profiles__v1__pushed_partition_map__pack
+                     (const Crm__Profiles__V1__PushedPartitionMap *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__pushed_partition_map__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t crm__profiles__v1__pushed_partition_map__pack_to_buffer
+                     (const Crm__Profiles__V1__PushedPartitionMap *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &crm__profiles__v1__pushed_partition_map__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Crm__Profiles__V1__PushedPartitionMap *
+       crm__profiles__v1__pushed_partition_map__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Crm__Profiles__V1__PushedPartitionMap *)
+     protobuf_c_message_unpack (&crm__profiles__v1__pushed_partition_map__descriptor,
+                                allocator, len, data);
+}
+void   crm__profiles__v1__pushed_partition_map__free_unpacked
+                     (Crm__Profiles__V1__PushedPartitionMap *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &crm__profiles__v1__pushed_partition_map__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   crm__profiles__v1__reload_partition_map_response__init
                      (Crm__Profiles__V1__ReloadPartitionMapResponse         *message)
 {
@@ -9970,9 +10015,29 @@ const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_response__d
   (ProtobufCMessageInit) crm__profiles__v1__resume_partition_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define crm__profiles__v1__reload_partition_map_request__field_descriptors NULL
-#define crm__profiles__v1__reload_partition_map_request__field_indices_by_name NULL
-#define crm__profiles__v1__reload_partition_map_request__number_ranges NULL
+static const ProtobufCFieldDescriptor crm__profiles__v1__reload_partition_map_request__field_descriptors[1] =
+{
+  {
+    "map",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__ReloadPartitionMapRequest, map),
+    &crm__profiles__v1__pushed_partition_map__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__reload_partition_map_request__field_indices_by_name[] = {
+  0,   /* field[0] = map */
+};
+static const ProtobufCIntRange crm__profiles__v1__reload_partition_map_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -9981,11 +10046,75 @@ const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_request
   "Crm__Profiles__V1__ReloadPartitionMapRequest",
   "crm.profiles.v1",
   sizeof(Crm__Profiles__V1__ReloadPartitionMapRequest),
-  0,
+  1,
   crm__profiles__v1__reload_partition_map_request__field_descriptors,
   crm__profiles__v1__reload_partition_map_request__field_indices_by_name,
-  0,  crm__profiles__v1__reload_partition_map_request__number_ranges,
+  1,  crm__profiles__v1__reload_partition_map_request__number_ranges,
   (ProtobufCMessageInit) crm__profiles__v1__reload_partition_map_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor crm__profiles__v1__pushed_partition_map__field_descriptors[3] =
+{
+  {
+    "count",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PushedPartitionMap, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "epoch",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Crm__Profiles__V1__PushedPartitionMap, epoch),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "owners",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Crm__Profiles__V1__PushedPartitionMap, n_owners),
+    offsetof(Crm__Profiles__V1__PushedPartitionMap, owners),
+    &crm__profiles__v1__partition_owner__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned crm__profiles__v1__pushed_partition_map__field_indices_by_name[] = {
+  0,   /* field[0] = count */
+  1,   /* field[1] = epoch */
+  2,   /* field[2] = owners */
+};
+static const ProtobufCIntRange crm__profiles__v1__pushed_partition_map__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor crm__profiles__v1__pushed_partition_map__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "crm.profiles.v1.PushedPartitionMap",
+  "PushedPartitionMap",
+  "Crm__Profiles__V1__PushedPartitionMap",
+  "crm.profiles.v1",
+  sizeof(Crm__Profiles__V1__PushedPartitionMap),
+  3,
+  crm__profiles__v1__pushed_partition_map__field_descriptors,
+  crm__profiles__v1__pushed_partition_map__field_indices_by_name,
+  1,  crm__profiles__v1__pushed_partition_map__number_ranges,
+  (ProtobufCMessageInit) crm__profiles__v1__pushed_partition_map__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor crm__profiles__v1__reload_partition_map_response__field_descriptors[4] =

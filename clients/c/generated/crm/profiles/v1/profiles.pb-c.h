@@ -106,6 +106,7 @@ typedef struct Crm__Profiles__V1__AdoptPartitionResponse Crm__Profiles__V1__Adop
 typedef struct Crm__Profiles__V1__ResumePartitionRequest Crm__Profiles__V1__ResumePartitionRequest;
 typedef struct Crm__Profiles__V1__ResumePartitionResponse Crm__Profiles__V1__ResumePartitionResponse;
 typedef struct Crm__Profiles__V1__ReloadPartitionMapRequest Crm__Profiles__V1__ReloadPartitionMapRequest;
+typedef struct Crm__Profiles__V1__PushedPartitionMap Crm__Profiles__V1__PushedPartitionMap;
 typedef struct Crm__Profiles__V1__ReloadPartitionMapResponse Crm__Profiles__V1__ReloadPartitionMapResponse;
 
 
@@ -1932,10 +1933,47 @@ struct  Crm__Profiles__V1__ResumePartitionResponse
 struct  Crm__Profiles__V1__ReloadPartitionMapRequest
 {
   ProtobufCMessage base;
+  /*
+   * Unset: the process reads the map from its topology file's `partitions` object. Set: this map,
+   * taken at once instead of waiting for the file to change (under Kubernetes the mounted
+   * ConfigMap reaches each pod up to about a minute after it is applied, and the moved partition
+   * is refused until its new owner routes by the new map). It is checked as the file's would be,
+   * and every owner it names must be among the topology file's profiles processes (owners'
+   * endpoints stay the file's). The process keeps it in its store: at its next start it routes by
+   * the newer of that map and the file's, so a restart before the file catches up does not go
+   * back to the old owners. Give the same map to every profiles process, and put it in the
+   * topology file too.
+   */
+  Crm__Profiles__V1__PushedPartitionMap *map;
 };
 #define CRM__PROFILES__V1__RELOAD_PARTITION_MAP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__reload_partition_map_request__descriptor) \
-     }
+    , NULL }
+
+
+/*
+ * A partition map as the topology file's `partitions` object holds it.
+ */
+struct  Crm__Profiles__V1__PushedPartitionMap
+{
+  ProtobufCMessage base;
+  /*
+   * P: must be the firm's
+   */
+  uint32_t count;
+  /*
+   * newer than the map in force (the same epoch: the same map)
+   */
+  uint64_t epoch;
+  /*
+   * name and partitions of each owner (endpoint ignored); every partition exactly once
+   */
+  size_t n_owners;
+  Crm__Profiles__V1__PartitionOwner **owners;
+};
+#define CRM__PROFILES__V1__PUSHED_PARTITION_MAP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&crm__profiles__v1__pushed_partition_map__descriptor) \
+    , 0, 0, 0,NULL }
 
 
 struct  Crm__Profiles__V1__ReloadPartitionMapResponse
@@ -3593,6 +3631,25 @@ Crm__Profiles__V1__ReloadPartitionMapRequest *
 void   crm__profiles__v1__reload_partition_map_request__free_unpacked
                      (Crm__Profiles__V1__ReloadPartitionMapRequest *message,
                       ProtobufCAllocator *allocator);
+/* Crm__Profiles__V1__PushedPartitionMap methods */
+void   crm__profiles__v1__pushed_partition_map__init
+                     (Crm__Profiles__V1__PushedPartitionMap         *message);
+size_t crm__profiles__v1__pushed_partition_map__get_packed_size
+                     (const Crm__Profiles__V1__PushedPartitionMap   *message);
+size_t crm__profiles__v1__pushed_partition_map__pack
+                     (const Crm__Profiles__V1__PushedPartitionMap   *message,
+                      uint8_t             *out);
+size_t crm__profiles__v1__pushed_partition_map__pack_to_buffer
+                     (const Crm__Profiles__V1__PushedPartitionMap   *message,
+                      ProtobufCBuffer     *buffer);
+Crm__Profiles__V1__PushedPartitionMap *
+       crm__profiles__v1__pushed_partition_map__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   crm__profiles__v1__pushed_partition_map__free_unpacked
+                     (Crm__Profiles__V1__PushedPartitionMap *message,
+                      ProtobufCAllocator *allocator);
 /* Crm__Profiles__V1__ReloadPartitionMapResponse methods */
 void   crm__profiles__v1__reload_partition_map_response__init
                      (Crm__Profiles__V1__ReloadPartitionMapResponse         *message);
@@ -3883,6 +3940,9 @@ typedef void (*Crm__Profiles__V1__ResumePartitionResponse_Closure)
                   void *closure_data);
 typedef void (*Crm__Profiles__V1__ReloadPartitionMapRequest_Closure)
                  (const Crm__Profiles__V1__ReloadPartitionMapRequest *message,
+                  void *closure_data);
+typedef void (*Crm__Profiles__V1__PushedPartitionMap_Closure)
+                 (const Crm__Profiles__V1__PushedPartitionMap *message,
                   void *closure_data);
 typedef void (*Crm__Profiles__V1__ReloadPartitionMapResponse_Closure)
                  (const Crm__Profiles__V1__ReloadPartitionMapResponse *message,
@@ -4334,6 +4394,7 @@ extern const ProtobufCMessageDescriptor crm__profiles__v1__adopt_partition_respo
 extern const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_request__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__resume_partition_response__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_request__descriptor;
+extern const ProtobufCMessageDescriptor crm__profiles__v1__pushed_partition_map__descriptor;
 extern const ProtobufCMessageDescriptor crm__profiles__v1__reload_partition_map_response__descriptor;
 extern const ProtobufCServiceDescriptor crm__profiles__v1__profiles__descriptor;
 
