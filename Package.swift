@@ -170,7 +170,7 @@ let package = Package(
         .target(name: "CRMProfilesClient", dependencies: ["CRMRPC", "CRMProtos", "CRMPartitions", "CRMServiceHost",
                                                           .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: strictSettings),
         .target(name: "ProfilesService", dependencies: serviceDependencies + [
-            "CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions", .product(name: "Crypto", package: "swift-crypto"),
+            "CRMAudit", "CRMRules", "CustomerDimensions", "CRMPartitions", "CRMProfilesClient", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strictSettings),
         .target(name: "ProductsService", dependencies: serviceDependencies + [
             "CRMRules", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),

@@ -142,10 +142,11 @@ public enum ProfilesOwners {
     /// what a partition's feeds are re-pointed by after a move.
     public static func partitionMap(of answer: Crm_Profiles_V1_GetPartitionMapResponse) throws(PartitioningError) -> PartitionMap {
         guard answer.hash == "fnv1a64" else { throw PartitioningError("partition function \(answer.hash) is not known") }
-        let partitioning = try Partitioning(count: Int(answer.count))
-        var owners: [String: PartitionSet] = [:]
-        for owner in answer.owners { owners[owner.name] = try PartitionSet(parsing: owner.partitions, in: partitioning) }
-        return try PartitionMap(partitioning: partitioning, epoch: answer.epoch, owners: owners)
+        do {
+            return try PartitionMapWire.map(count: answer.count, epoch: answer.epoch, owners: answer.owners)
+        } catch {
+            throw PartitioningError("\(error.field): \(error.reason)")
+        }
     }
 
     /// `owners` with one ``PartitionFeedRoutes`` shared by those that read a partition's own feeds,

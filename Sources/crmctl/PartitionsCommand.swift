@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRMPartitions
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import Foundation
@@ -81,9 +82,7 @@ struct PartitionsCommand: AsyncParsableCommand {
                 request.map = .with { map in
                     map.count = UInt32(pushed.partitioning.count)
                     map.epoch = pushed.epoch
-                    map.owners = pushed.owners.keys.sorted().map { name in
-                        .with { $0.name = name; $0.partitions = pushed.owners[name]?.description ?? "" }
-                    }
+                    map.owners = PartitionMapWire.owners(of: pushed)
                 }
             }
             let processes = everyProcess.sorted { lhs, rhs in

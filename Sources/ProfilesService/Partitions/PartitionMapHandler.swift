@@ -1,4 +1,5 @@
 import CRMPartitions
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import CustomerDimensions
@@ -37,13 +38,7 @@ struct PartitionMapHandler: Sendable {
             $0.answeredBy = routing.ownName
             $0.settingsDigest = routing.settingsDigest.value
             if let date = BusinessDayText.date(businessDay) { $0.businessDay = date }
-            $0.owners = map.owners.keys.sorted().map { name in
-                Crm_Profiles_V1_PartitionOwner.with {
-                    $0.name = name
-                    $0.endpoint = endpoints[name] ?? ""
-                    $0.partitions = map.partitions(ownedBy: name).description
-                }
-            }
+            $0.owners = PartitionMapWire.owners(of: map, endpoints: endpoints)
         }
     }
 }

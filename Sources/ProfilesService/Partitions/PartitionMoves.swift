@@ -1,4 +1,5 @@
 import CRMPartitions
+import CRMProfilesClient
 import CRMProtos
 import CRMRPC
 import CRMServiceHost
@@ -436,26 +437,10 @@ final class PartitionMoves: Sendable {
 
     /// ReloadPartitionMap's `map` as a ``PartitionMap``; INVALID_ARGUMENT naming the field that is wrong.
     static func map(of pushed: Crm_Profiles_V1_PushedPartitionMap) throws -> PartitionMap {
-        let partitioning: Partitioning
         do {
-            partitioning = try Partitioning(count: Int(pushed.count))
+            return try PartitionMapWire.map(count: pushed.count, epoch: pushed.epoch, owners: pushed.owners)
         } catch {
-            throw RPCError.invalidArgument(field: "map.count", "\(error)")
-        }
-        var owners: [String: PartitionSet] = [:]
-        for (index, owner) in pushed.owners.enumerated() {
-            guard !owner.name.isEmpty else { throw RPCError.invalidArgument(field: "map.owners[\(index)].name", "is required") }
-            guard owners[owner.name] == nil else { throw RPCError.invalidArgument(field: "map.owners[\(index)].name", "\(owner.name) is named twice") }
-            do {
-                owners[owner.name] = try PartitionSet(parsing: owner.partitions, in: partitioning)
-            } catch {
-                throw RPCError.invalidArgument(field: "map.owners[\(index)].partitions", "\(error)")
-            }
-        }
-        do {
-            return try PartitionMap(partitioning: partitioning, epoch: pushed.epoch, owners: owners)
-        } catch {
-            throw RPCError.invalidArgument(field: "map.owners", "\(error)")
+            throw RPCError.invalidArgument(field: "map.\(error.field)", error.reason)
         }
     }
 
