@@ -240,7 +240,9 @@ import Testing
     @Test func aManagersWorkbenchCreditsOnlyItsManager() async throws {
         let harness = try await Self.seeded()
         let profiles = try await SalesAccessTests.profilesWithTwoBooks()
-        let orders = harness.orderHandlers(gate: FixedGate(.match), access: SalesAccess(profiles: profiles.peerClient(token: "service")))
+        // Profiles stays up throughout: a client with no deadline, so a machine that stalls the test
+        // cannot turn the book check into UNAVAILABLE (SalesAccessTests covers profiles going away).
+        let orders = harness.orderHandlers(gate: FixedGate(.match), access: SalesAccess(profiles: profiles.client(token: "service")))
         let manager = Principal(name: "manager:M1", roles: ["workbench"], attributes: ["manager_id": "M1"])
         var order = ProductsHarness.order("O1")
         order.managerID = ""
