@@ -130,6 +130,13 @@ for service in ["profiles", "products", "matching", "compensation"]:
         resources = c.get("resources", {})
         if "memory" not in resources.get("requests", {}) or "memory" not in resources.get("limits", {}):
             problems.append(f"{service}/{c['name']}: needs a memory request and limit")
+        if service == "profiles":
+            # Profiles schedules its files' updaters for the cores it counts on: its CPU request,
+            # not the node's cores (docs/partitioning.md §3, "The cores a process counts on").
+            cores = [e for e in c.get("env", []) if e["name"] == "CRM_PROFILES_CORES"]
+            field = cores[0].get("valueFrom", {}).get("resourceFieldRef", {}) if cores else {}
+            if field.get("resource") != "requests.cpu" or field.get("containerName") != c["name"] or "cpu" not in resources.get("requests", {}):
+                problems.append(f"{service}/{c['name']}: CRM_PROFILES_CORES must come from the container's own requests.cpu")
         mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
         if "/var/lib/crm" not in mounts or mounts["/var/lib/crm"]["name"] != "data":
             problems.append(f"{service}/{c['name']}: the data volume must be mounted at /var/lib/crm")

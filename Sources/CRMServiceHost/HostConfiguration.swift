@@ -2,6 +2,7 @@ import CRMAudit
 import CRMRPC
 import Foundation
 import Logging
+import NIOCore
 
 /// The configuration file's shape (services/<name>/config.json).
 public struct HostConfigurationFile: Codable, Sendable {
@@ -40,6 +41,8 @@ public struct HostConfigurationFile: Codable, Sendable {
     /// `http/protobuf` (default) or `http/json`.
     public var otlpEndpoint: String?
     public var otlpProtocol: String?
+    /// The cores the process counts on for its own parallel work (``HostConfiguration/cores``).
+    public var cores: Int?
     /// The audit trail: `{"enabled": true, "retentionDays": 1826}` (the defaults).
     public var audit: AuditSettings?
     /// Which kinds of personal data each role sees unmasked: `{"roles": {"workbench": ["name", "phone"]}}`.
@@ -102,6 +105,18 @@ public struct HostConfiguration: Sendable {
     public var audit = AuditSettings()
     /// How answers mask personal data, by the caller's roles.
     public var privacy = PrivacyPolicy.standard
+    /// How many cores the process counts on for the parallel work it schedules itself: profiles'
+    /// updaters folding partition files at once and the slices of a fold, matching's training
+    /// workers and scans. The default is what the process may run on — its CPU affinity and, in a
+    /// container, its cgroup's CPU quota (`System.coreCount`) — not the machine's count, which a
+    /// pod without a CPU limit sees whole however many pods share the node; such a pod is given its
+    /// CPU request (`--cores`, `CRM_<SERVICE>_CORES`, the file's `cores`): processes sharing cores
+    /// that each schedule work for all of them only take turns on them at a cost (BENCHMARKS.md,
+    /// "Two owners sharing two cores").
+    public var cores: Int = HostConfiguration.coresAvailable
+
+    /// The cores this process may run on (affinity and cgroup quota), at least one.
+    public static var coresAvailable: Int { max(1, System.coreCount) }
 
     /// What the server decides callers by: the tokens, certificate names and rate limits above.
     public var credentials: ServerCredentials {
@@ -251,6 +266,10 @@ public struct HostConfiguration: Sendable {
             otlpProtocol: otlpProtocol
         )
         configuration.audit = audit
+        if let cores = try options.cores ?? envInt("CORES") ?? file.cores {
+            guard (1...1024).contains(cores) else { throw ConfigurationError("cores \(cores) is not a whole number in 1...1024") }
+            configuration.cores = cores
+        }
         func apply(_ privacy: HostConfigurationFile.PrivacyFile?) {
             for (role, kinds) in privacy?.roles ?? [:] {
                 configuration.privacy.visibleByRole[role] = Set(kinds)

@@ -76,6 +76,9 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "http/protobuf (default) or http/json: how spans are sent to --otlp-endpoint.")
     public var otlpProtocol: String?
 
+    @Option(help: "The cores this process counts on for its own parallel work (updaters, training, scans); default: the cores it may run on (its CPU affinity and cgroup quota). Under Kubernetes, the pod's CPU request.")
+    public var cores: Int?
+
     public init() {}
 }
 

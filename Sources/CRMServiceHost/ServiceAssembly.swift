@@ -113,6 +113,7 @@ public struct ServiceAssembly<S: CRMService>: Sendable {
                 var details = await service.healthDetails()
                 details["database"] = databasePath
                 details["uptime_seconds"] = "\((ContinuousClock.now - started).components.seconds)"
+                details["cores"] = "\(configuration.cores)"
                 return details
             }
         )

@@ -33,7 +33,7 @@ public final class InProcessService<S: CRMService>: Sendable {
     }
 
     /// Starts `S` over the store at `databasePath` with the given tokens, settings, rate limits and peers (the
-    /// caller's to close). `runBackground` false leaves out the background work (feed followers,
+    /// caller's to close); `cores` the process counts on (nil: what it may run on). `runBackground` false leaves out the background work (feed followers,
     /// updaters) so a test drives it itself; what handlers depend on always runs.
     public static func start(
         databasePath: String,
@@ -43,7 +43,8 @@ public final class InProcessService<S: CRMService>: Sendable {
         runBackground: Bool = false,
         audit: AuditSettings = AuditSettings(),
         rateLimits: RateLimits = .unlimited,
-        peerToken: String? = nil
+        peerToken: String? = nil,
+        cores: Int? = nil
     ) async throws -> InProcessService<S> {
         // Plaintext on loopback, said explicitly: the services' own tests are about their handlers;
         // TLS is tested in CRMRPCTests and with the real executables in IntegrationTests.
@@ -54,6 +55,7 @@ public final class InProcessService<S: CRMService>: Sendable {
         configuration.audit = audit
         configuration.rateLimits = rateLimits
         configuration.peerToken = peerToken
+        if let cores { configuration.cores = cores }
         // Tests read statuses, not a line per call.
         configuration.callLogEvery = 0
         let logger = Logger(label: "crm.\(S.name).test")

@@ -50,7 +50,7 @@ public struct MatchingService: CRMService {
                                              replica: settings.groupsReplica ?? "\(context.configuration.host):\(context.configuration.port)",
                                              matchingPeers: context.peers["matching"])
         self.replica = Replica(database: context.database, rules: SuitabilityRules(assessmentValidityYears: settings.assessmentValidityYears),
-                               groups: groups)
+                               groups: groups, cores: context.configuration.cores)
         self.campaigns = CampaignStore(database: context.database)
         self.decisions = DecisionLog(database: context.database)
         self.profilesFollowers = ProfilesCopyFollowers(

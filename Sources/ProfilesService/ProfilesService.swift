@@ -67,7 +67,8 @@ public struct ProfilesService: CRMService {
         let storage = try PartitionStorage.resolve(ownSettings.storage, store: context.database, storePath: storePath)
         context.logger.info("partition storage", metadata: ["storage": "\(storage.storage.rawValue)", "by": "\(storage.reason)"])
         self.cores = try ProfilesCores.open(storage: storage.storage, store: context.database, storePath: storePath,
-                                            owned: placement.owned, classifier: classifier, schema: schema, logger: context.logger)
+                                            owned: placement.owned, classifier: classifier, schema: schema, logger: context.logger,
+                                            cores: context.configuration.cores)
         self.segments = SegmentStore(database: context.database)
         self.routing = try PartitionRouting(settings: ownSettings, placement: placement, settingsDigest: digest, businessDay: cores,
                                             configuration: context.configuration, logger: context.logger)

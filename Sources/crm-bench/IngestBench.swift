@@ -53,12 +53,19 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "With --processes 2: how often each process asks the other for its business day (the gossip of docs/partitioning.md §2; production's default is 5,000 ms). Executables: their partitions.business_day_interval_ms (0: 3,600,000, one round at start); in process: the bench runs the rounds during the ingestion (0: none).")
     var gossipEveryMs: Int = 0
 
+    @Option(help: "With --executables: the cores each profiles process is told it counts on (its `cores`, as a pod is given its CPU request; docs/partitioning.md §10). Default: each counts on every core it may run on.")
+    var coresEach: Int?
+
     func validate() throws {
         guard (1...2).contains(processes) else { throw ValidationError("--processes is 1 or 2") }
         if mapAware && processes == 1 { throw ValidationError("--map-aware needs --processes 2") }
         guard gossipEveryMs == 0 || (10...3_600_000).contains(gossipEveryMs) else { throw ValidationError("--gossip-every-ms is 0 or 10...3600000") }
         if gossipEveryMs > 0 && processes == 1 { throw ValidationError("--gossip-every-ms needs --processes 2") }
         guard ["one-file", "file-per-partition"].contains(storage) else { throw ValidationError("--storage is one-file or file-per-partition") }
+        if let coresEach {
+            guard executables else { throw ValidationError("--cores-each needs --executables") }
+            guard (1...1024).contains(coresEach) else { throw ValidationError("--cores-each is 1...1024") }
+        }
     }
 
     func run() async throws {
@@ -67,7 +74,8 @@ struct IngestBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: folder) }
         print("\(events) trade events per run, batches of \(batch), \(customers) customers, \(inFlight) RPC batches in flight, \(rounds) rounds, "
             + "\(processes) profiles process\(processes == 1 ? "" : "es")\(mapAware ? " (map-aware client)" : "")"
-            + "\(executables ? ", crm-profiles executables" : ", in this process"), storage \(storage)\n")
+            + "\(executables ? ", crm-profiles executables" : ", in this process"), storage \(storage)"
+            + "\(coresEach.map { ", each process told \($0) core\($0 == 1 ? "" : "s")" } ?? "")\n")
 
         var rpcRates: [Double] = []
         var rawRates: [Double] = []
@@ -159,14 +167,17 @@ struct IngestBench: AsyncParsableCommand {
             if executables {
                 let directory = URL(fileURLWithPath: path + ".\(ordinal)")
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let process = try ServiceExecutable(executable: ServiceExecutable.beside("crm-profiles"), directory: directory, name: "profiles", configuration: [
+                var configuration: [String: Any] = [
                     "tokens": tokens.map { entry in
                         ["sha256": entry.sha256, "principal": ["name": entry.principal.name, "roles": Array(entry.principal.roles), "attributes": [String: String]()]]
                     },
                     "peerToken": peerToken,
                     "settings": settings,
                     "audit": ["enabled": audit],
-                ])
+                ]
+                if let coresEach { configuration["cores"] = coresEach }
+                let process = try ServiceExecutable(executable: ServiceExecutable.beside("crm-profiles"), directory: directory, name: "profiles",
+                                                    configuration: configuration)
                 launched.append(process)
                 ports.append(try await process.start())
             } else {

@@ -134,4 +134,20 @@ import Testing
                                                   options: HostOptions.parse(["--plaintext", "--host", "127.0.0.1", "--peer", siblings]), environment: [:])
         #expect(bound.peers["matching"]?.count == 4)
     }
+
+    @Test func theCoresCountedOnComeFromTheFlagThenTheEnvironmentThenTheFileElseWhatTheProcessMayRunOn() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("crm-cores-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try #"{"plaintext": true, "cores": 3}"#.write(to: file, atomically: true, encoding: .utf8)
+        let available = try resolve(["--plaintext"]).cores
+        #expect(available == HostConfiguration.coresAvailable && available >= 1)
+        #expect(try resolve(["--config", file.path]).cores == 3)
+        #expect(try resolve(["--config", file.path], environment: ["CRM_PROFILES_CORES": "2"]).cores == 2)
+        #expect(try resolve(["--config", file.path, "--cores", "1"], environment: ["CRM_PROFILES_CORES": "2"]).cores == 1)
+        for (arguments, environment) in [(["--plaintext", "--cores", "0"], [:]), (["--plaintext"], ["CRM_PROFILES_CORES": "4096"])] {
+            let refused = #expect(throws: ConfigurationError.self) { try resolve(arguments, environment: environment) }
+            #expect(refused?.description.contains("cores") == true, "\(String(describing: refused))")
+        }
+        #expect(throws: ConfigurationError.self) { try resolve(["--plaintext"], environment: ["CRM_PROFILES_CORES": "two"]) }
+    }
 }

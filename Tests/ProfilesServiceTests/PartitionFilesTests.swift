@@ -19,13 +19,15 @@ import Testing
     static let settings = ["partitions.count": "\(count)"]
     static let filesSettings = settings.merging(["partitions.storage": "file-per-partition"]) { $1 }
 
-    /// A file-per-partition process and a one-file reference, stopped together.
+    /// A file-per-partition process and a one-file reference, stopped together. The files' process
+    /// is told it counts on three cores (`cores`), so its files' updaters take two turns at once —
+    /// what the process on its own would not do on a machine of two — and fold as the reference does.
     struct Pair: StoppableService {
         let files: ProfilesHarness
         let reference: ProfilesHarness
 
         static func start() async throws -> Pair {
-            let files = try await ProfilesHarness.start(settings: PartitionFilesTests.filesSettings)
+            let files = try await ProfilesHarness.start(settings: PartitionFilesTests.filesSettings, cores: 3)
             do {
                 return Pair(files: files, reference: try await ProfilesHarness.start(settings: PartitionFilesTests.settings))
             } catch {
@@ -87,6 +89,8 @@ import Testing
             let ids = try await Self.load(pair.files)
             _ = try await Self.load(pair.reference)
             for harness in [pair.files, pair.reference] { try await Self.settled(harness, on: "2026-06-27") }
+            let counted = try await pair.files.office.unary(Crm_Rpc_V1_Health.check, Crm_Rpc_V1_HealthCheckRequest()).details["cores"]
+            #expect(counted == "3" && pair.files.service.service.cores.updaterTurns == 2)
 
             // The files: one per partition beside the store, and none of the customers in the store itself.
             let directory = ProfilesCores.directory(ofStore: pair.files.path)

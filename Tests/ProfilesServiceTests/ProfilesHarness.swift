@@ -16,9 +16,9 @@ struct ProfilesHarness: StoppableService {
     let ingest: RPCClient
     let office: RPCClient
 
-    static func start(path: String? = nil, settings: [String: String] = [:]) async throws -> ProfilesHarness {
+    static func start(path: String? = nil, settings: [String: String] = [:], cores: Int? = nil) async throws -> ProfilesHarness {
         let file = path ?? TestFiles.sqlitePath("profiles")
-        let service = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: tokens, settings: settings)
+        let service = try await InProcessService<ProfilesService>.start(databasePath: file, tokens: tokens, settings: settings, cores: cores)
         return ProfilesHarness(service: service, path: file, ingest: service.client(token: "ingest"), office: service.client(token: "office"))
     }
 

@@ -2,6 +2,7 @@ import CRMHeap
 import CRMPartitions
 import CRMProtos
 import CRMRPC
+import CRMServiceHost
 import CRMStore
 import CRMSuitability
 import Foundation
@@ -62,9 +63,14 @@ final class Replica: Sendable {
     /// and contacts; orders and products it keeps whole (a product's sales are every buyer's).
     let groups: ReplicaGroups?
 
-    init(database: DatabasePool, rules: SuitabilityRules, groups: ReplicaGroups? = nil) {
+    /// The cores the process counts on (``HostConfiguration/cores``): training's and evaluation's
+    /// row workers (up to four) and a large list's ranking (up to two).
+    let cores: Int
+
+    init(database: DatabasePool, rules: SuitabilityRules, groups: ReplicaGroups? = nil, cores: Int = HostConfiguration.coresAvailable) {
         self.database = database
-        self.memory = Mutex(ReplicaMemory(rules: rules))
+        self.cores = max(1, cores)
+        self.memory = Mutex(ReplicaMemory(rules: rules, cores: cores))
         self.groups = groups
     }
 
@@ -88,7 +94,7 @@ final class Replica: Sendable {
         let now = currentUnixMillis()
         let (loaded, cursors, scorer, purchases, caughtUpBefore) = try await database.read { db
             -> (ReplicaMemory, [String: UInt64], Scorer?, Int, Bool) in
-            var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules) }
+            var fresh = self.memory.withLock { ReplicaMemory(rules: $0.rules, cores: $0.cores) }
             try CopyStore.load(db, into: &fresh)
             fresh.customers.compact()
             // The behaviour that can still count from now on, and every product's sales.

@@ -66,8 +66,12 @@ struct ReplicaMemory: Sendable {
     /// (status, kind, branch, manager, province, channel).
     private var recordSlots: [Int] = []
 
-    init(rules: SuitabilityRules) {
+    /// The cores the process counts on (``HostConfiguration/cores``): a large target list's ranking is split over up to two.
+    let cores: Int
+
+    init(rules: SuitabilityRules, cores: Int = 2) {
         self.rules = rules
+        self.cores = max(1, cores)
         recordSlots = CustomerColumns.recordFields.map { customers.categorySlot($0) }
     }
 

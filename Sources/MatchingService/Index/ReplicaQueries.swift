@@ -69,12 +69,12 @@ extension ReplicaMemory {
                 shareOfProfile[profile] = share(of: entry, profile: UInt32(profile), family: family, today: today)
             }
         }
-        // Then the ranking, which only reads: a bounded heap per slice of the rows, on both cores
-        // for large lists, merged at the end (ties broken by id, so the result does not depend on
+        // Then the ranking, which only reads: a bounded heap per slice of the rows, on two cores
+        // for large lists (when the process counts on two), merged at the end (ties broken by id, so the result does not depend on
         // the slicing).
         let scores = familyScores[family], profiles = keyOfRow, ids = customers.ids, rows = eligibleRows
         let shares = shareOfProfile
-        let heaps = ParallelSlices.map(count: rows.count, slices: rows.count >= 50_000 ? 2 : 1) { range in
+        let heaps = ParallelSlices.map(count: rows.count, slices: rows.count >= 50_000 ? min(cores, 2) : 1) { range in
             var heap = TopHeap(capacity: capacity, ids: ids)
             for index in range {
                 let row = rows[index]

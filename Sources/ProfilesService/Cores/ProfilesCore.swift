@@ -44,14 +44,14 @@ final class ProfilesCore: Sendable {
     /// they then take turns, and split a step's computing over the cores only when it is large,
     /// since the other files' updaters already use them.
     init(partition: Int?, database: DatabasePool, classifier: Classifier, schema: RuleSchema, logger: Logger,
-         pacing: AsyncGate? = nil, onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
+         cores: Int = HostConfiguration.coresAvailable, pacing: AsyncGate? = nil, onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
         self.partition = partition
         self.database = database
         self.customers = CustomerStore(database: database)
         self.events = EventStore(database: database)
         self.index = DimensionIndex(schema: schema)
         self.updater = DimensionUpdater(database: database, classifier: classifier, index: index, logger: logger,
-                                        parallelFrom: pacing == nil ? 64 : Self.pacedParallelFrom, pacing: pacing, onNewDay: onNewDay)
+                                        parallelFrom: pacing == nil ? 64 : Self.pacedParallelFrom, cores: cores, pacing: pacing, onNewDay: onNewDay)
         feedCommits.observe(database)
     }
 

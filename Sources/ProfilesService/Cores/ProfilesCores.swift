@@ -90,9 +90,20 @@ final class ProfilesCores: BusinessDayKeeper {
     private let schema: RuleSchema
     private let logger: Logger
     private let days: DayAnnouncer
-    /// The turns the partition files' updaters take: one catch-up per core at a time (file per
-    /// partition; ``DimensionUpdater``).
-    private let updaterPacing = AsyncGate(slots: ProcessInfo.processInfo.activeProcessorCount)
+    /// The cores the process counts on (``HostConfiguration/cores``).
+    private let coreCount: Int
+    /// How many of the files' updaters may catch up at once.
+    var updaterTurns: Int { updaterPacing.slots }
+
+    /// Catch-ups at once for a process counting on `cores`: one core fewer, at least one. The calls
+    /// that bring the events (decoding, checking and writing each batch into its files) need a core
+    /// too; with an updater per core on two cores, the folds took both and ingestion waited —
+    /// one process ingested 19–29 % more with one turn than with two, and two processes sharing the
+    /// two cores 24–48 % more (BENCHMARKS.md "Two owners sharing two cores").
+    static func updaterTurns(cores: Int) -> Int { max(1, cores - 1) }
+    /// The turns the partition files' updaters take (file per partition; ``DimensionUpdater``):
+    /// ``updaterTurns(cores:)`` catch-ups at a time.
+    private let updaterPacing: AsyncGate
     /// Partitions pinned for a move copied while they serve (PreparePartitionMove).
     let pins: PartitionPins
     /// Cores whose updater should start: the initial ones, then every adopted one (``PartitionUpdaters``).
@@ -118,7 +129,9 @@ final class ProfilesCores: BusinessDayKeeper {
     }
 
     /// The single core of one-file storage, on the process's store.
-    init(oneFile database: DatabasePool, classifier: Classifier, schema: RuleSchema, logger: Logger) {
+    init(oneFile database: DatabasePool, classifier: Classifier, schema: RuleSchema, logger: Logger, cores: Int) {
+        self.coreCount = max(1, cores)
+        self.updaterPacing = AsyncGate(slots: Self.updaterTurns(cores: coreCount))
         self.storage = .oneFile
         self.directory = nil
         self.classifier = classifier
@@ -127,7 +140,7 @@ final class ProfilesCores: BusinessDayKeeper {
         self.days = DayAnnouncer(logger: logger)
         self.pins = PartitionPins(logger: logger)
         (starts, startsContinuation) = AsyncStream.makeStream(of: ProfilesCore.self)
-        let core = ProfilesCore(partition: nil, database: database, classifier: classifier, schema: schema, logger: logger)
+        let core = ProfilesCore(partition: nil, database: database, classifier: classifier, schema: schema, logger: logger, cores: coreCount)
         self.state = Mutex(State(cores: [core]))
         startsContinuation.yield(core)
     }
@@ -135,7 +148,9 @@ final class ProfilesCores: BusinessDayKeeper {
     /// A core per partition of `files` (partition → its migrated store); `drained` are partitions
     /// this process drained for a move not committed yet (their files stay closed; calls are refused).
     init(files: [Int: DatabasePool], drained: [Int: String], releasing: [Int: String], directory: URL, classifier: Classifier, schema: RuleSchema,
-         logger: Logger) {
+         logger: Logger, cores: Int) {
+        self.coreCount = max(1, cores)
+        self.updaterPacing = AsyncGate(slots: Self.updaterTurns(cores: coreCount))
         self.storage = .filePerPartition
         self.directory = directory
         self.classifier = classifier
@@ -158,7 +173,7 @@ final class ProfilesCores: BusinessDayKeeper {
         var coreLogger = logger
         coreLogger[metadataKey: "partition"] = "\(partition)"
         return ProfilesCore(partition: partition, database: database, classifier: classifier, schema: schema, logger: coreLogger,
-                            pacing: updaterPacing, onNewDay: { [weak self] day in
+                            cores: coreCount, pacing: updaterPacing, onNewDay: { [weak self] day in
                                 guard let self else { return }
                                 self.days.announce(day, from: partition, to: self.all.filter { $0.partition != partition })
                             })
@@ -483,15 +498,16 @@ extension ProfilesCores {
 
     /// Opens the cores for `storage`: the process's store itself, or a file per owned partition
     /// (created and migrated when missing, several at once: creating is the migrations' fsyncs).
-    /// `storage` is ``PartitionStorage/resolve(_:store:storePath:)``'s, already checked against the store.
+    /// `storage` is ``PartitionStorage/resolve(_:store:storePath:)``'s, already checked against the store;
+    /// `cores` the process counts on (``HostConfiguration/cores``).
     static func open(
         storage: PartitionStorage, store: DatabasePool, storePath: String, owned: [Int], classifier: Classifier, schema: RuleSchema,
-        logger: Logger
+        logger: Logger, cores: Int
     ) throws -> ProfilesCores {
         let directory = directory(ofStore: storePath)
         switch storage {
         case .oneFile:
-            return ProfilesCores(oneFile: store, classifier: classifier, schema: schema, logger: logger)
+            return ProfilesCores(oneFile: store, classifier: classifier, schema: schema, logger: logger, cores: cores)
         case .filePerPartition:
             // A move's state on disk (docs/partitioning.md §8): a partition drained here stays
             // drained while the map still gives it here (the move has not committed: ResumePartition
@@ -524,7 +540,7 @@ extension ProfilesCores {
                 throw ConfigurationError("opening the partition files in \(directory.path): \(error)")
             }
             return ProfilesCores(files: pools.withLock { $0 }, drained: drained, releasing: releasing, directory: directory, classifier: classifier,
-                                 schema: schema, logger: logger)
+                                 schema: schema, logger: logger, cores: cores)
         }
     }
 

@@ -64,6 +64,8 @@ final class DimensionUpdater: Service, Sendable {
     let customersPerStep: Int
     /// Customers in a step from which their computing is split over the cores.
     let parallelFrom: Int
+    /// The cores the process counts on (``HostConfiguration/cores``): how many slices a large step's computing is split into (at most 8).
+    let cores: Int
     /// Shared by every partition file's updater of a process (file per partition): at most one
     /// catch-up per core runs at a time. Without it each ingested batch woke every file's updater
     /// at once — 64 small steps, each a read, a fold and a commit, fighting for two cores (5× the
@@ -78,7 +80,8 @@ final class DimensionUpdater: Service, Sendable {
 
     init(database: DatabasePool, classifier: Classifier, index: DimensionIndex, logger: Logger,
          eventsPerStep: Int = DimensionUpdater.eventsPerStep, customersPerStep: Int = DimensionUpdater.customersPerStep, parallelFrom: Int = 64,
-         pacing: AsyncGate? = nil, onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
+         cores: Int = HostConfiguration.coresAvailable, pacing: AsyncGate? = nil, onNewDay: (@Sendable (DayNumber) -> Void)? = nil) {
+        self.cores = max(1, cores)
         self.onNewDay = onNewDay
         self.pacing = pacing
         self.parallelFrom = parallelFrom
@@ -368,7 +371,7 @@ final class DimensionUpdater: Service, Sendable {
     /// Computes the customers' outcomes, split over the machine's cores when there are many: this
     /// is pure work (decoding, folding, the engine, encoding) and most of a step's time.
     private func compute(_ inputs: [Input], asOf: DayNumber) throws -> [Outcome] {
-        let parts = inputs.count >= parallelFrom ? max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) : 1
+        let parts = inputs.count >= parallelFrom ? min(cores, 8) : 1
         let results = ParallelSlices.map(count: inputs.count, slices: parts) { range in
             Result { try inputs[range].map { try self.compute($0, asOf: asOf) } }
         }
@@ -546,7 +549,8 @@ final class AsyncGate: Sendable {
     }
 
     private let state = Mutex(State())
-    private let slots: Int
+    /// Callers let in at once.
+    let slots: Int
 
     init(slots: Int = 1) {
         self.slots = max(1, slots)
