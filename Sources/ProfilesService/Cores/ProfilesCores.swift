@@ -97,9 +97,10 @@ final class ProfilesCores: BusinessDayKeeper {
 
     /// Catch-ups at once for a process counting on `cores`: one core fewer, at least one. The calls
     /// that bring the events (decoding, checking and writing each batch into its files) need a core
-    /// too; with an updater per core on two cores, the folds took both and ingestion waited —
-    /// one process ingested 19–29 % more with one turn than with two, and two processes sharing the
-    /// two cores 24–48 % more (BENCHMARKS.md "Two owners sharing two cores").
+    /// too; with an updater per core on two cores, the folds took both and ingestion waited. With
+    /// one turn instead of two, one process ingested 19 % more (median of five cycles) for 20 %
+    /// less CPU per event, and two processes on the same two cores 47 % more through one endpoint
+    /// (BENCHMARKS.md "Two owners sharing two cores").
     static func updaterTurns(cores: Int) -> Int { max(1, cores - 1) }
     /// The turns the partition files' updaters take (file per partition; ``DimensionUpdater``):
     /// ``updaterTurns(cores:)`` catch-ups at a time.
