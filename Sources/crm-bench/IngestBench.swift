@@ -53,7 +53,7 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "With --processes 2: how often each process asks the other for its business day (the gossip of docs/partitioning.md §2; production's default is 5,000 ms). Executables: their partitions.business_day_interval_ms (0: 3,600,000, one round at start); in process: the bench runs the rounds during the ingestion (0: none).")
     var gossipEveryMs: Int = 0
 
-    @Option(help: "With --executables: the cores each profiles process is told it counts on (its `cores`, as a pod is given its CPU request; docs/partitioning.md §10). Default: each counts on every core it may run on.")
+    @Option(help: "With --executables: the cores each profiles process is told it counts on (its `cores`, as a pod is given its CPU request; docs/partitioning.md §3). Default: each counts on every core it may run on.")
     var coresEach: Int?
 
     func validate() throws {
