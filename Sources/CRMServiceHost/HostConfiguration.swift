@@ -115,8 +115,9 @@ public struct HostConfiguration: Sendable {
     /// "Two owners sharing two cores").
     public var cores: Int = HostConfiguration.coresAvailable
 
-    /// The cores this process may run on (affinity and cgroup quota), at least one.
-    public static var coresAvailable: Int { max(1, System.coreCount) }
+    /// The cores this process may run on (affinity and cgroup quota), at least one: read once (NIO
+    /// reads the cgroup's files on every `System.coreCount`).
+    public static let coresAvailable = max(1, System.coreCount)
 
     /// What the server decides callers by: the tokens, certificate names and rate limits above.
     public var credentials: ServerCredentials {

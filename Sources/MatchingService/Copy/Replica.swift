@@ -67,10 +67,14 @@ final class Replica: Sendable {
     /// row workers (up to four) and a large list's ranking (up to two).
     let cores: Int
 
+    /// Threads building or scoring a block of a month's rows (training and evaluation): every core
+    /// the process counts on, up to four.
+    var rowWorkers: Int { min(4, cores) }
+
     init(database: DatabasePool, rules: SuitabilityRules, groups: ReplicaGroups? = nil, cores: Int = HostConfiguration.coresAvailable) {
         self.database = database
         self.cores = max(1, cores)
-        self.memory = Mutex(ReplicaMemory(rules: rules, cores: cores))
+        self.memory = Mutex(ReplicaMemory(rules: rules, cores: self.cores))
         self.groups = groups
     }
 

@@ -1,5 +1,6 @@
 import CRMProtos
 import CRMRules
+import CRMServiceHost
 import CRMSuitability
 
 /// The replica's in-memory view of its copy: customers column by column, their recent behaviour
@@ -69,7 +70,7 @@ struct ReplicaMemory: Sendable {
     /// The cores the process counts on (``HostConfiguration/cores``): a large target list's ranking is split over up to two.
     let cores: Int
 
-    init(rules: SuitabilityRules, cores: Int = 2) {
+    init(rules: SuitabilityRules, cores: Int = HostConfiguration.coresAvailable) {
         self.rules = rules
         self.cores = max(1, cores)
         recordSlots = CustomerColumns.recordFields.map { customers.categorySlot($0) }

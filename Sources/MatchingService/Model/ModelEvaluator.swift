@@ -120,7 +120,7 @@ struct ModelEvaluator: Sendable {
         try MonthRows.stream(plan, database: replica.database) { block in
             for index in block.rows.indices { assets.append(block.rows[index].value("total_assets")) }
             // Scored on every core, each thread a share of the block's customers, put back in order.
-            let shares = block.inShares(workers: min(4, replica.cores)) { positions in
+            let shares = block.inShares(workers: replica.rowWorkers) { positions in
                 ordered.map { family in
                     positions.map { Scorer.sigmoid(scorer.model.logit(block.features($0, family: family, space: scorer.space))) }
                 }

@@ -34,9 +34,6 @@ struct ModelTrainer: Sendable {
     /// Month-ends asked for in one call (`model.snapshot_days_per_call`): profiles walks each
     /// customer's events once per call, whatever the number of days in it.
     var monthEndsPerCall = 100
-    /// Threads building a block of a month's rows (``MonthRows/rows(space:positives:keep:seed:workers:)``):
-    /// every core the process counts on, up to four.
-    var rowWorkers: Int { min(4, replica.cores) }
     /// Calls at once when the month-ends are fetched a partition at a time (`model.snapshot_calls`).
     var monthEndCalls = 2
 
@@ -174,7 +171,7 @@ struct ModelTrainer: Sendable {
                 for row in GroupParts.merged([own] + others) { try append(row.features, row.label, row.weight) }
             } else {
                 try MonthRows.stream(plan, database: database) { block in
-                    for row in block.rows(space: space, positives: positives, keep: keep, seed: options.seed, workers: rowWorkers) {
+                    for row in block.rows(space: space, positives: positives, keep: keep, seed: options.seed, workers: replica.rowWorkers) {
                         try append(row.features, row.label, row.weight)
                     }
                 }
